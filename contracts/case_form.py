@@ -1,0 +1,31 @@
+"""The problem-case form (seed 6.2.1.1), validated identically at the gateway and in cases."""
+from marshmallow import Schema, fields, validate
+
+from contracts import vocabulary as v
+from contracts.rubrics import RUBRIC_SLUGS
+from contracts.validation import not_blank
+
+
+def _unique(values):
+    if len(set(values)) != len(values):
+        raise validate.ValidationError("Values must not repeat.")
+
+
+class CaseFormSchema(Schema):
+    essence = fields.String(required=True, validate=[validate.Length(1, v.ESSENCE_MAX), not_blank],
+                            metadata={"description": "Essence of the problem"})
+    actions_taken = fields.String(load_default="", validate=validate.Length(max=v.ACTIONS_MAX),
+                                  metadata={"description": "Actions already taken"})
+    difficulty = fields.String(load_default="", validate=validate.Length(max=v.DIFFICULTY_MAX),
+                               metadata={"description": "Why it is difficult to solve alone"})
+    question = fields.String(required=True, validate=[validate.Length(1, v.QUESTION_MAX), not_blank],
+                             metadata={"description": "Question to a mentor"})
+    participants = fields.List(fields.String(validate=validate.OneOf(v.PARTICIPANTS)),
+                               load_default=list, validate=_unique)
+    rubrics = fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), required=True,
+                          validate=[validate.Length(min=1, error="Choose at least one rubric."), _unique],
+                          metadata={"description": "Problem fields (rubricator slugs)"})
+    mode = fields.String(required=True, validate=validate.OneOf(v.MODES))
+    group_discussion_consent = fields.Boolean(required=True)
+    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
+    publication_consent = fields.Boolean(required=True)

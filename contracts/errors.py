@@ -1,0 +1,59 @@
+"""Structured errors that cross RPC intact and map one-to-one onto HTTP statuses.
+
+Each is registered with nameko so the caller gets the same class back, with its
+``fields`` (which input was wrong, and why) and ``details`` (e.g. the current state).
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class PlatformError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message, fields=None, details=None):
+        super().__init__(message, fields or {}, details or {})
+        self.message = message
+        self.fields = fields or {}
+        self.details = details or {}
+
+    def to_dict(self):
+        body = {"code": self.code, "message": self.message, "fields": self.fields}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+@deserialize_to_instance
+class InvalidInput(PlatformError):
+    status = 400
+    code = "invalid_input"
+
+
+@deserialize_to_instance
+class Unauthorized(PlatformError):
+    status = 401
+    code = "unauthorized"
+
+
+@deserialize_to_instance
+class Forbidden(PlatformError):
+    status = 403
+    code = "forbidden"
+
+
+@deserialize_to_instance
+class NotFound(PlatformError):
+    status = 404
+    code = "not_found"
+
+
+@deserialize_to_instance
+class Conflict(PlatformError):
+    status = 409
+    code = "conflict"
+
+
+@deserialize_to_instance
+class ServiceUnavailable(PlatformError):
+    status = 503
+    code = "service_unavailable"

@@ -1,0 +1,127 @@
+"""Integration events: the payload contract of every event type, by schema version.
+
+Payloads carry ids (pseudonymous) and the facts a consumer needs, never names,
+e-mails or employers. Free case text travels only in CaseCompleted, and only when the
+author consented to publication.
+"""
+from marshmallow import Schema, fields, validate
+
+from contracts import vocabulary as v
+from contracts.rubrics import RUBRIC_SLUGS
+
+Rubrics = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), **kw)  # noqa: E731
+
+
+class _Payload(Schema):
+    """Payloads are strict: an unknown field means a contract mismatch."""
+
+
+class CaseRef(_Payload):
+    case_id = fields.String(required=True)
+    case_number = fields.String(required=True)
+
+
+class CaseCreatedV1(CaseRef):
+    rubrics = Rubrics(required=True)
+    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
+    mode = fields.String(required=True, validate=validate.OneOf(v.MODES))
+    participants = fields.List(fields.String(), required=True)
+
+
+class MentorsProposedV1(CaseRef):
+    round = fields.Integer(required=True)
+    author_id = fields.String(required=True)
+    mentor_ids = fields.List(fields.String(), required=True)
+
+
+class MentorChosenV1(CaseRef):
+    round = fields.Integer(required=True)
+    mentor_id = fields.String(required=True)
+
+
+class MentorAcceptedV1(CaseRef):
+    mentor_id = fields.String(required=True)
+    author_id = fields.String(required=True)
+
+
+class SolutionProposedV1(CaseRef):
+    solution_id = fields.String(required=True)
+    mentor_id = fields.String(required=True)
+    author_id = fields.String(required=True)
+
+
+class MaterialV1(_Payload):
+    title = fields.String(required=True)
+    reference = fields.String(required=True)
+
+
+class PublishedSolutionV1(_Payload):
+    text = fields.String(required=True)
+    materials = fields.List(fields.Nested(MaterialV1), required=True)
+
+
+class PublicationV1(_Payload):
+    """The impersonal content of a solved case, for the library."""
+    essence = fields.String(required=True)
+    actions_taken = fields.String(required=True)
+    difficulty = fields.String(required=True)
+    question = fields.String(required=True)
+    participants = fields.List(fields.String(), required=True)
+    rubrics = Rubrics(required=True)
+    urgency = fields.String(required=True)
+    solutions = fields.List(fields.Nested(PublishedSolutionV1), required=True)
+
+
+class CaseCompletedV1(CaseRef):
+    rubrics = Rubrics(required=True)
+    problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
+    publication_consent = fields.Boolean(required=True)
+    publication = fields.Nested(PublicationV1, allow_none=True, required=True)
+
+
+class ProposalV1(_Payload):
+    mentor_id = fields.String(required=True)
+    matched_rubrics = Rubrics(required=True)
+    score = fields.Float(required=True)
+
+
+class MentorsMatchedV1(_Payload):
+    case_id = fields.String(required=True)
+    round = fields.Integer(required=True)
+    proposals = fields.List(fields.Nested(ProposalV1), required=True)
+
+
+class MentorProfileUpdatedV1(_Payload):
+    mentor_id = fields.String(required=True)
+    rubrics = Rubrics(required=True)
+    accepting_cases = fields.Boolean(required=True)
+
+
+# (event type, schema version) -> (source service, payload schema class)
+EVENTS = {
+    ("CaseCreated", 1): ("cases", CaseCreatedV1),
+    ("MentorsProposed", 1): ("cases", MentorsProposedV1),
+    ("MentorChosen", 1): ("cases", MentorChosenV1),
+    ("MentorAccepted", 1): ("cases", MentorAcceptedV1),
+    ("SolutionProposed", 1): ("cases", SolutionProposedV1),
+    ("CaseCompleted", 1): ("cases", CaseCompletedV1),
+    ("MentorsMatched", 1): ("matching", MentorsMatchedV1),
+    ("MentorProfileUpdated", 1): ("identity", MentorProfileUpdatedV1),
+}
+
+CURRENT_VERSION = {etype: ver for (etype, ver) in EVENTS}
+
+
+def payload_schema(event_type, schema_version):
+    entry = EVENTS.get((event_type, schema_version))
+    return entry[1]() if entry else None
+
+
+def dump_payload(event_type, payload, schema_version=None):
+    """Validate an outgoing payload against its contract (producers never emit what consumers reject)."""
+    version = schema_version or CURRENT_VERSION[event_type]
+    schema = payload_schema(event_type, version)
+    errors = schema.validate(payload)
+    if errors:
+        raise ValueError(f"{event_type} v{version} payload breaks its contract: {errors}")
+    return version, schema.dump(payload)

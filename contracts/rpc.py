@@ -1,0 +1,204 @@
+"""RPC payloads and results, shared by the gateway (HTTP bodies) and the services.
+
+Every RPC that acts for a person takes ``actor = {"user_id": str, "role": str}`` first;
+the service, not the gateway, decides whether that actor may act (the gateway only
+authenticates). Services:
+
+cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -> CaseView
+               list_cases(actor) -> [CaseSummary];     get_history(actor, case_id) -> [HistoryItem]
+               choose_mentor(actor, case_id, {mentor_id}) -> CaseView
+               accept_case(actor, case_id) -> CaseView
+               propose_solution(actor, case_id, {text, materials}) -> CaseView
+               complete_case(actor, case_id, reflection) -> CaseView
+identity:      register(form) -> UserView;  sign_in({email, password}) -> TokenView
+               get_user(actor, user_id) -> UserView
+               update_mentor_profile(actor, profile) -> MentorProfileView
+               get_mentor_profile(mentor_id) -> MentorProfileView (public)
+               list_mentor_profiles(rubric=None) -> [MentorProfileView] (public)
+               get_public_profiles(mentor_ids) -> [MentorProfileView] (public; those that exist,
+                   in the order asked; the gateway shows proposed mentors with it)
+notifications: list_inbox(actor) -> [InboxEntryView];  mark_read(actor, entry_id) -> InboxEntryView
+library:       list_entries(actor, rubric=None) -> [LibraryEntryView]; get_entry(actor, entry_id) -> LibraryEntryView
+every service: health() -> {"service", "status", "database"}
+"""
+from marshmallow import Schema, fields, validate
+
+from contracts import vocabulary as v
+from contracts.case_form import CaseFormSchema
+from contracts.rubrics import RUBRIC_SLUGS
+from contracts.validation import not_blank
+
+RubricList = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), **kw)  # noqa: E731
+
+
+# ---- requests -------------------------------------------------------------------------
+
+class ActorSchema(Schema):
+    user_id = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(v.ROLES))
+
+
+class RegisterSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
+    role = fields.String(required=True, validate=validate.OneOf(v.SELF_SERVICE_ROLES))
+    first_name = fields.String(required=True, validate=[validate.Length(1, 100), not_blank])
+    last_name = fields.String(required=True, validate=[validate.Length(1, 100), not_blank])
+    patronymic = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class SignInSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
+
+
+class MentorProfileSchema(Schema):
+    """The mentor's own profile (seed Figure 1); advisory rubrics drive matching."""
+    rubrics = RubricList(required=True, validate=validate.Length(min=1, error="Choose at least one rubric."))
+    place_of_work = fields.String(load_default="", validate=validate.Length(max=200))
+    institute = fields.String(load_default="", validate=validate.Length(max=200))
+    position = fields.String(load_default="", validate=validate.Length(max=200))
+    interests = fields.String(load_default="", validate=validate.Length(max=1000))
+    links = fields.List(fields.Url(), load_default=list, validate=validate.Length(max=20))
+    motto = fields.String(load_default="", validate=validate.Length(max=300))
+    accepting_cases = fields.Boolean(load_default=True)
+
+
+class ChooseMentorSchema(Schema):
+    mentor_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class MaterialSchema(Schema):
+    title = fields.String(required=True, validate=[validate.Length(1, 300), not_blank])
+    reference = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank],
+                              metadata={"description": "A link, or a bibliographic reference"})
+
+
+class SolutionSchema(Schema):
+    text = fields.String(required=True, validate=[validate.Length(1, v.SOLUTION_MAX), not_blank])
+    materials = fields.List(fields.Nested(MaterialSchema), load_default=list, validate=validate.Length(max=20))
+
+
+class ReflectionSchema(Schema):
+    """The mentee's reflection sheet, filled on completion."""
+    problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
+    helpfulness = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5),
+                                 metadata={"description": "How helpful the solution was, 1-5"})
+    actions = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
+    learned = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
+    comment = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
+
+
+# ---- results --------------------------------------------------------------------------
+
+class UserViewSchema(Schema):
+    id = fields.String()
+    email = fields.String()
+    role = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    patronymic = fields.String()
+    created_at = fields.String()
+
+
+class TokenViewSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    user = fields.Nested(UserViewSchema)
+
+
+class MentorProfileViewSchema(Schema):
+    """Public: never a mentor's e-mail."""
+    mentor_id = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    patronymic = fields.String()
+    rubrics = fields.List(fields.String())
+    place_of_work = fields.String()
+    institute = fields.String()
+    position = fields.String()
+    interests = fields.String()
+    links = fields.List(fields.String())
+    motto = fields.String()
+    accepting_cases = fields.Boolean()
+
+
+class ProposedMentorSchema(Schema):
+    mentor_id = fields.String()
+    matched_rubrics = fields.List(fields.String())
+    score = fields.Float()
+    profile = fields.Nested(MentorProfileViewSchema, allow_none=True)
+
+
+class SolutionViewSchema(Schema):
+    id = fields.String()
+    mentor_id = fields.String()
+    text = fields.String()
+    materials = fields.List(fields.Nested(MaterialSchema))
+    created_at = fields.String()
+
+
+class CaseViewSchema(Schema):
+    id = fields.String()
+    number = fields.String(metadata={"description": "Unique human-readable case number"})
+    state = fields.String()
+    version = fields.Integer()
+    revision = fields.Integer()
+    form = fields.Nested(CaseFormSchema)
+    author_id = fields.String(allow_none=True, metadata={"description": "null for a mentor on an anonymous case"})
+    round = fields.Integer()
+    proposed_mentors = fields.List(fields.Nested(ProposedMentorSchema))
+    mentor_id = fields.String(allow_none=True)
+    solutions = fields.List(fields.Nested(SolutionViewSchema))
+    reflection = fields.Nested(ReflectionSchema, allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class CaseSummarySchema(Schema):
+    id = fields.String()
+    number = fields.String()
+    state = fields.String()
+    rubrics = fields.List(fields.String())
+    urgency = fields.String()
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class HistoryItemSchema(Schema):
+    version = fields.Integer()
+    type = fields.String()
+    occurred_at = fields.String()
+    data = fields.Dict()
+
+
+class InboxEntryViewSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    case_id = fields.String(allow_none=True)
+    case_number = fields.String(allow_none=True)
+    text = fields.String()
+    created_at = fields.String()
+    read_at = fields.String(allow_none=True)
+
+
+class LibraryEntryViewSchema(Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"description": "solved_case"})
+    rubrics = fields.List(fields.String())
+    urgency = fields.String()
+    essence = fields.String()
+    actions_taken = fields.String()
+    difficulty = fields.String()
+    question = fields.String()
+    participants = fields.List(fields.String())
+    solutions = fields.List(fields.Dict())
+    problem_solved = fields.String()
+    published_at = fields.String()
+
+
+class HealthSchema(Schema):
+    service = fields.String()
+    status = fields.String()
+    database = fields.String()

@@ -1,0 +1,66 @@
+"""RabbitMQ topology: who publishes where and which queue each consumer reads.
+
+Every queue and binding is declared by publishers *and* consumers from this one table
+before the first publish, so no event is dropped because its consumer has not started.
+Consumer queues are quorum queues: a handler that keeps failing is redelivered at most
+DELIVERY_LIMIT times, then the broker dead-letters the message to ``<queue>.parked``.
+"""
+from dataclasses import dataclass
+
+from kombu import Exchange, Queue, binding
+
+PARKING_EXCHANGE = Exchange("parking", type="direct", durable=True)
+DELIVERY_LIMIT = 5
+
+
+def events_exchange(source):
+    return Exchange(f"{source}.events", type="topic", durable=True)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    queue: str
+    source: str
+    event_types: tuple
+
+
+SUBSCRIPTIONS = (
+    Subscription("matching.case-events", "cases", ("CaseCreated",)),
+    Subscription("matching.identity-events", "identity", ("MentorProfileUpdated",)),
+    Subscription("cases.matching-events", "matching", ("MentorsMatched",)),
+    Subscription("notifications.case-events", "cases",
+                 ("MentorsProposed", "MentorChosen", "MentorAccepted", "SolutionProposed")),
+    Subscription("library.case-events", "cases", ("CaseCompleted",)),
+)
+
+SUBSCRIPTIONS_BY_QUEUE = {s.queue: s for s in SUBSCRIPTIONS}
+
+
+def consumer_queue(subscription):
+    exchange = events_exchange(subscription.source)
+    return Queue(
+        subscription.queue,
+        bindings=[binding(exchange, routing_key=t) for t in subscription.event_types],
+        durable=True,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": PARKING_EXCHANGE.name,
+            "x-dead-letter-routing-key": subscription.queue,
+        },
+    )
+
+
+def parking_queue(subscription):
+    return Queue(f"{subscription.queue}.parked", exchange=PARKING_EXCHANGE,
+                 routing_key=subscription.queue, durable=True)
+
+
+def declare_topology(channel):
+    """Declare every exchange, queue and binding (idempotent)."""
+    PARKING_EXCHANGE(channel).declare()
+    for source in {s.source for s in SUBSCRIPTIONS}:
+        events_exchange(source)(channel).declare()
+    for sub in SUBSCRIPTIONS:
+        consumer_queue(sub)(channel).declare()
+        parking_queue(sub)(channel).declare()

@@ -1,0 +1,75 @@
+"""A read model of cases for listing: who authored, who mentors, state.
+
+Updated right after each command (read-your-writes) and caught up from the
+notification log by a timer, so a crash between the two never leaves it stale.
+"""
+from services.cases.application import CasesApplication
+from services.common.schema import RELAY_POSITION
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS case_index (
+        case_id uuid PRIMARY KEY,
+        number text NOT NULL UNIQUE,
+        author_id text NOT NULL,
+        mentor_id text,
+        state text NOT NULL,
+        rubrics text[] NOT NULL,
+        urgency text NOT NULL,
+        version integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS case_index_author ON case_index (author_id)",
+    "CREATE INDEX IF NOT EXISTS case_index_mentor ON case_index (mentor_id)",
+    "CREATE SEQUENCE IF NOT EXISTS case_number_seq",
+    RELAY_POSITION,
+    "INSERT INTO relay_position (relay) VALUES ('case-index') ON CONFLICT DO NOTHING",
+)
+
+
+def next_case_number(cur, year):
+    cur.execute("SELECT nextval('case_number_seq') AS n")
+    return f"MC-{year}-{cur.fetchone()['n']:06d}"
+
+
+def upsert(cur, case):
+    cur.execute(
+        """INSERT INTO case_index (case_id, number, author_id, mentor_id, state, rubrics, urgency,
+                                   version, created_at, updated_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (case_id) DO UPDATE SET mentor_id = EXCLUDED.mentor_id, state = EXCLUDED.state,
+               rubrics = EXCLUDED.rubrics, urgency = EXCLUDED.urgency, version = EXCLUDED.version,
+               updated_at = EXCLUDED.updated_at
+           WHERE case_index.version < EXCLUDED.version""",
+        (case.id, case.number, case.author_id, case.mentor_id, case.state, case.form["rubrics"],
+         case.form["urgency"], case.version, case.created_on, case.modified_on))
+
+
+def list_for(cur, actor, limit=200):
+    columns = "case_id::text AS id, number, state, rubrics, urgency, created_at, updated_at"
+    if actor["role"] == "moderator":
+        cur.execute(f"SELECT {columns} FROM case_index ORDER BY created_at DESC LIMIT %s", (limit,))
+    elif actor["role"] == "mentor":
+        cur.execute(f"SELECT {columns} FROM case_index WHERE mentor_id = %s ORDER BY updated_at DESC LIMIT %s",
+                    (actor["user_id"], limit))
+    else:
+        cur.execute(f"SELECT {columns} FROM case_index WHERE author_id = %s ORDER BY created_at DESC LIMIT %s",
+                    (actor["user_id"], limit))
+    return [{**row, "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat()}
+            for row in cur.fetchall()]
+
+
+def catch_up(store, app: CasesApplication, batch=500):
+    """Fold the log past the index's position into the index, in one transaction per batch."""
+    with store.transaction() as cur:
+        cur.execute("SELECT position FROM relay_position WHERE relay = 'case-index' FOR UPDATE SKIP LOCKED")
+        row = cur.fetchone()
+        if row is None:
+            return 0
+        notifications = app.recorder.select_notifications(start=row["position"] + 1, limit=batch)
+        for case_id in {n.originator_id for n in notifications}:
+            upsert(cur, app.get_case(case_id))
+        if notifications:
+            cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = 'case-index'",
+                        (notifications[-1].id,))
+        return len(notifications)

@@ -1,0 +1,78 @@
+"""Maps the cases log to integration envelopes (contracts/events.py), for the relay.
+
+Only what consumers need leaves the service: ids, rubrics, states; the case's free text
+leaves only in CaseCompleted, and only when the author consented to publication.
+"""
+from contracts.envelope import Envelope
+from contracts.events import dump_payload
+from services.cases.application import CasesApplication, event_id, postgres_env
+from services.cases.domain import Case
+
+
+def _ref(case):
+    return {"case_id": str(case.id), "case_number": case.number}
+
+
+def _publication(case):
+    form = case.form
+    return {
+        "essence": form["essence"], "actions_taken": form.get("actions_taken", ""),
+        "difficulty": form.get("difficulty", ""), "question": form["question"],
+        "participants": form.get("participants", []), "rubrics": form["rubrics"],
+        "urgency": form["urgency"],
+        "solutions": [{"text": s["text"], "materials": s["materials"]} for s in case.solutions],
+    }
+
+
+def integration_payload(domain_event, case):
+    """(type, payload) for a domain event with the case as of that event, or None."""
+    if isinstance(domain_event, Case.Created):
+        form = case.form
+        return "CaseCreated", {**_ref(case), "rubrics": form["rubrics"], "urgency": form["urgency"],
+                               "mode": form["mode"], "participants": form.get("participants", [])}
+    if isinstance(domain_event, Case.MentorsProposed):
+        return "MentorsProposed", {**_ref(case), "round": case.round, "author_id": case.author_id,
+                                   "mentor_ids": [p["mentor_id"] for p in case.proposals]}
+    if isinstance(domain_event, Case.MentorChosen):
+        return "MentorChosen", {**_ref(case), "round": case.round, "mentor_id": case.mentor_id}
+    if isinstance(domain_event, Case.MentorAccepted):
+        return "MentorAccepted", {**_ref(case), "mentor_id": case.mentor_id, "author_id": case.author_id}
+    if isinstance(domain_event, Case.SolutionProposed):
+        return "SolutionProposed", {**_ref(case), "solution_id": domain_event.solution_id,
+                                    "mentor_id": domain_event.mentor_id, "author_id": case.author_id}
+    if isinstance(domain_event, Case.Completed):
+        consent = bool(case.form["publication_consent"])
+        return "CaseCompleted", {**_ref(case), "rubrics": case.form["rubrics"],
+                                 "problem_solved": case.reflection["problem_solved"],
+                                 "publication_consent": consent,
+                                 "publication": _publication(case) if consent else None}
+    return None
+
+
+class CaseLogReader:
+    """The relay's source: the application's notification log, read past a position."""
+
+    def setup(self, container, store):
+        self.app = CasesApplication(env=postgres_env(container.config["DATABASE_URL"], pool_size=2))
+
+    def read(self, after, limit):
+        # eventsourcing's notification_log.select refuses limit > 10; the recorder does not.
+        notifications = self.app.recorder.select_notifications(start=after + 1, limit=limit)
+        messages = []
+        for notification in notifications:
+            domain_event = self.app.mapper.to_domain_event(notification)
+            case = self.app.get_case_at(domain_event.originator_id, domain_event.originator_version)
+            mapped = integration_payload(domain_event, case)
+            if mapped is None:
+                continue
+            event_type, payload = mapped
+            version, data = dump_payload(event_type, payload)
+            messages.append(Envelope(
+                event_id=event_id(domain_event.originator_id, domain_event.originator_version),
+                type=event_type, schema_version=version, source="cases",
+                aggregate_id=str(domain_event.originator_id), position=notification.id,
+                occurred_at=domain_event.timestamp, payload=data,
+                correlation_id=getattr(domain_event, "correlation_id", "") or "",
+            ).to_message())
+        last = notifications[-1].id if notifications else after
+        return last, messages

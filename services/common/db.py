@@ -1,0 +1,116 @@
+"""PostgreSQL access that cooperates with eventlet: a small pool and one transaction helper.
+
+psycopg2 blocks in C unless a wait callback is installed; with ``wait_select`` every
+query yields to the eventlet hub, so one slow query never stalls the other workers.
+"""
+import threading
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+import psycopg2.pool
+from psycopg2 import sql
+from nameko.extensions import DependencyProvider
+
+from contracts.errors import ServiceUnavailable
+
+psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+psycopg2.extras.register_uuid()
+
+CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def ensure_database(url):
+    """Create the service's database if it does not exist (the local runner and tests need it)."""
+    parts = urlsplit(url)
+    dbname = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    conn = psycopg2.connect(admin, connect_timeout=5)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
+                    pass
+    finally:
+        conn.close()
+
+
+class PostgresStore:
+    """A bounded pool; ``transaction()`` commits on success and rolls back on any error."""
+
+    def __init__(self, url, max_connections=10):
+        self.url = url
+        self._pool = psycopg2.pool.ThreadedConnectionPool(0, max_connections, url, connect_timeout=5)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    @contextmanager
+    def transaction(self):
+        self._slots.acquire()
+        conn = None
+        broken = False
+        try:
+            try:
+                conn = self._pool.getconn()
+            except CONNECTION_ERRORS as exc:
+                raise ServiceUnavailable("The database is unreachable.") from exc
+            try:
+                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                    yield cur
+                conn.commit()
+            except BaseException as exc:
+                broken = isinstance(exc, CONNECTION_ERRORS) or bool(conn.closed)
+                if not broken:
+                    try:
+                        conn.rollback()
+                    except CONNECTION_ERRORS:
+                        broken = True
+                if isinstance(exc, CONNECTION_ERRORS):
+                    raise ServiceUnavailable("The database connection failed; try again.") from exc
+                raise
+        finally:
+            if conn is not None:
+                self._pool.putconn(conn, close=broken)
+            self._slots.release()
+
+    def migrate(self, statements):
+        """Run idempotent DDL, serialized across processes by an advisory lock."""
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('schema-migration'))")
+            for statement in statements:
+                cur.execute(statement)
+
+    def ping(self):
+        with self.transaction() as cur:
+            cur.execute("SELECT 1 AS ok")
+            return cur.fetchone()["ok"] == 1
+
+    def close(self):
+        self._pool.closeall()
+
+
+class Database(DependencyProvider):
+    """Gives workers the service's PostgresStore; creates and migrates the database at start."""
+
+    def __init__(self, migrations=(), url_key="DATABASE_URL"):
+        self.migrations = tuple(migrations)
+        self.url_key = url_key
+        self.store = None
+
+    def setup(self):
+        url = self.container.config[self.url_key]
+        ensure_database(url)
+        self.store = PostgresStore(url, int(self.container.config.get("DB_POOL_SIZE", 10)))
+        self.store.migrate(self.migrations)
+
+    def stop(self):
+        if self.store is not None:
+            self.store.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.store

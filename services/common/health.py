@@ -1,0 +1,10 @@
+"""The health answer every service gives over RPC (the gateway's /ready aggregates them)."""
+
+
+def health_report(service_name, store):
+    try:
+        store.ping()
+        database = "ok"
+    except Exception:
+        database = "unavailable"
+    return {"service": service_name, "status": "ok" if database == "ok" else "degraded", "database": database}

@@ -1,0 +1,47 @@
+"""A transactional outbox for services that are not event-sourced (identity, matching).
+
+An event is written in the same transaction as the state change it reports; the relay
+publishes it later. Writers take a transaction-scoped advisory lock so positions commit
+in order and the relay never skips a row that commits late.
+"""
+import json
+
+from contracts.envelope import Envelope
+from contracts.events import dump_payload
+from services.common.logs import current_correlation_id
+
+
+def append(cur, source, event_type, aggregate_id, payload):
+    version, data = dump_payload(event_type, payload)
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext('outbox'))")
+    envelope = Envelope(type=event_type, source=source, aggregate_id=str(aggregate_id),
+                        payload=data, schema_version=version,
+                        correlation_id=current_correlation_id())
+    cur.execute(
+        "INSERT INTO outbox (event_id, envelope) VALUES (%s, %s) RETURNING position",
+        (envelope.event_id, json.dumps(envelope.to_message())),
+    )
+    return cur.fetchone()["position"]
+
+
+class OutboxReader:
+    """Reads the outbox after a position, for the relay."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def setup(self, container, store):
+        self.store = store
+
+    def read(self, after, limit):
+        with self.store.transaction() as cur:
+            cur.execute("SELECT position, envelope FROM outbox WHERE position > %s "
+                        "ORDER BY position LIMIT %s", (after, limit))
+            rows = cur.fetchall()
+        messages = []
+        for row in rows:
+            message = dict(row["envelope"])
+            message["position"] = row["position"]
+            messages.append(message)
+        last = rows[-1]["position"] if rows else after
+        return last, messages

@@ -1,0 +1,181 @@
+"""Root test configuration: real RabbitMQ and PostgreSQL, isolated per test session.
+
+Which servers: TEST_AMQP_URI / TEST_POSTGRES_URL if set, else the local ones on
+127.0.0.1, else (when Docker is available) testcontainers. If none is reachable the
+tests fail: they never skip. Each session gets its own RabbitMQ vhost (when rabbitmqctl
+can make one) and its own databases, dropped at the end.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # first: nameko's pytest plugin no longer does it
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+from nameko.containers import ServiceContainer  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+from psycopg2 import sql  # noqa: E402
+
+LOCAL_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+SERVICES = ("cases", "matching", "notifications", "library", "identity", "gateway")
+TOKEN_SECRET = "test-token-secret-0123456789abcdef"
+
+
+def _reachable(url, default_port):
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_available():
+    return shutil.which("docker") is not None and subprocess.run(
+        ["docker", "info"], capture_output=True).returncode == 0
+
+
+class TestEnvironment:
+    """Where this session's brokers and databases are, and how to build a service config."""
+
+    def __init__(self, amqp_base, postgres_base):
+        self.token = uuid.uuid4().hex[:8]
+        self.postgres_base = postgres_base.rstrip("/")
+        self.amqp_uri, self._vhost = self._isolated_vhost(amqp_base)
+        self.databases = []
+
+    def _isolated_vhost(self, amqp_base):
+        parts = urlsplit(amqp_base)
+        if parts.hostname in ("127.0.0.1", "localhost") and shutil.which("rabbitmqctl"):
+            vhost = f"mentor-test-{self.token}"
+            for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, parts.username or "guest",
+                                                ".*", ".*", ".*"]):
+                subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+            return f"{parts.scheme}://{parts.netloc}/{vhost}", vhost
+        return amqp_base, None
+
+    def database_url(self, service):
+        name = f"mentor_test_{self.token}_{service}"
+        if name not in self.databases:
+            self.databases.append(name)
+        return f"{self.postgres_base}/{name}"
+
+    def config(self, service, **overrides):
+        config = {
+            "AMQP_URI": self.amqp_uri,
+            "DATABASE_URL": self.database_url(service),
+            "TOKEN_SECRET": TOKEN_SECRET,
+            "TOKEN_TTL_SECONDS": 3600,
+            "LOG_LEVEL": "INFO",
+            "RELAY_POLL_INTERVAL": 0.1,
+            "RPC_TIMEOUT": 10,
+            "max_workers": 10,
+        }
+        config.update(overrides)
+        return config
+
+    def process_env(self):
+        """Environment variables for `nameko run` processes using the services' own config.yaml."""
+        env = dict(os.environ)
+        env.update({"AMQP_URI": self.amqp_uri, "TOKEN_SECRET": TOKEN_SECRET, "RELAY_POLL_INTERVAL": "0.1"})
+        for service in SERVICES:
+            env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
+        return env
+
+    def cleanup(self):
+        conn = psycopg2.connect(f"{self.postgres_base}/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for name in self.databases:
+                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.close()
+        if self._vhost:
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self._vhost], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def test_env():
+    amqp = os.environ.get("TEST_AMQP_URI", LOCAL_AMQP)
+    postgres = os.environ.get("TEST_POSTGRES_URL", LOCAL_POSTGRES)
+    started = []
+    if not (_reachable(amqp, 5672) and _reachable(postgres, 5432)) and _docker_available():
+        from testcontainers.postgres import PostgresContainer
+        from testcontainers.rabbitmq import RabbitMqContainer
+        pg = PostgresContainer("postgres:15", username="postgres", password="postgres").start()
+        mq = RabbitMqContainer("rabbitmq:3.10").start()
+        started = [pg, mq]
+        postgres = (f"postgresql://postgres:postgres@{pg.get_container_host_ip()}:"
+                    f"{pg.get_exposed_port(5432)}")
+        amqp = f"pyamqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
+    assert _reachable(amqp, 5672), f"RabbitMQ is not reachable at {amqp}: start it (see README)"
+    assert _reachable(postgres, 5432), f"PostgreSQL is not reachable at {postgres}: start it (see README)"
+    env = TestEnvironment(amqp, postgres)
+    yield env
+    env.cleanup()
+    for container in started:
+        container.stop()
+
+
+class ContainerSet:
+    """Nameko containers run in this process, on the real broker and database."""
+
+    def __init__(self, test_env):
+        self.test_env = test_env
+        self.containers = []
+
+    def __call__(self, service_cls, **overrides):
+        container = ServiceContainer(service_cls, self.test_env.config(service_cls.name, **overrides))
+        self.containers.append(container)
+        container.start()
+        return container
+
+    def stop_all(self):
+        for container in reversed(self.containers):
+            container.stop()
+        self.containers = []
+
+
+@pytest.fixture
+def start_service(test_env):
+    """Start a nameko service for one test (stopped after it)."""
+    containers = ContainerSet(test_env)
+    yield containers
+    containers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def start_module_service(test_env):
+    """Start a nameko service shared by a module's tests (each stop costs about 2 s)."""
+    containers = ContainerSet(test_env)
+    yield containers
+    containers.stop_all()
+
+
+@pytest.fixture
+def rpc(test_env):
+    """A standalone RPC client with a timeout (nameko's proxies have none by default)."""
+    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def db(test_env):
+    """Open a psycopg2 connection to one service's test database (autocommit)."""
+    connections = []
+
+    def connect(service):
+        conn = psycopg2.connect(test_env.database_url(service))
+        conn.autocommit = True
+        connections.append(conn)
+        return conn
+
+    yield connect
+    for conn in connections:
+        conn.close()

@@ -1,0 +1,39 @@
+"""Helpers shared by the tests: polling without sleeps that hide failures, sample data."""
+import time
+import uuid
+
+
+def eventually(check, timeout=15.0, interval=0.1, message="condition not met"):
+    """Call ``check`` until it returns a truthy value (returned) or ``timeout`` passes (fails)."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except AssertionError as exc:
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"{message} within {timeout}s" + (f": {last_error}" if last_error else ""))
+
+
+def case_form(**overrides):
+    form = {
+        "essence": "Pupils of my 7th form ignore homework and disrupt lessons.",
+        "actions_taken": "Talked to the class, wrote to parents.",
+        "difficulty": "I am new at the school and have no allies yet.",
+        "question": "How do I restore discipline without losing the class's trust?",
+        "participants": ["pupils-form-7", "parents"],
+        "rubrics": ["class-management-motivation", "interaction-with-parents"],
+        "mode": "personal",
+        "group_discussion_consent": False,
+        "urgency": "need_advice",
+        "publication_consent": True,
+    }
+    form.update(overrides)
+    return form
+
+
+def actor(role, user_id=None):
+    return {"user_id": user_id or str(uuid.uuid4()), "role": role}
