@@ -27,6 +27,13 @@ def postgres_env(database_url, pool_size=10):
     }
 
 
+def case_id_for(author_id, request_id):
+    """A request retried (or redelivered after a crash) maps to the same case."""
+    if not request_id:
+        return uuid.uuid4()
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"case:{author_id}:{request_id}")
+
+
 def event_id(originator_id, version):
     """Stable across re-publication: consumers deduplicate on it."""
     return uuid.uuid5(EVENT_ID_NAMESPACE, f"cases:{originator_id}:{version}")
@@ -35,9 +42,16 @@ def event_id(originator_id, version):
 class CasesApplication(Application):
     name = "cases"
 
-    def create_case(self, number, author_id, form):
-        case = Case(number=number, author_id=author_id, form=form)
-        self.save(case)
+    def create_case(self, case_id, number, author_id, form):
+        """File a case; the same request (same case_id) filed again returns the first case."""
+        case = Case.file(case_id, number, author_id, form)
+        try:
+            self.save(case)
+        except IntegrityError:
+            existing = self.get_case(case_id)
+            if existing.author_id != author_id:
+                raise Conflict("This request key was already used.") from None
+            return existing
         return case
 
     def get_case(self, case_id):

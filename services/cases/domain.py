@@ -33,6 +33,12 @@ class Case(Aggregate):
         self.solutions = []
         self.reflection = None
 
+    @classmethod
+    def file(cls, case_id, number, author_id, form):
+        """Create with a given id: the id is derived from the request, so a retried request
+        cannot file the same case twice."""
+        return cls._create(cls.Created, id=case_id, number=number, author_id=author_id, form=form)
+
     # ---- queries ----------------------------------------------------------------------
 
     @property
@@ -71,10 +77,13 @@ class Case(Aggregate):
         self._require_state(AWAITING_ACCEPTANCE)
         self._mentor_accepted(mentor_id=actor_id)
 
-    def propose_solution(self, actor_id, text, materials):
+    def propose_solution(self, actor_id, text, materials, request_key=None):
+        """``request_key`` makes a retried request a no-op instead of a second solution."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor proposes a solution.")
+        solution_id = str(uuid.uuid5(self.id, f"solution:{request_key or len(self.solutions) + 1}"))
+        if any(s["id"] == solution_id for s in self.solutions):
+            return solution_id
         self._require_state(IN_PROGRESS, SOLUTION_PROPOSED)
-        solution_id = str(uuid.uuid5(self.id, f"solution-{len(self.solutions) + 1}"))
         self._solution_proposed(solution_id=solution_id, mentor_id=actor_id, text=text,
                                 materials=[dict(m) for m in materials])
         return solution_id

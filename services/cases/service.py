@@ -14,7 +14,7 @@ from contracts.errors import Forbidden
 from contracts.rpc import ActorSchema, ChooseMentorSchema, ReflectionSchema, SolutionSchema
 from contracts.validation import load
 from services.cases import index
-from services.cases.application import CasesApplication, postgres_env
+from services.cases.application import CasesApplication, case_id_for, postgres_env
 from services.cases.integration import CaseLogReader
 from services.cases.views import case_view, history_view, require_view
 from services.common.consumer import subscribe
@@ -49,14 +49,16 @@ class CasesService:
     # ---- commands ---------------------------------------------------------------------
 
     @rpc
-    def create_case(self, actor, form):
+    def create_case(self, actor, form, request_id=None):
+        """``request_id`` (the client's Idempotency-Key, or one per HTTP request) makes a retry safe:
+        nameko acks an RPC after replying, so a crash in between redelivers it."""
         actor = load(ActorSchema(), actor, "actor")
         if actor["role"] != "mentee":
             raise Forbidden("Only a mentee files a case.")
         form = load(CaseFormSchema(), form, "case form")
         with self.db.transaction() as cur:
             number = index.next_case_number(cur, datetime.now(timezone.utc).year)
-        case = self.cases.create_case(number, actor["user_id"], form)
+        case = self.cases.create_case(case_id_for(actor["user_id"], request_id), number, actor["user_id"], form)
         log.info("case_created", case_id=str(case.id), case_number=number)
         return self._after_change(case, actor)
 
@@ -74,11 +76,11 @@ class CasesService:
         return self._after_change(case, actor)
 
     @rpc
-    def propose_solution(self, actor, case_id, solution):
+    def propose_solution(self, actor, case_id, solution, request_id=None):
         actor = load(ActorSchema(), actor, "actor")
         solution = load(SolutionSchema(), solution, "solution")
         case, _ = self.cases.change(case_id, lambda c: c.propose_solution(
-            actor["user_id"], solution["text"], solution["materials"]))
+            actor["user_id"], solution["text"], solution["materials"], request_id))
         return self._after_change(case, actor)
 
     @rpc

@@ -49,6 +49,9 @@ class EventRelay(DependencyProvider):
         self.reader.setup(self.container, self.store)
 
     def start(self):
+        if str(self.container.config.get("RELAY_ENABLED", "true")).lower() in ("0", "false", "no"):
+            log.warning("relay_disabled", source=self.source)  # events wait in the log until a relay runs
+            return
         self._running = True
         self._thread = self.container.spawn_managed_thread(self._run, identifier=f"relay:{self.source}")
 

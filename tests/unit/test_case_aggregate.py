@@ -100,3 +100,17 @@ def test_replaying_the_events_rebuilds_the_same_case():
     for event in events:
         replayed = event.mutate(replayed)
     assert replayed.__dict__ == case.__dict__
+
+
+def test_a_retried_solution_request_adds_nothing():
+    case = accepted_case()
+    first = case.propose_solution(MENTOR, "Try a class contract.", [], request_key="req-1")
+    again = case.propose_solution(MENTOR, "Try a class contract.", [], request_key="req-1")
+    assert first == again and len(case.solutions) == 1
+
+
+def test_a_case_filed_with_an_id_keeps_it():
+    import uuid
+    case_id = uuid.uuid4()
+    case = Case.file(case_id, "MC-2026-000009", AUTHOR, case_form())
+    assert case.id == case_id and case.state == "awaiting_proposals"
