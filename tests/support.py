@@ -12,10 +12,10 @@ def eventually(check, timeout=15.0, interval=0.1, message="condition not met"):
             value = check()
             if value:
                 return value
-        except AssertionError as exc:
+        except Exception as exc:  # not there yet (e.g. NotFound); the last one is reported
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(f"{message} within {timeout}s" + (f": {last_error}" if last_error else ""))
+    raise AssertionError(f"{message} within {timeout}s" + (f": {last_error!r}" if last_error else ""))
 
 
 def case_form(**overrides):

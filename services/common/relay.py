@@ -10,6 +10,7 @@ import threading
 import time
 
 import kombu
+import structlog
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
@@ -76,6 +77,7 @@ class EventRelay(DependencyProvider):
         self._wakeup.set()
 
     def _run(self):
+        structlog.contextvars.bind_contextvars(service=self.container.service_name, relay=self.source)
         failures = 0
         while self._running:
             try:

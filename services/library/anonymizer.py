@@ -1,8 +1,9 @@
 """Makes case text impersonal before it enters the library.
 
 Named people, organisations and places (Russian, by natasha's NER model, shipped in its
-wheel), and patterns no model catches (e-mail addresses, phone numbers, school names and
-numbers, English names after a title) become neutral placeholders. Spans are collected
+wheel), people in Latin script (a known first name from gender-guesser's dictionary, with
+the capitalised words after it), and patterns no model catches (e-mail addresses, phone
+numbers, school names and numbers, names after a title) become neutral placeholders. Spans are collected
 over the original text, overlaps resolved in favour of the longer one, then replaced.
 """
 import re
@@ -28,6 +29,70 @@ PATTERNS = (
 )
 
 
+_CAPITALISED_WORD = re.compile(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"«(]\s*)$")
+
+
+class _Lexicon:
+    """First names (gender-guesser's dictionary) and English words (GCIDE, from english-words)."""
+
+    _lock = threading.Lock()
+    _detector = None
+    _words = None
+
+    @classmethod
+    def _load(cls):
+        with cls._lock:
+            if cls._detector is None:
+                import gender_guesser.detector
+                from english_words import get_english_words_set
+                cls._words = get_english_words_set(["gcide"], lower=True, alpha=True)
+                cls._detector = gender_guesser.detector.Detector(case_sensitive=True)
+
+    @classmethod
+    def gender(cls, word):
+        cls._load()
+        return cls._detector.get_gender(word)
+
+    @classmethod
+    def is_word(cls, word):
+        cls._load()
+        return word.lower() in cls._words
+
+
+def latin_person_spans(text):
+    """A first name, with up to two capitalised words right after it (the surname).
+
+    A first name that is also an English word ("May", "Hope", "John") counts as a name
+    mid-sentence, where only proper nouns are capitalised; at a sentence start only when
+    a capitalised word follows and the name is a clearly gendered one.
+    """
+    words = list(_CAPITALISED_WORD.finditer(text))
+    spans, i = [], 0
+    while i < len(words):
+        word = words[i]
+        gender = _Lexicon.gender(word.group())
+        if gender == "unknown":
+            i += 1
+            continue
+        end, j = word.end(), i + 1
+        while j < len(words) and j <= i + 2 and text[end:words[j].start()] in (" ", "-"):
+            end, j = words[j].end(), j + 1
+        has_surname = j > i + 1
+        if not _Lexicon.is_word(word.group()):
+            is_name = True
+        elif not _SENTENCE_START.search(text[:word.start()]):
+            is_name = True
+        else:
+            is_name = has_surname and gender in ("male", "female")
+        if is_name:
+            spans.append((word.start(), end, "PER"))
+            i = j
+        else:
+            i += 1
+    return spans
+
+
 class _RussianNER:
     """natasha's NER, loaded once per process on first use (about 0.6 s)."""
 
@@ -50,6 +115,7 @@ class _RussianNER:
 
 def find_spans(text):
     spans = [(m.start(), m.end(), kind) for kind, pattern in PATTERNS for m in pattern.finditer(text)]
+    spans.extend(latin_person_spans(text))
     if re.search(r"[А-Яа-яЁё]", text):
         spans.extend(_RussianNER.spans(text))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))

@@ -1,0 +1,113 @@
+"""Operator commands of the identity service (moderators are never self-registered).
+
+    python -m services.identity.admin create-moderator --email E --password P \\
+        --first-name F --last-name L [--patronymic P]
+
+The database is IDENTITY_DATABASE_URL, else DATABASE_URL, else the local default; it is
+created and migrated if needed. Without --password the password is read from the
+terminal (asked twice) or, when stdin is not a terminal, from its first line, which
+keeps it out of the shell history and the process list.
+
+Exit status: 0 created; 1 the e-mail is already registered; 2 invalid input;
+3 the database is unreachable.
+"""
+import argparse
+import getpass
+import os
+import sys
+
+import psycopg2
+
+from contracts.errors import Conflict, InvalidInput, ServiceUnavailable
+from contracts.rpc import RegisterSchema
+from contracts.validation import load
+from services.common.db import PostgresStore, ensure_database
+from services.common.schema import PUBLISHER_TABLES
+from services.identity import repository
+from services.identity.accounts import EMAIL_TAKEN, new_user, normalize_email, user_view
+from services.identity.passwords import PasswordHashing
+from services.identity.schema import MIGRATIONS
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/mentor_identity"
+
+
+def database_url(environ=None):
+    environ = os.environ if environ is None else environ
+    return environ.get("IDENTITY_DATABASE_URL") or environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def open_store(url):
+    ensure_database(url)
+    store = PostgresStore(url, 1)
+    store.migrate(list(MIGRATIONS) + list(PUBLISHER_TABLES))
+    return store
+
+
+def create_moderator(store, form, hashing=None):
+    """Validate ``form`` (the registration form without a role) and store a moderator account."""
+    data = load(RegisterSchema(exclude=("role",)), form, what="moderator form")
+    email = normalize_email(data["email"])
+    with store.transaction() as cur:
+        if repository.user_by_email(cur, email) is not None:
+            raise Conflict(EMAIL_TAKEN, {"email": [EMAIL_TAKEN]})
+    user = new_user(data, (hashing or PasswordHashing()).hash(data["password"]), role="moderator")
+    with store.transaction() as cur:
+        row = repository.insert_user(cur, user)
+        if row is None:
+            raise Conflict(EMAIL_TAKEN, {"email": [EMAIL_TAKEN]})
+    return user_view(row)
+
+
+def _read_password(stdin):
+    if stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != first:
+            raise InvalidInput("The passwords do not match.", {"password": ["The passwords do not match."]})
+        return first
+    return stdin.readline().rstrip("\r\n")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m services.identity.admin",
+                                     description="Operator commands of the identity service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-moderator", help="create a moderator account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="omit to type it, or to pipe it on stdin")
+    create.add_argument("--first-name", required=True)
+    create.add_argument("--last-name", required=True)
+    create.add_argument("--patronymic", default="")
+    return parser
+
+
+def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    store = None
+    try:
+        password = args.password if args.password is not None else _read_password(stdin)
+        form = {"email": args.email, "password": password, "first_name": args.first_name,
+                "last_name": args.last_name, "patronymic": args.patronymic}
+        store = open_store(database_url(environ))
+        user = create_moderator(store, form)
+    except Conflict:
+        print(f"error: an account with the e-mail {args.email.strip().lower()} already exists; "
+              "nothing was changed.", file=stderr)
+        return 1
+    except InvalidInput as exc:
+        problems = "; ".join(f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                             for field, msgs in exc.fields.items())
+        print(f"error: {exc.message} {problems}", file=stderr)
+        return 2
+    except (ServiceUnavailable, psycopg2.OperationalError) as exc:
+        print(f"error: the identity database is unreachable: {exc}", file=stderr)
+        return 3
+    finally:
+        if store is not None:
+            store.close()
+    print(f"created moderator {user['id']} <{user['email']}>", file=stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Mentor profiles (seed Figure 1): normalization, the public view, the event payload. No I/O."""
+from contracts.errors import InvalidInput
+from contracts.events import dump_payload
+from contracts.rpc import MentorProfileViewSchema
+from contracts.rubrics import RUBRIC_SLUGS
+
+from services.identity.accounts import parse_id
+
+EVENT_TYPE = "MentorProfileUpdated"
+MAX_PROFILE_IDS = 100
+TEXT_FIELDS = ("place_of_work", "institute", "position", "interests", "motto")
+PUBLIC_FIELDS = tuple(MentorProfileViewSchema().fields)
+
+
+def _unique(values):
+    seen = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def normalize_profile(profile):
+    """A profile loaded by MentorProfileSchema, made canonical: rubrics and links without repeats
+    (in the mentor's order), free text without surrounding blanks."""
+    result = {field: (profile.get(field) or "").strip() for field in TEXT_FIELDS}
+    result["rubrics"] = _unique(profile["rubrics"])
+    result["links"] = _unique(link.strip() for link in profile.get("links") or [])
+    result["accepting_cases"] = bool(profile.get("accepting_cases", True))
+    return result
+
+
+def event_payload(mentor_id, profile):
+    """The MentorProfileUpdated payload: what matching needs, nothing personal."""
+    payload = {"mentor_id": str(mentor_id), "rubrics": list(profile["rubrics"]),
+               "accepting_cases": bool(profile["accepting_cases"])}
+    dump_payload(EVENT_TYPE, payload)  # fails here, not at the consumer, if it broke its contract
+    return payload
+
+
+def public_view(row):
+    """The public profile: names and profile fields only; any other key in ``row`` is dropped."""
+    data = {field: row.get(field) for field in PUBLIC_FIELDS}
+    data["mentor_id"] = str(row["mentor_id"])
+    data["patronymic"] = data["patronymic"] or ""
+    data["rubrics"] = list(data["rubrics"] or [])
+    data["links"] = list(data["links"] or [])
+    for field in TEXT_FIELDS:
+        data[field] = data[field] or ""
+    data["accepting_cases"] = bool(data["accepting_cases"])
+    return MentorProfileViewSchema().dump(data)
+
+
+def rubric_filter(rubric):
+    """None (all rubrics) or a known rubric slug."""
+    if rubric is None or rubric == "":
+        return None
+    if not isinstance(rubric, str) or rubric not in RUBRIC_SLUGS:
+        raise InvalidInput("Unknown rubric.", {"rubric": [
+            "Must be one of: " + ", ".join(RUBRIC_SLUGS) + "."]})
+    return rubric
+
+
+def profile_ids(mentor_ids):
+    """The distinct valid ids asked for, in the caller's order; ids that are not UUIDs cannot
+    exist and are dropped (the result lists only profiles that exist)."""
+    if not isinstance(mentor_ids, (list, tuple)):
+        raise InvalidInput("mentor_ids must be a list.", {"mentor_ids": ["Expected a list of ids."]})
+    if len(mentor_ids) > MAX_PROFILE_IDS:
+        raise InvalidInput("Too many mentor ids.", {"mentor_ids": [
+            f"At most {MAX_PROFILE_IDS} ids per request."]})
+    bad = {str(i): ["Expected a string."] for i, value in enumerate(mentor_ids) if not isinstance(value, str)}
+    if bad:
+        raise InvalidInput("mentor_ids must be strings.", {"mentor_ids": bad})
+    return _unique(pid for pid in map(parse_id, mentor_ids) if pid is not None)
+
+
+def in_requested_order(views, ids):
+    by_id = {view["mentor_id"]: view for view in views}
+    return [by_id[pid] for pid in ids if pid in by_id]
