@@ -1,0 +1,606 @@
+"""Local runner: every service as its own `nameko run` process, on this machine.
+
+    .venv/bin/python scripts/platform.py up            # start PostgreSQL/RabbitMQ if down, the services, demo data
+    .venv/bin/python scripts/platform.py status        # which processes run, what /ready says
+    .venv/bin/python scripts/platform.py logs [SERVICE] [-n N] [-f]
+    .venv/bin/python scripts/platform.py demo          # load the demo accounts again (idempotent)
+    .venv/bin/python scripts/platform.py down          # SIGTERM, wait, then SIGKILL
+
+Logs go to .run/logs/<service>.log (structlog JSON), pids to .run/pids/<service>.pid.
+Each process gets the variables its config.yaml reads: the value from this shell's
+environment when set, else the config.yaml default (SERVICES/ENV_DEFAULTS below; the
+docker-compose.yml and .env.example use the same names, tests/unit/test_deployment.py
+keeps the three in step). The runner never reads .env: that file is for docker compose,
+whose hosts are `postgres` and `rabbitmq`.
+
+Only the standard library and requests; the tables below import without side effects.
+"""
+import os
+import sys
+
+# Run as `python scripts/platform.py`, this folder is sys.path[0] and this file would
+# shadow the standard library's `platform` module for everything imported after it.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shlex  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+ROOT = os.path.dirname(_HERE)
+RUN_DIR = os.path.join(ROOT, ".run")
+LOG_DIR = os.path.join(RUN_DIR, "logs")
+PID_DIR = os.path.join(RUN_DIR, "pids")
+
+# ---- the table: services, their commands and the variables they read ---------------------
+
+# Every variable a services/<name>/config.yaml reads, with the default that config.yaml gives.
+ENV_DEFAULTS = {
+    "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
+    "LOG_LEVEL": "INFO",
+    "RELAY_POLL_INTERVAL": "0.5",
+    "RELAY_ENABLED": "true",
+    "CASES_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_cases",
+    "MATCHING_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_matching",
+    "NOTIFICATIONS_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_notifications",
+    "LIBRARY_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_library",
+    "IDENTITY_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_identity",
+    "MATCHING_K": "3",
+    "TOKEN_SECRET": "dev-only-token-secret-change-me",
+    "TOKEN_TTL_SECONDS": "3600",
+    "GATEWAY_ADDRESS": "0.0.0.0:8000",
+    "RPC_TIMEOUT": "10",
+    "CORS_ALLOW_ORIGIN": "*",
+}
+
+# Start order (all start at once; the order only decides the order of messages).
+SERVICES = {
+    "identity": ("AMQP_URI", "IDENTITY_DATABASE_URL", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "LOG_LEVEL",
+                 "RELAY_POLL_INTERVAL"),
+    "cases": ("AMQP_URI", "CASES_DATABASE_URL", "LOG_LEVEL", "RELAY_POLL_INTERVAL", "RELAY_ENABLED"),
+    "matching": ("AMQP_URI", "MATCHING_DATABASE_URL", "MATCHING_K", "LOG_LEVEL", "RELAY_POLL_INTERVAL",
+                 "RELAY_ENABLED"),
+    "notifications": ("AMQP_URI", "NOTIFICATIONS_DATABASE_URL", "LOG_LEVEL"),
+    "library": ("AMQP_URI", "LIBRARY_DATABASE_URL", "LOG_LEVEL"),
+    "gateway": ("AMQP_URI", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
+                "CORS_ALLOW_ORIGIN", "LOG_LEVEL"),
+}
+
+
+def command(service):
+    """The one command line that runs ``service``, here and in docker-compose.yml."""
+    return f"nameko run --config services/{service}/config.yaml services.{service}.service"
+
+
+def service_env(service, environ=None):
+    """The variables ``service`` reads: the caller's value when set, else the config.yaml default."""
+    environ = os.environ if environ is None else environ
+    return {var: environ.get(var, ENV_DEFAULTS[var]) for var in SERVICES[service]}
+
+
+def setting(var, environ=None):
+    environ = os.environ if environ is None else environ
+    return environ.get(var, ENV_DEFAULTS[var])
+
+
+def gateway_url(environ=None):
+    address = setting("GATEWAY_ADDRESS", environ)
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port or 8000}"
+
+
+# ---- demo data ---------------------------------------------------------------------------
+
+DEMO_PASSWORD = "demo-password-1"
+DEMO_MENTEE = {"email": "mentee@demo.local", "password": DEMO_PASSWORD, "role": "mentee",
+               "first_name": "Anna", "last_name": "Smirnova", "patronymic": "Sergeevna"}
+DEMO_MENTORS = [
+    ({"email": "mentor1@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
+      "first_name": "Elena", "last_name": "Petrova", "patronymic": "Viktorovna"},
+     {"rubrics": ["class-management-motivation", "interaction-with-parents", "professional-ethics"],
+      "place_of_work": "Moscow City University", "institute": "Institute of Pedagogy and Psychology of Education",
+      "position": "Associate Professor, Department of Pedagogy",
+      "interests": "Classroom climate, discipline without coercion, school-family partnership.",
+      "links": ["https://www.mgpu.ru/"],
+      "motto": "Every class can become a team.", "accepting_cases": True}),
+    ({"email": "mentor2@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
+      "first_name": "Dmitry", "last_name": "Volkov", "patronymic": "Andreevich"},
+     {"rubrics": ["digital-technologies", "teaching-methods", "monitoring-evaluation"],
+      "place_of_work": "Moscow City University", "institute": "Institute of Digital Education",
+      "position": "Senior Lecturer, Department of Informatics Teaching Methods",
+      "interests": "Blended learning, formative assessment, digital learning environments.",
+      "links": [], "motto": "Technology serves pedagogy, not the other way round.",
+      "accepting_cases": True}),
+    ({"email": "mentor3@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
+      "first_name": "Olga", "last_name": "Kuznetsova", "patronymic": "Ivanovna"},
+     {"rubrics": ["personal-resources", "self-management", "families-at-risk", "interaction-with-parents"],
+      "place_of_work": "Moscow City University", "institute": "Institute of Social Sciences",
+      "position": "Professor, Department of Social Pedagogy",
+      "interests": "Burnout prevention, early-career teachers, supporting families in difficult situations.",
+      "links": [], "motto": "Take care of yourself first, then of the class.", "accepting_cases": True}),
+]
+DEMO_MODERATOR = {"email": "moderator@demo.local", "password": DEMO_PASSWORD,
+                  "first_name": "Irina", "last_name": "Sokolova", "patronymic": "Pavlovna"}
+
+
+# ---- small helpers -----------------------------------------------------------------------
+
+def _say(message=""):
+    print(message, flush=True)
+
+
+def _reachable(host, port, timeout=2.0):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _is_local(host):
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def _pid_file(service):
+    return os.path.join(PID_DIR, f"{service}.pid")
+
+
+def _log_file(service):
+    return os.path.join(LOG_DIR, f"{service}.log")
+
+
+def _running_pid(service):
+    """The pid of our `nameko run` of ``service`` if it is alive (a reused pid does not count)."""
+    try:
+        with open(_pid_file(service)) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return pid  # no /proc: trust the pid
+    if f"services.{service}.service" not in cmdline:
+        return None
+    try:  # a zombie (exited, not yet reaped) is not running
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return None
+    except (OSError, IndexError):
+        pass
+    return pid
+
+
+def _nameko_executable():
+    beside = os.path.join(os.path.dirname(sys.executable), "nameko")
+    if os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("nameko")
+    if not found:
+        sys.exit("nameko is not installed: run `.venv/bin/pip install -e \".[test]\"` first")
+    return found
+
+
+# ---- infrastructure ----------------------------------------------------------------------
+
+def _wait_tcp(host, port, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _reachable(host, port, 1.0):
+            return True
+        time.sleep(1)
+    return False
+
+
+def ensure_postgres():
+    ports = {(urlsplit(setting(v)).hostname or "127.0.0.1", urlsplit(setting(v)).port or 5432)
+             for v in ENV_DEFAULTS if v.endswith("_DATABASE_URL")}
+    for host, port in sorted(ports):
+        if _reachable(host, port):
+            continue
+        if not _is_local(host):
+            sys.exit(f"PostgreSQL at {host}:{port} is not reachable (and not local: not starting it)")
+        versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+        if not versions or not shutil.which("pg_ctlcluster"):
+            sys.exit(f"PostgreSQL at {host}:{port} is down and no local cluster was found to start")
+        _say(f"starting PostgreSQL {versions[-1]} ...")
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"],
+                       check=False)
+        if not _wait_tcp(host, port, 30):
+            sys.exit(f"PostgreSQL did not come up on {host}:{port}")
+
+
+def ensure_rabbitmq():
+    parts = urlsplit(setting("AMQP_URI"))
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5672
+    if _reachable(host, port):
+        return
+    if not _is_local(host):
+        sys.exit(f"RabbitMQ at {host}:{port} is not reachable (and not local: not starting it)")
+    if not shutil.which("rabbitmq-server"):
+        sys.exit(f"RabbitMQ at {host}:{port} is down and rabbitmq-server is not installed")
+    _say("starting RabbitMQ ...")
+    subprocess.run(["rabbitmq-server", "-detached"], check=False)
+    if not _wait_tcp(host, port, 90):
+        sys.exit(f"RabbitMQ did not come up on {host}:{port}")
+    if shutil.which("rabbitmqctl"):
+        subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=False, timeout=120,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# ---- commands ----------------------------------------------------------------------------
+
+def start_service(service):
+    os.makedirs(LOG_DIR, exist_ok=True)
+    os.makedirs(PID_DIR, exist_ok=True)
+    env = dict(os.environ)
+    env.update(service_env(service))
+    env["PYTHONUNBUFFERED"] = "1"
+    args = shlex.split(command(service))
+    args[0] = _nameko_executable()
+    log = open(_log_file(service), "ab")
+    try:
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        log.close()
+    with open(_pid_file(service), "w") as f:
+        f.write(f"{process.pid}\n")
+    return process
+
+
+def readiness(timeout=3.0):
+    """(ok, {service: status}) from the gateway's /ready; ({}, message) when it does not answer."""
+    import requests
+    try:
+        response = requests.get(f"{gateway_url()}/ready", timeout=timeout)
+    except requests.RequestException as exc:
+        return False, {"gateway": f"not answering ({type(exc).__name__})"}
+    try:
+        body = response.json()
+    except ValueError:
+        return False, {"gateway": f"HTTP {response.status_code}, not JSON"}
+    services = body.get("services") or (body.get("error") or {}).get("details", {}).get("services") or {}
+    summary = {name: s.get("status", "?") if isinstance(s, dict) else str(s) for name, s in services.items()}
+    summary["gateway"] = "ok"
+    return response.status_code == 200, summary
+
+
+def wait_ready(processes, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        for service, process in processes.items():
+            if process is not None and process.poll() is not None:
+                _say(f"\n{service} exited with status {process.returncode}; the end of {_log_file(service)}:")
+                _tail(service, 30)
+                return False
+        ok, summary = readiness()
+        if ok:
+            return True
+        waiting = sorted(name for name, status in summary.items() if status != "ok")
+        if waiting != last:
+            _say(f"  waiting for: {', '.join(waiting)}")
+            last = waiting
+        time.sleep(1)
+    ok, summary = readiness()
+    if ok:
+        return True
+    _say(f"\nnot ready after {timeout:.0f} s:")
+    for name in sorted(summary):
+        _say(f"  {name:14} {summary[name]}")
+    for name in SERVICES:
+        if summary.get(name, "missing") != "ok":
+            _say(f"  see {_log_file(name)}")
+    return False
+
+
+def cmd_up(args):
+    running = {s: _running_pid(s) for s in SERVICES}
+    if all(running.values()):
+        ok, summary = readiness()
+        _say("already up" + ("" if ok else "; not ready: " + ", ".join(
+            n for n, s in sorted(summary.items()) if s != "ok")))
+        _say(f"(`{_self()} status` for details, `{_self()} down` to stop)")
+        return 0 if ok else 1
+    ensure_postgres()
+    ensure_rabbitmq()
+    port = int(gateway_url().rsplit(":", 1)[1])
+    if not running["gateway"] and _reachable("127.0.0.1", port, 1.0):
+        sys.exit(f"port {port} is taken by a process this runner did not start; "
+                 "stop it or set GATEWAY_ADDRESS=0.0.0.0:<port>")
+    processes = {}
+    for service in SERVICES:
+        if running[service]:
+            _say(f"{service:14} already running (pid {running[service]})")
+            processes[service] = None
+            continue
+        process = start_service(service)
+        processes[service] = process
+        _say(f"{service:14} started (pid {process.pid}), log {os.path.relpath(_log_file(service), ROOT)}")
+    _say(f"waiting for {gateway_url()}/ready ...")
+    if not wait_ready(processes):
+        _say(f"\nthe platform is not ready; `{_self()} logs <service>` shows why, `{_self()} down` stops it")
+        return 1
+    _say("ready.\n")
+    if load_demo() != 0:
+        return 1
+    print_walkthrough()
+    return 0
+
+
+def cmd_down(args):
+    stopping = {}
+    for service in reversed(list(SERVICES)):
+        pid = _running_pid(service)
+        if pid is None:
+            _remove_pid(service)
+            continue
+        try:
+            os.killpg(pid, signal.SIGTERM)  # its own session (start_new_session): only this process tree
+        except OSError:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        stopping[service] = pid
+    if not stopping:
+        _say("nothing is running")
+        return 0
+    _say("stopping " + ", ".join(stopping) + " ...")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_running_pid(s) for s in stopping):
+        time.sleep(0.3)
+    for service, pid in stopping.items():
+        if _running_pid(service):
+            _say(f"{service} did not stop in time: SIGKILL")
+            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+                try:
+                    kill()
+                    break
+                except OSError:
+                    continue
+        _remove_pid(service)
+    _say("stopped")
+    return 0
+
+
+def _remove_pid(service):
+    try:
+        os.remove(_pid_file(service))
+    except OSError:
+        pass
+
+
+def cmd_status(args):
+    any_running = False
+    for service in SERVICES:
+        pid = _running_pid(service)
+        any_running = any_running or pid is not None
+        _say(f"{service:14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    ok, summary = readiness()
+    _say(f"\n{gateway_url()}/ready: {'ready' if ok else 'NOT ready'}")
+    for name in sorted(summary):
+        _say(f"  {name:14} {summary[name]}")
+    return 0 if ok else (1 if any_running else 3)
+
+
+def _tail(service, lines):
+    path = _log_file(service)
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 256 * 1024))
+            text = f.read().decode(errors="replace").splitlines()[-lines:]
+    except OSError:
+        _say(f"(no log yet at {path})")
+        return
+    for line in text:
+        _say(line)
+
+
+def cmd_logs(args):
+    services = [args.service] if args.service else list(SERVICES)
+    for service in services:
+        if service not in SERVICES:
+            sys.exit(f"no service {service!r}; one of: {', '.join(SERVICES)}")
+    if args.follow:
+        paths = [_log_file(s) for s in services if os.path.exists(_log_file(s))]
+        if not paths:
+            sys.exit("no logs yet")
+        os.execvp("tail", ["tail", "-n", str(args.lines), "-F", *paths])
+    for service in services:
+        if len(services) > 1:
+            _say(f"==> {os.path.relpath(_log_file(service), ROOT)} <==")
+        _tail(service, args.lines)
+    return 0
+
+
+def cmd_demo(args):
+    ok, summary = readiness()
+    if not ok:
+        _say("the platform is not ready: " + ", ".join(f"{n} {s}" for n, s in sorted(summary.items()) if s != "ok"))
+        _say(f"start it with `{_self()} up`")
+        return 1
+    status = load_demo()
+    if status == 0:
+        print_walkthrough()
+    return status
+
+
+def load_demo():
+    """Register the demo accounts through the gateway (existing ones are fine), write mentor profiles."""
+    import requests
+    base = f"{gateway_url()}/api/v1"
+    session = requests.Session()
+
+    def call(method, path, token=None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return session.request(method, f"{base}{path}", headers=headers, timeout=15, **kwargs)
+
+    def register(form):
+        response = call("POST", "/auth/register", json=form)
+        if response.status_code == 201:
+            return "registered"
+        if response.status_code == 409:
+            return "already registered"
+        raise RuntimeError(f"register {form['email']}: HTTP {response.status_code} {response.text[:300]}")
+
+    def sign_in(email):
+        response = call("POST", "/auth/sign-in", json={"email": email, "password": DEMO_PASSWORD})
+        if response.status_code != 200:
+            raise RuntimeError(f"sign in {email}: HTTP {response.status_code} {response.text[:300]}")
+        return response.json()["access_token"]
+
+    _say("demo data:")
+    try:
+        _say(f"  mentee    {DEMO_MENTEE['email']:22} {register(DEMO_MENTEE)}")
+        sign_in(DEMO_MENTEE["email"])
+        for form, profile in DEMO_MENTORS:
+            outcome = register(form)
+            token = sign_in(form["email"])
+            response = call("PUT", "/me/mentor-profile", token=token, json=profile)
+            if response.status_code != 200:
+                raise RuntimeError(f"mentor profile of {form['email']}: HTTP {response.status_code} "
+                                   f"{response.text[:300]}")
+            _say(f"  mentor    {form['email']:22} {outcome}; profile: {', '.join(profile['rubrics'])}")
+    except (requests.RequestException, RuntimeError) as exc:
+        _say(f"  failed: {exc}")
+        return 1
+    outcome = create_moderator()
+    if outcome is None:
+        return 1
+    _say(f"  moderator {DEMO_MODERATOR['email']:22} {outcome}")
+    _say(f"  every demo password: {DEMO_PASSWORD}\n")
+    return 0
+
+
+def create_moderator():
+    """Moderators are never self-registered: the identity service's operator command makes one."""
+    m = DEMO_MODERATOR
+    env = dict(os.environ)
+    env["IDENTITY_DATABASE_URL"] = setting("IDENTITY_DATABASE_URL")
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
+         "--email", m["email"], "--password", m["password"], "--first-name", m["first_name"],
+         "--last-name", m["last_name"], "--patronymic", m["patronymic"]],
+        cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode == 0:
+        return "created"
+    if result.returncode == 1 and "already exists" in result.stderr:
+        return "already exists"
+    _say(f"  moderator: `python -m services.identity.admin create-moderator` failed "
+         f"({result.returncode}): {(result.stderr or result.stdout).strip()[-500:]}")
+    return None
+
+
+def _self():
+    return ".venv/bin/python scripts/platform.py"
+
+
+def print_walkthrough():
+    base = gateway_url()
+    case = {
+        "essence": "Pupils of my 7th form ignore homework and disrupt lessons.",
+        "actions_taken": "Talked to the class, wrote to the parents.",
+        "difficulty": "I am new at the school and have no allies yet.",
+        "question": "How do I restore discipline without losing the trust of the class?",
+        "participants": ["pupils-form-7", "parents"],
+        "rubrics": ["class-management-motivation", "interaction-with-parents"],
+        "mode": "personal", "group_discussion_consent": False, "urgency": "need_advice",
+        "publication_consent": True,
+    }
+    solution = {"text": "Agree on three class rules together with the pupils and keep to them every lesson; "
+                        "meet the parent committee with concrete, positive proposals.",
+                "materials": [{"title": "Classroom management that works",
+                               "reference": "https://example.org/classroom-management"}]}
+    reflection = {"problem_solved": "partly", "helpfulness": 5, "actions": "Agreed rules with the class.",
+                  "learned": "Involve the pupils in setting the rules.", "comment": "Thank you!"}
+    j = lambda obj: shlex.quote(json.dumps(obj, ensure_ascii=False))  # noqa: E731
+    auth = lambda who: f'-H "Authorization: Bearer ${who}"'  # noqa: E731
+    body = "-H 'Content-Type: application/json'"
+    lines = [
+        f"Try it (needs curl and jq; OpenAPI at {base}/openapi.json):",
+        "",
+        f"BASE={base}",
+        "signin() { curl -s -X POST $BASE/api/v1/auth/sign-in " + body
+        + " -d \"{\\\"email\\\":\\\"$1\\\",\\\"password\\\":\\\"" + DEMO_PASSWORD
+        + "\\\"}\" | jq -r .access_token; }",
+        "",
+        "# 1. the mentee files a case",
+        f"MENTEE=$(signin {DEMO_MENTEE['email']})",
+        f"CASE=$(curl -s -X POST $BASE/api/v1/cases {auth('MENTEE')} {body} -d {j(case)} | jq -r .id)",
+        "",
+        "# 2. a moment later matching has proposed mentors (state choosing_mentor); the mentee picks one",
+        f"sleep 2; curl -s $BASE/api/v1/cases/$CASE {auth('MENTEE')} | jq '{{number, state, proposed_mentors: "
+        "[.proposed_mentors[] | {mentor_id, score, name: (.profile.first_name + \" \" + .profile.last_name)}]}'",
+        f"MENTOR_ID=$(curl -s $BASE/api/v1/cases/$CASE {auth('MENTEE')} | jq -r '.proposed_mentors[0].mentor_id')",
+        f"curl -s -X POST $BASE/api/v1/cases/$CASE/mentor {auth('MENTEE')} {body} "
+        "-d \"{\\\"mentor_id\\\":\\\"$MENTOR_ID\\\"}\" | jq .state",
+        "",
+        "# 3. the chosen mentor (one of mentor1..3) is notified, accepts, writes a possible solution",
+        "for n in 1 2 3; do T=$(signin mentor$n@demo.local); "
+        f"[ \"$(curl -s $BASE/api/v1/me {auth('T')} | jq -r .id)\" = \"$MENTOR_ID\" ] && MENTOR=$T; done",
+        f"curl -s $BASE/api/v1/inbox {auth('MENTOR')} | jq '.items[] | {{kind, text}}'",
+        f"curl -s -X POST $BASE/api/v1/cases/$CASE/accept {auth('MENTOR')} | jq .state",
+        f"curl -s -X POST $BASE/api/v1/cases/$CASE/solutions {auth('MENTOR')} {body} -d {j(solution)} | jq .state",
+        "",
+        "# 4. the mentee completes the case with a reflection sheet; with consent it goes to the library",
+        f"curl -s -X POST $BASE/api/v1/cases/$CASE/completion {auth('MENTEE')} {body} -d {j(reflection)} "
+        "| jq .state",
+        f"sleep 2; curl -s $BASE/api/v1/library {auth('MENTEE')} | jq '.items[] | {{id, rubrics, essence}}'",
+        f"curl -s $BASE/api/v1/inbox {auth('MENTEE')} | jq '.items[] | {{kind, text}}'",
+        f"curl -s $BASE/api/v1/cases/$CASE/history {auth('MENTEE')} | jq '[.items[].type]'",
+        "",
+        "# follow one request through every service's log",
+        f"curl -s -o /dev/null -X POST $BASE/api/v1/cases {auth('MENTEE')} {body} "
+        f"-H 'X-Correlation-ID: demo-trace-1' -d {j(case)}",
+        "sleep 2; grep -h demo-trace-1 .run/logs/*.log | jq -c '{service, event}'",
+        "",
+        f"Accounts: {DEMO_MENTEE['email']}, mentor1@demo.local .. mentor3@demo.local, "
+        f"{DEMO_MODERATOR['email']}; password {DEMO_PASSWORD}.",
+        f"Stop with `{_self()} down`; see `{_self()} status` and `{_self()} logs [service]`.",
+    ]
+    _say("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="scripts/platform.py",
+                                     description="Run the mentoring platform locally, one process per service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start PostgreSQL/RabbitMQ if down, every service, load the demo data")
+    commands.add_parser("down", help="stop every service (SIGTERM, then SIGKILL)")
+    commands.add_parser("status", help="which services run, and the gateway's /ready")
+    logs = commands.add_parser("logs", help="the end of the services' logs")
+    logs.add_argument("service", nargs="?", choices=list(SERVICES))
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("-f", "--follow", action="store_true")
+    commands.add_parser("demo", help="load the demo accounts again (idempotent)")
+    args = parser.parse_args(argv)
+    handler = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "logs": cmd_logs, "demo": cmd_demo}
+    return handler[args.command](args)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,81 @@
+"""Container health check: exit 0 when the service answers healthy, 1 otherwise.
+
+    python -m services.common.healthcheck cases            # calls cases.health() over RPC
+    python -m services.common.healthcheck gateway          # GET http://127.0.0.1:<port>/health
+
+Backend services are asked over RabbitMQ (AMQP_URI, as the service itself reads it) with
+a timeout; healthy means ``health()["status"] == "ok"`` (its database answers too). The
+gateway is asked over HTTP on the port of GATEWAY_ADDRESS: only whether it is up, not
+whether the others are (that is /ready), so one sick service never restarts the gateway.
+One line of JSON on stdout says what was found.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import warnings
+from urllib.error import URLError
+from urllib.request import urlopen
+
+DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_GATEWAY_ADDRESS = "0.0.0.0:8000"
+HTTP_SERVICES = ("gateway",)
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def check_rpc(service, amqp_uri, timeout):
+    warnings.simplefilter("ignore")  # eventlet's deprecation notice is not a health finding
+    from nameko.standalone.rpc import ClusterRpcProxy
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout) as proxy:
+        report = getattr(proxy, service).health()
+    healthy = isinstance(report, dict) and report.get("status") == "ok"
+    return healthy, report
+
+
+def check_http(address, timeout):
+    port = address.rpartition(":")[2] or "8000"
+    url = f"http://127.0.0.1:{port}/health"
+    with urlopen(url, timeout=timeout) as response:
+        body = json.loads(response.read().decode() or "{}")
+        healthy = response.status == 200 and body.get("status") == "ok"
+    return healthy, body
+
+
+def check(service, timeout, environ=None):
+    environ = os.environ if environ is None else environ
+    if service in HTTP_SERVICES:
+        return check_http(environ.get("GATEWAY_ADDRESS", DEFAULT_GATEWAY_ADDRESS), timeout)
+    return check_rpc(service, environ.get("AMQP_URI", DEFAULT_AMQP_URI), timeout)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m services.common.healthcheck",
+                                     description="Exit 0 when the service is healthy, 1 otherwise.")
+    parser.add_argument("service", help="cases, matching, notifications, library, identity or gateway")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
+    args = parser.parse_args(argv)
+    # a hard stop too: connecting to an unreachable broker may retry longer than the RPC timeout
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(max(1, int(args.timeout * 2 + 1)))
+    try:
+        healthy, report = check(args.service, args.timeout)
+    except _Timeout:
+        healthy, report = False, {"error": f"no answer within {args.timeout * 2 + 1:.0f} s"}
+    except (Exception, URLError) as exc:  # anything that is not a healthy answer is unhealthy
+        healthy, report = False, {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    finally:
+        signal.alarm(0)
+    print(json.dumps({"service": args.service, "healthy": healthy, "report": report}, default=str))
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

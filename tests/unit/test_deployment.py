@@ -1,0 +1,233 @@
+"""Drift between the services, the local runner, docker-compose.yml and .env.example.
+
+Pure: reads files only. A service or a variable added in one place and not the others
+fails here, with the place to fix named in the message.
+"""
+import importlib.util
+import re
+import shlex
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES_DIR = ROOT / "services"
+INFRASTRUCTURE = ("rabbitmq", "postgres")
+# ${NAME} or ${NAME:default}, as nameko reads config.yaml (the default runs to the first "}")
+CONFIG_VAR = re.compile(r"\$\{([^}:\s]+)(?::([^}]*))?\}")
+# ${NAME}, ${NAME:-default}, ${NAME:?message}, ... as compose interpolates
+COMPOSE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _load_runner():
+    # by path: the file is named platform.py, which must not shadow the standard library's module
+    spec = importlib.util.spec_from_file_location("mentor_platform_runner", ROOT / "scripts" / "platform.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+runner = _load_runner()
+
+
+def service_names():
+    return sorted(p.parent.name for p in SERVICES_DIR.glob("*/service.py") if p.parent.name != "common")
+
+
+def config_vars(service):
+    """{variable: default} of every ${...} in services/<service>/config.yaml."""
+    text = (SERVICES_DIR / service / "config.yaml").read_text()
+    return {name: default for name, default in CONFIG_VAR.findall(text)}
+
+
+def env_example():
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, sep, value = line.partition("=")
+            assert sep, f".env.example: {line!r} is not NAME=value"
+            values[name.strip()] = value.strip()
+    return values
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def compose_text():
+    return (ROOT / "docker-compose.yml").read_text()
+
+
+def compose_service(compose, service):
+    assert service in compose["services"], f"docker-compose.yml has no service {service!r}"
+    return compose["services"][service]
+
+
+def _command_args(value):
+    return shlex.split(value) if isinstance(value, str) else list(value)
+
+
+def test_services_are_found():
+    assert {"cases", "matching", "notifications", "library"} <= set(service_names())
+
+
+def test_every_service_is_in_the_runner_and_in_compose(compose):
+    found = set(service_names())
+    assert set(runner.SERVICES) == found, "scripts/platform.py SERVICES must list exactly the services/ folders"
+    missing = found - set(compose["services"])
+    assert not missing, f"docker-compose.yml has no service for {sorted(missing)}"
+    extra = set(compose["services"]) - found - set(INFRASTRUCTURE)
+    assert not extra, f"docker-compose.yml runs {sorted(extra)}, which are not services/ folders"
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_compose_command_is_the_runners(compose, service):
+    expected = f"nameko run --config services/{service}/config.yaml services.{service}.service"
+    assert runner.command(service) == expected
+    assert _command_args(compose_service(compose, service)["command"]) == shlex.split(expected)
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_compose_sets_every_config_variable(compose, service):
+    environment = compose_service(compose, service).get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    missing = set(config_vars(service)) - set(environment)
+    assert not missing, f"docker-compose.yml service {service} does not set {sorted(missing)}"
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_runner_sets_every_config_variable_with_its_default(service):
+    wanted = config_vars(service)
+    assert service in runner.SERVICES, f"scripts/platform.py SERVICES has no {service!r}"
+    env = runner.service_env(service, environ={})
+    missing = set(wanted) - set(env)
+    assert not missing, f"scripts/platform.py SERVICES[{service!r}] does not set {sorted(missing)}"
+    unused = set(env) - set(wanted)
+    assert not unused, f"scripts/platform.py sets {sorted(unused)} for {service}, which its config.yaml never reads"
+    for name, default in wanted.items():
+        assert env[name] == default, (f"{name}: the runner's default {env[name]!r} differs from "
+                                      f"services/{service}/config.yaml's {default!r}")
+
+
+def test_runner_env_defaults_are_all_used():
+    used = {name for service in service_names() for name in config_vars(service)}
+    assert set(runner.ENV_DEFAULTS) == used, (
+        f"scripts/platform.py ENV_DEFAULTS lacks {sorted(used - set(runner.ENV_DEFAULTS))} "
+        f"and has unused {sorted(set(runner.ENV_DEFAULTS) - used)}")
+
+
+def test_runner_env_takes_the_callers_values():
+    env = runner.service_env("cases", environ={"CASES_DATABASE_URL": "postgresql://x@db:5432/c"})
+    assert env["CASES_DATABASE_URL"] == "postgresql://x@db:5432/c"
+    assert env["AMQP_URI"] == runner.ENV_DEFAULTS["AMQP_URI"]
+
+
+def test_every_env_example_variable_is_used(compose_text):
+    used = set(COMPOSE_VAR.findall(compose_text))
+    unused = set(env_example()) - used
+    assert not unused, f".env.example documents {sorted(unused)}, which docker-compose.yml never uses"
+
+
+def test_every_compose_variable_is_documented_in_env_example(compose_text):
+    undocumented = set(COMPOSE_VAR.findall(compose_text)) - set(env_example())
+    assert not undocumented, f"docker-compose.yml reads {sorted(undocumented)}, missing from .env.example"
+
+
+def test_every_env_example_variable_has_a_comment():
+    """Each variable, or each run of adjacent variables, comes right after a comment."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    is_var = lambda line: bool(line.strip()) and not line.lstrip().startswith("#")  # noqa: E731
+    for i, line in enumerate(lines):
+        if is_var(line):
+            j = i - 1
+            while j >= 0 and is_var(lines[j]):
+                j -= 1
+            assert j >= 0 and lines[j].lstrip().startswith("#"), \
+                f".env.example: {line.split('=')[0]} has no comment above it"
+
+
+def test_env_example_points_at_the_compose_hosts(compose):
+    values = env_example()
+    assert urlsplit(values["AMQP_URI"]).hostname == "rabbitmq"
+    database_vars = {name for s in service_names() for name in config_vars(s) if name.endswith("_DATABASE_URL")}
+    for name in database_vars:
+        url = urlsplit(values[name])
+        assert url.hostname == "postgres", f"{name} must point at host postgres"
+        assert url.path.lstrip("/"), f"{name} names no database"
+    names = [urlsplit(values[name]).path.lstrip("/") for name in database_vars]
+    assert len(set(names)) == len(names), "every service needs its own database"
+
+
+def test_postgres_init_creates_every_services_database(compose):
+    """deploy/postgres/init.sh creates one database per *_DATABASE_URL: it must see and loop over each."""
+    database_vars = {name for s in service_names() for name in config_vars(s) if name.endswith("_DATABASE_URL")}
+    postgres_env = compose["services"]["postgres"]["environment"]
+    assert database_vars <= set(postgres_env), "the postgres service needs every *_DATABASE_URL for its init script"
+    script = (ROOT / "deploy" / "postgres" / "init.sh").read_text()
+    for name in database_vars:
+        assert name in script, f"deploy/postgres/init.sh does not create the database of {name}"
+    mounts = " ".join(compose["services"]["postgres"].get("volumes", []))
+    assert "deploy/postgres/init.sh:/docker-entrypoint-initdb.d/" in mounts
+
+
+@pytest.mark.parametrize("service", service_names() + list(INFRASTRUCTURE))
+def test_every_container_has_a_healthcheck_and_restart_policy(compose, service):
+    spec = compose_service(compose, service)
+    assert spec.get("restart") == "unless-stopped", f"{service} has no restart: unless-stopped"
+    test = (spec.get("healthcheck") or {}).get("test")
+    assert test, f"{service} has no healthcheck"
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_service_healthcheck_asks_that_service(compose, service):
+    test = (compose_service(compose, service).get("healthcheck") or {}).get("test") or []
+    args = shlex.split(test) if isinstance(test, str) else [a for a in test if a not in ("CMD", "CMD-SHELL")]
+    assert args and args[-1] == service and "services.common.healthcheck" in args, \
+        f"{service}'s healthcheck must be `python -m services.common.healthcheck {service}`"
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_services_wait_for_healthy_infrastructure(compose, service):
+    spec = compose_service(compose, service)
+    depends_on = spec.get("depends_on") or {}
+    assert depends_on.get("rabbitmq", {}).get("condition") == "service_healthy"
+    uses_database = any(name.endswith("_DATABASE_URL") for name in config_vars(service))
+    if uses_database:
+        assert depends_on.get("postgres", {}).get("condition") == "service_healthy"
+    assert spec.get("build", {}).get("dockerfile") == "deploy/Dockerfile"
+
+
+def test_gateway_port_is_published(compose):
+    ports = [str(p) for p in compose["services"]["gateway"].get("ports", [])]
+    assert any(p.endswith(":8000") for p in ports)
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_up_starts_each_service_with_its_command_and_variables(monkeypatch, tmp_path, service):
+    """What `up` really hands to each process (Popen is replaced: nothing starts)."""
+    started = {}
+
+    class FakePopen:
+        pid = 4242
+
+        def __init__(self, args, **kwargs):
+            started.update(args=args, **kwargs)
+
+    monkeypatch.setattr(runner.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(runner, "LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setattr(runner, "PID_DIR", str(tmp_path / "pids"))
+    for name in runner.ENV_DEFAULTS:
+        monkeypatch.delenv(name, raising=False)
+    runner.start_service(service)
+    assert started["args"][1:] == shlex.split(runner.command(service))[1:]
+    assert started["args"][0].endswith("nameko")
+    env = started["env"]
+    for name, default in config_vars(service).items():
+        assert env.get(name) == default, f"`up` starts {service} without {name}={default!r}"
+    assert (tmp_path / "pids" / f"{service}.pid").read_text().strip() == "4242"
