@@ -1,0 +1,1 @@
+"""The HTTP/JSON gateway: authenticates, validates, and turns requests into RPCs into the services."""

@@ -1,0 +1,249 @@
+"""The gateway service: thin HTTP entrypoints that RPC into the services.
+
+Run: ``nameko run --config services/gateway/config.yaml services.gateway.service``.
+Each route is declared once with ``@http`` (services/gateway/entrypoints.py): its token check,
+query and body schemas run before the handler, and its result schema shapes the response.
+The services, not the gateway, decide whether the actor may act.
+"""
+import uuid
+
+import eventlet
+
+from contracts import vocabulary as v
+from contracts.case_form import CaseFormSchema
+from contracts.errors import PlatformError, ServiceUnavailable
+from contracts.rpc import (
+    CaseViewSchema,
+    ChooseMentorSchema,
+    InboxEntryViewSchema,
+    LibraryEntryViewSchema,
+    MentorProfileSchema,
+    MentorProfileViewSchema,
+    ReflectionSchema,
+    RegisterSchema,
+    SignInSchema,
+    SolutionSchema,
+    TokenViewSchema,
+    UserViewSchema,
+)
+from contracts.rubrics import RUBRICS
+from services.common.logs import CorrelationContext, get_logger
+from services.gateway import openapi
+from services.gateway.entrypoints import http
+from services.gateway.rpc import TimedRpcProxy
+from services.gateway.schemas import (
+    CaseSummaryListSchema,
+    HistoryListSchema,
+    InboxListSchema,
+    LibraryEntryListSchema,
+    MentorProfileListSchema,
+    ReadinessSchema,
+    ReferenceSchema,
+    RubricQuerySchema,
+    StatusSchema,
+)
+
+logger = get_logger()
+
+BACKENDS = ("cases", "identity", "matching", "notifications", "library")
+READY_TIMEOUT = 2.0  # seconds per health() call, at most RPC_TIMEOUT
+
+REFERENCE = {
+    "rubrics": [{"number": r.number, "slug": r.slug, "label": r.label, "comment": r.comment} for r in RUBRICS],
+    "participants": list(v.PARTICIPANTS),
+    "urgencies": list(v.URGENCIES),
+    "modes": list(v.MODES),
+    "problem_solved": list(v.PROBLEM_SOLVED),
+    "registration_roles": list(v.SELF_SERVICE_ROLES),
+}
+
+
+def request_key(request):
+    """What makes a creating request safe to repeat: the client's ``Idempotency-Key`` (a retry
+    after a lost response files nothing twice) or, without one, a key of this HTTP request
+    (an RPC redelivered after a service crash is still applied once)."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    return key[:128] if key else uuid.uuid4().hex
+
+
+class GatewayService:
+    name = "gateway"
+
+    log = CorrelationContext("gateway")
+    cases = TimedRpcProxy("cases")
+    identity = TimedRpcProxy("identity")
+    matching = TimedRpcProxy("matching")
+    notifications = TimedRpcProxy("notifications")
+    library = TimedRpcProxy("library")
+
+    # ---- operations ---------------------------------------------------------------------
+
+    @http("GET", "/health", returns=StatusSchema, auth=False, tag="operations",
+          summary="The gateway itself is up")
+    def health(self, request):
+        return {"status": "ok"}
+
+    @http("GET", "/ready", returns=ReadinessSchema, auth=False, tag="operations",
+          summary="Every service answers health(); 503 with each service's status otherwise")
+    def ready(self, request):
+        timeout = min(READY_TIMEOUT, self.cases.timeout)
+        pool = eventlet.GreenPool(len(BACKENDS))
+        services = dict(pool.imap(lambda name: (name, self._probe(name, timeout)), BACKENDS))
+        if all(s["status"] == "ok" for s in services.values()):
+            return {"status": "ok", "services": services}
+        down = sorted(name for name, s in services.items() if s["status"] != "ok")
+        raise ServiceUnavailable(f"Not ready: {', '.join(down)} not ok.",
+                                 details=ReadinessSchema().dump({"status": "unavailable", "services": services}))
+
+    def _probe(self, name, timeout):
+        try:
+            health = getattr(self, name).health.with_timeout(timeout)()
+        except PlatformError as exc:
+            return {"status": "unavailable", "message": exc.message}
+        except Exception as exc:  # a health() that fails is not ready, whatever the reason
+            return {"status": "error", "message": type(exc).__name__}
+        if not isinstance(health, dict):
+            return {"status": "error", "message": "health() returned no status"}
+        status = {"status": str(health.get("status", "unknown"))}
+        if "database" in health:
+            status["database"] = str(health["database"])
+            if status["status"] == "ok" and status["database"] != "ok":
+                status["status"] = "degraded"  # up, but cannot do its work
+        return status
+
+    @http("GET", "/openapi.json", auth=False, tag="operations", summary="This API's OpenAPI 3 document")
+    def openapi_document(self, request):
+        return openapi.document(GatewayService)
+
+    # ---- reference, auth, profiles ------------------------------------------------------
+
+    @http("GET", "/api/v1/reference", returns=ReferenceSchema, auth=False, tag="reference",
+          summary="Rubricator, participants, urgencies, modes and other closed value sets")
+    def reference(self, request):
+        return REFERENCE
+
+    @http("POST", "/api/v1/auth/register", body=RegisterSchema, returns=UserViewSchema, status=201,
+          auth=False, tag="auth", summary="Register as a mentee or a mentor")
+    def register(self, request, body):
+        return self.identity.register(body)
+
+    @http("POST", "/api/v1/auth/sign-in", body=SignInSchema, returns=TokenViewSchema, auth=False,
+          tag="auth", summary="Exchange e-mail and password for a bearer token")
+    def sign_in(self, request, body):
+        return self.identity.sign_in(body)
+
+    @http("GET", "/api/v1/me", returns=UserViewSchema, tag="auth", summary="The signed-in user")
+    def me(self, request, actor):
+        return self.identity.get_user(actor, actor["user_id"])
+
+    @http("PUT", "/api/v1/me/mentor-profile", body=MentorProfileSchema, returns=MentorProfileViewSchema,
+          tag="mentors", summary="Write the signed-in mentor's public profile")
+    def update_mentor_profile(self, request, actor, body):
+        return self.identity.update_mentor_profile(actor, body)
+
+    @http("GET", "/api/v1/mentors", query=RubricQuerySchema, returns=MentorProfileListSchema, auth=False,
+          tag="mentors", summary="Public mentor profiles, optionally of one rubric")
+    def list_mentors(self, request, query):
+        return {"items": self.identity.list_mentor_profiles(query["rubric"]) or []}
+
+    @http("GET", "/api/v1/mentors/<mentor_id>", returns=MentorProfileViewSchema, auth=False,
+          tag="mentors", summary="One public mentor profile")
+    def get_mentor(self, request, mentor_id):
+        return self.identity.get_mentor_profile(mentor_id)
+
+    # ---- cases --------------------------------------------------------------------------
+
+    @http("POST", "/api/v1/cases", body=CaseFormSchema, returns=CaseViewSchema, status=201,
+          tag="cases", summary="File a problem case")
+    def create_case(self, request, actor, body):
+        return self._case_view(self.cases.create_case(actor, body, request_key(request)))
+
+    @http("GET", "/api/v1/cases", returns=CaseSummaryListSchema, tag="cases",
+          summary="The cases the signed-in user may see")
+    def list_cases(self, request, actor):
+        return {"items": self.cases.list_cases(actor) or []}
+
+    @http("GET", "/api/v1/cases/<case_id>", returns=CaseViewSchema, tag="cases",
+          summary="One case, with the proposed mentors' public profiles")
+    def get_case(self, request, actor, case_id):
+        return self._case_view(self.cases.get_case(actor, case_id))
+
+    @http("POST", "/api/v1/cases/<case_id>/mentor", body=ChooseMentorSchema, returns=CaseViewSchema,
+          tag="cases", summary="The author picks one of the proposed mentors")
+    def choose_mentor(self, request, actor, case_id, body):
+        return self._case_view(self.cases.choose_mentor(actor, case_id, body))
+
+    @http("POST", "/api/v1/cases/<case_id>/accept", returns=CaseViewSchema, tag="cases",
+          summary="The chosen mentor accepts the case")
+    def accept_case(self, request, actor, case_id):
+        return self._case_view(self.cases.accept_case(actor, case_id))
+
+    @http("POST", "/api/v1/cases/<case_id>/solutions", body=SolutionSchema, returns=CaseViewSchema,
+          status=201, tag="cases", summary="The mentor writes a possible solution")
+    def propose_solution(self, request, actor, case_id, body):
+        return self._case_view(self.cases.propose_solution(actor, case_id, body, request_key(request)))
+
+    @http("POST", "/api/v1/cases/<case_id>/completion", body=ReflectionSchema, returns=CaseViewSchema,
+          tag="cases", summary="The author completes the case with a reflection sheet")
+    def complete_case(self, request, actor, case_id, body):
+        return self._case_view(self.cases.complete_case(actor, case_id, body))
+
+    @http("GET", "/api/v1/cases/<case_id>/history", returns=HistoryListSchema, tag="cases",
+          summary="Every recorded step of the case")
+    def case_history(self, request, actor, case_id):
+        return {"items": self.cases.get_history(actor, case_id) or []}
+
+    def _case_view(self, case):
+        """Attach each proposed mentor's public profile (one identity call; null when missing)."""
+        mentor_ids = proposed_mentor_ids(case)
+        if not mentor_ids:
+            return case
+        try:
+            profiles = self.identity.get_public_profiles(mentor_ids)
+        except ServiceUnavailable as exc:
+            # the case call has already succeeded (and may have changed state): answer without profiles
+            logger.warning("profiles_unavailable", reason=exc.message)
+            profiles = {}
+        return attach_profiles(case, profiles)
+
+    # ---- inbox and library --------------------------------------------------------------
+
+    @http("GET", "/api/v1/inbox", returns=InboxListSchema, tag="inbox",
+          summary="The signed-in user's notifications")
+    def inbox(self, request, actor):
+        return {"items": self.notifications.list_inbox(actor) or []}
+
+    @http("POST", "/api/v1/inbox/<entry_id>/read", returns=InboxEntryViewSchema, tag="inbox",
+          summary="Mark a notification read")
+    def mark_read(self, request, actor, entry_id):
+        return self.notifications.mark_read(actor, entry_id)
+
+    @http("GET", "/api/v1/library", query=RubricQuerySchema, returns=LibraryEntryListSchema,
+          tag="library", summary="Solved cases and materials, optionally of one rubric")
+    def list_library(self, request, actor, query):
+        return {"items": self.library.list_entries(actor, query["rubric"]) or []}
+
+    @http("GET", "/api/v1/library/<entry_id>", returns=LibraryEntryViewSchema, tag="library",
+          summary="One library entry")
+    def get_library_entry(self, request, actor, entry_id):
+        return self.library.get_entry(actor, entry_id)
+
+
+def proposed_mentor_ids(case):
+    ids = []
+    for proposal in (case or {}).get("proposed_mentors") or ():
+        mentor_id = proposal.get("mentor_id") if isinstance(proposal, dict) else None
+        if mentor_id and mentor_id not in ids:
+            ids.append(mentor_id)
+    return ids
+
+
+def attach_profiles(case, profiles):
+    """``profiles`` from identity.get_public_profiles: ``{mentor_id: profile}`` or a list of profiles."""
+    if isinstance(profiles, dict):
+        by_id = profiles
+    else:
+        by_id = {p["mentor_id"]: p for p in profiles or () if isinstance(p, dict) and p.get("mentor_id")}
+    proposals = [dict(p, profile=by_id.get(p.get("mentor_id")) or None)
+                 for p in case.get("proposed_mentors") or () if isinstance(p, dict)]
+    return dict(case, proposed_mentors=proposals)

@@ -1,0 +1,155 @@
+"""The whole case journey over HTTP through the gateway, every service a real `nameko run`
+process on the real RabbitMQ and PostgreSQL."""
+import socket
+import uuid
+
+import pytest
+import requests
+
+from tests.processes import ServiceProcess
+from tests.support import case_form, eventually
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("identity", "matching", "cases", "notifications", "library", "gateway")
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def platform(test_env, tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("e2e-logs")
+    port = _free_port()
+    env = test_env.process_env()
+    env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
+    processes = [ServiceProcess(name, env, log_dir).start() for name in SERVICES]
+    try:
+        for process in processes[:-1]:
+            process.wait_healthy(test_env.amqp_uri)
+        base = f"http://127.0.0.1:{port}"
+        eventually(lambda: _ok(f"{base}/health"), timeout=60, message="gateway up")
+        yield Platform(base, processes)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait()
+
+
+def _ok(url):
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+class Platform:
+    def __init__(self, base, processes):
+        self.base = base
+        self.processes = {p.name: p for p in processes}
+
+    def call(self, method, path, token=None, json=None, headers=None, expect=200):
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        response = requests.request(method, f"{self.base}{path}", json=json, headers=all_headers, timeout=20)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    def person(self, role, first_name, last_name):
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
+        user = self.call("POST", "/api/v1/auth/register", json={
+            "email": email, "password": "correct horse battery", "role": role,
+            "first_name": first_name, "last_name": last_name}, expect=201)
+        assert user["email"] == email and user["role"] == role and "password" not in user
+        token = self.call("POST", "/api/v1/auth/sign-in",
+                          json={"email": email, "password": "correct horse battery"})
+        assert token["token_type"] == "bearer" and token["user"]["id"] == user["id"]
+        return user, token["access_token"]
+
+
+def test_a_case_goes_from_filing_to_the_library(platform, rpc):
+    mentee, mentee_token = platform.person("mentee", "Anna", "Smirnova")
+    mentor, mentor_token = platform.person("mentor", "Pavel", "Orlov")
+    profile = platform.call("PUT", "/api/v1/me/mentor-profile", token=mentor_token, json={
+        "rubrics": ["class-management-motivation", "professional-ethics"],
+        "place_of_work": "Moscow City University", "position": "Associate professor",
+        "motto": "Ask before you advise."})
+    assert profile["mentor_id"] == mentor["id"] and "email" not in profile
+    eventually(lambda: rpc.matching.get_mentor(mentor["id"]), message="matching learns the mentor")
+
+    correlation_id = f"e2e-{uuid.uuid4().hex}"
+    form = case_form(essence="My colleague Ivan Petrov shouts at my 7th form; call me at +7 916 555-12-34.")
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    created = platform.call("POST", "/api/v1/cases", token=mentee_token, json=form,
+                            headers={"X-Correlation-ID": correlation_id, **key}, expect=201)
+    retried = platform.call("POST", "/api/v1/cases", token=mentee_token, json=form, headers=key, expect=201)
+    assert retried["id"] == created["id"]  # a retry after a lost response files nothing new
+    assert len(platform.call("GET", "/api/v1/cases", token=mentee_token)["items"]) == 1
+    assert created["number"].startswith("MC-") and created["state"] == "awaiting_proposals"
+    assert created["form"]["essence"] == form["essence"] and created["author_id"] == mentee["id"]
+    case_path = f"/api/v1/cases/{created['id']}"
+
+    proposed = eventually(lambda: _case_in(platform, case_path, mentee_token, "choosing_mentor"),
+                          message="mentors proposed")
+    [proposal] = [p for p in proposed["proposed_mentors"] if p["mentor_id"] == mentor["id"]]
+    assert proposal["matched_rubrics"] == ["class-management-motivation"]
+    assert proposal["profile"]["last_name"] == "Orlov" and "email" not in proposal["profile"]
+
+    chosen = platform.call("POST", f"{case_path}/mentor", token=mentee_token, json={"mentor_id": mentor["id"]})
+    assert chosen["state"] == "awaiting_acceptance" and chosen["mentor_id"] == mentor["id"]
+    inbox = eventually(lambda: platform.call("GET", "/api/v1/inbox", token=mentor_token)["items"])
+    assert [e["kind"] for e in inbox] == ["mentor_chosen"] and inbox[0]["case_number"] == created["number"]
+
+    accepted = platform.call("POST", f"{case_path}/accept", token=mentor_token)
+    assert accepted["state"] == "in_progress"
+    solved = platform.call("POST", f"{case_path}/solutions", token=mentor_token, expect=201, json={
+        "text": "Talk to Ivan Petrov privately first, then agree class rules together.",
+        "materials": [{"title": "Classroom management", "reference": "https://example.org/cm"}]})
+    assert solved["state"] == "solution_proposed"
+    assert solved["solutions"][0]["materials"][0]["title"] == "Classroom management"
+    mentee_inbox = eventually(lambda: _kinds(platform, mentee_token, "solution_proposed"))
+    assert {"mentors_proposed", "mentor_accepted", "solution_proposed"} <= set(mentee_inbox)
+
+    completed = platform.call("POST", f"{case_path}/completion", token=mentee_token, json={
+        "problem_solved": "partly", "helpfulness": 4, "actions": "A class meeting on Monday.",
+        "learned": "Start with the person, not the rule."})
+    assert completed["state"] == "completed" and completed["reflection"]["helpfulness"] == 4
+
+    entries = eventually(lambda: platform.call("GET", "/api/v1/library", token=mentor_token)["items"],
+                         message="library entry")
+    [entry] = [e for e in entries if e["question"] == form["question"]]
+    text = str(entry)
+    for secret in (mentee["id"], mentor["id"], created["id"], "Smirnova", mentee["email"], "Petrov", "555-12-34"):
+        assert secret not in text
+    assert "[person]" in entry["essence"] and "[phone]" in entry["essence"]
+    assert platform.call("GET", f"/api/v1/library/{entry['id']}", token=mentee_token)["id"] == entry["id"]
+    platform.call("GET", "/api/v1/library", expect=401)
+
+    # One request, followed through every service by its correlation id.
+    for service in ("gateway", "cases", "matching", "notifications"):
+        assert correlation_id in platform.processes[service].log_text(), f"{service} lost the correlation id"
+
+
+def test_invalid_cases_are_refused_naming_the_field_and_nothing_is_stored(platform):
+    _, token = platform.person("mentee", "Olga", "Ivanova")
+    for bad, field in ((case_form(essence="x" * 1001), "essence"), (case_form(rubrics=["astrology"]), "rubrics"),
+                       ({k: v for k, v in case_form().items() if k != "question"}, "question")):
+        error = platform.call("POST", "/api/v1/cases", token=token, json=bad, expect=400)["error"]
+        assert error["code"] == "invalid_input" and field in error["fields"]
+    assert platform.call("GET", "/api/v1/cases", token=token)["items"] == []
+    platform.call("POST", "/api/v1/cases", json=case_form(), expect=401)
+
+
+def _case_in(platform, path, token, state):
+    case = platform.call("GET", path, token=token)
+    return case if case["state"] == state else None
+
+
+def _kinds(platform, token, wanted):
+    kinds = [e["kind"] for e in platform.call("GET", "/api/v1/inbox", token=token)["items"]]
+    return kinds if wanted in kinds else None

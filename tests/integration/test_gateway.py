@@ -1,0 +1,649 @@
+"""The gateway over real HTTP, calling stub services over real RPC on the real broker.
+
+The stubs are nameko services named like the real ones; they return canned data, raise
+contracts errors, and record what they were called with and under which correlation id.
+"""
+import socket
+import time
+
+import eventlet
+import pytest
+import requests
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from kombu import Connection
+from nameko.containers import ServiceContainer
+from nameko.rpc import rpc
+
+from contracts.errors import Conflict, Forbidden, NotFound
+from services.common.logs import CorrelationContext
+from services.common.tokens import SALT, TokenSigner
+from services.gateway.service import GatewayService
+from tests.support import case_form
+
+RPC_TIMEOUT = 2
+TOKEN_SECRET = "gateway-test-token-secret-0123456789"
+CALLS = []  # (service.method, args, correlation id) as the stubs saw them
+
+
+def record(stub, method, *args):
+    CALLS.append((f"{stub.name}.{method}", args, stub.log))
+
+
+def calls(name):
+    return [c for c in CALLS if c[0] == name]
+
+
+def health(name):
+    return {"service": name, "status": "ok", "database": "ok", "uptime": 12}
+
+
+PROFILE_M1 = {"mentor_id": "m1", "first_name": "Anna", "last_name": "Petrova", "patronymic": "Ivanovna",
+              "rubrics": ["class-management-motivation"], "place_of_work": "MCU", "institute": "IPPO",
+              "position": "Associate professor", "interests": "Classroom climate", "links": [],
+              "motto": "Ask, then listen", "accepting_cases": True, "email": "anna@example.org"}
+
+
+def a_case(**overrides):
+    case = {
+        "id": "c-1", "number": "2026-0001", "state": "awaiting_choice", "version": 3, "revision": 1,
+        "form": case_form(), "author_id": "u-mentee", "round": 1,
+        "proposed_mentors": [
+            {"mentor_id": "m1", "matched_rubrics": ["class-management-motivation"], "score": 0.9},
+            {"mentor_id": "m2", "matched_rubrics": ["interaction-with-parents"], "score": 0.5}],
+        "mentor_id": None, "solutions": [], "reflection": None,
+        "created_at": "2026-01-01T10:00:00+00:00", "updated_at": "2026-01-01T10:00:00+00:00",
+        "internal_note": "never leaves the gateway",
+    }
+    case.update(overrides)
+    return case
+
+
+class CasesStub:
+    name = "cases"
+    log = CorrelationContext("cases")
+
+    @rpc
+    def health(self):
+        return health(self.name)
+
+    @rpc
+    def create_case(self, actor, form, request_id=None):
+        record(self, "create_case", actor, form, request_id)
+        return a_case(form=form, proposed_mentors=[])
+
+    @rpc
+    def list_cases(self, actor):
+        record(self, "list_cases", actor)
+        return [{"id": "c-1", "number": "2026-0001", "state": "open", "rubrics": ["self-management"],
+                 "urgency": "urgent", "author_email": "leak@example.org"}]
+
+    @rpc
+    def get_case(self, actor, case_id):
+        record(self, "get_case", actor, case_id)
+        if case_id == "missing":
+            raise NotFound("No case missing.")
+        if case_id == "not-yours":
+            raise Forbidden("Only the author and the chosen mentor see this case.",
+                            details={"case_id": case_id})
+        if case_id == "slow":
+            eventlet.sleep(RPC_TIMEOUT + 1)
+        if case_id == "broken":
+            raise RuntimeError("db password=hunter2 leaked in /srv/cases/secret.py")
+        return a_case(id=case_id)
+
+    @rpc
+    def choose_mentor(self, actor, case_id, choice):
+        record(self, "choose_mentor", actor, case_id, choice)
+        if choice["mentor_id"] not in ("m1", "m2"):
+            raise Conflict("That mentor was not proposed for this case.",
+                           fields={"mentor_id": ["Not one of the proposed mentors."]},
+                           details={"state": "awaiting_choice"})
+        return a_case(id=case_id, state="awaiting_acceptance", mentor_id=choice["mentor_id"])
+
+    @rpc
+    def accept_case(self, actor, case_id):
+        record(self, "accept_case", actor, case_id)
+        return a_case(id=case_id, state="in_progress", mentor_id=actor["user_id"], proposed_mentors=[])
+
+    @rpc
+    def propose_solution(self, actor, case_id, solution, request_id=None):
+        record(self, "propose_solution", actor, case_id, solution, request_id)
+        return a_case(id=case_id, proposed_mentors=[], solutions=[
+            dict(solution, id="s-1", mentor_id=actor["user_id"], created_at="2026-01-02T10:00:00+00:00")])
+
+    @rpc
+    def complete_case(self, actor, case_id, reflection):
+        record(self, "complete_case", actor, case_id, reflection)
+        return a_case(id=case_id, state="completed", proposed_mentors=[], reflection=reflection)
+
+    @rpc
+    def get_history(self, actor, case_id):
+        record(self, "get_history", actor, case_id)
+        return [{"version": 1, "type": "CaseCreated", "occurred_at": "2026-01-01T10:00:00+00:00",
+                 "data": {"rubrics": ["self-management"]}, "actor_ip": "10.0.0.1"}]
+
+
+class IdentityStub:
+    name = "identity"
+    log = CorrelationContext("identity")
+
+    @rpc
+    def health(self):
+        return health(self.name)
+
+    @rpc
+    def register(self, form):
+        record(self, "register", form)
+        return {"id": "u-new", "email": form["email"], "role": form["role"], "first_name": form["first_name"],
+                "last_name": form["last_name"], "patronymic": form["patronymic"],
+                "created_at": "2026-01-01T10:00:00+00:00", "password_hash": "argon2$..."}
+
+    @rpc
+    def sign_in(self, credentials):
+        record(self, "sign_in", credentials)
+        return {"access_token": "tok", "token_type": "bearer", "expires_in": 3600,
+                "user": {"id": "u-1", "email": credentials["email"], "role": "mentee"}}
+
+    @rpc
+    def get_user(self, actor, user_id):
+        record(self, "get_user", actor, user_id)
+        return {"id": user_id, "email": "me@example.org", "role": actor["role"], "first_name": "Olga",
+                "last_name": "Smirnova", "patronymic": "", "created_at": "2026-01-01T10:00:00+00:00"}
+
+    @rpc
+    def update_mentor_profile(self, actor, profile):
+        record(self, "update_mentor_profile", actor, profile)
+        return dict(PROFILE_M1, **profile, mentor_id=actor["user_id"])
+
+    @rpc
+    def get_mentor_profile(self, mentor_id):
+        record(self, "get_mentor_profile", mentor_id)
+        if mentor_id != "m1":
+            raise NotFound("No such mentor.")
+        return PROFILE_M1
+
+    @rpc
+    def list_mentor_profiles(self, rubric=None):
+        record(self, "list_mentor_profiles", rubric)
+        return [PROFILE_M1]
+
+    @rpc
+    def get_public_profiles(self, mentor_ids):
+        record(self, "get_public_profiles", mentor_ids)
+        return [PROFILE_M1] if "m1" in mentor_ids else []
+
+
+class NotificationsStub:
+    name = "notifications"
+    log = CorrelationContext("notifications")
+
+    @rpc
+    def health(self):
+        return health(self.name)
+
+    @rpc
+    def list_inbox(self, actor):
+        record(self, "list_inbox", actor)
+        return [{"id": "n-1", "kind": "mentor_chosen", "case_id": "c-1", "case_number": "2026-0001",
+                 "text": "You were chosen.", "created_at": "2026-01-01T10:00:00+00:00", "read_at": None,
+                 "recipient_id": actor["user_id"]}]
+
+    @rpc
+    def mark_read(self, actor, entry_id):
+        record(self, "mark_read", actor, entry_id)
+        if entry_id != "n-1":
+            raise NotFound("No such notification.")
+        return {"id": entry_id, "kind": "mentor_chosen", "case_id": "c-1", "case_number": "2026-0001",
+                "text": "You were chosen.", "created_at": "2026-01-01T10:00:00+00:00",
+                "read_at": "2026-01-01T11:00:00+00:00"}
+
+
+class LibraryStub:
+    name = "library"
+    log = CorrelationContext("library")
+
+    @rpc
+    def health(self):
+        return health(self.name)
+
+    @rpc
+    def list_entries(self, actor, rubric=None):
+        record(self, "list_entries", actor, rubric)
+        return [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e",
+                 "author_id": "must-not-leak"}]
+
+    @rpc
+    def get_entry(self, actor, entry_id):
+        record(self, "get_entry", actor, entry_id)
+        return {"id": entry_id, "kind": "solved_case", "rubrics": ["self-management"], "essence": "e"}
+
+
+MATCHING_DATABASE = {"state": "unavailable"}
+
+
+class MatchingStub:
+    name = "matching"
+    log = CorrelationContext("matching")
+
+    @rpc
+    def health(self):
+        return {"service": "matching", "status": "ok", "database": MATCHING_DATABASE["state"]}
+
+
+STUBS = (CasesStub, IdentityStub, NotificationsStub, LibraryStub, MatchingStub)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Platform:
+    def __init__(self, test_env):
+        self.test_env = test_env
+        self.containers = {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, cls, **config):
+        container = ServiceContainer(cls, self.test_env.config(cls.name, **config))
+        container.start()
+        self.containers[cls.name] = container
+        return container
+
+    def crash(self, name):
+        """The service dies (no graceful stop): its RPC queue stays, nobody consumes it."""
+        self.containers.pop(name).kill()
+
+    def stop_all(self):
+        pool = eventlet.GreenPool()
+        for container in self.containers.values():
+            pool.spawn(container.stop)
+        pool.waitall()
+        self.containers.clear()
+
+
+@pytest.fixture(scope="module")
+def platform(test_env):
+    platform = Platform(test_env)
+    try:
+        for stub in STUBS:
+            platform.start(stub)
+        platform.start(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{platform.port}",
+                       RPC_TIMEOUT=RPC_TIMEOUT, CORS_ALLOW_ORIGIN="*", TOKEN_SECRET=TOKEN_SECRET)
+        yield platform
+    finally:
+        platform.stop_all()
+
+
+@pytest.fixture
+def api(platform):
+    CALLS.clear()
+    session = requests.Session()
+
+    def call(method, path, token=None, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return session.request(method, platform.url + path, headers=headers, timeout=15, **kwargs)
+
+    yield call
+    session.close()
+
+
+def token(role="mentee", user_id="u-mentee"):
+    return TokenSigner(TOKEN_SECRET, 3600).issue(user_id, role)
+
+
+def expired_token():
+    class PastSigner(TimestampSigner):
+        def get_timestamp(self):
+            return int(time.time()) - 7200
+
+    return URLSafeTimedSerializer(TOKEN_SECRET, salt=SALT, signer=PastSigner).dumps(
+        {"sub": "u-mentee", "role": "mentee"})
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}
+    assert {"code", "message", "fields"} <= set(body["error"]) <= {"code", "message", "fields", "details"}
+    assert body["error"]["code"] == code
+    assert response.headers["X-Correlation-ID"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    return body["error"]
+
+
+# ---- public routes and operations ---------------------------------------------------------
+
+def test_health_reference_and_openapi_are_public(api):
+    health_response = api("GET", "/health")
+    assert health_response.status_code == 200 and health_response.json() == {"status": "ok"}
+    assert health_response.headers["Access-Control-Allow-Origin"] == "*"
+    assert len(health_response.headers["X-Correlation-ID"]) == 32
+
+    reference = api("GET", "/api/v1/reference").json()
+    assert [r["number"] for r in reference["rubrics"]] == list(range(1, 13))
+    assert reference["rubrics"][9]["slug"] == "interaction-with-parents"
+    assert set(reference) >= {"rubrics", "participants", "urgencies", "modes"}
+
+    doc = api("GET", "/openapi.json")
+    assert doc.status_code == 200
+    spec = doc.json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/cases/{case_id}/solutions" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "Error" in spec["components"]["schemas"] and "CaseForm" in spec["components"]["schemas"]
+    assert CALLS == []
+
+
+def test_ready_reports_every_service(api):
+    response = api("GET", "/ready")
+    # the matching stub answers but has no database: up, not ready
+    error = assert_error(response, 503, "service_unavailable")
+    services = error["details"]["services"]
+    assert set(services) == {"cases", "identity", "matching", "notifications", "library"}
+    assert services["matching"] == {"status": "degraded", "database": "unavailable"}
+    assert all(services[s] == {"status": "ok", "database": "ok"} for s in services if s != "matching")
+    assert "matching" in error["message"]
+
+
+def test_ready_is_200_when_all_ok(api):
+    MATCHING_DATABASE["state"] = "ok"
+    try:
+        response = api("GET", "/ready")
+    finally:
+        MATCHING_DATABASE["state"] = "unavailable"
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok", "services": {
+        name: {"status": "ok", "database": "ok"}
+        for name in ("cases", "identity", "matching", "notifications", "library")}}
+
+
+def test_cors_preflight_on_every_route(api):
+    response = api("OPTIONS", "/api/v1/cases/c-1/solutions", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-correlation-id"})
+    assert response.status_code == 204
+    assert response.content == b""
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert allowed == {"authorization", "content-type", "x-correlation-id", "idempotency-key"}
+    assert api("OPTIONS", "/api/v1/me/mentor-profile").headers["Access-Control-Allow-Methods"] == "OPTIONS, PUT"
+    assert_error(api("OPTIONS", "/api/v1/nowhere"), 404, "not_found")
+    assert CALLS == []
+
+
+def test_unknown_route_and_wrong_method_use_the_error_shape(api):
+    assert_error(api("GET", "/api/v2/cases"), 404, "not_found")
+    assert_error(api("GET", "/api/v1/cases/"), 404, "not_found")
+    assert_error(api("GET", "/api/v1/cases/" + "x" * 65), 404, "not_found")
+    wrong = api("DELETE", "/api/v1/cases", token=token())
+    error = assert_error(wrong, 405, "method_not_allowed")
+    assert "POST" in wrong.headers["Allow"] and "GET" in error["details"]["allowed_methods"]
+
+
+# ---- 400: validation before any RPC -------------------------------------------------------
+
+def test_bad_json_is_400_naming_body(api):
+    for raw in ("{not json", "[1, 2]", '"a string"'):
+        response = api("POST", "/api/v1/cases", token=token(), data=raw,
+                       headers={"Content-Type": "application/json"})
+        error = assert_error(response, 400, "invalid_input")
+        assert list(error["fields"]) == ["_body"]
+    too_large = api("POST", "/api/v1/cases", token=token(), json=case_form(essence="x" * (1024 * 1024 + 1)))
+    assert_error(too_large, 413, "payload_too_large")
+    assert CALLS == []
+
+
+def test_form_fields_are_validated_before_the_case_service(api):
+    error = assert_error(api("POST", "/api/v1/cases", token=token(), json=case_form(essence="x" * 1001)),
+                         400, "invalid_input")
+    assert list(error["fields"]) == ["essence"]
+
+    error = assert_error(api("POST", "/api/v1/cases", token=token(),
+                             json=case_form(rubrics=["class-management-motivation", "astrology"])),
+                         400, "invalid_input")
+    assert list(error["fields"]) == ["rubrics"]
+
+    error = assert_error(api("POST", "/api/v1/cases/c-1/completion", token=token(),
+                             json={"problem_solved": "maybe", "helpfulness": "5"}), 400, "invalid_input")
+    assert set(error["fields"]) == {"problem_solved", "helpfulness"}
+
+    error = assert_error(api("GET", "/api/v1/library?rubric=astrology", token=token()), 400, "invalid_input")
+    assert list(error["fields"]) == ["rubric"]
+    assert CALLS == []
+
+
+# ---- 401 ----------------------------------------------------------------------------------
+
+def test_protected_routes_need_a_valid_token(api):
+    forged = TokenSigner("another-secret-0123456789", 60).issue("x", "moderator")
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Basic {token()}"},
+                    {"Authorization": f"Bearer {expired_token()}"}, {"Authorization": f"Bearer {forged}"}):
+        for method, path in (("GET", "/api/v1/cases"), ("GET", "/api/v1/me"), ("GET", "/api/v1/library"),
+                             ("POST", "/api/v1/cases/c-1/accept")):
+            assert_error(api(method, path, headers=headers), 401, "unauthorized")
+    expired = assert_error(api("GET", "/api/v1/inbox", headers={"Authorization": f"Bearer {expired_token()}"}),
+                           401, "unauthorized")
+    assert "expired" in expired["message"]
+    # the token is checked before the body: no token and a bad body is still 401
+    assert_error(api("POST", "/api/v1/cases", data="{oops"), 401, "unauthorized")
+    assert CALLS == []
+
+
+# ---- happy paths: the right RPC with the actor, the answer shaped by its schema -------------
+
+def test_register_sign_in_and_me(api):
+    response = api("POST", "/api/v1/auth/register", json={
+        "email": "olga@example.org", "password": "correct horse", "role": "mentee",
+        "first_name": "Olga", "last_name": "Smirnova"})
+    assert response.status_code == 201, response.text
+    user = response.json()
+    assert user["id"] == "u-new" and "password_hash" not in user and "password" not in user
+    assert calls("identity.register")[0][1][0]["patronymic"] == ""  # schema defaults applied
+
+    assert_error(api("POST", "/api/v1/auth/register", json={"email": "nope", "password": "short", "role": "moderator",
+                                                            "first_name": "A", "last_name": "B"}),
+                 400, "invalid_input")
+
+    signed = api("POST", "/api/v1/auth/sign-in", json={"email": "olga@example.org", "password": "correct horse"})
+    assert signed.status_code == 200
+    assert signed.json()["access_token"] == "tok" and signed.json()["user"]["id"] == "u-1"
+
+    me = api("GET", "/api/v1/me", token=token("mentor", "u-7"))
+    assert me.status_code == 200 and me.json()["id"] == "u-7"
+    assert calls("identity.get_user")[0][1] == ({"user_id": "u-7", "role": "mentor"}, "u-7")
+
+
+def test_mentor_profiles(api):
+    listed = api("GET", "/api/v1/mentors?rubric=self-management")
+    assert listed.status_code == 200
+    assert listed.json()["items"][0]["mentor_id"] == "m1"
+    assert "email" not in listed.json()["items"][0]
+    assert calls("identity.list_mentor_profiles")[0][1] == ("self-management",)
+    api("GET", "/api/v1/mentors")
+    assert calls("identity.list_mentor_profiles")[1][1] == (None,)
+
+    one = api("GET", "/api/v1/mentors/m1")
+    assert one.status_code == 200 and one.json()["first_name"] == "Anna" and "email" not in one.json()
+    assert_error(api("GET", "/api/v1/mentors/m404"), 404, "not_found")
+
+    updated = api("PUT", "/api/v1/me/mentor-profile", token=token("mentor", "u-m"),
+                  json={"rubrics": ["self-management"], "motto": "Listen"})
+    assert updated.status_code == 200 and updated.json()["mentor_id"] == "u-m"
+    sent = calls("identity.update_mentor_profile")[0][1]
+    assert sent[0] == {"user_id": "u-m", "role": "mentor"}
+    assert sent[1]["motto"] == "Listen" and sent[1]["accepting_cases"] is True
+    error = assert_error(api("PUT", "/api/v1/me/mentor-profile", token=token("mentor"), json={"rubrics": []}),
+                         400, "invalid_input")
+    assert list(error["fields"]) == ["rubrics"]
+
+
+def test_create_and_list_cases(api):
+    response = api("POST", "/api/v1/cases", token=token(), json=case_form(actions_taken=None))
+    assert_error(response, 400, "invalid_input")  # null is not a string
+
+    form = case_form()
+    del form["actions_taken"]
+    response = api("POST", "/api/v1/cases", token=token(), json=form)
+    assert response.status_code == 201, response.text
+    case = response.json()
+    assert case["number"] == "2026-0001" and "internal_note" not in case
+    actor, sent, request_id = calls("cases.create_case")[0][1]
+    assert actor == {"user_id": "u-mentee", "role": "mentee"}
+    assert sent["actions_taken"] == "" and sent["rubrics"] == form["rubrics"]
+    assert request_id  # one key per HTTP request: a redelivered RPC files the case once
+
+    retried = api("POST", "/api/v1/cases", token=token(), json=form, headers={"Idempotency-Key": "retry-7"})
+    assert retried.status_code == 201
+    assert calls("cases.create_case")[1][1][2] == "retry-7"  # the client's key, for its own retries
+    assert calls("identity.get_public_profiles") == []  # nothing to enrich
+
+    listed = api("GET", "/api/v1/cases", token=token())
+    assert listed.status_code == 200
+    assert listed.json() == {"items": [{"id": "c-1", "number": "2026-0001", "state": "open",
+                                        "rubrics": ["self-management"], "urgency": "urgent"}]}
+
+
+def test_case_view_carries_the_proposed_mentors_profiles(api):
+    response = api("GET", "/api/v1/cases/c-9", token=token())
+    assert response.status_code == 200, response.text
+    case = response.json()
+    assert case["id"] == "c-9" and "internal_note" not in case
+    first, second = case["proposed_mentors"]
+    assert first["mentor_id"] == "m1" and first["profile"]["last_name"] == "Petrova"
+    assert "email" not in first["profile"]
+    assert second["mentor_id"] == "m2" and second["profile"] is None
+    assert [c[1] for c in calls("identity.get_public_profiles")] == [(["m1", "m2"],)]
+
+    chosen = api("POST", "/api/v1/cases/c-9/mentor", token=token(), json={"mentor_id": "m1"})
+    assert chosen.status_code == 200 and chosen.json()["mentor_id"] == "m1"
+    assert chosen.json()["proposed_mentors"][0]["profile"]["mentor_id"] == "m1"
+
+
+def test_case_actions(api):
+    mentor = token("mentor", "u-m")
+    accepted = api("POST", "/api/v1/cases/c-1/accept", token=mentor)
+    assert accepted.status_code == 200 and accepted.json()["state"] == "in_progress"
+    assert calls("cases.accept_case")[0][1] == ({"user_id": "u-m", "role": "mentor"}, "c-1")
+
+    solved = api("POST", "/api/v1/cases/c-1/solutions", token=mentor,
+                 json={"text": "Try a class contract.", "materials": [{"title": "Book", "reference": "ISBN 1"}]})
+    assert solved.status_code == 201, solved.text
+    assert solved.json()["solutions"][0]["materials"] == [{"title": "Book", "reference": "ISBN 1"}]
+
+    done = api("POST", "/api/v1/cases/c-1/completion", token=token(),
+               json={"problem_solved": "partly", "helpfulness": 4})
+    assert done.status_code == 200 and done.json()["reflection"]["helpfulness"] == 4
+    assert calls("cases.complete_case")[0][1][2] == {"problem_solved": "partly", "helpfulness": 4,
+                                                     "actions": "", "learned": "", "comment": ""}
+
+    history = api("GET", "/api/v1/cases/c-1/history", token=token())
+    assert history.json() == {"items": [{"version": 1, "type": "CaseCreated",
+                                         "occurred_at": "2026-01-01T10:00:00+00:00",
+                                         "data": {"rubrics": ["self-management"]}}]}
+
+
+def test_inbox_and_library(api):
+    inbox = api("GET", "/api/v1/inbox", token=token())
+    assert inbox.status_code == 200
+    assert inbox.json()["items"][0]["id"] == "n-1" and "recipient_id" not in inbox.json()["items"][0]
+    read = api("POST", "/api/v1/inbox/n-1/read", token=token())
+    assert read.status_code == 200 and read.json()["read_at"]
+    assert_error(api("POST", "/api/v1/inbox/n-2/read", token=token()), 404, "not_found")
+
+    library = api("GET", "/api/v1/library?rubric=self-management", token=token())
+    assert library.status_code == 200
+    assert library.json() == {"items": [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"],
+                                         "essence": "e"}]}
+    assert calls("library.list_entries")[0][1] == ({"user_id": "u-mentee", "role": "mentee"}, "self-management")
+    entry = api("GET", "/api/v1/library/l-1", token=token())
+    assert entry.status_code == 200 and entry.json()["id"] == "l-1"
+
+
+# ---- errors raised by services --------------------------------------------------------------
+
+def test_service_errors_keep_their_status_fields_and_details(api):
+    error = assert_error(api("GET", "/api/v1/cases/missing", token=token()), 404, "not_found")
+    assert error["message"] == "No case missing."
+
+    error = assert_error(api("GET", "/api/v1/cases/not-yours", token=token("mentor")), 403, "forbidden")
+    assert error["details"] == {"case_id": "not-yours"}
+
+    error = assert_error(api("POST", "/api/v1/cases/c-1/mentor", token=token(), json={"mentor_id": "m9"}),
+                         409, "conflict")
+    assert error == {"code": "conflict", "message": "That mentor was not proposed for this case.",
+                     "fields": {"mentor_id": ["Not one of the proposed mentors."]},
+                     "details": {"state": "awaiting_choice"}}
+
+
+def test_unexpected_service_error_is_a_500_without_internals(api):
+    response = api("GET", "/api/v1/cases/broken", token=token())
+    error = assert_error(response, 500, "internal_error")
+    assert error["fields"] == {} and "details" not in error
+    for secret in ("Traceback", "hunter2", "RuntimeError", "secret.py", "File "):
+        assert secret not in response.text
+
+
+# ---- correlation id ---------------------------------------------------------------------------
+
+def test_correlation_id_reaches_the_service_and_comes_back(api):
+    response = api("GET", "/api/v1/cases/c-2", token=token(), headers={"X-Correlation-ID": "trace-abc-123"})
+    assert response.status_code == 200
+    assert response.headers["X-Correlation-ID"] == "trace-abc-123"
+    seen = {name: cid for name, _, cid in CALLS}
+    assert seen == {"cases.get_case": "trace-abc-123", "identity.get_public_profiles": "trace-abc-123"}
+
+    CALLS.clear()
+    minted = api("GET", "/api/v1/inbox", token=token())
+    cid = minted.headers["X-Correlation-ID"]
+    assert len(cid) == 32 and CALLS[0][2] == cid
+
+    refused = api("GET", "/api/v1/inbox", headers={"X-Correlation-ID": "trace-refused"})
+    assert refused.status_code == 401 and refused.headers["X-Correlation-ID"] == "trace-refused"
+
+
+# ---- 503 --------------------------------------------------------------------------------------
+
+def test_slow_service_is_503_within_the_timeout(api):
+    started = time.monotonic()
+    response = api("GET", "/api/v1/cases/slow", token=token())
+    elapsed = time.monotonic() - started
+    error = assert_error(response, 503, "service_unavailable")
+    assert "cases" in error["message"] and error["details"] == {"service": "cases"}
+    assert RPC_TIMEOUT - 0.2 <= elapsed < RPC_TIMEOUT + 1.5
+
+
+def test_service_not_running_is_503(api, platform, test_env):
+    # crashed: its queue remains, nobody answers -> 503 at the timeout
+    platform.crash("notifications")
+    try:
+        started = time.monotonic()
+        error = assert_error(api("GET", "/api/v1/inbox", token=token()), 503, "service_unavailable")
+        assert time.monotonic() - started < RPC_TIMEOUT + 1.5
+        assert "notifications" in error["message"]
+    finally:
+        platform.start(NotificationsStub)
+
+    # never deployed: no queue at all -> 503 at once (the broker returns the message)
+    platform.crash("library")
+    try:
+        with Connection(test_env.amqp_uri) as connection:
+            connection.default_channel.queue_delete("rpc-library")
+        started = time.monotonic()
+        error = assert_error(api("GET", "/api/v1/library", token=token()), 503, "service_unavailable")
+        assert time.monotonic() - started < 1.5
+        assert "library" in error["message"] and "not running" in error["message"]
+
+        ready = assert_error(api("GET", "/ready"), 503, "service_unavailable")
+        services = ready["details"]["services"]
+        assert services["library"]["status"] == "unavailable" and "library" in services["library"]["message"]
+        assert services["cases"]["status"] == "ok"
+    finally:
+        platform.start(LibraryStub)
+    assert api("GET", "/api/v1/library", token=token()).status_code == 200

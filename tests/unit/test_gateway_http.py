@@ -1,0 +1,169 @@
+"""The gateway's HTTP plumbing as pure functions: error shape, body parsing, bearer header, CORS."""
+import json
+
+import eventlet
+import pytest
+from nameko.exceptions import UnknownService
+from werkzeug.exceptions import MethodNotAllowed, NotFound as WerkzeugNotFound, RequestEntityTooLarge
+
+from contracts.errors import (Conflict, Forbidden, InvalidInput, NotFound, PlatformError, ServiceUnavailable,
+                              Unauthorized)
+from services.common.tokens import TokenSigner
+from services.gateway import http as h
+from services.gateway.rpc import unavailable
+
+SECRET = "unit-test-secret-0123456789"
+
+
+def body_of(response):
+    return json.loads(response.get_data(as_text=True))
+
+
+# ---- error rendering ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls,status,code", [
+    (InvalidInput, 400, "invalid_input"), (Unauthorized, 401, "unauthorized"), (Forbidden, 403, "forbidden"),
+    (NotFound, 404, "not_found"), (Conflict, 409, "conflict"), (ServiceUnavailable, 503, "service_unavailable"),
+])
+def test_platform_errors_render_with_their_status_and_exact_shape(cls, status, code):
+    response = h.error_response(cls("Nope.", {"essence": ["Too long."]}))
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert body_of(response) == {"error": {"code": code, "message": "Nope.", "fields": {"essence": ["Too long."]}}}
+
+
+def test_details_are_included_only_when_present():
+    body = h.error_body(Conflict("Not now.", details={"state": "completed"}))
+    assert body == {"error": {"code": "conflict", "message": "Not now.", "fields": {},
+                              "details": {"state": "completed"}}}
+    assert set(h.error_body(Conflict("Not now."))["error"]) == {"code", "message", "fields"}
+
+
+def test_unexpected_exceptions_become_a_generic_500_without_internals():
+    response = h.error_response(RuntimeError("password=hunter2 at /srv/app.py line 3"))
+    assert response.status_code == 500
+    body = body_of(response)
+    assert body == {"error": {"code": "internal_error", "message": h.INTERNAL_ERROR_MESSAGE, "fields": {}}}
+    assert "hunter2" not in response.get_data(as_text=True)
+
+
+def test_unknown_route_and_wrong_method_use_the_error_shape():
+    not_found = h.http_exception_response(WerkzeugNotFound())
+    assert not_found.status_code == 404
+    assert body_of(not_found)["error"]["code"] == "not_found"
+
+    wrong = h.http_exception_response(MethodNotAllowed(valid_methods=["POST", "GET"]))
+    assert wrong.status_code == 405
+    assert wrong.headers["Allow"] == "GET, POST"
+    assert body_of(wrong) == {"error": {
+        "code": "method_not_allowed", "fields": {}, "details": {"allowed_methods": ["GET", "POST"]},
+        "message": "This route does not accept that method; it accepts GET, POST."}}
+
+    too_large = h.http_exception_response(RequestEntityTooLarge())
+    assert too_large.status_code == 413
+    assert body_of(too_large)["error"]["code"] == "payload_too_large"
+
+
+# ---- body parsing -------------------------------------------------------------------------
+
+def test_json_object_body_is_parsed():
+    assert h.parse_json_body(b'{"essence": "\xd0\xbf"}') == {"essence": "\u043f"}
+
+
+@pytest.mark.parametrize("raw", [b"", b"   \n", None])
+def test_empty_body_is_an_empty_object(raw):
+    assert h.parse_json_body(raw) == {}
+
+
+@pytest.mark.parametrize("raw,reason", [
+    (b"{not json", "not valid JSON"),
+    (b'{"a": 1,}', "not valid JSON"),
+    (b"\xff\xfe", "UTF-8"),
+    (b'{"a": NaN}', "not valid JSON"),
+    (b"[1, 2]", "JSON object"),
+    (b'"text"', "JSON object"),
+    (b"null", "JSON object"),
+    (b"42", "JSON object"),
+])
+def test_bad_bodies_are_invalid_input_naming_body(raw, reason):
+    with pytest.raises(InvalidInput) as caught:
+        h.parse_json_body(raw)
+    assert reason in caught.value.message
+    assert list(caught.value.fields) == ["_body"]
+    assert caught.value.status == 400
+
+
+# ---- bearer header ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header,token", [
+    ("Bearer abc.def", "abc.def"), ("bearer abc", "abc"), ("  BEARER   abc  ", "abc"),
+])
+def test_bearer_token_is_extracted(header, token):
+    assert h.bearer_token(header) == token
+
+
+@pytest.mark.parametrize("header", [None, "", "   ", "Bearer", "Bearer   ", "Basic dXNlcjpwdw==", "abc",
+                                    "Bearer a b", "Token abc"])
+def test_malformed_authorization_is_unauthorized(header):
+    with pytest.raises(Unauthorized) as caught:
+        h.bearer_token(header)
+    assert "Authorization" in caught.value.fields
+
+
+def test_authenticate_yields_the_actor_of_a_valid_token():
+    signer = TokenSigner(SECRET, 60)
+    actor = h.authenticate(signer, "Bearer " + signer.issue("u-1", "mentee"))
+    assert actor == {"user_id": "u-1", "role": "mentee"}
+
+
+def test_authenticate_refuses_a_token_of_another_secret():
+    token = TokenSigner("another-secret-0123456789", 60).issue("u-1", "moderator")
+    with pytest.raises(Unauthorized):
+        h.authenticate(TokenSigner(SECRET, 60), f"Bearer {token}")
+
+
+# ---- correlation id and CORS --------------------------------------------------------------
+
+def test_client_correlation_id_is_kept_when_sane():
+    assert h.correlation_id_from("req-42.abc") == "req-42.abc"
+    assert h.correlation_id_from("x" * 100) == "x" * 64
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "has space", "caf\u00e9", "a\tb"])
+def test_missing_or_odd_correlation_id_is_replaced(value):
+    cid = h.correlation_id_from(value)
+    assert len(cid) == 32 and cid != value
+    assert h.correlation_id_from(value) != cid  # a new one each time
+
+
+def test_cors_headers():
+    assert h.cors_headers("*", "https://a.example")["Access-Control-Allow-Origin"] == "*"
+    assert "Vary" not in h.cors_headers("*")
+    single = h.cors_headers("https://app.example", "https://evil.example")
+    assert single["Access-Control-Allow-Origin"] == "https://app.example"
+    assert single["Vary"] == "Origin"
+    listed = h.cors_headers("https://a.example, https://b.example", "https://b.example")
+    assert listed["Access-Control-Allow-Origin"] == "https://b.example"
+    assert listed["Access-Control-Expose-Headers"] == "X-Correlation-ID"
+    assert h.cors_headers("") == {}
+
+
+def test_preflight_lists_methods_and_headers():
+    response = h.preflight_response(["GET", "HEAD"])
+    assert response.status_code == 204
+    assert "Content-Type" not in response.headers and response.get_data() == b""
+    assert response.headers["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
+    allowed_headers = {x.strip() for x in response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert allowed_headers == {"Authorization", "Content-Type", "X-Correlation-ID", "Idempotency-Key"}
+
+
+# ---- RPC failures -------------------------------------------------------------------------
+
+def test_rpc_failures_become_service_unavailable_naming_the_service():
+    timeout = unavailable("cases", eventlet.Timeout(None), 2)
+    assert isinstance(timeout, ServiceUnavailable) and isinstance(timeout, PlatformError)
+    assert "cases" in timeout.message and "2 s" in timeout.message
+    assert timeout.details == {"service": "cases"}
+    assert "not running" in unavailable("library", UnknownService("library")).message
+    broker = unavailable("identity", ConnectionRefusedError(111, "refused"))
+    assert "identity" in broker.message and "broker" in broker.message

@@ -1,0 +1,133 @@
+"""The OpenAPI document lists every route with its schemas, the bearer scheme and the error shape."""
+import json
+
+import pytest
+
+from services.gateway import openapi
+from services.gateway.service import GatewayService
+
+EXPECTED = {
+    ("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
+    ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
+    ("GET", "/api/v1/me"), ("PUT", "/api/v1/me/mentor-profile"),
+    ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
+    ("POST", "/api/v1/cases"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/{case_id}"),
+    ("POST", "/api/v1/cases/{case_id}/mentor"), ("POST", "/api/v1/cases/{case_id}/accept"),
+    ("POST", "/api/v1/cases/{case_id}/solutions"), ("POST", "/api/v1/cases/{case_id}/completion"),
+    ("GET", "/api/v1/cases/{case_id}/history"),
+    ("GET", "/api/v1/inbox"), ("POST", "/api/v1/inbox/{entry_id}/read"),
+    ("GET", "/api/v1/library"), ("GET", "/api/v1/library/{entry_id}"),
+}
+
+BODIES = {
+    ("POST", "/api/v1/auth/register"): "Register",
+    ("POST", "/api/v1/auth/sign-in"): "SignIn",
+    ("PUT", "/api/v1/me/mentor-profile"): "MentorProfile",
+    ("POST", "/api/v1/cases"): "CaseForm",
+    ("POST", "/api/v1/cases/{case_id}/mentor"): "ChooseMentor",
+    ("POST", "/api/v1/cases/{case_id}/solutions"): "Solution",
+    ("POST", "/api/v1/cases/{case_id}/completion"): "Reflection",
+}
+
+PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
+          ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
+          ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}")}
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return openapi.build(GatewayService)
+
+
+def operations(doc):
+    return {(method.upper(), path): op for path, ops in doc["paths"].items() for method, op in ops.items()}
+
+
+def test_document_is_openapi_3_and_json_serializable(doc):
+    assert doc["openapi"].startswith("3.")
+    assert doc["info"]["title"] and doc["info"]["version"]
+    json.dumps(doc)
+
+
+def test_every_route_is_documented(doc):
+    assert set(operations(doc)) == EXPECTED
+
+
+def test_request_bodies_reference_their_schemas(doc):
+    ops = operations(doc)
+    for key, op in ops.items():
+        if key in BODIES:
+            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref == f"#/components/schemas/{BODIES[key]}", key
+        else:
+            assert "requestBody" not in op, key
+    schemas = doc["components"]["schemas"]
+    assert {"essence", "question", "rubrics", "mode", "urgency"} <= set(schemas["CaseForm"]["required"])
+    assert schemas["CaseForm"]["properties"]["essence"]["maxLength"] == 1000
+    assert "password" in schemas["Register"]["properties"]
+
+
+def test_every_operation_has_a_success_schema_and_error_responses(doc):
+    for key, op in operations(doc).items():
+        success = [code for code in op["responses"] if code.startswith("2")]
+        assert len(success) == 1, key
+        assert "schema" in op["responses"][success[0]]["content"]["application/json"], key
+        for code in ("503", "default"):
+            assert op["responses"][code]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"}, key
+        if key in BODIES:
+            assert "400" in op["responses"], key
+
+
+def test_results_reference_contract_views(doc):
+    ops = operations(doc)
+
+    def result(key, status="200"):
+        return ops[key]["responses"][status]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+    assert result(("POST", "/api/v1/cases"), "201") == "CaseView"
+    assert result(("GET", "/api/v1/cases/{case_id}")) == "CaseView"
+    assert result(("GET", "/api/v1/cases")) == "CaseSummaryList"
+    assert result(("POST", "/api/v1/auth/sign-in")) == "TokenView"
+    assert result(("POST", "/api/v1/auth/register"), "201") == "UserView"
+    assert result(("GET", "/api/v1/library")) == "LibraryEntryList"
+    schemas = doc["components"]["schemas"]
+    assert schemas["CaseSummaryList"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
+    assert "profile" in schemas["ProposedMentor"]["properties"]
+
+
+def test_bearer_security_on_protected_routes_only(doc):
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": "The access_token of POST /api/v1/auth/sign-in"}
+    for key, op in operations(doc).items():
+        if key in PUBLIC:
+            assert op["security"] == [], key
+        else:
+            assert op["security"] == [{"bearerAuth": []}], key
+            assert "401" in op["responses"], key
+
+
+def test_error_schema_is_the_platform_shape(doc):
+    schemas = doc["components"]["schemas"]
+    assert schemas["Error"]["required"] == ["error"]
+    assert set(schemas["ErrorDetail"]["properties"]) == {"code", "message", "fields", "details"}
+    assert set(schemas["ErrorDetail"]["required"]) == {"code", "message", "fields"}
+
+
+def test_path_and_query_parameters(doc):
+    ops = operations(doc)
+    params = ops[("GET", "/api/v1/cases/{case_id}/history")]["parameters"]
+    assert {"name": "case_id", "in": "path", "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 64}} in params
+    rubric = [p for p in ops[("GET", "/api/v1/mentors")]["parameters"] if p["in"] == "query"]
+    assert [p["name"] for p in rubric] == ["rubric"]
+    assert "education-law" in rubric[0]["schema"]["enum"]
+
+
+def test_werkzeug_paths_convert():
+    assert openapi.openapi_path("/a/<case_id>/b/<string:x>") == "/a/{case_id}/b/{x}"
+    assert openapi.path_variables("/a/<case_id>/b/<string:x>") == ["case_id", "x"]
+
+
+def test_document_is_built_once():
+    assert openapi.document(GatewayService) is openapi.document(GatewayService)

@@ -1,0 +1,108 @@
+"""The timed RPC proxy's failure mapping, with nameko's MethodProxy replaced by a fake (no broker).
+
+The real broker paths (timeout, unknown service) are covered in tests/integration/test_gateway.py;
+a broker connection error cannot be provoked there without stopping RabbitMQ, hence these.
+"""
+import eventlet
+import pytest
+from nameko.exceptions import UnknownService
+
+from contracts.errors import Forbidden, ServiceUnavailable
+from services.gateway import rpc as gateway_rpc
+
+
+class FakeListener:
+    routing_key = "reply-key"
+
+    def __init__(self):
+        self._reply_events = {}
+
+    def get_reply_event(self, correlation_id):
+        event = eventlet.event.Event()
+        self._reply_events[correlation_id] = event
+        return event
+
+
+def fake_method_proxy(behaviour):
+    class FakeMethodProxy:
+        def __init__(self, worker_ctx, service_name, method_name, reply_listener, **options):
+            self.reply_listener = reply_listener
+            self.options = options
+
+        def __call__(self, *args, **kwargs):
+            self.reply_listener.get_reply_event("corr-1")
+            return behaviour(*args, **kwargs)
+
+    return FakeMethodProxy
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    listener = FakeListener()
+
+    def make(behaviour, timeout=0.2):
+        monkeypatch.setattr(gateway_rpc, "MethodProxy", fake_method_proxy(behaviour))
+        return gateway_rpc.TimedServiceProxy(None, "cases", listener, timeout, {}), listener
+
+    return make
+
+
+def test_result_is_returned(proxy):
+    service, listener = proxy(lambda *args, **kwargs: {"args": args, "kwargs": kwargs})
+    assert service.get_case({"user_id": "u"}, "c-1", flag=True) == {
+        "args": ({"user_id": "u"}, "c-1"), "kwargs": {"flag": True}}
+
+
+def test_errors_the_service_raised_pass_through(proxy):
+    def refuse(*args):
+        raise Forbidden("Not yours.", details={"case_id": "c-1"})
+
+    service, _ = proxy(refuse)
+    with pytest.raises(Forbidden) as caught:
+        service.get_case("c-1")
+    assert caught.value.details == {"case_id": "c-1"}
+
+
+@pytest.mark.parametrize("failure,words", [
+    (UnknownService("cases"), "not running"),
+    (ConnectionRefusedError(111, "Connection refused"), "broker"),
+    (OSError("socket closed"), "broker"),
+])
+def test_broker_failures_become_service_unavailable(proxy, failure, words):
+    def fail(*args):
+        raise failure
+
+    service, _ = proxy(fail)
+    with pytest.raises(ServiceUnavailable) as caught:
+        service.list_cases({"user_id": "u"})
+    assert "cases" in caught.value.message and words in caught.value.message
+    assert caught.value.status == 503 and caught.value.details == {"service": "cases"}
+
+
+def test_a_call_past_its_timeout_is_abandoned_and_forgotten(proxy):
+    service, listener = proxy(lambda *args: eventlet.sleep(5), timeout=0.1)
+    with pytest.raises(ServiceUnavailable) as caught:
+        service.get_case("c-1")
+    assert "did not answer within 0.1 s" in caught.value.message
+    assert listener._reply_events == {}  # no reply event left behind
+
+
+def test_with_timeout_shortens_one_call(proxy):
+    service, _ = proxy(lambda *args: eventlet.sleep(5), timeout=30)
+    started = eventlet.hubs.get_hub().clock()
+    with pytest.raises(ServiceUnavailable):
+        service.health.with_timeout(0.05)()
+    assert eventlet.hubs.get_hub().clock() - started < 1
+
+
+def test_an_outer_timeout_is_not_mistaken_for_the_call_timeout(proxy):
+    service, _ = proxy(lambda *args: eventlet.sleep(5), timeout=30)
+    with pytest.raises(eventlet.Timeout):
+        with eventlet.Timeout(0.05):
+            service.get_case("c-1")
+
+
+def test_private_names_are_not_rpc_methods(proxy):
+    service, _ = proxy(lambda *args: None)
+    with pytest.raises(AttributeError):
+        service._secret
