@@ -62,7 +62,7 @@ ENV_DEFAULTS = {
 # Start order (all start at once; the order only decides the order of messages).
 SERVICES = {
     "identity": ("AMQP_URI", "IDENTITY_DATABASE_URL", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "LOG_LEVEL",
-                 "RELAY_POLL_INTERVAL"),
+                 "RELAY_POLL_INTERVAL", "RELAY_ENABLED"),
     "cases": ("AMQP_URI", "CASES_DATABASE_URL", "LOG_LEVEL", "RELAY_POLL_INTERVAL", "RELAY_ENABLED"),
     "matching": ("AMQP_URI", "MATCHING_DATABASE_URL", "MATCHING_K", "LOG_LEVEL", "RELAY_POLL_INTERVAL",
                  "RELAY_ENABLED"),

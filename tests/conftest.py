@@ -137,8 +137,11 @@ class ContainerSet:
         return container
 
     def stop_all(self):
-        for container in reversed(self.containers):
-            container.stop()
+        """In parallel: each container takes about 2 s to stop its consumers."""
+        pool = eventlet.GreenPool()
+        for container in self.containers:
+            pool.spawn(container.stop)
+        pool.waitall()
         self.containers = []
 
 

@@ -53,6 +53,14 @@ class ServiceProcess:
     def stop(self):
         self.kill(signal.SIGTERM)
 
+    def terminate(self):
+        """Send SIGTERM without waiting (stop several in parallel, then ``wait``)."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def wait(self):
+        self.kill(signal.SIGTERM)
+
     def tail(self, lines=40):
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

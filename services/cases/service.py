@@ -6,7 +6,6 @@ update the listing index, wake the relay. Rules live in domain.py.
 from datetime import datetime, timezone
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from contracts.case_form import CaseFormSchema
@@ -22,6 +21,7 @@ from services.common.db import Database, ensure_database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.relay import EventRelay
+from services.common.rpc import rpc
 
 log = get_logger()
 

@@ -5,11 +5,9 @@ Run: ``nameko run --config services/identity/config.yaml services.identity.servi
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from contracts.errors import Conflict, NotFound, Unauthorized
-from contracts.rpc import (ActorSchema, HealthSchema, MentorProfileSchema, RegisterSchema, SignInSchema,
-                           TokenViewSchema)
+from contracts.rpc import ActorSchema, HealthSchema, MentorProfileSchema, RegisterSchema, SignInSchema, TokenViewSchema
 from contracts.validation import load
 from services.common import outbox
 from services.common.db import Database
@@ -17,12 +15,22 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.outbox import OutboxReader
 from services.common.relay import EventRelay
+from services.common.rpc import rpc
 from services.common.schema import PUBLISHER_TABLES
 from services.common.tokens import TokenSigner
 from services.identity import profiles, repository
-from services.identity.accounts import (EMAIL_TAKEN, SIGN_IN_FAILED, authorize_profile_edit,
-                                        authorize_view_user, new_user, normalize_email, parse_id,
-                                        require_mentor_account, user_id_argument, user_view)
+from services.identity.accounts import (
+    EMAIL_TAKEN,
+    SIGN_IN_FAILED,
+    authorize_profile_edit,
+    authorize_view_user,
+    new_user,
+    normalize_email,
+    parse_id,
+    require_mentor_account,
+    user_id_argument,
+    user_view,
+)
 from services.identity.passwords import PasswordHashing
 from services.identity.schema import MIGRATIONS
 

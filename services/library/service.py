@@ -1,7 +1,6 @@
 """library: the anonymized "History of solutions", projected from completed cases."""
 import uuid
 
-from nameko.rpc import rpc
 from psycopg2.extras import Json
 
 from contracts.errors import InvalidInput, NotFound
@@ -12,6 +11,7 @@ from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.rpc import rpc
 from services.common.schema import CONSUMER_TABLES
 from services.library.anonymizer import scrub
 

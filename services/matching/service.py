@@ -4,7 +4,6 @@ Proposals are written with their MentorsMatched outbox event in one transaction;
 relay publishes them and the cases service records them on the case.
 """
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from psycopg2.extras import Json
 
 from contracts.errors import NotFound
@@ -15,6 +14,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.outbox import OutboxReader
 from services.common.relay import EventRelay
+from services.common.rpc import rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
 from services.matching.ranking import Candidate, rank
 

@@ -1,6 +1,4 @@
 """notifications: an in-app inbox entry for everyone whose turn it is."""
-from nameko.rpc import rpc
-
 from contracts.errors import NotFound
 from contracts.rpc import ActorSchema
 from contracts.validation import load
@@ -8,6 +6,7 @@ from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.rpc import rpc
 from services.common.schema import CONSUMER_TABLES
 from services.notifications.messages import inbox_entries
 

@@ -36,8 +36,9 @@ def test_whole_journey_over_rpc(platform, rpc):
     case_id = created["id"]
 
     proposed = eventually(lambda: _state(rpc, mentee, case_id, "choosing_mentor"), message="proposals recorded")
-    assert [p["mentor_id"] for p in proposed["proposed_mentors"]] == [mentor_id]
-    assert proposed["proposed_mentors"][0]["matched_rubrics"] == ["class-management-motivation"]
+    # other tests' mentors may share the rubric: this session's matching knows them all
+    [ours] = [p for p in proposed["proposed_mentors"] if p["mentor_id"] == mentor_id]
+    assert ours["matched_rubrics"] == ["class-management-motivation"] and ours["score"] == 0.5
 
     mentor = {"user_id": mentor_id, "role": "mentor"}
     assert rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": mentor_id})["state"] == "awaiting_acceptance"
