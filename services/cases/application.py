@@ -2,6 +2,7 @@
 import uuid
 from urllib.parse import unquote, urlsplit
 
+import psycopg2
 from eventsourcing.application import AggregateNotFound, Application
 from eventsourcing.persistence import IntegrityError
 
@@ -25,6 +26,19 @@ def postgres_env(database_url, pool_size=10):
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_PRE_PING": "y",
     }
+
+
+def open_application(database_url, pool_size=10):
+    """Construct the application (which creates its tables) under an advisory lock: several
+    in one process or in several processes must not create the same table at once."""
+    conn = psycopg2.connect(database_url, connect_timeout=5)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(hashtext('cases-event-store'))")
+        return CasesApplication(env=postgres_env(database_url, pool_size))
+    finally:
+        conn.close()  # closing the session releases the lock
 
 
 def case_id_for(author_id, request_id):

@@ -5,7 +5,7 @@ leaves only in CaseCompleted, and only when the author consented to publication.
 """
 from contracts.envelope import Envelope
 from contracts.events import dump_payload
-from services.cases.application import CasesApplication, event_id, postgres_env
+from services.cases.application import event_id, open_application
 from services.cases.domain import Case
 
 
@@ -53,7 +53,7 @@ class CaseLogReader:
     """The relay's source: the application's notification log, read past a position."""
 
     def setup(self, container, store):
-        self.app = CasesApplication(env=postgres_env(container.config["DATABASE_URL"], pool_size=2))
+        self.app = open_application(container.config["DATABASE_URL"], pool_size=2)
 
     def read(self, after, limit):
         # eventsourcing's notification_log.select refuses limit > 10; the recorder does not.

@@ -13,7 +13,7 @@ from contracts.errors import Forbidden
 from contracts.rpc import ActorSchema, ChooseMentorSchema, ReflectionSchema, SolutionSchema
 from contracts.validation import load
 from services.cases import index
-from services.cases.application import CasesApplication, case_id_for, postgres_env
+from services.cases.application import case_id_for, open_application
 from services.cases.integration import CaseLogReader
 from services.cases.views import case_view, history_view, require_view
 from services.common.consumer import subscribe
@@ -32,7 +32,7 @@ class Cases(DependencyProvider):
     def setup(self):
         url = self.container.config["DATABASE_URL"]
         ensure_database(url)
-        self.app = CasesApplication(env=postgres_env(url, int(self.container.config.get("DB_POOL_SIZE", 10))))
+        self.app = open_application(url, int(self.container.config.get("DB_POOL_SIZE", 10)))
 
     def get_dependency(self, worker_ctx):
         return self.app
