@@ -50,9 +50,70 @@ class SolutionProposedV1(CaseRef):
     author_id = fields.String(required=True)
 
 
+class NextRoundV1(CaseRef):
+    """Asks matching for another round of proposals, without the excluded mentors."""
+    author_id = fields.String(required=True)
+    next_round = fields.Integer(required=True)
+    rubrics = Rubrics(required=True)
+    excluded_mentor_ids = fields.List(fields.String(), required=True)
+
+
+class MentorDeclinedV1(NextRoundV1):
+    mentor_id = fields.String(required=True)
+
+
+class SecondOpinionRequestedV1(NextRoundV1):
+    pass
+
+
+class CaseWithdrawnV1(CaseRef):
+    mentor_id = fields.String(required=True, allow_none=True)
+
+
+class QuestionsAskedV1(CaseRef):
+    author_id = fields.String(required=True)
+    mentor_id = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class ToMentorV1(CaseRef):
+    """A step of the author's that the mentor waits for."""
+    mentor_id = fields.String(required=True)
+
+
+class CaseRedefinedV1(ToMentorV1):
+    revision = fields.Integer(required=True)
+    rubrics = Rubrics(required=True)
+
+
+class CaseSharedWithColleaguesV1(CaseRef):
+    mentor_id = fields.String(required=True)
+    colleague_ids = fields.List(fields.String(), required=True)
+
+
+class ColleagueOpinionAddedV1(ToMentorV1):
+    colleague_id = fields.String(required=True)
+
+
+class MessageSentV1(CaseRef):
+    sender_id = fields.String(required=True)
+    recipient_id = fields.String(required=True)
+
+
 class MaterialV1(_Payload):
     title = fields.String(required=True)
     reference = fields.String(required=True)
+    rubrics = Rubrics(load_default=list)
+
+
+class ForumPostV1(_Payload):
+    """The impersonal case for the forum: no case id, number, author or mentor."""
+    thread_id = fields.String(required=True, allow_none=True)
+    title = fields.String(required=True)
+    essence = fields.String(required=True)
+    question = fields.String(required=True)
+    rubrics = Rubrics(required=True)
+    urgency = fields.String(required=True)
 
 
 class PublishedSolutionV1(_Payload):
@@ -60,8 +121,15 @@ class PublishedSolutionV1(_Payload):
     materials = fields.List(fields.Nested(MaterialV1), required=True)
 
 
+class ClarificationV1(_Payload):
+    question = fields.String(required=True)
+    kind = fields.String(required=True)
+    answer = fields.String(required=True, allow_none=True)
+
+
 class PublicationV1(_Payload):
     """The impersonal content of a solved case, for the library."""
+    clarifications = fields.List(fields.Nested(ClarificationV1), load_default=list)
     essence = fields.String(required=True)
     actions_taken = fields.String(required=True)
     difficulty = fields.String(required=True)
@@ -105,6 +173,17 @@ EVENTS = {
     ("MentorAccepted", 1): ("cases", MentorAcceptedV1),
     ("SolutionProposed", 1): ("cases", SolutionProposedV1),
     ("CaseCompleted", 1): ("cases", CaseCompletedV1),
+    ("MentorDeclined", 1): ("cases", MentorDeclinedV1),
+    ("SecondOpinionRequested", 1): ("cases", SecondOpinionRequestedV1),
+    ("CaseWithdrawn", 1): ("cases", CaseWithdrawnV1),
+    ("QuestionsAsked", 1): ("cases", QuestionsAskedV1),
+    ("QuestionsAnswered", 1): ("cases", ToMentorV1),
+    ("RequestKept", 1): ("cases", ToMentorV1),
+    ("CaseRedefined", 1): ("cases", CaseRedefinedV1),
+    ("CaseSharedWithColleagues", 1): ("cases", CaseSharedWithColleaguesV1),
+    ("ColleagueOpinionAdded", 1): ("cases", ColleagueOpinionAddedV1),
+    ("MessageSent", 1): ("cases", MessageSentV1),
+    ("CasePublishedToForum", 1): ("cases", ForumPostV1),
     ("MentorsMatched", 1): ("matching", MentorsMatchedV1),
     ("MentorProfileUpdated", 1): ("identity", MentorProfileUpdatedV1),
 }

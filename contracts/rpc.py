@@ -10,6 +10,14 @@ cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -
                accept_case(actor, case_id) -> CaseView
                propose_solution(actor, case_id, {text, materials}) -> CaseView
                complete_case(actor, case_id, reflection) -> CaseView
+               decline_case(actor, case_id, {reason}) -> CaseView; withdraw_case(actor, case_id, {reason})
+               ask_questions(actor, case_id, {questions}); answer_questions(actor, case_id, {answers})
+               keep_request(actor, case_id); redefine_case(actor, case_id, form)
+               share_with_colleagues(actor, case_id, {colleague_ids}); add_opinion(actor, case_id, {text})
+               publish_to_forum(actor, case_id, {thread_id, title}); send_message(actor, case_id, {text})
+               request_second_opinion(actor, case_id) -> CaseView
+               question_bank() -> [HintGroup]; get_case_as_of(actor, case_id, {version, at}) -> CaseView
+               list_cases(actor, filters=None) -> [CaseSummary] (filters: CaseFilterSchema, moderators)
 identity:      register(form) -> UserView;  sign_in({email, password}) -> TokenView
                get_user(actor, user_id) -> UserView
                update_mentor_profile(actor, profile) -> MentorProfileView
@@ -21,10 +29,11 @@ notifications: list_inbox(actor) -> [InboxEntryView];  mark_read(actor, entry_id
 library:       list_entries(actor, rubric=None) -> [LibraryEntryView]; get_entry(actor, entry_id) -> LibraryEntryView
 every service: health() -> {"service", "status", "database"}
 """
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts import vocabulary as v
 from contracts.case_form import CaseFormSchema
+from contracts.question_bank import HINTS_BY_ID, QUESTION_KINDS
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import not_blank
 
@@ -72,6 +81,7 @@ class MaterialSchema(Schema):
     title = fields.String(required=True, validate=[validate.Length(1, 300), not_blank])
     reference = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank],
                               metadata={"description": "A link, or a bibliographic reference"})
+    rubrics = RubricList(load_default=list)
 
 
 class SolutionSchema(Schema):
@@ -80,13 +90,76 @@ class SolutionSchema(Schema):
 
 
 class ReflectionSchema(Schema):
-    """The mentee's reflection sheet, filled on completion."""
+    """The mentee's reflection sheet, filled on completion; it rates every solution received."""
     problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
-    helpfulness = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5),
-                                 metadata={"description": "How helpful the solution was, 1-5"})
+    helpfulness = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True, validate=validate.Range(1, 5)),
+                              required=True, validate=validate.Length(min=1),
+                              metadata={"description": "Solution id -> how helpful it was, 1-5; every solution"})
     actions = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
     learned = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
     comment = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+def _one_source(data, **_):
+    if bool(data.get("bank_id")) == bool(data.get("text")):
+        raise ValidationError("Give either bank_id (a hint of the bank) or text (\"other\"), not both.",
+                              "_schema")
+
+
+class QuestionSchema(Schema):
+    bank_id = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(HINTS_BY_ID)))
+    text = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, 500), not_blank])
+    kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS))
+
+    @validates_schema
+    def one_source(self, data, **kwargs):
+        _one_source(data)
+
+
+class AskQuestionsSchema(Schema):
+    questions = fields.List(fields.Nested(QuestionSchema), required=True, validate=validate.Length(1, 10))
+
+
+class AnswerSchema(Schema):
+    question_id = fields.String(required=True, validate=validate.Length(1, 64))
+    text = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
+
+
+class AnswerQuestionsSchema(Schema):
+    answers = fields.List(fields.Nested(AnswerSchema), required=True, validate=validate.Length(1, 10))
+
+
+class ShareSchema(Schema):
+    colleague_ids = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
+                                validate=validate.Length(1, 5))
+
+
+class TextSchema(Schema):
+    text = fields.String(required=True, validate=[validate.Length(1, 2000), not_blank])
+
+
+class ForumPublishSchema(Schema):
+    thread_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                              metadata={"description": "Add to this thread; omit to open a new one"})
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+
+
+class AsOfSchema(Schema):
+    version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class CaseFilterSchema(Schema):
+    state = fields.String(load_default=None, allow_none=True)
+    rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
+    urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(v.URGENCIES))
+    mentor_id = fields.String(load_default=None, allow_none=True)
+    waiting_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0),
+                                 metadata={"description": "Only cases unchanged for at least this long"})
 
 
 # ---- results --------------------------------------------------------------------------
@@ -139,6 +212,37 @@ class SolutionViewSchema(Schema):
     created_at = fields.String()
 
 
+class QuestionViewSchema(Schema):
+    id = fields.String()
+    bank_id = fields.String(allow_none=True)
+    text = fields.String()
+    kind = fields.String()
+    asked_by = fields.String()
+    asked_at = fields.String()
+    answer = fields.String(allow_none=True)
+    answered_at = fields.String(allow_none=True)
+
+
+class OpinionViewSchema(Schema):
+    colleague_id = fields.String()
+    text = fields.String()
+    created_at = fields.String()
+
+
+class MessageViewSchema(Schema):
+    sender_id = fields.String()
+    text = fields.String()
+    sent_at = fields.String()
+
+
+class EngagementViewSchema(Schema):
+    mentor_id = fields.String()
+    round = fields.Integer()
+    opinion = fields.Integer(metadata={"description": "1 for the first mentor, 2 for the second opinion"})
+    outcome = fields.String(metadata={"description": "chosen, accepted, declined"})
+    reason = fields.String(allow_none=True)
+
+
 class CaseViewSchema(Schema):
     id = fields.String()
     number = fields.String(metadata={"description": "Unique human-readable case number"})
@@ -152,6 +256,16 @@ class CaseViewSchema(Schema):
     mentor_id = fields.String(allow_none=True)
     solutions = fields.List(fields.Nested(SolutionViewSchema))
     reflection = fields.Nested(ReflectionSchema, allow_none=True)
+    revisions = fields.List(fields.Nested(CaseFormSchema), metadata={"description": "Every revision, oldest first"})
+    decision = fields.String(allow_none=True, metadata={"description": "kept or redefined, after the answers"})
+    questions = fields.List(fields.Nested(QuestionViewSchema))
+    engagements = fields.List(fields.Nested(EngagementViewSchema))
+    opinion = fields.Integer(metadata={"description": "2 once a second opinion was asked for"})
+    colleague_ids = fields.List(fields.String())
+    opinions = fields.List(fields.Nested(OpinionViewSchema))
+    forum_thread_ids = fields.List(fields.String())
+    messages = fields.List(fields.Nested(MessageViewSchema))
+    withdrawn_reason = fields.String(allow_none=True)
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -162,6 +276,7 @@ class CaseSummarySchema(Schema):
     state = fields.String()
     rubrics = fields.List(fields.String())
     urgency = fields.String()
+    mentor_id = fields.String(allow_none=True)
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -170,6 +285,9 @@ class HistoryItemSchema(Schema):
     version = fields.Integer()
     type = fields.String()
     occurred_at = fields.String()
+    actor_role = fields.String(metadata={"description": "author, mentor, colleague or system"})
+    revision = fields.Integer()
+    changes = fields.Dict(allow_none=True, metadata={"description": "For a redefinition: field -> before/after"})
     data = fields.Dict()
 
 

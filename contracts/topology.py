@@ -25,12 +25,14 @@ class Subscription:
 
 
 SUBSCRIPTIONS = (
-    Subscription("matching.case-events", "cases", ("CaseCreated",)),
+    Subscription("matching.case-events", "cases", ("CaseCreated", "MentorDeclined", "SecondOpinionRequested")),
     Subscription("matching.identity-events", "identity", ("MentorProfileUpdated",)),
     Subscription("cases.matching-events", "matching", ("MentorsMatched",)),
     Subscription("notifications.case-events", "cases",
-                 ("MentorsProposed", "MentorChosen", "MentorAccepted", "SolutionProposed")),
-    Subscription("library.case-events", "cases", ("CaseCompleted",)),
+                 ("MentorsProposed", "MentorChosen", "MentorAccepted", "SolutionProposed", "MentorDeclined",
+                  "CaseWithdrawn", "QuestionsAsked", "QuestionsAnswered", "RequestKept", "CaseRedefined",
+                  "CaseSharedWithColleagues", "ColleagueOpinionAdded", "MessageSent")),
+    Subscription("library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum")),
 )
 
 SUBSCRIPTIONS_BY_QUEUE = {s.queue: s for s in SUBSCRIPTIONS}

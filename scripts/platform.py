@@ -529,8 +529,9 @@ def print_walkthrough():
                         "meet the parent committee with concrete, positive proposals.",
                 "materials": [{"title": "Classroom management that works",
                                "reference": "https://example.org/classroom-management"}]}
-    reflection = {"problem_solved": "partly", "helpfulness": 5, "actions": "Agreed rules with the class.",
-                  "learned": "Involve the pupils in setting the rules.", "comment": "Thank you!"}
+    # the reflection rates each solution by its id: filled in by jq from $SOLUTION
+    reflection = ("{problem_solved: \"partly\", helpfulness: {($s): 5}, actions: \"Agreed rules with the class.\", "
+                  "learned: \"Involve the pupils in setting the rules.\", comment: \"Thank you!\"}")
     j = lambda obj: shlex.quote(json.dumps(obj, ensure_ascii=False))  # noqa: E731
     auth = lambda who: f'-H "Authorization: Bearer ${who}"'  # noqa: E731
     body = "-H 'Content-Type: application/json'"
@@ -558,11 +559,12 @@ def print_walkthrough():
         f"[ \"$(curl -s $BASE/api/v1/me {auth('T')} | jq -r .id)\" = \"$MENTOR_ID\" ] && MENTOR=$T; done",
         f"curl -s $BASE/api/v1/inbox {auth('MENTOR')} | jq '.items[] | {{kind, text}}'",
         f"curl -s -X POST $BASE/api/v1/cases/$CASE/accept {auth('MENTOR')} | jq .state",
-        f"curl -s -X POST $BASE/api/v1/cases/$CASE/solutions {auth('MENTOR')} {body} -d {j(solution)} | jq .state",
+        f"SOLUTION=$(curl -s -X POST $BASE/api/v1/cases/$CASE/solutions {auth('MENTOR')} {body} -d {j(solution)} "
+        "| jq -r '.solutions[-1].id'); echo $SOLUTION",
         "",
         "# 4. the mentee completes the case with a reflection sheet; with consent it goes to the library",
-        f"curl -s -X POST $BASE/api/v1/cases/$CASE/completion {auth('MENTEE')} {body} -d {j(reflection)} "
-        "| jq .state",
+        f"curl -s -X POST $BASE/api/v1/cases/$CASE/completion {auth('MENTEE')} {body} "
+        f"-d \"$(jq -n --arg s \"$SOLUTION\" {shlex.quote(reflection)})\" | jq .state",
         f"sleep 2; curl -s $BASE/api/v1/library {auth('MENTEE')} | jq '.items[] | {{id, rubrics, essence}}'",
         f"curl -s $BASE/api/v1/inbox {auth('MENTEE')} | jq '.items[] | {{kind, text}}'",
         f"curl -s $BASE/api/v1/cases/$CASE/history {auth('MENTEE')} | jq '[.items[].type]'",

@@ -77,6 +77,20 @@ class CasesApplication(Application):
     def get_case_at(self, case_id, version):
         return self.repository.get(_as_uuid(case_id), version=version)
 
+    def get_case_as_of(self, case_id, version=None, at=None):
+        """The case as it was at a version, or at a moment (folding the events up to it)."""
+        events = self.history(case_id)
+        if version is not None:
+            events = [e for e in events if e.originator_version <= version]
+        if at is not None:
+            events = [e for e in events if e.timestamp <= at]
+        if not events:
+            raise NotFound(f"Case {case_id} did not exist yet at that point.")
+        case = None
+        for domain_event in events:
+            case = domain_event.mutate(case)
+        return case
+
     def change(self, case_id, command):
         """Load, run ``command(case)``, save; a concurrent change makes this one lose with 409."""
         case = self.get_case(case_id)

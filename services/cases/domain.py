@@ -2,7 +2,14 @@
 
 Public methods are commands: they check who acts and in which state, then trigger a
 decorated event whose body only applies the fact (it runs again on every replay).
-No I/O here: identifiers, numbers and the acting user come in as arguments.
+No I/O here: identifiers, numbers and the acting user come in as arguments; times come
+from the event clock (``_now``), recorded in the event so a replay yields the same case.
+
+The journey (seed 6.2): proposals -> the author chooses -> the mentor accepts or declines
+(a decline opens the next round) -> questions -> answers -> keep the request or redefine it
+(at most two redefinitions) -> possible solutions -> completion with a reflection sheet,
+or once a second opinion from another mentor. Collective (colleagues' opinions) and public
+(forum) formats need the author's consent; messages are for personal-mode cases only.
 """
 import uuid
 
@@ -15,8 +22,19 @@ NO_MENTOR_FOUND = "no_mentor_found"
 CHOOSING_MENTOR = "choosing_mentor"
 AWAITING_ACCEPTANCE = "awaiting_acceptance"
 IN_PROGRESS = "in_progress"
+AWAITING_ANSWERS = "awaiting_answers"
+AWAITING_DECISION = "awaiting_decision"
 SOLUTION_PROPOSED = "solution_proposed"
 COMPLETED = "completed"
+WITHDRAWN = "withdrawn"
+
+MAX_REVISIONS = 3  # the first version and at most two redefinitions
+WORKING = (IN_PROGRESS, AWAITING_ANSWERS, AWAITING_DECISION, SOLUTION_PROPOSED)
+CLOSED = (COMPLETED, WITHDRAWN)
+
+
+def _now():
+    return Aggregate.Event.create_timestamp().isoformat()
 
 
 class Case(Aggregate):
@@ -30,8 +48,17 @@ class Case(Aggregate):
         self.round = 0
         self.proposals = []
         self.mentor_id = None
+        self.engagements = []
+        self.opinion = 1
+        self.questions = []
+        self.decision = None
         self.solutions = []
+        self.colleague_ids = []
+        self.opinions = []
+        self.forum_publications = []
+        self.messages = []
         self.reflection = None
+        self.withdrawn_reason = None
 
     @classmethod
     def file(cls, case_id, number, author_id, form):
@@ -55,13 +82,31 @@ class Case(Aggregate):
     def is_chosen_mentor(self, user_id):
         return self.mentor_id is not None and user_id == self.mentor_id
 
-    # ---- commands ---------------------------------------------------------------------
+    def has_worked_on(self, user_id):
+        """A mentor who accepted this case (now or for the first opinion)."""
+        return any(e["mentor_id"] == user_id and e["outcome"] == "accepted" for e in self.engagements)
+
+    def is_colleague(self, user_id):
+        return user_id in self.colleague_ids
+
+    @property
+    def declined_mentor_ids(self):
+        return [e["mentor_id"] for e in self.engagements if e["outcome"] == "declined"]
+
+    def _excluded_from_next_round(self, *also):
+        """Who the next round must not propose: every decliner, every mentor who worked on it."""
+        excluded = [e["mentor_id"] for e in self.engagements] + list(also)
+        return sorted(set(excluded))
+
+    # ---- mentor selection -------------------------------------------------------------
 
     def record_proposals(self, round, proposals):
         """Matching's answer for a round; a round already recorded is ignored (redelivery)."""
         if round <= self.round or self.state not in (AWAITING_PROPOSALS, NO_MENTOR_FOUND):
             return False
-        self._mentors_proposed(round=round, proposals=[dict(p) for p in proposals])
+        excluded = set(self._excluded_from_next_round())
+        kept = [dict(p) for p in proposals if p["mentor_id"] not in excluded]
+        self._mentors_proposed(round=round, proposals=kept)
         return True
 
     def choose_mentor(self, actor_id, mentor_id):
@@ -77,6 +122,119 @@ class Case(Aggregate):
         self._require_state(AWAITING_ACCEPTANCE)
         self._mentor_accepted(mentor_id=actor_id)
 
+    def decline(self, actor_id, reason=""):
+        """The chosen mentor declines: the next round proposes others."""
+        self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor declines the case.")
+        self._require_state(AWAITING_ACCEPTANCE)
+        self._mentor_declined(mentor_id=actor_id, reason=reason or "", next_round=self.round + 1,
+                              excluded_mentor_ids=self._excluded_from_next_round(actor_id))
+
+    def request_second_opinion(self, actor_id):
+        """Once per case: another mentor goes the same way; the reflection then covers both."""
+        self._require(self.is_author(actor_id), "Only the case's author asks for a second opinion.")
+        self._require_state(SOLUTION_PROPOSED)
+        if self.opinion > 1:
+            raise Conflict("A second opinion was already asked for; it is allowed once per case.",
+                           details={"state": self.state, "version": self.version})
+        self._second_opinion_requested(next_round=self.round + 1,
+                                       excluded_mentor_ids=self._excluded_from_next_round())
+
+    def withdraw(self, actor_id, reason=""):
+        self._require(self.is_author(actor_id), "Only the case's author withdraws it.")
+        if self.state in CLOSED:
+            self._refuse_state()
+        self._withdrawn(reason=reason or "")
+
+    # ---- questions, answers, redefinition ---------------------------------------------
+
+    def ask_questions(self, actor_id, questions, request_key=None):
+        """Questions from the hint bank (``bank_text`` filled in) or "other"; clarifying or developing."""
+        self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor asks questions.")
+        key = request_key or f"{self.version}"
+        ids = [str(uuid.uuid5(self.id, f"question:{key}:{i}")) for i in range(len(questions))]
+        if any(q["id"] == ids[0] for q in self.questions):
+            return ids  # the same request again
+        self._require_state(IN_PROGRESS, AWAITING_ANSWERS)
+        asked = [{"id": qid, "bank_id": q.get("bank_id"), "text": q["text"], "kind": q["kind"]}
+                 for qid, q in zip(ids, questions)]
+        self._questions_asked(mentor_id=actor_id, questions=asked, at=_now())
+        return ids
+
+    def answer_questions(self, actor_id, answers):
+        self._require(self.is_author(actor_id), "Only the case's author answers its questions.")
+        self._require_state(AWAITING_ANSWERS)
+        open_ids = {q["id"] for q in self.questions if q["answer"] is None}
+        unknown = [a["question_id"] for a in answers if a["question_id"] not in open_ids]
+        if unknown:
+            raise InvalidInput("Answer only the open questions of this case.",
+                               {"answers": [f"Not an open question: {', '.join(unknown)}."]})
+        self._questions_answered(answers=[{"question_id": a["question_id"], "text": a["text"]} for a in answers],
+                                 at=_now())
+
+    def keep_request(self, actor_id):
+        """"No, I want to keep the first version of the request" (shown to the mentor)."""
+        self._require(self.is_author(actor_id), "Only the case's author decides on the request.")
+        self._require_state(AWAITING_DECISION)
+        self._request_kept(revision=self.revision)
+
+    def redefine(self, actor_id, form):
+        """"Define the problem more precisely": the whole form again, as the next revision."""
+        self._require(self.is_author(actor_id), "Only the case's author redefines it.")
+        self._require_state(AWAITING_DECISION)
+        if self.revision >= MAX_REVISIONS:
+            raise Conflict(f"The request was already redefined {MAX_REVISIONS - 1} times, the most allowed.",
+                           details={"state": self.state, "revision": self.revision, "version": self.version})
+        self._redefined(form=dict(form))
+
+    # ---- formats ----------------------------------------------------------------------
+
+    def share_with_colleagues(self, actor_id, colleague_ids):
+        """"Take opinion of a colleague": only with the author's consent to group discussion."""
+        self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor shares it with colleagues.")
+        self._require_consent()
+        self._require_state(*WORKING)
+        invalid = [c for c in colleague_ids if c in (actor_id, self.author_id)]
+        if invalid:
+            raise InvalidInput("Colleagues are other mentors.",
+                               {"colleague_ids": ["Neither the case's mentor nor its author."]})
+        new = [c for c in dict.fromkeys(colleague_ids) if c not in self.colleague_ids]
+        if new:
+            self._shared_with_colleagues(mentor_id=actor_id, colleague_ids=new)
+
+    def add_opinion(self, actor_id, text, request_key=None):
+        self._require(self.is_colleague(actor_id), "Only a colleague the mentor asked adds an opinion.")
+        self._require_state(*WORKING)
+        opinion_id = str(uuid.uuid5(self.id, f"opinion:{request_key or len(self.opinions) + 1}"))
+        if any(o["id"] == opinion_id for o in self.opinions):
+            return opinion_id
+        self._opinion_added(opinion_id=opinion_id, colleague_id=actor_id, text=text, at=_now())
+        return opinion_id
+
+    def publish_to_forum(self, actor_id, thread_id=None, title=None):
+        """Public format: the case, impersonal, to the forum, as a new thread or into one."""
+        self._require(self.is_author(actor_id), "Only the case's author publishes it to the forum.")
+        self._require_consent()
+        if self.state == WITHDRAWN:
+            self._refuse_state()
+        self._published_to_forum(thread_id=thread_id, title=title)
+
+    def send_message(self, actor_id, text, request_key=None):
+        """Personal format only: a message between the author and the mentor working on the case."""
+        if self.form["mode"] != "personal":
+            raise Forbidden("Messages are for personal-mode cases; in anonymous mode only solutions reach the "
+                            "author.")
+        self._require(self.is_author(actor_id) or self.is_chosen_mentor(actor_id),
+                      "Only the author and the case's mentor exchange messages.")
+        self._require_state(*WORKING)
+        message_id = str(uuid.uuid5(self.id, f"message:{request_key or len(self.messages) + 1}"))
+        if any(m["id"] == message_id for m in self.messages):
+            return message_id
+        recipient = self.mentor_id if self.is_author(actor_id) else self.author_id
+        self._message_sent(message_id=message_id, sender_id=actor_id, recipient_id=recipient, text=text, at=_now())
+        return message_id
+
+    # ---- solution and completion ------------------------------------------------------
+
     def propose_solution(self, actor_id, text, materials, request_key=None):
         """``request_key`` makes a retried request a no-op instead of a second solution."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor proposes a solution.")
@@ -85,12 +243,17 @@ class Case(Aggregate):
             return solution_id
         self._require_state(IN_PROGRESS, SOLUTION_PROPOSED)
         self._solution_proposed(solution_id=solution_id, mentor_id=actor_id, text=text,
-                                materials=[dict(m) for m in materials])
+                                materials=[dict(m) for m in materials], at=_now())
         return solution_id
 
     def complete(self, actor_id, reflection):
+        """The reflection sheet rates every solution received (both, after a second opinion)."""
         self._require(self.is_author(actor_id), "Only the case's author completes it.")
         self._require_state(SOLUTION_PROPOSED)
+        rated, received = set(reflection["helpfulness"]), {s["id"] for s in self.solutions}
+        if rated != received:
+            raise InvalidInput("Rate the helpfulness of every solution, and only those.",
+                               {"helpfulness": [f"Expected ratings for: {', '.join(sorted(received))}."]})
         self._completed(reflection=dict(reflection))
 
     # ---- events -----------------------------------------------------------------------
@@ -104,16 +267,80 @@ class Case(Aggregate):
     @event("MentorChosen")
     def _mentor_chosen(self, mentor_id, round):
         self.mentor_id = mentor_id
+        self.engagements.append({"mentor_id": mentor_id, "round": round, "opinion": self.opinion,
+                                 "outcome": "chosen", "reason": None})
         self.state = AWAITING_ACCEPTANCE
 
     @event("MentorAccepted")
     def _mentor_accepted(self, mentor_id):
+        self.engagements[-1]["outcome"] = "accepted"
         self.state = IN_PROGRESS
 
+    @event("MentorDeclined")
+    def _mentor_declined(self, mentor_id, reason, next_round, excluded_mentor_ids):
+        self.engagements[-1].update(outcome="declined", reason=reason or None)
+        self.mentor_id = None
+        self.proposals = []
+        self.state = AWAITING_PROPOSALS
+
+    @event("SecondOpinionRequested")
+    def _second_opinion_requested(self, next_round, excluded_mentor_ids):
+        self.opinion = 2
+        self.mentor_id = None
+        self.proposals = []
+        self.state = AWAITING_PROPOSALS
+
+    @event("Withdrawn")
+    def _withdrawn(self, reason):
+        self.withdrawn_reason = reason or None
+        self.state = WITHDRAWN
+
+    @event("QuestionsAsked")
+    def _questions_asked(self, mentor_id, questions, at):
+        for q in questions:
+            self.questions.append({**q, "asked_by": mentor_id, "asked_at": at, "revision": self.revision,
+                                   "answer": None, "answered_at": None})
+        self.state = AWAITING_ANSWERS
+
+    @event("QuestionsAnswered")
+    def _questions_answered(self, answers, at):
+        by_id = {q["id"]: q for q in self.questions}
+        for a in answers:
+            by_id[a["question_id"]].update(answer=a["text"], answered_at=at)
+        if all(q["answer"] is not None for q in self.questions):
+            self.state = AWAITING_DECISION
+
+    @event("RequestKept")
+    def _request_kept(self, revision):
+        self.decision = "kept"
+        self.state = IN_PROGRESS
+
+    @event("CaseRedefined")
+    def _redefined(self, form):
+        self.revisions.append(form)
+        self.decision = "redefined"
+        self.state = IN_PROGRESS
+
+    @event("SharedWithColleagues")
+    def _shared_with_colleagues(self, mentor_id, colleague_ids):
+        self.colleague_ids.extend(colleague_ids)
+
+    @event("ColleagueOpinionAdded")
+    def _opinion_added(self, opinion_id, colleague_id, text, at):
+        self.opinions.append({"id": opinion_id, "colleague_id": colleague_id, "text": text, "created_at": at})
+
+    @event("PublishedToForum")
+    def _published_to_forum(self, thread_id, title):
+        self.forum_publications.append({"thread_id": thread_id, "title": title})
+
+    @event("MessageSent")
+    def _message_sent(self, message_id, sender_id, recipient_id, text, at):
+        self.messages.append({"id": message_id, "sender_id": sender_id, "text": text, "sent_at": at})
+
     @event("SolutionProposed")
-    def _solution_proposed(self, solution_id, mentor_id, text, materials):
+    def _solution_proposed(self, solution_id, mentor_id, text, materials, at):
         self.solutions.append({"id": solution_id, "mentor_id": mentor_id, "text": text,
-                               "materials": materials, "created_at": self.modified_on.isoformat()})
+                               "materials": materials, "created_at": at, "opinion": self.opinion})
         self.state = SOLUTION_PROPOSED
 
     @event("Completed")
@@ -128,7 +355,14 @@ class Case(Aggregate):
         if not allowed:
             raise Forbidden(message)
 
+    def _require_consent(self):
+        if not self.form["group_discussion_consent"]:
+            raise Forbidden("The author did not consent to group discussion of this case.")
+
     def _require_state(self, *states):
         if self.state not in states:
-            raise Conflict(f"The case is {self.state}; this needs it to be {' or '.join(states)}.",
-                           details={"state": self.state, "version": self.version})
+            self._refuse_state(states)
+
+    def _refuse_state(self, states=()):
+        needed = f"; this needs it to be {' or '.join(states)}" if states else ""
+        raise Conflict(f"The case is {self.state}{needed}.", details={"state": self.state, "version": self.version})

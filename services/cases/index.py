@@ -45,16 +45,30 @@ def upsert(cur, case):
          case.form["urgency"], case.version, case.created_on, case.modified_on))
 
 
-def list_for(cur, actor, limit=200):
-    columns = "case_id::text AS id, number, state, rubrics, urgency, created_at, updated_at"
-    if actor["role"] == "moderator":
-        cur.execute(f"SELECT {columns} FROM case_index ORDER BY created_at DESC LIMIT %s", (limit,))
-    elif actor["role"] == "mentor":
-        cur.execute(f"SELECT {columns} FROM case_index WHERE mentor_id = %s ORDER BY updated_at DESC LIMIT %s",
-                    (actor["user_id"], limit))
-    else:
-        cur.execute(f"SELECT {columns} FROM case_index WHERE author_id = %s ORDER BY created_at DESC LIMIT %s",
-                    (actor["user_id"], limit))
+def list_for(cur, actor, filters=None, limit=200):
+    """A mentee's own cases, a mentor's current ones, or (moderators) all, filtered by state, rubric,
+    urgency, mentor and waiting time (unchanged for at least ``waiting_hours``)."""
+    filters = filters or {}
+    where, args = [], []
+    if actor["role"] == "mentor":
+        where.append("mentor_id = %s")
+        args.append(actor["user_id"])
+    elif actor["role"] != "moderator":
+        where.append("author_id = %s")
+        args.append(actor["user_id"])
+    for column, key in (("state", "state"), ("urgency", "urgency"), ("mentor_id", "mentor_id")):
+        if filters.get(key):
+            where.append(f"{column} = %s")
+            args.append(filters[key])
+    if filters.get("rubric"):
+        where.append("rubrics @> %s")
+        args.append([filters["rubric"]])
+    if filters.get("waiting_hours") is not None:
+        where.append("updated_at <= now() - make_interval(secs => %s)")
+        args.append(float(filters["waiting_hours"]) * 3600)
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    cur.execute(f"SELECT case_id::text AS id, number, state, rubrics, urgency, mentor_id, created_at, updated_at "
+                f"FROM case_index {condition} ORDER BY updated_at DESC LIMIT %s", (*args, limit))
     return [{**row, "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat()}
             for row in cur.fetchall()]
 

@@ -16,6 +16,8 @@ def _ref(case):
 def _publication(case):
     form = case.form
     return {
+        "clarifications": [{"question": q["text"], "kind": q["kind"], "answer": q["answer"]}
+                           for q in case.questions],
         "essence": form["essence"], "actions_taken": form.get("actions_taken", ""),
         "difficulty": form.get("difficulty", ""), "question": form["question"],
         "participants": form.get("participants", []), "rubrics": form["rubrics"],
@@ -40,6 +42,40 @@ def integration_payload(domain_event, case):
     if isinstance(domain_event, Case.SolutionProposed):
         return "SolutionProposed", {**_ref(case), "solution_id": domain_event.solution_id,
                                     "mentor_id": domain_event.mentor_id, "author_id": case.author_id}
+    if isinstance(domain_event, (Case.MentorDeclined, Case.SecondOpinionRequested)):
+        payload = {**_ref(case), "author_id": case.author_id, "next_round": domain_event.next_round,
+                   "rubrics": case.form["rubrics"], "excluded_mentor_ids": domain_event.excluded_mentor_ids}
+        if isinstance(domain_event, Case.MentorDeclined):
+            return "MentorDeclined", {**payload, "mentor_id": domain_event.mentor_id}
+        return "SecondOpinionRequested", payload
+    if isinstance(domain_event, Case.Withdrawn):
+        return "CaseWithdrawn", {**_ref(case), "mentor_id": case.mentor_id}
+    if isinstance(domain_event, Case.QuestionsAsked):
+        return "QuestionsAsked", {**_ref(case), "author_id": case.author_id, "mentor_id": domain_event.mentor_id,
+                                  "count": len(domain_event.questions)}
+    if isinstance(domain_event, Case.QuestionsAnswered):
+        return "QuestionsAnswered", {**_ref(case), "mentor_id": case.mentor_id}
+    if isinstance(domain_event, Case.RequestKept):
+        return "RequestKept", {**_ref(case), "mentor_id": case.mentor_id}
+    if isinstance(domain_event, Case.CaseRedefined):
+        return "CaseRedefined", {**_ref(case), "mentor_id": case.mentor_id, "revision": case.revision,
+                                 "rubrics": case.form["rubrics"]}
+    if isinstance(domain_event, Case.SharedWithColleagues):
+        return "CaseSharedWithColleagues", {**_ref(case), "mentor_id": domain_event.mentor_id,
+                                            "colleague_ids": domain_event.colleague_ids}
+    if isinstance(domain_event, Case.ColleagueOpinionAdded):
+        return "ColleagueOpinionAdded", {**_ref(case), "mentor_id": case.mentor_id,
+                                         "colleague_id": domain_event.colleague_id}
+    if isinstance(domain_event, Case.MessageSent):
+        return "MessageSent", {**_ref(case), "sender_id": domain_event.sender_id,
+                               "recipient_id": domain_event.recipient_id}
+    if isinstance(domain_event, Case.PublishedToForum):
+        # impersonal: no case id or number, no author; the library scrubs the text
+        form = case.form
+        return "CasePublishedToForum", {"thread_id": domain_event.thread_id,
+                                        "title": domain_event.title or "", "essence": form["essence"],
+                                        "question": form["question"], "rubrics": form["rubrics"],
+                                        "urgency": form["urgency"]}
     if isinstance(domain_event, Case.Completed):
         consent = bool(case.form["publication_consent"])
         return "CaseCompleted", {**_ref(case), "rubrics": case.form["rubrics"],

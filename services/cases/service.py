@@ -10,7 +10,10 @@ from nameko.timer import timer
 
 from contracts.case_form import CaseFormSchema
 from contracts.errors import Forbidden
-from contracts.rpc import ActorSchema, ChooseMentorSchema, ReflectionSchema, SolutionSchema
+from contracts.question_bank import HINTS_BY_ID, bank_as_dict
+from contracts.rpc import (ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
+                           ChooseMentorSchema, ForumPublishSchema, ReasonSchema, ReflectionSchema, ShareSchema,
+                           SolutionSchema, TextSchema)
 from contracts.validation import load
 from services.cases import index
 from services.cases.application import case_id_for, open_application
@@ -64,31 +67,82 @@ class CasesService:
 
     @rpc
     def choose_mentor(self, actor, case_id, choice):
-        actor = load(ActorSchema(), actor, "actor")
-        choice = load(ChooseMentorSchema(), choice)
-        case, _ = self.cases.change(case_id, lambda c: c.choose_mentor(actor["user_id"], choice["mentor_id"]))
-        return self._after_change(case, actor)
+        mentor_id = load(ChooseMentorSchema(), choice)["mentor_id"]
+        return self._act(actor, case_id, lambda case, user: case.choose_mentor(user, mentor_id))
 
     @rpc
     def accept_case(self, actor, case_id):
-        actor = load(ActorSchema(), actor, "actor")
-        case, _ = self.cases.change(case_id, lambda c: c.accept(actor["user_id"]))
-        return self._after_change(case, actor)
+        return self._act(actor, case_id, lambda case, user: case.accept(user))
+
+    @rpc
+    def decline_case(self, actor, case_id, body=None):
+        reason = load(ReasonSchema(), body or {})["reason"]
+        return self._act(actor, case_id, lambda case, user: case.decline(user, reason))
+
+    @rpc
+    def withdraw_case(self, actor, case_id, body=None):
+        reason = load(ReasonSchema(), body or {})["reason"]
+        return self._act(actor, case_id, lambda case, user: case.withdraw(user, reason))
+
+    @rpc
+    def ask_questions(self, actor, case_id, body, request_id=None):
+        questions = [{**q, "text": HINTS_BY_ID[q["bank_id"]].text if q["bank_id"] else q["text"]}
+                     for q in load(AskQuestionsSchema(), body, "questions")["questions"]]
+        return self._act(actor, case_id, lambda case, user: case.ask_questions(user, questions, request_id))
+
+    @rpc
+    def answer_questions(self, actor, case_id, body):
+        answers = load(AnswerQuestionsSchema(), body, "answers")["answers"]
+        return self._act(actor, case_id, lambda case, user: case.answer_questions(user, answers))
+
+    @rpc
+    def keep_request(self, actor, case_id):
+        return self._act(actor, case_id, lambda case, user: case.keep_request(user))
+
+    @rpc
+    def redefine_case(self, actor, case_id, form):
+        form = load(CaseFormSchema(), form, "case form")
+        return self._act(actor, case_id, lambda case, user: case.redefine(user, form))
+
+    @rpc
+    def share_with_colleagues(self, actor, case_id, body):
+        colleague_ids = load(ShareSchema(), body)["colleague_ids"]
+        return self._act(actor, case_id, lambda case, user: case.share_with_colleagues(user, colleague_ids))
+
+    @rpc
+    def add_opinion(self, actor, case_id, body, request_id=None):
+        text = load(TextSchema(), body, "opinion")["text"]
+        return self._act(actor, case_id, lambda case, user: case.add_opinion(user, text, request_id))
+
+    @rpc
+    def publish_to_forum(self, actor, case_id, body=None):
+        target = load(ForumPublishSchema(), body or {})
+        return self._act(actor, case_id, lambda case, user: case.publish_to_forum(
+            user, target["thread_id"], target["title"]))
+
+    @rpc
+    def send_message(self, actor, case_id, body, request_id=None):
+        text = load(TextSchema(), body, "message")["text"]
+        return self._act(actor, case_id, lambda case, user: case.send_message(user, text, request_id))
 
     @rpc
     def propose_solution(self, actor, case_id, solution, request_id=None):
-        actor = load(ActorSchema(), actor, "actor")
         solution = load(SolutionSchema(), solution, "solution")
-        case, _ = self.cases.change(case_id, lambda c: c.propose_solution(
-            actor["user_id"], solution["text"], solution["materials"], request_id))
-        return self._after_change(case, actor)
+        return self._act(actor, case_id, lambda case, user: case.propose_solution(
+            user, solution["text"], solution["materials"], request_id))
+
+    @rpc
+    def request_second_opinion(self, actor, case_id):
+        return self._act(actor, case_id, lambda case, user: case.request_second_opinion(user))
 
     @rpc
     def complete_case(self, actor, case_id, reflection):
-        actor = load(ActorSchema(), actor, "actor")
         reflection = load(ReflectionSchema(), reflection, "reflection sheet")
-        case, _ = self.cases.change(case_id, lambda c: c.complete(actor["user_id"], reflection))
-        return self._after_change(case, actor)
+        return self._act(actor, case_id, lambda case, user: case.complete(user, reflection))
+
+    @rpc
+    def question_bank(self):
+        return bank_as_dict()
 
     # ---- queries ----------------------------------------------------------------------
 
@@ -100,18 +154,32 @@ class CasesService:
         return case_view(case, actor)
 
     @rpc
-    def list_cases(self, actor):
+    def list_cases(self, actor, filters=None):
         actor = load(ActorSchema(), actor, "actor")
+        filters = load(CaseFilterSchema(), filters or {}, "filters")
         with self.db.transaction() as cur:
-            return index.list_for(cur, actor)
+            rows = index.list_for(cur, actor, filters)
+        return rows
+
+    @rpc
+    def get_case_as_of(self, actor, case_id, point=None):
+        """Time travel: the case as it was at a version or a moment (moderators and the author)."""
+        actor = load(ActorSchema(), actor, "actor")
+        point = load(AsOfSchema(), point or {}, "point in time")
+        case = self.cases.get_case(case_id)
+        self._require_history_reader(case, actor)
+        return case_view(self.cases.get_case_as_of(case_id, point["version"], point["at"]), actor)
 
     @rpc
     def get_history(self, actor, case_id):
         actor = load(ActorSchema(), actor, "actor")
-        case = self.cases.get_case(case_id)
+        self._require_history_reader(self.cases.get_case(case_id), actor)
+        return history_view(self.cases.history(case_id))
+
+    @staticmethod
+    def _require_history_reader(case, actor):
         if actor["role"] != "moderator" and not case.is_author(actor["user_id"]):
             raise Forbidden("Only a moderator or the case's author reads its full history.")
-        return history_view(self.cases.history(case_id))
 
     @rpc
     def health(self):
@@ -132,6 +200,12 @@ class CasesService:
     @timer(interval=5)
     def catch_up_index(self):
         index.catch_up(self.db, self.cases)
+
+    def _act(self, actor, case_id, command):
+        """Validate the actor, run one command on the case (409 if someone else changed it meanwhile)."""
+        actor = load(ActorSchema(), actor, "actor")
+        case, _ = self.cases.change(case_id, lambda c: command(c, actor["user_id"]))
+        return self._after_change(case, actor)
 
     def _after_change(self, case, actor):
         with self.db.transaction() as cur:

@@ -1,14 +1,23 @@
-"""Who may see a case, and what each viewer sees of it."""
+"""Who may see a case, and what each viewer sees of it; the moderator's history."""
 import datetime
 import uuid
 
 from contracts.errors import Forbidden
-from services.cases.domain import Case
+
+# Who acts in each recorded step (the history shows roles, not people).
+ACTOR_ROLES = {
+    "Created": "author", "MentorsProposed": "system", "MentorChosen": "author", "MentorAccepted": "mentor",
+    "MentorDeclined": "mentor", "SecondOpinionRequested": "author", "Withdrawn": "author",
+    "QuestionsAsked": "mentor", "QuestionsAnswered": "author", "RequestKept": "author", "CaseRedefined": "author",
+    "SharedWithColleagues": "mentor", "ColleagueOpinionAdded": "colleague", "PublishedToForum": "author",
+    "MessageSent": None, "SolutionProposed": "mentor", "Completed": "author",
+}
 
 
 def can_view(case, actor):
-    return (actor["role"] == "moderator" or case.is_author(actor["user_id"])
-            or case.is_chosen_mentor(actor["user_id"]))
+    user = actor["user_id"]
+    return (actor["role"] == "moderator" or case.is_author(user) or case.is_chosen_mentor(user)
+            or case.has_worked_on(user) or case.is_colleague(user))
 
 
 def require_view(case, actor):
@@ -16,10 +25,22 @@ def require_view(case, actor):
         raise Forbidden("You are not a participant of this case.")
 
 
-def hides_author(case, actor):
-    """On an anonymous case nothing that identifies the author reaches the mentor."""
-    return case.form["mode"] == "anonymous" and not (
-        case.is_author(actor["user_id"]) or actor["role"] == "moderator")
+def is_privileged(case, actor):
+    return case.is_author(actor["user_id"]) or actor["role"] == "moderator"
+
+
+def sees_author(case, actor):
+    """Anonymous: nobody but the author and moderators. Personal: also the mentors who work on
+    it; colleagues never (group discussion is with personal data removed)."""
+    if is_privileged(case, actor):
+        return True
+    working_mentor = case.is_chosen_mentor(actor["user_id"]) or case.has_worked_on(actor["user_id"])
+    return case.form["mode"] == "personal" and working_mentor
+
+
+def sees_messages(case, actor):
+    return is_privileged(case, actor) or case.is_chosen_mentor(actor["user_id"]) or case.has_worked_on(
+        actor["user_id"])
 
 
 def case_view(case, actor):
@@ -30,26 +51,57 @@ def case_view(case, actor):
         "version": case.version,
         "revision": case.revision,
         "form": dict(case.form),
-        "author_id": None if hides_author(case, actor) else case.author_id,
+        "revisions": [dict(r) for r in case.revisions],
+        "author_id": case.author_id if sees_author(case, actor) else None,
         "round": case.round,
         "proposed_mentors": [dict(p) for p in case.proposals],
         "mentor_id": case.mentor_id,
+        "engagements": [dict(e) for e in case.engagements],
+        "opinion": case.opinion,
+        "questions": [_question_view(q) for q in case.questions],
+        "decision": case.decision,
         "solutions": [dict(s) for s in case.solutions],
+        "colleague_ids": list(case.colleague_ids),
+        "opinions": [dict(o) for o in case.opinions],
+        "forum_thread_ids": [p["thread_id"] for p in case.forum_publications if p["thread_id"]],
+        "messages": [dict(m) for m in case.messages] if sees_messages(case, actor) else [],
         "reflection": dict(case.reflection) if case.reflection else None,
+        "withdrawn_reason": case.withdrawn_reason,
         "created_at": case.created_on.isoformat(),
         "updated_at": case.modified_on.isoformat(),
     }
 
 
+def _question_view(q):
+    return {k: q[k] for k in ("id", "bank_id", "text", "kind", "asked_by", "asked_at", "answer", "answered_at")}
+
+
 def history_view(events):
-    """Every event of the case, in order: the moderator's full iteration history."""
-    return [{
-        "version": e.originator_version,
-        "type": type(e).__name__,
-        "occurred_at": e.timestamp.isoformat(),
-        "data": _jsonable({k: v for k, v in e.__dict__.items()
-                           if k not in ("originator_id", "originator_version", "timestamp")}),
-    } for e in events]
+    """Every event of the case in order: who acted (role), the revision it belongs to, and for a
+    redefinition what changed against the previous revision. The moderator's full history."""
+    items, revision, previous_form = [], 0, None
+    for e in events:
+        kind = type(e).__name__
+        data = _jsonable({k: v for k, v in e.__dict__.items()
+                          if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")})
+        changes = None
+        if kind == "Created":
+            revision, previous_form = 1, data.get("form")
+        elif kind == "CaseRedefined":
+            revision += 1
+            changes = form_changes(previous_form, data["form"])
+            previous_form = data["form"]
+        role = ACTOR_ROLES.get(kind)
+        if kind == "MessageSent":
+            role = "author" if data["sender_id"] == events[0].author_id else "mentor"
+        items.append({"version": e.originator_version, "type": kind, "occurred_at": e.timestamp.isoformat(),
+                      "actor_role": role or "system", "revision": revision, "changes": changes, "data": data})
+    return items
+
+
+def form_changes(before, after):
+    return {field: {"before": (before or {}).get(field), "after": after.get(field)}
+            for field in sorted(set(before or {}) | set(after)) if (before or {}).get(field) != after.get(field)}
 
 
 def _jsonable(value):
@@ -62,6 +114,3 @@ def _jsonable(value):
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     return value
-
-
-assert Case  # the views read the aggregate's public attributes only

@@ -5,7 +5,8 @@ once; the same declaration drives the request handling and the OpenAPI document:
 
 - before the worker runs, the entrypoint authenticates the bearer token (``auth``), validates
   the query string and the JSON body with their schemas, and passes ``actor``, ``query`` and
-  ``body`` to the handler with the path values - no RPC ever sees unvalidated input;
+  ``body`` to the handler with the path values - no RPC ever sees unvalidated input (query
+  parameters the schema does not name, e.g. cache-busters, are dropped, not refused);
 - the handler's return value is dumped through ``returns`` (so no field the contract does not
   name leaves the gateway) with status ``status``;
 - a PlatformError the handler raises (from a service, across RPC) is rendered with its status
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from eventlet.event import Event
+from marshmallow import EXCLUDE
 from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -145,7 +147,7 @@ class HttpEntrypoint(HttpRequestHandler):
         if route.auth:
             kwargs["actor"] = h.authenticate(self.tokens, request.headers.get("Authorization"))
         if route.query is not None:
-            kwargs["query"] = load(route.query(), request.args.to_dict(), "query")
+            kwargs["query"] = load(route.query(unknown=EXCLUDE), request.args.to_dict(), "query")
         if route.body is not None:
             kwargs["body"] = load(route.body(), h.parse_json_body(request.get_data()))
         return (request,), kwargs

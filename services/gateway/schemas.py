@@ -1,4 +1,5 @@
-"""Gateway-only schemas: list envelopes, query strings, the error shape, reference data, health.
+"""Gateway-only schemas: list envelopes, query strings, the error shape, reference data, health,
+and the forum's thread views (library.list_threads / get_thread).
 
 Request bodies and single results reuse contracts/rpc.py and contracts/case_form.py as they are.
 """
@@ -56,6 +57,40 @@ class MentorProfileListSchema(Schema):
     items = fields.List(fields.Nested(MentorProfileViewSchema), required=True)
 
 
+# ---- the forum "What to do? Looking for a way out together" ------------------------------
+
+class ForumPostViewSchema(Schema):
+    """One impersonal case published to a thread: no case id, number, author or mentor."""
+    id = fields.String()
+    essence = fields.String()
+    question = fields.String()
+    rubrics = fields.List(fields.String())
+    urgency = fields.String()
+    created_at = fields.String()
+
+
+class ThreadSummarySchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    rubrics = fields.List(fields.String())
+    posts_count = fields.Integer()
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class ThreadViewSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    rubrics = fields.List(fields.String())
+    created_at = fields.String()
+    updated_at = fields.String()
+    posts = fields.List(fields.Nested(ForumPostViewSchema), metadata={"description": "Oldest first"})
+
+
+class ThreadSummaryListSchema(Schema):
+    items = fields.List(fields.Nested(ThreadSummarySchema), required=True)
+
+
 # ---- reference data -----------------------------------------------------------------------
 
 class RubricSchema(Schema):
@@ -74,6 +109,21 @@ class ReferenceSchema(Schema):
                                  metadata={"description": "Answers of the reflection sheet"})
     registration_roles = fields.List(fields.String(), required=True,
                                      metadata={"description": "Roles one may register with"})
+
+
+class HintSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "Stable: a question asked from the bank keeps it"})
+    text = fields.String(required=True)
+
+
+class HintGroupSchema(Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    hints = fields.List(fields.Nested(HintSchema), required=True)
+
+
+class QuestionBankSchema(Schema):
+    items = fields.List(fields.Nested(HintGroupSchema), required=True)
 
 
 # ---- operations ---------------------------------------------------------------------------

@@ -12,17 +12,26 @@ import eventlet
 from contracts import vocabulary as v
 from contracts.case_form import CaseFormSchema
 from contracts.errors import PlatformError, ServiceUnavailable
+from contracts.question_bank import bank_as_dict
 from contracts.rpc import (
+    AnswerQuestionsSchema,
+    AskQuestionsSchema,
+    AsOfSchema,
+    CaseFilterSchema,
     CaseViewSchema,
     ChooseMentorSchema,
+    ForumPublishSchema,
     InboxEntryViewSchema,
     LibraryEntryViewSchema,
     MentorProfileSchema,
     MentorProfileViewSchema,
+    ReasonSchema,
     ReflectionSchema,
     RegisterSchema,
+    ShareSchema,
     SignInSchema,
     SolutionSchema,
+    TextSchema,
     TokenViewSchema,
     UserViewSchema,
 )
@@ -37,10 +46,13 @@ from services.gateway.schemas import (
     InboxListSchema,
     LibraryEntryListSchema,
     MentorProfileListSchema,
+    QuestionBankSchema,
     ReadinessSchema,
     ReferenceSchema,
     RubricQuerySchema,
     StatusSchema,
+    ThreadSummaryListSchema,
+    ThreadViewSchema,
 )
 
 logger = get_logger()
@@ -56,6 +68,8 @@ REFERENCE = {
     "problem_solved": list(v.PROBLEM_SOLVED),
     "registration_roles": list(v.SELF_SERVICE_ROLES),
 }
+
+QUESTION_BANK = {"items": bank_as_dict()}  # the hints of seed 6.2.1.2, from contracts: no RPC needed
 
 
 def request_key(request):
@@ -122,6 +136,11 @@ class GatewayService:
     def reference(self, request):
         return REFERENCE
 
+    @http("GET", "/api/v1/question-bank", returns=QuestionBankSchema, tag="reference",
+          summary="The question hints a mentor asks from, by group (seed 6.2.1.2)")
+    def question_bank(self, request, actor):
+        return QUESTION_BANK
+
     @http("POST", "/api/v1/auth/register", body=RegisterSchema, returns=UserViewSchema, status=201,
           auth=False, tag="auth", summary="Register as a mentee or a mentor")
     def register(self, request, body):
@@ -158,10 +177,10 @@ class GatewayService:
     def create_case(self, request, actor, body):
         return self._case_view(self.cases.create_case(actor, body, request_key(request)))
 
-    @http("GET", "/api/v1/cases", returns=CaseSummaryListSchema, tag="cases",
-          summary="The cases the signed-in user may see")
-    def list_cases(self, request, actor):
-        return {"items": self.cases.list_cases(actor) or []}
+    @http("GET", "/api/v1/cases", query=CaseFilterSchema, returns=CaseSummaryListSchema, tag="cases",
+          summary="The cases the signed-in user may see, optionally filtered (the filters are for moderators)")
+    def list_cases(self, request, actor, query):
+        return {"items": self.cases.list_cases(actor, query) or []}
 
     @http("GET", "/api/v1/cases/<case_id>", returns=CaseViewSchema, tag="cases",
           summary="One case, with the proposed mentors' public profiles")
@@ -178,20 +197,81 @@ class GatewayService:
     def accept_case(self, request, actor, case_id):
         return self._case_view(self.cases.accept_case(actor, case_id))
 
+    @http("POST", "/api/v1/cases/<case_id>/decline", body=ReasonSchema, returns=CaseViewSchema, tag="cases",
+          summary="The chosen mentor declines the case; another round of assignment follows")
+    def decline_case(self, request, actor, case_id, body):
+        return self._case_view(self.cases.decline_case(actor, case_id, body))
+
+    @http("POST", "/api/v1/cases/<case_id>/questions", body=AskQuestionsSchema, returns=CaseViewSchema,
+          status=201, tag="cases", summary="The mentor asks clarifying or developing questions, from the bank or own")
+    def ask_questions(self, request, actor, case_id, body):
+        return self._case_view(self.cases.ask_questions(actor, case_id, body, request_key(request)))
+
+    @http("POST", "/api/v1/cases/<case_id>/answers", body=AnswerQuestionsSchema, returns=CaseViewSchema,
+          tag="cases", summary="The author answers the mentor's questions")
+    def answer_questions(self, request, actor, case_id, body):
+        return self._case_view(self.cases.answer_questions(actor, case_id, body))
+
+    @http("POST", "/api/v1/cases/<case_id>/keep-request", returns=CaseViewSchema, tag="cases",
+          summary="The author keeps the first version of the request after the answers")
+    def keep_request(self, request, actor, case_id):
+        return self._case_view(self.cases.keep_request(actor, case_id))
+
+    @http("POST", "/api/v1/cases/<case_id>/revisions", body=CaseFormSchema, returns=CaseViewSchema,
+          status=201, tag="cases", summary="The author defines the problem more precisely: the whole form again")
+    def redefine_case(self, request, actor, case_id, body):
+        return self._case_view(self.cases.redefine_case(actor, case_id, body))
+
+    @http("POST", "/api/v1/cases/<case_id>/colleagues", body=ShareSchema, returns=CaseViewSchema,
+          tag="cases", summary="The mentor takes the opinion of named colleagues (needs the author's consent)")
+    def share_with_colleagues(self, request, actor, case_id, body):
+        return self._case_view(self.cases.share_with_colleagues(actor, case_id, body))
+
+    @http("POST", "/api/v1/cases/<case_id>/opinions", body=TextSchema, returns=CaseViewSchema,
+          status=201, tag="cases", summary="A colleague the case was shared with gives an opinion")
+    def add_opinion(self, request, actor, case_id, body):
+        return self._case_view(self.cases.add_opinion(actor, case_id, body, request_key(request)))
+
+    @http("POST", "/api/v1/cases/<case_id>/forum", body=ForumPublishSchema, returns=CaseViewSchema,
+          tag="cases", summary="Publish the case, impersonal, to the forum: a new thread or an existing one")
+    def publish_to_forum(self, request, actor, case_id, body):
+        return self._case_view(self.cases.publish_to_forum(actor, case_id, body))
+
+    @http("POST", "/api/v1/cases/<case_id>/messages", body=TextSchema, returns=CaseViewSchema,
+          status=201, tag="cases", summary="A message between the author and the mentor (personal mode)")
+    def send_message(self, request, actor, case_id, body):
+        return self._case_view(self.cases.send_message(actor, case_id, body, request_key(request)))
+
     @http("POST", "/api/v1/cases/<case_id>/solutions", body=SolutionSchema, returns=CaseViewSchema,
           status=201, tag="cases", summary="The mentor writes a possible solution")
     def propose_solution(self, request, actor, case_id, body):
         return self._case_view(self.cases.propose_solution(actor, case_id, body, request_key(request)))
+
+    @http("POST", "/api/v1/cases/<case_id>/second-opinion", returns=CaseViewSchema, tag="cases",
+          summary="The author asks for a second opinion (once per case) and picks another mentor")
+    def request_second_opinion(self, request, actor, case_id):
+        return self._case_view(self.cases.request_second_opinion(actor, case_id))
 
     @http("POST", "/api/v1/cases/<case_id>/completion", body=ReflectionSchema, returns=CaseViewSchema,
           tag="cases", summary="The author completes the case with a reflection sheet")
     def complete_case(self, request, actor, case_id, body):
         return self._case_view(self.cases.complete_case(actor, case_id, body))
 
+    @http("POST", "/api/v1/cases/<case_id>/withdrawal", body=ReasonSchema, returns=CaseViewSchema,
+          tag="cases", summary="The author withdraws the case")
+    def withdraw_case(self, request, actor, case_id, body):
+        return self._case_view(self.cases.withdraw_case(actor, case_id, body))
+
     @http("GET", "/api/v1/cases/<case_id>/history", returns=HistoryListSchema, tag="cases",
           summary="Every recorded step of the case")
     def case_history(self, request, actor, case_id):
         return {"items": self.cases.get_history(actor, case_id) or []}
+
+    @http("GET", "/api/v1/cases/<case_id>/as-of", query=AsOfSchema, returns=CaseViewSchema, tag="cases",
+          summary="The case as it was at a version or at a moment (moderators)")
+    def case_as_of(self, request, actor, case_id, query):
+        # dumped back: ``at`` crosses RPC as an ISO string, not as a datetime
+        return self._case_view(self.cases.get_case_as_of(actor, case_id, AsOfSchema().dump(query)))
 
     def _case_view(self, case):
         """Attach each proposed mentor's public profile (one identity call; null when missing)."""
@@ -206,7 +286,7 @@ class GatewayService:
             profiles = {}
         return attach_profiles(case, profiles)
 
-    # ---- inbox and library --------------------------------------------------------------
+    # ---- inbox, library and forum -------------------------------------------------------
 
     @http("GET", "/api/v1/inbox", returns=InboxListSchema, tag="inbox",
           summary="The signed-in user's notifications")
@@ -227,6 +307,16 @@ class GatewayService:
           summary="One library entry")
     def get_library_entry(self, request, actor, entry_id):
         return self.library.get_entry(actor, entry_id)
+
+    @http("GET", "/api/v1/forum/threads", query=RubricQuerySchema, returns=ThreadSummaryListSchema,
+          tag="forum", summary="Threads of \"What to do? Looking for a way out together\", optionally of one rubric")
+    def list_threads(self, request, actor, query):
+        return {"items": self.library.list_threads(actor, query["rubric"]) or []}
+
+    @http("GET", "/api/v1/forum/threads/<thread_id>", returns=ThreadViewSchema, tag="forum",
+          summary="One forum thread with its impersonal case posts")
+    def get_thread(self, request, actor, thread_id):
+        return self.library.get_thread(actor, thread_id)
 
 
 def proposed_mentor_ids(case):

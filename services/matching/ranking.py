@@ -12,10 +12,12 @@ class Candidate:
 def rank(case_rubrics, candidates, k=3, exclude=()):
     """Top ``k`` proposals: score = share of the case's rubrics the mentor advises in.
 
-    Ties break on mentor id so a round is reproducible.
+    Ties break on mentor id so a round is reproducible. Mentors in ``exclude`` (those who
+    declined, or already had the case before a second opinion) and mentors not accepting
+    cases are never proposed.
     """
     wanted = set(case_rubrics)
-    excluded = set(exclude)
+    excluded = set(exclude or ())
     scored = []
     for c in candidates:
         if not c.accepting_cases or c.mentor_id in excluded:

@@ -1,5 +1,8 @@
 """matching: keeps a read model of mentors and proposes mentors for each new case.
 
+Round 1 follows CaseCreated; a mentor's decline or the author's second-opinion request asks
+for the next round, without the mentors already excluded.
+
 Proposals are written with their MentorsMatched outbox event in one transaction; the
 relay publishes them and the cases service records them on the case.
 """
@@ -66,23 +69,47 @@ class MatchingService:
         log.info("mentor_known", mentor_id=p["mentor_id"])
 
     @subscribe("matching.case-events")
-    def on_case_created(self, envelope):
+    def on_case_event(self, envelope):
+        """One queue, one entrypoint: CaseCreated opens round 1; a decline or a second-opinion
+        request opens ``next_round`` among the mentors not excluded."""
         p = envelope.payload
+        if envelope.type == "CaseCreated":
+            round_, exclude = 1, ()
+        elif envelope.type in ("MentorDeclined", "SecondOpinionRequested"):
+            round_ = p["next_round"]
+            exclude = set(p["excluded_mentor_ids"])
+            if envelope.type == "MentorDeclined":
+                exclude.add(p["mentor_id"])  # the mentor who declined is never proposed again
+        else:  # the consumer only passes the queue's types; be explicit if topology and code drift
+            raise ValueError(f"matching.case-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            cur.execute("SELECT mentor_id, rubrics, accepting_cases FROM mentors WHERE rubrics && %s",
-                        (p["rubrics"],))
-            candidates = [Candidate(r["mentor_id"], frozenset(r["rubrics"]), r["accepting_cases"])
-                          for r in cur.fetchall()]
-            proposals = rank(p["rubrics"], candidates, k=int(self.config.get("MATCHING_K", 3)))
-            cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals) VALUES (%s, 1, %s, %s) "
-                        "ON CONFLICT DO NOTHING",
-                        (p["case_id"], p["rubrics"], Json(proposals)))
-            outbox.append(cur, "matching", "MentorsMatched", p["case_id"],
-                          {"case_id": p["case_id"], "round": 1, "proposals": proposals})
+            proposals = self._propose(cur, p["case_id"], round_, p["rubrics"], exclude)
         self.relay.wake()
-        log.info("mentors_matched", case_id=p["case_id"], proposed=len(proposals))
+        log.info("mentors_matched", case_id=p["case_id"], round=round_, proposed=len(proposals),
+                 trigger=envelope.type)
+
+    def _propose(self, cur, case_id, round_, rubrics, exclude):
+        """Rank, record the round and its MentorsMatched event in the caller's transaction.
+
+        A round is decided once: if it was already recorded (another event asked for the same
+        round), the recorded proposals are announced again rather than a different ranking.
+        """
+        cur.execute("SELECT mentor_id, rubrics, accepting_cases FROM mentors WHERE rubrics && %s",
+                    (rubrics,))
+        candidates = [Candidate(r["mentor_id"], frozenset(r["rubrics"]), r["accepting_cases"])
+                      for r in cur.fetchall()]
+        proposals = rank(rubrics, candidates, k=int(self.config.get("MATCHING_K", 3)), exclude=exclude)
+        cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING RETURNING round",
+                    (case_id, round_, rubrics, Json(proposals)))
+        if cur.fetchone() is None:
+            cur.execute("SELECT proposals FROM proposals WHERE case_id = %s AND round = %s", (case_id, round_))
+            proposals = cur.fetchone()["proposals"]
+        outbox.append(cur, "matching", "MentorsMatched", case_id,
+                      {"case_id": case_id, "round": round_, "proposals": proposals})
+        return proposals
 
     @rpc
     def get_mentor(self, mentor_id):

@@ -1,4 +1,8 @@
-"""Which case event tells whom what: one inbox entry per person whose turn it is."""
+"""Which case event tells whom what: one inbox entry per person whose turn it is.
+
+Texts name the case by its number only, never a person: on an anonymous case the mentor
+must not learn who the author is, and nobody's id belongs in a sentence.
+"""
 
 
 def inbox_entries(event_type, payload):
@@ -18,4 +22,35 @@ def inbox_entries(event_type, payload):
     if event_type == "SolutionProposed":
         return [(payload["author_id"], "solution_proposed",
                  f"A possible solution arrived for your case {number}.")]
+    if event_type == "MentorDeclined":
+        return [(payload["author_id"], "mentor_declined",
+                 f"The mentor declined case {number}; new mentors are being proposed.")]
+    if event_type == "CaseWithdrawn":
+        if payload["mentor_id"] is None:
+            return []  # nobody had taken the case up yet
+        return [(payload["mentor_id"], "case_withdrawn",
+                 f"Case {number} was withdrawn; no further work on it is needed.")]
+    if event_type == "QuestionsAsked":
+        count = payload["count"]
+        questions = "a question" if count == 1 else f"{count} questions"
+        return [(payload["author_id"], "questions_asked",
+                 f"Your mentor asked {questions} on case {number}: please answer.")]
+    if event_type == "QuestionsAnswered":
+        return [(payload["mentor_id"], "questions_answered",
+                 f"Your questions on case {number} were answered.")]
+    if event_type == "RequestKept":
+        return [(payload["mentor_id"], "request_kept",
+                 f"The first version of the request in case {number} was kept; the case waits for you.")]
+    if event_type == "CaseRedefined":
+        return [(payload["mentor_id"], "case_redefined",
+                 f"Case {number} was redefined: revision {payload['revision']} waits for you.")]
+    if event_type == "CaseSharedWithColleagues":
+        colleagues = dict.fromkeys(c for c in payload["colleague_ids"] if c != payload["mentor_id"])
+        return [(colleague_id, "opinion_requested", f"A colleague asks your opinion on case {number}.")
+                for colleague_id in colleagues]
+    if event_type == "ColleagueOpinionAdded":
+        return [(payload["mentor_id"], "colleague_opinion_added",
+                 f"A colleague added an opinion on case {number}.")]
+    if event_type == "MessageSent":
+        return [(payload["recipient_id"], "message_received", f"A new message arrived on case {number}.")]
     return []

@@ -51,9 +51,10 @@ def test_whole_journey_over_rpc(platform, rpc):
         "text": "Agree three class rules together; call Mrs Brown at +7 916 123-45-67.",
         "materials": [{"title": "Classroom management basics", "reference": "https://example.org/cm"}]})
     assert solved["state"] == "solution_proposed" and len(solved["solutions"]) == 1
-    done = rpc.cases.complete_case(mentee, case_id, {"problem_solved": "partly", "helpfulness": 4,
+    rating = {solved["solutions"][0]["id"]: 4}
+    done = rpc.cases.complete_case(mentee, case_id, {"problem_solved": "partly", "helpfulness": rating,
                                                      "actions": "Class meeting on Monday"})
-    assert done["state"] == "completed" and done["reflection"]["helpfulness"] == 4
+    assert done["state"] == "completed" and done["reflection"]["helpfulness"] == rating
 
     mentor_inbox = eventually(lambda: rpc.notifications.list_inbox(mentor), message="mentor notified")
     assert [e["kind"] for e in mentor_inbox] == ["mentor_chosen"]

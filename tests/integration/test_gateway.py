@@ -58,6 +58,20 @@ def a_case(**overrides):
     return case
 
 
+def refuse(case_id):
+    """The refusals a case service answers with: not the actor's case, or not in a state that allows it."""
+    if case_id == "not-yours":
+        raise Forbidden("Only the author or the chosen mentor may do this.", details={"case_id": case_id})
+    if case_id == "closed":
+        raise Conflict("The case is completed; nothing more can be done.", details={"state": "completed"})
+
+
+def acted(case_id, **overrides):
+    """The CaseView after a journey command (no proposals left, so no profile lookup)."""
+    return a_case(**dict({"id": case_id, "state": "in_progress", "mentor_id": "u-m", "proposed_mentors": []},
+                         **overrides))
+
+
 class CasesStub:
     name = "cases"
     log = CorrelationContext("cases")
@@ -72,8 +86,8 @@ class CasesStub:
         return a_case(form=form, proposed_mentors=[])
 
     @rpc
-    def list_cases(self, actor):
-        record(self, "list_cases", actor)
+    def list_cases(self, actor, filters=None):
+        record(self, "list_cases", actor, filters)
         return [{"id": "c-1", "number": "2026-0001", "state": "open", "rubrics": ["self-management"],
                  "urgency": "urgent", "author_email": "leak@example.org"}]
 
@@ -120,7 +134,92 @@ class CasesStub:
     def get_history(self, actor, case_id):
         record(self, "get_history", actor, case_id)
         return [{"version": 1, "type": "CaseCreated", "occurred_at": "2026-01-01T10:00:00+00:00",
-                 "data": {"rubrics": ["self-management"]}, "actor_ip": "10.0.0.1"}]
+                 "data": {"rubrics": ["self-management"]}, "actor_ip": "10.0.0.1"},
+                {"version": 7, "type": "CaseRedefined", "occurred_at": "2026-01-03T10:00:00+00:00",
+                 "actor_role": "author", "revision": 2, "data": {"revision": 2},
+                 "changes": {"essence": {"before": "a", "after": "b"}}, "author_id": "u-mentee"}]
+
+    @rpc
+    def decline_case(self, actor, case_id, reason):
+        record(self, "decline_case", actor, case_id, reason)
+        refuse(case_id)
+        # back to the author's choice: a second round, with new proposals to show
+        return a_case(id=case_id, round=2, engagements=[
+            {"mentor_id": actor["user_id"], "round": 1, "opinion": 1, "outcome": "declined",
+             "reason": reason["reason"], "email": "must-not-leak"}])
+
+    @rpc
+    def withdraw_case(self, actor, case_id, reason):
+        record(self, "withdraw_case", actor, case_id, reason)
+        refuse(case_id)
+        return a_case(id=case_id, state="withdrawn", proposed_mentors=[], withdrawn_reason=reason["reason"])
+
+    @rpc
+    def ask_questions(self, actor, case_id, questions, request_id=None):
+        record(self, "ask_questions", actor, case_id, questions, request_id)
+        refuse(case_id)
+        return acted(case_id, state="questions_asked", questions=[
+            dict(q, id=f"q-{i}", text=q["text"] or f"hint {q['bank_id']}", asked_by=actor["user_id"],
+                 asked_at="2026-01-02T10:00:00+00:00", answer=None, answered_at=None, internal=True)
+            for i, q in enumerate(questions["questions"], 1)])
+
+    @rpc
+    def answer_questions(self, actor, case_id, answers):
+        record(self, "answer_questions", actor, case_id, answers)
+        refuse(case_id)
+        return acted(case_id, state="questions_answered", questions=[
+            {"id": a["question_id"], "bank_id": None, "text": "Why?", "kind": "clarifying", "answer": a["text"],
+             "answered_at": "2026-01-02T11:00:00+00:00"} for a in answers["answers"]])
+
+    @rpc
+    def keep_request(self, actor, case_id):
+        record(self, "keep_request", actor, case_id)
+        refuse(case_id)
+        return acted(case_id, decision="kept")
+
+    @rpc
+    def redefine_case(self, actor, case_id, form):
+        record(self, "redefine_case", actor, case_id, form)
+        refuse(case_id)
+        return acted(case_id, revision=2, form=form, revisions=[case_form(), form], decision="redefined")
+
+    @rpc
+    def share_with_colleagues(self, actor, case_id, share):
+        record(self, "share_with_colleagues", actor, case_id, share)
+        refuse(case_id)
+        return acted(case_id, colleague_ids=share["colleague_ids"])
+
+    @rpc
+    def add_opinion(self, actor, case_id, opinion, request_id=None):
+        record(self, "add_opinion", actor, case_id, opinion, request_id)
+        refuse(case_id)
+        return acted(case_id, opinions=[{"colleague_id": actor["user_id"], "text": opinion["text"],
+                                         "created_at": "2026-01-02T12:00:00+00:00"}])
+
+    @rpc
+    def publish_to_forum(self, actor, case_id, publication):
+        record(self, "publish_to_forum", actor, case_id, publication)
+        refuse(case_id)
+        return acted(case_id, forum_thread_ids=[publication["thread_id"] or "t-new"])
+
+    @rpc
+    def send_message(self, actor, case_id, message, request_id=None):
+        record(self, "send_message", actor, case_id, message, request_id)
+        refuse(case_id)
+        return acted(case_id, messages=[{"sender_id": actor["user_id"], "text": message["text"],
+                                         "sent_at": "2026-01-02T13:00:00+00:00", "recipient_id": "u-m"}])
+
+    @rpc
+    def request_second_opinion(self, actor, case_id):
+        record(self, "request_second_opinion", actor, case_id)
+        refuse(case_id)
+        return a_case(id=case_id, round=2, opinion=2)
+
+    @rpc
+    def get_case_as_of(self, actor, case_id, as_of):
+        record(self, "get_case_as_of", actor, case_id, as_of)
+        refuse(case_id)
+        return a_case(id=case_id, version=as_of["version"] or 2, state="awaiting_mentors", proposed_mentors=[])
 
 
 class IdentityStub:
@@ -216,6 +315,24 @@ class LibraryStub:
     def get_entry(self, actor, entry_id):
         record(self, "get_entry", actor, entry_id)
         return {"id": entry_id, "kind": "solved_case", "rubrics": ["self-management"], "essence": "e"}
+
+    @rpc
+    def list_threads(self, actor, rubric=None):
+        record(self, "list_threads", actor, rubric)
+        return [{"id": "t-1", "title": "Homework strike", "rubrics": ["class-management-motivation"],
+                 "posts_count": 2, "created_at": "2026-01-01T10:00:00+00:00",
+                 "updated_at": "2026-01-02T10:00:00+00:00", "case_ids": ["must-not-leak"]}]
+
+    @rpc
+    def get_thread(self, actor, thread_id):
+        record(self, "get_thread", actor, thread_id)
+        if thread_id != "t-1":
+            raise NotFound("No such thread.")
+        return {"id": thread_id, "title": "Homework strike", "rubrics": ["class-management-motivation"],
+                "created_at": "2026-01-01T10:00:00+00:00", "updated_at": "2026-01-02T10:00:00+00:00",
+                "posts": [{"id": "p-1", "essence": "Pupils ignore homework.", "question": "What now?",
+                           "rubrics": ["class-management-motivation"], "urgency": "urgent",
+                           "created_at": "2026-01-01T10:00:00+00:00", "case_id": "c-1", "author_id": "u-mentee"}]}
 
 
 MATCHING_DATABASE = {"state": "unavailable"}
@@ -426,7 +543,9 @@ def test_protected_routes_need_a_valid_token(api):
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Basic {token()}"},
                     {"Authorization": f"Bearer {expired_token()}"}, {"Authorization": f"Bearer {forged}"}):
         for method, path in (("GET", "/api/v1/cases"), ("GET", "/api/v1/me"), ("GET", "/api/v1/library"),
-                             ("POST", "/api/v1/cases/c-1/accept")):
+                             ("POST", "/api/v1/cases/c-1/accept"), ("POST", "/api/v1/cases/c-1/keep-request"),
+                             ("GET", "/api/v1/question-bank"), ("GET", "/api/v1/forum/threads"),
+                             ("GET", "/api/v1/cases/c-1/as-of?version=1")):
             assert_error(api(method, path, headers=headers), 401, "unauthorized")
     expired = assert_error(api("GET", "/api/v1/inbox", headers={"Authorization": f"Bearer {expired_token()}"}),
                            401, "unauthorized")
@@ -508,6 +627,7 @@ def test_create_and_list_cases(api):
     assert listed.status_code == 200
     assert listed.json() == {"items": [{"id": "c-1", "number": "2026-0001", "state": "open",
                                         "rubrics": ["self-management"], "urgency": "urgent"}]}
+    assert calls("cases.list_cases")[0][1] == ({"user_id": "u-mentee", "role": "mentee"}, NO_FILTERS)
 
 
 def test_case_view_carries_the_proposed_mentors_profiles(api):
@@ -535,18 +655,25 @@ def test_case_actions(api):
     solved = api("POST", "/api/v1/cases/c-1/solutions", token=mentor,
                  json={"text": "Try a class contract.", "materials": [{"title": "Book", "reference": "ISBN 1"}]})
     assert solved.status_code == 201, solved.text
-    assert solved.json()["solutions"][0]["materials"] == [{"title": "Book", "reference": "ISBN 1"}]
+    assert solved.json()["solutions"][0]["materials"] == [{"title": "Book", "reference": "ISBN 1", "rubrics": []}]
 
     done = api("POST", "/api/v1/cases/c-1/completion", token=token(),
-               json={"problem_solved": "partly", "helpfulness": 4})
-    assert done.status_code == 200 and done.json()["reflection"]["helpfulness"] == 4
-    assert calls("cases.complete_case")[0][1][2] == {"problem_solved": "partly", "helpfulness": 4,
+               json={"problem_solved": "partly", "helpfulness": {"s-1": 4, "s-2": 2}})
+    assert done.status_code == 200 and done.json()["reflection"]["helpfulness"] == {"s-1": 4, "s-2": 2}
+    assert calls("cases.complete_case")[0][1][2] == {"problem_solved": "partly", "helpfulness": {"s-1": 4, "s-2": 2},
                                                      "actions": "", "learned": "", "comment": ""}
+    for helpfulness in (4, {}, {"s-1": 6}, {"s-1": 0}, {"s-1": "4"}, {"s-1": 4.5}):
+        error = assert_error(api("POST", "/api/v1/cases/c-1/completion", token=token(),
+                                 json={"problem_solved": "partly", "helpfulness": helpfulness}), 400, "invalid_input")
+        assert list(error["fields"]) == ["helpfulness"], helpfulness
+    assert len(calls("cases.complete_case")) == 1
 
     history = api("GET", "/api/v1/cases/c-1/history", token=token())
-    assert history.json() == {"items": [{"version": 1, "type": "CaseCreated",
-                                         "occurred_at": "2026-01-01T10:00:00+00:00",
-                                         "data": {"rubrics": ["self-management"]}}]}
+    assert history.json() == {"items": [
+        {"version": 1, "type": "CaseCreated", "occurred_at": "2026-01-01T10:00:00+00:00",
+         "data": {"rubrics": ["self-management"]}},
+        {"version": 7, "type": "CaseRedefined", "occurred_at": "2026-01-03T10:00:00+00:00", "actor_role": "author",
+         "revision": 2, "data": {"revision": 2}, "changes": {"essence": {"before": "a", "after": "b"}}}]}
 
 
 def test_inbox_and_library(api):
@@ -564,6 +691,221 @@ def test_inbox_and_library(api):
     assert calls("library.list_entries")[0][1] == ({"user_id": "u-mentee", "role": "mentee"}, "self-management")
     entry = api("GET", "/api/v1/library/l-1", token=token())
     assert entry.status_code == 200 and entry.json()["id"] == "l-1"
+
+
+# ---- the case journey: questions, redefinition, formats, second opinion ---------------------
+
+NO_FILTERS = {"state": None, "rubric": None, "urgency": None, "mentor_id": None, "waiting_hours": None}
+MENTOR = {"user_id": "u-m", "role": "mentor"}
+MENTEE = {"user_id": "u-mentee", "role": "mentee"}
+COLLEAGUE = {"user_id": "u-c", "role": "mentor"}
+ASK = {"questions": [{"bank_id": "goals-3", "kind": "developing"},
+                     {"text": "Which form exactly?", "kind": "clarifying"}]}
+
+# action, who acts, JSON body (None: none sent), status, the RPC, what it got after actor and case id
+JOURNEY = [
+    ("decline", MENTOR, {"reason": "On leave until March."}, 200, "decline_case",
+     ({"reason": "On leave until March."},)),
+    ("decline", MENTOR, None, 200, "decline_case", ({"reason": ""},)),
+    ("withdrawal", MENTEE, {"reason": "Solved it with a colleague."}, 200, "withdraw_case",
+     ({"reason": "Solved it with a colleague."},)),
+    ("questions", MENTOR, ASK, 201, "ask_questions",
+     ({"questions": [{"bank_id": "goals-3", "text": None, "kind": "developing"},
+                     {"bank_id": None, "text": "Which form exactly?", "kind": "clarifying"}]},)),
+    ("answers", MENTEE, {"answers": [{"question_id": "q-1", "text": "A calm class."}]}, 200, "answer_questions",
+     ({"answers": [{"question_id": "q-1", "text": "A calm class."}]},)),
+    ("keep-request", MENTEE, None, 200, "keep_request", ()),
+    ("revisions", MENTEE, case_form(essence="Only the 7B form ignores homework."), 201, "redefine_case",
+     (case_form(essence="Only the 7B form ignores homework."),)),
+    ("colleagues", MENTOR, {"colleague_ids": ["u-c", "u-d"]}, 200, "share_with_colleagues",
+     ({"colleague_ids": ["u-c", "u-d"]},)),
+    ("opinions", COLLEAGUE, {"text": "Try peer assessment."}, 201, "add_opinion", ({"text": "Try peer assessment."},)),
+    ("forum", MENTOR, {"title": "Homework strike"}, 200, "publish_to_forum",
+     ({"thread_id": None, "title": "Homework strike"},)),
+    ("forum", MENTOR, {"thread_id": "t-1"}, 200, "publish_to_forum", ({"thread_id": "t-1", "title": None},)),
+    ("messages", MENTEE, {"text": "Thank you!"}, 201, "send_message", ({"text": "Thank you!"},)),
+    ("second-opinion", MENTEE, None, 200, "request_second_opinion", ()),
+]
+KEYED = ("ask_questions", "add_opinion", "send_message")  # creating: they also get the request key
+
+
+@pytest.mark.parametrize("action,actor,body,status,rpc_name,sent", JOURNEY,
+                         ids=[f"{j[0]}-{i}" for i, j in enumerate(JOURNEY)])
+def test_journey_commands_reach_their_rpc_with_the_validated_body(api, action, actor, body, status, rpc_name, sent):
+    kwargs = {} if body is None else {"json": body}
+    response = api("POST", f"/api/v1/cases/c-5/{action}", token=token(actor["role"], actor["user_id"]), **kwargs)
+    assert response.status_code == status, response.text
+    assert response.json()["id"] == "c-5" and "internal_note" not in response.json()
+    [(_, args, _)] = calls(f"cases.{rpc_name}")
+    if rpc_name in KEYED:
+        *args, request_id = args
+        assert request_id  # one key per HTTP request, like create_case
+    assert tuple(args) == (actor, "c-5", *sent)
+
+
+def test_journey_results_are_case_views(api):
+    mentor = token("mentor", "u-m")
+    declined = api("POST", "/api/v1/cases/c-1/decline", token=mentor, json={"reason": "Busy."})
+    assert declined.status_code == 200
+    case = declined.json()
+    assert case["round"] == 2 and case["engagements"] == [
+        {"mentor_id": "u-m", "round": 1, "opinion": 1, "outcome": "declined", "reason": "Busy."}]
+    assert case["proposed_mentors"][0]["profile"]["last_name"] == "Petrova"  # enriched like get_case
+    assert [c[1] for c in calls("identity.get_public_profiles")] == [(["m1", "m2"],)]
+
+    asked = api("POST", "/api/v1/cases/c-1/questions", token=mentor, json=ASK).json()
+    assert asked["state"] == "questions_asked"
+    assert asked["questions"][0] == {"id": "q-1", "bank_id": "goals-3", "text": "hint goals-3", "kind": "developing",
+                                     "asked_by": "u-m", "asked_at": "2026-01-02T10:00:00+00:00",
+                                     "answer": None, "answered_at": None}
+
+    redefined = api("POST", "/api/v1/cases/c-1/revisions", token=token(),
+                    json=case_form(essence="Only 7B.")).json()
+    assert redefined["revision"] == 2 and redefined["decision"] == "redefined"
+    assert [r["essence"] for r in redefined["revisions"]] == [case_form()["essence"], "Only 7B."]
+
+    message = api("POST", "/api/v1/cases/c-1/messages", token=token(), json={"text": "Hello"}).json()
+    assert message["messages"] == [{"sender_id": "u-mentee", "text": "Hello", "sent_at": "2026-01-02T13:00:00+00:00"}]
+    withdrawn = api("POST", "/api/v1/cases/c-1/withdrawal", token=token(), json={"reason": "Done"}).json()
+    assert withdrawn["state"] == "withdrawn" and withdrawn["withdrawn_reason"] == "Done"
+    second = api("POST", "/api/v1/cases/c-1/second-opinion", token=token()).json()
+    assert second["opinion"] == 2 and second["proposed_mentors"][0]["profile"]["mentor_id"] == "m1"
+
+
+def test_creating_journey_commands_forward_the_idempotency_key(api):
+    for action, role, body, rpc_name in (("questions", "mentor", ASK, "ask_questions"),
+                                         ("opinions", "mentor", {"text": "Agreed."}, "add_opinion"),
+                                         ("messages", "mentee", {"text": "Hi"}, "send_message")):
+        for _ in range(2):
+            response = api("POST", f"/api/v1/cases/c-1/{action}", token=token(role), json=body,
+                           headers={"Idempotency-Key": f"retry-{action}"})
+            assert response.status_code == 201, response.text
+        api("POST", f"/api/v1/cases/c-1/{action}", token=token(role), json=body)
+        keys = [c[1][-1] for c in calls(f"cases.{rpc_name}")]
+        assert keys[:2] == [f"retry-{action}"] * 2  # the client's key, for its own retries
+        assert keys[2] and keys[2] != keys[0]  # without one, a key of this request
+
+
+def test_journey_bodies_are_validated_before_the_case_service(api):
+    def refused(action, body, role="mentor"):
+        return assert_error(api("POST", f"/api/v1/cases/c-1/{action}", token=token(role), json=body),
+                            400, "invalid_input")["fields"]
+
+    both = refused("questions", {"questions": [{"bank_id": "goals-1", "text": "Mine", "kind": "clarifying"}]})
+    assert list(both) == ["questions"] and list(both["questions"]["0"]) == ["_schema"]
+    assert list(refused("questions", {"questions": [{"kind": "clarifying"}]})) == ["questions"]  # neither
+    unknown = refused("questions", {"questions": [{"bank_id": "goals-99", "kind": "developing"}]})
+    assert list(unknown["questions"]["0"]) == ["bank_id"]
+    kind = refused("questions", {"questions": [{"bank_id": "goals-1", "kind": "rhetorical"}]})
+    assert list(kind["questions"]["0"]) == ["kind"]
+    assert list(refused("questions", {"questions": []})) == ["questions"]
+    assert list(refused("questions", {"questions": [{"text": f"Q{i}?", "kind": "clarifying"}
+                                                    for i in range(11)]})) == ["questions"]
+    assert list(refused("answers", {"answers": [{"question_id": "q-1", "text": "  "}]}, "mentee")) == ["answers"]
+    assert list(refused("answers", {}, "mentee")) == ["answers"]
+    assert list(refused("revisions", case_form(essence="x" * 1001), "mentee")) == ["essence"]
+    assert list(refused("colleagues", {"colleague_ids": []})) == ["colleague_ids"]
+    assert list(refused("colleagues", {"colleague_ids": [f"u-{i}" for i in range(6)]})) == ["colleague_ids"]
+    assert list(refused("opinions", {"text": "   "})) == ["text"]
+    assert list(refused("messages", {"text": "x" * 2001}, "mentee")) == ["text"]
+    assert list(refused("forum", {"title": "x" * 201})) == ["title"]
+    assert list(refused("decline", {"reason": "x" * 1001})) == ["reason"]
+    assert list(refused("withdrawal", {"reason": 7}, "mentee")) == ["reason"]
+    assert CALLS == []
+
+
+@pytest.mark.parametrize("action,body", [
+    ("decline", {}), ("withdrawal", {}), ("questions", ASK),
+    ("answers", {"answers": [{"question_id": "q", "text": "a"}]}), ("keep-request", None),
+    ("revisions", case_form()), ("colleagues", {"colleague_ids": ["u-c"]}), ("opinions", {"text": "t"}),
+    ("forum", {}), ("messages", {"text": "t"}), ("second-opinion", None)])
+def test_journey_refusals_keep_their_status(api, action, body):
+    kwargs = {} if body is None else {"json": body}
+    error = assert_error(api("POST", f"/api/v1/cases/not-yours/{action}", token=token(), **kwargs), 403, "forbidden")
+    assert error["details"] == {"case_id": "not-yours"}
+    error = assert_error(api("POST", f"/api/v1/cases/closed/{action}", token=token(), **kwargs), 409, "conflict")
+    assert error["details"] == {"state": "completed"} and error["message"].startswith("The case is completed")
+
+
+def test_list_filters_arrive_as_a_dict(api):
+    moderator = token("moderator", "u-mod")
+    listed = api("GET", "/api/v1/cases?state=awaiting_acceptance&rubric=self-management&urgency=urgent"
+                        "&mentor_id=m1&waiting_hours=24&_=1700000000", token=moderator)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"][0] == {"id": "c-1", "number": "2026-0001", "state": "open",
+                                         "rubrics": ["self-management"], "urgency": "urgent"}
+    api("GET", "/api/v1/cases?waiting_hours=0.5", token=moderator)
+    assert [c[1] for c in calls("cases.list_cases")] == [
+        ({"user_id": "u-mod", "role": "moderator"},
+         {"state": "awaiting_acceptance", "rubric": "self-management", "urgency": "urgent", "mentor_id": "m1",
+          "waiting_hours": 24.0}),  # the cache-buster is dropped
+        ({"user_id": "u-mod", "role": "moderator"}, dict(NO_FILTERS, waiting_hours=0.5))]
+
+    CALLS.clear()
+    for query, field in (("waiting_hours=-1", "waiting_hours"), ("waiting_hours=soon", "waiting_hours"),
+                         ("waiting_hours=nan", "waiting_hours"), ("rubric=astrology", "rubric"),
+                         ("urgency=whenever", "urgency")):
+        error = assert_error(api("GET", f"/api/v1/cases?{query}", token=moderator), 400, "invalid_input")
+        assert list(error["fields"]) == [field], query
+    assert CALLS == []
+
+
+def test_case_as_of_a_version_or_a_moment(api):
+    moderator = token("moderator", "u-mod")
+    by_version = api("GET", "/api/v1/cases/c-1/as-of?version=3", token=moderator)
+    assert by_version.status_code == 200, by_version.text
+    assert by_version.json()["version"] == 3 and by_version.json()["state"] == "awaiting_mentors"
+    by_time = api("GET", "/api/v1/cases/c-1/as-of", token=moderator, params={"at": "2026-01-02T10:00:00+03:00"})
+    assert by_time.status_code == 200, by_time.text
+    api("GET", "/api/v1/cases/c-1/as-of?at=2026-01-02T07:00:00Z", token=moderator)
+    assert [c[1][1:] for c in calls("cases.get_case_as_of")] == [
+        ("c-1", {"version": 3, "at": None}),
+        ("c-1", {"version": None, "at": "2026-01-02T10:00:00+03:00"}),  # an ISO string crosses RPC
+        ("c-1", {"version": None, "at": "2026-01-02T07:00:00+00:00"})]
+    error = assert_error(api("GET", "/api/v1/cases/not-yours/as-of?version=1", token=token()), 403, "forbidden")
+    assert error["details"] == {"case_id": "not-yours"}
+
+    CALLS.clear()
+    for query, field in (("at=yesterday", "at"), ("at=2026-01-02T10:00:00", "at"),  # no zone
+                         ("version=0", "version"), ("version=two", "version")):
+        error = assert_error(api("GET", f"/api/v1/cases/c-1/as-of?{query}", token=moderator), 400, "invalid_input")
+        assert list(error["fields"]) == [field], query
+    assert CALLS == []
+
+
+def test_question_bank_is_served_by_the_gateway(api):
+    response = api("GET", "/api/v1/question-bank", token=token("mentor"))
+    assert response.status_code == 200, response.text
+    groups = response.json()["items"]
+    assert [g["slug"] for g in groups] == ["goals-and-motives", "swot", "options", "planning"]
+    ids = [h["id"] for g in groups for h in g["hints"]]
+    assert len(ids) == len(set(ids)) and all(h["text"] for g in groups for h in g["hints"])
+    assert all(g["title"] and g["hints"] for g in groups)
+    assert groups[3]["hints"] == [{"id": "planning-1", "text": "What three actions can you take to see your "
+                                                             "first result as early as this week?"}]
+    assert_error(api("GET", "/api/v1/question-bank"), 401, "unauthorized")
+    assert CALLS == []  # no RPC
+
+
+def test_forum_threads(api):
+    listed = api("GET", "/api/v1/forum/threads?rubric=class-management-motivation", token=token())
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"items": [{"id": "t-1", "title": "Homework strike",
+                                        "rubrics": ["class-management-motivation"], "posts_count": 2,
+                                        "created_at": "2026-01-01T10:00:00+00:00",
+                                        "updated_at": "2026-01-02T10:00:00+00:00"}]}
+    api("GET", "/api/v1/forum/threads", token=token("mentor", "u-m"))
+    assert [c[1] for c in calls("library.list_threads")] == [(MENTEE, "class-management-motivation"), (MENTOR, None)]
+
+    thread = api("GET", "/api/v1/forum/threads/t-1", token=token())
+    assert thread.status_code == 200, thread.text
+    assert thread.json()["posts"] == [{"id": "p-1", "essence": "Pupils ignore homework.", "question": "What now?",
+                                       "rubrics": ["class-management-motivation"], "urgency": "urgent",
+                                       "created_at": "2026-01-01T10:00:00+00:00"}]  # impersonal: no case, no author
+    assert set(thread.json()) == {"id", "title", "rubrics", "created_at", "updated_at", "posts"}
+    assert calls("library.get_thread")[0][1] == (MENTEE, "t-1")
+    assert_error(api("GET", "/api/v1/forum/threads/t-404", token=token()), 404, "not_found")
+    assert_error(api("GET", "/api/v1/forum/threads?rubric=astrology", token=token()), 400, "invalid_input")
 
 
 # ---- errors raised by services --------------------------------------------------------------

@@ -15,8 +15,16 @@ EXPECTED = {
     ("POST", "/api/v1/cases/{case_id}/mentor"), ("POST", "/api/v1/cases/{case_id}/accept"),
     ("POST", "/api/v1/cases/{case_id}/solutions"), ("POST", "/api/v1/cases/{case_id}/completion"),
     ("GET", "/api/v1/cases/{case_id}/history"),
+    ("POST", "/api/v1/cases/{case_id}/decline"), ("POST", "/api/v1/cases/{case_id}/withdrawal"),
+    ("POST", "/api/v1/cases/{case_id}/questions"), ("POST", "/api/v1/cases/{case_id}/answers"),
+    ("POST", "/api/v1/cases/{case_id}/keep-request"), ("POST", "/api/v1/cases/{case_id}/revisions"),
+    ("POST", "/api/v1/cases/{case_id}/colleagues"), ("POST", "/api/v1/cases/{case_id}/opinions"),
+    ("POST", "/api/v1/cases/{case_id}/forum"), ("POST", "/api/v1/cases/{case_id}/messages"),
+    ("POST", "/api/v1/cases/{case_id}/second-opinion"), ("GET", "/api/v1/cases/{case_id}/as-of"),
+    ("GET", "/api/v1/question-bank"),
     ("GET", "/api/v1/inbox"), ("POST", "/api/v1/inbox/{entry_id}/read"),
     ("GET", "/api/v1/library"), ("GET", "/api/v1/library/{entry_id}"),
+    ("GET", "/api/v1/forum/threads"), ("GET", "/api/v1/forum/threads/{thread_id}"),
 }
 
 BODIES = {
@@ -27,6 +35,15 @@ BODIES = {
     ("POST", "/api/v1/cases/{case_id}/mentor"): "ChooseMentor",
     ("POST", "/api/v1/cases/{case_id}/solutions"): "Solution",
     ("POST", "/api/v1/cases/{case_id}/completion"): "Reflection",
+    ("POST", "/api/v1/cases/{case_id}/decline"): "Reason",
+    ("POST", "/api/v1/cases/{case_id}/withdrawal"): "Reason",
+    ("POST", "/api/v1/cases/{case_id}/questions"): "AskQuestions",
+    ("POST", "/api/v1/cases/{case_id}/answers"): "AnswerQuestions",
+    ("POST", "/api/v1/cases/{case_id}/revisions"): "CaseForm",
+    ("POST", "/api/v1/cases/{case_id}/colleagues"): "Share",
+    ("POST", "/api/v1/cases/{case_id}/opinions"): "Text",
+    ("POST", "/api/v1/cases/{case_id}/forum"): "ForumPublish",
+    ("POST", "/api/v1/cases/{case_id}/messages"): "Text",
 }
 
 PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
@@ -91,9 +108,25 @@ def test_results_reference_contract_views(doc):
     assert result(("POST", "/api/v1/auth/sign-in")) == "TokenView"
     assert result(("POST", "/api/v1/auth/register"), "201") == "UserView"
     assert result(("GET", "/api/v1/library")) == "LibraryEntryList"
+    for action in ("decline", "withdrawal", "answers", "keep-request", "colleagues", "forum", "second-opinion"):
+        assert result(("POST", f"/api/v1/cases/{{case_id}}/{action}")) == "CaseView", action
+    for action in ("questions", "revisions", "opinions", "messages"):
+        assert result(("POST", f"/api/v1/cases/{{case_id}}/{action}"), "201") == "CaseView", action
+    assert result(("GET", "/api/v1/cases/{case_id}/as-of")) == "CaseView"
+    assert result(("GET", "/api/v1/question-bank")) == "QuestionBank"
+    assert result(("GET", "/api/v1/forum/threads")) == "ThreadSummaryList"
+    assert result(("GET", "/api/v1/forum/threads/{thread_id}")) == "ThreadView"
     schemas = doc["components"]["schemas"]
     assert schemas["CaseSummaryList"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
     assert "profile" in schemas["ProposedMentor"]["properties"]
+    assert {"questions", "revisions", "engagements", "opinions", "messages", "decision"} <= set(
+        schemas["CaseView"]["properties"])
+    assert schemas["Reflection"]["properties"]["helpfulness"]["type"] == "object"
+    assert schemas["ThreadView"]["properties"]["posts"]["items"] == {"$ref": "#/components/schemas/ForumPostView"}
+    assert set(schemas["ThreadSummary"]["properties"]) == {"id", "title", "rubrics", "posts_count",
+                                                          "created_at", "updated_at"}
+    assert schemas["HintGroup"]["properties"]["hints"]["items"] == {"$ref": "#/components/schemas/Hint"}
+    assert schemas["AskQuestions"]["properties"]["questions"]["items"] == {"$ref": "#/components/schemas/Question"}
 
 
 def test_bearer_security_on_protected_routes_only(doc):
@@ -122,6 +155,13 @@ def test_path_and_query_parameters(doc):
     rubric = [p for p in ops[("GET", "/api/v1/mentors")]["parameters"] if p["in"] == "query"]
     assert [p["name"] for p in rubric] == ["rubric"]
     assert "education-law" in rubric[0]["schema"]["enum"]
+    filters = [p["name"] for p in ops[("GET", "/api/v1/cases")]["parameters"] if p["in"] == "query"]
+    assert filters == ["state", "rubric", "urgency", "mentor_id", "waiting_hours"]
+    as_of = {p["name"]: p["schema"] for p in ops[("GET", "/api/v1/cases/{case_id}/as-of")]["parameters"]
+             if p["in"] == "query"}
+    assert as_of["version"]["minimum"] == 1 and as_of["at"]["format"] == "date-time"
+    assert "400" in ops[("GET", "/api/v1/cases")]["responses"]
+    assert "409" in ops[("POST", "/api/v1/cases/{case_id}/keep-request")]["responses"]
 
 
 def test_werkzeug_paths_convert():

@@ -6,14 +6,17 @@ from pathlib import Path
 import yaml
 from nameko.cli.main import setup_yaml_parser
 
-from contracts.rpc import CaseViewSchema
+from contracts.question_bank import HINTS_BY_ID
+from contracts.rpc import CaseViewSchema, QuestionSchema
 from contracts.rubrics import RUBRIC_SLUGS
 from services.gateway import openapi
-from services.gateway.schemas import (CaseSummaryListSchema, ErrorSchema, ReferenceSchema,
-                                      RubricQuerySchema)
-from services.gateway.service import REFERENCE, GatewayService, attach_profiles, proposed_mentor_ids
+from services.gateway.schemas import (CaseSummaryListSchema, ErrorSchema, QuestionBankSchema, ReferenceSchema,
+                                      RubricQuerySchema, ThreadSummaryListSchema, ThreadViewSchema)
+from services.gateway.service import (QUESTION_BANK, REFERENCE, GatewayService, attach_profiles,
+                                      proposed_mentor_ids)
 
 CONFIG = Path(__file__).resolve().parents[2] / "services" / "gateway" / "config.yaml"
+BODILESS_ACTIONS = ("accept", "read", "keep-request", "second-opinion")  # the action is all there is to say
 
 
 def test_handlers_take_exactly_what_their_route_provides():
@@ -36,12 +39,11 @@ def test_routes_are_unique_and_versioned():
         assert key not in seen, key
         seen.add(key)
         assert route.url.startswith("/api/v1/") or route.url in ("/health", "/ready", "/openapi.json"), name
-        if route.method in ("POST", "PUT") and route.url != "/api/v1/cases/<case_id>/accept" \
-                and not route.url.endswith("/read"):
+        if route.method in ("POST", "PUT") and route.url.rsplit("/", 1)[1] not in BODILESS_ACTIONS:
             assert route.body is not None, name
         assert route.returns is not None or name == "openapi_document", name
         assert route.summary and route.tag, name
-    assert len(seen) == 22
+    assert len(seen) == 37
 
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):
@@ -94,6 +96,26 @@ def test_views_drop_fields_the_contract_does_not_name():
     assert listed == {"items": [{"id": "c1"}]}
     assert ErrorSchema().dump({"error": {"code": "x", "message": "m", "fields": {}, "extra": 1}}) == {
         "error": {"code": "x", "message": "m", "fields": {}}}
+
+
+def test_question_bank_is_what_questions_may_be_asked_from():
+    data = QuestionBankSchema().dump(QUESTION_BANK)
+    assert data == QUESTION_BANK
+    served = [h["id"] for group in data["items"] for h in group["hints"]]
+    assert sorted(served) == sorted(HINTS_BY_ID)  # every hint served can be asked, and only those
+    for hint_id in served:
+        assert QuestionSchema().validate({"bank_id": hint_id, "kind": "developing"}) == {}
+
+
+def test_forum_views_are_impersonal():
+    post = {"id": "p1", "essence": "e", "question": "q", "rubrics": ["self-management"], "urgency": "urgent",
+            "created_at": "t", "case_id": "c1", "case_number": "2026-0001", "author_id": "u", "mentor_id": "m"}
+    thread = ThreadViewSchema().dump({"id": "t1", "title": "T", "posts": [post], "case_ids": ["c1"]})
+    assert thread == {"id": "t1", "title": "T", "posts": [
+        {"id": "p1", "essence": "e", "question": "q", "rubrics": ["self-management"], "urgency": "urgent",
+         "created_at": "t"}]}
+    assert ThreadSummaryListSchema().dump({"items": [{"id": "t1", "posts_count": 3, "case_ids": ["c1"]}]}) == {
+        "items": [{"id": "t1", "posts_count": 3}]}
 
 
 def test_rubric_query_is_checked_and_ignores_other_parameters():

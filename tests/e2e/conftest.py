@@ -1,0 +1,85 @@
+"""A platform of real `nameko run` processes per end-to-end module (module scope: no stray
+consumer of theirs may outlive the module and take another test's messages)."""
+import socket
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from tests.processes import ROOT, ServiceProcess
+from tests.support import eventually
+
+SERVICES = ("identity", "matching", "cases", "notifications", "library", "gateway")
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def platform(test_env, tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("e2e-logs")
+    port = _free_port()
+    env = test_env.process_env()
+    env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
+    processes = [ServiceProcess(name, env, log_dir).start() for name in SERVICES]
+    try:
+        for process in processes[:-1]:
+            process.wait_healthy(test_env.amqp_uri)
+        base = f"http://127.0.0.1:{port}"
+        eventually(lambda: _ok(f"{base}/health"), timeout=60, message="gateway up")
+        yield Platform(base, processes, test_env)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait()
+
+
+def _ok(url):
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+class Platform:
+    def __init__(self, base, processes, test_env):
+        self.base = base
+        self.processes = {p.name: p for p in processes}
+        self.test_env = test_env
+
+    def call(self, method, path, token=None, json=None, headers=None, expect=200):
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        response = requests.request(method, f"{self.base}{path}", json=json, headers=all_headers, timeout=20)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    def person(self, role, first_name, last_name):
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
+        user = self.call("POST", "/api/v1/auth/register", json={
+            "email": email, "password": "correct horse battery", "role": role,
+            "first_name": first_name, "last_name": last_name}, expect=201)
+        assert user["email"] == email and user["role"] == role and "password" not in user
+        token = self.call("POST", "/api/v1/auth/sign-in",
+                          json={"email": email, "password": "correct horse battery"})
+        assert token["token_type"] == "bearer" and token["user"]["id"] == user["id"]
+        return user, token["access_token"]
+
+
+
+    def moderator(self):
+        """Moderators never register: an operator creates one with the identity admin command."""
+        email = f"moderator-{uuid.uuid4().hex[:8]}@example.org"
+        env = self.test_env.process_env()
+        subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
+                        "--email", email, "--password", "correct horse battery", "--first-name", "Maria",
+                        "--last-name", "Moderova"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+        return self.call("POST", "/api/v1/auth/sign-in",
+                         json={"email": email, "password": "correct horse battery"})["access_token"]

@@ -1,0 +1,45 @@
+"""Hand-made integration events on the real broker, as a source service would publish them.
+
+Consumers under test run with ``max_workers=1``: a queue then hands out one message at a
+time (prefetch = max_workers) and acks it only after its handler returned, so once a later
+"sentinel" event on the same queue is processed, every earlier copy has been handled too.
+"""
+from kombu import Connection, Producer
+
+from contracts.envelope import Envelope
+from contracts.events import dump_payload
+from contracts.topology import declare_topology, events_exchange
+
+
+class Broker:
+    def __init__(self, channel):
+        self.channel = channel
+        self.producer = Producer(channel)
+
+    def publish(self, body, times=1):
+        for _ in range(times):
+            self.producer.publish(body, exchange=events_exchange(body["source"]), routing_key=body["type"],
+                                  serializer="json", delivery_mode=2)
+
+
+def open_broker(amqp_uri):
+    conn = Connection(amqp_uri)
+    channel = conn.channel()
+    declare_topology(channel)
+    return conn, Broker(channel)
+
+
+def envelope(event_type, aggregate_id, payload, source="cases", position=1):
+    version, data = dump_payload(event_type, payload)
+    return Envelope(type=event_type, source=source, aggregate_id=str(aggregate_id), payload=data,
+                    schema_version=version, position=position).to_message()
+
+
+def count(db, service, query, *args):
+    with db(service).cursor() as cur:
+        cur.execute(query, args)
+        return cur.fetchone()[0]
+
+
+def processed(db, service, body):
+    return count(db, service, "SELECT count(*) FROM processed_events WHERE event_id = %s", body["event_id"])

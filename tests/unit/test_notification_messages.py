@@ -1,0 +1,107 @@
+"""Who is told what for each case event; texts name the case number and never a person."""
+import re
+import uuid
+
+import pytest
+
+from contracts.events import payload_schema
+from contracts.topology import SUBSCRIPTIONS_BY_QUEUE
+from services.notifications.messages import inbox_entries
+
+NUMBER = "MC-2026-000042"
+AUTHOR, MENTOR, SENDER, RECIPIENT = (str(uuid.uuid4()) for _ in range(4))
+COLLEAGUES = [str(uuid.uuid4()), str(uuid.uuid4())]
+CASE_ID = str(uuid.uuid4())
+
+
+def payload(event_type, **fields):
+    data = {"case_id": CASE_ID, "case_number": NUMBER, **fields}
+    assert not payload_schema(event_type, 1).validate(data), "the sample follows the contract"
+    return data
+
+
+NEXT_ROUND = {"author_id": AUTHOR, "next_round": 2, "rubrics": ["education-law"], "excluded_mentor_ids": [MENTOR]}
+
+# event type -> (payload, [(recipient, kind)], a phrase the text must carry)
+CASES = {
+    "MentorsProposed": (payload("MentorsProposed", round=1, author_id=AUTHOR, mentor_ids=[MENTOR]),
+                        [(AUTHOR, "mentors_proposed")], "choose one"),
+    "MentorChosen": (payload("MentorChosen", round=1, mentor_id=MENTOR), [(MENTOR, "mentor_chosen")],
+                     "accept or decline"),
+    "MentorAccepted": (payload("MentorAccepted", mentor_id=MENTOR, author_id=AUTHOR),
+                       [(AUTHOR, "mentor_accepted")], "accepted"),
+    "SolutionProposed": (payload("SolutionProposed", solution_id=str(uuid.uuid4()), mentor_id=MENTOR,
+                                 author_id=AUTHOR), [(AUTHOR, "solution_proposed")], "possible solution"),
+    "MentorDeclined": (payload("MentorDeclined", mentor_id=MENTOR, **NEXT_ROUND), [(AUTHOR, "mentor_declined")],
+                       "new mentors are being proposed"),
+    "CaseWithdrawn": (payload("CaseWithdrawn", mentor_id=MENTOR), [(MENTOR, "case_withdrawn")], "withdrawn"),
+    "QuestionsAsked": (payload("QuestionsAsked", author_id=AUTHOR, mentor_id=MENTOR, count=3),
+                       [(AUTHOR, "questions_asked")], "3 questions"),
+    "QuestionsAnswered": (payload("QuestionsAnswered", mentor_id=MENTOR), [(MENTOR, "questions_answered")],
+                          "answered"),
+    "RequestKept": (payload("RequestKept", mentor_id=MENTOR), [(MENTOR, "request_kept")], "first version"),
+    "CaseRedefined": (payload("CaseRedefined", mentor_id=MENTOR, revision=2, rubrics=["education-law"]),
+                      [(MENTOR, "case_redefined")], "revision 2"),
+    "CaseSharedWithColleagues": (payload("CaseSharedWithColleagues", mentor_id=MENTOR, colleague_ids=COLLEAGUES),
+                                 [(c, "opinion_requested") for c in COLLEAGUES], "asks your opinion"),
+    "ColleagueOpinionAdded": (payload("ColleagueOpinionAdded", mentor_id=MENTOR, colleague_id=COLLEAGUES[0]),
+                              [(MENTOR, "colleague_opinion_added")], "opinion"),
+    "MessageSent": (payload("MessageSent", sender_id=SENDER, recipient_id=RECIPIENT),
+                    [(RECIPIENT, "message_received")], "message"),
+}
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def test_every_event_of_the_notifications_queue_is_covered():
+    assert set(SUBSCRIPTIONS_BY_QUEUE["notifications.case-events"].event_types) == set(CASES)
+
+
+@pytest.mark.parametrize("event_type", sorted(CASES))
+def test_the_right_person_is_told_naming_only_the_case_number(event_type):
+    data, expected, phrase = CASES[event_type]
+    entries = inbox_entries(event_type, data)
+    assert [(user_id, kind) for user_id, kind, _ in entries] == expected
+    ids = {v for v in data.values() if isinstance(v, str) and v != NUMBER}
+    ids |= {i for v in data.values() if isinstance(v, list) for i in v}
+    for _, _, text in entries:
+        assert NUMBER in text and phrase in text, text
+        assert not UUID.search(text), text
+        assert not any(i in text for i in ids), text
+        assert not re.search(r"\b(author|mentee)'s\b|\bby (the )?(author|mentor|colleague)\b", text), text
+
+
+def test_the_mentor_declined_wording():
+    data, _, _ = CASES["MentorDeclined"]
+    assert inbox_entries("MentorDeclined", data)[0][2] == (
+        f"The mentor declined case {NUMBER}; new mentors are being proposed.")
+
+
+def test_a_case_withdrawn_before_any_mentor_tells_nobody():
+    assert inbox_entries("CaseWithdrawn", payload("CaseWithdrawn", mentor_id=None)) == []
+
+
+def test_a_single_question_reads_naturally():
+    [(_, _, text)] = inbox_entries("QuestionsAsked", payload("QuestionsAsked", author_id=AUTHOR,
+                                                             mentor_id=MENTOR, count=1))
+    assert "a question" in text
+
+
+def test_a_case_redefined_names_the_revision():
+    [(_, _, text)] = inbox_entries("CaseRedefined", payload("CaseRedefined", mentor_id=MENTOR, revision=3,
+                                                            rubrics=["education-law"]))
+    assert "revision 3" in text and "redefined" in text
+
+
+def test_sharing_tells_each_colleague_once_and_not_the_sharing_mentor():
+    data = payload("CaseSharedWithColleagues", mentor_id=MENTOR,
+                   colleague_ids=[COLLEAGUES[0], MENTOR, COLLEAGUES[1], COLLEAGUES[0]])
+    entries = inbox_entries("CaseSharedWithColleagues", data)
+    assert [e[0] for e in entries] == COLLEAGUES
+    assert {e[2] for e in entries} == {f"A colleague asks your opinion on case {NUMBER}."}
+
+
+def test_no_mentors_found_and_unknown_events():
+    data = payload("MentorsProposed", round=2, author_id=AUTHOR, mentor_ids=[])
+    assert inbox_entries("MentorsProposed", data)[0][:2] == (AUTHOR, "no_mentor_found")
+    assert inbox_entries("CaseCompleted", {"case_number": NUMBER}) == []
