@@ -18,7 +18,7 @@ from contracts.validation import load
 from services.cases import index
 from services.cases.application import case_id_for, open_application
 from services.cases.integration import CaseLogReader
-from services.cases.views import case_view, history_view, require_view
+from services.cases.views import case_view, history_view, require_view, sees_author
 from services.common.consumer import subscribe
 from services.common.db import Database, ensure_database
 from services.common.health import health_report
@@ -152,6 +152,17 @@ class CasesService:
         case = self.cases.get_case(case_id)
         require_view(case, actor)
         return case_view(case, actor)
+
+    @rpc
+    def author_for(self, actor, case_id):
+        """Who filed the case, for the author card: the author, moderators, and the mentors working
+        on a personal-mode case; anybody else (every mentor of an anonymous case) is refused."""
+        actor = load(ActorSchema(), actor, "actor")
+        case = self.cases.get_case(case_id)
+        require_view(case, actor)
+        if not sees_author(case, actor):
+            raise Forbidden("The author's identity is shown only to the mentor of a personal-mode case.")
+        return {"author_id": case.author_id}
 
     @rpc
     def list_cases(self, actor, filters=None):
