@@ -17,6 +17,8 @@ cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -
                publish_to_forum(actor, case_id, {thread_id, title}); send_message(actor, case_id, {text})
                request_second_opinion(actor, case_id) -> CaseView
                question_bank() -> [HintGroup]; get_case_as_of(actor, case_id, {version, at}) -> CaseView
+               author_for(actor, case_id) -> {author_id} (the author, moderators, the mentors working
+                   on a personal-mode case; Forbidden otherwise: the gate of the author card)
                list_cases(actor, filters=None) -> [CaseSummary] (filters: CaseFilterSchema, moderators)
 identity:      register(form) -> UserView;  sign_in({email, password}) -> TokenView
                get_user(actor, user_id) -> UserView
@@ -25,6 +27,12 @@ identity:      register(form) -> UserView;  sign_in({email, password}) -> TokenV
                list_mentor_profiles(rubric=None) -> [MentorProfileView] (public)
                get_public_profiles(mentor_ids) -> [MentorProfileView] (public; those that exist,
                    in the order asked; the gateway shows proposed mentors with it)
+               update_questionnaire(actor, questionnaire) -> QuestionnaireView (mentees only; upsert)
+               get_questionnaire(actor) -> QuestionnaireView (one's own; NotFound before the first)
+               author_card(author_id, reader_id, case_id) -> AuthorCard (no actor: the gateway calls
+                   it only after cases.author_for(actor, case_id) allowed the reader; logs the read)
+               questionnaire_reads(actor) -> [QuestionnaireReadView] (who read one's questionnaire,
+                   newest first)
 notifications: list_inbox(actor) -> [InboxEntryView];  mark_read(actor, entry_id) -> InboxEntryView
 library:       list_entries(actor, rubric=None) -> [LibraryEntryView]; get_entry(actor, entry_id) -> LibraryEntryView
 every service: health() -> {"service", "status", "database"}
@@ -71,6 +79,26 @@ class MentorProfileSchema(Schema):
     links = fields.List(fields.Url(), load_default=list, validate=validate.Length(max=20))
     motto = fields.String(load_default="", validate=validate.Length(max=300))
     accepting_cases = fields.Boolean(load_default=True)
+
+
+def _unique(values):
+    if len(set(values)) != len(values):
+        raise ValidationError("Values must not repeat.")
+
+
+class QuestionnaireSchema(Schema):
+    """The mentee's onboarding questionnaire on their professional activity (kept for monitoring;
+    a mentor sees it only on a personal-mode case they work on: the author card)."""
+    school = fields.String(required=True, validate=validate.Length(max=200),
+                           metadata={"description": "The school (educational institution) one works at"})
+    subjects = fields.List(fields.String(validate=[validate.Length(1, 60), not_blank]), required=True,
+                           validate=validate.Length(max=20), metadata={"description": "Subjects taught"})
+    forms_taught = fields.List(fields.Integer(validate=validate.Range(1, 11)), load_default=list,
+                               validate=_unique, metadata={"description": "Forms (grades) taught, 1-11"})
+    years_of_practice = fields.Integer(required=True, strict=True, validate=validate.Range(0, 60))
+    graduation_year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1950, 2100))
+    graduation_institute = fields.String(load_default="", validate=validate.Length(max=200))
+    workload_hours_per_week = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 80))
 
 
 class ChooseMentorSchema(Schema):
@@ -195,6 +223,34 @@ class MentorProfileViewSchema(Schema):
     links = fields.List(fields.String())
     motto = fields.String()
     accepting_cases = fields.Boolean()
+
+
+class QuestionnaireViewSchema(Schema):
+    school = fields.String()
+    subjects = fields.List(fields.String())
+    forms_taught = fields.List(fields.Integer())
+    years_of_practice = fields.Integer()
+    graduation_year = fields.Integer(allow_none=True)
+    graduation_institute = fields.String()
+    workload_hours_per_week = fields.Integer(allow_none=True)
+    updated_at = fields.String()
+
+
+class AuthorCardSchema(Schema):
+    """The author of a personal-mode case as its mentor (or a moderator) sees them: no e-mail."""
+    user_id = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    patronymic = fields.String()
+    questionnaire = fields.Nested(QuestionnaireViewSchema, allow_none=True,
+                                  metadata={"description": "null until the author has filled it"})
+
+
+class QuestionnaireReadViewSchema(Schema):
+    """One look at the author card, as its author sees it in their log of reads."""
+    reader_id = fields.String()
+    case_id = fields.String()
+    read_at = fields.String()
 
 
 class ProposedMentorSchema(Schema):

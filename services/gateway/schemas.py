@@ -6,7 +6,7 @@ Request bodies and single results reuse contracts/rpc.py and contracts/case_form
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from contracts.rpc import (CaseSummarySchema, HistoryItemSchema, InboxEntryViewSchema,
-                           LibraryEntryViewSchema, MentorProfileViewSchema)
+                           LibraryEntryViewSchema, MentorProfileViewSchema, QuestionnaireReadViewSchema)
 from contracts.rubrics import RUBRIC_SLUGS
 
 
@@ -55,6 +55,11 @@ class LibraryEntryListSchema(Schema):
 
 class MentorProfileListSchema(Schema):
     items = fields.List(fields.Nested(MentorProfileViewSchema), required=True)
+
+
+class QuestionnaireReadListSchema(Schema):
+    items = fields.List(fields.Nested(QuestionnaireReadViewSchema), required=True,
+                        metadata={"description": "Newest first"})
 
 
 # ---- the forum "What to do? Looking for a way out together" ------------------------------

@@ -11,12 +11,13 @@ import eventlet
 
 from contracts import vocabulary as v
 from contracts.case_form import CaseFormSchema
-from contracts.errors import PlatformError, ServiceUnavailable
+from contracts.errors import InvalidInput, PlatformError, ServiceUnavailable
 from contracts.question_bank import bank_as_dict
 from contracts.rpc import (
     AnswerQuestionsSchema,
     AskQuestionsSchema,
     AsOfSchema,
+    AuthorCardSchema,
     CaseFilterSchema,
     CaseViewSchema,
     ChooseMentorSchema,
@@ -25,6 +26,8 @@ from contracts.rpc import (
     LibraryEntryViewSchema,
     MentorProfileSchema,
     MentorProfileViewSchema,
+    QuestionnaireSchema,
+    QuestionnaireViewSchema,
     ReasonSchema,
     ReflectionSchema,
     RegisterSchema,
@@ -47,6 +50,7 @@ from services.gateway.schemas import (
     LibraryEntryListSchema,
     MentorProfileListSchema,
     QuestionBankSchema,
+    QuestionnaireReadListSchema,
     ReadinessSchema,
     ReferenceSchema,
     RubricQuerySchema,
@@ -160,6 +164,21 @@ class GatewayService:
     def update_mentor_profile(self, request, actor, body):
         return self.identity.update_mentor_profile(actor, body)
 
+    @http("GET", "/api/v1/me/questionnaire", returns=QuestionnaireViewSchema, tag="questionnaire",
+          summary="The signed-in mentee's onboarding questionnaire (404 before the first)")
+    def get_questionnaire(self, request, actor):
+        return self.identity.get_questionnaire(actor)
+
+    @http("PUT", "/api/v1/me/questionnaire", body=QuestionnaireSchema, returns=QuestionnaireViewSchema,
+          tag="questionnaire", summary="Write the signed-in mentee's onboarding questionnaire")
+    def update_questionnaire(self, request, actor, body):
+        return self.identity.update_questionnaire(actor, body)
+
+    @http("GET", "/api/v1/me/questionnaire/reads", returns=QuestionnaireReadListSchema, tag="questionnaire",
+          summary="Who read the signed-in mentee's questionnaire, on which case, newest first")
+    def questionnaire_reads(self, request, actor):
+        return {"items": self.identity.questionnaire_reads(actor) or []}
+
     @http("GET", "/api/v1/mentors", query=RubricQuerySchema, returns=MentorProfileListSchema, auth=False,
           tag="mentors", summary="Public mentor profiles, optionally of one rubric")
     def list_mentors(self, request, query):
@@ -225,6 +244,11 @@ class GatewayService:
     @http("POST", "/api/v1/cases/<case_id>/colleagues", body=ShareSchema, returns=CaseViewSchema,
           tag="cases", summary="The mentor takes the opinion of named colleagues (needs the author's consent)")
     def share_with_colleagues(self, request, actor, case_id, body):
+        known = {p["mentor_id"] for p in self.identity.get_public_profiles(body["colleague_ids"]) or []}
+        unknown = [c for c in body["colleague_ids"] if c not in known]
+        if unknown:  # colleagues are mentors with a public profile
+            raise InvalidInput("Share the case with mentors only.",
+                               {"colleague_ids": [f"Not a mentor: {', '.join(unknown)}."]})
         return self._case_view(self.cases.share_with_colleagues(actor, case_id, body))
 
     @http("POST", "/api/v1/cases/<case_id>/opinions", body=TextSchema, returns=CaseViewSchema,
@@ -272,6 +296,14 @@ class GatewayService:
     def case_as_of(self, request, actor, case_id, query):
         # dumped back: ``at`` crosses RPC as an ISO string, not as a datetime
         return self._case_view(self.cases.get_case_as_of(actor, case_id, AsOfSchema().dump(query)))
+
+    @http("GET", "/api/v1/cases/<case_id>/author", returns=AuthorCardSchema, tag="cases",
+          summary="The author card: names and questionnaire, for the mentor of a personal-mode case "
+                  "(and moderators); every read is logged for the author")
+    def case_author(self, request, actor, case_id):
+        # the cases service decides who may see the author (403 otherwise); identity only then reads
+        author = self.cases.author_for(actor, case_id)
+        return self.identity.author_card(author["author_id"], actor["user_id"], case_id)
 
     def _case_view(self, case):
         """Attach each proposed mentor's public profile (one identity call; null when missing)."""

@@ -62,3 +62,38 @@ def profiles_by_ids(cur, mentor_ids):
     cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} WHERE p.mentor_id = ANY(%s::uuid[])",
                 (list(mentor_ids),))
     return cur.fetchall()
+
+
+_QUESTIONNAIRE_COLUMNS = ("school, subjects, forms_taught, years_of_practice, graduation_year, "
+                          "graduation_institute, workload_hours_per_week, updated_at")
+
+
+def upsert_questionnaire(cur, user_id, questionnaire):
+    cur.execute(
+        "INSERT INTO questionnaires (user_id, school, subjects, forms_taught, years_of_practice, "
+        "graduation_year, graduation_institute, workload_hours_per_week, updated_at) VALUES (%(user_id)s, "
+        "%(school)s, %(subjects)s, %(forms_taught)s::integer[], %(years_of_practice)s, %(graduation_year)s, "
+        "%(graduation_institute)s, %(workload_hours_per_week)s, now()) "
+        "ON CONFLICT (user_id) DO UPDATE SET school = EXCLUDED.school, subjects = EXCLUDED.subjects, "
+        "forms_taught = EXCLUDED.forms_taught, years_of_practice = EXCLUDED.years_of_practice, "
+        "graduation_year = EXCLUDED.graduation_year, graduation_institute = EXCLUDED.graduation_institute, "
+        "workload_hours_per_week = EXCLUDED.workload_hours_per_week, updated_at = now() "
+        f"RETURNING {_QUESTIONNAIRE_COLUMNS}",
+        dict(questionnaire, user_id=user_id))
+    return cur.fetchone()
+
+
+def questionnaire(cur, user_id):
+    cur.execute(f"SELECT {_QUESTIONNAIRE_COLUMNS} FROM questionnaires WHERE user_id = %s", (user_id,))
+    return cur.fetchone()
+
+
+def insert_questionnaire_read(cur, author_id, reader_id, case_id):
+    cur.execute("INSERT INTO questionnaire_reads (author_id, reader_id, case_id) VALUES (%s, %s, %s)",
+                (author_id, reader_id, case_id))
+
+
+def questionnaire_reads(cur, author_id):
+    cur.execute("SELECT reader_id, case_id, read_at FROM questionnaire_reads WHERE author_id = %s "
+                "ORDER BY read_at DESC, id DESC", (author_id,))
+    return cur.fetchall()

@@ -1,4 +1,4 @@
-"""The identity nameko service: a thin shell over accounts, passwords and profiles.
+"""The identity nameko service: a thin shell over accounts, passwords, profiles and questionnaires.
 
 Run: ``nameko run --config services/identity/config.yaml services.identity.service``
 """
@@ -7,7 +7,8 @@ from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
 from contracts.errors import Conflict, NotFound, Unauthorized
-from contracts.rpc import ActorSchema, HealthSchema, MentorProfileSchema, RegisterSchema, SignInSchema, TokenViewSchema
+from contracts.rpc import (ActorSchema, HealthSchema, MentorProfileSchema, QuestionnaireSchema, RegisterSchema,
+                           SignInSchema, TokenViewSchema)
 from contracts.validation import load
 from services.common import outbox
 from services.common.db import Database
@@ -18,7 +19,7 @@ from services.common.relay import EventRelay
 from services.common.rpc import rpc
 from services.common.schema import PUBLISHER_TABLES
 from services.common.tokens import TokenSigner
-from services.identity import profiles, repository
+from services.identity import profiles, questionnaires, repository
 from services.identity.accounts import (
     EMAIL_TAKEN,
     SIGN_IN_FAILED,
@@ -177,6 +178,58 @@ class IdentityService:
         with self.db.transaction() as cur:
             rows = repository.profiles_by_ids(cur, ids)
         return profiles.in_requested_order([profiles.public_view(row) for row in rows], ids)
+
+    # ---- the mentee's questionnaire and the author card -----------------------------
+
+    @rpc
+    def update_questionnaire(self, actor, questionnaire):
+        actor = load(ActorSchema(), actor, what="actor")
+        mentee_id = questionnaires.authorize_questionnaire_edit(actor)
+        data = questionnaires.normalize_questionnaire(
+            load(QuestionnaireSchema(), questionnaire, what="questionnaire"))
+        with self.db.transaction() as cur:
+            questionnaires.require_mentee_account(repository.user_by_id(cur, mentee_id, lock=True))
+            row = repository.upsert_questionnaire(cur, mentee_id, data)
+        logger.info("questionnaire_updated", user_id=mentee_id)
+        return questionnaires.questionnaire_view(row)
+
+    @rpc
+    def get_questionnaire(self, actor):
+        actor = load(ActorSchema(), actor, what="actor")
+        own = parse_id(actor["user_id"])
+        row = None
+        if own is not None:
+            with self.db.transaction() as cur:
+                row = repository.questionnaire(cur, own)
+        if row is None:
+            raise NotFound(questionnaires.NO_QUESTIONNAIRE)
+        return questionnaires.questionnaire_view(row)
+
+    @rpc
+    def author_card(self, author_id, reader_id, case_id):
+        """The author's names and questionnaire for the reader, on that case; the read is logged in
+        the same transaction. No actor to check: the gateway calls this only after
+        ``cases.author_for(actor, case_id)`` allowed the reader to see the author."""
+        author_id, reader_id, case_id = questionnaires.card_arguments(author_id, reader_id, case_id)
+        with self.db.transaction() as cur:
+            user = repository.user_by_id(cur, author_id)
+            if user is None:
+                raise NotFound(questionnaires.NO_AUTHOR)
+            card = questionnaires.author_card(user, repository.questionnaire(cur, author_id))
+            repository.insert_questionnaire_read(cur, author_id, reader_id, case_id)
+        logger.info("author_card_read", author_id=author_id, reader_id=reader_id, case_id=case_id,
+                    with_questionnaire=card["questionnaire"] is not None)
+        return card
+
+    @rpc
+    def questionnaire_reads(self, actor):
+        actor = load(ActorSchema(), actor, what="actor")
+        own = parse_id(actor["user_id"])
+        if own is None:
+            return []
+        with self.db.transaction() as cur:
+            rows = repository.questionnaire_reads(cur, own)
+        return [questionnaires.read_view(row) for row in rows]
 
     # ---- operations ----------------------------------------------------------------
 

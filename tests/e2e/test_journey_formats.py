@@ -17,6 +17,9 @@ RUBRIC = "personal-resources"  # no other test's mentors advise in it: this roun
 @pytest.fixture(scope="module")
 def people(platform, test_env):
     mentee, mentee_token = platform.person("mentee", "Anna", "Smirnova")
+    platform.call("PUT", "/api/v1/me/questionnaire", token=mentee_token, json={
+        "school": "School No. 1541", "subjects": ["History"], "forms_taught": [7, 8], "years_of_practice": 1,
+        "graduation_year": 2024, "graduation_institute": "Moscow City University"})
     mentors = {}
     for key, (first, last) in {"first": ("Pavel", "Orlov"), "second": ("Irina", "Volkova"),
                                "third": ("Oleg", "Sokolov")}.items():
@@ -63,6 +66,13 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
                                            _inbox_kinds(platform, t_mentee) else None)
     platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": second["id"]})
     platform.call("POST", f"{path}/accept", token=t_second)
+
+    # Personal format: the mentor at work sees who asks, with the questionnaire; the read is logged.
+    card = platform.call("GET", f"{path}/author", token=t_second)
+    assert (card["last_name"], card["questionnaire"]["school"]) == ("Smirnova", "School No. 1541")
+    platform.call("GET", f"{path}/author", token=t_first, expect=403)  # declined: not their case
+    reads = platform.call("GET", "/api/v1/me/questionnaire/reads", token=t_mentee)["items"]
+    assert [(r["reader_id"], r["case_id"]) for r in reads] == [(second["id"], case["id"])]
 
     # Questions of both kinds, one from the bank and one of the mentor's own; answers; a redefinition.
     bank = platform.call("GET", "/api/v1/question-bank", token=t_second)["items"]
@@ -156,7 +166,8 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
 def test_an_anonymous_authors_identity_never_reaches_the_mentor(platform, people):
     (mentee, t_mentee), (second, t_second) = people["mentee"], people["second"]
     me = platform.call("GET", "/api/v1/me", token=t_mentee)
-    secrets = [mentee["id"], mentee["email"], me["first_name"] + " " + me["last_name"], me["last_name"]]
+    secrets = [mentee["id"], mentee["email"], me["first_name"] + " " + me["last_name"], me["last_name"],
+               "School No. 1541"]
     case = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
         rubrics=[RUBRIC], mode="anonymous", group_discussion_consent=False))
     path = f"/api/v1/cases/{case['id']}"
@@ -173,6 +184,7 @@ def test_an_anonymous_authors_identity_never_reaches_the_mentor(platform, people
     seen.append(platform.call("GET", "/api/v1/cases", token=t_second))
     seen.append(platform.call("GET", f"{path}/as-of?version=2", token=t_second, expect=403))
     seen.append(platform.call("GET", f"{path}/history", token=t_second, expect=403))
+    seen.append(platform.call("GET", f"{path}/author", token=t_second, expect=403))
     seen.append(platform.call("POST", f"{path}/messages", token=t_second, json={"text": "Hi"}, expect=403))
     platform.call("POST", f"{path}/keep-request", token=t_mentee)  # the author's own view: not collected
     seen.append(platform.call("POST", f"{path}/solutions", token=t_second, expect=201, json={"text": "Try this."}))

@@ -216,10 +216,25 @@ class CasesStub:
         return a_case(id=case_id, round=2, opinion=2)
 
     @rpc
+    def author_for(self, actor, case_id):
+        record(self, "author_for", actor, case_id)
+        if case_id == "anonymous":
+            raise Forbidden("The author's identity is shown only to the mentor of a personal-mode case.",
+                            details={"case_id": case_id})
+        refuse(case_id)
+        return {"author_id": "u-mentee", "mode": "personal"}
+
+    @rpc
     def get_case_as_of(self, actor, case_id, as_of):
         record(self, "get_case_as_of", actor, case_id, as_of)
         refuse(case_id)
         return a_case(id=case_id, version=as_of["version"] or 2, state="awaiting_mentors", proposed_mentors=[])
+
+
+QUESTIONNAIRE = {"school": "School No. 1234", "subjects": ["Mathematics"], "forms_taught": [5, 7],
+                 "years_of_practice": 2, "graduation_year": 2023, "graduation_institute": "MCU",
+                 "workload_hours_per_week": 24}
+QUESTIONNAIRE_VIEW = dict(QUESTIONNAIRE, updated_at="2026-01-02T10:00:00+00:00")
 
 
 class IdentityStub:
@@ -269,7 +284,37 @@ class IdentityStub:
     @rpc
     def get_public_profiles(self, mentor_ids):
         record(self, "get_public_profiles", mentor_ids)
-        return [PROFILE_M1] if "m1" in mentor_ids else []
+        known = {"m1": PROFILE_M1, "u-c": dict(PROFILE_M1, mentor_id="u-c"), "u-d": dict(PROFILE_M1, mentor_id="u-d")}
+        return [known[m] for m in mentor_ids if m in known]
+
+    @rpc
+    def get_questionnaire(self, actor):
+        record(self, "get_questionnaire", actor)
+        if actor["user_id"] == "u-new":
+            raise NotFound("You have not filled the onboarding questionnaire yet.")
+        return dict(QUESTIONNAIRE_VIEW, user_id=actor["user_id"])
+
+    @rpc
+    def update_questionnaire(self, actor, questionnaire):
+        record(self, "update_questionnaire", actor, questionnaire)
+        if actor["role"] != "mentee":
+            raise Forbidden("Only a mentee fills the onboarding questionnaire.")
+        return dict(questionnaire, updated_at="2026-01-03T10:00:00+00:00", user_id=actor["user_id"])
+
+    @rpc
+    def questionnaire_reads(self, actor):
+        record(self, "questionnaire_reads", actor)
+        return [{"reader_id": "u-m", "case_id": "c-1", "read_at": "2026-01-03T10:00:00+00:00", "id": 2,
+                 "author_id": actor["user_id"]},
+                {"reader_id": "u-mod", "case_id": "c-2", "read_at": "2026-01-02T10:00:00+00:00", "id": 1,
+                 "author_id": actor["user_id"]}]
+
+    @rpc
+    def author_card(self, author_id, reader_id, case_id):
+        record(self, "author_card", author_id, reader_id, case_id)
+        return {"user_id": author_id, "first_name": "Anna", "last_name": "Smirnova", "patronymic": "",
+                "email": "anna@example.org", "role": "mentee",
+                "questionnaire": dict(QUESTIONNAIRE_VIEW, user_id=author_id)}
 
 
 class NotificationsStub:
@@ -693,6 +738,68 @@ def test_inbox_and_library(api):
     assert entry.status_code == 200 and entry.json()["id"] == "l-1"
 
 
+# ---- the mentee's questionnaire and the author card -----------------------------------------
+
+def test_the_mentee_questionnaire(api):
+    mine = api("GET", "/api/v1/me/questionnaire", token=token())
+    assert mine.status_code == 200, mine.text
+    assert mine.json() == QUESTIONNAIRE_VIEW  # shaped by its view: no user_id
+    assert calls("identity.get_questionnaire")[0][1] == (MENTEE,)
+    error = assert_error(api("GET", "/api/v1/me/questionnaire", token=token(user_id="u-new")), 404, "not_found")
+    assert "not filled" in error["message"]
+
+    written = api("PUT", "/api/v1/me/questionnaire", token=token(),
+                  json={"school": "Lyceum 7", "subjects": ["Physics"], "years_of_practice": 1})
+    assert written.status_code == 200, written.text
+    assert written.json()["school"] == "Lyceum 7" and "user_id" not in written.json()
+    assert calls("identity.update_questionnaire")[0][1] == (MENTEE, {
+        "school": "Lyceum 7", "subjects": ["Physics"], "forms_taught": [], "years_of_practice": 1,
+        "graduation_year": None, "graduation_institute": "", "workload_hours_per_week": None})  # defaults applied
+    assert_error(api("PUT", "/api/v1/me/questionnaire", token=token("mentor", "u-m"), json=QUESTIONNAIRE),
+                 403, "forbidden")
+
+    reads = api("GET", "/api/v1/me/questionnaire/reads", token=token())
+    assert reads.status_code == 200, reads.text
+    assert reads.json() == {"items": [
+        {"reader_id": "u-m", "case_id": "c-1", "read_at": "2026-01-03T10:00:00+00:00"},
+        {"reader_id": "u-mod", "case_id": "c-2", "read_at": "2026-01-02T10:00:00+00:00"}]}
+    assert calls("identity.questionnaire_reads")[0][1] == (MENTEE,)
+
+
+def test_the_questionnaire_is_validated_before_identity(api):
+    error = assert_error(api("PUT", "/api/v1/me/questionnaire", token=token(), json={
+        "school": "s" * 201, "subjects": ["x" * 61], "forms_taught": [0, 5, 5], "years_of_practice": "2",
+        "graduation_year": 1900, "graduation_institute": "i" * 201, "workload_hours_per_week": 81}),
+        400, "invalid_input")
+    assert set(error["fields"]) == {"school", "subjects", "forms_taught", "years_of_practice", "graduation_year",
+                                    "graduation_institute", "workload_hours_per_week"}
+    error = assert_error(api("PUT", "/api/v1/me/questionnaire", token=token(), json={}), 400, "invalid_input")
+    assert set(error["fields"]) == {"school", "subjects", "years_of_practice"}
+    for method, path in (("GET", "/api/v1/me/questionnaire"), ("PUT", "/api/v1/me/questionnaire"),
+                         ("GET", "/api/v1/me/questionnaire/reads"), ("GET", "/api/v1/cases/c-1/author")):
+        assert_error(api(method, path), 401, "unauthorized")
+    assert CALLS == []
+
+
+def test_the_author_card_after_the_case_service_allows_it(api):
+    card = api("GET", "/api/v1/cases/c-1/author", token=token("mentor", "u-m"))
+    assert card.status_code == 200, card.text
+    assert card.json() == {"user_id": "u-mentee", "first_name": "Anna", "last_name": "Smirnova", "patronymic": "",
+                           "questionnaire": QUESTIONNAIRE_VIEW}  # no e-mail, no role
+    assert [c[0] for c in CALLS] == ["cases.author_for", "identity.author_card"]  # the gate first
+    assert calls("cases.author_for")[0][1] == (MENTOR, "c-1")
+    assert calls("identity.author_card")[0][1] == ("u-mentee", "u-m", "c-1")  # the author, the reader, the case
+
+
+@pytest.mark.parametrize("case_id", ["anonymous", "not-yours"])
+def test_a_refused_author_card_never_reaches_identity(api, case_id):
+    error = assert_error(api("GET", f"/api/v1/cases/{case_id}/author", token=token("mentor", "u-m")),
+                         403, "forbidden")
+    assert error["details"] == {"case_id": case_id}
+    assert calls("cases.author_for")[0][1] == (MENTOR, case_id)
+    assert calls("identity.author_card") == []
+
+
 # ---- the case journey: questions, redefinition, formats, second opinion ---------------------
 
 NO_FILTERS = {"state": None, "rubric": None, "urgency": None, "mentor_id": None, "waiting_hours": None}
@@ -812,6 +919,14 @@ def test_journey_bodies_are_validated_before_the_case_service(api):
     assert list(refused("decline", {"reason": "x" * 1001})) == ["reason"]
     assert list(refused("withdrawal", {"reason": 7}, "mentee")) == ["reason"]
     assert CALLS == []
+
+
+def test_colleagues_must_be_mentors(api):
+    response = api("POST", "/api/v1/cases/c-5/colleagues", token=token(MENTOR["role"], MENTOR["user_id"]),
+                   json={"colleague_ids": ["u-c", "u-mentee"]})
+    error = assert_error(response, 400, "invalid_input")
+    assert error["fields"] == {"colleague_ids": ["Not a mentor: u-mentee."]}
+    assert calls("cases.share_with_colleagues") == []
 
 
 @pytest.mark.parametrize("action,body", [

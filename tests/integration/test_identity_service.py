@@ -284,5 +284,108 @@ def test_public_profiles_never_show_the_email(rpc, identity):
             rpc.identity.get_mentor_profile(missing)
 
 
+# ---- the mentee's questionnaire and the author card ------------------------------------
+
+QUESTIONNAIRE = {"school": "School No. 1234, Moscow", "subjects": ["Mathematics", "Informatics"],
+                 "forms_taught": [7, 5, 9], "years_of_practice": 2, "graduation_year": 2023,
+                 "graduation_institute": "Moscow City University", "workload_hours_per_week": 24}
+
+
+def test_a_mentee_writes_and_rewrites_the_questionnaire(rpc, identity_db):
+    mentee = _register(rpc)
+    with pytest.raises(NotFound):
+        rpc.identity.get_questionnaire(_actor(mentee))
+
+    view = rpc.identity.update_questionnaire(_actor(mentee), dict(QUESTIONNAIRE, school="  School No. 1234, Moscow "))
+    assert {k: view[k] for k in QUESTIONNAIRE} == dict(QUESTIONNAIRE, forms_taught=[5, 7, 9])
+    assert view["updated_at"] and set(view) == set(QUESTIONNAIRE) | {"updated_at"}
+    assert rpc.identity.get_questionnaire(_actor(mentee)) == view
+
+    # an upsert: the second write replaces the first, optional fields fall back to their defaults
+    again = rpc.identity.update_questionnaire(_actor(mentee), {"school": "Lyceum 7", "subjects": ["Physics"],
+                                                               "years_of_practice": 3})
+    assert {k: again[k] for k in QUESTIONNAIRE} == {
+        "school": "Lyceum 7", "subjects": ["Physics"], "forms_taught": [], "years_of_practice": 3,
+        "graduation_year": None, "graduation_institute": "", "workload_hours_per_week": None}
+    assert again["updated_at"] >= view["updated_at"]
+    assert rpc.identity.get_questionnaire(_actor(mentee)) == again
+    assert _scalar(identity_db, "SELECT count(*) FROM questionnaires WHERE user_id = %s", mentee["id"]) == 1
+
+
+def test_an_invalid_questionnaire_names_each_field_and_stores_nothing(rpc, identity_db):
+    mentee = _register(rpc)
+    with pytest.raises(InvalidInput) as info:
+        rpc.identity.update_questionnaire(_actor(mentee), {
+            "school": "s" * 201, "subjects": ["x" * 61], "forms_taught": [0, 5, 5], "years_of_practice": "2",
+            "graduation_year": 1900, "workload_hours_per_week": 81})
+    assert info.value.status == 400
+    assert set(info.value.fields) == {"school", "subjects", "forms_taught", "years_of_practice",
+                                      "graduation_year", "workload_hours_per_week"}
+    with pytest.raises(InvalidInput) as info:
+        rpc.identity.update_questionnaire(_actor(mentee), {"graduation_institute": "MCU"})
+    assert set(info.value.fields) == {"school", "subjects", "years_of_practice"}
+    with pytest.raises(InvalidInput) as info:
+        rpc.identity.update_questionnaire(_actor(mentee), dict(QUESTIONNAIRE, years_of_practice=61))
+    assert set(info.value.fields) == {"years_of_practice"}
+    assert _scalar(identity_db, "SELECT count(*) FROM questionnaires WHERE user_id = %s", mentee["id"]) == 0
+    with pytest.raises(NotFound):
+        rpc.identity.get_questionnaire(_actor(mentee))
+
+
+def test_a_mentor_cannot_write_a_questionnaire(rpc, identity_db):
+    mentor = _register(rpc, role="mentor")
+    with pytest.raises(Forbidden) as info:
+        rpc.identity.update_questionnaire(_actor(mentor), QUESTIONNAIRE)
+    assert info.value.status == 403
+    # a forged role does not help: the stored account is a mentor's
+    with pytest.raises(Forbidden):
+        rpc.identity.update_questionnaire({"user_id": mentor["id"], "role": "mentee"}, QUESTIONNAIRE)
+    assert _scalar(identity_db, "SELECT count(*) FROM questionnaires WHERE user_id = %s", mentor["id"]) == 0
+    with pytest.raises(NotFound):
+        rpc.identity.get_questionnaire(_actor(mentor))
+
+
+def test_the_author_card_logs_one_read_per_call_and_the_author_lists_them(rpc, identity_db):
+    mentee = _register(rpc, first_name="Anna", last_name="Smirnova", patronymic="Olegovna")
+    mentor, moderator_id = _register(rpc, role="mentor"), str(uuid.uuid4())
+    count_reads = lambda: _scalar(  # noqa: E731
+        identity_db, "SELECT count(*) FROM questionnaire_reads WHERE author_id = %s", mentee["id"])
+
+    # before the questionnaire: the names, and a null questionnaire; the read is logged all the same
+    card = rpc.identity.author_card(mentee["id"], mentor["id"], "case-1")
+    assert card == {"user_id": mentee["id"], "first_name": "Anna", "last_name": "Smirnova",
+                    "patronymic": "Olegovna", "questionnaire": None}
+    assert count_reads() == 1
+
+    written = rpc.identity.update_questionnaire(_actor(mentee), QUESTIONNAIRE)
+    card = rpc.identity.author_card(mentee["id"], mentor["id"], "case-1")
+    assert card["questionnaire"] == written
+    assert "email" not in card and mentee["email"] not in json.dumps(card)
+    assert count_reads() == 2
+    rpc.identity.author_card(mentee["id"].upper(), moderator_id, "case-2")
+    assert count_reads() == 3
+
+    reads = rpc.identity.questionnaire_reads(_actor(mentee))
+    assert [(r["reader_id"], r["case_id"]) for r in reads] == [
+        (moderator_id, "case-2"), (mentor["id"], "case-1"), (mentor["id"], "case-1")]  # newest first
+    assert all(set(r) == {"reader_id", "case_id", "read_at"} for r in reads)
+    assert reads[0]["read_at"] >= reads[1]["read_at"] >= reads[2]["read_at"]
+    # one's own log only: the reader has none of the author's reads
+    assert rpc.identity.questionnaire_reads(_actor(mentor)) == []
+
+
+def test_the_author_card_of_nobody_is_not_found_and_logs_nothing(rpc, identity_db):
+    mentor = _register(rpc, role="mentor")
+    before = _scalar(identity_db, "SELECT count(*) FROM questionnaire_reads")
+    for author_id in (str(uuid.uuid4()), "not-a-uuid"):
+        with pytest.raises(NotFound):
+            rpc.identity.author_card(author_id, mentor["id"], "case-1")
+    mentee = _register(rpc)
+    with pytest.raises(InvalidInput) as info:
+        rpc.identity.author_card(mentee["id"], "not-a-uuid", "")
+    assert set(info.value.fields) == {"reader_id", "case_id"}
+    assert _scalar(identity_db, "SELECT count(*) FROM questionnaire_reads") == before
+
+
 def test_health_reports_the_database(rpc, identity):
     assert rpc.identity.health() == {"service": "identity", "status": "ok", "database": "ok"}

@@ -10,6 +10,8 @@ EXPECTED = {
     ("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
     ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
     ("GET", "/api/v1/me"), ("PUT", "/api/v1/me/mentor-profile"),
+    ("GET", "/api/v1/me/questionnaire"), ("PUT", "/api/v1/me/questionnaire"),
+    ("GET", "/api/v1/me/questionnaire/reads"), ("GET", "/api/v1/cases/{case_id}/author"),
     ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
     ("POST", "/api/v1/cases"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/{case_id}"),
     ("POST", "/api/v1/cases/{case_id}/mentor"), ("POST", "/api/v1/cases/{case_id}/accept"),
@@ -31,6 +33,7 @@ BODIES = {
     ("POST", "/api/v1/auth/register"): "Register",
     ("POST", "/api/v1/auth/sign-in"): "SignIn",
     ("PUT", "/api/v1/me/mentor-profile"): "MentorProfile",
+    ("PUT", "/api/v1/me/questionnaire"): "Questionnaire",
     ("POST", "/api/v1/cases"): "CaseForm",
     ("POST", "/api/v1/cases/{case_id}/mentor"): "ChooseMentor",
     ("POST", "/api/v1/cases/{case_id}/solutions"): "Solution",
@@ -116,6 +119,10 @@ def test_results_reference_contract_views(doc):
     assert result(("GET", "/api/v1/question-bank")) == "QuestionBank"
     assert result(("GET", "/api/v1/forum/threads")) == "ThreadSummaryList"
     assert result(("GET", "/api/v1/forum/threads/{thread_id}")) == "ThreadView"
+    assert result(("GET", "/api/v1/me/questionnaire")) == "QuestionnaireView"
+    assert result(("PUT", "/api/v1/me/questionnaire")) == "QuestionnaireView"
+    assert result(("GET", "/api/v1/me/questionnaire/reads")) == "QuestionnaireReadList"
+    assert result(("GET", "/api/v1/cases/{case_id}/author")) == "AuthorCard"
     schemas = doc["components"]["schemas"]
     assert schemas["CaseSummaryList"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
     assert "profile" in schemas["ProposedMentor"]["properties"]
@@ -127,6 +134,9 @@ def test_results_reference_contract_views(doc):
                                                           "created_at", "updated_at"}
     assert schemas["HintGroup"]["properties"]["hints"]["items"] == {"$ref": "#/components/schemas/Hint"}
     assert schemas["AskQuestions"]["properties"]["questions"]["items"] == {"$ref": "#/components/schemas/Question"}
+    assert set(schemas["AuthorCard"]["properties"]) == {"user_id", "first_name", "last_name", "patronymic",
+                                                       "questionnaire"}
+    assert {"school", "subjects", "years_of_practice"} <= set(schemas["Questionnaire"]["required"])
 
 
 def test_bearer_security_on_protected_routes_only(doc):

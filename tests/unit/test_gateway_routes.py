@@ -43,7 +43,7 @@ def test_routes_are_unique_and_versioned():
             assert route.body is not None, name
         assert route.returns is not None or name == "openapi_document", name
         assert route.summary and route.tag, name
-    assert len(seen) == 37
+    assert len(seen) == 41
 
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):

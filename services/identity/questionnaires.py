@@ -1,0 +1,106 @@
+"""The mentee's onboarding questionnaire and the author card: who may write it, its canonical
+form and its views. No I/O.
+
+The questionnaire is kept for monitoring; a mentor sees it only on the author card of a
+personal-mode case they work on (the cases service decides that: ``cases.author_for``), and
+every such look is logged for the author to see.
+"""
+from contracts.errors import Forbidden, InvalidInput, NotFound
+from contracts.rpc import AuthorCardSchema, QuestionnaireReadViewSchema, QuestionnaireViewSchema
+
+from services.identity.accounts import parse_id
+
+NOT_A_MENTEE = "Only a mentee fills the onboarding questionnaire."
+NO_QUESTIONNAIRE = "You have not filled the onboarding questionnaire yet."
+NO_AUTHOR = "No such author."
+MAX_CASE_ID = 64  # like every path value of the gateway
+FIELDS = ("school", "subjects", "forms_taught", "years_of_practice", "graduation_year",
+          "graduation_institute", "workload_hours_per_week")
+
+
+def _unique(values):
+    seen = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def authorize_questionnaire_edit(actor):
+    """Only a mentee fills the questionnaire; returns the mentee's id."""
+    mentee_id = parse_id(actor["user_id"])
+    if actor["role"] != "mentee" or mentee_id is None:
+        raise Forbidden(NOT_A_MENTEE)
+    return mentee_id
+
+
+def require_mentee_account(user_row):
+    """The account behind the actor must (still) exist and be a mentee's."""
+    if user_row is None or user_row["role"] != "mentee":
+        raise Forbidden(NOT_A_MENTEE)
+
+
+def normalize_questionnaire(questionnaire):
+    """A questionnaire loaded by QuestionnaireSchema, made canonical: free text without surrounding
+    blanks, subjects without repeats (in the mentee's order), forms in ascending order."""
+    return {
+        "school": questionnaire["school"].strip(),
+        "subjects": _unique(subject.strip() for subject in questionnaire["subjects"]),
+        "forms_taught": sorted(questionnaire.get("forms_taught") or []),
+        "years_of_practice": questionnaire["years_of_practice"],
+        "graduation_year": questionnaire.get("graduation_year"),
+        "graduation_institute": (questionnaire.get("graduation_institute") or "").strip(),
+        "workload_hours_per_week": questionnaire.get("workload_hours_per_week"),
+    }
+
+
+def _timestamp(value):
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def questionnaire_view(row):
+    """The questionnaire as its author (and, on the card, its reader) sees it; other keys are dropped."""
+    data = {field: row.get(field) for field in FIELDS}
+    data["subjects"] = list(data["subjects"] or [])
+    data["forms_taught"] = list(data["forms_taught"] or [])
+    data["graduation_institute"] = data["graduation_institute"] or ""
+    data["updated_at"] = _timestamp(row["updated_at"])
+    return QuestionnaireViewSchema().dump(data)
+
+
+def author_card(user_row, questionnaire_row):
+    """Names and the questionnaire (or None): never the e-mail, the role or the password hash."""
+    return AuthorCardSchema().dump({
+        "user_id": str(user_row["id"]),
+        "first_name": user_row["first_name"],
+        "last_name": user_row["last_name"],
+        "patronymic": user_row["patronymic"] or "",
+        "questionnaire": questionnaire_view(questionnaire_row) if questionnaire_row is not None else None,
+    })
+
+
+def read_view(row):
+    return QuestionnaireReadViewSchema().dump({
+        "reader_id": str(row["reader_id"]),
+        "case_id": row["case_id"],
+        "read_at": _timestamp(row["read_at"]),
+    })
+
+
+def card_arguments(author_id, reader_id, case_id):
+    """The author card's arguments, checked: ``(author_id, reader_id, case_id)``, ids canonical.
+
+    An author id that is not a UUID cannot exist (NotFound); a bad reader id or case id is the
+    caller's mistake (InvalidInput)."""
+    author = parse_id(author_id)
+    if author is None:
+        raise NotFound(NO_AUTHOR)
+    problems = {}
+    reader = parse_id(reader_id)
+    if reader is None:
+        problems["reader_id"] = ["Expected a user id."]
+    if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > MAX_CASE_ID:
+        problems["case_id"] = [f"Expected a case id of 1 to {MAX_CASE_ID} characters."]
+    if problems:
+        raise InvalidInput("The author card request has invalid fields.", problems)
+    return author, reader, case_id
