@@ -19,7 +19,9 @@ SCHEMA = (
         created_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL
     )""",
+    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS participant_ids text[] NOT NULL DEFAULT '{}'",
     "CREATE INDEX IF NOT EXISTS case_index_author ON case_index (author_id)",
+    "CREATE INDEX IF NOT EXISTS case_index_participants ON case_index USING gin (participant_ids)",
     "CREATE INDEX IF NOT EXISTS case_index_mentor ON case_index (mentor_id)",
     "CREATE SEQUENCE IF NOT EXISTS case_number_seq",
     RELAY_POSITION,
@@ -32,26 +34,34 @@ def next_case_number(cur, year):
     return f"MC-{year}-{cur.fetchone()['n']:06d}"
 
 
+def participants(case):
+    """Mentors who see the case in their list: the current one, those who worked on it, colleagues."""
+    worked = [e["mentor_id"] for e in case.engagements if e["outcome"] == "accepted"]
+    return sorted(set(worked + list(case.colleague_ids) + ([case.mentor_id] if case.mentor_id else [])))
+
+
 def upsert(cur, case):
     cur.execute(
-        """INSERT INTO case_index (case_id, number, author_id, mentor_id, state, rubrics, urgency,
+        """INSERT INTO case_index (case_id, number, author_id, mentor_id, participant_ids, state, rubrics, urgency,
                                    version, created_at, updated_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (case_id) DO UPDATE SET mentor_id = EXCLUDED.mentor_id, state = EXCLUDED.state,
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (case_id) DO UPDATE SET mentor_id = EXCLUDED.mentor_id,
+               participant_ids = EXCLUDED.participant_ids, state = EXCLUDED.state,
                rubrics = EXCLUDED.rubrics, urgency = EXCLUDED.urgency, version = EXCLUDED.version,
                updated_at = EXCLUDED.updated_at
            WHERE case_index.version < EXCLUDED.version""",
-        (case.id, case.number, case.author_id, case.mentor_id, case.state, case.form["rubrics"],
-         case.form["urgency"], case.version, case.created_on, case.modified_on))
+        (case.id, case.number, case.author_id, case.mentor_id, participants(case), case.state,
+         case.form["rubrics"], case.form["urgency"], case.version, case.created_on, case.modified_on))
 
 
 def list_for(cur, actor, filters=None, limit=200):
-    """A mentee's own cases, a mentor's current ones, or (moderators) all, filtered by state, rubric,
+    """A mentee's own cases, the cases a mentor works or worked on or was asked about as a colleague,
+    or (moderators) all, filtered by state, rubric,
     urgency, mentor and waiting time (unchanged for at least ``waiting_hours``)."""
     filters = filters or {}
     where, args = [], []
     if actor["role"] == "mentor":
-        where.append("mentor_id = %s")
+        where.append("participant_ids @> ARRAY[%s]")
         args.append(actor["user_id"])
     elif actor["role"] != "moderator":
         where.append("author_id = %s")

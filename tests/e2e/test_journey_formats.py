@@ -98,6 +98,7 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
     # Collective format: a colleague's opinion; public format: a forum thread.
     platform.call("POST", f"{path}/colleagues", token=t_second, json={"colleague_ids": [third["id"]]})
     eventually(lambda: "opinion_requested" in _inbox_kinds(platform, t_third) or None)
+    assert case["id"] in [c["id"] for c in platform.call("GET", "/api/v1/cases", token=t_third)["items"]]
     as_colleague = platform.call("GET", path, token=t_third)
     assert as_colleague["author_id"] is None and as_colleague["messages"] == []
     platform.call("POST", f"{path}/opinions", token=t_third, expect=201,
@@ -126,6 +127,7 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
     platform.call("POST", f"{path}/accept", token=t_third)
     both = platform.call("POST", f"{path}/solutions", token=t_third, expect=201,
                          json={"text": "Ask the class tutor to join the talk."})
+    assert case["id"] in [c["id"] for c in platform.call("GET", "/api/v1/cases", token=t_second)["items"]]
     refused = platform.call("POST", f"{path}/second-opinion", token=t_mentee, expect=409)["error"]
     assert refused["details"]["state"] == "solution_proposed"
     ratings = {first_solution["solutions"][0]["id"]: 4, both["solutions"][1]["id"]: 5}
