@@ -322,6 +322,8 @@ class CaseViewSchema(Schema):
     forum_thread_ids = fields.List(fields.String())
     messages = fields.List(fields.Nested(MessageViewSchema))
     withdrawn_reason = fields.String(allow_none=True)
+    question_hints = fields.List(fields.Dict(), metadata={
+        "description": "For the case's mentor while working on it: the question-hint bank, by group"})
     created_at = fields.String()
     updated_at = fields.String()
 

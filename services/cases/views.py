@@ -3,6 +3,8 @@ import datetime
 import uuid
 
 from contracts.errors import Forbidden
+from contracts.question_bank import bank_as_dict
+from services.cases.domain import WORKING
 
 # Who acts in each recorded step (the history shows roles, not people).
 ACTOR_ROLES = {
@@ -67,6 +69,9 @@ def case_view(case, actor):
         "messages": [dict(m) for m in case.messages] if sees_messages(case, actor) else [],
         "reflection": dict(case.reflection) if case.reflection else None,
         "withdrawn_reason": case.withdrawn_reason,
+        # on acceptance the mentor receives the question hints of the seed (6.2.1.2)
+        "question_hints": bank_as_dict() if case.is_chosen_mentor(actor["user_id"]) and case.state in WORKING
+        else [],
         "created_at": case.created_on.isoformat(),
         "updated_at": case.modified_on.isoformat(),
     }

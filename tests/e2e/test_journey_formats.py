@@ -65,7 +65,9 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
     assert "mentor_declined" in eventually(lambda: _inbox_kinds(platform, t_mentee) if "mentor_declined" in
                                            _inbox_kinds(platform, t_mentee) else None)
     platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": second["id"]})
-    platform.call("POST", f"{path}/accept", token=t_second)
+    accepted = platform.call("POST", f"{path}/accept", token=t_second)
+    assert [g["slug"] for g in accepted["question_hints"]] == ["goals-and-motives", "swot", "options", "planning"]
+    assert platform.call("GET", path, token=t_mentee)["question_hints"] == []  # the mentor's tool only
 
     # Personal format: the mentor at work sees who asks, with the questionnaire; the read is logged.
     card = platform.call("GET", f"{path}/author", token=t_second)
