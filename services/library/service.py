@@ -17,7 +17,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.rpc import rpc
 from services.common.schema import CONSUMER_TABLES
-from services.library.anonymizer import scrub
+from services.common.anonymizer import scrub
 
 log = get_logger()
 

@@ -1,7 +1,7 @@
-"""The library's anonymizer on realistic case text, Russian and English."""
+"""The shared anonymizer (services.common.anonymizer) on realistic case text, Russian and English."""
 import pytest
 
-from services.library.anonymizer import scrub
+from services.common.anonymizer import scrub
 
 CORPUS = [
     ("Классный руководитель Мария Ивановна Петрова из школы № 57 жалуется директору.",
