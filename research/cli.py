@@ -111,9 +111,13 @@ def run_export(args, stdout):
                        f"key gives the same pseudonyms, so exports made with it can be joined)")
     since = _parse_time(args.since, "--since") if args.since else None
     until = _parse_time(args.until, "--until") if args.until else None
+    if args.format == "parquet":
+        _check_parquet(args.output)
     app = open_store(args.database_url)
     rows = export_rows(app, Pseudonymizer(key), since=since, until=until, rubric=args.rubric,
                        types=set(args.type or ()), drop_text=args.drop_text)
+    if args.format == "parquet":
+        return _export_parquet(app, rows, args.output)
     out = stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8", newline="")
     count = 0
     try:
@@ -131,6 +135,41 @@ def run_export(args, stdout):
     finally:
         if out is not stdout:
             out.close()
+        app.close()
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def _check_parquet(output):
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise CliError("--format parquet needs pyarrow, which is not installed: pip install pyarrow "
+                       "(or use --format csv / jsonl)") from None
+    if output in (None, "-"):
+        raise CliError("--format parquet needs --output FILE (parquet is not written to standard output)")
+
+
+def _export_parquet(app, rows, output):
+    """Same columns as CSV (data as JSON text); one row group per page, so memory stays constant."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    schema = pa.schema([("event_id", pa.string()), ("case", pa.string()), ("version", pa.int64()),
+                        ("type", pa.string()), ("occurred_at", pa.string()), ("data", pa.string())])
+    count = 0
+    try:
+        with pq.ParquetWriter(output, schema) as writer:
+            batch = []
+            for row in rows:
+                batch.append({**row, "data": json.dumps(row["data"], ensure_ascii=False)})
+                if len(batch) >= PAGE_SIZE:
+                    writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
+                    count, batch = count + len(batch), []
+            if batch or not count:
+                writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
+                count += len(batch)
+    finally:
         app.close()
     print(f"exported {count} events", file=sys.stderr)
     return 0
@@ -165,6 +204,23 @@ def run_timeline(args, stdout):
     return 0
 
 
+# ---- report --------------------------------------------------------------------------------
+
+def run_report(args, stdout):
+    """Stream the log through the statistics fold; write report.csv, PNG plots and report.html."""
+    from research.analytics import Statistics
+    from research.report import write_report
+    app = open_store(args.database_url)
+    try:
+        stats = Statistics().add_all(iter_events(app))
+    finally:
+        app.close()
+    for path in write_report(stats, args.out):
+        stdout.write(path + "\n")
+    print(f"report: {len(stats.cases)} cases, {stats.events} events", file=sys.stderr)
+    return 0
+
+
 # ---- the command line ----------------------------------------------------------------------
 
 def build_parser():
@@ -180,7 +236,8 @@ def build_parser():
                     "free text is scrubbed of names, organisations, places, e-mails, phones and schools "
                     "(or dropped with --drop-text), case numbers are removed. Streams in constant memory.")
     export.add_argument("--database-url", required=True, help="the cases service's PostgreSQL URL")
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl",
+                        help="parquet needs pyarrow and --output FILE")
     export.add_argument("--output", default="-", help="a file, or - for standard output (default)")
     export.add_argument("--since", help="only events at or after this ISO time (UTC if no offset)")
     export.add_argument("--until", help="only events before this ISO time (UTC if no offset)")
@@ -201,6 +258,19 @@ def build_parser():
     timeline.add_argument("case_id", metavar="CASE_ID")
     timeline.add_argument("--version", type=int, help="also print the case's state at this version")
     timeline.set_defaults(run=run_timeline)
+
+    report = commands.add_parser(
+        "report", help="statistics of the cases (CSV, PNG plots, HTML)",
+        description="Replay the whole log into statistics per case and overall (iterations, times to "
+                    "acceptance and first solution, decline and second-opinion rates, cases by rubric "
+                    "over time, reflection outcomes; by rubric and urgency). Writes report.csv, PNG plots "
+                    "and report.html (plots embedded) into --out and prints their paths. Aggregates only.")
+    report.add_argument("--database-url", required=True, help="the cases service's PostgreSQL URL")
+    report.add_argument("--out", required=True, help="the output directory (created if missing)")
+    report.set_defaults(run=run_report)
+
+    from research.rebuild import add_commands as add_rebuild_commands
+    add_rebuild_commands(commands)  # rebuild, verify
     return parser
 
 

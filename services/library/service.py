@@ -3,21 +3,20 @@ forum "What to do? Looking for a way out together", projected from cases publish
 
 Both hold only scrubbed, impersonal text: no case id, number, author or mentor.
 """
-import uuid
-
-from psycopg2.extras import Json
-
 from contracts.errors import InvalidInput, NotFound
 from contracts.rpc import ActorSchema
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import load
-from services.common.consumer import first_delivery, subscribe
+from services.common.consumer import subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.rpc import rpc
 from services.common.schema import CONSUMER_TABLES
-from services.common.anonymizer import scrub
+from services.library import projection
+# re-exported: tests and older callers import these from here
+from services.library.projection import (  # noqa: F401
+    FORUM_NAMESPACE, THREAD_TITLE_FROM_QUESTION, anonymized_entry, forum_post, ordered_rubrics)
 
 log = get_logger()
 
@@ -59,60 +58,10 @@ SCHEMA = CONSUMER_TABLES + (
     "CREATE INDEX IF NOT EXISTS forum_posts_thread ON forum_posts (thread_id, created_at)",
 )
 
-# Thread and post ids derive from the publishing event's id: a redelivery cannot make two.
-FORUM_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:forum")
-THREAD_TITLE_FROM_QUESTION = 80
-
 COLUMNS = ("id::text, kind, rubrics, urgency, essence, actions_taken, difficulty, question, participants, "
            "solutions, clarifications, problem_solved, published_at")
 THREAD_COLUMNS = "t.id::text, t.title, t.rubrics, t.created_at, t.updated_at"
 POST_COLUMNS = "id::text, essence, question, rubrics, urgency, created_at"
-
-
-def anonymized_entry(publication):
-    """The impersonal entry: scrubbed free text, no ids of the author, mentors or the case."""
-    return {
-        "essence": scrub(publication["essence"]),
-        "actions_taken": scrub(publication["actions_taken"]),
-        "difficulty": scrub(publication["difficulty"]),
-        "question": scrub(publication["question"]),
-        "participants": publication["participants"],
-        "rubrics": publication["rubrics"],
-        "urgency": publication["urgency"],
-        "solutions": [{"text": scrub(s["text"]),
-                       "materials": [{"title": scrub(m["title"]), "reference": scrub(m["reference"])}
-                                     for m in s["materials"]]}
-                      for s in publication["solutions"]],
-        "clarifications": [{"question": scrub(c["question"]), "kind": c["kind"], "answer": scrub(c["answer"])}
-                           for c in publication.get("clarifications") or []],
-    }
-
-
-def forum_post(payload):
-    """The scrubbed post; the thread title is the given title or else the start of the question."""
-    post = {
-        "title": (scrub(payload["title"]) or "").strip(),
-        "essence": scrub(payload["essence"]),
-        "question": scrub(payload["question"]),
-        "rubrics": ordered_rubrics(payload["rubrics"]),
-        "urgency": payload["urgency"],
-    }
-    if not post["title"]:
-        post["title"] = post["question"].strip()[:THREAD_TITLE_FROM_QUESTION].rstrip()
-    return post
-
-
-def ordered_rubrics(*rubric_lists):
-    """The union of rubric lists, in the rubricator's order."""
-    union = set().union(*rubric_lists)
-    return [slug for slug in RUBRIC_SLUGS if slug in union]
-
-
-def _as_uuid(value):
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _view(row):
@@ -145,51 +94,20 @@ class LibraryService:
             raise ValueError(f"library.case-events: no handler for {envelope.type}")
 
     def _on_case_completed(self, envelope):
-        p = envelope.payload
-        if not p["publication_consent"] or p["publication"] is None:
-            return  # the author did not consent: nothing of the case enters the library
-        entry = anonymized_entry(p["publication"])
         with self.db.transaction() as cur:
-            if not first_delivery(cur, envelope, self.name):
-                return
-            cur.execute(
-                """INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty,
-                                                question, participants, solutions, clarifications, problem_solved)
-                   VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-                (uuid.uuid4(), entry["rubrics"], entry["urgency"], entry["essence"], entry["actions_taken"],
-                 entry["difficulty"], entry["question"], entry["participants"], Json(entry["solutions"]),
-                 Json(entry["clarifications"]), p["problem_solved"]))
-        log.info("library_entry_created", rubrics=entry["rubrics"])
+            entry = projection.apply_case_completed(cur, envelope, self.name)
+        if entry is not None:
+            log.info("library_entry_created", rubrics=entry["rubrics"])
 
     def _on_published_to_forum(self, envelope):
-        """A new thread, or a post added to the thread named; an unknown thread opens a new one."""
-        post = forum_post(envelope.payload)
-        new_thread_id = uuid.uuid5(FORUM_NAMESPACE, f"thread:{envelope.event_id}")
-        post_id = uuid.uuid5(FORUM_NAMESPACE, f"post:{envelope.event_id}")
+        """A new thread, or a post added to the thread named (services/library/projection.py)."""
         with self.db.transaction() as cur:
-            if not first_delivery(cur, envelope, self.name):
-                return
-            thread = None
-            asked = _as_uuid(envelope.payload["thread_id"])
-            if asked is not None:
-                # Locked: concurrent posts to one thread each see the other's rubrics.
-                cur.execute("SELECT id, rubrics FROM forum_threads WHERE id = %s FOR UPDATE", (asked,))
-                thread = cur.fetchone()
-            if thread is None:
-                cur.execute("INSERT INTO forum_threads (id, title, rubrics) VALUES (%s, %s, %s) "
-                            "ON CONFLICT DO NOTHING", (new_thread_id, post["title"], post["rubrics"]))
-                cur.execute("SELECT id, rubrics FROM forum_threads WHERE id = %s FOR UPDATE", (new_thread_id,))
-                thread = cur.fetchone()
-            cur.execute("INSERT INTO forum_posts (id, thread_id, essence, question, rubrics, urgency) "
-                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
-                        (post_id, thread["id"], post["essence"], post["question"], post["rubrics"],
-                         post["urgency"]))
-            added = cur.fetchone() is not None
-            if added:
-                cur.execute("UPDATE forum_threads SET rubrics = %s, updated_at = now() WHERE id = %s",
-                            (ordered_rubrics(thread["rubrics"], post["rubrics"]), thread["id"]))
-        log.info("forum_post_added" if added else "forum_post_known", thread_id=str(thread["id"]),
-                 new_thread=thread["id"] == new_thread_id, rubrics=post["rubrics"])
+            result = projection.apply_published_to_forum(cur, envelope, self.name)
+        if result is None:
+            return
+        thread_id, new_thread, added, rubrics = result
+        log.info("forum_post_added" if added else "forum_post_known", thread_id=str(thread_id),
+                 new_thread=new_thread, rubrics=rubrics)
 
     @rpc
     def list_entries(self, actor, rubric=None):

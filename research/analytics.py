@@ -1,0 +1,190 @@
+"""Statistics of the cases event log: a pure fold of domain events (no I/O).
+
+Feed events in log order to ``Statistics.add`` (or use ``fold``); the event's kind is its class
+name (``Created``, ``MentorAccepted``, ...), as ``Case`` events have. Per case only a few numbers
+are kept (``_CaseStats``, slotted); texts, forms and ids other than the case's are dropped.
+
+A case is counted under the rubrics and the urgency of its *first* form (the ``Created`` event);
+a redefinition may change them but the case stays where it started, so that groups do not shift
+while a case is worked on. Definitions:
+
+- iterations: ``QuestionsAsked`` events (rounds of questions) and ``CaseRedefined`` events;
+- time to acceptance: ``Created`` -> first ``MentorAccepted``, in hours;
+- time to first solution: ``Created`` -> first ``SolutionProposed``, in hours;
+- decline rate: ``MentorDeclined`` / ``MentorChosen`` (declines per mentor chosen);
+- second-opinion rate: cases with a ``SecondOpinionRequested`` / cases with at least one solution;
+- reflection outcomes: ``problem_solved`` (yes / partly / no) of ``Completed.reflection``;
+- cases over time: cases per rubric per month (``YYYY-MM``, UTC) of ``Created``.
+"""
+import datetime
+import statistics
+
+OUTCOMES = ("yes", "partly", "no")
+OVERALL = "all"
+
+
+class _CaseStats:
+    __slots__ = ("rubrics", "urgency", "created", "accepted", "first_solution", "questions",
+                 "redefinitions", "chosen", "declined", "second_opinion", "solved", "withdrawn")
+
+    def __init__(self, rubrics, urgency, created):
+        self.rubrics = rubrics
+        self.urgency = urgency
+        self.created = created
+        self.accepted = None
+        self.first_solution = None
+        self.questions = 0
+        self.redefinitions = 0
+        self.chosen = 0
+        self.declined = 0
+        self.second_opinion = False
+        self.solved = None
+        self.withdrawn = False
+
+
+def _hours(start, end):
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() / 3600.0
+
+
+def _month(timestamp):
+    if timestamp.tzinfo is not None:
+        timestamp = timestamp.astimezone(datetime.timezone.utc)
+    return f"{timestamp.year:04d}-{timestamp.month:02d}"
+
+
+class Statistics:
+    """The fold's state; ``add`` one event at a time, then read ``groups()``/``by_month()``."""
+
+    def __init__(self):
+        self.cases = {}
+        self.events = 0
+        self.unknown_case_events = 0  # events of a case whose Created was not seen
+
+    # ---- the fold -----------------------------------------------------------------------
+
+    def add(self, event):
+        self.events += 1
+        kind = type(event).__name__
+        case_id = event.originator_id
+        if kind == "Created":
+            form = event.form or {}
+            self.cases[case_id] = _CaseStats(tuple(form.get("rubrics") or ()), form.get("urgency") or "unknown",
+                                             event.timestamp)
+            return
+        case = self.cases.get(case_id)
+        if case is None:
+            self.unknown_case_events += 1
+            return
+        if kind == "MentorChosen":
+            case.chosen += 1
+        elif kind == "MentorAccepted":
+            if case.accepted is None:
+                case.accepted = event.timestamp
+        elif kind == "MentorDeclined":
+            case.declined += 1
+        elif kind == "SecondOpinionRequested":
+            case.second_opinion = True
+        elif kind == "QuestionsAsked":
+            case.questions += 1
+        elif kind == "CaseRedefined":
+            case.redefinitions += 1
+        elif kind == "SolutionProposed":
+            if case.first_solution is None:
+                case.first_solution = event.timestamp
+        elif kind == "Completed":
+            case.solved = (event.reflection or {}).get("problem_solved")
+        elif kind == "Withdrawn":
+            case.withdrawn = True
+
+    def add_all(self, events):
+        for event in events:
+            self.add(event)
+        return self
+
+    # ---- the results --------------------------------------------------------------------
+
+    def _group_keys(self, case):
+        yield ("overall", OVERALL)
+        for rubric in case.rubrics:
+            yield ("rubric", rubric)
+        yield ("urgency", case.urgency)
+
+    def groups(self):
+        """{(dimension, value): summary dict}; dimension is overall, rubric or urgency."""
+        members = {}
+        for case in self.cases.values():
+            for key in self._group_keys(case):
+                members.setdefault(key, []).append(case)
+        order = {"overall": 0, "rubric": 1, "urgency": 2}
+        return {key: summarize(members[key]) for key in sorted(members, key=lambda k: (order[k[0]], k[1]))}
+
+    def by_month(self):
+        """{(rubric, 'YYYY-MM'): number of cases created}."""
+        counts = {}
+        for case in self.cases.values():
+            month = _month(case.created)
+            for rubric in case.rubrics:
+                counts[(rubric, month)] = counts.get((rubric, month), 0) + 1
+        return dict(sorted(counts.items()))
+
+    def acceptance_hours(self, dimension="urgency"):
+        """{group value: [hours to acceptance of each accepted case]} (for box plots)."""
+        values = {}
+        for case in self.cases.values():
+            hours = _hours(case.created, case.accepted)
+            if hours is None:
+                continue
+            for dim, value in self._group_keys(case):
+                if dim == dimension:
+                    values.setdefault(value, []).append(hours)
+        return dict(sorted(values.items()))
+
+
+def fold(events):
+    return Statistics().add_all(events)
+
+
+def _mean(values):
+    return statistics.fmean(values) if values else None
+
+
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def summarize(cases):
+    """The figures of one group of cases."""
+    accepted = [h for h in (_hours(c.created, c.accepted) for c in cases) if h is not None]
+    solution = [h for h in (_hours(c.created, c.first_solution) for c in cases) if h is not None]
+    chosen = sum(c.chosen for c in cases)
+    declined = sum(c.declined for c in cases)
+    with_solution = sum(1 for c in cases if c.first_solution is not None)
+    second = sum(1 for c in cases if c.second_opinion)
+    outcomes = {o: sum(1 for c in cases if c.solved == o) for o in OUTCOMES}
+    completed = sum(1 for c in cases if c.solved is not None)
+    return {
+        "cases": len(cases),
+        "accepted": len(accepted),
+        "completed": completed,
+        "withdrawn": sum(1 for c in cases if c.withdrawn),
+        "questions_asked_total": sum(c.questions for c in cases),
+        "questions_asked_mean": _mean([c.questions for c in cases]),
+        "redefinitions_total": sum(c.redefinitions for c in cases),
+        "redefinitions_mean": _mean([c.redefinitions for c in cases]),
+        "hours_to_acceptance_mean": _mean(accepted),
+        "hours_to_acceptance_median": _median(accepted),
+        "hours_to_first_solution_mean": _mean(solution),
+        "hours_to_first_solution_median": _median(solution),
+        "mentors_chosen": chosen,
+        "declines": declined,
+        "decline_rate": declined / chosen if chosen else None,
+        "cases_with_solution": with_solution,
+        "second_opinions": second,
+        "second_opinion_rate": second / with_solution if with_solution else None,
+        **{f"solved_{o}": outcomes[o] for o in OUTCOMES},
+    }
+
+
+SUMMARY_COLUMNS = tuple(summarize([]).keys())

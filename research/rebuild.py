@@ -1,0 +1,215 @@
+"""``mentor-research rebuild`` / ``verify``: rebuild a read model from the source logs, compare it.
+
+rebuild library  replays the whole cases log (page by page), maps each event as the live relay
+                 does (``integration_payload``, same event ids, same envelope validation) and
+                 feeds CaseCompleted / CasePublishedToForum to the library's own projection
+                 (services/library/projection.py) in a fresh database.
+verify library   compares a live library with a rebuilt one, ignoring what cannot match: times
+                 (published_at, created_at, updated_at) and library entry ids (random uuid4 in
+                 the live service), so entries are compared by content, as a multiset.
+"""
+import json
+from collections import Counter
+
+from research.cli import PAGE_SIZE, CliError, open_store
+
+LIBRARY_TABLES = {
+    # table: (key columns or None for a multiset of rows, compared columns)
+    "library_entries": (None, ("kind", "rubrics", "urgency", "essence", "actions_taken", "difficulty",
+                               "question", "participants", "solutions", "clarifications", "problem_solved")),
+    "forum_threads": (("id",), ("id", "title", "rubrics")),
+    "forum_posts": (("id",), ("id", "thread_id", "essence", "question", "rubrics", "urgency")),
+}
+ENTRY_LABEL = ("id", "question")  # how a library entry is named in a difference
+
+
+# ---- reading the cases log as the relay publishes it ----------------------------------------
+
+def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
+    """Envelopes of the wanted integration types, in log order, as the relay would build them
+    (same event id, position, payload validated by the event's contract)."""
+    from contracts.envelope import Envelope, read_envelope
+    from contracts.events import dump_payload
+    from services.cases.application import event_id
+    from services.cases.integration import integration_payload
+
+    stop = app.recorder.max_notification_id() or 0
+    start = 1
+    while start <= stop:
+        page = app.recorder.select_notifications(start, page_size, stop=stop)
+        if not page:
+            break
+        envelopes = []
+        for notification in page:
+            domain_event = app.mapper.to_domain_event(notification)
+            case = app.get_case_at(domain_event.originator_id, domain_event.originator_version)
+            mapped = integration_payload(domain_event, case)
+            if mapped is None or mapped[0] not in wanted_types:
+                continue
+            event_type, payload = mapped
+            version, data = dump_payload(event_type, payload)
+            message = Envelope(
+                event_id=event_id(domain_event.originator_id, domain_event.originator_version),
+                type=event_type, schema_version=version, source="cases",
+                aggregate_id=str(domain_event.originator_id), position=notification.id,
+                occurred_at=domain_event.timestamp, payload=data,
+                correlation_id=getattr(domain_event, "correlation_id", "") or "",
+            ).to_message()
+            envelopes.append(read_envelope(json.loads(json.dumps(message))))  # as a consumer reads it
+        yield envelopes
+        start = page[-1].id + 1
+
+
+# ---- rebuild --------------------------------------------------------------------------------
+
+def _open_target(url, schema, tables):
+    """A fresh database with the service's schema; refuses one that already holds rows."""
+    import psycopg2
+
+    from services.common.db import PostgresStore, ensure_database
+    try:
+        ensure_database(url)
+        store = PostgresStore(url, 1)
+        store.migrate(schema)
+        used = []
+        with store.transaction() as cur:
+            for table in ("processed_events", *tables):
+                cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table}) AS used")
+                if cur.fetchone()["used"]:
+                    used.append(table)
+        if used:
+            store.close()
+            raise CliError(f"--into-url: {', '.join(used)} not empty; rebuild into a fresh database")
+    except psycopg2.Error as error:
+        raise CliError(f"cannot prepare the target database: {error}".strip(), code=1) from None
+    return store
+
+
+def rebuild_library(cases_url, into_url, out):
+    from services.library import projection
+    from services.library.service import SCHEMA
+    app = open_store(cases_url)
+    store = None
+    try:
+        store = _open_target(into_url, SCHEMA, LIBRARY_TABLES)
+        counts = Counter()
+        for envelopes in case_envelopes(app, projection.HANDLED_TYPES):
+            with store.transaction() as cur:  # one transaction per page of the log
+                for envelope in envelopes:
+                    projection.apply(cur, envelope)
+                    counts[envelope.type] += 1
+    finally:
+        app.close()
+        if store is not None:
+            store.close()
+    out.write(f"rebuilt library from {counts['CaseCompleted']} CaseCompleted and "
+              f"{counts['CasePublishedToForum']} CasePublishedToForum events\n")
+    return 0
+
+
+def run_rebuild(args, stdout):
+    if args.model == "library":
+        return rebuild_library(args.cases_url, args.into_url, stdout)
+    raise CliError(f"rebuild {args.model}: not implemented yet (only library)")
+
+
+# ---- verify ---------------------------------------------------------------------------------
+
+def _normal(value):
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value) if value is not None else None
+
+
+def _read_table(conn, table, columns, extra=()):
+    from psycopg2.extras import RealDictCursor
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(f"SELECT {', '.join(dict.fromkeys((*extra, *columns)))} FROM {table}")
+        return [{k: _normal(v) for k, v in row.items()} for row in cur.fetchall()]
+
+
+def compare_tables(live, rebuilt, tables):
+    """Differences (text lines) between two databases over the given tables."""
+    differences = []
+    for table, (key, columns) in tables.items():
+        if key is None:  # no stable id: a multiset of rows by content
+            live_rows = _read_table(live, table, columns, extra=ENTRY_LABEL[:1])
+            rebuilt_rows = _read_table(rebuilt, table, columns)
+            content = lambda row: tuple(row[c] for c in columns)  # noqa: E731
+            missing = Counter(content(r) for r in rebuilt_rows)
+            missing.subtract(Counter(content(r) for r in live_rows))
+            surplus = Counter(content(r) for r in live_rows)
+            surplus.subtract(Counter(content(r) for r in rebuilt_rows))
+            for row in live_rows:
+                if surplus[content(row)] > 0:
+                    surplus[content(row)] -= 1
+                    differences.append(f"{table}: only in live: id={row['id']} "
+                                       f"{json.dumps({c: row[c] for c in columns}, ensure_ascii=False)}")
+            for values, n in missing.items():
+                for _ in range(n):
+                    differences.append(f"{table}: only in rebuilt: "
+                                       f"{json.dumps(dict(zip(columns, values)), ensure_ascii=False)}")
+            continue
+        live_rows = {tuple(r[k] for k in key): r for r in _read_table(live, table, columns)}
+        rebuilt_rows = {tuple(r[k] for k in key): r for r in _read_table(rebuilt, table, columns)}
+        for k in sorted(live_rows.keys() | rebuilt_rows.keys()):
+            name = ", ".join(f"{c}={v}" for c, v in zip(key, k))
+            a, b = live_rows.get(k), rebuilt_rows.get(k)
+            if b is None:
+                differences.append(f"{table}: only in live: {name}")
+            elif a is None:
+                differences.append(f"{table}: only in rebuilt: {name}")
+            else:
+                for c in columns:
+                    if a[c] != b[c]:
+                        differences.append(f"{table}: {name}: {c} differs: live={a[c]!r} rebuilt={b[c]!r}")
+    return differences
+
+
+def run_verify(args, stdout):
+    import psycopg2
+    if args.model != "library":
+        raise CliError(f"verify {args.model}: not implemented yet (only library)")
+    connections = []
+    try:
+        for option, url in (("--live-url", args.live_url), ("--rebuilt-url", args.rebuilt_url)):
+            try:
+                connections.append(psycopg2.connect(url, connect_timeout=5))
+            except psycopg2.Error as error:
+                raise CliError(f"{option}: cannot connect: {error}".strip(), code=2) from None
+        try:
+            differences = compare_tables(*connections, LIBRARY_TABLES)
+        except psycopg2.Error as error:
+            raise CliError(f"cannot read the library tables: {error}".strip(), code=2) from None
+    finally:
+        for conn in connections:
+            conn.close()
+    for line in differences:
+        stdout.write(line + "\n")
+    stdout.write(f"{args.model}: {len(differences)} difference(s)\n" if differences
+                 else f"{args.model}: live and rebuilt are equal\n")
+    return 1 if differences else 0
+
+
+# ---- the command line (called from research/cli.py's build_parser) ---------------------------
+
+def add_commands(commands):
+    rebuild = commands.add_parser(
+        "rebuild", help="rebuild a read model from the source event logs",
+        description="Rebuild a service's read model into a fresh database (created if missing) by "
+                    "replaying the source logs through the service's own projection code.")
+    models = rebuild.add_subparsers(dest="model", required=True)
+    library = models.add_parser("library", help="library entries and the forum, from the cases log")
+    library.add_argument("--cases-url", required=True, help="the cases service's PostgreSQL URL (read only)")
+    library.add_argument("--into-url", required=True, help="the PostgreSQL URL of the database to fill")
+    rebuild.set_defaults(run=run_rebuild)
+
+    verify = commands.add_parser(
+        "verify", help="compare a live read model with a rebuilt one (exit 1 on any difference)",
+        description="Compare a live read model with a rebuilt one, ignoring timestamps and random ids; "
+                    "print each difference; exit 1 if any, 0 when equal.")
+    vmodels = verify.add_subparsers(dest="model", required=True)
+    vlib = vmodels.add_parser("library", help="library_entries, forum_threads, forum_posts")
+    vlib.add_argument("--live-url", required=True, help="the live library database URL")
+    vlib.add_argument("--rebuilt-url", required=True, help="the rebuilt library database URL")
+    verify.set_defaults(run=run_verify)

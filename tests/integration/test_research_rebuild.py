@@ -1,0 +1,172 @@
+"""`mentor-research rebuild/verify library` and the parquet export, on a live journey: real cases,
+matching and library services over RPC and events, each on databases of its own (so hand-made
+events of other modules' tests cannot be in the live library)."""
+import csv
+import io
+import json
+import sys
+import uuid
+
+import psycopg2
+import pytest
+
+from research.cli import main
+from services.cases.service import CasesService
+from services.library.projection import FORUM_NAMESPACE
+from services.library.service import LibraryService
+from services.matching.service import MatchingService
+from tests.support import actor, case_form, eventually
+
+KEY = "rebuild-key"
+
+
+@pytest.fixture(scope="module")
+def journey(start_module_service, test_env):
+    """A completed, consented case that was also published to the forum, projected live."""
+    from tests.integration.relay_helpers import publish_via_outbox
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    urls = {name: test_env.database_url(f"rebuild_{name}") for name in ("cases", "matching", "library")}
+    _purge_library_queue(test_env)  # events other modules left unconsumed would enter this live library
+    start_module_service(MatchingService, DATABASE_URL=urls["matching"])
+    start_module_service(CasesService, DATABASE_URL=urls["cases"])
+    start_module_service(LibraryService, DATABASE_URL=urls["library"])
+    mentee, mentor_id = actor("mentee"), str(uuid.uuid4())
+    mentor = {"user_id": mentor_id, "role": "mentor"}
+    publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
+                       {"mentor_id": mentor_id, "rubrics": ["class-management-motivation"],
+                        "accepting_cases": True})
+    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as rpc:
+        eventually(lambda: _call(lambda: rpc.matching.get_mentor(mentor_id)), message="matching knows mentor")
+        case_id = rpc.cases.create_case(mentee, case_form(
+            group_discussion_consent=True,
+            essence="Ivan Petrov from my 7th form disrupts lessons; his mother is at ivan@example.org."))["id"]
+        eventually(lambda: any(p["mentor_id"] == mentor_id for p in
+                               rpc.cases.get_case(mentee, case_id).get("proposed_mentors") or ()),
+                   message="proposals recorded")
+        rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": mentor_id})
+        rpc.cases.accept_case(mentor, case_id)
+        rpc.cases.publish_to_forum(mentee, case_id, {"title": "Disruptions in the 7th form"})
+        solved = rpc.cases.propose_solution(mentor, case_id, {
+            "text": "Agree three class rules together.",
+            "materials": [{"title": "Classroom basics", "reference": "https://example.org/cm"}]})
+        rpc.cases.complete_case(mentee, case_id, {"problem_solved": "yes",
+                                                  "helpfulness": {solved["solutions"][0]["id"]: 5}})
+    live = psycopg2.connect(urls["library"])
+    live.autocommit = True
+
+    def projected():
+        with live.cursor() as cur:
+            cur.execute("SELECT (SELECT count(*) FROM library_entries), (SELECT count(*) FROM forum_posts)")
+            return cur.fetchone() == (1, 1)
+
+    eventually(projected, message="library entry and forum post projected live")
+    yield {**urls, "live": live, "test_env": test_env}
+    live.close()
+
+
+def _purge_library_queue(test_env):
+    from tests.integration.event_helpers import open_broker
+    conn, _ = open_broker(test_env.amqp_uri)  # declares the topology: the queue exists
+    try:
+        conn.default_channel.queue_purge("library.case-events")
+    finally:
+        conn.release()
+
+
+def _call(fn):
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def run(*argv):
+    out = io.StringIO()
+    code = main(list(argv), stdout=out)
+    return code, out.getvalue()
+
+
+def rebuild(journey, name):
+    url = journey["test_env"].database_url(f"rebuilt_{name}")
+    code, out = run("rebuild", "library", "--cases-url", journey["cases"], "--into-url", url)
+    assert code == 0, out
+    assert "1 CaseCompleted and 1 CasePublishedToForum" in out
+    return url
+
+
+def test_rebuilt_library_equals_live(journey):
+    url = rebuild(journey, "equal")
+    code, out = run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
+    assert code == 0, out
+    assert "live and rebuilt are equal" in out
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT essence FROM library_entries")
+        [(essence,)] = cur.fetchall()
+        assert "Petrov" not in essence and "ivan@example.org" not in essence
+        cur.execute("SELECT id::text FROM forum_threads")
+        [(thread_id,)] = cur.fetchall()
+    assert uuid.UUID(thread_id).version == 5  # derived from the same event id as the live relay's
+
+
+def test_rebuild_refuses_a_database_already_used(journey):
+    url = rebuild(journey, "used")
+    code, _ = run("rebuild", "library", "--cases-url", journey["cases"], "--into-url", url)
+    assert code == 2
+
+
+def test_tampering_with_a_live_row_makes_verify_fail_naming_it(journey, capsys):
+    url = rebuild(journey, "tamper")
+    live = journey["live"]
+    with live.cursor() as cur:
+        cur.execute("SELECT id::text, essence FROM forum_posts")
+        [(post_id, essence)] = cur.fetchall()
+        cur.execute("UPDATE forum_posts SET essence = 'tampered' WHERE id = %s", (post_id,))
+        cur.execute("SELECT id::text, question FROM library_entries")
+        [(entry_id, question)] = cur.fetchall()
+        cur.execute("UPDATE library_entries SET question = 'tampered too' WHERE id = %s", (entry_id,))
+    try:
+        code, out = run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
+    finally:
+        with live.cursor() as cur:
+            cur.execute("UPDATE forum_posts SET essence = %s WHERE id = %s", (essence, post_id))
+            cur.execute("UPDATE library_entries SET question = %s WHERE id = %s", (question, entry_id))
+    assert code == 1, out
+    assert f"forum_posts: id={post_id}: essence differs" in out
+    assert f"library_entries: only in live: id={entry_id}" in out
+    assert "library_entries: only in rebuilt:" in out
+    assert "3 difference(s)" in out
+    assert run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)[0] == 0
+
+
+def test_parquet_export_round_trips(journey, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    target, csv_target = tmp_path / "events.parquet", tmp_path / "events.csv"
+    assert main(["export", "--database-url", journey["cases"], "--key", KEY, "--format", "parquet",
+                 "--output", str(target)]) == 0
+    assert main(["export", "--database-url", journey["cases"], "--key", KEY, "--format", "csv",
+                 "--output", str(csv_target)]) == 0
+    table = pq.read_table(target)
+    assert table.column_names == ["event_id", "case", "version", "type", "occurred_at", "data"]
+    rows = table.to_pylist()
+    with open(csv_target, encoding="utf-8", newline="") as f:
+        expected = list(csv.DictReader(f))
+    assert len(rows) == len(expected) >= 6
+    for row, want in zip(rows, expected):
+        assert {k: str(v) for k, v in row.items()} == want
+        json.loads(row["data"])
+    assert [r["type"] for r in rows][:1] == ["Created"]
+    assert "Petrov" not in str(rows)
+
+
+def test_parquet_without_pyarrow_exits_2(journey, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    code = main(["export", "--database-url", journey["cases"], "--key", KEY, "--format", "parquet",
+                 "--output", str(tmp_path / "x.parquet")])
+    assert code == 2
+    assert "pyarrow" in capsys.readouterr().err
+
+
+def test_forum_ids_match_the_live_relay():
+    assert FORUM_NAMESPACE == uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:forum")
