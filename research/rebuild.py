@@ -4,6 +4,9 @@ rebuild library  replays the whole cases log (page by page), maps each event as 
                  does (``integration_payload``, same event ids, same envelope validation) and
                  feeds CaseCompleted / CasePublishedToForum to the library's own projection
                  (services/library/projection.py) in a fresh database.
+rebuild matching the mentors read model from identity's outbox (MentorProfileUpdated, in order),
+                 and every round from matching's own outbox (MentorsMatched: its decisions are
+                 replayed, not re-ranked), with each round's rubrics from the cases log.
 verify library   compares a live library with a rebuilt one, ignoring what cannot match: times
                  (published_at, created_at, updated_at) and library entry ids (random uuid4 in
                  the live service), so entries are compared by content, as a multiset.
@@ -20,6 +23,11 @@ LIBRARY_TABLES = {
     "forum_threads": (("id",), ("id", "title", "rubrics")),
     "forum_posts": (("id",), ("id", "thread_id", "essence", "question", "rubrics", "urgency")),
 }
+MATCHING_TABLES = {
+    "mentors": (("mentor_id",), ("mentor_id", "rubrics", "accepting_cases", "source_position")),
+    "proposals": (("case_id", "round"), ("case_id", "round", "rubrics", "proposals")),
+}
+TABLES = {"library": LIBRARY_TABLES, "matching": MATCHING_TABLES}
 ENTRY_LABEL = ("id", "question")  # how a library entry is named in a difference
 
 
@@ -107,10 +115,62 @@ def rebuild_library(cases_url, into_url, out):
     return 0
 
 
+def outbox_envelopes(url, event_type, page_size=PAGE_SIZE):
+    """A service's outbox read in order with a server-side cursor: constant memory."""
+    import psycopg2
+
+    from contracts.envelope import read_envelope
+    try:
+        conn = psycopg2.connect(url, connect_timeout=5)
+    except psycopg2.Error as error:
+        raise CliError(f"cannot connect to {event_type}'s source: {error}".strip(), code=1) from None
+    try:
+        with conn.cursor(name="outbox_reader") as cur:
+            cur.itersize = page_size
+            cur.execute("SELECT position, envelope FROM outbox WHERE envelope->>'type' = %s ORDER BY position",
+                        (event_type,))
+            for position, message in cur:
+                yield read_envelope({**message, "position": position})
+    finally:
+        conn.close()
+
+
+def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
+    from services.matching import readmodel
+    from services.matching.service import SCHEMA
+    app = open_store(cases_url)
+    try:
+        rubrics = {}  # (case, round) -> the rubrics that round was ranked on
+        for envelopes in case_envelopes(app, {"CaseCreated", "MentorDeclined", "SecondOpinionRequested"}):
+            for e in envelopes:
+                round_ = 1 if e.type == "CaseCreated" else e.payload["next_round"]
+                rubrics.setdefault((e.payload["case_id"], round_), e.payload["rubrics"])
+    finally:
+        app.close()
+    store = _open_target(into_url, SCHEMA, MATCHING_TABLES)
+    mentors = rounds = 0
+    try:
+        with store.transaction() as cur:
+            for envelope in outbox_envelopes(identity_url, "MentorProfileUpdated"):
+                readmodel.upsert_mentor(cur, envelope.payload, envelope.position)
+                mentors += 1
+            for envelope in outbox_envelopes(matching_url, "MentorsMatched"):
+                p = envelope.payload
+                key = (p["case_id"], p["round"])
+                if key not in rubrics:
+                    raise CliError(f"round {p['round']} of case {p['case_id']} is not in the cases log", code=1)
+                readmodel.record_round(cur, p["case_id"], p["round"], rubrics[key], p["proposals"])
+                rounds += 1
+    finally:
+        store.close()
+    out.write(f"rebuilt matching from {mentors} MentorProfileUpdated and {rounds} MentorsMatched events\n")
+    return 0
+
+
 def run_rebuild(args, stdout):
     if args.model == "library":
         return rebuild_library(args.cases_url, args.into_url, stdout)
-    raise CliError(f"rebuild {args.model}: not implemented yet (only library)")
+    return rebuild_matching(args.identity_url, args.cases_url, args.matching_url, args.into_url, stdout)
 
 
 # ---- verify ---------------------------------------------------------------------------------
@@ -168,8 +228,6 @@ def compare_tables(live, rebuilt, tables):
 
 def run_verify(args, stdout):
     import psycopg2
-    if args.model != "library":
-        raise CliError(f"verify {args.model}: not implemented yet (only library)")
     connections = []
     try:
         for option, url in (("--live-url", args.live_url), ("--rebuilt-url", args.rebuilt_url)):
@@ -178,9 +236,9 @@ def run_verify(args, stdout):
             except psycopg2.Error as error:
                 raise CliError(f"{option}: cannot connect: {error}".strip(), code=2) from None
         try:
-            differences = compare_tables(*connections, LIBRARY_TABLES)
+            differences = compare_tables(*connections, TABLES[args.model])
         except psycopg2.Error as error:
-            raise CliError(f"cannot read the library tables: {error}".strip(), code=2) from None
+            raise CliError(f"cannot read the {args.model} tables: {error}".strip(), code=2) from None
     finally:
         for conn in connections:
             conn.close()
@@ -202,6 +260,12 @@ def add_commands(commands):
     library = models.add_parser("library", help="library entries and the forum, from the cases log")
     library.add_argument("--cases-url", required=True, help="the cases service's PostgreSQL URL (read only)")
     library.add_argument("--into-url", required=True, help="the PostgreSQL URL of the database to fill")
+    matching = models.add_parser("matching", help="mentors and proposal rounds, from identity's and "
+                                                   "matching's outboxes and the cases log")
+    matching.add_argument("--identity-url", required=True, help="the identity database URL (its outbox)")
+    matching.add_argument("--cases-url", required=True, help="the cases database URL (each round's rubrics)")
+    matching.add_argument("--matching-url", required=True, help="the live matching database URL (its outbox)")
+    matching.add_argument("--into-url", required=True, help="the PostgreSQL URL of the database to fill")
     rebuild.set_defaults(run=run_rebuild)
 
     verify = commands.add_parser(
@@ -212,4 +276,7 @@ def add_commands(commands):
     vlib = vmodels.add_parser("library", help="library_entries, forum_threads, forum_posts")
     vlib.add_argument("--live-url", required=True, help="the live library database URL")
     vlib.add_argument("--rebuilt-url", required=True, help="the rebuilt library database URL")
+    vmatch = vmodels.add_parser("matching", help="mentors and proposals")
+    vmatch.add_argument("--live-url", required=True, help="the live matching database URL")
+    vmatch.add_argument("--rebuilt-url", required=True, help="the rebuilt matching database URL")
     verify.set_defaults(run=run_verify)

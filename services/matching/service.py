@@ -7,7 +7,6 @@ Proposals are written with their MentorsMatched outbox event in one transaction;
 relay publishes them and the cases service records them on the case.
 """
 from nameko.dependency_providers import Config
-from psycopg2.extras import Json
 
 from contracts.errors import NotFound
 from services.common import outbox
@@ -19,7 +18,8 @@ from services.common.outbox import OutboxReader
 from services.common.relay import EventRelay
 from services.common.rpc import rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
-from services.matching.ranking import Candidate, rank
+from services.matching import readmodel
+from services.matching.ranking import rank
 
 log = get_logger()
 
@@ -57,15 +57,7 @@ class MatchingService:
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            # Out-of-order safe: an older profile event never overwrites a newer one.
-            cur.execute(
-                """INSERT INTO mentors (mentor_id, rubrics, accepting_cases, source_position)
-                   VALUES (%s, %s, %s, %s)
-                   ON CONFLICT (mentor_id) DO UPDATE SET rubrics = EXCLUDED.rubrics,
-                       accepting_cases = EXCLUDED.accepting_cases, source_position = EXCLUDED.source_position,
-                       updated_at = now()
-                   WHERE mentors.source_position < EXCLUDED.source_position""",
-                (p["mentor_id"], p["rubrics"], p["accepting_cases"], envelope.position))
+            readmodel.upsert_mentor(cur, p, envelope.position)
         log.info("mentor_known", mentor_id=p["mentor_id"])
 
     @subscribe("matching.case-events")
@@ -96,17 +88,9 @@ class MatchingService:
         A round is decided once: if it was already recorded (another event asked for the same
         round), the recorded proposals are announced again rather than a different ranking.
         """
-        cur.execute("SELECT mentor_id, rubrics, accepting_cases FROM mentors WHERE rubrics && %s",
-                    (rubrics,))
-        candidates = [Candidate(r["mentor_id"], frozenset(r["rubrics"]), r["accepting_cases"])
-                      for r in cur.fetchall()]
-        proposals = rank(rubrics, candidates, k=int(self.config.get("MATCHING_K", 3)), exclude=exclude)
-        cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT DO NOTHING RETURNING round",
-                    (case_id, round_, rubrics, Json(proposals)))
-        if cur.fetchone() is None:
-            cur.execute("SELECT proposals FROM proposals WHERE case_id = %s AND round = %s", (case_id, round_))
-            proposals = cur.fetchone()["proposals"]
+        ranked = rank(rubrics, readmodel.candidates(cur, rubrics), k=int(self.config.get("MATCHING_K", 3)),
+                      exclude=exclude)
+        proposals = readmodel.record_round(cur, case_id, round_, rubrics, ranked)
         outbox.append(cur, "matching", "MentorsMatched", case_id,
                       {"case_id": case_id, "round": round_, "proposals": proposals})
         return proposals

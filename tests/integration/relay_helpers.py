@@ -13,8 +13,8 @@ class _Container:
         self.config = config
 
 
-def publish_via_outbox(test_env, source, event_type, aggregate_id, payload):
-    url = test_env.database_url(f"{source}_fixture")
+def publish_via_outbox(test_env, source, event_type, aggregate_id, payload, url=None):
+    url = url or test_env.database_url(f"{source}_fixture")
     ensure_database(url)
     store = PostgresStore(url, 2)
     try:
