@@ -92,6 +92,9 @@ class CorrelationContext(DependencyProvider):
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             service=self.service_name, entrypoint=worker_ctx.entrypoint.method_name)
+        envelope = worker_ctx.args[0] if worker_ctx.args else None
+        if getattr(envelope, "event_id", None) is not None:  # an event handler: name what it handles
+            structlog.contextvars.bind_contextvars(event_type=envelope.type, event_id=str(envelope.event_id))
         set_correlation_id(cid)
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):

@@ -1,5 +1,6 @@
 """The whole case journey over HTTP through the gateway, every service a real `nameko run`
 process on the real RabbitMQ and PostgreSQL."""
+import json
 import uuid
 
 import pytest
@@ -71,6 +72,10 @@ def test_a_case_goes_from_filing_to_the_library(platform, rpc):
     # One request, followed through every service by its correlation id.
     for service in ("gateway", "cases", "matching", "notifications"):
         assert correlation_id in platform.processes[service].log_text(), f"{service} lost the correlation id"
+    handled = [json.loads(line) for line in platform.processes["notifications"].log_text().splitlines()
+               if correlation_id in line and line.startswith("{")]
+    assert {"MentorsProposed"} <= {entry.get("event_type") for entry in handled}  # which event, in every line
+    assert all(entry["service"] == "notifications" for entry in handled)
 
 
 def test_invalid_cases_are_refused_naming_the_field_and_nothing_is_stored(platform):
