@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg2
 from psycopg2 import sql
@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
+from scratch import recreate, server_url  # noqa: E402  (bench/scratch.py, beside this script)
 
 BENCH_DB = "mentor_bench"
 FORM = {
@@ -51,20 +52,6 @@ CREATE TABLE baseline_events (
     notification_id bigserial,
     PRIMARY KEY (originator_id, originator_version)
 )"""
-
-
-def server_url(url, dbname):
-    return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
-
-
-def recreate(admin_url, drop_only=False):
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        if not drop_only:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    conn.close()
 
 
 def baseline(url, n):
@@ -130,7 +117,7 @@ def main(argv=None):
     url = server_url(args.postgres, BENCH_DB)
     print(f"database {BENCH_DB} on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}, N = {args.n}",
           flush=True)
-    recreate(admin)
+    recreate(admin, BENCH_DB)
     try:
         raw_elapsed, raw_lat = baseline(url, args.n)
         es_elapsed, es_lat = cases_application(url, args.n)
@@ -144,7 +131,7 @@ def main(argv=None):
               f"({raw_rate / es_rate:.1f}x slower; {1000 * (es_elapsed - raw_elapsed) / args.n:.2f} ms "
               f"more per case)")
     finally:
-        recreate(admin, drop_only=True)
+        recreate(admin, BENCH_DB, drop_only=True)
     return 0
 
 

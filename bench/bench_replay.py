@@ -20,10 +20,9 @@ import random
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg2
-from psycopg2 import sql
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -31,26 +30,13 @@ from research.analytics import Statistics  # noqa: E402
 from research.cli import PAGE_SIZE, iter_events, open_store  # noqa: E402
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
+from scratch import recreate, server_url  # noqa: E402  (bench/scratch.py, beside this script)
 from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from contracts.vocabulary import PROBLEM_SOLVED, URGENCIES  # noqa: E402
 
 BENCH_DB = "mentor_bench_replay"
 TARGET = 50_000
 MENTORS = [str(uuid.uuid4()) for _ in range(40)]
-
-
-def server_url(url, dbname):
-    return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
-
-
-def recreate(admin_url, drop_only=False):
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
-        if not drop_only:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
-    conn.close()
 
 
 def form(rng):
@@ -177,7 +163,7 @@ def main(argv=None):
     url = server_url(args.postgres, BENCH_DB)
     print(f"database {BENCH_DB} on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}, "
           f"N = {args.events} events", flush=True)
-    recreate(admin)
+    recreate(admin, BENCH_DB)
     try:
         stored, cases, gen_elapsed = generate(url, args.events)
         print(f"generated {stored} events of {cases} cases in {gen_elapsed:.1f} s "
@@ -209,7 +195,7 @@ def main(argv=None):
         print(f"time of (b): pages {elapsed_b1:.2f} s, mapper ~{mapper_s:.2f} s, fold ~{fold_s:.2f} s "
               f"({len(stats.cases)} cases folded)")
     finally:
-        recreate(admin, drop_only=True)
+        recreate(admin, BENCH_DB, drop_only=True)
     return 0
 
 

@@ -82,3 +82,8 @@ def require_mentor_account(user_row):
     """The account behind the actor must (still) exist and be a mentor's."""
     if user_row is None or user_row["role"] != "mentor":
         raise Forbidden(NOT_A_MENTOR)
+
+
+def unique(values):
+    """Values without repeats, in their first order."""
+    return list(dict.fromkeys(values))

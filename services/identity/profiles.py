@@ -4,7 +4,7 @@ from contracts.events import dump_payload
 from contracts.rpc import MentorProfileViewSchema
 from contracts.rubrics import RUBRIC_SLUGS
 
-from services.identity.accounts import parse_id
+from services.identity.accounts import parse_id, unique
 
 EVENT_TYPE = "MentorProfileUpdated"
 MAX_PROFILE_IDS = 100
@@ -12,20 +12,12 @@ TEXT_FIELDS = ("place_of_work", "institute", "position", "interests", "motto")
 PUBLIC_FIELDS = tuple(MentorProfileViewSchema().fields)
 
 
-def _unique(values):
-    seen = []
-    for value in values:
-        if value not in seen:
-            seen.append(value)
-    return seen
-
-
 def normalize_profile(profile):
     """A profile loaded by MentorProfileSchema, made canonical: rubrics and links without repeats
     (in the mentor's order), free text without surrounding blanks."""
     result = {field: (profile.get(field) or "").strip() for field in TEXT_FIELDS}
-    result["rubrics"] = _unique(profile["rubrics"])
-    result["links"] = _unique(link.strip() for link in profile.get("links") or [])
+    result["rubrics"] = unique(profile["rubrics"])
+    result["links"] = unique(link.strip() for link in profile.get("links") or [])
     result["accepting_cases"] = bool(profile.get("accepting_cases", True))
     return result
 
@@ -72,7 +64,7 @@ def profile_ids(mentor_ids):
     bad = {str(i): ["Expected a string."] for i, value in enumerate(mentor_ids) if not isinstance(value, str)}
     if bad:
         raise InvalidInput("mentor_ids must be strings.", {"mentor_ids": bad})
-    return _unique(pid for pid in map(parse_id, mentor_ids) if pid is not None)
+    return unique(pid for pid in map(parse_id, mentor_ids) if pid is not None)
 
 
 def in_requested_order(views, ids):

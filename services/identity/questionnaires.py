@@ -8,7 +8,7 @@ every such look is logged for the author to see.
 from contracts.errors import Forbidden, InvalidInput, NotFound
 from contracts.rpc import AuthorCardSchema, QuestionnaireReadViewSchema, QuestionnaireViewSchema
 
-from services.identity.accounts import parse_id
+from services.identity.accounts import parse_id, unique
 
 NOT_A_MENTEE = "Only a mentee fills the onboarding questionnaire."
 NO_QUESTIONNAIRE = "You have not filled the onboarding questionnaire yet."
@@ -16,14 +16,6 @@ NO_AUTHOR = "No such author."
 MAX_CASE_ID = 64  # like every path value of the gateway
 FIELDS = ("school", "subjects", "forms_taught", "years_of_practice", "graduation_year",
           "graduation_institute", "workload_hours_per_week")
-
-
-def _unique(values):
-    seen = []
-    for value in values:
-        if value not in seen:
-            seen.append(value)
-    return seen
 
 
 def authorize_questionnaire_edit(actor):
@@ -45,7 +37,7 @@ def normalize_questionnaire(questionnaire):
     blanks, subjects without repeats (in the mentee's order), forms in ascending order."""
     return {
         "school": questionnaire["school"].strip(),
-        "subjects": _unique(subject.strip() for subject in questionnaire["subjects"]),
+        "subjects": unique(subject.strip() for subject in questionnaire["subjects"]),
         "forms_taught": sorted(questionnaire.get("forms_taught") or []),
         "years_of_practice": questionnaire["years_of_practice"],
         "graduation_year": questionnaire.get("graduation_year"),
