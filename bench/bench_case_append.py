@@ -19,7 +19,6 @@ import statistics
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import psycopg2
 from psycopg2 import sql
@@ -28,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
-from scratch import recreate, server_url  # noqa: E402  (bench/scratch.py, beside this script)
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
 
 BENCH_DB = "mentor_bench"
 FORM = {
@@ -108,16 +107,9 @@ def describe(name, n, elapsed, latencies):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=1000, help="rows / cases per run (default 1000)")
-    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432"),
-                        help="server URL without a database (needs CREATE DATABASE); "
-                             "default $BENCH_POSTGRES_URL or the local server")
+    add_postgres_argument(parser)
     args = parser.parse_args(argv)
-    admin = server_url(args.postgres, "postgres")
-    url = server_url(args.postgres, BENCH_DB)
-    print(f"database {BENCH_DB} on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}, N = {args.n}",
-          flush=True)
-    recreate(admin, BENCH_DB)
+    admin, url = fresh_database(args.postgres, BENCH_DB, f"N = {args.n}")
     try:
         raw_elapsed, raw_lat = baseline(url, args.n)
         es_elapsed, es_lat = cases_application(url, args.n)

@@ -20,7 +20,6 @@ import random
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import psycopg2
 
@@ -30,7 +29,7 @@ from research.analytics import Statistics  # noqa: E402
 from research.cli import PAGE_SIZE, iter_events, open_store  # noqa: E402
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
-from scratch import recreate, server_url  # noqa: E402  (bench/scratch.py, beside this script)
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
 from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from contracts.vocabulary import PROBLEM_SOLVED, URGENCIES  # noqa: E402
 
@@ -154,16 +153,9 @@ def timed(fn):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000, help="events to generate (default 200,000)")
-    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432"),
-                        help="server URL without a database (needs CREATE DATABASE); "
-                             "default $BENCH_POSTGRES_URL or the local server")
+    add_postgres_argument(parser)
     args = parser.parse_args(argv)
-    admin = server_url(args.postgres, "postgres")
-    url = server_url(args.postgres, BENCH_DB)
-    print(f"database {BENCH_DB} on {urlsplit(url).hostname}:{urlsplit(url).port or 5432}, "
-          f"N = {args.events} events", flush=True)
-    recreate(admin, BENCH_DB)
+    admin, url = fresh_database(args.postgres, BENCH_DB, f"N = {args.events} events")
     try:
         stored, cases, gen_elapsed = generate(url, args.events)
         print(f"generated {stored} events of {cases} cases in {gen_elapsed:.1f} s "
