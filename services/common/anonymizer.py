@@ -20,7 +20,8 @@ PLACEHOLDERS = {
 
 PATTERNS = (
     ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)),
-    ("PHONE", re.compile(r"(?<![\w+])\+?\d[\d\s\-()]{7,}\d(?!\w)")),
+    # Not inside a longer hyphenated token (a UUID, an ISBN): no word character or hyphen either side.
+    ("PHONE", re.compile(r"(?<![\w+\-])\+?\d[\d\s\-()]{7,}\d(?![\w\-])")),
     ("SCHOOL", re.compile(
         r"(?:\b(?:школ[аеуыой]*|гимнази[яиюей]*|лице[йяюеи]*|СОШ|ГБОУ|МБОУ|ГОУ|ОУ)\s*(?:№|N|No\.?)?\s*\d+"
         r"|\b(?:school|lyceum|gymnasium)\s*(?:No\.?|№|#|number)?\s*\d+)",
