@@ -3,6 +3,8 @@
 Each is registered with nameko so the caller gets the same class back, with its
 ``fields`` (which input was wrong, and why) and ``details`` (e.g. the current state).
 """
+import math
+
 from nameko.exceptions import deserialize_to_instance
 
 
@@ -57,3 +59,21 @@ class Conflict(PlatformError):
 class ServiceUnavailable(PlatformError):
     status = 503
     code = "service_unavailable"
+
+
+@deserialize_to_instance
+class TooManyRequests(PlatformError):
+    """Too many failed attempts (sign-in, password change); ``details["retry_after"]`` is the
+    number of seconds until the next attempt may succeed (the gateway's Retry-After)."""
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message, fields=None, details=None):
+        # whole seconds; across RPC nameko carries the details as text, so they are read back here
+        details = dict(details or {})
+        if "retry_after" in details:
+            try:
+                details["retry_after"] = max(1, math.ceil(float(details["retry_after"])))
+            except (TypeError, ValueError):
+                del details["retry_after"]
+        super().__init__(message, fields, details)

@@ -148,9 +148,14 @@ class CaseCompletedV1(CaseRef):
 
 
 class ProposalV1(_Payload):
+    """One proposed mentor and why (services/matching/ranking.py): the rubrics they share with
+    the case, their open cases (load) against their capacity, and the score. load and capacity
+    are optional: proposals recorded before they existed lack them."""
     mentor_id = fields.String(required=True)
     matched_rubrics = Rubrics(required=True)
     score = fields.Float(required=True)
+    load = fields.Integer(validate=validate.Range(min=0))
+    capacity = fields.Integer(validate=validate.Range(min=0))
 
 
 class MentorsMatchedV1(_Payload):
@@ -163,6 +168,44 @@ class MentorProfileUpdatedV1(_Payload):
     mentor_id = fields.String(required=True)
     rubrics = Rubrics(required=True)
     accepting_cases = fields.Boolean(required=True)
+
+
+class AwayPeriodV1(_Payload):
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)  # inclusive
+
+
+class MentorProfileUpdatedV2(MentorProfileUpdatedV1):
+    """Everything matching needs of a mentor, as one snapshot after any change of profile,
+    accreditation or availability (consumers keep the latest by source position)."""
+    accredited = fields.Boolean(required=True)  # on the roll and not suspended
+    capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=50))  # open cases at once
+    away_periods = fields.List(fields.Nested(AwayPeriodV1), required=True)
+
+
+class AccreditationRequestedV1(_Payload):
+    application_id = fields.String(required=True)
+    mentor_id = fields.String(required=True)
+
+
+class AccreditationDecidedV1(_Payload):
+    """A moderator's decision on the roll of mentors; the reason is for the mentor to read."""
+    mentor_id = fields.String(required=True)
+    application_id = fields.String(allow_none=True, required=True)  # None for suspend/reinstate
+    decision = fields.String(required=True, validate=validate.OneOf(v.ACCREDITATION_DECISIONS))
+    reason = fields.String(required=True)
+
+
+class CaseEscalatedV1(NextRoundV1):
+    """An urgent case's chosen mentor did not accept in time: a new round, moderators alerted."""
+    mentor_id = fields.String(required=True)  # the mentor who did not answer
+    urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
+
+
+class CaseFlaggedV1(CaseRef):
+    """A case that needs a moderator: nobody fits it, or an urgent case went unanswered."""
+    reason = fields.String(required=True, validate=validate.OneOf(v.FLAG_REASONS))
+    round = fields.Integer(required=True)
 
 
 # (event type, schema version) -> (source service, payload schema class)
@@ -186,9 +229,16 @@ EVENTS = {
     ("CasePublishedToForum", 1): ("cases", ForumPostV1),
     ("MentorsMatched", 1): ("matching", MentorsMatchedV1),
     ("MentorProfileUpdated", 1): ("identity", MentorProfileUpdatedV1),
+    ("MentorProfileUpdated", 2): ("identity", MentorProfileUpdatedV2),
+    ("AccreditationRequested", 1): ("identity", AccreditationRequestedV1),
+    ("AccreditationDecided", 1): ("identity", AccreditationDecidedV1),
+    ("CaseEscalated", 1): ("cases", CaseEscalatedV1),
+    ("CaseFlagged", 1): ("cases", CaseFlaggedV1),
 }
 
-CURRENT_VERSION = {etype: ver for (etype, ver) in EVENTS}
+CURRENT_VERSION = {}  # the latest version of each type: what producers emit now
+for _type, _version in EVENTS:
+    CURRENT_VERSION[_type] = max(_version, CURRENT_VERSION.get(_type, 0))
 
 
 def payload_schema(event_type, schema_version):

@@ -20,11 +20,28 @@ cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -
                author_for(actor, case_id) -> {author_id} (the author, moderators, the mentors working
                    on a personal-mode case; Forbidden otherwise: the gate of the author card)
                list_cases(actor, filters=None) -> [CaseSummary] (filters: CaseFilterSchema, moderators)
-identity:      register(form) -> UserView;  sign_in({email, password}) -> TokenView
+identity:      register(form) -> UserView
+               sign_in({email, password}, client=None) -> TokenView (client: the caller's address;
+                   failures are counted per account and per address: TooManyRequests when too many)
+               authenticate(token) -> actor (signature, expiry and a live session; Unauthorized
+                   otherwise: the gateway asks on every authenticated request)
+               sign_out(token) -> Status (revokes the token's session)
+               change_password(actor, token, {current_password, new_password}, client=None)
+                   -> PasswordChanged (every other session of the user is revoked)
                get_user(actor, user_id) -> UserView
                update_mentor_profile(actor, profile) -> MentorProfileView
-               get_mentor_profile(mentor_id) -> MentorProfileView (public)
-               list_mentor_profiles(rubric=None) -> [MentorProfileView] (public)
+               get_mentor_profile(mentor_id) -> MentorProfileView (public; any mentor with a profile)
+               list_mentor_profiles(rubric=None) -> [MentorProfileView] (public; accredited mentors only)
+               set_mentor_photo(actor, {content_type, data (base64)}) -> PhotoView (mentors)
+               get_mentor_photo(mentor_id) -> Photo (public)
+               get_availability(actor) / update_availability(actor, availability) -> AvailabilityView
+               apply_for_accreditation(actor, {experience, motivation}) -> AccreditationView
+               get_accreditation(actor) -> AccreditationView (one's own; mentors)
+               list_accreditation_applications(actor, state="pending") -> [ApplicationReview] (moderators)
+               approve_application(actor, application_id) / reject_application(actor, application_id,
+                   {reason}) -> ApplicationReview (moderators)
+               suspend_mentor(actor, mentor_id, {reason}) / reinstate_mentor(actor, mentor_id)
+                   -> AccreditationView (moderators)
                get_public_profiles(mentor_ids) -> [MentorProfileView] (public; those that exist,
                    in the order asked; the gateway shows proposed mentors with it)
                update_questionnaire(actor, questionnaire) -> QuestionnaireView (mentees only; upsert)
@@ -34,13 +51,40 @@ identity:      register(form) -> UserView;  sign_in({email, password}) -> TokenV
                questionnaire_reads(actor) -> [QuestionnaireReadView] (who read one's questionnaire,
                    newest first)
 notifications: list_inbox(actor) -> [InboxEntryView];  mark_read(actor, entry_id) -> InboxEntryView
-library:       list_entries(actor, rubric=None) -> [LibraryEntryView]; get_entry(actor, entry_id) -> LibraryEntryView
+               inbox_page(actor, query) -> InboxPage (InboxQuerySchema; newest first, with unread_count)
+               unread_count(actor) -> UnreadCount;  mark_all_read(actor, {up_to}) -> MarkAllReadResult
+               get_preferences(actor) -> Preferences;  update_preferences(actor, {email}) -> Preferences
+               send_direct_message(actor, {recipient_id, text}, request_key=None) -> DirectMessageView
+               list_conversations(actor) -> [ConversationView];  get_thread(actor, peer_id, query) -> MessageThread
+                   (mentors and moderators only; a mentee is refused)
+               create_calendar_event(actor, form, request_key=None) -> CalendarEventView
+               list_calendar_events(actor, query) -> [CalendarEventView] (CalendarQuerySchema, dumped)
+               get_calendar_event(actor, event_id) / update_calendar_event(actor, event_id, patch)
+               cancel_calendar_event(actor, event_id, {reason}) / attend(actor, event_id) / unattend(...)
+                   -> CalendarEventView (the author edits; the author or a moderator cancels)
+identity, for other services only (the gateway never exposes them):
+               contact_for(user_id) -> Contact (e-mail and name, to send a notification e-mail)
+               moderator_contacts() -> [Contact];  role_of(user_id) -> {user_id, role}
+library:       list_entries(actor, rubric=None) -> [LibraryEntryView] (solved cases, newest 200)
+               search(actor, query) -> {items: [LibraryEntryView], total, total_exact, next_cursor}
+                   (LibrarySearchSchema; no q: newest first; q: full-text, best first)
+               similar(actor, {text, rubrics, limit}) -> [SimilarItemView] (SimilarRequestSchema)
+               get_entry(actor, item_id) -> LibraryEntryView (a solved case or a material)
+               add_material(actor, NewMaterial) / edit_item(actor, item_id, LibraryItemEdit) /
+                   withdraw_item(actor, item_id, {reason}) -> LibraryEntryView (moderators; 403 otherwise)
+               list_threads(actor, rubric=None) -> [ThreadSummary]; get_thread(actor, thread_id) -> ThreadView
+               add_post(actor, thread_id, {text, reply_to}, request_key=None) -> ForumPostView
+               hide_post(actor, post_id, {reason}) -> ForumPostView (moderators)
+matching:      suggest_colleagues(case_id, rubrics, exclude=(), limit=5) -> [ProposedMentor] (no actor: the
+                   gateway asks only after cases.get_case(actor, case_id) let the case's mentor see it;
+                   SuggestColleaguesSchema); get_mentor(mentor_id); get_proposals(case_id)
 every service: health() -> {"service", "status", "database"}
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts import vocabulary as v
 from contracts.case_form import CaseFormSchema
+from contracts.notification_kinds import KIND_NAMES as NOTIFICATION_KINDS
 from contracts.question_bank import HINTS_BY_ID, QUESTION_KINDS
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import not_blank
@@ -79,6 +123,53 @@ class MentorProfileSchema(Schema):
     links = fields.List(fields.Url(), load_default=list, validate=validate.Length(max=20))
     motto = fields.String(load_default="", validate=validate.Length(max=300))
     accepting_cases = fields.Boolean(load_default=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
+    new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
+
+    @validates_schema
+    def differs(self, data, **kwargs):
+        if data.get("current_password") is not None and data.get("current_password") == data.get("new_password"):
+            raise ValidationError("The new password must differ from the current one.", "new_password")
+
+
+class AwayPeriodSchema(Schema):
+    """A period the mentor takes no new cases, both days included."""
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if "starts_on" in data and "ends_on" in data and data["starts_on"] > data["ends_on"]:
+            raise ValidationError("Must not be before starts_on.", "ends_on")
+
+
+class AvailabilitySchema(Schema):
+    """When and how much a mentor can consult: matching proposes only mentors with room."""
+    capacity = fields.Integer(load_default=v.DEFAULT_CAPACITY, strict=True, validate=validate.Range(0, v.MAX_CAPACITY),
+                              metadata={"description": "How many open cases at once (0: none for now)"})
+    away_periods = fields.List(fields.Nested(AwayPeriodSchema), load_default=list,
+                               validate=validate.Length(max=v.MAX_AWAY_PERIODS))
+
+
+class AccreditationApplicationSchema(Schema):
+    """A mentor's statement to the moderators: private, never on the public profile."""
+    experience = fields.String(required=True, validate=[validate.Length(1, 2000), not_blank],
+                               metadata={"description": "Teaching and mentoring experience"})
+    motivation = fields.String(required=True, validate=[validate.Length(1, 2000), not_blank],
+                               metadata={"description": "Why one wants to mentor novice teachers"})
+
+
+class DecisionReasonSchema(Schema):
+    """A moderator's refusal or suspension: the mentor reads the reason."""
+    reason = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
+
+
+class PhotoUploadSchema(Schema):
+    content_type = fields.String(required=True, validate=validate.OneOf(v.PHOTO_TYPES))
+    data = fields.String(required=True, metadata={"description": "The image, base64"})
 
 
 def _unique(values):
@@ -181,13 +272,157 @@ class AsOfSchema(Schema):
     at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
+MAX_WAITING_HOURS = 24 * 366 * 100  # a century: any longer wait is no filter at all
+
+
 class CaseFilterSchema(Schema):
     state = fields.String(load_default=None, allow_none=True)
     rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
     urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(v.URGENCIES))
     mentor_id = fields.String(load_default=None, allow_none=True)
-    waiting_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0),
+    # bounded: PostgreSQL's interval overflows past ~1.8e8 hours (found by the gateway fuzzer: a 500)
+    waiting_hours = fields.Float(load_default=None, allow_none=True,
+                                 validate=validate.Range(min=0, max=MAX_WAITING_HOURS),
                                  metadata={"description": "Only cases unchanged for at least this long"})
+    flagged = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "true: only cases waiting for a moderator (no mentor found, urgent acceptance overdue); "
+                       "false: only the others"})
+
+
+class SuggestColleaguesSchema(Schema):
+    """matching.suggest_colleagues: who could give an opinion on a case (collective format)."""
+    case_id = fields.String(required=True, validate=validate.Length(1, 64))
+    rubrics = RubricList(required=True, validate=validate.Length(min=1, error="Give the case's rubrics."))
+    exclude = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list,
+                          validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+
+
+
+class InboxQuerySchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                           metadata={"description": "The id of the last entry seen: the page after it"})
+    unread_only = fields.Boolean(load_default=False)
+
+
+class MarkAllReadSchema(Schema):
+    up_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                          metadata={"description": "The newest entry the reader has seen (it and older ones are "
+                                                   "marked); omit to mark every entry"})
+
+
+class PreferencesUpdateSchema(Schema):
+    email = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
+                        values=fields.Boolean(required=True), required=True,
+                        metadata={"description": "Notification kind -> send an e-mail too; kinds not named "
+                                                 "keep their setting"})
+
+
+class DirectMessageSchema(Schema):
+    recipient_id = fields.String(required=True, validate=validate.Length(1, 64))
+    text = fields.String(required=True, validate=[validate.Length(1, 2000), not_blank])
+
+
+class MessageThreadQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                           metadata={"description": "The id of the oldest message seen: the page before it"})
+
+
+class CalendarEventFormSchema(Schema):
+    """An event of the calendar; which fields a format needs, and the times' order, are checked by the
+    notifications service (field errors): online needs a link, offline a place."""
+    title = fields.String(required=True, validate=[validate.Length(1, 200), not_blank])
+    description = fields.String(validate=validate.Length(max=5000))
+    format = fields.String(required=True, validate=validate.OneOf(v.EVENT_FORMATS))
+    starts_at = fields.AwareDateTime(required=True, metadata={"description": "In the future, with a time zone"})
+    ends_at = fields.AwareDateTime(allow_none=True, metadata={"description": "After starts_at; optional"})
+    link = fields.String(allow_none=True, validate=validate.Length(max=1000),
+                         metadata={"description": "http(s) URL; required online"})
+    place = fields.String(allow_none=True, validate=validate.Length(max=300),
+                          metadata={"description": "Address or room; required offline"})
+    rubrics = RubricList(validate=validate.Length(max=12))
+
+
+class CalendarEventPatchSchema(CalendarEventFormSchema):
+    """Any subset of the form's fields; the merged event is checked again."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
+class CalendarQuerySchema(Schema):
+    starts_from = fields.AwareDateTime(data_key="from", load_default=None, allow_none=True,
+                                       metadata={"description": "Events not over by then; default now"})
+    until = fields.AwareDateTime(data_key="to", load_default=None, allow_none=True,
+                                 metadata={"description": "Events starting before then; default unbounded"})
+    rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
+    include_cancelled = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 200))
+
+
+class LibrarySearchSchema(Schema):
+    """A page of the library: newest first, or with ``q`` best first (Russian and English words,
+    in any grammatical form; "quotes" for a phrase, ``or``, ``-word`` to exclude)."""
+    q = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                      metadata={"description": "Search words; empty: browse, newest first"})
+    rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(v.LIBRARY_KINDS + v.MATERIAL_TYPES),
+                         metadata={"description": "solved_case, material, or one type of material"})
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
+                           metadata={"description": "next_cursor of the previous page of the same query"})
+
+
+class SimilarRequestSchema(Schema):
+    text = fields.String(required=True, validate=[validate.Length(1, 3000), not_blank],
+                         metadata={"description": "The new case's words (essence and question)"})
+    rubrics = RubricList(load_default=list)
+    limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+
+
+class NewMaterialSchema(Schema):
+    """A type-2 library material; a link needs its url, a book its reference, an article either."""
+    material_type = fields.String(required=True, validate=validate.OneOf(v.MATERIAL_TYPES))
+    title = fields.String(required=True, validate=[validate.Length(1, 300), not_blank])
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    url = fields.Url(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    reference = fields.String(load_default="", validate=validate.Length(max=1000),
+                              metadata={"description": "The bibliographic reference (books, articles)"})
+    rubrics = RubricList(required=True, validate=validate.Length(min=1, error="Choose at least one rubric."))
+
+
+class LibraryItemEditSchema(Schema):
+    """A moderator's edit: only the fields given change (a solved case's text and rubrics, or a
+    material's fields)."""
+    essence = fields.String(validate=[validate.Length(1, v.ESSENCE_MAX), not_blank])
+    actions_taken = fields.String(validate=validate.Length(max=v.ACTIONS_MAX))
+    difficulty = fields.String(validate=validate.Length(max=v.DIFFICULTY_MAX))
+    question = fields.String(validate=[validate.Length(1, v.QUESTION_MAX), not_blank])
+    material_type = fields.String(validate=validate.OneOf(v.MATERIAL_TYPES))
+    title = fields.String(validate=[validate.Length(1, 300), not_blank])
+    description = fields.String(validate=validate.Length(max=2000))
+    url = fields.Url(allow_none=True, validate=validate.Length(max=1000))
+    reference = fields.String(validate=validate.Length(max=1000))
+    rubrics = RubricList(validate=validate.Length(min=1, error="Choose at least one rubric."))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give at least one field to change.", "_schema")
+
+
+class ModerationReasonSchema(Schema):
+    """Why a moderator withdraws a library item or hides a forum post (kept in the journal)."""
+    reason = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
+
+
+class ForumMessageSchema(Schema):
+    text = fields.String(required=True, validate=[validate.Length(1, 5000), not_blank])
+    reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                             metadata={"description": "The id of the post of this thread answered"})
 
 
 # ---- results --------------------------------------------------------------------------
@@ -223,6 +458,67 @@ class MentorProfileViewSchema(Schema):
     links = fields.List(fields.String())
     motto = fields.String()
     accepting_cases = fields.Boolean()
+    accredited = fields.Boolean(metadata={"description": "On the roll of mentors (approved, not suspended); "
+                                                         "only accredited mentors are listed and proposed"})
+    photo_url = fields.String(allow_none=True, metadata={"description": "null without a photo"})
+
+
+class PhotoViewSchema(Schema):
+    photo_url = fields.String()
+    content_type = fields.String()
+    size = fields.Integer(metadata={"description": "Bytes"})
+
+
+class PhotoSchema(Schema):
+    """The photo across RPC: bytes as base64."""
+    content_type = fields.String()
+    data = fields.String()
+    etag = fields.String()
+
+
+class StatusViewSchema(Schema):
+    status = fields.String()
+
+
+class PasswordChangedSchema(Schema):
+    revoked_sessions = fields.Integer(metadata={"description": "Other sessions signed out by the change"})
+
+
+class AwayPeriodViewSchema(Schema):
+    starts_on = fields.String()
+    ends_on = fields.String()
+
+
+class AvailabilityViewSchema(Schema):
+    """Private: the mentor's own, never on the public profile."""
+    capacity = fields.Integer()
+    away_periods = fields.List(fields.Nested(AwayPeriodViewSchema))
+    updated_at = fields.String(allow_none=True, metadata={"description": "null while the defaults apply"})
+
+
+class ApplicationViewSchema(Schema):
+    id = fields.String()
+    state = fields.String(metadata={"description": "pending, approved or rejected"})
+    experience = fields.String()
+    motivation = fields.String()
+    submitted_at = fields.String()
+    decided_at = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "The moderator's reason of a rejection"})
+
+
+class AccreditationViewSchema(Schema):
+    """A mentor's place on the roll; private to the mentor and the moderators."""
+    mentor_id = fields.String()
+    state = fields.String(metadata={"description": "none, pending, accredited, rejected or suspended"})
+    reason = fields.String(allow_none=True, metadata={"description": "The reason of the last rejection or suspension"})
+    updated_at = fields.String(allow_none=True)
+    application = fields.Nested(ApplicationViewSchema, allow_none=True, metadata={"description": "The latest one"})
+
+
+class ApplicationReviewSchema(ApplicationViewSchema):
+    """An application as moderators review it: the statement and the applicant's public profile."""
+    mentor_id = fields.String()
+    profile = fields.Nested(MentorProfileViewSchema, allow_none=True)
 
 
 class QuestionnaireViewSchema(Schema):
@@ -254,9 +550,13 @@ class QuestionnaireReadViewSchema(Schema):
 
 
 class ProposedMentorSchema(Schema):
+    """A proposed mentor and why: shared rubrics, open cases against capacity, the score
+    (services/matching/ranking.py documents it)."""
     mentor_id = fields.String()
     matched_rubrics = fields.List(fields.String())
     score = fields.Float()
+    load = fields.Integer(metadata={"description": "The mentor's open cases when proposed"})
+    capacity = fields.Integer(metadata={"description": "How many open cases the mentor takes at once"})
     profile = fields.Nested(MentorProfileViewSchema, allow_none=True)
 
 
@@ -295,8 +595,14 @@ class EngagementViewSchema(Schema):
     mentor_id = fields.String()
     round = fields.Integer()
     opinion = fields.Integer(metadata={"description": "1 for the first mentor, 2 for the second opinion"})
-    outcome = fields.String(metadata={"description": "chosen, accepted, declined"})
+    outcome = fields.String(metadata={"description": "chosen, accepted, declined, escalated (no answer in time)"})
     reason = fields.String(allow_none=True)
+
+
+class FlagViewSchema(Schema):
+    reason = fields.String(metadata={"description": "no_mentor_found or acceptance_overdue"})
+    round = fields.Integer()
+    at = fields.String()
 
 
 class CaseViewSchema(Schema):
@@ -322,8 +628,13 @@ class CaseViewSchema(Schema):
     forum_thread_ids = fields.List(fields.String())
     messages = fields.List(fields.Nested(MessageViewSchema))
     withdrawn_reason = fields.String(allow_none=True)
+    flag = fields.Nested(FlagViewSchema, allow_none=True, metadata={
+        "description": "Why the case waits for a moderator now; null when it does not"})
     question_hints = fields.List(fields.Dict(), metadata={
         "description": "For the case's mentor while working on it: the question-hint bank, by group"})
+    similar = fields.List(fields.Nested("SimilarItemViewSchema"), metadata={
+        "description": "Only when the case is filed: similar solved cases and library materials "
+                       "(empty if the library does not answer)"})
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -335,6 +646,8 @@ class CaseSummarySchema(Schema):
     rubrics = fields.List(fields.String())
     urgency = fields.String()
     mentor_id = fields.String(allow_none=True)
+    flag_reason = fields.String(allow_none=True, metadata={
+        "description": "Why the case waits for a moderator (no_mentor_found, acceptance_overdue); null if not"})
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -351,18 +664,100 @@ class HistoryItemSchema(Schema):
 
 class InboxEntryViewSchema(Schema):
     id = fields.String()
-    kind = fields.String()
+    kind = fields.String(metadata={"description": "One of contracts/notification_kinds.py"})
+    audience = fields.String(metadata={"description": "personal, or moderators: shared by every moderator, "
+                                                      "each with their own read state"})
     case_id = fields.String(allow_none=True)
     case_number = fields.String(allow_none=True)
+    peer_id = fields.String(allow_none=True, metadata={"description": "The sender of a direct message"})
+    calendar_event_id = fields.String(allow_none=True)
     text = fields.String()
     created_at = fields.String()
     read_at = fields.String(allow_none=True)
 
 
-class LibraryEntryViewSchema(Schema):
+class InboxPageSchema(Schema):
+    items = fields.List(fields.Nested(InboxEntryViewSchema), required=True, metadata={"description": "Newest first"})
+    unread_count = fields.Integer(required=True)
+    next_before = fields.String(allow_none=True, metadata={"description": "Pass as ?before= for the next page; "
+                                                                          "null on the last"})
+
+
+class UnreadCountSchema(Schema):
+    unread = fields.Integer(required=True)
+
+
+class MarkAllReadResultSchema(Schema):
+    marked = fields.Integer(required=True)
+    unread = fields.Integer(required=True)
+
+
+class PreferenceViewSchema(Schema):
+    kind = fields.String()
+    label = fields.String()
+    email = fields.Boolean()
+
+
+class PreferencesSchema(Schema):
+    items = fields.List(fields.Nested(PreferenceViewSchema), required=True)
+
+
+class DirectMessageViewSchema(Schema):
     id = fields.String()
-    kind = fields.String(metadata={"description": "solved_case"})
+    sender_id = fields.String()
+    recipient_id = fields.String()
+    text = fields.String()
+    sent_at = fields.String()
+    read_at = fields.String(allow_none=True)
+
+
+class ConversationViewSchema(Schema):
+    peer_id = fields.String()
+    last_message = fields.Nested(DirectMessageViewSchema)
+    unread_count = fields.Integer()
+
+
+class MessageThreadSchema(Schema):
+    peer_id = fields.String()
+    items = fields.List(fields.Nested(DirectMessageViewSchema), metadata={"description": "Newest first"})
+    next_before = fields.String(allow_none=True)
+
+
+class CalendarEventViewSchema(Schema):
+    id = fields.String()
+    author_id = fields.String()
+    title = fields.String()
+    description = fields.String()
+    format = fields.String()
+    starts_at = fields.String()
+    ends_at = fields.String(allow_none=True)
+    link = fields.String(allow_none=True)
+    place = fields.String(allow_none=True)
     rubrics = fields.List(fields.String())
+    status = fields.String(metadata={"description": "scheduled or cancelled"})
+    cancel_reason = fields.String(allow_none=True)
+    attendees_count = fields.Integer()
+    attending = fields.Boolean(metadata={"description": "Whether the signed-in user marked \"I'll attend\""})
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class ContactSchema(Schema):
+    """Service-to-service only (notification e-mails): never returned by the gateway."""
+    user_id = fields.String()
+    email = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+
+
+class LibraryEntryViewSchema(Schema):
+    """A library item: a solved case (impersonal) or a material (article, book, link)."""
+    id = fields.String()
+    kind = fields.String(metadata={"description": "solved_case or material"})
+    rubrics = fields.List(fields.String())
+    published_at = fields.String()
+    edited_at = fields.String(metadata={"description": "When a moderator last edited it, if ever"})
+    # a solved case
     urgency = fields.String()
     essence = fields.String()
     actions_taken = fields.String()
@@ -370,8 +765,28 @@ class LibraryEntryViewSchema(Schema):
     question = fields.String()
     participants = fields.List(fields.String())
     solutions = fields.List(fields.Dict())
+    clarifications = fields.List(fields.Dict(), metadata={"description": "The mentor's questions and the answers"})
     problem_solved = fields.String()
-    published_at = fields.String()
+    # a material
+    material_type = fields.String(metadata={"description": "article, book or link"})
+    title = fields.String()
+    description = fields.String()
+    url = fields.String(allow_none=True)
+    reference = fields.String(metadata={"description": "Bibliographic reference"})
+    entry_id = fields.String(allow_none=True, metadata={
+        "description": "The solved case whose solution it was attached to; null when a moderator added it"})
+    origin = fields.String(metadata={"description": "solution or moderator"})
+    # moderators only
+    withdrawn_at = fields.String(metadata={"description": "Moderators only: when it was withdrawn"})
+    withdrawn_reason = fields.String(metadata={"description": "Moderators only: why"})
+
+
+class SimilarItemViewSchema(LibraryEntryViewSchema):
+    """A library item like a new case, and why: score = 0.7 text_score + 0.3 rubric_score."""
+    score = fields.Float()
+    text_score = fields.Float(metadata={"description": "Text similarity relative to the best match, 0..1"})
+    rubric_score = fields.Float(metadata={"description": "Share of the case's rubrics the item has, 0..1"})
+    matched_rubrics = fields.List(fields.String())
 
 
 class HealthSchema(Schema):

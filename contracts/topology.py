@@ -25,13 +25,17 @@ class Subscription:
 
 
 SUBSCRIPTIONS = (
-    Subscription("matching.case-events", "cases", ("CaseCreated", "MentorDeclined", "SecondOpinionRequested")),
+    Subscription("matching.case-events", "cases",
+                 ("CaseCreated", "MentorDeclined", "SecondOpinionRequested", "CaseEscalated", "CaseRedefined",
+                  "MentorChosen", "MentorAccepted", "CaseCompleted", "CaseWithdrawn")),
     Subscription("matching.identity-events", "identity", ("MentorProfileUpdated",)),
     Subscription("cases.matching-events", "matching", ("MentorsMatched",)),
     Subscription("notifications.case-events", "cases",
                  ("MentorsProposed", "MentorChosen", "MentorAccepted", "SolutionProposed", "MentorDeclined",
                   "CaseWithdrawn", "QuestionsAsked", "QuestionsAnswered", "RequestKept", "CaseRedefined",
-                  "CaseSharedWithColleagues", "ColleagueOpinionAdded", "MessageSent")),
+                  "CaseSharedWithColleagues", "ColleagueOpinionAdded", "MessageSent", "CaseEscalated",
+                  "CaseFlagged")),
+    Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
     Subscription("library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum")),
 )
 

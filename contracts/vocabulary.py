@@ -15,6 +15,25 @@ MODES = ("personal", "anonymous")
 ROLES = ("mentee", "mentor", "moderator")
 SELF_SERVICE_ROLES = ("mentee", "mentor")
 PROBLEM_SOLVED = ("yes", "partly", "no")
+# The roll of mentors (CommonSpaces' accreditation): a moderator's decisions.
+ACCREDITATION_DECISIONS = ("approved", "rejected", "suspended", "reinstated")
+ACCREDITATION_STATES = ("none", "pending", "accredited", "rejected", "suspended")
+APPLICATION_STATES = ("pending", "approved", "rejected")
+# A mentor's availability: open cases at once, and periods away.
+DEFAULT_CAPACITY = 3
+MAX_CAPACITY = 50
+MAX_AWAY_PERIODS = 20
+# The mentor's photo on the public profile.
+PHOTO_TYPES = ("image/jpeg", "image/png")
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+# Why a case waits for a moderator.
+FLAG_REASONS = ("no_mentor_found", "acceptance_overdue")
+# The events calendar: an online event has a link, an offline one a place.
+EVENT_FORMATS = ("online", "offline")
+
+# The library: solved cases and type-2 materials (seed 6.2.2).
+LIBRARY_KINDS = ("solved_case", "material")
+MATERIAL_TYPES = ("article", "book", "link")
 
 # Limits of the form, in characters (seed 6.2.1.1).
 ESSENCE_MAX = 1000

@@ -4,12 +4,19 @@ rebuild library  replays the whole cases log (page by page), maps each event as 
                  does (``integration_payload``, same event ids, same envelope validation) and
                  feeds CaseCompleted / CasePublishedToForum to the library's own projection
                  (services/library/projection.py) in a fresh database.
-rebuild matching the mentors read model from identity's outbox (MentorProfileUpdated, in order),
-                 and every round from matching's own outbox (MentorsMatched: its decisions are
-                 replayed, not re-ranked), with each round's rubrics from the cases log.
+rebuild matching the mentors read model from identity's outbox (MentorProfileUpdated, in order, v1
+                 upcast as the live consumer does), who works on which case (assignments, load,
+                 response times, case rubrics) by feeding the cases log to matching's own
+                 read-model code (services/matching/readmodel.py), and every round from matching's
+                 own outbox (MentorsMatched: its decisions are replayed, not re-ranked), with each
+                 round's rubrics from the cases log.
 verify library   compares a live library with a rebuilt one, ignoring what cannot match: times
                  (published_at, created_at, updated_at) and library entry ids (random uuid4 in
-                 the live service), so entries are compared by content, as a multiset.
+                 older live libraries), so entries are compared by content, as a multiset.
+                 Curation is the library's own data, not in the cases log: a rebuilt library is
+                 uncurated, so a moderator's edits and added materials show as differences;
+                 withdrawals and hidden posts are not compared, nor what people wrote in the
+                 forum (services/library/curation.py).
 """
 import json
 from collections import Counter
@@ -22,11 +29,20 @@ LIBRARY_TABLES = {
                                "question", "participants", "solutions", "clarifications", "problem_solved")),
     "forum_threads": (("id",), ("id", "title", "rubrics")),
     "forum_posts": (("id",), ("id", "thread_id", "essence", "question", "rubrics", "urgency")),
+    "library_materials": (("id",), ("id", "material_type", "title", "description", "url", "reference", "rubrics",
+                                    "entry_id", "origin")),
 }
 MATCHING_TABLES = {
-    "mentors": (("mentor_id",), ("mentor_id", "rubrics", "accepting_cases", "source_position")),
+    "mentors": (("mentor_id",), ("mentor_id", "rubrics", "accepting_cases", "accredited", "capacity",
+                                 "away_periods", "source_position")),
     "proposals": (("case_id", "round"), ("case_id", "round", "rubrics", "proposals")),
+    "cases": (("case_id",), ("case_id", "rubrics", "rubrics_position", "released_position")),
+    "assignments": (("case_id", "mentor_id"), ("case_id", "mentor_id", "round", "chosen_at", "chosen_position",
+                                               "outcome", "outcome_at", "outcome_position", "response_seconds",
+                                               "open")),
+    "mentor_stats": (("mentor_id",), ("mentor_id", "open_cases", "responses", "median_response_seconds")),
 }
+ROUND_EVENTS = {"CaseCreated", "MentorDeclined", "SecondOpinionRequested", "CaseEscalated"}
 TABLES = {"library": LIBRARY_TABLES, "matching": MATCHING_TABLES}
 ENTRY_LABEL = ("id", "question")  # how a library entry is named in a difference
 
@@ -139,20 +155,22 @@ def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
     from services.matching import readmodel
     from services.matching.service import SCHEMA
     app = open_store(cases_url)
+    store = None
+    mentors = rounds = case_events = 0
     try:
+        store = _open_target(into_url, SCHEMA, MATCHING_TABLES)
         rubrics = {}  # (case, round) -> the rubrics that round was ranked on
-        for envelopes in case_envelopes(app, {"CaseCreated", "MentorDeclined", "SecondOpinionRequested"}):
-            for e in envelopes:
-                round_ = 1 if e.type == "CaseCreated" else e.payload["next_round"]
-                rubrics.setdefault((e.payload["case_id"], round_), e.payload["rubrics"])
-    finally:
-        app.close()
-    store = _open_target(into_url, SCHEMA, MATCHING_TABLES)
-    mentors = rounds = 0
-    try:
+        for envelopes in case_envelopes(app, set(readmodel.CASE_EVENT_TYPES)):
+            with store.transaction() as cur:  # one transaction per page of the log
+                for e in envelopes:
+                    readmodel.apply_case_event(cur, e)
+                    case_events += 1
+                    if e.type in ROUND_EVENTS:
+                        round_ = 1 if e.type == "CaseCreated" else e.payload["next_round"]
+                        rubrics.setdefault((e.payload["case_id"], round_), e.payload["rubrics"])
         with store.transaction() as cur:
             for envelope in outbox_envelopes(identity_url, "MentorProfileUpdated"):
-                readmodel.upsert_mentor(cur, envelope.payload, envelope.position)
+                readmodel.upsert_mentor(cur, envelope.payload, envelope.position, envelope.schema_version)
                 mentors += 1
             for envelope in outbox_envelopes(matching_url, "MentorsMatched"):
                 p = envelope.payload
@@ -162,8 +180,11 @@ def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
                 readmodel.record_round(cur, p["case_id"], p["round"], rubrics[key], p["proposals"])
                 rounds += 1
     finally:
-        store.close()
-    out.write(f"rebuilt matching from {mentors} MentorProfileUpdated and {rounds} MentorsMatched events\n")
+        app.close()
+        if store is not None:
+            store.close()
+    out.write(f"rebuilt matching from {mentors} MentorProfileUpdated and {rounds} MentorsMatched events "
+              f"and {case_events} case events\n")
     return 0
 
 
@@ -260,8 +281,8 @@ def add_commands(commands):
     library = models.add_parser("library", help="library entries and the forum, from the cases log")
     library.add_argument("--cases-url", required=True, help="the cases service's PostgreSQL URL (read only)")
     library.add_argument("--into-url", required=True, help="the PostgreSQL URL of the database to fill")
-    matching = models.add_parser("matching", help="mentors and proposal rounds, from identity's and "
-                                                   "matching's outboxes and the cases log")
+    matching = models.add_parser("matching", help="mentors, assignments and proposal rounds, from identity's "
+                                                   "and matching's outboxes and the cases log")
     matching.add_argument("--identity-url", required=True, help="the identity database URL (its outbox)")
     matching.add_argument("--cases-url", required=True, help="the cases database URL (each round's rubrics)")
     matching.add_argument("--matching-url", required=True, help="the live matching database URL (its outbox)")
@@ -273,10 +294,10 @@ def add_commands(commands):
         description="Compare a live read model with a rebuilt one, ignoring timestamps and random ids; "
                     "print each difference; exit 1 if any, 0 when equal.")
     vmodels = verify.add_subparsers(dest="model", required=True)
-    vlib = vmodels.add_parser("library", help="library_entries, forum_threads, forum_posts")
+    vlib = vmodels.add_parser("library", help="library_entries, library_materials, forum_threads, forum_posts")
     vlib.add_argument("--live-url", required=True, help="the live library database URL")
     vlib.add_argument("--rebuilt-url", required=True, help="the rebuilt library database URL")
-    vmatch = vmodels.add_parser("matching", help="mentors and proposals")
+    vmatch = vmodels.add_parser("matching", help="mentors, proposals, cases, assignments, mentor_stats")
     vmatch.add_argument("--live-url", required=True, help="the live matching database URL")
     vmatch.add_argument("--rebuilt-url", required=True, help="the rebuilt matching database URL")
     verify.set_defaults(run=run_verify)

@@ -37,3 +37,12 @@ def case_form(**overrides):
 
 def actor(role, user_id=None):
     return {"user_id": user_id or str(uuid.uuid4()), "role": role}
+
+
+def mentor_snapshot(mentor_id, rubrics, **overrides):
+    """A MentorProfileUpdated v2 payload as identity publishes it: by default an accredited mentor
+    accepting cases, capacity 3, never away (matching proposes only accredited mentors)."""
+    payload = {"mentor_id": mentor_id, "rubrics": list(rubrics), "accepting_cases": True, "accredited": True,
+               "capacity": 3, "away_periods": []}
+    payload.update(overrides)
+    return payload

@@ -8,10 +8,13 @@ from the event clock (``_now``), recorded in the event so a replay yields the sa
 The journey (seed 6.2): proposals -> the author chooses -> the mentor accepts or declines
 (a decline opens the next round) -> questions -> answers -> keep the request or redefine it
 (at most two redefinitions) -> possible solutions -> completion with a reflection sheet,
-or once a second opinion from another mentor. Collective (colleagues' opinions) and public
+or once a second opinion from another mentor. The system flags a case for the moderators when
+no mentor fits it, and escalates an urgent case whose chosen mentor did not accept in time
+(the next round, without that mentor). Collective (colleagues' opinions) and public
 (forum) formats need the author's consent; messages are for personal-mode cases only.
 """
 import uuid
+from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
@@ -27,6 +30,10 @@ AWAITING_DECISION = "awaiting_decision"
 SOLUTION_PROPOSED = "solution_proposed"
 COMPLETED = "completed"
 WITHDRAWN = "withdrawn"
+
+# Why a case waits for a moderator (contracts.vocabulary.FLAG_REASONS).
+FLAG_NO_MENTOR = "no_mentor_found"
+FLAG_OVERDUE = "acceptance_overdue"
 
 MAX_REVISIONS = 3  # the first version and at most two redefinitions
 WORKING = (IN_PROGRESS, AWAITING_ANSWERS, AWAITING_DECISION, SOLUTION_PROPOSED)
@@ -48,6 +55,8 @@ class Case(Aggregate):
         self.round = 0
         self.proposals = []
         self.mentor_id = None
+        self.chosen_at = None  # when the current mentor was chosen (ISO time), while awaiting them
+        self.flag = None  # {"reason", "round", "at"} while the case waits for a moderator
         self.engagements = []
         self.opinion = 1
         self.questions = []
@@ -94,19 +103,24 @@ class Case(Aggregate):
         return [e["mentor_id"] for e in self.engagements if e["outcome"] == "declined"]
 
     def _excluded_from_next_round(self, *also):
-        """Who the next round must not propose: every decliner, every mentor who worked on it."""
+        """Who the next round must not propose: every mentor ever chosen for the case (decliners,
+        those who let an urgent case lapse, those who worked on it); a mentor only proposed and never
+        chosen was never asked, so stays eligible."""
         excluded = [e["mentor_id"] for e in self.engagements] + list(also)
         return sorted(set(excluded))
 
     # ---- mentor selection -------------------------------------------------------------
 
     def record_proposals(self, round, proposals):
-        """Matching's answer for a round; a round already recorded is ignored (redelivery)."""
+        """Matching's answer for a round; a round already recorded is ignored (redelivery).
+        Nobody to propose: the case has no mentor and is flagged for the moderators."""
         if round <= self.round or self.state not in (AWAITING_PROPOSALS, NO_MENTOR_FOUND):
             return False
         excluded = set(self._excluded_from_next_round())
         kept = [dict(p) for p in proposals if p["mentor_id"] not in excluded]
         self._mentors_proposed(round=round, proposals=kept)
+        if not kept:
+            self._flagged(reason=FLAG_NO_MENTOR, round=round, at=_now())
         return True
 
     def choose_mentor(self, actor_id, mentor_id):
@@ -115,7 +129,7 @@ class Case(Aggregate):
         if mentor_id not in {p["mentor_id"] for p in self.proposals}:
             raise InvalidInput("Choose one of the proposed mentors.",
                                {"mentor_id": ["Not among the mentors proposed for this case."]})
-        self._mentor_chosen(mentor_id=mentor_id, round=self.round)
+        self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=_now())
 
     def accept(self, actor_id):
         self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor accepts the case.")
@@ -128,6 +142,23 @@ class Case(Aggregate):
         self._require_state(AWAITING_ACCEPTANCE)
         self._mentor_declined(mentor_id=actor_id, reason=reason or "", next_round=self.round + 1,
                               excluded_mentor_ids=self._excluded_from_next_round(actor_id))
+
+    def escalate(self, now, overdue_after):
+        """The system, for an urgent case whose chosen mentor has not accepted within
+        ``overdue_after`` seconds of being chosen (``now``: an aware datetime): the next round
+        proposes others, never that mentor, and the moderators are alerted (a flag).
+        Returns False, changing nothing, when the case is not (or no longer) overdue."""
+        if self.state != AWAITING_ACCEPTANCE or self.form["urgency"] != "urgent":
+            return False
+        chosen_at = datetime.fromisoformat(self.chosen_at) if self.chosen_at else self.modified_on
+        waited = (now - chosen_at).total_seconds()
+        if waited < overdue_after:
+            return False
+        silent = self.mentor_id
+        self._escalated(mentor_id=silent, next_round=self.round + 1,
+                        excluded_mentor_ids=self._excluded_from_next_round(silent), waited_seconds=int(waited))
+        self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_now())
+        return True
 
     def request_second_opinion(self, actor_id):
         """Once per case: another mentor goes the same way; the reflection then covers both."""
@@ -265,8 +296,9 @@ class Case(Aggregate):
         self.state = CHOOSING_MENTOR if proposals else NO_MENTOR_FOUND
 
     @event("MentorChosen")
-    def _mentor_chosen(self, mentor_id, round):
+    def _mentor_chosen(self, mentor_id, round, at=None):  # ``at``: absent from events recorded before it
         self.mentor_id = mentor_id
+        self.chosen_at = at
         self.engagements.append({"mentor_id": mentor_id, "round": round, "opinion": self.opinion,
                                  "outcome": "chosen", "reason": None})
         self.state = AWAITING_ACCEPTANCE
@@ -274,14 +306,29 @@ class Case(Aggregate):
     @event("MentorAccepted")
     def _mentor_accepted(self, mentor_id):
         self.engagements[-1]["outcome"] = "accepted"
+        self.chosen_at = None
+        self.flag = None  # a mentor works on it: nothing left for the moderators
         self.state = IN_PROGRESS
 
     @event("MentorDeclined")
     def _mentor_declined(self, mentor_id, reason, next_round, excluded_mentor_ids):
         self.engagements[-1].update(outcome="declined", reason=reason or None)
         self.mentor_id = None
+        self.chosen_at = None
         self.proposals = []
         self.state = AWAITING_PROPOSALS
+
+    @event("Escalated")
+    def _escalated(self, mentor_id, next_round, excluded_mentor_ids, waited_seconds):
+        self.engagements[-1].update(outcome="escalated", reason=None)
+        self.mentor_id = None
+        self.chosen_at = None
+        self.proposals = []
+        self.state = AWAITING_PROPOSALS
+
+    @event("Flagged")
+    def _flagged(self, reason, round, at):
+        self.flag = {"reason": reason, "round": round, "at": at}
 
     @event("SecondOpinionRequested")
     def _second_opinion_requested(self, next_round, excluded_mentor_ids):
@@ -293,6 +340,8 @@ class Case(Aggregate):
     @event("Withdrawn")
     def _withdrawn(self, reason):
         self.withdrawn_reason = reason or None
+        self.chosen_at = None
+        self.flag = None
         self.state = WITHDRAWN
 
     @event("QuestionsAsked")
@@ -346,6 +395,7 @@ class Case(Aggregate):
     @event("Completed")
     def _completed(self, reflection):
         self.reflection = reflection
+        self.flag = None
         self.state = COMPLETED
 
     # ---- rules ------------------------------------------------------------------------

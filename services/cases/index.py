@@ -1,9 +1,11 @@
-"""A read model of cases for listing: who authored, who mentors, state.
+"""A read model of cases for listing: who authored, who mentors, state, why a moderator is needed
+(flag_reason), and when the current mentor was chosen (the urgency escalation looks there).
 
 Updated right after each command (read-your-writes) and caught up from the
 notification log by a timer, so a crash between the two never leaves it stale.
 """
 from services.cases.application import CasesApplication
+from services.cases.domain import AWAITING_ACCEPTANCE
 from services.common.schema import RELAY_POSITION
 
 SCHEMA = (
@@ -23,6 +25,11 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS case_index_author ON case_index (author_id)",
     "CREATE INDEX IF NOT EXISTS case_index_participants ON case_index USING gin (participant_ids)",
     "CREATE INDEX IF NOT EXISTS case_index_mentor ON case_index (mentor_id)",
+    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS flag_reason text",
+    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS chosen_at timestamptz",
+    "CREATE INDEX IF NOT EXISTS case_index_flagged ON case_index (updated_at) WHERE flag_reason IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS case_index_overdue ON case_index ((coalesce(chosen_at, updated_at))) "
+    "WHERE state = 'awaiting_acceptance' AND urgency = 'urgent'",
     "CREATE SEQUENCE IF NOT EXISTS case_number_seq",
     RELAY_POSITION,
     "INSERT INTO relay_position (relay) VALUES ('case-index') ON CONFLICT DO NOTHING",
@@ -41,23 +48,36 @@ def participants(case):
 
 
 def upsert(cur, case):
+    chosen_at = (case.chosen_at or case.modified_on) if case.mentor_id and case.state == AWAITING_ACCEPTANCE else None
     cur.execute(
         """INSERT INTO case_index (case_id, number, author_id, mentor_id, participant_ids, state, rubrics, urgency,
-                                   version, created_at, updated_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                   version, created_at, updated_at, flag_reason, chosen_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (case_id) DO UPDATE SET mentor_id = EXCLUDED.mentor_id,
                participant_ids = EXCLUDED.participant_ids, state = EXCLUDED.state,
                rubrics = EXCLUDED.rubrics, urgency = EXCLUDED.urgency, version = EXCLUDED.version,
-               updated_at = EXCLUDED.updated_at
+               updated_at = EXCLUDED.updated_at, flag_reason = EXCLUDED.flag_reason, chosen_at = EXCLUDED.chosen_at
            WHERE case_index.version < EXCLUDED.version""",
         (case.id, case.number, case.author_id, case.mentor_id, participants(case), case.state,
-         case.form["rubrics"], case.form["urgency"], case.version, case.created_on, case.modified_on))
+         case.form["rubrics"], case.form["urgency"], case.version, case.created_on, case.modified_on,
+         case.flag["reason"] if case.flag else None, chosen_at))
+
+
+def overdue_urgent(cur, after_seconds, limit=100):
+    """Urgent cases whose current mentor was chosen at least ``after_seconds`` ago and has not
+    accepted: candidates for escalation (the aggregate decides; the index may lag). A row indexed
+    before chosen_at existed counts from its last change, as Case.escalate does."""
+    cur.execute("SELECT case_id FROM case_index WHERE state = %s AND urgency = 'urgent' "
+                "AND coalesce(chosen_at, updated_at) <= now() - make_interval(secs => %s) "
+                "ORDER BY coalesce(chosen_at, updated_at) LIMIT %s",
+                (AWAITING_ACCEPTANCE, float(after_seconds), limit))
+    return [row["case_id"] for row in cur.fetchall()]
 
 
 def list_for(cur, actor, filters=None, limit=200):
     """A mentee's own cases, the cases a mentor works or worked on or was asked about as a colleague,
-    or (moderators) all, filtered by state, rubric,
-    urgency, mentor and waiting time (unchanged for at least ``waiting_hours``)."""
+    or (moderators) all, filtered by state, rubric, urgency, mentor, waiting time (unchanged for at
+    least ``waiting_hours``) and whether a moderator is needed (``flagged``)."""
     filters = filters or {}
     where, args = [], []
     if actor["role"] == "mentor":
@@ -73,11 +93,14 @@ def list_for(cur, actor, filters=None, limit=200):
     if filters.get("rubric"):
         where.append("rubrics @> %s")
         args.append([filters["rubric"]])
+    if filters.get("flagged") is not None:
+        where.append("flag_reason IS NOT NULL" if filters["flagged"] else "flag_reason IS NULL")
     if filters.get("waiting_hours") is not None:
         where.append("updated_at <= now() - make_interval(secs => %s)")
         args.append(float(filters["waiting_hours"]) * 3600)
     condition = f"WHERE {' AND '.join(where)}" if where else ""
-    cur.execute(f"SELECT case_id::text AS id, number, state, rubrics, urgency, mentor_id, created_at, updated_at "
+    cur.execute(f"SELECT case_id::text AS id, number, state, rubrics, urgency, mentor_id, flag_reason, created_at, "
+                f"updated_at "
                 f"FROM case_index {condition} ORDER BY updated_at DESC LIMIT %s", (*args, limit))
     return [{**row, "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat()}
             for row in cur.fetchall()]

@@ -48,6 +48,13 @@ def integration_payload(domain_event, case):
         if isinstance(domain_event, Case.MentorDeclined):
             return "MentorDeclined", {**payload, "mentor_id": domain_event.mentor_id}
         return "SecondOpinionRequested", payload
+    if isinstance(domain_event, Case.Escalated):
+        return "CaseEscalated", {**_ref(case), "author_id": case.author_id, "next_round": domain_event.next_round,
+                                 "rubrics": case.form["rubrics"],
+                                 "excluded_mentor_ids": domain_event.excluded_mentor_ids,
+                                 "mentor_id": domain_event.mentor_id, "urgency": case.form["urgency"]}
+    if isinstance(domain_event, Case.Flagged):
+        return "CaseFlagged", {**_ref(case), "reason": domain_event.reason, "round": domain_event.round}
     if isinstance(domain_event, Case.Withdrawn):
         return "CaseWithdrawn", {**_ref(case), "mentor_id": case.mentor_id}
     if isinstance(domain_event, Case.QuestionsAsked):

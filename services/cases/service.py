@@ -2,14 +2,18 @@
 
 Thin: validate, authorize by role, run one aggregate command through the application,
 update the listing index, wake the relay. Rules live in domain.py.
+
+A timer escalates urgent cases whose chosen mentor has not accepted within
+ESCALATION_AFTER_SECONDS (default 2 h), every ESCALATION_CHECK_INTERVAL seconds (default 60).
 """
 from datetime import datetime, timezone
 
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from contracts.case_form import CaseFormSchema
-from contracts.errors import Forbidden
+from contracts.errors import Forbidden, PlatformError
 from contracts.question_bank import HINTS_BY_ID, bank_as_dict
 from contracts.rpc import (ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
                            ChooseMentorSchema, ForumPublishSchema, ReasonSchema, ReflectionSchema, ShareSchema,
@@ -25,6 +29,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.relay import EventRelay
 from services.common.rpc import rpc
+from services.common.timer import configured_timer
 
 log = get_logger()
 
@@ -44,6 +49,7 @@ class Cases(DependencyProvider):
 class CasesService:
     name = "cases"
 
+    config = Config()
     log = CorrelationContext("cases")
     db = Database(migrations=index.SCHEMA)
     cases = Cases()
@@ -211,6 +217,31 @@ class CasesService:
     @timer(interval=5)
     def catch_up_index(self):
         index.catch_up(self.db, self.cases)
+
+    @configured_timer("ESCALATION_CHECK_INTERVAL", default=60)
+    def escalate_overdue(self):
+        """Urgent cases whose chosen mentor has not accepted in time go to the next round without
+        that mentor, flagged for the moderators (Case.escalate decides; the index only finds them).
+
+        Safe with several cases processes: each change is an optimistic append, so when two
+        escalate the same case one saves and the other gets a Conflict (someone else did it) or
+        finds the case no longer overdue."""
+        after = float(self.config.get("ESCALATION_AFTER_SECONDS", 7200))
+        with self.db.transaction() as cur:
+            due = index.overdue_urgent(cur, after)
+        for case_id in due:
+            now = datetime.now(timezone.utc)
+            try:
+                case, escalated = self.cases.change(case_id, lambda c: c.escalate(now, after))
+            except PlatformError as exc:
+                log.info("escalation_skipped", case_id=str(case_id), reason=exc.message)
+                continue
+            if escalated:
+                log.info("case_escalated", case_id=str(case_id), next_round=case.round + 1)
+                self._after_change(case, None)
+            else:  # the index lagged behind the case: bring it up to date so it is not found again
+                with self.db.transaction() as cur:
+                    index.upsert(cur, case)
 
     def _act(self, actor, case_id, command):
         """Validate the actor, run one command on the case (409 if someone else changed it meanwhile)."""

@@ -13,6 +13,7 @@ ACTOR_ROLES = {
     "QuestionsAsked": "mentor", "QuestionsAnswered": "author", "RequestKept": "author", "CaseRedefined": "author",
     "SharedWithColleagues": "mentor", "ColleagueOpinionAdded": "colleague", "PublishedToForum": "author",
     "MessageSent": None, "SolutionProposed": "mentor", "Completed": "author",
+    "Escalated": "system", "Flagged": "system",
 }
 
 
@@ -69,6 +70,7 @@ def case_view(case, actor):
         "messages": [dict(m) for m in case.messages] if sees_messages(case, actor) else [],
         "reflection": dict(case.reflection) if case.reflection else None,
         "withdrawn_reason": case.withdrawn_reason,
+        "flag": dict(case.flag) if case.flag else None,
         # on acceptance the mentor receives the question hints of the seed (6.2.1.2)
         "question_hints": bank_as_dict() if case.is_chosen_mentor(actor["user_id"]) and case.state in WORKING
         else [],

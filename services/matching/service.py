@@ -1,14 +1,23 @@
-"""matching: keeps a read model of mentors and proposes mentors for each new case.
+"""matching: keeps a read model of mentors and of who works on which case, and proposes mentors.
 
-Round 1 follows CaseCreated; a mentor's decline or the author's second-opinion request asks
-for the next round, without the mentors already excluded.
+Round 1 follows CaseCreated; a decline, an escalation (the chosen mentor of an urgent case
+did not answer in time) or the author's second-opinion request asks for the next round,
+without the mentors excluded by services/matching/rounds.py. The other case events
+(MentorChosen, MentorAccepted, CaseCompleted, CaseWithdrawn, CaseRedefined) keep the load
+and response history of each mentor and each case's rubrics (services/matching/readmodel.py);
+the score is services/matching/ranking.py.
 
 Proposals are written with their MentorsMatched outbox event in one transaction; the
-relay publishes them and the cases service records them on the case.
+relay publishes them and the cases service records them on the case (no proposal at all:
+the case has no mentor, and the cases service flags it for the moderators).
 """
+from datetime import datetime, timezone
+
 from nameko.dependency_providers import Config
 
 from contracts.errors import NotFound
+from contracts.rpc import SuggestColleaguesSchema
+from contracts.validation import load
 from services.common import outbox
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
@@ -20,27 +29,16 @@ from services.common.rpc import rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
 from services.matching import readmodel
 from services.matching.ranking import rank
+from services.matching.rounds import round_request
 
 log = get_logger()
 
-SCHEMA = CONSUMER_TABLES + PUBLISHER_TABLES + (
-    """CREATE TABLE IF NOT EXISTS mentors (
-        mentor_id text PRIMARY KEY,
-        rubrics text[] NOT NULL,
-        accepting_cases boolean NOT NULL,
-        source_position bigint NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now()
-    )""",
-    "CREATE INDEX IF NOT EXISTS mentors_rubrics ON mentors USING gin (rubrics)",
-    """CREATE TABLE IF NOT EXISTS proposals (
-        case_id text NOT NULL,
-        round integer NOT NULL,
-        rubrics text[] NOT NULL,
-        proposals jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (case_id, round)
-    )""",
-)
+SCHEMA = CONSUMER_TABLES + PUBLISHER_TABLES + readmodel.SCHEMA
+
+
+def today():
+    """Away periods are calendar dates; the platform's calendar is UTC."""
+    return datetime.now(timezone.utc).date()
 
 
 class MatchingService:
@@ -57,54 +55,73 @@ class MatchingService:
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            readmodel.upsert_mentor(cur, p, envelope.position)
-        log.info("mentor_known", mentor_id=p["mentor_id"])
+            readmodel.upsert_mentor(cur, p, envelope.position, envelope.schema_version)
+        log.info("mentor_known", mentor_id=p["mentor_id"], schema_version=envelope.schema_version)
 
     @subscribe("matching.case-events")
     def on_case_event(self, envelope):
-        """One queue, one entrypoint: CaseCreated opens round 1; a decline or a second-opinion
-        request opens ``next_round`` among the mentors not excluded."""
+        """One queue, one entrypoint: every case event updates the read model; CaseCreated, a
+        decline, an escalation and a second-opinion request then decide their round."""
         p = envelope.payload
-        if envelope.type == "CaseCreated":
-            round_, exclude = 1, ()
-        elif envelope.type in ("MentorDeclined", "SecondOpinionRequested"):
-            round_ = p["next_round"]
-            exclude = set(p["excluded_mentor_ids"])
-            if envelope.type == "MentorDeclined":
-                exclude.add(p["mentor_id"])  # the mentor who declined is never proposed again
-        else:  # the consumer only passes the queue's types; be explicit if topology and code drift
-            raise ValueError(f"matching.case-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            proposals = self._propose(cur, p["case_id"], round_, p["rubrics"], exclude)
+            readmodel.apply_case_event(cur, envelope)
+            request = round_request(envelope.type, p, readmodel.asked_mentors(cur, p["case_id"]))
+            if request is None:
+                proposals = None
+            else:
+                proposals = self._propose(cur, p["case_id"], request)
+        if proposals is None:
+            log.info("case_event_applied", case_id=p["case_id"], event_type=envelope.type)
+            return
         self.relay.wake()
-        log.info("mentors_matched", case_id=p["case_id"], round=round_, proposed=len(proposals),
+        log.info("mentors_matched", case_id=p["case_id"], round=request.round, proposed=len(proposals),
                  trigger=envelope.type)
 
-    def _propose(self, cur, case_id, round_, rubrics, exclude):
-        """Rank, record the round and its MentorsMatched event in the caller's transaction.
+    def _propose(self, cur, case_id, request):
+        """Rank, record the round and its MentorsMatched event in the caller's transaction
+        (the outbox's lock last: see readmodel.refresh_case on lock order).
 
         A round is decided once: if it was already recorded (another event asked for the same
         round), the recorded proposals are announced again rather than a different ranking.
         """
-        ranked = rank(rubrics, readmodel.candidates(cur, rubrics), k=int(self.config.get("MATCHING_K", 3)),
-                      exclude=exclude)
-        proposals = readmodel.record_round(cur, case_id, round_, rubrics, ranked)
+        day, k = today(), self._k()
+        found = readmodel.candidates(cur, request.rubrics, exclude=request.exclude, today=day, k=k)
+        ranked = rank(request.rubrics, found, k=k, exclude=request.exclude, today=day)
+        proposals = readmodel.record_round(cur, case_id, request.round, request.rubrics, ranked)
         outbox.append(cur, "matching", "MentorsMatched", case_id,
-                      {"case_id": case_id, "round": round_, "proposals": proposals})
+                      {"case_id": case_id, "round": request.round, "proposals": proposals})
         return proposals
+
+    def _k(self):
+        return int(self.config.get("MATCHING_K", 3))
+
+    @rpc
+    def suggest_colleagues(self, case_id, rubrics, exclude=None, limit=5):
+        """Colleagues for the collective format ("take opinion of a colleague"): accredited
+        mentors advising in the case's rubrics, not away, ranked by the same score; never the
+        case's own mentor nor anyone in ``exclude``. Capacity and accepting_cases do not apply:
+        an opinion is not a case to take."""
+        args = load(SuggestColleaguesSchema(), {"case_id": case_id, "rubrics": rubrics,
+                                                "exclude": exclude or [], "limit": limit}, "suggestion request")
+        day = today()
+        with self.db.transaction() as cur:
+            excluded = set(args["exclude"]) | readmodel.case_mentors(cur, args["case_id"])
+            found = readmodel.candidates(cur, args["rubrics"], exclude=excluded, today=day,
+                                         require_free_capacity=False, require_accepting=False, k=args["limit"])
+        return rank(args["rubrics"], found, k=args["limit"], exclude=excluded, today=day,
+                    require_free_capacity=False, require_accepting=False)
 
     @rpc
     def get_mentor(self, mentor_id):
-        """The read model's view of one mentor (operators and tests check propagation with it)."""
+        """The read model's view of one mentor: profile snapshot, load and response history
+        (operators and tests check propagation with it)."""
         with self.db.transaction() as cur:
-            cur.execute("SELECT mentor_id, rubrics, accepting_cases FROM mentors WHERE mentor_id = %s",
-                        (mentor_id,))
-            row = cur.fetchone()
-        if row is None:
+            mentor = readmodel.mentor_view(cur, mentor_id)
+        if mentor is None:
             raise NotFound(f"Matching does not know mentor {mentor_id}.")
-        return dict(row)
+        return mentor
 
     @rpc
     def get_proposals(self, case_id):
@@ -115,4 +132,3 @@ class MatchingService:
     @rpc
     def health(self):
         return health_report(self.name, self.db)
-

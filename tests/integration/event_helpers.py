@@ -43,3 +43,12 @@ def count(db, service, query, *args):
 
 def processed(db, service, body):
     return count(db, service, "SELECT count(*) FROM processed_events WHERE event_id = %s", body["event_id"])
+
+
+def purge(amqp_uri, *queues):
+    """Empty consumer queues before a module's consumer starts: other modules' services stop with
+    events still queued (the queues outlive them), and those would leak into this module's state."""
+    with Connection(amqp_uri) as conn:
+        declare_topology(conn.default_channel)
+        for queue in queues:
+            conn.default_channel.queue_purge(queue)

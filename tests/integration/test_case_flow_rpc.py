@@ -5,9 +5,10 @@ import pytest
 from contracts.errors import Conflict, Forbidden, InvalidInput
 from services.cases.service import CasesService
 from services.library.service import LibraryService
+from services.matching.ranking import score
 from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
-from tests.support import actor, case_form, eventually
+from tests.support import actor, case_form, eventually, mentor_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +21,7 @@ def platform(start_module_service, test_env):
 def publish_mentor(test_env, mentor_id, rubrics):
     """Announce a mentor to matching the way identity does: through an outbox and a relay."""
     from tests.integration.relay_helpers import publish_via_outbox
-    publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
-                       {"mentor_id": mentor_id, "rubrics": rubrics, "accepting_cases": True})
+    publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id, mentor_snapshot(mentor_id, rubrics))
 
 
 def test_whole_journey_over_rpc(platform, rpc):
@@ -38,7 +38,8 @@ def test_whole_journey_over_rpc(platform, rpc):
     proposed = eventually(lambda: _state(rpc, mentee, case_id, "choosing_mentor"), message="proposals recorded")
     # other tests' mentors may share the rubric: this session's matching knows them all
     [ours] = [p for p in proposed["proposed_mentors"] if p["mentor_id"] == mentor_id]
-    assert ours["matched_rubrics"] == ["class-management-motivation"] and ours["score"] == 0.5
+    assert ours == {"mentor_id": mentor_id, "matched_rubrics": ["class-management-motivation"], "load": 0,
+                    "capacity": 3, "score": score(0.5, 0, 3)}  # the reasons reach the mentee
 
     mentor = {"user_id": mentor_id, "role": "mentor"}
     assert rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": mentor_id})["state"] == "awaiting_acceptance"

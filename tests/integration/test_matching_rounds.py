@@ -4,9 +4,10 @@ import uuid
 import psycopg2
 import pytest
 
+from services.matching.ranking import score
 from services.matching.service import MatchingService
 from tests.integration.event_helpers import count, envelope, open_broker, processed
-from tests.support import eventually
+from tests.support import eventually, mentor_snapshot
 
 RUBRIC = "urban-educational-projects"
 
@@ -24,9 +25,8 @@ def mentors(matching, db):
     """Four mentors of one rubric; their ids sort before any other test's (ties break on id)."""
     ids = [f"00-{letter}-{uuid.uuid4()}" for letter in "abcd"]
     for position, mentor_id in enumerate(ids, start=1):
-        matching.publish(envelope("MentorProfileUpdated", mentor_id, {
-            "mentor_id": mentor_id, "rubrics": [RUBRIC], "accepting_cases": True},
-            source="identity", position=position))
+        matching.publish(envelope("MentorProfileUpdated", mentor_id, mentor_snapshot(mentor_id, [RUBRIC]),
+                                  source="identity", position=position))
     eventually(lambda: count(db, "matching", "SELECT count(*) FROM mentors WHERE mentor_id = ANY(%s)", ids) == 4,
                message="mentors known to matching")
     return ids
@@ -112,7 +112,7 @@ def test_a_second_opinion_proposes_the_next_round_without_the_first_mentor(match
     [(round_, proposals)] = rounds(db, case_id)
     assert round_ == 2
     assert [p["mentor_id"] for p in proposals] == [b, c, d]
-    assert all(p["matched_rubrics"] == [RUBRIC] and p["score"] == 1.0 for p in proposals)
+    assert all(p["matched_rubrics"] == [RUBRIC] and p["score"] == score(1.0, 0, 3) for p in proposals)
     assert len(matched_events(db, case_id)) == 1
 
 

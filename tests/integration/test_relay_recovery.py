@@ -8,7 +8,7 @@ from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
 from tests.integration.relay_helpers import publish_via_outbox
 from tests.processes import ServiceProcess
-from tests.support import actor, case_form, eventually
+from tests.support import actor, case_form, eventually, mentor_snapshot
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_committed_events_survive_a_crash_before_publish_and_count_once(
     start_service(NotificationsService)
     mentor_id = str(uuid.uuid4())
     publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
-                       {"mentor_id": mentor_id, "rubrics": ["self-management"], "accepting_cases": True})
+                       mentor_snapshot(mentor_id, ["self-management"]))
     eventually(lambda: rpc.matching.get_mentor(mentor_id))
 
     # 1. The case commits, but the relay never publishes: the process dies first.

@@ -15,7 +15,7 @@ from services.cases.service import CasesService
 from services.library.projection import FORUM_NAMESPACE
 from services.library.service import LibraryService
 from services.matching.service import MatchingService
-from tests.support import actor, case_form, eventually
+from tests.support import actor, case_form, eventually, mentor_snapshot
 
 KEY = "rebuild-key"
 
@@ -34,8 +34,7 @@ def journey(start_module_service, test_env):
     mentee, mentor_id = actor("mentee"), str(uuid.uuid4())
     mentor = {"user_id": mentor_id, "role": "mentor"}
     publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
-                       {"mentor_id": mentor_id, "rubrics": ["class-management-motivation"],
-                        "accepting_cases": True})
+                       mentor_snapshot(mentor_id, ["class-management-motivation"]))
     with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as rpc:
         eventually(lambda: _call(lambda: rpc.matching.get_mentor(mentor_id)), message="matching knows mentor")
         case_id = rpc.cases.create_case(mentee, case_form(

@@ -1,6 +1,7 @@
 """`mentor-research rebuild matching` equals the live read model; verify names a tampered row."""
 import io
 import uuid
+from datetime import date
 
 import psycopg2
 import pytest
@@ -11,7 +12,7 @@ from services.cases.service import CasesService
 from services.matching.service import MatchingService
 from tests.integration.event_helpers import open_broker
 from tests.integration.relay_helpers import publish_via_outbox
-from tests.support import actor, case_form, eventually
+from tests.support import actor, case_form, eventually, mentor_snapshot
 
 RUBRIC = "digital-technologies"
 
@@ -28,11 +29,11 @@ def live(start_module_service, test_env):
     mentors = [str(uuid.uuid4()) for _ in range(3)]
     for n, mentor_id in enumerate(mentors):
         publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
-                           {"mentor_id": mentor_id, "rubrics": [RUBRIC] if n else [RUBRIC, "self-management"],
-                            "accepting_cases": True}, url=urls["identity"])
+                           mentor_snapshot(mentor_id, [RUBRIC] if n else [RUBRIC, "self-management"],
+                                           away_periods=[{"starts_on": date(2020, 1, 1), "ends_on": date(2020, 1, 31)}]),
+                           url=urls["identity"])
     publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentors[2],  # a later change wins
-                       {"mentor_id": mentors[2], "rubrics": [RUBRIC], "accepting_cases": False},
-                       url=urls["identity"])
+                       mentor_snapshot(mentors[2], [RUBRIC], accepting_cases=False), url=urls["identity"])
     mentee = actor("mentee")
     with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as rpc:
         eventually(lambda: rpc.matching.get_mentor(mentors[2])["accepting_cases"] is False)
@@ -68,6 +69,10 @@ def test_rebuilt_matching_equals_live_and_verify_names_a_tampered_row(live, test
         assert cur.fetchone() == (3, 1)
         cur.execute("SELECT round FROM proposals ORDER BY round")
         assert [r[0] for r in cur.fetchall()] == [1, 2]
+        cur.execute("SELECT outcome, open, response_seconds >= 0 FROM assignments")
+        assert cur.fetchall() == [("declined", False, True)]  # who was asked, and how fast they answered
+        cur.execute("SELECT open_cases, responses FROM mentor_stats")
+        assert cur.fetchall() == [(0, 1)]
 
     conn = psycopg2.connect(live["matching"])
     conn.autocommit = True

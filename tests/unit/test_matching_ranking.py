@@ -1,52 +1,146 @@
-"""matching's ranking: overlap share, availability, reproducible ties, excluded mentors."""
-from services.matching.ranking import Candidate, rank
+"""matching's ranking: eligibility (accredited, accepting, capacity, away, excluded), the documented
+score (overlap, free capacity, response history) and reproducible ties."""
+from datetime import date
+
+import pytest
+
+from services.matching.ranking import NEUTRAL_SPEED, RESPONSE_REFERENCE_SECONDS, Candidate, rank, score, speed
+
+LAW, ETHICS, DIGITAL = "education-law", "professional-ethics", "digital-technologies"
+TODAY = date(2026, 3, 10)
+HOUR = 3600.0
 
 
-def mentors(*specs):
-    return [Candidate(mentor_id, frozenset(rubrics), accepting) for mentor_id, rubrics, accepting in specs]
-
-
-CANDIDATES = mentors(
-    ("m-a", {"education-law", "professional-ethics"}, True),
-    ("m-b", {"education-law"}, True),
-    ("m-c", {"education-law", "professional-ethics"}, True),
-    ("m-d", {"professional-ethics"}, False),
-    ("m-e", {"digital-technologies"}, True),
-)
+def mentor(mentor_id, rubrics, **kw):
+    kw.setdefault("accredited", True)
+    return Candidate(mentor_id, frozenset(rubrics), **kw)
 
 
 def ids(proposals):
     return [p["mentor_id"] for p in proposals]
 
 
-def test_most_overlap_first_ties_on_id_unavailable_and_unrelated_left_out():
-    proposals = rank(["education-law", "professional-ethics"], CANDIDATES, k=5)
-    assert ids(proposals) == ["m-a", "m-c", "m-b"]
-    assert proposals[0] == {"mentor_id": "m-a", "matched_rubrics": ["education-law", "professional-ethics"],
-                            "score": 1.0}
-    assert proposals[2]["score"] == 0.5
+CANDIDATES = [
+    mentor("m-a", {LAW, ETHICS}),
+    mentor("m-b", {LAW}),
+    mentor("m-c", {LAW, ETHICS}),
+    mentor("m-d", {ETHICS}, accepting_cases=False),
+    mentor("m-e", {DIGITAL}),
+]
 
+
+# ---- the score --------------------------------------------------------------------------
+
+def test_the_score_is_the_documented_weighted_sum():
+    assert score(1.0, 0, 3) == round(0.6 + 0.25 + 0.15 * NEUTRAL_SPEED, 4) == 0.925
+    assert score(0.5, 0, 3) == 0.625
+    assert score(1.0, 2, 4, median_response_seconds=RESPONSE_REFERENCE_SECONDS) == round(0.6 + 0.125 + 0.075, 4)
+    assert score(1.0, 0, 3, median_response_seconds=0) == 1.0
+
+
+def test_speed_is_neutral_without_history_and_halves_at_a_day():
+    assert speed(None) == NEUTRAL_SPEED == speed(RESPONSE_REFERENCE_SECONDS) == 0.5
+    assert speed(0) == 1.0
+    assert speed(3 * RESPONSE_REFERENCE_SECONDS) == 0.25
+    assert speed(HOUR) > speed(2 * HOUR) > speed(None) > speed(2 * RESPONSE_REFERENCE_SECONDS)
+
+
+def test_a_proposal_carries_its_reasons():
+    [proposal] = rank([LAW, ETHICS], [mentor("m-a", {LAW, DIGITAL}, capacity=4, load=1)], today=TODAY)
+    assert proposal == {"mentor_id": "m-a", "matched_rubrics": [LAW], "score": score(0.5, 1, 4),
+                        "load": 1, "capacity": 4}
+
+
+# ---- overlap ----------------------------------------------------------------------------
+
+def test_more_overlap_ranks_first_ties_on_id_unrelated_and_not_accepting_left_out():
+    proposals = rank([LAW, ETHICS], CANDIDATES, k=5)
+    assert ids(proposals) == ["m-a", "m-c", "m-b"]
+    assert proposals[0]["matched_rubrics"] == [LAW, ETHICS] and proposals[0]["score"] == 0.925
+    assert proposals[2]["matched_rubrics"] == [LAW] and proposals[2]["score"] == 0.625
+
+
+def test_overlap_is_the_share_of_the_cases_rubrics():
+    three = [LAW, ETHICS, DIGITAL]
+    [proposal] = rank(three, [mentor("m-a", {LAW, ETHICS})])
+    assert proposal["score"] == score(2 / 3, 0, 3)
+
+
+def test_ties_break_on_mentor_id_whatever_the_input_order():
+    same = [mentor(f"m-{c}", {LAW}) for c in "zyxw"]
+    assert ids(rank([LAW], same, k=4)) == ["m-w", "m-x", "m-y", "m-z"]
+    assert ids(rank([LAW], list(reversed(same)), k=2)) == ["m-w", "m-x"]
+
+
+# ---- eligibility --------------------------------------------------------------------------
+
+def test_an_unaccredited_mentor_is_never_proposed():
+    assert rank([LAW], [mentor("m-a", {LAW}, accredited=False)]) == []
+    assert rank([LAW], [Candidate("m-a", frozenset({LAW}))]) == []  # not accredited unless said so
+
+
+def test_capacity_free_places_rank_and_a_full_mentor_is_never_proposed():
+    full = mentor("m-a", {LAW}, capacity=2, load=2)
+    over = mentor("m-b", {LAW}, capacity=1, load=3)
+    none = mentor("m-c", {LAW}, capacity=0, load=0)
+    busy = mentor("m-d", {LAW}, capacity=4, load=3)
+    free = mentor("m-e", {LAW}, capacity=4, load=0)
+    assert ids(rank([LAW], [full, over, none, busy, free], k=5)) == ["m-e", "m-d"]
+
+
+def test_free_capacity_can_outweigh_the_id_but_not_much_overlap():
+    loaded = mentor("m-a", {LAW, ETHICS}, capacity=4, load=3)
+    idle = mentor("m-b", {LAW, ETHICS}, capacity=4, load=0)
+    half = mentor("m-c", {LAW}, capacity=4, load=0)
+    assert ids(rank([LAW, ETHICS], [loaded, idle, half], k=3)) == ["m-b", "m-a", "m-c"]
+
+
+def test_a_mentor_away_today_is_never_proposed_inclusive_dates():
+    def away(start, end):
+        return mentor("m-a", {LAW}, away_periods=((start, end),))
+    assert rank([LAW], [away(date(2026, 3, 1), date(2026, 3, 10))], today=TODAY) == []
+    assert rank([LAW], [away(date(2026, 3, 10), date(2026, 3, 20))], today=TODAY) == []
+    assert ids(rank([LAW], [away(date(2026, 3, 1), date(2026, 3, 9))], today=TODAY)) == ["m-a"]
+    assert ids(rank([LAW], [away(date(2026, 3, 11), date(2026, 4, 1))], today=TODAY)) == ["m-a"]
+
+
+def test_response_history_faster_median_ranks_higher_no_history_neutral():
+    fast = mentor("m-c", {LAW}, median_response_seconds=HOUR)
+    newcomer = mentor("m-a", {LAW})
+    slow = mentor("m-b", {LAW}, median_response_seconds=3 * RESPONSE_REFERENCE_SECONDS)
+    assert ids(rank([LAW], [newcomer, slow, fast], k=3)) == ["m-c", "m-a", "m-b"]
+    day = mentor("m-0", {LAW}, median_response_seconds=RESPONSE_REFERENCE_SECONDS)
+    assert rank([LAW], [day])[0]["score"] == rank([LAW], [newcomer])[0]["score"]  # neutral = one day
+
+
+def test_colleague_suggestions_relax_capacity_and_accepting_but_not_accreditation_or_absence():
+    full = mentor("m-a", {LAW}, capacity=1, load=1)
+    closed = mentor("m-b", {LAW}, accepting_cases=False)
+    away = mentor("m-c", {LAW}, away_periods=((TODAY, TODAY),))
+    unaccredited = mentor("m-d", {LAW}, accredited=False)
+    found = rank([LAW], [full, closed, away, unaccredited], k=5, today=TODAY, require_free_capacity=False,
+                 require_accepting=False)
+    assert ids(found) == ["m-b", "m-a"]
+    assert found[1]["score"] == score(1.0, 1, 1)
+
+
+# ---- exclusion and k --------------------------------------------------------------------
 
 def test_excluded_mentors_are_never_proposed():
-    proposals = rank(["education-law", "professional-ethics"], CANDIDATES, k=5, exclude=["m-a", "m-b"])
-    assert ids(proposals) == ["m-c"]
+    assert ids(rank([LAW, ETHICS], CANDIDATES, k=5, exclude=["m-a", "m-b"])) == ["m-c"]
 
 
 def test_exclusion_frees_a_place_within_k_for_the_next_mentor():
-    assert ids(rank(["education-law"], CANDIDATES, k=2)) == ["m-a", "m-b"]
-    assert ids(rank(["education-law"], CANDIDATES, k=2, exclude={"m-a"})) == ["m-b", "m-c"]
+    assert ids(rank([LAW], CANDIDATES, k=2)) == ["m-a", "m-b"]
+    assert ids(rank([LAW], CANDIDATES, k=2, exclude={"m-a"})) == ["m-b", "m-c"]
 
 
-def test_excluding_unknown_ids_or_nothing_changes_nothing():
-    full = rank(["education-law"], CANDIDATES, k=3)
-    assert rank(["education-law"], CANDIDATES, k=3, exclude=["nobody"]) == full
-    assert rank(["education-law"], CANDIDATES, k=3, exclude=None) == full
-    assert rank(["education-law"], CANDIDATES, k=3, exclude=()) == full
+@pytest.mark.parametrize("exclude", [["nobody"], None, (), iter([])])
+def test_excluding_unknown_ids_or_nothing_changes_nothing(exclude):
+    assert rank([LAW], CANDIDATES, k=3, exclude=exclude) == rank([LAW], CANDIDATES, k=3)
 
 
-def test_excluding_every_fitting_mentor_proposes_nobody():
-    assert rank(["education-law"], CANDIDATES, k=3, exclude=("m-a", "m-b", "m-c")) == []
-
-
-def test_exclusion_accepts_any_iterable_once():
-    assert ids(rank(["education-law"], CANDIDATES, k=3, exclude=iter(["m-a"]))) == ["m-b", "m-c"]
+def test_excluding_every_fitting_mentor_or_a_case_without_rubrics_proposes_nobody():
+    assert rank([LAW], CANDIDATES, k=3, exclude=("m-a", "m-b", "m-c")) == []
+    assert rank([], CANDIDATES, k=3) == []
+    assert rank([LAW], CANDIDATES, k=0) == []

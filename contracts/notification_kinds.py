@@ -1,0 +1,39 @@
+"""Every kind of notification, with the label a preferences screen shows.
+
+The kind names an inbox entry (``InboxEntryView.kind``) and is the unit of the e-mail
+preference (``GET/PUT /api/v1/me/notification-preferences``): one on/off per kind, on
+unless the user turned it off.
+"""
+
+KINDS = {
+    # the case journey, for the mentee (the author)
+    "mentors_proposed": "Mentors were proposed for your case: choose one",
+    "no_mentor_found": "No mentor fits your case yet",
+    "mentor_accepted": "Your mentor accepted your case",
+    "mentor_declined": "The mentor declined your case",
+    "case_escalated": "Your case went unanswered and is offered to other mentors",
+    "questions_asked": "Your mentor asked questions",
+    "solution_proposed": "A possible solution arrived",
+    # the case journey, for the mentor
+    "mentor_chosen": "You were chosen as the mentor of a case",
+    "case_reassigned": "A case you did not accept in time went to other mentors",
+    "case_withdrawn": "A case you work on was withdrawn",
+    "questions_answered": "Your questions were answered",
+    "request_kept": "The mentee kept the first version of the request",
+    "case_redefined": "The mentee redefined the case",
+    "opinion_requested": "A colleague asks your opinion on a case",
+    "colleague_opinion_added": "A colleague added an opinion",
+    "message_received": "A new message on a personal-mode case",
+    # accreditation
+    "accreditation_decided": "A moderator decided on your accreditation",
+    # moderators
+    "case_flagged": "A case needs a moderator",
+    "accreditation_requested": "A mentor applied for accreditation",
+    # mentors and moderators among themselves
+    "direct_message": "A colleague sent you a direct message",
+    # the events calendar, for those who attend
+    "calendar_event_changed": "An event you attend changed its time or place",
+    "calendar_event_cancelled": "An event you attend was cancelled",
+}
+
+KIND_NAMES = tuple(KINDS)
