@@ -6,6 +6,8 @@ from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc import UserViewSchema
 
 SIGN_IN_FAILED = "The e-mail or password is not correct."
+SESSION_ENDED = "The session has ended (signed out, or the password was changed); sign in again."
+WRONG_PASSWORD = "The current password is not correct."
 EMAIL_TAKEN = "An account with this e-mail already exists."
 
 
@@ -70,18 +72,18 @@ def authorize_view_user(actor, user_id):
 NOT_A_MENTOR = "Only a mentor can keep a mentor profile."
 
 
-def authorize_profile_edit(actor):
-    """Only a mentor keeps a mentor profile; returns the mentor's id."""
+def authorize_profile_edit(actor, message=NOT_A_MENTOR):
+    """Only a mentor keeps a mentor profile (availability, accreditation); returns the mentor's id."""
     mentor_id = parse_id(actor["user_id"])
     if actor["role"] != "mentor" or mentor_id is None:
-        raise Forbidden(NOT_A_MENTOR)
+        raise Forbidden(message)
     return mentor_id
 
 
-def require_mentor_account(user_row):
+def require_mentor_account(user_row, message=NOT_A_MENTOR):
     """The account behind the actor must (still) exist and be a mentor's."""
     if user_row is None or user_row["role"] != "mentor":
-        raise Forbidden(NOT_A_MENTOR)
+        raise Forbidden(message)
 
 
 def unique(values):

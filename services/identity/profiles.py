@@ -1,15 +1,22 @@
-"""Mentor profiles (seed Figure 1): normalization, the public view, the event payload. No I/O."""
+"""Mentor profiles (seed Figure 1): normalization, the public view, the event snapshot. No I/O.
+
+The public view carries names, the profile fields, ``accredited`` and ``photo_url``; never an
+e-mail, the availability or the accreditation statement.
+"""
 from contracts.errors import InvalidInput
 from contracts.events import dump_payload
 from contracts.rpc import MentorProfileViewSchema
 from contracts.rubrics import RUBRIC_SLUGS
 
 from services.identity.accounts import parse_id, unique
+from services.identity.accreditation import is_accredited
+from services.identity.availability import capacity_of, periods_of
+from services.identity.photos import photo_url
 
 EVENT_TYPE = "MentorProfileUpdated"
 MAX_PROFILE_IDS = 100
 TEXT_FIELDS = ("place_of_work", "institute", "position", "interests", "motto")
-PUBLIC_FIELDS = tuple(MentorProfileViewSchema().fields)
+PUBLIC_FIELDS = tuple(f for f in MentorProfileViewSchema().fields if f not in ("accredited", "photo_url"))
 
 
 def normalize_profile(profile):
@@ -22,10 +29,19 @@ def normalize_profile(profile):
     return result
 
 
-def event_payload(mentor_id, profile):
-    """The MentorProfileUpdated payload: what matching needs, nothing personal."""
-    payload = {"mentor_id": str(mentor_id), "rubrics": list(profile["rubrics"]),
-               "accepting_cases": bool(profile["accepting_cases"])}
+def snapshot_payload(mentor_id, profile, accreditation_state, availability):
+    """The MentorProfileUpdated (v2) payload: everything matching needs of a mentor, nothing personal.
+
+    ``profile`` (rubrics, accepting_cases) and ``availability`` (capacity, away_periods) may be
+    None: a mentor without a profile advises in no rubric and takes no case; without availability
+    the defaults apply. Emitted after every change of any of them: consumers keep the latest.
+    """
+    payload = {"mentor_id": str(mentor_id),
+               "rubrics": list(profile["rubrics"]) if profile else [],
+               "accepting_cases": bool(profile["accepting_cases"]) if profile else False,
+               "accredited": is_accredited(accreditation_state),
+               "capacity": capacity_of(availability),
+               "away_periods": periods_of(availability)}
     dump_payload(EVENT_TYPE, payload)  # fails here, not at the consumer, if it broke its contract
     return payload
 
@@ -40,6 +56,8 @@ def public_view(row):
     for field in TEXT_FIELDS:
         data[field] = data[field] or ""
     data["accepting_cases"] = bool(data["accepting_cases"])
+    data["accredited"] = is_accredited(row.get("accreditation_state"))
+    data["photo_url"] = photo_url(data["mentor_id"], row.get("photo_etag"))
     return MentorProfileViewSchema().dump(data)
 
 

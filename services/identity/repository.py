@@ -1,8 +1,14 @@
 """SQL of the identity service; every function runs in the caller's transaction (cursor)."""
+import json
+
+import psycopg2
 
 _PROFILE_COLUMNS = ("u.first_name, u.last_name, u.patronymic, p.mentor_id, p.rubrics, p.place_of_work, "
-                    "p.institute, p.position, p.interests, p.links, p.motto, p.accepting_cases, p.updated_at")
-_PROFILE_FROM = "mentor_profiles p JOIN users u ON u.id = p.mentor_id AND u.role = 'mentor'"
+                    "p.institute, p.position, p.interests, p.links, p.motto, p.accepting_cases, p.updated_at, "
+                    "a.state AS accreditation_state, ph.etag AS photo_etag")
+_PROFILE_FROM = ("mentor_profiles p JOIN users u ON u.id = p.mentor_id AND u.role = 'mentor' "
+                 "LEFT JOIN accreditations a ON a.mentor_id = p.mentor_id "
+                 "LEFT JOIN mentor_photos ph ON ph.mentor_id = p.mentor_id")
 _PROFILE_ORDER = "ORDER BY u.last_name, u.first_name, p.mentor_id"
 
 
@@ -30,6 +36,77 @@ def replace_password_hash(cur, user_id, old_hash, new_hash):
                 (new_hash, user_id, old_hash))
 
 
+def set_password_hash(cur, user_id, new_hash):
+    cur.execute("UPDATE users SET password_hash = %s WHERE id = %s", (new_hash, user_id))
+
+
+# ---- sessions ------------------------------------------------------------------------------
+
+def insert_session(cur, session_id, user_id, ttl_seconds):
+    cur.execute("INSERT INTO sessions (id, user_id, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s))",
+                (session_id, user_id, ttl_seconds))
+    # a user's ended sessions are of no use any more: pruned as they sign in again
+    cur.execute("DELETE FROM sessions WHERE user_id = %s AND (expires_at < now() OR revoked_at < now() - "
+                "interval '1 day')", (user_id,))
+
+
+def live_session(cur, session_id):
+    """The session's user and role when it is neither revoked nor expired, else None."""
+    cur.execute("SELECT s.user_id, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > now()", (session_id,))
+    return cur.fetchone()
+
+
+def revoke_session(cur, session_id, user_id):
+    cur.execute("UPDATE sessions SET revoked_at = now() WHERE id = %s AND user_id = %s AND revoked_at IS NULL",
+                (session_id, user_id))
+    return cur.rowcount
+
+
+def revoke_other_sessions(cur, user_id, keep_session_id):
+    cur.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND id <> %s AND revoked_at IS NULL "
+                "AND expires_at > now()", (user_id, keep_session_id))
+    return cur.rowcount
+
+
+# ---- sign-in failures (services/identity/throttle.py decides) -------------------------------
+
+def lock_keys(cur, keys):
+    """Serialize attempts on the same keys across processes, for this transaction (sorted: no deadlock)."""
+    for key in sorted(keys):
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("sign-in:" + key,))
+
+
+def failure_times(cur, keys, window_seconds):
+    """``(now, {key: [epoch seconds]})``: the database's clock, and each key's failures in the window."""
+    cur.execute("SELECT extract(epoch FROM now())::float8 AS now")
+    now = cur.fetchone()["now"]
+    cur.execute("SELECT key, extract(epoch FROM at)::float8 AS at FROM sign_in_failures "
+                "WHERE key = ANY(%s) AND at > now() - make_interval(secs => %s)", (list(keys), window_seconds))
+    found = {}
+    for row in cur.fetchall():
+        found.setdefault(row["key"], []).append(row["at"])
+    return now, found
+
+
+def insert_failures(cur, keys, window_seconds):
+    """Count an attempt as failed for every key (before its password is checked, so concurrent
+    attempts see each other); returns the row ids, to be deleted when the password is right."""
+    cur.execute("DELETE FROM sign_in_failures WHERE at < now() - make_interval(secs => %s)", (window_seconds,))
+    ids = []
+    for key in keys:
+        cur.execute("INSERT INTO sign_in_failures (key) VALUES (%s) RETURNING id", (key,))
+        ids.append(cur.fetchone()["id"])
+    return ids
+
+
+def forget_failures(cur, failure_ids, account_key=None):
+    """The attempt succeeded: it was no failure; a right password also clears the account's count."""
+    cur.execute("DELETE FROM sign_in_failures WHERE id = ANY(%s)", (list(failure_ids),))
+    if account_key is not None:
+        cur.execute("DELETE FROM sign_in_failures WHERE key = %s", (account_key,))
+
+
 def upsert_profile(cur, mentor_id, profile):
     cur.execute(
         "INSERT INTO mentor_profiles (mentor_id, rubrics, place_of_work, institute, position, interests, "
@@ -47,11 +124,13 @@ def profile(cur, mentor_id):
     return cur.fetchone()
 
 
-def profiles(cur, rubric=None):
+def accredited_profiles(cur, rubric=None):
+    """The public list: accredited mentors only (not pending, rejected or suspended)."""
+    where = "WHERE a.state = 'accredited'"
     if rubric is None:
-        cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {_PROFILE_ORDER}")
+        cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} {_PROFILE_ORDER}")
     else:
-        cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} WHERE p.rubrics @> ARRAY[%s]::text[] "
+        cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} AND p.rubrics @> ARRAY[%s]::text[] "
                     f"{_PROFILE_ORDER}", (rubric,))
     return cur.fetchall()
 
@@ -96,4 +175,113 @@ def insert_questionnaire_read(cur, author_id, reader_id, case_id):
 def questionnaire_reads(cur, author_id):
     cur.execute("SELECT reader_id, case_id, read_at FROM questionnaire_reads WHERE author_id = %s "
                 "ORDER BY read_at DESC, id DESC", (author_id,))
+    return cur.fetchall()
+
+
+# ---- photos --------------------------------------------------------------------------------
+
+def upsert_photo(cur, mentor_id, content_type, data, etag):
+    cur.execute(
+        "INSERT INTO mentor_photos (mentor_id, content_type, data, etag, updated_at) VALUES (%s, %s, %s, %s, now()) "
+        "ON CONFLICT (mentor_id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data, "
+        "etag = EXCLUDED.etag, updated_at = now() RETURNING content_type, data, etag",
+        (mentor_id, content_type, psycopg2.Binary(data), etag))
+    return cur.fetchone()
+
+
+def photo(cur, mentor_id):
+    """A mentor's photo; only of a mentor account with a profile (the photo is part of the profile)."""
+    cur.execute("SELECT ph.content_type, ph.data, ph.etag FROM mentor_photos ph "
+                "JOIN mentor_profiles p ON p.mentor_id = ph.mentor_id "
+                "JOIN users u ON u.id = ph.mentor_id AND u.role = 'mentor' WHERE ph.mentor_id = %s", (mentor_id,))
+    return cur.fetchone()
+
+
+# ---- availability --------------------------------------------------------------------------
+
+def upsert_availability(cur, mentor_id, capacity, away_periods):
+    cur.execute(
+        "INSERT INTO mentor_availability (mentor_id, capacity, away_periods, updated_at) "
+        "VALUES (%s, %s, %s, now()) ON CONFLICT (mentor_id) DO UPDATE SET capacity = EXCLUDED.capacity, "
+        "away_periods = EXCLUDED.away_periods, updated_at = now() RETURNING capacity, away_periods, updated_at",
+        (mentor_id, capacity, json.dumps(away_periods)))
+    return cur.fetchone()
+
+
+def availability(cur, mentor_id):
+    cur.execute("SELECT capacity, away_periods, updated_at FROM mentor_availability WHERE mentor_id = %s",
+                (mentor_id,))
+    return cur.fetchone()
+
+
+# ---- the MentorProfileUpdated snapshot -----------------------------------------------------
+
+def mentor_snapshot(cur, mentor_id):
+    """``(profile or None, accreditation state or None, availability or None)`` of one mentor."""
+    cur.execute("SELECT rubrics, accepting_cases FROM mentor_profiles WHERE mentor_id = %s", (mentor_id,))
+    profile_row = cur.fetchone()
+    roll = accreditation(cur, mentor_id)
+    return profile_row, roll["state"] if roll else None, availability(cur, mentor_id)
+
+
+# ---- the roll of mentors -------------------------------------------------------------------
+
+_APPLICATION_COLUMNS = "id, mentor_id, state, experience, motivation, submitted_at, decided_at, decided_by, reason"
+
+
+def accreditation(cur, mentor_id, lock=False):
+    cur.execute("SELECT mentor_id, state, reason, updated_at FROM accreditations WHERE mentor_id = %s"
+                + (" FOR UPDATE" if lock else ""), (mentor_id,))
+    return cur.fetchone()
+
+
+def set_accreditation(cur, mentor_id, state, reason=""):
+    cur.execute(
+        "INSERT INTO accreditations (mentor_id, state, reason, updated_at) VALUES (%s, %s, %s, now()) "
+        "ON CONFLICT (mentor_id) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, updated_at = now() "
+        "RETURNING mentor_id, state, reason, updated_at", (mentor_id, state, reason or ""))
+    return cur.fetchone()
+
+
+def insert_application(cur, application_id, mentor_id, experience, motivation):
+    cur.execute(f"INSERT INTO accreditation_applications (id, mentor_id, state, experience, motivation) "
+                f"VALUES (%s, %s, 'pending', %s, %s) RETURNING {_APPLICATION_COLUMNS}",
+                (application_id, mentor_id, experience, motivation))
+    return cur.fetchone()
+
+
+def application(cur, application_id, lock=False):
+    cur.execute(f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE id = %s"
+                + (" FOR UPDATE" if lock else ""), (application_id,))
+    return cur.fetchone()
+
+
+def latest_application(cur, mentor_id):
+    cur.execute(f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE mentor_id = %s "
+                "ORDER BY submitted_at DESC, id DESC LIMIT 1", (mentor_id,))
+    return cur.fetchone()
+
+
+def decide_application(cur, application_id, state, moderator_id, reason):
+    cur.execute(f"UPDATE accreditation_applications SET state = %s, decided_at = now(), decided_by = %s, "
+                f"reason = %s WHERE id = %s RETURNING {_APPLICATION_COLUMNS}",
+                (state, moderator_id, reason or None, application_id))
+    return cur.fetchone()
+
+
+def applications(cur, state):
+    """Applications in one state, the oldest first (as they wait for review)."""
+    cur.execute(f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE state = %s "
+                "ORDER BY submitted_at, id", (state,))
+    return cur.fetchall()
+
+
+def record_history(cur, mentor_id, application_id, action, reason, actor_id):
+    cur.execute("INSERT INTO accreditation_history (mentor_id, application_id, action, reason, actor_id) "
+                "VALUES (%s, %s, %s, %s, %s)", (mentor_id, application_id, action, reason or "", actor_id))
+
+
+def history(cur, mentor_id):
+    cur.execute("SELECT application_id, action, reason, actor_id, at FROM accreditation_history "
+                "WHERE mentor_id = %s ORDER BY id", (mentor_id,))
     return cur.fetchall()

@@ -56,5 +56,99 @@ CREATE TABLE IF NOT EXISTS questionnaire_reads (
 QUESTIONNAIRE_READS_AUTHOR_INDEX = """
 CREATE INDEX IF NOT EXISTS questionnaire_reads_author_idx ON questionnaire_reads (author_id, read_at DESC, id DESC)"""
 
+# One row per sign-in: a token names its session; signing out or a password change revokes it.
+SESSIONS = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id uuid PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz
+)"""
+
+SESSIONS_USER_INDEX = """
+CREATE INDEX IF NOT EXISTS sessions_user_idx ON sessions (user_id)"""
+
+# Failed password checks (the sliding window of services/identity/throttle.py): key is
+# "account:<sha256 of the e-mail>" or "address:<ip>"; rows older than the window are pruned.
+SIGN_IN_FAILURES = """
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    id bigserial PRIMARY KEY,
+    key text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+)"""
+
+SIGN_IN_FAILURES_KEY_INDEX = """
+CREATE INDEX IF NOT EXISTS sign_in_failures_key_idx ON sign_in_failures (key, at)"""
+
+SIGN_IN_FAILURES_AT_INDEX = """
+CREATE INDEX IF NOT EXISTS sign_in_failures_at_idx ON sign_in_failures (at)"""
+
+MENTOR_PHOTOS = """
+CREATE TABLE IF NOT EXISTS mentor_photos (
+    mentor_id uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    content_type text NOT NULL CHECK (content_type IN ('image/jpeg', 'image/png')),
+    data bytea NOT NULL,
+    etag text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+MENTOR_AVAILABILITY = """
+CREATE TABLE IF NOT EXISTS mentor_availability (
+    mentor_id uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    capacity integer NOT NULL CHECK (capacity BETWEEN 0 AND 50),
+    away_periods jsonb NOT NULL DEFAULT '[]',
+    updated_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+# The roll of mentors: one row per mentor who ever applied (no row: state 'none').
+ACCREDITATIONS = """
+CREATE TABLE IF NOT EXISTS accreditations (
+    mentor_id uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    state text NOT NULL CHECK (state IN ('pending', 'accredited', 'rejected', 'suspended')),
+    reason text NOT NULL DEFAULT '',
+    updated_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+ACCREDITATION_APPLICATIONS = """
+CREATE TABLE IF NOT EXISTS accreditation_applications (
+    id uuid PRIMARY KEY,
+    mentor_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    state text NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    experience text NOT NULL,
+    motivation text NOT NULL,
+    submitted_at timestamptz NOT NULL DEFAULT now(),
+    decided_at timestamptz,
+    decided_by uuid,
+    reason text
+)"""
+
+# At most one application waits per mentor, whatever the races.
+ACCREDITATION_APPLICATIONS_PENDING_INDEX = """
+CREATE UNIQUE INDEX IF NOT EXISTS accreditation_applications_pending_idx
+    ON accreditation_applications (mentor_id) WHERE state = 'pending'"""
+
+ACCREDITATION_APPLICATIONS_STATE_INDEX = """
+CREATE INDEX IF NOT EXISTS accreditation_applications_state_idx
+    ON accreditation_applications (state, submitted_at)"""
+
+# Every application and decision, in order: the history of the roll.
+ACCREDITATION_HISTORY = """
+CREATE TABLE IF NOT EXISTS accreditation_history (
+    id bigserial PRIMARY KEY,
+    mentor_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    application_id uuid,
+    action text NOT NULL CHECK (action IN ('applied', 'approved', 'rejected', 'suspended', 'reinstated')),
+    reason text NOT NULL DEFAULT '',
+    actor_id uuid NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+)"""
+
+ACCREDITATION_HISTORY_MENTOR_INDEX = """
+CREATE INDEX IF NOT EXISTS accreditation_history_mentor_idx ON accreditation_history (mentor_id, id)"""
+
 MIGRATIONS = (USERS, MENTOR_PROFILES, MENTOR_PROFILES_RUBRICS_INDEX, QUESTIONNAIRES, QUESTIONNAIRE_READS,
-              QUESTIONNAIRE_READS_AUTHOR_INDEX)
+              QUESTIONNAIRE_READS_AUTHOR_INDEX, SESSIONS, SESSIONS_USER_INDEX, SIGN_IN_FAILURES,
+              SIGN_IN_FAILURES_KEY_INDEX, SIGN_IN_FAILURES_AT_INDEX, MENTOR_PHOTOS, MENTOR_AVAILABILITY,
+              ACCREDITATIONS, ACCREDITATION_APPLICATIONS, ACCREDITATION_APPLICATIONS_PENDING_INDEX,
+              ACCREDITATION_APPLICATIONS_STATE_INDEX, ACCREDITATION_HISTORY, ACCREDITATION_HISTORY_MENTOR_INDEX)

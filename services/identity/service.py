@@ -1,14 +1,19 @@
-"""The identity nameko service: a thin shell over accounts, passwords, profiles and questionnaires.
+"""The identity nameko service: a thin shell over accounts, sessions, passwords, profiles, the roll
+of mentors, availability and questionnaires.
 
 Run: ``nameko run --config services/identity/config.yaml services.identity.service``
 """
+import uuid
+
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
-from contracts.errors import Conflict, NotFound, Unauthorized
-from contracts.rpc import (ActorSchema, HealthSchema, MentorProfileSchema, QuestionnaireSchema, RegisterSchema,
-                           SignInSchema, TokenViewSchema)
+from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from contracts.rpc import (AccreditationApplicationSchema, ActorSchema, AvailabilitySchema, DecisionReasonSchema,
+                           HealthSchema, MentorProfileSchema, PasswordChangedSchema, PasswordChangeSchema,
+                           PhotoUploadSchema, QuestionnaireSchema, RegisterSchema, SignInSchema, StatusViewSchema,
+                           TokenViewSchema)
 from contracts.validation import load
 from services.common import outbox
 from services.common.db import Database
@@ -19,10 +24,13 @@ from services.common.relay import EventRelay
 from services.common.rpc import rpc
 from services.common.schema import PUBLISHER_TABLES
 from services.common.tokens import TokenSigner
-from services.identity import profiles, questionnaires, repository
+from services.identity import accreditation, availability, photos, profiles, questionnaires, repository, throttle
+from services.identity import contacts
 from services.identity.accounts import (
     EMAIL_TAKEN,
+    SESSION_ENDED,
     SIGN_IN_FAILED,
+    WRONG_PASSWORD,
     authorize_profile_edit,
     authorize_view_user,
     new_user,
@@ -74,6 +82,20 @@ class Passwords(DependencyProvider):
         return self
 
 
+class Throttle(DependencyProvider):
+    """The sign-in limits (SIGN_IN_ACCOUNT_LIMIT, SIGN_IN_ADDRESS_LIMIT, SIGN_IN_WINDOW_SECONDS)."""
+
+    def setup(self):
+        self.limits = throttle.Limits.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.limits
+
+
+NOT_A_MENTOR_AVAILABILITY = "Only a mentor keeps an availability."
+NOT_A_MENTOR_ACCREDITATION = "Only a mentor applies for the roll of mentors."
+
+
 class IdentityService:
     name = SERVICE
 
@@ -82,6 +104,7 @@ class IdentityService:
     relay = EventRelay(SERVICE, OutboxReader(SERVICE))
     tokens = Tokens()
     passwords = Passwords()
+    limits = Throttle()
 
     # ---- accounts ------------------------------------------------------------------
 
@@ -102,26 +125,100 @@ class IdentityService:
         return user_view(row)
 
     @rpc
-    def sign_in(self, credentials):
+    def sign_in(self, credentials, client=None):
+        """A token for a right e-mail and password. Wrong password and unknown e-mail are refused
+        alike (same answer, same work: a dummy hash is verified); too many failures per account or
+        per ``client`` address within the window are refused unchecked (TooManyRequests)."""
         data = load(SignInSchema(), credentials, what="sign-in request")
+        email = normalize_email(data["email"])
+        failures = self._begin_attempt(email, client)
         with self.db.transaction() as cur:
-            row = repository.user_by_email(cur, normalize_email(data["email"]))
+            row = repository.user_by_email(cur, email)
         stored_hash = row["password_hash"] if row else None
         verification = self.passwords.verify(stored_hash, data["password"])
         if not verification.ok:
             logger.info("sign_in_refused", user_id=str(row["id"]) if row else None)
             raise Unauthorized(SIGN_IN_FAILED)
-        if verification.needs_rehash:
-            new_hash = self.passwords.hash(data["password"])
-            with self.db.transaction() as cur:
+        new_hash = self.passwords.hash(data["password"]) if verification.needs_rehash else None
+        session_id = str(uuid.uuid4())
+        with self.db.transaction() as cur:
+            repository.forget_failures(cur, failures, throttle.account_key(email))
+            if new_hash is not None:
                 repository.replace_password_hash(cur, row["id"], stored_hash, new_hash)
-        logger.info("signed_in", user_id=str(row["id"]), role=row["role"])
+            repository.insert_session(cur, session_id, row["id"], self.tokens.ttl)
+        logger.info("signed_in", user_id=str(row["id"]), role=row["role"], session_id=session_id)
         return TokenViewSchema().dump({
-            "access_token": self.tokens.issue(row["id"], row["role"]),
+            "access_token": self.tokens.issue(row["id"], row["role"], session_id),
             "token_type": "bearer",
             "expires_in": self.tokens.ttl,
             "user": user_view(row),
         })
+
+    def _begin_attempt(self, email, client):
+        """Refuse the attempt when a key is over its limit, else count it as failed already (so
+        concurrent attempts, in any process, see it); returns the failure rows to drop on success."""
+        limits = throttle.keys(self.limits, email, client)
+        with self.db.transaction() as cur:
+            repository.lock_keys(cur, limits)
+            now, failures = repository.failure_times(cur, limits, self.limits.window)
+            try:
+                throttle.check(failures, limits, self.limits.window, now)
+            except TooManyRequests:
+                logger.info("sign_in_throttled", keys=sorted(k.split(":", 1)[0] for k in limits))
+                raise
+            return repository.insert_failures(cur, limits, self.limits.window)
+
+    @rpc
+    def authenticate(self, token):
+        """The actor of a token: genuine, unexpired, and of a live session (Unauthorized otherwise).
+        The gateway asks on every authenticated request, so signing out takes effect at once."""
+        claims = self.tokens.claims(token if isinstance(token, str) else "")
+        session_id = parse_id(claims["session_id"])
+        row = None
+        if session_id is not None:
+            with self.db.transaction() as cur:
+                row = repository.live_session(cur, session_id)
+        if row is None or str(row["user_id"]) != parse_id(claims["user_id"]):
+            raise Unauthorized(SESSION_ENDED)
+        return ActorSchema().dump({"user_id": str(row["user_id"]), "role": row["role"]})
+
+    @rpc
+    def sign_out(self, token):
+        claims = self.tokens.claims(token if isinstance(token, str) else "")
+        session_id, user_id = parse_id(claims["session_id"]), parse_id(claims["user_id"])
+        revoked = 0
+        if session_id is not None and user_id is not None:
+            with self.db.transaction() as cur:
+                revoked = repository.revoke_session(cur, session_id, user_id)
+        logger.info("signed_out", user_id=user_id, session_id=session_id, revoked=revoked)
+        return StatusViewSchema().dump({"status": "signed_out"})
+
+    @rpc
+    def change_password(self, actor, token, form, client=None):
+        """Replace the password after checking the current one (throttled like a sign-in; a wrong
+        one is a field error); every other session of the user is revoked, this one is kept."""
+        actor = load(ActorSchema(), actor, what="actor")
+        data = load(PasswordChangeSchema(), form, what="password change")
+        claims = self.tokens.claims(token if isinstance(token, str) else "")
+        user_id, session_id = parse_id(actor["user_id"]), parse_id(claims["session_id"])
+        if user_id is None or parse_id(claims["user_id"]) != user_id or session_id is None:
+            raise Forbidden("You may only change your own password.")
+        with self.db.transaction() as cur:
+            row = repository.user_by_id(cur, user_id)
+        if row is None:
+            raise Unauthorized(SESSION_ENDED)
+        failures = self._begin_attempt(row["email"], client)
+        if not self.passwords.verify(row["password_hash"], data["current_password"]).ok:
+            logger.info("password_change_refused", user_id=user_id)
+            raise InvalidInput(WRONG_PASSWORD, {"current_password": [WRONG_PASSWORD]})
+        new_hash = self.passwords.hash(data["new_password"])
+        with self.db.transaction() as cur:
+            repository.user_by_id(cur, user_id, lock=True)
+            repository.set_password_hash(cur, user_id, new_hash)
+            repository.forget_failures(cur, failures, throttle.account_key(row["email"]))
+            revoked = repository.revoke_other_sessions(cur, user_id, session_id)
+        logger.info("password_changed", user_id=user_id, revoked_sessions=revoked)
+        return PasswordChangedSchema().dump({"revoked_sessions": revoked})
 
     @rpc
     def get_user(self, actor, user_id):
@@ -147,8 +244,7 @@ class IdentityService:
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True))
             repository.upsert_profile(cur, mentor_id, data)
-            position = outbox.append(cur, SERVICE, profiles.EVENT_TYPE, mentor_id,
-                                     profiles.event_payload(mentor_id, data))
+            position = self._emit_snapshot(cur, mentor_id)
             row = repository.profile(cur, mentor_id)
         self.relay.wake()
         logger.info("mentor_profile_updated", mentor_id=mentor_id, outbox_position=position)
@@ -167,9 +263,10 @@ class IdentityService:
 
     @rpc
     def list_mentor_profiles(self, rubric=None):
+        """The public list: accredited mentors only."""
         rubric = profiles.rubric_filter(rubric)
         with self.db.transaction() as cur:
-            rows = repository.profiles(cur, rubric)
+            rows = repository.accredited_profiles(cur, rubric)
         return [profiles.public_view(row) for row in rows]
 
     @rpc
@@ -178,6 +275,180 @@ class IdentityService:
         with self.db.transaction() as cur:
             rows = repository.profiles_by_ids(cur, ids)
         return profiles.in_requested_order([profiles.public_view(row) for row in rows], ids)
+
+    def _emit_snapshot(self, cur, mentor_id):
+        """MentorProfileUpdated v2, the mentor's whole matching state, in the caller's transaction."""
+        profile_row, state, availability_row = repository.mentor_snapshot(cur, mentor_id)
+        return outbox.append(cur, SERVICE, profiles.EVENT_TYPE, mentor_id,
+                             profiles.snapshot_payload(mentor_id, profile_row, state, availability_row))
+
+    @rpc
+    def set_mentor_photo(self, actor, upload):
+        actor = load(ActorSchema(), actor, what="actor")
+        mentor_id = authorize_profile_edit(actor)
+        data = load(PhotoUploadSchema(), upload, what="photo")
+        raw = photos.decode(data["data"])
+        kind = photos.check_photo(data["content_type"], raw)
+        with self.db.transaction() as cur:
+            require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True))
+            row = repository.upsert_photo(cur, mentor_id, kind, raw, photos.etag(raw))
+        logger.info("mentor_photo_updated", mentor_id=mentor_id, content_type=kind, size=len(raw))
+        return photos.photo_view(mentor_id, row)
+
+    @rpc
+    def get_mentor_photo(self, mentor_id):
+        wanted = parse_id(mentor_id)
+        row = None
+        if wanted is not None:
+            with self.db.transaction() as cur:
+                row = repository.photo(cur, wanted)
+        if row is None:
+            raise NotFound("This mentor has no photo.")
+        return photos.photo(row)
+
+    # ---- availability ---------------------------------------------------------------
+
+    @rpc
+    def get_availability(self, actor):
+        actor = load(ActorSchema(), actor, what="actor")
+        mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_AVAILABILITY)
+        with self.db.transaction() as cur:
+            require_mentor_account(repository.user_by_id(cur, mentor_id), NOT_A_MENTOR_AVAILABILITY)
+            row = repository.availability(cur, mentor_id)
+        return availability.availability_view(row)
+
+    @rpc
+    def update_availability(self, actor, form):
+        actor = load(ActorSchema(), actor, what="actor")
+        mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_AVAILABILITY)
+        data = availability.normalize_availability(load(AvailabilitySchema(), form, what="availability"))
+        with self.db.transaction() as cur:
+            require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True), NOT_A_MENTOR_AVAILABILITY)
+            row = repository.upsert_availability(cur, mentor_id, data["capacity"],
+                                                 availability.stored_periods(data["away_periods"]))
+            position = self._emit_snapshot(cur, mentor_id)
+        self.relay.wake()
+        logger.info("availability_updated", mentor_id=mentor_id, capacity=data["capacity"],
+                    away_periods=len(data["away_periods"]), outbox_position=position)
+        return availability.availability_view(row)
+
+    # ---- the roll of mentors (accreditation) ------------------------------------------
+
+    @rpc
+    def apply_for_accreditation(self, actor, form):
+        actor = load(ActorSchema(), actor, what="actor")
+        mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_ACCREDITATION)
+        data = load(AccreditationApplicationSchema(), form, what="application")
+        application_id = str(uuid.uuid4())
+        with self.db.transaction() as cur:
+            require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True), NOT_A_MENTOR_ACCREDITATION)
+            accreditation.require_profile(repository.profile(cur, mentor_id))
+            roll = repository.accreditation(cur, mentor_id, lock=True)
+            state = accreditation.next_state(roll["state"] if roll else None, "apply")
+            application = repository.insert_application(cur, application_id, mentor_id,
+                                                        data["experience"].strip(), data["motivation"].strip())
+            roll = repository.set_accreditation(cur, mentor_id, state)
+            repository.record_history(cur, mentor_id, application_id, "applied", "", mentor_id)
+            outbox.append(cur, SERVICE, "AccreditationRequested", mentor_id,
+                          accreditation.requested_payload(application_id, mentor_id))
+            self._emit_snapshot(cur, mentor_id)
+        self.relay.wake()
+        logger.info("accreditation_requested", mentor_id=mentor_id, application_id=application_id)
+        return accreditation.accreditation_view(mentor_id, roll, application)
+
+    @rpc
+    def get_accreditation(self, actor):
+        actor = load(ActorSchema(), actor, what="actor")
+        mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_ACCREDITATION)
+        with self.db.transaction() as cur:
+            require_mentor_account(repository.user_by_id(cur, mentor_id), NOT_A_MENTOR_ACCREDITATION)
+            roll = repository.accreditation(cur, mentor_id)
+            application = repository.latest_application(cur, mentor_id)
+        return accreditation.accreditation_view(mentor_id, roll, application)
+
+    @rpc
+    def list_accreditation_applications(self, actor, state="pending"):
+        actor = load(ActorSchema(), actor, what="actor")
+        moderator_id = accreditation.authorize_moderator(actor)
+        state = accreditation.state_filter(state)
+        with self.db.transaction() as cur:
+            accreditation.require_moderator_account(repository.user_by_id(cur, moderator_id))
+            rows = repository.applications(cur, state)
+            found = repository.profiles_by_ids(cur, list({str(row["mentor_id"]) for row in rows}))
+        by_mentor = {str(row["mentor_id"]): profiles.public_view(row) for row in found}
+        return [accreditation.review_view(row, by_mentor.get(str(row["mentor_id"]))) for row in rows]
+
+    @rpc
+    def approve_application(self, actor, application_id):
+        return self._decide_application(actor, application_id, "approve", "")
+
+    @rpc
+    def reject_application(self, actor, application_id, form):
+        actor_ = load(ActorSchema(), actor, what="actor")
+        accreditation.authorize_moderator(actor_)
+        reason = load(DecisionReasonSchema(), form, what="decision")["reason"].strip()
+        return self._decide_application(actor, application_id, "reject", reason)
+
+    @rpc
+    def suspend_mentor(self, actor, mentor_id, form):
+        actor_ = load(ActorSchema(), actor, what="actor")
+        accreditation.authorize_moderator(actor_)
+        reason = load(DecisionReasonSchema(), form, what="decision")["reason"].strip()
+        return self._decide_roll(actor, mentor_id, "suspend", reason)
+
+    @rpc
+    def reinstate_mentor(self, actor, mentor_id):
+        return self._decide_roll(actor, mentor_id, "reinstate", "")
+
+    def _decide_application(self, actor, application_id, action, reason):
+        actor = load(ActorSchema(), actor, what="actor")
+        moderator_id = accreditation.authorize_moderator(actor)
+        application_id = accreditation.application_id_argument(application_id)
+        with self.db.transaction() as cur:
+            accreditation.require_moderator_account(repository.user_by_id(cur, moderator_id))
+            found = repository.application(cur, application_id)
+            if found is None:
+                raise NotFound(accreditation.NO_APPLICATION)
+            mentor_id = str(found["mentor_id"])
+            repository.user_by_id(cur, mentor_id, lock=True)  # the mentor's row first, as apply does
+            application = repository.application(cur, application_id, lock=True)
+            accreditation.require_pending_application(application)
+            self._decide(cur, moderator_id, mentor_id, application_id, action, reason)
+            application = repository.decide_application(cur, application_id,
+                                                        accreditation.application_state_after(action),
+                                                        moderator_id, reason)
+            profile = repository.profile(cur, mentor_id)
+        self.relay.wake()
+        return accreditation.review_view(application, profiles.public_view(profile) if profile else None)
+
+    def _decide_roll(self, actor, mentor_id, action, reason):
+        actor = load(ActorSchema(), actor, what="actor")
+        moderator_id = accreditation.authorize_moderator(actor)
+        mentor_id = accreditation.mentor_id_argument(mentor_id)
+        with self.db.transaction() as cur:
+            accreditation.require_moderator_account(repository.user_by_id(cur, moderator_id))
+            user = repository.user_by_id(cur, mentor_id, lock=True)
+            if user is None or user["role"] != "mentor":
+                raise NotFound(accreditation.NO_MENTOR)
+            roll = self._decide(cur, moderator_id, mentor_id, None, action, reason)
+            application = repository.latest_application(cur, mentor_id)
+        self.relay.wake()
+        return accreditation.accreditation_view(mentor_id, roll, application)
+
+    def _decide(self, cur, moderator_id, mentor_id, application_id, action, reason):
+        """One decision on the roll, in the caller's transaction (the mentor's row locked): the new
+        state, its history line, AccreditationDecided and the mentor's new snapshot."""
+        roll = repository.accreditation(cur, mentor_id, lock=True)
+        state = accreditation.next_state(roll["state"] if roll else None, action)
+        roll = repository.set_accreditation(cur, mentor_id, state, reason)
+        decision = accreditation.decision_of(action)
+        repository.record_history(cur, mentor_id, application_id, decision, reason, moderator_id)
+        outbox.append(cur, SERVICE, "AccreditationDecided", mentor_id,
+                      accreditation.decided_payload(mentor_id, application_id, action, reason))
+        self._emit_snapshot(cur, mentor_id)
+        logger.info("accreditation_decided", mentor_id=mentor_id, application_id=application_id,
+                    decision=decision, moderator_id=moderator_id, state=state)
+        return roll
 
     # ---- the mentee's questionnaire and the author card -----------------------------
 
@@ -230,6 +501,25 @@ class IdentityService:
         with self.db.transaction() as cur:
             rows = repository.questionnaire_reads(cur, own)
         return [questionnaires.read_view(row) for row in rows]
+
+    # ---- contacts, for other services only (never exposed by the gateway) -----------
+
+    @rpc
+    def contact_for(self, user_id):
+        """E-mail and name of one account, for notifications to send an e-mail now (it keeps neither)."""
+        with self.db.transaction() as cur:
+            return contacts.contact_view(contacts.contact(cur, contacts.wanted_id(user_id)))
+
+    @rpc
+    def moderator_contacts(self):
+        with self.db.transaction() as cur:
+            return [contacts.contact_view(row) for row in contacts.moderators(cur)]
+
+    @rpc
+    def role_of(self, user_id):
+        with self.db.transaction() as cur:
+            row = contacts.contact(cur, contacts.wanted_id(user_id))
+        return {"user_id": str(row["id"]), "role": row["role"]}
 
     # ---- operations ----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import requests
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.processes import ROOT, ServiceProcess
 from tests.support import eventually
@@ -72,7 +73,30 @@ class Platform:
         assert token["token_type"] == "bearer" and token["user"]["id"] == user["id"]
         return user, token["access_token"]
 
+    def mentor(self, first_name, last_name, rubrics, capacity=5, **profile):
+        """A mentor matching may propose: registered, profile and availability written, applied for
+        the roll of mentors and approved by a moderator; returns once matching knows them accredited."""
+        user, token = self.person("mentor", first_name, last_name)
+        written = self.call("PUT", "/api/v1/me/mentor-profile", token=token, json={"rubrics": rubrics, **profile})
+        assert written["mentor_id"] == user["id"] and "email" not in written and written["accredited"] is False
+        self.call("PUT", "/api/v1/me/availability", token=token, json={"capacity": capacity})
+        applied = self.call("POST", "/api/v1/me/accreditation", token=token, expect=201, json={
+            "experience": f"{first_name} {last_name}: years of teaching and of supervising student teachers.",
+            "motivation": "To help novice teachers through their first years at school."})
+        assert applied["state"] == "pending"
+        approved = self.call("POST", f"/api/v1/accreditation/applications/{applied['application']['id']}/approve",
+                             token=self.approver())
+        assert approved["state"] == "approved" and approved["profile"]["accredited"] is True
+        with ClusterRpcProxy({"AMQP_URI": self.test_env.amqp_uri}, timeout=10) as rpc:
+            eventually(lambda: rpc.matching.get_mentor(user["id"])["accredited"],
+                       message="matching learns the accredited mentor")
+        return user, token
 
+    def approver(self):
+        """One moderator per platform who keeps the roll of mentors for ``mentor()``."""
+        if getattr(self, "_approver", None) is None:
+            self._approver = self.moderator()
+        return self._approver
 
     def moderator(self):
         """Moderators never register: an operator creates one with the identity admin command."""

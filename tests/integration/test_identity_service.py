@@ -15,7 +15,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from contracts.envelope import read_envelope
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from contracts.topology import events_exchange
+from services.common.db import PostgresStore
 from services.common.tokens import TokenSigner
+from services.identity.admin import create_moderator
 from services.identity.service import IdentityService
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,9 +189,10 @@ def test_profile_update_and_its_event_commit_in_one_transaction(rpc, identity_db
     assert count_events() == 1
     envelope = _scalar(identity_db, "SELECT envelope FROM outbox WHERE envelope->>'aggregate_id' = %s",
                        mentor["id"])
-    assert envelope["type"] == "MentorProfileUpdated"
+    assert (envelope["type"], envelope["schema_version"]) == ("MentorProfileUpdated", 2)
     assert envelope["payload"] == {"mentor_id": mentor["id"], "rubrics": PROFILE["rubrics"],
-                                   "accepting_cases": True}
+                                   "accepting_cases": True, "accredited": False, "capacity": 3,
+                                   "away_periods": []}
 
     # every further update appends exactly one more event
     rpc.identity.update_mentor_profile(_actor(mentor), dict(PROFILE, accepting_cases=False))
@@ -239,10 +242,10 @@ def test_relay_publishes_mentor_profile_updated_to_rabbitmq(identity, test_env, 
 
     assert set(body) == {"event_id", "type", "schema_version", "source", "aggregate_id", "position",
                          "occurred_at", "correlation_id", "payload"}
-    assert (body["type"], body["schema_version"], body["source"]) == ("MentorProfileUpdated", 1, "identity")
+    assert (body["type"], body["schema_version"], body["source"]) == ("MentorProfileUpdated", 2, "identity")
     assert body["correlation_id"] == correlation_id
     assert body["payload"] == {"mentor_id": mentor["id"], "rubrics": PROFILE["rubrics"],
-                               "accepting_cases": True}
+                               "accepting_cases": True, "accredited": False, "capacity": 3, "away_periods": []}
     position, event_id = _scalar(identity_db, "SELECT ARRAY[position::text, event_id::text] FROM outbox "
                                               "WHERE envelope->>'aggregate_id' = %s", mentor["id"])
     assert (body["position"], body["event_id"]) == (int(position), event_id)
@@ -250,22 +253,42 @@ def test_relay_publishes_mentor_profile_updated_to_rabbitmq(identity, test_env, 
     assert str(envelope.event_id) == event_id
 
 
-def test_public_profiles_never_show_the_email(rpc, identity):
+def _accredit(rpc, moderator, mentor):
+    applied = rpc.identity.apply_for_accreditation(_actor(mentor), {"experience": "Ten years of teaching.",
+                                                                    "motivation": "To help novices."})
+    rpc.identity.approve_application(moderator, applied["application"]["id"])
+
+
+def test_public_profiles_never_show_the_email(rpc, identity, test_env):
     mentor = _register(rpc, role="mentor", first_name="Irina", last_name="Sokolova", patronymic="Petrovna")
     other = _register(rpc, role="mentor")
     without_profile = _register(rpc, role="mentor")
+    unaccredited = _register(rpc, role="mentor")
     rpc.identity.update_mentor_profile(_actor(mentor), PROFILE)
     rpc.identity.update_mentor_profile(_actor(other), dict(PROFILE, rubrics=["families-at-risk"]))
+    rpc.identity.update_mentor_profile(_actor(unaccredited), PROFILE)
+    store = PostgresStore(test_env.database_url("identity"), 1)
+    try:
+        moderator = create_moderator(store, {"email": _email("moderator"), "password": PASSWORD,
+                                             "first_name": "Maria", "last_name": "Moderova"})
+    finally:
+        store.close()
+    for accredited in (mentor, other):
+        _accredit(rpc, {"user_id": moderator["id"], "role": "moderator"}, accredited)
 
     profile = rpc.identity.get_mentor_profile(mentor["id"])
     assert "email" not in profile and mentor["email"] not in json.dumps(profile)
     assert (profile["mentor_id"], profile["first_name"], profile["last_name"], profile["patronymic"]) == \
         (mentor["id"], "Irina", "Sokolova", "Petrovna")
     assert {k: profile[k] for k in PROFILE} == PROFILE
+    assert profile["accredited"] is True and profile["photo_url"] is None
+    assert rpc.identity.get_mentor_profile(unaccredited["id"])["accredited"] is False  # readable by id
 
     listed = rpc.identity.list_mentor_profiles()
     ids = [p["mentor_id"] for p in listed]
     assert mentor["id"] in ids and other["id"] in ids and without_profile["id"] not in ids
+    assert unaccredited["id"] not in ids  # the public list is the roll of mentors
+    assert all(p["accredited"] for p in listed)
     assert all("email" not in p for p in listed)
     assert mentor["email"] not in json.dumps(listed)
     by_rubric = [p["mentor_id"] for p in rpc.identity.list_mentor_profiles(rubric="monitoring-evaluation")]

@@ -1,10 +1,11 @@
 """Account and mentor-profile rules of the identity service: pure logic, no I/O."""
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
 from contracts.errors import Forbidden, InvalidInput
+from contracts.events import dump_payload
 from contracts.rpc import MentorProfileSchema, RegisterSchema
 from contracts.validation import load
 from services.identity import accounts, profiles
@@ -97,16 +98,37 @@ def test_normalized_profile_drops_repeats_keeps_order_and_strips_text():
     assert data["place_of_work"] == "" and data["accepting_cases"] is True
 
 
-def test_event_payload_is_exactly_the_contract_and_nothing_personal():
+def test_event_payload_is_the_v2_snapshot_and_nothing_personal():
     data = profiles.normalize_profile(_profile(accepting_cases=False))
-    payload = profiles.event_payload(uuid.UUID(MENTOR_ID), data)
+    availability = {"capacity": 2, "away_periods": [{"starts_on": "2026-07-01", "ends_on": "2026-07-14"}]}
+    payload = profiles.snapshot_payload(uuid.UUID(MENTOR_ID), data, "accredited", availability)
     assert payload == {"mentor_id": MENTOR_ID, "rubrics": ["digital-technologies", "monitoring-evaluation"],
-                       "accepting_cases": False}
+                       "accepting_cases": False, "accredited": True, "capacity": 2,
+                       "away_periods": [{"starts_on": date(2026, 7, 1), "ends_on": date(2026, 7, 14)}]}
+    version, dumped = dump_payload("MentorProfileUpdated", payload)
+    assert version == 2  # what the producer emits now
+    assert dumped["away_periods"] == [{"starts_on": "2026-07-01", "ends_on": "2026-07-14"}]
+    assert set(dumped) == {"mentor_id", "rubrics", "accepting_cases", "accredited", "capacity", "away_periods"}
+
+
+@pytest.mark.parametrize("state, accredited", [
+    (None, False), ("pending", False), ("rejected", False), ("suspended", False), ("accredited", True)])
+def test_snapshot_is_accredited_only_on_the_roll(state, accredited):
+    data = profiles.normalize_profile(_profile())
+    assert profiles.snapshot_payload(MENTOR_ID, data, state, None)["accredited"] is accredited
+
+
+def test_snapshot_without_profile_or_availability_takes_no_case_and_the_defaults():
+    payload = profiles.snapshot_payload(MENTOR_ID, None, None, None)
+    assert payload == {"mentor_id": MENTOR_ID, "rubrics": [], "accepting_cases": False, "accredited": False,
+                       "capacity": 3, "away_periods": []}
 
 
 def test_event_payload_breaking_the_contract_fails_at_the_producer():
     with pytest.raises(ValueError, match="breaks its contract"):
-        profiles.event_payload(MENTOR_ID, {"rubrics": ["astrology"], "accepting_cases": True})
+        profiles.snapshot_payload(MENTOR_ID, {"rubrics": ["astrology"], "accepting_cases": True}, None, None)
+    with pytest.raises(ValueError, match="breaks its contract"):
+        profiles.snapshot_payload(MENTOR_ID, None, None, {"capacity": 51, "away_periods": []})
 
 
 def test_public_view_drops_email_and_anything_private():
@@ -114,12 +136,23 @@ def test_public_view_drops_email_and_anything_private():
            "patronymic": "Petrovna", "email": "irina@example.org", "password_hash": "$argon2id$x",
            "rubrics": ["teaching-methods"], "place_of_work": "MSPU", "institute": None, "position": "Docent",
            "interests": "Didactics", "links": None, "motto": "", "accepting_cases": True,
-           "updated_at": datetime.now(timezone.utc)}
+           "updated_at": datetime.now(timezone.utc), "accreditation_state": "suspended", "photo_etag": None,
+           "capacity": 4, "experience": "private statement"}
     view = profiles.public_view(row)
     assert set(view) == {"mentor_id", "first_name", "last_name", "patronymic", "rubrics", "place_of_work",
-                         "institute", "position", "interests", "links", "motto", "accepting_cases"}
+                         "institute", "position", "interests", "links", "motto", "accepting_cases", "accredited",
+                         "photo_url"}
     assert view["mentor_id"] == MENTOR_ID and view["institute"] == "" and view["links"] == []
-    assert "irina@example.org" not in repr(view)
+    assert view["accredited"] is False and view["photo_url"] is None
+    assert "irina@example.org" not in repr(view) and "private statement" not in repr(view)
+
+
+def test_public_view_of_an_accredited_mentor_with_a_photo():
+    row = {"mentor_id": MENTOR_ID, "first_name": "I", "last_name": "S", "patronymic": "", "rubrics": [],
+           "accepting_cases": True, "accreditation_state": "accredited", "photo_etag": "abc123"}
+    view = profiles.public_view(row)
+    assert view["accredited"] is True
+    assert view["photo_url"] == f"/api/v1/mentors/{MENTOR_ID}/photo?v=abc123"
 
 
 def test_rubric_filter():

@@ -1,0 +1,41 @@
+"""What other services may learn of an account to reach it or to check a role.
+
+Service-to-service only: the gateway exposes none of these RPCs (a unit test checks it).
+notifications asks for an e-mail address when it sends a notification e-mail, and keeps
+none; it asks for a role when a mentor writes a direct message.
+"""
+from contracts.errors import NotFound
+from contracts.rpc import ContactSchema
+from services.identity.accounts import parse_id
+
+NO_SUCH_USER = "No such user."
+
+
+def wanted_id(user_id):
+    """The account id asked for; NotFound when it cannot be one (no such user, as for any unknown id)."""
+    wanted = parse_id(user_id)
+    if wanted is None:
+        raise NotFound(NO_SUCH_USER)
+    return wanted
+
+
+def display_name(row):
+    return " ".join(part for part in (row["first_name"], row["last_name"]) if part)
+
+
+def contact_view(row):
+    return ContactSchema().dump({"user_id": str(row["id"]), "email": row["email"], "display_name": display_name(row),
+                                 "role": row["role"]})
+
+
+def contact(cur, user_id):
+    cur.execute("SELECT id, email, role, first_name, last_name FROM users WHERE id = %s", (user_id,))
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(NO_SUCH_USER)
+    return row
+
+
+def moderators(cur):
+    cur.execute("SELECT id, email, role, first_name, last_name FROM users WHERE role = 'moderator' ORDER BY id")
+    return cur.fetchall()
