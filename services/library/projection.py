@@ -3,7 +3,11 @@
 Used by the nameko handler (services/library/service.py) and by the researchers' rebuild
 (research/rebuild.py), so a rebuilt library is made by exactly the same code as the live one.
 Each function runs in the caller's transaction and is idempotent through ``first_delivery``.
+Ids derive from the event id (uuid5), so a rebuilt library has the live one's ids, and a second
+insert of an item meets its row (``ON CONFLICT DO NOTHING``): it never overwrites a moderator's
+edit or brings back a withdrawn item (services/library/curation.py).
 """
+import re
 import uuid
 
 from psycopg2.extras import Json
@@ -17,7 +21,46 @@ HANDLED_TYPES = ("CaseCompleted", "CasePublishedToForum")
 
 # Thread and post ids derive from the publishing event's id: a redelivery cannot make two.
 FORUM_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:forum")
+LIBRARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:items")
 THREAD_TITLE_FROM_QUESTION = 80
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def entry_id(event_id):
+    return uuid.uuid5(LIBRARY_NAMESPACE, f"entry:{event_id}")
+
+
+def material_id(event_id, solution_index, material_index):
+    return uuid.uuid5(LIBRARY_NAMESPACE, f"material:{event_id}:{solution_index}:{material_index}")
+
+
+def material_type_of(reference):
+    """A mentor's reference is "a link, or a bibliographic reference": ``(type, url)``.
+
+    A reference that is a URL is a link; a bibliographic one with "//" (GOST 7.1's mark of the
+    journal or collection an article appeared in) is an article; any other is a book. A URL
+    inside a bibliographic reference ("URL: https://...") is kept as the item's url.
+    """
+    text = reference.strip()
+    found = _URL.search(text)
+    url = found.group().rstrip(".,;)") if found else None
+    if found and found.start() == 0 and len(found.group()) >= len(text.rstrip(".,;)")):
+        return "link", url
+    without_urls = _URL.sub("", text)
+    return ("article" if "//" in without_urls else "book"), url
+
+
+def attached_materials(event_id, entry):
+    """Materials attached to an anonymized entry's solutions, as library materials (pure)."""
+    found = []
+    for s, solution in enumerate(entry["solutions"]):
+        for m, material in enumerate(solution["materials"]):
+            material_type, url = material_type_of(material["reference"])
+            found.append({
+                "id": material_id(event_id, s, m), "material_type": material_type, "title": material["title"],
+                "url": url, "reference": "" if material_type == "link" else material["reference"],
+                "rubrics": ordered_rubrics(material.get("rubrics") or entry["rubrics"])})
+    return found
 
 
 def anonymized_entry(publication):
@@ -31,7 +74,8 @@ def anonymized_entry(publication):
         "rubrics": publication["rubrics"],
         "urgency": publication["urgency"],
         "solutions": [{"text": scrub(s["text"]),
-                       "materials": [{"title": scrub(m["title"]), "reference": scrub(m["reference"])}
+                       "materials": [{"title": scrub(m["title"]), "reference": scrub(m["reference"]),
+                                      **({"rubrics": m["rubrics"]} if m.get("rubrics") else {})}
                                      for m in s["materials"]]}
                       for s in publication["solutions"]],
         "clarifications": [{"question": scrub(c["question"]), "kind": c["kind"], "answer": scrub(c["answer"])}
@@ -76,20 +120,26 @@ def apply(cur, envelope, consumer=CONSUMER):
 
 
 def apply_case_completed(cur, envelope, consumer=CONSUMER):
-    """A library entry when the author consented to publication; returns the entry or None."""
+    """A library entry when the author consented to publication, and a material item for each
+    material attached to its solutions (linked to the entry); returns the entry or None."""
     p = envelope.payload
     if not p["publication_consent"] or p["publication"] is None:
         return None  # the author did not consent: nothing of the case enters the library
     entry = anonymized_entry(p["publication"])
     if not first_delivery(cur, envelope, consumer):
         return None
+    new_id = entry_id(envelope.event_id)
     cur.execute(
         """INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty,
                                         question, participants, solutions, clarifications, problem_solved)
-           VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-        (uuid.uuid4(), entry["rubrics"], entry["urgency"], entry["essence"], entry["actions_taken"],
+           VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
+        (new_id, entry["rubrics"], entry["urgency"], entry["essence"], entry["actions_taken"],
          entry["difficulty"], entry["question"], entry["participants"], Json(entry["solutions"]),
          Json(entry["clarifications"]), p["problem_solved"]))
+    for m in attached_materials(envelope.event_id, entry):
+        cur.execute("INSERT INTO library_materials (id, material_type, title, url, reference, rubrics, entry_id, "
+                    "origin) VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution') ON CONFLICT (id) DO NOTHING",
+                    (m["id"], m["material_type"], m["title"], m["url"], m["reference"], m["rubrics"], new_id))
     return entry
 
 

@@ -49,7 +49,8 @@ def test_a_post_without_a_thread_opens_one(library, rpc):
     full = rpc.library.get_thread(READER, thread["id"])
     assert set(full) == {"id", "title", "rubrics", "created_at", "updated_at", "posts"}
     [post] = full["posts"]
-    assert set(post) == {"id", "essence", "question", "rubrics", "urgency", "created_at"}
+    assert set(post) == {"id", "kind", "essence", "question", "rubrics", "urgency", "created_at"}
+    assert post["kind"] == "case"
     assert post["essence"] == "Pupils of my 7th form refuse to do homework."
     assert post["question"] == "How do I get them back to work without threats?"
     assert post["urgency"] == "need_advice"

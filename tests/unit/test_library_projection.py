@@ -50,3 +50,35 @@ def test_clarifications_are_scrubbed_question_and_answer_and_keep_their_kind():
 
 def test_an_older_publication_without_clarifications_has_none():
     assert anonymized_entry(publication())["clarifications"] == []
+
+
+# ---- materials attached to solutions ---------------------------------------------------------
+
+from services.library.projection import (attached_materials, entry_id, material_id,  # noqa: E402
+                                         material_type_of)
+
+
+def test_a_reference_is_a_link_an_article_or_a_book():
+    assert material_type_of("https://example.org/rules") == ("link", "https://example.org/rules")
+    assert material_type_of("  http://example.org/a?b=1.  ") == ("link", "http://example.org/a?b=1")
+    assert material_type_of("Ivanova A. Rules // School Journal. 2020. No 3.") == ("article", None)
+    assert material_type_of("Ivanova A. Rules // School Journal. URL: https://example.org/j/3") == (
+        "article", "https://example.org/j/3")
+    assert material_type_of("Makarenko A. S. Pedagogical poem. Moscow, 1935.") == ("book", None)
+    assert material_type_of("Read https://example.org/x first") == ("book", "https://example.org/x")
+
+
+def test_attached_materials_have_stable_ids_the_entry_rubrics_unless_their_own():
+    entry = anonymized_entry(publication(rubrics=["self-management", "education-law"], solutions=[
+        {"text": "A", "materials": [{"title": "Site", "reference": "https://example.org"}]},
+        {"text": "B", "materials": [{"title": "Book", "reference": "Ivanova A. Rules. 2020.",
+                                     "rubrics": ["families-at-risk"]}]}]))
+    event_id = "0d4f7c59-5d43-4a8e-8f3a-9a8f2b1c0e11"
+    link, book = attached_materials(event_id, entry)
+    assert link == {"id": material_id(event_id, 0, 0), "material_type": "link", "title": "Site",
+                    "url": "https://example.org", "reference": "", "rubrics": ["education-law", "self-management"]}
+    assert book["id"] == material_id(event_id, 1, 0) and book["rubrics"] == ["families-at-risk"]
+    assert book["reference"] == "Ivanova A. Rules. 2020." and book["url"] is None
+    assert attached_materials(event_id, entry) == [link, book]  # the same event, the same ids
+    assert entry_id(event_id) == entry_id(event_id) != entry_id("1d4f7c59-5d43-4a8e-8f3a-9a8f2b1c0e11")
+    assert len({entry_id(event_id), material_id(event_id, 0, 0), material_id(event_id, 1, 0)}) == 3

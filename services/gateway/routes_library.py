@@ -1,0 +1,86 @@
+"""Library and forum routes: moderators curate the library; similar cases for a case; people
+write in forum threads and moderators hide posts. The library service decides who may do what.
+
+A mixin of GatewayService (it has the RPC proxies). Browsing and searching the library stays
+``GET /api/v1/library`` in service.py (``q`` searches, no ``q`` browses).
+"""
+import uuid
+
+from contracts.errors import PlatformError
+from contracts.rpc import (ForumMessageSchema, LibraryEntryViewSchema, LibraryItemEditSchema,
+                           ModerationReasonSchema, NewMaterialSchema)
+from services.common.logs import get_logger
+from services.gateway.entrypoints import http
+from services.gateway.schemas import ForumPostViewSchema
+from services.gateway.schemas_library import SimilarListSchema, SimilarQuerySchema
+
+logger = get_logger()
+
+SIMILAR_ON_CREATE = 5
+SIMILAR_TIMEOUT = 3.0  # seconds: filing a case never waits long for its suggestions
+
+
+def similar_request(form, limit):
+    """What the library compares: the case's essence and question, and its rubrics."""
+    return {"text": f"{form.get('essence', '')}\n{form.get('question', '')}".strip() or "-",
+            "rubrics": list(form.get("rubrics") or []), "limit": limit}
+
+
+def _request_key(request):
+    key = request.headers.get("Idempotency-Key", "").strip()
+    return key[:128] if key else uuid.uuid4().hex
+
+
+class LibraryRoutes:
+
+    # ---- curation (moderators) ------------------------------------------------------------
+
+    @http("POST", "/api/v1/library/materials", body=NewMaterialSchema, returns=LibraryEntryViewSchema, status=201,
+          tag="library", summary="A moderator adds a material: an article, a book or a link")
+    def add_library_material(self, request, actor, body):
+        return self.library.add_material(actor, body)
+
+    @http("PATCH", "/api/v1/library/<entry_id>", body=LibraryItemEditSchema, returns=LibraryEntryViewSchema,
+          tag="library", errors=(409,), summary="A moderator edits a library item: only the fields given change")
+    def edit_library_item(self, request, actor, entry_id, body):
+        return self.library.edit_item(actor, entry_id, body)
+
+    @http("POST", "/api/v1/library/<entry_id>/withdrawal", body=ModerationReasonSchema,
+          returns=LibraryEntryViewSchema, tag="library",
+          summary="A moderator withdraws a library item, with a reason: it leaves browse, search and similar")
+    def withdraw_library_item(self, request, actor, entry_id, body):
+        return self.library.withdraw_item(actor, entry_id, body)
+
+    # ---- similar cases --------------------------------------------------------------------
+
+    @http("GET", "/api/v1/cases/<case_id>/similar", query=SimilarQuerySchema, returns=SimilarListSchema,
+          tag="library", summary="Solved cases and library materials similar to a case, with score and why")
+    def similar_cases(self, request, actor, case_id, query):
+        case = self.cases.get_case(actor, case_id)  # the cases service decides who may see the case
+        return {"items": self.library.similar(actor, similar_request(case.get("form") or {}, query["limit"])) or []}
+
+    def similar_for_new_case(self, actor, case):
+        """The first automatic answer to a new case; ``[]`` (and a warning) if the library fails:
+        filing the case has already succeeded and must not fail for it."""
+        try:
+            found = self.library.similar.with_timeout(min(SIMILAR_TIMEOUT, self.library.timeout))(
+                actor, similar_request(case.get("form") or {}, SIMILAR_ON_CREATE))
+            return found or []
+        except PlatformError as exc:
+            logger.warning("similar_unavailable", case_id=case.get("id"), reason=exc.message)
+        except Exception as exc:  # never fail a filed case for its suggestions
+            logger.warning("similar_unavailable", case_id=case.get("id"), reason=type(exc).__name__)
+        return []
+
+    # ---- the forum ------------------------------------------------------------------------
+
+    @http("POST", "/api/v1/forum/threads/<thread_id>/posts", body=ForumMessageSchema, returns=ForumPostViewSchema,
+          status=201, tag="forum", summary="Write in a forum thread, or reply to one of its posts "
+                                           "(shown with your role and a pseudonym, never your name)")
+    def add_forum_post(self, request, actor, thread_id, body):
+        return self.library.add_post(actor, thread_id, body, _request_key(request))
+
+    @http("POST", "/api/v1/forum/posts/<post_id>/hide", body=ModerationReasonSchema, returns=ForumPostViewSchema,
+          tag="forum", summary="A moderator hides a forum post, with a reason (moderators still see it)")
+    def hide_forum_post(self, request, actor, post_id, body):
+        return self.library.hide_post(actor, post_id, body)

@@ -1,0 +1,203 @@
+"""The library's browse, full-text search and similar cases, over RPC, on entries projected from
+hand-made CaseCompleted events on the real broker (and materials attached to their solutions).
+
+Other modules' tests share this library database: every test finds its own items by a made-up
+word of its own (``tag()``), or checks properties that hold whatever else is there.
+"""
+import random
+import string
+import uuid
+from datetime import datetime
+
+import pytest
+
+from contracts.errors import InvalidInput, NotFound
+from services.library.projection import entry_id
+from services.library.service import LibraryService
+from tests.integration.event_helpers import envelope, open_broker, processed
+from tests.support import actor, eventually
+
+READER = actor("mentee")
+
+
+@pytest.fixture(scope="module")
+def library(start_module_service, test_env):
+    start_module_service(LibraryService, max_workers=1)  # one message at a time: see event_helpers
+    conn, broker = open_broker(test_env.amqp_uri)
+    yield broker
+    conn.release()
+
+
+def tag():
+    """A word no other item has (letters only: the stemmers keep it whole)."""
+    return "zq" + "".join(random.choices(string.ascii_lowercase, k=10))
+
+
+def completed(essence, question="What now?", rubrics=("class-management-motivation",), consent=True,
+              solutions=None, **publication):
+    case_id = str(uuid.uuid4())
+    pub = {"essence": essence, "actions_taken": "", "difficulty": "", "question": question, "participants": [],
+           "rubrics": list(rubrics), "urgency": "need_advice",
+           "solutions": solutions if solutions is not None else [{"text": "Agree class rules.", "materials": []}],
+           **publication}
+    return envelope("CaseCompleted", case_id, {
+        "case_id": case_id, "case_number": "MC-2026-000001", "rubrics": list(rubrics), "problem_solved": "yes",
+        "publication_consent": consent, "publication": pub if consent else None})
+
+
+def publish_all(library, db, *bodies):
+    """Publish, then wait until the last one is processed (max_workers=1: all before it are too)."""
+    for body in bodies:
+        library.publish(body)
+    eventually(lambda: processed(db, "library", bodies[-1]), message="events processed")
+
+
+def search(rpc, who=READER, **query):
+    return rpc.library.search(who, query)
+
+
+def ids(page):
+    return [item["id"] for item in page["items"]]
+
+
+def test_a_consented_case_is_browsed_and_found_in_english_and_russian(library, rpc, db):
+    word = tag()
+    body = completed(f"Pupils of my 7th form refuse homework, {word}. Ученики не слушаются учительницу.",
+                     question="How do I restore discipline?", rubrics=["class-management-motivation"])
+    publish_all(library, db, body)
+    own = str(entry_id(body["event_id"]))
+
+    browsed = search(rpc, rubric="class-management-motivation", limit=100)
+    assert own in ids(browsed)
+    assert search(rpc, rubric="families-at-risk", q=word)["items"] == []
+
+    for q in (word, f"homework {word}", f"disciplined {word}",  # English, stemmed: discipline
+              f"ученикам {word}", f"учительницей {word}", f'"не слушается" {word}'):  # Russian, other forms
+        found = search(rpc, q=q)
+        assert ids(found) == [own], q
+        assert found["total"] == 1 and found["total_exact"] and found["next_cursor"] is None
+    [item] = search(rpc, q=f"ученик {word}")["items"]
+    assert item["kind"] == "solved_case" and item["question"] == "How do I restore discipline?"
+    assert own not in ids(search(rpc, q=f"homework -{word}", limit=100))  # websearch syntax: minus excludes
+    assert search(rpc, q=f"{word} astronomy")["items"] == []  # all words must match
+    nothing = search(rpc, q="the и !!")  # stop words only: no lexeme to look for, no error
+    assert nothing == {"items": [], "total": 0, "total_exact": True, "next_cursor": None}
+
+
+def test_a_case_without_consent_never_enters_the_library(library, rpc, db):
+    word = tag()
+    refused = completed(f"Secret trouble {word}", consent=False)
+    sentinel = completed(f"Sentinel {tag()}")
+    publish_all(library, db, refused, sentinel)
+    assert search(rpc, q=word)["items"] == []
+    assert str(entry_id(refused["event_id"])) not in ids(search(rpc, limit=100))
+    with pytest.raises(NotFound):
+        rpc.library.get_entry(READER, str(entry_id(refused["event_id"])))
+
+
+def test_ranking_prefers_the_essence_and_question_over_the_rest(library, rpc, db):
+    word = tag()
+    in_solution = completed("Parents complain.", solutions=[{"text": f"Try {word} circles.", "materials": []}])
+    in_essence = completed(f"My {word} club fell apart.")
+    publish_all(library, db, in_essence, in_solution)  # the solution one is newer: rank decides, not time
+    found = search(rpc, q=word)
+    assert ids(found) == [str(entry_id(in_essence["event_id"])), str(entry_id(in_solution["event_id"]))]
+
+
+def test_pages_of_a_search_and_of_browse_follow_each_other_without_repeats(library, rpc, db):
+    word = tag()
+    bodies = [completed(f"Case {i} about {word}") for i in range(5)]
+    publish_all(library, db, *bodies)
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = search(rpc, q=word, limit=2, cursor=cursor)
+        assert page["total"] == 5 and page["total_exact"]
+        seen += ids(page)
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and sorted(seen) == sorted(str(entry_id(b["event_id"])) for b in bodies)
+
+    everything = search(rpc, limit=100)["total"]
+    browsed, cursor = [], None
+    while True:
+        page = search(rpc, limit=7, cursor=cursor)
+        browsed += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(browsed) == len({i["id"] for i in browsed}) == everything
+    times = [datetime.fromisoformat(i["published_at"]) for i in browsed]
+    assert times == sorted(times, reverse=True)  # newest first
+
+
+def test_a_cursor_belongs_to_its_query_and_limits_are_bounded(library, rpc, db):
+    word = tag()
+    publish_all(library, db, *[completed(f"Bounded {word} {i}") for i in range(3)])
+    cursor = search(rpc, q=word, limit=1)["next_cursor"]
+    assert cursor
+    for query in ({"q": tag(), "cursor": cursor}, {"cursor": cursor}, {"q": word, "cursor": "garbage!"},
+                  {"q": word, "cursor": cursor[:-3]}):
+        with pytest.raises(InvalidInput) as refused:
+            search(rpc, **query)
+        assert set(refused.value.fields) == {"cursor"}
+    for query, field in (({"limit": 101}, "limit"), ({"limit": 0}, "limit"), ({"kind": "poster"}, "kind"),
+                         ({"rubric": "astrology"}, "rubric"), ({"q": "x" * 201}, "q")):
+        with pytest.raises(InvalidInput) as refused:
+            search(rpc, **query)
+        assert set(refused.value.fields) == {field}
+
+
+def test_materials_attached_to_solutions_become_items_linked_to_the_case(library, rpc, db):
+    word = tag()
+    body = completed(f"Homework strike {word}", rubrics=["class-management-motivation", "teaching-methods"],
+                     solutions=[{"text": "Rules first.", "materials": [
+                         {"title": f"Class rules {word}", "reference": "https://example.org/rules"},
+                         {"title": f"Motivation {word}", "reference": "Ivanov I. Motivation // School. 2020. No 3.",
+                          "rubrics": ["teaching-methods"]},
+                         {"title": f"Pedagogy {word}", "reference": "Anna Petrova. Pedagogy. Moscow, 2019."}]}])
+    publish_all(library, db, body)
+    materials = search(rpc, q=word, kind="material")["items"]
+    assert sorted(m["material_type"] for m in materials) == ["article", "book", "link"]
+    by_type = {m["material_type"]: m for m in materials}
+    assert by_type["link"]["url"] == "https://example.org/rules" and by_type["link"]["reference"] == ""
+    assert by_type["article"]["rubrics"] == ["teaching-methods"]
+    assert by_type["book"]["rubrics"] == ["class-management-motivation", "teaching-methods"]
+    assert {m["entry_id"] for m in materials} == {str(entry_id(body["event_id"]))}
+    assert {m["origin"] for m in materials} == {"solution"}
+    assert "Petrova" not in by_type["book"]["reference"]  # scrubbed like the case itself
+    assert ids(search(rpc, q=word, kind="book")) == [by_type["book"]["id"]]
+    assert ids(search(rpc, q=word, kind="solved_case")) == [str(entry_id(body["event_id"]))]
+    assert len(search(rpc, q=word)["items"]) == 4
+    assert rpc.library.get_entry(READER, by_type["link"]["id"])["title"] == f"Class rules {word}"
+
+
+def test_a_new_case_on_the_same_topic_gets_the_solved_one_back_as_similar(library, rpc, db):
+    word = tag()
+    chess = completed(f"My pupils lose interest in the {word} chess club; the tournament was cancelled.",
+                      question="How do I revive the chess club?", rubrics=["urban-educational-projects"])
+    russian = completed(f"Шахматный кружок {word} распался: ученики перестали приходить на занятия.",
+                        question="Как возродить шахматный кружок?", rubrics=["urban-educational-projects"])
+    parents = completed(f"Parents {word} phone me at night about grades.",
+                        rubrics=["interaction-with-parents"])
+    publish_all(library, db, chess, russian, parents)
+    chess_id, russian_id, parents_id = (str(entry_id(b["event_id"])) for b in (chess, russian, parents))
+
+    found = rpc.library.similar(READER, {"text": "Nobody comes to our chess club any more; how do I revive it?",
+                                         "rubrics": ["urban-educational-projects", "self-management"],
+                                         "limit": 20})
+    assert found[0]["id"] == chess_id
+    assert found[0]["matched_rubrics"] == ["urban-educational-projects"] and found[0]["text_score"] == 1.0
+    assert found[0]["score"] == pytest.approx(0.7 + 0.3 * 0.5)
+    assert parents_id not in [f["id"] for f in found]  # neither its words nor its rubrics
+    assert [f["score"] for f in found] == sorted((f["score"] for f in found), reverse=True)
+
+    russian_found = rpc.library.similar(READER, {"text": "Ученики не приходят в шахматный кружок, что делать?",
+                                                 "rubrics": []})
+    assert russian_found[0]["id"] == russian_id and russian_found[0]["matched_rubrics"] == []
+    assert len(russian_found) <= 5  # the default limit
+
+    with pytest.raises(InvalidInput) as refused:
+        rpc.library.similar(READER, {"text": " ", "rubrics": ["astrology"], "limit": 50})
+    assert set(refused.value.fields) == {"text", "rubrics", "limit"}

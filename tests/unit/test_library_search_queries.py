@@ -1,0 +1,152 @@
+"""The library's pure search pieces: cursors, the statements' parameters, pages, and similar
+cases' terms and scores."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from psycopg2 import sql
+
+from contracts.errors import InvalidInput
+from services.library import search, similar
+
+AT = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def placeholders(composed):
+    """How many %s a psycopg2 composition holds (without a connection to render it)."""
+    if isinstance(composed, sql.Composed):
+        return sum(placeholders(part) for part in composed.seq)
+    if isinstance(composed, sql.SQL):
+        return composed.string.count("%s")
+    return 0
+
+
+def row(rank=None, at=AT, id_="8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11"):
+    return {"id": id_, "kind": "solved_case", "published_at": at, "rank": rank}
+
+
+# ---- cursors ----------------------------------------------------------------------------------
+
+def test_a_cursor_names_the_last_rows_place_and_its_query():
+    key = search.fingerprint("homework", None, None)
+    cursor = search.encode_cursor(row(rank="0.0607927"), key)
+    assert "=" not in cursor and "/" not in cursor and "+" not in cursor  # URL-safe as it is
+    assert search.decode_cursor(cursor, key, ranked=True) == {
+        "published_at": AT, "id": "8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11", "rank": "0.0607927"}
+    browse_key = search.fingerprint(None, "education-law", None)
+    browse = search.encode_cursor(row(), browse_key)
+    assert search.decode_cursor(browse, browse_key, ranked=False) == {
+        "published_at": AT, "id": "8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11"}
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda c, k: (c, search.fingerprint("other words", None, None), True),  # another query's cursor
+    lambda c, k: (c, k, False),  # a search cursor used to browse
+    lambda c, k: ("not base64 at all!", k, True),
+    lambda c, k: (c[:-4], k, True),  # truncated
+    lambda c, k: ("eyJmIjoiYWJjIn0", k, True),  # {"f":"abc"}: valid JSON, not ours
+    lambda c, k: (search.encode_cursor(row(rank="0.5", id_="not-a-uuid"), k), k, True),
+])
+def test_a_cursor_of_another_query_or_a_broken_one_is_refused(tamper):
+    key = search.fingerprint("homework", None, None)
+    cursor = search.encode_cursor(row(rank="0.5"), key)
+    with pytest.raises(InvalidInput) as refused:
+        search.decode_cursor(*tamper(cursor, key))
+    assert set(refused.value.fields) == {"cursor"}
+
+
+def test_a_rank_that_is_not_a_number_is_refused():
+    key = search.fingerprint("homework", None, None)
+    with pytest.raises(InvalidInput):
+        search.decode_cursor(search.encode_cursor(row(rank="1; DROP TABLE x"), key), key, ranked=True)
+
+
+def test_the_fingerprint_covers_words_rubric_and_kind():
+    prints = {search.fingerprint(q, r, k) for q, r, k in [("a", None, None), ("b", None, None),
+                                                          ("a", "education-law", None), ("a", None, "book")]}
+    assert len(prints) == 4
+    assert search.fingerprint(None, None, None) == search.fingerprint("", None, None)
+
+
+# ---- statements -------------------------------------------------------------------------------
+
+def test_kinds_select_tables_and_material_types():
+    assert search.tables_for(None) == [("solved_case", None), ("material", None)]
+    assert search.tables_for("solved_case") == [("solved_case", None)]
+    assert search.tables_for("material") == [("material", None)]
+    assert search.tables_for("book") == [("material", "book")]
+
+
+@pytest.mark.parametrize("rubric", [None, "education-law"])
+@pytest.mark.parametrize("kind", [None, "solved_case", "material", "link"])
+@pytest.mark.parametrize("after", [None, {"published_at": AT, "id": "x", "rank": "0.5"}])
+def test_every_statement_has_a_parameter_for_each_placeholder(rubric, kind, after):
+    statement, params = search.search_statement("homework", rubric, kind, after, 20)
+    assert placeholders(statement) == len(params)
+    assert params[-1] == 21  # one more row than asked: is there a next page?
+    statement, params = search.browse_statement(rubric, kind, after, 20)
+    assert placeholders(statement) == len(params)
+    assert params[-1] == 21
+    assert search.TOTAL_CAP + 1 in params  # the count stops past the cap
+
+
+def test_only_the_most_recent_candidates_are_ranked():
+    statement, params = search.search_statement("homework", None, None, None, 20)
+    assert params.count(search.RANK_CANDIDATES + 1) == 3  # each table, then their union
+    _, only_cases = search.search_statement("homework", None, "solved_case", None, 20)
+    assert only_cases.count(search.RANK_CANDIDATES + 1) == 2
+
+
+# ---- pages ------------------------------------------------------------------------------------
+
+def test_a_page_has_a_cursor_only_when_more_rows_follow():
+    key = search.fingerprint(None, None, None)
+    rows = [row(at=AT - timedelta(minutes=i), id_=f"00000000-0000-0000-0000-00000000000{i}") for i in range(3)]
+    full = search.page_of(3, rows, 2, key)
+    assert [r["id"] for r in full["rows"]] == [rows[0]["id"], rows[1]["id"]]
+    assert search.decode_cursor(full["next_cursor"], key, ranked=False)["id"] == rows[1]["id"]
+    assert full["total"] == 3 and full["total_exact"] is True
+    last = search.page_of(3, rows[:2], 2, key)
+    assert last["next_cursor"] is None and len(last["rows"]) == 2
+    capped = search.page_of(search.TOTAL_CAP + 1, rows[:1], 2, key)
+    assert capped["total"] == search.TOTAL_CAP and capped["total_exact"] is False
+
+
+# ---- similar cases ----------------------------------------------------------------------------
+
+def test_significant_terms_skip_short_numeric_and_common_words():
+    counts = [("homework", 1), ("ученик", 3), ("7", 2), ("on", 5), ("chess", 2), ("2024", 1), ("club", 2)]
+    assert similar.pick_terms(counts) == ["ученик", "chess", "club", "homework"]  # most repeated first
+    assert similar.pick_terms(counts, common={"ученик", "homework"}) == ["chess", "club"]
+    assert similar.pick_terms(counts, common={"ученик", "homework", "chess", "club"}) == [
+        "ученик", "chess", "club", "homework"]  # only common words: better than nothing
+    assert similar.pick_terms(counts, max_terms=2) == ["ученик", "chess"]
+    assert similar.pick_terms([]) == []
+
+
+def test_the_or_query_quotes_every_lexeme():
+    assert similar.or_query(["chess", "кружок"]) == "'chess' | 'кружок'"
+    assert similar.or_query(["o'neil", "a\\b"]) == "'o''neil' | 'a\\\\b'"
+    assert similar.or_query([]) == ""
+
+
+def test_the_score_weighs_text_and_shared_rubrics():
+    assert similar.score(0.4, 0.8, ["education-law", "self-management"], ["self-management", "families-at-risk"]) == (
+        round(0.7 * 0.5 + 0.3 * 0.5, 4), 0.5, 0.5, ["self-management"])
+    assert similar.score(0.8, 0.8, [], []) == (1.0, 1.0, 0.0, [])  # no rubrics asked: the text alone
+    assert similar.score(0.0, 0.0, ["education-law"], ["education-law"]) == (0.3, 0.0, 1.0, ["education-law"])
+    assert similar.score(0.0, 0.5, ["x"], ["education-law"]) == (0.0, 0.0, 0.0, [])
+
+
+def test_candidates_are_ranked_by_score_then_newest():
+    older, newer = AT - timedelta(days=1), AT
+    candidates = [
+        {"id": "a", "kind": "solved_case", "rubrics": ["education-law"], "rank": 0.2, "published_at": older},
+        {"id": "b", "kind": "material", "rubrics": ["self-management"], "rank": 0.4, "published_at": older},
+        {"id": "c", "kind": "solved_case", "rubrics": ["education-law"], "rank": 0.2, "published_at": newer},
+        {"id": "d", "kind": "solved_case", "rubrics": ["education-law"], "rank": 0.0, "published_at": newer},
+    ]
+    ranked = similar.rank_candidates(candidates, ["education-law"], 3)
+    assert [r["id"] for r in ranked] == ["b", "c", "a"]  # 0.7 (best text only), 0.65 twice: the newer first
+    assert ranked[1] == {"id": "c", "kind": "solved_case", "published_at": newer, "score": 0.65,
+                         "text_score": 0.5, "rubric_score": 1.0, "matched_rubrics": ["education-law"]}
+    assert similar.rank_candidates([], ["education-law"], 5) == []
