@@ -1,12 +1,39 @@
-"""Which case event tells whom what: one inbox entry per person whose turn it is.
+"""Which event tells whom what: one inbox entry per person whose turn it is.
 
 Texts name the case by its number only, never a person: on an anonymous case the mentor
 must not learn who the author is, and nobody's id belongs in a sentence.
+
+Entries for moderators are addressed to the role, ``MODERATORS``, not to each moderator: one
+entry that every moderator's inbox lists, each with their own read state. So the event handler
+needs no call to identity (which may be down) and a moderator who joins later still sees the
+open flags; the e-mail is fanned out to the moderators at send time (services/notifications/email.py).
 """
+
+MODERATORS = "@moderators"  # the recipient of entries for every moderator (never a user id: not a UUID)
+
+FLAG_REASONS = {
+    "no_mentor_found": "no mentor fits it",
+    "acceptance_overdue": "the chosen mentor did not accept it in time",
+}
+
+DECISIONS = {
+    "approved": "Your accreditation was approved: you can now be proposed as a mentor.",
+    "rejected": "Your accreditation application was rejected.",
+    "suspended": "Your accreditation was suspended: you are not proposed as a mentor for now.",
+    "reinstated": "Your accreditation was reinstated: you can be proposed as a mentor again.",
+}
 
 
 def inbox_entries(event_type, payload):
-    """[(user_id, kind, text)] for a case event; pure, so the wording is unit-tested."""
+    """[(recipient, kind, text)] for an event; the recipient is a user id or MODERATORS.
+    Pure, so the wording is unit-tested."""
+    if event_type == "AccreditationRequested":
+        return [(MODERATORS, "accreditation_requested",
+                 "A mentor applied for accreditation: please review the application.")]
+    if event_type == "AccreditationDecided":
+        text = DECISIONS[payload["decision"]]
+        reason = " ".join(payload["reason"].split())
+        return [(payload["mentor_id"], "accreditation_decided", f"{text} Reason: {reason}" if reason else text)]
     number = payload["case_number"]
     if event_type == "MentorsProposed":
         if payload["mentor_ids"]:
@@ -53,4 +80,13 @@ def inbox_entries(event_type, payload):
                  f"A colleague added an opinion on case {number}.")]
     if event_type == "MessageSent":
         return [(payload["recipient_id"], "message_received", f"A new message arrived on case {number}.")]
+    if event_type == "CaseEscalated":
+        return [(payload["author_id"], "case_escalated",
+                 f"The chosen mentor did not accept case {number} in time; new mentors are being proposed."),
+                (payload["mentor_id"], "case_reassigned",
+                 f"Case {number} was not accepted in time and is now offered to other mentors.")]
+    if event_type == "CaseFlagged":
+        return [(MODERATORS, "case_flagged",
+                 f"Case {number} needs a moderator: {FLAG_REASONS[payload['reason']]} "
+                 f"(round {payload['round']}).")]
     return []

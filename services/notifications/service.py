@@ -1,78 +1,292 @@
-"""notifications: an in-app inbox entry for everyone whose turn it is."""
-from contracts.errors import NotFound
-from contracts.rpc import ActorSchema
+"""notifications: the communications service - the inbox of everyone whose turn it is, e-mail
+copies of it, direct messages between mentors, and the events calendar.
+
+Run: ``nameko run --config services/notifications/config.yaml services.notifications.service``.
+A thin shell: who is told what is messages.py, the inbox inbox.py, e-mail email.py (sent by the
+@timer below), preferences preferences.py, direct messages messaging.py, the calendar calendar.py.
+"""
+import uuid
+from datetime import datetime, timezone
+
+from nameko.dependency_providers import Config
+
+from contracts.errors import NotFound, PlatformError, ServiceUnavailable
+from contracts.rpc import (ActorSchema, CalendarEventFormSchema, CalendarEventPatchSchema, CalendarQuerySchema,
+                           DirectMessageSchema, InboxQuerySchema, MarkAllReadSchema, MessageThreadQuerySchema,
+                           PreferencesUpdateSchema, ReasonSchema)
 from contracts.validation import load
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.rpc import rpc
-from services.common.schema import CONSUMER_TABLES
-from services.notifications.messages import inbox_entries
+from services.notifications import calendar, email, inbox, messaging, preferences
+from services.notifications.directory import Directory
+from services.notifications.messages import MODERATORS, inbox_entries
+from services.notifications.schema import MIGRATIONS
+from services.notifications.ticker import config_timer
 
 log = get_logger()
 
-SCHEMA = CONSUMER_TABLES + (
-    """CREATE TABLE IF NOT EXISTS inbox (
-        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        user_id text NOT NULL,
-        kind text NOT NULL,
-        case_id text,
-        case_number text,
-        text text NOT NULL,
-        source_event_id uuid NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        read_at timestamptz,
-        UNIQUE (source_event_id, user_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS inbox_user ON inbox (user_id, created_at DESC)",
-)
-
-COLUMNS = "id::text, kind, case_id, case_number, text, created_at, read_at"
+SERVICE = "notifications"
 
 
-def _view(row):
-    return {**row, "created_at": row["created_at"].isoformat(),
-            "read_at": row["read_at"].isoformat() if row["read_at"] else None}
+def _now():
+    return datetime.now(timezone.utc)
 
 
 class NotificationsService:
-    name = "notifications"
+    name = SERVICE
 
-    log = CorrelationContext("notifications")
-    db = Database(migrations=SCHEMA)
+    log = CorrelationContext(SERVICE)
+    db = Database(migrations=MIGRATIONS)
+    identity = Directory()
+    config = Config()
+
+    # ---- events: one inbox entry (and e-mail) per person whose turn it is -------------------
 
     @subscribe("notifications.case-events")
     def on_case_event(self, envelope):
+        self._notify(envelope)
+
+    @subscribe("notifications.identity-events")
+    def on_identity_event(self, envelope):
+        self._notify(envelope)
+
+    def _notify(self, envelope):
         p = envelope.payload
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            for user_id, kind, text in inbox_entries(envelope.type, p):
-                cur.execute("INSERT INTO inbox (user_id, kind, case_id, case_number, text, source_event_id) "
-                            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                            (user_id, kind, p["case_id"], p["case_number"], text, envelope.event_id))
-                log.info("inbox_entry_created", kind=kind, case_id=p["case_id"])
+            for recipient, kind, text in inbox_entries(envelope.type, p):
+                if inbox.deliver(cur, recipient, kind, text, envelope.event_id,
+                                 case_id=p.get("case_id"), case_number=p.get("case_number")):
+                    log.info("inbox_entry_created", kind=kind, case_id=p.get("case_id"),
+                             to_moderators=recipient == MODERATORS)
+
+    # ---- the inbox ------------------------------------------------------------------------
 
     @rpc
     def list_inbox(self, actor):
         actor = load(ActorSchema(), actor, "actor")
         with self.db.transaction() as cur:
-            cur.execute(f"SELECT {COLUMNS} FROM inbox WHERE user_id = %s ORDER BY created_at DESC LIMIT 200",
-                        (actor["user_id"],))
-            return [_view(r) for r in cur.fetchall()]
+            return inbox.page(cur, actor, 200)["items"]
+
+    @rpc
+    def inbox_page(self, actor, query=None):
+        actor = load(ActorSchema(), actor, "actor")
+        query = load(InboxQuerySchema(), query, "query")
+        with self.db.transaction() as cur:
+            return inbox.page(cur, actor, query["limit"], query["before"], query["unread_only"])
+
+    @rpc
+    def unread_count(self, actor):
+        actor = load(ActorSchema(), actor, "actor")
+        with self.db.transaction() as cur:
+            return {"unread": inbox.unread_count(cur, actor)}
 
     @rpc
     def mark_read(self, actor, entry_id):
         actor = load(ActorSchema(), actor, "actor")
         with self.db.transaction() as cur:
-            cur.execute(f"UPDATE inbox SET read_at = coalesce(read_at, now()) "
-                        f"WHERE id::text = %s AND user_id = %s RETURNING {COLUMNS}",
-                        (str(entry_id), actor["user_id"]))
-            row = cur.fetchone()
-        if row is None:
-            raise NotFound(f"No inbox entry {entry_id}.")
-        return _view(row)
+            return inbox.mark_read(cur, actor, entry_id)
+
+    @rpc
+    def mark_all_read(self, actor, body=None):
+        actor = load(ActorSchema(), actor, "actor")
+        body = load(MarkAllReadSchema(), body)
+        with self.db.transaction() as cur:
+            return inbox.mark_all_read(cur, actor, body["up_to"])
+
+    # ---- e-mail preferences and the sender ---------------------------------------------------
+
+    @rpc
+    def get_preferences(self, actor):
+        actor = load(ActorSchema(), actor, "actor")
+        with self.db.transaction() as cur:
+            return preferences.preferences_view(preferences.stored_preferences(cur, actor["user_id"]))
+
+    @rpc
+    def update_preferences(self, actor, body):
+        actor = load(ActorSchema(), actor, "actor")
+        body = load(PreferencesUpdateSchema(), body, "preferences")
+        with self.db.transaction() as cur:
+            preferences.save_preferences(cur, actor["user_id"], body["email"])
+            stored = preferences.stored_preferences(cur, actor["user_id"])
+        log.info("notification_preferences_updated", user_id=actor["user_id"], kinds=sorted(body["email"]))
+        return preferences.preferences_view(stored)
+
+    @config_timer("EMAIL_POLL_INTERVAL", 2.0)
+    def send_emails(self):
+        """Send the due rows of the e-mail outbox; each failure is retried later, with backoff."""
+        config = self.config
+        settings, policy = email.SmtpSettings.from_config(config), email.RetryPolicy.from_config(config)
+        try:
+            with self.db.transaction() as cur:
+                rows = email.claim_due(cur)
+        except ServiceUnavailable as exc:  # the rows wait in the database; the next tick tries again
+            log.warning("email_sender_paused", reason=exc.message)
+            return
+        for row in rows:
+            self._send_one(row, settings, policy)
+
+    def _send_one(self, row, settings, policy):
+        give_up = False
+        try:
+            if row["recipient"] == MODERATORS:
+                moderators = [c["user_id"] for c in self.identity.moderator_contacts() or ()]
+                with self.db.transaction() as cur:
+                    wanted = email.fan_out(cur, row, moderators)
+                log.info("email_fanned_out", kind=row["kind"], outbox_id=row["id"], recipients=len(wanted))
+                return
+            contact = self.identity.contact_for(row["recipient"])
+            email.send(email.build_message(row, contact, settings), settings)
+        except NotFound as exc:  # the account is gone: nobody to write to
+            error, give_up = f"NotFound: {exc.message}", True
+        except PlatformError as exc:
+            error = f"{type(exc).__name__}: {exc.message}"
+        except Exception as exc:  # SMTP or network: retried, unless the server refused for good
+            error, give_up = f"{type(exc).__name__}: {exc}", email.permanent(exc)
+        else:
+            with self.db.transaction() as cur:
+                email.mark_sent(cur, row["id"])
+            log.info("email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
+            return
+        with self.db.transaction() as cur:
+            status = email.mark_failed_attempt(cur, row, error, policy, give_up)
+        if status == "failed":
+            log.error("email_failed", kind=row["kind"], outbox_id=row["id"], attempts=row["attempts"], error=error)
+        else:
+            log.warning("email_attempt_failed", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"],
+                        retry_in_s=policy.backoff(row["attempts"]), error=error)
+
+    # ---- direct messages between mentors (and moderators) ---------------------------------
+
+    @rpc
+    def send_direct_message(self, actor, body, request_key=None):
+        actor = load(ActorSchema(), actor, "actor")
+        messaging.authorize(actor)
+        body = load(DirectMessageSchema(), body, "message")
+        recipient_id = body["recipient_id"].strip()
+        try:
+            recipient_role = self.identity.role_of(recipient_id)["role"]
+        except NotFound:
+            recipient_role = None
+        messaging.check_recipient(actor, recipient_id, recipient_role)
+        with self.db.transaction() as cur:
+            row, new = messaging.insert(cur, messaging.message_id(actor["user_id"], request_key), actor["user_id"],
+                                        recipient_id, body["text"])
+            if new:
+                inbox.deliver(cur, recipient_id, "direct_message", messaging.NOTIFICATION_TEXT, row["id"],
+                              peer_id=actor["user_id"])
+        if new:
+            log.info("direct_message_sent", sender_id=actor["user_id"], recipient_id=recipient_id)
+        return messaging.message_view(row)
+
+    @rpc
+    def list_conversations(self, actor):
+        actor = load(ActorSchema(), actor, "actor")
+        messaging.authorize(actor)
+        with self.db.transaction() as cur:
+            return messaging.conversations(cur, actor["user_id"])
+
+    @rpc
+    def get_thread(self, actor, peer_id, query=None):
+        actor = load(ActorSchema(), actor, "actor")
+        messaging.authorize(actor)
+        peer_id = messaging.peer_argument(peer_id)
+        query = load(MessageThreadQuerySchema(), query, "query")
+        with self.db.transaction() as cur:
+            result = messaging.thread(cur, actor["user_id"], peer_id, query["limit"], query["before"])
+            inbox.mark_peer_messages_read(cur, actor["user_id"], peer_id)
+        return result
+
+    # ---- the events calendar ----------------------------------------------------------------
+
+    @rpc
+    def create_calendar_event(self, actor, form, request_key=None):
+        actor = load(ActorSchema(), actor, "actor")
+        event = calendar.validated(calendar.normalize(load(CalendarEventFormSchema(), form, "event")), _now())
+        event_uuid = calendar.event_id(actor["user_id"], request_key)
+        with self.db.transaction() as cur:
+            created = calendar.insert(cur, event_uuid, actor["user_id"], event)
+            row = calendar.load(cur, event_uuid, actor["user_id"])
+        if created:
+            log.info("calendar_event_created", event_id=str(event_uuid), format=event["format"])
+        return calendar.event_view(row)
+
+    @rpc
+    def list_calendar_events(self, actor, query=None):
+        actor = load(ActorSchema(), actor, "actor")
+        query = load(CalendarQuerySchema(), query, "query")
+        start, end = calendar.time_range(query, _now())
+        with self.db.transaction() as cur:
+            rows = calendar.listing(cur, actor["user_id"], start, end, query["rubric"], query["include_cancelled"],
+                                    query["limit"])
+        return [calendar.event_view(r) for r in rows]
+
+    @rpc
+    def get_calendar_event(self, actor, event_id):
+        actor = load(ActorSchema(), actor, "actor")
+        with self.db.transaction() as cur:
+            return calendar.event_view(calendar.load(cur, calendar.parse_event_id(event_id), actor["user_id"]))
+
+    @rpc
+    def update_calendar_event(self, actor, event_id, patch):
+        actor = load(ActorSchema(), actor, "actor")
+        patch = load(CalendarEventPatchSchema(), patch, "event")
+        event_uuid, now = calendar.parse_event_id(event_id), _now()
+        with self.db.transaction() as cur:
+            current = calendar.load(cur, event_uuid, actor["user_id"], lock=True)
+            calendar.authorize_edit(actor, current, now)
+            event = calendar.validated(calendar.merge(current, patch), now, previous=current)
+            calendar.update(cur, event_uuid, event)
+            if calendar.changed_for_attendees(current, event):
+                self._tell_attendees(cur, event_uuid, actor, "calendar_event_changed", calendar.change_text(event))
+            row = calendar.load(cur, event_uuid, actor["user_id"])
+        log.info("calendar_event_updated", event_id=str(event_uuid), fields=sorted(patch))
+        return calendar.event_view(row)
+
+    @rpc
+    def cancel_calendar_event(self, actor, event_id, body=None):
+        actor = load(ActorSchema(), actor, "actor")
+        body = load(ReasonSchema(), body)
+        event_uuid = calendar.parse_event_id(event_id)
+        with self.db.transaction() as cur:
+            current = calendar.load(cur, event_uuid, actor["user_id"], lock=True)
+            calendar.authorize_cancel(actor, current, _now())
+            if calendar.cancel(cur, event_uuid, body["reason"].strip()):
+                self._tell_attendees(cur, event_uuid, actor, "calendar_event_cancelled",
+                                     calendar.cancellation_text(current))
+                log.info("calendar_event_cancelled", event_id=str(event_uuid), by_role=actor["role"])
+            row = calendar.load(cur, event_uuid, actor["user_id"])
+        return calendar.event_view(row)
+
+    @rpc
+    def attend(self, actor, event_id):
+        actor = load(ActorSchema(), actor, "actor")
+        event_uuid = calendar.parse_event_id(event_id)
+        with self.db.transaction() as cur:
+            calendar.authorize_attend(calendar.load(cur, event_uuid, actor["user_id"]), _now())
+            calendar.attend(cur, event_uuid, actor["user_id"])
+            return calendar.event_view(calendar.load(cur, event_uuid, actor["user_id"]))
+
+    @rpc
+    def unattend(self, actor, event_id):
+        actor = load(ActorSchema(), actor, "actor")
+        event_uuid = calendar.parse_event_id(event_id)
+        with self.db.transaction() as cur:
+            calendar.load(cur, event_uuid, actor["user_id"])
+            calendar.unattend(cur, event_uuid, actor["user_id"])
+            return calendar.event_view(calendar.load(cur, event_uuid, actor["user_id"]))
+
+    def _tell_attendees(self, cur, event_uuid, actor, kind, text):
+        change_id = uuid.uuid4()  # one notification round: each attendee told once
+        for user_id in calendar.attendees(cur, event_uuid):
+            if user_id != actor["user_id"]:
+                inbox.deliver(cur, user_id, kind, text, change_id, calendar_event_id=str(event_uuid))
+
+    # ---- operations ---------------------------------------------------------------------------
 
     @rpc
     def health(self):

@@ -1,4 +1,4 @@
-"""Who is told what for each case event; texts name the case number and never a person."""
+"""Who is told what for each case and identity event; texts name the case number and never a person."""
 import re
 import uuid
 
@@ -6,7 +6,8 @@ import pytest
 
 from contracts.events import payload_schema
 from contracts.topology import SUBSCRIPTIONS_BY_QUEUE
-from services.notifications.messages import inbox_entries
+from contracts.notification_kinds import KINDS
+from services.notifications.messages import MODERATORS, inbox_entries
 
 NUMBER = "MC-2026-000042"
 AUTHOR, MENTOR, SENDER, RECIPIENT = (str(uuid.uuid4()) for _ in range(4))
@@ -48,6 +49,10 @@ CASES = {
                               [(MENTOR, "colleague_opinion_added")], "opinion"),
     "MessageSent": (payload("MessageSent", sender_id=SENDER, recipient_id=RECIPIENT),
                     [(RECIPIENT, "message_received")], "message"),
+    "CaseEscalated": (payload("CaseEscalated", mentor_id=MENTOR, urgency="urgent", **NEXT_ROUND),
+                      [(AUTHOR, "case_escalated"), (MENTOR, "case_reassigned")], "in time"),
+    "CaseFlagged": (payload("CaseFlagged", reason="no_mentor_found", round=2), [(MODERATORS, "case_flagged")],
+                    "needs a moderator"),
 }
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -105,3 +110,55 @@ def test_no_mentors_found_and_unknown_events():
     data = payload("MentorsProposed", round=2, author_id=AUTHOR, mentor_ids=[])
     assert inbox_entries("MentorsProposed", data)[0][:2] == (AUTHOR, "no_mentor_found")
     assert inbox_entries("CaseCompleted", {"case_number": NUMBER}) == []
+
+
+def test_every_kind_told_is_a_kind_one_can_turn_off():
+    told = {kind for data, expected, _ in CASES.values() for _, kind in expected}
+    assert told <= set(KINDS)
+
+
+def test_an_escalation_tells_the_mentee_and_the_silent_mentor_apart():
+    data, _, _ = CASES["CaseEscalated"]
+    (_, _, to_mentee), (_, _, to_mentor) = inbox_entries("CaseEscalated", data)
+    assert "new mentors are being proposed" in to_mentee
+    assert "offered to other mentors" in to_mentor
+
+
+def test_flags_name_their_reason_for_the_moderators():
+    [(to, _, text)] = inbox_entries("CaseFlagged", payload("CaseFlagged", reason="acceptance_overdue", round=1))
+    assert to == MODERATORS and "did not accept it in time" in text and "round 1" in text
+    assert not UUID.search(MODERATORS)  # never mistaken for a user id
+
+
+def identity_payload(event_type, **fields):
+    assert not payload_schema(event_type, 1).validate(fields), "the sample follows the contract"
+    return fields
+
+
+def test_every_event_of_the_identity_queue_is_covered():
+    assert set(SUBSCRIPTIONS_BY_QUEUE["notifications.identity-events"].event_types) == {
+        "AccreditationRequested", "AccreditationDecided"}
+
+
+def test_an_accreditation_application_alerts_the_moderators_without_naming_the_mentor():
+    data = identity_payload("AccreditationRequested", application_id=str(uuid.uuid4()), mentor_id=MENTOR)
+    [(to, kind, text)] = inbox_entries("AccreditationRequested", data)
+    assert (to, kind) == (MODERATORS, "accreditation_requested")
+    assert "applied for accreditation" in text and MENTOR not in text and not UUID.search(text)
+
+
+@pytest.mark.parametrize("decision, phrase", [("approved", "approved"), ("rejected", "rejected"),
+                                              ("suspended", "suspended"), ("reinstated", "reinstated")])
+def test_the_mentor_learns_the_decision_and_its_reason(decision, phrase):
+    data = identity_payload("AccreditationDecided", mentor_id=MENTOR, application_id=None, decision=decision,
+                            reason="  Please add links\n to your works. ")
+    [(to, kind, text)] = inbox_entries("AccreditationDecided", data)
+    assert (to, kind) == (MENTOR, "accreditation_decided")
+    assert phrase in text and text.endswith("Reason: Please add links to your works.")
+
+
+def test_a_decision_without_a_reason_has_no_empty_reason():
+    data = identity_payload("AccreditationDecided", mentor_id=MENTOR, application_id=str(uuid.uuid4()),
+                            decision="approved", reason="")
+    [(_, _, text)] = inbox_entries("AccreditationDecided", data)
+    assert "Reason" not in text
