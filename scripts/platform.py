@@ -52,24 +52,43 @@ ENV_DEFAULTS = {
     "LIBRARY_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_library",
     "IDENTITY_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_identity",
     "MATCHING_K": "3",
+    "ESCALATION_CHECK_INTERVAL": "60",
+    "ESCALATION_AFTER_SECONDS": "7200",
     "TOKEN_SECRET": "dev-only-token-secret-change-me",
     "TOKEN_TTL_SECONDS": "3600",
     "GATEWAY_ADDRESS": "0.0.0.0:8000",
     "RPC_TIMEOUT": "10",
     "CORS_ALLOW_ORIGIN": "*",
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_PORT": "1025",
+    "SMTP_FROM": "noreply@mentor-platform.local",
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": "false",
+    "EMAIL_POLL_INTERVAL": "2",
+    "EMAIL_MAX_ATTEMPTS": "8",
+    "EMAIL_RETRY_SECONDS": "30",
+    "TRUST_FORWARDED_FOR": "false",
+    "SIGN_IN_ACCOUNT_LIMIT": "5",
+    "SIGN_IN_ADDRESS_LIMIT": "20",
+    "SIGN_IN_WINDOW_SECONDS": "900",
 }
 
 # Start order (all start at once; the order only decides the order of messages).
 SERVICES = {
     "identity": ("AMQP_URI", "IDENTITY_DATABASE_URL", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "LOG_LEVEL",
-                 "RELAY_POLL_INTERVAL", "RELAY_ENABLED"),
-    "cases": ("AMQP_URI", "CASES_DATABASE_URL", "LOG_LEVEL", "RELAY_POLL_INTERVAL", "RELAY_ENABLED"),
+                 "RELAY_POLL_INTERVAL", "RELAY_ENABLED", "SIGN_IN_ACCOUNT_LIMIT", "SIGN_IN_ADDRESS_LIMIT",
+                 "SIGN_IN_WINDOW_SECONDS"),
+    "cases": ("AMQP_URI", "CASES_DATABASE_URL", "LOG_LEVEL", "RELAY_POLL_INTERVAL", "RELAY_ENABLED",
+              "ESCALATION_CHECK_INTERVAL", "ESCALATION_AFTER_SECONDS"),
     "matching": ("AMQP_URI", "MATCHING_DATABASE_URL", "MATCHING_K", "LOG_LEVEL", "RELAY_POLL_INTERVAL",
                  "RELAY_ENABLED"),
-    "notifications": ("AMQP_URI", "NOTIFICATIONS_DATABASE_URL", "LOG_LEVEL"),
+    "notifications": ("AMQP_URI", "NOTIFICATIONS_DATABASE_URL", "LOG_LEVEL", "RPC_TIMEOUT", "SMTP_HOST", "SMTP_PORT",
+                      "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_STARTTLS", "EMAIL_POLL_INTERVAL",
+                      "EMAIL_MAX_ATTEMPTS", "EMAIL_RETRY_SECONDS"),
     "library": ("AMQP_URI", "LIBRARY_DATABASE_URL", "LOG_LEVEL"),
     "gateway": ("AMQP_URI", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
-                "CORS_ALLOW_ORIGIN", "LOG_LEVEL"),
+                "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "LOG_LEVEL"),
 }
 
 
@@ -128,6 +147,23 @@ DEMO_MENTORS = [
       "interests": "Burnout prevention, early-career teachers, supporting families in difficult situations.",
       "links": [], "motto": "Take care of yourself first, then of the class.", "accepting_cases": True}),
 ]
+# Applied, not yet decided: the demo moderator approves or rejects it.
+DEMO_APPLICANT = (
+    {"email": "mentor4@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
+     "first_name": "Sergey", "last_name": "Morozov", "patronymic": "Nikolaevich"},
+    {"rubrics": ["education-law", "urban-educational-projects"], "place_of_work": "Moscow City University",
+     "institute": "Institute of Law and Management", "position": "Associate Professor, Department of Education Law",
+     "interests": "School regulations, rights of pupils and teachers, city education projects.",
+     "links": [], "motto": "Know your rights, and the rights of your pupils.", "accepting_cases": True})
+DEMO_AVAILABILITY = {"capacity": 5, "away_periods": []}
+
+
+def demo_application(form):
+    return {"experience": f"{form['first_name']} {form['last_name']}: university lecturer, supervises the "
+                          "teaching practice of students and young teachers.",
+            "motivation": "To help novice teachers through their first years at school."}
+
+
 DEMO_MODERATOR = {"email": "moderator@demo.local", "password": DEMO_PASSWORD,
                   "first_name": "Irina", "last_name": "Sokolova", "patronymic": "Pavlovna"}
 
@@ -158,8 +194,9 @@ def _log_file(service):
     return os.path.join(LOG_DIR, f"{service}.log")
 
 
-def _running_pid(service):
-    """The pid of our `nameko run` of ``service`` if it is alive (a reused pid does not count)."""
+def _running_pid(service, marker=None):
+    """The pid of our `nameko run` of ``service`` if it is alive (a reused pid does not count);
+    ``marker``: what else its command line must contain (the mail catcher's)."""
     try:
         with open(_pid_file(service)) as f:
             pid = int(f.read().strip())
@@ -174,7 +211,7 @@ def _running_pid(service):
         except OSError:
             return None
         return pid  # no /proc: trust the pid
-    if f"services.{service}.service" not in cmdline:
+    if (marker or f"services.{service}.service") not in cmdline:
         return None
     try:  # a zombie (exited, not yet reaped) is not running
         with open(f"/proc/{pid}/stat") as f:
@@ -240,6 +277,53 @@ def ensure_rabbitmq():
     if shutil.which("rabbitmqctl"):
         subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=False, timeout=120,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+MAIL_CATCHER = "mail"  # .run/pids/mail.pid, .run/logs/mail.log (not a service: no config.yaml)
+
+
+def ensure_mail_catcher():
+    """Notification e-mails locally go to an SMTP catcher that prints each one to .run/logs/mail.log:
+    aiosmtpd, which comes with the test extra (`pip install -e ".[test]"`). Without it, or with a
+    remote SMTP_HOST that is down, e-mails wait in the notifications outbox and are retried."""
+    host, port = setting("SMTP_HOST"), int(setting("SMTP_PORT"))
+    if _reachable(host, port, 1.0):
+        return
+    if not _is_local(host):
+        _say(f"no SMTP server answers at {host}:{port}: notification e-mails wait and are retried")
+        return
+    import importlib.util
+    if importlib.util.find_spec("aiosmtpd") is None:
+        _say(f"no SMTP server at {host}:{port} and aiosmtpd is not installed (`.venv/bin/pip install -e "
+             f"\".[test]\"`): notification e-mails wait and are retried")
+        return
+    os.makedirs(LOG_DIR, exist_ok=True)
+    os.makedirs(PID_DIR, exist_ok=True)
+    log = open(_log_file(MAIL_CATCHER), "ab")
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{host}:{port}"], cwd=ROOT,
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    finally:
+        log.close()
+    with open(_pid_file(MAIL_CATCHER), "w") as f:
+        f.write(f"{process.pid}\n")
+    if _wait_tcp(host, port, 15):
+        _say(f"{'mail catcher':14} started on {host}:{port}, e-mails in "
+             f"{os.path.relpath(_log_file(MAIL_CATCHER), ROOT)}")
+    else:
+        _say(f"the mail catcher did not come up on {host}:{port}: notification e-mails wait and are retried")
+
+
+def stop_mail_catcher():
+    pid = _running_pid(MAIL_CATCHER, marker="aiosmtpd")
+    if pid is not None:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except OSError:
+            pass
+        _say("mail catcher stopped")
+    _remove_pid(MAIL_CATCHER)
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -319,6 +403,7 @@ def cmd_up(args):
         return 0 if ok else 1
     ensure_postgres()
     ensure_rabbitmq()
+    ensure_mail_catcher()
     port = int(gateway_url().rsplit(":", 1)[1])
     if not running["gateway"] and _reachable("127.0.0.1", port, 1.0):
         sys.exit(f"port {port} is taken by a process this runner did not start; "
@@ -344,6 +429,7 @@ def cmd_up(args):
 
 
 def cmd_down(args):
+    stop_mail_catcher()
     stopping = {}
     for service in reversed(list(SERVICES)):
         pid = _running_pid(service)
@@ -392,6 +478,8 @@ def cmd_status(args):
         pid = _running_pid(service)
         any_running = any_running or pid is not None
         _say(f"{service:14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    catcher = _running_pid(MAIL_CATCHER, marker="aiosmtpd")
+    _say(f"{'mail catcher':14} {'running, pid ' + str(catcher) if catcher else 'not started by this runner'}")
     ok, summary = readiness()
     _say(f"\n{gateway_url()}/ready: {'ready' if ok else 'NOT ready'}")
     for name in sorted(summary):
@@ -444,7 +532,9 @@ def cmd_demo(args):
 
 
 def load_demo():
-    """Register the demo accounts through the gateway (existing ones are fine), write mentor profiles."""
+    """Register the demo accounts through the gateway (existing ones are fine): the moderator, the
+    mentee, three mentors on the roll of mentors (profile, availability, approved application) and one
+    whose application waits for the moderator."""
     import requests
     base = f"{gateway_url()}/api/v1"
     session = requests.Session()
@@ -467,25 +557,46 @@ def load_demo():
             raise RuntimeError(f"sign in {email}: HTTP {response.status_code} {response.text[:300]}")
         return response.json()["access_token"]
 
+    def expect(response, what, *statuses):
+        if response.status_code not in statuses:
+            raise RuntimeError(f"{what}: HTTP {response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def on_the_roll(form, profile, moderator_token, approve=True):
+        """Register, write the profile and availability, apply; the moderator approves (idempotent)."""
+        outcome = register(form)
+        token = sign_in(form["email"])
+        expect(call("PUT", "/me/mentor-profile", token=token, json=profile), f"mentor profile of {form['email']}", 200)
+        expect(call("PUT", "/me/availability", token=token, json=DEMO_AVAILABILITY),
+               f"availability of {form['email']}", 200)
+        roll = expect(call("GET", "/me/accreditation", token=token), f"accreditation of {form['email']}", 200)
+        if roll["state"] in ("none", "rejected"):
+            roll = expect(call("POST", "/me/accreditation", token=token, json=demo_application(form)),
+                          f"application of {form['email']}", 201)
+        if approve and roll["state"] == "pending":
+            expect(call("POST", f"/accreditation/applications/{roll['application']['id']}/approve",
+                        token=moderator_token), f"approval of {form['email']}", 200)
+            roll["state"] = "accredited"
+        return outcome, roll["state"]
+
     _say("demo data:")
-    try:
-        _say(f"  mentee    {DEMO_MENTEE['email']:22} {register(DEMO_MENTEE)}")
-        sign_in(DEMO_MENTEE["email"])
-        for form, profile in DEMO_MENTORS:
-            outcome = register(form)
-            token = sign_in(form["email"])
-            response = call("PUT", "/me/mentor-profile", token=token, json=profile)
-            if response.status_code != 200:
-                raise RuntimeError(f"mentor profile of {form['email']}: HTTP {response.status_code} "
-                                   f"{response.text[:300]}")
-            _say(f"  mentor    {form['email']:22} {outcome}; profile: {', '.join(profile['rubrics'])}")
-    except (requests.RequestException, RuntimeError) as exc:
-        _say(f"  failed: {exc}")
-        return 1
-    outcome = create_moderator()
+    outcome = create_moderator()  # first: the moderator keeps the roll of mentors
     if outcome is None:
         return 1
     _say(f"  moderator {DEMO_MODERATOR['email']:22} {outcome}")
+    try:
+        moderator_token = sign_in(DEMO_MODERATOR["email"])
+        _say(f"  mentee    {DEMO_MENTEE['email']:22} {register(DEMO_MENTEE)}")
+        sign_in(DEMO_MENTEE["email"])
+        for form, profile in DEMO_MENTORS:
+            outcome, state = on_the_roll(form, profile, moderator_token)
+            _say(f"  mentor    {form['email']:22} {outcome}; {state}; profile: {', '.join(profile['rubrics'])}")
+        form, profile = DEMO_APPLICANT
+        outcome, state = on_the_roll(form, profile, moderator_token, approve=False)
+        _say(f"  mentor    {form['email']:22} {outcome}; {state}: an application for the moderator to decide")
+    except (requests.RequestException, RuntimeError) as exc:
+        _say(f"  failed: {exc}")
+        return 1
     _say(f"  every demo password: {DEMO_PASSWORD}\n")
     return 0
 
@@ -569,13 +680,23 @@ def print_walkthrough():
         f"curl -s $BASE/api/v1/inbox {auth('MENTEE')} | jq '.items[] | {{kind, text}}'",
         f"curl -s $BASE/api/v1/cases/$CASE/history {auth('MENTEE')} | jq '[.items[].type]'",
         "",
+        "# 5. the moderator keeps the roll of mentors: mentor4 has applied; approve (or reject with a reason)",
+        f"MODERATOR=$(signin {DEMO_MODERATOR['email']})",
+        f"curl -s $BASE/api/v1/accreditation/applications {auth('MODERATOR')} | jq '.items[] | {{id, "
+        "name: (.profile.first_name + \" \" + .profile.last_name), rubrics: .profile.rubrics, experience}'",
+        f"APP=$(curl -s $BASE/api/v1/accreditation/applications {auth('MODERATOR')} | jq -r '.items[0].id')",
+        f"curl -s -X POST $BASE/api/v1/accreditation/applications/$APP/approve {auth('MODERATOR')} | jq .state",
+        "curl -s $BASE/api/v1/mentors | jq '[.items[] | .last_name]'   # public: the roll of mentors",
+        "",
         "# follow one request through every service's log",
         f"curl -s -o /dev/null -X POST $BASE/api/v1/cases {auth('MENTEE')} {body} "
         f"-H 'X-Correlation-ID: demo-trace-1' -d {j(case)}",
         "sleep 2; grep -h demo-trace-1 .run/logs/*.log | jq -c '{service, event}'",
         "",
-        f"Accounts: {DEMO_MENTEE['email']}, mentor1@demo.local .. mentor3@demo.local, "
+        f"Accounts: {DEMO_MENTEE['email']}, mentor1@demo.local .. mentor3@demo.local (accredited), "
+        f"{DEMO_APPLICANT[0]['email']} (applied), "
         f"{DEMO_MODERATOR['email']}; password {DEMO_PASSWORD}.",
+        f"Notification e-mails (the mail catcher's): {os.path.relpath(_log_file(MAIL_CATCHER), ROOT)}.",
         f"Stop with `{_self()} down`; see `{_self()} status` and `{_self()} logs [service]`.",
     ]
     _say("\n".join(lines))

@@ -72,6 +72,7 @@ class TestEnvironment:
             "AMQP_URI": self.amqp_uri,
             "DATABASE_URL": self.database_url(service),
             "TOKEN_SECRET": TOKEN_SECRET,
+            "PLATFORM_ENV": "test",  # whatever the shell says: test secrets are not production ones
             "TOKEN_TTL_SECONDS": 3600,
             "LOG_LEVEL": "INFO",
             "RELAY_POLL_INTERVAL": 0.1,
@@ -84,7 +85,8 @@ class TestEnvironment:
     def process_env(self):
         """Environment variables for `nameko run` processes using the services' own config.yaml."""
         env = dict(os.environ)
-        env.update({"AMQP_URI": self.amqp_uri, "TOKEN_SECRET": TOKEN_SECRET, "RELAY_POLL_INTERVAL": "0.1"})
+        env.update({"AMQP_URI": self.amqp_uri, "TOKEN_SECRET": TOKEN_SECRET, "RELAY_POLL_INTERVAL": "0.1",
+                    "PLATFORM_ENV": "test"})
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
         return env

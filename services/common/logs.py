@@ -11,10 +11,16 @@ from contextvars import ContextVar
 
 import structlog
 from nameko.extensions import DependencyProvider
+from structlog.tracebacks import ExceptionDictTransformer
+
+from services.common import settings
 
 CORRELATION_HEADER = "X-Correlation-ID"
 _correlation_id = ContextVar("correlation_id", default="")
 _configured = False
+# tracebacks as JSON, each frame without its local variables: those hold passwords, tokens and
+# personal data (a failed register() would log the password it was given)
+TRACEBACKS = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
 
 
 def current_correlation_id():
@@ -43,7 +49,7 @@ def configure(service_name, level="INFO"):
     ]
     structlog.configure(
         processors=shared + [
-            structlog.processors.dict_tracebacks,
+            TRACEBACKS,
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
@@ -73,6 +79,8 @@ class CorrelationContext(DependencyProvider):
 
     def setup(self):
         configure(self.service_name, self.container.config.get("LOG_LEVEL", "INFO"))
+        # every service declares this dependency, so every service checks its secrets here
+        settings.enforce(self.container.config, self.service_name)
 
     @staticmethod
     def _correlation_id(worker_ctx):

@@ -7,6 +7,18 @@ once; the same declaration drives the request handling and the OpenAPI document:
   the query string and the JSON body with their schemas, and passes ``actor``, ``query`` and
   ``body`` to the handler with the path values - no RPC ever sees unvalidated input (query
   parameters the schema does not name, e.g. cache-busters, are dropped, not refused);
+- authentication is in two steps: the entrypoint checks the token's signature and expiry (no
+  I/O: a forged or expired token costs no RPC), then the worker asks ``identity.authenticate``
+  whether its session is live (one RPC per authenticated request, no cache: signing out and a
+  password change take effect at once); the actor the handler gets is identity's answer.
+  ``request.client_address`` is the caller's address (X-Forwarded-For only behind
+  TRUST_FORWARDED_FOR proxies);
+- a route with ``body_media`` takes a raw body of those media types (an image) as ``RawBody``;
+  one with ``returns_media`` answers its own werkzeug Response (the image);
+- request hygiene comes first: a JSON body is ``application/json`` (else 415) of at most
+  ``max_body`` bytes (else 413; 1 MiB unless the route says otherwise), bounded in nesting and
+  item counts, and no text of a body, query or path holds what cannot be stored (a NUL, an
+  unpaired surrogate): 400 naming the field (services/gateway/http.py);
 - the handler's return value is dumped through ``returns`` (so no field the contract does not
   name leaves the gateway) with status ``status``;
 - a PlatformError the handler raises (from a service, across RPC) is rendered with its status
@@ -26,7 +38,7 @@ from marshmallow import EXCLUDE
 from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException, NotFound as WerkzeugNotFound
+from werkzeug.exceptions import HTTPException, NotFound as WerkzeugNotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, UnicodeConverter
 from werkzeug.wrappers import Request, Response
 
@@ -54,6 +66,17 @@ class Route:
     auth: bool = True
     summary: str = ""
     tag: str = ""
+    max_body: int = h.MAX_BODY_BYTES  # bytes; a JSON body over it is 413
+    body_media: tuple = ()  # a raw (not JSON) body of these media types, e.g. an image: handler gets RawBody
+    returns_media: tuple = ()  # the handler answers a werkzeug Response of these media types itself
+    errors: tuple = ()  # further statuses the route answers (409, 429...), for the OpenAPI document
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A raw request body (``Route.body_media``): its media type and bytes, at most ``max_body``."""
+    media_type: str
+    data: bytes
 
 
 class ApiRequest(Request):
@@ -97,6 +120,7 @@ class GatewayWsgiApp(WsgiApp):
                                                request.headers.get("Origin")))
         response.headers[CORRELATION_HEADER] = correlation_id
         response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")  # JSON text is never sniffed as HTML
         (log.debug if request.path in QUIET_PATHS else log.info)(
             "http_request", method=request.method, path=request.path, status=response.status_code,
             duration_ms=round((time.monotonic() - started) * 1000, 1), correlation_id=correlation_id)
@@ -129,28 +153,60 @@ class HttpEntrypoint(HttpRequestHandler):
     server = GatewayWebServer()
 
     def __init__(self, method, url, body=None, query=None, returns=None, status=200, auth=True,
-                 summary="", tag="", **kwargs):
+                 summary="", tag="", max_body=h.MAX_BODY_BYTES, body_media=(), returns_media=(), errors=(),
+                 **kwargs):
         super().__init__(method, url, **kwargs)
-        self.route = Route(method, url, body, query, returns, status, auth, summary, tag)
+        self.route = Route(method, url, body, query, returns, status, auth, summary, tag, max_body,
+                           tuple(body_media), tuple(returns_media), tuple(errors))
         self.tokens = None
+        self.trusted_proxies = 0
 
     def setup(self):
         super().setup()
+        config = self.container.config
+        self.trusted_proxies = h.trusted_proxy_count(config.get("TRUST_FORWARDED_FOR", 0))
         if self.route.auth:
-            config = self.container.config
             self.tokens = TokenSigner(config["TOKEN_SECRET"], config.get("TOKEN_TTL_SECONDS", 3600))
 
     def get_entrypoint_parameters(self, request):
         """Authenticate and validate (pure, no I/O): the handler gets only checked input."""
         kwargs = dict(request.path_values)
         route = self.route
+        request.client_address = h.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                                                  self.trusted_proxies)
         if route.auth:
+            # the signature and expiry here, without I/O; the session in the worker (see http())
             kwargs["actor"] = h.authenticate(self.tokens, request.headers.get("Authorization"))
+            request.access_token = h.bearer_token(request.headers.get("Authorization"))
+        h.check_text_values(request.path_values)
         if route.query is not None:
             kwargs["query"] = load(route.query(unknown=EXCLUDE), request.args.to_dict(), "query")
+            h.check_text_values(kwargs["query"])
         if route.body is not None:
-            kwargs["body"] = load(route.body(), h.parse_json_body(request.get_data()))
+            kwargs["body"] = load(route.body(), self.json_body(request))
+        elif route.body_media:
+            kwargs["body"] = self.raw_body(request)
         return (request,), kwargs
+
+    def raw_body(self, request):
+        """A raw body of one of ``route.body_media`` (else 415), at most ``route.max_body`` bytes (else 413)."""
+        limit = self.route.max_body
+        media_type = h.media_type(request.headers.get("Content-Type"))
+        if media_type not in self.route.body_media:
+            raise h.UnsupportedMediaType(
+                f"Send the body as one of {', '.join(self.route.body_media)}.",
+                {"Content-Type": [f"Expected one of: {', '.join(self.route.body_media)}."]})
+        return RawBody(media_type, read_body(request, limit))
+
+    def json_body(self, request):
+        """The body as a JSON object: sent as application/json, at most ``route.max_body`` bytes
+        (checked on Content-Length first, then while reading: a chunked body has none)."""
+        limit = self.route.max_body
+        content_type = request.headers.get("Content-Type")
+        h.check_json_content_type(content_type, has_body=bool(request.content_length))  # before reading
+        raw = read_body(request, limit)
+        h.check_json_content_type(content_type, has_body=bool(raw))  # a chunked body has no length
+        return h.parse_json_body(raw)
 
     def handle_request(self, request):
         request.shallow = False
@@ -193,6 +249,25 @@ class HttpEntrypoint(HttpRequestHandler):
         return h.error_response(exc)
 
 
+def read_body(request, limit):
+    """The body's bytes, at most ``limit`` (413 otherwise): refused on Content-Length before
+    reading, else while reading (a chunked body has no length)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise h.payload_too_large(limit)
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # eventlet's wsgi.input undoes the chunking but does not say so: without this
+        # werkzeug would read a body of unknown length as empty
+        request.environ["wsgi.input_terminated"] = True
+    request.max_content_length = limit + 1  # werkzeug stops quietly at its maximum: one byte over tells
+    try:
+        data = request.get_data()
+    except RequestEntityTooLarge:
+        raise h.payload_too_large(limit) from None
+    if len(data) > limit:
+        raise h.payload_too_large(limit)
+    return data
+
+
 def _log_failure(exc, **context):
     """Refusals (4xx) at info without a traceback; 5xx PlatformErrors at warning; bugs in full."""
     if isinstance(exc, HTTPException) or (isinstance(exc, PlatformError) and exc.status < 500):
@@ -208,10 +283,16 @@ def http(method, url, **route):
     """Declare a gateway route (see the module docstring); the handler's PlatformErrors
     become its result, so nameko does not log a refusal as a worker failure with a traceback."""
 
+    authenticated = route.get("auth", True)
+
     def decorate(fn):
         @functools.wraps(fn)
         def handler(self, request, **kwargs):
             try:
+                if authenticated:
+                    # the token's session must be live: identity answers on every request (no cache),
+                    # so signing out or a password change takes effect at once; 401 otherwise
+                    kwargs["actor"] = self.identity.authenticate(request.access_token)
                 return fn(self, request, **kwargs)
             except PlatformError as exc:
                 _log_failure(exc)  # the worker's correlation id is bound

@@ -4,16 +4,21 @@ shape, the bearer header, CORS and the correlation id. No I/O here, so all of it
 Every error body is exactly ``{"error": {"code", "message", "fields"}}`` plus ``"details"``
 when there are any: ``PlatformError.to_dict()`` of contracts/errors.py.
 """
+import ipaddress
 import json
+import math
 import re
 
+from werkzeug.http import parse_options_header
 from werkzeug.wrappers import Response
 
-from contracts.errors import InvalidInput, NotFound, PlatformError, Unauthorized
+from contracts.errors import InvalidInput, NotFound, PlatformError, TooManyRequests, Unauthorized
 from services.common.logs import CORRELATION_HEADER, new_correlation_id
 
 JSON_MIMETYPE = "application/json"
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # the default of @http(max_body=...): a route may allow more (or less)
+MAX_JSON_DEPTH = 32  # nesting of arrays and objects; the contracts need 4
+MAX_JSON_ITEMS = 1000  # elements of one array, members of one object; the contracts need 20
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", CORRELATION_HEADER, "Idempotency-Key")
 CORS_MAX_AGE_SECONDS = 600
 INTERNAL_ERROR_MESSAGE = ("Something went wrong on our side. It has been logged; quote the "
@@ -32,6 +37,11 @@ class MethodNotAllowed(PlatformError):
 class PayloadTooLarge(PlatformError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(PlatformError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class HttpError(PlatformError):
@@ -69,8 +79,17 @@ def error_status(exc):
     return exc.status if isinstance(exc, PlatformError) else 500
 
 
+def error_headers(exc):
+    """Headers an error implies: Retry-After (seconds) on 429."""
+    if isinstance(exc, TooManyRequests):
+        retry_after = exc.details.get("retry_after")
+        if isinstance(retry_after, (int, float)) and retry_after > 0:
+            return {"Retry-After": str(math.ceil(retry_after))}
+    return {}
+
+
 def error_response(exc, headers=None):
-    return json_response(error_body(exc), error_status(exc), headers)
+    return json_response(error_body(exc), error_status(exc), {**error_headers(exc), **(headers or {})})
 
 
 def from_http_exception(exc):
@@ -82,7 +101,7 @@ def from_http_exception(exc):
         return MethodNotAllowed(f"This route does not accept that method; it accepts {', '.join(allowed)}.",
                                 details={"allowed_methods": allowed})
     if exc.code == 413:
-        return PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        return payload_too_large(MAX_BODY_BYTES)
     code = re.sub(r"[^a-z0-9]+", "_", (exc.name or "http error").lower()).strip("_")
     return HttpError(exc.code or 500, code, exc.description or exc.name or "HTTP error.")
 
@@ -108,16 +127,131 @@ def parse_json_body(raw):
     if raw is None or not raw.strip():
         return {}
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:  # far deeper than MAX_JSON_DEPTH: the parser gave up first
+        raise _too_deep() from None
     except ValueError as exc:
         raise InvalidInput("The request body is not valid JSON.", {"_body": [f"Invalid JSON: {exc}"]}) from None
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object.", {"_body": ["Expected a JSON object."]})
+    check_json_structure(data)
     return data
 
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def _too_deep():
+    return InvalidInput("The request body is nested too deeply.",
+                        {"_body": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]})
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL_MESSAGE = "Must not contain NUL (\\u0000) characters."
+SURROGATE_MESSAGE = "Must not contain unpaired surrogates (\\ud800-\\udfff): that is not Unicode text."
+
+
+def text_problem(value):
+    """Why the string ``value`` cannot be stored as text (PostgreSQL refuses NUL, UTF-8 refuses
+    lone surrogates, which JSON's \\ud800 escapes can carry), or None. Anything else - control
+    and RTL marks, combining characters, emoji, markup, SQL - is stored and returned verbatim."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    return NUL_MESSAGE if found.group() == "\x00" else SURROGATE_MESSAGE
+
+
+def check_json_structure(data):
+    """Refuse (400, naming the field) a body the contracts can never accept and the services
+    cannot store: nesting deeper than MAX_JSON_DEPTH, an array or object of more than
+    MAX_JSON_ITEMS, a key or string value with a NUL or an unpaired surrogate. Iterative, so
+    no body can exhaust the stack."""
+    problems = []  # (path, message)
+    stack = [((), data, 1)]
+    while stack:
+        path, value, depth = stack.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                problems.append((path, problem))
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if len(value) > MAX_JSON_ITEMS:
+            raise InvalidInput("The request body has too many items.",
+                               _nest(path or ("_body",), [f"More than {MAX_JSON_ITEMS} items."]))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                problem = text_problem(key)
+                if problem:  # named as it came, escaped: the field name itself is the problem
+                    problems.append((path + (_escaped(key),), f"Field name: {problem}"))
+                else:
+                    stack.append((path + (key,), item, depth + 1))
+        else:
+            stack.extend((path + (str(i),), item, depth + 1) for i, item in enumerate(value))
+    if problems:
+        fields = {}
+        for path, message in sorted(problems):
+            _merge(fields, path, message)
+        raise InvalidInput("The request has text that cannot be stored.", fields)
+
+
+def check_text_values(values):
+    """The same text check for flat string values: path variables and query parameters."""
+    fields = {name: [text_problem(value)] for name, value in values.items()
+              if isinstance(value, str) and text_problem(value)}
+    if fields:
+        raise InvalidInput("The request has text that cannot be stored.", fields)
+
+
+def _escaped(text):
+    """``text`` with NUL and surrogates as JSON-style escapes, safe to put in a response."""
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _nest(path, messages):
+    """``("questions", "0", "text")`` -> ``{"questions": {"0": {"text": messages}}}``, marshmallow's shape."""
+    for part in reversed(path):
+        messages = {part: messages}
+    return messages
+
+
+def _merge(fields, path, message):
+    node = fields
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):  # an escaped bad name equal to a real one: one message is enough
+            return
+    messages = node.setdefault(path[-1], [])
+    if isinstance(messages, list):
+        messages.append(message)
+
+
+def check_json_content_type(content_type, has_body):
+    """A JSON body comes as ``application/json`` (a charset, if named, is UTF-8: JSON's only one).
+    An empty body reads as ``{}`` whatever its Content-Type (eventlet says text/plain for none)."""
+    if not has_body:
+        return
+    mimetype, options = parse_options_header(content_type or "")
+    charset = (options.get("charset") or "utf-8").strip().lower()
+    if mimetype.lower() != JSON_MIMETYPE or charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"Send the request body as {JSON_MIMETYPE} (UTF-8), not {(content_type or 'untyped')[:100]}.",
+            {"Content-Type": [f"Expected {JSON_MIMETYPE}."]})
+
+
+def payload_too_large(limit):
+    return PayloadTooLarge(f"The request body is larger than {limit} bytes.", details={"max_bytes": limit})
 
 
 def bearer_token(authorization):
@@ -134,8 +268,46 @@ def bearer_token(authorization):
 
 
 def authenticate(signer, authorization):
-    """The actor ``{"user_id", "role"}`` of a valid bearer token (TokenSigner raises Unauthorized)."""
+    """The actor ``{"user_id", "role"}`` a genuine, unexpired bearer token claims (TokenSigner
+    raises Unauthorized); whether its session is still live only identity knows (entrypoints.http)."""
     return signer.verify(bearer_token(authorization))
+
+
+def trusted_proxy_count(setting):
+    """TRUST_FORWARDED_FOR: how many proxies in front of the gateway append to X-Forwarded-For.
+    false/0/absent: none, the header is ignored (anyone can write it); true: one; or a number."""
+    if isinstance(setting, bool):
+        return int(setting)
+    text = str(setting if setting is not None else "").strip().lower()
+    if text in ("", "false", "no", "off", "0"):
+        return 0
+    if text in ("true", "yes", "on"):
+        return 1
+    try:
+        return max(0, int(text))
+    except ValueError:
+        raise ValueError(f"TRUST_FORWARDED_FOR must be true, false or a number of proxies, not {setting!r}") from None
+
+
+def client_address(remote_addr, forwarded_for=None, trusted_proxies=0):
+    """The client's IP address: the TCP peer, or - behind ``trusted_proxies`` proxies - the address
+    the outermost trusted proxy saw (the n-th entry of X-Forwarded-For from the right; entries
+    further left were written by the client and prove nothing). None when it is not an address."""
+    address = remote_addr
+    if trusted_proxies > 0 and forwarded_for:
+        hops = [hop.strip() for hop in str(forwarded_for).split(",") if hop.strip()]
+        if hops:
+            address = hops[-min(trusted_proxies, len(hops))]
+    try:
+        return ipaddress.ip_address((address or "").strip()).compressed
+    except ValueError:
+        return None
+
+
+def media_type(content_type):
+    """``image/png; x=y`` -> ``image/png`` (lower case, parameters dropped); '' when absent."""
+    mimetype, _ = parse_options_header(content_type or "")
+    return mimetype.lower()
 
 
 def correlation_id_from(header_value):
@@ -155,7 +327,9 @@ def cors_headers(allow_origin, request_origin=None):
         value = "*"
     else:
         value = request_origin if request_origin in allowed else allowed[0]
-    headers = {"Access-Control-Allow-Origin": value, "Access-Control-Expose-Headers": CORRELATION_HEADER}
+    # Retry-After (on 429) is not a CORS-safelisted response header: a browser app must be let read it
+    headers = {"Access-Control-Allow-Origin": value,
+               "Access-Control-Expose-Headers": f"{CORRELATION_HEADER}, Retry-After"}
     if value != "*":
         headers["Vary"] = "Origin"
     return headers

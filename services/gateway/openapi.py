@@ -31,8 +31,11 @@ _cache = {}
 
 def routes(service_cls):
     """``(handler name, Route)`` of every HTTP entrypoint of ``service_cls``, in declaration order."""
+    members = {}  # route mixins first (base classes), then the class itself; a subclass overrides
+    for cls in reversed(service_cls.__mro__):
+        members.update(vars(cls))
     found = []
-    for name, member in vars(service_cls).items():
+    for name, member in members.items():
         for entrypoint in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ()):
             if isinstance(entrypoint, HttpEntrypoint):
                 found.append((name, entrypoint.route))
@@ -52,16 +55,32 @@ def _error(description):
     return {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
 
 
+_BINARY = {"type": "string", "format": "binary"}
+_ERRORS = {
+    409: "Not in a state that allows this ('details' names the state)",
+    429: "Too many failed attempts: wait the Retry-After header's seconds ('details.retry_after')",
+}
+
+
 def operation(name, route):
     responses = {}
     ok = {"description": route.summary or "OK"}
-    if route.returns is not None:
+    if route.returns_media:
+        ok["content"] = {media: {"schema": _BINARY} for media in route.returns_media}
+    elif route.returns is not None:
         ok["content"] = {"application/json": {"schema": route.returns}}
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses[str(route.status)] = ok
     if route.body is not None or route.query is not None:
         responses["400"] = _error("Invalid input: 'fields' names each wrong field")
+    if route.body is not None:
+        responses["413"] = _error(f"The body is larger than {route.max_body} bytes")
+        responses["415"] = _error("The body is not sent as application/json")
+    if route.body_media:
+        responses["400"] = _error("The body is not the image its content type says")
+        responses["413"] = _error(f"The body is larger than {route.max_body} bytes")
+        responses["415"] = _error(f"The body is not one of {', '.join(route.body_media)}")
     if route.auth:
         responses["401"] = _error("Missing, invalid or expired bearer token")
         responses["403"] = _error("The signed-in user may not do this")
@@ -69,6 +88,8 @@ def operation(name, route):
         responses["404"] = _error("No such resource")
     if route.method in ("POST", "PUT") and route.url.startswith("/api/v1/cases/"):
         responses["409"] = _error("The case is not in a state that allows this")
+    for status in route.errors:
+        responses.setdefault(str(status), _error(_ERRORS.get(status, "Refused")))
     responses["503"] = _error("A service did not answer in time or is not running")
     responses["default"] = _error("Unexpected error (internal_error)")
 
@@ -89,6 +110,8 @@ def operation(name, route):
         op["parameters"].append({"in": "query", "schema": route.query})
     if route.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+    elif route.body_media:
+        op["requestBody"] = {"required": True, "content": {media: {"schema": _BINARY} for media in route.body_media}}
     return op
 
 

@@ -50,7 +50,12 @@ class InboxListSchema(Schema):
 
 
 class LibraryEntryListSchema(Schema):
+    """A page of the library (library.search): pass ``next_cursor`` back as ``cursor`` for the next."""
     items = fields.List(fields.Nested(LibraryEntryViewSchema), required=True)
+    total = fields.Integer(metadata={"description": "Matching items, counted up to 500 (a search ranks "
+                                                    "the 500 most recent matches)"})
+    total_exact = fields.Boolean(metadata={"description": "false when more than 500 match ('500+')"})
+    next_cursor = fields.String(allow_none=True, metadata={"description": "null on the last page"})
 
 
 class MentorProfileListSchema(Schema):
@@ -64,13 +69,27 @@ class QuestionnaireReadListSchema(Schema):
 
 # ---- the forum "What to do? Looking for a way out together" ------------------------------
 
+class ForumAuthorSchema(Schema):
+    """Who wrote a message, as readers see it: a role and a pseudonym valid in this thread only."""
+    role = fields.String()
+    label = fields.String(metadata={"example": "Mentee 2"})
+    own = fields.Boolean(metadata={"description": "true on the reader's own messages"})
+
+
 class ForumPostViewSchema(Schema):
-    """One impersonal case published to a thread: no case id, number, author or mentor."""
+    """A post of a thread: an impersonal case published to it (kind "case": no case id, number,
+    author or mentor), or what a signed-in person wrote (kind "message": never a name or e-mail)."""
     id = fields.String()
+    kind = fields.String(metadata={"description": "case or message"})
     essence = fields.String()
     question = fields.String()
     rubrics = fields.List(fields.String())
     urgency = fields.String()
+    text = fields.String()
+    author = fields.Nested(ForumAuthorSchema)
+    reply_to = fields.String(allow_none=True)
+    hidden = fields.Boolean(metadata={"description": "Moderators only: hidden from everyone else"})
+    hidden_reason = fields.String(metadata={"description": "Moderators only"})
     created_at = fields.String()
 
 

@@ -22,8 +22,8 @@ from contracts.rpc import (
     CaseViewSchema,
     ChooseMentorSchema,
     ForumPublishSchema,
-    InboxEntryViewSchema,
     LibraryEntryViewSchema,
+    LibrarySearchSchema,
     MentorProfileSchema,
     MentorProfileViewSchema,
     QuestionnaireSchema,
@@ -40,13 +40,14 @@ from contracts.rpc import (
 )
 from contracts.rubrics import RUBRICS
 from services.common.logs import CorrelationContext, get_logger
-from services.gateway import openapi
+# Route mixins by module, never by class: `nameko run services.gateway.service` starts every class with
+# entrypoints it finds in this module's namespace as a service of its own (and fails: a mixin has no name).
+from services.gateway import openapi, routes_communication, routes_library, routes_matching, routes_people
 from services.gateway.entrypoints import http
 from services.gateway.rpc import TimedRpcProxy
 from services.gateway.schemas import (
     CaseSummaryListSchema,
     HistoryListSchema,
-    InboxListSchema,
     LibraryEntryListSchema,
     MentorProfileListSchema,
     QuestionBankSchema,
@@ -84,7 +85,8 @@ def request_key(request):
     return key[:128] if key else uuid.uuid4().hex
 
 
-class GatewayService:
+class GatewayService(routes_matching.MatchingRoutes, routes_communication.CommunicationRoutes,
+                     routes_people.PeopleRoutes, routes_library.LibraryRoutes):
     name = "gateway"
 
     log = CorrelationContext("gateway")
@@ -151,9 +153,11 @@ class GatewayService:
         return self.identity.register(body)
 
     @http("POST", "/api/v1/auth/sign-in", body=SignInSchema, returns=TokenViewSchema, auth=False,
-          tag="auth", summary="Exchange e-mail and password for a bearer token")
+          tag="auth", errors=(429,), summary="Exchange e-mail and password for a bearer token (too many "
+                                             "failures per account or address: 429 with Retry-After)")
     def sign_in(self, request, body):
-        return self.identity.sign_in(body)
+        # the client address counts failed attempts per address (429 with Retry-After past the limit)
+        return self.identity.sign_in(body, request.client_address)
 
     @http("GET", "/api/v1/me", returns=UserViewSchema, tag="auth", summary="The signed-in user")
     def me(self, request, actor):
@@ -194,7 +198,8 @@ class GatewayService:
     @http("POST", "/api/v1/cases", body=CaseFormSchema, returns=CaseViewSchema, status=201,
           tag="cases", summary="File a problem case")
     def create_case(self, request, actor, body):
-        return self._case_view(self.cases.create_case(actor, body, request_key(request)))
+        case = self._case_view(self.cases.create_case(actor, body, request_key(request)))
+        return dict(case, similar=self.similar_for_new_case(actor, case))  # routes_library.py
 
     @http("GET", "/api/v1/cases", query=CaseFilterSchema, returns=CaseSummaryListSchema, tag="cases",
           summary="The cases the signed-in user may see, optionally filtered (the filters are for moderators)")
@@ -318,25 +323,16 @@ class GatewayService:
             profiles = {}
         return attach_profiles(case, profiles)
 
-    # ---- inbox, library and forum -------------------------------------------------------
+    # ---- library and forum (the inbox: routes_communication.py) -------------------------
 
-    @http("GET", "/api/v1/inbox", returns=InboxListSchema, tag="inbox",
-          summary="The signed-in user's notifications")
-    def inbox(self, request, actor):
-        return {"items": self.notifications.list_inbox(actor) or []}
-
-    @http("POST", "/api/v1/inbox/<entry_id>/read", returns=InboxEntryViewSchema, tag="inbox",
-          summary="Mark a notification read")
-    def mark_read(self, request, actor, entry_id):
-        return self.notifications.mark_read(actor, entry_id)
-
-    @http("GET", "/api/v1/library", query=RubricQuerySchema, returns=LibraryEntryListSchema,
-          tag="library", summary="Solved cases and materials, optionally of one rubric")
+    @http("GET", "/api/v1/library", query=LibrarySearchSchema, returns=LibraryEntryListSchema,
+          tag="library", summary="Solved cases and materials, a page at a time: newest first, or with q a "
+                                 "full-text search (Russian and English) best first; by rubric and kind")
     def list_library(self, request, actor, query):
-        return {"items": self.library.list_entries(actor, query["rubric"]) or []}
+        return self.library.search(actor, query)
 
     @http("GET", "/api/v1/library/<entry_id>", returns=LibraryEntryViewSchema, tag="library",
-          summary="One library entry")
+          summary="One library item: a solved case or a material")
     def get_library_entry(self, request, actor, entry_id):
         return self.library.get_entry(actor, entry_id)
 

@@ -5,7 +5,6 @@ import json
 import uuid
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.support import case_form, eventually
 
@@ -20,16 +19,10 @@ def people(platform, test_env):
     platform.call("PUT", "/api/v1/me/questionnaire", token=mentee_token, json={
         "school": "School No. 1541", "subjects": ["History"], "forms_taught": [7, 8], "years_of_practice": 1,
         "graduation_year": 2024, "graduation_institute": "Moscow City University"})
-    mentors = {}
-    for key, (first, last) in {"first": ("Pavel", "Orlov"), "second": ("Irina", "Volkova"),
-                               "third": ("Oleg", "Sokolov")}.items():
-        user, token = platform.person("mentor", first, last)
-        platform.call("PUT", "/api/v1/me/mentor-profile", token=token,
-                      json={"rubrics": [RUBRIC], "place_of_work": "Moscow City University"})
-        mentors[key] = (user, token)
-    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=10) as rpc:
-        for user, _ in mentors.values():
-            eventually(lambda: rpc.matching.get_mentor(user["id"]), message="matching learns the mentor")
+    # accredited mentors (applied, approved by a moderator), known to matching
+    mentors = {key: platform.mentor(first, last, [RUBRIC], place_of_work="Moscow City University")
+               for key, (first, last) in {"first": ("Pavel", "Orlov"), "second": ("Irina", "Volkova"),
+                                          "third": ("Oleg", "Sokolov")}.items()}
     return {"mentee": (mentee, mentee_token), **mentors, "moderator": platform.moderator()}
 
 

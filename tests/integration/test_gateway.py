@@ -253,7 +253,13 @@ class IdentityStub:
                 "created_at": "2026-01-01T10:00:00+00:00", "password_hash": "argon2$..."}
 
     @rpc
-    def sign_in(self, credentials):
+    def authenticate(self, token):
+        """The session check the gateway makes on every authenticated request (not recorded: it is
+        plumbing, not the route's call); every genuine token's session is live here."""
+        return TokenSigner(TOKEN_SECRET, 3600).verify(token)
+
+    @rpc
+    def sign_in(self, credentials, client=None):
         record(self, "sign_in", credentials)
         return {"access_token": "tok", "token_type": "bearer", "expires_in": 3600,
                 "user": {"id": "u-1", "email": credentials["email"], "role": "mentee"}}
@@ -326,11 +332,11 @@ class NotificationsStub:
         return health(self.name)
 
     @rpc
-    def list_inbox(self, actor):
-        record(self, "list_inbox", actor)
-        return [{"id": "n-1", "kind": "mentor_chosen", "case_id": "c-1", "case_number": "2026-0001",
-                 "text": "You were chosen.", "created_at": "2026-01-01T10:00:00+00:00", "read_at": None,
-                 "recipient_id": actor["user_id"]}]
+    def inbox_page(self, actor, query):
+        record(self, "inbox_page", actor, query)
+        return {"items": [{"id": "n-1", "kind": "mentor_chosen", "case_id": "c-1", "case_number": "2026-0001",
+                           "text": "You were chosen.", "created_at": "2026-01-01T10:00:00+00:00", "read_at": None,
+                           "recipient_id": actor["user_id"]}], "unread_count": 1, "next_before": None}
 
     @rpc
     def mark_read(self, actor, entry_id):
@@ -355,6 +361,35 @@ class LibraryStub:
         record(self, "list_entries", actor, rubric)
         return [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e",
                  "author_id": "must-not-leak"}]
+
+    @rpc
+    def search(self, actor, query):
+        record(self, "search", actor, query)
+        return {"items": [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e",
+                           "author_id": "must-not-leak"}], "total": 1, "total_exact": True, "next_cursor": None}
+
+    @rpc
+    def similar(self, actor, request):
+        record(self, "similar", actor, request)
+        if "library-breaks" in request["text"]:
+            raise RuntimeError("similar failed")
+        return [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e", "score": 0.8,
+                 "text_score": 1.0, "rubric_score": 0.333, "matched_rubrics": ["self-management"],
+                 "author_id": "must-not-leak"}]
+
+    @rpc
+    def add_material(self, actor, material):
+        record(self, "add_material", actor, material)
+        if actor["role"] != "moderator":
+            raise Forbidden("Only moderators add library materials.")
+        return {"id": "l-2", "kind": "material", **material, "added_by": "must-not-leak"}
+
+    @rpc
+    def add_post(self, actor, thread_id, post, request_key=None):
+        record(self, "add_post", actor, thread_id, post, request_key)
+        return {"id": "p-2", "kind": "message", "text": post["text"], "reply_to": post["reply_to"],
+                "author": {"role": actor["role"], "label": "Mentee 1", "own": True},
+                "author_id": "must-not-leak", "created_at": "2026-01-03T10:00:00+00:00"}
 
     @rpc
     def get_entry(self, actor, entry_id):
@@ -455,7 +490,7 @@ def api(platform):
 
 
 def token(role="mentee", user_id="u-mentee"):
-    return TokenSigner(TOKEN_SECRET, 3600).issue(user_id, role)
+    return TokenSigner(TOKEN_SECRET, 3600).issue(user_id, role, "s-test")
 
 
 def expired_token():
@@ -464,7 +499,7 @@ def expired_token():
             return int(time.time()) - 7200
 
     return URLSafeTimedSerializer(TOKEN_SECRET, salt=SALT, signer=PastSigner).dumps(
-        {"sub": "u-mentee", "role": "mentee"})
+        {"sub": "u-mentee", "role": "mentee", "sid": "s-test"})
 
 
 def assert_error(response, status, code):
@@ -535,7 +570,9 @@ def test_cors_preflight_on_every_route(api):
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
     allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
     assert allowed == {"authorization", "content-type", "x-correlation-id", "idempotency-key"}
-    assert api("OPTIONS", "/api/v1/me/mentor-profile").headers["Access-Control-Allow-Methods"] == "OPTIONS, PUT"
+    assert api("OPTIONS", "/api/v1/me/questionnaire/reads").headers["Access-Control-Allow-Methods"] == \
+        "GET, HEAD, OPTIONS"
+    assert api("OPTIONS", "/api/v1/me/mentor-profile/photo").headers["Access-Control-Allow-Methods"] == "OPTIONS, PUT"
     assert_error(api("OPTIONS", "/api/v1/nowhere"), 404, "not_found")
     assert CALLS == []
 
@@ -584,7 +621,7 @@ def test_form_fields_are_validated_before_the_case_service(api):
 # ---- 401 ----------------------------------------------------------------------------------
 
 def test_protected_routes_need_a_valid_token(api):
-    forged = TokenSigner("another-secret-0123456789", 60).issue("x", "moderator")
+    forged = TokenSigner("another-secret-0123456789", 60).issue("x", "moderator", "s-test")
     for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Basic {token()}"},
                     {"Authorization": f"Bearer {expired_token()}"}, {"Authorization": f"Bearer {forged}"}):
         for method, path in (("GET", "/api/v1/cases"), ("GET", "/api/v1/me"), ("GET", "/api/v1/library"),
@@ -732,8 +769,16 @@ def test_inbox_and_library(api):
     library = api("GET", "/api/v1/library?rubric=self-management", token=token())
     assert library.status_code == 200
     assert library.json() == {"items": [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"],
-                                         "essence": "e"}]}
-    assert calls("library.list_entries")[0][1] == ({"user_id": "u-mentee", "role": "mentee"}, "self-management")
+                                         "essence": "e"}], "total": 1, "total_exact": True, "next_cursor": None}
+    assert calls("library.search")[0][1] == ({"user_id": "u-mentee", "role": "mentee"}, {
+        "q": None, "rubric": "self-management", "kind": None, "limit": 20, "cursor": None})
+    api("GET", "/api/v1/library?q=%D1%83%D1%87%D0%B5%D0%BD%D0%B8%D0%BA%D0%B0%D0%BC&kind=book&limit=5&cursor=abc",
+        token=token())
+    assert calls("library.search")[1][1][1] == {"q": "ученикам", "rubric": None, "kind": "book", "limit": 5,
+                                                "cursor": "abc"}
+    for bad in ("limit=101", "limit=0", "kind=poster", "rubric=astrology", "q=" + "x" * 201):
+        assert_error(api("GET", f"/api/v1/library?{bad}", token=token()), 400, "invalid_input")
+    assert len(calls("library.search")) == 2  # refused before the library
     entry = api("GET", "/api/v1/library/l-1", token=token())
     assert entry.status_code == 200 and entry.json()["id"] == "l-1"
 
@@ -802,7 +847,8 @@ def test_a_refused_author_card_never_reaches_identity(api, case_id):
 
 # ---- the case journey: questions, redefinition, formats, second opinion ---------------------
 
-NO_FILTERS = {"state": None, "rubric": None, "urgency": None, "mentor_id": None, "waiting_hours": None}
+NO_FILTERS = {"state": None, "rubric": None, "urgency": None, "mentor_id": None, "waiting_hours": None,
+              "flagged": None}
 MENTOR = {"user_id": "u-m", "role": "mentor"}
 MENTEE = {"user_id": "u-mentee", "role": "mentee"}
 COLLEAGUE = {"user_id": "u-c", "role": "mentor"}
@@ -952,8 +998,8 @@ def test_list_filters_arrive_as_a_dict(api):
     api("GET", "/api/v1/cases?waiting_hours=0.5", token=moderator)
     assert [c[1] for c in calls("cases.list_cases")] == [
         ({"user_id": "u-mod", "role": "moderator"},
-         {"state": "awaiting_acceptance", "rubric": "self-management", "urgency": "urgent", "mentor_id": "m1",
-          "waiting_hours": 24.0}),  # the cache-buster is dropped
+         dict(NO_FILTERS, state="awaiting_acceptance", rubric="self-management", urgency="urgent", mentor_id="m1",
+              waiting_hours=24.0)),  # the cache-buster is dropped
         ({"user_id": "u-mod", "role": "moderator"}, dict(NO_FILTERS, waiting_hours=0.5))]
 
     CALLS.clear()
@@ -1021,6 +1067,67 @@ def test_forum_threads(api):
     assert calls("library.get_thread")[0][1] == (MENTEE, "t-1")
     assert_error(api("GET", "/api/v1/forum/threads/t-404", token=token()), 404, "not_found")
     assert_error(api("GET", "/api/v1/forum/threads?rubric=astrology", token=token()), 400, "invalid_input")
+
+
+# ---- similar cases, curation, forum posts (routes_library.py) -------------------------------
+
+SIMILAR_ITEM = {"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e", "score": 0.8,
+                "text_score": 1.0, "rubric_score": 0.333, "matched_rubrics": ["self-management"]}
+
+
+def test_a_new_case_comes_with_similar_items_and_without_them_if_the_library_fails(api):
+    form = case_form(essence="Pupils ignore homework.", question="What now?")
+    created = api("POST", "/api/v1/cases", token=token(), json=form)
+    assert created.status_code == 201, created.text
+    assert created.json()["similar"] == [SIMILAR_ITEM]  # no field the contract does not name
+    actor, request = calls("library.similar")[0][1]
+    assert actor == MENTEE
+    assert request == {"text": "Pupils ignore homework.\nWhat now?", "rubrics": form["rubrics"], "limit": 5}
+
+    broken = api("POST", "/api/v1/cases", token=token(), json=case_form(essence="library-breaks"))
+    assert broken.status_code == 201, broken.text  # the case is filed all the same
+    assert broken.json()["similar"] == [] and broken.json()["number"] == "2026-0001"
+    assert len(calls("cases.create_case")) == 2
+
+    assert "similar" not in api("GET", "/api/v1/cases/c-1", token=token()).json()  # only when filed
+
+
+def test_similar_items_of_a_case_the_cases_service_lets_one_see(api):
+    found = api("GET", "/api/v1/cases/c-7/similar?limit=3", token=token())
+    assert found.status_code == 200, found.text
+    assert found.json() == {"items": [SIMILAR_ITEM]}
+    assert calls("cases.get_case")[0][1] == (MENTEE, "c-7")
+    assert calls("library.similar")[0][1][1]["limit"] == 3
+    assert_error(api("GET", "/api/v1/cases/not-yours/similar", token=token()), 403, "forbidden")
+    assert_error(api("GET", "/api/v1/cases/c-7/similar?limit=21", token=token()), 400, "invalid_input")
+    assert len(calls("library.similar")) == 1  # a refused case never reaches the library
+
+
+def test_library_curation_and_forum_posts_pass_through(api):
+    material = {"material_type": "link", "title": "Class rules", "url": "https://example.org/rules",
+                "rubrics": ["class-management-motivation"]}
+    assert_error(api("POST", "/api/v1/library/materials", token=token(), json=material), 403, "forbidden")
+    added = api("POST", "/api/v1/library/materials", token=token("moderator", "u-mod"), json=material)
+    assert added.status_code == 201, added.text
+    assert added.json()["title"] == "Class rules" and "added_by" not in added.json()
+    assert calls("library.add_material")[1][1][1] == {**material, "description": "", "reference": ""}
+    error = assert_error(api("POST", "/api/v1/library/materials", token=token("moderator", "u-mod"),
+                             json={**material, "url": "not a url", "rubrics": []}), 400, "invalid_input")
+    assert set(error["fields"]) == {"url", "rubrics"}
+    assert_error(api("PATCH", "/api/v1/library/l-1", token=token("moderator", "u-mod"), json={}), 400,
+                 "invalid_input")
+    assert_error(api("POST", "/api/v1/library/l-1/withdrawal", token=token("moderator", "u-mod"),
+                     json={"reason": "  "}), 400, "invalid_input")
+
+    posted = api("POST", "/api/v1/forum/threads/t-1/posts", token=token(), json={"text": "Same here."},
+                 headers={"Idempotency-Key": "post-1"})
+    assert posted.status_code == 201, posted.text
+    assert posted.json() == {"id": "p-2", "kind": "message", "text": "Same here.", "reply_to": None,
+                             "author": {"role": "mentee", "label": "Mentee 1", "own": True},
+                             "created_at": "2026-01-03T10:00:00+00:00"}
+    assert calls("library.add_post")[0][1] == (MENTEE, "t-1", {"text": "Same here.", "reply_to": None}, "post-1")
+    assert_error(api("POST", "/api/v1/forum/threads/t-1/posts", token=token(), json={"text": ""}), 400,
+                 "invalid_input")
 
 
 # ---- errors raised by services --------------------------------------------------------------

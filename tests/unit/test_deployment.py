@@ -14,7 +14,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = ROOT / "services"
-INFRASTRUCTURE = ("rabbitmq", "postgres")
+INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit")  # mailpit: the demo's mail catcher
 # ${NAME} or ${NAME:default}, as nameko reads config.yaml (the default runs to the first "}")
 CONFIG_VAR = re.compile(r"\$\{([^}:\s]+)(?::([^}]*))?\}")
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, ... as compose interpolates

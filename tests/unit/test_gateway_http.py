@@ -7,7 +7,7 @@ from nameko.exceptions import UnknownService
 from werkzeug.exceptions import MethodNotAllowed, NotFound as WerkzeugNotFound, RequestEntityTooLarge
 
 from contracts.errors import (Conflict, Forbidden, InvalidInput, NotFound, PlatformError, ServiceUnavailable,
-                              Unauthorized)
+                              TooManyRequests, Unauthorized)
 from services.common.tokens import TokenSigner
 from services.gateway import http as h
 from services.gateway.rpc import unavailable
@@ -112,14 +112,52 @@ def test_malformed_authorization_is_unauthorized(header):
 
 def test_authenticate_yields_the_actor_of_a_valid_token():
     signer = TokenSigner(SECRET, 60)
-    actor = h.authenticate(signer, "Bearer " + signer.issue("u-1", "mentee"))
+    actor = h.authenticate(signer, "Bearer " + signer.issue("u-1", "mentee", "s-1"))
     assert actor == {"user_id": "u-1", "role": "mentee"}
 
 
 def test_authenticate_refuses_a_token_of_another_secret():
-    token = TokenSigner("another-secret-0123456789", 60).issue("u-1", "moderator")
+    token = TokenSigner("another-secret-0123456789", 60).issue("u-1", "moderator", "s-1")
     with pytest.raises(Unauthorized):
         h.authenticate(TokenSigner(SECRET, 60), f"Bearer {token}")
+
+
+@pytest.mark.parametrize("trusted, peer, forwarded, expected", [
+    (0, "10.0.0.5", "203.0.113.7", "10.0.0.5"),  # the header is ignored unless proxies are trusted
+    (0, "10.0.0.5", None, "10.0.0.5"),
+    (1, "10.0.0.5", "203.0.113.7", "203.0.113.7"),
+    (1, "10.0.0.5", "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # the left entry is the client's own word
+    (2, "10.0.0.5", "198.51.100.1, 203.0.113.7, 10.0.0.9", "203.0.113.7"),
+    (3, "10.0.0.5", "203.0.113.7", "203.0.113.7"),  # fewer hops than proxies: the leftmost there is
+    (1, "10.0.0.5", "", "10.0.0.5"),
+    (1, "10.0.0.5", "not-an-ip", None),  # what is not an address is no address
+    (0, "2001:DB8:0:0::1", None, "2001:db8::1"),
+    (0, None, None, None),
+])
+def test_client_address(trusted, peer, forwarded, expected):
+    assert h.client_address(peer, forwarded, trusted) == expected
+
+
+@pytest.mark.parametrize("setting, count", [
+    (False, 0), (True, 1), (None, 0), ("", 0), ("false", 0), ("0", 0), ("true", 1), ("TRUE", 1), ("2", 2), (2, 2)])
+def test_trusted_proxy_count(setting, count):
+    assert h.trusted_proxy_count(setting) == count
+
+
+def test_trusted_proxy_count_refuses_nonsense():
+    with pytest.raises(ValueError, match="TRUST_FORWARDED_FOR"):
+        h.trusted_proxy_count("sometimes")
+
+
+def test_too_many_requests_carries_retry_after():
+    response = h.error_response(TooManyRequests("Too many failed attempts.", details={"retry_after": 42.2}))
+    assert response.status_code == 429 and response.headers["Retry-After"] == "43"
+    assert body_of(response)["error"] == {"code": "too_many_requests", "message": "Too many failed attempts.",
+                                          "fields": {}, "details": {"retry_after": 43}}
+    # as it arrives across RPC: nameko carries the details as text
+    assert TooManyRequests("Wait.", {}, {"retry_after": "899"}).details == {"retry_after": 899}
+    assert TooManyRequests("Wait.", {}, {"retry_after": "soon"}).details == {}
+    assert "Retry-After" not in h.error_response(Unauthorized("No.")).headers
 
 
 # ---- correlation id and CORS --------------------------------------------------------------
@@ -144,7 +182,7 @@ def test_cors_headers():
     assert single["Vary"] == "Origin"
     listed = h.cors_headers("https://a.example, https://b.example", "https://b.example")
     assert listed["Access-Control-Allow-Origin"] == "https://b.example"
-    assert listed["Access-Control-Expose-Headers"] == "X-Correlation-ID"
+    assert listed["Access-Control-Expose-Headers"] == "X-Correlation-ID, Retry-After"
     assert h.cors_headers("") == {}
 
 

@@ -25,8 +25,27 @@ EXPECTED = {
     ("POST", "/api/v1/cases/{case_id}/second-opinion"), ("GET", "/api/v1/cases/{case_id}/as-of"),
     ("GET", "/api/v1/question-bank"),
     ("GET", "/api/v1/inbox"), ("POST", "/api/v1/inbox/{entry_id}/read"),
+    ("GET", "/api/v1/inbox/unread-count"), ("POST", "/api/v1/inbox/read-all"),
+    ("GET", "/api/v1/me/notification-preferences"), ("PUT", "/api/v1/me/notification-preferences"),
+    ("POST", "/api/v1/messages"), ("GET", "/api/v1/messages"), ("GET", "/api/v1/messages/{user_id}"),
+    ("POST", "/api/v1/calendar"), ("GET", "/api/v1/calendar"), ("GET", "/api/v1/calendar/{event_id}"),
+    ("PATCH", "/api/v1/calendar/{event_id}"), ("POST", "/api/v1/calendar/{event_id}/cancellation"),
+    ("PUT", "/api/v1/calendar/{event_id}/attendance"), ("DELETE", "/api/v1/calendar/{event_id}/attendance"),
     ("GET", "/api/v1/library"), ("GET", "/api/v1/library/{entry_id}"),
+    ("POST", "/api/v1/library/materials"), ("PATCH", "/api/v1/library/{entry_id}"),
+    ("POST", "/api/v1/library/{entry_id}/withdrawal"), ("GET", "/api/v1/cases/{case_id}/similar"),
+    ("POST", "/api/v1/forum/threads/{thread_id}/posts"), ("POST", "/api/v1/forum/posts/{post_id}/hide"),
     ("GET", "/api/v1/forum/threads"), ("GET", "/api/v1/forum/threads/{thread_id}"),
+    ("GET", "/api/v1/cases/{case_id}/colleague-suggestions"),
+    ("POST", "/api/v1/auth/sign-out"), ("PUT", "/api/v1/me/password"),
+    ("GET", "/api/v1/me/mentor-profile"), ("PUT", "/api/v1/me/mentor-profile/photo"),
+    ("GET", "/api/v1/mentors/{mentor_id}/photo"),
+    ("GET", "/api/v1/me/availability"), ("PUT", "/api/v1/me/availability"),
+    ("GET", "/api/v1/me/accreditation"), ("POST", "/api/v1/me/accreditation"),
+    ("GET", "/api/v1/accreditation/applications"),
+    ("POST", "/api/v1/accreditation/applications/{application_id}/approve"),
+    ("POST", "/api/v1/accreditation/applications/{application_id}/reject"),
+    ("POST", "/api/v1/mentors/{mentor_id}/suspend"), ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
 }
 
 BODIES = {
@@ -47,11 +66,32 @@ BODIES = {
     ("POST", "/api/v1/cases/{case_id}/opinions"): "Text",
     ("POST", "/api/v1/cases/{case_id}/forum"): "ForumPublish",
     ("POST", "/api/v1/cases/{case_id}/messages"): "Text",
+    ("POST", "/api/v1/library/materials"): "NewMaterial",
+    ("PATCH", "/api/v1/library/{entry_id}"): "LibraryItemEdit",
+    ("POST", "/api/v1/library/{entry_id}/withdrawal"): "ModerationReason",
+    ("POST", "/api/v1/forum/threads/{thread_id}/posts"): "ForumMessage",
+    ("POST", "/api/v1/forum/posts/{post_id}/hide"): "ModerationReason",
+    ("POST", "/api/v1/inbox/read-all"): "MarkAllRead",
+    ("PUT", "/api/v1/me/notification-preferences"): "PreferencesUpdate",
+    ("POST", "/api/v1/messages"): "DirectMessage",
+    ("POST", "/api/v1/calendar"): "CalendarEventForm",
+    ("PATCH", "/api/v1/calendar/{event_id}"): "CalendarEventPatch",
+    ("POST", "/api/v1/calendar/{event_id}/cancellation"): "Reason",
+    ("PUT", "/api/v1/me/password"): "PasswordChange",
+    ("PUT", "/api/v1/me/availability"): "Availability",
+    ("POST", "/api/v1/me/accreditation"): "AccreditationApplication",
+    ("POST", "/api/v1/accreditation/applications/{application_id}/reject"): "DecisionReason",
+    ("POST", "/api/v1/mentors/{mentor_id}/suspend"): "DecisionReason",
 }
+# raw bodies and results (not JSON): the mentor's photo
+IMAGES = ["image/jpeg", "image/png"]
+RAW_BODIES = {("PUT", "/api/v1/me/mentor-profile/photo"): IMAGES}
+RAW_RESULTS = {("GET", "/api/v1/mentors/{mentor_id}/photo"): IMAGES}
 
 PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
           ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
-          ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}")}
+          ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
+          ("GET", "/api/v1/mentors/{mentor_id}/photo")}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +119,11 @@ def test_request_bodies_reference_their_schemas(doc):
         if key in BODIES:
             ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             assert ref == f"#/components/schemas/{BODIES[key]}", key
+        elif key in RAW_BODIES:
+            content = op["requestBody"]["content"]
+            assert sorted(content) == RAW_BODIES[key], key
+            assert all(c["schema"] == {"type": "string", "format": "binary"} for c in content.values()), key
+            assert {"400", "413", "415"} <= set(op["responses"]), key
         else:
             assert "requestBody" not in op, key
     schemas = doc["components"]["schemas"]
@@ -91,7 +136,11 @@ def test_every_operation_has_a_success_schema_and_error_responses(doc):
     for key, op in operations(doc).items():
         success = [code for code in op["responses"] if code.startswith("2")]
         assert len(success) == 1, key
-        assert "schema" in op["responses"][success[0]]["content"]["application/json"], key
+        content = op["responses"][success[0]]["content"]
+        if key in RAW_RESULTS:
+            assert sorted(content) == RAW_RESULTS[key], key
+        else:
+            assert "schema" in content["application/json"], key
         for code in ("503", "default"):
             assert op["responses"][code]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/Error"}, key
@@ -166,7 +215,7 @@ def test_path_and_query_parameters(doc):
     assert [p["name"] for p in rubric] == ["rubric"]
     assert "education-law" in rubric[0]["schema"]["enum"]
     filters = [p["name"] for p in ops[("GET", "/api/v1/cases")]["parameters"] if p["in"] == "query"]
-    assert filters == ["state", "rubric", "urgency", "mentor_id", "waiting_hours"]
+    assert filters == ["state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged"]
     as_of = {p["name"]: p["schema"] for p in ops[("GET", "/api/v1/cases/{case_id}/as-of")]["parameters"]
              if p["in"] == "query"}
     assert as_of["version"]["minimum"] == 1 and as_of["at"]["format"] == "date-time"
@@ -181,3 +230,34 @@ def test_werkzeug_paths_convert():
 
 def test_document_is_built_once():
     assert openapi.document(GatewayService) is openapi.document(GatewayService)
+
+
+def test_people_routes_document_their_results_and_refusals(doc):
+    ops = operations(doc)
+
+    def result(key, status="200"):
+        return ops[key]["responses"][status]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+    assert result(("POST", "/api/v1/auth/sign-out")) == "StatusView"
+    assert result(("PUT", "/api/v1/me/password")) == "PasswordChanged"
+    assert result(("PUT", "/api/v1/me/mentor-profile/photo")) == "PhotoView"
+    assert result(("PUT", "/api/v1/me/availability")) == "AvailabilityView"
+    assert result(("POST", "/api/v1/me/accreditation"), "201") == "AccreditationView"
+    assert result(("GET", "/api/v1/accreditation/applications")) == "ApplicationReviewList"
+    assert result(("POST", "/api/v1/accreditation/applications/{application_id}/approve")) == "ApplicationReview"
+    assert result(("POST", "/api/v1/mentors/{mentor_id}/suspend")) == "AccreditationView"
+    for key in (("POST", "/api/v1/auth/sign-in"), ("PUT", "/api/v1/me/password")):
+        assert "429" in ops[key]["responses"], key
+    for key in (("POST", "/api/v1/me/accreditation"), ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
+                ("POST", "/api/v1/accreditation/applications/{application_id}/approve")):
+        assert "409" in ops[key]["responses"], key
+    schemas = doc["components"]["schemas"]
+    profile = schemas["MentorProfileView"]["properties"]
+    assert {"accredited", "photo_url"} <= set(profile) and "email" not in profile
+    assert "capacity" not in profile and "experience" not in profile  # private: availability, statement
+    assert set(schemas["AwayPeriod"]["required"]) == {"starts_on", "ends_on"}
+    assert schemas["Availability"]["properties"]["capacity"]["maximum"] == 50
+    assert set(schemas["AccreditationApplication"]["required"]) == {"experience", "motivation"}
+    states = [p for p in ops[("GET", "/api/v1/accreditation/applications")]["parameters"] if p["in"] == "query"]
+    assert [p["name"] for p in states] == ["state"] and states[0]["schema"]["enum"] == ["pending", "approved",
+                                                                                     "rejected"]

@@ -16,7 +16,8 @@ from services.gateway.service import (QUESTION_BANK, REFERENCE, GatewayService, 
                                       proposed_mentor_ids)
 
 CONFIG = Path(__file__).resolve().parents[2] / "services" / "gateway" / "config.yaml"
-BODILESS_ACTIONS = ("accept", "read", "keep-request", "second-opinion")  # the action is all there is to say
+BODILESS_ACTIONS = ("accept", "read", "keep-request", "second-opinion", "attendance", "sign-out", "approve",
+                    "reinstate")  # the action is all there is to say
 
 
 def test_handlers_take_exactly_what_their_route_provides():
@@ -27,7 +28,7 @@ def test_handlers_take_exactly_what_their_route_provides():
         expected += ["actor"] if route.auth else []
         expected += openapi.path_variables(route.url)
         expected += ["query"] if route.query else []
-        expected += ["body"] if route.body else []
+        expected += ["body"] if route.body or route.body_media else []
         assert sorted(params) == sorted(expected), name
         assert params[:2] == ["self", "request"], name
 
@@ -40,15 +41,15 @@ def test_routes_are_unique_and_versioned():
         seen.add(key)
         assert route.url.startswith("/api/v1/") or route.url in ("/health", "/ready", "/openapi.json"), name
         if route.method in ("POST", "PUT") and route.url.rsplit("/", 1)[1] not in BODILESS_ACTIONS:
-            assert route.body is not None, name
-        assert route.returns is not None or name == "openapi_document", name
+            assert route.body is not None or route.body_media, name
+        assert route.returns is not None or route.returns_media or name == "openapi_document", name
         assert route.summary and route.tag, name
-    assert len(seen) == 41
+    assert len(seen) == 76
 
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):
     for key in ("AMQP_URI", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
-                "CORS_ALLOW_ORIGIN", "LOG_LEVEL"):
+                "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "LOG_LEVEL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RPC_TIMEOUT", "3")
     setup_yaml_parser()
@@ -56,7 +57,7 @@ def test_config_yaml_has_the_gateway_keys(monkeypatch):
     assert config == {
         "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/", "WEB_SERVER_ADDRESS": "0.0.0.0:8000",
         "TOKEN_SECRET": "dev-only-token-secret-change-me", "TOKEN_TTL_SECONDS": 3600, "RPC_TIMEOUT": 3,
-        "CORS_ALLOW_ORIGIN": "*", "LOG_LEVEL": "INFO", "max_workers": 32}
+        "CORS_ALLOW_ORIGIN": "*", "TRUST_FORWARDED_FOR": "false", "LOG_LEVEL": "INFO", "max_workers": 32}
 
 
 def test_config_yaml_keeps_strings_as_given(monkeypatch):
