@@ -4,6 +4,8 @@ Consumers under test run with ``max_workers=1``: a queue then hands out one mess
 time (prefetch = max_workers) and acks it only after its handler returned, so once a later
 "sentinel" event on the same queue is processed, every earlier copy has been handled too.
 """
+from contextlib import contextmanager
+
 from kombu import Connection, Producer
 
 from contracts.envelope import Envelope
@@ -52,3 +54,14 @@ def purge(amqp_uri, *queues):
         declare_topology(conn.default_channel)
         for queue in queues:
             conn.default_channel.queue_purge(queue)
+
+
+@contextmanager
+def consumer_under_test(start_module_service, test_env, service_cls, **config):
+    """Start ``service_cls`` taking one message at a time (see above) and yield a Broker to feed it."""
+    start_module_service(service_cls, max_workers=1, **config)
+    conn, broker = open_broker(test_env.amqp_uri)
+    try:
+        yield broker
+    finally:
+        conn.release()

@@ -14,7 +14,7 @@ import pytest
 from contracts.errors import InvalidInput, NotFound
 from services.library.projection import entry_id
 from services.library.service import LibraryService
-from tests.integration.event_helpers import envelope, open_broker, processed
+from tests.integration.event_helpers import consumer_under_test, envelope, processed
 from tests.support import actor, eventually
 
 READER = actor("mentee")
@@ -22,10 +22,8 @@ READER = actor("mentee")
 
 @pytest.fixture(scope="module")
 def library(start_module_service, test_env):
-    start_module_service(LibraryService, max_workers=1)  # one message at a time: see event_helpers
-    conn, broker = open_broker(test_env.amqp_uri)
-    yield broker
-    conn.release()
+    with consumer_under_test(start_module_service, test_env, LibraryService) as broker:
+        yield broker
 
 
 def tag():
