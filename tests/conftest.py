@@ -172,15 +172,17 @@ def rpc(test_env):
 
 @pytest.fixture
 def db(test_env):
-    """Open a psycopg2 connection to one service's test database (autocommit)."""
-    connections = []
+    """A psycopg2 connection to one service's test database (autocommit), one per service and
+    test: helpers polled inside ``eventually`` must not open a connection per poll."""
+    connections = {}
 
     def connect(service):
-        conn = psycopg2.connect(test_env.database_url(service))
-        conn.autocommit = True
-        connections.append(conn)
+        conn = connections.get(service)
+        if conn is None or conn.closed:
+            conn = connections[service] = psycopg2.connect(test_env.database_url(service))
+            conn.autocommit = True
         return conn
 
     yield connect
-    for conn in connections:
+    for conn in connections.values():
         conn.close()
