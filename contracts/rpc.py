@@ -17,8 +17,9 @@ cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -
                publish_to_forum(actor, case_id, {thread_id, title}); send_message(actor, case_id, {text})
                request_second_opinion(actor, case_id) -> CaseView
                question_bank() -> [HintGroup]; get_case_as_of(actor, case_id, {version, at}) -> CaseView
-               author_for(actor, case_id) -> {author_id} (the author, moderators, the mentors working
-                   on a personal-mode case; Forbidden otherwise: the gate of the author card)
+               author_for(actor, case_id, reason=None) -> {author_id} (the author, moderators, the mentors
+                   working on a personal-mode case; Forbidden otherwise: the gate of the author card;
+                   a moderator must give a reason of ACCESS_REASON_MIN+ characters, else InvalidInput)
                list_cases(actor, filters=None) -> [CaseSummary] (filters: CaseFilterSchema, moderators)
 identity:      register(form) -> UserView
                sign_in({email, password}, client=None) -> TokenView (client: the caller's address;
@@ -46,10 +47,13 @@ identity:      register(form) -> UserView
                    in the order asked; the gateway shows proposed mentors with it)
                update_questionnaire(actor, questionnaire) -> QuestionnaireView (mentees only; upsert)
                get_questionnaire(actor) -> QuestionnaireView (one's own; NotFound before the first)
-               author_card(author_id, reader_id, case_id) -> AuthorCard (no actor: the gateway calls
-                   it only after cases.author_for(actor, case_id) allowed the reader; logs the read)
-               questionnaire_reads(actor) -> [QuestionnaireReadView] (who read one's questionnaire,
-                   newest first)
+               author_card(actor, token, case_id, {reason}) -> AuthorCard (the reader is the token's
+                   user, their role the stored one; identity asks cases.author_for itself, then records
+                   the read in its append-only access audit; a moderator must give a reason)
+               access_log(actor, query) -> AccessLogPage (AccessLogQuerySchema; who opened one's
+                   identity or questionnaire, on which case, why; newest first)
+               questionnaire_reads(actor) -> [QuestionnaireReadView] (the same log, the old shape:
+                   newest first; a moderator's id is not shown)
 notifications: list_inbox(actor) -> [InboxEntryView];  mark_read(actor, entry_id) -> InboxEntryView
                inbox_page(actor, query) -> InboxPage (InboxQuerySchema; newest first, with unread_count)
                unread_count(actor) -> UnreadCount;  mark_all_read(actor, {up_to}) -> MarkAllReadResult
@@ -544,9 +548,48 @@ class AuthorCardSchema(Schema):
 
 class QuestionnaireReadViewSchema(Schema):
     """One look at the author card, as its author sees it in their log of reads."""
-    reader_id = fields.String()
+    reader_id = fields.String(allow_none=True, metadata={"description": "The mentor's id; null for a moderator"})
     case_id = fields.String()
     read_at = fields.String()
+
+
+ACCESS_REASON_MIN = 10  # a moderator's reason for opening an author's identity: a sentence, not "x"
+ACCESS_REASON_MAX = 500
+
+
+class AccessReasonSchema(Schema):
+    """Why the reader opens the author card: required of a moderator (cases decides), optional for
+    the mentor of a personal-mode case."""
+    reason = fields.String(load_default="", validate=validate.Length(max=ACCESS_REASON_MAX),
+                           metadata={"description": f"Why you open it; a moderator gives at least "
+                                                    f"{ACCESS_REASON_MIN} characters"})
+
+
+class AccessLogQuerySchema(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                           metadata={"description": "The id of the last entry seen: the page after it"})
+
+
+class AccessLogEntrySchema(Schema):
+    """One confidential read of the author's data, as the author sees it: the reader's role, never
+    a moderator's identity or anybody's e-mail."""
+    id = fields.String()
+    reader_role = fields.String(metadata={"description": "mentor or moderator"})
+    reader = fields.String(metadata={"description": "\"a moderator\", or \"your mentor\""})
+    mentor_id = fields.String(allow_none=True, metadata={"description": "The mentor's id (their public "
+                                                                         "profile); null for a moderator"})
+    disclosed = fields.List(fields.String(), metadata={"description": "identity, and questionnaire when "
+                                                                      "it was filled"})
+    case_id = fields.String()
+    reason = fields.String()
+    read_at = fields.String()
+
+
+class AccessLogPageSchema(Schema):
+    items = fields.List(fields.Nested(AccessLogEntrySchema), required=True, metadata={"description": "Newest first"})
+    next_before = fields.String(allow_none=True, metadata={"description": "Pass as ?before= for the next page; "
+                                                                          "null on the last"})
 
 
 class ProposedMentorSchema(Schema):

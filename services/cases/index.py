@@ -1,5 +1,6 @@
 """A read model of cases for listing: who authored, who mentors, state, why a moderator is needed
-(flag_reason), and when the current mentor was chosen (the urgency escalation looks there).
+(flag_reason), and when the current mentor was chosen (the urgency escalation looks there); for the moderators'
+statistics, when the first answer of a mentor came and when that mentor had been chosen.
 
 Updated right after each command (read-your-writes) and caught up from the
 notification log by a timer, so a crash between the two never leaves it stale.
@@ -33,7 +34,24 @@ SCHEMA = (
     "CREATE SEQUENCE IF NOT EXISTS case_number_seq",
     RELAY_POSITION,
     "INSERT INTO relay_position (relay) VALUES ('case-index') ON CONFLICT DO NOTHING",
+    # The first answer of a mentor (statistics): when it came, and when that mentor had been chosen.
+    # Folded from the events' own times by catch_up only; on adding them, the index is folded again
+    # from the start of the log (once: upserts are versioned, so only these columns change).
+    """DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'case_index'
+                         AND column_name = 'first_response_at') THEN
+            ALTER TABLE case_index ADD COLUMN IF NOT EXISTS response_chosen_at timestamptz,
+                                   ADD COLUMN IF NOT EXISTS first_response_at timestamptz;
+            UPDATE relay_position SET position = 0 WHERE relay = 'case-index';
+        END IF;
+    END $$""",
+    "CREATE INDEX IF NOT EXISTS case_index_created ON case_index (created_at)",
 )
+
+# Domain events that time the first answer of a mentor (seed 6.2 step 2: the chosen mentor accepts or declines).
+CHOSEN = "MentorChosen"
+ANSWERS = ("MentorAccepted", "MentorDeclined")
 
 
 def next_case_number(cur, year):
@@ -106,16 +124,34 @@ def list_for(cur, actor, filters=None, limit=200):
             for row in cur.fetchall()]
 
 
-def catch_up(store, app: CasesApplication, batch=500):
-    """Fold the log past the index's position into the index, in one transaction per batch."""
+def record_response_time(cur, domain_event):
+    """Fold one event, in log order, into the first-answer times: a choice before any answer marks
+    when the (eventually answering) mentor was chosen; the first answer after a choice is kept.
+    Replaying the same events gives the same times (a rebuild from the log is exact)."""
+    kind = type(domain_event).__name__
+    if kind == CHOSEN:
+        cur.execute("UPDATE case_index SET response_chosen_at = %s WHERE case_id = %s AND first_response_at IS NULL",
+                    (domain_event.timestamp, domain_event.originator_id))
+    elif kind in ANSWERS:
+        cur.execute("UPDATE case_index SET first_response_at = %s WHERE case_id = %s AND first_response_at IS NULL "
+                    "AND response_chosen_at IS NOT NULL", (domain_event.timestamp, domain_event.originator_id))
+
+
+def catch_up(store, app: CasesApplication, batch=500, wait=False):
+    """Fold the log past the index's position into the index, in one transaction per batch.
+    Another process folding meanwhile is skipped, or with ``wait`` waited for (then continued)."""
     with store.transaction() as cur:
-        cur.execute("SELECT position FROM relay_position WHERE relay = 'case-index' FOR UPDATE SKIP LOCKED")
+        cur.execute("SELECT position FROM relay_position WHERE relay = 'case-index' FOR UPDATE"
+                    + ("" if wait else " SKIP LOCKED"))
         row = cur.fetchone()
         if row is None:
             return 0
         notifications = app.recorder.select_notifications(start=row["position"] + 1, limit=batch)
         for case_id in {n.originator_id for n in notifications}:
             upsert(cur, app.get_case(case_id))
+        for notification in notifications:
+            if notification.topic.rsplit(".", 1)[-1] in (CHOSEN, *ANSWERS):
+                record_response_time(cur, app.mapper.to_domain_event(notification))
         if notifications:
             cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = 'case-index'",
                         (notifications[-1].id,))

@@ -15,14 +15,16 @@ from nameko.timer import timer
 from contracts.case_form import CaseFormSchema
 from contracts.errors import Forbidden, PlatformError
 from contracts.question_bank import HINTS_BY_ID, bank_as_dict
-from contracts.rpc import (ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
+from contracts.rpc import (AccessReasonSchema, ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
                            ChooseMentorSchema, ForumPublishSchema, ReasonSchema, ReflectionSchema, ShareSchema,
                            SolutionSchema, TextSchema)
+from contracts.statistics import CaseStatisticsSchema, StatisticsFilterSchema
 from contracts.validation import load
 from services.cases import index
+from services.cases import statistics as case_statistics
 from services.cases.application import case_id_for, open_application
 from services.cases.integration import CaseLogReader
-from services.cases.views import case_view, history_view, require_view, sees_author
+from services.cases.views import case_view, history_view, require_reason, require_view, sees_author
 from services.common.consumer import subscribe
 from services.common.db import Database, ensure_database
 from services.common.health import health_report
@@ -32,6 +34,7 @@ from services.common.rpc import rpc
 from services.common.timer import configured_timer
 
 log = get_logger()
+STATISTICS_CATCH_UP_BATCHES = 10  # of 500 events; a longer lag (a rebuild) is left to the timer
 
 
 class Cases(DependencyProvider):
@@ -160,14 +163,17 @@ class CasesService:
         return case_view(case, actor)
 
     @rpc
-    def author_for(self, actor, case_id):
+    def author_for(self, actor, case_id, reason=None):
         """Who filed the case, for the author card: the author, moderators, and the mentors working
-        on a personal-mode case; anybody else (every mentor of an anonymous case) is refused."""
+        on a personal-mode case; anybody else (every mentor of an anonymous case) is refused.
+        A moderator opens it only with a reason (identity records it for the author to see)."""
         actor = load(ActorSchema(), actor, "actor")
+        reason = load(AccessReasonSchema(), {"reason": reason or ""}, "reason")["reason"]
         case = self.cases.get_case(case_id)
         require_view(case, actor)
         if not sees_author(case, actor):
             raise Forbidden("The author's identity is shown only to the mentor of a personal-mode case.")
+        require_reason(case, actor, reason)
         return {"author_id": case.author_id}
 
     @rpc
@@ -177,6 +183,22 @@ class CasesService:
         with self.db.transaction() as cur:
             rows = index.list_for(cur, actor, filters)
         return rows
+
+    @rpc
+    def statistics(self, actor, filters=None):
+        """The moderators' figures of the cases filed in a period (contracts/statistics.py). The index
+        is caught up first (waiting for a catch-up running meanwhile), so the figures include every
+        change made before the call."""
+        actor = load(ActorSchema(), actor, "actor")
+        if actor["role"] != "moderator":
+            raise Forbidden("Only a moderator sees the platform's statistics.")
+        filters = load(StatisticsFilterSchema(), filters or {}, "filters")
+        for _ in range(STATISTICS_CATCH_UP_BATCHES):  # up to the end of the log, in bounded time
+            if not index.catch_up(self.db, self.cases, wait=True):
+                break
+        with self.db.transaction() as cur:
+            figures = case_statistics.query(cur, filters)
+        return CaseStatisticsSchema().dump(case_statistics.shape(filters, *figures))
 
     @rpc
     def get_case_as_of(self, actor, case_id, point=None):

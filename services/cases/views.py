@@ -2,8 +2,9 @@
 import datetime
 import uuid
 
-from contracts.errors import Forbidden
+from contracts.errors import Forbidden, InvalidInput
 from contracts.question_bank import bank_as_dict
+from contracts.rpc import ACCESS_REASON_MIN
 from services.cases.domain import WORKING
 
 # Who acts in each recorded step (the history shows roles, not people).
@@ -39,6 +40,16 @@ def sees_author(case, actor):
         return True
     working_mentor = case.is_chosen_mentor(actor["user_id"]) or case.has_worked_on(actor["user_id"])
     return case.form["mode"] == "personal" and working_mentor
+
+
+def require_reason(case, actor, reason):
+    """A moderator opens an author's identity (any mode) only for a stated reason: the author
+    reads it in their access log. The author and the case's mentor need none."""
+    if actor["role"] == "moderator" and not case.is_author(actor["user_id"]) and \
+            len((reason or "").strip()) < ACCESS_REASON_MIN:
+        raise InvalidInput("A moderator gives the reason for opening the author's identity.",
+                           {"reason": [f"Required of a moderator: at least {ACCESS_REASON_MIN} characters; "
+                                       "the author will read it."]})
 
 
 def sees_messages(case, actor):

@@ -43,6 +43,8 @@ from services.common.logs import CorrelationContext, get_logger
 # Route mixins by module, never by class: `nameko run services.gateway.service` starts every class with
 # entrypoints it finds in this module's namespace as a service of its own (and fails: a mixin has no name).
 from services.gateway import openapi, routes_communication, routes_library, routes_matching, routes_people
+from services.gateway import routes_audit
+from services.gateway import routes_statistics
 from services.gateway.entrypoints import http
 from services.gateway.rpc import TimedRpcProxy
 from services.gateway.schemas import (
@@ -85,8 +87,8 @@ def request_key(request):
     return key[:128] if key else uuid.uuid4().hex
 
 
-class GatewayService(routes_matching.MatchingRoutes, routes_communication.CommunicationRoutes,
-                     routes_people.PeopleRoutes, routes_library.LibraryRoutes):
+class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, routes_communication.CommunicationRoutes,
+                     routes_people.PeopleRoutes, routes_library.LibraryRoutes, routes_statistics.StatisticsRoutes):
     name = "gateway"
 
     log = CorrelationContext("gateway")
@@ -303,12 +305,11 @@ class GatewayService(routes_matching.MatchingRoutes, routes_communication.Commun
         return self._case_view(self.cases.get_case_as_of(actor, case_id, AsOfSchema().dump(query)))
 
     @http("GET", "/api/v1/cases/<case_id>/author", returns=AuthorCardSchema, tag="cases",
-          summary="The author card: names and questionnaire, for the mentor of a personal-mode case "
-                  "(and moderators); every read is logged for the author")
+          summary="The author card: names and questionnaire, for the mentor of a personal-mode case; every "
+                  "read is in the author's access log. A moderator POSTs a reason instead (400 here)")
     def case_author(self, request, actor, case_id):
-        # the cases service decides who may see the author (403 otherwise); identity only then reads
-        author = self.cases.author_for(actor, case_id)
-        return self.identity.author_card(author["author_id"], actor["user_id"], case_id)
+        # identity authenticates the token itself and asks cases who may see the author (routes_audit.py)
+        return self.identity.author_card(actor, request.access_token, case_id, {})
 
     def _case_view(self, case):
         """Attach each proposed mentor's public profile (one identity call; null when missing)."""

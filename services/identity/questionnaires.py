@@ -2,11 +2,11 @@
 form and its views. No I/O.
 
 The questionnaire is kept for monitoring; a mentor sees it only on the author card of a
-personal-mode case they work on (the cases service decides that: ``cases.author_for``), and
-every such look is logged for the author to see.
+personal-mode case they work on, a moderator only with a reason (the cases service decides:
+``cases.author_for``), and every such look is in the author's access log (audit.py).
 """
-from contracts.errors import Forbidden, InvalidInput, NotFound
-from contracts.rpc import AuthorCardSchema, QuestionnaireReadViewSchema, QuestionnaireViewSchema
+from contracts.errors import Forbidden, InvalidInput
+from contracts.rpc import AuthorCardSchema, QuestionnaireViewSchema
 
 from services.identity.accounts import parse_id, unique
 
@@ -71,28 +71,9 @@ def author_card(user_row, questionnaire_row):
     })
 
 
-def read_view(row):
-    return QuestionnaireReadViewSchema().dump({
-        "reader_id": str(row["reader_id"]),
-        "case_id": row["case_id"],
-        "read_at": _timestamp(row["read_at"]),
-    })
-
-
-def card_arguments(author_id, reader_id, case_id):
-    """The author card's arguments, checked: ``(author_id, reader_id, case_id)``, ids canonical.
-
-    An author id that is not a UUID cannot exist (NotFound); a bad reader id or case id is the
-    caller's mistake (InvalidInput)."""
-    author = parse_id(author_id)
-    if author is None:
-        raise NotFound(NO_AUTHOR)
-    problems = {}
-    reader = parse_id(reader_id)
-    if reader is None:
-        problems["reader_id"] = ["Expected a user id."]
+def case_id_argument(case_id):
+    """The case of an author card request, checked like every gateway path value (InvalidInput)."""
     if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > MAX_CASE_ID:
-        problems["case_id"] = [f"Expected a case id of 1 to {MAX_CASE_ID} characters."]
-    if problems:
-        raise InvalidInput("The author card request has invalid fields.", problems)
-    return author, reader, case_id
+        raise InvalidInput("The author card request has invalid fields.",
+                           {"case_id": [f"Expected a case id of 1 to {MAX_CASE_ID} characters."]})
+    return case_id

@@ -167,17 +167,6 @@ def questionnaire(cur, user_id):
     return cur.fetchone()
 
 
-def insert_questionnaire_read(cur, author_id, reader_id, case_id):
-    cur.execute("INSERT INTO questionnaire_reads (author_id, reader_id, case_id) VALUES (%s, %s, %s)",
-                (author_id, reader_id, case_id))
-
-
-def questionnaire_reads(cur, author_id):
-    cur.execute("SELECT reader_id, case_id, read_at FROM questionnaire_reads WHERE author_id = %s "
-                "ORDER BY read_at DESC, id DESC", (author_id,))
-    return cur.fetchall()
-
-
 # ---- photos --------------------------------------------------------------------------------
 
 def upsert_photo(cur, mentor_id, content_type, data, etag):

@@ -56,6 +56,54 @@ CREATE TABLE IF NOT EXISTS questionnaire_reads (
 QUESTIONNAIRE_READS_AUTHOR_INDEX = """
 CREATE INDEX IF NOT EXISTS questionnaire_reads_author_idx ON questionnaire_reads (author_id, read_at DESC, id DESC)"""
 
+# The access audit: every confidential read of an author's identity or questionnaire (who read,
+# their role, on which case, why, when), for the author to list. Append-only: a trigger refuses
+# UPDATE and a direct DELETE (rows go only with the author's account, by the cascade: depth > 1).
+# The reader's id is kept even when their account goes (no reference to users).
+ACCESS_AUDIT = """
+CREATE TABLE IF NOT EXISTS access_audit (
+    id bigserial PRIMARY KEY,
+    author_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    reader_id uuid NOT NULL,
+    reader_role text NOT NULL CHECK (reader_role IN ('mentor', 'moderator', 'unknown')),
+    case_id text NOT NULL,
+    disclosed text[] NOT NULL,
+    reason text NOT NULL DEFAULT '',
+    read_at timestamptz NOT NULL DEFAULT now(),
+    legacy_read_id bigint UNIQUE
+)"""
+
+ACCESS_AUDIT_AUTHOR_INDEX = """
+CREATE INDEX IF NOT EXISTS access_audit_author_idx ON access_audit (author_id, id DESC)"""
+
+ACCESS_AUDIT_APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION access_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
+        RETURN OLD;  -- the author's account was deleted: their log goes with it
+    END IF;
+    RAISE EXCEPTION 'access_audit is append-only (% refused)', TG_OP;
+END $$"""
+
+ACCESS_AUDIT_APPEND_ONLY_TRIGGER = """
+CREATE OR REPLACE TRIGGER access_audit_append_only BEFORE UPDATE OR DELETE ON access_audit
+    FOR EACH ROW EXECUTE FUNCTION access_audit_append_only()"""
+
+ACCESS_AUDIT_NO_TRUNCATE_TRIGGER = """
+CREATE OR REPLACE TRIGGER access_audit_no_truncate BEFORE TRUNCATE ON access_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION access_audit_append_only()"""
+
+# The reads logged before the audit (questionnaire_reads, no longer written) join it once: the
+# reader's role from their account when it still exists; the author's own looks are not audited.
+ACCESS_AUDIT_FROM_QUESTIONNAIRE_READS = """
+INSERT INTO access_audit (author_id, reader_id, reader_role, case_id, disclosed, reason, read_at, legacy_read_id)
+SELECT r.author_id, r.reader_id,
+       CASE WHEN u.role IN ('mentor', 'moderator') THEN u.role ELSE 'unknown' END,
+       r.case_id, ARRAY['identity', 'questionnaire'], '', r.read_at, r.id
+FROM questionnaire_reads r LEFT JOIN users u ON u.id = r.reader_id
+WHERE r.reader_id <> r.author_id
+ON CONFLICT (legacy_read_id) DO NOTHING"""
+
 # One row per sign-in: a token names its session; signing out or a password change revokes it.
 SESSIONS = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -151,4 +199,6 @@ MIGRATIONS = (USERS, MENTOR_PROFILES, MENTOR_PROFILES_RUBRICS_INDEX, QUESTIONNAI
               QUESTIONNAIRE_READS_AUTHOR_INDEX, SESSIONS, SESSIONS_USER_INDEX, SIGN_IN_FAILURES,
               SIGN_IN_FAILURES_KEY_INDEX, SIGN_IN_FAILURES_AT_INDEX, MENTOR_PHOTOS, MENTOR_AVAILABILITY,
               ACCREDITATIONS, ACCREDITATION_APPLICATIONS, ACCREDITATION_APPLICATIONS_PENDING_INDEX,
-              ACCREDITATION_APPLICATIONS_STATE_INDEX, ACCREDITATION_HISTORY, ACCREDITATION_HISTORY_MENTOR_INDEX)
+              ACCREDITATION_APPLICATIONS_STATE_INDEX, ACCREDITATION_HISTORY, ACCREDITATION_HISTORY_MENTOR_INDEX,
+              ACCESS_AUDIT, ACCESS_AUDIT_AUTHOR_INDEX, ACCESS_AUDIT_APPEND_ONLY_FUNCTION,
+              ACCESS_AUDIT_APPEND_ONLY_TRIGGER, ACCESS_AUDIT_NO_TRUNCATE_TRIGGER, ACCESS_AUDIT_FROM_QUESTIONNAIRE_READS)

@@ -7,13 +7,16 @@ import uuid
 
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
 
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from contracts.rpc import (AccreditationApplicationSchema, ActorSchema, AvailabilitySchema, DecisionReasonSchema,
+from contracts.rpc import (AccessLogQuerySchema, AccessReasonSchema, AccreditationApplicationSchema, ActorSchema, AvailabilitySchema, DecisionReasonSchema,
                            HealthSchema, MentorProfileSchema, PasswordChangedSchema, PasswordChangeSchema,
                            PhotoUploadSchema, QuestionnaireSchema, RegisterSchema, SignInSchema, StatusViewSchema,
                            TokenViewSchema)
+from contracts.statistics import RegistrationsSchema
 from contracts.validation import load
 from services.common import outbox
 from services.common.db import Database
@@ -25,7 +28,8 @@ from services.common.rpc import rpc
 from services.common.schema import PUBLISHER_TABLES
 from services.common.tokens import TokenSigner
 from services.identity import accreditation, availability, photos, profiles, questionnaires, repository, throttle
-from services.identity import contacts
+from services.identity import audit, case_gate, contacts
+from services.identity import statistics as registrations
 from services.identity.accounts import (
     EMAIL_TAKEN,
     SESSION_ENDED,
@@ -105,6 +109,12 @@ class IdentityService:
     tokens = Tokens()
     passwords = Passwords()
     limits = Throttle()
+    cases = RpcProxy("cases")  # who may see an author (services/identity/case_gate.py)
+    config = Config()
+
+    @property
+    def rpc_timeout(self):
+        return float(self.config.get("RPC_TIMEOUT", case_gate.DEFAULT_TIMEOUT))
 
     # ---- accounts ------------------------------------------------------------------
 
@@ -477,30 +487,84 @@ class IdentityService:
         return questionnaires.questionnaire_view(row)
 
     @rpc
-    def author_card(self, author_id, reader_id, case_id):
-        """The author's names and questionnaire for the reader, on that case; the read is logged in
-        the same transaction. No actor to check: the gateway calls this only after
-        ``cases.author_for(actor, case_id)`` allowed the reader to see the author."""
-        author_id, reader_id, case_id = questionnaires.card_arguments(author_id, reader_id, case_id)
+    def author_card(self, actor, token, case_id, form=None):
+        """The author's names and questionnaire for the reader, on that case, recorded in the access
+        audit in the same transaction (with the reason: a moderator must give one).
+
+        Trusts no caller: the reader is the user of ``token`` (a live session, the same user as
+        ``actor``), with the role their account has; the case's author and the permission come from
+        ``cases.author_for``, which identity asks itself."""
+        actor = load(ActorSchema(), actor, what="actor")
+        reason = load(AccessReasonSchema(), form or {}, what="reason")["reason"].strip()
+        case_id = questionnaires.case_id_argument(case_id)
+        reader = self._reader(actor, token)
+        author = case_gate.author_for(self.cases, reader, case_id, reason, self.rpc_timeout)
+        author_id = parse_id(author.get("author_id")) if isinstance(author, dict) else None
+        if author_id is None:
+            raise NotFound(questionnaires.NO_AUTHOR)
         with self.db.transaction() as cur:
             user = repository.user_by_id(cur, author_id)
             if user is None:
                 raise NotFound(questionnaires.NO_AUTHOR)
             card = questionnaires.author_card(user, repository.questionnaire(cur, author_id))
-            repository.insert_questionnaire_read(cur, author_id, reader_id, case_id)
-        logger.info("author_card_read", author_id=author_id, reader_id=reader_id, case_id=case_id,
-                    with_questionnaire=card["questionnaire"] is not None)
+            entry_id = None
+            if audit.audited(author_id, reader["user_id"]):
+                entry_id = audit.record(cur, author_id, reader["user_id"], reader["role"], case_id,
+                                        audit.disclosed(card), reason)
+        logger.info("author_card_read", author_id=author_id, reader_id=reader["user_id"], role=reader["role"],
+                    case_id=case_id, audit_entry=entry_id, with_questionnaire=card["questionnaire"] is not None)
         return card
+
+    def _reader(self, actor, token):
+        """The actor as identity knows them: the token's live session must be the actor's, and the
+        role is the stored account's (a forged role or a borrowed id is refused)."""
+        claims = self.tokens.claims(token if isinstance(token, str) else "")
+        user_id, session_id = parse_id(actor["user_id"]), parse_id(claims["session_id"])
+        if user_id is None or parse_id(claims["user_id"]) != user_id or session_id is None:
+            raise Forbidden("You read an author card only as yourself.")
+        with self.db.transaction() as cur:
+            session = repository.live_session(cur, session_id)
+        if session is None or str(session["user_id"]) != user_id:
+            raise Unauthorized(SESSION_ENDED)
+        return {"user_id": user_id, "role": session["role"]}
+
+    @rpc
+    def access_log(self, actor, query=None):
+        """Who opened the actor's identity or questionnaire, on which case and why: newest first."""
+        actor = load(ActorSchema(), actor, what="actor")
+        query = load(AccessLogQuerySchema(), query or {}, what="query")
+        before = audit.cursor_argument(query["before"])
+        own = parse_id(actor["user_id"])
+        if own is None:
+            return {"items": [], "next_before": None}
+        with self.db.transaction() as cur:
+            rows = audit.entries(cur, own, query["limit"], before)
+        return audit.page_view(rows, query["limit"])
 
     @rpc
     def questionnaire_reads(self, actor):
+        """The access log in its first shape (kept for old clients): reader, case, time."""
         actor = load(ActorSchema(), actor, what="actor")
         own = parse_id(actor["user_id"])
         if own is None:
             return []
         with self.db.transaction() as cur:
-            rows = repository.questionnaire_reads(cur, own)
-        return [questionnaires.read_view(row) for row in rows]
+            rows = audit.all_entries(cur, own)
+        return [audit.read_view(row) for row in rows]
+
+    # ---- statistics ----------------------------------------------------------------
+
+    @rpc
+    def registrations_per_year(self, actor):
+        """Mentees and mentors registered per year (seed Table 1): moderators only."""
+        actor = load(ActorSchema(), actor, what="actor")
+        moderator_id = parse_id(actor["user_id"]) if actor["role"] == "moderator" else None
+        with self.db.transaction() as cur:
+            account = repository.user_by_id(cur, moderator_id) if moderator_id else None
+            if account is None or account["role"] != "moderator":  # a forged role does not help
+                raise Forbidden(registrations.NOT_A_MODERATOR)
+            rows = registrations.registrations(cur)
+        return RegistrationsSchema().dump({"items": registrations.per_year(rows)})
 
     # ---- contacts, for other services only (never exposed by the gateway) -----------
 

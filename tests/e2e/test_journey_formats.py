@@ -68,6 +68,9 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
     platform.call("GET", f"{path}/author", token=t_first, expect=403)  # declined: not their case
     reads = platform.call("GET", "/api/v1/me/questionnaire/reads", token=t_mentee)["items"]
     assert [(r["reader_id"], r["case_id"]) for r in reads] == [(second["id"], case["id"])]
+    [entry] = platform.call("GET", "/api/v1/me/access-log", token=t_mentee)["items"]
+    assert (entry["reader_role"], entry["mentor_id"], entry["case_id"], entry["disclosed"]) == (
+        "mentor", second["id"], case["id"], ["identity", "questionnaire"])
 
     # Questions of both kinds, one from the bank and one of the mentor's own; answers; a redefinition.
     bank = platform.call("GET", "/api/v1/question-bank", token=t_second)["items"]
@@ -194,6 +197,28 @@ def test_an_anonymous_authors_identity_never_reaches_the_mentor(platform, people
         assert secret not in blob, f"the mentor learned {secret!r}"
     # and the mentor's own view of the same case in personal mode would show the author: the test can fail
     assert platform.call("GET", path, token=t_mentee)["author_id"] == mentee["id"]
+
+
+def test_a_moderator_opens_an_anonymous_author_with_a_reason_the_author_reads(platform, people):
+    (mentee, t_mentee), t_moderator = people["mentee"], people["moderator"]
+    case = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
+        rubrics=[RUBRIC], mode="anonymous", group_discussion_consent=False))
+    path = f"/api/v1/cases/{case['id']}/author"
+    before = platform.call("GET", "/api/v1/me/access-log", token=t_mentee)["items"]
+
+    refused = platform.call("GET", path, token=t_moderator, expect=400)["error"]
+    assert list(refused["fields"]) == ["reason"]
+    platform.call("POST", path, token=t_moderator, json={"reason": "short"}, expect=400)
+    assert platform.call("GET", "/api/v1/me/access-log", token=t_mentee)["items"] == before  # nothing recorded
+
+    reason = "The school reported this case; checking who filed it."
+    card = platform.call("POST", path, token=t_moderator, json={"reason": reason})
+    assert (card["user_id"], card["last_name"]) == (mentee["id"], "Smirnova") and "email" not in card
+    log = platform.call("GET", "/api/v1/me/access-log?limit=1", token=t_mentee)
+    [entry] = log["items"]
+    assert (entry["reader_role"], entry["reader"], entry["mentor_id"], entry["case_id"], entry["reason"]) == (
+        "moderator", "a moderator", None, case["id"], reason)
+    assert "Moderova" not in json.dumps(log) and "moderator-" not in json.dumps(log)  # no name, no e-mail
 
 
 def _expected(form):

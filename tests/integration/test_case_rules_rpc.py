@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from contracts.errors import Conflict, Forbidden
+from contracts.errors import Conflict, Forbidden, InvalidInput
 from services.cases.service import CasesService
 from tests.integration.event_helpers import envelope, open_broker
 from tests.support import actor, case_form, eventually
@@ -85,5 +85,11 @@ def test_the_author_card_gate(cases, rpc, mode, mentor_may):
             rpc.cases.author_for(mentor, case["id"])
     with pytest.raises(Forbidden):
         rpc.cases.author_for(actor("mentor"), case["id"])
-    assert rpc.cases.author_for(actor("moderator"), case["id"]) == {"author_id": mentee["user_id"]}
+    moderator = actor("moderator")
+    with pytest.raises(InvalidInput) as refused:  # a moderator opens the author only with a reason
+        rpc.cases.author_for(moderator, case["id"])
+    assert list(refused.value.fields) == ["reason"]
+    assert rpc.cases.author_for(moderator, case["id"], "A complaint about this case.") == {
+        "author_id": mentee["user_id"]}
+    assert rpc.cases.author_for(mentee, case["id"]) == {"author_id": mentee["user_id"]}  # the author: no reason
     assert uuid.UUID(case["id"])

@@ -14,7 +14,7 @@ from kombu import Connection
 from nameko.containers import ServiceContainer
 from nameko.rpc import rpc
 
-from contracts.errors import Conflict, Forbidden, NotFound
+from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.logs import CorrelationContext
 from services.common.tokens import SALT, TokenSigner
 from services.gateway.service import GatewayService
@@ -316,11 +316,27 @@ class IdentityStub:
                  "author_id": actor["user_id"]}]
 
     @rpc
-    def author_card(self, author_id, reader_id, case_id):
-        record(self, "author_card", author_id, reader_id, case_id)
-        return {"user_id": author_id, "first_name": "Anna", "last_name": "Smirnova", "patronymic": "",
+    def author_card(self, actor, token, case_id, form):
+        """Identity itself asks cases (the real one does; here the refusals are canned)."""
+        record(self, "author_card", actor, token, case_id, form)
+        if case_id == "anonymous":
+            raise Forbidden("The author's identity is shown only to the mentor of a personal-mode case.",
+                            details={"case_id": case_id})
+        refuse(case_id)
+        if actor["role"] == "moderator" and len(form.get("reason", "")) < 10:
+            raise InvalidInput("A moderator gives the reason for opening the author's identity.",
+                               {"reason": ["Required of a moderator."]})
+        return {"user_id": "u-mentee", "first_name": "Anna", "last_name": "Smirnova", "patronymic": "",
                 "email": "anna@example.org", "role": "mentee",
-                "questionnaire": dict(QUESTIONNAIRE_VIEW, user_id=author_id)}
+                "questionnaire": dict(QUESTIONNAIRE_VIEW, user_id="u-mentee")}
+
+    @rpc
+    def access_log(self, actor, query):
+        record(self, "access_log", actor, query)
+        return {"items": [{"id": "2", "reader_role": "moderator", "reader": "a moderator", "mentor_id": None,
+                           "disclosed": ["identity"], "case_id": "c-1", "reason": "A parent's complaint.",
+                           "read_at": "2026-01-03T10:00:00+00:00", "reader_id": "u-mod"}],
+                "next_before": "2"}
 
 
 class NotificationsStub:
@@ -826,23 +842,50 @@ def test_the_questionnaire_is_validated_before_identity(api):
     assert CALLS == []
 
 
-def test_the_author_card_after_the_case_service_allows_it(api):
-    card = api("GET", "/api/v1/cases/c-1/author", token=token("mentor", "u-m"))
+def test_the_author_card_is_asked_of_identity_with_the_readers_token(api):
+    mentor_token = token("mentor", "u-m")
+    card = api("GET", "/api/v1/cases/c-1/author", token=mentor_token)
     assert card.status_code == 200, card.text
     assert card.json() == {"user_id": "u-mentee", "first_name": "Anna", "last_name": "Smirnova", "patronymic": "",
                            "questionnaire": QUESTIONNAIRE_VIEW}  # no e-mail, no role
-    assert [c[0] for c in CALLS] == ["cases.author_for", "identity.author_card"]  # the gate first
-    assert calls("cases.author_for")[0][1] == (MENTOR, "c-1")
-    assert calls("identity.author_card")[0][1] == ("u-mentee", "u-m", "c-1")  # the author, the reader, the case
+    # identity authenticates the token and asks cases itself: the gateway passes no author, no permission
+    assert [c[0] for c in CALLS] == ["identity.author_card"]
+    assert calls("identity.author_card")[0][1] == (MENTOR, mentor_token, "c-1", {})
+
+
+def test_a_moderator_posts_a_reason_for_the_author_card(api):
+    moderator_token = token("moderator", "u-mod")
+    reason = {"reason": "A parent complained about this case."}
+    card = api("POST", "/api/v1/cases/c-1/author", token=moderator_token, json=reason)
+    assert card.status_code == 200, card.text
+    assert card.json()["last_name"] == "Smirnova"
+    assert calls("identity.author_card")[0][1] == ({"user_id": "u-mod", "role": "moderator"}, moderator_token,
+                                                   "c-1", reason)
+    error = assert_error(api("GET", "/api/v1/cases/c-1/author", token=moderator_token), 400, "invalid_input")
+    assert list(error["fields"]) == ["reason"]
+    too_long = assert_error(api("POST", "/api/v1/cases/c-1/author", token=moderator_token,
+                                json={"reason": "x" * 501}), 400, "invalid_input")
+    assert list(too_long["fields"]) == ["reason"]
+    assert len(calls("identity.author_card")) == 2  # the over-long reason never left the gateway
 
 
 @pytest.mark.parametrize("case_id", ["anonymous", "not-yours"])
-def test_a_refused_author_card_never_reaches_identity(api, case_id):
+def test_a_refused_author_card_is_forbidden(api, case_id):
     error = assert_error(api("GET", f"/api/v1/cases/{case_id}/author", token=token("mentor", "u-m")),
                          403, "forbidden")
     assert error["details"] == {"case_id": case_id}
-    assert calls("cases.author_for")[0][1] == (MENTOR, case_id)
-    assert calls("identity.author_card") == []
+
+
+def test_the_access_log_is_the_authors_page(api):
+    page = api("GET", "/api/v1/me/access-log?limit=1&before=9", token=token())
+    assert page.status_code == 200, page.text
+    assert page.json() == {"items": [{"id": "2", "reader_role": "moderator", "reader": "a moderator",
+                                      "mentor_id": None, "disclosed": ["identity"], "case_id": "c-1",
+                                      "reason": "A parent's complaint.", "read_at": "2026-01-03T10:00:00+00:00"}],
+                           "next_before": "2"}  # no reader id
+    assert calls("identity.access_log")[0][1] == (MENTEE, {"limit": 1, "before": "9"})
+    assert_error(api("GET", "/api/v1/me/access-log?limit=0", token=token()), 400, "invalid_input")
+    assert_error(api("GET", "/api/v1/me/access-log"), 401, "unauthorized")
 
 
 # ---- the case journey: questions, redefinition, formats, second opinion ---------------------

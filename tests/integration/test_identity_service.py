@@ -368,46 +368,7 @@ def test_a_mentor_cannot_write_a_questionnaire(rpc, identity_db):
         rpc.identity.get_questionnaire(_actor(mentor))
 
 
-def test_the_author_card_logs_one_read_per_call_and_the_author_lists_them(rpc, identity_db):
-    mentee = _register(rpc, first_name="Anna", last_name="Smirnova", patronymic="Olegovna")
-    mentor, moderator_id = _register(rpc, role="mentor"), str(uuid.uuid4())
-    count_reads = lambda: _scalar(  # noqa: E731
-        identity_db, "SELECT count(*) FROM questionnaire_reads WHERE author_id = %s", mentee["id"])
-
-    # before the questionnaire: the names, and a null questionnaire; the read is logged all the same
-    card = rpc.identity.author_card(mentee["id"], mentor["id"], "case-1")
-    assert card == {"user_id": mentee["id"], "first_name": "Anna", "last_name": "Smirnova",
-                    "patronymic": "Olegovna", "questionnaire": None}
-    assert count_reads() == 1
-
-    written = rpc.identity.update_questionnaire(_actor(mentee), QUESTIONNAIRE)
-    card = rpc.identity.author_card(mentee["id"], mentor["id"], "case-1")
-    assert card["questionnaire"] == written
-    assert "email" not in card and mentee["email"] not in json.dumps(card)
-    assert count_reads() == 2
-    rpc.identity.author_card(mentee["id"].upper(), moderator_id, "case-2")
-    assert count_reads() == 3
-
-    reads = rpc.identity.questionnaire_reads(_actor(mentee))
-    assert [(r["reader_id"], r["case_id"]) for r in reads] == [
-        (moderator_id, "case-2"), (mentor["id"], "case-1"), (mentor["id"], "case-1")]  # newest first
-    assert all(set(r) == {"reader_id", "case_id", "read_at"} for r in reads)
-    assert reads[0]["read_at"] >= reads[1]["read_at"] >= reads[2]["read_at"]
-    # one's own log only: the reader has none of the author's reads
-    assert rpc.identity.questionnaire_reads(_actor(mentor)) == []
-
-
-def test_the_author_card_of_nobody_is_not_found_and_logs_nothing(rpc, identity_db):
-    mentor = _register(rpc, role="mentor")
-    before = _scalar(identity_db, "SELECT count(*) FROM questionnaire_reads")
-    for author_id in (str(uuid.uuid4()), "not-a-uuid"):
-        with pytest.raises(NotFound):
-            rpc.identity.author_card(author_id, mentor["id"], "case-1")
-    mentee = _register(rpc)
-    with pytest.raises(InvalidInput) as info:
-        rpc.identity.author_card(mentee["id"], "not-a-uuid", "")
-    assert set(info.value.fields) == {"reader_id", "case_id"}
-    assert _scalar(identity_db, "SELECT count(*) FROM questionnaire_reads") == before
+# The author card and its access log: tests/integration/test_audited_access.py (with the cases service).
 
 
 def test_health_reports_the_database(rpc, identity):

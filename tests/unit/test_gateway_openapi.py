@@ -12,6 +12,7 @@ EXPECTED = {
     ("GET", "/api/v1/me"), ("PUT", "/api/v1/me/mentor-profile"),
     ("GET", "/api/v1/me/questionnaire"), ("PUT", "/api/v1/me/questionnaire"),
     ("GET", "/api/v1/me/questionnaire/reads"), ("GET", "/api/v1/cases/{case_id}/author"),
+    ("POST", "/api/v1/cases/{case_id}/author"), ("GET", "/api/v1/me/access-log"),
     ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
     ("POST", "/api/v1/cases"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/{case_id}"),
     ("POST", "/api/v1/cases/{case_id}/mentor"), ("POST", "/api/v1/cases/{case_id}/accept"),
@@ -46,6 +47,7 @@ EXPECTED = {
     ("POST", "/api/v1/accreditation/applications/{application_id}/approve"),
     ("POST", "/api/v1/accreditation/applications/{application_id}/reject"),
     ("POST", "/api/v1/mentors/{mentor_id}/suspend"), ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
+    ("GET", "/api/v1/statistics"),
 }
 
 BODIES = {
@@ -78,6 +80,7 @@ BODIES = {
     ("PATCH", "/api/v1/calendar/{event_id}"): "CalendarEventPatch",
     ("POST", "/api/v1/calendar/{event_id}/cancellation"): "Reason",
     ("PUT", "/api/v1/me/password"): "PasswordChange",
+    ("POST", "/api/v1/cases/{case_id}/author"): "AccessReason",
     ("PUT", "/api/v1/me/availability"): "Availability",
     ("POST", "/api/v1/me/accreditation"): "AccreditationApplication",
     ("POST", "/api/v1/accreditation/applications/{application_id}/reject"): "DecisionReason",
@@ -172,6 +175,8 @@ def test_results_reference_contract_views(doc):
     assert result(("PUT", "/api/v1/me/questionnaire")) == "QuestionnaireView"
     assert result(("GET", "/api/v1/me/questionnaire/reads")) == "QuestionnaireReadList"
     assert result(("GET", "/api/v1/cases/{case_id}/author")) == "AuthorCard"
+    assert result(("POST", "/api/v1/cases/{case_id}/author")) == "AuthorCard"
+    assert result(("GET", "/api/v1/me/access-log")) == "AccessLogPage"
     schemas = doc["components"]["schemas"]
     assert schemas["CaseSummaryList"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
     assert "profile" in schemas["ProposedMentor"]["properties"]
@@ -261,3 +266,17 @@ def test_people_routes_document_their_results_and_refusals(doc):
     states = [p for p in ops[("GET", "/api/v1/accreditation/applications")]["parameters"] if p["in"] == "query"]
     assert [p["name"] for p in states] == ["state"] and states[0]["schema"]["enum"] == ["pending", "approved",
                                                                                      "rejected"]
+
+
+def test_statistics_route_documents_its_period_and_figures(doc):
+    op = operations(doc)[("GET", "/api/v1/statistics")]
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Statistics")
+    assert {"401", "403", "400"} <= set(op["responses"])
+    query = [p for p in op["parameters"] if p["in"] == "query"]
+    assert [(p["name"], p["schema"].get("format")) for p in query] == [("from", "date"), ("to", "date")]
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Statistics"]["required"]) == {"cases", "registrations"}
+    assert {"by_rubric", "by_state", "by_urgency", "by_year", "first_response"} <= set(
+        schemas["CaseStatistics"]["properties"])
+    assert set(schemas["RegistrationYear"]["properties"]) == {"year", "mentees", "mentors", "accredited_mentors"}
+    assert set(schemas["ResponseTime"]["properties"]) == {"cases", "median_seconds", "p90_seconds"}

@@ -44,7 +44,7 @@ def test_routes_are_unique_and_versioned():
             assert route.body is not None or route.body_media, name
         assert route.returns is not None or route.returns_media or name == "openapi_document", name
         assert route.summary and route.tag, name
-    assert len(seen) == 76
+    assert len(seen) == 79
 
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):

@@ -3,13 +3,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from contracts.errors import Forbidden, InvalidInput, NotFound
+from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc import QuestionnaireSchema
 from contracts.validation import load
 from services.identity import questionnaires
 
 MENTEE_ID = "0b8f3c1e-2a4d-4e6f-8a1b-3c5d7e9f1a2b"
-READER_ID = "7d3e1f2a-9b8c-4d5e-a6f7-1b2c3d4e5f60"
 AT = datetime(2026, 1, 2, 10, 0, tzinfo=timezone.utc)
 
 
@@ -92,20 +91,9 @@ def test_the_author_card_shows_names_and_questionnaire_only():
     assert questionnaires.author_card(user, None)["questionnaire"] is None
 
 
-def test_a_read_view():
-    assert questionnaires.read_view({"reader_id": READER_ID, "case_id": "c-1", "read_at": AT, "id": 3,
-                                     "author_id": MENTEE_ID}) == {
-        "reader_id": READER_ID, "case_id": "c-1", "read_at": "2026-01-02T10:00:00+00:00"}
-
-
-def test_card_arguments():
-    assert questionnaires.card_arguments(MENTEE_ID.upper(), READER_ID, "c-1") == (MENTEE_ID, READER_ID, "c-1")
-    for author in ("not-a-uuid", None, 7):
-        with pytest.raises(NotFound):
-            questionnaires.card_arguments(author, READER_ID, "c-1")
-    with pytest.raises(InvalidInput) as refused:
-        questionnaires.card_arguments(MENTEE_ID, "nobody", "x" * 65)
-    assert set(refused.value.fields) == {"reader_id", "case_id"}
-    with pytest.raises(InvalidInput) as refused:
-        questionnaires.card_arguments(MENTEE_ID, READER_ID, "  ")
-    assert set(refused.value.fields) == {"case_id"}
+def test_case_id_argument():
+    assert questionnaires.case_id_argument("c-1") == "c-1"
+    for bad in ("  ", "x" * 65, None, 7):
+        with pytest.raises(InvalidInput) as refused:
+            questionnaires.case_id_argument(bad)
+        assert set(refused.value.fields) == {"case_id"}
