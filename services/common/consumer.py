@@ -1,13 +1,14 @@
 """An event consumer entrypoint: one queue per subscription, read envelopes, park poison.
 
 - the queue and its bindings come from contracts.topology (declared identically by relays);
-- a message that is not a readable envelope is logged and rejected straight to ``.parked``;
+- a message that is not a readable envelope (not even JSON, see ParkingQueueConsumer) is logged
+  and rejected straight to ``.parked``;
 - a handler that raises is requeued; after DELIVERY_LIMIT deliveries the broker parks it;
 - the message is acked only after the handler returned, i.e. after its transaction committed.
 Handlers make themselves idempotent with ``first_delivery`` inside their own transaction.
 """
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from contracts.envelope import UnreadableEnvelope, read_envelope
 from contracts.topology import SUBSCRIPTIONS_BY_QUEUE, consumer_queue
@@ -16,7 +17,19 @@ from services.common.logs import get_logger
 log = get_logger()
 
 
+class ParkingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a body kombu cannot decode (not JSON, or a content type
+    not accepted) is parked like any unreadable envelope: kombu's default acks it, i.e. drops it."""
+
+    def on_decode_error(self, message, exc):
+        log.error("envelope_rejected", routing_key=message.delivery_info.get("routing_key"),
+                  reason="message body is not JSON", content_type=message.content_type,
+                  error=repr(exc)[:300], body=repr(message.body)[:500])
+        message.reject(requeue=False)  # dead-lettered to <queue>.parked
+
+
 class EventSubscriber(Consumer):
+    queue_consumer = ParkingQueueConsumer()
 
     def __init__(self, queue_name, **kwargs):
         self.subscription = SUBSCRIPTIONS_BY_QUEUE[queue_name]

@@ -117,7 +117,7 @@ def test_pages_of_a_search_and_of_browse_follow_each_other_without_repeats(libra
             break
     assert pages == 3 and sorted(seen) == sorted(str(entry_id(b["event_id"])) for b in bodies)
 
-    everything = search(rpc, limit=100)["total"]
+    first = search(rpc, limit=100)  # the session's library may hold more than a counted total (500)
     browsed, cursor = [], None
     while True:
         page = search(rpc, limit=7, cursor=cursor)
@@ -125,7 +125,8 @@ def test_pages_of_a_search_and_of_browse_follow_each_other_without_repeats(libra
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(browsed) == len({i["id"] for i in browsed}) == everything
+    assert len(browsed) == len({i["id"] for i in browsed})
+    assert len(browsed) == first["total"] if first["total_exact"] else len(browsed) > first["total"]
     times = [datetime.fromisoformat(i["published_at"]) for i in browsed]
     assert times == sorted(times, reverse=True)  # newest first
 

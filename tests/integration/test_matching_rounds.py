@@ -6,18 +6,20 @@ import pytest
 
 from services.matching.ranking import score
 from services.matching.service import MatchingService
-from tests.integration.event_helpers import count, envelope, open_broker, processed
+from tests.integration.event_helpers import consumer_under_test, count, envelope, processed, purge
 from tests.support import eventually, mentor_snapshot
 
 RUBRIC = "urban-educational-projects"
+DATABASE = "matching_rounds"  # this module's own matching database
 
 
 @pytest.fixture(scope="module")
 def matching(start_module_service, test_env):
-    start_module_service(MatchingService, max_workers=1)  # one message at a time: see event_helpers
-    conn, broker = open_broker(test_env.amqp_uri)
-    yield broker
-    conn.release()
+    # its own database and empty queues: other modules' mentors would compete in these rounds
+    purge(test_env.amqp_uri, "matching.case-events", "matching.identity-events")
+    with consumer_under_test(start_module_service, test_env, MatchingService,
+                             DATABASE_URL=test_env.database_url(DATABASE)) as broker:
+        yield broker
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,8 @@ def db(test_env):
 
     def connect(service):
         if service not in connections:
-            connections[service] = psycopg2.connect(test_env.database_url(service))
+            connections[service] = psycopg2.connect(test_env.database_url(DATABASE if service == "matching"
+                                                                          else service))
             connections[service].autocommit = True
         return connections[service]
 

@@ -7,7 +7,7 @@ import pytest
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
 from services.notifications.service import NotificationsService
-from tests.integration.event_helpers import envelope, open_broker
+from tests.integration.event_helpers import envelope, open_broker, purge
 from tests.integration.smtp_sink import SmtpSink
 from tests.support import eventually
 
@@ -23,6 +23,8 @@ def smtp(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def broker(start_module_service, test_env, smtp):
+    # earlier modules leave events queued (a burst of hundreds): one at a time they outlast a sentinel
+    purge(test_env.amqp_uri, "notifications.case-events", "notifications.identity-events")
     start_module_service(IdentityService)
     # one message at a time (see event_helpers); a fast sender and short backoff for the tests
     start_module_service(NotificationsService, max_workers=1, SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port,

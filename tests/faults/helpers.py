@@ -1,0 +1,66 @@
+"""Small helpers of the fault tests: hand-made events per consumer and broker inspection."""
+import uuid
+
+from kombu import Connection
+
+from tests.integration.event_helpers import count, envelope
+
+# The test process's own connections (counting effects) carry this application_name (conftest sets
+# PGAPPNAME), so that cutting a service's connections (test_database_cut.py) spares them.
+OBSERVER = "fault-tests-observer"
+
+
+def service_env(test_env):
+    """A service process's environment: the session's, without the observer's connection name."""
+    env = test_env.process_env()
+    env.pop("PGAPPNAME", None)
+    return env
+
+
+def queue_depth(amqp_uri, queue):
+    with Connection(amqp_uri) as conn:
+        return conn.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def publication(essence):
+    return {"essence": essence, "actions_taken": "", "difficulty": "", "question": "What now?",
+            "participants": [], "rubrics": ["education-law"], "urgency": "urgent",
+            "solutions": [{"text": "Read the law.", "materials": []}]}
+
+
+class Burst:
+    """``n`` events one consumer turns into exactly one effect each, and how to count those effects."""
+
+    def __init__(self, consumer, n):
+        self.consumer = consumer
+        self.tag = uuid.uuid4().hex[:12]
+        self.mentor_id = str(uuid.uuid4())
+        self.case_ids = [str(uuid.uuid4()) for _ in range(n)]
+        self.events = [self._event(i, case_id) for i, case_id in enumerate(self.case_ids)]
+
+    def _event(self, i, case_id):
+        number = f"MC-0000-{i:06d}"
+        if self.consumer == "matching":
+            return envelope("CaseCreated", case_id, {"case_id": case_id, "case_number": number,
+                                                     "rubrics": ["education-law"], "urgency": "urgent",
+                                                     "mode": "personal", "participants": []})
+        if self.consumer == "notifications":
+            return envelope("MentorChosen", case_id, {"case_id": case_id, "case_number": number, "round": 1,
+                                                      "mentor_id": self.mentor_id})
+        return envelope("CaseCompleted", case_id, {
+            "case_id": case_id, "case_number": number, "rubrics": ["education-law"], "problem_solved": "yes",
+            "publication_consent": True, "publication": publication(f"Essence {self.tag} {i}")})
+
+    def effects(self, db):
+        """Effects of this burst in the consumer's own tables (rows, not distinct keys: a double shows)."""
+        if self.consumer == "matching":  # the round is announced once per case through the outbox
+            return count(db, "matching", "SELECT count(*) FROM outbox WHERE envelope->'payload'->>'case_id' = ANY(%s)",
+                         self.case_ids)
+        if self.consumer == "notifications":
+            return count(db, "notifications", "SELECT count(*) FROM inbox WHERE user_id = %s", self.mentor_id)
+        return count(db, "library", "SELECT count(*) FROM library_entries WHERE essence LIKE %s",
+                     f"Essence {self.tag} %")
+
+    def processed(self, db):
+        return count(db, self.consumer, "SELECT count(*) FROM processed_events WHERE event_id::text = ANY(%s)",
+                     [e["event_id"] for e in self.events])

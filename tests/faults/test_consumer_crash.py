@@ -1,0 +1,43 @@
+"""A consumer killed with SIGKILL in the middle of a burst, then restarted: every event has its effect
+exactly once (nothing lost with the unacked deliveries, nothing doubled by their redelivery)."""
+import signal
+
+import pytest
+
+from contracts.topology import SUBSCRIPTIONS
+from tests.faults.helpers import Burst, queue_depth
+from tests.integration.event_helpers import open_broker
+from tests.support import eventually
+
+pytestmark = pytest.mark.timeout(150)
+
+BURST = 500  # the issue's figure; about 5 s per consumer here
+
+
+@pytest.mark.parametrize("consumer", ["notifications", "matching", "library"])
+def test_a_consumer_killed_mid_burst_ends_with_every_effect_once(test_env, services, db, consumer):
+    process = services(consumer)
+    burst = Burst(consumer, BURST)
+    conn, broker = open_broker(test_env.amqp_uri)
+    try:
+        for body in burst.events:
+            broker.publish(body)
+    finally:
+        conn.release()
+
+    eventually(lambda: burst.effects(db) >= 20, timeout=60, message="the burst is being consumed")
+    process.kill(signal.SIGKILL)
+    assert process.process.returncode == -signal.SIGKILL
+    done_at_kill = burst.effects(db)
+    assert done_at_kill < len(burst.events), "the burst finished before the kill: nothing was in flight"
+
+    services(consumer)
+    try:
+        eventually(lambda: burst.processed(db) == len(burst.events), timeout=90)
+    except AssertionError:
+        queues = [s.queue for s in SUBSCRIPTIONS if s.queue.startswith(f"{consumer}.")]
+        raise AssertionError(
+            f"after restart {burst.processed(db)} of {len(burst.events)} processed ({done_at_kill} at the kill); "
+            f"queued {[queue_depth(test_env.amqp_uri, q) for q in queues]}, "
+            f"parked {[queue_depth(test_env.amqp_uri, q + '.parked') for q in queues]} in {queues}") from None
+    assert burst.effects(db) == len(burst.events)
