@@ -132,6 +132,20 @@ class GatewayWebServer(WebServer):
     def get_wsgi_app(self):
         return GatewayWsgiApp(self)
 
+    def unregister_provider(self, provider):
+        """A stopping container stops its entrypoints first: stop taking connections right then.
+        nameko's server keeps accepting until every worker has finished, so a steady load would
+        keep a SIGTERMed gateway alive past its grace period; now requests already accepted finish
+        and new ones are refused (a client or load balancer retries them elsewhere)."""
+        self._stop_accepting()
+        super().unregister_provider(provider)
+
+    def _stop_accepting(self):
+        if self._is_accepting and self._gt is not None:
+            self._is_accepting = False
+            self._gt.kill()
+            self._sock.close()
+
     def make_url_map(self):
         # no redirects (a wrong path is a plain 404), and bounded path values
         url_map = Map(merge_slashes=False, converters={"default": IdConverter, "string": IdConverter})

@@ -1,0 +1,118 @@
+"""SIGTERM to each service during a burst: in-flight work finishes and is acked, the service exits
+within its grace period, and after a restart every event has its effect exactly once; an RPC or HTTP
+request it had accepted is answered (never a 5xx) and what it answered as done is stored.
+(notifications and cases are also covered in tests/integration/test_graceful_shutdown.py.)"""
+import concurrent.futures
+import signal
+import socket
+import time
+import uuid
+
+import pytest
+import requests
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from tests.faults.helpers import Burst, service_env
+from tests.integration.event_helpers import count, open_broker
+from tests.processes import ServiceProcess
+from tests.support import eventually
+
+pytestmark = pytest.mark.timeout(150)
+
+GRACE_SECONDS = 30  # nameko's default graceful stop, well inside compose's stop_grace_period
+BURST = 300
+PASSWORD = "correct horse battery"
+
+
+def _sigterm(process):
+    started = time.monotonic()
+    process.kill(signal.SIGTERM)
+    assert process.process.returncode == 0, process.tail()  # a clean exit, not a crash
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("consumer", ["notifications", "matching", "library"])
+def test_a_consumer_stopped_mid_burst_finishes_its_work_and_loses_nothing(test_env, services, db, consumer):
+    process = services(consumer)
+    burst = Burst(consumer, BURST)
+    conn, broker = open_broker(test_env.amqp_uri)
+    try:
+        for body in burst.events:
+            broker.publish(body)
+    finally:
+        conn.release()
+    eventually(lambda: burst.effects(db) >= 20, timeout=60, message="the burst is being consumed")
+    assert _sigterm(process) < GRACE_SECONDS
+    assert burst.effects(db) < len(burst.events), "the burst finished before SIGTERM: nothing was in flight"
+    assert burst.effects(db) == burst.processed(db)  # what was in flight committed whole, or not at all
+
+    services(consumer)
+    eventually(lambda: burst.processed(db) == len(burst.events), timeout=90, message="every event processed")
+    assert burst.effects(db) == len(burst.events)
+
+
+def _register_all(rpc, emails):
+    replies = [rpc.identity.register.call_async({"email": email, "password": PASSWORD, "role": "mentee",
+                                                  "first_name": "Anna", "last_name": "Petrova"}) for email in emails]
+    return [reply.result()["id"] for reply in replies]
+
+
+def test_identity_stopped_with_registrations_in_flight_answers_each_once(test_env, services, db):
+    identity = services("identity")
+    emails = [f"sigterm-{uuid.uuid4().hex[:10]}@example.org" for _ in range(40)]
+    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=60) as rpc:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answered = pool.submit(_register_all, rpc, emails)
+            time.sleep(0.3)
+            assert _sigterm(identity) < GRACE_SECONDS
+            services("identity")  # the requests not yet taken wait in identity's durable RPC queue
+            user_ids = answered.result(timeout=90)
+    assert len(set(user_ids)) == len(emails)
+    assert count(db, "identity", "SELECT count(*) FROM users WHERE email = ANY(%s)", emails) == len(emails)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_gateway_stopped_under_load_answers_or_refuses_cleanly(test_env, services, db, tmp_path):
+    services("identity")
+    port = _free_port()
+    env = service_env(test_env)
+    env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
+    gateway = ServiceProcess("gateway", env, tmp_path).start()
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(f"{base}/health", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        eventually(up, timeout=60, message="gateway up")
+
+        def register(email):
+            try:
+                response = requests.post(f"{base}/api/v1/auth/register", timeout=30, json={
+                    "email": email, "password": PASSWORD, "role": "mentee", "first_name": "Anna",
+                    "last_name": "Petrova"})
+            except requests.ConnectionError:
+                return email, None  # refused once the gateway stopped listening: never accepted
+            return email, response.status_code
+
+        emails = [f"gateway-sigterm-{uuid.uuid4().hex[:10]}@example.org" for _ in range(300)]
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            futures = [pool.submit(register, email) for email in emails]
+            eventually(lambda: sum(f.done() for f in futures) >= 5, timeout=30, message="requests answered")
+            assert _sigterm(gateway) < GRACE_SECONDS
+            outcomes = [f.result(timeout=60) for f in futures]
+    finally:
+        gateway.kill()
+    statuses = [status for _, status in outcomes]
+    assert set(statuses) <= {201, None}, statuses  # answered in full or refused; never a 5xx
+    created = [email for email, status in outcomes if status == 201]
+    assert created and None in statuses, statuses  # the stop came in the middle of the load
+    assert count(db, "identity", "SELECT count(*) FROM users WHERE email = ANY(%s)", created) == len(created)
