@@ -9,7 +9,7 @@ from tests.faults.helpers import Burst, queue_depth
 from tests.integration.event_helpers import open_broker
 from tests.support import eventually
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = pytest.mark.timeout(300)
 
 BURST = 500  # the figure; about 5 s per consumer here
 
@@ -33,7 +33,7 @@ def test_a_consumer_killed_mid_burst_ends_with_every_effect_once(test_env, servi
 
     services(consumer)
     try:
-        eventually(lambda: burst.processed(db) == len(burst.events), timeout=90)
+        eventually(lambda: burst.processed(db) == len(burst.events), timeout=180)
     except AssertionError:
         queues = [s.queue for s in SUBSCRIPTIONS if s.queue.startswith(f"{consumer}.")]
         raise AssertionError(

@@ -8,12 +8,17 @@ from services.library.service import LibraryService
 from services.matching.ranking import score
 from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
+from tests.integration.event_helpers import purge
 from tests.support import actor, case_form, eventually, mentor_snapshot
 
 
 @pytest.fixture(scope="module")
 def platform(start_module_service, test_env):
-    for service in (MatchingService, CasesService, NotificationsService, LibraryService):
+    # matching on its own database and empty queues: other modules' mentors of the same rubric
+    # would otherwise outrank this test's mentor
+    purge(test_env.amqp_uri, "matching.case-events", "matching.identity-events")
+    start_module_service(MatchingService, DATABASE_URL=test_env.database_url("matching_case_flow"))
+    for service in (CasesService, NotificationsService, LibraryService):
         start_module_service(service)
     return test_env
 
@@ -36,7 +41,6 @@ def test_whole_journey_over_rpc(platform, rpc):
     case_id = created["id"]
 
     proposed = eventually(lambda: _state(rpc, mentee, case_id, "choosing_mentor"), message="proposals recorded")
-    # other tests' mentors may share the rubric: this session's matching knows them all
     [ours] = [p for p in proposed["proposed_mentors"] if p["mentor_id"] == mentor_id]
     assert ours == {"mentor_id": mentor_id, "matched_rubrics": ["class-management-motivation"], "load": 0,
                     "capacity": 3, "score": score(0.5, 0, 3)}  # the reasons reach the mentee

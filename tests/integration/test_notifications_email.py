@@ -140,7 +140,7 @@ def test_an_email_waits_out_an_smtp_outage_and_arrives_after_it(broker, rpc, tab
     assert "Your mentor accepted case" in message["Subject"]
     eventually(lambda: tables.outbox(body)[0][1] == "sent", message="row marked sent")
     [(_, _, attempts, last_error)] = tables.outbox(body)
-    assert attempts >= 3 and last_error is None
+    assert attempts >= 2 and last_error is None  # at least one failed attempt, then the one that went out
 
 
 def test_an_email_that_keeps_failing_is_given_up_and_kept_as_failed(broker, rpc, tables, smtp):
