@@ -3,7 +3,7 @@ import uuid
 
 from kombu import Connection
 
-from tests.integration.event_helpers import count, envelope
+from tests.integration.event_helpers import count, envelope, open_broker
 
 # The test process's own connections (counting effects) carry this application_name (conftest sets
 # PGAPPNAME), so that cutting a service's connections (test_database_cut.py) spares them.
@@ -50,6 +50,16 @@ class Burst:
         return envelope("CaseCompleted", case_id, {
             "case_id": case_id, "case_number": number, "rubrics": ["education-law"], "problem_solved": "yes",
             "publication_consent": True, "publication": publication(f"Essence {self.tag} {i}")})
+
+    def publish(self, amqp_uri):
+        """Publish the whole burst at once, as its source would; returns the burst."""
+        conn, broker = open_broker(amqp_uri)
+        try:
+            for body in self.events:
+                broker.publish(body)
+        finally:
+            conn.release()
+        return self
 
     def effects(self, db):
         """Effects of this burst in the consumer's own tables (rows, not distinct keys: a double shows)."""

@@ -6,7 +6,6 @@ import pytest
 
 from contracts.topology import SUBSCRIPTIONS
 from tests.faults.helpers import Burst, queue_depth
-from tests.integration.event_helpers import open_broker
 from tests.support import eventually
 
 pytestmark = pytest.mark.timeout(300)
@@ -17,14 +16,7 @@ BURST = 500  # the issue's figure; about 5 s per consumer here
 @pytest.mark.parametrize("consumer", ["notifications", "matching", "library"])
 def test_a_consumer_killed_mid_burst_ends_with_every_effect_once(test_env, services, db, consumer):
     process = services(consumer)
-    burst = Burst(consumer, BURST)
-    conn, broker = open_broker(test_env.amqp_uri)
-    try:
-        for body in burst.events:
-            broker.publish(body)
-    finally:
-        conn.release()
-
+    burst = Burst(consumer, BURST).publish(test_env.amqp_uri)
     eventually(lambda: burst.effects(db) >= 20, timeout=60, message="the burst is being consumed")
     process.kill(signal.SIGKILL)
     assert process.process.returncode == -signal.SIGKILL

@@ -13,7 +13,7 @@ import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.faults.helpers import Burst, service_env
-from tests.integration.event_helpers import count, open_broker
+from tests.integration.event_helpers import count
 from tests.processes import ServiceProcess
 from tests.support import eventually
 
@@ -34,13 +34,7 @@ def _sigterm(process):
 @pytest.mark.parametrize("consumer", ["notifications", "matching", "library"])
 def test_a_consumer_stopped_mid_burst_finishes_its_work_and_loses_nothing(test_env, services, db, consumer):
     process = services(consumer)
-    burst = Burst(consumer, BURST)
-    conn, broker = open_broker(test_env.amqp_uri)
-    try:
-        for body in burst.events:
-            broker.publish(body)
-    finally:
-        conn.release()
+    burst = Burst(consumer, BURST).publish(test_env.amqp_uri)
     eventually(lambda: burst.effects(db) >= 20, timeout=60, message="the burst is being consumed")
     assert _sigterm(process) < GRACE_SECONDS
     assert burst.effects(db) < len(burst.events), "the burst finished before SIGTERM: nothing was in flight"
