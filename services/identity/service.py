@@ -235,13 +235,7 @@ class IdentityService:
         actor = load(ActorSchema(), actor, what="actor")
         user_id_argument(user_id)
         authorize_view_user(actor, user_id)
-        wanted = parse_id(user_id)
-        row = None
-        if wanted is not None:
-            with self.db.transaction() as cur:
-                row = repository.user_by_id(cur, wanted)
-        if row is None:
-            raise NotFound("No such user.")
+        row = self._one_by_id(user_id, repository.user_by_id, "No such user.")
         return user_view(row)
 
     # ---- mentor profiles -----------------------------------------------------------
@@ -262,13 +256,7 @@ class IdentityService:
 
     @rpc
     def get_mentor_profile(self, mentor_id):
-        wanted = parse_id(mentor_id)
-        row = None
-        if wanted is not None:
-            with self.db.transaction() as cur:
-                row = repository.profile(cur, wanted)
-        if row is None:
-            raise NotFound("No such mentor profile.")
+        row = self._one_by_id(mentor_id, repository.profile, "No such mentor profile.")
         return profiles.public_view(row)
 
     @rpc
@@ -285,6 +273,17 @@ class IdentityService:
         with self.db.transaction() as cur:
             rows = repository.profiles_by_ids(cur, ids)
         return profiles.in_requested_order([profiles.public_view(row) for row in rows], ids)
+
+    def _one_by_id(self, raw_id, read, missing):
+        """``read(cur, id)``'s row for an id from a request; NotFound for none or a malformed id."""
+        wanted = parse_id(raw_id)
+        row = None
+        if wanted is not None:
+            with self.db.transaction() as cur:
+                row = read(cur, wanted)
+        if row is None:
+            raise NotFound(missing)
+        return row
 
     def _emit_snapshot(self, cur, mentor_id):
         """MentorProfileUpdated v2, the mentor's whole matching state, in the caller's transaction."""
@@ -307,13 +306,7 @@ class IdentityService:
 
     @rpc
     def get_mentor_photo(self, mentor_id):
-        wanted = parse_id(mentor_id)
-        row = None
-        if wanted is not None:
-            with self.db.transaction() as cur:
-                row = repository.photo(cur, wanted)
-        if row is None:
-            raise NotFound("This mentor has no photo.")
+        row = self._one_by_id(mentor_id, repository.photo, "This mentor has no photo.")
         return photos.photo(row)
 
     # ---- availability ---------------------------------------------------------------
