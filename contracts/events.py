@@ -4,6 +4,8 @@ Payloads carry ids (pseudonymous) and the facts a consumer needs, never names,
 e-mails or employers. Free case text travels only in CaseCompleted, and only when the
 author consented to publication.
 """
+import functools
+
 from marshmallow import Schema, fields, validate
 
 from contracts import vocabulary as v
@@ -241,7 +243,10 @@ for _type, _version in EVENTS:
     CURRENT_VERSION[_type] = max(_version, CURRENT_VERSION.get(_type, 0))
 
 
+@functools.lru_cache(maxsize=None)
 def payload_schema(event_type, schema_version):
+    """The payload schema of a type and version, or None. One instance each: building a schema costs
+    more than using it (marshmallow schemas keep no state between loads and dumps)."""
     entry = EVENTS.get((event_type, schema_version))
     return entry[1]() if entry else None
 

@@ -3,10 +3,14 @@
 Only what consumers need leaves the service: ids, rubrics, states; the case's free text
 leaves only in CaseCompleted, and only when the author consented to publication.
 """
+import json
+from collections import OrderedDict
+
 from contracts.envelope import Envelope
 from contracts.events import dump_payload
 from services.cases.application import event_id, open_application
 from services.cases.domain import Case
+from services.common.relay import Outgoing
 
 
 def _ref(case):
@@ -93,10 +97,34 @@ def integration_payload(domain_event, case):
 
 
 class CaseLogReader:
-    """The relay's source: the application's notification log, read past a position."""
+    """The relay's source: the application's notification log, read past a position.
+
+    Each event is mapped with the case as of that event. The reader keeps the cases it mapped
+    last (``cache_size``) and moves each one event forward, instead of loading every case from
+    its whole stream again for every event (quadratic in the length of a case).
+    """
+
+    def __init__(self, cache_size=10_000):
+        self.cache_size = cache_size
+        self._cases = OrderedDict()  # case id -> Case as of the last event this reader mapped
 
     def setup(self, container, store):
         self.app = open_application(container.config["DATABASE_URL"], pool_size=2)
+
+    def case_at(self, domain_event):
+        """The case right after ``domain_event``: the cached case moved one event on, else loaded."""
+        case_id, version = domain_event.originator_id, domain_event.originator_version
+        case = self._cases.pop(case_id, None)
+        if case is not None and case.version == version - 1:
+            case = domain_event.mutate(case)
+        elif isinstance(domain_event, Case.Created):
+            case = domain_event.mutate(None)
+        else:  # not cached (evicted, or the relay restarted mid-case), or relayed twice
+            case = self.app.get_case_at(case_id, version)
+        self._cases[case_id] = case
+        if len(self._cases) > self.cache_size:
+            self._cases.popitem(last=False)
+        return case
 
     def read(self, after, limit):
         # eventsourcing's notification_log.select refuses limit > 10; the recorder does not.
@@ -104,18 +132,20 @@ class CaseLogReader:
         messages = []
         for notification in notifications:
             domain_event = self.app.mapper.to_domain_event(notification)
-            case = self.app.get_case_at(domain_event.originator_id, domain_event.originator_version)
-            mapped = integration_payload(domain_event, case)
+            mapped = integration_payload(domain_event, self.case_at(domain_event))
             if mapped is None:
                 continue
             event_type, payload = mapped
             version, data = dump_payload(event_type, payload)
-            messages.append(Envelope(
+            envelope = Envelope(
                 event_id=event_id(domain_event.originator_id, domain_event.originator_version),
                 type=event_type, schema_version=version, source="cases",
                 aggregate_id=str(domain_event.originator_id), position=notification.id,
                 occurred_at=domain_event.timestamp, payload=data,
                 correlation_id=getattr(domain_event, "correlation_id", "") or "",
-            ).to_message())
+            )
+            messages.append(Outgoing(position=notification.id, type=event_type, event_id=str(envelope.event_id),
+                                     correlation_id=envelope.correlation_id,
+                                     body=json.dumps(envelope.to_message())))
         last = notifications[-1].id if notifications else after
         return last, messages

@@ -9,6 +9,7 @@ import json
 from contracts.envelope import Envelope
 from contracts.events import dump_payload
 from services.common.logs import current_correlation_id
+from services.common.relay import Outgoing
 
 
 def append(cur, source, event_type, aggregate_id, payload):
@@ -35,13 +36,11 @@ class OutboxReader:
 
     def read(self, after, limit):
         with self.store.transaction() as cur:
-            cur.execute("SELECT position, envelope FROM outbox WHERE position > %s "
-                        "ORDER BY position LIMIT %s", (after, limit))
+            cur.execute("SELECT position, envelope->>'type' AS type, envelope->>'event_id' AS event_id, "
+                        "coalesce(envelope->>'correlation_id', '') AS correlation_id, "
+                        "(envelope || jsonb_build_object('position', position))::text AS body "
+                        "FROM outbox WHERE position > %s ORDER BY position LIMIT %s", (after, limit))
             rows = cur.fetchall()
-        messages = []
-        for row in rows:
-            message = dict(row["envelope"])
-            message["position"] = row["position"]
-            messages.append(message)
+        messages = [Outgoing(**row) for row in rows]
         last = rows[-1]["position"] if rows else after
         return last, messages

@@ -1,13 +1,17 @@
 """The relay: publishes a service's events to RabbitMQ from its own durable log.
 
-It holds a row lock on its position (one relay per source across processes), reads the
-log after that position, publishes each event with publisher confirms, and only then
-records the new position in the same database. A crash or broker outage anywhere in
-between means the batch is published again after restart: at-least-once, never lost;
-consumers are idempotent on the envelope's event id.
+It holds a row lock on its position (one relay per source across processes), reads a batch
+of the log after that position and publishes it pipelined: every message of the batch goes
+out on a channel in confirm mode without waiting, then the broker's acks are collected
+(``confirms.ConfirmTracker``). Only then does it record the new position, in the same
+database: the last position before the first message not confirmed. A crash, a nack or a
+broker outage anywhere in between means the rest is published again after restart:
+at-least-once, never lost; consumers are idempotent on the envelope's event id.
 """
+import socket
 import threading
 import time
+from dataclasses import dataclass
 
 import kombu
 import structlog
@@ -15,6 +19,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
 from contracts.topology import declare_topology, events_exchange
+from services.common.confirms import ConfirmTracker
 from services.common.db import PostgresStore, ensure_database
 from services.common.logs import configure, get_logger
 from services.common.schema import RELAY_POSITION
@@ -22,24 +27,43 @@ from services.common.schema import RELAY_POSITION
 log = get_logger()
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One envelope for the relay: its JSON body, already serialized by the reader, and what routes and
+    logs it (readers serialize once; the outbox hands PostgreSQL's own text of the stored JSON)."""
+    position: int
+    type: str
+    event_id: str
+    correlation_id: str
+    body: str
+
+
+class BatchNotConfirmed(Exception):
+    """The broker nacked, or did not confirm in time, part of a batch; its position was not recorded."""
+
+
 class EventRelay(DependencyProvider):
     """Runs the relay loop in a managed green thread; ``wake()`` shortens the wait after a commit."""
 
-    def __init__(self, source, reader, poll_interval=0.5, batch_size=200):
+    def __init__(self, source, reader, poll_interval=0.5, batch_size=500, confirm_timeout=10.0):
         self.source = source
         self.reader = reader
         self.poll_interval = poll_interval
         self.batch_size = batch_size
+        self.confirm_timeout = confirm_timeout
         self._running = False
         self._wakeup = threading.Event()
         self._connection = None
         self._producer = None
+        self._confirms = None
 
     def setup(self):
         config = self.container.config
         configure(self.source, config.get("LOG_LEVEL", "INFO"))
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.poll_interval = float(config.get("RELAY_POLL_INTERVAL", self.poll_interval))
+        self.batch_size = int(config.get("RELAY_BATCH_SIZE", self.batch_size))
+        self.confirm_timeout = float(config.get("RELAY_CONFIRM_TIMEOUT", self.confirm_timeout))
         url = config["DATABASE_URL"]
         ensure_database(url)
         self.store = PostgresStore(url, 2)
@@ -94,7 +118,8 @@ class EventRelay(DependencyProvider):
                 self._wakeup.clear()
 
     def pump(self):
-        """Publish one batch; returns how many events were published."""
+        """Publish one batch; returns how many events were published and confirmed."""
+        unconfirmed = None
         with self.store.transaction() as cur:
             cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE SKIP LOCKED",
                         (self.source,))
@@ -102,33 +127,63 @@ class EventRelay(DependencyProvider):
             if row is None:
                 return 0  # another process of this service holds the relay
             last, messages = self.reader.read(row["position"], self.batch_size)
+            confirmed = messages
             if messages:
-                producer = self._ensure_producer()
-                exchange = events_exchange(self.source)
-                for message in messages:
-                    producer.publish(
-                        message, exchange=exchange, routing_key=message["type"],
-                        serializer="json", delivery_mode=2, retry=False,
-                        headers={"nameko.correlation_id": message.get("correlation_id", "")},
-                    )
-                    log.info("event_published", event_type=message["type"], position=message["position"],
-                             event_id=message["event_id"], correlation_id=message.get("correlation_id"))
+                unconfirmed = self._publish_confirmed(messages)
+                if unconfirmed is not None:
+                    confirmed = [m for m in messages if m.position < unconfirmed]
+                    last = unconfirmed - 1  # everything before it is in the broker or not published at all
+            for message in confirmed:
+                log.info("event_published", event_type=message.type, position=message.position,
+                         event_id=message.event_id, correlation_id=message.correlation_id)
             if last != row["position"]:
                 cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = %s",
                             (last, self.source))
-            return len(messages)
+        if unconfirmed is not None:  # the confirmed prefix is recorded; back off and publish the rest again
+            raise BatchNotConfirmed(f"{self.source}: position {unconfirmed} and later not confirmed "
+                                    f"(nacked: {bool(self._confirms and self._confirms.nacked)})")
+        return len(confirmed)
+
+    def _publish_confirmed(self, messages):
+        """Publish every message, then wait for the broker's confirms; the first unconfirmed position or None."""
+        producer = self._ensure_producer()
+        tracker = self._confirms
+        tracker.reset_batch()
+        exchange = events_exchange(self.source)
+        for message in messages:
+            producer.publish(
+                message.body, exchange=exchange, routing_key=message.type,
+                content_type="application/json", content_encoding="utf-8", delivery_mode=2, retry=False,
+                headers={"nameko.correlation_id": message.correlation_id},
+            )
+            tracker.published(message.position)
+        deadline = time.monotonic() + self.confirm_timeout
+        while not tracker.settled:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                self._connection.drain_events(timeout=min(remaining, 1.0))
+            except socket.timeout:
+                continue
+        return tracker.first_unconfirmed()
 
     def _ensure_producer(self):
         if self._producer is None:
-            self._connection = kombu.Connection(self.amqp_uri, transport_options={"confirm_publish": True},
-                                                connect_timeout=5)
+            self._connection = kombu.Connection(self.amqp_uri, connect_timeout=5)
             channel = self._connection.channel()
             declare_topology(channel)  # queues exist before the first publish: nothing is dropped
+            tracker = ConfirmTracker()
+            channel.confirm_select()  # publishes are confirmed, but nothing waits for each one
+            channel.events["basic_ack"].add(tracker.ack)
+            channel.events["basic_nack"].add(tracker.nack)
+            self._confirms = tracker
             self._producer = kombu.Producer(channel)
         return self._producer
 
     def _disconnect(self):
         self._producer = None
+        self._confirms = None
         if self._connection is not None:
             try:
                 self._connection.release()
