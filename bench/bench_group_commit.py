@@ -30,10 +30,8 @@ if "--mode=eventlet" in sys.argv:  # a measurement process in the service's mode
     eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -49,12 +47,9 @@ from services.cases.application import CasesApplication, postgres_env  # noqa: E
 from services.cases.domain import Case  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
 from bench_case_append import BASELINE_TABLE, FORM  # noqa: E402
+from results import append_result, machine  # noqa: E402  (bench/results.py)
 
 BENCH_DB = "mentor_bench_group_commit"
-RESULTS = os.path.join(ROOT, "bench", "RESULTS.md")
-RESULTS_HEADER = ("# Benchmark results\n\nOne line per run, appended by the bench scripts. Compare lines of "
-                  "one machine only.\n\n| date (UTC) | benchmark | workload | figure | baseline | ratio | machine |\n"
-                  "|---|---|---|---|---|---|---|\n")  # the same as bench_library_search.py's
 TARGET = 0.8  # issue #10: case commands from 4 clients >= 0.8x the raw 4-connection rate
 MEASUREMENTS = [  # (label, kind, clients, mode)
     ("raw psycopg2, 1 conn", "raw", 1, "threads"),
@@ -195,37 +190,18 @@ def show(figures, baseline):
 def record(medians, args, load):
     raw4 = medians[BASELINE]["rate"]
     rate = {label: figure["rate"] for label, figure in medians.items()}
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    line = (f"| {when} | bench_group_commit | Case saves, n={args.n} per figure, median of {args.runs} runs "
-            f"| group commit, 4 greenlets (the service's model): {rate[HEADLINE]:,.0f}/s (target >= {TARGET}x: "
-            f"{'met' if rate[HEADLINE] / raw4 >= TARGET else 'NOT met'}); 4 threads "
-            f"{rate['group commit, 4 threads']:,.0f}/s; 1 greenlet {rate['group commit, 1 greenlet']:,.0f}/s, "
-            f"1 thread {rate['group commit, 1 thread']:,.0f}/s "
-            f"| raw psycopg2 INSERT per tx, 4 conn (threads) {raw4:,.0f}/s, 1 conn {rate['raw psycopg2, 1 conn']:,.0f}/s; "
-            f"stock recorder 4 threads {rate['stock recorder, 4 threads']:,.0f}/s, 4 greenlets "
-            f"{rate['stock recorder, 4 greenlets']:,.0f}/s, 1 thread {rate['stock recorder, 1 thread']:,.0f}/s "
-            f"| {rate[HEADLINE] / raw4:.2f} (4 threads {rate['group commit, 4 threads'] / raw4:.2f}; "
-            f"stock 4 threads {rate['stock recorder, 4 threads'] / raw4:.2f}) | {machine(args.url, load)} |\n")
-    new = not os.path.exists(RESULTS)  # another benchmark may append at the same time: append only
-    with open(RESULTS, "a", encoding="utf-8") as out:
-        if new:
-            out.write(RESULTS_HEADER)
-        out.write(line)
-    print(f"appended to {RESULTS}")
-
-
-def machine(url, load):
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    conn = psycopg2.connect(url)
-    version = conn.server_version
-    conn.close()
-    return (f"{cpu}, {os.cpu_count()} cores, load average {load[0]:.1f} before / {load[1]:.1f} after "
-            f"(shared with other work), PostgreSQL {version // 10000}.{version % 10000}")
+    append_result(
+        "bench_group_commit", f"Case saves, n={args.n} per figure, median of {args.runs} runs",
+        f"group commit, 4 greenlets (the service's model): {rate[HEADLINE]:,.0f}/s (target >= {TARGET}x: "
+        f"{'met' if rate[HEADLINE] / raw4 >= TARGET else 'NOT met'}); 4 threads "
+        f"{rate['group commit, 4 threads']:,.0f}/s; 1 greenlet {rate['group commit, 1 greenlet']:,.0f}/s, "
+        f"1 thread {rate['group commit, 1 thread']:,.0f}/s",
+        f"raw psycopg2 INSERT per tx, 4 conn (threads) {raw4:,.0f}/s, 1 conn {rate['raw psycopg2, 1 conn']:,.0f}/s; "
+        f"stock recorder 4 threads {rate['stock recorder, 4 threads']:,.0f}/s, 4 greenlets "
+        f"{rate['stock recorder, 4 greenlets']:,.0f}/s, 1 thread {rate['stock recorder, 1 thread']:,.0f}/s",
+        f"{rate[HEADLINE] / raw4:.2f} (4 threads {rate['group commit, 4 threads'] / raw4:.2f}; "
+        f"stock 4 threads {rate['stock recorder, 4 threads'] / raw4:.2f})",
+        machine(args.url, load))
 
 
 def main(argv=None):
