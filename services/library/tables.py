@@ -51,6 +51,10 @@ SCHEMA = CONSUMER_TABLES + (
         setweight(to_tsvector('{TS_CONFIG}', jsonb_path_query_array(clarifications, '$[*].answer')), 'C')
     ) STORED""",
     "CREATE INDEX IF NOT EXISTS library_entries_search ON library_entries USING gin (search)",
+    # The vector stays in the row (storage MAIN: the text columns are compressed or moved to TOAST
+    # first): a search tests and ranks it without a TOAST lookup per row. Catalog only; rows
+    # written before keep their TOASTed vector until rewritten (VACUUM FULL, or any update).
+    "ALTER TABLE library_entries ALTER COLUMN search SET STORAGE MAIN",
     "CREATE INDEX IF NOT EXISTS library_entries_recent ON library_entries (published_at DESC, id DESC) "
     "WHERE withdrawn_at IS NULL",
     # Type-2 materials: articles, books, links; from solutions (origin 'solution', entry_id the
@@ -76,6 +80,7 @@ SCHEMA = CONSUMER_TABLES + (
     )""",
     "CREATE INDEX IF NOT EXISTS library_materials_rubrics ON library_materials USING gin (rubrics)",
     "CREATE INDEX IF NOT EXISTS library_materials_search ON library_materials USING gin (search)",
+    "ALTER TABLE library_materials ALTER COLUMN search SET STORAGE MAIN",
     "CREATE INDEX IF NOT EXISTS library_materials_recent ON library_materials (published_at DESC, id DESC) "
     "WHERE withdrawn_at IS NULL",
     "CREATE INDEX IF NOT EXISTS library_materials_entry ON library_materials (entry_id)",

@@ -9,11 +9,15 @@ import string
 import uuid
 from datetime import datetime
 
+import psycopg2.extras
 import pytest
 
 from contracts.errors import InvalidInput, NotFound
+from services.common.db import PostgresStore
+from services.library import search as search_module
 from services.library.projection import entry_id
 from services.library.service import LibraryService
+from services.library.tables import SCHEMA
 from tests.integration.event_helpers import consumer_under_test, envelope, processed
 from tests.support import actor, eventually
 
@@ -200,3 +204,144 @@ def test_a_new_case_on_the_same_topic_gets_the_solved_one_back_as_similar(librar
     with pytest.raises(InvalidInput) as refused:
         rpc.library.similar(READER, {"text": " ", "rubrics": ["astrology"], "limit": 50})
     assert set(refused.value.fields) == {"text", "rubrics", "limit"}
+
+
+def expected_order(db, word, kind="solved_case"):
+    """Every match best first, as one plain query ranks them (rank, then newest, then id)."""
+    table = "library_entries" if kind == "solved_case" else "library_materials"
+    with db("library").cursor() as cur:
+        cur.execute(f"SELECT id::text FROM {table}, websearch_to_tsquery('russian', %s) q WHERE search @@ q "
+                    "ORDER BY ts_rank(search, q) DESC, published_at DESC, id DESC", (word,))
+        return [r[0] for r in cur.fetchall()]
+
+
+def test_paging_a_search_returns_every_match_once_in_rank_order(library, rpc, db):
+    """Ranks are computed on the recency-capped candidates only: still every match, once, best first."""
+    word = tag()
+    texts = [f"{word} {word} {word} club.", f"My {word} club.", "Parents complain.", f"{word} and {word}.",
+             f"My {word} club.", "Parents complain.", f"Long essay about many things, then {word}.",
+             f"{word}.", "Pupils argue.", f"My {word} club."]
+    bodies = [completed(text, solutions=[{"text": f"Try the {word} method.", "materials": []}]) for text in texts]
+    publish_all(library, db, *bodies)
+    expected = expected_order(db, word)
+    assert len(expected) == len(bodies)
+    seen, ranks, cursor = [], [], None
+    while True:
+        page = search(rpc, q=word, limit=3, cursor=cursor)
+        assert page["total"] == len(bodies) and page["total_exact"]
+        seen += ids(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected  # every match exactly once, in rank order (ties: newest first)
+
+
+def test_only_the_most_recent_matches_are_ranked_and_paged(library, rpc, db, monkeypatch):
+    monkeypatch.setattr(search_module, "RANK_CANDIDATES", 4)
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 4)
+    word = tag()
+    bodies = [completed(f"{word} " * (1 + i % 3) + "case.") for i in range(7)]
+    publish_all(library, db, *bodies)
+    with db("library").cursor() as cur:
+        cur.execute("SELECT id::text FROM library_entries WHERE search @@ websearch_to_tsquery('russian', %s) "
+                    "ORDER BY published_at DESC, id DESC LIMIT 4", (word,))
+        recent = {r[0] for r in cur.fetchall()}
+    seen, cursor = [], None
+    while True:
+        page = search(rpc, q=word, limit=3, cursor=cursor)
+        assert page["total"] == 4 and not page["total_exact"]  # "4+": more matches than candidates
+        seen += ids(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert set(seen) == recent and len(seen) == 4
+    assert seen == [i for i in expected_order(db, word) if i in recent]  # the candidates, best first
+
+
+def test_an_existing_library_database_migrates_to_inline_search_vectors(library, db, test_env):
+    conn = db("library")
+
+    def storage():
+        with conn.cursor() as cur:
+            cur.execute("SELECT attrelid::regclass::text, attstorage FROM pg_attribute WHERE attname = 'search' "
+                        "AND attrelid IN ('library_entries'::regclass, 'library_materials'::regclass) ORDER BY 1")
+            return cur.fetchall()
+
+    with conn.cursor() as cur:  # a library made before: vectors TOASTed like any other column
+        cur.execute("ALTER TABLE library_entries ALTER COLUMN search SET STORAGE EXTENDED; "
+                    "ALTER TABLE library_materials ALTER COLUMN search SET STORAGE EXTENDED")
+    assert storage() == [("library_entries", "x"), ("library_materials", "x")]
+    store = PostgresStore(test_env.database_url("library"), 1)
+    try:
+        store.migrate(SCHEMA)  # what a service start runs
+    finally:
+        store.close()
+    assert storage() == [("library_entries", "m"), ("library_materials", "m")]
+
+
+def test_a_walk_of_the_newest_rows_or_the_planners_way_find_the_same_pages(library, rpc, db, monkeypatch):
+    """Words judged common are found by walking the newest rows (at most so many, then the planner's
+    way again): every match once, best first, whichever way each table was read."""
+    word = tag()
+    bodies = [completed(f"{word} " * (1 + i % 3) + "walk.",
+                        solutions=[{"text": "Agree class rules.", "materials": [{"title": f"Walk {word} {i}",
+                                                                                  "reference": "Book. M., 2020."}]}])
+              for i in range(6)]
+    publish_all(library, db, *bodies)
+    expected = expected_order(db, word) + expected_order(db, word, "material")
+    monkeypatch.setattr(search_module, "SAMPLE_FROM_ITEMS", 0)  # sampled however small the library
+    monkeypatch.setattr(search_module, "SAMPLE_ROWS", 4)  # the newest 4: all this test's, all matching
+    monkeypatch.setattr(search_module, "WALK_COST_RATIO", 1e9)  # judged common, however small the table
+
+    def pages(**query):
+        seen, cursor = [], None
+        while True:
+            page = search(rpc, q=word, limit=4, cursor=cursor, **query)
+            seen += ids(page)
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
+    with db("library").cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute(*search_module.sample_statement(word, None, None))
+        walks = search_module.plan_walks(cur.fetchall())
+        assert set(walks) == {"solved_case", "material"}
+        planner = search_module.search_statement(word, None, None, None, 100, {})
+        walked = search_module.search_statement(word, None, None, None, 100, walks)
+        cur.execute(*planner)
+        by_planner = cur.fetchone()
+        cur.execute(*walked)
+        by_walk = cur.fetchone()
+    assert by_walk["page"] == by_planner["page"] and by_walk["total"] == by_planner["total"] == 12
+
+    # The walk reads up to 1002 rows: all the library; 6 found in each, fewer than the 500 cap: the
+    # walk may have stopped short (it has not, but it cannot tell), so both tables are read again.
+    everything = pages()
+    assert sorted(everything) == sorted(expected) and len(everything) == 12
+    assert ids(search(rpc, q=word, limit=100)) == everything
+    monkeypatch.setattr(search_module, "WALK_MARGIN", 0.001)  # walks of 4 rows: they do stop short
+    assert pages() == everything
+
+    monkeypatch.setattr(search_module, "RANK_CANDIDATES", 3)  # a walk of 8 rows finds 4: the cap and one more
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 3)
+    capped = pages(kind="solved_case")
+    with db("library").cursor() as cur:
+        cur.execute("SELECT id::text FROM library_entries WHERE search @@ websearch_to_tsquery('russian', %s) "
+                    "ORDER BY published_at DESC, id DESC LIMIT 3", (word,))
+        recent = {r[0] for r in cur.fetchall()}
+    assert capped == [i for i in expected_order(db, word) if i in recent]
+
+
+def test_a_small_library_is_searched_without_a_sample(library, rpc, db, monkeypatch):
+    word = tag()
+    publish_all(library, db, completed(f"Small {word} library."))
+
+    def no_sample(*args):
+        raise AssertionError("sampled a library smaller than SAMPLE_FROM_ITEMS")
+
+    monkeypatch.setattr(search_module, "sample_statement", no_sample)
+    assert search_module.SAMPLE_FROM_ITEMS > 1000  # the test library holds far fewer items
+    assert len(search(rpc, q=f"small {word}")["items"]) == 1
+    monkeypatch.setattr(search_module, "SAMPLE_FROM_ITEMS", 0)
+    with pytest.raises(Exception):
+        search(rpc, q=f"small {word}")  # the same query, sampled: the service reports the failure

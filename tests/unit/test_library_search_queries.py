@@ -1,5 +1,6 @@
 """The library's pure search pieces: cursors, the statements' parameters, pages, and similar
 cases' terms and scores."""
+import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -150,3 +151,38 @@ def test_candidates_are_ranked_by_score_then_newest():
     assert ranked[1] == {"id": "c", "kind": "solved_case", "published_at": newer, "score": 0.65,
                          "text_score": 0.5, "rubric_score": 1.0, "matched_rubrics": ["education-law"]}
     assert similar.rank_candidates([], ["education-law"], 5) == []
+
+
+# ---- how each table is read -------------------------------------------------------------------
+
+def sample(kind, hits, sampled=search.SAMPLE_ROWS, size=1_000_000):
+    return {"kind": kind, "sampled": sampled, "hits": hits, "size": size}
+
+
+def test_common_words_are_walked_rare_ones_left_to_the_planner():
+    cap = search.RANK_CANDIDATES + 1
+    walks = search.plan_walks([sample("solved_case", search.SAMPLE_ROWS // 2), sample("material", 2)])
+    assert walks == {"solved_case": max(search.SAMPLE_ROWS, math.ceil(search.WALK_MARGIN * cap / 0.5))}
+    assert search.plan_walks([sample("solved_case", 0), sample("material", 0)]) == {}
+    # a share where a walk (cap / share rows) costs what the GIN index does (share * size heap reads)
+    share = math.sqrt(cap / (search.WALK_COST_RATIO * 1_000_000))
+    hits = math.ceil(share * search.SAMPLE_ROWS)
+    assert "solved_case" in search.plan_walks([sample("solved_case", hits)])
+    assert search.plan_walks([sample("solved_case", hits - 1)]) == {}
+    assert search.plan_walks([sample("solved_case", hits, size=10_000)]) == {}  # a small table: GIN is cheap
+    # a table smaller than the sample: the walk reads it whole
+    assert search.plan_walks([sample("material", 3, sampled=40, size=40)]) == {"material": 2 * search.SAMPLE_ROWS}
+
+
+def test_only_queries_of_several_words_are_sampled():
+    assert not search.sampled("homework") and not search.sampled("  ученики ")
+    assert search.sampled("homework parents") and search.sampled('"домашние задания"')
+    assert search.sampled("e-learning")  # two words to the parser
+
+
+def test_a_walked_table_reads_at_most_so_many_rows():
+    statement, params = search.search_statement("homework", None, None, None, 20, {"material": 4321})
+    assert placeholders(statement) == len(params) and 4321 in params
+    assert params.count(search.RANK_CANDIDATES + 1) == 3 and params.count(search.RANK_CANDIDATES) == 1
+    statement, params = search.sample_statement("homework", "education-law", "book")
+    assert placeholders(statement) == len(params) and params[-1] == search.SAMPLE_ROWS
