@@ -64,10 +64,17 @@ class Statistics:
 
     # ---- the fold -----------------------------------------------------------------------
 
+    # The kinds of event whose fields (beyond the kind and the case) the fold reads: a replay may
+    # pass ``event=None`` for every other kind without decoding it (research/replay.py).
+    FIELD_KINDS = frozenset(("Created", "MentorAccepted", "SolutionProposed", "Completed"))
+
     def add(self, event):
+        self.add_kind(type(event).__name__, event.originator_id, event)
+
+    def add_kind(self, kind, case_id, event):
+        """One event, given its kind (its class name) and its case; ``event`` is read only when
+        ``kind`` is in ``FIELD_KINDS`` (may be None otherwise)."""
         self.events += 1
-        kind = type(event).__name__
-        case_id = event.originator_id
         if kind == "Created":
             form = event.form or {}
             self.cases[case_id] = _CaseStats(tuple(form.get("rubrics") or ()), form.get("urgency") or "unknown",

@@ -208,11 +208,11 @@ def run_timeline(args, stdout):
 
 def run_report(args, stdout):
     """Stream the log through the statistics fold; write report.csv, PNG plots and report.html."""
-    from research.analytics import Statistics
+    from research.replay import fold_statistics
     from research.report import write_report
     app = open_store(args.database_url)
     try:
-        stats = Statistics().add_all(iter_events(app))
+        stats = fold_statistics(app)  # one server-side cursor; decodes only what the fold reads
     finally:
         app.close()
     for path in write_report(stats, args.out):

@@ -138,3 +138,27 @@ def test_real_case_events():
         (1, 1, 0.5, 1, 1)
     assert g["hours_to_acceptance_mean"] >= 0
     assert list(stats.acceptance_hours()) == ["urgent"]
+
+
+def test_only_field_kinds_are_read_beyond_the_kind_and_the_case():
+    """The report's replay (research/replay.py) decodes only events of Statistics.FIELD_KINDS and
+    gives the fold None for the others: the fold must read nothing else of them."""
+    a, b, c = (uuid.uuid4() for _ in range(3))
+    events = [
+        created(a, 0, ["teaching-methods"], "urgent"), created(b, 1), created(c, 2),
+        ev("MentorsProposed", a, 1), ev("MentorChosen", a, 1), ev("MentorDeclined", a, 2), ev("Escalated", a, 2),
+        ev("Flagged", a, 2), ev("MentorChosen", a, 3), ev("MentorAccepted", a, 4), ev("MentorAccepted", a, 9),
+        ev("QuestionsAsked", a, 5), ev("QuestionsAnswered", a, 6), ev("RequestKept", a, 6),
+        ev("CaseRedefined", a, 7, form={"rubrics": ["self-management"], "urgency": "need_advice"}),
+        ev("SharedWithColleagues", a, 7), ev("ColleagueOpinionAdded", a, 7), ev("MessageSent", a, 8),
+        ev("SolutionProposed", a, 10), ev("SecondOpinionRequested", a, 11), ev("SolutionProposed", a, 12),
+        ev("Completed", a, 30, reflection={"problem_solved": "partly"}), ev("PublishedToForum", a, 31),
+        ev("Withdrawn", c, 3), ev("MentorChosen", uuid.uuid4(), 3),
+    ]
+    full, lean = fold(events), Statistics()
+    for e in events:
+        kind = type(e).__name__
+        lean.add_kind(kind, e.originator_id, e if kind in Statistics.FIELD_KINDS else None)
+    assert (lean.events, lean.unknown_case_events, lean.groups(), lean.by_month(), lean.acceptance_hours()) == \
+        (full.events, full.unknown_case_events, full.groups(), full.by_month(), full.acceptance_hours())
+    assert full.groups()[("overall", "all")]["second_opinions"] == 1
