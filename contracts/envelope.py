@@ -56,6 +56,10 @@ class UnreadableEnvelope(Exception):
         self.errors = errors or {}
 
 
+# one instance: building a marshmallow schema costs more than a load (it keeps no state between loads)
+_ENVELOPE_SCHEMA = EnvelopeSchema()
+
+
 def read_envelope(body):
     """Parse and validate a message body: the envelope, then its payload by the event's contract."""
     from contracts.events import payload_schema  # local: events imports this module
@@ -63,7 +67,7 @@ def read_envelope(body):
     if not isinstance(body, dict):
         raise UnreadableEnvelope("message body is not a JSON object")
     try:
-        data = EnvelopeSchema().load(body)
+        data = _ENVELOPE_SCHEMA.load(body)
     except ValidationError as exc:
         raise UnreadableEnvelope("invalid envelope", exc.messages) from None
     schema = payload_schema(data["type"], data["schema_version"])

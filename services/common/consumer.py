@@ -6,6 +6,7 @@
 - a handler that raises is requeued; after DELIVERY_LIMIT deliveries the broker parks it;
 - the message is acked only after the handler returned, i.e. after its transaction committed.
 Handlers make themselves idempotent with ``first_delivery`` inside their own transaction.
+A pure projection can take its events in batches instead: services/common/batch_consumer.py.
 """
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
@@ -35,7 +36,8 @@ class EventSubscriber(Consumer):
         self.subscription = SUBSCRIPTIONS_BY_QUEUE[queue_name]
         super().__init__(queue=consumer_queue(self.subscription), requeue_on_error=True, **kwargs)
 
-    def handle_message(self, body, message):
+    def read_or_park(self, body, message):
+        """The message's envelope, or None after parking an unreadable one (never retried)."""
         try:
             envelope = read_envelope(body)
             if envelope.type not in self.subscription.event_types:
@@ -44,6 +46,12 @@ class EventSubscriber(Consumer):
             log.error("envelope_rejected", queue=self.subscription.queue, reason=exc.reason,
                       errors=exc.errors, body=repr(body)[:500])
             message.reject(requeue=False)  # dead-lettered to <queue>.parked
+            return None
+        return envelope
+
+    def handle_message(self, body, message):
+        envelope = self.read_or_park(body, message)
+        if envelope is None:
             return
         context_data = self.unpack_message_headers(message)
         context_data["correlation_id"] = envelope.correlation_id or context_data.get("correlation_id")

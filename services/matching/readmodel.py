@@ -110,20 +110,34 @@ def _multirange(periods):
     return "{" + ",".join(f"[{p['starts_on']},{p['ends_on']}]" for p in periods) + "}"
 
 
-def upsert_mentor(cur, payload, position, schema_version=2):
-    """Out-of-order safe: an older profile event never overwrites a newer one."""
-    m = mentor_snapshot(payload, schema_version)
-    cur.execute(
-        """INSERT INTO mentors (mentor_id, rubrics, accepting_cases, accredited, capacity, away_periods, away,
-                                source_position)
+_UPSERT_MENTOR = """INSERT INTO mentors (mentor_id, rubrics, accepting_cases, accredited, capacity, away_periods,
+                                         away, source_position)
            VALUES (%s, %s, %s, %s, %s, %s, %s::datemultirange, %s)
            ON CONFLICT (mentor_id) DO UPDATE SET rubrics = EXCLUDED.rubrics,
                accepting_cases = EXCLUDED.accepting_cases, accredited = EXCLUDED.accredited,
                capacity = EXCLUDED.capacity, away_periods = EXCLUDED.away_periods, away = EXCLUDED.away,
                source_position = EXCLUDED.source_position, updated_at = now()
-           WHERE mentors.source_position < EXCLUDED.source_position""",
-        (m["mentor_id"], m["rubrics"], m["accepting_cases"], m["accredited"], m["capacity"],
-         Json(m["away_periods"]), _multirange(m["away_periods"]), position))
+           WHERE mentors.source_position < EXCLUDED.source_position"""
+
+
+def _upsert_mentor_args(payload, position, schema_version):
+    m = mentor_snapshot(payload, schema_version)
+    return (m["mentor_id"], m["rubrics"], m["accepting_cases"], m["accredited"], m["capacity"],
+            Json(m["away_periods"]), _multirange(m["away_periods"]), position)
+
+
+def upsert_mentor(cur, payload, position, schema_version=2):
+    """Out-of-order safe: an older profile event never overwrites a newer one."""
+    cur.execute(_UPSERT_MENTOR, _upsert_mentor_args(payload, position, schema_version))
+
+
+def upsert_mentors(cur, envelopes):
+    """``upsert_mentor`` of each MentorProfileUpdated envelope, in their order, sent to the server in
+    one round trip (the same statements, one after the other in the caller's transaction)."""
+    if envelopes:
+        cur.execute(b";".join(cur.mogrify(_UPSERT_MENTOR, _upsert_mentor_args(e.payload, e.position,
+                                                                              e.schema_version))
+                              for e in envelopes))
 
 
 MENTOR_COLUMNS = """m.mentor_id, m.rubrics, m.accepting_cases, m.accredited, m.capacity, m.away_periods,
