@@ -3,6 +3,7 @@
 psycopg2 blocks in C unless a wait callback is installed; with ``wait_select`` every
 query yields to the eventlet hub, so one slow query never stalls the other workers.
 """
+import select
 import threading
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -41,12 +42,45 @@ def ensure_database(url):
         conn.close()
 
 
+class KeepingPool(psycopg2.pool.ThreadedConnectionPool):
+    """psycopg2's pool opens ``minconn`` connections at once and closes every connection given back
+    while ``minconn`` are idle: with ``minconn=0`` it never kept one, and every transaction paid a
+    new connection (a backend fork and authentication, several ms; see bench/README.md,
+    bench_gateway.py). This one opens connections as they are needed and keeps up to ``maxconn``.
+    A kept connection the server has cut meanwhile (a restart, a failover, pg_terminate_backend)
+    has something to read - its FATAL message or end of file - where a live idle one has nothing:
+    such a one is closed and another taken, without a round trip for the check."""
+
+    def __init__(self, maxconn, *args, **kwargs):
+        super().__init__(0, maxconn, *args, **kwargs)
+        self.minconn = maxconn  # psycopg2's _putconn keeps a connection while fewer than minconn are idle
+
+    def checkout(self):
+        while True:
+            with self._lock:
+                kept = bool(self._pool)
+            conn = self.getconn()
+            if not kept or _idle_and_open(conn):
+                return conn
+            self.putconn(conn, close=True)
+
+
+def _idle_and_open(conn):
+    if conn.closed:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
 class PostgresStore:
     """A bounded pool; ``transaction()`` commits on success and rolls back on any error."""
 
     def __init__(self, url, max_connections=10):
         self.url = url
-        self._pool = psycopg2.pool.ThreadedConnectionPool(0, max_connections, url, connect_timeout=5)
+        self._pool = KeepingPool(max_connections, url, connect_timeout=5)
         self._slots = threading.BoundedSemaphore(max_connections)
 
     @contextmanager
@@ -56,7 +90,7 @@ class PostgresStore:
         broken = False
         try:
             try:
-                conn = self._pool.getconn()
+                conn = self._pool.checkout()
             except CONNECTION_ERRORS as exc:
                 raise ServiceUnavailable("The database is unreachable.") from exc
             try:

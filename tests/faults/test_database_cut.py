@@ -62,8 +62,8 @@ def test_cases_requests_fail_cleanly_on_cut_connections_and_recover_without_rest
 
 
 def test_notifications_cut_mid_burst_answers_503_and_loses_no_event(test_env, services, rpc, db):
-    """notifications opens a connection per transaction (services/common/db.py): the cut hits the
-    transactions in flight, of event handlers and of RPCs alike."""
+    """notifications keeps a pool of connections (services/common/db.py): the cut hits the
+    transactions in flight, of event handlers and of RPCs alike, and the idle connections."""
     process = services("notifications")
     burst = Burst("notifications", 300)
     conn, broker = open_broker(test_env.amqp_uri)
