@@ -39,7 +39,6 @@ import collections  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
@@ -60,12 +59,9 @@ from contracts.events import dump_payload  # noqa: E402
 from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from contracts.topology import SUBSCRIPTIONS_BY_QUEUE, Subscription, consumer_queue, events_exchange  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
+from results import append_result, machine  # noqa: E402  (bench/results.py)
 
 BENCH_DB = "mentor_bench_consumer"
-RESULTS = os.path.join(ROOT, "bench", "RESULTS.md")
-RESULTS_HEADER = ("# Benchmark results\n\nOne line per run, appended by the bench scripts. Compare lines of "
-                  "one machine only.\n\n| date (UTC) | benchmark | workload | figure | baseline | ratio | machine |\n"
-                  "|---|---|---|---|---|---|---|\n")  # the same as bench_library_search.py's
 TARGET = 0.3  # issue #10: an idempotent consumer keeps >= 0.3x the raw kombu consume rate
 PLATFORM_PREFETCH = 10  # nameko: prefetch = max_workers, 10 in every services/*/config.yaml
 BATCH_PREFETCH = 100
@@ -333,43 +329,23 @@ def show(figures):
               f"({100 * figure['cpu_share']:3.0f}% of a core){extra}")
 
 
-def machine(url, load):
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    conn = psycopg2.connect(url)
-    version = conn.server_version
-    conn.close()
-    return (f"{cpu}, {os.cpu_count()} cores, load average {load[0]:.1f} before / {load[1]:.1f} after "
-            f"(shared with other work), PostgreSQL {version // 10000}.{version % 10000}")
-
-
 def record(medians, args, load, size):
     rate = {label: figure["rate"] for label, figure in medians.items()}
     base, base100 = rate[BASELINE], rate[BASELINE_BATCH_PREFETCH]
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     met = rate[HEADLINE] / base >= TARGET
-    line = (f"| {when} | bench_consumer | {args.n} persistent {size:.0f}-byte envelopes from a quorum queue, "
-            f"median of {args.runs} runs "
-            f"| batched consumer (first_deliveries + upserts, prefetch {BATCH_PREFETCH}, "
-            f"{medians[HEADLINE]['per_batch']:.0f} msgs/batch): {rate[HEADLINE]:,.0f} msg/s (target >= {TARGET}x: "
-            f"{'met' if met else 'NOT met'}); batched tracking with a round trip per upsert "
-            f"{rate['batched tracking, an upsert round trip per event']:,.0f} msg/s; "
-            f"current per-message path {rate[CURRENT]:,.0f} msg/s; nameko without "
-            f"database {rate['nameko EventSubscriber, no database']:,.0f} msg/s "
-            f"| raw kombu consume + ack, prefetch {PLATFORM_PREFETCH} {base:,.0f} msg/s "
-            f"(prefetch {BATCH_PREFETCH}: {base100:,.0f} msg/s) "
-            f"| {rate[HEADLINE] / base:.2f} (vs raw prefetch {BATCH_PREFETCH}: {rate[HEADLINE] / base100:.2f}; "
-            f"current {rate[CURRENT] / base:.2f}) | {machine(args.url, load)} |\n")
-    new = not os.path.exists(RESULTS)  # another benchmark may append at the same time: append only
-    with open(RESULTS, "a", encoding="utf-8") as out:
-        if new:
-            out.write(RESULTS_HEADER)
-        out.write(line)
-    print(f"appended to {RESULTS}")
+    append_result(
+        "bench_consumer", f"{args.n} persistent {size:.0f}-byte envelopes from a quorum queue, median of {args.runs} runs",
+        f"batched consumer (first_deliveries + upserts, prefetch {BATCH_PREFETCH}, "
+        f"{medians[HEADLINE]['per_batch']:.0f} msgs/batch): {rate[HEADLINE]:,.0f} msg/s (target >= {TARGET}x: "
+        f"{'met' if met else 'NOT met'}); batched tracking with a round trip per upsert "
+        f"{rate['batched tracking, an upsert round trip per event']:,.0f} msg/s; "
+        f"current per-message path {rate[CURRENT]:,.0f} msg/s; nameko without "
+        f"database {rate['nameko EventSubscriber, no database']:,.0f} msg/s",
+        f"raw kombu consume + ack, prefetch {PLATFORM_PREFETCH} {base:,.0f} msg/s "
+        f"(prefetch {BATCH_PREFETCH}: {base100:,.0f} msg/s)",
+        f"{rate[HEADLINE] / base:.2f} (vs raw prefetch {BATCH_PREFETCH}: {rate[HEADLINE] / base100:.2f}; "
+        f"current {rate[CURRENT] / base:.2f})",
+        machine(args.url, load))
 
 
 def main(argv=None):

@@ -33,7 +33,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -48,6 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import library_corpus  # noqa: E402  (bench/library_corpus.py, beside this script)
 from scratch import add_postgres_argument, fresh_database, recreate, server_url  # noqa: E402
+from results import append_result, machine  # noqa: E402  (bench/results.py)
 from services.common.db import PostgresStore  # noqa: E402
 from services.library import items, search  # noqa: E402
 from services.library.tables import SCHEMA, TS_CONFIG  # noqa: E402
@@ -58,10 +58,6 @@ TARGET_P95_MS = {100_000: 20.0, 1_000_000: 50.0}  # issue #10: p95 by library si
 
 def target_ms(n):
     return TARGET_P95_MS[100_000] if n <= 100_000 else TARGET_P95_MS[1_000_000]
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
-RESULTS_HEADER = ("# Benchmark results\n\nOne line per run, appended by the bench scripts. Compare lines of "
-                  "one machine only.\n\n| date (UTC) | benchmark | workload | figure | baseline | ratio | machine |\n"
-                  "|---|---|---|---|---|---|---|\n")
 START = 1_700_000_000  # the first item's publication time (epoch seconds); one a minute after it
 
 RARE = library_corpus.RARE_RU[:8] + library_corpus.RARE_EN[:8]
@@ -262,30 +258,6 @@ def run(url, rounds, seed=11, baselines=True):
     return groups, matches
 
 
-def machine(url):
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    conn = psycopg2.connect(url)
-    with conn.cursor() as cur:
-        cur.execute("SHOW server_version")
-        version = cur.fetchone()[0].split()[0]
-    conn.close()
-    load = ", load average %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
-    return f"{cpu}, {os.cpu_count()} cores{load}, PostgreSQL {version}"
-
-
-def append_result(line):
-    new = not os.path.exists(RESULTS)
-    with open(RESULTS, "a", encoding="utf-8") as f:
-        if new:
-            f.write(RESULTS_HEADER)
-        f.write(line + "\n")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000, help="library items to generate (default 100,000)")
@@ -331,7 +303,7 @@ def main(argv=None):
             print(profiler.output_text(unicode=True, color=False, show_all=False))
             return 0
         groups, matches = run(url, args.rounds)
-        where = machine(url)
+        where = machine(url)  # while the scratch database exists
     finally:
         if keep:
             print(f"kept database {dbname}: rerun with --items {args.items} --reuse; drop with --drop", flush=True)
@@ -364,16 +336,13 @@ def main(argv=None):
           f"issue #10's work) p50 {prev_p50:.2f} ms, p95 {prev_p95:.2f} ms (ratio p95 {first_p95 / prev_p95:.2f})")
     print(f"target p95 < {target:g} ms at {args.items} items: {verdict}")
     if not args.no_results:
-        date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
-        append_result(f"| {date} | bench_library_search | {args.items} items, {args.rounds} rounds "
-                      f"| worst search p95 {worst_p95:.1f} ms ({worst}; target < {target:g}: {verdict}) "
-                      f"; all first pages p95 {first_p95:.1f} ms "
-                      f"| previous statement first pages p95 {prev_p95:.1f} ms; "
-                      f"count(*) @@ p95 {base_p95:.1f} ms; naive rank-all p95 {naive_p95:.1f} ms "
-                      f"| first pages vs previous {first_p95 / prev_p95:.2f}; "
-                      f"worst vs count {worst_p95 / base_p95:.2f} "
-                      f"| {where} |")
-        print(f"appended to {RESULTS}")
+        append_result("bench_library_search", f"{args.items} items, {args.rounds} rounds",
+                      f"worst search p95 {worst_p95:.1f} ms ({worst}; target < {target:g}: {verdict}) "
+                      f"; all first pages p95 {first_p95:.1f} ms",
+                      f"previous statement first pages p95 {prev_p95:.1f} ms; "
+                      f"count(*) @@ p95 {base_p95:.1f} ms; naive rank-all p95 {naive_p95:.1f} ms",
+                      f"first pages vs previous {first_p95 / prev_p95:.2f}; worst vs count {worst_p95 / base_p95:.2f}",
+                      where)
     return 0
 
 

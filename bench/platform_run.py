@@ -304,41 +304,11 @@ def rss_kb(pid):
     return None
 
 
-def machine(postgres=DEFAULT_POSTGRES):
-    import platform as stdlib_platform
-    import psycopg2
-    cpu = stdlib_platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    conn = psycopg2.connect(server_url(postgres, "postgres"))
-    with conn.cursor() as cur:
-        cur.execute("SHOW server_version")
-        version = cur.fetchone()[0].split()[0]
-    conn.close()
-    return cpu, os.cpu_count(), version
-
-
-RESULTS = os.path.join(BENCH, "RESULTS.md")
-RESULTS_HEADER = ("# Benchmark results\n\nOne line per run, appended by the bench scripts. Compare lines of "
-                  "one machine only.\n\n| date (UTC) | benchmark | workload | figure | baseline | ratio | machine |\n"
-                  "|---|---|---|---|---|---|---|\n")
-
-
 def append_result(benchmark, workload, figure, baseline, ratio, load_before, load_after, postgres=DEFAULT_POSTGRES):
-    from datetime import datetime, timezone
-    cpu, cores, version = machine(postgres)
-    line = (f"| {datetime.now(timezone.utc):%Y-%m-%d %H:%M} | {benchmark} | {workload} | {figure} | {baseline} | "
-            f"{ratio} | {cpu}, {cores} cores, load average {load_before:.1f} before / {load_after:.1f} after "
-            f"(shared with other work), PostgreSQL {version} |\n")
-    new = not os.path.exists(RESULTS)  # another benchmark may append at the same time: append only
-    with open(RESULTS, "a", encoding="utf-8") as out:
-        if new:
-            out.write(RESULTS_HEADER)
-        out.write(line)
-    print(f"appended to {RESULTS}")
+    """One bench/RESULTS.md row through bench/results.py."""
+    from results import append_result as append, machine
+    append(benchmark, workload, figure, baseline, ratio,
+           machine(server_url(postgres, "postgres"), (load_before, load_after)))
 
 
 def percentile(values, q):

@@ -126,7 +126,7 @@ def browse_statement(rubric, kind, after, limit):
                 kind=sql.Literal(table_key), table=sql.Identifier(TABLES[table_key]),
                 where=sql.SQL(" AND ").join(where)))
     statement = sql.SQL(
-        "SELECT (SELECT count(*) FROM ({counts} LIMIT %s) c) AS total, "
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM ({counts}) u LIMIT %s) c) AS total, "
         "(SELECT coalesce(json_agg(p ORDER BY p.published_at DESC, p.id DESC), '[]') FROM "
         "(SELECT id, kind, published_at, rank FROM ({branches}) u "
         "ORDER BY published_at DESC, id DESC LIMIT %s) p) AS page").format(

@@ -174,6 +174,10 @@ def test_materials_attached_to_solutions_become_items_linked_to_the_case(library
     assert ids(search(rpc, q=word, kind="solved_case")) == [str(entry_id(body["event_id"]))]
     assert len(search(rpc, q=word)["items"]) == 4
     assert rpc.library.get_entry(READER, by_type["link"]["id"])["title"] == f"Class rules {word}"
+    for kind in ("solved_case", "material", "book"):  # browsing one table: its own capped count
+        browsed = search(rpc, kind=kind, rubric="teaching-methods")
+        assert browsed["items"] and {i["kind"] for i in browsed["items"]} == {
+            "solved_case" if kind == "solved_case" else "material"}
 
 
 def test_a_new_case_on_the_same_topic_gets_the_solved_one_back_as_similar(library, rpc, db):
