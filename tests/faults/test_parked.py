@@ -58,8 +58,14 @@ def test_a_poisoned_event_is_retried_parked_listed_and_replayed_after_the_fix(te
 
         eventually(lambda: queue_depth(test_env.amqp_uri, f"{QUEUE}.parked") == 1, timeout=60,
                    message="the poisoned event is parked")
-        eventually(lambda: burst.effects(db) == len(rest), timeout=60,
-                   message="the consumer went on with the next events")
+        try:
+            eventually(lambda: burst.effects(db) == len(rest), timeout=60,
+                       message="the consumer went on with the next events")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc} (effects: {burst.effects(db)} of {len(rest)}; queue "
+                                 f"{queue_depth(test_env.amqp_uri, QUEUE)}, parked "
+                                 f"{queue_depth(test_env.amqp_uri, QUEUE + '.parked')}); log tail:\n"
+                                 + "\n".join(process.log_text().splitlines()[-60:])) from None
         failures = [line for line in process.log_text().splitlines()
                     if "event_handler_failed" in line and poisoned["event_id"] in line]
         assert len(failures) == DELIVERY_LIMIT + 1  # the first delivery and DELIVERY_LIMIT redeliveries
