@@ -218,7 +218,7 @@ def measure_nameko(amqp, url, sub, n, kind):
             state["batches"] += 1
             handled(len(envelopes))
 
-    class BatchedService:  # services/matching/service.py on_mentor_profile_updated, without its log lines
+    class BatchedService:  # matching's profile handler as it would be batched (readmodel.upsert_mentors)
         name = "bench_consumer"
         db = Database(migrations=CONSUMER_TABLES + readmodel.SCHEMA)
 

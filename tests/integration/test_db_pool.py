@@ -2,8 +2,18 @@
 every connection given back, so every transaction paid a new one (issue #10, bench_gateway.py).
 A kept connection the server cut meanwhile is replaced, not handed to the next transaction."""
 import psycopg2
+import pytest
 
 from services.common.db import PostgresStore, ensure_database
+
+
+@pytest.fixture
+def store(test_env):
+    url = test_env.database_url("dbpool")
+    ensure_database(url)
+    store = PostgresStore(url, 3)
+    yield store
+    store.close()
 
 
 def _backend_pid(store):
@@ -22,44 +32,27 @@ def _terminate(test_env, pid):
         conn.close()
 
 
-def test_transactions_reuse_one_connection(test_env):
-    url = test_env.database_url("dbpool")
-    ensure_database(url)
-    store = PostgresStore(url, 3)
-    try:
-        first = _backend_pid(store)
-        assert [_backend_pid(store) for _ in range(5)] == [first] * 5
-    finally:
-        store.close()
+def test_transactions_reuse_one_connection(store):
+    first = _backend_pid(store)
+    assert [_backend_pid(store) for _ in range(5)] == [first] * 5
 
 
-def test_a_kept_connection_cut_by_the_server_is_replaced(test_env):
-    url = test_env.database_url("dbpool")
-    ensure_database(url)
-    store = PostgresStore(url, 3)
-    try:
-        first = _backend_pid(store)
-        _terminate(test_env, first)
-        # the next transaction does not fail on the dead connection: it gets a new one
-        second = _backend_pid(store)
-        assert second != first
-        assert _backend_pid(store) == second
-    finally:
-        store.close()
+def test_a_kept_connection_cut_by_the_server_is_replaced(store, test_env):
+    first = _backend_pid(store)
+    _terminate(test_env, first)
+    # the next transaction does not fail on the dead connection: it gets a new one
+    second = _backend_pid(store)
+    assert second != first
+    assert _backend_pid(store) == second
 
 
-def test_concurrent_transactions_keep_at_most_the_pool_size(test_env):
+def test_concurrent_transactions_keep_at_most_the_pool_size(store):
     import eventlet
-    url = test_env.database_url("dbpool")
-    ensure_database(url)
-    store = PostgresStore(url, 3)
-    try:
-        def hold(_):
-            with store.transaction() as cur:
-                cur.execute("SELECT pg_sleep(0.05), pg_backend_pid() AS pid")
-                return cur.fetchone()["pid"]
-        pids = set(eventlet.GreenPool(6).imap(hold, range(12)))
-        assert 1 <= len(pids) <= 3
-        assert {_backend_pid(store) for _ in range(6)} <= pids
-    finally:
-        store.close()
+
+    def hold(_):
+        with store.transaction() as cur:
+            cur.execute("SELECT pg_sleep(0.05), pg_backend_pid() AS pid")
+            return cur.fetchone()["pid"]
+    pids = set(eventlet.GreenPool(6).imap(hold, range(12)))
+    assert 1 <= len(pids) <= 3
+    assert {_backend_pid(store) for _ in range(6)} <= pids
