@@ -44,6 +44,8 @@ class ConfirmTracker:
     @property
     def settled(self):
         """True when the broker answered for every publish of the batch (ack or nack)."""
+        if self._acked_through >= self._next_tag - 1:  # the usual case: one "multiple" ack covers all
+            return True
         return all(self._is_acked(tag) or tag in self.nacked for tag in self._pending)
 
     def first_unconfirmed(self):
