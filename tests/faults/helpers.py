@@ -1,4 +1,5 @@
 """Small helpers of the fault tests: hand-made events per consumer and broker inspection."""
+import subprocess
 import uuid
 
 from kombu import Connection
@@ -20,6 +21,19 @@ def service_env(test_env):
 def queue_depth(amqp_uri, queue):
     with Connection(amqp_uri) as conn:
         return conn.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def broker_snapshot(test_env):
+    """What RabbitMQ holds for this session's vhost: each queue's ready and unacked messages and its
+    consumers (with their connection), to tell a lost message from one held by a stray consumer."""
+    vhost = test_env._vhost or "/"
+    lines = []
+    for args in (["list_queues", "-p", vhost, "name", "messages_ready", "messages_unacknowledged", "consumers"],
+                 ["list_consumers", "-p", vhost, "queue_name", "channel_pid", "prefetch_count", "ack_required"],
+                 ["list_connections", "-p", vhost, "pid", "peer_port", "client_properties"]):
+        done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
+        lines.append(f"$ rabbitmqctl {' '.join(args)}\n{done.stdout or done.stderr}")
+    return "\n".join(lines)
 
 
 def publication(essence):

@@ -33,7 +33,7 @@ def _case_redefined(case_id, rubrics, position):
 
 
 def _publish_raw(amqp_uri, body, content_type):
-    with Connection(amqp_uri) as conn:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         Producer(conn.default_channel).publish(body, exchange=events_exchange("cases"), routing_key="CaseCreated",
                                                content_type=content_type, content_encoding="utf-8",
                                                delivery_mode=2)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from contracts.topology import DELIVERY_LIMIT
-from tests.faults.helpers import Burst, queue_depth
+from tests.faults.helpers import Burst, broker_snapshot, queue_depth
 from tests.integration.event_helpers import count, open_broker
 from tests.processes import ROOT
 from tests.support import eventually
@@ -64,7 +64,8 @@ def test_a_poisoned_event_is_retried_parked_listed_and_replayed_after_the_fix(te
         except AssertionError as exc:
             raise AssertionError(f"{exc} (effects: {burst.effects(db)} of {len(rest)}; queue "
                                  f"{queue_depth(test_env.amqp_uri, QUEUE)}, parked "
-                                 f"{queue_depth(test_env.amqp_uri, QUEUE + '.parked')}); log tail:\n"
+                                 f"{queue_depth(test_env.amqp_uri, QUEUE + '.parked')}); broker:\n"
+                                 f"{broker_snapshot(test_env)}\nlog tail:\n"
                                  + "\n".join(process.log_text().splitlines()[-60:])) from None
         failures = [line for line in process.log_text().splitlines()
                     if "event_handler_failed" in line and poisoned["event_id"] in line]

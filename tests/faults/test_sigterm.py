@@ -12,7 +12,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from tests.faults.helpers import Burst, service_env
+from tests.faults.helpers import Burst, broker_snapshot, service_env
 from tests.integration.event_helpers import count
 from tests.processes import ServiceProcess
 from tests.support import eventually
@@ -41,7 +41,11 @@ def test_a_consumer_stopped_mid_burst_finishes_its_work_and_loses_nothing(test_e
     assert burst.effects(db) == burst.processed(db)  # what was in flight committed whole, or not at all
 
     services(consumer)
-    eventually(lambda: burst.processed(db) == len(burst.events), timeout=90, message="every event processed")
+    try:
+        eventually(lambda: burst.processed(db) == len(burst.events), timeout=90, message="every event processed")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc} ({burst.processed(db)} of {len(burst.events)}); broker:\n"
+                             f"{broker_snapshot(test_env)}") from None
     assert burst.effects(db) == len(burst.events)
 
 
