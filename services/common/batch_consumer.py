@@ -12,13 +12,7 @@ queue adds no latency; messages that arrive while a batch runs wait for it and g
 next batch, at most ``EVENT_BATCH_SIZE`` (a full batch starts at once in another worker). The queue's
 prefetch (``EVENT_BATCH_PREFETCH``, default 10 x max_workers) bounds how many are held unacked.
 
-NOT USED BY THE SERVICES YET (issue #10): it passed its integration tests and bench/bench_consumer.py,
-but in repeated runs a batch sometimes never came (tests/integration/test_batch_consumer.py with
-EVENT_BATCH_SIZE 50: "every event processed" timed out), and once a fault test (a SIGKILL mid-burst)
-ended with events never applied although the process had handled all it received. Until that stall
-is understood the services consume one event at a time (``services.common.consumer.subscribe``).
-
-The guarantees it aims at are those of ``services.common.consumer.EventSubscriber``:
+The guarantees of ``services.common.consumer.EventSubscriber`` are kept:
 - an unreadable envelope is parked at once (never batched, never retried);
 - if a batch handler raises, nothing of it was committed; each of its events is then handled
   alone (a batch of one), so a poison event fails alone: it is requeued, and after DELIVERY_LIMIT

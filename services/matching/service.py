@@ -19,6 +19,7 @@ from contracts.errors import NotFound
 from contracts.rpc import SuggestColleaguesSchema
 from contracts.validation import load
 from services.common import outbox
+from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
@@ -49,14 +50,17 @@ class MatchingService:
     db = Database(migrations=SCHEMA)
     relay = EventRelay("matching", OutboxReader("matching"))
 
-    @subscribe("matching.identity-events")
-    def on_mentor_profile_updated(self, envelope):
-        p = envelope.payload
+    @subscribe_batch("matching.identity-events")
+    def on_mentor_profile_updated(self, envelopes):
+        """Batched (services/common/batch_consumer.py): one transaction and one processed_events
+        insert for the profile events delivered together, each applied as it would be alone."""
         with self.db.transaction() as cur:
-            if not first_delivery(cur, envelope, self.name):
-                return
-            readmodel.upsert_mentor(cur, p, envelope.position, envelope.schema_version)
-        log.info("mentor_known", mentor_id=p["mentor_id"], schema_version=envelope.schema_version)
+            applied = first_deliveries(cur, envelopes, self.name)
+            readmodel.upsert_mentors(cur, applied)  # upsert_mentor of each, in one round trip
+        for envelope in applied:  # after the commit, as before
+            with event_context(envelope):
+                log.info("mentor_known", mentor_id=envelope.payload["mentor_id"],
+                         schema_version=envelope.schema_version)
 
     @subscribe("matching.case-events")
     def on_case_event(self, envelope):

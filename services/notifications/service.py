@@ -15,7 +15,7 @@ from contracts.rpc import (ActorSchema, CalendarEventFormSchema, CalendarEventPa
                            DirectMessageSchema, InboxQuerySchema, MarkAllReadSchema, MessageThreadQuerySchema,
                            PreferencesUpdateSchema, ReasonSchema)
 from contracts.validation import load
-from services.common.consumer import first_delivery, subscribe
+from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
@@ -45,24 +45,33 @@ class NotificationsService:
 
     # ---- events: one inbox entry (and e-mail) per person whose turn it is -------------------
 
-    @subscribe("notifications.case-events")
-    def on_case_event(self, envelope):
-        self._notify(envelope)
+    # batched (services/common/batch_consumer.py): the events delivered together share one
+    # transaction and one processed_events insert; each event's entries are what one event alone makes
 
-    @subscribe("notifications.identity-events")
-    def on_identity_event(self, envelope):
-        self._notify(envelope)
+    @subscribe_batch("notifications.case-events")
+    def on_case_event(self, envelopes):
+        self._notify(envelopes)
 
-    def _notify(self, envelope):
-        p = envelope.payload
+    @subscribe_batch("notifications.identity-events")
+    def on_identity_event(self, envelopes):
+        self._notify(envelopes)
+
+    def _notify(self, envelopes):
         with self.db.transaction() as cur:
-            if not first_delivery(cur, envelope, self.name):
-                return
-            for recipient, kind, text in inbox_entries(envelope.type, p):
+            created = [(envelope, self._notify_one(cur, envelope))
+                       for envelope in first_deliveries(cur, envelopes, self.name)]
+        for envelope, entries in created:  # after the commit: a failed batch, retried event by event, logs once
+            with event_context(envelope):
+                for kind, to_moderators in entries:
+                    log.info("inbox_entry_created", kind=kind, case_id=envelope.payload.get("case_id"),
+                             to_moderators=to_moderators)
+
+    def _notify_one(self, cur, envelope):
+        """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created."""
+        p = envelope.payload
+        return [(kind, recipient == MODERATORS) for recipient, kind, text in inbox_entries(envelope.type, p)
                 if inbox.deliver(cur, recipient, kind, text, envelope.event_id,
-                                 case_id=p.get("case_id"), case_number=p.get("case_number")):
-                    log.info("inbox_entry_created", kind=kind, case_id=p.get("case_id"),
-                             to_moderators=recipient == MODERATORS)
+                                 case_id=p.get("case_id"), case_number=p.get("case_number"))]
 
     # ---- the inbox ------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import signal
 import pytest
 
 from contracts.topology import SUBSCRIPTIONS
-from tests.faults.helpers import Burst, queue_depth
+from tests.faults.helpers import Burst, broker_snapshot, queue_depth
 from tests.support import eventually
 
 pytestmark = pytest.mark.timeout(300)
@@ -13,10 +13,13 @@ pytestmark = pytest.mark.timeout(300)
 BURST = 500  # the figure; about 5 s per consumer here
 
 
-@pytest.mark.parametrize("consumer", ["notifications", "matching", "library"])
+# notifications consumes in batches: tests/faults/test_batch_consumer_crash.py kills it mid-burst
+@pytest.mark.parametrize("consumer", ["matching", "library"])
 def test_a_consumer_killed_mid_burst_ends_with_every_effect_once(test_env, services, db, consumer):
-    process = services(consumer)
+    # the whole burst waits in the queue before the consumer starts (publishing with confirms is
+    # slower than consuming), so that the kill lands in the middle of it
     burst = Burst(consumer, BURST).publish(test_env.amqp_uri)
+    process = services(consumer)
     eventually(lambda: burst.effects(db) >= 20, timeout=60, message="the burst is being consumed")
     process.kill(signal.SIGKILL)
     assert process.process.returncode == -signal.SIGKILL
@@ -31,5 +34,6 @@ def test_a_consumer_killed_mid_burst_ends_with_every_effect_once(test_env, servi
         raise AssertionError(
             f"after restart {burst.processed(db)} of {len(burst.events)} processed ({done_at_kill} at the kill); "
             f"queued {[queue_depth(test_env.amqp_uri, q) for q in queues]}, "
-            f"parked {[queue_depth(test_env.amqp_uri, q + '.parked') for q in queues]} in {queues}") from None
+            f"parked {[queue_depth(test_env.amqp_uri, q + '.parked') for q in queues]} in {queues}; broker:\n"
+            f"{broker_snapshot(test_env)}") from None
     assert burst.effects(db) == len(burst.events)

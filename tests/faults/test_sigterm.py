@@ -33,8 +33,11 @@ def _sigterm(process):
 
 @pytest.mark.parametrize("consumer", ["notifications", "matching", "library"])
 def test_a_consumer_stopped_mid_burst_finishes_its_work_and_loses_nothing(test_env, services, db, consumer):
+    # the whole burst waits in the queue before the consumer starts (publishing with confirms is slower
+    # than consuming); notifications consumes in batches (services/common/batch_consumer.py), fast
+    # enough to finish 300 events while it stops, so it gets a longer burst to be stopped in the middle of
+    burst = Burst(consumer, BURST * (10 if consumer == "notifications" else 1)).publish(test_env.amqp_uri)
     process = services(consumer)
-    burst = Burst(consumer, BURST).publish(test_env.amqp_uri)
     eventually(lambda: burst.effects(db) >= 20, timeout=60, message="the burst is being consumed")
     assert _sigterm(process) < GRACE_SECONDS
     assert burst.effects(db) < len(burst.events), "the burst finished before SIGTERM: nothing was in flight"

@@ -34,15 +34,17 @@ def _terminate_and_time(process):
 
 
 def test_a_consumer_stopped_mid_burst_loses_and_doubles_nothing(test_env, processes, db):
-    notifications = processes("notifications")
+    # the whole burst is queued before the consumer starts (publishing with confirms is slower than
+    # consuming), and it is long: notifications consumes in batches, fast enough to finish 300 events
     conn, broker = open_broker(test_env.amqp_uri)
     mentor = actor("mentor")
     events = [envelope("MentorChosen", str(uuid.uuid4()), {
         "case_id": str(uuid.uuid4()), "case_number": f"MC-0000-{n:06d}", "round": 1,
-        "mentor_id": mentor["user_id"]}) for n in range(300)]
+        "mentor_id": mentor["user_id"]}) for n in range(3000)]
     for body in events:
         broker.publish(body)
     conn.release()
+    notifications = processes("notifications")
 
     def delivered():
         return count(db, "notifications", "SELECT count(*) FROM inbox WHERE user_id = %s", mentor["user_id"])
