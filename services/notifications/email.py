@@ -117,6 +117,13 @@ def claim_due(cur, limit=BATCH_SIZE, lease_seconds=CLAIM_LEASE_SECONDS):
     return sorted(cur.fetchall(), key=lambda r: r["created_at"])
 
 
+def release(cur, row_ids):
+    """Give claimed rows back, due now and their attempt not counted (the sender paused before them)."""
+    if row_ids:
+        cur.execute("UPDATE email_outbox SET attempts = attempts - 1, next_attempt_at = now() "
+                    "WHERE id = ANY(%s::uuid[]) AND status = 'pending'", (list(row_ids),))
+
+
 def mark_sent(cur, row_id):
     cur.execute("UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = %s",
                 (row_id,))

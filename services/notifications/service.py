@@ -136,22 +136,31 @@ class NotificationsService:
         except ServiceUnavailable as exc:  # the rows wait in the database; the next tick tries again
             log.warning("email_sender_paused", reason=exc.message)
             return
-        for row in rows:
-            self._send_one(row, settings, policy)
+        for i, row in enumerate(rows):
+            if not self._send_one(row, settings, policy):
+                # identity did not answer: the rest of the round would wait RPC_TIMEOUT each (and hold
+                # up a graceful stop); those rows go back, their attempt not counted, for the next tick
+                with self.db.transaction() as cur:
+                    email.release(cur, [r["id"] for r in rows[i + 1:]])
+                log.warning("email_sender_paused", reason="identity did not answer", put_back=len(rows) - i - 1)
+                return
 
     def _send_one(self, row, settings, policy):
-        give_up = False
+        """Send one row; False if identity did not answer (the row's attempt counts, as for any failure)."""
+        give_up, identity_answered = False, True
         try:
             if row["recipient"] == MODERATORS:
                 moderators = [c["user_id"] for c in self.identity.moderator_contacts() or ()]
                 with self.db.transaction() as cur:
                     wanted = email.fan_out(cur, row, moderators)
                 log.info("email_fanned_out", kind=row["kind"], outbox_id=row["id"], recipients=len(wanted))
-                return
+                return True
             contact = self.identity.contact_for(row["recipient"])
             email.send(email.build_message(row, contact, settings), settings)
         except NotFound as exc:  # the account is gone: nobody to write to
             error, give_up = f"NotFound: {exc.message}", True
+        except ServiceUnavailable as exc:
+            error, identity_answered = f"ServiceUnavailable: {exc.message}", False
         except PlatformError as exc:
             error = f"{type(exc).__name__}: {exc.message}"
         except Exception as exc:  # SMTP or network: retried, unless the server refused for good
@@ -160,7 +169,7 @@ class NotificationsService:
             with self.db.transaction() as cur:
                 email.mark_sent(cur, row["id"])
             log.info("email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
-            return
+            return True
         with self.db.transaction() as cur:
             status = email.mark_failed_attempt(cur, row, error, policy, give_up)
         if status == "failed":
@@ -168,6 +177,7 @@ class NotificationsService:
         else:
             log.warning("email_attempt_failed", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"],
                         retry_in_s=policy.backoff(row["attempts"]), error=error)
+        return identity_answered
 
     # ---- direct messages between mentors (and moderators) ---------------------------------
 

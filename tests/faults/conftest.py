@@ -1,12 +1,11 @@
 """Fault tests: services run as real `nameko run` processes (tests/processes.py) on the session's
 vhost and databases; each test starts what it needs and kills it afterwards, and begins with empty
 consumer queues so that events left by an earlier test cannot leak into its counts."""
-import psycopg2
 import pytest
 
 from contracts.topology import SUBSCRIPTIONS
 from tests.faults.helpers import OBSERVER, service_env
-from tests.integration.event_helpers import purge
+from tests.integration.event_helpers import give_up_emails, purge
 from tests.processes import ServiceProcess
 
 ALL_QUEUES = [s.queue for s in SUBSCRIPTIONS] + [f"{s.queue}.parked" for s in SUBSCRIPTIONS]
@@ -40,18 +39,4 @@ def services(test_env, tmp_path):
     for process in started:
         process.kill()
     if any(process.name == "notifications" for process in started):
-        _give_up_burst_emails(test_env)
-
-
-def _give_up_burst_emails(test_env):
-    """A burst leaves thousands of e-mail rows for people identity never knew; later tests share the
-    session's database, and their e-mails would queue behind these failing attempts."""
-    conn = psycopg2.connect(test_env.database_url("notifications"))
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("UPDATE email_outbox SET status = 'failed', last_error = 'fault test burst' "
-                        "WHERE status = 'pending'")
-    finally:
-        conn.close()
-
-
+        give_up_emails(test_env)  # the bursts' e-mails, for people identity never knew

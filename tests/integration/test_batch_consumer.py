@@ -13,6 +13,7 @@ from kombu import Connection
 from services.common.batch_consumer import first_deliveries
 from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
+from tests.faults.helpers import queue_depth
 from tests.integration.event_helpers import count, envelope, open_broker, purge
 from tests.support import actor, eventually, mentor_snapshot
 
@@ -26,11 +27,6 @@ def chosen(mentor_id, number="MC-2026-000777"):
     case_id = str(uuid.uuid4())
     return envelope("MentorChosen", case_id, {"case_id": case_id, "case_number": number, "round": 1,
                                               "mentor_id": mentor_id})
-
-
-def queue_depth(amqp_uri, queue):
-    with Connection(amqp_uri) as conn:
-        return conn.default_channel.queue_declare(queue, passive=True).message_count
 
 
 def publish(amqp_uri, *bodies):

@@ -23,7 +23,7 @@ def consumers(start_module_service, test_env):
 
 @pytest.fixture
 def broker(consumers):
-    with Connection(consumers.amqp_uri) as conn:
+    with Connection(consumers.amqp_uri, transport_options={"confirm_publish": True}) as conn:
         channel = conn.channel()
         declare_topology(channel)
         yield _Broker(channel)
