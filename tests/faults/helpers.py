@@ -36,6 +36,22 @@ def broker_snapshot(test_env):
     return "\n".join(lines)
 
 
+def poison(db, event_id):
+    """A bug that makes notifications' handler raise on this one event (its processed_events row fails
+    to insert, so its whole transaction does), until ``cure``."""
+    with db("notifications").cursor() as cur:
+        cur.execute("""CREATE OR REPLACE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                       BEGIN RAISE EXCEPTION 'poisoned event %', NEW.event_id; END $$""")
+        cur.execute("DROP TRIGGER IF EXISTS test_poison ON processed_events")
+        cur.execute(f"CREATE TRIGGER test_poison BEFORE INSERT ON processed_events FOR EACH ROW "
+                    f"WHEN (NEW.event_id = '{uuid.UUID(event_id)}') EXECUTE FUNCTION test_poison()")
+
+
+def cure(db):
+    with db("notifications").cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS test_poison ON processed_events")
+
+
 def publication(essence):
     return {"essence": essence, "actions_taken": "", "difficulty": "", "question": "What now?",
             "participants": [], "rubrics": ["education-law"], "urgency": "urgent",

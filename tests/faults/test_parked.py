@@ -4,12 +4,11 @@ on with the next events; the operator command lists it and, after the fix, repla
 import json
 import subprocess
 import sys
-import uuid
 
 import pytest
 
 from contracts.topology import DELIVERY_LIMIT
-from tests.faults.helpers import Burst, broker_snapshot, queue_depth
+from tests.faults.helpers import Burst, broker_snapshot, cure, poison, queue_depth
 from tests.integration.event_helpers import count, open_broker
 from tests.processes import ROOT
 from tests.support import eventually
@@ -27,26 +26,11 @@ def parked_command(test_env, *args):
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def _poison(db, event_id):
-    """A bug that makes the handler raise on this one event (its transaction fails), fixed by ``_fix``."""
-    with db("notifications").cursor() as cur:
-        cur.execute("""CREATE OR REPLACE FUNCTION fault_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                       BEGIN RAISE EXCEPTION 'poisoned event %', NEW.event_id; END $$""")
-        cur.execute("DROP TRIGGER IF EXISTS fault_poison ON processed_events")
-        cur.execute(f"CREATE TRIGGER fault_poison BEFORE INSERT ON processed_events FOR EACH ROW "
-                    f"WHEN (NEW.event_id = '{uuid.UUID(event_id)}') EXECUTE FUNCTION fault_poison()")
-
-
-def _fix(db):
-    with db("notifications").cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS fault_poison ON processed_events")
-
-
 def test_a_poisoned_event_is_retried_parked_listed_and_replayed_after_the_fix(test_env, services, db):
     process = services("notifications")
     burst = Burst("notifications", 21)
     poisoned, rest = burst.events[0], burst.events[1:]
-    _poison(db, poisoned["event_id"])
+    poison(db, poisoned["event_id"])
     try:
         conn, broker = open_broker(test_env.amqp_uri)
         try:
@@ -76,7 +60,7 @@ def test_a_poisoned_event_is_retried_parked_listed_and_replayed_after_the_fix(te
         assert listed["reason"] == "delivery_limit" and listed["unreadable"] is None
         assert queue_depth(test_env.amqp_uri, f"{QUEUE}.parked") == 1  # listing consumes nothing
     finally:
-        _fix(db)
+        cure(db)
 
     [replayed] = parked_command(test_env, "replay", "--queue", QUEUE, "--event-id", poisoned["event_id"])
     assert replayed["action"] == "replay"

@@ -13,7 +13,7 @@ from kombu import Connection
 from services.common.batch_consumer import first_deliveries
 from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
-from tests.faults.helpers import queue_depth
+from tests.faults.helpers import cure, poison, queue_depth
 from tests.integration.event_helpers import count, envelope, open_broker, purge
 from tests.support import actor, eventually, mentor_snapshot
 
@@ -95,30 +95,19 @@ def test_a_duplicate_inside_a_batch_and_across_batches_is_applied_once(batching_
     assert queue_depth(test_env.amqp_uri, QUEUE) == 0  # every copy was acked
 
 
-def _poison(db, event_id):
-    """A bug that makes the handler raise on this one event: its processed_events row fails to insert."""
-    with db("notifications").cursor() as cur:
-        cur.execute("""CREATE OR REPLACE FUNCTION batch_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                       BEGIN RAISE EXCEPTION 'poisoned event %', NEW.event_id; END $$""")
-        cur.execute("DROP TRIGGER IF EXISTS batch_poison ON processed_events")
-        cur.execute(f"CREATE TRIGGER batch_poison BEFORE INSERT ON processed_events FOR EACH ROW "
-                    f"WHEN (NEW.event_id = '{uuid.UUID(event_id)}') EXECUTE FUNCTION batch_poison()")
-
-
 def test_a_poison_event_in_a_batch_is_parked_and_the_rest_of_the_batch_applied(
         batching_notifications, test_env, db):
     mentors = [actor("mentor") for _ in range(6)]
     bodies = [chosen(m["user_id"]) for m in mentors]
     poisoned, rest = bodies[2], bodies[:2] + bodies[3:]
-    _poison(db, poisoned["event_id"])
+    poison(db, poisoned["event_id"])
     try:
         container = batching_notifications(*bodies)
         eventually(lambda: queue_depth(test_env.amqp_uri, QUEUE + ".parked") == 1, timeout=60,
                    message="the poisoned event is parked")
         eventually(lambda: all(transactions(db, "notifications", rest)), message="the rest is applied")
     finally:
-        with db("notifications").cursor() as cur:
-            cur.execute("DROP TRIGGER IF EXISTS batch_poison ON processed_events")
+        cure(db)
     eventually(lambda: queue_depth(test_env.amqp_uri, QUEUE) == 0)
     container.stop()
 
