@@ -3,8 +3,9 @@ import time
 import uuid
 
 
-def eventually(check, timeout=15.0, interval=0.1, message="condition not met"):
-    """Call ``check`` until it returns a truthy value (returned) or ``timeout`` passes (fails)."""
+def eventually(check, timeout=15.0, interval=0.1, message="condition not met", explain=None):
+    """Call ``check`` until it returns a truthy value (returned) or ``timeout`` passes (fails; the
+    failure ends with ``explain()``, what the test knows about why, if given)."""
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -15,7 +16,8 @@ def eventually(check, timeout=15.0, interval=0.1, message="condition not met"):
         except Exception as exc:  # not there yet (e.g. NotFound); the last one is reported
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(f"{message} within {timeout}s" + (f": {last_error!r}" if last_error else ""))
+    raise AssertionError(f"{message} within {timeout}s" + (f": {last_error!r}" if last_error else "")
+                         + (f"; {explain()}" if explain else ""))
 
 
 def case_form(**overrides):

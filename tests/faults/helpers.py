@@ -4,7 +4,9 @@ import uuid
 
 from kombu import Connection
 
-from tests.integration.event_helpers import count, envelope, open_broker
+from contracts.topology import SUBSCRIPTIONS
+from tests.integration.event_helpers import count, envelope, publish_all
+from tests.support import eventually
 
 # The test process's own connections (counting effects) carry this application_name (conftest sets
 # PGAPPNAME), so that cutting a service's connections (test_database_cut.py) spares them.
@@ -83,13 +85,19 @@ class Burst:
 
     def publish(self, amqp_uri):
         """Publish the whole burst at once, as its source would; returns the burst."""
-        conn, broker = open_broker(amqp_uri)
-        try:
-            for body in self.events:
-                broker.publish(body)
-        finally:
-            conn.release()
+        publish_all(amqp_uri, self.events)
         return self
+
+    def wait_all_processed(self, db, test_env, timeout):
+        """Until every event of the burst is recorded processed; a timeout says how far it got and
+        what the broker still holds (queued, parked, consumers)."""
+        queues = [s.queue for s in SUBSCRIPTIONS if s.queue.startswith(f"{self.consumer}.")]
+        eventually(lambda: self.processed(db) == len(self.events), timeout=timeout,
+                   message="every event of the burst processed",
+                   explain=lambda: (f"{self.processed(db)} of {len(self.events)} processed; queued "
+                                    f"{[queue_depth(test_env.amqp_uri, q) for q in queues]}, parked "
+                                    f"{[queue_depth(test_env.amqp_uri, q + '.parked') for q in queues]} "
+                                    f"in {queues}; broker:\n{broker_snapshot(test_env)}"))
 
     def effects(self, db):
         """Effects of this burst in the consumer's own tables (rows, not distinct keys: a double shows)."""

@@ -9,7 +9,7 @@ import pytest
 
 from contracts.topology import DELIVERY_LIMIT
 from tests.faults.helpers import Burst, broker_snapshot, cure, poison, queue_depth
-from tests.integration.event_helpers import count, open_broker
+from tests.integration.event_helpers import count
 from tests.processes import ROOT
 from tests.support import eventually
 
@@ -32,25 +32,17 @@ def test_a_poisoned_event_is_retried_parked_listed_and_replayed_after_the_fix(te
     poisoned, rest = burst.events[0], burst.events[1:]
     poison(db, poisoned["event_id"])
     try:
-        conn, broker = open_broker(test_env.amqp_uri)
-        try:
-            broker.publish(poisoned)
-            for body in rest:
-                broker.publish(body)
-        finally:
-            conn.release()
+        burst.publish(test_env.amqp_uri)  # the poisoned event first
 
         eventually(lambda: queue_depth(test_env.amqp_uri, f"{QUEUE}.parked") == 1, timeout=60,
                    message="the poisoned event is parked")
-        try:
-            eventually(lambda: burst.effects(db) == len(rest), timeout=60,
-                       message="the consumer went on with the next events")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc} (effects: {burst.effects(db)} of {len(rest)}; queue "
-                                 f"{queue_depth(test_env.amqp_uri, QUEUE)}, parked "
-                                 f"{queue_depth(test_env.amqp_uri, QUEUE + '.parked')}); broker:\n"
-                                 f"{broker_snapshot(test_env)}\nlog tail:\n"
-                                 + "\n".join(process.log_text().splitlines()[-60:])) from None
+        eventually(lambda: burst.effects(db) == len(rest), timeout=60,
+                   message="the consumer went on with the next events",
+                   explain=lambda: (f"effects: {burst.effects(db)} of {len(rest)}; queue "
+                                    f"{queue_depth(test_env.amqp_uri, QUEUE)}, parked "
+                                    f"{queue_depth(test_env.amqp_uri, QUEUE + '.parked')}; broker:\n"
+                                    f"{broker_snapshot(test_env)}\nlog tail:\n"
+                                    + "\n".join(process.log_text().splitlines()[-60:])))
         failures = [line for line in process.log_text().splitlines()
                     if "event_handler_failed" in line and poisoned["event_id"] in line]
         assert len(failures) == DELIVERY_LIMIT + 1  # the first delivery and DELIVERY_LIMIT redeliveries

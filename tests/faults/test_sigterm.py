@@ -12,7 +12,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from tests.faults.helpers import Burst, broker_snapshot, service_env
+from tests.faults.helpers import Burst, service_env
 from tests.integration.event_helpers import count
 from tests.processes import ServiceProcess
 from tests.support import eventually
@@ -44,11 +44,7 @@ def test_a_consumer_stopped_mid_burst_finishes_its_work_and_loses_nothing(test_e
     assert burst.effects(db) == burst.processed(db)  # what was in flight committed whole, or not at all
 
     services(consumer)
-    try:
-        eventually(lambda: burst.processed(db) == len(burst.events), timeout=90, message="every event processed")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc} ({burst.processed(db)} of {len(burst.events)}); broker:\n"
-                             f"{broker_snapshot(test_env)}") from None
+    burst.wait_all_processed(db, test_env, timeout=90)
     assert burst.effects(db) == len(burst.events)
 
 

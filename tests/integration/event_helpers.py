@@ -35,6 +35,16 @@ def open_broker(amqp_uri):
     return conn, Broker(channel)
 
 
+def publish_all(amqp_uri, bodies):
+    """Publish the events at once, confirmed, as their source would."""
+    conn, broker = open_broker(amqp_uri)
+    try:
+        for body in bodies:
+            broker.publish(body)
+    finally:
+        conn.release()
+
+
 def envelope(event_type, aggregate_id, payload, source="cases", position=1):
     version, data = dump_payload(event_type, payload)
     return Envelope(type=event_type, source=source, aggregate_id=str(aggregate_id), payload=data,

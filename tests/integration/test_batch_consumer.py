@@ -10,11 +10,12 @@ import uuid
 import pytest
 from kombu import Connection
 
+from contracts.envelope import read_envelope
 from services.common.batch_consumer import first_deliveries
 from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
 from tests.faults.helpers import cure, poison, queue_depth
-from tests.integration.event_helpers import count, envelope, open_broker, purge
+from tests.integration.event_helpers import count, envelope, publish_all, purge
 from tests.support import actor, eventually, mentor_snapshot
 
 pytestmark = pytest.mark.timeout(180)
@@ -27,15 +28,6 @@ def chosen(mentor_id, number="MC-2026-000777"):
     case_id = str(uuid.uuid4())
     return envelope("MentorChosen", case_id, {"case_id": case_id, "case_number": number, "round": 1,
                                               "mentor_id": mentor_id})
-
-
-def publish(amqp_uri, *bodies):
-    conn, broker = open_broker(amqp_uri)
-    try:
-        for body in bodies:
-            broker.publish(body)
-    finally:
-        conn.release()
 
 
 def transactions(db, service, bodies):
@@ -57,7 +49,7 @@ def batching_notifications(start_service, test_env):
     purge(test_env.amqp_uri, QUEUE, QUEUE + ".parked")
 
     def start(*bodies):
-        publish(test_env.amqp_uri, *bodies)
+        publish_all(test_env.amqp_uri, bodies)
         return start_service(NotificationsService, **BATCHING)
     yield start
     purge(test_env.amqp_uri, QUEUE + ".parked")
@@ -82,9 +74,9 @@ def test_a_duplicate_inside_a_batch_and_across_batches_is_applied_once(batching_
 
     eventually(lambda: all(transactions(db, "notifications", [body, other])), message="both processed")
     assert len(set(transactions(db, "notifications", [body, other]))) == 1, "they were one batch"
-    publish(test_env.amqp_uri, body, body)  # and again in a later batch
+    publish_all(test_env.amqp_uri, [body, body])  # and again in a later batch
     sentinel = chosen(actor("mentor")["user_id"])
-    publish(test_env.amqp_uri, sentinel)
+    publish_all(test_env.amqp_uri, [sentinel])
     eventually(lambda: all(transactions(db, "notifications", [sentinel])), message="sentinel processed")
     eventually(lambda: queue_depth(test_env.amqp_uri, QUEUE) == 0)
     container.stop()
@@ -142,7 +134,7 @@ def test_mentor_profiles_in_one_batch_end_as_the_newest_of_each(start_service, t
               for position, rubrics, capacity in ((10, ["education-law"], 1),
                                                   (30, ["teaching-methods"], 3),
                                                   (20, ["self-management"], 2))]
-    publish(test_env.amqp_uri, *bodies, bodies[1])
+    publish_all(test_env.amqp_uri, [*bodies, bodies[1]])
     container = start_service(MatchingService, RELAY_ENABLED="false", **BATCHING)
 
     eventually(lambda: all(transactions(db, "matching", bodies)), message="every profile event processed")
@@ -155,8 +147,6 @@ def test_mentor_profiles_in_one_batch_end_as_the_newest_of_each(start_service, t
 
 
 def test_first_deliveries_returns_each_new_event_once_in_order(db, test_env):
-    from contracts.envelope import read_envelope
-
     a, b, c = (read_envelope(chosen(str(uuid.uuid4()))) for _ in range(3))
     conn = db("notifications")
     conn.autocommit = False

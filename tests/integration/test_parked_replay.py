@@ -10,7 +10,7 @@ from amqp.exceptions import MessageNacked
 from kombu import Exchange
 
 from services.common import parked
-from tests.faults.helpers import Burst
+from tests.faults.helpers import Burst, queue_depth
 from tests.integration.event_helpers import open_broker, purge
 from tests.support import eventually
 
@@ -22,10 +22,6 @@ def _rabbitmqctl(*args):
     done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
-
-
-def _depth(broker_conn, queue):
-    return broker_conn.default_channel.queue_declare(queue, passive=True).message_count
 
 
 @pytest.fixture
@@ -41,6 +37,11 @@ def vhost(test_env):
 def _policy_applied(vhost):
     rows = [line.split("\t") for line in _rabbitmqctl("list_queues", "-p", vhost, "name", "policy").splitlines()]
     return any(row[0] == QUEUE and row[1:] == [POLICY] for row in rows)
+
+
+def _depths(test_env):
+    """(parked, queued) messages of the queue."""
+    return queue_depth(test_env.amqp_uri, QUEUE + ".parked"), queue_depth(test_env.amqp_uri, QUEUE)
 
 
 def _fill_until_refused(conn):
@@ -68,11 +69,11 @@ def test_a_refused_replay_stays_parked_and_a_confirmed_one_leaves_parking(test_e
 
         with pytest.raises(parked.ReplayRefused, match=body["event_id"]):
             parked.run("replay", [QUEUE], event_ids=[body["event_id"]], amqp_uri=test_env.amqp_uri)
-        assert (_depth(conn, QUEUE + ".parked"), _depth(conn, QUEUE)) == (1, fillers)  # still parked, not lost
+        assert _depths(test_env) == (1, fillers)  # still parked, not lost
 
         _rabbitmqctl("clear_policy", "-p", vhost, POLICY)
         eventually(lambda: not _policy_applied(vhost), message="the policy is cleared")
         assert parked.run("replay", [QUEUE], event_ids=[body["event_id"]], amqp_uri=test_env.amqp_uri) == 1
-        assert (_depth(conn, QUEUE + ".parked"), _depth(conn, QUEUE)) == (0, fillers + 1)
+        assert _depths(test_env) == (0, fillers + 1)
     finally:
         conn.release()
