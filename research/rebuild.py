@@ -55,7 +55,7 @@ def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
     from contracts.envelope import Envelope, read_envelope
     from contracts.events import dump_payload
     from services.cases.application import event_id
-    from services.cases.integration import integration_payload
+    from services.cases.outgoing import integration_payload
 
     stop = app.recorder.max_notification_id() or 0
     start = 1

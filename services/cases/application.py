@@ -9,6 +9,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 
 from contracts.errors import Conflict, NotFound, ServiceUnavailable
 from services.cases.domain import Case
+from services.cases.outgoing import check_and_stamp
 from services.common.logs import current_correlation_id
 
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c2d4e-8a0b-4c7e-9f31-2b5d7e9a1c40")
@@ -137,8 +138,11 @@ class CasesApplication(Application):
         return events
 
     def _record(self, processing_event):
-        # Stamp the request's correlation id on every new event (persisted with its state),
+        # Before anything is stored: every new event's integration payload against its contract
+        # (outgoing.py; ContractBroken fails the command), stamped when the relay may publish it as
+        # it is. Then the request's correlation id on every new event (persisted with its state),
         # so the relay can carry it on the integration envelope.
+        check_and_stamp(processing_event.events, processing_event.aggregates, self.get_case_at)
         cid = current_correlation_id()
         for domain_event in processing_event.events:
             object.__setattr__(domain_event, "correlation_id", cid)

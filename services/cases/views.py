@@ -6,6 +6,7 @@ from contracts.errors import Forbidden, InvalidInput
 from contracts.question_bank import bank_as_dict
 from contracts.rpc import ACCESS_REASON_MIN
 from services.cases.domain import WORKING
+from services.cases.outgoing import CONTRACT_STAMP
 
 # Who acts in each recorded step (the history shows roles, not people).
 ACTOR_ROLES = {
@@ -101,7 +102,8 @@ def history_view(events):
     for e in events:
         kind = type(e).__name__
         data = _jsonable({k: v for k, v in e.__dict__.items()
-                          if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")})
+                          if k not in ("originator_id", "originator_version", "timestamp", "originator_topic",
+                                       CONTRACT_STAMP)})
         changes = None
         if kind == "Created":
             revision, previous_form = 1, data.get("form")

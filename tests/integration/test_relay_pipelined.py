@@ -1,14 +1,18 @@
 """The pipelined relay: a batch goes out without waiting for each confirm, and only the confirmed
-prefix of the log is recorded; the cases reader maps each event with its case moved one event on."""
+prefix of the log is recorded; the cases reader maps each event with its case moved one event on,
+and publishes what was checked against its contract when it was saved as it is."""
 import json
 import uuid
 
 import pytest
 from kombu import Connection, Exchange, Queue
 
+from contracts.events import dump_payload
+from services.cases import application, integration
 from services.cases.application import open_application
 from services.cases.domain import Case
 from services.cases.integration import CaseLogReader
+from services.cases.outgoing import CONTRACT_STAMP, ContractBroken
 from services.common import outbox
 from services.common.db import PostgresStore, ensure_database
 from services.common.outbox import OutboxReader
@@ -121,32 +125,74 @@ def _journeys(app, n_cases):
             app.save(case)
 
 
-def test_the_cached_case_reader_maps_exactly_as_loading_each_case_again(test_env):
+@pytest.fixture
+def cases_log(test_env):
+    """The cases application on a database of its own, its log emptied."""
     url = test_env.database_url("cases_relay_reader")
     ensure_database(url)
     app = open_application(url, pool_size=2)
-    try:
-        with app.recorder.datastore.transaction(commit=True) as cur:
-            cur.execute("TRUNCATE cases_events")
-        _journeys(app, 4)
-        container = _Container({"DATABASE_URL": url})
-        cached, reloading = CaseLogReader(), CaseLogReader(cache_size=0)
-        cached.setup(container, None)
-        reloading.setup(container, None)
+    with app.recorder.datastore.transaction(commit=True) as cur:
+        cur.execute("TRUNCATE cases_events")
+    yield app, _Container({"DATABASE_URL": url})
+    app.close()
 
-        def read_all(reader, batch):
-            messages, after = [], 0
-            while True:
-                last, page = reader.read(after, batch)
-                if last == after:
-                    return messages
-                messages += page
-                after = last
 
-        expected = read_all(reloading, 1000)
-        assert len(expected) >= 4 * 7
-        assert any(m.type == "CaseRedefined" for m in expected)
-        assert read_all(cached, 3) == expected  # small batches: cases move on across batches
-        assert read_all(cached, 5) == expected  # read again (a relay that restarts): loaded afresh
-    finally:
-        app.close()
+def _read_all(reader, batch):
+    messages, after = [], 0
+    while True:
+        last, page = reader.read(after, batch)
+        if last == after:
+            return messages
+        messages += page
+        after = last
+
+
+def _reader(container, **options):
+    reader = CaseLogReader(**options)
+    reader.setup(container, None)
+    return reader
+
+
+def test_the_cached_case_reader_maps_exactly_as_loading_each_case_again(cases_log):
+    app, container = cases_log
+    _journeys(app, 4)
+    expected = _read_all(_reader(container, cache_size=0), 1000)
+    assert len(expected) >= 4 * 7
+    assert any(m.type == "CaseRedefined" for m in expected)
+    cached = _reader(container)
+    assert _read_all(cached, 3) == expected  # small batches: cases move on across batches
+    assert _read_all(cached, 5) == expected  # read again (a relay that restarts): loaded afresh
+
+
+def test_events_checked_when_saved_go_out_exactly_as_the_contract_dumps_them(cases_log, monkeypatch):
+    app, container = cases_log
+    _journeys(app, 3)
+    stored = list(app.recorder.select_notifications(1, 1000))
+    assert stored and all(CONTRACT_STAMP in app.mapper.to_domain_event(n).__dict__ for n in stored)
+    published = _read_all(_reader(container), 1000)  # stamped: not checked again
+    monkeypatch.setattr(integration, "wire_payload", lambda _event, event_type, payload: dump_payload(
+        event_type, payload))  # the relay as it was: every payload checked and dumped
+    assert _read_all(_reader(container), 1000) == published
+
+
+def test_a_command_whose_event_breaks_its_contract_stores_nothing(cases_log):
+    app, _container = cases_log
+    case = Case.file(uuid.uuid4(), "PIPE-0", str(uuid.uuid4()), case_form())
+    app.save(case)
+    broken = [{"mentor_id": None, "matched_rubrics": [], "score": 1.0}]  # mentor_ids [None] breaks the contract
+    with pytest.raises(ContractBroken, match="MentorsProposed"):
+        app.change(case.id, lambda c: c.record_proposals(1, broken))
+    assert app.recorder.max_notification_id() == 1
+    assert app.get_case(case.id).version == 1 and app.get_case(case.id).state == case.state
+
+
+def test_the_relay_still_checks_an_event_saved_without_a_stamp(cases_log, monkeypatch):
+    app, container = cases_log
+    case = Case.file(uuid.uuid4(), "PIPE-0", str(uuid.uuid4()), case_form())
+    app.save(case)
+    with monkeypatch.context() as patched:  # as a version before the check at save stored it
+        patched.setattr(application, "check_and_stamp", lambda *_: None)
+        app.change(case.id, lambda c: c.record_proposals(1, [{"mentor_id": None, "matched_rubrics": [],
+                                                                "score": 1.0}]))
+    with pytest.raises(ValueError, match="breaks its contract"):  # never published as it is
+        _reader(container).read(0, 10)

@@ -7,7 +7,7 @@ import pytest
 from contracts.errors import Forbidden
 from contracts.events import dump_payload
 from services.cases.domain import Case
-from services.cases.integration import integration_payload
+from services.cases.outgoing import integration_payload
 from services.cases.views import case_view, history_view
 from tests.support import case_form
 
