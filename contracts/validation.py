@@ -1,4 +1,6 @@
 """Helpers to run a contract schema and turn its complaints into one InvalidInput."""
+import functools
+
 from marshmallow import ValidationError, validate
 
 from contracts.errors import InvalidInput
@@ -7,8 +9,18 @@ from contracts.errors import InvalidInput
 not_blank = validate.Regexp(r"\s*\S", error="Must not be blank.")
 
 
+@functools.lru_cache(maxsize=None)
+def schema_of(schema_class):
+    """One instance of a schema class, reused: building one (its fields copied, nested schemas
+    bound) costs more than a load, and marshmallow schemas keep no state between loads and dumps."""
+    return schema_class()
+
+
 def load(schema, data, what="request"):
-    """Validate ``data`` with ``schema``; raise InvalidInput naming every bad field."""
+    """Validate ``data`` with ``schema`` (an instance, or a class: its one instance, ``schema_of``);
+    raise InvalidInput naming every bad field."""
+    if isinstance(schema, type):
+        schema = schema_of(schema)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -64,10 +64,10 @@ class CasesService:
     def create_case(self, actor, form, request_id=None):
         """``request_id`` (the client's Idempotency-Key, or one per HTTP request) makes a retry safe:
         nameko acks an RPC after replying, so a crash in between redelivers it."""
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         if actor["role"] != "mentee":
             raise Forbidden("Only a mentee files a case.")
-        form = load(CaseFormSchema(), form, "case form")
+        form = load(CaseFormSchema, form, "case form")
         with self.db.transaction() as cur:
             number = index.next_case_number(cur, datetime.now(timezone.utc).year)
         case = self.cases.create_case(case_id_for(actor["user_id"], request_id), number, actor["user_id"], form)
@@ -76,7 +76,7 @@ class CasesService:
 
     @rpc
     def choose_mentor(self, actor, case_id, choice):
-        mentor_id = load(ChooseMentorSchema(), choice)["mentor_id"]
+        mentor_id = load(ChooseMentorSchema, choice)["mentor_id"]
         return self._act(actor, case_id, lambda case, user: case.choose_mentor(user, mentor_id))
 
     @rpc
@@ -85,23 +85,23 @@ class CasesService:
 
     @rpc
     def decline_case(self, actor, case_id, body=None):
-        reason = load(ReasonSchema(), body or {})["reason"]
+        reason = load(ReasonSchema, body or {})["reason"]
         return self._act(actor, case_id, lambda case, user: case.decline(user, reason))
 
     @rpc
     def withdraw_case(self, actor, case_id, body=None):
-        reason = load(ReasonSchema(), body or {})["reason"]
+        reason = load(ReasonSchema, body or {})["reason"]
         return self._act(actor, case_id, lambda case, user: case.withdraw(user, reason))
 
     @rpc
     def ask_questions(self, actor, case_id, body, request_id=None):
         questions = [{**q, "text": HINTS_BY_ID[q["bank_id"]].text if q["bank_id"] else q["text"]}
-                     for q in load(AskQuestionsSchema(), body, "questions")["questions"]]
+                     for q in load(AskQuestionsSchema, body, "questions")["questions"]]
         return self._act(actor, case_id, lambda case, user: case.ask_questions(user, questions, request_id))
 
     @rpc
     def answer_questions(self, actor, case_id, body):
-        answers = load(AnswerQuestionsSchema(), body, "answers")["answers"]
+        answers = load(AnswerQuestionsSchema, body, "answers")["answers"]
         return self._act(actor, case_id, lambda case, user: case.answer_questions(user, answers))
 
     @rpc
@@ -110,33 +110,33 @@ class CasesService:
 
     @rpc
     def redefine_case(self, actor, case_id, form):
-        form = load(CaseFormSchema(), form, "case form")
+        form = load(CaseFormSchema, form, "case form")
         return self._act(actor, case_id, lambda case, user: case.redefine(user, form))
 
     @rpc
     def share_with_colleagues(self, actor, case_id, body):
-        colleague_ids = load(ShareSchema(), body)["colleague_ids"]
+        colleague_ids = load(ShareSchema, body)["colleague_ids"]
         return self._act(actor, case_id, lambda case, user: case.share_with_colleagues(user, colleague_ids))
 
     @rpc
     def add_opinion(self, actor, case_id, body, request_id=None):
-        text = load(TextSchema(), body, "opinion")["text"]
+        text = load(TextSchema, body, "opinion")["text"]
         return self._act(actor, case_id, lambda case, user: case.add_opinion(user, text, request_id))
 
     @rpc
     def publish_to_forum(self, actor, case_id, body=None):
-        target = load(ForumPublishSchema(), body or {})
+        target = load(ForumPublishSchema, body or {})
         return self._act(actor, case_id, lambda case, user: case.publish_to_forum(
             user, target["thread_id"], target["title"]))
 
     @rpc
     def send_message(self, actor, case_id, body, request_id=None):
-        text = load(TextSchema(), body, "message")["text"]
+        text = load(TextSchema, body, "message")["text"]
         return self._act(actor, case_id, lambda case, user: case.send_message(user, text, request_id))
 
     @rpc
     def propose_solution(self, actor, case_id, solution, request_id=None):
-        solution = load(SolutionSchema(), solution, "solution")
+        solution = load(SolutionSchema, solution, "solution")
         return self._act(actor, case_id, lambda case, user: case.propose_solution(
             user, solution["text"], solution["materials"], request_id))
 
@@ -146,7 +146,7 @@ class CasesService:
 
     @rpc
     def complete_case(self, actor, case_id, reflection):
-        reflection = load(ReflectionSchema(), reflection, "reflection sheet")
+        reflection = load(ReflectionSchema, reflection, "reflection sheet")
         return self._act(actor, case_id, lambda case, user: case.complete(user, reflection))
 
     @rpc
@@ -157,7 +157,7 @@ class CasesService:
 
     @rpc
     def get_case(self, actor, case_id):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         case = self.cases.get_case(case_id)
         require_view(case, actor)
         return case_view(case, actor)
@@ -167,8 +167,8 @@ class CasesService:
         """Who filed the case, for the author card: the author, moderators, and the mentors working
         on a personal-mode case; anybody else (every mentor of an anonymous case) is refused.
         A moderator opens it only with a reason (identity records it for the author to see)."""
-        actor = load(ActorSchema(), actor, "actor")
-        reason = load(AccessReasonSchema(), {"reason": reason or ""}, "reason")["reason"]
+        actor = load(ActorSchema, actor, "actor")
+        reason = load(AccessReasonSchema, {"reason": reason or ""}, "reason")["reason"]
         case = self.cases.get_case(case_id)
         require_view(case, actor)
         if not sees_author(case, actor):
@@ -178,8 +178,8 @@ class CasesService:
 
     @rpc
     def list_cases(self, actor, filters=None):
-        actor = load(ActorSchema(), actor, "actor")
-        filters = load(CaseFilterSchema(), filters or {}, "filters")
+        actor = load(ActorSchema, actor, "actor")
+        filters = load(CaseFilterSchema, filters or {}, "filters")
         with self.db.transaction() as cur:
             rows = index.list_for(cur, actor, filters)
         return rows
@@ -189,10 +189,10 @@ class CasesService:
         """The moderators' figures of the cases filed in a period (contracts/statistics.py). The index
         is caught up first (waiting for a catch-up running meanwhile), so the figures include every
         change made before the call."""
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         if actor["role"] != "moderator":
             raise Forbidden("Only a moderator sees the platform's statistics.")
-        filters = load(StatisticsFilterSchema(), filters or {}, "filters")
+        filters = load(StatisticsFilterSchema, filters or {}, "filters")
         for _ in range(STATISTICS_CATCH_UP_BATCHES):  # up to the end of the log, in bounded time
             if not index.catch_up(self.db, self.cases, wait=True):
                 break
@@ -203,15 +203,15 @@ class CasesService:
     @rpc
     def get_case_as_of(self, actor, case_id, point=None):
         """Time travel: the case as it was at a version or a moment (moderators and the author)."""
-        actor = load(ActorSchema(), actor, "actor")
-        point = load(AsOfSchema(), point or {}, "point in time")
+        actor = load(ActorSchema, actor, "actor")
+        point = load(AsOfSchema, point or {}, "point in time")
         case = self.cases.get_case(case_id)
         self._require_history_reader(case, actor)
         return case_view(self.cases.get_case_as_of(case_id, point["version"], point["at"]), actor)
 
     @rpc
     def get_history(self, actor, case_id):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         self._require_history_reader(self.cases.get_case(case_id), actor)
         return history_view(self.cases.history(case_id))
 
@@ -267,7 +267,7 @@ class CasesService:
 
     def _act(self, actor, case_id, command):
         """Validate the actor, run one command on the case (409 if someone else changed it meanwhile)."""
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         case, _ = self.cases.change(case_id, lambda c: command(c, actor["user_id"]))
         return self._after_change(case, actor)
 

@@ -120,7 +120,7 @@ class IdentityService:
 
     @rpc
     def register(self, form):
-        data = load(RegisterSchema(), form, what="registration form")
+        data = load(RegisterSchema, form, what="registration form")
         email = normalize_email(data["email"])
         with self.db.transaction() as cur:
             taken = repository.user_by_email(cur, email) is not None
@@ -139,7 +139,7 @@ class IdentityService:
         """A token for a right e-mail and password. Wrong password and unknown e-mail are refused
         alike (same answer, same work: a dummy hash is verified); too many failures per account or
         per ``client`` address within the window are refused unchecked (TooManyRequests)."""
-        data = load(SignInSchema(), credentials, what="sign-in request")
+        data = load(SignInSchema, credentials, what="sign-in request")
         email = normalize_email(data["email"])
         failures = self._begin_attempt(email, client)
         with self.db.transaction() as cur:
@@ -207,8 +207,8 @@ class IdentityService:
     def change_password(self, actor, token, form, client=None):
         """Replace the password after checking the current one (throttled like a sign-in; a wrong
         one is a field error); every other session of the user is revoked, this one is kept."""
-        actor = load(ActorSchema(), actor, what="actor")
-        data = load(PasswordChangeSchema(), form, what="password change")
+        actor = load(ActorSchema, actor, what="actor")
+        data = load(PasswordChangeSchema, form, what="password change")
         claims = self.tokens.claims(token if isinstance(token, str) else "")
         user_id, session_id = parse_id(actor["user_id"]), parse_id(claims["session_id"])
         if user_id is None or parse_id(claims["user_id"]) != user_id or session_id is None:
@@ -232,7 +232,7 @@ class IdentityService:
 
     @rpc
     def get_user(self, actor, user_id):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         user_id_argument(user_id)
         authorize_view_user(actor, user_id)
         row = self._one_by_id(user_id, repository.user_by_id, "No such user.")
@@ -242,9 +242,9 @@ class IdentityService:
 
     @rpc
     def update_mentor_profile(self, actor, profile):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         mentor_id = authorize_profile_edit(actor)
-        data = profiles.normalize_profile(load(MentorProfileSchema(), profile, what="profile"))
+        data = profiles.normalize_profile(load(MentorProfileSchema, profile, what="profile"))
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True))
             repository.upsert_profile(cur, mentor_id, data)
@@ -293,9 +293,9 @@ class IdentityService:
 
     @rpc
     def set_mentor_photo(self, actor, upload):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         mentor_id = authorize_profile_edit(actor)
-        data = load(PhotoUploadSchema(), upload, what="photo")
+        data = load(PhotoUploadSchema, upload, what="photo")
         raw = photos.decode(data["data"])
         kind = photos.check_photo(data["content_type"], raw)
         with self.db.transaction() as cur:
@@ -313,7 +313,7 @@ class IdentityService:
 
     @rpc
     def get_availability(self, actor):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_AVAILABILITY)
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id), NOT_A_MENTOR_AVAILABILITY)
@@ -322,9 +322,9 @@ class IdentityService:
 
     @rpc
     def update_availability(self, actor, form):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_AVAILABILITY)
-        data = availability.normalize_availability(load(AvailabilitySchema(), form, what="availability"))
+        data = availability.normalize_availability(load(AvailabilitySchema, form, what="availability"))
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True), NOT_A_MENTOR_AVAILABILITY)
             row = repository.upsert_availability(cur, mentor_id, data["capacity"],
@@ -339,9 +339,9 @@ class IdentityService:
 
     @rpc
     def apply_for_accreditation(self, actor, form):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_ACCREDITATION)
-        data = load(AccreditationApplicationSchema(), form, what="application")
+        data = load(AccreditationApplicationSchema, form, what="application")
         application_id = str(uuid.uuid4())
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True), NOT_A_MENTOR_ACCREDITATION)
@@ -361,7 +361,7 @@ class IdentityService:
 
     @rpc
     def get_accreditation(self, actor):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         mentor_id = authorize_profile_edit(actor, NOT_A_MENTOR_ACCREDITATION)
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id), NOT_A_MENTOR_ACCREDITATION)
@@ -371,7 +371,7 @@ class IdentityService:
 
     @rpc
     def list_accreditation_applications(self, actor, state="pending"):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         moderator_id = accreditation.authorize_moderator(actor)
         state = accreditation.state_filter(state)
         with self.db.transaction() as cur:
@@ -387,16 +387,16 @@ class IdentityService:
 
     @rpc
     def reject_application(self, actor, application_id, form):
-        actor_ = load(ActorSchema(), actor, what="actor")
+        actor_ = load(ActorSchema, actor, what="actor")
         accreditation.authorize_moderator(actor_)
-        reason = load(DecisionReasonSchema(), form, what="decision")["reason"].strip()
+        reason = load(DecisionReasonSchema, form, what="decision")["reason"].strip()
         return self._decide_application(actor, application_id, "reject", reason)
 
     @rpc
     def suspend_mentor(self, actor, mentor_id, form):
-        actor_ = load(ActorSchema(), actor, what="actor")
+        actor_ = load(ActorSchema, actor, what="actor")
         accreditation.authorize_moderator(actor_)
-        reason = load(DecisionReasonSchema(), form, what="decision")["reason"].strip()
+        reason = load(DecisionReasonSchema, form, what="decision")["reason"].strip()
         return self._decide_roll(actor, mentor_id, "suspend", reason)
 
     @rpc
@@ -404,7 +404,7 @@ class IdentityService:
         return self._decide_roll(actor, mentor_id, "reinstate", "")
 
     def _decide_application(self, actor, application_id, action, reason):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         moderator_id = accreditation.authorize_moderator(actor)
         application_id = accreditation.application_id_argument(application_id)
         with self.db.transaction() as cur:
@@ -425,7 +425,7 @@ class IdentityService:
         return accreditation.review_view(application, profiles.public_view(profile) if profile else None)
 
     def _decide_roll(self, actor, mentor_id, action, reason):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         moderator_id = accreditation.authorize_moderator(actor)
         mentor_id = accreditation.mentor_id_argument(mentor_id)
         with self.db.transaction() as cur:
@@ -457,10 +457,10 @@ class IdentityService:
 
     @rpc
     def update_questionnaire(self, actor, questionnaire):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         mentee_id = questionnaires.authorize_questionnaire_edit(actor)
         data = questionnaires.normalize_questionnaire(
-            load(QuestionnaireSchema(), questionnaire, what="questionnaire"))
+            load(QuestionnaireSchema, questionnaire, what="questionnaire"))
         with self.db.transaction() as cur:
             questionnaires.require_mentee_account(repository.user_by_id(cur, mentee_id, lock=True))
             row = repository.upsert_questionnaire(cur, mentee_id, data)
@@ -469,7 +469,7 @@ class IdentityService:
 
     @rpc
     def get_questionnaire(self, actor):
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         own = parse_id(actor["user_id"])
         row = None
         if own is not None:
@@ -487,8 +487,8 @@ class IdentityService:
         Trusts no caller: the reader is the user of ``token`` (a live session, the same user as
         ``actor``), with the role their account has; the case's author and the permission come from
         ``cases.author_for``, which identity asks itself."""
-        actor = load(ActorSchema(), actor, what="actor")
-        reason = load(AccessReasonSchema(), form or {}, what="reason")["reason"].strip()
+        actor = load(ActorSchema, actor, what="actor")
+        reason = load(AccessReasonSchema, form or {}, what="reason")["reason"].strip()
         case_id = questionnaires.case_id_argument(case_id)
         reader = self._reader(actor, token)
         author = case_gate.author_for(self.cases, reader, case_id, reason, self.rpc_timeout)
@@ -524,8 +524,8 @@ class IdentityService:
     @rpc
     def access_log(self, actor, query=None):
         """Who opened the actor's identity or questionnaire, on which case and why: newest first."""
-        actor = load(ActorSchema(), actor, what="actor")
-        query = load(AccessLogQuerySchema(), query or {}, what="query")
+        actor = load(ActorSchema, actor, what="actor")
+        query = load(AccessLogQuerySchema, query or {}, what="query")
         before = audit.cursor_argument(query["before"])
         own = parse_id(actor["user_id"])
         if own is None:
@@ -537,7 +537,7 @@ class IdentityService:
     @rpc
     def questionnaire_reads(self, actor):
         """The access log in its first shape (kept for old clients): reader, case, time."""
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         own = parse_id(actor["user_id"])
         if own is None:
             return []
@@ -550,7 +550,7 @@ class IdentityService:
     @rpc
     def registrations_per_year(self, actor):
         """Mentees and mentors registered per year (seed Table 1): moderators only."""
-        actor = load(ActorSchema(), actor, what="actor")
+        actor = load(ActorSchema, actor, what="actor")
         moderator_id = parse_id(actor["user_id"]) if actor["role"] == "moderator" else None
         with self.db.transaction() as cur:
             account = repository.user_by_id(cur, moderator_id) if moderator_id else None

@@ -39,7 +39,7 @@ def _check_rubric(rubric):
 
 
 def _actor(actor):
-    return load(ActorSchema(), actor, "actor")
+    return load(ActorSchema, actor, "actor")
 
 
 def _moderator(actor, what):
@@ -98,7 +98,7 @@ class LibraryService:
     def search(self, actor, query=None):
         """A page of items: newest first, or best first for ``q`` (services/library/search.py)."""
         actor = _actor(actor)
-        query = load(LibrarySearchSchema(), query or {}, "query")
+        query = load(LibrarySearchSchema, query or {}, "query")
         with self.db.transaction() as cur:
             page = search.find(cur, **query)
             return {"items": items.load(cur, page["rows"], actor["role"] == "moderator"),
@@ -108,7 +108,7 @@ class LibraryService:
     def similar(self, actor, request):
         """Solved cases and materials like a new case's text and rubrics, each with its score and why."""
         actor = _actor(actor)
-        request = load(SimilarRequestSchema(), request)
+        request = load(SimilarRequestSchema, request)
         with self.db.transaction() as cur:
             found = similar.find(cur, request["text"], request["rubrics"], request["limit"])
             views = {v["id"]: v for v in items.load(cur, found)}
@@ -125,7 +125,7 @@ class LibraryService:
     @rpc
     def add_material(self, actor, material):
         actor = _moderator(actor, "add library materials")
-        material = load(NewMaterialSchema(), material)
+        material = load(NewMaterialSchema, material)
         with self.db.transaction() as cur:
             item = curation.add_material(cur, actor["user_id"], material)
         log.info("library_material_added", item_id=item["id"], material_type=item["material_type"])
@@ -134,7 +134,7 @@ class LibraryService:
     @rpc
     def edit_item(self, actor, item_id, changes):
         actor = _moderator(actor, "edit library items")
-        changes = load(LibraryItemEditSchema(), changes)
+        changes = load(LibraryItemEditSchema, changes)
         with self.db.transaction() as cur:
             item = curation.edit_item(cur, actor["user_id"], item_id, changes)
         log.info("library_item_edited", item_id=item["id"], fields=sorted(changes))
@@ -143,7 +143,7 @@ class LibraryService:
     @rpc
     def withdraw_item(self, actor, item_id, body):
         actor = _moderator(actor, "withdraw library items")
-        body = load(ModerationReasonSchema(), body)
+        body = load(ModerationReasonSchema, body)
         with self.db.transaction() as cur:
             item = curation.withdraw_item(cur, actor["user_id"], item_id, body["reason"])
         log.info("library_item_withdrawn", item_id=item["id"], kind=item["kind"])
@@ -178,7 +178,7 @@ class LibraryService:
     def add_post(self, actor, thread_id, post, request_key=None):
         """A signed-in person writes in a thread, optionally replying to one of its posts."""
         actor = _actor(actor)
-        post = load(ForumMessageSchema(), post)
+        post = load(ForumMessageSchema, post)
         with self.db.transaction() as cur:
             view = forum.add_message(cur, actor, thread_id, post["text"], post["reply_to"],
                                      request_key or uuid.uuid4().hex)
@@ -188,7 +188,7 @@ class LibraryService:
     @rpc
     def hide_post(self, actor, post_id, body):
         actor = _moderator(actor, "hide forum posts")
-        body = load(ModerationReasonSchema(), body)
+        body = load(ModerationReasonSchema, body)
         with self.db.transaction() as cur:
             view = forum.hide_post(cur, actor, post_id, body["reason"])
         log.info("forum_post_hidden", post_id=view["id"], kind=view["kind"])

@@ -107,7 +107,7 @@ class MatchingService:
         mentors advising in the case's rubrics, not away, ranked by the same score; never the
         case's own mentor nor anyone in ``exclude``. Capacity and accepting_cases do not apply:
         an opinion is not a case to take."""
-        args = load(SuggestColleaguesSchema(), {"case_id": case_id, "rubrics": rubrics,
+        args = load(SuggestColleaguesSchema, {"case_id": case_id, "rubrics": rubrics,
                                                 "exclude": exclude or [], "limit": limit}, "suggestion request")
         day = today()
         with self.db.transaction() as cur:

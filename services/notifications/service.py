@@ -77,33 +77,33 @@ class NotificationsService:
 
     @rpc
     def list_inbox(self, actor):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
             return inbox.page(cur, actor, 200)["items"]
 
     @rpc
     def inbox_page(self, actor, query=None):
-        actor = load(ActorSchema(), actor, "actor")
-        query = load(InboxQuerySchema(), query, "query")
+        actor = load(ActorSchema, actor, "actor")
+        query = load(InboxQuerySchema, query, "query")
         with self.db.transaction() as cur:
             return inbox.page(cur, actor, query["limit"], query["before"], query["unread_only"])
 
     @rpc
     def unread_count(self, actor):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
             return {"unread": inbox.unread_count(cur, actor)}
 
     @rpc
     def mark_read(self, actor, entry_id):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
             return inbox.mark_read(cur, actor, entry_id)
 
     @rpc
     def mark_all_read(self, actor, body=None):
-        actor = load(ActorSchema(), actor, "actor")
-        body = load(MarkAllReadSchema(), body)
+        actor = load(ActorSchema, actor, "actor")
+        body = load(MarkAllReadSchema, body)
         with self.db.transaction() as cur:
             return inbox.mark_all_read(cur, actor, body["up_to"])
 
@@ -111,14 +111,14 @@ class NotificationsService:
 
     @rpc
     def get_preferences(self, actor):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
             return preferences.preferences_view(preferences.stored_preferences(cur, actor["user_id"]))
 
     @rpc
     def update_preferences(self, actor, body):
-        actor = load(ActorSchema(), actor, "actor")
-        body = load(PreferencesUpdateSchema(), body, "preferences")
+        actor = load(ActorSchema, actor, "actor")
+        body = load(PreferencesUpdateSchema, body, "preferences")
         with self.db.transaction() as cur:
             preferences.save_preferences(cur, actor["user_id"], body["email"])
             stored = preferences.stored_preferences(cur, actor["user_id"])
@@ -183,9 +183,9 @@ class NotificationsService:
 
     @rpc
     def send_direct_message(self, actor, body, request_key=None):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         messaging.authorize(actor)
-        body = load(DirectMessageSchema(), body, "message")
+        body = load(DirectMessageSchema, body, "message")
         recipient_id = body["recipient_id"].strip()
         try:
             recipient_role = self.identity.role_of(recipient_id)["role"]
@@ -204,17 +204,17 @@ class NotificationsService:
 
     @rpc
     def list_conversations(self, actor):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         messaging.authorize(actor)
         with self.db.transaction() as cur:
             return messaging.conversations(cur, actor["user_id"])
 
     @rpc
     def get_thread(self, actor, peer_id, query=None):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         messaging.authorize(actor)
         peer_id = messaging.peer_argument(peer_id)
-        query = load(MessageThreadQuerySchema(), query, "query")
+        query = load(MessageThreadQuerySchema, query, "query")
         with self.db.transaction() as cur:
             result = messaging.thread(cur, actor["user_id"], peer_id, query["limit"], query["before"])
             inbox.mark_peer_messages_read(cur, actor["user_id"], peer_id)
@@ -224,8 +224,8 @@ class NotificationsService:
 
     @rpc
     def create_calendar_event(self, actor, form, request_key=None):
-        actor = load(ActorSchema(), actor, "actor")
-        event = calendar.validated(calendar.normalize(load(CalendarEventFormSchema(), form, "event")), _now())
+        actor = load(ActorSchema, actor, "actor")
+        event = calendar.validated(calendar.normalize(load(CalendarEventFormSchema, form, "event")), _now())
         event_uuid = calendar.event_id(actor["user_id"], request_key)
         with self.db.transaction() as cur:
             created = calendar.insert(cur, event_uuid, actor["user_id"], event)
@@ -236,8 +236,8 @@ class NotificationsService:
 
     @rpc
     def list_calendar_events(self, actor, query=None):
-        actor = load(ActorSchema(), actor, "actor")
-        query = load(CalendarQuerySchema(), query, "query")
+        actor = load(ActorSchema, actor, "actor")
+        query = load(CalendarQuerySchema, query, "query")
         start, end = calendar.time_range(query, _now())
         with self.db.transaction() as cur:
             rows = calendar.listing(cur, actor["user_id"], start, end, query["rubric"], query["include_cancelled"],
@@ -246,14 +246,14 @@ class NotificationsService:
 
     @rpc
     def get_calendar_event(self, actor, event_id):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
             return calendar.event_view(calendar.load(cur, calendar.parse_event_id(event_id), actor["user_id"]))
 
     @rpc
     def update_calendar_event(self, actor, event_id, patch):
-        actor = load(ActorSchema(), actor, "actor")
-        patch = load(CalendarEventPatchSchema(), patch, "event")
+        actor = load(ActorSchema, actor, "actor")
+        patch = load(CalendarEventPatchSchema, patch, "event")
         event_uuid, now = calendar.parse_event_id(event_id), _now()
         with self.db.transaction() as cur:
             current = calendar.load(cur, event_uuid, actor["user_id"], lock=True)
@@ -268,8 +268,8 @@ class NotificationsService:
 
     @rpc
     def cancel_calendar_event(self, actor, event_id, body=None):
-        actor = load(ActorSchema(), actor, "actor")
-        body = load(ReasonSchema(), body)
+        actor = load(ActorSchema, actor, "actor")
+        body = load(ReasonSchema, body)
         event_uuid = calendar.parse_event_id(event_id)
         with self.db.transaction() as cur:
             current = calendar.load(cur, event_uuid, actor["user_id"], lock=True)
@@ -283,7 +283,7 @@ class NotificationsService:
 
     @rpc
     def attend(self, actor, event_id):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         event_uuid = calendar.parse_event_id(event_id)
         with self.db.transaction() as cur:
             calendar.authorize_attend(calendar.load(cur, event_uuid, actor["user_id"]), _now())
@@ -292,7 +292,7 @@ class NotificationsService:
 
     @rpc
     def unattend(self, actor, event_id):
-        actor = load(ActorSchema(), actor, "actor")
+        actor = load(ActorSchema, actor, "actor")
         event_uuid = calendar.parse_event_id(event_id)
         with self.db.transaction() as cur:
             calendar.load(cur, event_uuid, actor["user_id"])

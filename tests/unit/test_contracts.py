@@ -9,7 +9,7 @@ from contracts.errors import InvalidInput
 from contracts.events import EVENTS, dump_payload
 from contracts.rubrics import RUBRICS, RUBRIC_SLUGS
 from contracts.topology import SUBSCRIPTIONS, consumer_queue
-from contracts.validation import load
+from contracts.validation import load, schema_of
 from contracts.vocabulary import PARTICIPANTS
 from tests.support import case_form
 
@@ -46,6 +46,16 @@ def test_missing_required_fields_are_each_named():
         load(CaseFormSchema(), {})
     assert {"essence", "question", "rubrics", "mode", "urgency", "group_discussion_consent",
             "publication_consent"} == set(refused.value.fields)
+
+
+def test_a_schema_class_is_loaded_with_its_one_reused_instance():
+    first = load(CaseFormSchema, case_form())
+    assert first == load(CaseFormSchema(), case_form())
+    with pytest.raises(InvalidInput) as refused:  # the reused instance keeps nothing of earlier loads
+        load(CaseFormSchema, case_form(essence=""))
+    assert list(refused.value.fields) == ["essence"]
+    assert load(CaseFormSchema, case_form()) == first
+    assert schema_of(CaseFormSchema) is schema_of(CaseFormSchema)
 
 
 def test_an_envelope_round_trips():
