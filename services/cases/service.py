@@ -272,7 +272,7 @@ class CasesService:
         return self._after_change(case, actor)
 
     def _after_change(self, case, actor):
+        self.relay.wake()  # the events are committed: publishing them need not wait for the index
         with self.db.transaction() as cur:
             index.upsert(cur, case)
-        self.relay.wake()
         return case_view(case, actor) if actor else None

@@ -137,6 +137,9 @@ class EventRelay(DependencyProvider):
                 log.info("event_published", event_type=message.type, position=message.position,
                          event_id=message.event_id, correlation_id=message.correlation_id)
             if last != row["position"]:
+                # Not waiting for the WAL flush: a position lost in a crash only publishes its events
+                # again, and consumers drop what they already handled (the event id).
+                cur.execute("SET LOCAL synchronous_commit = off")
                 cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = %s",
                             (last, self.source))
         if unconfirmed is not None:  # the confirmed prefix is recorded; back off and publish the rest again
