@@ -60,12 +60,14 @@ class KeepingPool(psycopg2.pool.ThreadedConnectionPool):
             with self._lock:
                 kept = bool(self._pool)
             conn = self.getconn()
-            if not kept or _idle_and_open(conn):
+            if not kept or idle_and_open(conn):
                 return conn
             self.putconn(conn, close=True)
 
 
-def _idle_and_open(conn):
+def idle_and_open(conn):
+    """A kept psycopg2 connection is usable: open, and nothing from the server waiting to be read
+    (a cut connection has its FATAL message or end of file there). No round trip."""
     if conn.closed:
         return False
     try:

@@ -50,6 +50,7 @@ CASES_RECORDER, see services/cases/application.py). Each recorder has one connec
 for writing, opened on the first insert (a recorder only read from never opens it; reads use
 eventsourcing's pool as before); ``Application.close()`` closes it.
 """
+import contextlib
 import threading
 import time
 from uuid import UUID
@@ -60,6 +61,8 @@ import psycopg2.extras
 from eventsourcing import postgres
 from eventsourcing.persistence import (DatabaseError, DataError, IntegrityError, InterfaceError, InternalError,
                                        NotSupportedError, OperationalError, PersistenceError, ProgrammingError)
+
+from services.common.db import idle_and_open
 
 MAX_BATCH_EVENTS = 1000  # a batch's INSERT stays under a megabyte; a bigger command goes alone
 GATHER_TIMEOUT = 0.0005  # seconds a batch may wait for callers known to be coming back
@@ -587,6 +590,11 @@ class Factory(postgres.Factory):
     def __init__(self, env):
         super().__init__(env)
         self._recorders = []
+        # eventsourcing's pre-ping sends SELECT 1 before every transaction of the pool (28 % of
+        # loading a case, bench_growth.py); KeepingPool's check, without a round trip, replaces it.
+        if self.datastore.pool.pre_ping:
+            self.datastore.pool.pre_ping = False
+            self.datastore.__class__ = CheckedDatastore
 
     def application_recorder(self):
         return self._configure(super().application_recorder())
@@ -609,6 +617,24 @@ class Factory(postgres.Factory):
         for recorder in self._recorders:
             recorder.close()
         super().close()
+
+
+class CheckedDatastore(postgres.PostgresDatastore):
+    """eventsourcing's datastore, whose pooled connections are checked the way ``KeepingPool``
+    checks its own (``db.idle_and_open``): one the server has cut is closed and another taken."""
+
+    @contextlib.contextmanager
+    def get_connection(self):
+        while True:
+            conn = self.pool.get_connection()
+            if idle_and_open(conn._pg_conn):
+                break
+            conn.close()
+            self.pool.put_connection(conn)  # a closed connection leaves the pool
+        try:
+            yield conn
+        finally:
+            self.pool.put_connection(conn)
 
 
 def _green_psycopg2():

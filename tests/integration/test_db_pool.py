@@ -56,3 +56,31 @@ def test_concurrent_transactions_keep_at_most_the_pool_size(store):
     pids = set(eventlet.GreenPool(6).imap(hold, range(12)))
     assert 1 <= len(pids) <= 3
     assert {_backend_pid(store) for _ in range(6)} <= pids
+
+
+def test_the_cases_event_store_replaces_a_cut_connection_without_pinging_each_time(test_env):
+    """eventsourcing's pre-ping (SELECT 1 before every transaction) is off in the cases store; the
+    pool's connections are checked like PostgresStore's, so a cut one is still never handed out."""
+    from services.cases.application import open_application
+    url = test_env.database_url("dbpool_cases")
+    ensure_database(url)
+    app = open_application(url, pool_size=2)
+    datastore = app.recorder.datastore
+    try:
+        assert datastore.pool.pre_ping is False
+
+        def pid():  # straight from the pool: no retry of eventsourcing's to hide a dead connection
+            with datastore.get_connection() as conn:
+                return conn._pg_conn.get_backend_pid()
+        first = pid()
+        assert pid() == first
+        _terminate(test_env, first)
+        second = pid()
+        assert second != first
+        with datastore.get_connection() as conn:
+            cursor = conn.cursor()
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone()[0] == 1
+        assert pid() == second
+    finally:
+        app.close()
