@@ -6,7 +6,7 @@ author consented to publication.
 """
 import functools
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts import vocabulary as v
 from contracts.rubrics import RUBRIC_SLUGS
@@ -249,6 +249,15 @@ def payload_schema(event_type, schema_version):
     more than using it (marshmallow schemas keep no state between loads and dumps)."""
     entry = EVENTS.get((event_type, schema_version))
     return entry[1]() if entry else None
+
+
+def load_outgoing(event_type, payload, schema_version=None):
+    """(version, the payload as its consumers will load it); ValueError if it breaks its contract."""
+    version = schema_version or CURRENT_VERSION[event_type]
+    try:
+        return version, payload_schema(event_type, version).load(payload)
+    except ValidationError as exc:
+        raise ValueError(f"{event_type} v{version} payload breaks its contract: {exc.messages}") from None
 
 
 def dump_payload(event_type, payload, schema_version=None):

@@ -5,16 +5,16 @@ application runs the same mapping on the events it is about to store (``check_an
 
 - an event whose integration payload breaks its contract fails its command and is never stored;
   it can never be the stored event that every later one waits behind in the relay;
-- an event whose payload passes its contract unchanged (the contract's dump leaves it as it is) is
-  stamped with the contract version it passed (``contract_version``, stored with the event), and
-  the relay publishes it without checking it again: the check was half of the relay's time
-  (bench/README.md). Events without the stamp, or stamped with a version that is no longer the
+- an event whose payload its consumers will load exactly as it is (the contract's load returns it
+  unchanged) is stamped with the contract version it passed (``contract_version``, stored with
+  the event), and the relay publishes it without checking it again: the check was half of the
+  relay's time (bench/README.md). Events without the stamp, or stamped with a version that is no longer the
   current one, are checked by the relay as before (``wire_payload``).
 
 Only what consumers need leaves the service: ids, rubrics, states; the case's free text
 leaves only in CaseCompleted, and only when the author consented to publication.
 """
-from contracts.events import CURRENT_VERSION, dump_payload
+from contracts.events import CURRENT_VERSION, dump_payload, load_outgoing
 from services.cases.domain import Case
 
 CONTRACT_STAMP = "contract_version"
@@ -136,10 +136,10 @@ def check_and_stamp(new_events, aggregates, load_at):
                 continue
             event_type, payload = mapped
             try:
-                version, data = dump_payload(event_type, payload)
+                version, loaded = load_outgoing(event_type, payload)
             except ValueError as exc:
                 raise ContractBroken(str(exc)) from None
-            if data == payload:
+            if loaded == payload:
                 object.__setattr__(domain_event, CONTRACT_STAMP, version)
 
 
