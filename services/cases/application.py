@@ -4,7 +4,7 @@ import uuid
 from urllib.parse import unquote, urlsplit
 
 import psycopg2
-from eventsourcing.application import AggregateNotFound, Application
+from eventsourcing.application import AggregateNotFound, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from contracts.errors import Conflict, NotFound, ServiceUnavailable
@@ -136,6 +136,22 @@ class CasesApplication(Application):
         if not events:
             raise NotFound(f"No case {case_id}.")
         return events
+
+    def save(self, *objs, **kwargs):
+        """eventsourcing's ``save``, without the runtime ``Protocol`` isinstance checks of its
+        ``collect_events`` (32 us a command on this machine, 2 us without them; bench/README.md,
+        "Append"): what this application saves is Cases; anything else goes the stock way."""
+        if kwargs or not all(type(obj) is Case for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing_event = ProcessingEvent()
+        for case in objs:
+            processing_event.events.extend(case.collect_events())
+            processing_event.aggregates[case.id] = case
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated, but eventsourcing's save still calls it
+        return recordings
 
     def _record(self, processing_event):
         # Before anything is stored: every new event's integration payload against its contract
