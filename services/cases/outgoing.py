@@ -8,8 +8,8 @@ application runs the same mapping on the events it is about to store (``check_an
 - an event whose payload its consumers will load exactly as it is (the contract's load returns it
   unchanged) is stamped with the contract version it passed (``contract_version``, stored with
   the event), and the relay publishes it without checking it again: the check was half of the
-  relay's time (bench/README.md). Events without the stamp, or stamped with a version that is no longer the
-  current one, are checked by the relay as before (``wire_payload``).
+  relay's time (bench/README.md). Events without the stamp, or stamped with a version that is no
+  longer the current one, are checked by the relay as before (``wire_payload``).
 
 Only what consumers need leaves the service: ids, rubrics, states; the case's free text
 leaves only in CaseCompleted, and only when the author consented to publication.
