@@ -52,9 +52,9 @@ ENTRY_LABEL = ("id", "question")  # how a library entry is named in a difference
 def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
     """Envelopes of the wanted integration types, in log order, as the relay would build them
     (same event id, position, payload validated by the event's contract)."""
-    from contracts.envelope import Envelope, read_envelope
+    from contracts.envelope import read_envelope
     from contracts.events import dump_payload
-    from services.cases.application import event_id
+    from services.cases.integration import case_envelope
     from services.cases.outgoing import integration_payload
 
     stop = app.recorder.max_notification_id() or 0
@@ -72,13 +72,7 @@ def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
                 continue
             event_type, payload = mapped
             version, data = dump_payload(event_type, payload)
-            message = Envelope(
-                event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-                type=event_type, schema_version=version, source="cases",
-                aggregate_id=str(domain_event.originator_id), position=notification.id,
-                occurred_at=domain_event.timestamp, payload=data,
-                correlation_id=getattr(domain_event, "correlation_id", "") or "",
-            ).to_message()
+            message = case_envelope(domain_event, notification.id, event_type, version, data).to_message()
             envelopes.append(read_envelope(json.loads(json.dumps(message))))  # as a consumer reads it
         yield envelopes
         start = page[-1].id + 1

@@ -12,6 +12,18 @@ from services.cases.outgoing import integration_payload, wire_payload
 from services.common.relay import Outgoing
 
 
+def case_envelope(domain_event, position, event_type, version, payload):
+    """The envelope of a stored event at its log position: its event id is stable, so a consumer
+    drops it if it comes again (the relay after a crash, a researcher's rebuild)."""
+    return Envelope(
+        event_id=event_id(domain_event.originator_id, domain_event.originator_version),
+        type=event_type, schema_version=version, source="cases",
+        aggregate_id=str(domain_event.originator_id), position=position,
+        occurred_at=domain_event.timestamp, payload=payload,
+        correlation_id=getattr(domain_event, "correlation_id", "") or "",
+    )
+
+
 class CaseLogReader:
     """The relay's source: the application's notification log, read past a position.
 
@@ -53,13 +65,7 @@ class CaseLogReader:
                 continue
             event_type, payload = mapped
             version, data = wire_payload(domain_event, event_type, payload)
-            envelope = Envelope(
-                event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-                type=event_type, schema_version=version, source="cases",
-                aggregate_id=str(domain_event.originator_id), position=notification.id,
-                occurred_at=domain_event.timestamp, payload=data,
-                correlation_id=getattr(domain_event, "correlation_id", "") or "",
-            )
+            envelope = case_envelope(domain_event, notification.id, event_type, version, data)
             messages.append(Outgoing(position=notification.id, type=event_type, event_id=str(envelope.event_id),
                                      correlation_id=envelope.correlation_id,
                                      body=json.dumps(envelope.to_message())))

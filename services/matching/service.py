@@ -108,7 +108,7 @@ class MatchingService:
         case's own mentor nor anyone in ``exclude``. Capacity and accepting_cases do not apply:
         an opinion is not a case to take."""
         args = load(SuggestColleaguesSchema, {"case_id": case_id, "rubrics": rubrics,
-                                                "exclude": exclude or [], "limit": limit}, "suggestion request")
+                                              "exclude": exclude or [], "limit": limit}, "suggestion request")
         day = today()
         with self.db.transaction() as cur:
             excluded = set(args["exclude"]) | readmodel.case_mentors(cur, args["case_id"])

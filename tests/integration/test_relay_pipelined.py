@@ -175,13 +175,15 @@ def test_events_checked_when_saved_go_out_exactly_as_the_contract_dumps_them(cas
     assert _read_all(_reader(container), 1000) == published
 
 
+BROKEN_PROPOSALS = [{"mentor_id": None, "matched_rubrics": [], "score": 1.0}]  # mentor_ids [None]: off contract
+
+
 def test_a_command_whose_event_breaks_its_contract_stores_nothing(cases_log):
     app, _container = cases_log
     case = Case.file(uuid.uuid4(), "PIPE-0", str(uuid.uuid4()), case_form())
     app.save(case)
-    broken = [{"mentor_id": None, "matched_rubrics": [], "score": 1.0}]  # mentor_ids [None] breaks the contract
     with pytest.raises(ContractBroken, match="MentorsProposed"):
-        app.change(case.id, lambda c: c.record_proposals(1, broken))
+        app.change(case.id, lambda c: c.record_proposals(1, BROKEN_PROPOSALS))
     assert app.recorder.max_notification_id() == 1
     assert app.get_case(case.id).version == 1 and app.get_case(case.id).state == case.state
 
@@ -192,7 +194,6 @@ def test_the_relay_still_checks_an_event_saved_without_a_stamp(cases_log, monkey
     app.save(case)
     with monkeypatch.context() as patched:  # as a version before the check at save stored it
         patched.setattr(application, "check_and_stamp", lambda *_: None)
-        app.change(case.id, lambda c: c.record_proposals(1, [{"mentor_id": None, "matched_rubrics": [],
-                                                                "score": 1.0}]))
+        app.change(case.id, lambda c: c.record_proposals(1, BROKEN_PROPOSALS))
     with pytest.raises(ValueError, match="breaks its contract"):  # never published as it is
         _reader(container).read(0, 10)
