@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from contracts import fast_load
+
 
 class EnvelopeSchema(Schema):
     class Meta:
@@ -75,7 +77,7 @@ def read_envelope(body):
         raise UnreadableEnvelope(
             f"unknown event type or schema version: {data['type']} v{data['schema_version']}")
     try:
-        data["payload"] = schema.load(data["payload"])
+        data["payload"] = fast_load.load(schema, data["payload"])
     except ValidationError as exc:
         raise UnreadableEnvelope("invalid payload", exc.messages) from None
     return Envelope(**data)

@@ -8,7 +8,7 @@ import functools
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from contracts import vocabulary as v
+from contracts import fast_load, vocabulary as v
 from contracts.rubrics import RUBRIC_SLUGS
 
 Rubrics = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), **kw)  # noqa: E731
@@ -255,7 +255,7 @@ def load_outgoing(event_type, payload, schema_version=None):
     """(version, the payload as its consumers will load it); ValueError if it breaks its contract."""
     version = schema_version or CURRENT_VERSION[event_type]
     try:
-        return version, payload_schema(event_type, version).load(payload)
+        return version, fast_load.load(payload_schema(event_type, version), payload)
     except ValidationError as exc:
         raise ValueError(f"{event_type} v{version} payload breaks its contract: {exc.messages}") from None
 
