@@ -19,7 +19,7 @@ from contracts.rpc import (AccessReasonSchema, ActorSchema, AnswerQuestionsSchem
                            ChooseMentorSchema, ForumPublishSchema, ReasonSchema, ReflectionSchema, ShareSchema,
                            SolutionSchema, TextSchema)
 from contracts.statistics import CaseStatisticsSchema, StatisticsFilterSchema
-from contracts.validation import load
+from contracts.validation import load, schema_of
 from services.cases import index
 from services.cases import statistics as case_statistics
 from services.cases.application import case_id_for, open_application
@@ -198,7 +198,7 @@ class CasesService:
                 break
         with self.db.transaction() as cur:
             figures = case_statistics.query(cur, filters)
-        return CaseStatisticsSchema().dump(case_statistics.shape(filters, *figures))
+        return schema_of(CaseStatisticsSchema).dump(case_statistics.shape(filters, *figures))
 
     @rpc
     def get_case_as_of(self, actor, case_id, point=None):

@@ -11,6 +11,7 @@ from contracts.rpc import (CalendarEventFormSchema, CalendarEventPatchSchema, Ca
                            InboxPageSchema, InboxQuerySchema, MarkAllReadResultSchema, MarkAllReadSchema,
                            MessageThreadQuerySchema, MessageThreadSchema, PreferencesSchema,
                            PreferencesUpdateSchema, ReasonSchema, UnreadCountSchema)
+from contracts.validation import schema_of
 from services.gateway.entrypoints import http
 from services.gateway.schemas_communication import CalendarEventListSchema, ConversationListSchema
 
@@ -79,13 +80,13 @@ class CommunicationRoutes:
     @http("POST", "/api/v1/calendar", body=CalendarEventFormSchema, returns=CalendarEventViewSchema, status=201,
           tag="calendar", summary="Add an online event (with a link) or announce an offline one (with a place)")
     def create_calendar_event(self, request, actor, body):
-        return self.notifications.create_calendar_event(actor, CalendarEventFormSchema().dump(body),
+        return self.notifications.create_calendar_event(actor, schema_of(CalendarEventFormSchema).dump(body),
                                                         idempotency_key(request))
 
     @http("GET", "/api/v1/calendar", query=CalendarQuerySchema, returns=CalendarEventListSchema, tag="calendar",
           summary="Upcoming events, soonest first, by date range and rubric")
     def list_calendar_events(self, request, actor, query):
-        return {"items": self.notifications.list_calendar_events(actor, CalendarQuerySchema().dump(query)) or []}
+        return {"items": self.notifications.list_calendar_events(actor, schema_of(CalendarQuerySchema).dump(query)) or []}
 
     @http("GET", "/api/v1/calendar/<event_id>", returns=CalendarEventViewSchema, tag="calendar",
           summary="One event, with its attendees count and whether the signed-in user attends")
@@ -96,7 +97,7 @@ class CommunicationRoutes:
           tag="calendar", summary="The author edits the event (any of its fields); attendees are told of a "
                                   "new time or place")
     def update_calendar_event(self, request, actor, event_id, body):
-        return self.notifications.update_calendar_event(actor, event_id, CalendarEventPatchSchema().dump(body))
+        return self.notifications.update_calendar_event(actor, event_id, schema_of(CalendarEventPatchSchema).dump(body))
 
     @http("POST", "/api/v1/calendar/<event_id>/cancellation", body=ReasonSchema, returns=CalendarEventViewSchema,
           tag="calendar", summary="The author (or a moderator) cancels the event; attendees are told")

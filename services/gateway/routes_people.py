@@ -12,6 +12,7 @@ from contracts import vocabulary as v
 from contracts.rpc import (AccreditationApplicationSchema, AccreditationViewSchema, ApplicationReviewSchema,
                            AvailabilitySchema, AvailabilityViewSchema, DecisionReasonSchema, MentorProfileViewSchema,
                            PasswordChangedSchema, PasswordChangeSchema, PhotoViewSchema, StatusViewSchema)
+from contracts.validation import schema_of
 from services.gateway.entrypoints import http
 from services.gateway.schemas_people import ApplicationReviewListSchema, ApplicationStateQuerySchema
 
@@ -70,7 +71,7 @@ class PeopleRoutes:
                                  "mentors with room who are not away")
     def update_availability(self, request, actor, body):
         # dumped back: the dates cross RPC as ISO strings
-        return self.identity.update_availability(actor, AvailabilitySchema().dump(body))
+        return self.identity.update_availability(actor, schema_of(AvailabilitySchema).dump(body))
 
     # ---- the roll of mentors ------------------------------------------------------------
 

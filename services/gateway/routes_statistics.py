@@ -6,6 +6,7 @@ A mixin of GatewayService (it has the RPC proxies). Both services refuse anyone 
 (403); the period (``from``/``to``) applies to the cases, the registrations cover every year.
 """
 from contracts.statistics import StatisticsFilterSchema
+from contracts.validation import schema_of
 from services.gateway.entrypoints import http
 from services.gateway.schemas_statistics import StatisticsSchema
 
@@ -17,6 +18,6 @@ class StatisticsRoutes:
                   "to), the time to a mentor's first answer, and registrations per year")
     def statistics(self, request, actor, query):
         # dumped back: the dates cross RPC as ISO strings
-        cases = self.cases.statistics(actor, StatisticsFilterSchema().dump(query))
+        cases = self.cases.statistics(actor, schema_of(StatisticsFilterSchema).dump(query))
         registrations = self.identity.registrations_per_year(actor)
         return {"cases": cases, "registrations": registrations["items"]}

@@ -39,6 +39,7 @@ from contracts.rpc import (
     UserViewSchema,
 )
 from contracts.rubrics import RUBRICS
+from contracts.validation import schema_of
 from services.common.logs import CorrelationContext, get_logger
 # Route mixins by module, never by class: `nameko run services.gateway.service` starts every class with
 # entrypoints it finds in this module's namespace as a service of its own (and fails: a mixin has no name).
@@ -115,7 +116,7 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
             return {"status": "ok", "services": services}
         down = sorted(name for name, s in services.items() if s["status"] != "ok")
         raise ServiceUnavailable(f"Not ready: {', '.join(down)} not ok.",
-                                 details=ReadinessSchema().dump({"status": "unavailable", "services": services}))
+                                 details=schema_of(ReadinessSchema).dump({"status": "unavailable", "services": services}))
 
     def _probe(self, name, timeout):
         try:
@@ -302,7 +303,7 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
           summary="The case as it was at a version or at a moment (moderators)")
     def case_as_of(self, request, actor, case_id, query):
         # dumped back: ``at`` crosses RPC as an ISO string, not as a datetime
-        return self._case_view(self.cases.get_case_as_of(actor, case_id, AsOfSchema().dump(query)))
+        return self._case_view(self.cases.get_case_as_of(actor, case_id, schema_of(AsOfSchema).dump(query)))
 
     @http("GET", "/api/v1/cases/<case_id>/author", returns=AuthorCardSchema, tag="cases",
           summary="The author card: names and questionnaire, for the mentor of a personal-mode case; every "

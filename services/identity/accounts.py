@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc import UserViewSchema
+from contracts.validation import schema_of
 
 SIGN_IN_FAILED = "The e-mail or password is not correct."
 SESSION_ENDED = "The session has ended (signed out, or the password was changed); sign in again."
@@ -43,7 +44,7 @@ def new_user(form, password_hash, role=None, user_id=None, now=None):
 
 def user_view(row):
     created = row["created_at"]
-    return UserViewSchema().dump({
+    return schema_of(UserViewSchema).dump({
         "id": str(row["id"]),
         "email": row["email"],
         "role": row["role"],

@@ -8,6 +8,7 @@ proposed by matching. Pure: states, transitions and views; no I/O.
 from contracts import vocabulary as v
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from contracts.rpc import AccreditationViewSchema, ApplicationReviewSchema, ApplicationViewSchema
+from contracts.validation import schema_of
 
 from services.identity.accounts import parse_id
 
@@ -134,18 +135,18 @@ def _application(row):
 
 
 def application_view(row):
-    return ApplicationViewSchema().dump(_application(row)) if row is not None else None
+    return schema_of(ApplicationViewSchema).dump(_application(row)) if row is not None else None
 
 
 def review_view(row, profile_view):
     """An application for moderators, with the applicant's public profile (or None)."""
-    return ApplicationReviewSchema().dump(dict(_application(row), mentor_id=str(row["mentor_id"]),
+    return schema_of(ApplicationReviewSchema).dump(dict(_application(row), mentor_id=str(row["mentor_id"]),
                                                profile=profile_view))
 
 
 def accreditation_view(mentor_id, roll_row, application_row):
     """One mentor's place on the roll: ``roll_row`` (state, reason, updated_at) or None for never applied."""
-    return AccreditationViewSchema().dump({
+    return schema_of(AccreditationViewSchema).dump({
         "mentor_id": str(mentor_id),
         "state": roll_row["state"] if roll_row else NONE,
         "reason": (roll_row["reason"] or None) if roll_row else None,

@@ -8,6 +8,7 @@ No event is published: no other service consumes these reads (the author reads t
 """
 from contracts.errors import InvalidInput
 from contracts.rpc import AccessLogEntrySchema, QuestionnaireReadViewSchema
+from contracts.validation import schema_of
 
 IDENTITY = "identity"
 QUESTIONNAIRE = "questionnaire"
@@ -43,7 +44,7 @@ def _timestamp(value):
 
 def entry_view(row):
     role = row["reader_role"]
-    return AccessLogEntrySchema().dump({
+    return schema_of(AccessLogEntrySchema).dump({
         "id": str(row["id"]),
         "reader_role": role,
         "reader": READER_LABELS.get(role, READER_LABELS["unknown"]),
@@ -63,7 +64,7 @@ def page_view(rows, limit):
 
 def read_view(row):
     """The old shape of the log (questionnaire reads): a moderator's id is not shown."""
-    return QuestionnaireReadViewSchema().dump({
+    return schema_of(QuestionnaireReadViewSchema).dump({
         "reader_id": str(row["reader_id"]) if row["reader_role"] == "mentor" else None,
         "case_id": row["case_id"],
         "read_at": _timestamp(row["read_at"]),

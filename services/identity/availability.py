@@ -4,6 +4,7 @@ from datetime import date
 
 from contracts import vocabulary as v
 from contracts.rpc import AvailabilityViewSchema
+from contracts.validation import schema_of
 
 DEFAULTS = {"capacity": v.DEFAULT_CAPACITY, "away_periods": [], "updated_at": None}
 
@@ -38,7 +39,7 @@ def capacity_of(row):
 def availability_view(row):
     """The mentor's own view; the defaults (capacity 3, no periods) before the first write."""
     updated = (row or {}).get("updated_at")
-    return AvailabilityViewSchema().dump({
+    return schema_of(AvailabilityViewSchema).dump({
         "capacity": capacity_of(row),
         "away_periods": stored_periods(periods_of(row)),
         "updated_at": updated.isoformat() if hasattr(updated, "isoformat") else updated,

@@ -6,6 +6,7 @@ none; it asks for a role when a mentor writes a direct message.
 """
 from contracts.errors import NotFound
 from contracts.rpc import ContactSchema
+from contracts.validation import schema_of
 from services.identity.accounts import parse_id
 
 NO_SUCH_USER = "No such user."
@@ -24,7 +25,7 @@ def display_name(row):
 
 
 def contact_view(row):
-    return ContactSchema().dump({"user_id": str(row["id"]), "email": row["email"], "display_name": display_name(row),
+    return schema_of(ContactSchema).dump({"user_id": str(row["id"]), "email": row["email"], "display_name": display_name(row),
                                  "role": row["role"]})
 
 

@@ -7,6 +7,7 @@ import hashlib
 from contracts import vocabulary as v
 from contracts.errors import InvalidInput
 from contracts.rpc import PhotoSchema, PhotoViewSchema
+from contracts.validation import schema_of
 
 MAX_BYTES = v.PHOTO_MAX_BYTES
 MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",)}
@@ -68,10 +69,10 @@ def photo_url(mentor_id, tag):
 
 
 def photo_view(mentor_id, row):
-    return PhotoViewSchema().dump({"photo_url": photo_url(mentor_id, row["etag"]),
+    return schema_of(PhotoViewSchema).dump({"photo_url": photo_url(mentor_id, row["etag"]),
                                    "content_type": row["content_type"], "size": len(bytes(row["data"]))})
 
 
 def photo(row):
-    return PhotoSchema().dump({"content_type": row["content_type"], "data": encode(row["data"]),
+    return schema_of(PhotoSchema).dump({"content_type": row["content_type"], "data": encode(row["data"]),
                                "etag": row["etag"]})

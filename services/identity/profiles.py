@@ -7,6 +7,7 @@ from contracts.errors import InvalidInput
 from contracts.events import dump_payload
 from contracts.rpc import MentorProfileViewSchema
 from contracts.rubrics import RUBRIC_SLUGS
+from contracts.validation import schema_of
 
 from services.identity.accounts import parse_id, unique
 from services.identity.accreditation import is_accredited
@@ -58,7 +59,7 @@ def public_view(row):
     data["accepting_cases"] = bool(data["accepting_cases"])
     data["accredited"] = is_accredited(row.get("accreditation_state"))
     data["photo_url"] = photo_url(data["mentor_id"], row.get("photo_etag"))
-    return MentorProfileViewSchema().dump(data)
+    return schema_of(MentorProfileViewSchema).dump(data)
 
 
 def rubric_filter(rubric):

@@ -7,6 +7,7 @@ personal-mode case they work on, a moderator only with a reason (the cases servi
 """
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc import AuthorCardSchema, QuestionnaireViewSchema
+from contracts.validation import schema_of
 
 from services.identity.accounts import parse_id, unique
 
@@ -57,12 +58,12 @@ def questionnaire_view(row):
     data["forms_taught"] = list(data["forms_taught"] or [])
     data["graduation_institute"] = data["graduation_institute"] or ""
     data["updated_at"] = _timestamp(row["updated_at"])
-    return QuestionnaireViewSchema().dump(data)
+    return schema_of(QuestionnaireViewSchema).dump(data)
 
 
 def author_card(user_row, questionnaire_row):
     """Names and the questionnaire (or None): never the e-mail, the role or the password hash."""
-    return AuthorCardSchema().dump({
+    return schema_of(AuthorCardSchema).dump({
         "user_id": str(user_row["id"]),
         "first_name": user_row["first_name"],
         "last_name": user_row["last_name"],

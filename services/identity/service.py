@@ -17,7 +17,7 @@ from contracts.rpc import (AccessLogQuerySchema, AccessReasonSchema, Accreditati
                            PhotoUploadSchema, QuestionnaireSchema, RegisterSchema, SignInSchema, StatusViewSchema,
                            TokenViewSchema)
 from contracts.statistics import RegistrationsSchema
-from contracts.validation import load
+from contracts.validation import load, schema_of
 from services.common import outbox
 from services.common.db import Database
 from services.common.health import health_report
@@ -157,7 +157,7 @@ class IdentityService:
                 repository.replace_password_hash(cur, row["id"], stored_hash, new_hash)
             repository.insert_session(cur, session_id, row["id"], self.tokens.ttl)
         logger.info("signed_in", user_id=str(row["id"]), role=row["role"], session_id=session_id)
-        return TokenViewSchema().dump({
+        return schema_of(TokenViewSchema).dump({
             "access_token": self.tokens.issue(row["id"], row["role"], session_id),
             "token_type": "bearer",
             "expires_in": self.tokens.ttl,
@@ -190,7 +190,7 @@ class IdentityService:
                 row = repository.live_session(cur, session_id)
         if row is None or str(row["user_id"]) != parse_id(claims["user_id"]):
             raise Unauthorized(SESSION_ENDED)
-        return ActorSchema().dump({"user_id": str(row["user_id"]), "role": row["role"]})
+        return schema_of(ActorSchema).dump({"user_id": str(row["user_id"]), "role": row["role"]})
 
     @rpc
     def sign_out(self, token):
@@ -201,7 +201,7 @@ class IdentityService:
             with self.db.transaction() as cur:
                 revoked = repository.revoke_session(cur, session_id, user_id)
         logger.info("signed_out", user_id=user_id, session_id=session_id, revoked=revoked)
-        return StatusViewSchema().dump({"status": "signed_out"})
+        return schema_of(StatusViewSchema).dump({"status": "signed_out"})
 
     @rpc
     def change_password(self, actor, token, form, client=None):
@@ -228,7 +228,7 @@ class IdentityService:
             repository.forget_failures(cur, failures, throttle.account_key(row["email"]))
             revoked = repository.revoke_other_sessions(cur, user_id, session_id)
         logger.info("password_changed", user_id=user_id, revoked_sessions=revoked)
-        return PasswordChangedSchema().dump({"revoked_sessions": revoked})
+        return schema_of(PasswordChangedSchema).dump({"revoked_sessions": revoked})
 
     @rpc
     def get_user(self, actor, user_id):
@@ -557,7 +557,7 @@ class IdentityService:
             if account is None or account["role"] != "moderator":  # a forged role does not help
                 raise Forbidden(registrations.NOT_A_MODERATOR)
             rows = registrations.registrations(cur)
-        return RegistrationsSchema().dump({"items": registrations.per_year(rows)})
+        return schema_of(RegistrationsSchema).dump({"items": registrations.per_year(rows)})
 
     # ---- contacts, for other services only (never exposed by the gateway) -----------
 
@@ -582,4 +582,4 @@ class IdentityService:
 
     @rpc
     def health(self):
-        return HealthSchema().dump(health_report(SERVICE, self.db))
+        return schema_of(HealthSchema).dump(health_report(SERVICE, self.db))
