@@ -60,7 +60,9 @@ import psycopg2.extensions
 import psycopg2.extras
 from eventsourcing import postgres
 from eventsourcing.persistence import (DatabaseError, DataError, IntegrityError, InterfaceError, InternalError,
-                                       NotSupportedError, OperationalError, PersistenceError, ProgrammingError)
+                                       Notification, NotSupportedError, OperationalError, PersistenceError,
+                                       ProgrammingError)
+from eventsourcing.utils import retry
 
 from services.common.db import idle_and_open
 
@@ -275,6 +277,29 @@ class GroupCommitApplicationRecorder(postgres.PostgresApplicationRecorder):
     def __init__(self, datastore, events_table_name="stored_events", **kwargs):
         super().__init__(datastore, events_table_name, **kwargs)
         self.writer = GroupCommitWriter(self)
+
+    # ---- readers ----------------------------------------------------------------------
+
+    def select_notifications(self, start, limit, stop=None, topics=()):
+        """eventsourcing's, the same rows in the same order; the common call (no ``stop``, no
+        ``topics``: the relay's) reads them as tuples, where eventsourcing's ``DictCursor`` builds a
+        dict per row (a quarter of the cases relay's reading, bench/README.md "Relay")."""
+        if stop is not None or topics:
+            return super().select_notifications(start, limit, stop, topics)
+        return self._select_notifications_from(start, limit)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as eventsourcing's
+    def _select_notifications_from(self, start, limit):
+        with self.datastore.get_connection() as conn, conn.transaction(commit=False):
+            with conn._pg_conn.cursor() as cur:  # a plain cursor: rows as tuples
+                cur.execute(self._select_from_statement, (start, limit))
+                return [Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
+                                     state=bytes(row[4])) for row in cur.fetchall()]
+
+    @property
+    def _select_from_statement(self):
+        return (f"SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} WHERE notification_id >= %s ORDER BY notification_id LIMIT %s")
 
     # ---- callers ----------------------------------------------------------------------
 

@@ -393,6 +393,28 @@ def test_a_stock_recorder_on_the_same_table_continues_the_ids(url, recorders):
     assert [n.id for n in recorder.select_notifications(start=1, limit=100)] == list(range(1, 9))
 
 
+def test_notifications_are_read_as_eventsourcings_own_recorder_reads_them(url, recorders):
+    """The relay's read (no stop, no topics) takes its own path: same rows, same fields, same order."""
+    name = new_name()
+    recorder = recorders(name)
+    for count in (3, 1, 4):
+        recorder.insert_events(events(count=count))
+    stock = postgres.Factory(Environment(name, postgres_env(url, pool_size=2, recorder="stock")))
+    try:
+        stock_recorder = stock.application_recorder()
+        for start, limit in [(1, 100), (1, 3), (4, 2), (8, 10), (9, 5)]:
+            ours = recorder.select_notifications(start=start, limit=limit)
+            theirs = stock_recorder.select_notifications(start=start, limit=limit)
+            assert ours == theirs and [type(n) for n in ours] == [type(n) for n in theirs]
+            assert all(type(n.state) is bytes and isinstance(n.originator_id, uuid.UUID) for n in ours)
+        assert len(recorder.select_notifications(start=1, limit=100)) == 8
+        # with a stop or topics: eventsourcing's own statement
+        assert recorder.select_notifications(start=2, limit=10, stop=5) == \
+            stock_recorder.select_notifications(start=2, limit=10, stop=5)
+    finally:
+        stock.close()
+
+
 def test_the_cases_application_turns_a_lost_race_into_a_conflict(url, monkeypatch):
     monkeypatch.setenv("CASES_RECORDER", "group_commit")
     app = CasesApplication(env=postgres_env(url, pool_size=4))
