@@ -86,7 +86,8 @@ class CommunicationRoutes:
     @http("GET", "/api/v1/calendar", query=CalendarQuerySchema, returns=CalendarEventListSchema, tag="calendar",
           summary="Upcoming events, soonest first, by date range and rubric")
     def list_calendar_events(self, request, actor, query):
-        return {"items": self.notifications.list_calendar_events(actor, schema_of(CalendarQuerySchema).dump(query)) or []}
+        query = schema_of(CalendarQuerySchema).dump(query)
+        return {"items": self.notifications.list_calendar_events(actor, query) or []}
 
     @http("GET", "/api/v1/calendar/<event_id>", returns=CalendarEventViewSchema, tag="calendar",
           summary="One event, with its attendees count and whether the signed-in user attends")

@@ -116,7 +116,8 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
             return {"status": "ok", "services": services}
         down = sorted(name for name, s in services.items() if s["status"] != "ok")
         raise ServiceUnavailable(f"Not ready: {', '.join(down)} not ok.",
-                                 details=schema_of(ReadinessSchema).dump({"status": "unavailable", "services": services}))
+                                 details=schema_of(ReadinessSchema).dump({"status": "unavailable",
+                                                                          "services": services}))
 
     def _probe(self, name, timeout):
         try:

@@ -141,7 +141,7 @@ def application_view(row):
 def review_view(row, profile_view):
     """An application for moderators, with the applicant's public profile (or None)."""
     return schema_of(ApplicationReviewSchema).dump(dict(_application(row), mentor_id=str(row["mentor_id"]),
-                                               profile=profile_view))
+                                                        profile=profile_view))
 
 
 def accreditation_view(mentor_id, roll_row, application_row):

@@ -25,8 +25,8 @@ def display_name(row):
 
 
 def contact_view(row):
-    return schema_of(ContactSchema).dump({"user_id": str(row["id"]), "email": row["email"], "display_name": display_name(row),
-                                 "role": row["role"]})
+    return schema_of(ContactSchema).dump({"user_id": str(row["id"]), "email": row["email"],
+                                          "display_name": display_name(row), "role": row["role"]})
 
 
 def contact(cur, user_id):

@@ -70,9 +70,9 @@ def photo_url(mentor_id, tag):
 
 def photo_view(mentor_id, row):
     return schema_of(PhotoViewSchema).dump({"photo_url": photo_url(mentor_id, row["etag"]),
-                                   "content_type": row["content_type"], "size": len(bytes(row["data"]))})
+                                            "content_type": row["content_type"], "size": len(bytes(row["data"]))})
 
 
 def photo(row):
     return schema_of(PhotoSchema).dump({"content_type": row["content_type"], "data": encode(row["data"]),
-                               "etag": row["etag"]})
+                                        "etag": row["etag"]})

@@ -23,7 +23,9 @@ def valid_value(field):
         if choices is not None:
             return st.sampled_from(sorted(choices))
         length = next((v for v in field.validators if isinstance(v, validate.Length)), None)
-        return st.text(min_size=(length.min or 0) if length else 0, max_size=min(length.max or 12, 12) if length else 12)
+        if length is None:
+            return st.text(max_size=12)
+        return st.text(min_size=length.min or 0, max_size=min(length.max or 12, 12))
     if isinstance(field, fields.Integer):
         bounds = next((v for v in field.validators if isinstance(v, validate.Range)), None)
         low = None if bounds is None or bounds.min is None else bounds.min + (0 if bounds.min_inclusive else 1)
