@@ -43,7 +43,7 @@ from werkzeug.routing import Map, UnicodeConverter
 from werkzeug.wrappers import Request, Response
 
 from contracts.errors import PlatformError, ServiceUnavailable
-from contracts.validation import load
+from contracts.validation import load, schema_of
 from services.common.logs import CORRELATION_HEADER, get_logger
 from services.common.tokens import TokenSigner
 from services.gateway import http as h
@@ -172,10 +172,12 @@ class HttpEntrypoint(HttpRequestHandler):
         super().__init__(method, url, **kwargs)
         self.route = Route(method, url, body, query, returns, status, auth, summary, tag, max_body,
                            tuple(body_media), tuple(returns_media), tuple(errors))
-        # One instance of each schema per route: building one (fields copied, nested schemas bound)
-        # cost more than using it, on every request (bench/README.md, the gateway's profile).
-        self.schemas = {"body": body() if body else None, "query": query(unknown=EXCLUDE) if query else None,
-                        "returns": returns() if returns else None}
+        # Schemas built once, not per request: building one (fields copied, nested schemas bound) cost
+        # more than using it (bench/README.md, the gateway's profile). Body and response schemas are
+        # the classes' shared instances (``schema_of``); a query schema is the route's own, lenient one.
+        self.schemas = {"body": schema_of(body) if body else None,
+                        "query": query(unknown=EXCLUDE) if query else None,
+                        "returns": schema_of(returns) if returns else None}
         self.tokens = None
         self.trusted_proxies = 0
 
