@@ -4,12 +4,11 @@ Payloads carry ids (pseudonymous) and the facts a consumer needs, never names,
 e-mails or employers. Free case text travels only in CaseCompleted, and only when the
 author consented to publication.
 """
-import functools
-
 from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts import fast_load, vocabulary as v
 from contracts.rubrics import RUBRIC_SLUGS
+from contracts.validation import schema_of
 
 Rubrics = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), **kw)  # noqa: E731
 
@@ -243,12 +242,10 @@ for _type, _version in EVENTS:
     CURRENT_VERSION[_type] = max(_version, CURRENT_VERSION.get(_type, 0))
 
 
-@functools.lru_cache(maxsize=None)
 def payload_schema(event_type, schema_version):
-    """The payload schema of a type and version, or None. One instance each: building a schema costs
-    more than using it (marshmallow schemas keep no state between loads and dumps)."""
+    """The payload schema of a type and version, or None: its class's one instance (``schema_of``)."""
     entry = EVENTS.get((event_type, schema_version))
-    return entry[1]() if entry else None
+    return schema_of(entry[1]) if entry else None
 
 
 def load_outgoing(event_type, payload, schema_version=None):

@@ -108,7 +108,7 @@ def _cached(schema):
 
 def load(schema, payload):
     """``schema.load(payload)``, the payload itself when the check proves it loads unchanged.
-    For the schemas of ``contracts.events`` (one instance each, kept: the check is cached)."""
+    For schemas kept as one instance per class (``schema_of``): the check is cached per instance."""
     check = _cached(schema)
     if check is not None and check(payload):
         return payload
