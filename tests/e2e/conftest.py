@@ -99,11 +99,16 @@ class Platform:
         return self._approver
 
     def moderator(self):
-        """Moderators never register: an operator creates one with the identity admin command."""
+        """A new moderator's access token (see ``moderator_account``)."""
+        email, password = self.moderator_account()
+        return self.call("POST", "/api/v1/auth/sign-in", json={"email": email, "password": password})["access_token"]
+
+    def moderator_account(self, first_name="Maria", last_name="Moderova"):
+        """Moderators never register: an operator creates one with the identity admin command.
+        Returns the new moderator's (email, password)."""
         email = f"moderator-{uuid.uuid4().hex[:8]}@example.org"
         env = self.test_env.process_env()
         subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
-                        "--email", email, "--password", "correct horse battery", "--first-name", "Maria",
-                        "--last-name", "Moderova"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
-        return self.call("POST", "/api/v1/auth/sign-in",
-                         json={"email": email, "password": "correct horse battery"})["access_token"]
+                        "--email", email, "--password", "correct horse battery", "--first-name", first_name,
+                        "--last-name", last_name], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+        return email, "correct horse battery"

@@ -1,0 +1,61 @@
+"""Template helpers: the catalogue, the person, the vocabularies, dates.
+
+Nothing here marks text as safe: every value a person wrote goes through Jinja2's autoescape.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, request, session
+
+from services.web import i18n
+from services.web.core import current_user, language, t
+
+RUBRICS = ("education-law", "professional-ethics", "class-management-motivation", "digital-technologies",
+           "individualization", "teaching-methods", "monitoring-evaluation", "urban-educational-projects",
+           "self-management", "interaction-with-parents", "personal-resources", "families-at-risk")
+
+
+def label(kind: str, slug: str | None) -> str:
+    """The person's-language label of a vocabulary value (rubric, participant, urgency, mode...)."""
+    if slug is None:
+        return ""
+    key = f"{kind}.{slug}"
+    return i18n.translate(language(), key) if i18n.has(key) else str(slug)
+
+
+def when(value: str | None, with_time: bool = True) -> str:
+    """An ISO timestamp from the gateway as the person reads dates (UTC)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    pattern = ("%d.%m.%Y %H:%M" if language() == "ru" else "%Y-%m-%d %H:%M") if with_time else (
+        "%d.%m.%Y" if language() == "ru" else "%Y-%m-%d")
+    return moment.strftime(pattern) + (" UTC" if with_time and moment.tzinfo else "")
+
+
+def person_name(user: dict[str, Any] | None) -> str:
+    if not user:
+        return ""
+    return " ".join(p for p in (user.get("last_name"), user.get("first_name"), user.get("patronymic")) if p)
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        return {
+            "t": t,
+            "lang": language(),
+            "user": current_user(),
+            "label": label,
+            "when": when,
+            "person_name": person_name,
+            "RUBRICS": RUBRICS,
+            "request_path": request.full_path.rstrip("?") if request else "/",
+            "session_expired": session.pop("expired", False) if request.endpoint and request.endpoint.endswith(
+                "sign_in") else False,
+        }
