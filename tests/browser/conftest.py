@@ -1,8 +1,7 @@
 """Browser tests: the real platform (`nameko run` processes, tests/e2e/conftest.py), the browser
-client as its own process (`python -m services.web`), and Debian's Chromium driven by Playwright.
-
-Playwright's own browser download cannot work here: it drives ``/usr/bin/chromium`` (installed by
-.ci/run with apt-get). Nothing is skipped: without Chromium or the client, the tests fail.
+client as its own process (`python -m services.web`), and Debian's Chromium driven by Selenium
+through Debian's chromedriver (both installed by .ci/run with apt-get). Nothing is skipped: without
+Chromium or the client, the tests fail.
 """
 import os
 import subprocess
@@ -10,13 +9,18 @@ import sys
 
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.e2e.conftest import _free_port, platform  # noqa: F401  (the platform fixture, module scope)
 from tests.processes import ROOT
 from tests.support import eventually
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 PASSWORD = "correct horse battery"
 
 
@@ -60,40 +64,125 @@ def web(platform, tmp_path_factory):  # noqa: F811
     client.stop()
 
 
+class Browser:
+    """One Chromium window (its own profile: its own cookies) driven by Selenium and Debian's chromedriver.
+
+    Selenium, not Playwright: the test session is eventlet-monkey-patched (tests/conftest.py), and
+    Playwright's sync API (asyncio in a greenlet, a node driver on pipes) hangs under it; Selenium
+    speaks plain HTTP to chromedriver and works there."""
+
+    def __init__(self, width=1280, height=900, language="ru"):
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         f"--window-size={max(width, 500)},{height}", f"--lang={language}"):
+            options.add_argument(argument)
+        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        self.driver.implicitly_wait(0)
+        if width < 500:  # headless windows are at least 500 px wide: emulate a phone's viewport
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+
+    # -- navigation and reading ------------------------------------------------------------
+    def go(self, url):
+        self.driver.get(url)
+        return self
+
+    def find(self, css, timeout=10):
+        return WebDriverWait(self.driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def all(self, css):
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def text(self, css="main"):
+        return self.find(css).text
+
+    def wait_text(self, text, css="main", timeout=15):
+        """Wait until ``text`` shows inside ``css``; return the element's text."""
+        WebDriverWait(self.driver, timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+        return self.text(css)
+
+    @property
+    def url(self):
+        return self.driver.current_url
+
+    @property
+    def html(self):
+        return self.driver.page_source
+
+    # -- acting ------------------------------------------------------------------------------
+    def fill(self, css, value):
+        element = self.find(css)
+        element.clear()
+        element.send_keys(value)
+        return element
+
+    def click(self, css):
+        element = WebDriverWait(self.driver, 10).until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)))
+        element.click()
+        return element
+
+    def click_link(self, text):
+        element = WebDriverWait(self.driver, 10).until(EC.element_to_be_clickable((By.LINK_TEXT, text)))
+        element.click()
+
+    def click_button(self, text, scope="main"):
+        """Click the button whose visible text is ``text`` (inside ``scope``)."""
+        for button in self.driver.find_elements(By.CSS_SELECTOR, f"{scope} button"):
+            if button.text.strip() == text:
+                button.click()
+                return button
+        raise AssertionError(f"no button {text!r} in {scope}: {[b.text for b in self.all(scope + ' button')]}")
+
+    def select(self, css, value):
+        Select(self.find(css)).select_by_value(value)
+
+    def check(self, css):
+        element = self.find(css)
+        if not element.is_selected():
+            self.driver.execute_script("arguments[0].click()", element)
+
+    def screenshot(self, path):
+        self.driver.save_screenshot(str(path))
+
+    def script(self, source, *args):
+        return self.driver.execute_script(source, *args)
+
+    def quit(self):
+        self.driver.quit()
+
+
 @pytest.fixture(scope="session")
-def browser():
+def _chromium_present():
     assert os.path.exists(CHROMIUM), f"Chromium is not installed at {CHROMIUM}: run .ci/run (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    assert os.path.exists(CHROMEDRIVER), f"chromedriver is not at {CHROMEDRIVER}: apt-get install chromium-driver"
 
 
 @pytest.fixture
-def new_page(browser):
-    """``new_page(width=1280)``: a page in a fresh browser context (its own cookies); closed after the test."""
-    contexts = []
+def new_browser(_chromium_present):
+    """``new_browser(width=1280)``: a fresh Chromium (own cookies), closed after the test."""
+    opened = []
 
     def make(width=1280, height=900, language="ru"):
-        context = browser.new_context(viewport={"width": width, "height": height}, locale=language)
-        context.set_default_timeout(15000)
-        contexts.append(context)
-        return context.new_page()
+        browser = Browser(width, height, language)
+        opened.append(browser)
+        return browser
 
     yield make
-    for context in contexts:
-        context.close()
+    for browser in opened:
+        browser.quit()
 
 
 @pytest.fixture
-def page(new_page):
-    return new_page()
+def browser(new_browser):
+    return new_browser()
 
 
-def sign_in(page, web, email, password=PASSWORD, next_path=None):
+def sign_in(browser, web, email, password=PASSWORD, next_path=None):
     """Sign in through the page, as a person would."""
-    page.goto(web.url("/sign-in" + (f"?next={next_path}" if next_path else "")))
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_selector(".who")
+    browser.go(web.url("/sign-in" + (f"?next={next_path}" if next_path else "")))
+    browser.fill("#email", email)
+    browser.fill("#password", password)
+    browser.click("main form button[type=submit]")
+    browser.find(".who")
+    return browser
