@@ -30,7 +30,7 @@ from services.common.db import Database, ensure_database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.relay import EventRelay
-from services.common.rpc import rpc
+from services.common.rpc import RpcDeadline, rpc
 from services.common.timer import configured_timer
 
 log = get_logger()
@@ -54,6 +54,7 @@ class CasesService:
 
     config = Config()
     log = CorrelationContext("cases")
+    rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=index.SCHEMA)
     cases = Cases()
     relay = EventRelay("cases", CaseLogReader())

@@ -10,7 +10,7 @@ from contracts.errors import (Conflict, Forbidden, InvalidInput, NotFound, Platf
                               TooManyRequests, Unauthorized)
 from services.common.tokens import TokenSigner
 from services.gateway import http as h
-from services.gateway.rpc import unavailable
+from services.common.rpc import unavailable
 
 SECRET = "unit-test-secret-0123456789"
 
@@ -201,7 +201,7 @@ def test_rpc_failures_become_service_unavailable_naming_the_service():
     timeout = unavailable("cases", eventlet.Timeout(None), 2)
     assert isinstance(timeout, ServiceUnavailable) and isinstance(timeout, PlatformError)
     assert "cases" in timeout.message and "2 s" in timeout.message
-    assert timeout.details == {"service": "cases"}
+    assert timeout.details == {"service": "cases", "outcome": "unknown"}  # the default: it may have been done
     assert "not running" in unavailable("library", UnknownService("library")).message
     broker = unavailable("identity", ConnectionRefusedError(111, "refused"))
     assert "identity" in broker.message and "broker" in broker.message

@@ -8,7 +8,7 @@ import pytest
 from nameko.exceptions import UnknownService
 
 from contracts.errors import Forbidden, ServiceUnavailable
-from services.gateway import rpc as gateway_rpc
+from services.common import rpc as timed_rpc
 
 
 class FakeListener:
@@ -41,8 +41,8 @@ def proxy(monkeypatch):
     listener = FakeListener()
 
     def make(behaviour, timeout=0.2):
-        monkeypatch.setattr(gateway_rpc, "MethodProxy", fake_method_proxy(behaviour))
-        return gateway_rpc.TimedServiceProxy(None, "cases", listener, timeout, {}), listener
+        monkeypatch.setattr(timed_rpc, "DeadlineMethodProxy", fake_method_proxy(behaviour))
+        return timed_rpc.TimedServiceProxy(None, "cases", listener, timeout, {}), listener
 
     return make
 
@@ -63,12 +63,12 @@ def test_errors_the_service_raised_pass_through(proxy):
     assert caught.value.details == {"case_id": "c-1"}
 
 
-@pytest.mark.parametrize("failure,words", [
-    (UnknownService("cases"), "not running"),
-    (ConnectionRefusedError(111, "Connection refused"), "broker"),
-    (OSError("socket closed"), "broker"),
+@pytest.mark.parametrize("failure,words,outcome", [
+    (UnknownService("cases"), "not running", "not_done"),  # nothing consumes its queue
+    (ConnectionRefusedError(111, "Connection refused"), "broker", "not_done"),  # never reached the broker
+    (OSError("socket closed"), "broker", "unknown"),  # perhaps after the broker had it
 ])
-def test_broker_failures_become_service_unavailable(proxy, failure, words):
+def test_broker_failures_become_service_unavailable(proxy, failure, words, outcome):
     def fail(*args):
         raise failure
 
@@ -76,7 +76,7 @@ def test_broker_failures_become_service_unavailable(proxy, failure, words):
     with pytest.raises(ServiceUnavailable) as caught:
         service.list_cases({"user_id": "u"})
     assert "cases" in caught.value.message and words in caught.value.message
-    assert caught.value.status == 503 and caught.value.details == {"service": "cases"}
+    assert caught.value.status == 503 and caught.value.details == {"service": "cases", "outcome": outcome}
 
 
 def test_a_call_past_its_timeout_is_abandoned_and_forgotten(proxy):
@@ -84,6 +84,7 @@ def test_a_call_past_its_timeout_is_abandoned_and_forgotten(proxy):
     with pytest.raises(ServiceUnavailable) as caught:
         service.get_case("c-1")
     assert "did not answer within 0.1 s" in caught.value.message
+    assert caught.value.details == {"service": "cases", "outcome": "unknown"}  # sent: it may have been done
     assert listener._reply_events == {}  # no reply event left behind
 
 
