@@ -3,6 +3,8 @@
 The real broker paths (timeout, unknown service) are covered in tests/integration/test_gateway.py;
 a broker connection error cannot be provoked there without stopping RabbitMQ, hence these.
 """
+import time
+
 import eventlet
 import pytest
 from nameko.exceptions import UnknownService
@@ -107,3 +109,48 @@ def test_private_names_are_not_rpc_methods(proxy):
     service, _ = proxy(lambda *args: None)
     with pytest.raises(AttributeError):
         service._secret
+
+
+# ---- deadlines (services/common/rpc.py) ---------------------------------------------------
+
+class FakeWorkerContext:
+    def __init__(self, data):
+        self.data = data
+
+
+def test_a_call_made_while_handling_a_call_keeps_the_earlier_deadline():
+    now = time.time()
+    assert timed_rpc.deadline_for(None, 5) == pytest.approx(now + 5, abs=1)
+    inherited = FakeWorkerContext({timed_rpc.DEADLINE_KEY: now + 1})
+    assert timed_rpc.deadline_for(inherited, 5) == now + 1  # the gateway gives up sooner than our own timer
+    generous = FakeWorkerContext({timed_rpc.DEADLINE_KEY: now + 60})
+    assert timed_rpc.deadline_for(generous, 5) == pytest.approx(now + 5, abs=1)
+
+
+def test_only_a_real_deadline_in_the_past_has_passed():
+    assert timed_rpc.deadline_passed(100.0, now=100.0) and timed_rpc.deadline_passed(99, now=100.0)
+    assert not timed_rpc.deadline_passed(100.5, now=100.0)
+    for no_deadline in (None, "99", True, object()):  # absent or unreadable: the caller set none
+        assert not timed_rpc.deadline_passed(no_deadline, now=100.0)
+
+
+def test_a_call_whose_inherited_deadline_is_over_is_not_sent(monkeypatch):
+    sent = []
+
+    class Publisher:
+        expiration = None
+
+    class Never(timed_rpc.DeadlineMethodProxy):
+        def __init__(self, worker_ctx, service_name, method_name, reply_listener, deadline=None, **options):
+            self.deadline, self.publisher = deadline, Publisher()
+
+        def __call__(self, *args, **kwargs):
+            self.get_message_headers(None)
+            sent.append(args)
+
+    monkeypatch.setattr(timed_rpc, "DeadlineMethodProxy", Never)
+    over = FakeWorkerContext({timed_rpc.DEADLINE_KEY: time.time() - 1})
+    service = timed_rpc.TimedServiceProxy(over, "cases", FakeListener(), 5, {})
+    with pytest.raises(ServiceUnavailable) as caught:
+        service.create_case("form")
+    assert sent == [] and caught.value.details == {"service": "cases", "outcome": "not_done"}
