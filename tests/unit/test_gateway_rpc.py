@@ -1,4 +1,5 @@
-"""The timed RPC proxy's failure mapping, with nameko's MethodProxy replaced by a fake (no broker).
+"""The timed RPC proxy (services/common/rpc.py, used by the gateway, identity and notifications): its
+failure mapping and deadlines, with nameko's MethodProxy replaced by a fake (no broker).
 
 The real broker paths (timeout, unknown service) are covered in tests/integration/test_gateway.py;
 a broker connection error cannot be provoked there without stopping RabbitMQ, hence these.
@@ -154,3 +155,22 @@ def test_a_call_whose_inherited_deadline_is_over_is_not_sent(monkeypatch):
     with pytest.raises(ServiceUnavailable) as caught:
         service.create_case("form")
     assert sent == [] and caught.value.details == {"service": "cases", "outcome": "not_done"}
+
+
+def test_a_worker_that_starts_after_its_deadline_does_not_run_the_method():
+    ran = []
+
+    class Service:
+        name = "cases"
+
+        @timed_rpc.rpc
+        def create_case(self, form):
+            ran.append(form)
+            return "created"
+
+    late, timely, unbounded = Service(), Service(), Service()
+    late.rpc_deadline, timely.rpc_deadline, unbounded.rpc_deadline = time.time() - 0.01, time.time() + 30, None
+    with pytest.raises(ServiceUnavailable) as caught:
+        late.create_case("a form")
+    assert ran == [] and caught.value.details == {"service": "cases", "outcome": "not_done"}
+    assert timely.create_case("a form") == unbounded.create_case("a form") == "created" and len(ran) == 2
