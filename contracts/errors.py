@@ -44,6 +44,12 @@ class Forbidden(PlatformError):
 
 
 @deserialize_to_instance
+class MentorSuspended(Forbidden):
+    """The acting (or chosen) mentor is suspended from the roll of mentors: no action on cases."""
+    code = "mentor_suspended"
+
+
+@deserialize_to_instance
 class NotFound(PlatformError):
     status = 404
     code = "not_found"

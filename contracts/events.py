@@ -203,6 +203,13 @@ class CaseEscalatedV1(NextRoundV1):
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
 
 
+class MentorReleasedV1(NextRoundV1):
+    """A mentor may no longer work on the case (suspended from the roll): a new round without them;
+    the author chooses again."""
+    mentor_id = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(v.RELEASE_REASONS))
+
+
 class CaseFlaggedV1(CaseRef):
     """A case that needs a moderator: nobody fits it, or an urgent case went unanswered."""
     reason = fields.String(required=True, validate=validate.OneOf(v.FLAG_REASONS))
@@ -235,6 +242,7 @@ EVENTS = {
     ("AccreditationDecided", 1): ("identity", AccreditationDecidedV1),
     ("CaseEscalated", 1): ("cases", CaseEscalatedV1),
     ("CaseFlagged", 1): ("cases", CaseFlaggedV1),
+    ("MentorReleased", 1): ("cases", MentorReleasedV1),
 }
 
 CURRENT_VERSION = {}  # the latest version of each type: what producers emit now

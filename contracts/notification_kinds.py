@@ -12,6 +12,7 @@ KINDS = {
     "mentor_accepted": "Your mentor accepted your case",
     "mentor_declined": "The mentor declined your case",
     "case_escalated": "Your case went unanswered and is offered to other mentors",
+    "mentor_released": "Your mentor can no longer work on your case: choose again",
     "questions_asked": "Your mentor asked questions",
     "solution_proposed": "A possible solution arrived",
     # the case journey, for the mentor

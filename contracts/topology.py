@@ -27,14 +27,15 @@ class Subscription:
 SUBSCRIPTIONS = (
     Subscription("matching.case-events", "cases",
                  ("CaseCreated", "MentorDeclined", "SecondOpinionRequested", "CaseEscalated", "CaseRedefined",
-                  "MentorChosen", "MentorAccepted", "CaseCompleted", "CaseWithdrawn")),
+                  "MentorChosen", "MentorAccepted", "CaseCompleted", "CaseWithdrawn", "MentorReleased")),
     Subscription("matching.identity-events", "identity", ("MentorProfileUpdated",)),
     Subscription("cases.matching-events", "matching", ("MentorsMatched",)),
+    Subscription("cases.identity-events", "identity", ("AccreditationDecided",)),  # suspensions
     Subscription("notifications.case-events", "cases",
                  ("MentorsProposed", "MentorChosen", "MentorAccepted", "SolutionProposed", "MentorDeclined",
                   "CaseWithdrawn", "QuestionsAsked", "QuestionsAnswered", "RequestKept", "CaseRedefined",
                   "CaseSharedWithColleagues", "ColleagueOpinionAdded", "MessageSent", "CaseEscalated",
-                  "CaseFlagged")),
+                  "CaseFlagged", "MentorReleased")),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
     Subscription("library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum")),
 )

@@ -28,6 +28,8 @@ PHOTO_TYPES = ("image/jpeg", "image/png")
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 # Why a case waits for a moderator.
 FLAG_REASONS = ("no_mentor_found", "acceptance_overdue")
+# Why the system takes a case from its mentor (MentorReleased): back to matching, the author chooses again.
+RELEASE_REASONS = ("mentor_suspended",)
 # The events calendar: an online event has a link, an offline one a place.
 EVENT_FORMATS = ("online", "offline")
 

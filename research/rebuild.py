@@ -42,7 +42,7 @@ MATCHING_TABLES = {
                                                "open")),
     "mentor_stats": (("mentor_id",), ("mentor_id", "open_cases", "responses", "median_response_seconds")),
 }
-ROUND_EVENTS = {"CaseCreated", "MentorDeclined", "SecondOpinionRequested", "CaseEscalated"}
+ROUND_EVENTS = {"CaseCreated", "MentorDeclined", "SecondOpinionRequested", "CaseEscalated", "MentorReleased"}
 TABLES = {"library": LIBRARY_TABLES, "matching": MATCHING_TABLES}
 ENTRY_LABEL = ("id", "question")  # how a library entry is named in a difference
 

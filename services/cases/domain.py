@@ -10,7 +10,8 @@ The journey (seed 6.2): proposals -> the author chooses -> the mentor accepts or
 (at most two redefinitions) -> possible solutions -> completion with a reflection sheet,
 or once a second opinion from another mentor. The system flags a case for the moderators when
 no mentor fits it, and escalates an urgent case whose chosen mentor did not accept in time
-(the next round, without that mentor). Collective (colleagues' opinions) and public
+(the next round, without that mentor), and releases a suspended mentor's cases the same way.
+Collective (colleagues' opinions) and public
 (forum) formats need the author's consent; messages are for personal-mode cases only.
 """
 import uuid
@@ -158,6 +159,21 @@ class Case(Aggregate):
         self._escalated(mentor_id=silent, next_round=self.round + 1,
                         excluded_mentor_ids=self._excluded_from_next_round(silent), waited_seconds=int(waited))
         self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_now())
+        return True
+
+    def release_mentor(self, mentor_id, reason):
+        """The system, when a mentor may no longer work on cases (``reason``: mentor_suspended): the
+        case goes back to matching for a new round without them, and its author chooses again.
+        Releases the mentor the case waits for or who works on it (a possible solution already
+        proposed stays in the case), and a round that proposed them (the author has not chosen yet).
+        Returns False, changing nothing, when the mentor has nothing to do with the case now - so a
+        redelivered suspension releases nothing twice."""
+        current = self.mentor_id == mentor_id and self.state in (AWAITING_ACCEPTANCE, *WORKING)
+        proposed = self.state == CHOOSING_MENTOR and mentor_id in {p["mentor_id"] for p in self.proposals}
+        if not (current or proposed):
+            return False
+        self._mentor_released(mentor_id=mentor_id, reason=reason, next_round=self.round + 1,
+                              excluded_mentor_ids=self._excluded_from_next_round(mentor_id))
         return True
 
     def request_second_opinion(self, actor_id):
@@ -313,6 +329,15 @@ class Case(Aggregate):
     @event("MentorDeclined")
     def _mentor_declined(self, mentor_id, reason, next_round, excluded_mentor_ids):
         self.engagements[-1].update(outcome="declined", reason=reason or None)
+        self.mentor_id = None
+        self.chosen_at = None
+        self.proposals = []
+        self.state = AWAITING_PROPOSALS
+
+    @event("MentorReleased")
+    def _mentor_released(self, mentor_id, reason, next_round, excluded_mentor_ids):
+        if self.mentor_id == mentor_id:  # chosen (or working), not only proposed
+            self.engagements[-1].update(outcome="released", reason=reason)
         self.mentor_id = None
         self.chosen_at = None
         self.proposals = []

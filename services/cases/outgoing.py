@@ -68,6 +68,11 @@ def integration_payload(domain_event, case):
                                  "rubrics": case.form["rubrics"],
                                  "excluded_mentor_ids": domain_event.excluded_mentor_ids,
                                  "mentor_id": domain_event.mentor_id, "urgency": case.form["urgency"]}
+    if isinstance(domain_event, Case.MentorReleased):
+        return "MentorReleased", {**_ref(case), "author_id": case.author_id, "next_round": domain_event.next_round,
+                                  "rubrics": case.form["rubrics"],
+                                  "excluded_mentor_ids": domain_event.excluded_mentor_ids,
+                                  "mentor_id": domain_event.mentor_id, "reason": domain_event.reason}
     if isinstance(domain_event, Case.Flagged):
         return "CaseFlagged", {**_ref(case), "reason": domain_event.reason, "round": domain_event.round}
     if isinstance(domain_event, Case.Withdrawn):

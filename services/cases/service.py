@@ -3,6 +3,10 @@
 Thin: validate, authorize by role, run one aggregate command through the application,
 update the listing index, wake the relay. Rules live in domain.py.
 
+A suspended mentor (services/cases/standing.py, from identity's AccreditationDecided) may do
+nothing on cases: every RPC whose actor is that mentor is refused (403 mentor_suspended), and
+their open cases go back to matching (Case.release_mentor), the author choosing again.
+
 A timer escalates urgent cases whose chosen mentor has not accepted within
 ESCALATION_AFTER_SECONDS (default 2 h), every ESCALATION_CHECK_INTERVAL seconds (default 60).
 """
@@ -13,14 +17,14 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from contracts.case_form import CaseFormSchema
-from contracts.errors import Forbidden, PlatformError
+from contracts.errors import Conflict, Forbidden, MentorSuspended, PlatformError
 from contracts.question_bank import HINTS_BY_ID, bank_as_dict
 from contracts.rpc import (AccessReasonSchema, ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
                            ChooseMentorSchema, ForumPublishSchema, ReasonSchema, ReflectionSchema, ShareSchema,
                            SolutionSchema, TextSchema)
 from contracts.statistics import CaseStatisticsSchema, StatisticsFilterSchema
 from contracts.validation import load, schema_of
-from services.cases import index
+from services.cases import index, standing
 from services.cases import statistics as case_statistics
 from services.cases.application import case_id_for, open_application
 from services.cases.integration import CaseLogReader
@@ -30,7 +34,7 @@ from services.common.db import Database, ensure_database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.relay import EventRelay
-from services.common.rpc import rpc
+from services.common.rpc import RpcDeadline, rpc
 from services.common.timer import configured_timer
 
 log = get_logger()
@@ -54,7 +58,8 @@ class CasesService:
 
     config = Config()
     log = CorrelationContext("cases")
-    db = Database(migrations=index.SCHEMA)
+    rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
+    db = Database(migrations=index.SCHEMA + standing.SCHEMA)
     cases = Cases()
     relay = EventRelay("cases", CaseLogReader())
 
@@ -64,7 +69,7 @@ class CasesService:
     def create_case(self, actor, form, request_id=None):
         """``request_id`` (the client's Idempotency-Key, or one per HTTP request) makes a retry safe:
         nameko acks an RPC after replying, so a crash in between redelivers it."""
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         if actor["role"] != "mentee":
             raise Forbidden("Only a mentee files a case.")
         form = load(CaseFormSchema, form, "case form")
@@ -77,6 +82,11 @@ class CasesService:
     @rpc
     def choose_mentor(self, actor, case_id, choice):
         mentor_id = load(ChooseMentorSchema, choice)["mentor_id"]
+        with self.db.transaction() as cur:
+            suspended = standing.is_suspended(cur, mentor_id)
+        if suspended:  # their cases go back to matching meanwhile: the author gets new proposals
+            raise MentorSuspended("This mentor is suspended from the roll of mentors; new mentors are being "
+                                  "proposed for the case.", {"mentor_id": ["Suspended: choose another mentor."]})
         return self._act(actor, case_id, lambda case, user: case.choose_mentor(user, mentor_id))
 
     @rpc
@@ -157,7 +167,7 @@ class CasesService:
 
     @rpc
     def get_case(self, actor, case_id):
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         case = self.cases.get_case(case_id)
         require_view(case, actor)
         return case_view(case, actor)
@@ -167,7 +177,7 @@ class CasesService:
         """Who filed the case, for the author card: the author, moderators, and the mentors working
         on a personal-mode case; anybody else (every mentor of an anonymous case) is refused.
         A moderator opens it only with a reason (identity records it for the author to see)."""
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         reason = load(AccessReasonSchema, {"reason": reason or ""}, "reason")["reason"]
         case = self.cases.get_case(case_id)
         require_view(case, actor)
@@ -178,7 +188,7 @@ class CasesService:
 
     @rpc
     def list_cases(self, actor, filters=None):
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         filters = load(CaseFilterSchema, filters or {}, "filters")
         with self.db.transaction() as cur:
             rows = index.list_for(cur, actor, filters)
@@ -189,7 +199,7 @@ class CasesService:
         """The moderators' figures of the cases filed in a period (contracts/statistics.py). The index
         is caught up first (waiting for a catch-up running meanwhile), so the figures include every
         change made before the call."""
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         if actor["role"] != "moderator":
             raise Forbidden("Only a moderator sees the platform's statistics.")
         filters = load(StatisticsFilterSchema, filters or {}, "filters")
@@ -203,7 +213,7 @@ class CasesService:
     @rpc
     def get_case_as_of(self, actor, case_id, point=None):
         """Time travel: the case as it was at a version or a moment (moderators and the author)."""
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         point = load(AsOfSchema, point or {}, "point in time")
         case = self.cases.get_case(case_id)
         self._require_history_reader(case, actor)
@@ -211,7 +221,7 @@ class CasesService:
 
     @rpc
     def get_history(self, actor, case_id):
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         self._require_history_reader(self.cases.get_case(case_id), actor)
         return history_view(self.cases.history(case_id))
 
@@ -235,6 +245,36 @@ class CasesService:
         log.info("proposals_received", case_id=payload["case_id"], round=payload["round"], recorded=recorded)
         if recorded:
             self._after_change(case, None)
+
+    @subscribe("cases.identity-events")
+    def on_accreditation_decided(self, envelope):
+        """A suspension releases the mentor from every case they are chosen for, work on or are
+        proposed for (a new round without them); a reinstatement lets them act again. Idempotent: the
+        standing keeps the newest decision by position, and a case already released changes no more."""
+        p = envelope.payload
+        mentor_id = p["mentor_id"]
+        with self.db.transaction() as cur:
+            suspended = standing.record_decision(cur, mentor_id, p["decision"], envelope.position)
+            candidates = standing.cases_to_release(cur, mentor_id) if suspended else []
+        released = [case_id for case_id in candidates if self._release(case_id, mentor_id)]
+        log.info("mentor_standing_recorded", mentor_id=mentor_id, decision=p["decision"], suspended=suspended,
+                 released_cases=len(released))
+
+    def _release(self, case_id, mentor_id, attempts=5):
+        """Release one case (True if it changed); a concurrent change of the case is retried: the
+        command decides again on the case as the other change left it."""
+        for attempt in range(attempts):
+            try:
+                case, changed = self.cases.change(
+                    case_id, lambda c: c.release_mentor(mentor_id, standing.RELEASE_REASON))
+            except Conflict:
+                if attempt == attempts - 1:
+                    raise  # redelivered: the releases done so far change nothing again
+                continue
+            if changed:
+                log.info("mentor_released", case_id=case_id, reason=standing.RELEASE_REASON, next_round=case.round + 1)
+                self._after_change(case, None)
+            return changed
 
     @timer(interval=5)
     def catch_up_index(self):
@@ -265,9 +305,20 @@ class CasesService:
                 with self.db.transaction() as cur:
                     index.upsert(cur, case)
 
+    def _actor(self, actor):
+        """The validated actor; a suspended mentor is refused here, before anything is read or done."""
+        actor = load(ActorSchema, actor, "actor")
+        if actor["role"] == "mentor":
+            with self.db.transaction() as cur:
+                suspended = standing.is_suspended(cur, actor["user_id"])
+            if suspended:
+                raise MentorSuspended("Your accreditation is suspended: you cannot act on cases until a moderator "
+                                      "reinstates it.")
+        return actor
+
     def _act(self, actor, case_id, command):
         """Validate the actor, run one command on the case (409 if someone else changed it meanwhile)."""
-        actor = load(ActorSchema, actor, "actor")
+        actor = self._actor(actor)
         case, _ = self.cases.change(case_id, lambda c: command(c, actor["user_id"]))
         return self._after_change(case, actor)
 

@@ -15,7 +15,7 @@ ACTOR_ROLES = {
     "QuestionsAsked": "mentor", "QuestionsAnswered": "author", "RequestKept": "author", "CaseRedefined": "author",
     "SharedWithColleagues": "mentor", "ColleagueOpinionAdded": "colleague", "PublishedToForum": "author",
     "MessageSent": None, "SolutionProposed": "mentor", "Completed": "author",
-    "Escalated": "system", "Flagged": "system",
+    "Escalated": "system", "Flagged": "system", "MentorReleased": "system",
 }
 
 

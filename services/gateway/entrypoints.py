@@ -45,6 +45,7 @@ from werkzeug.wrappers import Request, Response
 from contracts.errors import PlatformError, ServiceUnavailable
 from contracts.validation import load, schema_of
 from services.common.logs import CORRELATION_HEADER, get_logger
+from services.common.rpc import OUTCOME_NOT_DONE
 from services.common.tokens import TokenSigner
 from services.gateway import http as h
 
@@ -243,11 +244,13 @@ class HttpEntrypoint(HttpRequestHandler):
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=functools.partial(self.handle_result, event))
         except ContainerBeingKilled:
-            return h.error_response(ServiceUnavailable("The gateway is shutting down; try again."))
+            return h.error_response(ServiceUnavailable("The gateway is shutting down; try again.",
+                                                       details={"outcome": OUTCOME_NOT_DONE}))
         try:
             result = event.wait()
         except Exception as exc:  # already logged in full by nameko and CorrelationContext
-            return self.response_from_exception(exc)
+            return self.response_from_exception(h.with_outcome(exc, request.method))
+        result = h.with_outcome(result, request.method)
         try:
             return self.response_from_result(result)
         except Exception as exc:  # e.g. a result its schema cannot dump

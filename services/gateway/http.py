@@ -12,8 +12,9 @@ import re
 from werkzeug.http import parse_options_header
 from werkzeug.wrappers import Response
 
-from contracts.errors import InvalidInput, NotFound, PlatformError, TooManyRequests, Unauthorized
+from contracts.errors import InvalidInput, NotFound, PlatformError, ServiceUnavailable, TooManyRequests, Unauthorized
 from services.common.logs import CORRELATION_HEADER, new_correlation_id
+from services.common.rpc import OUTCOME_UNKNOWN
 
 JSON_MIMETYPE = "application/json"
 MAX_BODY_BYTES = 1024 * 1024  # the default of @http(max_body=...): a route may allow more (or less)
@@ -90,6 +91,25 @@ def error_headers(exc):
 
 def error_response(exc, headers=None):
     return json_response(error_body(exc), error_status(exc), {**error_headers(exc), **(headers or {})})
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def with_outcome(exc, method):
+    """A 503 to a request that changes something says in ``details.outcome`` whether it was done:
+    ``not_done`` (certainly not: retry freely) when the failing layer knows it (services/common/rpc.py),
+    else ``unknown`` (it may have been: retry with the same Idempotency-Key, or look first). A read
+    changes nothing, so its 503 has no outcome. Anything else passes unchanged."""
+    if not isinstance(exc, ServiceUnavailable):
+        return exc
+    details = dict(exc.details)
+    if method in SAFE_METHODS:
+        details.pop("outcome", None)
+    else:
+        details.setdefault("outcome", OUTCOME_UNKNOWN)
+    exc.details = details
+    return exc
 
 
 def from_http_exception(exc):

@@ -13,6 +13,11 @@ from services.common.logs import CORRELATION_HEADER
 from services.gateway.entrypoints import HttpEntrypoint
 from services.gateway.schemas import ErrorSchema
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The creating routes whose handler passes the client's Idempotency-Key on (request_key): a unit test
+# keeps this list equal to the handlers that do (tests/unit/test_gateway_openapi.py).
+KEYED_ROUTES = frozenset({"create_case", "ask_questions", "add_opinion", "send_message", "propose_solution",
+                          "add_forum_post"})
 TITLE = "Mentor platform API"
 VERSION = "1.0.0"
 OPENAPI_VERSION = "3.0.3"
@@ -22,7 +27,12 @@ DESCRIPTION = (
     "Protected routes need 'Authorization: Bearer <token>' (POST /api/v1/auth/sign-in). "
     "Every error is {\"error\": {\"code\", \"message\", \"fields\"}} (+ \"details\"). "
     f"Every response carries {CORRELATION_HEADER}; send your own to trace a request. "
-    "Every route answers a CORS preflight (OPTIONS)."
+    "Every route answers a CORS preflight (OPTIONS). "
+    f"Send an {IDEMPOTENCY_HEADER} header (any unique string, at most 128 characters) with every request "
+    "that creates something: a retry with the same key creates nothing twice. "
+    "A 503 to a request that changes something says in 'details.outcome' whether it was carried out: "
+    "'not_done' (certainly not: retry) or 'unknown' (it may have been, before the platform gave up: "
+    f"retry with the same {IDEMPOTENCY_HEADER}, or look first). A request is never carried out after its 503."
 )
 
 _PATH_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -90,7 +100,12 @@ def operation(name, route):
         responses["409"] = _error("The case is not in a state that allows this")
     for status in route.errors:
         responses.setdefault(str(status), _error(_ERRORS.get(status, "Refused")))
-    responses["503"] = _error("A service did not answer in time or is not running")
+    if route.method in ("GET", "HEAD"):
+        responses["503"] = _error("A service did not answer in time or is not running")
+    else:
+        responses["503"] = _error("A service did not answer in time or is not running; 'details.outcome' is "
+                                  "'not_done' (certainly not carried out: retry) or 'unknown' (it may have been: "
+                                  f"retry with the same {IDEMPOTENCY_HEADER})")
     responses["default"] = _error("Unexpected error (internal_error)")
 
     op = {
@@ -106,6 +121,11 @@ def operation(name, route):
     op["parameters"].append({"name": CORRELATION_HEADER, "in": "header", "required": False,
                              "schema": {"type": "string", "maxLength": 64},
                              "description": "Trace id; a new one is made when absent"})
+    if name in KEYED_ROUTES:
+        op["parameters"].append({"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                                 "schema": {"type": "string", "maxLength": 128},
+                                 "description": "Send one on every creating request: a retry with the same key "
+                                                "creates nothing twice (also after a 503 whose outcome is unknown)"})
     if route.query is not None:
         op["parameters"].append({"in": "query", "schema": route.query})
     if route.body is not None:

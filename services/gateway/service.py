@@ -47,7 +47,7 @@ from services.gateway import openapi, routes_communication, routes_library, rout
 from services.gateway import routes_audit
 from services.gateway import routes_statistics
 from services.gateway.entrypoints import http
-from services.gateway.rpc import TimedRpcProxy
+from services.common.rpc import TimedRpcProxy
 from services.gateway.schemas import (
     CaseSummaryListSchema,
     HistoryListSchema,

@@ -9,7 +9,6 @@ from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from contracts.rpc import (AccessLogQuerySchema, AccessReasonSchema, AccreditationApplicationSchema, ActorSchema, AvailabilitySchema, DecisionReasonSchema,
@@ -24,7 +23,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.outbox import OutboxReader
 from services.common.relay import EventRelay
-from services.common.rpc import rpc
+from services.common.rpc import RpcDeadline, TimedRpcProxy, rpc
 from services.common.schema import PUBLISHER_TABLES
 from services.common.tokens import TokenSigner
 from services.identity import accreditation, availability, photos, profiles, questionnaires, repository, throttle
@@ -109,12 +108,9 @@ class IdentityService:
     tokens = Tokens()
     passwords = Passwords()
     limits = Throttle()
-    cases = RpcProxy("cases")  # who may see an author (services/identity/case_gate.py)
+    cases = TimedRpcProxy("cases")  # who may see an author (services/identity/case_gate.py)
+    rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     config = Config()
-
-    @property
-    def rpc_timeout(self):
-        return float(self.config.get("RPC_TIMEOUT", case_gate.DEFAULT_TIMEOUT))
 
     # ---- accounts ------------------------------------------------------------------
 
@@ -491,7 +487,7 @@ class IdentityService:
         reason = load(AccessReasonSchema, form or {}, what="reason")["reason"].strip()
         case_id = questionnaires.case_id_argument(case_id)
         reader = self._reader(actor, token)
-        author = case_gate.author_for(self.cases, reader, case_id, reason, self.rpc_timeout)
+        author = case_gate.author_for(self.cases, reader, case_id, reason)
         author_id = parse_id(author.get("author_id")) if isinstance(author, dict) else None
         if author_id is None:
             raise NotFound(questionnaires.NO_AUTHOR)

@@ -17,7 +17,7 @@ from services.common.consumer import subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
-from services.common.rpc import rpc
+from services.common.rpc import RpcDeadline, rpc
 from services.library import curation, forum, items, projection, search, similar
 # re-exported: tests and older callers import these from here
 from services.library.projection import (  # noqa: F401
@@ -53,6 +53,7 @@ class LibraryService:
     name = "library"
 
     log = CorrelationContext("library")
+    rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=SCHEMA)
 
     @subscribe("library.case-events")

@@ -79,7 +79,7 @@ SCHEMA = (
 ENDING_OUTCOMES = ("declined", "escalated")
 # The case events the read model follows (what each one means is in apply_case_event).
 CASE_EVENT_TYPES = ("CaseCreated", "MentorChosen", "MentorAccepted", "MentorDeclined", "CaseEscalated",
-                    "SecondOpinionRequested", "CaseCompleted", "CaseWithdrawn", "CaseRedefined")
+                    "SecondOpinionRequested", "CaseCompleted", "CaseWithdrawn", "CaseRedefined", "MentorReleased")
 
 
 # ---- mentors ------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ def apply_case_event(cur, envelope):
         mentor_answered(cur, case_id, p["mentor_id"], "declined", at, position)
     elif envelope.type == "CaseEscalated":
         mentor_answered(cur, case_id, p["mentor_id"], "escalated", at, position)
-    elif envelope.type in ("SecondOpinionRequested", "CaseCompleted", "CaseWithdrawn"):
+    elif envelope.type in ("SecondOpinionRequested", "CaseCompleted", "CaseWithdrawn", "MentorReleased"):
         case_released(cur, case_id, position)
     else:  # CaseCreated, CaseRedefined: rubrics only
         return

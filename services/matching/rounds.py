@@ -10,14 +10,16 @@ stays eligible in later rounds.
 - MentorDeclined             -> ``next_round``, without the listed mentors and the decliner;
 - CaseEscalated              -> ``next_round``, without the listed mentors and the mentor who
                                 did not answer in time (an escalation is a decline by silence);
-- SecondOpinionRequested     -> ``next_round``, without the listed mentors (the first opinion's).
+- SecondOpinionRequested     -> ``next_round``, without the listed mentors (the first opinion's);
+- MentorReleased             -> ``next_round``, without the listed mentors and the released one
+                                (suspended from the roll: chosen, working, or only proposed).
 
 The cases service lists the excluded mentors in the event; matching adds every mentor it saw
 chosen for the case (``asked``), so a list that omits someone still cannot bring them back.
 """
 from dataclasses import dataclass
 
-ROUND_TRIGGERS = ("CaseCreated", "MentorDeclined", "CaseEscalated", "SecondOpinionRequested")
+ROUND_TRIGGERS = ("CaseCreated", "MentorDeclined", "CaseEscalated", "SecondOpinionRequested", "MentorReleased")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,6 @@ def round_request(event_type, payload, asked=()):
     if event_type == "CaseCreated":
         return RoundRequest(1, tuple(payload["rubrics"]), frozenset(asked))
     exclude = set(payload["excluded_mentor_ids"]) | set(asked)
-    if event_type in ("MentorDeclined", "CaseEscalated"):
+    if event_type in ("MentorDeclined", "CaseEscalated", "MentorReleased"):
         exclude.add(payload["mentor_id"])
     return RoundRequest(int(payload["next_round"]), tuple(payload["rubrics"]), frozenset(exclude))

@@ -26,7 +26,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.outbox import OutboxReader
 from services.common.relay import EventRelay
-from services.common.rpc import rpc
+from services.common.rpc import RpcDeadline, rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
 from services.matching import readmodel
 from services.matching.ranking import rank
@@ -47,6 +47,7 @@ class MatchingService:
 
     config = Config()
     log = CorrelationContext("matching")
+    rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=SCHEMA)
     relay = EventRelay("matching", OutboxReader("matching"))
 

@@ -52,6 +52,10 @@ def inbox_entries(event_type, payload):
     if event_type == "MentorDeclined":
         return [(payload["author_id"], "mentor_declined",
                  f"The mentor declined case {number}; new mentors are being proposed.")]
+    if event_type == "MentorReleased":  # the mentor was suspended: no word about why, to the author
+        return [(payload["author_id"], "mentor_released",
+                 f"Your mentor can no longer work on case {number}; new mentors are being proposed: "
+                 f"please choose again.")]
     if event_type == "CaseWithdrawn":
         if payload["mentor_id"] is None:
             return []  # nobody had taken the case up yet

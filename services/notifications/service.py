@@ -19,7 +19,7 @@ from services.common.batch_consumer import event_context, first_deliveries, subs
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
-from services.common.rpc import rpc
+from services.common.rpc import RpcDeadline, rpc
 from services.notifications import calendar, email, inbox, messaging, preferences
 from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
@@ -39,6 +39,7 @@ class NotificationsService:
     name = SERVICE
 
     log = CorrelationContext(SERVICE)
+    rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=MIGRATIONS)
     identity = Directory()
     config = Config()

@@ -273,3 +273,53 @@ def test_replaying_the_events_rebuilds_the_same_case():
     for event in case.collect_events():
         replayed = event.mutate(replayed)
     assert replayed.__dict__ == case.__dict__
+
+
+# ---- a suspended mentor released (Case.release_mentor) -------------------------------------
+
+def _released(case, mentor_id=MENTOR):
+    round_before = case.round
+    assert case.release_mentor(mentor_id, "mentor_suspended") is True
+    assert (case.state, case.mentor_id, case.proposals) == ("awaiting_proposals", None, [])
+    assert not case.is_chosen_mentor(mentor_id) and not case.has_worked_on(mentor_id)
+    event = case.collect_events()[-1]
+    assert type(event).__name__ == "MentorReleased" and event.next_round == round_before + 1
+    assert mentor_id in event.excluded_mentor_ids and event.reason == "mentor_suspended"
+    return case
+
+
+@pytest.mark.parametrize("make", [accepted_case, questioned_case, solved_case])
+def test_a_working_mentor_is_released_and_the_case_goes_back_to_matching(make):
+    case = _released(make())
+    assert case.engagements[-1]["outcome"] == "released"
+    assert case.record_proposals(case.round + 1, [proposal(MENTOR), proposal(SECOND)]) is True
+    assert [p["mentor_id"] for p in case.proposals] == [SECOND]  # never proposed again for this case
+    refused(case, Forbidden, case.accept, MENTOR)
+
+
+def test_a_chosen_mentor_not_yet_accepting_is_released():
+    case = new_case()
+    case.record_proposals(1, [proposal(MENTOR)])
+    case.choose_mentor(AUTHOR, MENTOR)
+    _released(case)
+
+
+def test_a_mentor_only_proposed_is_released_and_the_author_chooses_from_a_new_round():
+    case = new_case()
+    case.record_proposals(1, [proposal(MENTOR), proposal(SECOND)])
+    _released(case)
+    assert case.engagements == []  # nobody had been chosen
+
+
+def test_a_release_of_a_mentor_with_nothing_to_do_on_the_case_changes_nothing():
+    case = accepted_case()
+    version = case.version
+    assert case.release_mentor(OTHER, "mentor_suspended") is False
+    assert case.release_mentor(SECOND, "mentor_suspended") is False  # proposed once, but the case moved on
+    _released(case)
+    assert case.release_mentor(MENTOR, "mentor_suspended") is False  # a redelivered suspension
+    assert case.version == version + 1
+    completed = solved_case()
+    completed.complete(AUTHOR, {"problem_solved": "yes", "helpfulness": {completed.solutions[0]["id"]: 5},
+                                "actions": "", "learned": "", "comment": ""})
+    assert completed.release_mentor(MENTOR, "mentor_suspended") is False and completed.state == "completed"

@@ -10,7 +10,7 @@ from contracts.errors import (Conflict, Forbidden, InvalidInput, NotFound, Platf
                               TooManyRequests, Unauthorized)
 from services.common.tokens import TokenSigner
 from services.gateway import http as h
-from services.gateway.rpc import unavailable
+from services.common.rpc import unavailable
 
 SECRET = "unit-test-secret-0123456789"
 
@@ -201,7 +201,18 @@ def test_rpc_failures_become_service_unavailable_naming_the_service():
     timeout = unavailable("cases", eventlet.Timeout(None), 2)
     assert isinstance(timeout, ServiceUnavailable) and isinstance(timeout, PlatformError)
     assert "cases" in timeout.message and "2 s" in timeout.message
-    assert timeout.details == {"service": "cases"}
+    assert timeout.details == {"service": "cases", "outcome": "unknown"}  # the default: it may have been done
     assert "not running" in unavailable("library", UnknownService("library")).message
     broker = unavailable("identity", ConnectionRefusedError(111, "refused"))
     assert "identity" in broker.message and "broker" in broker.message
+
+
+def test_a_503_to_a_change_says_its_outcome_and_a_read_says_none():
+    from services.gateway.http import with_outcome
+    assert with_outcome(ServiceUnavailable("db down."), "POST").details == {"outcome": "unknown"}  # may have happened
+    refused = ServiceUnavailable("x", details={"service": "cases", "outcome": "not_done"})
+    assert with_outcome(refused, "PUT").details == {"service": "cases", "outcome": "not_done"}  # the layer knew
+    read = ServiceUnavailable("x", details={"service": "cases", "outcome": "unknown"})
+    assert with_outcome(read, "GET").details == {"service": "cases"}
+    other = Unauthorized("no")
+    assert with_outcome(other, "POST") is other and other.details == {}

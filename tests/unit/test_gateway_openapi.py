@@ -280,3 +280,20 @@ def test_statistics_route_documents_its_period_and_figures(doc):
         schemas["CaseStatistics"]["properties"])
     assert set(schemas["RegistrationYear"]["properties"]) == {"year", "mentees", "mentors", "accredited_mentors"}
     assert set(schemas["ResponseTime"]["properties"]) == {"cases", "median_seconds", "p90_seconds"}
+
+
+def test_the_idempotency_key_is_documented_exactly_where_a_handler_honours_it(doc):
+    import inspect
+
+    from services.gateway import openapi
+    from services.gateway.service import GatewayService
+    honouring = {name for name, route in openapi.routes(GatewayService)
+                 if "request_key(request)" in inspect.getsource(getattr(GatewayService, name))}
+    assert honouring == set(openapi.KEYED_ROUTES)
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            keyed = [p for p in op["parameters"] if p["name"] == "Idempotency-Key"]
+            assert bool(keyed) == (op["operationId"] in openapi.KEYED_ROUTES), (method, path)
+            if method != "get":
+                assert "outcome" in op["responses"]["503"]["description"], (method, path)
+    assert "Idempotency-Key" in doc["info"]["description"] and "not_done" in doc["info"]["description"]

@@ -54,3 +54,9 @@ def test_the_read_model_follows_exactly_the_case_events_matching_is_subscribed_t
     subscribed = set(SUBSCRIPTIONS_BY_QUEUE["matching.case-events"].event_types)
     assert set(CASE_EVENT_TYPES) == subscribed  # none parked for want of a rule
     assert set(ROUND_TRIGGERS) <= subscribed
+
+
+def test_a_release_excludes_the_suspended_mentor_even_if_only_proposed():
+    payload = next_round(["m-1"], mentor_id="m-suspended", reason="mentor_suspended")
+    request = round_request("MentorReleased", payload)
+    assert (request.round, request.exclude) == (3, {"m-1", "m-suspended"})

@@ -53,6 +53,8 @@ CASES = {
                       [(AUTHOR, "case_escalated"), (MENTOR, "case_reassigned")], "in time"),
     "CaseFlagged": (payload("CaseFlagged", reason="no_mentor_found", round=2), [(MODERATORS, "case_flagged")],
                     "needs a moderator"),
+    "MentorReleased": (payload("MentorReleased", mentor_id=MENTOR, reason="mentor_suspended", **NEXT_ROUND),
+                       [(AUTHOR, "mentor_released")], "choose again"),
 }
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
