@@ -68,11 +68,21 @@ def is_dependency_outage(exc):
     return True
 
 
+def _first_line(exc):
+    text = getattr(exc, "message", None) or str(exc)  # a PlatformError's str() is its args tuple
+    text = str(text).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def describe(exc):
-    """One line for the logs: the exception's class and its first line (no payload, no personal data:
+    """One line for the logs: the exception's class and first line, and those of the error it was
+    raised from, e.g. the server's refusal under a ServiceUnavailable (no payload, no personal data:
     connection errors name hosts and databases, never rows)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:300]
+    text = f"{type(exc).__name__}: {_first_line(exc)}"
+    root = list(_causes(exc))[-1]
+    if root is not exc:
+        text += f" ({type(root).__name__}: {_first_line(root)})"
+    return text[:300]
 
 
 class Backoff:

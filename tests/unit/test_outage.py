@@ -10,7 +10,7 @@ from nameko.exceptions import UnknownService
 
 from contracts.errors import InvalidInput, NotFound, ServiceUnavailable
 from services.common.group_commit import GroupCommitFailed
-from services.common.outage import Backoff, is_dependency_outage
+from services.common.outage import Backoff, describe, is_dependency_outage
 
 
 def raised(outer, cause):
@@ -82,3 +82,11 @@ def test_backoff_settings_come_from_the_config():
     backoff = Backoff.from_config({"OUTAGE_BACKOFF_INITIAL_SECONDS": "0.2", "OUTAGE_BACKOFF_MAX_SECONDS": "2"})
     assert (backoff.initial, backoff.maximum) == (0.2, 2.0)
     assert (Backoff.from_config({}).initial, Backoff.from_config({}).maximum) == (0.5, 30.0)
+
+
+def test_the_log_line_names_the_outage_and_its_cause():
+    exc = raised(ServiceUnavailable("The database is unreachable."),
+                 psycopg2.OperationalError('FATAL:  database "x" is not currently accepting connections\n'))
+    assert describe(exc) == ("ServiceUnavailable: The database is unreachable. (OperationalError: FATAL:  "
+                             'database "x" is not currently accepting connections)')
+    assert describe(UnknownService("identity")) == "UnknownService: Unknown service `identity`"
