@@ -139,3 +139,25 @@ def test_a_15_s_database_outage_parks_nothing_and_every_event_has_its_effect_onc
     assert process.process.poll() is None, "the service recovered by itself, without a restart"
     eventually(lambda: _readiness_of(gateway, service)[1] == {"status": "ok", "database": "ok"}, timeout=15,
                message=f"/ready says {service} is ok again")
+
+
+@pytest.mark.parametrize("service", ["matching", "notifications"])
+def test_a_service_stopped_during_the_outage_gives_back_what_it_held_and_a_new_one_handles_it(
+        test_env, services, db, service):
+    """SIGTERM while the consumer holds events (an operator restarting it, compose's restart): it
+    stops cleanly within its grace period and requeues what it held (one delivery each, far from the
+    limit); the next process, once the database is back, handles every event once."""
+    first = services(service, **FAST_RECOVERY)
+    burst = Burst(service, 100)
+    assert burst.effects(db) == 0
+    with database_outage(test_env, service):
+        burst.publish(test_env.amqp_uri)
+        eventually(lambda: "dependency_unavailable" in first.log_text(), timeout=30,
+                   message="the consumer holds the events")
+        first.stop()
+        assert first.process.returncode == 0, first.tail()
+        assert "held_events_requeued" in first.log_text()
+    services(service, **FAST_RECOVERY)
+    burst.wait_all_processed(db, test_env, timeout=60)
+    assert burst.effects(db) == len(burst.events)
+    assert [queue_depth(test_env.amqp_uri, f"{q}.parked") for q in burst.queues()] == [0] * len(burst.queues())
