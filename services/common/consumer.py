@@ -31,6 +31,14 @@ the same reason, it is held again and the next backoff is longer; any other outc
 failure of the message itself, requeued and counted as usual) ends the outage, and every held
 message is handled. No operator action, no restart.
 
+One message could look like an outage by itself: one whose handling loses the database connection
+(a statement that makes the server end its session, or run out of memory) while the database is
+fine. Held as an outage, it would stop its queue for good. So after a trial fails on its database
+connection, the database is asked directly (``PostgresStore.ping``: a new connection, 2 s); when
+it answered BLAME_AFTER times in a row, the trial message is deemed the cause: requeued, counted,
+parked in the end like any poison, and the outage ends. An RPC'd service being down is never
+blamed on the message (nothing tells the two apart as reliably).
+
 Limits, on purpose: held messages are bounded by the prefetch; a service stopped during an outage
 requeues what it holds (one delivery each, as a crash would); RabbitMQ closes a channel that keeps
 a message unacked longer than its ``consumer_timeout`` (30 min by default), which returns the
@@ -47,10 +55,13 @@ from nameko.messaging import Consumer, QueueConsumer
 
 from contracts.envelope import UnreadableEnvelope, read_envelope
 from contracts.topology import SUBSCRIPTIONS_BY_QUEUE, consumer_queue
+from services.common.db import Database
 from services.common.logs import get_logger
-from services.common.outage import Backoff, describe, is_dependency_outage
+from services.common.outage import Backoff, database_caused, describe, is_dependency_outage
 
 log = get_logger()
+
+BLAME_AFTER = 3  # failed trials while the database itself answers: the message is the cause
 
 
 class ParkingQueueConsumer(QueueConsumer):
@@ -73,7 +84,8 @@ class Outage:
         self.since = time.monotonic()
         self.trials = 0
         self.trial = None  # the (envelope, message) being tried now
-        self.trial_outcome = None  # an Event: True if the trial ended the outage
+        self.trial_outcome = None  # an Event: None if the trial ended the outage, else its exception
+        self.blamed = 0  # trials in a row that lost the database while the database answered
 
 
 class EventSubscriber(Consumer):
@@ -159,7 +171,7 @@ class EventSubscriber(Consumer):
         if outage.trial is not None and len(items) == 1 and items[0] is outage.trial:
             outage.held.appendleft(outage.trial)  # still down: first in line for the next trial
             outage.trial = None
-            outage.trial_outcome.send(False)
+            outage.trial_outcome.send(exc)
         else:
             outage.held.extend(items)
 
@@ -167,7 +179,7 @@ class EventSubscriber(Consumer):
         outage = self._outage
         if outage is not None and outage.trial is not None and len(items) == 1 and items[0] is outage.trial:
             outage.trial = None
-            outage.trial_outcome.send(True)
+            outage.trial_outcome.send(None)
 
     def _recover(self, outage):
         """After each backoff, try the first held message alone; once it no longer fails for the
@@ -182,7 +194,10 @@ class EventSubscriber(Consumer):
             outage.trial_outcome = Event()
             outage.trials += 1
             self._run([outage.trial])
-            if outage.trial_outcome.wait():
+            failure = outage.trial_outcome.wait()
+            if failure is None:
+                break
+            if self._blames_the_message(outage, failure):
                 break
             log.info("dependency_still_unavailable", queue=self.subscription.queue, trials=outage.trials,
                      held=len(outage.held), seconds=round(time.monotonic() - outage.since, 1))
@@ -193,6 +208,32 @@ class EventSubscriber(Consumer):
         log.info("dependency_recovered", queue=self.subscription.queue, trials=outage.trials, held=len(held),
                  returned_by_broker=returned, seconds=round(time.monotonic() - outage.since, 1))
         self._release(held)
+
+    def _blames_the_message(self, outage, failure):
+        """After a failed trial: True (the trial message requeued, counted) when it lost its database
+        connection BLAME_AFTER times in a row while the database itself answered each time."""
+        if self._stopping or not database_caused(failure) or not self._database_answers():
+            outage.blamed = 0
+            return False
+        outage.blamed += 1
+        if outage.blamed < BLAME_AFTER or not outage.held:
+            return False
+        envelope, message = outage.held.popleft()  # the trial, put back first in line
+        log.error("event_breaks_its_database_connection", queue=self.subscription.queue,
+                  event_id=str(envelope.event_id), event_type=envelope.type, trials=outage.blamed,
+                  error=describe(failure))
+        self.queue_consumer.requeue_message(message)  # counted: parked after DELIVERY_LIMIT
+        return True
+
+    def _database_answers(self):
+        """The service's own database takes a new connection and answers (its Database providers)."""
+        stores = [d.store for d in self.container.dependencies if isinstance(d, Database) and d.store is not None]
+        if not stores:
+            return False
+        try:
+            return all(store.ping() for store in stores)
+        except Exception:  # unavailable, or any other failure: not known to be up
+            return False
 
     def _release(self, items):
         """The held messages after an outage, in their order (a new outage holds the rest again)."""

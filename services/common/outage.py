@@ -15,6 +15,7 @@ import psycopg2
 import psycopg2.pool
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
+from eventsourcing.persistence import PersistenceError as StorePersistenceError
 from nameko.exceptions import UnknownService
 
 from contracts.errors import ServiceUnavailable
@@ -72,6 +73,12 @@ def _first_line(exc):
     text = getattr(exc, "message", None) or str(exc)  # a PlatformError's str() is its args tuple
     text = str(text).strip()
     return text.splitlines()[0] if text else ""
+
+
+def database_caused(exc):
+    """The failure came from the database (a psycopg2 or eventsourcing store error under it), not
+    from a service called over RPC."""
+    return any(isinstance(cause, (psycopg2.Error, StorePersistenceError)) for cause in _causes(exc))
 
 
 def describe(exc):

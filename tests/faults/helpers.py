@@ -49,6 +49,23 @@ def poison(db, event_id):
                     f"WHEN (NEW.event_id = '{uuid.UUID(event_id)}') EXECUTE FUNCTION test_poison()")
 
 
+def connection_killer(db, service, event_id):
+    """A bug that makes the service's handler of this one event lose its database connection (its
+    processed_events insert ends its own session), while the database stays fine for everything else:
+    an event that looks like a database outage."""
+    with db(service).cursor() as cur:
+        cur.execute("""CREATE OR REPLACE FUNCTION test_connection_killer() RETURNS trigger LANGUAGE plpgsql AS $$
+                       BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$""")
+        cur.execute("DROP TRIGGER IF EXISTS test_connection_killer ON processed_events")
+        cur.execute(f"CREATE TRIGGER test_connection_killer BEFORE INSERT ON processed_events FOR EACH ROW "
+                    f"WHEN (NEW.event_id = '{uuid.UUID(event_id)}') EXECUTE FUNCTION test_connection_killer()")
+
+
+def cure_connection_killer(db, service):
+    with db(service).cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS test_connection_killer ON processed_events")
+
+
 def cure(db):
     with db("notifications").cursor() as cur:
         cur.execute("DROP TRIGGER IF EXISTS test_poison ON processed_events")

@@ -21,7 +21,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from tests.faults.helpers import OBSERVER, Burst, queue_depth, service_env
+from tests.faults.helpers import OBSERVER, Burst, connection_killer, cure_connection_killer, queue_depth, service_env
 from tests.processes import ServiceProcess
 from tests.support import actor, case_form, eventually
 
@@ -161,3 +161,24 @@ def test_a_service_stopped_during_the_outage_gives_back_what_it_held_and_a_new_o
     burst.wait_all_processed(db, test_env, timeout=60)
     assert burst.effects(db) == len(burst.events)
     assert [queue_depth(test_env.amqp_uri, f"{q}.parked") for q in burst.queues()] == [0] * len(burst.queues())
+
+
+def test_an_event_that_breaks_its_own_database_connection_is_parked_and_the_queue_goes_on(
+        test_env, services, db):
+    """Not every lost connection is an outage: this event's handler ends its own database session each
+    time, while the database answers everyone else. Held as an outage it would stop the queue for good;
+    the consumer asks the database directly, blames the event after repeated trials, and it is counted
+    and parked like any poison, while every other event has its effect."""
+    services("matching", **FAST_RECOVERY)
+    burst = Burst("matching", 40)
+    culprit = burst.events[5]["event_id"]
+    connection_killer(db, "matching", culprit)
+    try:
+        burst.publish(test_env.amqp_uri)
+        eventually(lambda: burst.effects(db) == len(burst.events) - 1, timeout=90,
+                   message="every other event handled", explain=lambda: f"{burst.effects(db)} effects")
+        eventually(lambda: queue_depth(test_env.amqp_uri, "matching.case-events.parked") == 1, timeout=90,
+                   message="the culprit parked after DELIVERY_LIMIT deliveries")
+        assert burst.processed(db) == len(burst.events) - 1
+    finally:
+        cure_connection_killer(db, "matching")

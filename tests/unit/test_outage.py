@@ -10,7 +10,7 @@ from nameko.exceptions import UnknownService
 
 from contracts.errors import InvalidInput, NotFound, ServiceUnavailable
 from services.common.group_commit import GroupCommitFailed
-from services.common.outage import Backoff, describe, is_dependency_outage
+from services.common.outage import Backoff, database_caused, describe, is_dependency_outage
 
 
 def raised(outer, cause):
@@ -90,3 +90,13 @@ def test_the_log_line_names_the_outage_and_its_cause():
     assert describe(exc) == ("ServiceUnavailable: The database is unreachable. (OperationalError: FATAL:  "
                              'database "x" is not currently accepting connections)')
     assert describe(UnknownService("identity")) == "UnknownService: Unknown service `identity`"
+
+
+def test_only_a_database_failure_can_be_blamed_on_the_message():
+    """consumer.py asks the database itself only when the failure came from it; a service called over
+    RPC being down is never the message's fault."""
+    assert database_caused(raised(ServiceUnavailable("The database connection failed; try again."),
+                                  pg_error(psycopg2.OperationalError, "57P01")))
+    assert database_caused(ConnectionUnavailable("Timed out waiting for a connection"))
+    assert not database_caused(ServiceUnavailable("The identity service did not answer within 10 s."))
+    assert not database_caused(UnknownService("identity"))
