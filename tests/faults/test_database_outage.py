@@ -127,7 +127,7 @@ def test_a_15_s_database_outage_parks_nothing_and_every_event_has_its_effect_onc
                 _readiness_of(gateway, service)),
             timeout=OUTAGE_SECONDS - 2, message=f"/ready names {service}'s database as unavailable",
             explain=lambda: repr(_readiness_of(gateway, service)))
-        assert service in body["error"]["message"], body
+        assert f"{service}'s database is unavailable" in body["error"]["message"], body
         while time.monotonic() - started < OUTAGE_SECONDS:
             parked_during = max(parked_during, sum(queue_depth(test_env.amqp_uri, q) for q in parked_queues))
             time.sleep(0.5)
