@@ -690,7 +690,8 @@ class CaseSummarySchema(Schema):
     urgency = fields.String()
     mentor_id = fields.String(allow_none=True)
     flag_reason = fields.String(allow_none=True, metadata={
-        "description": "Why the case waits for a moderator (no_mentor_found, acceptance_overdue); null if not"})
+        "description": "Why the case waits for a moderator (no_mentor_found, acceptance_overdue, "
+                       "proposals_overdue); null if not"})
     created_at = fields.String()
     updated_at = fields.String()
 

@@ -4,6 +4,9 @@ Every queue and binding is declared by publishers *and* consumers from this one 
 before the first publish, so no event is dropped because its consumer has not started.
 Consumer queues are quorum queues: a handler that keeps failing is redelivered at most
 DELIVERY_LIMIT times, then the broker dead-letters the message to ``<queue>.parked``.
+The broker counts every return of a message to its queue; a consumer whose database (or a
+service it calls) is down therefore holds its messages instead of returning them, so that an
+outage spends none of their deliveries (services/common/consumer.py, "Outages").
 """
 from dataclasses import dataclass
 

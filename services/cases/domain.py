@@ -35,6 +35,7 @@ WITHDRAWN = "withdrawn"
 # Why a case waits for a moderator (contracts.vocabulary.FLAG_REASONS).
 FLAG_NO_MENTOR = "no_mentor_found"
 FLAG_OVERDUE = "acceptance_overdue"
+FLAG_PROPOSALS_OVERDUE = "proposals_overdue"
 
 MAX_REVISIONS = 3  # the first version and at most two redefinitions
 WORKING = (IN_PROGRESS, AWAITING_ANSWERS, AWAITING_DECISION, SOLUTION_PROPOSED)
@@ -176,6 +177,21 @@ class Case(Aggregate):
                               excluded_mentor_ids=self._excluded_from_next_round(mentor_id))
         return True
 
+    def flag_proposals_overdue(self, now, overdue_after):
+        """The system, for a case still awaiting proposals ``overdue_after`` seconds after it began to
+        wait for them (``now``: an aware datetime): matching has not answered (it, its database or the
+        broker was down, or its answer was lost), so the moderators are alerted (a flag) rather than
+        the case waiting unseen. The wait counts from the case's last change, which is what put it in
+        this state (filed, declined, second opinion asked). Once: a case that carries a flag (for any
+        reason) is not flagged again. Returns False, changing nothing, when it is not overdue."""
+        if self.state != AWAITING_PROPOSALS or self.flag is not None:
+            return False
+        waited = (now - self.modified_on).total_seconds()
+        if waited < overdue_after:
+            return False
+        self._flagged(reason=FLAG_PROPOSALS_OVERDUE, round=self.round + 1, at=_now())  # the round awaited
+        return True
+
     def request_second_opinion(self, actor_id):
         """Once per case: another mentor goes the same way; the reflection then covers both."""
         self._require(self.is_author(actor_id), "Only the case's author asks for a second opinion.")
@@ -309,6 +325,8 @@ class Case(Aggregate):
     def _mentors_proposed(self, round, proposals):
         self.round = round
         self.proposals = proposals
+        if self.flag is not None and self.flag["reason"] == FLAG_PROPOSALS_OVERDUE:
+            self.flag = None  # the proposals came after all: nothing left for the moderators
         self.state = CHOOSING_MENTOR if proposals else NO_MENTOR_FOUND
 
     @event("MentorChosen")

@@ -6,7 +6,7 @@ Updated right after each command (read-your-writes) and caught up from the
 notification log by a timer, so a crash between the two never leaves it stale.
 """
 from services.cases.application import CasesApplication
-from services.cases.domain import AWAITING_ACCEPTANCE
+from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS
 from services.common.schema import RELAY_POSITION
 
 SCHEMA = (
@@ -31,6 +31,8 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS case_index_flagged ON case_index (updated_at) WHERE flag_reason IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS case_index_overdue ON case_index ((coalesce(chosen_at, updated_at))) "
     "WHERE state = 'awaiting_acceptance' AND urgency = 'urgent'",
+    "CREATE INDEX IF NOT EXISTS case_index_awaiting_proposals ON case_index (updated_at) "
+    "WHERE state = 'awaiting_proposals' AND flag_reason IS NULL",
     "CREATE SEQUENCE IF NOT EXISTS case_number_seq",
     RELAY_POSITION,
     "INSERT INTO relay_position (relay) VALUES ('case-index') ON CONFLICT DO NOTHING",
@@ -89,6 +91,15 @@ def overdue_urgent(cur, after_seconds, limit=100):
                 "AND coalesce(chosen_at, updated_at) <= now() - make_interval(secs => %s) "
                 "ORDER BY coalesce(chosen_at, updated_at) LIMIT %s",
                 (AWAITING_ACCEPTANCE, float(after_seconds), limit))
+    return [row["case_id"] for row in cur.fetchall()]
+
+
+def overdue_proposals(cur, after_seconds, limit=100):
+    """Unflagged cases awaiting proposals, unchanged for at least ``after_seconds``: candidates for
+    the proposals watchdog (the aggregate decides; the index may lag)."""
+    cur.execute("SELECT case_id FROM case_index WHERE state = %s AND flag_reason IS NULL "
+                "AND updated_at <= now() - make_interval(secs => %s) ORDER BY updated_at LIMIT %s",
+                (AWAITING_PROPOSALS, float(after_seconds), limit))
     return [row["case_id"] for row in cur.fetchall()]
 
 

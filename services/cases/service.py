@@ -8,7 +8,9 @@ nothing on cases: every RPC whose actor is that mentor is refused (403 mentor_su
 their open cases go back to matching (Case.release_mentor), the author choosing again.
 
 A timer escalates urgent cases whose chosen mentor has not accepted within
-ESCALATION_AFTER_SECONDS (default 2 h), every ESCALATION_CHECK_INTERVAL seconds (default 60).
+ESCALATION_AFTER_SECONDS (default 2 h), every ESCALATION_CHECK_INTERVAL seconds (default 60);
+another (same interval) flags for the moderators any case still awaiting proposals after
+PROPOSALS_OVERDUE_SECONDS (default 15 min): matching never answered.
 """
 from datetime import datetime, timezone
 
@@ -38,6 +40,7 @@ from services.common.rpc import RpcDeadline, rpc
 from services.common.timer import configured_timer
 
 log = get_logger()
+DEFAULT_PROPOSALS_OVERDUE_SECONDS = 900
 STATISTICS_CATCH_UP_BATCHES = 10  # of 500 events; a longer lag (a rebuild) is left to the timer
 
 
@@ -315,6 +318,29 @@ class CasesService:
                 raise MentorSuspended("Your accreditation is suspended: you cannot act on cases until a moderator "
                                       "reinstates it.")
         return actor
+
+    @configured_timer("ESCALATION_CHECK_INTERVAL", default=60)
+    def flag_overdue_proposals(self):
+        """The watchdog of matching: a case still awaiting proposals after PROPOSALS_OVERDUE_SECONDS
+        (matching, its database or the broker was down, or its answer was lost) goes into the
+        moderators' flagged queue (Case.flag_proposals_overdue decides, once per case; the index only
+        finds them). Safe with several cases processes, as escalate_overdue is."""
+        after = float(self.config.get("PROPOSALS_OVERDUE_SECONDS", DEFAULT_PROPOSALS_OVERDUE_SECONDS))
+        with self.db.transaction() as cur:
+            due = index.overdue_proposals(cur, after)
+        for case_id in due:
+            now = datetime.now(timezone.utc)
+            try:
+                case, flagged = self.cases.change(case_id, lambda c: c.flag_proposals_overdue(now, after))
+            except PlatformError as exc:
+                log.info("proposals_watchdog_skipped", case_id=str(case_id), reason=exc.message)
+                continue
+            if flagged:
+                log.warning("proposals_overdue", case_id=str(case_id), round=case.flag["round"])
+                self._after_change(case, None)
+            else:  # the index lagged behind the case: bring it up to date so it is not found again
+                with self.db.transaction() as cur:
+                    index.upsert(cur, case)
 
     def _act(self, actor, case_id, command):
         """Validate the actor, run one command on the case (409 if someone else changed it meanwhile)."""

@@ -19,7 +19,10 @@ The guarantees of ``services.common.consumer.EventSubscriber`` are kept:
   deliveries the broker parks it, while the others are applied and acked;
 - a message delivered again (``redelivered``: after a failure, a requeue or a consumer crash) is
   suspect and always handled alone;
-- a SIGKILL loses nothing: unacked messages (the running batch and the ones waiting) are redelivered.
+- a SIGKILL loses nothing: unacked messages (the running batch and the ones waiting) are redelivered;
+- a batch that fails because a dependency is down (the database) is held whole, uncounted, and the
+  subscriber takes no more until a trial of one event succeeds (consumer.py, "Outages"); then what
+  was held goes on in batches again.
 """
 import time
 from contextlib import contextmanager
@@ -31,6 +34,7 @@ from nameko.exceptions import ContainerBeingKilled
 
 from services.common.consumer import EventSubscriber, ParkingQueueConsumer
 from services.common.logs import current_correlation_id, get_logger, set_correlation_id
+from services.common.outage import is_dependency_outage
 
 log = get_logger()
 
@@ -80,6 +84,9 @@ class BatchEventSubscriber(EventSubscriber):
         envelope = self.read_or_park(body, message)
         if envelope is None:
             return
+        if self._outage is not None:  # takes no more messages while its dependency is down
+            self._outage.held.append((envelope, message))
+            return
         if message.delivery_info.get("redelivered") or self._stopping:
             self._start([(envelope, message)])
             return
@@ -100,8 +107,25 @@ class BatchEventSubscriber(EventSubscriber):
 
     def _dispatch(self):
         batch, self._pending = self._pending, []
-        if batch:
-            self._start(batch)
+        if not batch:
+            return
+        if self._outage is not None:  # what waited for the batch that met the outage waits with it
+            self._outage.held.extend(batch)
+            return
+        self._start(batch)
+
+    def _run(self, items):
+        """A trial after an outage, or one held event (consumer.py): a batch of its own."""
+        self._start(items)
+
+    def _release(self, items):
+        """What an outage held, in batches again (a new outage holds the rest again)."""
+        for offset in range(0, len(items), self.batch_size):
+            chunk = items[offset:offset + self.batch_size]
+            if self._outage is not None:
+                self._outage.held.extend(chunk)
+            else:
+                self._start(chunk)
 
     def _start(self, batch):
         """Never waits: the batch counts as running at once, its worker starts from a new thread."""
@@ -133,8 +157,12 @@ class BatchEventSubscriber(EventSubscriber):
                 if len(batch) > 1:
                     log.info("event_batch_handled", queue=self.subscription.queue, size=len(batch),
                               ms=round((time.monotonic() - started) * 1000, 1))
+                self._trial_ended(batch)
+            elif is_dependency_outage(exc_info[1]):  # not the events' fault: held whole, uncounted
+                self._hold(batch, exc_info[1])
             elif len(batch) == 1:  # the per-message path: requeued, parked after DELIVERY_LIMIT
                 self.handle_message_processed(batch[0][1], result, exc_info)
+                self._trial_ended(batch)
             else:  # nothing was committed: each event alone, so that a poison one fails alone
                 log.warning("event_batch_failed", queue=self.subscription.queue, size=len(batch),
                             error=type(exc_info[1]).__name__)

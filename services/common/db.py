@@ -8,6 +8,7 @@ import threading
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
+import eventlet
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
@@ -21,6 +22,7 @@ psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
 psycopg2.extras.register_uuid()
 
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+PING_TIMEOUT = 2.0  # seconds: a health check must answer well within the gateway's /ready (2 s a service)
 
 
 def ensure_database(url):
@@ -121,10 +123,33 @@ class PostgresStore:
             for statement in statements:
                 cur.execute(statement)
 
-    def ping(self):
-        with self.transaction() as cur:
-            cur.execute("SELECT 1 AS ok")
-            return cur.fetchone()["ok"] == 1
+    def ping(self, timeout=PING_TIMEOUT):
+        """Whether the database takes a NEW connection and answers on it within ``timeout`` seconds.
+
+        Not through the pool: a kept connection can still answer while the database refuses new ones
+        (``ALLOW_CONNECTIONS false``, too many clients), which the workers need as soon as one is cut;
+        and a pool whose every slot a stuck worker holds would make the check wait for them. The
+        deadline is eventlet's (the connect and the query yield to the hub): libpq's connect_timeout
+        is whole seconds, at least 2. Raises ServiceUnavailable if not."""
+        timer = eventlet.Timeout(timeout)
+        conn = None
+        try:
+            conn = psycopg2.connect(self.url, connect_timeout=max(2, int(timeout + 0.999)))
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SET statement_timeout = %s", (int(timeout * 1000),))
+                cur.execute("SELECT 1")
+                return cur.fetchone()[0] == 1
+        except eventlet.Timeout as exc:
+            if exc is not timer:
+                raise
+            raise ServiceUnavailable(f"The database did not answer within {timeout:g} s.") from None
+        except CONNECTION_ERRORS as exc:
+            raise ServiceUnavailable("The database is unreachable.") from exc
+        finally:
+            timer.cancel()
+            if conn is not None:
+                conn.close()
 
     def close(self):
         self._pool.closeall()

@@ -1,4 +1,8 @@
-"""The health answer every service gives over RPC (the gateway's /ready aggregates them)."""
+"""The health answer every service gives over RPC (the gateway's /ready aggregates them).
+
+The database is really checked, each time, with a short deadline (``PostgresStore.ping``): a new
+connection and a query; "unavailable" when either fails or takes longer.
+"""
 
 
 def health_report(service_name, store):

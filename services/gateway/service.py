@@ -115,7 +115,9 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
         if all(s["status"] == "ok" for s in services.values()):
             return {"status": "ok", "services": services}
         down = sorted(name for name, s in services.items() if s["status"] != "ok")
-        raise ServiceUnavailable(f"Not ready: {', '.join(down)} not ok.",
+        reasons = [f"{name}'s database is unavailable" if services[name].get("database") == "unavailable"
+                   else f"{name} is {services[name]['status']}" for name in down]
+        raise ServiceUnavailable(f"Not ready: {'; '.join(reasons)}.",
                                  details=schema_of(ReadinessSchema).dump({"status": "unavailable",
                                                                           "services": services}))
 

@@ -14,6 +14,7 @@ MODERATORS = "@moderators"  # the recipient of entries for every moderator (neve
 FLAG_REASONS = {
     "no_mentor_found": "no mentor fits it",
     "acceptance_overdue": "the chosen mentor did not accept it in time",
+    "proposals_overdue": "no mentors were proposed for it in time",
 }
 
 DECISIONS = {

@@ -49,6 +49,23 @@ def poison(db, event_id):
                     f"WHEN (NEW.event_id = '{uuid.UUID(event_id)}') EXECUTE FUNCTION test_poison()")
 
 
+def connection_killer(db, service, event_id):
+    """A bug that makes the service's handler of this one event lose its database connection (its
+    processed_events insert ends its own session), while the database stays fine for everything else:
+    an event that looks like a database outage."""
+    with db(service).cursor() as cur:
+        cur.execute("""CREATE OR REPLACE FUNCTION test_connection_killer() RETURNS trigger LANGUAGE plpgsql AS $$
+                       BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$""")
+        cur.execute("DROP TRIGGER IF EXISTS test_connection_killer ON processed_events")
+        cur.execute(f"CREATE TRIGGER test_connection_killer BEFORE INSERT ON processed_events FOR EACH ROW "
+                    f"WHEN (NEW.event_id = '{uuid.UUID(event_id)}') EXECUTE FUNCTION test_connection_killer()")
+
+
+def cure_connection_killer(db, service):
+    with db(service).cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS test_connection_killer ON processed_events")
+
+
 def cure(db):
     with db("notifications").cursor() as cur:
         cur.execute("DROP TRIGGER IF EXISTS test_poison ON processed_events")
@@ -61,17 +78,22 @@ def publication(essence):
 
 
 class Burst:
-    """``n`` events one consumer turns into exactly one effect each, and how to count those effects."""
+    """``n`` events one consumer turns into exactly one effect each, and how to count those effects.
+    For cases (its MentorsMatched consumer) the cases must exist: pass their ids as ``case_ids``."""
 
-    def __init__(self, consumer, n):
+    def __init__(self, consumer, n=None, case_ids=None):
         self.consumer = consumer
         self.tag = uuid.uuid4().hex[:12]
         self.mentor_id = str(uuid.uuid4())
-        self.case_ids = [str(uuid.uuid4()) for _ in range(n)]
+        self.case_ids = list(case_ids) if case_ids is not None else [str(uuid.uuid4()) for _ in range(n)]
         self.events = [self._event(i, case_id) for i, case_id in enumerate(self.case_ids)]
 
     def _event(self, i, case_id):
         number = f"MC-0000-{i:06d}"
+        if self.consumer == "cases":  # round 1 of a case awaiting proposals: one MentorsProposed each
+            return envelope("MentorsMatched", case_id, {"case_id": case_id, "round": 1, "proposals": [
+                {"mentor_id": self.mentor_id, "matched_rubrics": ["education-law"], "score": 1.0}]},
+                source="matching")
         if self.consumer == "matching":
             return envelope("CaseCreated", case_id, {"case_id": case_id, "case_number": number,
                                                      "rubrics": ["education-law"], "urgency": "urgent",
@@ -83,15 +105,19 @@ class Burst:
             "case_id": case_id, "case_number": number, "rubrics": ["education-law"], "problem_solved": "yes",
             "publication_consent": True, "publication": publication(f"Essence {self.tag} {i}")})
 
-    def publish(self, amqp_uri):
-        """Publish the whole burst at once, as its source would; returns the burst."""
-        publish_all(amqp_uri, self.events)
+    def publish(self, amqp_uri, events=None):
+        """Publish the whole burst (or ``events`` of it) at once, as its source would; returns the burst."""
+        publish_all(amqp_uri, self.events if events is None else events)
         return self
+
+    def queues(self):
+        """The consumer's queues (not only this burst's)."""
+        return [s.queue for s in SUBSCRIPTIONS if s.queue.startswith(f"{self.consumer}.")]
 
     def wait_all_processed(self, db, test_env, timeout):
         """Until every event of the burst is recorded processed; a timeout says how far it got and
         what the broker still holds (queued, parked, consumers)."""
-        queues = [s.queue for s in SUBSCRIPTIONS if s.queue.startswith(f"{self.consumer}.")]
+        queues = self.queues()
         eventually(lambda: self.processed(db) == len(self.events), timeout=timeout,
                    message="every event of the burst processed",
                    explain=lambda: (f"{self.processed(db)} of {len(self.events)} processed; queued "
@@ -106,9 +132,14 @@ class Burst:
                          self.case_ids)
         if self.consumer == "notifications":
             return count(db, "notifications", "SELECT count(*) FROM inbox WHERE user_id = %s", self.mentor_id)
+        if self.consumer == "cases":  # the round recorded once per case, in the event store
+            return count(db, "cases", "SELECT count(*) FROM cases_events WHERE topic LIKE %s "
+                         "AND originator_id::text = ANY(%s)", "%:Case.MentorsProposed", self.case_ids)
         return count(db, "library", "SELECT count(*) FROM library_entries WHERE essence LIKE %s",
                      f"Essence {self.tag} %")
 
     def processed(self, db):
+        if self.consumer == "cases":  # cases is idempotent by round, with no processed_events
+            return self.effects(db)
         return count(db, self.consumer, "SELECT count(*) FROM processed_events WHERE event_id::text = ANY(%s)",
                      [e["event_id"] for e in self.events])

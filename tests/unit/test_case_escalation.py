@@ -154,3 +154,50 @@ def test_a_replayed_case_is_the_same_and_old_choices_without_a_time_still_load()
     assert replayed.chosen_at is None and replayed.state == "awaiting_acceptance"
     # without a recorded time the last change counts as the choice
     assert replayed.escalate(replayed.modified_on + timedelta(seconds=HOURS_2), HOURS_2) is True
+
+
+# ---- the proposals watchdog: matching never answered ---------------------------------------
+
+def waiting_case():
+    return Case(number="MC-2026-000001", author_id=AUTHOR, form=case_form())
+
+
+def test_a_case_awaiting_proposals_too_long_is_flagged_once():
+    case = waiting_case()
+    filed = case.modified_on
+    assert case.flag_proposals_overdue(filed + timedelta(seconds=899), 900) is False  # not yet
+    assert case.version == 1
+    assert case.flag_proposals_overdue(filed + timedelta(seconds=900), 900) is True
+    assert case.state == "awaiting_proposals"
+    assert case.flag["reason"] == "proposals_overdue" and case.flag["round"] == 1  # the round awaited
+    flagged = case.collect_events()[-1]
+    assert mapped(case, flagged) == ("CaseFlagged", {"case_id": str(case.id), "case_number": case.number,
+                                                     "reason": "proposals_overdue", "round": 1})
+    assert case.flag_proposals_overdue(filed + timedelta(hours=5), 900) is False  # once
+    assert case.version == 2
+
+
+def test_late_proposals_clear_the_watchdogs_flag():
+    case = waiting_case()
+    case.flag_proposals_overdue(case.modified_on + timedelta(hours=1), 900)
+    assert case.record_proposals(1, [proposal(MENTOR)]) is True
+    assert case.state == "choosing_mentor" and case.flag is None
+
+
+def test_the_watchdog_leaves_other_states_and_other_flags_alone():
+    chosen = chosen_case()
+    assert chosen.flag_proposals_overdue(later(chosen, HOURS_2 * 10), 900) is False  # awaiting acceptance
+    escalated = chosen_case()
+    escalated.escalate(later(escalated, HOURS_2), HOURS_2)  # awaiting round 2, flagged acceptance_overdue
+    assert escalated.state == "awaiting_proposals"
+    assert escalated.flag_proposals_overdue(escalated.modified_on + timedelta(hours=50), 900) is False
+    assert escalated.flag["reason"] == "acceptance_overdue"
+
+
+def test_after_a_decline_the_wait_counts_from_the_decline():
+    case = chosen_case("need_advice")
+    case.decline(MENTOR, "busy")
+    declined = case.modified_on
+    assert case.flag_proposals_overdue(declined + timedelta(seconds=100), 900) is False
+    assert case.flag_proposals_overdue(declined + timedelta(seconds=900), 900) is True
+    assert case.flag["round"] == 2

@@ -130,6 +130,8 @@ def test_flags_name_their_reason_for_the_moderators():
     [(to, _, text)] = inbox_entries("CaseFlagged", payload("CaseFlagged", reason="acceptance_overdue", round=1))
     assert to == MODERATORS and "did not accept it in time" in text and "round 1" in text
     assert not UUID.search(MODERATORS)  # never mistaken for a user id
+    [(to, _, text)] = inbox_entries("CaseFlagged", payload("CaseFlagged", reason="proposals_overdue", round=2))
+    assert to == MODERATORS and "no mentors were proposed for it in time" in text and "round 2" in text
 
 
 def identity_payload(event_type, **fields):
