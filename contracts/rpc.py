@@ -91,7 +91,7 @@ from contracts.case_form import CaseFormSchema
 from contracts.notification_kinds import KIND_NAMES as NOTIFICATION_KINDS
 from contracts.question_bank import HINTS_BY_ID, QUESTION_KINDS
 from contracts.rubrics import RUBRIC_SLUGS
-from contracts.validation import not_blank
+from contracts.validation import Moment, not_blank
 
 RubricList = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), **kw)  # noqa: E731
 
@@ -273,7 +273,7 @@ class ForumPublishSchema(Schema):
 
 class AsOfSchema(Schema):
     version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
-    at = fields.AwareDateTime(load_default=None, allow_none=True)
+    at = Moment(load_default=None, allow_none=True)
 
 
 MAX_WAITING_HOURS = 24 * 366 * 100  # a century: any longer wait is no filter at all
@@ -340,8 +340,8 @@ class CalendarEventFormSchema(Schema):
     title = fields.String(required=True, validate=[validate.Length(1, 200), not_blank])
     description = fields.String(validate=validate.Length(max=5000))
     format = fields.String(required=True, validate=validate.OneOf(v.EVENT_FORMATS))
-    starts_at = fields.AwareDateTime(required=True, metadata={"description": "In the future, with a time zone"})
-    ends_at = fields.AwareDateTime(allow_none=True, metadata={"description": "After starts_at; optional"})
+    starts_at = Moment(required=True, metadata={"description": "In the future, with a time zone"})
+    ends_at = Moment(allow_none=True, metadata={"description": "After starts_at; optional"})
     link = fields.String(allow_none=True, validate=validate.Length(max=1000),
                          metadata={"description": "http(s) URL; required online"})
     place = fields.String(allow_none=True, validate=validate.Length(max=300),
@@ -358,10 +358,10 @@ class CalendarEventPatchSchema(CalendarEventFormSchema):
 
 
 class CalendarQuerySchema(Schema):
-    starts_from = fields.AwareDateTime(data_key="from", load_default=None, allow_none=True,
-                                       metadata={"description": "Events not over by then; default now"})
-    until = fields.AwareDateTime(data_key="to", load_default=None, allow_none=True,
-                                 metadata={"description": "Events starting before then; default unbounded"})
+    starts_from = Moment(data_key="from", load_default=None, allow_none=True,
+                         metadata={"description": "Events not over by then; default now"})
+    until = Moment(data_key="to", load_default=None, allow_none=True,
+                   metadata={"description": "Events starting before then; default unbounded"})
     rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
     include_cancelled = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 200))
