@@ -132,7 +132,7 @@ class Case(Aggregate):
         self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=_now())
 
     def accept(self, actor_id):
-        self._require_chosen_mentor(actor_id, "Only the chosen mentor accepts the case.")
+        self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor accepts the case.")
         self._require_state(AWAITING_ACCEPTANCE)
         self._mentor_accepted(mentor_id=actor_id)
 
@@ -407,10 +407,11 @@ class Case(Aggregate):
 
     def _require_chosen_mentor(self, actor_id, message):
         """The chosen mentor may answer the choice. A mentor who was chosen for this case but no longer
-        is (they declined, or let an urgent case lapse) acts on a case that moved on since: typically
-        the loser of two concurrent declines, which saw the case before the winner's decline. That is
-        a conflict with its current state (409), like any other command that lost a race, not a
-        question of rights: they were the right person a moment ago. Anyone never chosen gets 403."""
+        is acts on a case that moved on since: typically the loser of concurrent declines, which saw
+        the case before the winner's decline. That is a conflict with its current state (409), like
+        any other command that lost a race, not a question of rights. Anyone never chosen gets 403.
+        (Used for declines; an accept by a mentor no longer chosen stays a 403, as escalation's
+        tests assert: they let the case lapse, they did not lose a race.)"""
         if not self.is_chosen_mentor(actor_id) and any(e["mentor_id"] == actor_id for e in self.engagements):
             raise Conflict(f"The case is {self.state}; you are no longer its chosen mentor.",
                            details={"state": self.state, "version": self.version})
