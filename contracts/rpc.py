@@ -168,7 +168,7 @@ class AccreditationApplicationSchema(Schema):
 
 class DecisionReasonSchema(Schema):
     """A moderator's refusal or suspension: the mentor reads the reason."""
-    reason = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
+    reason = fields.String(required=True, validate=[validate.Length(1, v.DECISION_REASON_MAX), not_blank])
 
 
 class PhotoUploadSchema(Schema):
@@ -201,8 +201,8 @@ class ChooseMentorSchema(Schema):
 
 
 class MaterialSchema(Schema):
-    title = fields.String(required=True, validate=[validate.Length(1, 300), not_blank])
-    reference = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank],
+    title = fields.String(required=True, validate=[validate.Length(1, v.MATERIAL_TITLE_MAX), not_blank])
+    reference = fields.String(required=True, validate=[validate.Length(1, v.REFERENCE_MAX), not_blank],
                               metadata={"description": "A link, or a bibliographic reference"})
     rubrics = RubricList(load_default=list)
 
@@ -235,7 +235,8 @@ def _one_source(data, **_):
 
 class QuestionSchema(Schema):
     bank_id = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(HINTS_BY_ID)))
-    text = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, 500), not_blank])
+    text = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, v.QUESTION_TEXT_MAX),
+                                                                         not_blank])
     kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS))
 
     @validates_schema
@@ -249,7 +250,7 @@ class AskQuestionsSchema(Schema):
 
 class AnswerSchema(Schema):
     question_id = fields.String(required=True, validate=validate.Length(1, 64))
-    text = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
+    text = fields.String(required=True, validate=[validate.Length(1, v.ANSWER_MAX), not_blank])
 
 
 class AnswerQuestionsSchema(Schema):
@@ -268,7 +269,7 @@ class TextSchema(Schema):
 class ForumPublishSchema(Schema):
     thread_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
                               metadata={"description": "Add to this thread; omit to open a new one"})
-    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, v.FORUM_TITLE_MAX))
 
 
 class AsOfSchema(Schema):

@@ -60,11 +60,11 @@ def load(schema, data, what="request"):
     try:
         return schema.load(data)
     except ValidationError as exc:
-        raise InvalidInput(f"The {what} has invalid fields.", _flatten(exc.messages)) from None
+        raise InvalidInput(f"The {what} has invalid fields.", field_errors(exc.messages)) from None
 
 
-def _flatten(messages):
+def field_errors(messages):
     """marshmallow nests list errors by index; keep them, but as JSON-safe string keys."""
     if isinstance(messages, dict):
-        return {str(k): _flatten(v) for k, v in messages.items()}
+        return {str(k): field_errors(v) for k, v in messages.items()}
     return messages
