@@ -6,8 +6,35 @@ from marshmallow import ValidationError, fields, validate
 
 from contracts.errors import InvalidInput
 
-# Regexp uses re.match (anchored at the start): "\s*\S" means "contains a non-blank character".
-not_blank = validate.Regexp(r"\s*\S", error="Must not be blank.")
+# What counts as blank, spelled out (a regular expression character class): Python's "\s" and
+# JavaScript's "\s" (ECMA-262, the dialect of OpenAPI's "pattern") differ (\x1c-\x1f and \x85 are
+# whitespace only to Python, \ufeff only to JavaScript), so the server and the OpenAPI document state
+# the same explicit set, their union, and a client validating by the document agrees with the server.
+BLANK_CHARACTERS = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+class NotBlank(validate.Regexp):
+    """Some character that is not blank (``BLANK_CHARACTERS``). A Regexp, so apispec states its pattern
+    (``[^...]``, which JSON Schema applies as a search: "contains a non-blank character"), searched
+    here the same way (marshmallow's Regexp would anchor it at the start)."""
+
+    def __init__(self):
+        super().__init__(f"[^{BLANK_CHARACTERS}]", error="Must not be blank.")
+
+    def __call__(self, value):
+        if self.regex.search(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+not_blank = NotBlank()
+
+
+def unique(values):
+    """A list validator: no value twice. The OpenAPI document states it as uniqueItems
+    (services/gateway/openapi.py recognizes this function)."""
+    if len(set(values)) != len(values):
+        raise ValidationError("Values must not repeat.")
 
 # The offsets places on Earth use run from -12:00 to +14:00; PostgreSQL refuses some beyond (a 500
 # once), and nobody means 2030-01-01T10:00+23:59. Allowed: Z, or +-HH:MM up to 14:00.
