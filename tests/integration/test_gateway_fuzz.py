@@ -15,6 +15,7 @@ keep theirs.
 """
 import itertools
 import json
+import os
 import re
 
 import psycopg2
@@ -31,10 +32,12 @@ from services.gateway import openapi
 from services.gateway.service import GatewayService
 from tests.integration.gateway_platform import start_platform
 
-MAX_EXAMPLES = 15  # per operation: about 1200 requests, a minute on 2 cores
+# per operation, positive and negative together: about 1200 requests, 1-2 minutes on 2 cores;
+# FUZZ_MAX_EXAMPLES=100 for a deeper run by hand
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 # schemathesis's coverage phase adds every boundary case the schema defines (about 4500 requests,
-# 3 minutes): True for a deeper run by hand
-COVERAGE_PHASE = False
+# 3 minutes): FUZZ_COVERAGE=1 for a deeper run by hand
+COVERAGE_PHASE = os.environ.get("FUZZ_COVERAGE") == "1"
 SESSION_ENDING = {("POST", "/api/v1/auth/sign-out"), ("PUT", "/api/v1/me/password")}
 CHECKS = [not_a_server_error, response_schema_conformance, positive_data_acceptance]
 
