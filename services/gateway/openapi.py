@@ -114,8 +114,9 @@ def operation(name, route):
         "operationId": name,
         "summary": route.summary,
         "tags": [route.tag] if route.tag else [],
+        # an id in the path is never blank (identity refuses a blank case id with a 400)
         "parameters": [{"name": var, "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NOT_BLANK_PATTERN}}
                        for var in path_variables(route.url)],
         "responses": responses,
         "security": [{SECURITY_SCHEME: []}] if route.auth else [],
