@@ -36,11 +36,12 @@ IDEMPOTENCY_KEY_MAX = 128  # longer keys are cut to this (services/gateway: requ
 # string's pattern ("[^<blank>]", contracts.validation.NotBlank) becomes the same with a non-blank
 # character somewhere. JSON Schema applies a pattern as a search, so these are anchored.
 NO_NUL_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{BLANK_CHARACTERS}][^\x00]*$"
+_NOT_BLANK_SEARCH = NotBlank().regex.pattern  # what apispec writes for a NotBlank validator
 # A URL (format "url": marshmallow's Url, or an http(s) link) as the server surely takes it: http(s),
 # a host with a top-level domain, a plain path. Other URLs the server takes are not excluded from use,
 # only from what the document promises.
 URL_PATTERN = r"^https?://(?:[a-z0-9]{1,20}\.){1,3}[a-z]{2,6}(?:/[A-Za-z0-9._~-]{0,40}){0,5}$"
-NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{BLANK_CHARACTERS}][^\x00]*$"
 
 _PATH_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _cache = {}
@@ -180,9 +181,6 @@ def _state_text_rules(node):
     elif isinstance(node, list):
         for value in node:
             _state_text_rules(value)
-
-
-_NOT_BLANK_SEARCH = NotBlank().regex.pattern
 
 
 def _state_schema_rules(document, converter):
