@@ -33,13 +33,18 @@ _DEFAULT_EXCHANGE = Exchange("", type="direct")
 RAW_PREVIEW = 200
 
 
+def _raw(value):
+    """At most RAW_PREVIEW printable characters of anything (a body, a value): never the whole."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return repr(value[:RAW_PREVIEW])[:RAW_PREVIEW]
+    return repr(type(value))
+
+
 def _preview(value):
-    """A short printable form of anything (a raw body, an odd envelope field): never the whole."""
-    if value is None or isinstance(value, (bool, int, float)):
+    """An envelope field as it is when it is a plain, short value; else its raw preview."""
+    if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= RAW_PREVIEW):
         return value
-    if isinstance(value, str) and len(value) <= RAW_PREVIEW:
-        return value
-    return repr(value[:RAW_PREVIEW] if isinstance(value, (str, bytes, bytearray)) else type(value))[:RAW_PREVIEW]
+    return _raw(value)
 
 
 def _parse(body):
@@ -63,7 +68,7 @@ def describe(index, message):
     body, unreadable = _parse(message.body)
     if unreadable:
         item["unreadable"] = unreadable
-        item["body"] = repr(message.body[:RAW_PREVIEW])[:RAW_PREVIEW]
+        item["body"] = _raw(message.body)
         return item
     if isinstance(body, dict):
         item.update(event_id=_preview(body.get("event_id")), type=_preview(body.get("type")),
