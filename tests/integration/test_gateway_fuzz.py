@@ -41,9 +41,9 @@ COVERAGE_PHASE = os.environ.get("FUZZ_COVERAGE") == "1"
 SESSION_ENDING = {("POST", "/api/v1/auth/sign-out"), ("PUT", "/api/v1/me/password")}
 CHECKS = [not_a_server_error, response_schema_conformance, positive_data_acceptance]
 
-# (method, path) -> {(field path as a regular expression, the server's message, or a regular
-# expression matching it)}: refusals of
-# valid-by-schema requests for rules that depend on stored data, another field or the clock.
+# (method, path) -> {(field path as a regular expression, the server's message, or a regular expression
+# matching it)}: refusals of valid-by-schema requests for rules that depend on stored data, another
+# field or the clock.
 _ANY = r"[^.]+"
 STATEFUL_OR_CROSS_FIELD = {
     ("PUT", "/api/v1/me/password"): {("current_password", "The current password is not correct."),
@@ -136,6 +136,29 @@ def test_the_checks_catch_a_server_error_and_a_broken_contract():
                          (200, {"status": 5}), (404, {"detail": "Not Found"})):
         with pytest.raises(FailureGroup):
             case.validate_response(answer(status, body), checks=CHECKS)
+
+
+def test_only_the_listed_rules_excuse_a_400_of_a_valid_request():
+    """The exceptions to positive_data_acceptance are exactly STATEFUL_OR_CROSS_FIELD: every field
+    error of the 400 must be one of its operation's."""
+    class Answer:
+        def __init__(self, status, fields):
+            self.status_code, self._fields = status, fields
+
+        def json(self):
+            return {"error": {"code": "invalid_input", "message": "m", "fields": self._fields}}
+
+    periods = type("Case", (), {"method": "put", "path": "/api/v1/me/availability"})()
+    ordered = {"away_periods": {"0": {"ends_on": ["Must not be before starts_on."]}}}
+    assert _a_rule_no_schema_states(periods, Answer(400, ordered))
+    assert not _a_rule_no_schema_states(periods, Answer(422, ordered))
+    assert not _a_rule_no_schema_states(periods, Answer(400, {**ordered, "capacity": ["Must be at most 50."]}))
+    assert not _a_rule_no_schema_states(periods, Answer(400, {}))
+    other = type("Case", (), {"method": "post", "path": "/api/v1/cases"})()
+    assert not _a_rule_no_schema_states(other, Answer(400, ordered))
+    colleagues = type("Case", (), {"method": "post", "path": "/api/v1/cases/{case_id}/colleagues"})()
+    assert _a_rule_no_schema_states(colleagues, Answer(400, {"colleague_ids": ["Not a mentor: a\nb."]}))
+    assert not _a_rule_no_schema_states(colleagues, Answer(400, {"colleague_ids": ["Values must not repeat."]}))
 
 
 def test_the_fuzzed_document_is_the_served_one(fuzz_platform):
