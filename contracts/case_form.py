@@ -3,12 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from contracts import vocabulary as v
 from contracts.rubrics import RUBRIC_SLUGS
-from contracts.validation import not_blank
-
-
-def _unique(values):
-    if len(set(values)) != len(values):
-        raise validate.ValidationError("Values must not repeat.")
+from contracts.validation import not_blank, unique
 
 
 class CaseFormSchema(Schema):
@@ -21,9 +16,9 @@ class CaseFormSchema(Schema):
     question = fields.String(required=True, validate=[validate.Length(1, v.QUESTION_MAX), not_blank],
                              metadata={"description": "Question to a mentor"})
     participants = fields.List(fields.String(validate=validate.OneOf(v.PARTICIPANTS)),
-                               load_default=list, validate=_unique)
+                               load_default=list, validate=unique)
     rubrics = fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), required=True,
-                          validate=[validate.Length(min=1, error="Choose at least one rubric."), _unique],
+                          validate=[validate.Length(min=1, error="Choose at least one rubric."), unique],
                           metadata={"description": "Problem fields (rubricator slugs)"})
     mode = fields.String(required=True, validate=validate.OneOf(v.MODES))
     group_discussion_consent = fields.Boolean(required=True)

@@ -15,11 +15,11 @@ class EnvelopeSchema(Schema):
     event_id = fields.UUID(required=True)
     type = fields.String(required=True, validate=validate.Length(1, 100))
     schema_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    source = fields.String(required=True)
-    aggregate_id = fields.String(required=True)
+    source = fields.String(required=True, validate=validate.Length(1, 64))
+    aggregate_id = fields.String(required=True, validate=validate.Length(max=64))  # an id (case, mentor)
     position = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     occurred_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
-    correlation_id = fields.String(load_default="")
+    correlation_id = fields.String(load_default="", validate=validate.Length(max=64))  # as services/common/logs cuts it
     payload = fields.Dict(required=True)
 
 

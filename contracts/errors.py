@@ -32,6 +32,13 @@ class InvalidInput(PlatformError):
 
 
 @deserialize_to_instance
+class ContractBroken(InvalidInput, ValueError):
+    """A command would record an event whose integration payload breaks its contract (contracts/events.py):
+    e.g. a field over its maximum length. Refused before anything is stored (services/cases/outgoing.py),
+    as invalid input naming the payload's field (400), not as a failure of the service."""
+
+
+@deserialize_to_instance
 class Unauthorized(PlatformError):
     status = 401
     code = "unauthorized"

@@ -10,7 +10,36 @@ from contracts import fast_load, vocabulary as v
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import schema_of
 
-Rubrics = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), **kw)  # noqa: E731
+# Every string of a payload has a maximum length, and so has every list: an event with a 30 MiB
+# field is unreadable (parked at once, like an unknown schema version), never an inbox entry or an
+# e-mail. The limits are those of the requests the fields come from (contracts/case_form.py,
+# contracts/rpc.py), so the cases service's save-time check (services/cases/outgoing.py) refuses a
+# command that would produce more; ids and slugs are short; a list holds at most what a request may
+# (the gateway takes at most 1000 items per array).
+LIST_MAX = 1000
+SLUG_MAX = 64  # closed vocabularies: urgencies, question kinds, participants
+CASE_NUMBER_MAX = 32  # "MC-2026-000001"
+
+
+def _text(limit, **kw):
+    return fields.String(validate=validate.Length(max=limit), **kw)
+
+
+def Id(**kw):  # noqa: N802 - a field type, named like one
+    return _text(v.ID_MAX, **kw)
+
+
+def Ids(**kw):  # noqa: N802
+    return fields.List(Id(), validate=validate.Length(max=LIST_MAX), **kw)
+
+
+def Slug(**kw):  # noqa: N802
+    return _text(SLUG_MAX, **kw)
+
+
+def Rubrics(**kw):  # noqa: N802
+    return fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), validate=validate.Length(max=LIST_MAX),
+                       **kw)
 
 
 class _Payload(Schema):
@@ -18,49 +47,49 @@ class _Payload(Schema):
 
 
 class CaseRef(_Payload):
-    case_id = fields.String(required=True)
-    case_number = fields.String(required=True)
+    case_id = Id(required=True)
+    case_number = _text(CASE_NUMBER_MAX, required=True)
 
 
 class CaseCreatedV1(CaseRef):
     rubrics = Rubrics(required=True)
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
     mode = fields.String(required=True, validate=validate.OneOf(v.MODES))
-    participants = fields.List(fields.String(), required=True)
+    participants = fields.List(Slug(), required=True, validate=validate.Length(max=LIST_MAX))
 
 
 class MentorsProposedV1(CaseRef):
     round = fields.Integer(required=True)
-    author_id = fields.String(required=True)
-    mentor_ids = fields.List(fields.String(), required=True)
+    author_id = Id(required=True)
+    mentor_ids = Ids(required=True)
 
 
 class MentorChosenV1(CaseRef):
     round = fields.Integer(required=True)
-    mentor_id = fields.String(required=True)
+    mentor_id = Id(required=True)
 
 
 class MentorAcceptedV1(CaseRef):
-    mentor_id = fields.String(required=True)
-    author_id = fields.String(required=True)
+    mentor_id = Id(required=True)
+    author_id = Id(required=True)
 
 
 class SolutionProposedV1(CaseRef):
-    solution_id = fields.String(required=True)
-    mentor_id = fields.String(required=True)
-    author_id = fields.String(required=True)
+    solution_id = Id(required=True)
+    mentor_id = Id(required=True)
+    author_id = Id(required=True)
 
 
 class NextRoundV1(CaseRef):
     """Asks matching for another round of proposals, without the excluded mentors."""
-    author_id = fields.String(required=True)
+    author_id = Id(required=True)
     next_round = fields.Integer(required=True)
     rubrics = Rubrics(required=True)
-    excluded_mentor_ids = fields.List(fields.String(), required=True)
+    excluded_mentor_ids = Ids(required=True)
 
 
 class MentorDeclinedV1(NextRoundV1):
-    mentor_id = fields.String(required=True)
+    mentor_id = Id(required=True)
 
 
 class SecondOpinionRequestedV1(NextRoundV1):
@@ -68,18 +97,18 @@ class SecondOpinionRequestedV1(NextRoundV1):
 
 
 class CaseWithdrawnV1(CaseRef):
-    mentor_id = fields.String(required=True, allow_none=True)
+    mentor_id = Id(required=True, allow_none=True)
 
 
 class QuestionsAskedV1(CaseRef):
-    author_id = fields.String(required=True)
-    mentor_id = fields.String(required=True)
+    author_id = Id(required=True)
+    mentor_id = Id(required=True)
     count = fields.Integer(required=True)
 
 
 class ToMentorV1(CaseRef):
     """A step of the author's that the mentor waits for."""
-    mentor_id = fields.String(required=True)
+    mentor_id = Id(required=True)
 
 
 class CaseRedefinedV1(ToMentorV1):
@@ -88,57 +117,58 @@ class CaseRedefinedV1(ToMentorV1):
 
 
 class CaseSharedWithColleaguesV1(CaseRef):
-    mentor_id = fields.String(required=True)
-    colleague_ids = fields.List(fields.String(), required=True)
+    mentor_id = Id(required=True)
+    colleague_ids = Ids(required=True)
 
 
 class ColleagueOpinionAddedV1(ToMentorV1):
-    colleague_id = fields.String(required=True)
+    colleague_id = Id(required=True)
 
 
 class MessageSentV1(CaseRef):
-    sender_id = fields.String(required=True)
-    recipient_id = fields.String(required=True)
+    sender_id = Id(required=True)
+    recipient_id = Id(required=True)
 
 
 class MaterialV1(_Payload):
-    title = fields.String(required=True)
-    reference = fields.String(required=True)
+    title = _text(v.MATERIAL_TITLE_MAX, required=True)
+    reference = _text(v.REFERENCE_MAX, required=True)
     rubrics = Rubrics(load_default=list)
 
 
 class ForumPostV1(_Payload):
     """The impersonal case for the forum: no case id, number, author or mentor."""
-    thread_id = fields.String(required=True, allow_none=True)
-    title = fields.String(required=True)
-    essence = fields.String(required=True)
-    question = fields.String(required=True)
+    thread_id = Id(required=True, allow_none=True)
+    title = _text(v.FORUM_TITLE_MAX, required=True)
+    essence = _text(v.ESSENCE_MAX, required=True)
+    question = _text(v.QUESTION_MAX, required=True)
     rubrics = Rubrics(required=True)
-    urgency = fields.String(required=True)
+    urgency = Slug(required=True)
 
 
 class PublishedSolutionV1(_Payload):
-    text = fields.String(required=True)
-    materials = fields.List(fields.Nested(MaterialV1), required=True)
+    text = _text(v.SOLUTION_MAX, required=True)
+    materials = fields.List(fields.Nested(MaterialV1), required=True, validate=validate.Length(max=LIST_MAX))
 
 
 class ClarificationV1(_Payload):
-    question = fields.String(required=True)
-    kind = fields.String(required=True)
-    answer = fields.String(required=True, allow_none=True)
+    question = _text(v.QUESTION_TEXT_MAX, required=True)
+    kind = Slug(required=True)
+    answer = _text(v.ANSWER_MAX, required=True, allow_none=True)
 
 
 class PublicationV1(_Payload):
     """The impersonal content of a solved case, for the library."""
-    clarifications = fields.List(fields.Nested(ClarificationV1), load_default=list)
-    essence = fields.String(required=True)
-    actions_taken = fields.String(required=True)
-    difficulty = fields.String(required=True)
-    question = fields.String(required=True)
-    participants = fields.List(fields.String(), required=True)
+    clarifications = fields.List(fields.Nested(ClarificationV1), load_default=list,
+                                 validate=validate.Length(max=LIST_MAX))
+    essence = _text(v.ESSENCE_MAX, required=True)
+    actions_taken = _text(v.ACTIONS_MAX, required=True)
+    difficulty = _text(v.DIFFICULTY_MAX, required=True)
+    question = _text(v.QUESTION_MAX, required=True)
+    participants = fields.List(Slug(), required=True, validate=validate.Length(max=LIST_MAX))
     rubrics = Rubrics(required=True)
-    urgency = fields.String(required=True)
-    solutions = fields.List(fields.Nested(PublishedSolutionV1), required=True)
+    urgency = Slug(required=True)
+    solutions = fields.List(fields.Nested(PublishedSolutionV1), required=True, validate=validate.Length(max=LIST_MAX))
 
 
 class CaseCompletedV1(CaseRef):
@@ -152,7 +182,7 @@ class ProposalV1(_Payload):
     """One proposed mentor and why (services/matching/ranking.py): the rubrics they share with
     the case, their open cases (load) against their capacity, and the score. load and capacity
     are optional: proposals recorded before they existed lack them."""
-    mentor_id = fields.String(required=True)
+    mentor_id = Id(required=True)
     matched_rubrics = Rubrics(required=True)
     score = fields.Float(required=True)
     load = fields.Integer(validate=validate.Range(min=0))
@@ -160,13 +190,13 @@ class ProposalV1(_Payload):
 
 
 class MentorsMatchedV1(_Payload):
-    case_id = fields.String(required=True)
+    case_id = Id(required=True)
     round = fields.Integer(required=True)
-    proposals = fields.List(fields.Nested(ProposalV1), required=True)
+    proposals = fields.List(fields.Nested(ProposalV1), required=True, validate=validate.Length(max=LIST_MAX))
 
 
 class MentorProfileUpdatedV1(_Payload):
-    mentor_id = fields.String(required=True)
+    mentor_id = Id(required=True)
     rubrics = Rubrics(required=True)
     accepting_cases = fields.Boolean(required=True)
 
@@ -181,25 +211,25 @@ class MentorProfileUpdatedV2(MentorProfileUpdatedV1):
     accreditation or availability (consumers keep the latest by source position)."""
     accredited = fields.Boolean(required=True)  # on the roll and not suspended
     capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=50))  # open cases at once
-    away_periods = fields.List(fields.Nested(AwayPeriodV1), required=True)
+    away_periods = fields.List(fields.Nested(AwayPeriodV1), required=True, validate=validate.Length(max=LIST_MAX))
 
 
 class AccreditationRequestedV1(_Payload):
-    application_id = fields.String(required=True)
-    mentor_id = fields.String(required=True)
+    application_id = Id(required=True)
+    mentor_id = Id(required=True)
 
 
 class AccreditationDecidedV1(_Payload):
     """A moderator's decision on the roll of mentors; the reason is for the mentor to read."""
-    mentor_id = fields.String(required=True)
-    application_id = fields.String(allow_none=True, required=True)  # None for suspend/reinstate
+    mentor_id = Id(required=True)
+    application_id = Id(allow_none=True, required=True)  # None for suspend/reinstate
     decision = fields.String(required=True, validate=validate.OneOf(v.ACCREDITATION_DECISIONS))
-    reason = fields.String(required=True)
+    reason = _text(v.DECISION_REASON_MAX, required=True)
 
 
 class CaseEscalatedV1(NextRoundV1):
     """An urgent case's chosen mentor did not accept in time: a new round, moderators alerted."""
-    mentor_id = fields.String(required=True)  # the mentor who did not answer
+    mentor_id = Id(required=True)  # the mentor who did not answer
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
 
 
@@ -256,13 +286,22 @@ def payload_schema(event_type, schema_version):
     return schema_of(entry[1]) if entry else None
 
 
+class PayloadBreaksContract(ValueError):
+    """An outgoing payload its consumers would refuse; ``messages``: marshmallow's, by field."""
+
+    def __init__(self, event_type, version, messages):
+        super().__init__(f"{event_type} v{version} payload breaks its contract: {messages}")
+        self.messages = messages
+
+
 def load_outgoing(event_type, payload, schema_version=None):
-    """(version, the payload as its consumers will load it); ValueError if it breaks its contract."""
+    """(version, the payload as its consumers will load it); PayloadBreaksContract (a ValueError)
+    if it breaks its contract."""
     version = schema_version or CURRENT_VERSION[event_type]
     try:
         return version, fast_load.load(payload_schema(event_type, version), payload)
     except ValidationError as exc:
-        raise ValueError(f"{event_type} v{version} payload breaks its contract: {exc.messages}") from None
+        raise PayloadBreaksContract(event_type, version, exc.messages) from None
 
 
 def dump_payload(event_type, payload, schema_version=None):
@@ -271,5 +310,5 @@ def dump_payload(event_type, payload, schema_version=None):
     schema = payload_schema(event_type, version)
     errors = schema.validate(payload)
     if errors:
-        raise ValueError(f"{event_type} v{version} payload breaks its contract: {errors}")
+        raise PayloadBreaksContract(event_type, version, errors)
     return version, schema.dump(payload)

@@ -91,8 +91,10 @@ from contracts.case_form import CaseFormSchema
 from contracts.notification_kinds import KIND_NAMES as NOTIFICATION_KINDS
 from contracts.question_bank import HINTS_BY_ID, QUESTION_KINDS
 from contracts.rubrics import RUBRIC_SLUGS
-from contracts.validation import not_blank
+from contracts.validation import Moment, not_blank, unique
 
+# An id the services parse as a UUID (uuid.UUID also takes other spellings; this is the one they write).
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 RubricList = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), **kw)  # noqa: E731
 
 
@@ -130,8 +132,10 @@ class MentorProfileSchema(Schema):
 
 
 class PasswordChangeSchema(Schema):
-    current_password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
-    new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
+    current_password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True,
+                                     metadata={"description": "One's password now: a wrong one is a 400 on this field"})
+    new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True,
+                                 metadata={"description": "Different from current_password"})
 
     @validates_schema
     def differs(self, data, **kwargs):
@@ -142,7 +146,7 @@ class PasswordChangeSchema(Schema):
 class AwayPeriodSchema(Schema):
     """A period the mentor takes no new cases, both days included."""
     starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True, metadata={"description": "Not before starts_on"})
 
     @validates_schema
     def ordered(self, data, **kwargs):
@@ -168,17 +172,12 @@ class AccreditationApplicationSchema(Schema):
 
 class DecisionReasonSchema(Schema):
     """A moderator's refusal or suspension: the mentor reads the reason."""
-    reason = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
+    reason = fields.String(required=True, validate=[validate.Length(1, v.DECISION_REASON_MAX), not_blank])
 
 
 class PhotoUploadSchema(Schema):
     content_type = fields.String(required=True, validate=validate.OneOf(v.PHOTO_TYPES))
     data = fields.String(required=True, metadata={"description": "The image, base64"})
-
-
-def _unique(values):
-    if len(set(values)) != len(values):
-        raise ValidationError("Values must not repeat.")
 
 
 class QuestionnaireSchema(Schema):
@@ -189,7 +188,7 @@ class QuestionnaireSchema(Schema):
     subjects = fields.List(fields.String(validate=[validate.Length(1, 60), not_blank]), required=True,
                            validate=validate.Length(max=20), metadata={"description": "Subjects taught"})
     forms_taught = fields.List(fields.Integer(validate=validate.Range(1, 11)), load_default=list,
-                               validate=_unique, metadata={"description": "Forms (grades) taught, 1-11"})
+                               validate=unique, metadata={"description": "Forms (grades) taught, 1-11"})
     years_of_practice = fields.Integer(required=True, strict=True, validate=validate.Range(0, 60))
     graduation_year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1950, 2100))
     graduation_institute = fields.String(load_default="", validate=validate.Length(max=200))
@@ -201,8 +200,8 @@ class ChooseMentorSchema(Schema):
 
 
 class MaterialSchema(Schema):
-    title = fields.String(required=True, validate=[validate.Length(1, 300), not_blank])
-    reference = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank],
+    title = fields.String(required=True, validate=[validate.Length(1, v.MATERIAL_TITLE_MAX), not_blank])
+    reference = fields.String(required=True, validate=[validate.Length(1, v.REFERENCE_MAX), not_blank],
                               metadata={"description": "A link, or a bibliographic reference"})
     rubrics = RubricList(load_default=list)
 
@@ -234,8 +233,13 @@ def _one_source(data, **_):
 
 
 class QuestionSchema(Schema):
-    bank_id = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(HINTS_BY_ID)))
-    text = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, 500), not_blank])
+    bank_id = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(HINTS_BY_ID)),
+                            metadata={"description": "A hint of the question bank; give exactly one of bank_id "
+                                                     "and text"})
+    text = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, v.QUESTION_TEXT_MAX),
+                                                                         not_blank],
+                         metadata={"description": "An own question (\"other\"); give exactly one of bank_id and "
+                                                  "text"})
     kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS))
 
     @validates_schema
@@ -249,7 +253,7 @@ class AskQuestionsSchema(Schema):
 
 class AnswerSchema(Schema):
     question_id = fields.String(required=True, validate=validate.Length(1, 64))
-    text = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
+    text = fields.String(required=True, validate=[validate.Length(1, v.ANSWER_MAX), not_blank])
 
 
 class AnswerQuestionsSchema(Schema):
@@ -268,12 +272,12 @@ class TextSchema(Schema):
 class ForumPublishSchema(Schema):
     thread_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
                               metadata={"description": "Add to this thread; omit to open a new one"})
-    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, v.FORUM_TITLE_MAX))
 
 
 class AsOfSchema(Schema):
     version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
-    at = fields.AwareDateTime(load_default=None, allow_none=True)
+    at = Moment(load_default=None, allow_none=True)
 
 
 MAX_WAITING_HOURS = 24 * 366 * 100  # a century: any longer wait is no filter at all
@@ -306,14 +310,16 @@ class SuggestColleaguesSchema(Schema):
 class InboxQuerySchema(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
     before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                           metadata={"description": "The id of the last entry seen: the page after it"})
+                           metadata={"description": "The id of the last entry seen (one of yours): the page after it",
+                                     "pattern": UUID_PATTERN})
     unread_only = fields.Boolean(load_default=False)
 
 
 class MarkAllReadSchema(Schema):
     up_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                          metadata={"description": "The newest entry the reader has seen (it and older ones are "
-                                                   "marked); omit to mark every entry"})
+                          metadata={"description": "The newest entry the reader has seen, one of their own (it and "
+                                                   "older ones are marked); omit to mark every entry",
+                                    "pattern": UUID_PATTERN})
 
 
 class PreferencesUpdateSchema(Schema):
@@ -331,7 +337,8 @@ class DirectMessageSchema(Schema):
 class MessageThreadQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                           metadata={"description": "The id of the oldest message seen: the page before it"})
+                           metadata={"description": "The id of the oldest message seen (of this conversation): the "
+                                                    "page before it", "pattern": UUID_PATTERN})
 
 
 class CalendarEventFormSchema(Schema):
@@ -340,10 +347,10 @@ class CalendarEventFormSchema(Schema):
     title = fields.String(required=True, validate=[validate.Length(1, 200), not_blank])
     description = fields.String(validate=validate.Length(max=5000))
     format = fields.String(required=True, validate=validate.OneOf(v.EVENT_FORMATS))
-    starts_at = fields.AwareDateTime(required=True, metadata={"description": "In the future, with a time zone"})
-    ends_at = fields.AwareDateTime(allow_none=True, metadata={"description": "After starts_at; optional"})
+    starts_at = Moment(required=True, metadata={"description": "In the future, with a time zone"})
+    ends_at = Moment(allow_none=True, metadata={"description": "After starts_at; optional"})
     link = fields.String(allow_none=True, validate=validate.Length(max=1000),
-                         metadata={"description": "http(s) URL; required online"})
+                         metadata={"description": "http(s) URL; required online", "format": "url"})
     place = fields.String(allow_none=True, validate=validate.Length(max=300),
                           metadata={"description": "Address or room; required offline"})
     rubrics = RubricList(validate=validate.Length(max=12))
@@ -358,10 +365,10 @@ class CalendarEventPatchSchema(CalendarEventFormSchema):
 
 
 class CalendarQuerySchema(Schema):
-    starts_from = fields.AwareDateTime(data_key="from", load_default=None, allow_none=True,
-                                       metadata={"description": "Events not over by then; default now"})
-    until = fields.AwareDateTime(data_key="to", load_default=None, allow_none=True,
-                                 metadata={"description": "Events starting before then; default unbounded"})
+    starts_from = Moment(data_key="from", load_default=None, allow_none=True,
+                         metadata={"description": "Events not over by then; default now"})
+    until = Moment(data_key="to", load_default=None, allow_none=True,
+                   metadata={"description": "Events starting before then (after from); default unbounded"})
     rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
     include_cancelled = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 200))
@@ -392,15 +399,18 @@ class NewMaterialSchema(Schema):
     material_type = fields.String(required=True, validate=validate.OneOf(v.MATERIAL_TYPES))
     title = fields.String(required=True, validate=[validate.Length(1, 300), not_blank])
     description = fields.String(load_default="", validate=validate.Length(max=2000))
-    url = fields.Url(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    url = fields.Url(load_default=None, allow_none=True, validate=validate.Length(max=1000),
+                     metadata={"description": "Required for a link; an article needs url or reference"})
     reference = fields.String(load_default="", validate=validate.Length(max=1000),
-                              metadata={"description": "The bibliographic reference (books, articles)"})
+                              metadata={"description": "The bibliographic reference (books, articles): required "
+                                                       "for a book; an article needs url or reference"})
     rubrics = RubricList(required=True, validate=validate.Length(min=1, error="Choose at least one rubric."))
 
 
 class LibraryItemEditSchema(Schema):
     """A moderator's edit: only the fields given change (a solved case's text and rubrics, or a
     material's fields)."""
+    OPENAPI_RULES = {"minProperties": 1}  # "give at least one field" (not_empty, below), for the OpenAPI
     essence = fields.String(validate=[validate.Length(1, v.ESSENCE_MAX), not_blank])
     actions_taken = fields.String(validate=validate.Length(max=v.ACTIONS_MAX))
     difficulty = fields.String(validate=validate.Length(max=v.DIFFICULTY_MAX))
@@ -426,7 +436,8 @@ class ModerationReasonSchema(Schema):
 class ForumMessageSchema(Schema):
     text = fields.String(required=True, validate=[validate.Length(1, 5000), not_blank])
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                             metadata={"description": "The id of the post of this thread answered"})
+                             metadata={"description": "The id of the post of this thread answered",
+                                       "pattern": UUID_PATTERN})
 
 
 # ---- results --------------------------------------------------------------------------
@@ -568,7 +579,8 @@ class AccessReasonSchema(Schema):
 class AccessLogQuerySchema(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
     before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                           metadata={"description": "The id of the last entry seen: the page after it"})
+                           metadata={"description": "The id of the last entry seen: the page after it",
+                                     "pattern": r"^[1-9][0-9]{0,17}$"})
 
 
 class AccessLogEntrySchema(Schema):

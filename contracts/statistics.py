@@ -13,7 +13,8 @@ class StatisticsFilterSchema(Schema):
     filed_from = fields.Date(data_key="from", load_default=None, allow_none=True,
                              metadata={"description": "First day (YYYY-MM-DD, UTC) a counted case was filed on"})
     filed_to = fields.Date(data_key="to", load_default=None, allow_none=True,
-                           metadata={"description": "Last day (YYYY-MM-DD, UTC) a counted case was filed on"})
+                           metadata={"description": "Last day (YYYY-MM-DD, UTC) a counted case was filed on; "
+                                                  "not before from"})
 
     @validates_schema
     def _ordered(self, data, **kwargs):

@@ -140,7 +140,7 @@ class Case(Aggregate):
 
     def decline(self, actor_id, reason=""):
         """The chosen mentor declines: the next round proposes others."""
-        self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor declines the case.")
+        self._require_chosen_mentor(actor_id, "Only the chosen mentor declines the case.")
         self._require_state(AWAITING_ACCEPTANCE)
         self._mentor_declined(mentor_id=actor_id, reason=reason or "", next_round=self.round + 1,
                               excluded_mentor_ids=self._excluded_from_next_round(actor_id))
@@ -447,6 +447,18 @@ class Case(Aggregate):
     def _require(allowed, message):
         if not allowed:
             raise Forbidden(message)
+
+    def _require_chosen_mentor(self, actor_id, message):
+        """The chosen mentor may answer the choice. A mentor who was chosen for this case but no longer
+        is acts on a case that moved on since: typically the loser of concurrent declines, which saw
+        the case before the winner's decline. That is a conflict with its current state (409), like
+        any other command that lost a race, not a question of rights. Anyone never chosen gets 403.
+        (Used for declines; an accept by a mentor no longer chosen stays a 403, as escalation's
+        tests assert: they let the case lapse, they did not lose a race.)"""
+        if not self.is_chosen_mentor(actor_id) and any(e["mentor_id"] == actor_id for e in self.engagements):
+            raise Conflict(f"The case is {self.state}; you are no longer its chosen mentor.",
+                           details={"state": self.state, "version": self.version})
+        self._require(self.is_chosen_mentor(actor_id), message)
 
     def _require_consent(self):
         if not self.form["group_discussion_consent"]:

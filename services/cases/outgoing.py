@@ -3,8 +3,9 @@
 The relay (integration.py) publishes ``integration_payload`` of every stored event. The cases
 application runs the same mapping on the events it is about to store (``check_and_stamp``), so:
 
-- an event whose integration payload breaks its contract fails its command and is never stored;
-  it can never be the stored event that every later one waits behind in the relay;
+- an event whose integration payload breaks its contract (say, a field over its maximum length) fails
+  its command with ContractBroken, a 400 naming the payload's fields, and is never stored; it can
+  never be the stored event that every later one waits behind in the relay;
 - an event whose payload its consumers will load exactly as it is (the contract's load returns it
   unchanged) is stamped with the contract version it passed (``contract_version``, stored with
   the event), and the relay publishes it without checking it again: the check was half of the
@@ -14,14 +15,12 @@ application runs the same mapping on the events it is about to store (``check_an
 Only what consumers need leaves the service: ids, rubrics, states; the case's free text
 leaves only in CaseCompleted, and only when the author consented to publication.
 """
-from contracts.events import CURRENT_VERSION, dump_payload, load_outgoing
+from contracts.errors import ContractBroken  # noqa: F401 - raised here, imported from here by callers
+from contracts.events import CURRENT_VERSION, PayloadBreaksContract, dump_payload, load_outgoing
+from contracts.validation import field_errors
 from services.cases.domain import Case
 
 CONTRACT_STAMP = "contract_version"
-
-
-class ContractBroken(ValueError):
-    """A command produced an event its consumers would refuse: a bug, refused before it is stored."""
 
 
 def _ref(case):
@@ -142,8 +141,11 @@ def check_and_stamp(new_events, aggregates, load_at):
             event_type, payload = mapped
             try:
                 version, loaded = load_outgoing(event_type, payload)
-            except ValueError as exc:
-                raise ContractBroken(str(exc)) from None
+            except PayloadBreaksContract as exc:
+                # a 400 naming the payload's fields (e.g. case_number over its maximum length); the
+                # message names the event type and the limits, never the values
+                raise ContractBroken(f"The change would record a {event_type} event that breaks its contract; "
+                                     "nothing was stored.", field_errors(exc.messages)) from None
             if loaded == payload:
                 object.__setattr__(domain_event, CONTRACT_STAMP, version)
 

@@ -29,24 +29,56 @@ DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
 _DEFAULT_EXCHANGE = Exchange("", type="direct")
 
 
+# what ``list`` shows of a body it cannot read, and of an envelope field that is not a plain value
+RAW_PREVIEW = 200
+
+
+def _raw(value):
+    """At most RAW_PREVIEW printable characters of anything (a body, a value): never the whole."""
+    if isinstance(value, (str, bytes, bytearray)):
+        return repr(value[:RAW_PREVIEW])[:RAW_PREVIEW]
+    return repr(type(value))
+
+
+def _preview(value):
+    """An envelope field as it is when it is a plain, short value; else its raw preview."""
+    if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= RAW_PREVIEW):
+        return value
+    return _raw(value)
+
+
+def _parse(body):
+    """(the JSON body, None) or (None, why not). Any body at all: one nested deeper than the parser's
+    recursion limit (RecursionError) is as unreadable as one that is not JSON, and must not stop the
+    command from listing, replaying or dropping the other messages of its queue."""
+    try:
+        return json.loads(body), None
+    except RecursionError:
+        return None, "message body is not JSON this tool can read (nested too deep)"
+    except (TypeError, ValueError):
+        return None, "message body is not JSON"
+
+
 def describe(index, message):
     """What an operator needs to decide: which event, why it was parked, how often it was tried."""
     deaths = (message.headers or {}).get("x-death") or [{}]
     item = {"index": index, "event_id": None, "type": None, "aggregate_id": None,
             "reason": deaths[0].get("reason"), "deliveries": (message.headers or {}).get("x-delivery-count"),
             "unreadable": None}
-    try:
-        body = json.loads(message.body)
-    except (TypeError, ValueError):
-        item["unreadable"] = "message body is not JSON"
-        item["body"] = repr(message.body)[:200]
+    body, unreadable = _parse(message.body)
+    if unreadable:
+        item["unreadable"] = unreadable
+        item["body"] = _raw(message.body)
         return item
     if isinstance(body, dict):
-        item.update(event_id=body.get("event_id"), type=body.get("type"), aggregate_id=body.get("aggregate_id"))
+        item.update(event_id=_preview(body.get("event_id")), type=_preview(body.get("type")),
+                    aggregate_id=_preview(body.get("aggregate_id")))
     try:
         read_envelope(body)
     except UnreadableEnvelope as exc:
         item["unreadable"] = exc.reason
+    except Exception as exc:  # noqa: BLE001 - whatever the body holds, the item is still listed
+        item["unreadable"] = f"the envelope cannot be read ({type(exc).__name__})"
     return item
 
 

@@ -71,6 +71,7 @@ class Route:
     body_media: tuple = ()  # a raw (not JSON) body of these media types, e.g. an image: handler gets RawBody
     returns_media: tuple = ()  # the handler answers a werkzeug Response of these media types itself
     errors: tuple = ()  # further statuses the route answers (409, 429...), for the OpenAPI document
+    idempotent: bool = False  # honours an Idempotency-Key header (a retry creates nothing twice)
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,10 @@ class HttpEntrypoint(HttpRequestHandler):
 
     def __init__(self, method, url, body=None, query=None, returns=None, status=200, auth=True,
                  summary="", tag="", max_body=h.MAX_BODY_BYTES, body_media=(), returns_media=(), errors=(),
-                 **kwargs):
+                 idempotent=False, **kwargs):
         super().__init__(method, url, **kwargs)
         self.route = Route(method, url, body, query, returns, status, auth, summary, tag, max_body,
-                           tuple(body_media), tuple(returns_media), tuple(errors))
+                           tuple(body_media), tuple(returns_media), tuple(errors), idempotent)
         # Schemas built once, not per request: building one (fields copied, nested schemas bound) cost
         # more than using it (bench/README.md, the gateway's profile). Body and response schemas are
         # the classes' shared instances (``schema_of``); a query schema is the route's own, lenient one.

@@ -7,17 +7,15 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields, validate
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
+from contracts.validation import BLANK_CHARACTERS, NotBlank, unique
 from services.common.logs import CORRELATION_HEADER
 from services.gateway.entrypoints import HttpEntrypoint
 from services.gateway.schemas import ErrorSchema
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# The creating routes whose handler passes the client's Idempotency-Key on (request_key): a unit test
-# keeps this list equal to the handlers that do (tests/unit/test_gateway_openapi.py).
-KEYED_ROUTES = frozenset({"create_case", "ask_questions", "add_opinion", "send_message", "propose_solution",
-                          "add_forum_post"})
 TITLE = "Mentor platform API"
 VERSION = "1.0.0"
 OPENAPI_VERSION = "3.0.3"
@@ -32,8 +30,23 @@ DESCRIPTION = (
     "that creates something: a retry with the same key creates nothing twice. "
     "A 503 to a request that changes something says in 'details.outcome' whether it was carried out: "
     "'not_done' (certainly not: retry) or 'unknown' (it may have been, before the platform gave up: "
-    f"retry with the same {IDEMPOTENCY_HEADER}, or look first). A request is never carried out after its 503."
+    f"retry with the same {IDEMPOTENCY_HEADER}, or look first). A request is never carried out after its 503. "
+    "Text that cannot be stored - a NUL (\\u0000) or an unpaired surrogate - in any body field, path or query "
+    "value is a 400 naming the field (every string's pattern excludes NUL). Rules a schema cannot state are in "
+    "the descriptions of their fields; they are 400s naming the field too."
 )
+IDEMPOTENCY_KEY_MAX = 128  # longer keys are cut to this (services/gateway: request_key)
+
+# The NUL rule as a pattern, for every string without a format or a closed set of values; a not-blank
+# string's pattern ("[^<blank>]", contracts.validation.NotBlank) becomes the same with a non-blank
+# character somewhere. JSON Schema applies a pattern as a search, so these are anchored.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{BLANK_CHARACTERS}][^\x00]*$"
+_NOT_BLANK_SEARCH = NotBlank().regex.pattern  # what apispec writes for a NotBlank validator
+# A URL (format "url": marshmallow's Url, or an http(s) link) as the server surely takes it: http(s),
+# a host with a top-level domain, a plain path. Other URLs the server takes are not excluded from use,
+# only from what the document promises.
+URL_PATTERN = r"^https?://(?:[a-z0-9]{1,20}\.){1,3}[a-z]{2,6}(?:/[A-Za-z0-9._~-]{0,40}){0,5}$"
 
 _PATH_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _cache = {}
@@ -112,20 +125,23 @@ def operation(name, route):
         "operationId": name,
         "summary": route.summary,
         "tags": [route.tag] if route.tag else [],
+        # an id in the path is never blank (identity refuses a blank case id with a 400)
         "parameters": [{"name": var, "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NOT_BLANK_PATTERN}}
                        for var in path_variables(route.url)],
         "responses": responses,
         "security": [{SECURITY_SCHEME: []}] if route.auth else [],
     }
     op["parameters"].append({"name": CORRELATION_HEADER, "in": "header", "required": False,
                              "schema": {"type": "string", "maxLength": 64},
-                             "description": "Trace id; a new one is made when absent"})
-    if name in KEYED_ROUTES:
+                             "description": "Trace id: 1-64 visible ASCII characters; a new one is made when "
+                                            "absent or not like that"})
+    if route.idempotent:
         op["parameters"].append({"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
-                                 "schema": {"type": "string", "maxLength": 128},
-                                 "description": "Send one on every creating request: a retry with the same key "
-                                                "creates nothing twice (also after a 503 whose outcome is unknown)"})
+                                 "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
+                                 "description": "Send one (e.g. a UUID) with every creating request: a retry with "
+                                                "the same key creates nothing twice (also after a 503 whose outcome is unknown). Longer keys are cut to "
+                                                f"{IDEMPOTENCY_KEY_MAX} characters."})
     if route.query is not None:
         op["parameters"].append({"in": "query", "schema": route.query})
     if route.body is not None:
@@ -135,9 +151,63 @@ def operation(name, route):
     return op
 
 
+def _rules_of_collections(self, field, ret, **kwargs):
+    """apispec attribute function: what our validators of lists and dicts mean in JSON Schema.
+    ``unique`` -> uniqueItems; a Dict's Length -> min/maxProperties (apispec writes min/maxLength);
+    a Dict whose keys are a closed set -> those properties only."""
+    extra = {}
+    if isinstance(field, fields.List) and any(v is unique for v in field.validators):
+        extra["uniqueItems"] = True
+    if isinstance(field, fields.Dict):
+        if "minLength" in ret:
+            extra["minProperties"] = ret.pop("minLength")
+        if "maxLength" in ret:
+            extra["maxProperties"] = ret.pop("maxLength")
+        key_field = field.key_field
+        choices = next((v.choices for v in (key_field.validators if key_field else ())
+                        if isinstance(v, validate.OneOf)), None)
+        if choices is not None:
+            value = ret.get("additionalProperties") or {}
+            extra["properties"] = {choice: value for choice in choices}
+            extra["additionalProperties"] = False
+    return extra
+
+
+def _state_text_rules(node):
+    """Every string schema of the document (bodies, parameters, components) without a format or an
+    enum gets the NUL rule as its pattern; a not-blank one the not-blank pattern with it; a URL the
+    URL pattern."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("format") == "url" and "pattern" not in node:
+            node["pattern"] = URL_PATTERN
+        elif node.get("type") == "string" and "format" not in node and "enum" not in node:
+            pattern = node.get("pattern")
+            if pattern is None:
+                node["pattern"] = NO_NUL_PATTERN
+            elif pattern == _NOT_BLANK_SEARCH:
+                node["pattern"] = NOT_BLANK_PATTERN
+        for value in node.values():
+            _state_text_rules(value)
+    elif isinstance(node, list):
+        for value in node:
+            _state_text_rules(value)
+
+
+def _state_schema_rules(document, converter):
+    """Rules of a whole schema, declared on the marshmallow class as ``OPENAPI_RULES`` (e.g.
+    ``{"minProperties": 1}`` for "give at least one field"), merged into its component."""
+    components = document.get("components", {}).get("schemas", {})
+    for key, name in converter.refs.items():
+        rules = getattr(key[0], "OPENAPI_RULES", None)
+        if rules and name in components:
+            components[name].update(rules)
+
+
 def build(service_cls):
+    plugin = MarshmallowPlugin()
     spec = APISpec(title=TITLE, version=VERSION, openapi_version=OPENAPI_VERSION,
-                   plugins=[MarshmallowPlugin()], info={"description": DESCRIPTION})
+                   plugins=[plugin], info={"description": DESCRIPTION})
+    plugin.converter.add_attribute_function(_rules_of_collections)
     spec.components.security_scheme(SECURITY_SCHEME, {
         "type": "http", "scheme": "bearer",
         "description": "The access_token of POST /api/v1/auth/sign-in"})
@@ -147,7 +217,10 @@ def build(service_cls):
         paths.setdefault(openapi_path(route.url), {})[route.method.lower()] = operation(name, route)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    _state_schema_rules(document, plugin.converter)
+    _state_text_rules(document)
+    return document
 
 
 def document(service_cls):

@@ -60,6 +60,7 @@ class CommunicationRoutes:
     # ---- direct messages ------------------------------------------------------------------
 
     @http("POST", "/api/v1/messages", body=DirectMessageSchema, returns=DirectMessageViewSchema, status=201,
+          idempotent=True,
           tag="messages", summary="A direct message to another mentor or a moderator (mentors and moderators "
                                   "only; a mentee writes on a personal-mode case)")
     def send_direct_message(self, request, actor, body):
@@ -78,6 +79,7 @@ class CommunicationRoutes:
     # ---- the events calendar --------------------------------------------------------------
 
     @http("POST", "/api/v1/calendar", body=CalendarEventFormSchema, returns=CalendarEventViewSchema, status=201,
+          idempotent=True,
           tag="calendar", summary="Add an online event (with a link) or announce an offline one (with a place)")
     def create_calendar_event(self, request, actor, body):
         return self.notifications.create_calendar_event(actor, schema_of(CalendarEventFormSchema).dump(body),

@@ -75,7 +75,8 @@ class LibraryRoutes:
     # ---- the forum ------------------------------------------------------------------------
 
     @http("POST", "/api/v1/forum/threads/<thread_id>/posts", body=ForumMessageSchema, returns=ForumPostViewSchema,
-          status=201, tag="forum", summary="Write in a forum thread, or reply to one of its posts "
+          status=201, idempotent=True,
+          tag="forum", summary="Write in a forum thread, or reply to one of its posts "
                                            "(shown with your role and a pseudonym, never your name)")
     def add_forum_post(self, request, actor, thread_id, body):
         return self.library.add_post(actor, thread_id, body, _request_key(request))

@@ -202,6 +202,7 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
     # ---- cases --------------------------------------------------------------------------
 
     @http("POST", "/api/v1/cases", body=CaseFormSchema, returns=CaseViewSchema, status=201,
+          idempotent=True,
           tag="cases", summary="File a problem case")
     def create_case(self, request, actor, body):
         case = self._case_view(self.cases.create_case(actor, body, request_key(request)))
@@ -233,7 +234,8 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
         return self._case_view(self.cases.decline_case(actor, case_id, body))
 
     @http("POST", "/api/v1/cases/<case_id>/questions", body=AskQuestionsSchema, returns=CaseViewSchema,
-          status=201, tag="cases", summary="The mentor asks clarifying or developing questions, from the bank or own")
+          status=201, idempotent=True,
+          tag="cases", summary="The mentor asks clarifying or developing questions, from the bank or own")
     def ask_questions(self, request, actor, case_id, body):
         return self._case_view(self.cases.ask_questions(actor, case_id, body, request_key(request)))
 
@@ -263,7 +265,8 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
         return self._case_view(self.cases.share_with_colleagues(actor, case_id, body))
 
     @http("POST", "/api/v1/cases/<case_id>/opinions", body=TextSchema, returns=CaseViewSchema,
-          status=201, tag="cases", summary="A colleague the case was shared with gives an opinion")
+          status=201, idempotent=True,
+          tag="cases", summary="A colleague the case was shared with gives an opinion")
     def add_opinion(self, request, actor, case_id, body):
         return self._case_view(self.cases.add_opinion(actor, case_id, body, request_key(request)))
 
@@ -273,12 +276,14 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
         return self._case_view(self.cases.publish_to_forum(actor, case_id, body))
 
     @http("POST", "/api/v1/cases/<case_id>/messages", body=TextSchema, returns=CaseViewSchema,
-          status=201, tag="cases", summary="A message between the author and the mentor (personal mode)")
+          status=201, idempotent=True,
+          tag="cases", summary="A message between the author and the mentor (personal mode)")
     def send_message(self, request, actor, case_id, body):
         return self._case_view(self.cases.send_message(actor, case_id, body, request_key(request)))
 
     @http("POST", "/api/v1/cases/<case_id>/solutions", body=SolutionSchema, returns=CaseViewSchema,
-          status=201, tag="cases", summary="The mentor writes a possible solution")
+          status=201, idempotent=True,
+          tag="cases", summary="The mentor writes a possible solution")
     def propose_solution(self, request, actor, case_id, body):
         return self._case_view(self.cases.propose_solution(actor, case_id, body, request_key(request)))
 

@@ -33,7 +33,7 @@ def cursor_argument(before):
         value = int(before)
     except (TypeError, ValueError):
         value = -1
-    if value < 1:
+    if not 1 <= value < 2 ** 63:  # an id is a positive bigint (PostgreSQL refuses anything larger)
         raise InvalidInput("The access log query has invalid fields.", {"before": ["Expected an entry id."]})
     return value
 

@@ -89,7 +89,10 @@ def page(cur, actor, limit, before=None, unread_only=False):
 
 
 def mark_read(cur, actor, entry_id):
-    entry = _entry_id(entry_id, "entry_id")
+    try:  # a path value that is no entry id names no entry of anyone's: 404, as an unknown one
+        entry = str(uuid.UUID(str(entry_id)))
+    except ValueError:
+        raise NotFound(f"No inbox entry {entry_id}.") from None
     cur.execute("SELECT user_id FROM inbox WHERE id = %s AND user_id = ANY(%s)", (entry, recipients_of(actor)))
     row = cur.fetchone()
     if row is None:

@@ -92,3 +92,37 @@ def test_a_body_that_is_not_json_is_parked_at_once_and_the_consumer_goes_on(test
                             timeout=60).stdout
     assert "unknown event type or schema version: CaseCreated v99" in listed
     assert "message body is not JSON" in listed  # the operator sees both, with why
+
+
+def test_an_event_with_an_oversized_field_is_parked_at_once_and_has_no_effect(test_env, services, db):
+    """A MentorChosen whose case_number is 30 MiB (every string of an event contract has a maximum
+    length) is unreadable like an unknown schema version: parked at once, never retried, no inbox
+    entry and no e-mail for it, and the consumer goes on with the next event."""
+    process = services("notifications")
+    mentor_id = str(uuid.uuid4())
+    oversized_case, good_case = str(uuid.uuid4()), str(uuid.uuid4())
+    oversized = envelope("MentorChosen", oversized_case, {"case_id": oversized_case, "case_number": "MC-0000-000001",
+                                                          "round": 1, "mentor_id": mentor_id})
+    oversized["payload"]["case_number"] = "9" * (30 << 20)  # as no producer of the platform can emit it
+    good = envelope("MentorChosen", good_case, {"case_id": good_case, "case_number": "MC-0000-000002", "round": 1,
+                                                "mentor_id": mentor_id})
+    conn, broker = open_broker(test_env.amqp_uri)
+    try:
+        broker.publish(oversized)
+        broker.publish(good)
+    finally:
+        conn.release()
+
+    queue = "notifications.case-events"
+    eventually(lambda: processed(db, "notifications", good), timeout=90, message="the consumer went on")
+    eventually(lambda: queue_depth(test_env.amqp_uri, f"{queue}.parked") == 1, message="the oversized one parked")
+    assert not processed(db, "notifications", oversized)
+    for table in ("inbox", "email_outbox"):
+        assert count(db, "notifications", f"SELECT count(*) FROM {table} WHERE source_event_id = %s",
+                     oversized["event_id"]) == 0, table
+    assert count(db, "notifications", "SELECT count(*) FROM inbox WHERE user_id = %s", mentor_id) == 1
+    assert count(db, "notifications", "SELECT coalesce(max(length(text)), 0) FROM email_outbox WHERE recipient = %s",
+                 mentor_id) < 10_000
+    log = process.log_text()
+    assert "envelope_rejected" in log and "event_handler_failed" not in log  # parked, not retried
+    assert "9" * 1000 not in log  # the value is not logged either

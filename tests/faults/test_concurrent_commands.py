@@ -1,10 +1,11 @@
 """Many clients acting on one case at once: exactly the allowed commands win, every other one is
-refused with 409 naming the case's current state, and the case's event stream (the cases_events
+refused with 409 naming the case's current state (also the chosen mentor's declines that lose to the
+first one, although the loser is no longer the chosen mentor when its turn comes), and the case's event stream (the cases_events
 table of eventsourcing 9.2) stays contiguous: no gap, no duplicate version."""
 
 import pytest
 
-from contracts.errors import Conflict
+from contracts.errors import Conflict, Forbidden
 from tests.integration.event_helpers import envelope, open_broker
 from tests.support import actor, case_form, eventually
 
@@ -12,6 +13,7 @@ pytestmark = pytest.mark.timeout(120)
 
 ACCEPTS = 50
 REDEFINITIONS = 25
+DECLINES = 50
 
 
 def _all_at_once(method, n, *args):
@@ -34,9 +36,8 @@ def _stream(db, case_id):
         return cur.fetchall()
 
 
-def test_concurrent_accepts_and_redefinitions_let_exactly_the_allowed_ones_win(test_env, services, rpc, db):
-    services("cases")
-    mentee, mentor = actor("mentee"), actor("mentor")
+def _case_awaiting(test_env, rpc, mentee, mentor):
+    """A new case of ``mentee`` whose chosen mentor is ``mentor`` (awaiting acceptance)."""
     case_id = rpc.cases.create_case(mentee, case_form())["id"]
     conn, broker = open_broker(test_env.amqp_uri)  # matching's answer, as matching would publish it
     try:
@@ -47,6 +48,13 @@ def test_concurrent_accepts_and_redefinitions_let_exactly_the_allowed_ones_win(t
         conn.release()
     eventually(lambda: rpc.cases.get_case(mentee, case_id)["state"] == "choosing_mentor")
     rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": mentor["user_id"]})
+    return case_id
+
+
+def test_concurrent_accepts_and_redefinitions_let_exactly_the_allowed_ones_win(test_env, services, rpc, db):
+    services("cases")
+    mentee, mentor = actor("mentee"), actor("mentor")
+    case_id = _case_awaiting(test_env, rpc, mentee, mentor)
 
     accepted, refused = _all_at_once(rpc.cases.accept_case, ACCEPTS, mentor, case_id)
     assert len(accepted) == 1 and accepted[0]["state"] == "in_progress"
@@ -67,3 +75,22 @@ def test_concurrent_accepts_and_redefinitions_let_exactly_the_allowed_ones_win(t
     topics = [row[1].rsplit(".", 1)[-1] for row in stream]
     assert topics.count("MentorAccepted") == 1 and topics.count("CaseRedefined") == 1, topics
     assert topics[-4:] == ["MentorAccepted", "QuestionsAsked", "QuestionsAnswered", "CaseRedefined"], topics
+
+
+def test_concurrent_declines_let_one_win_and_the_others_get_409(test_env, services, rpc, db):
+    services("cases")
+    mentee, mentor = actor("mentee"), actor("mentor")
+    case_id = _case_awaiting(test_env, rpc, mentee, mentor)
+
+    # a 403 (Forbidden) here is not caught by _all_at_once: it fails the test
+    declined, refused = _all_at_once(rpc.cases.decline_case, DECLINES, mentor, case_id, {"reason": "On leave."})
+    assert len(declined) == 1 and declined[0]["state"] == "awaiting_proposals"
+    assert len(refused) == DECLINES - 1
+    assert all(exc.details.get("state") == "awaiting_proposals" for exc in refused), {e.message for e in refused}
+    topics = [row[1].rsplit(".", 1)[-1] for row in _stream(db, case_id)]
+    assert topics.count("MentorDeclined") == 1, topics
+
+    # someone never chosen for the case is still refused as such (403), not told of a conflict
+    stranger = actor("mentor")
+    with pytest.raises(Forbidden):
+        rpc.cases.decline_case(stranger, case_id, {"reason": "Not mine."})

@@ -259,3 +259,30 @@ def test_the_author_edits_and_cancels_attendees_mark_and_are_told(api, moderator
     _, t_mod = moderator
     assert api.call("POST", f"/api/v1/calendar/{other_event['id']}/cancellation", token=t_mod,
                     json={"reason": "Off topic."})["status"] == "cancelled"
+
+
+def test_a_time_zone_offset_no_place_uses_is_a_400_naming_the_field(api):
+    """Real offsets run from -12:00 to +14:00; beyond +-14:00 (+15:00, +23:59) is a 400 naming the
+    field, in the body and in the query, never a 500, and adds nothing."""
+    (_, token) = person(api, "mentor")
+    before = listed(api, token, "?include_cancelled=true&limit=200")
+    in_two_days = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    for offset in ("+15:00", "-15:00", "+23:59", "-14:01"):
+        for field in ("starts_at", "ends_at"):
+            body = online(**{field: in_two_days + offset})
+            if field == "ends_at":
+                body["starts_at"] = iso(timedelta(days=1))
+            assert field in errors(api.call("POST", "/api/v1/calendar", token=token, expect=400, json=body)), \
+                (field, offset)
+        for param in ("from", "to"):
+            query = f"?{param}={in_two_days}{offset}".replace("+", "%2B")
+            assert param in errors(api.call("GET", f"/api/v1/calendar{query}", token=token, expect=400)), \
+                (param, offset)
+    for edge in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):  # no UTC instant in Python's range
+        assert "from" in errors(api.call("GET", "/api/v1/calendar?from=" + edge.replace("+", "%2B"), token=token,
+                                         expect=400)), edge
+    assert listed(api, token, "?include_cancelled=true&limit=200") == before
+    # the extremes real places use are accepted
+    event = api.call("POST", "/api/v1/calendar", token=token, expect=201,
+                     json=online(starts_at=in_two_days + "+14:00", ends_at=in_two_days + "-12:00"))
+    assert event["starts_at"]

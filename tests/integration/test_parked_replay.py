@@ -4,6 +4,7 @@ once the broker confirmed the copy: a replay the consumer's queue refuses leaves
 The refusal is a real broker's: a policy limits the queue to no message, rejecting publishes."""
 import json
 import subprocess
+import sys
 
 import pytest
 from amqp.exceptions import MessageNacked
@@ -12,6 +13,7 @@ from kombu import Exchange
 from services.common import parked
 from tests.faults.helpers import Burst, queue_depth
 from tests.integration.event_helpers import open_broker, purge
+from tests.processes import ROOT
 from tests.support import eventually
 
 QUEUE = "library.case-events"  # no consumer of it runs in this module
@@ -77,3 +79,49 @@ def test_a_refused_replay_stays_parked_and_a_confirmed_one_leaves_parking(test_e
         assert _depths(test_env) == (0, fillers + 1)
     finally:
         conn.release()
+
+
+DEPTH = 100_000
+
+
+def _parked_command(test_env, *args):
+    """The operator's command as a real process: (exit code, JSON lines printed, stderr)."""
+    done = subprocess.run([sys.executable, "-W", "ignore", "-m", "services.common.parked", *args], cwd=ROOT,
+                          env=test_env.process_env(), capture_output=True, text=True, timeout=120)
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
+def test_a_body_nested_too_deep_to_parse_is_listed_raw_and_dropped_by_index_beside_a_replayable_event(test_env):
+    """One parked body nested 100,000 deep (JSON no parser here reads: RecursionError) must not block
+    the queue's tools: ``list`` shows it raw and truncated, ``drop --index`` removes it, and the event
+    parked beside it is listed and replayed as usual."""
+    purge(test_env.amqp_uri, QUEUE, QUEUE + ".parked")
+    [good] = Burst("library", 1).events
+    deep = b"[" * DEPTH + b"]" * DEPTH
+    conn, _ = open_broker(test_env.amqp_uri)
+    try:
+        for body in (deep, json.dumps(good).encode()):
+            conn.Producer().publish(body, exchange=Exchange("", type="direct"), routing_key=QUEUE + ".parked",
+                                    content_type="application/json", content_encoding="utf-8", delivery_mode=2)
+    finally:
+        conn.release()
+    try:
+        code, listed, stderr = _parked_command(test_env, "list", "--queue", QUEUE)
+        assert code == 0, stderr
+        assert [item["index"] for item in listed] == [1, 2]
+        assert listed[0]["event_id"] is None and "not JSON" in listed[0]["unreadable"], listed[0]
+        assert "[[[[" in listed[0]["body"][:10] and len(listed[0]["body"]) <= 300, listed[0]["body"][:400]
+        assert listed[1]["event_id"] == good["event_id"] and listed[1]["unreadable"] is None
+        assert _depths(test_env) == (2, 0)  # listing consumes nothing
+
+        code, replayed, stderr = _parked_command(test_env, "replay", "--queue", QUEUE, "--event-id", good["event_id"])
+        assert code == 0, stderr
+        assert [item["event_id"] for item in replayed] == [good["event_id"]]
+        assert _depths(test_env) == (1, 1)
+
+        code, dropped, stderr = _parked_command(test_env, "drop", "--queue", QUEUE, "--index", "1")
+        assert code == 0, stderr
+        assert len(dropped) == 1 and dropped[0]["action"] == "drop" and "[[[[" in dropped[0]["body"][:10]
+        assert _depths(test_env) == (0, 1)
+    finally:
+        purge(test_env.amqp_uri, QUEUE, QUEUE + ".parked")

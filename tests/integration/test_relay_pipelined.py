@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from nameko.exceptions import deserialize, serialize
 
+from contracts.errors import InvalidInput
 from contracts.events import dump_payload
 from services.cases import application, integration
 from services.cases.application import open_application
@@ -186,6 +188,28 @@ def test_a_command_whose_event_breaks_its_contract_stores_nothing(cases_log):
         app.change(case.id, lambda c: c.record_proposals(1, BROKEN_PROPOSALS))
     assert app.recorder.max_notification_id() == 1
     assert app.get_case(case.id).version == 1 and app.get_case(case.id).state == case.state
+
+
+def test_a_command_producing_an_oversized_field_is_a_400_naming_it_and_stores_nothing(cases_log):
+    """Every string of an event contract has a maximum length: a command whose event would carry more
+    (here the domain given a forum title, or a case number, no request schema would let through) is
+    refused as invalid input naming the payload's field, across RPC as well, and nothing is stored."""
+    app, _container = cases_log
+    author = str(uuid.uuid4())
+    case = Case.file(uuid.uuid4(), "PIPE-0", author, case_form(group_discussion_consent=True))
+    app.save(case)
+    stored = app.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as refused:
+        app.change(case.id, lambda c: c.publish_to_forum(author, None, "T" * 5000))
+    assert refused.value.status == 400 and set(refused.value.fields) == {"title"}, refused.value.fields
+    assert "TTTT" not in str(refused.value)  # the limit is named, the value is not repeated
+    with pytest.raises(InvalidInput) as refused:
+        app.create_case(uuid.uuid4(), "9" * (1 << 20), author, case_form())
+    assert set(refused.value.fields) == {"case_number"}, refused.value.fields
+    again = deserialize(serialize(refused.value))  # as the gateway gets it from the cases service
+    assert type(again) is type(refused.value) and (again.status, again.fields) == (400, refused.value.fields)
+    assert app.recorder.max_notification_id() == stored
+    assert app.get_case(case.id).version == 1 and app.get_case(case.id).forum_publications == []
 
 
 def test_the_relay_still_checks_an_event_saved_without_a_stamp(cases_log, monkeypatch):

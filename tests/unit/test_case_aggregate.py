@@ -123,6 +123,16 @@ def test_a_decline_after_acceptance_is_a_conflict():
     refused(case, Conflict, case.decline, MENTOR, "")
 
 
+def test_a_mentor_no_longer_chosen_who_declines_again_gets_a_conflict():
+    # the loser of two concurrent declines sees the case after the winner's: a 409, not a 403
+    case = new_case()
+    case.record_proposals(1, [proposal(MENTOR), proposal(SECOND)])
+    case.choose_mentor(AUTHOR, MENTOR)
+    case.decline(MENTOR, "")
+    refused(case, Conflict, case.decline, MENTOR, "")
+    refused(case, Forbidden, case.decline, SECOND, "")  # never chosen: still not theirs to answer
+
+
 def test_the_author_may_withdraw_until_completion():
     case = accepted_case()
     refused(case, Forbidden, case.withdraw, MENTOR, "")

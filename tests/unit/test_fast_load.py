@@ -48,8 +48,16 @@ def valid_payload(schema):
 
 
 def near_value(field):
-    """A valid value, None, junk, or (for lists and objects) one whose parts are near-valid."""
+    """A valid value, None, junk, one just over its maximum length, or (for lists and objects) one whose
+    parts are near-valid."""
     parts = [valid_value(field), JUNK]
+    length = next((v for v in field.validators if isinstance(v, validate.Length)), None)
+    if length is not None and length.max is not None:  # every string and list of an event has one
+        over = length.max + 1
+        if isinstance(field, fields.String):
+            parts.append(st.sampled_from(["x" * over, "\u00e9" * over]))
+        elif isinstance(field, fields.List):
+            parts.append(st.builds(lambda item: [item] * over, valid_value(field.inner)))
     if isinstance(field, fields.List):
         parts.append(st.lists(near_value(field.inner), max_size=3))
     if isinstance(field, fields.Nested):
@@ -154,3 +162,31 @@ def test_contract_loads_go_through_the_check():
     assert read_envelope(envelope.to_message()).payload == payload
     with pytest.raises(ValueError, match="urgency"):
         load_outgoing("CaseCreated", {**payload, "urgency": "yesterday"})
+
+
+def test_a_field_over_its_maximum_length_is_refused_by_the_check_and_by_marshmallow():
+    schema = payload_schema("MentorChosen", 1)
+    payload = {"case_id": "c-1", "case_number": "9" * 33, "round": 1, "mentor_id": "m-1"}
+    assert fast_load.unchanged(schema)(payload) is False
+    with pytest.raises(ValidationError) as refused:
+        fast_load.load(schema, payload)
+    assert set(refused.value.messages) == {"case_number"}
+    assert fast_load.load(schema, {**payload, "case_number": "9" * 32}) == {**payload, "case_number": "9" * 32}
+
+
+def test_every_string_and_list_of_every_event_contract_has_a_maximum_length():
+    def unbounded(schema, prefix=""):
+        for name, field in schema.fields.items():
+            inner = field.inner if isinstance(field, fields.List) else None
+            for each in (field, inner):
+                if isinstance(each, (fields.String, fields.List)):
+                    closed = any(isinstance(v, validate.OneOf) for v in each.validators)
+                    bounded = any(isinstance(v, validate.Length) and v.max is not None for v in each.validators)
+                    if not (closed or bounded):
+                        yield f"{prefix}{name}"
+            nested = inner if isinstance(inner, fields.Nested) else field
+            if isinstance(nested, fields.Nested):
+                yield from unbounded(nested.schema, f"{prefix}{name}.")
+
+    assert {key: list(unbounded(payload_schema(*key))) for key in SCHEMAS
+            if list(unbounded(payload_schema(*key)))} == {}

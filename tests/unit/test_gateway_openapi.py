@@ -1,5 +1,6 @@
 """The OpenAPI document lists every route with its schemas, the bearer scheme and the error shape."""
 import json
+import re
 
 import pytest
 
@@ -214,8 +215,8 @@ def test_error_schema_is_the_platform_shape(doc):
 def test_path_and_query_parameters(doc):
     ops = operations(doc)
     params = ops[("GET", "/api/v1/cases/{case_id}/history")]["parameters"]
-    assert {"name": "case_id", "in": "path", "required": True,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 64}} in params
+    assert {"name": "case_id", "in": "path", "required": True, "schema": {
+        "type": "string", "minLength": 1, "maxLength": 64, "pattern": openapi.NOT_BLANK_PATTERN}} in params
     rubric = [p for p in ops[("GET", "/api/v1/mentors")]["parameters"] if p["in"] == "query"]
     assert [p["name"] for p in rubric] == ["rubric"]
     assert "education-law" in rubric[0]["schema"]["enum"]
@@ -282,18 +283,76 @@ def test_statistics_route_documents_its_period_and_figures(doc):
     assert set(schemas["ResponseTime"]["properties"]) == {"cases", "median_seconds", "p90_seconds"}
 
 
-def test_the_idempotency_key_is_documented_exactly_where_a_handler_honours_it(doc):
-    import inspect
+# ---- the rules the server enforces, stated (issue 18: "OpenAPI drift") -----------------------------
 
-    from services.gateway import openapi
-    from services.gateway.service import GatewayService
-    honouring = {name for name, route in openapi.routes(GatewayService)
-                 if "request_key(request)" in inspect.getsource(getattr(GatewayService, name))}
-    assert honouring == set(openapi.KEYED_ROUTES)
-    for path, operations in doc["paths"].items():
-        for method, op in operations.items():
-            keyed = [p for p in op["parameters"] if p["name"] == "Idempotency-Key"]
-            assert bool(keyed) == (op["operationId"] in openapi.KEYED_ROUTES), (method, path)
-            if method != "get":
+def _strings(node):
+    if isinstance(node, dict):
+        if node.get("type") == "string":
+            yield node
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def test_every_free_string_states_the_nul_rule_and_not_blank_ones_say_so(doc):
+    schemas = doc["components"]["schemas"]
+    free = [s for s in _strings(doc) if "enum" not in s and "format" not in s]
+    assert free and all(s.get("pattern") in (openapi.NO_NUL_PATTERN, openapi.NOT_BLANK_PATTERN)
+                        or s.get("pattern", "").startswith("^[") for s in free)
+    assert schemas["CaseForm"]["properties"]["essence"]["pattern"] == openapi.NOT_BLANK_PATTERN
+    assert schemas["CaseForm"]["properties"]["actions_taken"]["pattern"] == openapi.NO_NUL_PATTERN
+    assert all(s["pattern"] == openapi.URL_PATTERN for s in _strings(doc) if s.get("format") == "url")
+
+
+def test_the_not_blank_pattern_says_what_the_server_checks():
+    """The document's pattern (a JSON Schema search) and the server's rules (not blank: NotBlank;
+    no NUL: the gateway) agree, whitespace of Python's and of JavaScript's dialect alike."""
+    from contracts.validation import not_blank
+    from marshmallow import ValidationError
+
+    def server_takes(text):
+        try:
+            not_blank(text)
+        except ValidationError:
+            return False
+        return "\x00" not in text
+
+    for text in ["a", " a ", "\t\n\x1e", "\x1c\x1d\x1f", "\x85", "\ufeff", "\u3000 \u2028", "\u00a0x",
+                 "", " ", "a\x00", "\x00", "\u200b", "\n\n\f\n\t\t\x0b\xf5", "\U0001f600"]:
+        assert bool(re.search(openapi.NOT_BLANK_PATTERN, text)) == server_takes(text), repr(text)
+
+
+def test_unique_lists_at_least_one_field_and_dict_rules_are_stated(doc):
+    schemas = doc["components"]["schemas"]
+    assert schemas["CaseForm"]["properties"]["rubrics"]["uniqueItems"] is True
+    assert schemas["CaseForm"]["properties"]["participants"]["uniqueItems"] is True
+    assert schemas["Questionnaire"]["properties"]["forms_taught"]["uniqueItems"] is True
+    assert schemas["LibraryItemEdit"]["minProperties"] == 1
+    helpfulness = schemas["Reflection"]["properties"]["helpfulness"]
+    assert helpfulness["minProperties"] == 1 and "minLength" not in helpfulness
+    email = schemas["PreferencesUpdate"]["properties"]["email"]
+    assert email["additionalProperties"] is False and "solution_proposed" in email["properties"]
+
+
+def test_creating_routes_document_the_idempotency_key_and_times_their_offsets(doc):
+    ops = operations(doc)
+    for key in [("POST", "/api/v1/cases"), ("POST", "/api/v1/cases/{case_id}/solutions"), ("POST", "/api/v1/messages"),
+                ("POST", "/api/v1/calendar"), ("POST", "/api/v1/forum/threads/{thread_id}/posts")]:
+        [header] = [p for p in ops[key]["parameters"] if p["name"] == "Idempotency-Key"]
+        assert header["in"] == "header" and header["schema"]["maxLength"] == openapi.IDEMPOTENCY_KEY_MAX
+    assert not [p for p in ops[("POST", "/api/v1/cases/{case_id}/accept")]["parameters"]
+                if p["name"] == "Idempotency-Key"]
+    starts_at = doc["components"]["schemas"]["CalendarEventForm"]["properties"]["starts_at"]
+    assert starts_at["format"] == "date-time"
+    assert re.search(starts_at["pattern"], "2030-01-01T10:00:00+14:00")
+    assert not re.search(starts_at["pattern"], "2030-01-01T10:00:00+15:00")
+
+
+def test_changing_routes_say_what_a_503_outcome_means(doc):
+    for path, operations_ in doc["paths"].items():
+        for method, op in operations_.items():
+            if method not in ("get", "options"):
                 assert "outcome" in op["responses"]["503"]["description"], (method, path)
     assert "Idempotency-Key" in doc["info"]["description"] and "not_done" in doc["info"]["description"]
