@@ -101,6 +101,8 @@ RubricList = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBR
 class ActorSchema(Schema):
     user_id = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf(v.ROLES))
+    # as identity's authenticate() saw the account: the gateway refuses filing a case before it
+    email_verified = fields.Boolean(load_default=False)
 
 
 class RegisterSchema(Schema):
@@ -115,6 +117,22 @@ class RegisterSchema(Schema):
 class SignInSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
+
+
+class EmailVerificationSchema(Schema):
+    """The token of the link ``{PUBLIC_WEB_URL}/verify-email?token=...`` sent to a new account."""
+    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+
+
+class PasswordResetRequestSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class PasswordResetSchema(Schema):
+    """The token of the link ``{PUBLIC_WEB_URL}/reset-password?token=...`` and the new password (the
+    rule of registration)."""
+    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+    new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
 
 
 class MentorProfileSchema(Schema):
@@ -439,6 +457,20 @@ class UserViewSchema(Schema):
     last_name = fields.String()
     patronymic = fields.String()
     created_at = fields.String()
+    email_verified = fields.Boolean(metadata={"description": "The e-mail was confirmed by its one-time link; "
+                                                             "until then filing a case and applying for "
+                                                             "accreditation are refused (403 email_not_verified)"})
+
+
+class RegistrationAcceptedSchema(Schema):
+    """The same answer for a new and an already registered address (the owner of an existing one is
+    told by e-mail instead)."""
+    status = fields.String(metadata={"description": "verification_sent"})
+    email = fields.String()
+
+
+class EmailVerifiedSchema(Schema):
+    verified = fields.Boolean()
 
 
 class TokenViewSchema(Schema):
