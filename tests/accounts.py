@@ -36,9 +36,10 @@ def reset_token(email, count=1):
     return environment().mail.link_token(email, "password_reset", count)
 
 
-def account_id(email):
-    """The id of the account of ``email`` from identity's database (None while there is none)."""
-    conn = psycopg2.connect(environment().database_url("identity"))
+def account_id(email, database_url=None):
+    """The id of the account of ``email`` from identity's database (the session's, or
+    ``database_url``), None while there is none."""
+    conn = psycopg2.connect(database_url or environment().database_url("identity"))
     try:
         with conn, conn.cursor() as cur:
             cur.execute("SELECT id::text FROM users WHERE email = %s", (email.strip().lower(),))
@@ -48,13 +49,13 @@ def account_id(email):
     return row[0] if row else None
 
 
-def register_over_rpc(rpc, form, verify=False):
+def register_over_rpc(rpc, form, verify=False, database_url=None):
     """Register with identity's RPC as the gateway does: the new account's user view (verified
-    through the SMTP catcher when ``verify``)."""
+    through the SMTP catcher when ``verify``); ``database_url``: identity's, when not the session's."""
     assert rpc.identity.register(form) == accepted(form["email"])
     if verify:
         assert rpc.identity.verify_email({"token": verification_token(form["email"])}) == {"verified": True}
-    user_id = eventually(lambda: account_id(form["email"]), message="the account exists")
+    user_id = eventually(lambda: account_id(form["email"], database_url), message="the account exists")
     return rpc.identity.get_user({"user_id": user_id, "role": form["role"]}, user_id)
 
 
