@@ -101,7 +101,11 @@ RubricList = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBR
 class ActorSchema(Schema):
     user_id = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf(v.ROLES))
-    # as identity's authenticate() saw the account: the gateway refuses filing a case before it
+
+
+class SessionSchema(ActorSchema):
+    """identity.authenticate()'s answer: the actor, and whether the account's e-mail is verified (the
+    gateway refuses filing a case before; it passes on only the actor)."""
     email_verified = fields.Boolean(load_default=False)
 
 

@@ -22,10 +22,10 @@ PHOTO_CACHE_SECONDS = 300  # the photo URL names its version (?v=), so a cached 
 EMAIL_NOT_VERIFIED = "Confirm your e-mail address first: open the link we sent you (or ask for a new one)."
 
 
-def require_verified_email(actor):
-    """Filing a case needs a confirmed e-mail: the flag is identity's, in the actor authenticate()
+def require_verified_email(request):
+    """Filing a case needs a confirmed e-mail: the flag is identity's, from the session authenticate()
     answered for this request (identity checks its own account row for accreditation)."""
-    if not actor.get("email_verified"):
+    if not getattr(request, "email_verified", False):
         raise EmailNotVerified(EMAIL_NOT_VERIFIED)
 
 

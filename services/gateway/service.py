@@ -207,7 +207,7 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
     @http("POST", "/api/v1/cases", body=CaseFormSchema, returns=CaseViewSchema, status=201,
           tag="cases", summary="File a problem case")
     def create_case(self, request, actor, body):
-        require_verified_email(actor)
+        require_verified_email(request)
         case = self._case_view(self.cases.create_case(actor, body, request_key(request)))
         return dict(case, similar=self.similar_for_new_case(actor, case))  # routes_library.py
 

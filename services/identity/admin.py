@@ -50,7 +50,8 @@ def create_moderator(store, form, hashing=None):
     with store.transaction() as cur:
         if repository.user_by_email(cur, email) is not None:
             raise Conflict(EMAIL_TAKEN, {"email": [EMAIL_TAKEN]})
-    user = new_user(data, (hashing or PasswordHashing()).hash(data["password"]), role="moderator")
+    # the operator vouches for the address: a moderator needs no verification link
+    user = new_user(data, (hashing or PasswordHashing()).hash(data["password"]), role="moderator", verified=True)
     with store.transaction() as cur:
         row = repository.insert_user(cur, user)
         if row is None:

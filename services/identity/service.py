@@ -16,7 +16,7 @@ from contracts.rpc import (AccessLogQuerySchema, AccessReasonSchema, Accreditati
                            AvailabilitySchema, DecisionReasonSchema, EmailVerificationSchema, EmailVerifiedSchema,
                            HealthSchema, MentorProfileSchema, PasswordChangedSchema, PasswordChangeSchema,
                            PasswordResetRequestSchema, PasswordResetSchema, PhotoUploadSchema, QuestionnaireSchema,
-                           RegisterSchema, RegistrationAcceptedSchema, SignInSchema, StatusViewSchema,
+                           RegisterSchema, RegistrationAcceptedSchema, SessionSchema, SignInSchema, StatusViewSchema,
                            TokenViewSchema)
 from contracts.statistics import RegistrationsSchema
 from contracts.validation import load, schema_of
@@ -358,8 +358,8 @@ class IdentityService:
                 row = repository.live_session(cur, session_id)
         if row is None or str(row["user_id"]) != parse_id(claims["user_id"]):
             raise Unauthorized(SESSION_ENDED)
-        return schema_of(ActorSchema).dump({"user_id": str(row["user_id"]), "role": row["role"],
-                                            "email_verified": row["email_verified"]})
+        return schema_of(SessionSchema).dump({"user_id": str(row["user_id"]), "role": row["role"],
+                                              "email_verified": row["email_verified"]})
 
     @rpc
     def sign_out(self, token):
