@@ -18,6 +18,9 @@ RESET_PASSWORD = "reset_password"
 BAD_LINK = "The link is not valid: it is wrong, already used or expired. Ask for a new one."
 
 DEFAULT_WEB_URL = "http://127.0.0.1:8080"
+# At most this many links of one kind work at once per account: asking for more sends nothing (the
+# answer is the same), so nobody can flood a person's mailbox through the reset or resend routes.
+MAX_LIVE_LINKS = 3
 SIGNATURE = "-- \nМГПУ «Твой наставник» / MCU \"Your Mentor\""
 
 

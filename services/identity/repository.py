@@ -140,6 +140,13 @@ def insert_token(cur, token_hash, user_id, purpose, ttl_seconds):
                 "OR used_at < now() - interval '1 day')", (user_id,))
 
 
+def live_tokens(cur, user_id, purpose):
+    """How many links of ``purpose`` the user has that still work."""
+    cur.execute("SELECT count(*) AS n FROM account_tokens WHERE user_id = %s AND purpose = %s AND used_at IS NULL "
+                "AND expires_at > now()", (user_id, purpose))
+    return cur.fetchone()["n"]
+
+
 def use_token(cur, token_hash, purpose):
     """Mark an unused, unexpired token of ``purpose`` used; its user's row (locked), or None."""
     cur.execute("UPDATE account_tokens SET used_at = now() WHERE token_hash = %s AND purpose = %s "

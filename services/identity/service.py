@@ -218,7 +218,8 @@ class IdentityService:
             user = repository.user_by_id(cur, user_id, lock=True) if user_id else None
             if user is None:
                 raise Unauthorized(SESSION_ENDED)
-            if user["email_verified_at"] is None:
+            if user["email_verified_at"] is None and \
+                    repository.live_tokens(cur, user["id"], recovery.VERIFY_EMAIL) < recovery.MAX_LIVE_LINKS:
                 self._enqueue_link(cur, user, recovery.VERIFY_EMAIL)
                 sent = True
         logger.info("verification_resent", user_id=user_id, sent=sent)
@@ -226,14 +227,19 @@ class IdentityService:
 
     @rpc
     def request_password_reset(self, form, client=None):
-        """A reset link by e-mail when the address has an account; the same answer when it has none."""
+        """A reset link by e-mail when the address has an account (at most MAX_LIVE_LINKS working at
+        once); the same answer when it has none, or has enough links already."""
         data = load(PasswordResetRequestSchema, form, what="password reset request")
         email = normalize_email(data["email"])
+        sent = False
         with self.db.transaction() as cur:
             user = repository.user_by_email(cur, email)
             if user is not None:
-                self._enqueue_link(cur, user, recovery.RESET_PASSWORD)
-        logger.info("password_reset_requested", user_id=str(user["id"]) if user else None)
+                repository.user_by_id(cur, user["id"], lock=True)  # concurrent requests count one by one
+                if repository.live_tokens(cur, user["id"], recovery.RESET_PASSWORD) < recovery.MAX_LIVE_LINKS:
+                    self._enqueue_link(cur, user, recovery.RESET_PASSWORD)
+                    sent = True
+        logger.info("password_reset_requested", user_id=str(user["id"]) if user else None, sent=sent)
         return schema_of(StatusViewSchema).dump({"status": "sent"})
 
     @rpc

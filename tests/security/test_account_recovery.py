@@ -297,3 +297,27 @@ def test_registration_is_limited_per_address(api):
     assert error["details"] == {"retry_after": int(refused.headers["Retry-After"])}
     assert account_id(refused_email) is None
     assert register(api, refused_email, headers=here()).status_code == 202  # from elsewhere: fine
+
+
+def test_asking_for_more_links_does_not_flood_the_owners_mailbox(api):
+    email = registered(api)
+    for _ in range(5):
+        response = api("POST", "/api/v1/auth/password-reset", json={"email": email}, headers=here())
+        assert (response.status_code, response.json()) == (202, {"status": "sent"})
+    reset_token(email, count=3)
+    # a later e-mail arrives (the registration attempt's): any fourth link, asked for before it, would have too
+    assert register(api, email).status_code == 202
+    api_mail().wait_for_account_email(email, "registration_attempt")
+    assert len(api_mail().account_emails(email, "password_reset")) == 3
+
+
+def test_an_operator_made_moderator_needs_no_verification(api, test_env):
+    from services.common.db import PostgresStore
+    from services.identity.admin import create_moderator
+    email = new_email("moderator")
+    store = PostgresStore(test_env.database_url("identity"), 1)
+    try:
+        create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria", "last_name": "M"})
+    finally:
+        store.close()
+    assert api("GET", "/api/v1/me", token=token_of(api, email)).json()["email_verified"] is True
