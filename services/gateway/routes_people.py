@@ -62,7 +62,7 @@ class PeopleRoutes:
           summary="E-mail a one-time password reset link to the address; the same answer whether or not it "
                   "has an account")
     def request_password_reset(self, request, body):
-        return self.identity.request_password_reset(body, request.client_address)
+        return self.identity.request_password_reset(body)
 
     @http("POST", "/api/v1/auth/password-reset/confirm", body=PasswordResetSchema, returns=PasswordChangedSchema,
           auth=False, tag="auth", summary="Set a new password with the reset link's token (once, before it "

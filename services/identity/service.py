@@ -226,7 +226,7 @@ class IdentityService:
         return schema_of(StatusViewSchema).dump({"status": "sent"})
 
     @rpc
-    def request_password_reset(self, form, client=None):
+    def request_password_reset(self, form):
         """A reset link by e-mail when the address has an account (at most MAX_LIVE_LINKS working at
         once); the same answer when it has none, or has enough links already."""
         data = load(PasswordResetRequestSchema, form, what="password reset request")
