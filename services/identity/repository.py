@@ -60,7 +60,8 @@ def insert_session(cur, session_id, user_id, ttl_seconds):
 def live_session(cur, session_id):
     """The session's user, role and whether the e-mail is verified, when the session is neither
     revoked nor expired; else None."""
-    cur.execute("SELECT s.user_id, u.role, u.email_verified_at IS NOT NULL AS email_verified FROM sessions s JOIN users u ON u.id = s.user_id "
+    cur.execute("SELECT s.user_id, u.role, u.email_verified_at IS NOT NULL AS email_verified "
+                "FROM sessions s JOIN users u ON u.id = s.user_id "
                 "WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > now()", (session_id,))
     return cur.fetchone()
 
