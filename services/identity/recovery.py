@@ -21,6 +21,8 @@ DEFAULT_WEB_URL = "http://127.0.0.1:8080"
 # At most this many links of one kind work at once per account: asking for more sends nothing (the
 # answer is the same), so nobody can flood a person's mailbox through the reset or resend routes.
 MAX_LIVE_LINKS = 3
+# "Someone tried to register with your address" at most once an hour per account, however many try.
+REGISTRATION_ATTEMPT_QUIET_SECONDS = 3600
 SIGNATURE = "-- \nМГПУ «Твой наставник» / MCU \"Your Mentor\""
 
 

@@ -170,6 +170,13 @@ def enqueue_email(cur, user_id, recipient, kind, subject, body):
     return cur.fetchone()["id"]
 
 
+def emailed_recently(cur, user_id, kind, seconds):
+    """Whether an account e-mail of ``kind`` to the user was written within the last ``seconds``."""
+    cur.execute("SELECT EXISTS (SELECT 1 FROM account_email_outbox WHERE user_id = %s AND kind = %s "
+                "AND created_at > now() - make_interval(secs => %s)) AS found", (user_id, kind, seconds))
+    return cur.fetchone()["found"]
+
+
 def claim_due_emails(cur, limit, lease_seconds):
     """The due rows for one attempt: counted now, hidden from other senders for the lease."""
     cur.execute("""

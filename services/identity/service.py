@@ -158,11 +158,13 @@ class IdentityService:
             row = repository.insert_user(cur, user)
             if row is None:  # registered before: the owner is told, the caller learns nothing
                 existing = repository.user_by_email(cur, email)
-                self._enqueue(cur, existing, recovery.registration_attempt_email(links, existing["first_name"]))
+                if existing is not None and not repository.emailed_recently(  # (the account may have gone)
+                        cur, existing["id"], "registration_attempt", recovery.REGISTRATION_ATTEMPT_QUIET_SECONDS):
+                    self._enqueue(cur, existing, recovery.registration_attempt_email(links, existing["first_name"]))
             else:
                 self._enqueue_link(cur, row, recovery.VERIFY_EMAIL)
         if row is None:
-            logger.info("registration_of_existing_address", user_id=str(existing["id"]))
+            logger.info("registration_of_existing_address", user_id=str(existing["id"]) if existing else None)
         else:
             logger.info("user_registered", user_id=str(row["id"]), role=row["role"])
         return schema_of(RegistrationAcceptedSchema).dump({"status": "verification_sent", "email": email})

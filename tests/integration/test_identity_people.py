@@ -155,7 +155,8 @@ def test_the_actor_carries_the_stored_role_not_the_claimed_one(rpc, test_env):
     session_id = TokenSigner(test_env.config("identity")["TOKEN_SECRET"], 3600).claims(token)["session_id"]
     forged_role = TokenSigner(test_env.config("identity")["TOKEN_SECRET"], 3600).issue(user["id"], "moderator",
                                                                                        session_id)
-    assert rpc.identity.authenticate(forged_role) == {"user_id": user["id"], "role": "mentee", "email_verified": False}
+    assert rpc.identity.authenticate(forged_role) == {"user_id": user["id"], "role": "mentee",
+                                                      "email_verified": False}
 
 
 # ---- sign-in throttling --------------------------------------------------------------------

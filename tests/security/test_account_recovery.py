@@ -284,6 +284,12 @@ def test_registering_an_existing_address_answers_the_same_and_tells_the_owner(ap
     assert len(api_mail().account_emails(email, "email_verification")) == 1  # no new link for the stranger
     assert token_of(api, email)  # the owner's password still works
     assert_error(sign_in(api, email, "someone else's password"), 401, "unauthorized")
+    # more attempts answer the same, and do not flood the owner's mailbox (once an hour)
+    for _ in range(3):
+        assert register(api, email, password="yet another password").json() == accepted(email)
+    assert api("POST", "/api/v1/auth/password-reset", json={"email": email}, headers=here()).status_code == 202
+    api_mail().wait_for_account_email(email, "password_reset")  # later than any further notice would be
+    assert len(api_mail().account_emails(email, "registration_attempt")) == 1
 
 
 def test_registration_is_limited_per_address(api):
