@@ -193,6 +193,22 @@ def test_a_wrong_token_is_a_400_on_the_token_field(api):
                              400, "invalid_input")["fields"]) == ["token"]
 
 
+def test_an_expired_verification_link_is_refused_and_a_new_one_works(api, identity_db):
+    email = registered(api)
+    token = verification_token(email)
+    assert scalar(identity_db, "SELECT extract(epoch FROM expires_at - created_at)::int FROM account_tokens "
+                               "WHERE token_hash = %s", sha256(token)) == 7 * 24 * 3600  # the default lifetime
+    with identity_db.cursor() as cur:  # a week later (EMAIL_VERIFICATION_TTL_SECONDS)
+        cur.execute("UPDATE account_tokens SET created_at = created_at - interval '7 days', "
+                    "expires_at = expires_at - interval '7 days' WHERE token_hash = %s", (sha256(token),))
+    error = assert_error(api("POST", "/api/v1/auth/email-verification", json={"token": token}), 400, "invalid_input")
+    assert list(error["fields"]) == ["token"]
+    access = token_of(api, email)
+    assert api("POST", "/api/v1/auth/email-verification/resend", token=access).status_code == 202
+    assert api("POST", "/api/v1/auth/email-verification",
+               json={"token": verification_token(email, count=2)}).status_code == 200
+
+
 def test_until_verified_no_case_is_filed_and_no_application_made(api):
     mentee, mentor = registered(api, "mentee"), registered(api, "mentor")
     mentee_token, mentor_token = token_of(api, mentee), token_of(api, mentor)
