@@ -57,6 +57,12 @@ class MentorSuspended(Forbidden):
 
 
 @deserialize_to_instance
+class EmailNotVerified(Forbidden):
+    """The account has not confirmed its e-mail address yet (filing a case, applying for the roll)."""
+    code = "email_not_verified"
+
+
+@deserialize_to_instance
 class NotFound(PlatformError):
     status = 404
     code = "not_found"

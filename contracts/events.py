@@ -236,7 +236,7 @@ class CaseEscalatedV1(NextRoundV1):
 class MentorReleasedV1(NextRoundV1):
     """A mentor may no longer work on the case (suspended from the roll): a new round without them;
     the author chooses again."""
-    mentor_id = fields.String(required=True)
+    mentor_id = Id(required=True)
     reason = fields.String(required=True, validate=validate.OneOf(v.RELEASE_REASONS))
 
 

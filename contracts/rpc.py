@@ -105,6 +105,12 @@ class ActorSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(v.ROLES))
 
 
+class SessionSchema(ActorSchema):
+    """identity.authenticate()'s answer: the actor, and whether the account's e-mail is verified (the
+    gateway refuses filing a case before; it passes on only the actor)."""
+    email_verified = fields.Boolean(load_default=False)
+
+
 class RegisterSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
@@ -117,6 +123,22 @@ class RegisterSchema(Schema):
 class SignInSchema(Schema):
     email = fields.Email(required=True)
     password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
+
+
+class EmailVerificationSchema(Schema):
+    """The token of the link ``{PUBLIC_WEB_URL}/verify-email?token=...`` sent to a new account."""
+    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+
+
+class PasswordResetRequestSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class PasswordResetSchema(Schema):
+    """The token of the link ``{PUBLIC_WEB_URL}/reset-password?token=...`` and the new password (the
+    rule of registration)."""
+    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+    new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
 
 
 class MentorProfileSchema(Schema):
@@ -450,6 +472,20 @@ class UserViewSchema(Schema):
     last_name = fields.String()
     patronymic = fields.String()
     created_at = fields.String()
+    email_verified = fields.Boolean(metadata={"description": "The e-mail was confirmed by its one-time link; "
+                                                             "until then filing a case and applying for "
+                                                             "accreditation are refused (403 email_not_verified)"})
+
+
+class RegistrationAcceptedSchema(Schema):
+    """The same answer for a new and an already registered address (the owner of an existing one is
+    told by e-mail instead)."""
+    status = fields.String(metadata={"description": "verification_sent"})
+    email = fields.String()
+
+
+class EmailVerifiedSchema(Schema):
+    verified = fields.Boolean()
 
 
 class TokenViewSchema(Schema):

@@ -13,6 +13,7 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
@@ -22,10 +23,17 @@ from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
+from tests import accounts  # noqa: E402
+from tests.integration.smtp_sink import SmtpSink  # noqa: E402
+
 LOCAL_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 SERVICES = ("cases", "matching", "notifications", "library", "identity", "gateway")
 TOKEN_SECRET = "test-token-secret-0123456789abcdef"
+# identity's account e-mails (verification and reset links) go to the session's catcher, polled fast;
+# registrations are limited per address, and every test client is 127.0.0.1 (the limit's own test
+# starts identity with a small one)
+ACCOUNT_SETTINGS = {"ACCOUNT_EMAIL_POLL_INTERVAL": 0.1, "REGISTRATION_ADDRESS_LIMIT": 1000000}
 
 
 def _reachable(url, default_port):
@@ -50,6 +58,9 @@ class TestEnvironment:
         self.postgres_base = postgres_base.rstrip("/")
         self.amqp_uri, self._vhost = self._isolated_vhost(amqp_base)
         self.databases = []
+        # the session's SMTP catcher: identity's account e-mails, read by tests/accounts.py
+        self._maildir = tempfile.mkdtemp(prefix="mentor-test-mail-")
+        self.mail = SmtpSink(os.path.join(self._maildir, "mail")).start()
 
     def _isolated_vhost(self, amqp_base):
         parts = urlsplit(amqp_base)
@@ -79,6 +90,8 @@ class TestEnvironment:
             "RPC_TIMEOUT": 10,
             "max_workers": 10,
         }
+        if service == "identity":
+            config.update(ACCOUNT_SETTINGS, SMTP_HOST="127.0.0.1", SMTP_PORT=self.mail.port)
         config.update(overrides)
         return config
 
@@ -86,7 +99,8 @@ class TestEnvironment:
         """Environment variables for `nameko run` processes using the services' own config.yaml."""
         env = dict(os.environ)
         env.update({"AMQP_URI": self.amqp_uri, "TOKEN_SECRET": TOKEN_SECRET, "RELAY_POLL_INTERVAL": "0.1",
-                    "PLATFORM_ENV": "test"})
+                    "PLATFORM_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.mail.port)})
+        env.update({name: str(value) for name, value in ACCOUNT_SETTINGS.items()})
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
         return env
@@ -100,6 +114,8 @@ class TestEnvironment:
         conn.close()
         if self._vhost:
             subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self._vhost], capture_output=True, timeout=60)
+        self.mail.stop()
+        shutil.rmtree(self._maildir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +135,7 @@ def test_env():
     assert _reachable(amqp, 5672), f"RabbitMQ is not reachable at {amqp}: start it (see README)"
     assert _reachable(postgres, 5432), f"PostgreSQL is not reachable at {postgres}: start it (see README)"
     env = TestEnvironment(amqp, postgres)
+    accounts.use_environment(env)
     yield env
     env.cleanup()
     for container in started:

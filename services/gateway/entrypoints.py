@@ -315,8 +315,12 @@ def http(method, url, **route):
             try:
                 if authenticated:
                     # the token's session must be live: identity answers on every request (no cache),
-                    # so signing out or a password change takes effect at once; 401 otherwise
-                    kwargs["actor"] = self.identity.authenticate(request.access_token)
+                    # so signing out or a password change takes effect at once; 401 otherwise. The
+                    # services get the actor only; whether the e-mail is verified stays on the request
+                    # (routes_people.require_verified_email)
+                    session = self.identity.authenticate(request.access_token)
+                    request.email_verified = bool(session.get("email_verified"))
+                    kwargs["actor"] = {"user_id": session["user_id"], "role": session["role"]}
                 return fn(self, request, **kwargs)
             except PlatformError as exc:
                 _log_failure(exc)  # the worker's correlation id is bound

@@ -1,5 +1,5 @@
-"""People's routes: sessions (sign-out, password change), the mentor's photo, availability and
-the roll of mentors (accreditation).
+"""People's routes: sessions (sign-out, password change), account recovery (e-mail verification,
+password reset), the mentor's photo, availability and the roll of mentors (accreditation).
 
 A mixin of GatewayService (it has the RPC proxies). Identity decides who may act: a mentor keeps
 their own availability and applies; only moderators list applications and decide (403 otherwise).
@@ -9,14 +9,24 @@ import base64
 from werkzeug.wrappers import Response
 
 from contracts import vocabulary as v
+from contracts.errors import EmailNotVerified
 from contracts.rpc import (AccreditationApplicationSchema, AccreditationViewSchema, ApplicationReviewSchema,
-                           AvailabilitySchema, AvailabilityViewSchema, DecisionReasonSchema, MentorProfileViewSchema,
-                           PasswordChangedSchema, PasswordChangeSchema, PhotoViewSchema, StatusViewSchema)
+                           AvailabilitySchema, AvailabilityViewSchema, DecisionReasonSchema, EmailVerificationSchema,
+                           EmailVerifiedSchema, MentorProfileViewSchema, PasswordChangedSchema, PasswordChangeSchema,
+                           PasswordResetRequestSchema, PasswordResetSchema, PhotoViewSchema, StatusViewSchema)
 from contracts.validation import schema_of
 from services.gateway.entrypoints import http
 from services.gateway.schemas_people import ApplicationReviewListSchema, ApplicationStateQuerySchema
 
 PHOTO_CACHE_SECONDS = 300  # the photo URL names its version (?v=), so a cached photo is never a stale one
+EMAIL_NOT_VERIFIED = "Confirm your e-mail address first: open the link we sent you (or ask for a new one)."
+
+
+def require_verified_email(request):
+    """Filing a case needs a confirmed e-mail: the flag is identity's, from the session authenticate()
+    answered for this request (identity checks its own account row for accreditation)."""
+    if not getattr(request, "email_verified", False):
+        raise EmailNotVerified(EMAIL_NOT_VERIFIED)
 
 
 class PeopleRoutes:
@@ -33,6 +43,32 @@ class PeopleRoutes:
                                  "every other session is signed out")
     def change_password(self, request, actor, body):
         return self.identity.change_password(actor, request.access_token, body, request.client_address)
+
+    # ---- account recovery: e-mail verification and password reset ------------------------
+
+    @http("POST", "/api/v1/auth/email-verification", body=EmailVerificationSchema, returns=EmailVerifiedSchema,
+          auth=False, tag="auth", summary="Confirm the e-mail address with the token of the link sent to it "
+                                          "(once; a wrong, used or expired token is a 400 on 'token')")
+    def verify_email(self, request, body):
+        return self.identity.verify_email(body)
+
+    @http("POST", "/api/v1/auth/email-verification/resend", returns=StatusViewSchema, status=202, tag="auth",
+          summary="Send the signed-in user a new verification link (nothing when already verified)")
+    def resend_verification(self, request, actor):
+        return self.identity.resend_verification(actor)
+
+    @http("POST", "/api/v1/auth/password-reset", body=PasswordResetRequestSchema, returns=StatusViewSchema,
+          status=202, auth=False, tag="auth",
+          summary="E-mail a one-time password reset link to the address; the same answer whether or not it "
+                  "has an account")
+    def request_password_reset(self, request, body):
+        return self.identity.request_password_reset(body)
+
+    @http("POST", "/api/v1/auth/password-reset/confirm", body=PasswordResetSchema, returns=PasswordChangedSchema,
+          auth=False, tag="auth", summary="Set a new password with the reset link's token (once, before it "
+                                          "expires); every session of the account ends")
+    def reset_password(self, request, body):
+        return self.identity.reset_password(body)
 
     # ---- the mentor's profile: own view and photo --------------------------------------
 

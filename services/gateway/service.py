@@ -31,6 +31,7 @@ from contracts.rpc import (
     ReasonSchema,
     ReflectionSchema,
     RegisterSchema,
+    RegistrationAcceptedSchema,
     ShareSchema,
     SignInSchema,
     SolutionSchema,
@@ -48,6 +49,7 @@ from services.gateway import routes_audit
 from services.gateway import routes_statistics
 from services.gateway.entrypoints import http
 from services.common.rpc import TimedRpcProxy
+from services.gateway.routes_people import require_verified_email
 from services.gateway.schemas import (
     CaseSummaryListSchema,
     HistoryListSchema,
@@ -153,10 +155,13 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
     def question_bank(self, request, actor):
         return QUESTION_BANK
 
-    @http("POST", "/api/v1/auth/register", body=RegisterSchema, returns=UserViewSchema, status=201,
-          auth=False, tag="auth", summary="Register as a mentee or a mentor")
+    @http("POST", "/api/v1/auth/register", body=RegisterSchema, returns=RegistrationAcceptedSchema, status=202,
+          auth=False, tag="auth", errors=(429,),
+          summary="Register as a mentee or a mentor: the verification link goes by e-mail. The same answer "
+                  "whether or not the address already has an account (its owner is told by e-mail); too "
+                  "many registrations from one address: 429 with Retry-After")
     def register(self, request, body):
-        return self.identity.register(body)
+        return self.identity.register(body, request.client_address)
 
     @http("POST", "/api/v1/auth/sign-in", body=SignInSchema, returns=TokenViewSchema, auth=False,
           tag="auth", errors=(429,), summary="Exchange e-mail and password for a bearer token (too many "
@@ -205,6 +210,7 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
           idempotent=True,
           tag="cases", summary="File a problem case")
     def create_case(self, request, actor, body):
+        require_verified_email(request)
         case = self._case_view(self.cases.create_case(actor, body, request_key(request)))
         return dict(case, similar=self.similar_for_new_case(actor, case))  # routes_library.py
 

@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime, timezone
 
-from contracts.errors import Forbidden, InvalidInput
+from contracts.errors import EmailNotVerified, Forbidden, InvalidInput
 from contracts.rpc import UserViewSchema
 from contracts.validation import schema_of
 
@@ -28,8 +28,10 @@ def parse_id(value):
         return None
 
 
-def new_user(form, password_hash, role=None, user_id=None, now=None):
-    """The row of a new account from a validated registration form."""
+def new_user(form, password_hash, role=None, user_id=None, now=None, verified=False):
+    """The row of a new account from a validated registration form; ``verified``: its e-mail needs
+    no confirmation (a moderator made by the operator)."""
+    now = now or datetime.now(timezone.utc)
     return {
         "id": user_id or str(uuid.uuid4()),
         "email": normalize_email(form["email"]),
@@ -38,7 +40,8 @@ def new_user(form, password_hash, role=None, user_id=None, now=None):
         "first_name": form["first_name"].strip(),
         "last_name": form["last_name"].strip(),
         "patronymic": (form.get("patronymic") or "").strip(),
-        "created_at": now or datetime.now(timezone.utc),
+        "created_at": now,
+        "email_verified_at": now if verified else None,
     }
 
 
@@ -52,6 +55,7 @@ def user_view(row):
         "last_name": row["last_name"],
         "patronymic": row["patronymic"] or "",
         "created_at": created.isoformat() if hasattr(created, "isoformat") else str(created),
+        "email_verified": row.get("email_verified_at") is not None,
     })
 
 
@@ -85,6 +89,15 @@ def require_mentor_account(user_row, message=NOT_A_MENTOR):
     """The account behind the actor must (still) exist and be a mentor's."""
     if user_row is None or user_row["role"] != "mentor":
         raise Forbidden(message)
+
+
+EMAIL_NOT_VERIFIED = "Confirm your e-mail address first: open the link we sent you (or ask for a new one)."
+
+
+def require_verified_email(user_row):
+    """Filing a case and applying for the roll of mentors need a confirmed e-mail address."""
+    if user_row is None or user_row.get("email_verified_at") is None:
+        raise EmailNotVerified(EMAIL_NOT_VERIFIED)
 
 
 def unique(values):

@@ -15,10 +15,17 @@ _PROFILE_ORDER = "ORDER BY u.last_name, u.first_name, p.mentor_id"
 def insert_user(cur, user):
     """Insert a new account; returns its row, or None if the e-mail is taken."""
     cur.execute(
-        "INSERT INTO users (id, email, password_hash, role, first_name, last_name, patronymic, created_at) "
-        "VALUES (%(id)s, %(email)s, %(password_hash)s, %(role)s, %(first_name)s, %(last_name)s, "
-        "%(patronymic)s, %(created_at)s) ON CONFLICT (email) DO NOTHING RETURNING *", user)
+        "INSERT INTO users (id, email, password_hash, role, first_name, last_name, patronymic, created_at, "
+        "email_verified_at) VALUES (%(id)s, %(email)s, %(password_hash)s, %(role)s, %(first_name)s, "
+        "%(last_name)s, %(patronymic)s, %(created_at)s, %(email_verified_at)s) "
+        "ON CONFLICT (email) DO NOTHING RETURNING *", dict(user, email_verified_at=user.get("email_verified_at")))
     return cur.fetchone()
+
+
+def mark_email_verified(cur, user_id):
+    cur.execute("UPDATE users SET email_verified_at = now() WHERE id = %s AND email_verified_at IS NULL",
+                (user_id,))
+    return cur.rowcount
 
 
 def user_by_email(cur, email):
@@ -51,8 +58,10 @@ def insert_session(cur, session_id, user_id, ttl_seconds):
 
 
 def live_session(cur, session_id):
-    """The session's user and role when it is neither revoked nor expired, else None."""
-    cur.execute("SELECT s.user_id, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
+    """The session's user, role and whether the e-mail is verified, when the session is neither
+    revoked nor expired; else None."""
+    cur.execute("SELECT s.user_id, u.role, u.email_verified_at IS NOT NULL AS email_verified "
+                "FROM sessions s JOIN users u ON u.id = s.user_id "
                 "WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > now()", (session_id,))
     return cur.fetchone()
 
@@ -60,6 +69,12 @@ def live_session(cur, session_id):
 def revoke_session(cur, session_id, user_id):
     cur.execute("UPDATE sessions SET revoked_at = now() WHERE id = %s AND user_id = %s AND revoked_at IS NULL",
                 (session_id, user_id))
+    return cur.rowcount
+
+
+def revoke_all_sessions(cur, user_id):
+    cur.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL "
+                "AND expires_at > now()", (user_id,))
     return cur.rowcount
 
 
@@ -89,10 +104,11 @@ def failure_times(cur, keys, window_seconds):
     return now, found
 
 
-def insert_failures(cur, keys, window_seconds):
+def insert_failures(cur, keys, retention_seconds):
     """Count an attempt as failed for every key (before its password is checked, so concurrent
-    attempts see each other); returns the row ids, to be deleted when the password is right."""
-    cur.execute("DELETE FROM sign_in_failures WHERE at < now() - make_interval(secs => %s)", (window_seconds,))
+    attempts see each other); returns the row ids, to be deleted when the password is right.
+    Rows older than ``retention_seconds`` (the longest window of any key) are pruned."""
+    cur.execute("DELETE FROM sign_in_failures WHERE at < now() - make_interval(secs => %s)", (retention_seconds,))
     ids = []
     for key in keys:
         cur.execute("INSERT INTO sign_in_failures (key) VALUES (%s) RETURNING id", (key,))
@@ -100,11 +116,93 @@ def insert_failures(cur, keys, window_seconds):
     return ids
 
 
-def forget_failures(cur, failure_ids, account_key=None):
-    """The attempt succeeded: it was no failure; a right password also clears the account's count."""
+def forget_failures(cur, failure_ids, keys=()):
+    """The attempt succeeded: it was no failure; a right password also clears ``keys``' counts (the
+    account's, and the account's from this address)."""
     cur.execute("DELETE FROM sign_in_failures WHERE id = ANY(%s)", (list(failure_ids),))
-    if account_key is not None:
-        cur.execute("DELETE FROM sign_in_failures WHERE key = %s", (account_key,))
+    if keys:
+        cur.execute("DELETE FROM sign_in_failures WHERE key = ANY(%s)", (list(keys),))
+
+
+def claim_alert(cur, user_id, window_seconds):
+    """True once per burst: when the owner was not told of failed sign-ins within the window."""
+    cur.execute("INSERT INTO sign_in_alerts (user_id, alerted_at) VALUES (%s, now()) ON CONFLICT (user_id) "
+                "DO UPDATE SET alerted_at = now() WHERE sign_in_alerts.alerted_at < now() - make_interval(secs => %s) "
+                "RETURNING user_id", (user_id, window_seconds))
+    return cur.fetchone() is not None
+
+
+# ---- one-time links (services/identity/recovery.py): only the token's sha256 is stored -----------
+
+def insert_token(cur, token_hash, user_id, purpose, ttl_seconds):
+    cur.execute("INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at) "
+                "VALUES (%s, %s, %s, now() + make_interval(secs => %s))", (token_hash, user_id, purpose, ttl_seconds))
+    cur.execute("DELETE FROM account_tokens WHERE user_id = %s AND (expires_at < now() - interval '1 day' "
+                "OR used_at < now() - interval '1 day')", (user_id,))
+
+
+def live_tokens(cur, user_id, purpose):
+    """How many links of ``purpose`` the user has that still work."""
+    cur.execute("SELECT count(*) AS n FROM account_tokens WHERE user_id = %s AND purpose = %s AND used_at IS NULL "
+                "AND expires_at > now()", (user_id, purpose))
+    return cur.fetchone()["n"]
+
+
+def use_token(cur, token_hash, purpose):
+    """Mark an unused, unexpired token of ``purpose`` used; its user's row (locked), or None."""
+    cur.execute("UPDATE account_tokens SET used_at = now() WHERE token_hash = %s AND purpose = %s "
+                "AND used_at IS NULL AND expires_at > now() RETURNING user_id", (token_hash, purpose))
+    found = cur.fetchone()
+    return None if found is None else user_by_id(cur, found["user_id"], lock=True)
+
+
+def use_all_tokens(cur, user_id, purpose):
+    """Every other link of the kind is void too (one verification, one reset, is enough)."""
+    cur.execute("UPDATE account_tokens SET used_at = now() WHERE user_id = %s AND purpose = %s AND used_at IS NULL",
+                (user_id, purpose))
+
+
+# ---- identity's own e-mails about accounts (sent by IdentityService.send_account_emails) --------
+
+def enqueue_email(cur, user_id, recipient, kind, subject, body):
+    cur.execute("INSERT INTO account_email_outbox (user_id, recipient, kind, subject, body) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING id::text AS id", (user_id, recipient, kind, subject, body))
+    return cur.fetchone()["id"]
+
+
+def emailed_recently(cur, user_id, kind, seconds):
+    """Whether an account e-mail of ``kind`` to the user was written within the last ``seconds``."""
+    cur.execute("SELECT EXISTS (SELECT 1 FROM account_email_outbox WHERE user_id = %s AND kind = %s "
+                "AND created_at > now() - make_interval(secs => %s)) AS found", (user_id, kind, seconds))
+    return cur.fetchone()["found"]
+
+
+def claim_due_emails(cur, limit, lease_seconds):
+    """The due rows for one attempt: counted now, hidden from other senders for the lease."""
+    cur.execute("""
+        UPDATE account_email_outbox SET attempts = attempts + 1,
+               next_attempt_at = now() + make_interval(secs => %s)
+        WHERE id IN (SELECT id FROM account_email_outbox WHERE status = 'pending' AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
+        RETURNING id::text AS id, user_id, recipient, kind, subject, body, attempts, created_at""",
+                (lease_seconds, limit))
+    return sorted(cur.fetchall(), key=lambda r: r["created_at"])
+
+
+def email_sent(cur, row_id):
+    """Sent: the body (which may hold a link) is blanked."""
+    cur.execute("UPDATE account_email_outbox SET status = 'sent', sent_at = now(), body = '', last_error = NULL "
+                "WHERE id = %s", (row_id,))
+
+
+def email_failed_attempt(cur, row_id, error, give_up, retry_seconds):
+    """Retry after ``retry_seconds``, or give up (the body blanked: the link is of no use any more)."""
+    if give_up:
+        cur.execute("UPDATE account_email_outbox SET status = 'failed', body = '', last_error = %s WHERE id = %s",
+                    (error[:1000], row_id))
+    else:
+        cur.execute("UPDATE account_email_outbox SET next_attempt_at = now() + make_interval(secs => %s), "
+                    "last_error = %s WHERE id = %s", (retry_seconds, error[:1000], row_id))
 
 
 def upsert_profile(cur, mentor_id, profile):

@@ -117,8 +117,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 SESSIONS_USER_INDEX = """
 CREATE INDEX IF NOT EXISTS sessions_user_idx ON sessions (user_id)"""
 
-# Failed password checks (the sliding window of services/identity/throttle.py): key is
-# "account:<sha256 of the e-mail>" or "address:<ip>"; rows older than the window are pruned.
+# Failed password checks and registrations (the sliding windows of services/identity/throttle.py):
+# key is "account:<sha256 of the e-mail>", "account-address:<sha256 of e-mail and ip>",
+# "address:<ip>" or "register:<ip>"; rows older than the longest window are pruned.
 SIGN_IN_FAILURES = """
 CREATE TABLE IF NOT EXISTS sign_in_failures (
     id bigserial PRIMARY KEY,
@@ -195,10 +196,68 @@ CREATE TABLE IF NOT EXISTS accreditation_history (
 ACCREDITATION_HISTORY_MENTOR_INDEX = """
 CREATE INDEX IF NOT EXISTS accreditation_history_mentor_idx ON accreditation_history (mentor_id, id)"""
 
+# Whether the account's owner proved the e-mail address (the one-time link, or a password reset,
+# which also arrives by e-mail). Accounts that existed before verification was introduced are
+# taken as verified (the column is added with now() for them), new ones start unverified.
+USERS_EMAIL_VERIFIED = """
+ALTER TABLE users ADD COLUMN IF NOT EXISTS email_verified_at timestamptz DEFAULT now()"""
+
+USERS_EMAIL_VERIFIED_NO_DEFAULT = """
+ALTER TABLE users ALTER COLUMN email_verified_at DROP DEFAULT"""
+
+# One-time links sent by e-mail (services/identity/recovery.py): only the sha256 of a token is
+# kept, so neither the database nor its backups hold a usable link.
+ACCOUNT_TOKENS = """
+CREATE TABLE IF NOT EXISTS account_tokens (
+    token_hash text PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    purpose text NOT NULL CHECK (purpose IN ('verify_email', 'reset_password')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz
+)"""
+
+ACCOUNT_TOKENS_USER_INDEX = """
+CREATE INDEX IF NOT EXISTS account_tokens_user_idx ON account_tokens (user_id, purpose)"""
+
+# Identity's own e-mails about an account (verification and reset links, "someone tried to register
+# with your address", "failed sign-ins on your account"), written in the same transaction as the
+# token they carry and sent by identity's timer with services/common/mail.py: secrets never travel
+# in broker events. The body (which may hold a link) is blanked once the message is sent.
+ACCOUNT_EMAIL_OUTBOX = """
+CREATE TABLE IF NOT EXISTS account_email_outbox (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid REFERENCES users (id) ON DELETE CASCADE,
+    recipient text NOT NULL,
+    kind text NOT NULL,
+    subject text NOT NULL,
+    body text NOT NULL,
+    status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at timestamptz
+)"""
+
+ACCOUNT_EMAIL_OUTBOX_DUE_INDEX = """
+CREATE INDEX IF NOT EXISTS account_email_outbox_due ON account_email_outbox (next_attempt_at)
+    WHERE status = 'pending'"""
+
+# When the owner was last told of a burst of failed sign-ins (once per burst: not again within the
+# sign-in window).
+SIGN_IN_ALERTS = """
+CREATE TABLE IF NOT EXISTS sign_in_alerts (
+    user_id uuid PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    alerted_at timestamptz NOT NULL
+)"""
+
 MIGRATIONS = (USERS, MENTOR_PROFILES, MENTOR_PROFILES_RUBRICS_INDEX, QUESTIONNAIRES, QUESTIONNAIRE_READS,
               QUESTIONNAIRE_READS_AUTHOR_INDEX, SESSIONS, SESSIONS_USER_INDEX, SIGN_IN_FAILURES,
               SIGN_IN_FAILURES_KEY_INDEX, SIGN_IN_FAILURES_AT_INDEX, MENTOR_PHOTOS, MENTOR_AVAILABILITY,
               ACCREDITATIONS, ACCREDITATION_APPLICATIONS, ACCREDITATION_APPLICATIONS_PENDING_INDEX,
               ACCREDITATION_APPLICATIONS_STATE_INDEX, ACCREDITATION_HISTORY, ACCREDITATION_HISTORY_MENTOR_INDEX,
               ACCESS_AUDIT, ACCESS_AUDIT_AUTHOR_INDEX, ACCESS_AUDIT_APPEND_ONLY_FUNCTION,
-              ACCESS_AUDIT_APPEND_ONLY_TRIGGER, ACCESS_AUDIT_NO_TRUNCATE_TRIGGER, ACCESS_AUDIT_FROM_QUESTIONNAIRE_READS)
+              ACCESS_AUDIT_APPEND_ONLY_TRIGGER, ACCESS_AUDIT_NO_TRUNCATE_TRIGGER, ACCESS_AUDIT_FROM_QUESTIONNAIRE_READS,
+              USERS_EMAIL_VERIFIED, USERS_EMAIL_VERIFIED_NO_DEFAULT, ACCOUNT_TOKENS, ACCOUNT_TOKENS_USER_INDEX,
+              ACCOUNT_EMAIL_OUTBOX, ACCOUNT_EMAIL_OUTBOX_DUE_INDEX, SIGN_IN_ALERTS)

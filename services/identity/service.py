@@ -10,27 +10,31 @@ from eventlet.semaphore import Semaphore
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
-from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from contracts.rpc import (AccessLogQuerySchema, AccessReasonSchema, AccreditationApplicationSchema, ActorSchema, AvailabilitySchema, DecisionReasonSchema,
+from contracts.errors import Forbidden, InvalidInput, NotFound, PlatformError, TooManyRequests, Unauthorized
+from contracts.rpc import (AccessLogQuerySchema, AccessReasonSchema, AccreditationApplicationSchema, ActorSchema,
+                           AvailabilitySchema, DecisionReasonSchema, EmailVerificationSchema, EmailVerifiedSchema,
                            HealthSchema, MentorProfileSchema, PasswordChangedSchema, PasswordChangeSchema,
-                           PhotoUploadSchema, QuestionnaireSchema, RegisterSchema, SignInSchema, StatusViewSchema,
+                           PasswordResetRequestSchema, PasswordResetSchema, PhotoUploadSchema, QuestionnaireSchema,
+                           RegisterSchema, RegistrationAcceptedSchema, SessionSchema, SignInSchema, StatusViewSchema,
                            TokenViewSchema)
 from contracts.statistics import RegistrationsSchema
 from contracts.validation import load, schema_of
 from services.common import outbox
 from services.common.db import Database
 from services.common.health import health_report
+from services.common import mail
 from services.common.logs import CorrelationContext, get_logger
 from services.common.outbox import OutboxReader
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, TimedRpcProxy, rpc
 from services.common.schema import PUBLISHER_TABLES
+from services.common.timer import configured_timer
 from services.common.tokens import TokenSigner
-from services.identity import accreditation, availability, photos, profiles, questionnaires, repository, throttle
+from services.identity import accreditation, availability, photos, profiles, questionnaires, recovery, repository
+from services.identity import throttle
 from services.identity import audit, case_gate, contacts
 from services.identity import statistics as registrations
 from services.identity.accounts import (
-    EMAIL_TAKEN,
     SESSION_ENDED,
     SIGN_IN_FAILED,
     WRONG_PASSWORD,
@@ -39,6 +43,7 @@ from services.identity.accounts import (
     new_user,
     normalize_email,
     parse_id,
+    require_verified_email,
     require_mentor_account,
     user_id_argument,
     user_view,
@@ -86,13 +91,32 @@ class Passwords(DependencyProvider):
 
 
 class Throttle(DependencyProvider):
-    """The sign-in limits (SIGN_IN_ACCOUNT_LIMIT, SIGN_IN_ADDRESS_LIMIT, SIGN_IN_WINDOW_SECONDS)."""
+    """The sign-in and registration limits (SIGN_IN_*, REGISTRATION_*: throttle.Limits)."""
 
     def setup(self):
         self.limits = throttle.Limits.from_config(self.container.config)
 
     def get_dependency(self, worker_ctx):
         return self.limits
+
+
+class AccountMail(DependencyProvider):
+    """Where the account e-mails' links lead and how long they work (PUBLIC_WEB_URL,
+    PASSWORD_RESET_TTL_SECONDS, EMAIL_VERIFICATION_TTL_SECONDS), the SMTP server and retry policy
+    (SMTP_*, EMAIL_MAX_ATTEMPTS, EMAIL_RETRY_SECONDS, as notifications reads them)."""
+
+    def setup(self):
+        config = self.container.config
+        self.links = recovery.Settings.from_config(config)
+        self.smtp = mail.SmtpSettings.from_config(config)
+        self.policy = mail.RetryPolicy.from_config(config)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+ACCOUNT_EMAIL_BATCH = 20
+ACCOUNT_EMAIL_LEASE_SECONDS = 120.0  # longer than one SMTP exchange may take (timeout included)
 
 
 NOT_A_MENTOR_AVAILABILITY = "Only a mentor keeps an availability."
@@ -108,6 +132,7 @@ class IdentityService:
     tokens = Tokens()
     passwords = Passwords()
     limits = Throttle()
+    account_mail = AccountMail()
     cases = TimedRpcProxy("cases")  # who may see an author (services/identity/case_gate.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     config = Config()
@@ -115,20 +140,152 @@ class IdentityService:
     # ---- accounts ------------------------------------------------------------------
 
     @rpc
-    def register(self, form):
+    def register(self, form, client=None):
+        """A new account, unverified: its owner gets the verification link by e-mail. Never tells
+        whether the address has an account: for an existing one the answer is the same and its owner
+        is told by e-mail instead (the password is hashed in both cases, for the same time taken).
+        At most REGISTRATION_ADDRESS_LIMIT registrations per ``client`` address in the window."""
         data = load(RegisterSchema, form, what="registration form")
         email = normalize_email(data["email"])
-        with self.db.transaction() as cur:
-            taken = repository.user_by_email(cur, email) is not None
-        if taken:
-            raise Conflict(EMAIL_TAKEN, {"email": [EMAIL_TAKEN]})
+        self._count_registration(client)
         user = new_user(data, self.passwords.hash(data["password"]))
+        links = self.account_mail.links
         with self.db.transaction() as cur:
             row = repository.insert_user(cur, user)
-            if row is None:  # registered concurrently since the check above
-                raise Conflict(EMAIL_TAKEN, {"email": [EMAIL_TAKEN]})
-        logger.info("user_registered", user_id=str(row["id"]), role=row["role"])
-        return user_view(row)
+            if row is None:  # registered before: the owner is told, the caller learns nothing
+                existing = repository.user_by_email(cur, email)
+                if existing is not None and not repository.emailed_recently(  # (the account may have gone)
+                        cur, existing["id"], "registration_attempt", recovery.REGISTRATION_ATTEMPT_QUIET_SECONDS):
+                    self._enqueue(cur, existing, recovery.registration_attempt_email(links, existing["first_name"]))
+            else:
+                self._enqueue_link(cur, row, recovery.VERIFY_EMAIL)
+        if row is None:
+            logger.info("registration_of_existing_address", user_id=str(existing["id"]) if existing else None)
+        else:
+            logger.info("user_registered", user_id=str(row["id"]), role=row["role"])
+        return schema_of(RegistrationAcceptedSchema).dump({"status": "verification_sent", "email": email})
+
+    def _count_registration(self, client):
+        limits = throttle.registration_keys(self.limits, client)
+        if not limits:
+            return
+        window = self.limits.registration_window
+        with self.db.transaction() as cur:
+            repository.lock_keys(cur, limits)
+            now, attempts = repository.failure_times(cur, limits, window)
+            try:
+                throttle.check(attempts, limits, window, now, message=throttle.TOO_MANY_REGISTRATIONS)
+            except TooManyRequests:
+                logger.info("registration_throttled")
+                raise
+            repository.insert_failures(cur, limits, self.limits.retention)
+
+    def _enqueue(self, cur, user, email):
+        """One account e-mail ``(kind, subject, body)`` to ``user``, sent by send_account_emails."""
+        kind, subject, body = email
+        return repository.enqueue_email(cur, user["id"], user["email"], kind, subject, body)
+
+    def _enqueue_link(self, cur, user, purpose):
+        """A new one-time link of ``purpose`` (its hash stored) and the e-mail that carries it."""
+        links = self.account_mail.links
+        token, token_hash = recovery.new_token()
+        repository.insert_token(cur, token_hash, user["id"], purpose, links.ttl(purpose))
+        compose = recovery.reset_email if purpose == recovery.RESET_PASSWORD else recovery.verification_email
+        return self._enqueue(cur, user, compose(links, user["first_name"], token))
+
+    @rpc
+    def verify_email(self, form):
+        """The link's token confirms the address (once; expired, used or unknown: 400 on ``token``)."""
+        data = load(EmailVerificationSchema, form, what="verification")
+        with self.db.transaction() as cur:
+            user = repository.use_token(cur, recovery.token_hash(data["token"]), recovery.VERIFY_EMAIL)
+            if user is None:
+                raise recovery.invalid_link()
+            repository.mark_email_verified(cur, user["id"])
+            repository.use_all_tokens(cur, user["id"], recovery.VERIFY_EMAIL)
+        logger.info("email_verified", user_id=str(user["id"]))
+        return schema_of(EmailVerifiedSchema).dump({"verified": True})
+
+    @rpc
+    def resend_verification(self, actor):
+        """Another verification link to the signed-in user (none when already verified)."""
+        actor = load(ActorSchema, actor, what="actor")
+        user_id = parse_id(actor["user_id"])
+        sent = False
+        with self.db.transaction() as cur:
+            user = repository.user_by_id(cur, user_id, lock=True) if user_id else None
+            if user is None:
+                raise Unauthorized(SESSION_ENDED)
+            if user["email_verified_at"] is None and \
+                    repository.live_tokens(cur, user["id"], recovery.VERIFY_EMAIL) < recovery.MAX_LIVE_LINKS:
+                self._enqueue_link(cur, user, recovery.VERIFY_EMAIL)
+                sent = True
+        logger.info("verification_resent", user_id=user_id, sent=sent)
+        return schema_of(StatusViewSchema).dump({"status": "sent"})
+
+    @rpc
+    def request_password_reset(self, form):
+        """A reset link by e-mail when the address has an account (at most MAX_LIVE_LINKS working at
+        once); the same answer when it has none, or has enough links already."""
+        data = load(PasswordResetRequestSchema, form, what="password reset request")
+        email = normalize_email(data["email"])
+        sent = False
+        with self.db.transaction() as cur:
+            user = repository.user_by_email(cur, email)
+            if user is not None:
+                repository.user_by_id(cur, user["id"], lock=True)  # concurrent requests count one by one
+                if repository.live_tokens(cur, user["id"], recovery.RESET_PASSWORD) < recovery.MAX_LIVE_LINKS:
+                    self._enqueue_link(cur, user, recovery.RESET_PASSWORD)
+                    sent = True
+        logger.info("password_reset_requested", user_id=str(user["id"]) if user else None, sent=sent)
+        return schema_of(StatusViewSchema).dump({"status": "sent"})
+
+    @rpc
+    def reset_password(self, form):
+        """A new password by the link's token (once, before it expires): every session of the account
+        ends, every other reset link is void, and the e-mail counts as verified (the link came by it)."""
+        data = load(PasswordResetSchema, form, what="password reset")
+        new_hash = self.passwords.hash(data["new_password"])
+        with self.db.transaction() as cur:
+            user = repository.use_token(cur, recovery.token_hash(data["token"]), recovery.RESET_PASSWORD)
+            if user is None:
+                raise recovery.invalid_link()
+            user_id = str(user["id"])
+            repository.set_password_hash(cur, user_id, new_hash)
+            repository.use_all_tokens(cur, user_id, recovery.RESET_PASSWORD)
+            repository.mark_email_verified(cur, user_id)
+            repository.forget_failures(cur, (), [throttle.account_key(user["email"])])
+            revoked = repository.revoke_all_sessions(cur, user_id)
+        logger.info("password_reset", user_id=user_id, revoked_sessions=revoked)
+        return schema_of(PasswordChangedSchema).dump({"revoked_sessions": revoked})
+
+    @configured_timer("ACCOUNT_EMAIL_POLL_INTERVAL", 2.0)
+    def send_account_emails(self):
+        """Send the due account e-mails; a failed one is retried with backoff (services/common/mail.py)."""
+        settings = self.account_mail
+        try:
+            with self.db.transaction() as cur:
+                rows = repository.claim_due_emails(cur, ACCOUNT_EMAIL_BATCH, ACCOUNT_EMAIL_LEASE_SECONDS)
+        except PlatformError as exc:  # the rows wait in the database; the next tick tries again
+            logger.warning("account_email_sender_paused", reason=exc.message)
+            return
+        for row in rows:
+            try:
+                mail.send(mail.plain_message(settings.smtp, row["recipient"], row["subject"], row["body"], row["id"],
+                                             row["created_at"], {"X-Account-Email-Kind": row["kind"]}), settings.smtp)
+            except Exception as exc:  # SMTP or network: retried, unless the server refused for good
+                error = f"{type(exc).__name__}: {exc}"
+                give_up = mail.permanent(exc) or settings.policy.gives_up(row["attempts"])
+                with self.db.transaction() as cur:
+                    repository.email_failed_attempt(cur, row["id"], error, give_up,
+                                                    settings.policy.backoff(row["attempts"]))
+                log = logger.error if give_up else logger.warning
+                log("account_email_failed" if give_up else "account_email_attempt_failed", kind=row["kind"],
+                    outbox_id=row["id"], attempt=row["attempts"], error=error)
+                continue
+            with self.db.transaction() as cur:
+                repository.email_sent(cur, row["id"])
+            logger.info("account_email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
 
     @rpc
     def sign_in(self, credentials, client=None):
@@ -137,18 +294,19 @@ class IdentityService:
         per ``client`` address within the window are refused unchecked (TooManyRequests)."""
         data = load(SignInSchema, credentials, what="sign-in request")
         email = normalize_email(data["email"])
-        failures = self._begin_attempt(email, client)
+        failures, account_failures = self._begin_attempt(email, client)
         with self.db.transaction() as cur:
             row = repository.user_by_email(cur, email)
         stored_hash = row["password_hash"] if row else None
         verification = self.passwords.verify(stored_hash, data["password"])
         if not verification.ok:
             logger.info("sign_in_refused", user_id=str(row["id"]) if row else None)
+            self._alert_burst(row, account_failures)
             raise Unauthorized(SIGN_IN_FAILED)
         new_hash = self.passwords.hash(data["password"]) if verification.needs_rehash else None
         session_id = str(uuid.uuid4())
         with self.db.transaction() as cur:
-            repository.forget_failures(cur, failures, throttle.account_key(email))
+            repository.forget_failures(cur, failures, throttle.success_keys(email, client))
             if new_hash is not None:
                 repository.replace_password_hash(cur, row["id"], stored_hash, new_hash)
             repository.insert_session(cur, session_id, row["id"], self.tokens.ttl)
@@ -161,18 +319,36 @@ class IdentityService:
         })
 
     def _begin_attempt(self, email, client):
-        """Refuse the attempt when a key is over its limit, else count it as failed already (so
-        concurrent attempts, in any process, see it); returns the failure rows to drop on success."""
+        """Refuse the attempt when a key is over its limit or the account's delay lasts, else count it
+        as failed already (so concurrent attempts, in any process, see it); returns the failure rows
+        to drop on success and how many failures the account now has in the window."""
         limits = throttle.keys(self.limits, email, client)
+        account = throttle.account_key(email)
+        counted = [*limits, account]
         with self.db.transaction() as cur:
-            repository.lock_keys(cur, limits)
-            now, failures = repository.failure_times(cur, limits, self.limits.window)
+            repository.lock_keys(cur, counted)
+            now, failures = repository.failure_times(cur, counted, self.limits.window)
+            delay = self.limits.account_delay(failures.get(account, ()), now)
             try:
-                throttle.check(failures, limits, self.limits.window, now)
-            except TooManyRequests:
-                logger.info("sign_in_throttled", keys=sorted(k.split(":", 1)[0] for k in limits))
+                throttle.check(failures, limits, self.limits.window, now, delay)
+            except TooManyRequests as exc:
+                logger.info("sign_in_throttled", keys=sorted(k.split(":", 1)[0] for k in limits),
+                            retry_after=exc.details.get("retry_after"))
                 raise
-            return repository.insert_failures(cur, limits, self.limits.window)
+            ids = repository.insert_failures(cur, counted, self.limits.retention)
+        return ids, len(failures.get(account, ())) + 1
+
+    def _alert_burst(self, user, account_failures):
+        """Tell the owner of a burst of failed sign-ins by e-mail, once per burst (not again within
+        the window): from SIGN_IN_ACCOUNT_LIMIT failures on the account, from any addresses."""
+        if user is None or account_failures < self.limits.account:
+            return
+        with self.db.transaction() as cur:
+            if not repository.claim_alert(cur, user["id"], self.limits.window):
+                return
+            self._enqueue(cur, user, recovery.failed_sign_ins_email(self.account_mail.links, user["first_name"],
+                                                                    account_failures, self.limits.window))
+        logger.info("sign_in_burst_alerted", user_id=str(user["id"]), failures=account_failures)
 
     @rpc
     def authenticate(self, token):
@@ -186,7 +362,8 @@ class IdentityService:
                 row = repository.live_session(cur, session_id)
         if row is None or str(row["user_id"]) != parse_id(claims["user_id"]):
             raise Unauthorized(SESSION_ENDED)
-        return schema_of(ActorSchema).dump({"user_id": str(row["user_id"]), "role": row["role"]})
+        return schema_of(SessionSchema).dump({"user_id": str(row["user_id"]), "role": row["role"],
+                                              "email_verified": row["email_verified"]})
 
     @rpc
     def sign_out(self, token):
@@ -213,15 +390,16 @@ class IdentityService:
             row = repository.user_by_id(cur, user_id)
         if row is None:
             raise Unauthorized(SESSION_ENDED)
-        failures = self._begin_attempt(row["email"], client)
+        failures, account_failures = self._begin_attempt(row["email"], client)
         if not self.passwords.verify(row["password_hash"], data["current_password"]).ok:
             logger.info("password_change_refused", user_id=user_id)
+            self._alert_burst(row, account_failures)
             raise InvalidInput(WRONG_PASSWORD, {"current_password": [WRONG_PASSWORD]})
         new_hash = self.passwords.hash(data["new_password"])
         with self.db.transaction() as cur:
             repository.user_by_id(cur, user_id, lock=True)
             repository.set_password_hash(cur, user_id, new_hash)
-            repository.forget_failures(cur, failures, throttle.account_key(row["email"]))
+            repository.forget_failures(cur, failures, throttle.success_keys(row["email"], client))
             revoked = repository.revoke_other_sessions(cur, user_id, session_id)
         logger.info("password_changed", user_id=user_id, revoked_sessions=revoked)
         return schema_of(PasswordChangedSchema).dump({"revoked_sessions": revoked})
@@ -340,7 +518,9 @@ class IdentityService:
         data = load(AccreditationApplicationSchema, form, what="application")
         application_id = str(uuid.uuid4())
         with self.db.transaction() as cur:
-            require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True), NOT_A_MENTOR_ACCREDITATION)
+            account = repository.user_by_id(cur, mentor_id, lock=True)
+            require_mentor_account(account, NOT_A_MENTOR_ACCREDITATION)
+            require_verified_email(account)
             accreditation.require_profile(repository.profile(cur, mentor_id))
             roll = repository.accreditation(cur, mentor_id, lock=True)
             state = accreditation.next_state(roll["state"] if roll else None, "apply")

@@ -12,18 +12,19 @@
 - a row for MODERATORS is fanned out to one row per moderator (``moderator_contacts``) who
   wants that kind by e-mail, each then sent, retried and deduplicated on its own.
 
-smtplib is the standard library's: under eventlet's monkey patching its socket is cooperative.
+The SMTP transport, its settings and the retry policy are services/common/mail.py (identity's
+account e-mails use the same); this module is notifications' outbox.
 """
-import smtplib
-from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import formataddr
 
+from services.common.mail import MAX_BACKOFF_SECONDS, RetryPolicy, SmtpSettings, permanent, plain_message, send
 from services.notifications import preferences
 from services.notifications.messages import MODERATORS
 
-MAX_BACKOFF_SECONDS = 3600.0
+__all__ = ("MAX_BACKOFF_SECONDS", "RetryPolicy", "SmtpSettings", "permanent", "send", "build_message", "claim_due",
+           "release", "mark_sent", "mark_failed_attempt", "fan_out")
+
 CLAIM_LEASE_SECONDS = 120.0  # longer than one SMTP exchange may take (timeout included)
 BATCH_SIZE = 20
 FOOTER = ("Sign in to the platform to see it.\n\n"
@@ -31,77 +32,13 @@ FOOTER = ("Sign in to the platform to see it.\n\n"
           "turn this kind off there.")
 
 
-def _flag(value):
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    sender: str
-    user: str = ""
-    password: str = ""
-    starttls: bool = False
-    timeout: float = 10.0
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(host=str(config.get("SMTP_HOST", "127.0.0.1")), port=int(config.get("SMTP_PORT", 1025)),
-                   sender=str(config.get("SMTP_FROM") or "noreply@mentor-platform.local"),
-                   user=str(config.get("SMTP_USER") or ""), password=str(config.get("SMTP_PASSWORD") or ""),
-                   starttls=_flag(config.get("SMTP_STARTTLS", False)))
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    base_seconds: float = 30.0
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(max_attempts=int(config.get("EMAIL_MAX_ATTEMPTS", 8)),
-                   base_seconds=float(config.get("EMAIL_RETRY_SECONDS", 30)))
-
-    def backoff(self, attempt):
-        """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...): base, 2 base, 4 base ...
-        up to an hour (with the defaults: 30 s, 1 min, 2 min ... about an hour and a half in all)."""
-        return min(MAX_BACKOFF_SECONDS, max(self.base_seconds, 0.0) * 2 ** (max(attempt, 1) - 1))
-
-    def gives_up(self, attempts):
-        return attempts >= self.max_attempts
-
-
-def permanent(exc):
-    """An SMTP answer that no retry changes: every recipient refused with a 5xx code."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return bool(exc.recipients) and all(500 <= code < 600 for code, _ in exc.recipients.values())
-    return False
-
-
 def build_message(row, contact, settings):
     """The e-mail of one outbox row for one recipient (``contact`` from identity)."""
-    message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = formataddr((contact["display_name"], contact["email"]))
-    message["Subject"] = row["text"] if len(row["text"]) <= 150 else row["text"][:147] + "..."
-    message["Date"] = format_datetime(row["created_at"])
-    domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "mentor-platform.local"
-    message["Message-ID"] = f"<{row['id']}@{domain}>"
-    message["X-Notification-Kind"] = row["kind"]
     greeting = f"Hello, {contact['display_name']}." if contact.get("display_name") else "Hello."
-    message.set_content(f"{greeting}\n\n{row['text']}\n\n{FOOTER}\n")
-    return message
-
-
-def send(message, settings):
-    """Hand one message to the SMTP server; raises on any failure (the caller retries)."""
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-        if settings.starttls:
-            smtp.starttls()
-        if settings.user:
-            smtp.login(settings.user, settings.password)
-        smtp.send_message(message)
+    return plain_message(settings, formataddr((contact["display_name"], contact["email"])),
+                         row["text"] if len(row["text"]) <= 150 else row["text"][:147] + "...",
+                         f"{greeting}\n\n{row['text']}\n\n{FOOTER}\n", row["id"], row["created_at"],
+                         {"X-Notification-Kind": row["kind"]})
 
 
 # ---- the outbox table ------------------------------------------------------------------------

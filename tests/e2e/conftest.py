@@ -9,6 +9,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from tests.accounts import accepted, verification_token
 from tests.processes import ROOT, ServiceProcess
 from tests.support import eventually
 
@@ -63,14 +64,19 @@ class Platform:
         return response.json() if response.content else None
 
     def person(self, role, first_name, last_name):
+        """A new account, its e-mail verified by the link e-mailed to it (the session's SMTP catcher)."""
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
-        user = self.call("POST", "/api/v1/auth/register", json={
+        answer = self.call("POST", "/api/v1/auth/register", json={
             "email": email, "password": "correct horse battery", "role": role,
-            "first_name": first_name, "last_name": last_name}, expect=201)
-        assert user["email"] == email and user["role"] == role and "password" not in user
+            "first_name": first_name, "last_name": last_name}, expect=202)
+        assert answer == accepted(email)
+        assert self.call("POST", "/api/v1/auth/email-verification",
+                         json={"token": verification_token(email)}) == {"verified": True}
         token = self.call("POST", "/api/v1/auth/sign-in",
                           json={"email": email, "password": "correct horse battery"})
-        assert token["token_type"] == "bearer" and token["user"]["id"] == user["id"]
+        user = token["user"]
+        assert user["email"] == email and user["role"] == role and user["email_verified"] is True
+        assert token["token_type"] == "bearer" and "password" not in user
         return user, token["access_token"]
 
     def mentor(self, first_name, last_name, rubrics, capacity=5, **profile):

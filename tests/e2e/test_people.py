@@ -1,12 +1,14 @@
 """People end to end, every service a real `nameko run` process: the demo data of
 scripts/platform.py (moderator first, mentors on the roll of mentors, one application waiting),
-loaded twice (it is idempotent); and sign-out over the real gateway."""
+loaded twice (it is idempotent); sign-out over the real gateway; the account e-mails' links never
+reach a log."""
 import importlib.util
 from urllib.parse import urlsplit
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from tests.accounts import reset_token, verification_token
 from tests.processes import ROOT
 from tests.support import eventually
 
@@ -49,3 +51,16 @@ def test_sign_out_ends_the_session_at_once(platform):
     assert platform.call("GET", "/api/v1/me", token=token)["id"] == user["id"]
     platform.call("POST", "/api/v1/auth/sign-out", token=token)
     platform.call("GET", "/api/v1/me", token=token, expect=401)
+
+
+def test_account_links_and_addresses_stay_out_of_every_log(platform):
+    user, token = platform.person("mentee", "Inna", "Volkova")  # registered and verified by its link
+    platform.call("POST", "/api/v1/auth/password-reset", json={"email": user["email"]}, expect=202)
+    reset = reset_token(user["email"])
+    platform.call("POST", "/api/v1/auth/password-reset/confirm", json={"token": reset,
+                                                                      "new_password": "a new passphrase"})
+    platform.call("GET", "/api/v1/me", token=token, expect=401)
+    logs = {name: process.log_text() for name, process in platform.processes.items()}
+    assert "password_reset" in logs["identity"] and "email_verified" in logs["identity"]  # the logs were read
+    for secret in (verification_token(user["email"]), reset, user["email"]):
+        assert [name for name, text in logs.items() if secret in text] == []

@@ -9,6 +9,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from tests.accounts import verification_token
 from tests.faults.helpers import service_env
 from tests.faults.private_broker import PrivateBroker
 from tests.processes import ServiceProcess
@@ -50,10 +51,13 @@ def outage_platform(test_env, tmp_path):
 
 
 def _mentee(base):
+    """A verified mentee (the link from the session's SMTP catcher): its Authorization header."""
     email = f"mentee-{uuid.uuid4().hex[:8]}@example.org"
     requests.post(f"{base}/api/v1/auth/register", timeout=30, json={
         "email": email, "password": "correct horse battery", "role": "mentee", "first_name": "Anna",
         "last_name": "Petrova"}).raise_for_status()
+    requests.post(f"{base}/api/v1/auth/email-verification", timeout=30,
+                  json={"token": verification_token(email)}).raise_for_status()
     signed = requests.post(f"{base}/api/v1/auth/sign-in", timeout=30,
                            json={"email": email, "password": "correct horse battery"})
     signed.raise_for_status()

@@ -18,6 +18,7 @@ from services.identity.service import IdentityService
 from services.library.service import LibraryService
 from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
+from tests.accounts import accepted, verify_over_http
 from tests.support import eventually
 
 BACKENDS = (IdentityService, MatchingService, CasesService, NotificationsService, LibraryService)
@@ -43,15 +44,22 @@ class Api:
             headers["Authorization"] = f"Bearer {token}"
         return self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
-    def register(self, role="mentee", **fields):
-        """A new user of ``role``: ``(user, access token)``."""
+    def register(self, role="mentee", verify=True, **fields):
+        """A new user of ``role``: ``(user, access token)``; its e-mail verified by the link e-mailed
+        to it (through the session's SMTP catcher) unless ``verify`` is false."""
         email = f"{role}-{uuid.uuid4().hex[:12]}@example.org"
         form = {"email": email, "password": PASSWORD, "role": role, "first_name": "Anna",
                 "last_name": "Petrova", "patronymic": ""}
         form.update(fields)
         created = self("POST", "/api/v1/auth/register", json=form)
-        assert created.status_code == 201, created.text
-        return created.json(), self.sign_in(email)
+        assert created.status_code == 202, created.text
+        assert created.json() == accepted(form["email"]), created.text
+        if verify:
+            verified = verify_over_http(self, form["email"])
+            assert verified.status_code == 200 and verified.json() == {"verified": True}, verified.text
+        signed = self("POST", "/api/v1/auth/sign-in", json={"email": form["email"], "password": form["password"]})
+        assert signed.status_code == 200, signed.text
+        return signed.json()["user"], signed.json()["access_token"]
 
     def moderator(self, test_env):
         """A moderator (never self-registered: made as the operator command does): its access token."""

@@ -6,6 +6,7 @@ monkey patching, which does not mix with an asyncio loop in a thread. Stopping a
 it again on the same port is a real SMTP outage for the sender.
 """
 import mailbox
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,9 @@ from email import message_from_bytes
 from email.policy import default
 
 from tests.processes import ROOT
+from tests.support import eventually
+
+LINK = re.compile(r"/(?P<page>verify-email|reset-password)\?token=(?P<token>[A-Za-z0-9_\-]+)")
 
 
 def free_port():
@@ -36,6 +40,7 @@ class SmtpSink:
         self.maildir = str(maildir)
         self.port = port or free_port()
         self.process = None
+        self._parsed = {}
 
     def start(self):
         self.process = subprocess.Popen(
@@ -65,10 +70,44 @@ class SmtpSink:
             time.sleep(0.05)
 
     def messages(self, to=None):
-        """Every message received so far (parsed), optionally only those to one address."""
+        """Every message received so far (parsed), in the order received, optionally only those to one
+        address."""
         found = []
-        for raw in mailbox.Maildir(self.maildir, factory=None, create=True):
-            message = message_from_bytes(raw.as_bytes(), policy=default)
+        box = mailbox.Maildir(self.maildir, factory=None, create=True)
+        for key in sorted(box.keys(), key=_received):
+            message = self._parsed.get(key)
+            if message is None:  # a message once delivered never changes: parsed once
+                message = self._parsed[key] = message_from_bytes(box.get_bytes(key), policy=default)
             if to is None or to.lower() in (message.get("To") or "").lower():
                 found.append(message)
         return found
+
+    def account_emails(self, to, kind=None):
+        """Identity's account e-mails to one address (oldest first), optionally of one kind
+        (``email_verification``, ``password_reset``, ``registration_attempt``, ``failed_sign_ins``)."""
+        found = [m for m in self.messages(to) if m.get("X-Account-Email-Kind")
+                 and (kind is None or m["X-Account-Email-Kind"] == kind)]
+        return found
+
+    def wait_for_account_email(self, to, kind, count=1, timeout=30):
+        """The ``count``-th account e-mail of ``kind`` to ``to`` once it has arrived."""
+        return eventually(lambda: (self.account_emails(to, kind) + [None] * count)[count - 1], timeout=timeout,
+                          interval=0.05, message=f"{kind} e-mail number {count} to {to}")
+
+    def link_token(self, to, kind="email_verification", count=1, timeout=30):
+        """The token of the link in the ``count``-th account e-mail of ``kind`` to ``to`` (waits for it)."""
+        return link_token(self.wait_for_account_email(to, kind, count, timeout))
+
+
+def _received(key):
+    """A Maildir key (``<seconds>.M<microseconds>P<pid>Q<n>.<host>``) as the time it was delivered."""
+    seconds, _, rest = key.partition(".")
+    micros = re.match(r"M(\d+)", rest)
+    return (int(seconds) if seconds.isdigit() else 0, int(micros.group(1)) if micros else 0, key)
+
+
+def link_token(message):
+    """The token of the one-time link (verify-email or reset-password) in an account e-mail."""
+    found = LINK.search(message.get_body(("plain",)).get_content())
+    assert found, f"no link in the e-mail {message['Subject']!r}"
+    return found.group("token")

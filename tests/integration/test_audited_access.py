@@ -15,6 +15,7 @@ from services.cases.service import CasesService
 from services.common.db import PostgresStore
 from services.identity.admin import create_moderator
 from services.identity.service import IdentityService
+from tests.accounts import register_over_rpc
 from tests.integration.event_helpers import envelope, open_broker
 from tests.support import case_form, eventually
 
@@ -40,8 +41,8 @@ def identity_db(broker, db):
 def _person(rpc, role, last_name="Smirnova"):
     """A registered account, signed in: (actor, token)."""
     email = f"{role}.{uuid.uuid4().hex[:10]}@school.example.org"
-    user = rpc.identity.register({"email": email, "password": PASSWORD, "role": role, "first_name": "Anna",
-                                  "last_name": last_name})
+    user = register_over_rpc(rpc, {"email": email, "password": PASSWORD, "role": role, "first_name": "Anna",
+                                   "last_name": last_name})
     return _signed_in(rpc, user, email)
 
 

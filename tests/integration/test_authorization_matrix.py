@@ -30,6 +30,7 @@ import pytest
 
 from services.gateway import openapi
 from services.gateway.service import GatewayService
+from tests.accounts import reset_token, verification_token
 from tests.integration.gateway_platform import PASSWORD, start_platform
 from tests.support import case_form, eventually
 
@@ -151,6 +152,26 @@ def register(w, role, allowed):
         "first_name": "Nina", "last_name": "Novikova", "patronymic": ""}}
 
 
+def email_verification(w, role, allowed):
+    """The link e-mailed to a fresh unverified account (through the SMTP catcher)."""
+    user, _ = w.api.register("mentee", verify=False)
+    return {"method": "POST", "path": "/api/v1/auth/email-verification",
+            "json": {"token": verification_token(user["email"])}}
+
+
+def password_reset(w, role, allowed):
+    return {"method": "POST", "path": "/api/v1/auth/password-reset",
+            "json": {"email": f"reset-{uuid.uuid4().hex[:12]}@example.org"}}
+
+
+def password_reset_confirm(w, role, allowed):
+    """A throwaway account's reset link (the reset ends its sessions, not the role's)."""
+    user, _ = w.api.register("mentee", verify=False)
+    w.call("POST", "/api/v1/auth/password-reset", expect=202, json={"email": user["email"]})
+    return {"method": "POST", "path": "/api/v1/auth/password-reset/confirm",
+            "json": {"token": reset_token(user["email"]), "new_password": "another long password"}}
+
+
 def sign_in(w, role, allowed):
     return {"method": "POST", "path": "/api/v1/auth/sign-in",
             "json": {"email": w.users["other_mentee"]["email"], "password": PASSWORD}}
@@ -192,6 +213,14 @@ TABLE = {
     ("PUT", "/api/v1/me/password"): row("401 ok ok ok ok ok ok", password,
                                         "a throwaway user of the role's kind: the change ends other sessions"),
     ("GET", "/api/v1/me"): row("401 ok ok ok ok ok ok", get("/api/v1/me")),
+    ("POST", "/api/v1/auth/email-verification"): row("ok ok ok ok ok ok ok", email_verification,
+                                                     "the link of a fresh unverified account per call"),
+    ("POST", "/api/v1/auth/email-verification/resend"): row("401 ok ok ok ok ok ok",
+                                                            send("/api/v1/auth/email-verification/resend"),
+                                                            "nothing is sent to a verified account"),
+    ("POST", "/api/v1/auth/password-reset"): row("ok ok ok ok ok ok ok", password_reset, "any address"),
+    ("POST", "/api/v1/auth/password-reset/confirm"): row("ok ok ok ok ok ok ok", password_reset_confirm,
+                                                         "a throwaway account's link per call"),
 
     # questionnaire: the mentee's own
     ("GET", "/api/v1/me/questionnaire"): row("401 ok ok 404 404 404 404", get("/api/v1/me/questionnaire"),

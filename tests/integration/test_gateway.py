@@ -246,17 +246,15 @@ class IdentityStub:
         return health(self.name)
 
     @rpc
-    def register(self, form):
+    def register(self, form, client=None):
         record(self, "register", form)
-        return {"id": "u-new", "email": form["email"], "role": form["role"], "first_name": form["first_name"],
-                "last_name": form["last_name"], "patronymic": form["patronymic"],
-                "created_at": "2026-01-01T10:00:00+00:00", "password_hash": "argon2$..."}
+        return {"status": "verification_sent", "email": form["email"], "password_hash": "argon2$..."}
 
     @rpc
     def authenticate(self, token):
         """The session check the gateway makes on every authenticated request (not recorded: it is
-        plumbing, not the route's call); every genuine token's session is live here."""
-        return TokenSigner(TOKEN_SECRET, 3600).verify(token)
+        plumbing, not the route's call); every genuine token's session is live and verified here."""
+        return dict(TokenSigner(TOKEN_SECRET, 3600).verify(token), email_verified=True)
 
     @rpc
     def sign_in(self, credentials, client=None):
@@ -659,9 +657,8 @@ def test_register_sign_in_and_me(api):
     response = api("POST", "/api/v1/auth/register", json={
         "email": "olga@example.org", "password": "correct horse", "role": "mentee",
         "first_name": "Olga", "last_name": "Smirnova"})
-    assert response.status_code == 201, response.text
-    user = response.json()
-    assert user["id"] == "u-new" and "password_hash" not in user and "password" not in user
+    assert response.status_code == 202, response.text
+    assert response.json() == {"status": "verification_sent", "email": "olga@example.org"}  # no more
     assert calls("identity.register")[0][1][0]["patronymic"] == ""  # schema defaults applied
 
     assert_error(api("POST", "/api/v1/auth/register", json={"email": "nope", "password": "short", "role": "moderator",

@@ -13,12 +13,13 @@ from nameko.containers import ServiceContainer
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.envelope import read_envelope
-from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from contracts.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from contracts.topology import events_exchange
 from services.common.db import PostgresStore
 from services.common.tokens import TokenSigner
 from services.identity.admin import create_moderator
 from services.identity.service import IdentityService
+from tests.accounts import accepted, register_over_rpc
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery"
@@ -47,7 +48,7 @@ def _register(rpc, role="mentee", email=None, password=PASSWORD, **names):
     form = {"email": email or _email(role), "password": password, "role": role,
             "first_name": names.get("first_name", "Anna"), "last_name": names.get("last_name", "Petrova"),
             "patronymic": names.get("patronymic", "Sergeevna")}
-    return rpc.identity.register(form)
+    return register_over_rpc(rpc, form, verify=role == "mentor")  # a mentor may apply for the roll
 
 
 def _actor(user):
@@ -98,13 +99,13 @@ def test_wrong_password_and_unknown_email_are_refused_alike(rpc, identity):
     assert wrong.value.fields == unknown.value.fields == {}
 
 
-def test_duplicate_email_is_a_conflict_and_is_stored_once(rpc, identity_db):
+def test_a_duplicate_email_is_answered_as_a_new_one_and_is_stored_once(rpc, identity_db):
+    # issue 18: registration never tells whether an address has an account (was: 409 "already exists")
     email = _email("twice")
     first = _register(rpc, email=email)
-    with pytest.raises(Conflict) as info:
-        _register(rpc, role="mentor", email=email.upper(), password="another-password")
-    assert info.value.status == 409
-    assert list(info.value.fields) == ["email"]
+    again = rpc.identity.register({"email": email.upper(), "password": "another-password", "role": "mentor",
+                                   "first_name": "Anna", "last_name": "Petrova"})
+    assert again == accepted(email)
     assert _scalar(identity_db, "SELECT count(*) FROM users WHERE email = %s", email.lower()) == 1
     # the first account is untouched: its password still works, the second one does not
     assert rpc.identity.sign_in({"email": email, "password": PASSWORD})["user"]["id"] == first["id"]

@@ -7,6 +7,7 @@ import pytest
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
 from services.notifications.service import NotificationsService
+from tests.accounts import register_over_rpc
 from tests.integration.event_helpers import envelope, open_broker, purge
 from tests.integration.smtp_sink import SmtpSink
 from tests.support import eventually
@@ -52,8 +53,8 @@ class Person(dict):
 
 def register(rpc, role, first_name="Elena", last_name="Petrova"):
     email = f"{role}.{uuid.uuid4().hex[:10]}@school.example.org"
-    user = rpc.identity.register({"email": email, "password": "correct horse battery", "role": role,
-                                  "first_name": first_name, "last_name": last_name})
+    user = register_over_rpc(rpc, {"email": email, "password": "correct horse battery", "role": role,
+                                   "first_name": first_name, "last_name": last_name})
     return Person(user["id"], role, email)
 
 

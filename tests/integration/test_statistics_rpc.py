@@ -19,6 +19,7 @@ from services.cases import index
 from services.cases.service import CasesService
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
+from tests.accounts import register_over_rpc
 from tests.integration.event_helpers import envelope, open_broker, purge
 from tests.support import actor, case_form, eventually
 
@@ -183,9 +184,11 @@ def test_only_moderators_see_the_case_statistics(world, rpc, role):
 
 # ---- registrations per year (identity) -----------------------------------------------------
 
-def _register(rpc, role):
-    return rpc.identity.register({"email": f"{role}.{uuid.uuid4().hex[:10]}@example.org", "password": PASSWORD,
-                                  "role": role, "first_name": "Anna", "last_name": "Petrova", "patronymic": ""})
+def _register(rpc, role, identity_url):
+    """A mentor verified through the SMTP catcher (to apply for the roll)."""
+    return register_over_rpc(rpc, {"email": f"{role}.{uuid.uuid4().hex[:10]}@example.org", "password": PASSWORD,
+                                   "role": role, "first_name": "Anna", "last_name": "Petrova", "patronymic": ""},
+                             verify=role == "mentor", database_url=identity_url)
 
 
 def test_registrations_per_year_by_role_with_accredited_mentors(world, rpc):
@@ -197,8 +200,8 @@ def test_registrations_per_year_by_role_with_accredited_mentors(world, rpc):
     finally:
         store.close()
     moderator = {"user_id": made["id"], "role": "moderator"}
-    mentees = [_register(rpc, "mentee") for _ in range(3)]
-    mentors = [_register(rpc, "mentor") for _ in range(2)]
+    mentees = [_register(rpc, "mentee", identity_url) for _ in range(3)]
+    mentors = [_register(rpc, "mentor", identity_url) for _ in range(2)]
     mentor = {"user_id": mentors[0]["id"], "role": "mentor"}
     rpc.identity.update_mentor_profile(mentor, {"rubrics": ["education-law"], "accepting_cases": True})
     applied = rpc.identity.apply_for_accreditation(mentor, {

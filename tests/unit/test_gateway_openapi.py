@@ -49,6 +49,8 @@ EXPECTED = {
     ("POST", "/api/v1/accreditation/applications/{application_id}/reject"),
     ("POST", "/api/v1/mentors/{mentor_id}/suspend"), ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
     ("GET", "/api/v1/statistics"),
+    ("POST", "/api/v1/auth/email-verification"), ("POST", "/api/v1/auth/email-verification/resend"),
+    ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
 }
 
 BODIES = {
@@ -86,6 +88,9 @@ BODIES = {
     ("POST", "/api/v1/me/accreditation"): "AccreditationApplication",
     ("POST", "/api/v1/accreditation/applications/{application_id}/reject"): "DecisionReason",
     ("POST", "/api/v1/mentors/{mentor_id}/suspend"): "DecisionReason",
+    ("POST", "/api/v1/auth/email-verification"): "EmailVerification",
+    ("POST", "/api/v1/auth/password-reset"): "PasswordResetRequest",
+    ("POST", "/api/v1/auth/password-reset/confirm"): "PasswordReset",
 }
 # raw bodies and results (not JSON): the mentor's photo
 IMAGES = ["image/jpeg", "image/png"]
@@ -95,7 +100,8 @@ RAW_RESULTS = {("GET", "/api/v1/mentors/{mentor_id}/photo"): IMAGES}
 PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
           ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
           ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
-          ("GET", "/api/v1/mentors/{mentor_id}/photo")}
+          ("GET", "/api/v1/mentors/{mentor_id}/photo"), ("POST", "/api/v1/auth/email-verification"),
+          ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm")}
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +168,9 @@ def test_results_reference_contract_views(doc):
     assert result(("GET", "/api/v1/cases/{case_id}")) == "CaseView"
     assert result(("GET", "/api/v1/cases")) == "CaseSummaryList"
     assert result(("POST", "/api/v1/auth/sign-in")) == "TokenView"
-    assert result(("POST", "/api/v1/auth/register"), "201") == "UserView"
+    assert result(("POST", "/api/v1/auth/register"), "202") == "RegistrationAccepted"
+    assert result(("GET", "/api/v1/me")) == "UserView"
+    assert result(("POST", "/api/v1/auth/email-verification")) == "EmailVerified"
     assert result(("GET", "/api/v1/library")) == "LibraryEntryList"
     for action in ("decline", "withdrawal", "answers", "keep-request", "colleagues", "forum", "second-opinion"):
         assert result(("POST", f"/api/v1/cases/{{case_id}}/{action}")) == "CaseView", action

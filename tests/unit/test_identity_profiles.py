@@ -45,7 +45,9 @@ def test_user_view_never_carries_the_password_hash():
            "created_at": datetime(2024, 9, 1, 8, 30, tzinfo=timezone.utc)}
     view = accounts.user_view(row)
     assert view == {"id": MENTOR_ID, "email": "a@example.org", "role": "mentor", "first_name": "A",
-                    "last_name": "B", "patronymic": "", "created_at": "2024-09-01T08:30:00+00:00"}
+                    "last_name": "B", "patronymic": "", "created_at": "2024-09-01T08:30:00+00:00",
+                    "email_verified": False}
+    assert accounts.user_view(dict(row, email_verified_at=row["created_at"]))["email_verified"] is True
 
 
 @pytest.mark.parametrize("actor, target, allowed", [

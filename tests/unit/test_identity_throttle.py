@@ -68,11 +68,44 @@ def test_address_keys(address, key):
     assert throttle.address_key(address) == key
 
 
-def test_an_attempt_has_an_account_key_and_an_address_key_when_there_is_an_address():
+def test_an_attempt_is_limited_per_account_and_address_and_per_address_never_per_account_alone():
+    # issue 18: failures from elsewhere must not lock the owner out, so the account alone has no hard limit
     limits = Limits(account=5, address=20, window=900)
-    assert throttle.keys(limits, "a@example.org", "10.0.0.1") == {
-        throttle.account_key("a@example.org"): 5, "address:10.0.0.1": 20}
-    assert throttle.keys(limits, "a@example.org", None) == {throttle.account_key("a@example.org"): 5}
+    pair = throttle.account_address_key("a@example.org", "10.0.0.1")
+    assert throttle.keys(limits, "a@example.org", "10.0.0.1") == {pair: 5, "address:10.0.0.1": 20}
+    assert pair == throttle.account_address_key(" A@Example.org ", "10.0.0.1")
+    assert pair != throttle.account_address_key("a@example.org", "10.0.0.2")
+    assert "example" not in pair and "10.0.0.1" not in pair
+    assert throttle.keys(limits, "a@example.org", None) == {throttle.account_address_key("a@example.org", None): 5}
+    assert throttle.account_key("a@example.org") not in throttle.keys(limits, "a@example.org", "10.0.0.1")
+
+
+def test_the_account_alone_only_delays_a_few_seconds_after_its_latest_failure():
+    limits = Limits(account=5, window=900, max_delay=5)
+    assert limits.account_delay([100.0, 200.0, 300.0, 400.0], 401.0) == 0  # under the limit: no delay
+    five = [100.0, 200.0, 300.0, 400.0, 500.0]
+    assert limits.account_delay(five, 500.0) == 1  # the 5th failure: 1 s after it
+    assert limits.account_delay(five, 500.5) == 1
+    assert limits.account_delay(five, 501.0) == 0
+    assert limits.account_delay(five + [501.0], 501.0) == 2  # 6 failures: 2 s
+    assert limits.account_delay(five + [501.0, 502.0], 502.0) == 4
+    many = [900.0 + i for i in range(40)]
+    assert limits.account_delay(many, 939.0) == 5  # never more than max_delay
+    assert limits.account_delay(many, 944.0) == 0
+    assert limits.account_delay(five, 1400.0) == 0  # the window slid past them
+
+
+def test_check_waits_for_the_account_delay_when_no_key_is_over_its_limit():
+    with pytest.raises(TooManyRequests) as caught:
+        throttle.check({}, {"address:1.2.3.4": 20}, WINDOW, 1000.0, delay=3)
+    assert caught.value.details == {"retry_after": 3}
+    throttle.check({}, {"address:1.2.3.4": 20}, WINDOW, 1000.0, delay=0)
+
+
+def test_registrations_are_keyed_per_address_only():
+    limits = Limits(registrations=3)
+    assert throttle.registration_keys(limits, "203.0.113.9") == {"register:203.0.113.9": 3}
+    assert throttle.registration_keys(limits, None) == {}
 
 
 def test_limits_from_config_and_defaults():

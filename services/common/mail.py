@@ -1,0 +1,92 @@
+"""Sending e-mail over SMTP, shared by every service that keeps an e-mail outbox (notifications'
+``email_outbox``, identity's ``account_email_outbox``): the server's settings, the retry policy,
+which failures are final, and the one call that hands a message to the server.
+
+Each service keeps its own outbox table (written in the same transaction as what the mail reports)
+and its own timer; only this transport and its policy are shared, so a fix here reaches both.
+smtplib is the standard library's: under eventlet's monkey patching its socket is cooperative.
+"""
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+def _flag(value):
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    user: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout: float = 10.0
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(host=str(config.get("SMTP_HOST", "127.0.0.1")), port=int(config.get("SMTP_PORT", 1025)),
+                   sender=str(config.get("SMTP_FROM") or "noreply@mentor-platform.local"),
+                   user=str(config.get("SMTP_USER") or ""), password=str(config.get("SMTP_PASSWORD") or ""),
+                   starttls=_flag(config.get("SMTP_STARTTLS", False)))
+
+    @property
+    def domain(self):
+        """The sender's domain, for Message-IDs."""
+        return parseaddr(self.sender)[1].rpartition("@")[2] or "mentor-platform.local"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_seconds: float = 30.0
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(max_attempts=int(config.get("EMAIL_MAX_ATTEMPTS", 8)),
+                   base_seconds=float(config.get("EMAIL_RETRY_SECONDS", 30)))
+
+    def backoff(self, attempt):
+        """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...): base, 2 base, 4 base ...
+        up to an hour (with the defaults: 30 s, 1 min, 2 min ... about an hour and a half in all)."""
+        return min(MAX_BACKOFF_SECONDS, max(self.base_seconds, 0.0) * 2 ** (max(attempt, 1) - 1))
+
+    def gives_up(self, attempts):
+        return attempts >= self.max_attempts
+
+
+def permanent(exc):
+    """An SMTP answer that no retry changes: every recipient refused with a 5xx code."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(500 <= code < 600 for code, _ in exc.recipients.values())
+    return False
+
+
+def plain_message(settings, to, subject, body, message_id, created_at, headers=None):
+    """A plain-text message (UTF-8) from the platform's sender; ``message_id`` is stable across
+    attempts (the outbox row's id), so a mail client shows a message sent twice once."""
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(created_at)
+    message["Message-ID"] = f"<{message_id}@{settings.domain}>"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message
+
+
+def send(message, settings):
+    """Hand one message to the SMTP server; raises on any failure (the caller retries)."""
+    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+        if settings.starttls:
+            smtp.starttls()
+        if settings.user:
+            smtp.login(settings.user, settings.password)
+        smtp.send_message(message)
