@@ -1,0 +1,79 @@
+"""Personal and anonymous mode side by side, in the browser: the mentor of the anonymous case never sees
+its author's name, e-mail or school on any page they can open (the author card's URL is refused); the
+mentor of the personal one opens the author card. A mentee opening another's case gets "not allowed"."""
+import uuid
+
+from tests.browser.conftest import sign_in
+from tests.browser.test_case_journey import file_case
+from tests.support import eventually
+
+
+def _choose_and_accept(platform, author_token, case_id, mentor, mentor_token):
+    def proposed():
+        case = platform.call("GET", f"/api/v1/cases/{case_id}", token=author_token)
+        return mentor["id"] in {p["mentor_id"] for p in case["proposed_mentors"]}
+    eventually(proposed, timeout=30, interval=0.5, message="the mentor is proposed")
+    platform.call("POST", f"/api/v1/cases/{case_id}/mentor", token=author_token, json={"mentor_id": mentor["id"]},
+                  headers={"Idempotency-Key": uuid.uuid4().hex})
+
+
+def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, web, new_browser):
+    hidden_guide, hidden_token = platform.mentor("Boris", "Slepov", ["self-management"])
+    open_guide, open_token = platform.mentor("Gleb", "Otkrytov", ["personal-resources"])
+    mentee, mentee_token = platform.person("mentee", "Taisia", "Anonimova")
+    school = f"Школа № {uuid.uuid4().int % 9000 + 1000} Северного округа"
+    platform.call("PUT", "/api/v1/me/questionnaire", token=mentee_token, json={
+        "school": school, "subjects": ["History"], "forms_taught": [6, 7], "years_of_practice": 1,
+        "graduation_year": 2024, "graduation_institute": "MCU", "workload_hours_per_week": 20})
+
+    author = sign_in(new_browser(), web, mentee["email"])
+    author.go(web.url("/cases/new"))
+    assert "Наставник не увидит ваше имя" in author.text("main form")
+    anonymous = file_case(author, web, "Planning my week never works.", "Where do I start?", "self-management",
+                          mode="anonymous")
+    personal = file_case(author, web, "I am tired by Wednesday.", "How do I rest?", "personal-resources")
+    _choose_and_accept(platform, mentee_token, anonymous, hidden_guide, hidden_token)
+    _choose_and_accept(platform, mentee_token, personal, open_guide, open_token)
+    platform.call("POST", f"/api/v1/cases/{personal}/accept", token=open_token)
+
+    # the anonymous case's mentor: accepts, asks, reads the answer; never the author's identity
+    guide = sign_in(new_browser(), web, hidden_guide["email"])
+    guide.go(web.url(f"/cases/{anonymous}"))
+    assert guide.all("#author-card-link") == [], "no author card on an anonymous case"
+    guide.click_button("Принять кейс")
+    guide.wait_text("Задать вопросы")
+    guide.fill("#written-0-text", "What did you try first?")
+    guide.check("input[name='written.0.kind'][value=clarifying]")
+    guide.click_button("Задать вопросы")
+    guide.wait_text("Автор отвечает на вопросы", css="#case-status")
+    author.go(web.url(f"/cases/{anonymous}"))
+    author.find("textarea[name^='answer.']").send_keys("A paper planner, for a week.")
+    author.click_button("Отправить ответы")
+    author.wait_text("сохраните запрос", css="#case-status")
+
+    secrets = ("Anonimova", "Taisia", mentee["email"], school)
+    for path in ("/cases", f"/cases/{anonymous}", "/inbox", f"/cases/{anonymous}/author",
+                 f"/cases/{anonymous}/history", f"/cases/{personal}"):
+        guide.go(web.url(path))
+        page = guide.html
+        for secret in secrets:
+            assert secret not in page, f"{secret!r} on {path}"
+    guide.go(web.url(f"/cases/{anonymous}"))
+    assert "A paper planner, for a week." in guide.text("#timeline")
+    guide.go(web.url(f"/cases/{anonymous}/author"))
+    assert guide.text("h1") == "Нет доступа"
+
+    # the personal case's mentor opens the author card: names and school
+    other = sign_in(new_browser(), web, open_guide["email"])
+    other.go(web.url(f"/cases/{personal}"))
+    other.click_link("Карточка автора (личный формат)")
+    card = other.text("#author-card")
+    assert "Anonimova Taisia" in card and school in card
+
+    # another mentee opening this case: "not allowed", never a stack trace
+    stranger, _ = platform.person("mentee", "Petr", "Chuzhoy")
+    nosy = sign_in(new_browser(), web, stranger["email"])
+    for path in (f"/cases/{personal}", f"/cases/{anonymous}/history", f"/cases/{personal}/complete"):
+        nosy.go(web.url(path))
+        assert nosy.text("h1") == "Нет доступа", path
+        assert "Traceback" not in nosy.html and "I am tired by Wednesday." not in nosy.html
