@@ -70,6 +70,19 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
     card = other.text("#author-card")
     assert "Anonimova Taisia" in card and school in card
 
+    # the case moved on while the mentor typed a question: 409, the banner offers a reload, the text is kept
+    other.go(web.url(f"/cases/{personal}"))
+    other.fill("#written-0-text", "How many hours do you sleep?")
+    other.check("input[name='written.0.kind'][value=clarifying]")
+    platform.call("POST", f"/api/v1/cases/{personal}/solutions", token=open_token,
+                  json={"text": "Rest on Sundays.", "materials": []}, headers={"Idempotency-Key": uuid.uuid4().hex},
+                  expect=201)
+    other.click_button("Задать вопросы")
+    assert "Кто-то уже изменил этот кейс" in other.text("#form-banner")
+    assert other.find("#written-0-text").get_attribute("value") == "How many hours do you sleep?"
+    other.click_link("Обновить страницу")
+    assert "Rest on Sundays." in other.wait_text("Rest on Sundays.", css="#timeline")
+
     # another mentee opening this case: "not allowed", never a stack trace
     stranger, _ = platform.person("mentee", "Petr", "Chuzhoy")
     nosy = sign_in(new_browser(), web, stranger["email"])

@@ -180,7 +180,8 @@ def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: 
         history = gateway.get(f"/api/v1/cases/{case_id}/history").get("items", [])
     timeline = history if history is not None else timeline_from_case(case)
     bank, suggestions, similar = [], [], []
-    if part["mentor"] and case["state"] in ("in_progress", "awaiting_answers"):
+    failed = set(forms or {})  # a refused form is shown again, as typed, whatever the case's state now
+    if part["mentor"] and (case["state"] in ("in_progress", "awaiting_answers") or "questions" in failed):
         bank = gateway.get("/api/v1/question-bank").get("items", [])
     consent = case.get("form", {}).get("group_discussion_consent")
     if part["mentor"] and consent and case["state"] in WORKING:
@@ -204,7 +205,8 @@ def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: 
                   suggestions=suggestions, similar=similar, forms=forms, limits=LIMITS, unanswered=unanswered,
                   question_texts=question_texts(case, history), filed=request.args.get("filed") == "1",
                   material_slots=range(MATERIAL_SLOTS), written_slots=range(WRITTEN_SLOTS), turn_of=turn_of,
-                  working=WORKING)
+                  working=WORKING, failed=failed,
+                  request_path=url_for("cases.case", case_id=case_id))  # reload: the case, not the action's URL
 
 
 @bp.get("/cases/<case_id>")
