@@ -139,6 +139,11 @@ def test_a_case_from_filing_to_reflection_and_its_history(platform, web, new_bro
     # a moderator reads the history, a past version, and the author card only with a reason
     email, password = platform.moderator_account()
     moderator = sign_in(new_browser(), web, email, password=password)
+    moderator.go(web.url("/cases?state=completed&rubric=urban-educational-projects"))
+    listed = moderator.text("#case-list")
+    assert "Городские образовательные проекты" in listed and "Завершён" in listed
+    moderator.go(web.url("/cases?state=choosing_mentor&rubric=urban-educational-projects"))
+    assert moderator.all("#case-list") == []
     moderator.go(case_url)
     moderator.click_link("Полная история и версии кейса")
     history = moderator.text("#timeline")
@@ -189,3 +194,15 @@ def test_markup_in_a_case_is_shown_as_text_everywhere(platform, web, new_browser
     _assert_inert(guide, markup)
     guide.go(web.url("/cases"))
     _assert_inert(guide, markup)
+
+    # the mentor declines with a reason; the author sees it in the timeline, then withdraws the case
+    guide.go(case_url)
+    guide.fill("#reason", "Fully booked this month.")
+    guide.click_button("Отказаться")
+    author.go(case_url)
+    assert "Fully booked this month." in author.wait_text("Наставник отказался", css="#timeline")
+    author.fill("#reason", "Solved it with a colleague.")
+    author.driver.execute_script("window.confirm = function () { return true; }")
+    author.click_button("Отозвать")
+    assert "Solved it with a colleague." in author.wait_text("Кейс отозван", css="#timeline")
+    assert author.all("#reason") == []  # nothing left to do on a withdrawn case

@@ -83,6 +83,16 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
     other.click_link("Обновить страницу")
     assert "Rest on Sundays." in other.wait_text("Rest on Sundays.", css="#timeline")
 
+    # messages only in personal mode: the author writes, the mentor reads
+    author.go(web.url(f"/cases/{anonymous}"))
+    assert author.all("#message") == []
+    author.go(web.url(f"/cases/{personal}"))
+    author.fill("#message", "Thank you, I will try it on Sunday.")
+    author.click_button("Отправить")
+    author.wait_text("Thank you, I will try it on Sunday.", css="#timeline")
+    other.go(web.url(f"/cases/{personal}"))
+    assert "Thank you, I will try it on Sunday." in other.text("#timeline")
+
     # another mentee opening this case: "not allowed", never a stack trace
     stranger, _ = platform.person("mentee", "Petr", "Chuzhoy")
     nosy = sign_in(new_browser(), web, stranger["email"])
@@ -90,3 +100,19 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
         nosy.go(web.url(path))
         assert nosy.text("h1") == "Нет доступа", path
         assert "Traceback" not in nosy.html and "I am tired by Wednesday." not in nosy.html
+
+
+def test_an_unverified_mentee_is_told_to_confirm_the_address_and_keeps_the_form(platform, web, browser):
+    email = f"mentee-{uuid.uuid4().hex[:8]}@example.org"
+    platform.call("POST", "/api/v1/auth/register", expect=202, json={
+        "email": email, "password": "correct horse battery", "role": "mentee", "first_name": "Nina",
+        "last_name": "Nepodtverzhdena"})
+    sign_in(browser, web, email)
+    browser.go(web.url("/cases/new"))
+    browser.fill("#essence", "My first case, before confirming my address.")
+    browser.fill("#question", "What now?")
+    browser.check("input[name=rubrics][value=education-law]")
+    browser.click_button("Подать кейс")
+    assert "подтвердите адрес" in browser.text("#not-verified")
+    browser.find("#not-verified a[href='/account']")
+    assert browser.find("#essence").get_attribute("value") == "My first case, before confirming my address."

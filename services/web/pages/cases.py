@@ -216,12 +216,13 @@ def case(case_id: str) -> Any:
 
 
 def _act(case_id: str, name: str, path: str, payload: Any, remap: dict[str, str] | None = None,
-         creating: bool = True) -> Any:
-    """POST one action of the case page; back to the case, or the page again with this form's errors."""
+         then: str = "cases.case") -> Any:
+    """POST one action of the case page with its form's Idempotency-Key (a resubmission after a 503
+    creates nothing twice); then back to the case, or the page again with this form's errors."""
     form = FormState.from_request()
     try:
         api().post(f"/api/v1/cases/{case_id}/{path}", payload(form) if callable(payload) else payload,
-                   idempotency_key=form.key if creating else None)
+                   idempotency_key=form.key)
     except ApiError as error:
         if error.status in (404,):
             raise
@@ -229,7 +230,7 @@ def _act(case_id: str, name: str, path: str, payload: Any, remap: dict[str, str]
         if remap:
             remap_errors(form, remap)
         return _case_page(case_id, {name: form}, form.status)
-    return redirect_to("cases.case", case_id=case_id)
+    return redirect_to(then, case_id=case_id) if then == "cases.case" else redirect_to(then)
 
 
 @bp.post("/cases/<case_id>/mentor")
@@ -247,7 +248,8 @@ def accept(case_id: str) -> Any:
 @bp.post("/cases/<case_id>/decline")
 @signed_in("mentor")
 def decline(case_id: str) -> Any:
-    return _act(case_id, "decline", "decline", lambda f: {"reason": f.text("reason")})
+    # a mentor who declined may no longer open the case: back to their list
+    return _act(case_id, "decline", "decline", lambda f: {"reason": f.text("reason")}, then="cases.my_cases")
 
 
 @bp.post("/cases/<case_id>/questions")
