@@ -128,7 +128,8 @@ def test_a_case_from_filing_to_reflection_and_its_history(platform, web, new_bro
     author.click_link("Завершить кейс: лист рефлексии")
     author.check("input[name=problem_solved][value=partly]")
     author.click_button("Завершить кейс")  # no rating yet: refused, the answer kept
-    assert author.all(".field-error")
+    author.find(".field-error")  # next to the rating of the solution
+    assert author.find("select[name^='helpfulness.']").get_attribute("aria-invalid") == "true"
     assert author.find("input[name=problem_solved][value=partly]").is_selected()
     rating = author.find("select[name^='helpfulness.']")
     author.select(f"#{rating.get_attribute('id')}", "4")

@@ -116,3 +116,32 @@ def test_an_unverified_mentee_is_told_to_confirm_the_address_and_keeps_the_form(
     assert "подтвердите адрес" in browser.text("#not-verified")
     browser.find("#not-verified a[href='/account']")
     assert browser.find("#essence").get_attribute("value") == "My first case, before confirming my address."
+
+
+def test_the_mentor_asks_a_suggested_colleague_who_adds_an_opinion(platform, web, new_browser):
+    guide, guide_token = platform.mentor("Fedor", "Vedushchy", ["monitoring-evaluation"])
+    colleague, _ = platform.mentor("Klara", "Kollegova", ["monitoring-evaluation"], position="Senior lecturer")
+    mentee, mentee_token = platform.person("mentee", "Lev", "Sovetov")
+    author = sign_in(new_browser(), web, mentee["email"])
+    case_id = file_case(author, web, "My grades differ from my colleague's.", "Who is right?",
+                        "monitoring-evaluation", consent=True)
+    _choose_and_accept(platform, mentee_token, case_id, guide, guide_token)
+    platform.call("POST", f"/api/v1/cases/{case_id}/accept", token=guide_token)
+
+    mentor_page = sign_in(new_browser(), web, guide["email"])
+    mentor_page.go(web.url(f"/cases/{case_id}"))
+    box = mentor_page.find(f"input[name=colleague_ids][value='{colleague['id']}']")
+    assert "Kollegova Klara" in mentor_page.find(f"label[for={box.get_attribute('id')}]").text
+    mentor_page.check(f"#{box.get_attribute('id')}")
+    mentor_page.click_button("Поделиться кейсом")
+    mentor_page.find("#timeline")
+
+    second = sign_in(new_browser(), web, colleague["email"])
+    second.go(web.url(f"/cases/{case_id}"))
+    second.fill("#opinion", "Compare both against the written criteria first.")
+    second.click_button("Отправить мнение")
+    second.wait_text("Compare both against the written criteria first.", css="#timeline")
+    mentor_page.go(web.url(f"/cases/{case_id}"))
+    assert "Compare both against the written criteria first." in mentor_page.text("#timeline")
+    author.go(web.url(f"/cases/{case_id}"))
+    assert "Кейс показан коллегам" in author.text("#timeline")
