@@ -93,6 +93,13 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
     other.go(web.url(f"/cases/{personal}"))
     assert "Thank you, I will try it on Sunday." in other.text("#timeline")
 
+    # a second opinion, once: the case goes back to matching and the button is gone
+    author.go(web.url(f"/cases/{personal}"))
+    author.driver.execute_script("window.confirm = function () { return true; }")
+    author.click_button("Попросить второе мнение")
+    assert "Запрошено второе мнение" in author.wait_text("Запрошено второе мнение", css="#timeline")
+    assert "Попросить второе мнение" not in author.text("main")
+
     # another mentee opening this case: "not allowed", never a stack trace
     stranger, _ = platform.person("mentee", "Petr", "Chuzhoy")
     nosy = sign_in(new_browser(), web, stranger["email"])
@@ -145,3 +152,8 @@ def test_the_mentor_asks_a_suggested_colleague_who_adds_an_opinion(platform, web
     assert "Compare both against the written criteria first." in mentor_page.text("#timeline")
     author.go(web.url(f"/cases/{case_id}"))
     assert "Кейс показан коллегам" in author.text("#timeline")
+
+    # with the consent, the author posts the case, impersonal, to the forum
+    author.fill("#title", "Two teachers, two grades")
+    author.click_button("Вынести обезличенно на форум")
+    assert "Вынесен на форум" in author.wait_text("Вынесен на форум", css="#timeline")

@@ -30,8 +30,8 @@ LIMITS = {"essence": v.ESSENCE_MAX, "actions_taken": v.ACTIONS_MAX, "difficulty"
 VOCABULARY = {"participants": v.PARTICIPANTS, "urgencies": v.URGENCIES, "modes": v.MODES,
               "problem_solved": v.PROBLEM_SOLVED}
 MATERIAL_SLOTS = 3   # material rows offered with a solution (empty rows are left out)
-WRITTEN_SLOTS = 2
-EXCERPTS = 25        # cases of a list shown with an excerpt of their essence (one GET each)    # own questions offered beside the hint bank
+WRITTEN_SLOTS = 2    # own questions offered beside the hint bank
+EXCERPTS = 25        # cases of a list shown with an excerpt of their essence (one GET each)
 FILTERS = ("state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged")
 STATES = ("awaiting_proposals", "no_mentor_found", "choosing_mentor", "awaiting_acceptance", "in_progress",
           "awaiting_answers", "awaiting_decision", "solution_proposed", "completed", "withdrawn")
@@ -401,6 +401,11 @@ def author_card(case_id: str) -> Any:
 @bp.route("/cases/<case_id>/history", methods=["GET", "POST"])
 @signed_in("mentee", "moderator")
 def history(case_id: str) -> Any:
+    """Every step, the case as of a version, and for a moderator the author card after a reason.
+
+    The card is shown in the answer to its POST, not after a redirect: it is personal data read for
+    this one reason (the author sees the read in their access log), so it is kept in no session
+    cookie and a reload asks again."""
     gateway = api()
     case = gateway.get(f"/api/v1/cases/{case_id}")
     items = gateway.get(f"/api/v1/cases/{case_id}/history").get("items", [])
