@@ -100,7 +100,7 @@ def test_a_new_mentor_fills_the_profile_uploads_a_photo_sets_availability_and_is
     mentor.go(web.url("/profile/accreditation"))
     assert "Заявка не подана" in mentor.text("#roll-state")
     mentor.click_button("Подать заявку")
-    assert mentor.wait_text("Заполните", css="#experience-error")
+    assert "Поле не может быть пустым." in mentor.wait_text("пустым", css="#experience-error")
     mentor.fill("#experience", "Twelve years at the university, supervising student teachers.")
     mentor.fill("#motivation", "Young teachers should not be alone with hard cases.")
     mentor.click_button("Подать заявку")
