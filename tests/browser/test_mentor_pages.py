@@ -61,6 +61,15 @@ def test_a_new_mentor_fills_the_profile_uploads_a_photo_sets_availability_and_is
     assert "Это не изображение JPEG или PNG." in mentor.wait_text("JPEG", css="#photo-error")
     assert mentor.find("#position").get_attribute("value") == "Docent of pedagogy"  # the profile form is intact
 
+    for size in (2_500_000, 3_500_000):  # over the gateway's 2 MB; over what this client reads at all
+        mentor.go(web.url("/profile"))  # a fresh page: the error below is this upload's
+        assert not mentor.all("#photo-error")
+        too_big = tmp_path / f"big-{size}.png"
+        too_big.write_bytes(small_png() + b"\0" * size)
+        mentor.find("#photo").send_keys(str(too_big))
+        mentor.click("#photo-form button[type=submit]")
+        assert "Файл слишком большой: не более 2 МБ." in mentor.wait_text("2 МБ", css="#photo-error")
+
     png = tmp_path / "face.png"
     png.write_bytes(small_png())
     mentor.find("#photo").send_keys(str(png))
