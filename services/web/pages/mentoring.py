@@ -250,6 +250,8 @@ def accreditation() -> Any:
                 form.status = 403
             else:
                 form.fail(error)
+                if error.status == 409:  # applied already (another tab), or accredited meanwhile
+                    form.banner = t("accreditation.conflict")
                 if error.status == 404 or (error.status == 400 and not form.errors):
                     form.banner = t("accreditation.profile_first")
             roll = api().get("/api/v1/me/accreditation")

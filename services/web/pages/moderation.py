@@ -22,6 +22,14 @@ APPLICATION_STATES = ("pending", "approved", "rejected")
 MATERIAL_TYPES = ("article", "book", "link")
 
 
+def decision_failed(form: FormState, error: ApiError) -> FormState:
+    """``form.fail``, with a 409 told as what it is here: someone decided first (not "the case changed")."""
+    form.fail(error)
+    if error.status == 409:
+        form.banner = t("moderation.conflict")
+    return form
+
+
 @bp.context_processor
 def moderation_helpers() -> dict[str, Any]:
     return {"rubric_options": rubric_options, "state_label": state_label, "duration": duration}
@@ -78,7 +86,7 @@ def approve(application_id: Any) -> Any:
     try:
         api().post(f"/api/v1/accreditation/applications/{application_id}/approve")
     except ApiError as error:
-        form.fail(error)
+        decision_failed(form, error)
         return _queue_page("pending", (str(application_id), form), form.status)
     flash("moderation.application.approved", "success")
     return redirect_to("moderation.accreditation_queue")
@@ -92,7 +100,7 @@ def reject(application_id: Any) -> Any:
         api().post(f"/api/v1/accreditation/applications/{application_id}/reject",
                    {"reason": form.text("reason").strip()})
     except ApiError as error:
-        form.fail(error)
+        decision_failed(form, error)
         return _queue_page("pending", (str(application_id), form), form.status)
     flash("moderation.application.rejected", "success")
     return redirect_to("moderation.accreditation_queue")
@@ -118,7 +126,7 @@ def suspend(mentor_id: Any) -> Any:
     try:
         api().post(f"/api/v1/mentors/{mentor_id}/suspend", {"reason": form.text("reason").strip()})
     except ApiError as error:
-        form.fail(error)
+        decision_failed(form, error)
         return _mentor_page(mentor_id, form, form.status)
     flash("moderation.mentor.suspended", "success")
     return redirect_to("moderation.mentor", mentor_id=mentor_id)
@@ -131,7 +139,7 @@ def reinstate(mentor_id: Any) -> Any:
     try:
         api().post(f"/api/v1/mentors/{mentor_id}/reinstate")
     except ApiError as error:
-        form.fail(error)
+        decision_failed(form, error)
         return _mentor_page(mentor_id, form, form.status)
     flash("moderation.mentor.reinstated", "success")
     return redirect_to("moderation.mentor", mentor_id=mentor_id)
