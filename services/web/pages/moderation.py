@@ -13,7 +13,7 @@ from flask import Blueprint, flash, request
 from services.web import i18n
 from services.web.core import FormState, api, render, redirect_to, signed_in, t
 from services.web.gateway import ApiError
-from services.web.pages.mentoring import rubric_options
+from services.web.pages.mentoring import refine_errors, rubric_options
 from services.web.templating import RUBRICS, label
 
 bp = Blueprint("moderation", __name__)
@@ -264,6 +264,7 @@ def statistics() -> Any:
         if error.status != 400:
             raise
         form.fail(error)
+        refine_errors(form, error, {r"to": (r"(?i)before", "statistics.error.order")})
         stats = api().get("/api/v1/statistics")
     cases = stats.get("cases") or {}
     rubrics = in_rubricator_order(cases.get("by_rubric") or [])
