@@ -114,6 +114,12 @@ def test_library_search_finds_a_solved_case_and_a_moderator_hides_a_forum_post(p
     post = browser.wait_text("We did this with the Moscow planetarium", css="main .posts")
     assert "Педагог" in post and "Daria" not in post
     thread_url = browser.url.split("#")[0]
+    [mine] = [p for p in browser.all("main .posts > li") if "Moscow planetarium" in p.text]
+    mine.find_element("link text", "Ответить").click()
+    browser.wait_text("Ответ на сообщение #2.")
+    browser.fill("#text", "And ask for the school discount.")
+    browser.click_button("Отправить")
+    assert "ответ на #2" in browser.wait_text("And ask for the school discount.", css="main .posts")
 
     email, password = platform.moderator_account()
     moderator = sign_in(new_browser(), web, email, password=password)
@@ -130,7 +136,8 @@ def test_library_search_finds_a_solved_case_and_a_moderator_hides_a_forum_post(p
     assert "Скрыто модератором: Advertising" in moderator.text("main .posts")
 
     browser.go(thread_url)
-    assert "Moscow planetarium" not in browser.wait_text("Кейс для обсуждения")
+    thread = browser.wait_text("Кейс для обсуждения")
+    assert "Moscow planetarium" not in thread and "And ask for the school discount." in thread
 
     moderator.go(web.url("/library?kind=solved_case&q=planetarium"))
     moderator.click_link("How do I bring my class to the planetarium?")
@@ -169,3 +176,12 @@ def test_a_mentor_creates_an_event_and_a_mentee_will_attend(platform, web, new_b
     assert event["attending"] is True
     guest.click_link("Webinar: parents' meetings that work")
     assert "Изменить событие" not in guest.wait_text("Не приду")
+    assert "Отменить событие" not in guest.text()
+
+    # its author cancels it (after a confirmation); the guest sees it cancelled with the reason
+    browser.fill("#reason", "The speaker is ill")
+    browser.click("main button.danger")
+    browser.driver.switch_to.alert.accept()
+    browser.wait_text("Событие отменено, участники уведомлены.")
+    guest.go(guest.url)
+    assert "Событие отменено: The speaker is ill" in guest.wait_text("Событие отменено")

@@ -332,9 +332,8 @@ def messages() -> Any:
     conversations = api().get("/api/v1/messages").get("items", [])
     mentors = api().get("/api/v1/mentors").get("items", [])
     me = (current_user() or {}).get("id")
-    names = colleague_names([c["peer_id"] for c in conversations])
-    names.update({m["mentor_id"]: " ".join(p for p in (m.get("last_name"), m.get("first_name")) if p)
-                  for m in mentors})
+    names = {m["mentor_id"]: " ".join(p for p in (m.get("last_name"), m.get("first_name")) if p) for m in mentors}
+    names.update(colleague_names([c["peer_id"] for c in conversations if c["peer_id"] not in names]))
     return render("community/messages.html", conversations=conversations, names=names,
                   colleagues=[m for m in mentors if m["mentor_id"] != me])
 
