@@ -154,8 +154,11 @@ def new_case() -> Any:
             created = api().post("/api/v1/cases", form_payload(form), idempotency_key=form.key)
         except ApiError as error:
             form.fail(error)
+            not_verified = error.code == "email_not_verified"
+            if not_verified:
+                form.banner = None  # the page's own banner says it, with the way to the account page
             return render("cases/new.html", form.status, form=form, limits=LIMITS, vocabulary=VOCABULARY,
-                          not_verified=error.code == "email_not_verified")
+                          not_verified=not_verified)
         return redirect_to("cases.case", case_id=created["id"], filed=1)
     return render("cases/new.html", form=form, limits=LIMITS, vocabulary=VOCABULARY, not_verified=False)
 
