@@ -4,7 +4,7 @@ mentor of the personal one opens the author card. A mentee opening another's cas
 import uuid
 
 from tests.browser.conftest import sign_in
-from tests.browser.test_case_journey import file_case
+from tests.browser.test_case_pages import file_case
 from tests.support import eventually
 
 
