@@ -10,7 +10,7 @@ from flask import Blueprint, flash, jsonify, request, url_for
 
 from services.web.core import FormState, api, current_user, redirect_to, render, signed_in, t
 from services.web.gateway import ApiError
-from services.web.templating import RUBRICS
+from services.web.templating import RUBRICS, parse_moment
 
 bp = Blueprint("community", __name__)
 
@@ -48,12 +48,9 @@ def utc_iso(value: str) -> str | None:
 
 def local_input(value: str | None) -> str:
     """The gateway's ISO timestamp as a ``datetime-local`` value in UTC ("2026-12-10T15:00")."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
+    moment = parse_moment(value)
+    if moment is None:
+        return str(value or "")
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M")
