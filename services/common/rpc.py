@@ -43,6 +43,7 @@ from nameko.rpc import MethodProxy, Rpc, RpcProxy
 
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, \
     Unauthorized
+from services.common.actors import ACTOR_KEY, ActorCheck, ActorRefused, actor_position, token_for
 from services.common.logs import get_logger
 
 EXPECTED = (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests)
@@ -82,21 +83,35 @@ class RpcDeadline(DependencyProvider):
 
 
 class DeadlineRpc(Rpc):
-    """nameko's ``Rpc`` entrypoint that refuses, without a worker, a request past its deadline."""
+    """nameko's ``Rpc`` entrypoint that refuses, without a worker, a request past its deadline, and a
+    request to a method taking an ``actor`` without the gateway's signature for that actor and call
+    (services/common/actors.py); the method gets the verified actor."""
+
+    actor_check = None
 
     def setup(self):
         if not any(isinstance(d, RpcDeadline) for d in self.container.dependencies):
             raise RuntimeError(f"{self.container.service_name} has @rpc methods but no RpcDeadline dependency: "
                                "declare rpc_deadline = RpcDeadline() (services/common/rpc.py)")
+        position = actor_position(getattr(self.container.service_cls, self.method_name))
+        if position is not None:
+            self.actor_check = ActorCheck(self.container, self.method_name, position)
         super().setup()
 
     def handle_message(self, body, message):
-        deadline = (message.headers or {}).get(f"{self.header_prefix}.{DEADLINE_KEY}")
+        headers = message.headers or {}
+        deadline = headers.get(f"{self.header_prefix}.{DEADLINE_KEY}")
         if deadline_passed(deadline):
             refusal = too_late(self.container.service_name, self.method_name, deadline)
             # answered (nobody reads it: the caller is gone) and acked, so the broker forgets it
             self.rpc_consumer.handle_result(message, None, (type(refusal), refusal, None))
             return
+        if self.actor_check is not None and isinstance(body, dict):
+            try:
+                body = self.actor_check.verified_body(headers, body, f"{self.header_prefix}.{ACTOR_KEY}")
+            except ActorRefused as refused:
+                self.rpc_consumer.handle_result(message, None, (type(refused.error), refused.error, None))
+                return
         super().handle_message(body, message)
 
     def check_signature(self, args, kwargs):
@@ -154,6 +169,9 @@ class DeadlineMethodProxy(MethodProxy):
         self.publisher.expiration = max(left, 0.001)  # kombu: seconds, sent as whole milliseconds
         headers = super().get_message_headers(worker_ctx)
         headers[self._get_header_name(DEADLINE_KEY)] = self.deadline
+        token = token_for(worker_ctx, self.service_name, self.method_name, self.deadline)
+        if token is not None:  # the gateway acting for a signed-in user; else a received token travels on
+            headers[self._get_header_name(ACTOR_KEY)] = token
         return headers
 
 

@@ -1,0 +1,312 @@
+"""Signed actors: a service believes only the acting user the gateway signed for this very call.
+
+**Why.** Anyone holding the broker credentials (today one user for every service, the gateway's
+included) could call ``cases.withdraw_case(actor={"user_id": <the author>, ...})`` and be believed
+(issue #18, part 3). Now the gateway signs the acting user for every RPC it makes, and every ``@rpc``
+method that takes an ``actor`` runs only with a verified one.
+
+**The token** (``nameko.signed_actor``, a context-data header like the deadline): compact,
+``base64url(JSON claims) "." base64url(Ed25519 signature of those bytes)``, claims
+``{user_id, role, email_verified, aud, iat, exp, jti}``:
+
+- ``aud`` is the one call it was signed for, ``"<service>.<method>"``;
+- ``exp`` is that call's RPC deadline (services/common/rpc.py): the token dies with the request;
+- ``jti`` is random; each service remembers the jtis it accepted until they expire (in memory, per
+  process: a token lives for at most ``RPC_TIMEOUT`` seconds, and a restarted process cannot be fed an
+  old one for longer than that), and refuses one seen before (replay).
+
+Asymmetric on purpose: only the gateway holds ``ACTOR_SIGNING_KEY`` (private); every service holds
+``ACTOR_VERIFY_KEY`` (public). A compromised service can verify but cannot forge.
+
+**Forwarding.** A service acting for the user in another call (identity's author card asks
+``cases.author_for``) sends the same token on: nameko copies a worker's context data, hence the token,
+into the headers of every call it makes. The receiving method accepts a token whose ``aud`` is itself or
+one of the calls listed for it in ``DELEGATIONS`` (one table, so every delegation is visible here);
+any other audience is refused. A forwarded token is still single-use per receiving service.
+
+**Refusals** happen in the RPC entrypoint before any worker runs (``DeadlineRpc.handle_message``):
+missing, forged, expired or replayed -> 401 ``Unauthorized``; a token for another call or for another
+user than the ``actor`` argument -> 403 ``Forbidden``; each logged ``actor_refused`` with the reason
+and the rpc, never the token. The method then gets the verified ``{"user_id", "role"}``.
+
+Timers and event handlers act as the system and take no actor; methods without an ``actor``
+parameter are not checked here.
+"""
+import base64
+import binascii
+import inspect
+import json
+import threading
+import time
+import uuid
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nameko.extensions import DependencyProvider
+
+from contracts.errors import Forbidden, Unauthorized
+from services.common.logs import get_logger
+
+ACTOR_KEY = "signed_actor"  # the context data key; nameko sends it as the header nameko.signed_actor
+SIGNING_KEY_SETTING = "ACTOR_SIGNING_KEY"
+VERIFY_KEY_SETTING = "ACTOR_VERIFY_KEY"
+ACTOR_PARAMETER = "actor"
+MAX_TOKEN_LENGTH = 2048
+DEFAULT_LIFETIME = 10.0  # seconds, for a call made without a deadline
+
+# The development key pair in the config.yaml files: public, so worthless; the production settings
+# check (services/common/settings.py) refuses both.
+DEV_SIGNING_KEY = "m90AIQuuRGldRSFxkOKo7A/qrjP8uvnevCDvHPBRn/4="
+DEV_VERIFY_KEY = "SgBSqQAcGhM7jIiQ1XO5/FKsOLJnQUJAOPL0XwaHf8M="
+
+# "<service>.<method>" -> the calls whose token it accepts, forwarded by the service handling them
+DELEGATIONS = {
+    "cases.author_for": frozenset({"identity.author_card"}),
+}
+
+log = get_logger()
+
+
+class ActorRefused(Exception):
+    """Why a token is not believed; ``error`` is what the caller gets."""
+
+    def __init__(self, reason, error):
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+def _unauthorized(reason):
+    return ActorRefused(reason, Unauthorized("The acting user of this call is not signed by the gateway; refused.",
+                                             details={"reason": reason}))
+
+
+def _forbidden(reason):
+    return ActorRefused(reason, Forbidden("The acting user's signature is not for this call; refused.",
+                                          details={"reason": reason}))
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+def _key_bytes(text):
+    try:
+        return base64.b64decode(str(text).strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+
+
+def load_signing_key(text):
+    """An Ed25519 private key from base64 (the raw 32 bytes) or PEM (PKCS8)."""
+    text = str(text or "").strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{SIGNING_KEY_SETTING} is not an Ed25519 key")
+        return key
+    return Ed25519PrivateKey.from_private_bytes(_key_bytes(text))
+
+
+def load_verify_key(text):
+    """An Ed25519 public key from base64 (the raw 32 bytes) or PEM (SubjectPublicKeyInfo)."""
+    text = str(text or "").strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(text.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{VERIFY_KEY_SETTING} is not an Ed25519 key")
+        return key
+    return Ed25519PublicKey.from_public_bytes(_key_bytes(text))
+
+
+def key_problem(name, value):
+    """Why ``value`` of the setting ``name`` (an actor key) is unusable, or None (never the value)."""
+    try:
+        (load_signing_key if name == SIGNING_KEY_SETTING else load_verify_key)(value)
+    except Exception:
+        return "is not an Ed25519 key (base64 of its 32 bytes, or PEM)"
+    return None
+
+
+# ---- tokens ---------------------------------------------------------------------------------
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(private_key, actor, audience, expires_at, now=None):
+    """The token for ``actor`` (``{"user_id", "role", "email_verified"?}``) calling ``audience``."""
+    now = time.time() if now is None else now
+    claims = {"user_id": str(actor["user_id"]), "role": str(actor["role"]),
+              "email_verified": bool(actor.get("email_verified", False)),
+              "aud": audience, "iat": round(now, 3), "exp": round(float(expires_at), 3), "jti": uuid.uuid4().hex}
+    body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
+    return f"{_b64(body)}.{_b64(private_key.sign(body))}"
+
+
+def verify(public_key, token, audiences, now=None):
+    """The claims of ``token`` when the gateway signed it for one of ``audiences`` and it is not
+    expired; ActorRefused otherwise (replay is the caller's ReplayGuard)."""
+    if not token:
+        raise _unauthorized("missing")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        raise _unauthorized("malformed")
+    body_text, signature_text = token.split(".")
+    try:
+        body, signature = _unb64(body_text), _unb64(signature_text)
+    except (binascii.Error, ValueError):
+        raise _unauthorized("malformed") from None
+    try:
+        public_key.verify(signature, body)
+    except InvalidSignature:
+        raise _unauthorized("forged") from None
+    try:
+        claims = json.loads(body)
+        user_id, role, aud = claims["user_id"], claims["role"], claims["aud"]
+        expires_at, jti = float(claims["exp"]), claims["jti"]
+    except (ValueError, KeyError, TypeError):
+        raise _unauthorized("malformed") from None
+    if not all(isinstance(v, str) and v for v in (user_id, role, aud, jti)):
+        raise _unauthorized("malformed")
+    if (time.time() if now is None else now) >= expires_at:
+        raise _unauthorized("expired")
+    if aud not in audiences:
+        raise _forbidden("wrong_audience")
+    return claims
+
+
+class ReplayGuard:
+    """The jtis one service process accepted, each kept until its token expires."""
+
+    def __init__(self):
+        self._seen = {}
+        self._lock = threading.Lock()
+        self._next_prune = 0.0
+
+    def accept(self, jti, expires_at, now=None):
+        """Record ``jti``; ActorRefused("replayed") if it was accepted before and has not expired."""
+        now = time.time() if now is None else now
+        with self._lock:
+            if now >= self._next_prune:
+                self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
+                self._next_prune = now + 1.0
+            if jti in self._seen:
+                raise _unauthorized("replayed")
+            self._seen[jti] = expires_at
+
+
+# ---- the receiving end (used by services/common/rpc.py's DeadlineRpc) -----------------------
+
+def actor_position(fn):
+    """The index of ``fn``'s ``actor`` parameter among the call's positional arguments (self not
+    counted), or None when the method takes no actor."""
+    names = list(inspect.signature(inspect.unwrap(fn)).parameters)
+    return names.index(ACTOR_PARAMETER) - 1 if ACTOR_PARAMETER in names else None
+
+
+class ActorCheck:
+    """One ``@rpc`` method's check: its audiences, the service's public key and replay guard."""
+
+    _guards = {}  # per container (service process): a container's entrypoints share one
+    _guards_lock = threading.Lock()
+
+    def __init__(self, container, method_name, position):
+        self.rpc = f"{container.service_name}.{method_name}"
+        self.position = position
+        self.audiences = frozenset({self.rpc}) | DELEGATIONS.get(self.rpc, frozenset())
+        setting = container.config.get(VERIFY_KEY_SETTING)
+        if not setting:
+            raise RuntimeError(f"{container.service_name} has @rpc methods that take an actor but no "
+                               f"{VERIFY_KEY_SETTING} setting (services/common/actors.py)")
+        self.public_key = load_verify_key(setting)
+        with self._guards_lock:
+            self.guard = self._guards.setdefault(id(container), ReplayGuard())
+
+    def verified_body(self, headers, body, header_name):
+        """``body`` with its ``actor`` argument replaced by the verified actor; ActorRefused (logged)
+        when the token does not hold. A body without args/kwargs passes unchanged (nameko refuses it)."""
+        args, kwargs = body.get("args"), body.get("kwargs")
+        if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
+            return body
+        try:
+            claims = verify(self.public_key, (headers or {}).get(header_name), self.audiences)
+            claimed = args[self.position] if len(args) > self.position else kwargs.get(ACTOR_PARAMETER)
+            if not (isinstance(claimed, dict) and claimed.get("user_id") == claims["user_id"]
+                    and claimed.get("role") == claims["role"]):
+                raise _forbidden("actor_mismatch")
+            self.guard.accept(claims["jti"], float(claims["exp"]))
+        except ActorRefused as refusal:
+            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason)
+            raise
+        actor = {"user_id": claims["user_id"], "role": claims["role"]}
+        if len(args) > self.position:
+            args = list(args)
+            args[self.position] = actor
+        else:
+            kwargs = dict(kwargs, **{ACTOR_PARAMETER: actor})
+        return dict(body, args=args, kwargs=kwargs)
+
+
+# ---- the signing end (the gateway) ----------------------------------------------------------
+
+class ActorSigner:
+    """The gateway's signer for one worker's acting user (set by ``act_as``)."""
+
+    def __init__(self, private_key):
+        self.private_key = private_key
+
+    def token(self, actor, service, method, deadline):
+        return sign(self.private_key, actor, f"{service}.{method}", deadline)
+
+
+class ActingUser(DependencyProvider):
+    """``acting_user = ActingUser()`` on the gateway: ``self.acting_user.act_as(actor)`` makes every
+    RPC the worker sends from then on carry a token for ``actor``, signed for that call
+    (services/common/rpc.py ``DeadlineMethodProxy`` asks ``token_for``)."""
+
+    def setup(self):
+        self.signer = ActorSigner(load_signing_key(self.container.config[SIGNING_KEY_SETTING]))
+
+    def get_dependency(self, worker_ctx):
+        return _WorkerActing(self.signer, worker_ctx)
+
+
+class _WorkerActing:
+    def __init__(self, signer, worker_ctx):
+        self.signer = signer
+        self.worker_ctx = worker_ctx
+
+    def act_as(self, actor):
+        self.worker_ctx.acting_user = (self.signer, dict(actor))
+
+
+def token_for(worker_ctx, service, method, deadline):
+    """The token a call from ``worker_ctx`` to ``service.method`` carries when the worker acts for a
+    signed-in user (the gateway's ``act_as``), else None (the worker's context data may still hold a
+    token it received, which nameko forwards)."""
+    acting = getattr(worker_ctx, "acting_user", None) if worker_ctx is not None else None
+    if acting is None:
+        return None
+    signer, actor = acting
+    return signer.token(actor, service, method, deadline if deadline is not None else time.time() + DEFAULT_LIFETIME)
+
+
+def generate():
+    """A new key pair, base64 of the raw 32 bytes each: (private, public)."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(private).decode("ascii"), base64.b64encode(public).decode("ascii")
+
+
+if __name__ == "__main__":  # python -m services.common.actors generate
+    import sys
+
+    if sys.argv[1:] != ["generate"]:
+        sys.exit("usage: python -m services.common.actors generate")
+    private_key, public_key = generate()
+    print(f"ACTOR_SIGNING_KEY={private_key}\nACTOR_VERIFY_KEY={public_key}")
