@@ -23,7 +23,8 @@ from nameko.containers import ServiceContainer  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
 from tests import accounts  # noqa: E402
-from tests.actors import TEST_SIGNING_KEY, TEST_VERIFY_KEY, signed_rpc  # noqa: E402
+from tests.actors import TEST_NOTIFICATIONS_SIGNING_KEY, TEST_NOTIFICATIONS_VERIFY_KEY, TEST_SIGNING_KEY, \
+    TEST_VERIFY_KEY, signed_rpc  # noqa: E402
 from tests.integration.smtp_sink import SmtpSink  # noqa: E402
 
 LOCAL_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
@@ -86,6 +87,8 @@ class TestEnvironment:
             # the gateway signs the acting user with the private key, every service checks with the
             # public one (services/common/actors.py; tests/actors.py signs as the gateway would)
             "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY,
+            "SERVICE_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY if service == "notifications" else None,
+            "SERVICE_VERIFY_KEYS": f"notifications={TEST_NOTIFICATIONS_VERIFY_KEY}",
             "PLATFORM_ENV": "test",  # whatever the shell says: test secrets are not production ones
             "TOKEN_TTL_SECONDS": 3600,
             "LOG_LEVEL": "INFO",
@@ -105,7 +108,10 @@ class TestEnvironment:
         env = dict(os.environ)
         env.update({"AMQP_URI": self.amqp_uri, "TOKEN_SECRET": TOKEN_SECRET, "RELAY_POLL_INTERVAL": "0.1",
                     "PLATFORM_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.mail.port),
-                    "ACTOR_SIGNING_KEY": TEST_SIGNING_KEY, "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY})
+                    "ACTOR_SIGNING_KEY": TEST_SIGNING_KEY, "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY,
+                    # notifications' own key (only it reads contacts as itself), identity its public one
+                    "SERVICE_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY,
+                    "SERVICE_VERIFY_KEYS": f"notifications={TEST_NOTIFICATIONS_VERIFY_KEY}"})
         env.update({name: str(value) for name, value in ACCOUNT_SETTINGS.items()})
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)

@@ -65,6 +65,18 @@ DELEGATIONS = {
     "cases.author_for": frozenset({"identity.author_card"}),
 }
 
+# Personal-data reads that take no user: "<service>.<method>" -> the services that may call them, each
+# proving who it is with its own key (SERVICE_SIGNING_KEY; the callee holds SERVICE_VERIFY_KEYS).
+SYSTEM_CALLERS = {
+    "identity.contact_for": frozenset({"notifications"}),
+    "identity.moderator_contacts": frozenset({"notifications"}),
+}
+SERVICE_KEY = "service_identity"  # the context data key of a service identity token
+SERVICE_SIGNING_KEY_SETTING = "SERVICE_SIGNING_KEY"
+SERVICE_VERIFY_KEYS_SETTING = "SERVICE_VERIFY_KEYS"
+DEV_SERVICE_SIGNING_KEY = "7uZCTFajVoM5i684s6JggFMwTkp6vCdCiaawTOIiqlQ="  # notifications' development pair
+DEV_SERVICE_VERIFY_KEY = "OTSMswPKKX83UlL2M4wa12Qup51sl8kyqTJgIIJten8="
+
 log = get_logger()
 
 
@@ -120,8 +132,10 @@ def load_verify_key(text):
 
 def key_problem(name, value):
     """Why ``value`` of the setting ``name`` (an actor key) is unusable, or None (never the value)."""
+    load = {SIGNING_KEY_SETTING: load_signing_key, SERVICE_SIGNING_KEY_SETTING: load_signing_key,
+            SERVICE_VERIFY_KEYS_SETTING: load_service_verify_keys}.get(name, load_verify_key)
     try:
-        (load_signing_key if name == SIGNING_KEY_SETTING else load_verify_key)(value)
+        load(value)
     except Exception:
         return "is not an Ed25519 key (base64 of its 32 bytes, or PEM)"
     return None
@@ -147,9 +161,8 @@ def sign(private_key, actor, audience, expires_at, now=None):
     return f"{_b64(body)}.{_b64(private_key.sign(body))}"
 
 
-def verify(public_key, token, audiences, now=None):
-    """The claims of ``token`` when the gateway signed it for one of ``audiences`` and it is not
-    expired; ActorRefused otherwise (replay is the caller's ReplayGuard)."""
+def _decoded(token):
+    """(signed bytes, signature, claims) of a well-formed token; ActorRefused("missing"/"malformed")."""
     if not token:
         raise _unauthorized("missing")
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
@@ -157,25 +170,71 @@ def verify(public_key, token, audiences, now=None):
     body_text, signature_text = token.split(".")
     try:
         body, signature = _unb64(body_text), _unb64(signature_text)
+        claims = json.loads(body)
     except (binascii.Error, ValueError):
         raise _unauthorized("malformed") from None
+    if not isinstance(claims, dict):
+        raise _unauthorized("malformed")
+    return body, signature, claims
+
+
+def _checked(public_key, body, signature, claims, names, audiences, now):
+    """``claims`` when ``public_key`` signed ``body``, its string claims ``names`` are there, it has not
+    expired and its audience is one of ``audiences``."""
+    if public_key is None:
+        raise _unauthorized("forged")  # claims to come from a service whose key we do not hold
     try:
         public_key.verify(signature, body)
     except InvalidSignature:
         raise _unauthorized("forged") from None
     try:
-        claims = json.loads(body)
-        user_id, role, aud = claims["user_id"], claims["role"], claims["aud"]
-        expires_at, jti = float(claims["exp"]), claims["jti"]
+        expires_at = float(claims["exp"])
+        values = [claims[name] for name in names + ("aud", "jti")]
     except (ValueError, KeyError, TypeError):
         raise _unauthorized("malformed") from None
-    if not all(isinstance(v, str) and v for v in (user_id, role, aud, jti)):
+    if not all(isinstance(v, str) and v for v in values):
         raise _unauthorized("malformed")
     if (time.time() if now is None else now) >= expires_at:
         raise _unauthorized("expired")
-    if aud not in audiences:
+    if claims["aud"] not in audiences:
         raise _forbidden("wrong_audience")
     return claims
+
+
+def verify(public_key, token, audiences, now=None):
+    """The claims of ``token`` when the gateway signed it for one of ``audiences`` and it is not
+    expired; ActorRefused otherwise (replay is the caller's ReplayGuard)."""
+    body, signature, claims = _decoded(token)
+    return _checked(public_key, body, signature, claims, ("user_id", "role"), audiences, now)
+
+
+def sign_service(private_key, service, audience, expires_at, now=None):
+    """A service identity token: ``service`` itself (no user) calling ``audience``."""
+    now = time.time() if now is None else now
+    claims = {"service": service, "aud": audience, "iat": round(now, 3), "exp": round(float(expires_at), 3),
+              "jti": uuid.uuid4().hex}
+    body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
+    return f"{_b64(body)}.{_b64(private_key.sign(body))}"
+
+
+def verify_service(public_keys, token, audience, callers, now=None):
+    """The claims of a service identity token from one of ``callers`` (service names), signed with that
+    service's key from ``public_keys`` for ``audience``; ActorRefused otherwise."""
+    body, signature, claims = _decoded(token)
+    service = claims.get("service")
+    if service not in callers:
+        raise _forbidden("service_not_allowed")
+    return _checked(public_keys.get(service), body, signature, claims, ("service",), {audience}, now)
+
+
+def load_service_verify_keys(text):
+    """SERVICE_VERIFY_KEYS, ``"notifications=<base64 public key>,other=..."``: {service: public key}."""
+    keys = {}
+    for item in str(text or "").split(","):
+        if item.strip():
+            name, _, key = item.partition("=")
+            keys[name.strip()] = load_verify_key(key.strip())
+    return keys
 
 
 class ReplayGuard:
@@ -250,6 +309,28 @@ class ActorCheck:
         return dict(body, args=args, kwargs=kwargs)
 
 
+class ServiceCheck:
+    """The check of a personal-data read that takes no user (``SYSTEM_CALLERS``): only the services
+    listed for it, each with a token signed with its own key for this call, once."""
+
+    def __init__(self, container, method_name):
+        self.rpc = f"{container.service_name}.{method_name}"
+        self.callers = SYSTEM_CALLERS[self.rpc]
+        self.public_keys = load_service_verify_keys(container.config.get(SERVICE_VERIFY_KEYS_SETTING))
+        with ActorCheck._guards_lock:
+            self.guard = ActorCheck._guards.setdefault(id(container), ReplayGuard())
+
+    def check(self, headers, header_name):
+        """The calling service's name; ActorRefused (logged) when it cannot prove it."""
+        try:
+            claims = verify_service(self.public_keys, (headers or {}).get(header_name), self.rpc, self.callers)
+            self.guard.accept(claims["jti"], float(claims["exp"]))
+        except ActorRefused as refusal:
+            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason)
+            raise
+        return claims["service"]
+
+
 # ---- the signing end (the gateway) ----------------------------------------------------------
 
 class ActorSigner:
@@ -281,6 +362,26 @@ class _WorkerActing:
 
     def act_as(self, actor):
         self.worker_ctx.acting_user = (self.signer, dict(actor))
+
+
+class ServiceSigner:
+    """A service's own identity, for the calls it makes as itself (``SYSTEM_CALLERS``)."""
+
+    def __init__(self, service, private_key):
+        self.service = service
+        self.private_key = private_key
+
+    @classmethod
+    def from_config(cls, container):
+        setting = container.config.get(SERVICE_SIGNING_KEY_SETTING)
+        return cls(container.service_name, load_signing_key(setting)) if setting else None
+
+    def token(self, service, method, deadline):
+        audience = f"{service}.{method}"
+        if audience not in SYSTEM_CALLERS:
+            return None  # proves nothing the callee asks for
+        expires_at = deadline if deadline is not None else time.time() + DEFAULT_LIFETIME
+        return sign_service(self.private_key, self.service, audience, expires_at)
 
 
 def token_for(worker_ctx, service, method, deadline):

@@ -43,7 +43,8 @@ from nameko.rpc import MethodProxy, Rpc, RpcProxy
 
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, \
     Unauthorized
-from services.common.actors import ACTOR_KEY, ActorCheck, ActorRefused, actor_position, token_for
+from services.common.actors import ACTOR_KEY, SERVICE_KEY, SYSTEM_CALLERS, ActorCheck, ActorRefused, ServiceCheck, \
+    ServiceSigner, actor_position, token_for
 from services.common.logs import get_logger
 
 EXPECTED = (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests)
@@ -88,6 +89,7 @@ class DeadlineRpc(Rpc):
     (services/common/actors.py); the method gets the verified actor."""
 
     actor_check = None
+    service_check = None
 
     def setup(self):
         if not any(isinstance(d, RpcDeadline) for d in self.container.dependencies):
@@ -96,6 +98,8 @@ class DeadlineRpc(Rpc):
         position = actor_position(getattr(self.container.service_cls, self.method_name))
         if position is not None:
             self.actor_check = ActorCheck(self.container, self.method_name, position)
+        if f"{self.container.service_name}.{self.method_name}" in SYSTEM_CALLERS:
+            self.service_check = ServiceCheck(self.container, self.method_name)
         super().setup()
 
     def handle_message(self, body, message):
@@ -109,6 +113,12 @@ class DeadlineRpc(Rpc):
         if self.actor_check is not None and isinstance(body, dict):
             try:
                 body = self.actor_check.verified_body(headers, body, f"{self.header_prefix}.{ACTOR_KEY}")
+            except ActorRefused as refused:
+                self.rpc_consumer.handle_result(message, None, (type(refused.error), refused.error, None))
+                return
+        if self.service_check is not None:
+            try:
+                self.service_check.check(headers, f"{self.header_prefix}.{SERVICE_KEY}")
             except ActorRefused as refused:
                 self.rpc_consumer.handle_result(message, None, (type(refused.error), refused.error, None))
                 return
@@ -157,8 +167,10 @@ class DeadlineMethodProxy(MethodProxy):
     """nameko's ``MethodProxy`` that publishes the request with its deadline, as a header and as the
     message's TTL."""
 
-    def __init__(self, worker_ctx, service_name, method_name, reply_listener, deadline=None, **options):
+    def __init__(self, worker_ctx, service_name, method_name, reply_listener, deadline=None, service_signer=None,
+                 **options):
         self.deadline = deadline
+        self.service_signer = service_signer
         super().__init__(worker_ctx, service_name, method_name, reply_listener, **options)
 
     def get_message_headers(self, worker_ctx):
@@ -172,6 +184,10 @@ class DeadlineMethodProxy(MethodProxy):
         token = token_for(worker_ctx, self.service_name, self.method_name, self.deadline)
         if token is not None:  # the gateway acting for a signed-in user; else a received token travels on
             headers[self._get_header_name(ACTOR_KEY)] = token
+        if self.service_signer is not None:  # a service calling as itself (services/common/actors.py)
+            own = self.service_signer.token(self.service_name, self.method_name, self.deadline)
+            if own is not None:
+                headers[self._get_header_name(SERVICE_KEY)] = own
         return headers
 
 
@@ -209,10 +225,11 @@ class TimedRpcProxy(RpcProxy):
     def setup(self):
         super().setup()
         self.timeout = float(self.container.config.get("RPC_TIMEOUT", DEFAULT_TIMEOUT))
+        self.service_signer = ServiceSigner.from_config(self.container)
 
     def get_dependency(self, worker_ctx):
         return TimedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
-                                 self.timeout, self.options)
+                                 self.timeout, dict(self.options, service_signer=self.service_signer))
 
 
 class TimedServiceProxy:

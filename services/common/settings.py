@@ -14,8 +14,9 @@ In production every setting of the service's config is checked (never logging a 
 - a password (a name ending in PASSWORD, e.g. SMTP_PASSWORD): the same, at least 12
   characters; empty only when its ``*_USER`` is empty too (no login at all);
 - an actor key (ACTOR_SIGNING_KEY, private, the gateway's; ACTOR_VERIFY_KEY, public, every
-  service's: services/common/actors.py): a valid Ed25519 key, not the development pair of config.yaml;
-  the private one is a secret as above, the public one is no secret, so only that;
+  service's; SERVICE_SIGNING_KEY, notifications' own, and SERVICE_VERIFY_KEYS, identity's list of the
+  public ones: services/common/actors.py): valid Ed25519 keys, not the development pairs of config.yaml;
+  a private one is a secret as above, a public one is no secret, so only that;
 - a URL with network credentials (AMQP_URI, DATABASE_URL and any other ``scheme://host``
   of a broker or database): it carries a password, which passes the password rule and is
   not the user name; the user is not RabbitMQ's ``guest``. A URL without a host (a Unix
@@ -49,7 +50,7 @@ FORBIDDEN_USERS = {"guest"}  # RabbitMQ's default account
 _SECRET_NAME = re.compile(r"(SECRET|(^|_)KEY)$")
 _PASSWORD_NAME = re.compile(r"(PASSWORD|PASSWD)$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_ACTOR_KEYS = ("ACTOR_SIGNING_KEY", "ACTOR_VERIFY_KEY")
+_ACTOR_KEYS = ("ACTOR_SIGNING_KEY", "ACTOR_VERIFY_KEY", "SERVICE_SIGNING_KEY", "SERVICE_VERIFY_KEYS")
 
 
 class InsecureSettings(RuntimeError):
@@ -94,10 +95,12 @@ def actor_key_problems(name, value):
     from services.common import actors  # here: actors logs through services.common.logs, which imports us
     if value is None or not str(value).strip():
         return ["is empty"]
-    if str(value).strip() in (actors.DEV_SIGNING_KEY, actors.DEV_VERIFY_KEY):
-        return ["is the development key of config.yaml"]
+    dev_keys = (actors.DEV_SIGNING_KEY, actors.DEV_VERIFY_KEY, actors.DEV_SERVICE_SIGNING_KEY,
+                actors.DEV_SERVICE_VERIFY_KEY)
+    if any(key in str(value) for key in dev_keys):
+        return ["is (or holds) a development key of config.yaml"]
     found = []
-    if name == actors.SIGNING_KEY_SETTING:
+    if name in (actors.SIGNING_KEY_SETTING, actors.SERVICE_SIGNING_KEY_SETTING):
         reason = weakness(value, SECRET_MIN_LENGTH)  # the private key is a secret
         if reason:
             found.append(reason)
