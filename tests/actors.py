@@ -14,7 +14,7 @@ import time
 from nameko.containers import WorkerContext
 from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 
-from services.common.actors import ACTOR_KEY, load_signing_key, sign
+from services.common.actors import ACTOR_KEY, load_signing_key, sign, sign_service
 
 # the test session's pair (not the development pair of config.yaml: a test proves the keys are used)
 TEST_SIGNING_KEY = "ahDC1qL9+75iWq94crbhuCysaV3UsT2dhNc0B6Wx6dQ="
@@ -31,6 +31,12 @@ def token(actor, audience, expires_at=None, key=None, now=None):
     """A token for ``actor`` calling ``audience`` ("service.method"), signed with the test key (or ``key``)."""
     expires_at = time.time() + TOKEN_LIFETIME if expires_at is None else expires_at
     return sign(key or _KEY, actor, audience, expires_at, now=now)
+
+
+def service_token(service, audience, key=None, expires_at=None):
+    """A service identity token (services/common/actors.py SYSTEM_CALLERS), by default notifications'."""
+    key = key or load_signing_key(TEST_NOTIFICATIONS_SIGNING_KEY)
+    return sign_service(key, service, audience, time.time() + TOKEN_LIFETIME if expires_at is None else expires_at)
 
 
 def claimed_actor(args, kwargs):

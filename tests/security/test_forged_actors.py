@@ -4,7 +4,9 @@ An attacker holds the broker credentials (today every service shares one RabbitM
 ``ClusterRpcProxy``. Claiming to be a mentee who filed an anonymous case, with no signature, a forged
 one, one signed for another call, an expired one or one already used, she reads nothing (not the
 author's id, name, record or school) and changes nothing (the case is not withdrawn); each refusal is
-in the service's log as ``actor_refused`` with its reason, never with the token.
+in the service's log as ``actor_refused`` with its reason, never with the token. The contact reads that
+take no user (``identity.contact_for``, ``moderator_contacts``) answer only notifications, proving
+itself with its own key, and each such read is in the person's access log.
 """
 import uuid
 
@@ -12,9 +14,9 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import Forbidden, Unauthorized
-from services.common.actors import ACTOR_KEY, generate, load_signing_key
+from services.common.actors import ACTOR_KEY, SERVICE_KEY, generate, load_signing_key
 from tests.accounts import register_over_rpc
-from tests.actors import signed_rpc, token
+from tests.actors import service_token, signed_rpc, token
 from tests.processes import ServiceProcess
 from tests.support import case_form, eventually
 
@@ -171,3 +173,35 @@ def test_the_gateways_signature_works(platform, victim, test_env):
     with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
         assert gateway.identity.get_questionnaire(author)["school"] == QUESTIONNAIRE["school"]
         assert gateway.cases.get_case(author, case_id)["id"] == case_id
+
+
+def test_contacts_answer_only_notifications_and_every_read_is_logged(platform, victim, test_env):
+    author, _ = victim
+    before = _refusals(platform, "missing")
+    with attacker(test_env) as rpc:
+        with pytest.raises(Unauthorized):
+            rpc.identity.contact_for(author["user_id"])
+        with pytest.raises(Unauthorized):
+            rpc.identity.moderator_contacts()
+    not_notifications = load_signing_key(generate()[0])
+    for forged in (service_token("notifications", "identity.contact_for", key=not_notifications),
+                   service_token("cases", "identity.contact_for"),  # signed, but not a contact reader
+                   service_token("notifications", "identity.moderator_contacts")):  # another call's
+        with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30,
+                             context_data={SERVICE_KEY: forged}) as rpc:
+            with pytest.raises((Unauthorized, Forbidden)):
+                rpc.identity.contact_for(author["user_id"])
+    with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
+        assert gateway.identity.access_log(author)["items"] == []  # nothing was read
+    genuine = service_token("notifications", "identity.contact_for")
+    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30, context_data={SERVICE_KEY: genuine}) as rpc:
+        assert rpc.identity.contact_for(author["user_id"])["user_id"] == author["user_id"]
+        with pytest.raises(Unauthorized):
+            rpc.identity.contact_for(author["user_id"])  # the same token again
+    with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
+        log = gateway.identity.access_log(author)["items"]
+    assert [(e["reader_role"], e["disclosed"]) for e in log] == [("service", ["contact"])]
+    eventually(lambda: _refusals(platform, "missing") >= before + 2 and _refusals(platform, "forged") >= 1
+               and _refusals(platform, "service_not_allowed") >= 1 and _refusals(platform, "wrong_audience") >= 1
+               and _refusals(platform, "replayed") >= 1,
+               timeout=30, message="refusals logged", explain=_explain(platform))
