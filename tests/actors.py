@@ -17,11 +17,10 @@ from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 from services.common.actors import ACTOR_KEY, load_signing_key, sign, sign_service
 
 # the test session's pair (not the development pair of config.yaml: a test proves the keys are used)
-TEST_SIGNING_KEY = "ahDC1qL9+75iWq94crbhuCysaV3UsT2dhNc0B6Wx6dQ="
-TEST_VERIFY_KEY = "ojf/auk5mPMO/QZ21RfPbCzHq/qxB7Fg6Fi6U7KUiRw="
+# (a label: the pair derived from it, services/common/actors.py DERIVED_PREFIXES)
+TEST_SIGNING_KEY = TEST_VERIFY_KEY = "test-only:session-actors"
 # notifications' own pair (it reads contacts as itself: services/common/actors.py SYSTEM_CALLERS)
-TEST_NOTIFICATIONS_SIGNING_KEY = "WremmKyV0et5vqzrmpigLMZmFSn2c39XPEbLhL321fs="
-TEST_NOTIFICATIONS_VERIFY_KEY = "+Q9cp6TFcn66oxUAFC9juI+PXcCCtIyaUMH85tXZD8s="
+TEST_NOTIFICATIONS_SIGNING_KEY = TEST_NOTIFICATIONS_VERIFY_KEY = "test-only:session-notifications"
 TOKEN_LIFETIME = 120.0  # seconds: a test's call may wait for a slow service under load
 
 _KEY = load_signing_key(TEST_SIGNING_KEY)

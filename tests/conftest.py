@@ -110,8 +110,8 @@ class TestEnvironment:
                     "PLATFORM_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.mail.port),
                     "ACTOR_SIGNING_KEY": TEST_SIGNING_KEY, "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY,
                     # notifications' own key (only it reads contacts as itself), identity its public one
-                    "SERVICE_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY,
-                    "SERVICE_VERIFY_KEYS": f"notifications={TEST_NOTIFICATIONS_VERIFY_KEY}"})
+                    "NOTIFICATIONS_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY,
+                    "NOTIFICATIONS_VERIFY_KEY": TEST_NOTIFICATIONS_VERIFY_KEY})
         env.update({name: str(value) for name, value in ACCOUNT_SETTINGS.items()})
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)

@@ -34,6 +34,7 @@ parameter are not checked here.
 """
 import base64
 import binascii
+import hashlib
 import inspect
 import json
 import threading
@@ -55,10 +56,12 @@ ACTOR_PARAMETER = "actor"
 MAX_TOKEN_LENGTH = 2048
 DEFAULT_LIFETIME = 10.0  # seconds, for a call made without a deadline
 
-# The development key pair in the config.yaml files: public, so worthless; the production settings
-# check (services/common/settings.py) refuses both.
-DEV_SIGNING_KEY = "m90AIQuuRGldRSFxkOKo7A/qrjP8uvnevCDvHPBRn/4="
-DEV_VERIFY_KEY = "SgBSqQAcGhM7jIiQ1XO5/FKsOLJnQUJAOPL0XwaHf8M="
+# A key written "dev-only:<label>" or "test-only:<label>" is derived from that text (sha256 as the
+# private key's seed): the same text names both halves of a pair, and such a pair is public, so
+# worthless - the config.yaml defaults and the test session's. The production settings check
+# (services/common/settings.py) refuses them.
+DERIVED_PREFIXES = ("dev-only:", "test-only:")
+DEV_SIGNING_KEY = DEV_VERIFY_KEY = "dev-only:actors"
 
 # "<service>.<method>" -> the calls whose token it accepts, forwarded by the service handling them
 DELEGATIONS = {
@@ -74,8 +77,7 @@ SYSTEM_CALLERS = {
 SERVICE_KEY = "service_identity"  # the context data key of a service identity token
 SERVICE_SIGNING_KEY_SETTING = "SERVICE_SIGNING_KEY"
 SERVICE_VERIFY_KEYS_SETTING = "SERVICE_VERIFY_KEYS"
-DEV_SERVICE_SIGNING_KEY = "7uZCTFajVoM5i684s6JggFMwTkp6vCdCiaawTOIiqlQ="  # notifications' development pair
-DEV_SERVICE_VERIFY_KEY = "OTSMswPKKX83UlL2M4wa12Qup51sl8kyqTJgIIJten8="
+DEV_SERVICE_SIGNING_KEY = DEV_SERVICE_VERIFY_KEY = "dev-only:notifications"  # notifications' development pair
 
 log = get_logger()
 
@@ -108,9 +110,20 @@ def _key_bytes(text):
         raise ValueError("not base64") from None
 
 
+def derived(text):
+    """True for a development or test key, written as its label (``DERIVED_PREFIXES``)."""
+    return str(text or "").strip().startswith(DERIVED_PREFIXES)
+
+
+def _derived_key(text):
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(text.encode()).digest())
+
+
 def load_signing_key(text):
-    """An Ed25519 private key from base64 (the raw 32 bytes) or PEM (PKCS8)."""
+    """An Ed25519 private key from base64 (the raw 32 bytes), PEM (PKCS8) or a development label."""
     text = str(text or "").strip()
+    if derived(text):
+        return _derived_key(text)
     if text.startswith("-----BEGIN"):
         key = serialization.load_pem_private_key(text.encode(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
@@ -120,8 +133,11 @@ def load_signing_key(text):
 
 
 def load_verify_key(text):
-    """An Ed25519 public key from base64 (the raw 32 bytes) or PEM (SubjectPublicKeyInfo)."""
+    """An Ed25519 public key from base64 (the raw 32 bytes), PEM (SubjectPublicKeyInfo) or a
+    development label (the public half of the pair it names)."""
     text = str(text or "").strip()
+    if derived(text):
+        return _derived_key(text).public_key()
     if text.startswith("-----BEGIN"):
         key = serialization.load_pem_public_key(text.encode())
         if not isinstance(key, Ed25519PublicKey):

@@ -22,6 +22,11 @@ wait for a free slot in nameko's pool). A request without a deadline (an operato
 ``ClusterRpcProxy``, the health check) is carried out as before. The deadline compares wall clocks
 of two hosts: keep them NTP-synchronized (a skew of ``s`` seconds moves every deadline by ``s``).
 
+**Who acts.** The same entrypoint refuses, without a worker, a call to a method taking an ``actor`` that
+lacks the gateway's signature of that actor for that call, and a contact read (``SYSTEM_CALLERS``) whose
+caller does not prove it is a service allowed to make it; the proxy signs as the gateway's acting user
+or as the calling service. Both are in services/common/actors.py.
+
 **What a 503 says** (``details.outcome``): ``not_done`` when the request certainly was not and will not
 be carried out (nobody consumes the service's queue, the broker refused the connection, the deadline
 had passed); ``unknown`` when it was sent and no answer came in time: it may have been carried out

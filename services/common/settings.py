@@ -15,7 +15,7 @@ In production every setting of the service's config is checked (never logging a 
   characters; empty only when its ``*_USER`` is empty too (no login at all);
 - an actor key (ACTOR_SIGNING_KEY, private, the gateway's; ACTOR_VERIFY_KEY, public, every
   service's; SERVICE_SIGNING_KEY, notifications' own, and SERVICE_VERIFY_KEYS, identity's list of the
-  public ones: services/common/actors.py): valid Ed25519 keys, not the development pairs of config.yaml;
+  public ones, from NOTIFICATIONS_SIGNING_KEY and NOTIFICATIONS_VERIFY_KEY: services/common/actors.py): valid Ed25519 keys, not the development pairs of config.yaml;
   a private one is a secret as above, a public one is no secret, so only that;
 - a URL with network credentials (AMQP_URI, DATABASE_URL and any other ``scheme://host``
   of a broker or database): it carries a password, which passes the password rule and is
@@ -95,19 +95,12 @@ def actor_key_problems(name, value):
     from services.common import actors  # here: actors logs through services.common.logs, which imports us
     if value is None or not str(value).strip():
         return ["is empty"]
-    dev_keys = (actors.DEV_SIGNING_KEY, actors.DEV_VERIFY_KEY, actors.DEV_SERVICE_SIGNING_KEY,
-                actors.DEV_SERVICE_VERIFY_KEY)
-    if any(key in str(value) for key in dev_keys):
-        return ["is (or holds) a development key of config.yaml"]
-    found = []
-    if name in (actors.SIGNING_KEY_SETTING, actors.SERVICE_SIGNING_KEY_SETTING):
-        reason = weakness(value, SECRET_MIN_LENGTH)  # the private key is a secret
-        if reason:
-            found.append(reason)
-    reason = actors.key_problem(name, value)
-    if reason and not found:
-        found.append(reason)
-    return found
+    if any(mark in str(value) for mark in actors.DERIVED_PREFIXES):
+        return ["is (or holds) a development or test key (dev-only:..., test-only:...)"]
+    private = name in (actors.SIGNING_KEY_SETTING, actors.SERVICE_SIGNING_KEY_SETTING)
+    # a private key is a secret; a public one is not, but a placeholder is still a placeholder
+    reason = weakness(value, SECRET_MIN_LENGTH if private else 1) or actors.key_problem(name, value)
+    return [reason] if reason else []
 
 
 def weakness(value, min_length):
