@@ -55,6 +55,7 @@ VERIFY_KEY_SETTING = "ACTOR_VERIFY_KEY"
 ACTOR_PARAMETER = "actor"
 MAX_TOKEN_LENGTH = 2048
 DEFAULT_LIFETIME = 10.0  # seconds, for a call made without a deadline
+MAX_LIFETIME = 3600.0  # seconds: a token living longer is refused (it bounds the replay memory too)
 
 # A key written "dev-only:<label>" or "test-only:<label>" is derived from that text (sha256 as the
 # private key's seed): the same text names both halves of a pair, and such a pair is public, so
@@ -210,8 +211,11 @@ def _checked(public_key, body, signature, claims, names, audiences, now):
         raise _unauthorized("malformed") from None
     if not all(isinstance(v, str) and v for v in values):
         raise _unauthorized("malformed")
-    if (time.time() if now is None else now) >= expires_at:
+    now = time.time() if now is None else now
+    if now >= expires_at:
         raise _unauthorized("expired")
+    if expires_at - now > MAX_LIFETIME:
+        raise _unauthorized("lifetime_too_long")
     if claims["aud"] not in audiences:
         raise _forbidden("wrong_audience")
     return claims

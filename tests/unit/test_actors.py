@@ -50,6 +50,8 @@ def test_another_key_a_changed_claim_an_expired_or_foreign_token_prove_nothing()
         ("expired", Unauthorized)
     assert _reason(lambda: actors.verify(PUBLIC, _token("cases.get_case"), {"cases.withdraw_case"})) == \
         ("wrong_audience", Forbidden)
+    assert _reason(lambda: actors.verify(PUBLIC, _token(expires_in=actors.MAX_LIFETIME + 60), {"cases.get_case"})) == \
+        ("lifetime_too_long", Unauthorized)
 
 
 def test_a_token_is_accepted_once_until_it_expires():
