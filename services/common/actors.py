@@ -29,8 +29,19 @@ missing, forged, expired or replayed -> 401 ``Unauthorized``; a token for anothe
 user than the ``actor`` argument -> 403 ``Forbidden``; each logged ``actor_refused`` with the reason
 and the rpc, never the token. The method then gets the verified ``{"user_id", "role"}``.
 
-Timers and event handlers act as the system and take no actor; methods without an ``actor``
-parameter are not checked here.
+**Services as themselves.** Timers and event handlers act as the system and take no actor; methods
+without an ``actor`` parameter are not checked, except the personal-data reads in ``SYSTEM_CALLERS``
+(identity's ``contact_for`` and ``moderator_contacts``): only the services listed there may call them,
+each proving who it is with a token ``{service, aud, iat, exp, jti}`` signed with its own Ed25519 key
+(``SERVICE_SIGNING_KEY``; the callee holds ``SERVICE_VERIFY_KEYS``, ``name=<public key>,...``), in the
+header ``nameko.service_identity``, checked and replay-guarded the same way. A compromised gateway
+cannot read contacts as notifications, nor notifications act as a user.
+
+Why the forwarding rule is a table rather than a list of audiences in the token: the gateway does not
+know which services a call will reach, and the callee is where the trust decision belongs. The cost: a
+token captured from ``identity.author_card`` could be played once at ``cases.author_for`` before identity
+forwards it (it expires with the request's deadline, at most ``MAX_LIFETIME``). Development and test
+keys are labels (``DERIVED_PREFIXES``) that production refuses.
 """
 import base64
 import binascii
