@@ -329,7 +329,8 @@ class ActorCheck:
                 raise _forbidden("actor_mismatch")
             self.guard.accept(claims["jti"], float(claims["exp"]))
         except ActorRefused as refusal:
-            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason)
+            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason,
+                        correlation_id=_correlation_id(headers, header_name))
             raise
         actor = {"user_id": claims["user_id"], "role": claims["role"]}
         if len(args) > self.position:
@@ -357,9 +358,17 @@ class ServiceCheck:
             claims = verify_service(self.public_keys, (headers or {}).get(header_name), self.rpc, self.callers)
             self.guard.accept(claims["jti"], float(claims["exp"]))
         except ActorRefused as refusal:
-            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason)
+            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason,
+                        correlation_id=_correlation_id(headers, header_name))
             raise
         return claims["service"]
+
+
+def _correlation_id(headers, header_name):
+    """The request's correlation id (the refusal runs before a worker binds it), for the log line."""
+    prefix = header_name.rsplit(".", 1)[0]
+    value = (headers or {}).get(f"{prefix}.correlation_id")
+    return str(value)[:64] if value is not None else None
 
 
 # ---- the signing end (the gateway) ----------------------------------------------------------
