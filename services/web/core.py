@@ -123,8 +123,9 @@ class FormState:
         """On POST the submitted values; on GET a form stashed before a sign-in, else ``prefill``."""
         if request.method == "POST":
             return cls(MultiDict(request.form), request.form.get("idempotency_key"))
-        stashed = session.pop("stash", None)
-        if stashed and stashed.get("path") == request.path:
+        stashed = session.get("stash")
+        if stashed and stashed.get("path") == request.path:  # another page's form waits for its own
+            session.pop("stash")
             return cls(MultiDict(stashed["values"]), stashed.get("key"))
         values = MultiDict()
         for name, value in (prefill or {}).items():
