@@ -73,8 +73,9 @@ def test_the_session_cookie_is_httponly_lax_and_secure_behind_tls(platform, web,
     secure = WebClient(platform.base, str(tmp_path))
     monkeypatch.delenv("WEB_COOKIE_SECURE")
     try:
-        # the browser would not send a Secure cookie back over http; the Set-Cookie itself is what we check
-        flags = _flags(_sign_in_over_http(secure.base, user["email"]))
+        # a Secure cookie never comes back over plain HTTP (so no form can be sent here): the first
+        # Set-Cookie, of the sign-in page (the session holding its CSRF token), is what is checked
+        flags = _flags(_session_cookie(requests.get(f"{secure.base}/sign-in", timeout=20)))
         assert "httponly" in flags and "secure" in flags and flags.get("samesite", "").lower() == "lax", flags
     finally:
         secure.stop()
