@@ -72,6 +72,11 @@ ENV_DEFAULTS = {
     "EMAIL_MAX_ATTEMPTS": "8",
     "EMAIL_RETRY_SECONDS": "30",
     "TRUST_FORWARDED_FOR": "false",
+    "WEB_PROXY_SECRET": "dev-only-web-proxy-secret-change-me",
+    "GATEWAY_URL": "http://127.0.0.1:8000",
+    "WEB_ADDRESS": "0.0.0.0:8080",
+    "WEB_SECRET_KEY": "dev-only-web-secret-change-me",
+    "WEB_COOKIE_SECURE": "false",
     "SIGN_IN_ACCOUNT_LIMIT": "5",
     "SIGN_IN_ADDRESS_LIMIT": "20",
     "SIGN_IN_WINDOW_SECONDS": "900",
@@ -105,13 +110,24 @@ SERVICES = {
     "library": ("AMQP_URI", "LIBRARY_DATABASE_URL", "LOG_LEVEL", "OUTAGE_BACKOFF_INITIAL_SECONDS",
                 "OUTAGE_BACKOFF_MAX_SECONDS"),
     "gateway": ("AMQP_URI", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
-                "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "LOG_LEVEL"),
+                "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL"),
+    # the browser client: not a nameko service, a client of the gateway's HTTP API (services/web)
+    "web": ("GATEWAY_URL", "WEB_ADDRESS", "WEB_SECRET_KEY", "WEB_COOKIE_SECURE", "WEB_PROXY_SECRET"),
 }
+WEB = "web"
 
 
 def command(service):
     """The one command line that runs ``service``, here and in docker-compose.yml."""
+    if service == WEB:
+        return "python -m services.web"
     return f"nameko run --config services/{service}/config.yaml services.{service}.service"
+
+
+def web_url(environ=None):
+    address = setting("WEB_ADDRESS", environ)
+    host, _, port = address.rpartition(":")
+    return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"
 
 
 def service_env(service, environ=None):
@@ -228,7 +244,7 @@ def _running_pid(service, marker=None):
         except OSError:
             return None
         return pid  # no /proc: trust the pid
-    if (marker or f"services.{service}.service") not in cmdline:
+    if (marker or ("-m services.web" if service == WEB else f"services.{service}.service")) not in cmdline:
         return None
     try:  # a zombie (exited, not yet reaped) is not running
         with open(f"/proc/{pid}/stat") as f:
@@ -352,7 +368,7 @@ def start_service(service):
     env.update(service_env(service))
     env["PYTHONUNBUFFERED"] = "1"
     args = shlex.split(command(service))
-    args[0] = _nameko_executable()
+    args[0] = sys.executable if service == WEB else _nameko_executable()
     log = open(_log_file(service), "ab")
     try:
         process = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -404,7 +420,7 @@ def wait_ready(processes, timeout=90.0):
     _say(f"\nnot ready after {timeout:.0f} s:")
     for name in sorted(summary):
         _say(f"  {name:14} {summary[name]}")
-    for name in SERVICES:
+    for name in (s for s in SERVICES if s != WEB):
         if summary.get(name, "missing") != "ok":
             _say(f"  see {_log_file(name)}")
     return False
@@ -438,11 +454,33 @@ def cmd_up(args):
     if not wait_ready(processes):
         _say(f"\nthe platform is not ready; `{_self()} logs <service>` shows why, `{_self()} down` stops it")
         return 1
+    if not _wait_web(processes.get(WEB)):
+        return 1
     _say("ready.\n")
     if load_demo() != 0:
         return 1
     print_walkthrough()
+    _say(f"\nThe browser client: {web_url()}  (sign in as mentee@demo.local, password demo-password-1)")
     return 0
+
+
+def _wait_web(process, timeout=30.0):
+    """The browser client answers its home page (it needs only the gateway, which is ready)."""
+    import requests
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            _say(f"\nweb exited with status {process.returncode}; the end of {_log_file(WEB)}:")
+            _tail(WEB, 30)
+            return False
+        try:
+            if requests.get(web_url(), timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    _say(f"\nthe browser client did not answer at {web_url()}; see {_log_file(WEB)}")
+    return False
 
 
 def cmd_down(args):

@@ -2,6 +2,7 @@
 
     python -m services.common.healthcheck cases            # calls cases.health() over RPC
     python -m services.common.healthcheck gateway          # GET http://127.0.0.1:<port>/health
+    python -m services.common.healthcheck web              # the browser client's /health
 
 Backend services are asked over RabbitMQ (AMQP_URI, as the service itself reads it) with
 a timeout; healthy means ``health()["status"] == "ok"`` (its database answers too). The
@@ -20,7 +21,8 @@ from urllib.request import urlopen
 
 DEFAULT_AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_GATEWAY_ADDRESS = "0.0.0.0:8000"
-HTTP_SERVICES = ("gateway",)
+DEFAULT_WEB_ADDRESS = "0.0.0.0:8080"
+HTTP_SERVICES = ("gateway", "web")
 
 
 class _Timeout(Exception):
@@ -51,6 +53,8 @@ def check_http(address, timeout):
 
 def check(service, timeout, environ=None):
     environ = os.environ if environ is None else environ
+    if service == "web":  # the browser client: up, whether or not the gateway is
+        return check_http(environ.get("WEB_ADDRESS", DEFAULT_WEB_ADDRESS), timeout)
     if service in HTTP_SERVICES:
         return check_http(environ.get("GATEWAY_ADDRESS", DEFAULT_GATEWAY_ADDRESS), timeout)
     return check_rpc(service, environ.get("AMQP_URI", DEFAULT_AMQP_URI), timeout)
@@ -59,7 +63,7 @@ def check(service, timeout, environ=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m services.common.healthcheck",
                                      description="Exit 0 when the service is healthy, 1 otherwise.")
-    parser.add_argument("service", help="cases, matching, notifications, library, identity or gateway")
+    parser.add_argument("service", help="cases, matching, notifications, library, identity, gateway or web")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
     args = parser.parse_args(argv)
     # a hard stop too: connecting to an unreachable broker may retry longer than the RPC timeout

@@ -182,11 +182,13 @@ class HttpEntrypoint(HttpRequestHandler):
                         "returns": schema_of(returns) if returns else None}
         self.tokens = None
         self.trusted_proxies = 0
+        self.web_proxy_secret = ""
 
     def setup(self):
         super().setup()
         config = self.container.config
         self.trusted_proxies = h.trusted_proxy_count(config.get("TRUST_FORWARDED_FOR", 0))
+        self.web_proxy_secret = str(config.get("WEB_PROXY_SECRET") or "")
         if self.route.auth:
             self.tokens = TokenSigner(config["TOKEN_SECRET"], config.get("TOKEN_TTL_SECONDS", 3600))
 
@@ -194,8 +196,10 @@ class HttpEntrypoint(HttpRequestHandler):
         """Authenticate and validate (pure, no I/O): the handler gets only checked input."""
         kwargs = dict(request.path_values)
         route = self.route
+        proxies = self.trusted_proxies + h.web_proxy_hops(request.headers.get(h.WEB_PROXY_HEADER),
+                                                          self.web_proxy_secret)
         request.client_address = h.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
-                                                  self.trusted_proxies)
+                                                  proxies)
         if route.auth:
             # the signature and expiry here, without I/O; the session in the worker (see http())
             kwargs["actor"] = h.authenticate(self.tokens, request.headers.get("Authorization"))

@@ -4,6 +4,7 @@ shape, the bearer header, CORS and the correlation id. No I/O here, so all of it
 Every error body is exactly ``{"error": {"code", "message", "fields"}}`` plus ``"details"``
 when there are any: ``PlatformError.to_dict()`` of contracts/errors.py.
 """
+import hmac
 import ipaddress
 import json
 import math
@@ -307,6 +308,20 @@ def trusted_proxy_count(setting):
         return max(0, int(text))
     except ValueError:
         raise ValueError(f"TRUST_FORWARDED_FOR must be true, false or a number of proxies, not {setting!r}") from None
+
+
+WEB_PROXY_HEADER = "X-Proxy-Secret"
+
+
+def web_proxy_hops(presented, secret):
+    """1 when the request comes from the platform's browser client (it presents WEB_PROXY_SECRET),
+    which appends the browser's address to X-Forwarded-For; else 0. Without this, every person using
+    the browser client would share its address, and with it the per-address sign-in and
+    registration limits; with TRUST_FORWARDED_FOR instead, any direct API client could write the
+    header and escape those limits."""
+    if not secret or not presented:
+        return 0
+    return 1 if hmac.compare_digest(str(presented).encode(), str(secret).encode()) else 0
 
 
 def client_address(remote_addr, forwarded_for=None, trusted_proxies=0):

@@ -41,7 +41,7 @@ def api() -> Gateway:
         settings = current_app.config["WEB"]
         g.api = Gateway(settings.gateway_url, settings.gateway_timeout, token=session.get("token"),
                         client_address=request.remote_addr, correlation_id=g.get("correlation_id"),
-                        language=language())
+                        language=language(), proxy_secret=settings.proxy_secret)
     return g.api
 
 

@@ -50,13 +50,14 @@ class Gateway:
 
     def __init__(self, base_url: str, timeout: float, token: str | None = None,
                  client_address: str | None = None, correlation_id: str | None = None,
-                 language: str | None = None):
+                 language: str | None = None, proxy_secret: str | None = None):
         self.base_url = base_url
         self.timeout = timeout
         self.token = token
         self.client_address = client_address
         self.correlation_id = correlation_id or uuid.uuid4().hex
         self.language = language
+        self.proxy_secret = proxy_secret
 
     def _headers(self, idempotency_key: str | None, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {"X-Correlation-ID": self.correlation_id, "Accept": "application/json"}
@@ -64,6 +65,8 @@ class Gateway:
             headers["Authorization"] = f"Bearer {self.token}"
         if self.client_address:
             headers["X-Forwarded-For"] = self.client_address
+        if self.proxy_secret:  # the gateway then trusts this X-Forwarded-For (services/gateway/http.py)
+            headers["X-Proxy-Secret"] = self.proxy_secret
         if self.language:
             headers["Accept-Language"] = self.language
         if idempotency_key:

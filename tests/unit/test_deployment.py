@@ -33,7 +33,9 @@ runner = _load_runner()
 
 
 def service_names():
-    return sorted(p.parent.name for p in SERVICES_DIR.glob("*/service.py") if p.parent.name != "common")
+    """Every process of the platform: the nameko services (service.py) and the browser client (web),
+    each with the config.yaml that names its settings."""
+    return sorted(p.parent.name for p in SERVICES_DIR.glob("*/config.yaml") if p.parent.name != "common")
 
 
 def config_vars(service):
@@ -87,7 +89,8 @@ def test_every_service_is_in_the_runner_and_in_compose(compose):
 
 @pytest.mark.parametrize("service", service_names())
 def test_compose_command_is_the_runners(compose, service):
-    expected = f"nameko run --config services/{service}/config.yaml services.{service}.service"
+    expected = ("python -m services.web" if service == "web"
+                else f"nameko run --config services/{service}/config.yaml services.{service}.service")
     assert runner.command(service) == expected
     assert _command_args(compose_service(compose, service)["command"]) == shlex.split(expected)
 
@@ -196,6 +199,9 @@ def test_service_healthcheck_asks_that_service(compose, service):
 def test_services_wait_for_healthy_infrastructure(compose, service):
     spec = compose_service(compose, service)
     depends_on = spec.get("depends_on") or {}
+    if service == "web":  # a client of the gateway only: no broker, no database
+        assert list(depends_on) == ["gateway"] and spec.get("build", {}).get("dockerfile") == "deploy/Dockerfile"
+        return
     assert depends_on.get("rabbitmq", {}).get("condition") == "service_healthy"
     uses_database = any(name.endswith("_DATABASE_URL") for name in config_vars(service))
     if uses_database:
@@ -206,6 +212,13 @@ def test_services_wait_for_healthy_infrastructure(compose, service):
 def test_gateway_port_is_published(compose):
     ports = [str(p) for p in compose["services"]["gateway"].get("ports", [])]
     assert any(p.endswith(":8000") for p in ports)
+
+
+def test_the_browser_client_is_published_and_shares_the_proxy_secret_with_the_gateway(compose):
+    web, gateway = compose["services"]["web"], compose["services"]["gateway"]
+    assert any(str(p).endswith(":8080") for p in web.get("ports", []))
+    assert web["environment"]["GATEWAY_URL"] == "http://gateway:8000"
+    assert web["environment"]["WEB_PROXY_SECRET"] == gateway["environment"]["WEB_PROXY_SECRET"]
 
 
 @pytest.mark.parametrize("service", service_names())
@@ -226,7 +239,8 @@ def test_up_starts_each_service_with_its_command_and_variables(monkeypatch, tmp_
         monkeypatch.delenv(name, raising=False)
     runner.start_service(service)
     assert started["args"][1:] == shlex.split(runner.command(service))[1:]
-    assert started["args"][0].endswith("nameko")
+    assert started["args"][0].endswith("python" if service == "web" else "nameko") or (
+        service == "web" and started["args"][0] == runner.sys.executable)
     env = started["env"]
     for name, default in config_vars(service).items():
         assert env.get(name) == default, f"`up` starts {service} without {name}={default!r}"

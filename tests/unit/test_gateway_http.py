@@ -216,3 +216,17 @@ def test_a_503_to_a_change_says_its_outcome_and_a_read_says_none():
     assert with_outcome(read, "GET").details == {"service": "cases"}
     other = Unauthorized("no")
     assert with_outcome(other, "POST") is other and other.details == {}
+
+
+def test_the_browser_clients_forwarded_address_counts_only_with_the_shared_secret():
+    from services.gateway import http as h
+    secret = "a-long-shared-web-proxy-secret-0123456789"
+    hops = h.web_proxy_hops(secret, secret)
+    assert hops == 1
+    assert h.client_address("127.0.0.1", "198.51.100.7", h.web_proxy_hops(secret, secret)) == "198.51.100.7"
+    # a direct client writing the header (with a wrong secret, or none) is its TCP peer
+    assert h.client_address("127.0.0.1", "198.51.100.7", h.web_proxy_hops("guess", secret)) == "127.0.0.1"
+    assert h.client_address("127.0.0.1", "198.51.100.7", h.web_proxy_hops(None, secret)) == "127.0.0.1"
+    assert h.web_proxy_hops(secret, "") == 0  # no secret configured: never trusted
+    # behind one more trusted proxy (TRUST_FORWARDED_FOR=1), the client's entry is one further left
+    assert h.client_address("10.0.0.9", "198.51.100.7, 10.0.0.5", 1 + hops) == "198.51.100.7"

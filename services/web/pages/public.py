@@ -17,6 +17,12 @@ def home() -> Any:
     return render("public/home.html")
 
 
+@bp.get("/health")
+def health() -> Any:
+    """This client is up (the gateway's own readiness is its /ready)."""
+    return {"status": "ok"}
+
+
 @bp.get("/mentors")
 def mentors() -> Any:
     rubric = request.args.get("rubric") or None
