@@ -28,7 +28,9 @@ from tests.browser.conftest import sign_in
 from tests.browser.world import seed
 
 ROLES = ("visitor", "mentee", "mentor", "moderator")
-MAX_FETCHES = 250  # per role: the crawl stops by itself
+MAX_FETCHES = 300  # per role: the crawl stops by itself
+FOLLOWED = 8  # pages of one route whose links are followed (the case page of each case, in its state)
+CHECKED = 3  # pages of one route checked with axe (the case page in three states)
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +74,13 @@ def _session_of(browser):
 
 
 class Crawl:
-    """One role's pages: the first HTML page found for each route (endpoint) of the client."""
+    """One role's pages: the first HTML pages found for each route (endpoint) of the client."""
 
     def __init__(self, url_map, web, session):
         self.adapter = url_map.bind("localhost")
         self.web, self.session = web, session
-        self.pages = {}  # endpoint -> path
+        self.pages = {}  # endpoint -> [path, ...] (at most FOLLOWED)
+        self.seen = set()
         self.not_pages = set()  # endpoints answering with something else than HTML (a photo, JSON)
         self.refused = {}  # status (403, 404) -> a path answering it: the error page, checked once
 
@@ -95,8 +98,10 @@ class Crawl:
         while queue and fetched < MAX_FETCHES:
             path = queue.pop(0)
             endpoint = self.endpoint(path)
-            if endpoint is None or endpoint == "static" or endpoint in self.pages or endpoint in self.not_pages:
+            if (endpoint is None or endpoint == "static" or len(self.pages.get(endpoint, ())) >= FOLLOWED
+                    or endpoint in self.not_pages or path in self.seen):
                 continue
+            self.seen.add(path)
             fetched += 1
             response = self.session.get(self.web.url(path), timeout=30)
             final = urlsplit(response.url)
@@ -105,11 +110,13 @@ class Crawl:
             if "text/html" not in response.headers.get("Content-Type", ""):
                 self.not_pages.add(endpoint)
                 continue
+            if response.history and landed != endpoint and response.status_code == 200:
+                self.not_pages.add(endpoint)  # only leads elsewhere (a chooser's GET form), no page of its own
             if response.status_code not in (200, 400):  # 400: the page of a bad link (an expired token)
                 self.refused.setdefault(response.status_code, path)
                 continue
-            if landed and landed not in self.pages:
-                self.pages[landed] = final_path
+            if landed and final_path not in self.pages.setdefault(landed, []):
+                self.pages[landed].append(final_path)
             parser = _Links()
             parser.feed(response.text)
             for href in parser.hrefs:
@@ -142,8 +149,8 @@ def crawled(platform, web, world, _chromium_present):
     return crawls
 
 
-def _shot_name(role, endpoint, width):
-    name = re.sub(r"[^a-z0-9]+", "-", endpoint.lower()).strip("-")
+def _shot_name(role, endpoint, width, number):
+    name = re.sub(r"[^a-z0-9]+", "-", endpoint.lower()).strip("-") + (f"-{number}" if number > 1 else "")
     return f"{role}-{name}{'-375' if width < 500 else ''}.png"
 
 
@@ -166,12 +173,14 @@ def _check_every_page(crawled, new_browser, web, world, width):
         crawl = crawled[role]
         browser = _signed_in_browser(new_browser, web, world, role, width)
         # the visitor's pages are the same for everyone but their header: signed in, only the home page
-        pages = {e: p for e, p in crawl.pages.items() if role == "visitor" or not e.startswith("public.")
-                 or e == "public.home"}
-        paths = sorted(pages.items()) + [(f"error-{status}", path) for status, path in sorted(crawl.refused.items())]
+        pages = [(e, p) for e, found in sorted(crawl.pages.items()) for p in found[:CHECKED]
+                 if role == "visitor" or not e.startswith("public.") or e == "public.home"]
+        paths = pages + [(f"error-{status}", path) for status, path in sorted(crawl.refused.items())]
         if role == "visitor":
             paths.append(("error-404", "/no-such-page"))
+        numbers = {}
         for endpoint, path in paths:
+            numbers[endpoint] = numbers.get(endpoint, 0) + 1
             browser.go(web.url(path))
             browser.find("main")
             checked += 1
@@ -184,7 +193,7 @@ def _check_every_page(crawled, new_browser, web, world, width):
                     problems.append(f"[{role}, {width} px] {path}: scrolls sideways (scrollWidth {scroll_width})")
             if shots:
                 os.makedirs(shots, exist_ok=True)
-                _screenshot(browser, os.path.join(shots, _shot_name(role, endpoint, width)))
+                _screenshot(browser, os.path.join(shots, _shot_name(role, endpoint, width, numbers[endpoint])))
         browser.quit()
     print(f"{checked} pages checked at {width} px")
     assert not problems, "\n".join(problems)

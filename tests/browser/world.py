@@ -2,10 +2,11 @@
 to show: the accessibility test (tests/browser/test_accessibility.py) walks them and, with
 SCREENSHOTS_DIR set, saves what it sees (docs/screenshots).
 
-One mentee, two accredited mentors, one moderator; a personal-mode case taken to completion (with a
-solution, its material, a forum thread and messages: it also fills the library), an anonymous-mode
-case in progress, a case waiting for its author to choose a mentor; a calendar event; a message
-between the mentors.
+One mentee, two accredited mentors, a mentor waiting for accreditation, one moderator; a
+personal-mode case taken to completion (questions, a redefinition, messages, a forum thread, a
+solution with its material: it also fills the library), an anonymous-mode case waiting for the
+author's answers, personal-mode cases at the author's decision and with a solution to complete, a
+case waiting for its author to choose a mentor; a calendar event; a message between the mentors.
 """
 import struct
 import zlib
@@ -33,6 +34,25 @@ def portrait_png(size=96):
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def _question_and_answer(platform, path, t_mentor, t_mentee):
+    asked = platform.call("POST", f"{path}/questions", token=t_mentor, expect=201, json={"questions": [
+        {"bank_id": "goals-3", "kind": "clarifying"},
+        {"text": "What have you already tried that helped a little?", "kind": "developing"}]})
+    platform.call("POST", f"{path}/answers", token=t_mentee, json={"answers": [
+        {"question_id": q["id"], "text": "Evenings free of work, and lessons I enjoy giving."}
+        for q in asked["questions"]]})
+
+
+def _accepted_case(platform, t_mentee, t_mentor, mentor, mode, essence, question):
+    case = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
+        rubrics=[RUBRIC], mode=mode, essence=essence, question=question))
+    path = f"/api/v1/cases/{case['id']}"
+    eventually(lambda: _state(platform, path, t_mentee, "choosing_mentor"), timeout=30, message="mentors proposed")
+    platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
+    platform.call("POST", f"{path}/accept", token=t_mentor)
+    return case["id"]
+
+
 def seed(platform):
     mentee, t_mentee = platform.person("mentee", "Anna", "Smirnova")
     platform.call("PUT", "/api/v1/me/questionnaire", token=t_mentee, json={
@@ -58,6 +78,11 @@ def seed(platform):
     eventually(lambda: _state(platform, path, t_mentee, "choosing_mentor"), timeout=30, message="mentors proposed")
     platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
     platform.call("POST", f"{path}/accept", token=t_mentor)
+    _question_and_answer(platform, path, t_mentor, t_mentee)
+    platform.call("POST", f"{path}/revisions", token=t_mentee, expect=201, json=case_form(
+        rubrics=[RUBRIC], mode="personal", group_discussion_consent=True, publication_consent=True,
+        essence="I plan every evening until midnight; the plans are good but I am exhausted in class.",
+        question="How do I plan lessons in reasonable time?"))
     platform.call("POST", f"{path}/messages", token=t_mentee, expect=201, json={"text": "Thank you for taking it."})
     platform.call("POST", f"{path}/forum", token=t_mentee, json={"title": "Planning lessons in reasonable time"})
     answer = platform.call("POST", f"{path}/solutions", token=t_mentor, expect=201, json={
@@ -76,6 +101,19 @@ def seed(platform):
     eventually(lambda: _state(platform, a_path, t_mentee, "choosing_mentor"), timeout=30, message="mentors proposed")
     platform.call("POST", f"{a_path}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
     platform.call("POST", f"{a_path}/accept", token=t_mentor)
+    platform.call("POST", f"{a_path}/questions", token=t_mentor, expect=201, json={"questions": [
+        {"bank_id": "goals-3", "kind": "clarifying"}]})  # waits for the author's answers
+
+    # personal-mode cases at the author's decision (keep or redefine) and with a solution to complete
+    deciding = _accepted_case(platform, t_mentee, t_mentor, mentor, "personal",
+                              "My colleagues do not share materials and I prepare everything alone.",
+                              "How do I start sharing materials with colleagues?")
+    _question_and_answer(platform, f"/api/v1/cases/{deciding}", t_mentor, t_mentee)
+    proposed = _accepted_case(platform, t_mentee, t_mentor, mentor, "personal",
+                              "I check notebooks until late at night every day.",
+                              "How do I check notebooks faster?")
+    platform.call("POST", f"/api/v1/cases/{proposed}/solutions", token=t_mentor, expect=201, json={
+        "text": "Check a sample each day and the whole set once a week, with a short rubric.", "materials": []})
 
     # a case waiting for its author to choose a mentor
     choosing = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
@@ -83,6 +121,14 @@ def seed(platform):
         question="How do I keep time in a lesson?"))
     eventually(lambda: _state(platform, f"/api/v1/cases/{choosing['id']}", t_mentee, "choosing_mentor"),
                timeout=30, message="mentors proposed")
+
+    # a mentor who has applied for the roll and waits for a moderator
+    applicant, t_applicant = platform.person("mentor", "Oleg", "Sokolov")
+    platform.call("PUT", "/api/v1/me/mentor-profile", token=t_applicant, json={
+        "rubrics": [RUBRIC], "place_of_work": "Moscow City University", "position": "Lecturer"})
+    platform.call("POST", "/api/v1/me/accreditation", token=t_applicant, expect=201, json={
+        "experience": "Ten years of teaching history and supervising student teachers.",
+        "motivation": "To help novice teachers through their first years at school."})
 
     starts = (datetime.now(timezone.utc) + timedelta(days=7)).replace(microsecond=0)
     platform.call("POST", "/api/v1/calendar", token=t_mentor, expect=201, json={
@@ -96,5 +142,6 @@ def seed(platform):
     return {
         "mentee": mentee, "mentor": mentor, "colleague": colleague, "moderator_email": moderator_email,
         "tokens": {"mentee": t_mentee, "mentor": t_mentor, "moderator": t_moderator},
-        "cases": {"solved": solved["id"], "anonymous": anonymous["id"], "choosing": choosing["id"]},
+        "cases": {"solved": solved["id"], "anonymous": anonymous["id"], "choosing": choosing["id"],
+                  "deciding": deciding, "proposed": proposed},
     }
