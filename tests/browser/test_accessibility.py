@@ -115,7 +115,8 @@ class Crawl:
             if response.status_code not in (200, 400):  # 400: the page of a bad link (an expired token)
                 self.refused.setdefault(response.status_code, path)
                 continue
-            if landed and final_path not in self.pages.setdefault(landed, []):
+            known = [urlsplit(p).path for p in self.pages.setdefault(landed, [])] if landed else [final.path]
+            if final.path not in known:  # one page per path: ?rubric=, ?next= variants are the same page
                 self.pages[landed].append(final_path)
             parser = _Links()
             parser.feed(response.text)
