@@ -20,10 +20,11 @@ from urllib.parse import urlsplit  # noqa: E402
 import psycopg2  # noqa: E402
 import pytest  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
 from tests import accounts  # noqa: E402
+from tests.actors import TEST_NOTIFICATIONS_SIGNING_KEY, TEST_NOTIFICATIONS_VERIFY_KEY, TEST_SIGNING_KEY, \
+    TEST_VERIFY_KEY, signed_rpc  # noqa: E402
 from tests.integration.smtp_sink import SmtpSink  # noqa: E402
 
 LOCAL_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
@@ -83,6 +84,11 @@ class TestEnvironment:
             "AMQP_URI": self.amqp_uri,
             "DATABASE_URL": self.database_url(service),
             "TOKEN_SECRET": TOKEN_SECRET,
+            # the gateway signs the acting user with the private key, every service checks with the
+            # public one (services/common/actors.py; tests/actors.py signs as the gateway would)
+            "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY,
+            "SERVICE_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY if service == "notifications" else None,
+            "SERVICE_VERIFY_KEYS": f"notifications={TEST_NOTIFICATIONS_VERIFY_KEY}",
             "PLATFORM_ENV": "test",  # whatever the shell says: test secrets are not production ones
             "TOKEN_TTL_SECONDS": 3600,
             "LOG_LEVEL": "INFO",
@@ -90,6 +96,8 @@ class TestEnvironment:
             "RPC_TIMEOUT": 10,
             "max_workers": 10,
         }
+        if service == "gateway":
+            config["ACTOR_SIGNING_KEY"] = TEST_SIGNING_KEY
         if service == "identity":
             config.update(ACCOUNT_SETTINGS, SMTP_HOST="127.0.0.1", SMTP_PORT=self.mail.port)
         config.update(overrides)
@@ -99,7 +107,11 @@ class TestEnvironment:
         """Environment variables for `nameko run` processes using the services' own config.yaml."""
         env = dict(os.environ)
         env.update({"AMQP_URI": self.amqp_uri, "TOKEN_SECRET": TOKEN_SECRET, "RELAY_POLL_INTERVAL": "0.1",
-                    "PLATFORM_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.mail.port)})
+                    "PLATFORM_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.mail.port),
+                    "ACTOR_SIGNING_KEY": TEST_SIGNING_KEY, "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY,
+                    # notifications' own key (only it reads contacts as itself), identity its public one
+                    "NOTIFICATIONS_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY,
+                    "NOTIFICATIONS_VERIFY_KEY": TEST_NOTIFICATIONS_VERIFY_KEY})
         env.update({name: str(value) for name, value in ACCOUNT_SETTINGS.items()})
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
@@ -182,8 +194,9 @@ def start_module_service(test_env):
 
 @pytest.fixture
 def rpc(test_env):
-    """A standalone RPC client with a timeout (nameko's proxies have none by default)."""
-    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as proxy:
+    """A standalone RPC client with a timeout (nameko's proxies have none by default) that signs each
+    call's actor as the gateway would (tests/actors.py)."""
+    with signed_rpc(test_env.amqp_uri, timeout=15) as proxy:
         yield proxy
 
 

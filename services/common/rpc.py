@@ -22,6 +22,11 @@ wait for a free slot in nameko's pool). A request without a deadline (an operato
 ``ClusterRpcProxy``, the health check) is carried out as before. The deadline compares wall clocks
 of two hosts: keep them NTP-synchronized (a skew of ``s`` seconds moves every deadline by ``s``).
 
+**Who acts.** The same entrypoint refuses, without a worker, a call to a method taking an ``actor`` that
+lacks the gateway's signature of that actor for that call, and a contact read (``SYSTEM_CALLERS``) whose
+caller does not prove it is a service allowed to make it; the proxy signs as the gateway's acting user
+or as the calling service. Both are in services/common/actors.py.
+
 **What a 503 says** (``details.outcome``): ``not_done`` when the request certainly was not and will not
 be carried out (nobody consumes the service's queue, the broker refused the connection, the deadline
 had passed); ``unknown`` when it was sent and no answer came in time: it may have been carried out
@@ -43,6 +48,8 @@ from nameko.rpc import MethodProxy, Rpc, RpcProxy
 
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, \
     Unauthorized
+from services.common.actors import ACTOR_KEY, SERVICE_KEY, SYSTEM_CALLERS, ActorCheck, ActorRefused, ServiceCheck, \
+    ServiceSigner, actor_position, token_for
 from services.common.logs import get_logger
 
 EXPECTED = (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests)
@@ -82,21 +89,44 @@ class RpcDeadline(DependencyProvider):
 
 
 class DeadlineRpc(Rpc):
-    """nameko's ``Rpc`` entrypoint that refuses, without a worker, a request past its deadline."""
+    """nameko's ``Rpc`` entrypoint that refuses, without a worker, a request past its deadline, and a
+    request to a method taking an ``actor`` without the gateway's signature for that actor and call
+    (services/common/actors.py); the method gets the verified actor."""
+
+    actor_check = None
+    service_check = None
 
     def setup(self):
         if not any(isinstance(d, RpcDeadline) for d in self.container.dependencies):
             raise RuntimeError(f"{self.container.service_name} has @rpc methods but no RpcDeadline dependency: "
                                "declare rpc_deadline = RpcDeadline() (services/common/rpc.py)")
+        position = actor_position(getattr(self.container.service_cls, self.method_name))
+        if position is not None:
+            self.actor_check = ActorCheck(self.container, self.method_name, position)
+        if f"{self.container.service_name}.{self.method_name}" in SYSTEM_CALLERS:
+            self.service_check = ServiceCheck(self.container, self.method_name)
         super().setup()
 
     def handle_message(self, body, message):
-        deadline = (message.headers or {}).get(f"{self.header_prefix}.{DEADLINE_KEY}")
+        headers = message.headers or {}
+        deadline = headers.get(f"{self.header_prefix}.{DEADLINE_KEY}")
         if deadline_passed(deadline):
             refusal = too_late(self.container.service_name, self.method_name, deadline)
             # answered (nobody reads it: the caller is gone) and acked, so the broker forgets it
             self.rpc_consumer.handle_result(message, None, (type(refusal), refusal, None))
             return
+        if self.actor_check is not None and isinstance(body, dict):
+            try:
+                body = self.actor_check.verified_body(headers, body, f"{self.header_prefix}.{ACTOR_KEY}")
+            except ActorRefused as refused:
+                self.rpc_consumer.handle_result(message, None, (type(refused.error), refused.error, None))
+                return
+        if self.service_check is not None:
+            try:
+                self.service_check.check(headers, f"{self.header_prefix}.{SERVICE_KEY}")
+            except ActorRefused as refused:
+                self.rpc_consumer.handle_result(message, None, (type(refused.error), refused.error, None))
+                return
         super().handle_message(body, message)
 
     def check_signature(self, args, kwargs):
@@ -142,8 +172,10 @@ class DeadlineMethodProxy(MethodProxy):
     """nameko's ``MethodProxy`` that publishes the request with its deadline, as a header and as the
     message's TTL."""
 
-    def __init__(self, worker_ctx, service_name, method_name, reply_listener, deadline=None, **options):
+    def __init__(self, worker_ctx, service_name, method_name, reply_listener, deadline=None, service_signer=None,
+                 **options):
         self.deadline = deadline
+        self.service_signer = service_signer
         super().__init__(worker_ctx, service_name, method_name, reply_listener, **options)
 
     def get_message_headers(self, worker_ctx):
@@ -154,6 +186,13 @@ class DeadlineMethodProxy(MethodProxy):
         self.publisher.expiration = max(left, 0.001)  # kombu: seconds, sent as whole milliseconds
         headers = super().get_message_headers(worker_ctx)
         headers[self._get_header_name(DEADLINE_KEY)] = self.deadline
+        token = token_for(worker_ctx, self.service_name, self.method_name, self.deadline)
+        if token is not None:  # the gateway acting for a signed-in user; else a received token travels on
+            headers[self._get_header_name(ACTOR_KEY)] = token
+        if self.service_signer is not None:  # a service calling as itself (services/common/actors.py)
+            own = self.service_signer.token(self.service_name, self.method_name, self.deadline)
+            if own is not None:
+                headers[self._get_header_name(SERVICE_KEY)] = own
         return headers
 
 
@@ -191,10 +230,11 @@ class TimedRpcProxy(RpcProxy):
     def setup(self):
         super().setup()
         self.timeout = float(self.container.config.get("RPC_TIMEOUT", DEFAULT_TIMEOUT))
+        self.service_signer = ServiceSigner.from_config(self.container)
 
     def get_dependency(self, worker_ctx):
         return TimedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
-                                 self.timeout, self.options)
+                                 self.timeout, dict(self.options, service_signer=self.service_signer))
 
 
 class TimedServiceProxy:

@@ -13,6 +13,10 @@ In production every setting of the service's config is checked (never logging a 
   dev-only, example...);
 - a password (a name ending in PASSWORD, e.g. SMTP_PASSWORD): the same, at least 12
   characters; empty only when its ``*_USER`` is empty too (no login at all);
+- an actor key (ACTOR_SIGNING_KEY, private, the gateway's; ACTOR_VERIFY_KEY, public, every
+  service's; SERVICE_SIGNING_KEY, notifications' own, and SERVICE_VERIFY_KEYS, identity's list of the
+  public ones, from NOTIFICATIONS_SIGNING_KEY and NOTIFICATIONS_VERIFY_KEY: services/common/actors.py): valid Ed25519 keys, not the development pairs of config.yaml;
+  a private one is a secret as above, a public one is no secret, so only that;
 - a URL with network credentials (AMQP_URI, DATABASE_URL and any other ``scheme://host``
   of a broker or database): it carries a password, which passes the password rule and is
   not the user name; the user is not RabbitMQ's ``guest``. A URL without a host (a Unix
@@ -46,6 +50,7 @@ FORBIDDEN_USERS = {"guest"}  # RabbitMQ's default account
 _SECRET_NAME = re.compile(r"(SECRET|(^|_)KEY)$")
 _PASSWORD_NAME = re.compile(r"(PASSWORD|PASSWD)$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_ACTOR_KEYS = ("ACTOR_SIGNING_KEY", "ACTOR_VERIFY_KEY", "SERVICE_SIGNING_KEY", "SERVICE_VERIFY_KEYS")
 
 
 class InsecureSettings(RuntimeError):
@@ -68,7 +73,9 @@ def problems(config, environ=None):
     found = []
     for key in sorted(k for k in config if isinstance(k, str)):
         value = config[key]
-        if _SECRET_NAME.search(key.upper()):
+        if key.upper() in _ACTOR_KEYS:
+            found.extend(f"{key} {reason}" for reason in actor_key_problems(key.upper(), value))
+        elif _SECRET_NAME.search(key.upper()):
             reason = weakness(value, SECRET_MIN_LENGTH)
             if reason:
                 found.append(f"{key} {reason}")
@@ -81,6 +88,19 @@ def problems(config, environ=None):
         elif isinstance(value, str) and _URL.match(value.strip()):
             found.extend(f"{key} ({masked(value)}): {reason}" for reason in url_problems(value))
     return found
+
+
+def actor_key_problems(name, value):
+    """Why an actor key (services/common/actors.py) is unfit for production: a list of phrases."""
+    from services.common import actors  # here: actors logs through services.common.logs, which imports us
+    if value is None or not str(value).strip():
+        return ["is empty"]
+    if any(mark in str(value) for mark in actors.DERIVED_PREFIXES):
+        return ["is (or holds) a development or test key (dev-only:..., test-only:...)"]
+    private = name in (actors.SIGNING_KEY_SETTING, actors.SERVICE_SIGNING_KEY_SETTING)
+    # a private key is a secret; a public one is not, but a placeholder is still a placeholder
+    reason = weakness(value, SECRET_MIN_LENGTH if private else 1) or actors.key_problem(name, value)
+    return [reason] if reason else []
 
 
 def weakness(value, min_length):

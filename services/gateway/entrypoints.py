@@ -325,6 +325,8 @@ def http(method, url, **route):
                     session = self.identity.authenticate(request.access_token)
                     request.email_verified = bool(session.get("email_verified"))
                     kwargs["actor"] = {"user_id": session["user_id"], "role": session["role"]}
+                    # every RPC from here on carries this actor, signed for that call (services/common/actors.py)
+                    self.acting_user.act_as(dict(kwargs["actor"], email_verified=request.email_verified))
                 return fn(self, request, **kwargs)
             except PlatformError as exc:
                 _log_failure(exc)  # the worker's correlation id is bound

@@ -48,6 +48,7 @@ from services.gateway import openapi, routes_communication, routes_library, rout
 from services.gateway import routes_audit
 from services.gateway import routes_statistics
 from services.gateway.entrypoints import http
+from services.common.actors import ActingUser
 from services.common.rpc import TimedRpcProxy
 from services.gateway.routes_people import require_verified_email
 from services.gateway.schemas import (
@@ -95,6 +96,7 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
     name = "gateway"
 
     log = CorrelationContext("gateway")
+    acting_user = ActingUser()  # signs the signed-in user for every RPC (services/common/actors.py)
     cases = TimedRpcProxy("cases")
     identity = TimedRpcProxy("identity")
     matching = TimedRpcProxy("matching")

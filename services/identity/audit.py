@@ -6,13 +6,20 @@ What the author sees of a reader is policy: the role; a mentor's id (the author 
 whose profile is public); never a moderator's identity, never anybody's e-mail.
 No event is published: no other service consumes these reads (the author reads the log here).
 """
+import uuid
+
 from contracts.errors import InvalidInput
 from contracts.rpc import AccessLogEntrySchema, QuestionnaireReadViewSchema
 from contracts.validation import schema_of
 
 IDENTITY = "identity"
 QUESTIONNAIRE = "questionnaire"
-READER_LABELS = {"mentor": "your mentor", "moderator": "a moderator", "unknown": "a former reader"}
+CONTACT = "contact"  # name and e-mail address, read by a service to write to the person
+ACCOUNT = "account"  # the account record (get_user), read by a moderator
+SERVICE = "service"  # reader_role of a service reading as itself (services/common/actors.py SYSTEM_CALLERS)
+READER_LABELS = {"mentor": "your mentor", "moderator": "a moderator", "unknown": "a former reader",
+                 SERVICE: "the platform, to send you an e-mail"}
+EMAIL_REASON = "to send you an e-mail notification"
 
 
 def disclosed(card):
@@ -81,6 +88,17 @@ def record(cur, author_id, reader_id, reader_role, case_id, what, reason):
                 "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
                 (author_id, reader_id, reader_role, case_id, list(what), reason))
     return cur.fetchone()["id"]
+
+
+def service_reader_id(service):
+    """The reader id of a service in the log (the column is a uuid): stable, one per service."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"mentor-platform:service:{service}")
+
+
+def record_service_reads(cur, person_ids, service, what, reason):
+    """Every person whose ``what`` ``service`` read as itself, one row each (the read's transaction)."""
+    for person_id in person_ids:
+        record(cur, person_id, str(service_reader_id(service)), SERVICE, "", what, reason)
 
 
 def entries(cur, author_id, limit, before=None):

@@ -25,14 +25,21 @@ def label(kind: str, slug: str | None) -> str:
     return i18n.translate(language(), key) if i18n.has(key) else str(slug)
 
 
+def parse_moment(value: str | None) -> datetime | None:
+    """An ISO timestamp from the gateway ("...Z" too); None when empty or not one."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def when(value: str | None, with_time: bool = True) -> str:
     """An ISO timestamp from the gateway as the person reads dates (UTC)."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
+    moment = parse_moment(value)
+    if moment is None:
+        return str(value or "")
     pattern = ("%d.%m.%Y %H:%M" if language() == "ru" else "%Y-%m-%d %H:%M") if with_time else (
         "%d.%m.%Y" if language() == "ru" else "%Y-%m-%d")
     return moment.strftime(pattern) + (" UTC" if with_time and moment.tzinfo else "")

@@ -19,11 +19,11 @@ from contextlib import contextmanager
 import psycopg2
 import pytest
 import requests
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.faults.helpers import OBSERVER, Burst, connection_killer, cure_connection_killer, queue_depth, service_env
 from tests.processes import ServiceProcess
 from tests.support import actor, case_form, eventually
+from tests.actors import signed_rpc
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -96,7 +96,7 @@ def _readiness_of(base, service):
 def _create_cases(amqp_uri, n):
     """``n`` cases awaiting their first proposals (matching is not running), by RPC, 30 at a time."""
     ids = []
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=60) as rpc:
+    with signed_rpc(amqp_uri, timeout=60) as rpc:
         while len(ids) < n:
             replies = [rpc.cases.create_case.call_async(actor("mentee"), case_form(rubrics=["education-law"]))
                        for _ in range(min(30, n - len(ids)))]

@@ -10,7 +10,6 @@ import eventlet
 import kombu
 import pytest
 from nameko.containers import ServiceContainer
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.envelope import read_envelope
 from contracts.errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -20,6 +19,7 @@ from services.common.tokens import TokenSigner
 from services.identity.admin import create_moderator
 from services.identity.service import IdentityService
 from tests.accounts import accepted, register_over_rpc
+from tests.actors import signed_rpc
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery"
@@ -227,8 +227,8 @@ def test_relay_publishes_mentor_profile_updated_to_rabbitmq(identity, test_env, 
                             routing_key="MentorProfileUpdated", exclusive=True)(channel)
         queue.declare()  # declares the exchange too, bound before the update
 
-        with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15,
-                             context_data={"correlation_id": correlation_id}) as rpc:
+        with signed_rpc(test_env.amqp_uri, timeout=15,
+                        context_data={"correlation_id": correlation_id}) as rpc:
             mentor = _register(rpc, role="mentor")
             rpc.identity.update_mentor_profile(_actor(mentor), PROFILE)
 

@@ -24,7 +24,7 @@ KEY = "rebuild-key"
 def journey(start_module_service, test_env):
     """A completed, consented case that was also published to the forum, projected live."""
     from tests.integration.relay_helpers import publish_via_outbox
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from tests.actors import signed_rpc
 
     urls = {name: test_env.database_url(f"rebuild_{name}") for name in ("cases", "matching", "library")}
     _purge_library_queue(test_env)  # events other modules left unconsumed would enter this live library
@@ -35,7 +35,7 @@ def journey(start_module_service, test_env):
     mentor = {"user_id": mentor_id, "role": "mentor"}
     publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
                        mentor_snapshot(mentor_id, ["class-management-motivation"]))
-    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as rpc:
+    with signed_rpc(test_env.amqp_uri, timeout=15) as rpc:
         eventually(lambda: _call(lambda: rpc.matching.get_mentor(mentor_id)), message="matching knows mentor")
         case_id = rpc.cases.create_case(mentee, case_form(
             group_discussion_consent=True,

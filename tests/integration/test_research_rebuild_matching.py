@@ -5,7 +5,6 @@ from datetime import date
 
 import psycopg2
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from research.cli import main
 from services.cases.service import CasesService
@@ -13,6 +12,7 @@ from services.matching.service import MatchingService
 from tests.integration.event_helpers import open_broker
 from tests.integration.relay_helpers import publish_via_outbox
 from tests.support import actor, case_form, eventually, mentor_snapshot
+from tests.actors import signed_rpc
 
 RUBRIC = "digital-technologies"
 
@@ -35,7 +35,7 @@ def live(start_module_service, test_env):
     publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentors[2],  # a later change wins
                        mentor_snapshot(mentors[2], [RUBRIC], accepting_cases=False), url=urls["identity"])
     mentee = actor("mentee")
-    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as rpc:
+    with signed_rpc(test_env.amqp_uri, timeout=15) as rpc:
         eventually(lambda: rpc.matching.get_mentor(mentors[2])["accepting_cases"] is False)
         case_id = rpc.cases.create_case(mentee, case_form(rubrics=[RUBRIC, "self-management"]))["id"]
         eventually(lambda: rpc.cases.get_case(mentee, case_id)["state"] == "choosing_mentor")

@@ -7,13 +7,13 @@ import uuid
 
 import pytest
 from nameko.containers import ServiceContainer
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import ServiceUnavailable
 from services.cases.service import CasesService
 from services.common.rpc import DEADLINE_KEY, rpc
 from tests.integration.event_helpers import count
 from tests.support import actor, case_form
+from tests.actors import signed_rpc
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def cases(start_service):
 
 
 def _caller(test_env, deadline):
-    return ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15, context_data={DEADLINE_KEY: deadline})
+    return signed_rpc(test_env.amqp_uri, timeout=15, context_data={DEADLINE_KEY: deadline})
 
 
 def _cases_of(db, author):

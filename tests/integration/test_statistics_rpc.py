@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg2
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rubrics import RUBRIC_SLUGS
@@ -22,6 +21,7 @@ from services.identity.service import IdentityService
 from tests.accounts import register_over_rpc
 from tests.integration.event_helpers import envelope, open_broker, purge
 from tests.support import actor, case_form, eventually
+from tests.actors import signed_rpc
 
 PASSWORD = "correct horse battery"
 MODERATOR = actor("moderator")
@@ -87,7 +87,7 @@ def filed(world, test_env):
     broker, _, _ = world
     mentee = actor("mentee")
     first, second = actor("mentor"), actor("mentor")
-    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=15) as rpc:
+    with signed_rpc(test_env.amqp_uri, timeout=15) as rpc:
         accepted = _chosen(broker, rpc, mentee, first, rubrics=["education-law"], urgency="urgent")
         time.sleep(0.05)
         rpc.cases.accept_case(first, accepted["id"])

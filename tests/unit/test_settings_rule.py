@@ -9,7 +9,7 @@ import yaml
 from nameko.cli.main import setup_yaml_parser
 from structlog.testing import capture_logs
 
-from services.common import settings
+from services.common import actors, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/config.yaml"))
@@ -46,6 +46,9 @@ def strong_environment():
     for name, value in list(values.items()):
         if "change-me" in value:
             values[name] = value.replace(re.search(r"change-me[\w-]*", value).group(), strong(24))
+    # the Ed25519 pairs are generated, not typed (python -m services.common.actors generate)
+    for prefix in ("ACTOR", "NOTIFICATIONS"):
+        values[f"{prefix}_SIGNING_KEY"], values[f"{prefix}_VERIFY_KEY"] = actors.generate()
     return values
 
 

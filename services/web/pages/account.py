@@ -1,0 +1,138 @@
+"""The signed-in person's own account: who they are, their e-mail's verification, their password,
+a mentee's onboarding questionnaire (and who read it), e-mail preferences and the access log."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, request, url_for
+
+from services.web.core import FormState, api, current_user, redirect_to, remember_user, render, signed_in
+from services.web.gateway import ApiError
+
+bp = Blueprint("account", __name__)
+
+FORMS = tuple(range(1, 12))  # the school forms a mentee may teach, 1 to 11
+
+
+def split_list(text: str) -> list[str]:
+    """A comma- or line-separated list as typed, without blanks ("math, physics\\nart")."""
+    return [item.strip() for line in text.replace("\r\n", "\n").split("\n") for item in line.split(",")
+            if item.strip()]
+
+
+def merge_item_errors(form: FormState, *names: str) -> None:
+    """The gateway names an item of a list ("subjects.0"): show its error on the list's field."""
+    for key in list(form.errors):
+        base = key.split(".", 1)[0]
+        if base in names and key != base:
+            form.errors.setdefault(base, [])
+            for message in form.errors.pop(key):
+                if message not in form.errors[base]:
+                    form.errors[base].append(message)
+
+
+def _questionnaire() -> dict[str, Any] | None:
+    try:
+        return api().get("/api/v1/me/questionnaire")
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def _account_page(password_form: FormState, status: int = 200) -> Any:
+    me = api().get("/api/v1/me")
+    user = current_user()
+    if user is not None and user.get("email_verified") != me.get("email_verified"):
+        remember_user(me)
+    missing_questionnaire = me.get("role") == "mentee" and _questionnaire() is None
+    return render("account/account.html", status, me=me, form=password_form,
+                  missing_questionnaire=missing_questionnaire)
+
+
+@bp.get("/account")
+@signed_in()
+def account() -> Any:
+    return _account_page(FormState.from_request())
+
+
+@bp.post("/account/password")
+@signed_in()
+def change_password() -> Any:
+    form = FormState.from_request()
+    try:
+        api().put("/api/v1/me/password", {"current_password": form.get("current_password"),
+                                          "new_password": form.get("new_password")})
+    except ApiError as error:
+        form.fail(error)
+        form.values.pop("current_password", None)
+        form.values.pop("new_password", None)
+        return _account_page(form, form.status)
+    flash("account.password.changed", "success")
+    return redirect_to("account.account")
+
+
+@bp.post("/account/verification")
+@signed_in()
+def resend_verification() -> Any:
+    api().post("/api/v1/auth/email-verification/resend")
+    flash("account.verification.sent", "success")
+    return redirect_to("account.account")
+
+
+@bp.route("/account/questionnaire", methods=["GET", "POST"])
+@signed_in("mentee")
+def questionnaire() -> Any:
+    current = _questionnaire() if request.method == "GET" else None
+    prefill = dict(current or {})
+    if current:
+        prefill["subjects"] = "\n".join(current.get("subjects") or [])
+    form = FormState.from_request(prefill=prefill)
+    if request.method == "POST":
+        payload = {
+            "school": form.get("school").strip(),
+            "subjects": split_list(form.get("subjects")),
+            "forms_taught": [int(v) if v.isdigit() else v for v in form.getlist("forms_taught")],
+            "years_of_practice": form.integer("years_of_practice"),
+            "graduation_year": form.integer("graduation_year"),
+            "graduation_institute": form.get("graduation_institute").strip(),
+            "workload_hours_per_week": form.integer("workload_hours_per_week"),
+        }
+        try:
+            api().put("/api/v1/me/questionnaire", payload)
+        except ApiError as error:
+            form.fail(error)
+            merge_item_errors(form, "subjects", "forms_taught")
+            return render("account/questionnaire.html", form.status, form=form, forms=FORMS, reads=None,
+                          filled=True)
+        flash("common.saved", "success")
+        return redirect_to("account.questionnaire")
+    reads = api().get("/api/v1/me/questionnaire/reads").get("items", []) if current else []
+    return render("account/questionnaire.html", form=form, forms=FORMS, reads=reads, filled=current is not None,
+                  updated_at=(current or {}).get("updated_at"))
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@signed_in()
+def notifications() -> Any:
+    preferences = api().get("/api/v1/me/notification-preferences").get("items", [])
+    form = FormState.from_request(prefill={f"email.{p['kind']}": bool(p.get("email")) for p in preferences})
+    if request.method == "POST":
+        wanted = {p["kind"]: form.checked(f"email.{p['kind']}") for p in preferences}
+        try:
+            api().put("/api/v1/me/notification-preferences", {"email": wanted})
+        except ApiError as error:
+            form.fail(error)
+            return render("account/notifications.html", form.status, form=form, preferences=preferences)
+        flash("common.saved", "success")
+        return redirect_to("account.notifications")
+    return render("account/notifications.html", form=form, preferences=preferences)
+
+
+@bp.get("/account/access-log")
+@signed_in()
+def access_log() -> Any:
+    before = request.args.get("before") or None
+    page = api().get("/api/v1/me/access-log", params={"limit": 20, "before": before})
+    next_url = url_for("account.access_log", before=page["next_before"]) if page.get("next_before") else None
+    return render("account/access_log.html", entries=page.get("items", []), next_url=next_url)

@@ -1,0 +1,279 @@
+"""A moderator's pages: the dashboard, the accreditation queue, a mentor's place on the roll, library
+curation, and the statistics drawn as charts.
+
+The charts are server-rendered SVG built in the template from numbers computed here (``bar_chart``):
+no script, no library, the same numbers in a table beside each chart for screen readers.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, request
+
+from services.web import i18n
+from services.web.core import FormState, api, render, redirect_to, signed_in, t
+from services.web.gateway import ApiError
+from services.web.pages.mentoring import refine_errors, rubric_options
+from services.web.templating import RUBRICS, label
+
+bp = Blueprint("moderation", __name__)
+
+APPLICATION_STATES = ("pending", "approved", "rejected")
+MATERIAL_TYPES = ("article", "book", "link")
+
+
+def decision_failed(form: FormState, error: ApiError) -> FormState:
+    """``form.fail``, with a 409 told as what it is here: someone decided first (not "the case changed")."""
+    form.fail(error)
+    if error.status == 409:
+        form.banner = t("moderation.conflict")
+    return form
+
+
+@bp.context_processor
+def moderation_helpers() -> dict[str, Any]:
+    return {"rubric_options": rubric_options, "state_label": state_label, "duration": duration}
+
+
+def state_label(key: str) -> str:
+    """A case state's label in the person's language (the key itself for a state added later)."""
+    return t(f"statistics.state.{key}") if i18n.has(f"statistics.state.{key}") else key
+
+
+def duration(seconds: float | None) -> str:
+    """A span of time as a person reads it: seconds under a minute, minutes under an hour, then hours."""
+    if seconds is None:
+        return "—"
+    seconds = float(seconds)
+    if seconds < 60:
+        return t("statistics.seconds", count=max(round(seconds), 0) if seconds >= 1 else f"{seconds:.1f}")
+    if seconds < 3600:
+        return t("statistics.minutes", count=round(seconds / 60))
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return t("statistics.hours", hours=hours, minutes=minutes)
+
+
+# ---- the dashboard ---------------------------------------------------------------------------
+
+@bp.get("/moderation")
+@signed_in("moderator")
+def dashboard() -> Any:
+    flagged = api().get("/api/v1/cases", params={"flagged": "true"})
+    pending = api().get("/api/v1/accreditation/applications", params={"state": "pending"})
+    return render("moderation/dashboard.html", flagged=len(flagged.get("items") or []),
+                  pending=len(pending.get("items") or []))
+
+
+# ---- the accreditation queue -----------------------------------------------------------------
+
+def _queue_page(state: str, failed: tuple[str, FormState] | None = None, status: int = 200) -> Any:
+    listing = api().get("/api/v1/accreditation/applications", params={"state": state})
+    return render("moderation/accreditation.html", status, state=state, applications=listing.get("items") or [],
+                  failed_id=failed[0] if failed else None, failed_form=failed[1] if failed else None)
+
+
+@bp.get("/moderation/accreditation")
+@signed_in("moderator")
+def accreditation_queue() -> Any:
+    state = request.args.get("state", "pending")
+    return _queue_page(state if state in APPLICATION_STATES else "pending")
+
+
+@bp.post("/moderation/accreditation/<uuid:application_id>/approve")
+@signed_in("moderator")
+def approve(application_id: Any) -> Any:
+    form = FormState.from_request()
+    try:
+        api().post(f"/api/v1/accreditation/applications/{application_id}/approve")
+    except ApiError as error:
+        decision_failed(form, error)
+        return _queue_page("pending", (str(application_id), form), form.status)
+    flash("moderation.application.approved", "success")
+    return redirect_to("moderation.accreditation_queue")
+
+
+@bp.post("/moderation/accreditation/<uuid:application_id>/reject")
+@signed_in("moderator")
+def reject(application_id: Any) -> Any:
+    form = FormState.from_request()
+    try:
+        api().post(f"/api/v1/accreditation/applications/{application_id}/reject",
+                   {"reason": form.text("reason").strip()})
+    except ApiError as error:
+        decision_failed(form, error)
+        return _queue_page("pending", (str(application_id), form), form.status)
+    flash("moderation.application.rejected", "success")
+    return redirect_to("moderation.accreditation_queue")
+
+
+# ---- a mentor on the roll --------------------------------------------------------------------
+
+def _mentor_page(mentor_id: Any, form: FormState | None = None, status: int = 200) -> Any:
+    profile = api().get(f"/api/v1/mentors/{mentor_id}")
+    return render("moderation/mentor.html", status, mentor=profile, form=form or FormState())
+
+
+@bp.get("/moderation/mentors/<uuid:mentor_id>")
+@signed_in("moderator")
+def mentor(mentor_id: Any) -> Any:
+    return _mentor_page(mentor_id)
+
+
+@bp.post("/moderation/mentors/<uuid:mentor_id>/suspend")
+@signed_in("moderator")
+def suspend(mentor_id: Any) -> Any:
+    form = FormState.from_request()
+    try:
+        api().post(f"/api/v1/mentors/{mentor_id}/suspend", {"reason": form.text("reason").strip()})
+    except ApiError as error:
+        decision_failed(form, error)
+        return _mentor_page(mentor_id, form, form.status)
+    flash("moderation.mentor.suspended", "success")
+    return redirect_to("moderation.mentor", mentor_id=mentor_id)
+
+
+@bp.post("/moderation/mentors/<uuid:mentor_id>/reinstate")
+@signed_in("moderator")
+def reinstate(mentor_id: Any) -> Any:
+    form = FormState.from_request()
+    try:
+        api().post(f"/api/v1/mentors/{mentor_id}/reinstate")
+    except ApiError as error:
+        decision_failed(form, error)
+        return _mentor_page(mentor_id, form, form.status)
+    flash("moderation.mentor.reinstated", "success")
+    return redirect_to("moderation.mentor", mentor_id=mentor_id)
+
+
+# ---- library curation ------------------------------------------------------------------------
+
+def material_payload(form: FormState, edit: bool) -> dict[str, Any]:
+    """The material as the gateway takes it. A new one omits empty optional texts; an edit also sends
+    an emptied description or reference (clearing one is a change), but never an empty url, which
+    the gateway refuses as not a URL."""
+    payload: dict[str, Any] = {"material_type": form.get("material_type"), "rubrics": form.getlist("rubrics"),
+                               "title": form.text("title").strip()}
+    for name in ("description", "url", "reference"):
+        value = form.text(name).strip()
+        if value or (edit and name != "url"):
+            payload[name] = value
+    return payload
+
+
+@bp.route("/moderation/library", methods=["GET", "POST"])
+@signed_in("moderator")
+def library() -> Any:
+    form = FormState.from_request(prefill={"material_type": "article"})
+    if request.method == "POST":
+        try:
+            created = api().post("/api/v1/library/materials", material_payload(form, edit=False),
+                                 idempotency_key=form.key)
+        except ApiError as error:
+            form.fail(error)
+            return render("moderation/library.html", form.status, form=form, materials=_materials())
+        flash("moderation.material.added", "success")
+        return redirect_to("moderation.library_item", entry_id=created["id"])
+    return render("moderation/library.html", form=form, materials=_materials())
+
+
+def _materials() -> list[dict[str, Any]]:
+    return api().get("/api/v1/library", params={"kind": "material", "limit": 50}).get("items") or []
+
+
+def _item_page(entry_id: Any, form: FormState | None = None, withdraw_form: FormState | None = None,
+               status: int = 200) -> Any:
+    item = api().get(f"/api/v1/library/{entry_id}")
+    if form is None:
+        form = FormState.from_request(prefill={
+            "material_type": item.get("material_type"), "title": item.get("title"),
+            "description": item.get("description"), "url": item.get("url"), "reference": item.get("reference"),
+            "rubrics": item.get("rubrics") or []})
+    return render("moderation/library_item.html", status, item=item, form=form,
+                  withdraw_form=withdraw_form or FormState())
+
+
+@bp.route("/moderation/library/<uuid:entry_id>", methods=["GET", "POST"])
+@signed_in("moderator")
+def library_item(entry_id: Any) -> Any:
+    if request.method == "POST":
+        form = FormState.from_request()
+        try:
+            api().patch(f"/api/v1/library/{entry_id}", material_payload(form, edit=True))
+        except ApiError as error:
+            form.fail(error)
+            return _item_page(entry_id, form, status=form.status)
+        flash("common.saved", "success")
+        return redirect_to("moderation.library_item", entry_id=entry_id)
+    return _item_page(entry_id)
+
+
+@bp.post("/moderation/library/<uuid:entry_id>/withdrawal")
+@signed_in("moderator")
+def withdraw(entry_id: Any) -> Any:
+    form = FormState.from_request()
+    try:
+        api().post(f"/api/v1/library/{entry_id}/withdrawal", {"reason": form.text("reason").strip()})
+    except ApiError as error:
+        form.fail(error)
+        return _item_page(entry_id, withdraw_form=form, status=form.status)
+    flash("moderation.material.withdrawn", "success")
+    return redirect_to("moderation.library_item", entry_id=entry_id)
+
+
+# ---- statistics ------------------------------------------------------------------------------
+
+LABEL_HEIGHT = 16  # each row: its label on a line of its own, the bar under it (readable at 375 px)
+BAR_HEIGHT = 18
+ROW_GAP = 10
+PLOT_WIDTH = 300
+VALUE_WIDTH = 48
+
+
+def bar_chart(rows: list[tuple[str, int]]) -> dict[str, Any]:
+    """Horizontal bars, one per (label, value), in the given order: the geometry of an SVG.
+
+    Pure arithmetic so it is unit-tested; the template only draws it. A zero value gets no bar
+    but keeps its row and its number, so every category of the figure is shown."""
+    top = max((value for _, value in rows), default=0)
+    row_height = LABEL_HEIGHT + BAR_HEIGHT + ROW_GAP
+    bars = []
+    for index, (name, value) in enumerate(rows):
+        y = index * row_height
+        width = round(PLOT_WIDTH * value / top) if top else 0
+        bars.append({"label": name, "value": value, "label_y": y + LABEL_HEIGHT - 4, "y": y + LABEL_HEIGHT,
+                     "width": width, "value_x": width + 6, "value_y": y + LABEL_HEIGHT + BAR_HEIGHT - 5})
+    return {"bars": bars, "width": PLOT_WIDTH + VALUE_WIDTH, "height": max(len(rows) * row_height - ROW_GAP, 1),
+            "bar_height": BAR_HEIGHT}
+
+
+def in_rubricator_order(by_rubric: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statistics' rubric rows in the rubricator's order (seed Table 2), every rubric present."""
+    counts = {row.get("slug"): int(row.get("count") or 0) for row in by_rubric}
+    return [{"number": index, "slug": slug, "count": counts.get(slug, 0)}
+            for index, slug in enumerate(RUBRICS, start=1)]
+
+
+@bp.get("/statistics")
+@signed_in("moderator")
+def statistics() -> Any:
+    form = FormState(request.args.copy())
+    params = {"from": request.args.get("from") or None, "to": request.args.get("to") or None}
+    try:
+        stats = api().get("/api/v1/statistics", params=params)
+    except ApiError as error:
+        if error.status != 400:
+            raise
+        form.fail(error)
+        refine_errors(form, error, {r"to": (r"(?i)before", "statistics.error.order")})
+        stats = api().get("/api/v1/statistics")
+    cases = stats.get("cases") or {}
+    rubrics = in_rubricator_order(cases.get("by_rubric") or [])
+    registrations = sorted(stats.get("registrations") or [], key=lambda row: row.get("year") or 0)
+    rubric_chart = bar_chart([(f"{row['number']}. {label('rubric', row['slug'])}", row["count"]) for row in rubrics])
+    year_rows: list[tuple[str, int]] = []
+    for row in registrations:
+        year_rows.append((t("statistics.year_mentees", year=row.get("year")), int(row.get("mentees") or 0)))
+        year_rows.append((t("statistics.year_mentors", year=row.get("year")), int(row.get("mentors") or 0)))
+    return render("moderation/statistics.html", form.status if form.errors else 200, form=form, cases=cases,
+                  rubrics=rubrics, rubric_chart=rubric_chart, registrations=registrations,
+                  year_chart=bar_chart(year_rows))

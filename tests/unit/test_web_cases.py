@@ -1,0 +1,64 @@
+"""The case pages' pure helpers: whose turn a state is, errors named by list index put back on the
+form's own fields, the case form as the gateway takes it, and a mentor's timeline built from the case."""
+from werkzeug.datastructures import MultiDict
+
+from services.cases import domain
+from services.web import i18n
+from services.web.core import FormState
+from services.web.pages.cases import STATES, TURN, form_payload, remap_errors, timeline_from_case, turn_of
+
+
+def test_every_state_of_the_domain_has_a_turn_and_labels_in_both_languages():
+    states = {getattr(domain, name) for name in (
+        "AWAITING_PROPOSALS", "NO_MENTOR_FOUND", "CHOOSING_MENTOR", "AWAITING_ACCEPTANCE", "IN_PROGRESS",
+        "AWAITING_ANSWERS", "AWAITING_DECISION", "SOLUTION_PROPOSED", "COMPLETED", "WITHDRAWN")}
+    assert states == set(STATES) == set(TURN)
+    for state in STATES:
+        for key in (f"state.{state}", f"waits.{state}", f"waits.{state}.you"):
+            assert i18n.has(key), key
+
+
+def test_the_turn_is_the_readers_own_only_when_the_step_is_theirs():
+    assert turn_of("choosing_mentor", "mentee", is_author=True) == "waits.choosing_mentor.you"
+    assert turn_of("choosing_mentor", "mentor", is_mentor=True) == "waits.choosing_mentor"
+    assert turn_of("awaiting_acceptance", "mentor", is_mentor=True) == "waits.awaiting_acceptance.you"
+    assert turn_of("awaiting_acceptance", "mentor", is_mentor=False) == "waits.awaiting_acceptance"
+    assert turn_of("awaiting_acceptance", "mentee", is_author=True) == "waits.awaiting_acceptance"
+    assert turn_of("no_mentor_found", "moderator") == "waits.no_mentor_found.you"
+    assert turn_of("completed", "mentee", is_author=True) == "waits.completed"
+
+
+def test_errors_named_by_list_index_go_to_the_fields_that_were_typed():
+    form = FormState(MultiDict())
+    form.errors = {"answers.1.text": ["blank"], "answers": ["too many"], "other": ["x"]}
+    remap_errors(form, {"answers.0": "answer.q-a", "answers.1": "answer.q-b", "answers": "answers"})
+    assert form.errors == {"answer.q-b": ["blank"], "answers": ["too many"], "other": ["x"]}
+
+
+def test_the_case_form_is_sent_whole_with_checkboxes_as_booleans_and_lists():
+    form = FormState(MultiDict([("essence", "a\r\nb"), ("question", "q"), ("rubrics", "education-law"),
+                                ("rubrics", "professional-ethics"), ("mode", "anonymous"),
+                                ("group_discussion_consent", "on"), ("urgency", "urgent")]))
+    assert form_payload(form) == {
+        "essence": "a\nb", "actions_taken": "", "difficulty": "", "question": "q", "participants": [],
+        "rubrics": ["education-law", "professional-ethics"], "mode": "anonymous", "group_discussion_consent": True,
+        "urgency": "urgent", "publication_consent": False}
+    assert form_payload(FormState(MultiDict()))["mode"] is None  # the gateway names the missing field
+
+
+def test_a_mentors_timeline_is_the_case_in_order_with_answers_under_their_questions():
+    case = {"created_at": "2026-01-01T10:00:00+00:00", "form": {"essence": "now"}, "revisions": [{"essence": "first"}],
+            "mentor_id": "m",
+            "questions": [{"id": "q1", "text": "Why?", "asked_at": "2026-01-02T10:00:00+00:00", "answer": "Because",
+                           "answered_at": "2026-01-03T10:00:00+00:00"},
+                          {"id": "q2", "text": "How?", "asked_at": "2026-01-02T10:00:00+00:00", "answer": None}],
+            "solutions": [{"id": "s1", "text": "Try", "materials": [], "created_at": "2026-01-04T10:00:00+00:00"}],
+            "messages": [{"sender_id": "m", "text": "hi", "sent_at": "2026-01-01T12:00:00+00:00"}]}
+    items = timeline_from_case(case)
+    assert [i["type"] for i in items] == ["Created", "MessageSent", "QuestionsAsked", "QuestionsAnswered",
+                                          "SolutionProposed"]
+    assert items[0]["data"]["form"] == {"essence": "first"}
+    assert items[1]["actor_role"] == "mentor"
+    assert [q["id"] for q in items[2]["data"]["questions"]] == ["q1", "q2"]
+    assert items[3]["data"]["answers"] == [{"question_id": "q1", "text": "Because"}]
+    assert items[4]["data"]["solution_id"] == "s1"
