@@ -125,9 +125,13 @@ class SignInSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
 
 
+LINK_TOKEN_RULE = "The token of a link identity e-mailed; a wrong, used or expired one is a 400 naming token."
+
+
 class EmailVerificationSchema(Schema):
     """The token of the link ``{PUBLIC_WEB_URL}/verify-email?token=...`` sent to a new account."""
-    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True,
+                          metadata={"description": LINK_TOKEN_RULE})
 
 
 class PasswordResetRequestSchema(Schema):
@@ -137,7 +141,8 @@ class PasswordResetRequestSchema(Schema):
 class PasswordResetSchema(Schema):
     """The token of the link ``{PUBLIC_WEB_URL}/reset-password?token=...`` and the new password (the
     rule of registration)."""
-    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True,
+                          metadata={"description": LINK_TOKEN_RULE})
     new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
 
 

@@ -40,6 +40,9 @@ def create_app(settings: web_settings.WebSettings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # the cookie is written only when the session changes: a background request (the inbox
+        # badge's refresh) answered after a sign-out must not set the old session back
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead: a long form is never refused for its age
         WTF_CSRF_SSL_STRICT=settings.cookie_secure,
         MAX_CONTENT_LENGTH=3 * 1024 * 1024,  # a 2 MB photo and its multipart wrapping

@@ -51,7 +51,11 @@ def current_user() -> dict[str, Any] | None:
 
 
 def sign_in_session(token: str, user: dict[str, Any]) -> None:
+    """A fresh session for ``token``; a form stashed when the last one ended is kept for its page."""
+    stash = session.get("stash")
     session.clear()
+    if stash:
+        session["stash"] = stash
     session.permanent = True
     session["token"] = token
     remember_user(user)

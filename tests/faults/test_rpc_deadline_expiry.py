@@ -10,8 +10,9 @@ import uuid
 
 import pytest
 import requests
-from nameko.standalone.rpc import ClusterRpcProxy
 
+from tests.accounts import register_over_rpc
+from tests.actors import signed_rpc
 from tests.faults.helpers import queue_depth, service_env
 from tests.integration.event_helpers import count
 from tests.processes import ServiceProcess
@@ -57,9 +58,9 @@ def _mentee(test_env):
     """Registered and signed in at identity directly, with time to spare: argon2 on a loaded machine
     may take longer than the gateway's short RPC_TIMEOUT, which is for the cases service here."""
     email = f"deadline-{uuid.uuid4().hex[:8]}@example.org"
-    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=60) as rpc:
-        user = rpc.identity.register({"email": email, "password": PASSWORD, "role": "mentee",
-                                      "first_name": "Anna", "last_name": "Petrova"})
+    with signed_rpc(test_env.amqp_uri, timeout=60) as rpc:
+        user = register_over_rpc(rpc, {"email": email, "password": PASSWORD, "role": "mentee",
+                                       "first_name": "Anna", "last_name": "Petrova"}, verify=True)
         token = rpc.identity.sign_in({"email": email, "password": PASSWORD})["access_token"]
     return user["id"], {"Authorization": f"Bearer {token}"}
 

@@ -57,6 +57,11 @@ STATEFUL_OR_CROSS_FIELD = {
                                    ("link", "An online event needs a link."),
                                    ("place", "An offline event needs a place.")},
     ("GET", "/api/v1/calendar"): {("to", "Must be after from.")},
+    # a link's token must be one identity e-mailed and that is still unused and unexpired
+    ("POST", "/api/v1/auth/email-verification"): {
+        ("token", "The link is not valid: it is wrong, already used or expired. Ask for a new one.")},
+    ("POST", "/api/v1/auth/password-reset/confirm"): {
+        ("token", "The link is not valid: it is wrong, already used or expired. Ask for a new one.")},
     ("POST", "/api/v1/cases/{case_id}/questions"): {
         (rf"questions\.{_ANY}\._schema",
          'Give either bank_id (a hint of the bank) or text ("other"), not both.')},

@@ -38,6 +38,11 @@ def service_names():
     return sorted(p.parent.name for p in SERVICES_DIR.glob("*/config.yaml") if p.parent.name != "common")
 
 
+def nameko_service_names():
+    """The nameko services alone (each runs `nameko run services.<name>.service`)."""
+    return sorted(p.parent.name for p in SERVICES_DIR.glob("*/service.py") if p.parent.name != "common")
+
+
 def config_vars(service):
     """{variable: default} of every ${...} in services/<service>/config.yaml."""
     text = (SERVICES_DIR / service / "config.yaml").read_text()

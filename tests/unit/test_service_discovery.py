@@ -6,10 +6,10 @@ import importlib
 import pytest
 from nameko.cli.run import import_service
 
-from tests.unit.test_deployment import service_names
+from tests.unit.test_deployment import nameko_service_names
 
 
-@pytest.mark.parametrize("service", service_names())
+@pytest.mark.parametrize("service", nameko_service_names())
 def test_each_service_module_holds_one_service(service):
     module = importlib.import_module(f"services.{service}.service")
     [found] = import_service(f"services.{service}.service")

@@ -1,0 +1,53 @@
+"""What a person meets around their session: it ends elsewhere (a password changed on another
+device ends every other session) while they are typing a case; the next submission takes them to
+sign-in and, once signed in again, back to the same page with what they typed. And the language
+switch: Russian by default, English on request, kept across pages."""
+from tests.browser.conftest import PASSWORD, sign_in
+
+
+def test_an_ended_session_returns_to_sign_in_and_back_to_the_form_as_typed(platform, web, browser):
+    mentee, token = platform.person("mentee", "Irina", "Sessiyeva")
+    sign_in(browser, web, mentee["email"])
+    browser.go(web.url("/cases/new"))
+    browser.fill("#essence", "Мои семиклассники не делают домашние задания.")
+    browser.fill("#question", "Как вернуть интерес к домашней работе?")
+    browser.check("input[name=rubrics][value=class-management-motivation]")
+
+    # meanwhile, on another device, the password changes: every other session ends
+    new_password = PASSWORD + " renewed"
+    platform.call("PUT", "/api/v1/me/password", token=token,
+                  json={"current_password": PASSWORD, "new_password": new_password})
+
+    browser.click_button("Подать кейс")
+    browser.find("#email")  # the sign-in page, not an error page
+    assert "/sign-in" in browser.url and "next=" in browser.url
+    assert "Сеанс завершён" in browser.text("main")
+
+    browser.fill("#email", mentee["email"])
+    browser.fill("#password", new_password)
+    browser.click("main form button[type=submit]")
+    browser.find(".who")
+    assert browser.url.endswith("/cases/new")
+    assert browser.find("#essence").get_attribute("value") == "Мои семиклассники не делают домашние задания."
+    assert browser.find("#question").get_attribute("value") == "Как вернуть интерес к домашней работе?"
+    assert browser.find("input[name=rubrics][value=class-management-motivation]").is_selected()
+    # nothing was filed by the refused submission
+    assert platform.call("GET", "/api/v1/cases", token=platform.call(
+        "POST", "/api/v1/auth/sign-in", json={"email": mentee["email"], "password": new_password})["access_token"]
+    )["items"] == []
+
+
+def test_russian_by_default_and_english_on_request(platform, web, browser):
+    browser.go(web.url("/"))
+    assert browser.find("html").get_attribute("lang") == "ru"
+    assert "Наставники" in browser.text("nav")
+    browser.click("header form.lang button")
+    browser.wait_text("Mentors", css="nav")
+    assert browser.find("html").get_attribute("lang") == "en"
+    browser.go(web.url("/sign-in"))
+    assert browser.text("h1") == "Sign in"
+    browser.fill("#email", "nobody@example.org")
+    browser.fill("#password", "wrong password")
+    browser.click("main form button[type=submit]")
+    assert "Wrong e-mail or password." in browser.text("main")
+    assert browser.find("#email").get_attribute("value") == "nobody@example.org"
