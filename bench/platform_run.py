@@ -42,7 +42,9 @@ def _load_runner():
 
 
 runner = _load_runner()
-SERVICES = tuple(runner.SERVICES)  # identity, cases, matching, notifications, library, gateway
+# identity, cases, matching, notifications, library, gateway: the nameko services (the runner also starts
+# the browser client, "web", which is no nameko service: bench/bench_web.py starts it itself)
+SERVICES = tuple(s for s in runner.SERVICES if s != getattr(runner, "WEB", "web"))
 BACKENDS = tuple(s for s in SERVICES if s != "gateway")
 DEFAULT_POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 DEFAULT_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
