@@ -11,6 +11,7 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -99,7 +100,14 @@ class Browser:
 
     def wait_text(self, text, css="main", timeout=15):
         """Wait until ``text`` shows inside ``css``; return the element's text."""
-        WebDriverWait(self.driver, timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+        # the page may be replaced while it is read (a form answered, a reload): read it again then
+        WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+            EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+        for _ in range(3):
+            try:
+                return self.text(css)
+            except StaleElementReferenceException:
+                continue
         return self.text(css)
 
     @property

@@ -2,7 +2,14 @@
 device ends every other session) while they are typing a case; the next submission takes them to
 sign-in and, once signed in again, back to the same page with what they typed. And the language
 switch: Russian by default, English on request, kept across pages."""
+import os
+import signal
+import time
+
 from tests.browser.conftest import PASSWORD, sign_in
+from tests.browser.test_case_pages import reload_until
+from tests.browser.test_community import RUBRIC, _solved_case
+from tests.support import eventually
 
 
 def test_an_ended_session_returns_to_sign_in_and_back_to_the_form_as_typed(platform, web, browser):
@@ -51,3 +58,48 @@ def test_russian_by_default_and_english_on_request(platform, web, browser):
     browser.click("main form button[type=submit]")
     assert "Wrong e-mail or password." in browser.text("main")
     assert browser.find("#email").get_attribute("value") == "nobody@example.org"
+
+
+def test_a_503_keeps_the_form_says_so_and_sending_again_files_the_case_once(platform, web, browser):
+    """The cases service frozen past the gateway's RPC timeout: the filing answers 503 "we do not know
+    whether it was done", with the form as typed; sent again (the same Idempotency-Key) once the
+    service is back, the case exists exactly once."""
+    mentee, token = platform.person("mentee", "Olga", "Povtorova")
+    sign_in(browser, web, mentee["email"])
+    browser.go(web.url("/cases/new"))
+    browser.fill("#essence", "Родители не приходят на собрания.")
+    browser.fill("#question", "Как договориться с родителями о встречах?")
+    browser.check("input[name=rubrics][value=interaction-with-parents]")
+    cases = platform.processes["cases"].process
+    os.kill(cases.pid, signal.SIGSTOP)
+    try:
+        browser.click_button("Подать кейс")
+        banner = browser.wait_text("Отправьте форму ещё раз", css="#form-banner", timeout=40)
+        assert "не знаем" in banner.lower() or "Мы не знаем" in banner
+        assert browser.find("#essence").get_attribute("value") == "Родители не приходят на собрания."
+    finally:
+        os.kill(cases.pid, signal.SIGCONT)
+    browser.click_button("Подать кейс")
+    browser.find("#case-essence")
+    assert "Родители не приходят на собрания." in browser.text("#case-essence")
+    listed = eventually(lambda: platform.call("GET", "/api/v1/cases", token=token)["items"], timeout=20,
+                        message="the case is listed")
+    time.sleep(2)  # a late duplicate would show by now
+    assert len(platform.call("GET", "/api/v1/cases", token=token)["items"]) == 1 == len(listed)
+
+
+def test_right_after_filing_the_author_sees_similar_solved_cases(platform, web, browser):
+    _solved_case(platform)  # a solved "planetarium" case in the library
+    mentee, token = platform.person("mentee", "Vera", "Pokhozheva")
+    eventually(lambda: platform.call("GET", "/api/v1/library?q=planetarium&kind=solved_case", token=token)["items"],
+               timeout=30, message="the solved case is in the library")
+    sign_in(browser, web, mentee["email"])
+    browser.go(web.url("/cases/new"))
+    browser.fill("#essence", "My pupils find the planetarium boring; how do I make a visit worth it?")
+    browser.fill("#question", "How do I prepare a planetarium visit?")
+    browser.check(f"input[name=rubrics][value={RUBRIC}]")
+    browser.click_button("Подать кейс")
+    browser.find("#case-essence")
+    reload_until(browser, browser.url, "Похожие решённые кейсы и материалы", css="main")
+    similar = browser.text("#similar")
+    assert "planetarium" in similar.lower() and "Решённый кейс" in similar
