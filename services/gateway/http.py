@@ -9,6 +9,7 @@ import ipaddress
 import json
 import math
 import re
+import uuid
 
 from werkzeug.http import parse_options_header
 from werkzeug.wrappers import Response
@@ -308,6 +309,19 @@ def trusted_proxy_count(setting):
         return max(0, int(text))
     except ValueError:
         raise ValueError(f"TRUST_FORWARDED_FOR must be true, false or a number of proxies, not {setting!r}") from None
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 128  # longer keys are cut to this
+
+
+def request_key(request):
+    """What makes a creating request safe to repeat: the client's ``Idempotency-Key`` (a retry
+    after a lost response, or after a 503 whose outcome is unknown, creates nothing twice) or,
+    without one, a key of this HTTP request (an RPC redelivered after a service crash is still
+    applied once)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    return key[:IDEMPOTENCY_KEY_MAX] if key else uuid.uuid4().hex
 
 
 WEB_PROXY_HEADER = "X-Proxy-Secret"

@@ -13,6 +13,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from contracts.validation import BLANK_CHARACTERS, NotBlank, unique
 from services.common.logs import CORRELATION_HEADER
 from services.gateway.entrypoints import HttpEntrypoint
+from services.gateway.http import IDEMPOTENCY_KEY_MAX
 from services.gateway.schemas import ErrorSchema
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -35,7 +36,6 @@ DESCRIPTION = (
     "value is a 400 naming the field (every string's pattern excludes NUL). Rules a schema cannot state are in "
     "the descriptions of their fields; they are 400s naming the field too."
 )
-IDEMPOTENCY_KEY_MAX = 128  # longer keys are cut to this (services/gateway: request_key)
 
 # The NUL rule as a pattern, for every string without a format or a closed set of values; a not-blank
 # string's pattern ("[^<blank>]", contracts.validation.NotBlank) becomes the same with a non-blank

@@ -4,7 +4,6 @@ events calendar - all served by the notifications service, which decides who may
 A mixin of GatewayService (it has the RPC proxies). Dates cross RPC as ISO strings, so bodies
 and queries with dates are dumped back through their schema before the call.
 """
-import uuid
 
 from contracts.rpc import (CalendarEventFormSchema, CalendarEventPatchSchema, CalendarEventViewSchema,
                            CalendarQuerySchema, DirectMessageSchema, DirectMessageViewSchema, InboxEntryViewSchema,
@@ -13,13 +12,8 @@ from contracts.rpc import (CalendarEventFormSchema, CalendarEventPatchSchema, Ca
                            PreferencesUpdateSchema, ReasonSchema, UnreadCountSchema)
 from contracts.validation import schema_of
 from services.gateway.entrypoints import http
+from services.gateway.http import request_key
 from services.gateway.schemas_communication import CalendarEventListSchema, ConversationListSchema
-
-
-def idempotency_key(request):
-    """As the case routes do: the client's Idempotency-Key, else one key for this HTTP request."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    return key[:128] if key else uuid.uuid4().hex
 
 
 class CommunicationRoutes:
@@ -64,7 +58,7 @@ class CommunicationRoutes:
           tag="messages", summary="A direct message to another mentor or a moderator (mentors and moderators "
                                   "only; a mentee writes on a personal-mode case)")
     def send_direct_message(self, request, actor, body):
-        return self.notifications.send_direct_message(actor, body, idempotency_key(request))
+        return self.notifications.send_direct_message(actor, body, request_key(request))
 
     @http("GET", "/api/v1/messages", returns=ConversationListSchema, tag="messages",
           summary="The signed-in mentor's conversations, the latest first, with unread counts")
@@ -83,7 +77,7 @@ class CommunicationRoutes:
           tag="calendar", summary="Add an online event (with a link) or announce an offline one (with a place)")
     def create_calendar_event(self, request, actor, body):
         return self.notifications.create_calendar_event(actor, schema_of(CalendarEventFormSchema).dump(body),
-                                                        idempotency_key(request))
+                                                        request_key(request))
 
     @http("GET", "/api/v1/calendar", query=CalendarQuerySchema, returns=CalendarEventListSchema, tag="calendar",
           summary="Upcoming events, soonest first, by date range and rubric")

@@ -4,13 +4,13 @@ write in forum threads and moderators hide posts. The library service decides wh
 A mixin of GatewayService (it has the RPC proxies). Browsing and searching the library stays
 ``GET /api/v1/library`` in service.py (``q`` searches, no ``q`` browses).
 """
-import uuid
 
 from contracts.errors import PlatformError
 from contracts.rpc import (ForumMessageSchema, LibraryEntryViewSchema, LibraryItemEditSchema,
                            ModerationReasonSchema, NewMaterialSchema)
 from services.common.logs import get_logger
 from services.gateway.entrypoints import http
+from services.gateway.http import request_key
 from services.gateway.schemas import ForumPostViewSchema
 from services.gateway.schemas_library import SimilarListSchema, SimilarQuerySchema
 
@@ -24,11 +24,6 @@ def similar_request(form, limit):
     """What the library compares: the case's essence and question, and its rubrics."""
     return {"text": f"{form.get('essence', '')}\n{form.get('question', '')}".strip() or "-",
             "rubrics": list(form.get("rubrics") or []), "limit": limit}
-
-
-def _request_key(request):
-    key = request.headers.get("Idempotency-Key", "").strip()
-    return key[:128] if key else uuid.uuid4().hex
 
 
 class LibraryRoutes:
@@ -79,7 +74,7 @@ class LibraryRoutes:
           tag="forum", summary="Write in a forum thread, or reply to one of its posts "
                                            "(shown with your role and a pseudonym, never your name)")
     def add_forum_post(self, request, actor, thread_id, body):
-        return self.library.add_post(actor, thread_id, body, _request_key(request))
+        return self.library.add_post(actor, thread_id, body, request_key(request))
 
     @http("POST", "/api/v1/forum/posts/<post_id>/hide", body=ModerationReasonSchema, returns=ForumPostViewSchema,
           tag="forum", summary="A moderator hides a forum post, with a reason (moderators still see it)")

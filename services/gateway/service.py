@@ -5,7 +5,6 @@ Each route is declared once with ``@http`` (services/gateway/entrypoints.py): it
 query and body schemas run before the handler, and its result schema shapes the response.
 The services, not the gateway, decide whether the actor may act.
 """
-import uuid
 
 import eventlet
 
@@ -48,6 +47,7 @@ from services.gateway import openapi, routes_communication, routes_library, rout
 from services.gateway import routes_audit
 from services.gateway import routes_statistics
 from services.gateway.entrypoints import http
+from services.gateway.http import request_key
 from services.common.actors import ActingUser
 from services.common.rpc import TimedRpcProxy
 from services.gateway.routes_people import require_verified_email
@@ -81,14 +81,6 @@ REFERENCE = {
 }
 
 QUESTION_BANK = {"items": bank_as_dict()}  # the hints of seed 6.2.1.2, from contracts: no RPC needed
-
-
-def request_key(request):
-    """What makes a creating request safe to repeat: the client's ``Idempotency-Key`` (a retry
-    after a lost response files nothing twice) or, without one, a key of this HTTP request
-    (an RPC redelivered after a service crash is still applied once)."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    return key[:128] if key else uuid.uuid4().hex
 
 
 class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, routes_communication.CommunicationRoutes,
