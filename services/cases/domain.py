@@ -423,7 +423,9 @@ class Case(Aggregate):
 
     @event("PublishedToForum")
     def _published_to_forum(self, thread_id, title):
-        self.forum_publications.append({"thread_id": thread_id, "title": title})
+        # version: this event's (self.version is the one before it), which names the thread the
+        # library opens when no thread_id is given (contracts/forum.py)
+        self.forum_publications.append({"thread_id": thread_id, "title": title, "version": self.version + 1})
 
     @event("MessageSent")
     def _message_sent(self, message_id, sender_id, recipient_id, text, at):

@@ -3,8 +3,10 @@ import datetime
 import uuid
 
 from contracts.errors import Forbidden, InvalidInput
+from contracts.forum import new_thread_id
 from contracts.question_bank import bank_as_dict
 from contracts.rpc import ACCESS_REASON_MIN
+from services.cases.application import event_id
 from services.cases.domain import WORKING
 from services.cases.outgoing import CONTRACT_STAMP
 
@@ -78,7 +80,7 @@ def case_view(case, actor):
         "solutions": [dict(s) for s in case.solutions],
         "colleague_ids": list(case.colleague_ids),
         "opinions": [dict(o) for o in case.opinions],
-        "forum_thread_ids": [p["thread_id"] for p in case.forum_publications if p["thread_id"]],
+        "forum_thread_ids": forum_thread_ids(case),
         "messages": [dict(m) for m in case.messages] if sees_messages(case, actor) else [],
         "reflection": dict(case.reflection) if case.reflection else None,
         "withdrawn_reason": case.withdrawn_reason,
@@ -134,3 +136,14 @@ def _jsonable(value):
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     return value
+
+
+def forum_thread_ids(case):
+    """The threads the case was published to: the one named, or the one its publication opened."""
+    ids = []
+    for publication in case.forum_publications:
+        opened_by = publication.get("version")  # None only in a snapshot older than this field
+        thread_id = publication["thread_id"] or (opened_by and str(new_thread_id(event_id(case.id, opened_by))))
+        if thread_id and thread_id not in ids:
+            ids.append(thread_id)
+    return ids

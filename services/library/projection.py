@@ -12,6 +12,8 @@ import uuid
 
 from psycopg2.extras import Json
 
+from contracts.forum import FORUM_NAMESPACE
+from contracts.forum import new_thread_id as forum_thread_id
 from contracts.rubrics import RUBRIC_SLUGS
 from services.common.anonymizer import scrub
 from services.common.consumer import first_delivery
@@ -20,7 +22,6 @@ CONSUMER = "library"
 HANDLED_TYPES = ("CaseCompleted", "CasePublishedToForum")
 
 # Thread and post ids derive from the publishing event's id: a redelivery cannot make two.
-FORUM_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:forum")
 LIBRARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:items")
 THREAD_TITLE_FROM_QUESTION = 80
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -148,7 +149,7 @@ def apply_published_to_forum(cur, envelope, consumer=CONSUMER):
 
     Returns ``(thread_id, new_thread, added, rubrics)`` or None for a repeated delivery."""
     post = forum_post(envelope.payload)
-    new_thread_id = uuid.uuid5(FORUM_NAMESPACE, f"thread:{envelope.event_id}")
+    new_thread_id = forum_thread_id(envelope.event_id)
     post_id = uuid.uuid5(FORUM_NAMESPACE, f"post:{envelope.event_id}")
     if not first_delivery(cur, envelope, consumer):
         return None

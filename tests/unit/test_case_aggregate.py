@@ -211,8 +211,8 @@ def test_the_author_publishes_to_the_forum_with_consent():
     refused(case, Forbidden, case.publish_to_forum, MENTOR, None, None)
     case.publish_to_forum(AUTHOR, None, "Discipline in form 7")
     case.publish_to_forum(AUTHOR, "thread-9", None)
-    assert case.forum_publications == [{"thread_id": None, "title": "Discipline in form 7"},
-                                       {"thread_id": "thread-9", "title": None}]
+    assert case.forum_publications == [{"thread_id": None, "title": "Discipline in form 7", "version": 2},
+                                       {"thread_id": "thread-9", "title": None, "version": 3}]
 
 
 def test_messages_only_in_personal_mode_between_author_and_mentor():
