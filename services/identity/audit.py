@@ -108,6 +108,9 @@ def entries(cur, author_id, limit, before=None):
     return cur.fetchall()
 
 
-def all_entries(cur, author_id):
-    cur.execute(f"SELECT {_COLUMNS} FROM access_audit WHERE author_id = %s ORDER BY id DESC", (author_id,))
+def author_card_reads(cur, author_id):
+    """Every read by a person (the case's mentor, a moderator), newest first: the old shape of the
+    log knows only those, not the platform's own reads of the address to send an e-mail."""
+    cur.execute(f"SELECT {_COLUMNS} FROM access_audit WHERE author_id = %s AND reader_role <> %s "
+                "ORDER BY id DESC", (author_id, SERVICE))
     return cur.fetchall()

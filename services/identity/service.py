@@ -722,7 +722,7 @@ class IdentityService:
         if own is None:
             return []
         with self.db.transaction() as cur:
-            rows = audit.all_entries(cur, own)
+            rows = audit.author_card_reads(cur, own)
         return [audit.read_view(row) for row in rows]
 
     # ---- statistics ----------------------------------------------------------------
