@@ -59,6 +59,13 @@ class WebClient:
 
 
 @pytest.fixture(scope="module")
+def platform_databases():
+    """The browser suite's platforms keep their data in databases of their own: the pages they fill
+    (every role's, for the accessibility crawl) must not become another suite's mentors and cases."""
+    return "browser"
+
+
+@pytest.fixture(scope="module")
 def web(platform, tmp_path_factory):  # noqa: F811
     client = WebClient(platform.base, str(tmp_path_factory.mktemp("web-logs")))
     yield client

@@ -23,10 +23,20 @@ def _free_port():
 
 
 @pytest.fixture(scope="module")
-def platform(test_env, tmp_path_factory):
+def platform_databases():
+    """Whose databases the platform uses: None, the session's (every e2e module shares them and
+    keeps to rubrics of its own); another suite names its own set (tests/browser: "browser")."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def platform(test_env, tmp_path_factory, platform_databases):
     log_dir = tmp_path_factory.mktemp("e2e-logs")
     port = _free_port()
     env = test_env.process_env()
+    if platform_databases:
+        for service in SERVICES:
+            env[f"{service.upper()}_DATABASE_URL"] = test_env.database_url(f"{platform_databases}_{service}")
     env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
     processes = [ServiceProcess(name, env, log_dir).start() for name in SERVICES]
     try:
@@ -34,7 +44,7 @@ def platform(test_env, tmp_path_factory):
             process.wait_healthy(test_env.amqp_uri)
         base = f"http://127.0.0.1:{port}"
         eventually(lambda: _ok(f"{base}/health"), timeout=60, message="gateway up")
-        yield Platform(base, processes, test_env)
+        yield Platform(base, processes, test_env, env)
     finally:
         for process in processes:
             process.terminate()
@@ -50,7 +60,8 @@ def _ok(url):
 
 
 class Platform:
-    def __init__(self, base, processes, test_env):
+    def __init__(self, base, processes, test_env, env):
+        self.env = env  # the processes' environment (their databases)
         self.base = base
         self.processes = {p.name: p for p in processes}
         self.test_env = test_env
@@ -113,7 +124,7 @@ class Platform:
         """Moderators never register: an operator creates one with the identity admin command.
         Returns the new moderator's (email, password)."""
         email = f"moderator-{uuid.uuid4().hex[:8]}@example.org"
-        env = self.test_env.process_env()
+        env = self.env  # the processes' own: their identity database
         subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
                         "--email", email, "--password", "correct horse battery", "--first-name", first_name,
                         "--last-name", last_name], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
