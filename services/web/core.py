@@ -126,7 +126,8 @@ class FormState:
         stashed = session.get("stash")
         if stashed and stashed.get("path") == request.path:  # another page's form waits for its own
             session.pop("stash")
-            return cls(MultiDict(stashed["values"]), stashed.get("key"))
+            if stashed.get("user_id") == (current_user() or {}).get("id"):  # never another person's text
+                return cls(MultiDict(stashed["values"]), stashed.get("key"))
         values = MultiDict()
         for name, value in (prefill or {}).items():
             if isinstance(value, (list, tuple)):
@@ -199,7 +200,8 @@ class FormState:
     def stash(self) -> None:
         values = [(k, v) for k, v in self.values.items(multi=True) if k != "csrf_token"]
         if sum(len(k) + len(v.encode()) for k, v in values) <= STASH_LIMIT:
-            session["stash"] = {"path": request.path, "values": values, "key": self.key}
+            session["stash"] = {"path": request.path, "values": values, "key": self.key,
+                                "user_id": (session.get("user") or {}).get("id")}
 
 
 def redirect_to(endpoint: str, **values: Any) -> Any:

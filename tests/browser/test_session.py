@@ -103,3 +103,25 @@ def test_right_after_filing_the_author_sees_similar_solved_cases(platform, web, 
     reload_until(browser, browser.url, "Похожие решённые кейсы и материалы", css="main")
     similar = browser.text("#similar")
     assert "planetarium" in similar.lower() and "Решённый кейс" in similar
+
+
+def test_a_form_kept_across_sign_in_is_never_shown_to_another_person(platform, web, browser):
+    """A shared staff-room computer: one teacher's session ends while she types; a colleague signs in
+    on the same browser and opens the same page: the form is empty."""
+    first, token = platform.person("mentee", "Nadezhda", "Pervaya")
+    second, _ = platform.person("mentee", "Lyubov", "Vtoraya")
+    sign_in(browser, web, first["email"])
+    browser.go(web.url("/cases/new"))
+    browser.fill("#essence", "Личное: конфликт с завучем.")
+    browser.fill("#question", "Как мне быть?")
+    browser.check("input[name=rubrics][value=professional-ethics]")
+    platform.call("PUT", "/api/v1/me/password", token=token,
+                  json={"current_password": PASSWORD, "new_password": PASSWORD + " renewed"})
+    browser.click_button("Подать кейс")
+    browser.find("#email")
+    browser.fill("#email", second["email"])
+    browser.fill("#password", PASSWORD)
+    browser.click("main form button[type=submit]")
+    browser.find(".who")
+    assert browser.url.endswith("/cases/new")
+    assert browser.find("#essence").get_attribute("value") == ""
