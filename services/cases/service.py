@@ -294,17 +294,25 @@ class CasesService:
         after = float(self.config.get("ESCALATION_AFTER_SECONDS", 7200))
         with self.db.transaction() as cur:
             due = index.overdue_urgent(cur, after)
+        self._sweep(due, lambda case, now: case.escalate(now, after), "escalation_skipped",
+                    lambda case: log.info("case_escalated", case_id=str(case.id), next_round=case.round + 1))
+
+    def _sweep(self, due, command, skipped, changed):
+        """Run a timer's ``command(case, now)`` on each case the index found due (the aggregate decides;
+        True when it changed the case): ``changed(case)`` logs it and the change is published. A case
+        someone else changed meanwhile is skipped (logged ``skipped``); one no longer due means the
+        index lagged behind it, brought up to date so it is not found again."""
         for case_id in due:
             now = datetime.now(timezone.utc)
             try:
-                case, escalated = self.cases.change(case_id, lambda c: c.escalate(now, after))
+                case, done = self.cases.change(case_id, lambda c: command(c, now))
             except PlatformError as exc:
-                log.info("escalation_skipped", case_id=str(case_id), reason=exc.message)
+                log.info(skipped, case_id=str(case_id), reason=exc.message)
                 continue
-            if escalated:
-                log.info("case_escalated", case_id=str(case_id), next_round=case.round + 1)
+            if done:
+                changed(case)
                 self._after_change(case, None)
-            else:  # the index lagged behind the case: bring it up to date so it is not found again
+            else:
                 with self.db.transaction() as cur:
                     index.upsert(cur, case)
 
@@ -328,19 +336,8 @@ class CasesService:
         after = float(self.config.get("PROPOSALS_OVERDUE_SECONDS", DEFAULT_PROPOSALS_OVERDUE_SECONDS))
         with self.db.transaction() as cur:
             due = index.overdue_proposals(cur, after)
-        for case_id in due:
-            now = datetime.now(timezone.utc)
-            try:
-                case, flagged = self.cases.change(case_id, lambda c: c.flag_proposals_overdue(now, after))
-            except PlatformError as exc:
-                log.info("proposals_watchdog_skipped", case_id=str(case_id), reason=exc.message)
-                continue
-            if flagged:
-                log.warning("proposals_overdue", case_id=str(case_id), round=case.flag["round"])
-                self._after_change(case, None)
-            else:  # the index lagged behind the case: bring it up to date so it is not found again
-                with self.db.transaction() as cur:
-                    index.upsert(cur, case)
+        self._sweep(due, lambda case, now: case.flag_proposals_overdue(now, after), "proposals_watchdog_skipped",
+                    lambda case: log.warning("proposals_overdue", case_id=str(case.id), round=case.flag["round"]))
 
     def _act(self, actor, case_id, command):
         """Validate the actor, run one command on the case (409 if someone else changed it meanwhile)."""
