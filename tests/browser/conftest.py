@@ -11,7 +11,7 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -83,6 +83,9 @@ class Browser:
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         # no calls home: this machine's closed network refuses them, many at a time
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--no-first-run",
                          f"--window-size={max(width, 500)},{height}", f"--lang={language}"):
             options.add_argument(argument)
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -107,15 +110,25 @@ class Browser:
 
     def wait_text(self, text, css="main", timeout=15):
         """Wait until ``text`` shows inside ``css``; return the element's text."""
-        # the page may be replaced while it is read (a form answered, a reload): read it again then
-        WebDriverWait(self.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
-            EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-        for _ in range(3):
+        WebDriverWait(self.driver, timeout).until(lambda driver: text in (self._read_while_replaced(css) or ""))
+        return self._read_while_replaced(css, attempts=20) or self.text(css)
+
+    def _read_while_replaced(self, css, attempts=1):
+        """The element's text, or None while the page is being replaced (a form answered, a reload).
+
+        Chromium reports a node of a page being swapped out either as a stale element or as an
+        inspector error, "Node with given id does not belong to the document" (a plain
+        WebDriverException): both mean "read it again"."""
+        for _ in range(attempts):
             try:
-                return self.text(css)
+                elements = self.driver.find_elements(By.CSS_SELECTOR, css)
+                return elements[0].text if elements else None
             except StaleElementReferenceException:
                 continue
-        return self.text(css)
+            except WebDriverException as error:
+                if "does not belong to the document" not in str(error):
+                    raise
+        return None
 
     @property
     def url(self):
