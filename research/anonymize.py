@@ -49,7 +49,7 @@ def _is_linkable_id(key):
 
 
 def anonymize_data(data, pseudonym, drop_text=False):
-    """``data``: the event's fields, already JSON-able (``services.cases.views._jsonable``)."""
+    """``data``: the event's fields, already JSON-able (``services.cases.views.jsonable``)."""
     return _walk(data, pseudonym, drop_text, key=None)
 
 

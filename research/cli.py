@@ -54,15 +54,9 @@ def open_store(database_url):
 
 def iter_events(app, page_size=PAGE_SIZE):
     """Every domain event in log order, page by page, up to the last one when the export began."""
-    stop = app.recorder.max_notification_id() or 0
-    start = 1
-    while start <= stop:
-        page = app.recorder.select_notifications(start, page_size, stop=stop)
-        if not page:
-            break
+    for page in app.log_pages(page_size):
         for notification in page:
             yield app.mapper.to_domain_event(notification)
-        start = page[-1].id + 1
 
 
 # ---- export --------------------------------------------------------------------------------
@@ -76,8 +70,8 @@ def _parse_time(text, option):
 
 
 def event_fields(domain_event):
-    from services.cases.views import _jsonable
-    return _jsonable({k: v for k, v in domain_event.__dict__.items() if k not in SKIPPED_FIELDS})
+    from services.cases.views import jsonable
+    return jsonable({k: v for k, v in domain_event.__dict__.items() if k not in SKIPPED_FIELDS})
 
 
 def export_rows(app, pseudonym, since=None, until=None, rubric=None, types=None, drop_text=False):

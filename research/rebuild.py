@@ -57,12 +57,7 @@ def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
     from services.cases.integration import case_envelope
     from services.cases.outgoing import integration_payload
 
-    stop = app.recorder.max_notification_id() or 0
-    start = 1
-    while start <= stop:
-        page = app.recorder.select_notifications(start, page_size, stop=stop)
-        if not page:
-            break
+    for page in app.log_pages(page_size):
         envelopes = []
         for notification in page:
             domain_event = app.mapper.to_domain_event(notification)
@@ -75,7 +70,6 @@ def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
             message = case_envelope(domain_event, notification.id, event_type, version, data).to_message()
             envelopes.append(read_envelope(json.loads(json.dumps(message))))  # as a consumer reads it
         yield envelopes
-        start = page[-1].id + 1
 
 
 # ---- rebuild --------------------------------------------------------------------------------

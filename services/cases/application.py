@@ -87,6 +87,19 @@ class CasesApplication(Application):
             raise ServiceUnavailable(STORE_FAILED) from exc
         return case
 
+    def log_pages(self, page_size=1000):
+        """The stored events' notifications in log order, a page (a list) at a time, up to the last one
+        stored when the reading began: the one paging loop of every reader of the whole log (the
+        researchers' export and rebuilds), so a log growing while it is read ends where it began."""
+        stop = self.recorder.max_notification_id() or 0
+        start = 1
+        while start <= stop:
+            page = self.recorder.select_notifications(start, page_size, stop=stop)
+            if not page:
+                break
+            yield page
+            start = page[-1].id + 1
+
     def get_case(self, case_id):
         try:
             return self.repository.get(_as_uuid(case_id))

@@ -103,7 +103,7 @@ def history_view(events):
     items, revision, previous_form = [], 0, None
     for e in events:
         kind = type(e).__name__
-        data = _jsonable({k: v for k, v in e.__dict__.items()
+        data = jsonable({k: v for k, v in e.__dict__.items()
                           if k not in ("originator_id", "originator_version", "timestamp", "originator_topic",
                                        CONTRACT_STAMP)})
         changes = None
@@ -126,11 +126,13 @@ def form_changes(before, after):
             for field in sorted(set(before or {}) | set(after)) if (before or {}).get(field) != after.get(field)}
 
 
-def _jsonable(value):
+def jsonable(value):
+    """A value of an event's fields as JSON can carry it: UUIDs and moments as strings (the case
+    history and the researchers' export show events the same way)."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, (datetime.datetime, datetime.date)):
