@@ -25,23 +25,13 @@ from psycopg2 import sql
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from contracts.case_form import EXAMPLE_CASE_FORM  # noqa: E402
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
 
 BENCH_DB = "mentor_bench"
-FORM = {
-    "essence": "Pupils of my 7th form ignore homework and disrupt lessons.",
-    "actions_taken": "Talked to the class, wrote to parents.",
-    "difficulty": "I am new at the school and have no allies yet.",
-    "question": "How do I restore discipline without losing the trust of the class?",
-    "participants": ["pupils-form-7", "parents"],
-    "rubrics": ["class-management-motivation", "interaction-with-parents"],
-    "mode": "personal",
-    "group_discussion_consent": False,
-    "urgency": "need_advice",
-    "publication_consent": True,
-}
+FORM = EXAMPLE_CASE_FORM
 BASELINE_TABLE = """
 CREATE TABLE baseline_events (
     originator_id uuid NOT NULL,

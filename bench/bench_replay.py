@@ -40,6 +40,7 @@ from services.cases.application import CasesApplication, postgres_env  # noqa: E
 from services.cases.domain import Case  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
 from results import append_result, machine  # noqa: E402
+from contracts.case_form import example_case_form  # noqa: E402
 from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from contracts.vocabulary import PROBLEM_SOLVED, URGENCIES  # noqa: E402
 
@@ -49,18 +50,8 @@ MENTORS = [str(uuid.uuid4()) for _ in range(40)]
 
 
 def form(rng):
-    return {
-        "essence": "Pupils of my 7th form ignore homework and disrupt lessons.",
-        "actions_taken": "Talked to the class, wrote to parents.",
-        "difficulty": "I am new at the school and have no allies yet.",
-        "question": "How do I restore discipline without losing the trust of the class?",
-        "participants": ["pupils-form-7", "parents"],
-        "rubrics": rng.sample(RUBRIC_SLUGS, rng.choice((1, 1, 2, 3))),
-        "mode": rng.choice(("personal", "anonymous")),
-        "group_discussion_consent": False,
-        "urgency": rng.choice(URGENCIES),
-        "publication_consent": True,
-    }
+    return example_case_form(rubrics=rng.sample(RUBRIC_SLUGS, rng.choice((1, 1, 2, 3))),
+                             mode=rng.choice(("personal", "anonymous")), urgency=rng.choice(URGENCIES))
 
 
 def journey(rng, i):

@@ -24,3 +24,26 @@ class CaseFormSchema(Schema):
     group_discussion_consent = fields.Boolean(required=True)
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
     publication_consent = fields.Boolean(required=True)
+
+
+# A valid case form: the one the demo's walk-through, the tests (tests/support.case_form) and the
+# benchmarks file, kept here once so the three cannot drift from the schema above or from each other.
+EXAMPLE_CASE_FORM = {
+    "essence": "Pupils of my 7th form ignore homework and disrupt lessons.",
+    "actions_taken": "Talked to the class, wrote to parents.",
+    "difficulty": "I am new at the school and have no allies yet.",
+    "question": "How do I restore discipline without losing the class's trust?",
+    "participants": ["pupils-form-7", "parents"],
+    "rubrics": ["class-management-motivation", "interaction-with-parents"],
+    "mode": "personal",
+    "group_discussion_consent": False,
+    "urgency": "need_advice",
+    "publication_consent": True,
+}
+
+
+def example_case_form(**overrides):
+    """A fresh copy of EXAMPLE_CASE_FORM with ``overrides`` applied (lists copied too)."""
+    form = {key: list(value) if isinstance(value, list) else value for key, value in EXAMPLE_CASE_FORM.items()}
+    form.update(overrides)
+    return form

@@ -701,16 +701,8 @@ def _self():
 
 def print_walkthrough():
     base = gateway_url()
-    case = {
-        "essence": "Pupils of my 7th form ignore homework and disrupt lessons.",
-        "actions_taken": "Talked to the class, wrote to the parents.",
-        "difficulty": "I am new at the school and have no allies yet.",
-        "question": "How do I restore discipline without losing the trust of the class?",
-        "participants": ["pupils-form-7", "parents"],
-        "rubrics": ["class-management-motivation", "interaction-with-parents"],
-        "mode": "personal", "group_discussion_consent": False, "urgency": "need_advice",
-        "publication_consent": True,
-    }
+    from contracts.case_form import example_case_form  # the installed project's (README: pip install -e .)
+    case = example_case_form()
     solution = {"text": "Agree on three class rules together with the pupils and keep to them every lesson; "
                         "meet the parent committee with concrete, positive proposals.",
                 "materials": [{"title": "Classroom management that works",

@@ -2,6 +2,8 @@
 import time
 import uuid
 
+from contracts.case_form import example_case_form
+
 
 def eventually(check, timeout=15.0, interval=0.1, message="condition not met", explain=None):
     """Call ``check`` until it returns a truthy value (returned) or ``timeout`` passes (fails; the
@@ -21,20 +23,7 @@ def eventually(check, timeout=15.0, interval=0.1, message="condition not met", e
 
 
 def case_form(**overrides):
-    form = {
-        "essence": "Pupils of my 7th form ignore homework and disrupt lessons.",
-        "actions_taken": "Talked to the class, wrote to parents.",
-        "difficulty": "I am new at the school and have no allies yet.",
-        "question": "How do I restore discipline without losing the class's trust?",
-        "participants": ["pupils-form-7", "parents"],
-        "rubrics": ["class-management-motivation", "interaction-with-parents"],
-        "mode": "personal",
-        "group_discussion_consent": False,
-        "urgency": "need_advice",
-        "publication_consent": True,
-    }
-    form.update(overrides)
-    return form
+    return example_case_form(**overrides)
 
 
 def actor(role, user_id=None):
