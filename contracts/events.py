@@ -269,13 +269,15 @@ class CaseReopenedV1(CaseRef):
 
 
 class SecondOpinionRequestedV2(SecondOpinionRequestedV1):
-    """V1, and the mentor whose solution the author wants a second opinion on (told of it)."""
-    mentor_id = Id(required=True, allow_none=True)
+    """V1, and the mentor whose solution the author wants a second opinion on (told of it; cases
+    always sends it, a payload without it names nobody)."""
+    mentor_id = Id(allow_none=True, load_default=None)
 
 
 class CaseCompletedV2(CaseCompletedV1):
-    """V1, and the mentors who worked on the case (told it was completed)."""
-    mentor_ids = Ids(required=True)
+    """V1, and the mentors who worked on the case (told it was completed; cases always sends them, a
+    payload without them names nobody)."""
+    mentor_ids = Ids(load_default=list)
 
 
 # (event type, schema version) -> (source service, payload schema class)
