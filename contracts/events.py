@@ -241,9 +241,43 @@ class MentorReleasedV1(NextRoundV1):
 
 
 class CaseFlaggedV1(CaseRef):
-    """A case that needs a moderator: nobody fits it, or an urgent case went unanswered."""
+    """A case that needs a moderator: nobody fits it, an urgent case went unanswered, no proposals
+    came, or its mentor's work is overdue."""
     reason = fields.String(required=True, validate=validate.OneOf(v.FLAG_REASONS))
     round = fields.Integer(required=True)
+
+
+class CaseRemindedV1(CaseRef):
+    """A step waited too long for someone: ``recipient_id`` is reminded (the ``number``-th time)."""
+    step = fields.String(required=True, validate=validate.OneOf(v.WAITING_STEPS))
+    recipient_id = Id(required=True)
+    number = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class CaseAbandonedV1(CaseRef):
+    """The mentee did not take their step in time: the case is closed as abandoned; its author may
+    reopen it. ``mentor_id``: the mentor working on it, if any."""
+    author_id = Id(required=True)
+    mentor_id = Id(required=True, allow_none=True)
+    step = fields.String(required=True, validate=validate.OneOf(v.WAITING_STEPS))
+
+
+class CaseReopenedV1(CaseRef):
+    """The author took an abandoned case up again, where it stood."""
+    author_id = Id(required=True)
+    mentor_id = Id(required=True, allow_none=True)
+
+
+class SecondOpinionRequestedV2(SecondOpinionRequestedV1):
+    """V1, and the mentor whose solution the author wants a second opinion on (told of it; cases
+    always sends it, a payload without it names nobody)."""
+    mentor_id = Id(allow_none=True, load_default=None)
+
+
+class CaseCompletedV2(CaseCompletedV1):
+    """V1, and the mentors who worked on the case (told it was completed; cases always sends them, a
+    payload without them names nobody)."""
+    mentor_ids = Ids(load_default=list)
 
 
 # (event type, schema version) -> (source service, payload schema class)
@@ -273,6 +307,11 @@ EVENTS = {
     ("CaseEscalated", 1): ("cases", CaseEscalatedV1),
     ("CaseFlagged", 1): ("cases", CaseFlaggedV1),
     ("MentorReleased", 1): ("cases", MentorReleasedV1),
+    ("CaseReminded", 1): ("cases", CaseRemindedV1),
+    ("CaseAbandoned", 1): ("cases", CaseAbandonedV1),
+    ("CaseReopened", 1): ("cases", CaseReopenedV1),
+    ("SecondOpinionRequested", 2): ("cases", SecondOpinionRequestedV2),
+    ("CaseCompleted", 2): ("cases", CaseCompletedV2),
 }
 
 CURRENT_VERSION = {}  # the latest version of each type: what producers emit now

@@ -15,6 +15,7 @@ KINDS = {
     "mentor_released": "Your mentor can no longer work on your case: choose again",
     "questions_asked": "Your mentor asked questions",
     "solution_proposed": "A possible solution arrived",
+    "case_abandoned": "Your case was closed as abandoned: you can reopen it",
     # the case journey, for the mentor
     "mentor_chosen": "You were chosen as the mentor of a case",
     "case_reassigned": "A case you did not accept in time went to other mentors",
@@ -25,6 +26,12 @@ KINDS = {
     "opinion_requested": "A colleague asks your opinion on a case",
     "colleague_opinion_added": "A colleague added an opinion",
     "message_received": "A new message on a personal-mode case",
+    "case_completed": "A case you worked on was completed",
+    "second_opinion_requested": "The mentee of your case asked for a second opinion",
+    "case_left": "The mentee left a case you work on (closed as abandoned)",
+    "case_reopened": "The mentee reopened a case you work on",
+    # both: a step of a case waits for you (services/cases/waiting.py)
+    "reminder": "A reminder: a case waits for your step",
     # accreditation
     "accreditation_decided": "A moderator decided on your accreditation",
     # moderators

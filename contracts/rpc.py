@@ -16,6 +16,7 @@ cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -
                share_with_colleagues(actor, case_id, {colleague_ids}); add_opinion(actor, case_id, {text})
                publish_to_forum(actor, case_id, {thread_id, title}); send_message(actor, case_id, {text})
                request_second_opinion(actor, case_id) -> CaseView
+               reopen_case(actor, case_id) -> CaseView (the author, an abandoned case: where it stood)
                question_bank() -> [HintGroup]; get_case_as_of(actor, case_id, {version, at}) -> CaseView
                author_for(actor, case_id, reason=None) -> {author_id} (the author, moderators, the mentors
                    working on a personal-mode case; Forbidden otherwise: the gate of the author card;
@@ -696,8 +697,22 @@ class EngagementViewSchema(Schema):
 
 
 class FlagViewSchema(Schema):
-    reason = fields.String(metadata={"description": "no_mentor_found or acceptance_overdue"})
+    reason = fields.String(metadata={"description": ", ".join(v.FLAG_REASONS)})
     round = fields.Integer()
+    at = fields.String()
+
+
+class WaitingViewSchema(Schema):
+    """The step the case waits on (services/cases/waiting.py): reminded on a schedule, then expired."""
+    step = fields.String(metadata={"description": ", ".join(v.WAITING_STEPS)})
+    waits_on = fields.String(metadata={"description": "mentor or mentee"})
+    since = fields.String(metadata={"description": "When the wait began"})
+    reminders = fields.Integer(metadata={"description": "Reminders sent of this wait"})
+
+
+class AbandonedViewSchema(Schema):
+    step = fields.String(metadata={"description": "The mentee's step that was not taken in time"})
+    state = fields.String(metadata={"description": "The state a reopening returns the case to"})
     at = fields.String()
 
 
@@ -724,6 +739,10 @@ class CaseViewSchema(Schema):
     forum_thread_ids = fields.List(fields.String())
     messages = fields.List(fields.Nested(MessageViewSchema))
     withdrawn_reason = fields.String(allow_none=True)
+    abandoned = fields.Nested(AbandonedViewSchema, allow_none=True, metadata={
+        "description": "While the case is abandoned (its author may reopen it); null otherwise"})
+    waiting = fields.Nested(WaitingViewSchema, allow_none=True, metadata={
+        "description": "The step the case waits on now; null when it waits on nobody"})
     flag = fields.Nested(FlagViewSchema, allow_none=True, metadata={
         "description": "Why the case waits for a moderator now; null when it does not"})
     question_hints = fields.List(fields.Dict(), metadata={
@@ -743,8 +762,7 @@ class CaseSummarySchema(Schema):
     urgency = fields.String()
     mentor_id = fields.String(allow_none=True)
     flag_reason = fields.String(allow_none=True, metadata={
-        "description": "Why the case waits for a moderator (no_mentor_found, acceptance_overdue, "
-                       "proposals_overdue); null if not"})
+        "description": f"Why the case waits for a moderator ({', '.join(v.FLAG_REASONS)}); null if not"})
     created_at = fields.String()
     updated_at = fields.String()
 

@@ -38,7 +38,8 @@ SUBSCRIPTIONS = (
                  ("MentorsProposed", "MentorChosen", "MentorAccepted", "SolutionProposed", "MentorDeclined",
                   "CaseWithdrawn", "QuestionsAsked", "QuestionsAnswered", "RequestKept", "CaseRedefined",
                   "CaseSharedWithColleagues", "ColleagueOpinionAdded", "MessageSent", "CaseEscalated",
-                  "CaseFlagged", "MentorReleased")),
+                  "CaseFlagged", "MentorReleased", "CaseReminded", "CaseAbandoned", "CaseReopened",
+                  "CaseCompleted", "SecondOpinionRequested")),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
     Subscription("library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum")),
 )

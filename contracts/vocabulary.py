@@ -27,7 +27,9 @@ MAX_AWAY_PERIODS = 20
 PHOTO_TYPES = ("image/jpeg", "image/png")
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 # Why a case waits for a moderator.
-FLAG_REASONS = ("no_mentor_found", "acceptance_overdue", "proposals_overdue")
+FLAG_REASONS = ("no_mentor_found", "acceptance_overdue", "proposals_overdue", "mentor_overdue")
+# The steps of a case that wait for someone (services/cases/waiting.py): reminded, then expired.
+WAITING_STEPS = ("choice", "acceptance", "solution", "answers", "decision", "reflection")
 # Why the system takes a case from its mentor (MentorReleased): back to matching, the author chooses again.
 RELEASE_REASONS = ("mentor_suspended",)
 # The events calendar: an online event has a link, an offline one a place.

@@ -11,6 +11,10 @@ The journey (seed 6.2): proposals -> the author chooses -> the mentor accepts or
 or once a second opinion from another mentor. The system flags a case for the moderators when
 no mentor fits it, and escalates an urgent case whose chosen mentor did not accept in time
 (the next round, without that mentor), and releases a suspended mentor's cases the same way.
+Nothing waits forever (``follow_up``, on the schedule of services/cases/waiting.py): whoever a step
+waits for is reminded; then a lapsed acceptance goes to the next round, a mentor's overdue work is
+flagged for the moderators, and a case left by its mentee is closed as abandoned (the mentee may
+reopen it, where it stood).
 Collective (colleagues' opinions) and public
 (forum) formats need the author's consent; messages are for personal-mode cases only.
 """
@@ -20,6 +24,7 @@ from datetime import datetime
 from eventsourcing.domain import Aggregate, event
 
 from contracts.errors import Conflict, Forbidden, InvalidInput
+from services.cases.waiting import STEPS
 
 AWAITING_PROPOSALS = "awaiting_proposals"
 NO_MENTOR_FOUND = "no_mentor_found"
@@ -31,11 +36,13 @@ AWAITING_DECISION = "awaiting_decision"
 SOLUTION_PROPOSED = "solution_proposed"
 COMPLETED = "completed"
 WITHDRAWN = "withdrawn"
+ABANDONED = "abandoned"  # the mentee did not take their step in time; they may reopen it
 
 # Why a case waits for a moderator (contracts.vocabulary.FLAG_REASONS).
 FLAG_NO_MENTOR = "no_mentor_found"
 FLAG_OVERDUE = "acceptance_overdue"
 FLAG_PROPOSALS_OVERDUE = "proposals_overdue"
+FLAG_MENTOR_OVERDUE = "mentor_overdue"  # the mentor's work (questions or a solution) is overdue
 
 MAX_REVISIONS = 3  # the first version and at most two redefinitions
 WORKING = (IN_PROGRESS, AWAITING_ANSWERS, AWAITING_DECISION, SOLUTION_PROPOSED)
@@ -70,6 +77,9 @@ class Case(Aggregate):
         self.messages = []
         self.reflection = None
         self.withdrawn_reason = None
+        self.waiting_since = None  # when the step the case waits on began (ISO time; None: events before it)
+        self.reminded = 0  # reminders sent in this wait
+        self.abandoned = None  # {"step", "state", "at"} while abandoned: the state a reopening returns to
 
     @classmethod
     def file(cls, case_id, number, author_id, form):
@@ -120,7 +130,7 @@ class Case(Aggregate):
             return False
         excluded = set(self._excluded_from_next_round())
         kept = [dict(p) for p in proposals if p["mentor_id"] not in excluded]
-        self._mentors_proposed(round=round, proposals=kept)
+        self._mentors_proposed(round=round, proposals=kept, at=_now())
         if not kept:
             self._flagged(reason=FLAG_NO_MENTOR, round=round, at=_now())
         return True
@@ -136,7 +146,7 @@ class Case(Aggregate):
     def accept(self, actor_id):
         self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor accepts the case.")
         self._require_state(AWAITING_ACCEPTANCE)
-        self._mentor_accepted(mentor_id=actor_id)
+        self._mentor_accepted(mentor_id=actor_id, at=_now())
 
     def decline(self, actor_id, reason=""):
         """The chosen mentor declines: the next round proposes others."""
@@ -156,11 +166,17 @@ class Case(Aggregate):
         waited = (now - chosen_at).total_seconds()
         if waited < overdue_after:
             return False
+        self._lapse_acceptance(waited)
+        return True
+
+    def _lapse_acceptance(self, waited):
+        """The chosen mentor did not accept in time: the next round, never that mentor; an urgent
+        case is flagged for the moderators too."""
         silent = self.mentor_id
         self._escalated(mentor_id=silent, next_round=self.round + 1,
                         excluded_mentor_ids=self._excluded_from_next_round(silent), waited_seconds=int(waited))
-        self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_now())
-        return True
+        if self.form["urgency"] == "urgent":
+            self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_now())
 
     def release_mentor(self, mentor_id, reason):
         """The system, when a mentor may no longer work on cases (``reason``: mentor_suspended): the
@@ -191,6 +207,49 @@ class Case(Aggregate):
             return False
         self._flagged(reason=FLAG_PROPOSALS_OVERDUE, round=self.round + 1, at=_now())  # the round awaited
         return True
+
+    def waiting_step(self):
+        """(step, who it waits for: "mentor" or "mentee") of the step the case waits on, or None."""
+        return STEPS.get(self.state)
+
+    def wait_began(self):
+        """When the current wait began: recorded by the step's event; for a case whose step was
+        recorded before that, its last change (a reminder then pins it)."""
+        return datetime.fromisoformat(self.waiting_since) if self.waiting_since else self.modified_on
+
+    def follow_up(self, now, schedule):
+        """The system, for a step that waits for someone (``now``: an aware datetime; ``schedule``:
+        services/cases/waiting.Schedule): a reminder to whoever it waits for when one is due, and at
+        expiry: a chosen mentor who did not accept goes to the next round without them (flagged for
+        the moderators when urgent: the escalation); a mentor's overdue work is flagged for the
+        moderators (once); a mentee's overdue step closes the case as abandoned. Returns False,
+        changing nothing, when nothing is due (so a second sweep, or another process's, does nothing)."""
+        waiting = self.waiting_step()
+        if waiting is None or (self.flag is not None and self.flag["reason"] == FLAG_MENTOR_OVERDUE):
+            return False
+        step, waits_on = waiting
+        since = self.wait_began()
+        waited = (now - since).total_seconds()
+        due = schedule.plan(self.form["urgency"], step).due(waited, self.reminded)
+        if due is None:
+            return False
+        action, number = due
+        if action == "remind":
+            recipient = self.mentor_id if waits_on == "mentor" else self.author_id
+            self._reminded(step=step, recipient_id=recipient, number=number, since=since.isoformat(), at=_now())
+        elif step == "acceptance":
+            self._lapse_acceptance(waited)
+        elif waits_on == "mentor":
+            self._flagged(reason=FLAG_MENTOR_OVERDUE, round=self.round, at=_now())
+        else:
+            self._abandoned(step=step, state=self.state, at=_now())
+        return True
+
+    def reopen(self, actor_id):
+        """The author takes an abandoned case up again, where it stood; its schedule starts anew."""
+        self._require(self.is_author(actor_id), "Only the case's author reopens it.")
+        self._require_state(ABANDONED)
+        self._reopened(state=self.abandoned["state"], at=_now())
 
     def request_second_opinion(self, actor_id):
         """Once per case: another mentor goes the same way; the reflection then covers both."""
@@ -238,7 +297,7 @@ class Case(Aggregate):
         """"No, I want to keep the first version of the request" (shown to the mentor)."""
         self._require(self.is_author(actor_id), "Only the case's author decides on the request.")
         self._require_state(AWAITING_DECISION)
-        self._request_kept(revision=self.revision)
+        self._request_kept(revision=self.revision, at=_now())
 
     def redefine(self, actor_id, form):
         """"Define the problem more precisely": the whole form again, as the next revision."""
@@ -247,7 +306,7 @@ class Case(Aggregate):
         if self.revision >= MAX_REVISIONS:
             raise Conflict(f"The request was already redefined {MAX_REVISIONS - 1} times, the most allowed.",
                            details={"state": self.state, "revision": self.revision, "version": self.version})
-        self._redefined(form=dict(form))
+        self._redefined(form=dict(form), at=_now())
 
     # ---- formats ----------------------------------------------------------------------
 
@@ -322,8 +381,9 @@ class Case(Aggregate):
     # ---- events -----------------------------------------------------------------------
 
     @event("MentorsProposed")
-    def _mentors_proposed(self, round, proposals):
+    def _mentors_proposed(self, round, proposals, at=None):  # ``at``: absent from events recorded before it
         self.round = round
+        self._wait_began(at)
         self.proposals = proposals
         if self.flag is not None and self.flag["reason"] == FLAG_PROPOSALS_OVERDUE:
             self.flag = None  # the proposals came after all: nothing left for the moderators
@@ -333,13 +393,15 @@ class Case(Aggregate):
     def _mentor_chosen(self, mentor_id, round, at=None):  # ``at``: absent from events recorded before it
         self.mentor_id = mentor_id
         self.chosen_at = at
+        self._wait_began(at)
         self.engagements.append({"mentor_id": mentor_id, "round": round, "opinion": self.opinion,
                                  "outcome": "chosen", "reason": None})
         self.state = AWAITING_ACCEPTANCE
 
     @event("MentorAccepted")
-    def _mentor_accepted(self, mentor_id):
+    def _mentor_accepted(self, mentor_id, at=None):
         self.engagements[-1]["outcome"] = "accepted"
+        self._wait_began(at)
         self.chosen_at = None
         self.flag = None  # a mentor works on it: nothing left for the moderators
         self.state = IN_PROGRESS
@@ -373,6 +435,22 @@ class Case(Aggregate):
     def _flagged(self, reason, round, at):
         self.flag = {"reason": reason, "round": round, "at": at}
 
+    @event("Reminded")
+    def _reminded(self, step, recipient_id, number, since, at):
+        self.waiting_since = since  # pinned, for a wait whose beginning was not recorded
+        self.reminded = number
+
+    @event("Abandoned")
+    def _abandoned(self, step, state, at):
+        self.abandoned = {"step": step, "state": state, "at": at}
+        self.state = ABANDONED
+
+    @event("Reopened")
+    def _reopened(self, state, at):
+        self.abandoned = None
+        self._wait_began(at)
+        self.state = state
+
     @event("SecondOpinionRequested")
     def _second_opinion_requested(self, next_round, excluded_mentor_ids):
         self.opinion = 2
@@ -392,6 +470,7 @@ class Case(Aggregate):
         for q in questions:
             self.questions.append({**q, "asked_by": mentor_id, "asked_at": at, "revision": self.revision,
                                    "answer": None, "answered_at": None})
+        self._mentor_acted(at)
         self.state = AWAITING_ANSWERS
 
     @event("QuestionsAnswered")
@@ -399,17 +478,20 @@ class Case(Aggregate):
         by_id = {q["id"]: q for q in self.questions}
         for a in answers:
             by_id[a["question_id"]].update(answer=a["text"], answered_at=at)
+        self._wait_began(at)
         if all(q["answer"] is not None for q in self.questions):
             self.state = AWAITING_DECISION
 
     @event("RequestKept")
-    def _request_kept(self, revision):
+    def _request_kept(self, revision, at=None):
         self.decision = "kept"
+        self._wait_began(at)
         self.state = IN_PROGRESS
 
     @event("CaseRedefined")
-    def _redefined(self, form):
+    def _redefined(self, form, at=None):
         self.revisions.append(form)
+        self._wait_began(at)
         self.decision = "redefined"
         self.state = IN_PROGRESS
 
@@ -435,6 +517,7 @@ class Case(Aggregate):
     def _solution_proposed(self, solution_id, mentor_id, text, materials, at):
         self.solutions.append({"id": solution_id, "mentor_id": mentor_id, "text": text,
                                "materials": materials, "created_at": at, "opinion": self.opinion})
+        self._mentor_acted(at)
         self.state = SOLUTION_PROPOSED
 
     @event("Completed")
@@ -442,6 +525,19 @@ class Case(Aggregate):
         self.reflection = reflection
         self.flag = None
         self.state = COMPLETED
+
+    def _wait_began(self, at):
+        """A step that waits for someone began (``at``: None in events recorded before it): its
+        reminders count from here."""
+        self.waiting_since = at
+        self.reminded = 0
+
+    def _mentor_acted(self, at):
+        """The mentor's questions or solution: a new wait (for the mentee), and the mentor's work is
+        no longer overdue for the moderators."""
+        self._wait_began(at)
+        if self.flag is not None and self.flag["reason"] == FLAG_MENTOR_OVERDUE:
+            self.flag = None
 
     # ---- rules ------------------------------------------------------------------------
 

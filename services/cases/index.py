@@ -1,12 +1,16 @@
 """A read model of cases for listing: who authored, who mentors, state, why a moderator is needed
-(flag_reason), and when the current mentor was chosen (the urgency escalation looks there); for the moderators'
+(flag_reason), and when the current mentor was chosen; when the step the case waits on began and how many
+reminders of it were sent (the follow-up sweep looks there: ``due_follow_ups``); for the moderators'
 statistics, when the first answer of a mentor came and when that mentor had been chosen.
 
 Updated right after each command (read-your-writes) and caught up from the
 notification log by a timer, so a crash between the two never leaves it stale.
 """
 from services.cases.application import CasesApplication
-from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS
+import json
+
+from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
+from services.cases.waiting import WAITING_STATES
 from services.common.schema import RELAY_POSITION
 
 SCHEMA = (
@@ -29,8 +33,7 @@ SCHEMA = (
     "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS flag_reason text",
     "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS chosen_at timestamptz",
     "CREATE INDEX IF NOT EXISTS case_index_flagged ON case_index (updated_at) WHERE flag_reason IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS case_index_overdue ON case_index ((coalesce(chosen_at, updated_at))) "
-    "WHERE state = 'awaiting_acceptance' AND urgency = 'urgent'",
+    "DROP INDEX IF EXISTS case_index_overdue",  # the urgent escalation's; due_follow_ups finds them now
     "CREATE INDEX IF NOT EXISTS case_index_awaiting_proposals ON case_index (updated_at) "
     "WHERE state = 'awaiting_proposals' AND flag_reason IS NULL",
     "CREATE SEQUENCE IF NOT EXISTS case_number_seq",
@@ -49,6 +52,10 @@ SCHEMA = (
         END IF;
     END $$""",
     "CREATE INDEX IF NOT EXISTS case_index_created ON case_index (created_at)",
+    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS waiting_since timestamptz",
+    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS reminders_sent integer NOT NULL DEFAULT 0",
+    f"CREATE INDEX IF NOT EXISTS case_index_waiting ON case_index (coalesce(waiting_since, updated_at)) "
+    f"WHERE state IN ({', '.join(repr(state) for state in WAITING_STATES)})",
 )
 
 # Domain events that time the first answer of a mentor (seed 6.2 step 2: the chosen mentor accepts or declines).
@@ -71,35 +78,43 @@ def upsert(cur, case):
     chosen_at = (case.chosen_at or case.modified_on) if case.mentor_id and case.state == AWAITING_ACCEPTANCE else None
     cur.execute(
         """INSERT INTO case_index (case_id, number, author_id, mentor_id, participant_ids, state, rubrics, urgency,
-                                   version, created_at, updated_at, flag_reason, chosen_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                   version, created_at, updated_at, flag_reason, chosen_at, waiting_since,
+                                   reminders_sent)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (case_id) DO UPDATE SET mentor_id = EXCLUDED.mentor_id,
                participant_ids = EXCLUDED.participant_ids, state = EXCLUDED.state,
                rubrics = EXCLUDED.rubrics, urgency = EXCLUDED.urgency, version = EXCLUDED.version,
-               updated_at = EXCLUDED.updated_at, flag_reason = EXCLUDED.flag_reason, chosen_at = EXCLUDED.chosen_at
+               updated_at = EXCLUDED.updated_at, flag_reason = EXCLUDED.flag_reason, chosen_at = EXCLUDED.chosen_at,
+               waiting_since = EXCLUDED.waiting_since, reminders_sent = EXCLUDED.reminders_sent
            WHERE case_index.version < EXCLUDED.version""",
         (case.id, case.number, case.author_id, case.mentor_id, participants(case), case.state,
          case.form["rubrics"], case.form["urgency"], case.version, case.created_on, case.modified_on,
-         case.flag["reason"] if case.flag else None, chosen_at))
+         case.flag["reason"] if case.flag else None, chosen_at,
+         case.wait_began() if case.waiting_step() else None, case.reminded))
 
 
-def overdue_urgent(cur, after_seconds, limit=100):
-    """Urgent cases whose current mentor was chosen at least ``after_seconds`` ago and has not
-    accepted: candidates for escalation (the aggregate decides; the index may lag). A row indexed
-    before chosen_at existed counts from its last change, as Case.escalate does."""
-    cur.execute("SELECT case_id FROM case_index WHERE state = %s AND urgency = 'urgent' "
-                "AND coalesce(chosen_at, updated_at) <= now() - make_interval(secs => %s) "
-                "ORDER BY coalesce(chosen_at, updated_at) LIMIT %s",
-                (AWAITING_ACCEPTANCE, float(after_seconds), limit))
+def due_follow_ups(cur, now, schedule_rows, limit=100):
+    """Cases waiting on someone whose next follow-up (a reminder or expiry) is due at ``now``:
+    ``schedule_rows`` (waiting.Schedule.rows) give, per urgency and state, the offsets of the
+    follow-ups from the wait's beginning; the next is the one after the reminders sent. Candidates
+    only: Case.follow_up decides (the index may lag). A case whose mentor's work is already flagged
+    overdue waits for the moderators, not for another follow-up."""
+    cur.execute("SELECT c.case_id FROM case_index c "
+                "JOIN jsonb_to_recordset(%s::jsonb) AS s(urgency text, state text, offsets float8[]) "
+                "ON s.urgency = c.urgency AND s.state = c.state "
+                "WHERE c.flag_reason IS DISTINCT FROM %s AND coalesce(c.waiting_since, c.updated_at) <= "
+                "%s - make_interval(secs => s.offsets[least(c.reminders_sent + 1, cardinality(s.offsets))]) "
+                "ORDER BY coalesce(c.waiting_since, c.updated_at) LIMIT %s",
+                (json.dumps(schedule_rows), FLAG_MENTOR_OVERDUE, now, limit))
     return [row["case_id"] for row in cur.fetchall()]
 
 
-def overdue_proposals(cur, after_seconds, limit=100):
-    """Unflagged cases awaiting proposals, unchanged for at least ``after_seconds``: candidates for
-    the proposals watchdog (the aggregate decides; the index may lag)."""
+def overdue_proposals(cur, now, after_seconds, limit=100):
+    """Unflagged cases awaiting proposals, unchanged for at least ``after_seconds`` at ``now``:
+    candidates for the proposals watchdog (the aggregate decides; the index may lag)."""
     cur.execute("SELECT case_id FROM case_index WHERE state = %s AND flag_reason IS NULL "
-                "AND updated_at <= now() - make_interval(secs => %s) ORDER BY updated_at LIMIT %s",
-                (AWAITING_PROPOSALS, float(after_seconds), limit))
+                "AND updated_at <= %s - make_interval(secs => %s) ORDER BY updated_at LIMIT %s",
+                (AWAITING_PROPOSALS, now, float(after_seconds), limit))
     return [row["case_id"] for row in cur.fetchall()]
 
 

@@ -61,7 +61,7 @@ def integration_payload(domain_event, case):
                    "rubrics": case.form["rubrics"], "excluded_mentor_ids": domain_event.excluded_mentor_ids}
         if isinstance(domain_event, Case.MentorDeclined):
             return "MentorDeclined", {**payload, "mentor_id": domain_event.mentor_id}
-        return "SecondOpinionRequested", payload
+        return "SecondOpinionRequested", {**payload, "mentor_id": _first_opinion_mentor(case)}
     if isinstance(domain_event, Case.Escalated):
         return "CaseEscalated", {**_ref(case), "author_id": case.author_id, "next_round": domain_event.next_round,
                                  "rubrics": case.form["rubrics"],
@@ -107,8 +107,22 @@ def integration_payload(domain_event, case):
         return "CaseCompleted", {**_ref(case), "rubrics": case.form["rubrics"],
                                  "problem_solved": case.reflection["problem_solved"],
                                  "publication_consent": consent,
-                                 "publication": _publication(case) if consent else None}
+                                 "publication": _publication(case) if consent else None,
+                                 "mentor_ids": list(dict.fromkeys(s["mentor_id"] for s in case.solutions))}
+    if isinstance(domain_event, Case.Reminded):
+        return "CaseReminded", {**_ref(case), "step": domain_event.step, "recipient_id": domain_event.recipient_id,
+                                "number": domain_event.number}
+    if isinstance(domain_event, Case.Abandoned):
+        return "CaseAbandoned", {**_ref(case), "author_id": case.author_id, "mentor_id": case.mentor_id,
+                                 "step": domain_event.step}
+    if isinstance(domain_event, Case.Reopened):
+        return "CaseReopened", {**_ref(case), "author_id": case.author_id, "mentor_id": case.mentor_id}
     return None
+
+
+def _first_opinion_mentor(case):
+    """The mentor whose solution the author wants a second opinion on."""
+    return case.solutions[-1]["mentor_id"] if case.solutions else None
 
 
 def _after_each(new_events, aggregate, load_at):

@@ -7,10 +7,13 @@ A suspended mentor (services/cases/standing.py, from identity's AccreditationDec
 nothing on cases: every RPC whose actor is that mentor is refused (403 mentor_suspended), and
 their open cases go back to matching (Case.release_mentor), the author choosing again.
 
-A timer escalates urgent cases whose chosen mentor has not accepted within
-ESCALATION_AFTER_SECONDS (default 2 h), every ESCALATION_CHECK_INTERVAL seconds (default 60);
-another (same interval) flags for the moderators any case still awaiting proposals after
-PROPOSALS_OVERDUE_SECONDS (default 15 min): matching never answered.
+Nothing waits forever: every ESCALATION_CHECK_INTERVAL seconds (default 60) a timer follows up
+every step that waits for someone on the schedule of its urgency (services/cases/waiting.py,
+WAITING_SCHEDULE_<URGENCY>): reminders, then expiry (Case.follow_up); an urgent case's chosen mentor
+who has not accepted within ESCALATION_AFTER_SECONDS (default 2 h) is escalated. Another timer (same
+interval) flags for the moderators any case still awaiting proposals after PROPOSALS_OVERDUE_SECONDS
+(default 15 min): matching never answered. Both act at the time of the service's clock
+(services/common/clock.py: tests inject one).
 """
 from datetime import datetime, timezone
 
@@ -29,6 +32,7 @@ from contracts.validation import load, schema_of
 from services.cases import index, standing
 from services.cases import statistics as case_statistics
 from services.cases.application import case_id_for, open_application
+from services.cases.domain import ABANDONED, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
 from services.cases.integration import CaseLogReader
 from services.cases.views import case_view, history_view, require_reason, require_view, sees_author
 from services.common.consumer import subscribe
@@ -37,6 +41,8 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
+from services.cases.waiting import parse_schedule
+from services.common.clock import Clock
 from services.common.timer import configured_timer
 
 log = get_logger()
@@ -65,6 +71,7 @@ class CasesService:
     db = Database(migrations=index.SCHEMA + standing.SCHEMA)
     cases = Cases()
     relay = EventRelay("cases", CaseLogReader())
+    clock = Clock()
 
     # ---- commands ---------------------------------------------------------------------
 
@@ -156,6 +163,10 @@ class CasesService:
     @rpc
     def request_second_opinion(self, actor, case_id):
         return self._act(actor, case_id, lambda case, user: case.request_second_opinion(user))
+
+    @rpc
+    def reopen_case(self, actor, case_id):
+        return self._act(actor, case_id, lambda case, user: case.reopen(user))
 
     @rpc
     def complete_case(self, actor, case_id, reflection):
@@ -284,18 +295,25 @@ class CasesService:
         index.catch_up(self.db, self.cases)
 
     @configured_timer("ESCALATION_CHECK_INTERVAL", default=60)
-    def escalate_overdue(self):
-        """Urgent cases whose chosen mentor has not accepted in time go to the next round without
-        that mentor, flagged for the moderators (Case.escalate decides; the index only finds them).
+    def follow_up_waiting(self):
+        """Every step that waits for someone, on its urgency's schedule: a reminder to whoever it
+        waits for, then expiry (Case.follow_up decides; the index only finds the cases due): an
+        unaccepted choice goes to the next round without that mentor (an urgent one is escalated to
+        the moderators too), a mentor's overdue work is flagged, a mentee's overdue step closes the
+        case as abandoned.
 
-        Safe with several cases processes: each change is an optimistic append, so when two
-        escalate the same case one saves and the other gets a Conflict (someone else did it) or
-        finds the case no longer overdue."""
-        after = float(self.config.get("ESCALATION_AFTER_SECONDS", 7200))
+        Safe with several cases processes: each change is an optimistic append, so when two follow
+        up the same case one saves and the other gets a Conflict (someone else did it) or finds
+        nothing due any more: one reminder, one expiry."""
+        schedule = self._schedule()
         with self.db.transaction() as cur:
-            due = index.overdue_urgent(cur, after)
-        self._sweep(due, lambda case, now: case.escalate(now, after), "escalation_skipped",
-                    lambda case: log.info("case_escalated", case_id=str(case.id), next_round=case.round + 1))
+            due = index.due_follow_ups(cur, self.clock(), schedule.rows())
+        self._sweep(due, lambda case, now: case.follow_up(now, schedule), "follow_up_skipped", _log_follow_up)
+
+    def _schedule(self):
+        """The follow-up schedule from the config (an invalid one fails the sweep with a message naming
+        the setting; the service's other work goes on)."""
+        return parse_schedule(self.config, self.config.get("ESCALATION_AFTER_SECONDS", 7200))
 
     def _sweep(self, due, command, skipped, changed):
         """Run a timer's ``command(case, now)`` on each case the index found due (the aggregate decides;
@@ -303,7 +321,7 @@ class CasesService:
         someone else changed meanwhile is skipped (logged ``skipped``); one no longer due means the
         index lagged behind it, brought up to date so it is not found again."""
         for case_id in due:
-            now = datetime.now(timezone.utc)
+            now = self.clock()
             try:
                 case, done = self.cases.change(case_id, lambda c: command(c, now))
             except PlatformError as exc:
@@ -332,10 +350,10 @@ class CasesService:
         """The watchdog of matching: a case still awaiting proposals after PROPOSALS_OVERDUE_SECONDS
         (matching, its database or the broker was down, or its answer was lost) goes into the
         moderators' flagged queue (Case.flag_proposals_overdue decides, once per case; the index only
-        finds them). Safe with several cases processes, as escalate_overdue is."""
+        finds them). Safe with several cases processes, as follow_up_waiting is."""
         after = float(self.config.get("PROPOSALS_OVERDUE_SECONDS", DEFAULT_PROPOSALS_OVERDUE_SECONDS))
         with self.db.transaction() as cur:
-            due = index.overdue_proposals(cur, after)
+            due = index.overdue_proposals(cur, self.clock(), after)
         self._sweep(due, lambda case, now: case.flag_proposals_overdue(now, after), "proposals_watchdog_skipped",
                     lambda case: log.warning("proposals_overdue", case_id=str(case.id), round=case.flag["round"]))
 
@@ -350,3 +368,16 @@ class CasesService:
         with self.db.transaction() as cur:
             index.upsert(cur, case)
         return case_view(case, actor) if actor else None
+
+
+
+def _log_follow_up(case):
+    """What the follow-up sweep did to a case, for the operators: ids and steps, no person's data."""
+    if case.state == ABANDONED:
+        log.info("case_abandoned", case_id=str(case.id), step=case.abandoned["step"])
+    elif case.state == AWAITING_PROPOSALS:
+        log.info("case_escalated", case_id=str(case.id), next_round=case.round + 1)
+    elif case.flag is not None and case.flag["reason"] == FLAG_MENTOR_OVERDUE:
+        log.warning("mentor_overdue", case_id=str(case.id), round=case.round)
+    else:
+        log.info("case_reminded", case_id=str(case.id), step=case.waiting_step()[0], number=case.reminded)

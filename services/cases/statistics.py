@@ -13,7 +13,8 @@ from services.cases import domain as d
 
 # The order of the journey, for the per-state counts.
 STATE_ORDER = (d.AWAITING_PROPOSALS, d.NO_MENTOR_FOUND, d.CHOOSING_MENTOR, d.AWAITING_ACCEPTANCE, d.IN_PROGRESS,
-               d.AWAITING_ANSWERS, d.AWAITING_DECISION, d.SOLUTION_PROPOSED, d.COMPLETED, d.WITHDRAWN)
+               d.AWAITING_ANSWERS, d.AWAITING_DECISION, d.SOLUTION_PROPOSED, d.COMPLETED, d.WITHDRAWN,
+               d.ABANDONED)
 
 
 def period_condition(filters):

@@ -18,6 +18,7 @@ ACTOR_ROLES = {
     "SharedWithColleagues": "mentor", "ColleagueOpinionAdded": "colleague", "PublishedToForum": "author",
     "MessageSent": None, "SolutionProposed": "mentor", "Completed": "author",
     "Escalated": "system", "Flagged": "system", "MentorReleased": "system",
+    "Reminded": "system", "Abandoned": "system", "Reopened": "author",
 }
 
 
@@ -84,6 +85,8 @@ def case_view(case, actor):
         "messages": [dict(m) for m in case.messages] if sees_messages(case, actor) else [],
         "reflection": dict(case.reflection) if case.reflection else None,
         "withdrawn_reason": case.withdrawn_reason,
+        "abandoned": dict(case.abandoned) if case.abandoned else None,
+        "waiting": _waiting_view(case),
         "flag": dict(case.flag) if case.flag else None,
         # on acceptance the mentor receives the question hints of the seed (6.2.1.2)
         "question_hints": bank_as_dict() if case.is_chosen_mentor(actor["user_id"]) and case.state in WORKING
@@ -91,6 +94,15 @@ def case_view(case, actor):
         "created_at": case.created_on.isoformat(),
         "updated_at": case.modified_on.isoformat(),
     }
+
+
+def _waiting_view(case):
+    """The step the case waits on, for whom, since when, and the reminders sent of it."""
+    waiting = case.waiting_step()
+    if waiting is None:
+        return None
+    return {"step": waiting[0], "waits_on": waiting[1], "since": case.wait_began().isoformat(),
+            "reminders": case.reminded}
 
 
 def _question_view(q):

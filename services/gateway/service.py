@@ -302,6 +302,11 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
     def withdraw_case(self, request, actor, case_id, body):
         return self._case_view(self.cases.withdraw_case(actor, case_id, body))
 
+    @http("POST", "/api/v1/cases/<case_id>/reopening", returns=CaseViewSchema, tag="cases",
+          summary="The author reopens a case closed as abandoned: it continues where it stood")
+    def reopen_case(self, request, actor, case_id):
+        return self._case_view(self.cases.reopen_case(actor, case_id))
+
     @http("GET", "/api/v1/cases/<case_id>/history", returns=HistoryListSchema, tag="cases",
           summary="Every recorded step of the case")
     def case_history(self, request, actor, case_id):

@@ -15,6 +15,17 @@ FLAG_REASONS = {
     "no_mentor_found": "no mentor fits it",
     "acceptance_overdue": "the chosen mentor did not accept it in time",
     "proposals_overdue": "no mentors were proposed for it in time",
+    "mentor_overdue": "its mentor has not answered it in time",
+}
+
+# What a reminder asks for, by the step that waits (contracts.vocabulary.WAITING_STEPS).
+REMINDERS = {
+    "choice": "please choose a mentor for your case {number}",
+    "acceptance": "case {number} waits for you to accept or decline it",
+    "solution": "case {number} waits for your questions or a possible solution",
+    "answers": "your mentor's questions on case {number} wait for your answers",
+    "decision": "case {number} waits for you to keep or redefine the request",
+    "reflection": "case {number} waits for your reflection sheet (or a request for a second opinion)",
 }
 
 DECISIONS = {
@@ -90,6 +101,29 @@ def inbox_entries(event_type, payload):
                  f"The chosen mentor did not accept case {number} in time; new mentors are being proposed."),
                 (payload["mentor_id"], "case_reassigned",
                  f"Case {number} was not accepted in time and is now offered to other mentors.")]
+    if event_type == "CaseReminded":
+        return [(payload["recipient_id"], "reminder",
+                 f"Reminder: {REMINDERS[payload['step']].format(number=number)}.")]
+    if event_type == "CaseAbandoned":
+        entries = [(payload["author_id"], "case_abandoned",
+                    f"Case {number} waited too long for your step and was closed as abandoned; "
+                    f"you can reopen it on its page.")]
+        if payload["mentor_id"]:
+            entries.append((payload["mentor_id"], "case_left",
+                            f"The mentee did not continue case {number}: it was closed as abandoned."))
+        return entries
+    if event_type == "CaseReopened":
+        if payload["mentor_id"] is None:
+            return []
+        return [(payload["mentor_id"], "case_reopened", f"Case {number} was reopened by its mentee.")]
+    if event_type == "CaseCompleted":
+        return [(mentor_id, "case_completed", f"Case {number}, which you worked on, was completed.")
+                for mentor_id in payload.get("mentor_ids", [])]
+    if event_type == "SecondOpinionRequested":
+        if not payload.get("mentor_id"):
+            return []
+        return [(payload["mentor_id"], "second_opinion_requested",
+                 f"The mentee of case {number} asked another mentor for a second opinion.")]
     if event_type == "CaseFlagged":
         return [(MODERATORS, "case_flagged",
                  f"Case {number} needs a moderator: {FLAG_REASONS[payload['reason']]} "

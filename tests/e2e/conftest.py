@@ -30,10 +30,18 @@ def platform_databases():
 
 
 @pytest.fixture(scope="module")
-def platform(test_env, tmp_path_factory, platform_databases):
+def platform_settings():
+    """Settings of the platform's processes that a module changes (environment variables of their
+    config.yaml), e.g. a short reminder schedule where real processes cannot take an injected clock."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def platform(test_env, tmp_path_factory, platform_databases, platform_settings):
     log_dir = tmp_path_factory.mktemp("e2e-logs")
     port = _free_port()
     env = test_env.process_env()
+    env.update(platform_settings)
     if platform_databases:
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = test_env.database_url(f"{platform_databases}_{service}")

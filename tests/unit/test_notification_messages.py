@@ -15,9 +15,9 @@ COLLEAGUES = [str(uuid.uuid4()), str(uuid.uuid4())]
 CASE_ID = str(uuid.uuid4())
 
 
-def payload(event_type, **fields):
+def payload(event_type, version=1, **fields):
     data = {"case_id": CASE_ID, "case_number": NUMBER, **fields}
-    assert not payload_schema(event_type, 1).validate(data), "the sample follows the contract"
+    assert not payload_schema(event_type, version).validate(data), "the sample follows the contract"
     return data
 
 
@@ -55,6 +55,17 @@ CASES = {
                     "needs a moderator"),
     "MentorReleased": (payload("MentorReleased", mentor_id=MENTOR, reason="mentor_suspended", **NEXT_ROUND),
                        [(AUTHOR, "mentor_released")], "choose again"),
+    "CaseReminded": (payload("CaseReminded", step="decision", recipient_id=AUTHOR, number=1),
+                     [(AUTHOR, "reminder")], "keep or redefine"),
+    "CaseAbandoned": (payload("CaseAbandoned", author_id=AUTHOR, mentor_id=MENTOR, step="reflection"),
+                      [(AUTHOR, "case_abandoned"), (MENTOR, "case_left")], "abandoned"),
+    "CaseReopened": (payload("CaseReopened", author_id=AUTHOR, mentor_id=MENTOR), [(MENTOR, "case_reopened")],
+                     "reopened"),
+    "CaseCompleted": (payload("CaseCompleted", 2, rubrics=["education-law"], problem_solved="yes",
+                              publication_consent=False, publication=None, mentor_ids=COLLEAGUES),
+                      [(c, "case_completed") for c in COLLEAGUES], "completed"),
+    "SecondOpinionRequested": (payload("SecondOpinionRequested", 2, mentor_id=MENTOR, **NEXT_ROUND),
+                               [(MENTOR, "second_opinion_requested")], "second opinion"),
 }
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -82,6 +93,19 @@ def test_the_mentor_declined_wording():
     data, _, _ = CASES["MentorDeclined"]
     assert inbox_entries("MentorDeclined", data)[0][2] == (
         f"The mentor declined case {NUMBER}; new mentors are being proposed.")
+
+
+@pytest.mark.parametrize("step", ["choice", "acceptance", "solution", "answers", "decision", "reflection"])
+def test_every_waiting_step_has_its_reminder(step):
+    [(recipient, kind, text)] = inbox_entries("CaseReminded", payload("CaseReminded", step=step,
+                                                                      recipient_id=MENTOR, number=2))
+    assert (recipient, kind) == (MENTOR, "reminder") and text.startswith("Reminder: ") and NUMBER in text
+
+
+def test_a_case_abandoned_or_reopened_before_any_mentor_tells_only_its_author():
+    abandoned = payload("CaseAbandoned", author_id=AUTHOR, mentor_id=None, step="choice")
+    assert [(r, k) for r, k, _ in inbox_entries("CaseAbandoned", abandoned)] == [(AUTHOR, "case_abandoned")]
+    assert inbox_entries("CaseReopened", payload("CaseReopened", author_id=AUTHOR, mentor_id=None)) == []
 
 
 def test_a_case_withdrawn_before_any_mentor_tells_nobody():

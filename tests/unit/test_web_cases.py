@@ -8,10 +8,23 @@ from services.web.core import FormState
 from services.web.pages.cases import STATES, TURN, form_payload, remap_errors, timeline_from_case, turn_of
 
 
+def test_every_notification_kind_flag_recorded_step_and_mentees_waiting_step_has_a_label():
+    """The inbox and the preferences label each kind; the case page each flag and history step, and
+    an abandoned case the step that was not taken (a missing one would show its key)."""
+    from contracts.notification_kinds import KIND_NAMES
+    from contracts.vocabulary import FLAG_REASONS
+    from services.cases.views import ACTOR_ROLES
+    from services.cases.waiting import STEPS
+    keys = [f"notify.{kind}" for kind in KIND_NAMES] + [f"flag.{reason}" for reason in FLAG_REASONS]
+    keys += [f"event.{event_type}" for event_type in ACTOR_ROLES]
+    keys += [f"case.reopen.step.{step}" for step, waits_on in STEPS.values() if waits_on == "mentee"]
+    assert [key for key in keys if not i18n.has(key)] == []
+
+
 def test_every_state_of_the_domain_has_a_turn_and_labels_in_both_languages():
     states = {getattr(domain, name) for name in (
         "AWAITING_PROPOSALS", "NO_MENTOR_FOUND", "CHOOSING_MENTOR", "AWAITING_ACCEPTANCE", "IN_PROGRESS",
-        "AWAITING_ANSWERS", "AWAITING_DECISION", "SOLUTION_PROPOSED", "COMPLETED", "WITHDRAWN")}
+        "AWAITING_ANSWERS", "AWAITING_DECISION", "SOLUTION_PROPOSED", "COMPLETED", "WITHDRAWN", "ABANDONED")}
     assert states == set(STATES) == set(TURN)
     for state in STATES:
         for key in (f"state.{state}", f"waits.{state}", f"waits.{state}.you"):

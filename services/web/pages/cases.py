@@ -34,13 +34,14 @@ WRITTEN_SLOTS = 2    # own questions offered beside the hint bank
 EXCERPTS = 25        # cases of a list shown with an excerpt of their essence (one GET each)
 FILTERS = ("state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged")
 STATES = ("awaiting_proposals", "no_mentor_found", "choosing_mentor", "awaiting_acceptance", "in_progress",
-          "awaiting_answers", "awaiting_decision", "solution_proposed", "completed", "withdrawn")
+          "awaiting_answers", "awaiting_decision", "solution_proposed", "completed", "withdrawn", "abandoned")
 WORKING = ("in_progress", "awaiting_answers", "awaiting_decision", "solution_proposed")
 
 # Whose turn it is in each state: "author", "mentor", "system" (the platform), "moderator" or nobody.
 TURN = {"awaiting_proposals": "system", "no_mentor_found": "moderator", "choosing_mentor": "author",
         "awaiting_acceptance": "mentor", "in_progress": "mentor", "awaiting_answers": "author",
-        "awaiting_decision": "author", "solution_proposed": "author", "completed": None, "withdrawn": None}
+        "awaiting_decision": "author", "solution_proposed": "author", "completed": None, "withdrawn": None,
+        "abandoned": "author"}  # the author may reopen it
 
 
 def turn_of(state: str, role: str | None, is_author: bool = False, is_mentor: bool = False) -> str:
@@ -201,7 +202,7 @@ def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: 
                 raise
     forms = dict(forms or {})
     for name in ("choose", "decline", "questions", "answers", "message", "withdraw", "solution", "colleagues",
-                 "opinion", "forum", "second_opinion", "keep", "accept"):
+                 "opinion", "forum", "second_opinion", "keep", "accept", "reopen"):
         forms.setdefault(name, FormState())
     unanswered = [q for q in case.get("questions", []) if not q.get("answer")]
     return render("cases/case.html", status, case=case, part=part, timeline=timeline, bank=bank,
@@ -305,6 +306,12 @@ def message(case_id: str) -> Any:
 @signed_in("mentee")
 def second_opinion(case_id: str) -> Any:
     return _act(case_id, "second_opinion", "second-opinion", {})
+
+
+@bp.post("/cases/<case_id>/reopening")
+@signed_in("mentee")
+def reopen(case_id: str) -> Any:
+    return _act(case_id, "reopen", "reopening", {})
 
 
 @bp.post("/cases/<case_id>/withdrawal")
