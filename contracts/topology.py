@@ -67,11 +67,14 @@ def parking_queue(subscription):
                  routing_key=subscription.queue, durable=True)
 
 
-def declare_topology(channel):
-    """Declare every exchange, queue and binding (idempotent)."""
+def declare_topology(channel, source=None):
+    """Declare every exchange, queue and binding (idempotent); with ``source``, only that publisher's
+    part: its exchange and its consumers' queues, which is all its broker user may declare
+    (services/common/broker_users.py)."""
+    subscriptions = [s for s in SUBSCRIPTIONS if source is None or s.source == source]
     PARKING_EXCHANGE(channel).declare()
-    for source in {s.source for s in SUBSCRIPTIONS}:
-        events_exchange(source)(channel).declare()
-    for sub in SUBSCRIPTIONS:
+    for name in sorted({s.source for s in subscriptions} | ({source} if source else set())):
+        events_exchange(name)(channel).declare()
+    for sub in subscriptions:
         consumer_queue(sub)(channel).declare()
         parking_queue(sub)(channel).declare()

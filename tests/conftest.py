@@ -10,6 +10,7 @@ import eventlet
 eventlet.monkey_patch()  # first: nameko's pytest plugin no longer does it
 
 import os  # noqa: E402
+import secrets  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -22,6 +23,7 @@ import pytest  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
+from services.common import broker_users  # noqa: E402
 from tests import accounts  # noqa: E402
 from tests.actors import TEST_NOTIFICATIONS_SIGNING_KEY, TEST_NOTIFICATIONS_VERIFY_KEY, TEST_SIGNING_KEY, \
     TEST_VERIFY_KEY, signed_rpc  # noqa: E402
@@ -59,6 +61,7 @@ class TestEnvironment:
         self.postgres_base = postgres_base.rstrip("/")
         self.amqp_uri, self._vhost = self._isolated_vhost(amqp_base)
         self.databases = []
+        self._broker_passwords = None  # the session's broker user per service, made on first use
         # the session's SMTP catcher: identity's account e-mails, read by tests/accounts.py
         self._maildir = tempfile.mkdtemp(prefix="mentor-test-mail-")
         self.mail = SmtpSink(os.path.join(self._maildir, "mail")).start()
@@ -72,6 +75,25 @@ class TestEnvironment:
                 subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
             return f"{parts.scheme}://{parts.netloc}/{vhost}", vhost
         return amqp_base, None
+
+    @property
+    def broker_namespace(self):
+        """Prefix of this session's broker users (test-<token>-mentor-<service>), removed at its end."""
+        return f"test-{self.token}-"
+
+    def service_amqp_uri(self, service):
+        """``service``'s own broker user on this session's vhost, with the least permissions of
+        services/common/broker_users.py (made with the topology on first use, deleted at the end).
+        Without a vhost of its own (a remote or containerized broker) the session's shared URI."""
+        if self._vhost is None:
+            return self.amqp_uri
+        if self._broker_passwords is None:
+            passwords = {s: secrets.token_urlsafe(24) for s in broker_users.SERVICES}
+            broker_users.import_with_rabbitmqctl(
+                broker_users.definitions(passwords, vhost=self._vhost, namespace=self.broker_namespace))
+            self._broker_passwords = passwords
+        return broker_users.service_uri(self.amqp_uri, service, self._broker_passwords[service],
+                                        namespace=self.broker_namespace)
 
     def database_url(self, service):
         name = f"mentor_test_{self.token}_{service}"
@@ -126,6 +148,8 @@ class TestEnvironment:
         conn.close()
         if self._vhost:
             subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self._vhost], capture_output=True, timeout=60)
+        if self._broker_passwords is not None:
+            broker_users.delete_with_rabbitmqctl(self._broker_passwords, self.broker_namespace)
         self.mail.stop()
         shutil.rmtree(self._maildir, ignore_errors=True)
 

@@ -175,7 +175,7 @@ class EventRelay(DependencyProvider):
         if self._producer is None:
             self._connection = kombu.Connection(self.amqp_uri, connect_timeout=5)
             channel = self._connection.channel()
-            declare_topology(channel)  # queues exist before the first publish: nothing is dropped
+            declare_topology(channel, self.source)  # its consumers' queues exist before the first publish
             tracker = ConfirmTracker()
             channel.confirm_select()  # publishes are confirmed, but nothing waits for each one
             channel.events["basic_ack"].add(tracker.ack)

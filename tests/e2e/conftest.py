@@ -46,7 +46,9 @@ def platform(test_env, tmp_path_factory, platform_databases, platform_settings):
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = test_env.database_url(f"{platform_databases}_{service}")
     env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
-    processes = [ServiceProcess(name, env, log_dir).start() for name in SERVICES]
+    # each service as its own broker user, with only the rights it needs (services/common/broker_users.py)
+    processes = [ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), log_dir).start()
+                 for name in SERVICES]
     try:
         for process in processes[:-1]:
             process.wait_healthy(test_env.amqp_uri)

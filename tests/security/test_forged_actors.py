@@ -1,6 +1,7 @@
 """The services believe no forged actor (issue #18, part 3), on real `nameko run` processes.
 
-An attacker holds the broker credentials (today every service shares one RabbitMQ user) and a nameko
+An attacker holds broker credentials that may send these calls (the admin's here: each service's own
+user cannot even send them, tests/security/test_broker_users.py) and a nameko
 ``ClusterRpcProxy``. Claiming to be a mentee who filed an anonymous case, with no signature, a forged
 one, one signed for another call, an expired one or one already used, she reads nothing (not the
 author's id, name, record or school) and changes nothing (the case is not withdrawn); each refusal is
@@ -33,7 +34,9 @@ def platform(test_env, tmp_path_factory):
     logs = tmp_path_factory.mktemp("forged-actors")
     env = test_env.process_env()
     env.pop("PGAPPNAME", None)
-    processes = {name: ServiceProcess(name, env, logs).start() for name in ("identity", "cases")}
+    # each as its own broker user (services/common/broker_users.py); the attacker below holds the admin's
+    processes = {name: ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), logs).start()
+                 for name in ("identity", "cases")}
     try:
         for process in processes.values():
             process.wait_healthy(test_env.amqp_uri, timeout=120)
