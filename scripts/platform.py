@@ -7,6 +7,9 @@
     .venv/bin/python scripts/platform.py down          # SIGTERM, wait, then SIGKILL
 
 Logs go to .run/logs/<service>.log (structlog JSON), pids to .run/pids/<service>.pid.
+Each service talks to RabbitMQ as its own user with the least permissions it needs
+(services/common/broker_users.py): `up` creates them with `rabbitmqctl import_definitions`, from
+the admin AMQP_URI below, with generated passwords kept in .run/broker/<service>.password.
 Each process gets the variables its config.yaml reads: the value from this shell's
 environment when set, else the config.yaml default (SERVICES/ENV_DEFAULTS below; the
 docker-compose.yml and .env.example use the same names, tests/unit/test_deployment.py
@@ -321,6 +324,46 @@ def ensure_rabbitmq():
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+BROKER_DIR = os.path.join(RUN_DIR, "broker")  # each service's broker password (generated once, 0600)
+
+
+def broker_passwords(services):
+    """{service: password}: the one in .run/broker/<service>.password, else a new one written there."""
+    import secrets
+    os.makedirs(BROKER_DIR, mode=0o700, exist_ok=True)
+    passwords = {}
+    for service in services:
+        path = os.path.join(BROKER_DIR, f"{service}.password")
+        try:
+            with open(path) as f:
+                passwords[service] = f.read().strip()
+        except OSError:
+            passwords[service] = ""
+        if not passwords[service]:
+            passwords[service] = secrets.token_urlsafe(24)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(passwords[service] + "\n")
+    return passwords
+
+
+def ensure_broker_users(run=None):
+    """Each service's own broker user on the admin AMQP_URI's vhost (services/common/broker_users.py),
+    created or updated with ``rabbitmqctl import_definitions``: {service: its AMQP URI}. Without
+    rabbitmqctl or with a remote broker: {} (every service uses AMQP_URI, as before), said aloud."""
+    from services.common import broker_users
+    admin = setting("AMQP_URI")
+    if not (_is_local(urlsplit(admin).hostname or "127.0.0.1") and shutil.which("rabbitmqctl")):
+        _say("broker users: not created (a remote broker, or no rabbitmqctl here): every service uses AMQP_URI")
+        return {}
+    passwords = broker_passwords(broker_users.SERVICES)
+    broker_users.import_with_rabbitmqctl(
+        broker_users.definitions(passwords, vhost=broker_users.vhost_of(admin)), run=run)
+    _say(f"broker users: {', '.join(broker_users.user_name(s) for s in broker_users.SERVICES)} "
+         f"(passwords in {os.path.relpath(BROKER_DIR, ROOT)}/)")
+    return {s: broker_users.service_uri(admin, s, passwords[s]) for s in broker_users.SERVICES}
+
+
 MAIL_CATCHER = "mail"  # .run/pids/mail.pid, .run/logs/mail.log (not a service: no config.yaml)
 
 
@@ -370,11 +413,14 @@ def stop_mail_catcher():
 
 # ---- commands ----------------------------------------------------------------------------
 
-def start_service(service):
+def start_service(service, amqp_uri=None):
+    """Start ``service``; ``amqp_uri``: its own broker user's (ensure_broker_users), else AMQP_URI."""
     os.makedirs(LOG_DIR, exist_ok=True)
     os.makedirs(PID_DIR, exist_ok=True)
     env = dict(os.environ)
     env.update(service_env(service))
+    if amqp_uri and "AMQP_URI" in env:
+        env["AMQP_URI"] = amqp_uri
     env["PYTHONUNBUFFERED"] = "1"
     args = shlex.split(command(service))
     args[0] = sys.executable if service == WEB else _nameko_executable()
@@ -445,6 +491,7 @@ def cmd_up(args):
         return 0 if ok else 1
     ensure_postgres()
     ensure_rabbitmq()
+    service_uris = ensure_broker_users()
     ensure_mail_catcher()
     port = int(gateway_url().rsplit(":", 1)[1])
     if not running["gateway"] and _reachable("127.0.0.1", port, 1.0):
@@ -456,7 +503,7 @@ def cmd_up(args):
             _say(f"{service:14} already running (pid {running[service]})")
             processes[service] = None
             continue
-        process = start_service(service)
+        process = start_service(service, service_uris.get(service))
         processes[service] = process
         _say(f"{service:14} started (pid {process.pid}), log {os.path.relpath(_log_file(service), ROOT)}")
     _say(f"waiting for {gateway_url()}/ready ...")

@@ -20,7 +20,9 @@ In production every setting of the service's config is checked (never logging a 
 - a URL with network credentials (AMQP_URI, DATABASE_URL and any other ``scheme://host``
   of a broker or database): it carries a password, which passes the password rule and is
   not the user name; the user is not RabbitMQ's ``guest``. A URL without a host (a Unix
-  socket, peer authentication) needs none.
+  socket, peer authentication) needs none;
+- AMQP_URI names the service's own broker user (``mentor-<service>``, with the least permissions:
+  services/common/broker_users.py), never a shared or an admin one.
 
 ``enforce`` runs when a service starts (services/common/logs.py ``CorrelationContext.setup``:
 every service declares that dependency): one ``insecure_settings`` error log line naming each
@@ -28,7 +30,7 @@ problem, then ``InsecureSettings`` - ``nameko run`` exits non-zero before the se
 """
 import os
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
 
@@ -63,8 +65,9 @@ def platform_env(config, environ=None):
     return str(value).strip().lower()
 
 
-def problems(config, environ=None):
-    """What is wrong with ``config`` for its PLATFORM_ENV: a list of messages without values."""
+def problems(config, environ=None, service=None):
+    """What is wrong with ``config`` (of ``service``, when named) for its PLATFORM_ENV: a list of
+    messages without values."""
     env = platform_env(config, environ)
     if env not in ENVIRONMENTS:
         return [f"PLATFORM_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env[:40]!r}"]
@@ -87,7 +90,23 @@ def problems(config, environ=None):
                 found.append(f"{key} {reason}")
         elif isinstance(value, str) and _URL.match(value.strip()):
             found.extend(f"{key} ({masked(value)}): {reason}" for reason in url_problems(value))
+    found.extend(broker_user_problems(config, service))
     return found
+
+
+def broker_user_problems(config, service):
+    """A service must connect as its own broker user: with a shared one, whoever holds any service's
+    credentials may do what every service does (issue #18)."""
+    from services.common import broker_users  # here: it imports the topology (kombu), settings is imported early
+    uri = config.get("AMQP_URI")
+    if service not in broker_users.SERVICES or not isinstance(uri, str) or not _URL.match(uri.strip()):
+        return []
+    user = unquote(urlsplit(uri.strip()).username or "")
+    expected = broker_users.user_name(service)
+    if user == expected:
+        return []
+    return [f"AMQP_URI ({masked(uri)}): the user {user[:40]!r} is not {service}'s own broker user {expected!r} "
+            f"(services/common/broker_users.py)"]
 
 
 def actor_key_problems(name, value):
@@ -165,7 +184,7 @@ def _no_login(config, key, value):
 
 def enforce(config, service, environ=None):
     """Refuse to start (log, then raise InsecureSettings) when ``config`` is not fit for its PLATFORM_ENV."""
-    found = problems(config, environ)
+    found = problems(config, environ, service)
     if not found:
         return
     env = platform_env(config, environ)

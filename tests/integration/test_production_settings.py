@@ -48,6 +48,7 @@ def test_services_refuse_to_start_in_production_with_default_secrets(test_env, t
         assert line["platform_env"] == "production"
         problems = line["problems"]
         assert any(p.startswith("AMQP_URI (pyamqp://guest:***@") and "'guest'" in p for p in problems)
+        assert any(f"is not {process.name}'s own broker user 'mentor-{process.name}'" in p for p in problems)
         no_password = "DATABASE_URL (postgresql://127.0.0.1:5432): it carries no password"
         assert (no_password in problems) == (process.name != "gateway"), problems
         assert (placeholder in problems) == (process.name != "cases"), problems

@@ -15,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = ROOT / "services"
 INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit")  # mailpit: the demo's mail catcher
+ONE_SHOT = ("broker-setup",)  # runs once per `up`: the services' broker users (tests/unit/test_broker_users.py)
 # ${NAME} or ${NAME:default}, as nameko reads config.yaml (the default runs to the first "}")
 CONFIG_VAR = re.compile(r"\$\{([^}:\s]+)(?::([^}]*))?\}")
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, ... as compose interpolates
@@ -88,7 +89,7 @@ def test_every_service_is_in_the_runner_and_in_compose(compose):
     assert set(runner.SERVICES) == found, "scripts/platform.py SERVICES must list exactly the services/ folders"
     missing = found - set(compose["services"])
     assert not missing, f"docker-compose.yml has no service for {sorted(missing)}"
-    extra = set(compose["services"]) - found - set(INFRASTRUCTURE)
+    extra = set(compose["services"]) - found - set(INFRASTRUCTURE) - set(ONE_SHOT)
     assert not extra, f"docker-compose.yml runs {sorted(extra)}, which are not services/ folders"
 
 
@@ -162,7 +163,9 @@ def test_every_env_example_variable_has_a_comment():
 
 def test_env_example_points_at_the_compose_hosts(compose):
     values = env_example()
-    assert urlsplit(values["AMQP_URI"]).hostname == "rabbitmq"
+    for service in nameko_service_names():  # each its own broker user: tests/unit/test_broker_users.py
+        uri = re.sub(r"\$\{[^}]*\}", "PASSWORD", compose["services"][service]["environment"]["AMQP_URI"])
+        assert urlsplit(uri).hostname == "rabbitmq"
     database_vars = {name for s in service_names() for name in config_vars(s) if name.endswith("_DATABASE_URL")}
     for name in database_vars:
         url = urlsplit(values[name])

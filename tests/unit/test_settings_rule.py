@@ -3,13 +3,14 @@ defaults, examples and empty secrets are refused in production, accepted in deve
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from nameko.cli.main import setup_yaml_parser
 from structlog.testing import capture_logs
 
-from services.common import actors, settings
+from services.common import actors, broker_users, settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/config.yaml"))
@@ -25,8 +26,23 @@ def env_example():
     return values
 
 
+COMPOSE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?]([^}]*))?\}")
+
+
+def compose_environment(service, environ):
+    """``environ`` (.env) plus what docker-compose.yml hands ``service``, interpolated: e.g. its own
+    broker user's AMQP_URI, made of <SERVICE>_BROKER_PASSWORD."""
+    # BaseLoader: nameko's setup_yaml_parser (service_config) teaches safe_load to expand ${...} itself
+    spec = yaml.load((ROOT / "docker-compose.yml").read_text(), Loader=yaml.BaseLoader)["services"][service]
+    values = dict(environ)
+    for name, value in (spec.get("environment") or {}).items():
+        values[name] = COMPOSE_VAR.sub(lambda m: environ.get(m.group(1), m.group(2) or ""), str(value))
+    return values
+
+
 def service_config(service, monkeypatch, environ):
-    """services/<service>/config.yaml as `nameko run` reads it under ``environ``."""
+    """services/<service>/config.yaml as `nameko run` reads it under ``environ`` (compose's, when it
+    comes from .env: see compose_environment)."""
     text = (ROOT / "services" / service / "config.yaml").read_text()
     for name, _ in CONFIG_VAR.findall(text):
         monkeypatch.delenv(name, raising=False)
@@ -89,7 +105,7 @@ def test_every_service_refuses_its_config_yaml_defaults_in_production(service, m
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_service_refuses_the_env_example_values_in_production(service, monkeypatch):
-    environ = env_example()  # what compose hands each container, PLATFORM_ENV included
+    environ = compose_environment(service, env_example())  # what compose hands the container
     config = service_config(service, monkeypatch, environ)
     found = settings.problems(config, environ=environ)
     assert found, service  # .env.example says PLATFORM_ENV=production: its example values never run
@@ -98,10 +114,26 @@ def test_every_service_refuses_the_env_example_values_in_production(service, mon
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_service_accepts_real_secrets_in_production(service, monkeypatch):
-    environ = strong_environment()
+    environ = compose_environment(service, strong_environment())
     config = service_config(service, monkeypatch, environ)
     assert settings.platform_env(config, environ=environ) == "production"
-    assert settings.problems(config, environ=environ) == []
+    assert settings.problems(config, environ=environ, service=service) == []
+
+
+@pytest.mark.parametrize("service", broker_users.SERVICES)
+def test_a_service_connects_only_as_its_own_broker_user_in_production(service, monkeypatch):
+    """A strong password is not enough: another service's user, or a shared admin, is refused."""
+    environ = compose_environment(service, strong_environment())
+    own = settings.problems(service_config(service, monkeypatch, environ), environ=environ, service=service)
+    assert own == []
+    password = urlsplit(environ["AMQP_URI"]).password
+    for user in ("mentor", broker_users.user_name("gateway" if service != "gateway" else "cases")):
+        environ["AMQP_URI"] = f"pyamqp://{user}:{password}@rabbitmq:5672/"
+        found = settings.problems(service_config(service, monkeypatch, environ), environ=environ, service=service)
+        assert found == [f"AMQP_URI (pyamqp://{user}:***@rabbitmq:5672): the user {user!r} is not {service}'s own "
+                         f"broker user {broker_users.user_name(service)!r} (services/common/broker_users.py)"]
+        assert password not in "".join(found)
+    assert settings.problems(service_config(service, monkeypatch, environ), environ=environ) == []  # no service
 
 
 @pytest.mark.parametrize("value,reason", [
@@ -172,7 +204,7 @@ def test_enforce_logs_one_line_then_raises():
     [line] = logs
     assert line["event"] == "insecure_settings" and line["log_level"] == "error"
     assert line["service"] == "gateway" and line["platform_env"] == "production"
-    assert line["problems"] == settings.problems(config)
+    assert line["problems"] == settings.problems(config, service="gateway")
     assert "TOKEN_SECRET" in str(caught.value) and "gateway refuses to start" in str(caught.value)
     for value in ("dev-only-token-secret-change-me", "guest:guest"):
         assert value not in str(caught.value) and value not in str(line)
