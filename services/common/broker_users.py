@@ -242,14 +242,27 @@ def delete_with_rabbitmqctl(services, namespace, run=None, timeout=60):
 
 # ---- compose: the one-shot broker-setup service ---------------------------------------------------
 
-def apply_over_http(management_url, admin_user, admin_password, document, timeout=30):
-    """POST ``document`` to the management API's /api/definitions (compose's RabbitMQ image has it)."""
+def apply_over_http(management_url, admin_user, admin_password, document, timeout=30, attempts=30, pause=2.0):
+    """POST ``document`` to the management API's /api/definitions (compose's RabbitMQ image has it). The
+    broker answers its health check a little before the API listens: a refused connection or a 503 is
+    tried again, ``attempts`` times ``pause`` seconds apart; any other answer is final."""
+    import time
+
     import requests
-    response = requests.post(f"{management_url.rstrip('/')}/api/definitions", json=document,
-                             auth=(admin_user, admin_password), timeout=timeout)
-    if response.status_code not in (200, 201, 204):
-        raise RuntimeError(f"the broker refused the definitions: HTTP {response.status_code} "
-                           f"{response.text[:300]}")
+    url = f"{management_url.rstrip('/')}/api/definitions"
+    for attempt in range(1, attempts + 1):
+        try:
+            response = requests.post(url, json=document, auth=(admin_user, admin_password), timeout=timeout)
+        except requests.ConnectionError:
+            response = None
+        if response is not None and response.status_code in (200, 201, 204):
+            return
+        if response is not None and response.status_code != 503:
+            raise RuntimeError(f"the broker refused the definitions: HTTP {response.status_code} "
+                               f"{response.text[:300]}")
+        if attempt < attempts:
+            time.sleep(pause)
+    raise RuntimeError(f"the management API at {management_url} did not answer after {attempts} attempts")
 
 
 def passwords_from_environment(environ):
@@ -278,8 +291,7 @@ def main(argv=None, environ=None):
     commands.add_parser("apply", help="post the users, rights and topology to the management API (compose); "
                                       "reads RABBITMQ_MANAGEMENT_URL, RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, "
                                       "RABBITMQ_VHOST and <SERVICE>_BROKER_PASSWORD")
-    show = commands.add_parser("show", help="print each service's rights (no passwords)")
-    show.add_argument("--vhost", default="/")
+    commands.add_parser("show", help="print each service's rights (no passwords)")
     args = parser.parse_args(argv)
     if args.command == "show":
         for service in SERVICES:
