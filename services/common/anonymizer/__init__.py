@@ -1,0 +1,97 @@
+"""Makes case text impersonal before it enters the library, the forum or a research export.
+
+What it replaces, and with what:
+
+* people: Russian by natasha's NER checked and completed with pymorphy3's dictionary of names
+  (``russian``), Latin-script by gender-guesser's first names, titles and roles (``english``);
+  once a person is found, the other forms of the same name in the text go too ("Петрова" ...
+  "Петровой", "Ivan Petrov" ... "Petrov");
+* e-mails, phones, full dates and birth dates, street addresses with house and flat numbers,
+  schools (numbered, quoted, "имени ...", "... Academy", "PS 142"), profile links of social
+  networks and account handles (``patterns``);
+* Russian places (natasha's LOC).
+
+Spans are collected over the original text; overlapping spans merge into one (the kind of the
+longest), so a part of an item never survives beside its placeholder. Platforms, bodies and
+exams in capitals (МЭШ, ФГОС, ОГЭ), holidays, months and ordinary words that are also names stay.
+What it cannot promise is in the README ("What the anonymizer does and cannot promise").
+"""
+import re
+
+from services.common.anonymizer import english, patterns, russian
+
+PLACEHOLDERS = {
+    "PER": "[person]",
+    "ORG": "[organisation]",
+    "LOC": "[place]",
+    "EMAIL": "[e-mail]",
+    "PHONE": "[phone]",
+    "SCHOOL": "[school]",
+    "ADDRESS": "[address]",
+    "DATE": "[date]",
+    "LINK": "[link]",
+    "HANDLE": "[handle]",
+}
+
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_WORD = re.compile(r"(?:Mc|Mac|O['’])?[A-ZА-ЯЁ][a-zа-яё]+(?:['’-][A-ZА-ЯЁ][a-zа-яё]+)?")
+
+
+def _same_person_elsewhere(text, spans):
+    """Every other occurrence, in any grammatical case, of a name word already found as a person."""
+    names = set()
+    for start, stop, kind in spans:
+        if kind == "PER":
+            for m in _WORD.finditer(text, start, stop):
+                if len(m.group()) > 2 and _names_a_person(m.group()):
+                    names.add(_name_key(m.group()))
+    if not names:
+        return []
+    return [(m.start(), m.end(), "PER") for m in _WORD.finditer(text) if _name_key(m.group()) in names]
+
+
+def _names_a_person(word):
+    """Not a title or an ordinary word caught inside a person's span ("Mrs", "Директор")."""
+    if _CYRILLIC.match(word):
+        return russian.may_be_name(word)
+    return word not in english.TITLES
+
+
+def _name_key(word):
+    return russian.lemma(word) if _CYRILLIC.match(word) else word
+
+
+def _merge(spans):
+    """Overlapping spans become one, of the kind of the longest among them."""
+    spans = sorted(spans, key=lambda s: (s[0], -s[1]))
+    merged = []
+    for start, stop, kind in spans:
+        if merged and start < merged[-1][1]:
+            last_start, last_stop, last_kind, longest = merged[-1]
+            if stop - start > longest:
+                last_kind, longest = kind, stop - start
+            merged[-1] = (last_start, max(last_stop, stop), last_kind, longest)
+        else:
+            merged.append((start, stop, kind, stop - start))
+    return [(start, stop, kind) for start, stop, kind, _ in merged]
+
+
+def find_spans(text):
+    """``[(start, stop, kind)]``: the personal data in ``text``, ordered and not overlapping."""
+    spans = (patterns.email_spans(text) + patterns.link_spans(text)
+             + patterns.handle_spans(text, english.is_english_word) + patterns.phone_spans(text)
+             + patterns.date_spans(text) + patterns.address_spans(text) + patterns.school_spans(text)
+             + english.person_spans(text))
+    if _CYRILLIC.search(text):
+        spans += russian.spans(text)
+    spans += _same_person_elsewhere(text, spans)
+    return _merge(spans)
+
+
+def scrub(text):
+    if not text:
+        return text
+    out = text
+    for start, stop, kind in reversed(find_spans(text)):
+        out = out[:start] + PLACEHOLDERS[kind] + out[stop:]
+    return out

@@ -1,0 +1,124 @@
+"""Russian people, places and organisations: natasha's NER, checked and completed with pymorphy3.
+
+natasha (its news model, shipped in the wheel) finds most names but also takes a capitalised
+ordinary word at a sentence start for a person ("Восстановленный контакт"), a holiday for a person
+("перед Масленицей") and a platform's acronym for an organisation ("МЭШ"). pymorphy3 (its
+OpenCorpora dictionary, pymorphy3-dicts-ru) knows which word forms are first names, patronymics
+and surnames in every case ("с Петей", "Ахмедовой"), so it both vetoes natasha's ordinary words
+and finds the names natasha missed. Both load once per process on first use.
+"""
+import functools
+import re
+import threading
+
+from services.common.anonymizer.text import is_sentence_start
+
+_NAME_TAGS = ("Name", "Surn", "Patr")
+_CYRILLIC_WORD = re.compile(r"(?<![\w-])[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?![\w-])")
+_INITIALS = re.compile(
+    r"(?<!\w)(?:[А-ЯЁ]\.\s?){1,2}[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?|(?<!\w)[А-ЯЁ][а-яё]+\s(?:[А-ЯЁ]\.\s?){1,2}(?!\w)")
+# Words after which a capitalised word names a person ("мама Тимура", "ученица Алина").
+_ROLE = re.compile(
+    r"\b(?:ученик\w*|учениц\w*|мальчик\w*|девочк\w*|мам[аеыуой]|матер\w*|мать|от[е]?ц\w*|пап[аеыуой]|коллег\w*|"
+    r"завуч\w*|директор\w*|учител\w*|учительниц\w*|руководител\w*|сын\w*|доч[ье]\w*|дочк\w*|бабушк\w*|"
+    r"дедушк\w*|брат\w*|сестр\w*|наставни\w*|методист\w*|психолог\w*|логопед\w*|тьютор\w*|зовут|звали|"
+    r"по имени|по фамилии)\s+$", re.IGNORECASE)
+_SCHOOL_WORDS = re.compile(r"школ|гимнази|лице|колледж|СОШ|ООШ|ГБОУ|МБОУ|МАОУ|интернат|детск\w+ сад", re.IGNORECASE)
+
+
+class _Models:
+    _lock = threading.Lock()
+    ner = None
+    morph = None
+
+    @classmethod
+    def load(cls):
+        with cls._lock:
+            if cls.ner is None:
+                import pymorphy3
+                from natasha import NewsEmbedding, NewsNERTagger, Segmenter
+                cls.morph = pymorphy3.MorphAnalyzer()
+                cls.ner = (Segmenter(), NewsNERTagger(NewsEmbedding()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_weight(word):
+    """(share of the word's parses that are a first name, patronymic or surname; is it in the dictionary)."""
+    parses = _Models.morph.parse(word)
+    weight = sum(p.score for p in parses if any(tag in p.tag for tag in _NAME_TAGS))
+    return weight, parses[0].is_known
+
+
+@functools.lru_cache(maxsize=65536)
+def lemma(word):
+    """The dictionary form of a name, so that "Петровой" and "Петрова" are one person."""
+    _Models.load()
+    parses = _Models.morph.parse(word)
+    named = [p for p in parses if any(tag in p.tag for tag in _NAME_TAGS)]
+    return (named or parses)[0].normal_form
+
+
+def may_be_name(word):
+    """A first name, patronymic or surname in some reading, or a word the dictionary does not know."""
+    _Models.load()
+    weight, known = _name_weight(word)
+    return weight > 0 or not known
+
+
+def _is_acronym(word):
+    return len(word) > 1 and word.isupper()
+
+
+def _is_name_word(text, start, word):
+    """A capitalised Cyrillic word that is a person's name here, by its dictionary parses and place."""
+    if _is_acronym(word):
+        return False
+    weight, known = _name_weight(word)
+    if not is_sentence_start(text, start):
+        return weight >= 0.1
+    return weight > 0.5
+
+
+def _ner_spans(text):
+    segmenter, tagger = _Models.ner
+    from natasha import Doc
+    doc = Doc(text)
+    doc.segment(segmenter)
+    doc.tag_ner(tagger)
+    return [(s.start, s.stop, s.type) for s in doc.spans]
+
+
+def _keep_ner_span(text, start, stop, kind):
+    words = [(m.start() + start, m.group()) for m in re.finditer(r"[А-ЯЁA-Zа-яёa-z][\w.-]*", text[start:stop])]
+    if not words or all(_is_acronym(w.rstrip(".")) or "." in w for _, w in words):
+        return None  # "МЭШ", "ФГОС", "Дневник.ру": platforms and bodies, not people or places
+    if kind == "PER":
+        capitalised = [(at, w) for at, w in words if w[:1].isupper()]
+        named = [(at, w) for at, w in capitalised if _name_weight(w)[0] > 0 or not _name_weight(w)[1]]
+        if not named:
+            return None  # "Восстановленный", "Масленицей": dictionary words that are never names
+        if len(capitalised) == 1 and is_sentence_start(text, named[0][0]) and _name_weight(named[0][1])[0] <= 0.5 \
+                and _name_weight(named[0][1])[1]:
+            return None  # "Вера в себя", "Надежда есть": an ordinary word opening a sentence
+        return "PER"
+    if kind == "ORG":
+        return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) else None
+    return "LOC"
+
+
+def spans(text):
+    _Models.load()
+    found = []
+    for start, stop, kind in _ner_spans(text):
+        kept = _keep_ner_span(text, start, stop, kind)
+        if kept:
+            found.append((start, stop, kept))
+    for m in _CYRILLIC_WORD.finditer(text):
+        word = m.group()
+        if _is_name_word(text, m.start(), word.split("-")[0]):
+            found.append((m.start(), m.end(), "PER"))
+        elif _ROLE.search(text[max(0, m.start() - 40):m.start()]) and not _name_weight(word)[1]:
+            found.append((m.start(), m.end(), "PER"))  # an unknown word named as a pupil or a parent
+    found += [(m.start(), m.end(), "PER") for m in _INITIALS.finditer(text)
+              if not _is_acronym(m.group().split()[0].rstrip("."))]
+    return found
