@@ -1,90 +1,140 @@
-"""People in Latin script: a known first name (gender-guesser's dictionary of about 40,000 names
-from many countries), a title ("Mrs", "Dr"), or a role ("my pupil", "her son"), with the
-capitalised words after it as the surname.
+"""People in Latin script, found without a model (no English NER model installs offline from PyPI).
 
-An English first name is often an ordinary word too ("May", "Hope", "Will", "Mark", "Grant"):
-capitalised mid-sentence it is a name, at a sentence start only with a surname after it; a month
-or a weekday only with a surname after it; never when a document or event noun follows
-("Mark Scheme", "Pupil Premium Grant" is not preceded by a name).
+Lexicons, all shipped inside PyPI wheels and loaded once per process:
+
+* first names: gender-guesser's dictionary (about 40,000 names of many countries) and the first
+  names of Faker's 85 person locales (Nigerian, Ghanaian, Indian, Polish... names gender-guesser lacks);
+* surnames: Faker's last names of those locales;
+* ordinary English words: GCIDE (english-words), so "Hope", "Mark" or "Grant" can be told apart.
+
+A person is: a first name with up to two capitalised words after it (or an initial); a title and a
+name ("Mrs Okafor"); a capitalised word after a role ("my pupil, Alfie"); initials and a surname
+("J. Thornton"); two capitalised words mid-sentence that are no English words, or a non-word and a
+known surname ("Dev Patel"); "the Kowalski family".
+
+A first name that is also an English word counts mid-sentence, where only proper nouns are
+capitalised; at a sentence start only with a surname after it. A month or a weekday ("May",
+"June") needs a surname. A capitalised run of ordinary words is a title, not a person ("the Pupil
+Premium Grant", "Summer Fair", "Mark Scheme", "the Duke of Edinburgh's Award").
 """
+import importlib
+import pkgutil
 import re
 import threading
 
 from services.common.anonymizer.text import is_sentence_start
 
-_CAPITALISED_WORD = re.compile(r"\b(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z][a-z]+)?\b")
+_NAME_WORD = r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z][a-z]+)?"
+_CAPITALISED_WORD = re.compile(r"\b" + _NAME_WORD + r"\b")
 _INITIAL = re.compile(r"\s?[A-Z]\.(?!\w)")
-TITLES = frozenset("Mr Mrs Ms Mx Miss Dr Prof Sir Dame Madam Mme Mlle Herr Frau Rev Fr Coach Sister Brother".split())
-_TITLE = re.compile(
-    r"\b(?:" + "|".join(sorted(TITLES)) + r")\.?\s+"
-    r"(?:[A-Z]\.\s?)*(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z][a-z]+)*(?:\s+(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+)?")
+_INITIAL_SURNAME = re.compile(r"(?<![\w.])(?:[A-Z]\.\s?){1,2}(?P<surname>" + _NAME_WORD + ")")
+_FAMILY = re.compile(r"\b" + _NAME_WORD + r"(?=\s+(?:family|families|household|twins|siblings|brothers|sisters)\b)")
+TITLES = frozenset("Mr Mrs Ms Mx Miss Dr Prof Sir Dame Madam Mme Mlle Herr Frau Rev Fr Coach".split())
+_TITLE = re.compile(r"\b(?:" + "|".join(sorted(TITLES)) + r")\.?\s+(?:[A-Z]\.\s?)*" + _NAME_WORD
+                    + r"(?:\s+" + _NAME_WORD + ")?")
 _ROLE = re.compile(
     r"\b(?:pupil|student|son|daughter|boy|girl|child|kid|colleague|mother|father|mum|mom|dad|parent|grandmother|"
     r"grandma|grandfather|granddad|brother|sister|aunt|uncle|carer|guardian|teacher|head|headteacher|principal|"
-    r"deputy|assistant|TA|SENCO|SENDCo|mentor|mentee|tutor|named|called|name is|names are|nicknamed)\s+$",
+    r"deputy|assistant|TA|SENCO|SENDCo|mentor|mentee|tutor|named|called|name is|names are|nicknamed)[\s,:]+$",
     re.IGNORECASE)
 _CALENDAR = frozenset("""January February March April May June July August September October November December
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday Easter Christmas""".split())
+# Words that open or join a phrase and are never a name here, though some are names somewhere ("The").
+FUNCTION_WORDS = frozenset("""the a an and or but of to in on at for with by from as if so then when after before
+since until while our my your his her their its this that these those every each any no all some most many
+he she we they it you i me him us them is was are were be been has have had do does did not nor yet also even
+only just which whose who what where why how there here""".split())
 # Nouns that make a capitalised run a document, an event or a body rather than a person.
 _TITLE_HEADS = frozenset("""scheme policy plan book report form day week term evening night club council team
-committee board fund grant award programme program framework curriculum strategy guidance assessment test exam
-review meeting fair trip week project challenge certificate prize cup league academy school college trust
+committee board fund award stage programme program framework curriculum strategy guidance assessment test exam
+review meeting fair trip project challenge certificate prize cup league academy school college trust
 centre center service services classroom code act law charter standard standards premium hall room""".split())
 
 
 class _Lexicon:
-    """First names (gender-guesser's dictionary) and English words (GCIDE, from english-words)."""
-
     _lock = threading.Lock()
     _detector = None
-    _words = None
+    words = first_names = surnames = None
 
     @classmethod
-    def _load(cls):
+    def load(cls):
         with cls._lock:
             if cls._detector is None:
                 import gender_guesser.detector
                 from english_words import get_english_words_set
-                cls._words = get_english_words_set(["gcide"], lower=True, alpha=True)
+                cls.words = get_english_words_set(["gcide"], lower=True, alpha=True)
+                cls.first_names, cls.surnames = _faker_names()
                 cls._detector = gender_guesser.detector.Detector(case_sensitive=True)
 
     @classmethod
     def gender(cls, word):
-        cls._load()
-        return cls._detector.get_gender(word)
+        """gender-guesser's answer, or "andy" for a first name only Faker knows."""
+        cls.load()
+        gender = cls._detector.get_gender(word)
+        if gender == "unknown" and word in cls.first_names:
+            return "andy"
+        return gender
 
-    @classmethod
-    def is_word(cls, word):
-        cls._load()
-        return word.lower() in cls._words
+
+def _faker_names():
+    """First names and surnames in Latin script from every person locale Faker ships."""
+    import faker.providers.person as person
+    first, last = set(), set()
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = getattr(importlib.import_module(f"{person.__name__}.{module.name}"), "Provider", None)
+        for attr, into in (("first_names", first), ("first_names_male", first), ("first_names_female", first),
+                           ("last_names", last), ("last_names_male", last), ("last_names_female", last)):
+            names = provider.__dict__.get(attr) if provider else None
+            if isinstance(names, dict):
+                names = names.keys()
+            if isinstance(names, (list, tuple, set, frozenset)) or hasattr(names, "keys"):
+                into.update(n for n in names if isinstance(n, str) and re.fullmatch(_NAME_WORD, n))
+    return frozenset(first), frozenset(last)
 
 
 def is_english_word(word):
-    return _Lexicon.is_word(word)
+    """In GCIDE, itself or without a plural or verb ending ("Teams", "marked")."""
+    _Lexicon.load()
+    word = word.lower()
+    if word in _Lexicon.words:
+        return True
+    for ending, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""),
+                                ("ing", "e")):
+        if word.endswith(ending) and word[:-len(ending)] + replacement in _Lexicon.words:
+            return True
+    return False
+
+
+def _is_surname(word):
+    _Lexicon.load()
+    return word in _Lexicon.surnames
 
 
 def _in_a_title(text, words, i):
-    """The word continues a capitalised run of ordinary words: "the Pupil Premium Grant"."""
+    """The word continues a capitalised run of ordinary words ("the Pupil Premium Grant", "the Summer
+    Fair") or heads an "of" phrase ("the Duke of Edinburgh's Award")."""
+    if text.startswith(" of ", words[i].end()):
+        return True
     if i == 0 or text[words[i - 1].end():words[i].start()] != " ":
         return False
-    before = words[i - 1]
-    return (not is_sentence_start(text, before.start()) and _Lexicon.gender(before.group()) == "unknown"
-            and before.group() not in TITLES)
+    before = words[i - 1].group()
+    return (not is_sentence_start(text, words[i - 1].start()) and is_english_word(before)
+            and before not in TITLES)
 
 
-def person_spans(text):
-    """A first name, with up to two capitalised words right after it (the surname) or an initial."""
-    words = list(_CAPITALISED_WORD.finditer(text))
+def _first_name_spans(text, words):
     spans, i = [], 0
     while i < len(words):
         word = words[i]
-        gender = _Lexicon.gender(word.group())
+        name = word.group()
+        gender = "unknown" if name.lower() in FUNCTION_WORDS else _Lexicon.gender(name)
         role = _ROLE.search(text[max(0, word.start() - 20):word.start()])
-        if gender == "unknown" and not (role and not _Lexicon.is_word(word.group())):
+        if gender == "unknown" and not (role and not is_english_word(name)):
             i += 1
             continue
         end, j = word.end(), i + 1
-        while j < len(words) and j <= i + 2 and text[end:words[j].start()] in (" ", "-"):
+        while j < len(words) and j <= i + 2 and text[end:words[j].start()] in (" ", "-") \
+                and words[j].group().lower() not in FUNCTION_WORDS:
             end, j = words[j].end(), j + 1
         following = [w.group().lower() for w in words[i + 1:j]]
         initial = _INITIAL.match(text, end)
@@ -92,20 +142,48 @@ def person_spans(text):
             end = initial.end()
         has_surname = j > i + 1 or bool(initial)
         if any(w in _TITLE_HEADS for w in following) or (
-                _Lexicon.is_word(word.group()) and not role and _in_a_title(text, words, i)):
+                is_english_word(name) and not role and _in_a_title(text, words, i)):
             is_name = False
-        elif word.group() in _CALENDAR:
+        elif name in _CALENDAR:
             is_name = has_surname
-        elif role or not _Lexicon.is_word(word.group()):
+        elif role or not is_english_word(name):
             is_name = True
         elif not is_sentence_start(text, word.start()):
             is_name = True
         else:
-            is_name = has_surname and gender in ("male", "female", "mostly_male", "mostly_female")
+            is_name = has_surname and gender in ("male", "female")
         if is_name:
             spans.append((word.start(), end, "PER"))
             i = j
         else:
             i += 1
+    return spans
+
+
+def _unknown_pairs(text, words):
+    """Two capitalised words in a row, the first no English word and the second a known surname or
+    no English word either: a name from anywhere ("Kwame Mensah", "Dev Patel")."""
+    spans = []
+    for first, second in zip(words, words[1:]):
+        if text[first.end():second.start()] != " " or first.group().lower() in FUNCTION_WORDS:
+            continue
+        if second.group() in _CALENDAR or first.group() in TITLES or second.group().lower() in _TITLE_HEADS:
+            continue
+        first_ok = not is_english_word(first.group()) or first.group() in _Lexicon.first_names
+        second_ok = _is_surname(second.group()) or not is_english_word(second.group())
+        if first_ok and second_ok and (not is_english_word(second.group()) or _Lexicon.gender(first.group())
+                                       != "unknown"):
+            spans.append((first.start(), second.end(), "PER"))
+    return spans
+
+
+def person_spans(text):
+    _Lexicon.load()
+    words = list(_CAPITALISED_WORD.finditer(text))
+    spans = _first_name_spans(text, words)
     spans += [(m.start(), m.end(), "PER") for m in _TITLE.finditer(text)]
+    spans += _unknown_pairs(text, words)
+    spans += [(m.start(), m.end(), "PER") for m in _INITIAL_SURNAME.finditer(text)
+              if not is_english_word(m.group("surname")) or _is_surname(m.group("surname"))]
+    spans += [(m.start(), m.end(), "PER") for m in _FAMILY.finditer(text) if not is_english_word(m.group())]
     return spans

@@ -124,7 +124,7 @@ EN_MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|Oc
 _DAY = r"(?:[012]?\d|3[01])"
 _DAY_WORD = _DAY + r"(?:\s?-?(?:st|nd|rd|th|го|е|ое|ого))?"
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
-_YEAR_TAIL = r"(?:\s?(?:г\.\s?р\.|гг?\.|года?|год\b|г\b))?"
+_YEAR_TAIL = r"(?:\s?(?:г\.\s?р\.|гг?\.|году|года|год\b|г\b))?"
 _NUMERIC_DATE = (r"(?:" + _DAY + r"[./-](?:0?[1-9]|1[0-2])[./-](?:" + _YEAR + r"|\d\d)(?!\d)"
                  r"|(?:0?[1-9]|1[0-2])/" + _DAY + r"/(?:" + _YEAR + r"|\d\d)(?!\d)"
                  r"|" + _YEAR + r"[./-](?:0?[1-9]|1[0-2])[./-]" + _DAY + r"(?!\d))")
@@ -142,7 +142,7 @@ _PARTIAL_DATE = re.compile(
     r"|" + _YEAR + _YEAR_TAIL + r")", _I)
 _BIRTH = re.compile(r"\b(?:родил\w*|рожд\w*|д\.\s?р\.|др|день рождения|дня рождения|dob|d\.o\.b\.?|born|birth\w*|"
                     r"b\.)", _I)
-_BIRTH_AFTER = re.compile(r"^\s*(?:г\.\s?р\.|года рождения|г\.\s?рожд\w*|\(?born\)?|b\.)", _I)
+_BIRTH_AFTER = re.compile(r"^\s*(?:г\.\s?р\.|(?:года\s)?рождения|г\.\s?рожд\w*|\(?born\)?|b\.)", _I)
 
 
 def _is_date(value):
@@ -154,7 +154,7 @@ def date_spans(text):
     spans = [(m.start(), m.end(), "DATE") for m in _FULL_DATE.finditer(text)]
     for m in _PARTIAL_DATE.finditer(text):
         before = text[max(0, m.start() - 40):m.start()]
-        if _BIRTH.search(before) or _BIRTH_AFTER.match(text[m.end():]):
+        if _BIRTH.search(before) or _BIRTH_AFTER.match(text[m.end():]) or re.search(r"г\.\s?р\.", m.group()):
             spans.append((m.start(), m.end(), "DATE"))
     return spans
 
@@ -177,11 +177,14 @@ _EN_STREET_TYPE = (r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Way|
                    r"Terrace|Gardens|Gdns|Grove|Boulevard|Blvd|Square|Sq|Hill|Row|Mews|Walk|Parkway|Pkwy|Highway|"
                    r"Hwy|Circle|Park|Rise|View|Green|Vale|Wharf|Parade|Broadway|Gate|End)")
 _EN_UNIT = r"(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?|Room|#)\s*[0-9]+[A-Za-z]?"
+_EN_BUILDING = (r"(?:[A-Z][a-z]+\s+){1,3}(?:House|Court|Building|Tower|Lodge|Mansions|Heights|Apartments|Block|"
+                r"Hall|Cottages?|Farm),?\s+")
 _EN_ADDRESS = re.compile(
-    r"(?:\b" + _EN_UNIT + r",?\s+)?\b\d{1,5}[A-Za-z]?(?:[-/]\d+)?,?\s+(?:(?:[NSEW]\.?|[A-Z][A-Za-z'’\-]+|\d+(?:st|nd|rd|th))"
+    r"(?:\b" + _EN_UNIT + r",?\s+)?(?:" + _EN_BUILDING + r")?\b\d{1,5}[A-Za-z]?(?:[-/]\d+)?,?\s+(?:(?:[NSEW]\.?|[A-Z][A-Za-z'’\-]+|\d+(?:st|nd|rd|th))"
     r"\s+){1,4}" + _EN_STREET_TYPE + r"\b\.?(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?(?:,?\s*" + _EN_UNIT + r")?",
     re.UNICODE)
-_UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+# A UK postcode, with the town before it ("Leeds LS6 2QT").
+_UK_POSTCODE = re.compile(r"(?:\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?,?\s)?\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _US_STATE_ZIP = re.compile(r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b")
 
 
@@ -208,6 +211,12 @@ _RU_SCHOOL = re.compile(
     r"|\b\d{1,4}\s?-?(?:я|й|ая|ой|ую|ей|ого|ом|ым)\s+(?:школ\w*|гимнази\w*|лице\w*|интернат\w*)",
     re.UNICODE | re.IGNORECASE)
 _EN_NUMBERED_SCHOOL = re.compile(r"\b(?:school|lyceum|gymnasium|academy)\s*(?:No\.?|№|#|number)?\s*\d+\b", _I)
+# Schools named in their own language, the keyword first ("Ysgol Bryn Castell", "Szkoła Podstawowa nr 12").
+_FOREIGN_SCHOOL = re.compile(
+    r"\b(?:Ysgol|Szkoła|Szkola|École|Ecole|Lycée|Lycee|Collège|Escuela|Colegio|Instituto|Liceo|Scuola|Istituto|"
+    r"Gimnazjum|Liceum|Schule|Gymnasium|Realschule|Gesamtschule|Grundschule|Escola|Scoil|Gaelscoil|Coláiste|"
+    r"Sgoil)(?:\s+(?:[A-ZÀ-ÝŁŚŻŹĆŃ][\wÀ-ÿłśżźćńąęó'’\-]*|nr|no\.?|n°|№|de|du|des|la|le|di|del|der|am|an|\d+))+",
+    re.UNICODE)
 # New York's public, intermediate, middle and junior high schools go by number ("PS 142", "I.S. 318").
 _NYC_SCHOOL = re.compile(r"\b(?:P\.S\.|PS|I\.S\.|IS|M\.S\.|MS|J\.H\.S\.|JHS|H\.S\.|HS)\s?\d{1,3}\b")
 _EN_SCHOOL_KIND = (r"(?:Academy|High School|Senior High|Junior High|High|School|College|Primary|Grammar|Trust|Sixth Form|"
@@ -256,6 +265,7 @@ def school_spans(text):
              if _names_one(m.group(), text, m.end())]
     spans += [(m.start(), m.end(), "SCHOOL") for m in _EN_NUMBERED_SCHOOL.finditer(text)]
     spans += [(m.start(), m.end(), "SCHOOL") for m in _NYC_SCHOOL.finditer(text)]
+    spans += [(m.start(), m.end(), "SCHOOL") for m in _FOREIGN_SCHOOL.finditer(text)]
     spans += _english_school_spans(text)
     return spans
 

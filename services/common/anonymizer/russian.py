@@ -76,7 +76,7 @@ def _is_name_word(text, start, word):
     weight, known = _name_weight(word)
     if not is_sentence_start(text, start):
         return weight >= 0.1
-    return weight > 0.5
+    return weight > 0.99  # "Саша пришёл", not "Роза ветров": only a word that is nothing but a name
 
 
 def _ner_spans(text):
@@ -103,7 +103,18 @@ def _keep_ner_span(text, start, stop, kind):
         return "PER"
     if kind == "ORG":
         return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) else None
-    return "LOC"
+    if any(_is_place(w) for _, w in words) or _PLACE_BEFORE.search(text[max(0, start - 12):start]):
+        return "LOC"
+    return None  # "в Сферум": a word natasha took for a place that no dictionary knows as one
+
+
+_PLACE_BEFORE = re.compile(r"(?:\bг\.|\bгор\.|город[аеуом]*|пос\.|посёлк\w*|пгт|сел[оаеу]|деревн\w*|"
+                           r"район\w*|област\w*|край|края|респ\.|республик\w*)\s*$", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_place(word):
+    return any("Geox" in p.tag and p.is_known for p in _Models.morph.parse(word))
 
 
 def spans(text):
@@ -111,6 +122,9 @@ def spans(text):
     found = []
     for start, stop, kind in _ner_spans(text):
         kept = _keep_ner_span(text, start, stop, kind)
+        if kept == "LOC":
+            before = _PLACE_BEFORE.search(text[max(0, start - 12):start])
+            start = before.start() + max(0, start - 12) if before else start  # "г. Перми" whole
         if kept:
             found.append((start, stop, kept))
     for m in _CYRILLIC_WORD.finditer(text):
