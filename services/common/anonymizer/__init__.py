@@ -80,7 +80,8 @@ def find_spans(text):
     """``[(start, stop, kind)]``: the personal data in ``text``, ordered and not overlapping."""
     spans = (patterns.email_spans(text) + patterns.link_spans(text)
              + patterns.handle_spans(text, english.is_english_word) + patterns.phone_spans(text)
-             + patterns.date_spans(text) + patterns.address_spans(text) + patterns.school_spans(text)
+             + patterns.date_spans(text) + patterns.address_spans(text) + patterns.place_spans(text)
+             + patterns.school_spans(text)
              + english.person_spans(text))
     if _CYRILLIC.search(text):
         spans += russian.spans(text)
