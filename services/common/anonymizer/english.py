@@ -186,4 +186,18 @@ def person_spans(text):
     spans += [(m.start(), m.end(), "PER") for m in _INITIAL_SURNAME.finditer(text)
               if not is_english_word(m.group("surname")) or _is_surname(m.group("surname"))]
     spans += [(m.start(), m.end(), "PER") for m in _FAMILY.finditer(text) if not is_english_word(m.group())]
-    return spans
+    return spans + _coordinated(text, spans)
+
+
+_BEFORE_AND = re.compile(r"\b(" + _NAME_WORD + r")\s+(?:and|&)\s+$")
+
+
+def _coordinated(text, spans):
+    """"Chidi and Ngozi Eze": a capitalised non-word joined by "and" to a person is a person too."""
+    found = []
+    for start, _, _ in spans:
+        m = _BEFORE_AND.search(text[max(0, start - 30):start])
+        if m and not is_english_word(m.group(1)) and m.group(1) not in _CALENDAR:
+            at = max(0, start - 30) + m.start(1)
+            found.append((at, at + len(m.group(1)), "PER"))
+    return found

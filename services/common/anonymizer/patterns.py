@@ -59,7 +59,7 @@ def link_spans(text):
 
 _AT_HANDLE = re.compile(r"(?<![\w.@/+-])@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
 # Words that announce an account on a network; the handle follows, perhaps after a linking word.
-_NETWORK = (r"telegram\w*|телеграм\w*|телеге|телега|тг|tg|instagram\w*|insta|инстаграм\w*|инст[аеуы]\w*|vk|вк|"
+_NETWORK = (r"ig|snap|fb|telegram\w*|телеграм\w*|телеге|телега|тг|tg|instagram\w*|insta|инстаграм\w*|инст[аеуы]\w*|vk|вк|"
             r"вконтакте|ok\.ru|одноклассник\w*|tik ?tok\w*|тик ?ток\w*|тикток\w*|twitter|твиттер\w*|"
             r"snapchat|снапчат\w*|youtube|ютуб\w*|discord|дискорд\w*|skype|скайп\w*|threads|whatsapp|ватсап\w*|"
             r"viber|вайбер\w*|twitch|твич\w*|likee|лайки|facebook|фейсбук\w*|linkedin|линкедин\w*|github|"
@@ -68,7 +68,7 @@ _NETWORK = (r"telegram\w*|телеграм\w*|телеге|телега|тг|tg|
 _LINKING = (r"(?:\s*(?:[:—–-]|is|was|as|under|called|named|at|on|@|под|с|со|ником|ник|названием|это|"
             r"называется|зовут|account|аккаунт\w*|page|handle|name|username|profile|профил\w*|канал\w*)\s*){0,4}")
 _CONTEXT_HANDLE = re.compile(
-    r"\b(?:" + _NETWORK + r")" + _LINKING + r"(?P<handle>@?[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_])", _I)
+    r"\b(?:" + _NETWORK + r")\b" + _LINKING + r"(?P<handle>@?[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_])", _I)
 # snake_case or letters-and-digits tokens in Latin script are accounts, not words, in a case text.
 _HANDLE_SHAPE = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)*_[A-Za-z0-9_.]*[A-Za-z0-9]"
                            r"(?![\w@/-])")
@@ -107,6 +107,8 @@ def phone_spans(text):
         digits = sum(c.isdigit() for c in number)
         if not 7 <= digits <= 15 or _THOUSANDS.match(number) or _YEAR_RANGE.match(number) or _is_date(number):
             continue
+        if re.search(r"\b(?:ISBN|ISSN|DOI|ИНН|СНИЛС|ОГРН)[\s:-]*$", text[max(0, m.start() - 8):m.start()], re.I):
+            continue  # a book's or a body's number, not a person's phone
         spans.append((m.start(), m.start() + len(number), "PHONE"))
     for m in _PHONE_CONTEXT.finditer(text):
         number = m.group("number").rstrip(" -")
@@ -126,6 +128,7 @@ _DAY_WORD = _DAY + r"(?:\s?-?(?:st|nd|rd|th|го|е|ое|ого))?"
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
 _YEAR_TAIL = r"(?:\s?(?:г\.\s?р\.|гг?\.|году|года|год\b|г\b))?"
 _NUMERIC_DATE = (r"(?:" + _DAY + r"[./-](?:0?[1-9]|1[0-2])[./-](?:" + _YEAR + r"|\d\d)(?!\d)"
+                 r"|" + _DAY + r"[-/ ](?:" + EN_MONTHS + r"|" + RU_MONTHS + r")[-/ ](?:" + _YEAR + r"|\d\d)(?!\d)"
                  r"|(?:0?[1-9]|1[0-2])/" + _DAY + r"/(?:" + _YEAR + r"|\d\d)(?!\d)"
                  r"|" + _YEAR + r"[./-](?:0?[1-9]|1[0-2])[./-]" + _DAY + r"(?!\d))")
 _FULL_DATE = re.compile(
@@ -165,7 +168,7 @@ _RU_STREET_TYPE = (r"(?:ул\.|улиц[аеуыи]й?|пр-т|пр-кт|про�
                    r"туп\.|тупик[аеу]?|алле[яиюе]|мкр\.?|мкрн\.?|микрорайон[аеу]?|линия|линии|тракт[аеу]?)")
 _RU_NAME_WORD = r"(?:\d{1,2}-?(?:[яйео]|ая|ой|ий|ый)\s+|\d{1,2}\s+(?=[А-ЯЁ]))?[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)?"
 _RU_NAME = _RU_NAME_WORD + r"(?:\s+[А-ЯЁ][а-яё]+){0,2}"
-_RU_HOUSE = (r"(?:,?\s*(?:д\.|дом[аеу]?)?\s*\d+\s?[а-яА-Я]?(?![\d\w])(?:\s?/\s?\d+)?(?:\s?[-–]\s?\d+){0,2}"
+_RU_HOUSE = (r"(?:,?\s*(?:д\.|дом[аеу]?)?\s*\d+(?:\s?[а-яА-Я](?![\w])|[кс]\d+)*(?![\d\w])(?:\s?/\s?\d+)?(?:\s?[-–]\s?\d+){0,2}"
              r"(?:,?\s*(?:к\.|корп\.|корпус[аеу]?|стр\.|строени[еяи])\s*\d+)*"
              r"(?:,?\s*(?:кв\.|квартир[аеуы]|оф\.|офис[аеу]?|комн?\.|комнат[аеуы])\s*\d+)?)")
 _RU_ADDRESS = re.compile(
@@ -184,8 +187,14 @@ _EN_ADDRESS = re.compile(
     r"\s+){1,4}" + _EN_STREET_TYPE + r"\b\.?(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?(?:,?\s*" + _EN_UNIT + r")?",
     re.UNICODE)
 # A UK postcode, with the town before it ("Leeds LS6 2QT").
+# A Russian postal index opening an address ("117292, Москва, ...").
+_RU_INDEX = re.compile(r"(?<![\d\w])\d{6}(?=,?\s*(?:г\.|ул\.|[А-ЯЁ]))")
+# A flat, an entrance or an apartment named alone, after the rest of the address ("apartment 12F", "кв. 81").
+_UNIT_ALONE = re.compile(r"\b(?:кв\.|квартир[аеуы]|подъезд[аеу]?|домофон\w*|apt\.|apartment|flat)\s*(?:№|#)?\s*\d+[A-Za-zА-Яа-я]?\b",
+                         re.IGNORECASE | re.UNICODE)
 _UK_POSTCODE = re.compile(r"(?:\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?,?\s)?\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
-_US_STATE_ZIP = re.compile(r"\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b")
+# "New York, NY 10001": the city with its state and ZIP code.
+_US_STATE_ZIP = re.compile(r"(?:\b(?:[A-Z][a-z]+\s){0,2}[A-Z][a-z]+,\s)?\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b")
 
 
 # Settlements and regions ("г. Подольск", "с. Берёзовка", "пос. Развилка", "Московская обл."): places,
@@ -204,6 +213,8 @@ def address_spans(text):
     spans = [(m.start(), m.end(), "ADDRESS") for m in _RU_ADDRESS.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _EN_ADDRESS.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _UK_POSTCODE.finditer(text)]
+    spans += [(m.start(), m.end(), "ADDRESS") for m in _RU_INDEX.finditer(text)]
+    spans += [(m.start(), m.end(), "ADDRESS") for m in _UNIT_ALONE.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _US_STATE_ZIP.finditer(text)]
     return spans
 
@@ -215,7 +226,7 @@ _RU_SCHOOL_WORD = (r"(?:школ[аеуыой]*(?:-интернат\w*|-лице
 _QUOTED = r"[«\"“„][^«»\"“”„\n]{1,60}[»\"”“]"
 _NUMBER_TAIL = r"\s*(?:№|N|No\.?|#)\s*\d+(?:\s?[-/]\s?\d+)?|\s+\d+(?![.,]?\d*\s*(?:класс|лет|год|%|учени|челов))"
 _RU_ATTACHED = r"\s+при\s+(?-i:[А-ЯЁ][А-ЯЁа-яё]+(?:\s+[А-ЯЁ][А-ЯЁа-яё]+)*)"  # "Лицей № 1580 при МГТУ"
-_RU_NAMED_AFTER = (r"\s+(?:имени|им\.)\s+(?-i:(?:[А-ЯЁ]\.\s?){0,2}(?:[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?\s?){1,3})"
+_RU_NAMED_AFTER = (r"\s+(?:имени|им\.)\s+(?-i:(?:[А-ЯЁ]\.\s?){0,2}[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?:\s[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?){0,2})"
                    r"|\s+(?:имени|им\.)\s+" + _QUOTED)
 _RU_SCHOOL = re.compile(
     r"(?:\b(?:ГБОУ|МБОУ|МАОУ|МКОУ|ГАОУ|ГКОУ|ЧОУ|НОУ|ГБПОУ)\s+(?:г\.\s?[А-ЯЁ][а-яё]+\s+)?)?"

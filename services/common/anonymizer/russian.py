@@ -102,7 +102,8 @@ def _keep_ner_span(text, start, stop, kind):
             return None  # "Вера в себя", "Надежда есть": an ordinary word opening a sentence
         return "PER"
     if kind == "ORG":
-        return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) else None
+        named = re.search(r"\d", text[start:stop]) or len([w for _, w in words if w[:1].isupper()]) > 1
+        return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) and named else None
     if any(_is_place(w) for _, w in words) or _PLACE_BEFORE.search(text[max(0, start - 12):start]):
         return "LOC"
     return None  # "в Сферум": a word natasha took for a place that no dictionary knows as one
