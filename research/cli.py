@@ -228,7 +228,8 @@ def build_parser():
         "export", help="every case event, anonymized (jsonl or csv)",
         description="Export every case event in log order, one row per event, ANONYMIZED: the case id and "
                     "every person id become stable pseudonyms (hmac-sha256 with your key, 16 hex digits), "
-                    "free text is scrubbed of names, organisations, places, e-mails, phones and schools "
+                    "free text is scrubbed of names, places, e-mails, phones, schools, street addresses, dates, "
+                    "profile links and handles "
                     "(or dropped with --drop-text), case numbers are removed. Streams in constant memory.")
     export.add_argument("--database-url", required=True, help="the cases service's PostgreSQL URL")
     export.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl",

@@ -22,7 +22,6 @@ from services.common.anonymizer import english, patterns, russian
 
 PLACEHOLDERS = {
     "PER": "[person]",
-    "ORG": "[organisation]",
     "LOC": "[place]",
     "EMAIL": "[e-mail]",
     "PHONE": "[phone]",

@@ -127,7 +127,8 @@ def _first_name_spans(text, words):
     while i < len(words):
         word = words[i]
         name = word.group()
-        gender = "unknown" if name.lower() in FUNCTION_WORDS else _Lexicon.gender(name)
+        ordinary = name.lower() in FUNCTION_WORDS or name.lower() in _TITLE_HEADS  # "The", "Council"
+        gender = "unknown" if ordinary else _Lexicon.gender(name)
         role = _ROLE.search(text[max(0, word.start() - 20):word.start()])
         if gender == "unknown" and not (role and not is_english_word(name)):
             i += 1
