@@ -40,3 +40,67 @@ def test_ordinary_text_is_left_alone(text):
 
 def test_empty_text_stays_empty():
     assert scrub("") == "" and scrub(None) is None
+
+
+@pytest.mark.parametrize("text, expected", [  # the pilot replay's failures (issue 19)
+    ("Восстановленный контакт с родителями продержался две недели.",
+     "Восстановленный контакт с родителями продержался две недели."),
+    ("Задания выкладываю в МЭШ, но родители не смотрят.", "Задания выкладываю в МЭШ, но родители не смотрят."),
+    ("Семья живёт: ул. Профсоюзная, д. 12, кв. 5.", "Семья живёт: [address]."),
+])
+def test_the_pilots_failures(text, expected):
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize("date", [
+    "12.03.2014", "12/03/2014", "2014-03-12", "03/14/2014", "12 марта 2014 г.", "12 марта 2014 года",
+    "12th of March 2014", "March 12, 2014", "12 Mar 2014", "12-Jan-2014",
+])
+def test_full_dates_in_every_common_format_are_replaced(date):
+    assert scrub(f"Дата: {date}, потом урок.") == "Дата: [date], потом урок."
+
+
+def test_a_day_or_a_year_alone_is_a_date_only_where_birth_is_said():
+    assert scrub("День рождения у него 5 мая, а контрольная 5 мая.") == \
+        "День рождения у него [date], а контрольная 5 мая."
+    assert scrub("Ученица 2013 г.р., в 2013 году школа открылась.") == "Ученица [date], в 2013 году школа открылась."
+    assert scrub("She was born in 2011 and joined in 2019.") == "She was born in [date] and joined in 2019."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Её страница vk.com/id48211730 и https://www.tiktok.com/@nika_05.", "Её страница [link] и [link]."),
+    ("See mastodon.example/@anna or https://forum.example.org/u/kate_t.", "See [link] or [link]."),
+    ("Her Insta is lily.rose09; she tags me as @msjones_teaches.", "Her Insta is [handle]; she tags me as [handle]."),
+    ("Материалы: https://example.org/rules и https://resh.edu.ru/subject/lesson/7589/.",
+     "Материалы: https://example.org/rules и https://resh.edu.ru/subject/lesson/7589/."),
+])
+def test_profiles_of_any_network_go_and_links_to_materials_stay(text, expected):
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize("school", [
+    "Harris Academy Peckham", "Lincoln High", "PS 142", "Riverside Sixth Form College", "Oakwood Sixth Form",
+    "Northern Lights Learning Trust", "St Mary's Catholic Primary School", "Ysgol Bryn Castell",
+])
+def test_named_english_schools_are_replaced(school):
+    assert scrub(f"I teach at {school} this year.") == "I teach at [school] this year."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Мама Артёма пишет, Артёму плохо, с Артёмом беда.", "Мама [person] пишет, [person] плохо, с [person] беда."),
+    ("Звонила Петрова; Петровой я ответила.", "Звонила [person]; [person] я ответила."),
+    ("I spoke to Kwame Mensah; Mensah agreed.", "I spoke to [person]; [person] agreed."),
+])
+def test_every_form_of_a_found_name_goes(text, expected):
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Перед Масленицей и Днём учителя проводим Неделю математики.",
+    "Надежда есть. Вера в себя важна.",
+    "In May we have Sports Day and the Summer Fair; the Pupil Premium Grant pays for trips.",
+    "The Duke of Edinburgh's Award expedition is in July; Key Stage 3 starts in September.",
+    "В 2019-2020 учебном году; тираж 1 250 000 экземпляров; ISBN 978-5-09-087766-9.",
+])
+def test_name_like_words_and_numbers_that_are_not_personal_stay(text):
+    assert scrub(text) == text

@@ -148,6 +148,10 @@ _BIRTH = re.compile(r"\b(?:родил\w*|рожд\w*|исполн\w*|turn(?:s|ed
 _BIRTH_AFTER = re.compile(r"^\s*(?:г\.\s?р\.|(?:года\s)?рождения|г\.\s?рожд\w*|\(?born\)?|b\.)", _I)
 
 
+# Where the clause saying "born" ends: "день рождения 5 мая, а контрольная 5 мая" has one birth date.
+_CLAUSE_BREAK = re.compile(r"[.!?](?=\s+[A-ZА-ЯЁ])|;|\b(?:а|но|и|and|but|while|whereas)\s", re.IGNORECASE)
+
+
 def _is_date(value):
     return bool(re.fullmatch(_FULL_DATE.pattern, value.strip(), _I))
 
@@ -156,7 +160,7 @@ def date_spans(text):
     """Every full date (day, month and year), and a partial one said to be a birth date."""
     spans = [(m.start(), m.end(), "DATE") for m in _FULL_DATE.finditer(text)]
     for m in _PARTIAL_DATE.finditer(text):
-        before = text[max(0, m.start() - 40):m.start()]
+        before = _CLAUSE_BREAK.split(text[max(0, m.start() - 40):m.start()])[-1]
         if _BIRTH.search(before) or _BIRTH_AFTER.match(text[m.end():]) or re.search(r"г\.\s?р\.", m.group()):
             spans.append((m.start(), m.end(), "DATE"))
     return spans
