@@ -33,8 +33,10 @@ SOCIAL_HOSTS = (
 _URL = re.compile(r"(?:\bhttps?://|\bwww\.|\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?=/))[^\s<>\"«»“”']+", _I)
 # A path segment that names a person or an account on any network.
 _PROFILE_PATH = re.compile(
-    r"/(?:@|~)[^/]+|/(?:u|user|users|profile|profiles|people|person|in|id\d+|channel|c|member|members|author|"
+    r"/(?:@|~)[^/]+|/(?:u|user|users|profile|profiles|people|person|in|id\d+|channel|c|member|members|author|avtor|"
     r"authors|account|accounts|pub|add|sharer|home\.php|profile\.php)(?:/|$|\?|\b)|[?&](?:id|user|uid|u)=", _I)
+# A path ending in an account name: snake_case, no file extension ("stihi.ru/avtor/veter_sev").
+_ACCOUNT_SEGMENT = re.compile(r"/[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)*_[A-Za-z0-9_]*/?(?:$|[?#])")
 _HOST = re.compile(r"^(?:https?://)?(?:www\.)?([^/?#:]+)", _I)
 _TRAILING = ".,;:!?)]}»"
 
@@ -45,7 +47,8 @@ def _is_profile(url):
         return True
     if re.match(r"[a-z0-9-]+\.(?:livejournal|tumblr|substack|blogspot|wordpress|carrd)\.", host):
         return True  # the account is the subdomain
-    return bool(_PROFILE_PATH.search(url[url.lower().find(host) + len(host):]))
+    path = url[url.lower().find(host) + len(host):]
+    return bool(_PROFILE_PATH.search(path) or _ACCOUNT_SEGMENT.search(path))
 
 
 def link_spans(text):
@@ -205,7 +208,7 @@ _US_STATE_ZIP = re.compile(r"(?:\b(?:[A-Z][a-z]+\s){0,2}[A-Z][a-z]+,\s)?\b[A-Z]{
 # whether or not natasha knows the name.
 _RU_SETTLEMENT = re.compile(
     r"(?<![\w.])(?:г\.|гор\.|город[аеу]?|с\.|село|сел[аеу]|дер\.|деревн[яиюе]|пос\.|п\.|посёл(?:ок|ке|ка)|пгт|"
-    r"ст-ца|станиц[аеуы]|х\.|хутор[аеу]?)\s*[А-ЯЁ][а-яё]+(?:[\s-][А-ЯЁ][а-яё]+)?"
+    r"ст-ца|станиц[аеуы]|х\.|хутор[аеу]?|городк[аеу]|городок)\s*[А-ЯЁ][а-яё]+(?:[\s-][А-ЯЁ][а-яё]+)?"
     r"|\b[А-ЯЁ][а-яё]+(?:ая|ий|ой|ом|ую|ого)\s+(?:обл\.|област[ьи]|кра[йяею]|р-н|район[аеу]?)(?!\w)", re.UNICODE)
 
 

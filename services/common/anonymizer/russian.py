@@ -88,6 +88,9 @@ def _ner_spans(text):
     return [(s.start, s.stop, s.type) for s in doc.spans]
 
 
+_PERSON_START = re.compile(r"[А-ЯЁA-Z]\.|[А-ЯЁA-Z][а-яёa-z]|$")
+
+
 def _keep_ner_span(text, start, stop, kind):
     words = [(m.start() + start, m.group()) for m in re.finditer(r"[А-ЯЁA-Zа-яёa-z][\w.-]*", text[start:stop])]
     if not words or all(_is_acronym(w.rstrip(".")) or "." in w for _, w in words):
@@ -109,7 +112,7 @@ def _keep_ner_span(text, start, stop, kind):
     return None  # "в Сферум": a word natasha took for a place that no dictionary knows as one
 
 
-_PLACE_BEFORE = re.compile(r"(?:\bг\.|\bгор\.|город[аеуом]*|пос\.|посёлк\w*|пгт|сел[оаеу]|деревн\w*|"
+_PLACE_BEFORE = re.compile(r"(?:\bг\.|\bгор\.|город[аеуом]*|городк\w*|городок|пос\.|посёлк\w*|пгт|сел[оаеу]|деревн\w*|"
                            r"район\w*|област\w*|край|края|респ\.|республик\w*)\s*$", re.IGNORECASE)
 
 
@@ -123,6 +126,8 @@ def spans(text):
     found = []
     for start, stop, kind in _ner_spans(text):
         kept = _keep_ner_span(text, start, stop, kind)
+        if kept == "PER":
+            start = _PERSON_START.search(text, start, stop).start()  # not the class letter in "8 «В» Ю. В. ..."
         if kept == "LOC":
             before = _PLACE_BEFORE.search(text[max(0, start - 12):start])
             start = before.start() + max(0, start - 12) if before else start  # "г. Перми" whole
