@@ -22,7 +22,7 @@ import pkgutil
 import re
 import threading
 
-from services.common.anonymizer.text import is_sentence_start
+from services.common.anonymizer.text import FUNCTION_WORDS, is_sentence_start
 
 _NAME_WORD = r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z][a-z]+)?"
 _CAPITALISED_WORD = re.compile(r"\b" + _NAME_WORD + r"\b")
@@ -39,11 +39,6 @@ _ROLE = re.compile(
     re.IGNORECASE)
 _CALENDAR = frozenset("""January February March April May June July August September October November December
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday Easter Christmas""".split())
-# Words that open or join a phrase and are never a name here, though some are names somewhere ("The").
-FUNCTION_WORDS = frozenset("""the a an and or but of to in on at for with by from as if so then when after before
-since until while our my your his her their its this that these those every each any no all some most many
-he she we they it you i me him us them is was are were be been has have had do does did not nor yet also even
-only just which whose who what where why how there here""".split())
 # Nouns that make a capitalised run a document, an event or a body rather than a person.
 _TITLE_HEADS = frozenset("""scheme policy plan book report form day week term evening night club council team
 committee board fund award stage programme program framework curriculum strategy guidance assessment test exam

@@ -8,6 +8,8 @@ the placeholder reads naturally.
 """
 import re
 
+from services.common.anonymizer.text import FUNCTION_WORDS
+
 _I = re.IGNORECASE | re.UNICODE
 
 # --- e-mails -------------------------------------------------------------------------------------
@@ -263,14 +265,11 @@ _EN_SCHOOL = re.compile(
     r"(?:\s+(?:Academy|School|Trust|College|Sixth Form))*(?:(?<=Academy)(?P<place>\s+[A-Z][a-z]+))?",
     re.UNICODE)
 # Words that open a phrase without naming anything ("Our Sixth Form", "The Academy Trust").
-_NOT_A_NAME = frozenset("""the our my your his her their its this that these those a an every each any no all
-at in from to for of and or but when after before since last next local public private state secondary primary
-junior senior whole both which whose another other some most many new old big small summer winter spring autumn
-sunday saturday monday tuesday wednesday thursday friday holiday weekend evening night morning open national
-international independent free catholic christian church community county city village upper lower
-year form class key stage during until with without about into onto over under between while if as so then
-though although because is was are were be been being has have had do does did not nor yet she he we they i
-you it me him us them also even only just""".split())
+_NOT_A_NAME = FUNCTION_WORDS | frozenset("""last next local public private state secondary primary junior senior
+whole another other new old big small summer winter spring autumn sunday saturday monday tuesday wednesday
+thursday friday holiday weekend evening night morning open national international independent free catholic
+christian church community county city village upper lower year form class key stage during with without
+about into onto over under between though although because being""".split())
 
 
 def _english_school_spans(text):
