@@ -1,11 +1,12 @@
-"""Russian people, places and organisations: natasha's NER, checked and completed with pymorphy3.
+"""Russian people, places and named schools: natasha's NER, checked and completed with pymorphy3.
 
 natasha (its news model, shipped in the wheel) finds most names but also takes a capitalised
 ordinary word at a sentence start for a person ("Восстановленный контакт"), a holiday for a person
 ("перед Масленицей") and a platform's acronym for an organisation ("МЭШ"). pymorphy3 (its
 OpenCorpora dictionary, pymorphy3-dicts-ru) knows which word forms are first names, patronymics
 and surnames in every case ("с Петей", "Ахмедовой"), so it both vetoes natasha's ordinary words
-and finds the names natasha missed. Both load once per process on first use.
+and finds the names natasha missed. natasha's organisations count only as schools (with a number or
+a name); other organisations are no person's data. Both load once per process on first use.
 """
 import functools
 import re
@@ -22,7 +23,7 @@ _ROLE = re.compile(
     r"\b(?:ученик\w*|учениц\w*|мальчик\w*|девочк\w*|мам[аеыуой]|матер\w*|мать|от[е]?ц\w*|пап[аеыуой]|коллег\w*|"
     r"завуч\w*|директор\w*|учител\w*|учительниц\w*|руководител\w*|сын\w*|доч[ье]\w*|дочк\w*|бабушк\w*|"
     r"дедушк\w*|брат\w*|сестр\w*|наставни\w*|методист\w*|психолог\w*|логопед\w*|тьютор\w*|зовут|звали|"
-    r"по имени|по фамилии)\s+$", re.IGNORECASE)
+    r"по имени|по фамилии)[\s,:—–-]+$", re.IGNORECASE)
 _SCHOOL_WORDS = re.compile(r"школ|гимнази|лице|колледж|СОШ|ООШ|ГБОУ|МБОУ|МАОУ|интернат|детск\w+ сад", re.IGNORECASE)
 
 
@@ -73,7 +74,7 @@ def _is_name_word(text, start, word):
     """A capitalised Cyrillic word that is a person's name here, by its dictionary parses and place."""
     if _is_acronym(word):
         return False
-    weight, known = _name_weight(word)
+    weight = _name_weight(word)[0]
     if not is_sentence_start(text, start):
         return weight >= 0.1
     return weight > 0.99  # "Саша пришёл", not "Роза ветров": only a word that is nothing but a name
