@@ -25,7 +25,7 @@ import threading
 from services.common.anonymizer.text import FUNCTION_WORDS, is_sentence_start
 
 _NAME_WORD = r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z][a-z]+)?"
-_CAPITALISED_WORD = re.compile(r"\b" + _NAME_WORD + r"\b")
+_CAPITALISED_WORD = re.compile(r"\b" + _NAME_WORD + r"\b(?![-'’][a-z])")  # not "Co" of "Co-op"
 _INITIAL = re.compile(r"\s?[A-Z]\.(?!\w)")
 _INITIAL_SURNAME = re.compile(r"(?<![\w.])(?:[A-Z]\.\s?){1,2}(?P<surname>" + _NAME_WORD + ")")
 _FAMILY = re.compile(r"\b" + _NAME_WORD + r"(?=\s+(?:family|families|household|twins|siblings|brothers|sisters)\b)")
@@ -38,7 +38,8 @@ _ROLE = re.compile(
     r"deputy|assistant|TA|SENCO|SENDCo|mentor|mentee|tutor|named|called|name is|names are|nicknamed)[\s,:]+$",
     re.IGNORECASE)
 _CALENDAR = frozenset("""January February March April May June July August September October November December
-Monday Tuesday Wednesday Thursday Friday Saturday Sunday Easter Christmas""".split())
+Monday Tuesday Wednesday Thursday Friday Saturday Sunday Easter Christmas Lent Advent Pentecost Whitsun Ramadan
+Ramadhan Eid Diwali Hanukkah Chanukah Passover Purim Holi Vaisakhi Navratri Halloween Thanksgiving Kwanzaa""".split())
 # Nouns that make a capitalised run a document, an event or a body rather than a person.
 _TITLE_HEADS = frozenset("""scheme policy plan book report form day week term evening night club council team
 committee board fund award stage programme program framework curriculum strategy guidance assessment test exam

@@ -73,7 +73,7 @@ _NETWORK = (r"ig|snap|fb|telegram\w*|телеграм\w*|телеге|телег
 _LINKING = (r"(?:\s*(?:[:—–-]|is|was|as|under|called|named|at|on|@|под|с|со|ником|ник|названием|это|"
             r"называется|зовут|account|аккаунт\w*|page|handle|name|username|profile|профил\w*|канал\w*)\s*){0,4}")
 _CONTEXT_HANDLE = re.compile(
-    r"\b(?:" + _NETWORK + r")\b" + _LINKING + r"(?P<handle>@?[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_])", _I)
+    r"\b(?:" + _NETWORK + r")\b" + _LINKING + r"(?P<handle>@?[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_](?:#\d{4})?)", _I)
 # snake_case or letters-and-digits tokens in Latin script are accounts, not words, in a case text.
 _HANDLE_SHAPE = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)*_[A-Za-z0-9_.]*[A-Za-z0-9]"
                            r"(?![\w@/-])")
