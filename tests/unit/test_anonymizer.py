@@ -90,6 +90,8 @@ def test_named_english_schools_are_replaced(school):
     ("Мама Артёма пишет, Артёму плохо, с Артёмом беда.", "Мама [person] пишет, [person] плохо, с [person] беда."),
     ("Звонила Петрова; Петровой я ответила.", "Звонила [person]; [person] я ответила."),
     ("I spoke to Kwame Mensah; Mensah agreed.", "I spoke to [person]; [person] agreed."),
+    ("Сегодня Вовка с Серёжкой опоздали, Петьке я позвонила.", "Сегодня [person] с [person] опоздали, [person] я позвонила."),
+    ("Then Daisy Fletcher's mum wrote from the Co-op.", "Then [person]'s mum wrote from the Co-op."),
 ])
 def test_every_form_of_a_found_name_goes(text, expected):
     assert scrub(text) == expected

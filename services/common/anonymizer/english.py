@@ -25,7 +25,7 @@ import threading
 from services.common.anonymizer.text import FUNCTION_WORDS, is_sentence_start
 
 _NAME_WORD = r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z][a-z]+)?"
-_CAPITALISED_WORD = re.compile(r"\b" + _NAME_WORD + r"\b(?![-'’][a-z])")  # not "Co" of "Co-op"
+_CAPITALISED_WORD = re.compile(r"\b" + _NAME_WORD + r"\b(?!-[a-z])")  # not "Co" of "Co-op"
 _INITIAL = re.compile(r"\s?[A-Z]\.(?!\w)")
 _INITIAL_SURNAME = re.compile(r"(?<![\w.])(?:[A-Z]\.\s?){1,2}(?P<surname>" + _NAME_WORD + ")")
 _FAMILY = re.compile(r"\b" + _NAME_WORD + r"(?=\s+(?:family|families|household|twins|siblings|brothers|sisters)\b)")

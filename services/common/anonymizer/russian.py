@@ -66,6 +66,21 @@ def may_be_name(word):
     return weight > 0 or not known
 
 
+_FAMILIAR_ENDING = re.compile(r"^(?P<stem>[А-ЯЁ][а-яё]+?)(?:к[аиеуоы]й?|кой|кою)$")
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_familiar_form(word):
+    """"Серёжка", "Вовке", "Петькой": a first name's familiar form, which the dictionary lists as an
+    ordinary word or not at all; the name it comes from ("Серёжа", "Вова", "Петя") is a first name."""
+    m = _FAMILIAR_ENDING.match(word)
+    if not m:
+        return False
+    stem = m.group("stem")
+    candidates = (stem[:-1] + "я",) if stem.endswith("ь") else (stem + "а", stem + "я")
+    return any(_name_weight(c)[0] > 0.5 for c in candidates)
+
+
 def _is_acronym(word):
     return len(word) > 1 and word.isupper()
 
@@ -76,7 +91,7 @@ def _is_name_word(text, start, word):
         return False
     weight = _name_weight(word)[0]
     if not is_sentence_start(text, start):
-        return weight >= 0.1
+        return weight >= 0.1 or _is_familiar_form(word)
     return weight > 0.99  # "Саша пришёл", not "Роза ветров": only a word that is nothing but a name
 
 
