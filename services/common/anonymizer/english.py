@@ -37,12 +37,15 @@ _ROLE = re.compile(
     r"grandma|grandfather|granddad|brother|sister|aunt|uncle|carer|guardian|teacher|head|headteacher|principal|"
     r"deputy|assistant|TA|SENCO|SENDCo|mentor|mentee|tutor|named|called|name is|names are|nicknamed)[\s,:]+$",
     re.IGNORECASE)
+# Words that are names only with a surname after them: months, days, holidays, school subjects.
 _CALENDAR = frozenset("""January February March April May June July August September October November December
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday Easter Christmas Lent Advent Pentecost Whitsun Ramadan
-Ramadhan Eid Diwali Hanukkah Chanukah Passover Purim Holi Vaisakhi Navratri Halloween Thanksgiving Kwanzaa""".split())
+Ramadhan Eid Diwali Hanukkah Chanukah Passover Purim Holi Vaisakhi Navratri Halloween Thanksgiving Kwanzaa
+English French Spanish German Latin Art Music Drama Maths Math Science History Geography Biology Chemistry Physics
+Computing Design Technology Citizenship Reading Writing Phonics Religion""".split())
 # Nouns that make a capitalised run a document, an event or a body rather than a person.
 _TITLE_HEADS = frozenset("""scheme policy plan book report form day week term evening night club council team
-committee board fund award stage programme program framework curriculum strategy guidance assessment test exam
+committee board fund award stage year years unit phase department faculty programme program framework curriculum strategy guidance assessment test exam
 review meeting fair trip project challenge certificate prize cup league academy school college trust
 centre center service services classroom code act law charter standard standards premium hall room""".split())
 

@@ -78,7 +78,7 @@ def _is_familiar_form(word):
         return False
     stem = m.group("stem")
     candidates = (stem[:-1] + "я",) if stem.endswith("ь") else (stem + "а", stem + "я")
-    return any(_name_weight(c)[0] > 0.5 for c in candidates)
+    return any(_name_weight(c)[0] > 0.5 and _name_weight(c)[1] for c in candidates)
 
 
 def _is_acronym(word):
