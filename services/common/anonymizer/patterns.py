@@ -138,7 +138,7 @@ _NUMERIC_DATE = (r"(?:" + _DAY + r"[./-](?:0?[1-9]|1[0-2])[./-](?:" + _YEAR + r"
                  r"|" + _YEAR + r"[./-](?:0?[1-9]|1[0-2])[./-]" + _DAY + r"(?!\d))")
 _FULL_DATE = re.compile(
     r"(?<![\d.])(?:" + _NUMERIC_DATE
-    + r"|" + _DAY_WORD + r"\s+(?:of\s+)?(?:" + RU_MONTHS + r"|" + EN_MONTHS + r")\.?,?\s+" + _YEAR
+    + r"|" + _DAY_WORD + r"\s+(?:of\s+)?(?:" + RU_MONTHS + r"|" + EN_MONTHS + r")\.?,?\s+(?:" + _YEAR + r"|['’]\d\d(?!\d))"
     + r"|" + EN_MONTHS + r"\s+" + _DAY_WORD + r",?\s+" + _YEAR
     + r")" + _YEAR_TAIL, _I)
 # A date without a day or a year: a birth date only where birth is said around it.
@@ -236,17 +236,20 @@ def address_spans(text):
 # --- schools -------------------------------------------------------------------------------------
 _RU_SCHOOL_WORD = (r"(?:школ[аеуыой]*(?:-интернат\w*|-лице\w*|-сад\w*)?|гимнази[яиюей]*|лице[йяюеи]\w*|колледж\w*|"
                    r"техникум\w*|интернат\w*|прогимнази\w*|детск\w+\s+сад\w*|д/с|ДОУ|СОШ|ООШ|НОШ|СШ|ГБОУ|МБОУ|МАОУ|"
-                   r"МКОУ|ГАОУ|ГКОУ|ЧОУ|НОУ|АНОО|ГОУ|ОУ|ФМЛ|ЦО|ГБПОУ|центр\w*\s+образования)")
+                   r"МКОУ|МОУ|МДОУ|МБДОУ|МАДОУ|ГБДОУ|ГАОУ|ГКОУ|ЧОУ|НОУ|АНОО|ГОУ|ОУ|ФМЛ|ЦО|ГБПОУ|центр\w*\s+образования)")
 _QUOTED = r"[«\"“„][^«»\"“”„\n]{1,60}[»\"”“]"
 _NUMBER_TAIL = r"\s*(?:№|N|No\.?|#)\s*\d+(?:\s?[-/]\s?\d+)?|\s+\d+(?![.,]?\d*\s*(?:класс|лет|год|%|учени|челов))"
 _RU_ATTACHED = r"\s+при\s+(?-i:[А-ЯЁ][А-ЯЁа-яё]+(?:\s+[А-ЯЁ][А-ЯЁа-яё]+)*)"  # "Лицей № 1580 при МГТУ"
 _RU_NAMED_AFTER = (r"\s+(?:имени|им\.)\s+(?-i:(?:[А-ЯЁ]\.\s?){0,2}[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?:\s[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?){0,2})"
                    r"|\s+(?:имени|им\.)\s+" + _QUOTED)
 _RU_SCHOOL = re.compile(
-    r"(?:\b(?:ГБОУ|МБОУ|МАОУ|МКОУ|ГАОУ|ГКОУ|ЧОУ|НОУ|ГБПОУ)\s+(?:г\.\s?[А-ЯЁ][а-яё]+\s+)?)?"
+    r"(?:\b(?:ГБОУ|МБОУ|МАОУ|МКОУ|МОУ|ГАОУ|ГКОУ|ЧОУ|НОУ|ГБПОУ)\s+(?:г\.\s?[А-ЯЁ][а-яё]+\s+)?)?"
     r"\b" + _RU_SCHOOL_WORD + r"(?:(?:" + _NUMBER_TAIL + r"|\s*" + _QUOTED + r"|" + _RU_NAMED_AFTER + r")"
     r"(?:\s*(?:" + _QUOTED + r"|" + _RU_NAMED_AFTER + r"|" + _RU_ATTACHED + r"))*)"
-    r"|\b\d{1,4}\s?-?(?:я|й|ая|ой|ую|ей|ого|ом|ым)\s+(?:школ\w*|гимнази\w*|лице\w*|интернат\w*)",
+    r"|\b\d{1,4}\s?-?(?:я|й|ая|ой|ую|ей|ого|ом|ым)\s+(?:школ\w*|гимнази\w*|лице\w*|интернат\w*)"
+    # "в школе Летово", "Курчатовской школе": a proper name after the keyword, or a capitalised adjective before it
+    r"|\b(?:школ[аеуыой]*|гимнази[яиюей]*|лице[йяюеи]\w*)\s+(?-i:[А-ЯЁ][а-яё]{2,}(?:[\s-][А-ЯЁ][а-яё]+)?)"
+    r"|(?-i:\b[А-ЯЁ][а-яё]+(?:ск|ов|ев|ин)(?:ая|ой|ую|ий|ом|ый|ое|ого))\s+(?:школ\w*|гимнази\w*|лице[йяюеи]\w*)",
     re.UNICODE | re.IGNORECASE)
 _EN_NUMBERED_SCHOOL = re.compile(r"\b(?:school|lyceum|gymnasium|academy)\s*(?:No\.?|№|#|number)?\s*\d+\b", _I)
 # Schools named in their own language, the keyword first ("Ysgol Bryn Castell", "Szkoła Podstawowa nr 12").
@@ -267,7 +270,7 @@ _EN_QUALIFIER = (r"(?:C of E|CE|CofE|RC|Catholic|Church of England|Christian|Com
 _EN_NAME = r"(?:St\.?\s+|Saint\s+)?[A-Z][A-Za-z'’\-]*[a-z][A-Za-z'’\-]*(?:\s+(?:&|and|of|the|upon|on)\s+[A-Z][A-Za-z'’\-]+|\s+[A-Z][A-Za-z'’\-]+)*"
 _EN_SCHOOL = re.compile(
     r"(?P<name>" + _EN_NAME + r")(?:\s+" + _EN_QUALIFIER + r")*\s+" + _EN_SCHOOL_KIND + r"\b"
-    r"(?:\s+(?:Academy|School|Trust|College|Sixth Form))*(?:(?<=Academy)(?P<place>\s+[A-Z][a-z]+))?",
+    r"(?:\s+(?:Academy|School|Trust|College|Sixth Form))*(?:(?<=Academy)(?P<place>\s+[A-Z][a-z]+(?:\s\d{1,3}\b)?))?",
     re.UNICODE)
 # Words that open a phrase without naming anything ("Our Sixth Form", "The Academy Trust").
 _NOT_A_NAME = FUNCTION_WORDS | frozenset("""last next local public private state secondary primary junior senior
@@ -306,13 +309,15 @@ def school_spans(text):
 
 
 def _names_one(match, text, stop):
-    """A school keyword must come with its number, name or ordinal: "школа" alone is not a school.
-
-    A bare number after it ("Школа 1535") counts where the keyword is capitalised or the number
-    ends the phrase: "в школе 30 учителей" is a count, not a school.
-    """
-    if not re.search(r"\d|[«\"“„]|имени|им\.", match):
-        return False
+    """A bare number after a school keyword ("Школа 1535", "из лицея 1535 приезжали") is the school's,
+    unless a counted noun follows it: "в школе 30 учителей" is a count, not a school."""
+    if not re.search(r"\d", match):
+        return True  # a name in quotes, "имени ...", a proper name after or an adjective before
     if re.search(r"№|\bN\b|No|#|[«\"“„]|имени|им\.|\d\s?-?[а-я]+\s", match) or match[0].isupper():
         return True
-    return not re.match(r"\s+[а-яёa-z]", text[stop:])
+    return not _COUNTED.match(text[stop:])
+
+
+# The noun a number counts ("в школе 30 учителей", "1200 учеников", "5 лет"): that number is no school's.
+_COUNTED = re.compile(r"\s*(?:[а-яё]+(?:ов|ев|ёв|ей|ий|их|ых|ек|ок|ах|ям|ам)|человек|лет|год\w*|раз|мест|%|класс\w*|"
+                      r"учащихся|ребят|детей)\b", re.IGNORECASE)
