@@ -79,10 +79,13 @@ _HANDLE_SHAPE = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]
                            r"(?![\w@/-])")
 
 
+_FILE_NAME = re.compile(r"\.(?:docx?|pdf|pptx?|xlsx?|odt|txt|rtf|jpe?g|png|gif|mp[34]|mov|zip|html?|py|csv)$", _I)
+
+
 def handle_spans(text, is_word):
     """``is_word``: whether a Latin token is an ordinary English word (not an account name)."""
     spans = [(m.start(), m.end(), "HANDLE") for m in _AT_HANDLE.finditer(text)]
-    spans += [(m.start(), m.end(), "HANDLE") for m in _HANDLE_SHAPE.finditer(text)]
+    spans += [(m.start(), m.end(), "HANDLE") for m in _HANDLE_SHAPE.finditer(text) if not _FILE_NAME.search(m.group())]
     for m in _CONTEXT_HANDLE.finditer(text):
         handle = m.group("handle")
         shaped = re.search(r"[\d_.@]", handle) or not is_word(handle)
