@@ -106,3 +106,16 @@ def test_every_form_of_a_found_name_goes(text, expected):
 ])
 def test_name_like_words_and_numbers_that_are_not_personal_stay(text):
     assert scrub(text) == text
+
+
+@pytest.mark.parametrize("address", [
+    "ул. Профсоюзная, д. 12, кв. 5", "Ленинский проспект, д. 32, корп. 2, кв. 14", "ул. Вавилова, 54к1, кв. 33",
+    "улице Гагарина, дом 8, квартира 21", "Flat 3, 12 Park Road", "45 W 34th St", "1234 N. Main St., Apt. #5",
+    "221B Baker Street", "P.O. Box 1234",
+])
+def test_street_addresses_go_with_their_house_and_flat(address):
+    assert scrub(f"Живут: {address}; всё.") == "Живут: [address]; всё."
+
+
+def test_a_spelled_out_street_without_a_house_is_prose_not_an_address():
+    assert scrub("Гуляли по улице Строителей и по набережной.") == "Гуляли по улице Строителей и по набережной."

@@ -60,11 +60,15 @@ def _name_key(word):
     return russian.lemma(word) if _CYRILLIC.match(word) else word
 
 
-def _merge(spans):
-    """Overlapping spans become one, of the kind of the longest among them."""
+def _merge(spans, text):
+    """Overlapping spans become one, of the kind of the longest among them; the parts of one address
+    written with commas ("Москва, ул. Вавилова, 54к1, кв. 33") become one address."""
     spans = sorted(spans, key=lambda s: (s[0], -s[1]))
     merged = []
     for start, stop, kind in spans:
+        if merged and _address_parts(merged[-1][2], kind) and _ADDRESS_GAP.fullmatch(text, merged[-1][1], start):
+            merged[-1] = (merged[-1][0], stop, "ADDRESS", stop - merged[-1][0])
+            continue
         if merged and start < merged[-1][1]:
             last_start, last_stop, last_kind, longest = merged[-1]
             if stop - start > longest:
@@ -73,6 +77,13 @@ def _merge(spans):
         else:
             merged.append((start, stop, kind, stop - start))
     return [(start, stop, kind) for start, stop, kind, _ in merged]
+
+
+_ADDRESS_GAP = re.compile(r"[\s,]*")
+
+
+def _address_parts(first, second):
+    return "ADDRESS" in (first, second) and {first, second} <= {"ADDRESS", "LOC"}
 
 
 def find_spans(text):
@@ -85,7 +96,7 @@ def find_spans(text):
     if _CYRILLIC.search(text):
         spans += russian.spans(text)
     spans += _same_person_elsewhere(text, spans)
-    return _merge(spans)
+    return _merge(spans, text)
 
 
 def scrub(text):

@@ -196,7 +196,7 @@ _RU_ADDRESS = re.compile(
 _EN_STREET_TYPE = (r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Way|Place|Pl|Crescent|Cres|Court|Ct|"
                    r"Terrace|Gardens|Gdns|Grove|Boulevard|Blvd|Square|Sq|Hill|Row|Mews|Walk|Parkway|Pkwy|Highway|"
                    r"Hwy|Circle|Park|Rise|View|Green|Vale|Wharf|Parade|Broadway|Gate|End)")
-_EN_UNIT = r"(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?|Room|#)\s*[0-9]+[A-Za-z]?"
+_EN_UNIT = r"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite|Ste\.?|Room)\s*#?|#)\s*[0-9]+[A-Za-z]?"
 _EN_BUILDING = (r"(?:[A-Z][a-z]+\s+){1,3}(?:House|Court|Building|Tower|Lodge|Mansions|Heights|Apartments|Block|"
                 r"Hall|Cottages?|Farm),?\s+")
 _EN_ADDRESS = re.compile(
@@ -206,6 +206,9 @@ _EN_ADDRESS = re.compile(
 # A UK postcode, with the town before it ("Leeds LS6 2QT").
 # A Russian postal index opening an address ("117292, Москва, ...").
 _RU_INDEX = re.compile(r"(?<![\d\w])\d{6}(?=,?\s*(?:г\.|ул\.|[А-ЯЁ]))")
+# A post box, or a postal code said to be one ("индекс 191186", "ZIP 62704").
+_POSTAL = re.compile(r"\bP\.?\s?O\.?\s?Box\s+\d+|\b(?:почтов\w+\s+)?индекс\w*\s*[:№]?\s*\d{6}\b|"
+                     r"\b(?:zip(?:\s?code)?|post\s?code|postal code)\s*[:#]?\s*[A-Z0-9][A-Z0-9 -]{3,8}[A-Z0-9]\b", _I)
 # A flat, an entrance or an apartment named alone, after the rest of the address ("apartment 12F", "кв. 81").
 _UNIT_ALONE = re.compile(r"\b(?:кв\.|квартир[аеуы]|подъезд[аеу]?|домофон\w*|apt\.|apartment|flat)\s*(?:№|#)?\s*\d+[A-Za-zА-Яа-я]?\b",
                          re.IGNORECASE | re.UNICODE)
@@ -218,7 +221,7 @@ _US_STATE_ZIP = re.compile(r"(?:\b(?:[A-Z][a-z]+\s){0,2}[A-Z][a-z]+,\s)?\b[A-Z]{
 # whether or not natasha knows the name.
 _RU_SETTLEMENT = re.compile(
     r"(?<![\w.])(?:г\.|гор\.|город[аеу]?|с\.|село|сел[аеу]|дер\.|деревн[яиюе]|пос\.|п\.|посёл(?:ок|ке|ка)|пгт|"
-    r"ст-ца|станиц[аеуы]|х\.|хутор[аеу]?|городк[аеу]|городок)\s*[А-ЯЁ][а-яё]+(?:[\s-][А-ЯЁ][а-яё]+)?"
+    r"ст-ца|станиц[аеуы]|х\.|хутор[аеу]?|городк[аеу]|городок|поселени[еяи])\s*[А-ЯЁ][а-яё]+(?:[\s-][А-ЯЁ][а-яё]+)?"
     r"|\b[А-ЯЁ][а-яё]+(?:ая|ий|ой|ом|ую|ого)\s+(?:обл\.|област[ьи]|кра[йяею]|р-н|район[аеу]?)(?!\w)", re.UNICODE)
 
 
@@ -232,6 +235,7 @@ def address_spans(text):
     spans += [(m.start(), m.end(), "ADDRESS") for m in _UK_POSTCODE.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _RU_INDEX.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _UNIT_ALONE.finditer(text)]
+    spans += [(m.start(), m.end(), "ADDRESS") for m in _POSTAL.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _US_STATE_ZIP.finditer(text)]
     return spans
 
