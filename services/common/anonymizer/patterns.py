@@ -315,9 +315,23 @@ def school_spans(text):
     return spans
 
 
+_SCHOOL_BEFORE_QUOTE = re.compile(
+    r"(?:ГБОУ|МБОУ|МАОУ|МКОУ|МОУ|ГАОУ|ГКОУ|ЧОУ|НОУ|ГБПОУ|АНО|АНОО|ЧУ|школ\w*|лице\w*|гимнази\w*|колледж\w*|"
+    r"учреждени\w*|организаци\w*)\s*[«\"“„]\s*$", re.IGNORECASE)
+
+
+def is_quoted_title(text, start):
+    """A school-like name that opens a quotation no school word leads to is a title: a programme, a
+    textbook, a contest ("программа «Школа России»", "УМК «Школа 2100»"), not "ГБОУ «Школа № 1535»"."""
+    before = text[max(0, start - 40):start]
+    return bool(re.search(r"[«\"“„]\s*$", before)) and not _SCHOOL_BEFORE_QUOTE.search(before)
+
+
 def _names_one(match, text, stop):
     """A bare number after a school keyword ("Школа 1535", "из лицея 1535 приезжали") is the school's,
     unless a counted noun follows it: "в школе 30 учителей" is a count, not a school."""
+    if is_quoted_title(text, stop - len(match)):
+        return False
     if not re.search(r"\d", match):
         return True  # a name in quotes, "имени ...", a proper name after or an adjective before
     if re.search(r"№|\bN\b|No|#|[«\"“„]|имени|им\.|\d\s?-?[а-я]+\s", match) or match[0].isupper():

@@ -12,6 +12,7 @@ import functools
 import re
 import threading
 
+from services.common.anonymizer.patterns import is_quoted_title
 from services.common.anonymizer.text import is_sentence_start
 
 _NAME_TAGS = ("Name", "Surn", "Patr")
@@ -104,6 +105,8 @@ def _ner_spans(text):
     return [(s.start, s.stop, s.type) for s in doc.spans]
 
 
+# Figures of the New Year's and other school celebrations, not people ("письмо Деду Морозу").
+_FESTIVE = re.compile(r"\b(?:Дед[аеуо]?м?\s+Мороз\w*|Снегурочк\w*|Баб[аыеуо]й?\s+Яг\w*|Санта[- ]Клаус\w*)")
 _PERSON_START = re.compile(r"[А-ЯЁA-Z]\.|[А-ЯЁA-Z][а-яёa-z]|$")
 
 
@@ -122,6 +125,9 @@ def _keep_ner_span(text, start, stop, kind):
         return "PER"
     if kind == "ORG":
         named = re.search(r"\d", text[start:stop]) or len([w for _, w in words if w[:1].isupper()]) > 1
+        quote = re.search(r"[«\"“„]\s*", text[start:stop])
+        if is_quoted_title(text, start + quote.end() if quote else start):
+            return None
         return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) and named else None
     if any(_is_place(w) for _, w in words) or _PLACE_BEFORE.search(text[max(0, start - 12):start]):
         return "LOC"
@@ -157,4 +163,5 @@ def spans(text):
             found.append((m.start(), m.end(), "PER"))  # an unknown word named as a pupil or a parent
     found += [(m.start(), m.end(), "PER") for m in _INITIALS.finditer(text)
               if not _is_acronym(m.group().split()[0].rstrip("."))]
-    return found
+    festive = [m.span() for m in _FESTIVE.finditer(text)]
+    return [s for s in found if not any(s[0] < stop and start < s[1] for start, stop in festive)]
