@@ -3,13 +3,14 @@
 What it replaces, and with what:
 
 * people: Russian by natasha's NER checked and completed with pymorphy3's dictionary of names
-  (``russian``), Latin-script by gender-guesser's first names, titles and roles (``english``);
+  (``russian``), Latin-script by the first names and surnames of gender-guesser and Faker, titles
+  and roles (``english``);
   once a person is found, the other forms of the same name in the text go too ("Петрова" ...
   "Петровой", "Ivan Petrov" ... "Petrov");
 * e-mails, phones, full dates and birth dates, street addresses with house and flat numbers,
   schools (numbered, quoted, "имени ...", "... Academy", "PS 142"), profile links of social
   networks and account handles (``patterns``);
-* Russian places (natasha's LOC).
+* Russian places: natasha's LOC, settlements and regions.
 
 Spans are collected over the original text; overlapping spans merge into one (the kind of the
 longest), so a part of an item never survives beside its placeholder. Platforms, bodies and
@@ -100,6 +101,7 @@ def find_spans(text):
 
 
 def scrub(text):
+    """``text`` with each span of ``find_spans`` replaced by its kind's placeholder; None and "" as given."""
     if not text:
         return text
     out = text
