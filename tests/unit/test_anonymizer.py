@@ -92,6 +92,8 @@ def test_named_english_schools_are_replaced(school):
     ("I spoke to Kwame Mensah; Mensah agreed.", "I spoke to [person]; [person] agreed."),
     ("Сегодня Вовка с Серёжкой опоздали, Петьке я позвонила.", "Сегодня [person] с [person] опоздали, [person] я позвонила."),
     ("Then Daisy Fletcher's mum wrote from the Co-op.", "Then [person]'s mum wrote from the Co-op."),
+    ("Tom refuses to work. Harry keeps shouting; Jack was late. Oliver and Ben sit apart.",
+     "[person] refuses to work. [person] keeps shouting; [person] was late. [person] and [person] sit apart."),
 ])
 def test_every_form_of_a_found_name_goes(text, expected):
     assert scrub(text) == expected

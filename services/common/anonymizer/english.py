@@ -121,6 +121,30 @@ def _in_a_title(text, words, i):
             and before not in TITLES)
 
 
+# First names that are abstract or nature nouns, often a sentence's first word as nouns ("Hope is not a
+# plan", "Grace periods are short"): at a sentence start they need a surname to be names.
+_WORD_FIRST = frozenset("""Hope Faith Grace Joy Will Patience Charity Honor Honour Mercy Trust Destiny Harmony Liberty
+Justice Chance Summer Autumn Winter Dawn Sky Skye Star Rain River Storm Sunny Bliss Glory Prudence Constance Felicity
+Serenity Unity Verity Chastity Temperance Precious Promise Miracle Journey""".split())
+_AUXILIARIES = frozenset("""is isn't was wasn't has hasn't had hadn't does doesn't did didn't can can't cannot could
+couldn't will won't would wouldn't should shouldn't may might must keeps kept never always often still just also
+said says told asked wants wanted""".split())
+
+
+def _acts(text, end, name):
+    """A sentence's first word that is a name and an English word counts as the name when a verb follows
+    ("Tom refuses", "Jack was", "Harry keeps"): a word ending in -s or -ed, or an auxiliary."""
+    if name in _WORD_FIRST:
+        return False
+    if re.match(r" (?:and|&) [A-Z]", text[end:end + 8]):
+        return True  # "Tom and Ben sit ..."
+    following = re.match(r" ([a-z']+)\b", text[end:end + 30])
+    if not following:
+        return False
+    verb = following.group(1)
+    return verb in _AUXILIARIES or (len(verb) > 3 and re.search(r"(?:[^s]s|ed)$", verb) is not None)
+
+
 def _first_name_spans(text, words):
     spans, i = [], 0
     while i < len(words):
@@ -151,7 +175,7 @@ def _first_name_spans(text, words):
         elif not is_sentence_start(text, word.start()):
             is_name = True
         else:
-            is_name = has_surname and gender in ("male", "female")
+            is_name = has_surname or _acts(text, word.end(), name)
         if is_name:
             spans.append((word.start(), end, "PER"))
             i = j
