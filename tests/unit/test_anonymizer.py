@@ -91,6 +91,8 @@ def test_named_english_schools_are_replaced(school):
     ("Звонила Петрова; Петровой я ответила.", "Звонила [person]; [person] я ответила."),
     ("I spoke to Kwame Mensah; Mensah agreed.", "I spoke to [person]; [person] agreed."),
     ("Сегодня Вовка с Серёжкой опоздали, Петьке я позвонила.", "Сегодня [person] с [person] опоздали, [person] я позвонила."),
+    ("Мила сказала, что устала. Злата не делает домашнее задание.",
+     "[person] сказала, что устала. [person] не делает домашнее задание."),
     ("Then Daisy Fletcher's mum wrote from the Co-op.", "Then [person]'s mum wrote from the Co-op."),
     ("Tom refuses to work. Harry keeps shouting; Jack was late. Oliver and Ben sit apart.",
      "[person] refuses to work. [person] keeps shouting; [person] was late. [person] and [person] sit apart."),

@@ -93,7 +93,22 @@ def _is_name_word(text, start, word):
     weight = _name_weight(word)[0]
     if not is_sentence_start(text, start):
         return weight >= 0.1 or _is_familiar_form(word)
-    return weight > 0.99  # "Саша пришёл", not "Роза ветров": only a word that is nothing but a name
+    if weight > 0.99:
+        return True  # "Саша пришёл": a word that is nothing but a name
+    # "Мила сказала", "Злата не делает": a name that is also a word, opening a sentence, with a verb after
+    # it; but not "Роза ветров", nor an abstract noun ("Надежда есть", "Вера в себя важна")
+    return weight > 0 and lemma(word) not in _ABSTRACT_NAMES and _verb_follows(text, start + len(word))
+
+
+_ABSTRACT_NAMES = frozenset({"вера", "надежда", "любовь", "слава", "мира", "мир", "победа", "радость", "заря"})
+_NEXT_WORDS = re.compile(r"\s+(не\s+)?([а-яё]+)")
+
+
+def _verb_follows(text, end):
+    following = _NEXT_WORDS.match(text, end)
+    if not following:
+        return False
+    return any(p.tag.POS in ("VERB", "INFN") for p in _Models.morph.parse(following.group(2))[:1])
 
 
 def _ner_spans(text):
