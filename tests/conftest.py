@@ -53,6 +53,31 @@ def _docker_available():
         ["docker", "info"], capture_output=True).returncode == 0
 
 
+# ---- the quick local loop: `pytest -m "not slow"` (unit tests and the fast integration tests) ----------
+# CI runs everything. "slow" is every test of the folders that start whole platforms or break them, and
+# the integration modules that took most of that folder's time (measured with --junitxml on this
+# machine: together 85 % of it); the rest of tests/integration runs in the quick loop.
+SLOW_FOLDERS = {"e2e", "browser", "faults", "security", "deploy"}
+SLOW_INTEGRATION_MODULES = {
+    "test_gateway_fuzz", "test_authorization_matrix", "test_identity_people", "test_gateway_people",
+    "test_communication_http", "test_audited_access", "test_gateway_hygiene", "test_statistics_rpc",
+    "test_notifications_email", "test_graceful_shutdown", "test_identity_service", "test_gateway_tokens",
+    "test_batch_consumer", "test_case_reminders", "test_broker_setup_http",
+}
+FOLDER_MARKERS = {"e2e": "e2e", "browser": "browser"}
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder, *_ = os.path.relpath(str(item.path), TESTS_DIR).split(os.sep)
+        module = os.path.splitext(os.path.basename(str(item.path)))[0]
+        if folder in SLOW_FOLDERS or (folder == "integration" and module in SLOW_INTEGRATION_MODULES):
+            item.add_marker(pytest.mark.slow)
+        if folder in FOLDER_MARKERS:
+            item.add_marker(getattr(pytest.mark, FOLDER_MARKERS[folder]))
+
+
 class TestEnvironment:
     """Where this session's brokers and databases are, and how to build a service config."""
 

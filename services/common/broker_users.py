@@ -11,7 +11,7 @@ This module is the one place the users and their rights are written; everything 
 it: the local runner (scripts/platform.py ``up``: ``rabbitmqctl import_definitions``), the test
 platform (tests/conftest.py, users namespaced to the session's vhost) and docker compose (the
 one-shot ``broker-setup`` service runs ``python -m services.common.broker_users apply``, which posts
-the same definitions to the management API). tests/unit/test_broker_users.py checks the table
+the same definitions to the management API). tests/unit/test_broker_permission_table.py checks the table
 against the services' own RPC proxies, entrypoints, relays and subscriptions, and compose against
 the table.
 

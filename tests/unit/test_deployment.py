@@ -15,7 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = ROOT / "services"
 INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit")  # mailpit: the demo's mail catcher
-ONE_SHOT = ("broker-setup",)  # runs once per `up`: the services' broker users (tests/unit/test_broker_users.py)
+ONE_SHOT = ("broker-setup",)  # runs once per `up`: the services' broker users (tests/unit/test_broker_permission_table.py)
 # ${NAME} or ${NAME:default}, as nameko reads config.yaml (the default runs to the first "}")
 CONFIG_VAR = re.compile(r"\$\{([^}:\s]+)(?::([^}]*))?\}")
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, ... as compose interpolates
@@ -163,7 +163,7 @@ def test_every_env_example_variable_has_a_comment():
 
 def test_env_example_points_at_the_compose_hosts(compose):
     values = env_example()
-    for service in nameko_service_names():  # each its own broker user: tests/unit/test_broker_users.py
+    for service in nameko_service_names():  # each its own broker user: tests/unit/test_broker_permission_table.py
         uri = re.sub(r"\$\{[^}]*\}", "PASSWORD", compose["services"][service]["environment"]["AMQP_URI"])
         assert urlsplit(uri).hostname == "rabbitmq"
     database_vars = {name for s in service_names() for name in config_vars(s) if name.endswith("_DATABASE_URL")}
