@@ -61,9 +61,11 @@ build() {
     cp -r "$HERE/$name/." "$context/"
     [ "$name" != python ] || cp "$(pip_ca)" "$context/pip-ca.crt"
     log "building $tag"
-    DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$BASE" -t "$tag" "$context" >/dev/null \
-        || { rm -rf "$context"; log "building $tag failed"; exit 1; }
-    rm -rf "$context"
+    # the classic builder: BuildKit is not in Debian's engine; its deprecation notice goes with the log
+    if ! DOCKER_BUILDKIT=0 docker build --build-arg "BASE=$BASE" -t "$tag" "$context" >"$context.log" 2>&1; then
+        tail -n 30 "$context.log" >&2; rm -rf "$context" "$context.log"; log "building $tag failed"; exit 1
+    fi
+    rm -rf "$context" "$context.log"
 }
 
 build python "$PREFIX/python:3.11-slim"

@@ -308,6 +308,19 @@ def test_services_get_longer_than_their_own_grace_to_stop(compose, service):
     assert grace and _seconds(grace) > 30, f"{service}: stop_grace_period {grace!r}, want more than 30 s"
 
 
+@pytest.mark.parametrize("service", service_names())
+def test_services_run_under_an_init_that_hands_on_sigterm(compose, service):
+    """As PID 1, a process without its own SIGTERM handler (the browser client's waitress) ignores it."""
+    assert compose_service(compose, service).get("init") is True, f"{service} needs init: true"
+
+
 def test_mailpits_page_is_published_on_the_loopback_only(compose):
     for port in compose_service(compose, "mailpit").get("ports", []):
         assert str(port).startswith("127.0.0.1:"), f"mailpit's unauthenticated page published as {port!r}"
+
+
+def test_the_standins_script_chooses_exactly_the_compose_files_image_variables(compose_text):
+    """deploy/standins/build.sh prints the .env lines choosing its images: one for each image variable."""
+    script = (ROOT / "deploy" / "standins" / "build.sh").read_text()
+    printed = set(re.findall(r'^echo "([A-Z_]+_IMAGE)=', script, re.M))
+    assert printed == {name for name in COMPOSE_VAR.findall(compose_text) if name.endswith("_IMAGE")}

@@ -8,6 +8,7 @@ keeps it in memory; on port 8025 answers the part of mailpit's HTTP API the proj
   GET /api/v1/message/<ID>/raw       the message's source
 """
 import json
+import signal
 import sys
 import threading
 import urllib.request
@@ -66,6 +67,8 @@ class Api(BaseHTTPRequestHandler):
 
 
 def serve():
+    # as PID 1 a process without a handler ignores SIGTERM: every stop would wait for the kill
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     controller = Controller(Catcher(), hostname="0.0.0.0", port=SMTP_PORT)
     controller.start()
     print(f"mailpit stand-in: SMTP on {SMTP_PORT}, HTTP on {HTTP_PORT}", flush=True)
