@@ -69,6 +69,8 @@ def strong_env(images, ports):
         "NOTIFICATIONS_SIGNING_KEY": notifications_private, "NOTIFICATIONS_VERIFY_KEY": notifications_public,
         # every test client is one address (the engine's bridge): no registration limit in the way
         "REGISTRATION_ADDRESS_LIMIT": "100000",
+        # a shared 2-core machine hashing passwords (argon2) while it builds: an RPC may take past 10 s
+        "RPC_TIMEOUT": "30",
         "GATEWAY_PORT": f"127.0.0.1:{ports['gateway']}",
         "WEB_PORT": f"127.0.0.1:{ports['web']}",
         "MAILPIT_PORT": str(ports["mailpit"]),
