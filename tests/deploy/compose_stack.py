@@ -26,7 +26,9 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 STANDINS = ROOT / "deploy" / "standins" / "build.sh"
 SERVICES = ("identity", "cases", "matching", "notifications", "library", "gateway", "web")
 INFRASTRUCTURE = ("postgres", "rabbitmq", "mailpit")
+ONE_SHOT = ("broker-setup",)  # runs to completion at each `up`: the services' broker users
 DATABASES = ("cases", "matching", "notifications", "library", "identity")
+BROKER_USERS = ("identity", "cases", "matching", "notifications", "library", "gateway")  # mentor-<service>
 
 
 def compose_binary():
@@ -61,7 +63,6 @@ def strong_env(images, ports):
         "POSTGRES_PASSWORD": password(),
         "RABBITMQ_DEFAULT_USER": rabbit_user,
         "RABBITMQ_DEFAULT_PASS": rabbit_password,
-        "AMQP_URI": f"pyamqp://{rabbit_user}:{rabbit_password}@rabbitmq:5672/",
         "TOKEN_SECRET": secrets.token_urlsafe(48),
         "WEB_SECRET_KEY": secrets.token_urlsafe(48),
         "WEB_PROXY_SECRET": secrets.token_urlsafe(48),
@@ -76,6 +77,8 @@ def strong_env(images, ports):
         "MAILPIT_PORT": str(ports["mailpit"]),
         "PUBLIC_WEB_URL": f"http://127.0.0.1:{ports['web']}",
     }
+    for name in BROKER_USERS:
+        env[f"{name.upper()}_BROKER_PASSWORD"] = password()
     for name in DATABASES:
         env[f"{name.upper()}_DATABASE_URL"] = (f"postgresql://mentor_{name}:{password()}"
                                                f"@postgres:5432/mentor_{name}")
@@ -89,6 +92,13 @@ class Stack:
         self.project = project
         self.env_file = env_file
         self.ports = ports
+        self.env = dict(line.split("=", 1) for line in Path(env_file).read_text().splitlines() if "=" in line)
+
+    def admin_amqp_uri(self):
+        """The broker's admin account (RABBITMQ_DEFAULT_USER), as operators' tools use it: a service's
+        own user may call no other service (services/common/broker_users.py)."""
+        return (f"pyamqp://{self.env['RABBITMQ_DEFAULT_USER']}:{self.env['RABBITMQ_DEFAULT_PASS']}"
+                f"@rabbitmq:5672/")
 
     def compose(self, *args, check=True, timeout=900, input=None):
         done = subprocess.run([compose_binary(), "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE),
@@ -105,9 +115,13 @@ class Stack:
         return {state["Service"]: state for state in states}
 
     def unhealthy(self):
-        """The services whose container is not running and healthy."""
-        return sorted(service for service, state in self.containers().items()
-                      if state.get("State") != "running" or state.get("Health") != "healthy")
+        """The services whose container is not running and healthy, and the one-shots that did not
+        exit 0."""
+        def fine(service, state):
+            if service in ONE_SHOT:
+                return state.get("State") == "exited" and state.get("ExitCode") == 0
+            return state.get("State") == "running" and state.get("Health") == "healthy"
+        return sorted(service for service, state in self.containers().items() if not fine(service, state))
 
     def run_once(self, service, *options):
         """A one-off container of ``service`` (`docker-compose run`, without its dependencies), its
@@ -126,8 +140,9 @@ class Stack:
     def log_text(self, service):
         return self.compose("logs", "--no-color", "--no-log-prefix", service).stdout
 
-    def exec(self, service, *command, input=None, timeout=120):
-        return self.compose("exec", "-T", service, *command, input=input, timeout=timeout)
+    def exec(self, service, *command, env=None, input=None, timeout=120):
+        options = [f"--env={name}={value}" for name, value in (env or {}).items()]
+        return self.compose("exec", "-T", *options, service, *command, input=input, timeout=timeout)
 
     def mail(self):
         """Every message the mail catcher holds, parsed, oldest first: through mailpit's API on
@@ -167,7 +182,7 @@ class ComposePlatform(Platform):
         return link_token(eventually(sent, timeout=60, interval=0.5, message=f"verification e-mail to {email}"))
 
     def wait_accredited(self, mentor_id):
-        """matching's own RPC, asked inside its container (the broker is not published)."""
+        """matching's own RPC, asked inside its container (the broker is not published) as the admin."""
         script = ("import os, sys, time\n"
                   "from nameko.standalone.rpc import ClusterRpcProxy\n"
                   "with ClusterRpcProxy({'AMQP_URI': os.environ['AMQP_URI']}, timeout=10) as rpc:\n"
@@ -175,7 +190,7 @@ class ComposePlatform(Platform):
                   "    while not rpc.matching.get_mentor(sys.argv[1])['accredited']:\n"
                   "        assert time.monotonic() < deadline, 'matching never learnt the mentor accredited'\n"
                   "        time.sleep(0.2)\n")
-        self.stack.exec("matching", "python", "-c", script, mentor_id)
+        self.stack.exec("matching", "python", "-c", script, mentor_id, env={"AMQP_URI": self.stack.admin_amqp_uri()})
 
     def create_moderator(self, email, password, first_name, last_name):
         self.stack.exec("identity", "python", "-m", "services.identity.admin", "create-moderator",

@@ -14,8 +14,8 @@ import uuid
 import pytest
 import requests
 
-from tests.deploy.compose_stack import INFRASTRUCTURE, SERVICES, ComposePlatform, Stack, build_standins, \
-    free_port, strong_env
+from tests.deploy.compose_stack import INFRASTRUCTURE, ONE_SHOT, SERVICES, ComposePlatform, Stack, \
+    build_standins, free_port, strong_env
 from tests.e2e.test_case_journey import test_a_case_goes_from_filing_to_the_library as case_journey
 from tests.support import case_form, eventually
 
@@ -49,12 +49,12 @@ def platform(stack):
 
 def test_every_container_is_up_and_healthy(stack):
     containers = stack.containers()
-    assert set(containers) == set(SERVICES) | set(INFRASTRUCTURE)
+    assert set(containers) == set(SERVICES) | set(INFRASTRUCTURE) | set(ONE_SHOT)
     assert stack.unhealthy() == []
     ready = requests.get(f"http://127.0.0.1:{stack.ports['gateway']}/ready", timeout=10)
     assert ready.status_code == 200, ready.text
     # one image, built once: every service runs the same one
-    assert len({stack.compose("images", "--quiet", service).stdout.strip() for service in SERVICES}) == 1
+    assert len({stack.compose("images", "--quiet", service).stdout.strip() for service in SERVICES + ONE_SHOT}) == 1
 
 
 def test_the_case_journey_through_the_published_gateway(platform):
@@ -157,6 +157,6 @@ def test_every_container_stops_on_sigterm_before_the_kill(stack):
     (the browser client, as PID 1 without a handler, ignored SIGTERM until `init: true`)."""
     stack.compose("stop", "--timeout", "60", timeout=600)
     exits = {service: state.get("ExitCode") for service, state in stack.containers().items()}
-    assert set(exits) == set(SERVICES) | set(INFRASTRUCTURE)
+    assert set(exits) == set(SERVICES) | set(INFRASTRUCTURE) | set(ONE_SHOT)
     killed = sorted(service for service, code in exits.items() if code == 137)
     assert killed == [], f"killed after the grace period, not stopped by SIGTERM: {killed} ({exits})"

@@ -254,15 +254,20 @@ def test_up_starts_each_service_with_its_command_and_variables(monkeypatch, tmp_
     assert (tmp_path / "pids" / f"{service}.pid").read_text().strip() == "4242"
 
 
+def _app_services(compose):
+    """Every compose service that runs the platform's own image: the services and the one-shots."""
+    return service_names() + list(ONE_SHOT)
+
+
 def test_the_app_image_is_built_once_and_run_by_every_service(compose):
     """Six builds of one Dockerfile took six times the time and could run six different images."""
-    builders = [name for name in service_names() if compose_service(compose, name).get("build")]
+    builders = [name for name in _app_services(compose) if compose_service(compose, name).get("build")]
     assert len(builders) == 1, f"the app image is built by {builders}: build it in one service, run it in all"
     build = compose_service(compose, builders[0])["build"]
     assert build["dockerfile"] == "deploy/Dockerfile"
-    images = {compose_service(compose, name).get("image") for name in service_names()}
+    images = {compose_service(compose, name).get("image") for name in _app_services(compose)}
     assert images == {compose_service(compose, builders[0])["image"]}
-    for name in service_names():
+    for name in _app_services(compose):
         if name not in builders:  # never pulled from a registry: the one built here
             assert compose_service(compose, name).get("pull_policy") == "never", name
 
@@ -276,7 +281,7 @@ def test_third_party_images_are_chosen_by_variables(compose, service, default):
 
 
 def test_the_app_images_base_is_chosen_by_a_variable(compose):
-    builder = next(name for name in service_names() if compose_service(compose, name).get("build"))
+    builder = next(name for name in _app_services(compose) if compose_service(compose, name).get("build"))
     assert compose_service(compose, builder)["build"]["args"]["PYTHON_IMAGE"] == "${PYTHON_IMAGE:-python:3.11-slim}"
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert "ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE}" in dockerfile

@@ -6,6 +6,7 @@ set -euo pipefail
 {
     printf 'loopback_users = none\n'
     printf 'listeners.tcp.default = 5672\n'
+    printf 'management.tcp.port = 15672\n'
     printf 'default_user = %s\n' "${RABBITMQ_DEFAULT_USER:-guest}"
     printf 'default_pass = %s\n' "${RABBITMQ_DEFAULT_PASS:-guest}"
     printf 'default_vhost = %s\n' "${RABBITMQ_DEFAULT_VHOST:-/}"
