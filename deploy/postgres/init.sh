@@ -6,6 +6,9 @@
 # so .env is the one place to change a name or a password. Passwords must be URL-safe
 # (letters, digits, - _ . ~). A service never needs the superuser: its database exists
 # before it starts, and it creates its own tables in it.
+# Every database is UTF-8 whatever the cluster's default (one initialised under the C locale is
+# SQL_ASCII, and template1 with it): from template0, the one template that takes another encoding.
+# The services refuse to start on a database that is not UTF-8 (services/common/db.py).
 # Changing a URL later does not touch an existing volume: alter the role by hand, or
 # `docker compose down -v` (which deletes all data) and start again.
 set -euo pipefail
@@ -25,7 +28,7 @@ for var in CASES_DATABASE_URL MATCHING_DATABASE_URL NOTIFICATIONS_DATABASE_URL \
          -v role="$role" -v password="$password" -v database="$database" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'role', :'password')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'role')
+SELECT format('CREATE DATABASE %I OWNER %I ENCODING ''UTF8'' TEMPLATE template0', :'database', :'role')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'database') \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database') \gexec
 SQL

@@ -23,10 +23,37 @@ psycopg2.extras.register_uuid()
 
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 PING_TIMEOUT = 2.0  # seconds: a health check must answer well within the gateway's /ready (2 s a service)
+DATABASE_ENCODING = "UTF8"  # people write Cyrillic: SQL_ASCII would take their bytes unchecked and LATIN1 refuse them
+
+
+class DatabaseEncodingError(RuntimeError):
+    """A service's database is not UTF-8: the service refuses to start rather than fail on the first
+    Cyrillic text (a SQL_ASCII cluster, one initialised under the C locale, answered every such request 500)."""
+
+
+def encoding_refusal(database, encoding):
+    """Why a service must not run on ``database`` whose ENCODING is ``encoding``, or None when it may."""
+    if encoding == DATABASE_ENCODING:
+        return None
+    return (f"database {database!r} has ENCODING {encoding!r}, but the platform needs ENCODING "
+            f"'{DATABASE_ENCODING}': create it with CREATE DATABASE ... ENCODING '{DATABASE_ENCODING}' "
+            f"TEMPLATE template0 (deploy/postgres/init.sh does), move the data over and start again")
+
+
+def require_utf8(cur):
+    """Raise DatabaseEncodingError when the connected database is not UTF-8 (checked at every start)."""
+    cur.execute("SELECT current_database() AS database, pg_encoding_to_char(encoding) AS encoding "
+                "FROM pg_database WHERE datname = current_database()")
+    row = cur.fetchone()
+    database, encoding = (row["database"], row["encoding"]) if isinstance(row, dict) else row
+    refusal = encoding_refusal(database, encoding)
+    if refusal:
+        raise DatabaseEncodingError(refusal)
 
 
 def ensure_database(url):
-    """Create the service's database if it does not exist (the local runner and tests need it)."""
+    """Create the service's database if it does not exist (the local runner and tests need it), UTF-8
+    whatever the cluster's default (template0: template1 may have another encoding)."""
     parts = urlsplit(url)
     dbname = parts.path.lstrip("/")
     admin = urlunsplit(parts._replace(path="/postgres"))
@@ -37,7 +64,8 @@ def ensure_database(url):
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
             if cur.fetchone() is None:
                 try:
-                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+                    cur.execute(sql.SQL("CREATE DATABASE {} ENCODING {} TEMPLATE template0").format(
+                        sql.Identifier(dbname), sql.Literal(DATABASE_ENCODING)))
                 except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
                     pass
     finally:
@@ -117,8 +145,10 @@ class PostgresStore:
             self._slots.release()
 
     def migrate(self, statements):
-        """Run idempotent DDL, serialized across processes by an advisory lock."""
+        """Run idempotent DDL, serialized across processes by an advisory lock; every service does at
+        start, so this is where one refuses a database that is not UTF-8 (DatabaseEncodingError)."""
         with self.transaction() as cur:
+            require_utf8(cur)
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('schema-migration'))")
             for statement in statements:
                 cur.execute(statement)

@@ -70,6 +70,10 @@ def _ok(url):
 
 
 class Platform:
+    """A client of the platform's gateway with the journeys' helpers. What reaches past HTTP (the
+    e-mailed link, matching's view of a mentor, the operator's admin command) is in the three methods
+    after ``call``, which tests/deploy/test_compose_stack.py's platform of containers replaces."""
+
     def __init__(self, base, processes, test_env, env):
         self.env = env  # the processes' environment (their databases)
         self.base = base
@@ -84,6 +88,23 @@ class Platform:
         assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
         return response.json() if response.content else None
 
+    def verification_token(self, email):
+        """The token of the verification link e-mailed to ``email`` (the session's SMTP catcher)."""
+        return verification_token(email)
+
+    def wait_accredited(self, mentor_id):
+        """Returns once matching knows the mentor accredited (it learns it from identity's event)."""
+        with ClusterRpcProxy({"AMQP_URI": self.test_env.amqp_uri}, timeout=10) as rpc:
+            eventually(lambda: rpc.matching.get_mentor(mentor_id)["accredited"],
+                       message="matching learns the accredited mentor")
+
+    def create_moderator(self, email, password, first_name, last_name):
+        """The operator's command that makes a moderator, run on the processes' identity database."""
+        subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
+                        "--email", email, "--password", password, "--first-name", first_name,
+                        "--last-name", last_name], cwd=ROOT, env=self.env, check=True, capture_output=True,
+                       timeout=60)
+
     def person(self, role, first_name, last_name):
         """A new account, its e-mail verified by the link e-mailed to it (the session's SMTP catcher)."""
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
@@ -92,7 +113,7 @@ class Platform:
             "first_name": first_name, "last_name": last_name}, expect=202)
         assert answer == accepted(email)
         assert self.call("POST", "/api/v1/auth/email-verification",
-                         json={"token": verification_token(email)}) == {"verified": True}
+                         json={"token": self.verification_token(email)}) == {"verified": True}
         token = self.call("POST", "/api/v1/auth/sign-in",
                           json={"email": email, "password": "correct horse battery"})
         user = token["user"]
@@ -114,9 +135,7 @@ class Platform:
         approved = self.call("POST", f"/api/v1/accreditation/applications/{applied['application']['id']}/approve",
                              token=self.approver())
         assert approved["state"] == "approved" and approved["profile"]["accredited"] is True
-        with ClusterRpcProxy({"AMQP_URI": self.test_env.amqp_uri}, timeout=10) as rpc:
-            eventually(lambda: rpc.matching.get_mentor(user["id"])["accredited"],
-                       message="matching learns the accredited mentor")
+        self.wait_accredited(user["id"])
         return user, token
 
     def approver(self):
@@ -134,8 +153,5 @@ class Platform:
         """Moderators never register: an operator creates one with the identity admin command.
         Returns the new moderator's (email, password)."""
         email = f"moderator-{uuid.uuid4().hex[:8]}@example.org"
-        env = self.env  # the processes' own: their identity database
-        subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
-                        "--email", email, "--password", "correct horse battery", "--first-name", first_name,
-                        "--last-name", last_name], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+        self.create_moderator(email, "correct horse battery", first_name, last_name)
         return email, "correct horse battery"

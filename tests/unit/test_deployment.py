@@ -208,13 +208,12 @@ def test_services_wait_for_healthy_infrastructure(compose, service):
     spec = compose_service(compose, service)
     depends_on = spec.get("depends_on") or {}
     if service == "web":  # a client of the gateway only: no broker, no database
-        assert list(depends_on) == ["gateway"] and spec.get("build", {}).get("dockerfile") == "deploy/Dockerfile"
+        assert list(depends_on) == ["gateway"]
         return
     assert depends_on.get("rabbitmq", {}).get("condition") == "service_healthy"
     uses_database = any(name.endswith("_DATABASE_URL") for name in config_vars(service))
     if uses_database:
         assert depends_on.get("postgres", {}).get("condition") == "service_healthy"
-    assert spec.get("build", {}).get("dockerfile") == "deploy/Dockerfile"
 
 
 def test_gateway_port_is_published(compose):
@@ -253,3 +252,80 @@ def test_up_starts_each_service_with_its_command_and_variables(monkeypatch, tmp_
     for name, default in config_vars(service).items():
         assert env.get(name) == default, f"`up` starts {service} without {name}={default!r}"
     assert (tmp_path / "pids" / f"{service}.pid").read_text().strip() == "4242"
+
+
+def _app_services(compose):
+    """Every compose service that runs the platform's own image: the services and the one-shots."""
+    return service_names() + list(ONE_SHOT)
+
+
+def test_the_app_image_is_built_once_and_run_by_every_service(compose):
+    """Six builds of one Dockerfile took six times the time and could run six different images."""
+    builders = [name for name in _app_services(compose) if compose_service(compose, name).get("build")]
+    assert len(builders) == 1, f"the app image is built by {builders}: build it in one service, run it in all"
+    build = compose_service(compose, builders[0])["build"]
+    assert build["dockerfile"] == "deploy/Dockerfile"
+    images = {compose_service(compose, name).get("image") for name in _app_services(compose)}
+    assert images == {compose_service(compose, builders[0])["image"]}
+    for name in _app_services(compose):
+        if name not in builders:  # never pulled from a registry: the one built here
+            assert compose_service(compose, name).get("pull_policy") == "never", name
+
+
+@pytest.mark.parametrize("service,default", [("postgres", "postgres:15"), ("rabbitmq", "rabbitmq:3.10-management"),
+                                             ("mailpit", "axllent/mailpit:v1.27")])
+def test_third_party_images_are_chosen_by_variables(compose, service, default):
+    variable = f"{service.upper()}_IMAGE"
+    assert compose_service(compose, service)["image"] == f"${{{variable}:-{default}}}"
+    assert env_example()[variable] == default
+
+
+def test_the_app_images_base_is_chosen_by_a_variable(compose):
+    builder = next(name for name in _app_services(compose) if compose_service(compose, name).get("build"))
+    assert compose_service(compose, builder)["build"]["args"]["PYTHON_IMAGE"] == "${PYTHON_IMAGE:-python:3.11-slim}"
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert "ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE}" in dockerfile
+    assert re.search(r"^ENV LANG=C\.UTF-8", dockerfile, re.M), "the image must set LANG=C.UTF-8"
+
+
+def test_postgres_is_healthy_only_once_it_listens_on_tcp(compose):
+    """Without -h, pg_isready asks the Unix socket, which answers while the first start's init scripts
+    still run on a server listening on nothing else: the services then found no databases."""
+    test = " ".join(compose_service(compose, "postgres")["healthcheck"]["test"])
+    assert re.search(r"pg_isready\b.*\s-h\s+127\.0\.0\.1\b", test), test
+
+
+def test_the_databases_are_created_utf8_from_template0():
+    script = (ROOT / "deploy" / "postgres" / "init.sh").read_text()
+    assert "CREATE DATABASE %I OWNER %I ENCODING ''UTF8'' TEMPLATE template0" in script
+
+
+def _seconds(duration):
+    found = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", str(duration))
+    assert found and any(found.groups()), f"unreadable duration {duration!r}"
+    return int(found.group(1) or 0) * 60 + int(found.group(2) or 0)
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_services_get_longer_than_their_own_grace_to_stop(compose, service):
+    """Compose's default 10 s killed a service inside its own 30 s for finishing its workers."""
+    grace = compose_service(compose, service).get("stop_grace_period")
+    assert grace and _seconds(grace) > 30, f"{service}: stop_grace_period {grace!r}, want more than 30 s"
+
+
+@pytest.mark.parametrize("service", service_names())
+def test_services_run_under_an_init_that_hands_on_sigterm(compose, service):
+    """As PID 1, a process without its own SIGTERM handler (the browser client's waitress) ignores it."""
+    assert compose_service(compose, service).get("init") is True, f"{service} needs init: true"
+
+
+def test_mailpits_page_is_published_on_the_loopback_only(compose):
+    for port in compose_service(compose, "mailpit").get("ports", []):
+        assert str(port).startswith("127.0.0.1:"), f"mailpit's unauthenticated page published as {port!r}"
+
+
+def test_the_standins_script_chooses_exactly_the_compose_files_image_variables(compose_text):
+    """deploy/standins/build.sh prints the .env lines choosing its images: one for each image variable."""
+    script = (ROOT / "deploy" / "standins" / "build.sh").read_text()
+    printed = set(re.findall(r'^echo "([A-Z_]+_IMAGE)=', script, re.M))
+    assert printed == {name for name in COMPOSE_VAR.findall(compose_text) if name.endswith("_IMAGE")}
