@@ -1,8 +1,9 @@
 """Integration events: the payload contract of every event type, by schema version.
 
 Payloads carry ids (pseudonymous) and the facts a consumer needs, never names,
-e-mails or employers. Free case text travels only in CaseCompleted, and only when the
-author consented to publication.
+e-mails or employers. Free case text travels only in CaseCompleted (when the author consented
+to publication) and CasePublishedToForum, both to the library, which keeps it as a draft until
+a moderator publishes it; the published, impersonal text is in PublicationDecided.
 """
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -146,6 +147,13 @@ class ForumPostV1(_Payload):
     urgency = Slug(required=True)
 
 
+class ForumPostV2(ForumPostV1):
+    """v2: the case and its author, so the library's draft can be previewed (and withdrawn) by the
+    author; the library publishes none of them."""
+    case_id = Id(required=True)
+    author_id = Id(required=True)
+
+
 class PublishedSolutionV1(_Payload):
     text = _text(v.SOLUTION_MAX, required=True)
     materials = fields.List(fields.Nested(MaterialV1), required=True, validate=validate.Length(max=LIST_MAX))
@@ -176,6 +184,38 @@ class CaseCompletedV1(CaseRef):
     problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
     publication_consent = fields.Boolean(required=True)
     publication = fields.Nested(PublicationV1, allow_none=True, required=True)
+
+
+class PublicationConsentWithdrawnV1(CaseRef):
+    """The author withdrew consent to publishing the case: the library drops its drafts of it (and
+    withdraws what was already published)."""
+    author_id = Id(required=True)
+
+
+class PublicationDraftedV1(_Payload):
+    """A draft waits for a moderator's review (services/library/review.py); no text."""
+    draft_id = Id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(v.PUBLICATION_KINDS))
+    rubrics = Rubrics(required=True)
+
+
+class PublishedEntryV1(PublicationV1):
+    problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
+
+
+class PublicationDecidedV1(_Payload):
+    """A decision on a draft, in the library's own log: what ``mentor-research rebuild library``
+    replays. ``content`` is the impersonal text as published (``entry`` for a solved case, ``post`` for
+    the forum); a rejection or a withdrawal carries none. ``moderator_id`` is None when the decision was
+    automatic (LIBRARY_REVIEW=automatic) or the author's (a withdrawn consent)."""
+    draft_id = Id(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(v.PUBLICATION_KINDS))
+    source_event_id = Id(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(v.PUBLICATION_DECISIONS))
+    moderator_id = Id(required=True, allow_none=True)
+    reason = _text(v.DECISION_REASON_MAX, required=True)
+    entry = fields.Nested(PublishedEntryV1, required=True, allow_none=True)
+    post = fields.Nested(ForumPostV1, required=True, allow_none=True)
 
 
 class ProposalV1(_Payload):
@@ -280,6 +320,11 @@ class CaseCompletedV2(CaseCompletedV1):
     mentor_ids = Ids(load_default=list)
 
 
+class CaseCompletedV3(CaseCompletedV2):
+    """V2, and the author, so the library's draft can be previewed and withdrawn by them."""
+    author_id = Id(required=True)
+
+
 # (event type, schema version) -> (source service, payload schema class)
 EVENTS = {
     ("CaseCreated", 1): ("cases", CaseCreatedV1),
@@ -288,6 +333,9 @@ EVENTS = {
     ("MentorAccepted", 1): ("cases", MentorAcceptedV1),
     ("SolutionProposed", 1): ("cases", SolutionProposedV1),
     ("CaseCompleted", 1): ("cases", CaseCompletedV1),
+    ("PublicationConsentWithdrawn", 1): ("cases", PublicationConsentWithdrawnV1),
+    ("PublicationDrafted", 1): ("library", PublicationDraftedV1),
+    ("PublicationDecided", 1): ("library", PublicationDecidedV1),
     ("MentorDeclined", 1): ("cases", MentorDeclinedV1),
     ("SecondOpinionRequested", 1): ("cases", SecondOpinionRequestedV1),
     ("CaseWithdrawn", 1): ("cases", CaseWithdrawnV1),
@@ -299,6 +347,7 @@ EVENTS = {
     ("ColleagueOpinionAdded", 1): ("cases", ColleagueOpinionAddedV1),
     ("MessageSent", 1): ("cases", MessageSentV1),
     ("CasePublishedToForum", 1): ("cases", ForumPostV1),
+    ("CasePublishedToForum", 2): ("cases", ForumPostV2),
     ("MentorsMatched", 1): ("matching", MentorsMatchedV1),
     ("MentorProfileUpdated", 1): ("identity", MentorProfileUpdatedV1),
     ("MentorProfileUpdated", 2): ("identity", MentorProfileUpdatedV2),
@@ -312,6 +361,7 @@ EVENTS = {
     ("CaseReopened", 1): ("cases", CaseReopenedV1),
     ("SecondOpinionRequested", 2): ("cases", SecondOpinionRequestedV2),
     ("CaseCompleted", 2): ("cases", CaseCompletedV2),
+    ("CaseCompleted", 3): ("cases", CaseCompletedV3),
 }
 
 CURRENT_VERSION = {}  # the latest version of each type: what producers emit now

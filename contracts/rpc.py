@@ -461,6 +461,56 @@ class ModerationReasonSchema(Schema):
     reason = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
 
 
+class DraftEditSchema(Schema):
+    """A moderator's edit of a draft waiting for review: only the texts named change."""
+    texts = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)),
+                        values=fields.String(required=True, validate=validate.Length(max=v.SOLUTION_MAX)),
+                        required=True, validate=validate.Length(min=1), metadata={
+                            "description": "A text's path in the draft (its ``texts[].path``: essence, "
+                                           "solutions.0.text...) -> the new text; a path the draft does not have "
+                                           "is a 400 naming texts.<path>, as is a text over its field's limit"})
+
+
+class DraftQuerySchema(Schema):
+    state = fields.String(load_default="pending", validate=validate.OneOf(v.PUBLICATION_STATES))
+
+
+class DraftMarkSchema(Schema):
+    start = fields.Integer()
+    end = fields.Integer()
+    kind = fields.String(metadata={"description": "replaced (a span the anonymizer replaced, or its placeholder), "
+                                                  "name, digits, at, url or date (a token that may still identify "
+                                                  "someone)"})
+
+
+class DraftTextSchema(Schema):
+    path = fields.String()
+    draft = fields.String(metadata={"description": "The impersonal text to be published"})
+    draft_marks = fields.List(fields.Nested(DraftMarkSchema))
+    original = fields.String(metadata={"description": "Moderators only, while the draft waits: the author's text"})
+    original_marks = fields.List(fields.Nested(DraftMarkSchema))
+
+
+class DraftSummarySchema(Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"description": "solved_case (the library) or forum_post"})
+    state = fields.String(metadata={"description": "pending, published, rejected or withdrawn"})
+    rubrics = fields.List(fields.String())
+    headline = fields.String(metadata={"description": "The start of the draft's question (a forum post's title)"})
+    case_id = fields.String(allow_none=True)
+    created_at = fields.String()
+    decided_at = fields.String(allow_none=True)
+
+
+class DraftViewSchema(DraftSummarySchema):
+    reason = fields.String(metadata={"description": "Why it was rejected or withdrawn"})
+    edited_at = fields.String(allow_none=True)
+    decided_by = fields.String(allow_none=True, metadata={"description": "Moderators only"})
+    participants = fields.List(fields.String())
+    urgency = fields.String(allow_none=True)
+    texts = fields.List(fields.Nested(DraftTextSchema))
+
+
 class ForumMessageSchema(Schema):
     text = fields.String(required=True, validate=[validate.Length(1, 5000), not_blank])
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
@@ -743,6 +793,8 @@ class CaseViewSchema(Schema):
         "description": "While the case is abandoned (its author may reopen it); null otherwise"})
     waiting = fields.Nested(WaitingViewSchema, allow_none=True, metadata={
         "description": "The step the case waits on now; null when it waits on nobody"})
+    publication_consent_withdrawn = fields.Boolean(metadata={
+        "description": "The author withdrew consent to publishing the case (library and forum)"})
     flag = fields.Nested(FlagViewSchema, allow_none=True, metadata={
         "description": "Why the case waits for a moderator now; null when it does not"})
     question_hints = fields.List(fields.Dict(), metadata={

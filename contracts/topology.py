@@ -41,7 +41,9 @@ SUBSCRIPTIONS = (
                   "CaseFlagged", "MentorReleased", "CaseReminded", "CaseAbandoned", "CaseReopened",
                   "CaseCompleted", "SecondOpinionRequested")),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
-    Subscription("library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum")),
+    Subscription("notifications.library-events", "library", ("PublicationDrafted",)),  # moderators' inbox
+    Subscription("library.case-events", "cases",
+                 ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")),
 )
 
 SUBSCRIPTIONS_BY_QUEUE = {s.queue: s for s in SUBSCRIPTIONS}

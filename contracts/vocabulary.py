@@ -54,3 +54,9 @@ REFERENCE_MAX = 1000
 QUESTION_TEXT_MAX = 500
 ANSWER_MAX = 1000
 DECISION_REASON_MAX = 1000
+
+# The library's review of what is published (services/library/review.py)
+PUBLICATION_KINDS = ("solved_case", "forum_post")
+PUBLICATION_STATES = ("pending", "published", "rejected", "withdrawn")
+PUBLICATION_DECISIONS = ("published", "rejected", "withdrawn")
+LIBRARY_REVIEW_MODES = ("moderator", "automatic")

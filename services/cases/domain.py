@@ -80,6 +80,7 @@ class Case(Aggregate):
         self.waiting_since = None  # when the step the case waits on began (ISO time; None: events before it)
         self.reminded = 0  # reminders sent in this wait
         self.abandoned = None  # {"step", "state", "at"} while abandoned: the state a reopening returns to
+        self.publication_consent_withdrawn = False
 
     @classmethod
     def file(cls, case_id, number, author_id, form):
@@ -355,6 +356,26 @@ class Case(Aggregate):
         self._message_sent(message_id=message_id, sender_id=actor_id, recipient_id=recipient, text=text, at=_now())
         return message_id
 
+    def withdraw_publication_consent(self, actor_id):
+        """The author takes back consent to publishing the case (the library's draft, a forum post
+        waiting for review, or an entry already published): once; a repeat changes nothing."""
+        self._require(self.is_author(actor_id), "Only the case's author withdraws consent to publication.")
+        if not (self.form["publication_consent"] or self.forum_publications):
+            raise Conflict("The case was never offered for publication.",
+                           details={"state": self.state, "version": self.version})
+        if not self.consent_withdrawn:
+            self._publication_consent_withdrawn()
+
+    @property
+    def publishes(self):
+        """Whether the completed case goes to the library: the form's consent, not withdrawn since."""
+        return bool(self.form["publication_consent"]) and not self.consent_withdrawn
+
+    @property
+    def consent_withdrawn(self):
+        # a snapshot taken before the attribute existed lacks it
+        return getattr(self, "publication_consent_withdrawn", False)
+
     # ---- solution and completion ------------------------------------------------------
 
     def propose_solution(self, actor_id, text, materials, request_key=None):
@@ -508,6 +529,10 @@ class Case(Aggregate):
         # version: this event's (self.version is the one before it), which names the thread the
         # library opens when no thread_id is given (contracts/forum.py)
         self.forum_publications.append({"thread_id": thread_id, "title": title, "version": self.version + 1})
+
+    @event("PublicationConsentWithdrawn")
+    def _publication_consent_withdrawn(self):
+        self.publication_consent_withdrawn = True
 
     @event("MessageSent")
     def _message_sent(self, message_id, sender_id, recipient_id, text, at):

@@ -96,19 +96,23 @@ def integration_payload(domain_event, case):
         return "MessageSent", {**_ref(case), "sender_id": domain_event.sender_id,
                                "recipient_id": domain_event.recipient_id}
     if isinstance(domain_event, Case.PublishedToForum):
-        # impersonal: no case id or number, no author; the library scrubs the text
+        # the library scrubs the text and publishes neither the case nor its author
         form = case.form
+        # (v2: the case id and author too, for the author's preview of the library's draft)
         return "CasePublishedToForum", {"thread_id": domain_event.thread_id,
                                         "title": domain_event.title or "", "essence": form["essence"],
                                         "question": form["question"], "rubrics": form["rubrics"],
-                                        "urgency": form["urgency"]}
+                                        "urgency": form["urgency"], "case_id": str(case.id),
+                                        "author_id": case.author_id}
     if isinstance(domain_event, Case.Completed):
-        consent = bool(case.form["publication_consent"])
+        consent = case.publishes
         return "CaseCompleted", {**_ref(case), "rubrics": case.form["rubrics"],
                                  "problem_solved": case.reflection["problem_solved"],
-                                 "publication_consent": consent,
+                                 "publication_consent": consent, "author_id": case.author_id,
                                  "publication": _publication(case) if consent else None,
                                  "mentor_ids": list(dict.fromkeys(s["mentor_id"] for s in case.solutions))}
+    if isinstance(domain_event, Case.PublicationConsentWithdrawn):
+        return "PublicationConsentWithdrawn", {**_ref(case), "author_id": case.author_id}
     if isinstance(domain_event, Case.Reminded):
         return "CaseReminded", {**_ref(case), "step": domain_event.step, "recipient_id": domain_event.recipient_id,
                                 "number": domain_event.number}

@@ -34,7 +34,7 @@ from services.cases import statistics as case_statistics
 from services.cases.application import case_id_for, open_application
 from services.cases.domain import ABANDONED, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
 from services.cases.integration import CaseLogReader
-from services.cases.views import case_view, history_view, require_reason, require_view, sees_author
+from services.cases.views import case_view, history_view, require_reason, require_view, sees_author, steps_of
 from services.common.consumer import subscribe
 from services.common.db import Database, ensure_database
 from services.common.health import health_report
@@ -150,6 +150,11 @@ class CasesService:
             user, target["thread_id"], target["title"]))
 
     @rpc
+    def withdraw_publication_consent(self, actor, case_id):
+        """The author takes back consent to publication; the library drops its drafts of the case."""
+        return self._act(actor, case_id, lambda case, user: case.withdraw_publication_consent(user))
+
+    @rpc
     def send_message(self, actor, case_id, body, request_id=None):
         text = load(TextSchema, body, "message")["text"]
         return self._act(actor, case_id, lambda case, user: case.send_message(user, text, request_id))
@@ -238,6 +243,26 @@ class CasesService:
         actor = self._actor(actor)
         self._require_history_reader(self.cases.get_case(case_id), actor)
         return history_view(self.cases.history(case_id))
+
+    @rpc
+    def records_of(self, actor):
+        """Every case the signed-in person filed, with all its events, and their own steps in the cases
+        they worked on (GET /api/v1/me/data). A suspended mentor is not refused: the data is theirs."""
+        actor = load(ActorSchema, actor, "actor")
+        user = actor["user_id"]
+        with self.db.transaction() as cur:
+            cur.execute("SELECT case_id::text AS case_id, number, author_id FROM case_index "
+                        "WHERE author_id = %s OR participant_ids @> ARRAY[%s] ORDER BY created_at, case_id",
+                        (user, user))
+            rows = cur.fetchall()
+        found = []
+        for row in rows:
+            history = history_view(self.cases.history(row["case_id"]))
+            authored = row["author_id"] == user
+            found.append({"case_id": row["case_id"], "number": row["number"],
+                          "role": "author" if authored else "participant",
+                          "events": history if authored else steps_of(history, user)})
+        return {"cases": found}
 
     @staticmethod
     def _require_history_reader(case, actor):

@@ -1,7 +1,4 @@
 """Who may see a case, and what each viewer sees of it; the moderator's history."""
-import datetime
-import uuid
-
 from contracts.errors import Forbidden, InvalidInput
 from contracts.forum import new_thread_id
 from contracts.question_bank import bank_as_dict
@@ -9,6 +6,7 @@ from contracts.rpc import ACCESS_REASON_MIN
 from services.cases.application import event_id
 from services.cases.domain import WORKING
 from services.cases.outgoing import CONTRACT_STAMP
+from services.common.personal_data import jsonable  # noqa: F401 - research/cli.py reads events with it too
 
 # Who acts in each recorded step (the history shows roles, not people).
 ACTOR_ROLES = {
@@ -18,7 +16,7 @@ ACTOR_ROLES = {
     "SharedWithColleagues": "mentor", "ColleagueOpinionAdded": "colleague", "PublishedToForum": "author",
     "MessageSent": None, "SolutionProposed": "mentor", "Completed": "author",
     "Escalated": "system", "Flagged": "system", "MentorReleased": "system",
-    "Reminded": "system", "Abandoned": "system", "Reopened": "author",
+    "Reminded": "system", "Abandoned": "system", "Reopened": "author", "PublicationConsentWithdrawn": "author",
 }
 
 
@@ -87,6 +85,7 @@ def case_view(case, actor):
         "withdrawn_reason": case.withdrawn_reason,
         "abandoned": dict(case.abandoned) if case.abandoned else None,
         "waiting": _waiting_view(case),
+        "publication_consent_withdrawn": case.consent_withdrawn,
         "flag": dict(case.flag) if case.flag else None,
         # on acceptance the mentor receives the question hints of the seed (6.2.1.2)
         "question_hints": bank_as_dict() if case.is_chosen_mentor(actor["user_id"]) and case.state in WORKING
@@ -138,18 +137,13 @@ def form_changes(before, after):
             for field in sorted(set(before or {}) | set(after)) if (before or {}).get(field) != after.get(field)}
 
 
-def jsonable(value):
-    """A value of an event's fields as JSON can carry it: UUIDs and moments as strings (the case
-    history and the researchers' export show events the same way)."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    return value
+def steps_of(history, user_id):
+    """The steps of a case's history that name the person as the one who acted or was addressed (a
+    mentor, a colleague, a message's sender or recipient): their part of someone else's case."""
+    def names(data):
+        return user_id in (data.get("mentor_id"), data.get("sender_id"), data.get("recipient_id"),
+                           data.get("colleague_id")) or user_id in (data.get("colleague_ids") or ())
+    return [step for step in history if names(step["data"])]
 
 
 def forum_thread_ids(case):
