@@ -37,6 +37,7 @@ KINDS = {
     # moderators
     "case_flagged": "A case needs a moderator",
     "accreditation_requested": "A mentor applied for accreditation",
+    "publication_drafted": "A draft waits for review before publication",
     # mentors and moderators among themselves
     "direct_message": "A colleague sent you a direct message",
     # the events calendar, for those who attend

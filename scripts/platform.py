@@ -63,6 +63,7 @@ ENV_DEFAULTS = {
     "WAITING_SCHEDULE_WANT_EXPERT_OPINION": "172800 604800 / 1209600",
     "OUTAGE_BACKOFF_INITIAL_SECONDS": "0.5",
     "OUTAGE_BACKOFF_MAX_SECONDS": "30",
+    "LIBRARY_REVIEW": "moderator",
     "TOKEN_SECRET": "dev-only-token-secret-change-me",
     # signed actors (services/common/actors.py): development pairs, named by their labels
     "ACTOR_SIGNING_KEY": "dev-only:actors",
@@ -119,8 +120,8 @@ SERVICES = {
                       "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_STARTTLS", "EMAIL_POLL_INTERVAL",
                       "EMAIL_MAX_ATTEMPTS", "EMAIL_RETRY_SECONDS", "OUTAGE_BACKOFF_INITIAL_SECONDS",
                       "OUTAGE_BACKOFF_MAX_SECONDS"),
-    "library": ("AMQP_URI", "ACTOR_VERIFY_KEY", "LIBRARY_DATABASE_URL", "LOG_LEVEL", "OUTAGE_BACKOFF_INITIAL_SECONDS",
-                "OUTAGE_BACKOFF_MAX_SECONDS"),
+    "library": ("AMQP_URI", "ACTOR_VERIFY_KEY", "LIBRARY_DATABASE_URL", "LIBRARY_REVIEW", "LOG_LEVEL",
+                "RELAY_POLL_INTERVAL", "OUTAGE_BACKOFF_INITIAL_SECONDS", "OUTAGE_BACKOFF_MAX_SECONDS"),
     "gateway": ("AMQP_URI", "ACTOR_SIGNING_KEY", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
                 "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL"),
     # the browser client: not a nameko service, a client of the gateway's HTTP API (services/web)

@@ -1,11 +1,14 @@
-"""The library's projection of case events, as plain functions of a cursor and an envelope.
+"""The library's projection of case events and of its own decisions, as plain functions of a cursor.
 
-Used by the nameko handler (services/library/service.py) and by the researchers' rebuild
-(research/rebuild.py), so a rebuilt library is made by exactly the same code as the live one.
-Each function runs in the caller's transaction and is idempotent through ``first_delivery``.
-Ids derive from the event id (uuid5), so a rebuilt library has the live one's ids, and a second
-insert of an item meets its row (``ON CONFLICT DO NOTHING``): it never overwrites a moderator's
-edit or brings back a withdrawn item (services/library/curation.py).
+A consenting CaseCompleted and a CasePublishedToForum become **drafts** (``publication_drafts``);
+only a decision (``PublicationDecided``, the library's own log: services/library/review.py) puts a
+draft into the library's items or the forum. Used by the nameko handler (services/library/service.py)
+and by the researchers' rebuild (research/rebuild.py: the cases log, then the library's decisions), so
+a rebuilt library is made by exactly the same code as the live one. Each function runs in the
+caller's transaction and is idempotent (``first_delivery``; a decision applies to a draft once).
+Ids derive from the source event's id (uuid5), so a rebuilt library has the live one's ids, and a
+second insert of an item meets its row (``ON CONFLICT DO NOTHING``): it never overwrites a
+moderator's edit or brings back a withdrawn item (services/library/curation.py).
 """
 import re
 import uuid
@@ -19,7 +22,8 @@ from services.common.anonymizer import scrub
 from services.common.consumer import first_delivery
 
 CONSUMER = "library"
-HANDLED_TYPES = ("CaseCompleted", "CasePublishedToForum")
+HANDLED_TYPES = ("CaseCompleted", "CasePublishedToForum")  # what becomes a draft
+DECISION_TYPE = "PublicationDecided"
 
 # Thread and post ids derive from the publishing event's id: a redelivery cannot make two.
 LIBRARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:items")
@@ -111,8 +115,13 @@ def _as_uuid(value):
         return None
 
 
+def draft_id(event_id):
+    return uuid.uuid5(LIBRARY_NAMESPACE, f"draft:{event_id}")
+
+
 def apply(cur, envelope, consumer=CONSUMER):
-    """Project one envelope; returns what happened (for the caller's log), or None if nothing."""
+    """A draft for one envelope (a consenting completion, a forum publication); returns the draft, or
+    None when nothing is to be reviewed (no consent, a repeated delivery)."""
     if envelope.type == "CaseCompleted":
         return apply_case_completed(cur, envelope, consumer)
     if envelope.type == "CasePublishedToForum":
@@ -120,41 +129,94 @@ def apply(cur, envelope, consumer=CONSUMER):
     raise ValueError(f"library: no projection for {envelope.type}")
 
 
+def _insert_draft(cur, kind, envelope, rubrics, original, draft):
+    p = envelope.payload
+    new_id = draft_id(envelope.event_id)
+    cur.execute("INSERT INTO publication_drafts (id, kind, source_event_id, case_id, author_id, rubrics, original, "
+                "draft) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                (new_id, kind, str(envelope.event_id), p.get("case_id"), p.get("author_id"), rubrics,
+                 Json(original), Json(draft)))
+    return {"id": str(new_id), "kind": kind, "rubrics": rubrics, "source_event_id": str(envelope.event_id)}
+
+
 def apply_case_completed(cur, envelope, consumer=CONSUMER):
-    """A library entry when the author consented to publication, and a material item for each
-    material attached to its solutions (linked to the entry); returns the entry or None."""
+    """A draft of the library entry when the author consented to publication; nothing of the case
+    reaches the library's items before a decision publishes it (``apply_decision``)."""
     p = envelope.payload
     if not p["publication_consent"] or p["publication"] is None:
         return None  # the author did not consent: nothing of the case enters the library
-    entry = anonymized_entry(p["publication"])
+    draft = {**anonymized_entry(p["publication"]), "problem_solved": p["problem_solved"]}
     if not first_delivery(cur, envelope, consumer):
         return None
-    new_id = entry_id(envelope.event_id)
+    original = {**p["publication"], "clarifications": p["publication"].get("clarifications") or [],
+                "problem_solved": p["problem_solved"]}
+    return _insert_draft(cur, "solved_case", envelope, ordered_rubrics(draft["rubrics"]), original, draft)
+
+
+def apply_published_to_forum(cur, envelope, consumer=CONSUMER):
+    """A draft of the forum post (the thread it names, or a new one, once published)."""
+    p = envelope.payload
+    draft = {**forum_post(p), "thread_id": p["thread_id"]}
+    if not first_delivery(cur, envelope, consumer):
+        return None
+    original = {k: p[k] for k in ("thread_id", "title", "essence", "question", "rubrics", "urgency")}
+    return _insert_draft(cur, "forum_post", envelope, draft["rubrics"], original, draft)
+
+
+# ---- decisions (the library's own log: PublicationDecided) --------------------------------------
+
+WITHDRAWN_BY_AUTHOR = "The author withdrew consent to publication."
+
+
+def apply_decision(cur, decision):
+    """Apply a PublicationDecided payload: the draft's new state and, when published, its entry (with
+    its materials) or its forum post. Idempotent: a draft already decided so changes nothing. Returns
+    the published result (``publish_entry`` / ``publish_post``) or None."""
+    allowed_from = ("pending", "published") if decision["decision"] == "withdrawn" else ("pending",)
+    content = decision["entry"] if decision["kind"] == "solved_case" else decision["post"]
+    cur.execute("SELECT state FROM publication_drafts WHERE id = %s FOR UPDATE", (decision["draft_id"],))
+    row = cur.fetchone()
+    if row is None or row["state"] not in allowed_from:
+        return None
+    cur.execute("UPDATE publication_drafts SET state = %s, reason = %s, decided_by = %s, decided_at = now(), "
+                "original = '{}'::jsonb, draft = coalesce(%s, draft) WHERE id = %s",
+                (decision["decision"], decision["reason"], decision["moderator_id"] or "",
+                 Json(content) if content is not None else None, decision["draft_id"]))
+    source = decision["source_event_id"]
+    if decision["decision"] == "published":
+        if decision["kind"] == "solved_case":
+            return publish_entry(cur, source, content)
+        return publish_post(cur, source, content)
+    if decision["decision"] == "withdrawn" and row["state"] == "published":
+        unpublish(cur, decision["kind"], source)
+    return None
+
+
+def publish_entry(cur, source_event_id, entry):
+    """The library entry and a material item for each material attached to its solutions."""
+    new_id = entry_id(source_event_id)
     cur.execute(
         """INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty,
                                         question, participants, solutions, clarifications, problem_solved)
            VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
         (new_id, entry["rubrics"], entry["urgency"], entry["essence"], entry["actions_taken"],
          entry["difficulty"], entry["question"], entry["participants"], Json(entry["solutions"]),
-         Json(entry["clarifications"]), p["problem_solved"]))
-    for m in attached_materials(envelope.event_id, entry):
+         Json(entry["clarifications"]), entry["problem_solved"]))
+    for m in attached_materials(source_event_id, entry):
         cur.execute("INSERT INTO library_materials (id, material_type, title, url, reference, rubrics, entry_id, "
                     "origin) VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution') ON CONFLICT (id) DO NOTHING",
                     (m["id"], m["material_type"], m["title"], m["url"], m["reference"], m["rubrics"], new_id))
-    return entry
+    return {"entry_id": str(new_id), "rubrics": entry["rubrics"]}
 
 
-def apply_published_to_forum(cur, envelope, consumer=CONSUMER):
+def publish_post(cur, source_event_id, post):
     """A new thread, or a post added to the thread named; an unknown thread opens a new one.
 
-    Returns ``(thread_id, new_thread, added, rubrics)`` or None for a repeated delivery."""
-    post = forum_post(envelope.payload)
-    new_thread_id = forum_thread_id(envelope.event_id)
-    post_id = uuid.uuid5(FORUM_NAMESPACE, f"post:{envelope.event_id}")
-    if not first_delivery(cur, envelope, consumer):
-        return None
+    Returns ``{thread_id, new_thread, added, rubrics}``."""
+    new_thread_id = forum_thread_id(source_event_id)
+    post_id = uuid.uuid5(FORUM_NAMESPACE, f"post:{source_event_id}")
     thread = None
-    asked = _as_uuid(envelope.payload["thread_id"])
+    asked = _as_uuid(post.get("thread_id"))
     if asked is not None:
         # Locked: concurrent posts to one thread each see the other's rubrics.
         cur.execute("SELECT id, rubrics FROM forum_threads WHERE id = %s FOR UPDATE", (asked,))
@@ -172,4 +234,19 @@ def apply_published_to_forum(cur, envelope, consumer=CONSUMER):
     if added:
         cur.execute("UPDATE forum_threads SET rubrics = %s, updated_at = now() WHERE id = %s",
                     (ordered_rubrics(thread["rubrics"], post["rubrics"]), thread["id"]))
-    return thread["id"], thread["id"] == new_thread_id, added, post["rubrics"]
+    return {"thread_id": str(thread["id"]), "new_thread": thread["id"] == new_thread_id, "added": added,
+            "rubrics": post["rubrics"]}
+
+
+def unpublish(cur, kind, source_event_id):
+    """The author withdrew consent after publication: the entry (and its materials) is withdrawn, the
+    forum post hidden, as a moderator would (services/library/curation.py), by the author's word."""
+    if kind == "solved_case":
+        new_id = entry_id(source_event_id)
+        for table, key in (("library_entries", "id"), ("library_materials", "entry_id")):
+            cur.execute(f"UPDATE {table} SET withdrawn_at = now(), withdrawn_by = 'author', withdrawn_reason = %s "
+                        f"WHERE {key} = %s AND withdrawn_at IS NULL", (WITHDRAWN_BY_AUTHOR, new_id))
+    else:
+        cur.execute("UPDATE forum_posts SET hidden_at = now(), hidden_by = 'author', hidden_reason = %s "
+                    "WHERE id = %s AND hidden_at IS NULL",
+                    (WITHDRAWN_BY_AUTHOR, uuid.uuid5(FORUM_NAMESPACE, f"post:{source_event_id}")))

@@ -2,23 +2,28 @@
 and materials: articles, books, links), and the forum "What to do? Looking for a way out
 together" (threads opened by cases published to it, and what people write there).
 
-Case text is scrubbed and impersonal: no case id, number, author or mentor. Moderators curate
-(services/library/curation.py); search and similar cases: search.py, similar.py; the forum's
-conversation: forum.py; the tables: tables.py.
+Case text is scrubbed and impersonal: no case id, number, author or mentor. Nothing is published
+before it is reviewed: a completion or a forum publication is a draft until a moderator publishes it
+(services/library/review.py; ``LIBRARY_REVIEW``). Moderators curate (services/library/curation.py);
+search and similar cases: search.py, similar.py; the forum's conversation: forum.py; the tables:
+tables.py.
 """
 import uuid
 
 from contracts.errors import Forbidden, InvalidInput
-from contracts.rpc import (ActorSchema, ForumMessageSchema, LibraryItemEditSchema, LibrarySearchSchema,
-                           ModerationReasonSchema, NewMaterialSchema, SimilarRequestSchema)
+from contracts.rpc import (ActorSchema, DraftEditSchema, DraftQuerySchema, ForumMessageSchema, LibraryItemEditSchema,
+                           LibrarySearchSchema, ModerationReasonSchema, NewMaterialSchema, SimilarRequestSchema)
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import load
-from services.common.consumer import subscribe
+from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.outbox import OutboxReader
+from services.common.personal_data import records
+from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
-from services.library import curation, forum, items, projection, search, similar
+from services.library import curation, forum, items, projection, review, search, similar
 # re-exported: tests and older callers import these from here
 from services.library.projection import (  # noqa: F401
     FORUM_NAMESPACE, THREAD_TITLE_FROM_QUESTION, anonymized_entry, forum_post, ordered_rubrics)
@@ -27,6 +32,9 @@ from services.library.tables import SCHEMA  # noqa: F401  (research/rebuild.py m
 log = get_logger()
 
 THREAD_COLUMNS = forum.THREAD_COLUMNS
+# The person's tables for GET /api/v1/me/data: the drafts of their cases (the original while it waits)
+# and what they wrote in the forum.
+PERSONAL_TABLES = {"publication_drafts": (("author_id",), ()), "forum_messages": (("author_id",), ())}
 
 
 def _timestamps(row, *names):
@@ -55,32 +63,38 @@ class LibraryService:
     log = CorrelationContext("library")
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=SCHEMA)
+    review_mode = review.ReviewMode()
+    relay = EventRelay("library", OutboxReader("library"))  # the library's own log: drafts and decisions
 
     @subscribe("library.case-events")
     def on_case_event(self, envelope):
         """One queue, one entrypoint: dispatch on the event type."""
-        if envelope.type == "CaseCompleted":
-            self._on_case_completed(envelope)
-        elif envelope.type == "CasePublishedToForum":
-            self._on_published_to_forum(envelope)
+        if envelope.type in projection.HANDLED_TYPES:
+            self._on_publication(envelope)
+        elif envelope.type == "PublicationConsentWithdrawn":
+            self._on_consent_withdrawn(envelope)
         else:  # the consumer only passes the queue's types; be explicit if topology and code drift
             raise ValueError(f"library.case-events: no handler for {envelope.type}")
 
-    def _on_case_completed(self, envelope):
+    def _on_publication(self, envelope):
+        """A consenting completion or a forum publication: a draft, reviewed before anything is published
+        (published at once only with LIBRARY_REVIEW=automatic)."""
         with self.db.transaction() as cur:
-            entry = projection.apply_case_completed(cur, envelope, self.name)
-        if entry is not None:
-            log.info("library_entry_created", rubrics=entry["rubrics"])
-
-    def _on_published_to_forum(self, envelope):
-        """A new thread, or a post added to the thread named (services/library/projection.py)."""
-        with self.db.transaction() as cur:
-            result = projection.apply_published_to_forum(cur, envelope, self.name)
-        if result is None:
+            draft = projection.apply(cur, envelope, self.name)
+            published = review.drafted(cur, draft, self.review_mode) if draft is not None else None
+        if draft is None:
             return
-        thread_id, new_thread, added, rubrics = result
-        log.info("forum_post_added" if added else "forum_post_known", thread_id=str(thread_id),
-                 new_thread=new_thread, rubrics=rubrics)
+        self.relay.wake()
+        log.info("publication_drafted", draft_id=draft["id"], kind=draft["kind"], rubrics=draft["rubrics"],
+                 review=self.review_mode, published=published is not None)
+
+    def _on_consent_withdrawn(self, envelope):
+        with self.db.transaction() as cur:
+            withdrawn = review.withdraw_consent(cur, envelope.payload["case_id"], envelope.payload["author_id"]) \
+                if first_delivery(cur, envelope, self.name) else []
+        if withdrawn:
+            self.relay.wake()
+        log.info("publication_consent_withdrawn", case_id=envelope.payload["case_id"], drafts=withdrawn)
 
     # ---- the library ----------------------------------------------------------------------
 
@@ -149,6 +163,71 @@ class LibraryService:
             item = curation.withdraw_item(cur, actor["user_id"], item_id, body["reason"])
         log.info("library_item_withdrawn", item_id=item["id"], kind=item["kind"])
         return item
+
+    # ---- review: nothing is published before a moderator has read it (review.py) --------------
+
+    @rpc
+    def list_drafts(self, actor, query=None):
+        """Drafts in a state (pending: the oldest first) and how many wait."""
+        _moderator(actor, "review drafts")
+        query = load(DraftQuerySchema, query or {}, "query")
+        with self.db.transaction() as cur:
+            return review.listing(cur, query["state"])
+
+    @rpc
+    def waiting_drafts(self, actor):
+        _moderator(actor, "review drafts")
+        with self.db.transaction() as cur:
+            return {"waiting": review.waiting(cur)}
+
+    @rpc
+    def get_draft(self, actor, draft_id):
+        """A moderator: the draft beside the original, marked; its author: the impersonal text."""
+        actor = _actor(actor)
+        with self.db.transaction() as cur:
+            return review.readable(cur, actor, draft_id)
+
+    @rpc
+    def my_drafts(self, actor, case_id=None):
+        """The author's drafts (of one case), to preview what would be published."""
+        actor = _actor(actor)
+        with self.db.transaction() as cur:
+            return {"items": review.authored(cur, actor["user_id"], case_id)}
+
+    @rpc
+    def edit_draft(self, actor, draft_id, body):
+        actor = _moderator(actor, "edit drafts")
+        texts = load(DraftEditSchema, body, "draft")["texts"]
+        with self.db.transaction() as cur:
+            view = review.edit(cur, actor["user_id"], draft_id, texts)
+        log.info("draft_edited", draft_id=view["id"], texts=sorted(texts))
+        return view
+
+    @rpc
+    def publish_draft(self, actor, draft_id):
+        actor = _moderator(actor, "publish drafts")
+        with self.db.transaction() as cur:
+            view = review.publish(cur, actor["user_id"], draft_id)
+        self.relay.wake()
+        log.info("draft_published", draft_id=view["id"], kind=view["kind"])
+        return view
+
+    @rpc
+    def reject_draft(self, actor, draft_id, body):
+        actor = _moderator(actor, "reject drafts")
+        body = load(ModerationReasonSchema, body)
+        with self.db.transaction() as cur:
+            view = review.reject(cur, actor["user_id"], draft_id, body["reason"])
+        self.relay.wake()
+        log.info("draft_rejected", draft_id=view["id"], kind=view["kind"])
+        return view
+
+    @rpc
+    def records_of(self, actor):
+        """Everything the library holds about the signed-in person (GET /api/v1/me/data)."""
+        actor = _actor(actor)
+        with self.db.transaction() as cur:
+            return records(cur, PERSONAL_TABLES, actor["user_id"])
 
     # ---- the forum ------------------------------------------------------------------------
 

@@ -8,11 +8,16 @@ second, ``english`` vector would index the Latin words twice and the Cyrillic on
 Weights: A the essence and question of a case (a material's title), B the solutions (a
 material's description), C the rest (actions taken, difficulty, clarifications; a reference).
 
+Review (services/library/review.py): a consenting completion or a forum publication is first a row of
+``publication_drafts`` (the original, while it waits, beside the impersonal draft a moderator edits);
+only a decision, written to the library's outbox as ``PublicationDecided`` (its own log, which the rebuild
+replays), puts it into the item and forum tables.
+
 Curation (services/library/curation.py) is the library's own data, not derived from any
 event: ``edited_*`` and ``withdrawn_*`` columns on the items, materials added by moderators
 (``origin = 'moderator'``), hidden forum posts, and the journal ``library_moderation``.
 """
-from services.common.schema import CONSUMER_TABLES
+from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
 
 TS_CONFIG = "russian"
 
@@ -25,7 +30,7 @@ def _add_columns(table, columns):
     return f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN IF NOT EXISTS {c}" for c in columns)
 
 
-SCHEMA = CONSUMER_TABLES + (
+SCHEMA = CONSUMER_TABLES + PUBLISHER_TABLES + (
     """CREATE TABLE IF NOT EXISTS library_entries (
         id uuid PRIMARY KEY,
         kind text NOT NULL,
@@ -128,4 +133,25 @@ SCHEMA = CONSUMER_TABLES + (
         {", ".join(_HIDING_COLUMNS)}
     )""",
     "CREATE INDEX IF NOT EXISTS forum_messages_thread ON forum_messages (thread_id, created_at)",
+    # Drafts waiting for (or decided by) a moderator: services/library/review.py. ``original`` holds the
+    # author's text only while the draft waits; a decision empties it (the published text is ``draft``).
+    """CREATE TABLE IF NOT EXISTS publication_drafts (
+        id uuid PRIMARY KEY,
+        kind text NOT NULL,
+        source_event_id uuid NOT NULL,
+        case_id text,
+        author_id text,
+        rubrics text[] NOT NULL,
+        original jsonb NOT NULL,
+        draft jsonb NOT NULL,
+        state text NOT NULL DEFAULT 'pending',
+        reason text NOT NULL DEFAULT '',
+        decided_by text,
+        decided_at timestamptz,
+        edited_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+    )""",
+    "CREATE INDEX IF NOT EXISTS publication_drafts_state ON publication_drafts (state, created_at)",
+    "CREATE INDEX IF NOT EXISTS publication_drafts_author ON publication_drafts (author_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS publication_drafts_case ON publication_drafts (case_id)",
 )

@@ -42,6 +42,10 @@ def inbox_entries(event_type, payload):
     if event_type == "AccreditationRequested":
         return [(MODERATORS, "accreditation_requested",
                  "A mentor applied for accreditation: please review the application.")]
+    if event_type == "PublicationDrafted":
+        what = "A solved case" if payload["kind"] == "solved_case" else "A case posted to the forum"
+        return [(MODERATORS, "publication_drafted",
+                 f"{what} waits for review before publication: please read the draft.")]
     if event_type == "AccreditationDecided":
         text = DECISIONS[payload["decision"]]
         reason = " ".join(payload["reason"].split())

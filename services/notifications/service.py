@@ -19,6 +19,7 @@ from services.common.batch_consumer import event_context, first_deliveries, subs
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.personal_data import records
 from services.common.rpc import RpcDeadline, rpc
 from services.notifications import calendar, email, inbox, messaging, preferences
 from services.notifications.directory import Directory
@@ -33,6 +34,19 @@ SERVICE = "notifications"
 
 def _now():
     return datetime.now(timezone.utc)
+
+
+# The person's tables for GET /api/v1/me/data: (columns holding their id, columns left out). Entries for
+# every moderator ('@moderators') are about cases and applications, not the moderator.
+PERSONAL_TABLES = {
+    "inbox": (("user_id",), ()),
+    "inbox_reads": (("user_id",), ()),
+    "email_outbox": (("recipient",), ()),
+    "notification_preferences": (("user_id",), ()),
+    "direct_messages": (("sender_id", "recipient_id"), ()),
+    "calendar_events": (("author_id",), ()),
+    "calendar_attendance": (("user_id",), ()),
+}
 
 
 class NotificationsService:
@@ -55,6 +69,10 @@ class NotificationsService:
 
     @subscribe_batch("notifications.identity-events")
     def on_identity_event(self, envelopes):
+        self._notify(envelopes)
+
+    @subscribe_batch("notifications.library-events")
+    def on_library_event(self, envelopes):
         self._notify(envelopes)
 
     def _notify(self, envelopes):
@@ -107,6 +125,13 @@ class NotificationsService:
         body = load(MarkAllReadSchema, body)
         with self.db.transaction() as cur:
             return inbox.mark_all_read(cur, actor, body["up_to"])
+
+    @rpc
+    def records_of(self, actor):
+        """Everything notifications holds about the signed-in person (GET /api/v1/me/data)."""
+        actor = load(ActorSchema, actor, "actor")
+        with self.db.transaction() as cur:
+            return records(cur, PERSONAL_TABLES, actor["user_id"])
 
     # ---- e-mail preferences and the sender ---------------------------------------------------
 
