@@ -1,18 +1,20 @@
-"""Library and forum routes: moderators curate the library; similar cases for a case; people
-write in forum threads and moderators hide posts. The library service decides who may do what.
+"""Library and forum routes: moderators review drafts before anything is published and curate the
+library; authors preview their drafts and withdraw consent; similar cases for a case; people write in
+forum threads and moderators hide posts. The library service decides who may do what.
 
 A mixin of GatewayService (it has the RPC proxies). Browsing and searching the library stays
 ``GET /api/v1/library`` in service.py (``q`` searches, no ``q`` browses).
 """
 
 from contracts.errors import PlatformError
-from contracts.rpc import (ForumMessageSchema, LibraryEntryViewSchema, LibraryItemEditSchema,
-                           ModerationReasonSchema, NewMaterialSchema)
+from contracts.rpc import (CaseViewSchema, DraftEditSchema, DraftQuerySchema, DraftViewSchema, ForumMessageSchema,
+                           LibraryEntryViewSchema, LibraryItemEditSchema, ModerationReasonSchema, NewMaterialSchema)
 from services.common.logs import get_logger
 from services.gateway.entrypoints import http
 from services.gateway.http import request_key
 from services.gateway.schemas import ForumPostViewSchema
-from services.gateway.schemas_library import SimilarListSchema, SimilarQuerySchema
+from services.gateway.schemas_library import (DraftListSchema, DraftViewListSchema, MyDraftsQuerySchema,
+                                              SimilarListSchema, SimilarQuerySchema)
 
 logger = get_logger()
 
@@ -27,6 +29,47 @@ def similar_request(form, limit):
 
 
 class LibraryRoutes:
+
+    # ---- review: nothing is published before a moderator has read it ---------------------------
+
+    @http("GET", "/api/v1/library/drafts", query=DraftQuerySchema, returns=DraftListSchema, tag="library",
+          summary="A moderator lists the drafts in a state (pending: waiting for review) and how many wait")
+    def list_drafts(self, request, actor, query):
+        return self.library.list_drafts(actor, query)
+
+    @http("GET", "/api/v1/library/drafts/<draft_id>", returns=DraftViewSchema, tag="library",
+          summary="A draft: for a moderator beside the author's original, every replaced span and suspicious "
+                  "token marked; for its author, the impersonal text to be published")
+    def get_draft(self, request, actor, draft_id):
+        return self.library.get_draft(actor, draft_id)
+
+    @http("PATCH", "/api/v1/library/drafts/<draft_id>", body=DraftEditSchema, returns=DraftViewSchema,
+          tag="library", errors=(409,), summary="A moderator edits a waiting draft's texts")
+    def edit_draft(self, request, actor, draft_id, body):
+        return self.library.edit_draft(actor, draft_id, body)
+
+    @http("POST", "/api/v1/library/drafts/<draft_id>/publication", returns=DraftViewSchema, tag="library",
+          errors=(409,), summary="A moderator publishes a waiting draft: to the library, or to the forum")
+    def publish_draft(self, request, actor, draft_id):
+        return self.library.publish_draft(actor, draft_id)
+
+    @http("POST", "/api/v1/library/drafts/<draft_id>/rejection", body=ModerationReasonSchema,
+          returns=DraftViewSchema, tag="library", errors=(409,),
+          summary="A moderator rejects a waiting draft, with a reason: nothing of it is published")
+    def reject_draft(self, request, actor, draft_id, body):
+        return self.library.reject_draft(actor, draft_id, body)
+
+    @http("GET", "/api/v1/me/publications", query=MyDraftsQuerySchema, returns=DraftViewListSchema,
+          tag="library", summary="The signed-in author's drafts: the impersonal text each would publish, its state")
+    def my_drafts(self, request, actor, query):
+        return self.library.my_drafts(actor, query["case_id"])
+
+    @http("DELETE", "/api/v1/cases/<case_id>/publication-consent", returns=CaseViewSchema,
+          tag="cases", errors=(409,),
+          summary="The author withdraws consent to publishing the case: its drafts are dropped, anything "
+                  "published of it leaves the library and the forum")
+    def withdraw_publication_consent(self, request, actor, case_id):
+        return self._case_view(self.cases.withdraw_publication_consent(actor, case_id))
 
     # ---- curation (moderators) ------------------------------------------------------------
 

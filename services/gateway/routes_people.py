@@ -5,6 +5,7 @@ A mixin of GatewayService (it has the RPC proxies). Identity decides who may act
 their own availability and applies; only moderators list applications and decide (403 otherwise).
 """
 import base64
+from datetime import datetime, timezone
 
 from werkzeug.wrappers import Response
 
@@ -16,7 +17,7 @@ from contracts.rpc import (AccreditationApplicationSchema, AccreditationViewSche
                            PasswordResetRequestSchema, PasswordResetSchema, PhotoViewSchema, StatusViewSchema)
 from contracts.validation import schema_of
 from services.gateway.entrypoints import http
-from services.gateway.schemas_people import ApplicationReviewListSchema, ApplicationStateQuerySchema
+from services.gateway.schemas_people import ApplicationReviewListSchema, ApplicationStateQuerySchema, MyDataSchema
 
 PHOTO_CACHE_SECONDS = 300  # the photo URL names its version (?v=), so a cached photo is never a stale one
 EMAIL_NOT_VERIFIED = "Confirm your e-mail address first: open the link we sent you (or ask for a new one)."
@@ -29,7 +30,22 @@ def require_verified_email(request):
         raise EmailNotVerified(EMAIL_NOT_VERIFIED)
 
 
+PERSONAL_DATA_SERVICES = ("identity", "cases", "notifications", "library", "matching")
+
+
 class PeopleRoutes:
+
+    # ---- the right of access --------------------------------------------------------------
+
+    @http("GET", "/api/v1/me/data", returns=MyDataSchema, tag="auth",
+          summary="Everything the platform holds about the signed-in person, from every service, as one document")
+    def my_data(self, request, actor):
+        """Each service answers for its own records of the signed actor (``records_of``): the gateway only
+        gathers them, so no service reads another's data and none answers for someone else."""
+        document = {"user_id": actor["user_id"], "generated_at": datetime.now(timezone.utc).isoformat()}
+        for service in PERSONAL_DATA_SERVICES:
+            document[service] = getattr(self, service).records_of(actor) or {}
+        return document
 
     # ---- sessions -----------------------------------------------------------------------
 

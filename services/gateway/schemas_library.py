@@ -5,7 +5,7 @@ library's page and the forum's views are in schemas.py beside the routes that we
 """
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from contracts.rpc import SimilarItemViewSchema
+from contracts.rpc import DraftSummarySchema, DraftViewSchema, SimilarItemViewSchema
 
 
 class SimilarQuerySchema(Schema):
@@ -18,3 +18,21 @@ class SimilarQuerySchema(Schema):
 class SimilarListSchema(Schema):
     items = fields.List(fields.Nested(SimilarItemViewSchema), required=True,
                         metadata={"description": "The most similar first"})
+
+
+class DraftListSchema(Schema):
+    items = fields.List(fields.Nested(DraftSummarySchema), required=True,
+                        metadata={"description": "Pending: the oldest first; decided: the latest decisions first"})
+    waiting = fields.Integer(required=True, metadata={"description": "How many drafts wait for review"})
+
+
+class MyDraftsQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    case_id = fields.String(load_default=None, validate=validate.Length(1, 64),
+                            metadata={"description": "Only the drafts of this case"})
+
+
+class DraftViewListSchema(Schema):
+    items = fields.List(fields.Nested(DraftViewSchema), required=True, metadata={"description": "The newest first"})

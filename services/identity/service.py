@@ -25,6 +25,7 @@ from services.common.health import health_report
 from services.common import mail
 from services.common.logs import CorrelationContext, get_logger
 from services.common.outbox import OutboxReader
+from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, TimedRpcProxy, rpc
 from services.common.schema import PUBLISHER_TABLES
@@ -122,6 +123,27 @@ ACCOUNT_EMAIL_LEASE_SECONDS = 120.0  # longer than one SMTP exchange may take (t
 
 NOT_A_MENTOR_AVAILABILITY = "Only a mentor keeps an availability."
 NOT_A_MENTOR_ACCREDITATION = "Only a mentor applies for the roll of mentors."
+
+
+# The person's tables for GET /api/v1/me/data: (columns holding their id, columns left out). Readers' and
+# deciders' ids are other people's (a moderator's never shown to the author); the e-mail body may hold a
+# one-time link.
+PERSONAL_TABLES = {
+    "users": (("id",), ()),
+    "mentor_profiles": (("mentor_id",), ()),
+    "mentor_photos": (("mentor_id",), ()),
+    "mentor_availability": (("mentor_id",), ()),
+    "questionnaires": (("user_id",), ()),
+    "questionnaire_reads": (("author_id",), ("reader_id",)),
+    "access_audit": (("author_id",), ("reader_id",)),
+    "sessions": (("user_id",), ()),
+    "accreditations": (("mentor_id",), ()),
+    "accreditation_applications": (("mentor_id",), ("decided_by",)),
+    "accreditation_history": (("mentor_id",), ("actor_id",)),
+    "account_tokens": (("user_id",), ()),
+    "account_email_outbox": (("user_id",), ("body",)),
+    "sign_in_alerts": (("user_id",), ()),
+}
 
 
 class IdentityService:
@@ -415,6 +437,14 @@ class IdentityService:
             with self.db.transaction() as cur:
                 audit.record(cur, row["id"], actor["user_id"], actor["role"], "", [audit.ACCOUNT], "")
         return user_view(row)
+
+    @rpc
+    def records_of(self, actor):
+        """Everything identity holds about the signed-in person (GET /api/v1/me/data): no hash, no token,
+        and not who among the moderators read them (their access log names roles, as it does)."""
+        actor = load(ActorSchema, actor, what="actor")
+        with self.db.transaction() as cur:
+            return records(cur, PERSONAL_TABLES, actor["user_id"])
 
     # ---- mentor profiles -----------------------------------------------------------
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from nameko.dependency_providers import Config
 
 from contracts.errors import NotFound
-from contracts.rpc import SuggestColleaguesSchema
+from contracts.rpc import ActorSchema, SuggestColleaguesSchema
 from contracts.validation import load
 from services.common import outbox
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
@@ -25,6 +25,7 @@ from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.outbox import OutboxReader
+from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
@@ -40,6 +41,11 @@ SCHEMA = CONSUMER_TABLES + PUBLISHER_TABLES + readmodel.SCHEMA
 def today():
     """Away periods are calendar dates; the platform's calendar is UTC."""
     return datetime.now(timezone.utc).date()
+
+
+# A mentor's rows for GET /api/v1/me/data: (columns holding their id, columns left out).
+PERSONAL_TABLES = {"mentors": (("mentor_id",), ()), "assignments": (("mentor_id",), ()),
+                   "mentor_stats": (("mentor_id",), ())}
 
 
 class MatchingService:
@@ -133,6 +139,13 @@ class MatchingService:
         with self.db.transaction() as cur:
             cur.execute("SELECT round, proposals FROM proposals WHERE case_id = %s ORDER BY round", (case_id,))
             return [dict(r) for r in cur.fetchall()]
+
+    @rpc
+    def records_of(self, actor):
+        """What matching holds about the signed-in person (a mentor: profile snapshot, assignments, load)."""
+        actor = load(ActorSchema, actor, "actor")
+        with self.db.transaction() as cur:
+            return records(cur, PERSONAL_TABLES, actor["user_id"])
 
     @rpc
     def health(self):

@@ -52,6 +52,10 @@ EXPECTED = {
     ("GET", "/api/v1/statistics"),
     ("POST", "/api/v1/auth/email-verification"), ("POST", "/api/v1/auth/email-verification/resend"),
     ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("GET", "/api/v1/library/drafts"), ("GET", "/api/v1/library/drafts/{draft_id}"),
+    ("PATCH", "/api/v1/library/drafts/{draft_id}"), ("POST", "/api/v1/library/drafts/{draft_id}/publication"),
+    ("POST", "/api/v1/library/drafts/{draft_id}/rejection"), ("GET", "/api/v1/me/publications"),
+    ("DELETE", "/api/v1/cases/{case_id}/publication-consent"), ("GET", "/api/v1/me/data"),
 }
 
 BODIES = {
@@ -92,6 +96,8 @@ BODIES = {
     ("POST", "/api/v1/auth/email-verification"): "EmailVerification",
     ("POST", "/api/v1/auth/password-reset"): "PasswordResetRequest",
     ("POST", "/api/v1/auth/password-reset/confirm"): "PasswordReset",
+    ("PATCH", "/api/v1/library/drafts/{draft_id}"): "DraftEdit",
+    ("POST", "/api/v1/library/drafts/{draft_id}/rejection"): "ModerationReason",
 }
 # raw bodies and results (not JSON): the mentor's photo
 IMAGES = ["image/jpeg", "image/png"]
@@ -187,6 +193,14 @@ def test_results_reference_contract_views(doc):
     assert result(("GET", "/api/v1/cases/{case_id}/author")) == "AuthorCard"
     assert result(("POST", "/api/v1/cases/{case_id}/author")) == "AuthorCard"
     assert result(("GET", "/api/v1/me/access-log")) == "AccessLogPage"
+    assert result(("GET", "/api/v1/library/drafts")) == "DraftList"
+    for key in [("GET", "/api/v1/library/drafts/{draft_id}"), ("PATCH", "/api/v1/library/drafts/{draft_id}"),
+                ("POST", "/api/v1/library/drafts/{draft_id}/publication"),
+                ("POST", "/api/v1/library/drafts/{draft_id}/rejection")]:
+        assert result(key) == "DraftView", key
+    assert result(("GET", "/api/v1/me/publications")) == "DraftViewList"
+    assert result(("DELETE", "/api/v1/cases/{case_id}/publication-consent")) == "CaseView"
+    assert result(("GET", "/api/v1/me/data")) == "MyData"
     schemas = doc["components"]["schemas"]
     assert schemas["CaseSummaryList"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
     assert "profile" in schemas["ProposedMentor"]["properties"]
