@@ -103,7 +103,7 @@ class Burst:
                                                       "mentor_id": self.mentor_id})
         return envelope("CaseCompleted", case_id, {
             "case_id": case_id, "case_number": number, "rubrics": ["education-law"], "problem_solved": "yes",
-            "publication_consent": True, "publication": publication(f"Essence {self.tag} {i}")})
+            "publication_consent": True, "author_id": case_id, "publication": publication(f"Essence {self.tag} {i}")})
 
     def publish(self, amqp_uri, events=None):
         """Publish the whole burst (or ``events`` of it) at once, as its source would; returns the burst."""
@@ -135,7 +135,8 @@ class Burst:
         if self.consumer == "cases":  # the round recorded once per case, in the event store
             return count(db, "cases", "SELECT count(*) FROM cases_events WHERE topic LIKE %s "
                          "AND originator_id::text = ANY(%s)", "%:Case.MentorsProposed", self.case_ids)
-        return count(db, "library", "SELECT count(*) FROM library_entries WHERE essence LIKE %s",
+        # a consenting completion is a draft for review (services/library/review.py): one per event
+        return count(db, "library", "SELECT count(*) FROM publication_drafts WHERE original->>'essence' LIKE %s",
                      f"Essence {self.tag} %")
 
     def processed(self, db):

@@ -70,6 +70,12 @@ def test_whole_journey_over_rpc(platform, rpc):
         return next((e for e in rpc.library.list_entries(mentee) if e["question"] == case_form()["question"]
                      and e["solutions"] and e["solutions"][0]["text"].startswith("Agree three class rules")), None)
 
+    # nothing is published before a moderator has read it: a draft waits, the author sees it impersonal
+    [draft] = eventually(lambda: rpc.library.my_drafts(mentee, case_id)["items"], message="the library's draft")
+    assert draft["state"] == "pending" and ours() is None
+    assert "[phone]" in str(draft["texts"]) and "+7 916" not in str(draft["texts"])
+    published = rpc.library.publish_draft(actor("moderator"), draft["id"])
+    assert published["state"] == "published"
     entry = eventually(ours, message="library entry")
     text = str(entry)
     assert mentee["user_id"] not in text and mentor_id not in text and case_id not in text

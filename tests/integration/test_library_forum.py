@@ -16,7 +16,8 @@ PII = ("Ivan", "Petrov", "ivan.petrov@mail.ru", "No. 5")
 
 @pytest.fixture(scope="module")
 def library(start_module_service, test_env):
-    with consumer_under_test(start_module_service, test_env, LibraryService) as broker:
+    # about search, curation and the forum, not review: published at once (tests/integration/test_library_review.py)
+    with consumer_under_test(start_module_service, test_env, LibraryService, LIBRARY_REVIEW="automatic") as broker:
         yield broker
 
 
@@ -24,8 +25,9 @@ def forum_post(thread_id=None, title="Homework strike in the 7th form", **overri
     payload = {"thread_id": thread_id, "title": title,
                "essence": "Pupils of my 7th form refuse to do homework.",
                "question": "How do I get them back to work without threats?",
-               "rubrics": ["class-management-motivation"], "urgency": "need_advice", **overrides}
-    # The forum post carries no case: the aggregate id is the publishing case's, never stored.
+               "rubrics": ["class-management-motivation"], "urgency": "need_advice",
+               "case_id": str(uuid.uuid4()), "author_id": str(uuid.uuid4()), **overrides}
+    # The library publishes neither the case nor its author (the draft keeps them for the author's preview).
     return envelope("CasePublishedToForum", uuid.uuid4(), payload)
 
 
@@ -156,7 +158,8 @@ def completed(essence, clarifications=None):
         publication["clarifications"] = clarifications
     return envelope("CaseCompleted", case_id, {
         "case_id": case_id, "case_number": "MC-2026-000777", "rubrics": ["education-law"],
-        "problem_solved": "yes", "publication_consent": True, "publication": publication})
+        "problem_solved": "yes", "publication_consent": True, "author_id": str(uuid.uuid4()),
+        "publication": publication})
 
 
 def entry_with(rpc, essence):

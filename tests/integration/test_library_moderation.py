@@ -19,7 +19,8 @@ MENTOR = actor("mentor")
 
 @pytest.fixture(scope="module")
 def library(start_module_service, test_env):
-    with consumer_under_test(start_module_service, test_env, LibraryService) as broker:
+    # about search, curation and the forum, not review: published at once (tests/integration/test_library_review.py)
+    with consumer_under_test(start_module_service, test_env, LibraryService, LIBRARY_REVIEW="automatic") as broker:
         yield broker
 
 
@@ -31,7 +32,7 @@ def completed(essence, materials=()):
     case_id = str(uuid.uuid4())
     return envelope("CaseCompleted", case_id, {
         "case_id": case_id, "case_number": "MC-2026-000002", "rubrics": ["professional-ethics"],
-        "problem_solved": "partly", "publication_consent": True, "publication": {
+        "problem_solved": "partly", "publication_consent": True, "author_id": str(uuid.uuid4()), "publication": {
             "essence": essence, "actions_taken": "", "difficulty": "", "question": "How do I answer?",
             "participants": [], "rubrics": ["professional-ethics"], "urgency": "urgent",
             "solutions": [{"text": "Talk in private first.", "materials": list(materials)}]}})
@@ -160,7 +161,8 @@ def test_a_withdrawn_item_leaves_browse_search_and_similar_and_stays_withdrawn(l
 def thread(library, rpc):
     body = envelope("CasePublishedToForum", uuid.uuid4(), {
         "thread_id": None, "title": "Marks and parents", "essence": "Parents dispute every mark.",
-        "question": "How do I explain my grading?", "rubrics": ["monitoring-evaluation"], "urgency": "need_advice"})
+        "question": "How do I explain my grading?", "rubrics": ["monitoring-evaluation"], "urgency": "need_advice",
+        "case_id": str(uuid.uuid4()), "author_id": str(uuid.uuid4())})
     library.publish(body)
     thread_id = str(uuid.uuid5(FORUM_NAMESPACE, f"thread:{body['event_id']}"))
     eventually(lambda: rpc.library.get_thread(MENTEE, thread_id), message="thread projected")

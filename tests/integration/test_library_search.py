@@ -26,7 +26,8 @@ READER = actor("mentee")
 
 @pytest.fixture(scope="module")
 def library(start_module_service, test_env):
-    with consumer_under_test(start_module_service, test_env, LibraryService) as broker:
+    # about search, curation and the forum, not review: published at once (tests/integration/test_library_review.py)
+    with consumer_under_test(start_module_service, test_env, LibraryService, LIBRARY_REVIEW="automatic") as broker:
         yield broker
 
 
@@ -44,7 +45,7 @@ def completed(essence, question="What now?", rubrics=("class-management-motivati
            **publication}
     return envelope("CaseCompleted", case_id, {
         "case_id": case_id, "case_number": "MC-2026-000001", "rubrics": list(rubrics), "problem_solved": "yes",
-        "publication_consent": consent, "publication": pub if consent else None})
+        "publication_consent": consent, "author_id": str(uuid.uuid4()), "publication": pub if consent else None})
 
 
 def publish_all(library, db, *bodies):

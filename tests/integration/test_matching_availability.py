@@ -134,7 +134,7 @@ class World:
             payload = {**ref, "mentor_id": None}
         else:
             payload = {**ref, "rubrics": list(rubrics), "problem_solved": "yes", "publication_consent": False,
-                       "publication": None}
+                       "publication": None, "author_id": "a-mentee"}
         return self.publish(event_type, payload, **kw)
 
 

@@ -16,8 +16,9 @@ from tests.support import actor, case_form, eventually
 
 @pytest.fixture(scope="module")
 def consumers(start_module_service, test_env):
-    for service in (MatchingService, CasesService, NotificationsService, LibraryService):
+    for service in (MatchingService, CasesService, NotificationsService):
         start_module_service(service)
+    start_module_service(LibraryService, LIBRARY_REVIEW="automatic")  # about redelivery, not review
     return test_env
 
 
@@ -65,7 +66,7 @@ def test_the_same_envelope_twice_leaves_the_same_state(broker, rpc, db):
                                                 "mode": "personal", "participants": []})
     completed = envelope("CaseCompleted", case_id, {
         "case_id": case_id, "case_number": "MC-0000-000001", "rubrics": ["education-law"],
-        "problem_solved": "yes", "publication_consent": True,
+        "problem_solved": "yes", "publication_consent": True, "author_id": str(uuid.uuid4()),
         "publication": {"essence": f"Essence {case_id}", "actions_taken": "", "difficulty": "",
                         "question": "What now?", "participants": [], "rubrics": ["education-law"],
                         "urgency": "urgent", "solutions": [{"text": "Read the law.", "materials": []}]}})
