@@ -3,7 +3,10 @@
 rebuild library  replays the whole cases log (page by page), maps each event as the live relay
                  does (``integration_payload``, same event ids, same envelope validation) and
                  feeds CaseCompleted / CasePublishedToForum to the library's own projection
-                 (services/library/projection.py) in a fresh database.
+                 (services/library/projection.py) in a fresh database: drafts, as live; then the
+                 library's own log, its outbox's PublicationDecided events in order (a moderator's
+                 publication with the text as published, rejections, withdrawals, automatic
+                 publications), through the same ``apply_decision``: only what was published is.
 rebuild matching the mentors read model from identity's outbox (MentorProfileUpdated, in order, v1
                  upcast as the live consumer does), who works on which case (assignments, load,
                  response times, case rubrics) by feeding the cases log to matching's own
@@ -97,25 +100,30 @@ def _open_target(url, schema, tables):
     return store
 
 
-def rebuild_library(cases_url, into_url, out):
+def rebuild_library(cases_url, library_url, into_url, out):
     from services.library import projection
     from services.library.service import SCHEMA
     app = open_store(cases_url)
     store = None
     try:
-        store = _open_target(into_url, SCHEMA, LIBRARY_TABLES)
+        store = _open_target(into_url, SCHEMA, (*LIBRARY_TABLES, "publication_drafts"))
         counts = Counter()
         for envelopes in case_envelopes(app, projection.HANDLED_TYPES):
             with store.transaction() as cur:  # one transaction per page of the log
                 for envelope in envelopes:
                     projection.apply(cur, envelope)
                     counts[envelope.type] += 1
+        with store.transaction() as cur:
+            for envelope in outbox_envelopes(library_url, projection.DECISION_TYPE):
+                projection.apply_decision(cur, envelope.payload)
+                counts[envelope.payload["decision"]] += 1
     finally:
         app.close()
         if store is not None:
             store.close()
     out.write(f"rebuilt library from {counts['CaseCompleted']} CaseCompleted and "
-              f"{counts['CasePublishedToForum']} CasePublishedToForum events\n")
+              f"{counts['CasePublishedToForum']} CasePublishedToForum events and the library's decisions "
+              f"({counts['published']} published, {counts['rejected']} rejected, {counts['withdrawn']} withdrawn)\n")
     return 0
 
 
@@ -178,7 +186,7 @@ def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
 
 def run_rebuild(args, stdout):
     if args.model == "library":
-        return rebuild_library(args.cases_url, args.into_url, stdout)
+        return rebuild_library(args.cases_url, args.library_url, args.into_url, stdout)
     return rebuild_matching(args.identity_url, args.cases_url, args.matching_url, args.into_url, stdout)
 
 
@@ -266,8 +274,11 @@ def add_commands(commands):
         description="Rebuild a service's read model into a fresh database (created if missing) by "
                     "replaying the source logs through the service's own projection code.")
     models = rebuild.add_subparsers(dest="model", required=True)
-    library = models.add_parser("library", help="library entries and the forum, from the cases log")
+    library = models.add_parser("library", help="library entries and the forum, from the cases log and the "
+                                                 "library's own log of review decisions")
     library.add_argument("--cases-url", required=True, help="the cases service's PostgreSQL URL (read only)")
+    library.add_argument("--library-url", required=True,
+                         help="the live library database URL: its outbox, the log of its decisions (read only)")
     library.add_argument("--into-url", required=True, help="the PostgreSQL URL of the database to fill")
     matching = models.add_parser("matching", help="mentors, assignments and proposal rounds, from identity's "
                                                    "and matching's outboxes and the cases log")

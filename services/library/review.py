@@ -20,7 +20,7 @@ from psycopg2.extras import Json
 
 from contracts import vocabulary as v
 from contracts.errors import Conflict, InvalidInput, NotFound
-from contracts.events import PayloadBreaksContract, dump_payload
+from contracts.events import PayloadBreaksContract, load_outgoing
 from services.common import outbox
 from services.library import highlight, projection
 
@@ -187,14 +187,14 @@ def _decision(row, decision, moderator_id, reason, content=None):
 
 
 def _checked(decision):
-    """The decision as its consumers load it; a text over its limit is a 400 naming the draft's text."""
+    """The decision as its consumers (and the rebuild) load it, so that what the live library applies is
+    what a replay of its log applies; a text over its limit is a 400 naming the draft's text."""
     try:
-        dump_payload("PublicationDecided", decision)
+        return load_outgoing("PublicationDecided", decision)[1]
     except PayloadBreaksContract as broken:
         content = broken.messages.get("entry") or broken.messages.get("post") or {}
         fields = {f"texts.{path}": ["Too long or not a text."] for path in _flatten(content)}
         raise InvalidInput("The draft cannot be published as it is.", fields or {"texts": [str(broken.messages)]})
-    return decision
 
 
 def _flatten(messages, prefix=""):

@@ -18,11 +18,13 @@ from services.matching.service import MatchingService
 from tests.support import actor, case_form, eventually, mentor_snapshot
 
 KEY = "rebuild-key"
+EDITED_QUESTION = "How do I restore discipline in a 7th form (edited by the moderator)?"
 
 
 @pytest.fixture(scope="module")
 def journey(start_module_service, test_env):
-    """A completed, consented case that was also published to the forum, projected live."""
+    """A completed, consented case that was also published to the forum, reviewed by a moderator (the
+    solved case's question edited) and published live."""
     from tests.integration.relay_helpers import publish_via_outbox
     from tests.actors import signed_rpc
 
@@ -51,6 +53,14 @@ def journey(start_module_service, test_env):
             "materials": [{"title": "Classroom basics", "reference": "https://example.org/cm"}]})
         rpc.cases.complete_case(mentee, case_id, {"problem_solved": "yes",
                                                   "helpfulness": {solved["solutions"][0]["id"]: 5}})
+        # nothing is published before review: the moderator edits the solved case, publishes both
+        drafts = eventually(lambda: len(rpc.library.my_drafts(mentee)["items"]) == 2 and
+                            rpc.library.my_drafts(mentee)["items"], message="two drafts wait for review")
+        moderator = actor("moderator")
+        for draft in drafts:
+            if draft["kind"] == "solved_case":
+                rpc.library.edit_draft(moderator, draft["id"], {"texts": {"question": EDITED_QUESTION}})
+            rpc.library.publish_draft(moderator, draft["id"])
     live = psycopg2.connect(urls["library"])
     live.autocommit = True
 
@@ -88,9 +98,10 @@ def run(*argv):
 
 def rebuild(journey, name):
     url = journey["test_env"].database_url(f"rebuilt_{name}")
-    code, out = run("rebuild", "library", "--cases-url", journey["cases"], "--into-url", url)
+    code, out = run("rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"],
+                    "--into-url", url)
     assert code == 0, out
-    assert "1 CaseCompleted and 1 CasePublishedToForum" in out
+    assert "1 CaseCompleted and 1 CasePublishedToForum events and the library's decisions (2 published" in out
     return url
 
 
@@ -100,9 +111,10 @@ def test_rebuilt_library_equals_live(journey):
     assert code == 0, out
     assert "live and rebuilt are equal" in out
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT essence FROM library_entries")
-        [(essence,)] = cur.fetchall()
+        cur.execute("SELECT essence, question FROM library_entries")
+        [(essence, question)] = cur.fetchall()
         assert "Petrov" not in essence and "ivan@example.org" not in essence
+        assert question == EDITED_QUESTION  # the decision's text, as published
         cur.execute("SELECT id::text FROM forum_threads")
         [(thread_id,)] = cur.fetchall()
     assert uuid.UUID(thread_id).version == 5  # derived from the same event id as the live relay's
@@ -110,8 +122,29 @@ def test_rebuilt_library_equals_live(journey):
 
 def test_rebuild_refuses_a_database_already_used(journey):
     url = rebuild(journey, "used")
-    code, _ = run("rebuild", "library", "--cases-url", journey["cases"], "--into-url", url)
+    code, _ = run("rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"],
+                  "--into-url", url)
     assert code == 2
+
+
+def test_without_the_librarys_decisions_nothing_is_published(journey):
+    """The cases log alone makes drafts: what reaches the library is only what the library's log decided."""
+    url = journey["test_env"].database_url("rebuilt_undecided")
+    empty = journey["test_env"].database_url("rebuild_no_decisions")
+    from services.common.db import PostgresStore, ensure_database
+    from services.library.service import SCHEMA
+    ensure_database(empty)
+    store = PostgresStore(empty, 1)
+    store.migrate(SCHEMA)
+    store.close()
+    code, out = run("rebuild", "library", "--cases-url", journey["cases"], "--library-url", empty, "--into-url", url)
+    assert code == 0 and "(0 published, 0 rejected, 0 withdrawn)" in out, out
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT (SELECT count(*) FROM library_entries), (SELECT count(*) FROM forum_posts), "
+                    "(SELECT count(*) FROM publication_drafts WHERE state = 'pending')")
+        assert cur.fetchone() == (0, 0, 2)
+    code, out = run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
+    assert code == 1 and "library_entries: only in live" in out
 
 
 def test_tampering_with_a_live_row_makes_verify_fail_naming_it(journey, capsys):
