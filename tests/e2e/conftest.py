@@ -138,6 +138,18 @@ class Platform:
         self.wait_accredited(user["id"])
         return user, token
 
+    def publish_draft(self, author_token, case_id, kind, moderator_token=None):
+        """Nothing is published before a moderator has read it: waits for the case's waiting draft of
+        ``kind`` (solved_case, forum_post) as its author previews it; a moderator publishes it."""
+        def waiting():
+            drafts = self.call("GET", f"/api/v1/me/publications?case_id={case_id}", token=author_token)["items"]
+            return [d for d in drafts if d["kind"] == kind and d["state"] == "pending"]
+        [draft] = eventually(waiting, timeout=30, message=f"the case's {kind} draft waits for review")
+        published = self.call("POST", f"/api/v1/library/drafts/{draft['id']}/publication",
+                              token=moderator_token or self.approver())
+        assert published["state"] == "published"
+        return published
+
     def approver(self):
         """One moderator per platform who keeps the roll of mentors for ``mentor()``."""
         if getattr(self, "_approver", None) is None:

@@ -65,6 +65,7 @@ def test_a_case_goes_from_filing_to_the_library(platform):
     assert completed["state"] == "completed"
     assert completed["reflection"]["helpfulness"] == {solved["solutions"][0]["id"]: 4}
 
+    platform.publish_draft(mentee_token, created["id"], "solved_case")  # read by a moderator first
     entries = eventually(lambda: [e for e in platform.call("GET", f"/api/v1/library?q={marker}",
                                                            token=mentor_token)["items"]
                                   if e.get("question") == form["question"]],  # materials have no question

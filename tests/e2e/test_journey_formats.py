@@ -103,6 +103,7 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
                   json={"text": "Give him a role in the next lesson."})
     title = f"Mocked in class {uuid.uuid4().hex[:6]}"
     platform.call("POST", f"{path}/forum", token=t_mentee, json={"title": title})
+    platform.publish_draft(t_mentee, case["id"], "forum_post")  # read by a moderator first
     threads = eventually(lambda: [t for t in platform.call("GET", "/api/v1/forum/threads", token=t_third)["items"]
                                   if t["title"] == title], message="forum thread")
     thread = platform.call("GET", f"/api/v1/forum/threads/{threads[0]['id']}", token=t_mentee)

@@ -1,7 +1,7 @@
 """The library and the forum over HTTP on real services: a case filed and completed through the
-gateway becomes a searchable library entry (and its material an item), a new case on the same
-topic gets it back as similar when filed, people talk in the case's forum thread, and moderators
-curate both."""
+gateway is a draft its author previews and a moderator reviews (told by the inbox), then a searchable
+library entry (and its material an item), a new case on the same topic gets it back as similar when
+filed, people talk in the case's forum thread, and moderators curate both."""
 import pytest
 
 from tests.support import case_form, eventually
@@ -36,6 +36,24 @@ def test_a_completed_case_is_found_and_comes_back_as_similar_to_a_new_one(platfo
         "materials": [{"title": "School chess clubs", "reference": "https://example.org/chess-clubs"}]})
     platform.call("POST", f"{path}/completion", token=t_mentee, json={
         "problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}})
+
+    # nothing is published before a moderator has read it: the author previews, the moderators are told
+    drafts = eventually(lambda: len(platform.call("GET", f"/api/v1/me/publications?case_id={first['id']}",
+                                                  token=t_mentee)["items"]) == 2, timeout=30,
+                        message="the solved case and the forum post wait for review")
+    assert drafts
+    assert platform.call("GET", "/api/v1/library?q=chess", token=t_mentor)["items"] == []
+    assert "Reviving a chess club" not in str(platform.call("GET", "/api/v1/forum/threads", token=t_mentor))
+    platform.call("GET", "/api/v1/library/drafts", token=t_mentee, expect=403)
+    queue = platform.call("GET", "/api/v1/library/drafts", token=t_moderator)
+    ours = [d for d in queue["items"] if d["case_id"] == first["id"]]
+    assert len(ours) == 2 and queue["waiting"] >= 2
+    review = platform.call("GET", f"/api/v1/library/drafts/{ours[0]['id']}", token=t_moderator)
+    assert all("original" in t for t in review["texts"])
+    eventually(lambda: "publication_drafted" in [e["kind"] for e in platform.call(
+        "GET", "/api/v1/inbox", token=t_moderator)["items"]], message="the moderators' inbox entry")
+    platform.publish_draft(t_mentee, first["id"], "solved_case", t_moderator)
+    platform.publish_draft(t_mentee, first["id"], "forum_post", t_moderator)
 
     # the library: found by its words, in another form too, and its material as an item of its own
     def found():
