@@ -157,7 +157,8 @@ def test_the_mentor_asks_a_suggested_colleague_who_adds_an_opinion(platform, web
     author.fill("#title", "Two teachers, two grades")
     author.click_button("Вынести обезличенно на форум")
     assert "Вынесен на форум" in author.wait_text("Вынесен на форум", css="#timeline")
-    # and goes from the case to its thread (the forum shows it once the library has projected it)
+    # and goes from the case to its thread (the forum shows it once a moderator has published it)
+    platform.publish_draft(mentee_token, case_id, "forum_post")
     author.wait_text("Кейс уже на форуме:", css="main")
     thread_url = author.find("main a[href^='/forum/']").get_attribute("href")
 

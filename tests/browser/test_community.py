@@ -81,6 +81,8 @@ def _solved_case(platform):
         "materials": [{"title": "Planetarium lessons", "reference": "https://example.org/planetarium"}]})
     platform.call("POST", f"{path}/completion", token=t_mentee, json={
         "problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}})
+    for kind in ("forum_post", "solved_case"):  # read by a moderator first (tests/browser/test_publication.py)
+        platform.publish_draft(t_mentee, case["id"], kind)
     return (mentee, t_mentee), (mentor, t_mentor)
 
 

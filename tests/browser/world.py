@@ -4,7 +4,8 @@ SCREENSHOTS_DIR set, saves what it sees (docs/screenshots).
 
 One mentee, two accredited mentors, a mentor waiting for accreditation, one moderator; a
 personal-mode case taken to completion (questions, a redefinition, messages, a forum thread, a
-solution with its material: it also fills the library), an anonymous-mode case waiting for the
+solution with its material: it also fills the library, once a moderator has published its drafts; one
+more forum post of it waits for review), an anonymous-mode case waiting for the
 author's answers, personal-mode cases at the author's decision and with a solution to complete, a
 case waiting for its author to choose a mentor; a calendar event; a message between the mentors.
 """
@@ -91,6 +92,10 @@ def seed(platform):
     platform.call("POST", f"{path}/completion", token=t_mentee, json={
         "problem_solved": "yes", "helpfulness": {answer["solutions"][0]["id"]: 5},
         "actions": "A weekly template.", "learned": "Plan less, reuse more."})
+    # a moderator publishes both (nothing is published unread); a second forum post waits for review
+    for kind in ("forum_post", "solved_case"):
+        platform.publish_draft(t_mentee, solved["id"], kind, t_moderator)
+    platform.call("POST", f"{path}/forum", token=t_mentee, json={"title": "Planning with Anna Smirnova, 8 916 555-00-11"})
 
     # an anonymous-mode case in progress with the same mentor
     anonymous = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(

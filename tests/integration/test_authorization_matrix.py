@@ -123,6 +123,14 @@ def withdraw_material(w, role, allowed):
     return {"method": "POST", "path": f"/api/v1/library/{entry_id}/withdrawal", "json": {"reason": "Outdated."}}
 
 
+def on_draft(suffix, body=None, method="POST"):
+    """The main case's (published) forum draft for a denied cell; a fresh waiting draft for an allowed one."""
+    def call(w, role, allowed):
+        draft_id = w.fresh_draft() if allowed else w.ids["draft_id"]
+        return {"method": method, "path": f"/api/v1/library/drafts/{draft_id}{suffix}", "json": body or {}}
+    return call
+
+
 def hide_post(w, role, allowed):
     post_id = w.fresh_post() if allowed else w.ids["post_id"]
     return {"method": "POST", "path": f"/api/v1/forum/posts/{post_id}/hide", "json": {"reason": "Off topic."}}
@@ -325,6 +333,22 @@ TABLE = {
         "/api/v1/library/{entry_id}", {"title": "Classroom climate, revised"}, method="PATCH"), "the same edit again"),
     ("POST", "/api/v1/library/<entry_id>/withdrawal"): row("401 403 403 403 403 403 ok", withdraw_material,
                                                            "a fresh material"),
+    # review before publication: moderators decide; the author reads their own drafts
+    ("GET", "/api/v1/library/drafts"): row("401 403 403 403 403 403 ok", get("/api/v1/library/drafts")),
+    ("GET", "/api/v1/library/drafts/<draft_id>"): row("401 ok 404 404 404 404 ok",
+                                                      get("/api/v1/library/drafts/{draft_id}"),
+                                                      "the author's draft: nobody else's (404, as if absent)"),
+    ("PATCH", "/api/v1/library/drafts/<draft_id>"): row("401 403 403 403 403 403 ok", on_draft(
+        "", {"texts": {"title": "A title a moderator wrote"}}, method="PATCH"), "a fresh draft"),
+    ("POST", "/api/v1/library/drafts/<draft_id>/publication"): row("401 403 403 403 403 403 ok",
+                                                                   on_draft("/publication"), "a fresh draft"),
+    ("POST", "/api/v1/library/drafts/<draft_id>/rejection"): row("401 403 403 403 403 403 ok", on_draft(
+        "/rejection", {"reason": "Recognisable."}), "a fresh draft"),
+    ("GET", "/api/v1/me/publications"): row("401 ok ok ok ok ok ok", get("/api/v1/me/publications")),
+    ("DELETE", "/api/v1/cases/<case_id>/publication-consent"): row("401 ok 403 403 403 403 403", on_case(
+        "in_progress", "/publication-consent", method="DELETE")),
+    ("GET", "/api/v1/me/data"): row("401 ok ok ok ok ok ok", get("/api/v1/me/data"),
+                                    "one's own records only (UNKNOWN_TO holds for them too)"),
     ("GET", "/api/v1/forum/threads"): row("401 ok ok ok ok ok ok", get("/api/v1/forum/threads")),
     ("GET", "/api/v1/forum/threads/<thread_id>"): row("401 ok ok ok ok ok ok",
                                                       get("/api/v1/forum/threads/{thread_id}")),
@@ -447,6 +471,7 @@ class World:
             "experience": self.secrets["application"], "motivation": "To help."})["application"]["id"]
         self.ids["suspended_id"] = self.fresh_mentor(suspended=True)
 
+        self.ids["draft_id"] = self.publish_forum_draft(self.case["id"])  # read by a moderator first
         thread = eventually(lambda: [t for t in self.call("GET", "/api/v1/forum/threads", t_author)["items"]
                                      if t["title"] == title], timeout=30, message="the forum thread")[0]
         self.ids["thread_id"] = thread["id"]
@@ -483,6 +508,23 @@ class World:
             case = self.call("POST", f"{path}/solutions", mentor, expect=201, json={"text": "Try this."})
         assert case["state"] == ("in_progress" if state == "shared" else state), case["state"]
         return case
+
+    def forum_draft(self, case_id):
+        """The waiting forum draft of the author's case, as the author previews it."""
+        return eventually(lambda: [d["id"] for d in self.call(
+            "GET", f"/api/v1/me/publications?case_id={case_id}", self.tokens["author"])["items"]
+            if d["kind"] == "forum_post" and d["state"] == "pending"], timeout=30, message="the forum draft")[0]
+
+    def publish_forum_draft(self, case_id):
+        draft_id = self.forum_draft(case_id)
+        self.call("POST", f"/api/v1/library/drafts/{draft_id}/publication", self.tokens["moderator"])
+        return draft_id
+
+    def fresh_draft(self):
+        case = self.fresh_case("in_progress")
+        self.call("POST", f"/api/v1/cases/{case['id']}/forum", self.tokens["author"],
+                  json={"title": f"Thread {uuid.uuid4().hex[:6]}"})
+        return self.forum_draft(case["id"])
 
     def fresh_event(self):
         return self.call("POST", "/api/v1/calendar", self.tokens["mentor"], expect=201, json=calendar_form())["id"]

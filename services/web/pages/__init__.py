@@ -4,13 +4,14 @@ Every module of this package is found and registered (so adding an area touches 
 URL map (the paths other areas link to):
   public.py     /, /mentors, /mentors/<id>, /sign-in, /register, /sign-out, /language,
                 /verify-email, /forgot-password, /reset-password
-  account.py    /account, /account/questionnaire, /account/notifications, /account/access-log
+  account.py    /account, /account/questionnaire, /account/notifications, /account/access-log, /account/data
   community.py  /inbox, /inbox/unread (JSON for the badge), /library, /library/<id>, /forum, /forum/<id>,
                 /calendar, /calendar/<id>, /messages, /messages/<user_id>
   cases.py      /cases, /cases/new, /cases/<id> (+ its actions), /cases/<id>/history
   mentoring.py  /profile, /profile/availability, /profile/accreditation
   moderation.py /moderation, /moderation/accreditation, /moderation/mentors/<id>, /moderation/library...,
                 /statistics
+  publication.py /moderation/drafts, /moderation/drafts/<id> (review), /account/publications[/<id>]
 """
 import importlib
 import pkgutil

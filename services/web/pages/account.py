@@ -1,10 +1,13 @@
 """The signed-in person's own account: who they are, their e-mail's verification, their password,
-a mentee's onboarding questionnaire (and who read it), e-mail preferences and the access log."""
+a mentee's onboarding questionnaire (and who read it), e-mail preferences, the access log, and the
+download of everything the platform holds about them (GET /api/v1/me/data)."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, request, url_for
+import json
+
+from flask import Blueprint, Response, flash, request, url_for
 
 from services.web.core import FormState, api, current_user, redirect_to, remember_user, render, signed_in
 from services.web.gateway import ApiError
@@ -54,6 +57,16 @@ def _account_page(password_form: FormState, status: int = 200) -> Any:
 @signed_in()
 def account() -> Any:
     return _account_page(FormState.from_request())
+
+
+@bp.get("/account/data")
+@signed_in()
+def my_data() -> Any:
+    """The person's data as a JSON file to keep (the gateway's one document, as it is)."""
+    document = api().get("/api/v1/me/data")
+    return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-data.json"',
+                             "Cache-Control": "no-store"})
 
 
 @bp.post("/account/password")

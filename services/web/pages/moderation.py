@@ -60,8 +60,9 @@ def duration(seconds: float | None) -> str:
 def dashboard() -> Any:
     flagged = api().get("/api/v1/cases", params={"flagged": "true"})
     pending = api().get("/api/v1/accreditation/applications", params={"state": "pending"})
+    drafts = api().get("/api/v1/library/drafts", params={"state": "pending"})
     return render("moderation/dashboard.html", flagged=len(flagged.get("items") or []),
-                  pending=len(pending.get("items") or []))
+                  pending=len(pending.get("items") or []), drafts=drafts.get("waiting", 0))
 
 
 # ---- the accreditation queue -----------------------------------------------------------------
