@@ -14,7 +14,8 @@ SECRET_COLUMN = re.compile(r"hash|token|secret|password", re.IGNORECASE)
 
 
 def jsonable(value):
-    """A database value as JSON (pure)."""
+    """A stored value as JSON can carry it (pure): UUIDs and moments as strings, bytes as their size. The
+    case history and the researchers' export show events' fields with it too (services/cases/views.py)."""
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
