@@ -463,7 +463,7 @@ class ModerationReasonSchema(Schema):
 
 class DraftEditSchema(Schema):
     """A moderator's edit of a draft waiting for review: only the texts named change."""
-    texts = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)),
+    texts = fields.Dict(keys=fields.String(),
                         values=fields.String(required=True, validate=validate.Length(max=v.SOLUTION_MAX)),
                         required=True, validate=validate.Length(min=1), metadata={
                             "description": "A text's path in the draft (its ``texts[].path``: essence, "

@@ -73,6 +73,10 @@ STATEFUL_OR_CROSS_FIELD = {
     ("POST", "/api/v1/library/materials"): {(r"url|reference", r"An? \w+ needs its .*")},
     ("PATCH", "/api/v1/library/{entry_id}"): {(r"url|reference", r"An? \w+ needs its .*"),
                                                (_ANY, r"Not editable on an? .*")},
+    # a draft's texts are named by their paths in that draft (its own texts[].path), and keep its fields' limits
+    ("PATCH", "/api/v1/library/drafts/{draft_id}"): {(r"texts\..*", "Not a text of this draft."),
+                                                     (r"texts\..*", "Too long or not a text."),
+                                                     (r"texts\..*", r"Field name: Must not contain .*")},
     ("POST", "/api/v1/forum/threads/{thread_id}/posts"): {("reply_to", "No such post in this thread."),
                                                           ("Idempotency-Key", "Already used.")},
 }
