@@ -792,15 +792,19 @@ def print_walkthrough():
         f"SOLUTION=$(curl -s -X POST $BASE/api/v1/cases/$CASE/solutions {auth('MENTOR')} {body} -d {j(solution)} "
         "| jq -r '.solutions[-1].id'); echo $SOLUTION",
         "",
-        "# 4. the mentee completes the case with a reflection sheet; with consent it goes to the library",
+        "# 4. the mentee completes the case with a reflection sheet; with consent it becomes a draft for the"
+        " library, which the mentee previews and a moderator reads, edits if need be, and publishes",
         f"curl -s -X POST $BASE/api/v1/cases/$CASE/completion {auth('MENTEE')} {body} "
         f"-d \"$(jq -n --arg s \"$SOLUTION\" {shlex.quote(reflection)})\" | jq .state",
-        f"sleep 2; curl -s $BASE/api/v1/library {auth('MENTEE')} | jq '.items[] | {{id, rubrics, essence}}'",
+        f"sleep 2; curl -s $BASE/api/v1/me/publications {auth('MENTEE')} | jq '.items[] | {{id, state, texts}}'",
+        f"MODERATOR=$(signin {DEMO_MODERATOR['email']})",
+        f"DRAFT=$(curl -s $BASE/api/v1/library/drafts {auth('MODERATOR')} | jq -r '.items[0].id')",
+        f"curl -s -X POST $BASE/api/v1/library/drafts/$DRAFT/publication {auth('MODERATOR')} | jq .state",
+        f"curl -s $BASE/api/v1/library {auth('MENTEE')} | jq '.items[] | {{id, rubrics, essence}}'",
         f"curl -s $BASE/api/v1/inbox {auth('MENTEE')} | jq '.items[] | {{kind, text}}'",
         f"curl -s $BASE/api/v1/cases/$CASE/history {auth('MENTEE')} | jq '[.items[].type]'",
         "",
         "# 5. the moderator keeps the roll of mentors: mentor4 has applied; approve (or reject with a reason)",
-        f"MODERATOR=$(signin {DEMO_MODERATOR['email']})",
         f"curl -s $BASE/api/v1/accreditation/applications {auth('MODERATOR')} | jq '.items[] | {{id, "
         "name: (.profile.first_name + \" \" + .profile.last_name), rubrics: .profile.rubrics, experience}'",
         f"APP=$(curl -s $BASE/api/v1/accreditation/applications {auth('MODERATOR')} | jq -r '.items[0].id')",
