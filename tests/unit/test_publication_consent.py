@@ -65,7 +65,7 @@ def test_a_consenting_completion_and_a_forum_post_name_their_author_for_the_prev
     complete(case)
     event_type, payload = last_payload(case)
     assert payload["publication_consent"] is True and payload["author_id"] == AUTHOR
-    assert dump_payload(event_type, payload)[0] == 2
+    assert dump_payload(event_type, payload)[0] == 3  # v3: v2 (the mentors) and the author
     case.publish_to_forum(AUTHOR, None, "A title")
     event_type, payload = last_payload(case)
     assert event_type == "CasePublishedToForum"
