@@ -35,8 +35,9 @@ _PROPER_TAGS = {"Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Abbr", "Init"}
 
 
 class _Words:
-    """Ordinary words: English from english-words (GCIDE), Russian from pymorphy2's OpenCorpora dictionary
-    (through natasha's MorphVocab, which makes pymorphy2 load on Python 3.11); loaded once, on first use."""
+    """Ordinary words, exactly as a dictionary lists them: English from english-words (GCIDE), Russian
+    from pymorphy3's OpenCorpora dictionary (both the anonymizer's dependencies); loaded once, on first
+    use. Exact, not by stripping endings as the anonymizer does: a surname like "Smithers" stays marked."""
 
     _lock = threading.Lock()
     _english = None
@@ -46,9 +47,9 @@ class _Words:
     def _load(cls):
         with cls._lock:
             if cls._english is None:
+                import pymorphy3
                 from english_words import get_english_words_set
-                from natasha import MorphVocab
-                cls._morph = MorphVocab()
+                cls._morph = pymorphy3.MorphAnalyzer()
                 cls._english = get_english_words_set(["gcide"], lower=True, alpha=True)
 
     @classmethod
@@ -58,8 +59,7 @@ class _Words:
         cls._load()
         if re.match(r"[A-Za-z]", word):
             return all(part.lower() in cls._english for part in word.split("-"))
-        import pymorphy2
-        readings = pymorphy2.MorphAnalyzer.parse(cls._morph, word.lower())  # its tags, not natasha's UD forms
+        readings = cls._morph.parse(word.lower())
         return bool(readings) and all(
             r.is_known and not (_PROPER_TAGS & set(str(r.tag).replace(" ", ",").split(","))) for r in readings)
 
