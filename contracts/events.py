@@ -195,6 +195,18 @@ class MentorsMatchedV1(_Payload):
     proposals = fields.List(fields.Nested(ProposalV1), required=True, validate=validate.Length(max=LIST_MAX))
 
 
+class ProposalV2(ProposalV1):
+    """V1 and the fair order's reasons (services/matching/ranking.py): how many cases the mentor
+    was chosen for lately, and why they came first among mentors of nearly the same score."""
+    recent_assignments = fields.Integer(required=True, validate=validate.Range(min=0))
+    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)), required=True,
+                          validate=validate.Length(max=len(v.PROPOSAL_REASONS)))
+
+
+class MentorsMatchedV2(MentorsMatchedV1):
+    proposals = fields.List(fields.Nested(ProposalV2), required=True, validate=validate.Length(max=LIST_MAX))
+
+
 class MentorProfileUpdatedV1(_Payload):
     mentor_id = Id(required=True)
     rubrics = Rubrics(required=True)
@@ -300,6 +312,7 @@ EVENTS = {
     ("MessageSent", 1): ("cases", MessageSentV1),
     ("CasePublishedToForum", 1): ("cases", ForumPostV1),
     ("MentorsMatched", 1): ("matching", MentorsMatchedV1),
+    ("MentorsMatched", 2): ("matching", MentorsMatchedV2),
     ("MentorProfileUpdated", 1): ("identity", MentorProfileUpdatedV1),
     ("MentorProfileUpdated", 2): ("identity", MentorProfileUpdatedV2),
     ("AccreditationRequested", 1): ("identity", AccreditationRequestedV1),

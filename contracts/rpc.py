@@ -654,6 +654,11 @@ class ProposedMentorSchema(Schema):
     score = fields.Float()
     load = fields.Integer(metadata={"description": "The mentor's open cases when proposed"})
     capacity = fields.Integer(metadata={"description": "How many open cases the mentor takes at once"})
+    recent_assignments = fields.Integer(metadata={"description": "Cases the mentor was chosen for lately "
+                                                                 "(MATCHING_RECENT_DAYS); absent on older proposals"})
+    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)), metadata={
+        "description": "Why the mentor came first among mentors of nearly the same score: fewer_recent_cases, "
+                       "less_recently_proposed; new_to_roll: no answer history yet. Absent on older proposals"})
     profile = fields.Nested(MentorProfileViewSchema, allow_none=True)
 
 
