@@ -34,8 +34,9 @@ case, so proposals are picked one at a time: among the mentors scoring within ``
 the best one left, the one with the fewest recent assignments (chosen for a case in the last
 ``MATCHING_RECENT_DAYS``) comes first, then the one proposed least recently (never proposed
 first), then the higher score, then the mentor id (reproducible). A proposal says why it came
-first (``reasons``): ``fewer_recent_cases``, ``less_recently_proposed`` when that rule put it
-before a mentor of its tie, and ``new_to_roll`` when it has no answer history yet.
+before the next mentor of its tie (``reasons``): ``fewer_recent_cases`` or
+``less_recently_proposed`` when that rule decided it, and ``new_to_roll`` when it has no answer
+history yet (its speed is the neutral estimate).
 """
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,13 +111,13 @@ def _fair_key(entry):
     return (candidate.recent_assignments, _proposed_order(candidate), -entry[0]["score"], candidate.mentor_id)
 
 
-def _reasons(candidate, rivals):
-    """Why ``candidate`` came before the ``rivals`` it tied with."""
-    reasons = []
-    if any(r.recent_assignments > candidate.recent_assignments for r in rivals):
+def _reasons(entry, rivals):
+    """Why ``entry`` came before the next in the fair order among the ``rivals`` it tied with."""
+    candidate, reasons = entry[1], []
+    runner_up = min(rivals, key=_fair_key)[1] if rivals else None
+    if runner_up is not None and runner_up.recent_assignments > candidate.recent_assignments:
         reasons.append(FEWER_RECENT_CASES)
-    elif any(r.recent_assignments == candidate.recent_assignments
-             and _proposed_order(r) > _proposed_order(candidate) for r in rivals):
+    elif runner_up is not None and _proposed_order(runner_up) > _proposed_order(candidate):
         reasons.append(LESS_RECENTLY_PROPOSED)
     if candidate.new_to_roll:
         reasons.append(NEW_TO_ROLL)
@@ -132,10 +133,10 @@ def fair_order(scored, k, tie_margin=TIE_MARGIN):
     while left and len(picked) < k:
         best = left[0][0]["score"]
         tied = [e for e in left if round(best - e[0]["score"], 4) < tie_margin or e is left[0]]
-        proposal, candidate = min(tied, key=_fair_key)
-        proposal["reasons"] = _reasons(candidate, [c for p, c in tied if c is not candidate])
-        picked.append(proposal)
-        left = [e for e in left if e[1] is not candidate]
+        chosen = min(tied, key=_fair_key)
+        chosen[0]["reasons"] = _reasons(chosen, [e for e in tied if e is not chosen])
+        picked.append(chosen[0])
+        left = [e for e in left if e is not chosen]
     return picked
 
 

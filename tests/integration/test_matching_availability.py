@@ -319,6 +319,37 @@ def test_a_redefinition_updates_the_cases_rubrics_unless_older(world):
     assert world.scalar("SELECT rubrics FROM cases WHERE case_id = %s", case_id) == ["self-management"]
 
 
+# ---- the fair order -------------------------------------------------------------------------
+
+def test_after_assignments_the_next_tie_goes_to_the_less_loaded_mentor(world):
+    """Equally suited mentors (both rubrics, same capacity): once cases were given and completed
+    (no open load left to tell them apart), the next tie goes to whoever was chosen least lately,
+    though that one's id sorts last and the busiest answered fastest; a mentor new to the roll
+    comes before one only proposed before."""
+    rubric = ["interaction-with-parents", "digital-technologies"]  # no other mentor here has both
+    busy, calm, idle = (world.mentor(rubric, prefix=prefix) for prefix in ("a-", "b-", "c-"))
+    _, first = world.proposed(rubric)
+    assert ids(first) == [busy, calm, idle]  # nothing tells them apart yet: the id decides
+    for mentor_id in (busy, busy, calm):
+        case_id = world.case_created(rubric)
+        world.chosen(case_id, mentor_id)
+        world.accepted(case_id, mentor_id)  # within a second: a fast answer
+        world.closed("CaseCompleted", case_id, rubric)
+    world.settle()
+    assert world.load(busy) == world.load(calm) == 0
+
+    _, proposals = world.proposed(rubric)
+    assert ids(proposals) == [idle, calm, busy]
+    assert [p["recent_assignments"] for p in proposals] == [0, 1, 2]
+    assert [p["reasons"] for p in proposals] == [["fewer_recent_cases", "new_to_roll"], ["fewer_recent_cases"], []]
+    assert proposals[2]["score"] > proposals[0]["score"]  # the fastest, within the margin: a tie all the same
+
+    fresh = world.mentor(rubric, prefix="d-")
+    _, proposals = world.proposed(rubric)
+    assert ids(proposals) == [fresh, idle, calm]  # never proposed before idle; busy waits
+    assert proposals[0]["reasons"] == ["less_recently_proposed", "new_to_roll"]
+
+
 # ---- colleague suggestions ----------------------------------------------------------------------
 
 def test_colleague_suggestions_rank_accredited_mentors_of_the_rubrics_without_the_cases_mentor(world, rpc):
