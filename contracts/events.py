@@ -178,6 +178,23 @@ class CaseCompletedV1(CaseRef):
     publication = fields.Nested(PublicationV1, allow_none=True, required=True)
 
 
+class PublishedSolutionV2(PublishedSolutionV1):
+    """V1 and how helpful the author found it (the reflection sheet, 1-5; null if unrated)."""
+    helpfulness = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
+
+
+class PublicationV2(PublicationV1):
+    solutions = fields.List(fields.Nested(PublishedSolutionV2), required=True, validate=validate.Length(max=LIST_MAX))
+
+
+class CaseCompletedV2(CaseCompletedV1):
+    """V1, the author (the library keeps it to the author's own case out of their suggestions, and
+    never shows it) and each published solution's helpfulness (what worked ranks first). The cases
+    service always sends both; a hand-made event without them reads as unknown (null)."""
+    author_id = Id(load_default=None, allow_none=True)
+    publication = fields.Nested(PublicationV2, allow_none=True, required=True)
+
+
 class ProposalV1(_Payload):
     """One proposed mentor and why (services/matching/ranking.py): the rubrics they share with
     the case, their open cases (load) against their capacity, and the score. load and capacity
@@ -300,6 +317,7 @@ EVENTS = {
     ("MentorAccepted", 1): ("cases", MentorAcceptedV1),
     ("SolutionProposed", 1): ("cases", SolutionProposedV1),
     ("CaseCompleted", 1): ("cases", CaseCompletedV1),
+    ("CaseCompleted", 2): ("cases", CaseCompletedV2),
     ("MentorDeclined", 1): ("cases", MentorDeclinedV1),
     ("SecondOpinionRequested", 1): ("cases", SecondOpinionRequestedV1),
     ("CaseWithdrawn", 1): ("cases", CaseWithdrawnV1),

@@ -60,8 +60,15 @@ def attached_materials(event_id, entry):
             found.append({
                 "id": material_id(event_id, s, m), "material_type": material_type, "title": material["title"],
                 "url": url, "reference": "" if material_type == "link" else material["reference"],
-                "rubrics": ordered_rubrics(material.get("rubrics") or entry["rubrics"])})
+                "rubrics": ordered_rubrics(material.get("rubrics") or entry["rubrics"]),
+                "helpfulness": solution.get("helpfulness")})
     return found
+
+
+def mean_helpfulness(entry):
+    """The mean rating of the entry's rated solutions, or None if none was rated."""
+    rated = [s["helpfulness"] for s in entry["solutions"] if s.get("helpfulness") is not None]
+    return sum(rated) / len(rated) if rated else None
 
 
 def anonymized_entry(publication):
@@ -77,7 +84,8 @@ def anonymized_entry(publication):
         "solutions": [{"text": scrub(s["text"]),
                        "materials": [{"title": scrub(m["title"]), "reference": scrub(m["reference"]),
                                       **({"rubrics": m["rubrics"]} if m.get("rubrics") else {})}
-                                     for m in s["materials"]]}
+                                     for m in s["materials"]],
+                       **({"helpfulness": s["helpfulness"]} if s.get("helpfulness") is not None else {})}
                       for s in publication["solutions"]],
         "clarifications": [{"question": scrub(c["question"]), "kind": c["kind"], "answer": scrub(c["answer"])}
                            for c in publication.get("clarifications") or []],
@@ -130,17 +138,21 @@ def apply_case_completed(cur, envelope, consumer=CONSUMER):
     if not first_delivery(cur, envelope, consumer):
         return None
     new_id = entry_id(envelope.event_id)
+    author_id = p.get("author_id")  # v1 events lack it: nobody's own item then
     cur.execute(
         """INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty,
-                                        question, participants, solutions, clarifications, problem_solved)
-           VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
+                                        question, participants, solutions, clarifications, problem_solved,
+                                        helpfulness, author_id)
+           VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
         (new_id, entry["rubrics"], entry["urgency"], entry["essence"], entry["actions_taken"],
          entry["difficulty"], entry["question"], entry["participants"], Json(entry["solutions"]),
-         Json(entry["clarifications"]), p["problem_solved"]))
+         Json(entry["clarifications"]), p["problem_solved"], mean_helpfulness(entry), author_id))
     for m in attached_materials(envelope.event_id, entry):
         cur.execute("INSERT INTO library_materials (id, material_type, title, url, reference, rubrics, entry_id, "
-                    "origin) VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution') ON CONFLICT (id) DO NOTHING",
-                    (m["id"], m["material_type"], m["title"], m["url"], m["reference"], m["rubrics"], new_id))
+                    "origin, problem_solved, helpfulness, author_id) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                    (m["id"], m["material_type"], m["title"], m["url"], m["reference"], m["rubrics"], new_id,
+                     p["problem_solved"], m["helpfulness"], author_id))
     return entry
 
 

@@ -1,32 +1,56 @@
 """Similar solved cases and materials for a new case: the system's first automatic answer
-(seed 6.2, step 1).
+(seed 6.2, step 1), "what worked" first.
 
-Text: the new case's own words (stemmed by the library's text search configuration) become an
-OR query; words found in more than ``COMMON_TERM_FREQUENCY`` of the library's items (read from
-the planner's statistics of the ``search`` column, ``pg_stats.most_common_elems``: no scan) say
-nothing about the topic and are left out, like stop words. Candidates match the query or share a
-rubric; each gets
+Text: the new case's own words (stemmed by the library's text search configuration) are its
+terms; words found in more than ``COMMON_TERM_FREQUENCY`` of the library's items (read from the
+planner's statistics of the ``search`` column, ``pg_stats.most_common_elems``: no scan) say
+nothing about the topic and are left out, like stop words. Candidates contain a term or share a
+rubric. Each gets an absolute relevance, comparable from one query to the next (not relative to
+the best candidate: a weak best match is still weak)::
 
-    score = TEXT_WEIGHT * text_score + RUBRIC_WEIGHT * rubric_score
-    text_score   = ts_rank / the best ts_rank among the candidates (0..1)
-    rubric_score = shared rubrics / the new case's rubrics (0..1)
+    relevance    = TEXT_WEIGHT * text_score + RUBRIC_WEIGHT * rubric_score
+                   (no rubrics asked: text_score alone)
+    text_score   = min(1, found terms / (FULL_TEXT_SHARE * the query's terms)), a term found
+                   only outside the item's essence and question (a material's title) counting
+                   BODY_TERM_WEIGHT
+    rubric_score = shared rubrics / the new case's rubrics
 
-(without rubrics asked, score = text_score). Measured on hand-labelled Russian and English
-cases (bench/bench_similar_quality.py), this OR-query ranking put the right topic first more
-often than pg_trgm's similarity or word_similarity, and needs no extension.
+Nothing below ``MIN_RELEVANCE`` is shown: shared rubrics alone (0.4) are not enough, and
+neither is a common word or two without a shared rubric; "no similar case yet" is then the
+honest answer. Among the relevant, what worked comes first::
+
+    score   = relevance * (1 - OUTCOME_WEIGHT + OUTCOME_WEIGHT * outcome)
+    outcome = mean of: the problem solved (yes 1, partly 0.5, no 0) and the solutions'
+              mean helpfulness ((h - 1) / 4, from the author's reflection); 0.5 if neither is
+              known (a material a moderator added)
+
+The author's own items (``exclude_authors``: the library keeps each item's author for this
+alone and never shows it) are left out. Each suggestion says why (``reasons``):
+``shared_rubrics``, ``similar_words``, ``problem_solved`` / ``problem_partly_solved``,
+``helpful_solution`` (rated 4 or 5). Measured on a labelled Russian and English set against
+the relative ranking it replaced (bench/bench_similar_quality.py; figures in bench/RESULTS.md).
 """
 from psycopg2 import sql
 
+from contracts.vocabulary import SIMILAR_REASONS
 from services.library.search import CASE, MATERIAL
 from services.library.tables import TS_CONFIG
 
-TEXT_WEIGHT, RUBRIC_WEIGHT = 0.7, 0.3
+TEXT_WEIGHT, RUBRIC_WEIGHT = 0.6, 0.4
+FULL_TEXT_SHARE = 0.5
+BODY_TERM_WEIGHT = 0.5
+MIN_RELEVANCE = 0.45
+OUTCOME_WEIGHT = 0.3
+SOLVED = {"yes": 1.0, "partly": 0.5, "no": 0.0}
+NEUTRAL_OUTCOME = 0.5
+HELPFUL = 4  # a solution rated this or better is "helpful"
 MAX_TERMS = 24
 MIN_TERM_LENGTH = 3
 COMMON_TERM_FREQUENCY = 0.2
 TEXT_CANDIDATES = 500
 RUBRIC_CANDIDATES = 100
 TABLES = {CASE: "library_entries", MATERIAL: "library_materials"}
+SHARED_RUBRICS, SIMILAR_WORDS, PROBLEM_SOLVED, PROBLEM_PARTLY_SOLVED, HELPFUL_SOLUTION = SIMILAR_REASONS
 
 
 # ---- pure pieces -----------------------------------------------------------------------------
@@ -46,26 +70,57 @@ def or_query(terms):
     return " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
 
 
-def score(rank, best_rank, item_rubrics, asked_rubrics):
-    """``(score, text_score, rubric_score, matched_rubrics)`` of one candidate."""
-    text_score = rank / best_rank if best_rank > 0 else 0.0
-    matched = [r for r in asked_rubrics if r in set(item_rubrics)]
-    if not asked_rubrics:
-        return round(text_score, 4), round(text_score, 4), 0.0, []
-    rubric_score = len(matched) / len(asked_rubrics)
-    return (round(TEXT_WEIGHT * text_score + RUBRIC_WEIGHT * rubric_score, 4), round(text_score, 4),
-            round(rubric_score, 4), matched)
+def text_score(head_hits, hits, terms):
+    """How much of the query's ``terms`` an item holds: ``head_hits`` in its essence and question
+    (a material's title), ``hits`` anywhere; 1.0 from ``FULL_TEXT_SHARE`` of them on."""
+    if terms <= 0:
+        return 0.0
+    found = head_hits + BODY_TERM_WEIGHT * max(hits - head_hits, 0)
+    return min(1.0, found / max(1.0, FULL_TEXT_SHARE * terms))
 
 
-def rank_candidates(candidates, asked_rubrics, limit):
-    """The best ``limit`` candidates (dicts with id, kind, rubrics, rank, published_at), scored."""
-    best = max((c["rank"] for c in candidates), default=0.0)
-    scored = []
-    for c in candidates:
-        total, text_score, rubric_score, matched = score(c["rank"], best, c["rubrics"], asked_rubrics)
-        scored.append({"id": c["id"], "kind": c["kind"], "published_at": c["published_at"], "score": total,
-                       "text_score": text_score, "rubric_score": rubric_score, "matched_rubrics": matched})
-    scored.sort(key=lambda s: (-s["score"], -s["published_at"].timestamp(), s["id"]))
+def outcome(problem_solved, helpfulness):
+    """What the author reported of it, 0..1 (module docstring); neutral when nothing is known."""
+    parts = [SOLVED[problem_solved]] if problem_solved in SOLVED else []
+    if helpfulness is not None:
+        parts.append((float(helpfulness) - 1) / 4)
+    return sum(parts) / len(parts) if parts else NEUTRAL_OUTCOME
+
+
+def reasons_for(text, matched, problem_solved, helpfulness):
+    reasons = []
+    if matched:
+        reasons.append(SHARED_RUBRICS)
+    if text > 0:
+        reasons.append(SIMILAR_WORDS)
+    if problem_solved == "yes":
+        reasons.append(PROBLEM_SOLVED)
+    elif problem_solved == "partly":
+        reasons.append(PROBLEM_PARTLY_SOLVED)
+    if helpfulness is not None and helpfulness >= HELPFUL:
+        reasons.append(HELPFUL_SOLUTION)
+    return reasons
+
+
+def assess(candidate, terms, asked_rubrics):
+    """One candidate (a dict with id, kind, rubrics, published_at, head_hits, hits, problem_solved,
+    helpfulness) scored, with its reasons; ``terms``: how many terms the query has."""
+    text = text_score(candidate["head_hits"], candidate["hits"], terms)
+    matched = [r for r in asked_rubrics if r in set(candidate["rubrics"])]
+    rubric = len(matched) / len(asked_rubrics) if asked_rubrics else 0.0
+    relevance = TEXT_WEIGHT * text + RUBRIC_WEIGHT * rubric if asked_rubrics else text
+    worked = outcome(candidate.get("problem_solved"), candidate.get("helpfulness"))
+    return {"id": candidate["id"], "kind": candidate["kind"], "published_at": candidate["published_at"],
+            "score": round(relevance * (1 - OUTCOME_WEIGHT + OUTCOME_WEIGHT * worked), 4),
+            "relevance": round(relevance, 4), "text_score": round(text, 4), "rubric_score": round(rubric, 4),
+            "outcome_score": round(worked, 4), "matched_rubrics": matched,
+            "reasons": reasons_for(text, matched, candidate.get("problem_solved"), candidate.get("helpfulness"))}
+
+
+def rank_candidates(candidates, terms, asked_rubrics, limit, min_relevance=MIN_RELEVANCE):
+    """The best ``limit`` candidates at or above ``min_relevance``, best first (then newest)."""
+    scored = [s for s in (assess(c, terms, asked_rubrics) for c in candidates) if s["relevance"] >= min_relevance]
+    scored.sort(key=lambda s: (-s["score"], -s["relevance"], -s["published_at"].timestamp(), s["id"]))
     return scored[:limit]
 
 
@@ -82,28 +137,35 @@ def terms_of(cur, text):
     return pick_terms(counts, {r["lexeme"] for r in cur.fetchall()})
 
 
-def candidates_statement(query, rubrics):
+def candidates_statement(terms, rubrics, exclude_authors=()):
+    """Items holding a term or sharing a rubric (the most recent of each branch), with how many
+    of the terms each holds (in its essence and question, and anywhere) and its outcome."""
+    query = or_query(terms)
     branches, params = [], []
     for kind, table in TABLES.items():
-        select = sql.SQL("SELECT id::text, {kind} AS kind, rubrics, published_at, {rank} AS rank FROM {table} "
-                         "WHERE withdrawn_at IS NULL AND ").format(
-            kind=sql.Literal(kind), table=sql.Identifier(table),
-            rank=sql.SQL("ts_rank(search, %s::tsquery)") if query else sql.SQL("0::real"))
-        rank_params = [query] if query else []
+        select = sql.SQL(
+            "SELECT id::text, {kind} AS kind, rubrics, published_at, problem_solved, helpfulness, "
+            "(SELECT count(*) FROM unnest(tsvector_to_array(ts_filter(search, '{{a}}'))) l "
+            " WHERE l = ANY(%s::text[])) AS head_hits, "
+            "(SELECT count(*) FROM unnest(tsvector_to_array(search)) l WHERE l = ANY(%s::text[])) AS hits "
+            "FROM {table} WHERE withdrawn_at IS NULL AND (author_id IS NULL OR author_id <> ALL(%s::text[])) AND "
+        ).format(kind=sql.Literal(kind), table=sql.Identifier(table))
+        common = [list(terms), list(terms), sorted(set(exclude_authors))]
         if query:
             branches.append(sql.SQL("({} search @@ %s::tsquery ORDER BY published_at DESC LIMIT %s)").format(select))
-            params += rank_params + [query, TEXT_CANDIDATES]
+            params += common + [query, TEXT_CANDIDATES]
         if rubrics:
             branches.append(sql.SQL("({} rubrics && %s ORDER BY published_at DESC LIMIT %s)").format(select))
-            params += rank_params + [list(rubrics), RUBRIC_CANDIDATES]
+            params += common + [list(rubrics), RUBRIC_CANDIDATES]
     return sql.SQL(" UNION ").join(branches), params
 
 
-def find(cur, text, rubrics, limit):
-    """Scored references (id, kind, score, text_score, rubric_score, matched_rubrics), best first."""
-    query = or_query(terms_of(cur, text))
-    if not query and not rubrics:
+def find(cur, text, rubrics, limit, exclude_authors=()):
+    """Scored references (id, kind, score, relevance, text_score, rubric_score, outcome_score,
+    matched_rubrics, reasons), best first; none below the floor; none of ``exclude_authors``."""
+    terms = terms_of(cur, text)
+    if not terms and not rubrics:
         return []
-    statement, params = candidates_statement(query, rubrics)
+    statement, params = candidates_statement(terms, rubrics, exclude_authors)
     cur.execute(statement, params)
-    return rank_candidates(cur.fetchall(), list(rubrics), limit)
+    return rank_candidates(cur.fetchall(), len(terms), list(rubrics), limit)
