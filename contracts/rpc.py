@@ -906,7 +906,7 @@ class LibraryEntryViewSchema(Schema):
 class SimilarItemViewSchema(LibraryEntryViewSchema):
     """A library item like a new case, and why (services/library/similar.py): relevance = 0.6
     text_score + 0.4 rubric_score, never below the floor; score = relevance weighted by the outcome."""
-    score = fields.Float(metadata={"description": "relevance * (0.7 + 0.3 outcome_score): what worked first"})
+    score = fields.Float(metadata={"description": "relevance + 0.1 (outcome_score - 0.5): what worked first"})
     relevance = fields.Float(metadata={"description": "Absolute relevance, 0..1; nothing below 0.45 is suggested"})
     text_score = fields.Float(metadata={"description": "Share of the case's significant words the item holds, "
                                                        "0..1 (absolute, not relative to the best match)"})
