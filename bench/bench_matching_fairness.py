@@ -262,7 +262,8 @@ def main(argv=None):
         append_result(
             "bench_matching_fairness",
             f"a generated year: {args.mentors} mentors over 12 rubrics, {args.cases} cases (skewed rubrics, "
-            f"mentee takes 1st/2nd/3rd proposal 70/20/10 %, 10 % declines, capacity and away periods), seed {args.seed}",
+            f"mentee takes 1st/2nd/3rd proposal 70/20/10 %, 10 % declines, capacity and away periods), "
+            f"seed {args.seed}",
             f"fair order: {new['coverage']:.0%} of {new['qualified']} qualified available mentors got a case "
             f"(target >= 80 %: {verdict(new['coverage'] >= TARGET_COVERAGE)}), Gini {new['gini']:.2f} "
             f"(target <= 0.35: {verdict(new['gini'] <= TARGET_GINI)}), busiest {new['max']}, fit {new['fit']:.2f}; "
