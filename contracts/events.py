@@ -214,9 +214,11 @@ class MentorsMatchedV1(_Payload):
 
 class ProposalV2(ProposalV1):
     """V1 and the fair order's reasons (services/matching/ranking.py): how many cases the mentor
-    was chosen for lately, and why they came first among mentors of nearly the same score."""
-    recent_assignments = fields.Integer(required=True, validate=validate.Range(min=0))
-    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)), required=True,
+    was chosen for lately, and why they came first among mentors of nearly the same score.
+    Optional like load and capacity: matching always sends them, a proposal without them is read
+    as saying nothing of them."""
+    recent_assignments = fields.Integer(validate=validate.Range(min=0))
+    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)),
                           validate=validate.Length(max=len(v.PROPOSAL_REASONS)))
 
 
