@@ -178,23 +178,6 @@ class CaseCompletedV1(CaseRef):
     publication = fields.Nested(PublicationV1, allow_none=True, required=True)
 
 
-class PublishedSolutionV2(PublishedSolutionV1):
-    """V1 and how helpful the author found it (the reflection sheet, 1-5; null if unrated)."""
-    helpfulness = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
-
-
-class PublicationV2(PublicationV1):
-    solutions = fields.List(fields.Nested(PublishedSolutionV2), required=True, validate=validate.Length(max=LIST_MAX))
-
-
-class CaseCompletedV2(CaseCompletedV1):
-    """V1, the author (the library keeps it to the author's own case out of their suggestions, and
-    never shows it) and each published solution's helpfulness (what worked ranks first). The cases
-    service always sends both; a hand-made event without them reads as unknown (null)."""
-    author_id = Id(load_default=None, allow_none=True)
-    publication = fields.Nested(PublicationV2, allow_none=True, required=True)
-
-
 class ProposalV1(_Payload):
     """One proposed mentor and why (services/matching/ranking.py): the rubrics they share with
     the case, their open cases (load) against their capacity, and the score. load and capacity
@@ -311,6 +294,23 @@ class CaseCompletedV2(CaseCompletedV1):
     mentor_ids = Ids(load_default=list)
 
 
+class PublishedSolutionV2(PublishedSolutionV1):
+    """V1 and how helpful the author found it (the reflection sheet, 1-5; null if unrated)."""
+    helpfulness = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
+
+
+class PublicationV2(PublicationV1):
+    solutions = fields.List(fields.Nested(PublishedSolutionV2), required=True, validate=validate.Length(max=LIST_MAX))
+
+
+class CaseCompletedV3(CaseCompletedV2):
+    """V2, the author (the library keeps it to the author's own case out of their suggestions, and
+    never shows it) and each published solution's helpfulness (what worked ranks first). The cases
+    service always sends both; a hand-made event without them reads as unknown (null)."""
+    author_id = Id(load_default=None, allow_none=True)
+    publication = fields.Nested(PublicationV2, allow_none=True, required=True)
+
+
 # (event type, schema version) -> (source service, payload schema class)
 EVENTS = {
     ("CaseCreated", 1): ("cases", CaseCreatedV1),
@@ -319,7 +319,6 @@ EVENTS = {
     ("MentorAccepted", 1): ("cases", MentorAcceptedV1),
     ("SolutionProposed", 1): ("cases", SolutionProposedV1),
     ("CaseCompleted", 1): ("cases", CaseCompletedV1),
-    ("CaseCompleted", 2): ("cases", CaseCompletedV2),
     ("MentorDeclined", 1): ("cases", MentorDeclinedV1),
     ("SecondOpinionRequested", 1): ("cases", SecondOpinionRequestedV1),
     ("CaseWithdrawn", 1): ("cases", CaseWithdrawnV1),
@@ -345,6 +344,7 @@ EVENTS = {
     ("CaseReopened", 1): ("cases", CaseReopenedV1),
     ("SecondOpinionRequested", 2): ("cases", SecondOpinionRequestedV2),
     ("CaseCompleted", 2): ("cases", CaseCompletedV2),
+    ("CaseCompleted", 3): ("cases", CaseCompletedV3),
 }
 
 CURRENT_VERSION = {}  # the latest version of each type: what producers emit now
