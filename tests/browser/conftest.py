@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.conftest import _free_port, platform  # noqa: F401  (the platform fixture, module scope)
+from tests.e2e.conftest import _free_port, platform, platform_settings  # noqa: F401  (the platform fixture, module scope)
 from tests.processes import ROOT
 from tests.support import eventually
 
