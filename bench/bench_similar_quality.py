@@ -14,9 +14,30 @@ similar ones. Compared, without rubrics (text alone):
 Printed per method: how often the first answer has the right topic (hit@1) and the mean
 reciprocal rank of the first right answer (MRR). A paraphrase in the other language cannot be
 found by either (no translation): the same-language case is the one to find.
+
+Then the labelled set (bench/similar_labelled.py): 96 solved cases on sixteen topics (three Russian,
+three English each; topics share rubrics; seeded outcomes and helpfulness) and 68 new cases, 64 on
+those topics (paraphrased, with the rubrics a mentee would tick, a quarter with a stray one) and 4 on
+topics the library has nothing on. After ``ANALYZE`` (a live library has statistics), each new case
+asks for 5 suggestions with its rubrics from today's ranking (bench/baseline_similar.py: text
+relative to the best match, no floor, no outcome) and from services/library/similar.py, and prints:
+
+- precision@3: the share of the first three suggestions shown that are on the case's topic
+  (a case shown nothing counts apart: "nothing shown"); also strict, over three places;
+- nDCG@5 with graded gains (on the topic: 2 if its problem was solved, 1.5 partly, 1 not; else 0),
+  the ideal being the topic's six cases best first: rewards relevant and "what worked" first; and
+  the same over the cases in the new case's language alone (the other language's are found by
+  their rubric only, which the floor does not take for enough: no translation);
+- unrelated first: cases whose first suggestion is off their topic (target: none), and of the four
+  unanswerable ones, how many were shown anything.
+
+Target: precision@3 >= 0.8 with no unrelated first suggestion; appended to bench/RESULTS.md with
+today's figures beside (unless ``--no-record``).
 """
 import argparse
+import math
 import os
+import statistics
 import sys
 import uuid
 
@@ -26,12 +47,16 @@ from psycopg2.extras import Json
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import baseline_similar  # noqa: E402  (bench/baseline_similar.py: today's ranking)
+import similar_labelled  # noqa: E402
+from results import append_result, machine  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402
 from services.common.db import PostgresStore  # noqa: E402
 from services.library import similar  # noqa: E402
 from services.library.tables import SCHEMA  # noqa: E402
 
 BENCH_DB = "mentor_bench_similar"
+LABELLED_DB = "mentor_bench_similar_labelled"
 CASES = [
     ("bullying", "Одноклассники травят ученика 6 класса в общем чате, пишут оскорбления и выкладывают фото.",
      "Как остановить травлю в чате?"),
@@ -90,16 +115,121 @@ def fill(url):
 
 def ranked_ids(cur, method, text):
     if method == "library: OR query + ts_rank":
-        return [f["id"] for f in similar.find(cur, text, [], len(CASES))]
+        return [f["id"] for f in baseline_similar.find(cur, text, [], len(CASES))]
     expression = {"pg_trgm similarity": "similarity(essence || ' ' || question, %s)",
                   "pg_trgm word_similarity": "word_similarity(%s, essence || ' ' || question)"}[method]
     cur.execute(f"SELECT id::text FROM library_entries ORDER BY {expression} DESC, id", (text,))
     return [r["id"] for r in cur.fetchall()]
 
 
+# ---- the labelled set: today's ranking beside the new one -----------------------------------------
+
+GAIN = {"yes": 2.0, "partly": 1.5, "no": 1.0}
+TARGET_PRECISION = 0.8
+
+
+def fill_labelled(url):
+    """The labelled library in a fresh schema; ``{id: item}``."""
+    store = PostgresStore(url, 1)
+    store.migrate(SCHEMA)
+    items = {}
+    with store.transaction() as cur:
+        for n, item in enumerate(similar_labelled.library()):
+            entry = str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:bench-similar:{n}"))  # reproducible ties
+            items[entry] = item
+            cur.execute("INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty, "
+                        "question, participants, solutions, problem_solved, helpfulness) VALUES (%s, 'solved_case', "
+                        "%s, 'need_advice', %s, '', '', %s, '{}', %s, %s, %s)",
+                        (entry, item["rubrics"], item["essence"], item["question"],
+                         Json([{"text": item["solution"], "materials": [], "helpfulness": item["helpfulness"]}]),
+                         item["problem_solved"], item["helpfulness"]))
+    with store.transaction() as cur:
+        cur.execute("ANALYZE library_entries")
+    store.close()
+    return items
+
+
+def dcg(gains):
+    return sum(g / math.log2(n + 2) for n, g in enumerate(gains))
+
+
+def judge(cur, find, items, queries):
+    """Precision@3 (of what is shown, and strict), nDCG@5, unrelated first suggestions."""
+    shown_precision, strict, ndcg, ndcg_same, unrelated, nothing, unanswered_shown = [], [], [], [], 0, 0, 0
+    for q in queries:
+        ranked = [items[r["id"]] for r in find(cur, q["text"], q["rubrics"], 5)]
+        if q["topic"] is None:
+            unanswered_shown += bool(ranked)
+            continue
+        on_topic = [r["topic"] == q["topic"] for r in ranked]
+        if not ranked:
+            nothing += 1
+        else:
+            shown_precision.append(sum(on_topic[:3]) / len(on_topic[:3]))
+            unrelated += not on_topic[0]
+        strict.append(sum(on_topic[:3]) / 3)
+        for found, language in ((ndcg, None), (ndcg_same, q["language"])):
+            judged = [i for i in items.values() if i["topic"] == q["topic"] and language in (None, i["language"])]
+            ideal = sorted((GAIN[i["problem_solved"]] for i in judged), reverse=True)
+            found.append(dcg([GAIN[r["problem_solved"]] if r in judged else 0.0 for r in ranked]) / dcg(ideal[:5]))
+    return {"precision": statistics.mean(shown_precision) if shown_precision else 0.0,
+            "strict": statistics.mean(strict), "ndcg": statistics.mean(ndcg), "ndcg_same": statistics.mean(ndcg_same),
+            "unrelated": unrelated,
+            "nothing": nothing, "answerable": sum(q["topic"] is not None for q in queries),
+            "unanswered": sum(q["topic"] is None for q in queries), "unanswered_shown": unanswered_shown}
+
+
+def new_find(cur, text, rubrics, limit):
+    return similar.find(cur, text, rubrics, limit)
+
+
+def describe(name, r):
+    return (f"{name:34} precision@3 {r['precision']:.2f} (strict {r['strict']:.2f}), nDCG@5 {r['ndcg']:.2f} "
+            f"(same language {r['ndcg_same']:.2f}), "
+            f"unrelated first {r['unrelated']}/{r['answerable']}, nothing shown {r['nothing']}, "
+            f"unanswerable shown something {r['unanswered_shown']}/{r['unanswered']}")
+
+
+def labelled(server, record):
+    queries = similar_labelled.queries()
+    admin, url = fresh_database(server, LABELLED_DB, f"labelled set: {len(similar_labelled.library())} solved "
+                                                    f"cases, {len(queries)} new cases")
+    load_before = os.getloadavg()[0]
+    try:
+        items = fill_labelled(url)
+        conn = psycopg2.connect(url)
+        cur = conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+        old = judge(cur, baseline_similar.find, items, queries)
+        new = judge(cur, new_find, items, queries)
+        conn.close()
+    finally:
+        recreate(admin, LABELLED_DB, drop_only=True)
+    print(describe("today's (relative text, no floor)", old))
+    print(describe("new (absolute, floor, outcome)", new))
+    met = new["precision"] >= TARGET_PRECISION and new["unrelated"] == 0
+    print(f"target: precision@3 >= {TARGET_PRECISION} and no unrelated first suggestion: {'met' if met else 'NOT met'}")
+    if record:
+        append_result(
+            "bench_similar_quality",
+            f"labelled set: {len(items)} solved cases on 16 topics (ru/en, shared rubrics), {len(queries)} new cases "
+            f"({new['answerable']} on those topics, {new['unanswered']} on none), 5 suggestions each",
+            f"new: precision@3 {new['precision']:.2f} of what is shown (strict {new['strict']:.2f}), nDCG@5 "
+            f"{new['ndcg']:.2f} (same language {new['ndcg_same']:.2f}), unrelated first {new['unrelated']}, nothing "
+            f"shown {new['nothing']}, unanswerable "
+            f"shown {new['unanswered_shown']}/{new['unanswered']} (target p@3 >= 0.8, no unrelated first: "
+            f"{'met' if met else 'NOT met'})",
+            f"today's: precision@3 {old['precision']:.2f} (strict {old['strict']:.2f}), nDCG@5 {old['ndcg']:.2f} "
+            f"(same language {old['ndcg_same']:.2f}), "
+            f"unrelated first {old['unrelated']}, unanswerable shown {old['unanswered_shown']}/{old['unanswered']}",
+            f"p@3 {new['precision'] / old['precision']:.2f}x, nDCG@5 {new['ndcg'] / old['ndcg']:.2f}x"
+            if old["precision"] and old["ndcg"] else "-",
+            machine(server.rstrip("/") + "/postgres", load=(load_before, os.getloadavg()[0])))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_postgres_argument(parser)
+    parser.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     args = parser.parse_args(argv)
     admin, url = fresh_database(args.postgres, BENCH_DB, f"{len(CASES)} cases, {len(QUERIES)} new cases")
     try:
@@ -117,6 +247,7 @@ def main(argv=None):
         conn.close()
     finally:
         recreate(admin, BENCH_DB, drop_only=True)
+    labelled(args.postgres, not args.no_record)
     return 0
 
 

@@ -199,7 +199,18 @@ class PublicationDraftedV1(_Payload):
     rubrics = Rubrics(required=True)
 
 
-class PublishedEntryV1(PublicationV1):
+class PublishedSolutionV2(PublishedSolutionV1):
+    """V1 and how helpful the author found it (the reflection sheet, 1-5; null if unrated)."""
+    helpfulness = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
+
+
+class PublicationV2(PublicationV1):
+    solutions = fields.List(fields.Nested(PublishedSolutionV2), required=True, validate=validate.Length(max=LIST_MAX))
+
+
+class PublishedEntryV1(PublicationV2):
+    """A solved case as published (PublicationDecided): the impersonal text, its outcome and each
+    solution's helpfulness."""
     problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
 
 
@@ -233,6 +244,20 @@ class MentorsMatchedV1(_Payload):
     case_id = Id(required=True)
     round = fields.Integer(required=True)
     proposals = fields.List(fields.Nested(ProposalV1), required=True, validate=validate.Length(max=LIST_MAX))
+
+
+class ProposalV2(ProposalV1):
+    """V1 and the fair order's reasons (services/matching/ranking.py): how many cases the mentor
+    was chosen for lately, and why they came first among mentors of nearly the same score.
+    Optional like load and capacity: matching always sends them, a proposal without them is read
+    as saying nothing of them."""
+    recent_assignments = fields.Integer(validate=validate.Range(min=0))
+    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)),
+                          validate=validate.Length(max=len(v.PROPOSAL_REASONS)))
+
+
+class MentorsMatchedV2(MentorsMatchedV1):
+    proposals = fields.List(fields.Nested(ProposalV2), required=True, validate=validate.Length(max=LIST_MAX))
 
 
 class MentorProfileUpdatedV1(_Payload):
@@ -321,8 +346,12 @@ class CaseCompletedV2(CaseCompletedV1):
 
 
 class CaseCompletedV3(CaseCompletedV2):
-    """V2, and the author, so the library's draft can be previewed and withdrawn by them."""
-    author_id = Id(required=True)
+    """V2, the author (the library's draft is previewed and withdrawn by them; the library keeps the
+    author's own case out of their suggestions, and never shows the id) and each published solution's
+    helpfulness (what worked ranks first). The cases service always sends both; a hand-made event
+    without them reads as unknown (null)."""
+    author_id = Id(load_default=None, allow_none=True)
+    publication = fields.Nested(PublicationV2, allow_none=True, required=True)
 
 
 # (event type, schema version) -> (source service, payload schema class)
@@ -349,6 +378,7 @@ EVENTS = {
     ("CasePublishedToForum", 1): ("cases", ForumPostV1),
     ("CasePublishedToForum", 2): ("cases", ForumPostV2),
     ("MentorsMatched", 1): ("matching", MentorsMatchedV1),
+    ("MentorsMatched", 2): ("matching", MentorsMatchedV2),
     ("MentorProfileUpdated", 1): ("identity", MentorProfileUpdatedV1),
     ("MentorProfileUpdated", 2): ("identity", MentorProfileUpdatedV2),
     ("AccreditationRequested", 1): ("identity", AccreditationRequestedV1),

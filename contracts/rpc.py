@@ -420,6 +420,8 @@ class SimilarRequestSchema(Schema):
                          metadata={"description": "The new case's words (essence and question)"})
     rubrics = RubricList(load_default=list)
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+    author_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=v.ID_MAX),
+                              metadata={"description": "The case's author: their own items are never suggested"})
 
 
 class NewMaterialSchema(Schema):
@@ -704,6 +706,11 @@ class ProposedMentorSchema(Schema):
     score = fields.Float()
     load = fields.Integer(metadata={"description": "The mentor's open cases when proposed"})
     capacity = fields.Integer(metadata={"description": "How many open cases the mentor takes at once"})
+    recent_assignments = fields.Integer(metadata={"description": "Cases the mentor was chosen for lately "
+                                                                 "(MATCHING_RECENT_DAYS); absent on older proposals"})
+    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)), metadata={
+        "description": "Why the mentor came first among mentors of nearly the same score: fewer_recent_cases, "
+                       "less_recently_proposed; new_to_roll: no answer history yet. Absent on older proposals"})
     profile = fields.Nested(MentorProfileViewSchema, allow_none=True)
 
 
@@ -949,11 +956,19 @@ class LibraryEntryViewSchema(Schema):
 
 
 class SimilarItemViewSchema(LibraryEntryViewSchema):
-    """A library item like a new case, and why: score = 0.7 text_score + 0.3 rubric_score."""
-    score = fields.Float()
-    text_score = fields.Float(metadata={"description": "Text similarity relative to the best match, 0..1"})
+    """A library item like a new case, and why (services/library/similar.py): relevance = 0.6
+    text_score + 0.4 rubric_score, never below the floor; score = relevance weighted by the outcome."""
+    score = fields.Float(metadata={"description": "relevance + 0.1 (outcome_score - 0.5): what worked first"})
+    relevance = fields.Float(metadata={"description": "Absolute relevance, 0..1; nothing below 0.45 is suggested"})
+    text_score = fields.Float(metadata={"description": "Share of the case's significant words the item holds, "
+                                                       "0..1 (absolute, not relative to the best match)"})
     rubric_score = fields.Float(metadata={"description": "Share of the case's rubrics the item has, 0..1"})
+    outcome_score = fields.Float(metadata={"description": "What its author reported: problem solved and the "
+                                                          "solutions' helpfulness, 0..1; 0.5 when unknown"})
     matched_rubrics = fields.List(fields.String())
+    reasons = fields.List(fields.String(validate=validate.OneOf(v.SIMILAR_REASONS)), metadata={
+        "description": "Why it is suggested: shared_rubrics, similar_words, problem_solved, problem_partly_solved, "
+                       "helpful_solution"})
 
 
 class HealthSchema(Schema):

@@ -30,6 +30,10 @@ PHOTO_MAX_BYTES = 2 * 1024 * 1024
 FLAG_REASONS = ("no_mentor_found", "acceptance_overdue", "proposals_overdue", "mentor_overdue")
 # The steps of a case that wait for someone (services/cases/waiting.py): reminded, then expired.
 WAITING_STEPS = ("choice", "acceptance", "solution", "answers", "decision", "reflection")
+# Why a proposed mentor came first among mentors of nearly the same score (services/matching/ranking.py).
+PROPOSAL_REASONS = ("fewer_recent_cases", "less_recently_proposed", "new_to_roll")
+# Why a library item is suggested as similar to a case (services/library/similar.py).
+SIMILAR_REASONS = ("shared_rubrics", "similar_words", "problem_solved", "problem_partly_solved", "helpful_solution")
 # Why the system takes a case from its mentor (MentorReleased): back to matching, the author chooses again.
 RELEASE_REASONS = ("mentor_suspended",)
 # The events calendar: an online event has a link, an offline one a place.

@@ -29,7 +29,7 @@ STRUCTURAL_KEYS = frozenset({"form", "participants", "rubrics", "matched_rubrics
                              "group_discussion_consent", "publication_consent", "round", "next_round",
                              "proposals", "score", "questions", "kind", "answers", "at", "asked_at",
                              "answered_at", "created_at", "sent_at", "revision", "materials", "reflection",
-                             "problem_solved", "helpfulness", "opinion", "outcome"})
+                             "problem_solved", "helpfulness", "opinion", "outcome", "reasons", "recent_assignments"})
 
 
 class Pseudonymizer:

@@ -173,7 +173,8 @@ def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
                 key = (p["case_id"], p["round"])
                 if key not in rubrics:
                     raise CliError(f"round {p['round']} of case {p['case_id']} is not in the cases log", code=1)
-                readmodel.record_round(cur, p["case_id"], p["round"], rubrics[key], p["proposals"])
+                readmodel.record_round(cur, p["case_id"], p["round"], rubrics[key], p["proposals"],
+                                       at=envelope.occurred_at)
                 rounds += 1
     finally:
         app.close()

@@ -13,7 +13,8 @@ application runs the same mapping on the events it is about to store (``check_an
   longer the current one, are checked by the relay as before (``wire_payload``).
 
 Only what consumers need leaves the service: ids, rubrics, states; the case's free text
-leaves only in CaseCompleted, and only when the author consented to publication.
+leaves only in CaseCompleted, and only when the author consented to publication (with how
+helpful the author found each solution: the library ranks what worked first).
 """
 from contracts.errors import ContractBroken  # noqa: F401 - raised here, imported from here by callers
 from contracts.events import CURRENT_VERSION, PayloadBreaksContract, dump_payload, load_outgoing
@@ -36,7 +37,9 @@ def _publication(case):
         "difficulty": form.get("difficulty", ""), "question": form["question"],
         "participants": form.get("participants", []), "rubrics": form["rubrics"],
         "urgency": form["urgency"],
-        "solutions": [{"text": s["text"], "materials": s["materials"]} for s in case.solutions],
+        "solutions": [{"text": s["text"], "materials": s["materials"],
+                       "helpfulness": (case.reflection or {}).get("helpfulness", {}).get(s["id"])}
+                      for s in case.solutions],
     }
 
 

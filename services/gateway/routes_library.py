@@ -22,10 +22,11 @@ SIMILAR_ON_CREATE = 5
 SIMILAR_TIMEOUT = 3.0  # seconds: filing a case never waits long for its suggestions
 
 
-def similar_request(form, limit):
-    """What the library compares: the case's essence and question, and its rubrics."""
+def similar_request(form, limit, author_id=None):
+    """What the library compares: the case's essence and question, and its rubrics; the case's
+    author (when the reader may know it), whose own items the library leaves out."""
     return {"text": f"{form.get('essence', '')}\n{form.get('question', '')}".strip() or "-",
-            "rubrics": list(form.get("rubrics") or []), "limit": limit}
+            "rubrics": list(form.get("rubrics") or []), "limit": limit, "author_id": author_id}
 
 
 class LibraryRoutes:
@@ -95,14 +96,15 @@ class LibraryRoutes:
           tag="library", summary="Solved cases and library materials similar to a case, with score and why")
     def similar_cases(self, request, actor, case_id, query):
         case = self.cases.get_case(actor, case_id)  # the cases service decides who may see the case
-        return {"items": self.library.similar(actor, similar_request(case.get("form") or {}, query["limit"])) or []}
+        return {"items": self.library.similar(actor, similar_request(case.get("form") or {}, query["limit"],
+                                                                     case.get("author_id"))) or []}
 
     def similar_for_new_case(self, actor, case):
         """The first automatic answer to a new case; ``[]`` (and a warning) if the library fails:
         filing the case has already succeeded and must not fail for it."""
         try:
             found = self.library.similar.with_timeout(min(SIMILAR_TIMEOUT, self.library.timeout))(
-                actor, similar_request(case.get("form") or {}, SIMILAR_ON_CREATE))
+                actor, similar_request(case.get("form") or {}, SIMILAR_ON_CREATE, case.get("author_id")))
             return found or []
         except PlatformError as exc:
             logger.warning("similar_unavailable", case_id=case.get("id"), reason=exc.message)

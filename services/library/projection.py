@@ -64,8 +64,15 @@ def attached_materials(event_id, entry):
             found.append({
                 "id": material_id(event_id, s, m), "material_type": material_type, "title": material["title"],
                 "url": url, "reference": "" if material_type == "link" else material["reference"],
-                "rubrics": ordered_rubrics(material.get("rubrics") or entry["rubrics"])})
+                "rubrics": ordered_rubrics(material.get("rubrics") or entry["rubrics"]),
+                "helpfulness": solution.get("helpfulness")})
     return found
+
+
+def mean_helpfulness(entry):
+    """The mean rating of the entry's rated solutions, or None if none was rated."""
+    rated = [s["helpfulness"] for s in entry["solutions"] if s.get("helpfulness") is not None]
+    return sum(rated) / len(rated) if rated else None
 
 
 def anonymized_entry(publication):
@@ -81,7 +88,8 @@ def anonymized_entry(publication):
         "solutions": [{"text": scrub(s["text"]),
                        "materials": [{"title": scrub(m["title"]), "reference": scrub(m["reference"]),
                                       **({"rubrics": m["rubrics"]} if m.get("rubrics") else {})}
-                                     for m in s["materials"]]}
+                                     for m in s["materials"]],
+                       **({"helpfulness": s["helpfulness"]} if s.get("helpfulness") is not None else {})}
                       for s in publication["solutions"]],
         "clarifications": [{"question": scrub(c["question"]), "kind": c["kind"], "answer": scrub(c["answer"])}
                            for c in publication.get("clarifications") or []],
@@ -174,7 +182,7 @@ def apply_decision(cur, decision):
     the published result (``publish_entry`` / ``publish_post``) or None."""
     allowed_from = ("pending", "published") if decision["decision"] == "withdrawn" else ("pending",)
     content = decision["entry"] if decision["kind"] == "solved_case" else decision["post"]
-    cur.execute("SELECT state FROM publication_drafts WHERE id = %s FOR UPDATE", (decision["draft_id"],))
+    cur.execute("SELECT state, author_id FROM publication_drafts WHERE id = %s FOR UPDATE", (decision["draft_id"],))
     row = cur.fetchone()
     if row is None or row["state"] not in allowed_from:
         return None
@@ -185,27 +193,33 @@ def apply_decision(cur, decision):
     source = decision["source_event_id"]
     if decision["decision"] == "published":
         if decision["kind"] == "solved_case":
-            return publish_entry(cur, source, content)
+            return publish_entry(cur, source, content, row["author_id"])
         return publish_post(cur, source, content)
     if decision["decision"] == "withdrawn" and row["state"] == "published":
         unpublish(cur, decision["kind"], source)
     return None
 
 
-def publish_entry(cur, source_event_id, entry):
-    """The library entry and a material item for each material attached to its solutions."""
+def publish_entry(cur, source_event_id, entry, author_id=None):
+    """The library entry and a material item for each material attached to its solutions.
+
+    ``author_id`` (the draft's; None for events that lacked it: nobody's own item then) is kept only to
+    leave the author's own case out of their similar cases (services/library/similar.py)."""
     new_id = entry_id(source_event_id)
     cur.execute(
         """INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty,
-                                        question, participants, solutions, clarifications, problem_solved)
-           VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
+                                        question, participants, solutions, clarifications, problem_solved,
+                                        helpfulness, author_id)
+           VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
         (new_id, entry["rubrics"], entry["urgency"], entry["essence"], entry["actions_taken"],
          entry["difficulty"], entry["question"], entry["participants"], Json(entry["solutions"]),
-         Json(entry["clarifications"]), entry["problem_solved"]))
+         Json(entry["clarifications"]), entry["problem_solved"], mean_helpfulness(entry), author_id))
     for m in attached_materials(source_event_id, entry):
         cur.execute("INSERT INTO library_materials (id, material_type, title, url, reference, rubrics, entry_id, "
-                    "origin) VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution') ON CONFLICT (id) DO NOTHING",
-                    (m["id"], m["material_type"], m["title"], m["url"], m["reference"], m["rubrics"], new_id))
+                    "origin, problem_solved, helpfulness, author_id) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                    (m["id"], m["material_type"], m["title"], m["url"], m["reference"], m["rubrics"], new_id,
+                     entry["problem_solved"], m["helpfulness"], author_id))
     return {"entry_id": str(new_id), "rubrics": entry["rubrics"]}
 
 

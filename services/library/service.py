@@ -37,6 +37,9 @@ THREAD_COLUMNS = forum.THREAD_COLUMNS
 PERSONAL_TABLES = {"publication_drafts": (("author_id",), ()), "forum_messages": (("author_id",), ())}
 
 
+SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
+
+
 def _timestamps(row, *names):
     return {**row, **{name: row[name].isoformat() for name in names}}
 
@@ -121,14 +124,15 @@ class LibraryService:
 
     @rpc
     def similar(self, actor, request):
-        """Solved cases and materials like a new case's text and rubrics, each with its score and why."""
+        """Solved cases and materials like a new case's text and rubrics, each with its score and why;
+        never an item of the case's author (``author_id``) nor of the reader."""
         actor = _actor(actor)
         request = load(SimilarRequestSchema, request)
+        authors = {a for a in (request["author_id"], actor.get("user_id")) if a}
         with self.db.transaction() as cur:
-            found = similar.find(cur, request["text"], request["rubrics"], request["limit"])
+            found = similar.find(cur, request["text"], request["rubrics"], request["limit"], exclude_authors=authors)
             views = {v["id"]: v for v in items.load(cur, found)}
-        return [{**views[f["id"]], **{k: f[k] for k in ("score", "text_score", "rubric_score", "matched_rubrics")}}
-                for f in found if f["id"] in views]
+        return [{**views[f["id"]], **{k: f[k] for k in SIMILAR_FIELDS}} for f in found if f["id"] in views]
 
     @rpc
     def get_entry(self, actor, entry_id):

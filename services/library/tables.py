@@ -13,6 +13,9 @@ Review (services/library/review.py): a consenting completion or a forum publicat
 only a decision, written to the library's outbox as ``PublicationDecided`` (its own log, which the rebuild
 replays), puts it into the item and forum tables.
 
+The outcome columns (``problem_solved``, ``helpfulness``) and ``author_id`` serve similar cases
+(services/library/similar.py); ``author_id`` never leaves the service.
+
 Curation (services/library/curation.py) is the library's own data, not derived from any
 event: ``edited_*`` and ``withdrawn_*`` columns on the items, materials added by moderators
 (``origin = 'moderator'``), hidden forum posts, and the journal ``library_moderation``.
@@ -89,6 +92,12 @@ SCHEMA = CONSUMER_TABLES + PUBLISHER_TABLES + (
     "CREATE INDEX IF NOT EXISTS library_materials_recent ON library_materials (published_at DESC, id DESC) "
     "WHERE withdrawn_at IS NULL",
     "CREATE INDEX IF NOT EXISTS library_materials_entry ON library_materials (entry_id)",
+    # What worked (similar.py ranks it first): an entry's problem_solved and its solutions' mean
+    # helpfulness; a material from a solution carries its case's problem_solved and that solution's
+    # helpfulness (null for a moderator's). ``author_id``: the case's author, only to keep their own
+    # items out of their suggestions; never selected into a view (items.py).
+    _add_columns("library_entries", ("helpfulness real", "author_id text")),
+    _add_columns("library_materials", ("problem_solved text", "helpfulness real", "author_id text")),
     """CREATE TABLE IF NOT EXISTS library_moderation (
         id bigserial PRIMARY KEY,
         item_id uuid NOT NULL,

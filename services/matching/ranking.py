@@ -1,4 +1,5 @@
-"""Who should get a case: a documented score over the mentors who may be asked at all. Pure.
+"""Who should get a case: a documented score over the mentors who may be asked at all, and a
+fair order among those the score cannot tell apart. Pure.
 
 Eligibility (a mentor failing any of these is never proposed, whatever the score):
 - accredited (on the roll of mentors, not suspended) and accepting cases;
@@ -16,19 +17,43 @@ Score, in [0, 1], rounded to 4 decimals::
   weighs most: a mentor covering every rubric of the case beats one covering half, unless the
   first is nearly full and slow);
 - ``free`` = ``(capacity - load) / capacity``: who can really consult soon (seed 6.2, step 2);
-- ``speed`` = ``R / (R + median response)``, with ``R`` = one day: the median time the mentor took
-  from being chosen to accepting or declining (1.0 for instant answers, 0.5 for a day, 0.25 for
-  three days). A mentor with no history yet is neutral: 0.5, as if answering in a day.
+- ``speed``: how fast the mentor answers (from being chosen to accepting or declining), as an
+  estimate that trusts history in proportion to its length. One answer's speed is
+  ``R / (R + median response)`` with ``R`` = one day (1.0 for instant answers, 0.5 for a day,
+  0.25 for three days); the estimate is that, shrunk towards the neutral 0.5 (answering in a day)
+  as if the mentor had also given ``PRIOR_RESPONSES`` answers of neutral speed::
 
-Ties break on mentor id, so a round is reproducible.
+      speed = (n * R / (R + median) + PRIOR_RESPONSES * 0.5) / (n + PRIOR_RESPONSES)
+
+  So a mentor new to the roll (n = 0) is neutral, 0.5, and one lucky fast answer (n = 1) is
+  0.625, not 1.0: a newcomer is not ranked below everyone for lack of history (the pilot year's
+  loop: one fast answer outranked every mentor without history, and was proposed again and again).
+
+Fair order. Scores closer than ``TIE_MARGIN`` say nothing about who is the better mentor for the
+case, so proposals are picked one at a time: among the mentors scoring within ``TIE_MARGIN`` of
+the best one left, the one with the fewest recent assignments (chosen for a case in the last
+``MATCHING_RECENT_DAYS``) comes first, then the one proposed least recently (never proposed
+first), then the higher score, then the mentor id (reproducible). A proposal says why it came
+before the next mentor of its tie (``reasons``): ``fewer_recent_cases`` or
+``less_recently_proposed`` when that rule decided it, and ``new_to_roll`` when it has no answer
+history yet (its speed is the neutral estimate).
 """
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from contracts.vocabulary import PROPOSAL_REASONS
 
 OVERLAP_WEIGHT = 0.60
 FREE_WEIGHT = 0.25
 SPEED_WEIGHT = 0.15
 RESPONSE_REFERENCE_SECONDS = 24 * 3600.0
 NEUTRAL_SPEED = 0.5
+PRIOR_RESPONSES = 3  # how many neutral answers the speed estimate assumes besides the real ones
+TIE_MARGIN = 0.05  # scores closer than this are a tie, decided by the fair order
+
+# Why a proposal came first among mentors the score could not tell apart (services/web catalogue
+# ``case.choose.reason.<kind>``).
+FEWER_RECENT_CASES, LESS_RECENTLY_PROPOSED, NEW_TO_ROLL = PROPOSAL_REASONS
 
 
 @dataclass(frozen=True)
@@ -41,6 +66,9 @@ class Candidate:
     load: int = 0
     away_periods: tuple = field(default=())  # ((starts_on, ends_on), ...) as dates, inclusive
     median_response_seconds: float = None  # None: no history yet
+    responses: int = 0  # answers the median is taken over
+    recent_assignments: int = 0  # cases the mentor was chosen for lately
+    last_proposed_at: datetime = None  # None: never proposed
 
     def is_away(self, today):
         return any(start <= today <= end for start, end in self.away_periods)
@@ -49,25 +77,73 @@ class Candidate:
     def free(self):
         return max(self.capacity - self.load, 0)
 
+    @property
+    def new_to_roll(self):
+        return self.median_response_seconds is None
 
-def speed(median_response_seconds):
-    """1.0 for an instant answer, 0.5 for a day; ``None`` (no history) is the neutral 0.5."""
+
+def speed(median_response_seconds, responses=1):
+    """The speed estimate (module docstring): 1.0 for instant answers and long history, the
+    neutral 0.5 without history (``None``); ``responses`` below 1 with a median count as 1."""
     if median_response_seconds is None:
         return NEUTRAL_SPEED
     seconds = max(float(median_response_seconds), 0.0)
-    return RESPONSE_REFERENCE_SECONDS / (RESPONSE_REFERENCE_SECONDS + seconds)
+    n = max(int(responses or 0), 1)
+    observed = RESPONSE_REFERENCE_SECONDS / (RESPONSE_REFERENCE_SECONDS + seconds)
+    return (n * observed + PRIOR_RESPONSES * NEUTRAL_SPEED) / (n + PRIOR_RESPONSES)
 
 
-def score(overlap, load, capacity, median_response_seconds=None):
+def score(overlap, load, capacity, median_response_seconds=None, responses=1):
     """The documented score (module docstring); ``overlap`` is a share in [0, 1]."""
     free = max(capacity - load, 0) / capacity if capacity > 0 else 0.0
     return round(OVERLAP_WEIGHT * overlap + FREE_WEIGHT * free
-                 + SPEED_WEIGHT * speed(median_response_seconds), 4)
+                 + SPEED_WEIGHT * speed(median_response_seconds, responses), 4)
+
+
+def _proposed_order(candidate):
+    """Never proposed first, then the longest ago."""
+    at = candidate.last_proposed_at
+    return (0,) if at is None else (1, at)
+
+
+def _fair_key(entry):
+    _, candidate = entry
+    return (candidate.recent_assignments, _proposed_order(candidate), -entry[0]["score"], candidate.mentor_id)
+
+
+def _reasons(entry, rivals):
+    """Why ``entry`` came before the next in the fair order among the ``rivals`` it tied with."""
+    candidate, reasons = entry[1], []
+    runner_up = min(rivals, key=_fair_key)[1] if rivals else None
+    if runner_up is not None and runner_up.recent_assignments > candidate.recent_assignments:
+        reasons.append(FEWER_RECENT_CASES)
+    elif runner_up is not None and _proposed_order(runner_up) > _proposed_order(candidate):
+        reasons.append(LESS_RECENTLY_PROPOSED)
+    if candidate.new_to_roll:
+        reasons.append(NEW_TO_ROLL)
+    return reasons
+
+
+def fair_order(scored, k, tie_margin=TIE_MARGIN):
+    """``k`` of ``scored`` ((proposal, candidate) pairs), picked one at a time: the fairest
+    (``_fair_key``) among those scoring less than ``tie_margin`` below the best score left (the
+    scores are rounded to 4 decimals, so is their difference: no float noise decides a tie)."""
+    left = sorted(scored, key=lambda e: (-e[0]["score"], e[1].mentor_id))
+    picked = []
+    while left and len(picked) < k:
+        best = left[0][0]["score"]
+        tied = [e for e in left if round(best - e[0]["score"], 4) < tie_margin or e is left[0]]
+        chosen = min(tied, key=_fair_key)
+        chosen[0]["reasons"] = _reasons(chosen, [e for e in tied if e is not chosen])
+        picked.append(chosen[0])
+        left = [e for e in left if e is not chosen]
+    return picked
 
 
 def rank(case_rubrics, candidates, k=3, exclude=(), today=None, require_free_capacity=True,
-         require_accepting=True):
-    """The top ``k`` proposals, best first: ``{mentor_id, matched_rubrics, score, load, capacity}``.
+         require_accepting=True, tie_margin=TIE_MARGIN):
+    """The top ``k`` proposals in the fair order: ``{mentor_id, matched_rubrics, score, load,
+    capacity, recent_assignments, reasons}``.
 
     ``today`` (a date) decides who is away; None checks no away periods. Colleague suggestions
     relax ``require_free_capacity`` and ``require_accepting`` (an opinion is not a case to take);
@@ -90,8 +166,8 @@ def rank(case_rubrics, candidates, k=3, exclude=(), today=None, require_free_cap
         matched = sorted(wanted & set(c.rubrics))
         if not matched:
             continue
-        scored.append({"mentor_id": c.mentor_id, "matched_rubrics": matched,
-                       "score": score(len(matched) / len(wanted), c.load, c.capacity, c.median_response_seconds),
-                       "load": c.load, "capacity": c.capacity})
-    scored.sort(key=lambda p: (-p["score"], p["mentor_id"]))
-    return scored[:k]
+        scored.append(({"mentor_id": c.mentor_id, "matched_rubrics": matched,
+                        "score": score(len(matched) / len(wanted), c.load, c.capacity, c.median_response_seconds,
+                                       c.responses),
+                        "load": c.load, "capacity": c.capacity, "recent_assignments": c.recent_assignments}, c))
+    return fair_order(scored, k, tie_margin)

@@ -20,8 +20,8 @@ from datetime import date
 
 from psycopg2.extras import Json
 
-from services.matching.ranking import (FREE_WEIGHT, NEUTRAL_SPEED, OVERLAP_WEIGHT, RESPONSE_REFERENCE_SECONDS,
-                                       SPEED_WEIGHT, Candidate)
+from services.matching.ranking import (FREE_WEIGHT, NEUTRAL_SPEED, OVERLAP_WEIGHT, PRIOR_RESPONSES,
+                                       RESPONSE_REFERENCE_SECONDS, SPEED_WEIGHT, TIE_MARGIN, Candidate)
 
 DEFAULT_CAPACITY = 3  # what a v1 profile (before capacities existed) is read as
 SCORE_CUT_MARGIN = 2e-4  # > twice ranking.score's rounding (0.5e-4) plus float noise
@@ -67,6 +67,8 @@ SCHEMA = (
         PRIMARY KEY (case_id, mentor_id)
     )""",
     "CREATE INDEX IF NOT EXISTS assignments_mentor ON assignments (mentor_id)",
+    # who was proposed when (the fair order's "least recently proposed"): rounds naming a mentor
+    "CREATE INDEX IF NOT EXISTS proposals_mentors ON proposals USING gin (proposals jsonb_path_ops)",
     """CREATE TABLE IF NOT EXISTS mentor_stats (
         mentor_id text PRIMARY KEY,
         open_cases integer NOT NULL DEFAULT 0,
@@ -141,14 +143,21 @@ def upsert_mentors(cur, envelopes):
 
 
 MENTOR_COLUMNS = """m.mentor_id, m.rubrics, m.accepting_cases, m.accredited, m.capacity, m.away_periods,
-    coalesce(s.open_cases, 0) AS load, s.median_response_seconds"""
+    coalesce(s.open_cases, 0) AS load, s.median_response_seconds, coalesce(s.responses, 0) AS responses"""
+# The fair order's history of each mentor the ranking sees (only those: after the cut).
+EXPOSURE_COLUMNS = """(SELECT count(*) FROM assignments a WHERE a.mentor_id = c.mentor_id
+                           AND a.chosen_at >= %(recent_since)s) AS recent_assignments,
+                       (SELECT max(p.created_at) FROM proposals p
+                        WHERE p.proposals @> jsonb_build_array(jsonb_build_object('mentor_id', c.mentor_id)))
+                           AS last_proposed_at"""
 
 
 def _candidate(row):
     return Candidate(row["mentor_id"], frozenset(row["rubrics"]), row["accepting_cases"], row["accredited"],
                      row["capacity"], row["load"],
                      tuple((_as_date(p["starts_on"]), _as_date(p["ends_on"])) for p in row["away_periods"]),
-                     row["median_response_seconds"])
+                     row["median_response_seconds"], row["responses"], row["recent_assignments"],
+                     row["last_proposed_at"])
 
 
 def _score_sql(rubrics, params):
@@ -158,25 +167,32 @@ def _score_sql(rubrics, params):
     matched = " + ".join(f"(m.rubrics @> ARRAY[%(r{i})s]::text[])::int" for i in range(len(rubrics)))
     free = "CASE WHEN m.capacity > 0 THEN greatest(m.capacity - coalesce(s.open_cases, 0), 0)::float8 / m.capacity " \
            "ELSE 0 END"
+    n = "greatest(coalesce(s.responses, 0), 1)::float8"
     speed = (f"CASE WHEN s.median_response_seconds IS NULL THEN {NEUTRAL_SPEED}::float8 ELSE "
-             f"{RESPONSE_REFERENCE_SECONDS}::float8 / ({RESPONSE_REFERENCE_SECONDS}::float8 "
-             f"+ greatest(s.median_response_seconds, 0)) END")
+             f"({n} * ({RESPONSE_REFERENCE_SECONDS}::float8 / ({RESPONSE_REFERENCE_SECONDS}::float8 "
+             f"+ greatest(s.median_response_seconds, 0))) + {PRIOR_RESPONSES}::float8 * {NEUTRAL_SPEED}::float8) "
+             f"/ ({n} + {PRIOR_RESPONSES}::float8) END")
     return (f"{OVERLAP_WEIGHT}::float8 * (({matched})::float8 / {len(rubrics)}) + {FREE_WEIGHT}::float8 * ({free}) "
             f"+ {SPEED_WEIGHT}::float8 * ({speed})")
 
 
-def candidates(cur, rubrics, exclude=(), today=None, require_free_capacity=True, require_accepting=True, k=None):
-    """Mentors who may be ranked for ``rubrics``. The SQL applies the eligibility rules of
-    ranking.py (which checks them again) so a large roll is cut down by the rubrics' GIN index
-    before anything reaches Python.
+def candidates(cur, rubrics, exclude=(), today=None, require_free_capacity=True, require_accepting=True, k=None,
+               recent_since=None, tie_margin=TIE_MARGIN):
+    """Mentors who may be ranked for ``rubrics``, with their recent assignments (chosen at or
+    after ``recent_since``; None counts none) and when they were last proposed. The SQL applies
+    the eligibility rules of ranking.py (which checks them again) so a large roll is cut down by
+    the rubrics' GIN index before anything reaches Python.
 
     With ``k``, it also scores in SQL (the formula of ranking.score) and returns only the mentors
-    who could be among the ``k`` best: every one scoring at least the k-th score less a margin
-    that covers ranking.score's rounding to 4 decimals. ranking.rank then decides among them
-    exactly as it would among all (tests/integration/test_matching_availability.py checks it).
+    who could be among the ``k`` the fair order picks: every one scoring at least the k-th score
+    less ``tie_margin`` (each pick is within it of the best left, and the best left is never
+    below the k-th score) and less a margin that covers ranking.score's rounding to 4 decimals.
+    ranking.rank then decides among them exactly as it would among all
+    (tests/integration/test_matching_availability.py checks it).
     """
     wanted = sorted(set(rubrics))
-    params = {"rubrics": wanted, "today": today, "exclude": sorted(set(exclude))}
+    params = {"rubrics": wanted, "today": today, "exclude": sorted(set(exclude)),
+              "recent_since": recent_since if recent_since is not None else "infinity"}
     where = ["m.rubrics && %(rubrics)s::text[]", "m.accredited"]
     if require_accepting:
         where.append("m.accepting_cases")
@@ -188,23 +204,24 @@ def candidates(cur, rubrics, exclude=(), today=None, require_free_capacity=True,
         where.append("m.mentor_id <> ALL(%(exclude)s::text[])")
     eligible = f"FROM mentors m LEFT JOIN mentor_stats s USING (mentor_id) WHERE {' AND '.join(where)}"
     if k is None or not wanted:
-        cur.execute(f"SELECT {MENTOR_COLUMNS} {eligible}", params)
+        cur.execute(f"SELECT c.*, {EXPOSURE_COLUMNS} FROM (SELECT {MENTOR_COLUMNS} {eligible}) c", params)
     else:
-        params.update(k=max(int(k), 1), margin=SCORE_CUT_MARGIN)
+        params.update(k=max(int(k), 1), margin=SCORE_CUT_MARGIN + max(float(tie_margin), 0.0))
         cur.execute(f"""WITH scored AS (SELECT {MENTOR_COLUMNS}, {_score_sql(wanted, params)} AS raw {eligible}),
                              cut AS (SELECT raw FROM scored ORDER BY raw DESC OFFSET %(k)s - 1 LIMIT 1)
-                        SELECT * FROM scored WHERE raw >= coalesce((SELECT raw FROM cut), '-infinity') - %(margin)s""",
+                        SELECT c.*, {EXPOSURE_COLUMNS} FROM scored c
+                        WHERE raw >= coalesce((SELECT raw FROM cut), '-infinity') - %(margin)s""",
                     params)
     return [_candidate(r) for r in cur.fetchall()]
 
 
 def mentor_view(cur, mentor_id):
-    cur.execute(f"SELECT {MENTOR_COLUMNS}, s.responses FROM mentors m LEFT JOIN mentor_stats s USING (mentor_id) "
+    cur.execute(f"SELECT {MENTOR_COLUMNS} FROM mentors m LEFT JOIN mentor_stats s USING (mentor_id) "
                 f"WHERE m.mentor_id = %s", (mentor_id,))
     row = cur.fetchone()
     if row is None:
         return None
-    return {**row, "rubrics": list(row["rubrics"]), "responses": row["responses"] or 0}
+    return {**row, "rubrics": list(row["rubrics"])}
 
 
 # ---- cases and assignments ------------------------------------------------------------------
@@ -315,10 +332,14 @@ def apply_case_event(cur, envelope):
 
 # ---- rounds -------------------------------------------------------------------------------
 
-def record_round(cur, case_id, round_, rubrics, proposals):
-    """A round is decided once: returns the proposals recorded for it (these, or earlier ones)."""
-    cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING RETURNING round", (case_id, round_, list(rubrics), Json(proposals)))
+def record_round(cur, case_id, round_, rubrics, proposals, at=None):
+    """A round is decided once: returns the proposals recorded for it (these, or earlier ones).
+
+    ``at``: when it was decided (now by default; a rebuild gives the MentorsMatched event's time,
+    so "least recently proposed" means the same in a rebuilt read model)."""
+    cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals, created_at) "
+                "VALUES (%s, %s, %s, %s, coalesce(%s, now())) ON CONFLICT DO NOTHING RETURNING round",
+                (case_id, round_, list(rubrics), Json(proposals), at))
     if cur.fetchone() is None:
         cur.execute("SELECT proposals FROM proposals WHERE case_id = %s AND round = %s", (case_id, round_))
         return cur.fetchone()["proposals"]

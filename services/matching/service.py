@@ -5,13 +5,14 @@ did not answer in time) or the author's second-opinion request asks for the next
 without the mentors excluded by services/matching/rounds.py. The other case events
 (MentorChosen, MentorAccepted, CaseCompleted, CaseWithdrawn, CaseRedefined) keep the load
 and response history of each mentor and each case's rubrics (services/matching/readmodel.py);
-the score is services/matching/ranking.py.
+the score and the fair order among close scores are services/matching/ranking.py (who was
+chosen lately and who was proposed last come from the same read model).
 
 Proposals are written with their MentorsMatched outbox event in one transaction; the
 relay publishes them and the cases service records them on the case (no proposal at all:
 the case has no mentor, and the cases service flags it for the moderators).
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from nameko.dependency_providers import Config
 
@@ -30,7 +31,7 @@ from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
 from services.matching import readmodel
-from services.matching.ranking import rank
+from services.matching.ranking import TIE_MARGIN, rank
 from services.matching.rounds import round_request
 
 log = get_logger()
@@ -97,9 +98,10 @@ class MatchingService:
         A round is decided once: if it was already recorded (another event asked for the same
         round), the recorded proposals are announced again rather than a different ranking.
         """
-        day, k = today(), self._k()
-        found = readmodel.candidates(cur, request.rubrics, exclude=request.exclude, today=day, k=k)
-        ranked = rank(request.rubrics, found, k=k, exclude=request.exclude, today=day)
+        day, k, fairness = today(), self._k(), self._fairness()
+        found = readmodel.candidates(cur, request.rubrics, exclude=request.exclude, today=day, k=k, **fairness)
+        ranked = rank(request.rubrics, found, k=k, exclude=request.exclude, today=day,
+                      tie_margin=fairness["tie_margin"])
         proposals = readmodel.record_round(cur, case_id, request.round, request.rubrics, ranked)
         outbox.append(cur, "matching", "MentorsMatched", case_id,
                       {"case_id": case_id, "round": request.round, "proposals": proposals})
@@ -107,6 +109,13 @@ class MatchingService:
 
     def _k(self):
         return int(self.config.get("MATCHING_K", 3))
+
+    def _fairness(self):
+        """The fair order's settings (services/matching/ranking.py): assignments since when count
+        as recent, and how close two scores must be to tie."""
+        days = float(self.config.get("MATCHING_RECENT_DAYS", 90))
+        return {"recent_since": datetime.now(timezone.utc) - timedelta(days=days),
+                "tie_margin": float(self.config.get("MATCHING_TIE_MARGIN", TIE_MARGIN))}
 
     @rpc
     def suggest_colleagues(self, case_id, rubrics, exclude=None, limit=5):
@@ -116,13 +125,14 @@ class MatchingService:
         an opinion is not a case to take."""
         args = load(SuggestColleaguesSchema, {"case_id": case_id, "rubrics": rubrics,
                                               "exclude": exclude or [], "limit": limit}, "suggestion request")
-        day = today()
+        day, fairness = today(), self._fairness()
         with self.db.transaction() as cur:
             excluded = set(args["exclude"]) | readmodel.case_mentors(cur, args["case_id"])
             found = readmodel.candidates(cur, args["rubrics"], exclude=excluded, today=day,
-                                         require_free_capacity=False, require_accepting=False, k=args["limit"])
+                                         require_free_capacity=False, require_accepting=False, k=args["limit"],
+                                         **fairness)
         return rank(args["rubrics"], found, k=args["limit"], exclude=excluded, today=day,
-                    require_free_capacity=False, require_accepting=False)
+                    require_free_capacity=False, require_accepting=False, tie_margin=fairness["tie_margin"])
 
     @rpc
     def get_mentor(self, mentor_id):

@@ -72,6 +72,7 @@ def test_a_case_from_filing_to_reflection_and_its_history(platform, web, new_bro
     reload_until(author, case_url, "Proektova Olga", css="main")
     proposed = author.text("#proposed")
     assert "Docent" in proposed and "Городские образовательные проекты" in proposed
+    assert "Кейсов за последнее время: 0" in proposed and "Новый наставник" in proposed  # the fair order's why
     assert "Ваш ход: выберите наставника" in author.text("#case-status")
     shot(author, "case-choose")
     author.click_button("Выбрать: Proektova Olga")

@@ -100,9 +100,22 @@ def test_right_after_filing_the_author_sees_similar_solved_cases(platform, web, 
     browser.check(f"input[name=rubrics][value={RUBRIC}]")
     browser.click_button("Подать кейс")
     browser.find("#case-essence")
-    reload_until(browser, browser.url, "Похожие решённые кейсы и материалы", css="main")
+    reload_until(browser, browser.url, "Решённый кейс", css="main")
     similar = browser.text("#similar")
     assert "planetarium" in similar.lower() and "Решённый кейс" in similar
+    # why it is suggested: the rubric, the words, and that it worked (solved, rated 5)
+    assert "Те же рубрики" in similar and "Проблему удалось решить" in similar
+    assert "Автор оценил решение как полезное" in similar
+
+    # a case like nothing in the library: the honest answer, not the nearest unrelated case
+    browser.go(web.url("/cases/new"))
+    browser.fill("#essence", "Учительница пения просит заменить её на уроках в субботу без предупреждения.")
+    browser.fill("#question", "Обязан ли я выходить на замену в субботу?")
+    browser.check(f"input[name=rubrics][value={RUBRIC}]")  # the planetarium case's rubric: not enough alone
+    browser.click_button("Подать кейс")
+    browser.wait_text("Учительница пения", css="#case-essence")
+    assert "Похожих решённых кейсов и материалов пока нет" in browser.wait_text("пока нет", css="#similar-none")
+    assert not browser.all("#similar")
 
 
 def test_a_form_kept_across_sign_in_is_never_shown_to_another_person(platform, web, browser):

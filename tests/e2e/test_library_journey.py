@@ -84,6 +84,18 @@ def test_a_completed_case_is_found_and_comes_back_as_similar_to_a_new_one(platfo
     again = platform.call("GET", f"/api/v1/cases/{second['id']}/similar", token=t_other)["items"]
     assert again[0]["id"] == entry["id"]
     platform.call("GET", f"/api/v1/cases/{second['id']}/similar", token=t_mentee, expect=403)  # not her case
+    # what worked, from the reflection, and why it is suggested; never who wrote it
+    assert second["similar"][0]["outcome_score"] == 1.0 and entry["solutions"][0]["helpfulness"] == 5
+    assert {"shared_rubrics", "similar_words", "problem_solved", "helpful_solution"} <= set(
+        second["similar"][0]["reasons"])
+    assert mentee["id"] not in str(second["similar"]) and mentee["id"] not in str(again)
+    # the author files the same problem again: her own solved case is not offered back to her
+    own = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
+        rubrics=[RUBRIC], essence="Nobody comes to the school chess club any more; the tournament was cancelled.",
+        question="How do I revive the chess club?"))
+    assert entry["id"] not in [s["id"] for s in own["similar"]]
+    assert entry["id"] not in [s["id"] for s in platform.call(
+        "GET", f"/api/v1/cases/{own['id']}/similar", token=t_mentee)["items"]]  # nor when she looks again
 
     # the forum thread of the first case: people write as pseudonyms, a moderator hides a post
     def thread_of_case():

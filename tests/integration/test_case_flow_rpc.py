@@ -42,8 +42,10 @@ def test_whole_journey_over_rpc(platform, rpc):
 
     proposed = eventually(lambda: _state(rpc, mentee, case_id, "choosing_mentor"), message="proposals recorded")
     [ours] = [p for p in proposed["proposed_mentors"] if p["mentor_id"] == mentor_id]
+    reasons = ours.pop("reasons")  # the reasons reach the mentee
     assert ours == {"mentor_id": mentor_id, "matched_rubrics": ["class-management-motivation"], "load": 0,
-                    "capacity": 3, "score": score(0.5, 0, 3)}  # the reasons reach the mentee
+                    "capacity": 3, "score": score(0.5, 0, 3), "recent_assignments": 0}
+    assert "new_to_roll" in reasons  # no answers yet (the other reasons depend on the mentors it tied with)
 
     mentor = {"user_id": mentor_id, "role": "mentor"}
     assert rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": mentor_id})["state"] == "awaiting_acceptance"

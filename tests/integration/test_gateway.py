@@ -1122,7 +1122,8 @@ def test_a_new_case_comes_with_similar_items_and_without_them_if_the_library_fai
     assert created.json()["similar"] == [SIMILAR_ITEM]  # no field the contract does not name
     actor, request = calls("library.similar")[0][1]
     assert actor == MENTEE
-    assert request == {"text": "Pupils ignore homework.\nWhat now?", "rubrics": form["rubrics"], "limit": 5}
+    assert request == {"text": "Pupils ignore homework.\nWhat now?", "rubrics": form["rubrics"], "limit": 5,
+                       "author_id": "u-mentee"}  # the library leaves the author's own items out
 
     broken = api("POST", "/api/v1/cases", token=token(), json=case_form(essence="library-breaks"))
     assert broken.status_code == 201, broken.text  # the case is filed all the same

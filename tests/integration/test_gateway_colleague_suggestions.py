@@ -102,16 +102,19 @@ def test_the_cases_mentor_gets_ranked_colleagues_with_their_profiles(api):
     path = accepted_case(api, mentor_id, mentee, group_discussion_consent=True)
 
     found = api("GET", f"{path}/colleague-suggestions?limit=10", (mentor_id, "mentor"))["items"]
-    assert [s["mentor_id"] for s in found] == [first, second, unprofiled, busy]  # never the case's mentor
-    assert found[0] == {"mentor_id": first, "matched_rubrics": [RUBRIC], "score": score(1.0, 0, 3), "load": 0,
-                        "capacity": 3, "profile": {"mentor_id": first, "first_name": "Anna",
-                                                   "last_name": f"Colleague-{first[:4]}", "rubrics": [RUBRIC]}}
-    assert found[2]["profile"] is None
+    # never the case's mentor; all of one score, in the fair order: those never proposed first (the
+    # case's round proposed a-, b- and c-; busy takes no cases), then the id
+    assert [s["mentor_id"] for s in found] == [unprofiled, busy, first, second]
+    assert found[2] == {"mentor_id": first, "matched_rubrics": [RUBRIC], "score": score(1.0, 0, 3), "load": 0,
+                        "capacity": 3, "recent_assignments": 0, "reasons": ["new_to_roll"],
+                        "profile": {"mentor_id": first, "first_name": "Anna",
+                                    "last_name": f"Colleague-{first[:4]}", "rubrics": [RUBRIC]}}
+    assert found[0]["profile"] is None and found[1]["reasons"] == ["less_recently_proposed", "new_to_roll"]
     assert len(api("GET", f"{path}/colleague-suggestions", (mentor_id, "mentor"))["items"]) == 4  # default 5
 
     api("POST", f"{path}/colleagues", (mentor_id, "mentor"), json={"colleague_ids": [first]})
-    again = api("GET", f"{path}/colleague-suggestions?limit=1", (mentor_id, "mentor"))["items"]
-    assert [s["mentor_id"] for s in again] == [second]  # a colleague already asked is not suggested again
+    again = api("GET", f"{path}/colleague-suggestions?limit=10", (mentor_id, "mentor"))["items"]
+    assert [s["mentor_id"] for s in again] == [unprofiled, busy, second]  # one already asked is not suggested again
 
     error = api("GET", f"{path}/colleague-suggestions?limit=0", (mentor_id, "mentor"), expect=400)["error"]
     assert list(error["fields"]) == ["limit"]

@@ -15,6 +15,7 @@ import pytest
 from contracts.errors import InvalidInput, NotFound
 from services.common.db import PostgresStore
 from services.library import search as search_module
+from services.library import similar
 from services.library.projection import entry_id
 from services.library.service import LibraryService
 from services.library.tables import SCHEMA
@@ -37,15 +38,16 @@ def tag():
 
 
 def completed(essence, question="What now?", rubrics=("class-management-motivation",), consent=True,
-              solutions=None, **publication):
+              solutions=None, problem_solved="yes", author_id=None, **publication):
     case_id = str(uuid.uuid4())
     pub = {"essence": essence, "actions_taken": "", "difficulty": "", "question": question, "participants": [],
            "rubrics": list(rubrics), "urgency": "need_advice",
            "solutions": solutions if solutions is not None else [{"text": "Agree class rules.", "materials": []}],
            **publication}
     return envelope("CaseCompleted", case_id, {
-        "case_id": case_id, "case_number": "MC-2026-000001", "rubrics": list(rubrics), "problem_solved": "yes",
-        "publication_consent": consent, "author_id": str(uuid.uuid4()), "publication": pub if consent else None})
+        "case_id": case_id, "case_number": "MC-2026-000001", "rubrics": list(rubrics), "problem_solved": problem_solved,
+        "publication_consent": consent, "publication": pub if consent else None,
+        "author_id": author_id or str(uuid.uuid4())})
 
 
 def publish_all(library, db, *bodies):
@@ -192,13 +194,16 @@ def test_a_new_case_on_the_same_topic_gets_the_solved_one_back_as_similar(librar
     publish_all(library, db, chess, russian, parents)
     chess_id, russian_id, parents_id = (str(entry_id(b["event_id"])) for b in (chess, russian, parents))
 
-    found = rpc.library.similar(READER, {"text": "Nobody comes to our chess club any more; how do I revive it?",
+    found = rpc.library.similar(READER, {"text": f"Nobody comes to our {word} chess club any more; how do I "
+                                                 "revive it?",
                                          "rubrics": ["urban-educational-projects", "self-management"],
                                          "limit": 20})
     assert found[0]["id"] == chess_id
     assert found[0]["matched_rubrics"] == ["urban-educational-projects"] and found[0]["text_score"] == 1.0
-    assert found[0]["score"] == pytest.approx(0.7 + 0.3 * 0.5)
-    assert parents_id not in [f["id"] for f in found]  # neither its words nor its rubrics
+    assert found[0]["relevance"] == pytest.approx(0.6 + 0.4 * (similar.RUBRIC_AREA + (1 - similar.RUBRIC_AREA) / 2))
+    assert found[0]["reasons"] == ["shared_rubrics", "similar_words", "problem_solved"]
+    assert parents_id not in [f["id"] for f in found]  # one stray word (the tag) and no shared rubric
+    assert all(f["relevance"] >= similar.MIN_RELEVANCE for f in found)
     assert [f["score"] for f in found] == sorted((f["score"] for f in found), reverse=True)
 
     russian_found = rpc.library.similar(READER, {"text": "Ученики не приходят в шахматный кружок, что делать?",
@@ -209,6 +214,51 @@ def test_a_new_case_on_the_same_topic_gets_the_solved_one_back_as_similar(librar
     with pytest.raises(InvalidInput) as refused:
         rpc.library.similar(READER, {"text": " ", "rubrics": ["astrology"], "limit": 50})
     assert set(refused.value.fields) == {"text", "rubrics", "limit"}
+
+
+def test_no_similar_case_is_an_honest_answer_a_weak_best_match_is_not_shown(library, rpc, db):
+    """Today's ranking scored the best of weak matches 1.0 and showed it: a shared rubric, or one
+    word in common, is not a similar case."""
+    word = tag()
+    publish_all(library, db, completed(f"The {word} parents phone me at night about grades.",
+                                       rubrics=["interaction-with-parents"]))
+    assert rpc.library.similar(READER, {"text": f"A colleague {word} criticises my lessons in front of pupils.",
+                                        "rubrics": ["professional-ethics"], "limit": 20}) == []
+    assert all(f["relevance"] >= similar.MIN_RELEVANCE for f in rpc.library.similar(
+        READER, {"text": f"My {word} lessons are dull.", "rubrics": ["interaction-with-parents"], "limit": 20}))
+
+
+def test_what_worked_comes_first_and_the_authors_own_case_is_never_suggested_nor_shown(library, rpc, db):
+    word = tag()
+    author = actor("mentee")
+    text = f"Pupils ignore the {word} rota for cleaning the classroom and argue about duties."
+
+    def case(problem_solved, helpfulness, author_id=None):
+        return completed(text, question=f"How do I make the {word} rota work?", problem_solved=problem_solved,
+                         author_id=author_id, solutions=[{"text": "Let the pupils draw up the rota.", "materials": [
+                             {"title": f"Rota {word} templates", "reference": "https://example.org/rota"}],
+                             "helpfulness": helpfulness}])
+    failed, worked, own = case("no", 1), case("yes", 5), case("yes", 5, author_id=author["user_id"])
+    publish_all(library, db, failed, worked, own)
+    failed_id, worked_id, own_id = (str(entry_id(b["event_id"])) for b in (failed, worked, own))
+    request = {"text": f"{text} What do I do with the {word} rota?", "rubrics": ["class-management-motivation"],
+               "limit": 20}
+
+    ours = [f for f in rpc.library.similar(READER, request) if f["id"] in (failed_id, worked_id, own_id)]
+    assert {f["id"] for f in ours} == {failed_id, worked_id, own_id}  # another reader sees all three
+    mine = [f["id"] for f in rpc.library.similar(author, request)]  # the author, filing
+    on_behalf = [f["id"] for f in rpc.library.similar(READER, {**request, "author_id": author["user_id"]})]
+    for found in (mine, on_behalf):
+        assert own_id not in found
+        assert found.index(worked_id) < found.index(failed_id)  # the same words: what worked first
+    [worked_view] = [f for f in ours if f["id"] == worked_id]
+    assert worked_view["outcome_score"] == 1.0 and "helpful_solution" in worked_view["reasons"]
+    assert worked_view["solutions"][0]["helpfulness"] == 5
+    # the author is the library's to know, never to show: not in similar, search or the item
+    shown = [*ours, rpc.library.get_entry(READER, own_id), *search(rpc, q=word)["items"]]
+    assert all("author_id" not in item and author["user_id"] not in str(item) for item in shown)
+    materials = [f for f in rpc.library.similar(author, request) if f["kind"] == "material"]
+    assert all(f.get("entry_id") != own_id for f in materials)  # nor the materials of their own case
 
 
 def expected_order(db, word, kind="solved_case"):

@@ -7,6 +7,7 @@ its relay off (its MentorsMatched stay in its outbox: no cases service runs to t
 message at a time (max_workers=1: see event_helpers), fed hand-made events as cases and identity
 would publish them.
 """
+import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -186,13 +187,15 @@ def test_a_mentor_at_capacity_is_not_proposed_until_a_case_of_theirs_closes(worl
 
     _, proposals = world.proposed(rubric)
     assert proposals == [{"mentor_id": roomy, "matched_rubrics": rubric, "score": score(1.0, 0, 2),
-                          "load": 0, "capacity": 2}]  # the reasons travel with the proposal
+                          "load": 0, "capacity": 2, "recent_assignments": 0,
+                          "reasons": ["new_to_roll"]}]  # the reasons travel with the proposal
 
     world.closed("CaseCompleted", earlier, rubric)
     world.settle()
     assert world.load(full) == 0
     _, proposals = world.proposed(rubric)
-    assert ids(proposals) == [full, roomy]
+    assert ids(proposals) == [roomy, full]  # the same score: the tie goes to who was not chosen lately
+    assert [p["recent_assignments"] for p in proposals] == [0, 1]
 
 
 def test_a_capacity_of_zero_means_never_proposed(world):
@@ -316,6 +319,37 @@ def test_a_redefinition_updates_the_cases_rubrics_unless_older(world):
     assert world.scalar("SELECT rubrics FROM cases WHERE case_id = %s", case_id) == ["self-management"]
 
 
+# ---- the fair order -------------------------------------------------------------------------
+
+def test_after_assignments_the_next_tie_goes_to_the_less_loaded_mentor(world):
+    """Equally suited mentors (both rubrics, same capacity): once cases were given and completed
+    (no open load left to tell them apart), the next tie goes to whoever was chosen least lately,
+    though that one's id sorts last and the busiest answered fastest; a mentor new to the roll
+    comes before one only proposed before."""
+    rubric = ["interaction-with-parents", "digital-technologies"]  # no other mentor here has both
+    busy, calm, idle = (world.mentor(rubric, prefix=prefix) for prefix in ("a-", "b-", "c-"))
+    _, first = world.proposed(rubric)
+    assert ids(first) == [busy, calm, idle]  # nothing tells them apart yet: the id decides
+    for mentor_id in (busy, busy, calm):
+        case_id = world.case_created(rubric)
+        world.chosen(case_id, mentor_id)
+        world.accepted(case_id, mentor_id)  # within a second: a fast answer
+        world.closed("CaseCompleted", case_id, rubric)
+    world.settle()
+    assert world.load(busy) == world.load(calm) == 0
+
+    _, proposals = world.proposed(rubric)
+    assert ids(proposals) == [idle, calm, busy]
+    assert [p["recent_assignments"] for p in proposals] == [0, 1, 2]
+    assert [p["reasons"] for p in proposals] == [["fewer_recent_cases", "new_to_roll"], ["fewer_recent_cases"], []]
+    assert proposals[2]["score"] > proposals[0]["score"]  # the fastest, within the margin: a tie all the same
+
+    fresh = world.mentor(rubric, prefix="d-")
+    _, proposals = world.proposed(rubric)
+    assert ids(proposals) == [fresh, idle, calm]  # never proposed before idle; busy waits
+    assert proposals[0]["reasons"] == ["less_recently_proposed", "new_to_roll"]
+
+
 # ---- colleague suggestions ----------------------------------------------------------------------
 
 def test_colleague_suggestions_rank_accredited_mentors_of_the_rubrics_without_the_cases_mentor(world, rpc):
@@ -335,7 +369,7 @@ def test_colleague_suggestions_rank_accredited_mentors_of_the_rubrics_without_th
     ours = [s for s in found if s["mentor_id"] in (case_mentor, busy, partial, unaccredited, asked)]
     assert ids(ours) == [busy, partial]
     assert ours[0] == {"mentor_id": busy, "matched_rubrics": sorted(rubric), "score": score(1.0, 1, 1),
-                       "load": 1, "capacity": 1}
+                       "load": 1, "capacity": 1, "recent_assignments": 1, "reasons": ["new_to_roll"]}
     assert len(rpc.matching.suggest_colleagues(case_id, rubric, [], 1)) == 1
 
     with pytest.raises(InvalidInput) as refused:
@@ -348,7 +382,7 @@ def test_colleague_suggestions_rank_accredited_mentors_of_the_rubrics_without_th
 def test_the_sql_cut_never_changes_a_ranking(test_env):
     """readmodel.candidates(k=...) returns only who could make the top k; ranking.rank over them must
     equal ranking.rank over every eligible mentor: many ties (newcomers, equal loads), all kinds of
-    histories and capacities, on PostgreSQL."""
+    histories and capacities, recent assignments and past proposals (the fair order), on PostgreSQL."""
     import random
 
     from contracts.rubrics import RUBRIC_SLUGS
@@ -360,7 +394,8 @@ def test_the_sql_cut_never_changes_a_ranking(test_env):
     ensure_database(url)
     store = PostgresStore(url, 1)
     rng = random.Random(7)
-    today = datetime.now(timezone.utc).date()
+    now = datetime.now(timezone.utc)
+    today, since = now.date(), now - timedelta(days=90)
     try:
         store.migrate(readmodel.SCHEMA)
         with store.transaction() as cur:
@@ -373,8 +408,19 @@ def test_the_sql_cut_never_changes_a_ranking(test_env):
                     away_periods=[{"starts_on": today, "ends_on": today}] if rng.random() < 0.1 else []), position)
                 median = rng.choice((None, None, 3600.0, 86400.0, rng.uniform(60, 400000)))
                 cur.execute("INSERT INTO mentor_stats (mentor_id, open_cases, responses, median_response_seconds) "
-                            "VALUES (%s, %s, %s, %s)", (mentor_id, rng.randint(0, capacity), 1, median))
-        smaller = 0
+                            "VALUES (%s, %s, %s, %s)", (mentor_id, rng.randint(0, capacity), rng.randint(1, 9),
+                                                        median))
+                # the fair order's history: cases chosen for (some long ago), rounds proposed in
+                for n in range(rng.choice((0, 0, 1, 2, 4))):
+                    cur.execute("INSERT INTO assignments (case_id, mentor_id, round, chosen_at, chosen_position) "
+                                "VALUES (%s, %s, 1, %s, %s)", (f"c-{position}-{n}", mentor_id,
+                                                               now - timedelta(days=rng.randint(0, 200)), n + 1))
+                if rng.random() < 0.6:
+                    cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals, created_at) "
+                                "VALUES (%s, 1, '{}', %s, %s)",
+                                (f"p-{position}", json.dumps([{"mentor_id": mentor_id}]),
+                                 now - timedelta(hours=rng.randint(0, 50))))
+        smaller = fair = 0
         with store.transaction() as cur:
             for _ in range(150):
                 rubrics = rng.sample(RUBRIC_SLUGS[:6], rng.randint(1, 3))
@@ -383,10 +429,13 @@ def test_the_sql_cut_never_changes_a_ranking(test_env):
                 relaxed = rng.random() < 0.3  # colleague suggestions
                 options = dict(exclude=exclude, today=today, require_free_capacity=not relaxed,
                                require_accepting=not relaxed)
-                cut = readmodel.candidates(cur, rubrics, k=k, **options)
-                everyone = readmodel.candidates(cur, rubrics, **options)
-                assert rank(rubrics, cut, k=k, **options) == rank(rubrics, everyone, k=k, **options), rubrics
+                cut = readmodel.candidates(cur, rubrics, k=k, recent_since=since, **options)
+                everyone = readmodel.candidates(cur, rubrics, recent_since=since, **options)
+                ranked = rank(rubrics, cut, k=k, **options)
+                assert ranked == rank(rubrics, everyone, k=k, **options), rubrics
                 smaller += len(cut) < len(everyone)
+                fair += ranked != rank(rubrics, everyone, k=k, tie_margin=0, **options)
         assert smaller > 100  # the cut does cut
+        assert fair > 50  # and the fair order is at work in these rankings
     finally:
         store.close()

@@ -24,7 +24,8 @@ def matching(start_module_service, test_env):
 
 @pytest.fixture(scope="module")
 def mentors(matching, db):
-    """Four mentors of one rubric; their ids sort before any other test's (ties break on id)."""
+    """Four mentors of one rubric, equally suited: which of them comes first is the fair order's
+    (tests/integration/test_matching_fairness.py), so these tests compare who is proposed."""
     ids = [f"00-{letter}-{uuid.uuid4()}" for letter in "abcd"]
     for position, mentor_id in enumerate(ids, start=1):
         matching.publish(envelope("MentorProfileUpdated", mentor_id, mentor_snapshot(mentor_id, [RUBRIC]),
@@ -88,8 +89,7 @@ def test_a_decline_proposes_round_two_without_the_excluded_mentors_once(matching
     [(round_, proposals)] = rounds(db, case_id)
     proposed = [p["mentor_id"] for p in proposals]
     assert round_ == 2
-    assert a not in proposed and b not in proposed
-    assert proposed[:2] == [c, d]
+    assert set(proposed) == {c, d}
     [event] = matched_events(db, case_id)
     assert event["payload"] == {"case_id": case_id, "round": 2, "proposals": proposals}
     assert event["aggregate_id"] == case_id and event["source"] == "matching"
@@ -101,7 +101,7 @@ def test_the_declining_mentor_is_excluded_even_if_the_list_omits_them(matching, 
     case_id = str(uuid.uuid4())
     matching.publish(next_round("MentorDeclined", case_id, [], mentor_id=a))
     [(_, proposals)] = eventually(lambda: rounds(db, case_id), message="round 2 recorded")
-    assert [p["mentor_id"] for p in proposals][:3] == [b, c, d]
+    assert {p["mentor_id"] for p in proposals} == {b, c, d}
 
 
 def test_a_second_opinion_proposes_the_next_round_without_the_first_mentor(matching, mentors, db):
@@ -114,7 +114,7 @@ def test_a_second_opinion_proposes_the_next_round_without_the_first_mentor(match
 
     [(round_, proposals)] = rounds(db, case_id)
     assert round_ == 2
-    assert [p["mentor_id"] for p in proposals] == [b, c, d]
+    assert sorted(p["mentor_id"] for p in proposals) == [b, c, d]
     assert all(p["matched_rubrics"] == [RUBRIC] and p["score"] == score(1.0, 0, 3) for p in proposals)
     assert len(matched_events(db, case_id)) == 1
 

@@ -54,7 +54,7 @@ def test_an_older_publication_without_clarifications_has_none():
 
 # ---- materials attached to solutions ---------------------------------------------------------
 
-from services.library.projection import (attached_materials, entry_id, material_id,  # noqa: E402
+from services.library.projection import (attached_materials, entry_id, material_id, mean_helpfulness,  # noqa: E402
                                          material_type_of)
 
 
@@ -72,12 +72,15 @@ def test_attached_materials_have_stable_ids_the_entry_rubrics_unless_their_own()
     entry = anonymized_entry(publication(rubrics=["self-management", "education-law"], solutions=[
         {"text": "A", "materials": [{"title": "Site", "reference": "https://example.org"}]},
         {"text": "B", "materials": [{"title": "Book", "reference": "Ivanova A. Rules. 2020.",
-                                     "rubrics": ["families-at-risk"]}]}]))
+                                     "rubrics": ["families-at-risk"]}], "helpfulness": 4}]))
     event_id = "0d4f7c59-5d43-4a8e-8f3a-9a8f2b1c0e11"
     link, book = attached_materials(event_id, entry)
     assert link == {"id": material_id(event_id, 0, 0), "material_type": "link", "title": "Site",
-                    "url": "https://example.org", "reference": "", "rubrics": ["education-law", "self-management"]}
+                    "url": "https://example.org", "reference": "", "rubrics": ["education-law", "self-management"],
+                    "helpfulness": None}
     assert book["id"] == material_id(event_id, 1, 0) and book["rubrics"] == ["families-at-risk"]
+    assert book["helpfulness"] == 4  # its solution's rating: what worked
+    assert mean_helpfulness(entry) == 4 and mean_helpfulness(anonymized_entry(publication())) is None
     assert book["reference"] == "Ivanova A. Rules. 2020." and book["url"] is None
     assert attached_materials(event_id, entry) == [link, book]  # the same event, the same ids
     assert entry_id(event_id) == entry_id(event_id) != entry_id("1d4f7c59-5d43-4a8e-8f3a-9a8f2b1c0e11")

@@ -130,27 +130,97 @@ def test_the_or_query_quotes_every_lexeme():
     assert similar.or_query([]) == ""
 
 
-def test_the_score_weighs_text_and_shared_rubrics():
-    assert similar.score(0.4, 0.8, ["education-law", "self-management"], ["self-management", "families-at-risk"]) == (
-        round(0.7 * 0.5 + 0.3 * 0.5, 4), 0.5, 0.5, ["self-management"])
-    assert similar.score(0.8, 0.8, [], []) == (1.0, 1.0, 0.0, [])  # no rubrics asked: the text alone
-    assert similar.score(0.0, 0.0, ["education-law"], ["education-law"]) == (0.3, 0.0, 1.0, ["education-law"])
-    assert similar.score(0.0, 0.5, ["x"], ["education-law"]) == (0.0, 0.0, 0.0, [])
+TEN = {f"t{n}": 1.0 for n in range(10)}  # ten terms of equal weight
 
 
-def test_candidates_are_ranked_by_score_then_newest():
-    older, newer = AT - timedelta(days=1), AT
-    candidates = [
-        {"id": "a", "kind": "solved_case", "rubrics": ["education-law"], "rank": 0.2, "published_at": older},
-        {"id": "b", "kind": "material", "rubrics": ["self-management"], "rank": 0.4, "published_at": older},
-        {"id": "c", "kind": "solved_case", "rubrics": ["education-law"], "rank": 0.2, "published_at": newer},
-        {"id": "d", "kind": "solved_case", "rubrics": ["education-law"], "rank": 0.0, "published_at": newer},
-    ]
-    ranked = similar.rank_candidates(candidates, ["education-law"], 3)
-    assert [r["id"] for r in ranked] == ["b", "c", "a"]  # 0.7 (best text only), 0.65 twice: the newer first
-    assert ranked[1] == {"id": "c", "kind": "solved_case", "published_at": newer, "score": 0.65,
-                         "text_score": 0.5, "rubric_score": 1.0, "matched_rubrics": ["education-law"]}
-    assert similar.rank_candidates([], ["education-law"], 5) == []
+def test_the_text_score_is_absolute_not_relative_to_the_best_match():
+    """Ten terms: five found in the essence or question is a full match; a weak best match stays weak."""
+    assert similar.text_score(["t0", "t1", "t2", "t3", "t4"], [], TEN) == 1.0
+    assert similar.text_score(["t0"], ["t0"], TEN) == 0.2  # one word of ten, however good the others are
+    assert similar.text_score([], ["t0", "t1"], TEN) == 0.2  # words only in the solutions count half
+    assert similar.text_score(["t0"], [], {"t0": 1.0}) == 1.0 and similar.text_score([], [], TEN) == 0.0
+    assert similar.text_score(["x"], ["y"], {}) == 0.0
+
+
+def test_common_words_weigh_less_repeated_ones_more():
+    """ln(1/f) / ln(1/f_rare): a word in half the items says little; unlisted words are rare."""
+    weights = similar.term_weights(["урок", "травл", "чат"], {"урок": 0.5, "чат": 0.01, "other": 0.0001},
+                                   repeats={"травл": 3})
+    assert weights["травл"] == 2.0  # unlisted: rare, 1.0; said three times: counted twice at most
+    assert weights["урок"] == pytest.approx(math.log(2) / math.log(10000))
+    assert weights["чат"] == pytest.approx(0.5)
+    assert similar.term_weights(["a", "b"], {}) == {"a": 1.0, "b": 1.0}  # no statistics yet
+
+
+def test_the_outcome_is_what_the_author_reported():
+    assert similar.outcome("yes", 5) == 1.0 and similar.outcome("no", 1) == 0.0
+    assert similar.outcome("partly", None) == 0.5 and similar.outcome("yes", 3) == 0.75
+    assert similar.outcome(None, None) == similar.NEUTRAL_OUTCOME  # a moderator's material
+
+
+def item(item_id, rubrics, head=(), anywhere=(), solved="yes", helpfulness=None, published_at=AT):
+    return {"id": item_id, "kind": "solved_case", "rubrics": rubrics, "head_terms": list(head),
+            "terms": list(head) + list(anywhere), "problem_solved": solved, "helpfulness": helpfulness,
+            "published_at": published_at}
+
+
+def test_relevance_weighs_text_and_shared_rubrics_and_says_why():
+    weights = {f"t{n}": 1.0 for n in range(8)}
+    found = similar.assess(item("a", ["education-law", "self-management"], ["t0", "t1"], ["t2"], "yes", 4.5),
+                           weights, ["self-management", "families-at-risk"])
+    text = (2 + 0.5) / 4
+    rubric = similar.RUBRIC_AREA + (1 - similar.RUBRIC_AREA) * 0.5
+    assert found["text_score"] == round(text, 4) and found["rubric_score"] == round(rubric, 4)
+    assert found["relevance"] == round(0.6 * text + 0.4 * rubric, 4)
+    assert found["outcome_score"] == round((1 + 3.5 / 4) / 2, 4)
+    assert found["score"] == pytest.approx(found["relevance"] + 0.1 * (found["outcome_score"] - 0.5), abs=1e-4)
+    assert found["matched_rubrics"] == ["self-management"]
+    assert found["reasons"] == ["shared_rubrics", "similar_words", "problem_solved", "helpful_solution"]
+    no_rubrics = similar.assess(item("b", ["x"], ["t0", "t1"], [], "partly"), {"t0": 1.0, "t1": 1.0}, [])
+    assert no_rubrics["relevance"] == 1.0 and no_rubrics["reasons"] == ["similar_words", "problem_partly_solved"]
+
+
+def test_one_shared_word_said_once_is_no_text_match():
+    weights = {"choir": 1.0, "citi": 1.0}
+    assert similar.assess(item("a", ["x"], ["citi"]), weights, [], {"choir": 1, "citi": 1})["text_score"] == 0.0
+    assert similar.assess(item("a", ["x"], ["citi"]), weights, [], {"choir": 1, "citi": 2})["text_score"] == 1.0
+
+
+def test_nothing_below_the_floor_a_shared_rubric_alone_or_a_stray_word_is_not_enough():
+    law = ["education-law"]
+    rubric_only = item("rubric-only", law)
+    stray_words = item("stray-words", ["self-management"], ["t0", "t1"])  # two words of ten, no shared rubric
+    both = item("both", law, ["t0", "t1"])
+    assert [r["id"] for r in similar.rank_candidates([rubric_only, stray_words, both], TEN, law, 5)] == ["both"]
+    assert similar.rank_candidates([rubric_only, stray_words], TEN, law, 5) == []  # "no similar case yet"
+
+
+def test_what_worked_comes_first_among_equally_relevant_then_the_newest():
+    law = ["education-law"]
+    older = AT - timedelta(days=1)
+    words = ["t0", "t1", "t2"]
+    candidates = [item("failed", law, words, (), "no", 1), item("solved", law, words, (), "yes", 5, older),
+                  item("partly", law, words, (), "partly", 3), item("solved-new", law, words, (), "yes", 5)]
+    ranked = similar.rank_candidates(candidates, {w: 1.0 for w in words + ["t3", "t4", "t5"]}, law, 3)
+    assert [r["id"] for r in ranked] == ["solved-new", "solved", "partly"]
+    assert all(r["relevance"] == 1.0 for r in ranked)  # the same relevance: the outcome orders them
+    assert similar.rank_candidates([], TEN, law, 5) == []
+
+
+def test_a_more_relevant_item_still_beats_a_better_outcome():
+    law = ["education-law"]
+    close = item("close", law, ["t0", "t1", "t2", "t3"], (), "no", 2)
+    loose = item("loose", law, ["t0", "t1"], (), "yes", 5)
+    assert [r["id"] for r in similar.rank_candidates([loose, close], TEN, law, 2)] == ["close", "loose"]
+
+
+def test_the_candidates_statement_excludes_the_authors_and_counts_the_terms():
+    statement, params = similar.candidates_statement(["chess", "club"], ["education-law"], {"u-2", "u-1"})
+    assert placeholders(statement) == len(params)
+    assert params.count(["u-1", "u-2"]) == 4  # both tables, both branches
+    assert params.count(["chess", "club"]) == 8 and "'chess' | 'club'" in params
+    statement, params = similar.candidates_statement([], ["education-law"])
+    assert placeholders(statement) == len(params) and params.count([]) == 6  # per table: no terms (twice), nobody
 
 
 # ---- how each table is read -------------------------------------------------------------------

@@ -38,7 +38,8 @@ def test_every_vocabulary_value_has_a_label():
     for slug in rubrics.RUBRIC_SLUGS:
         assert i18n.has(f"rubric.{slug}") and i18n.has(f"rubric_comment.{slug}"), slug
     for kind, values in (("urgency", v.URGENCIES), ("mode", v.MODES), ("problem_solved", v.PROBLEM_SOLVED),
-                         ("participant", v.PARTICIPANTS)):
+                         ("participant", v.PARTICIPANTS), ("case.choose.reason", v.PROPOSAL_REASONS),
+                         ("case.similar.reason", v.SIMILAR_REASONS)):
         for value in values:
             assert i18n.has(f"{kind}.{value}"), f"{kind}.{value}"
 

@@ -183,7 +183,8 @@ def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: 
     if part["author"] or part["moderator"]:
         history = gateway.get(f"/api/v1/cases/{case_id}/history").get("items", [])
     timeline = history if history is not None else timeline_from_case(case)
-    bank, suggestions, similar = [], [], []
+    bank, suggestions = [], []
+    similar = None  # not asked (or the library rests): no claim either way; [] is "no similar case yet"
     failed = set(forms or {})  # a refused form is shown again, as typed, whatever the case's state now
     if part["mentor"] and (case["state"] in ("in_progress", "awaiting_answers") or "questions" in failed):
         bank = gateway.get("/api/v1/question-bank").get("items", [])
