@@ -32,6 +32,8 @@ FLAG_REASONS = ("no_mentor_found", "acceptance_overdue", "proposals_overdue", "m
 WAITING_STEPS = ("choice", "acceptance", "solution", "answers", "decision", "reflection")
 # Why the system takes a case from its mentor (MentorReleased): back to matching, the author chooses again.
 RELEASE_REASONS = ("mentor_suspended",)
+# Why identity ended sessions (SessionsRevoked): the gateway refuses their tokens from then on.
+SESSION_END_REASONS = ("sign_out", "password_change", "password_reset")
 # The events calendar: an online event has a link, an offline one a place.
 EVENT_FORMATS = ("online", "offline")
 
