@@ -325,8 +325,9 @@ def http(method, url, **route):
                     # The services get the actor only; whether the e-mail is verified stays on the
                     # request (routes_people.require_verified_email)
                     session = self.sessions.session(request.token_claims)
-                    if session is None:
+                    if session is None:  # a session this process has not seen yet, or no view loaded
                         session = self.identity.authenticate(request.access_token)
+                        self.sessions.seen(request.token_claims)
                     request.email_verified = bool(session.get("email_verified"))
                     kwargs["actor"] = {"user_id": session["user_id"], "role": session["role"]}
                     # every RPC from here on carries this actor, signed for that call (services/common/actors.py)

@@ -8,7 +8,10 @@ with no I/O) and each gateway process keeps what a token cannot say in memory:
 
 - the sessions revoked (``SessionsRevoked`` from identity's outbox): their tokens are refused, 401;
 - the accounts changed since their tokens were issued (``AccountChanged``: the e-mail got verified):
-  the account's state overrides the token's claims (the latest by outbox position wins).
+  the account's state overrides the token's claims (the latest by outbox position wins);
+- the sessions it has seen live: the first request of a session a process has not seen yet asks
+  ``identity.authenticate`` once, so a token naming a session identity never opened (which only a
+  holder of TOKEN_SECRET could sign) is still refused; every later request of it costs no RPC.
 
 Each entry is kept for a token's lifetime (TOKEN_TTL_SECONDS) after the gateway learned it: every token
 it concerns was issued before, so has expired by then. Applying an event twice changes nothing.
@@ -79,23 +82,35 @@ class SessionView:
         self.clock = clock
         self.live = False  # loaded for the current feed connection: else identity is asked
         self._revoked = {}  # session id -> when to forget it
+        self._seen = {}  # session id -> (its user, when to forget it): identity confirmed it once
         self._accounts = {}  # user id -> (position, {"role", "email_verified"}, when to forget it)
         self._next_prune = 0.0
 
     def session(self, claims):
         """The session of a token's ``claims`` (TokenSigner.claims) as ``{"user_id", "role",
-        "email_verified"}``; Unauthorized when it was revoked; None while the view is not live (ask
-        identity)."""
+        "email_verified"}``; Unauthorized when it was revoked; None when identity must answer: the view
+        is not live, or the session was not seen yet (then ``seen`` once identity confirmed it)."""
         if not self.live:
             return None
         self._prune()
-        if claims["session_id"] in self._revoked:
+        session_id = claims["session_id"]
+        if session_id in self._revoked:
             raise Unauthorized(SESSION_ENDED)
+        seen = self._seen.get(session_id)
+        if seen is None or seen[0] != claims["user_id"]:
+            return None
         session = {"user_id": claims["user_id"], "role": claims["role"], "email_verified": claims["email_verified"]}
         changed = self._accounts.get(claims["user_id"])
         if changed is not None:
             session.update(changed[1])
         return session
+
+    def seen(self, claims):
+        """identity confirmed the session of ``claims`` live (authenticate): believed from now on, until
+        it is revoked (a revocation wins, whenever it arrives) or a token's lifetime has passed. Not
+        recorded while the view is not live (GATEWAY_SESSION_CHECK=identity: it would only grow)."""
+        if self.live:
+            self._seen[claims["session_id"]] = (claims["user_id"], self.clock() + self.ttl)
 
     def revoke(self, session_ids):
         forget_at = self.clock() + self.ttl
@@ -130,10 +145,11 @@ class SessionView:
             return
         self._next_prune = now + PRUNE_EVERY
         self._revoked = {k: t for k, t in self._revoked.items() if t > now}
+        self._seen = {k: v for k, v in self._seen.items() if v[1] > now}
         self._accounts = {k: v for k, v in self._accounts.items() if v[2] > now}
 
     def __len__(self):
-        return len(self._revoked) + len(self._accounts)
+        return len(self._revoked) + len(self._accounts) + len(self._seen)
 
 
 class SessionFeed(Entrypoint):

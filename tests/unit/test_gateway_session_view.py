@@ -21,10 +21,13 @@ def claims(session_id="s-1", user_id="u-1", role="mentee", email_verified=False)
     return {"user_id": user_id, "role": role, "session_id": session_id, "email_verified": email_verified}
 
 
-def live_view(clock=None):
+def live_view(clock=None, seen=("s-1", "s-2", "s-3")):
+    """A loaded view that has seen the sessions ``seen`` of u-1 confirmed by identity."""
     view = SessionView(TTL, clock or Clock())
     view.load({"position": 0, "revoked_sessions": [], "accounts": []})
     view.live = True
+    for session_id in seen:
+        view.seen(claims(session_id))
     return view
 
 
@@ -40,6 +43,22 @@ def test_a_live_token_is_believed_as_it_says():
                                                                 "email_verified": True}
 
 
+def test_a_session_not_seen_yet_is_asked_of_identity_once():
+    view = live_view(seen=())
+    assert view.session(claims("s-9")) is None
+    view.seen(claims("s-9"))
+    assert view.session(claims("s-9"))["user_id"] == "u-1"
+    assert view.session(claims("s-9", user_id="u-2")) is None  # another user's token naming that session
+
+
+def test_a_revocation_wins_over_a_confirmation_whatever_their_order():
+    view = live_view(seen=())
+    view.revoke(["s-9"])
+    view.seen(claims("s-9"))  # identity's answer to a request that started before the sign-out
+    with pytest.raises(Unauthorized):
+        view.session(claims("s-9"))
+
+
 def test_a_revoked_session_is_refused_and_the_others_are_not():
     view = live_view()
     view.apply(Envelope(type="SessionsRevoked", source="identity", aggregate_id="u-1", position=7,
@@ -48,6 +67,9 @@ def test_a_revoked_session_is_refused_and_the_others_are_not():
         with pytest.raises(Unauthorized, match="session has ended"):
             view.session(claims(revoked))
     assert view.session(claims("s-3"))["user_id"] == "u-1"
+    view.revoke(["s-3"])
+    with pytest.raises(Unauthorized):
+        view.session(claims("s-3"))  # seen live before, revoked now
 
 
 def test_the_same_event_twice_changes_nothing():
@@ -56,7 +78,7 @@ def test_the_same_event_twice_changes_nothing():
                      payload={"user_id": "u-1", "session_ids": ["s-1"], "reason": "sign_out"})
     view.apply(event)
     view.apply(event)
-    assert len(view) == 1
+    assert len(view) == 4  # s-1 revoked; s-1, s-2, s-3 seen (s-1 refused all the same)
 
 
 def test_an_account_verified_since_the_token_was_issued_is_verified():
@@ -64,7 +86,8 @@ def test_an_account_verified_since_the_token_was_issued_is_verified():
     view.apply(Envelope(type="AccountChanged", source="identity", aggregate_id="u-1", position=9,
                         payload={"user_id": "u-1", "role": "mentee", "email_verified": True}))
     assert view.session(claims(email_verified=False))["email_verified"] is True
-    assert view.session(claims(user_id="u-2", email_verified=False))["email_verified"] is False
+    view.seen(claims("s-7", user_id="u-2"))
+    assert view.session(claims("s-7", user_id="u-2", email_verified=False))["email_verified"] is False
 
 
 def test_an_older_account_state_does_not_override_a_newer_one():
@@ -93,7 +116,7 @@ def test_entries_are_forgotten_after_a_tokens_lifetime():
     with pytest.raises(Unauthorized):
         view.session(claims("s-1"))
     clock.now += 2  # every token of that session has expired by now: the gateway refuses it as expired
-    view.session(claims("s-2"))
+    assert view.session(claims("s-2")) is None  # its token has expired too, had it still one
     assert len(view) == 0
 
 
