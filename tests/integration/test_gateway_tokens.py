@@ -172,5 +172,5 @@ def test_the_claims_cannot_be_read_back_from_an_error(api, signed_in, secret):
     user, token = signed_in
     claims = claims_of(token)
     assert claims["sub"] == user["id"]  # anyone can read the payload: it must hold no secret
-    assert set(claims) <= {"sub", "role", "sid"}, claims
+    assert set(claims) <= {"sub", "role", "sid", "ev"}, claims
     refused(api, token[:-2] + "xx", secret=secret, user=user)
