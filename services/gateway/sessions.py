@@ -164,6 +164,7 @@ class SessionFeed(Entrypoint):
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self._running = False
         self._connection = None
+        self.queue_name = None  # the queue of the current connection
         self._generation = 0  # one per connection: a snapshot loads only into the connection it followed
         self._snapshot = {"pending": False, "attempts": 0, "next_at": 0.0}
 
@@ -198,16 +199,19 @@ class SessionFeed(Entrypoint):
                 eventlet.sleep(backoff(failures))
 
     def _consume(self):
-        connection = self._connection = kombu.Connection(self.amqp_uri, heartbeat=HEARTBEAT_SECONDS,
-                                                         connect_timeout=5)
+        name = f"{SESSION_FEED.prefix}.{uuid.uuid4().hex}"
+        # named like its queue (the management UI, rabbitmqctl list_connections client_properties)
+        connection = self._connection = kombu.Connection(
+            self.amqp_uri, heartbeat=HEARTBEAT_SECONDS, connect_timeout=5,
+            transport_options={"client_properties": {"connection_name": name}})
         connection.ensure_connection(max_retries=1)
         channel = connection.channel()
         events_exchange(SESSION_FEED.source)(channel).declare()
-        name = f"{SESSION_FEED.prefix}.{uuid.uuid4().hex}"
         # no acks: an event lost with the connection is in the snapshot loaded after reconnecting
         consumer = kombu.Consumer(channel, queues=[broadcast_queue(SESSION_FEED, name)], no_ack=True,
                                   callbacks=[self._on_message], accept=["json"])
         consumer.consume()
+        self.queue_name = name
         self._generation += 1
         self._snapshot.update(attempts=0, next_at=0.0)
         log.info("session_feed_bound", queue=name)

@@ -6,7 +6,9 @@ gateway - reaches it as identity's events within 1 s (the issue's bound); an e-m
 token was issued counts too, and a gateway started later loads both with its one RPC. (That a seen
 session costs no RPC at all: test_gateway_without_identity.py.)
 """
+import subprocess
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,14 +24,26 @@ REVOCATION_BOUND = 1.0  # seconds: "revocations reach it as events within 1 s"
 SEEN = ("GET", "/api/v1/question-bank")  # authenticated, and answered by the gateway alone
 
 
-def start_gateway(start, **config):
-    """A gateway process on a free port; ``(Api, its SessionView)`` once the view is loaded."""
+def start_gateway(start, with_feed=False, **config):
+    """A gateway process on a free port; ``(Api, its SessionView)`` once the view is loaded (and its
+    SessionFeed third ``with_feed``)."""
     port = free_port()
     container = start(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", CORS_ALLOW_ORIGIN="*",
                       TRUST_FORWARDED_FOR=1, **config)
-    view = next(e for e in container.entrypoints if isinstance(e, SessionFeed)).view
-    eventually(lambda: view.live, timeout=30, message="the gateway loaded identity's session revocations")
-    return Api(f"http://127.0.0.1:{port}"), view
+    feed = next(e for e in container.entrypoints if isinstance(e, SessionFeed))
+    eventually(lambda: feed.view.live, timeout=30, message="the gateway loaded identity's session revocations")
+    api = Api(f"http://127.0.0.1:{port}")
+    return (api, feed.view, feed) if with_feed else (api, feed.view)
+
+
+def close_connection(test_env, connection_name):
+    """What a broker restart or a network cut does to one connection (named in its client properties)."""
+    vhost = urlsplit(test_env.amqp_uri).path.lstrip("/") or "/"
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", vhost, "name", "client_properties"],
+                            capture_output=True, text=True, timeout=120, check=True).stdout
+    [name] = [line.split("\t")[0] for line in listed.splitlines() if connection_name in line]
+    subprocess.run(["rabbitmqctl", "-q", "close_connection", name, "a test cuts the gateway's session feed"],
+                   capture_output=True, timeout=120, check=True)
 
 
 def here():
@@ -132,3 +146,21 @@ def test_a_gateway_started_later_loads_what_it_missed(gateways, start_service):
     assert_error(late(*SEEN, token=signed_out), 401, "unauthorized")
     for _ in range(2):  # the first asks identity; the second believes the token, verified by the snapshot
         assert late("POST", "/api/v1/cases", token=token, json=case_form()).status_code == 201
+
+
+def test_after_its_connection_is_cut_a_gateway_reloads_and_follows_again(gateways, start_service, test_env):
+    a, _ = gateways
+    user, token = a.register()
+    other = a.sign_in(user["email"])
+    b, view, feed = start_gateway(start_service, with_feed=True)
+    assert works(b, token) and works(b, other)
+    cut = feed.queue_name
+    close_connection(test_env, cut)
+    # signed out while the gateway's queue may be gone: the snapshot after reconnecting has it
+    assert a("POST", "/api/v1/auth/sign-out", token=token).status_code == 200
+    eventually(lambda: feed.queue_name != cut and view.live, timeout=30,
+               message="the gateway bound a new queue and loaded identity's state again")
+    assert_error(b(*SEEN, token=token), 401, "unauthorized")
+    assert works(b, other)
+    assert a("POST", "/api/v1/auth/sign-out", token=other).status_code == 200
+    refused_within_the_bound(b, other)  # and the new queue carries the events

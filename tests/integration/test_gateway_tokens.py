@@ -2,7 +2,8 @@
 a tampered token, an expired one, one signed with another key and JWT-style tokens (``alg:
 none``, or signed with the right secret in the wrong format) are all 401 in the platform's error
 shape, with one message for every invalid token and nothing of the token, the claims, the key
-or the verifier in the answer. (Revoked sessions are the identity tests'.)"""
+or the verifier in the answer. (Revoked sessions: test_gateway_people.py, and at every gateway
+process test_gateway_session_feed.py.)"""
 import hashlib
 import hmac
 import time
