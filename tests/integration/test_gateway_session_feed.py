@@ -39,10 +39,10 @@ def start_gateway(start, with_feed=False, **config):
 def close_connection(test_env, connection_name):
     """What a broker restart or a network cut does to one connection (named in its client properties)."""
     vhost = urlsplit(test_env.amqp_uri).path.lstrip("/") or "/"
-    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", vhost, "name", "client_properties"],
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", vhost, "pid", "client_properties"],
                             capture_output=True, text=True, timeout=120, check=True).stdout
-    [name] = [line.split("\t")[0] for line in listed.splitlines() if connection_name in line]
-    subprocess.run(["rabbitmqctl", "-q", "close_connection", name, "a test cuts the gateway's session feed"],
+    [pid] = [line.split("\t")[0] for line in listed.splitlines() if connection_name in line]
+    subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "a test cuts the gateway's session feed"],
                    capture_output=True, timeout=120, check=True)
 
 
