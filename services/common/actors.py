@@ -321,6 +321,7 @@ class ReplayGuard:
                 inserted = cur.rowcount == 1
         except (PlatformError, psycopg2.Error) as exc:  # the database is down: nothing is believed unchecked
             from services.common.rpc import OUTCOME_NOT_DONE  # rpc.py imports this module
+            log.warning("replay_guard_unavailable", error=repr(exc)[:300], cause=repr(exc.__cause__)[:300])
             raise ActorRefused("replay_guard_unavailable", ServiceUnavailable(
                 "The service cannot check this call's signature now; it was not carried out. Try again.",
                 details={"outcome": OUTCOME_NOT_DONE})) from exc
@@ -337,10 +338,16 @@ def _database_of(container):
     return lambda: stores[0].store
 
 
+_GUARDS_LOCK = threading.Lock()
+
+
 def replay_guard(container):
     """The one ReplayGuard of a container (service process): its entrypoints share it."""
-    with ActorCheck._guards_lock:
-        return ActorCheck._guards.setdefault(id(container), ReplayGuard(_database_of(container)))
+    with _GUARDS_LOCK:
+        guard = getattr(container, "replay_guard", None)  # kept on the container: dies with it
+        if guard is None:
+            guard = container.replay_guard = ReplayGuard(_database_of(container))
+        return guard
 
 
 # ---- the receiving end (used by services/common/rpc.py's DeadlineRpc) -----------------------
@@ -354,9 +361,6 @@ def actor_position(fn):
 
 class ActorCheck:
     """One ``@rpc`` method's check: its audiences, the service's public key and replay guard."""
-
-    _guards = {}  # per container (service process): a container's entrypoints share one
-    _guards_lock = threading.Lock()
 
     def __init__(self, container, method_name, position):
         self.rpc = f"{container.service_name}.{method_name}"
