@@ -62,6 +62,8 @@ class Broadcast:
 # Every gateway's view of ended sessions (services/gateway/sessions.py); the gateway declares
 # ``gateway.sessions.*`` queues bound to identity.events.
 SESSION_FEED = Broadcast("gateway.sessions", "identity", ("SessionsRevoked", "AccountChanged"))
+BROADCASTS = (SESSION_FEED,)
+BROADCAST_QUEUE_SUFFIX = "[0-9a-f]{32}"  # the random part of a broadcast queue's name (uuid4().hex)
 
 
 def broadcast_queue(broadcast, name):
