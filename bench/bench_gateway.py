@@ -1,4 +1,5 @@
-"""Case creations per second through the gateway, 32 concurrent clients, beside a constant endpoint.
+"""Case creations per second through the gateway, 32 concurrent clients, beside a constant endpoint,
+with the gateway's two ways of checking a session (GATEWAY_SESSION_CHECK) in the same run.
 
     .venv/bin/python bench/bench_gateway.py                       # 2 runs x 10 s each figure
     .venv/bin/python bench/bench_gateway.py --profile /tmp/gw     # + py-spy of every service under load
@@ -11,13 +12,18 @@ gateway). Registers and signs in 32 mentees through the API, then the same load 
 (bench/loadgen.py: 32 keep-alive clients, closed loop, in 2 processes) runs:
 
 - **baseline**: POST /const with the case form as body (nameko's web server and a worker, nothing else);
-- **figure**: POST /api/v1/cases with the case form as a signed-in mentee (201 expected): the
-  gateway checks the token, RPCs identity.authenticate, cases.create_case (event store, index,
-  relay wake), library.similar; meanwhile the relay publishes CaseCreated and matching,
-  notifications and library consume it, cases records MentorsProposed: the whole platform works.
+- **figure** (``gateway``): POST /api/v1/cases with the case form as a signed-in mentee (201
+  expected): the gateway checks the token and its session by itself (GATEWAY_SESSION_CHECK=local,
+  services/gateway/sessions.py), RPCs cases.create_case (event store, index, relay wake),
+  library.similar; meanwhile the relay publishes CaseCreated and matching, notifications and library
+  consume it, cases records MentorsProposed: the whole platform works;
+- **round trip** (``identity``): the same through a second gateway process with
+  GATEWAY_SESSION_CHECK=identity, which asks identity.authenticate on every request (as before
+  issue #18 part 3); its CPU counts that gateway instead of the first.
 
 Prints req/s, p50, p99 of each, the ratio, and the generator's own CPU per request; appends one
-line to bench/RESULTS.md (medians of the runs). With --profile, a further gateway run is sampled
+line to bench/RESULTS.md for the gateway beside the constant endpoint and one for the local session
+check beside the round trip (medians of the runs). With --profile, a further gateway run is sampled
 with `py-spy record` on every service process and the hottest functions of each are printed.
 The issue's target: >= 300 creations/s. Asserts nothing.
 """
@@ -142,13 +148,18 @@ def main(argv=None):
             json.dump(tokens, f)
         # one case first: the route works and answers 201
         platform.call(session, "POST", "/api/v1/cases", token=tokens[0], expect=(201,), json=case_form())
-        urls = {"constant": f"{const_url}/const", "gateway": f"{platform.base}/api/v1/cases"}
+        round_trip_url, round_trip = platform.start_gateway("gateway-identity", GATEWAY_SESSION_CHECK="identity")
+        urls = {"constant": f"{const_url}/const", "gateway": f"{platform.base}/api/v1/cases",
+                "identity": f"{round_trip_url}/api/v1/cases"}
+        pids_of = {"constant": {"const": const.process.pid}, "gateway": platform.pids(),
+                   "identity": dict(platform.pids(), gateway=round_trip.process.pid)}
         runs = collections.defaultdict(list)
         for number in range(args.runs):
-            order = ["constant", "gateway"] if number % 2 == 0 else ["gateway", "constant"]
+            order = ["constant", "gateway", "identity"]
+            order = order if number % 2 == 0 else order[::-1]
             print(f"\nrun {number + 1} (load average {os.getloadavg()[0]:.2f}):", flush=True)
             for what in order:
-                pids = {"const": const.process.pid} if what == "constant" else platform.pids()
+                pids = pids_of[what]
                 before = {name: schedstat(pid) for name, pid in pids.items()}
                 result = loadgen.run(urls[what], clients=args.clients, procs=args.procs, duration=args.duration,
                                      warmup=args.warmup, body=files["body"], tokens=files["tokens"], expect=201)
@@ -173,14 +184,18 @@ def main(argv=None):
     load_after = os.getloadavg()[0]
 
     med = {what: {k: statistics.median(r[k] for r in runs[what]) for k in (
-        "rate", "p50_ms", "p99_ms", "errors", "generator_cpu_ms_per_request")} for what in ("gateway", "constant")}
+        "rate", "p50_ms", "p99_ms", "errors", "generator_cpu_ms_per_request")}
+        for what in ("gateway", "constant", "identity")}
     service_cpu = statistics.median(runs["gateway cpu"])
-    g, c = med["gateway"], med["constant"]
+    round_trip_cpu = statistics.median(runs["identity cpu"])
+    g, c, i = med["gateway"], med["constant"], med["identity"]
     ratio = g["rate"] / c["rate"]
     met = "met" if g["rate"] >= TARGET else "NOT met"
     print(f"\nmedians of {args.runs} runs, {args.clients} clients, load average {load_before:.1f} -> {load_after:.1f}:")
     print(f"  gateway case creations {g['rate']:.0f}/s (p50 {g['p50_ms']:.1f} ms, p99 {g['p99_ms']:.1f} ms; "
           f"target >= {TARGET:.0f}/s: {met})")
+    print(f"  with the round trip    {i['rate']:.0f}/s (p50 {i['p50_ms']:.1f} ms, p99 {i['p99_ms']:.1f} ms; "
+          f"GATEWAY_SESSION_CHECK=identity), {round_trip_cpu:.1f} ms CPU per creation")
     print(f"  constant endpoint      {c['rate']:.0f}/s (p50 {c['p50_ms']:.1f} ms, p99 {c['p99_ms']:.1f} ms)")
     print(f"  the six services used {service_cpu:.1f} ms CPU per creation (PostgreSQL and RabbitMQ not counted): "
           f"{2000 / service_cpu:.0f}/s at most on 2 otherwise idle cores")
@@ -194,6 +209,14 @@ def main(argv=None):
             f"(target >= {TARGET:.0f}/s: {met}; services' CPU {service_cpu:.1f} ms per creation)",
             f"bare nameko HTTP entrypoint (constant) {c['rate']:,.0f} req/s, p50 {c['p50_ms']:.1f} ms, "
             f"p99 {c['p99_ms']:.1f} ms", f"{ratio:.2f}", load_before, load_after)
+        append_result(
+            "bench_gateway", f"POST /api/v1/cases, {args.clients} keep-alive clients, {args.duration:g} s, "
+                             f"median of {args.runs} runs: the session checked by the gateway itself "
+                             "(GATEWAY_SESSION_CHECK=local) beside identity.authenticate on every request",
+            f"local: {g['rate']:,.0f} creations/s, p50 {g['p50_ms']:.1f} ms, services' CPU {service_cpu:.1f} ms "
+            f"per creation",
+            f"identity round trip: {i['rate']:,.0f} creations/s, p50 {i['p50_ms']:.1f} ms, services' CPU "
+            f"{round_trip_cpu:.1f} ms per creation", f"{g['rate'] / i['rate']:.2f}", load_before, load_after)
 
 
 if __name__ == "__main__":

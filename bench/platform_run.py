@@ -202,6 +202,20 @@ class BenchPlatform:
             time.sleep(0.3)
         raise RuntimeError(f"{url} not ready within {timeout}s")
 
+    def start_gateway(self, name, **overrides):
+        """Another gateway process (``name``, e.g. with other settings) on its own port, beside the
+        platform's: its base URL and ServiceProcess, once it answers /ready."""
+        port = free_port()
+        env = self.process_env("gateway")
+        env.update({"GATEWAY_ADDRESS": f"127.0.0.1:{port}", **overrides})
+        process = ServiceProcess("gateway", env, self.log_dir)
+        process.log_path = process.log_path.with_name(f"{name}.log")
+        process.start()
+        self.extra.append(process)
+        url = f"http://127.0.0.1:{port}"
+        self.wait_http(f"{url}/ready", 90, process)
+        return url, process
+
     def start_constant(self, max_workers):
         """The bare nameko HTTP entrypoint (bench/const_service.py) on its own port, run the same way."""
         port = free_port()

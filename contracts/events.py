@@ -354,6 +354,23 @@ class CaseCompletedV3(CaseCompletedV2):
     publication = fields.Nested(PublicationV2, allow_none=True, required=True)
 
 
+class SessionsRevokedV1(_Payload):
+    """Sessions of one account ended (signed out, the password changed or reset): every gateway
+    refuses their tokens from now on (services/gateway/sessions.py). Ids only; a password change or
+    reset of an account with more sessions than a list holds publishes several events."""
+    user_id = Id(required=True)
+    session_ids = fields.List(Id(), required=True, validate=validate.Length(max=LIST_MAX))
+    reason = fields.String(required=True, validate=validate.OneOf(v.SESSION_END_REASONS))
+
+
+class AccountChangedV1(_Payload):
+    """What a gateway believes of an account's sessions changed (the e-mail got verified): the whole
+    state as of the event, which overrides the claims of the tokens issued before it."""
+    user_id = Id(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(v.ROLES))
+    email_verified = fields.Boolean(required=True)
+
+
 # (event type, schema version) -> (source service, payload schema class)
 EVENTS = {
     ("CaseCreated", 1): ("cases", CaseCreatedV1),
@@ -383,6 +400,8 @@ EVENTS = {
     ("MentorProfileUpdated", 2): ("identity", MentorProfileUpdatedV2),
     ("AccreditationRequested", 1): ("identity", AccreditationRequestedV1),
     ("AccreditationDecided", 1): ("identity", AccreditationDecidedV1),
+    ("SessionsRevoked", 1): ("identity", SessionsRevokedV1),
+    ("AccountChanged", 1): ("identity", AccountChangedV1),
     ("CaseEscalated", 1): ("cases", CaseEscalatedV1),
     ("CaseFlagged", 1): ("cases", CaseFlaggedV1),
     ("MentorReleased", 1): ("cases", MentorReleasedV1),

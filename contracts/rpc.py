@@ -112,6 +112,20 @@ class SessionSchema(ActorSchema):
     email_verified = fields.Boolean(load_default=False)
 
 
+class AccountStateSchema(ActorSchema):
+    """An account whose sessions' claims changed (its e-mail got verified)."""
+    email_verified = fields.Boolean(required=True)
+
+
+class SessionRevocationsSchema(Schema):
+    """identity.session_revocations(): what a gateway must know to check tokens by itself, as of the
+    outbox's ``position`` - the sessions revoked that have not expired yet, and the accounts changed
+    within a token's lifetime (services/gateway/sessions.py)."""
+    position = fields.Integer(required=True)
+    revoked_sessions = fields.List(fields.String(), required=True)
+    accounts = fields.List(fields.Nested(AccountStateSchema), required=True)
+
+
 class RegisterSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)

@@ -49,6 +49,32 @@ SUBSCRIPTIONS = (
 SUBSCRIPTIONS_BY_QUEUE = {s.queue: s for s in SUBSCRIPTIONS}
 
 
+@dataclass(frozen=True)
+class Broadcast:
+    """Events that every process of a service must see, not one of them: each process reads them from
+    a queue of its own, ``<prefix>.<random>``, exclusive to its connection and gone with it. Events
+    published while no such queue exists reach nobody, on purpose: a process loads the current state
+    by RPC right after its queue is bound (at start and after every reconnection), so it misses
+    nothing that happened before or while it was away."""
+    prefix: str
+    source: str
+    event_types: tuple
+
+
+# Every gateway's view of ended sessions (services/gateway/sessions.py); the gateway declares
+# ``gateway.sessions.*`` queues bound to identity.events.
+SESSION_FEED = Broadcast("gateway.sessions", "identity", ("SessionsRevoked", "AccountChanged"))
+BROADCASTS = (SESSION_FEED,)
+BROADCAST_QUEUE_SUFFIX = "[0-9a-f]{32}"  # the random part of a broadcast queue's name (uuid4().hex)
+
+
+def broadcast_queue(broadcast, name):
+    """The queue ``name`` (``<prefix>.<random>``) of one process for ``broadcast``."""
+    exchange = events_exchange(broadcast.source)
+    return Queue(name, bindings=[binding(exchange, routing_key=t) for t in broadcast.event_types],
+                 durable=False, exclusive=True, auto_delete=True)
+
+
 def consumer_queue(subscription):
     exchange = events_exchange(subscription.source)
     return Queue(

@@ -11,9 +11,9 @@ method that takes an ``actor`` runs only with a verified one.
 
 - ``aud`` is the one call it was signed for, ``"<service>.<method>"``;
 - ``exp`` is that call's RPC deadline (services/common/rpc.py): the token dies with the request;
-- ``jti`` is random; each service remembers the jtis it accepted until they expire (in memory, per
-  process: a token lives for at most ``RPC_TIMEOUT`` seconds, and a restarted process cannot be fed an
-  old one for longer than that), and refuses one seen before (replay).
+- ``jti`` is random; each service remembers the jtis it accepted until they expire, in a table of its own
+  database shared by all its processes (``ReplayGuard``: a token captured on its way to one replica
+  cannot be played again at another), and refuses one seen before (replay).
 
 Asymmetric on purpose: only the gateway holds ``ACTOR_SIGNING_KEY`` (private); every service holds
 ``ACTOR_VERIFY_KEY`` (public). A compromised service can verify but cannot forge.
@@ -52,12 +52,15 @@ import threading
 import time
 import uuid
 
+import psycopg2
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nameko.extensions import DependencyProvider
 
-from contracts.errors import Forbidden, Unauthorized
+from contracts.errors import Forbidden, PlatformError, ServiceUnavailable, Unauthorized
+from services.common.db import Database
 from services.common.logs import get_logger
 
 ACTOR_KEY = "signed_actor"  # the context data key; nameko sends it as the header nameko.signed_actor
@@ -268,24 +271,83 @@ def load_service_verify_keys(text):
     return keys
 
 
-class ReplayGuard:
-    """The jtis one service process accepted, each kept until its token expires."""
+ACCEPTED_JTIS = """
+CREATE TABLE IF NOT EXISTS accepted_jtis (
+    jti text PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+)"""
 
-    def __init__(self):
-        self._seen = {}
+ACCEPTED_JTIS_EXPIRY_INDEX = """
+CREATE INDEX IF NOT EXISTS accepted_jtis_expiry_idx ON accepted_jtis (expires_at)"""
+
+PRUNE_EVERY = 10.0  # seconds between one process's sweeps of expired jtis
+
+
+class ReplayGuard:
+    """The jtis every process of one service accepted, each kept until its token expires: a table
+    (``accepted_jtis``) in the service's own database, so that a token accepted by one replica is
+    refused by every other. One INSERT ... ON CONFLICT DO NOTHING per token (atomic across processes:
+    of two concurrent uses exactly one inserts); expired rows are deleted by each process every
+    PRUNE_EVERY seconds. psycopg2 with wait_select (services/common/db.py): the query yields to the
+    eventlet hub. ``store`` is a PostgresStore, or a callable that returns it (the service's Database
+    is set up after its entrypoints); the table is created at the first use."""
+
+    def __init__(self, store):
+        self._store = store
+        self._ready = False
         self._lock = threading.Lock()
         self._next_prune = 0.0
 
+    def store(self):
+        store = self._store() if callable(self._store) else self._store
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    store.migrate([ACCEPTED_JTIS, ACCEPTED_JTIS_EXPIRY_INDEX])
+                    self._ready = True
+        return store
+
     def accept(self, jti, expires_at, now=None):
-        """Record ``jti``; ActorRefused("replayed") if it was accepted before and has not expired."""
+        """Record ``jti``; ActorRefused("replayed") if any process of the service accepted it before and
+        it has not expired, ("replay_guard_unavailable", 503) when the database cannot tell."""
         now = time.time() if now is None else now
-        with self._lock:
-            if now >= self._next_prune:
-                self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
-                self._next_prune = now + 1.0
-            if jti in self._seen:
-                raise _unauthorized("replayed")
-            self._seen[jti] = expires_at
+        try:
+            with self.store().transaction() as cur:
+                if now >= self._next_prune:
+                    self._next_prune = now + PRUNE_EVERY
+                    cur.execute("DELETE FROM accepted_jtis WHERE expires_at < to_timestamp(%s)", (now,))
+                cur.execute("INSERT INTO accepted_jtis (jti, expires_at) VALUES (%s, to_timestamp(%s)) "
+                            "ON CONFLICT (jti) DO NOTHING", (str(jti)[:200], float(expires_at)))
+                inserted = cur.rowcount == 1
+        except (PlatformError, psycopg2.Error) as exc:  # the database is down: nothing is believed unchecked
+            from services.common.rpc import OUTCOME_NOT_DONE  # rpc.py imports this module
+            log.warning("replay_guard_unavailable", error=repr(exc)[:300], cause=repr(exc.__cause__)[:300])
+            raise ActorRefused("replay_guard_unavailable", ServiceUnavailable(
+                "The service cannot check this call's signature now; it was not carried out. Try again.",
+                details={"outcome": OUTCOME_NOT_DONE})) from exc
+        if not inserted:
+            raise _unauthorized("replayed")
+
+
+def _database_of(container):
+    """The service's own database (its one Database dependency): where its replay guard keeps the jtis."""
+    stores = [d for d in container.dependencies if isinstance(d, Database)]
+    if len(stores) != 1:
+        raise RuntimeError(f"{container.service_name} checks signed actors, so it needs exactly one Database "
+                           "dependency for its replay guard (services/common/actors.py)")
+    return lambda: stores[0].store
+
+
+_GUARDS_LOCK = threading.Lock()
+
+
+def replay_guard(container):
+    """The one ReplayGuard of a container (service process): its entrypoints share it."""
+    with _GUARDS_LOCK:
+        guard = getattr(container, "replay_guard", None)  # kept on the container: dies with it
+        if guard is None:
+            guard = container.replay_guard = ReplayGuard(_database_of(container))
+        return guard
 
 
 # ---- the receiving end (used by services/common/rpc.py's DeadlineRpc) -----------------------
@@ -300,9 +362,6 @@ def actor_position(fn):
 class ActorCheck:
     """One ``@rpc`` method's check: its audiences, the service's public key and replay guard."""
 
-    _guards = {}  # per container (service process): a container's entrypoints share one
-    _guards_lock = threading.Lock()
-
     def __init__(self, container, method_name, position):
         self.rpc = f"{container.service_name}.{method_name}"
         self.position = position
@@ -312,8 +371,7 @@ class ActorCheck:
             raise RuntimeError(f"{container.service_name} has @rpc methods that take an actor but no "
                                f"{VERIFY_KEY_SETTING} setting (services/common/actors.py)")
         self.public_key = load_verify_key(setting)
-        with self._guards_lock:
-            self.guard = self._guards.setdefault(id(container), ReplayGuard())
+        self.guard = replay_guard(container)
 
     def verified_body(self, headers, body, header_name):
         """``body`` with its ``actor`` argument replaced by the verified actor; ActorRefused (logged)
@@ -349,8 +407,7 @@ class ServiceCheck:
         self.rpc = f"{container.service_name}.{method_name}"
         self.callers = SYSTEM_CALLERS[self.rpc]
         self.public_keys = load_service_verify_keys(container.config.get(SERVICE_VERIFY_KEYS_SETTING))
-        with ActorCheck._guards_lock:
-            self.guard = ActorCheck._guards.setdefault(id(container), ReplayGuard())
+        self.guard = replay_guard(container)
 
     def check(self, headers, header_name):
         """The calling service's name; ActorRefused (logged) when it cannot prove it."""

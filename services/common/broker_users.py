@@ -31,7 +31,10 @@ plus *topic permissions*, which check the routing key on a topic exchange):
   only, and (re)declares the queues of its consumers and their ``.parked`` queues before the first
   publish (its relay: configure, and write/read for the bindings; never read on those queues);
 - an event consumer declares and consumes its own subscription queues, bound to the source's
-  exchange with the event types it subscribes to (topic read permission on exactly those).
+  exchange with the event types it subscribes to (topic read permission on exactly those);
+- a broadcast's receiver (contracts/topology.py BROADCASTS: each gateway process's session feed)
+  declares and consumes queues ``<prefix>.<32 hex digits>`` of its own, bound to the source's exchange
+  with the broadcast's event types (topic read permission on those), and declares that exchange.
 
 Nobody may publish to the default exchange (it reaches any queue by name, past every topic
 permission) nor to ``parking``: the broker itself dead-letters to it. Because creating a queue that
@@ -53,7 +56,7 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from contracts.topology import DELIVERY_LIMIT, PARKING_EXCHANGE, SUBSCRIPTIONS
+from contracts.topology import BROADCAST_QUEUE_SUFFIX, BROADCASTS, DELIVERY_LIMIT, PARKING_EXCHANGE, SUBSCRIPTIONS
 
 RPC_EXCHANGE = "nameko-rpc"
 STANDALONE = "standalone_rpc_proxy"  # nameko's service name of a standalone ClusterRpcProxy
@@ -97,6 +100,11 @@ def _exchange(source):
 def _consumer(subscription):
     """The service consuming a subscription's queue: its name's first part (``matching.case-events``)."""
     return subscription.queue.split(".", 1)[0]
+
+
+def _receiver(broadcast):
+    """The service whose every process receives a broadcast: its prefix's first part (``gateway.sessions``)."""
+    return broadcast.prefix.split(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -159,9 +167,15 @@ def grant(service):
         configure.extend(_names([subscription.queue, exchange]))
         write.extend(_names([subscription.queue]))
         read.extend(_names([subscription.queue, exchange]))
-    for source in sorted({s.source for s in published} | {s.source for s in consumed}):
+    received = [b for b in BROADCASTS if _receiver(b) == service]
+    for broadcast in received:
+        queues = re.escape(f"{broadcast.prefix}.") + BROADCAST_QUEUE_SUFFIX
+        exchange = re.escape(_exchange(broadcast.source))
+        configure.extend([queues, exchange]), write.append(queues), read.extend([queues, exchange])
+    sources = {s.source for s in published} | {s.source for s in consumed} | {b.source for b in received}
+    for source in sorted(sources):
         bound = {t for s in SUBSCRIPTIONS if s.source == source and (source == service or _consumer(s) == service)
-                 for t in s.event_types}
+                 for t in s.event_types} | {t for b in received if b.source == source for t in b.event_types}
         # its own exchange: any event type it logs (an unsubscribed type too); another's: nothing
         topics.append(TopicGrant(_exchange(source), ".*" if source == service else "^$",
                                  _alternatives(_names(bound))))

@@ -1,17 +1,20 @@
-"""Signed, expiring access tokens: identity issues them and checks their session on every
-request (``identity.authenticate``); the gateway checks the signature first, so a forged or
-expired token costs no RPC.
+"""Signed, expiring access tokens: identity issues them at sign-in; the gateway checks them by itself.
 
-A token names its session (``sid``): signing out or changing the password revokes sessions,
-and a token of a revoked session is refused although its signature is still good.
+A token carries what the gateway needs to authorize a request without asking identity: the user, their
+role, whether their e-mail is verified, and the session it belongs to (``sid``). Its signature (HMAC with
+TOKEN_SECRET, shared by identity and the gateway) and age are checked with no I/O; whether its session is
+still live the gateway knows from identity's events (services/gateway/sessions.py): signing out,
+changing or resetting the password revoke sessions, and a token of a revoked session is refused although
+its signature is still good; a change of what a token claims (the e-mail verified since) overrides it.
 """
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from contracts.errors import Unauthorized
 
-SALT = "mentor-platform.access-token.v2"  # v2: every token carries its session id
+SALT = "mentor-platform.access-token.v3"  # v3: every token carries whether the e-mail is verified (v2: the sid)
 NOT_VALID = "The access token is not valid."
 EXPIRED = "The access token has expired; sign in again."
+SESSION_ENDED = "The session has ended (signed out, or the password was changed); sign in again."
 
 
 class TokenSigner:
@@ -21,11 +24,13 @@ class TokenSigner:
         self.ttl = int(ttl_seconds)
         self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
 
-    def issue(self, user_id, role, session_id):
-        return self._serializer.dumps({"sub": str(user_id), "role": role, "sid": str(session_id)})
+    def issue(self, user_id, role, session_id, email_verified=False):
+        return self._serializer.dumps({"sub": str(user_id), "role": role, "sid": str(session_id),
+                                       "ev": bool(email_verified)})
 
     def claims(self, token):
-        """``{"user_id", "role", "session_id"}`` of a genuine, unexpired token; Unauthorized otherwise."""
+        """``{"user_id", "role", "session_id", "email_verified"}`` of a genuine, unexpired token;
+        Unauthorized otherwise."""
         try:
             claims = self._serializer.loads(token, max_age=self.ttl)
         except SignatureExpired:
@@ -33,9 +38,11 @@ class TokenSigner:
         except BadSignature:
             raise Unauthorized(NOT_VALID) from None
         if not isinstance(claims, dict) or not all(isinstance(claims.get(k), str) and claims[k]
-                                                   for k in ("sub", "role", "sid")):
+                                                   for k in ("sub", "role", "sid")) \
+                or not isinstance(claims.get("ev"), bool):
             raise Unauthorized(NOT_VALID)
-        return {"user_id": claims["sub"], "role": claims["role"], "session_id": claims["sid"]}
+        return {"user_id": claims["sub"], "role": claims["role"], "session_id": claims["sid"],
+                "email_verified": claims["ev"]}
 
     def verify(self, token):
         """The actor ``{"user_id", "role"}`` the token claims (its session is not checked here)."""

@@ -8,9 +8,10 @@ once; the same declaration drives the request handling and the OpenAPI document:
   ``body`` to the handler with the path values - no RPC ever sees unvalidated input (query
   parameters the schema does not name, e.g. cache-busters, are dropped, not refused);
 - authentication is in two steps: the entrypoint checks the token's signature and expiry (no
-  I/O: a forged or expired token costs no RPC), then the worker asks ``identity.authenticate``
-  whether its session is live (one RPC per authenticated request, no cache: signing out and a
-  password change take effect at once); the actor the handler gets is identity's answer.
+  I/O: a forged or expired token costs no RPC), then the worker checks its session against the
+  gateway's own view of revoked sessions and changed accounts, kept current by identity's events
+  (services/gateway/sessions.py: no round trip; ``identity.authenticate`` only while that view is
+  not loaded, or always with GATEWAY_SESSION_CHECK=identity); the handler gets the actor.
   ``request.client_address`` is the caller's address (X-Forwarded-For only behind
   TRUST_FORWARDED_FOR proxies);
 - a route with ``body_media`` takes a raw body of those media types (an image) as ``RawBody``;
@@ -202,7 +203,8 @@ class HttpEntrypoint(HttpRequestHandler):
                                                   proxies)
         if route.auth:
             # the signature and expiry here, without I/O; the session in the worker (see http())
-            kwargs["actor"] = h.authenticate(self.tokens, request.headers.get("Authorization"))
+            request.token_claims = h.authenticate(self.tokens, request.headers.get("Authorization"))
+            kwargs["actor"] = {"user_id": request.token_claims["user_id"], "role": request.token_claims["role"]}
             request.access_token = h.bearer_token(request.headers.get("Authorization"))
         h.check_text_values(request.path_values)
         if route.query is not None:
@@ -318,11 +320,14 @@ def http(method, url, **route):
         def handler(self, request, **kwargs):
             try:
                 if authenticated:
-                    # the token's session must be live: identity answers on every request (no cache),
-                    # so signing out or a password change takes effect at once; 401 otherwise. The
-                    # services get the actor only; whether the e-mail is verified stays on the request
-                    # (routes_people.require_verified_email)
-                    session = self.identity.authenticate(request.access_token)
+                    # the token's session must be live: the gateway's view says so (identity's events
+                    # keep it current), or identity itself while that view is not loaded; 401 otherwise.
+                    # The services get the actor only; whether the e-mail is verified stays on the
+                    # request (routes_people.require_verified_email)
+                    session = self.sessions.session(request.token_claims)
+                    if session is None:  # a session this process has not seen yet, or no view loaded
+                        session = self.identity.authenticate(request.access_token)
+                        self.sessions.seen(request.token_claims)
                     request.email_verified = bool(session.get("email_verified"))
                     kwargs["actor"] = {"user_id": session["user_id"], "role": session["role"]}
                     # every RPC from here on carries this actor, signed for that call (services/common/actors.py)

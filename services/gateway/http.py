@@ -290,9 +290,10 @@ def bearer_token(authorization):
 
 
 def authenticate(signer, authorization):
-    """The actor ``{"user_id", "role"}`` a genuine, unexpired bearer token claims (TokenSigner
-    raises Unauthorized); whether its session is still live only identity knows (entrypoints.http)."""
-    return signer.verify(bearer_token(authorization))
+    """The claims ``{"user_id", "role", "session_id", "email_verified"}`` of a genuine, unexpired bearer
+    token (TokenSigner raises Unauthorized); whether its session is still live is the worker's question
+    (services/gateway/sessions.py, entrypoints.http)."""
+    return signer.claims(bearer_token(authorization))
 
 
 def trusted_proxy_count(setting):

@@ -24,8 +24,9 @@ EMAIL_NOT_VERIFIED = "Confirm your e-mail address first: open the link we sent y
 
 
 def require_verified_email(request):
-    """Filing a case needs a confirmed e-mail: the flag is identity's, from the session authenticate()
-    answered for this request (identity checks its own account row for accreditation)."""
+    """Filing a case needs a confirmed e-mail: the flag is the token's, unless identity said otherwise
+    since (AccountChanged, services/gateway/sessions.py); identity checks its own account row for
+    accreditation."""
     if not getattr(request, "email_verified", False):
         raise EmailNotVerified(EMAIL_NOT_VERIFIED)
 
@@ -52,7 +53,10 @@ class PeopleRoutes:
     @http("POST", "/api/v1/auth/sign-out", returns=StatusViewSchema, tag="auth",
           summary="Sign out: the token's session is revoked; the token is refused (401) from now on")
     def sign_out(self, request, actor):
-        return self.identity.sign_out(request.access_token)
+        signed_out = self.identity.sign_out(request.access_token)
+        # refused here at once; the other gateway processes learn it from identity's SessionsRevoked
+        self.sessions.revoke([request.token_claims["session_id"]])
+        return signed_out
 
     @http("PUT", "/api/v1/me/password", body=PasswordChangeSchema, returns=PasswordChangedSchema, tag="auth",
           errors=(429,), summary="Change the password (the current one is checked, throttled like a sign-in); "

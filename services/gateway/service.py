@@ -47,6 +47,7 @@ from services.gateway import openapi, routes_communication, routes_library, rout
 from services.gateway import routes_audit
 from services.gateway import routes_statistics
 from services.gateway.entrypoints import http
+from services.gateway.sessions import LiveSessions, session_feed
 from services.gateway.http import request_key
 from services.common.actors import ActingUser
 from services.common.rpc import TimedRpcProxy
@@ -89,11 +90,20 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
 
     log = CorrelationContext("gateway")
     acting_user = ActingUser()  # signs the signed-in user for every RPC (services/common/actors.py)
+    sessions = LiveSessions()  # revoked sessions and changed accounts, from identity's events
     cases = TimedRpcProxy("cases")
     identity = TimedRpcProxy("identity")
     matching = TimedRpcProxy("matching")
     notifications = TimedRpcProxy("notifications")
     library = TimedRpcProxy("library")
+
+    # ---- sessions (services/gateway/sessions.py) ------------------------------------------
+
+    @session_feed
+    def load_sessions(self):
+        """What identity knows of ended sessions and changed accounts, loaded right after this process's
+        event queue is bound (at start, after a reconnection); its events keep it current then."""
+        return self.identity.session_revocations()
 
     # ---- operations ---------------------------------------------------------------------
 

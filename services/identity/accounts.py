@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 from contracts.errors import EmailNotVerified, Forbidden, InvalidInput
 from contracts.rpc import UserViewSchema
 from contracts.validation import schema_of
+from services.common.tokens import SESSION_ENDED  # noqa: F401 - identity's refusals and the gateway's say the same
 
 SIGN_IN_FAILED = "The e-mail or password is not correct."
-SESSION_ENDED = "The session has ended (signed out, or the password was changed); sign in again."
 WRONG_PASSWORD = "The current password is not correct."
 EMAIL_TAKEN = "An account with this e-mail already exists."
 

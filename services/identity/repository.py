@@ -67,21 +67,37 @@ def live_session(cur, session_id):
 
 
 def revoke_session(cur, session_id, user_id):
-    cur.execute("UPDATE sessions SET revoked_at = now() WHERE id = %s AND user_id = %s AND revoked_at IS NULL",
-                (session_id, user_id))
-    return cur.rowcount
+    """The ids of the sessions revoked: this one, unless it ended before."""
+    cur.execute("UPDATE sessions SET revoked_at = now() WHERE id = %s AND user_id = %s AND revoked_at IS NULL "
+                "RETURNING id::text AS id", (session_id, user_id))
+    return [row["id"] for row in cur.fetchall()]
 
 
 def revoke_all_sessions(cur, user_id):
+    """The ids of the user's live sessions, revoked now."""
     cur.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL "
-                "AND expires_at > now()", (user_id,))
-    return cur.rowcount
+                "AND expires_at > now() RETURNING id::text AS id", (user_id,))
+    return [row["id"] for row in cur.fetchall()]
 
 
 def revoke_other_sessions(cur, user_id, keep_session_id):
+    """The ids of the user's live sessions but ``keep_session_id``, revoked now."""
     cur.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND id <> %s AND revoked_at IS NULL "
-                "AND expires_at > now()", (user_id, keep_session_id))
-    return cur.rowcount
+                "AND expires_at > now() RETURNING id::text AS id", (user_id, keep_session_id))
+    return [row["id"] for row in cur.fetchall()]
+
+
+def revoked_live_sessions(cur):
+    """The ids of the revoked sessions whose tokens have not expired yet (a gateway refuses those)."""
+    cur.execute("SELECT id::text AS id FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > now()")
+    return [row["id"] for row in cur.fetchall()]
+
+
+def recently_verified(cur, seconds):
+    """The accounts whose e-mail was verified within ``seconds`` (a token's lifetime): id, role."""
+    cur.execute("SELECT id::text AS user_id, role, true AS email_verified FROM users "
+                "WHERE email_verified_at > now() - make_interval(secs => %s)", (seconds,))
+    return cur.fetchall()
 
 
 # ---- sign-in failures (services/identity/throttle.py decides) -------------------------------

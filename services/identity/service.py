@@ -33,7 +33,7 @@ from services.common.timer import configured_timer
 from services.common.tokens import TokenSigner
 from services.identity import accreditation, availability, photos, profiles, questionnaires, recovery, repository
 from services.identity import throttle
-from services.identity import audit, case_gate, contacts
+from services.identity import audit, case_gate, contacts, sessions
 from services.identity import statistics as registrations
 from services.identity.accounts import (
     SESSION_ENDED,
@@ -224,8 +224,9 @@ class IdentityService:
             user = repository.use_token(cur, recovery.token_hash(data["token"]), recovery.VERIFY_EMAIL)
             if user is None:
                 raise recovery.invalid_link()
-            repository.mark_email_verified(cur, user["id"])
+            sessions.email_verified(cur, user["id"], repository.mark_email_verified(cur, user["id"]))
             repository.use_all_tokens(cur, user["id"], recovery.VERIFY_EMAIL)
+        self.relay.wake()
         logger.info("email_verified", user_id=str(user["id"]))
         return schema_of(EmailVerifiedSchema).dump({"verified": True})
 
@@ -276,9 +277,10 @@ class IdentityService:
             user_id = str(user["id"])
             repository.set_password_hash(cur, user_id, new_hash)
             repository.use_all_tokens(cur, user_id, recovery.RESET_PASSWORD)
-            repository.mark_email_verified(cur, user_id)
+            sessions.email_verified(cur, user_id, repository.mark_email_verified(cur, user_id))
             repository.forget_failures(cur, (), [throttle.account_key(user["email"])])
-            revoked = repository.revoke_all_sessions(cur, user_id)
+            revoked = sessions.revoked(cur, user_id, repository.revoke_all_sessions(cur, user_id), "password_reset")
+        self.relay.wake()
         logger.info("password_reset", user_id=user_id, revoked_sessions=revoked)
         return schema_of(PasswordChangedSchema).dump({"revoked_sessions": revoked})
 
@@ -335,7 +337,8 @@ class IdentityService:
             repository.insert_session(cur, session_id, row["id"], self.tokens.ttl)
         logger.info("signed_in", user_id=str(row["id"]), role=row["role"], session_id=session_id)
         return schema_of(TokenViewSchema).dump({
-            "access_token": self.tokens.issue(row["id"], row["role"], session_id),
+            "access_token": self.tokens.issue(row["id"], row["role"], session_id,
+                                              email_verified=row["email_verified_at"] is not None),
             "token_type": "bearer",
             "expires_in": self.tokens.ttl,
             "user": user_view(row),
@@ -376,7 +379,8 @@ class IdentityService:
     @rpc
     def authenticate(self, token):
         """The actor of a token: genuine, unexpired, and of a live session (Unauthorized otherwise).
-        The gateway asks on every authenticated request, so signing out takes effect at once."""
+        The gateway asks only while its own view of sessions is not loaded (services/gateway/sessions.py),
+        or on every request with GATEWAY_SESSION_CHECK=identity."""
         claims = self.tokens.claims(token if isinstance(token, str) else "")
         session_id = parse_id(claims["session_id"])
         row = None
@@ -395,9 +399,19 @@ class IdentityService:
         revoked = 0
         if session_id is not None and user_id is not None:
             with self.db.transaction() as cur:
-                revoked = repository.revoke_session(cur, session_id, user_id)
+                revoked = sessions.revoked(cur, user_id, repository.revoke_session(cur, session_id, user_id),
+                                           "sign_out")
+            self.relay.wake()
         logger.info("signed_out", user_id=user_id, session_id=session_id, revoked=revoked)
         return schema_of(StatusViewSchema).dump({"status": "signed_out"})
+
+    @rpc
+    def session_revocations(self):
+        """What a gateway loads when it starts or reconnects (then its events keep it current): the
+        revoked sessions whose tokens have not expired, the accounts verified within a token's lifetime
+        (services/identity/sessions.py). Ids only, no person's data."""
+        with self.db.transaction() as cur:
+            return sessions.revocations(cur, self.tokens.ttl)
 
     @rpc
     def change_password(self, actor, token, form, client=None):
@@ -411,7 +425,10 @@ class IdentityService:
             raise Forbidden("You may only change your own password.")
         with self.db.transaction() as cur:
             row = repository.user_by_id(cur, user_id)
-        if row is None:
+            live = repository.live_session(cur, session_id)
+        # the gateway's view of sessions may lag its events by a moment: a password is changed only from
+        # a session identity itself knows to be live
+        if row is None or live is None or str(live["user_id"]) != user_id:
             raise Unauthorized(SESSION_ENDED)
         failures, account_failures = self._begin_attempt(row["email"], client)
         if not self.passwords.verify(row["password_hash"], data["current_password"]).ok:
@@ -423,7 +440,9 @@ class IdentityService:
             repository.user_by_id(cur, user_id, lock=True)
             repository.set_password_hash(cur, user_id, new_hash)
             repository.forget_failures(cur, failures, throttle.success_keys(row["email"], client))
-            revoked = repository.revoke_other_sessions(cur, user_id, session_id)
+            revoked = sessions.revoked(cur, user_id, repository.revoke_other_sessions(cur, user_id, session_id),
+                                       "password_change")
+        self.relay.wake()
         logger.info("password_changed", user_id=user_id, revoked_sessions=revoked)
         return schema_of(PasswordChangedSchema).dump({"revoked_sessions": revoked})
 

@@ -2,7 +2,8 @@
 a tampered token, an expired one, one signed with another key and JWT-style tokens (``alg:
 none``, or signed with the right secret in the wrong format) are all 401 in the platform's error
 shape, with one message for every invalid token and nothing of the token, the claims, the key
-or the verifier in the answer. (Revoked sessions are the identity tests'.)"""
+or the verifier in the answer. (Revoked sessions: test_gateway_people.py, and at every gateway
+process test_gateway_session_feed.py.)"""
 import hashlib
 import hmac
 import time
@@ -172,5 +173,5 @@ def test_the_claims_cannot_be_read_back_from_an_error(api, signed_in, secret):
     user, token = signed_in
     claims = claims_of(token)
     assert claims["sub"] == user["id"]  # anyone can read the payload: it must hold no secret
-    assert set(claims) <= {"sub", "role", "sid"}, claims
+    assert set(claims) <= {"sub", "role", "sid", "ev"}, claims
     refused(api, token[:-2] + "xx", secret=secret, user=user)

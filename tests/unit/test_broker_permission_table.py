@@ -5,6 +5,7 @@ import importlib
 import json
 import re
 import stat
+import uuid
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -12,7 +13,7 @@ import yaml
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.rpc import Rpc, RpcProxy
 
-from contracts.topology import SUBSCRIPTIONS, consumer_queue
+from contracts.topology import SESSION_FEED, SUBSCRIPTIONS, consumer_queue
 from services.common import broker_users
 from services.common.consumer import EventSubscriber
 from services.common.relay import EventRelay
@@ -193,3 +194,18 @@ def test_the_runner_creates_the_users_and_keeps_their_passwords(monkeypatch, tmp
         path = tmp_path / "broker" / f"{service}.password"
         assert path.read_text().strip() == parts.password and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert runner.ensure_broker_users(run=fake_rabbitmqctl) == uris  # the same passwords next time
+
+
+@pytest.mark.parametrize("service", broker_users.SERVICES)
+def test_only_the_gateway_receives_the_session_feed_and_only_its_events(service):
+    g = broker_users.grant(service)
+    queue = f"{SESSION_FEED.prefix}.{uuid.uuid4().hex}"
+    is_gateway = service == "gateway"
+    assert matches(g.read, queue) == matches(g.configure, queue) == matches(g.write, queue) == is_gateway
+    assert not matches(g.read, f"{SESSION_FEED.prefix}.anything-else")
+    read = topic(g, "identity.events")
+    for event_type in SESSION_FEED.event_types:
+        assert (read is not None and matches(read.read, event_type)) == is_gateway
+    if is_gateway:
+        assert read.write == "^$" and not matches(read.read, "MentorProfileUpdated")
+        assert not matches(g.write, "identity.events")  # it reads identity's events, never publishes them

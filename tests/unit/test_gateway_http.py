@@ -110,10 +110,10 @@ def test_malformed_authorization_is_unauthorized(header):
     assert "Authorization" in caught.value.fields
 
 
-def test_authenticate_yields_the_actor_of_a_valid_token():
+def test_authenticate_yields_the_claims_of_a_valid_token():
     signer = TokenSigner(SECRET, 60)
-    actor = h.authenticate(signer, "Bearer " + signer.issue("u-1", "mentee", "s-1"))
-    assert actor == {"user_id": "u-1", "role": "mentee"}
+    claims = h.authenticate(signer, "Bearer " + signer.issue("u-1", "mentee", "s-1", email_verified=True))
+    assert claims == {"user_id": "u-1", "role": "mentee", "session_id": "s-1", "email_verified": True}
 
 
 def test_authenticate_refuses_a_token_of_another_secret():

@@ -49,7 +49,7 @@ def test_routes_are_unique_and_versioned():
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):
     for key in ("AMQP_URI", "ACTOR_SIGNING_KEY", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
-                "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL"):
+                "GATEWAY_SESSION_CHECK", "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RPC_TIMEOUT", "3")
     setup_yaml_parser()
@@ -57,7 +57,7 @@ def test_config_yaml_has_the_gateway_keys(monkeypatch):
     assert config == {
         "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/", "WEB_SERVER_ADDRESS": "0.0.0.0:8000",
         "TOKEN_SECRET": "dev-only-token-secret-change-me", "ACTOR_SIGNING_KEY": "dev-only:actors",
-        "TOKEN_TTL_SECONDS": 3600, "RPC_TIMEOUT": 3,
+        "TOKEN_TTL_SECONDS": 3600, "GATEWAY_SESSION_CHECK": "local", "RPC_TIMEOUT": 3,
         "CORS_ALLOW_ORIGIN": "*", "TRUST_FORWARDED_FOR": "false", "WEB_PROXY_SECRET": "dev-only-web-proxy-secret-change-me",
         "LOG_LEVEL": "INFO", "max_workers": 32}
 

@@ -16,7 +16,9 @@ def test_issued_token_verifies_to_the_same_actor_and_names_its_session():
     signer = TokenSigner(SECRET, 3600)
     token = signer.issue(USER, "mentor", SESSION)
     assert signer.verify(token) == {"user_id": USER, "role": "mentor"}
-    assert signer.claims(token) == {"user_id": USER, "role": "mentor", "session_id": SESSION}
+    assert signer.claims(token) == {"user_id": USER, "role": "mentor", "session_id": SESSION, "email_verified": False}
+    verified = signer.issue(USER, "mentor", SESSION, email_verified=True)
+    assert signer.claims(verified)["email_verified"] is True  # what the gateway needs, without asking identity
 
 
 def _token_issued_seconds_ago(seconds, claims=None):
@@ -24,7 +26,7 @@ def _token_issued_seconds_ago(seconds, claims=None):
     class PastSigner(TimestampSigner):
         def get_timestamp(self):
             return int(time.time()) - seconds
-    claims = claims or {"sub": "u-1", "role": "mentee", "sid": SESSION}
+    claims = claims or {"sub": "u-1", "role": "mentee", "sid": SESSION, "ev": False}
     return URLSafeTimedSerializer(SECRET, salt=SALT, signer=PastSigner).dumps(claims)
 
 
@@ -58,6 +60,8 @@ def test_token_signed_with_another_secret_is_refused():
 
 @pytest.mark.parametrize("claims", [
     {"sub": "u-1", "role": "mentee"},  # a token of before sessions: no sid
+    {"sub": "u-1", "role": "mentee", "sid": SESSION},  # a v2 token: whether the e-mail is verified unsaid
+    {"sub": "u-1", "role": "mentee", "sid": SESSION, "ev": "yes"},
     {"sub": "u-1", "role": "mentee", "sid": ""},
     {"sub": "u-1", "role": "mentee", "sid": 7},
     {"sub": None, "role": "mentee", "sid": SESSION},
@@ -68,9 +72,9 @@ def test_a_genuinely_signed_token_without_proper_claims_is_refused(claims):
         TokenSigner(SECRET, 3600).claims(_token_issued_seconds_ago(0, claims))
 
 
-def test_a_token_of_the_old_salt_is_refused():
-    old = URLSafeTimedSerializer(SECRET, salt="mentor-platform.access-token.v1").dumps(
-        {"sub": "u-1", "role": "mentee", "sid": SESSION})
+@pytest.mark.parametrize("salt", ["mentor-platform.access-token.v1", "mentor-platform.access-token.v2"])
+def test_a_token_of_an_old_salt_is_refused(salt):
+    old = URLSafeTimedSerializer(SECRET, salt=salt).dumps({"sub": "u-1", "role": "mentee", "sid": SESSION, "ev": True})
     with pytest.raises(Unauthorized, match="not valid"):
         TokenSigner(SECRET, 3600).verify(old)
 
