@@ -148,10 +148,13 @@ class ForumPostV1(_Payload):
 
 
 class ForumPostV2(ForumPostV1):
-    """v2: the case and its author, so the library's draft can be previewed (and withdrawn) by the
-    author; the library publishes none of them."""
+    """v2: the case (id and number), its author, so the library's draft can be previewed (and
+    withdrawn) by the author, and the mentors who accepted it, who are told it went to the forum
+    (notifications); the library publishes none of them."""
     case_id = Id(required=True)
+    case_number = _text(CASE_NUMBER_MAX, required=True)
     author_id = Id(required=True)
+    mentor_ids = Ids(load_default=list)
 
 
 class PublishedSolutionV1(_Payload):

@@ -27,6 +27,7 @@ KINDS = {
     "colleague_opinion_added": "A colleague added an opinion",
     "message_received": "A new message on a personal-mode case",
     "case_completed": "A case you worked on was completed",
+    "case_posted_to_forum": "A case you worked on was posted to the forum",
     "second_opinion_requested": "The mentee of your case asked for a second opinion",
     "case_left": "The mentee left a case you work on (closed as abandoned)",
     "case_reopened": "The mentee reopened a case you work on",

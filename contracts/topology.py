@@ -39,7 +39,7 @@ SUBSCRIPTIONS = (
                   "CaseWithdrawn", "QuestionsAsked", "QuestionsAnswered", "RequestKept", "CaseRedefined",
                   "CaseSharedWithColleagues", "ColleagueOpinionAdded", "MessageSent", "CaseEscalated",
                   "CaseFlagged", "MentorReleased", "CaseReminded", "CaseAbandoned", "CaseReopened",
-                  "CaseCompleted", "SecondOpinionRequested")),
+                  "CaseCompleted", "SecondOpinionRequested", "CasePublishedToForum")),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
     Subscription("notifications.library-events", "library", ("PublicationDrafted",)),  # moderators' inbox
     Subscription("library.case-events", "cases",

@@ -105,8 +105,9 @@ def integration_payload(domain_event, case):
         return "CasePublishedToForum", {"thread_id": domain_event.thread_id,
                                         "title": domain_event.title or "", "essence": form["essence"],
                                         "question": form["question"], "rubrics": form["rubrics"],
-                                        "urgency": form["urgency"], "case_id": str(case.id),
-                                        "author_id": case.author_id}
+                                        "urgency": form["urgency"], **_ref(case), "author_id": case.author_id,
+                                        "mentor_ids": list(dict.fromkeys(e["mentor_id"] for e in case.engagements
+                                                                         if e["outcome"] == "accepted"))}
     if isinstance(domain_event, Case.Completed):
         consent = case.publishes
         return "CaseCompleted", {**_ref(case), "rubrics": case.form["rubrics"],

@@ -123,6 +123,10 @@ def inbox_entries(event_type, payload):
     if event_type == "CaseCompleted":
         return [(mentor_id, "case_completed", f"Case {number}, which you worked on, was completed.")
                 for mentor_id in payload.get("mentor_ids", [])]
+    if event_type == "CasePublishedToForum":
+        return [(mentor_id, "case_posted_to_forum",
+                 f"Case {number}, which you worked on, was posted to the forum for discussion "
+                 f"(impersonal, once a moderator has read it).") for mentor_id in payload.get("mentor_ids", [])]
     if event_type == "SecondOpinionRequested":
         if not payload.get("mentor_id"):
             return []

@@ -110,6 +110,9 @@ def test_the_whole_method_from_decline_to_reflection_and_its_history(platform, p
     assert thread["posts"][0]["question"] == form_v2["question"]
     assert platform.call("GET", path, token=t_mentee)["forum_thread_ids"] == [threads[0]["id"]]  # the way to it
     assert mentee["id"] not in json.dumps(thread) and "Smirnova" not in json.dumps(thread)
+    # the mentor working on it is told it went to the forum (issue #20 part 2)
+    eventually(lambda: "case_posted_to_forum" in _inbox_kinds(platform, t_second) or None,
+               message="the case's mentor told of the forum post")
 
     # Personal format: messages between the two.
     platform.call("POST", f"{path}/messages", token=t_mentee, expect=201, json={"text": "Thank you for asking."})

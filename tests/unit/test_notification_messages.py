@@ -64,6 +64,10 @@ CASES = {
     "CaseCompleted": (payload("CaseCompleted", 2, rubrics=["education-law"], problem_solved="yes",
                               publication_consent=False, publication=None, mentor_ids=COLLEAGUES),
                       [(c, "case_completed") for c in COLLEAGUES], "completed"),
+    "CasePublishedToForum": (payload("CasePublishedToForum", 2, thread_id=None, title="Rules", essence="Pupils shout.",
+                                     question="How to calm them?", rubrics=["education-law"], urgency="need_advice",
+                                     author_id=AUTHOR, mentor_ids=[MENTOR]),
+                             [(MENTOR, "case_posted_to_forum")], "posted to the forum"),
     "SecondOpinionRequested": (payload("SecondOpinionRequested", 2, mentor_id=MENTOR, **NEXT_ROUND),
                                [(MENTOR, "second_opinion_requested")], "second opinion"),
 }
