@@ -93,7 +93,7 @@ class MentorFold:
         if case is None:
             return
         if kind == "MentorChosen":
-            case.engagements.append(_Engagement(event.mentor_id, case.opinion, event.timestamp))
+            case.engagements.append(_Engagement(getattr(event, "mentor_id", None), case.opinion, event.timestamp))
             return
         if kind == "SecondOpinionRequested":
             case.opinion = 2
@@ -102,7 +102,7 @@ class MentorFold:
                     engagement.second_opinion = True
             return
         if kind == "Completed":
-            reflection = event.reflection or {}
+            reflection = getattr(event, "reflection", None) or {}
             helpfulness = reflection.get("helpfulness") or {}
             for engagement in case.engagements:
                 if engagement.solution_ids:
@@ -124,7 +124,7 @@ class MentorFold:
             engagement.first_question_at = event.timestamp
         elif kind == "SolutionProposed":
             engagement.first_solution_at = engagement.first_solution_at or event.timestamp
-            engagement.solution_ids.append(event.solution_id)
+            engagement.solution_ids.append(getattr(event, "solution_id", None))
 
     def records(self, case_id=None):
         """One plain dict per engagement (of one case, or of all): what ``summarize`` reads."""
@@ -135,7 +135,7 @@ class MentorFold:
                  "first_solution_seconds": _seconds(e.accepted_at, e.first_solution_at),
                  "solutions": len(e.solution_ids), "second_opinion": e.second_opinion,
                  "problem_solved": e.problem_solved, "ratings": list(e.ratings)}
-                for case in cases for e in case.engagements]
+                for case in cases for e in case.engagements if e.mentor_id is not None]
 
 
 # ---- the figures ------------------------------------------------------------------------------
