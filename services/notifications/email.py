@@ -64,9 +64,12 @@ def release(cur, row_ids):
                     "WHERE id = ANY(%s::uuid[]) AND status = 'pending'", (list(row_ids),))
 
 
-def mark_sent(cur, row_id):
-    cur.execute("UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = %s",
-                (row_id,))
+def mark_sent(cur, row_ids):
+    """Rows the SMTP server took, marked in one statement (a batch's: one commit, not one each; a
+    crash before it sends them again after the lease, under the same Message-ID)."""
+    if row_ids:
+        cur.execute("UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL "
+                    "WHERE id = ANY(%s::uuid[])", (list(row_ids),))
 
 
 def mark_failed_attempt(cur, row, error, policy, give_up=False):

@@ -30,6 +30,7 @@ from services.common.timer import TimerWake, wakeable_timer
 log = get_logger()
 
 SERVICE = "notifications"
+SENT, HANDLED, IDENTITY_DOWN = "sent", "handled", "identity_down"  # what became of one e-mail row
 
 
 def _now():
@@ -173,18 +174,30 @@ class NotificationsService:
                 if not rows:
                     return
                 budget -= len(rows)
-                for i, row in enumerate(rows):
-                    if not self._send_one(row, mailer, policy):
-                        # identity did not answer: the rest of the round would wait RPC_TIMEOUT each (and
-                        # hold up a graceful stop); those rows go back, their attempt not counted
-                        with self.db.transaction() as cur:
-                            email.release(cur, [r["id"] for r in rows[i + 1:]])
-                        log.warning("email_sender_paused", reason="identity did not answer",
-                                    put_back=len(rows) - i - 1)
-                        return
+                sent = []
+                try:
+                    for i, row in enumerate(rows):
+                        outcome = self._send_one(row, mailer, policy)
+                        if outcome == SENT:
+                            sent.append(row["id"])
+                        elif outcome == IDENTITY_DOWN:
+                            # identity did not answer: the rest of the round would wait RPC_TIMEOUT each
+                            # (and hold up a graceful stop); those rows go back, their attempt not counted
+                            with self.db.transaction() as cur:
+                                email.release(cur, [r["id"] for r in rows[i + 1:]])
+                            log.warning("email_sender_paused", reason="identity did not answer",
+                                        put_back=len(rows) - i - 1)
+                            return
+                finally:  # the batch's sent rows in one commit
+                    with self.db.transaction() as cur:
+                        email.mark_sent(cur, sent)
+                    for row in rows:
+                        if row["id"] in sent:
+                            log.info("email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
 
     def _send_one(self, row, mailer, policy):
-        """Send one row; False if identity did not answer (the row's attempt counts, as for any failure)."""
+        """Send one row: SENT (to be marked with its batch), HANDLED (fanned out, or a failed attempt
+        recorded) or IDENTITY_DOWN (identity did not answer; the row's attempt counts, as for any failure)."""
         give_up, identity_answered = False, True
         try:
             if row["recipient"] == MODERATORS:
@@ -192,7 +205,7 @@ class NotificationsService:
                 with self.db.transaction() as cur:
                     wanted = email.fan_out(cur, row, moderators)
                 log.info("email_fanned_out", kind=row["kind"], outbox_id=row["id"], recipients=len(wanted))
-                return True
+                return HANDLED
             contact = self.identity.contact_for(row["recipient"])
             mailer.send(email.build_message(row, contact, mailer.settings))
         except NotFound as exc:  # the account is gone: nobody to write to
@@ -204,10 +217,7 @@ class NotificationsService:
         except Exception as exc:  # SMTP or network: retried, unless the server refused for good
             error, give_up = f"{type(exc).__name__}: {exc}", email.permanent(exc)
         else:
-            with self.db.transaction() as cur:
-                email.mark_sent(cur, row["id"])
-            log.info("email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
-            return True
+            return SENT
         with self.db.transaction() as cur:
             status = email.mark_failed_attempt(cur, row, error, policy, give_up)
         if status == "failed":
@@ -215,7 +225,7 @@ class NotificationsService:
         else:
             log.warning("email_attempt_failed", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"],
                         retry_in_s=policy.backoff(row["attempts"]), error=error)
-        return identity_answered
+        return HANDLED if identity_answered else IDENTITY_DOWN
 
     # ---- direct messages between mentors (and moderators) ---------------------------------
 

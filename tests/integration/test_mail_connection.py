@@ -59,3 +59,17 @@ def test_a_server_that_is_down_is_an_error_for_the_caller_to_retry(smtp):
         smtp.start()
     send(_message(settings, 3), settings)
     assert [m["Subject"] for m in smtp.messages()] == ["Message 3"]
+
+
+def test_non_ascii_names_subjects_and_bodies_arrive_as_written(smtp):
+    from email.utils import formataddr
+    settings = SmtpSettings(host="127.0.0.1", port=smtp.port, sender="Платформа «Твой наставник» <noreply@mentor.test>")
+    send(plain_message(settings, formataddr(("Анна Смирнова", "anna@school.example.org")), "Кейс MC-2026-000001: ответ",
+                       "Здравствуйте, Анна.\n\nНаставник ответил.\n", "mailer-test-ru", datetime.now(timezone.utc),
+                       {"X-Notification-Kind": "mentor_accepted"}), settings)
+    [message] = smtp.messages(to="anna@school.example.org")
+    assert message["To"].addresses[0].display_name == "Анна Смирнова"
+    assert message["From"].addresses[0].display_name == "Платформа «Твой наставник»"
+    assert message["Subject"] == "Кейс MC-2026-000001: ответ"
+    assert message.get_content() == "Здравствуйте, Анна.\n\nНаставник ответил.\n"
+    assert message["Message-ID"] == "<mailer-test-ru@mentor.test>" and message["X-Notification-Kind"] == "mentor_accepted"
