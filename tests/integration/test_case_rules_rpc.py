@@ -67,8 +67,8 @@ def test_moderators_filter_cases_by_state_rubric_urgency_mentor_and_waiting_time
     assert urgent["id"] in ids(state="awaiting_acceptance", rubric="education-law")
     assert urgent["id"] not in ids(state="awaiting_acceptance", rubric="self-management")
     assert urgent["id"] in ids(waiting_hours=0) and urgent["id"] not in ids(waiting_hours=1)
-    assert {c["id"] for c in rpc.cases.list_cases(mentee, {})} == {urgent["id"], calm["id"]}
-    assert {c["id"] for c in rpc.cases.list_cases(mentor, {})} == {urgent["id"]}
+    assert {c["id"] for c in rpc.cases.list_cases(mentee, {})["items"]} == {urgent["id"], calm["id"]}
+    assert {c["id"] for c in rpc.cases.list_cases(mentor, {})["items"]} == {urgent["id"]}
 
 
 @pytest.mark.parametrize("mode, mentor_may", [("personal", True), ("anonymous", False)])
