@@ -38,4 +38,4 @@ class StatisticsRoutes:
     @http("GET", "/api/v1/me/mentor-quality", returns=MentorQualityListSchema, tag="statistics",
           summary="The signed-in mentor's own quality figures (one item; none before a first engagement)")
     def own_mentor_quality(self, request, actor):
-        return self.cases.mentor_quality(actor, {})
+        return self.cases.mentor_quality(actor, {"mentor_id": actor["user_id"]})  # one's own, whoever asks

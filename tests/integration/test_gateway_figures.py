@@ -200,6 +200,7 @@ def test_a_mentor_sees_only_their_own_figures(api, people, journey):
     theirs = api("GET", f"/api/v1/statistics/mentors?mentor_id={people['second']['user_id']}",
                  token=people["first_token"]).json()
     assert [m["mentor_id"] for m in theirs["items"]] == [people["first"]["user_id"]]
+    assert api("GET", "/api/v1/me/mentor-quality", token=people["moderator_token"]).json() == {"items": []}
     for path in ("/api/v1/me/mentor-quality", "/api/v1/statistics/mentors"):
         assert_error(api("GET", path, token=people["mentee_token"]), 403, "forbidden")
         assert_error(api("GET", path), 401, "unauthorized")
