@@ -95,8 +95,9 @@ class CaseStatisticsSchema(Schema):
     questions_by_kind = fields.List(fields.Nested(CountSchema), required=True, metadata={
         "description": "Questions asked (each question, not each round), clarifying and developing"})
     open_by_turn = fields.List(fields.Nested(CountSchema), required=True, metadata={
-        "description": "Open cases (neither completed nor withdrawn) by whose step they wait for: author, mentor, "
-                       "system (the platform) or moderator, zeros included"})
+        "description": "Open cases (neither completed nor withdrawn; an abandoned case is its author's to reopen) "
+                       "by whose step they wait for: author, mentor, system (the platform) or moderator, zeros "
+                       "included"})
     first_response = fields.Nested(ResponseTimeSchema, required=True)
 
 
