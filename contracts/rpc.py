@@ -5,7 +5,7 @@ the service, not the gateway, decides whether that actor may act (the gateway on
 authenticates). Services:
 
 cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -> CaseView
-               list_cases(actor) -> [CaseSummary];     get_history(actor, case_id) -> [HistoryItem]
+               get_history(actor, case_id) -> [HistoryItem]
                choose_mentor(actor, case_id, {mentor_id}) -> CaseView
                accept_case(actor, case_id) -> CaseView
                propose_solution(actor, case_id, {text, materials}) -> CaseView
@@ -21,7 +21,10 @@ cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -
                author_for(actor, case_id, reason=None) -> {author_id} (the author, moderators, the mentors
                    working on a personal-mode case; Forbidden otherwise: the gate of the author card;
                    a moderator must give a reason of ACCESS_REASON_MIN+ characters, else InvalidInput)
-               list_cases(actor, filters=None) -> [CaseSummary] (filters: CaseFilterSchema, moderators)
+               list_cases(actor, filters=None) -> CaseSummaryPage {items, next_cursor} (filters:
+                   CaseFilterSchema; the filters other than cursor and limit are for moderators)
+               mentor_quality(actor, query=None) -> MentorQualityList (contracts/statistics.py; moderators
+                   every mentor, a mentor their own, anyone else Forbidden)
 identity:      register(form) -> UserView
                sign_in({email, password}, client=None) -> TokenView (client: the caller's address;
                    failures are counted per account and per address: TooManyRequests when too many)
@@ -322,6 +325,8 @@ class AsOfSchema(Schema):
     at = Moment(load_default=None, allow_none=True)
 
 
+CASE_PAGE_DEFAULT = 50  # cases per page of a case list
+CASE_PAGE_MAX = 200
 MAX_WAITING_HOURS = 24 * 366 * 100  # a century: any longer wait is no filter at all
 
 
@@ -337,6 +342,10 @@ class CaseFilterSchema(Schema):
     flagged = fields.Boolean(load_default=None, allow_none=True, metadata={
         "description": "true: only cases waiting for a moderator (no mentor found, urgent acceptance overdue); "
                        "false: only the others"})
+    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
+        "description": "next_cursor of the previous page: the page after it"})
+    limit = fields.Integer(load_default=CASE_PAGE_DEFAULT, validate=validate.Range(1, CASE_PAGE_MAX), metadata={
+        "description": f"Cases per page (default {CASE_PAGE_DEFAULT}, at most {CASE_PAGE_MAX})"})
 
 
 class SuggestColleaguesSchema(Schema):
@@ -838,6 +847,19 @@ class CaseSummarySchema(Schema):
         "description": f"Why the case waits for a moderator ({', '.join(v.FLAG_REASONS)}); null if not"})
     created_at = fields.String()
     updated_at = fields.String()
+    excerpt = fields.String(metadata={"description": "The start of the essence (at most 160 characters)"})
+    mode = fields.String(allow_none=True, metadata={"description": "personal or anonymous"})
+    turn = fields.String(allow_none=True, metadata={
+        "description": "Whose step the case waits for: author, mentor, system (the platform) or moderator; "
+                       "null when closed"})
+    turn_since = fields.String(metadata={"description": "Since when it has been that one's turn"})
+
+
+class CaseSummaryPageSchema(Schema):
+    """cases.list_cases: a page of summaries, newest change first."""
+    items = fields.List(fields.Nested(CaseSummarySchema), required=True)
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass it back as cursor for the next page; null on the last page"})
 
 
 class HistoryItemSchema(Schema):

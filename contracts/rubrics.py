@@ -47,3 +47,10 @@ RUBRICS = (
 
 RUBRIC_SLUGS = tuple(r.slug for r in RUBRICS)
 RUBRICS_BY_SLUG = {r.slug: r for r in RUBRICS}
+
+
+def counts_by_rubric(counts):
+    """Every rubric of the rubricator, in its order, with its label and count (0 if none): every table
+    and chart of rubrics lists them so (seed Figure 2), whichever service counted."""
+    return [{"number": r.number, "slug": r.slug, "label": r.label, "count": int(counts.get(r.slug, 0))}
+            for r in RUBRICS]

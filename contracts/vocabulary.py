@@ -10,6 +10,18 @@ PARTICIPANTS = (
     "preschool-children",
 ) + tuple(f"pupils-form-{n}" for n in range(1, 12))
 
+# How the reference (GET /api/v1/reference) names the participants, for clients without a catalogue.
+PARTICIPANT_LABELS = {
+    "parents": "Parents",
+    "fellow-pedagogues": "Fellow teachers",
+    "school-administration": "School administration",
+    "education-department-administration": "Education department administration",
+    "other-departments": "Other departments",
+    "ngos": "NGOs",
+    "preschool-children": "Preschool children",
+    **{f"pupils-form-{n}": f"Pupils of form {n}" for n in range(1, 12)},
+}
+
 URGENCIES = ("urgent", "need_advice", "want_expert_opinion")
 MODES = ("personal", "anonymous")
 ROLES = ("mentee", "mentor", "moderator")
@@ -26,6 +38,16 @@ MAX_AWAY_PERIODS = 20
 # The mentor's photo on the public profile.
 PHOTO_TYPES = ("image/jpeg", "image/png")
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
+# Whose turn it is in each state of a case (services/cases/domain.py names the states): the author,
+# the mentor, the platform ("system"), a moderator, or nobody (a closed case). The case list shows it,
+# the statistics count the open cases by it.
+TURNS = ("author", "mentor", "system", "moderator")
+TURN_BY_STATE = {"awaiting_proposals": "system", "no_mentor_found": "moderator", "choosing_mentor": "author",
+                 "awaiting_acceptance": "mentor", "in_progress": "mentor", "awaiting_answers": "author",
+                 "awaiting_decision": "author", "solution_proposed": "author", "completed": None, "withdrawn": None,
+                 "abandoned": "author"}  # closed for want of the author's step: the author may reopen it
+# The formats beside the mode (seed 6.2.1.3): a mentor asked colleagues, the author published to the forum.
+FORMATS = ("collective", "public")
 # Why a case waits for a moderator.
 FLAG_REASONS = ("no_mentor_found", "acceptance_overdue", "proposals_overdue", "mentor_overdue")
 # The steps of a case that wait for someone (services/cases/waiting.py): reminded, then expired.

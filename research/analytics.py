@@ -8,24 +8,40 @@ A case is counted under the rubrics and the urgency of its *first* form (the ``C
 a redefinition may change them but the case stays where it started, so that groups do not shift
 while a case is worked on. Definitions:
 
-- iterations: ``QuestionsAsked`` events (rounds of questions) and ``CaseRedefined`` events;
+- questions: each question asked (a ``QuestionsAsked`` event may carry several), clarifying and
+  developing apart; rounds of questions (``QuestionsAsked`` events) and ``CaseRedefined`` events;
 - time to acceptance: ``Created`` -> first ``MentorAccepted``, in hours;
 - time to first solution: ``Created`` -> first ``SolutionProposed``, in hours;
 - decline rate: ``MentorDeclined`` / ``MentorChosen`` (declines per mentor chosen);
 - second-opinion rate: cases with a ``SecondOpinionRequested`` / cases with at least one solution;
 - reflection outcomes: ``problem_solved`` (yes / partly / no) of ``Completed.reflection``;
-- cases over time: cases per rubric per month (``YYYY-MM``, UTC) of ``Created``.
+- cases over time: cases per rubric per month (``YYYY-MM``, UTC) of ``Created``;
+- mentor quality: per mentor, the figures of services/cases/mentor_quality.py (the same fold the
+  moderators' figures come from), from the same events.
+
+Rubrics come in the rubricator's order (contracts/rubrics.py), as everywhere else.
 """
 import datetime
 import statistics
 
+from contracts.rubrics import RUBRIC_SLUGS
+from services.cases import mentor_quality
+
 OUTCOMES = ("yes", "partly", "no")
 OVERALL = "all"
+QUESTION_KINDS = ("clarifying", "developing")
+_RUBRIC_PLACE = {slug: place for place, slug in enumerate(RUBRIC_SLUGS)}
+
+
+def rubric_place(slug):
+    """Where a rubric stands in the rubricator (an unknown slug after all of them, by name)."""
+    return (_RUBRIC_PLACE.get(slug, len(_RUBRIC_PLACE)), slug)
 
 
 class _CaseStats:
-    __slots__ = ("rubrics", "urgency", "created", "accepted", "first_solution", "questions",
-                 "redefinitions", "chosen", "declined", "second_opinion", "solved", "withdrawn")
+    __slots__ = ("rubrics", "urgency", "created", "accepted", "first_solution", "questions", "clarifying",
+                 "developing", "question_rounds", "redefinitions", "chosen", "declined", "second_opinion", "solved",
+                 "withdrawn")
 
     def __init__(self, rubrics, urgency, created):
         self.rubrics = rubrics
@@ -34,6 +50,9 @@ class _CaseStats:
         self.accepted = None
         self.first_solution = None
         self.questions = 0
+        self.clarifying = 0
+        self.developing = 0
+        self.question_rounds = 0
         self.redefinitions = 0
         self.chosen = 0
         self.declined = 0
@@ -61,12 +80,14 @@ class Statistics:
         self.cases = {}
         self.events = 0
         self.unknown_case_events = 0  # events of a case whose Created was not seen
+        self.mentors = mentor_quality.MentorFold()
 
     # ---- the fold -----------------------------------------------------------------------
 
     # The kinds of event whose fields (beyond the kind and the case) the fold reads: a replay may
     # pass ``event=None`` for every other kind without decoding it (research/replay.py).
-    FIELD_KINDS = frozenset(("Created", "MentorAccepted", "SolutionProposed", "Completed"))
+    FIELD_KINDS = frozenset(("Created", "MentorAccepted", "SolutionProposed", "Completed", "QuestionsAsked")) \
+        | mentor_quality.FIELD_KINDS
 
     def add(self, event):
         self.add_kind(type(event).__name__, event.originator_id, event)
@@ -75,6 +96,7 @@ class Statistics:
         """One event, given its kind (its class name) and its case; ``event`` is read only when
         ``kind`` is in ``FIELD_KINDS`` (may be None otherwise)."""
         self.events += 1
+        self.mentors.add_kind(kind, case_id, event)
         if kind == "Created":
             form = event.form or {}
             self.cases[case_id] = _CaseStats(tuple(form.get("rubrics") or ()), form.get("urgency") or "unknown",
@@ -94,7 +116,11 @@ class Statistics:
         elif kind == "SecondOpinionRequested":
             case.second_opinion = True
         elif kind == "QuestionsAsked":
-            case.questions += 1
+            questions = getattr(event, "questions", None) or ()
+            case.question_rounds += 1
+            case.questions += len(questions)
+            case.clarifying += sum(1 for q in questions if q.get("kind") == "clarifying")
+            case.developing += sum(1 for q in questions if q.get("kind") == "developing")
         elif kind == "CaseRedefined":
             case.redefinitions += 1
         elif kind == "SolutionProposed":
@@ -125,16 +151,21 @@ class Statistics:
             for key in self._group_keys(case):
                 members.setdefault(key, []).append(case)
         order = {"overall": 0, "rubric": 1, "urgency": 2}
-        return {key: summarize(members[key]) for key in sorted(members, key=lambda k: (order[k[0]], k[1]))}
+        return {key: summarize(members[key]) for key in sorted(
+            members, key=lambda k: (order[k[0]], rubric_place(k[1]) if k[0] == "rubric" else (0, k[1])))}
 
     def by_month(self):
-        """{(rubric, 'YYYY-MM'): number of cases created}."""
+        """{(rubric, 'YYYY-MM'): number of cases created}, rubrics in the rubricator's order."""
         counts = {}
         for case in self.cases.values():
             month = _month(case.created)
             for rubric in case.rubrics:
                 counts[(rubric, month)] = counts.get((rubric, month), 0) + 1
-        return dict(sorted(counts.items()))
+        return dict(sorted(counts.items(), key=lambda item: (rubric_place(item[0][0]), item[0][1])))
+
+    def mentor_quality(self):
+        """Every mentor's figures (services/cases/mentor_quality.py), most often chosen first."""
+        return mentor_quality.summarize(self.mentors.records())
 
     def acceptance_hours(self, dimension="urgency"):
         """{group value: [hours to acceptance of each accepted case]} (for box plots)."""
@@ -178,6 +209,8 @@ def summarize(cases):
         "withdrawn": sum(1 for c in cases if c.withdrawn),
         "questions_asked_total": sum(c.questions for c in cases),
         "questions_asked_mean": _mean([c.questions for c in cases]),
+        **{f"questions_{kind}": sum(getattr(c, kind) for c in cases) for kind in QUESTION_KINDS},
+        "question_rounds_total": sum(c.question_rounds for c in cases),
         "redefinitions_total": sum(c.redefinitions for c in cases),
         "redefinitions_mean": _mean([c.redefinitions for c in cases]),
         "hours_to_acceptance_mean": _mean(accepted),

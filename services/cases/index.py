@@ -3,15 +3,30 @@
 reminders of it were sent (the follow-up sweep looks there: ``due_follow_ups``); for the moderators'
 statistics, when the first answer of a mentor came and when that mentor had been chosen.
 
+Each row is also the case's summary in a list (no client needs one GET per case): an excerpt of the
+essence, the mode, whose turn it is and since when; and the counts the statistics need (declines,
+questions by kind, whether colleagues were asked, whether it went to the forum, a second opinion).
+A list is read in pages, newest change first, with an opaque cursor (``list_for``).
+
 Updated right after each command (read-your-writes) and caught up from the
 notification log by a timer, so a crash between the two never leaves it stale.
 """
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+
+from contracts.errors import InvalidInput
+from contracts.vocabulary import TURN_BY_STATE
 from services.cases.application import CasesApplication
 import json
 
 from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
 from services.cases.waiting import WAITING_STATES
 from services.common.schema import RELAY_POSITION
+
+EXCERPT_CHARS = 160  # of the essence, in a list
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS case_index (
@@ -56,6 +71,26 @@ SCHEMA = (
     "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS reminders_sent integer NOT NULL DEFAULT 0",
     f"CREATE INDEX IF NOT EXISTS case_index_waiting ON case_index (coalesce(waiting_since, updated_at)) "
     f"WHERE state IN ({', '.join(repr(state) for state in WAITING_STATES)})",
+    # The summary and the statistics' counts (see the module's docstring). Rows indexed before them are
+    # filled by folding the log again from its start (once); upsert fills a row whose turn is still null.
+    """DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'case_index'
+                         AND column_name = 'turn_since') THEN
+            ALTER TABLE case_index ADD COLUMN IF NOT EXISTS excerpt text NOT NULL DEFAULT '',
+                                   ADD COLUMN IF NOT EXISTS mode text,
+                                   ADD COLUMN IF NOT EXISTS turn text,
+                                   ADD COLUMN IF NOT EXISTS collective boolean NOT NULL DEFAULT false,
+                                   ADD COLUMN IF NOT EXISTS public boolean NOT NULL DEFAULT false,
+                                   ADD COLUMN IF NOT EXISTS second_opinion boolean NOT NULL DEFAULT false,
+                                   ADD COLUMN IF NOT EXISTS declines integer NOT NULL DEFAULT 0,
+                                   ADD COLUMN IF NOT EXISTS clarifying_questions integer NOT NULL DEFAULT 0,
+                                   ADD COLUMN IF NOT EXISTS developing_questions integer NOT NULL DEFAULT 0,
+                                   ADD COLUMN IF NOT EXISTS turn_since timestamptz;
+            UPDATE relay_position SET position = 0 WHERE relay = 'case-index';
+        END IF;
+    END $$""",
+    "CREATE INDEX IF NOT EXISTS case_index_page ON case_index (updated_at DESC, case_id DESC)",
 )
 
 # Domain events that time the first answer of a mentor (seed 6.2 step 2: the chosen mentor accepts or declines).
@@ -74,23 +109,59 @@ def participants(case):
     return sorted(set(worked + list(case.colleague_ids) + ([case.mentor_id] if case.mentor_id else [])))
 
 
+def excerpt(text):
+    """The start of a text for a list: at most EXCERPT_CHARS, cut at a word where one is near, with an ellipsis."""
+    text = " ".join((text or "").split())
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    cut = text[:EXCERPT_CHARS - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > EXCERPT_CHARS // 2 else cut).rstrip(" ,.;:") + "\u2026"
+
+
+def summary_figures(case):
+    """What the list and the statistics read of a case beyond its state (pure)."""
+    kinds = [q["kind"] for q in case.questions]
+    return {"excerpt": excerpt(case.form.get("essence")), "mode": case.form.get("mode"),
+            "turn": TURN_BY_STATE.get(case.state),
+            "collective": bool(case.colleague_ids), "public": bool(case.forum_publications),
+            "second_opinion": case.opinion > 1,
+            "declines": sum(1 for e in case.engagements if e["outcome"] == "declined"),
+            "clarifying_questions": kinds.count("clarifying"), "developing_questions": kinds.count("developing")}
+
+
 def upsert(cur, case):
+    """The case's row as the aggregate has it now; an older version never overwrites a newer one.
+    ``turn_since`` moves only when the turn passes to someone else."""
     chosen_at = (case.chosen_at or case.modified_on) if case.mentor_id and case.state == AWAITING_ACCEPTANCE else None
+    f = summary_figures(case)
     cur.execute(
         """INSERT INTO case_index (case_id, number, author_id, mentor_id, participant_ids, state, rubrics, urgency,
                                    version, created_at, updated_at, flag_reason, chosen_at, waiting_since,
-                                   reminders_sent)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                   reminders_sent, excerpt, mode, turn, turn_since, collective, public,
+                                   second_opinion, declines, clarifying_questions, developing_questions)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                   %s, %s)
            ON CONFLICT (case_id) DO UPDATE SET mentor_id = EXCLUDED.mentor_id,
                participant_ids = EXCLUDED.participant_ids, state = EXCLUDED.state,
                rubrics = EXCLUDED.rubrics, urgency = EXCLUDED.urgency, version = EXCLUDED.version,
                updated_at = EXCLUDED.updated_at, flag_reason = EXCLUDED.flag_reason, chosen_at = EXCLUDED.chosen_at,
-               waiting_since = EXCLUDED.waiting_since, reminders_sent = EXCLUDED.reminders_sent
-           WHERE case_index.version < EXCLUDED.version""",
+               waiting_since = EXCLUDED.waiting_since, reminders_sent = EXCLUDED.reminders_sent,
+               excerpt = EXCLUDED.excerpt, mode = EXCLUDED.mode, turn = EXCLUDED.turn,
+               turn_since = CASE WHEN case_index.turn_since IS NOT NULL
+                                      AND case_index.turn IS NOT DISTINCT FROM EXCLUDED.turn
+                                 THEN case_index.turn_since ELSE EXCLUDED.turn_since END,
+               collective = EXCLUDED.collective, public = EXCLUDED.public,
+               second_opinion = EXCLUDED.second_opinion, declines = EXCLUDED.declines,
+               clarifying_questions = EXCLUDED.clarifying_questions,
+               developing_questions = EXCLUDED.developing_questions
+           WHERE case_index.version < EXCLUDED.version OR case_index.turn_since IS NULL""",
         (case.id, case.number, case.author_id, case.mentor_id, participants(case), case.state,
          case.form["rubrics"], case.form["urgency"], case.version, case.created_on, case.modified_on,
          case.flag["reason"] if case.flag else None, chosen_at,
-         case.wait_began() if case.waiting_step() else None, case.reminded))
+         case.wait_began() if case.waiting_step() else None, case.reminded,
+         f["excerpt"], f["mode"], f["turn"], case.modified_on, f["collective"], f["public"], f["second_opinion"],
+         f["declines"], f["clarifying_questions"], f["developing_questions"]))
 
 
 def due_follow_ups(cur, now, schedule_rows, limit=100):
@@ -118,11 +189,31 @@ def overdue_proposals(cur, now, after_seconds, limit=100):
     return [row["case_id"] for row in cur.fetchall()]
 
 
-def list_for(cur, actor, filters=None, limit=200):
-    """A mentee's own cases, the cases a mentor works or worked on or was asked about as a colleague,
-    or (moderators) all, filtered by state, rubric, urgency, mentor, waiting time (unchanged for at
-    least ``waiting_hours``) and whether a moderator is needed (``flagged``)."""
+def encode_cursor(row):
+    """The opaque place after ``row`` in a list (newest change first): its change time and id."""
+    raw = json.dumps([row["updated_at"].isoformat(), str(row["id"])]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    """(change time, case id) of a cursor ``encode_cursor`` made; anything else is a 400 naming it."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        updated_at, case_id = json.loads(raw)
+        return datetime.fromisoformat(updated_at), str(uuid.UUID(case_id))
+    except (binascii.Error, ValueError, TypeError, AttributeError):
+        raise InvalidInput("The cursor is not one this list gave.",
+                           {"cursor": ["Pass back next_cursor of the previous page unchanged."]}) from None
+
+
+def list_for(cur, actor, filters=None, limit=50):
+    """A page of a mentee's own cases, the cases a mentor works or worked on or was asked about as a
+    colleague, or (moderators) all, filtered by state, rubric, urgency, mentor, waiting time (unchanged
+    for at least ``waiting_hours``) and whether a moderator is needed (``flagged``); newest change
+    first. ``{"items", "next_cursor"}``: ``filters["cursor"]`` (a page's next_cursor) gives the page
+    after it; next_cursor is None on the last page."""
     filters = filters or {}
+    limit = filters.get("limit") or limit
     where, args = [], []
     if actor["role"] == "mentor":
         where.append("participant_ids @> ARRAY[%s]")
@@ -142,12 +233,18 @@ def list_for(cur, actor, filters=None, limit=200):
     if filters.get("waiting_hours") is not None:
         where.append("updated_at <= now() - make_interval(secs => %s)")
         args.append(float(filters["waiting_hours"]) * 3600)
+    if filters.get("cursor"):
+        where.append("(updated_at, case_id) < (%s, %s::uuid)")
+        args.extend(decode_cursor(filters["cursor"]))
     condition = f"WHERE {' AND '.join(where)}" if where else ""
     cur.execute(f"SELECT case_id::text AS id, number, state, rubrics, urgency, mentor_id, flag_reason, created_at, "
-                f"updated_at "
-                f"FROM case_index {condition} ORDER BY updated_at DESC LIMIT %s", (*args, limit))
-    return [{**row, "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat()}
-            for row in cur.fetchall()]
+                f"updated_at, excerpt, mode, turn, coalesce(turn_since, updated_at) AS turn_since "
+                f"FROM case_index {condition} ORDER BY updated_at DESC, case_id DESC LIMIT %s", (*args, limit + 1))
+    rows = cur.fetchall()
+    page, more = rows[:limit], len(rows) > limit
+    return {"items": [{**row, **{k: row[k].isoformat() for k in ("created_at", "updated_at", "turn_since")}}
+                      for row in page],
+            "next_cursor": encode_cursor(page[-1]) if more else None}
 
 
 def record_response_time(cur, domain_event):
@@ -163,22 +260,32 @@ def record_response_time(cur, domain_event):
                     "AND response_chosen_at IS NOT NULL", (domain_event.timestamp, domain_event.originator_id))
 
 
+def _fold_into_index(cur, app, notifications):
+    for case_id in {n.originator_id for n in notifications}:
+        upsert(cur, app.get_case(case_id))
+    for notification in notifications:
+        if notification.topic.rsplit(".", 1)[-1] in (CHOSEN, *ANSWERS):
+            record_response_time(cur, app.mapper.to_domain_event(notification))
+
+
 def catch_up(store, app: CasesApplication, batch=500, wait=False):
-    """Fold the log past the index's position into the index, in one transaction per batch.
-    Another process folding meanwhile is skipped, or with ``wait`` waited for (then continued)."""
+    """Fold the log past the index's position into the index (``fold_log``)."""
+    return fold_log(store, app, "case-index", _fold_into_index, batch, wait)
+
+
+def fold_log(store, app: CasesApplication, relay, apply, batch=500, wait=False):
+    """Fold the log past ``relay``'s position (its relay_position row) with ``apply(cur, app,
+    notifications)``, in one transaction per batch; returns how many were folded. Another process
+    folding meanwhile is skipped, or with ``wait`` waited for (then continued)."""
     with store.transaction() as cur:
-        cur.execute("SELECT position FROM relay_position WHERE relay = 'case-index' FOR UPDATE"
-                    + ("" if wait else " SKIP LOCKED"))
+        cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE"
+                    + ("" if wait else " SKIP LOCKED"), (relay,))
         row = cur.fetchone()
         if row is None:
             return 0
         notifications = app.recorder.select_notifications(start=row["position"] + 1, limit=batch)
-        for case_id in {n.originator_id for n in notifications}:
-            upsert(cur, app.get_case(case_id))
-        for notification in notifications:
-            if notification.topic.rsplit(".", 1)[-1] in (CHOSEN, *ANSWERS):
-                record_response_time(cur, app.mapper.to_domain_event(notification))
+        apply(cur, app, notifications)
         if notifications:
-            cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = 'case-index'",
-                        (notifications[-1].id,))
+            cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = %s",
+                        (notifications[-1].id, relay))
         return len(notifications)

@@ -27,9 +27,10 @@ from contracts.question_bank import HINTS_BY_ID, bank_as_dict
 from contracts.rpc import (AccessReasonSchema, ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
                            ChooseMentorSchema, ForumPublishSchema, ReasonSchema, ReflectionSchema, ShareSchema,
                            SolutionSchema, TextSchema)
-from contracts.statistics import CaseStatisticsSchema, StatisticsFilterSchema
+from contracts.statistics import (CaseStatisticsSchema, MentorQualityListSchema, MentorQualityQuerySchema,
+                                 StatisticsFilterSchema)
 from contracts.validation import load, schema_of
-from services.cases import index, standing
+from services.cases import index, mentor_quality, standing
 from services.cases import statistics as case_statistics
 from services.cases.application import case_id_for, open_application
 from services.cases.domain import ABANDONED, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
@@ -68,7 +69,7 @@ class CasesService:
     config = Config()
     log = CorrelationContext("cases")
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
-    db = Database(migrations=index.SCHEMA + standing.SCHEMA)
+    db = Database(migrations=index.SCHEMA + standing.SCHEMA + mentor_quality.SCHEMA)
     cases = Cases()
     relay = EventRelay("cases", CaseLogReader())
     clock = Clock()
@@ -210,8 +211,7 @@ class CasesService:
         actor = self._actor(actor)
         filters = load(CaseFilterSchema, filters or {}, "filters")
         with self.db.transaction() as cur:
-            rows = index.list_for(cur, actor, filters)
-        return rows
+            return index.list_for(cur, actor, filters)
 
     @rpc
     def statistics(self, actor, filters=None):
@@ -222,12 +222,30 @@ class CasesService:
         if actor["role"] != "moderator":
             raise Forbidden("Only a moderator sees the platform's statistics.")
         filters = load(StatisticsFilterSchema, filters or {}, "filters")
-        for _ in range(STATISTICS_CATCH_UP_BATCHES):  # up to the end of the log, in bounded time
-            if not index.catch_up(self.db, self.cases, wait=True):
-                break
+        self._catch_up(index.catch_up)
         with self.db.transaction() as cur:
             figures = case_statistics.query(cur, filters)
-        return schema_of(CaseStatisticsSchema).dump(case_statistics.shape(filters, *figures))
+        return schema_of(CaseStatisticsSchema).dump(case_statistics.shape(filters, figures))
+
+    @rpc
+    def mentor_quality(self, actor, query=None):
+        """Mentors' figures (services/cases/mentor_quality.py): a moderator's of every mentor (or of
+        ``mentor_id``), a mentor's of their own; caught up first, as the statistics are."""
+        actor = self._actor(actor)
+        query = load(MentorQualityQuerySchema, query or {}, "query")
+        mentor_id = mentor_quality.require_reader(actor, query["mentor_id"])
+        self._catch_up(mentor_quality.catch_up)
+        with self.db.transaction() as cur:
+            records = mentor_quality.query(cur, mentor_id)
+        mentors = mentor_quality.summarize(records, query["sort"], query["order"] == "desc")
+        return schema_of(MentorQualityListSchema).dump({"items": mentors})
+
+    def _catch_up(self, fold):
+        """Fold the log up to its end (waiting for a fold running meanwhile), in bounded time: a
+        longer lag (a rebuild) is left to the timer."""
+        for _ in range(STATISTICS_CATCH_UP_BATCHES):
+            if not fold(self.db, self.cases, wait=True):
+                break
 
     @rpc
     def get_case_as_of(self, actor, case_id, point=None):
@@ -318,6 +336,7 @@ class CasesService:
     @timer(interval=5)
     def catch_up_index(self):
         index.catch_up(self.db, self.cases)
+        mentor_quality.catch_up(self.db, self.cases)
 
     @configured_timer("ESCALATION_CHECK_INTERVAL", default=60)
     def follow_up_waiting(self):

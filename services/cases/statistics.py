@@ -2,13 +2,15 @@
 
 SQL does the counting and the percentiles (percentile_cont: linear interpolation between the two
 nearest times); the pure functions below shape the rows: every rubric of the rubricator in its
-order (seed Figure 2), every state and every urgency, zeros included, so a chart never loses a bar.
-A case counts under each of the rubrics of its current form.
+order (seed Figure 2), every state, urgency, mode, format, question kind and turn, zeros included,
+so a chart never loses a bar. A case counts under each of the rubrics of its current form. The open
+cases (neither completed nor withdrawn) are counted by whose turn it is (contracts/vocabulary.py TURNS).
 """
 from datetime import timedelta
 
-from contracts.rubrics import RUBRICS
-from contracts.vocabulary import URGENCIES
+from contracts.question_bank import QUESTION_KINDS
+from contracts.rubrics import counts_by_rubric
+from contracts.vocabulary import FORMATS, MODES, TURNS, URGENCIES
 from services.cases import domain as d
 
 # The order of the journey, for the per-state counts.
@@ -29,34 +31,48 @@ def period_condition(filters):
     return (f"WHERE {' AND '.join(where)}" if where else ""), args
 
 
+GROUPINGS = {  # name -> the SQL expression a count is grouped by
+    "state": "state", "urgency": "urgency", "mode": "mode",
+    "year": "extract(year FROM created_at AT TIME ZONE 'UTC')::int",
+    "month": "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+}
+
+
 def query(cur, filters):
-    """The raw figures: (total, {rubric: n}, {state: n}, {urgency: n}, {year: n}, response row)."""
+    """The raw figures, by name: total, rubrics, the GROUPINGS ({key: n} each), turn (open cases),
+    sums (declines, second opinions, questions by kind, formats) and response (the first answers)."""
     condition, args = period_condition(filters)
+    also = condition + " AND " if condition else "WHERE "
+    figures = {}
     cur.execute(f"SELECT count(*) AS n FROM case_index {condition}", args)
-    total = cur.fetchone()["n"]
+    figures["total"] = cur.fetchone()["n"]
     cur.execute(f"SELECT rubric AS key, count(*) AS n FROM case_index, unnest(rubrics) AS rubric {condition} "
                 f"GROUP BY rubric", args)
-    rubrics = {row["key"]: row["n"] for row in cur.fetchall()}
-    counts = {}
-    for name, expression in (("state", "state"), ("urgency", "urgency"),
-                             ("year", "extract(year FROM created_at AT TIME ZONE 'UTC')::int")):
+    figures["rubrics"] = {row["key"]: row["n"] for row in cur.fetchall()}
+    for name, expression in GROUPINGS.items():
         cur.execute(f"SELECT {expression} AS key, count(*) AS n FROM case_index {condition} GROUP BY 1", args)
-        counts[name] = {row["key"]: row["n"] for row in cur.fetchall()}
+        figures[name] = {row["key"]: row["n"] for row in cur.fetchall() if row["key"] is not None}
+    cur.execute(f"SELECT turn AS key, count(*) AS n FROM case_index {also}turn IS NOT NULL GROUP BY 1", args)
+    figures["turn"] = {row["key"]: row["n"] for row in cur.fetchall()}
+    cur.execute("SELECT coalesce(sum(declines), 0) AS declines, count(*) FILTER (WHERE declines > 0) AS declined, "
+                "count(*) FILTER (WHERE second_opinion) AS second_opinions, "
+                "coalesce(sum(clarifying_questions), 0) AS clarifying, "
+                "coalesce(sum(developing_questions), 0) AS developing, "
+                "count(*) FILTER (WHERE collective) AS collective, count(*) FILTER (WHERE public) AS public "
+                f"FROM case_index {condition}", args)
+    figures["sums"] = cur.fetchone()
     answered = "first_response_at IS NOT NULL AND response_chosen_at IS NOT NULL"
     cur.execute(
         "SELECT count(*) AS cases, "
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_seconds, "
         "percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90_seconds "
         "FROM (SELECT extract(epoch FROM first_response_at - response_chosen_at)::float8 AS seconds "
-        f"FROM case_index {condition + ' AND ' if condition else 'WHERE '}{answered}) AS answered", args)
-    response = cur.fetchone()
-    return total, rubrics, counts["state"], counts["urgency"], counts["year"], response
+        f"FROM case_index {also}{answered}) AS answered", args)
+    figures["response"] = cur.fetchone()
+    return figures
 
 
-def by_rubric(counts):
-    """Every rubric of the rubricator, in its order, with its label and count (0 if none)."""
-    return [{"number": r.number, "slug": r.slug, "label": r.label, "count": int(counts.get(r.slug, 0))}
-            for r in RUBRICS]
+by_rubric = counts_by_rubric
 
 
 def ordered(counts, order):
@@ -76,16 +92,25 @@ def response_time(row):
             "p90_seconds": seconds(row["p90_seconds"])}
 
 
-def shape(filters, total, rubrics, states, urgencies, years, response):
-    """The CaseStatistics document (contracts/statistics.py) from the raw figures."""
+def shape(filters, figures):
+    """The CaseStatistics document (contracts/statistics.py) from ``query``'s raw figures."""
     def day(value):
         return value.isoformat() if value else None
+    sums = figures["sums"]
     return {
         "filed_from": day(filters.get("filed_from")), "filed_to": day(filters.get("filed_to")),
-        "total": int(total),
-        "by_rubric": by_rubric(rubrics),
-        "by_state": ordered(states, STATE_ORDER),
-        "by_urgency": ordered(urgencies, URGENCIES),
-        "by_year": by_year(years),
-        "first_response": response_time(response),
+        "total": int(figures["total"]),
+        "by_rubric": by_rubric(figures["rubrics"]),
+        "by_state": ordered(figures["state"], STATE_ORDER),
+        "by_urgency": ordered(figures["urgency"], URGENCIES),
+        "by_year": by_year(figures["year"]),
+        "by_month": [{"month": month, "count": int(n)} for month, n in sorted(figures["month"].items())],
+        "by_mode": ordered(figures["mode"], MODES),
+        "by_format": ordered({"collective": sums["collective"], "public": sums["public"]}, FORMATS),
+        "declines": {"count": int(sums["declines"]), "cases": int(sums["declined"])},
+        "second_opinions": int(sums["second_opinions"]),
+        "questions_by_kind": ordered({"clarifying": sums["clarifying"], "developing": sums["developing"]},
+                                     QUESTION_KINDS),
+        "open_by_turn": ordered(figures["turn"], TURNS),
+        "first_response": response_time(figures["response"]),
     }

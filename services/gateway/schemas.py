@@ -5,7 +5,7 @@ Request bodies and single results reuse contracts/rpc.py and contracts/case_form
 """
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from contracts.rpc import (CaseSummarySchema, HistoryItemSchema, InboxEntryViewSchema,
+from contracts.rpc import (HistoryItemSchema, InboxEntryViewSchema,
                            LibraryEntryViewSchema, MentorProfileViewSchema, QuestionnaireReadViewSchema)
 from contracts.rubrics import RUBRIC_SLUGS
 
@@ -36,10 +36,6 @@ class RubricQuerySchema(Schema):
 
 
 # ---- list envelopes -----------------------------------------------------------------------
-
-class CaseSummaryListSchema(Schema):
-    items = fields.List(fields.Nested(CaseSummarySchema), required=True)
-
 
 class HistoryListSchema(Schema):
     items = fields.List(fields.Nested(HistoryItemSchema), required=True)
@@ -124,9 +120,18 @@ class RubricSchema(Schema):
     comment = fields.String(required=True)
 
 
+class LabelSchema(Schema):
+    slug = fields.String(required=True)
+    label = fields.String(required=True)
+
+
 class ReferenceSchema(Schema):
     rubrics = fields.List(fields.Nested(RubricSchema), required=True)
     participants = fields.List(fields.String(), required=True)
+    participant_labels = fields.List(fields.Nested(LabelSchema), required=True, metadata={
+        "description": "Every participant slug with its label, in the order of participants"})
+    question_kinds = fields.List(fields.Nested(LabelSchema), required=True, metadata={
+        "description": "The two kinds of question a mentor asks (seed 6.2.1.2): clarifying and developing"})
     urgencies = fields.List(fields.String(), required=True)
     modes = fields.List(fields.String(), required=True)
     problem_solved = fields.List(fields.String(), required=True,
@@ -138,11 +143,14 @@ class ReferenceSchema(Schema):
 class HintSchema(Schema):
     id = fields.String(required=True, metadata={"description": "Stable: a question asked from the bank keeps it"})
     text = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "clarifying or developing: the kind a question "
+                                                                 "asked from this hint has"})
 
 
 class HintGroupSchema(Schema):
     slug = fields.String(required=True)
     title = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "The kind of every hint of the group"})
     hints = fields.List(fields.Nested(HintSchema), required=True)
 
 

@@ -11,13 +11,14 @@ import eventlet
 from contracts import vocabulary as v
 from contracts.case_form import CaseFormSchema
 from contracts.errors import InvalidInput, PlatformError, ServiceUnavailable
-from contracts.question_bank import bank_as_dict
+from contracts.question_bank import QUESTION_KIND_LABELS, QUESTION_KINDS, bank_as_dict
 from contracts.rpc import (
     AnswerQuestionsSchema,
     AskQuestionsSchema,
     AsOfSchema,
     AuthorCardSchema,
     CaseFilterSchema,
+    CaseSummaryPageSchema,
     CaseViewSchema,
     ChooseMentorSchema,
     ForumPublishSchema,
@@ -53,7 +54,6 @@ from services.common.actors import ActingUser
 from services.common.rpc import TimedRpcProxy
 from services.gateway.routes_people import require_verified_email
 from services.gateway.schemas import (
-    CaseSummaryListSchema,
     HistoryListSchema,
     LibraryEntryListSchema,
     MentorProfileListSchema,
@@ -75,6 +75,8 @@ READY_TIMEOUT = 2.0  # seconds per health() call, at most RPC_TIMEOUT
 REFERENCE = {
     "rubrics": [{"number": r.number, "slug": r.slug, "label": r.label, "comment": r.comment} for r in RUBRICS],
     "participants": list(v.PARTICIPANTS),
+    "participant_labels": [{"slug": p, "label": v.PARTICIPANT_LABELS[p]} for p in v.PARTICIPANTS],
+    "question_kinds": [{"slug": k, "label": QUESTION_KIND_LABELS[k]} for k in QUESTION_KINDS],
     "urgencies": list(v.URGENCIES),
     "modes": list(v.MODES),
     "problem_solved": list(v.PROBLEM_SOLVED),
@@ -150,7 +152,8 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
     # ---- reference, auth, profiles ------------------------------------------------------
 
     @http("GET", "/api/v1/reference", returns=ReferenceSchema, auth=False, tag="reference",
-          summary="Rubricator, participants, urgencies, modes and other closed value sets")
+          summary="Rubricator, participants (with labels), question kinds (with labels), urgencies, modes and "
+                  "other closed value sets")
     def reference(self, request):
         return REFERENCE
 
@@ -218,10 +221,12 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
         case = self._case_view(self.cases.create_case(actor, body, request_key(request)))
         return dict(case, similar=self.similar_for_new_case(actor, case))  # routes_library.py
 
-    @http("GET", "/api/v1/cases", query=CaseFilterSchema, returns=CaseSummaryListSchema, tag="cases",
-          summary="The cases the signed-in user may see, optionally filtered (the filters are for moderators)")
+    @http("GET", "/api/v1/cases", query=CaseFilterSchema, returns=CaseSummaryPageSchema, tag="cases",
+          summary="A page of the cases the signed-in user may see, newest change first, each with its summary "
+                  "(excerpt, rubrics, mode, state, whose turn since when); next_cursor gives the next page "
+                  "(the filters other than cursor and limit are for moderators)")
     def list_cases(self, request, actor, query):
-        return {"items": self.cases.list_cases(actor, query) or []}
+        return self.cases.list_cases(actor, query)
 
     @http("GET", "/api/v1/cases/<case_id>", returns=CaseViewSchema, tag="cases",
           summary="One case, with the proposed mentors' public profiles")

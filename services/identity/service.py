@@ -294,23 +294,27 @@ class IdentityService:
         except PlatformError as exc:  # the rows wait in the database; the next tick tries again
             logger.warning("account_email_sender_paused", reason=exc.message)
             return
-        for row in rows:
-            try:
-                mail.send(mail.plain_message(settings.smtp, row["recipient"], row["subject"], row["body"], row["id"],
-                                             row["created_at"], {"X-Account-Email-Kind": row["kind"]}), settings.smtp)
-            except Exception as exc:  # SMTP or network: retried, unless the server refused for good
-                error = f"{type(exc).__name__}: {exc}"
-                give_up = mail.permanent(exc) or settings.policy.gives_up(row["attempts"])
-                with self.db.transaction() as cur:
-                    repository.email_failed_attempt(cur, row["id"], error, give_up,
-                                                    settings.policy.backoff(row["attempts"]))
-                log = logger.error if give_up else logger.warning
-                log("account_email_failed" if give_up else "account_email_attempt_failed", kind=row["kind"],
-                    outbox_id=row["id"], attempt=row["attempts"], error=error)
-                continue
+        with mail.Mailer(settings.smtp) as mailer:  # one SMTP connection for the round
+            for row in rows:
+                self._send_account_email(mailer, settings, row)
+
+    def _send_account_email(self, mailer, settings, row):
+        try:
+            mailer.send(mail.plain_message(settings.smtp, row["recipient"], row["subject"], row["body"], row["id"],
+                                           row["created_at"], {"X-Account-Email-Kind": row["kind"]}))
+        except Exception as exc:  # SMTP or network: retried, unless the server refused for good
+            error = f"{type(exc).__name__}: {exc}"
+            give_up = mail.permanent(exc) or settings.policy.gives_up(row["attempts"])
             with self.db.transaction() as cur:
-                repository.email_sent(cur, row["id"])
-            logger.info("account_email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
+                repository.email_failed_attempt(cur, row["id"], error, give_up,
+                                                settings.policy.backoff(row["attempts"]))
+            log = logger.error if give_up else logger.warning
+            log("account_email_failed" if give_up else "account_email_attempt_failed", kind=row["kind"],
+                outbox_id=row["id"], attempt=row["attempts"], error=error)
+            return
+        with self.db.transaction() as cur:
+            repository.email_sent(cur, row["id"])
+        logger.info("account_email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
 
     @rpc
     def sign_in(self, credentials, client=None):

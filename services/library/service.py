@@ -13,7 +13,7 @@ import uuid
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc import (ActorSchema, DraftEditSchema, DraftQuerySchema, ForumMessageSchema, LibraryItemEditSchema,
                            LibrarySearchSchema, ModerationReasonSchema, NewMaterialSchema, SimilarRequestSchema)
-from contracts.rubrics import RUBRIC_SLUGS
+from contracts.rubrics import RUBRIC_SLUGS, counts_by_rubric
 from contracts.validation import load
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
@@ -111,6 +111,21 @@ class LibraryService:
             cur.execute(f"SELECT {items.ENTRY_COLUMNS} FROM library_entries WHERE withdrawn_at IS NULL {where} "
                         f"ORDER BY published_at DESC, id DESC LIMIT 200", args)
             return [items.view(r) for r in cur.fetchall()]
+
+    @rpc
+    def statistics(self, actor):
+        """Moderators: the visible items (solved cases and materials) by rubric, in the rubricator's
+        order (contracts/statistics.py LibraryStatistics); an item counts under each of its rubrics."""
+        _moderator(actor, "see the library's statistics")
+        with self.db.transaction() as cur:
+            cur.execute("SELECT count(*) AS n FROM (SELECT id FROM library_entries WHERE withdrawn_at IS NULL "
+                        "UNION ALL SELECT id FROM library_materials WHERE withdrawn_at IS NULL) AS visible")
+            total = cur.fetchone()["n"]
+            cur.execute("SELECT rubric, count(*) AS n FROM (SELECT rubrics FROM library_entries "
+                        "WHERE withdrawn_at IS NULL UNION ALL SELECT rubrics FROM library_materials "
+                        "WHERE withdrawn_at IS NULL) AS visible, unnest(rubrics) AS rubric GROUP BY rubric")
+            counts = {row["rubric"]: row["n"] for row in cur.fetchall()}
+        return {"total": int(total), "by_rubric": counts_by_rubric(counts)}
 
     @rpc
     def search(self, actor, query=None):

@@ -18,15 +18,18 @@ account e-mails use the same); this module is notifications' outbox.
 from datetime import timedelta
 from email.utils import formataddr
 
-from services.common.mail import MAX_BACKOFF_SECONDS, RetryPolicy, SmtpSettings, permanent, plain_message, send
+from services.common.mail import (MAX_BACKOFF_SECONDS, Mailer, RetryPolicy, SmtpSettings, permanent, plain_message,
+                                  send)
 from services.notifications import preferences
 from services.notifications.messages import MODERATORS
 
-__all__ = ("MAX_BACKOFF_SECONDS", "RetryPolicy", "SmtpSettings", "permanent", "send", "build_message", "claim_due",
+__all__ = ("MAX_BACKOFF_SECONDS", "Mailer", "RetryPolicy", "SmtpSettings", "permanent", "send", "build_message",
+           "claim_due",
            "release", "mark_sent", "mark_failed_attempt", "fan_out")
 
 CLAIM_LEASE_SECONDS = 120.0  # longer than one SMTP exchange may take (timeout included)
-BATCH_SIZE = 20
+BATCH_SIZE = 20  # rows claimed at once (one lease); a round claims batch after batch
+ROUND_MAX = 2000  # rows one round sends at most (EMAIL_ROUND_MAX), so a stop never waits long
 FOOTER = ("Sign in to the platform to see it.\n\n"
           "-- \nMCU \"Your Mentor\". You get this e-mail because of your notification preferences; "
           "turn this kind off there.")
@@ -61,9 +64,12 @@ def release(cur, row_ids):
                     "WHERE id = ANY(%s::uuid[]) AND status = 'pending'", (list(row_ids),))
 
 
-def mark_sent(cur, row_id):
-    cur.execute("UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = %s",
-                (row_id,))
+def mark_sent(cur, row_ids):
+    """Rows the SMTP server took, marked in one statement (a batch's: one commit, not one each; a
+    crash before it sends them again after the lease, under the same Message-ID)."""
+    if row_ids:
+        cur.execute("UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL "
+                    "WHERE id = ANY(%s::uuid[])", (list(row_ids),))
 
 
 def mark_failed_attempt(cur, row, error, policy, give_up=False):

@@ -25,11 +25,12 @@ from services.notifications import calendar, email, inbox, messaging, preference
 from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
 from services.notifications.schema import MIGRATIONS
-from services.notifications.ticker import config_timer
+from services.common.timer import TimerWake, wakeable_timer
 
 log = get_logger()
 
 SERVICE = "notifications"
+SENT, HANDLED, IDENTITY_DOWN = "sent", "handled", "identity_down"  # what became of one e-mail row
 
 
 def _now():
@@ -57,6 +58,7 @@ class NotificationsService:
     db = Database(migrations=MIGRATIONS)
     identity = Directory()
     config = Config()
+    wake_email_sender = TimerWake("send_emails")  # e-mails go out as they are queued
 
     # ---- events: one inbox entry (and e-mail) per person whose turn it is -------------------
 
@@ -79,6 +81,8 @@ class NotificationsService:
         with self.db.transaction() as cur:
             created = [(envelope, self._notify_one(cur, envelope))
                        for envelope in first_deliveries(cur, envelopes, self.name)]
+        if any(entries for _, entries in created):
+            self.wake_email_sender()  # committed: the sender finds the new rows now, not at its next tick
         for envelope, entries in created:  # after the commit: a failed batch, retried event by event, logs once
             with event_context(envelope):
                 for kind, to_moderators in entries:
@@ -151,28 +155,49 @@ class NotificationsService:
         log.info("notification_preferences_updated", user_id=actor["user_id"], kinds=sorted(body["email"]))
         return preferences.preferences_view(stored)
 
-    @config_timer("EMAIL_POLL_INTERVAL", 2.0)
+    @wakeable_timer("EMAIL_POLL_INTERVAL", 2.0)
     def send_emails(self):
-        """Send the due rows of the e-mail outbox; each failure is retried later, with backoff."""
+        """Send the due rows of the e-mail outbox, batch after batch until none is due (at most
+        EMAIL_ROUND_MAX rows a round), over one SMTP connection; woken as soon as rows are queued, and
+        every EMAIL_POLL_INTERVAL seconds for retries. Each failure is retried later, with backoff."""
         config = self.config
         settings, policy = email.SmtpSettings.from_config(config), email.RetryPolicy.from_config(config)
-        try:
-            with self.db.transaction() as cur:
-                rows = email.claim_due(cur)
-        except ServiceUnavailable as exc:  # the rows wait in the database; the next tick tries again
-            log.warning("email_sender_paused", reason=exc.message)
-            return
-        for i, row in enumerate(rows):
-            if not self._send_one(row, settings, policy):
-                # identity did not answer: the rest of the round would wait RPC_TIMEOUT each (and hold
-                # up a graceful stop); those rows go back, their attempt not counted, for the next tick
-                with self.db.transaction() as cur:
-                    email.release(cur, [r["id"] for r in rows[i + 1:]])
-                log.warning("email_sender_paused", reason="identity did not answer", put_back=len(rows) - i - 1)
-                return
+        budget = int(config.get("EMAIL_ROUND_MAX", email.ROUND_MAX))
+        with email.Mailer(settings) as mailer:
+            while budget > 0:
+                try:
+                    with self.db.transaction() as cur:
+                        rows = email.claim_due(cur, min(email.BATCH_SIZE, budget))
+                except ServiceUnavailable as exc:  # the rows wait in the database; the next tick tries again
+                    log.warning("email_sender_paused", reason=exc.message)
+                    return
+                if not rows:
+                    return
+                budget -= len(rows)
+                sent = []
+                try:
+                    for i, row in enumerate(rows):
+                        outcome = self._send_one(row, mailer, policy)
+                        if outcome == SENT:
+                            sent.append(row["id"])
+                        elif outcome == IDENTITY_DOWN:
+                            # identity did not answer: the rest of the round would wait RPC_TIMEOUT each
+                            # (and hold up a graceful stop); those rows go back, their attempt not counted
+                            with self.db.transaction() as cur:
+                                email.release(cur, [r["id"] for r in rows[i + 1:]])
+                            log.warning("email_sender_paused", reason="identity did not answer",
+                                        put_back=len(rows) - i - 1)
+                            return
+                finally:  # the batch's sent rows in one commit
+                    with self.db.transaction() as cur:
+                        email.mark_sent(cur, sent)
+                    for row in rows:
+                        if row["id"] in sent:
+                            log.info("email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
 
-    def _send_one(self, row, settings, policy):
-        """Send one row; False if identity did not answer (the row's attempt counts, as for any failure)."""
+    def _send_one(self, row, mailer, policy):
+        """Send one row: SENT (to be marked with its batch), HANDLED (fanned out, or a failed attempt
+        recorded) or IDENTITY_DOWN (identity did not answer; the row's attempt counts, as for any failure)."""
         give_up, identity_answered = False, True
         try:
             if row["recipient"] == MODERATORS:
@@ -180,9 +205,9 @@ class NotificationsService:
                 with self.db.transaction() as cur:
                     wanted = email.fan_out(cur, row, moderators)
                 log.info("email_fanned_out", kind=row["kind"], outbox_id=row["id"], recipients=len(wanted))
-                return True
+                return HANDLED
             contact = self.identity.contact_for(row["recipient"])
-            email.send(email.build_message(row, contact, settings), settings)
+            mailer.send(email.build_message(row, contact, mailer.settings))
         except NotFound as exc:  # the account is gone: nobody to write to
             error, give_up = f"NotFound: {exc.message}", True
         except ServiceUnavailable as exc:
@@ -192,10 +217,7 @@ class NotificationsService:
         except Exception as exc:  # SMTP or network: retried, unless the server refused for good
             error, give_up = f"{type(exc).__name__}: {exc}", email.permanent(exc)
         else:
-            with self.db.transaction() as cur:
-                email.mark_sent(cur, row["id"])
-            log.info("email_sent", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"])
-            return True
+            return SENT
         with self.db.transaction() as cur:
             status = email.mark_failed_attempt(cur, row, error, policy, give_up)
         if status == "failed":
@@ -203,7 +225,7 @@ class NotificationsService:
         else:
             log.warning("email_attempt_failed", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"],
                         retry_in_s=policy.backoff(row["attempts"]), error=error)
-        return identity_answered
+        return HANDLED if identity_answered else IDENTITY_DOWN
 
     # ---- direct messages between mentors (and moderators) ---------------------------------
 

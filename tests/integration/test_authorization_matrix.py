@@ -291,6 +291,10 @@ TABLE = {
         "the author card opened with a reason (audited)"),
     ("GET", "/api/v1/me/access-log"): row("401 ok ok ok ok ok ok", get("/api/v1/me/access-log")),
     ("GET", "/api/v1/statistics"): row("401 403 403 403 403 403 ok", get("/api/v1/statistics")),
+    ("GET", "/api/v1/statistics/mentors"): row("401 403 403 ok ok ok ok", get("/api/v1/statistics/mentors"),
+                                               "a mentor gets only their own row"),
+    ("GET", "/api/v1/me/mentor-quality"): row("401 403 403 ok ok ok ok", get("/api/v1/me/mentor-quality"),
+                                              "a moderator's own: no row"),
     ("POST", "/api/v1/cases/<case_id>/mentor"): row("401 ok 403 403 403 403 403", on_case(
         "choosing_mentor", "/mentor", lambda w, case: {"mentor_id": w.ids["mentor_id"]})),
     ("POST", "/api/v1/cases/<case_id>/accept"): row("401 403 403 ok 403 403 403",

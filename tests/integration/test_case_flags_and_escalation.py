@@ -89,7 +89,7 @@ def in_state(rpc, who, case_id, state, round_=None):
 
 
 def listed(rpc, case_id, **filters):
-    return [c for c in rpc.cases.list_cases(MODERATOR, filters) if c["id"] == case_id]
+    return [c for c in rpc.cases.list_cases(MODERATOR, {**filters, "limit": 200})["items"] if c["id"] == case_id]
 
 
 def test_nobody_fits_the_case_has_no_mentor_is_flagged_and_listed_for_moderators(platform, rpc, published):

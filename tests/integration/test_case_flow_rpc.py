@@ -86,7 +86,7 @@ def test_whole_journey_over_rpc(platform, rpc):
     history = rpc.cases.get_history(actor("moderator"), case_id)
     assert [h["type"] for h in history] == ["Created", "MentorsProposed", "MentorChosen", "MentorAccepted",
                                             "SolutionProposed", "Completed"]
-    listed = rpc.cases.list_cases(mentee)
+    listed = rpc.cases.list_cases(mentee)["items"]
     assert [c["id"] for c in listed] == [case_id] and listed[0]["state"] == "completed"
 
 
@@ -116,7 +116,7 @@ def test_invalid_form_is_refused_and_nothing_is_stored(platform, rpc, db):
     with db("cases").cursor() as cur:
         cur.execute("SELECT count(*) FROM cases_events")
         assert cur.fetchone()[0] == 0 or _authored_by(cur, mentee) == 0
-    assert rpc.cases.list_cases(mentee) == []
+    assert rpc.cases.list_cases(mentee) == {"items": [], "next_cursor": None}
 
 
 def _authored_by(cur, mentee):

@@ -142,7 +142,7 @@ def test_a_mentors_overdue_work_is_reminded_then_flagged_for_the_moderators(test
     clock.advance(3 * DAY + timedelta(minutes=1))
     eventually(lambda: inbox(rpc, mentor, case_id, "reminder"), timeout=30, message="mentor reminded")
     clock.advance(4 * DAY)
-    [summary] = eventually(lambda: [c for c in rpc.cases.list_cases(MODERATOR, {"flagged": True})
+    [summary] = eventually(lambda: [c for c in rpc.cases.list_cases(MODERATOR, {"flagged": True, "limit": 200})["items"]
                                     if c["id"] == case_id], timeout=30, message="in the flagged queue")
     assert summary["flag_reason"] == "mentor_overdue" and summary["state"] == "in_progress"
     entries = eventually(lambda: [e for e in rpc.notifications.list_inbox(MODERATOR) if e["case_id"] == case_id],

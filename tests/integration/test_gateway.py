@@ -88,8 +88,8 @@ class CasesStub:
     @rpc
     def list_cases(self, actor, filters=None):
         record(self, "list_cases", actor, filters)
-        return [{"id": "c-1", "number": "2026-0001", "state": "open", "rubrics": ["self-management"],
-                 "urgency": "urgent", "author_email": "leak@example.org"}]
+        return {"items": [{"id": "c-1", "number": "2026-0001", "state": "open", "rubrics": ["self-management"],
+                           "urgency": "urgent", "author_email": "leak@example.org"}], "next_cursor": None}
 
     @rpc
     def get_case(self, actor, case_id):
@@ -721,7 +721,7 @@ def test_create_and_list_cases(api):
     listed = api("GET", "/api/v1/cases", token=token())
     assert listed.status_code == 200
     assert listed.json() == {"items": [{"id": "c-1", "number": "2026-0001", "state": "open",
-                                        "rubrics": ["self-management"], "urgency": "urgent"}]}
+                                        "rubrics": ["self-management"], "urgency": "urgent"}], "next_cursor": None}
     assert calls("cases.list_cases")[0][1] == ({"user_id": "u-mentee", "role": "mentee"}, NO_FILTERS)
 
 
@@ -888,7 +888,7 @@ def test_the_access_log_is_the_authors_page(api):
 # ---- the case journey: questions, redefinition, formats, second opinion ---------------------
 
 NO_FILTERS = {"state": None, "rubric": None, "urgency": None, "mentor_id": None, "waiting_hours": None,
-              "flagged": None}
+              "flagged": None, "cursor": None, "limit": 50}
 MENTOR = {"user_id": "u-m", "role": "mentor"}
 MENTEE = {"user_id": "u-mentee", "role": "mentee"}
 COLLEAGUE = {"user_id": "u-c", "role": "mentor"}
@@ -1083,7 +1083,9 @@ def test_question_bank_is_served_by_the_gateway(api):
     assert len(ids) == len(set(ids)) and all(h["text"] for g in groups for h in g["hints"])
     assert all(g["title"] and g["hints"] for g in groups)
     assert groups[3]["hints"] == [{"id": "planning-1", "text": "What three actions can you take to see your "
-                                                             "first result as early as this week?"}]
+                                                             "first result as early as this week?",
+                                   "kind": "developing"}]
+    assert all(h["kind"] == g["kind"] for g in groups for h in g["hints"])
     assert_error(api("GET", "/api/v1/question-bank"), 401, "unauthorized")
     assert CALLS == []  # no RPC
 

@@ -70,6 +70,7 @@ STATEFUL_OR_CROSS_FIELD = {
     ("POST", "/api/v1/cases/{case_id}/completion"): {(r"helpfulness\..*", r"Field name: Must not contain .*")},
     ("GET", "/api/v1/statistics"): {("to", "Must not be before 'from'.")},
     ("GET", "/api/v1/library"): {("cursor", "Not a cursor of this query: start again without it.")},
+    ("GET", "/api/v1/cases"): {("cursor", "Pass back next_cursor of the previous page unchanged.")},
     ("POST", "/api/v1/library/materials"): {(r"url|reference", r"An? \w+ needs its .*")},
     ("PATCH", "/api/v1/library/{entry_id}"): {(r"url|reference", r"An? \w+ needs its .*"),
                                                (_ANY, r"Not editable on an? .*")},

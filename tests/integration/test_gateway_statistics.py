@@ -1,6 +1,7 @@
-"""GET /api/v1/statistics over real HTTP: the gateway, cases and identity in this process on the
-real broker, cases and identity on databases of their own (so the counts are this module's only).
-One document of both services' figures for moderators; 403 for others, 401 for visitors."""
+"""GET /api/v1/statistics over real HTTP: the gateway, cases, identity and library in this process on
+the real broker, on databases of their own (so the counts are this module's only). One document of
+the three services' figures for moderators; 403 for others, 401 for visitors. (The figures of issue
+#20 - months, formats, turns, library, mentors: tests/integration/test_gateway_figures.py.)"""
 import uuid
 from datetime import datetime, timezone
 
@@ -9,11 +10,13 @@ import pytest
 from services.cases.service import CasesService
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
+from services.library.service import LibraryService
 from tests.integration.event_helpers import purge
 from tests.integration.gateway_platform import PASSWORD, assert_error, start_platform
 from tests.support import case_form
 
-DATABASES = {"cases": "cases_statistics_http", "identity": "identity_statistics_http"}
+DATABASES = {"cases": "cases_statistics_http", "identity": "identity_statistics_http",
+             "library": "library_statistics_http"}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def api(start_module_service, test_env):
             config["DATABASE_URL"] = test_env.database_url(DATABASES[service.name])
         return start_module_service(service, **config)
 
-    return start_platform(start, backends=(IdentityService, CasesService))
+    return start_platform(start, backends=(IdentityService, CasesService, LibraryService))
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,8 @@ def test_moderators_get_cases_and_registrations_in_one_document(api, people, rpc
     response = api("GET", "/api/v1/statistics", token=people["moderator_token"])
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"cases", "registrations"}
+    assert set(body) == {"cases", "registrations", "library"}
+    assert body["library"]["total"] == 0 and len(body["library"]["by_rubric"]) == 12
     cases = body["cases"]
     assert cases["total"] == 2 and cases["filed_from"] is None
     assert len(cases["by_rubric"]) == 12 and cases["by_rubric"][3]["slug"] == "digital-technologies"

@@ -63,7 +63,7 @@ def matched(test_env, case_id, mentor_id):
 
 
 def flagged_list(rpc, case_id):
-    return [c for c in rpc.cases.list_cases(MODERATOR, {"flagged": True}) if c["id"] == case_id]
+    return [c for c in rpc.cases.list_cases(MODERATOR, {"flagged": True, "limit": 200})["items"] if c["id"] == case_id]
 
 
 def steps(rpc, case_id):

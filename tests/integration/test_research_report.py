@@ -40,8 +40,10 @@ def store(test_env):
     a.record_proposals(2, [_proposal(m2)])
     a.choose_mentor(author_a, m2)
     a.accept(m2)
-    qids = a.ask_questions(m2, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}])
-    a.answer_questions(author_a, [{"question_id": qids[0], "text": "7B."}])
+    qids = a.ask_questions(m2, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"},
+                                {"bank_id": None, "text": "What would the ideal lesson look like?",
+                                 "kind": "developing"}])
+    a.answer_questions(author_a, [{"question_id": q, "text": "7B."} for q in qids])
     a.redefine(author_a, case_form(rubrics=["teaching-methods"], urgency="urgent", essence="More precisely."))
     s1 = a.propose_solution(m2, "Try group work.", [])
     a.request_second_opinion(author_a)
@@ -68,7 +70,7 @@ def store(test_env):
     c = Case.file(uuid.uuid4(), "MC-R-3", author_c, case_form(rubrics=["digital-technologies"], urgency="urgent"))
     c.withdraw(author_c, "Solved it myself.")
     app.save(c)
-    yield {"url": url, "cases": {"a": a, "b": b, "c": c}}
+    yield {"url": url, "cases": {"a": a, "b": b, "c": c}, "mentors": (m1, m2, m3), "authors": (author_a, author_b)}
     app.close()
 
 
@@ -112,8 +114,35 @@ def test_html_embeds_the_plots(report):
     images = re.findall(r"<img [^>]*src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)
     assert len(images) == 4
     assert all(base64.b64decode(i).startswith(PNG_MAGIC) for i in images)
-    assert "teaching-methods" in text and "<table>" in text
+    assert "6. Methods of teaching the subject" in text and "<table>" in text  # rubrics by place and name
+    assert text.index("4. Digital technologies") < text.index("6. Methods of teaching the subject")
     assert "MC-R-1" not in text and "Try roles." not in text  # aggregates only
+    assert "<h2>Mentor quality</h2>" in text and "mentor 1" in text
+
+
+def test_no_mentor_or_author_id_in_any_file(report, store):
+    out_dir, _ = report
+    text = (out_dir / "report.html").read_text(encoding="utf-8") + (out_dir / "report.csv").read_text(
+        encoding="utf-8")
+    assert not [i for i in (*store["mentors"], *store["authors"]) if i in text]
+
+
+def test_csv_has_every_mentors_figures_overall_and_by_rubric(report):
+    out_dir, _ = report
+    t = _summary(out_dir)
+    quality = {(d, g, m): v for (table, d, g, m), v in t.items() if table == "mentor_quality"}
+    labels = {g for (_, g, _) in quality}
+    assert labels == {"mentor 1", "mentor 2", "mentor 3"}
+    # mentor 1 is chosen most often: m1 (chosen twice: a declined, b accepted and solved "yes", rated 5)
+    assert quality[("overall", "mentor 1", "chosen")] == "2"
+    assert float(quality[("overall", "mentor 1", "decline_rate")]) == pytest.approx(0.5)
+    assert quality[("overall", "mentor 1", "solved_yes")] == "1"
+    assert float(quality[("overall", "mentor 1", "helpfulness_mean")]) == 5.0
+    assert quality[("digital-technologies", "mentor 1", "completed")] == "1"
+    assert float(quality[("overall", "mentor 1", "time_to_accept")]) >= 0
+    # the first opinion of a (m2: rated 3) was followed by a second opinion
+    second = [g for (d, g, m), v in quality.items() if d == "overall" and m == "second_opinion_rate" and v == "1"]
+    assert len(second) == 1 and quality[("overall", second[0], "helpfulness_mean")] == "3"
 
 
 def test_csv_numbers_match_the_cases(report):
@@ -131,7 +160,9 @@ def test_csv_numbers_match_the_cases(report):
     assert s("overall", "all", "declines") == "1"
     assert float(s("overall", "all", "decline_rate")) == pytest.approx(0.25)
     assert float(s("overall", "all", "second_opinion_rate")) == pytest.approx(0.5)
-    assert s("overall", "all", "questions_asked_total") == "1"
+    assert s("overall", "all", "questions_asked_total") == "2"  # questions, not rounds (one round)
+    assert s("overall", "all", "question_rounds_total") == "1"
+    assert (s("overall", "all", "questions_clarifying"), s("overall", "all", "questions_developing")) == ("1", "1")
     assert s("overall", "all", "redefinitions_total") == "1"
     assert s("rubric", "teaching-methods", "cases") == "2"
     assert s("rubric", "teaching-methods", "solved_yes") == "1"
@@ -146,6 +177,8 @@ def test_csv_numbers_match_the_cases(report):
     assert s("rubric", "digital-technologies", "hours_to_acceptance_mean") != ""
     months = [k for k in t if k[0] == "cases_by_month" and k[2] == "teaching-methods"]
     assert sum(int(t[k]) for k in months) == 2
+    rubric_rows = [g for (table, d, g, m) in t if table == "summary" and d == "rubric" and m == "cases"]
+    assert rubric_rows == ["digital-technologies", "teaching-methods"]  # the rubricator's order (4, 6)
 
 
 def test_unreachable_database_is_a_clear_error(tmp_path, capsys):

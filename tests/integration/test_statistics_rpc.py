@@ -163,6 +163,36 @@ def test_the_response_times_are_rebuilt_from_the_log_for_an_index_made_before_th
     assert rpc.cases.statistics(MODERATOR, {}) == before
 
 
+def test_the_summaries_are_filled_from_the_log_for_an_index_made_before_them(world, filed, rpc):
+    """An index from before the summary columns (issue #20): the migration adds them and folds the log
+    again, so the list's summaries and the new figures cover the old cases too."""
+    _, db, _ = world
+    before = rpc.cases.statistics(MODERATOR, {})
+    listed = rpc.cases.list_cases(MODERATOR, {"limit": 200})["items"]
+    assert _counts(before["by_mode"]) == {"personal": 5, "anonymous": 0}
+    assert _counts(before["open_by_turn"]) == {"author": 0, "mentor": 4, "system": 0, "moderator": 0}
+    db.autocommit = False  # one transaction: the catch-up timer never sees the table without the columns
+    try:
+        with db.cursor() as cur:
+            cur.execute("ALTER TABLE case_index DROP COLUMN excerpt, DROP COLUMN mode, DROP COLUMN turn, "
+                        "DROP COLUMN turn_since, DROP COLUMN collective, DROP COLUMN public, "
+                        "DROP COLUMN second_opinion, DROP COLUMN declines, DROP COLUMN clarifying_questions, "
+                        "DROP COLUMN developing_questions")
+            for statement in index.SCHEMA:
+                cur.execute(statement)
+            cur.execute("SELECT count(*) FROM case_index WHERE mode IS NULL")
+            assert cur.fetchone()[0] == 5
+        db.commit()
+    finally:
+        db.autocommit = True
+    after = rpc.cases.statistics(MODERATOR, {})
+    assert after == before and after["declines"] == {"count": 1, "cases": 1}
+    relisted = rpc.cases.list_cases(MODERATOR, {"limit": 200})["items"]
+    assert [{k: c[k] for k in ("id", "excerpt", "mode", "turn")} for c in relisted] == [
+        {k: c[k] for k in ("id", "excerpt", "mode", "turn")} for c in listed]
+    assert all(c["excerpt"].startswith("Pupils of my 7th form") for c in relisted)
+
+
 def test_a_case_filed_in_another_year(world, filed, rpc):
     _, db, _ = world
     with db.cursor() as cur:  # as if filed in 2021 (the index keeps the first created_at it saw)

@@ -49,7 +49,7 @@ EXPECTED = {
     ("POST", "/api/v1/accreditation/applications/{application_id}/approve"),
     ("POST", "/api/v1/accreditation/applications/{application_id}/reject"),
     ("POST", "/api/v1/mentors/{mentor_id}/suspend"), ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
-    ("GET", "/api/v1/statistics"),
+    ("GET", "/api/v1/statistics"), ("GET", "/api/v1/statistics/mentors"), ("GET", "/api/v1/me/mentor-quality"),
     ("POST", "/api/v1/auth/email-verification"), ("POST", "/api/v1/auth/email-verification/resend"),
     ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
     ("GET", "/api/v1/library/drafts"), ("GET", "/api/v1/library/drafts/{draft_id}"),
@@ -173,7 +173,7 @@ def test_results_reference_contract_views(doc):
 
     assert result(("POST", "/api/v1/cases"), "201") == "CaseView"
     assert result(("GET", "/api/v1/cases/{case_id}")) == "CaseView"
-    assert result(("GET", "/api/v1/cases")) == "CaseSummaryList"
+    assert result(("GET", "/api/v1/cases")) == "CaseSummaryPage"
     assert result(("POST", "/api/v1/auth/sign-in")) == "TokenView"
     assert result(("POST", "/api/v1/auth/register"), "202") == "RegistrationAccepted"
     assert result(("GET", "/api/v1/me")) == "UserView"
@@ -202,7 +202,10 @@ def test_results_reference_contract_views(doc):
     assert result(("DELETE", "/api/v1/cases/{case_id}/publication-consent")) == "CaseView"
     assert result(("GET", "/api/v1/me/data")) == "MyData"
     schemas = doc["components"]["schemas"]
-    assert schemas["CaseSummaryList"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
+    assert schemas["CaseSummaryPage"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
+    assert {"excerpt", "mode", "turn", "turn_since", "number", "rubrics", "state"} <= set(
+        schemas["CaseSummary"]["properties"])
+    assert "next_cursor" in schemas["CaseSummaryPage"]["properties"]
     assert "profile" in schemas["ProposedMentor"]["properties"]
     assert {"questions", "revisions", "engagements", "opinions", "messages", "decision"} <= set(
         schemas["CaseView"]["properties"])
@@ -244,7 +247,7 @@ def test_path_and_query_parameters(doc):
     assert [p["name"] for p in rubric] == ["rubric"]
     assert "education-law" in rubric[0]["schema"]["enum"]
     filters = [p["name"] for p in ops[("GET", "/api/v1/cases")]["parameters"] if p["in"] == "query"]
-    assert filters == ["state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged"]
+    assert filters == ["state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged", "cursor", "limit"]
     as_of = {p["name"]: p["schema"] for p in ops[("GET", "/api/v1/cases/{case_id}/as-of")]["parameters"]
              if p["in"] == "query"}
     assert as_of["version"]["minimum"] == 1 and as_of["at"]["format"] == "date-time"
@@ -299,11 +302,33 @@ def test_statistics_route_documents_its_period_and_figures(doc):
     query = [p for p in op["parameters"] if p["in"] == "query"]
     assert [(p["name"], p["schema"].get("format")) for p in query] == [("from", "date"), ("to", "date")]
     schemas = doc["components"]["schemas"]
-    assert set(schemas["Statistics"]["required"]) == {"cases", "registrations"}
-    assert {"by_rubric", "by_state", "by_urgency", "by_year", "first_response"} <= set(
+    assert set(schemas["Statistics"]["required"]) == {"cases", "registrations", "library"}
+    assert {"by_rubric", "by_state", "by_urgency", "by_year", "first_response", "by_month", "by_mode", "by_format",
+            "declines", "second_opinions", "questions_by_kind", "open_by_turn"} <= set(
         schemas["CaseStatistics"]["properties"])
+    assert set(schemas["LibraryStatistics"]["properties"]) == {"total", "by_rubric"}
     assert set(schemas["RegistrationYear"]["properties"]) == {"year", "mentees", "mentors", "accredited_mentors"}
     assert set(schemas["ResponseTime"]["properties"]) == {"cases", "median_seconds", "p90_seconds"}
+
+
+def test_mentor_quality_routes_document_their_sort_and_figures(doc):
+    ops = operations(doc)
+    op = ops[("GET", "/api/v1/statistics/mentors")]
+    assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/MentorQualityList")
+    query = {p["name"]: p["schema"] for p in op["parameters"] if p["in"] == "query"}
+    assert set(query) == {"sort", "order", "mentor_id"} and "acceptance_rate" in query["sort"]["enum"]
+    assert ops[("GET", "/api/v1/me/mentor-quality")]["responses"]["200"]["content"]["application/json"][
+        "schema"]["$ref"].endswith("/MentorQualityList")
+    figures = doc["components"]["schemas"]["MentorQuality"]["properties"]
+    assert {"time_to_accept", "time_to_first_question", "time_to_first_solution", "acceptance_rate",
+            "decline_rate", "second_opinion_rate", "solved", "helpfulness_mean", "by_rubric"} <= set(figures)
+    assert "author_id" not in figures
+
+
+def test_reference_labels_participants_and_question_kinds(doc):
+    schemas = doc["components"]["schemas"]
+    assert {"participant_labels", "question_kinds"} <= set(schemas["Reference"]["required"])
+    assert "kind" in schemas["Hint"]["properties"] and "kind" in schemas["HintGroup"]["properties"]
 
 
 # ---- the rules the server enforces, stated (issue 18: "OpenAPI drift") -----------------------------

@@ -10,7 +10,8 @@ from contracts.question_bank import HINTS_BY_ID
 from contracts.rpc import CaseViewSchema, QuestionSchema
 from contracts.rubrics import RUBRIC_SLUGS
 from services.gateway import openapi
-from services.gateway.schemas import (CaseSummaryListSchema, ErrorSchema, QuestionBankSchema, ReferenceSchema,
+from contracts.rpc import CaseSummaryPageSchema
+from services.gateway.schemas import (ErrorSchema, QuestionBankSchema, ReferenceSchema,
                                       RubricQuerySchema, ThreadSummaryListSchema, ThreadViewSchema)
 from services.gateway.service import (QUESTION_BANK, REFERENCE, GatewayService, attach_profiles,
                                       proposed_mentor_ids)
@@ -44,7 +45,7 @@ def test_routes_are_unique_and_versioned():
             assert route.body is not None or route.body_media, name
         assert route.returns is not None or route.returns_media or name == "openapi_document", name
         assert route.summary and route.tag, name
-    assert len(seen) == 92  # with the 8 of review and the right of access (issue 19)
+    assert len(seen) == 94  # with the 8 of review and the right of access (issue 19), 2 of mentor quality
 
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):
@@ -95,8 +96,8 @@ def test_views_drop_fields_the_contract_does_not_name():
     assert dumped["form"] == {"essence": "e"}
     assert dumped["proposed_mentors"] == [{"mentor_id": "m1", "score": 0.5,
                                            "profile": {"mentor_id": "m1", "first_name": "A"}}]
-    listed = CaseSummaryListSchema().dump({"items": [{"id": "c1", "author_id": "u"}]})
-    assert listed == {"items": [{"id": "c1"}]}
+    listed = CaseSummaryPageSchema().dump({"items": [{"id": "c1", "author_id": "u"}], "next_cursor": None})
+    assert listed == {"items": [{"id": "c1"}], "next_cursor": None}
     assert ErrorSchema().dump({"error": {"code": "x", "message": "m", "fields": {}, "extra": 1}}) == {
         "error": {"code": "x", "message": "m", "fields": {}}}
 

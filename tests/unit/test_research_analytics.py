@@ -36,9 +36,10 @@ def stats():
         ev("MentorChosen", a, 1), ev("MentorDeclined", a, 2),
         ev("MentorChosen", a, 3), ev("MentorAccepted", a, 4),
         ev("MentorChosen", b, 2), ev("MentorAccepted", b, 11),
-        ev("QuestionsAsked", a, 5), ev("QuestionsAnswered", a, 6),
+        ev("QuestionsAsked", a, 5, questions=[{"kind": "clarifying"}, {"kind": "developing"}]),
+        ev("QuestionsAnswered", a, 6),
         ev("CaseRedefined", a, 7, form={"rubrics": ["self-management"], "urgency": "need_advice"}),
-        ev("QuestionsAsked", a, 8),
+        ev("QuestionsAsked", a, 8, questions=[{"kind": "developing"}]),
         ev("SolutionProposed", a, 10), ev("SolutionProposed", a, 12),
         ev("SecondOpinionRequested", a, 13),
         ev("SolutionProposed", b, 25),
@@ -75,10 +76,12 @@ def test_decline_and_second_opinion_rates(stats):
 def test_iterations(stats):
     groups = stats.groups()
     overall = groups[("overall", "all")]
-    assert overall["questions_asked_total"] == 2
+    # questions, not rounds: two rounds asked three questions, one clarifying and two developing
+    assert overall["questions_asked_total"] == 3 and overall["question_rounds_total"] == 2
+    assert (overall["questions_clarifying"], overall["questions_developing"]) == (1, 2)
     assert overall["redefinitions_total"] == 1
-    assert overall["questions_asked_mean"] == pytest.approx(2 / 3)
-    assert groups[("urgency", "urgent")]["questions_asked_mean"] == pytest.approx(1.0)
+    assert overall["questions_asked_mean"] == pytest.approx(3 / 3)
+    assert groups[("urgency", "urgent")]["questions_asked_mean"] == pytest.approx(1.5)
     # the case stays under its first rubrics after a redefinition
     assert ("rubric", "self-management") not in groups
 
@@ -107,6 +110,34 @@ def test_outcomes_by_rubric_and_urgency(stats):
 def test_cases_by_rubric_over_time(stats):
     assert stats.by_month() == {("digital-technologies", "2026-03"): 1, ("digital-technologies", "2026-05"): 1,
                                 ("teaching-methods", "2026-03"): 2}
+    # the rubricator's order (4. digital technologies before 6. teaching methods), not the alphabet
+    assert [k for k in stats.by_month()][0][0] == "digital-technologies"
+
+
+def test_rubric_groups_follow_the_rubricator_not_the_alphabet():
+    a, b = uuid.uuid4(), uuid.uuid4()
+    stats = fold([created(a, 0, ["families-at-risk", "education-law"]), created(b, 0, ["self-management"])])
+    assert [g for d, g in stats.groups() if d == "rubric"] == ["education-law", "self-management",
+                                                               "families-at-risk"]
+
+
+def test_mentor_quality_comes_from_the_same_fold_as_the_moderators_figures():
+    author, m1, m2 = (str(uuid.uuid4()) for _ in range(3))
+    case = Case.file(uuid.uuid4(), "MC-2", author, case_form(rubrics=["families-at-risk"]))
+    proposals = [{"mentor_id": m, "matched_rubrics": [], "score": 1.0} for m in (m1, m2)]
+    case.record_proposals(1, proposals)
+    case.choose_mentor(author, m1)
+    case.decline(m1, "busy")
+    case.record_proposals(2, proposals[1:])
+    case.choose_mentor(author, m2)
+    case.accept(m2)
+    sid = case.propose_solution(m2, "Try this.", [])
+    case.complete(author, {"problem_solved": "yes", "helpfulness": {sid: 4}, "actions": "", "learned": "",
+                           "comment": ""})
+    mentors = {m["mentor_id"]: m for m in fold(case.collect_events()).mentor_quality()}
+    assert (mentors[m1]["decline_rate"], mentors[m2]["acceptance_rate"], mentors[m2]["helpfulness_mean"]) == (
+        1.0, 1.0, 4.0)
+    assert mentors[m2]["by_rubric"][0]["solved"] == {"yes": 1, "partly": 0, "no": 0}
 
 
 def test_empty_log_has_no_rates():

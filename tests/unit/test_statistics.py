@@ -52,12 +52,23 @@ def test_the_filter_refuses_a_reversed_or_malformed_period():
 
 def test_the_document_shape():
     doc = CaseStatisticsSchema().dump(statistics.shape(
-        {"filed_from": date(2021, 1, 1), "filed_to": None}, 3, {"education-law": 2, "self-management": 2},
-        {"completed": 3}, {"urgent": 3}, {2021: 2, 2019: 1},
-        {"cases": 2, "median_seconds": 1.5, "p90_seconds": 2.7}))
+        {"filed_from": date(2021, 1, 1), "filed_to": None},
+        {"total": 3, "rubrics": {"education-law": 2, "self-management": 2}, "state": {"completed": 2, "in_progress": 1},
+         "urgency": {"urgent": 3}, "year": {2021: 2, 2019: 1}, "month": {"2021-03": 2, "2019-12": 1},
+         "mode": {"anonymous": 3}, "turn": {"mentor": 1},
+         "sums": {"declines": 4, "declined": 2, "second_opinions": 1, "clarifying": 5, "developing": 2,
+                  "collective": 1, "public": 0},
+         "response": {"cases": 2, "median_seconds": 1.5, "p90_seconds": 2.7}}))
     assert doc["filed_from"] == "2021-01-01" and doc["filed_to"] is None and doc["total"] == 3
     assert doc["by_year"] == [{"year": 2019, "count": 1}, {"year": 2021, "count": 2}]
+    assert doc["by_month"] == [{"month": "2019-12", "count": 1}, {"month": "2021-03", "count": 2}]
     assert [u["key"] for u in doc["by_urgency"]] == ["urgent", "need_advice", "want_expert_opinion"]
+    assert doc["by_mode"] == [{"key": "personal", "count": 0}, {"key": "anonymous", "count": 3}]
+    assert doc["by_format"] == [{"key": "collective", "count": 1}, {"key": "public", "count": 0}]
+    assert doc["declines"] == {"count": 4, "cases": 2} and doc["second_opinions"] == 1
+    assert doc["questions_by_kind"] == [{"key": "clarifying", "count": 5}, {"key": "developing", "count": 2}]
+    assert doc["open_by_turn"] == [{"key": "author", "count": 0}, {"key": "mentor", "count": 1},
+                                   {"key": "system", "count": 0}, {"key": "moderator", "count": 0}]
     assert doc["first_response"] == {"cases": 2, "median_seconds": 1.5, "p90_seconds": 2.7}
     empty = statistics.response_time({"cases": 0, "median_seconds": None, "p90_seconds": None})
     assert empty == {"cases": 0, "median_seconds": None, "p90_seconds": None}

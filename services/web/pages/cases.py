@@ -31,17 +31,13 @@ VOCABULARY = {"participants": v.PARTICIPANTS, "urgencies": v.URGENCIES, "modes":
               "problem_solved": v.PROBLEM_SOLVED}
 MATERIAL_SLOTS = 3   # material rows offered with a solution (empty rows are left out)
 WRITTEN_SLOTS = 2    # own questions offered beside the hint bank
-EXCERPTS = 25        # cases of a list shown with an excerpt of their essence (one GET each)
 FILTERS = ("state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged")
 STATES = ("awaiting_proposals", "no_mentor_found", "choosing_mentor", "awaiting_acceptance", "in_progress",
           "awaiting_answers", "awaiting_decision", "solution_proposed", "completed", "withdrawn", "abandoned")
 WORKING = ("in_progress", "awaiting_answers", "awaiting_decision", "solution_proposed")
 
 # Whose turn it is in each state: "author", "mentor", "system" (the platform), "moderator" or nobody.
-TURN = {"awaiting_proposals": "system", "no_mentor_found": "moderator", "choosing_mentor": "author",
-        "awaiting_acceptance": "mentor", "in_progress": "mentor", "awaiting_answers": "author",
-        "awaiting_decision": "author", "solution_proposed": "author", "completed": None, "withdrawn": None,
-        "abandoned": "author"}  # the author may reopen it
+TURN = v.TURN_BY_STATE
 
 
 def turn_of(state: str, role: str | None, is_author: bool = False, is_mentor: bool = False) -> str:
@@ -125,23 +121,17 @@ def my_cases() -> Any:
     user = current_user()
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
     params = {k: val for k, val in filters.items() if val}
-    listing = api().get("/api/v1/cases", params=params)
-    items = listing.get("items", []) if isinstance(listing, dict) else listing
-    _add_excerpts(items[:EXCERPTS])
+    cursor = request.args.get("cursor", "").strip()
+    paging = {k: request.args[k].strip() for k in ("limit",) if request.args.get(k, "").strip()}  # page size kept
+    # one request: each summary carries its excerpt, mode and whose turn since when (no GET per case)
+    listing = api().get("/api/v1/cases", params={**params, **paging, **({"cursor": cursor} if cursor else {})})
+    next_cursor = listing.get("next_cursor")
     filter_form = FormState(MultiDict(params))
-    return render("cases/list.html", cases=items, filters=filter_form, states=STATES, turn_of=turn_of,
-                  vocabulary=VOCABULARY, flagged_view=filters["flagged"] == "true", me=user)
-
-
-def _add_excerpts(items: list[dict[str, Any]]) -> None:
-    """The list's summaries carry no text: each case's essence comes from the case itself (the
-    gateway answers only what this person may see; a case they may no longer open keeps no excerpt)."""
-    for item in items:
-        try:
-            item["essence"] = (api().get(f"/api/v1/cases/{item['id']}").get("form") or {}).get("essence", "")
-        except ApiError as error:
-            if error.status not in (403, 404):
-                raise
+    params.update(paging)
+    return render("cases/list.html", cases=listing.get("items", []), filters=filter_form, states=STATES,
+                  turn_of=turn_of, vocabulary=VOCABULARY, flagged_view=filters["flagged"] == "true", me=user,
+                  next_page=url_for("cases.my_cases", **params, cursor=next_cursor) if next_cursor else None,
+                  first_page=url_for("cases.my_cases", **params) if cursor else None)
 
 
 # ---- filing -------------------------------------------------------------------------------

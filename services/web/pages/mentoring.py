@@ -233,6 +233,16 @@ def availability() -> Any:
     return render("mentoring/availability.html", form=form, rows=_away_rows(form))
 
 
+# ---- the mentor's own figures -----------------------------------------------------------------
+
+@bp.get("/profile/quality")
+@signed_in("mentor")
+def quality() -> Any:
+    """The figures moderators see of this mentor (the same table, services/cases/mentor_quality.py)."""
+    mentors = api().get("/api/v1/me/mentor-quality").get("items") or []
+    return render("mentoring/quality.html", mentors=mentors, names=None, links=None)
+
+
 # ---- the roll of mentors --------------------------------------------------------------------
 
 @bp.route("/profile/accreditation", methods=["GET", "POST"])

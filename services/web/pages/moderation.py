@@ -30,9 +30,11 @@ def decision_failed(form: FormState, error: ApiError) -> FormState:
     return form
 
 
-@bp.context_processor
+@bp.app_context_processor
 def moderation_helpers() -> dict[str, Any]:
-    return {"rubric_options": rubric_options, "state_label": state_label, "duration": duration}
+    """For every page: a mentor's own figures (services/web/pages/mentoring.py) draw the same table."""
+    return {"rubric_options": rubric_options, "state_label": state_label, "duration": duration, "percent": percent,
+            "quality_columns": MENTOR_COLUMNS}
 
 
 def state_label(key: str) -> str:
@@ -58,7 +60,7 @@ def duration(seconds: float | None) -> str:
 @bp.get("/moderation")
 @signed_in("moderator")
 def dashboard() -> Any:
-    flagged = api().get("/api/v1/cases", params={"flagged": "true"})
+    flagged = api().get("/api/v1/cases", params={"flagged": "true", "limit": 200})
     pending = api().get("/api/v1/accreditation/applications", params={"state": "pending"})
     drafts = api().get("/api/v1/library/drafts", params={"state": "pending"})
     return render("moderation/dashboard.html", flagged=len(flagged.get("items") or []),
@@ -269,12 +271,80 @@ def statistics() -> Any:
         stats = api().get("/api/v1/statistics")
     cases = stats.get("cases") or {}
     rubrics = in_rubricator_order(cases.get("by_rubric") or [])
+    library_rubrics = in_rubricator_order((stats.get("library") or {}).get("by_rubric") or [])
     registrations = sorted(stats.get("registrations") or [], key=lambda row: row.get("year") or 0)
     rubric_chart = bar_chart([(f"{row['number']}. {label('rubric', row['slug'])}", row["count"]) for row in rubrics])
     year_rows: list[tuple[str, int]] = []
     for row in registrations:
         year_rows.append((t("statistics.year_mentees", year=row.get("year")), int(row.get("mentees") or 0)))
         year_rows.append((t("statistics.year_mentors", year=row.get("year")), int(row.get("mentors") or 0)))
+    month_chart = bar_chart([(row["month"], int(row.get("count") or 0)) for row in cases.get("by_month") or []])
+    library_chart = bar_chart(figure_rows(cases, library_rubrics)["library_rows"])
     return render("moderation/statistics.html", form.status if form.errors else 200, form=form, cases=cases,
                   rubrics=rubrics, rubric_chart=rubric_chart, registrations=registrations,
-                  year_chart=bar_chart(year_rows))
+                  year_chart=bar_chart(year_rows), month_chart=month_chart, library=stats.get("library") or {},
+                  library_chart=library_chart, **figure_rows(cases, library_rubrics))
+
+
+def figure_rows(cases: dict[str, Any], library_rubrics: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
+    """Each table of the statistics page as (label, count) rows, labelled in the person's language, in
+    the API's order (which keeps every category, zeros included)."""
+    def rows(items: list[dict[str, Any]] | None, name: Any) -> list[tuple[str, int]]:
+        return [(name(row["key"]), int(row.get("count") or 0)) for row in items or []]
+    declines = cases.get("declines") or {}
+    return {
+        "state_rows": rows(cases.get("by_state"), state_label),
+        "turn_rows": rows(cases.get("open_by_turn"), lambda key: t(f"statistics.turn.{key}")),
+        "urgency_rows": rows(cases.get("by_urgency"), lambda key: label("urgency", key)),
+        "mode_rows": rows(cases.get("by_mode"), lambda key: label("mode", key)),
+        "work_rows": [(t("statistics.declines"), int(declines.get("count") or 0)),
+                      (t("statistics.declined_cases"), int(declines.get("cases") or 0)),
+                      (t("statistics.second_opinions"), int(cases.get("second_opinions") or 0)),
+                      *rows(cases.get("questions_by_kind"), lambda key: t(f"statistics.questions.{key}")),
+                      *rows(cases.get("by_format"), lambda key: t(f"statistics.format.{key}"))],
+        "month_rows": [(row["month"], int(row.get("count") or 0)) for row in cases.get("by_month") or []],
+        "year_rows": [(str(row["year"]), int(row.get("count") or 0)) for row in cases.get("by_year") or []],
+        "library_rows": [(f"{row['number']}. {label('rubric', row['slug'])}", row["count"])
+                         for row in library_rubrics],
+    }
+
+
+# ---- mentor quality --------------------------------------------------------------------------
+
+# The columns of the mentors' table, each sortable by the API's figure of the same name.
+MENTOR_COLUMNS = ("chosen", "acceptance_rate", "decline_rate", "time_to_accept", "time_to_first_question",
+                  "time_to_first_solution", "second_opinion_rate", "completed", "helpfulness_mean")
+
+
+def sort_links(sort: str, order: str) -> dict[str, dict[str, str]]:
+    """Per column: the link that sorts by it (descending first; the sorted column's link flips its
+    order) and its aria-sort value, so the table sorts with links alone: by keyboard, without script."""
+    links = {}
+    for column in MENTOR_COLUMNS:
+        current = column == sort
+        next_order = ("asc" if order == "desc" else "desc") if current else "desc"
+        links[column] = {"href": f"?sort={column}&order={next_order}",
+                         "aria_sort": ("descending" if order == "desc" else "ascending") if current else "none"}
+    return links
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)} %"
+
+
+def mentor_names() -> dict[str, str]:
+    """Mentor id -> name, from the public roll (one request); a mentor not on it shows by id."""
+    return {m["mentor_id"]: " ".join(filter(None, (m.get("first_name"), m.get("last_name"))))
+            for m in api().get("/api/v1/mentors").get("items") or [] if m.get("mentor_id")}
+
+
+@bp.get("/statistics/mentors")
+@signed_in("moderator")
+def mentor_quality() -> Any:
+    sort = request.args.get("sort", "chosen")
+    order = request.args.get("order", "desc")
+    if sort not in MENTOR_COLUMNS or order not in ("asc", "desc"):
+        sort, order = "chosen", "desc"
+    mentors = api().get("/api/v1/statistics/mentors", params={"sort": sort, "order": order}).get("items") or []
+    return render("moderation/mentor_quality.html", mentors=mentors, names=mentor_names(), sort=sort, order=order,
+                  links=sort_links(sort, order))
