@@ -326,6 +326,10 @@ TABLE = {
                                                         on_case("solution_proposed", "/completion", reflection_body)),
     ("POST", "/api/v1/cases/<case_id>/withdrawal"): row("401 ok 403 403 403 403 403", on_case(
         "choosing_mentor", "/withdrawal", lambda w, case: {"reason": "Solved it myself."})),
+    ("POST", "/api/v1/cases/<case_id>/reopening"): row(
+        "401 4xx-validation 403 403 403 403 403", on_case("in_progress", "/reopening"),
+        "only an abandoned case reopens, and abandoning takes the schedule's days (an injected clock: "
+        "tests/integration/test_case_reminders.py reopens one): to the author of a case at work, 409"),
 
     # library and forum
     ("GET", "/api/v1/library"): row("401 ok ok ok ok ok ok", get("/api/v1/library")),

@@ -63,8 +63,9 @@ def test_whole_journey_over_rpc(platform, rpc):
                                                      "actions": "Class meeting on Monday"})
     assert done["state"] == "completed" and done["reflection"]["helpfulness"] == rating
 
-    mentor_inbox = eventually(lambda: rpc.notifications.list_inbox(mentor), message="mentor notified")
-    assert [e["kind"] for e in mentor_inbox] == ["mentor_chosen"]
+    # chosen, then told of the completion (issue #20 part 2)
+    mentor_kinds = eventually(lambda: _kinds_when(rpc, mentor, 2), message="mentor notified")
+    assert sorted(mentor_kinds) == ["case_completed", "mentor_chosen"]
     mentee_kinds = eventually(lambda: _kinds_when(rpc, mentee, 3), message="mentee notified")
     assert mentee_kinds == ["mentors_proposed", "mentor_accepted", "solution_proposed"]
 
