@@ -212,8 +212,14 @@ class ContainerSet:
 
     def __call__(self, service_cls, **overrides):
         container = ServiceContainer(service_cls, self.test_env.config(service_cls.name, **overrides))
+        try:
+            container.start()
+        except BaseException:
+            # a container that failed half-way through its start is killed, not stopped: stopping
+            # waits for consumers that never became ready (nameko's QueueConsumer), for ever
+            container.kill()
+            raise
         self.containers.append(container)
-        container.start()
         return container
 
     def stop_all(self):
