@@ -14,6 +14,7 @@ import secrets  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
@@ -222,13 +223,26 @@ class ContainerSet:
         self.containers.append(container)
         return container
 
+    STOP_TIMEOUT = 60  # seconds; a container that has not stopped by then is killed
+
     def stop_all(self):
         """In parallel: each container takes about 2 s to stop its consumers."""
         pool = eventlet.GreenPool()
         for container in self.containers:
-            pool.spawn(container.stop)
+            pool.spawn(self._stop, container)
         pool.waitall()
         self.containers = []
+
+    def _stop(self, container):
+        """Stop, bounded: a test run once hung for good in a module's teardown after a gateway's tests
+        (2026-12-06, not yet explained: see the README's known limitations); a container that does not
+        stop in time is killed, and says so on stderr."""
+        try:
+            with eventlet.Timeout(self.STOP_TIMEOUT):
+                container.stop()
+        except eventlet.Timeout:
+            sys.stderr.write(f"\n{container.service_name} did not stop within {self.STOP_TIMEOUT} s: killed\n")
+            container.kill()
 
 
 @pytest.fixture
