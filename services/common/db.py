@@ -181,7 +181,17 @@ class PostgresStore:
             if conn is not None:
                 conn.close()
 
+    CLOSE_WAIT_SECONDS = 5.0
+
     def close(self):
+        """Close every connection, first waiting (green, at most CLOSE_WAIT_SECONDS) for those still in
+        use: a query in flight outside any worker (the replay guard's insert in an RPC consumer) holds
+        psycopg2's connection lock while it waits for the server, and closing that connection from here
+        blocked the whole process for good (a stopping service froze; seen 2026-12-06)."""
+        waited = 0.0
+        while self._pool._used and waited < self.CLOSE_WAIT_SECONDS:  # psycopg2 2.9's in-use map
+            eventlet.sleep(0.05)
+            waited += 0.05
         self._pool.closeall()
 
 
