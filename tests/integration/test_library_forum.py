@@ -26,7 +26,8 @@ def forum_post(thread_id=None, title="Homework strike in the 7th form", **overri
                "essence": "Pupils of my 7th form refuse to do homework.",
                "question": "How do I get them back to work without threats?",
                "rubrics": ["class-management-motivation"], "urgency": "need_advice",
-               "case_id": str(uuid.uuid4()), "author_id": str(uuid.uuid4()), **overrides}
+               "case_id": str(uuid.uuid4()), "case_number": "MC-2026-000101", "author_id": str(uuid.uuid4()),
+               **overrides}
     # The library publishes neither the case nor its author (the draft keeps them for the author's preview).
     return envelope("CasePublishedToForum", uuid.uuid4(), payload)
 

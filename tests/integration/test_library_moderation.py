@@ -162,7 +162,7 @@ def thread(library, rpc):
     body = envelope("CasePublishedToForum", uuid.uuid4(), {
         "thread_id": None, "title": "Marks and parents", "essence": "Parents dispute every mark.",
         "question": "How do I explain my grading?", "rubrics": ["monitoring-evaluation"], "urgency": "need_advice",
-        "case_id": str(uuid.uuid4()), "author_id": str(uuid.uuid4())})
+        "case_id": str(uuid.uuid4()), "case_number": "MC-2026-000102", "author_id": str(uuid.uuid4())})
     library.publish(body)
     thread_id = str(uuid.uuid5(FORUM_NAMESPACE, f"thread:{body['event_id']}"))
     eventually(lambda: rpc.library.get_thread(MENTEE, thread_id), message="thread projected")

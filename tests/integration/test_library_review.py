@@ -48,7 +48,7 @@ def forum_post(author, title):
     return envelope("CasePublishedToForum", uuid.uuid4(), {
         "thread_id": None, "title": title, "essence": "Parents write to me at night on 8 916 555-12-12.",
         "question": "How do I set limits?", "rubrics": ["interaction-with-parents"], "urgency": "need_advice",
-        "case_id": str(uuid.uuid4()), "author_id": author["user_id"]})
+        "case_id": str(uuid.uuid4()), "case_number": "MC-2026-000103", "author_id": author["user_id"]})
 
 
 def withdrawal(body, author):
