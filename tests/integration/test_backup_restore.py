@@ -1,0 +1,172 @@
+"""`mentor-backup dump` / `restore` (operations/backup.py) on a live journey: the restored databases
+run the services again, which publish their logs anew; nothing is handled twice, and the research
+rebuilds agree with what was restored."""
+import io
+import os
+import subprocess
+import uuid
+
+import psycopg2
+import pytest
+from kombu import Connection
+
+from contracts.topology import SUBSCRIPTIONS_BY_QUEUE, consumer_queue, parking_queue
+from operations import backup
+from research.cli import main as research
+from services.cases.service import CasesService
+from services.library.service import LibraryService
+from services.matching.service import MatchingService
+from tests.integration.live_journey import completed_journey
+from tests.support import eventually
+
+SERVICES = ("cases", "matching", "library")
+SERVICE_CLASSES = {"cases": CasesService, "matching": MatchingService, "library": LibraryService}
+RESTORED_QUEUES = ("matching.case-events", "cases.matching-events", "library.case-events")
+
+
+@pytest.fixture(scope="module")
+def journey(start_module_service, test_env):
+    yield from completed_journey(start_module_service, test_env, "backup")
+
+
+@pytest.fixture(scope="module")
+def dumped(journey, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("backup") / "nightly")
+    code, printed, errors = run_backup("dump", "--out", out, *urls(journey))
+    assert code == 0, errors
+    assert f"backup written to {out}" in printed
+    return out
+
+
+@pytest.fixture
+def vhost(test_env):
+    """A broker vhost of its own: the restored services must not share queues with the journey's."""
+    name = f"mentor-test-restore-{uuid.uuid4().hex[:8]}"
+    for args in (["add_vhost", name], ["set_permissions", "-p", name, "guest", ".*", ".*", ".*"]):
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    yield test_env.amqp_uri.rsplit("/", 1)[0] + "/" + name
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, timeout=60)
+
+
+def urls(journey, prefix=None):
+    """--url options naming the journey's databases, or with ``prefix``, fresh ones of that name."""
+    named = {s: journey["test_env"].database_url(f"{prefix}_{s}") if prefix else journey[s] for s in SERVICES}
+    return [option for s in SERVICES for option in ("--url", f"{s}={named[s]}")]
+
+
+def run_backup(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = backup.main(list(argv), stdout=out, environ={}, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def research_run(*argv):
+    out = io.StringIO()
+    return research(list(argv), stdout=out), out.getvalue()
+
+
+def figures(url):
+    """What must be the same after a restore and a new publication of every log."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('processed_events') IS NOT NULL")
+        counts = {}
+        if cur.fetchone()[0]:
+            cur.execute("SELECT consumer, count(*) FROM processed_events GROUP BY consumer ORDER BY consumer")
+            counts["processed"] = cur.fetchall()
+        for table in ("library_entries", "forum_posts", "publication_drafts", "proposals", "assignments",
+                      "outbox"):
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+            if cur.fetchone()[0]:
+                cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a name of the list above
+                counts[table] = cur.fetchone()[0]
+    conn.close()
+    return counts
+
+
+def relay_positions(url):
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT relay, position FROM relay_position WHERE relay = ANY(%s) ORDER BY relay",
+                    (list(backup.SERVICES),))
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def waiting_messages(amqp_uri):
+    with Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        waiting = {}
+        for name in RESTORED_QUEUES:
+            subscription = SUBSCRIPTIONS_BY_QUEUE[name]
+            for queue in (consumer_queue(subscription), parking_queue(subscription)):
+                bound = queue(channel)
+                bound.declare()
+                waiting[queue.name] = bound.queue_declare(passive=True).message_count
+        return waiting
+
+
+def test_restored_databases_run_again_and_nothing_is_handled_twice(journey, dumped, vhost, start_service):
+    before = {s: figures(journey[s]) for s in SERVICES}
+    published = {s: relay_positions(journey[s]) for s in SERVICES}
+    assert all(position > 0 for rows in published.values() for _, position in rows)
+    code, printed, errors = run_backup("restore", "--from", dumped, *urls(journey, "restored"))
+    assert code == 0, errors
+    assert "cases: restored; relays set back to the start: cases" in printed
+    restored = {s: journey["test_env"].database_url(f"restored_{s}") for s in SERVICES}
+    assert {s: figures(restored[s]) for s in SERVICES} == before
+    assert all(position == 0 for s in SERVICES for _, position in relay_positions(restored[s]))
+
+    for service in ("matching", "library", "cases"):  # consumers first: their queues exist when cases publishes
+        start_service(SERVICE_CLASSES[service], DATABASE_URL=restored[service], AMQP_URI=vhost)
+    eventually(lambda: {s: relay_positions(restored[s]) for s in SERVICES} == published,
+               timeout=60, message="every relay published its whole log again")
+    eventually(lambda: set(waiting_messages(vhost).values()) == {0}, timeout=60,
+               message="the consumers took every event published again")
+    assert {s: figures(restored[s]) for s in SERVICES} == before  # each skipped, nothing handled twice
+
+    code, out = research_run("verify", "library", "--live-url", journey["library"], "--rebuilt-url",
+                             restored["library"])
+    assert code == 0, out
+    rebuilt = journey["test_env"].database_url("restored_rebuilt_library")
+    code, out = research_run("rebuild", "library", "--cases-url", restored["cases"], "--library-url",
+                             restored["library"], "--into-url", rebuilt)
+    assert code == 0, out
+    code, out = research_run("verify", "library", "--live-url", restored["library"], "--rebuilt-url", rebuilt)
+    assert code == 0 and "live and rebuilt are equal" in out, out
+    rebuilt = journey["test_env"].database_url("restored_rebuilt_matching")
+    code, out = research_run("rebuild", "matching", "--identity-url", journey["test_env"].database_url(
+        "identity_fixture"), "--cases-url", restored["cases"], "--matching-url", restored["matching"],
+        "--into-url", rebuilt)
+    assert code == 0, out
+    code, out = research_run("verify", "matching", "--live-url", restored["matching"], "--rebuilt-url", rebuilt)
+    assert code == 0 and "live and rebuilt are equal" in out, out
+
+
+def test_a_restore_refuses_a_database_that_holds_anything(journey, dumped):
+    code, _, errors = run_backup("restore", "--from", dumped, "--url", f"library={journey['library']}")
+    assert code == 2 and "is not empty: restore into a fresh database" in errors
+    assert figures(journey["library"])["library_entries"] == 1
+
+
+def test_a_dump_refuses_a_directory_holding_a_backup(journey, dumped):
+    code, _, errors = run_backup("dump", "--out", dumped, *urls(journey))
+    assert code == 2 and "already holds a backup" in errors
+
+
+def test_a_restore_refuses_a_dump_that_is_not_the_one_the_manifest_names(journey, dumped, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in os.listdir(dumped):
+        (copy / name).write_bytes((open(os.path.join(dumped, name), "rb")).read())
+    with open(copy / "cases.dump", "ab") as stream:
+        stream.write(b"\0")
+    target = journey["test_env"].database_url("restored_tampered_cases")
+    code, _, errors = run_backup("restore", "--from", str(copy), "--url", f"cases={target}")
+    assert code == 2 and "cases.dump: missing or not the file the manifest names" in errors
+
+
+def test_without_a_database_named_it_says_how_to_name_one():
+    code, _, errors = run_backup("dump", "--out", "/nonexistent/never")
+    assert code == 2 and "give --url SERVICE=URL or set <SERVICE>_DATABASE_URL" in errors
+    code, _, errors = run_backup("dump", "--out", "/nonexistent/never", "--url", "gateway=postgresql://x/y")
+    assert code == 2 and "--url 'gateway=postgresql://x/y'" in errors
