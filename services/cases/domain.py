@@ -53,6 +53,18 @@ def _now():
     return Aggregate.Event.create_timestamp().isoformat()
 
 
+class TimedSinceV2:
+    """Stored events that record when (``at``) since their version 2 (eventsourcing's ``class_version``
+    and upcasting: the mapper calls ``upcast_v1_v2`` on every older event it loads). Version 1, stored
+    before, had no ``at``: it loads with None, which the case reads as "time unknown". Events stored
+    after the field came but before it was versioned carry ``at`` and no version: they keep their time."""
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state):
+        state.setdefault("at", None)
+
+
 class Case(Aggregate):
 
     @event("Created")
@@ -401,8 +413,13 @@ class Case(Aggregate):
 
     # ---- events -----------------------------------------------------------------------
 
-    @event("MentorsProposed")
-    def _mentors_proposed(self, round, proposals, at=None):  # ``at``: absent from events recorded before it
+    class MentorsProposed(TimedSinceV2, Aggregate.Event):
+        round: int
+        proposals: list
+        at: str | None
+
+    @event(MentorsProposed)
+    def _mentors_proposed(self, round, proposals, at):
         self.round = round
         self._wait_began(at)
         self.proposals = proposals
@@ -410,8 +427,13 @@ class Case(Aggregate):
             self.flag = None  # the proposals came after all: nothing left for the moderators
         self.state = CHOOSING_MENTOR if proposals else NO_MENTOR_FOUND
 
-    @event("MentorChosen")
-    def _mentor_chosen(self, mentor_id, round, at=None):  # ``at``: absent from events recorded before it
+    class MentorChosen(TimedSinceV2, Aggregate.Event):
+        mentor_id: str
+        round: int
+        at: str | None
+
+    @event(MentorChosen)
+    def _mentor_chosen(self, mentor_id, round, at):
         self.mentor_id = mentor_id
         self.chosen_at = at
         self._wait_began(at)
@@ -419,8 +441,12 @@ class Case(Aggregate):
                                  "outcome": "chosen", "reason": None})
         self.state = AWAITING_ACCEPTANCE
 
-    @event("MentorAccepted")
-    def _mentor_accepted(self, mentor_id, at=None):
+    class MentorAccepted(TimedSinceV2, Aggregate.Event):
+        mentor_id: str
+        at: str | None
+
+    @event(MentorAccepted)
+    def _mentor_accepted(self, mentor_id, at):
         self.engagements[-1]["outcome"] = "accepted"
         self._wait_began(at)
         self.chosen_at = None
@@ -503,14 +529,22 @@ class Case(Aggregate):
         if all(q["answer"] is not None for q in self.questions):
             self.state = AWAITING_DECISION
 
-    @event("RequestKept")
-    def _request_kept(self, revision, at=None):
+    class RequestKept(TimedSinceV2, Aggregate.Event):
+        revision: int
+        at: str | None
+
+    @event(RequestKept)
+    def _request_kept(self, revision, at):
         self.decision = "kept"
         self._wait_began(at)
         self.state = IN_PROGRESS
 
-    @event("CaseRedefined")
-    def _redefined(self, form, at=None):
+    class CaseRedefined(TimedSinceV2, Aggregate.Event):
+        form: dict
+        at: str | None
+
+    @event(CaseRedefined)
+    def _redefined(self, form, at):
         self.revisions.append(form)
         self._wait_began(at)
         self.decision = "redefined"
