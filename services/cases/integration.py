@@ -38,6 +38,7 @@ class CaseLogReader:
 
     def setup(self, container, store):
         self.app = open_application(container.config["DATABASE_URL"], pool_size=2)
+        self.store = store
 
     def case_at(self, domain_event):
         """The case right after ``domain_event``: the cached case moved one event on, else loaded."""
@@ -71,3 +72,14 @@ class CaseLogReader:
                                      body=json.dumps(envelope.to_message())))
         last = notifications[-1].id if notifications else after
         return last, messages
+
+    def backlog(self, after):
+        """(events stored after ``after``, the oldest one's time or None), for the lag metrics."""
+        with self.store.transaction() as cur:
+            cur.execute(f"SELECT count(*) AS count FROM {self.app.recorder.events_table_name} "  # noqa: S608
+                        "WHERE notification_id > %s", (after,))
+            count = cur.fetchone()["count"]
+        if not count:
+            return 0, None
+        oldest = self.app.recorder.select_notifications(start=after + 1, limit=1)
+        return count, self.app.mapper.to_domain_event(oldest[0]).timestamp if oldest else None

@@ -45,6 +45,7 @@ from services.common.rpc import RpcDeadline, rpc
 from services.cases.waiting import parse_schedule
 from services.common.clock import Clock
 from services.common.timer import configured_timer
+from services.common.metrics import Metrics
 
 log = get_logger()
 DEFAULT_PROPOSALS_OVERDUE_SECONDS = 900
@@ -68,6 +69,7 @@ class CasesService:
 
     config = Config()
     log = CorrelationContext("cases")
+    metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=index.SCHEMA + standing.SCHEMA + mentor_quality.SCHEMA)
     cases = Cases()

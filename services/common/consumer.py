@@ -54,7 +54,8 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
 from contracts.envelope import UnreadableEnvelope, read_envelope
-from contracts.topology import SUBSCRIPTIONS_BY_QUEUE, consumer_queue
+from contracts.topology import DELIVERY_LIMIT, SUBSCRIPTIONS_BY_QUEUE, consumer_queue
+from services.common import metrics
 from services.common.db import Database
 from services.common.logs import get_logger
 from services.common.outage import Backoff, database_caused, describe, is_dependency_outage
@@ -62,6 +63,7 @@ from services.common.outage import Backoff, database_caused, describe, is_depend
 log = get_logger()
 
 BLAME_AFTER = 3  # failed trials while the database itself answers: the message is the cause
+UNDECODED_QUEUE = "(not JSON)"  # the metrics' queue label of a body kombu could not decode: it names no queue
 
 
 class ParkingQueueConsumer(QueueConsumer):
@@ -73,6 +75,7 @@ class ParkingQueueConsumer(QueueConsumer):
                   reason="message body is not JSON", content_type=message.content_type,
                   error=repr(exc)[:300], body=repr(message.body)[:500])
         message.reject(requeue=False)  # dead-lettered to <queue>.parked
+        metrics.message_parked(UNDECODED_QUEUE, "unreadable")
 
 
 class Outage:
@@ -109,6 +112,7 @@ class EventSubscriber(Consumer):
 
     def read_or_park(self, body, message):
         """The message's envelope, or None after parking an unreadable one (never retried)."""
+        metrics.message_delivered(self.subscription.queue, message)
         try:
             envelope = read_envelope(body)
             if envelope.type not in self.subscription.event_types:
@@ -117,6 +121,7 @@ class EventSubscriber(Consumer):
             log.error("envelope_rejected", queue=self.subscription.queue, reason=exc.reason,
                       errors=exc.errors, body=repr(body)[:500])
             message.reject(requeue=False)  # dead-lettered to <queue>.parked
+            metrics.message_parked(self.subscription.queue, "unreadable")
             return None
         return envelope
 
@@ -152,6 +157,7 @@ class EventSubscriber(Consumer):
         if exc_info is not None:
             log.warning("event_handler_failed", queue=self.subscription.queue,
                         error=repr(exc_info[1]), redelivered=message.delivery_info.get("redelivered"))
+            metrics.message_failed(self.subscription.queue, message, DELIVERY_LIMIT)
         super().handle_message_processed(message, result, exc_info)
 
     # ---- outages (see the module's docstring) ----------------------------------------------
@@ -223,6 +229,7 @@ class EventSubscriber(Consumer):
                   event_id=str(envelope.event_id), event_type=envelope.type, trials=outage.blamed,
                   error=describe(failure))
         self.queue_consumer.requeue_message(message)  # counted: parked after DELIVERY_LIMIT
+        metrics.message_failed(self.subscription.queue, message, DELIVERY_LIMIT)
         return True
 
     def _database_answers(self):

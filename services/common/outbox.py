@@ -44,3 +44,11 @@ class OutboxReader:
         messages = [Outgoing(**row) for row in rows]
         last = rows[-1]["position"] if rows else after
         return last, messages
+
+    def backlog(self, after):
+        """(rows after ``after``, the oldest one's created_at or None)."""
+        with self.store.transaction() as cur:
+            cur.execute("SELECT count(*) AS count, min(created_at) AS oldest FROM outbox WHERE position > %s",
+                        (after,))
+            row = cur.fetchone()
+        return row["count"], row["oldest"]

@@ -20,6 +20,7 @@ from nameko.extensions import DependencyProvider
 
 from contracts.topology import declare_topology, events_exchange
 from services.common.confirms import ConfirmTracker
+from services.common import metrics
 from services.common.db import PostgresStore, ensure_database
 from services.common.logs import configure, get_logger
 from services.common.schema import RELAY_POSITION
@@ -74,13 +75,24 @@ class EventRelay(DependencyProvider):
         self.reader.setup(self.container, self.store)
 
     def start(self):
+        # the lag is watched even with the relay disabled: then it only grows, which is worth an alert
+        metrics.SCRAPED.add(metrics.SCRAPED.relays, id(self), (self.container.service_name, self))
         if str(self.container.config.get("RELAY_ENABLED", "true")).lower() in ("0", "false", "no"):
             log.warning("relay_disabled", source=self.source)  # events wait in the log until a relay runs
             return
         self._running = True
         self._thread = self.container.spawn_managed_thread(self._run, identifier=f"relay:{self.source}")
 
+    def backlog(self):
+        """(events stored after the recorded position, the time of the oldest or None): the lag
+        metrics read it when scraped (services/common/metrics.py)."""
+        with self.store.transaction() as cur:
+            cur.execute("SELECT position FROM relay_position WHERE relay = %s", (self.source,))
+            row = cur.fetchone()
+        return self.reader.backlog(row["position"] if row else 0)
+
     def stop(self):
+        metrics.SCRAPED.remove(metrics.SCRAPED.relays, id(self))
         self._running = False
         self._wakeup.set()
         thread = getattr(self, "_thread", None)
@@ -90,6 +102,7 @@ class EventRelay(DependencyProvider):
         self.store.close()
 
     def kill(self):
+        metrics.SCRAPED.remove(metrics.SCRAPED.relays, id(self))
         self._running = False
         self._wakeup.set()
         self._disconnect()

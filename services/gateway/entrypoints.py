@@ -45,6 +45,7 @@ from werkzeug.wrappers import Request, Response
 
 from contracts.errors import PlatformError, ServiceUnavailable
 from contracts.validation import load, schema_of
+from services.common import metrics
 from services.common.logs import CORRELATION_HEADER, get_logger
 from services.common.rpc import OUTCOME_NOT_DONE
 from services.common.tokens import TokenSigner
@@ -103,6 +104,7 @@ class GatewayWsgiApp(WsgiApp):
         correlation_id = h.correlation_id_from(request.headers.get(CORRELATION_HEADER))
         environ[CORRELATION_ENVIRON_KEY] = correlation_id
         adapter = self.url_map.bind_to_environ(environ)
+        route = metrics.UNMATCHED_ROUTE
         try:
             if request.method == "OPTIONS":
                 allowed = adapter.allowed_methods()
@@ -111,6 +113,7 @@ class GatewayWsgiApp(WsgiApp):
                 response = h.preflight_response(allowed)
             else:
                 provider, values = adapter.match()
+                route = provider.url  # the rule's template: one series per route, whatever the ids
                 request.path_values = values
                 response = provider.handle_request(request)
         except HTTPException as exc:
@@ -124,9 +127,12 @@ class GatewayWsgiApp(WsgiApp):
         response.headers[CORRELATION_HEADER] = correlation_id
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")  # JSON text is never sniffed as HTML
+        took = time.monotonic() - started
         (log.debug if request.path in QUIET_PATHS else log.info)(
             "http_request", method=request.method, path=request.path, status=response.status_code,
-            duration_ms=round((time.monotonic() - started) * 1000, 1), correlation_id=correlation_id)
+            duration_ms=round(took * 1000, 1), correlation_id=correlation_id)
+        metrics.http_answered(request.method if route != metrics.UNMATCHED_ROUTE else "-", route,
+                              response.status_code, took)
         return response(environ, start_response)
 
 

@@ -52,6 +52,7 @@ from services.gateway.sessions import LiveSessions, session_feed
 from services.gateway.http import request_key
 from services.common.actors import ActingUser
 from services.common.rpc import TimedRpcProxy
+from services.common.metrics import Metrics
 from services.gateway.routes_people import require_verified_email
 from services.gateway.schemas import (
     HistoryListSchema,
@@ -91,6 +92,7 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
     name = "gateway"
 
     log = CorrelationContext("gateway")
+    metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     acting_user = ActingUser()  # signs the signed-in user for every RPC (services/common/actors.py)
     sessions = LiveSessions()  # revoked sessions and changed accounts, from identity's events
     cases = TimedRpcProxy("cases")

@@ -31,6 +31,7 @@ from services.common.rpc import RpcDeadline, TimedRpcProxy, rpc
 from services.common.schema import PUBLISHER_TABLES
 from services.common.timer import configured_timer
 from services.common.tokens import TokenSigner
+from services.common.metrics import Metrics
 from services.identity import accreditation, availability, photos, profiles, questionnaires, recovery, repository
 from services.identity import throttle
 from services.identity import audit, case_gate, contacts, sessions
@@ -150,6 +151,7 @@ class IdentityService:
     name = SERVICE
 
     log = CorrelationContext(SERVICE)
+    metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     db = Database(migrations=list(MIGRATIONS) + list(PUBLISHER_TABLES))
     relay = EventRelay(SERVICE, OutboxReader(SERVICE))
     tokens = Tokens()

@@ -23,6 +23,7 @@ from services.common.outbox import OutboxReader
 from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
+from services.common.metrics import Metrics
 from services.library import curation, forum, items, projection, review, search, similar
 # re-exported: tests and older callers import these from here
 from services.library.projection import (  # noqa: F401
@@ -64,6 +65,7 @@ class LibraryService:
     name = "library"
 
     log = CorrelationContext("library")
+    metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=SCHEMA)
     review_mode = review.ReviewMode()

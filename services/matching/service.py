@@ -30,6 +30,7 @@ from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
+from services.common.metrics import Metrics
 from services.matching import readmodel
 from services.matching.ranking import TIE_MARGIN, rank
 from services.matching.rounds import round_request
@@ -54,6 +55,7 @@ class MatchingService:
 
     config = Config()
     log = CorrelationContext("matching")
+    metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=SCHEMA)
     relay = EventRelay("matching", OutboxReader("matching"))

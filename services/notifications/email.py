@@ -20,6 +20,7 @@ from email.utils import formataddr
 
 from services.common.mail import (MAX_BACKOFF_SECONDS, Mailer, RetryPolicy, SmtpSettings, permanent, plain_message,
                                   send)
+from services.common import metrics
 from services.notifications import preferences
 from services.notifications.messages import MODERATORS
 
@@ -70,6 +71,7 @@ def mark_sent(cur, row_ids):
     if row_ids:
         cur.execute("UPDATE email_outbox SET status = 'sent', sent_at = now(), last_error = NULL "
                     "WHERE id = ANY(%s::uuid[])", (list(row_ids),))
+        metrics.email_outcome("sent", len(row_ids))
 
 
 def mark_failed_attempt(cur, row, error, policy, give_up=False):
@@ -77,7 +79,9 @@ def mark_failed_attempt(cur, row, error, policy, give_up=False):
     if give_up or policy.gives_up(row["attempts"]):
         cur.execute("UPDATE email_outbox SET status = 'failed', last_error = %s WHERE id = %s",
                     (error[:1000], row["id"]))
+        metrics.email_outcome("failed")
         return "failed"
+    metrics.email_outcome("retried")
     cur.execute("UPDATE email_outbox SET next_attempt_at = now() + %s, last_error = %s WHERE id = %s",
                 (timedelta(seconds=policy.backoff(row["attempts"])), error[:1000], row["id"]))
     return "pending"
@@ -90,6 +94,7 @@ def fan_out(cur, row, moderator_ids):
         cur.execute("INSERT INTO email_outbox (source_event_id, recipient, kind, text, created_at) "
                     "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source_event_id, recipient) DO NOTHING",
                     (row["source_event_id"], moderator_id, row["kind"], row["text"], row["created_at"]))
+        metrics.email_outcome("queued", cur.rowcount)
     cur.execute("UPDATE email_outbox SET status = 'fanned_out', sent_at = now(), last_error = NULL WHERE id = %s",
                 (row["id"],))
     return wanted

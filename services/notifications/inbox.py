@@ -7,6 +7,7 @@ are listed by every moderator, whose own read state lives in ``inbox_reads``.
 import uuid
 
 from contracts.errors import InvalidInput, NotFound
+from services.common import metrics
 from services.notifications import preferences
 from services.notifications.messages import MODERATORS
 
@@ -44,6 +45,7 @@ def deliver(cur, recipient, kind, text, source_event_id, case_id=None, case_numb
         cur.execute("INSERT INTO email_outbox (source_event_id, recipient, kind, text) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (source_event_id, recipient) DO NOTHING",
                     (source_event_id, recipient, kind, text))
+        metrics.email_outcome("queued", cur.rowcount)
     return True
 
 

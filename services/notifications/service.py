@@ -26,6 +26,7 @@ from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
 from services.notifications.schema import MIGRATIONS
 from services.common.timer import TimerWake, wakeable_timer
+from services.common.metrics import Metrics
 
 log = get_logger()
 
@@ -54,6 +55,7 @@ class NotificationsService:
     name = SERVICE
 
     log = CorrelationContext(SERVICE)
+    metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=MIGRATIONS)
     identity = Directory()
