@@ -8,10 +8,12 @@ import requests
 from kombu import Connection, Exchange, Producer
 from prometheus_client.parser import text_string_to_metric_families
 
+from contracts.topology import DELIVERY_LIMIT
 from services.common import outbox
 from services.common.db import PostgresStore
 from services.matching.service import MatchingService
-from tests.integration.event_helpers import purge
+from tests.faults.helpers import queue_depth
+from tests.integration.event_helpers import envelope, purge
 from tests.integration.gateway_platform import free_port, start_platform
 from tests.support import case_form, eventually
 
@@ -140,3 +142,28 @@ def test_unreadable_messages_are_counted_as_parked(metrics_port, test_env):
         eventually(counted, timeout=30, message="both parked messages counted")
     finally:
         purge(test_env.amqp_uri, queue + ".parked")  # the session's other tests read parked queues
+
+
+def test_a_message_failing_at_its_last_delivery_is_counted_as_parked_once(metrics_port, test_env):
+    """The broker parks a message that failed DELIVERY_LIMIT + 1 times; the consumer counts it at that
+    last failure (x-delivery-count), not at the earlier ones."""
+    queue = "cases.matching-events"
+    parked = dict(queue=queue, reason="delivery_limit")
+    before, _ = scrape(metrics_port)
+    missing_case = str(uuid.uuid4())  # the cases service cannot record proposals for a case it lacks
+    poisoned = envelope("MentorsMatched", missing_case, {"case_id": missing_case, "round": 1, "proposals": []},
+                        source="matching")
+    with Connection(test_env.amqp_uri) as conn:
+        Producer(conn.channel()).publish(json.dumps(poisoned), exchange=Exchange("matching.events", type="topic",
+                                                                                 durable=True),
+                                         routing_key="MentorsMatched", content_type="application/json")
+    try:
+        eventually(lambda: queue_depth(test_env.amqp_uri, queue + ".parked") >= 1, timeout=60,
+                   message="the poison parked by the broker")
+        after, _ = scrape(metrics_port)
+        assert value(after, "mentor_consumer_parked_total", **parked) == value(
+            before, "mentor_consumer_parked_total", **parked) + 1
+        assert value(after, "mentor_consumer_redeliveries_total", queue=queue) >= value(
+            before, "mentor_consumer_redeliveries_total", queue=queue) + DELIVERY_LIMIT
+    finally:
+        purge(test_env.amqp_uri, queue + ".parked")
