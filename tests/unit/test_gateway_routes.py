@@ -50,7 +50,8 @@ def test_routes_are_unique_and_versioned():
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):
     for key in ("AMQP_URI", "ACTOR_SIGNING_KEY", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
-                "GATEWAY_SESSION_CHECK", "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL"):
+                "GATEWAY_SESSION_CHECK", "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL",
+                "METRICS_PORT"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RPC_TIMEOUT", "3")
     setup_yaml_parser()
@@ -60,7 +61,7 @@ def test_config_yaml_has_the_gateway_keys(monkeypatch):
         "TOKEN_SECRET": "dev-only-token-secret-change-me", "ACTOR_SIGNING_KEY": "dev-only:actors",
         "TOKEN_TTL_SECONDS": 3600, "GATEWAY_SESSION_CHECK": "local", "RPC_TIMEOUT": 3,
         "CORS_ALLOW_ORIGIN": "*", "TRUST_FORWARDED_FOR": "false", "WEB_PROXY_SECRET": "dev-only-web-proxy-secret-change-me",
-        "LOG_LEVEL": "INFO", "max_workers": 32}
+        "LOG_LEVEL": "INFO", "METRICS_PORT": 0, "max_workers": 32}
 
 
 def test_config_yaml_keeps_strings_as_given(monkeypatch):
