@@ -235,8 +235,8 @@ class ContainerSet:
 
     def _stop(self, container):
         """Stop, bounded: a test run once hung for good in a module's teardown after a gateway's tests
-        (2026-12-06, not yet explained: see the README's known limitations); a container that does not
-        stop in time is killed, and says so on stderr."""
+        (2026-12-06: closing a pool connection still in use, since fixed in PostgresStore.close); a
+        container that does not stop in time is killed, and says so on stderr."""
         try:
             with eventlet.Timeout(self.STOP_TIMEOUT):
                 container.stop()
