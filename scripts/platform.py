@@ -87,6 +87,7 @@ ENV_DEFAULTS = {
     "EMAIL_ROUND_MAX": "2000",
     "EMAIL_MAX_ATTEMPTS": "8",
     "EMAIL_RETRY_SECONDS": "30",
+    "NEWS_POLL_INTERVAL": "5",
     "TRUST_FORWARDED_FOR": "false",
     "WEB_PROXY_SECRET": "dev-only-web-proxy-secret-change-me",
     "GATEWAY_URL": "http://127.0.0.1:8000",
