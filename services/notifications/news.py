@@ -246,11 +246,9 @@ def due_for_delivery(cur, limit=DELIVERY_BATCH):
 
 
 def subscribers_for(cur, item):
-    """Who gets this item (``wants``, in SQL), in a stable order."""
-    cur.execute("SELECT user_id FROM news_subscriptions WHERE subscribed AND "
-                "(cardinality(rubrics) = 0 OR cardinality(%(rubrics)s::text[]) = 0 OR rubrics && %(rubrics)s::text[]) "
-                "ORDER BY user_id", {"rubrics": list(item["rubrics"])})
-    return [row["user_id"] for row in cur.fetchall()]
+    """Who gets this item (``wants``), in a stable order."""
+    cur.execute("SELECT user_id, rubrics FROM news_subscriptions WHERE subscribed ORDER BY user_id")
+    return [row["user_id"] for row in cur.fetchall() if wants(row["rubrics"], item["rubrics"])]
 
 
 def deliver(cur, item):
