@@ -17,13 +17,11 @@ transaction that marks the item notified, so nothing crosses the broker and nobo
 
 Rules are pure functions of the item and ``now`` (unit-tested); storage is below them.
 """
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime, timedelta
 
 from contracts.errors import Conflict, InvalidInput, NotFound
+from services.common import paging
 from services.notifications import inbox
 from services.notifications.calendar import is_web_link
 
@@ -138,22 +136,6 @@ def version_view(row):
             "recorded_at": _iso(row["recorded_at"])}
 
 
-def encode_cursor(row):
-    """The opaque place after ``row`` in the list (newest publication first)."""
-    raw = json.dumps([row["publish_at"].isoformat(), str(row["id"])]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor):
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        publish_at, row_id = json.loads(raw)
-        return datetime.fromisoformat(publish_at), str(uuid.UUID(row_id))
-    except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
-        raise InvalidInput("The cursor is not one this list gave.",
-                           {"cursor": ["Pass back next_cursor of the previous page unchanged."]}) from None
-
-
 # ---- storage --------------------------------------------------------------------------------
 
 def load(cur, item_uuid, lock=False):
@@ -215,12 +197,13 @@ def page(cur, now, limit, cursor=None, rubric=None, state=None):
     if rubric:
         where.append("%(rubric)s = ANY(rubrics)")
     if cursor:
-        params["at"], params["after"] = decode_cursor(cursor)
+        params["at"], params["after"] = paging.decode_cursor(cursor)
         where.append("(publish_at, id) < (%(at)s, %(after)s)")
     cur.execute(f"SELECT * FROM news_items {'WHERE ' + ' AND '.join(where) if where else ''} "
                 f"ORDER BY publish_at DESC, id DESC LIMIT %(limit)s", params)
     rows = cur.fetchall()
-    return rows[:limit], (encode_cursor(rows[limit - 1]) if len(rows) > limit else None)
+    last = rows[limit - 1] if len(rows) > limit else None
+    return rows[:limit], (paging.encode_cursor(last["publish_at"], last["id"]) if last else None)
 
 
 # ---- subscriptions and delivery ----------------------------------------------------------------
