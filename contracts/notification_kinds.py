@@ -44,6 +44,8 @@ KINDS = {
     # the events calendar, for those who attend
     "calendar_event_changed": "An event you attend changed its time or place",
     "calendar_event_cancelled": "An event you attend was cancelled",
+    # news items of one's rubrics of interest, for those who subscribed (services/notifications/news.py)
+    "news_published": "A news item of your rubrics was published",
 }
 
 KIND_NAMES = tuple(KINDS)

@@ -61,7 +61,11 @@ identity:      register(form) -> UserView
 notifications: list_inbox(actor) -> [InboxEntryView];  mark_read(actor, entry_id) -> InboxEntryView
                inbox_page(actor, query) -> InboxPage (InboxQuerySchema; newest first, with unread_count)
                unread_count(actor) -> UnreadCount;  mark_all_read(actor, {up_to}) -> MarkAllReadResult
-               get_preferences(actor) -> Preferences;  update_preferences(actor, {email}) -> Preferences
+               get_preferences(actor) -> Preferences;  update_preferences(actor, {email, news}) -> Preferences
+               news_page(query) / news_item(item_id) -> NewsPage / NewsItemView (public: published items only)
+               news_desk(actor, query) / news_history(actor, item_id) -> NewsPage / NewsHistory (moderators)
+               create_news(actor, form, request_key=None) / edit_news(actor, item_id, patch) /
+                   withdraw_news(actor, item_id, {reason}) -> NewsItemView (moderators; contracts/news.py)
                send_direct_message(actor, {recipient_id, text}, request_key=None) -> DirectMessageView
                list_conversations(actor) -> [ConversationView];  get_thread(actor, peer_id, query) -> MessageThread
                    (mentors and moderators only; a mentee is refused)
@@ -92,6 +96,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from contracts import vocabulary as v
 from contracts.case_form import CaseFormSchema
+from contracts.news import NewsSubscriptionSchema
 from contracts.notification_kinds import KIND_NAMES as NOTIFICATION_KINDS
 from contracts.question_bank import HINTS_BY_ID, QUESTION_KINDS
 from contracts.rubrics import RUBRIC_SLUGS
@@ -375,9 +380,11 @@ class MarkAllReadSchema(Schema):
 
 class PreferencesUpdateSchema(Schema):
     email = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
-                        values=fields.Boolean(required=True), required=True,
+                        values=fields.Boolean(required=True), load_default=dict,
                         metadata={"description": "Notification kind -> send an e-mail too; kinds not named "
                                                  "keep their setting"})
+    news = fields.Nested(NewsSubscriptionSchema, load_default=None, allow_none=True, metadata={
+        "description": "Get news items of one's rubrics of interest in the inbox; omitted: unchanged"})
 
 
 class DirectMessageSchema(Schema):
@@ -881,6 +888,8 @@ class InboxEntryViewSchema(Schema):
     case_number = fields.String(allow_none=True)
     peer_id = fields.String(allow_none=True, metadata={"description": "The sender of a direct message"})
     calendar_event_id = fields.String(allow_none=True)
+    news_item_id = fields.String(allow_none=True, metadata={"description": "The news item a news_published entry "
+                                                                          "announces"})
     text = fields.String()
     created_at = fields.String()
     read_at = fields.String(allow_none=True)
@@ -910,6 +919,8 @@ class PreferenceViewSchema(Schema):
 
 class PreferencesSchema(Schema):
     items = fields.List(fields.Nested(PreferenceViewSchema), required=True)
+    news = fields.Nested(NewsSubscriptionSchema, metadata={
+        "description": "The news subscription (unsubscribed, every rubric, until chosen)"})
 
 
 class DirectMessageViewSchema(Schema):

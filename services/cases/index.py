@@ -11,13 +11,10 @@ A list is read in pages, newest change first, with an opaque cursor (``list_for`
 Updated right after each command (read-your-writes) and caught up from the
 notification log by a timer, so a crash between the two never leaves it stale.
 """
-import base64
-import binascii
 import json
-import uuid
-from datetime import datetime
 
-from contracts.errors import InvalidInput
+from services.common import paging
+from services.common.paging import decode_cursor  # the case list pages with the common cursor
 from contracts.vocabulary import TURN_BY_STATE
 from services.cases.application import CasesApplication
 import json
@@ -191,19 +188,7 @@ def overdue_proposals(cur, now, after_seconds, limit=100):
 
 def encode_cursor(row):
     """The opaque place after ``row`` in a list (newest change first): its change time and id."""
-    raw = json.dumps([row["updated_at"].isoformat(), str(row["id"])]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor):
-    """(change time, case id) of a cursor ``encode_cursor`` made; anything else is a 400 naming it."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        updated_at, case_id = json.loads(raw)
-        return datetime.fromisoformat(updated_at), str(uuid.UUID(case_id))
-    except (binascii.Error, ValueError, TypeError, AttributeError):
-        raise InvalidInput("The cursor is not one this list gave.",
-                           {"cursor": ["Pass back next_cursor of the previous page unchanged."]}) from None
+    return paging.encode_cursor(row["updated_at"], row["id"])
 
 
 def list_for(cur, actor, filters=None, limit=50):

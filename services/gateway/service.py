@@ -45,7 +45,7 @@ from services.common.logs import CorrelationContext, get_logger
 # Route mixins by module, never by class: `nameko run services.gateway.service` starts every class with
 # entrypoints it finds in this module's namespace as a service of its own (and fails: a mixin has no name).
 from services.gateway import openapi, routes_communication, routes_library, routes_matching, routes_people
-from services.gateway import routes_audit
+from services.gateway import routes_audit, routes_news
 from services.gateway import routes_statistics
 from services.gateway.entrypoints import http
 from services.gateway.sessions import LiveSessions, session_feed
@@ -88,7 +88,8 @@ QUESTION_BANK = {"items": bank_as_dict()}  # the hints of seed 6.2.1.2, from con
 
 
 class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, routes_communication.CommunicationRoutes,
-                     routes_people.PeopleRoutes, routes_library.LibraryRoutes, routes_statistics.StatisticsRoutes):
+                     routes_people.PeopleRoutes, routes_library.LibraryRoutes, routes_statistics.StatisticsRoutes,
+                     routes_news.NewsRoutes):
     name = "gateway"
 
     log = CorrelationContext("gateway")

@@ -12,7 +12,7 @@ from services.notifications import preferences
 from services.notifications.messages import MODERATORS
 
 _VIEW = """
-SELECT i.id::text AS id, i.kind, i.case_id, i.case_number, i.peer_id, i.calendar_event_id, i.text,
+SELECT i.id::text AS id, i.kind, i.case_id, i.case_number, i.peer_id, i.calendar_event_id, i.news_item_id, i.text,
        i.created_at,
        CASE WHEN i.user_id = %(me)s THEN i.read_at ELSE r.read_at END AS read_at,
        CASE WHEN i.user_id = %(me)s THEN 'personal' ELSE 'moderators' END AS audience
@@ -32,12 +32,13 @@ def entry_view(row):
 
 
 def deliver(cur, recipient, kind, text, source_event_id, case_id=None, case_number=None, peer_id=None,
-            calendar_event_id=None):
+            calendar_event_id=None, news_item_id=None):
     """The inbox entry, and its e-mail if wanted; False when this event already told this recipient."""
-    cur.execute("INSERT INTO inbox (user_id, kind, case_id, case_number, peer_id, calendar_event_id, text, "
-                "source_event_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+    cur.execute("INSERT INTO inbox (user_id, kind, case_id, case_number, peer_id, calendar_event_id, news_item_id, "
+                "text, source_event_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (source_event_id, user_id) DO NOTHING RETURNING id",
-                (recipient, kind, case_id, case_number, peer_id, calendar_event_id, text, source_event_id))
+                (recipient, kind, case_id, case_number, peer_id, calendar_event_id, news_item_id, text,
+                 source_event_id))
     if cur.fetchone() is None:
         return False
     # the moderators' preferences are applied when the e-mail is fanned out to each of them

@@ -1,7 +1,7 @@
 """The notifications service's tables (idempotent DDL, run at every start).
 
 notifications is the communications service: the inbox, the e-mail outbox and preferences,
-direct messages between mentors, and the events calendar live in its one database. E-mail
+direct messages between mentors, the events calendar and the news items live in its one database. E-mail
 addresses are never stored here: the sender asks identity for them at send time.
 """
 from services.common.schema import CONSUMER_TABLES
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS inbox (
 INBOX_COLUMNS = (
     "ALTER TABLE inbox ADD COLUMN IF NOT EXISTS peer_id text",
     "ALTER TABLE inbox ADD COLUMN IF NOT EXISTS calendar_event_id text",
+    "ALTER TABLE inbox ADD COLUMN IF NOT EXISTS news_item_id text",
 )
 
 INBOX_INDEX = "CREATE INDEX IF NOT EXISTS inbox_user ON inbox (user_id, created_at DESC)"
@@ -116,9 +117,60 @@ CREATE TABLE IF NOT EXISTS calendar_attendance (
     PRIMARY KEY (event_id, user_id)
 )"""
 
+# News items (services/notifications/news.py): the current state, every version, who subscribed.
+NEWS_ITEMS = """
+CREATE TABLE IF NOT EXISTS news_items (
+    id uuid PRIMARY KEY,
+    title text NOT NULL,
+    text text NOT NULL,
+    rubrics text[] NOT NULL DEFAULT '{}',
+    meeting_link text,
+    publish_at timestamptz NOT NULL,
+    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'withdrawn')),
+    version integer NOT NULL DEFAULT 1,
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    withdrawn_at timestamptz,
+    withdraw_reason text,
+    notified_at timestamptz  -- when its subscribers were told (once; never for a withdrawn item)
+)"""
+
+NEWS_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS news_items_newest ON news_items (publish_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS news_items_undelivered ON news_items (publish_at) "
+    "WHERE status = 'active' AND notified_at IS NULL",
+)
+
+# Append-only: one row per create, edit and withdrawal, each a whole copy of the item as it then was.
+NEWS_VERSIONS = """
+CREATE TABLE IF NOT EXISTS news_versions (
+    item_id uuid NOT NULL REFERENCES news_items (id),
+    version integer NOT NULL,
+    change text NOT NULL CHECK (change IN ('created', 'edited', 'withdrawn')),
+    title text NOT NULL,
+    text text NOT NULL,
+    rubrics text[] NOT NULL,
+    meeting_link text,
+    publish_at timestamptz NOT NULL,
+    reason text,
+    editor_id text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (item_id, version)
+)"""
+
+NEWS_SUBSCRIPTIONS = """
+CREATE TABLE IF NOT EXISTS news_subscriptions (
+    user_id text PRIMARY KEY,
+    subscribed boolean NOT NULL,
+    rubrics text[] NOT NULL DEFAULT '{}',  -- rubrics of interest; empty: every item
+    updated_at timestamptz NOT NULL DEFAULT now()
+)"""
+
 MIGRATIONS = CONSUMER_TABLES + (
     INBOX, *INBOX_COLUMNS, INBOX_INDEX, INBOX_UNREAD_INDEX, INBOX_READS,
     EMAIL_OUTBOX, EMAIL_DUE_INDEX, PREFERENCES,
     DIRECT_MESSAGES, *DIRECT_MESSAGES_INDEXES,
     CALENDAR_EVENTS, *CALENDAR_INDEXES, CALENDAR_ATTENDANCE,
+    NEWS_ITEMS, *NEWS_INDEXES, NEWS_VERSIONS, NEWS_SUBSCRIPTIONS,
 )

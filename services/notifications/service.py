@@ -1,16 +1,19 @@
 """notifications: the communications service - the inbox of everyone whose turn it is, e-mail
-copies of it, direct messages between mentors, and the events calendar.
+copies of it, direct messages between mentors, the events calendar and the news items.
 
 Run: ``nameko run --config services/notifications/config.yaml services.notifications.service``.
 A thin shell: who is told what is messages.py, the inbox inbox.py, e-mail email.py (sent by the
-@timer below), preferences preferences.py, direct messages messaging.py, the calendar calendar.py.
+@timer below), preferences preferences.py, direct messages messaging.py, the calendar calendar.py, news news.py
+(delivered to subscribers by the second @timer).
 """
 import uuid
 from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
 
-from contracts.errors import NotFound, PlatformError, ServiceUnavailable
+from contracts.errors import Forbidden, NotFound, PlatformError, ServiceUnavailable
+from contracts.news import (NewsDeskQuerySchema, NewsItemFormSchema, NewsItemPatchSchema, NewsQuerySchema,
+                            NewsWithdrawalSchema)
 from contracts.rpc import (ActorSchema, CalendarEventFormSchema, CalendarEventPatchSchema, CalendarQuerySchema,
                            DirectMessageSchema, InboxQuerySchema, MarkAllReadSchema, MessageThreadQuerySchema,
                            PreferencesUpdateSchema, ReasonSchema)
@@ -21,7 +24,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.personal_data import records
 from services.common.rpc import RpcDeadline, rpc
-from services.notifications import calendar, email, inbox, messaging, preferences
+from services.notifications import calendar, email, inbox, messaging, news, preferences
 from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
 from services.notifications.schema import MIGRATIONS
@@ -48,6 +51,8 @@ PERSONAL_TABLES = {
     "direct_messages": (("sender_id", "recipient_id"), ()),
     "calendar_events": (("author_id",), ()),
     "calendar_attendance": (("user_id",), ()),
+    "news_subscriptions": (("user_id",), ()),
+    "news_versions": (("editor_id",), ()),
 }
 
 
@@ -61,6 +66,7 @@ class NotificationsService:
     identity = Directory()
     config = Config()
     wake_email_sender = TimerWake("send_emails")  # e-mails go out as they are queued
+    wake_news_delivery = TimerWake("deliver_news")  # an item published now is sent now
 
     # ---- events: one inbox entry (and e-mail) per person whose turn it is -------------------
 
@@ -145,7 +151,7 @@ class NotificationsService:
     def get_preferences(self, actor):
         actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
-            return preferences.preferences_view(preferences.stored_preferences(cur, actor["user_id"]))
+            return self._preferences(cur, actor["user_id"])
 
     @rpc
     def update_preferences(self, actor, body):
@@ -153,9 +159,17 @@ class NotificationsService:
         body = load(PreferencesUpdateSchema, body, "preferences")
         with self.db.transaction() as cur:
             preferences.save_preferences(cur, actor["user_id"], body["email"])
-            stored = preferences.stored_preferences(cur, actor["user_id"])
-        log.info("notification_preferences_updated", user_id=actor["user_id"], kinds=sorted(body["email"]))
-        return preferences.preferences_view(stored)
+            if body["news"] is not None:
+                news.save_subscription(cur, actor["user_id"], body["news"])
+            view = self._preferences(cur, actor["user_id"])
+        log.info("notification_preferences_updated", user_id=actor["user_id"], kinds=sorted(body["email"]),
+                 news=body["news"] is not None)
+        return view
+
+    @staticmethod
+    def _preferences(cur, user_id):
+        return {**preferences.preferences_view(preferences.stored_preferences(cur, user_id)),
+                "news": news.subscription(cur, user_id)}
 
     @wakeable_timer("EMAIL_POLL_INTERVAL", 2.0)
     def send_emails(self):
@@ -354,6 +368,118 @@ class NotificationsService:
         for user_id in calendar.attendees(cur, event_uuid):
             if user_id != actor["user_id"]:
                 inbox.deliver(cur, user_id, kind, text, change_id, calendar_event_id=str(event_uuid))
+
+    # ---- news items ---------------------------------------------------------------------------
+
+    @rpc
+    def news_page(self, query=None):
+        """The public list: published items, newest first (no actor: visitors read it too)."""
+        query = load(NewsQuerySchema, query, "query")
+        with self.db.transaction() as cur:
+            rows, next_cursor = news.page(cur, _now(), query["limit"], query["cursor"], query["rubric"],
+                                          news.PUBLISHED)
+        now = _now()
+        return {"items": [news.item_view(r, now) for r in rows], "next_cursor": next_cursor}
+
+    @rpc
+    def news_item(self, item_id):
+        """One published item; a scheduled or withdrawn one is NotFound to the public."""
+        now = _now()
+        with self.db.transaction() as cur:
+            row = news.load(cur, news.parse_item_id(item_id))
+        if not news.visible_to(row, None, now):
+            raise NotFound(f"No news item {item_id}.")
+        return news.item_view(row, now)
+
+    @rpc
+    def news_desk(self, actor, query=None):
+        """Every item in every state, for moderators (the editor's list)."""
+        actor = self._news_moderator(actor)
+        query = load(NewsDeskQuerySchema, query, "query")
+        now = _now()
+        with self.db.transaction() as cur:
+            rows, next_cursor = news.page(cur, now, query["limit"], query["cursor"], query["rubric"], query["state"])
+        return {"items": [news.item_view(r, now, moderator=True) for r in rows], "next_cursor": next_cursor}
+
+    @rpc
+    def news_history(self, actor, item_id):
+        actor = self._news_moderator(actor)
+        item_uuid = news.parse_item_id(item_id)
+        with self.db.transaction() as cur:
+            row = news.load(cur, item_uuid)
+            versions = news.versions(cur, item_uuid)
+        return {"item": news.item_view(row, _now(), moderator=True), "versions": [news.version_view(v) for v in versions]}
+
+    @rpc
+    def create_news(self, actor, form, request_key=None):
+        actor = self._news_moderator(actor)
+        now = _now()
+        item = news.validated(news.normalize(load(NewsItemFormSchema, form, "news item")), now)
+        item_uuid = news.item_id(actor["user_id"], request_key)
+        with self.db.transaction() as cur:
+            created = news.insert(cur, item_uuid, actor["user_id"], item)
+            row = news.load(cur, item_uuid)
+        if created:
+            log.info("news_item_created", item_id=str(item_uuid), state=news.state_of(row, now))
+            self.wake_news_delivery()
+        return news.item_view(row, now, moderator=True)
+
+    @rpc
+    def edit_news(self, actor, item_id, patch):
+        actor = self._news_moderator(actor)
+        patch = load(NewsItemPatchSchema, patch, "news item")
+        item_uuid, now = news.parse_item_id(item_id), _now()
+        with self.db.transaction() as cur:
+            current = news.load(cur, item_uuid, lock=True)
+            news.authorize_change(current)
+            item = news.validated(news.merge(current, patch), now, previous=current)
+            edited = news.changed(current, item)
+            if edited:
+                news.update(cur, current, item, actor["user_id"])
+            row = news.load(cur, item_uuid)
+        if edited:
+            log.info("news_item_edited", item_id=str(item_uuid), fields=sorted(patch), version=row["version"])
+            self.wake_news_delivery()  # moved to now: sent now
+        return news.item_view(row, now, moderator=True)
+
+    @rpc
+    def withdraw_news(self, actor, item_id, body=None):
+        actor = self._news_moderator(actor)
+        body = load(NewsWithdrawalSchema, body, "withdrawal")
+        item_uuid = news.parse_item_id(item_id)
+        with self.db.transaction() as cur:
+            current = news.load(cur, item_uuid, lock=True)
+            news.authorize_change(current)
+            news.withdraw(cur, current, body["reason"].strip(), actor["user_id"])
+            row = news.load(cur, item_uuid)
+        log.info("news_item_withdrawn", item_id=str(item_uuid), version=row["version"])
+        return news.item_view(row, _now(), moderator=True)
+
+    @staticmethod
+    def _news_moderator(actor):
+        actor = load(ActorSchema, actor, "actor")
+        if actor["role"] != "moderator":
+            raise Forbidden("Only moderators edit the news.")
+        return actor
+
+    @wakeable_timer("NEWS_POLL_INTERVAL", 5.0)
+    def deliver_news(self):
+        """Tell subscribers of every item whose publication time has come (woken when one is published
+        now; every NEWS_POLL_INTERVAL seconds for the scheduled ones), a batch of items a transaction."""
+        while True:
+            try:
+                with self.db.transaction() as cur:
+                    items = news.due_for_delivery(cur)
+                    told = [(item["id"], news.deliver(cur, item)) for item in items]
+            except ServiceUnavailable as exc:  # the items wait; the next tick tries again
+                log.warning("news_delivery_paused", reason=exc.message)
+                return
+            if not items:
+                return
+            if any(count for _, count in told):
+                self.wake_email_sender()
+            for item_uuid, count in told:
+                log.info("news_item_delivered", item_id=str(item_uuid), recipients=count)
 
     # ---- operations ---------------------------------------------------------------------------
 

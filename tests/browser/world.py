@@ -142,6 +142,12 @@ def seed(platform):
         "link": "https://example.org/clinic", "rubrics": [RUBRIC]})
     platform.call("POST", "/api/v1/messages", token=t_mentor, expect=201,
                   json={"recipient_id": colleague["id"], "text": "Could you look at a planning case with me?"})
+    # news: a published item with a meeting link (the public pages), a scheduled one (the moderators' desk)
+    news = platform.call("POST", "/api/v1/news", token=t_moderator, expect=201, json={
+        "title": "Online meeting: the first year at school", "text": "Bring your questions.\nWe start at 18:00.",
+        "rubrics": [RUBRIC], "meeting_link": "https://example.org/meeting"})
+    platform.call("POST", "/api/v1/news", token=t_moderator, expect=201, json={
+        "title": "Next month's webinar", "text": "Details soon.", "publish_at": starts.isoformat()})
     eventually(lambda: platform.call("GET", f"/api/v1/library?rubric={RUBRIC}", token=t_mentee)["items"],
                timeout=30, message="the completed case reaches the library")
     return {
@@ -149,4 +155,5 @@ def seed(platform):
         "tokens": {"mentee": t_mentee, "mentor": t_mentor, "moderator": t_moderator},
         "cases": {"solved": solved["id"], "anonymous": anonymous["id"], "choosing": choosing["id"],
                   "deciding": deciding, "proposed": proposed},
+        "news": news["id"],
     }

@@ -118,6 +118,11 @@ def cancel_event(w, role, allowed):
     return {"method": "POST", "path": f"/api/v1/calendar/{event_id}/cancellation", "json": {"reason": "Moved."}}
 
 
+def withdraw_news(w, role, allowed):
+    item_id = w.fresh_news() if allowed else w.ids["news_id"]
+    return {"method": "POST", "path": f"/api/v1/news/{item_id}/withdrawal", "json": {"reason": "Outdated."}}
+
+
 def withdraw_material(w, role, allowed):
     entry_id = w.fresh_material() if allowed else w.ids["entry_id"]
     return {"method": "POST", "path": f"/api/v1/library/{entry_id}/withdrawal", "json": {"reason": "Outdated."}}
@@ -395,6 +400,18 @@ TABLE = {
         "401 ok ok ok ok ok ok", send("/api/v1/calendar/{event_id}/attendance", method="PUT")),
     ("DELETE", "/api/v1/calendar/<event_id>/attendance"): row(
         "401 ok ok ok ok ok ok", send("/api/v1/calendar/{event_id}/attendance", method="DELETE")),
+
+    # news: everyone reads published items; moderators write, see every state and the history
+    ("GET", "/api/v1/news"): row("ok ok ok ok ok ok ok", get("/api/v1/news")),
+    ("GET", "/api/v1/news/<item_id>"): row("ok ok ok ok ok ok ok", get("/api/v1/news/{news_id}")),
+    ("GET", "/api/v1/news/all"): row("401 403 403 403 403 403 ok", get("/api/v1/news/all")),
+    ("GET", "/api/v1/news/<item_id>/history"): row("401 403 403 403 403 403 ok",
+                                                   get("/api/v1/news/{news_id}/history")),
+    ("POST", "/api/v1/news"): row("401 403 403 403 403 403 ok", send("/api/v1/news", {
+        "title": f"News {TAG}", "text": "A seminar next week.", "rubrics": RUBRICS}), "a new item per call"),
+    ("PATCH", "/api/v1/news/<item_id>"): row("401 403 403 403 403 403 ok", send(
+        "/api/v1/news/{news_id}", {"title": f"News {TAG}"}, method="PATCH"), "the same title again"),
+    ("POST", "/api/v1/news/<item_id>/withdrawal"): row("401 403 403 403 403 403 ok", withdraw_news, "a fresh item"),
 }
 
 
@@ -473,6 +490,7 @@ class World:
                   json={"recipient_id": self.ids["colleague_id"], "text": self.secrets["direct"]})
         self.ids["event_id"] = self.fresh_event()
         self.ids["entry_id"] = self.fresh_material()
+        self.ids["news_id"] = self.fresh_news()
         applicant, t_applicant = self.api.register("mentor")
         self.call("PUT", "/api/v1/me/mentor-profile", t_applicant, json=self.outsider_profile)
         self.ids["application_id"] = self.call("POST", "/api/v1/me/accreditation", t_applicant, expect=201, json={
@@ -536,6 +554,10 @@ class World:
 
     def fresh_event(self):
         return self.call("POST", "/api/v1/calendar", self.tokens["mentor"], expect=201, json=calendar_form())["id"]
+
+    def fresh_news(self):
+        return self.call("POST", "/api/v1/news", self.tokens["moderator"], expect=201, json={
+            "title": f"News {TAG}", "text": "A seminar next week.", "rubrics": RUBRICS})["id"]
 
     def fresh_material(self):
         return self.call("POST", "/api/v1/library/materials", self.tokens["moderator"], expect=201, json={

@@ -56,6 +56,9 @@ EXPECTED = {
     ("PATCH", "/api/v1/library/drafts/{draft_id}"), ("POST", "/api/v1/library/drafts/{draft_id}/publication"),
     ("POST", "/api/v1/library/drafts/{draft_id}/rejection"), ("GET", "/api/v1/me/publications"),
     ("DELETE", "/api/v1/cases/{case_id}/publication-consent"), ("GET", "/api/v1/me/data"),
+    ("GET", "/api/v1/news"), ("GET", "/api/v1/news/all"), ("GET", "/api/v1/news/{item_id}"),
+    ("GET", "/api/v1/news/{item_id}/history"), ("POST", "/api/v1/news"), ("PATCH", "/api/v1/news/{item_id}"),
+    ("POST", "/api/v1/news/{item_id}/withdrawal"),
 }
 
 BODIES = {
@@ -98,6 +101,9 @@ BODIES = {
     ("POST", "/api/v1/auth/password-reset/confirm"): "PasswordReset",
     ("PATCH", "/api/v1/library/drafts/{draft_id}"): "DraftEdit",
     ("POST", "/api/v1/library/drafts/{draft_id}/rejection"): "ModerationReason",
+    ("POST", "/api/v1/news"): "NewsItemForm",
+    ("PATCH", "/api/v1/news/{item_id}"): "NewsItemPatch",
+    ("POST", "/api/v1/news/{item_id}/withdrawal"): "NewsWithdrawal",
 }
 # raw bodies and results (not JSON): the mentor's photo
 IMAGES = ["image/jpeg", "image/png"]
@@ -108,7 +114,8 @@ PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET
           ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
           ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
           ("GET", "/api/v1/mentors/{mentor_id}/photo"), ("POST", "/api/v1/auth/email-verification"),
-          ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm")}
+          ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
+          ("GET", "/api/v1/news"), ("GET", "/api/v1/news/{item_id}")}
 
 
 @pytest.fixture(scope="module")

@@ -125,21 +125,40 @@ def questionnaire() -> Any:
                   updated_at=(current or {}).get("updated_at"))
 
 
+def _profile_rubrics() -> list[str]:
+    """A mentor's advisory rubrics: the rubrics of interest a first news subscription starts from."""
+    if (current_user() or {}).get("role") != "mentor":
+        return []
+    try:
+        return list(api().get("/api/v1/me/mentor-profile").get("rubrics") or [])
+    except ApiError as error:
+        if error.status == 404:
+            return []
+        raise
+
+
 @bp.route("/account/notifications", methods=["GET", "POST"])
 @signed_in()
 def notifications() -> Any:
-    preferences = api().get("/api/v1/me/notification-preferences").get("items", [])
-    form = FormState.from_request(prefill={f"email.{p['kind']}": bool(p.get("email")) for p in preferences})
+    stored = api().get("/api/v1/me/notification-preferences")
+    preferences = stored.get("items", [])
+    news = stored.get("news") or {"subscribed": False, "rubrics": []}
+    suggested = [] if news["subscribed"] or news["rubrics"] else _profile_rubrics()
+    form = FormState.from_request(prefill={**{f"email.{p['kind']}": bool(p.get("email")) for p in preferences},
+                                           "news.subscribed": news["subscribed"],
+                                           "news.rubrics": news["rubrics"] or suggested})
+    context = {"preferences": preferences, "suggested": bool(suggested)}
     if request.method == "POST":
         wanted = {p["kind"]: form.checked(f"email.{p['kind']}") for p in preferences}
+        subscription = {"subscribed": form.checked("news.subscribed"), "rubrics": form.getlist("news.rubrics")}
         try:
-            api().put("/api/v1/me/notification-preferences", {"email": wanted})
+            api().put("/api/v1/me/notification-preferences", {"email": wanted, "news": subscription})
         except ApiError as error:
             form.fail(error)
-            return render("account/notifications.html", form.status, form=form, preferences=preferences)
+            return render("account/notifications.html", form.status, form=form, **context)
         flash("common.saved", "success")
         return redirect_to("account.notifications")
-    return render("account/notifications.html", form=form, preferences=preferences)
+    return render("account/notifications.html", form=form, **context)
 
 
 @bp.get("/account/access-log")
