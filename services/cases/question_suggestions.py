@@ -21,11 +21,14 @@ count together), its anonymized text, kind, and whether the answers to it led to
 
 Suggesting (``suggest``)::
 
-    similar cases = the NEIGHBOURS most similar solved cases at or above MIN_SIMILARITY
+    similar cases = the NEIGHBOURS most similar solved cases at or above MIN_SIMILARITY, among the
+                    CANDIDATES sharing a word with the case, best ts_rank first (shared
+                    rubrics alone do not make a case similar)
     similarity    = TEXT_WEIGHT * text + RUBRIC_WEIGHT * rubric   (no rubrics: text alone)
     text          = min(1, idf of the shared words / (FULL_TEXT_SHARE * idf of the case's words)),
                     idf = ln((N + 1) / (cases with the word + 1)); words in more than
-                    COMMON_SHARE of the pool are left out, like stop words
+                    COMMON_SHARE of the pool are left out, like stop words (from COMMON_FROM
+                    pooled cases on)
     rubric        = the case's rubrics the solved case shares / the case's rubrics
     group weight  = sum over its similar cases of similarity * OUTCOME[problem solved]
                     * (1 + REDEFINITION_BONUS if its answers led to a redefinition)
@@ -54,14 +57,16 @@ from contracts.question_bank import HINTS_BY_ID, QUESTION_BANK
 from contracts.vocabulary import PROBLEM_SOLVED
 from services.cases import index
 from services.common.anonymizer import scrub
+from services.common.text_search import or_query
 
 TS_CONFIG = "russian"  # Russian words stemmed, Latin-script ones by the English stemmer (stop words dropped)
 TEXT_WEIGHT, RUBRIC_WEIGHT = 0.7, 0.3
 FULL_TEXT_SHARE = 0.5
 COMMON_SHARE = 0.25
+COMMON_FROM = 40  # solved cases in the pool before its commonest words are left out
 MIN_SIMILARITY = 0.2
 NEIGHBOURS = 25
-CANDIDATES = 2000  # the most recent solved cases sharing a word or a rubric
+CANDIDATES = 200  # solved cases sharing a word, best ts_rank first, scored exactly
 OUTCOME = {"yes": 1.0, "partly": 0.6, "no": 0.25}
 REDEFINITION_BONUS = 0.5
 MIN_PRIVATE_CASES = 2
@@ -216,8 +221,9 @@ SCHEMA = (
         publishes boolean NOT NULL,
         completed_at timestamptz NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS question_pool_cases_lexemes ON question_pool_cases USING gin (lexemes)",
-    "CREATE INDEX IF NOT EXISTS question_pool_cases_rubrics ON question_pool_cases USING gin (rubrics)",
+    # the words again as a vector: candidates are found (GIN) and pre-ranked (ts_rank) by it
+    "ALTER TABLE question_pool_cases ADD COLUMN IF NOT EXISTS search tsvector NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS question_pool_cases_search ON question_pool_cases USING gin (search)",
     """CREATE TABLE IF NOT EXISTS question_pool_questions (
         case_id uuid NOT NULL,
         seq integer NOT NULL,
@@ -262,9 +268,10 @@ def store(cur, case_id, record, completed_at):
     if record is None:
         return
     lexemes = lexemes_of(cur, record["text"])
-    cur.execute("INSERT INTO question_pool_cases (case_id, rubrics, lexemes, problem_solved, publishes, completed_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (case_id, record["rubrics"], lexemes, record["problem_solved"], record["publishes"], completed_at))
+    cur.execute("INSERT INTO question_pool_cases (case_id, rubrics, lexemes, search, problem_solved, publishes, "
+                "completed_at) VALUES (%s, %s, %s, array_to_tsvector(%s::text[]), %s, %s, %s)",
+                (case_id, record["rubrics"], lexemes, lexemes, record["problem_solved"], record["publishes"],
+                 completed_at))
     cur.execute("INSERT INTO question_pool_lexemes (lexeme, cases) SELECT l, 1 FROM unnest(%s::text[]) l "
                 "ON CONFLICT (lexeme) DO UPDATE SET cases = question_pool_lexemes.cases + 1", (lexemes,))
     for seq, q in enumerate(record["questions"]):
@@ -311,21 +318,22 @@ def similar_cases(cur, text, rubrics, exclude_case_id=None):
         return {}
     cur.execute("SELECT lexeme, cases FROM question_pool_lexemes WHERE lexeme = ANY(%s) AND cases > 0", (terms,))
     frequencies = {row["lexeme"]: row["cases"] for row in cur.fetchall()}
-    rare = [t for t in terms if frequencies.get(t, 0) <= COMMON_SHARE * size]
+    common = COMMON_SHARE * size if size >= COMMON_FROM else size  # a small pool: idf alone weighs them
+    rare = [t for t in terms if frequencies.get(t, 0) <= common]
     idf = idf_weights({t: frequencies.get(t, 0) for t in rare}, size)
-    if not rare and not rubrics:
+    if not rare:  # shared rubrics alone do not make a case similar
         return {}
-    cur.execute("SELECT case_id, problem_solved, publishes, "
-                "ARRAY(SELECT unnest(lexemes) INTERSECT SELECT unnest(%(terms)s::text[])) AS shared, "
-                "ARRAY(SELECT unnest(rubrics) INTERSECT SELECT unnest(%(rubrics)s::text[])) AS shared_rubrics "
-                "FROM question_pool_cases WHERE (lexemes && %(terms)s::text[] OR rubrics && %(rubrics)s::text[]) "
-                "AND case_id IS DISTINCT FROM %(exclude)s::uuid ORDER BY completed_at DESC LIMIT %(limit)s",
-                {"terms": rare, "rubrics": list(rubrics), "exclude": exclude_case_id, "limit": CANDIDATES})
+    cur.execute("SELECT case_id::text, problem_solved, publishes, lexemes, rubrics FROM question_pool_cases "
+                "WHERE search @@ %(query)s::tsquery AND case_id IS DISTINCT FROM %(exclude)s::uuid "
+                "ORDER BY ts_rank(search, %(query)s::tsquery) DESC, completed_at DESC LIMIT %(limit)s",
+                {"query": or_query(rare), "exclude": exclude_case_id, "limit": CANDIDATES})
     scored = []
+    wanted, asked_rubrics = set(rare), list(rubrics)
     for row in cur.fetchall():
-        value = similarity(row["shared"], rare, idf, row["shared_rubrics"], list(rubrics))
+        value = similarity(wanted.intersection(row["lexemes"]), rare, idf,
+                           [r for r in asked_rubrics if r in row["rubrics"]], asked_rubrics)
         if value >= MIN_SIMILARITY:
-            scored.append((value, str(row["case_id"]), row))
+            scored.append((value, row["case_id"], row))
     scored.sort(key=lambda item: (-item[0], item[1]))
     return {case_id: {"similarity": value, "problem_solved": row["problem_solved"], "publishes": row["publishes"]}
             for value, case_id, row in scored[:NEIGHBOURS]}
