@@ -23,6 +23,9 @@ cases:         create_case(actor, form) -> CaseView;  get_case(actor, case_id) -
                    a moderator must give a reason of ACCESS_REASON_MIN+ characters, else InvalidInput)
                list_cases(actor, filters=None) -> CaseSummaryPage {items, next_cursor} (filters:
                    CaseFilterSchema; the filters other than cursor and limit are for moderators)
+               question_suggestions(actor, case_id, {limit}) -> QuestionSuggestionList (the case's
+                   mentor and moderators: learned from similar solved cases, then the hint bank)
+               question_suggestion_usage(actor) -> QuestionSuggestionUsage (moderators)
                mentor_quality(actor, query=None) -> MentorQualityList (contracts/statistics.py; moderators
                    every mentor, a mentor their own, anyone else Forbidden)
 identity:      register(form) -> UserView
@@ -276,6 +279,9 @@ class ReasonSchema(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
+SUGGESTION_ID_PATTERN = r"^[lb]-[0-9a-f]{16}$"
+
+
 def _one_source(data, **_):
     if bool(data.get("bank_id")) == bool(data.get("text")):
         raise ValidationError("Give either bank_id (a hint of the bank) or text (\"other\"), not both.",
@@ -291,6 +297,11 @@ class QuestionSchema(Schema):
                          metadata={"description": "An own question (\"other\"); give exactly one of bank_id and "
                                                   "text"})
     kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS))
+    suggestion_id = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Regexp(SUGGESTION_ID_PATTERN, error="Not a suggestion id."),
+                                  metadata={"description": "The question suggestion it was asked from, as is or "
+                                                           "edited (GET /api/v1/cases/{id}/question-suggestions); "
+                                                           "recorded to measure usefulness"})
 
     @validates_schema
     def one_source(self, data, **kwargs):
@@ -1022,3 +1033,45 @@ class HealthSchema(Schema):
     service = fields.String()
     status = fields.String()
     database = fields.String()
+
+
+class QuestionSuggestionQuerySchema(Schema):
+    limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
+
+
+class QuestionProvenanceSchema(Schema):
+    """Where a learned suggestion comes from: in how many similar solved cases it was asked, how
+    many of them were solved (yes, partly, no) and redefined after it; never which cases."""
+    cases = fields.Integer(required=True)
+    yes = fields.Integer(required=True)
+    partly = fields.Integer(required=True)
+    no = fields.Integer(required=True)
+    redefined = fields.Integer(required=True)
+
+
+class QuestionSuggestionSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "Give it as suggestion_id when asking"})
+    source = fields.String(required=True, metadata={"description": "learned (similar solved cases) or bank"})
+    text = fields.String(required=True, metadata={"description": "Anonymized"})
+    kind = fields.String(required=True)
+    bank_id = fields.String(allow_none=True, required=True)
+    score = fields.Float(required=True)
+    provenance = fields.Nested(QuestionProvenanceSchema, allow_none=True, required=True)
+
+
+class QuestionSuggestionListSchema(Schema):
+    items = fields.List(fields.Nested(QuestionSuggestionSchema), required=True)
+
+
+class SuggestionUseCountsSchema(Schema):
+    as_is = fields.Integer(required=True)
+    edited = fields.Integer(required=True)
+    completed_cases = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                                  metadata={"description": "Completed cases that asked from this source, by "
+                                                           "problem solved (yes, partly, no)"})
+
+
+class QuestionSuggestionUsageSchema(Schema):
+    questions_asked = fields.Integer(required=True)
+    learned = fields.Nested(SuggestionUseCountsSchema, required=True)
+    bank = fields.Nested(SuggestionUseCountsSchema, required=True)

@@ -283,14 +283,19 @@ class Case(Aggregate):
     # ---- questions, answers, redefinition ---------------------------------------------
 
     def ask_questions(self, actor_id, questions, request_key=None):
-        """Questions from the hint bank (``bank_text`` filled in) or "other"; clarifying or developing."""
+        """Questions from the hint bank (``bank_text`` filled in) or "other"; clarifying or developing.
+        A question asked from a suggestion (services/cases/question_suggestions.py) carries its
+        ``suggestion_id`` and ``suggestion_use`` (as_is or edited), recorded so usefulness can be
+        measured; questions recorded before them have neither."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor asks questions.")
         key = request_key or f"{self.version}"
         ids = [str(uuid.uuid5(self.id, f"question:{key}:{i}")) for i in range(len(questions))]
         if any(q["id"] == ids[0] for q in self.questions):
             return ids  # the same request again
         self._require_state(IN_PROGRESS, AWAITING_ANSWERS)
-        asked = [{"id": qid, "bank_id": q.get("bank_id"), "text": q["text"], "kind": q["kind"]}
+        asked = [{"id": qid, "bank_id": q.get("bank_id"), "text": q["text"], "kind": q["kind"],
+                  **({"suggestion_id": q["suggestion_id"], "suggestion_use": q["suggestion_use"]}
+                     if q.get("suggestion_id") else {})}
                  for qid, q in zip(ids, questions)]
         self._questions_asked(mentor_id=actor_id, questions=asked, at=_now())
         return ids

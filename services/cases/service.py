@@ -25,12 +25,13 @@ from contracts.case_form import CaseFormSchema
 from contracts.errors import Conflict, Forbidden, MentorSuspended, PlatformError
 from contracts.question_bank import HINTS_BY_ID, bank_as_dict
 from contracts.rpc import (AccessReasonSchema, ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
-                           ChooseMentorSchema, ForumPublishSchema, ReasonSchema, ReflectionSchema, ShareSchema,
-                           SolutionSchema, TextSchema)
+                           ChooseMentorSchema, ForumPublishSchema, QuestionSuggestionListSchema,
+                           QuestionSuggestionQuerySchema, QuestionSuggestionUsageSchema, ReasonSchema,
+                           ReflectionSchema, ShareSchema, SolutionSchema, TextSchema)
 from contracts.statistics import (CaseStatisticsSchema, MentorQualityListSchema, MentorQualityQuerySchema,
                                  StatisticsFilterSchema)
 from contracts.validation import load, schema_of
-from services.cases import index, mentor_quality, standing
+from services.cases import index, mentor_quality, question_suggestions, standing
 from services.cases import statistics as case_statistics
 from services.cases.application import case_id_for, open_application
 from services.cases.domain import ABANDONED, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
@@ -71,7 +72,7 @@ class CasesService:
     log = CorrelationContext("cases")
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
-    db = Database(migrations=index.SCHEMA + standing.SCHEMA + mentor_quality.SCHEMA)
+    db = Database(migrations=index.SCHEMA + standing.SCHEMA + mentor_quality.SCHEMA + question_suggestions.SCHEMA)
     cases = Cases()
     relay = EventRelay("cases", CaseLogReader())
     clock = Clock()
@@ -118,7 +119,8 @@ class CasesService:
 
     @rpc
     def ask_questions(self, actor, case_id, body, request_id=None):
-        questions = [{**q, "text": HINTS_BY_ID[q["bank_id"]].text if q["bank_id"] else q["text"]}
+        questions = [{**q, "text": HINTS_BY_ID[q["bank_id"]].text if q["bank_id"] else q["text"],
+                      "suggestion_use": question_suggestions.use_of(q["suggestion_id"], q["bank_id"], q["text"])}
                      for q in load(AskQuestionsSchema, body, "questions")["questions"]]
         return self._act(actor, case_id, lambda case, user: case.ask_questions(user, questions, request_id))
 
@@ -184,6 +186,32 @@ class CasesService:
     @rpc
     def question_bank(self):
         return bank_as_dict()
+
+    @rpc
+    def question_suggestions(self, actor, case_id, query=None):
+        """Questions to ask (services/cases/question_suggestions.py): learned from similar solved
+        cases, anonymized and aggregated, then the hint bank; for the case's mentor and moderators.
+        The pool is caught up first (bounded), so a case completed just before counts."""
+        actor = self._actor(actor)
+        query = load(QuestionSuggestionQuerySchema, query or {}, "query")
+        case = self.cases.get_case(case_id)
+        question_suggestions.require_asker(case, actor)
+        self._catch_up(question_suggestions.catch_up)
+        with self.db.transaction() as cur:
+            items = question_suggestions.suggest(cur, question_suggestions.case_text(case.form),
+                                                 case.form.get("rubrics") or (), case.id, query["limit"])
+        return schema_of(QuestionSuggestionListSchema).dump({"items": items})
+
+    @rpc
+    def question_suggestion_usage(self, actor):
+        """The moderators' figure of how often suggested questions are asked, as is or edited."""
+        actor = self._actor(actor)
+        if actor["role"] != "moderator":
+            raise Forbidden("Only a moderator sees how question suggestions are used.")
+        self._catch_up(index.catch_up)
+        self._catch_up(question_suggestions.catch_up)
+        with self.db.transaction() as cur:
+            return schema_of(QuestionSuggestionUsageSchema).dump(question_suggestions.usage(cur))
 
     # ---- queries ----------------------------------------------------------------------
 
@@ -339,6 +367,7 @@ class CasesService:
     def catch_up_index(self):
         index.catch_up(self.db, self.cases)
         mentor_quality.catch_up(self.db, self.cases)
+        question_suggestions.catch_up(self.db, self.cases)
 
     @configured_timer("ESCALATION_CHECK_INTERVAL", default=60)
     def follow_up_waiting(self):

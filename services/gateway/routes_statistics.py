@@ -8,6 +8,7 @@ A mixin of GatewayService (it has the RPC proxies). The services refuse anyone b
 (403), a mentor's own figures aside; the period (``from``/``to``) applies to the cases, the
 registrations cover every year, the library counts what is visible now.
 """
+from contracts.rpc import QuestionSuggestionUsageSchema
 from contracts.statistics import MentorQualityListSchema, MentorQualityQuerySchema, StatisticsFilterSchema
 from contracts.validation import schema_of
 from services.gateway.entrypoints import http
@@ -26,6 +27,13 @@ class StatisticsRoutes:
         registrations = self.identity.registrations_per_year(actor)
         library = self.library.statistics(actor)
         return {"cases": cases, "registrations": registrations["items"], "library": library}
+
+    @http("GET", "/api/v1/statistics/question-suggestions", returns=QuestionSuggestionUsageSchema,
+          tag="statistics", summary="Moderators: how often the questions suggested to mentors (learned from "
+                                    "solved cases, or the hint bank) were asked, as is or edited, among all "
+                                    "questions asked, and how the completed cases that used them ended")
+    def question_suggestion_usage(self, request, actor):
+        return self.cases.question_suggestion_usage(actor)
 
     @http("GET", "/api/v1/statistics/mentors", query=MentorQualityQuerySchema, returns=MentorQualityListSchema,
           tag="statistics", summary="Moderators: every mentor's quality figures (times to accept, to the first "

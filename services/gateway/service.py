@@ -14,8 +14,8 @@ from contracts.errors import InvalidInput, PlatformError, ServiceUnavailable
 from contracts.question_bank import QUESTION_KIND_LABELS, QUESTION_KINDS, bank_as_dict
 from contracts.rpc import (
     AnswerQuestionsSchema,
-    AskQuestionsSchema,
     AsOfSchema,
+    AskQuestionsSchema,
     AuthorCardSchema,
     CaseFilterSchema,
     CaseSummaryPageSchema,
@@ -26,6 +26,8 @@ from contracts.rpc import (
     LibrarySearchSchema,
     MentorProfileSchema,
     MentorProfileViewSchema,
+    QuestionSuggestionListSchema,
+    QuestionSuggestionQuerySchema,
     QuestionnaireSchema,
     QuestionnaireViewSchema,
     ReasonSchema,
@@ -256,6 +258,14 @@ class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, r
           tag="cases", summary="The mentor asks clarifying or developing questions, from the bank or own")
     def ask_questions(self, request, actor, case_id, body):
         return self._case_view(self.cases.ask_questions(actor, case_id, body, request_key(request)))
+
+    @http("GET", "/api/v1/cases/<case_id>/question-suggestions", query=QuestionSuggestionQuerySchema,
+          returns=QuestionSuggestionListSchema, tag="cases",
+          summary="For the case's mentor: questions to ask, learned from similar solved cases (anonymized, with "
+                  "where they come from: in how many similar solved cases asked, how many solved), then the "
+                  "hint bank; give a suggestion's id as suggestion_id when asking it, as is or edited")
+    def question_suggestions(self, request, actor, case_id, query):
+        return self.cases.question_suggestions(actor, case_id, query)
 
     @http("POST", "/api/v1/cases/<case_id>/answers", body=AnswerQuestionsSchema, returns=CaseViewSchema,
           tag="cases", summary="The author answers the mentor's questions")

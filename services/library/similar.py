@@ -38,6 +38,7 @@ import math
 from psycopg2 import sql
 
 from contracts.vocabulary import SIMILAR_REASONS
+from services.common.text_search import or_query
 from services.library.search import CASE, MATERIAL
 from services.library.tables import TS_CONFIG
 
@@ -71,11 +72,6 @@ def pick_terms(lexeme_counts, common=(), max_terms=MAX_TERMS):
     common = set(common)
     rare = [lex for lex, _ in usable if lex not in common]
     return (rare or [lex for lex, _ in usable])[:max_terms]
-
-
-def or_query(terms):
-    """A tsquery text matching any of the (already normalized) lexemes, quoted for the parser."""
-    return " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
 
 
 def term_weights(terms, frequencies, repeats=None):

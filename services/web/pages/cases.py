@@ -173,11 +173,12 @@ def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: 
     if part["author"] or part["moderator"]:
         history = gateway.get(f"/api/v1/cases/{case_id}/history").get("items", [])
     timeline = history if history is not None else timeline_from_case(case)
-    bank, suggestions = [], []
+    bank, suggestions, learned = [], [], []
     similar = None  # not asked (or the library rests): no claim either way; [] is "no similar case yet"
     failed = set(forms or {})  # a refused form is shown again, as typed, whatever the case's state now
     if part["mentor"] and (case["state"] in ("in_progress", "awaiting_answers") or "questions" in failed):
         bank = gateway.get("/api/v1/question-bank").get("items", [])
+        learned = learned_suggestions(gateway, case_id)
     consent = case.get("form", {}).get("group_discussion_consent")
     if part["mentor"] and consent and case["state"] in WORKING:
         try:
@@ -192,16 +193,32 @@ def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: 
             if error.status != 503:  # the library resting is no reason to hide the case
                 raise
     forms = dict(forms or {})
+    picked = next((s for s in learned if s["id"] == request.args.get("use")), None)
+    if picked and "questions" not in forms:  # "use this question" without JS: the first own question, filled
+        forms["questions"] = FormState.from_request({"written.0.text": picked["text"], "written.0.kind": picked["kind"],
+                                                     "written.0.suggestion": picked["id"]})
     for name in ("choose", "decline", "questions", "answers", "message", "withdraw", "solution", "colleagues",
                  "opinion", "forum", "second_opinion", "keep", "accept", "reopen"):
         forms.setdefault(name, FormState())
     unanswered = [q for q in case.get("questions", []) if not q.get("answer")]
     return render("cases/case.html", status, case=case, part=part, timeline=timeline, bank=bank,
-                  suggestions=suggestions, similar=similar, forms=forms, limits=LIMITS, unanswered=unanswered,
+                  learned=learned, suggestions=suggestions, similar=similar, forms=forms, limits=LIMITS, unanswered=unanswered,
                   question_texts=question_texts(case, history), filed=request.args.get("filed") == "1",
                   material_slots=range(MATERIAL_SLOTS), written_slots=range(WRITTEN_SLOTS), turn_of=turn_of,
                   working=WORKING, failed=failed,
                   request_path=url_for("cases.case", case_id=case_id))  # reload: the case, not the action's URL
+
+
+def learned_suggestions(gateway: Any, case_id: str) -> list[dict[str, Any]]:
+    """The questions learned from similar solved cases (anonymized, with their provenance), shown
+    before the bank; none when the cases service cannot say (the bank is still there)."""
+    try:
+        items = gateway.get(f"/api/v1/cases/{case_id}/question-suggestions").get("items", [])
+    except ApiError as error:
+        if error.status not in (403, 409, 503):
+            raise
+        return []
+    return [item for item in items if item.get("source") == "learned"]
 
 
 @bp.get("/cases/<case_id>")
@@ -264,7 +281,8 @@ def ask(case_id: str) -> Any:
             names[f"questions.{index}.text"] = f"written.{slot}.text"
             names[f"questions.{index}.kind"] = f"written.{slot}.kind"
             names[f"questions.{index}"] = f"written.{slot}.text"
-            questions.append({"text": text, "kind": form.get(f"written.{slot}.kind") or None})
+            questions.append({"text": text, "kind": form.get(f"written.{slot}.kind") or None,
+                              "suggestion_id": form.get(f"written.{slot}.suggestion") or None})
     names["questions"] = "bank"
     return _act(case_id, "questions", "questions", {"questions": questions}, names)
 

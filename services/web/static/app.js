@@ -1,7 +1,9 @@
 // Progressive enhancement only: every page works without this file.
 // - character counters under fields with a limit (data-maxlength), announced politely;
 // - the inbox badge refreshed every 30 s from /inbox/unread (JSON), without a reload;
-// - a confirmation before destructive buttons (data-confirm).
+// - a confirmation before destructive buttons (data-confirm);
+// - "use this question" (data-suggestion) fills the first empty own question in place, its kind and the
+//   suggestion's id (without JS the link reloads the page with that question filled in).
 // No inline handlers: the Content-Security-Policy allows scripts from this site only.
 (function () {
   "use strict";
@@ -48,9 +50,30 @@
     });
   }
 
+  function suggestions() {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("[data-suggestion]") : null;
+      if (!link) return;
+      var slot = 0, text;
+      while ((text = document.getElementById("written-" + slot + "-text")) && text.value.trim()) slot++;
+      if (!text) slot = 0, text = document.getElementById("written-0-text");
+      var id = document.getElementById("written-" + slot + "-suggestion");
+      if (!text || !id) return;
+      event.preventDefault();
+      text.value = link.getAttribute("data-text");
+      id.value = link.getAttribute("data-suggestion");
+      var kind = document.querySelector("input[name='written." + slot + ".kind'][value='" +
+                                        link.getAttribute("data-kind") + "']");
+      if (kind) kind.checked = true;
+      updateCounter(text);
+      text.focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     counters();
     badge();
     confirmations();
+    suggestions();
   });
 })();
