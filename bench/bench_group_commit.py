@@ -10,7 +10,7 @@ Each run measures, N writes each, one transaction (or one command) per write:
    connection - 4 connections get PostgreSQL's own group commit of concurrent transactions;
 2. stock: ``CasesApplication.save(Case(...))`` through eventsourcing 9.2's recorder (a table
    lock per insert), from 1 and 4 clients;
-3. group commit: the same with CASES_RECORDER=group_commit (services.common.group_commit), from
+3. group commit: the same with CASES_RECORDER=group_commit (services.common.library_internals.eventsourcing_group_commit), from
    1 and 4 clients.
 
 Clients of 2 and 3 run in two models: threads, and eventlet greenlets after ``monkey_patch()``

@@ -140,8 +140,8 @@ def _check_parquet(output):
         import pyarrow  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError:
-        raise CliError("--format parquet needs pyarrow, which is not installed: pip install pyarrow "
-                       "(or use --format csv / jsonl)") from None
+        raise CliError("--format parquet needs pyarrow, which is not installed: pip install -c constraints.txt "
+                       '".[research]" (or use --format csv / jsonl)') from None
     if output in (None, "-"):
         raise CliError("--format parquet needs --output FILE (parquet is not written to standard output)")
 

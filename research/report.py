@@ -93,7 +93,14 @@ def write_csv(stats, path):
 
 
 def _pyplot():
-    import matplotlib
+    """matplotlib comes with the ``research`` extra, which the service image leaves out: without it the
+    report's figures are refused with a clear message (exit 2), like parquet without pyarrow."""
+    try:
+        import matplotlib
+    except ImportError:
+        from research.cli import CliError
+        raise CliError("the report's figures need matplotlib, which is not installed: "
+                       'pip install -c constraints.txt ".[research]"') from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt

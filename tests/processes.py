@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -69,3 +70,22 @@ class ServiceProcess:
 
     def log_text(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextmanager
+def services_as_own_users(test_env, names, log_dir, env=None, timeout=120):
+    """``{name: ServiceProcess}`` of ``names`` run as real processes, each as its own broker user
+    (services/common/broker_users.py), healthy before the block starts and stopped after it:
+    terminated together, then waited for. ``env``: the processes' environment, the session's by default."""
+    env = test_env.process_env() if env is None else env
+    processes = {name: ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), log_dir).start()
+                 for name in names}
+    try:
+        for process in processes.values():
+            process.wait_healthy(test_env.amqp_uri, timeout=timeout)
+        yield processes
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.kill()

@@ -1,8 +1,16 @@
 """Helpers shared by the tests: polling without sleeps that hide failures, sample data."""
+import socket
 import time
 import uuid
 
 from contracts.case_form import example_case_form
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server the test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def eventually(check, timeout=15.0, interval=0.1, message="condition not met", explain=None):

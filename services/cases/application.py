@@ -4,19 +4,21 @@ import uuid
 from urllib.parse import unquote, urlsplit
 
 import psycopg2
-from eventsourcing.application import AggregateNotFound, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFound
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from contracts.errors import Conflict, NotFound, ServiceUnavailable
 from services.cases.domain import Case
 from services.cases.outgoing import check_and_stamp
+from services.common.library_internals.eventsourcing_application import FastSaveApplication, stamp
 from services.common.logs import current_correlation_id
 
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c2d4e-8a0b-4c7e-9f31-2b5d7e9a1c40")
 
 
 RECORDERS = {  # CASES_RECORDER: how events are committed (bench/RESULTS.md has the figures)
-    "group_commit": "services.common.group_commit:Factory",  # concurrent commands share a commit
+    # concurrent commands share a commit
+    "group_commit": "services.common.library_internals.eventsourcing_group_commit:Factory",
     "stock": "eventsourcing.postgres",  # eventsourcing's recorder: one table-locked commit each
 }
 DEFAULT_RECORDER = "group_commit"
@@ -70,8 +72,11 @@ def event_id(originator_id, version):
     return uuid.uuid5(EVENT_ID_NAMESPACE, f"cases:{originator_id}:{version}")
 
 
-class CasesApplication(Application):
+class CasesApplication(FastSaveApplication):
+    """Saves Cases without eventsourcing's run-time Protocol checks (services/common/library_internals/
+    eventsourcing_application.py; ``CASES_SAVE=stock`` saves the stock way)."""
     name = "cases"
+    fast_save_types = (Case,)
 
     def create_case(self, case_id, number, author_id, form):
         """File a case; the same request (same case_id) filed again returns the first case."""
@@ -150,23 +155,7 @@ class CasesApplication(Application):
             raise NotFound(f"No case {case_id}.")
         return events
 
-    def save(self, *objs, **kwargs):
-        """eventsourcing's ``save``, without the runtime ``Protocol`` isinstance checks of its
-        ``collect_events`` (32 us a command on this machine, 2 us without them; bench/README.md,
-        "Append"): what this application saves is Cases; anything else goes the stock way."""
-        if kwargs or not all(type(obj) is Case for obj in objs):
-            return super().save(*objs, **kwargs)
-        processing_event = ProcessingEvent()
-        for case in objs:
-            processing_event.events.extend(case.collect_events())
-            processing_event.aggregates[case.id] = case
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
-        self.notify(processing_event.events)  # deprecated, but eventsourcing's save still calls it
-        return recordings
-
-    def _record(self, processing_event):
+    def before_record(self, processing_event):
         # Before anything is stored: every new event's integration payload against its contract
         # (outgoing.py; ContractBroken fails the command), stamped when the relay may publish it as
         # it is. Then the request's correlation id on every new event (persisted with its state),
@@ -174,8 +163,7 @@ class CasesApplication(Application):
         check_and_stamp(processing_event.events, processing_event.aggregates, self.get_case_at)
         cid = current_correlation_id()
         for domain_event in processing_event.events:
-            object.__setattr__(domain_event, "correlation_id", cid)
-        return super()._record(processing_event)
+            stamp(domain_event, "correlation_id", cid)
 
 
 def _as_uuid(value):

@@ -2,8 +2,11 @@
 
 Public methods are commands: they check who acts and in which state, then trigger a
 decorated event whose body only applies the fact (it runs again on every replay).
-No I/O here: identifiers, numbers and the acting user come in as arguments; times come
-from the event clock (``_now``), recorded in the event so a replay yields the same case.
+No I/O here: identifiers, numbers, the acting user and the time come in as arguments: every
+command that records when something happened takes ``now`` (an aware datetime) from its caller, the
+service's clock (services/common/clock.py, which tests move on), and records it in the event so a
+replay yields the same case. A caller without a clock of its own (a script, a benchmark, a unit test)
+may leave ``now`` out: the event clock's time is taken then (``_at``).
 
 The journey (seed 6.2): proposals -> the author chooses -> the mentor accepts or declines
 (a decline opens the next round) -> questions -> answers -> keep the request or redefine it
@@ -49,8 +52,9 @@ WORKING = (IN_PROGRESS, AWAITING_ANSWERS, AWAITING_DECISION, SOLUTION_PROPOSED)
 CLOSED = (COMPLETED, WITHDRAWN)
 
 
-def _now():
-    return Aggregate.Event.create_timestamp().isoformat()
+def _at(now):
+    """The moment an event records: the caller's ``now``, else the event clock's."""
+    return (now or Aggregate.Event.create_timestamp()).isoformat()
 
 
 class TimedSinceV2:
@@ -136,30 +140,30 @@ class Case(Aggregate):
 
     # ---- mentor selection -------------------------------------------------------------
 
-    def record_proposals(self, round, proposals):
+    def record_proposals(self, round, proposals, now=None):
         """Matching's answer for a round; a round already recorded is ignored (redelivery).
         Nobody to propose: the case has no mentor and is flagged for the moderators."""
         if round <= self.round or self.state not in (AWAITING_PROPOSALS, NO_MENTOR_FOUND):
             return False
         excluded = set(self._excluded_from_next_round())
         kept = [dict(p) for p in proposals if p["mentor_id"] not in excluded]
-        self._mentors_proposed(round=round, proposals=kept, at=_now())
+        self._mentors_proposed(round=round, proposals=kept, at=_at(now))
         if not kept:
-            self._flagged(reason=FLAG_NO_MENTOR, round=round, at=_now())
+            self._flagged(reason=FLAG_NO_MENTOR, round=round, at=_at(now))
         return True
 
-    def choose_mentor(self, actor_id, mentor_id):
+    def choose_mentor(self, actor_id, mentor_id, now=None):
         self._require(self.is_author(actor_id), "Only the case's author chooses its mentor.")
         self._require_state(CHOOSING_MENTOR)
         if mentor_id not in {p["mentor_id"] for p in self.proposals}:
             raise InvalidInput("Choose one of the proposed mentors.",
                                {"mentor_id": ["Not among the mentors proposed for this case."]})
-        self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=_now())
+        self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=_at(now))
 
-    def accept(self, actor_id):
+    def accept(self, actor_id, now=None):
         self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor accepts the case.")
         self._require_state(AWAITING_ACCEPTANCE)
-        self._mentor_accepted(mentor_id=actor_id, at=_now())
+        self._mentor_accepted(mentor_id=actor_id, at=_at(now))
 
     def decline(self, actor_id, reason=""):
         """The chosen mentor declines: the next round proposes others."""
@@ -179,17 +183,17 @@ class Case(Aggregate):
         waited = (now - chosen_at).total_seconds()
         if waited < overdue_after:
             return False
-        self._lapse_acceptance(waited)
+        self._lapse_acceptance(waited, now)
         return True
 
-    def _lapse_acceptance(self, waited):
+    def _lapse_acceptance(self, waited, now):
         """The chosen mentor did not accept in time: the next round, never that mentor; an urgent
         case is flagged for the moderators too."""
         silent = self.mentor_id
         self._escalated(mentor_id=silent, next_round=self.round + 1,
                         excluded_mentor_ids=self._excluded_from_next_round(silent), waited_seconds=int(waited))
         if self.form["urgency"] == "urgent":
-            self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_now())
+            self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_at(now))
 
     def release_mentor(self, mentor_id, reason):
         """The system, when a mentor may no longer work on cases (``reason``: mentor_suspended): the
@@ -218,7 +222,7 @@ class Case(Aggregate):
         waited = (now - self.modified_on).total_seconds()
         if waited < overdue_after:
             return False
-        self._flagged(reason=FLAG_PROPOSALS_OVERDUE, round=self.round + 1, at=_now())  # the round awaited
+        self._flagged(reason=FLAG_PROPOSALS_OVERDUE, round=self.round + 1, at=_at(now))  # the round awaited
         return True
 
     def waiting_step(self):
@@ -249,20 +253,20 @@ class Case(Aggregate):
         action, number = due
         if action == "remind":
             recipient = self.mentor_id if waits_on == "mentor" else self.author_id
-            self._reminded(step=step, recipient_id=recipient, number=number, since=since.isoformat(), at=_now())
+            self._reminded(step=step, recipient_id=recipient, number=number, since=since.isoformat(), at=_at(now))
         elif step == "acceptance":
-            self._lapse_acceptance(waited)
+            self._lapse_acceptance(waited, now)
         elif waits_on == "mentor":
-            self._flagged(reason=FLAG_MENTOR_OVERDUE, round=self.round, at=_now())
+            self._flagged(reason=FLAG_MENTOR_OVERDUE, round=self.round, at=_at(now))
         else:
-            self._abandoned(step=step, state=self.state, at=_now())
+            self._abandoned(step=step, state=self.state, at=_at(now))
         return True
 
-    def reopen(self, actor_id):
+    def reopen(self, actor_id, now=None):
         """The author takes an abandoned case up again, where it stood; its schedule starts anew."""
         self._require(self.is_author(actor_id), "Only the case's author reopens it.")
         self._require_state(ABANDONED)
-        self._reopened(state=self.abandoned["state"], at=_now())
+        self._reopened(state=self.abandoned["state"], at=_at(now))
 
     def request_second_opinion(self, actor_id):
         """Once per case: another mentor goes the same way; the reflection then covers both."""
@@ -282,7 +286,7 @@ class Case(Aggregate):
 
     # ---- questions, answers, redefinition ---------------------------------------------
 
-    def ask_questions(self, actor_id, questions, request_key=None):
+    def ask_questions(self, actor_id, questions, request_key=None, now=None):
         """Questions from the hint bank (``bank_text`` filled in) or "other"; clarifying or developing.
         A question asked from a suggestion (services/cases/question_suggestions.py) carries its
         ``suggestion_id`` and ``suggestion_use`` (as_is or edited), recorded so usefulness can be
@@ -297,10 +301,10 @@ class Case(Aggregate):
                   **({"suggestion_id": q["suggestion_id"], "suggestion_use": q["suggestion_use"]}
                      if q.get("suggestion_id") else {})}
                  for qid, q in zip(ids, questions)]
-        self._questions_asked(mentor_id=actor_id, questions=asked, at=_now())
+        self._questions_asked(mentor_id=actor_id, questions=asked, at=_at(now))
         return ids
 
-    def answer_questions(self, actor_id, answers):
+    def answer_questions(self, actor_id, answers, now=None):
         self._require(self.is_author(actor_id), "Only the case's author answers its questions.")
         self._require_state(AWAITING_ANSWERS)
         open_ids = {q["id"] for q in self.questions if q["answer"] is None}
@@ -309,22 +313,22 @@ class Case(Aggregate):
             raise InvalidInput("Answer only the open questions of this case.",
                                {"answers": [f"Not an open question: {', '.join(unknown)}."]})
         self._questions_answered(answers=[{"question_id": a["question_id"], "text": a["text"]} for a in answers],
-                                 at=_now())
+                                 at=_at(now))
 
-    def keep_request(self, actor_id):
+    def keep_request(self, actor_id, now=None):
         """"No, I want to keep the first version of the request" (shown to the mentor)."""
         self._require(self.is_author(actor_id), "Only the case's author decides on the request.")
         self._require_state(AWAITING_DECISION)
-        self._request_kept(revision=self.revision, at=_now())
+        self._request_kept(revision=self.revision, at=_at(now))
 
-    def redefine(self, actor_id, form):
+    def redefine(self, actor_id, form, now=None):
         """"Define the problem more precisely": the whole form again, as the next revision."""
         self._require(self.is_author(actor_id), "Only the case's author redefines it.")
         self._require_state(AWAITING_DECISION)
         if self.revision >= MAX_REVISIONS:
             raise Conflict(f"The request was already redefined {MAX_REVISIONS - 1} times, the most allowed.",
                            details={"state": self.state, "revision": self.revision, "version": self.version})
-        self._redefined(form=dict(form), at=_now())
+        self._redefined(form=dict(form), at=_at(now))
 
     # ---- formats ----------------------------------------------------------------------
 
@@ -341,13 +345,13 @@ class Case(Aggregate):
         if new:
             self._shared_with_colleagues(mentor_id=actor_id, colleague_ids=new)
 
-    def add_opinion(self, actor_id, text, request_key=None):
+    def add_opinion(self, actor_id, text, request_key=None, now=None):
         self._require(self.is_colleague(actor_id), "Only a colleague the mentor asked adds an opinion.")
         self._require_state(*WORKING)
         opinion_id = str(uuid.uuid5(self.id, f"opinion:{request_key or len(self.opinions) + 1}"))
         if any(o["id"] == opinion_id for o in self.opinions):
             return opinion_id
-        self._opinion_added(opinion_id=opinion_id, colleague_id=actor_id, text=text, at=_now())
+        self._opinion_added(opinion_id=opinion_id, colleague_id=actor_id, text=text, at=_at(now))
         return opinion_id
 
     def publish_to_forum(self, actor_id, thread_id=None, title=None):
@@ -358,7 +362,7 @@ class Case(Aggregate):
             self._refuse_state()
         self._published_to_forum(thread_id=thread_id, title=title)
 
-    def send_message(self, actor_id, text, request_key=None):
+    def send_message(self, actor_id, text, request_key=None, now=None):
         """Personal format only: a message between the author and the mentor working on the case."""
         if self.form["mode"] != "personal":
             raise Forbidden("Messages are for personal-mode cases; in anonymous mode only solutions reach the "
@@ -370,7 +374,7 @@ class Case(Aggregate):
         if any(m["id"] == message_id for m in self.messages):
             return message_id
         recipient = self.mentor_id if self.is_author(actor_id) else self.author_id
-        self._message_sent(message_id=message_id, sender_id=actor_id, recipient_id=recipient, text=text, at=_now())
+        self._message_sent(message_id=message_id, sender_id=actor_id, recipient_id=recipient, text=text, at=_at(now))
         return message_id
 
     def withdraw_publication_consent(self, actor_id):
@@ -395,7 +399,7 @@ class Case(Aggregate):
 
     # ---- solution and completion ------------------------------------------------------
 
-    def propose_solution(self, actor_id, text, materials, request_key=None):
+    def propose_solution(self, actor_id, text, materials, request_key=None, now=None):
         """``request_key`` makes a retried request a no-op instead of a second solution."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor proposes a solution.")
         solution_id = str(uuid.uuid5(self.id, f"solution:{request_key or len(self.solutions) + 1}"))
@@ -403,7 +407,7 @@ class Case(Aggregate):
             return solution_id
         self._require_state(IN_PROGRESS, SOLUTION_PROPOSED)
         self._solution_proposed(solution_id=solution_id, mentor_id=actor_id, text=text,
-                                materials=[dict(m) for m in materials], at=_now())
+                                materials=[dict(m) for m in materials], at=_at(now))
         return solution_id
 
     def complete(self, actor_id, reflection):

@@ -20,6 +20,7 @@ from contracts.errors import ContractBroken  # noqa: F401 - raised here, importe
 from contracts.events import CURRENT_VERSION, PayloadBreaksContract, dump_payload, load_outgoing
 from contracts.validation import field_errors
 from services.cases.domain import Case
+from services.common.library_internals.eventsourcing_application import stamp
 
 CONTRACT_STAMP = "contract_version"
 
@@ -169,7 +170,7 @@ def check_and_stamp(new_events, aggregates, load_at):
                 raise ContractBroken(f"The change would record a {event_type} event that breaks its contract; "
                                      "nothing was stored.", field_errors(exc.messages)) from None
             if loaded == payload:
-                object.__setattr__(domain_event, CONTRACT_STAMP, version)
+                stamp(domain_event, CONTRACT_STAMP, version)
 
 
 def wire_payload(domain_event, event_type, payload):

@@ -101,11 +101,11 @@ class CasesService:
         if suspended:  # their cases go back to matching meanwhile: the author gets new proposals
             raise MentorSuspended("This mentor is suspended from the roll of mentors; new mentors are being "
                                   "proposed for the case.", {"mentor_id": ["Suspended: choose another mentor."]})
-        return self._act(actor, case_id, lambda case, user: case.choose_mentor(user, mentor_id))
+        return self._act(actor, case_id, lambda case, user: case.choose_mentor(user, mentor_id, now=self.clock()))
 
     @rpc
     def accept_case(self, actor, case_id):
-        return self._act(actor, case_id, lambda case, user: case.accept(user))
+        return self._act(actor, case_id, lambda case, user: case.accept(user, now=self.clock()))
 
     @rpc
     def decline_case(self, actor, case_id, body=None):
@@ -122,21 +122,22 @@ class CasesService:
         questions = [{**q, "text": HINTS_BY_ID[q["bank_id"]].text if q["bank_id"] else q["text"],
                       "suggestion_use": question_suggestions.use_of(q["suggestion_id"], q["bank_id"], q["text"])}
                      for q in load(AskQuestionsSchema, body, "questions")["questions"]]
-        return self._act(actor, case_id, lambda case, user: case.ask_questions(user, questions, request_id))
+        return self._act(actor, case_id, lambda case, user: case.ask_questions(
+            user, questions, request_id, now=self.clock()))
 
     @rpc
     def answer_questions(self, actor, case_id, body):
         answers = load(AnswerQuestionsSchema, body, "answers")["answers"]
-        return self._act(actor, case_id, lambda case, user: case.answer_questions(user, answers))
+        return self._act(actor, case_id, lambda case, user: case.answer_questions(user, answers, now=self.clock()))
 
     @rpc
     def keep_request(self, actor, case_id):
-        return self._act(actor, case_id, lambda case, user: case.keep_request(user))
+        return self._act(actor, case_id, lambda case, user: case.keep_request(user, now=self.clock()))
 
     @rpc
     def redefine_case(self, actor, case_id, form):
         form = load(CaseFormSchema, form, "case form")
-        return self._act(actor, case_id, lambda case, user: case.redefine(user, form))
+        return self._act(actor, case_id, lambda case, user: case.redefine(user, form, now=self.clock()))
 
     @rpc
     def share_with_colleagues(self, actor, case_id, body):
@@ -146,7 +147,7 @@ class CasesService:
     @rpc
     def add_opinion(self, actor, case_id, body, request_id=None):
         text = load(TextSchema, body, "opinion")["text"]
-        return self._act(actor, case_id, lambda case, user: case.add_opinion(user, text, request_id))
+        return self._act(actor, case_id, lambda case, user: case.add_opinion(user, text, request_id, now=self.clock()))
 
     @rpc
     def publish_to_forum(self, actor, case_id, body=None):
@@ -162,13 +163,13 @@ class CasesService:
     @rpc
     def send_message(self, actor, case_id, body, request_id=None):
         text = load(TextSchema, body, "message")["text"]
-        return self._act(actor, case_id, lambda case, user: case.send_message(user, text, request_id))
+        return self._act(actor, case_id, lambda case, user: case.send_message(user, text, request_id, now=self.clock()))
 
     @rpc
     def propose_solution(self, actor, case_id, solution, request_id=None):
         solution = load(SolutionSchema, solution, "solution")
         return self._act(actor, case_id, lambda case, user: case.propose_solution(
-            user, solution["text"], solution["materials"], request_id))
+            user, solution["text"], solution["materials"], request_id, now=self.clock()))
 
     @rpc
     def request_second_opinion(self, actor, case_id):
@@ -176,7 +177,7 @@ class CasesService:
 
     @rpc
     def reopen_case(self, actor, case_id):
-        return self._act(actor, case_id, lambda case, user: case.reopen(user))
+        return self._act(actor, case_id, lambda case, user: case.reopen(user, now=self.clock()))
 
     @rpc
     def complete_case(self, actor, case_id, reflection):
@@ -328,7 +329,7 @@ class CasesService:
         """Idempotent by round: a redelivered proposal changes nothing."""
         payload = envelope.payload
         case, recorded = self.cases.change(
-            payload["case_id"], lambda c: c.record_proposals(payload["round"], payload["proposals"]))
+            payload["case_id"], lambda c: c.record_proposals(payload["round"], payload["proposals"], now=self.clock()))
         log.info("proposals_received", case_id=payload["case_id"], round=payload["round"], recorded=recorded)
         if recorded:
             self._after_change(case, None)

@@ -4,7 +4,7 @@ psycopg2 blocks in C unless a wait callback is installed; with ``wait_select`` e
 query yields to the eventlet hub, so one slow query never stalls the other workers.
 """
 import hashlib
-import select
+import os
 import threading
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -19,6 +19,8 @@ from psycopg2 import sql
 from nameko.extensions import DependencyProvider
 
 from contracts.errors import ServiceUnavailable
+from services.common.library_internals.psycopg2_pool import (  # noqa: F401  (idle_and_open: db's public name)
+    KeepingPool, connections_in_use, idle_and_open)
 
 psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
 psycopg2.extras.register_uuid()
@@ -93,47 +95,36 @@ def ensure_database(url):
         conn.close()
 
 
-class KeepingPool(psycopg2.pool.ThreadedConnectionPool):
-    """psycopg2's pool opens ``minconn`` connections at once and closes every connection given back
-    while ``minconn`` are idle: with ``minconn=0`` it never kept one, and every transaction paid a
-    new connection (a backend fork and authentication, several ms; see bench/README.md,
-    bench_gateway.py). This one opens connections as they are needed and keeps up to ``maxconn``.
-    A kept connection the server has cut meanwhile (a restart, a failover, pg_terminate_backend)
-    has something to read - its FATAL message or end of file - where a live idle one has nothing:
-    such a one is closed and another taken, without a round trip for the check."""
+class StockPool(psycopg2.pool.ThreadedConnectionPool):
+    """psycopg2's own pool as it comes (``minconn=0``: a new connection for every transaction), the
+    stock path beside ``KeepingPool`` (``DB_POOL=stock``): what to run if an upgrade of psycopg2 breaks
+    the kept pool (tests/unit/test_library_internals.py says when to re-check it)."""
 
     def __init__(self, maxconn, *args, **kwargs):
         super().__init__(0, maxconn, *args, **kwargs)
-        self.minconn = maxconn  # psycopg2's _putconn keeps a connection while fewer than minconn are idle
 
     def checkout(self):
-        while True:
-            with self._lock:
-                kept = bool(self._pool)
-            conn = self.getconn()
-            if not kept or idle_and_open(conn):
-                return conn
-            self.putconn(conn, close=True)
+        return self.getconn()
 
 
-def idle_and_open(conn):
-    """A kept psycopg2 connection is usable: open, and nothing from the server waiting to be read
-    (a cut connection has its FATAL message or end of file there). No round trip."""
-    if conn.closed:
-        return False
-    try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    except (OSError, ValueError):
-        return False
-    return not readable
+POOLS = {"kept": KeepingPool, "stock": StockPool}
+
+
+def pool_class(name=None):
+    """The pool of ``name``, else of the environment's ``DB_POOL``, else the kept one."""
+    name = name or os.environ.get("DB_POOL") or "kept"
+    if name not in POOLS:
+        raise ValueError(f"DB_POOL must be one of {', '.join(sorted(POOLS))}, not {name!r}")
+    return POOLS[name]
 
 
 class PostgresStore:
-    """A bounded pool; ``transaction()`` commits on success and rolls back on any error."""
+    """A bounded pool; ``transaction()`` commits on success and rolls back on any error.
+    ``pool``: "kept" (the default) or "stock" (see ``pool_class``)."""
 
-    def __init__(self, url, max_connections=10):
+    def __init__(self, url, max_connections=10, pool=None):
         self.url = url
-        self._pool = KeepingPool(max_connections, url, connect_timeout=5)
+        self._pool = pool_class(pool)(max_connections, url, connect_timeout=5)
         self._slots = threading.BoundedSemaphore(max_connections)
 
     @contextmanager
@@ -246,7 +237,7 @@ class PostgresStore:
         psycopg2's connection lock while it waits for the server, and closing that connection from here
         blocked the whole process for good (a stopping service froze; seen 2026-12-06)."""
         waited = 0.0
-        while self._pool._used and waited < self.CLOSE_WAIT_SECONDS:  # psycopg2 2.9's in-use map
+        while connections_in_use(self._pool) and waited < self.CLOSE_WAIT_SECONDS:
             eventlet.sleep(0.05)
             waited += 0.05
         self._pool.closeall()

@@ -16,9 +16,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.conftest import _free_port, platform, platform_settings  # noqa: F401  (the platform fixture, module scope, and its settings)
+from tests.e2e.conftest import platform, platform_settings  # noqa: F401  (the platform fixture, module scope, and its settings)
 from tests.processes import ROOT
-from tests.support import eventually
+from tests.support import eventually, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -29,7 +29,7 @@ class WebClient:
     """The browser client's process, in front of this module's platform."""
 
     def __init__(self, gateway_base, log_dir):
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, GATEWAY_URL=gateway_base, WEB_ADDRESS=f"127.0.0.1:{self.port}", PLATFORM_ENV="test",
                    WEB_SECRET_KEY="test-web-secret-0123456789abcdefghij")

@@ -7,7 +7,6 @@ to 127.0.0.1 only: the tests talk to 127.0.0.1 and to the project's own containe
 """
 import json
 import secrets
-import socket
 import subprocess
 import sys
 from email import message_from_bytes
@@ -35,12 +34,6 @@ def compose_binary():
     """The docker-compose of the test extra (installed next to this Python), else the PATH's."""
     beside = Path(sys.executable).parent / "docker-compose"
     return str(beside) if beside.exists() else "docker-compose"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build_standins():

@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from tests.deploy.compose_stack import INFRASTRUCTURE, ONE_SHOT, SERVICES, ComposePlatform, Stack, \
-    build_standins, free_port, strong_env
+    build_standins, strong_env
 from tests.e2e.test_case_journey import test_a_case_goes_from_filing_to_the_library as case_journey
-from tests.support import case_form, eventually
+from tests.support import case_form, eventually, free_port
 
 pytestmark = pytest.mark.docker
 

@@ -1,6 +1,5 @@
 """A platform of real `nameko run` processes per end-to-end module (module scope: no stray
 consumer of theirs may outlive the module and take another test's messages)."""
-import socket
 import subprocess
 import sys
 import uuid
@@ -11,15 +10,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.accounts import accepted, verification_token
 from tests.processes import ROOT, ServiceProcess
-from tests.support import eventually
+from tests.support import eventually, free_port
 
 SERVICES = ("identity", "matching", "cases", "notifications", "library", "gateway")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +32,7 @@ def platform_settings():
 @pytest.fixture(scope="module")
 def platform(test_env, tmp_path_factory, platform_databases, platform_settings):
     log_dir = tmp_path_factory.mktemp("e2e-logs")
-    port = _free_port()
+    port = free_port()
     env = test_env.process_env()
     env.update(platform_settings)
     if platform_databases:

@@ -7,14 +7,9 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from tests.support import free_port
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")  # the scripts themselves, not /usr/sbin's user-switching wrappers
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _bin(name):
@@ -27,17 +22,17 @@ class PrivateBroker:
         """``management``: with the management API (compose's image has it) on ``management_url``."""
         self.base = Path(base_dir)
         self.node = f"faults-{uuid.uuid4().hex[:8]}@localhost"
-        self.port = _free_port()
+        self.port = free_port()
         (self.base / "home").mkdir(parents=True, exist_ok=True)
         (self.base / "plugins").write_text("[rabbitmq_management].\n" if management else "[].\n")
         conf = "loopback_users = none\n"
         if management:
-            management_port = _free_port()
+            management_port = free_port()
             conf += f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {management_port}\n"
             self.management_url = f"http://127.0.0.1:{management_port}"
         (self.base / "rabbitmq.conf").write_text(conf)
         self.env = dict(os.environ, HOME=str(self.base / "home"), RABBITMQ_NODENAME=self.node,
-                        RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_DIST_PORT=str(_free_port()),
+                        RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_DIST_PORT=str(free_port()),
                         RABBITMQ_MNESIA_BASE=str(self.base / "mnesia"), RABBITMQ_LOG_BASE=str(self.base / "log"),
                         RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "plugins"),
                         RABBITMQ_CONFIG_FILE=str(self.base / "rabbitmq.conf"),

@@ -1,7 +1,6 @@
 """RabbitMQ stopped and started while cases are being filed (on a private node, never the shared
 one): the gateway answers 503 with a clear error within its RPC timeout, every case accepted (201)
 before or as the outage began reaches its consumers after it, and every service reconnects by itself."""
-import socket
 import uuid
 
 import eventlet
@@ -13,18 +12,12 @@ from tests.accounts import verification_token
 from tests.faults.helpers import service_env
 from tests.faults.private_broker import PrivateBroker
 from tests.processes import ServiceProcess
-from tests.support import case_form, eventually
+from tests.support import case_form, eventually, free_port
 
 pytestmark = pytest.mark.timeout(240)
 
 RPC_TIMEOUT = 5
 SERVICES = ("identity", "cases", "matching", "gateway")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -33,7 +26,7 @@ def outage_platform(test_env, tmp_path):
     processes = []
     try:
         broker.start()
-        port = _free_port()
+        port = free_port()
         env = service_env(test_env)
         env.update(AMQP_URI=broker.uri, GATEWAY_ADDRESS=f"127.0.0.1:{port}", RPC_TIMEOUT=str(RPC_TIMEOUT))
         processes.extend(ServiceProcess(name, env, tmp_path).start() for name in SERVICES)

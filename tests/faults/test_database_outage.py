@@ -12,7 +12,6 @@ What must hold, with no operator action (the same process, nothing replayed by h
 - during the outage the gateway's ``/ready`` answers 503 naming the service whose database is down,
   and 200 for it again afterwards.
 """
-import socket
 import time
 from contextlib import contextmanager
 
@@ -22,7 +21,7 @@ import requests
 
 from tests.faults.helpers import OBSERVER, Burst, connection_killer, cure_connection_killer, queue_depth, service_env
 from tests.processes import ServiceProcess
-from tests.support import actor, case_form, eventually
+from tests.support import actor, case_form, eventually, free_port
 from tests.actors import signed_rpc
 
 pytestmark = pytest.mark.timeout(150)
@@ -59,16 +58,10 @@ def database_outage(test_env, service):
         conn.close()
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gateway(test_env, tmp_path_factory):
     """A gateway process: its /ready asks every backend's health()."""
-    port = _free_port()
+    port = free_port()
     env = service_env(test_env)
     env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
     process = ServiceProcess("gateway", env, tmp_path_factory.mktemp("gateway")).start()

@@ -4,7 +4,6 @@ gateway's RPC_TIMEOUT: the case filed meanwhile answers 503 saying its outcome i
 cases comes back no such case exists - not in its database, not in the author's list."""
 import os
 import signal
-import socket
 import time
 import uuid
 
@@ -16,7 +15,7 @@ from tests.actors import signed_rpc
 from tests.faults.helpers import queue_depth, service_env
 from tests.integration.event_helpers import count
 from tests.processes import ServiceProcess
-from tests.support import case_form, eventually
+from tests.support import case_form, eventually, free_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -24,18 +23,12 @@ RPC_TIMEOUT = 2
 PASSWORD = "correct horse battery"
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def short_timeout_platform(test_env, services, tmp_path):
     """identity, cases and a gateway that gives up after RPC_TIMEOUT seconds; returns (base, cases, start_cases)."""
     services("identity", RPC_TIMEOUT=str(RPC_TIMEOUT))
     cases = services("cases", RPC_TIMEOUT=str(RPC_TIMEOUT))
-    port = _free_port()
+    port = free_port()
     env = service_env(test_env)
     env.update(GATEWAY_ADDRESS=f"127.0.0.1:{port}", RPC_TIMEOUT=str(RPC_TIMEOUT))
     gateway = ServiceProcess("gateway", env, tmp_path).start()

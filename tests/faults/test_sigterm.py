@@ -4,7 +4,6 @@ request it had accepted is answered (never a 5xx) and what it answered as done i
 (notifications and cases are also covered in tests/integration/test_graceful_shutdown.py.)"""
 import concurrent.futures
 import signal
-import socket
 import time
 import uuid
 
@@ -16,7 +15,7 @@ from tests.accounts import accepted
 from tests.faults.helpers import Burst, service_env
 from tests.integration.event_helpers import count
 from tests.processes import ServiceProcess
-from tests.support import eventually
+from tests.support import eventually, free_port
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -69,15 +68,9 @@ def test_identity_stopped_with_registrations_in_flight_answers_each_once(test_en
     assert count(db, "identity", "SELECT count(*) FROM users WHERE email = ANY(%s)", emails) == len(emails)
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_gateway_stopped_under_load_answers_or_refuses_cleanly(test_env, services, db, tmp_path):
     services("identity")
-    port = _free_port()
+    port = free_port()
     env = service_env(test_env)
     env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
     gateway = ServiceProcess("gateway", env, tmp_path).start()

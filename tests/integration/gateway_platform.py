@@ -7,7 +7,6 @@ the gateway (on a free port) as nameko containers on the session's broker and da
 """
 import base64
 import json
-import socket
 import uuid
 
 import requests
@@ -19,16 +18,10 @@ from services.library.service import LibraryService
 from services.matching.service import MatchingService
 from services.notifications.service import NotificationsService
 from tests.accounts import accepted, verify_over_http
-from tests.support import eventually
+from tests.support import eventually, free_port
 
 BACKENDS = (IdentityService, MatchingService, CasesService, NotificationsService, LibraryService)
 PASSWORD = "correct horse battery"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Api:

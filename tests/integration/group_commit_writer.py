@@ -16,7 +16,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import Environment
 
 from services.cases.application import postgres_env
-from services.common.group_commit import Factory
+from services.common.library_internals.eventsourcing_group_commit import Factory
 
 
 def command_events(seed):

@@ -16,15 +16,9 @@ from email import message_from_bytes
 from email.policy import default
 
 from tests.processes import ROOT
-from tests.support import eventually
+from tests.support import eventually, free_port
 
 LINK = re.compile(r"/(?P<page>verify-email|reset-password)\?token=(?P<token>[A-Za-z0-9_\-]+)")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _listening(port):
@@ -54,6 +48,12 @@ class SmtpSink:
             assert time.monotonic() < deadline, f"aiosmtpd did not listen on {self.port}"
             time.sleep(0.05)
         return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:

@@ -10,8 +10,7 @@ from services.gateway.service import GatewayService
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
 from services.notifications.service import NotificationsService
-from tests.integration.smtp_sink import free_port
-from tests.support import eventually
+from tests.support import eventually, free_port
 
 PASSWORD = "correct horse battery"
 

@@ -84,3 +84,19 @@ def test_the_cases_event_store_replaces_a_cut_connection_without_pinging_each_ti
         assert pid() == second
     finally:
         app.close()
+
+
+def test_the_stock_pool_is_one_setting_away_and_opens_a_connection_per_transaction(test_env):
+    """DB_POOL=stock (services/common/db.py ``pool_class``): psycopg2's own pool, which the kept pool
+    (services/common/library_internals/psycopg2_pool.py) improves on; transactions work the same."""
+    url = test_env.database_url("dbpool")
+    ensure_database(url)
+    store = PostgresStore(url, 3, pool="stock")
+    try:
+        pids = [_backend_pid(store) for _ in range(3)]
+        assert len(set(pids)) == 3  # none kept: what the kept pool saves
+        with store.transaction() as cur:
+            cur.execute("SELECT 41 + 1 AS answer")
+            assert cur.fetchone()["answer"] == 42
+    finally:
+        store.close()

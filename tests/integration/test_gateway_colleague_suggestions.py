@@ -15,7 +15,7 @@ from services.matching.ranking import score
 from services.matching.service import MatchingService
 from tests.integration.event_helpers import open_broker
 from tests.integration.relay_helpers import publish_via_outbox
-from tests.support import case_form, eventually, mentor_snapshot
+from tests.support import case_form, eventually, free_port, mentor_snapshot
 
 TOKEN_SECRET = "colleague-suggestions-token-secret-0123456789"
 RUBRIC = "digital-technologies"
@@ -37,13 +37,6 @@ class IdentityStub:
     @nameko_rpc
     def health(self):
         return {"service": "identity", "status": "ok", "database": "ok"}
-
-
-def free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

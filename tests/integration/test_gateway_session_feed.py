@@ -17,8 +17,8 @@ from services.gateway.service import GatewayService
 from services.gateway.sessions import SessionFeed
 from services.identity.service import IdentityService
 from tests.accounts import reset_token, verification_token
-from tests.integration.gateway_platform import PASSWORD, Api, assert_error, free_port
-from tests.support import case_form, eventually
+from tests.integration.gateway_platform import PASSWORD, Api, assert_error
+from tests.support import case_form, eventually, free_port
 
 REVOCATION_BOUND = 1.0  # seconds: "revocations reach it as events within 1 s"
 SEEN = ("GET", "/api/v1/question-bank")  # authenticated, and answered by the gateway alone

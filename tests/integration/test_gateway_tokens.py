@@ -13,8 +13,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 from services.common import tokens
 from services.gateway.service import GatewayService
-from tests.integration.gateway_platform import Api, assert_error, b64, free_port, start_platform
-from tests.support import eventually
+from tests.integration.gateway_platform import Api, assert_error, b64, start_platform
+from tests.support import eventually, free_port
 
 PROTECTED = (("GET", "/api/v1/me"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/inbox"),
              ("POST", "/api/v1/cases/c-1/accept"))

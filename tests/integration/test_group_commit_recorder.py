@@ -1,4 +1,4 @@
-"""The group-commit recorder (services/common/group_commit.py) on a real PostgreSQL.
+"""The group-commit recorder (services/common/library_internals/eventsourcing_group_commit.py) on a real PostgreSQL.
 
 Greenlets in this process (pytest runs monkey-patched) and plain threads in a second process
 write at once: notification ids must come out strictly increasing, gap-free and visible in
@@ -24,8 +24,10 @@ from eventsourcing.utils import Environment
 
 from contracts.errors import Conflict, ServiceUnavailable
 from services.cases.application import CasesApplication, postgres_env
+from services.cases.outgoing import CONTRACT_STAMP
 from services.common.db import ensure_database
-from services.common.group_commit import Factory, GroupCommitFailed
+from services.common.library_internals.eventsourcing_group_commit import Factory, GroupCommitFailed
+from services.common.logs import set_correlation_id
 from tests.support import case_form, eventually
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -466,4 +468,26 @@ def test_the_cases_application_answers_a_failed_batch_with_service_unavailable(u
         assert app.get_case(case.id).version == 1, "nothing was written"
         assert app.change(case.id, lambda c: c.withdraw(author, "changed my mind"))[0].version == 2
     finally:
+        app.close()
+
+
+@pytest.mark.parametrize("save", ["fast", "stock"])
+def test_the_cases_application_saves_the_same_events_the_fast_and_the_stock_way(url, monkeypatch, save):
+    """CASES_SAVE=stock (eventsourcing's own save) is one setting away from the fast save
+    (services/common/library_internals/eventsourcing_application.py): both store the same events, each
+    checked against its contract and stamped with the request's correlation id before it is stored."""
+    monkeypatch.setenv("CASES_SAVE", save)
+    app = CasesApplication(env=postgres_env(url, pool_size=2))
+    try:
+        assert app.fast_save is (save == "fast")
+        author = str(uuid.uuid4())
+        set_correlation_id(f"save-{save}")
+        case = app.create_case(uuid.uuid4(), f"MC-SAVE-{save}", author, case_form())
+        app.change(case.id, lambda c: c.withdraw(author, "changed my mind"))
+        events = app.history(case.id)
+        assert [type(e).__name__ for e in events] == ["Created", "Withdrawn"]
+        assert [e.correlation_id for e in events] == [f"save-{save}"] * 2
+        assert getattr(events[0], CONTRACT_STAMP, None) is not None  # checked and stamped before it was stored
+    finally:
+        set_correlation_id("")
         app.close()

@@ -5,10 +5,9 @@ import uuid
 import pytest
 
 from services.identity.admin import create_moderator, open_store
-from services.identity.service import IdentityService
-from services.notifications.service import NotificationsService
 from tests.accounts import register_over_rpc
-from tests.integration.event_helpers import envelope, open_broker, purge
+from tests.integration.event_helpers import envelope
+from tests.integration.notifications_mail import notifications_mailing_to
 from tests.integration.smtp_sink import SmtpSink
 from tests.support import eventually
 
@@ -17,23 +16,16 @@ MAX_ATTEMPTS = 30
 
 @pytest.fixture(scope="module")
 def smtp(tmp_path_factory):
-    sink = SmtpSink(tmp_path_factory.mktemp("smtp") / "maildir").start()
-    yield sink
-    sink.stop()
+    with SmtpSink(tmp_path_factory.mktemp("smtp") / "maildir") as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
 def broker(start_module_service, test_env, smtp):
-    # earlier modules leave events queued (a burst of hundreds): one at a time they outlast a sentinel
-    purge(test_env.amqp_uri, "notifications.case-events", "notifications.identity-events")
-    start_module_service(IdentityService)
     # one message at a time (see event_helpers); a fast sender and short backoff for the tests
-    start_module_service(NotificationsService, max_workers=1, SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port,
-                         SMTP_FROM="Mentor platform <noreply@mentor.test>", EMAIL_POLL_INTERVAL=0.1,
-                         EMAIL_RETRY_SECONDS=0.2, EMAIL_MAX_ATTEMPTS=MAX_ATTEMPTS)
-    conn, broker = open_broker(test_env.amqp_uri)
-    yield broker
-    conn.release()
+    with notifications_mailing_to(smtp, start_module_service, test_env, max_workers=1, EMAIL_POLL_INTERVAL=0.1,
+                                  EMAIL_RETRY_SECONDS=0.2, EMAIL_MAX_ATTEMPTS=MAX_ATTEMPTS) as producer:
+        yield producer
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,9 @@ import uuid
 
 import pytest
 
-from services.identity.service import IdentityService
-from services.notifications.service import NotificationsService
 from tests.accounts import register_over_rpc
-from tests.integration.event_helpers import envelope, open_broker, purge
+from tests.integration.event_helpers import envelope
+from tests.integration.notifications_mail import notifications_mailing_to
 from tests.integration.smtp_sink import SmtpSink
 from tests.support import eventually
 
@@ -18,21 +17,15 @@ BURST = 45  # more than two claimed batches (services/notifications/email.py BAT
 
 @pytest.fixture(scope="module")
 def smtp(tmp_path_factory):
-    sink = SmtpSink(tmp_path_factory.mktemp("smtp") / "maildir").start()
-    yield sink
-    sink.stop()
+    with SmtpSink(tmp_path_factory.mktemp("smtp") / "maildir") as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
 def broker(start_module_service, test_env, smtp):
-    purge(test_env.amqp_uri, "notifications.case-events", "notifications.identity-events")
-    start_module_service(IdentityService)
     # the timer alone would send nothing during this module: only a wake does
-    start_module_service(NotificationsService, SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, EMAIL_POLL_INTERVAL=3600,
-                         SMTP_FROM="Mentor platform <noreply@mentor.test>")
-    conn, producer = open_broker(test_env.amqp_uri)
-    yield producer
-    conn.release()
+    with notifications_mailing_to(smtp, start_module_service, test_env, EMAIL_POLL_INTERVAL=3600) as producer:
+        yield producer
 
 
 def test_a_burst_of_emails_goes_out_as_it_is_queued(broker, rpc, smtp):

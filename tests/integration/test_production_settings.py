@@ -9,8 +9,8 @@ from nameko.containers import ServiceContainer
 
 from services.common.settings import InsecureSettings
 from services.gateway.service import GatewayService
-from tests.integration.gateway_platform import free_port
 from tests.processes import ServiceProcess
+from tests.support import free_port
 
 EXIT_TIMEOUT = 60
 

@@ -26,10 +26,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.topology import SUBSCRIPTIONS
 from services.common import broker_users
-from tests.accounts import register_over_rpc
+from tests.accounts import mentee_with_an_anonymous_case
 from tests.actors import signed_rpc
-from tests.processes import ServiceProcess
-from tests.support import case_form
+from tests.processes import services_as_own_users
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,33 +41,16 @@ def platform(test_env, tmp_path_factory):
     """identity and cases, the services the issue's attacker reads and changes, each as its own user."""
     assert test_env.service_amqp_uri("cases") != test_env.amqp_uri, \
         "this session has no vhost of its own (rabbitmqctl on the broker's host): no per-service users"
-    logs = tmp_path_factory.mktemp("broker-users")
-    env = test_env.process_env()
-    processes = {name: ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), logs).start()
-                 for name in ("identity", "cases")}
-    try:
-        for process in processes.values():
-            process.wait_healthy(test_env.amqp_uri, timeout=120)
+    with services_as_own_users(test_env, ("identity", "cases"), tmp_path_factory.mktemp("broker-users")) as processes:
         yield processes
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            process.kill()
 
 
 @pytest.fixture(scope="module")
 def victim(platform, test_env):
     """A verified mentee with a questionnaire and an anonymous case."""
-    email = f"victim.{uuid.uuid4().hex[:10]}@school.example.org"
     with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
-        user = register_over_rpc(gateway, {"email": email, "password": "correct-horse-battery", "role": "mentee",
-                                           "first_name": "Anna", "last_name": "Smirnova"}, verify=True)
-        author = {"user_id": user["id"], "role": "mentee"}
-        gateway.identity.update_questionnaire(author, {"school": "School No. 1541", "subjects": ["History"],
-                                                       "forms_taught": [7], "years_of_practice": 1})
-        case = gateway.cases.create_case(author, case_form(mode="anonymous"), None)
-    return author, case["id"]
+        return mentee_with_an_anonymous_case(gateway, "correct-horse-battery", {
+            "school": "School No. 1541", "subjects": ["History"], "forms_taught": [7], "years_of_practice": 1})
 
 
 def issue_calls(author, case_id):

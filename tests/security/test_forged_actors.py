@@ -16,10 +16,10 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.errors import Forbidden, Unauthorized
 from services.common.actors import ACTOR_KEY, SERVICE_KEY, generate, load_signing_key
-from tests.accounts import register_over_rpc
+from tests.accounts import mentee_with_an_anonymous_case
 from tests.actors import service_token, signed_rpc, token
-from tests.processes import ServiceProcess
-from tests.support import case_form, eventually
+from tests.processes import services_as_own_users
+from tests.support import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -30,35 +30,20 @@ REASON = {"reason": "I no longer need help with this case."}
 
 @pytest.fixture(scope="module")
 def platform(test_env, tmp_path_factory):
-    """identity and cases as real processes, with the session's public actor key."""
-    logs = tmp_path_factory.mktemp("forged-actors")
+    """identity and cases as real processes, with the session's public actor key, each as its own
+    broker user (services/common/broker_users.py); the attacker below holds the admin's."""
     env = test_env.process_env()
     env.pop("PGAPPNAME", None)
-    # each as its own broker user (services/common/broker_users.py); the attacker below holds the admin's
-    processes = {name: ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), logs).start()
-                 for name in ("identity", "cases")}
-    try:
-        for process in processes.values():
-            process.wait_healthy(test_env.amqp_uri, timeout=120)
+    with services_as_own_users(test_env, ("identity", "cases"), tmp_path_factory.mktemp("forged-actors"),
+                               env) as processes:
         yield processes
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            process.kill()
 
 
 @pytest.fixture(scope="module")
 def victim(platform, test_env):
     """A verified mentee with a questionnaire and an anonymous case, made through the gateway's role."""
-    email = f"victim.{uuid.uuid4().hex[:10]}@school.example.org"
     with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
-        user = register_over_rpc(gateway, {"email": email, "password": PASSWORD, "role": "mentee",
-                                           "first_name": "Anna", "last_name": "Smirnova"}, verify=True)
-        author = {"user_id": user["id"], "role": "mentee"}
-        gateway.identity.update_questionnaire(author, QUESTIONNAIRE)
-        case = gateway.cases.create_case(author, case_form(mode="anonymous"), None)
-    return author, case["id"]
+        return mentee_with_an_anonymous_case(gateway, PASSWORD, QUESTIONNAIRE)
 
 
 def attacker(test_env, signed_actor=None):

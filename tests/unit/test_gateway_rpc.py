@@ -11,7 +11,7 @@ import pytest
 from nameko.exceptions import UnknownService
 
 from contracts.errors import Forbidden, ServiceUnavailable
-from services.common import rpc as timed_rpc
+from services.common.library_internals import nameko_rpc as timed_rpc
 
 
 class FakeListener:

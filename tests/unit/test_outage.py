@@ -9,7 +9,7 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from nameko.exceptions import UnknownService
 
 from contracts.errors import InvalidInput, NotFound, ServiceUnavailable
-from services.common.group_commit import GroupCommitFailed
+from services.common.library_internals.eventsourcing_group_commit import GroupCommitFailed
 from services.common.outage import Backoff, database_caused, describe, is_dependency_outage
 
 

@@ -44,11 +44,18 @@ patching. Under eventlet psycopg2 must yield to the hub while PostgreSQL works; 
 patching and ``services.common.db`` install the wait callback, and so does the writer if it
 finds none.
 
-Use: ``PERSISTENCE_MODULE=services.common.group_commit:Factory`` in the application's
+Use: ``PERSISTENCE_MODULE=services.common.library_internals.eventsourcing_group_commit:Factory`` in the application's
 environment, the ``POSTGRES_*`` settings as for ``eventsourcing.postgres`` (the cases service:
 CASES_RECORDER, see services/cases/application.py). Each recorder has one connection of its own
 for writing, opened on the first insert (a recorder only read from never opens it; reads use
 eventsourcing's pool as before); ``Application.close()`` closes it.
+
+Private parts used (eventsourcing 9.2, ``eventsourcing/postgres.py``): the recorders' SQL statements
+(``insert_events_statement`` and the tracking insert, ``_insert_events``'s order of work), the
+datastore's ``pool.pre_ping`` and the class of ``Factory.datastore`` (swapped for ``CheckedDatastore``
+at run time), and a pooled connection's ``_pg_conn``. tests/unit/test_library_internals.py pins the
+version. Stock path: ``CASES_RECORDER=stock`` (services/cases/application.py), eventsourcing's own
+recorder, tested beside this one in tests/integration/test_group_commit_recorder.py.
 """
 import contextlib
 import threading
@@ -64,7 +71,13 @@ from eventsourcing.persistence import (DatabaseError, DataError, IntegrityError,
                                        ProgrammingError)
 from eventsourcing.utils import retry
 
-from services.common.db import idle_and_open
+from services.common.library_internals.psycopg2_pool import idle_and_open
+
+WRITTEN_AGAINST = ("eventsourcing", "9.2.22")
+RECHECK = ("eventsourcing/postgres.py: PostgresApplicationRecorder/PostgresProcessRecorder's insert statements, "
+           "table lock and returned notification ids; PostgresDatastore.get_connection, pool.pre_ping and a "
+           "connection's _pg_conn; then run tests/integration/test_group_commit_recorder.py and "
+           "bench/bench_group_commit.py against CASES_RECORDER=stock")
 
 MAX_BATCH_EVENTS = 1000  # a batch's INSERT stays under a megabyte; a bigger command goes alone
 GATHER_TIMEOUT = 0.0005  # seconds a batch may wait for callers known to be coming back
@@ -615,8 +628,8 @@ class Factory(postgres.Factory):
     def __init__(self, env):
         super().__init__(env)
         self._recorders = []
-        # eventsourcing's pre-ping sends SELECT 1 before every transaction of the pool (28 % of
-        # loading a case, bench_growth.py); KeepingPool's check, without a round trip, replaces it.
+        # eventsourcing's pre-ping sends SELECT 1 before every transaction of the pool (a large part of
+        # loading a case, bench/RESULTS.md); KeepingPool's check, without a round trip, replaces it.
         if self.datastore.pool.pre_ping:
             self.datastore.pool.pre_ping = False
             self.datastore.__class__ = CheckedDatastore
