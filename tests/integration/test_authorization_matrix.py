@@ -284,6 +284,9 @@ TABLE = {
     ("GET", "/api/v1/cases/<case_id>/similar"): row("401 ok 403 ok 403 ok ok", get("/api/v1/cases/{case_id}/similar")),
     ("GET", "/api/v1/cases/<case_id>/colleague-suggestions"): row(
         "401 403 403 ok 403 403 403", get("/api/v1/cases/{case_id}/colleague-suggestions")),
+    ("GET", "/api/v1/cases/<case_id>/question-suggestions"): row(
+        "401 403 403 ok 403 403 ok", get("/api/v1/cases/{case_id}/question-suggestions"),
+        "the case's mentor, who asks its questions, and moderators (issue #22)"),
     ("GET", "/api/v1/cases/<case_id>/history"): row("401 ok 403 403 403 403 ok",
                                                     get("/api/v1/cases/{case_id}/history")),
     ("GET", "/api/v1/cases/<case_id>/as-of"): row("401 ok 403 403 403 403 ok",
@@ -296,6 +299,8 @@ TABLE = {
         "the author card opened with a reason (audited)"),
     ("GET", "/api/v1/me/access-log"): row("401 ok ok ok ok ok ok", get("/api/v1/me/access-log")),
     ("GET", "/api/v1/statistics"): row("401 403 403 403 403 403 ok", get("/api/v1/statistics")),
+    ("GET", "/api/v1/statistics/question-suggestions"): row(
+        "401 403 403 403 403 403 ok", get("/api/v1/statistics/question-suggestions")),
     ("GET", "/api/v1/statistics/mentors"): row("401 403 403 ok ok ok ok", get("/api/v1/statistics/mentors"),
                                                "a mentor gets only their own row"),
     ("GET", "/api/v1/me/mentor-quality"): row("401 403 403 ok ok ok ok", get("/api/v1/me/mentor-quality"),
