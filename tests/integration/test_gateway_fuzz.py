@@ -71,6 +71,12 @@ STATEFUL_OR_CROSS_FIELD = {
     ("GET", "/api/v1/statistics"): {("to", "Must not be before 'from'.")},
     ("GET", "/api/v1/library"): {("cursor", "Not a cursor of this query: start again without it.")},
     ("GET", "/api/v1/cases"): {("cursor", "Pass back next_cursor of the previous page unchanged.")},
+    ("GET", "/api/v1/news"): {("cursor", "Pass back next_cursor of the previous page unchanged.")},
+    ("GET", "/api/v1/news/all"): {("cursor", "Pass back next_cursor of the previous page unchanged.")},
+    # a publication time against the clock (and, once published, against the item's own)
+    ("POST", "/api/v1/news"): {("publish_at", "Must be now or later.")},
+    ("PATCH", "/api/v1/news/{item_id}"): {("publish_at", "Must be now or later."),
+                                          ("publish_at", "The item is already published: its publication time stays.")},
     ("POST", "/api/v1/library/materials"): {(r"url|reference", r"An? \w+ needs its .*")},
     ("PATCH", "/api/v1/library/{entry_id}"): {(r"url|reference", r"An? \w+ needs its .*"),
                                                (_ANY, r"Not editable on an? .*")},
