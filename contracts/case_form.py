@@ -1,4 +1,6 @@
 """The problem-case form (seed 6.2.1.1), validated identically at the gateway and in cases."""
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from contracts import vocabulary as v
@@ -42,7 +44,7 @@ EXAMPLE_CASE_FORM = {
 }
 
 
-def example_case_form(**overrides):
+def example_case_form(**overrides: Any) -> dict[str, Any]:
     """A fresh copy of EXAMPLE_CASE_FORM with ``overrides`` applied (lists copied too)."""
     form = {key: list(value) if isinstance(value, list) else value for key, value in EXAMPLE_CASE_FORM.items()}
     form.update(overrides)

@@ -1,5 +1,6 @@
 """The one versioned envelope every integration event travels in."""
 import uuid
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -28,14 +29,14 @@ class Envelope:
     type: str
     source: str
     aggregate_id: str
-    payload: dict
+    payload: dict[str, Any]
     position: int = 0
     schema_version: int = 1
     correlation_id: str = ""
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
-    def to_message(self):
+    def to_message(self) -> dict[str, Any]:
         return {
             "event_id": str(self.event_id),
             "type": self.type,
@@ -52,7 +53,7 @@ class Envelope:
 class UnreadableEnvelope(Exception):
     """A message a consumer cannot read: it is logged and parked, never retried."""
 
-    def __init__(self, reason, errors=None):
+    def __init__(self, reason: str, errors: Any = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.errors = errors or {}
@@ -62,7 +63,7 @@ class UnreadableEnvelope(Exception):
 _ENVELOPE_SCHEMA = EnvelopeSchema()
 
 
-def read_envelope(body):
+def read_envelope(body: Any) -> Envelope:
     """Parse and validate a message body: the envelope, then its payload by the event's contract."""
     from contracts.events import payload_schema  # local: events imports this module
 

@@ -4,6 +4,7 @@ Each is registered with nameko so the caller gets the same class back, with its
 ``fields`` (which input was wrong, and why) and ``details`` (e.g. the current state).
 """
 import math
+from typing import Any
 
 from nameko.exceptions import deserialize_to_instance
 
@@ -12,14 +13,15 @@ class PlatformError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message, fields=None, details=None):
+    def __init__(self, message: str, fields: dict[str, Any] | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message, fields or {}, details or {})
         self.message = message
         self.fields = fields or {}
         self.details = details or {}
 
-    def to_dict(self):
-        body = {"code": self.code, "message": self.message, "fields": self.fields}
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "fields": self.fields}
         if self.details:
             body["details"] = self.details
         return body
@@ -87,7 +89,8 @@ class TooManyRequests(PlatformError):
     status = 429
     code = "too_many_requests"
 
-    def __init__(self, message, fields=None, details=None):
+    def __init__(self, message: str, fields: dict[str, Any] | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         # whole seconds; across RPC nameko carries the details as text, so they are read back here
         details = dict(details or {})
         if "retry_after" in details:

@@ -5,6 +5,8 @@ e-mails or employers. Free case text travels only in CaseCompleted (when the aut
 to publication) and CasePublishedToForum, both to the library, which keeps it as a draft until
 a moderator publishes it; the published, impersonal text is in PublicationDecided.
 """
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts import fast_load, vocabulary as v
@@ -22,23 +24,23 @@ SLUG_MAX = 64  # closed vocabularies: urgencies, question kinds, participants
 CASE_NUMBER_MAX = 32  # "MC-2026-000001"
 
 
-def _text(limit, **kw):
+def _text(limit: int, **kw: Any) -> fields.String:
     return fields.String(validate=validate.Length(max=limit), **kw)
 
 
-def Id(**kw):  # noqa: N802 - a field type, named like one
+def Id(**kw: Any) -> fields.String:  # noqa: N802 - a field type, named like one
     return _text(v.ID_MAX, **kw)
 
 
-def Ids(**kw):  # noqa: N802
+def Ids(**kw: Any) -> fields.List[str]:  # noqa: N802
     return fields.List(Id(), validate=validate.Length(max=LIST_MAX), **kw)
 
 
-def Slug(**kw):  # noqa: N802
+def Slug(**kw: Any) -> fields.String:  # noqa: N802
     return _text(SLUG_MAX, **kw)
 
 
-def Rubrics(**kw):  # noqa: N802
+def Rubrics(**kw: Any) -> fields.List[str]:  # noqa: N802
     return fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), validate=validate.Length(max=LIST_MAX),
                        **kw)
 
@@ -239,7 +241,7 @@ class ProposalV1(_Payload):
     mentor_id = Id(required=True)
     matched_rubrics = Rubrics(required=True)
     score = fields.Float(required=True)
-    load = fields.Integer(validate=validate.Range(min=0))
+    load = fields.Integer(validate=validate.Range(min=0))  # type: ignore[assignment]  # a field, not Schema.load
     capacity = fields.Integer(validate=validate.Range(min=0))
 
 
@@ -416,12 +418,12 @@ EVENTS = {
     ("CaseCompleted", 3): ("cases", CaseCompletedV3),
 }
 
-CURRENT_VERSION = {}  # the latest version of each type: what producers emit now
+CURRENT_VERSION: dict[str, int] = {}  # the latest version of each type: what producers emit now
 for _type, _version in EVENTS:
     CURRENT_VERSION[_type] = max(_version, CURRENT_VERSION.get(_type, 0))
 
 
-def payload_schema(event_type, schema_version):
+def payload_schema(event_type: str, schema_version: int) -> Schema | None:
     """The payload schema of a type and version, or None: its class's one instance (``schema_of``)."""
     entry = EVENTS.get((event_type, schema_version))
     return schema_of(entry[1]) if entry else None
@@ -430,25 +432,32 @@ def payload_schema(event_type, schema_version):
 class PayloadBreaksContract(ValueError):
     """An outgoing payload its consumers would refuse; ``messages``: marshmallow's, by field."""
 
-    def __init__(self, event_type, version, messages):
+    def __init__(self, event_type: str, version: int, messages: Any) -> None:
         super().__init__(f"{event_type} v{version} payload breaks its contract: {messages}")
         self.messages = messages
 
 
-def load_outgoing(event_type, payload, schema_version=None):
+def _known_schema(event_type: str, version: int) -> Schema:
+    """``payload_schema`` of a type and version a producer emits: known, or a bug of the producer."""
+    schema = payload_schema(event_type, version)
+    assert schema is not None, f"no contract for {event_type} v{version}"
+    return schema
+
+
+def load_outgoing(event_type: str, payload: dict[str, Any], schema_version: int | None = None) -> tuple[int, Any]:
     """(version, the payload as its consumers will load it); PayloadBreaksContract (a ValueError)
     if it breaks its contract."""
     version = schema_version or CURRENT_VERSION[event_type]
     try:
-        return version, fast_load.load(payload_schema(event_type, version), payload)
+        return version, fast_load.load(_known_schema(event_type, version), payload)
     except ValidationError as exc:
         raise PayloadBreaksContract(event_type, version, exc.messages) from None
 
 
-def dump_payload(event_type, payload, schema_version=None):
+def dump_payload(event_type: str, payload: dict[str, Any], schema_version: int | None = None) -> tuple[int, Any]:
     """Validate an outgoing payload against its contract (producers never emit what consumers reject)."""
     version = schema_version or CURRENT_VERSION[event_type]
-    schema = payload_schema(event_type, version)
+    schema = _known_schema(event_type, version)
     errors = schema.validate(payload)
     if errors:
         raise PayloadBreaksContract(event_type, version, errors)

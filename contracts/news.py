@@ -5,6 +5,8 @@ client use these schemas. A news item has a title, a text, optional rubrics, an 
 online meeting (http or https only) and a publication time: now, or later (until then only moderators
 see it). Every create, edit and withdrawal keeps a version: the history.
 """
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from contracts.rubrics import RUBRIC_SLUGS
@@ -17,8 +19,10 @@ REASON_MAX = 1000
 PAGE_DEFAULT, PAGE_MAX = 20, 100
 STATES = ("scheduled", "published", "withdrawn")  # scheduled: its publication time is still to come
 
-_Rubrics = lambda **kw: fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)),  # noqa: E731
-                                    validate=[validate.Length(max=len(RUBRIC_SLUGS)), unique], **kw)
+
+def _Rubrics(**kw: Any) -> fields.List[str]:  # noqa: N802 (named as the field classes it stands beside)
+    return fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)),
+                       validate=[validate.Length(max=len(RUBRIC_SLUGS)), unique], **kw)
 
 
 class NewsItemFormSchema(Schema):
@@ -37,7 +41,7 @@ class NewsItemFormSchema(Schema):
 class NewsItemPatchSchema(NewsItemFormSchema):
     """Any subset of the form's fields; the publication time changes only while the item is scheduled."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("partial", True)
         super().__init__(*args, **kwargs)
 

@@ -6,6 +6,7 @@ hints are (clarifying: they make the situation precise; developing: they lead th
 reformulate the case), so a client preselects the kind of a hint the mentor picks.
 """
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class HintGroup:
     slug: str
     title: str
     kind: str  # one of QUESTION_KINDS
-    hints: tuple
+    hints: tuple[Hint, ...]
 
 
 QUESTION_KINDS = ("clarifying", "developing")
@@ -59,7 +60,7 @@ QUESTION_BANK = (
 HINTS_BY_ID = {hint.id: hint for group in QUESTION_BANK for hint in group.hints}
 
 
-def bank_as_dict():
+def bank_as_dict() -> list[dict[str, Any]]:
     return [{"slug": g.slug, "title": g.title, "kind": g.kind,
              "hints": [{"id": h.id, "text": h.text, "kind": g.kind} for h in g.hints]}
             for g in QUESTION_BANK]

@@ -1,5 +1,7 @@
 """The end-to-end rubricator (seed Table 2): one tag set for mentors, cases and library."""
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ RUBRIC_SLUGS = tuple(r.slug for r in RUBRICS)
 RUBRICS_BY_SLUG = {r.slug: r for r in RUBRICS}
 
 
-def counts_by_rubric(counts):
+def counts_by_rubric(counts: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every rubric of the rubricator, in its order, with its label and count (0 if none): every table
     and chart of rubrics lists them so (seed Figure 2), whichever service counted."""
     return [{"number": r.number, "slug": r.slug, "label": r.label, "count": int(counts.get(r.slug, 0))}

@@ -10,6 +10,8 @@ cases:     statistics(actor, {from, to}) -> CaseStatistics (moderators; 403 othe
 identity:  registrations_per_year(actor) -> {"items": [RegistrationYear]} (moderators; 403 otherwise)
 library:   statistics(actor) -> LibraryStatistics (moderators; 403 otherwise)
 """
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.vocabulary import ID_MAX
@@ -27,7 +29,7 @@ class StatisticsFilterSchema(Schema):
                                                   "not before from"})
 
     @validates_schema
-    def _ordered(self, data, **kwargs):
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("filed_from") and data.get("filed_to") and data["filed_from"] > data["filed_to"]:
             raise ValidationError("Must not be before 'from'.", "to")
 

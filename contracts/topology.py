@@ -9,14 +9,15 @@ service it calls) is down therefore holds its messages instead of returning them
 outage spends none of their deliveries (services/common/consumer.py, "Outages").
 """
 from dataclasses import dataclass
+from typing import Any
 
-from kombu import Exchange, Queue, binding
+from kombu.entity import Exchange, Queue, binding  # where kombu defines them (its __init__ re-exports)
 
 PARKING_EXCHANGE = Exchange("parking", type="direct", durable=True)
 DELIVERY_LIMIT = 5
 
 
-def events_exchange(source):
+def events_exchange(source: str) -> Exchange:
     return Exchange(f"{source}.events", type="topic", durable=True)
 
 
@@ -24,7 +25,7 @@ def events_exchange(source):
 class Subscription:
     queue: str
     source: str
-    event_types: tuple
+    event_types: tuple[str, ...]
 
 
 SUBSCRIPTIONS = (
@@ -58,7 +59,7 @@ class Broadcast:
     nothing that happened before or while it was away."""
     prefix: str
     source: str
-    event_types: tuple
+    event_types: tuple[str, ...]
 
 
 # Every gateway's view of ended sessions (services/gateway/sessions.py); the gateway declares
@@ -68,14 +69,14 @@ BROADCASTS = (SESSION_FEED,)
 BROADCAST_QUEUE_SUFFIX = "[0-9a-f]{32}"  # the random part of a broadcast queue's name (uuid4().hex)
 
 
-def broadcast_queue(broadcast, name):
+def broadcast_queue(broadcast: Broadcast, name: str) -> Queue:
     """The queue ``name`` (``<prefix>.<random>``) of one process for ``broadcast``."""
     exchange = events_exchange(broadcast.source)
     return Queue(name, bindings=[binding(exchange, routing_key=t) for t in broadcast.event_types],
                  durable=False, exclusive=True, auto_delete=True)
 
 
-def consumer_queue(subscription):
+def consumer_queue(subscription: Subscription) -> Queue:
     exchange = events_exchange(subscription.source)
     return Queue(
         subscription.queue,
@@ -90,12 +91,12 @@ def consumer_queue(subscription):
     )
 
 
-def parking_queue(subscription):
+def parking_queue(subscription: Subscription) -> Queue:
     return Queue(f"{subscription.queue}.parked", exchange=PARKING_EXCHANGE,
                  routing_key=subscription.queue, durable=True)
 
 
-def declare_topology(channel, source=None):
+def declare_topology(channel: Any, source: str | None = None) -> None:
     """Declare every exchange, queue and binding (idempotent); with ``source``, only that publisher's
     part: its exchange and its consumers' queues, which is all its broker user may declare
     (services/common/broker_users.py)."""

@@ -1,10 +1,14 @@
 """Helpers to run a contract schema and turn its complaints into one InvalidInput."""
 import functools
-from datetime import timedelta, timezone
+from typing import Any, TypeVar
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts.errors import InvalidInput
+
+SchemaT = TypeVar("SchemaT", bound=Schema)
 
 # What counts as blank, spelled out (a regular expression character class): Python's "\s" and
 # JavaScript's "\s" (ECMA-262, the dialect of OpenAPI's "pattern") differ (\x1c-\x1f and \x85 are
@@ -18,10 +22,10 @@ class NotBlank(validate.Regexp):
     (``[^...]``, which JSON Schema applies as a search: "contains a non-blank character"), searched
     here the same way (marshmallow's Regexp would anchor it at the start)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(f"[^{BLANK_CHARACTERS}]", error="Must not be blank.")
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> Any:  # str (marshmallow's Regexp also takes bytes)
         if self.regex.search(value) is None:
             raise ValidationError(self._format_error(value))
         return value
@@ -30,7 +34,7 @@ class NotBlank(validate.Regexp):
 not_blank = NotBlank()
 
 
-def unique(values):
+def unique(values: list[Any]) -> None:
     """A list validator: no value twice. The OpenAPI document states it as uniqueItems
     (services/gateway/openapi.py recognizes this function)."""
     if len(set(values)) != len(values):
@@ -53,13 +57,16 @@ class Moment(fields.AwareDateTime):
         "range": "Must be a moment between the years 1 and 9999 in UTC.",
     }
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs["metadata"] = {"pattern": MOMENT_OFFSET_PATTERN, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)
-        if abs(moment.utcoffset()) > MAX_UTC_OFFSET or moment.utcoffset() % timedelta(minutes=1):
+        offset = moment.utcoffset()
+        assert offset is not None  # an AwareDateTime has one
+        if abs(offset) > MAX_UTC_OFFSET or offset % timedelta(minutes=1):
             raise self.make_error("offset")
         try:
             moment.astimezone(timezone.utc)
@@ -69,28 +76,27 @@ class Moment(fields.AwareDateTime):
 
 
 @functools.lru_cache(maxsize=None)
-def schema_of(schema_class):
+def schema_of(schema_class: type[SchemaT]) -> SchemaT:
     """One instance of a schema class, reused: building one (its fields copied, nested schemas
     bound) costs more than a load, and marshmallow schemas keep no state between loads and dumps."""
     return schema_class()
 
 
-def load(schema, data, what="request"):
+def load(schema: Schema | type[Schema], data: Any, what: str = "request") -> Any:
     """Validate ``data`` with ``schema`` (an instance, or a class: its one instance, ``schema_of``);
     raise InvalidInput naming every bad field."""
-    if isinstance(schema, type):
-        schema = schema_of(schema)
+    instance = schema_of(schema) if isinstance(schema, type) else schema
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise InvalidInput(f"The {what} body must be a JSON object.", {"_schema": ["Expected an object."]})
     try:
-        return schema.load(data)
+        return instance.load(data)
     except ValidationError as exc:
         raise InvalidInput(f"The {what} has invalid fields.", field_errors(exc.messages)) from None
 
 
-def field_errors(messages):
+def field_errors(messages: Any) -> Any:
     """marshmallow nests list errors by index; keep them, but as JSON-safe string keys."""
     if isinstance(messages, dict):
         return {str(k): field_errors(v) for k, v in messages.items()}

@@ -23,6 +23,8 @@ Rubrics come in the rubricator's order (contracts/rubrics.py), as everywhere els
 """
 import datetime
 import statistics
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from contracts.rubrics import RUBRIC_SLUGS
 from services.cases import mentor_quality
@@ -32,8 +34,14 @@ OVERALL = "all"
 QUESTION_KINDS = ("clarifying", "developing")
 _RUBRIC_PLACE = {slug: place for place, slug in enumerate(RUBRIC_SLUGS)}
 
+# A Case event (services/cases/domain.py) or a replay's stand-in with the same fields (research/replay.py):
+# which fields it has depends on its kind, so it is read duck-typed.
+Event = Any
+Summary = dict[str, Any]  # ``summarize``'s figures
+GroupKey = tuple[str, str]  # (dimension, value)
 
-def rubric_place(slug):
+
+def rubric_place(slug: str) -> tuple[int, str]:
     """Where a rubric stands in the rubricator (an unknown slug after all of them, by name)."""
     return (_RUBRIC_PLACE.get(slug, len(_RUBRIC_PLACE)), slug)
 
@@ -43,12 +51,12 @@ class _CaseStats:
                  "developing", "question_rounds", "redefinitions", "chosen", "declined", "second_opinion", "solved",
                  "withdrawn")
 
-    def __init__(self, rubrics, urgency, created):
+    def __init__(self, rubrics: tuple[str, ...], urgency: str, created: datetime.datetime) -> None:
         self.rubrics = rubrics
         self.urgency = urgency
         self.created = created
-        self.accepted = None
-        self.first_solution = None
+        self.accepted: datetime.datetime | None = None
+        self.first_solution: datetime.datetime | None = None
         self.questions = 0
         self.clarifying = 0
         self.developing = 0
@@ -57,17 +65,17 @@ class _CaseStats:
         self.chosen = 0
         self.declined = 0
         self.second_opinion = False
-        self.solved = None
+        self.solved: str | None = None
         self.withdrawn = False
 
 
-def _hours(start, end):
+def _hours(start: datetime.datetime | None, end: datetime.datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return (end - start).total_seconds() / 3600.0
 
 
-def _month(timestamp):
+def _month(timestamp: datetime.datetime) -> str:
     if timestamp.tzinfo is not None:
         timestamp = timestamp.astimezone(datetime.timezone.utc)
     return f"{timestamp.year:04d}-{timestamp.month:02d}"
@@ -76,8 +84,8 @@ def _month(timestamp):
 class Statistics:
     """The fold's state; ``add`` one event at a time, then read ``groups()``/``by_month()``."""
 
-    def __init__(self):
-        self.cases = {}
+    def __init__(self) -> None:
+        self.cases: dict[Any, _CaseStats] = {}  # by the case's id (a UUID, or its text in a replay)
         self.events = 0
         self.unknown_case_events = 0  # events of a case whose Created was not seen
         self.mentors = mentor_quality.MentorFold()
@@ -89,10 +97,10 @@ class Statistics:
     FIELD_KINDS = frozenset(("Created", "MentorAccepted", "SolutionProposed", "Completed", "QuestionsAsked")) \
         | mentor_quality.FIELD_KINDS
 
-    def add(self, event):
+    def add(self, event: Event) -> None:
         self.add_kind(type(event).__name__, event.originator_id, event)
 
-    def add_kind(self, kind, case_id, event):
+    def add_kind(self, kind: str, case_id: Any, event: Event) -> None:
         """One event, given its kind (its class name) and its case; ``event`` is read only when
         ``kind`` is in ``FIELD_KINDS`` (may be None otherwise)."""
         self.events += 1
@@ -131,22 +139,22 @@ class Statistics:
         elif kind == "Withdrawn":
             case.withdrawn = True
 
-    def add_all(self, events):
+    def add_all(self, events: Iterable[Event]) -> "Statistics":
         for event in events:
             self.add(event)
         return self
 
     # ---- the results --------------------------------------------------------------------
 
-    def _group_keys(self, case):
+    def _group_keys(self, case: _CaseStats) -> Iterator[GroupKey]:
         yield ("overall", OVERALL)
         for rubric in case.rubrics:
             yield ("rubric", rubric)
         yield ("urgency", case.urgency)
 
-    def groups(self):
+    def groups(self) -> dict[GroupKey, Summary]:
         """{(dimension, value): summary dict}; dimension is overall, rubric or urgency."""
-        members = {}
+        members: dict[GroupKey, list[_CaseStats]] = {}
         for case in self.cases.values():
             for key in self._group_keys(case):
                 members.setdefault(key, []).append(case)
@@ -154,22 +162,23 @@ class Statistics:
         return {key: summarize(members[key]) for key in sorted(
             members, key=lambda k: (order[k[0]], rubric_place(k[1]) if k[0] == "rubric" else (0, k[1])))}
 
-    def by_month(self):
+    def by_month(self) -> dict[tuple[str, str], int]:
         """{(rubric, 'YYYY-MM'): number of cases created}, rubrics in the rubricator's order."""
-        counts = {}
+        counts: dict[tuple[str, str], int] = {}
         for case in self.cases.values():
             month = _month(case.created)
             for rubric in case.rubrics:
                 counts[(rubric, month)] = counts.get((rubric, month), 0) + 1
         return dict(sorted(counts.items(), key=lambda item: (rubric_place(item[0][0]), item[0][1])))
 
-    def mentor_quality(self):
+    def mentor_quality(self) -> list[dict[str, Any]]:
         """Every mentor's figures (services/cases/mentor_quality.py), most often chosen first."""
-        return mentor_quality.summarize(self.mentors.records())
+        figures: list[dict[str, Any]] = mentor_quality.summarize(self.mentors.records())
+        return figures
 
-    def acceptance_hours(self, dimension="urgency"):
+    def acceptance_hours(self, dimension: str = "urgency") -> dict[str, list[float]]:
         """{group value: [hours to acceptance of each accepted case]} (for box plots)."""
-        values = {}
+        values: dict[str, list[float]] = {}
         for case in self.cases.values():
             hours = _hours(case.created, case.accepted)
             if hours is None:
@@ -180,19 +189,19 @@ class Statistics:
         return dict(sorted(values.items()))
 
 
-def fold(events):
+def fold(events: Iterable[Event]) -> Statistics:
     return Statistics().add_all(events)
 
 
-def _mean(values):
+def _mean(values: Sequence[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def _median(values):
+def _median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def summarize(cases):
+def summarize(cases: Sequence[_CaseStats]) -> Summary:
     """The figures of one group of cases."""
     accepted = [h for h in (_hours(c.created, c.accepted) for c in cases) if h is not None]
     solution = [h for h in (_hours(c.created, c.first_solution) for c in cases) if h is not None]

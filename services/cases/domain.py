@@ -22,12 +22,14 @@ Collective (colleagues' opinions) and public
 (forum) formats need the author's consent; messages are for personal-mode cases only.
 """
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any, NoReturn, Self
 
 from eventsourcing.domain import Aggregate, event
 
 from contracts.errors import Conflict, Forbidden, InvalidInput
-from services.cases.waiting import STEPS
+from services.cases.waiting import STEPS, Schedule
 
 AWAITING_PROPOSALS = "awaiting_proposals"
 NO_MENTOR_FOUND = "no_mentor_found"
@@ -52,7 +54,7 @@ WORKING = (IN_PROGRESS, AWAITING_ANSWERS, AWAITING_DECISION, SOLUTION_PROPOSED)
 CLOSED = (COMPLETED, WITHDRAWN)
 
 
-def _at(now):
+def _at(now: datetime | None) -> str:
     """The moment an event records: the caller's ``now``, else the event clock's."""
     return (now or Aggregate.Event.create_timestamp()).isoformat()
 
@@ -65,41 +67,44 @@ class TimedSinceV2:
     class_version = 2
 
     @staticmethod
-    def upcast_v1_v2(state):
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.setdefault("at", None)
 
 
 class Case(Aggregate):
 
     @event("Created")
-    def __init__(self, number, author_id, form):
+    def __init__(self, number: str, author_id: str, form: Mapping[str, Any]) -> None:
+        # (attributes typed here, never at class level: eventsourcing would make the class a dataclass)
         self.number = number
         self.author_id = author_id
-        self.revisions = [dict(form)]
+        self.revisions: list[dict[str, Any]] = [dict(form)]
         self.state = AWAITING_PROPOSALS
         self.round = 0
-        self.proposals = []
-        self.mentor_id = None
-        self.chosen_at = None  # when the current mentor was chosen (ISO time), while awaiting them
-        self.flag = None  # {"reason", "round", "at"} while the case waits for a moderator
-        self.engagements = []
+        self.proposals: list[dict[str, Any]] = []
+        self.mentor_id: str | None = None
+        self.chosen_at: str | None = None  # when the current mentor was chosen (ISO time), while awaiting them
+        self.flag: dict[str, Any] | None = None  # {"reason", "round", "at"} while the case waits for a moderator
+        self.engagements: list[dict[str, Any]] = []
         self.opinion = 1
-        self.questions = []
-        self.decision = None
-        self.solutions = []
-        self.colleague_ids = []
-        self.opinions = []
-        self.forum_publications = []
-        self.messages = []
-        self.reflection = None
-        self.withdrawn_reason = None
-        self.waiting_since = None  # when the step the case waits on began (ISO time; None: events before it)
+        self.questions: list[dict[str, Any]] = []
+        self.decision: str | None = None
+        self.solutions: list[dict[str, Any]] = []
+        self.colleague_ids: list[str] = []
+        self.opinions: list[dict[str, Any]] = []
+        self.forum_publications: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        self.reflection: dict[str, Any] | None = None
+        self.withdrawn_reason: str | None = None
+        # when the step the case waits on began (ISO time; None: events before it)
+        self.waiting_since: str | None = None
         self.reminded = 0  # reminders sent in this wait
-        self.abandoned = None  # {"step", "state", "at"} while abandoned: the state a reopening returns to
+        # {"step", "state", "at"} while abandoned: the state a reopening returns to
+        self.abandoned: dict[str, Any] | None = None
         self.publication_consent_withdrawn = False
 
     @classmethod
-    def file(cls, case_id, number, author_id, form):
+    def file(cls, case_id: uuid.UUID, number: str, author_id: str, form: Mapping[str, Any]) -> Self:
         """Create with a given id: the id is derived from the request, so a retried request
         cannot file the same case twice."""
         return cls._create(cls.Created, id=case_id, number=number, author_id=author_id, form=form)
@@ -107,31 +112,31 @@ class Case(Aggregate):
     # ---- queries ----------------------------------------------------------------------
 
     @property
-    def form(self):
+    def form(self) -> dict[str, Any]:
         return self.revisions[-1]
 
     @property
-    def revision(self):
+    def revision(self) -> int:
         return len(self.revisions)
 
-    def is_author(self, user_id):
+    def is_author(self, user_id: str) -> bool:
         return user_id == self.author_id
 
-    def is_chosen_mentor(self, user_id):
+    def is_chosen_mentor(self, user_id: str) -> bool:
         return self.mentor_id is not None and user_id == self.mentor_id
 
-    def has_worked_on(self, user_id):
+    def has_worked_on(self, user_id: str) -> bool:
         """A mentor who accepted this case (now or for the first opinion)."""
         return any(e["mentor_id"] == user_id and e["outcome"] == "accepted" for e in self.engagements)
 
-    def is_colleague(self, user_id):
+    def is_colleague(self, user_id: str) -> bool:
         return user_id in self.colleague_ids
 
     @property
-    def declined_mentor_ids(self):
+    def declined_mentor_ids(self) -> list[str]:
         return [e["mentor_id"] for e in self.engagements if e["outcome"] == "declined"]
 
-    def _excluded_from_next_round(self, *also):
+    def _excluded_from_next_round(self, *also: str | None) -> list[str]:
         """Who the next round must not propose: every mentor ever chosen for the case (decliners,
         those who let an urgent case lapse, those who worked on it); a mentor only proposed and never
         chosen was never asked, so stays eligible."""
@@ -140,7 +145,7 @@ class Case(Aggregate):
 
     # ---- mentor selection -------------------------------------------------------------
 
-    def record_proposals(self, round, proposals, now=None):
+    def record_proposals(self, round: int, proposals: Iterable[Mapping[str, Any]], now: datetime | None = None) -> bool:
         """Matching's answer for a round; a round already recorded is ignored (redelivery).
         Nobody to propose: the case has no mentor and is flagged for the moderators."""
         if round <= self.round or self.state not in (AWAITING_PROPOSALS, NO_MENTOR_FOUND):
@@ -152,7 +157,7 @@ class Case(Aggregate):
             self._flagged(reason=FLAG_NO_MENTOR, round=round, at=_at(now))
         return True
 
-    def choose_mentor(self, actor_id, mentor_id, now=None):
+    def choose_mentor(self, actor_id: str, mentor_id: str, now: datetime | None = None) -> None:
         self._require(self.is_author(actor_id), "Only the case's author chooses its mentor.")
         self._require_state(CHOOSING_MENTOR)
         if mentor_id not in {p["mentor_id"] for p in self.proposals}:
@@ -160,19 +165,19 @@ class Case(Aggregate):
                                {"mentor_id": ["Not among the mentors proposed for this case."]})
         self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=_at(now))
 
-    def accept(self, actor_id, now=None):
+    def accept(self, actor_id: str, now: datetime | None = None) -> None:
         self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor accepts the case.")
         self._require_state(AWAITING_ACCEPTANCE)
         self._mentor_accepted(mentor_id=actor_id, at=_at(now))
 
-    def decline(self, actor_id, reason=""):
+    def decline(self, actor_id: str, reason: str | None = "") -> None:
         """The chosen mentor declines: the next round proposes others."""
         self._require_chosen_mentor(actor_id, "Only the chosen mentor declines the case.")
         self._require_state(AWAITING_ACCEPTANCE)
         self._mentor_declined(mentor_id=actor_id, reason=reason or "", next_round=self.round + 1,
                               excluded_mentor_ids=self._excluded_from_next_round(actor_id))
 
-    def escalate(self, now, overdue_after):
+    def escalate(self, now: datetime, overdue_after: float) -> bool:
         """The system, for an urgent case whose chosen mentor has not accepted within
         ``overdue_after`` seconds of being chosen (``now``: an aware datetime): the next round
         proposes others, never that mentor, and the moderators are alerted (a flag).
@@ -186,7 +191,7 @@ class Case(Aggregate):
         self._lapse_acceptance(waited, now)
         return True
 
-    def _lapse_acceptance(self, waited, now):
+    def _lapse_acceptance(self, waited: float, now: datetime) -> None:
         """The chosen mentor did not accept in time: the next round, never that mentor; an urgent
         case is flagged for the moderators too."""
         silent = self.mentor_id
@@ -195,7 +200,7 @@ class Case(Aggregate):
         if self.form["urgency"] == "urgent":
             self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_at(now))
 
-    def release_mentor(self, mentor_id, reason):
+    def release_mentor(self, mentor_id: str, reason: str) -> bool:
         """The system, when a mentor may no longer work on cases (``reason``: mentor_suspended): the
         case goes back to matching for a new round without them, and its author chooses again.
         Releases the mentor the case waits for or who works on it (a possible solution already
@@ -210,7 +215,7 @@ class Case(Aggregate):
                               excluded_mentor_ids=self._excluded_from_next_round(mentor_id))
         return True
 
-    def flag_proposals_overdue(self, now, overdue_after):
+    def flag_proposals_overdue(self, now: datetime, overdue_after: float) -> bool:
         """The system, for a case still awaiting proposals ``overdue_after`` seconds after it began to
         wait for them (``now``: an aware datetime): matching has not answered (it, its database or the
         broker was down, or its answer was lost), so the moderators are alerted (a flag) rather than
@@ -225,16 +230,16 @@ class Case(Aggregate):
         self._flagged(reason=FLAG_PROPOSALS_OVERDUE, round=self.round + 1, at=_at(now))  # the round awaited
         return True
 
-    def waiting_step(self):
+    def waiting_step(self) -> tuple[str, str] | None:
         """(step, who it waits for: "mentor" or "mentee") of the step the case waits on, or None."""
         return STEPS.get(self.state)
 
-    def wait_began(self):
+    def wait_began(self) -> datetime:
         """When the current wait began: recorded by the step's event; for a case whose step was
         recorded before that, its last change (a reminder then pins it)."""
         return datetime.fromisoformat(self.waiting_since) if self.waiting_since else self.modified_on
 
-    def follow_up(self, now, schedule):
+    def follow_up(self, now: datetime, schedule: Schedule) -> bool:
         """The system, for a step that waits for someone (``now``: an aware datetime; ``schedule``:
         services/cases/waiting.Schedule): a reminder to whoever it waits for when one is due, and at
         expiry: a chosen mentor who did not accept goes to the next round without them (flagged for
@@ -262,13 +267,14 @@ class Case(Aggregate):
             self._abandoned(step=step, state=self.state, at=_at(now))
         return True
 
-    def reopen(self, actor_id, now=None):
+    def reopen(self, actor_id: str, now: datetime | None = None) -> None:
         """The author takes an abandoned case up again, where it stood; its schedule starts anew."""
         self._require(self.is_author(actor_id), "Only the case's author reopens it.")
         self._require_state(ABANDONED)
+        assert self.abandoned is not None  # recorded with the state ABANDONED
         self._reopened(state=self.abandoned["state"], at=_at(now))
 
-    def request_second_opinion(self, actor_id):
+    def request_second_opinion(self, actor_id: str) -> None:
         """Once per case: another mentor goes the same way; the reflection then covers both."""
         self._require(self.is_author(actor_id), "Only the case's author asks for a second opinion.")
         self._require_state(SOLUTION_PROPOSED)
@@ -278,7 +284,7 @@ class Case(Aggregate):
         self._second_opinion_requested(next_round=self.round + 1,
                                        excluded_mentor_ids=self._excluded_from_next_round())
 
-    def withdraw(self, actor_id, reason=""):
+    def withdraw(self, actor_id: str, reason: str | None = "") -> None:
         self._require(self.is_author(actor_id), "Only the case's author withdraws it.")
         if self.state in CLOSED:
             self._refuse_state()
@@ -286,7 +292,8 @@ class Case(Aggregate):
 
     # ---- questions, answers, redefinition ---------------------------------------------
 
-    def ask_questions(self, actor_id, questions, request_key=None, now=None):
+    def ask_questions(self, actor_id: str, questions: Sequence[Mapping[str, Any]], request_key: str | None = None,
+                      now: datetime | None = None) -> list[str]:
         """Questions from the hint bank (``bank_text`` filled in) or "other"; clarifying or developing.
         A question asked from a suggestion (services/cases/question_suggestions.py) carries its
         ``suggestion_id`` and ``suggestion_use`` (as_is or edited), recorded so usefulness can be
@@ -304,7 +311,8 @@ class Case(Aggregate):
         self._questions_asked(mentor_id=actor_id, questions=asked, at=_at(now))
         return ids
 
-    def answer_questions(self, actor_id, answers, now=None):
+    def answer_questions(self, actor_id: str, answers: Sequence[Mapping[str, Any]],
+                         now: datetime | None = None) -> None:
         self._require(self.is_author(actor_id), "Only the case's author answers its questions.")
         self._require_state(AWAITING_ANSWERS)
         open_ids = {q["id"] for q in self.questions if q["answer"] is None}
@@ -315,13 +323,13 @@ class Case(Aggregate):
         self._questions_answered(answers=[{"question_id": a["question_id"], "text": a["text"]} for a in answers],
                                  at=_at(now))
 
-    def keep_request(self, actor_id, now=None):
+    def keep_request(self, actor_id: str, now: datetime | None = None) -> None:
         """"No, I want to keep the first version of the request" (shown to the mentor)."""
         self._require(self.is_author(actor_id), "Only the case's author decides on the request.")
         self._require_state(AWAITING_DECISION)
         self._request_kept(revision=self.revision, at=_at(now))
 
-    def redefine(self, actor_id, form, now=None):
+    def redefine(self, actor_id: str, form: Mapping[str, Any], now: datetime | None = None) -> None:
         """"Define the problem more precisely": the whole form again, as the next revision."""
         self._require(self.is_author(actor_id), "Only the case's author redefines it.")
         self._require_state(AWAITING_DECISION)
@@ -332,7 +340,7 @@ class Case(Aggregate):
 
     # ---- formats ----------------------------------------------------------------------
 
-    def share_with_colleagues(self, actor_id, colleague_ids):
+    def share_with_colleagues(self, actor_id: str, colleague_ids: Sequence[str]) -> None:
         """"Take opinion of a colleague": only with the author's consent to group discussion."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor shares it with colleagues.")
         self._require_consent()
@@ -345,7 +353,7 @@ class Case(Aggregate):
         if new:
             self._shared_with_colleagues(mentor_id=actor_id, colleague_ids=new)
 
-    def add_opinion(self, actor_id, text, request_key=None, now=None):
+    def add_opinion(self, actor_id: str, text: str, request_key: str | None = None, now: datetime | None = None) -> str:
         self._require(self.is_colleague(actor_id), "Only a colleague the mentor asked adds an opinion.")
         self._require_state(*WORKING)
         opinion_id = str(uuid.uuid5(self.id, f"opinion:{request_key or len(self.opinions) + 1}"))
@@ -354,7 +362,7 @@ class Case(Aggregate):
         self._opinion_added(opinion_id=opinion_id, colleague_id=actor_id, text=text, at=_at(now))
         return opinion_id
 
-    def publish_to_forum(self, actor_id, thread_id=None, title=None):
+    def publish_to_forum(self, actor_id: str, thread_id: str | None = None, title: str | None = None) -> None:
         """Public format: the case, impersonal, to the forum, as a new thread or into one."""
         self._require(self.is_author(actor_id), "Only the case's author publishes it to the forum.")
         self._require_consent()
@@ -362,7 +370,8 @@ class Case(Aggregate):
             self._refuse_state()
         self._published_to_forum(thread_id=thread_id, title=title)
 
-    def send_message(self, actor_id, text, request_key=None, now=None):
+    def send_message(self, actor_id: str, text: str, request_key: str | None = None,
+                     now: datetime | None = None) -> str:
         """Personal format only: a message between the author and the mentor working on the case."""
         if self.form["mode"] != "personal":
             raise Forbidden("Messages are for personal-mode cases; in anonymous mode only solutions reach the "
@@ -377,7 +386,7 @@ class Case(Aggregate):
         self._message_sent(message_id=message_id, sender_id=actor_id, recipient_id=recipient, text=text, at=_at(now))
         return message_id
 
-    def withdraw_publication_consent(self, actor_id):
+    def withdraw_publication_consent(self, actor_id: str) -> None:
         """The author takes back consent to publishing the case (the library's draft, a forum post
         waiting for review, or an entry already published): once; a repeat changes nothing."""
         self._require(self.is_author(actor_id), "Only the case's author withdraws consent to publication.")
@@ -388,18 +397,19 @@ class Case(Aggregate):
             self._publication_consent_withdrawn()
 
     @property
-    def publishes(self):
+    def publishes(self) -> bool:
         """Whether the completed case goes to the library: the form's consent, not withdrawn since."""
         return bool(self.form["publication_consent"]) and not self.consent_withdrawn
 
     @property
-    def consent_withdrawn(self):
+    def consent_withdrawn(self) -> bool:
         # a snapshot taken before the attribute existed lacks it
         return getattr(self, "publication_consent_withdrawn", False)
 
     # ---- solution and completion ------------------------------------------------------
 
-    def propose_solution(self, actor_id, text, materials, request_key=None, now=None):
+    def propose_solution(self, actor_id: str, text: str, materials: Iterable[Mapping[str, Any]],
+                         request_key: str | None = None, now: datetime | None = None) -> str:
         """``request_key`` makes a retried request a no-op instead of a second solution."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor proposes a solution.")
         solution_id = str(uuid.uuid5(self.id, f"solution:{request_key or len(self.solutions) + 1}"))
@@ -410,7 +420,7 @@ class Case(Aggregate):
                                 materials=[dict(m) for m in materials], at=_at(now))
         return solution_id
 
-    def complete(self, actor_id, reflection):
+    def complete(self, actor_id: str, reflection: Mapping[str, Any]) -> None:
         """The reflection sheet rates every solution received (both, after a second opinion)."""
         self._require(self.is_author(actor_id), "Only the case's author completes it.")
         self._require_state(SOLUTION_PROPOSED)
@@ -424,11 +434,11 @@ class Case(Aggregate):
 
     class MentorsProposed(TimedSinceV2, Aggregate.Event):
         round: int
-        proposals: list
+        proposals: list[dict[str, Any]]
         at: str | None
 
     @event(MentorsProposed)
-    def _mentors_proposed(self, round, proposals, at):
+    def _mentors_proposed(self, round: int, proposals: list[dict[str, Any]], at: str | None) -> None:
         self.round = round
         self._wait_began(at)
         self.proposals = proposals
@@ -442,7 +452,7 @@ class Case(Aggregate):
         at: str | None
 
     @event(MentorChosen)
-    def _mentor_chosen(self, mentor_id, round, at):
+    def _mentor_chosen(self, mentor_id: str, round: int, at: str | None) -> None:
         self.mentor_id = mentor_id
         self.chosen_at = at
         self._wait_began(at)
@@ -455,7 +465,7 @@ class Case(Aggregate):
         at: str | None
 
     @event(MentorAccepted)
-    def _mentor_accepted(self, mentor_id, at):
+    def _mentor_accepted(self, mentor_id: str, at: str | None) -> None:
         self.engagements[-1]["outcome"] = "accepted"
         self._wait_began(at)
         self.chosen_at = None
@@ -463,7 +473,7 @@ class Case(Aggregate):
         self.state = IN_PROGRESS
 
     @event("MentorDeclined")
-    def _mentor_declined(self, mentor_id, reason, next_round, excluded_mentor_ids):
+    def _mentor_declined(self, mentor_id: str, reason: str, next_round: int, excluded_mentor_ids: list[str]) -> None:
         self.engagements[-1].update(outcome="declined", reason=reason or None)
         self.mentor_id = None
         self.chosen_at = None
@@ -471,7 +481,7 @@ class Case(Aggregate):
         self.state = AWAITING_PROPOSALS
 
     @event("MentorReleased")
-    def _mentor_released(self, mentor_id, reason, next_round, excluded_mentor_ids):
+    def _mentor_released(self, mentor_id: str, reason: str, next_round: int, excluded_mentor_ids: list[str]) -> None:
         if self.mentor_id == mentor_id:  # chosen (or working), not only proposed
             self.engagements[-1].update(outcome="released", reason=reason)
         self.mentor_id = None
@@ -480,7 +490,8 @@ class Case(Aggregate):
         self.state = AWAITING_PROPOSALS
 
     @event("Escalated")
-    def _escalated(self, mentor_id, next_round, excluded_mentor_ids, waited_seconds):
+    def _escalated(self, mentor_id: str | None, next_round: int, excluded_mentor_ids: list[str],
+                   waited_seconds: int) -> None:
         self.engagements[-1].update(outcome="escalated", reason=None)
         self.mentor_id = None
         self.chosen_at = None
@@ -488,41 +499,41 @@ class Case(Aggregate):
         self.state = AWAITING_PROPOSALS
 
     @event("Flagged")
-    def _flagged(self, reason, round, at):
+    def _flagged(self, reason: str, round: int, at: str | None) -> None:
         self.flag = {"reason": reason, "round": round, "at": at}
 
     @event("Reminded")
-    def _reminded(self, step, recipient_id, number, since, at):
+    def _reminded(self, step: str, recipient_id: str | None, number: int, since: str, at: str | None) -> None:
         self.waiting_since = since  # pinned, for a wait whose beginning was not recorded
         self.reminded = number
 
     @event("Abandoned")
-    def _abandoned(self, step, state, at):
+    def _abandoned(self, step: str, state: str, at: str | None) -> None:
         self.abandoned = {"step": step, "state": state, "at": at}
         self.state = ABANDONED
 
     @event("Reopened")
-    def _reopened(self, state, at):
+    def _reopened(self, state: str, at: str | None) -> None:
         self.abandoned = None
         self._wait_began(at)
         self.state = state
 
     @event("SecondOpinionRequested")
-    def _second_opinion_requested(self, next_round, excluded_mentor_ids):
+    def _second_opinion_requested(self, next_round: int, excluded_mentor_ids: list[str]) -> None:
         self.opinion = 2
         self.mentor_id = None
         self.proposals = []
         self.state = AWAITING_PROPOSALS
 
     @event("Withdrawn")
-    def _withdrawn(self, reason):
+    def _withdrawn(self, reason: str) -> None:
         self.withdrawn_reason = reason or None
         self.chosen_at = None
         self.flag = None
         self.state = WITHDRAWN
 
     @event("QuestionsAsked")
-    def _questions_asked(self, mentor_id, questions, at):
+    def _questions_asked(self, mentor_id: str, questions: list[dict[str, Any]], at: str | None) -> None:
         for q in questions:
             self.questions.append({**q, "asked_by": mentor_id, "asked_at": at, "revision": self.revision,
                                    "answer": None, "answered_at": None})
@@ -530,7 +541,7 @@ class Case(Aggregate):
         self.state = AWAITING_ANSWERS
 
     @event("QuestionsAnswered")
-    def _questions_answered(self, answers, at):
+    def _questions_answered(self, answers: list[dict[str, Any]], at: str | None) -> None:
         by_id = {q["id"]: q for q in self.questions}
         for a in answers:
             by_id[a["question_id"]].update(answer=a["text"], answered_at=at)
@@ -543,64 +554,66 @@ class Case(Aggregate):
         at: str | None
 
     @event(RequestKept)
-    def _request_kept(self, revision, at):
+    def _request_kept(self, revision: int, at: str | None) -> None:
         self.decision = "kept"
         self._wait_began(at)
         self.state = IN_PROGRESS
 
     class CaseRedefined(TimedSinceV2, Aggregate.Event):
-        form: dict
+        form: dict[str, Any]
         at: str | None
 
     @event(CaseRedefined)
-    def _redefined(self, form, at):
+    def _redefined(self, form: dict[str, Any], at: str | None) -> None:
         self.revisions.append(form)
         self._wait_began(at)
         self.decision = "redefined"
         self.state = IN_PROGRESS
 
     @event("SharedWithColleagues")
-    def _shared_with_colleagues(self, mentor_id, colleague_ids):
+    def _shared_with_colleagues(self, mentor_id: str, colleague_ids: list[str]) -> None:
         self.colleague_ids.extend(colleague_ids)
 
     @event("ColleagueOpinionAdded")
-    def _opinion_added(self, opinion_id, colleague_id, text, at):
+    def _opinion_added(self, opinion_id: str, colleague_id: str, text: str, at: str | None) -> None:
         self.opinions.append({"id": opinion_id, "colleague_id": colleague_id, "text": text, "created_at": at})
 
     @event("PublishedToForum")
-    def _published_to_forum(self, thread_id, title):
+    def _published_to_forum(self, thread_id: str | None, title: str | None) -> None:
         # version: this event's (self.version is the one before it), which names the thread the
         # library opens when no thread_id is given (contracts/forum.py)
         self.forum_publications.append({"thread_id": thread_id, "title": title, "version": self.version + 1})
 
     @event("PublicationConsentWithdrawn")
-    def _publication_consent_withdrawn(self):
+    def _publication_consent_withdrawn(self) -> None:
         self.publication_consent_withdrawn = True
 
     @event("MessageSent")
-    def _message_sent(self, message_id, sender_id, recipient_id, text, at):
+    def _message_sent(self, message_id: str, sender_id: str, recipient_id: str | None, text: str,
+                      at: str | None) -> None:
         self.messages.append({"id": message_id, "sender_id": sender_id, "text": text, "sent_at": at})
 
     @event("SolutionProposed")
-    def _solution_proposed(self, solution_id, mentor_id, text, materials, at):
+    def _solution_proposed(self, solution_id: str, mentor_id: str, text: str, materials: list[dict[str, Any]],
+                           at: str | None) -> None:
         self.solutions.append({"id": solution_id, "mentor_id": mentor_id, "text": text,
                                "materials": materials, "created_at": at, "opinion": self.opinion})
         self._mentor_acted(at)
         self.state = SOLUTION_PROPOSED
 
     @event("Completed")
-    def _completed(self, reflection):
+    def _completed(self, reflection: dict[str, Any]) -> None:
         self.reflection = reflection
         self.flag = None
         self.state = COMPLETED
 
-    def _wait_began(self, at):
+    def _wait_began(self, at: str | None) -> None:
         """A step that waits for someone began (``at``: None in events recorded before it): its
         reminders count from here."""
         self.waiting_since = at
         self.reminded = 0
 
-    def _mentor_acted(self, at):
+    def _mentor_acted(self, at: str | None) -> None:
         """The mentor's questions or solution: a new wait (for the mentee), and the mentor's work is
         no longer overdue for the moderators."""
         self._wait_began(at)
@@ -610,11 +623,11 @@ class Case(Aggregate):
     # ---- rules ------------------------------------------------------------------------
 
     @staticmethod
-    def _require(allowed, message):
+    def _require(allowed: object, message: str) -> None:
         if not allowed:
             raise Forbidden(message)
 
-    def _require_chosen_mentor(self, actor_id, message):
+    def _require_chosen_mentor(self, actor_id: str, message: str) -> None:
         """The chosen mentor may answer the choice. A mentor who was chosen for this case but no longer
         is acts on a case that moved on since: typically the loser of concurrent declines, which saw
         the case before the winner's decline. That is a conflict with its current state (409), like
@@ -626,14 +639,14 @@ class Case(Aggregate):
                            details={"state": self.state, "version": self.version})
         self._require(self.is_chosen_mentor(actor_id), message)
 
-    def _require_consent(self):
+    def _require_consent(self) -> None:
         if not self.form["group_discussion_consent"]:
             raise Forbidden("The author did not consent to group discussion of this case.")
 
-    def _require_state(self, *states):
+    def _require_state(self, *states: str) -> None:
         if self.state not in states:
             self._refuse_state(states)
 
-    def _refuse_state(self, states=()):
+    def _refuse_state(self, states: tuple[str, ...] = ()) -> NoReturn:
         needed = f"; this needs it to be {' or '.join(states)}" if states else ""
         raise Conflict(f"The case is {self.state}{needed}.", details={"state": self.state, "version": self.version})

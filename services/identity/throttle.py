@@ -15,7 +15,9 @@ A password change checks the current password against the same budgets.
 import hashlib
 import ipaddress
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.errors import TooManyRequests
 
@@ -39,13 +41,13 @@ class Limits:
     registrations: int = 10
     registration_window: int = 3600
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if min(self.account, self.address, self.window, self.max_delay, self.registrations,
                self.registration_window) < 1:
             raise ValueError("sign-in and registration limits and windows must be positive")
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> "Limits":
         return cls(account=int(config.get("SIGN_IN_ACCOUNT_LIMIT", cls.account)),
                    address=int(config.get("SIGN_IN_ADDRESS_LIMIT", cls.address)),
                    window=int(config.get("SIGN_IN_WINDOW_SECONDS", cls.window)),
@@ -54,11 +56,11 @@ class Limits:
                    registration_window=int(config.get("REGISTRATION_WINDOW_SECONDS", cls.registration_window)))
 
     @property
-    def retention(self):
+    def retention(self) -> int:
         """Seconds a failure row is of any use: the longest window."""
         return max(self.window, self.registration_window)
 
-    def account_delay(self, failures, now):
+    def account_delay(self, failures: Iterable[float], now: float) -> int:
         """Seconds the next attempt on an account waits (0: none), from its failures' times: with
         ``n`` >= ``account`` failures in the window, ``min(max_delay, 2 ** (n - account))`` seconds
         after the latest one."""
@@ -69,15 +71,15 @@ class Limits:
         return max(1, math.ceil(wait)) if wait > 0 else 0
 
 
-def _digest(text):
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def account_key(email):
+def account_key(email: str) -> str:
     return f"account:{_digest(normalize_email(email))}"
 
 
-def address_key(address, prefix="address"):
+def address_key(address: object, prefix: str = "address") -> str | None:
     """The key of a client address, or None when there is none (or it is not an IP address:
     the gateway sends only what it parsed, anything else is ignored rather than trusted)."""
     if not isinstance(address, str) or not address.strip():
@@ -88,13 +90,13 @@ def address_key(address, prefix="address"):
         return None
 
 
-def account_address_key(email, address):
+def account_address_key(email: str, address: object) -> str:
     """One account from one address (an attempt with no known address counts as its own address)."""
     where = address_key(address) or "address:unknown"
     return f"account-address:{_digest(normalize_email(email) + ' ' + where)}"
 
 
-def keys(limits, email, address):
+def keys(limits: Limits, email: str, address: object) -> dict[str, int]:
     """``{key: limit}`` of one attempt's hard limits (the account's own key only delays)."""
     found = {account_address_key(email, address): limits.account}
     by_address = address_key(address)
@@ -103,18 +105,18 @@ def keys(limits, email, address):
     return found
 
 
-def success_keys(email, address):
+def success_keys(email: str, address: object) -> list[str]:
     """The counts a right password clears: the account's delay, and the account from this address."""
     return [account_key(email), account_address_key(email, address)]
 
 
-def registration_keys(limits, address):
+def registration_keys(limits: Limits, address: object) -> dict[str, int]:
     """``{key: limit}`` of one registration: per client address (none without an address)."""
     key = address_key(address, prefix="register")
     return {} if key is None else {key: limits.registrations}
 
 
-def retry_after(failures, limit, window, now):
+def retry_after(failures: Iterable[float], limit: int, window: float, now: float) -> int:
     """Seconds until an attempt may be made, 0 if it may be made now.
 
     ``failures`` are the times (seconds, any order) of the key's failed attempts; those in
@@ -128,7 +130,8 @@ def retry_after(failures, limit, window, now):
     return max(1, math.ceil(leaves_at - now))
 
 
-def check(failures_by_key, limits_by_key, window, now, delay=0, message=TOO_MANY):
+def check(failures_by_key: Mapping[str, Iterable[float]], limits_by_key: Mapping[str, int], window: float,
+          now: float, delay: int = 0, message: str = TOO_MANY) -> None:
     """Raise TooManyRequests (with ``retry_after``) when any key is over its limit, or while the
     account's ``delay`` lasts: the longest wait of all."""
     wait = max([retry_after(failures_by_key.get(key, ()), limit, window, now)

@@ -12,9 +12,12 @@ moderator's edit or brings back a withdrawn item (services/library/curation.py).
 """
 import re
 import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from psycopg2.extras import Json
+from psycopg2.extras import Json, RealDictCursor
 
+from contracts.envelope import Envelope
 from contracts.forum import FORUM_NAMESPACE
 from contracts.forum import new_thread_id as forum_thread_id
 from contracts.rubrics import RUBRIC_SLUGS
@@ -30,16 +33,21 @@ LIBRARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:
 THREAD_TITLE_FROM_QUESTION = 80
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
+# an event's id: as the envelope has it, or as text (a decision's source_event_id)
+EventId = uuid.UUID | str
+# a JSON object of an event or a row: an entry, a post, a draft
+JsonObject = dict[str, Any]
 
-def entry_id(event_id):
+
+def entry_id(event_id: EventId) -> uuid.UUID:
     return uuid.uuid5(LIBRARY_NAMESPACE, f"entry:{event_id}")
 
 
-def material_id(event_id, solution_index, material_index):
+def material_id(event_id: EventId, solution_index: int, material_index: int) -> uuid.UUID:
     return uuid.uuid5(LIBRARY_NAMESPACE, f"material:{event_id}:{solution_index}:{material_index}")
 
 
-def material_type_of(reference):
+def material_type_of(reference: str) -> tuple[str, str | None]:
     """A mentor's reference is "a link, or a bibliographic reference": ``(type, url)``.
 
     A reference that is a URL is a link; a bibliographic one with "//" (GOST 7.1's mark of the
@@ -55,7 +63,7 @@ def material_type_of(reference):
     return ("article" if "//" in without_urls else "book"), url
 
 
-def attached_materials(event_id, entry):
+def attached_materials(event_id: EventId, entry: Mapping[str, Any]) -> list[JsonObject]:
     """Materials attached to an anonymized entry's solutions, as library materials (pure)."""
     found = []
     for s, solution in enumerate(entry["solutions"]):
@@ -69,13 +77,13 @@ def attached_materials(event_id, entry):
     return found
 
 
-def mean_helpfulness(entry):
+def mean_helpfulness(entry: Mapping[str, Any]) -> float | None:
     """The mean rating of the entry's rated solutions, or None if none was rated."""
     rated = [s["helpfulness"] for s in entry["solutions"] if s.get("helpfulness") is not None]
     return sum(rated) / len(rated) if rated else None
 
 
-def anonymized_entry(publication):
+def anonymized_entry(publication: Mapping[str, Any]) -> JsonObject:
     """The impersonal entry: scrubbed free text, no ids of the author, mentors or the case."""
     return {
         "essence": scrub(publication["essence"]),
@@ -96,7 +104,7 @@ def anonymized_entry(publication):
     }
 
 
-def forum_post(payload):
+def forum_post(payload: Mapping[str, Any]) -> JsonObject:
     """The scrubbed post; the thread title is the given title or else the start of the question."""
     post = {
         "title": (scrub(payload["title"]) or "").strip(),
@@ -110,24 +118,24 @@ def forum_post(payload):
     return post
 
 
-def ordered_rubrics(*rubric_lists):
+def ordered_rubrics(*rubric_lists: Iterable[str]) -> list[str]:
     """The union of rubric lists, in the rubricator's order."""
-    union = set().union(*rubric_lists)
+    union: set[str] = set().union(*rubric_lists)
     return [slug for slug in RUBRIC_SLUGS if slug in union]
 
 
-def _as_uuid(value):
+def _as_uuid(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
 
 
-def draft_id(event_id):
+def draft_id(event_id: EventId) -> uuid.UUID:
     return uuid.uuid5(LIBRARY_NAMESPACE, f"draft:{event_id}")
 
 
-def apply(cur, envelope, consumer=CONSUMER):
+def apply(cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER) -> JsonObject | None:
     """A draft for one envelope (a consenting completion, a forum publication); returns the draft, or
     None when nothing is to be reviewed (no consent, a repeated delivery)."""
     if envelope.type == "CaseCompleted":
@@ -137,7 +145,8 @@ def apply(cur, envelope, consumer=CONSUMER):
     raise ValueError(f"library: no projection for {envelope.type}")
 
 
-def _insert_draft(cur, kind, envelope, rubrics, original, draft):
+def _insert_draft(cur: RealDictCursor, kind: str, envelope: Envelope, rubrics: list[str], original: JsonObject,
+                  draft: JsonObject) -> JsonObject:
     p = envelope.payload
     new_id = draft_id(envelope.event_id)
     cur.execute("INSERT INTO publication_drafts (id, kind, source_event_id, case_id, author_id, rubrics, original, "
@@ -147,7 +156,7 @@ def _insert_draft(cur, kind, envelope, rubrics, original, draft):
     return {"id": str(new_id), "kind": kind, "rubrics": rubrics, "source_event_id": str(envelope.event_id)}
 
 
-def apply_case_completed(cur, envelope, consumer=CONSUMER):
+def apply_case_completed(cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER) -> JsonObject | None:
     """A draft of the library entry when the author consented to publication; nothing of the case
     reaches the library's items before a decision publishes it (``apply_decision``)."""
     p = envelope.payload
@@ -161,7 +170,8 @@ def apply_case_completed(cur, envelope, consumer=CONSUMER):
     return _insert_draft(cur, "solved_case", envelope, ordered_rubrics(draft["rubrics"]), original, draft)
 
 
-def apply_published_to_forum(cur, envelope, consumer=CONSUMER):
+def apply_published_to_forum(cur: RealDictCursor, envelope: Envelope,
+                             consumer: str = CONSUMER) -> JsonObject | None:
     """A draft of the forum post (the thread it names, or a new one, once published)."""
     p = envelope.payload
     draft = {**forum_post(p), "thread_id": p["thread_id"]}
@@ -176,7 +186,7 @@ def apply_published_to_forum(cur, envelope, consumer=CONSUMER):
 WITHDRAWN_BY_AUTHOR = "The author withdrew consent to publication."
 
 
-def apply_decision(cur, decision):
+def apply_decision(cur: RealDictCursor, decision: Mapping[str, Any]) -> JsonObject | None:
     """Apply a PublicationDecided payload: the draft's new state and, when published, its entry (with
     its materials) or its forum post. Idempotent: a draft already decided so changes nothing. Returns
     the published result (``publish_entry`` / ``publish_post``) or None."""
@@ -200,7 +210,8 @@ def apply_decision(cur, decision):
     return None
 
 
-def publish_entry(cur, source_event_id, entry, author_id=None):
+def publish_entry(cur: RealDictCursor, source_event_id: EventId, entry: Mapping[str, Any],
+                  author_id: str | None = None) -> JsonObject:
     """The library entry and a material item for each material attached to its solutions.
 
     ``author_id`` (the draft's; None for events that lacked it: nobody's own item then) is kept only to
@@ -223,7 +234,7 @@ def publish_entry(cur, source_event_id, entry, author_id=None):
     return {"entry_id": str(new_id), "rubrics": entry["rubrics"]}
 
 
-def publish_post(cur, source_event_id, post):
+def publish_post(cur: RealDictCursor, source_event_id: EventId, post: Mapping[str, Any]) -> JsonObject:
     """A new thread, or a post added to the thread named; an unknown thread opens a new one.
 
     Returns ``{thread_id, new_thread, added, rubrics}``."""
@@ -240,6 +251,7 @@ def publish_post(cur, source_event_id, post):
                     "ON CONFLICT DO NOTHING", (new_thread_id, post["title"], post["rubrics"]))
         cur.execute("SELECT id, rubrics FROM forum_threads WHERE id = %s FOR UPDATE", (new_thread_id,))
         thread = cur.fetchone()
+    assert thread is not None  # the thread named, or the one just made (or made before: ON CONFLICT)
     cur.execute("INSERT INTO forum_posts (id, thread_id, essence, question, rubrics, urgency) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
                 (post_id, thread["id"], post["essence"], post["question"], post["rubrics"],
@@ -252,7 +264,7 @@ def publish_post(cur, source_event_id, post):
             "rubrics": post["rubrics"]}
 
 
-def unpublish(cur, kind, source_event_id):
+def unpublish(cur: RealDictCursor, kind: str, source_event_id: EventId) -> None:
     """The author withdrew consent after publication: the entry (and its materials) is withdrawn, the
     forum post hidden, as a moderator would (services/library/curation.py), by the author's word."""
     if kind == "solved_case":

@@ -38,8 +38,10 @@ before the next mentor of its tie (``reasons``): ``fewer_recent_cases`` or
 ``less_recently_proposed`` when that rule decided it, and ``new_to_roll`` when it has no answer
 history yet (its speed is the neutral estimate).
 """
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from contracts.vocabulary import PROPOSAL_REASONS
 
@@ -59,30 +61,35 @@ FEWER_RECENT_CASES, LESS_RECENTLY_PROPOSED, NEW_TO_ROLL = PROPOSAL_REASONS
 @dataclass(frozen=True)
 class Candidate:
     mentor_id: str
-    rubrics: frozenset
+    rubrics: frozenset[str]
     accepting_cases: bool = True
     accredited: bool = False
     capacity: int = 3
     load: int = 0
-    away_periods: tuple = field(default=())  # ((starts_on, ends_on), ...) as dates, inclusive
-    median_response_seconds: float = None  # None: no history yet
+    away_periods: tuple[tuple[date, date], ...] = field(default=())  # ((starts_on, ends_on), ...) as dates, inclusive
+    median_response_seconds: float | None = None  # None: no history yet
     responses: int = 0  # answers the median is taken over
     recent_assignments: int = 0  # cases the mentor was chosen for lately
-    last_proposed_at: datetime = None  # None: never proposed
+    last_proposed_at: datetime | None = None  # None: never proposed
 
-    def is_away(self, today):
+    def is_away(self, today: date) -> bool:
         return any(start <= today <= end for start, end in self.away_periods)
 
     @property
-    def free(self):
+    def free(self) -> int:
         return max(self.capacity - self.load, 0)
 
     @property
-    def new_to_roll(self):
+    def new_to_roll(self) -> bool:
         return self.median_response_seconds is None
 
 
-def speed(median_response_seconds, responses=1):
+# a proposal (``rank``'s result) and the candidate it is of
+Proposal = dict[str, Any]
+Scored = tuple[Proposal, Candidate]
+
+
+def speed(median_response_seconds: float | None, responses: int | None = 1) -> float:
     """The speed estimate (module docstring): 1.0 for instant answers and long history, the
     neutral 0.5 without history (``None``); ``responses`` below 1 with a median count as 1."""
     if median_response_seconds is None:
@@ -93,27 +100,29 @@ def speed(median_response_seconds, responses=1):
     return (n * observed + PRIOR_RESPONSES * NEUTRAL_SPEED) / (n + PRIOR_RESPONSES)
 
 
-def score(overlap, load, capacity, median_response_seconds=None, responses=1):
+def score(overlap: float, load: int, capacity: int, median_response_seconds: float | None = None,
+          responses: int | None = 1) -> float:
     """The documented score (module docstring); ``overlap`` is a share in [0, 1]."""
     free = max(capacity - load, 0) / capacity if capacity > 0 else 0.0
     return round(OVERLAP_WEIGHT * overlap + FREE_WEIGHT * free
                  + SPEED_WEIGHT * speed(median_response_seconds, responses), 4)
 
 
-def _proposed_order(candidate):
+def _proposed_order(candidate: Candidate) -> tuple[int] | tuple[int, datetime]:
     """Never proposed first, then the longest ago."""
     at = candidate.last_proposed_at
     return (0,) if at is None else (1, at)
 
 
-def _fair_key(entry):
+def _fair_key(entry: Scored) -> tuple[Any, ...]:
     _, candidate = entry
     return (candidate.recent_assignments, _proposed_order(candidate), -entry[0]["score"], candidate.mentor_id)
 
 
-def _reasons(entry, rivals):
+def _reasons(entry: Scored, rivals: list[Scored]) -> list[str]:
     """Why ``entry`` came before the next in the fair order among the ``rivals`` it tied with."""
-    candidate, reasons = entry[1], []
+    candidate = entry[1]
+    reasons: list[str] = []
     runner_up = min(rivals, key=_fair_key)[1] if rivals else None
     if runner_up is not None and runner_up.recent_assignments > candidate.recent_assignments:
         reasons.append(FEWER_RECENT_CASES)
@@ -124,12 +133,12 @@ def _reasons(entry, rivals):
     return reasons
 
 
-def fair_order(scored, k, tie_margin=TIE_MARGIN):
+def fair_order(scored: Iterable[Scored], k: int, tie_margin: float = TIE_MARGIN) -> list[Proposal]:
     """``k`` of ``scored`` ((proposal, candidate) pairs), picked one at a time: the fairest
     (``_fair_key``) among those scoring less than ``tie_margin`` below the best score left (the
     scores are rounded to 4 decimals, so is their difference: no float noise decides a tie)."""
     left = sorted(scored, key=lambda e: (-e[0]["score"], e[1].mentor_id))
-    picked = []
+    picked: list[Proposal] = []
     while left and len(picked) < k:
         best = left[0][0]["score"]
         tied = [e for e in left if round(best - e[0]["score"], 4) < tie_margin or e is left[0]]
@@ -140,8 +149,9 @@ def fair_order(scored, k, tie_margin=TIE_MARGIN):
     return picked
 
 
-def rank(case_rubrics, candidates, k=3, exclude=(), today=None, require_free_capacity=True,
-         require_accepting=True, tie_margin=TIE_MARGIN):
+def rank(case_rubrics: Iterable[str], candidates: Iterable[Candidate], k: int = 3, exclude: Iterable[str] | None = (),
+         today: date | None = None, require_free_capacity: bool = True, require_accepting: bool = True,
+         tie_margin: float = TIE_MARGIN) -> list[Proposal]:
     """The top ``k`` proposals in the fair order: ``{mentor_id, matched_rubrics, score, load,
     capacity, recent_assignments, reasons}``.
 
@@ -153,7 +163,7 @@ def rank(case_rubrics, candidates, k=3, exclude=(), today=None, require_free_cap
     excluded = set(exclude or ())
     if not wanted or k <= 0:
         return []
-    scored = []
+    scored: list[Scored] = []
     for c in candidates:
         if not c.accredited or c.mentor_id in excluded:
             continue

@@ -17,7 +17,9 @@ stays eligible in later rounds.
 The cases service lists the excluded mentors in the event; matching adds every mentor it saw
 chosen for the case (``asked``), so a list that omits someone still cannot bring them back.
 """
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 ROUND_TRIGGERS = ("CaseCreated", "MentorDeclined", "CaseEscalated", "SecondOpinionRequested", "MentorReleased")
 
@@ -25,11 +27,12 @@ ROUND_TRIGGERS = ("CaseCreated", "MentorDeclined", "CaseEscalated", "SecondOpini
 @dataclass(frozen=True)
 class RoundRequest:
     round: int
-    rubrics: tuple
-    exclude: frozenset
+    rubrics: tuple[str, ...]
+    exclude: frozenset[str]
 
 
-def round_request(event_type, payload, asked=()):
+def round_request(event_type: str, payload: Mapping[str, Any],
+                  asked: Iterable[str] = ()) -> RoundRequest | None:
     """The round ``event_type`` asks for, or None for events that ask for none.
 
     ``asked``: mentors matching saw chosen for this case (from MentorChosen events).

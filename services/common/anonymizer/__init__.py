@@ -18,8 +18,10 @@ exams in capitals (МЭШ, ФГОС, ОГЭ), holidays, months and ordinary word
 What it cannot promise is in the README ("What the anonymizer does and cannot promise").
 """
 import re
+from typing import overload
 
 from services.common.anonymizer import english, patterns, russian
+from services.common.anonymizer.text import Span
 
 PLACEHOLDERS = {
     "PER": "[person]",
@@ -37,9 +39,9 @@ _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _WORD = re.compile(r"(?:Mc|Mac|O['’])?[A-ZА-ЯЁ][a-zа-яё]+(?:['’-][A-ZА-ЯЁ][a-zа-яё]+)?")
 
 
-def _same_person_elsewhere(text, spans):
+def _same_person_elsewhere(text: str, spans: list[Span]) -> list[Span]:
     """Every other occurrence, in any grammatical case, of a name word already found as a person."""
-    names = set()
+    names: set[str] = set()
     for start, stop, kind in spans:
         if kind == "PER":
             for m in _WORD.finditer(text, start, stop):
@@ -50,22 +52,22 @@ def _same_person_elsewhere(text, spans):
     return [(m.start(), m.end(), "PER") for m in _WORD.finditer(text) if _name_key(m.group()) in names]
 
 
-def _names_a_person(word):
+def _names_a_person(word: str) -> bool:
     """Not a title or an ordinary word caught inside a person's span ("Mrs", "Директор")."""
     if _CYRILLIC.match(word):
         return russian.may_be_name(word)
     return word not in english.TITLES
 
 
-def _name_key(word):
+def _name_key(word: str) -> str:
     return russian.lemma(word) if _CYRILLIC.match(word) else word
 
 
-def _merge(spans, text):
+def _merge(spans: list[Span], text: str) -> list[Span]:
     """Overlapping spans become one, of the kind of the longest among them; the parts of one address
     written with commas ("Москва, ул. Вавилова, 54к1, кв. 33") become one address."""
     spans = sorted(spans, key=lambda s: (s[0], -s[1]))
-    merged = []
+    merged: list[tuple[int, int, str, int]] = []  # and the length of the longest span merged in
     for start, stop, kind in spans:
         if merged and _address_parts(merged[-1][2], kind) and _ADDRESS_GAP.fullmatch(text, merged[-1][1], start):
             merged[-1] = (merged[-1][0], stop, "ADDRESS", stop - merged[-1][0])
@@ -83,11 +85,11 @@ def _merge(spans, text):
 _ADDRESS_GAP = re.compile(r"[\s,]*")
 
 
-def _address_parts(first, second):
+def _address_parts(first: str, second: str) -> bool:
     return "ADDRESS" in (first, second) and {first, second} <= {"ADDRESS", "LOC"}
 
 
-def find_spans(text):
+def find_spans(text: str) -> list[Span]:
     """``[(start, stop, kind)]``: the personal data in ``text``, ordered and not overlapping."""
     spans = (patterns.email_spans(text) + patterns.link_spans(text)
              + patterns.handle_spans(text, english.is_english_word) + patterns.phone_spans(text)
@@ -100,7 +102,11 @@ def find_spans(text):
     return _merge(spans, text)
 
 
-def scrub(text):
+@overload
+def scrub(text: str) -> str: ...
+@overload
+def scrub(text: None) -> None: ...
+def scrub(text: str | None) -> str | None:
     """``text`` with each span of ``find_spans`` replaced by its kind's placeholder; None and "" as given."""
     if not text:
         return text

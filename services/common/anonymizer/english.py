@@ -21,8 +21,10 @@ import importlib
 import pkgutil
 import re
 import threading
+from collections.abc import Set
+from typing import Any, ClassVar
 
-from services.common.anonymizer.text import FUNCTION_WORDS, is_sentence_start
+from services.common.anonymizer.text import FUNCTION_WORDS, Span, is_sentence_start
 
 _NAME_WORD = r"(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:['’-][A-Z][a-z]+)?"
 _CAPITALISED_WORD = re.compile(r"\b" + _NAME_WORD + r"\b(?!-[a-z])")  # not "Co" of "Co-op"
@@ -52,11 +54,14 @@ centre center service services classroom code act law charter standard standards
 
 class _Lexicon:
     _lock = threading.Lock()
-    _detector = None
-    words = first_names = surnames = None
+    _detector: ClassVar[Any] = None  # gender-guesser's Detector, once loaded
+    # empty until ``load``, which every reader calls first
+    words: ClassVar[Set[str]] = frozenset()
+    first_names: ClassVar[Set[str]] = frozenset()
+    surnames: ClassVar[Set[str]] = frozenset()
 
     @classmethod
-    def load(cls):
+    def load(cls) -> None:
         with cls._lock:
             if cls._detector is None:
                 import gender_guesser.detector
@@ -66,24 +71,25 @@ class _Lexicon:
                 cls._detector = gender_guesser.detector.Detector(case_sensitive=True)
 
     @classmethod
-    def gender(cls, word):
+    def gender(cls, word: str) -> str:
         """gender-guesser's answer, or "andy" for a first name only Faker knows."""
         cls.load()
-        gender = cls._detector.get_gender(word)
+        gender: str = cls._detector.get_gender(word)
         if gender == "unknown" and word in cls.first_names:
             return "andy"
         return gender
 
 
-def _faker_names():
+def _faker_names() -> tuple[frozenset[str], frozenset[str]]:
     """First names and surnames in Latin script from every person locale Faker ships."""
     import faker.providers.person as person
-    first, last = set(), set()
+    first: set[str] = set()
+    last: set[str] = set()
     for module in pkgutil.iter_modules(person.__path__):
         provider = getattr(importlib.import_module(f"{person.__name__}.{module.name}"), "Provider", None)
         for attr, into in (("first_names", first), ("first_names_male", first), ("first_names_female", first),
                            ("last_names", last), ("last_names_male", last), ("last_names_female", last)):
-            names = provider.__dict__.get(attr) if provider else None
+            names: Any = provider.__dict__.get(attr) if provider else None
             if isinstance(names, dict):
                 names = names.keys()
             if isinstance(names, (list, tuple, set, frozenset)) or hasattr(names, "keys"):
@@ -91,7 +97,7 @@ def _faker_names():
     return frozenset(first), frozenset(last)
 
 
-def is_english_word(word):
+def is_english_word(word: str) -> bool:
     """In GCIDE, itself or without a plural or verb ending ("Teams", "marked")."""
     _Lexicon.load()
     word = word.lower()
@@ -104,12 +110,12 @@ def is_english_word(word):
     return False
 
 
-def _is_surname(word):
+def _is_surname(word: str) -> bool:
     _Lexicon.load()
     return word in _Lexicon.surnames
 
 
-def _in_a_title(text, words, i):
+def _in_a_title(text: str, words: list[re.Match[str]], i: int) -> bool:
     """The word continues a capitalised run of ordinary words ("the Pupil Premium Grant", "the Summer
     Fair") or heads an "of" phrase ("the Duke of Edinburgh's Award")."""
     if text.startswith(" of ", words[i].end()):
@@ -131,7 +137,7 @@ couldn't will won't would wouldn't should shouldn't may might must keeps kept ne
 said says told asked wants wanted""".split())
 
 
-def _acts(text, end, name):
+def _acts(text: str, end: int, name: str) -> bool:
     """A sentence's first word that is a name and an English word counts as the name when a verb follows
     ("Tom refuses", "Jack was", "Harry keeps"): a word ending in -s or -ed, or an auxiliary."""
     if name in _WORD_FIRST:
@@ -145,8 +151,9 @@ def _acts(text, end, name):
     return verb in _AUXILIARIES or (len(verb) > 3 and re.search(r"(?:[^s]s|ed)$", verb) is not None)
 
 
-def _first_name_spans(text, words):
-    spans, i = [], 0
+def _first_name_spans(text: str, words: list[re.Match[str]]) -> list[Span]:
+    spans: list[Span] = []
+    i = 0
     while i < len(words):
         word = words[i]
         name = word.group()
@@ -184,10 +191,10 @@ def _first_name_spans(text, words):
     return spans
 
 
-def _unknown_pairs(text, words):
+def _unknown_pairs(text: str, words: list[re.Match[str]]) -> list[Span]:
     """Two capitalised words in a row, the first no English word and the second a known surname or
     no English word either: a name from anywhere ("Kwame Mensah", "Dev Patel")."""
-    spans = []
+    spans: list[Span] = []
     for first, second in zip(words, words[1:]):
         if text[first.end():second.start()] != " " or first.group().lower() in FUNCTION_WORDS:
             continue
@@ -201,7 +208,7 @@ def _unknown_pairs(text, words):
     return spans
 
 
-def person_spans(text):
+def person_spans(text: str) -> list[Span]:
     _Lexicon.load()
     words = list(_CAPITALISED_WORD.finditer(text))
     spans = _first_name_spans(text, words)
@@ -216,9 +223,9 @@ def person_spans(text):
 _BEFORE_AND = re.compile(r"\b(" + _NAME_WORD + r")\s+(?:and|&)\s+$")
 
 
-def _coordinated(text, spans):
+def _coordinated(text: str, spans: list[Span]) -> list[Span]:
     """"Chidi and Ngozi Eze": a capitalised non-word joined by "and" to a person is a person too."""
-    found = []
+    found: list[Span] = []
     for start, _, _ in spans:
         m = _BEFORE_AND.search(text[max(0, start - 30):start])
         if m and not is_english_word(m.group(1)) and m.group(1) not in _CALENDAR:

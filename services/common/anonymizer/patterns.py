@@ -7,8 +7,9 @@ item that only say what it is ("ул.", "born on", "School") are kept where the 
 the placeholder reads naturally.
 """
 import re
+from collections.abc import Callable
 
-from services.common.anonymizer.text import FUNCTION_WORDS
+from services.common.anonymizer.text import FUNCTION_WORDS, Span
 
 _I = re.IGNORECASE | re.UNICODE
 
@@ -17,7 +18,7 @@ _EMAIL = re.compile(
     r"[\w.+-]+(?:@|\s?[(\[]\s?(?:at|собака)\s?[)\]]\s?)[\w-]+(?:(?:\.|\s?[(\[]\s?(?:dot|точка)\s?[)\]]\s?)[\w-]+)+", _I)
 
 
-def email_spans(text):
+def email_spans(text: str) -> list[Span]:
     return [(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text)]
 
 
@@ -43,8 +44,10 @@ _HOST = re.compile(r"^(?:https?://)?(?:www\.)?([^/?#:]+)", _I)
 _TRAILING = ".,;:!?)]}»"
 
 
-def _is_profile(url):
-    host = _HOST.match(url).group(1).lower()
+def _is_profile(url: str) -> bool:
+    match = _HOST.match(url)
+    assert match is not None  # a link _URL found starts with a host
+    host = match.group(1).lower()
     if any(host == h or host.endswith("." + h) for h in SOCIAL_HOSTS):
         return True
     if re.match(r"[a-z0-9-]+\.(?:livejournal|tumblr|substack|blogspot|wordpress|carrd)\.", host):
@@ -53,8 +56,8 @@ def _is_profile(url):
     return bool(_PROFILE_PATH.search(path) or _ACCOUNT_SEGMENT.search(path))
 
 
-def link_spans(text):
-    spans = []
+def link_spans(text: str) -> list[Span]:
+    spans: list[Span] = []
     for m in _URL.finditer(text):
         url = m.group().rstrip(_TRAILING)
         if _is_profile(url):
@@ -82,7 +85,7 @@ _HANDLE_SHAPE = re.compile(r"(?<![\w.@/-])[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]
 _FILE_NAME = re.compile(r"\.(?:docx?|pdf|pptx?|xlsx?|odt|txt|rtf|jpe?g|png|gif|mp[34]|mov|zip|html?|py|csv)$", _I)
 
 
-def handle_spans(text, is_word):
+def handle_spans(text: str, is_word: Callable[[str], bool]) -> list[Span]:
     """``is_word``: whether a Latin token is an ordinary English word (not an account name)."""
     spans = [(m.start(), m.end(), "HANDLE") for m in _AT_HANDLE.finditer(text)]
     spans += [(m.start(), m.end(), "HANDLE") for m in _HANDLE_SHAPE.finditer(text) if not _FILE_NAME.search(m.group())]
@@ -108,8 +111,8 @@ _THOUSANDS = re.compile(r"^\d{1,3}(?: \d{3})+$")
 _YEAR_RANGE = re.compile(r"^(?:19|20)\d\d\s*[-–/]\s*(?:(?:19|20)?\d\d)$")
 
 
-def phone_spans(text):
-    spans = []
+def phone_spans(text: str) -> list[Span]:
+    spans: list[Span] = []
     for m in _PHONE.finditer(text):
         number = m.group().rstrip(" .-")
         digits = sum(c.isdigit() for c in number)
@@ -160,11 +163,11 @@ _BIRTH_AFTER = re.compile(r"^\s*(?:г\.\s?р\.|(?:года\s)?рождения|�
 _CLAUSE_BREAK = re.compile(r"[.!?](?=\s+[A-ZА-ЯЁ])|;|\b(?:а|но|и|and|but|while|whereas)\s", re.IGNORECASE)
 
 
-def _is_date(value):
+def _is_date(value: str) -> bool:
     return bool(re.fullmatch(_FULL_DATE.pattern, value.strip(), _I))
 
 
-def date_spans(text):
+def date_spans(text: str) -> list[Span]:
     """Every full date (day, month and year), and a partial one said to be a birth date."""
     spans = [(m.start(), m.end(), "DATE") for m in _FULL_DATE.finditer(text)]
     for m in _PARTIAL_DATE.finditer(text):
@@ -225,11 +228,11 @@ _RU_SETTLEMENT = re.compile(
     r"|\b[А-ЯЁ][а-яё]+(?:ая|ий|ой|ом|ую|ого)\s+(?:обл\.|област[ьи]|кра[йяею]|р-н|район[аеу]?)(?!\w)", re.UNICODE)
 
 
-def place_spans(text):
+def place_spans(text: str) -> list[Span]:
     return [(m.start(), m.end(), "LOC") for m in _RU_SETTLEMENT.finditer(text)]
 
 
-def address_spans(text):
+def address_spans(text: str) -> list[Span]:
     spans = [(m.start(), m.end(), "ADDRESS") for m in _RU_ADDRESS.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _EN_ADDRESS.finditer(text)]
     spans += [(m.start(), m.end(), "ADDRESS") for m in _UK_POSTCODE.finditer(text)]
@@ -287,8 +290,8 @@ christian church community county city village upper lower year form class key s
 about into onto over under between though although because being""".split())
 
 
-def _english_school_spans(text):
-    spans = []
+def _english_school_spans(text: str) -> list[Span]:
+    spans: list[Span] = []
     for m in _EN_SCHOOL.finditer(text):
         start = m.start()
         words = list(re.finditer(r"[A-Za-z'’\-]+|&", m.group("name")))
@@ -305,7 +308,7 @@ def _english_school_spans(text):
     return spans
 
 
-def school_spans(text):
+def school_spans(text: str) -> list[Span]:
     spans = [(m.start(), m.end(), "SCHOOL") for m in _RU_SCHOOL.finditer(text)
              if _names_one(m.group(), text, m.end())]
     spans += [(m.start(), m.end(), "SCHOOL") for m in _EN_NUMBERED_SCHOOL.finditer(text)]
@@ -320,14 +323,14 @@ _SCHOOL_BEFORE_QUOTE = re.compile(
     r"учреждени\w*|организаци\w*)\s*[«\"“„]\s*$", re.IGNORECASE)
 
 
-def is_quoted_title(text, start):
+def is_quoted_title(text: str, start: int) -> bool:
     """A school-like name that opens a quotation no school word leads to is a title: a programme, a
     textbook, a contest ("программа «Школа России»", "УМК «Школа 2100»"), not "ГБОУ «Школа № 1535»"."""
     before = text[max(0, start - 40):start]
     return bool(re.search(r"[«\"“„]\s*$", before)) and not _SCHOOL_BEFORE_QUOTE.search(before)
 
 
-def _names_one(match, text, stop):
+def _names_one(match: str, text: str, stop: int) -> bool:
     """A bare number after a school keyword ("Школа 1535", "из лицея 1535 приезжали") is the school's,
     unless a counted noun follows it: "в школе 30 учителей" is a count, not a school."""
     if is_quoted_title(text, stop - len(match)):

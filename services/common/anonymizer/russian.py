@@ -11,9 +11,10 @@ a name); other organisations are no person's data. Both load once per process on
 import functools
 import re
 import threading
+from typing import Any, ClassVar
 
 from services.common.anonymizer.patterns import is_quoted_title
-from services.common.anonymizer.text import is_sentence_start
+from services.common.anonymizer.text import Span, is_sentence_start
 
 _NAME_TAGS = ("Name", "Surn", "Patr")
 _CYRILLIC_WORD = re.compile(r"(?<![\w-])[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?![\w-])")
@@ -30,11 +31,11 @@ _SCHOOL_WORDS = re.compile(r"школ|гимнази|лице|колледж|С�
 
 class _Models:
     _lock = threading.Lock()
-    ner = None
-    morph = None
+    ner: ClassVar[Any] = None  # natasha's (Segmenter, NewsNERTagger), once loaded
+    morph: ClassVar[Any] = None  # pymorphy3's MorphAnalyzer, once loaded
 
     @classmethod
-    def load(cls):
+    def load(cls) -> None:
         with cls._lock:
             if cls.ner is None:
                 import pymorphy3
@@ -44,7 +45,7 @@ class _Models:
 
 
 @functools.lru_cache(maxsize=65536)
-def _name_weight(word):
+def _name_weight(word: str) -> tuple[float, bool]:
     """(share of the word's parses that are a first name, patronymic or surname; is it in the dictionary)."""
     parses = _Models.morph.parse(word)
     weight = sum(p.score for p in parses if any(tag in p.tag for tag in _NAME_TAGS))
@@ -52,15 +53,16 @@ def _name_weight(word):
 
 
 @functools.lru_cache(maxsize=65536)
-def lemma(word):
+def lemma(word: str) -> str:
     """The dictionary form of a name, so that "Петровой" and "Петрова" are one person."""
     _Models.load()
     parses = _Models.morph.parse(word)
     named = [p for p in parses if any(tag in p.tag for tag in _NAME_TAGS)]
-    return (named or parses)[0].normal_form
+    normal_form: str = (named or parses)[0].normal_form
+    return normal_form
 
 
-def may_be_name(word):
+def may_be_name(word: str) -> bool:
     """A first name, patronymic or surname in some reading, or a word the dictionary does not know."""
     _Models.load()
     weight, known = _name_weight(word)
@@ -71,7 +73,7 @@ _FAMILIAR_ENDING = re.compile(r"^(?P<stem>[А-ЯЁ][а-яё]+?)(?:к[аиеуо�
 
 
 @functools.lru_cache(maxsize=65536)
-def _is_familiar_form(word):
+def _is_familiar_form(word: str) -> bool:
     """"Серёжка", "Вовке", "Петькой": a first name's familiar form, which the dictionary lists as an
     ordinary word or not at all; the name it comes from ("Серёжа", "Вова", "Петя") is a first name."""
     m = _FAMILIAR_ENDING.match(word)
@@ -82,11 +84,11 @@ def _is_familiar_form(word):
     return any(_name_weight(c)[0] > 0.5 and _name_weight(c)[1] for c in candidates)
 
 
-def _is_acronym(word):
+def _is_acronym(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
 
-def _is_name_word(text, start, word):
+def _is_name_word(text: str, start: int, word: str) -> bool:
     """A capitalised Cyrillic word that is a person's name here, by its dictionary parses and place."""
     if _is_acronym(word):
         return False
@@ -104,14 +106,14 @@ _ABSTRACT_NAMES = frozenset({"вера", "надежда", "любовь", "сл
 _NEXT_WORDS = re.compile(r"\s+(не\s+)?([а-яё]+)")
 
 
-def _verb_follows(text, end):
+def _verb_follows(text: str, end: int) -> bool:
     following = _NEXT_WORDS.match(text, end)
     if not following:
         return False
     return any(p.tag.POS in ("VERB", "INFN") for p in _Models.morph.parse(following.group(2))[:1])
 
 
-def _ner_spans(text):
+def _ner_spans(text: str) -> list[Span]:
     segmenter, tagger = _Models.ner
     from natasha import Doc
     doc = Doc(text)
@@ -125,7 +127,7 @@ _FESTIVE = re.compile(r"\b(?:Дед[аеуо]?м?\s+Мороз\w*|Снегуро
 _PERSON_START = re.compile(r"[А-ЯЁA-Z]\.|[А-ЯЁA-Z][а-яёa-z]|$")
 
 
-def _keep_ner_span(text, start, stop, kind):
+def _keep_ner_span(text: str, start: int, stop: int, kind: str) -> str | None:
     words = [(m.start() + start, m.group()) for m in re.finditer(r"[А-ЯЁA-Zа-яёa-z][\w.-]*", text[start:stop])]
     if not words or all(_is_acronym(w.rstrip(".")) or "." in w for _, w in words):
         return None  # "МЭШ", "ФГОС", "Дневник.ру": platforms and bodies, not people or places
@@ -139,11 +141,11 @@ def _keep_ner_span(text, start, stop, kind):
             return None  # "Вера в себя", "Надежда есть": an ordinary word opening a sentence
         return "PER"
     if kind == "ORG":
-        named = re.search(r"\d", text[start:stop]) or len([w for _, w in words if w[:1].isupper()]) > 1
+        numbered_or_named = re.search(r"\d", text[start:stop]) or len([w for _, w in words if w[:1].isupper()]) > 1
         quote = re.search(r"[«\"“„]\s*", text[start:stop])
         if is_quoted_title(text, start + quote.end() if quote else start):
             return None
-        return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) and named else None
+        return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) and numbered_or_named else None
     if any(_is_place(w) for _, w in words) or _PLACE_BEFORE.search(text[max(0, start - 12):start]):
         return "LOC"
     return None  # "в Сферум": a word natasha took for a place that no dictionary knows as one
@@ -154,17 +156,19 @@ _PLACE_BEFORE = re.compile(r"(?:\bг\.|\bгор\.|город[аеуом]*|гор
 
 
 @functools.lru_cache(maxsize=65536)
-def _is_place(word):
+def _is_place(word: str) -> bool:
     return any("Geox" in p.tag and p.is_known for p in _Models.morph.parse(word))
 
 
-def spans(text):
+def spans(text: str) -> list[Span]:
     _Models.load()
-    found = []
+    found: list[Span] = []
     for start, stop, kind in _ner_spans(text):
         kept = _keep_ner_span(text, start, stop, kind)
         if kept == "PER":
-            start = _PERSON_START.search(text, start, stop).start()  # not the class letter in "8 «В» Ю. В. ..."
+            person = _PERSON_START.search(text, start, stop)
+            assert person is not None  # "$" matches at ``stop`` if nothing before does
+            start = person.start()  # not the class letter in "8 «В» Ю. В. ..."
         if kept == "LOC":
             before = _PLACE_BEFORE.search(text[max(0, start - 12):start])
             start = before.start() + max(0, start - 12) if before else start  # "г. Перми" whole

@@ -23,6 +23,8 @@ pins the version. Stock path: ``PAYLOAD_FAST_LOAD=off`` in the environment (ever
 marshmallow; read at import).
 """
 import functools
+from collections.abc import Callable
+from typing import Any
 import os
 
 from marshmallow import Schema, ValidationError, fields, missing
@@ -33,14 +35,17 @@ RECHECK = ("marshmallow/schema.py: Schema._hooks still maps hook kinds to the sc
            "run tests/unit/test_fast_load.py (hypothesis against marshmallow itself)")
 ENABLED = os.environ.get("PAYLOAD_FAST_LOAD", "on") != "off"
 
-_SCALARS = {fields.String: str, fields.Integer: int, fields.Boolean: bool}
+# says whether one value (a payload, or a field's value) loads unchanged
+Check = Callable[[Any], bool]
+
+_SCALARS: dict[type[fields.Field[Any]], type] = {fields.String: str, fields.Integer: int, fields.Boolean: bool}
 
 
 class _Unsupported(Exception):
     """This schema or field is left to marshmallow."""
 
 
-def unchanged(schema):
+def unchanged(schema: Schema) -> Check | None:
     """A function ``check(payload) -> bool`` (True: ``schema.load(payload) == payload``, no error),
     or None when this schema is always to be loaded by marshmallow."""
     try:
@@ -49,10 +54,11 @@ def unchanged(schema):
         return None
 
 
-def _schema_check(schema):
+def _schema_check(schema: Any) -> Check:
     if not isinstance(schema, Schema) or schema.many or any(schema._hooks.values()):
         raise _Unsupported
-    checks, required = {}, set()
+    checks: dict[str, Check] = {}
+    required: set[str] = set()
     for name, field in schema.load_fields.items():
         if field.data_key is not None or field.attribute is not None or "." in name:
             raise _Unsupported
@@ -61,7 +67,7 @@ def _schema_check(schema):
             required.add(name)  # absent: an error, or a default that changes the payload
     known = frozenset(checks)
 
-    def check(payload):
+    def check(payload: Any) -> bool:
         if type(payload) is not dict or not required.issubset(payload) or not known.issuperset(payload):
             return False
         for name, value in payload.items():
@@ -72,7 +78,7 @@ def _schema_check(schema):
     return check
 
 
-def _field_check(field):
+def _field_check(field: Any) -> Check:
     """Check of one present value: True only if ``field.deserialize`` returns it (or an equal
     value) and its validators pass."""
     if field.pre_load or field.post_load:
@@ -85,22 +91,22 @@ def _field_check(field):
         if kind is fields.Boolean and (True not in field.truthy or False not in field.falsy):
             raise _Unsupported
 
-        def of_type(value):
+        def of_type(value: Any) -> bool:
             return type(value) is value_type
     elif kind is fields.List:
         inner = _field_check(field.inner)
 
-        def of_type(value):
+        def of_type(value: Any) -> bool:
             return type(value) is list and all(inner(each) for each in value)
     elif kind is fields.Nested and not field.many:
         nested = _schema_check(field.schema)
-        of_type = nested
+        of_type = nested  # type: ignore[assignment]  # a Check, as the functions above are
     else:
         raise _Unsupported
     validators = tuple(field.validators)
-    allow_none = field.allow_none
+    allow_none: bool = field.allow_none
 
-    def check(value):
+    def check(value: Any) -> bool:
         if value is None:
             return allow_none
         if not of_type(value):
@@ -117,11 +123,11 @@ def _field_check(field):
 
 
 @functools.lru_cache(maxsize=None)
-def _cached(schema):
+def _cached(schema: Schema) -> Check | None:
     return unchanged(schema)
 
 
-def load(schema, payload):
+def load(schema: Schema, payload: Any) -> Any:
     """``schema.load(payload)``, the payload itself when the check proves it loads unchanged.
     For schemas kept as one instance per class (``schema_of``): the check is cached per instance."""
     if not ENABLED:
