@@ -41,7 +41,8 @@ SUBSCRIPTIONS = (
                   "CaseFlagged", "MentorReleased", "CaseReminded", "CaseAbandoned", "CaseReopened",
                   "CaseCompleted", "SecondOpinionRequested", "CasePublishedToForum")),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
-    Subscription("notifications.library-events", "library", ("PublicationDrafted",)),  # moderators' inbox
+    Subscription("notifications.library-events", "library", ("PublicationDrafted", "SurveyOpened")),
+    Subscription("library.identity-events", "identity", ("MentorProfileUpdated",)),  # surveys: who advises in which rubrics, accredited
     Subscription("library.case-events", "cases",
                  ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")),
 )
