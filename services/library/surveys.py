@@ -317,8 +317,7 @@ def answer(cur, actor, survey_id_, answers):
     or ``answers.<id>``."""
     survey, now = _survey(cur, survey_id_, lock=True), _now()  # one answer at a time per survey: seq, results
     mentor = mentor_row(cur, actor["user_id"]) if actor["role"] == "mentor" else None
-    if not _reads_results(actor, survey) and not (survey["opens_at"] <= now and in_audience(survey, actor["role"],
-                                                                                              mentor)):
+    if not _reads_results(actor, survey) and not in_audience(survey, actor["role"], mentor):
         raise NotFound(f"No survey {survey_id_}.")
     state = state_of(survey, now)
     if state != "open":
