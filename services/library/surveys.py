@@ -346,7 +346,8 @@ def results(cur, actor, survey_id_):
             raise Forbidden("Only the survey's author and moderators read its results.")
         raise NotFound(f"No survey {survey_id_}.")
     cur.execute("SELECT results FROM survey_results WHERE survey_id = %s::uuid", (survey["id"],))
-    return results_view(_view(cur, actor, survey, now), survey["questions"], cur.fetchone()["results"])
+    stored = cur.fetchone()["results"]
+    return results_view(_view(cur, actor, survey, now), survey["questions"], stored)
 
 
 def facts(cur, survey_id_):
