@@ -67,45 +67,65 @@ def in_audience(survey, role, mentor=None):
     return not survey["rubrics"] or bool(set(survey["rubrics"]) & set(mentor["rubrics"]))
 
 
-def _bad(question, message):
-    return InvalidInput("The answers do not fit the survey.", {f"answers.{question}": [message]})
+class _Refusals:
+    """Every question's refusal, gathered, so a person sees them all at once."""
+
+    def __init__(self):
+        self.fields = {}
+
+    def add(self, question, message):
+        self.fields.setdefault(f"answers.{question}", []).append(message)
+
+    def raise_any(self):
+        if self.fields:
+            raise InvalidInput("The answers do not fit the survey.", self.fields)
+
+
+def _refusal(q, value):
+    """Why ``value`` does not answer question ``q`` (None when it does), and the value as stored."""
+    if q["kind"] == "single":
+        return (None, value) if isinstance(value, str) and value in q["options"] else (
+            "Not one of the options offered.", None)
+    if q["kind"] == "multiple":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return "A list of options is expected.", None
+        if len(set(value)) != len(value):
+            return "An option is chosen twice.", None
+        if any(v not in q["options"] for v in value):
+            return "Not one of the options offered.", None
+        return None, [o for o in q["options"] if o in value]  # the survey's order
+    if q["kind"] == "scale":
+        if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE:
+            return "A whole number from 1 to 5 is expected.", None
+        return None, value
+    if not isinstance(value, str) or not value.strip():
+        return "Text is expected.", None
+    if len(value) > TEXT_ANSWER_MAX or "\x00" in value:
+        return f"At most {TEXT_ANSWER_MAX} characters, and no NUL.", None
+    return None, value
 
 
 def checked_answers(questions, answers):
-    """The answers as stored (only the questions answered), or InvalidInput naming ``answers.<id>``: an
-    unknown question, a choice not offered, a scale value outside 1-5, text too long or blank, a
-    required question unanswered."""
-    by_id = {q["id"]: q for q in questions}
+    """The answers as stored (only the questions answered), or InvalidInput naming each ``answers.<id>``
+    that does not fit: an unknown question, a choice not offered, a scale value outside 1-5, text too long
+    or blank, a required question unanswered."""
+    refusals, stored = _Refusals(), {}
+    known = {q["id"] for q in questions}
     for key in answers:
-        if key not in by_id:
-            raise _bad(key, "No such question in this survey.")
-    stored = {}
+        if key not in known:
+            refusals.add(key, "No such question in this survey.")
     for q in questions:
         value = answers.get(q["id"])
         if value is None or value == "" or value == []:
             if q["required"]:
-                raise _bad(q["id"], "This question needs an answer.")
+                refusals.add(q["id"], "This question needs an answer.")
             continue
-        if q["kind"] == "single":
-            if not isinstance(value, str) or value not in q["options"]:
-                raise _bad(q["id"], "Not one of the options offered.")
-        elif q["kind"] == "multiple":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _bad(q["id"], "A list of options is expected.")
-            if len(set(value)) != len(value):
-                raise _bad(q["id"], "An option is chosen twice.")
-            if any(v not in q["options"] for v in value):
-                raise _bad(q["id"], "Not one of the options offered.")
-            value = [o for o in q["options"] if o in value]  # the survey's order
-        elif q["kind"] == "scale":
-            if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE:
-                raise _bad(q["id"], "A whole number from 1 to 5 is expected.")
+        refused, value = _refusal(q, value)
+        if refused:
+            refusals.add(q["id"], refused)
         else:
-            if not isinstance(value, str) or not value.strip():
-                raise _bad(q["id"], "Text is expected.")
-            if len(value) > TEXT_ANSWER_MAX or "\x00" in value:
-                raise _bad(q["id"], f"At most {TEXT_ANSWER_MAX} characters, and no NUL.")
-        stored[q["id"]] = value
+            stored[q["id"]] = value
+    refusals.raise_any()
     return stored
 
 

@@ -151,3 +151,9 @@ def test_the_csv_has_every_count_and_no_formula():
     assert "q1,single,Which form?,7,1" in lines and "q1,single,Which form?,answered,1" in lines
     assert "q3,scale,How tired?,mean,4.0" in lines and "q3,scale,How tired?,4,1" in lines
     assert any(line.startswith("q4,text,Anything else?,\"'=HYPERLINK") for line in lines), lines
+
+
+def test_every_refusal_is_named_at_once():
+    assert field_errors(lambda: surveys.checked_answers(QUESTIONS, {"q2": ["Coach"], "q5": 1})) == {
+        "answers.q5": ["No such question in this survey."], "answers.q1": ["This question needs an answer."],
+        "answers.q2": ["Not one of the options offered."], "answers.q3": ["This question needs an answer."]}
