@@ -4,6 +4,7 @@ once, anonymously; bad answers are refused naming their field and change nothing
 aggregates (free text anonymized) as JSON and CSV; the results rebuilt from each survey's stream of facts
 equal the running ones; nothing stored links an answer to a person."""
 import csv
+import json
 import io
 import time
 import uuid
@@ -266,3 +267,31 @@ def test_a_survey_by_rubric_asks_only_the_mentors_of_those_rubrics(api, moderato
     eventually(lambda: visible(api, t_in, survey["id"]), timeout=30, message="and sees it")
     assert not visible(api, t_out, survey["id"]) and survey_entries(api, t_out) == []
     assert_error(answer(api, t_out, survey["id"], {"q1": "5", "q3": 3}), 404, "not_found")
+
+
+def test_the_researchers_export_has_every_answer_and_no_person(api, moderator, test_env, tmp_path):
+    from research.anonymize import Pseudonymizer
+    from research.cli import main
+
+    _, t_mentee = api.register("mentee")
+    me = api("GET", "/api/v1/me", token=moderator).json()
+    survey = create(api, moderator)
+    assert answer(api, t_mentee, survey["id"], {"q1": "9", "q2": ["Peers"], "q3": 5,
+                                                "q4": "Звоните мне: +7 916 123-45-67, Ольга Сергеевна."}).status_code == 201
+    out = tmp_path / "surveys.csv"
+    assert main(["surveys", "--library-url", test_env.database_url("library"), "--key", "k-1", "--format", "csv",
+                 "--output", str(out)]) == 0
+    rows = [r for r in csv.DictReader(out.open(encoding="utf-8")) if r["survey"] == survey["id"]]
+    assert [(r["question_id"], r["answer"]) for r in rows][:3] == [("q1", "9"), ("q2", '["Peers"]'), ("q3", "5")]
+    assert {r["author"] for r in rows} == {Pseudonymizer("k-1")(me["id"])}
+    text = rows[3]["answer"]
+    assert "916" not in text and "Ольга" not in text and "[phone]" in text
+    assert set(rows[0]) == {"survey", "title", "audience", "rubrics", "opens_at", "closes_at", "author", "answer_seq",
+                            "question_id", "kind", "question", "answer"}  # no respondent, no time of answering
+
+    dropped = tmp_path / "surveys.jsonl"
+    assert main(["surveys", "--library-url", test_env.database_url("library"), "--key", "k-1", "--drop-text",
+                 "--output", str(dropped)]) == 0
+    kinds = {json.loads(line)["kind"] for line in dropped.open(encoding="utf-8")}
+    assert "text" not in kinds and {"single", "multiple", "scale"} <= kinds
+    assert main(["surveys", "--library-url", test_env.database_url("library")]) == 2  # no key: refused
