@@ -42,7 +42,8 @@ SUBSCRIPTIONS = (
                   "CaseCompleted", "SecondOpinionRequested", "CasePublishedToForum")),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
     Subscription("notifications.library-events", "library", ("PublicationDrafted", "SurveyOpened")),
-    Subscription("library.identity-events", "identity", ("MentorProfileUpdated",)),  # surveys: who advises in which rubrics, accredited
+    # surveys' audiences: who is an accredited mentor, advising in which rubrics
+    Subscription("library.identity-events", "identity", ("MentorProfileUpdated",)),
     Subscription("library.case-events", "cases",
                  ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")),
 )

@@ -276,8 +276,9 @@ def test_the_researchers_export_has_every_answer_and_no_person(api, moderator, t
     _, t_mentee = api.register("mentee")
     me = api("GET", "/api/v1/me", token=moderator).json()
     survey = create(api, moderator)
-    assert answer(api, t_mentee, survey["id"], {"q1": "9", "q2": ["Peers"], "q3": 5,
-                                                "q4": "Звоните мне: +7 916 123-45-67, Ольга Сергеевна."}).status_code == 201
+    given = answer(api, t_mentee, survey["id"], {"q1": "9", "q2": ["Peers"], "q3": 5,
+                                                 "q4": "Звоните мне: +7 916 123-45-67, Ольга Сергеевна."})
+    assert given.status_code == 201, given.text
     out = tmp_path / "surveys.csv"
     assert main(["surveys", "--library-url", test_env.database_url("library"), "--key", "k-1", "--format", "csv",
                  "--output", str(out)]) == 0

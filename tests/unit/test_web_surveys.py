@@ -41,7 +41,9 @@ def test_answers_are_sent_as_the_gateway_takes_them():
 
 def test_survey_refusals_are_translated():
     fields = {"survey": ["Already answered: once only."], "answers.q1": ["This question needs an answer."],
-              "answers.q2": ["Not one of the options offered."], "answers.q3": ["A whole number from 1 to 5 is expected."]}
+              "answers.q2": ["Not one of the options offered."],
+              "answers.q3": ["A whole number from 1 to 5 is expected."]}
     assert i18n.field_errors("ru", fields) == {
-        "survey": ["Вы уже ответили: ответить можно один раз."], "answers.q1": [i18n.translate("ru", "error.field.required")],
+        "survey": ["Вы уже ответили: ответить можно один раз."],
+        "answers.q1": [i18n.translate("ru", "error.field.required")],
         "answers.q2": ["Такого варианта нет."], "answers.q3": ["Выберите число от 1 до 5."]}
