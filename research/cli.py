@@ -124,14 +124,26 @@ def run_export(args, stdout):
                        types=set(args.type or ()), drop_text=args.drop_text)
     if args.format == "parquet":
         return _export_parquet(app, rows, args.output)
-    out = stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8", newline="")
+    try:
+        count = write_rows(rows, args.format, args.output, stdout, COLUMNS)
+    finally:
+        app.close()
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def write_rows(rows, fmt, output, stdout, columns):
+    """Write dict rows as JSON lines or CSV (``columns``; a list or dict cell as JSON text) to ``output``
+    (a file, or standard output for ``-``): how many."""
+    out = stdout if output in (None, "-") else open(output, "w", encoding="utf-8", newline="")
     count = 0
     try:
-        if args.format == "csv":
+        if fmt == "csv":
             writer = csv.writer(out)
-            writer.writerow(COLUMNS)
+            writer.writerow(columns)
             for row in rows:
-                writer.writerow([*(row[c] for c in COLUMNS[:-1]), json.dumps(row["data"], ensure_ascii=False)])
+                writer.writerow([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], (list, dict)) else row[c]
+                                 for c in columns])
                 count += 1
         else:
             for row in rows:
@@ -141,9 +153,7 @@ def run_export(args, stdout):
     finally:
         if out is not stdout:
             out.close()
-        app.close()
-    print(f"exported {count} events", file=sys.stderr)
-    return 0
+    return count
 
 
 def _check_parquet(output):

@@ -6,8 +6,6 @@ hmac as ``export``, so it joins with the cases export under the same key), free-
 scrubbed by the anonymizer (or dropped with --drop-text); nothing in the library links an answer to
 who gave it, so neither does this. Read-only: one server-side cursor, constant memory.
 """
-import csv
-import json
 import sys
 
 COLUMNS = ("survey", "title", "audience", "rubrics", "opens_at", "closes_at", "author", "answer_seq",
@@ -53,31 +51,17 @@ def read_facts(conn):
 
 def run(args, stdout, pseudonym):
     import psycopg2
+
+    from research.cli import CliError, write_rows
     try:
         conn = psycopg2.connect(args.library_url)
     except psycopg2.Error as error:
-        from research.cli import CliError
         raise CliError(f"cannot read the library database: {error}".strip(), code=1) from None
     conn.set_session(readonly=True)
-    out = stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8", newline="")
-    count = 0
     try:
-        rows = survey_rows(read_facts(conn), pseudonym, drop_text=args.drop_text)
-        if args.format == "csv":
-            writer = csv.writer(out)
-            writer.writerow(COLUMNS)
-            for row in rows:
-                writer.writerow([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], list) else row[c]
-                                 for c in COLUMNS])
-                count += 1
-        else:
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-        out.flush()
+        count = write_rows(survey_rows(read_facts(conn), pseudonym, drop_text=args.drop_text), args.format,
+                           args.output, stdout, COLUMNS)
     finally:
-        if out is not stdout:
-            out.close()
         conn.close()
     print(f"exported {count} survey answers", file=sys.stderr)
     return 0
