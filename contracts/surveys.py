@@ -69,7 +69,7 @@ class SurveyDefinitionSchema(Schema):
 
 class SurveyAnswerSchema(Schema):
     """``{question id: value}``: an option's text, a list of them, 1-5, or text (checked against the survey)."""
-    answers = fields.Dict(keys=fields.String(validate=validate.Length(1, 8)), values=fields.Raw(allow_none=True),
+    answers = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
                           required=True, validate=validate.Length(max=QUESTIONS_MAX),
                           metadata={"description": "By question id (q1, q2, ...): single choice an option's "
                                                    "text, multiple choice a list of them, scale 1-5, text"})
