@@ -192,6 +192,11 @@ def mentor_row(cur, user_id):
     return cur.fetchone()
 
 
+def _reader(cur, actor):
+    """The actor with what the audience rule needs of them: a mentor's ``survey_mentors`` row (or None)."""
+    return {**actor, "mentor": mentor_row(cur, actor["user_id"]) if actor["role"] == "mentor" else None}
+
+
 def mentors_may_create(cur):
     cur.execute("SELECT value FROM survey_settings WHERE name = %s", (SETTING_MENTORS_MAY_CREATE,))
     row = cur.fetchone()
@@ -253,7 +258,7 @@ def create(cur, actor, definition, request_key):
                     (new_id, Json(empty_results(questions))))
     survey = _survey(cur, new_id)
     announced = survey["opens_at"] <= now and _announce(cur, survey)
-    return _view(cur, actor, survey, now), announced
+    return _view(cur, _reader(cur, actor), survey, now), announced
 
 
 def announce_due(cur, limit=100):
@@ -296,19 +301,18 @@ def _reads_results(actor, survey):
     return actor["role"] == "moderator" or survey["author_id"] == actor["user_id"]
 
 
-def _visible(cur, actor, survey, now):
+def _visible(reader, survey, now):
     """The author and moderators see a survey always; its audience once it opened."""
-    if _reads_results(actor, survey):
-        return True
-    mentor = mentor_row(cur, actor["user_id"]) if actor["role"] == "mentor" else None
-    return survey["opens_at"] <= now and in_audience(survey, actor["role"], mentor)
+    return _reads_results(reader, survey) or (survey["opens_at"] <= now
+                                              and in_audience(survey, reader["role"], reader["mentor"]))
 
 
 def _view(cur, actor, survey, now):
+    """The survey as ``actor`` (a ``_reader``) sees it."""
     own = survey["author_id"] == actor["user_id"]
     answered = _answered(cur, survey["id"], actor["user_id"])
     state = state_of(survey, now)
-    mentor = mentor_row(cur, actor["user_id"]) if actor["role"] == "mentor" else None
+    mentor = actor["mentor"]  # a reader (_reader)
     return {"id": survey["id"], "title": survey["title"], "audience": survey["audience"],
             "rubrics": list(survey["rubrics"]), "opens_at": survey["opens_at"].isoformat(),
             "closes_at": survey["closes_at"].isoformat(), "state": state, "questions": survey["questions"],
@@ -319,16 +323,16 @@ def _view(cur, actor, survey, now):
 
 def listing(cur, actor):
     """Newest first: everything for a moderator; one's own and those open or closed for one's audience."""
-    now = _now()
+    now, reader = _now(), _reader(cur, actor)
     cur.execute(f"SELECT {SURVEY_COLUMNS} FROM surveys ORDER BY created_at DESC, id LIMIT 500")
-    return [_view(cur, actor, s, now) for s in cur.fetchall() if _visible(cur, actor, s, now)]
+    return [_view(cur, reader, s, now) for s in cur.fetchall() if _visible(reader, s, now)]
 
 
 def readable(cur, actor, survey_id_):
-    survey, now = _survey(cur, survey_id_), _now()
-    if not _visible(cur, actor, survey, now):
+    survey, now, reader = _survey(cur, survey_id_), _now(), _reader(cur, actor)
+    if not _visible(reader, survey, now):
         raise NotFound(f"No survey {survey_id_}.")
-    return _view(cur, actor, survey, now)
+    return _view(cur, reader, survey, now)
 
 
 def answer(cur, actor, survey_id_, answers):
@@ -336,7 +340,7 @@ def answer(cur, actor, survey_id_, answers):
     answered (without the answer). InvalidInput names ``survey`` (not open, not asked, answered before)
     or ``answers.<id>``."""
     survey, now = _survey(cur, survey_id_, lock=True), _now()  # one answer at a time per survey: seq, results
-    mentor = mentor_row(cur, actor["user_id"]) if actor["role"] == "mentor" else None
+    mentor = _reader(cur, actor)["mentor"]
     if not _reads_results(actor, survey) and not in_audience(survey, actor["role"], mentor):
         raise NotFound(f"No survey {survey_id_}.")
     state = state_of(survey, now)
@@ -360,14 +364,14 @@ def answer(cur, actor, survey_id_, answers):
 
 def results(cur, actor, survey_id_):
     """The aggregates, for the author and moderators only (anyone else: 404, as for a survey not theirs)."""
-    survey, now = _survey(cur, survey_id_), _now()
+    survey, now, reader = _survey(cur, survey_id_), _now(), _reader(cur, actor)
     if not _reads_results(actor, survey):
-        if _visible(cur, actor, survey, now):
+        if _visible(reader, survey, now):
             raise Forbidden("Only the survey's author and moderators read its results.")
         raise NotFound(f"No survey {survey_id_}.")
     cur.execute("SELECT results FROM survey_results WHERE survey_id = %s::uuid", (survey["id"],))
     stored = cur.fetchone()["results"]
-    return results_view(_view(cur, actor, survey, now), survey["questions"], stored)
+    return results_view(_view(cur, reader, survey, now), survey["questions"], stored)
 
 
 def facts(cur, survey_id_):
