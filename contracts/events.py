@@ -376,6 +376,15 @@ class AccountChangedV1(_Payload):
     email_verified = fields.Boolean(required=True)
 
 
+class SurveyOpenedV1(_Payload):
+    """A survey's open period began (the library announces it once): notifications gives everyone in its
+    audience an inbox entry. No title or question travels: the entry names no text anyone wrote."""
+    survey_id = Id(required=True)
+    audience = fields.String(required=True, validate=validate.OneOf(("mentees", "mentors", "both")))
+    rubrics = Rubrics(required=True)
+    closes_at = _text(40, required=True)
+
+
 # (event type, schema version) -> (source service, payload schema class)
 EVENTS = {
     ("CaseCreated", 1): ("cases", CaseCreatedV1),
@@ -416,6 +425,7 @@ EVENTS = {
     ("SecondOpinionRequested", 2): ("cases", SecondOpinionRequestedV2),
     ("CaseCompleted", 2): ("cases", CaseCompletedV2),
     ("CaseCompleted", 3): ("cases", CaseCompletedV3),
+    ("SurveyOpened", 1): ("library", SurveyOpenedV1),
 }
 
 CURRENT_VERSION: dict[str, int] = {}  # the latest version of each type: what producers emit now

@@ -46,6 +46,8 @@ KINDS = {
     "calendar_event_cancelled": "An event you attend was cancelled",
     # news items of one's rubrics of interest, for those who subscribed (services/notifications/news.py)
     "news_published": "A news item of your rubrics was published",
+    # surveys (the library's): one is open for you
+    "survey_opened": "A survey is open for you",
 }
 
 KIND_NAMES = tuple(KINDS)

@@ -42,7 +42,9 @@ SUBSCRIPTIONS = (
                   "CaseFlagged", "MentorReleased", "CaseReminded", "CaseAbandoned", "CaseReopened",
                   "CaseCompleted", "SecondOpinionRequested", "CasePublishedToForum")),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
-    Subscription("notifications.library-events", "library", ("PublicationDrafted",)),  # moderators' inbox
+    Subscription("notifications.library-events", "library", ("PublicationDrafted", "SurveyOpened")),
+    # surveys' audiences: who is an accredited mentor, advising in which rubrics
+    Subscription("library.identity-events", "identity", ("MentorProfileUpdated",)),
     Subscription("library.case-events", "cases",
                  ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")),
 )

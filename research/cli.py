@@ -4,6 +4,7 @@ export    the cases event log, one row per event, anonymized (pseudonymous ids, 
           streamed page by page in constant memory.
 timeline  one case's full history (and its state at a version): NOT anonymized, a moderator's
           or operator's tool.
+surveys   every survey answer from the library (research/surveys.py), anonymous as stored.
 """
 import argparse
 import csv
@@ -99,11 +100,21 @@ def export_rows(app, pseudonym, since=None, until=None, rubric=None, types=None,
         }
 
 
-def run_export(args, stdout):
+def _key(args):
     key = args.key or os.environ.get(KEY_ENV)
     if not key:
         raise CliError(f"a pseudonym key is required: pass --key or set {KEY_ENV} (keep it secret; the same "
                        f"key gives the same pseudonyms, so exports made with it can be joined)")
+    return key
+
+
+def run_surveys(args, stdout):
+    from research import surveys
+    return surveys.run(args, stdout, Pseudonymizer(_key(args)))
+
+
+def run_export(args, stdout):
+    key = _key(args)
     since = _parse_time(args.since, "--since") if args.since else None
     until = _parse_time(args.until, "--until") if args.until else None
     if args.format == "parquet":
@@ -113,14 +124,26 @@ def run_export(args, stdout):
                        types=set(args.type or ()), drop_text=args.drop_text)
     if args.format == "parquet":
         return _export_parquet(app, rows, args.output)
-    out = stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8", newline="")
+    try:
+        count = write_rows(rows, args.format, args.output, stdout, COLUMNS)
+    finally:
+        app.close()
+    print(f"exported {count} events", file=sys.stderr)
+    return 0
+
+
+def write_rows(rows, fmt, output, stdout, columns):
+    """Write dict rows as JSON lines or CSV (``columns``; a list or dict cell as JSON text) to ``output``
+    (a file, or standard output for ``-``): how many."""
+    out = stdout if output in (None, "-") else open(output, "w", encoding="utf-8", newline="")
     count = 0
     try:
-        if args.format == "csv":
+        if fmt == "csv":
             writer = csv.writer(out)
-            writer.writerow(COLUMNS)
+            writer.writerow(columns)
             for row in rows:
-                writer.writerow([*(row[c] for c in COLUMNS[:-1]), json.dumps(row["data"], ensure_ascii=False)])
+                writer.writerow([json.dumps(row[c], ensure_ascii=False) if isinstance(row[c], (list, dict)) else row[c]
+                                 for c in columns])
                 count += 1
         else:
             for row in rows:
@@ -130,9 +153,7 @@ def run_export(args, stdout):
     finally:
         if out is not stdout:
             out.close()
-        app.close()
-    print(f"exported {count} events", file=sys.stderr)
-    return 0
+    return count
 
 
 def _check_parquet(output):
@@ -264,6 +285,19 @@ def build_parser():
     report.add_argument("--database-url", required=True, help="the cases service's PostgreSQL URL")
     report.add_argument("--out", required=True, help="the output directory (created if missing)")
     report.set_defaults(run=run_report)
+
+    surveys = commands.add_parser(
+        "surveys", help="every survey answer, anonymous (jsonl or csv)",
+        description="Export every survey's answers from the library's database, one row per answered "
+                    "question: the survey (id, title, audience, rubrics, period, its author as a pseudonym), "
+                    "the answer's number in its survey, the question and the answer. Nothing links an answer "
+                    "to a person; free-text answers are scrubbed (or dropped with --drop-text).")
+    surveys.add_argument("--library-url", required=True, help="the library service's PostgreSQL URL")
+    surveys.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    surveys.add_argument("--output", default="-", help="a file, or - for standard output (default)")
+    surveys.add_argument("--key", help=f"pseudonym key (default: ${KEY_ENV}); required")
+    surveys.add_argument("--drop-text", action="store_true", help="leave out free-text answers")
+    surveys.set_defaults(run=run_surveys)
 
     from research.rebuild import add_commands as add_rebuild_commands
     add_rebuild_commands(commands)  # rebuild, verify

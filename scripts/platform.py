@@ -67,6 +67,7 @@ ENV_DEFAULTS = {
     "OUTAGE_BACKOFF_INITIAL_SECONDS": "0.5",
     "OUTAGE_BACKOFF_MAX_SECONDS": "30",
     "LIBRARY_REVIEW": "moderator",
+    "SURVEY_CHECK_INTERVAL": "30",
     "TOKEN_SECRET": "dev-only-token-secret-change-me",
     # signed actors (services/common/actors.py): development pairs, named by their labels
     "ACTOR_SIGNING_KEY": "dev-only:actors",
@@ -127,7 +128,8 @@ SERVICES = {
                       "EMAIL_ROUND_MAX", "EMAIL_MAX_ATTEMPTS", "EMAIL_RETRY_SECONDS", "OUTAGE_BACKOFF_INITIAL_SECONDS",
                       "OUTAGE_BACKOFF_MAX_SECONDS", "NEWS_POLL_INTERVAL"),
     "library": ("AMQP_URI", "ACTOR_VERIFY_KEY", "LIBRARY_DATABASE_URL", "LIBRARY_REVIEW", "LOG_LEVEL", "METRICS_PORT",
-                "RELAY_POLL_INTERVAL", "OUTAGE_BACKOFF_INITIAL_SECONDS", "OUTAGE_BACKOFF_MAX_SECONDS"),
+                "RELAY_POLL_INTERVAL", "OUTAGE_BACKOFF_INITIAL_SECONDS", "OUTAGE_BACKOFF_MAX_SECONDS",
+                "SURVEY_CHECK_INTERVAL"),
     "gateway": ("AMQP_URI", "ACTOR_SIGNING_KEY", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
                 "GATEWAY_SESSION_CHECK", "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL", "METRICS_PORT"),
     # the browser client: not a nameko service, a client of the gateway's HTTP API (services/web)

@@ -88,6 +88,7 @@ DELEGATIONS = {
 SYSTEM_CALLERS = {
     "identity.contact_for": frozenset({"notifications"}),
     "identity.moderator_contacts": frozenset({"notifications"}),
+    "identity.survey_audience": frozenset({"notifications"}),
 }
 SERVICE_KEY = "service_identity"  # the context data key of a service identity token
 SERVICE_SIGNING_KEY_SETTING = "SERVICE_SIGNING_KEY"

@@ -32,5 +32,6 @@ class MyDataSchema(Schema):
     notifications = fields.Dict(required=True, metadata={
         "description": "inbox, e-mails, preferences, direct messages sent and received, calendar events"})
     library = fields.Dict(required=True, metadata={
-        "description": "publication_drafts of one's cases (the original while waiting) and forum messages"})
+        "description": "publication_drafts of one's cases (the original while waiting), forum messages, the "
+                       "surveys one created and which surveys one answered (never what)"})
     matching = fields.Dict(required=True, metadata={"description": "a mentor's snapshot, assignments, load"})

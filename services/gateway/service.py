@@ -49,6 +49,7 @@ from services.common.logs import CorrelationContext, get_logger
 from services.gateway import openapi, routes_communication, routes_library, routes_matching, routes_people
 from services.gateway import routes_audit, routes_news
 from services.gateway import routes_statistics
+from services.gateway import routes_surveys
 from services.gateway.entrypoints import http
 from services.gateway.sessions import LiveSessions, session_feed
 from services.gateway.http import request_key
@@ -91,7 +92,7 @@ QUESTION_BANK = {"items": bank_as_dict()}  # the hints of seed 6.2.1.2, from con
 
 class GatewayService(routes_audit.AuditRoutes, routes_matching.MatchingRoutes, routes_communication.CommunicationRoutes,
                      routes_people.PeopleRoutes, routes_library.LibraryRoutes, routes_statistics.StatisticsRoutes,
-                     routes_news.NewsRoutes):
+                     routes_news.NewsRoutes, routes_surveys.SurveyRoutes):
     name = "gateway"
 
     log = CorrelationContext("gateway")

@@ -40,3 +40,20 @@ def contact(cur, user_id):
 def moderators(cur):
     cur.execute("SELECT id, email, role, first_name, last_name FROM users WHERE role = 'moderator' ORDER BY id")
     return cur.fetchall()
+
+
+def survey_audience(cur, roles, rubrics):
+    """The ids of everyone a survey asks (services/library/surveys.py ``in_audience``, the same rule):
+    mentees, and accredited mentors (advising in one of ``rubrics``, when given)."""
+    ids = []
+    if "mentee" in roles:
+        cur.execute("SELECT id::text FROM users WHERE role = 'mentee' ORDER BY id")
+        ids += [row["id"] for row in cur.fetchall()]
+    if "mentor" in roles:
+        cur.execute("SELECT u.id::text FROM users u JOIN accreditations a ON a.mentor_id = u.id "
+                    "LEFT JOIN mentor_profiles p ON p.mentor_id = u.id "
+                    "WHERE u.role = 'mentor' AND a.state = 'accredited' "
+                    "AND (cardinality(%s::text[]) = 0 OR p.rubrics && %s::text[]) ORDER BY u.id",
+                    (list(rubrics), list(rubrics)))
+        ids += [row["id"] for row in cur.fetchall()]
+    return ids

@@ -816,6 +816,14 @@ class IdentityService:
             return [contacts.contact_view(row) for row in rows]
 
     @rpc
+    def survey_audience(self, roles, rubrics=()):
+        """The ids of the people a survey asks (roles: mentee, mentor; mentors advising in one of
+        ``rubrics`` when given), for notifications alone (SYSTEM_CALLERS): ids only, no contact."""
+        roles = [r for r in roles or () if r in ("mentee", "mentor")]
+        with self.db.transaction() as cur:
+            return contacts.survey_audience(cur, roles, [r for r in rubrics or () if isinstance(r, str)])
+
+    @rpc
     def role_of(self, user_id):
         with self.db.transaction() as cur:
             row = contacts.contact(cur, contacts.wanted_id(user_id))

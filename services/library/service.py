@@ -15,6 +15,7 @@ from contracts.rpc import (ActorSchema, DraftEditSchema, DraftQuerySchema, Forum
                            LibrarySearchSchema, ModerationReasonSchema, NewMaterialSchema, SimilarRequestSchema)
 from contracts.rubrics import RUBRIC_SLUGS, counts_by_rubric
 from contracts.validation import load
+from contracts.surveys import SurveyAnswerSchema, SurveyDefinitionSchema, SurveySettingsSchema
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
@@ -24,7 +25,8 @@ from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
 from services.common.metrics import Metrics
-from services.library import curation, forum, items, projection, review, search, similar
+from services.common.timer import configured_timer
+from services.library import curation, forum, items, projection, review, search, similar, surveys
 # re-exported: tests and older callers import these from here
 from services.library.projection import (  # noqa: F401
     FORUM_NAMESPACE, THREAD_TITLE_FROM_QUESTION, anonymized_entry, forum_post, ordered_rubrics)
@@ -34,8 +36,9 @@ log = get_logger()
 
 THREAD_COLUMNS = forum.THREAD_COLUMNS
 # The person's tables for GET /api/v1/me/data: the drafts of their cases (the original while it waits)
-# and what they wrote in the forum.
-PERSONAL_TABLES = {"publication_drafts": (("author_id",), ()), "forum_messages": (("author_id",), ())}
+# and what they wrote in the forum, the surveys they created and which surveys they answered (never what).
+PERSONAL_TABLES = {"publication_drafts": (("author_id",), ()), "forum_messages": (("author_id",), ()),
+                   "surveys": (("author_id",), ()), "survey_respondents": (("user_id",), ())}
 
 
 SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
@@ -294,6 +297,80 @@ class LibraryService:
             view = forum.hide_post(cur, actor, post_id, body["reason"])
         log.info("forum_post_hidden", post_id=view["id"], kind=view["kind"])
         return view
+
+    # ---- surveys (surveys.py) ----------------------------------------------------------------
+
+    @subscribe("library.identity-events")
+    def on_identity_event(self, envelope):
+        """Mentors' rubrics and accreditation, for surveys' audiences."""
+        if envelope.type != "MentorProfileUpdated":
+            raise ValueError(f"library.identity-events: no handler for {envelope.type}")
+        with self.db.transaction() as cur:
+            if first_delivery(cur, envelope, self.name):
+                surveys.remember_mentor(cur, envelope)
+
+    @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
+    def announce_surveys(self):
+        """A survey whose period began is announced once (SurveyOpened: its audience's inbox)."""
+        with self.db.transaction() as cur:
+            announced = surveys.announce_due(cur)
+        if announced:
+            self.relay.wake()
+            log.info("surveys_announced", count=announced)
+
+    @rpc
+    def survey_settings(self, actor):
+        _actor(actor)
+        with self.db.transaction() as cur:
+            return surveys.settings_view(cur)
+
+    @rpc
+    def update_survey_settings(self, actor, body):
+        actor = _moderator(actor, "change who may create surveys")
+        body = load(SurveySettingsSchema, body, "settings")
+        with self.db.transaction() as cur:
+            view = surveys.save_settings(cur, actor, body)
+        log.info("survey_settings_changed", mentors_may_create=view["mentors_may_create"])
+        return view
+
+    @rpc
+    def create_survey(self, actor, definition, request_key=None):
+        actor = _actor(actor)
+        definition = load(SurveyDefinitionSchema, definition, "survey")
+        with self.db.transaction() as cur:
+            view, announced = surveys.create(cur, actor, definition, request_key or uuid.uuid4().hex)
+        if announced:
+            self.relay.wake()
+        log.info("survey_created", survey_id=view["id"], audience=view["audience"], questions=len(view["questions"]),
+                 announced=announced)
+        return view
+
+    @rpc
+    def list_surveys(self, actor):
+        actor = _actor(actor)
+        with self.db.transaction() as cur:
+            return {"items": surveys.listing(cur, actor)}
+
+    @rpc
+    def get_survey(self, actor, survey_id):
+        actor = _actor(actor)
+        with self.db.transaction() as cur:
+            return surveys.readable(cur, actor, survey_id)
+
+    @rpc
+    def answer_survey(self, actor, survey_id, body):
+        actor = _actor(actor)
+        body = load(SurveyAnswerSchema, body, "answer")
+        with self.db.transaction() as cur:
+            accepted = surveys.answer(cur, actor, survey_id, body["answers"])
+        log.info("survey_answered", survey_id=accepted["survey_id"])  # never who
+        return accepted
+
+    @rpc
+    def survey_results(self, actor, survey_id):
+        actor = _actor(actor)
+        with self.db.transaction() as cur:
+            return surveys.results(cur, actor, survey_id)
 
     @rpc
     def health(self):

@@ -163,4 +163,47 @@ SCHEMA = CONSUMER_TABLES + PUBLISHER_TABLES + (
     "CREATE INDEX IF NOT EXISTS publication_drafts_state ON publication_drafts (state, created_at)",
     "CREATE INDEX IF NOT EXISTS publication_drafts_author ON publication_drafts (author_id, created_at)",
     "CREATE INDEX IF NOT EXISTS publication_drafts_case ON publication_drafts (case_id)",
+    # Surveys (services/library/surveys.py): the definition; each survey's stream of answers (facts, no
+    # person, no time); who answered (no answer); the running results; moderators' setting; mentors'
+    # rubrics and accreditation from identity's MentorProfileUpdated, for the audience.
+    """CREATE TABLE IF NOT EXISTS surveys (
+        id uuid PRIMARY KEY,
+        author_id text NOT NULL,
+        title text NOT NULL,
+        audience text NOT NULL,
+        rubrics text[] NOT NULL,
+        opens_at timestamptz NOT NULL,
+        closes_at timestamptz NOT NULL,
+        questions jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        announced_at timestamptz
+    )""",
+    "CREATE INDEX IF NOT EXISTS surveys_unannounced ON surveys (opens_at) WHERE announced_at IS NULL",
+    """CREATE TABLE IF NOT EXISTS survey_answers (
+        survey_id uuid NOT NULL REFERENCES surveys (id),
+        seq integer NOT NULL,
+        answers jsonb NOT NULL,
+        PRIMARY KEY (survey_id, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS survey_respondents (
+        survey_id uuid NOT NULL REFERENCES surveys (id),
+        user_id text NOT NULL,
+        PRIMARY KEY (survey_id, user_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS survey_results (
+        survey_id uuid PRIMARY KEY REFERENCES surveys (id),
+        results jsonb NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS survey_settings (
+        name text PRIMARY KEY,
+        value jsonb NOT NULL,
+        changed_by text NOT NULL,
+        changed_at timestamptz NOT NULL DEFAULT now()
+    )""",
+    """CREATE TABLE IF NOT EXISTS survey_mentors (
+        mentor_id text PRIMARY KEY,
+        accredited boolean NOT NULL,
+        rubrics text[] NOT NULL,
+        source_position bigint NOT NULL
+    )""",
 )

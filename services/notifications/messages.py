@@ -36,9 +36,13 @@ DECISIONS = {
 }
 
 
-def inbox_entries(event_type, payload):
-    """[(recipient, kind, text)] for an event; the recipient is a user id or MODERATORS.
-    Pure, so the wording is unit-tested."""
+def inbox_entries(event_type, payload, audience=()):
+    """[(recipient, kind, text)] for an event; the recipient is a user id or MODERATORS (``audience``:
+    the ids a SurveyOpened asks, which the service looked up). Pure, so the wording is unit-tested."""
+    if event_type == "SurveyOpened":
+        closes = payload["closes_at"][:16].replace("T", " ")
+        return [(user_id, "survey_opened", f"A survey is open for you until {closes} UTC: please answer it "
+                 f"(Surveys).") for user_id in dict.fromkeys(audience)]
     if event_type == "AccreditationRequested":
         return [(MODERATORS, "accreditation_requested",
                  "A mentor applied for accreditation: please review the application.")]

@@ -14,6 +14,7 @@ from nameko.dependency_providers import Config
 from contracts.errors import Forbidden, NotFound, PlatformError, ServiceUnavailable
 from contracts.news import (NewsDeskQuerySchema, NewsItemFormSchema, NewsItemPatchSchema, NewsQuerySchema,
                             NewsWithdrawalSchema)
+from contracts.surveys import AUDIENCE_ROLES
 from contracts.rpc import (ActorSchema, CalendarEventFormSchema, CalendarEventPatchSchema, CalendarQuerySchema,
                            DirectMessageSchema, InboxQuerySchema, MarkAllReadSchema, MessageThreadQuerySchema,
                            PreferencesUpdateSchema, ReasonSchema)
@@ -100,9 +101,14 @@ class NotificationsService:
     def _notify_one(self, cur, envelope):
         """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created."""
         p = envelope.payload
-        return [(kind, recipient == MODERATORS) for recipient, kind, text in inbox_entries(envelope.type, p)
+        entries = inbox_entries(envelope.type, p, self._survey_audience(p) if envelope.type == "SurveyOpened" else ())
+        return [(kind, recipient == MODERATORS) for recipient, kind, text in entries
                 if inbox.deliver(cur, recipient, kind, text, envelope.event_id,
                                  case_id=p.get("case_id"), case_number=p.get("case_number"))]
+
+    def _survey_audience(self, payload):
+        """Who a survey asks, from identity (ids only); identity down: the event waits (an outage)."""
+        return self.identity.survey_audience(list(AUDIENCE_ROLES[payload["audience"]]), payload["rubrics"])
 
     # ---- the inbox ------------------------------------------------------------------------
 

@@ -98,6 +98,13 @@ class Gateway:
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.call("GET", path, **kwargs)
 
+    def download(self, path: str, **kwargs: Any) -> requests.Response:
+        """A file the gateway answers (a survey's CSV) as it is; ApiError for an error answer."""
+        response = self.raw("GET", path, **kwargs)
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.call("POST", path, json=json if json is not None else {}, **kwargs)
 

@@ -59,6 +59,18 @@ def has(key: str) -> bool:
 
 # The gateway's field messages (marshmallow's and the platform's own), recognised by pattern.
 FIELD_MESSAGES: list[tuple[re.Pattern[str], str]] = [
+    # surveys (services/library/surveys.py, contracts/surveys.py): before the general ones
+    (re.compile(r"^This question needs an answer"), "error.field.required"),
+    (re.compile(r"^Already answered"), "error.field.survey_answered"),
+    (re.compile(r"^The survey has not opened yet"), "error.field.survey_scheduled"),
+    (re.compile(r"^The survey is closed"), "error.field.survey_closed"),
+    (re.compile(r"^You are not in this survey's audience"), "error.field.survey_audience"),
+    (re.compile(r"^Not one of the options offered"), "error.field.survey_option"),
+    (re.compile(r"^A whole number from 1 to 5"), "error.field.survey_scale"),
+    (re.compile(r"^A choice needs at least two options"), "error.field.survey_options"),
+    (re.compile(r"^Only a choice has options"), "error.field.survey_no_options"),
+    (re.compile(r"^Must be after opens_at"), "error.field.survey_after_opens"),
+    (re.compile(r"^Must be in the future"), "error.field.future"),
     (re.compile(r"^Missing data for required field"), "error.field.required"),
     (re.compile(r"^Field may not be null"), "error.field.required"),
     (re.compile(r"(?i)blank|may not be empty"), "error.field.blank"),

@@ -54,6 +54,13 @@ def _accepted_case(platform, t_mentee, t_mentor, mentor, mode, essence, question
     return case["id"]
 
 
+def _answered(platform, survey_id, token, answers):
+    """The answer is taken once the library knows the mentor is accredited (identity's events)."""
+    response = requests.post(f"{platform.base}/api/v1/surveys/{survey_id}/answers", json={"answers": answers},
+                             headers={"Authorization": f"Bearer {token}"}, timeout=20)
+    return response.status_code == 201
+
+
 def seed(platform):
     mentee, t_mentee = platform.person("mentee", "Anna", "Smirnova")
     platform.call("PUT", "/api/v1/me/questionnaire", token=t_mentee, json={
@@ -150,9 +157,25 @@ def seed(platform):
         "title": "Next month's webinar", "text": "Details soon.", "publish_at": starts.isoformat()})
     eventually(lambda: platform.call("GET", f"/api/v1/library?rubric={RUBRIC}", token=t_mentee)["items"],
                timeout=30, message="the completed case reaches the library")
+
+    # a survey for everyone, open for a week: the mentor has answered it (its results have numbers), the
+    # mentee has not (the answering form)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    survey = platform.call("POST", "/api/v1/surveys", token=t_moderator, expect=201, json={
+        "title": "How is your first term going?", "audience": "both", "opens_at": now.isoformat(),
+        "closes_at": (now + timedelta(days=7)).isoformat(), "questions": [
+            {"kind": "single", "text": "Which forms do you teach most?", "options": ["5-6", "7-9", "10-11"]},
+            {"kind": "multiple", "text": "What helps you most?", "options": ["Colleagues", "A mentor", "The library"],
+             "required": False},
+            {"kind": "scale", "text": "How confident do you feel in class?"},
+            {"kind": "text", "text": "What would you change in your first year?", "required": False}]})
+    eventually(lambda: _answered(platform, survey["id"], t_mentor, {
+        "q1": "7-9", "q2": ["A mentor", "Colleagues"], "q3": 4, "q4": "More time to observe colleagues' lessons."}),
+        timeout=30, message="the mentor answers the survey")
     return {
         "mentee": mentee, "mentor": mentor, "colleague": colleague, "moderator_email": moderator_email,
         "tokens": {"mentee": t_mentee, "mentor": t_mentor, "moderator": t_moderator},
+        "survey": survey["id"],
         "cases": {"solved": solved["id"], "anonymous": anonymous["id"], "choosing": choosing["id"],
                   "deciding": deciding, "proposed": proposed},
         "news": news["id"],

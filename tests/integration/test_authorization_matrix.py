@@ -123,6 +123,21 @@ def withdraw_news(w, role, allowed):
     return {"method": "POST", "path": f"/api/v1/news/{item_id}/withdrawal", "json": {"reason": "Outdated."}}
 
 
+def survey_form(**overrides):
+    now = datetime.now(timezone.utc)
+    form = {"title": f"How is the term going {TAG}", "audience": "both", "opens_at": now.isoformat(),
+            "closes_at": (now + timedelta(days=7)).isoformat(),
+            "questions": [{"kind": "scale", "text": "How tired are you?"},
+                          {"kind": "single", "text": "Which form?", "options": ["5", "7"], "required": False}]}
+    return dict(form, **overrides)
+
+
+def answer_survey(w, role, allowed):
+    """A fresh open survey for an allowed cell (each person answers once); the world's for a denied one."""
+    survey_id = w.fresh_survey() if allowed else w.ids["survey_id"]
+    return {"method": "POST", "path": f"/api/v1/surveys/{survey_id}/answers", "json": {"answers": {"q1": 3}}}
+
+
 def withdraw_material(w, role, allowed):
     entry_id = w.fresh_material() if allowed else w.ids["entry_id"]
     return {"method": "POST", "path": f"/api/v1/library/{entry_id}/withdrawal", "json": {"reason": "Outdated."}}
@@ -374,6 +389,24 @@ TABLE = {
         "/api/v1/forum/threads/{thread_id}/posts", {"text": "Same here."}), "a new post per call"),
     ("POST", "/api/v1/forum/posts/<post_id>/hide"): row("401 403 403 403 403 403 ok", hide_post, "a fresh post"),
 
+    # surveys: moderators create (accredited mentors too when moderators allow it: not in this world);
+    # the audience (here mentees and mentors) answers once; the author and moderators read the results
+    ("GET", "/api/v1/surveys/settings"): row("401 ok ok ok ok ok ok", get("/api/v1/surveys/settings")),
+    ("PUT", "/api/v1/surveys/settings"): row("401 403 403 403 403 403 ok", send(
+        "/api/v1/surveys/settings", {"mentors_may_create": False}, method="PUT"), "the same setting again"),
+    ("POST", "/api/v1/surveys"): row("401 403 403 403 403 403 ok", lambda w, role, allowed: {
+        "method": "POST", "path": "/api/v1/surveys", "json": survey_form()}, "a new survey per call"),
+    ("GET", "/api/v1/surveys"): row("401 ok ok ok ok ok ok", get("/api/v1/surveys")),
+    ("GET", "/api/v1/surveys/<survey_id>"): row("401 ok ok ok ok ok ok", get("/api/v1/surveys/{survey_id}")),
+    ("POST", "/api/v1/surveys/<survey_id>/answers"): row(
+        "401 ok ok ok ok ok 4xx-validation", answer_survey,
+        "a fresh survey per allowed cell; a moderator is in no survey's audience: 400 naming 'survey'"),
+    ("GET", "/api/v1/surveys/<survey_id>/results"): row("401 403 403 403 403 403 ok",
+                                                        get("/api/v1/surveys/{survey_id}/results"),
+                                                        "the author (the moderator) only; the asked: 403"),
+    ("GET", "/api/v1/surveys/<survey_id>/results.csv"): row("401 403 403 403 403 403 ok",
+                                                            get("/api/v1/surveys/{survey_id}/results.csv")),
+
     # inbox and preferences: the signed-in user's own
     ("GET", "/api/v1/inbox"): row("401 ok ok ok ok ok ok", get("/api/v1/inbox")),
     ("GET", "/api/v1/inbox/unread-count"): row("401 ok ok ok ok ok ok", get("/api/v1/inbox/unread-count")),
@@ -507,6 +540,7 @@ class World:
                                      if t["title"] == title], timeout=30, message="the forum thread")[0]
         self.ids["thread_id"] = thread["id"]
         self.ids["post_id"] = self.fresh_post()
+        self.ids["survey_id"] = self.fresh_survey()
         entries = eventually(lambda: self.call("GET", "/api/v1/inbox", t_author)["items"], timeout=30,
                              message="an inbox entry for the author")
         self.ids["inbox_id"] = entries[0]["id"]
@@ -572,6 +606,15 @@ class World:
     def fresh_post(self):
         return self.call("POST", f"/api/v1/forum/threads/{self.ids['thread_id']}/posts", self.tokens["other_mentee"],
                          expect=201, json={"text": "Me too."})["id"]
+
+    def fresh_survey(self):
+        """An open survey for mentees and mentors, once every mentor of the world is in its audience (the
+        library learns who is accredited from identity's events)."""
+        survey_id = self.call("POST", "/api/v1/surveys", self.tokens["moderator"], expect=201, json=survey_form())["id"]
+        for key in ("mentor", "colleague", "other_mentor"):
+            eventually(lambda: self.api("GET", f"/api/v1/surveys/{survey_id}", token=self.tokens[key]).status_code
+                       == 200, timeout=30, message=f"the survey visible to {key}")
+        return survey_id
 
     def fresh_application(self):
         _, token = self.api.register("mentor")

@@ -86,6 +86,11 @@ STATEFUL_OR_CROSS_FIELD = {
                                                      (r"texts\..*", r"Field name: Must not contain .*")},
     ("POST", "/api/v1/forum/threads/{thread_id}/posts"): {("reply_to", "No such post in this thread."),
                                                           ("Idempotency-Key", "Already used.")},
+    # a survey's period against the clock; a question's options against its kind
+    ("POST", "/api/v1/surveys"): {("closes_at", "Must be after opens_at."), ("closes_at", "Must be in the future."),
+                                  (rf"questions\.{_ANY}\.options", "A choice needs at least two options."),
+                                  (rf"questions\.{_ANY}\.options", "Only a choice has options.")},
+    ("POST", "/api/v1/surveys/{survey_id}/answers"): {(r"answers\..*", r"Field name: Must not contain .*")},
 }
 
 

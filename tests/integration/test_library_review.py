@@ -233,4 +233,5 @@ def test_a_person_finds_their_drafts_and_forum_messages_in_their_records(library
     [row] = records["publication_drafts"]
     assert row["id"] == str(draft_id(body["event_id"])) and word in row["original"]["essence"]
     assert records["forum_messages"] == []
-    assert rpc.library.records_of(actor("mentee")) == {"publication_drafts": [], "forum_messages": []}
+    assert rpc.library.records_of(actor("mentee")) == {"publication_drafts": [], "forum_messages": [], "surveys": [],
+                                                      "survey_respondents": []}

@@ -193,3 +193,20 @@ def test_contacts_answer_only_notifications_and_every_read_is_logged(platform, v
                and _refusals(platform, "service_not_allowed") >= 1 and _refusals(platform, "wrong_audience") >= 1
                and _refusals(platform, "replayed") >= 1,
                timeout=30, message="refusals logged", explain=_explain(platform))
+
+
+def test_a_surveys_audience_answers_only_notifications(platform, victim, test_env):
+    """``identity.survey_audience`` (the ids a survey asks) is a read that takes no user: notifications alone."""
+    author, _ = victim
+    with attacker(test_env) as rpc:
+        with pytest.raises(Unauthorized):
+            rpc.identity.survey_audience(["mentee"], [])
+    for forged in (service_token("cases", "identity.survey_audience"),  # signed, but not notifications
+                   service_token("notifications", "identity.contact_for")):  # another call's
+        with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30,
+                             context_data={SERVICE_KEY: forged}) as rpc:
+            with pytest.raises((Unauthorized, Forbidden)):
+                rpc.identity.survey_audience(["mentee"], [])
+    genuine = service_token("notifications", "identity.survey_audience")
+    with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30, context_data={SERVICE_KEY: genuine}) as rpc:
+        assert author["user_id"] in rpc.identity.survey_audience(["mentee"], [])

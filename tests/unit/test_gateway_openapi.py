@@ -60,6 +60,9 @@ EXPECTED = {
     ("GET", "/api/v1/news"), ("GET", "/api/v1/news/all"), ("GET", "/api/v1/news/{item_id}"),
     ("GET", "/api/v1/news/{item_id}/history"), ("POST", "/api/v1/news"), ("PATCH", "/api/v1/news/{item_id}"),
     ("POST", "/api/v1/news/{item_id}/withdrawal"),
+    ("GET", "/api/v1/surveys/settings"), ("PUT", "/api/v1/surveys/settings"), ("POST", "/api/v1/surveys"),
+    ("GET", "/api/v1/surveys"), ("GET", "/api/v1/surveys/{survey_id}"), ("POST", "/api/v1/surveys/{survey_id}/answers"),
+    ("GET", "/api/v1/surveys/{survey_id}/results"), ("GET", "/api/v1/surveys/{survey_id}/results.csv"),
 }
 
 BODIES = {
@@ -105,11 +108,15 @@ BODIES = {
     ("POST", "/api/v1/news"): "NewsItemForm",
     ("PATCH", "/api/v1/news/{item_id}"): "NewsItemPatch",
     ("POST", "/api/v1/news/{item_id}/withdrawal"): "NewsWithdrawal",
+    ("PUT", "/api/v1/surveys/settings"): "SurveySettings",
+    ("POST", "/api/v1/surveys"): "SurveyDefinition",
+    ("POST", "/api/v1/surveys/{survey_id}/answers"): "SurveyAnswer",
 }
 # raw bodies and results (not JSON): the mentor's photo
 IMAGES = ["image/jpeg", "image/png"]
 RAW_BODIES = {("PUT", "/api/v1/me/mentor-profile/photo"): IMAGES}
-RAW_RESULTS = {("GET", "/api/v1/mentors/{mentor_id}/photo"): IMAGES}
+RAW_RESULTS = {("GET", "/api/v1/mentors/{mentor_id}/photo"): IMAGES,
+               ("GET", "/api/v1/surveys/{survey_id}/results.csv"): ["text/csv"]}
 
 PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
           ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),

@@ -194,3 +194,11 @@ def test_a_decision_without_a_reason_has_no_empty_reason():
                             decision="approved", reason="")
     [(_, _, text)] = inbox_entries("AccreditationDecided", data)
     assert "Reason" not in text
+
+
+def test_a_survey_that_opened_tells_each_person_asked_once_naming_no_text():
+    payload = {"survey_id": "s-1", "audience": "both", "rubrics": [], "closes_at": "2026-12-13T10:30:00+00:00"}
+    entries = inbox_entries("SurveyOpened", payload, ["u1", "u2", "u1"])
+    assert entries == [(user, "survey_opened", "A survey is open for you until 2026-12-13 10:30 UTC: please "
+                                               "answer it (Surveys).") for user in ("u1", "u2")]
+    assert inbox_entries("SurveyOpened", payload) == []  # nobody asked (yet)

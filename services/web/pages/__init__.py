@@ -12,6 +12,7 @@ URL map (the paths other areas link to):
   moderation.py /moderation, /moderation/accreditation, /moderation/mentors/<id>, /moderation/library...,
                 /statistics
   publication.py /moderation/drafts, /moderation/drafts/<id> (review), /account/publications[/<id>]
+  surveys.py    /surveys, /surveys/new, /surveys/settings, /surveys/<id> (answer), /surveys/<id>/results[.csv]
 """
 import importlib
 import pkgutil
