@@ -7,6 +7,8 @@ with a whole number 1-5, a free-text question with text. Which answers fit the s
 every required question answered, the open period) the library checks against the stored survey
 (services/library/surveys.py): those refusals are 400s naming ``answers.<question id>`` or ``survey``.
 """
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.rubrics import RUBRIC_SLUGS
@@ -26,7 +28,7 @@ TEXT_ANSWER_MAX = 2000
 STATES = ("scheduled", "open", "closed")
 
 
-def question_id(index):
+def question_id(index: int) -> str:
     """The id of the ``index``-th question (0-based): ``q1``, ``q2``, ..."""
     return f"q{index + 1}"
 
@@ -41,7 +43,7 @@ class SurveyQuestionSchema(Schema):
                           metadata={"description": "A choice's options (2-20, each once); none for a scale or text"})
 
     @validates_schema
-    def _options_fit_the_kind(self, data, **_):
+    def _options_fit_the_kind(self, data: dict[str, Any], **_: Any) -> None:
         kind, options = data.get("kind"), data.get("options") or []
         if kind in CHOICE_KINDS and len(options) < 2:
             raise ValidationError("A choice needs at least two options.", "options")
@@ -62,7 +64,7 @@ class SurveyDefinitionSchema(Schema):
                             validate=validate.Length(1, QUESTIONS_MAX))
 
     @validates_schema
-    def _period(self, data, **_):
+    def _period(self, data: dict[str, Any], **_: Any) -> None:
         if "opens_at" in data and "closes_at" in data and data["closes_at"] <= data["opens_at"]:
             raise ValidationError("Must be after opens_at.", "closes_at")
 
