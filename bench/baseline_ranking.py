@@ -22,6 +22,7 @@ Score, in [0, 1], rounded to 4 decimals::
 
 Ties break on mentor id, so a round is reproducible.
 """
+
 from dataclasses import dataclass, field
 
 OVERLAP_WEIGHT = 0.60
@@ -61,12 +62,10 @@ def speed(median_response_seconds):
 def score(overlap, load, capacity, median_response_seconds=None):
     """The documented score (module docstring); ``overlap`` is a share in [0, 1]."""
     free = max(capacity - load, 0) / capacity if capacity > 0 else 0.0
-    return round(OVERLAP_WEIGHT * overlap + FREE_WEIGHT * free
-                 + SPEED_WEIGHT * speed(median_response_seconds), 4)
+    return round(OVERLAP_WEIGHT * overlap + FREE_WEIGHT * free + SPEED_WEIGHT * speed(median_response_seconds), 4)
 
 
-def rank(case_rubrics, candidates, k=3, exclude=(), today=None, require_free_capacity=True,
-         require_accepting=True):
+def rank(case_rubrics, candidates, k=3, exclude=(), today=None, require_free_capacity=True, require_accepting=True):
     """The top ``k`` proposals, best first: ``{mentor_id, matched_rubrics, score, load, capacity}``.
 
     ``today`` (a date) decides who is away; None checks no away periods. Colleague suggestions
@@ -90,8 +89,14 @@ def rank(case_rubrics, candidates, k=3, exclude=(), today=None, require_free_cap
         matched = sorted(wanted & set(c.rubrics))
         if not matched:
             continue
-        scored.append({"mentor_id": c.mentor_id, "matched_rubrics": matched,
-                       "score": score(len(matched) / len(wanted), c.load, c.capacity, c.median_response_seconds),
-                       "load": c.load, "capacity": c.capacity})
+        scored.append(
+            {
+                "mentor_id": c.mentor_id,
+                "matched_rubrics": matched,
+                "score": score(len(matched) / len(wanted), c.load, c.capacity, c.median_response_seconds),
+                "load": c.load,
+                "capacity": c.capacity,
+            }
+        )
     scored.sort(key=lambda p: (-p["score"], p["mentor_id"]))
     return scored[:k]

@@ -16,6 +16,7 @@ rubric; each gets
 cases (bench/bench_similar_quality.py), this OR-query ranking put the right topic first more
 often than pg_trgm's similarity or word_similarity, and needs no extension.
 """
+
 from psycopg2 import sql
 
 from services.library.search import CASE, MATERIAL
@@ -31,6 +32,7 @@ TABLES = {CASE: "library_entries", MATERIAL: "library_materials"}
 
 
 # ---- pure pieces -----------------------------------------------------------------------------
+
 
 def pick_terms(lexeme_counts, common=(), max_terms=MAX_TERMS):
     """The significant lexemes of a text: most repeated first, short ones and numbers dropped,
@@ -54,8 +56,12 @@ def score(rank, best_rank, item_rubrics, asked_rubrics):
     if not asked_rubrics:
         return round(text_score, 4), round(text_score, 4), 0.0, []
     rubric_score = len(matched) / len(asked_rubrics)
-    return (round(TEXT_WEIGHT * text_score + RUBRIC_WEIGHT * rubric_score, 4), round(text_score, 4),
-            round(rubric_score, 4), matched)
+    return (
+        round(TEXT_WEIGHT * text_score + RUBRIC_WEIGHT * rubric_score, 4),
+        round(text_score, 4),
+        round(rubric_score, 4),
+        matched,
+    )
 
 
 def rank_candidates(candidates, asked_rubrics, limit):
@@ -64,32 +70,51 @@ def rank_candidates(candidates, asked_rubrics, limit):
     scored = []
     for c in candidates:
         total, text_score, rubric_score, matched = score(c["rank"], best, c["rubrics"], asked_rubrics)
-        scored.append({"id": c["id"], "kind": c["kind"], "published_at": c["published_at"], "score": total,
-                       "text_score": text_score, "rubric_score": rubric_score, "matched_rubrics": matched})
+        scored.append(
+            {
+                "id": c["id"],
+                "kind": c["kind"],
+                "published_at": c["published_at"],
+                "score": total,
+                "text_score": text_score,
+                "rubric_score": rubric_score,
+                "matched_rubrics": matched,
+            }
+        )
     scored.sort(key=lambda s: (-s["score"], -s["published_at"].timestamp(), s["id"]))
     return scored[:limit]
 
 
 # ---- running them ----------------------------------------------------------------------------
 
+
 def terms_of(cur, text):
-    cur.execute(f"SELECT lexeme, coalesce(array_length(positions, 1), 1) AS n "
-                f"FROM unnest(to_tsvector('{TS_CONFIG}', %s))", (text,))
+    cur.execute(
+        f"SELECT lexeme, coalesce(array_length(positions, 1), 1) AS n FROM unnest(to_tsvector('{TS_CONFIG}', %s))",
+        (text,),
+    )
     counts = [(r["lexeme"], r["n"]) for r in cur.fetchall()]
-    cur.execute("SELECT DISTINCT u.lexeme FROM pg_stats s, "
-                "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(lexeme, frequency) "
-                "WHERE s.tablename = ANY(%s) AND s.attname = 'search' AND u.lexeme IS NOT NULL "
-                "AND u.frequency > %s", (list(TABLES.values()), COMMON_TERM_FREQUENCY))
+    cur.execute(
+        "SELECT DISTINCT u.lexeme FROM pg_stats s, "
+        "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(lexeme, frequency) "
+        "WHERE s.tablename = ANY(%s) AND s.attname = 'search' AND u.lexeme IS NOT NULL "
+        "AND u.frequency > %s",
+        (list(TABLES.values()), COMMON_TERM_FREQUENCY),
+    )
     return pick_terms(counts, {r["lexeme"] for r in cur.fetchall()})
 
 
 def candidates_statement(query, rubrics):
     branches, params = [], []
     for kind, table in TABLES.items():
-        select = sql.SQL("SELECT id::text, {kind} AS kind, rubrics, published_at, {rank} AS rank FROM {table} "
-                         "WHERE withdrawn_at IS NULL AND ").format(
-            kind=sql.Literal(kind), table=sql.Identifier(table),
-            rank=sql.SQL("ts_rank(search, %s::tsquery)") if query else sql.SQL("0::real"))
+        select = sql.SQL(
+            "SELECT id::text, {kind} AS kind, rubrics, published_at, {rank} AS rank FROM {table} "
+            "WHERE withdrawn_at IS NULL AND "
+        ).format(
+            kind=sql.Literal(kind),
+            table=sql.Identifier(table),
+            rank=sql.SQL("ts_rank(search, %s::tsquery)") if query else sql.SQL("0::real"),
+        )
         rank_params = [query] if query else []
         if query:
             branches.append(sql.SQL("({} search @@ %s::tsquery ORDER BY published_at DESC LIMIT %s)").format(select))

@@ -16,6 +16,7 @@ clock beside it), and each one's score on the
 corpus (items removed, phrases kept, controls unchanged; tests/anonymization/scorer.py). The row is
 appended to bench/RESULTS.md (bench/results.py) unless --no-record.
 """
+
 import argparse
 import importlib.util
 import os
@@ -29,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from results import append_result, machine  # noqa: E402  (bench/results.py)
+
 from services.common import anonymizer  # noqa: E402
 from tests.anonymization.scorer import load_corpus, score  # noqa: E402
 
@@ -37,14 +39,16 @@ OLD_PATH = "services/common/anonymizer.py"
 
 def baseline_rev():
     """The parent of the commit that turned the one-module anonymizer into a package."""
-    replaced = subprocess.run(["git", "-C", ROOT, "rev-list", "-1", "HEAD", "--", OLD_PATH],
-                              check=True, capture_output=True, text=True).stdout.strip()
+    replaced = subprocess.run(
+        ["git", "-C", ROOT, "rev-list", "-1", "HEAD", "--", OLD_PATH], check=True, capture_output=True, text=True
+    ).stdout.strip()
     return f"{replaced}^"
 
 
 def load_baseline(rev):
-    source = subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{OLD_PATH}"],
-                            check=True, capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "-C", ROOT, "show", f"{rev}:{OLD_PATH}"], check=True, capture_output=True, text=True
+    ).stdout
     directory = tempfile.mkdtemp(prefix="anonymizer-baseline-")
     path = os.path.join(directory, "anonymizer_baseline.py")
     with open(path, "w", encoding="utf-8") as f:
@@ -77,8 +81,10 @@ def describe(result):
     done, total = result.items_removed
     kept, phrases = result.phrases_kept
     unchanged = result.controls - len(result.controls_changed)
-    return (f"removed {done}/{total} ({100 * done / total:.1f}%), phrases kept {kept}/{phrases} "
-            f"({100 * kept / phrases:.1f}%), controls unchanged {unchanged}/{result.controls}")
+    return (
+        f"removed {done}/{total} ({100 * done / total:.1f}%), phrases kept {kept}/{phrases} "
+        f"({100 * kept / phrases:.1f}%), controls unchanged {unchanged}/{result.controls}"
+    )
 
 
 def main():
@@ -96,13 +102,16 @@ def main():
 
     old_ms, old_wall, chars = ms_per_1000_chars(old.scrub, texts, args.rounds)
     new_ms, new_wall, _ = ms_per_1000_chars(anonymizer.scrub, texts, args.rounds)
-    old_score, new_score = score(old.find_spans, old.scrub, corpus), score(anonymizer.find_spans, anonymizer.scrub,
-                                                                          corpus)
+    old_score, new_score = (
+        score(old.find_spans, old.scrub, corpus),
+        score(anonymizer.find_spans, anonymizer.scrub, corpus),
+    )
     load = (load_before, os.getloadavg()[0])
 
     print(f"corpus: {len(texts)} texts, {chars} characters, {args.rounds} rounds (median)")
-    print(f"(a) baseline ({rev}): {old_ms:.2f} CPU ms per 1,000 characters (wall {old_wall:.2f}); "
-          f"{describe(old_score)}")
+    print(
+        f"(a) baseline ({rev}): {old_ms:.2f} CPU ms per 1,000 characters (wall {old_wall:.2f}); {describe(old_score)}"
+    )
     print(f"(b) today: {new_ms:.2f} CPU ms per 1,000 characters (wall {new_wall:.2f}); {describe(new_score)}")
     print(f"ratio (b)/(a): {new_ms / old_ms:.2f}")
     if not args.no_record:
@@ -113,7 +122,8 @@ def main():
             f"anonymizer before issue 19: {old_ms:.2f} CPU ms per 1,000 characters (wall {old_wall:.2f}); "
             f"{describe(old_score)}",
             f"{new_ms / old_ms:.2f}",
-            machine(load=load))
+            machine(load=load),
+        )
 
 
 if __name__ == "__main__":

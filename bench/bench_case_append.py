@@ -12,6 +12,7 @@
 Both run in the scratch database ``mentor_bench``, created at the start and dropped at
 the end (an existing one is dropped first). See bench/README.md.
 """
+
 import argparse
 import json
 import os
@@ -25,10 +26,11 @@ from psycopg2 import sql
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
+
 from contracts.case_form import EXAMPLE_CASE_FORM  # noqa: E402
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
-from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
 
 BENCH_DB = "mentor_bench"
 FORM = EXAMPLE_CASE_FORM
@@ -53,9 +55,10 @@ def baseline(url, n):
     for _ in range(n):
         t0 = time.perf_counter()
         with conn, conn.cursor() as cur:  # one transaction per event
-            cur.execute("INSERT INTO baseline_events (originator_id, originator_version, topic, state) "
-                        "VALUES (%s, %s, %s, %s)",
-                        (str(uuid.uuid4()), 1, "services.cases.domain:Case.Created", state))
+            cur.execute(
+                "INSERT INTO baseline_events (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)",
+                (str(uuid.uuid4()), 1, "services.cases.domain:Case.Created", state),
+            )
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
     conn.close()
@@ -89,8 +92,10 @@ def row_count(url, table):
 def describe(name, n, elapsed, latencies):
     ms = sorted(x * 1000 for x in latencies)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    print(f"{name:34} {n / elapsed:9.0f} /s   mean {statistics.fmean(ms):6.2f} ms   "
-          f"median {statistics.median(ms):6.2f} ms   p95 {p95:6.2f} ms")
+    print(
+        f"{name:34} {n / elapsed:9.0f} /s   mean {statistics.fmean(ms):6.2f} ms   "
+        f"median {statistics.median(ms):6.2f} ms   p95 {p95:6.2f} ms"
+    )
     return n / elapsed
 
 
@@ -109,9 +114,11 @@ def main(argv=None):
         es_rate = describe("CasesApplication: Case created", args.n, es_elapsed, es_lat)
         print()
         print(f"events stored by the application: {stored} (table cases_events)")
-        print(f"ratio: event-sourced case creation runs at {es_rate / raw_rate:.2f}x the raw insert rate "
-              f"({raw_rate / es_rate:.1f}x slower; {1000 * (es_elapsed - raw_elapsed) / args.n:.2f} ms "
-              f"more per case)")
+        print(
+            f"ratio: event-sourced case creation runs at {es_rate / raw_rate:.2f}x the raw insert rate "
+            f"({raw_rate / es_rate:.1f}x slower; {1000 * (es_elapsed - raw_elapsed) / args.n:.2f} ms "
+            f"more per case)"
+        )
     finally:
         recreate(admin, BENCH_DB, drop_only=True)
     return 0

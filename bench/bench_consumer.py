@@ -27,6 +27,7 @@ medians are printed. ``--record`` appends a line to bench/RESULTS.md; ``--py-spy
 measurement of the first run with py-spy (extra ``bench``) as collapsed stacks and prints where the
 consumer process spends its samples. Scratch database ``mentor_bench_consumer``, dropped at the end.
 """
+
 import sys
 
 if "--measure" in sys.argv and not any(a in sys.argv for a in ("raw", "raw100")):
@@ -54,12 +55,13 @@ from kombu import Connection, Consumer, Producer  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from results import append_result, machine  # noqa: E402  (bench/results.py)
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
+
 from contracts.envelope import Envelope  # noqa: E402
 from contracts.events import dump_payload  # noqa: E402
 from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from contracts.topology import SUBSCRIPTIONS_BY_QUEUE, Subscription, consumer_queue, events_exchange  # noqa: E402
-from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
-from results import append_result, machine  # noqa: E402  (bench/results.py)
 
 BENCH_DB = "mentor_bench_consumer"
 TARGET = 0.3  # issue #10: an idempotent consumer keeps >= 0.3x the raw kombu consume rate
@@ -84,6 +86,7 @@ CURRENT = "current: EventSubscriber + first_delivery + upsert"
 
 # ---- the messages and the queue -------------------------------------------------------------
 
+
 def subscription(tag):
     return Subscription(f"bench.consumer-{tag}", f"bench-{tag}", (EVENT_TYPE,))
 
@@ -93,14 +96,28 @@ def envelopes(n, seed):
     rng = random.Random(seed)
     mentors = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(MENTORS)]
     for position in range(1, n + 1):
-        periods = [{"starts_on": datetime.date(2027, m, 1), "ends_on": datetime.date(2027, m, 10 + rng.randrange(10))}
-                   for m in range(1, 1 + rng.randrange(0, 3))]
-        payload = {"mentor_id": rng.choice(mentors), "rubrics": rng.sample(RUBRIC_SLUGS, rng.randrange(1, 3)),
-                   "accepting_cases": rng.random() < 0.9, "accredited": rng.random() < 0.9,
-                   "capacity": rng.randrange(0, 6), "away_periods": periods}
+        periods = [
+            {"starts_on": datetime.date(2027, m, 1), "ends_on": datetime.date(2027, m, 10 + rng.randrange(10))}
+            for m in range(1, 1 + rng.randrange(0, 3))
+        ]
+        payload = {
+            "mentor_id": rng.choice(mentors),
+            "rubrics": rng.sample(RUBRIC_SLUGS, rng.randrange(1, 3)),
+            "accepting_cases": rng.random() < 0.9,
+            "accredited": rng.random() < 0.9,
+            "capacity": rng.randrange(0, 6),
+            "away_periods": periods,
+        }
         version, data = dump_payload(EVENT_TYPE, payload)
-        yield Envelope(type=EVENT_TYPE, source="identity", aggregate_id=payload["mentor_id"], payload=data,
-                       schema_version=version, position=position, correlation_id=uuid.uuid4().hex).to_message()
+        yield Envelope(
+            type=EVENT_TYPE,
+            source="identity",
+            aggregate_id=payload["mentor_id"],
+            payload=data,
+            schema_version=version,
+            position=position,
+            correlation_id=uuid.uuid4().hex,
+        ).to_message()
 
 
 def fill(amqp, sub, n, seed):
@@ -133,6 +150,7 @@ def delete_exchange(amqp, sub):
 
 
 # ---- one measurement (in its own process) ------------------------------------------------
+
 
 def measure_raw(amqp, sub, n, prefetch):
     state = {"count": 0, "t0": None}
@@ -230,10 +248,20 @@ def measure_nameko(amqp, url, sub, n, kind):
             state["batches"] += 1
             handled(len(envelopes))
 
-    service = {"nameko_noop": NoopService, "current": CurrentService, "batched_each": BatchedEachService,
-               "batched": BatchedService}[kind]
-    config = {"AMQP_URI": amqp, "DATABASE_URL": url, "max_workers": PLATFORM_PREFETCH, "LOG_LEVEL": "WARNING",
-              "EVENT_BATCH_PREFETCH": BATCH_PREFETCH, "EVENT_BATCH_SIZE": BATCH_SIZE}
+    service = {
+        "nameko_noop": NoopService,
+        "current": CurrentService,
+        "batched_each": BatchedEachService,
+        "batched": BatchedService,
+    }[kind]
+    config = {
+        "AMQP_URI": amqp,
+        "DATABASE_URL": url,
+        "max_workers": PLATFORM_PREFETCH,
+        "LOG_LEVEL": "WARNING",
+        "EVENT_BATCH_PREFETCH": BATCH_PREFETCH,
+        "EVENT_BATCH_SIZE": BATCH_SIZE,
+    }
     container = ServiceContainer(service, config)
     container.start()
     try:
@@ -259,11 +287,32 @@ def measure_in_process(args, kind, run, py_spy_dir=None):
     sub = subscription(args.tag)
     size = fill(args.amqp, sub, args.n, seed=run)
     truncate(args.url)
-    command = [sys.executable, os.path.abspath(__file__), "--measure", kind, "-n", str(args.n),
-               "--tag", args.tag, "--url", args.url, "--amqp", args.amqp]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--measure",
+        kind,
+        "-n",
+        str(args.n),
+        "--tag",
+        args.tag,
+        "--url",
+        args.url,
+        "--amqp",
+        args.amqp,
+    ]
     if py_spy_dir:
-        command = [py_spy(), "record", "--format", "raw", "--rate", "200",
-                   "-o", os.path.join(py_spy_dir, f"{kind}.txt"), "--"] + command
+        command = [
+            py_spy(),
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "-o",
+            os.path.join(py_spy_dir, f"{kind}.txt"),
+            "--",
+        ] + command
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     finally:
@@ -299,8 +348,11 @@ def summarize_profile(path, top=12):
             stack, _, count = line.rstrip().rpartition(" ")
             count = int(count)
             total += count
-            frames = [frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
-                      for frame in stack.split(";") if frame]
+            frames = [
+                frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
+                for frame in stack.split(";")
+                if frame
+            ]
             if frames:
                 leaf[frames[-1]] += count
             for frame in set(frames):
@@ -308,9 +360,23 @@ def summarize_profile(path, top=12):
     lines = [f"  {total} samples; own time:"]
     lines += [f"    {100 * c / total:5.1f}%  {frame}" for frame, c in leaf.most_common(top)]
     lines.append("  inclusive (selected):")
-    for needle in ("drain_events", "_read", "wait_select", "execute (", "commit", "read_envelope", "spawn_worker",
-                   "_run_worker", "ack (", "handle_message (", "send_all", "_basic_ack", "load (", "trampoline",
-                   "unpack_message_headers"):
+    for needle in (
+        "drain_events",
+        "_read",
+        "wait_select",
+        "execute (",
+        "commit",
+        "read_envelope",
+        "spawn_worker",
+        "_run_worker",
+        "ack (",
+        "handle_message (",
+        "send_all",
+        "_basic_ack",
+        "load (",
+        "trampoline",
+        "unpack_message_headers",
+    ):
         best = max(((c, f) for f, c in inclusive.items() if needle in f), default=None)
         if best:
             lines.append(f"    {100 * best[0] / total:5.1f}%  {best[1]}")
@@ -319,14 +385,17 @@ def summarize_profile(path, top=12):
 
 # ---- the whole benchmark ------------------------------------------------------------------
 
+
 def show(figures):
     base, base100 = figures[BASELINE]["rate"], figures[BASELINE_BATCH_PREFETCH]["rate"]
     for label, _ in MEASUREMENTS:
         figure = figures[label]
         extra = f"   {figure['per_batch']:.1f} messages/batch" if "per_batch" in figure else ""
-        print(f"{label:60} {figure['rate']:8.0f} msg/s  {figure['rate'] / base:5.2f}x raw p10  "
-              f"{figure['rate'] / base100:5.2f}x raw p100   CPU {figure['cpu_us']:5.0f} us/msg "
-              f"({100 * figure['cpu_share']:3.0f}% of a core){extra}")
+        print(
+            f"{label:60} {figure['rate']:8.0f} msg/s  {figure['rate'] / base:5.2f}x raw p10  "
+            f"{figure['rate'] / base100:5.2f}x raw p100   CPU {figure['cpu_us']:5.0f} us/msg "
+            f"({100 * figure['cpu_share']:3.0f}% of a core){extra}"
+        )
 
 
 def record(medians, args, load, size):
@@ -334,7 +403,8 @@ def record(medians, args, load, size):
     base, base100 = rate[BASELINE], rate[BASELINE_BATCH_PREFETCH]
     met = rate[HEADLINE] / base >= TARGET
     append_result(
-        "bench_consumer", f"{args.n} persistent {size:.0f}-byte envelopes from a quorum queue, median of {args.runs} runs",
+        "bench_consumer",
+        f"{args.n} persistent {size:.0f}-byte envelopes from a quorum queue, median of {args.runs} runs",
         f"batched consumer (first_deliveries + upserts, prefetch {BATCH_PREFETCH}, "
         f"{medians[HEADLINE]['per_batch']:.0f} msgs/batch): {rate[HEADLINE]:,.0f} msg/s (target >= {TARGET}x: "
         f"{'met' if met else 'NOT met'}); batched tracking with a round trip per upsert "
@@ -345,7 +415,8 @@ def record(medians, args, load, size):
         f"(prefetch {BATCH_PREFETCH}: {base100:,.0f} msg/s)",
         f"{rate[HEADLINE] / base:.2f} (vs raw prefetch {BATCH_PREFETCH}: {rate[HEADLINE] / base100:.2f}; "
         f"current {rate[CURRENT] / base:.2f})",
-        machine(args.url, load))
+        machine(args.url, load),
+    )
 
 
 def main(argv=None):
@@ -355,10 +426,14 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=3, help="runs; medians are printed (default 3)")
     parser.add_argument("--record", action="store_true", help="append the medians to bench/RESULTS.md")
     parser.add_argument("--py-spy", metavar="DIR", help="record the first run's measurements with py-spy")
-    parser.add_argument("--amqp", default=os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-                        help="the broker (default $BENCH_AMQP_URL or the local one)")
-    parser.add_argument("--only", help="comma-separated kinds to measure (default all): "
-                        + ",".join(kind for _, kind in MEASUREMENTS))
+    parser.add_argument(
+        "--amqp",
+        default=os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+        help="the broker (default $BENCH_AMQP_URL or the local one)",
+    )
+    parser.add_argument(
+        "--only", help="comma-separated kinds to measure (default all): " + ",".join(kind for _, kind in MEASUREMENTS)
+    )
     parser.add_argument("--measure", choices=[kind for _, kind in MEASUREMENTS], help=argparse.SUPPRESS)
     parser.add_argument("--tag", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -369,18 +444,20 @@ def main(argv=None):
         return 0
 
     args.tag = uuid.uuid4().hex[:10]
-    measurements = [(label, kind) for label, kind in MEASUREMENTS
-                    if not args.only or kind in args.only.split(",")]
+    measurements = [(label, kind) for label, kind in MEASUREMENTS if not args.only or kind in args.only.split(",")]
     admin, args.url = fresh_database(args.postgres, BENCH_DB, f"N = {args.n}, {args.runs} run(s)")
     load_before = os.getloadavg()[0]
-    print(f"load average before: {load_before:.2f} (1 min) on {os.cpu_count()} cores; queue "
-          f"{subscription(args.tag).queue}", flush=True)
+    print(
+        f"load average before: {load_before:.2f} (1 min) on {os.cpu_count()} cores; queue "
+        f"{subscription(args.tag).queue}",
+        flush=True,
+    )
     if args.py_spy:
         os.makedirs(args.py_spy, exist_ok=True)
     try:
         runs = []
         for number in range(args.runs):
-            order = measurements[number % len(measurements):] + measurements[:number % len(measurements)]
+            order = measurements[number % len(measurements) :] + measurements[: number % len(measurements)]
             figures = {}
             for label, kind in order:
                 figures[label] = measure_in_process(args, kind, number, args.py_spy if number == 0 else None)
@@ -389,8 +466,10 @@ def main(argv=None):
             if len(figures) == len(MEASUREMENTS):
                 print(f"\nrun {number + 1} (load average {os.getloadavg()[0]:.2f}):")
                 show(figures)
-        medians = {label: {key: statistics.median(run[label][key] for run in runs) for key in runs[0][label]}
-                   for label, _ in measurements}
+        medians = {
+            label: {key: statistics.median(run[label][key] for run in runs) for key in runs[0][label]}
+            for label, _ in measurements
+        }
         load_after = os.getloadavg()[0]
         if len(medians) == len(MEASUREMENTS):
             print(f"\nmedians of {args.runs} run(s), envelopes of {medians[BASELINE]['size']:.0f} bytes:")
@@ -399,8 +478,10 @@ def main(argv=None):
             for label in (HEADLINE, CURRENT):
                 ratio = medians[label]["rate"] / base
                 per_run = statistics.median(run[label]["rate"] / run[BASELINE]["rate"] for run in runs)
-                print(f"{label}: {ratio:.2f}x the raw kombu rate at the platform's prefetch (median of the runs' "
-                      f"own ratios {per_run:.2f}x; target >= {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'})")
+                print(
+                    f"{label}: {ratio:.2f}x the raw kombu rate at the platform's prefetch (median of the runs' "
+                    f"own ratios {per_run:.2f}x; target >= {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'})"
+                )
             if args.record:
                 record(medians, args, (load_before, load_after), medians[BASELINE]["size"])
         print(f"load average after: {load_after:.2f} (1 min)")

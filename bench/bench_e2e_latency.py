@@ -24,6 +24,7 @@ The figure is R2 - T0 (p50/p95/p99; target p50 < 30 ms, p99 < 150 ms). The basel
 kombu publish (persistent, confirmed, as the relays publish) -> consume on the same broker, one
 hop, measured in the same run. Appends one line to bench/RESULTS.md. Asserts nothing.
 """
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -43,13 +44,18 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from platform_run import BenchPlatform, append_result, percentile, schedstat  # noqa: E402
+
 from contracts.topology import events_exchange  # noqa: E402
 from tests.support import case_form  # noqa: E402
 
 TARGET_P50, TARGET_P99 = 30.0, 150.0
-HOPS = (("cases relay (CaseCreated)", "T0", "R0"), ("matching: consume, rank, outbox", "R0", "T1"),
-        ("matching relay (MentorsMatched)", "T1", "R1"), ("cases: consume, record", "R1", "T2"),
-        ("cases relay (MentorsProposed)", "T2", "R2"))
+HOPS = (
+    ("cases relay (CaseCreated)", "T0", "R0"),
+    ("matching: consume, rank, outbox", "R0", "T1"),
+    ("matching relay (MentorsMatched)", "T1", "R1"),
+    ("cases: consume, record", "R1", "T2"),
+    ("cases relay (MentorsProposed)", "T2", "R2"),
+)
 
 
 def ts(iso):
@@ -62,18 +68,25 @@ class Watcher:
     def __init__(self, amqp_uri):
         self.connection = kombu.Connection(amqp_uri)
         self.channel = self.connection.channel()
-        self.queue = kombu.Queue(f"bench-e2e-{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True,
-                                 bindings=[kombu.binding(events_exchange("cases"), routing_key="CaseCreated"),
-                                           kombu.binding(events_exchange("cases"), routing_key="MentorsProposed"),
-                                           kombu.binding(events_exchange("matching"), routing_key="MentorsMatched")])
+        self.queue = kombu.Queue(
+            f"bench-e2e-{uuid.uuid4().hex[:8]}",
+            exclusive=True,
+            auto_delete=True,
+            bindings=[
+                kombu.binding(events_exchange("cases"), routing_key="CaseCreated"),
+                kombu.binding(events_exchange("cases"), routing_key="MentorsProposed"),
+                kombu.binding(events_exchange("matching"), routing_key="MentorsMatched"),
+            ],
+        )
         for source in ("cases", "matching"):
             events_exchange(source)(self.channel).declare()
         self.queue(self.channel).declare()
         self.cases = {}
         self.proposed = 0
         self.running = True
-        self.consumer = kombu.Consumer(self.channel, [self.queue], callbacks=[self.on_message], accept=["json"],
-                                       no_ack=True)
+        self.consumer = kombu.Consumer(
+            self.channel, [self.queue], callbacks=[self.on_message], accept=["json"], no_ack=True
+        )
         self.consumer.consume()
         self.thread = eventlet.spawn(self.run)
 
@@ -110,8 +123,9 @@ class Watcher:
 def raw_hop(amqp_uri, n, rate):
     """One hop on the same broker: publish (persistent, confirmed) -> a consumer receives it."""
     exchange = kombu.Exchange("bench.raw-hop", type="topic", durable=False, auto_delete=True)
-    queue = kombu.Queue(f"bench-raw-{uuid.uuid4().hex[:8]}", exchange=exchange, routing_key="hop",
-                        exclusive=True, auto_delete=True)
+    queue = kombu.Queue(
+        f"bench-raw-{uuid.uuid4().hex[:8]}", exchange=exchange, routing_key="hop", exclusive=True, auto_delete=True
+    )
     received = {}
     done = threading.Event()
 
@@ -132,6 +146,7 @@ def raw_hop(amqp_uri, n, rate):
                     consumer_conn.drain_events(timeout=0.5)
                 except Exception:
                     continue
+
         drainer = eventlet.spawn(drain)
         producer = kombu.Producer(producer_conn.channel(), exchange=exchange)
         producer.channel.confirm_select()
@@ -140,8 +155,9 @@ def raw_hop(amqp_uri, n, rate):
             delay = start + i / rate - time.time()
             if delay > 0:
                 time.sleep(delay)
-            producer.publish({"i": i, "sent": time.time(), "pad": "x" * 400}, routing_key="hop", serializer="json",
-                             delivery_mode=2)
+            producer.publish(
+                {"i": i, "sent": time.time(), "pad": "x" * 400}, routing_key="hop", serializer="json", delivery_mode=2
+            )
         done.wait(30)
         drainer.kill()
     return [v * 1000 for v in received.values()]
@@ -174,8 +190,12 @@ def file_cases(platform, tokens, n, rate):
     def post(i):
         session = sessions[i % len(sessions)]
         try:
-            response = session.post(f"{platform.base}/api/v1/cases", json=form, timeout=30,
-                                    headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+            response = session.post(
+                f"{platform.base}/api/v1/cases",
+                json=form,
+                timeout=30,
+                headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
+            )
             if response.status_code == 201:
                 ids.append(response.json()["id"])
             else:
@@ -229,33 +249,50 @@ def main(argv=None):
     e2e = [(c["R2"] - c["T0"]) * 1000 for c in complete]
     missing = len(ids) - len(complete)
     no_mentor = sum(1 for c in complete if not c.get("matched"))
-    print(f"\n{len(ids)} cases filed ({len(failures)} failed: {sorted(set(map(str, failures)))[:5]}), "
-          f"{len(complete)} with MentorsProposed seen ({missing} missing, {no_mentor} with no mentor proposed); "
-          f"load average {load_before:.1f} -> {load_after:.1f}")
-    print("  while filing: " + ", ".join(
-        f"{name} on a CPU {100 * (after[name][0] - before[name][0]) / wall:.0f} %, waiting for one "
-        f"{100 * (after[name][1] - before[name][1]) / wall:.0f} %" for name in before) + " of the wall time")
+    print(
+        f"\n{len(ids)} cases filed ({len(failures)} failed: {sorted(set(map(str, failures)))[:5]}), "
+        f"{len(complete)} with MentorsProposed seen ({missing} missing, {no_mentor} with no mentor proposed); "
+        f"load average {load_before:.1f} -> {load_after:.1f}"
+    )
+    print(
+        "  while filing: "
+        + ", ".join(
+            f"{name} on a CPU {100 * (after[name][0] - before[name][0]) / wall:.0f} %, waiting for one "
+            f"{100 * (after[name][1] - before[name][1]) / wall:.0f} %"
+            for name in before
+        )
+        + " of the wall time"
+    )
     p = {q: percentile(e2e, q) for q in (0.5, 0.95, 0.99)}
     b = {q: percentile(raw, q) for q in (0.5, 0.95, 0.99)}
     met = "met" if p[0.5] < TARGET_P50 and p[0.99] < TARGET_P99 else "NOT met"
-    print(f"  CaseCreated committed -> MentorsProposed received: p50 {p[0.5]:.1f} ms, p95 {p[0.95]:.1f} ms, "
-          f"p99 {p[0.99]:.1f} ms (target p50 < {TARGET_P50:g}, p99 < {TARGET_P99:g}: {met})")
-    print(f"  baseline, one raw hop publish -> consume: p50 {b[0.5]:.2f} ms, p95 {b[0.95]:.2f} ms, p99 {b[0.99]:.2f} ms")
+    print(
+        f"  CaseCreated committed -> MentorsProposed received: p50 {p[0.5]:.1f} ms, p95 {p[0.95]:.1f} ms, "
+        f"p99 {p[0.99]:.1f} ms (target p50 < {TARGET_P50:g}, p99 < {TARGET_P99:g}: {met})"
+    )
+    print(
+        f"  baseline, one raw hop publish -> consume: p50 {b[0.5]:.2f} ms, p95 {b[0.95]:.2f} ms, p99 {b[0.99]:.2f} ms"
+    )
     print(f"  ratio p50 {p[0.5] / b[0.5]:.1f}x one hop (the path has 3 broker hops, 3 commits and a ranking)")
     print("  per hop (ms)                        p50      p95      p99")
     for label, a, z in HOPS:
         values = [(c[z] - c[a]) * 1000 for c in complete]
-        print(f"    {label:32} {percentile(values, 0.5):7.1f}  {percentile(values, 0.95):7.1f}  "
-              f"{percentile(values, 0.99):7.1f}")
+        print(
+            f"    {label:32} {percentile(values, 0.5):7.1f}  {percentile(values, 0.95):7.1f}  "
+            f"{percentile(values, 0.99):7.1f}"
+        )
     if not args.no_results and e2e:
         poll = args.poll_interval or "0.5 (config)"
         append_result(
-            "bench_e2e_latency", f"{len(ids)} cases via the gateway at {args.rate:g}/s, {args.mentors} mentors, "
-                                 f"RELAY_POLL_INTERVAL {poll}",
+            "bench_e2e_latency",
+            f"{len(ids)} cases via the gateway at {args.rate:g}/s, {args.mentors} mentors, RELAY_POLL_INTERVAL {poll}",
             f"CaseCreated -> MentorsProposed p50 {p[0.5]:.1f} ms, p95 {p[0.95]:.1f} ms, p99 {p[0.99]:.1f} ms "
             f"(target p50 < 30, p99 < 150: {met}; {missing} missing)",
             f"raw kombu publish (confirmed) -> consume, one hop: p50 {b[0.5]:.2f} ms, p99 {b[0.99]:.2f} ms",
-            f"{p[0.5] / b[0.5]:.1f} (p50)", load_before, load_after)
+            f"{p[0.5] / b[0.5]:.1f} (p50)",
+            load_before,
+            load_after,
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ none: the disk is not measured). ``--runs`` rounds, the order rotated, medians p
 
 Appends the medians to bench/RESULTS.md unless ``--no-record`` (bench/README.md).
 """
+
 import argparse
 import os
 import smtplib
@@ -39,8 +40,8 @@ from services.notifications import email  # noqa: E402
 from services.notifications.schema import MIGRATIONS  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
 from results import append_result, machine  # noqa: E402
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
 
 DBNAME = "mentor_bench_email"
 TARGET = 200.0  # e-mails per second, the sender's path
@@ -55,9 +56,12 @@ def free_port():
 
 def start_catcher():
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                                "-c", "aiosmtpd.handlers.Sink"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -65,16 +69,22 @@ def start_catcher():
             return process, port
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"aiosmtpd did not start: {process.stderr.read().decode(errors='replace')}")
+                raise SystemExit(f"aiosmtpd did not start: {process.stderr.read().decode(errors='replace')}") from None
             time.sleep(0.05)
 
 
 def rows(n):
     """Outbox-like rows: each path builds its messages from them, in the timing (as the sender does)."""
     now = datetime.now(timezone.utc)
-    return [{"id": str(uuid.uuid4()), "kind": "mentor_chosen", "created_at": now,
-             "text": f"You were chosen as the mentor of case MC-2026-{i:06d}: please accept or decline."}
-            for i in range(n)]
+    return [
+        {
+            "id": str(uuid.uuid4()),
+            "kind": "mentor_chosen",
+            "created_at": now,
+            "text": f"You were chosen as the mentor of case MC-2026-{i:06d}: please accept or decline.",
+        }
+        for i in range(n)
+    ]
 
 
 def raw_loop(settings, n):
@@ -99,10 +109,13 @@ def connection_per_message(settings, n):
 def fill_outbox(store, n):
     with store.transaction() as cur:
         cur.execute("TRUNCATE email_outbox")
-        cur.execute("INSERT INTO email_outbox (source_event_id, recipient, kind, text) "
-                    "SELECT gen_random_uuid(), 'bench-recipient', 'mentor_chosen', "
-                    "'You were chosen as the mentor of case MC-2026-' || lpad(i::text, 6, '0') || "
-                    "': please accept or decline.' FROM generate_series(1, %s) AS i", (n,))
+        cur.execute(
+            "INSERT INTO email_outbox (source_event_id, recipient, kind, text) "
+            "SELECT gen_random_uuid(), 'bench-recipient', 'mentor_chosen', "
+            "'You were chosen as the mentor of case MC-2026-' || lpad(i::text, 6, '0') || "
+            "': please accept or decline.' FROM generate_series(1, %s) AS i",
+            (n,),
+        )
 
 
 def sender_path(store, settings, n):
@@ -141,32 +154,52 @@ def main(argv=None):
     try:
         store.migrate(MIGRATIONS)
         settings = SmtpSettings(host="127.0.0.1", port=port, sender="noreply@mentor.test")
-        paths = {"a": lambda: raw_loop(settings, args.emails),
-                 "a0": lambda: connection_per_message(settings, args.emails),
-                 "b": lambda: sender_path(store, settings, args.emails)}
+        paths = {
+            "a": lambda: raw_loop(settings, args.emails),
+            "a0": lambda: connection_per_message(settings, args.emails),
+            "b": lambda: sender_path(store, settings, args.emails),
+        }
         rates = {key: [] for key in paths}
         order = list(paths)
         for run in range(args.runs):
-            for key in order[run % len(order):] + order[:run % len(order)]:
+            for key in order[run % len(order) :] + order[: run % len(order)]:
                 rates[key].append(args.emails / paths[key]())
         median = {key: statistics.median(values) for key, values in rates.items()}
-        labels = {"a": "raw smtplib loop, one connection (baseline)", "a0": "a connection per message (before)",
-                  "b": "the sender's path now: outbox + one Mailer"}
+        labels = {
+            "a": "raw smtplib loop, one connection (baseline)",
+            "a0": "a connection per message (before)",
+            "b": "the sender's path now: outbox + one Mailer",
+        }
         for key in ("a", "a0", "b"):
-            print(f"({key:>2}) {labels[key]:<46} {median[key]:8.0f} e-mails/s  "
-                  f"({', '.join(f'{r:.0f}' for r in rates[key])})")
+            print(
+                f"({key:>2}) {labels[key]:<46} {median[key]:8.0f} e-mails/s  "
+                f"({', '.join(f'{r:.0f}' for r in rates[key])})"
+            )
         met = median["b"] >= TARGET
-        print(f"target: the sender's path >= {TARGET:.0f} e-mails/s: {'met' if met else 'NOT met'} "
-              f"({median['b']:.0f}; {median['b'] / median['a']:.2f} of the raw loop, "
-              f"{median['b'] / median['a0']:.1f}x a connection per message)")
+        print(
+            f"target: the sender's path >= {TARGET:.0f} e-mails/s: {'met' if met else 'NOT met'} "
+            f"({median['b']:.0f}; {median['b'] / median['a']:.2f} of the raw loop, "
+            f"{median['b'] / median['a0']:.1f}x a connection per message)"
+        )
         if not args.no_record:
             text = machine(args.postgres + "/postgres", (load_before, os.getloadavg()[0]))
             workload = f"{args.emails} e-mails to a local aiosmtpd Sink, median of {args.runs}"
-            append_result("email: sender's path (outbox + one Mailer)", workload,
-                          f"{median['b']:.0f}/s (target >= {TARGET:.0f}/s: {'met' if met else 'NOT met'})",
-                          f"raw smtplib loop {median['a']:.0f}/s", f"{median['b'] / median['a']:.2f}", text)
-            append_result("email: a connection per message (before #20)", workload, f"{median['a0']:.0f}/s",
-                          f"raw smtplib loop {median['a']:.0f}/s", f"{median['a0'] / median['a']:.2f}", text)
+            append_result(
+                "email: sender's path (outbox + one Mailer)",
+                workload,
+                f"{median['b']:.0f}/s (target >= {TARGET:.0f}/s: {'met' if met else 'NOT met'})",
+                f"raw smtplib loop {median['a']:.0f}/s",
+                f"{median['b'] / median['a']:.2f}",
+                text,
+            )
+            append_result(
+                "email: a connection per message (before #20)",
+                workload,
+                f"{median['a0']:.0f}/s",
+                f"raw smtplib loop {median['a']:.0f}/s",
+                f"{median['a0'] / median['a']:.2f}",
+                text,
+            )
         return 0 if met else 1
     finally:
         store.close()

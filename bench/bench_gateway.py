@@ -27,6 +27,7 @@ check beside the round trip (medians of the runs). With --profile, a further gat
 with `py-spy record` on every service process and the hottest functions of each are printed.
 The issue's target: >= 300 creations/s. Asserts nothing.
 """
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -46,6 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import loadgen  # noqa: E402  (bench/loadgen.py)
 from platform_run import BenchPlatform, append_result, schedstat  # noqa: E402
+
 from tests.support import case_form  # noqa: E402
 
 TARGET = 300.0
@@ -60,17 +62,37 @@ def profile_under_load(platform, urls, files, duration, out_dir):
     """py-spy record (raw collapsed stacks) of every service while the gateway is under load."""
     spy = py_spy()
     if spy is None:
-        print("py-spy not installed (`.venv/bin/pip install -e \".[bench]\"`): no profile")
+        print('py-spy not installed (`.venv/bin/pip install -e ".[bench]"`): no profile')
         return
     os.makedirs(out_dir, exist_ok=True)
     recorders = {}
     for name, pid in platform.pids().items():
         path = os.path.join(out_dir, f"{name}.txt")
-        recorders[name] = (path, subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--duration", str(int(duration)), "--rate", "100", "--nonblocking",
-             "--format", "raw", "--output", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    result = loadgen.run(urls["gateway"], duration=duration, warmup=0.5, body=files["body"],
-                         tokens=files["tokens"], expect=201)
+        recorders[name] = (
+            path,
+            subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(int(duration)),
+                    "--rate",
+                    "100",
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "--output",
+                    path,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+        )
+    result = loadgen.run(
+        urls["gateway"], duration=duration, warmup=0.5, body=files["body"], tokens=files["tokens"], expect=201
+    )
     print(f"\nprofiled run: {result['rate']:.0f} creations/s (py-spy sampling slows every process)")
     for name, (path, recorder) in recorders.items():
         recorder.wait(timeout=duration + 30)
@@ -107,8 +129,11 @@ def summarize(name, path, top=12):
     print("    self %  function")
     for frame, count in self_count.most_common(top):
         print(f"    {100 * count / samples:5.1f}  {frame}")
-    interesting = [(f, c) for f, c in total_count.most_common(200)
-                   if not any(s in f for s in ("eventlet/", "greenlet", "<module>", "threading.py", "run (nameko"))]
+    interesting = [
+        (f, c)
+        for f, c in total_count.most_common(200)
+        if not any(s in f for s in ("eventlet/", "greenlet", "<module>", "threading.py", "run (nameko"))
+    ]
     print("    total %  function (inclusive)")
     for frame, count in interesting[:top]:
         print(f"    {100 * count / samples:5.1f}  {frame}")
@@ -149,10 +174,16 @@ def main(argv=None):
         # one case first: the route works and answers 201
         platform.call(session, "POST", "/api/v1/cases", token=tokens[0], expect=(201,), json=case_form())
         round_trip_url, round_trip = platform.start_gateway("gateway-identity", GATEWAY_SESSION_CHECK="identity")
-        urls = {"constant": f"{const_url}/const", "gateway": f"{platform.base}/api/v1/cases",
-                "identity": f"{round_trip_url}/api/v1/cases"}
-        pids_of = {"constant": {"const": const.process.pid}, "gateway": platform.pids(),
-                   "identity": dict(platform.pids(), gateway=round_trip.process.pid)}
+        urls = {
+            "constant": f"{const_url}/const",
+            "gateway": f"{platform.base}/api/v1/cases",
+            "identity": f"{round_trip_url}/api/v1/cases",
+        }
+        pids_of = {
+            "constant": {"const": const.process.pid},
+            "gateway": platform.pids(),
+            "identity": dict(platform.pids(), gateway=round_trip.process.pid),
+        }
         runs = collections.defaultdict(list)
         for number in range(args.runs):
             order = ["constant", "gateway", "identity"]
@@ -161,62 +192,100 @@ def main(argv=None):
             for what in order:
                 pids = pids_of[what]
                 before = {name: schedstat(pid) for name, pid in pids.items()}
-                result = loadgen.run(urls[what], clients=args.clients, procs=args.procs, duration=args.duration,
-                                     warmup=args.warmup, body=files["body"], tokens=files["tokens"], expect=201)
+                result = loadgen.run(
+                    urls[what],
+                    clients=args.clients,
+                    procs=args.procs,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    body=files["body"],
+                    tokens=files["tokens"],
+                    expect=201,
+                )
                 after = {name: schedstat(pid) for name, pid in pids.items()}
                 runs[what].append(result)
-                print(f"  {what:9} {result['rate']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
-                      f"p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}  "
-                      f"generator CPU {result['generator_cpu_ms_per_request']:.3f} ms/request", flush=True)
+                print(
+                    f"  {what:9} {result['rate']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
+                    f"p99 {result['p99_ms']:6.1f} ms  errors {result['errors']}  "
+                    f"generator CPU {result['generator_cpu_ms_per_request']:.3f} ms/request",
+                    flush=True,
+                )
                 # whole run (warm-up included): CPU per request, and time spent runnable but without a CPU
                 n = max(result["requests"] * (args.duration + args.warmup) / args.duration, 1)
                 cpu = {name: after[name][0] - before[name][0] for name in pids}
                 waited = {name: after[name][1] - before[name][1] for name in pids}
-                print("            CPU ms per request: " + ", ".join(f"{name} {cpu[name] * 1000 / n:.2f}"
-                                                                     for name in pids)
-                      + f" (sum {sum(cpu.values()) * 1000 / n:.2f});", flush=True)
-                print("            waiting for a CPU: " + ", ".join(
-                    f"{name} {100 * waited[name] / (args.duration + args.warmup):.0f} %" for name in pids)
-                      + " of the wall time", flush=True)
+                print(
+                    "            CPU ms per request: "
+                    + ", ".join(f"{name} {cpu[name] * 1000 / n:.2f}" for name in pids)
+                    + f" (sum {sum(cpu.values()) * 1000 / n:.2f});",
+                    flush=True,
+                )
+                print(
+                    "            waiting for a CPU: "
+                    + ", ".join(f"{name} {100 * waited[name] / (args.duration + args.warmup):.0f} %" for name in pids)
+                    + " of the wall time",
+                    flush=True,
+                )
                 runs[what + " cpu"].append(sum(cpu.values()) * 1000 / n)
         if args.profile:
             profile_under_load(platform, urls, files, args.duration, args.profile)
     load_after = os.getloadavg()[0]
 
-    med = {what: {k: statistics.median(r[k] for r in runs[what]) for k in (
-        "rate", "p50_ms", "p99_ms", "errors", "generator_cpu_ms_per_request")}
-        for what in ("gateway", "constant", "identity")}
+    med = {
+        what: {
+            k: statistics.median(r[k] for r in runs[what])
+            for k in ("rate", "p50_ms", "p99_ms", "errors", "generator_cpu_ms_per_request")
+        }
+        for what in ("gateway", "constant", "identity")
+    }
     service_cpu = statistics.median(runs["gateway cpu"])
     round_trip_cpu = statistics.median(runs["identity cpu"])
     g, c, i = med["gateway"], med["constant"], med["identity"]
     ratio = g["rate"] / c["rate"]
     met = "met" if g["rate"] >= TARGET else "NOT met"
     print(f"\nmedians of {args.runs} runs, {args.clients} clients, load average {load_before:.1f} -> {load_after:.1f}:")
-    print(f"  gateway case creations {g['rate']:.0f}/s (p50 {g['p50_ms']:.1f} ms, p99 {g['p99_ms']:.1f} ms; "
-          f"target >= {TARGET:.0f}/s: {met})")
-    print(f"  with the round trip    {i['rate']:.0f}/s (p50 {i['p50_ms']:.1f} ms, p99 {i['p99_ms']:.1f} ms; "
-          f"GATEWAY_SESSION_CHECK=identity), {round_trip_cpu:.1f} ms CPU per creation")
+    print(
+        f"  gateway case creations {g['rate']:.0f}/s (p50 {g['p50_ms']:.1f} ms, p99 {g['p99_ms']:.1f} ms; "
+        f"target >= {TARGET:.0f}/s: {met})"
+    )
+    print(
+        f"  with the round trip    {i['rate']:.0f}/s (p50 {i['p50_ms']:.1f} ms, p99 {i['p99_ms']:.1f} ms; "
+        f"GATEWAY_SESSION_CHECK=identity), {round_trip_cpu:.1f} ms CPU per creation"
+    )
     print(f"  constant endpoint      {c['rate']:.0f}/s (p50 {c['p50_ms']:.1f} ms, p99 {c['p99_ms']:.1f} ms)")
-    print(f"  the six services used {service_cpu:.1f} ms CPU per creation (PostgreSQL and RabbitMQ not counted): "
-          f"{2000 / service_cpu:.0f}/s at most on 2 otherwise idle cores")
-    print(f"  ratio {ratio:.2f}; the generator used {c['generator_cpu_ms_per_request']:.3f} ms CPU per request "
-          f"(constant), {g['generator_cpu_ms_per_request']:.3f} (gateway)")
+    print(
+        f"  the six services used {service_cpu:.1f} ms CPU per creation (PostgreSQL and RabbitMQ not counted): "
+        f"{2000 / service_cpu:.0f}/s at most on 2 otherwise idle cores"
+    )
+    print(
+        f"  ratio {ratio:.2f}; the generator used {c['generator_cpu_ms_per_request']:.3f} ms CPU per request "
+        f"(constant), {g['generator_cpu_ms_per_request']:.3f} (gateway)"
+    )
     if not args.no_results:
         append_result(
-            "bench_gateway", f"POST /api/v1/cases, {args.clients} keep-alive clients, {args.duration:g} s, "
-                             f"median of {args.runs} runs",
+            "bench_gateway",
+            f"POST /api/v1/cases, {args.clients} keep-alive clients, {args.duration:g} s, median of {args.runs} runs",
             f"{g['rate']:,.0f} creations/s, p50 {g['p50_ms']:.1f} ms, p99 {g['p99_ms']:.1f} ms "
             f"(target >= {TARGET:.0f}/s: {met}; services' CPU {service_cpu:.1f} ms per creation)",
             f"bare nameko HTTP entrypoint (constant) {c['rate']:,.0f} req/s, p50 {c['p50_ms']:.1f} ms, "
-            f"p99 {c['p99_ms']:.1f} ms", f"{ratio:.2f}", load_before, load_after)
+            f"p99 {c['p99_ms']:.1f} ms",
+            f"{ratio:.2f}",
+            load_before,
+            load_after,
+        )
         append_result(
-            "bench_gateway", f"POST /api/v1/cases, {args.clients} keep-alive clients, {args.duration:g} s, "
-                             f"median of {args.runs} runs: the session checked by the gateway itself "
-                             "(GATEWAY_SESSION_CHECK=local) beside identity.authenticate on every request",
+            "bench_gateway",
+            f"POST /api/v1/cases, {args.clients} keep-alive clients, {args.duration:g} s, "
+            f"median of {args.runs} runs: the session checked by the gateway itself "
+            "(GATEWAY_SESSION_CHECK=local) beside identity.authenticate on every request",
             f"local: {g['rate']:,.0f} creations/s, p50 {g['p50_ms']:.1f} ms, services' CPU {service_cpu:.1f} ms "
             f"per creation",
             f"identity round trip: {i['rate']:,.0f} creations/s, p50 {i['p50_ms']:.1f} ms, services' CPU "
-            f"{round_trip_cpu:.1f} ms per creation", f"{g['rate'] / i['rate']:.2f}", load_before, load_after)
+            f"{round_trip_cpu:.1f} ms per creation",
+            f"{g['rate'] / i['rate']:.2f}",
+            load_before,
+            load_after,
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ gap-free. ``--record`` appends the medians to bench/RESULTS.md. ``--profile FILE
 profiles one extra 4-greenlet group-commit measurement with pyinstrument (extra ``bench``).
 Uses the scratch database ``mentor_bench_group_commit``, dropped at the end. See bench/README.md.
 """
+
 import sys
 
 if "--mode=eventlet" in sys.argv:  # a measurement process in the service's model: patch first
@@ -43,11 +44,12 @@ import psycopg2  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from services.cases.application import CasesApplication, postgres_env  # noqa: E402
-from services.cases.domain import Case  # noqa: E402
-from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
 from bench_case_append import BASELINE_TABLE, FORM  # noqa: E402
 from results import append_result, machine  # noqa: E402  (bench/results.py)
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
+
+from services.cases.application import CasesApplication, postgres_env  # noqa: E402
+from services.cases.domain import Case  # noqa: E402
 
 BENCH_DB = "mentor_bench_group_commit"
 TARGET = 0.8  # issue #10: case commands from 4 clients >= 0.8x the raw 4-connection rate
@@ -67,6 +69,7 @@ HEADLINE = "group commit, 4 greenlets"  # the cases service's model
 
 
 # ---- one measurement (in its own process) ------------------------------------------------
+
 
 def run_clients(clients, n, work):
     """``work(state, i)`` n times split over ``clients`` threads (greenlets under eventlet)."""
@@ -108,9 +111,10 @@ class RawInsert:
 
     def __call__(self, conn, i):
         with conn, conn.cursor() as cur:
-            cur.execute("INSERT INTO baseline_events (originator_id, originator_version, topic, state) "
-                        "VALUES (%s, %s, %s, %s)",
-                        (str(uuid.uuid4()), 1, "services.cases.domain:Case.Created", self.state))
+            cur.execute(
+                "INSERT INTO baseline_events (originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s)",
+                (str(uuid.uuid4()), 1, "services.cases.domain:Case.Created", self.state),
+            )
 
 
 class SaveCase:
@@ -149,6 +153,7 @@ def measure(url, kind, clients, n, profile=None):
         profiler = None
         if profile:
             from pyinstrument import Profiler
+
             profiler = Profiler(async_mode="disabled")
             profiler.start()
         result = {"rate": run_clients(clients, n, SaveCase(app))}
@@ -160,8 +165,9 @@ def measure(url, kind, clients, n, profile=None):
         if kind == "group_commit":
             writer = app.recorder.writer
             result["per_batch"] = writer.commands / writer.batches
-            (count, low, high), = execute(url, "SELECT count(*), min(notification_id), max(notification_id) "
-                                               "FROM cases_events")
+            ((count, low, high),) = execute(
+                url, "SELECT count(*), min(notification_id), max(notification_id) FROM cases_events"
+            )
             if count != high - low + 1:
                 raise AssertionError(f"notification ids have gaps: {count} rows over {low}..{high}")
         return result
@@ -170,8 +176,19 @@ def measure(url, kind, clients, n, profile=None):
 
 
 def measure_in_process(url, kind, clients, mode, n, profile=None):
-    command = [sys.executable, os.path.abspath(__file__), "--measure", kind, "--clients", str(clients),
-               f"--mode={mode}", "-n", str(n), "--url", url] + (["--profile", profile] if profile else [])
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--measure",
+        kind,
+        "--clients",
+        str(clients),
+        f"--mode={mode}",
+        "-n",
+        str(n),
+        "--url",
+        url,
+    ] + (["--profile", profile] if profile else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"measurement {kind}/{clients}/{mode} failed:\n{done.stderr[-3000:]}")
@@ -179,6 +196,7 @@ def measure_in_process(url, kind, clients, mode, n, profile=None):
 
 
 # ---- the whole benchmark ------------------------------------------------------------------
+
 
 def show(figures, baseline):
     for label, *_ in MEASUREMENTS:
@@ -191,7 +209,8 @@ def record(medians, args, load):
     raw4 = medians[BASELINE]["rate"]
     rate = {label: figure["rate"] for label, figure in medians.items()}
     append_result(
-        "bench_group_commit", f"Case saves, n={args.n} per figure, median of {args.runs} runs",
+        "bench_group_commit",
+        f"Case saves, n={args.n} per figure, median of {args.runs} runs",
         f"group commit, 4 greenlets (the service's model): {rate[HEADLINE]:,.0f}/s (target >= {TARGET}x: "
         f"{'met' if rate[HEADLINE] / raw4 >= TARGET else 'NOT met'}); 4 threads "
         f"{rate['group commit, 4 threads']:,.0f}/s; 1 greenlet {rate['group commit, 1 greenlet']:,.0f}/s, "
@@ -201,7 +220,8 @@ def record(medians, args, load):
         f"{rate['stock recorder, 4 greenlets']:,.0f}/s, 1 thread {rate['stock recorder, 1 thread']:,.0f}/s",
         f"{rate[HEADLINE] / raw4:.2f} (4 threads {rate['group commit, 4 threads'] / raw4:.2f}; "
         f"stock 4 threads {rate['stock recorder, 4 threads'] / raw4:.2f})",
-        machine(args.url, load))
+        machine(args.url, load),
+    )
 
 
 def main(argv=None):
@@ -229,30 +249,37 @@ def main(argv=None):
         runs = []
         for number in range(args.runs):
             # The load of a shared machine drifts: each run starts at another measurement.
-            order = MEASUREMENTS[number % len(MEASUREMENTS):] + MEASUREMENTS[:number % len(MEASUREMENTS)]
-            figures = {label: measure_in_process(args.url, kind, clients, mode, args.n)
-                       for label, kind, clients, mode in order}
+            order = MEASUREMENTS[number % len(MEASUREMENTS) :] + MEASUREMENTS[: number % len(MEASUREMENTS)]
+            figures = {
+                label: measure_in_process(args.url, kind, clients, mode, args.n) for label, kind, clients, mode in order
+            }
             runs.append(figures)
             print(f"\nrun {number + 1} (load average {os.getloadavg()[0]:.2f}):")
             show(figures, figures[BASELINE]["rate"])
-        medians = {label: {key: statistics.median(run[label][key] for run in runs) for key in runs[0][label]}
-                   for label, *_ in MEASUREMENTS}
+        medians = {
+            label: {key: statistics.median(run[label][key] for run in runs) for key in runs[0][label]}
+            for label, *_ in MEASUREMENTS
+        }
         raw4 = medians[BASELINE]["rate"]
         print(f"\nmedians of {args.runs} run(s):")
         show(medians, raw4)
         for label in (HEADLINE, "group commit, 4 threads"):
             ratio = medians[label]["rate"] / raw4
             per_run = statistics.median(run[label]["rate"] / run[BASELINE]["rate"] for run in runs)
-            print(f"{label}: {ratio:.2f}x the raw 4-connection rate (median of the runs' own ratios "
-                  f"{per_run:.2f}x; target >= {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'})")
+            print(
+                f"{label}: {ratio:.2f}x the raw 4-connection rate (median of the runs' own ratios "
+                f"{per_run:.2f}x; target >= {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'})"
+            )
         load_after = os.getloadavg()[0]
         print(f"load average after: {load_after:.2f} (1 min)")
         if args.record:
             record(medians, args, (load_before, load_after))
         if args.profile:
             result = measure_in_process(args.url, "group_commit", 4, "eventlet", args.n, args.profile)
-            print(f"\nprofile of a 4-greenlet group-commit measurement ({result['rate']:.0f} /s under the "
-                  f"profiler), written to {args.profile}:\n{result['profile']}")
+            print(
+                f"\nprofile of a 4-greenlet group-commit measurement ({result['rate']:.0f} /s under the "
+                f"profiler), written to {args.profile}:\n{result['profile']}"
+            )
     finally:
         recreate(admin, BENCH_DB, drop_only=True)
     return 0

@@ -29,6 +29,7 @@ indexes built once, then VACUUM ANALYZE: 1,000,000 items in about 5.5 minutes. `
 the scratch database (``mentor_bench_library_<N>``), ``--reuse`` runs the queries again on it
 (after the schema's migrations, as a service start would), ``--drop`` drops it.
 """
+
 import argparse
 import io
 import json
@@ -46,8 +47,9 @@ import psycopg2.extras
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import library_corpus  # noqa: E402  (bench/library_corpus.py, beside this script)
-from scratch import add_postgres_argument, fresh_database, recreate, server_url  # noqa: E402
 from results import append_result, machine  # noqa: E402  (bench/results.py)
+from scratch import add_postgres_argument, fresh_database, recreate, server_url  # noqa: E402
+
 from services.common.db import PostgresStore  # noqa: E402
 from services.library import items, search  # noqa: E402
 from services.library.tables import SCHEMA, TS_CONFIG  # noqa: E402
@@ -58,12 +60,20 @@ TARGET_P95_MS = {100_000: 20.0, 1_000_000: 50.0}  # issue #10: p95 by library si
 
 def target_ms(n):
     return TARGET_P95_MS[100_000] if n <= 100_000 else TARGET_P95_MS[1_000_000]
+
+
 START = 1_700_000_000  # the first item's publication time (epoch seconds); one a minute after it
 
 RARE = library_corpus.RARE_RU[:8] + library_corpus.RARE_EN[:8]
 COMMON = ["ученики", "домашние задания", "родителями", "урок", "homework", "parents", "pupils", "discipline"]
-PAIRS = ["дисциплину родители", "контрольную жалуются", "homework parents", "test chat", "выгорание ученики",
-         "bullying pupils"]
+PAIRS = [
+    "дисциплину родители",
+    "контрольную жалуются",
+    "homework parents",
+    "test chat",
+    "выгорание ученики",
+    "bullying pupils",
+]
 
 
 def _copy_text(value):
@@ -81,10 +91,14 @@ def _array(values):
     return "{" + ",".join('"%s"' % v for v in values) + "}"
 
 
-ENTRY_COPY = ("COPY library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty, question, "
-              "participants, solutions, clarifications, problem_solved, published_at) FROM STDIN")
-MATERIAL_COPY = ("COPY library_materials (id, material_type, title, description, url, reference, rubrics, origin, "
-                 "published_at) FROM STDIN")
+ENTRY_COPY = (
+    "COPY library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty, question, "
+    "participants, solutions, clarifications, problem_solved, published_at) FROM STDIN"
+)
+MATERIAL_COPY = (
+    "COPY library_materials (id, material_type, title, description, url, reference, rubrics, origin, "
+    "published_at) FROM STDIN"
+)
 
 
 def deferred(statement):
@@ -124,13 +138,41 @@ def _load(url, n, batch, started):
         for i, (kind, c) in enumerate(library_corpus.items(n)):
             at = datetime.fromtimestamp(START + 60 * i, timezone.utc).isoformat()
             if kind == "case":
-                cases.write(_copy_row((uuid.uuid4(), "solved_case", _array(c["rubrics"]), "need_advice",
-                                       c["essence"], c["actions_taken"], c["difficulty"], c["question"], "{}",
-                                       json.dumps(c["solutions"], ensure_ascii=False),
-                                       json.dumps(c["clarifications"], ensure_ascii=False), "yes", at)))
+                cases.write(
+                    _copy_row(
+                        (
+                            uuid.uuid4(),
+                            "solved_case",
+                            _array(c["rubrics"]),
+                            "need_advice",
+                            c["essence"],
+                            c["actions_taken"],
+                            c["difficulty"],
+                            c["question"],
+                            "{}",
+                            json.dumps(c["solutions"], ensure_ascii=False),
+                            json.dumps(c["clarifications"], ensure_ascii=False),
+                            "yes",
+                            at,
+                        )
+                    )
+                )
             else:
-                materials.write(_copy_row((uuid.uuid4(), c["material_type"], c["title"], c["description"],
-                                           c["url"], c["reference"], _array(c["rubrics"]), "moderator", at)))
+                materials.write(
+                    _copy_row(
+                        (
+                            uuid.uuid4(),
+                            c["material_type"],
+                            c["title"],
+                            c["description"],
+                            c["url"],
+                            c["reference"],
+                            _array(c["rubrics"]),
+                            "moderator",
+                            at,
+                        )
+                    )
+                )
             pending += 1
             if pending >= batch:
                 flush(cur)
@@ -148,8 +190,9 @@ def _load(url, n, batch, started):
         for table in ("library_entries", "library_materials"):
             cur.execute(f"VACUUM ANALYZE {table}")
     conn.close()
-    print(f"  copy {copied:.0f} s, indexes and VACUUM ANALYZE {time.perf_counter() - started - copied:.0f} s",
-          flush=True)
+    print(
+        f"  copy {copied:.0f} s, indexes and VACUUM ANALYZE {time.perf_counter() - started - copied:.0f} s", flush=True
+    )
     return time.perf_counter() - started
 
 
@@ -167,9 +210,12 @@ def service_page(cur, **query):
 
 
 def baseline_count(cur, q):
-    cur.execute(f"SELECT (SELECT count(*) FROM library_entries WHERE search @@ websearch_to_tsquery('{TS_CONFIG}', %s))"
-                f" + (SELECT count(*) FROM library_materials WHERE search @@ websearch_to_tsquery('{TS_CONFIG}', %s))"
-                f" AS n", (q, q))
+    cur.execute(
+        f"SELECT (SELECT count(*) FROM library_entries WHERE search @@ websearch_to_tsquery('{TS_CONFIG}', %s))"
+        f" + (SELECT count(*) FROM library_materials WHERE search @@ websearch_to_tsquery('{TS_CONFIG}', %s))"
+        f" AS n",
+        (q, q),
+    )
     return cur.fetchone()["n"]
 
 
@@ -180,26 +226,33 @@ def previous_page(cur, q):
     branches = " UNION ALL ".join(
         f"(SELECT id, '{kind}' AS kind, published_at, ts_rank(search, websearch_to_tsquery('{TS_CONFIG}', %(q)s)) "
         f"AS rank FROM {table} WHERE search @@ websearch_to_tsquery('{TS_CONFIG}', %(q)s) AND withdrawn_at IS NULL "
-        f"ORDER BY published_at DESC, id DESC LIMIT %(cap)s)" for kind, table in search.TABLES.items())
-    cur.execute(f"""WITH candidates AS MATERIALIZED (SELECT * FROM ({branches}) u
+        f"ORDER BY published_at DESC, id DESC LIMIT %(cap)s)"
+        for kind, table in search.TABLES.items()
+    )
+    cur.execute(
+        f"""WITH candidates AS MATERIALIZED (SELECT * FROM ({branches}) u
                       ORDER BY published_at DESC, id DESC LIMIT %(cap)s)
                     SELECT (SELECT count(*) FROM candidates) AS total,
                       (SELECT coalesce(json_agg(p ORDER BY p.rank DESC, p.published_at DESC, p.id DESC), '[]')
                        FROM (SELECT id, kind, published_at, rank FROM candidates
                              ORDER BY rank DESC, published_at DESC, id DESC LIMIT 21) p) AS page""",
-                {"q": q, "cap": search.RANK_CANDIDATES + 1})
+        {"q": q, "cap": search.RANK_CANDIDATES + 1},
+    )
     rows = cur.fetchone()["page"][:20]
     return items.load(cur, rows)
 
 
 def naive_ranked(cur, q):
-    cur.execute(f"""SELECT id FROM (
+    cur.execute(
+        f"""SELECT id FROM (
                       SELECT id, published_at, ts_rank(search, websearch_to_tsquery('{TS_CONFIG}', %s)) AS rank
                         FROM library_entries WHERE search @@ websearch_to_tsquery('{TS_CONFIG}', %s)
                       UNION ALL
                       SELECT id, published_at, ts_rank(search, websearch_to_tsquery('{TS_CONFIG}', %s))
                         FROM library_materials WHERE search @@ websearch_to_tsquery('{TS_CONFIG}', %s)) u
-                    ORDER BY rank DESC, published_at DESC, id DESC LIMIT 21""", (q, q, q, q))
+                    ORDER BY rank DESC, published_at DESC, id DESC LIMIT 21""",
+        (q, q, q, q),
+    )
     return cur.fetchall()
 
 
@@ -214,10 +267,21 @@ def run(url, rounds, seed=11, baselines=True):
     conn.autocommit = True  # each query its own transaction, as each RPC
     cur = conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
     rng = random.Random(seed)
-    groups = {name: [] for name in ("rare terms, page 1", "common terms, page 1", "two words, page 1",
-                                    "common terms, pages 2-3", "browse all, page 1", "browse all, pages 2-3",
-                                    "browse by rubric, page 1", "baseline: count(*) @@", "naive: rank every match",
-                                    "previous statement, page 1")}
+    groups = {
+        name: []
+        for name in (
+            "rare terms, page 1",
+            "common terms, page 1",
+            "two words, page 1",
+            "common terms, pages 2-3",
+            "browse all, page 1",
+            "browse all, pages 2-3",
+            "browse by rubric, page 1",
+            "baseline: count(*) @@",
+            "naive: rank every match",
+            "previous statement, page 1",
+        )
+    }
     matches = {}
 
     def first_page(group, q):
@@ -263,13 +327,20 @@ def main(argv=None):
     parser.add_argument("--items", type=int, default=100_000, help="library items to generate (default 100,000)")
     parser.add_argument("--rounds", type=int, default=15, help="times each query is run (default 15)")
     parser.add_argument("--no-results", action="store_true", help="do not append to bench/RESULTS.md")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the scratch database at the end (to rerun queries with --reuse)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse the scratch database kept by --keep: no load; the schema's migrations run "
-                             "on it as at a service start (implies --keep)")
-    parser.add_argument("--profile", action="store_true",
-                        help="one round of the search groups under pyinstrument (Python side), no figures")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch database at the end (to rerun queries with --reuse)"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the scratch database kept by --keep: no load; the schema's migrations run "
+        "on it as at a service start (implies --keep)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="one round of the search groups under pyinstrument (Python side), no figures",
+    )
     parser.add_argument("--drop", action="store_true", help="only drop the kept scratch database of --items")
     add_postgres_argument(parser)
     args = parser.parse_args(argv)
@@ -293,10 +364,12 @@ def main(argv=None):
             print(f"migrations on the kept database: {time.perf_counter() - started:.1f} s", flush=True)
         else:
             elapsed = load(url, args.items)
-            print(f"loaded {args.items} items in {elapsed:.1f} s (COPY, stored tsvectors, indexes, ANALYZE)",
-                  flush=True)
+            print(
+                f"loaded {args.items} items in {elapsed:.1f} s (COPY, stored tsvectors, indexes, ANALYZE)", flush=True
+            )
         if args.profile:
             from pyinstrument import Profiler
+
             profiler = Profiler(interval=0.0005)
             with profiler:
                 run(url, 1, baselines=False)
@@ -329,20 +402,27 @@ def main(argv=None):
     naive_p95 = figures["naive: rank every match"][1]
     target = target_ms(args.items)
     verdict = "met" if worst_p95 < target else "NOT met"
-    print(f"worst search p95: {worst_p95:.2f} ms ({worst}); baseline count(*) p95 {base_p95:.2f} ms "
-          f"(ratio {worst_p95 / base_p95:.2f}); naive full ranking p95 {naive_p95:.2f} ms "
-          f"(ratio {worst_p95 / naive_p95:.2f})")
-    print(f"all first pages: p50 {first_p50:.2f} ms, p95 {first_p95:.2f} ms; the previous statement (before "
-          f"issue #10's work) p50 {prev_p50:.2f} ms, p95 {prev_p95:.2f} ms (ratio p95 {first_p95 / prev_p95:.2f})")
+    print(
+        f"worst search p95: {worst_p95:.2f} ms ({worst}); baseline count(*) p95 {base_p95:.2f} ms "
+        f"(ratio {worst_p95 / base_p95:.2f}); naive full ranking p95 {naive_p95:.2f} ms "
+        f"(ratio {worst_p95 / naive_p95:.2f})"
+    )
+    print(
+        f"all first pages: p50 {first_p50:.2f} ms, p95 {first_p95:.2f} ms; the previous statement (before "
+        f"issue #10's work) p50 {prev_p50:.2f} ms, p95 {prev_p95:.2f} ms (ratio p95 {first_p95 / prev_p95:.2f})"
+    )
     print(f"target p95 < {target:g} ms at {args.items} items: {verdict}")
     if not args.no_results:
-        append_result("bench_library_search", f"{args.items} items, {args.rounds} rounds",
-                      f"worst search p95 {worst_p95:.1f} ms ({worst}; target < {target:g}: {verdict}) "
-                      f"; all first pages p95 {first_p95:.1f} ms",
-                      f"previous statement first pages p95 {prev_p95:.1f} ms; "
-                      f"count(*) @@ p95 {base_p95:.1f} ms; naive rank-all p95 {naive_p95:.1f} ms",
-                      f"first pages vs previous {first_p95 / prev_p95:.2f}; worst vs count {worst_p95 / base_p95:.2f}",
-                      where)
+        append_result(
+            "bench_library_search",
+            f"{args.items} items, {args.rounds} rounds",
+            f"worst search p95 {worst_p95:.1f} ms ({worst}; target < {target:g}: {verdict}) "
+            f"; all first pages p95 {first_p95:.1f} ms",
+            f"previous statement first pages p95 {prev_p95:.1f} ms; "
+            f"count(*) @@ p95 {base_p95:.1f} ms; naive rank-all p95 {naive_p95:.1f} ms",
+            f"first pages vs previous {first_p95 / prev_p95:.2f}; worst vs count {worst_p95 / base_p95:.2f}",
+            where,
+        )
     return 0
 
 

@@ -33,28 +33,39 @@ Figures of each ranking:
 It prints both rankings side by side and appends the new one's figures beside today's to
 bench/RESULTS.md (unless ``--no-record``).
 """
+
 import argparse
 import heapq
 import os
 import random
 import statistics
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import baseline_ranking  # noqa: E402  (bench/baseline_ranking.py: today's ranking)
-from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from results import append_result, machine  # noqa: E402
+
+from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from services.matching import ranking  # noqa: E402
 
 K = 3
 RECENT_DAYS = 90
 YEAR_START = datetime(2026, 9, 1, tzinfo=timezone.utc)
 CASE_WEIGHTS = {  # how often each rubric is asked for (the pilot's skew)
-    "education-law": 6, "professional-ethics": 12, "class-management-motivation": 18, "digital-technologies": 7,
-    "individualization": 8, "teaching-methods": 11, "monitoring-evaluation": 6, "urban-educational-projects": 2,
-    "self-management": 5, "interaction-with-parents": 15, "personal-resources": 6, "families-at-risk": 4,
+    "education-law": 6,
+    "professional-ethics": 12,
+    "class-management-motivation": 18,
+    "digital-technologies": 7,
+    "individualization": 8,
+    "teaching-methods": 11,
+    "monitoring-evaluation": 6,
+    "urban-educational-projects": 2,
+    "self-management": 5,
+    "interaction-with-parents": 15,
+    "personal-resources": 6,
+    "families-at-risk": 4,
 }
 CHOICE = (0.7, 0.2, 0.1)  # the mentee takes the first, second or third proposal
 DECLINE = 0.1
@@ -62,6 +73,7 @@ TARGET_COVERAGE, TARGET_GINI = 0.80, 0.35
 
 
 # ---- the year -------------------------------------------------------------------------------
+
 
 def weighted_sample(rng, weights, n):
     """``n`` distinct keys of ``weights``, drawn in proportion to their weights."""
@@ -74,13 +86,20 @@ def weighted_sample(rng, weights, n):
 
 
 def make_mentors(rng, n):
-    flattened = {r: w ** 0.6 for r, w in CASE_WEIGHTS.items()}
+    flattened = {r: w**0.6 for r, w in CASE_WEIGHTS.items()}
     mentors = []
     for i in range(n):
         rubrics = set(weighted_sample(rng, flattened, rng.choice((1, 1, 2, 2, 2, 3))))
-        mentors.append({"id": f"m-{i:03d}", "rubrics": rubrics, "capacity": rng.choice((1, 2, 2, 3, 3, 3, 4, 5)),
-                        "answer_seconds": min(rng.lognormvariate(9.8, 1.0), 5 * 86400.0),
-                        "away": [], "closed": None})
+        mentors.append(
+            {
+                "id": f"m-{i:03d}",
+                "rubrics": rubrics,
+                "capacity": rng.choice((1, 2, 2, 3, 3, 3, 4, 5)),
+                "answer_seconds": min(rng.lognormvariate(9.8, 1.0), 5 * 86400.0),
+                "away": [],
+                "closed": None,
+            }
+        )
     for slug in RUBRIC_SLUGS:  # every rubric has at least three mentors
         have = [m for m in mentors if slug in m["rubrics"]]
         for m in rng.sample([m for m in mentors if slug not in m["rubrics"]], max(0, 3 - len(have))):
@@ -102,13 +121,19 @@ def make_cases(rng, n):
             day = rng.uniform(0, 365)
             if (YEAR_START + timedelta(days=day)).month not in (6, 7, 8) or rng.random() < 0.25:
                 break
-        cases.append({"id": f"c-{i:03d}", "at": YEAR_START + timedelta(days=day),
-                      "rubrics": weighted_sample(rng, CASE_WEIGHTS, rng.choice((1, 1, 1, 2, 2))),
-                      "draws": random.Random(rng.random())})  # the mentee's and mentors' dice for this case
+        cases.append(
+            {
+                "id": f"c-{i:03d}",
+                "at": YEAR_START + timedelta(days=day),
+                "rubrics": weighted_sample(rng, CASE_WEIGHTS, rng.choice((1, 1, 1, 2, 2))),
+                "draws": random.Random(rng.random()),
+            }
+        )  # the mentee's and mentors' dice for this case
     return sorted(cases, key=lambda c: c["at"])
 
 
 # ---- running it through one ranking -----------------------------------------------------------
+
 
 class Roll:
     """What matching's read model knows of each mentor, kept from the simulated events."""
@@ -129,21 +154,39 @@ class Roll:
         for mid, m in self.mentors.items():
             answers = self.answers[mid]
             median = statistics.median(answers) if answers else None
-            common = dict(accepting_cases=self.accepting(m, now.date()), accredited=True, capacity=m["capacity"],
-                          load=self.load[mid], away_periods=tuple(m["away"]), median_response_seconds=median)
+            common = dict(
+                accepting_cases=self.accepting(m, now.date()),
+                accredited=True,
+                capacity=m["capacity"],
+                load=self.load[mid],
+                away_periods=tuple(m["away"]),
+                median_response_seconds=median,
+            )
             if new:
-                found.append(ranking.Candidate(mid, frozenset(m["rubrics"]), responses=len(answers),
-                                               recent_assignments=sum(t >= since for t in self.chosen_at[mid]),
-                                               last_proposed_at=self.proposed_at[mid], **common))
+                found.append(
+                    ranking.Candidate(
+                        mid,
+                        frozenset(m["rubrics"]),
+                        responses=len(answers),
+                        recent_assignments=sum(t >= since for t in self.chosen_at[mid]),
+                        last_proposed_at=self.proposed_at[mid],
+                        **common,
+                    )
+                )
             else:
                 found.append(baseline_ranking.Candidate(mid, frozenset(m["rubrics"]), **common))
         return found
 
     def available_for(self, rubrics, day):
         """Mentors qualified for a case and available when it was filed."""
-        return {mid for mid, m in self.mentors.items()
-                if m["rubrics"] & set(rubrics) and self.accepting(m, day) and self.load[mid] < m["capacity"]
-                and not any(s <= day <= e for s, e in m["away"])}
+        return {
+            mid
+            for mid, m in self.mentors.items()
+            if m["rubrics"] & set(rubrics)
+            and self.accepting(m, day)
+            and self.load[mid] < m["capacity"]
+            and not any(s <= day <= e for s, e in m["away"])
+        }
 
 
 def simulate(mentors, cases, new):
@@ -173,7 +216,7 @@ def simulate(mentors, cases, new):
             checks["unmatched"] += 1
             return
         draws = case["draws"]
-        pick = draws.choices(range(len(found)), CHOICE[:len(found)])[0]
+        pick = draws.choices(range(len(found)), CHOICE[: len(found)])[0]
         mid = found[pick]["mentor_id"]
         m = roll.mentors[mid]
         roll.load[mid] += 1
@@ -209,9 +252,15 @@ def simulate(mentors, cases, new):
         choose(case, case["at"], propose(case, case["at"], ()))
     run_until(YEAR_START + timedelta(days=800))
     counts = [cases_of[mid] for mid in sorted(qualified)]
-    return {"coverage": sum(c > 0 for c in counts) / len(counts) if counts else 0.0, "gini": gini(counts),
-            "qualified": len(counts), "with_case": sum(c > 0 for c in counts), "max": max(counts, default=0),
-            "fit": statistics.mean(fits) if fits else 0.0, **checks}
+    return {
+        "coverage": sum(c > 0 for c in counts) / len(counts) if counts else 0.0,
+        "gini": gini(counts),
+        "qualified": len(counts),
+        "with_case": sum(c > 0 for c in counts),
+        "max": max(counts, default=0),
+        "fit": statistics.mean(fits) if fits else 0.0,
+        **checks,
+    }
 
 
 def gini(values):
@@ -226,14 +275,17 @@ def gini(values):
 
 # ---- the report ---------------------------------------------------------------------------------
 
+
 def verdict(ok):
     return "met" if ok else "NOT met"
 
 
 def describe(name, r):
-    return (f"{name:34} coverage {r['with_case']}/{r['qualified']} = {r['coverage']:.0%}, Gini {r['gini']:.2f}, "
-            f"busiest {r['max']} cases, fit {r['fit']:.2f}, proposals {r['proposals']}: uncovered {r['uncovered']}, "
-            f"over capacity {r['over_capacity']}, away {r['away']}, no mentor {r['unmatched']}")
+    return (
+        f"{name:34} coverage {r['with_case']}/{r['qualified']} = {r['coverage']:.0%}, Gini {r['gini']:.2f}, "
+        f"busiest {r['max']} cases, fit {r['fit']:.2f}, proposals {r['proposals']}: uncovered {r['uncovered']}, "
+        f"over capacity {r['over_capacity']}, away {r['away']}, no mentor {r['unmatched']}"
+    )
 
 
 def main(argv=None):
@@ -255,9 +307,11 @@ def main(argv=None):
         print(describe(name, results[new]))
     new, old = results[True], results[False]
     safe = new["uncovered"] == new["over_capacity"] == new["away"] == 0
-    print(f"targets: coverage >= {TARGET_COVERAGE:.0%}: {verdict(new['coverage'] >= TARGET_COVERAGE)}; "
-          f"Gini <= {TARGET_GINI}: {verdict(new['gini'] <= TARGET_GINI)}; every proposal covers a rubric, "
-          f"capacity and away respected: {verdict(safe)}")
+    print(
+        f"targets: coverage >= {TARGET_COVERAGE:.0%}: {verdict(new['coverage'] >= TARGET_COVERAGE)}; "
+        f"Gini <= {TARGET_GINI}: {verdict(new['gini'] <= TARGET_GINI)}; every proposal covers a rubric, "
+        f"capacity and away respected: {verdict(safe)}"
+    )
     if not args.no_record:
         append_result(
             "bench_matching_fairness",
@@ -272,8 +326,10 @@ def main(argv=None):
             f"today's ranking: {old['coverage']:.0%} got a case, Gini {old['gini']:.2f}, busiest {old['max']}, "
             f"fit {old['fit']:.2f}",
             f"coverage {new['coverage'] / old['coverage']:.2f}x, Gini {new['gini'] / old['gini']:.2f}x"
-            if old["coverage"] and old["gini"] else "-",
-            machine(load=(load_before, os.getloadavg()[0])))
+            if old["coverage"] and old["gini"]
+            else "-",
+            machine(load=(load_before, os.getloadavg()[0])),
+        )
     return 0
 
 

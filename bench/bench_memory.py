@@ -20,6 +20,7 @@ service of bench_gateway.py (bench/const_service.py). RSS is VmRSS of each `name
 Prints both per service beside the bare nameko process, and appends a line to bench/RESULTS.md.
 Asserts nothing.
 """
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -39,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loadgen  # noqa: E402  (bench/loadgen.py)
 from bench_e2e_latency import seed_mentors  # noqa: E402
 from platform_run import BenchPlatform, append_result, rss_kb  # noqa: E402
+
 from tests.support import case_form  # noqa: E402
 
 RELAYS = ("cases", "matching", "identity")
@@ -60,8 +62,12 @@ def published(platform):
 
 
 def queued(platform):
-    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", platform.vhost, "name", "messages"],
-                         capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", platform.vhost, "name", "messages"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     total = 0
     for line in out.splitlines():
         parts = line.split()
@@ -103,14 +109,24 @@ def main(argv=None):
         while True:
             count = published(platform)
             now = snapshot(platform, const)
-            print(f"  {count:,} events published, {cases:,} cases filed, {(time.monotonic() - started) / 60:.1f} min "
-                  f"(load average {os.getloadavg()[0]:.1f}); RSS MB: "
-                  + " ".join(f"{k.split()[0]} {v / 1024:.0f}" for k, v in now.items() if k in platform.processes),
-                  flush=True)
+            print(
+                f"  {count:,} events published, {cases:,} cases filed, {(time.monotonic() - started) / 60:.1f} min "
+                f"(load average {os.getloadavg()[0]:.1f}); RSS MB: "
+                + " ".join(f"{k.split()[0]} {v / 1024:.0f}" for k, v in now.items() if k in platform.processes),
+                flush=True,
+            )
             if count >= args.events:
                 break
-            result = loadgen.run(f"{platform.base}/api/v1/cases", clients=32, procs=2, duration=args.chunk,
-                                 warmup=0, body=body, tokens=tokens_file, expect=201)
+            result = loadgen.run(
+                f"{platform.base}/api/v1/cases",
+                clients=32,
+                procs=2,
+                duration=args.chunk,
+                warmup=0,
+                body=body,
+                tokens=tokens_file,
+                expect=201,
+            )
             cases += result["requests"]
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and queued(platform):
@@ -121,20 +137,28 @@ def main(argv=None):
         after = snapshot(platform, const)
     load_after = os.getloadavg()[0]
 
-    print(f"\n{count:,} events published ({cases:,} cases through the gateway), {left} messages left in queues; "
-          f"load average {load_before:.1f} -> {load_after:.1f}")
+    print(
+        f"\n{count:,} events published ({cases:,} cases through the gateway), {left} messages left in queues; "
+        f"load average {load_before:.1f} -> {load_after:.1f}"
+    )
     print(f"  {'process':24} {'at rest':>10} {'after':>10} {'growth':>10}")
     for name in at_rest:
-        print(f"  {name:24} {at_rest[name] / 1024:8.1f} MB {after[name] / 1024:8.1f} MB "
-              f"{(after[name] - at_rest[name]) / 1024:+8.1f} MB")
+        print(
+            f"  {name:24} {at_rest[name] / 1024:8.1f} MB {after[name] / 1024:8.1f} MB "
+            f"{(after[name] - at_rest[name]) / 1024:+8.1f} MB"
+        )
     if not args.no_results:
         services = [n for n in at_rest if n != "bare nameko (baseline)"]
         base_rest = at_rest["bare nameko (baseline)"]
         append_result(
-            "bench_memory", f"RSS at rest, then after {count:,} events published ({cases:,} cases via the gateway)",
+            "bench_memory",
+            f"RSS at rest, then after {count:,} events published ({cases:,} cases via the gateway)",
             "; ".join(f"{n} {at_rest[n] / 1024:.0f} -> {after[n] / 1024:.0f} MB" for n in services),
             f"bare nameko HTTP process {base_rest / 1024:.0f} MB at rest",
-            "largest/bare " + f"{max(after[n] for n in services) / base_rest:.1f}", load_before, load_after)
+            "largest/bare " + f"{max(after[n] for n in services) / base_rest:.1f}",
+            load_before,
+            load_after,
+        )
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ today's suggestions, the hint bank alone (the baseline), in the same run.
 
 Appended to bench/RESULTS.md (unless ``--no-record``) with the machine's load.
 """
+
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import question_labelled  # noqa: E402
 from results import append_result, machine  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402
+
 from services.cases import question_suggestions as qs  # noqa: E402
 from services.common.schema import RELAY_POSITION  # noqa: E402
 
@@ -61,13 +62,24 @@ def connect(url):
 
 def as_case(labelled):
     """A labelled case as the aggregate the pool reads (``pool_record``)."""
-    form = {"essence": labelled["essence"], "difficulty": "", "question": labelled["question"],
-            "rubrics": labelled["rubrics"]}
+    form = {
+        "essence": labelled["essence"],
+        "difficulty": "",
+        "question": labelled["question"],
+        "rubrics": labelled["rubrics"],
+    }
     revisions = [form, dict(form)] if labelled["redefined"] else [form]
-    questions = [{"id": str(i), "bank_id": q.get("bank_id"), "text": q.get("text") or "", "kind": q["kind"],
-                  "revision": 1} for i, q in enumerate(labelled["questions"])]
-    return SimpleNamespace(state="completed", reflection={"problem_solved": labelled["problem_solved"]},
-                           revisions=revisions, questions=questions, publishes=labelled["publication_consent"])
+    questions = [
+        {"id": str(i), "bank_id": q.get("bank_id"), "text": q.get("text") or "", "kind": q["kind"], "revision": 1}
+        for i, q in enumerate(labelled["questions"])
+    ]
+    return SimpleNamespace(
+        state="completed",
+        reflection={"problem_solved": labelled["problem_solved"]},
+        revisions=revisions,
+        questions=questions,
+        publishes=labelled["publication_consent"],
+    )
 
 
 def quality(cur, labelled):
@@ -85,12 +97,19 @@ def quality(cur, labelled):
         asked = [(q["bank_id"], q["text"]) for q in record["questions"]]
         asked_total += len(asked)
         for name, suggestions in (("learned", learned), ("bank", bank)):
-            found = sum(1 for bank_id, text in asked
-                        if any(qs.use_of(s["id"], bank_id, text) == qs.AS_IS for s in suggestions))
+            found = sum(
+                1 for bank_id, text in asked if any(qs.use_of(s["id"], bank_id, text) == qs.AS_IS for s in suggestions)
+            )
             figures[name][0] += found
             figures[name][1] += 1 if found else 0
-    return {name: {"recall": found / asked_total, "hit_cases": hits / len(labelled)}
-            for name, (found, hits) in figures.items()}, ids, records
+    return (
+        {
+            name: {"recall": found / asked_total, "hit_cases": hits / len(labelled)}
+            for name, (found, hits) in figures.items()
+        },
+        ids,
+        records,
+    )
 
 
 def fill_pool(cur, labelled, records, size):
@@ -103,9 +122,13 @@ def fill_pool(cur, labelled, records, size):
         i = rng.randrange(len(labelled))
         case, record = labelled[i], records[i]
         extra = rng.choice(others[(case["topic"], case["language"])])
-        synthetic = {**record, "text": f"{case['essence']} {extra} {case['question']}",
-                     "problem_solved": rng.choice(("yes", "partly", "no")), "publishes": rng.random() < 0.5,
-                     "questions": rng.sample(record["questions"], max(1, len(record["questions"]) - rng.randrange(2)))}
+        synthetic = {
+            **record,
+            "text": f"{case['essence']} {extra} {case['question']}",
+            "problem_solved": rng.choice(("yes", "partly", "no")),
+            "publishes": rng.random() < 0.5,
+            "questions": rng.sample(record["questions"], max(1, len(record["questions"]) - rng.randrange(2))),
+        }
         qs.store(cur, uuid.UUID(int=rng.getrandbits(128)), synthetic, START + timedelta(minutes=rng.randrange(525600)))
         if n and n % 2000 == 0:
             print(f"  {n} synthetic cases", flush=True)
@@ -143,8 +166,10 @@ def main(argv=None):
     admin, url = fresh_database(args.postgres, BENCH_DB, "the cases service's question pool")
     labelled = question_labelled.cases()
     languages = {lang: sum(1 for c in labelled if c["language"] == lang) for lang in ("ru", "en")}
-    print(f"labelled set: {len(labelled)} solved cases ({languages['ru']} Russian, {languages['en']} English), "
-          f"{sum(len(c['questions']) for c in labelled)} questions asked")
+    print(
+        f"labelled set: {len(labelled)} solved cases ({languages['ru']} Russian, {languages['en']} English), "
+        f"{sum(len(c['questions']) for c in labelled)} questions asked"
+    )
     conn = connect(url)
     try:
         with conn.cursor() as cur:
@@ -156,22 +181,33 @@ def main(argv=None):
             learned_ms, bank_ms = timings(cur)
         p50, p95 = percentile(learned_ms, 0.5), percentile(learned_ms, 0.95)
         bank_p95 = percentile(bank_ms, 0.95)
-        print(f"time to suggest at {args.pool} solved cases: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-              f"(target <= {P95_TARGET_MS:.0f} ms: {'met' if p95 <= P95_TARGET_MS else 'NOT met'}); "
-              f"bank-only p95 {bank_p95:.3f} ms")
+        print(
+            f"time to suggest at {args.pool} solved cases: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+            f"(target <= {P95_TARGET_MS:.0f} ms: {'met' if p95 <= P95_TARGET_MS else 'NOT met'}); "
+            f"bank-only p95 {bank_p95:.3f} ms"
+        )
     finally:
         conn.close()
         recreate(admin, BENCH_DB, drop_only=True)
     if not args.no_record:
         where = machine(args.postgres and url.rsplit("/", 1)[0] + "/postgres", (load_before, os.getloadavg()[0]))
         learned, bank = figures["learned"], figures["bank"]
-        append_result("bench_question_suggestions", f"{len(labelled)} labelled solved cases (ru+en), leave-one-out",
-                      f"learned recall@{TOP} {learned['recall']:.2f}, cases with a hit {learned['hit_cases']:.2f}",
-                      f"bank-only recall@{TOP} {bank['recall']:.2f}, cases with a hit {bank['hit_cases']:.2f}",
-                      f"{learned['recall'] / bank['recall']:.1f}x" if bank["recall"] else "n/a", where)
-        append_result("bench_question_suggestions", f"time to suggest, {args.pool} solved cases in the pool",
-                      f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 <= {P95_TARGET_MS:.0f} ms)",
-                      f"bank-only p95 {bank_p95:.3f} ms", f"{p95 / bank_p95:.0f}x" if bank_p95 else "n/a", where)
+        append_result(
+            "bench_question_suggestions",
+            f"{len(labelled)} labelled solved cases (ru+en), leave-one-out",
+            f"learned recall@{TOP} {learned['recall']:.2f}, cases with a hit {learned['hit_cases']:.2f}",
+            f"bank-only recall@{TOP} {bank['recall']:.2f}, cases with a hit {bank['hit_cases']:.2f}",
+            f"{learned['recall'] / bank['recall']:.1f}x" if bank["recall"] else "n/a",
+            where,
+        )
+        append_result(
+            "bench_question_suggestions",
+            f"time to suggest, {args.pool} solved cases in the pool",
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 <= {P95_TARGET_MS:.0f} ms)",
+            f"bank-only p95 {bank_p95:.3f} ms",
+            f"{p95 / bank_p95:.0f}x" if bank_p95 else "n/a",
+            where,
+        )
 
 
 if __name__ == "__main__":

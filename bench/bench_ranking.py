@@ -19,6 +19,7 @@ a median response time for 70 %). Then, for ``--runs`` cases of 1-3 random rubri
 
 It prints p50/p95/mean of each in milliseconds and whether (b)'s p95 meets the target of < 20 ms.
 """
+
 import argparse
 import os
 import random
@@ -33,10 +34,11 @@ import psycopg2.extras
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
+
 from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
 from services.matching import readmodel  # noqa: E402
 from services.matching.ranking import rank  # noqa: E402
-from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
 
 BENCH_DB = "mentor_bench_ranking"
 TARGET_MS = 20.0
@@ -57,19 +59,31 @@ def fill(url, n_mentors, seed=1):
             capacity = rng.randint(0, 5)
             away = []
             if rng.random() < 0.10:  # away today
-                away.append({"starts_on": today - timedelta(days=rng.randint(0, 5)),
-                             "ends_on": today + timedelta(days=rng.randint(0, 5))})
+                away.append(
+                    {
+                        "starts_on": today - timedelta(days=rng.randint(0, 5)),
+                        "ends_on": today + timedelta(days=rng.randint(0, 5)),
+                    }
+                )
             if rng.random() < 0.20:  # a past period
                 away.append({"starts_on": today - timedelta(days=60), "ends_on": today - timedelta(days=40)})
-            readmodel.upsert_mentor(cur, {
-                "mentor_id": mentor_id, "rubrics": rng.sample(RUBRIC_SLUGS, rng.randint(1, 4)),
-                "accepting_cases": rng.random() < 0.9, "accredited": rng.random() < 0.9, "capacity": capacity,
-                "away_periods": away}, position)
+            readmodel.upsert_mentor(
+                cur,
+                {
+                    "mentor_id": mentor_id,
+                    "rubrics": rng.sample(RUBRIC_SLUGS, rng.randint(1, 4)),
+                    "accepting_cases": rng.random() < 0.9,
+                    "accredited": rng.random() < 0.9,
+                    "capacity": capacity,
+                    "away_periods": away,
+                },
+                position,
+            )
             median = rng.uniform(600, 5 * 86400) if rng.random() < 0.7 else None
             stats.append((mentor_id, rng.randint(0, capacity), 0 if median is None else rng.randint(1, 40), median))
         psycopg2.extras.execute_values(
-            cur, "INSERT INTO mentor_stats (mentor_id, open_cases, responses, median_response_seconds) VALUES %s",
-            stats)
+            cur, "INSERT INTO mentor_stats (mentor_id, open_cases, responses, median_response_seconds) VALUES %s", stats
+        )
         cur.execute("ANALYZE mentors")
         cur.execute("ANALYZE mentor_stats")
     conn.close()
@@ -82,8 +96,10 @@ def percentile(samples, p):
 
 
 def summary(label, samples_ms, extra=""):
-    return (f"{label:56s} p50 {percentile(samples_ms, 50):7.2f} ms  p95 {percentile(samples_ms, 95):7.2f} ms  "
-            f"mean {statistics.fmean(samples_ms):7.2f} ms{extra}")
+    return (
+        f"{label:56s} p50 {percentile(samples_ms, 50):7.2f} ms  p95 {percentile(samples_ms, 95):7.2f} ms  "
+        f"mean {statistics.fmean(samples_ms):7.2f} ms{extra}"
+    )
 
 
 def main(argv=None):
@@ -136,14 +152,26 @@ def main(argv=None):
         conn.close()
         print()
         print(summary(f"(a) SELECT * FROM mentors ({len(rows)} rows)", scan))
-        print(summary("(b) readmodel.candidates(k=3) + ranking.rank", ranked,
-                      f"  ({statistics.fmean(candidates_seen):.0f} rows reach Python on average)"))
-        print(summary("(c) the same without the SQL cut (every eligible row)", uncut,
-                      f"  ({statistics.fmean(uncut_seen):.0f} rows reach Python on average)"))
+        print(
+            summary(
+                "(b) readmodel.candidates(k=3) + ranking.rank",
+                ranked,
+                f"  ({statistics.fmean(candidates_seen):.0f} rows reach Python on average)",
+            )
+        )
+        print(
+            summary(
+                "(c) the same without the SQL cut (every eligible row)",
+                uncut,
+                f"  ({statistics.fmean(uncut_seen):.0f} rows reach Python on average)",
+            )
+        )
         p95 = percentile(ranked, 95)
         print()
-        print(f"ratio (b)/(a) at p50: {percentile(ranked, 50) / percentile(scan, 50):.2f}; "
-              f"target for (b): p95 < {TARGET_MS:.0f} ms: {'met' if p95 < TARGET_MS else 'NOT met'}")
+        print(
+            f"ratio (b)/(a) at p50: {percentile(ranked, 50) / percentile(scan, 50):.2f}; "
+            f"target for (b): p95 < {TARGET_MS:.0f} ms: {'met' if p95 < TARGET_MS else 'NOT met'}"
+        )
     finally:
         recreate(admin, BENCH_DB, drop_only=True)
     return 0

@@ -18,6 +18,7 @@ application, and ``EventRelay("cases", CaseLogReader())`` pumped until drained: 
 it (each event mapped with its case moved one event on), beside (a') a raw unconfirmed publish of the
 envelopes it produced. Queues are purged between measurements. See bench/README.md.
 """
+
 import argparse
 import json
 import os
@@ -40,6 +41,10 @@ psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench_replay import generate  # noqa: E402  (beside this script)
+from results import append_result, machine  # noqa: E402
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402
+
 from contracts.topology import SUBSCRIPTIONS, consumer_queue, declare_topology, events_exchange  # noqa: E402
 from services.cases.integration import CaseLogReader  # noqa: E402
 from services.common import outbox  # noqa: E402
@@ -48,9 +53,6 @@ from services.common.logs import configure  # noqa: E402
 from services.common.outbox import OutboxReader  # noqa: E402
 from services.common.relay import EventRelay  # noqa: E402
 from services.common.schema import PUBLISHER_TABLES  # noqa: E402
-from bench_replay import generate  # noqa: E402  (beside this script)
-from results import append_result, machine  # noqa: E402
-from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402
 
 BENCH_DB = "mentor_bench_relay"
 VHOST = "mentor-bench-relay"
@@ -72,9 +74,20 @@ def fill_outbox(store, n):
     with store.transaction() as cur:
         for _ in range(n):
             mentor_id = str(uuid.uuid4())
-            outbox.append(cur, "identity", "MentorProfileUpdated", mentor_id,
-                          {"mentor_id": mentor_id, "rubrics": rubrics, "accepting_cases": True, "accredited": True,
-                           "capacity": 3, "away_periods": []})
+            outbox.append(
+                cur,
+                "identity",
+                "MentorProfileUpdated",
+                mentor_id,
+                {
+                    "mentor_id": mentor_id,
+                    "rubrics": rubrics,
+                    "accepting_cases": True,
+                    "accredited": True,
+                    "capacity": 3,
+                    "away_periods": [],
+                },
+            )
     with store.transaction() as cur:
         cur.execute("SELECT envelope FROM outbox ORDER BY position")
         return [dict(row["envelope"]) for row in cur.fetchall()]
@@ -97,9 +110,15 @@ def raw_publish(amqp_uri, source, bodies, confirm):
         exchange = events_exchange(source)
         started = time.perf_counter()
         for body in bodies:
-            producer.publish(body, exchange=exchange, routing_key=body["type"], serializer="json",
-                             delivery_mode=2, retry=False,
-                             headers={"nameko.correlation_id": body.get("correlation_id", "")})
+            producer.publish(
+                body,
+                exchange=exchange,
+                routing_key=body["type"],
+                serializer="json",
+                delivery_mode=2,
+                retry=False,
+                headers={"nameko.correlation_id": body.get("correlation_id", "")},
+            )
         elapsed = time.perf_counter() - started
     return len(bodies) / elapsed
 
@@ -113,7 +132,7 @@ def relay_rate(amqp_uri, url, source, reader, expected):
     relay._ensure_producer()  # connect and declare outside the timing, as a running relay has
     published = 0
     started = time.perf_counter()
-    while (n := relay.pump()):
+    while n := relay.pump():
         published += n
     elapsed = time.perf_counter() - started
     relay._disconnect()
@@ -143,7 +162,7 @@ def measure(args, amqp_uri, url, store, bodies):
     purge(amqp_uri)
     figures["a"] = raw_publish(amqp_uri, "identity", bodies, confirm=False)
     purge(amqp_uri)
-    figures["b"] = raw_publish(amqp_uri, "identity", bodies[:args.confirmed_each], confirm=True)
+    figures["b"] = raw_publish(amqp_uri, "identity", bodies[: args.confirmed_each], confirm=True)
     purge(amqp_uri)
     figures["c"] = relay_rate(amqp_uri, url, "identity", OutboxReader("identity"), len(bodies))
     purge(amqp_uri)
@@ -154,11 +173,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20_000, help="outbox events per run (default 20,000)")
     parser.add_argument("--cases-events", type=int, default=20_000, help="case events (default 20,000)")
-    parser.add_argument("--confirmed-each", type=int, default=3000,
-                        help="publishes for (b), each waiting for its confirm (default 3,000)")
+    parser.add_argument(
+        "--confirmed-each",
+        type=int,
+        default=3000,
+        help="publishes for (b), each waiting for its confirm (default 3,000)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs; medians are printed (default 3)")
-    parser.add_argument("--amqp", default=os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
-                        help="broker URL without a vhost (the vhost is created with the local rabbitmqctl)")
+    parser.add_argument(
+        "--amqp",
+        default=os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
+        help="broker URL without a vhost (the vhost is created with the local rabbitmqctl)",
+    )
     parser.add_argument("--no-results", action="store_true", help="do not append to bench/RESULTS.md")
     add_postgres_argument(parser)
     args = parser.parse_args(argv)
@@ -207,21 +233,25 @@ def main(argv=None):
     print(f"identity outbox, {args.events:,} events of {size:.0f} bytes, medians of {args.runs} runs:")
     print(f"(a) raw kombu publish, no confirms      {med['a']:10,.0f}/s   1.00x")
     print(f"(b) one publish, wait for its confirm   {med['b']:10,.0f}/s   {ratio_b:.2f}x")
-    print(f"(c) relay, pipelined confirms           {med['c']:10,.0f}/s   {ratio:.2f}x  "
-          f"(target >= {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'})")
+    print(
+        f"(c) relay, pipelined confirms           {med['c']:10,.0f}/s   {ratio:.2f}x  "
+        f"(target >= {TARGET}x: {'met' if ratio >= TARGET else 'NOT met'})"
+    )
     print(f"cases log, {len(envelopes):,} envelopes of {stored:,} events ({cases:,} cases):")
     print(f"(a') raw kombu publish, no confirms     {raw_cases:10,.0f}/s   1.00x")
     print(f"(d) cases relay, mapped + pipelined     {relay_cases:10,.0f}/s   {ratio_cases:.2f}x")
     if not args.no_results:
         append_result(
-            "bench_relay", f"{args.events:,} outbox events + {len(envelopes):,} case envelopes, "
-                           f"median of {args.runs} runs, quorum queues",
+            "bench_relay",
+            f"{args.events:,} outbox events + {len(envelopes):,} case envelopes, "
+            f"median of {args.runs} runs, quorum queues",
             f"relay (pipelined confirms) {med['c']:,.0f}/s (target >= {TARGET}x: "
             f"{'met' if ratio >= TARGET else 'NOT met'}); cases relay {relay_cases:,.0f}/s",
             f"raw kombu publish, no confirms {med['a']:,.0f}/s (cases bodies {raw_cases:,.0f}/s); "
             f"a confirm per publish {med['b']:,.0f}/s",
             f"{ratio:.2f} (cases {ratio_cases:.2f}; confirm each {ratio_b:.2f})",
-            machine(admin, load))
+            machine(admin, load),
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ and with ``--split``, once, (b1) the same pages alone and (b2) pages + mapper wi
 Checks that (c) and (b) give the same statistics; appends the medians to bench/RESULTS.md unless
 ``--no-record``; ``--profile FILE.html`` profiles one extra (c) with pyinstrument. See bench/README.md.
 """
+
 import argparse
 import os
 import random
@@ -33,16 +34,17 @@ import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from results import append_result, machine  # noqa: E402
+from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
+
+from contracts.case_form import example_case_form  # noqa: E402
+from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
+from contracts.vocabulary import PROBLEM_SOLVED, URGENCIES  # noqa: E402
 from research.analytics import Statistics  # noqa: E402
 from research.cli import PAGE_SIZE, iter_events, open_store  # noqa: E402
 from research.replay import _state_topics, fold_statistics  # noqa: E402
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
-from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py, beside this script)
-from results import append_result, machine  # noqa: E402
-from contracts.case_form import example_case_form  # noqa: E402
-from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
-from contracts.vocabulary import PROBLEM_SOLVED, URGENCIES  # noqa: E402
 
 BENCH_DB = "mentor_bench_replay"
 TARGET_RATIO = 0.5  # issue #10: replay at >= 0.5x a raw cursor SELECT of the same rows
@@ -50,8 +52,11 @@ MENTORS = [str(uuid.uuid4()) for _ in range(40)]
 
 
 def form(rng):
-    return example_case_form(rubrics=rng.sample(RUBRIC_SLUGS, rng.choice((1, 1, 2, 3))),
-                             mode=rng.choice(("personal", "anonymous")), urgency=rng.choice(URGENCIES))
+    return example_case_form(
+        rubrics=rng.sample(RUBRIC_SLUGS, rng.choice((1, 1, 2, 3))),
+        mode=rng.choice(("personal", "anonymous")),
+        urgency=rng.choice(URGENCIES),
+    )
 
 
 def journey(rng, i):
@@ -80,8 +85,13 @@ def journey(rng, i):
 
     mentor = engage()
     for _ in range(rng.choice((0, 1, 1, 2))):
-        qids = case.ask_questions(mentor, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"},
-                                           {"bank_id": None, "text": "Since when?", "kind": "developing"}])
+        qids = case.ask_questions(
+            mentor,
+            [
+                {"bank_id": None, "text": "Which form?", "kind": "clarifying"},
+                {"bank_id": None, "text": "Since when?", "kind": "developing"},
+            ],
+        )
         case.answer_questions(author, [{"question_id": q, "text": "An answer."} for q in qids])
         if case.revision < 3 and rng.random() < 0.4:
             case.redefine(author, {**case.form, "essence": "More precisely: the problem is ..."})
@@ -93,8 +103,16 @@ def journey(rng, i):
         mentor = engage()
         solutions[case.propose_solution(mentor, "Another way.", [])] = rng.randint(1, 5)
     if rng.random() < 0.85:
-        case.complete(author, {"problem_solved": rng.choice(PROBLEM_SOLVED), "helpfulness": solutions,
-                               "actions": "", "learned": "", "comment": ""})
+        case.complete(
+            author,
+            {
+                "problem_solved": rng.choice(PROBLEM_SOLVED),
+                "helpfulness": solutions,
+                "actions": "",
+                "learned": "",
+                "comment": "",
+            },
+        )
     return case
 
 
@@ -142,14 +160,20 @@ def raw_cursor(url, query, params=()):
 
 
 def baseline(url):
-    return raw_cursor(url, "SELECT notification_id, originator_id, originator_version, topic, state "
-                           "FROM cases_events ORDER BY notification_id")
+    return raw_cursor(
+        url,
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        "FROM cases_events ORDER BY notification_id",
+    )
 
 
 def baseline_same_columns(url, app):
-    return raw_cursor(url, "SELECT originator_id::text, originator_version, topic, "
-                           "CASE WHEN topic = ANY(%s) THEN state END FROM cases_events ORDER BY notification_id",
-                      (_state_topics(app),))
+    return raw_cursor(
+        url,
+        "SELECT originator_id::text, originator_version, topic, "
+        "CASE WHEN topic = ANY(%s) THEN state END FROM cases_events ORDER BY notification_id",
+        (_state_topics(app),),
+    )
 
 
 def vacuum(url):
@@ -180,10 +204,19 @@ def timed(fn):
 
 def same_statistics(one, other):
     """Every figure the report shows, and each case's numbers under the same key in the same order."""
+
     def figures(stats):
-        return (stats.events, stats.unknown_case_events, list(stats.cases),
-                [tuple(getattr(case, a) for a in case.__slots__) for case in stats.cases.values()],
-                stats.groups(), stats.by_month(), stats.acceptance_hours("urgency"), stats.acceptance_hours("rubric"))
+        return (
+            stats.events,
+            stats.unknown_case_events,
+            list(stats.cases),
+            [tuple(getattr(case, a) for a in case.__slots__) for case in stats.cases.values()],
+            stats.groups(),
+            stats.by_month(),
+            stats.acceptance_hours("urgency"),
+            stats.acceptance_hours("rubric"),
+        )
+
     return figures(one) == figures(other)
 
 
@@ -210,6 +243,7 @@ def one_round(url, app, order):
 
 def profile_fast(app, path):
     from pyinstrument import Profiler
+
     profiler = Profiler()
     profiler.start()
     fold_statistics(app)
@@ -240,8 +274,11 @@ def main(argv=None):
     admin, url = fresh_database(args.postgres, BENCH_DB, f"N = {args.events} events")
     try:
         stored, cases, gen_elapsed = generate(url, args.events)
-        print(f"generated {stored} events of {cases} cases in {gen_elapsed:.1f} s "
-              f"({stored / gen_elapsed:.0f} events/s saved)", flush=True)
+        print(
+            f"generated {stored} events of {cases} cases in {gen_elapsed:.1f} s "
+            f"({stored / gen_elapsed:.0f} events/s saved)",
+            flush=True,
+        )
         vacuum(url)  # hint bits set and statistics fresh, so that the first run pays no more than others
         app = open_store(url)
         rounds, cpus, identical = [], [], True
@@ -252,8 +289,11 @@ def main(argv=None):
                 identical = identical and same_statistics(stats["c"], stats["b"])
                 rounds.append(rates)
                 cpus.append(cpu)
-                print(f"round {number + 1} (load average {os.getloadavg()[0]:.1f}): " + ", ".join(
-                    f"{label} {count / elapsed:,.0f}/s" for label, (count, elapsed) in rates.items()), flush=True)
+                print(
+                    f"round {number + 1} (load average {os.getloadavg()[0]:.1f}): "
+                    + ", ".join(f"{label} {count / elapsed:,.0f}/s" for label, (count, elapsed) in rates.items()),
+                    flush=True,
+                )
                 order = order[1:] + order[:1]
             if args.split:
                 count_b1, elapsed_b1 = timed(lambda: pages_only(app))
@@ -269,28 +309,38 @@ def main(argv=None):
         print()
         cpu = {label: statistics.median(c[label] for c in cpus) for label in LABELS}
         for label, text in LABELS.items():
-            print(f"{text:48s} {count[label]:8d} events  {median[label]:7.2f} s  {rate[label]:9,.0f} events/s  "
-                  f"(client CPU {cpu[label]:.2f} s)")
+            print(
+                f"{text:48s} {count[label]:8d} events  {median[label]:7.2f} s  {rate[label]:9,.0f} events/s  "
+                f"(client CPU {cpu[label]:.2f} s)"
+            )
         if args.split:
-            print(f"{'(b1) select_notifications pages only':48s} {count_b1:8d} events  {elapsed_b1:7.2f} s  "
-                  f"{count_b1 / elapsed_b1:9,.0f} events/s")
-            print(f"{'(b2) pages + mapper.to_domain_event':48s} {count_b2:8d} events  {elapsed_b2:7.2f} s  "
-                  f"{count_b2 / elapsed_b2:9,.0f} events/s")
+            print(
+                f"{'(b1) select_notifications pages only':48s} {count_b1:8d} events  {elapsed_b1:7.2f} s  "
+                f"{count_b1 / elapsed_b1:9,.0f} events/s"
+            )
+            print(
+                f"{'(b2) pages + mapper.to_domain_event':48s} {count_b2:8d} events  {elapsed_b2:7.2f} s  "
+                f"{count_b2 / elapsed_b2:9,.0f} events/s"
+            )
         ratio, ratio_b = rate["c"] / rate["a"], rate["b"] / rate["a"]
         met = "met" if ratio >= TARGET_RATIO else "NOT met"
         print()
         print(f"median of {args.runs} rounds; (c) and (b) fold to the same statistics: {identical}")
-        print(f"ratio (c)/(a): {ratio:.2f} (target >= {TARGET_RATIO}: {met}); (c)/(a2): {rate['c'] / rate['a2']:.2f}; "
-              f"(b)/(a): {ratio_b:.2f}; (c) is {rate['c'] / rate['b']:.1f}x (b)")
+        print(
+            f"ratio (c)/(a): {ratio:.2f} (target >= {TARGET_RATIO}: {met}); (c)/(a2): {rate['c'] / rate['a2']:.2f}; "
+            f"(b)/(a): {ratio_b:.2f}; (c) is {rate['c'] / rate['b']:.1f}x (b)"
+        )
         if not args.no_record:
             append_result(
-                "bench_replay", f"{count['c']} events of {cases} cases, median of {args.runs} rounds",
+                "bench_replay",
+                f"{count['c']} events of {cases} cases, median of {args.runs} rounds",
                 f"report path (one cursor, decodes few): {rate['c']:,.0f} events/s (target >= 0.5x: {met}); "
                 f"generic pages + mapper: {rate['b']:,.0f} events/s; same statistics: {identical}",
                 f"raw named cursor SELECT, all columns {rate['a']:,.0f} rows/s; same columns as the report path "
                 f"{rate['a2']:,.0f} rows/s",
                 f"{ratio:.2f} (vs same columns {rate['c'] / rate['a2']:.2f}; generic {ratio_b:.2f})",
-                machine(args.postgres, (load_before, load_after)))
+                machine(args.postgres, (load_before, load_after)),
+            )
     finally:
         recreate(admin, BENCH_DB, drop_only=True)
     return 0 if identical else 1

@@ -34,6 +34,7 @@ relative to the best match, no floor, no outcome) and from services/library/simi
 Target: precision@3 >= 0.8 with no unrelated first suggestion; appended to bench/RESULTS.md with
 today's figures beside (unless ``--no-record``).
 """
+
 import argparse
 import math
 import os
@@ -51,6 +52,7 @@ import baseline_similar  # noqa: E402  (bench/baseline_similar.py: today's ranki
 import similar_labelled  # noqa: E402
 from results import append_result, machine  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402
+
 from services.common.db import PostgresStore  # noqa: E402
 from services.library import similar  # noqa: E402
 from services.library.tables import SCHEMA  # noqa: E402
@@ -58,27 +60,66 @@ from services.library.tables import SCHEMA  # noqa: E402
 BENCH_DB = "mentor_bench_similar"
 LABELLED_DB = "mentor_bench_similar_labelled"
 CASES = [
-    ("bullying", "Одноклассники травят ученика 6 класса в общем чате, пишут оскорбления и выкладывают фото.",
-     "Как остановить травлю в чате?"),
-    ("bullying", "A group of girls in my 8th form bullies a new pupil online and excludes her from group work.",
-     "How do I stop the bullying?"),
-    ("homework", "Ученики 7 класса перестали делать домашние задания после каникул.",
-     "Как вернуть мотивацию к домашней работе?"),
-    ("homework", "My 9th formers never hand in homework and say it is pointless.", "How do I make homework meaningful?"),
-    ("parents", "Родители пишут мне в мессенджер ночью и требуют исправить оценки ребёнку.",
-     "Как выстроить границы в общении с родителями?"),
-    ("parents", "A mother complains to the head about every grade her son gets and calls me at night.",
-     "How do I set boundaries with parents?"),
-    ("law", "Администрация требует, чтобы я вёл дополнительные занятия бесплатно, без приказа.",
-     "Законно ли это по Трудовому кодексу?"),
-    ("law", "The school asks me to work extra hours without a contract amendment.", "Is that legal under the labour code?"),
-    ("burnout", "Я чувствую выгорание, не сплю, на уроках срываюсь на учеников.",
-     "Как восстановить силы и не уйти из профессии?"),
-    ("burnout", "After the first year I feel exhausted and burned out, I cry after lessons.", "How do I recover my energy?"),
-    ("digital", "Не получается провести урок в формате перевёрнутого класса, ученики не смотрят видео дома.",
-     "Как организовать перевёрнутый класс?"),
-    ("digital", "Online lessons fail: pupils switch off cameras and do not answer in the digital platform.",
-     "How do I engage pupils in online lessons?"),
+    (
+        "bullying",
+        "Одноклассники травят ученика 6 класса в общем чате, пишут оскорбления и выкладывают фото.",
+        "Как остановить травлю в чате?",
+    ),
+    (
+        "bullying",
+        "A group of girls in my 8th form bullies a new pupil online and excludes her from group work.",
+        "How do I stop the bullying?",
+    ),
+    (
+        "homework",
+        "Ученики 7 класса перестали делать домашние задания после каникул.",
+        "Как вернуть мотивацию к домашней работе?",
+    ),
+    (
+        "homework",
+        "My 9th formers never hand in homework and say it is pointless.",
+        "How do I make homework meaningful?",
+    ),
+    (
+        "parents",
+        "Родители пишут мне в мессенджер ночью и требуют исправить оценки ребёнку.",
+        "Как выстроить границы в общении с родителями?",
+    ),
+    (
+        "parents",
+        "A mother complains to the head about every grade her son gets and calls me at night.",
+        "How do I set boundaries with parents?",
+    ),
+    (
+        "law",
+        "Администрация требует, чтобы я вёл дополнительные занятия бесплатно, без приказа.",
+        "Законно ли это по Трудовому кодексу?",
+    ),
+    (
+        "law",
+        "The school asks me to work extra hours without a contract amendment.",
+        "Is that legal under the labour code?",
+    ),
+    (
+        "burnout",
+        "Я чувствую выгорание, не сплю, на уроках срываюсь на учеников.",
+        "Как восстановить силы и не уйти из профессии?",
+    ),
+    (
+        "burnout",
+        "After the first year I feel exhausted and burned out, I cry after lessons.",
+        "How do I recover my energy?",
+    ),
+    (
+        "digital",
+        "Не получается провести урок в формате перевёрнутого класса, ученики не смотрят видео дома.",
+        "Как организовать перевёрнутый класс?",
+    ),
+    (
+        "digital",
+        "Online lessons fail: pupils switch off cameras and do not answer in the digital platform.",
+        "How do I engage pupils in online lessons?",
+    ),
 ]
 QUERIES = [
     ("bullying", "В моём классе ученика травят одноклассники, в чате оскорбления. Что делать с травлей?"),
@@ -105,10 +146,12 @@ def fill(url):
         for topic, essence, question in CASES:
             entry = uuid.uuid4()
             topics[str(entry)] = topic
-            cur.execute("INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty, "
-                        "question, participants, solutions, problem_solved) VALUES (%s, 'solved_case', "
-                        "'{education-law}', 'urgent', %s, '', '', %s, '{}', %s, 'yes')",
-                        (entry, essence, question, Json([])))
+            cur.execute(
+                "INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty, "
+                "question, participants, solutions, problem_solved) VALUES (%s, 'solved_case', "
+                "'{education-law}', 'urgent', %s, '', '', %s, '{}', %s, 'yes')",
+                (entry, essence, question, Json([])),
+            )
     store.close()
     return topics
 
@@ -116,8 +159,10 @@ def fill(url):
 def ranked_ids(cur, method, text):
     if method == "library: OR query + ts_rank":
         return [f["id"] for f in baseline_similar.find(cur, text, [], len(CASES))]
-    expression = {"pg_trgm similarity": "similarity(essence || ' ' || question, %s)",
-                  "pg_trgm word_similarity": "word_similarity(%s, essence || ' ' || question)"}[method]
+    expression = {
+        "pg_trgm similarity": "similarity(essence || ' ' || question, %s)",
+        "pg_trgm word_similarity": "word_similarity(%s, essence || ' ' || question)",
+    }[method]
     cur.execute(f"SELECT id::text FROM library_entries ORDER BY {expression} DESC, id", (text,))
     return [r["id"] for r in cur.fetchall()]
 
@@ -137,12 +182,20 @@ def fill_labelled(url):
         for n, item in enumerate(similar_labelled.library()):
             entry = str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:bench-similar:{n}"))  # reproducible ties
             items[entry] = item
-            cur.execute("INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty, "
-                        "question, participants, solutions, problem_solved, helpfulness) VALUES (%s, 'solved_case', "
-                        "%s, 'need_advice', %s, '', '', %s, '{}', %s, %s, %s)",
-                        (entry, item["rubrics"], item["essence"], item["question"],
-                         Json([{"text": item["solution"], "materials": [], "helpfulness": item["helpfulness"]}]),
-                         item["problem_solved"], item["helpfulness"]))
+            cur.execute(
+                "INSERT INTO library_entries (id, kind, rubrics, urgency, essence, actions_taken, difficulty, "
+                "question, participants, solutions, problem_solved, helpfulness) VALUES (%s, 'solved_case', "
+                "%s, 'need_advice', %s, '', '', %s, '{}', %s, %s, %s)",
+                (
+                    entry,
+                    item["rubrics"],
+                    item["essence"],
+                    item["question"],
+                    Json([{"text": item["solution"], "materials": [], "helpfulness": item["helpfulness"]}]),
+                    item["problem_solved"],
+                    item["helpfulness"],
+                ),
+            )
     with store.transaction() as cur:
         cur.execute("ANALYZE library_entries")
     store.close()
@@ -172,11 +225,17 @@ def judge(cur, find, items, queries):
             judged = [i for i in items.values() if i["topic"] == q["topic"] and language in (None, i["language"])]
             ideal = sorted((GAIN[i["problem_solved"]] for i in judged), reverse=True)
             found.append(dcg([GAIN[r["problem_solved"]] if r in judged else 0.0 for r in ranked]) / dcg(ideal[:5]))
-    return {"precision": statistics.mean(shown_precision) if shown_precision else 0.0,
-            "strict": statistics.mean(strict), "ndcg": statistics.mean(ndcg), "ndcg_same": statistics.mean(ndcg_same),
-            "unrelated": unrelated,
-            "nothing": nothing, "answerable": sum(q["topic"] is not None for q in queries),
-            "unanswered": sum(q["topic"] is None for q in queries), "unanswered_shown": unanswered_shown}
+    return {
+        "precision": statistics.mean(shown_precision) if shown_precision else 0.0,
+        "strict": statistics.mean(strict),
+        "ndcg": statistics.mean(ndcg),
+        "ndcg_same": statistics.mean(ndcg_same),
+        "unrelated": unrelated,
+        "nothing": nothing,
+        "answerable": sum(q["topic"] is not None for q in queries),
+        "unanswered": sum(q["topic"] is None for q in queries),
+        "unanswered_shown": unanswered_shown,
+    }
 
 
 def new_find(cur, text, rubrics, limit):
@@ -184,16 +243,19 @@ def new_find(cur, text, rubrics, limit):
 
 
 def describe(name, r):
-    return (f"{name:34} precision@3 {r['precision']:.2f} (strict {r['strict']:.2f}), nDCG@5 {r['ndcg']:.2f} "
-            f"(same language {r['ndcg_same']:.2f}), "
-            f"unrelated first {r['unrelated']}/{r['answerable']}, nothing shown {r['nothing']}, "
-            f"unanswerable shown something {r['unanswered_shown']}/{r['unanswered']}")
+    return (
+        f"{name:34} precision@3 {r['precision']:.2f} (strict {r['strict']:.2f}), nDCG@5 {r['ndcg']:.2f} "
+        f"(same language {r['ndcg_same']:.2f}), "
+        f"unrelated first {r['unrelated']}/{r['answerable']}, nothing shown {r['nothing']}, "
+        f"unanswerable shown something {r['unanswered_shown']}/{r['unanswered']}"
+    )
 
 
 def labelled(server, record):
     queries = similar_labelled.queries()
-    admin, url = fresh_database(server, LABELLED_DB, f"labelled set: {len(similar_labelled.library())} solved "
-                                                    f"cases, {len(queries)} new cases")
+    admin, url = fresh_database(
+        server, LABELLED_DB, f"labelled set: {len(similar_labelled.library())} solved cases, {len(queries)} new cases"
+    )
     load_before = os.getloadavg()[0]
     try:
         items = fill_labelled(url)
@@ -222,8 +284,10 @@ def labelled(server, record):
             f"(same language {old['ndcg_same']:.2f}), "
             f"unrelated first {old['unrelated']}, unanswerable shown {old['unanswered_shown']}/{old['unanswered']}",
             f"p@3 {new['precision'] / old['precision']:.2f}x, nDCG@5 {new['ndcg'] / old['ndcg']:.2f}x"
-            if old["precision"] and old["ndcg"] else "-",
-            machine(server.rstrip("/") + "/postgres", load=(load_before, os.getloadavg()[0])))
+            if old["precision"] and old["ndcg"]
+            else "-",
+            machine(server.rstrip("/") + "/postgres", load=(load_before, os.getloadavg()[0])),
+        )
 
 
 def main(argv=None):

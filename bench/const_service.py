@@ -4,6 +4,7 @@ Run by the bench as its own process, the way the services run:
 ``nameko run --config <config> const_service`` (cwd bench/). POST /const takes the same JSON
 body as a case creation and ignores it; GET /const is its readiness probe.
 """
+
 from nameko.web.handlers import http
 
 CONSTANT = '{"status": "ok"}'

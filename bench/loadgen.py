@@ -11,6 +11,7 @@ are spread over ``--procs`` processes so that one GIL does not serialize them. P
 object: requests, errors (status not expected), seconds, req/s, latency percentiles (ms) and the
 CPU seconds the generator itself used.
 """
+
 import argparse
 import json
 import os
@@ -112,16 +113,26 @@ def worker(args):
     stop_at = warm_until + args.duration
     for i in ids:
         request = build_request(args.url, args.method, body, tokens[i % len(tokens)])
-        threads.append(threading.Thread(target=client, args=(args.url, request, args.expect, args.start,
-                                                             warm_until, stop_at, out), daemon=True))
+        threads.append(
+            threading.Thread(
+                target=client, args=(args.url, request, args.expect, args.start, warm_until, stop_at, out), daemon=True
+            )
+        )
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     latencies = [x for lat, _, _ in out for x in lat]
     cpu = os.times()
-    json.dump({"latencies": latencies, "errors": sum(e for _, e, _ in out), "reconnects": sum(r for _, _, r in out),
-               "cpu": cpu.user + cpu.system}, sys.stdout)
+    json.dump(
+        {
+            "latencies": latencies,
+            "errors": sum(e for _, e, _ in out),
+            "reconnects": sum(r for _, _, r in out),
+            "cpu": cpu.user + cpu.system,
+        },
+        sys.stdout,
+    )
 
 
 def percentile(values, q):
@@ -138,12 +149,34 @@ def run(url, clients=32, procs=2, duration=10.0, warmup=2.0, method="POST", body
     """Run the generator in ``procs`` processes; returns the summary dict."""
     start = time.time() + 1.5  # every process connected before the first request
     groups = [list(range(p, clients, procs)) for p in range(procs)]
-    children = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", "--url", url,
-                                  "--method", method, "--expect", str(expect), "--start", repr(start),
-                                  "--warmup", str(warmup), "--duration", str(duration),
-                                  "--client-ids", ",".join(map(str, g))]
-                                 + (["--body", body] if body else []) + (["--tokens", tokens] if tokens else []),
-                                 stdout=subprocess.PIPE) for g in groups if g]
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--worker",
+                "--url",
+                url,
+                "--method",
+                method,
+                "--expect",
+                str(expect),
+                "--start",
+                repr(start),
+                "--warmup",
+                str(warmup),
+                "--duration",
+                str(duration),
+                "--client-ids",
+                ",".join(map(str, g)),
+            ]
+            + (["--body", body] if body else [])
+            + (["--tokens", tokens] if tokens else []),
+            stdout=subprocess.PIPE,
+        )
+        for g in groups
+        if g
+    ]
     results = []
     for child in children:
         stdout, _ = child.communicate()
@@ -152,12 +185,18 @@ def run(url, clients=32, procs=2, duration=10.0, warmup=2.0, method="POST", body
         results.append(json.loads(stdout))
     latencies = [x for r in results for x in r["latencies"]]
     n = len(latencies)
-    return {"requests": n, "errors": sum(r["errors"] for r in results),
-            "reconnects": sum(r["reconnects"] for r in results), "seconds": duration,
-            "rate": n / duration, "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p95_ms": percentile(latencies, 0.95) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
-            "generator_cpu_s": sum(r["cpu"] for r in results),
-            "generator_cpu_ms_per_request": sum(r["cpu"] for r in results) * 1000 / max(n, 1)}
+    return {
+        "requests": n,
+        "errors": sum(r["errors"] for r in results),
+        "reconnects": sum(r["reconnects"] for r in results),
+        "seconds": duration,
+        "rate": n / duration,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "generator_cpu_s": sum(r["cpu"] for r in results),
+        "generator_cpu_ms_per_request": sum(r["cpu"] for r in results) * 1000 / max(n, 1),
+    }
 
 
 def main():
@@ -178,8 +217,21 @@ def main():
     if args.worker:
         worker(args)
         return
-    print(json.dumps(run(args.url, args.clients, args.procs, args.duration, args.warmup, args.method, args.body,
-                         args.tokens, args.expect)))
+    print(
+        json.dumps(
+            run(
+                args.url,
+                args.clients,
+                args.procs,
+                args.duration,
+                args.warmup,
+                args.method,
+                args.body,
+                args.tokens,
+                args.expect,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ first and at the end), its own RabbitMQ vhost (created, then deleted) and its ow
 it never touches a running platform nor the test suite. Teardown runs on success, failure and
 Ctrl-C (SIGTERM is turned into KeyboardInterrupt so a killed bench cleans up too).
 """
+
 import importlib.util
 import os
 import shutil
@@ -30,12 +31,15 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, BENCH)
 
 from scratch import recreate, server_url  # noqa: E402  (bench/scratch.py)
+
 from tests.processes import ServiceProcess  # noqa: E402
 
 
 def _load_runner():
     """scripts/platform.py by path: as `platform` it would shadow the standard library's module."""
-    spec = importlib.util.spec_from_file_location("mentor_platform_runner", os.path.join(ROOT, "scripts", "platform.py"))
+    spec = importlib.util.spec_from_file_location(
+        "mentor_platform_runner", os.path.join(ROOT, "scripts", "platform.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -75,16 +79,18 @@ class BenchProcess(ServiceProcess):
     def start(self):
         command = [sys.executable, "-m", "nameko", "run", "--config", self.config_path, self.module]
         self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, cwd=BENCH, env=self.env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, cwd=BENCH, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
 
 class BenchPlatform:
     """Six service processes on scratch databases, a scratch vhost and a free port."""
 
-    def __init__(self, name, postgres=DEFAULT_POSTGRES, amqp=DEFAULT_AMQP, services=SERVICES, overrides=None,
-                 keep_logs=False):
+    def __init__(
+        self, name, postgres=DEFAULT_POSTGRES, amqp=DEFAULT_AMQP, services=SERVICES, overrides=None, keep_logs=False
+    ):
         self.name = name
         self.postgres = postgres.rstrip("/")
         self.services = tuple(services)
@@ -108,8 +114,14 @@ class BenchPlatform:
         """What the runner would read from the shell: every service's database, broker, port."""
         environ = dict(os.environ)
         # every bench client registers from 127.0.0.1: no per-address registration limit
-        environ.update({"AMQP_URI": self.amqp_uri, "GATEWAY_ADDRESS": f"127.0.0.1:{self.port}",
-                        "LOG_LEVEL": "INFO", "REGISTRATION_ADDRESS_LIMIT": "1000000"})
+        environ.update(
+            {
+                "AMQP_URI": self.amqp_uri,
+                "GATEWAY_ADDRESS": f"127.0.0.1:{self.port}",
+                "LOG_LEVEL": "INFO",
+                "REGISTRATION_ADDRESS_LIMIT": "1000000",
+            }
+        )
         for service, db in self.databases.items():
             environ[f"{service.upper()}_DATABASE_URL"] = f"{self.postgres}/{db}"
         environ.update(self.overrides)
@@ -156,10 +168,12 @@ class BenchPlatform:
         _rabbitmqctl("delete_vhost", self.vhost, check=False)
         _rabbitmqctl("add_vhost", self.vhost)
         self._vhost_made = True
-        _rabbitmqctl("set_permissions", "-p", self.vhost, urlsplit(self.amqp_uri).username or "guest",
-                     ".*", ".*", ".*")
-        print(f"platform: vhost {self.vhost}, databases mentor_bench_{self.name}_*, gateway {self.base}, "
-              f"logs {self.log_dir}", flush=True)
+        _rabbitmqctl("set_permissions", "-p", self.vhost, urlsplit(self.amqp_uri).username or "guest", ".*", ".*", ".*")
+        print(
+            f"platform: vhost {self.vhost}, databases mentor_bench_{self.name}_*, gateway {self.base}, "
+            f"logs {self.log_dir}",
+            flush=True,
+        )
         self._start_mail_catcher()
         for service in self.services:
             self.processes[service] = ServiceProcess(service, self.process_env(service), self.log_dir).start()
@@ -179,9 +193,13 @@ class BenchPlatform:
         port = free_port()
         catcher = ServiceProcess("mail", dict(os.environ), self.log_dir)
         catcher._log = open(catcher.log_path, "ab")
-        catcher.process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"],
-                                           cwd=ROOT, stdout=catcher._log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+        catcher.process = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            stdout=catcher._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.extra.append(catcher)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not runner._reachable("127.0.0.1", port, 0.5):
@@ -267,11 +285,22 @@ class BenchPlatform:
     def person(self, session, role):
         """Registered, its e-mail confirmed by the operator command (the bench reads no mailbox)."""
         email = f"{role}-{uuid.uuid4().hex[:12]}@bench.local"
-        self.call(session, "POST", "/api/v1/auth/register", expect=(202,), json={
-            "email": email, "password": PASSWORD, "role": role, "first_name": "Bench", "last_name": role.title()})
+        self.call(
+            session,
+            "POST",
+            "/api/v1/auth/register",
+            expect=(202,),
+            json={"email": email, "password": PASSWORD, "role": role, "first_name": "Bench", "last_name": role.title()},
+        )
         env = dict(os.environ, IDENTITY_DATABASE_URL=self.database_url("identity"))
-        subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "verify-email",
-                        "--email", email], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-W", "ignore", "-m", "services.identity.admin", "verify-email", "--email", email],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         token = self.call(session, "POST", "/api/v1/auth/sign-in", json={"email": email, "password": PASSWORD})
         return token["user"], token["access_token"]
 
@@ -279,23 +308,57 @@ class BenchPlatform:
         """As tests/e2e do: the identity operator command (moderators never register)."""
         email = f"moderator-{uuid.uuid4().hex[:8]}@bench.local"
         env = dict(os.environ, IDENTITY_DATABASE_URL=self.database_url("identity"))
-        subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
-                        "--email", email, "--password", PASSWORD, "--first-name", "Maria",
-                        "--last-name", "Moderova"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
-        return self.call(session, "POST", "/api/v1/auth/sign-in",
-                         json={"email": email, "password": PASSWORD})["access_token"]
+        subprocess.run(
+            [
+                sys.executable,
+                "-W",
+                "ignore",
+                "-m",
+                "services.identity.admin",
+                "create-moderator",
+                "--email",
+                email,
+                "--password",
+                PASSWORD,
+                "--first-name",
+                "Maria",
+                "--last-name",
+                "Moderova",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        return self.call(session, "POST", "/api/v1/auth/sign-in", json={"email": email, "password": PASSWORD})[
+            "access_token"
+        ]
 
     def accredited_mentor(self, session, moderator_token, rubrics, capacity=50):
         """As tests/e2e platform.mentor(): profile, availability, application, approval."""
         user, token = self.person(session, "mentor")
-        self.call(session, "PUT", "/api/v1/me/mentor-profile", token=token,
-                  json={"rubrics": rubrics, "accepting_cases": True})
+        self.call(
+            session, "PUT", "/api/v1/me/mentor-profile", token=token, json={"rubrics": rubrics, "accepting_cases": True}
+        )
         self.call(session, "PUT", "/api/v1/me/availability", token=token, json={"capacity": capacity})
-        applied = self.call(session, "POST", "/api/v1/me/accreditation", token=token, expect=(201,), json={
-            "experience": "Years of teaching and of supervising student teachers.",
-            "motivation": "To help novice teachers through their first years at school."})
-        self.call(session, "POST", f"/api/v1/accreditation/applications/{applied['application']['id']}/approve",
-                  token=moderator_token)
+        applied = self.call(
+            session,
+            "POST",
+            "/api/v1/me/accreditation",
+            token=token,
+            expect=(201,),
+            json={
+                "experience": "Years of teaching and of supervising student teachers.",
+                "motivation": "To help novice teachers through their first years at school.",
+            },
+        )
+        self.call(
+            session,
+            "POST",
+            f"/api/v1/accreditation/applications/{applied['application']['id']}/approve",
+            token=moderator_token,
+        )
         return user
 
 
@@ -327,9 +390,17 @@ def rss_kb(pid):
 
 def append_result(benchmark, workload, figure, baseline, ratio, load_before, load_after, postgres=DEFAULT_POSTGRES):
     """One bench/RESULTS.md row through bench/results.py."""
-    from results import append_result as append, machine
-    append(benchmark, workload, figure, baseline, ratio,
-           machine(server_url(postgres, "postgres"), (load_before, load_after)))
+    from results import append_result as append
+    from results import machine
+
+    append(
+        benchmark,
+        workload,
+        figure,
+        baseline,
+        ratio,
+        machine(server_url(postgres, "postgres"), (load_before, load_after)),
+    )
 
 
 def percentile(values, q):

@@ -1,4 +1,5 @@
 """bench/RESULTS.md: one table row per benchmark run, and the machine it ran on. Shared by every bench."""
+
 import datetime
 import os
 import platform
@@ -6,9 +7,11 @@ import platform
 import psycopg2
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
-RESULTS_HEADER = ("# Benchmark results\n\nOne line per run, appended by the bench scripts. Compare lines of "
-                  "one machine only.\n\n| date (UTC) | benchmark | workload | figure | baseline | ratio | machine |\n"
-                  "|---|---|---|---|---|---|---|\n")
+RESULTS_HEADER = (
+    "# Benchmark results\n\nOne line per run, appended by the bench scripts. Compare lines of "
+    "one machine only.\n\n| date (UTC) | benchmark | workload | figure | baseline | ratio | machine |\n"
+    "|---|---|---|---|---|---|---|\n"
+)
 
 
 def machine(postgres_url=None, load=None):

@@ -1,4 +1,5 @@
 """A scratch database for a benchmark: created fresh, dropped at the end."""
+
 import os
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,10 +22,11 @@ def recreate(admin_url, dbname, drop_only=False):
 
 
 def add_postgres_argument(parser):
-    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432"),
-                        help="server URL without a database (needs CREATE DATABASE); "
-                             "default $BENCH_POSTGRES_URL or the local server")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"),
+        help="server URL without a database (needs CREATE DATABASE); default $BENCH_POSTGRES_URL or the local server",
+    )
 
 
 def fresh_database(server, dbname, what):

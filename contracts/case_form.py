@@ -1,4 +1,5 @@
 """The problem-case form (seed 6.2.1.1), validated identically at the gateway and in cases."""
+
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -9,19 +10,33 @@ from contracts.validation import not_blank, unique
 
 
 class CaseFormSchema(Schema):
-    essence = fields.String(required=True, validate=[validate.Length(1, v.ESSENCE_MAX), not_blank],
-                            metadata={"description": "Essence of the problem"})
-    actions_taken = fields.String(load_default="", validate=validate.Length(max=v.ACTIONS_MAX),
-                                  metadata={"description": "Actions already taken"})
-    difficulty = fields.String(load_default="", validate=validate.Length(max=v.DIFFICULTY_MAX),
-                               metadata={"description": "Why it is difficult to solve alone"})
-    question = fields.String(required=True, validate=[validate.Length(1, v.QUESTION_MAX), not_blank],
-                             metadata={"description": "Question to a mentor"})
-    participants = fields.List(fields.String(validate=validate.OneOf(v.PARTICIPANTS)),
-                               load_default=list, validate=unique)
-    rubrics = fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), required=True,
-                          validate=[validate.Length(min=1, error="Choose at least one rubric."), unique],
-                          metadata={"description": "Problem fields (rubricator slugs)"})
+    essence = fields.String(
+        required=True,
+        validate=[validate.Length(1, v.ESSENCE_MAX), not_blank],
+        metadata={"description": "Essence of the problem"},
+    )
+    actions_taken = fields.String(
+        load_default="", validate=validate.Length(max=v.ACTIONS_MAX), metadata={"description": "Actions already taken"}
+    )
+    difficulty = fields.String(
+        load_default="",
+        validate=validate.Length(max=v.DIFFICULTY_MAX),
+        metadata={"description": "Why it is difficult to solve alone"},
+    )
+    question = fields.String(
+        required=True,
+        validate=[validate.Length(1, v.QUESTION_MAX), not_blank],
+        metadata={"description": "Question to a mentor"},
+    )
+    participants = fields.List(
+        fields.String(validate=validate.OneOf(v.PARTICIPANTS)), load_default=list, validate=unique
+    )
+    rubrics = fields.List(
+        fields.String(validate=validate.OneOf(RUBRIC_SLUGS)),
+        required=True,
+        validate=[validate.Length(min=1, error="Choose at least one rubric."), unique],
+        metadata={"description": "Problem fields (rubricator slugs)"},
+    )
     mode = fields.String(required=True, validate=validate.OneOf(v.MODES))
     group_discussion_consent = fields.Boolean(required=True)
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))

@@ -1,8 +1,9 @@
 """The one versioned envelope every integration event travels in."""
+
 import uuid
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
@@ -75,8 +76,7 @@ def read_envelope(body: Any) -> Envelope:
         raise UnreadableEnvelope("invalid envelope", exc.messages) from None
     schema = payload_schema(data["type"], data["schema_version"])
     if schema is None:
-        raise UnreadableEnvelope(
-            f"unknown event type or schema version: {data['type']} v{data['schema_version']}")
+        raise UnreadableEnvelope(f"unknown event type or schema version: {data['type']} v{data['schema_version']}")
     try:
         data["payload"] = fast_load.load(schema, data["payload"])
     except ValidationError as exc:

@@ -3,6 +3,7 @@
 Each is registered with nameko so the caller gets the same class back, with its
 ``fields`` (which input was wrong, and why) and ``details`` (e.g. the current state).
 """
+
 import math
 from typing import Any
 
@@ -13,8 +14,9 @@ class PlatformError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, fields: dict[str, Any] | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message, fields or {}, details or {})
         self.message = message
         self.fields = fields or {}
@@ -55,12 +57,14 @@ class Forbidden(PlatformError):
 @deserialize_to_instance
 class MentorSuspended(Forbidden):
     """The acting (or chosen) mentor is suspended from the roll of mentors: no action on cases."""
+
     code = "mentor_suspended"
 
 
 @deserialize_to_instance
 class EmailNotVerified(Forbidden):
     """The account has not confirmed its e-mail address yet (filing a case, applying for the roll)."""
+
     code = "email_not_verified"
 
 
@@ -86,11 +90,13 @@ class ServiceUnavailable(PlatformError):
 class TooManyRequests(PlatformError):
     """Too many failed attempts (sign-in, password change); ``details["retry_after"]`` is the
     number of seconds until the next attempt may succeed (the gateway's Retry-After)."""
+
     status = 429
     code = "too_many_requests"
 
-    def __init__(self, message: str, fields: dict[str, Any] | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         # whole seconds; across RPC nameko carries the details as text, so they are read back here
         details = dict(details or {})
         if "retry_after" in details:

@@ -5,11 +5,13 @@ e-mails or employers. Free case text travels only in CaseCompleted (when the aut
 to publication) and CasePublishedToForum, both to the library, which keeps it as a draft until
 a moderator publishes it; the published, impersonal text is in PublicationDecided.
 """
+
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from contracts import fast_load, vocabulary as v
+from contracts import fast_load
+from contracts import vocabulary as v
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import schema_of
 
@@ -41,8 +43,9 @@ def Slug(**kw: Any) -> fields.String:  # noqa: N802
 
 
 def Rubrics(**kw: Any) -> fields.List[str]:  # noqa: N802
-    return fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), validate=validate.Length(max=LIST_MAX),
-                       **kw)
+    return fields.List(
+        fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), validate=validate.Length(max=LIST_MAX), **kw
+    )
 
 
 class _Payload(Schema):
@@ -85,6 +88,7 @@ class SolutionProposedV1(CaseRef):
 
 class NextRoundV1(CaseRef):
     """Asks matching for another round of proposals, without the excluded mentors."""
+
     author_id = Id(required=True)
     next_round = fields.Integer(required=True)
     rubrics = Rubrics(required=True)
@@ -111,6 +115,7 @@ class QuestionsAskedV1(CaseRef):
 
 class ToMentorV1(CaseRef):
     """A step of the author's that the mentor waits for."""
+
     mentor_id = Id(required=True)
 
 
@@ -141,6 +146,7 @@ class MaterialV1(_Payload):
 
 class ForumPostV1(_Payload):
     """The impersonal case for the forum: no case id, number, author or mentor."""
+
     thread_id = Id(required=True, allow_none=True)
     title = _text(v.FORUM_TITLE_MAX, required=True)
     essence = _text(v.ESSENCE_MAX, required=True)
@@ -153,6 +159,7 @@ class ForumPostV2(ForumPostV1):
     """v2: the case (id and number), its author, so the library's draft can be previewed (and
     withdrawn) by the author, and the mentors who accepted it, who are told it went to the forum
     (notifications); the library publishes none of them."""
+
     case_id = Id(required=True)
     case_number = _text(CASE_NUMBER_MAX, required=True)
     author_id = Id(required=True)
@@ -172,8 +179,10 @@ class ClarificationV1(_Payload):
 
 class PublicationV1(_Payload):
     """The impersonal content of a solved case, for the library."""
-    clarifications = fields.List(fields.Nested(ClarificationV1), load_default=list,
-                                 validate=validate.Length(max=LIST_MAX))
+
+    clarifications = fields.List(
+        fields.Nested(ClarificationV1), load_default=list, validate=validate.Length(max=LIST_MAX)
+    )
     essence = _text(v.ESSENCE_MAX, required=True)
     actions_taken = _text(v.ACTIONS_MAX, required=True)
     difficulty = _text(v.DIFFICULTY_MAX, required=True)
@@ -194,11 +203,13 @@ class CaseCompletedV1(CaseRef):
 class PublicationConsentWithdrawnV1(CaseRef):
     """The author withdrew consent to publishing the case: the library drops its drafts of it (and
     withdraws what was already published)."""
+
     author_id = Id(required=True)
 
 
 class PublicationDraftedV1(_Payload):
     """A draft waits for a moderator's review (services/library/review.py); no text."""
+
     draft_id = Id(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(v.PUBLICATION_KINDS))
     rubrics = Rubrics(required=True)
@@ -206,6 +217,7 @@ class PublicationDraftedV1(_Payload):
 
 class PublishedSolutionV2(PublishedSolutionV1):
     """V1 and how helpful the author found it (the reflection sheet, 1-5; null if unrated)."""
+
     helpfulness = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))
 
 
@@ -216,6 +228,7 @@ class PublicationV2(PublicationV1):
 class PublishedEntryV1(PublicationV2):
     """A solved case as published (PublicationDecided): the impersonal text, its outcome and each
     solution's helpfulness."""
+
     problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
 
 
@@ -224,6 +237,7 @@ class PublicationDecidedV1(_Payload):
     replays. ``content`` is the impersonal text as published (``entry`` for a solved case, ``post`` for
     the forum); a rejection or a withdrawal carries none. ``moderator_id`` is None when the decision was
     automatic (LIBRARY_REVIEW=automatic) or the author's (a withdrawn consent)."""
+
     draft_id = Id(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(v.PUBLICATION_KINDS))
     source_event_id = Id(required=True)
@@ -238,6 +252,7 @@ class ProposalV1(_Payload):
     """One proposed mentor and why (services/matching/ranking.py): the rubrics they share with
     the case, their open cases (load) against their capacity, and the score. load and capacity
     are optional: proposals recorded before they existed lack them."""
+
     mentor_id = Id(required=True)
     matched_rubrics = Rubrics(required=True)
     score = fields.Float(required=True)
@@ -256,9 +271,12 @@ class ProposalV2(ProposalV1):
     was chosen for lately, and why they came first among mentors of nearly the same score.
     Optional like load and capacity: matching always sends them, a proposal without them is read
     as saying nothing of them."""
+
     recent_assignments = fields.Integer(validate=validate.Range(min=0))
-    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)),
-                          validate=validate.Length(max=len(v.PROPOSAL_REASONS)))
+    reasons = fields.List(
+        fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)),
+        validate=validate.Length(max=len(v.PROPOSAL_REASONS)),
+    )
 
 
 class MentorsMatchedV2(MentorsMatchedV1):
@@ -279,6 +297,7 @@ class AwayPeriodV1(_Payload):
 class MentorProfileUpdatedV2(MentorProfileUpdatedV1):
     """Everything matching needs of a mentor, as one snapshot after any change of profile,
     accreditation or availability (consumers keep the latest by source position)."""
+
     accredited = fields.Boolean(required=True)  # on the roll and not suspended
     capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=50))  # open cases at once
     away_periods = fields.List(fields.Nested(AwayPeriodV1), required=True, validate=validate.Length(max=LIST_MAX))
@@ -291,6 +310,7 @@ class AccreditationRequestedV1(_Payload):
 
 class AccreditationDecidedV1(_Payload):
     """A moderator's decision on the roll of mentors; the reason is for the mentor to read."""
+
     mentor_id = Id(required=True)
     application_id = Id(allow_none=True, required=True)  # None for suspend/reinstate
     decision = fields.String(required=True, validate=validate.OneOf(v.ACCREDITATION_DECISIONS))
@@ -299,6 +319,7 @@ class AccreditationDecidedV1(_Payload):
 
 class CaseEscalatedV1(NextRoundV1):
     """An urgent case's chosen mentor did not accept in time: a new round, moderators alerted."""
+
     mentor_id = Id(required=True)  # the mentor who did not answer
     urgency = fields.String(required=True, validate=validate.OneOf(v.URGENCIES))
 
@@ -306,6 +327,7 @@ class CaseEscalatedV1(NextRoundV1):
 class MentorReleasedV1(NextRoundV1):
     """A mentor may no longer work on the case (suspended from the roll): a new round without them;
     the author chooses again."""
+
     mentor_id = Id(required=True)
     reason = fields.String(required=True, validate=validate.OneOf(v.RELEASE_REASONS))
 
@@ -313,12 +335,14 @@ class MentorReleasedV1(NextRoundV1):
 class CaseFlaggedV1(CaseRef):
     """A case that needs a moderator: nobody fits it, an urgent case went unanswered, no proposals
     came, or its mentor's work is overdue."""
+
     reason = fields.String(required=True, validate=validate.OneOf(v.FLAG_REASONS))
     round = fields.Integer(required=True)
 
 
 class CaseRemindedV1(CaseRef):
     """A step waited too long for someone: ``recipient_id`` is reminded (the ``number``-th time)."""
+
     step = fields.String(required=True, validate=validate.OneOf(v.WAITING_STEPS))
     recipient_id = Id(required=True)
     number = fields.Integer(required=True, validate=validate.Range(min=1))
@@ -327,6 +351,7 @@ class CaseRemindedV1(CaseRef):
 class CaseAbandonedV1(CaseRef):
     """The mentee did not take their step in time: the case is closed as abandoned; its author may
     reopen it. ``mentor_id``: the mentor working on it, if any."""
+
     author_id = Id(required=True)
     mentor_id = Id(required=True, allow_none=True)
     step = fields.String(required=True, validate=validate.OneOf(v.WAITING_STEPS))
@@ -334,6 +359,7 @@ class CaseAbandonedV1(CaseRef):
 
 class CaseReopenedV1(CaseRef):
     """The author took an abandoned case up again, where it stood."""
+
     author_id = Id(required=True)
     mentor_id = Id(required=True, allow_none=True)
 
@@ -341,12 +367,14 @@ class CaseReopenedV1(CaseRef):
 class SecondOpinionRequestedV2(SecondOpinionRequestedV1):
     """V1, and the mentor whose solution the author wants a second opinion on (told of it; cases
     always sends it, a payload without it names nobody)."""
+
     mentor_id = Id(allow_none=True, load_default=None)
 
 
 class CaseCompletedV2(CaseCompletedV1):
     """V1, and the mentors who worked on the case (told it was completed; cases always sends them, a
     payload without them names nobody)."""
+
     mentor_ids = Ids(load_default=list)
 
 
@@ -355,6 +383,7 @@ class CaseCompletedV3(CaseCompletedV2):
     author's own case out of their suggestions, and never shows the id) and each published solution's
     helpfulness (what worked ranks first). The cases service always sends both; a hand-made event
     without them reads as unknown (null)."""
+
     author_id = Id(load_default=None, allow_none=True)
     publication = fields.Nested(PublicationV2, allow_none=True, required=True)
 
@@ -363,6 +392,7 @@ class SessionsRevokedV1(_Payload):
     """Sessions of one account ended (signed out, the password changed or reset): every gateway
     refuses their tokens from now on (services/gateway/sessions.py). Ids only; a password change or
     reset of an account with more sessions than a list holds publishes several events."""
+
     user_id = Id(required=True)
     session_ids = fields.List(Id(), required=True, validate=validate.Length(max=LIST_MAX))
     reason = fields.String(required=True, validate=validate.OneOf(v.SESSION_END_REASONS))
@@ -371,6 +401,7 @@ class SessionsRevokedV1(_Payload):
 class AccountChangedV1(_Payload):
     """What a gateway believes of an account's sessions changed (the e-mail got verified): the whole
     state as of the event, which overrides the claims of the tokens issued before it."""
+
     user_id = Id(required=True)
     role = fields.String(required=True, validate=validate.OneOf(v.ROLES))
     email_verified = fields.Boolean(required=True)
@@ -379,6 +410,7 @@ class AccountChangedV1(_Payload):
 class SurveyOpenedV1(_Payload):
     """A survey's open period began (the library announces it once): notifications gives everyone in its
     audience an inbox entry. No title or question travels: the entry names no text anyone wrote."""
+
     survey_id = Id(required=True)
     audience = fields.String(required=True, validate=validate.OneOf(("mentees", "mentors", "both")))
     rubrics = Rubrics(required=True)

@@ -6,6 +6,7 @@ opened it, so that a rebuilt library has the live one's ids; the cases service, 
 event, can therefore name the thread on the case (``forum_thread_ids``) before the library has
 even projected it, with no call between the two.
 """
+
 import uuid
 
 FORUM_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:forum")

@@ -95,6 +95,7 @@ matching:      suggest_colleagues(case_id, rubrics, exclude=(), limit=5) -> [Pro
                    SuggestColleaguesSchema); get_mentor(mentor_id); get_proposals(case_id)
 every service: health() -> {"service", "status", "database"}
 """
+
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -117,6 +118,7 @@ def RubricList(**kw: Any) -> fields.List[str]:  # noqa: N802 (named as the field
 
 # ---- requests -------------------------------------------------------------------------
 
+
 class ActorSchema(Schema):
     user_id = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf(v.ROLES))
@@ -125,11 +127,13 @@ class ActorSchema(Schema):
 class SessionSchema(ActorSchema):
     """identity.authenticate()'s answer: the actor, and whether the account's e-mail is verified (the
     gateway refuses filing a case before; it passes on only the actor)."""
+
     email_verified = fields.Boolean(load_default=False)
 
 
 class AccountStateSchema(ActorSchema):
     """An account whose sessions' claims changed (its e-mail got verified)."""
+
     email_verified = fields.Boolean(required=True)
 
 
@@ -137,6 +141,7 @@ class SessionRevocationsSchema(Schema):
     """identity.session_revocations(): what a gateway must know to check tokens by itself, as of the
     outbox's ``position`` - the sessions revoked that have not expired yet, and the accounts changed
     within a token's lifetime (services/gateway/sessions.py)."""
+
     position = fields.Integer(required=True)
     revoked_sessions = fields.List(fields.String(), required=True)
     accounts = fields.List(fields.Nested(AccountStateSchema), required=True)
@@ -161,8 +166,10 @@ LINK_TOKEN_RULE = "The token of a link identity e-mailed; a wrong, used or expir
 
 class EmailVerificationSchema(Schema):
     """The token of the link ``{PUBLIC_WEB_URL}/verify-email?token=...`` sent to a new account."""
-    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True,
-                          metadata={"description": LINK_TOKEN_RULE})
+
+    token = fields.String(
+        required=True, validate=validate.Length(1, 200), load_only=True, metadata={"description": LINK_TOKEN_RULE}
+    )
 
 
 class PasswordResetRequestSchema(Schema):
@@ -172,13 +179,16 @@ class PasswordResetRequestSchema(Schema):
 class PasswordResetSchema(Schema):
     """The token of the link ``{PUBLIC_WEB_URL}/reset-password?token=...`` and the new password (the
     rule of registration)."""
-    token = fields.String(required=True, validate=validate.Length(1, 200), load_only=True,
-                          metadata={"description": LINK_TOKEN_RULE})
+
+    token = fields.String(
+        required=True, validate=validate.Length(1, 200), load_only=True, metadata={"description": LINK_TOKEN_RULE}
+    )
     new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True)
 
 
 class MentorProfileSchema(Schema):
     """The mentor's own profile (seed Figure 1); advisory rubrics drive matching."""
+
     rubrics = RubricList(required=True, validate=validate.Length(min=1, error="Choose at least one rubric."))
     place_of_work = fields.String(load_default="", validate=validate.Length(max=200))
     institute = fields.String(load_default="", validate=validate.Length(max=200))
@@ -190,10 +200,18 @@ class MentorProfileSchema(Schema):
 
 
 class PasswordChangeSchema(Schema):
-    current_password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True,
-                                     metadata={"description": "One's password now: a wrong one is a 400 on this field"})
-    new_password = fields.String(required=True, validate=validate.Length(8, 128), load_only=True,
-                                 metadata={"description": "Different from current_password"})
+    current_password = fields.String(
+        required=True,
+        validate=validate.Length(1, 128),
+        load_only=True,
+        metadata={"description": "One's password now: a wrong one is a 400 on this field"},
+    )
+    new_password = fields.String(
+        required=True,
+        validate=validate.Length(8, 128),
+        load_only=True,
+        metadata={"description": "Different from current_password"},
+    )
 
     @validates_schema
     def differs(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -203,6 +221,7 @@ class PasswordChangeSchema(Schema):
 
 class AwayPeriodSchema(Schema):
     """A period the mentor takes no new cases, both days included."""
+
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "Not before starts_on"})
 
@@ -214,22 +233,36 @@ class AwayPeriodSchema(Schema):
 
 class AvailabilitySchema(Schema):
     """When and how much a mentor can consult: matching proposes only mentors with room."""
-    capacity = fields.Integer(load_default=v.DEFAULT_CAPACITY, strict=True, validate=validate.Range(0, v.MAX_CAPACITY),
-                              metadata={"description": "How many open cases at once (0: none for now)"})
-    away_periods = fields.List(fields.Nested(AwayPeriodSchema), load_default=list,
-                               validate=validate.Length(max=v.MAX_AWAY_PERIODS))
+
+    capacity = fields.Integer(
+        load_default=v.DEFAULT_CAPACITY,
+        strict=True,
+        validate=validate.Range(0, v.MAX_CAPACITY),
+        metadata={"description": "How many open cases at once (0: none for now)"},
+    )
+    away_periods = fields.List(
+        fields.Nested(AwayPeriodSchema), load_default=list, validate=validate.Length(max=v.MAX_AWAY_PERIODS)
+    )
 
 
 class AccreditationApplicationSchema(Schema):
     """A mentor's statement to the moderators: private, never on the public profile."""
-    experience = fields.String(required=True, validate=[validate.Length(1, 2000), not_blank],
-                               metadata={"description": "Teaching and mentoring experience"})
-    motivation = fields.String(required=True, validate=[validate.Length(1, 2000), not_blank],
-                               metadata={"description": "Why one wants to mentor novice teachers"})
+
+    experience = fields.String(
+        required=True,
+        validate=[validate.Length(1, 2000), not_blank],
+        metadata={"description": "Teaching and mentoring experience"},
+    )
+    motivation = fields.String(
+        required=True,
+        validate=[validate.Length(1, 2000), not_blank],
+        metadata={"description": "Why one wants to mentor novice teachers"},
+    )
 
 
 class DecisionReasonSchema(Schema):
     """A moderator's refusal or suspension: the mentor reads the reason."""
+
     reason = fields.String(required=True, validate=[validate.Length(1, v.DECISION_REASON_MAX), not_blank])
 
 
@@ -241,12 +274,24 @@ class PhotoUploadSchema(Schema):
 class QuestionnaireSchema(Schema):
     """The mentee's onboarding questionnaire on their professional activity (kept for monitoring;
     a mentor sees it only on a personal-mode case they work on: the author card)."""
-    school = fields.String(required=True, validate=validate.Length(max=200),
-                           metadata={"description": "The school (educational institution) one works at"})
-    subjects = fields.List(fields.String(validate=[validate.Length(1, 60), not_blank]), required=True,
-                           validate=validate.Length(max=20), metadata={"description": "Subjects taught"})
-    forms_taught = fields.List(fields.Integer(validate=validate.Range(1, 11)), load_default=list,
-                               validate=unique, metadata={"description": "Forms (grades) taught, 1-11"})
+
+    school = fields.String(
+        required=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "The school (educational institution) one works at"},
+    )
+    subjects = fields.List(
+        fields.String(validate=[validate.Length(1, 60), not_blank]),
+        required=True,
+        validate=validate.Length(max=20),
+        metadata={"description": "Subjects taught"},
+    )
+    forms_taught = fields.List(
+        fields.Integer(validate=validate.Range(1, 11)),
+        load_default=list,
+        validate=unique,
+        metadata={"description": "Forms (grades) taught, 1-11"},
+    )
     years_of_practice = fields.Integer(required=True, strict=True, validate=validate.Range(0, 60))
     graduation_year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1950, 2100))
     graduation_institute = fields.String(load_default="", validate=validate.Length(max=200))
@@ -259,8 +304,11 @@ class ChooseMentorSchema(Schema):
 
 class MaterialSchema(Schema):
     title = fields.String(required=True, validate=[validate.Length(1, v.MATERIAL_TITLE_MAX), not_blank])
-    reference = fields.String(required=True, validate=[validate.Length(1, v.REFERENCE_MAX), not_blank],
-                              metadata={"description": "A link, or a bibliographic reference"})
+    reference = fields.String(
+        required=True,
+        validate=[validate.Length(1, v.REFERENCE_MAX), not_blank],
+        metadata={"description": "A link, or a bibliographic reference"},
+    )
     rubrics = RubricList(load_default=list)
 
 
@@ -271,10 +319,15 @@ class SolutionSchema(Schema):
 
 class ReflectionSchema(Schema):
     """The mentee's reflection sheet, filled on completion; it rates every solution received."""
+
     problem_solved = fields.String(required=True, validate=validate.OneOf(v.PROBLEM_SOLVED))
-    helpfulness = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True, validate=validate.Range(1, 5)),
-                              required=True, validate=validate.Length(min=1),
-                              metadata={"description": "Solution id -> how helpful it was, 1-5; every solution"})
+    helpfulness = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(strict=True, validate=validate.Range(1, 5)),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "Solution id -> how helpful it was, 1-5; every solution"},
+    )
     actions = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
     learned = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
     comment = fields.String(load_default="", validate=validate.Length(max=v.REFLECTION_TEXT_MAX))
@@ -289,24 +342,33 @@ SUGGESTION_ID_PATTERN = r"^[lb]-[0-9a-f]{16}$"
 
 def _one_source(data: dict[str, Any], **_: Any) -> None:
     if bool(data.get("bank_id")) == bool(data.get("text")):
-        raise ValidationError("Give either bank_id (a hint of the bank) or text (\"other\"), not both.",
-                              "_schema")
+        raise ValidationError('Give either bank_id (a hint of the bank) or text ("other"), not both.', "_schema")
 
 
 class QuestionSchema(Schema):
-    bank_id = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(HINTS_BY_ID)),
-                            metadata={"description": "A hint of the question bank; give exactly one of bank_id "
-                                                     "and text"})
-    text = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, v.QUESTION_TEXT_MAX),
-                                                                         not_blank],
-                         metadata={"description": "An own question (\"other\"); give exactly one of bank_id and "
-                                                  "text"})
+    bank_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(HINTS_BY_ID)),
+        metadata={"description": "A hint of the question bank; give exactly one of bank_id and text"},
+    )
+    text = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(1, v.QUESTION_TEXT_MAX), not_blank],
+        metadata={"description": 'An own question ("other"); give exactly one of bank_id and text'},
+    )
     kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS))
-    suggestion_id = fields.String(load_default=None, allow_none=True,
-                                  validate=validate.Regexp(SUGGESTION_ID_PATTERN, error="Not a suggestion id."),
-                                  metadata={"description": "The question suggestion it was asked from, as is or "
-                                                           "edited (GET /api/v1/cases/{id}/question-suggestions); "
-                                                           "recorded to measure usefulness"})
+    suggestion_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(SUGGESTION_ID_PATTERN, error="Not a suggestion id."),
+        metadata={
+            "description": "The question suggestion it was asked from, as is or "
+            "edited (GET /api/v1/cases/{id}/question-suggestions); "
+            "recorded to measure usefulness"
+        },
+    )
 
     @validates_schema
     def one_source(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -327,8 +389,9 @@ class AnswerQuestionsSchema(Schema):
 
 
 class ShareSchema(Schema):
-    colleague_ids = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
-                                validate=validate.Length(1, 5))
+    colleague_ids = fields.List(
+        fields.String(validate=validate.Length(1, 64)), required=True, validate=validate.Length(1, 5)
+    )
 
 
 class TextSchema(Schema):
@@ -336,8 +399,12 @@ class TextSchema(Schema):
 
 
 class ForumPublishSchema(Schema):
-    thread_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                              metadata={"description": "Add to this thread; omit to open a new one"})
+    thread_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 64),
+        metadata={"description": "Add to this thread; omit to open a new one"},
+    )
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, v.FORUM_TITLE_MAX))
 
 
@@ -357,51 +424,87 @@ class CaseFilterSchema(Schema):
     urgency = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(v.URGENCIES))
     mentor_id = fields.String(load_default=None, allow_none=True)
     # bounded: PostgreSQL's interval overflows past ~1.8e8 hours (found by the gateway fuzzer: a 500)
-    waiting_hours = fields.Float(load_default=None, allow_none=True,
-                                 validate=validate.Range(min=0, max=MAX_WAITING_HOURS),
-                                 metadata={"description": "Only cases unchanged for at least this long"})
-    flagged = fields.Boolean(load_default=None, allow_none=True, metadata={
-        "description": "true: only cases waiting for a moderator (no mentor found, urgent acceptance overdue); "
-                       "false: only the others"})
-    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200), metadata={
-        "description": "next_cursor of the previous page: the page after it"})
-    limit = fields.Integer(load_default=CASE_PAGE_DEFAULT, validate=validate.Range(1, CASE_PAGE_MAX), metadata={
-        "description": f"Cases per page (default {CASE_PAGE_DEFAULT}, at most {CASE_PAGE_MAX})"})
+    waiting_hours = fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=MAX_WAITING_HOURS),
+        metadata={"description": "Only cases unchanged for at least this long"},
+    )
+    flagged = fields.Boolean(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "true: only cases waiting for a moderator (no mentor found, urgent acceptance overdue); "
+            "false: only the others"
+        },
+    )
+    cursor = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 200),
+        metadata={"description": "next_cursor of the previous page: the page after it"},
+    )
+    limit = fields.Integer(
+        load_default=CASE_PAGE_DEFAULT,
+        validate=validate.Range(1, CASE_PAGE_MAX),
+        metadata={"description": f"Cases per page (default {CASE_PAGE_DEFAULT}, at most {CASE_PAGE_MAX})"},
+    )
 
 
 class SuggestColleaguesSchema(Schema):
     """matching.suggest_colleagues: who could give an opinion on a case (collective format)."""
+
     case_id = fields.String(required=True, validate=validate.Length(1, 64))
     rubrics = RubricList(required=True, validate=validate.Length(min=1, error="Give the case's rubrics."))
     # a field of the contract that shadows Schema.exclude in mypy's eyes (marshmallow keeps them apart)
-    exclude = fields.List(fields.String(validate=validate.Length(1, 64)), load_default=list,  # type: ignore[assignment]
-                          validate=validate.Length(max=100))
+    exclude = fields.List(
+        fields.String(validate=validate.Length(1, 64)),
+        load_default=list,  # type: ignore[assignment]
+        validate=validate.Length(max=100),
+    )
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
-
 
 
 class InboxQuerySchema(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                           metadata={"description": "The id of the last entry seen (one of yours): the page after it",
-                                     "pattern": UUID_PATTERN})
+    before = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 64),
+        metadata={
+            "description": "The id of the last entry seen (one of yours): the page after it",
+            "pattern": UUID_PATTERN,
+        },
+    )
     unread_only = fields.Boolean(load_default=False)
 
 
 class MarkAllReadSchema(Schema):
-    up_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                          metadata={"description": "The newest entry the reader has seen, one of their own (it and "
-                                                   "older ones are marked); omit to mark every entry",
-                                    "pattern": UUID_PATTERN})
+    up_to = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 64),
+        metadata={
+            "description": "The newest entry the reader has seen, one of their own (it and "
+            "older ones are marked); omit to mark every entry",
+            "pattern": UUID_PATTERN,
+        },
+    )
 
 
 class PreferencesUpdateSchema(Schema):
-    email = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
-                        values=fields.Boolean(required=True), load_default=dict,
-                        metadata={"description": "Notification kind -> send an e-mail too; kinds not named "
-                                                 "keep their setting"})
-    news = fields.Nested(NewsSubscriptionSchema, load_default=None, allow_none=True, metadata={
-        "description": "Get news items of one's rubrics of interest in the inbox; omitted: unchanged"})
+    email = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
+        values=fields.Boolean(required=True),
+        load_default=dict,
+        metadata={"description": "Notification kind -> send an e-mail too; kinds not named keep their setting"},
+    )
+    news = fields.Nested(
+        NewsSubscriptionSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Get news items of one's rubrics of interest in the inbox; omitted: unchanged"},
+    )
 
 
 class DirectMessageSchema(Schema):
@@ -411,23 +514,36 @@ class DirectMessageSchema(Schema):
 
 class MessageThreadQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                           metadata={"description": "The id of the oldest message seen (of this conversation): the "
-                                                    "page before it", "pattern": UUID_PATTERN})
+    before = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 64),
+        metadata={
+            "description": "The id of the oldest message seen (of this conversation): the page before it",
+            "pattern": UUID_PATTERN,
+        },
+    )
 
 
 class CalendarEventFormSchema(Schema):
     """An event of the calendar; which fields a format needs, and the times' order, are checked by the
     notifications service (field errors): online needs a link, offline a place."""
+
     title = fields.String(required=True, validate=[validate.Length(1, 200), not_blank])
     description = fields.String(validate=validate.Length(max=5000))
     format = fields.String(required=True, validate=validate.OneOf(v.EVENT_FORMATS))
     starts_at = Moment(required=True, metadata={"description": "In the future, with a time zone"})
     ends_at = Moment(allow_none=True, metadata={"description": "After starts_at; optional"})
-    link = fields.String(allow_none=True, validate=validate.Length(max=1000),
-                         metadata={"description": "http(s) URL; required online", "format": "url"})
-    place = fields.String(allow_none=True, validate=validate.Length(max=300),
-                          metadata={"description": "Address or room; required offline"})
+    link = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "http(s) URL; required online", "format": "url"},
+    )
+    place = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=300),
+        metadata={"description": "Address or room; required offline"},
+    )
     rubrics = RubricList(validate=validate.Length(max=12))
 
 
@@ -440,10 +556,18 @@ class CalendarEventPatchSchema(CalendarEventFormSchema):
 
 
 class CalendarQuerySchema(Schema):
-    starts_from = Moment(data_key="from", load_default=None, allow_none=True,
-                         metadata={"description": "Events not over by then; default now"})
-    until = Moment(data_key="to", load_default=None, allow_none=True,
-                   metadata={"description": "Events starting before then (after from); default unbounded"})
+    starts_from = Moment(
+        data_key="from",
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Events not over by then; default now"},
+    )
+    until = Moment(
+        data_key="to",
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Events starting before then (after from); default unbounded"},
+    )
     rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
     include_cancelled = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 200))
@@ -452,41 +576,72 @@ class CalendarQuerySchema(Schema):
 class LibrarySearchSchema(Schema):
     """A page of the library: newest first, or with ``q`` best first (Russian and English words,
     in any grammatical form; "quotes" for a phrase, ``or``, ``-word`` to exclude)."""
-    q = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
-                      metadata={"description": "Search words; empty: browse, newest first"})
+
+    q = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "Search words; empty: browse, newest first"},
+    )
     rubric = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RUBRIC_SLUGS))
-    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(v.LIBRARY_KINDS + v.MATERIAL_TYPES),
-                         metadata={"description": "solved_case, material, or one type of material"})
+    kind = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(v.LIBRARY_KINDS + v.MATERIAL_TYPES),
+        metadata={"description": "solved_case, material, or one type of material"},
+    )
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500),
-                           metadata={"description": "next_cursor of the previous page of the same query"})
+    cursor = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "next_cursor of the previous page of the same query"},
+    )
 
 
 class SimilarRequestSchema(Schema):
-    text = fields.String(required=True, validate=[validate.Length(1, 3000), not_blank],
-                         metadata={"description": "The new case's words (essence and question)"})
+    text = fields.String(
+        required=True,
+        validate=[validate.Length(1, 3000), not_blank],
+        metadata={"description": "The new case's words (essence and question)"},
+    )
     rubrics = RubricList(load_default=list)
     limit = fields.Integer(load_default=5, validate=validate.Range(1, 20))
-    author_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=v.ID_MAX),
-                              metadata={"description": "The case's author: their own items are never suggested"})
+    author_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=v.ID_MAX),
+        metadata={"description": "The case's author: their own items are never suggested"},
+    )
 
 
 class NewMaterialSchema(Schema):
     """A type-2 library material; a link needs its url, a book its reference, an article either."""
+
     material_type = fields.String(required=True, validate=validate.OneOf(v.MATERIAL_TYPES))
     title = fields.String(required=True, validate=[validate.Length(1, 300), not_blank])
     description = fields.String(load_default="", validate=validate.Length(max=2000))
-    url = fields.Url(load_default=None, allow_none=True, validate=validate.Length(max=1000),
-                     metadata={"description": "Required for a link; an article needs url or reference"})
-    reference = fields.String(load_default="", validate=validate.Length(max=1000),
-                              metadata={"description": "The bibliographic reference (books, articles): required "
-                                                       "for a book; an article needs url or reference"})
+    url = fields.Url(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "Required for a link; an article needs url or reference"},
+    )
+    reference = fields.String(
+        load_default="",
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "The bibliographic reference (books, articles): required "
+            "for a book; an article needs url or reference"
+        },
+    )
     rubrics = RubricList(required=True, validate=validate.Length(min=1, error="Choose at least one rubric."))
 
 
 class LibraryItemEditSchema(Schema):
     """A moderator's edit: only the fields given change (a solved case's text and rubrics, or a
     material's fields)."""
+
     OPENAPI_RULES = {"minProperties": 1}  # "give at least one field" (not_empty, below), for the OpenAPI
     essence = fields.String(validate=[validate.Length(1, v.ESSENCE_MAX), not_blank])
     actions_taken = fields.String(validate=validate.Length(max=v.ACTIONS_MAX))
@@ -507,17 +662,24 @@ class LibraryItemEditSchema(Schema):
 
 class ModerationReasonSchema(Schema):
     """Why a moderator withdraws a library item or hides a forum post (kept in the journal)."""
+
     reason = fields.String(required=True, validate=[validate.Length(1, 1000), not_blank])
 
 
 class DraftEditSchema(Schema):
     """A moderator's edit of a draft waiting for review: only the texts named change."""
-    texts = fields.Dict(keys=fields.String(),
-                        values=fields.String(required=True, validate=validate.Length(max=v.SOLUTION_MAX)),
-                        required=True, validate=validate.Length(min=1), metadata={
-                            "description": "A text's path in the draft (its ``texts[].path``: essence, "
-                                           "solutions.0.text...) -> the new text; a path the draft does not have "
-                                           "is a 400 naming texts.<path>, as is a text over its field's limit"})
+
+    texts = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(required=True, validate=validate.Length(max=v.SOLUTION_MAX)),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={
+            "description": "A text's path in the draft (its ``texts[].path``: essence, "
+            "solutions.0.text...) -> the new text; a path the draft does not have "
+            "is a 400 naming texts.<path>, as is a text over its field's limit"
+        },
+    )
 
 
 class DraftQuerySchema(Schema):
@@ -527,9 +689,13 @@ class DraftQuerySchema(Schema):
 class DraftMarkSchema(Schema):
     start = fields.Integer()
     end = fields.Integer()
-    kind = fields.String(metadata={"description": "replaced (a span the anonymizer replaced, or its placeholder), "
-                                                  "name, digits, at, url or date (a token that may still identify "
-                                                  "someone)"})
+    kind = fields.String(
+        metadata={
+            "description": "replaced (a span the anonymizer replaced, or its placeholder), "
+            "name, digits, at, url or date (a token that may still identify "
+            "someone)"
+        }
+    )
 
 
 class DraftTextSchema(Schema):
@@ -562,12 +728,16 @@ class DraftViewSchema(DraftSummarySchema):
 
 class ForumMessageSchema(Schema):
     text = fields.String(required=True, validate=[validate.Length(1, 5000), not_blank])
-    reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                             metadata={"description": "The id of the post of this thread answered",
-                                       "pattern": UUID_PATTERN})
+    reply_to = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 64),
+        metadata={"description": "The id of the post of this thread answered", "pattern": UUID_PATTERN},
+    )
 
 
 # ---- results --------------------------------------------------------------------------
+
 
 class UserViewSchema(Schema):
     id = fields.String()
@@ -577,14 +747,19 @@ class UserViewSchema(Schema):
     last_name = fields.String()
     patronymic = fields.String()
     created_at = fields.String()
-    email_verified = fields.Boolean(metadata={"description": "The e-mail was confirmed by its one-time link; "
-                                                             "until then filing a case and applying for "
-                                                             "accreditation are refused (403 email_not_verified)"})
+    email_verified = fields.Boolean(
+        metadata={
+            "description": "The e-mail was confirmed by its one-time link; "
+            "until then filing a case and applying for "
+            "accreditation are refused (403 email_not_verified)"
+        }
+    )
 
 
 class RegistrationAcceptedSchema(Schema):
     """The same answer for a new and an already registered address (the owner of an existing one is
     told by e-mail instead)."""
+
     status = fields.String(metadata={"description": "verification_sent"})
     email = fields.String()
 
@@ -602,6 +777,7 @@ class TokenViewSchema(Schema):
 
 class MentorProfileViewSchema(Schema):
     """Public: never a mentor's e-mail."""
+
     mentor_id = fields.String()
     first_name = fields.String()
     last_name = fields.String()
@@ -614,8 +790,12 @@ class MentorProfileViewSchema(Schema):
     links = fields.List(fields.String())
     motto = fields.String()
     accepting_cases = fields.Boolean()
-    accredited = fields.Boolean(metadata={"description": "On the roll of mentors (approved, not suspended); "
-                                                         "only accredited mentors are listed and proposed"})
+    accredited = fields.Boolean(
+        metadata={
+            "description": "On the roll of mentors (approved, not suspended); "
+            "only accredited mentors are listed and proposed"
+        }
+    )
     photo_url = fields.String(allow_none=True, metadata={"description": "null without a photo"})
 
 
@@ -627,6 +807,7 @@ class PhotoViewSchema(Schema):
 
 class PhotoSchema(Schema):
     """The photo across RPC: bytes as base64."""
+
     content_type = fields.String()
     data = fields.String()
     etag = fields.String()
@@ -647,6 +828,7 @@ class AwayPeriodViewSchema(Schema):
 
 class AvailabilityViewSchema(Schema):
     """Private: the mentor's own, never on the public profile."""
+
     capacity = fields.Integer()
     away_periods = fields.List(fields.Nested(AwayPeriodViewSchema))
     updated_at = fields.String(allow_none=True, metadata={"description": "null while the defaults apply"})
@@ -664,6 +846,7 @@ class ApplicationViewSchema(Schema):
 
 class AccreditationViewSchema(Schema):
     """A mentor's place on the roll; private to the mentor and the moderators."""
+
     mentor_id = fields.String()
     state = fields.String(metadata={"description": "none, pending, accredited, rejected or suspended"})
     reason = fields.String(allow_none=True, metadata={"description": "The reason of the last rejection or suspension"})
@@ -673,6 +856,7 @@ class AccreditationViewSchema(Schema):
 
 class ApplicationReviewSchema(ApplicationViewSchema):
     """An application as moderators review it: the statement and the applicant's public profile."""
+
     mentor_id = fields.String()
     profile = fields.Nested(MentorProfileViewSchema, allow_none=True)
 
@@ -690,16 +874,19 @@ class QuestionnaireViewSchema(Schema):
 
 class AuthorCardSchema(Schema):
     """The author of a personal-mode case as its mentor (or a moderator) sees them: no e-mail."""
+
     user_id = fields.String()
     first_name = fields.String()
     last_name = fields.String()
     patronymic = fields.String()
-    questionnaire = fields.Nested(QuestionnaireViewSchema, allow_none=True,
-                                  metadata={"description": "null until the author has filled it"})
+    questionnaire = fields.Nested(
+        QuestionnaireViewSchema, allow_none=True, metadata={"description": "null until the author has filled it"}
+    )
 
 
 class QuestionnaireReadViewSchema(Schema):
     """One look at the author card, as its author sees it in their log of reads."""
+
     reader_id = fields.String(allow_none=True, metadata={"description": "The mentor's id; null for a moderator"})
     case_id = fields.String()
     read_at = fields.String()
@@ -712,28 +899,35 @@ ACCESS_REASON_MAX = 500
 class AccessReasonSchema(Schema):
     """Why the reader opens the author card: required of a moderator (cases decides), optional for
     the mentor of a personal-mode case."""
-    reason = fields.String(load_default="", validate=validate.Length(max=ACCESS_REASON_MAX),
-                           metadata={"description": f"Why you open it; a moderator gives at least "
-                                                    f"{ACCESS_REASON_MIN} characters"})
+
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=ACCESS_REASON_MAX),
+        metadata={"description": f"Why you open it; a moderator gives at least {ACCESS_REASON_MIN} characters"},
+    )
 
 
 class AccessLogQuerySchema(Schema):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    before = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
-                           metadata={"description": "The id of the last entry seen: the page after it",
-                                     "pattern": r"^[1-9][0-9]{0,17}$"})
+    before = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, 64),
+        metadata={"description": "The id of the last entry seen: the page after it", "pattern": r"^[1-9][0-9]{0,17}$"},
+    )
 
 
 class AccessLogEntrySchema(Schema):
     """One confidential read of the author's data, as the author sees it: the reader's role, never
     a moderator's identity or anybody's e-mail."""
+
     id = fields.String()
     reader_role = fields.String(metadata={"description": "mentor or moderator"})
-    reader = fields.String(metadata={"description": "\"a moderator\", or \"your mentor\""})
-    mentor_id = fields.String(allow_none=True, metadata={"description": "The mentor's id (their public "
-                                                                         "profile); null for a moderator"})
-    disclosed = fields.List(fields.String(), metadata={"description": "identity, and questionnaire when "
-                                                                      "it was filled"})
+    reader = fields.String(metadata={"description": '"a moderator", or "your mentor"'})
+    mentor_id = fields.String(
+        allow_none=True, metadata={"description": "The mentor's id (their public profile); null for a moderator"}
+    )
+    disclosed = fields.List(fields.String(), metadata={"description": "identity, and questionnaire when it was filled"})
     case_id = fields.String()
     reason = fields.String()
     read_at = fields.String()
@@ -741,23 +935,32 @@ class AccessLogEntrySchema(Schema):
 
 class AccessLogPageSchema(Schema):
     items = fields.List(fields.Nested(AccessLogEntrySchema), required=True, metadata={"description": "Newest first"})
-    next_before = fields.String(allow_none=True, metadata={"description": "Pass as ?before= for the next page; "
-                                                                          "null on the last"})
+    next_before = fields.String(
+        allow_none=True, metadata={"description": "Pass as ?before= for the next page; null on the last"}
+    )
 
 
 class ProposedMentorSchema(Schema):
     """A proposed mentor and why: shared rubrics, open cases against capacity, the score
     (services/matching/ranking.py documents it)."""
+
     mentor_id = fields.String()
     matched_rubrics = fields.List(fields.String())
     score = fields.Float()
     load = fields.Integer(metadata={"description": "The mentor's open cases when proposed"})  # type: ignore[assignment]  # as exclude above
     capacity = fields.Integer(metadata={"description": "How many open cases the mentor takes at once"})
-    recent_assignments = fields.Integer(metadata={"description": "Cases the mentor was chosen for lately "
-                                                                 "(MATCHING_RECENT_DAYS); absent on older proposals"})
-    reasons = fields.List(fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)), metadata={
-        "description": "Why the mentor came first among mentors of nearly the same score: fewer_recent_cases, "
-                       "less_recently_proposed; new_to_roll: no answer history yet. Absent on older proposals"})
+    recent_assignments = fields.Integer(
+        metadata={
+            "description": "Cases the mentor was chosen for lately (MATCHING_RECENT_DAYS); absent on older proposals"
+        }
+    )
+    reasons = fields.List(
+        fields.String(validate=validate.OneOf(v.PROPOSAL_REASONS)),
+        metadata={
+            "description": "Why the mentor came first among mentors of nearly the same score: fewer_recent_cases, "
+            "less_recently_proposed; new_to_roll: no answer history yet. Absent on older proposals"
+        },
+    )
     profile = fields.Nested(MentorProfileViewSchema, allow_none=True)
 
 
@@ -808,6 +1011,7 @@ class FlagViewSchema(Schema):
 
 class WaitingViewSchema(Schema):
     """The step the case waits on (services/cases/waiting.py): reminded on a schedule, then expired."""
+
     step = fields.String(metadata={"description": ", ".join(v.WAITING_STEPS)})
     waits_on = fields.String(metadata={"description": "mentor or mentee"})
     since = fields.String(metadata={"description": "When the wait began"})
@@ -843,19 +1047,35 @@ class CaseViewSchema(Schema):
     forum_thread_ids = fields.List(fields.String())
     messages = fields.List(fields.Nested(MessageViewSchema))
     withdrawn_reason = fields.String(allow_none=True)
-    abandoned = fields.Nested(AbandonedViewSchema, allow_none=True, metadata={
-        "description": "While the case is abandoned (its author may reopen it); null otherwise"})
-    waiting = fields.Nested(WaitingViewSchema, allow_none=True, metadata={
-        "description": "The step the case waits on now; null when it waits on nobody"})
-    publication_consent_withdrawn = fields.Boolean(metadata={
-        "description": "The author withdrew consent to publishing the case (library and forum)"})
-    flag = fields.Nested(FlagViewSchema, allow_none=True, metadata={
-        "description": "Why the case waits for a moderator now; null when it does not"})
-    question_hints = fields.List(fields.Dict(), metadata={
-        "description": "For the case's mentor while working on it: the question-hint bank, by group"})
-    similar = fields.List(fields.Nested("SimilarItemViewSchema"), metadata={
-        "description": "Only when the case is filed: similar solved cases and library materials "
-                       "(empty if the library does not answer)"})
+    abandoned = fields.Nested(
+        AbandonedViewSchema,
+        allow_none=True,
+        metadata={"description": "While the case is abandoned (its author may reopen it); null otherwise"},
+    )
+    waiting = fields.Nested(
+        WaitingViewSchema,
+        allow_none=True,
+        metadata={"description": "The step the case waits on now; null when it waits on nobody"},
+    )
+    publication_consent_withdrawn = fields.Boolean(
+        metadata={"description": "The author withdrew consent to publishing the case (library and forum)"}
+    )
+    flag = fields.Nested(
+        FlagViewSchema,
+        allow_none=True,
+        metadata={"description": "Why the case waits for a moderator now; null when it does not"},
+    )
+    question_hints = fields.List(
+        fields.Dict(),
+        metadata={"description": "For the case's mentor while working on it: the question-hint bank, by group"},
+    )
+    similar = fields.List(
+        fields.Nested("SimilarItemViewSchema"),
+        metadata={
+            "description": "Only when the case is filed: similar solved cases and library materials "
+            "(empty if the library does not answer)"
+        },
+    )
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -867,23 +1087,31 @@ class CaseSummarySchema(Schema):
     rubrics = fields.List(fields.String())
     urgency = fields.String()
     mentor_id = fields.String(allow_none=True)
-    flag_reason = fields.String(allow_none=True, metadata={
-        "description": f"Why the case waits for a moderator ({', '.join(v.FLAG_REASONS)}); null if not"})
+    flag_reason = fields.String(
+        allow_none=True,
+        metadata={"description": f"Why the case waits for a moderator ({', '.join(v.FLAG_REASONS)}); null if not"},
+    )
     created_at = fields.String()
     updated_at = fields.String()
     excerpt = fields.String(metadata={"description": "The start of the essence (at most 160 characters)"})
     mode = fields.String(allow_none=True, metadata={"description": "personal or anonymous"})
-    turn = fields.String(allow_none=True, metadata={
-        "description": "Whose step the case waits for: author, mentor, system (the platform) or moderator; "
-                       "null when closed"})
+    turn = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Whose step the case waits for: author, mentor, system (the platform) or moderator; "
+            "null when closed"
+        },
+    )
     turn_since = fields.String(metadata={"description": "Since when it has been that one's turn"})
 
 
 class CaseSummaryPageSchema(Schema):
     """cases.list_cases: a page of summaries, newest change first."""
+
     items = fields.List(fields.Nested(CaseSummarySchema), required=True)
-    next_cursor = fields.String(allow_none=True, metadata={
-        "description": "Pass it back as cursor for the next page; null on the last page"})
+    next_cursor = fields.String(
+        allow_none=True, metadata={"description": "Pass it back as cursor for the next page; null on the last page"}
+    )
 
 
 class HistoryItemSchema(Schema):
@@ -899,14 +1127,16 @@ class HistoryItemSchema(Schema):
 class InboxEntryViewSchema(Schema):
     id = fields.String()
     kind = fields.String(metadata={"description": "One of contracts/notification_kinds.py"})
-    audience = fields.String(metadata={"description": "personal, or moderators: shared by every moderator, "
-                                                      "each with their own read state"})
+    audience = fields.String(
+        metadata={"description": "personal, or moderators: shared by every moderator, each with their own read state"}
+    )
     case_id = fields.String(allow_none=True)
     case_number = fields.String(allow_none=True)
     peer_id = fields.String(allow_none=True, metadata={"description": "The sender of a direct message"})
     calendar_event_id = fields.String(allow_none=True)
-    news_item_id = fields.String(allow_none=True, metadata={"description": "The news item a news_published entry "
-                                                                          "announces"})
+    news_item_id = fields.String(
+        allow_none=True, metadata={"description": "The news item a news_published entry announces"}
+    )
     text = fields.String()
     created_at = fields.String()
     read_at = fields.String(allow_none=True)
@@ -915,8 +1145,9 @@ class InboxEntryViewSchema(Schema):
 class InboxPageSchema(Schema):
     items = fields.List(fields.Nested(InboxEntryViewSchema), required=True, metadata={"description": "Newest first"})
     unread_count = fields.Integer(required=True)
-    next_before = fields.String(allow_none=True, metadata={"description": "Pass as ?before= for the next page; "
-                                                                          "null on the last"})
+    next_before = fields.String(
+        allow_none=True, metadata={"description": "Pass as ?before= for the next page; null on the last"}
+    )
 
 
 class UnreadCountSchema(Schema):
@@ -936,8 +1167,10 @@ class PreferenceViewSchema(Schema):
 
 class PreferencesSchema(Schema):
     items = fields.List(fields.Nested(PreferenceViewSchema), required=True)
-    news = fields.Nested(NewsSubscriptionSchema, metadata={
-        "description": "The news subscription (unsubscribed, every rubric, until chosen)"})
+    news = fields.Nested(
+        NewsSubscriptionSchema,
+        metadata={"description": "The news subscription (unsubscribed, every rubric, until chosen)"},
+    )
 
 
 class DirectMessageViewSchema(Schema):
@@ -975,13 +1208,14 @@ class CalendarEventViewSchema(Schema):
     status = fields.String(metadata={"description": "scheduled or cancelled"})
     cancel_reason = fields.String(allow_none=True)
     attendees_count = fields.Integer()
-    attending = fields.Boolean(metadata={"description": "Whether the signed-in user marked \"I'll attend\""})
+    attending = fields.Boolean(metadata={"description": 'Whether the signed-in user marked "I\'ll attend"'})
     created_at = fields.String()
     updated_at = fields.String()
 
 
 class ContactSchema(Schema):
     """Service-to-service only (notification e-mails): never returned by the gateway."""
+
     user_id = fields.String()
     email = fields.String()
     display_name = fields.String()
@@ -990,6 +1224,7 @@ class ContactSchema(Schema):
 
 class LibraryEntryViewSchema(Schema):
     """A library item: a solved case (impersonal) or a material (article, book, link)."""
+
     id = fields.String()
     kind = fields.String(metadata={"description": "solved_case or material"})
     rubrics = fields.List(fields.String())
@@ -1011,8 +1246,10 @@ class LibraryEntryViewSchema(Schema):
     description = fields.String()
     url = fields.String(allow_none=True)
     reference = fields.String(metadata={"description": "Bibliographic reference"})
-    entry_id = fields.String(allow_none=True, metadata={
-        "description": "The solved case whose solution it was attached to; null when a moderator added it"})
+    entry_id = fields.String(
+        allow_none=True,
+        metadata={"description": "The solved case whose solution it was attached to; null when a moderator added it"},
+    )
     origin = fields.String(metadata={"description": "solution or moderator"})
     # moderators only
     withdrawn_at = fields.String(metadata={"description": "Moderators only: when it was withdrawn"})
@@ -1022,17 +1259,30 @@ class LibraryEntryViewSchema(Schema):
 class SimilarItemViewSchema(LibraryEntryViewSchema):
     """A library item like a new case, and why (services/library/similar.py): relevance = 0.6
     text_score + 0.4 rubric_score, never below the floor; score = relevance weighted by the outcome."""
+
     score = fields.Float(metadata={"description": "relevance + 0.1 (outcome_score - 0.5): what worked first"})
     relevance = fields.Float(metadata={"description": "Absolute relevance, 0..1; nothing below 0.45 is suggested"})
-    text_score = fields.Float(metadata={"description": "Share of the case's significant words the item holds, "
-                                                       "0..1 (absolute, not relative to the best match)"})
+    text_score = fields.Float(
+        metadata={
+            "description": "Share of the case's significant words the item holds, "
+            "0..1 (absolute, not relative to the best match)"
+        }
+    )
     rubric_score = fields.Float(metadata={"description": "Share of the case's rubrics the item has, 0..1"})
-    outcome_score = fields.Float(metadata={"description": "What its author reported: problem solved and the "
-                                                          "solutions' helpfulness, 0..1; 0.5 when unknown"})
+    outcome_score = fields.Float(
+        metadata={
+            "description": "What its author reported: problem solved and the "
+            "solutions' helpfulness, 0..1; 0.5 when unknown"
+        }
+    )
     matched_rubrics = fields.List(fields.String())
-    reasons = fields.List(fields.String(validate=validate.OneOf(v.SIMILAR_REASONS)), metadata={
-        "description": "Why it is suggested: shared_rubrics, similar_words, problem_solved, problem_partly_solved, "
-                       "helpful_solution"})
+    reasons = fields.List(
+        fields.String(validate=validate.OneOf(v.SIMILAR_REASONS)),
+        metadata={
+            "description": "Why it is suggested: shared_rubrics, similar_words, problem_solved, problem_partly_solved, "
+            "helpful_solution"
+        },
+    )
 
 
 class HealthSchema(Schema):
@@ -1048,6 +1298,7 @@ class QuestionSuggestionQuerySchema(Schema):
 class QuestionProvenanceSchema(Schema):
     """Where a learned suggestion comes from: in how many similar solved cases it was asked, how
     many of them were solved (yes, partly, no) and redefined after it; never which cases."""
+
     cases = fields.Integer(required=True)
     yes = fields.Integer(required=True)
     partly = fields.Integer(required=True)
@@ -1072,9 +1323,12 @@ class QuestionSuggestionListSchema(Schema):
 class SuggestionUseCountsSchema(Schema):
     as_is = fields.Integer(required=True)
     edited = fields.Integer(required=True)
-    completed_cases = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
-                                  metadata={"description": "Completed cases that asked from this source, by "
-                                                           "problem solved (yes, partly, no)"})
+    completed_cases = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Completed cases that asked from this source, by problem solved (yes, partly, no)"},
+    )
 
 
 class QuestionSuggestionUsageSchema(Schema):

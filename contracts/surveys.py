@@ -7,6 +7,7 @@ with a whole number 1-5, a free-text question with text. Which answers fit the s
 every required question answered, the open period) the library checks against the stored survey
 (services/library/surveys.py): those refusals are 400s naming ``answers.<question id>`` or ``survey``.
 """
+
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -34,13 +35,19 @@ def question_id(index: int) -> str:
 
 
 class SurveyQuestionSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS),
-                         metadata={"description": "single or multiple choice, a 1-5 scale, or free text"})
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(QUESTION_KINDS),
+        metadata={"description": "single or multiple choice, a 1-5 scale, or free text"},
+    )
     text = fields.String(required=True, validate=[validate.Length(1, QUESTION_MAX), not_blank])
     required = fields.Boolean(load_default=True)
-    options = fields.List(fields.String(validate=[validate.Length(1, OPTION_MAX), not_blank]),
-                          load_default=list, validate=[validate.Length(max=OPTIONS_MAX), unique],
-                          metadata={"description": "A choice's options (2-20, each once); none for a scale or text"})
+    options = fields.List(
+        fields.String(validate=[validate.Length(1, OPTION_MAX), not_blank]),
+        load_default=list,
+        validate=[validate.Length(max=OPTIONS_MAX), unique],
+        metadata={"description": "A choice's options (2-20, each once); none for a scale or text"},
+    )
 
     @validates_schema
     def _options_fit_the_kind(self, data: dict[str, Any], **_: Any) -> None:
@@ -53,15 +60,20 @@ class SurveyQuestionSchema(Schema):
 
 class SurveyDefinitionSchema(Schema):
     """A new survey. ``closes_at`` must be after ``opens_at`` and in the future."""
+
     title = fields.String(required=True, validate=[validate.Length(1, TITLE_MAX), not_blank])
     audience = fields.String(required=True, validate=validate.OneOf(AUDIENCES))
-    rubrics = fields.List(fields.String(validate=validate.OneOf(RUBRIC_SLUGS)), load_default=list,
-                          validate=[validate.Length(max=len(RUBRIC_SLUGS)), unique],
-                          metadata={"description": "Only mentors advising in one of these rubrics (none: all)"})
+    rubrics = fields.List(
+        fields.String(validate=validate.OneOf(RUBRIC_SLUGS)),
+        load_default=list,
+        validate=[validate.Length(max=len(RUBRIC_SLUGS)), unique],
+        metadata={"description": "Only mentors advising in one of these rubrics (none: all)"},
+    )
     opens_at = Moment(required=True)
     closes_at = Moment(required=True, metadata={"description": "After opens_at, and in the future"})
-    questions = fields.List(fields.Nested(SurveyQuestionSchema), required=True,
-                            validate=validate.Length(1, QUESTIONS_MAX))
+    questions = fields.List(
+        fields.Nested(SurveyQuestionSchema), required=True, validate=validate.Length(1, QUESTIONS_MAX)
+    )
 
     @validates_schema
     def _period(self, data: dict[str, Any], **_: Any) -> None:
@@ -71,18 +83,27 @@ class SurveyDefinitionSchema(Schema):
 
 class SurveyAnswerSchema(Schema):
     """``{question id: value}``: an option's text, a list of them, 1-5, or text (checked against the survey)."""
-    answers = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
-                          required=True, validate=validate.Length(max=QUESTIONS_MAX),
-                          metadata={"description": "By question id (q1, q2, ...): single choice an option's "
-                                                   "text, multiple choice a list of them, scale 1-5, text"})
+
+    answers = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        required=True,
+        validate=validate.Length(max=QUESTIONS_MAX),
+        metadata={
+            "description": "By question id (q1, q2, ...): single choice an option's "
+            "text, multiple choice a list of them, scale 1-5, text"
+        },
+    )
 
 
 class SurveySettingsSchema(Schema):
-    mentors_may_create = fields.Boolean(required=True,
-                                        metadata={"description": "Accredited mentors may create surveys too"})
+    mentors_may_create = fields.Boolean(
+        required=True, metadata={"description": "Accredited mentors may create surveys too"}
+    )
 
 
 # ---- views ---------------------------------------------------------------------------------
+
 
 class SurveyQuestionViewSchema(SurveyQuestionSchema):
     id = fields.String(required=True)
@@ -118,11 +139,15 @@ class SurveyQuestionResultSchema(Schema):
     kind = fields.String(required=True)
     text = fields.String(required=True)
     answered = fields.Integer(required=True, metadata={"description": "How many answered this question"})
-    counts = fields.List(fields.Nested(SurveyOptionCountSchema), required=True,
-                         metadata={"description": "Choices: each option; scale: 1-5; text: none"})
+    counts = fields.List(
+        fields.Nested(SurveyOptionCountSchema),
+        required=True,
+        metadata={"description": "Choices: each option; scale: 1-5; text: none"},
+    )
     mean = fields.Float(allow_none=True, metadata={"description": "A scale's mean"})
-    texts = fields.List(fields.String(), required=True,
-                        metadata={"description": "Free text, passed through the anonymizer"})
+    texts = fields.List(
+        fields.String(), required=True, metadata={"description": "Free text, passed through the anonymizer"}
+    )
 
 
 class SurveyResultsSchema(Schema):

@@ -8,6 +8,7 @@ The broker counts every return of a message to its queue; a consumer whose datab
 service it calls) is down therefore holds its messages instead of returning them, so that an
 outage spends none of their deliveries (services/common/consumer.py, "Outages").
 """
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,24 +30,60 @@ class Subscription:
 
 
 SUBSCRIPTIONS = (
-    Subscription("matching.case-events", "cases",
-                 ("CaseCreated", "MentorDeclined", "SecondOpinionRequested", "CaseEscalated", "CaseRedefined",
-                  "MentorChosen", "MentorAccepted", "CaseCompleted", "CaseWithdrawn", "MentorReleased")),
+    Subscription(
+        "matching.case-events",
+        "cases",
+        (
+            "CaseCreated",
+            "MentorDeclined",
+            "SecondOpinionRequested",
+            "CaseEscalated",
+            "CaseRedefined",
+            "MentorChosen",
+            "MentorAccepted",
+            "CaseCompleted",
+            "CaseWithdrawn",
+            "MentorReleased",
+        ),
+    ),
     Subscription("matching.identity-events", "identity", ("MentorProfileUpdated",)),
     Subscription("cases.matching-events", "matching", ("MentorsMatched",)),
     Subscription("cases.identity-events", "identity", ("AccreditationDecided",)),  # suspensions
-    Subscription("notifications.case-events", "cases",
-                 ("MentorsProposed", "MentorChosen", "MentorAccepted", "SolutionProposed", "MentorDeclined",
-                  "CaseWithdrawn", "QuestionsAsked", "QuestionsAnswered", "RequestKept", "CaseRedefined",
-                  "CaseSharedWithColleagues", "ColleagueOpinionAdded", "MessageSent", "CaseEscalated",
-                  "CaseFlagged", "MentorReleased", "CaseReminded", "CaseAbandoned", "CaseReopened",
-                  "CaseCompleted", "SecondOpinionRequested", "CasePublishedToForum")),
+    Subscription(
+        "notifications.case-events",
+        "cases",
+        (
+            "MentorsProposed",
+            "MentorChosen",
+            "MentorAccepted",
+            "SolutionProposed",
+            "MentorDeclined",
+            "CaseWithdrawn",
+            "QuestionsAsked",
+            "QuestionsAnswered",
+            "RequestKept",
+            "CaseRedefined",
+            "CaseSharedWithColleagues",
+            "ColleagueOpinionAdded",
+            "MessageSent",
+            "CaseEscalated",
+            "CaseFlagged",
+            "MentorReleased",
+            "CaseReminded",
+            "CaseAbandoned",
+            "CaseReopened",
+            "CaseCompleted",
+            "SecondOpinionRequested",
+            "CasePublishedToForum",
+        ),
+    ),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
     Subscription("notifications.library-events", "library", ("PublicationDrafted", "SurveyOpened")),
     # surveys' audiences: who is an accredited mentor, advising in which rubrics
     Subscription("library.identity-events", "identity", ("MentorProfileUpdated",)),
-    Subscription("library.case-events", "cases",
-                 ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")),
+    Subscription(
+        "library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")
+    ),
 )
 
 SUBSCRIPTIONS_BY_QUEUE = {s.queue: s for s in SUBSCRIPTIONS}
@@ -59,6 +96,7 @@ class Broadcast:
     published while no such queue exists reach nobody, on purpose: a process loads the current state
     by RPC right after its queue is bound (at start and after every reconnection), so it misses
     nothing that happened before or while it was away."""
+
     prefix: str
     source: str
     event_types: tuple[str, ...]
@@ -74,8 +112,13 @@ BROADCAST_QUEUE_SUFFIX = "[0-9a-f]{32}"  # the random part of a broadcast queue'
 def broadcast_queue(broadcast: Broadcast, name: str) -> Queue:
     """The queue ``name`` (``<prefix>.<random>``) of one process for ``broadcast``."""
     exchange = events_exchange(broadcast.source)
-    return Queue(name, bindings=[binding(exchange, routing_key=t) for t in broadcast.event_types],
-                 durable=False, exclusive=True, auto_delete=True)
+    return Queue(
+        name,
+        bindings=[binding(exchange, routing_key=t) for t in broadcast.event_types],
+        durable=False,
+        exclusive=True,
+        auto_delete=True,
+    )
 
 
 def consumer_queue(subscription: Subscription) -> Queue:
@@ -94,8 +137,9 @@ def consumer_queue(subscription: Subscription) -> Queue:
 
 
 def parking_queue(subscription: Subscription) -> Queue:
-    return Queue(f"{subscription.queue}.parked", exchange=PARKING_EXCHANGE,
-                 routing_key=subscription.queue, durable=True)
+    return Queue(
+        f"{subscription.queue}.parked", exchange=PARKING_EXCHANGE, routing_key=subscription.queue, durable=True
+    )
 
 
 def declare_topology(channel: Any, source: str | None = None) -> None:

@@ -1,8 +1,9 @@
 """Helpers to run a contract schema and turn its complaints into one InvalidInput."""
+
 import functools
-from typing import Any, TypeVar
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -40,6 +41,7 @@ def unique(values: list[Any]) -> None:
     if len(set(values)) != len(values):
         raise ValidationError("Values must not repeat.")
 
+
 # The offsets places on Earth use run from -12:00 to +14:00; PostgreSQL refuses some beyond (a 500
 # once), and nobody means 2030-01-01T10:00+23:59. Allowed: Z, or +-HH:MM up to 14:00.
 MAX_UTC_OFFSET = timedelta(hours=14)
@@ -61,8 +63,7 @@ class Moment(fields.AwareDateTime):
         kwargs["metadata"] = {"pattern": MOMENT_OFFSET_PATTERN, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
-                     **kwargs: Any) -> datetime:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)
         offset = moment.utcoffset()
         assert offset is not None  # an AwareDateTime has one

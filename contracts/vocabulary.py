@@ -42,10 +42,19 @@ PHOTO_MAX_BYTES = 2 * 1024 * 1024
 # the mentor, the platform ("system"), a moderator, or nobody (a closed case). The case list shows it,
 # the statistics count the open cases by it.
 TURNS = ("author", "mentor", "system", "moderator")
-TURN_BY_STATE = {"awaiting_proposals": "system", "no_mentor_found": "moderator", "choosing_mentor": "author",
-                 "awaiting_acceptance": "mentor", "in_progress": "mentor", "awaiting_answers": "author",
-                 "awaiting_decision": "author", "solution_proposed": "author", "completed": None, "withdrawn": None,
-                 "abandoned": "author"}  # closed for want of the author's step: the author may reopen it
+TURN_BY_STATE = {
+    "awaiting_proposals": "system",
+    "no_mentor_found": "moderator",
+    "choosing_mentor": "author",
+    "awaiting_acceptance": "mentor",
+    "in_progress": "mentor",
+    "awaiting_answers": "author",
+    "awaiting_decision": "author",
+    "solution_proposed": "author",
+    "completed": None,
+    "withdrawn": None,
+    "abandoned": "author",
+}  # closed for want of the author's step: the author may reopen it
 # The formats beside the mode (seed 6.2.1.3): a mentor asked colleagues, the author published to the forum.
 FORMATS = ("collective", "public")
 # Why a case waits for a moderator.

@@ -7,6 +7,7 @@ exchanges, queues and broadcasts, ``contracts/topology.py``; each service's tabl
 statements of its ``Database`` migrations, plus what its parts create themselves (a relay's position
 and outbox, the replay guard's ``accepted_jtis`` in every RPC server, cases' event store).
 """
+
 import os
 import re
 import sys
@@ -30,6 +31,7 @@ def service_classes():
     from services.library.service import LibraryService
     from services.matching.service import MatchingService
     from services.notifications.service import NotificationsService
+
     return (GatewayService, IdentityService, CasesService, MatchingService, NotificationsService, LibraryService)
 
 
@@ -48,14 +50,18 @@ def tables_of(service_cls):
         tables.add("accepted_jtis")
     if service_cls.name == "cases":
         from services.cases.application import CasesApplication
+
         tables.add(f"{CasesApplication.name}_events")  # eventsourcing's event store
     return sorted(tables)
 
 
 def diagram():
-    lines = ["```mermaid", "flowchart LR",
-             '  people(["people, in a browser"]) -->|HTTPS| web["web: the browser client"]',
-             "  web -->|HTTP API| gateway"]
+    lines = [
+        "```mermaid",
+        "flowchart LR",
+        '  people(["people, in a browser"]) -->|HTTPS| web["web: the browser client"]',
+        "  web -->|HTTP API| gateway",
+    ]
     classes = service_classes()
     for caller in sorted(CALLS):
         for callee in CALLS[caller]:
@@ -66,16 +72,16 @@ def diagram():
     for subscription in SUBSCRIPTIONS:
         node = "q_" + re.sub(r"\W", "_", subscription.queue)
         consumer = subscription.queue.split(".", 1)[0]
-        lines.append(f"  ex_{subscription.source} --> {node}[(\"{subscription.queue}\")] --> {consumer}")
+        lines.append(f'  ex_{subscription.source} --> {node}[("{subscription.queue}")] --> {consumer}')
     for broadcast in BROADCASTS:
         node = "b_" + re.sub(r"\W", "_", broadcast.prefix)
         consumer = broadcast.prefix.split(".", 1)[0]
-        lines.append(f"  ex_{broadcast.source} -.-> {node}[(\"{broadcast.prefix}.* one per process\")] -.-> {consumer}")
+        lines.append(f'  ex_{broadcast.source} -.-> {node}[("{broadcast.prefix}.* one per process")] -.-> {consumer}')
     for service_cls in classes:
         tables = tables_of(service_cls)
         if tables:
             label = "<br/>".join([f"<b>mentor_{service_cls.name}</b>"] + tables)
-            lines.append(f"  {service_cls.name} --- db_{service_cls.name}[(\"{label}\")]")
+            lines.append(f'  {service_cls.name} --- db_{service_cls.name}[("{label}")]')
     lines.append("```")
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ logs (a pilot year's: seconds).
 
 Needs PostgreSQL's client programs (pg_dump, pg_restore) of the server's major version or newer.
 """
+
 import argparse
 import concurrent.futures
 import hashlib
@@ -41,6 +42,7 @@ class BackupError(Exception):
 
 # ---- the databases ------------------------------------------------------------------------------
 
+
 def database_urls(pairs, environ):
     """The URL of each service's database: ``--url service=URL`` options first, then the
     ``<SERVICE>_DATABASE_URL`` variables the services themselves read (compose's .env names)."""
@@ -61,16 +63,17 @@ def database_urls(pairs, environ):
 def _program(name, pg_bin):
     path = os.path.join(pg_bin, name) if pg_bin else shutil.which(name)
     if not path or not os.access(path, os.X_OK):
-        raise BackupError(f"{name} not found{' in ' + pg_bin if pg_bin else ' on PATH'}: install PostgreSQL's "
-                          f"client programs (Debian: postgresql-client-15) or give --pg-bin")
+        raise BackupError(
+            f"{name} not found{' in ' + pg_bin if pg_bin else ' on PATH'}: install PostgreSQL's "
+            f"client programs (Debian: postgresql-client-15) or give --pg-bin"
+        )
     return path
 
 
 def _run(argv):
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
-        raise BackupError(f"{os.path.basename(argv[0])} failed (exit {done.returncode}): "
-                          f"{done.stderr.strip()[-2000:]}")
+        raise BackupError(f"{os.path.basename(argv[0])} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
 
 
 def _sha256(path):
@@ -90,6 +93,7 @@ def _without_password(url):
 
 # ---- dump ---------------------------------------------------------------------------------------
 
+
 def dump(urls, out_dir, pg_bin=None):
     """Dump every database in ``urls`` into ``out_dir`` (created; must hold no earlier backup), the
     dumps started together; write the manifest last, so a directory with one is a whole backup."""
@@ -102,19 +106,28 @@ def dump(urls, out_dir, pg_bin=None):
     def one(service):
         path = os.path.join(out_dir, f"{service}.dump")
         _run([pg_dump, "--format=custom", "--no-owner", "--no-privileges", "--file", path, urls[service]])
-        return service, {"file": os.path.basename(path), "sha256": _sha256(path), "bytes": os.path.getsize(path),
-                         "source": _without_password(urls[service])}
+        return service, {
+            "file": os.path.basename(path),
+            "sha256": _sha256(path),
+            "bytes": os.path.getsize(path),
+            "source": _without_password(urls[service]),
+        }
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(urls)) as pool:
         databases = dict(pool.map(one, sorted(urls)))
-    manifest = {"format": FORMAT_VERSION, "started_at": started.isoformat(),
-                "finished_at": datetime.now(timezone.utc).isoformat(), "databases": databases}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(timezone.utc).isoformat(),
+        "databases": databases,
+    }
     with open(os.path.join(out_dir, MANIFEST), "w", encoding="utf-8") as stream:
         json.dump(manifest, stream, indent=2)
     return manifest
 
 
 # ---- restore ------------------------------------------------------------------------------------
+
 
 def read_manifest(in_dir):
     path = os.path.join(in_dir, MANIFEST)
@@ -125,7 +138,7 @@ def read_manifest(in_dir):
         raise BackupError(f"{in_dir} holds no {MANIFEST}: not a whole backup") from None
     if manifest.get("format") != FORMAT_VERSION:
         raise BackupError(f"{path}: format {manifest.get('format')!r}, this tool reads {FORMAT_VERSION}")
-    for service, entry in manifest["databases"].items():
+    for entry in manifest["databases"].values():
         dump_path = os.path.join(in_dir, entry["file"])
         if not os.path.exists(dump_path) or _sha256(dump_path) != entry["sha256"]:
             raise BackupError(f"{dump_path}: missing or not the file the manifest names (sha256 differs)")
@@ -136,6 +149,7 @@ def _prepare_empty_database(url):
     """Create the database (UTF-8, from template0) or accept an existing one with no tables; refuse one
     holding anything, so a restore never mixes with live data."""
     from services.common.db import ensure_database
+
     ensure_database(url)
     conn = psycopg2.connect(url, connect_timeout=5)
     try:
@@ -161,8 +175,18 @@ def restore(in_dir, urls, pg_bin=None):
     rewound = {}
     for service in sorted(urls):
         path = os.path.join(in_dir, manifest["databases"][service]["file"])
-        _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-              "--dbname", urls[service], path])
+        _run(
+            [
+                pg_restore,
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                "--dbname",
+                urls[service],
+                path,
+            ]
+        )
         rewound[service] = rewind_relays(urls[service])
     return rewound
 
@@ -177,8 +201,10 @@ def rewind_relays(url):
             cur.execute("SELECT to_regclass('relay_position') IS NOT NULL")
             if not cur.fetchone()[0]:
                 return []
-            cur.execute("UPDATE relay_position SET position = 0, updated_at = now() WHERE relay = ANY(%s) "
-                        "RETURNING relay", (list(SERVICES),))
+            cur.execute(
+                "UPDATE relay_position SET position = 0, updated_at = now() WHERE relay = ANY(%s) RETURNING relay",
+                (list(SERVICES),),
+            )
             return sorted(row[0] for row in cur.fetchall())
     finally:
         conn.close()
@@ -186,13 +212,17 @@ def rewind_relays(url):
 
 # ---- the command line ---------------------------------------------------------------------------
 
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="mentor-backup",
-        description="Back up the five service databases together and restore them (see README, Operators).")
+        description="Back up the five service databases together and restore them (see README, Operators).",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    url_help = ("SERVICE=URL of a service's database, repeatable; by default the <SERVICE>_DATABASE_URL "
-                "variables (identity, cases, matching, notifications, library)")
+    url_help = (
+        "SERVICE=URL of a service's database, repeatable; by default the <SERVICE>_DATABASE_URL "
+        "variables (identity, cases, matching, notifications, library)"
+    )
     dump_cmd = commands.add_parser("dump", help="dump every database into a directory, with a manifest")
     dump_cmd.add_argument("--out", required=True, help="a new or empty directory")
     dump_cmd.add_argument("--url", action="append", metavar="SERVICE=URL", help=url_help)

@@ -21,6 +21,7 @@ while a case is worked on. Definitions:
 
 Rubrics come in the rubricator's order (contracts/rubrics.py), as everywhere else.
 """
+
 import datetime
 import statistics
 from collections.abc import Iterable, Iterator, Sequence
@@ -47,9 +48,23 @@ def rubric_place(slug: str) -> tuple[int, str]:
 
 
 class _CaseStats:
-    __slots__ = ("rubrics", "urgency", "created", "accepted", "first_solution", "questions", "clarifying",
-                 "developing", "question_rounds", "redefinitions", "chosen", "declined", "second_opinion", "solved",
-                 "withdrawn")
+    __slots__ = (
+        "rubrics",
+        "urgency",
+        "created",
+        "accepted",
+        "first_solution",
+        "questions",
+        "clarifying",
+        "developing",
+        "question_rounds",
+        "redefinitions",
+        "chosen",
+        "declined",
+        "second_opinion",
+        "solved",
+        "withdrawn",
+    )
 
     def __init__(self, rubrics: tuple[str, ...], urgency: str, created: datetime.datetime) -> None:
         self.rubrics = rubrics
@@ -94,8 +109,10 @@ class Statistics:
 
     # The kinds of event whose fields (beyond the kind and the case) the fold reads: a replay may
     # pass ``event=None`` for every other kind without decoding it (research/replay.py).
-    FIELD_KINDS = frozenset(("Created", "MentorAccepted", "SolutionProposed", "Completed", "QuestionsAsked")) \
+    FIELD_KINDS = (
+        frozenset(("Created", "MentorAccepted", "SolutionProposed", "Completed", "QuestionsAsked"))
         | mentor_quality.FIELD_KINDS
+    )
 
     def add(self, event: Event) -> None:
         self.add_kind(type(event).__name__, event.originator_id, event)
@@ -107,8 +124,9 @@ class Statistics:
         self.mentors.add_kind(kind, case_id, event)
         if kind == "Created":
             form = event.form or {}
-            self.cases[case_id] = _CaseStats(tuple(form.get("rubrics") or ()), form.get("urgency") or "unknown",
-                                             event.timestamp)
+            self.cases[case_id] = _CaseStats(
+                tuple(form.get("rubrics") or ()), form.get("urgency") or "unknown", event.timestamp
+            )
             return
         case = self.cases.get(case_id)
         if case is None:
@@ -159,8 +177,12 @@ class Statistics:
             for key in self._group_keys(case):
                 members.setdefault(key, []).append(case)
         order = {"overall": 0, "rubric": 1, "urgency": 2}
-        return {key: summarize(members[key]) for key in sorted(
-            members, key=lambda k: (order[k[0]], rubric_place(k[1]) if k[0] == "rubric" else (0, k[1])))}
+        return {
+            key: summarize(members[key])
+            for key in sorted(
+                members, key=lambda k: (order[k[0]], rubric_place(k[1]) if k[0] == "rubric" else (0, k[1]))
+            )
+        }
 
     def by_month(self) -> dict[tuple[str, str], int]:
         """{(rubric, 'YYYY-MM'): number of cases created}, rubrics in the rubricator's order."""

@@ -12,24 +12,76 @@ solutions, reflections...):
 * the case number and the event's technical topic are dropped;
 * a string under a key these rules do not know is scrubbed as free text (fail safe).
 """
+
 import hashlib
 import hmac
 import uuid
 
 from services.common.anonymizer import scrub
 
-PERSON_ID_KEYS = frozenset({"author_id", "mentor_id", "sender_id", "recipient_id", "colleague_id",
-                            "colleague_ids", "excluded_mentor_ids", "asked_by"})
+PERSON_ID_KEYS = frozenset(
+    {
+        "author_id",
+        "mentor_id",
+        "sender_id",
+        "recipient_id",
+        "colleague_id",
+        "colleague_ids",
+        "excluded_mentor_ids",
+        "asked_by",
+    }
+)
 KEPT_ID_KEYS = frozenset({"id", "question_id", "solution_id", "message_id", "opinion_id", "bank_id"})
-TEXT_KEYS = frozenset({"essence", "actions_taken", "difficulty", "question", "text", "reason", "title",
-                       "reference", "actions", "learned", "comment"})
+TEXT_KEYS = frozenset(
+    {
+        "essence",
+        "actions_taken",
+        "difficulty",
+        "question",
+        "text",
+        "reason",
+        "title",
+        "reference",
+        "actions",
+        "learned",
+        "comment",
+    }
+)
 DROPPED_KEYS = frozenset({"number", "originator_topic"})
 # Fields whose values are codes, numbers, flags or times (no person, no free text).
-STRUCTURAL_KEYS = frozenset({"form", "participants", "rubrics", "matched_rubrics", "mode", "urgency",
-                             "group_discussion_consent", "publication_consent", "round", "next_round",
-                             "proposals", "score", "questions", "kind", "answers", "at", "asked_at",
-                             "answered_at", "created_at", "sent_at", "revision", "materials", "reflection",
-                             "problem_solved", "helpfulness", "opinion", "outcome", "reasons", "recent_assignments"})
+STRUCTURAL_KEYS = frozenset(
+    {
+        "form",
+        "participants",
+        "rubrics",
+        "matched_rubrics",
+        "mode",
+        "urgency",
+        "group_discussion_consent",
+        "publication_consent",
+        "round",
+        "next_round",
+        "proposals",
+        "score",
+        "questions",
+        "kind",
+        "answers",
+        "at",
+        "asked_at",
+        "answered_at",
+        "created_at",
+        "sent_at",
+        "revision",
+        "materials",
+        "reflection",
+        "problem_solved",
+        "helpfulness",
+        "opinion",
+        "outcome",
+        "reasons",
+        "recent_assignments",
+    }
+)
 
 
 class Pseudonymizer:

@@ -21,6 +21,7 @@ verify library   compares a live library with a rebuilt one, ignoring what canno
                  withdrawals and hidden posts are not compared, nor what people wrote in the
                  forum (services/library/curation.py).
 """
+
 import json
 from collections import Counter
 
@@ -28,21 +29,51 @@ from research.cli import PAGE_SIZE, CliError, open_store
 
 LIBRARY_TABLES = {
     # table: (key columns or None for a multiset of rows, compared columns)
-    "library_entries": (None, ("kind", "rubrics", "urgency", "essence", "actions_taken", "difficulty",
-                               "question", "participants", "solutions", "clarifications", "problem_solved")),
+    "library_entries": (
+        None,
+        (
+            "kind",
+            "rubrics",
+            "urgency",
+            "essence",
+            "actions_taken",
+            "difficulty",
+            "question",
+            "participants",
+            "solutions",
+            "clarifications",
+            "problem_solved",
+        ),
+    ),
     "forum_threads": (("id",), ("id", "title", "rubrics")),
     "forum_posts": (("id",), ("id", "thread_id", "essence", "question", "rubrics", "urgency")),
-    "library_materials": (("id",), ("id", "material_type", "title", "description", "url", "reference", "rubrics",
-                                    "entry_id", "origin")),
+    "library_materials": (
+        ("id",),
+        ("id", "material_type", "title", "description", "url", "reference", "rubrics", "entry_id", "origin"),
+    ),
 }
 MATCHING_TABLES = {
-    "mentors": (("mentor_id",), ("mentor_id", "rubrics", "accepting_cases", "accredited", "capacity",
-                                 "away_periods", "source_position")),
+    "mentors": (
+        ("mentor_id",),
+        ("mentor_id", "rubrics", "accepting_cases", "accredited", "capacity", "away_periods", "source_position"),
+    ),
     "proposals": (("case_id", "round"), ("case_id", "round", "rubrics", "proposals")),
     "cases": (("case_id",), ("case_id", "rubrics", "rubrics_position", "released_position")),
-    "assignments": (("case_id", "mentor_id"), ("case_id", "mentor_id", "round", "chosen_at", "chosen_position",
-                                               "outcome", "outcome_at", "outcome_position", "response_seconds",
-                                               "open")),
+    "assignments": (
+        ("case_id", "mentor_id"),
+        (
+            "case_id",
+            "mentor_id",
+            "round",
+            "chosen_at",
+            "chosen_position",
+            "outcome",
+            "outcome_at",
+            "outcome_position",
+            "response_seconds",
+            "open",
+        ),
+    ),
     "mentor_stats": (("mentor_id",), ("mentor_id", "open_cases", "responses", "median_response_seconds")),
 }
 ROUND_EVENTS = {"CaseCreated", "MentorDeclined", "SecondOpinionRequested", "CaseEscalated", "MentorReleased"}
@@ -51,6 +82,7 @@ ENTRY_LABEL = ("id", "question")  # how a library entry is named in a difference
 
 
 # ---- reading the cases log as the relay publishes it ----------------------------------------
+
 
 def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
     """Envelopes of the wanted integration types, in log order, as the relay would build them
@@ -77,11 +109,13 @@ def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
 
 # ---- rebuild --------------------------------------------------------------------------------
 
+
 def _open_target(url, schema, tables):
     """A fresh database with the service's schema; refuses one that already holds rows."""
     import psycopg2
 
     from services.common.db import PostgresStore, ensure_database
+
     try:
         ensure_database(url)
         store = PostgresStore(url, 1)
@@ -103,6 +137,7 @@ def _open_target(url, schema, tables):
 def rebuild_library(cases_url, library_url, into_url, out):
     from services.library import projection
     from services.library.service import SCHEMA
+
     app = open_store(cases_url)
     store = None
     try:
@@ -121,9 +156,11 @@ def rebuild_library(cases_url, library_url, into_url, out):
         app.close()
         if store is not None:
             store.close()
-    out.write(f"rebuilt library from {counts['CaseCompleted']} CaseCompleted and "
-              f"{counts['CasePublishedToForum']} CasePublishedToForum events and the library's decisions "
-              f"({counts['published']} published, {counts['rejected']} rejected, {counts['withdrawn']} withdrawn)\n")
+    out.write(
+        f"rebuilt library from {counts['CaseCompleted']} CaseCompleted and "
+        f"{counts['CasePublishedToForum']} CasePublishedToForum events and the library's decisions "
+        f"({counts['published']} published, {counts['rejected']} rejected, {counts['withdrawn']} withdrawn)\n"
+    )
     return 0
 
 
@@ -132,6 +169,7 @@ def outbox_envelopes(url, event_type, page_size=PAGE_SIZE):
     import psycopg2
 
     from contracts.envelope import read_envelope
+
     try:
         conn = psycopg2.connect(url, connect_timeout=5)
     except psycopg2.Error as error:
@@ -139,8 +177,9 @@ def outbox_envelopes(url, event_type, page_size=PAGE_SIZE):
     try:
         with conn.cursor(name="outbox_reader") as cur:
             cur.itersize = page_size
-            cur.execute("SELECT position, envelope FROM outbox WHERE envelope->>'type' = %s ORDER BY position",
-                        (event_type,))
+            cur.execute(
+                "SELECT position, envelope FROM outbox WHERE envelope->>'type' = %s ORDER BY position", (event_type,)
+            )
             for position, message in cur:
                 yield read_envelope({**message, "position": position})
     finally:
@@ -150,6 +189,7 @@ def outbox_envelopes(url, event_type, page_size=PAGE_SIZE):
 def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
     from services.matching import readmodel
     from services.matching.service import SCHEMA
+
     app = open_store(cases_url)
     store = None
     mentors = rounds = case_events = 0
@@ -173,15 +213,18 @@ def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
                 key = (p["case_id"], p["round"])
                 if key not in rubrics:
                     raise CliError(f"round {p['round']} of case {p['case_id']} is not in the cases log", code=1)
-                readmodel.record_round(cur, p["case_id"], p["round"], rubrics[key], p["proposals"],
-                                       at=envelope.occurred_at)
+                readmodel.record_round(
+                    cur, p["case_id"], p["round"], rubrics[key], p["proposals"], at=envelope.occurred_at
+                )
                 rounds += 1
     finally:
         app.close()
         if store is not None:
             store.close()
-    out.write(f"rebuilt matching from {mentors} MentorProfileUpdated and {rounds} MentorsMatched events "
-              f"and {case_events} case events\n")
+    out.write(
+        f"rebuilt matching from {mentors} MentorProfileUpdated and {rounds} MentorsMatched events "
+        f"and {case_events} case events\n"
+    )
     return 0
 
 
@@ -193,6 +236,7 @@ def run_rebuild(args, stdout):
 
 # ---- verify ---------------------------------------------------------------------------------
 
+
 def _normal(value):
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
@@ -201,6 +245,7 @@ def _normal(value):
 
 def _read_table(conn, table, columns, extra=()):
     from psycopg2.extras import RealDictCursor
+
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(f"SELECT {', '.join(dict.fromkeys((*extra, *columns)))} FROM {table}")
         return [{k: _normal(v) for k, v in row.items()} for row in cur.fetchall()]
@@ -213,7 +258,7 @@ def compare_tables(live, rebuilt, tables):
         if key is None:  # no stable id: a multiset of rows by content
             live_rows = _read_table(live, table, columns, extra=ENTRY_LABEL[:1])
             rebuilt_rows = _read_table(rebuilt, table, columns)
-            content = lambda row: tuple(row[c] for c in columns)  # noqa: E731
+            content = lambda row: tuple(row[c] for c in columns)  # noqa: E731, B023 - used at once, in this iteration
             missing = Counter(content(r) for r in rebuilt_rows)
             missing.subtract(Counter(content(r) for r in live_rows))
             surplus = Counter(content(r) for r in live_rows)
@@ -221,12 +266,15 @@ def compare_tables(live, rebuilt, tables):
             for row in live_rows:
                 if surplus[content(row)] > 0:
                     surplus[content(row)] -= 1
-                    differences.append(f"{table}: only in live: id={row['id']} "
-                                       f"{json.dumps({c: row[c] for c in columns}, ensure_ascii=False)}")
+                    differences.append(
+                        f"{table}: only in live: id={row['id']} "
+                        f"{json.dumps({c: row[c] for c in columns}, ensure_ascii=False)}"
+                    )
             for values, n in missing.items():
                 for _ in range(n):
-                    differences.append(f"{table}: only in rebuilt: "
-                                       f"{json.dumps(dict(zip(columns, values)), ensure_ascii=False)}")
+                    differences.append(
+                        f"{table}: only in rebuilt: {json.dumps(dict(zip(columns, values)), ensure_ascii=False)}"
+                    )
             continue
         live_rows = {tuple(r[k] for k in key): r for r in _read_table(live, table, columns)}
         rebuilt_rows = {tuple(r[k] for k in key): r for r in _read_table(rebuilt, table, columns)}
@@ -246,6 +294,7 @@ def compare_tables(live, rebuilt, tables):
 
 def run_verify(args, stdout):
     import psycopg2
+
     connections = []
     try:
         for option, url in (("--live-url", args.live_url), ("--rebuilt-url", args.rebuilt_url)):
@@ -262,27 +311,40 @@ def run_verify(args, stdout):
             conn.close()
     for line in differences:
         stdout.write(line + "\n")
-    stdout.write(f"{args.model}: {len(differences)} difference(s)\n" if differences
-                 else f"{args.model}: live and rebuilt are equal\n")
+    stdout.write(
+        f"{args.model}: {len(differences)} difference(s)\n"
+        if differences
+        else f"{args.model}: live and rebuilt are equal\n"
+    )
     return 1 if differences else 0
 
 
 # ---- the command line (called from research/cli.py's build_parser) ---------------------------
 
+
 def add_commands(commands):
     rebuild = commands.add_parser(
-        "rebuild", help="rebuild a read model from the source event logs",
+        "rebuild",
+        help="rebuild a read model from the source event logs",
         description="Rebuild a service's read model into a fresh database (created if missing) by "
-                    "replaying the source logs through the service's own projection code.")
+        "replaying the source logs through the service's own projection code.",
+    )
     models = rebuild.add_subparsers(dest="model", required=True)
-    library = models.add_parser("library", help="library entries and the forum, from the cases log and the "
-                                                 "library's own log of review decisions")
+    library = models.add_parser(
+        "library",
+        help="library entries and the forum, from the cases log and the library's own log of review decisions",
+    )
     library.add_argument("--cases-url", required=True, help="the cases service's PostgreSQL URL (read only)")
-    library.add_argument("--library-url", required=True,
-                         help="the live library database URL: its outbox, the log of its decisions (read only)")
+    library.add_argument(
+        "--library-url",
+        required=True,
+        help="the live library database URL: its outbox, the log of its decisions (read only)",
+    )
     library.add_argument("--into-url", required=True, help="the PostgreSQL URL of the database to fill")
-    matching = models.add_parser("matching", help="mentors, assignments and proposal rounds, from identity's "
-                                                   "and matching's outboxes and the cases log")
+    matching = models.add_parser(
+        "matching",
+        help="mentors, assignments and proposal rounds, from identity's and matching's outboxes and the cases log",
+    )
     matching.add_argument("--identity-url", required=True, help="the identity database URL (its outbox)")
     matching.add_argument("--cases-url", required=True, help="the cases database URL (each round's rubrics)")
     matching.add_argument("--matching-url", required=True, help="the live matching database URL (its outbox)")
@@ -290,9 +352,11 @@ def add_commands(commands):
     rebuild.set_defaults(run=run_rebuild)
 
     verify = commands.add_parser(
-        "verify", help="compare a live read model with a rebuilt one (exit 1 on any difference)",
+        "verify",
+        help="compare a live read model with a rebuilt one (exit 1 on any difference)",
         description="Compare a live read model with a rebuilt one, ignoring timestamps and random ids; "
-                    "print each difference; exit 1 if any, 0 when equal.")
+        "print each difference; exit 1 if any, 0 when equal.",
+    )
     vmodels = verify.add_subparsers(dest="model", required=True)
     vlib = vmodels.add_parser("library", help="library_entries, library_materials, forum_threads, forum_posts")
     vlib.add_argument("--live-url", required=True, help="the live library database URL")

@@ -21,6 +21,7 @@ Where the store is not eventsourcing's PostgreSQL recorder (e.g. an in-memory on
 generic path is used. ``tests/integration/test_research_replay.py`` checks that both fold to the
 same statistics over a real log; bench/bench_replay.py measures both beside a raw cursor SELECT.
 """
+
 import uuid
 
 from research.analytics import Statistics
@@ -33,10 +34,18 @@ def fold_statistics(app, itersize=ITERSIZE):
     pool = _postgres_pool(app)
     if pool is None:
         from research.cli import iter_events
+
         return Statistics().add_all(iter_events(app))
     import psycopg2
-    conn = psycopg2.connect(dbname=pool.dbname, host=pool.host, port=pool.port, user=pool.user,
-                            password=pool.password, connect_timeout=getattr(pool, "connect_timeout", 5))
+
+    conn = psycopg2.connect(
+        dbname=pool.dbname,
+        host=pool.host,
+        port=pool.port,
+        user=pool.user,
+        password=pool.password,
+        connect_timeout=getattr(pool, "connect_timeout", 5),
+    )
     try:
         conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with conn:
@@ -58,7 +67,9 @@ def _postgres_pool(app):
 def _state_topics(app):
     """Topics of the aggregate's event classes whose kind the fold reads the fields of."""
     from eventsourcing.utils import get_topic
+
     from services.cases.domain import Case
+
     topics = []
     for kind in sorted(Statistics.FIELD_KINDS):
         cls = getattr(Case, kind, None)
@@ -83,21 +94,30 @@ def _fold(app, conn, table, itersize):
     lookup = conn.cursor()  # for a state the server did not send (see the module's docstring)
     with conn.cursor(name="research_replay") as cur:
         cur.itersize = itersize
-        cur.execute(f"SELECT originator_id::text, originator_version, topic, "
-                    f"CASE WHEN topic = ANY(%s) THEN state END "
-                    f"FROM {table} WHERE notification_id <= %s ORDER BY notification_id",
-                    (_state_topics(app), stop))
+        cur.execute(
+            f"SELECT originator_id::text, originator_version, topic, "
+            f"CASE WHEN topic = ANY(%s) THEN state END "
+            f"FROM {table} WHERE notification_id <= %s ORDER BY notification_id",
+            (_state_topics(app), stop),
+        )
         for case_id, version, topic, state in cur:
             kind = kinds.get(topic)
             if kind is None:
                 kind = kinds[topic] = resolve_topic(topic).__name__
             if kind in field_kinds:
                 if state is None:
-                    lookup.execute(f"SELECT state FROM {table} WHERE originator_id = %s AND originator_version = %s",
-                                   (case_id, version))
+                    lookup.execute(
+                        f"SELECT state FROM {table} WHERE originator_id = %s AND originator_version = %s",
+                        (case_id, version),
+                    )
                     state = lookup.fetchone()[0]
-                add_kind(kind, case_id, to_domain_event(StoredEvent(
-                    originator_id=case_id, originator_version=version, topic=topic, state=bytes(state))))
+                add_kind(
+                    kind,
+                    case_id,
+                    to_domain_event(
+                        StoredEvent(originator_id=case_id, originator_version=version, topic=topic, state=bytes(state))
+                    ),
+                )
             else:
                 add_kind(kind, case_id, None)
     lookup.close()

@@ -12,6 +12,7 @@
 Rubrics come in the rubricator's order everywhere; the tables and plots name them ("6. Methods of
 teaching the subject"), the CSV keeps their slugs.
 """
+
 import base64
 import csv
 import html
@@ -26,19 +27,43 @@ PLOTS = (
     ("time_to_acceptance_by_urgency.png", "Hours from creation to acceptance, by urgency"),
     ("reflection_outcomes_by_rubric.png", "Reflection outcomes (problem solved) by rubric"),
 )
-HTML_COLUMNS = ("cases", "accepted", "completed", "withdrawn", "questions_asked_total", "questions_clarifying",
-                "questions_developing", "questions_asked_mean", "redefinitions_mean",
-                "hours_to_acceptance_median", "hours_to_first_solution_median", "decline_rate",
-                "second_opinion_rate", *(f"solved_{o}" for o in OUTCOMES))
+HTML_COLUMNS = (
+    "cases",
+    "accepted",
+    "completed",
+    "withdrawn",
+    "questions_asked_total",
+    "questions_clarifying",
+    "questions_developing",
+    "questions_asked_mean",
+    "redefinitions_mean",
+    "hours_to_acceptance_median",
+    "hours_to_first_solution_median",
+    "decline_rate",
+    "second_opinion_rate",
+    *(f"solved_{o}" for o in OUTCOMES),
+)
 
 
-MENTOR_COLUMNS = ("chosen", "acceptance_rate", "decline_rate", "time_to_accept", "time_to_first_question",
-                  "time_to_first_solution", "second_opinion_rate", "completed", "solved_yes", "solved_partly",
-                  "solved_no", "ratings", "helpfulness_mean")
+MENTOR_COLUMNS = (
+    "chosen",
+    "acceptance_rate",
+    "decline_rate",
+    "time_to_accept",
+    "time_to_first_question",
+    "time_to_first_solution",
+    "second_opinion_rate",
+    "completed",
+    "solved_yes",
+    "solved_partly",
+    "solved_no",
+    "ratings",
+    "helpfulness_mean",
+)
 
 
 def rubric_name(slug):
-    """"6. Methods of teaching the subject": the rubric's place and name (the slug if unknown)."""
+    """ "6. Methods of teaching the subject": the rubric's place and name (the slug if unknown)."""
     rubric = RUBRICS_BY_SLUG.get(slug)
     return f"{rubric.number}. {rubric.label}" if rubric else slug
 
@@ -99,10 +124,14 @@ def _pyplot():
         import matplotlib
     except ImportError:
         from research.cli import CliError
-        raise CliError("the report's figures need matplotlib, which is not installed: "
-                       'pip install -c constraints.txt ".[research]"') from None
+
+        raise CliError(
+            "the report's figures need matplotlib, which is not installed: "
+            'pip install -c constraints.txt ".[research]"'
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -172,28 +201,50 @@ def _table(headers, rows):
 
 def write_html(stats, plot_paths, path):
     groups = stats.groups()
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Cases report</title>",
-             "<style>body{font-family:sans-serif} table{border-collapse:collapse;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>",
-             f"<h1>Cases report</h1><p>{len(stats.cases)} cases, {stats.events} events.</p>"]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Cases report</title>",
+        "<style>body{font-family:sans-serif} table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>",
+        f"<h1>Cases report</h1><p>{len(stats.cases)} cases, {stats.events} events.</p>",
+    ]
     for dimension in ("overall", "rubric", "urgency"):
-        rows = [(rubric_name(g) if d == "rubric" else g, *(_fmt(s[c]) for c in HTML_COLUMNS))
-                for (d, g), s in groups.items() if d == dimension]
+        rows = [
+            (rubric_name(g) if d == "rubric" else g, *(_fmt(s[c]) for c in HTML_COLUMNS))
+            for (d, g), s in groups.items()
+            if d == dimension
+        ]
         parts.append(f"<h2>By {dimension}</h2>" + _table((dimension, *HTML_COLUMNS), rows))
-    parts.append("<h2>Cases by rubric and month</h2>"
-                 + _table(("rubric", "month", "cases"),
-                          [(rubric_name(r), m, n) for (r, m), n in stats.by_month().items()]))
+    parts.append(
+        "<h2>Cases by rubric and month</h2>"
+        + _table(("rubric", "month", "cases"), [(rubric_name(r), m, n) for (r, m), n in stats.by_month().items()])
+    )
     mentors = list(mentor_rows(stats))
-    parts.append("<h2>Mentor quality</h2><p>Times in seconds (median; p90 in the CSV): to accept from being "
-                 "chosen, to the first question and the first solution from accepting.</p>"
-                 + _table(("mentor", *MENTOR_COLUMNS), [(label, *(_fmt(f.get(c)) for c in MENTOR_COLUMNS))
-                                                         for label, d, f in mentors if d == "overall"]))
-    parts.append("<h2>Mentor quality by rubric</h2>"
-                 + _table(("mentor", "rubric", "engagements", "completed", *(f"solved_{o}" for o in OUTCOMES),
-                           "helpfulness_mean"),
-                          [(label, rubric_name(d), f["engagements"], f["completed"],
-                            *(f[f"solved_{o}"] for o in OUTCOMES), _fmt(f["helpfulness_mean"]))
-                           for label, d, f in mentors if d != "overall"]))
+    parts.append(
+        "<h2>Mentor quality</h2><p>Times in seconds (median; p90 in the CSV): to accept from being "
+        "chosen, to the first question and the first solution from accepting.</p>"
+        + _table(
+            ("mentor", *MENTOR_COLUMNS),
+            [(label, *(_fmt(f.get(c)) for c in MENTOR_COLUMNS)) for label, d, f in mentors if d == "overall"],
+        )
+    )
+    parts.append(
+        "<h2>Mentor quality by rubric</h2>"
+        + _table(
+            ("mentor", "rubric", "engagements", "completed", *(f"solved_{o}" for o in OUTCOMES), "helpfulness_mean"),
+            [
+                (
+                    label,
+                    rubric_name(d),
+                    f["engagements"],
+                    f["completed"],
+                    *(f[f"solved_{o}"] for o in OUTCOMES),
+                    _fmt(f["helpfulness_mean"]),
+                )
+                for label, d, f in mentors
+                if d != "overall"
+            ],
+        )
+    )
     titles = dict(PLOTS)
     for plot in plot_paths:
         with open(plot, "rb") as f:

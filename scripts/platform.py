@@ -18,6 +18,7 @@ whose hosts are `postgres` and `rabbitmq`.
 
 Only the standard library and requests; the tables below import without side effects.
 """
+
 import os
 import sys
 
@@ -110,28 +111,116 @@ ENV_DEFAULTS = {
 
 # Start order (all start at once; the order only decides the order of messages).
 SERVICES = {
-    "identity": ("AMQP_URI", "ACTOR_VERIFY_KEY", "NOTIFICATIONS_VERIFY_KEY", "IDENTITY_DATABASE_URL", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "LOG_LEVEL", "METRICS_PORT",
-                 "RELAY_POLL_INTERVAL", "RELAY_ENABLED", "SIGN_IN_ACCOUNT_LIMIT", "SIGN_IN_ADDRESS_LIMIT",
-                 "SIGN_IN_WINDOW_SECONDS", "RPC_TIMEOUT", "SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS",
-                 "REGISTRATION_ADDRESS_LIMIT", "REGISTRATION_WINDOW_SECONDS", "PUBLIC_WEB_URL",
-                 "PASSWORD_RESET_TTL_SECONDS", "EMAIL_VERIFICATION_TTL_SECONDS", "ACCOUNT_EMAIL_POLL_INTERVAL",
-                 "SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_STARTTLS",
-                 "EMAIL_MAX_ATTEMPTS", "EMAIL_RETRY_SECONDS"),
-    "cases": ("AMQP_URI", "ACTOR_VERIFY_KEY", "CASES_DATABASE_URL", "LOG_LEVEL", "METRICS_PORT", "RELAY_POLL_INTERVAL", "RELAY_ENABLED",
-              "ESCALATION_CHECK_INTERVAL", "ESCALATION_AFTER_SECONDS", "PROPOSALS_OVERDUE_SECONDS",
-              "WAITING_SCHEDULE_URGENT", "WAITING_SCHEDULE_NEED_ADVICE", "WAITING_SCHEDULE_WANT_EXPERT_OPINION",
-              "OUTAGE_BACKOFF_INITIAL_SECONDS", "OUTAGE_BACKOFF_MAX_SECONDS"),
-    "matching": ("AMQP_URI", "ACTOR_VERIFY_KEY", "MATCHING_DATABASE_URL", "MATCHING_K", "MATCHING_RECENT_DAYS",
-                 "MATCHING_TIE_MARGIN", "LOG_LEVEL", "METRICS_PORT", "RELAY_POLL_INTERVAL", "RELAY_ENABLED", "OUTAGE_BACKOFF_INITIAL_SECONDS", "OUTAGE_BACKOFF_MAX_SECONDS"),
-    "notifications": ("AMQP_URI", "ACTOR_VERIFY_KEY", "NOTIFICATIONS_SIGNING_KEY", "NOTIFICATIONS_DATABASE_URL", "LOG_LEVEL", "METRICS_PORT", "RPC_TIMEOUT", "SMTP_HOST", "SMTP_PORT",
-                      "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMTP_STARTTLS", "EMAIL_POLL_INTERVAL",
-                      "EMAIL_ROUND_MAX", "EMAIL_MAX_ATTEMPTS", "EMAIL_RETRY_SECONDS", "OUTAGE_BACKOFF_INITIAL_SECONDS",
-                      "OUTAGE_BACKOFF_MAX_SECONDS", "NEWS_POLL_INTERVAL"),
-    "library": ("AMQP_URI", "ACTOR_VERIFY_KEY", "LIBRARY_DATABASE_URL", "LIBRARY_REVIEW", "LOG_LEVEL", "METRICS_PORT",
-                "RELAY_POLL_INTERVAL", "OUTAGE_BACKOFF_INITIAL_SECONDS", "OUTAGE_BACKOFF_MAX_SECONDS",
-                "SURVEY_CHECK_INTERVAL"),
-    "gateway": ("AMQP_URI", "ACTOR_SIGNING_KEY", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
-                "GATEWAY_SESSION_CHECK", "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL", "METRICS_PORT"),
+    "identity": (
+        "AMQP_URI",
+        "ACTOR_VERIFY_KEY",
+        "NOTIFICATIONS_VERIFY_KEY",
+        "IDENTITY_DATABASE_URL",
+        "TOKEN_SECRET",
+        "TOKEN_TTL_SECONDS",
+        "LOG_LEVEL",
+        "METRICS_PORT",
+        "RELAY_POLL_INTERVAL",
+        "RELAY_ENABLED",
+        "SIGN_IN_ACCOUNT_LIMIT",
+        "SIGN_IN_ADDRESS_LIMIT",
+        "SIGN_IN_WINDOW_SECONDS",
+        "RPC_TIMEOUT",
+        "SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS",
+        "REGISTRATION_ADDRESS_LIMIT",
+        "REGISTRATION_WINDOW_SECONDS",
+        "PUBLIC_WEB_URL",
+        "PASSWORD_RESET_TTL_SECONDS",
+        "EMAIL_VERIFICATION_TTL_SECONDS",
+        "ACCOUNT_EMAIL_POLL_INTERVAL",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_FROM",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "SMTP_STARTTLS",
+        "EMAIL_MAX_ATTEMPTS",
+        "EMAIL_RETRY_SECONDS",
+    ),
+    "cases": (
+        "AMQP_URI",
+        "ACTOR_VERIFY_KEY",
+        "CASES_DATABASE_URL",
+        "LOG_LEVEL",
+        "METRICS_PORT",
+        "RELAY_POLL_INTERVAL",
+        "RELAY_ENABLED",
+        "ESCALATION_CHECK_INTERVAL",
+        "ESCALATION_AFTER_SECONDS",
+        "PROPOSALS_OVERDUE_SECONDS",
+        "WAITING_SCHEDULE_URGENT",
+        "WAITING_SCHEDULE_NEED_ADVICE",
+        "WAITING_SCHEDULE_WANT_EXPERT_OPINION",
+        "OUTAGE_BACKOFF_INITIAL_SECONDS",
+        "OUTAGE_BACKOFF_MAX_SECONDS",
+    ),
+    "matching": (
+        "AMQP_URI",
+        "ACTOR_VERIFY_KEY",
+        "MATCHING_DATABASE_URL",
+        "MATCHING_K",
+        "MATCHING_RECENT_DAYS",
+        "MATCHING_TIE_MARGIN",
+        "LOG_LEVEL",
+        "METRICS_PORT",
+        "RELAY_POLL_INTERVAL",
+        "RELAY_ENABLED",
+        "OUTAGE_BACKOFF_INITIAL_SECONDS",
+        "OUTAGE_BACKOFF_MAX_SECONDS",
+    ),
+    "notifications": (
+        "AMQP_URI",
+        "ACTOR_VERIFY_KEY",
+        "NOTIFICATIONS_SIGNING_KEY",
+        "NOTIFICATIONS_DATABASE_URL",
+        "LOG_LEVEL",
+        "METRICS_PORT",
+        "RPC_TIMEOUT",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_FROM",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "SMTP_STARTTLS",
+        "EMAIL_POLL_INTERVAL",
+        "EMAIL_ROUND_MAX",
+        "EMAIL_MAX_ATTEMPTS",
+        "EMAIL_RETRY_SECONDS",
+        "OUTAGE_BACKOFF_INITIAL_SECONDS",
+        "OUTAGE_BACKOFF_MAX_SECONDS",
+        "NEWS_POLL_INTERVAL",
+    ),
+    "library": (
+        "AMQP_URI",
+        "ACTOR_VERIFY_KEY",
+        "LIBRARY_DATABASE_URL",
+        "LIBRARY_REVIEW",
+        "LOG_LEVEL",
+        "METRICS_PORT",
+        "RELAY_POLL_INTERVAL",
+        "OUTAGE_BACKOFF_INITIAL_SECONDS",
+        "OUTAGE_BACKOFF_MAX_SECONDS",
+        "SURVEY_CHECK_INTERVAL",
+    ),
+    "gateway": (
+        "AMQP_URI",
+        "ACTOR_SIGNING_KEY",
+        "GATEWAY_ADDRESS",
+        "TOKEN_SECRET",
+        "TOKEN_TTL_SECONDS",
+        "RPC_TIMEOUT",
+        "GATEWAY_SESSION_CHECK",
+        "CORS_ALLOW_ORIGIN",
+        "TRUST_FORWARDED_FOR",
+        "WEB_PROXY_SECRET",
+        "LOG_LEVEL",
+        "METRICS_PORT",
+    ),
     # the browser client: not a nameko service, a client of the gateway's HTTP API (services/web)
     "web": ("GATEWAY_URL", "WEB_ADDRESS", "WEB_SECRET_KEY", "WEB_COOKIE_SECURE", "WEB_PROXY_SECRET"),
 }
@@ -174,55 +263,119 @@ def gateway_url(environ=None):
 # ---- demo data ---------------------------------------------------------------------------
 
 DEMO_PASSWORD = "demo-password-1"
-DEMO_MENTEE = {"email": "mentee@demo.local", "password": DEMO_PASSWORD, "role": "mentee",
-               "first_name": "Anna", "last_name": "Smirnova", "patronymic": "Sergeevna"}
+DEMO_MENTEE = {
+    "email": "mentee@demo.local",
+    "password": DEMO_PASSWORD,
+    "role": "mentee",
+    "first_name": "Anna",
+    "last_name": "Smirnova",
+    "patronymic": "Sergeevna",
+}
 DEMO_MENTORS = [
-    ({"email": "mentor1@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
-      "first_name": "Elena", "last_name": "Petrova", "patronymic": "Viktorovna"},
-     {"rubrics": ["class-management-motivation", "interaction-with-parents", "professional-ethics"],
-      "place_of_work": "Moscow City University", "institute": "Institute of Pedagogy and Psychology of Education",
-      "position": "Associate Professor, Department of Pedagogy",
-      "interests": "Classroom climate, discipline without coercion, school-family partnership.",
-      "links": ["https://www.mgpu.ru/"],
-      "motto": "Every class can become a team.", "accepting_cases": True}),
-    ({"email": "mentor2@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
-      "first_name": "Dmitry", "last_name": "Volkov", "patronymic": "Andreevich"},
-     {"rubrics": ["digital-technologies", "teaching-methods", "monitoring-evaluation"],
-      "place_of_work": "Moscow City University", "institute": "Institute of Digital Education",
-      "position": "Senior Lecturer, Department of Informatics Teaching Methods",
-      "interests": "Blended learning, formative assessment, digital learning environments.",
-      "links": [], "motto": "Technology serves pedagogy, not the other way round.",
-      "accepting_cases": True}),
-    ({"email": "mentor3@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
-      "first_name": "Olga", "last_name": "Kuznetsova", "patronymic": "Ivanovna"},
-     {"rubrics": ["personal-resources", "self-management", "families-at-risk", "interaction-with-parents"],
-      "place_of_work": "Moscow City University", "institute": "Institute of Social Sciences",
-      "position": "Professor, Department of Social Pedagogy",
-      "interests": "Burnout prevention, early-career teachers, supporting families in difficult situations.",
-      "links": [], "motto": "Take care of yourself first, then of the class.", "accepting_cases": True}),
+    (
+        {
+            "email": "mentor1@demo.local",
+            "password": DEMO_PASSWORD,
+            "role": "mentor",
+            "first_name": "Elena",
+            "last_name": "Petrova",
+            "patronymic": "Viktorovna",
+        },
+        {
+            "rubrics": ["class-management-motivation", "interaction-with-parents", "professional-ethics"],
+            "place_of_work": "Moscow City University",
+            "institute": "Institute of Pedagogy and Psychology of Education",
+            "position": "Associate Professor, Department of Pedagogy",
+            "interests": "Classroom climate, discipline without coercion, school-family partnership.",
+            "links": ["https://www.mgpu.ru/"],
+            "motto": "Every class can become a team.",
+            "accepting_cases": True,
+        },
+    ),
+    (
+        {
+            "email": "mentor2@demo.local",
+            "password": DEMO_PASSWORD,
+            "role": "mentor",
+            "first_name": "Dmitry",
+            "last_name": "Volkov",
+            "patronymic": "Andreevich",
+        },
+        {
+            "rubrics": ["digital-technologies", "teaching-methods", "monitoring-evaluation"],
+            "place_of_work": "Moscow City University",
+            "institute": "Institute of Digital Education",
+            "position": "Senior Lecturer, Department of Informatics Teaching Methods",
+            "interests": "Blended learning, formative assessment, digital learning environments.",
+            "links": [],
+            "motto": "Technology serves pedagogy, not the other way round.",
+            "accepting_cases": True,
+        },
+    ),
+    (
+        {
+            "email": "mentor3@demo.local",
+            "password": DEMO_PASSWORD,
+            "role": "mentor",
+            "first_name": "Olga",
+            "last_name": "Kuznetsova",
+            "patronymic": "Ivanovna",
+        },
+        {
+            "rubrics": ["personal-resources", "self-management", "families-at-risk", "interaction-with-parents"],
+            "place_of_work": "Moscow City University",
+            "institute": "Institute of Social Sciences",
+            "position": "Professor, Department of Social Pedagogy",
+            "interests": "Burnout prevention, early-career teachers, supporting families in difficult situations.",
+            "links": [],
+            "motto": "Take care of yourself first, then of the class.",
+            "accepting_cases": True,
+        },
+    ),
 ]
 # Applied, not yet decided: the demo moderator approves or rejects it.
 DEMO_APPLICANT = (
-    {"email": "mentor4@demo.local", "password": DEMO_PASSWORD, "role": "mentor",
-     "first_name": "Sergey", "last_name": "Morozov", "patronymic": "Nikolaevich"},
-    {"rubrics": ["education-law", "urban-educational-projects"], "place_of_work": "Moscow City University",
-     "institute": "Institute of Law and Management", "position": "Associate Professor, Department of Education Law",
-     "interests": "School regulations, rights of pupils and teachers, city education projects.",
-     "links": [], "motto": "Know your rights, and the rights of your pupils.", "accepting_cases": True})
+    {
+        "email": "mentor4@demo.local",
+        "password": DEMO_PASSWORD,
+        "role": "mentor",
+        "first_name": "Sergey",
+        "last_name": "Morozov",
+        "patronymic": "Nikolaevich",
+    },
+    {
+        "rubrics": ["education-law", "urban-educational-projects"],
+        "place_of_work": "Moscow City University",
+        "institute": "Institute of Law and Management",
+        "position": "Associate Professor, Department of Education Law",
+        "interests": "School regulations, rights of pupils and teachers, city education projects.",
+        "links": [],
+        "motto": "Know your rights, and the rights of your pupils.",
+        "accepting_cases": True,
+    },
+)
 DEMO_AVAILABILITY = {"capacity": 5, "away_periods": []}
 
 
 def demo_application(form):
-    return {"experience": f"{form['first_name']} {form['last_name']}: university lecturer, supervises the "
-                          "teaching practice of students and young teachers.",
-            "motivation": "To help novice teachers through their first years at school."}
+    return {
+        "experience": f"{form['first_name']} {form['last_name']}: university lecturer, supervises the "
+        "teaching practice of students and young teachers.",
+        "motivation": "To help novice teachers through their first years at school.",
+    }
 
 
-DEMO_MODERATOR = {"email": "moderator@demo.local", "password": DEMO_PASSWORD,
-                  "first_name": "Irina", "last_name": "Sokolova", "patronymic": "Pavlovna"}
+DEMO_MODERATOR = {
+    "email": "moderator@demo.local",
+    "password": DEMO_PASSWORD,
+    "first_name": "Irina",
+    "last_name": "Sokolova",
+    "patronymic": "Pavlovna",
+}
 
 
 # ---- small helpers -----------------------------------------------------------------------
+
 
 def _say(message=""):
     print(message, flush=True)
@@ -282,11 +435,12 @@ def _nameko_executable():
         return beside
     found = shutil.which("nameko")
     if not found:
-        sys.exit("nameko is not installed: run `.venv/bin/pip install -e \".[test]\"` first")
+        sys.exit('nameko is not installed: run `.venv/bin/pip install -e ".[test]"` first')
     return found
 
 
 # ---- infrastructure ----------------------------------------------------------------------
+
 
 def _wait_tcp(host, port, timeout):
     deadline = time.monotonic() + timeout
@@ -298,8 +452,11 @@ def _wait_tcp(host, port, timeout):
 
 
 def ensure_postgres():
-    ports = {(urlsplit(setting(v)).hostname or "127.0.0.1", urlsplit(setting(v)).port or 5432)
-             for v in ENV_DEFAULTS if v.endswith("_DATABASE_URL")}
+    ports = {
+        (urlsplit(setting(v)).hostname or "127.0.0.1", urlsplit(setting(v)).port or 5432)
+        for v in ENV_DEFAULTS
+        if v.endswith("_DATABASE_URL")
+    }
     for host, port in sorted(ports):
         if _reachable(host, port):
             continue
@@ -309,8 +466,7 @@ def ensure_postgres():
         if not versions or not shutil.which("pg_ctlcluster"):
             sys.exit(f"PostgreSQL at {host}:{port} is down and no local cluster was found to start")
         _say(f"starting PostgreSQL {versions[-1]} ...")
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"],
-                       check=False)
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"], check=False)
         if not _wait_tcp(host, port, 30):
             sys.exit(f"PostgreSQL did not come up on {host}:{port}")
 
@@ -329,8 +485,13 @@ def ensure_rabbitmq():
     if not _wait_tcp(host, port, 90):
         sys.exit(f"RabbitMQ did not come up on {host}:{port}")
     if shutil.which("rabbitmqctl"):
-        subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=False, timeout=120,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "await_startup"],
+            check=False,
+            timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
 
 BROKER_DIR = os.path.join(RUN_DIR, "broker")  # each service's broker password (generated once, 0600)
@@ -339,6 +500,7 @@ BROKER_DIR = os.path.join(RUN_DIR, "broker")  # each service's broker password (
 def broker_passwords(services):
     """{service: password}: the one in .run/broker/<service>.password, else a new one written there."""
     import secrets
+
     os.makedirs(BROKER_DIR, mode=0o700, exist_ok=True)
     passwords = {}
     for service in services:
@@ -361,15 +523,19 @@ def ensure_broker_users(run=None):
     created or updated with ``rabbitmqctl import_definitions``: {service: its AMQP URI}. Without
     rabbitmqctl or with a remote broker: {} (every service uses AMQP_URI, as before), said aloud."""
     from services.common import broker_users
+
     admin = setting("AMQP_URI")
     if not (_is_local(urlsplit(admin).hostname or "127.0.0.1") and shutil.which("rabbitmqctl")):
         _say("broker users: not created (a remote broker, or no rabbitmqctl here): every service uses AMQP_URI")
         return {}
     passwords = broker_passwords(broker_users.SERVICES)
     broker_users.import_with_rabbitmqctl(
-        broker_users.definitions(passwords, vhost=broker_users.vhost_of(admin)), run=run)
-    _say(f"broker users: {', '.join(broker_users.user_name(s) for s in broker_users.SERVICES)} "
-         f"(passwords in {os.path.relpath(BROKER_DIR, ROOT)}/)")
+        broker_users.definitions(passwords, vhost=broker_users.vhost_of(admin)), run=run
+    )
+    _say(
+        f"broker users: {', '.join(broker_users.user_name(s) for s in broker_users.SERVICES)} "
+        f"(passwords in {os.path.relpath(BROKER_DIR, ROOT)}/)"
+    )
     return {s: broker_users.service_uri(admin, s, passwords[s]) for s in broker_users.SERVICES}
 
 
@@ -387,24 +553,34 @@ def ensure_mail_catcher():
         _say(f"no SMTP server answers at {host}:{port}: notification e-mails wait and are retried")
         return
     import importlib.util
+
     if importlib.util.find_spec("aiosmtpd") is None:
-        _say(f"no SMTP server at {host}:{port} and aiosmtpd is not installed (`.venv/bin/pip install -e "
-             f"\".[test]\"`): notification e-mails wait and are retried")
+        _say(
+            f"no SMTP server at {host}:{port} and aiosmtpd is not installed (`.venv/bin/pip install -e "
+            f'".[test]"`): notification e-mails wait and are retried'
+        )
         return
     os.makedirs(LOG_DIR, exist_ok=True)
     os.makedirs(PID_DIR, exist_ok=True)
     log = open(_log_file(MAIL_CATCHER), "ab")
     try:
-        process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{host}:{port}"], cwd=ROOT,
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{host}:{port}"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
     finally:
         log.close()
     with open(_pid_file(MAIL_CATCHER), "w") as f:
         f.write(f"{process.pid}\n")
     if _wait_tcp(host, port, 15):
-        _say(f"{'mail catcher':14} started on {host}:{port}, e-mails in "
-             f"{os.path.relpath(_log_file(MAIL_CATCHER), ROOT)}")
+        _say(
+            f"{'mail catcher':14} started on {host}:{port}, e-mails in {os.path.relpath(_log_file(MAIL_CATCHER), ROOT)}"
+        )
     else:
         _say(f"the mail catcher did not come up on {host}:{port}: notification e-mails wait and are retried")
 
@@ -422,6 +598,7 @@ def stop_mail_catcher():
 
 # ---- commands ----------------------------------------------------------------------------
 
+
 def start_service(service, amqp_uri=None):
     """Start ``service``; ``amqp_uri``: its own broker user's (ensure_broker_users), else AMQP_URI."""
     os.makedirs(LOG_DIR, exist_ok=True)
@@ -435,8 +612,15 @@ def start_service(service, amqp_uri=None):
     args[0] = sys.executable if service == WEB else _nameko_executable()
     log = open(_log_file(service), "ab")
     try:
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     finally:
         log.close()
     with open(_pid_file(service), "w") as f:
@@ -447,6 +631,7 @@ def start_service(service, amqp_uri=None):
 def readiness(timeout=3.0):
     """(ok, {service: status}) from the gateway's /ready; ({}, message) when it does not answer."""
     import requests
+
     try:
         response = requests.get(f"{gateway_url()}/ready", timeout=timeout)
     except requests.RequestException as exc:
@@ -494,8 +679,10 @@ def cmd_up(args):
     running = {s: _running_pid(s) for s in SERVICES}
     if all(running.values()):
         ok, summary = readiness()
-        _say("already up" + ("" if ok else "; not ready: " + ", ".join(
-            n for n, s in sorted(summary.items()) if s != "ok")))
+        _say(
+            "already up"
+            + ("" if ok else "; not ready: " + ", ".join(n for n, s in sorted(summary.items()) if s != "ok"))
+        )
         _say(f"(`{_self()} status` for details, `{_self()} down` to stop)")
         return 0 if ok else 1
     ensure_postgres()
@@ -504,8 +691,10 @@ def cmd_up(args):
     ensure_mail_catcher()
     port = int(gateway_url().rsplit(":", 1)[1])
     if not running["gateway"] and _reachable("127.0.0.1", port, 1.0):
-        sys.exit(f"port {port} is taken by a process this runner did not start; "
-                 "stop it or set GATEWAY_ADDRESS=0.0.0.0:<port>")
+        sys.exit(
+            f"port {port} is taken by a process this runner did not start; "
+            "stop it or set GATEWAY_ADDRESS=0.0.0.0:<port>"
+        )
     processes = {}
     for service in SERVICES:
         if running[service]:
@@ -532,6 +721,7 @@ def cmd_up(args):
 def _wait_web(process, timeout=30.0):
     """The browser client answers its home page (it needs only the gateway, which is ready)."""
     import requests
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -574,7 +764,7 @@ def cmd_down(args):
     for service, pid in stopping.items():
         if _running_pid(service):
             _say(f"{service} did not stop in time: SIGKILL")
-            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):  # noqa: B023 - called at once
                 try:
                     kill()
                     break
@@ -656,6 +846,7 @@ def load_demo():
     mentee, three mentors on the roll of mentors (profile, availability, approved application) and one
     whose application waits for the moderator."""
     import requests
+
     base = f"{gateway_url()}/api/v1"
     session = requests.Session()
 
@@ -689,15 +880,24 @@ def load_demo():
         outcome = register(form)
         token = sign_in(form["email"])
         expect(call("PUT", "/me/mentor-profile", token=token, json=profile), f"mentor profile of {form['email']}", 200)
-        expect(call("PUT", "/me/availability", token=token, json=DEMO_AVAILABILITY),
-               f"availability of {form['email']}", 200)
+        expect(
+            call("PUT", "/me/availability", token=token, json=DEMO_AVAILABILITY),
+            f"availability of {form['email']}",
+            200,
+        )
         roll = expect(call("GET", "/me/accreditation", token=token), f"accreditation of {form['email']}", 200)
         if roll["state"] in ("none", "rejected"):
-            roll = expect(call("POST", "/me/accreditation", token=token, json=demo_application(form)),
-                          f"application of {form['email']}", 201)
+            roll = expect(
+                call("POST", "/me/accreditation", token=token, json=demo_application(form)),
+                f"application of {form['email']}",
+                201,
+            )
         if approve and roll["state"] == "pending":
-            expect(call("POST", f"/accreditation/applications/{roll['application']['id']}/approve",
-                        token=moderator_token), f"approval of {form['email']}", 200)
+            expect(
+                call("POST", f"/accreditation/applications/{roll['application']['id']}/approve", token=moderator_token),
+                f"approval of {form['email']}",
+                200,
+            )
             roll["state"] = "accredited"
         return outcome, roll["state"]
 
@@ -729,16 +929,38 @@ def create_moderator():
     env = dict(os.environ)
     env["IDENTITY_DATABASE_URL"] = setting("IDENTITY_DATABASE_URL")
     result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
-         "--email", m["email"], "--password", m["password"], "--first-name", m["first_name"],
-         "--last-name", m["last_name"], "--patronymic", m["patronymic"]],
-        cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-W",
+            "ignore",
+            "-m",
+            "services.identity.admin",
+            "create-moderator",
+            "--email",
+            m["email"],
+            "--password",
+            m["password"],
+            "--first-name",
+            m["first_name"],
+            "--last-name",
+            m["last_name"],
+            "--patronymic",
+            m["patronymic"],
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     if result.returncode == 0:
         return "created"
     if result.returncode == 1 and "already exists" in result.stderr:
         return "already exists"
-    _say(f"  moderator: `python -m services.identity.admin create-moderator` failed "
-         f"({result.returncode}): {(result.stderr or result.stdout).strip()[-500:]}")
+    _say(
+        f"  moderator: `python -m services.identity.admin create-moderator` failed "
+        f"({result.returncode}): {(result.stderr or result.stdout).strip()[-500:]}"
+    )
     return None
 
 
@@ -746,12 +968,19 @@ def verify_email(email):
     """The demo accounts are verified by the operator command (no mailbox reads the demo's links)."""
     env = dict(os.environ)
     env["IDENTITY_DATABASE_URL"] = setting("IDENTITY_DATABASE_URL")
-    result = subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "verify-email",
-                             "--email", email], cwd=ROOT, env=env, capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "services.identity.admin", "verify-email", "--email", email],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     if result.returncode != 0:
-        _say(f"  `python -m services.identity.admin verify-email` failed ({result.returncode}): "
-             f"{(result.stderr or result.stdout).strip()[-500:]}")
+        _say(
+            f"  `python -m services.identity.admin verify-email` failed ({result.returncode}): "
+            f"{(result.stderr or result.stdout).strip()[-500:]}"
+        )
     return result.returncode == 0
 
 
@@ -762,14 +991,20 @@ def _self():
 def print_walkthrough():
     base = gateway_url()
     from contracts.case_form import example_case_form  # the installed project's (README: pip install -e .)
+
     case = example_case_form()
-    solution = {"text": "Agree on three class rules together with the pupils and keep to them every lesson; "
-                        "meet the parent committee with concrete, positive proposals.",
-                "materials": [{"title": "Classroom management that works",
-                               "reference": "https://example.org/classroom-management"}]}
+    solution = {
+        "text": "Agree on three class rules together with the pupils and keep to them every lesson; "
+        "meet the parent committee with concrete, positive proposals.",
+        "materials": [
+            {"title": "Classroom management that works", "reference": "https://example.org/classroom-management"}
+        ],
+    }
     # the reflection rates each solution by its id: filled in by jq from $SOLUTION
-    reflection = ("{problem_solved: \"partly\", helpfulness: {($s): 5}, actions: \"Agreed rules with the class.\", "
-                  "learned: \"Involve the pupils in setting the rules.\", comment: \"Thank you!\"}")
+    reflection = (
+        '{problem_solved: "partly", helpfulness: {($s): 5}, actions: "Agreed rules with the class.", '
+        'learned: "Involve the pupils in setting the rules.", comment: "Thank you!"}'
+    )
     j = lambda obj: shlex.quote(json.dumps(obj, ensure_ascii=False))  # noqa: E731
     auth = lambda who: f'-H "Authorization: Bearer ${who}"'  # noqa: E731
     body = "-H 'Content-Type: application/json'"
@@ -777,9 +1012,11 @@ def print_walkthrough():
         f"Try it (needs curl and jq; OpenAPI at {base}/openapi.json):",
         "",
         f"BASE={base}",
-        "signin() { curl -s -X POST $BASE/api/v1/auth/sign-in " + body
-        + " -d \"{\\\"email\\\":\\\"$1\\\",\\\"password\\\":\\\"" + DEMO_PASSWORD
-        + "\\\"}\" | jq -r .access_token; }",
+        "signin() { curl -s -X POST $BASE/api/v1/auth/sign-in "
+        + body
+        + ' -d "{\\"email\\":\\"$1\\",\\"password\\":\\"'
+        + DEMO_PASSWORD
+        + '\\"}" | jq -r .access_token; }',
         "",
         "# 1. the mentee files a case",
         f"MENTEE=$(signin {DEMO_MENTEE['email']})",
@@ -787,14 +1024,14 @@ def print_walkthrough():
         "",
         "# 2. a moment later matching has proposed mentors (state choosing_mentor); the mentee picks one",
         f"sleep 2; curl -s $BASE/api/v1/cases/$CASE {auth('MENTEE')} | jq '{{number, state, proposed_mentors: "
-        "[.proposed_mentors[] | {mentor_id, score, name: (.profile.first_name + \" \" + .profile.last_name)}]}'",
+        '[.proposed_mentors[] | {mentor_id, score, name: (.profile.first_name + " " + .profile.last_name)}]}\'',
         f"MENTOR_ID=$(curl -s $BASE/api/v1/cases/$CASE {auth('MENTEE')} | jq -r '.proposed_mentors[0].mentor_id')",
         f"curl -s -X POST $BASE/api/v1/cases/$CASE/mentor {auth('MENTEE')} {body} "
-        "-d \"{\\\"mentor_id\\\":\\\"$MENTOR_ID\\\"}\" | jq .state",
+        '-d "{\\"mentor_id\\":\\"$MENTOR_ID\\"}" | jq .state',
         "",
         "# 3. the chosen mentor (one of mentor1..3) is notified, accepts, writes a possible solution",
         "for n in 1 2 3; do T=$(signin mentor$n@demo.local); "
-        f"[ \"$(curl -s $BASE/api/v1/me {auth('T')} | jq -r .id)\" = \"$MENTOR_ID\" ] && MENTOR=$T; done",
+        f'[ "$(curl -s $BASE/api/v1/me {auth("T")} | jq -r .id)" = "$MENTOR_ID" ] && MENTOR=$T; done',
         f"curl -s $BASE/api/v1/inbox {auth('MENTOR')} | jq '.items[] | {{kind, text}}'",
         f"curl -s -X POST $BASE/api/v1/cases/$CASE/accept {auth('MENTOR')} | jq .state",
         f"SOLUTION=$(curl -s -X POST $BASE/api/v1/cases/$CASE/solutions {auth('MENTOR')} {body} -d {j(solution)} "
@@ -803,7 +1040,7 @@ def print_walkthrough():
         "# 4. the mentee completes the case with a reflection sheet; with consent it becomes a draft for the"
         " library, which the mentee previews and a moderator reads, edits if need be, and publishes",
         f"curl -s -X POST $BASE/api/v1/cases/$CASE/completion {auth('MENTEE')} {body} "
-        f"-d \"$(jq -n --arg s \"$SOLUTION\" {shlex.quote(reflection)})\" | jq .state",
+        f'-d "$(jq -n --arg s "$SOLUTION" {shlex.quote(reflection)})" | jq .state',
         f"sleep 2; curl -s $BASE/api/v1/me/publications {auth('MENTEE')} | jq '.items[] | {{id, state, texts}}'",
         f"MODERATOR=$(signin {DEMO_MODERATOR['email']})",
         f"DRAFT=$(curl -s $BASE/api/v1/library/drafts {auth('MODERATOR')} | jq -r '.items[0].id')",
@@ -814,7 +1051,7 @@ def print_walkthrough():
         "",
         "# 5. the moderator keeps the roll of mentors: mentor4 has applied; approve (or reject with a reason)",
         f"curl -s $BASE/api/v1/accreditation/applications {auth('MODERATOR')} | jq '.items[] | {{id, "
-        "name: (.profile.first_name + \" \" + .profile.last_name), rubrics: .profile.rubrics, experience}'",
+        'name: (.profile.first_name + " " + .profile.last_name), rubrics: .profile.rubrics, experience}\'',
         f"APP=$(curl -s $BASE/api/v1/accreditation/applications {auth('MODERATOR')} | jq -r '.items[0].id')",
         f"curl -s -X POST $BASE/api/v1/accreditation/applications/$APP/approve {auth('MODERATOR')} | jq .state",
         "curl -s $BASE/api/v1/mentors | jq '[.items[] | .last_name]'   # public: the roll of mentors",
@@ -834,8 +1071,9 @@ def print_walkthrough():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="scripts/platform.py",
-                                     description="Run the mentoring platform locally, one process per service.")
+    parser = argparse.ArgumentParser(
+        prog="scripts/platform.py", description="Run the mentoring platform locally, one process per service."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start PostgreSQL/RabbitMQ if down, every service, load the demo data")
     commands.add_parser("down", help="stop every service (SIGTERM, then SIGKILL)")

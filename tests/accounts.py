@@ -6,6 +6,7 @@ The registration answer carries no id (it must not tell a new address from a reg
 RPC helper reads the new account's id from identity's database, as the tests read other effects
 there, rather than signing in (a session of its own would change the tests' session counts).
 """
+
 import uuid
 
 import psycopg2
@@ -71,8 +72,11 @@ def mentee_with_an_anonymous_case(rpc, password, questionnaire):
     """A verified mentee with ``questionnaire`` and an anonymous case, made over ``rpc`` with the
     gateway's role (tests/actors.py ``signed_rpc``), as the security tests' victim: ``(author, case_id)``."""
     email = f"victim.{uuid.uuid4().hex[:10]}@school.example.org"
-    user = register_over_rpc(rpc, {"email": email, "password": password, "role": "mentee",
-                                   "first_name": "Anna", "last_name": "Smirnova"}, verify=True)
+    user = register_over_rpc(
+        rpc,
+        {"email": email, "password": password, "role": "mentee", "first_name": "Anna", "last_name": "Smirnova"},
+        verify=True,
+    )
     author = {"user_id": user["id"], "role": "mentee"}
     rpc.identity.update_questionnaire(author, questionnaire)
     case = rpc.cases.create_case(author, case_form(mode="anonymous"), None)

@@ -8,6 +8,7 @@ is a nameko ``ClusterRpcProxy`` whose every call with an actor (the ``actor`` ke
 argument that is ``{"user_id", "role"}``) carries a fresh token signed for that actor and method.
 An attacker's plain ``ClusterRpcProxy`` sends none (tests/security/test_forged_actors.py).
 """
+
 import contextlib
 import time
 

@@ -5,6 +5,7 @@ Which servers: TEST_AMQP_URI / TEST_POSTGRES_URL if set, else the local ones on
 tests fail: they never skip. Each session gets its own RabbitMQ vhost (when rabbitmqctl
 can make one) and its own databases, dropped at the end.
 """
+
 import eventlet
 
 eventlet.monkey_patch()  # first: nameko's pytest plugin no longer does it
@@ -26,8 +27,13 @@ from psycopg2 import sql  # noqa: E402
 
 from services.common import broker_users  # noqa: E402
 from tests import accounts  # noqa: E402
-from tests.actors import TEST_NOTIFICATIONS_SIGNING_KEY, TEST_NOTIFICATIONS_VERIFY_KEY, TEST_SIGNING_KEY, \
-    TEST_VERIFY_KEY, signed_rpc  # noqa: E402
+from tests.actors import (  # noqa: E402
+    TEST_NOTIFICATIONS_SIGNING_KEY,
+    TEST_NOTIFICATIONS_VERIFY_KEY,
+    TEST_SIGNING_KEY,
+    TEST_VERIFY_KEY,
+    signed_rpc,
+)  # noqa: E402
 from tests.integration.smtp_sink import SmtpSink  # noqa: E402
 
 LOCAL_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
@@ -50,8 +56,9 @@ def _reachable(url, default_port):
 
 
 def _docker_available():
-    return shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], capture_output=True).returncode == 0
+    return (
+        shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
 
 
 # ---- the quick local loop: `pytest -m "not slow"` (unit tests and the fast integration tests) ----------
@@ -60,10 +67,21 @@ def _docker_available():
 # machine: together 85 % of it); the rest of tests/integration runs in the quick loop.
 SLOW_FOLDERS = {"e2e", "browser", "faults", "security", "deploy"}
 SLOW_INTEGRATION_MODULES = {
-    "test_gateway_fuzz", "test_authorization_matrix", "test_identity_people", "test_gateway_people",
-    "test_communication_http", "test_audited_access", "test_gateway_hygiene", "test_statistics_rpc",
-    "test_notifications_email", "test_graceful_shutdown", "test_identity_service", "test_gateway_tokens",
-    "test_batch_consumer", "test_case_reminders", "test_broker_setup_http",
+    "test_gateway_fuzz",
+    "test_authorization_matrix",
+    "test_identity_people",
+    "test_gateway_people",
+    "test_communication_http",
+    "test_audited_access",
+    "test_gateway_hygiene",
+    "test_statistics_rpc",
+    "test_notifications_email",
+    "test_graceful_shutdown",
+    "test_identity_service",
+    "test_gateway_tokens",
+    "test_batch_consumer",
+    "test_case_reminders",
+    "test_broker_setup_http",
 }
 FOLDER_MARKERS = {"e2e": "e2e", "browser": "browser"}
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -96,8 +114,10 @@ class TestEnvironment:
         parts = urlsplit(amqp_base)
         if parts.hostname in ("127.0.0.1", "localhost") and shutil.which("rabbitmqctl"):
             vhost = f"mentor-test-{self.token}"
-            for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, parts.username or "guest",
-                                                ".*", ".*", ".*"]):
+            for args in (
+                ["add_vhost", vhost],
+                ["set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*"],
+            ):
                 subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
             return f"{parts.scheme}://{parts.netloc}/{vhost}", vhost
         return amqp_base, None
@@ -116,10 +136,12 @@ class TestEnvironment:
         if self._broker_passwords is None:
             passwords = {s: secrets.token_urlsafe(24) for s in broker_users.SERVICES}
             broker_users.import_with_rabbitmqctl(
-                broker_users.definitions(passwords, vhost=self._vhost, namespace=self.broker_namespace))
+                broker_users.definitions(passwords, vhost=self._vhost, namespace=self.broker_namespace)
+            )
             self._broker_passwords = passwords
-        return broker_users.service_uri(self.amqp_uri, service, self._broker_passwords[service],
-                                        namespace=self.broker_namespace)
+        return broker_users.service_uri(
+            self.amqp_uri, service, self._broker_passwords[service], namespace=self.broker_namespace
+        )
 
     def database_url(self, service):
         name = f"mentor_test_{self.token}_{service}"
@@ -154,12 +176,21 @@ class TestEnvironment:
     def process_env(self):
         """Environment variables for `nameko run` processes using the services' own config.yaml."""
         env = dict(os.environ)
-        env.update({"AMQP_URI": self.amqp_uri, "TOKEN_SECRET": TOKEN_SECRET, "RELAY_POLL_INTERVAL": "0.1",
-                    "PLATFORM_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.mail.port),
-                    "ACTOR_SIGNING_KEY": TEST_SIGNING_KEY, "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY,
-                    # notifications' own key (only it reads contacts as itself), identity its public one
-                    "NOTIFICATIONS_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY,
-                    "NOTIFICATIONS_VERIFY_KEY": TEST_NOTIFICATIONS_VERIFY_KEY})
+        env.update(
+            {
+                "AMQP_URI": self.amqp_uri,
+                "TOKEN_SECRET": TOKEN_SECRET,
+                "RELAY_POLL_INTERVAL": "0.1",
+                "PLATFORM_ENV": "test",
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(self.mail.port),
+                "ACTOR_SIGNING_KEY": TEST_SIGNING_KEY,
+                "ACTOR_VERIFY_KEY": TEST_VERIFY_KEY,
+                # notifications' own key (only it reads contacts as itself), identity its public one
+                "NOTIFICATIONS_SIGNING_KEY": TEST_NOTIFICATIONS_SIGNING_KEY,
+                "NOTIFICATIONS_VERIFY_KEY": TEST_NOTIFICATIONS_VERIFY_KEY,
+            }
+        )
         env.update({name: str(value) for name, value in ACCOUNT_SETTINGS.items()})
         for service in SERVICES:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
@@ -188,11 +219,11 @@ def test_env():
     if not (_reachable(amqp, 5672) and _reachable(postgres, 5432)) and _docker_available():
         from testcontainers.postgres import PostgresContainer
         from testcontainers.rabbitmq import RabbitMqContainer
+
         pg = PostgresContainer("postgres:15", username="postgres", password="postgres").start()
         mq = RabbitMqContainer("rabbitmq:3.10").start()
         started = [pg, mq]
-        postgres = (f"postgresql://postgres:postgres@{pg.get_container_host_ip()}:"
-                    f"{pg.get_exposed_port(5432)}")
+        postgres = f"postgresql://postgres:postgres@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}"
         amqp = f"pyamqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
     assert _reachable(amqp, 5672), f"RabbitMQ is not reachable at {amqp}: start it (see README)"
     assert _reachable(postgres, 5432), f"PostgreSQL is not reachable at {postgres}: start it (see README)"

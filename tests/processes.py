@@ -1,4 +1,5 @@
 """Run services as real `nameko run` processes, the way operators run them."""
+
 import os
 import signal
 import subprocess
@@ -20,11 +21,19 @@ class ServiceProcess:
         self.process = None
 
     def start(self):
-        command = [sys.executable, "-m", "nameko", "run", "--config", f"services/{self.name}/config.yaml",
-                   f"services.{self.name}.service"]
+        command = [
+            sys.executable,
+            "-m",
+            "nameko",
+            "run",
+            "--config",
+            f"services/{self.name}/config.yaml",
+            f"services.{self.name}.service",
+        ]
         self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     def wait_healthy(self, amqp_uri, timeout=60):
@@ -78,8 +87,10 @@ def services_as_own_users(test_env, names, log_dir, env=None, timeout=120):
     (services/common/broker_users.py), healthy before the block starts and stopped after it:
     terminated together, then waited for. ``env``: the processes' environment, the session's by default."""
     env = test_env.process_env() if env is None else env
-    processes = {name: ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), log_dir).start()
-                 for name in names}
+    processes = {
+        name: ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), log_dir).start()
+        for name in names
+    }
     try:
         for process in processes.values():
             process.wait_healthy(test_env.amqp_uri, timeout=timeout)

@@ -1,4 +1,5 @@
 """Helpers shared by the tests: polling without sleeps that hide failures, sample data."""
+
 import socket
 import time
 import uuid
@@ -26,8 +27,11 @@ def eventually(check, timeout=15.0, interval=0.1, message="condition not met", e
         except Exception as exc:  # not there yet (e.g. NotFound); the last one is reported
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(f"{message} within {timeout}s" + (f": {last_error!r}" if last_error else "")
-                         + (f"; {explain()}" if explain else ""))
+    raise AssertionError(
+        f"{message} within {timeout}s"
+        + (f": {last_error!r}" if last_error else "")
+        + (f"; {explain()}" if explain else "")
+    )
 
 
 def case_form(**overrides):
@@ -41,7 +45,13 @@ def actor(role, user_id=None):
 def mentor_snapshot(mentor_id, rubrics, **overrides):
     """A MentorProfileUpdated v2 payload as identity publishes it: by default an accredited mentor
     accepting cases, capacity 3, never away (matching proposes only accredited mentors)."""
-    payload = {"mentor_id": mentor_id, "rubrics": list(rubrics), "accepting_cases": True, "accredited": True,
-               "capacity": 3, "away_periods": []}
+    payload = {
+        "mentor_id": mentor_id,
+        "rubrics": list(rubrics),
+        "accepting_cases": True,
+        "accredited": True,
+        "capacity": 3,
+        "away_periods": [],
+    }
     payload.update(overrides)
     return payload

@@ -1,4 +1,5 @@
 """The cases application: the only way to change a Case, and the source of its event log."""
+
 import os
 import uuid
 from urllib.parse import unquote, urlsplit
@@ -75,6 +76,7 @@ def event_id(originator_id, version):
 class CasesApplication(FastSaveApplication):
     """Saves Cases without eventsourcing's run-time Protocol checks (services/common/library_internals/
     eventsourcing_application.py; ``CASES_SAVE=stock`` saves the stock way)."""
+
     name = "cases"
     fast_save_types = (Case,)
 
@@ -135,8 +137,10 @@ class CasesApplication(FastSaveApplication):
         try:
             self.save(case)
         except IntegrityError:
-            raise Conflict("The case was changed by someone else meanwhile; reload and retry.",
-                           details={"state": self._saved_state(case_id)}) from None
+            raise Conflict(
+                "The case was changed by someone else meanwhile; reload and retry.",
+                details={"state": self._saved_state(case_id)},
+            ) from None
         except OperationalError as exc:
             raise ServiceUnavailable(STORE_FAILED) from exc
         return case, result

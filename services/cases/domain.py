@@ -21,6 +21,7 @@ reopen it, where it stood).
 Collective (colleagues' opinions) and public
 (forum) formats need the author's consent; messages are for personal-mode cases only.
 """
+
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -64,6 +65,7 @@ class TimedSinceV2:
     and upcasting: the mapper calls ``upcast_v1_v2`` on every older event it loads). Version 1, stored
     before, had no ``at``: it loads with None, which the case reads as "time unknown". Events stored
     after the field came but before it was versioned carry ``at`` and no version: they keep their time."""
+
     class_version = 2
 
     @staticmethod
@@ -72,7 +74,6 @@ class TimedSinceV2:
 
 
 class Case(Aggregate):
-
     @event("Created")
     def __init__(self, number: str, author_id: str, form: Mapping[str, Any]) -> None:
         # (attributes typed here, never at class level: eventsourcing would make the class a dataclass)
@@ -161,8 +162,9 @@ class Case(Aggregate):
         self._require(self.is_author(actor_id), "Only the case's author chooses its mentor.")
         self._require_state(CHOOSING_MENTOR)
         if mentor_id not in {p["mentor_id"] for p in self.proposals}:
-            raise InvalidInput("Choose one of the proposed mentors.",
-                               {"mentor_id": ["Not among the mentors proposed for this case."]})
+            raise InvalidInput(
+                "Choose one of the proposed mentors.", {"mentor_id": ["Not among the mentors proposed for this case."]}
+            )
         self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=_at(now))
 
     def accept(self, actor_id: str, now: datetime | None = None) -> None:
@@ -174,8 +176,12 @@ class Case(Aggregate):
         """The chosen mentor declines: the next round proposes others."""
         self._require_chosen_mentor(actor_id, "Only the chosen mentor declines the case.")
         self._require_state(AWAITING_ACCEPTANCE)
-        self._mentor_declined(mentor_id=actor_id, reason=reason or "", next_round=self.round + 1,
-                              excluded_mentor_ids=self._excluded_from_next_round(actor_id))
+        self._mentor_declined(
+            mentor_id=actor_id,
+            reason=reason or "",
+            next_round=self.round + 1,
+            excluded_mentor_ids=self._excluded_from_next_round(actor_id),
+        )
 
     def escalate(self, now: datetime, overdue_after: float) -> bool:
         """The system, for an urgent case whose chosen mentor has not accepted within
@@ -195,8 +201,12 @@ class Case(Aggregate):
         """The chosen mentor did not accept in time: the next round, never that mentor; an urgent
         case is flagged for the moderators too."""
         silent = self.mentor_id
-        self._escalated(mentor_id=silent, next_round=self.round + 1,
-                        excluded_mentor_ids=self._excluded_from_next_round(silent), waited_seconds=int(waited))
+        self._escalated(
+            mentor_id=silent,
+            next_round=self.round + 1,
+            excluded_mentor_ids=self._excluded_from_next_round(silent),
+            waited_seconds=int(waited),
+        )
         if self.form["urgency"] == "urgent":
             self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_at(now))
 
@@ -211,8 +221,12 @@ class Case(Aggregate):
         proposed = self.state == CHOOSING_MENTOR and mentor_id in {p["mentor_id"] for p in self.proposals}
         if not (current or proposed):
             return False
-        self._mentor_released(mentor_id=mentor_id, reason=reason, next_round=self.round + 1,
-                              excluded_mentor_ids=self._excluded_from_next_round(mentor_id))
+        self._mentor_released(
+            mentor_id=mentor_id,
+            reason=reason,
+            next_round=self.round + 1,
+            excluded_mentor_ids=self._excluded_from_next_round(mentor_id),
+        )
         return True
 
     def flag_proposals_overdue(self, now: datetime, overdue_after: float) -> bool:
@@ -279,10 +293,11 @@ class Case(Aggregate):
         self._require(self.is_author(actor_id), "Only the case's author asks for a second opinion.")
         self._require_state(SOLUTION_PROPOSED)
         if self.opinion > 1:
-            raise Conflict("A second opinion was already asked for; it is allowed once per case.",
-                           details={"state": self.state, "version": self.version})
-        self._second_opinion_requested(next_round=self.round + 1,
-                                       excluded_mentor_ids=self._excluded_from_next_round())
+            raise Conflict(
+                "A second opinion was already asked for; it is allowed once per case.",
+                details={"state": self.state, "version": self.version},
+            )
+        self._second_opinion_requested(next_round=self.round + 1, excluded_mentor_ids=self._excluded_from_next_round())
 
     def withdraw(self, actor_id: str, reason: str | None = "") -> None:
         self._require(self.is_author(actor_id), "Only the case's author withdraws it.")
@@ -292,8 +307,13 @@ class Case(Aggregate):
 
     # ---- questions, answers, redefinition ---------------------------------------------
 
-    def ask_questions(self, actor_id: str, questions: Sequence[Mapping[str, Any]], request_key: str | None = None,
-                      now: datetime | None = None) -> list[str]:
+    def ask_questions(
+        self,
+        actor_id: str,
+        questions: Sequence[Mapping[str, Any]],
+        request_key: str | None = None,
+        now: datetime | None = None,
+    ) -> list[str]:
         """Questions from the hint bank (``bank_text`` filled in) or "other"; clarifying or developing.
         A question asked from a suggestion (services/cases/question_suggestions.py) carries its
         ``suggestion_id`` and ``suggestion_use`` (as_is or edited), recorded so usefulness can be
@@ -304,51 +324,68 @@ class Case(Aggregate):
         if any(q["id"] == ids[0] for q in self.questions):
             return ids  # the same request again
         self._require_state(IN_PROGRESS, AWAITING_ANSWERS)
-        asked = [{"id": qid, "bank_id": q.get("bank_id"), "text": q["text"], "kind": q["kind"],
-                  **({"suggestion_id": q["suggestion_id"], "suggestion_use": q["suggestion_use"]}
-                     if q.get("suggestion_id") else {})}
-                 for qid, q in zip(ids, questions)]
+        asked = [
+            {
+                "id": qid,
+                "bank_id": q.get("bank_id"),
+                "text": q["text"],
+                "kind": q["kind"],
+                **(
+                    {"suggestion_id": q["suggestion_id"], "suggestion_use": q["suggestion_use"]}
+                    if q.get("suggestion_id")
+                    else {}
+                ),
+            }
+            for qid, q in zip(ids, questions)
+        ]
         self._questions_asked(mentor_id=actor_id, questions=asked, at=_at(now))
         return ids
 
-    def answer_questions(self, actor_id: str, answers: Sequence[Mapping[str, Any]],
-                         now: datetime | None = None) -> None:
+    def answer_questions(
+        self, actor_id: str, answers: Sequence[Mapping[str, Any]], now: datetime | None = None
+    ) -> None:
         self._require(self.is_author(actor_id), "Only the case's author answers its questions.")
         self._require_state(AWAITING_ANSWERS)
         open_ids = {q["id"] for q in self.questions if q["answer"] is None}
         unknown = [a["question_id"] for a in answers if a["question_id"] not in open_ids]
         if unknown:
-            raise InvalidInput("Answer only the open questions of this case.",
-                               {"answers": [f"Not an open question: {', '.join(unknown)}."]})
-        self._questions_answered(answers=[{"question_id": a["question_id"], "text": a["text"]} for a in answers],
-                                 at=_at(now))
+            raise InvalidInput(
+                "Answer only the open questions of this case.",
+                {"answers": [f"Not an open question: {', '.join(unknown)}."]},
+            )
+        self._questions_answered(
+            answers=[{"question_id": a["question_id"], "text": a["text"]} for a in answers], at=_at(now)
+        )
 
     def keep_request(self, actor_id: str, now: datetime | None = None) -> None:
-        """"No, I want to keep the first version of the request" (shown to the mentor)."""
+        """ "No, I want to keep the first version of the request" (shown to the mentor)."""
         self._require(self.is_author(actor_id), "Only the case's author decides on the request.")
         self._require_state(AWAITING_DECISION)
         self._request_kept(revision=self.revision, at=_at(now))
 
     def redefine(self, actor_id: str, form: Mapping[str, Any], now: datetime | None = None) -> None:
-        """"Define the problem more precisely": the whole form again, as the next revision."""
+        """ "Define the problem more precisely": the whole form again, as the next revision."""
         self._require(self.is_author(actor_id), "Only the case's author redefines it.")
         self._require_state(AWAITING_DECISION)
         if self.revision >= MAX_REVISIONS:
-            raise Conflict(f"The request was already redefined {MAX_REVISIONS - 1} times, the most allowed.",
-                           details={"state": self.state, "revision": self.revision, "version": self.version})
+            raise Conflict(
+                f"The request was already redefined {MAX_REVISIONS - 1} times, the most allowed.",
+                details={"state": self.state, "revision": self.revision, "version": self.version},
+            )
         self._redefined(form=dict(form), at=_at(now))
 
     # ---- formats ----------------------------------------------------------------------
 
     def share_with_colleagues(self, actor_id: str, colleague_ids: Sequence[str]) -> None:
-        """"Take opinion of a colleague": only with the author's consent to group discussion."""
+        """ "Take opinion of a colleague": only with the author's consent to group discussion."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor shares it with colleagues.")
         self._require_consent()
         self._require_state(*WORKING)
         invalid = [c for c in colleague_ids if c in (actor_id, self.author_id)]
         if invalid:
-            raise InvalidInput("Colleagues are other mentors.",
-                               {"colleague_ids": ["Neither the case's mentor nor its author."]})
+            raise InvalidInput(
+                "Colleagues are other mentors.", {"colleague_ids": ["Neither the case's mentor nor its author."]}
+            )
         new = [c for c in dict.fromkeys(colleague_ids) if c not in self.colleague_ids]
         if new:
             self._shared_with_colleagues(mentor_id=actor_id, colleague_ids=new)
@@ -370,14 +407,16 @@ class Case(Aggregate):
             self._refuse_state()
         self._published_to_forum(thread_id=thread_id, title=title)
 
-    def send_message(self, actor_id: str, text: str, request_key: str | None = None,
-                     now: datetime | None = None) -> str:
+    def send_message(
+        self, actor_id: str, text: str, request_key: str | None = None, now: datetime | None = None
+    ) -> str:
         """Personal format only: a message between the author and the mentor working on the case."""
         if self.form["mode"] != "personal":
-            raise Forbidden("Messages are for personal-mode cases; in anonymous mode only solutions reach the "
-                            "author.")
-        self._require(self.is_author(actor_id) or self.is_chosen_mentor(actor_id),
-                      "Only the author and the case's mentor exchange messages.")
+            raise Forbidden("Messages are for personal-mode cases; in anonymous mode only solutions reach the author.")
+        self._require(
+            self.is_author(actor_id) or self.is_chosen_mentor(actor_id),
+            "Only the author and the case's mentor exchange messages.",
+        )
         self._require_state(*WORKING)
         message_id = str(uuid.uuid5(self.id, f"message:{request_key or len(self.messages) + 1}"))
         if any(m["id"] == message_id for m in self.messages):
@@ -391,8 +430,9 @@ class Case(Aggregate):
         waiting for review, or an entry already published): once; a repeat changes nothing."""
         self._require(self.is_author(actor_id), "Only the case's author withdraws consent to publication.")
         if not (self.form["publication_consent"] or self.forum_publications):
-            raise Conflict("The case was never offered for publication.",
-                           details={"state": self.state, "version": self.version})
+            raise Conflict(
+                "The case was never offered for publication.", details={"state": self.state, "version": self.version}
+            )
         if not self.consent_withdrawn:
             self._publication_consent_withdrawn()
 
@@ -408,16 +448,23 @@ class Case(Aggregate):
 
     # ---- solution and completion ------------------------------------------------------
 
-    def propose_solution(self, actor_id: str, text: str, materials: Iterable[Mapping[str, Any]],
-                         request_key: str | None = None, now: datetime | None = None) -> str:
+    def propose_solution(
+        self,
+        actor_id: str,
+        text: str,
+        materials: Iterable[Mapping[str, Any]],
+        request_key: str | None = None,
+        now: datetime | None = None,
+    ) -> str:
         """``request_key`` makes a retried request a no-op instead of a second solution."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor proposes a solution.")
         solution_id = str(uuid.uuid5(self.id, f"solution:{request_key or len(self.solutions) + 1}"))
         if any(s["id"] == solution_id for s in self.solutions):
             return solution_id
         self._require_state(IN_PROGRESS, SOLUTION_PROPOSED)
-        self._solution_proposed(solution_id=solution_id, mentor_id=actor_id, text=text,
-                                materials=[dict(m) for m in materials], at=_at(now))
+        self._solution_proposed(
+            solution_id=solution_id, mentor_id=actor_id, text=text, materials=[dict(m) for m in materials], at=_at(now)
+        )
         return solution_id
 
     def complete(self, actor_id: str, reflection: Mapping[str, Any]) -> None:
@@ -426,8 +473,10 @@ class Case(Aggregate):
         self._require_state(SOLUTION_PROPOSED)
         rated, received = set(reflection["helpfulness"]), {s["id"] for s in self.solutions}
         if rated != received:
-            raise InvalidInput("Rate the helpfulness of every solution, and only those.",
-                               {"helpfulness": [f"Expected ratings for: {', '.join(sorted(received))}."]})
+            raise InvalidInput(
+                "Rate the helpfulness of every solution, and only those.",
+                {"helpfulness": [f"Expected ratings for: {', '.join(sorted(received))}."]},
+            )
         self._completed(reflection=dict(reflection))
 
     # ---- events -----------------------------------------------------------------------
@@ -456,8 +505,9 @@ class Case(Aggregate):
         self.mentor_id = mentor_id
         self.chosen_at = at
         self._wait_began(at)
-        self.engagements.append({"mentor_id": mentor_id, "round": round, "opinion": self.opinion,
-                                 "outcome": "chosen", "reason": None})
+        self.engagements.append(
+            {"mentor_id": mentor_id, "round": round, "opinion": self.opinion, "outcome": "chosen", "reason": None}
+        )
         self.state = AWAITING_ACCEPTANCE
 
     class MentorAccepted(TimedSinceV2, Aggregate.Event):
@@ -490,8 +540,9 @@ class Case(Aggregate):
         self.state = AWAITING_PROPOSALS
 
     @event("Escalated")
-    def _escalated(self, mentor_id: str | None, next_round: int, excluded_mentor_ids: list[str],
-                   waited_seconds: int) -> None:
+    def _escalated(
+        self, mentor_id: str | None, next_round: int, excluded_mentor_ids: list[str], waited_seconds: int
+    ) -> None:
         self.engagements[-1].update(outcome="escalated", reason=None)
         self.mentor_id = None
         self.chosen_at = None
@@ -535,8 +586,16 @@ class Case(Aggregate):
     @event("QuestionsAsked")
     def _questions_asked(self, mentor_id: str, questions: list[dict[str, Any]], at: str | None) -> None:
         for q in questions:
-            self.questions.append({**q, "asked_by": mentor_id, "asked_at": at, "revision": self.revision,
-                                   "answer": None, "answered_at": None})
+            self.questions.append(
+                {
+                    **q,
+                    "asked_by": mentor_id,
+                    "asked_at": at,
+                    "revision": self.revision,
+                    "answer": None,
+                    "answered_at": None,
+                }
+            )
         self._mentor_acted(at)
         self.state = AWAITING_ANSWERS
 
@@ -589,15 +648,25 @@ class Case(Aggregate):
         self.publication_consent_withdrawn = True
 
     @event("MessageSent")
-    def _message_sent(self, message_id: str, sender_id: str, recipient_id: str | None, text: str,
-                      at: str | None) -> None:
+    def _message_sent(
+        self, message_id: str, sender_id: str, recipient_id: str | None, text: str, at: str | None
+    ) -> None:
         self.messages.append({"id": message_id, "sender_id": sender_id, "text": text, "sent_at": at})
 
     @event("SolutionProposed")
-    def _solution_proposed(self, solution_id: str, mentor_id: str, text: str, materials: list[dict[str, Any]],
-                           at: str | None) -> None:
-        self.solutions.append({"id": solution_id, "mentor_id": mentor_id, "text": text,
-                               "materials": materials, "created_at": at, "opinion": self.opinion})
+    def _solution_proposed(
+        self, solution_id: str, mentor_id: str, text: str, materials: list[dict[str, Any]], at: str | None
+    ) -> None:
+        self.solutions.append(
+            {
+                "id": solution_id,
+                "mentor_id": mentor_id,
+                "text": text,
+                "materials": materials,
+                "created_at": at,
+                "opinion": self.opinion,
+            }
+        )
         self._mentor_acted(at)
         self.state = SOLUTION_PROPOSED
 
@@ -635,8 +704,10 @@ class Case(Aggregate):
         (Used for declines; an accept by a mentor no longer chosen stays a 403, as escalation's
         tests assert: they let the case lapse, they did not lose a race.)"""
         if not self.is_chosen_mentor(actor_id) and any(e["mentor_id"] == actor_id for e in self.engagements):
-            raise Conflict(f"The case is {self.state}; you are no longer its chosen mentor.",
-                           details={"state": self.state, "version": self.version})
+            raise Conflict(
+                f"The case is {self.state}; you are no longer its chosen mentor.",
+                details={"state": self.state, "version": self.version},
+            )
         self._require(self.is_chosen_mentor(actor_id), message)
 
     def _require_consent(self) -> None:

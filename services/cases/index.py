@@ -11,16 +11,15 @@ A list is read in pages, newest change first, with an opaque cursor (``list_for`
 Updated right after each command (read-your-writes) and caught up from the
 notification log by a timer, so a crash between the two never leaves it stale.
 """
+
 import json
 
-from services.common import paging
-from services.common.paging import decode_cursor  # the case list pages with the common cursor
 from contracts.vocabulary import TURN_BY_STATE
 from services.cases.application import CasesApplication
-import json
-
 from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
 from services.cases.waiting import WAITING_STATES
+from services.common import paging
+from services.common.paging import decode_cursor  # the case list pages with the common cursor
 from services.common.schema import RELAY_POSITION
 
 EXCERPT_CHARS = 160  # of the essence, in a list
@@ -111,7 +110,7 @@ def excerpt(text):
     text = " ".join((text or "").split())
     if len(text) <= EXCERPT_CHARS:
         return text
-    cut = text[:EXCERPT_CHARS - 1]
+    cut = text[: EXCERPT_CHARS - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > EXCERPT_CHARS // 2 else cut).rstrip(" ,.;:") + "\u2026"
 
@@ -119,12 +118,17 @@ def excerpt(text):
 def summary_figures(case):
     """What the list and the statistics read of a case beyond its state (pure)."""
     kinds = [q["kind"] for q in case.questions]
-    return {"excerpt": excerpt(case.form.get("essence")), "mode": case.form.get("mode"),
-            "turn": TURN_BY_STATE.get(case.state),
-            "collective": bool(case.colleague_ids), "public": bool(case.forum_publications),
-            "second_opinion": case.opinion > 1,
-            "declines": sum(1 for e in case.engagements if e["outcome"] == "declined"),
-            "clarifying_questions": kinds.count("clarifying"), "developing_questions": kinds.count("developing")}
+    return {
+        "excerpt": excerpt(case.form.get("essence")),
+        "mode": case.form.get("mode"),
+        "turn": TURN_BY_STATE.get(case.state),
+        "collective": bool(case.colleague_ids),
+        "public": bool(case.forum_publications),
+        "second_opinion": case.opinion > 1,
+        "declines": sum(1 for e in case.engagements if e["outcome"] == "declined"),
+        "clarifying_questions": kinds.count("clarifying"),
+        "developing_questions": kinds.count("developing"),
+    }
 
 
 def upsert(cur, case):
@@ -153,12 +157,34 @@ def upsert(cur, case):
                clarifying_questions = EXCLUDED.clarifying_questions,
                developing_questions = EXCLUDED.developing_questions
            WHERE case_index.version < EXCLUDED.version OR case_index.turn_since IS NULL""",
-        (case.id, case.number, case.author_id, case.mentor_id, participants(case), case.state,
-         case.form["rubrics"], case.form["urgency"], case.version, case.created_on, case.modified_on,
-         case.flag["reason"] if case.flag else None, chosen_at,
-         case.wait_began() if case.waiting_step() else None, case.reminded,
-         f["excerpt"], f["mode"], f["turn"], case.modified_on, f["collective"], f["public"], f["second_opinion"],
-         f["declines"], f["clarifying_questions"], f["developing_questions"]))
+        (
+            case.id,
+            case.number,
+            case.author_id,
+            case.mentor_id,
+            participants(case),
+            case.state,
+            case.form["rubrics"],
+            case.form["urgency"],
+            case.version,
+            case.created_on,
+            case.modified_on,
+            case.flag["reason"] if case.flag else None,
+            chosen_at,
+            case.wait_began() if case.waiting_step() else None,
+            case.reminded,
+            f["excerpt"],
+            f["mode"],
+            f["turn"],
+            case.modified_on,
+            f["collective"],
+            f["public"],
+            f["second_opinion"],
+            f["declines"],
+            f["clarifying_questions"],
+            f["developing_questions"],
+        ),
+    )
 
 
 def due_follow_ups(cur, now, schedule_rows, limit=100):
@@ -167,22 +193,26 @@ def due_follow_ups(cur, now, schedule_rows, limit=100):
     follow-ups from the wait's beginning; the next is the one after the reminders sent. Candidates
     only: Case.follow_up decides (the index may lag). A case whose mentor's work is already flagged
     overdue waits for the moderators, not for another follow-up."""
-    cur.execute("SELECT c.case_id FROM case_index c "
-                "JOIN jsonb_to_recordset(%s::jsonb) AS s(urgency text, state text, offsets float8[]) "
-                "ON s.urgency = c.urgency AND s.state = c.state "
-                "WHERE c.flag_reason IS DISTINCT FROM %s AND coalesce(c.waiting_since, c.updated_at) <= "
-                "%s - make_interval(secs => s.offsets[least(c.reminders_sent + 1, cardinality(s.offsets))]) "
-                "ORDER BY coalesce(c.waiting_since, c.updated_at) LIMIT %s",
-                (json.dumps(schedule_rows), FLAG_MENTOR_OVERDUE, now, limit))
+    cur.execute(
+        "SELECT c.case_id FROM case_index c "
+        "JOIN jsonb_to_recordset(%s::jsonb) AS s(urgency text, state text, offsets float8[]) "
+        "ON s.urgency = c.urgency AND s.state = c.state "
+        "WHERE c.flag_reason IS DISTINCT FROM %s AND coalesce(c.waiting_since, c.updated_at) <= "
+        "%s - make_interval(secs => s.offsets[least(c.reminders_sent + 1, cardinality(s.offsets))]) "
+        "ORDER BY coalesce(c.waiting_since, c.updated_at) LIMIT %s",
+        (json.dumps(schedule_rows), FLAG_MENTOR_OVERDUE, now, limit),
+    )
     return [row["case_id"] for row in cur.fetchall()]
 
 
 def overdue_proposals(cur, now, after_seconds, limit=100):
     """Unflagged cases awaiting proposals, unchanged for at least ``after_seconds`` at ``now``:
     candidates for the proposals watchdog (the aggregate decides; the index may lag)."""
-    cur.execute("SELECT case_id FROM case_index WHERE state = %s AND flag_reason IS NULL "
-                "AND updated_at <= %s - make_interval(secs => %s) ORDER BY updated_at LIMIT %s",
-                (AWAITING_PROPOSALS, now, float(after_seconds), limit))
+    cur.execute(
+        "SELECT case_id FROM case_index WHERE state = %s AND flag_reason IS NULL "
+        "AND updated_at <= %s - make_interval(secs => %s) ORDER BY updated_at LIMIT %s",
+        (AWAITING_PROPOSALS, now, float(after_seconds), limit),
+    )
     return [row["case_id"] for row in cur.fetchall()]
 
 
@@ -222,14 +252,20 @@ def list_for(cur, actor, filters=None, limit=50):
         where.append("(updated_at, case_id) < (%s, %s::uuid)")
         args.extend(decode_cursor(filters["cursor"]))
     condition = f"WHERE {' AND '.join(where)}" if where else ""
-    cur.execute(f"SELECT case_id::text AS id, number, state, rubrics, urgency, mentor_id, flag_reason, created_at, "
-                f"updated_at, excerpt, mode, turn, coalesce(turn_since, updated_at) AS turn_since "
-                f"FROM case_index {condition} ORDER BY updated_at DESC, case_id DESC LIMIT %s", (*args, limit + 1))
+    cur.execute(
+        f"SELECT case_id::text AS id, number, state, rubrics, urgency, mentor_id, flag_reason, created_at, "
+        f"updated_at, excerpt, mode, turn, coalesce(turn_since, updated_at) AS turn_since "
+        f"FROM case_index {condition} ORDER BY updated_at DESC, case_id DESC LIMIT %s",
+        (*args, limit + 1),
+    )
     rows = cur.fetchall()
     page, more = rows[:limit], len(rows) > limit
-    return {"items": [{**row, **{k: row[k].isoformat() for k in ("created_at", "updated_at", "turn_since")}}
-                      for row in page],
-            "next_cursor": encode_cursor(page[-1]) if more else None}
+    return {
+        "items": [
+            {**row, **{k: row[k].isoformat() for k in ("created_at", "updated_at", "turn_since")}} for row in page
+        ],
+        "next_cursor": encode_cursor(page[-1]) if more else None,
+    }
 
 
 def record_response_time(cur, domain_event):
@@ -238,11 +274,16 @@ def record_response_time(cur, domain_event):
     Replaying the same events gives the same times (a rebuild from the log is exact)."""
     kind = type(domain_event).__name__
     if kind == CHOSEN:
-        cur.execute("UPDATE case_index SET response_chosen_at = %s WHERE case_id = %s AND first_response_at IS NULL",
-                    (domain_event.timestamp, domain_event.originator_id))
+        cur.execute(
+            "UPDATE case_index SET response_chosen_at = %s WHERE case_id = %s AND first_response_at IS NULL",
+            (domain_event.timestamp, domain_event.originator_id),
+        )
     elif kind in ANSWERS:
-        cur.execute("UPDATE case_index SET first_response_at = %s WHERE case_id = %s AND first_response_at IS NULL "
-                    "AND response_chosen_at IS NOT NULL", (domain_event.timestamp, domain_event.originator_id))
+        cur.execute(
+            "UPDATE case_index SET first_response_at = %s WHERE case_id = %s AND first_response_at IS NULL "
+            "AND response_chosen_at IS NOT NULL",
+            (domain_event.timestamp, domain_event.originator_id),
+        )
 
 
 def _fold_into_index(cur, app, notifications):
@@ -263,14 +304,18 @@ def fold_log(store, app: CasesApplication, relay, apply, batch=500, wait=False):
     notifications)``, in one transaction per batch; returns how many were folded. Another process
     folding meanwhile is skipped, or with ``wait`` waited for (then continued)."""
     with store.transaction() as cur:
-        cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE"
-                    + ("" if wait else " SKIP LOCKED"), (relay,))
+        cur.execute(
+            "SELECT position FROM relay_position WHERE relay = %s FOR UPDATE" + ("" if wait else " SKIP LOCKED"),
+            (relay,),
+        )
         row = cur.fetchone()
         if row is None:
             return 0
         notifications = app.recorder.select_notifications(start=row["position"] + 1, limit=batch)
         apply(cur, app, notifications)
         if notifications:
-            cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = %s",
-                        (notifications[-1].id, relay))
+            cur.execute(
+                "UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = %s",
+                (notifications[-1].id, relay),
+            )
         return len(notifications)

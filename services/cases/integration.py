@@ -2,6 +2,7 @@
 
 The mapping itself, and its check against the contracts, are in outgoing.py.
 """
+
 import json
 from collections import OrderedDict
 
@@ -17,9 +18,13 @@ def case_envelope(domain_event, position, event_type, version, payload):
     drops it if it comes again (the relay after a crash, a researcher's rebuild)."""
     return Envelope(
         event_id=event_id(domain_event.originator_id, domain_event.originator_version),
-        type=event_type, schema_version=version, source="cases",
-        aggregate_id=str(domain_event.originator_id), position=position,
-        occurred_at=domain_event.timestamp, payload=payload,
+        type=event_type,
+        schema_version=version,
+        source="cases",
+        aggregate_id=str(domain_event.originator_id),
+        position=position,
+        occurred_at=domain_event.timestamp,
+        payload=payload,
         correlation_id=getattr(domain_event, "correlation_id", "") or "",
     )
 
@@ -67,17 +72,26 @@ class CaseLogReader:
             event_type, payload = mapped
             version, data = wire_payload(domain_event, event_type, payload)
             envelope = case_envelope(domain_event, notification.id, event_type, version, data)
-            messages.append(Outgoing(position=notification.id, type=event_type, event_id=str(envelope.event_id),
-                                     correlation_id=envelope.correlation_id,
-                                     body=json.dumps(envelope.to_message())))
+            messages.append(
+                Outgoing(
+                    position=notification.id,
+                    type=event_type,
+                    event_id=str(envelope.event_id),
+                    correlation_id=envelope.correlation_id,
+                    body=json.dumps(envelope.to_message()),
+                )
+            )
         last = notifications[-1].id if notifications else after
         return last, messages
 
     def backlog(self, after):
         """(events stored after ``after``, the oldest one's time or None), for the lag metrics."""
         with self.store.transaction() as cur:
-            cur.execute(f"SELECT count(*) AS count FROM {self.app.recorder.events_table_name} "  # noqa: S608
-                        "WHERE notification_id > %s", (after,))
+            cur.execute(
+                f"SELECT count(*) AS count FROM {self.app.recorder.events_table_name} "  # noqa: S608
+                "WHERE notification_id > %s",
+                (after,),
+            )
             count = cur.fetchone()["count"]
         if not count:
             return 0, None

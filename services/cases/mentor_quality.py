@@ -22,6 +22,7 @@ Nothing here identifies a mentee: an engagement keeps the mentor, the case's rub
 Medians and p90 interpolate linearly between the nearest ranks, as PostgreSQL's percentile_cont
 (the moderators' statistics) does.
 """
+
 from contracts.errors import Forbidden
 from contracts.rubrics import RUBRICS
 from contracts.vocabulary import PROBLEM_SOLVED
@@ -30,15 +31,37 @@ from services.cases import index
 # ---- the pure fold ----------------------------------------------------------------------------
 
 # The kinds of event whose fields the fold reads; any other kind may come as (kind, case) only.
-FIELD_KINDS = frozenset(("Created", "MentorChosen", "MentorAccepted", "MentorDeclined", "Escalated",
-                         "MentorReleased", "QuestionsAsked", "SolutionProposed", "SecondOpinionRequested",
-                         "Completed"))
+FIELD_KINDS = frozenset(
+    (
+        "Created",
+        "MentorChosen",
+        "MentorAccepted",
+        "MentorDeclined",
+        "Escalated",
+        "MentorReleased",
+        "QuestionsAsked",
+        "SolutionProposed",
+        "SecondOpinionRequested",
+        "Completed",
+    )
+)
 TIMES = ("accept", "first_question", "first_solution")
 
 
 class _Engagement:
-    __slots__ = ("mentor_id", "opinion", "chosen_at", "accepted_at", "outcome", "first_question_at",
-                 "first_solution_at", "solution_ids", "second_opinion", "problem_solved", "ratings")
+    __slots__ = (
+        "mentor_id",
+        "opinion",
+        "chosen_at",
+        "accepted_at",
+        "outcome",
+        "first_question_at",
+        "first_solution_at",
+        "solution_ids",
+        "second_opinion",
+        "problem_solved",
+        "ratings",
+    )
 
     def __init__(self, mentor_id, opinion, chosen_at):
         self.mentor_id = mentor_id
@@ -129,16 +152,28 @@ class MentorFold:
     def records(self, case_id=None):
         """One plain dict per engagement (of one case, or of all): what ``summarize`` reads."""
         cases = [self.cases[case_id]] if case_id is not None else self.cases.values()
-        return [{"mentor_id": e.mentor_id, "rubrics": list(case.rubrics), "opinion": e.opinion, "outcome": e.outcome,
-                 "accept_seconds": _seconds(e.chosen_at, e.accepted_at),
-                 "first_question_seconds": _seconds(e.accepted_at, e.first_question_at),
-                 "first_solution_seconds": _seconds(e.accepted_at, e.first_solution_at),
-                 "solutions": len(e.solution_ids), "second_opinion": e.second_opinion,
-                 "problem_solved": e.problem_solved, "ratings": list(e.ratings)}
-                for case in cases for e in case.engagements if e.mentor_id is not None]
+        return [
+            {
+                "mentor_id": e.mentor_id,
+                "rubrics": list(case.rubrics),
+                "opinion": e.opinion,
+                "outcome": e.outcome,
+                "accept_seconds": _seconds(e.chosen_at, e.accepted_at),
+                "first_question_seconds": _seconds(e.accepted_at, e.first_question_at),
+                "first_solution_seconds": _seconds(e.accepted_at, e.first_solution_at),
+                "solutions": len(e.solution_ids),
+                "second_opinion": e.second_opinion,
+                "problem_solved": e.problem_solved,
+                "ratings": list(e.ratings),
+            }
+            for case in cases
+            for e in case.engagements
+            if e.mentor_id is not None
+        ]
 
 
 # ---- the figures ------------------------------------------------------------------------------
+
 
 def percentile(values, q):
     """PostgreSQL's percentile_cont: linear interpolation between the nearest ranks; None if empty."""
@@ -163,9 +198,12 @@ def _outcomes(records):
     """Reflection outcomes and helpfulness of the completed engagements among ``records``."""
     completed = [r for r in records if r["problem_solved"] is not None]
     ratings = [rating for r in records for rating in r["ratings"]]
-    return {"completed": len(completed),
-            "solved": {o: sum(1 for r in completed if r["problem_solved"] == o) for o in PROBLEM_SOLVED},
-            "ratings": len(ratings), "helpfulness_mean": _mean(ratings)}
+    return {
+        "completed": len(completed),
+        "solved": {o: sum(1 for r in completed if r["problem_solved"] == o) for o in PROBLEM_SOLVED},
+        "ratings": len(ratings),
+        "helpfulness_mean": _mean(ratings),
+    }
 
 
 def mentor_figures(mentor_id, records):
@@ -177,23 +215,39 @@ def mentor_figures(mentor_id, records):
     times = {}
     for name in TIMES:
         values = [r[f"{name}_seconds"] for r in records if r[f"{name}_seconds"] is not None]
-        times[f"time_to_{name}"] = {"count": len(values), "median_seconds": percentile(values, 0.5),
-                                    "p90_seconds": percentile(values, 0.9)}
+        times[f"time_to_{name}"] = {
+            "count": len(values),
+            "median_seconds": percentile(values, 0.5),
+            "p90_seconds": percentile(values, 0.9),
+        }
     by_rubric = []
     for rubric in RUBRICS:
         mine = [r for r in records if rubric.slug in r["rubrics"]]
         if mine:
-            by_rubric.append({"number": rubric.number, "slug": rubric.slug, "label": rubric.label,
-                              "engagements": len(mine), **_outcomes(mine)})
+            by_rubric.append(
+                {
+                    "number": rubric.number,
+                    "slug": rubric.slug,
+                    "label": rubric.label,
+                    "engagements": len(mine),
+                    **_outcomes(mine),
+                }
+            )
     return {
-        "mentor_id": mentor_id, "chosen": len(records), "answered": len(answered), "accepted": accepted,
-        "declined": declined, "lapsed": sum(1 for r in answered if r["outcome"] == "lapsed"),
-        "acceptance_rate": _ratio(accepted, len(answered)), "decline_rate": _ratio(declined, len(answered)),
+        "mentor_id": mentor_id,
+        "chosen": len(records),
+        "answered": len(answered),
+        "accepted": accepted,
+        "declined": declined,
+        "lapsed": sum(1 for r in answered if r["outcome"] == "lapsed"),
+        "acceptance_rate": _ratio(accepted, len(answered)),
+        "decline_rate": _ratio(declined, len(answered)),
         **times,
         "with_solution": len(first_opinion_solved),
         "second_opinions": sum(1 for r in first_opinion_solved if r["second_opinion"]),
-        "second_opinion_rate": _ratio(sum(1 for r in first_opinion_solved if r["second_opinion"]),
-                                      len(first_opinion_solved)),
+        "second_opinion_rate": _ratio(
+            sum(1 for r in first_opinion_solved if r["second_opinion"]), len(first_opinion_solved)
+        ),
         **_outcomes(records),
         "by_rubric": by_rubric,
     }
@@ -248,14 +302,17 @@ def _refold(cur, app, notifications):
     """Each case the batch touched, folded again from its whole history: replaces its rows (exact
     and idempotent: a batch folded twice writes the same rows)."""
     from psycopg2.extras import Json
+
     for case_id in {n.originator_id for n in notifications}:
         fold = MentorFold()
         for domain_event in app.history(case_id):
             fold.add(domain_event)
         cur.execute("DELETE FROM mentor_engagements WHERE case_id = %s", (case_id,))
         for seq, record in enumerate(fold.records(case_id) if case_id in fold.cases else ()):
-            cur.execute("INSERT INTO mentor_engagements (case_id, seq, mentor_id, record) VALUES (%s, %s, %s, %s)",
-                        (case_id, seq, record["mentor_id"], Json(record)))
+            cur.execute(
+                "INSERT INTO mentor_engagements (case_id, seq, mentor_id, record) VALUES (%s, %s, %s, %s)",
+                (case_id, seq, record["mentor_id"], Json(record)),
+            )
 
 
 def catch_up(store, app, batch=500, wait=False):

@@ -16,6 +16,7 @@ Only what consumers need leaves the service: ids, rubrics, states; the case's fr
 leaves only in CaseCompleted, and only when the author consented to publication (with how
 helpful the author found each solution: the library ranks what worked first).
 """
+
 from contracts.errors import ContractBroken  # noqa: F401 - raised here, imported from here by callers
 from contracts.events import CURRENT_VERSION, PayloadBreaksContract, dump_payload, load_outgoing
 from contracts.validation import field_errors
@@ -32,15 +33,22 @@ def _ref(case):
 def _publication(case):
     form = case.form
     return {
-        "clarifications": [{"question": q["text"], "kind": q["kind"], "answer": q["answer"]}
-                           for q in case.questions],
-        "essence": form["essence"], "actions_taken": form.get("actions_taken", ""),
-        "difficulty": form.get("difficulty", ""), "question": form["question"],
-        "participants": form.get("participants", []), "rubrics": form["rubrics"],
+        "clarifications": [{"question": q["text"], "kind": q["kind"], "answer": q["answer"]} for q in case.questions],
+        "essence": form["essence"],
+        "actions_taken": form.get("actions_taken", ""),
+        "difficulty": form.get("difficulty", ""),
+        "question": form["question"],
+        "participants": form.get("participants", []),
+        "rubrics": form["rubrics"],
         "urgency": form["urgency"],
-        "solutions": [{"text": s["text"], "materials": s["materials"],
-                       "helpfulness": (case.reflection or {}).get("helpfulness", {}).get(s["id"])}
-                      for s in case.solutions],
+        "solutions": [
+            {
+                "text": s["text"],
+                "materials": s["materials"],
+                "helpfulness": (case.reflection or {}).get("helpfulness", {}).get(s["id"]),
+            }
+            for s in case.solutions
+        ],
     }
 
 
@@ -48,82 +56,144 @@ def integration_payload(domain_event, case):
     """(type, payload) for a domain event with the case as of that event, or None."""
     if isinstance(domain_event, Case.Created):
         form = case.form
-        return "CaseCreated", {**_ref(case), "rubrics": form["rubrics"], "urgency": form["urgency"],
-                               "mode": form["mode"], "participants": form.get("participants", [])}
+        return "CaseCreated", {
+            **_ref(case),
+            "rubrics": form["rubrics"],
+            "urgency": form["urgency"],
+            "mode": form["mode"],
+            "participants": form.get("participants", []),
+        }
     if isinstance(domain_event, Case.MentorsProposed):
-        return "MentorsProposed", {**_ref(case), "round": case.round, "author_id": case.author_id,
-                                   "mentor_ids": [p["mentor_id"] for p in case.proposals]}
+        return "MentorsProposed", {
+            **_ref(case),
+            "round": case.round,
+            "author_id": case.author_id,
+            "mentor_ids": [p["mentor_id"] for p in case.proposals],
+        }
     if isinstance(domain_event, Case.MentorChosen):
         return "MentorChosen", {**_ref(case), "round": case.round, "mentor_id": case.mentor_id}
     if isinstance(domain_event, Case.MentorAccepted):
         return "MentorAccepted", {**_ref(case), "mentor_id": case.mentor_id, "author_id": case.author_id}
     if isinstance(domain_event, Case.SolutionProposed):
-        return "SolutionProposed", {**_ref(case), "solution_id": domain_event.solution_id,
-                                    "mentor_id": domain_event.mentor_id, "author_id": case.author_id}
+        return "SolutionProposed", {
+            **_ref(case),
+            "solution_id": domain_event.solution_id,
+            "mentor_id": domain_event.mentor_id,
+            "author_id": case.author_id,
+        }
     if isinstance(domain_event, (Case.MentorDeclined, Case.SecondOpinionRequested)):
-        payload = {**_ref(case), "author_id": case.author_id, "next_round": domain_event.next_round,
-                   "rubrics": case.form["rubrics"], "excluded_mentor_ids": domain_event.excluded_mentor_ids}
+        payload = {
+            **_ref(case),
+            "author_id": case.author_id,
+            "next_round": domain_event.next_round,
+            "rubrics": case.form["rubrics"],
+            "excluded_mentor_ids": domain_event.excluded_mentor_ids,
+        }
         if isinstance(domain_event, Case.MentorDeclined):
             return "MentorDeclined", {**payload, "mentor_id": domain_event.mentor_id}
         return "SecondOpinionRequested", {**payload, "mentor_id": _first_opinion_mentor(case)}
     if isinstance(domain_event, Case.Escalated):
-        return "CaseEscalated", {**_ref(case), "author_id": case.author_id, "next_round": domain_event.next_round,
-                                 "rubrics": case.form["rubrics"],
-                                 "excluded_mentor_ids": domain_event.excluded_mentor_ids,
-                                 "mentor_id": domain_event.mentor_id, "urgency": case.form["urgency"]}
+        return "CaseEscalated", {
+            **_ref(case),
+            "author_id": case.author_id,
+            "next_round": domain_event.next_round,
+            "rubrics": case.form["rubrics"],
+            "excluded_mentor_ids": domain_event.excluded_mentor_ids,
+            "mentor_id": domain_event.mentor_id,
+            "urgency": case.form["urgency"],
+        }
     if isinstance(domain_event, Case.MentorReleased):
-        return "MentorReleased", {**_ref(case), "author_id": case.author_id, "next_round": domain_event.next_round,
-                                  "rubrics": case.form["rubrics"],
-                                  "excluded_mentor_ids": domain_event.excluded_mentor_ids,
-                                  "mentor_id": domain_event.mentor_id, "reason": domain_event.reason}
+        return "MentorReleased", {
+            **_ref(case),
+            "author_id": case.author_id,
+            "next_round": domain_event.next_round,
+            "rubrics": case.form["rubrics"],
+            "excluded_mentor_ids": domain_event.excluded_mentor_ids,
+            "mentor_id": domain_event.mentor_id,
+            "reason": domain_event.reason,
+        }
     if isinstance(domain_event, Case.Flagged):
         return "CaseFlagged", {**_ref(case), "reason": domain_event.reason, "round": domain_event.round}
     if isinstance(domain_event, Case.Withdrawn):
         return "CaseWithdrawn", {**_ref(case), "mentor_id": case.mentor_id}
     if isinstance(domain_event, Case.QuestionsAsked):
-        return "QuestionsAsked", {**_ref(case), "author_id": case.author_id, "mentor_id": domain_event.mentor_id,
-                                  "count": len(domain_event.questions)}
+        return "QuestionsAsked", {
+            **_ref(case),
+            "author_id": case.author_id,
+            "mentor_id": domain_event.mentor_id,
+            "count": len(domain_event.questions),
+        }
     if isinstance(domain_event, Case.QuestionsAnswered):
         return "QuestionsAnswered", {**_ref(case), "mentor_id": case.mentor_id}
     if isinstance(domain_event, Case.RequestKept):
         return "RequestKept", {**_ref(case), "mentor_id": case.mentor_id}
     if isinstance(domain_event, Case.CaseRedefined):
-        return "CaseRedefined", {**_ref(case), "mentor_id": case.mentor_id, "revision": case.revision,
-                                 "rubrics": case.form["rubrics"]}
+        return "CaseRedefined", {
+            **_ref(case),
+            "mentor_id": case.mentor_id,
+            "revision": case.revision,
+            "rubrics": case.form["rubrics"],
+        }
     if isinstance(domain_event, Case.SharedWithColleagues):
-        return "CaseSharedWithColleagues", {**_ref(case), "mentor_id": domain_event.mentor_id,
-                                            "colleague_ids": domain_event.colleague_ids}
+        return "CaseSharedWithColleagues", {
+            **_ref(case),
+            "mentor_id": domain_event.mentor_id,
+            "colleague_ids": domain_event.colleague_ids,
+        }
     if isinstance(domain_event, Case.ColleagueOpinionAdded):
-        return "ColleagueOpinionAdded", {**_ref(case), "mentor_id": case.mentor_id,
-                                         "colleague_id": domain_event.colleague_id}
+        return "ColleagueOpinionAdded", {
+            **_ref(case),
+            "mentor_id": case.mentor_id,
+            "colleague_id": domain_event.colleague_id,
+        }
     if isinstance(domain_event, Case.MessageSent):
-        return "MessageSent", {**_ref(case), "sender_id": domain_event.sender_id,
-                               "recipient_id": domain_event.recipient_id}
+        return "MessageSent", {
+            **_ref(case),
+            "sender_id": domain_event.sender_id,
+            "recipient_id": domain_event.recipient_id,
+        }
     if isinstance(domain_event, Case.PublishedToForum):
         # the library scrubs the text and publishes neither the case nor its author
         form = case.form
         # (v2: the case id and author too, for the author's preview of the library's draft)
-        return "CasePublishedToForum", {"thread_id": domain_event.thread_id,
-                                        "title": domain_event.title or "", "essence": form["essence"],
-                                        "question": form["question"], "rubrics": form["rubrics"],
-                                        "urgency": form["urgency"], **_ref(case), "author_id": case.author_id,
-                                        "mentor_ids": list(dict.fromkeys(e["mentor_id"] for e in case.engagements
-                                                                         if e["outcome"] == "accepted"))}
+        return "CasePublishedToForum", {
+            "thread_id": domain_event.thread_id,
+            "title": domain_event.title or "",
+            "essence": form["essence"],
+            "question": form["question"],
+            "rubrics": form["rubrics"],
+            "urgency": form["urgency"],
+            **_ref(case),
+            "author_id": case.author_id,
+            "mentor_ids": list(dict.fromkeys(e["mentor_id"] for e in case.engagements if e["outcome"] == "accepted")),
+        }
     if isinstance(domain_event, Case.Completed):
         consent = case.publishes
-        return "CaseCompleted", {**_ref(case), "rubrics": case.form["rubrics"],
-                                 "problem_solved": case.reflection["problem_solved"],
-                                 "publication_consent": consent, "author_id": case.author_id,
-                                 "publication": _publication(case) if consent else None,
-                                 "mentor_ids": list(dict.fromkeys(s["mentor_id"] for s in case.solutions))}
+        return "CaseCompleted", {
+            **_ref(case),
+            "rubrics": case.form["rubrics"],
+            "problem_solved": case.reflection["problem_solved"],
+            "publication_consent": consent,
+            "author_id": case.author_id,
+            "publication": _publication(case) if consent else None,
+            "mentor_ids": list(dict.fromkeys(s["mentor_id"] for s in case.solutions)),
+        }
     if isinstance(domain_event, Case.PublicationConsentWithdrawn):
         return "PublicationConsentWithdrawn", {**_ref(case), "author_id": case.author_id}
     if isinstance(domain_event, Case.Reminded):
-        return "CaseReminded", {**_ref(case), "step": domain_event.step, "recipient_id": domain_event.recipient_id,
-                                "number": domain_event.number}
+        return "CaseReminded", {
+            **_ref(case),
+            "step": domain_event.step,
+            "recipient_id": domain_event.recipient_id,
+            "number": domain_event.number,
+        }
     if isinstance(domain_event, Case.Abandoned):
-        return "CaseAbandoned", {**_ref(case), "author_id": case.author_id, "mentor_id": case.mentor_id,
-                                 "step": domain_event.step}
+        return "CaseAbandoned", {
+            **_ref(case),
+            "author_id": case.author_id,
+            "mentor_id": case.mentor_id,
+            "step": domain_event.step,
+        }
     if isinstance(domain_event, Case.Reopened):
         return "CaseReopened", {**_ref(case), "author_id": case.author_id, "mentor_id": case.mentor_id}
     return None
@@ -167,8 +237,10 @@ def check_and_stamp(new_events, aggregates, load_at):
             except PayloadBreaksContract as exc:
                 # a 400 naming the payload's fields (e.g. case_number over its maximum length); the
                 # message names the event type and the limits, never the values
-                raise ContractBroken(f"The change would record a {event_type} event that breaks its contract; "
-                                     "nothing was stored.", field_errors(exc.messages)) from None
+                raise ContractBroken(
+                    f"The change would record a {event_type} event that breaks its contract; nothing was stored.",
+                    field_errors(exc.messages),
+                ) from None
             if loaded == payload:
                 stamp(domain_event, CONTRACT_STAMP, version)
 

@@ -48,6 +48,7 @@ the question was asked as is (its normalised text is the group's) or edited, and
 domain event records both (``suggestion_id``, ``suggestion_use``). The ``question_suggestion_uses``
 table projects them for the moderators' figure (``usage``).
 """
+
 import hashlib
 import math
 import re
@@ -81,6 +82,7 @@ _NOT_WORD = re.compile(r"[^\w\[\]]+")
 
 
 # ---- pure pieces -----------------------------------------------------------------------------
+
 
 def normalise(text):
     """A question's group key from its text: lower case, ё as е, punctuation and spacing dropped
@@ -144,10 +146,14 @@ def aggregate(neighbours, questions):
         case = neighbours.get(q["case_id"])
         if case is None or not q["key"]:
             continue
-        weight = case["similarity"] * OUTCOME.get(case["problem_solved"], OUTCOME["no"]) * (
-            1 + REDEFINITION_BONUS if q["redefined"] else 1)
-        group = groups.setdefault(q["key"], {"key": q["key"], "bank_id": q["bank_id"], "cases": {}, "texts": {},
-                                             "kinds": {}})
+        weight = (
+            case["similarity"]
+            * OUTCOME.get(case["problem_solved"], OUTCOME["no"])
+            * (1 + REDEFINITION_BONUS if q["redefined"] else 1)
+        )
+        group = groups.setdefault(
+            q["key"], {"key": q["key"], "bank_id": q["bank_id"], "cases": {}, "texts": {}, "kinds": {}}
+        )
         previous = group["cases"].get(q["case_id"])
         if previous is None or weight > previous[0]:
             group["cases"][q["case_id"]] = (weight, case["problem_solved"], q["redefined"], case["publishes"])
@@ -158,32 +164,54 @@ def aggregate(neighbours, questions):
         cases = group["cases"].values()
         if not group["bank_id"] and len(cases) < MIN_PRIVATE_CASES and not any(c[3] for c in cases):
             continue
-        text = HINTS_BY_ID[group["bank_id"]].text if group["bank_id"] in HINTS_BY_ID else \
-            max(group["texts"].items(), key=lambda item: (item[1], -len(item[0]), item[0]))[0]
-        ranked.append({
-            "id": suggestion_id(LEARNED, group["key"]), "source": LEARNED, "text": text,
-            "kind": max(group["kinds"].items(), key=lambda item: (item[1], item[0]))[0],
-            "bank_id": group["bank_id"], "score": round(sum(c[0] for c in cases), 4),
-            "provenance": {"cases": len(cases), **{o: sum(1 for c in cases if c[1] == o) for o in PROBLEM_SOLVED},
-                           "redefined": sum(1 for c in cases if c[2])},
-            "_key": group["key"]})
+        text = (
+            HINTS_BY_ID[group["bank_id"]].text
+            if group["bank_id"] in HINTS_BY_ID
+            else max(group["texts"].items(), key=lambda item: (item[1], -len(item[0]), item[0]))[0]
+        )
+        ranked.append(
+            {
+                "id": suggestion_id(LEARNED, group["key"]),
+                "source": LEARNED,
+                "text": text,
+                "kind": max(group["kinds"].items(), key=lambda item: (item[1], item[0]))[0],
+                "bank_id": group["bank_id"],
+                "score": round(sum(c[0] for c in cases), 4),
+                "provenance": {
+                    "cases": len(cases),
+                    **{o: sum(1 for c in cases if c[1] == o) for o in PROBLEM_SOLVED},
+                    "redefined": sum(1 for c in cases if c[2]),
+                },
+                "_key": group["key"],
+            }
+        )
     ranked.sort(key=lambda s: (-s["score"], -s["provenance"]["cases"], s["_key"]))
     return ranked
 
 
 def bank_suggestions():
     """The seed's hints in the bank's order: today's suggestions, and the fallback."""
-    return [{"id": suggestion_id(BANK, question_key(hint.id, None)), "source": BANK, "text": hint.text,
-             "kind": group.kind, "bank_id": hint.id, "score": 0.0, "provenance": None,
-             "_key": question_key(hint.id, None)}
-            for group in QUESTION_BANK for hint in group.hints]
+    return [
+        {
+            "id": suggestion_id(BANK, question_key(hint.id, None)),
+            "source": BANK,
+            "text": hint.text,
+            "kind": group.kind,
+            "bank_id": hint.id,
+            "score": 0.0,
+            "provenance": None,
+            "_key": question_key(hint.id, None),
+        }
+        for group in QUESTION_BANK
+        for hint in group.hints
+    ]
 
 
 def with_fallback(learned, limit):
     """The best ``limit`` learned suggestions, the bank's hints filling the rest (none twice)."""
     chosen = learned[:limit]
     seen = {s["_key"] for s in chosen}
-    chosen += [s for s in bank_suggestions() if s["_key"] not in seen][:limit - len(chosen)]
+    chosen += [s for s in bank_suggestions() if s["_key"] not in seen][: limit - len(chosen)]
     return [{k: v for k, v in s.items() if k != "_key"} for s in chosen]
 
 
@@ -197,17 +225,31 @@ def pool_record(case):
     questions = []
     for q in case.questions:
         text = HINTS_BY_ID[q["bank_id"]].text if q.get("bank_id") in HINTS_BY_ID else scrub(q["text"])
-        questions.append({"key": question_key(q.get("bank_id"), text), "text": text, "kind": q["kind"],
-                          "bank_id": q.get("bank_id"), "redefined": revisions > q.get("revision", revisions)})
-    return {"rubrics": list(first.get("rubrics") or ()), "problem_solved": case.reflection.get("problem_solved"),
-            "publishes": bool(case.publishes), "questions": questions,
-            "text": " ".join(first.get(f) or "" for f in ("essence", "difficulty", "question"))}
+        questions.append(
+            {
+                "key": question_key(q.get("bank_id"), text),
+                "text": text,
+                "kind": q["kind"],
+                "bank_id": q.get("bank_id"),
+                "redefined": revisions > q.get("revision", revisions),
+            }
+        )
+    return {
+        "rubrics": list(first.get("rubrics") or ()),
+        "problem_solved": case.reflection.get("problem_solved"),
+        "publishes": bool(case.publishes),
+        "questions": questions,
+        "text": " ".join(first.get(f) or "" for f in ("essence", "difficulty", "question")),
+    }
 
 
 def uses_of(case):
     """The questions of a case asked from a suggestion: (question id, source, use, asked_at)."""
-    return [(q["id"], source_of(q.get("suggestion_id")), q.get("suggestion_use"), q.get("asked_at"))
-            for q in case.questions if q.get("suggestion_id")]
+    return [
+        (q["id"], source_of(q.get("suggestion_id")), q.get("suggestion_use"), q.get("asked_at"))
+        for q in case.questions
+        if q.get("suggestion_id")
+    ]
 
 
 # ---- the projection (cases service) ----------------------------------------------------------
@@ -251,9 +293,11 @@ RELAY = "question-pool"
 
 def lexemes_of(cur, text):
     """The distinct stemmed words of a text (short ones and numbers left out)."""
-    cur.execute(f"SELECT coalesce(array_agg(lexeme ORDER BY lexeme), '{{}}') AS lexemes "
-                f"FROM unnest(to_tsvector('{TS_CONFIG}', %s)) WHERE length(lexeme) >= %s AND lexeme !~ '^[0-9]+$'",
-                (text or "", MIN_TERM_LENGTH))
+    cur.execute(
+        f"SELECT coalesce(array_agg(lexeme ORDER BY lexeme), '{{}}') AS lexemes "
+        f"FROM unnest(to_tsvector('{TS_CONFIG}', %s)) WHERE length(lexeme) >= %s AND lexeme !~ '^[0-9]+$'",
+        (text or "", MIN_TERM_LENGTH),
+    )
     return list(cur.fetchone()["lexemes"])
 
 
@@ -268,24 +312,32 @@ def store(cur, case_id, record, completed_at):
     if record is None:
         return
     lexemes = lexemes_of(cur, record["text"])
-    cur.execute("INSERT INTO question_pool_cases (case_id, rubrics, lexemes, search, problem_solved, publishes, "
-                "completed_at) VALUES (%s, %s, %s, array_to_tsvector(%s::text[]), %s, %s, %s)",
-                (case_id, record["rubrics"], lexemes, lexemes, record["problem_solved"], record["publishes"],
-                 completed_at))
-    cur.execute("INSERT INTO question_pool_lexemes (lexeme, cases) SELECT l, 1 FROM unnest(%s::text[]) l "
-                "ON CONFLICT (lexeme) DO UPDATE SET cases = question_pool_lexemes.cases + 1", (lexemes,))
+    cur.execute(
+        "INSERT INTO question_pool_cases (case_id, rubrics, lexemes, search, problem_solved, publishes, "
+        "completed_at) VALUES (%s, %s, %s, array_to_tsvector(%s::text[]), %s, %s, %s)",
+        (case_id, record["rubrics"], lexemes, lexemes, record["problem_solved"], record["publishes"], completed_at),
+    )
+    cur.execute(
+        "INSERT INTO question_pool_lexemes (lexeme, cases) SELECT l, 1 FROM unnest(%s::text[]) l "
+        "ON CONFLICT (lexeme) DO UPDATE SET cases = question_pool_lexemes.cases + 1",
+        (lexemes,),
+    )
     for seq, q in enumerate(record["questions"]):
-        cur.execute("INSERT INTO question_pool_questions (case_id, seq, key, text, kind, bank_id, redefined) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (case_id, seq, q["key"], q["text"], q["kind"], q["bank_id"], q["redefined"]))
+        cur.execute(
+            "INSERT INTO question_pool_questions (case_id, seq, key, text, kind, bank_id, redefined) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (case_id, seq, q["key"], q["text"], q["kind"], q["bank_id"], q["redefined"]),
+        )
 
 
 def store_uses(cur, case_id, uses):
     for question_id, source, use, asked_at in uses:
         if source in SUGGESTION_SOURCES and use in SUGGESTION_USES:
-            cur.execute("INSERT INTO question_suggestion_uses (question_id, case_id, source, use, asked_at) "
-                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (question_id) DO NOTHING",
-                        (question_id, case_id, source, use, asked_at))
+            cur.execute(
+                "INSERT INTO question_suggestion_uses (question_id, case_id, source, use, asked_at) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (question_id) DO NOTHING",
+                (question_id, case_id, source, use, asked_at),
+            )
 
 
 def _refold(cur, app, notifications):
@@ -323,20 +375,29 @@ def similar_cases(cur, text, rubrics, exclude_case_id=None):
     idf = idf_weights({t: frequencies.get(t, 0) for t in rare}, size)
     if not rare:  # shared rubrics alone do not make a case similar
         return {}
-    cur.execute("SELECT case_id::text, problem_solved, publishes, lexemes, rubrics FROM question_pool_cases "
-                "WHERE search @@ %(query)s::tsquery AND case_id IS DISTINCT FROM %(exclude)s::uuid "
-                "ORDER BY ts_rank(search, %(query)s::tsquery) DESC, completed_at DESC LIMIT %(limit)s",
-                {"query": or_query(rare), "exclude": exclude_case_id, "limit": CANDIDATES})
+    cur.execute(
+        "SELECT case_id::text, problem_solved, publishes, lexemes, rubrics FROM question_pool_cases "
+        "WHERE search @@ %(query)s::tsquery AND case_id IS DISTINCT FROM %(exclude)s::uuid "
+        "ORDER BY ts_rank(search, %(query)s::tsquery) DESC, completed_at DESC LIMIT %(limit)s",
+        {"query": or_query(rare), "exclude": exclude_case_id, "limit": CANDIDATES},
+    )
     scored = []
     wanted, asked_rubrics = set(rare), list(rubrics)
     for row in cur.fetchall():
-        value = similarity(wanted.intersection(row["lexemes"]), rare, idf,
-                           [r for r in asked_rubrics if r in row["rubrics"]], asked_rubrics)
+        value = similarity(
+            wanted.intersection(row["lexemes"]),
+            rare,
+            idf,
+            [r for r in asked_rubrics if r in row["rubrics"]],
+            asked_rubrics,
+        )
         if value >= MIN_SIMILARITY:
             scored.append((value, row["case_id"], row))
     scored.sort(key=lambda item: (-item[0], item[1]))
-    return {case_id: {"similarity": value, "problem_solved": row["problem_solved"], "publishes": row["publishes"]}
-            for value, case_id, row in scored[:NEIGHBOURS]}
+    return {
+        case_id: {"similarity": value, "problem_solved": row["problem_solved"], "publishes": row["publishes"]}
+        for value, case_id, row in scored[:NEIGHBOURS]
+    }
 
 
 def suggest(cur, text, rubrics, exclude_case_id=None, limit=DEFAULT_LIMIT):
@@ -344,8 +405,11 @@ def suggest(cur, text, rubrics, exclude_case_id=None, limit=DEFAULT_LIMIT):
     neighbours = similar_cases(cur, text, rubrics, exclude_case_id)
     questions = []
     if neighbours:
-        cur.execute("SELECT case_id::text, key, text, kind, bank_id, redefined FROM question_pool_questions "
-                    "WHERE case_id = ANY(%s::uuid[])", (list(neighbours),))
+        cur.execute(
+            "SELECT case_id::text, key, text, kind, bank_id, redefined FROM question_pool_questions "
+            "WHERE case_id = ANY(%s::uuid[])",
+            (list(neighbours),),
+        )
         questions = cur.fetchall()
     return with_fallback(aggregate(neighbours, questions), limit)
 
@@ -359,11 +423,19 @@ def usage(cur):
     beside all questions asked; and the outcome of the completed cases that used them."""
     cur.execute("SELECT source, use, count(*) AS n FROM question_suggestion_uses GROUP BY 1, 2")
     counts = {(row["source"], row["use"]): row["n"] for row in cur.fetchall()}
-    cur.execute("SELECT u.source, p.problem_solved, count(DISTINCT u.case_id) AS n FROM question_suggestion_uses u "
-                "JOIN question_pool_cases p USING (case_id) GROUP BY 1, 2")
+    cur.execute(
+        "SELECT u.source, p.problem_solved, count(DISTINCT u.case_id) AS n FROM question_suggestion_uses u "
+        "JOIN question_pool_cases p USING (case_id) GROUP BY 1, 2"
+    )
     outcomes = {(row["source"], row["problem_solved"]): row["n"] for row in cur.fetchall()}
     cur.execute("SELECT coalesce(sum(clarifying_questions + developing_questions), 0) AS n FROM case_index")
-    return {"questions_asked": cur.fetchone()["n"], **{source: {**{use: counts.get((source, use), 0) for use in SUGGESTION_USES},
-                     "completed_cases": {o: outcomes.get((source, o), 0) for o in PROBLEM_SOLVED}}
-            for source in SUGGESTION_SOURCES}}
-
+    return {
+        "questions_asked": cur.fetchone()["n"],
+        **{
+            source: {
+                **{use: counts.get((source, use), 0) for use in SUGGESTION_USES},
+                "completed_cases": {o: outcomes.get((source, o), 0) for o in PROBLEM_SOLVED},
+            }
+            for source in SUGGESTION_SOURCES
+        },
+    }

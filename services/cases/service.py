@@ -15,6 +15,7 @@ interval) flags for the moderators any case still awaiting proposals after PROPO
 (default 15 min): matching never answered. Both act at the time of the service's clock
 (services/common/clock.py: tests inject one).
 """
+
 from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
@@ -24,12 +25,30 @@ from nameko.timer import timer
 from contracts.case_form import CaseFormSchema
 from contracts.errors import Conflict, Forbidden, MentorSuspended, PlatformError
 from contracts.question_bank import HINTS_BY_ID, bank_as_dict
-from contracts.rpc import (AccessReasonSchema, ActorSchema, AnswerQuestionsSchema, AskQuestionsSchema, AsOfSchema, CaseFilterSchema,
-                           ChooseMentorSchema, ForumPublishSchema, QuestionSuggestionListSchema,
-                           QuestionSuggestionQuerySchema, QuestionSuggestionUsageSchema, ReasonSchema,
-                           ReflectionSchema, ShareSchema, SolutionSchema, TextSchema)
-from contracts.statistics import (CaseStatisticsSchema, MentorQualityListSchema, MentorQualityQuerySchema,
-                                 StatisticsFilterSchema)
+from contracts.rpc import (
+    AccessReasonSchema,
+    ActorSchema,
+    AnswerQuestionsSchema,
+    AskQuestionsSchema,
+    AsOfSchema,
+    CaseFilterSchema,
+    ChooseMentorSchema,
+    ForumPublishSchema,
+    QuestionSuggestionListSchema,
+    QuestionSuggestionQuerySchema,
+    QuestionSuggestionUsageSchema,
+    ReasonSchema,
+    ReflectionSchema,
+    ShareSchema,
+    SolutionSchema,
+    TextSchema,
+)
+from contracts.statistics import (
+    CaseStatisticsSchema,
+    MentorQualityListSchema,
+    MentorQualityQuerySchema,
+    StatisticsFilterSchema,
+)
 from contracts.validation import load, schema_of
 from services.cases import index, mentor_quality, question_suggestions, standing
 from services.cases import statistics as case_statistics
@@ -37,16 +56,16 @@ from services.cases.application import case_id_for, open_application
 from services.cases.domain import ABANDONED, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
 from services.cases.integration import CaseLogReader
 from services.cases.views import case_view, history_view, require_reason, require_view, sees_author, steps_of
+from services.cases.waiting import parse_schedule
+from services.common.clock import Clock
 from services.common.consumer import subscribe
 from services.common.db import Database, ensure_database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.metrics import Metrics
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
-from services.cases.waiting import parse_schedule
-from services.common.clock import Clock
 from services.common.timer import configured_timer
-from services.common.metrics import Metrics
 
 log = get_logger()
 DEFAULT_PROPOSALS_OVERDUE_SECONDS = 900
@@ -99,8 +118,10 @@ class CasesService:
         with self.db.transaction() as cur:
             suspended = standing.is_suspended(cur, mentor_id)
         if suspended:  # their cases go back to matching meanwhile: the author gets new proposals
-            raise MentorSuspended("This mentor is suspended from the roll of mentors; new mentors are being "
-                                  "proposed for the case.", {"mentor_id": ["Suspended: choose another mentor."]})
+            raise MentorSuspended(
+                "This mentor is suspended from the roll of mentors; new mentors are being proposed for the case.",
+                {"mentor_id": ["Suspended: choose another mentor."]},
+            )
         return self._act(actor, case_id, lambda case, user: case.choose_mentor(user, mentor_id, now=self.clock()))
 
     @rpc
@@ -119,11 +140,17 @@ class CasesService:
 
     @rpc
     def ask_questions(self, actor, case_id, body, request_id=None):
-        questions = [{**q, "text": HINTS_BY_ID[q["bank_id"]].text if q["bank_id"] else q["text"],
-                      "suggestion_use": question_suggestions.use_of(q["suggestion_id"], q["bank_id"], q["text"])}
-                     for q in load(AskQuestionsSchema, body, "questions")["questions"]]
-        return self._act(actor, case_id, lambda case, user: case.ask_questions(
-            user, questions, request_id, now=self.clock()))
+        questions = [
+            {
+                **q,
+                "text": HINTS_BY_ID[q["bank_id"]].text if q["bank_id"] else q["text"],
+                "suggestion_use": question_suggestions.use_of(q["suggestion_id"], q["bank_id"], q["text"]),
+            }
+            for q in load(AskQuestionsSchema, body, "questions")["questions"]
+        ]
+        return self._act(
+            actor, case_id, lambda case, user: case.ask_questions(user, questions, request_id, now=self.clock())
+        )
 
     @rpc
     def answer_questions(self, actor, case_id, body):
@@ -152,8 +179,9 @@ class CasesService:
     @rpc
     def publish_to_forum(self, actor, case_id, body=None):
         target = load(ForumPublishSchema, body or {})
-        return self._act(actor, case_id, lambda case, user: case.publish_to_forum(
-            user, target["thread_id"], target["title"]))
+        return self._act(
+            actor, case_id, lambda case, user: case.publish_to_forum(user, target["thread_id"], target["title"])
+        )
 
     @rpc
     def withdraw_publication_consent(self, actor, case_id):
@@ -168,8 +196,13 @@ class CasesService:
     @rpc
     def propose_solution(self, actor, case_id, solution, request_id=None):
         solution = load(SolutionSchema, solution, "solution")
-        return self._act(actor, case_id, lambda case, user: case.propose_solution(
-            user, solution["text"], solution["materials"], request_id, now=self.clock()))
+        return self._act(
+            actor,
+            case_id,
+            lambda case, user: case.propose_solution(
+                user, solution["text"], solution["materials"], request_id, now=self.clock()
+            ),
+        )
 
     @rpc
     def request_second_opinion(self, actor, case_id):
@@ -199,8 +232,9 @@ class CasesService:
         question_suggestions.require_asker(case, actor)
         self._catch_up(question_suggestions.catch_up)
         with self.db.transaction() as cur:
-            items = question_suggestions.suggest(cur, question_suggestions.case_text(case.form),
-                                                 case.form.get("rubrics") or (), case.id, query["limit"])
+            items = question_suggestions.suggest(
+                cur, question_suggestions.case_text(case.form), case.form.get("rubrics") or (), case.id, query["limit"]
+            )
         return schema_of(QuestionSuggestionListSchema).dump({"items": items})
 
     @rpc
@@ -300,17 +334,24 @@ class CasesService:
         actor = load(ActorSchema, actor, "actor")
         user = actor["user_id"]
         with self.db.transaction() as cur:
-            cur.execute("SELECT case_id::text AS case_id, number, author_id FROM case_index "
-                        "WHERE author_id = %s OR participant_ids @> ARRAY[%s] ORDER BY created_at, case_id",
-                        (user, user))
+            cur.execute(
+                "SELECT case_id::text AS case_id, number, author_id FROM case_index "
+                "WHERE author_id = %s OR participant_ids @> ARRAY[%s] ORDER BY created_at, case_id",
+                (user, user),
+            )
             rows = cur.fetchall()
         found = []
         for row in rows:
             history = history_view(self.cases.history(row["case_id"]))
             authored = row["author_id"] == user
-            found.append({"case_id": row["case_id"], "number": row["number"],
-                          "role": "author" if authored else "participant",
-                          "events": history if authored else steps_of(history, user)})
+            found.append(
+                {
+                    "case_id": row["case_id"],
+                    "number": row["number"],
+                    "role": "author" if authored else "participant",
+                    "events": history if authored else steps_of(history, user),
+                }
+            )
         return {"cases": found}
 
     @staticmethod
@@ -329,7 +370,8 @@ class CasesService:
         """Idempotent by round: a redelivered proposal changes nothing."""
         payload = envelope.payload
         case, recorded = self.cases.change(
-            payload["case_id"], lambda c: c.record_proposals(payload["round"], payload["proposals"], now=self.clock()))
+            payload["case_id"], lambda c: c.record_proposals(payload["round"], payload["proposals"], now=self.clock())
+        )
         log.info("proposals_received", case_id=payload["case_id"], round=payload["round"], recorded=recorded)
         if recorded:
             self._after_change(case, None)
@@ -345,8 +387,13 @@ class CasesService:
             suspended = standing.record_decision(cur, mentor_id, p["decision"], envelope.position)
             candidates = standing.cases_to_release(cur, mentor_id) if suspended else []
         released = [case_id for case_id in candidates if self._release(case_id, mentor_id)]
-        log.info("mentor_standing_recorded", mentor_id=mentor_id, decision=p["decision"], suspended=suspended,
-                 released_cases=len(released))
+        log.info(
+            "mentor_standing_recorded",
+            mentor_id=mentor_id,
+            decision=p["decision"],
+            suspended=suspended,
+            released_cases=len(released),
+        )
 
     def _release(self, case_id, mentor_id, attempts=5):
         """Release one case (True if it changed); a concurrent change of the case is retried: the
@@ -354,7 +401,8 @@ class CasesService:
         for attempt in range(attempts):
             try:
                 case, changed = self.cases.change(
-                    case_id, lambda c: c.release_mentor(mentor_id, standing.RELEASE_REASON))
+                    case_id, lambda c: c.release_mentor(mentor_id, standing.RELEASE_REASON)
+                )
             except Conflict:
                 if attempt == attempts - 1:
                     raise  # redelivered: the releases done so far change nothing again
@@ -399,7 +447,7 @@ class CasesService:
         for case_id in due:
             now = self.clock()
             try:
-                case, done = self.cases.change(case_id, lambda c: command(c, now))
+                case, done = self.cases.change(case_id, lambda c: command(c, now))  # noqa: B023 - called at once
             except PlatformError as exc:
                 log.info(skipped, case_id=str(case_id), reason=exc.message)
                 continue
@@ -417,8 +465,9 @@ class CasesService:
             with self.db.transaction() as cur:
                 suspended = standing.is_suspended(cur, actor["user_id"])
             if suspended:
-                raise MentorSuspended("Your accreditation is suspended: you cannot act on cases until a moderator "
-                                      "reinstates it.")
+                raise MentorSuspended(
+                    "Your accreditation is suspended: you cannot act on cases until a moderator reinstates it."
+                )
         return actor
 
     @configured_timer("ESCALATION_CHECK_INTERVAL", default=60)
@@ -430,8 +479,12 @@ class CasesService:
         after = float(self.config.get("PROPOSALS_OVERDUE_SECONDS", DEFAULT_PROPOSALS_OVERDUE_SECONDS))
         with self.db.transaction() as cur:
             due = index.overdue_proposals(cur, self.clock(), after)
-        self._sweep(due, lambda case, now: case.flag_proposals_overdue(now, after), "proposals_watchdog_skipped",
-                    lambda case: log.warning("proposals_overdue", case_id=str(case.id), round=case.flag["round"]))
+        self._sweep(
+            due,
+            lambda case, now: case.flag_proposals_overdue(now, after),
+            "proposals_watchdog_skipped",
+            lambda case: log.warning("proposals_overdue", case_id=str(case.id), round=case.flag["round"]),
+        )
 
     def _act(self, actor, case_id, command):
         """Validate the actor, run one command on the case (409 if someone else changed it meanwhile)."""
@@ -444,7 +497,6 @@ class CasesService:
         with self.db.transaction() as cur:
             index.upsert(cur, case)
         return case_view(case, actor) if actor else None
-
 
 
 def _log_follow_up(case):

@@ -6,6 +6,7 @@ a newer one) in ``mentor_standing``, and refuses every action on cases by a susp
 the choice of one (MentorSuspended, 403 ``mentor_suspended``). A mentor cases never heard of is in
 good standing. The table is in the cases database, beside the index.
 """
+
 from services.cases.domain import AWAITING_ACCEPTANCE, CHOOSING_MENTOR, WORKING
 
 SCHEMA = (
@@ -31,7 +32,8 @@ def record_decision(cur, mentor_id, decision, position):
                ON CONFLICT (mentor_id) DO UPDATE SET suspended = EXCLUDED.suspended,
                    source_position = EXCLUDED.source_position, updated_at = now()
                WHERE mentor_standing.source_position < EXCLUDED.source_position""",
-            (mentor_id, SUSPENDS[decision], position))
+            (mentor_id, SUSPENDS[decision], position),
+        )
     return is_suspended(cur, mentor_id)
 
 
@@ -45,7 +47,9 @@ def cases_to_release(cur, mentor_id):
     """Cases that may involve the mentor now: those they are chosen for or work on, and every case
     whose author is choosing among proposals (whether the mentor is among them, only the case knows:
     Case.release_mentor decides, and changes nothing where they are not)."""
-    cur.execute("SELECT case_id FROM case_index WHERE mentor_id = %s AND state = ANY(%s) "
-                "UNION SELECT case_id FROM case_index WHERE state = %s",
-                (mentor_id, [AWAITING_ACCEPTANCE, *WORKING], CHOOSING_MENTOR))
+    cur.execute(
+        "SELECT case_id FROM case_index WHERE mentor_id = %s AND state = ANY(%s) "
+        "UNION SELECT case_id FROM case_index WHERE state = %s",
+        (mentor_id, [AWAITING_ACCEPTANCE, *WORKING], CHOOSING_MENTOR),
+    )
     return [str(row["case_id"]) for row in cur.fetchall()]

@@ -6,6 +6,7 @@ order (seed Figure 2), every state, urgency, mode, format, question kind and tur
 so a chart never loses a bar. A case counts under each of the rubrics of its current form. The open
 cases (neither completed nor withdrawn) are counted by whose turn it is (contracts/vocabulary.py TURNS).
 """
+
 from datetime import timedelta
 
 from contracts.question_bank import QUESTION_KINDS
@@ -14,9 +15,19 @@ from contracts.vocabulary import FORMATS, MODES, TURNS, URGENCIES
 from services.cases import domain as d
 
 # The order of the journey, for the per-state counts.
-STATE_ORDER = (d.AWAITING_PROPOSALS, d.NO_MENTOR_FOUND, d.CHOOSING_MENTOR, d.AWAITING_ACCEPTANCE, d.IN_PROGRESS,
-               d.AWAITING_ANSWERS, d.AWAITING_DECISION, d.SOLUTION_PROPOSED, d.COMPLETED, d.WITHDRAWN,
-               d.ABANDONED)
+STATE_ORDER = (
+    d.AWAITING_PROPOSALS,
+    d.NO_MENTOR_FOUND,
+    d.CHOOSING_MENTOR,
+    d.AWAITING_ACCEPTANCE,
+    d.IN_PROGRESS,
+    d.AWAITING_ANSWERS,
+    d.AWAITING_DECISION,
+    d.SOLUTION_PROPOSED,
+    d.COMPLETED,
+    d.WITHDRAWN,
+    d.ABANDONED,
+)
 
 
 def period_condition(filters):
@@ -32,7 +43,9 @@ def period_condition(filters):
 
 
 GROUPINGS = {  # name -> the SQL expression a count is grouped by
-    "state": "state", "urgency": "urgency", "mode": "mode",
+    "state": "state",
+    "urgency": "urgency",
+    "mode": "mode",
     "year": "extract(year FROM created_at AT TIME ZONE 'UTC')::int",
     "month": "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM')",
 }
@@ -46,20 +59,25 @@ def query(cur, filters):
     figures = {}
     cur.execute(f"SELECT count(*) AS n FROM case_index {condition}", args)
     figures["total"] = cur.fetchone()["n"]
-    cur.execute(f"SELECT rubric AS key, count(*) AS n FROM case_index, unnest(rubrics) AS rubric {condition} "
-                f"GROUP BY rubric", args)
+    cur.execute(
+        f"SELECT rubric AS key, count(*) AS n FROM case_index, unnest(rubrics) AS rubric {condition} GROUP BY rubric",
+        args,
+    )
     figures["rubrics"] = {row["key"]: row["n"] for row in cur.fetchall()}
     for name, expression in GROUPINGS.items():
         cur.execute(f"SELECT {expression} AS key, count(*) AS n FROM case_index {condition} GROUP BY 1", args)
         figures[name] = {row["key"]: row["n"] for row in cur.fetchall() if row["key"] is not None}
     cur.execute(f"SELECT turn AS key, count(*) AS n FROM case_index {also}turn IS NOT NULL GROUP BY 1", args)
     figures["turn"] = {row["key"]: row["n"] for row in cur.fetchall()}
-    cur.execute("SELECT coalesce(sum(declines), 0) AS declines, count(*) FILTER (WHERE declines > 0) AS declined, "
-                "count(*) FILTER (WHERE second_opinion) AS second_opinions, "
-                "coalesce(sum(clarifying_questions), 0) AS clarifying, "
-                "coalesce(sum(developing_questions), 0) AS developing, "
-                "count(*) FILTER (WHERE collective) AS collective, count(*) FILTER (WHERE public) AS public "
-                f"FROM case_index {condition}", args)
+    cur.execute(
+        "SELECT coalesce(sum(declines), 0) AS declines, count(*) FILTER (WHERE declines > 0) AS declined, "
+        "count(*) FILTER (WHERE second_opinion) AS second_opinions, "
+        "coalesce(sum(clarifying_questions), 0) AS clarifying, "
+        "coalesce(sum(developing_questions), 0) AS developing, "
+        "count(*) FILTER (WHERE collective) AS collective, count(*) FILTER (WHERE public) AS public "
+        f"FROM case_index {condition}",
+        args,
+    )
     figures["sums"] = cur.fetchone()
     answered = "first_response_at IS NOT NULL AND response_chosen_at IS NOT NULL"
     cur.execute(
@@ -67,7 +85,9 @@ def query(cur, filters):
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median_seconds, "
         "percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90_seconds "
         "FROM (SELECT extract(epoch FROM first_response_at - response_chosen_at)::float8 AS seconds "
-        f"FROM case_index {also}{answered}) AS answered", args)
+        f"FROM case_index {also}{answered}) AS answered",
+        args,
+    )
     figures["response"] = cur.fetchone()
     return figures
 
@@ -88,17 +108,24 @@ def by_year(counts):
 def response_time(row):
     def seconds(value):
         return None if value is None else float(value)
-    return {"cases": int(row["cases"]), "median_seconds": seconds(row["median_seconds"]),
-            "p90_seconds": seconds(row["p90_seconds"])}
+
+    return {
+        "cases": int(row["cases"]),
+        "median_seconds": seconds(row["median_seconds"]),
+        "p90_seconds": seconds(row["p90_seconds"]),
+    }
 
 
 def shape(filters, figures):
     """The CaseStatistics document (contracts/statistics.py) from ``query``'s raw figures."""
+
     def day(value):
         return value.isoformat() if value else None
+
     sums = figures["sums"]
     return {
-        "filed_from": day(filters.get("filed_from")), "filed_to": day(filters.get("filed_to")),
+        "filed_from": day(filters.get("filed_from")),
+        "filed_to": day(filters.get("filed_to")),
         "total": int(figures["total"]),
         "by_rubric": by_rubric(figures["rubrics"]),
         "by_state": ordered(figures["state"], STATE_ORDER),
@@ -109,8 +136,9 @@ def shape(filters, figures):
         "by_format": ordered({"collective": sums["collective"], "public": sums["public"]}, FORMATS),
         "declines": {"count": int(sums["declines"]), "cases": int(sums["declined"])},
         "second_opinions": int(sums["second_opinions"]),
-        "questions_by_kind": ordered({"clarifying": sums["clarifying"], "developing": sums["developing"]},
-                                     QUESTION_KINDS),
+        "questions_by_kind": ordered(
+            {"clarifying": sums["clarifying"], "developing": sums["developing"]}, QUESTION_KINDS
+        ),
         "open_by_turn": ordered(figures["turn"], TURNS),
         "first_response": response_time(figures["response"]),
     }

@@ -1,4 +1,5 @@
 """Who may see a case, and what each viewer sees of it; the moderator's history."""
+
 from contracts.errors import Forbidden, InvalidInput
 from contracts.forum import new_thread_id
 from contracts.question_bank import bank_as_dict
@@ -10,20 +11,42 @@ from services.common.personal_data import jsonable  # noqa: F401 - research/cli.
 
 # Who acts in each recorded step (the history shows roles, not people).
 ACTOR_ROLES = {
-    "Created": "author", "MentorsProposed": "system", "MentorChosen": "author", "MentorAccepted": "mentor",
-    "MentorDeclined": "mentor", "SecondOpinionRequested": "author", "Withdrawn": "author",
-    "QuestionsAsked": "mentor", "QuestionsAnswered": "author", "RequestKept": "author", "CaseRedefined": "author",
-    "SharedWithColleagues": "mentor", "ColleagueOpinionAdded": "colleague", "PublishedToForum": "author",
-    "MessageSent": None, "SolutionProposed": "mentor", "Completed": "author",
-    "Escalated": "system", "Flagged": "system", "MentorReleased": "system",
-    "Reminded": "system", "Abandoned": "system", "Reopened": "author", "PublicationConsentWithdrawn": "author",
+    "Created": "author",
+    "MentorsProposed": "system",
+    "MentorChosen": "author",
+    "MentorAccepted": "mentor",
+    "MentorDeclined": "mentor",
+    "SecondOpinionRequested": "author",
+    "Withdrawn": "author",
+    "QuestionsAsked": "mentor",
+    "QuestionsAnswered": "author",
+    "RequestKept": "author",
+    "CaseRedefined": "author",
+    "SharedWithColleagues": "mentor",
+    "ColleagueOpinionAdded": "colleague",
+    "PublishedToForum": "author",
+    "MessageSent": None,
+    "SolutionProposed": "mentor",
+    "Completed": "author",
+    "Escalated": "system",
+    "Flagged": "system",
+    "MentorReleased": "system",
+    "Reminded": "system",
+    "Abandoned": "system",
+    "Reopened": "author",
+    "PublicationConsentWithdrawn": "author",
 }
 
 
 def can_view(case, actor):
     user = actor["user_id"]
-    return (actor["role"] == "moderator" or case.is_author(user) or case.is_chosen_mentor(user)
-            or case.has_worked_on(user) or case.is_colleague(user))
+    return (
+        actor["role"] == "moderator"
+        or case.is_author(user)
+        or case.is_chosen_mentor(user)
+        or case.has_worked_on(user)
+        or case.is_colleague(user)
+    )
 
 
 def require_view(case, actor):
@@ -47,16 +70,19 @@ def sees_author(case, actor):
 def require_reason(case, actor, reason):
     """A moderator opens an author's identity (any mode) only for a stated reason: the author
     reads it in their access log. The author and the case's mentor need none."""
-    if actor["role"] == "moderator" and not case.is_author(actor["user_id"]) and \
-            len((reason or "").strip()) < ACCESS_REASON_MIN:
-        raise InvalidInput("A moderator gives the reason for opening the author's identity.",
-                           {"reason": [f"Required of a moderator: at least {ACCESS_REASON_MIN} characters; "
-                                       "the author will read it."]})
+    if (
+        actor["role"] == "moderator"
+        and not case.is_author(actor["user_id"])
+        and len((reason or "").strip()) < ACCESS_REASON_MIN
+    ):
+        raise InvalidInput(
+            "A moderator gives the reason for opening the author's identity.",
+            {"reason": [f"Required of a moderator: at least {ACCESS_REASON_MIN} characters; the author will read it."]},
+        )
 
 
 def sees_messages(case, actor):
-    return is_privileged(case, actor) or case.is_chosen_mentor(actor["user_id"]) or case.has_worked_on(
-        actor["user_id"])
+    return is_privileged(case, actor) or case.is_chosen_mentor(actor["user_id"]) or case.has_worked_on(actor["user_id"])
 
 
 def case_view(case, actor):
@@ -88,8 +114,7 @@ def case_view(case, actor):
         "publication_consent_withdrawn": case.consent_withdrawn,
         "flag": dict(case.flag) if case.flag else None,
         # on acceptance the mentor receives the question hints of the seed (6.2.1.2)
-        "question_hints": bank_as_dict() if case.is_chosen_mentor(actor["user_id"]) and case.state in WORKING
-        else [],
+        "question_hints": bank_as_dict() if case.is_chosen_mentor(actor["user_id"]) and case.state in WORKING else [],
         "created_at": case.created_on.isoformat(),
         "updated_at": case.modified_on.isoformat(),
     }
@@ -100,8 +125,12 @@ def _waiting_view(case):
     waiting = case.waiting_step()
     if waiting is None:
         return None
-    return {"step": waiting[0], "waits_on": waiting[1], "since": case.wait_began().isoformat(),
-            "reminders": case.reminded}
+    return {
+        "step": waiting[0],
+        "waits_on": waiting[1],
+        "since": case.wait_began().isoformat(),
+        "reminders": case.reminded,
+    }
 
 
 def _question_view(q):
@@ -114,9 +143,13 @@ def history_view(events):
     items, revision, previous_form = [], 0, None
     for e in events:
         kind = type(e).__name__
-        data = jsonable({k: v for k, v in e.__dict__.items()
-                          if k not in ("originator_id", "originator_version", "timestamp", "originator_topic",
-                                       CONTRACT_STAMP)})
+        data = jsonable(
+            {
+                k: v
+                for k, v in e.__dict__.items()
+                if k not in ("originator_id", "originator_version", "timestamp", "originator_topic", CONTRACT_STAMP)
+            }
+        )
         changes = None
         if kind == "Created":
             revision, previous_form = 1, data.get("form")
@@ -127,22 +160,40 @@ def history_view(events):
         role = ACTOR_ROLES.get(kind)
         if kind == "MessageSent":
             role = "author" if data["sender_id"] == events[0].author_id else "mentor"
-        items.append({"version": e.originator_version, "type": kind, "occurred_at": e.timestamp.isoformat(),
-                      "actor_role": role or "system", "revision": revision, "changes": changes, "data": data})
+        items.append(
+            {
+                "version": e.originator_version,
+                "type": kind,
+                "occurred_at": e.timestamp.isoformat(),
+                "actor_role": role or "system",
+                "revision": revision,
+                "changes": changes,
+                "data": data,
+            }
+        )
     return items
 
 
 def form_changes(before, after):
-    return {field: {"before": (before or {}).get(field), "after": after.get(field)}
-            for field in sorted(set(before or {}) | set(after)) if (before or {}).get(field) != after.get(field)}
+    return {
+        field: {"before": (before or {}).get(field), "after": after.get(field)}
+        for field in sorted(set(before or {}) | set(after))
+        if (before or {}).get(field) != after.get(field)
+    }
 
 
 def steps_of(history, user_id):
     """The steps of a case's history that name the person as the one who acted or was addressed (a
     mentor, a colleague, a message's sender or recipient): their part of someone else's case."""
+
     def names(data):
-        return user_id in (data.get("mentor_id"), data.get("sender_id"), data.get("recipient_id"),
-                           data.get("colleague_id")) or user_id in (data.get("colleague_ids") or ())
+        return user_id in (
+            data.get("mentor_id"),
+            data.get("sender_id"),
+            data.get("recipient_id"),
+            data.get("colleague_id"),
+        ) or user_id in (data.get("colleague_ids") or ())
+
     return [step for step in history if names(step["data"])]
 
 

@@ -8,6 +8,7 @@ the wait began, then expiry (what expiry does is the Case's: services/cases/doma
 expiry"), read once per process by ``parse_schedule``; an urgent case's acceptance lapses after
 ESCALATION_AFTER_SECONDS, the escalation's own setting. Pure: no I/O, no clock.
 """
+
 from dataclasses import dataclass
 
 from contracts.vocabulary import URGENCIES
@@ -40,6 +41,7 @@ class InvalidSchedule(ValueError):
 @dataclass(frozen=True)
 class Plan:
     """Reminders ``remind_after`` seconds after the wait began (ascending), then expiry."""
+
     remind_after: tuple
     expire_after: float
 
@@ -77,8 +79,11 @@ class Schedule:
     def rows(self):
         """One row per (urgency, waiting state) with the offsets of its follow-ups: the index's
         query of the cases due (services/cases/index.py ``due_follow_ups``)."""
-        return [{"urgency": urgency, "state": state, "offsets": list(self.plan(urgency, step).offsets)}
-                for urgency in URGENCIES for state, (step, _) in STEPS.items()]
+        return [
+            {"urgency": urgency, "state": state, "offsets": list(self.plan(urgency, step).offsets)}
+            for urgency in URGENCIES
+            for state, (step, _) in STEPS.items()
+        ]
 
 
 def parse_plan(text, setting):
@@ -90,11 +95,14 @@ def parse_plan(text, setting):
     except ValueError:
         remind_after, expire_after = (), None
     if expire_after is None or any(r <= 0 for r in remind_after) or list(remind_after) != sorted(set(remind_after)):
-        raise InvalidSchedule(f'{setting} must be "R1 R2 ... / E": reminders R seconds after the wait began, '
-                              f'ascending and positive, then expiry after E seconds; got {text!r}.')
+        raise InvalidSchedule(
+            f'{setting} must be "R1 R2 ... / E": reminders R seconds after the wait began, '
+            f"ascending and positive, then expiry after E seconds; got {text!r}."
+        )
     if remind_after and expire_after <= remind_after[-1]:
-        raise InvalidSchedule(f"{setting}: expiry ({expire_after:g} s) must come after the last reminder "
-                              f"({remind_after[-1]:g} s).")
+        raise InvalidSchedule(
+            f"{setting}: expiry ({expire_after:g} s) must come after the last reminder ({remind_after[-1]:g} s)."
+        )
     return Plan(remind_after, expire_after)
 
 

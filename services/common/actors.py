@@ -43,6 +43,7 @@ token captured from ``identity.author_card`` could be played once at ``cases.aut
 forwards it (it expires with the request's deadline, at most ``MAX_LIFETIME``). Development and test
 keys are labels (``DERIVED_PREFIXES``) that production refuses.
 """
+
 import base64
 import binascii
 import hashlib
@@ -53,7 +54,6 @@ import time
 import uuid
 
 import psycopg2
-
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -108,16 +108,20 @@ class ActorRefused(Exception):
 
 
 def _unauthorized(reason):
-    return ActorRefused(reason, Unauthorized("The acting user of this call is not signed by the gateway; refused.",
-                                             details={"reason": reason}))
+    return ActorRefused(
+        reason,
+        Unauthorized("The acting user of this call is not signed by the gateway; refused.", details={"reason": reason}),
+    )
 
 
 def _forbidden(reason):
-    return ActorRefused(reason, Forbidden("The acting user's signature is not for this call; refused.",
-                                          details={"reason": reason}))
+    return ActorRefused(
+        reason, Forbidden("The acting user's signature is not for this call; refused.", details={"reason": reason})
+    )
 
 
 # ---- keys -----------------------------------------------------------------------------------
+
 
 def _key_bytes(text):
     try:
@@ -164,8 +168,11 @@ def load_verify_key(text):
 
 def key_problem(name, value):
     """Why ``value`` of the setting ``name`` (an actor key) is unusable, or None (never the value)."""
-    load = {SIGNING_KEY_SETTING: load_signing_key, SERVICE_SIGNING_KEY_SETTING: load_signing_key,
-            SERVICE_VERIFY_KEYS_SETTING: load_service_verify_keys}.get(name, load_verify_key)
+    load = {
+        SIGNING_KEY_SETTING: load_signing_key,
+        SERVICE_SIGNING_KEY_SETTING: load_signing_key,
+        SERVICE_VERIFY_KEYS_SETTING: load_service_verify_keys,
+    }.get(name, load_verify_key)
     try:
         load(value)
     except Exception:
@@ -174,6 +181,7 @@ def key_problem(name, value):
 
 
 # ---- tokens ---------------------------------------------------------------------------------
+
 
 def _b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -186,9 +194,15 @@ def _unb64(text):
 def sign(private_key, actor, audience, expires_at, now=None):
     """The token for ``actor`` (``{"user_id", "role", "email_verified"?}``) calling ``audience``."""
     now = time.time() if now is None else now
-    claims = {"user_id": str(actor["user_id"]), "role": str(actor["role"]),
-              "email_verified": bool(actor.get("email_verified", False)),
-              "aud": audience, "iat": round(now, 3), "exp": round(float(expires_at), 3), "jti": uuid.uuid4().hex}
+    claims = {
+        "user_id": str(actor["user_id"]),
+        "role": str(actor["role"]),
+        "email_verified": bool(actor.get("email_verified", False)),
+        "aud": audience,
+        "iat": round(now, 3),
+        "exp": round(float(expires_at), 3),
+        "jti": uuid.uuid4().hex,
+    }
     body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
     return f"{_b64(body)}.{_b64(private_key.sign(body))}"
 
@@ -246,8 +260,13 @@ def verify(public_key, token, audiences, now=None):
 def sign_service(private_key, service, audience, expires_at, now=None):
     """A service identity token: ``service`` itself (no user) calling ``audience``."""
     now = time.time() if now is None else now
-    claims = {"service": service, "aud": audience, "iat": round(now, 3), "exp": round(float(expires_at), 3),
-              "jti": uuid.uuid4().hex}
+    claims = {
+        "service": service,
+        "aud": audience,
+        "iat": round(now, 3),
+        "exp": round(float(expires_at), 3),
+        "jti": uuid.uuid4().hex,
+    }
     body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
     return f"{_b64(body)}.{_b64(private_key.sign(body))}"
 
@@ -317,15 +336,23 @@ class ReplayGuard:
                 if now >= self._next_prune:
                     self._next_prune = now + PRUNE_EVERY
                     cur.execute("DELETE FROM accepted_jtis WHERE expires_at < to_timestamp(%s)", (now,))
-                cur.execute("INSERT INTO accepted_jtis (jti, expires_at) VALUES (%s, to_timestamp(%s)) "
-                            "ON CONFLICT (jti) DO NOTHING", (str(jti)[:200], float(expires_at)))
+                cur.execute(
+                    "INSERT INTO accepted_jtis (jti, expires_at) VALUES (%s, to_timestamp(%s)) "
+                    "ON CONFLICT (jti) DO NOTHING",
+                    (str(jti)[:200], float(expires_at)),
+                )
                 inserted = cur.rowcount == 1
         except (PlatformError, psycopg2.Error) as exc:  # the database is down: nothing is believed unchecked
             from services.common.rpc import OUTCOME_NOT_DONE  # rpc.py imports this module
+
             log.warning("replay_guard_unavailable", error=repr(exc)[:300], cause=repr(exc.__cause__)[:300])
-            raise ActorRefused("replay_guard_unavailable", ServiceUnavailable(
-                "The service cannot check this call's signature now; it was not carried out. Try again.",
-                details={"outcome": OUTCOME_NOT_DONE})) from exc
+            raise ActorRefused(
+                "replay_guard_unavailable",
+                ServiceUnavailable(
+                    "The service cannot check this call's signature now; it was not carried out. Try again.",
+                    details={"outcome": OUTCOME_NOT_DONE},
+                ),
+            ) from exc
         if not inserted:
             raise _unauthorized("replayed")
 
@@ -334,8 +361,10 @@ def _database_of(container):
     """The service's own database (its one Database dependency): where its replay guard keeps the jtis."""
     stores = [d for d in container.dependencies if isinstance(d, Database)]
     if len(stores) != 1:
-        raise RuntimeError(f"{container.service_name} checks signed actors, so it needs exactly one Database "
-                           "dependency for its replay guard (services/common/actors.py)")
+        raise RuntimeError(
+            f"{container.service_name} checks signed actors, so it needs exactly one Database "
+            "dependency for its replay guard (services/common/actors.py)"
+        )
     return lambda: stores[0].store
 
 
@@ -353,6 +382,7 @@ def replay_guard(container):
 
 # ---- the receiving end (used by services/common/rpc.py's DeadlineRpc) -----------------------
 
+
 def actor_position(fn):
     """The index of ``fn``'s ``actor`` parameter among the call's positional arguments (self not
     counted), or None when the method takes no actor."""
@@ -369,8 +399,10 @@ class ActorCheck:
         self.audiences = frozenset({self.rpc}) | DELEGATIONS.get(self.rpc, frozenset())
         setting = container.config.get(VERIFY_KEY_SETTING)
         if not setting:
-            raise RuntimeError(f"{container.service_name} has @rpc methods that take an actor but no "
-                               f"{VERIFY_KEY_SETTING} setting (services/common/actors.py)")
+            raise RuntimeError(
+                f"{container.service_name} has @rpc methods that take an actor but no "
+                f"{VERIFY_KEY_SETTING} setting (services/common/actors.py)"
+            )
         self.public_key = load_verify_key(setting)
         self.guard = replay_guard(container)
 
@@ -383,13 +415,20 @@ class ActorCheck:
         try:
             claims = verify(self.public_key, (headers or {}).get(header_name), self.audiences)
             claimed = args[self.position] if len(args) > self.position else kwargs.get(ACTOR_PARAMETER)
-            if not (isinstance(claimed, dict) and claimed.get("user_id") == claims["user_id"]
-                    and claimed.get("role") == claims["role"]):
+            if not (
+                isinstance(claimed, dict)
+                and claimed.get("user_id") == claims["user_id"]
+                and claimed.get("role") == claims["role"]
+            ):
                 raise _forbidden("actor_mismatch")
             self.guard.accept(claims["jti"], float(claims["exp"]))
         except ActorRefused as refusal:
-            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason,
-                        correlation_id=_correlation_id(headers, header_name))
+            log.warning(
+                "actor_refused",
+                rpc=self.rpc,
+                reason=refusal.reason,
+                correlation_id=_correlation_id(headers, header_name),
+            )
             raise
         actor = {"user_id": claims["user_id"], "role": claims["role"]}
         if len(args) > self.position:
@@ -416,8 +455,12 @@ class ServiceCheck:
             claims = verify_service(self.public_keys, (headers or {}).get(header_name), self.rpc, self.callers)
             self.guard.accept(claims["jti"], float(claims["exp"]))
         except ActorRefused as refusal:
-            log.warning("actor_refused", rpc=self.rpc, reason=refusal.reason,
-                        correlation_id=_correlation_id(headers, header_name))
+            log.warning(
+                "actor_refused",
+                rpc=self.rpc,
+                reason=refusal.reason,
+                correlation_id=_correlation_id(headers, header_name),
+            )
             raise
         return claims["service"]
 
@@ -430,6 +473,7 @@ def _correlation_id(headers, header_name):
 
 
 # ---- the signing end (the gateway) ----------------------------------------------------------
+
 
 class ActorSigner:
     """The gateway's signer for one worker's acting user (set by ``act_as``)."""
@@ -496,8 +540,9 @@ def token_for(worker_ctx, service, method, deadline):
 def generate():
     """A new key pair, base64 of the raw 32 bytes each: (private, public)."""
     key = Ed25519PrivateKey.generate()
-    private = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption())
+    private = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
     public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(private).decode("ascii"), base64.b64encode(public).decode("ascii")
 

@@ -24,6 +24,7 @@ The guarantees of ``services.common.consumer.EventSubscriber`` are kept:
   subscriber takes no more until a trial of one event succeeds (consumer.py, "Outages"); then what
   was held goes on in batches again.
 """
+
 import time
 from contextlib import contextmanager
 from functools import partial
@@ -121,7 +122,7 @@ class BatchEventSubscriber(EventSubscriber):
     def _release(self, items):
         """What an outage held, in batches again (a new outage holds the rest again)."""
         for offset in range(0, len(items), self.batch_size):
-            chunk = items[offset:offset + self.batch_size]
+            chunk = items[offset : offset + self.batch_size]
             if self._outage is not None:
                 self._outage.held.extend(chunk)
             else:
@@ -141,9 +142,13 @@ class BatchEventSubscriber(EventSubscriber):
         else:
             context_data.pop("correlation_id", None)  # a batch's own id; each event binds its own
         try:
-            self.container.spawn_worker(self, ([envelope for envelope, _ in batch],), {},
-                                        context_data=context_data,
-                                        handle_result=partial(self._batch_result, batch, time.monotonic()))
+            self.container.spawn_worker(
+                self,
+                ([envelope for envelope, _ in batch],),
+                {},
+                context_data=context_data,
+                handle_result=partial(self._batch_result, batch, time.monotonic()),
+            )
         except ContainerBeingKilled:
             self._running -= 1
             for _, message in batch:
@@ -155,8 +160,12 @@ class BatchEventSubscriber(EventSubscriber):
                 for _, message in batch:
                     self.queue_consumer.ack_message(message)
                 if len(batch) > 1:
-                    log.info("event_batch_handled", queue=self.subscription.queue, size=len(batch),
-                              ms=round((time.monotonic() - started) * 1000, 1))
+                    log.info(
+                        "event_batch_handled",
+                        queue=self.subscription.queue,
+                        size=len(batch),
+                        ms=round((time.monotonic() - started) * 1000, 1),
+                    )
                 self._trial_ended(batch)
             elif is_dependency_outage(exc_info[1]):  # not the events' fault: held whole, uncounted
                 self._hold(batch, exc_info[1])
@@ -164,8 +173,12 @@ class BatchEventSubscriber(EventSubscriber):
                 self.handle_message_processed(batch[0][1], result, exc_info)
                 self._trial_ended(batch)
             else:  # nothing was committed: each event alone, so that a poison one fails alone
-                log.warning("event_batch_failed", queue=self.subscription.queue, size=len(batch),
-                            error=type(exc_info[1]).__name__)
+                log.warning(
+                    "event_batch_failed",
+                    queue=self.subscription.queue,
+                    size=len(batch),
+                    error=type(exc_info[1]).__name__,
+                )
                 for item in batch:
                     self._start([item])
         finally:
@@ -188,9 +201,12 @@ def first_deliveries(cur, envelopes, consumer):
         return []
     # sorted ids: two batches sharing events take their index locks in one order, never a deadlock
     ids = sorted(unique)
-    cur.execute("INSERT INTO processed_events (event_id, consumer) "
-                "SELECT e, %s FROM unnest(%s::uuid[]) AS e ORDER BY e "
-                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id", (consumer, ids))
+    cur.execute(
+        "INSERT INTO processed_events (event_id, consumer) "
+        "SELECT e, %s FROM unnest(%s::uuid[]) AS e ORDER BY e "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        (consumer, ids),
+    )
     fresh = {row["event_id"] if isinstance(row, dict) else row[0] for row in cur.fetchall()}
     return [envelope for event_id, envelope in unique.items() if event_id in fresh]
 

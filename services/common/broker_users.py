@@ -48,6 +48,7 @@ queues. That is denial of service, never disclosure or forgery.
 
 Operators' tools (services.common.parked, a ClusterRpcProxy) need the admin user, not a service's.
 """
+
 import argparse
 import json
 import os
@@ -117,6 +118,7 @@ class TopicGrant:
 @dataclass(frozen=True)
 class Grant:
     """A service's rights: the configure / write / read regexes and its topic permissions."""
+
     service: str
     configure: str
     write: str
@@ -174,11 +176,14 @@ def grant(service):
         configure.extend([queues, exchange]), write.append(queues), read.extend([queues, exchange])
     sources = {s.source for s in published} | {s.source for s in consumed} | {b.source for b in received}
     for source in sorted(sources):
-        bound = {t for s in SUBSCRIPTIONS if s.source == source and (source == service or _consumer(s) == service)
-                 for t in s.event_types} | {t for b in received if b.source == source for t in b.event_types}
+        bound = {
+            t
+            for s in SUBSCRIPTIONS
+            if s.source == source and (source == service or _consumer(s) == service)
+            for t in s.event_types
+        } | {t for b in received if b.source == source for t in b.event_types}
         # its own exchange: any event type it logs (an unsubscribed type too); another's: nothing
-        topics.append(TopicGrant(_exchange(source), ".*" if source == service else "^$",
-                                 _alternatives(_names(bound))))
+        topics.append(TopicGrant(_exchange(source), ".*" if source == service else "^$", _alternatives(_names(bound))))
     return Grant(service, _alternatives(configure), _alternatives(write), _alternatives(read), tuple(topics))
 
 
@@ -186,21 +191,69 @@ def topology_definitions(vhost):
     """The exchanges, queues and bindings of contracts/topology.py as definitions (declared by the admin
     before any service starts: see the module's docstring)."""
     sources = sorted({s.source for s in SUBSCRIPTIONS})
-    exchanges = [{"name": _exchange(s), "vhost": vhost, "type": "topic", "durable": True, "auto_delete": False,
-                  "internal": False, "arguments": {}} for s in sources]
-    exchanges.append({"name": PARKING_EXCHANGE.name, "vhost": vhost, "type": "direct", "durable": True,
-                      "auto_delete": False, "internal": False, "arguments": {}})
+    exchanges = [
+        {
+            "name": _exchange(s),
+            "vhost": vhost,
+            "type": "topic",
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
+        }
+        for s in sources
+    ]
+    exchanges.append(
+        {
+            "name": PARKING_EXCHANGE.name,
+            "vhost": vhost,
+            "type": "direct",
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
+        }
+    )
     queues, bindings = [], []
     for s in SUBSCRIPTIONS:
-        queues.append({"name": s.queue, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": {
-            "x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT,
-            "x-dead-letter-exchange": PARKING_EXCHANGE.name, "x-dead-letter-routing-key": s.queue}})
-        queues.append({"name": f"{s.queue}.parked", "vhost": vhost, "durable": True, "auto_delete": False,
-                       "arguments": {}})
-        bindings.extend({"source": _exchange(s.source), "vhost": vhost, "destination": s.queue,
-                         "destination_type": "queue", "routing_key": t, "arguments": {}} for t in s.event_types)
-        bindings.append({"source": PARKING_EXCHANGE.name, "vhost": vhost, "destination": f"{s.queue}.parked",
-                         "destination_type": "queue", "routing_key": s.queue, "arguments": {}})
+        queues.append(
+            {
+                "name": s.queue,
+                "vhost": vhost,
+                "durable": True,
+                "auto_delete": False,
+                "arguments": {
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": DELIVERY_LIMIT,
+                    "x-dead-letter-exchange": PARKING_EXCHANGE.name,
+                    "x-dead-letter-routing-key": s.queue,
+                },
+            }
+        )
+        queues.append(
+            {"name": f"{s.queue}.parked", "vhost": vhost, "durable": True, "auto_delete": False, "arguments": {}}
+        )
+        bindings.extend(
+            {
+                "source": _exchange(s.source),
+                "vhost": vhost,
+                "destination": s.queue,
+                "destination_type": "queue",
+                "routing_key": t,
+                "arguments": {},
+            }
+            for t in s.event_types
+        )
+        bindings.append(
+            {
+                "source": PARKING_EXCHANGE.name,
+                "vhost": vhost,
+                "destination": f"{s.queue}.parked",
+                "destination_type": "queue",
+                "routing_key": s.queue,
+                "arguments": {},
+            }
+        )
     return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
 
 
@@ -212,12 +265,17 @@ def definitions(passwords, vhost="/", namespace=""):
     for service in sorted(passwords):
         g, user = grant(service), user_name(service, namespace)
         users.append({"name": user, "password": passwords[service], "tags": ""})
-        permissions.append({"user": user, "vhost": vhost, "configure": g.configure, "write": g.write,
-                            "read": g.read})
-        topic_permissions.extend({"user": user, "vhost": vhost, "exchange": t.exchange, "write": t.write,
-                                  "read": t.read} for t in g.topics)
-    return {"users": users, "vhosts": [{"name": vhost}], "permissions": permissions,
-            "topic_permissions": topic_permissions, **topology_definitions(vhost)}
+        permissions.append({"user": user, "vhost": vhost, "configure": g.configure, "write": g.write, "read": g.read})
+        topic_permissions.extend(
+            {"user": user, "vhost": vhost, "exchange": t.exchange, "write": t.write, "read": t.read} for t in g.topics
+        )
+    return {
+        "users": users,
+        "vhosts": [{"name": vhost}],
+        "permissions": permissions,
+        "topic_permissions": topic_permissions,
+        **topology_definitions(vhost),
+    }
 
 
 def service_uri(base_uri, service, password, namespace=""):
@@ -241,20 +299,27 @@ def import_with_rabbitmqctl(document, run=None, timeout=120):
     3 s, however many users: the runner and the test platform). On standard input: no file holds the
     passwords (and rabbitmqctl runs as the rabbitmq user, who could not read ours)."""
     import subprocess
+
     run = run or subprocess.run
-    run(["rabbitmqctl", "-q", "import_definitions", "--format", "json"], input=json.dumps(document).encode(),
-        check=True, capture_output=True, timeout=timeout)
+    run(
+        ["rabbitmqctl", "-q", "import_definitions", "--format", "json"],
+        input=json.dumps(document).encode(),
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def delete_with_rabbitmqctl(services, namespace, run=None, timeout=60):
     import subprocess
+
     run = run or subprocess.run
     for service in services:
-        run(["rabbitmqctl", "-q", "delete_user", user_name(service, namespace)], capture_output=True,
-            timeout=timeout)
+        run(["rabbitmqctl", "-q", "delete_user", user_name(service, namespace)], capture_output=True, timeout=timeout)
 
 
 # ---- compose: the one-shot broker-setup service ---------------------------------------------------
+
 
 def apply_over_http(management_url, admin_user, admin_password, document, timeout=30, attempts=30, pause=2.0):
     """POST ``document`` to the management API's /api/definitions (compose's RabbitMQ image has it). The
@@ -263,6 +328,7 @@ def apply_over_http(management_url, admin_user, admin_password, document, timeou
     import time
 
     import requests
+
     url = f"{management_url.rstrip('/')}/api/definitions"
     for attempt in range(1, attempts + 1):
         try:
@@ -272,8 +338,7 @@ def apply_over_http(management_url, admin_user, admin_password, document, timeou
         if response is not None and response.status_code in (200, 201, 204):
             return
         if response is not None and response.status_code != 503:
-            raise RuntimeError(f"the broker refused the definitions: HTTP {response.status_code} "
-                               f"{response.text[:300]}")
+            raise RuntimeError(f"the broker refused the definitions: HTTP {response.status_code} {response.text[:300]}")
         if attempt < attempts:
             time.sleep(pause)
     raise RuntimeError(f"the management API at {management_url} did not answer after {attempts} attempts")
@@ -283,6 +348,7 @@ def passwords_from_environment(environ):
     """{service: password} from ``<SERVICE>_BROKER_PASSWORD``; in production each must pass the password
     rule of services/common/settings.py (the services' own AMQP_URI check refuses them too)."""
     from services.common.settings import PASSWORD_MIN_LENGTH, PRODUCTION, platform_env, weakness
+
     passwords, problems = {}, []
     production = platform_env({}, environ) == PRODUCTION
     for service in SERVICES:
@@ -299,23 +365,41 @@ def passwords_from_environment(environ):
 
 def main(argv=None, environ=None):
     environ = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(prog="python -m services.common.broker_users",
-                                     description="Create one RabbitMQ user per service with least permissions.")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.common.broker_users",
+        description="Create one RabbitMQ user per service with least permissions.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("apply", help="post the users, rights and topology to the management API (compose); "
-                                      "reads RABBITMQ_MANAGEMENT_URL, RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, "
-                                      "RABBITMQ_VHOST and <SERVICE>_BROKER_PASSWORD")
+    commands.add_parser(
+        "apply",
+        help="post the users, rights and topology to the management API (compose); "
+        "reads RABBITMQ_MANAGEMENT_URL, RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, "
+        "RABBITMQ_VHOST and <SERVICE>_BROKER_PASSWORD",
+    )
     commands.add_parser("show", help="print each service's rights (no passwords)")
     args = parser.parse_args(argv)
     if args.command == "show":
         for service in SERVICES:
             g = grant(service)
-            print(json.dumps({"user": user_name(service), "configure": g.configure, "write": g.write,
-                              "read": g.read, "topics": [t.__dict__ for t in g.topics]}))
+            print(
+                json.dumps(
+                    {
+                        "user": user_name(service),
+                        "configure": g.configure,
+                        "write": g.write,
+                        "read": g.read,
+                        "topics": [t.__dict__ for t in g.topics],
+                    }
+                )
+            )
         return 0
     document = definitions(passwords_from_environment(environ), vhost=environ.get("RABBITMQ_VHOST", "/"))
-    apply_over_http(environ.get("RABBITMQ_MANAGEMENT_URL", "http://rabbitmq:15672"),
-                    environ["RABBITMQ_DEFAULT_USER"], environ["RABBITMQ_DEFAULT_PASS"], document)
+    apply_over_http(
+        environ.get("RABBITMQ_MANAGEMENT_URL", "http://rabbitmq:15672"),
+        environ["RABBITMQ_DEFAULT_USER"],
+        environ["RABBITMQ_DEFAULT_PASS"],
+        document,
+    )
     print(f"broker users: {', '.join(user_name(s) for s in SERVICES)}", flush=True)
     return 0
 

@@ -5,6 +5,7 @@ an aware datetime; without it, the real time in UTC. Deadlines of hours or days 
 reminders and expiry) are tested by moving such a clock forward (tests/integration/
 test_case_reminders.py), with the production schedule.
 """
+
 from datetime import datetime, timezone
 
 from nameko.extensions import DependencyProvider

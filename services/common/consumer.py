@@ -44,6 +44,7 @@ requeues what it holds (one delivery each, as a crash would); RabbitMQ closes a 
 a message unacked longer than its ``consumer_timeout`` (30 min by default), which returns the
 messages (one delivery each) - an outage of hours can still park events, an operator's concern then.
 """
+
 import time
 from collections import deque
 from functools import partial
@@ -71,9 +72,14 @@ class ParkingQueueConsumer(QueueConsumer):
     not accepted) is parked like any unreadable envelope: kombu's default acks it, i.e. drops it."""
 
     def on_decode_error(self, message, exc):
-        log.error("envelope_rejected", routing_key=message.delivery_info.get("routing_key"),
-                  reason="message body is not JSON", content_type=message.content_type,
-                  error=repr(exc)[:300], body=repr(message.body)[:500])
+        log.error(
+            "envelope_rejected",
+            routing_key=message.delivery_info.get("routing_key"),
+            reason="message body is not JSON",
+            content_type=message.content_type,
+            error=repr(exc)[:300],
+            body=repr(message.body)[:500],
+        )
         message.reject(requeue=False)  # dead-lettered to <queue>.parked
         metrics.message_parked(UNDECODED_QUEUE, "unreadable")
 
@@ -118,8 +124,13 @@ class EventSubscriber(Consumer):
             if envelope.type not in self.subscription.event_types:
                 raise UnreadableEnvelope(f"event type {envelope.type} is not consumed by this queue")
         except UnreadableEnvelope as exc:
-            log.error("envelope_rejected", queue=self.subscription.queue, reason=exc.reason,
-                      errors=exc.errors, body=repr(body)[:500])
+            log.error(
+                "envelope_rejected",
+                queue=self.subscription.queue,
+                reason=exc.reason,
+                errors=exc.errors,
+                body=repr(body)[:500],
+            )
             message.reject(requeue=False)  # dead-lettered to <queue>.parked
             metrics.message_parked(self.subscription.queue, "unreadable")
             return None
@@ -136,12 +147,13 @@ class EventSubscriber(Consumer):
 
     def _run(self, items):
         """Handle one event in a worker (a batching subscriber: a batch)."""
-        (envelope, message), = items
+        ((envelope, message),) = items
         context_data = self.unpack_message_headers(message)
         context_data["correlation_id"] = envelope.correlation_id or context_data.get("correlation_id")
         try:
-            self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
-                                        handle_result=partial(self._handled, items))
+            self.container.spawn_worker(
+                self, (envelope,), {}, context_data=context_data, handle_result=partial(self._handled, items)
+            )
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
@@ -155,8 +167,12 @@ class EventSubscriber(Consumer):
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is not None:
-            log.warning("event_handler_failed", queue=self.subscription.queue,
-                        error=repr(exc_info[1]), redelivered=message.delivery_info.get("redelivered"))
+            log.warning(
+                "event_handler_failed",
+                queue=self.subscription.queue,
+                error=repr(exc_info[1]),
+                redelivered=message.delivery_info.get("redelivered"),
+            )
             metrics.message_failed(self.subscription.queue, message, DELIVERY_LIMIT)
         super().handle_message_processed(message, result, exc_info)
 
@@ -172,8 +188,9 @@ class EventSubscriber(Consumer):
         if outage is None:
             outage = self._outage = Outage(Backoff.from_config(self.container.config))
             log.warning("dependency_unavailable", queue=self.subscription.queue, error=describe(exc))
-            self.container.spawn_managed_thread(partial(self._recover, outage),
-                                                identifier=f"{self.subscription.queue}.recover")
+            self.container.spawn_managed_thread(
+                partial(self._recover, outage), identifier=f"{self.subscription.queue}.recover"
+            )
         if outage.trial is not None and len(items) == 1 and items[0] is outage.trial:
             outage.held.appendleft(outage.trial)  # still down: first in line for the next trial
             outage.trial = None
@@ -205,14 +222,25 @@ class EventSubscriber(Consumer):
                 break
             if self._blames_the_message(outage, failure):
                 break
-            log.info("dependency_still_unavailable", queue=self.subscription.queue, trials=outage.trials,
-                     held=len(outage.held), seconds=round(time.monotonic() - outage.since, 1))
+            log.info(
+                "dependency_still_unavailable",
+                queue=self.subscription.queue,
+                trials=outage.trials,
+                held=len(outage.held),
+                seconds=round(time.monotonic() - outage.since, 1),
+            )
         self._outage = None
         held = [(envelope, message) for envelope, message in outage.held if message.channel.connection]
         returned = len(outage.held) - len(held)  # the broker took those back when the connection dropped
         outage.held.clear()
-        log.info("dependency_recovered", queue=self.subscription.queue, trials=outage.trials, held=len(held),
-                 returned_by_broker=returned, seconds=round(time.monotonic() - outage.since, 1))
+        log.info(
+            "dependency_recovered",
+            queue=self.subscription.queue,
+            trials=outage.trials,
+            held=len(held),
+            returned_by_broker=returned,
+            seconds=round(time.monotonic() - outage.since, 1),
+        )
         self._release(held)
 
     def _blames_the_message(self, outage, failure):
@@ -225,9 +253,14 @@ class EventSubscriber(Consumer):
         if outage.blamed < BLAME_AFTER or not outage.held:
             return False
         envelope, message = outage.held.popleft()  # the trial, put back first in line
-        log.error("event_breaks_its_database_connection", queue=self.subscription.queue,
-                  event_id=str(envelope.event_id), event_type=envelope.type, trials=outage.blamed,
-                  error=describe(failure))
+        log.error(
+            "event_breaks_its_database_connection",
+            queue=self.subscription.queue,
+            event_id=str(envelope.event_id),
+            event_type=envelope.type,
+            trials=outage.blamed,
+            error=describe(failure),
+        )
         self.queue_consumer.requeue_message(message)  # counted: parked after DELIVERY_LIMIT
         metrics.message_failed(self.subscription.queue, message, DELIVERY_LIMIT)
         return True
@@ -267,6 +300,8 @@ subscribe = EventSubscriber.decorator
 
 def first_delivery(cur, envelope, consumer):
     """Record the event as processed in the caller's transaction; False if it already was."""
-    cur.execute("INSERT INTO processed_events (event_id, consumer) VALUES (%s, %s) "
-                "ON CONFLICT (event_id) DO NOTHING", (envelope.event_id, consumer))
+    cur.execute(
+        "INSERT INTO processed_events (event_id, consumer) VALUES (%s, %s) ON CONFLICT (event_id) DO NOTHING",
+        (envelope.event_id, consumer),
+    )
     return cur.rowcount == 1

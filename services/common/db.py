@@ -3,6 +3,7 @@
 psycopg2 blocks in C unless a wait callback is installed; with ``wait_select`` every
 query yields to the eventlet hub, so one slow query never stalls the other workers.
 """
+
 import hashlib
 import os
 import threading
@@ -15,12 +16,15 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
-from psycopg2 import sql
 from nameko.extensions import DependencyProvider
+from psycopg2 import sql
 
 from contracts.errors import ServiceUnavailable
 from services.common.library_internals.psycopg2_pool import (  # noqa: F401  (idle_and_open: db's public name)
-    KeepingPool, connections_in_use, idle_and_open)
+    KeepingPool,
+    connections_in_use,
+    idle_and_open,
+)
 
 psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
 psycopg2.extras.register_uuid()
@@ -58,15 +62,19 @@ def encoding_refusal(database, encoding):
     """Why a service must not run on ``database`` whose ENCODING is ``encoding``, or None when it may."""
     if encoding == DATABASE_ENCODING:
         return None
-    return (f"database {database!r} has ENCODING {encoding!r}, but the platform needs ENCODING "
-            f"'{DATABASE_ENCODING}': create it with CREATE DATABASE ... ENCODING '{DATABASE_ENCODING}' "
-            f"TEMPLATE template0 (deploy/postgres/init.sh does), move the data over and start again")
+    return (
+        f"database {database!r} has ENCODING {encoding!r}, but the platform needs ENCODING "
+        f"'{DATABASE_ENCODING}': create it with CREATE DATABASE ... ENCODING '{DATABASE_ENCODING}' "
+        f"TEMPLATE template0 (deploy/postgres/init.sh does), move the data over and start again"
+    )
 
 
 def require_utf8(cur):
     """Raise DatabaseEncodingError when the connected database is not UTF-8 (checked at every start)."""
-    cur.execute("SELECT current_database() AS database, pg_encoding_to_char(encoding) AS encoding "
-                "FROM pg_database WHERE datname = current_database()")
+    cur.execute(
+        "SELECT current_database() AS database, pg_encoding_to_char(encoding) AS encoding "
+        "FROM pg_database WHERE datname = current_database()"
+    )
     row = cur.fetchone()
     database, encoding = (row["database"], row["encoding"]) if isinstance(row, dict) else row
     refusal = encoding_refusal(database, encoding)
@@ -87,8 +95,11 @@ def ensure_database(url):
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
             if cur.fetchone() is None:
                 try:
-                    cur.execute(sql.SQL("CREATE DATABASE {} ENCODING {} TEMPLATE template0").format(
-                        sql.Identifier(dbname), sql.Literal(DATABASE_ENCODING)))
+                    cur.execute(
+                        sql.SQL("CREATE DATABASE {} ENCODING {} TEMPLATE template0").format(
+                            sql.Identifier(dbname), sql.Literal(DATABASE_ENCODING)
+                        )
+                    )
                 except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
                     pass
     finally:
@@ -188,8 +199,7 @@ class PostgresStore:
             cur.execute("SET LOCAL lock_timeout = %s", (f"{MIGRATION_LOCK_TIMEOUT}s",))
             for digest, statement in self._unapplied(cur, pending):
                 cur.execute(statement)
-                cur.execute("INSERT INTO schema_statements (digest) VALUES (%s) ON CONFLICT DO NOTHING",
-                            (digest,))
+                cur.execute("INSERT INTO schema_statements (digest) VALUES (%s) ON CONFLICT DO NOTHING", (digest,))
 
     @staticmethod
     def _unapplied(cur, pending):

@@ -10,6 +10,7 @@ gateway is asked over HTTP on the port of GATEWAY_ADDRESS: only whether it is up
 whether the others are (that is /ready), so one sick service never restarts the gateway.
 One line of JSON on stdout says what was found.
 """
+
 import argparse
 import json
 import os
@@ -36,6 +37,7 @@ def _alarm(signum, frame):
 def check_rpc(service, amqp_uri, timeout):
     warnings.simplefilter("ignore")  # eventlet's deprecation notice is not a health finding
     from nameko.standalone.rpc import ClusterRpcProxy
+
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout) as proxy:
         report = getattr(proxy, service).health()
     healthy = isinstance(report, dict) and report.get("status") == "ok"
@@ -61,8 +63,9 @@ def check(service, timeout, environ=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m services.common.healthcheck",
-                                     description="Exit 0 when the service is healthy, 1 otherwise.")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.common.healthcheck", description="Exit 0 when the service is healthy, 1 otherwise."
+    )
     parser.add_argument("service", help="cases, matching, notifications, library, identity, gateway or web")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
     args = parser.parse_args(argv)

@@ -4,6 +4,7 @@ The gateway mints the id (or takes the client's X-Correlation-ID); nameko carrie
 ``worker_ctx.data`` to every RPC callee, and the relays stamp it on every event envelope,
 whose consumers bind it again. ``grep <id>`` over all services' logs shows one request.
 """
+
 import logging
 import sys
 import uuid
@@ -48,7 +49,8 @@ def configure(service_name, level="INFO"):
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=shared + [
+        processors=shared
+        + [
             TRACEBACKS,
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
@@ -57,10 +59,12 @@ def configure(service_name, level="INFO"):
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processor=structlog.processors.JSONRenderer(sort_keys=True),
-        foreign_pre_chain=shared + [structlog.stdlib.add_logger_name],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=structlog.processors.JSONRenderer(sort_keys=True),
+            foreign_pre_chain=shared + [structlog.stdlib.add_logger_name],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -98,8 +102,7 @@ class CorrelationContext(DependencyProvider):
     def worker_setup(self, worker_ctx):
         cid = self._correlation_id(worker_ctx)
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(
-            service=self.service_name, entrypoint=worker_ctx.entrypoint.method_name)
+        structlog.contextvars.bind_contextvars(service=self.service_name, entrypoint=worker_ctx.entrypoint.method_name)
         envelope = worker_ctx.args[0] if worker_ctx.args else None
         if getattr(envelope, "event_id", None) is not None:  # an event handler: name what it handles
             structlog.contextvars.bind_contextvars(event_type=envelope.type, event_id=str(envelope.event_id))
@@ -108,6 +111,7 @@ class CorrelationContext(DependencyProvider):
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         if exc_info is not None:
             from contracts.errors import PlatformError
+
             exc = exc_info[1]
             if isinstance(exc, PlatformError) and exc.status < 500:
                 get_logger().info("request_refused", code=exc.code, reason=exc.message)

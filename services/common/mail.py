@@ -10,6 +10,7 @@ A sender hands a whole round of due messages to one ``Mailer``: one SMTP connect
 STARTTLS and login) for all of them, where a connection per message cost a TCP and SMTP handshake
 each (bench/bench_email.py). A connection the server closed meanwhile is opened again once.
 """
+
 import smtplib
 from dataclasses import dataclass
 from email.header import Header
@@ -35,10 +36,14 @@ class SmtpSettings:
 
     @classmethod
     def from_config(cls, config):
-        return cls(host=str(config.get("SMTP_HOST", "127.0.0.1")), port=int(config.get("SMTP_PORT", 1025)),
-                   sender=str(config.get("SMTP_FROM") or "noreply@mentor-platform.local"),
-                   user=str(config.get("SMTP_USER") or ""), password=str(config.get("SMTP_PASSWORD") or ""),
-                   starttls=_flag(config.get("SMTP_STARTTLS", False)))
+        return cls(
+            host=str(config.get("SMTP_HOST", "127.0.0.1")),
+            port=int(config.get("SMTP_PORT", 1025)),
+            sender=str(config.get("SMTP_FROM") or "noreply@mentor-platform.local"),
+            user=str(config.get("SMTP_USER") or ""),
+            password=str(config.get("SMTP_PASSWORD") or ""),
+            starttls=_flag(config.get("SMTP_STARTTLS", False)),
+        )
 
     @property
     def domain(self):
@@ -53,8 +58,10 @@ class RetryPolicy:
 
     @classmethod
     def from_config(cls, config):
-        return cls(max_attempts=int(config.get("EMAIL_MAX_ATTEMPTS", 8)),
-                   base_seconds=float(config.get("EMAIL_RETRY_SECONDS", 30)))
+        return cls(
+            max_attempts=int(config.get("EMAIL_MAX_ATTEMPTS", 8)),
+            base_seconds=float(config.get("EMAIL_RETRY_SECONDS", 30)),
+        )
 
     def backoff(self, attempt):
         """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...): base, 2 base, 4 base ...

@@ -19,6 +19,7 @@ path: a scrape costs each relay two indexed queries and each database a ping.
 Several services may share a process (the tests run them so): series carry the service's name, one
 collector serves them all, and the first METRICS_PORT opened in a process serves it all.
 """
+
 import threading
 import time
 from datetime import datetime, timezone
@@ -35,21 +36,39 @@ log = get_logger()
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 WORKER_SECONDS = Histogram(
-    "mentor_worker_duration_seconds", "Time a worker took, by entrypoint (RPC latency for kind=rpc)",
-    ["service", "kind", "entrypoint", "outcome"], buckets=LATENCY_BUCKETS)
+    "mentor_worker_duration_seconds",
+    "Time a worker took, by entrypoint (RPC latency for kind=rpc)",
+    ["service", "kind", "entrypoint", "outcome"],
+    buckets=LATENCY_BUCKETS,
+)
 HTTP_REQUESTS = Counter(
-    "mentor_http_requests_total", "HTTP requests the gateway answered, by route and status",
-    ["method", "route", "status"])
+    "mentor_http_requests_total",
+    "HTTP requests the gateway answered, by route and status",
+    ["method", "route", "status"],
+)
 HTTP_SECONDS = Histogram(
-    "mentor_http_request_duration_seconds", "Time the gateway took to answer, by route",
-    ["method", "route"], buckets=LATENCY_BUCKETS)
+    "mentor_http_request_duration_seconds",
+    "Time the gateway took to answer, by route",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
 DELIVERIES = Counter("mentor_consumer_deliveries_total", "Messages delivered to a consumer", ["queue"])
-REDELIVERIES = Counter("mentor_consumer_redeliveries_total", "Messages delivered again (after a failure, "
-                       "a requeue or a consumer's crash)", ["queue"])
-PARKED = Counter("mentor_consumer_parked_total", "Messages sent to <queue>.parked: unreadable at once, or "
-                 "failed at their last allowed delivery", ["queue", "reason"])
-EMAILS = Counter("mentor_emails_total", "Notification e-mails by what became of them (queued, sent, "
-                 "failed: given up after the last attempt; retried: an attempt failed)", ["outcome"])
+REDELIVERIES = Counter(
+    "mentor_consumer_redeliveries_total",
+    "Messages delivered again (after a failure, a requeue or a consumer's crash)",
+    ["queue"],
+)
+PARKED = Counter(
+    "mentor_consumer_parked_total",
+    "Messages sent to <queue>.parked: unreadable at once, or failed at their last allowed delivery",
+    ["queue", "reason"],
+)
+EMAILS = Counter(
+    "mentor_emails_total",
+    "Notification e-mails by what became of them (queued, sent, "
+    "failed: given up after the last attempt; retried: an attempt failed)",
+    ["outcome"],
+)
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -64,8 +83,12 @@ def entrypoint_kind(entrypoint):
     """rpc, event, http or timer: what kind of entrypoint started a worker (by nameko class names,
     so this module needs none of the entrypoint modules)."""
     names = {cls.__name__ for cls in type(entrypoint).__mro__}
-    for kind, markers in (("rpc", ("Rpc",)), ("event", ("EventSubscriber", "Consumer")),
-                          ("http", ("HttpRequestHandler",)), ("timer", ("Timer",))):
+    for kind, markers in (
+        ("rpc", ("Rpc",)),
+        ("event", ("EventSubscriber", "Consumer")),
+        ("http", ("HttpRequestHandler",)),
+        ("timer", ("Timer",)),
+    ):
         if names & set(markers):
             return kind
     return "other"
@@ -110,6 +133,7 @@ def email_outcome(outcome, count=1):
 
 # ---- read when scraped: relay lag and readiness ------------------------------------------------
 
+
 class ScrapedFigures:
     """The one collector of what is read at scrape time, for every relay and database of the process."""
 
@@ -130,10 +154,12 @@ class ScrapedFigures:
         with self._lock:
             relays, databases = list(self.relays.values()), list(self.databases.values())
         labels = ["service", "source", "database"]
-        events = GaugeMetricFamily("mentor_relay_lag_events", "Events stored but not yet confirmed by the "
-                                   "broker", labels=labels)
-        age = GaugeMetricFamily("mentor_relay_lag_seconds", "Age of the oldest event not yet confirmed "
-                                "(0 when none waits)", labels=labels)
+        events = GaugeMetricFamily(
+            "mentor_relay_lag_events", "Events stored but not yet confirmed by the broker", labels=labels
+        )
+        age = GaugeMetricFamily(
+            "mentor_relay_lag_seconds", "Age of the oldest event not yet confirmed (0 when none waits)", labels=labels
+        )
         for service, relay in relays:
             try:
                 count, oldest = relay.backlog()
@@ -144,8 +170,9 @@ class ScrapedFigures:
             events.add_metric(where, count)
             waited = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest is not None else 0.0
             age.add_metric(where, max(0.0, waited))
-        ready = GaugeMetricFamily("mentor_service_ready", "1 when the service's database answers within 2 s",
-                                  labels=["service", "database"])
+        ready = GaugeMetricFamily(
+            "mentor_service_ready", "1 when the service's database answers within 2 s", labels=["service", "database"]
+        )
         for service, store in databases:
             try:
                 answered = 1.0 if store.ping() else 0.0
@@ -200,6 +227,9 @@ class Metrics(DependencyProvider):
         started = self._started.pop(worker_ctx, None)
         if started is None:
             return
-        WORKER_SECONDS.labels(self.container.service_name, entrypoint_kind(worker_ctx.entrypoint),
-                              worker_ctx.entrypoint.method_name,
-                              "ok" if exc_info is None else "error").observe(time.monotonic() - started)
+        WORKER_SECONDS.labels(
+            self.container.service_name,
+            entrypoint_kind(worker_ctx.entrypoint),
+            worker_ctx.entrypoint.method_name,
+            "ok" if exc_info is None else "error",
+        ).observe(time.monotonic() - started)

@@ -9,6 +9,7 @@ Only failures that say "I could not reach it" are outages. A database error that
 about the statement (a constraint, a syntax error, a cancelled or timed-out query) is the message's:
 it would fail again on a healthy database, so it is retried and parked as before.
 """
+
 import random
 
 import psycopg2
@@ -26,10 +27,13 @@ DEFAULT_MAX_SECONDS = 30.0
 # Exceptions that may mean an outage; the database error underneath (if any) then decides.
 MAYBE_OUTAGE = (
     ServiceUnavailable,  # services/common/db.py and the cases store wrap connection failures in it; an RPC'd
-    UnknownService,      # service that did not answer in time (notifications/directory.py) or is not running
-    ConnectionError,     # refused, reset, aborted
-    psycopg2.OperationalError, psycopg2.InterfaceError, psycopg2.pool.PoolError,
-    StoreOperationalError, StoreInterfaceError,  # eventsourcing's (cases), incl. its pool's ConnectionUnavailable
+    UnknownService,  # service that did not answer in time (notifications/directory.py) or is not running
+    ConnectionError,  # refused, reset, aborted
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+    psycopg2.pool.PoolError,
+    StoreOperationalError,
+    StoreInterfaceError,  # eventsourcing's (cases), incl. its pool's ConnectionUnavailable
 )
 
 # SQLSTATE classes of the server failing, not the statement: 08 connection exception, 53 insufficient
@@ -105,8 +109,10 @@ class Backoff:
 
     @classmethod
     def from_config(cls, config):
-        return cls(config.get("OUTAGE_BACKOFF_INITIAL_SECONDS") or DEFAULT_INITIAL_SECONDS,
-                   config.get("OUTAGE_BACKOFF_MAX_SECONDS") or DEFAULT_MAX_SECONDS)
+        return cls(
+            config.get("OUTAGE_BACKOFF_INITIAL_SECONDS") or DEFAULT_INITIAL_SECONDS,
+            config.get("OUTAGE_BACKOFF_MAX_SECONDS") or DEFAULT_MAX_SECONDS,
+        )
 
     def next_delay(self):
         ceiling = min(self.maximum, self.initial * 2 ** min(self.attempts, 64))

@@ -1,6 +1,7 @@
 """The cursor of a list sorted newest first by (a moment, an id): an opaque, URL-safe token of the last
 row's sort key, so the next page starts after it however many rows were added meanwhile. The case list
 (services/cases/index.py) and the news (services/notifications/news.py) page with it."""
+
 import base64
 import binascii
 import json
@@ -22,5 +23,7 @@ def decode_cursor(cursor):
         moment, row_id = json.loads(raw)
         return datetime.fromisoformat(moment), str(uuid.UUID(row_id))
     except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
-        raise InvalidInput("The cursor is not one this list gave.",
-                           {"cursor": ["Pass back next_cursor of the previous page unchanged."]}) from None
+        raise InvalidInput(
+            "The cursor is not one this list gave.",
+            {"cursor": ["Pass back next_cursor of the previous page unchanged."]},
+        ) from None

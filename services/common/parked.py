@@ -14,6 +14,7 @@ a publish the broker refuses stops the command with the message still parked. Th
 ``first_delivery`` keeps a replay that already took effect harmless. ``drop`` removes it for good.
 AMQP_URI is read from the environment, as the services read it.
 """
+
 import argparse
 import json
 import os
@@ -62,17 +63,26 @@ def _parse(body):
 def describe(index, message):
     """What an operator needs to decide: which event, why it was parked, how often it was tried."""
     deaths = (message.headers or {}).get("x-death") or [{}]
-    item = {"index": index, "event_id": None, "type": None, "aggregate_id": None,
-            "reason": deaths[0].get("reason"), "deliveries": (message.headers or {}).get("x-delivery-count"),
-            "unreadable": None}
+    item = {
+        "index": index,
+        "event_id": None,
+        "type": None,
+        "aggregate_id": None,
+        "reason": deaths[0].get("reason"),
+        "deliveries": (message.headers or {}).get("x-delivery-count"),
+        "unreadable": None,
+    }
     body, unreadable = _parse(message.body)
     if unreadable:
         item["unreadable"] = unreadable
         item["body"] = _raw(message.body)
         return item
     if isinstance(body, dict):
-        item.update(event_id=_preview(body.get("event_id")), type=_preview(body.get("type")),
-                    aggregate_id=_preview(body.get("aggregate_id")))
+        item.update(
+            event_id=_preview(body.get("event_id")),
+            type=_preview(body.get("type")),
+            aggregate_id=_preview(body.get("aggregate_id")),
+        )
     try:
         read_envelope(body)
     except UnreadableEnvelope as exc:
@@ -114,8 +124,9 @@ class ReplayRefused(Exception):
 def run(command, queues, event_ids=(), indexes=(), amqp_uri=None, out=sys.stdout):
     """Returns the number of messages listed, replayed or dropped."""
     # publisher confirms: a replayed message leaves parking only once the broker has it
-    with Connection(amqp_uri or os.environ.get("AMQP_URI", DEFAULT_AMQP_URI),
-                    transport_options={"confirm_publish": True}) as conn:
+    with Connection(
+        amqp_uri or os.environ.get("AMQP_URI", DEFAULT_AMQP_URI), transport_options={"confirm_publish": True}
+    ) as conn:
         channel = conn.channel()
         declare_topology(channel)
         done = 0
@@ -132,13 +143,19 @@ def run(command, queues, event_ids=(), indexes=(), amqp_uri=None, out=sys.stdout
                     headers = {k: v for k, v in message.headers.items() if not k.startswith("x-")}
                     headers["replayed-from"] = f"{queue}.parked"
                     try:
-                        producer.publish(message.body, exchange=_DEFAULT_EXCHANGE, routing_key=queue,
-                                         content_type=message.properties.get("content_type", "application/json"),
-                                         content_encoding=message.properties.get("content_encoding", "utf-8"),
-                                         headers=headers, delivery_mode=2)
+                        producer.publish(
+                            message.body,
+                            exchange=_DEFAULT_EXCHANGE,
+                            routing_key=queue,
+                            content_type=message.properties.get("content_type", "application/json"),
+                            content_encoding=message.properties.get("content_encoding", "utf-8"),
+                            headers=headers,
+                            delivery_mode=2,
+                        )
                     except MessageNacked:
-                        raise ReplayRefused(f"{queue} refused the replayed event "
-                                            f"{describe(i, message)['event_id']}; it is still parked") from None
+                        raise ReplayRefused(
+                            f"{queue} refused the replayed event {describe(i, message)['event_id']}; it is still parked"
+                        ) from None
                 channel.basic_ack(message.delivery_tag)
                 out.write(json.dumps({"queue": queue, "action": command, **describe(i, message)}, default=str) + "\n")
                 done += 1
@@ -149,11 +166,19 @@ def run(command, queues, event_ids=(), indexes=(), amqp_uri=None, out=sys.stdout
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m services.common.parked", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("list", "replay", "drop"))
-    parser.add_argument("--queue", choices=sorted(SUBSCRIPTIONS_BY_QUEUE),
-                        help="the consumer queue (its parking queue is <queue>.parked); list: default all")
+    parser.add_argument(
+        "--queue",
+        choices=sorted(SUBSCRIPTIONS_BY_QUEUE),
+        help="the consumer queue (its parking queue is <queue>.parked); list: default all",
+    )
     parser.add_argument("--event-id", action="append", default=[], help="the parked event (repeatable)")
-    parser.add_argument("--index", action="append", type=int, default=[],
-                        help="the parked message's index as `list` printed it (for unreadable ones)")
+    parser.add_argument(
+        "--index",
+        action="append",
+        type=int,
+        default=[],
+        help="the parked message's index as `list` printed it (for unreadable ones)",
+    )
     args = parser.parse_args(argv)
     if args.command != "list" and not (args.queue and (args.event_id or args.index)):
         parser.error(f"{args.command} needs --queue and --event-id or --index")

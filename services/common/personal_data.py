@@ -5,6 +5,7 @@ gateway gathers every service's answer into one document. Secrets are never part
 not even the person's own: hashes of passwords and tokens, and columns a service names as secret (an
 e-mail's body holding a one-time link); bytes (a photo) are given as their size.
 """
+
 import datetime
 import decimal
 import re
@@ -38,6 +39,8 @@ def records(cur, tables, user_id):
     for table, (columns, secret) in tables.items():
         where = " OR ".join(f"{column}::text = %(user)s" for column in columns)
         cur.execute(f"SELECT * FROM {table} WHERE {where}", {"user": str(user_id)})
-        found[table] = [{k: jsonable(v) for k, v in row.items() if k not in secret and not SECRET_COLUMN.search(k)}
-                        for row in cur.fetchall()]
+        found[table] = [
+            {k: jsonable(v) for k, v in row.items() if k not in secret and not SECRET_COLUMN.search(k)}
+            for row in cur.fetchall()
+        ]
     return found

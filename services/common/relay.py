@@ -8,6 +8,7 @@ database: the last position before the first message not confirmed. A crash, a n
 broker outage anywhere in between means the rest is published again after restart:
 at-least-once, never lost; consumers are idempotent on the envelope's event id.
 """
+
 import socket
 import threading
 import time
@@ -19,8 +20,8 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
 from contracts.topology import declare_topology, events_exchange
-from services.common.confirms import ConfirmTracker
 from services.common import metrics
+from services.common.confirms import ConfirmTracker
 from services.common.db import PostgresStore, ensure_database
 from services.common.logs import configure, get_logger
 from services.common.schema import RELAY_POSITION
@@ -32,6 +33,7 @@ log = get_logger()
 class Outgoing:
     """One envelope for the relay: its JSON body, already serialized by the reader, and what routes and
     logs it (readers serialize once; the outbox hands PostgreSQL's own text of the stored JSON)."""
+
     position: int
     type: str
     event_id: str
@@ -70,8 +72,7 @@ class EventRelay(DependencyProvider):
         self.store = PostgresStore(url, 2)
         self.store.migrate([RELAY_POSITION])
         with self.store.transaction() as cur:
-            cur.execute("INSERT INTO relay_position (relay) VALUES (%s) ON CONFLICT DO NOTHING",
-                        (self.source,))
+            cur.execute("INSERT INTO relay_position (relay) VALUES (%s) ON CONFLICT DO NOTHING", (self.source,))
         self.reader.setup(self.container, self.store)
 
     def start(self):
@@ -125,7 +126,7 @@ class EventRelay(DependencyProvider):
                 published = 0
                 self._disconnect()
                 log.warning("relay_failed", source=self.source, error=repr(exc), attempt=failures)
-                time.sleep(min(5.0, 0.2 * 2 ** failures))
+                time.sleep(min(5.0, 0.2 * 2**failures))
             if not published and self._running:
                 self._wakeup.wait(self.poll_interval)
                 self._wakeup.clear()
@@ -134,8 +135,7 @@ class EventRelay(DependencyProvider):
         """Publish one batch; returns how many events were published and confirmed."""
         unconfirmed = None
         with self.store.transaction() as cur:
-            cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE SKIP LOCKED",
-                        (self.source,))
+            cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE SKIP LOCKED", (self.source,))
             row = cur.fetchone()
             if row is None:
                 return 0  # another process of this service holds the relay
@@ -147,17 +147,25 @@ class EventRelay(DependencyProvider):
                     confirmed = [m for m in messages if m.position < unconfirmed]
                     last = unconfirmed - 1  # everything before it is in the broker or not published at all
             for message in confirmed:
-                log.info("event_published", event_type=message.type, position=message.position,
-                         event_id=message.event_id, correlation_id=message.correlation_id)
+                log.info(
+                    "event_published",
+                    event_type=message.type,
+                    position=message.position,
+                    event_id=message.event_id,
+                    correlation_id=message.correlation_id,
+                )
             if last != row["position"]:
                 # Not waiting for the WAL flush: a position lost in a crash only publishes its events
                 # again, and consumers drop what they already handled (the event id).
                 cur.execute("SET LOCAL synchronous_commit = off")
-                cur.execute("UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = %s",
-                            (last, self.source))
+                cur.execute(
+                    "UPDATE relay_position SET position = %s, updated_at = now() WHERE relay = %s", (last, self.source)
+                )
         if unconfirmed is not None:  # the confirmed prefix is recorded; back off and publish the rest again
-            raise BatchNotConfirmed(f"{self.source}: position {unconfirmed} and later not confirmed "
-                                    f"(nacked: {bool(self._confirms and self._confirms.nacked)})")
+            raise BatchNotConfirmed(
+                f"{self.source}: position {unconfirmed} and later not confirmed "
+                f"(nacked: {bool(self._confirms and self._confirms.nacked)})"
+            )
         return len(confirmed)
 
     def _publish_confirmed(self, messages):
@@ -168,8 +176,13 @@ class EventRelay(DependencyProvider):
         exchange = events_exchange(self.source)
         for message in messages:
             producer.publish(
-                message.body, exchange=exchange, routing_key=message.type,
-                content_type="application/json", content_encoding="utf-8", delivery_mode=2, retry=False,
+                message.body,
+                exchange=exchange,
+                routing_key=message.type,
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                retry=False,
                 headers={"nameko.correlation_id": message.correlation_id},
             )
             tracker.published(message.position)

@@ -28,6 +28,7 @@ In production every setting of the service's config is checked (never logging a 
 every service declares that dependency): one ``insecure_settings`` error log line naming each
 problem, then ``InsecureSettings`` - ``nameko run`` exits non-zero before the service serves.
 """
+
 import os
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -41,12 +42,54 @@ PRODUCTION = "production"
 SECRET_MIN_LENGTH = 32
 PASSWORD_MIN_LENGTH = 12
 MIN_DISTINCT = 10
-WELL_KNOWN = {"guest", "postgres", "password", "passwd", "admin", "administrator", "root", "secret",
-              "mentor", "rabbitmq", "changeit", "letmein", "qwerty", "123456", "12345678", "test", "default"}
-PLACEHOLDER_MARKS = ("change-me", "changeme", "change_me", "dev-only", "devonly", "example", "placeholder",
-                     "insecure", "not-secret", "notsecret", "do-not-use", "replace-me", "your-")
-CREDENTIAL_SCHEMES = {"amqp", "amqps", "pyamqp", "librabbitmq", "postgres", "postgresql", "redis", "rediss",
-                      "mysql", "mongodb", "smtp", "smtps"}
+WELL_KNOWN = {
+    "guest",
+    "postgres",
+    "password",
+    "passwd",
+    "admin",
+    "administrator",
+    "root",
+    "secret",
+    "mentor",
+    "rabbitmq",
+    "changeit",
+    "letmein",
+    "qwerty",
+    "123456",
+    "12345678",
+    "test",
+    "default",
+}
+PLACEHOLDER_MARKS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "dev-only",
+    "devonly",
+    "example",
+    "placeholder",
+    "insecure",
+    "not-secret",
+    "notsecret",
+    "do-not-use",
+    "replace-me",
+    "your-",
+)
+CREDENTIAL_SCHEMES = {
+    "amqp",
+    "amqps",
+    "pyamqp",
+    "librabbitmq",
+    "postgres",
+    "postgresql",
+    "redis",
+    "rediss",
+    "mysql",
+    "mongodb",
+    "smtp",
+    "smtps",
+}
 FORBIDDEN_USERS = {"guest"}  # RabbitMQ's default account
 
 _SECRET_NAME = re.compile(r"(SECRET|(^|_)KEY)$")
@@ -98,6 +141,7 @@ def broker_user_problems(config, service):
     """A service must connect as its own broker user: with a shared one, whoever holds any service's
     credentials may do what every service does (issue #18)."""
     from services.common import broker_users  # here: it imports the topology (kombu), settings is imported early
+
     uri = config.get("AMQP_URI")
     if service not in broker_users.SERVICES or not isinstance(uri, str) or not _URL.match(uri.strip()):
         return []
@@ -105,13 +149,16 @@ def broker_user_problems(config, service):
     expected = broker_users.user_name(service)
     if user == expected:
         return []
-    return [f"AMQP_URI ({masked(uri)}): the user {user[:40]!r} is not {service}'s own broker user {expected!r} "
-            f"(services/common/broker_users.py)"]
+    return [
+        f"AMQP_URI ({masked(uri)}): the user {user[:40]!r} is not {service}'s own broker user {expected!r} "
+        f"(services/common/broker_users.py)"
+    ]
 
 
 def actor_key_problems(name, value):
     """Why an actor key (services/common/actors.py) is unfit for production: a list of phrases."""
     from services.common import actors  # here: actors logs through services.common.logs, which imports us
+
     if value is None or not str(value).strip():
         return ["is empty"]
     if any(mark in str(value) for mark in actors.DERIVED_PREFIXES):
@@ -189,5 +236,8 @@ def enforce(config, service, environ=None):
         return
     env = platform_env(config, environ)
     structlog.get_logger().error("insecure_settings", service=service, platform_env=env[:40], problems=found)
-    raise InsecureSettings(f"{service} refuses to start (PLATFORM_ENV={env[:40]}): " + "; ".join(found)
-                           + ". Set the secrets in the environment (see .env.example).")
+    raise InsecureSettings(
+        f"{service} refuses to start (PLATFORM_ENV={env[:40]}): "
+        + "; ".join(found)
+        + ". Set the secrets in the environment (see .env.example)."
+    )

@@ -1,5 +1,6 @@
 """A nameko timer whose interval comes from the service's config (tests run it fast), and one that
 can also be woken at once (work was just queued) by the service's own code (``TimerWake``)."""
+
 from eventlet import Timeout
 from eventlet.event import Event
 from nameko.extensions import DependencyProvider
@@ -68,10 +69,12 @@ class TimerWake(DependencyProvider):
         self.method_name = method_name
 
     def get_dependency(self, worker_ctx):
-        timers = [e for e in self.container.entrypoints
-                  if isinstance(e, WakeableTimer) and e.method_name == self.method_name]
+        timers = [
+            e for e in self.container.entrypoints if isinstance(e, WakeableTimer) and e.method_name == self.method_name
+        ]
 
         def wake():
             for timer in timers:
                 timer.wake()
+
         return wake

@@ -7,6 +7,7 @@ still live the gateway knows from identity's events (services/gateway/sessions.p
 changing or resetting the password revoke sessions, and a token of a revoked session is refused although
 its signature is still good; a change of what a token claims (the e-mail verified since) overrides it.
 """
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from contracts.errors import Unauthorized
@@ -25,8 +26,9 @@ class TokenSigner:
         self._serializer = URLSafeTimedSerializer(secret, salt=SALT)
 
     def issue(self, user_id, role, session_id, email_verified=False):
-        return self._serializer.dumps({"sub": str(user_id), "role": role, "sid": str(session_id),
-                                       "ev": bool(email_verified)})
+        return self._serializer.dumps(
+            {"sub": str(user_id), "role": role, "sid": str(session_id), "ev": bool(email_verified)}
+        )
 
     def claims(self, token):
         """``{"user_id", "role", "session_id", "email_verified"}`` of a genuine, unexpired token;
@@ -37,12 +39,18 @@ class TokenSigner:
             raise Unauthorized(EXPIRED) from None
         except BadSignature:
             raise Unauthorized(NOT_VALID) from None
-        if not isinstance(claims, dict) or not all(isinstance(claims.get(k), str) and claims[k]
-                                                   for k in ("sub", "role", "sid")) \
-                or not isinstance(claims.get("ev"), bool):
+        if (
+            not isinstance(claims, dict)
+            or not all(isinstance(claims.get(k), str) and claims[k] for k in ("sub", "role", "sid"))
+            or not isinstance(claims.get("ev"), bool)
+        ):
             raise Unauthorized(NOT_VALID)
-        return {"user_id": claims["sub"], "role": claims["role"], "session_id": claims["sid"],
-                "email_verified": claims["ev"]}
+        return {
+            "user_id": claims["sub"],
+            "role": claims["role"],
+            "session_id": claims["sid"],
+            "email_verified": claims["ev"],
+        }
 
     def verify(self, token):
         """The actor ``{"user_id", "role"}`` the token claims (its session is not checked here)."""

@@ -30,6 +30,7 @@ and knows nothing of CORS. ``GatewayWebServer`` answers them in the platform's e
 answers a CORS preflight on every route, and stamps every response with ``X-Correlation-ID``
 (the client's, or a new one, which is also the worker's and so every RPC's) and CORS headers.
 """
+
 import functools
 import time
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ from marshmallow import EXCLUDE
 from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from werkzeug.exceptions import HTTPException, NotFound as WerkzeugNotFound, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.routing import Map, UnicodeConverter
 from werkzeug.wrappers import Request, Response
 
@@ -79,6 +81,7 @@ class Route:
 @dataclass(frozen=True)
 class RawBody:
     """A raw request body (``Route.body_media``): its media type and bytes, at most ``max_body``."""
+
     media_type: str
     data: bytes
 
@@ -96,8 +99,8 @@ class IdConverter(UnicodeConverter):
 
 # ---- the server ---------------------------------------------------------------------------
 
-class GatewayWsgiApp(WsgiApp):
 
+class GatewayWsgiApp(WsgiApp):
     def __call__(self, environ, start_response):
         started = time.monotonic()
         request = ApiRequest(environ, shallow=True)
@@ -122,22 +125,26 @@ class GatewayWsgiApp(WsgiApp):
             log.error("request_failed", correlation_id=correlation_id, exc_info=exc)
             response = h.error_response(exc)
         config = self.server.container.config
-        response.headers.update(h.cors_headers(config.get("CORS_ALLOW_ORIGIN", "*"),
-                                               request.headers.get("Origin")))
+        response.headers.update(h.cors_headers(config.get("CORS_ALLOW_ORIGIN", "*"), request.headers.get("Origin")))
         response.headers[CORRELATION_HEADER] = correlation_id
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")  # JSON text is never sniffed as HTML
         took = time.monotonic() - started
         (log.debug if request.path in QUIET_PATHS else log.info)(
-            "http_request", method=request.method, path=request.path, status=response.status_code,
-            duration_ms=round(took * 1000, 1), correlation_id=correlation_id)
-        metrics.http_answered(request.method if route != metrics.UNMATCHED_ROUTE else "-", route,
-                              response.status_code, took)
+            "http_request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            duration_ms=round(took * 1000, 1),
+            correlation_id=correlation_id,
+        )
+        metrics.http_answered(
+            request.method if route != metrics.UNMATCHED_ROUTE else "-", route, response.status_code, took
+        )
         return response(environ, start_response)
 
 
 class GatewayWebServer(WebServer):
-
     def get_wsgi_app(self):
         return GatewayWsgiApp(self)
 
@@ -166,27 +173,60 @@ class GatewayWebServer(WebServer):
 
     def context_data_from_headers(self, request):
         correlation_id = request.environ.get(CORRELATION_ENVIRON_KEY) or h.correlation_id_from(
-            request.headers.get(CORRELATION_HEADER))
+            request.headers.get(CORRELATION_HEADER)
+        )
         return {"correlation_id": correlation_id}
 
 
 # ---- the entrypoint -----------------------------------------------------------------------
 
+
 class HttpEntrypoint(HttpRequestHandler):
     server = GatewayWebServer()
 
-    def __init__(self, method, url, body=None, query=None, returns=None, status=200, auth=True,
-                 summary="", tag="", max_body=h.MAX_BODY_BYTES, body_media=(), returns_media=(), errors=(),
-                 idempotent=False, **kwargs):
+    def __init__(
+        self,
+        method,
+        url,
+        body=None,
+        query=None,
+        returns=None,
+        status=200,
+        auth=True,
+        summary="",
+        tag="",
+        max_body=h.MAX_BODY_BYTES,
+        body_media=(),
+        returns_media=(),
+        errors=(),
+        idempotent=False,
+        **kwargs,
+    ):
         super().__init__(method, url, **kwargs)
-        self.route = Route(method, url, body, query, returns, status, auth, summary, tag, max_body,
-                           tuple(body_media), tuple(returns_media), tuple(errors), idempotent)
+        self.route = Route(
+            method,
+            url,
+            body,
+            query,
+            returns,
+            status,
+            auth,
+            summary,
+            tag,
+            max_body,
+            tuple(body_media),
+            tuple(returns_media),
+            tuple(errors),
+            idempotent,
+        )
         # Schemas built once, not per request: building one (fields copied, nested schemas bound) cost
         # more than using it (bench/README.md, the gateway's profile). Body and response schemas are
         # the classes' shared instances (``schema_of``); a query schema is the route's own, lenient one.
-        self.schemas = {"body": schema_of(body) if body else None,
-                        "query": query(unknown=EXCLUDE) if query else None,
-                        "returns": schema_of(returns) if returns else None}
+        self.schemas = {
+            "body": schema_of(body) if body else None,
+            "query": query(unknown=EXCLUDE) if query else None,
+            "returns": schema_of(returns) if returns else None,
+        }
         self.tokens = None
         self.trusted_proxies = 0
         self.web_proxy_secret = ""
@@ -203,10 +243,10 @@ class HttpEntrypoint(HttpRequestHandler):
         """Authenticate and validate (pure, no I/O): the handler gets only checked input."""
         kwargs = dict(request.path_values)
         route = self.route
-        proxies = self.trusted_proxies + h.web_proxy_hops(request.headers.get(h.WEB_PROXY_HEADER),
-                                                          self.web_proxy_secret)
-        request.client_address = h.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
-                                                  proxies)
+        proxies = self.trusted_proxies + h.web_proxy_hops(
+            request.headers.get(h.WEB_PROXY_HEADER), self.web_proxy_secret
+        )
+        request.client_address = h.client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
         if route.auth:
             # the signature and expiry here, without I/O; the session in the worker (see http())
             request.token_claims = h.authenticate(self.tokens, request.headers.get("Authorization"))
@@ -229,7 +269,8 @@ class HttpEntrypoint(HttpRequestHandler):
         if media_type not in self.route.body_media:
             raise h.UnsupportedMediaType(
                 f"Send the body as one of {', '.join(self.route.body_media)}.",
-                {"Content-Type": [f"Expected one of: {', '.join(self.route.body_media)}."]})
+                {"Content-Type": [f"Expected one of: {', '.join(self.route.body_media)}."]},
+            )
         return RawBody(media_type, read_body(request, limit))
 
     def json_body(self, request):
@@ -254,11 +295,17 @@ class HttpEntrypoint(HttpRequestHandler):
             return self.response_from_exception(exc)
         event = Event()
         try:
-            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
-                                        handle_result=functools.partial(self.handle_result, event))
+            self.container.spawn_worker(
+                self,
+                args,
+                kwargs,
+                context_data=context_data,
+                handle_result=functools.partial(self.handle_result, event),
+            )
         except ContainerBeingKilled:
-            return h.error_response(ServiceUnavailable("The gateway is shutting down; try again.",
-                                                       details={"outcome": OUTCOME_NOT_DONE}))
+            return h.error_response(
+                ServiceUnavailable("The gateway is shutting down; try again.", details={"outcome": OUTCOME_NOT_DONE})
+            )
         try:
             result = event.wait()
         except Exception as exc:  # already logged in full by nameko and CorrelationContext
@@ -307,8 +354,12 @@ def read_body(request, limit):
 def _log_failure(exc, **context):
     """Refusals (4xx) at info without a traceback; 5xx PlatformErrors at warning; bugs in full."""
     if isinstance(exc, HTTPException) or (isinstance(exc, PlatformError) and exc.status < 500):
-        log.info("request_refused", code=getattr(exc, "code", None),
-                 reason=getattr(exc, "message", None) or getattr(exc, "description", None), **context)
+        log.info(
+            "request_refused",
+            code=getattr(exc, "code", None),
+            reason=getattr(exc, "message", None) or getattr(exc, "description", None),
+            **context,
+        )
     elif isinstance(exc, PlatformError):
         log.warning("request_failed", code=exc.code, reason=exc.message, **context)
     else:
@@ -342,6 +393,7 @@ def http(method, url, **route):
             except PlatformError as exc:
                 _log_failure(exc)  # the worker's correlation id is bound
                 return exc
+
         return HttpEntrypoint.decorator(method, url, **route)(handler)
 
     return decorate

@@ -4,6 +4,7 @@ shape, the bearer header, CORS and the correlation id. No I/O here, so all of it
 Every error body is exactly ``{"error": {"code", "message", "fields"}}`` plus ``"details"``
 when there are any: ``PlatformError.to_dict()`` of contracts/errors.py.
 """
+
 import hmac
 import ipaddress
 import json
@@ -24,13 +25,16 @@ MAX_JSON_DEPTH = 32  # nesting of arrays and objects; the contracts need 4
 MAX_JSON_ITEMS = 1000  # elements of one array, members of one object; the contracts need 20
 CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", CORRELATION_HEADER, "Idempotency-Key")
 CORS_MAX_AGE_SECONDS = 600
-INTERNAL_ERROR_MESSAGE = ("Something went wrong on our side. It has been logged; quote the "
-                          f"{CORRELATION_HEADER} of this response when reporting it.")
+INTERNAL_ERROR_MESSAGE = (
+    "Something went wrong on our side. It has been logged; quote the "
+    f"{CORRELATION_HEADER} of this response when reporting it."
+)
 
 _CORRELATION_ID = re.compile(r"[\x21-\x7e]{1,64}")  # visible ASCII, as CorrelationContext keeps it
 
 
 # ---- errors the gateway raises itself (they never cross RPC) ------------------------------
+
 
 class MethodNotAllowed(PlatformError):
     status = 405
@@ -65,6 +69,7 @@ class InternalError(PlatformError):
 
 
 # ---- responses ----------------------------------------------------------------------------
+
 
 def json_response(payload, status=200, headers=None):
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
@@ -120,8 +125,10 @@ def from_http_exception(exc):
         return NotFound("There is no such route.")
     if exc.code == 405:
         allowed = sorted(getattr(exc, "valid_methods", None) or ())
-        return MethodNotAllowed(f"This route does not accept that method; it accepts {', '.join(allowed)}.",
-                                details={"allowed_methods": allowed})
+        return MethodNotAllowed(
+            f"This route does not accept that method; it accepts {', '.join(allowed)}.",
+            details={"allowed_methods": allowed},
+        )
     if exc.code == 413:
         return payload_too_large(MAX_BODY_BYTES)
     code = re.sub(r"[^a-z0-9]+", "_", (exc.name or "http error").lower()).strip("_")
@@ -138,14 +145,14 @@ def http_exception_response(exc):
 
 # ---- requests -----------------------------------------------------------------------------
 
+
 def parse_json_body(raw):
     """The request body as a JSON object; an empty body is ``{}`` (the schema then names what is missing)."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidInput("The request body is not valid UTF-8 JSON.",
-                               {"_body": ["Not valid UTF-8."]}) from None
+            raise InvalidInput("The request body is not valid UTF-8 JSON.", {"_body": ["Not valid UTF-8."]}) from None
     if raw is None or not raw.strip():
         return {}
     try:
@@ -172,8 +179,9 @@ def _finite_float(text):
 
 
 def _too_deep():
-    return InvalidInput("The request body is nested too deeply.",
-                        {"_body": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]})
+    return InvalidInput(
+        "The request body is nested too deeply.", {"_body": [f"Nested deeper than {MAX_JSON_DEPTH} levels."]}
+    )
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -210,8 +218,10 @@ def check_json_structure(data):
         if depth > MAX_JSON_DEPTH:
             raise _too_deep()
         if len(value) > MAX_JSON_ITEMS:
-            raise InvalidInput("The request body has too many items.",
-                               _nest(path or ("_body",), [f"More than {MAX_JSON_ITEMS} items."]))
+            raise InvalidInput(
+                "The request body has too many items.",
+                _nest(path or ("_body",), [f"More than {MAX_JSON_ITEMS} items."]),
+            )
         if isinstance(value, dict):
             for key, item in value.items():
                 problem = text_problem(key)
@@ -230,8 +240,9 @@ def check_json_structure(data):
 
 def check_text_values(values):
     """The same text check for flat string values: path variables and query parameters."""
-    fields = {name: [text_problem(value)] for name, value in values.items()
-              if isinstance(value, str) and text_problem(value)}
+    fields = {
+        name: [text_problem(value)] for name, value in values.items() if isinstance(value, str) and text_problem(value)
+    }
     if fields:
         raise InvalidInput("The request has text that cannot be stored.", fields)
 
@@ -269,7 +280,8 @@ def check_json_content_type(content_type, has_body):
     if mimetype.lower() != JSON_MIMETYPE or charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(
             f"Send the request body as {JSON_MIMETYPE} (UTF-8), not {(content_type or 'untyped')[:100]}.",
-            {"Content-Type": [f"Expected {JSON_MIMETYPE}."]})
+            {"Content-Type": [f"Expected {JSON_MIMETYPE}."]},
+        )
 
 
 def payload_too_large(limit):
@@ -279,13 +291,16 @@ def payload_too_large(limit):
 def bearer_token(authorization):
     """The token of an ``Authorization: Bearer <token>`` header, or Unauthorized."""
     if not authorization or not authorization.strip():
-        raise Unauthorized("Sign in first: this route needs an 'Authorization: Bearer <token>' header.",
-                           {"Authorization": ["Missing bearer token."]})
+        raise Unauthorized(
+            "Sign in first: this route needs an 'Authorization: Bearer <token>' header.",
+            {"Authorization": ["Missing bearer token."]},
+        )
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
-        raise Unauthorized("The Authorization header must be 'Bearer <token>'.",
-                           {"Authorization": ["Expected 'Bearer <token>'."]})
+        raise Unauthorized(
+            "The Authorization header must be 'Bearer <token>'.", {"Authorization": ["Expected 'Bearer <token>'."]}
+        )
     return token
 
 
@@ -368,6 +383,7 @@ def correlation_id_from(header_value):
 
 # ---- CORS ---------------------------------------------------------------------------------
 
+
 def cors_headers(allow_origin, request_origin=None):
     """``allow_origin`` is ``*``, one origin, or a comma-separated list (the request's origin is echoed)."""
     allowed = [o.strip() for o in str(allow_origin or "").split(",") if o.strip()]
@@ -378,8 +394,10 @@ def cors_headers(allow_origin, request_origin=None):
     else:
         value = request_origin if request_origin in allowed else allowed[0]
     # Retry-After (on 429) is not a CORS-safelisted response header: a browser app must be let read it
-    headers = {"Access-Control-Allow-Origin": value,
-               "Access-Control-Expose-Headers": f"{CORRELATION_HEADER}, Retry-After"}
+    headers = {
+        "Access-Control-Allow-Origin": value,
+        "Access-Control-Expose-Headers": f"{CORRELATION_HEADER}, Retry-After",
+    }
     if value != "*":
         headers["Vary"] = "Origin"
     return headers
@@ -388,11 +406,14 @@ def cors_headers(allow_origin, request_origin=None):
 def preflight_response(allowed_methods):
     """204 answer to an OPTIONS preflight of a route that accepts ``allowed_methods``."""
     methods = ", ".join(sorted(set(allowed_methods) | {"OPTIONS"}))
-    response = Response(status=204, headers={
-        "Allow": methods,
-        "Access-Control-Allow-Methods": methods,
-        "Access-Control-Allow-Headers": ", ".join(CORS_ALLOW_HEADERS),
-        "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
-    })
+    response = Response(
+        status=204,
+        headers={
+            "Allow": methods,
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": ", ".join(CORS_ALLOW_HEADERS),
+            "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+        },
+    )
     del response.headers["Content-Type"]  # no body
     return response

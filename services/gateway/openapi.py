@@ -3,6 +3,7 @@
 Each ``@http`` route names its body, query and result schemas; this module reads them off the
 service class, so the document cannot drift from what the gateway actually does.
 """
+
 import re
 
 from apispec import APISpec
@@ -22,9 +23,9 @@ VERSION = "1.0.0"
 OPENAPI_VERSION = "3.0.3"
 SECURITY_SCHEME = "bearerAuth"
 DESCRIPTION = (
-    "Distance case-mentoring of novice teachers. JSON in and out; lists are {\"items\": [...]}. "
+    'Distance case-mentoring of novice teachers. JSON in and out; lists are {"items": [...]}. '
     "Protected routes need 'Authorization: Bearer <token>' (POST /api/v1/auth/sign-in). "
-    "Every error is {\"error\": {\"code\", \"message\", \"fields\"}} (+ \"details\"). "
+    'Every error is {"error": {"code", "message", "fields"}} (+ "details"). '
     f"Every response carries {CORRELATION_HEADER}; send your own to trace a request. "
     "Every route answers a CORS preflight (OPTIONS). "
     f"Send an {IDEMPOTENCY_HEADER} header (any unique string, at most 128 characters) with every request "
@@ -116,9 +117,11 @@ def operation(name, route):
     if route.method in ("GET", "HEAD"):
         responses["503"] = _error("A service did not answer in time or is not running")
     else:
-        responses["503"] = _error("A service did not answer in time or is not running; 'details.outcome' is "
-                                  "'not_done' (certainly not carried out: retry) or 'unknown' (it may have been: "
-                                  f"retry with the same {IDEMPOTENCY_HEADER})")
+        responses["503"] = _error(
+            "A service did not answer in time or is not running; 'details.outcome' is "
+            "'not_done' (certainly not carried out: retry) or 'unknown' (it may have been: "
+            f"retry with the same {IDEMPOTENCY_HEADER})"
+        )
     responses["default"] = _error("Unexpected error (internal_error)")
 
     op = {
@@ -126,22 +129,39 @@ def operation(name, route):
         "summary": route.summary,
         "tags": [route.tag] if route.tag else [],
         # an id in the path is never blank (identity refuses a blank case id with a 400)
-        "parameters": [{"name": var, "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NOT_BLANK_PATTERN}}
-                       for var in path_variables(route.url)],
+        "parameters": [
+            {
+                "name": var,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NOT_BLANK_PATTERN},
+            }
+            for var in path_variables(route.url)
+        ],
         "responses": responses,
         "security": [{SECURITY_SCHEME: []}] if route.auth else [],
     }
-    op["parameters"].append({"name": CORRELATION_HEADER, "in": "header", "required": False,
-                             "schema": {"type": "string", "maxLength": 64},
-                             "description": "Trace id: 1-64 visible ASCII characters; a new one is made when "
-                                            "absent or not like that"})
+    op["parameters"].append(
+        {
+            "name": CORRELATION_HEADER,
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 64},
+            "description": "Trace id: 1-64 visible ASCII characters; a new one is made when absent or not like that",
+        }
+    )
     if route.idempotent:
-        op["parameters"].append({"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
-                                 "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
-                                 "description": "Send one (e.g. a UUID) with every creating request: a retry with "
-                                                "the same key creates nothing twice (also after a 503 whose outcome is unknown). Longer keys are cut to "
-                                                f"{IDEMPOTENCY_KEY_MAX} characters."})
+        op["parameters"].append(
+            {
+                "name": IDEMPOTENCY_HEADER,
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
+                "description": "Send one (e.g. a UUID) with every creating request: a retry with "
+                "the same key creates nothing twice (also after a 503 whose outcome is unknown). Longer keys are cut to "
+                f"{IDEMPOTENCY_KEY_MAX} characters.",
+            }
+        )
     if route.query is not None:
         op["parameters"].append({"in": "query", "schema": route.query})
     if route.body is not None:
@@ -164,8 +184,9 @@ def _rules_of_collections(self, field, ret, **kwargs):
         if "maxLength" in ret:
             extra["maxProperties"] = ret.pop("maxLength")
         key_field = field.key_field
-        choices = next((v.choices for v in (key_field.validators if key_field else ())
-                        if isinstance(v, validate.OneOf)), None)
+        choices = next(
+            (v.choices for v in (key_field.validators if key_field else ()) if isinstance(v, validate.OneOf)), None
+        )
         if choices is not None:
             value = ret.get("additionalProperties") or {}
             extra["properties"] = {choice: value for choice in choices}
@@ -205,12 +226,18 @@ def _state_schema_rules(document, converter):
 
 def build(service_cls):
     plugin = MarshmallowPlugin()
-    spec = APISpec(title=TITLE, version=VERSION, openapi_version=OPENAPI_VERSION,
-                   plugins=[plugin], info={"description": DESCRIPTION})
+    spec = APISpec(
+        title=TITLE,
+        version=VERSION,
+        openapi_version=OPENAPI_VERSION,
+        plugins=[plugin],
+        info={"description": DESCRIPTION},
+    )
     plugin.converter.add_attribute_function(_rules_of_collections)
-    spec.components.security_scheme(SECURITY_SCHEME, {
-        "type": "http", "scheme": "bearer",
-        "description": "The access_token of POST /api/v1/auth/sign-in"})
+    spec.components.security_scheme(
+        SECURITY_SCHEME,
+        {"type": "http", "scheme": "bearer", "description": "The access_token of POST /api/v1/auth/sign-in"},
+    )
     spec.components.schema("Error", schema=ErrorSchema)
     paths = {}
     for name, route in routes(service_cls):

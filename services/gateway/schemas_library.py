@@ -3,6 +3,7 @@
 Bodies and single results are contracts/rpc.py's (the library service loads them again); the
 library's page and the forum's views are in schemas.py beside the routes that were there first.
 """
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from contracts.rpc import DraftSummarySchema, DraftViewSchema, SimilarItemViewSchema
@@ -16,13 +17,17 @@ class SimilarQuerySchema(Schema):
 
 
 class SimilarListSchema(Schema):
-    items = fields.List(fields.Nested(SimilarItemViewSchema), required=True,
-                        metadata={"description": "The most similar first"})
+    items = fields.List(
+        fields.Nested(SimilarItemViewSchema), required=True, metadata={"description": "The most similar first"}
+    )
 
 
 class DraftListSchema(Schema):
-    items = fields.List(fields.Nested(DraftSummarySchema), required=True,
-                        metadata={"description": "Pending: the oldest first; decided: the latest decisions first"})
+    items = fields.List(
+        fields.Nested(DraftSummarySchema),
+        required=True,
+        metadata={"description": "Pending: the oldest first; decided: the latest decisions first"},
+    )
     waiting = fields.Integer(required=True, metadata={"description": "How many drafts wait for review"})
 
 
@@ -30,8 +35,9 @@ class MyDraftsQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    case_id = fields.String(load_default=None, validate=validate.Length(1, 64),
-                            metadata={"description": "Only the drafts of this case"})
+    case_id = fields.String(
+        load_default=None, validate=validate.Length(1, 64), metadata={"description": "Only the drafts of this case"}
+    )
 
 
 class DraftViewListSchema(Schema):

@@ -35,6 +35,7 @@ published when they return); a lost connection is noticed within the heartbeat (
 the view is not used until it is reloaded. Changing the password is checked by identity itself against
 the session it knows (a stale view cannot change a password).
 """
+
 import socket
 import time
 import uuid
@@ -122,8 +123,11 @@ class SessionView:
         """The account's state as of outbox ``position``; an older one than known changes nothing."""
         known = self._accounts.get(user_id)
         if known is None or position >= known[0]:
-            self._accounts[user_id] = (position, {"role": role, "email_verified": bool(email_verified)},
-                                       self.clock() + self.ttl)
+            self._accounts[user_id] = (
+                position,
+                {"role": role, "email_verified": bool(email_verified)},
+                self.clock() + self.ttl,
+            )
 
     def apply(self, envelope):
         """One event of the feed (an Envelope); idempotent."""
@@ -202,14 +206,22 @@ class SessionFeed(Entrypoint):
         name = f"{SESSION_FEED.prefix}.{uuid.uuid4().hex}"
         # named like its queue (the management UI, rabbitmqctl list_connections client_properties)
         connection = self._connection = kombu.Connection(
-            self.amqp_uri, heartbeat=HEARTBEAT_SECONDS, connect_timeout=5,
-            transport_options={"client_properties": {"connection_name": name}})
+            self.amqp_uri,
+            heartbeat=HEARTBEAT_SECONDS,
+            connect_timeout=5,
+            transport_options={"client_properties": {"connection_name": name}},
+        )
         connection.ensure_connection(max_retries=1)
         channel = connection.channel()
         events_exchange(SESSION_FEED.source)(channel).declare()
         # no acks: an event lost with the connection is in the snapshot loaded after reconnecting
-        consumer = kombu.Consumer(channel, queues=[broadcast_queue(SESSION_FEED, name)], no_ack=True,
-                                  callbacks=[self._on_message], accept=["json"])
+        consumer = kombu.Consumer(
+            channel,
+            queues=[broadcast_queue(SESSION_FEED, name)],
+            no_ack=True,
+            callbacks=[self._on_message],
+            accept=["json"],
+        )
         consumer.consume()
         self.queue_name = name
         self._generation += 1
@@ -236,8 +248,13 @@ class SessionFeed(Entrypoint):
             self._snapshot.update(attempts=0, next_at=0.0)
             return
         self.view.apply(envelope)
-        log.info("session_event_applied", event_type=envelope.type, event_id=str(envelope.event_id),
-                 position=envelope.position, correlation_id=envelope.correlation_id)
+        log.info(
+            "session_event_applied",
+            event_type=envelope.type,
+            event_id=str(envelope.event_id),
+            position=envelope.position,
+            correlation_id=envelope.correlation_id,
+        )
 
     def _load_snapshot(self):
         """Run the ``@session_feed`` method in a worker (one at a time, with a backoff after a failure)."""
@@ -257,8 +274,12 @@ class SessionFeed(Entrypoint):
             self.view.load(result)
             self.view.live = True
             state["attempts"] = 0
-            log.info("sessions_loaded", revoked_sessions=len(result["revoked_sessions"]),
-                     accounts=len(result["accounts"]), position=result["position"])
+            log.info(
+                "sessions_loaded",
+                revoked_sessions=len(result["revoked_sessions"]),
+                accounts=len(result["accounts"]),
+                position=result["position"],
+            )
         elif exc_info is not None:
             state["attempts"] += 1
             state["next_at"] = time.monotonic() + backoff(state["attempts"])

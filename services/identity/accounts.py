@@ -1,4 +1,5 @@
 """Accounts: new users, the user view and who may see whom. No I/O."""
+
 import uuid
 from datetime import datetime, timezone
 
@@ -47,16 +48,18 @@ def new_user(form, password_hash, role=None, user_id=None, now=None, verified=Fa
 
 def user_view(row):
     created = row["created_at"]
-    return schema_of(UserViewSchema).dump({
-        "id": str(row["id"]),
-        "email": row["email"],
-        "role": row["role"],
-        "first_name": row["first_name"],
-        "last_name": row["last_name"],
-        "patronymic": row["patronymic"] or "",
-        "created_at": created.isoformat() if hasattr(created, "isoformat") else str(created),
-        "email_verified": row.get("email_verified_at") is not None,
-    })
+    return schema_of(UserViewSchema).dump(
+        {
+            "id": str(row["id"]),
+            "email": row["email"],
+            "role": row["role"],
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "patronymic": row["patronymic"] or "",
+            "created_at": created.isoformat() if hasattr(created, "isoformat") else str(created),
+            "email_verified": row.get("email_verified_at") is not None,
+        }
+    )
 
 
 def user_id_argument(user_id, name="user_id"):

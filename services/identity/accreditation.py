@@ -5,11 +5,11 @@ proposed by matching. Pure: states, transitions and views; no I/O.
     none/rejected --apply--> pending --approve--> accredited --suspend--> suspended
                              pending --reject---> rejected     suspended --reinstate--> accredited
 """
+
 from contracts import vocabulary as v
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from contracts.rpc import AccreditationViewSchema, ApplicationReviewSchema, ApplicationViewSchema
 from contracts.validation import schema_of
-
 from services.identity.accounts import parse_id
 
 NONE, PENDING, ACCREDITED, REJECTED, SUSPENDED = v.ACCREDITATION_STATES
@@ -90,8 +90,9 @@ def state_filter(state):
     if state is None or state == "":
         return "pending"
     if state not in v.APPLICATION_STATES:
-        raise InvalidInput("Unknown application state.", {"state": [
-            "Must be one of: " + ", ".join(v.APPLICATION_STATES) + "."]})
+        raise InvalidInput(
+            "Unknown application state.", {"state": ["Must be one of: " + ", ".join(v.APPLICATION_STATES) + "."]}
+        )
     return state
 
 
@@ -104,11 +105,13 @@ def require_pending_application(application_row):
     if application_row is None:
         raise NotFound(NO_APPLICATION)
     if application_row["state"] != "pending":
-        raise Conflict(f"The application is already {application_row['state']}.",
-                       details={"state": application_row["state"]})
+        raise Conflict(
+            f"The application is already {application_row['state']}.", details={"state": application_row["state"]}
+        )
 
 
 # ---- events ---------------------------------------------------------------------------------
+
 
 def requested_payload(application_id, mentor_id):
     return {"application_id": str(application_id), "mentor_id": str(mentor_id)}
@@ -116,11 +119,16 @@ def requested_payload(application_id, mentor_id):
 
 def decided_payload(mentor_id, application_id, action, reason):
     """AccreditationDecided: ids, the decision and its reason (written for the mentor to read)."""
-    return {"mentor_id": str(mentor_id), "application_id": str(application_id) if application_id else None,
-            "decision": decision_of(action), "reason": reason or ""}
+    return {
+        "mentor_id": str(mentor_id),
+        "application_id": str(application_id) if application_id else None,
+        "decision": decision_of(action),
+        "reason": reason or "",
+    }
 
 
 # ---- views ----------------------------------------------------------------------------------
+
 
 def _timestamp(value):
     if value is None:
@@ -129,9 +137,15 @@ def _timestamp(value):
 
 
 def _application(row):
-    return {"id": str(row["id"]), "state": row["state"], "experience": row["experience"],
-            "motivation": row["motivation"], "submitted_at": _timestamp(row["submitted_at"]),
-            "decided_at": _timestamp(row["decided_at"]), "reason": row["reason"]}
+    return {
+        "id": str(row["id"]),
+        "state": row["state"],
+        "experience": row["experience"],
+        "motivation": row["motivation"],
+        "submitted_at": _timestamp(row["submitted_at"]),
+        "decided_at": _timestamp(row["decided_at"]),
+        "reason": row["reason"],
+    }
 
 
 def application_view(row):
@@ -140,16 +154,19 @@ def application_view(row):
 
 def review_view(row, profile_view):
     """An application for moderators, with the applicant's public profile (or None)."""
-    return schema_of(ApplicationReviewSchema).dump(dict(_application(row), mentor_id=str(row["mentor_id"]),
-                                                        profile=profile_view))
+    return schema_of(ApplicationReviewSchema).dump(
+        dict(_application(row), mentor_id=str(row["mentor_id"]), profile=profile_view)
+    )
 
 
 def accreditation_view(mentor_id, roll_row, application_row):
     """One mentor's place on the roll: ``roll_row`` (state, reason, updated_at) or None for never applied."""
-    return schema_of(AccreditationViewSchema).dump({
-        "mentor_id": str(mentor_id),
-        "state": roll_row["state"] if roll_row else NONE,
-        "reason": (roll_row["reason"] or None) if roll_row else None,
-        "updated_at": _timestamp(roll_row["updated_at"]) if roll_row else None,
-        "application": application_view(application_row),
-    })
+    return schema_of(AccreditationViewSchema).dump(
+        {
+            "mentor_id": str(mentor_id),
+            "state": roll_row["state"] if roll_row else NONE,
+            "reason": (roll_row["reason"] or None) if roll_row else None,
+            "updated_at": _timestamp(roll_row["updated_at"]) if roll_row else None,
+            "application": application_view(application_row),
+        }
+    )

@@ -15,6 +15,7 @@ keeps it out of the shell history and the process list.
 Exit status: 0 created (verified); 1 the e-mail is already registered (verify-email: has no account);
 2 invalid input; 3 the database is unreachable.
 """
+
 import argparse
 import getpass
 import os
@@ -85,8 +86,9 @@ def _read_password(stdin):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="python -m services.identity.admin",
-                                     description="Operator commands of the identity service.")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.identity.admin", description="Operator commands of the identity service."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-moderator", help="create a moderator account")
     create.add_argument("--email", required=True)
@@ -107,17 +109,26 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
     store = None
     try:
         password = args.password if args.password is not None else _read_password(stdin)
-        form = {"email": args.email, "password": password, "first_name": args.first_name,
-                "last_name": args.last_name, "patronymic": args.patronymic}
+        form = {
+            "email": args.email,
+            "password": password,
+            "first_name": args.first_name,
+            "last_name": args.last_name,
+            "patronymic": args.patronymic,
+        }
         store = open_store(database_url(environ))
         user = create_moderator(store, form)
     except Conflict:
-        print(f"error: an account with the e-mail {args.email.strip().lower()} already exists; "
-              "nothing was changed.", file=stderr)
+        print(
+            f"error: an account with the e-mail {args.email.strip().lower()} already exists; nothing was changed.",
+            file=stderr,
+        )
         return 1
     except InvalidInput as exc:
-        problems = "; ".join(f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                             for field, msgs in exc.fields.items())
+        problems = "; ".join(
+            f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+            for field, msgs in exc.fields.items()
+        )
         print(f"error: {exc.message} {problems}", file=stderr)
         return 2
     except (ServiceUnavailable, psycopg2.OperationalError) as exc:

@@ -4,6 +4,7 @@ Service-to-service only: the gateway exposes none of these RPCs (a unit test che
 notifications asks for an e-mail address when it sends a notification e-mail, and keeps
 none; it asks for a role when a mentor writes a direct message.
 """
+
 from contracts.errors import NotFound
 from contracts.rpc import ContactSchema
 from contracts.validation import schema_of
@@ -25,8 +26,9 @@ def display_name(row):
 
 
 def contact_view(row):
-    return schema_of(ContactSchema).dump({"user_id": str(row["id"]), "email": row["email"],
-                                          "display_name": display_name(row), "role": row["role"]})
+    return schema_of(ContactSchema).dump(
+        {"user_id": str(row["id"]), "email": row["email"], "display_name": display_name(row), "role": row["role"]}
+    )
 
 
 def contact(cur, user_id):
@@ -50,10 +52,12 @@ def survey_audience(cur, roles, rubrics):
         cur.execute("SELECT id::text FROM users WHERE role = 'mentee' ORDER BY id")
         ids += [row["id"] for row in cur.fetchall()]
     if "mentor" in roles:
-        cur.execute("SELECT u.id::text FROM users u JOIN accreditations a ON a.mentor_id = u.id "
-                    "LEFT JOIN mentor_profiles p ON p.mentor_id = u.id "
-                    "WHERE u.role = 'mentor' AND a.state = 'accredited' "
-                    "AND (cardinality(%s::text[]) = 0 OR p.rubrics && %s::text[]) ORDER BY u.id",
-                    (list(rubrics), list(rubrics)))
+        cur.execute(
+            "SELECT u.id::text FROM users u JOIN accreditations a ON a.mentor_id = u.id "
+            "LEFT JOIN mentor_profiles p ON p.mentor_id = u.id "
+            "WHERE u.role = 'mentor' AND a.state = 'accredited' "
+            "AND (cardinality(%s::text[]) = 0 OR p.rubrics && %s::text[]) ORDER BY u.id",
+            (list(rubrics), list(rubrics)),
+        )
         ids += [row["id"] for row in cur.fetchall()]
     return ids

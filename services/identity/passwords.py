@@ -3,6 +3,7 @@
 The service runs these calls in eventlet's OS-thread pool (they take tens of
 milliseconds of C code each); the operator command calls them directly.
 """
+
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher

@@ -1,5 +1,6 @@
 """The mentor's photo: what is accepted (JPEG or PNG, by content type *and* magic bytes, at most
 2 MB), how it crosses RPC (base64) and its public URL. No I/O."""
+
 import base64
 import binascii
 import hashlib
@@ -31,15 +32,18 @@ def check_photo(content_type, data):
     ``content_type`` says; InvalidInput otherwise (the gateway answers 413/415 before this)."""
     kind = media_type(content_type)
     if kind not in MAGIC:
-        raise InvalidInput("The photo must be a JPEG or PNG image.",
-                           {"content_type": ["Must be one of: " + ", ".join(v.PHOTO_TYPES) + "."]})
+        raise InvalidInput(
+            "The photo must be a JPEG or PNG image.",
+            {"content_type": ["Must be one of: " + ", ".join(v.PHOTO_TYPES) + "."]},
+        )
     if not data:
         raise InvalidInput("The photo is empty.", {"photo": ["Send the image as the request body."]})
     if len(data) > MAX_BYTES:
         raise InvalidInput("The photo is too large.", {"photo": [f"At most {MAX_BYTES} bytes."]})
     if sniff(data) != kind:
-        raise InvalidInput("The photo is not the image its content type says.",
-                           {"photo": [f"The bytes are not a valid {kind} image."]})
+        raise InvalidInput(
+            "The photo is not the image its content type says.", {"photo": [f"The bytes are not a valid {kind} image."]}
+        )
     return kind
 
 
@@ -69,10 +73,16 @@ def photo_url(mentor_id, tag):
 
 
 def photo_view(mentor_id, row):
-    return schema_of(PhotoViewSchema).dump({"photo_url": photo_url(mentor_id, row["etag"]),
-                                            "content_type": row["content_type"], "size": len(bytes(row["data"]))})
+    return schema_of(PhotoViewSchema).dump(
+        {
+            "photo_url": photo_url(mentor_id, row["etag"]),
+            "content_type": row["content_type"],
+            "size": len(bytes(row["data"])),
+        }
+    )
 
 
 def photo(row):
-    return schema_of(PhotoSchema).dump({"content_type": row["content_type"], "data": encode(row["data"]),
-                                        "etag": row["etag"]})
+    return schema_of(PhotoSchema).dump(
+        {"content_type": row["content_type"], "data": encode(row["data"]), "etag": row["etag"]}
+    )

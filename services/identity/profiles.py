@@ -3,12 +3,12 @@
 The public view carries names, the profile fields, ``accredited`` and ``photo_url``; never an
 e-mail, the availability or the accreditation statement.
 """
+
 from contracts.errors import InvalidInput
 from contracts.events import dump_payload
 from contracts.rpc import MentorProfileViewSchema
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import schema_of
-
 from services.identity.accounts import parse_id, unique
 from services.identity.accreditation import is_accredited
 from services.identity.availability import capacity_of, periods_of
@@ -37,12 +37,14 @@ def snapshot_payload(mentor_id, profile, accreditation_state, availability):
     None: a mentor without a profile advises in no rubric and takes no case; without availability
     the defaults apply. Emitted after every change of any of them: consumers keep the latest.
     """
-    payload = {"mentor_id": str(mentor_id),
-               "rubrics": list(profile["rubrics"]) if profile else [],
-               "accepting_cases": bool(profile["accepting_cases"]) if profile else False,
-               "accredited": is_accredited(accreditation_state),
-               "capacity": capacity_of(availability),
-               "away_periods": periods_of(availability)}
+    payload = {
+        "mentor_id": str(mentor_id),
+        "rubrics": list(profile["rubrics"]) if profile else [],
+        "accepting_cases": bool(profile["accepting_cases"]) if profile else False,
+        "accredited": is_accredited(accreditation_state),
+        "capacity": capacity_of(availability),
+        "away_periods": periods_of(availability),
+    }
     dump_payload(EVENT_TYPE, payload)  # fails here, not at the consumer, if it broke its contract
     return payload
 
@@ -67,8 +69,7 @@ def rubric_filter(rubric):
     if rubric is None or rubric == "":
         return None
     if not isinstance(rubric, str) or rubric not in RUBRIC_SLUGS:
-        raise InvalidInput("Unknown rubric.", {"rubric": [
-            "Must be one of: " + ", ".join(RUBRIC_SLUGS) + "."]})
+        raise InvalidInput("Unknown rubric.", {"rubric": ["Must be one of: " + ", ".join(RUBRIC_SLUGS) + "."]})
     return rubric
 
 
@@ -78,8 +79,7 @@ def profile_ids(mentor_ids):
     if not isinstance(mentor_ids, (list, tuple)):
         raise InvalidInput("mentor_ids must be a list.", {"mentor_ids": ["Expected a list of ids."]})
     if len(mentor_ids) > MAX_PROFILE_IDS:
-        raise InvalidInput("Too many mentor ids.", {"mentor_ids": [
-            f"At most {MAX_PROFILE_IDS} ids per request."]})
+        raise InvalidInput("Too many mentor ids.", {"mentor_ids": [f"At most {MAX_PROFILE_IDS} ids per request."]})
     bad = {str(i): ["Expected a string."] for i, value in enumerate(mentor_ids) if not isinstance(value, str)}
     if bad:
         raise InvalidInput("mentor_ids must be strings.", {"mentor_ids": bad})

@@ -5,18 +5,25 @@ The questionnaire is kept for monitoring; a mentor sees it only on the author ca
 personal-mode case they work on, a moderator only with a reason (the cases service decides:
 ``cases.author_for``), and every such look is in the author's access log (audit.py).
 """
+
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc import AuthorCardSchema, QuestionnaireViewSchema
 from contracts.validation import schema_of
-
 from services.identity.accounts import parse_id, unique
 
 NOT_A_MENTEE = "Only a mentee fills the onboarding questionnaire."
 NO_QUESTIONNAIRE = "You have not filled the onboarding questionnaire yet."
 NO_AUTHOR = "No such author."
 MAX_CASE_ID = 64  # like every path value of the gateway
-FIELDS = ("school", "subjects", "forms_taught", "years_of_practice", "graduation_year",
-          "graduation_institute", "workload_hours_per_week")
+FIELDS = (
+    "school",
+    "subjects",
+    "forms_taught",
+    "years_of_practice",
+    "graduation_year",
+    "graduation_institute",
+    "workload_hours_per_week",
+)
 
 
 def authorize_questionnaire_edit(actor):
@@ -63,18 +70,22 @@ def questionnaire_view(row):
 
 def author_card(user_row, questionnaire_row):
     """Names and the questionnaire (or None): never the e-mail, the role or the password hash."""
-    return schema_of(AuthorCardSchema).dump({
-        "user_id": str(user_row["id"]),
-        "first_name": user_row["first_name"],
-        "last_name": user_row["last_name"],
-        "patronymic": user_row["patronymic"] or "",
-        "questionnaire": questionnaire_view(questionnaire_row) if questionnaire_row is not None else None,
-    })
+    return schema_of(AuthorCardSchema).dump(
+        {
+            "user_id": str(user_row["id"]),
+            "first_name": user_row["first_name"],
+            "last_name": user_row["last_name"],
+            "patronymic": user_row["patronymic"] or "",
+            "questionnaire": questionnaire_view(questionnaire_row) if questionnaire_row is not None else None,
+        }
+    )
 
 
 def case_id_argument(case_id):
     """The case of an author card request, checked like every gateway path value (InvalidInput)."""
     if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > MAX_CASE_ID:
-        raise InvalidInput("The author card request has invalid fields.",
-                           {"case_id": [f"Expected a case id of 1 to {MAX_CASE_ID} characters."]})
+        raise InvalidInput(
+            "The author card request has invalid fields.",
+            {"case_id": [f"Expected a case id of 1 to {MAX_CASE_ID} characters."]},
+        )
     return case_id

@@ -1,14 +1,19 @@
 """SQL of the identity service; every function runs in the caller's transaction (cursor)."""
+
 import json
 
 import psycopg2
 
-_PROFILE_COLUMNS = ("u.first_name, u.last_name, u.patronymic, p.mentor_id, p.rubrics, p.place_of_work, "
-                    "p.institute, p.position, p.interests, p.links, p.motto, p.accepting_cases, p.updated_at, "
-                    "a.state AS accreditation_state, ph.etag AS photo_etag")
-_PROFILE_FROM = ("mentor_profiles p JOIN users u ON u.id = p.mentor_id AND u.role = 'mentor' "
-                 "LEFT JOIN accreditations a ON a.mentor_id = p.mentor_id "
-                 "LEFT JOIN mentor_photos ph ON ph.mentor_id = p.mentor_id")
+_PROFILE_COLUMNS = (
+    "u.first_name, u.last_name, u.patronymic, p.mentor_id, p.rubrics, p.place_of_work, "
+    "p.institute, p.position, p.interests, p.links, p.motto, p.accepting_cases, p.updated_at, "
+    "a.state AS accreditation_state, ph.etag AS photo_etag"
+)
+_PROFILE_FROM = (
+    "mentor_profiles p JOIN users u ON u.id = p.mentor_id AND u.role = 'mentor' "
+    "LEFT JOIN accreditations a ON a.mentor_id = p.mentor_id "
+    "LEFT JOIN mentor_photos ph ON ph.mentor_id = p.mentor_id"
+)
 _PROFILE_ORDER = "ORDER BY u.last_name, u.first_name, p.mentor_id"
 
 
@@ -18,13 +23,14 @@ def insert_user(cur, user):
         "INSERT INTO users (id, email, password_hash, role, first_name, last_name, patronymic, created_at, "
         "email_verified_at) VALUES (%(id)s, %(email)s, %(password_hash)s, %(role)s, %(first_name)s, "
         "%(last_name)s, %(patronymic)s, %(created_at)s, %(email_verified_at)s) "
-        "ON CONFLICT (email) DO NOTHING RETURNING *", dict(user, email_verified_at=user.get("email_verified_at")))
+        "ON CONFLICT (email) DO NOTHING RETURNING *",
+        dict(user, email_verified_at=user.get("email_verified_at")),
+    )
     return cur.fetchone()
 
 
 def mark_email_verified(cur, user_id):
-    cur.execute("UPDATE users SET email_verified_at = now() WHERE id = %s AND email_verified_at IS NULL",
-                (user_id,))
+    cur.execute("UPDATE users SET email_verified_at = now() WHERE id = %s AND email_verified_at IS NULL", (user_id,))
     return cur.rowcount
 
 
@@ -39,8 +45,9 @@ def user_by_id(cur, user_id, lock=False):
 
 
 def replace_password_hash(cur, user_id, old_hash, new_hash):
-    cur.execute("UPDATE users SET password_hash = %s WHERE id = %s AND password_hash = %s",
-                (new_hash, user_id, old_hash))
+    cur.execute(
+        "UPDATE users SET password_hash = %s WHERE id = %s AND password_hash = %s", (new_hash, user_id, old_hash)
+    )
 
 
 def set_password_hash(cur, user_id, new_hash):
@@ -49,41 +56,58 @@ def set_password_hash(cur, user_id, new_hash):
 
 # ---- sessions ------------------------------------------------------------------------------
 
+
 def insert_session(cur, session_id, user_id, ttl_seconds):
-    cur.execute("INSERT INTO sessions (id, user_id, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s))",
-                (session_id, user_id, ttl_seconds))
+    cur.execute(
+        "INSERT INTO sessions (id, user_id, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s))",
+        (session_id, user_id, ttl_seconds),
+    )
     # a user's ended sessions are of no use any more: pruned as they sign in again
-    cur.execute("DELETE FROM sessions WHERE user_id = %s AND (expires_at < now() OR revoked_at < now() - "
-                "interval '1 day')", (user_id,))
+    cur.execute(
+        "DELETE FROM sessions WHERE user_id = %s AND (expires_at < now() OR revoked_at < now() - interval '1 day')",
+        (user_id,),
+    )
 
 
 def live_session(cur, session_id):
     """The session's user, role and whether the e-mail is verified, when the session is neither
     revoked nor expired; else None."""
-    cur.execute("SELECT s.user_id, u.role, u.email_verified_at IS NOT NULL AS email_verified "
-                "FROM sessions s JOIN users u ON u.id = s.user_id "
-                "WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > now()", (session_id,))
+    cur.execute(
+        "SELECT s.user_id, u.role, u.email_verified_at IS NOT NULL AS email_verified "
+        "FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > now()",
+        (session_id,),
+    )
     return cur.fetchone()
 
 
 def revoke_session(cur, session_id, user_id):
     """The ids of the sessions revoked: this one, unless it ended before."""
-    cur.execute("UPDATE sessions SET revoked_at = now() WHERE id = %s AND user_id = %s AND revoked_at IS NULL "
-                "RETURNING id::text AS id", (session_id, user_id))
+    cur.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE id = %s AND user_id = %s AND revoked_at IS NULL "
+        "RETURNING id::text AS id",
+        (session_id, user_id),
+    )
     return [row["id"] for row in cur.fetchall()]
 
 
 def revoke_all_sessions(cur, user_id):
     """The ids of the user's live sessions, revoked now."""
-    cur.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL "
-                "AND expires_at > now() RETURNING id::text AS id", (user_id,))
+    cur.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL "
+        "AND expires_at > now() RETURNING id::text AS id",
+        (user_id,),
+    )
     return [row["id"] for row in cur.fetchall()]
 
 
 def revoke_other_sessions(cur, user_id, keep_session_id):
     """The ids of the user's live sessions but ``keep_session_id``, revoked now."""
-    cur.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND id <> %s AND revoked_at IS NULL "
-                "AND expires_at > now() RETURNING id::text AS id", (user_id, keep_session_id))
+    cur.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND id <> %s AND revoked_at IS NULL "
+        "AND expires_at > now() RETURNING id::text AS id",
+        (user_id, keep_session_id),
+    )
     return [row["id"] for row in cur.fetchall()]
 
 
@@ -95,12 +119,16 @@ def revoked_live_sessions(cur):
 
 def recently_verified(cur, seconds):
     """The accounts whose e-mail was verified within ``seconds`` (a token's lifetime): id, role."""
-    cur.execute("SELECT id::text AS user_id, role, true AS email_verified FROM users "
-                "WHERE email_verified_at > now() - make_interval(secs => %s)", (seconds,))
+    cur.execute(
+        "SELECT id::text AS user_id, role, true AS email_verified FROM users "
+        "WHERE email_verified_at > now() - make_interval(secs => %s)",
+        (seconds,),
+    )
     return cur.fetchall()
 
 
 # ---- sign-in failures (services/identity/throttle.py decides) -------------------------------
+
 
 def lock_keys(cur, keys):
     """Serialize attempts on the same keys across processes, for this transaction (sorted: no deadlock)."""
@@ -112,8 +140,11 @@ def failure_times(cur, keys, window_seconds):
     """``(now, {key: [epoch seconds]})``: the database's clock, and each key's failures in the window."""
     cur.execute("SELECT extract(epoch FROM now())::float8 AS now")
     now = cur.fetchone()["now"]
-    cur.execute("SELECT key, extract(epoch FROM at)::float8 AS at FROM sign_in_failures "
-                "WHERE key = ANY(%s) AND at > now() - make_interval(secs => %s)", (list(keys), window_seconds))
+    cur.execute(
+        "SELECT key, extract(epoch FROM at)::float8 AS at FROM sign_in_failures "
+        "WHERE key = ANY(%s) AND at > now() - make_interval(secs => %s)",
+        (list(keys), window_seconds),
+    )
     found = {}
     for row in cur.fetchall():
         found.setdefault(row["key"], []).append(row["at"])
@@ -142,83 +173,117 @@ def forget_failures(cur, failure_ids, keys=()):
 
 def claim_alert(cur, user_id, window_seconds):
     """True once per burst: when the owner was not told of failed sign-ins within the window."""
-    cur.execute("INSERT INTO sign_in_alerts (user_id, alerted_at) VALUES (%s, now()) ON CONFLICT (user_id) "
-                "DO UPDATE SET alerted_at = now() WHERE sign_in_alerts.alerted_at < now() - make_interval(secs => %s) "
-                "RETURNING user_id", (user_id, window_seconds))
+    cur.execute(
+        "INSERT INTO sign_in_alerts (user_id, alerted_at) VALUES (%s, now()) ON CONFLICT (user_id) "
+        "DO UPDATE SET alerted_at = now() WHERE sign_in_alerts.alerted_at < now() - make_interval(secs => %s) "
+        "RETURNING user_id",
+        (user_id, window_seconds),
+    )
     return cur.fetchone() is not None
 
 
 # ---- one-time links (services/identity/recovery.py): only the token's sha256 is stored -----------
 
+
 def insert_token(cur, token_hash, user_id, purpose, ttl_seconds):
-    cur.execute("INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at) "
-                "VALUES (%s, %s, %s, now() + make_interval(secs => %s))", (token_hash, user_id, purpose, ttl_seconds))
-    cur.execute("DELETE FROM account_tokens WHERE user_id = %s AND (expires_at < now() - interval '1 day' "
-                "OR used_at < now() - interval '1 day')", (user_id,))
+    cur.execute(
+        "INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at) "
+        "VALUES (%s, %s, %s, now() + make_interval(secs => %s))",
+        (token_hash, user_id, purpose, ttl_seconds),
+    )
+    cur.execute(
+        "DELETE FROM account_tokens WHERE user_id = %s AND (expires_at < now() - interval '1 day' "
+        "OR used_at < now() - interval '1 day')",
+        (user_id,),
+    )
 
 
 def live_tokens(cur, user_id, purpose):
     """How many links of ``purpose`` the user has that still work."""
-    cur.execute("SELECT count(*) AS n FROM account_tokens WHERE user_id = %s AND purpose = %s AND used_at IS NULL "
-                "AND expires_at > now()", (user_id, purpose))
+    cur.execute(
+        "SELECT count(*) AS n FROM account_tokens WHERE user_id = %s AND purpose = %s AND used_at IS NULL "
+        "AND expires_at > now()",
+        (user_id, purpose),
+    )
     return cur.fetchone()["n"]
 
 
 def use_token(cur, token_hash, purpose):
     """Mark an unused, unexpired token of ``purpose`` used; its user's row (locked), or None."""
-    cur.execute("UPDATE account_tokens SET used_at = now() WHERE token_hash = %s AND purpose = %s "
-                "AND used_at IS NULL AND expires_at > now() RETURNING user_id", (token_hash, purpose))
+    cur.execute(
+        "UPDATE account_tokens SET used_at = now() WHERE token_hash = %s AND purpose = %s "
+        "AND used_at IS NULL AND expires_at > now() RETURNING user_id",
+        (token_hash, purpose),
+    )
     found = cur.fetchone()
     return None if found is None else user_by_id(cur, found["user_id"], lock=True)
 
 
 def use_all_tokens(cur, user_id, purpose):
     """Every other link of the kind is void too (one verification, one reset, is enough)."""
-    cur.execute("UPDATE account_tokens SET used_at = now() WHERE user_id = %s AND purpose = %s AND used_at IS NULL",
-                (user_id, purpose))
+    cur.execute(
+        "UPDATE account_tokens SET used_at = now() WHERE user_id = %s AND purpose = %s AND used_at IS NULL",
+        (user_id, purpose),
+    )
 
 
 # ---- identity's own e-mails about accounts (sent by IdentityService.send_account_emails) --------
 
+
 def enqueue_email(cur, user_id, recipient, kind, subject, body):
-    cur.execute("INSERT INTO account_email_outbox (user_id, recipient, kind, subject, body) "
-                "VALUES (%s, %s, %s, %s, %s) RETURNING id::text AS id", (user_id, recipient, kind, subject, body))
+    cur.execute(
+        "INSERT INTO account_email_outbox (user_id, recipient, kind, subject, body) "
+        "VALUES (%s, %s, %s, %s, %s) RETURNING id::text AS id",
+        (user_id, recipient, kind, subject, body),
+    )
     return cur.fetchone()["id"]
 
 
 def emailed_recently(cur, user_id, kind, seconds):
     """Whether an account e-mail of ``kind`` to the user was written within the last ``seconds``."""
-    cur.execute("SELECT EXISTS (SELECT 1 FROM account_email_outbox WHERE user_id = %s AND kind = %s "
-                "AND created_at > now() - make_interval(secs => %s)) AS found", (user_id, kind, seconds))
+    cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM account_email_outbox WHERE user_id = %s AND kind = %s "
+        "AND created_at > now() - make_interval(secs => %s)) AS found",
+        (user_id, kind, seconds),
+    )
     return cur.fetchone()["found"]
 
 
 def claim_due_emails(cur, limit, lease_seconds):
     """The due rows for one attempt: counted now, hidden from other senders for the lease."""
-    cur.execute("""
+    cur.execute(
+        """
         UPDATE account_email_outbox SET attempts = attempts + 1,
                next_attempt_at = now() + make_interval(secs => %s)
         WHERE id IN (SELECT id FROM account_email_outbox WHERE status = 'pending' AND next_attempt_at <= now()
                      ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)
         RETURNING id::text AS id, user_id, recipient, kind, subject, body, attempts, created_at""",
-                (lease_seconds, limit))
+        (lease_seconds, limit),
+    )
     return sorted(cur.fetchall(), key=lambda r: r["created_at"])
 
 
 def email_sent(cur, row_id):
     """Sent: the body (which may hold a link) is blanked."""
-    cur.execute("UPDATE account_email_outbox SET status = 'sent', sent_at = now(), body = '', last_error = NULL "
-                "WHERE id = %s", (row_id,))
+    cur.execute(
+        "UPDATE account_email_outbox SET status = 'sent', sent_at = now(), body = '', last_error = NULL WHERE id = %s",
+        (row_id,),
+    )
 
 
 def email_failed_attempt(cur, row_id, error, give_up, retry_seconds):
     """Retry after ``retry_seconds``, or give up (the body blanked: the link is of no use any more)."""
     if give_up:
-        cur.execute("UPDATE account_email_outbox SET status = 'failed', body = '', last_error = %s WHERE id = %s",
-                    (error[:1000], row_id))
+        cur.execute(
+            "UPDATE account_email_outbox SET status = 'failed', body = '', last_error = %s WHERE id = %s",
+            (error[:1000], row_id),
+        )
     else:
-        cur.execute("UPDATE account_email_outbox SET next_attempt_at = now() + make_interval(secs => %s), "
-                    "last_error = %s WHERE id = %s", (retry_seconds, error[:1000], row_id))
+        cur.execute(
+            "UPDATE account_email_outbox SET next_attempt_at = now() + make_interval(secs => %s), "
+            "last_error = %s WHERE id = %s",
+            (retry_seconds, error[:1000], row_id),
+        )
 
 
 def upsert_profile(cur, mentor_id, profile):
@@ -230,7 +295,8 @@ def upsert_profile(cur, mentor_id, profile):
         "place_of_work = EXCLUDED.place_of_work, institute = EXCLUDED.institute, "
         "position = EXCLUDED.position, interests = EXCLUDED.interests, links = EXCLUDED.links, "
         "motto = EXCLUDED.motto, accepting_cases = EXCLUDED.accepting_cases, updated_at = now()",
-        dict(profile, mentor_id=mentor_id))
+        dict(profile, mentor_id=mentor_id),
+    )
 
 
 def profile(cur, mentor_id):
@@ -244,21 +310,27 @@ def accredited_profiles(cur, rubric=None):
     if rubric is None:
         cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} {_PROFILE_ORDER}")
     else:
-        cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} AND p.rubrics @> ARRAY[%s]::text[] "
-                    f"{_PROFILE_ORDER}", (rubric,))
+        cur.execute(
+            f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} AND p.rubrics @> ARRAY[%s]::text[] "
+            f"{_PROFILE_ORDER}",
+            (rubric,),
+        )
     return cur.fetchall()
 
 
 def profiles_by_ids(cur, mentor_ids):
     if not mentor_ids:
         return []
-    cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} WHERE p.mentor_id = ANY(%s::uuid[])",
-                (list(mentor_ids),))
+    cur.execute(
+        f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} WHERE p.mentor_id = ANY(%s::uuid[])", (list(mentor_ids),)
+    )
     return cur.fetchall()
 
 
-_QUESTIONNAIRE_COLUMNS = ("school, subjects, forms_taught, years_of_practice, graduation_year, "
-                          "graduation_institute, workload_hours_per_week, updated_at")
+_QUESTIONNAIRE_COLUMNS = (
+    "school, subjects, forms_taught, years_of_practice, graduation_year, "
+    "graduation_institute, workload_hours_per_week, updated_at"
+)
 
 
 def upsert_questionnaire(cur, user_id, questionnaire):
@@ -272,7 +344,8 @@ def upsert_questionnaire(cur, user_id, questionnaire):
         "graduation_year = EXCLUDED.graduation_year, graduation_institute = EXCLUDED.graduation_institute, "
         "workload_hours_per_week = EXCLUDED.workload_hours_per_week, updated_at = now() "
         f"RETURNING {_QUESTIONNAIRE_COLUMNS}",
-        dict(questionnaire, user_id=user_id))
+        dict(questionnaire, user_id=user_id),
+    )
     return cur.fetchone()
 
 
@@ -283,41 +356,48 @@ def questionnaire(cur, user_id):
 
 # ---- photos --------------------------------------------------------------------------------
 
+
 def upsert_photo(cur, mentor_id, content_type, data, etag):
     cur.execute(
         "INSERT INTO mentor_photos (mentor_id, content_type, data, etag, updated_at) VALUES (%s, %s, %s, %s, now()) "
         "ON CONFLICT (mentor_id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data, "
         "etag = EXCLUDED.etag, updated_at = now() RETURNING content_type, data, etag",
-        (mentor_id, content_type, psycopg2.Binary(data), etag))
+        (mentor_id, content_type, psycopg2.Binary(data), etag),
+    )
     return cur.fetchone()
 
 
 def photo(cur, mentor_id):
     """A mentor's photo; only of a mentor account with a profile (the photo is part of the profile)."""
-    cur.execute("SELECT ph.content_type, ph.data, ph.etag FROM mentor_photos ph "
-                "JOIN mentor_profiles p ON p.mentor_id = ph.mentor_id "
-                "JOIN users u ON u.id = ph.mentor_id AND u.role = 'mentor' WHERE ph.mentor_id = %s", (mentor_id,))
+    cur.execute(
+        "SELECT ph.content_type, ph.data, ph.etag FROM mentor_photos ph "
+        "JOIN mentor_profiles p ON p.mentor_id = ph.mentor_id "
+        "JOIN users u ON u.id = ph.mentor_id AND u.role = 'mentor' WHERE ph.mentor_id = %s",
+        (mentor_id,),
+    )
     return cur.fetchone()
 
 
 # ---- availability --------------------------------------------------------------------------
+
 
 def upsert_availability(cur, mentor_id, capacity, away_periods):
     cur.execute(
         "INSERT INTO mentor_availability (mentor_id, capacity, away_periods, updated_at) "
         "VALUES (%s, %s, %s, now()) ON CONFLICT (mentor_id) DO UPDATE SET capacity = EXCLUDED.capacity, "
         "away_periods = EXCLUDED.away_periods, updated_at = now() RETURNING capacity, away_periods, updated_at",
-        (mentor_id, capacity, json.dumps(away_periods)))
+        (mentor_id, capacity, json.dumps(away_periods)),
+    )
     return cur.fetchone()
 
 
 def availability(cur, mentor_id):
-    cur.execute("SELECT capacity, away_periods, updated_at FROM mentor_availability WHERE mentor_id = %s",
-                (mentor_id,))
+    cur.execute("SELECT capacity, away_periods, updated_at FROM mentor_availability WHERE mentor_id = %s", (mentor_id,))
     return cur.fetchone()
 
 
 # ---- the MentorProfileUpdated snapshot -----------------------------------------------------
+
 
 def mentor_snapshot(cur, mentor_id):
     """``(profile or None, accreditation state or None, availability or None)`` of one mentor."""
@@ -333,8 +413,11 @@ _APPLICATION_COLUMNS = "id, mentor_id, state, experience, motivation, submitted_
 
 
 def accreditation(cur, mentor_id, lock=False):
-    cur.execute("SELECT mentor_id, state, reason, updated_at FROM accreditations WHERE mentor_id = %s"
-                + (" FOR UPDATE" if lock else ""), (mentor_id,))
+    cur.execute(
+        "SELECT mentor_id, state, reason, updated_at FROM accreditations WHERE mentor_id = %s"
+        + (" FOR UPDATE" if lock else ""),
+        (mentor_id,),
+    )
     return cur.fetchone()
 
 
@@ -342,49 +425,69 @@ def set_accreditation(cur, mentor_id, state, reason=""):
     cur.execute(
         "INSERT INTO accreditations (mentor_id, state, reason, updated_at) VALUES (%s, %s, %s, now()) "
         "ON CONFLICT (mentor_id) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, updated_at = now() "
-        "RETURNING mentor_id, state, reason, updated_at", (mentor_id, state, reason or ""))
+        "RETURNING mentor_id, state, reason, updated_at",
+        (mentor_id, state, reason or ""),
+    )
     return cur.fetchone()
 
 
 def insert_application(cur, application_id, mentor_id, experience, motivation):
-    cur.execute(f"INSERT INTO accreditation_applications (id, mentor_id, state, experience, motivation) "
-                f"VALUES (%s, %s, 'pending', %s, %s) RETURNING {_APPLICATION_COLUMNS}",
-                (application_id, mentor_id, experience, motivation))
+    cur.execute(
+        f"INSERT INTO accreditation_applications (id, mentor_id, state, experience, motivation) "
+        f"VALUES (%s, %s, 'pending', %s, %s) RETURNING {_APPLICATION_COLUMNS}",
+        (application_id, mentor_id, experience, motivation),
+    )
     return cur.fetchone()
 
 
 def application(cur, application_id, lock=False):
-    cur.execute(f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE id = %s"
-                + (" FOR UPDATE" if lock else ""), (application_id,))
+    cur.execute(
+        f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE id = %s"
+        + (" FOR UPDATE" if lock else ""),
+        (application_id,),
+    )
     return cur.fetchone()
 
 
 def latest_application(cur, mentor_id):
-    cur.execute(f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE mentor_id = %s "
-                "ORDER BY submitted_at DESC, id DESC LIMIT 1", (mentor_id,))
+    cur.execute(
+        f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE mentor_id = %s "
+        "ORDER BY submitted_at DESC, id DESC LIMIT 1",
+        (mentor_id,),
+    )
     return cur.fetchone()
 
 
 def decide_application(cur, application_id, state, moderator_id, reason):
-    cur.execute(f"UPDATE accreditation_applications SET state = %s, decided_at = now(), decided_by = %s, "
-                f"reason = %s WHERE id = %s RETURNING {_APPLICATION_COLUMNS}",
-                (state, moderator_id, reason or None, application_id))
+    cur.execute(
+        f"UPDATE accreditation_applications SET state = %s, decided_at = now(), decided_by = %s, "
+        f"reason = %s WHERE id = %s RETURNING {_APPLICATION_COLUMNS}",
+        (state, moderator_id, reason or None, application_id),
+    )
     return cur.fetchone()
 
 
 def applications(cur, state):
     """Applications in one state, the oldest first (as they wait for review)."""
-    cur.execute(f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE state = %s "
-                "ORDER BY submitted_at, id", (state,))
+    cur.execute(
+        f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE state = %s ORDER BY submitted_at, id",
+        (state,),
+    )
     return cur.fetchall()
 
 
 def record_history(cur, mentor_id, application_id, action, reason, actor_id):
-    cur.execute("INSERT INTO accreditation_history (mentor_id, application_id, action, reason, actor_id) "
-                "VALUES (%s, %s, %s, %s, %s)", (mentor_id, application_id, action, reason or "", actor_id))
+    cur.execute(
+        "INSERT INTO accreditation_history (mentor_id, application_id, action, reason, actor_id) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (mentor_id, application_id, action, reason or "", actor_id),
+    )
 
 
 def history(cur, mentor_id):
-    cur.execute("SELECT application_id, action, reason, actor_id, at FROM accreditation_history "
-                "WHERE mentor_id = %s ORDER BY id", (mentor_id,))
+    cur.execute(
+        "SELECT application_id, action, reason, actor_id, at FROM accreditation_history "
+        "WHERE mentor_id = %s ORDER BY id",
+        (mentor_id,),
+    )
     return cur.fetchall()

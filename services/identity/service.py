@@ -3,6 +3,7 @@ of mentors, availability and questionnaires.
 
 Run: ``nameko run --config services/identity/config.yaml services.identity.service``
 """
+
 import uuid
 
 from eventlet import tpool
@@ -11,19 +12,37 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
 from contracts.errors import Forbidden, InvalidInput, NotFound, PlatformError, TooManyRequests, Unauthorized
-from contracts.rpc import (AccessLogQuerySchema, AccessReasonSchema, AccreditationApplicationSchema, ActorSchema,
-                           AvailabilitySchema, DecisionReasonSchema, EmailVerificationSchema, EmailVerifiedSchema,
-                           HealthSchema, MentorProfileSchema, PasswordChangedSchema, PasswordChangeSchema,
-                           PasswordResetRequestSchema, PasswordResetSchema, PhotoUploadSchema, QuestionnaireSchema,
-                           RegisterSchema, RegistrationAcceptedSchema, SessionSchema, SignInSchema, StatusViewSchema,
-                           TokenViewSchema)
+from contracts.rpc import (
+    AccessLogQuerySchema,
+    AccessReasonSchema,
+    AccreditationApplicationSchema,
+    ActorSchema,
+    AvailabilitySchema,
+    DecisionReasonSchema,
+    EmailVerificationSchema,
+    EmailVerifiedSchema,
+    HealthSchema,
+    MentorProfileSchema,
+    PasswordChangedSchema,
+    PasswordChangeSchema,
+    PasswordResetRequestSchema,
+    PasswordResetSchema,
+    PhotoUploadSchema,
+    QuestionnaireSchema,
+    RegisterSchema,
+    RegistrationAcceptedSchema,
+    SessionSchema,
+    SignInSchema,
+    StatusViewSchema,
+    TokenViewSchema,
+)
 from contracts.statistics import RegistrationsSchema
 from contracts.validation import load, schema_of
-from services.common import outbox
+from services.common import mail, outbox
 from services.common.db import Database
 from services.common.health import health_report
-from services.common import mail
 from services.common.logs import CorrelationContext, get_logger
+from services.common.metrics import Metrics
 from services.common.outbox import OutboxReader
 from services.common.personal_data import records
 from services.common.relay import EventRelay
@@ -31,10 +50,20 @@ from services.common.rpc import RpcDeadline, TimedRpcProxy, rpc
 from services.common.schema import PUBLISHER_TABLES
 from services.common.timer import configured_timer
 from services.common.tokens import TokenSigner
-from services.common.metrics import Metrics
-from services.identity import accreditation, availability, photos, profiles, questionnaires, recovery, repository
-from services.identity import throttle
-from services.identity import audit, case_gate, contacts, sessions
+from services.identity import (
+    accreditation,
+    audit,
+    availability,
+    case_gate,
+    contacts,
+    photos,
+    profiles,
+    questionnaires,
+    recovery,
+    repository,
+    sessions,
+    throttle,
+)
 from services.identity import statistics as registrations
 from services.identity.accounts import (
     SESSION_ENDED,
@@ -45,8 +74,8 @@ from services.identity.accounts import (
     new_user,
     normalize_email,
     parse_id,
-    require_verified_email,
     require_mentor_account,
+    require_verified_email,
     user_id_argument,
     user_view,
 )
@@ -180,7 +209,8 @@ class IdentityService:
             if row is None:  # registered before: the owner is told, the caller learns nothing
                 existing = repository.user_by_email(cur, email)
                 if existing is not None and not repository.emailed_recently(  # (the account may have gone)
-                        cur, existing["id"], "registration_attempt", recovery.REGISTRATION_ATTEMPT_QUIET_SECONDS):
+                    cur, existing["id"], "registration_attempt", recovery.REGISTRATION_ATTEMPT_QUIET_SECONDS
+                ):
                     self._enqueue(cur, existing, recovery.registration_attempt_email(links, existing["first_name"]))
             else:
                 self._enqueue_link(cur, row, recovery.VERIFY_EMAIL)
@@ -242,8 +272,10 @@ class IdentityService:
             user = repository.user_by_id(cur, user_id, lock=True) if user_id else None
             if user is None:
                 raise Unauthorized(SESSION_ENDED)
-            if user["email_verified_at"] is None and \
-                    repository.live_tokens(cur, user["id"], recovery.VERIFY_EMAIL) < recovery.MAX_LIVE_LINKS:
+            if (
+                user["email_verified_at"] is None
+                and repository.live_tokens(cur, user["id"], recovery.VERIFY_EMAIL) < recovery.MAX_LIVE_LINKS
+            ):
                 self._enqueue_link(cur, user, recovery.VERIFY_EMAIL)
                 sent = True
         logger.info("verification_resent", user_id=user_id, sent=sent)
@@ -302,17 +334,32 @@ class IdentityService:
 
     def _send_account_email(self, mailer, settings, row):
         try:
-            mailer.send(mail.plain_message(settings.smtp, row["recipient"], row["subject"], row["body"], row["id"],
-                                           row["created_at"], {"X-Account-Email-Kind": row["kind"]}))
+            mailer.send(
+                mail.plain_message(
+                    settings.smtp,
+                    row["recipient"],
+                    row["subject"],
+                    row["body"],
+                    row["id"],
+                    row["created_at"],
+                    {"X-Account-Email-Kind": row["kind"]},
+                )
+            )
         except Exception as exc:  # SMTP or network: retried, unless the server refused for good
             error = f"{type(exc).__name__}: {exc}"
             give_up = mail.permanent(exc) or settings.policy.gives_up(row["attempts"])
             with self.db.transaction() as cur:
-                repository.email_failed_attempt(cur, row["id"], error, give_up,
-                                                settings.policy.backoff(row["attempts"]))
+                repository.email_failed_attempt(
+                    cur, row["id"], error, give_up, settings.policy.backoff(row["attempts"])
+                )
             log = logger.error if give_up else logger.warning
-            log("account_email_failed" if give_up else "account_email_attempt_failed", kind=row["kind"],
-                outbox_id=row["id"], attempt=row["attempts"], error=error)
+            log(
+                "account_email_failed" if give_up else "account_email_attempt_failed",
+                kind=row["kind"],
+                outbox_id=row["id"],
+                attempt=row["attempts"],
+                error=error,
+            )
             return
         with self.db.transaction() as cur:
             repository.email_sent(cur, row["id"])
@@ -342,13 +389,16 @@ class IdentityService:
                 repository.replace_password_hash(cur, row["id"], stored_hash, new_hash)
             repository.insert_session(cur, session_id, row["id"], self.tokens.ttl)
         logger.info("signed_in", user_id=str(row["id"]), role=row["role"], session_id=session_id)
-        return schema_of(TokenViewSchema).dump({
-            "access_token": self.tokens.issue(row["id"], row["role"], session_id,
-                                              email_verified=row["email_verified_at"] is not None),
-            "token_type": "bearer",
-            "expires_in": self.tokens.ttl,
-            "user": user_view(row),
-        })
+        return schema_of(TokenViewSchema).dump(
+            {
+                "access_token": self.tokens.issue(
+                    row["id"], row["role"], session_id, email_verified=row["email_verified_at"] is not None
+                ),
+                "token_type": "bearer",
+                "expires_in": self.tokens.ttl,
+                "user": user_view(row),
+            }
+        )
 
     def _begin_attempt(self, email, client):
         """Refuse the attempt when a key is over its limit or the account's delay lasts, else count it
@@ -364,8 +414,11 @@ class IdentityService:
             try:
                 throttle.check(failures, limits, self.limits.window, now, delay)
             except TooManyRequests as exc:
-                logger.info("sign_in_throttled", keys=sorted(k.split(":", 1)[0] for k in limits),
-                            retry_after=exc.details.get("retry_after"))
+                logger.info(
+                    "sign_in_throttled",
+                    keys=sorted(k.split(":", 1)[0] for k in limits),
+                    retry_after=exc.details.get("retry_after"),
+                )
                 raise
             ids = repository.insert_failures(cur, counted, self.limits.retention)
         return ids, len(failures.get(account, ())) + 1
@@ -378,8 +431,13 @@ class IdentityService:
         with self.db.transaction() as cur:
             if not repository.claim_alert(cur, user["id"], self.limits.window):
                 return
-            self._enqueue(cur, user, recovery.failed_sign_ins_email(self.account_mail.links, user["first_name"],
-                                                                    account_failures, self.limits.window))
+            self._enqueue(
+                cur,
+                user,
+                recovery.failed_sign_ins_email(
+                    self.account_mail.links, user["first_name"], account_failures, self.limits.window
+                ),
+            )
         logger.info("sign_in_burst_alerted", user_id=str(user["id"]), failures=account_failures)
 
     @rpc
@@ -395,8 +453,9 @@ class IdentityService:
                 row = repository.live_session(cur, session_id)
         if row is None or str(row["user_id"]) != parse_id(claims["user_id"]):
             raise Unauthorized(SESSION_ENDED)
-        return schema_of(SessionSchema).dump({"user_id": str(row["user_id"]), "role": row["role"],
-                                              "email_verified": row["email_verified"]})
+        return schema_of(SessionSchema).dump(
+            {"user_id": str(row["user_id"]), "role": row["role"], "email_verified": row["email_verified"]}
+        )
 
     @rpc
     def sign_out(self, token):
@@ -405,8 +464,9 @@ class IdentityService:
         revoked = 0
         if session_id is not None and user_id is not None:
             with self.db.transaction() as cur:
-                revoked = sessions.revoked(cur, user_id, repository.revoke_session(cur, session_id, user_id),
-                                           "sign_out")
+                revoked = sessions.revoked(
+                    cur, user_id, repository.revoke_session(cur, session_id, user_id), "sign_out"
+                )
             self.relay.wake()
         logger.info("signed_out", user_id=user_id, session_id=session_id, revoked=revoked)
         return schema_of(StatusViewSchema).dump({"status": "signed_out"})
@@ -446,8 +506,9 @@ class IdentityService:
             repository.user_by_id(cur, user_id, lock=True)
             repository.set_password_hash(cur, user_id, new_hash)
             repository.forget_failures(cur, failures, throttle.success_keys(row["email"], client))
-            revoked = sessions.revoked(cur, user_id, repository.revoke_other_sessions(cur, user_id, session_id),
-                                       "password_change")
+            revoked = sessions.revoked(
+                cur, user_id, repository.revoke_other_sessions(cur, user_id, session_id), "password_change"
+            )
         self.relay.wake()
         logger.info("password_changed", user_id=user_id, revoked_sessions=revoked)
         return schema_of(PasswordChangedSchema).dump({"revoked_sessions": revoked})
@@ -521,8 +582,13 @@ class IdentityService:
     def _emit_snapshot(self, cur, mentor_id):
         """MentorProfileUpdated v2, the mentor's whole matching state, in the caller's transaction."""
         profile_row, state, availability_row = repository.mentor_snapshot(cur, mentor_id)
-        return outbox.append(cur, SERVICE, profiles.EVENT_TYPE, mentor_id,
-                             profiles.snapshot_payload(mentor_id, profile_row, state, availability_row))
+        return outbox.append(
+            cur,
+            SERVICE,
+            profiles.EVENT_TYPE,
+            mentor_id,
+            profiles.snapshot_payload(mentor_id, profile_row, state, availability_row),
+        )
 
     @rpc
     def set_mentor_photo(self, actor, upload):
@@ -560,12 +626,18 @@ class IdentityService:
         data = availability.normalize_availability(load(AvailabilitySchema, form, what="availability"))
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True), NOT_A_MENTOR_AVAILABILITY)
-            row = repository.upsert_availability(cur, mentor_id, data["capacity"],
-                                                 availability.stored_periods(data["away_periods"]))
+            row = repository.upsert_availability(
+                cur, mentor_id, data["capacity"], availability.stored_periods(data["away_periods"])
+            )
             position = self._emit_snapshot(cur, mentor_id)
         self.relay.wake()
-        logger.info("availability_updated", mentor_id=mentor_id, capacity=data["capacity"],
-                    away_periods=len(data["away_periods"]), outbox_position=position)
+        logger.info(
+            "availability_updated",
+            mentor_id=mentor_id,
+            capacity=data["capacity"],
+            away_periods=len(data["away_periods"]),
+            outbox_position=position,
+        )
         return availability.availability_view(row)
 
     # ---- the roll of mentors (accreditation) ------------------------------------------
@@ -583,12 +655,18 @@ class IdentityService:
             accreditation.require_profile(repository.profile(cur, mentor_id))
             roll = repository.accreditation(cur, mentor_id, lock=True)
             state = accreditation.next_state(roll["state"] if roll else None, "apply")
-            application = repository.insert_application(cur, application_id, mentor_id,
-                                                        data["experience"].strip(), data["motivation"].strip())
+            application = repository.insert_application(
+                cur, application_id, mentor_id, data["experience"].strip(), data["motivation"].strip()
+            )
             roll = repository.set_accreditation(cur, mentor_id, state)
             repository.record_history(cur, mentor_id, application_id, "applied", "", mentor_id)
-            outbox.append(cur, SERVICE, "AccreditationRequested", mentor_id,
-                          accreditation.requested_payload(application_id, mentor_id))
+            outbox.append(
+                cur,
+                SERVICE,
+                "AccreditationRequested",
+                mentor_id,
+                accreditation.requested_payload(application_id, mentor_id),
+            )
             self._emit_snapshot(cur, mentor_id)
         self.relay.wake()
         logger.info("accreditation_requested", mentor_id=mentor_id, application_id=application_id)
@@ -652,9 +730,9 @@ class IdentityService:
             application = repository.application(cur, application_id, lock=True)
             accreditation.require_pending_application(application)
             self._decide(cur, moderator_id, mentor_id, application_id, action, reason)
-            application = repository.decide_application(cur, application_id,
-                                                        accreditation.application_state_after(action),
-                                                        moderator_id, reason)
+            application = repository.decide_application(
+                cur, application_id, accreditation.application_state_after(action), moderator_id, reason
+            )
             profile = repository.profile(cur, mentor_id)
         self.relay.wake()
         return accreditation.review_view(application, profiles.public_view(profile) if profile else None)
@@ -681,11 +759,22 @@ class IdentityService:
         roll = repository.set_accreditation(cur, mentor_id, state, reason)
         decision = accreditation.decision_of(action)
         repository.record_history(cur, mentor_id, application_id, decision, reason, moderator_id)
-        outbox.append(cur, SERVICE, "AccreditationDecided", mentor_id,
-                      accreditation.decided_payload(mentor_id, application_id, action, reason))
+        outbox.append(
+            cur,
+            SERVICE,
+            "AccreditationDecided",
+            mentor_id,
+            accreditation.decided_payload(mentor_id, application_id, action, reason),
+        )
         self._emit_snapshot(cur, mentor_id)
-        logger.info("accreditation_decided", mentor_id=mentor_id, application_id=application_id,
-                    decision=decision, moderator_id=moderator_id, state=state)
+        logger.info(
+            "accreditation_decided",
+            mentor_id=mentor_id,
+            application_id=application_id,
+            decision=decision,
+            moderator_id=moderator_id,
+            state=state,
+        )
         return roll
 
     # ---- the mentee's questionnaire and the author card -----------------------------
@@ -694,8 +783,7 @@ class IdentityService:
     def update_questionnaire(self, actor, questionnaire):
         actor = load(ActorSchema, actor, what="actor")
         mentee_id = questionnaires.authorize_questionnaire_edit(actor)
-        data = questionnaires.normalize_questionnaire(
-            load(QuestionnaireSchema, questionnaire, what="questionnaire"))
+        data = questionnaires.normalize_questionnaire(load(QuestionnaireSchema, questionnaire, what="questionnaire"))
         with self.db.transaction() as cur:
             questionnaires.require_mentee_account(repository.user_by_id(cur, mentee_id, lock=True))
             row = repository.upsert_questionnaire(cur, mentee_id, data)
@@ -737,10 +825,18 @@ class IdentityService:
             card = questionnaires.author_card(user, repository.questionnaire(cur, author_id))
             entry_id = None
             if audit.audited(author_id, reader["user_id"]):
-                entry_id = audit.record(cur, author_id, reader["user_id"], reader["role"], case_id,
-                                        audit.disclosed(card), reason)
-        logger.info("author_card_read", author_id=author_id, reader_id=reader["user_id"], role=reader["role"],
-                    case_id=case_id, audit_entry=entry_id, with_questionnaire=card["questionnaire"] is not None)
+                entry_id = audit.record(
+                    cur, author_id, reader["user_id"], reader["role"], case_id, audit.disclosed(card), reason
+                )
+        logger.info(
+            "author_card_read",
+            author_id=author_id,
+            reader_id=reader["user_id"],
+            role=reader["role"],
+            case_id=case_id,
+            audit_entry=entry_id,
+            with_questionnaire=card["questionnaire"] is not None,
+        )
         return card
 
     def _reader(self, actor, token):
@@ -811,8 +907,9 @@ class IdentityService:
         """Every moderator's contact, for notifications alone (as contact_for), each read logged."""
         with self.db.transaction() as cur:
             rows = contacts.moderators(cur)
-            audit.record_service_reads(cur, [row["id"] for row in rows], NOTIFICATIONS, [audit.CONTACT],
-                                       audit.EMAIL_REASON)
+            audit.record_service_reads(
+                cur, [row["id"] for row in rows], NOTIFICATIONS, [audit.CONTACT], audit.EMAIL_REASON
+            )
             return [contacts.contact_view(row) for row in rows]
 
     @rpc

@@ -14,6 +14,7 @@ event, nor an event for a revocation rolled back), published by the relay at onc
 A gateway that starts (or reconnects) loads the same facts at once with one RPC (``revocations``).
 Mentor suspension needs nothing here: the cases service refuses a suspended mentor itself.
 """
+
 from contracts.events import LIST_MAX
 from contracts.rpc import SessionRevocationsSchema
 from contracts.validation import schema_of
@@ -27,8 +28,13 @@ def revoked(cur, user_id, session_ids, reason):
     """SessionsRevoked for ``session_ids`` of ``user_id`` (none: nothing), at most LIST_MAX an event."""
     session_ids = list(session_ids)
     for start in range(0, len(session_ids), LIST_MAX):
-        outbox.append(cur, SOURCE, "SessionsRevoked", user_id,
-                      {"user_id": str(user_id), "session_ids": session_ids[start:start + LIST_MAX], "reason": reason})
+        outbox.append(
+            cur,
+            SOURCE,
+            "SessionsRevoked",
+            user_id,
+            {"user_id": str(user_id), "session_ids": session_ids[start : start + LIST_MAX], "reason": reason},
+        )
     return len(session_ids)
 
 
@@ -38,8 +44,13 @@ def email_verified(cur, user_id, changed):
     if not changed:
         return
     user = repository.user_by_id(cur, user_id)
-    outbox.append(cur, SOURCE, "AccountChanged", user_id,
-                  {"user_id": str(user["id"]), "role": user["role"], "email_verified": True})
+    outbox.append(
+        cur,
+        SOURCE,
+        "AccountChanged",
+        user_id,
+        {"user_id": str(user["id"]), "role": user["role"], "email_verified": True},
+    )
 
 
 def revocations(cur, token_ttl):
@@ -47,8 +58,10 @@ def revocations(cur, token_ttl):
     whose tokens may still be presented, and the accounts verified within a token's lifetime."""
     cur.execute("SELECT coalesce(max(position), 0) AS position FROM outbox")
     position = cur.fetchone()["position"]
-    return schema_of(SessionRevocationsSchema).dump({
-        "position": position,
-        "revoked_sessions": repository.revoked_live_sessions(cur),
-        "accounts": repository.recently_verified(cur, token_ttl),
-    })
+    return schema_of(SessionRevocationsSchema).dump(
+        {
+            "position": position,
+            "revoked_sessions": repository.revoked_live_sessions(cur),
+            "accounts": repository.recently_verified(cur, token_ttl),
+        }
+    )

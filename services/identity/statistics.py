@@ -13,7 +13,8 @@ def registrations(cur):
         "count(*) FILTER (WHERE u.role = 'mentor') AS mentors, "
         "count(*) FILTER (WHERE u.role = 'mentor' AND a.state = 'accredited') AS accredited_mentors "
         "FROM users u LEFT JOIN accreditations a ON a.mentor_id = u.id "
-        "WHERE u.role IN ('mentee', 'mentor') GROUP BY 1 ORDER BY 1")
+        "WHERE u.role IN ('mentee', 'mentor') GROUP BY 1 ORDER BY 1"
+    )
     return cur.fetchall()
 
 
@@ -22,6 +23,10 @@ def per_year(rows):
     by_year = {int(row["year"]): row for row in rows}
     if not by_year:
         return []
-    return [{"year": year, **{k: int(by_year.get(year, {}).get(k, 0))
-                              for k in ("mentees", "mentors", "accredited_mentors")}}
-            for year in range(min(by_year), max(by_year) + 1)]
+    return [
+        {
+            "year": year,
+            **{k: int(by_year.get(year, {}).get(k, 0)) for k in ("mentees", "mentors", "accredited_mentors")},
+        }
+        for year in range(min(by_year), max(by_year) + 1)
+    ]

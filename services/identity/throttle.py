@@ -12,6 +12,7 @@ The account keys are hashes of the normalized e-mail, so an unknown e-mail is th
 like a known one (no user enumeration) and the failures table holds no address book.
 A password change checks the current password against the same budgets.
 """
+
 import hashlib
 import ipaddress
 import math
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.errors import TooManyRequests
-
 from services.identity.accounts import normalize_email
 
 TOO_MANY = "Too many failed attempts; try again later."
@@ -34,6 +34,7 @@ class Limits:
     Past ``account`` failures of the account from anywhere, each attempt waits from the account's
     latest failure 1, 2, 4 ... seconds, at most ``max_delay``. ``registrations`` per address in
     ``registration_window`` seconds."""
+
     account: int = 5
     address: int = 20
     window: int = 900
@@ -42,18 +43,22 @@ class Limits:
     registration_window: int = 3600
 
     def __post_init__(self) -> None:
-        if min(self.account, self.address, self.window, self.max_delay, self.registrations,
-               self.registration_window) < 1:
+        if (
+            min(self.account, self.address, self.window, self.max_delay, self.registrations, self.registration_window)
+            < 1
+        ):
             raise ValueError("sign-in and registration limits and windows must be positive")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Limits":
-        return cls(account=int(config.get("SIGN_IN_ACCOUNT_LIMIT", cls.account)),
-                   address=int(config.get("SIGN_IN_ADDRESS_LIMIT", cls.address)),
-                   window=int(config.get("SIGN_IN_WINDOW_SECONDS", cls.window)),
-                   max_delay=int(config.get("SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS", cls.max_delay)),
-                   registrations=int(config.get("REGISTRATION_ADDRESS_LIMIT", cls.registrations)),
-                   registration_window=int(config.get("REGISTRATION_WINDOW_SECONDS", cls.registration_window)))
+        return cls(
+            account=int(config.get("SIGN_IN_ACCOUNT_LIMIT", cls.account)),
+            address=int(config.get("SIGN_IN_ADDRESS_LIMIT", cls.address)),
+            window=int(config.get("SIGN_IN_WINDOW_SECONDS", cls.window)),
+            max_delay=int(config.get("SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS", cls.max_delay)),
+            registrations=int(config.get("REGISTRATION_ADDRESS_LIMIT", cls.registrations)),
+            registration_window=int(config.get("REGISTRATION_WINDOW_SECONDS", cls.registration_window)),
+        )
 
     @property
     def retention(self) -> int:
@@ -130,11 +135,19 @@ def retry_after(failures: Iterable[float], limit: int, window: float, now: float
     return max(1, math.ceil(leaves_at - now))
 
 
-def check(failures_by_key: Mapping[str, Iterable[float]], limits_by_key: Mapping[str, int], window: float,
-          now: float, delay: int = 0, message: str = TOO_MANY) -> None:
+def check(
+    failures_by_key: Mapping[str, Iterable[float]],
+    limits_by_key: Mapping[str, int],
+    window: float,
+    now: float,
+    delay: int = 0,
+    message: str = TOO_MANY,
+) -> None:
     """Raise TooManyRequests (with ``retry_after``) when any key is over its limit, or while the
     account's ``delay`` lasts: the longest wait of all."""
-    wait = max([retry_after(failures_by_key.get(key, ()), limit, window, now)
-                for key, limit in limits_by_key.items()] + [delay])
+    wait = max(
+        [retry_after(failures_by_key.get(key, ()), limit, window, now) for key, limit in limits_by_key.items()]
+        + [delay]
+    )
     if wait:
         raise TooManyRequests(message, details={"retry_after": wait})

@@ -11,6 +11,7 @@ A library rebuilt from the cases log (``mentor-research rebuild library``) is th
 alone: uncurated. ``verify library`` therefore reports a moderator's edits and added materials
 as differences from the log (by design: they are not in it); withdrawals are not compared.
 """
+
 import uuid
 
 from psycopg2.extras import Json
@@ -44,17 +45,21 @@ def changes_for(kind, row, edit):
     naming the fields this kind of item does not have."""
     wrong = sorted(set(edit) - set(EDITABLE[kind]))
     if wrong:
-        raise InvalidInput(f"A {kind.replace('_', ' ')} has no such fields.",
-                           {f: [f"Not editable on a {kind.replace('_', ' ')}."] for f in wrong})
+        raise InvalidInput(
+            f"A {kind.replace('_', ' ')} has no such fields.",
+            {f: [f"Not editable on a {kind.replace('_', ' ')}."] for f in wrong},
+        )
     if "rubrics" in edit:
         edit = {**edit, "rubrics": ordered_rubrics(edit["rubrics"])}
     return {f: {"before": row[f], "after": v} for f, v in edit.items() if row[f] != v}
 
 
 def _journal(cur, item_id, kind, action, moderator_id, reason="", changes=None):
-    cur.execute("INSERT INTO library_moderation (item_id, item_table, action, moderator_id, reason, changes) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (item_id, items.TABLES[kind], action, moderator_id, reason, Json(changes or {})))
+    cur.execute(
+        "INSERT INTO library_moderation (item_id, item_table, action, moderator_id, reason, changes) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        (item_id, items.TABLES[kind], action, moderator_id, reason, Json(changes or {})),
+    )
 
 
 def add_material(cur, moderator_id, material):
@@ -62,10 +67,20 @@ def add_material(cur, moderator_id, material):
     if problems:
         raise InvalidInput("The material is incomplete.", problems)
     material_id = uuid.uuid4()
-    cur.execute("INSERT INTO library_materials (id, material_type, title, description, url, reference, rubrics, "
-                "origin, added_by) VALUES (%s, %s, %s, %s, %s, %s, %s, 'moderator', %s)",
-                (material_id, material["material_type"], material["title"].strip(), material["description"],
-                 material["url"], material["reference"], ordered_rubrics(material["rubrics"]), moderator_id))
+    cur.execute(
+        "INSERT INTO library_materials (id, material_type, title, description, url, reference, rubrics, "
+        "origin, added_by) VALUES (%s, %s, %s, %s, %s, %s, %s, 'moderator', %s)",
+        (
+            material_id,
+            material["material_type"],
+            material["title"].strip(),
+            material["description"],
+            material["url"],
+            material["reference"],
+            ordered_rubrics(material["rubrics"]),
+            moderator_id,
+        ),
+    )
     _journal(cur, material_id, MATERIAL, "added", moderator_id)
     return items.get(cur, material_id, moderator=True)
 
@@ -73,7 +88,9 @@ def add_material(cur, moderator_id, material):
 def edit_item(cur, moderator_id, item_id, edit):
     kind, row = items.locate(cur, item_id, lock=True)
     if row["withdrawn_at"] is not None:
-        raise Conflict("The item was withdrawn; it cannot be edited.", details={"withdrawn_at": str(row["withdrawn_at"])})
+        raise Conflict(
+            "The item was withdrawn; it cannot be edited.", details={"withdrawn_at": str(row["withdrawn_at"])}
+        )
     changes = changes_for(kind, row, edit)
     if kind == MATERIAL:
         problems = material_problems({**row, **{f: c["after"] for f, c in changes.items()}})
@@ -81,8 +98,10 @@ def edit_item(cur, moderator_id, item_id, edit):
             raise InvalidInput("The material would be incomplete.", problems)
     if changes:
         assignments = ", ".join(f"{f} = %s" for f in changes)
-        cur.execute(f"UPDATE {items.TABLES[kind]} SET {assignments}, edited_at = now(), edited_by = %s "
-                    f"WHERE id = %s::uuid", [c["after"] for c in changes.values()] + [moderator_id, row["id"]])
+        cur.execute(
+            f"UPDATE {items.TABLES[kind]} SET {assignments}, edited_at = now(), edited_by = %s WHERE id = %s::uuid",
+            [c["after"] for c in changes.values()] + [moderator_id, row["id"]],
+        )
         _journal(cur, row["id"], kind, "edited", moderator_id, changes=changes)
     return items.get(cur, row["id"], moderator=True)
 
@@ -91,14 +110,16 @@ def withdraw_item(cur, moderator_id, item_id, reason):
     """Idempotent: withdrawing a withdrawn item changes nothing (the first reason stays)."""
     kind, row = items.locate(cur, item_id, lock=True)
     if row["withdrawn_at"] is None:
-        set_withdrawn = ("SET withdrawn_at = now(), withdrawn_by = %s, withdrawn_reason = %s "
-                         "WHERE withdrawn_at IS NULL AND ")
+        set_withdrawn = (
+            "SET withdrawn_at = now(), withdrawn_by = %s, withdrawn_reason = %s WHERE withdrawn_at IS NULL AND "
+        )
         cur.execute(f"UPDATE {items.TABLES[kind]} {set_withdrawn} id = %s::uuid", (moderator_id, reason, row["id"]))
         attached = []
         if kind == CASE:
-            cur.execute(f"UPDATE library_materials {set_withdrawn} entry_id = %s::uuid RETURNING id::text",
-                        (moderator_id, reason, row["id"]))
+            cur.execute(
+                f"UPDATE library_materials {set_withdrawn} entry_id = %s::uuid RETURNING id::text",
+                (moderator_id, reason, row["id"]),
+            )
             attached = [r["id"] for r in cur.fetchall()]
-        _journal(cur, row["id"], kind, "withdrawn", moderator_id, reason,
-                 {"materials": attached} if attached else None)
+        _journal(cur, row["id"], kind, "withdrawn", moderator_id, reason, {"materials": attached} if attached else None)
     return items.get(cur, row["id"], moderator=True)

@@ -10,6 +10,7 @@ threads. Their own posts are marked ``own``.
 A moderator hides a post (a case post or a message) with a reason: it disappears for everyone
 else; moderators still see it, marked hidden, with the reason.
 """
+
 import uuid
 
 from contracts.errors import Forbidden, InvalidInput, NotFound
@@ -17,13 +18,16 @@ from services.library.projection import FORUM_NAMESPACE
 
 ROLE_LABELS = {"mentee": "Mentee", "mentor": "Mentor", "moderator": "Moderator"}
 THREAD_COLUMNS = "t.id::text, t.title, t.rubrics, t.created_at, t.updated_at"
-CASE_POST_COLUMNS = ("id::text, 'case' AS kind, essence, question, rubrics, urgency, created_at, "
-                     "hidden_at, hidden_reason")
-MESSAGE_COLUMNS = ("id::text, 'message' AS kind, author_id, author_role, text, reply_to::text, created_at, "
-                   "hidden_at, hidden_reason")
+CASE_POST_COLUMNS = (
+    "id::text, 'case' AS kind, essence, question, rubrics, urgency, created_at, hidden_at, hidden_reason"
+)
+MESSAGE_COLUMNS = (
+    "id::text, 'message' AS kind, author_id, author_role, text, reply_to::text, created_at, hidden_at, hidden_reason"
+)
 
 
 # ---- pure pieces -----------------------------------------------------------------------------
+
 
 def pseudonyms(authors):
     """``{author_id: label}`` for ``(author_id, role)`` in order of first writing: numbered per role."""
@@ -47,8 +51,11 @@ def post_view(post, labels, viewer, moderator):
     view = {k: v for k, v in post.items() if k not in ("author_id", "author_role", "hidden_at", "hidden_reason")}
     view["created_at"] = post["created_at"].isoformat()
     if post["kind"] == "message":
-        view["author"] = {"role": post["author_role"], "label": labels[post["author_id"]],
-                          "own": post["author_id"] == viewer["user_id"]}
+        view["author"] = {
+            "role": post["author_role"],
+            "label": labels[post["author_id"]],
+            "own": post["author_id"] == viewer["user_id"],
+        }
     if post["hidden_at"] is not None:
         view["hidden"] = True
         view["hidden_reason"] = post["hidden_reason"]
@@ -69,9 +76,12 @@ def _uuid_text(value):
 
 # ---- running them ----------------------------------------------------------------------------
 
+
 def _thread(cur, thread_id, lock=False):
-    cur.execute(f"SELECT {THREAD_COLUMNS} FROM forum_threads t WHERE t.id::text = %s"
-                + (" FOR UPDATE" if lock else ""), (str(thread_id),))
+    cur.execute(
+        f"SELECT {THREAD_COLUMNS} FROM forum_threads t WHERE t.id::text = %s" + (" FOR UPDATE" if lock else ""),
+        (str(thread_id),),
+    )
     thread = cur.fetchone()
     if thread is None:
         raise NotFound(f"No forum thread {thread_id}.")
@@ -94,8 +104,12 @@ def thread_view(cur, actor, thread_id):
     posts = _posts(cur, thread["id"])
     labels, moderator = _labels(posts), actor["role"] == "moderator"
     views = [post_view(p, labels, actor, moderator) for p in posts]
-    return {**thread, "created_at": thread["created_at"].isoformat(), "updated_at": thread["updated_at"].isoformat(),
-            "posts": [v for v in views if v is not None]}
+    return {
+        **thread,
+        "created_at": thread["created_at"].isoformat(),
+        "updated_at": thread["updated_at"].isoformat(),
+        "posts": [v for v in views if v is not None],
+    }
 
 
 def add_message(cur, actor, thread_id, text, reply_to, request_key):
@@ -108,9 +122,11 @@ def add_message(cur, actor, thread_id, text, reply_to, request_key):
         if not any(p["id"] == reply_to and (p["hidden_at"] is None or moderator) for p in posts):
             raise InvalidInput("Reply to a post of this thread.", {"reply_to": ["No such post in this thread."]})
     new_id = message_id(actor, request_key)
-    cur.execute("INSERT INTO forum_messages (id, thread_id, author_id, author_role, text, reply_to) "
-                "VALUES (%s, %s::uuid, %s, %s, %s, %s::uuid) ON CONFLICT (id) DO NOTHING RETURNING id",
-                (new_id, thread["id"], actor["user_id"], actor["role"], text, reply_to))
+    cur.execute(
+        "INSERT INTO forum_messages (id, thread_id, author_id, author_role, text, reply_to) "
+        "VALUES (%s, %s::uuid, %s, %s, %s, %s::uuid) ON CONFLICT (id) DO NOTHING RETURNING id",
+        (new_id, thread["id"], actor["user_id"], actor["role"], text, reply_to),
+    )
     if cur.fetchone() is not None:
         cur.execute("UPDATE forum_threads SET updated_at = now() WHERE id = %s::uuid", (thread["id"],))
     cur.execute(f"SELECT {MESSAGE_COLUMNS}, thread_id::text FROM forum_messages WHERE id = %s", (new_id,))
@@ -126,9 +142,12 @@ def hide_post(cur, actor, post_id, reason):
     if actor["role"] != "moderator":
         raise Forbidden("Only moderators hide forum posts.")
     for table, columns in (("forum_messages", MESSAGE_COLUMNS), ("forum_posts", CASE_POST_COLUMNS)):
-        cur.execute(f"UPDATE {table} SET hidden_at = coalesce(hidden_at, now()), "
-                    f"hidden_by = coalesce(hidden_by, %s), hidden_reason = coalesce(hidden_reason, %s) "
-                    f"WHERE id::text = %s RETURNING {columns}, thread_id::text", (actor["user_id"], reason, str(post_id)))
+        cur.execute(
+            f"UPDATE {table} SET hidden_at = coalesce(hidden_at, now()), "
+            f"hidden_by = coalesce(hidden_by, %s), hidden_reason = coalesce(hidden_reason, %s) "
+            f"WHERE id::text = %s RETURNING {columns}, thread_id::text",
+            (actor["user_id"], reason, str(post_id)),
+        )
         post = cur.fetchone()
         if post is not None:
             labels = _labels(_posts(cur, post["thread_id"]))

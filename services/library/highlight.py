@@ -7,6 +7,7 @@ that is not an ordinary word of the language, digits, an ``@``, a URL or a domai
 (dates). A mark is ``{"start", "end", "kind"}`` over the text; the browser client renders the text
 as escaped segments with ``<mark>`` around the marked ones, never the text as markup.
 """
+
 import re
 import threading
 
@@ -20,16 +21,23 @@ URL = "url"
 DATE = "date"
 KINDS = (REPLACED, NAME, DIGITS, AT, URL, DATE)
 
-_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in sorted(set(PLACEHOLDERS.values()), key=len, reverse=True))
-                          + r"|\[[a-z][a-z -]{1,30}\]")  # any bracketed placeholder a later anonymizer writes
-_URL = re.compile(r"(?:https?://|www\.)\S*[^\s.,;:!?)»\"]|\b[\w-]+(?:\.[\w-]+)*\.(?:ru|рф|su|com|org|net|edu|io|me|info|uk|by|kz|"
-                  r"ua|de|fr|us|co|app|dev|page|site|online)\b(?:/\S*[^\s.,;:!?)»\"])?", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    "|".join(re.escape(p) for p in sorted(set(PLACEHOLDERS.values()), key=len, reverse=True))
+    + r"|\[[a-z][a-z -]{1,30}\]"
+)  # any bracketed placeholder a later anonymizer writes
+_URL = re.compile(
+    r"(?:https?://|www\.)\S*[^\s.,;:!?)»\"]|\b[\w-]+(?:\.[\w-]+)*\.(?:ru|рф|su|com|org|net|edu|io|me|info|uk|by|kz|"
+    r"ua|de|fr|us|co|app|dev|page|site|online)\b(?:/\S*[^\s.,;:!?)»\"])?",
+    re.IGNORECASE,
+)
 _AT = re.compile(r"\S*@\S*")
 _DIGITS = re.compile(r"\d+(?:[\s./:-]?\d+)*")
 _MONTHS = re.compile(
     r"\b(?:январ|феврал|март|апрел|ма[йяюе]\b|июн|июл|август|сентябр|октябр|ноябр|декабр)[а-яё]*"
     r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?", re.IGNORECASE)
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?",
+    re.IGNORECASE,
+)
 _CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ][A-Za-zА-Яа-яЁё]+(?:-[A-Za-zА-Яа-яЁё]+)*\b")  # Capitalised or an ACRONYM
 _PROPER_TAGS = {"Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Abbr", "Init"}
 
@@ -49,6 +57,7 @@ class _Words:
             if cls._english is None:
                 import pymorphy3
                 from english_words import get_english_words_set
+
                 cls._morph = pymorphy3.MorphAnalyzer()
                 cls._english = get_english_words_set(["gcide"], lower=True, alpha=True)
 
@@ -61,7 +70,8 @@ class _Words:
             return all(part.lower() in cls._english for part in word.split("-"))
         readings = cls._morph.parse(word.lower())
         return bool(readings) and all(
-            r.is_known and not (_PROPER_TAGS & set(str(r.tag).replace(" ", ",").split(","))) for r in readings)
+            r.is_known and not (_PROPER_TAGS & set(str(r.tag).replace(" ", ",").split(","))) for r in readings
+        )
 
 
 def replaced_marks(original):
@@ -78,8 +88,7 @@ def draft_marks(text):
     found += [(m.start(), m.end(), AT) for m in _AT.finditer(text)]
     found += [(m.start(), m.end(), DATE) for m in _MONTHS.finditer(text)]
     found += [(m.start(), m.end(), DIGITS) for m in _DIGITS.finditer(text)]
-    found += [(m.start(), m.end(), NAME) for m in _CAPITALISED.finditer(text)
-              if not _Words.ordinary(m.group())]
+    found += [(m.start(), m.end(), NAME) for m in _CAPITALISED.finditer(text) if not _Words.ordinary(m.group())]
     priority = {kind: i for i, kind in enumerate((REPLACED, URL, AT, DATE, DIGITS, NAME))}
     found.sort(key=lambda s: (s[0], priority[s[2]], -(s[1] - s[0])))
     kept = []

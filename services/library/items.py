@@ -3,14 +3,19 @@
 A withdrawn item is gone for everyone but moderators, who still open it by id (with the
 reason) to see what was withdrawn and why.
 """
+
 from contracts.errors import NotFound
 from services.library.search import CASE, MATERIAL
 
 _CURATION = "edited_at, withdrawn_at, withdrawn_reason"
-ENTRY_COLUMNS = ("id::text, kind, rubrics, urgency, essence, actions_taken, difficulty, question, participants, "
-                 f"solutions, clarifications, problem_solved, published_at, {_CURATION}")
-MATERIAL_COLUMNS = ("id::text, 'material' AS kind, material_type, title, description, url, reference, rubrics, "
-                    f"entry_id::text, origin, published_at, {_CURATION}")
+ENTRY_COLUMNS = (
+    "id::text, kind, rubrics, urgency, essence, actions_taken, difficulty, question, participants, "
+    f"solutions, clarifications, problem_solved, published_at, {_CURATION}"
+)
+MATERIAL_COLUMNS = (
+    "id::text, 'material' AS kind, material_type, title, description, url, reference, rubrics, "
+    f"entry_id::text, origin, published_at, {_CURATION}"
+)
 COLUMNS = {CASE: ENTRY_COLUMNS, MATERIAL: MATERIAL_COLUMNS}
 TABLES = {CASE: "library_entries", MATERIAL: "library_materials"}
 

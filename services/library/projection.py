@@ -10,6 +10,7 @@ Ids derive from the source event's id (uuid5), so a rebuilt library has the live
 second insert of an item meets its row (``ON CONFLICT DO NOTHING``): it never overwrites a
 moderator's edit or brings back a withdrawn item (services/library/curation.py).
 """
+
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -69,11 +70,17 @@ def attached_materials(event_id: EventId, entry: Mapping[str, Any]) -> list[Json
     for s, solution in enumerate(entry["solutions"]):
         for m, material in enumerate(solution["materials"]):
             material_type, url = material_type_of(material["reference"])
-            found.append({
-                "id": material_id(event_id, s, m), "material_type": material_type, "title": material["title"],
-                "url": url, "reference": "" if material_type == "link" else material["reference"],
-                "rubrics": ordered_rubrics(material.get("rubrics") or entry["rubrics"]),
-                "helpfulness": solution.get("helpfulness")})
+            found.append(
+                {
+                    "id": material_id(event_id, s, m),
+                    "material_type": material_type,
+                    "title": material["title"],
+                    "url": url,
+                    "reference": "" if material_type == "link" else material["reference"],
+                    "rubrics": ordered_rubrics(material.get("rubrics") or entry["rubrics"]),
+                    "helpfulness": solution.get("helpfulness"),
+                }
+            )
     return found
 
 
@@ -93,14 +100,25 @@ def anonymized_entry(publication: Mapping[str, Any]) -> JsonObject:
         "participants": publication["participants"],
         "rubrics": publication["rubrics"],
         "urgency": publication["urgency"],
-        "solutions": [{"text": scrub(s["text"]),
-                       "materials": [{"title": scrub(m["title"]), "reference": scrub(m["reference"]),
-                                      **({"rubrics": m["rubrics"]} if m.get("rubrics") else {})}
-                                     for m in s["materials"]],
-                       **({"helpfulness": s["helpfulness"]} if s.get("helpfulness") is not None else {})}
-                      for s in publication["solutions"]],
-        "clarifications": [{"question": scrub(c["question"]), "kind": c["kind"], "answer": scrub(c["answer"])}
-                           for c in publication.get("clarifications") or []],
+        "solutions": [
+            {
+                "text": scrub(s["text"]),
+                "materials": [
+                    {
+                        "title": scrub(m["title"]),
+                        "reference": scrub(m["reference"]),
+                        **({"rubrics": m["rubrics"]} if m.get("rubrics") else {}),
+                    }
+                    for m in s["materials"]
+                ],
+                **({"helpfulness": s["helpfulness"]} if s.get("helpfulness") is not None else {}),
+            }
+            for s in publication["solutions"]
+        ],
+        "clarifications": [
+            {"question": scrub(c["question"]), "kind": c["kind"], "answer": scrub(c["answer"])}
+            for c in publication.get("clarifications") or []
+        ],
     }
 
 
@@ -145,14 +163,25 @@ def apply(cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER) -> 
     raise ValueError(f"library: no projection for {envelope.type}")
 
 
-def _insert_draft(cur: RealDictCursor, kind: str, envelope: Envelope, rubrics: list[str], original: JsonObject,
-                  draft: JsonObject) -> JsonObject:
+def _insert_draft(
+    cur: RealDictCursor, kind: str, envelope: Envelope, rubrics: list[str], original: JsonObject, draft: JsonObject
+) -> JsonObject:
     p = envelope.payload
     new_id = draft_id(envelope.event_id)
-    cur.execute("INSERT INTO publication_drafts (id, kind, source_event_id, case_id, author_id, rubrics, original, "
-                "draft) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                (new_id, kind, str(envelope.event_id), p.get("case_id"), p.get("author_id"), rubrics,
-                 Json(original), Json(draft)))
+    cur.execute(
+        "INSERT INTO publication_drafts (id, kind, source_event_id, case_id, author_id, rubrics, original, "
+        "draft) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (
+            new_id,
+            kind,
+            str(envelope.event_id),
+            p.get("case_id"),
+            p.get("author_id"),
+            rubrics,
+            Json(original),
+            Json(draft),
+        ),
+    )
     return {"id": str(new_id), "kind": kind, "rubrics": rubrics, "source_event_id": str(envelope.event_id)}
 
 
@@ -165,13 +194,15 @@ def apply_case_completed(cur: RealDictCursor, envelope: Envelope, consumer: str 
     draft = {**anonymized_entry(p["publication"]), "problem_solved": p["problem_solved"]}
     if not first_delivery(cur, envelope, consumer):
         return None
-    original = {**p["publication"], "clarifications": p["publication"].get("clarifications") or [],
-                "problem_solved": p["problem_solved"]}
+    original = {
+        **p["publication"],
+        "clarifications": p["publication"].get("clarifications") or [],
+        "problem_solved": p["problem_solved"],
+    }
     return _insert_draft(cur, "solved_case", envelope, ordered_rubrics(draft["rubrics"]), original, draft)
 
 
-def apply_published_to_forum(cur: RealDictCursor, envelope: Envelope,
-                             consumer: str = CONSUMER) -> JsonObject | None:
+def apply_published_to_forum(cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER) -> JsonObject | None:
     """A draft of the forum post (the thread it names, or a new one, once published)."""
     p = envelope.payload
     draft = {**forum_post(p), "thread_id": p["thread_id"]}
@@ -196,10 +227,17 @@ def apply_decision(cur: RealDictCursor, decision: Mapping[str, Any]) -> JsonObje
     row = cur.fetchone()
     if row is None or row["state"] not in allowed_from:
         return None
-    cur.execute("UPDATE publication_drafts SET state = %s, reason = %s, decided_by = %s, decided_at = now(), "
-                "original = '{}'::jsonb, draft = coalesce(%s, draft) WHERE id = %s",
-                (decision["decision"], decision["reason"], decision["moderator_id"] or "",
-                 Json(content) if content is not None else None, decision["draft_id"]))
+    cur.execute(
+        "UPDATE publication_drafts SET state = %s, reason = %s, decided_by = %s, decided_at = now(), "
+        "original = '{}'::jsonb, draft = coalesce(%s, draft) WHERE id = %s",
+        (
+            decision["decision"],
+            decision["reason"],
+            decision["moderator_id"] or "",
+            Json(content) if content is not None else None,
+            decision["draft_id"],
+        ),
+    )
     source = decision["source_event_id"]
     if decision["decision"] == "published":
         if decision["kind"] == "solved_case":
@@ -210,8 +248,9 @@ def apply_decision(cur: RealDictCursor, decision: Mapping[str, Any]) -> JsonObje
     return None
 
 
-def publish_entry(cur: RealDictCursor, source_event_id: EventId, entry: Mapping[str, Any],
-                  author_id: str | None = None) -> JsonObject:
+def publish_entry(
+    cur: RealDictCursor, source_event_id: EventId, entry: Mapping[str, Any], author_id: str | None = None
+) -> JsonObject:
     """The library entry and a material item for each material attached to its solutions.
 
     ``author_id`` (the draft's; None for events that lacked it: nobody's own item then) is kept only to
@@ -222,15 +261,40 @@ def publish_entry(cur: RealDictCursor, source_event_id: EventId, entry: Mapping[
                                         question, participants, solutions, clarifications, problem_solved,
                                         helpfulness, author_id)
            VALUES (%s, 'solved_case', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
-        (new_id, entry["rubrics"], entry["urgency"], entry["essence"], entry["actions_taken"],
-         entry["difficulty"], entry["question"], entry["participants"], Json(entry["solutions"]),
-         Json(entry["clarifications"]), entry["problem_solved"], mean_helpfulness(entry), author_id))
+        (
+            new_id,
+            entry["rubrics"],
+            entry["urgency"],
+            entry["essence"],
+            entry["actions_taken"],
+            entry["difficulty"],
+            entry["question"],
+            entry["participants"],
+            Json(entry["solutions"]),
+            Json(entry["clarifications"]),
+            entry["problem_solved"],
+            mean_helpfulness(entry),
+            author_id,
+        ),
+    )
     for m in attached_materials(source_event_id, entry):
-        cur.execute("INSERT INTO library_materials (id, material_type, title, url, reference, rubrics, entry_id, "
-                    "origin, problem_solved, helpfulness, author_id) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                    (m["id"], m["material_type"], m["title"], m["url"], m["reference"], m["rubrics"], new_id,
-                     entry["problem_solved"], m["helpfulness"], author_id))
+        cur.execute(
+            "INSERT INTO library_materials (id, material_type, title, url, reference, rubrics, entry_id, "
+            "origin, problem_solved, helpfulness, author_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, 'solution', %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (
+                m["id"],
+                m["material_type"],
+                m["title"],
+                m["url"],
+                m["reference"],
+                m["rubrics"],
+                new_id,
+                entry["problem_solved"],
+                m["helpfulness"],
+                author_id,
+            ),
+        )
     return {"entry_id": str(new_id), "rubrics": entry["rubrics"]}
 
 
@@ -247,21 +311,30 @@ def publish_post(cur: RealDictCursor, source_event_id: EventId, post: Mapping[st
         cur.execute("SELECT id, rubrics FROM forum_threads WHERE id = %s FOR UPDATE", (asked,))
         thread = cur.fetchone()
     if thread is None:
-        cur.execute("INSERT INTO forum_threads (id, title, rubrics) VALUES (%s, %s, %s) "
-                    "ON CONFLICT DO NOTHING", (new_thread_id, post["title"], post["rubrics"]))
+        cur.execute(
+            "INSERT INTO forum_threads (id, title, rubrics) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            (new_thread_id, post["title"], post["rubrics"]),
+        )
         cur.execute("SELECT id, rubrics FROM forum_threads WHERE id = %s FOR UPDATE", (new_thread_id,))
         thread = cur.fetchone()
     assert thread is not None  # the thread named, or the one just made (or made before: ON CONFLICT)
-    cur.execute("INSERT INTO forum_posts (id, thread_id, essence, question, rubrics, urgency) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
-                (post_id, thread["id"], post["essence"], post["question"], post["rubrics"],
-                 post["urgency"]))
+    cur.execute(
+        "INSERT INTO forum_posts (id, thread_id, essence, question, rubrics, urgency) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+        (post_id, thread["id"], post["essence"], post["question"], post["rubrics"], post["urgency"]),
+    )
     added = cur.fetchone() is not None
     if added:
-        cur.execute("UPDATE forum_threads SET rubrics = %s, updated_at = now() WHERE id = %s",
-                    (ordered_rubrics(thread["rubrics"], post["rubrics"]), thread["id"]))
-    return {"thread_id": str(thread["id"]), "new_thread": thread["id"] == new_thread_id, "added": added,
-            "rubrics": post["rubrics"]}
+        cur.execute(
+            "UPDATE forum_threads SET rubrics = %s, updated_at = now() WHERE id = %s",
+            (ordered_rubrics(thread["rubrics"], post["rubrics"]), thread["id"]),
+        )
+    return {
+        "thread_id": str(thread["id"]),
+        "new_thread": thread["id"] == new_thread_id,
+        "added": added,
+        "rubrics": post["rubrics"],
+    }
 
 
 def unpublish(cur: RealDictCursor, kind: str, source_event_id: EventId) -> None:
@@ -270,9 +343,14 @@ def unpublish(cur: RealDictCursor, kind: str, source_event_id: EventId) -> None:
     if kind == "solved_case":
         new_id = entry_id(source_event_id)
         for table, key in (("library_entries", "id"), ("library_materials", "entry_id")):
-            cur.execute(f"UPDATE {table} SET withdrawn_at = now(), withdrawn_by = 'author', withdrawn_reason = %s "
-                        f"WHERE {key} = %s AND withdrawn_at IS NULL", (WITHDRAWN_BY_AUTHOR, new_id))
+            cur.execute(
+                f"UPDATE {table} SET withdrawn_at = now(), withdrawn_by = 'author', withdrawn_reason = %s "
+                f"WHERE {key} = %s AND withdrawn_at IS NULL",
+                (WITHDRAWN_BY_AUTHOR, new_id),
+            )
     else:
-        cur.execute("UPDATE forum_posts SET hidden_at = now(), hidden_by = 'author', hidden_reason = %s "
-                    "WHERE id = %s AND hidden_at IS NULL",
-                    (WITHDRAWN_BY_AUTHOR, uuid.uuid5(FORUM_NAMESPACE, f"post:{source_event_id}")))
+        cur.execute(
+            "UPDATE forum_posts SET hidden_at = now(), hidden_by = 'author', hidden_reason = %s "
+            "WHERE id = %s AND hidden_at IS NULL",
+            (WITHDRAWN_BY_AUTHOR, uuid.uuid5(FORUM_NAMESPACE, f"post:{source_event_id}")),
+        )

@@ -13,6 +13,7 @@ Every decision is a ``PublicationDecided`` event in the library's outbox, in the
 its effect: the library's own log, published to ``library.events`` and replayed by ``mentor-research
 rebuild library`` after the cases log, so a rebuilt library has exactly what was published.
 """
+
 import copy
 
 from nameko.extensions import DependencyProvider
@@ -29,8 +30,10 @@ MODERATOR, AUTOMATIC = v.LIBRARY_REVIEW_MODES
 DEFAULT_MODE = MODERATOR
 LIST_LIMIT = 200
 
-DRAFT_COLUMNS = ("id::text, kind, source_event_id::text, case_id, author_id, rubrics, original, draft, state, "
-                 "reason, decided_by, decided_at, edited_at, created_at")
+DRAFT_COLUMNS = (
+    "id::text, kind, source_event_id::text, case_id, author_id, rubrics, original, draft, state, "
+    "reason, decided_by, decided_at, edited_at, created_at"
+)
 
 
 def review_mode(config):
@@ -53,6 +56,7 @@ class ReviewMode(DependencyProvider):
 
 
 # ---- the texts of a draft, by path ------------------------------------------------------------
+
 
 def text_paths(kind, content):
     """``[(path, text)]`` of every free text of a draft's content, in reading order: the fields a
@@ -91,8 +95,9 @@ def with_texts(kind, content, texts):
     known = {path for path, _ in text_paths(kind, content)}
     unknown = sorted(set(texts) - known)
     if unknown:
-        raise InvalidInput("The draft has no such texts.", {f"texts.{p}": ["Not a text of this draft."]
-                                                            for p in unknown})
+        raise InvalidInput(
+            "The draft has no such texts.", {f"texts.{p}": ["Not a text of this draft."] for p in unknown}
+        )
     edited = copy.deepcopy(content)
     for path, text in texts.items():
         *parents, last = path.split(".")
@@ -105,6 +110,7 @@ def with_texts(kind, content, texts):
 
 # ---- views ------------------------------------------------------------------------------------
 
+
 def _time(value):
     return value.isoformat() if value is not None else None
 
@@ -112,9 +118,16 @@ def _time(value):
 def summary(row):
     """A draft in a list: no text but the start of the question (the title of a forum post)."""
     first = (row["draft"].get("title") if row["kind"] == "forum_post" else None) or row["draft"].get("question") or ""
-    return {"id": row["id"], "kind": row["kind"], "state": row["state"], "rubrics": row["rubrics"],
-            "headline": first[:120], "created_at": _time(row["created_at"]), "decided_at": _time(row["decided_at"]),
-            "case_id": row["case_id"]}
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "rubrics": row["rubrics"],
+        "headline": first[:120],
+        "created_at": _time(row["created_at"]),
+        "decided_at": _time(row["decided_at"]),
+        "case_id": row["case_id"],
+    }
 
 
 def view(row, moderator):
@@ -129,8 +142,14 @@ def view(row, moderator):
             item["original"] = before if isinstance(before, str) else ""
             item["original_marks"] = highlight.replaced_marks(item["original"])
         texts.append(item)
-    out = {**summary(row), "reason": row["reason"], "edited_at": _time(row["edited_at"]), "texts": texts,
-           "participants": row["draft"].get("participants") or [], "urgency": row["draft"].get("urgency")}
+    out = {
+        **summary(row),
+        "reason": row["reason"],
+        "edited_at": _time(row["edited_at"]),
+        "texts": texts,
+        "participants": row["draft"].get("participants") or [],
+        "urgency": row["draft"].get("urgency"),
+    }
     if moderator:
         out["decided_by"] = row["decided_by"] or None
     return out
@@ -138,9 +157,12 @@ def view(row, moderator):
 
 # ---- reading ----------------------------------------------------------------------------------
 
+
 def locate(cur, draft_id, lock=False):
-    cur.execute(f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE id::text = %s{' FOR UPDATE' if lock else ''}",
-                (str(draft_id),))
+    cur.execute(
+        f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE id::text = %s{' FOR UPDATE' if lock else ''}",
+        (str(draft_id),),
+    )
     row = cur.fetchone()
     if row is None:
         raise NotFound(f"No draft {draft_id}.")
@@ -163,27 +185,39 @@ def waiting(cur):
 def listing(cur, state="pending"):
     """Drafts in one state, the oldest waiting first (decided ones: the latest decisions first)."""
     order = "created_at, id" if state == "pending" else "decided_at DESC, id"
-    cur.execute(f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE state = %s ORDER BY {order} LIMIT %s",
-                (state, LIST_LIMIT))
+    cur.execute(
+        f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE state = %s ORDER BY {order} LIMIT %s",
+        (state, LIST_LIMIT),
+    )
     return {"items": [summary(r) for r in cur.fetchall()], "waiting": waiting(cur)}
 
 
 def authored(cur, author_id, case_id=None):
     """The author's drafts, newest first (of one case when ``case_id`` is given)."""
     where, args = ("AND case_id = %s", (case_id,)) if case_id else ("", ())
-    cur.execute(f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE author_id = %s {where} "
-                f"ORDER BY created_at DESC, id LIMIT %s", (author_id, *args, LIST_LIMIT))
+    cur.execute(
+        f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE author_id = %s {where} "
+        f"ORDER BY created_at DESC, id LIMIT %s",
+        (author_id, *args, LIST_LIMIT),
+    )
     return [view(r, moderator=False) for r in cur.fetchall()]
 
 
 # ---- changing ---------------------------------------------------------------------------------
 
+
 def _decision(row, decision, moderator_id, reason, content=None):
     kind = row["kind"]
-    return {"draft_id": row["id"], "kind": kind, "source_event_id": row["source_event_id"], "decision": decision,
-            "moderator_id": moderator_id, "reason": reason,
-            "entry": content if kind == "solved_case" and decision == "published" else None,
-            "post": content if kind == "forum_post" and decision == "published" else None}
+    return {
+        "draft_id": row["id"],
+        "kind": kind,
+        "source_event_id": row["source_event_id"],
+        "decision": decision,
+        "moderator_id": moderator_id,
+        "reason": reason,
+        "entry": content if kind == "solved_case" and decision == "published" else None,
+        "post": content if kind == "forum_post" and decision == "published" else None,
+    }
 
 
 def _checked(decision):
@@ -194,7 +228,9 @@ def _checked(decision):
     except PayloadBreaksContract as broken:
         content = broken.messages.get("entry") or broken.messages.get("post") or {}
         fields = {f"texts.{path}": ["Too long or not a text."] for path in _flatten(content)}
-        raise InvalidInput("The draft cannot be published as it is.", fields or {"texts": [str(broken.messages)]})
+        raise InvalidInput(
+            "The draft cannot be published as it is.", fields or {"texts": [str(broken.messages)]}
+        ) from broken
 
 
 def _flatten(messages, prefix=""):
@@ -216,8 +252,13 @@ def drafted(cur, draft, mode):
     """A new draft: published at once when review is automatic, else announced to the moderators."""
     if mode == AUTOMATIC:
         return decide(cur, locate(cur, draft["id"], lock=True), "published", None)
-    outbox.append(cur, SOURCE, "PublicationDrafted", draft["id"],
-                  {"draft_id": draft["id"], "kind": draft["kind"], "rubrics": draft["rubrics"]})
+    outbox.append(
+        cur,
+        SOURCE,
+        "PublicationDrafted",
+        draft["id"],
+        {"draft_id": draft["id"], "kind": draft["kind"], "rubrics": draft["rubrics"]},
+    )
     return None
 
 
@@ -233,8 +274,9 @@ def edit(cur, moderator_id, draft_id, texts):
     edited = with_texts(row["kind"], row["draft"], texts)
     _checked(_decision(row, "published", moderator_id, "", edited))  # it must stay publishable
     if edited != row["draft"]:
-        cur.execute("UPDATE publication_drafts SET draft = %s, edited_at = now() WHERE id = %s",
-                    (Json(edited), row["id"]))
+        cur.execute(
+            "UPDATE publication_drafts SET draft = %s, edited_at = now() WHERE id = %s", (Json(edited), row["id"])
+        )
     return view(locate(cur, row["id"]), moderator=True)
 
 
@@ -253,10 +295,12 @@ def reject(cur, moderator_id, draft_id, reason):
 def withdraw_consent(cur, case_id, author_id):
     """The author's withdrawal reaches the library: every draft of the case not yet decided is
     withdrawn, and whatever was published of it leaves the library and the forum. Returns the ids."""
-    cur.execute(f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE case_id = %s AND state IN "
-                f"('pending', 'published') ORDER BY created_at FOR UPDATE", (case_id,))
+    cur.execute(
+        f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE case_id = %s AND state IN "
+        f"('pending', 'published') ORDER BY created_at FOR UPDATE",
+        (case_id,),
+    )
     rows = [r for r in cur.fetchall() if r["author_id"] in (None, author_id)]
     for row in rows:
         decide(cur, row, "withdrawn", None, projection.WITHDRAWN_BY_AUTHOR)
     return [r["id"] for r in rows]
-

@@ -22,6 +22,7 @@ of the table to learn its time): the planner picks by its estimates, good for on
 several that go together; for those a sample of the newest rows decides (``plan_walks``).
 Ranks are computed on the candidates alone. bench/README.md has the figures and what limits them.
 """
+
 import base64
 import binascii
 import hashlib
@@ -55,6 +56,7 @@ TABLES = {CASE: "library_entries", MATERIAL: "library_materials"}
 
 
 # ---- pure pieces -----------------------------------------------------------------------------
+
 
 def fingerprint(q, rubric, kind):
     """Ties a cursor to the query it continues: a cursor of another query is refused."""
@@ -114,23 +116,29 @@ def browse_statement(rubric, kind, after, limit):
         count_params += args + [TOTAL_CAP + 1]
         # Ordered like the page: the planner walks the recency index and stops at the cap, where
         # a bare filter (rubrics @> ...) had it read the rubric's whole GIN posting list first.
-        counts.append(sql.SQL("(SELECT 1 FROM {} WHERE {} ORDER BY published_at DESC, id DESC LIMIT %s)").format(
-            sql.Identifier(TABLES[table_key]), sql.SQL(" AND ").join(where)))
+        counts.append(
+            sql.SQL("(SELECT 1 FROM {} WHERE {} ORDER BY published_at DESC, id DESC LIMIT %s)").format(
+                sql.Identifier(TABLES[table_key]), sql.SQL(" AND ").join(where)
+            )
+        )
         if after is not None:
             where = where + [sql.SQL("(published_at, id) < (%s, %s::uuid)")]
             args = args + [after["published_at"], after["id"]]
         params += args + [limit + 1]
-        branches.append(sql.SQL(
-            "(SELECT id, {kind} AS kind, published_at, NULL::real AS rank FROM {table} WHERE {where} "
-            "ORDER BY published_at DESC, id DESC LIMIT %s)").format(
-                kind=sql.Literal(table_key), table=sql.Identifier(TABLES[table_key]),
-                where=sql.SQL(" AND ").join(where)))
+        branches.append(
+            sql.SQL(
+                "(SELECT id, {kind} AS kind, published_at, NULL::real AS rank FROM {table} WHERE {where} "
+                "ORDER BY published_at DESC, id DESC LIMIT %s)"
+            ).format(
+                kind=sql.Literal(table_key), table=sql.Identifier(TABLES[table_key]), where=sql.SQL(" AND ").join(where)
+            )
+        )
     statement = sql.SQL(
         "SELECT (SELECT count(*) FROM (SELECT 1 FROM ({counts}) u LIMIT %s) c) AS total, "
         "(SELECT coalesce(json_agg(p ORDER BY p.published_at DESC, p.id DESC), '[]') FROM "
         "(SELECT id, kind, published_at, rank FROM ({branches}) u "
-        "ORDER BY published_at DESC, id DESC LIMIT %s) p) AS page").format(
-            counts=sql.SQL(" UNION ALL ").join(counts), branches=sql.SQL(" UNION ALL ").join(branches))
+        "ORDER BY published_at DESC, id DESC LIMIT %s) p) AS page"
+    ).format(counts=sql.SQL(" UNION ALL ").join(counts), branches=sql.SQL(" UNION ALL ").join(branches))
     return statement, count_params + [TOTAL_CAP + 1] + params + [limit + 1]
 
 
@@ -141,12 +149,19 @@ def sample_statement(q, rubric, kind):
     for table_key, material_type in tables_for(kind):
         where, args = _filters(table_key, material_type, rubric)
         params += [q] + args + [SAMPLE_ROWS]
-        parts.append(sql.SQL(
-            "SELECT {kind} AS kind, count(*) AS sampled, count(*) FILTER (WHERE search @@ {tsquery}) AS hits, "
-            "(SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = {regclass}::regclass) AS size "
-            "FROM (SELECT search FROM {table} WHERE {where} ORDER BY published_at DESC, id DESC LIMIT %s) s").format(
-                kind=sql.Literal(table_key), tsquery=tsquery, regclass=sql.Literal(TABLES[table_key]),
-                table=sql.Identifier(TABLES[table_key]), where=sql.SQL(" AND ").join(where)))
+        parts.append(
+            sql.SQL(
+                "SELECT {kind} AS kind, count(*) AS sampled, count(*) FILTER (WHERE search @@ {tsquery}) AS hits, "
+                "(SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = {regclass}::regclass) AS size "
+                "FROM (SELECT search FROM {table} WHERE {where} ORDER BY published_at DESC, id DESC LIMIT %s) s"
+            ).format(
+                kind=sql.Literal(table_key),
+                tsquery=tsquery,
+                regclass=sql.Literal(TABLES[table_key]),
+                table=sql.Identifier(TABLES[table_key]),
+                where=sql.SQL(" AND ").join(where),
+            )
+        )
     return sql.SQL(" UNION ALL ").join(parts), params
 
 
@@ -159,8 +174,10 @@ def library_size(cur):
     than the sample's round trip."""
     now = time.monotonic()
     if now >= _sizes["until"]:
-        cur.execute("SELECT coalesce(sum(greatest(reltuples, 0)), 0)::bigint AS items FROM pg_class "
-                    "WHERE oid IN ('library_entries'::regclass, 'library_materials'::regclass)")
+        cur.execute(
+            "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::bigint AS items FROM pg_class "
+            "WHERE oid IN ('library_entries'::regclass, 'library_materials'::regclass)"
+        )
         _sizes.update(until=now + 60, items=cur.fetchone()["items"])
     return _sizes["items"]
 
@@ -210,35 +227,50 @@ def search_statement(q, rubric, kind, after, limit, walks=None):
     tsquery = sql.SQL("websearch_to_tsquery({}, %s)").format(sql.Literal(TS_CONFIG))
     for table_key, material_type in tables_for(kind):
         where, args = _filters(table_key, material_type, rubric)
-        fields = dict(kind=sql.Literal(table_key), table=sql.Identifier(TABLES[table_key]), tsquery=tsquery,
-                      where=sql.SQL(" AND ").join(where), walk=sql.Identifier(f"walk_{table_key}"))
+        fields = dict(
+            kind=sql.Literal(table_key),
+            table=sql.Identifier(TABLES[table_key]),
+            tsquery=tsquery,
+            where=sql.SQL(" AND ").join(where),
+            walk=sql.Identifier(f"walk_{table_key}"),
+        )
         if table_key in walks:
             # A subquery with a LIMIT is neither flattened nor given the outer WHERE: the newest
             # rows in index order, each tested, however rare the planner thinks the words are.
             # Materialized whole (cap + 1 rows at most) to count what it found.
             walk_params += [q] + args + [walks[table_key], q, RANK_CANDIDATES + 1]
-            walked.append(sql.SQL(
-                "{walk} AS MATERIALIZED (SELECT id, {kind} AS kind, published_at, ts_rank(search, {tsquery}) AS rank "
-                "FROM (SELECT id, published_at, search FROM (SELECT id, published_at, search FROM {table} "
-                "WHERE {where} ORDER BY published_at DESC, id DESC LIMIT %s) w "
-                "WHERE search @@ {tsquery} ORDER BY published_at DESC, id DESC LIMIT %s) found), ").format(**fields))
+            walked.append(
+                sql.SQL(
+                    "{walk} AS MATERIALIZED (SELECT id, {kind} AS kind, published_at, ts_rank(search, {tsquery}) AS rank "
+                    "FROM (SELECT id, published_at, search FROM (SELECT id, published_at, search FROM {table} "
+                    "WHERE {where} ORDER BY published_at DESC, id DESC LIMIT %s) w "
+                    "WHERE search @@ {tsquery} ORDER BY published_at DESC, id DESC LIMIT %s) found), "
+                ).format(**fields)
+            )
             branches.append(sql.SQL("(SELECT * FROM {walk} ORDER BY published_at DESC, id DESC)").format(**fields))
         else:
             # The query inline (not from a CTE): the planner sees how common its terms are and picks
             # the GIN index for rare ones, the recency index (stopping early) for common ones. The
             # rank outside the LIMIT: computed for the rows the merge takes, not for every match.
             params += [q, q] + args + [RANK_CANDIDATES + 1]
-            branches.append(sql.SQL(
-                "(SELECT id, {kind} AS kind, published_at, ts_rank(search, {tsquery}) AS rank "
-                "FROM (SELECT id, published_at, search FROM {table} WHERE search @@ {tsquery} AND {where} "
-                "ORDER BY published_at DESC, id DESC LIMIT %s) recent)").format(**fields))
+            branches.append(
+                sql.SQL(
+                    "(SELECT id, {kind} AS kind, published_at, ts_rank(search, {tsquery}) AS rank "
+                    "FROM (SELECT id, published_at, search FROM {table} WHERE search @@ {tsquery} AND {where} "
+                    "ORDER BY published_at DESC, id DESC LIMIT %s) recent)"
+                ).format(**fields)
+            )
     keyset, keyset_params = sql.SQL("true"), []
     if after is not None:
         keyset = sql.SQL("(rank < %s::real OR (rank = %s::real AND (published_at, id) < (%s, %s::uuid)))")
         keyset_params = [after["rank"], after["rank"], after["published_at"], after["id"]]
-    found = sql.SQL("json_build_object({})").format(sql.SQL(", ").join(
-        sql.SQL("{}, (SELECT count(*) FROM {})").format(sql.Literal(key), sql.Identifier(f"walk_{key}"))
-        for key, _ in tables_for(kind) if key in walks))
+    found = sql.SQL("json_build_object({})").format(
+        sql.SQL(", ").join(
+            sql.SQL("{}, (SELECT count(*) FROM {})").format(sql.Literal(key), sql.Identifier(f"walk_{key}"))
+            for key, _ in tables_for(kind)
+            if key in walks
+        )
+    )
     # The branches merged in time order (a Merge Append: each read only as far as the merge needs).
     statement = sql.SQL(
         "WITH {walked}top AS MATERIALIZED (SELECT * FROM ({branches}) u "
@@ -247,11 +279,11 @@ def search_statement(q, rubric, kind, after, limit, walks=None):
         "SELECT (SELECT count(*) FROM top) AS total, {found} AS found, "
         "(SELECT coalesce(json_agg(p ORDER BY p.rank::real DESC, p.published_at DESC, p.id DESC), '[]') FROM "
         "(SELECT id, kind, published_at, rank::text AS rank FROM candidates WHERE {keyset} "
-        "ORDER BY candidates.rank DESC, published_at DESC, id DESC LIMIT %s) p) AS page").format(
-            walked=sql.SQL("").join(walked), branches=sql.SQL(" UNION ALL ").join(branches), keyset=keyset,
-            found=found)
-    return statement, (walk_params + params + [RANK_CANDIDATES + 1, RANK_CANDIDATES] + keyset_params
-                       + [limit + 1])
+        "ORDER BY candidates.rank DESC, published_at DESC, id DESC LIMIT %s) p) AS page"
+    ).format(
+        walked=sql.SQL("").join(walked), branches=sql.SQL(" UNION ALL ").join(branches), keyset=keyset, found=found
+    )
+    return statement, (walk_params + params + [RANK_CANDIDATES + 1, RANK_CANDIDATES] + keyset_params + [limit + 1])
 
 
 def page_of(total, rows, limit, query_fingerprint):
@@ -267,6 +299,7 @@ def page_of(total, rows, limit, query_fingerprint):
 
 
 # ---- running them ----------------------------------------------------------------------------
+
 
 def find(cur, q=None, rubric=None, kind=None, limit=DEFAULT_LIMIT, cursor=None):
     """One page of ``(id, kind, published_at, rank)`` rows with ``total``, ``total_exact`` and
@@ -285,11 +318,18 @@ def find(cur, q=None, rubric=None, kind=None, limit=DEFAULT_LIMIT, cursor=None):
         walks = plan_walks(samples)
         cur.execute(*search_statement(q, rubric, kind, after, limit, walks))
         result = cur.fetchone()
-        short = {k for k, rows in walks.items() if result["found"].get(k, 0) <= RANK_CANDIDATES
-                 and next(s["sampled"] for s in samples if s["kind"] == k) >= SAMPLE_ROWS}
+        short = {
+            k
+            for k, rows in walks.items()
+            if result["found"].get(k, 0) <= RANK_CANDIDATES
+            and next(s["sampled"] for s in samples if s["kind"] == k) >= SAMPLE_ROWS
+        }
         if short:  # the walk may have stopped before the cap: these tables again, as the planner sees fit
-            cur.execute(*search_statement(q, rubric, kind, after, limit,
-                                          {k: rows for k, rows in walks.items() if k not in short}))
+            cur.execute(
+                *search_statement(
+                    q, rubric, kind, after, limit, {k: rows for k, rows in walks.items() if k not in short}
+                )
+            )
             result = cur.fetchone()
     rows = [{**r, "published_at": datetime.fromisoformat(r["published_at"])} for r in result["page"]]
     return page_of(result["total"], rows, limit, key)

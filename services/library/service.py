@@ -8,28 +8,44 @@ before it is reviewed: a completion or a forum publication is a draft until a mo
 search and similar cases: search.py, similar.py; the forum's conversation: forum.py; the tables:
 tables.py.
 """
+
 import uuid
 
 from contracts.errors import Forbidden, InvalidInput
-from contracts.rpc import (ActorSchema, DraftEditSchema, DraftQuerySchema, ForumMessageSchema, LibraryItemEditSchema,
-                           LibrarySearchSchema, ModerationReasonSchema, NewMaterialSchema, SimilarRequestSchema)
+from contracts.rpc import (
+    ActorSchema,
+    DraftEditSchema,
+    DraftQuerySchema,
+    ForumMessageSchema,
+    LibraryItemEditSchema,
+    LibrarySearchSchema,
+    ModerationReasonSchema,
+    NewMaterialSchema,
+    SimilarRequestSchema,
+)
 from contracts.rubrics import RUBRIC_SLUGS, counts_by_rubric
-from contracts.validation import load
 from contracts.surveys import SurveyAnswerSchema, SurveyDefinitionSchema, SurveySettingsSchema
+from contracts.validation import load
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.metrics import Metrics
 from services.common.outbox import OutboxReader
 from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
-from services.common.metrics import Metrics
 from services.common.timer import configured_timer
 from services.library import curation, forum, items, projection, review, search, similar, surveys
+
 # re-exported: tests and older callers import these from here
 from services.library.projection import (  # noqa: F401
-    FORUM_NAMESPACE, THREAD_TITLE_FROM_QUESTION, anonymized_entry, forum_post, ordered_rubrics)
+    FORUM_NAMESPACE,
+    THREAD_TITLE_FROM_QUESTION,
+    anonymized_entry,
+    forum_post,
+    ordered_rubrics,
+)
 from services.library.tables import SCHEMA  # noqa: F401  (research/rebuild.py migrates with it)
 
 log = get_logger()
@@ -37,8 +53,12 @@ log = get_logger()
 THREAD_COLUMNS = forum.THREAD_COLUMNS
 # The person's tables for GET /api/v1/me/data: the drafts of their cases (the original while it waits)
 # and what they wrote in the forum, the surveys they created and which surveys they answered (never what).
-PERSONAL_TABLES = {"publication_drafts": (("author_id",), ()), "forum_messages": (("author_id",), ()),
-                   "surveys": (("author_id",), ()), "survey_respondents": (("user_id",), ())}
+PERSONAL_TABLES = {
+    "publication_drafts": (("author_id",), ()),
+    "forum_messages": (("author_id",), ()),
+    "surveys": (("author_id",), ()),
+    "survey_respondents": (("user_id",), ()),
+}
 
 
 SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
@@ -93,13 +113,22 @@ class LibraryService:
         if draft is None:
             return
         self.relay.wake()
-        log.info("publication_drafted", draft_id=draft["id"], kind=draft["kind"], rubrics=draft["rubrics"],
-                 review=self.review_mode, published=published is not None)
+        log.info(
+            "publication_drafted",
+            draft_id=draft["id"],
+            kind=draft["kind"],
+            rubrics=draft["rubrics"],
+            review=self.review_mode,
+            published=published is not None,
+        )
 
     def _on_consent_withdrawn(self, envelope):
         with self.db.transaction() as cur:
-            withdrawn = review.withdraw_consent(cur, envelope.payload["case_id"], envelope.payload["author_id"]) \
-                if first_delivery(cur, envelope, self.name) else []
+            withdrawn = (
+                review.withdraw_consent(cur, envelope.payload["case_id"], envelope.payload["author_id"])
+                if first_delivery(cur, envelope, self.name)
+                else []
+            )
         if withdrawn:
             self.relay.wake()
         log.info("publication_consent_withdrawn", case_id=envelope.payload["case_id"], drafts=withdrawn)
@@ -113,8 +142,11 @@ class LibraryService:
         _check_rubric(rubric)
         where, args = ("AND rubrics @> %s", ([rubric],)) if rubric else ("", ())
         with self.db.transaction() as cur:
-            cur.execute(f"SELECT {items.ENTRY_COLUMNS} FROM library_entries WHERE withdrawn_at IS NULL {where} "
-                        f"ORDER BY published_at DESC, id DESC LIMIT 200", args)
+            cur.execute(
+                f"SELECT {items.ENTRY_COLUMNS} FROM library_entries WHERE withdrawn_at IS NULL {where} "
+                f"ORDER BY published_at DESC, id DESC LIMIT 200",
+                args,
+            )
             return [items.view(r) for r in cur.fetchall()]
 
     @rpc
@@ -123,12 +155,16 @@ class LibraryService:
         order (contracts/statistics.py LibraryStatistics); an item counts under each of its rubrics."""
         _moderator(actor, "see the library's statistics")
         with self.db.transaction() as cur:
-            cur.execute("SELECT count(*) AS n FROM (SELECT id FROM library_entries WHERE withdrawn_at IS NULL "
-                        "UNION ALL SELECT id FROM library_materials WHERE withdrawn_at IS NULL) AS visible")
+            cur.execute(
+                "SELECT count(*) AS n FROM (SELECT id FROM library_entries WHERE withdrawn_at IS NULL "
+                "UNION ALL SELECT id FROM library_materials WHERE withdrawn_at IS NULL) AS visible"
+            )
             total = cur.fetchone()["n"]
-            cur.execute("SELECT rubric, count(*) AS n FROM (SELECT rubrics FROM library_entries "
-                        "WHERE withdrawn_at IS NULL UNION ALL SELECT rubrics FROM library_materials "
-                        "WHERE withdrawn_at IS NULL) AS visible, unnest(rubrics) AS rubric GROUP BY rubric")
+            cur.execute(
+                "SELECT rubric, count(*) AS n FROM (SELECT rubrics FROM library_entries "
+                "WHERE withdrawn_at IS NULL UNION ALL SELECT rubrics FROM library_materials "
+                "WHERE withdrawn_at IS NULL) AS visible, unnest(rubrics) AS rubric GROUP BY rubric"
+            )
             counts = {row["rubric"]: row["n"] for row in cur.fetchall()}
         return {"total": int(total), "by_rubric": counts_by_rubric(counts)}
 
@@ -139,8 +175,12 @@ class LibraryService:
         query = load(LibrarySearchSchema, query or {}, "query")
         with self.db.transaction() as cur:
             page = search.find(cur, **query)
-            return {"items": items.load(cur, page["rows"], actor["role"] == "moderator"),
-                    "total": page["total"], "total_exact": page["total_exact"], "next_cursor": page["next_cursor"]}
+            return {
+                "items": items.load(cur, page["rows"], actor["role"] == "moderator"),
+                "total": page["total"],
+                "total_exact": page["total_exact"],
+                "next_cursor": page["next_cursor"],
+            }
 
     @rpc
     def similar(self, actor, request):
@@ -262,13 +302,16 @@ class LibraryService:
         _check_rubric(rubric)
         where, args = ("WHERE t.rubrics @> %s", ([rubric],)) if rubric else ("", ())
         with self.db.transaction() as cur:
-            cur.execute(f"""SELECT {THREAD_COLUMNS},
+            cur.execute(
+                f"""SELECT {THREAD_COLUMNS},
                                    (SELECT count(*) FROM forum_posts p
                                      WHERE p.thread_id = t.id AND p.hidden_at IS NULL)
                                  + (SELECT count(*) FROM forum_messages m
                                      WHERE m.thread_id = t.id AND m.hidden_at IS NULL) AS posts_count
                             FROM forum_threads t {where}
-                            ORDER BY t.updated_at DESC, t.created_at DESC, t.id LIMIT 200""", args)
+                            ORDER BY t.updated_at DESC, t.created_at DESC, t.id LIMIT 200""",
+                args,
+            )
             return [_timestamps(r, "created_at", "updated_at") for r in cur.fetchall()]
 
     @rpc
@@ -284,8 +327,9 @@ class LibraryService:
         actor = _actor(actor)
         post = load(ForumMessageSchema, post)
         with self.db.transaction() as cur:
-            view = forum.add_message(cur, actor, thread_id, post["text"], post["reply_to"],
-                                     request_key or uuid.uuid4().hex)
+            view = forum.add_message(
+                cur, actor, thread_id, post["text"], post["reply_to"], request_key or uuid.uuid4().hex
+            )
         log.info("forum_message_added", thread_id=str(thread_id), post_id=view["id"], reply=bool(post["reply_to"]))
         return view
 
@@ -341,8 +385,13 @@ class LibraryService:
             view, announced = surveys.create(cur, actor, definition, request_key or uuid.uuid4().hex)
         if announced:
             self.relay.wake()
-        log.info("survey_created", survey_id=view["id"], audience=view["audience"], questions=len(view["questions"]),
-                 announced=announced)
+        log.info(
+            "survey_created",
+            survey_id=view["id"],
+            audience=view["audience"],
+            questions=len(view["questions"]),
+            announced=announced,
+        )
         return view
 
     @rpc

@@ -33,6 +33,7 @@ alone and never shows it) are left out. Each suggestion says why (``reasons``):
 and English set of bench/bench_similar_quality.py, which measures them beside the relative
 ranking they replaced (figures in bench/RESULTS.md).
 """
+
 import math
 
 from psycopg2 import sql
@@ -63,6 +64,7 @@ SHARED_RUBRICS, SIMILAR_WORDS, PROBLEM_SOLVED, PROBLEM_PARTLY_SOLVED, HELPFUL_SO
 
 
 # ---- pure pieces -----------------------------------------------------------------------------
+
 
 def pick_terms(lexeme_counts, common=(), max_terms=MAX_TERMS):
     """The significant lexemes of a text: most repeated first, short ones and numbers dropped,
@@ -135,34 +137,48 @@ def assess(candidate, weights, asked_rubrics, repeats=None):
     rubric = RUBRIC_AREA + (1 - RUBRIC_AREA) * len(matched) / len(asked_rubrics) if matched else 0.0
     relevance = TEXT_WEIGHT * text + RUBRIC_WEIGHT * rubric if asked_rubrics else text
     worked = outcome(candidate.get("problem_solved"), candidate.get("helpfulness"))
-    return {"id": candidate["id"], "kind": candidate["kind"], "published_at": candidate["published_at"],
-            "score": round(relevance + OUTCOME_WEIGHT * (worked - NEUTRAL_OUTCOME), 4),
-            "relevance": round(relevance, 4), "text_score": round(text, 4), "rubric_score": round(rubric, 4),
-            "outcome_score": round(worked, 4), "matched_rubrics": matched,
-            "reasons": reasons_for(text, matched, candidate.get("problem_solved"), candidate.get("helpfulness"))}
+    return {
+        "id": candidate["id"],
+        "kind": candidate["kind"],
+        "published_at": candidate["published_at"],
+        "score": round(relevance + OUTCOME_WEIGHT * (worked - NEUTRAL_OUTCOME), 4),
+        "relevance": round(relevance, 4),
+        "text_score": round(text, 4),
+        "rubric_score": round(rubric, 4),
+        "outcome_score": round(worked, 4),
+        "matched_rubrics": matched,
+        "reasons": reasons_for(text, matched, candidate.get("problem_solved"), candidate.get("helpfulness")),
+    }
 
 
 def rank_candidates(candidates, weights, asked_rubrics, limit, repeats=None, min_relevance=MIN_RELEVANCE):
     """The best ``limit`` candidates at or above ``min_relevance``, best first (then newest)."""
-    scored = [s for s in (assess(c, weights, asked_rubrics, repeats) for c in candidates)
-              if s["relevance"] >= min_relevance]
+    scored = [
+        s for s in (assess(c, weights, asked_rubrics, repeats) for c in candidates) if s["relevance"] >= min_relevance
+    ]
     scored.sort(key=lambda s: (-s["score"], -s["relevance"], -s["published_at"].timestamp(), s["id"]))
     return scored[:limit]
 
 
 # ---- running them ----------------------------------------------------------------------------
 
+
 def terms_of(cur, text):
     """The text's significant terms, their weights (``term_weights``) and how often it says each."""
-    cur.execute(f"SELECT lexeme, coalesce(array_length(positions, 1), 1) AS n "
-                f"FROM unnest(to_tsvector('{TS_CONFIG}', %s))", (text,))
+    cur.execute(
+        f"SELECT lexeme, coalesce(array_length(positions, 1), 1) AS n FROM unnest(to_tsvector('{TS_CONFIG}', %s))",
+        (text,),
+    )
     counts = [(r["lexeme"], r["n"]) for r in cur.fetchall()]
     # the listed shares of the text's lexemes (the higher of the two tables), and the rarest listed
-    cur.execute("SELECT u.lexeme, max(u.frequency) AS frequency FROM pg_stats s, "
-                "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(lexeme, frequency) "
-                "WHERE s.tablename = ANY(%s) AND s.attname = 'search' AND u.lexeme IS NOT NULL "
-                "AND (u.lexeme = ANY(%s) OR u.frequency = (SELECT min(f) FROM unnest(s.most_common_elem_freqs) f)) "
-                "GROUP BY u.lexeme", (list(TABLES.values()), [lex for lex, _ in counts]))
+    cur.execute(
+        "SELECT u.lexeme, max(u.frequency) AS frequency FROM pg_stats s, "
+        "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(lexeme, frequency) "
+        "WHERE s.tablename = ANY(%s) AND s.attname = 'search' AND u.lexeme IS NOT NULL "
+        "AND (u.lexeme = ANY(%s) OR u.frequency = (SELECT min(f) FROM unnest(s.most_common_elem_freqs) f)) "
+        "GROUP BY u.lexeme",
+        (list(TABLES.values()), [lex for lex, _ in counts]),
+    )
     frequencies = {r["lexeme"]: r["frequency"] for r in cur.fetchall()}
     terms = pick_terms(counts, {lex for lex, f in frequencies.items() if f > COMMON_TERM_FREQUENCY})
     repeats = dict(counts)

@@ -21,6 +21,7 @@ snapshots, kept in ``survey_mentors``). No service knows a mentee's rubrics of i
 never narrow the mentees. Inbox entries go out once per survey, when it opens (``SurveyOpened`` in the
 outbox; notifications resolves the same audience from identity).
 """
+
 import uuid
 from datetime import datetime, timezone
 
@@ -33,11 +34,13 @@ from services.common.anonymizer import scrub
 
 SURVEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:surveys")
 SETTING_MENTORS_MAY_CREATE = "mentors_may_create"
-SURVEY_COLUMNS = ("id::text, author_id, title, audience, rubrics, opens_at, closes_at, questions, created_at, "
-                  "announced_at")
+SURVEY_COLUMNS = (
+    "id::text, author_id, title, audience, rubrics, opens_at, closes_at, questions, created_at, announced_at"
+)
 
 
 # ---- pure pieces -----------------------------------------------------------------------------
+
 
 def survey_id(actor, request_key):
     """One request (one Idempotency-Key of one person) creates at most one survey."""
@@ -46,8 +49,16 @@ def survey_id(actor, request_key):
 
 def numbered(questions):
     """The questions as stored: each with its id, ``q1``, ``q2``, ..."""
-    return [{"id": question_id(i), "kind": q["kind"], "text": q["text"], "required": q["required"],
-             "options": list(q["options"])} for i, q in enumerate(questions)]
+    return [
+        {
+            "id": question_id(i),
+            "kind": q["kind"],
+            "text": q["text"],
+            "required": q["required"],
+            "options": list(q["options"]),
+        }
+        for i, q in enumerate(questions)
+    ]
 
 
 def state_of(survey, now):
@@ -84,8 +95,11 @@ class _Refusals:
 def _refusal(q, value):
     """Why ``value`` does not answer question ``q`` (None when it does), and the value as stored."""
     if q["kind"] == "single":
-        return (None, value) if isinstance(value, str) and value in q["options"] else (
-            "Not one of the options offered.", None)
+        return (
+            (None, value)
+            if isinstance(value, str) and value in q["options"]
+            else ("Not one of the options offered.", None)
+        )
     if q["kind"] == "multiple":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return "A list of options is expected.", None
@@ -176,12 +190,22 @@ def results_view(survey_view, questions, results):
         agg = results["questions"][q["id"]]
         counts = [{"option": k, "count": n} for k, n in agg["counts"].items()]
         mean = round(agg["sum"] / agg["answered"], 2) if q["kind"] == "scale" and agg["answered"] else None
-        out.append({"id": q["id"], "kind": q["kind"], "text": q["text"], "answered": agg["answered"],
-                    "counts": counts, "mean": mean, "texts": list(agg["texts"])})
+        out.append(
+            {
+                "id": q["id"],
+                "kind": q["kind"],
+                "text": q["text"],
+                "answered": agg["answered"],
+                "counts": counts,
+                "mean": mean,
+                "texts": list(agg["texts"]),
+            }
+        )
     return {"survey": survey_view, "responses": results["responses"], "questions": out}
 
 
 # ---- running them ----------------------------------------------------------------------------
+
 
 def _now():
     return datetime.now(timezone.utc)
@@ -210,10 +234,12 @@ def settings_view(cur):
 def save_settings(cur, actor, settings):
     if actor["role"] != "moderator":
         raise Forbidden("Only moderators change who may create surveys.")
-    cur.execute("INSERT INTO survey_settings (name, value, changed_by) VALUES (%s, %s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, changed_by = EXCLUDED.changed_by, "
-                "changed_at = now()", (SETTING_MENTORS_MAY_CREATE, Json(settings["mentors_may_create"]),
-                                       actor["user_id"]))
+    cur.execute(
+        "INSERT INTO survey_settings (name, value, changed_by) VALUES (%s, %s, %s) "
+        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, changed_by = EXCLUDED.changed_by, "
+        "changed_at = now()",
+        (SETTING_MENTORS_MAY_CREATE, Json(settings["mentors_may_create"]), actor["user_id"]),
+    )
     return settings_view(cur)
 
 
@@ -230,13 +256,24 @@ def _may_create(cur, actor):
 
 def _announce(cur, survey):
     """The one SurveyOpened of a survey whose period began (the outbox, in the caller's transaction)."""
-    cur.execute("UPDATE surveys SET announced_at = now() WHERE id = %s::uuid AND announced_at IS NULL "
-                "RETURNING id", (survey["id"],))
+    cur.execute(
+        "UPDATE surveys SET announced_at = now() WHERE id = %s::uuid AND announced_at IS NULL RETURNING id",
+        (survey["id"],),
+    )
     if cur.fetchone() is None:
         return False
-    outbox.append(cur, "library", "SurveyOpened", survey["id"],
-                  {"survey_id": survey["id"], "audience": survey["audience"], "rubrics": list(survey["rubrics"]),
-                   "closes_at": survey["closes_at"].isoformat()})
+    outbox.append(
+        cur,
+        "library",
+        "SurveyOpened",
+        survey["id"],
+        {
+            "survey_id": survey["id"],
+            "audience": survey["audience"],
+            "rubrics": list(survey["rubrics"]),
+            "closes_at": survey["closes_at"].isoformat(),
+        },
+    )
     return True
 
 
@@ -249,13 +286,24 @@ def create(cur, actor, definition, request_key):
         raise InvalidInput("The survey would never be open.", {"closes_at": ["Must be in the future."]})
     new_id = survey_id(actor, request_key)
     questions = numbered(definition["questions"])
-    cur.execute("INSERT INTO surveys (id, author_id, title, audience, rubrics, opens_at, closes_at, questions) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
-                (new_id, actor["user_id"], definition["title"], definition["audience"], definition["rubrics"],
-                 definition["opens_at"], definition["closes_at"], Json(questions)))
+    cur.execute(
+        "INSERT INTO surveys (id, author_id, title, audience, rubrics, opens_at, closes_at, questions) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+        (
+            new_id,
+            actor["user_id"],
+            definition["title"],
+            definition["audience"],
+            definition["rubrics"],
+            definition["opens_at"],
+            definition["closes_at"],
+            Json(questions),
+        ),
+    )
     if cur.fetchone() is not None:
-        cur.execute("INSERT INTO survey_results (survey_id, results) VALUES (%s, %s)",
-                    (new_id, Json(empty_results(questions))))
+        cur.execute(
+            "INSERT INTO survey_results (survey_id, results) VALUES (%s, %s)", (new_id, Json(empty_results(questions)))
+        )
     survey = _survey(cur, new_id)
     announced = survey["opens_at"] <= now and _announce(cur, survey)
     return _view(cur, _reader(cur, actor), survey, now), announced
@@ -263,8 +311,11 @@ def create(cur, actor, definition, request_key):
 
 def announce_due(cur, limit=100):
     """Announce every survey whose period began and is not over (a timer): how many."""
-    cur.execute(f"SELECT {SURVEY_COLUMNS} FROM surveys WHERE announced_at IS NULL AND opens_at <= now() "
-                f"AND closes_at > now() ORDER BY opens_at LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+    cur.execute(
+        f"SELECT {SURVEY_COLUMNS} FROM surveys WHERE announced_at IS NULL AND opens_at <= now() "
+        f"AND closes_at > now() ORDER BY opens_at LIMIT %s FOR UPDATE SKIP LOCKED",
+        (limit,),
+    )
     return sum(1 for survey in cur.fetchall() if _announce(cur, survey))
 
 
@@ -276,8 +327,10 @@ def _uuid_text(value):
 
 
 def _survey(cur, survey_id_, lock=False):
-    cur.execute(f"SELECT {SURVEY_COLUMNS} FROM surveys WHERE id = %s::uuid" + (" FOR UPDATE" if lock else ""),
-                (_uuid_text(survey_id_),))
+    cur.execute(
+        f"SELECT {SURVEY_COLUMNS} FROM surveys WHERE id = %s::uuid" + (" FOR UPDATE" if lock else ""),
+        (_uuid_text(survey_id_),),
+    )
     survey = cur.fetchone()
     if survey is None:
         raise NotFound(f"No survey {survey_id_}.")
@@ -285,14 +338,14 @@ def _survey(cur, survey_id_, lock=False):
 
 
 def _answered(cur, survey_id_, user_id):
-    cur.execute("SELECT 1 FROM survey_respondents WHERE survey_id = %s::uuid AND user_id = %s",
-                (survey_id_, user_id))
+    cur.execute("SELECT 1 FROM survey_respondents WHERE survey_id = %s::uuid AND user_id = %s", (survey_id_, user_id))
     return cur.fetchone() is not None
 
 
 def _responses(cur, survey_id_):
-    cur.execute("SELECT (results->>'responses')::int AS n FROM survey_results WHERE survey_id = %s::uuid",
-                (survey_id_,))
+    cur.execute(
+        "SELECT (results->>'responses')::int AS n FROM survey_results WHERE survey_id = %s::uuid", (survey_id_,)
+    )
     row = cur.fetchone()
     return row["n"] if row else 0
 
@@ -303,8 +356,9 @@ def _reads_results(actor, survey):
 
 def _visible(reader, survey, now):
     """The author and moderators see a survey always; its audience once it opened."""
-    return _reads_results(reader, survey) or (survey["opens_at"] <= now
-                                              and in_audience(survey, reader["role"], reader["mentor"]))
+    return _reads_results(reader, survey) or (
+        survey["opens_at"] <= now and in_audience(survey, reader["role"], reader["mentor"])
+    )
 
 
 def _view(cur, actor, survey, now):
@@ -313,12 +367,21 @@ def _view(cur, actor, survey, now):
     answered = _answered(cur, survey["id"], actor["user_id"])
     state = state_of(survey, now)
     mentor = actor["mentor"]  # a reader (_reader)
-    return {"id": survey["id"], "title": survey["title"], "audience": survey["audience"],
-            "rubrics": list(survey["rubrics"]), "opens_at": survey["opens_at"].isoformat(),
-            "closes_at": survey["closes_at"].isoformat(), "state": state, "questions": survey["questions"],
-            "created_at": survey["created_at"].isoformat(), "own": own, "answered": answered,
-            "can_answer": state == "open" and not answered and in_audience(survey, actor["role"], mentor),
-            "responses": _responses(cur, survey["id"]) if _reads_results(actor, survey) else None}
+    return {
+        "id": survey["id"],
+        "title": survey["title"],
+        "audience": survey["audience"],
+        "rubrics": list(survey["rubrics"]),
+        "opens_at": survey["opens_at"].isoformat(),
+        "closes_at": survey["closes_at"].isoformat(),
+        "state": state,
+        "questions": survey["questions"],
+        "created_at": survey["created_at"].isoformat(),
+        "own": own,
+        "answered": answered,
+        "can_answer": state == "open" and not answered and in_audience(survey, actor["role"], mentor),
+        "responses": _responses(cur, survey["id"]) if _reads_results(actor, survey) else None,
+    }
 
 
 def listing(cur, actor):
@@ -345,17 +408,24 @@ def answer(cur, actor, survey_id_, answers):
         raise NotFound(f"No survey {survey_id_}.")
     state = state_of(survey, now)
     if state != "open":
-        raise InvalidInput("The survey is not open.", {"survey": [
-            "The survey has not opened yet." if state == "scheduled" else "The survey is closed."]})
+        raise InvalidInput(
+            "The survey is not open.",
+            {"survey": ["The survey has not opened yet." if state == "scheduled" else "The survey is closed."]},
+        )
     if not in_audience(survey, actor["role"], mentor):
         raise InvalidInput("The survey is not for you.", {"survey": ["You are not in this survey's audience."]})
     stored = checked_answers(survey["questions"], answers)
-    cur.execute("INSERT INTO survey_respondents (survey_id, user_id) VALUES (%s::uuid, %s) ON CONFLICT DO NOTHING "
-                "RETURNING 1", (survey["id"], actor["user_id"]))
+    cur.execute(
+        "INSERT INTO survey_respondents (survey_id, user_id) VALUES (%s::uuid, %s) ON CONFLICT DO NOTHING RETURNING 1",
+        (survey["id"], actor["user_id"]),
+    )
     if cur.fetchone() is None:
         raise InvalidInput("You have answered this survey already.", {"survey": ["Already answered: once only."]})
-    cur.execute("INSERT INTO survey_answers (survey_id, seq, answers) SELECT %s::uuid, coalesce(max(seq), 0) + 1, %s "
-                "FROM survey_answers WHERE survey_id = %s::uuid", (survey["id"], Json(stored), survey["id"]))
+    cur.execute(
+        "INSERT INTO survey_answers (survey_id, seq, answers) SELECT %s::uuid, coalesce(max(seq), 0) + 1, %s "
+        "FROM survey_answers WHERE survey_id = %s::uuid",
+        (survey["id"], Json(stored), survey["id"]),
+    )
     cur.execute("SELECT results FROM survey_results WHERE survey_id = %s::uuid", (survey["id"],))
     results = apply(cur.fetchone()["results"], survey["questions"], stored)
     cur.execute("UPDATE survey_results SET results = %s WHERE survey_id = %s::uuid", (Json(results), survey["id"]))
@@ -384,8 +454,10 @@ def remember_mentor(cur, envelope):
     """Identity's MentorProfileUpdated (a v2 snapshot): the mentor's rubrics and accreditation, kept only
     when newer than what is stored (by identity's outbox position)."""
     p = envelope.payload
-    cur.execute("INSERT INTO survey_mentors (mentor_id, accredited, rubrics, source_position) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (mentor_id) DO UPDATE SET accredited = EXCLUDED.accredited, "
-                "rubrics = EXCLUDED.rubrics, source_position = EXCLUDED.source_position "
-                "WHERE survey_mentors.source_position < EXCLUDED.source_position",
-                (p["mentor_id"], bool(p.get("accredited", False)), list(p.get("rubrics") or []), envelope.position))
+    cur.execute(
+        "INSERT INTO survey_mentors (mentor_id, accredited, rubrics, source_position) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (mentor_id) DO UPDATE SET accredited = EXCLUDED.accredited, "
+        "rubrics = EXCLUDED.rubrics, source_position = EXCLUDED.source_position "
+        "WHERE survey_mentors.source_position < EXCLUDED.source_position",
+        (p["mentor_id"], bool(p.get("accredited", False)), list(p.get("rubrics") or []), envelope.position),
+    )

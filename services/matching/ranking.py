@@ -38,6 +38,7 @@ before the next mentor of its tie (``reasons``): ``fewer_recent_cases`` or
 ``less_recently_proposed`` when that rule decided it, and ``new_to_roll`` when it has no answer
 history yet (its speed is the neutral estimate).
 """
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -100,12 +101,14 @@ def speed(median_response_seconds: float | None, responses: int | None = 1) -> f
     return (n * observed + PRIOR_RESPONSES * NEUTRAL_SPEED) / (n + PRIOR_RESPONSES)
 
 
-def score(overlap: float, load: int, capacity: int, median_response_seconds: float | None = None,
-          responses: int | None = 1) -> float:
+def score(
+    overlap: float, load: int, capacity: int, median_response_seconds: float | None = None, responses: int | None = 1
+) -> float:
     """The documented score (module docstring); ``overlap`` is a share in [0, 1]."""
     free = max(capacity - load, 0) / capacity if capacity > 0 else 0.0
-    return round(OVERLAP_WEIGHT * overlap + FREE_WEIGHT * free
-                 + SPEED_WEIGHT * speed(median_response_seconds, responses), 4)
+    return round(
+        OVERLAP_WEIGHT * overlap + FREE_WEIGHT * free + SPEED_WEIGHT * speed(median_response_seconds, responses), 4
+    )
 
 
 def _proposed_order(candidate: Candidate) -> tuple[int] | tuple[int, datetime]:
@@ -149,9 +152,16 @@ def fair_order(scored: Iterable[Scored], k: int, tie_margin: float = TIE_MARGIN)
     return picked
 
 
-def rank(case_rubrics: Iterable[str], candidates: Iterable[Candidate], k: int = 3, exclude: Iterable[str] | None = (),
-         today: date | None = None, require_free_capacity: bool = True, require_accepting: bool = True,
-         tie_margin: float = TIE_MARGIN) -> list[Proposal]:
+def rank(
+    case_rubrics: Iterable[str],
+    candidates: Iterable[Candidate],
+    k: int = 3,
+    exclude: Iterable[str] | None = (),
+    today: date | None = None,
+    require_free_capacity: bool = True,
+    require_accepting: bool = True,
+    tie_margin: float = TIE_MARGIN,
+) -> list[Proposal]:
     """The top ``k`` proposals in the fair order: ``{mentor_id, matched_rubrics, score, load,
     capacity, recent_assignments, reasons}``.
 
@@ -176,8 +186,19 @@ def rank(case_rubrics: Iterable[str], candidates: Iterable[Candidate], k: int = 
         matched = sorted(wanted & set(c.rubrics))
         if not matched:
             continue
-        scored.append(({"mentor_id": c.mentor_id, "matched_rubrics": matched,
-                        "score": score(len(matched) / len(wanted), c.load, c.capacity, c.median_response_seconds,
-                                       c.responses),
-                        "load": c.load, "capacity": c.capacity, "recent_assignments": c.recent_assignments}, c))
+        scored.append(
+            (
+                {
+                    "mentor_id": c.mentor_id,
+                    "matched_rubrics": matched,
+                    "score": score(
+                        len(matched) / len(wanted), c.load, c.capacity, c.median_response_seconds, c.responses
+                    ),
+                    "load": c.load,
+                    "capacity": c.capacity,
+                    "recent_assignments": c.recent_assignments,
+                },
+                c,
+            )
+        )
     return fair_order(scored, k, tie_margin)

@@ -16,12 +16,21 @@ Every case event locks its case's row first (events of one case apply one at a t
 column is written only by an event newer than the one that wrote it (source positions), so
 redelivered or reordered events leave the same state.
 """
+
 from datetime import date
 
 from psycopg2.extras import Json
 
-from services.matching.ranking import (FREE_WEIGHT, NEUTRAL_SPEED, OVERLAP_WEIGHT, PRIOR_RESPONSES,
-                                       RESPONSE_REFERENCE_SECONDS, SPEED_WEIGHT, TIE_MARGIN, Candidate)
+from services.matching.ranking import (
+    FREE_WEIGHT,
+    NEUTRAL_SPEED,
+    OVERLAP_WEIGHT,
+    PRIOR_RESPONSES,
+    RESPONSE_REFERENCE_SECONDS,
+    SPEED_WEIGHT,
+    TIE_MARGIN,
+    Candidate,
+)
 
 DEFAULT_CAPACITY = 3  # what a v1 profile (before capacities existed) is read as
 SCORE_CUT_MARGIN = 2e-4  # > twice ranking.score's rounding (0.5e-4) plus float noise
@@ -80,11 +89,22 @@ SCHEMA = (
 # Outcomes that end a mentor's engagement with the case at once.
 ENDING_OUTCOMES = ("declined", "escalated")
 # The case events the read model follows (what each one means is in apply_case_event).
-CASE_EVENT_TYPES = ("CaseCreated", "MentorChosen", "MentorAccepted", "MentorDeclined", "CaseEscalated",
-                    "SecondOpinionRequested", "CaseCompleted", "CaseWithdrawn", "CaseRedefined", "MentorReleased")
+CASE_EVENT_TYPES = (
+    "CaseCreated",
+    "MentorChosen",
+    "MentorAccepted",
+    "MentorDeclined",
+    "CaseEscalated",
+    "SecondOpinionRequested",
+    "CaseCompleted",
+    "CaseWithdrawn",
+    "CaseRedefined",
+    "MentorReleased",
+)
 
 
 # ---- mentors ------------------------------------------------------------------------------
+
 
 def _as_date(value):
     return value if isinstance(value, date) else date.fromisoformat(str(value))
@@ -96,14 +116,21 @@ def mentor_snapshot(payload, schema_version):
     v1 is upcast: not accredited (nobody had vouched for them yet), capacity 3, never away.
     Away periods are sorted; one that ends before it starts means nothing and is dropped.
     """
-    snapshot = {"mentor_id": payload["mentor_id"], "rubrics": list(payload["rubrics"]),
-                "accepting_cases": bool(payload["accepting_cases"]), "accredited": False,
-                "capacity": DEFAULT_CAPACITY, "away_periods": []}
+    snapshot = {
+        "mentor_id": payload["mentor_id"],
+        "rubrics": list(payload["rubrics"]),
+        "accepting_cases": bool(payload["accepting_cases"]),
+        "accredited": False,
+        "capacity": DEFAULT_CAPACITY,
+        "away_periods": [],
+    }
     if schema_version >= 2:
         periods = sorted((_as_date(p["starts_on"]), _as_date(p["ends_on"])) for p in payload["away_periods"])
-        snapshot.update(accredited=bool(payload["accredited"]), capacity=int(payload["capacity"]),
-                        away_periods=[{"starts_on": s.isoformat(), "ends_on": e.isoformat()}
-                                      for s, e in periods if s <= e])
+        snapshot.update(
+            accredited=bool(payload["accredited"]),
+            capacity=int(payload["capacity"]),
+            away_periods=[{"starts_on": s.isoformat(), "ends_on": e.isoformat()} for s, e in periods if s <= e],
+        )
     return snapshot
 
 
@@ -124,8 +151,16 @@ _UPSERT_MENTOR = """INSERT INTO mentors (mentor_id, rubrics, accepting_cases, ac
 
 def _upsert_mentor_args(payload, position, schema_version):
     m = mentor_snapshot(payload, schema_version)
-    return (m["mentor_id"], m["rubrics"], m["accepting_cases"], m["accredited"], m["capacity"],
-            Json(m["away_periods"]), _multirange(m["away_periods"]), position)
+    return (
+        m["mentor_id"],
+        m["rubrics"],
+        m["accepting_cases"],
+        m["accredited"],
+        m["capacity"],
+        Json(m["away_periods"]),
+        _multirange(m["away_periods"]),
+        position,
+    )
 
 
 def upsert_mentor(cur, payload, position, schema_version=2):
@@ -137,9 +172,12 @@ def upsert_mentors(cur, envelopes):
     """``upsert_mentor`` of each MentorProfileUpdated envelope, in their order, sent to the server in
     one round trip (the same statements, one after the other in the caller's transaction)."""
     if envelopes:
-        cur.execute(b";".join(cur.mogrify(_UPSERT_MENTOR, _upsert_mentor_args(e.payload, e.position,
-                                                                              e.schema_version))
-                              for e in envelopes))
+        cur.execute(
+            b";".join(
+                cur.mogrify(_UPSERT_MENTOR, _upsert_mentor_args(e.payload, e.position, e.schema_version))
+                for e in envelopes
+            )
+        )
 
 
 MENTOR_COLUMNS = """m.mentor_id, m.rubrics, m.accepting_cases, m.accredited, m.capacity, m.away_periods,
@@ -153,11 +191,19 @@ EXPOSURE_COLUMNS = """(SELECT count(*) FROM assignments a WHERE a.mentor_id = c.
 
 
 def _candidate(row):
-    return Candidate(row["mentor_id"], frozenset(row["rubrics"]), row["accepting_cases"], row["accredited"],
-                     row["capacity"], row["load"],
-                     tuple((_as_date(p["starts_on"]), _as_date(p["ends_on"])) for p in row["away_periods"]),
-                     row["median_response_seconds"], row["responses"], row["recent_assignments"],
-                     row["last_proposed_at"])
+    return Candidate(
+        row["mentor_id"],
+        frozenset(row["rubrics"]),
+        row["accepting_cases"],
+        row["accredited"],
+        row["capacity"],
+        row["load"],
+        tuple((_as_date(p["starts_on"]), _as_date(p["ends_on"])) for p in row["away_periods"]),
+        row["median_response_seconds"],
+        row["responses"],
+        row["recent_assignments"],
+        row["last_proposed_at"],
+    )
 
 
 def _score_sql(rubrics, params):
@@ -165,19 +211,34 @@ def _score_sql(rubrics, params):
     for i, rubric in enumerate(rubrics):
         params[f"r{i}"] = rubric
     matched = " + ".join(f"(m.rubrics @> ARRAY[%(r{i})s]::text[])::int" for i in range(len(rubrics)))
-    free = "CASE WHEN m.capacity > 0 THEN greatest(m.capacity - coalesce(s.open_cases, 0), 0)::float8 / m.capacity " \
-           "ELSE 0 END"
+    free = (
+        "CASE WHEN m.capacity > 0 THEN greatest(m.capacity - coalesce(s.open_cases, 0), 0)::float8 / m.capacity "
+        "ELSE 0 END"
+    )
     n = "greatest(coalesce(s.responses, 0), 1)::float8"
-    speed = (f"CASE WHEN s.median_response_seconds IS NULL THEN {NEUTRAL_SPEED}::float8 ELSE "
-             f"({n} * ({RESPONSE_REFERENCE_SECONDS}::float8 / ({RESPONSE_REFERENCE_SECONDS}::float8 "
-             f"+ greatest(s.median_response_seconds, 0))) + {PRIOR_RESPONSES}::float8 * {NEUTRAL_SPEED}::float8) "
-             f"/ ({n} + {PRIOR_RESPONSES}::float8) END")
-    return (f"{OVERLAP_WEIGHT}::float8 * (({matched})::float8 / {len(rubrics)}) + {FREE_WEIGHT}::float8 * ({free}) "
-            f"+ {SPEED_WEIGHT}::float8 * ({speed})")
+    speed = (
+        f"CASE WHEN s.median_response_seconds IS NULL THEN {NEUTRAL_SPEED}::float8 ELSE "
+        f"({n} * ({RESPONSE_REFERENCE_SECONDS}::float8 / ({RESPONSE_REFERENCE_SECONDS}::float8 "
+        f"+ greatest(s.median_response_seconds, 0))) + {PRIOR_RESPONSES}::float8 * {NEUTRAL_SPEED}::float8) "
+        f"/ ({n} + {PRIOR_RESPONSES}::float8) END"
+    )
+    return (
+        f"{OVERLAP_WEIGHT}::float8 * (({matched})::float8 / {len(rubrics)}) + {FREE_WEIGHT}::float8 * ({free}) "
+        f"+ {SPEED_WEIGHT}::float8 * ({speed})"
+    )
 
 
-def candidates(cur, rubrics, exclude=(), today=None, require_free_capacity=True, require_accepting=True, k=None,
-               recent_since=None, tie_margin=TIE_MARGIN):
+def candidates(
+    cur,
+    rubrics,
+    exclude=(),
+    today=None,
+    require_free_capacity=True,
+    require_accepting=True,
+    k=None,
+    recent_since=None,
+    tie_margin=TIE_MARGIN,
+):
     """Mentors who may be ranked for ``rubrics``, with their recent assignments (chosen at or
     after ``recent_since``; None counts none) and when they were last proposed. The SQL applies
     the eligibility rules of ranking.py (which checks them again) so a large roll is cut down by
@@ -191,8 +252,12 @@ def candidates(cur, rubrics, exclude=(), today=None, require_free_capacity=True,
     (tests/integration/test_matching_availability.py checks it).
     """
     wanted = sorted(set(rubrics))
-    params = {"rubrics": wanted, "today": today, "exclude": sorted(set(exclude)),
-              "recent_since": recent_since if recent_since is not None else "infinity"}
+    params = {
+        "rubrics": wanted,
+        "today": today,
+        "exclude": sorted(set(exclude)),
+        "recent_since": recent_since if recent_since is not None else "infinity",
+    }
     where = ["m.rubrics && %(rubrics)s::text[]", "m.accredited"]
     if require_accepting:
         where.append("m.accepting_cases")
@@ -207,17 +272,21 @@ def candidates(cur, rubrics, exclude=(), today=None, require_free_capacity=True,
         cur.execute(f"SELECT c.*, {EXPOSURE_COLUMNS} FROM (SELECT {MENTOR_COLUMNS} {eligible}) c", params)
     else:
         params.update(k=max(int(k), 1), margin=SCORE_CUT_MARGIN + max(float(tie_margin), 0.0))
-        cur.execute(f"""WITH scored AS (SELECT {MENTOR_COLUMNS}, {_score_sql(wanted, params)} AS raw {eligible}),
+        cur.execute(
+            f"""WITH scored AS (SELECT {MENTOR_COLUMNS}, {_score_sql(wanted, params)} AS raw {eligible}),
                              cut AS (SELECT raw FROM scored ORDER BY raw DESC OFFSET %(k)s - 1 LIMIT 1)
                         SELECT c.*, {EXPOSURE_COLUMNS} FROM scored c
                         WHERE raw >= coalesce((SELECT raw FROM cut), '-infinity') - %(margin)s""",
-                    params)
+            params,
+        )
     return [_candidate(r) for r in cur.fetchall()]
 
 
 def mentor_view(cur, mentor_id):
-    cur.execute(f"SELECT {MENTOR_COLUMNS} FROM mentors m LEFT JOIN mentor_stats s USING (mentor_id) "
-                f"WHERE m.mentor_id = %s", (mentor_id,))
+    cur.execute(
+        f"SELECT {MENTOR_COLUMNS} FROM mentors m LEFT JOIN mentor_stats s USING (mentor_id) WHERE m.mentor_id = %s",
+        (mentor_id,),
+    )
     row = cur.fetchone()
     if row is None:
         return None
@@ -226,16 +295,22 @@ def mentor_view(cur, mentor_id):
 
 # ---- cases and assignments ------------------------------------------------------------------
 
+
 def lock_case(cur, case_id):
     """The case's row, created if new, locked until the transaction ends."""
-    cur.execute("INSERT INTO cases (case_id) VALUES (%s) ON CONFLICT (case_id) DO UPDATE "
-                "SET case_id = EXCLUDED.case_id RETURNING case_id", (case_id,))
+    cur.execute(
+        "INSERT INTO cases (case_id) VALUES (%s) ON CONFLICT (case_id) DO UPDATE "
+        "SET case_id = EXCLUDED.case_id RETURNING case_id",
+        (case_id,),
+    )
     cur.fetchone()
 
 
 def note_rubrics(cur, case_id, rubrics, position):
-    cur.execute("UPDATE cases SET rubrics = %s, rubrics_position = %s WHERE case_id = %s AND rubrics_position < %s",
-                (list(rubrics), position, case_id, position))
+    cur.execute(
+        "UPDATE cases SET rubrics = %s, rubrics_position = %s WHERE case_id = %s AND rubrics_position < %s",
+        (list(rubrics), position, case_id, position),
+    )
 
 
 def mentor_chosen(cur, case_id, mentor_id, round_, at, position):
@@ -244,7 +319,8 @@ def mentor_chosen(cur, case_id, mentor_id, round_, at, position):
            ON CONFLICT (case_id, mentor_id) DO UPDATE SET round = EXCLUDED.round, chosen_at = EXCLUDED.chosen_at,
                chosen_position = EXCLUDED.chosen_position
            WHERE assignments.chosen_position IS NULL OR assignments.chosen_position < EXCLUDED.chosen_position""",
-        (case_id, mentor_id, round_, at, position))
+        (case_id, mentor_id, round_, at, position),
+    )
 
 
 def mentor_answered(cur, case_id, mentor_id, outcome, at, position):
@@ -256,13 +332,15 @@ def mentor_answered(cur, case_id, mentor_id, outcome, at, position):
            ON CONFLICT (case_id, mentor_id) DO UPDATE SET outcome = EXCLUDED.outcome,
                outcome_at = EXCLUDED.outcome_at, outcome_position = EXCLUDED.outcome_position
            WHERE assignments.outcome_position IS NULL OR assignments.outcome_position < EXCLUDED.outcome_position""",
-        (case_id, mentor_id, outcome, at, position))
+        (case_id, mentor_id, outcome, at, position),
+    )
 
 
 def case_released(cur, case_id, position):
     """Every mentor chosen before ``position`` no longer works on the case."""
-    cur.execute("UPDATE cases SET released_position = greatest(released_position, %s) WHERE case_id = %s",
-                (position, case_id))
+    cur.execute(
+        "UPDATE cases SET released_position = greatest(released_position, %s) WHERE case_id = %s", (position, case_id)
+    )
 
 
 def refresh_case(cur, case_id):
@@ -275,7 +353,9 @@ def refresh_case(cur, case_id):
                open = (a.chosen_position IS NOT NULL AND a.chosen_position > c.released_position
                        AND (a.outcome IS NULL OR a.outcome <> ALL(%s)))
            FROM cases c WHERE c.case_id = a.case_id AND a.case_id = %s
-           RETURNING a.mentor_id""", (list(ENDING_OUTCOMES), case_id))
+           RETURNING a.mentor_id""",
+        (list(ENDING_OUTCOMES), case_id),
+    )
     for mentor_id in sorted({r["mentor_id"] for r in cur.fetchall()}):
         refresh_mentor(cur, mentor_id)
 
@@ -283,15 +363,20 @@ def refresh_case(cur, case_id):
 def refresh_mentor(cur, mentor_id):
     # Lock the row first; the next statement's snapshot then sees every assignment committed by a
     # transaction that held the lock before (READ COMMITTED takes a snapshot per statement).
-    cur.execute("INSERT INTO mentor_stats (mentor_id) VALUES (%s) ON CONFLICT (mentor_id) DO UPDATE "
-                "SET mentor_id = EXCLUDED.mentor_id", (mentor_id,))
+    cur.execute(
+        "INSERT INTO mentor_stats (mentor_id) VALUES (%s) ON CONFLICT (mentor_id) DO UPDATE "
+        "SET mentor_id = EXCLUDED.mentor_id",
+        (mentor_id,),
+    )
     cur.execute(
         """UPDATE mentor_stats s SET open_cases = a.open_cases, responses = a.responses,
                median_response_seconds = a.median
            FROM (SELECT count(*) FILTER (WHERE open) AS open_cases, count(response_seconds) AS responses,
                         percentile_cont(0.5) WITHIN GROUP (ORDER BY response_seconds) AS median
                  FROM assignments WHERE mentor_id = %s) a
-           WHERE s.mentor_id = %s""", (mentor_id, mentor_id))
+           WHERE s.mentor_id = %s""",
+        (mentor_id, mentor_id),
+    )
 
 
 def asked_mentors(cur, case_id):
@@ -332,14 +417,17 @@ def apply_case_event(cur, envelope):
 
 # ---- rounds -------------------------------------------------------------------------------
 
+
 def record_round(cur, case_id, round_, rubrics, proposals, at=None):
     """A round is decided once: returns the proposals recorded for it (these, or earlier ones).
 
     ``at``: when it was decided (now by default; a rebuild gives the MentorsMatched event's time,
     so "least recently proposed" means the same in a rebuilt read model)."""
-    cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals, created_at) "
-                "VALUES (%s, %s, %s, %s, coalesce(%s, now())) ON CONFLICT DO NOTHING RETURNING round",
-                (case_id, round_, list(rubrics), Json(proposals), at))
+    cur.execute(
+        "INSERT INTO proposals (case_id, round, rubrics, proposals, created_at) "
+        "VALUES (%s, %s, %s, %s, coalesce(%s, now())) ON CONFLICT DO NOTHING RETURNING round",
+        (case_id, round_, list(rubrics), Json(proposals), at),
+    )
     if cur.fetchone() is None:
         cur.execute("SELECT proposals FROM proposals WHERE case_id = %s AND round = %s", (case_id, round_))
         return cur.fetchone()["proposals"]

@@ -17,6 +17,7 @@ stays eligible in later rounds.
 The cases service lists the excluded mentors in the event; matching adds every mentor it saw
 chosen for the case (``asked``), so a list that omits someone still cannot bring them back.
 """
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +32,7 @@ class RoundRequest:
     exclude: frozenset[str]
 
 
-def round_request(event_type: str, payload: Mapping[str, Any],
-                  asked: Iterable[str] = ()) -> RoundRequest | None:
+def round_request(event_type: str, payload: Mapping[str, Any], asked: Iterable[str] = ()) -> RoundRequest | None:
     """The round ``event_type`` asks for, or None for events that ask for none.
 
     ``asked``: mentors matching saw chosen for this case (from MentorChosen events).

@@ -12,6 +12,7 @@ Proposals are written with their MentorsMatched outbox event in one transaction;
 relay publishes them and the cases service records them on the case (no proposal at all:
 the case has no mentor, and the cases service flags it for the moderators).
 """
+
 from datetime import datetime, timedelta, timezone
 
 from nameko.dependency_providers import Config
@@ -25,12 +26,12 @@ from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.metrics import Metrics
 from services.common.outbox import OutboxReader
 from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
 from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
-from services.common.metrics import Metrics
 from services.matching import readmodel
 from services.matching.ranking import TIE_MARGIN, rank
 from services.matching.rounds import round_request
@@ -46,8 +47,11 @@ def today():
 
 
 # A mentor's rows for GET /api/v1/me/data: (columns holding their id, columns left out).
-PERSONAL_TABLES = {"mentors": (("mentor_id",), ()), "assignments": (("mentor_id",), ()),
-                   "mentor_stats": (("mentor_id",), ())}
+PERSONAL_TABLES = {
+    "mentors": (("mentor_id",), ()),
+    "assignments": (("mentor_id",), ()),
+    "mentor_stats": (("mentor_id",), ()),
+}
 
 
 class MatchingService:
@@ -69,8 +73,9 @@ class MatchingService:
             readmodel.upsert_mentors(cur, applied)  # upsert_mentor of each, in one round trip
         for envelope in applied:  # after the commit, as before
             with event_context(envelope):
-                log.info("mentor_known", mentor_id=envelope.payload["mentor_id"],
-                         schema_version=envelope.schema_version)
+                log.info(
+                    "mentor_known", mentor_id=envelope.payload["mentor_id"], schema_version=envelope.schema_version
+                )
 
     @subscribe("matching.case-events")
     def on_case_event(self, envelope):
@@ -90,8 +95,9 @@ class MatchingService:
             log.info("case_event_applied", case_id=p["case_id"], event_type=envelope.type)
             return
         self.relay.wake()
-        log.info("mentors_matched", case_id=p["case_id"], round=request.round, proposed=len(proposals),
-                 trigger=envelope.type)
+        log.info(
+            "mentors_matched", case_id=p["case_id"], round=request.round, proposed=len(proposals), trigger=envelope.type
+        )
 
     def _propose(self, cur, case_id, request):
         """Rank, record the round and its MentorsMatched event in the caller's transaction
@@ -102,11 +108,17 @@ class MatchingService:
         """
         day, k, fairness = today(), self._k(), self._fairness()
         found = readmodel.candidates(cur, request.rubrics, exclude=request.exclude, today=day, k=k, **fairness)
-        ranked = rank(request.rubrics, found, k=k, exclude=request.exclude, today=day,
-                      tie_margin=fairness["tie_margin"])
+        ranked = rank(
+            request.rubrics, found, k=k, exclude=request.exclude, today=day, tie_margin=fairness["tie_margin"]
+        )
         proposals = readmodel.record_round(cur, case_id, request.round, request.rubrics, ranked)
-        outbox.append(cur, "matching", "MentorsMatched", case_id,
-                      {"case_id": case_id, "round": request.round, "proposals": proposals})
+        outbox.append(
+            cur,
+            "matching",
+            "MentorsMatched",
+            case_id,
+            {"case_id": case_id, "round": request.round, "proposals": proposals},
+        )
         return proposals
 
     def _k(self):
@@ -116,8 +128,10 @@ class MatchingService:
         """The fair order's settings (services/matching/ranking.py): assignments since when count
         as recent, and how close two scores must be to tie."""
         days = float(self.config.get("MATCHING_RECENT_DAYS", 90))
-        return {"recent_since": datetime.now(timezone.utc) - timedelta(days=days),
-                "tie_margin": float(self.config.get("MATCHING_TIE_MARGIN", TIE_MARGIN))}
+        return {
+            "recent_since": datetime.now(timezone.utc) - timedelta(days=days),
+            "tie_margin": float(self.config.get("MATCHING_TIE_MARGIN", TIE_MARGIN)),
+        }
 
     @rpc
     def suggest_colleagues(self, case_id, rubrics, exclude=None, limit=5):
@@ -125,16 +139,34 @@ class MatchingService:
         mentors advising in the case's rubrics, not away, ranked by the same score; never the
         case's own mentor nor anyone in ``exclude``. Capacity and accepting_cases do not apply:
         an opinion is not a case to take."""
-        args = load(SuggestColleaguesSchema, {"case_id": case_id, "rubrics": rubrics,
-                                              "exclude": exclude or [], "limit": limit}, "suggestion request")
+        args = load(
+            SuggestColleaguesSchema,
+            {"case_id": case_id, "rubrics": rubrics, "exclude": exclude or [], "limit": limit},
+            "suggestion request",
+        )
         day, fairness = today(), self._fairness()
         with self.db.transaction() as cur:
             excluded = set(args["exclude"]) | readmodel.case_mentors(cur, args["case_id"])
-            found = readmodel.candidates(cur, args["rubrics"], exclude=excluded, today=day,
-                                         require_free_capacity=False, require_accepting=False, k=args["limit"],
-                                         **fairness)
-        return rank(args["rubrics"], found, k=args["limit"], exclude=excluded, today=day,
-                    require_free_capacity=False, require_accepting=False, tie_margin=fairness["tie_margin"])
+            found = readmodel.candidates(
+                cur,
+                args["rubrics"],
+                exclude=excluded,
+                today=day,
+                require_free_capacity=False,
+                require_accepting=False,
+                k=args["limit"],
+                **fairness,
+            )
+        return rank(
+            args["rubrics"],
+            found,
+            k=args["limit"],
+            exclude=excluded,
+            today=day,
+            require_free_capacity=False,
+            require_accepting=False,
+            tie_margin=fairness["tie_margin"],
+        )
 
     @rpc
     def get_mentor(self, mentor_id):

@@ -4,6 +4,7 @@ offline one (with a place); others mark "I'll attend"; the author edits or cance
 The rules are pure functions of the event and ``now`` (unit-tested); storage is below them.
 A change of time, place or link, and a cancellation, tell the attendees (their inbox).
 """
+
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -119,11 +120,11 @@ def when(event):
 
 
 def change_text(event):
-    return f"The event \"{event['title']}\" you attend changed: it is now on {when(event)}; see the details."
+    return f'The event "{event["title"]}" you attend changed: it is now on {when(event)}; see the details.'
 
 
 def cancellation_text(event):
-    return f"The event \"{event['title']}\" on {when(event)} was cancelled."
+    return f'The event "{event["title"]}" on {when(event)} was cancelled.'
 
 
 def event_id(author_id, request_key):
@@ -140,12 +141,24 @@ def parse_event_id(value):
 
 def event_view(row):
     iso = lambda v: v.isoformat() if isinstance(v, datetime) else v  # noqa: E731
-    return {"id": str(row["id"]), "author_id": row["author_id"], "title": row["title"],
-            "description": row["description"], "format": row["format"], "starts_at": iso(row["starts_at"]),
-            "ends_at": iso(row["ends_at"]), "link": row["link"], "place": row["place"],
-            "rubrics": list(row["rubrics"]), "status": row["status"], "cancel_reason": row["cancel_reason"],
-            "attendees_count": row["attendees_count"], "attending": row["attending"],
-            "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
+    return {
+        "id": str(row["id"]),
+        "author_id": row["author_id"],
+        "title": row["title"],
+        "description": row["description"],
+        "format": row["format"],
+        "starts_at": iso(row["starts_at"]),
+        "ends_at": iso(row["ends_at"]),
+        "link": row["link"],
+        "place": row["place"],
+        "rubrics": list(row["rubrics"]),
+        "status": row["status"],
+        "cancel_reason": row["cancel_reason"],
+        "attendees_count": row["attendees_count"],
+        "attending": row["attending"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
 
 
 # ---- storage -------------------------------------------------------------------------------
@@ -158,8 +171,9 @@ FROM calendar_events e
 
 
 def load(cur, event_uuid, viewer_id, lock=False):
-    cur.execute(f"{_SELECT} WHERE e.id = %(id)s" + (" FOR UPDATE OF e" if lock else ""),
-                {"id": event_uuid, "viewer": viewer_id})
+    cur.execute(
+        f"{_SELECT} WHERE e.id = %(id)s" + (" FOR UPDATE OF e" if lock else ""), {"id": event_uuid, "viewer": viewer_id}
+    )
     row = cur.fetchone()
     if row is None:
         raise NotFound(f"No event {event_uuid}.")
@@ -168,22 +182,30 @@ def load(cur, event_uuid, viewer_id, lock=False):
 
 def insert(cur, event_uuid, author_id, event):
     """False when this id exists already (a repeated request)."""
-    cur.execute("INSERT INTO calendar_events (id, author_id, title, description, format, starts_at, ends_at, "
-                "link, place, rubrics) VALUES (%(id)s, %(author_id)s, %(title)s, %(description)s, %(format)s, "
-                "%(starts_at)s, %(ends_at)s, %(link)s, %(place)s, %(rubrics)s) ON CONFLICT (id) DO NOTHING",
-                {**event, "id": event_uuid, "author_id": author_id})
+    cur.execute(
+        "INSERT INTO calendar_events (id, author_id, title, description, format, starts_at, ends_at, "
+        "link, place, rubrics) VALUES (%(id)s, %(author_id)s, %(title)s, %(description)s, %(format)s, "
+        "%(starts_at)s, %(ends_at)s, %(link)s, %(place)s, %(rubrics)s) ON CONFLICT (id) DO NOTHING",
+        {**event, "id": event_uuid, "author_id": author_id},
+    )
     return cur.rowcount == 1
 
 
 def update(cur, event_uuid, event):
-    cur.execute("UPDATE calendar_events SET title = %(title)s, description = %(description)s, format = %(format)s, "
-                "starts_at = %(starts_at)s, ends_at = %(ends_at)s, link = %(link)s, place = %(place)s, "
-                "rubrics = %(rubrics)s, updated_at = now() WHERE id = %(id)s", {**event, "id": event_uuid})
+    cur.execute(
+        "UPDATE calendar_events SET title = %(title)s, description = %(description)s, format = %(format)s, "
+        "starts_at = %(starts_at)s, ends_at = %(ends_at)s, link = %(link)s, place = %(place)s, "
+        "rubrics = %(rubrics)s, updated_at = now() WHERE id = %(id)s",
+        {**event, "id": event_uuid},
+    )
 
 
 def cancel(cur, event_uuid, reason):
-    cur.execute("UPDATE calendar_events SET status = 'cancelled', cancel_reason = %s, cancelled_at = now(), "
-                "updated_at = now() WHERE id = %s AND status = 'scheduled'", (reason or None, event_uuid))
+    cur.execute(
+        "UPDATE calendar_events SET status = 'cancelled', cancel_reason = %s, cancelled_at = now(), "
+        "updated_at = now() WHERE id = %s AND status = 'scheduled'",
+        (reason or None, event_uuid),
+    )
     return cur.rowcount == 1
 
 
@@ -193,8 +215,10 @@ def attendees(cur, event_uuid):
 
 
 def attend(cur, event_uuid, user_id):
-    cur.execute("INSERT INTO calendar_attendance (event_id, user_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                (event_uuid, user_id))
+    cur.execute(
+        "INSERT INTO calendar_attendance (event_id, user_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (event_uuid, user_id),
+    )
 
 
 def unattend(cur, event_uuid, user_id):

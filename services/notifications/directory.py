@@ -5,6 +5,7 @@ ServiceUnavailable, so a down identity service delays a message or an e-mail (wh
 instead of blocking a worker; a request identity takes too late is dropped, not answered.
 Errors identity raises itself (NotFound ...) pass.
 """
+
 from services.common.rpc import TimedRpcProxy
 
 

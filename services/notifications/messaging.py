@@ -5,14 +5,16 @@ A mentee has no direct messages: mentee and mentor talk on a personal-mode case
 whether the mentor may know who the author is. Here both ends must be mentors or moderators:
 the sender's role comes from the actor, the recipient's from identity.
 """
+
 import uuid
 
 from contracts.errors import Forbidden, InvalidInput
 
 MESSAGING_ROLES = ("mentor", "moderator")
 NAMESPACE = uuid.UUID("6f1d3c52-9a57-4a57-8d0e-2f4f5a0b7c11")
-MENTEES_REFUSED = ("Direct messages are between mentors and moderators; a mentee talks with the mentor "
-                   "on a personal-mode case.")
+MENTEES_REFUSED = (
+    "Direct messages are between mentors and moderators; a mentee talks with the mentor on a personal-mode case."
+)
 NOT_A_COLLEAGUE = "Direct messages go to mentors and moderators only."
 NOTIFICATION_TEXT = "A colleague sent you a direct message."
 
@@ -46,9 +48,14 @@ def peer_argument(peer_id):
 
 
 def message_view(row):
-    return {"id": str(row["id"]), "sender_id": row["sender_id"], "recipient_id": row["recipient_id"],
-            "text": row["text"], "sent_at": row["created_at"].isoformat(),
-            "read_at": row["read_at"].isoformat() if row["read_at"] else None}
+    return {
+        "id": str(row["id"]),
+        "sender_id": row["sender_id"],
+        "recipient_id": row["recipient_id"],
+        "text": row["text"],
+        "sent_at": row["created_at"].isoformat(),
+        "read_at": row["read_at"].isoformat() if row["read_at"] else None,
+    }
 
 
 # ---- storage -------------------------------------------------------------------------------
@@ -58,8 +65,11 @@ _COLUMNS = "id, sender_id, recipient_id, text, created_at, read_at"
 
 def insert(cur, message_uuid, sender_id, recipient_id, text):
     """The stored message, and whether this call stored it (False for a repeated request)."""
-    cur.execute(f"INSERT INTO direct_messages (id, sender_id, recipient_id, text) VALUES (%s, %s, %s, %s) "
-                f"ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}", (message_uuid, sender_id, recipient_id, text))
+    cur.execute(
+        f"INSERT INTO direct_messages (id, sender_id, recipient_id, text) VALUES (%s, %s, %s, %s) "
+        f"ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}",
+        (message_uuid, sender_id, recipient_id, text),
+    )
     row = cur.fetchone()
     if row is not None:
         return row, True
@@ -69,7 +79,8 @@ def insert(cur, message_uuid, sender_id, recipient_id, text):
 
 def conversations(cur, user_id, limit=200):
     """One line per peer: the last message and how many of theirs are unread, newest first."""
-    cur.execute(f"""
+    cur.execute(
+        f"""
         WITH mine AS (
             SELECT {_COLUMNS}, CASE WHEN sender_id = %(me)s THEN recipient_id ELSE sender_id END AS peer_id
             FROM direct_messages WHERE sender_id = %(me)s OR recipient_id = %(me)s),
@@ -80,9 +91,13 @@ def conversations(cur, user_id, limit=200):
             GROUP BY peer_id)
         SELECT last.*, coalesce(unread.n, 0) AS unread_count
         FROM last LEFT JOIN unread USING (peer_id)
-        ORDER BY last.created_at DESC, last.id DESC LIMIT %(limit)s""", {"me": user_id, "limit": limit})
-    return [{"peer_id": row["peer_id"], "last_message": message_view(row), "unread_count": row["unread_count"]}
-            for row in cur.fetchall()]
+        ORDER BY last.created_at DESC, last.id DESC LIMIT %(limit)s""",
+        {"me": user_id, "limit": limit},
+    )
+    return [
+        {"peer_id": row["peer_id"], "last_message": message_view(row), "unread_count": row["unread_count"]}
+        for row in cur.fetchall()
+    ]
 
 
 def thread(cur, user_id, peer_id, limit, before=None):
@@ -94,19 +109,28 @@ def thread(cur, user_id, peer_id, limit, before=None):
             params["before"] = uuid.UUID(str(before))
         except ValueError:
             raise InvalidInput("Not a message id.", {"before": ["Not a message id."]}) from None
-        cur.execute("SELECT created_at FROM direct_messages WHERE id = %(before)s AND "
-                    "((sender_id = %(me)s AND recipient_id = %(peer)s) OR "
-                    "(sender_id = %(peer)s AND recipient_id = %(me)s))", params)
+        cur.execute(
+            "SELECT created_at FROM direct_messages WHERE id = %(before)s AND "
+            "((sender_id = %(me)s AND recipient_id = %(peer)s) OR "
+            "(sender_id = %(peer)s AND recipient_id = %(me)s))",
+            params,
+        )
         found = cur.fetchone()
         if found is None:
             raise InvalidInput("No such message in this conversation.", {"before": ["No such message here."]})
         params["at"] = found["created_at"]
         bound = " AND (created_at, id) < (%(at)s, %(before)s)"
-    cur.execute("UPDATE direct_messages SET read_at = now() WHERE sender_id = %(peer)s AND recipient_id = %(me)s "
-                "AND read_at IS NULL", params)
-    cur.execute(f"SELECT {_COLUMNS} FROM direct_messages WHERE ((sender_id = %(me)s AND recipient_id = %(peer)s) "
-                f"OR (sender_id = %(peer)s AND recipient_id = %(me)s)){bound} "
-                f"ORDER BY created_at DESC, id DESC LIMIT %(limit)s", params)
+    cur.execute(
+        "UPDATE direct_messages SET read_at = now() WHERE sender_id = %(peer)s AND recipient_id = %(me)s "
+        "AND read_at IS NULL",
+        params,
+    )
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM direct_messages WHERE ((sender_id = %(me)s AND recipient_id = %(peer)s) "
+        f"OR (sender_id = %(peer)s AND recipient_id = %(me)s)){bound} "
+        f"ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+        params,
+    )
     rows = cur.fetchall()
     items = [message_view(r) for r in rows[:limit]]
     return {"peer_id": peer_id, "items": items, "next_before": items[-1]["id"] if len(rows) > limit else None}

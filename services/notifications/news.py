@@ -17,6 +17,7 @@ transaction that marks the item notified, so nothing crosses the broker and nobo
 
 Rules are pure functions of the item and ``now`` (unit-tested); storage is below them.
 """
+
 import uuid
 from datetime import datetime, timedelta
 
@@ -35,12 +36,16 @@ DELIVERY_BATCH = 20  # items one delivery round locks at once
 
 # ---- rules ----------------------------------------------------------------------------------
 
+
 def normalize(form):
     """A loaded form (or merged patch) with text trimmed and a blank link dropped."""
-    return {"title": (form.get("title") or "").strip(), "text": (form.get("text") or "").strip(),
-            "rubrics": list(form.get("rubrics") or ()),
-            "meeting_link": (form.get("meeting_link") or "").strip() or None,
-            "publish_at": form.get("publish_at")}
+    return {
+        "title": (form.get("title") or "").strip(),
+        "text": (form.get("text") or "").strip(),
+        "rubrics": list(form.get("rubrics") or ()),
+        "meeting_link": (form.get("meeting_link") or "").strip() or None,
+        "publish_at": form.get("publish_at"),
+    }
 
 
 def state_of(item, now):
@@ -69,8 +74,12 @@ def validated(item, now, previous=None):
     if errors:
         raise InvalidInput("The news item has invalid fields.", errors)
     if item["publish_at"] is None or item["publish_at"] < now:
-        item = {**item, "publish_at": now if previous is None or item["publish_at"] != previous["publish_at"]
-                else previous["publish_at"]}
+        item = {
+            **item,
+            "publish_at": now
+            if previous is None or item["publish_at"] != previous["publish_at"]
+            else previous["publish_at"],
+        }
     return item
 
 
@@ -102,7 +111,7 @@ def wants(subscription_rubrics, item_rubrics):
 
 
 def notification_text(item):
-    return f"News: \"{item['title']}\". Read it in the news section."
+    return f'News: "{item["title"]}". Read it in the news section.'
 
 
 def item_id(author_id, request_key):
@@ -122,21 +131,39 @@ def _iso(value):
 
 
 def item_view(row, now, moderator=False):
-    return {"id": str(row["id"]), "title": row["title"], "text": row["text"], "rubrics": list(row["rubrics"]),
-            "meeting_link": row["meeting_link"], "publish_at": _iso(row["publish_at"]),
-            "state": state_of(row, now), "version": row["version"], "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"]), "withdrawn_at": _iso(row["withdrawn_at"]),
-            "withdraw_reason": row["withdraw_reason"] if moderator else None}
+    return {
+        "id": str(row["id"]),
+        "title": row["title"],
+        "text": row["text"],
+        "rubrics": list(row["rubrics"]),
+        "meeting_link": row["meeting_link"],
+        "publish_at": _iso(row["publish_at"]),
+        "state": state_of(row, now),
+        "version": row["version"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "withdrawn_at": _iso(row["withdrawn_at"]),
+        "withdraw_reason": row["withdraw_reason"] if moderator else None,
+    }
 
 
 def version_view(row):
-    return {"version": row["version"], "change": row["change"], "title": row["title"], "text": row["text"],
-            "rubrics": list(row["rubrics"]), "meeting_link": row["meeting_link"],
-            "publish_at": _iso(row["publish_at"]), "reason": row["reason"], "editor_id": row["editor_id"],
-            "recorded_at": _iso(row["recorded_at"])}
+    return {
+        "version": row["version"],
+        "change": row["change"],
+        "title": row["title"],
+        "text": row["text"],
+        "rubrics": list(row["rubrics"]),
+        "meeting_link": row["meeting_link"],
+        "publish_at": _iso(row["publish_at"]),
+        "reason": row["reason"],
+        "editor_id": row["editor_id"],
+        "recorded_at": _iso(row["recorded_at"]),
+    }
 
 
 # ---- storage --------------------------------------------------------------------------------
+
 
 def load(cur, item_uuid, lock=False):
     cur.execute("SELECT * FROM news_items WHERE id = %s" + (" FOR UPDATE" if lock else ""), (item_uuid,))
@@ -147,18 +174,22 @@ def load(cur, item_uuid, lock=False):
 
 
 def _record_version(cur, item_uuid, version, change, item, editor_id, reason=None):
-    cur.execute("INSERT INTO news_versions (item_id, version, change, title, text, rubrics, meeting_link, "
-                "publish_at, reason, editor_id) VALUES (%(id)s, %(version)s, %(change)s, %(title)s, %(text)s, "
-                "%(rubrics)s, %(meeting_link)s, %(publish_at)s, %(reason)s, %(editor)s)",
-                {**item, "id": item_uuid, "version": version, "change": change, "reason": reason,
-                 "editor": editor_id})
+    cur.execute(
+        "INSERT INTO news_versions (item_id, version, change, title, text, rubrics, meeting_link, "
+        "publish_at, reason, editor_id) VALUES (%(id)s, %(version)s, %(change)s, %(title)s, %(text)s, "
+        "%(rubrics)s, %(meeting_link)s, %(publish_at)s, %(reason)s, %(editor)s)",
+        {**item, "id": item_uuid, "version": version, "change": change, "reason": reason, "editor": editor_id},
+    )
 
 
 def insert(cur, item_uuid, author_id, item):
     """False when this id exists already (a repeated request): nothing is written."""
-    cur.execute("INSERT INTO news_items (id, title, text, rubrics, meeting_link, publish_at, created_by) "
-                "VALUES (%(id)s, %(title)s, %(text)s, %(rubrics)s, %(meeting_link)s, %(publish_at)s, %(author)s) "
-                "ON CONFLICT (id) DO NOTHING", {**item, "id": item_uuid, "author": author_id})
+    cur.execute(
+        "INSERT INTO news_items (id, title, text, rubrics, meeting_link, publish_at, created_by) "
+        "VALUES (%(id)s, %(title)s, %(text)s, %(rubrics)s, %(meeting_link)s, %(publish_at)s, %(author)s) "
+        "ON CONFLICT (id) DO NOTHING",
+        {**item, "id": item_uuid, "author": author_id},
+    )
     if cur.rowcount != 1:
         return False
     _record_version(cur, item_uuid, 1, "created", item, author_id)
@@ -167,16 +198,22 @@ def insert(cur, item_uuid, author_id, item):
 
 def update(cur, current, item, editor_id):
     version = current["version"] + 1
-    cur.execute("UPDATE news_items SET title = %(title)s, text = %(text)s, rubrics = %(rubrics)s, "
-                "meeting_link = %(meeting_link)s, publish_at = %(publish_at)s, version = %(version)s, "
-                "updated_at = now() WHERE id = %(id)s", {**item, "id": current["id"], "version": version})
+    cur.execute(
+        "UPDATE news_items SET title = %(title)s, text = %(text)s, rubrics = %(rubrics)s, "
+        "meeting_link = %(meeting_link)s, publish_at = %(publish_at)s, version = %(version)s, "
+        "updated_at = now() WHERE id = %(id)s",
+        {**item, "id": current["id"], "version": version},
+    )
     _record_version(cur, current["id"], version, "edited", item, editor_id)
 
 
 def withdraw(cur, current, reason, editor_id):
     version = current["version"] + 1
-    cur.execute("UPDATE news_items SET status = 'withdrawn', withdrawn_at = now(), withdraw_reason = %s, "
-                "version = %s, updated_at = now() WHERE id = %s", (reason, version, current["id"]))
+    cur.execute(
+        "UPDATE news_items SET status = 'withdrawn', withdrawn_at = now(), withdraw_reason = %s, "
+        "version = %s, updated_at = now() WHERE id = %s",
+        (reason, version, current["id"]),
+    )
     _record_version(cur, current["id"], version, "withdrawn", {k: current[k] for k in EDITABLE}, editor_id, reason)
 
 
@@ -199,8 +236,11 @@ def page(cur, now, limit, cursor=None, rubric=None, state=None):
     if cursor:
         params["at"], params["after"] = paging.decode_cursor(cursor)
         where.append("(publish_at, id) < (%(at)s, %(after)s)")
-    cur.execute(f"SELECT * FROM news_items {'WHERE ' + ' AND '.join(where) if where else ''} "
-                f"ORDER BY publish_at DESC, id DESC LIMIT %(limit)s", params)
+    cur.execute(
+        f"SELECT * FROM news_items {'WHERE ' + ' AND '.join(where) if where else ''} "
+        f"ORDER BY publish_at DESC, id DESC LIMIT %(limit)s",
+        params,
+    )
     rows = cur.fetchall()
     last = rows[limit - 1] if len(rows) > limit else None
     return rows[:limit], (paging.encode_cursor(last["publish_at"], last["id"]) if last else None)
@@ -208,23 +248,33 @@ def page(cur, now, limit, cursor=None, rubric=None, state=None):
 
 # ---- subscriptions and delivery ----------------------------------------------------------------
 
+
 def subscription(cur, user_id):
     cur.execute("SELECT subscribed, rubrics FROM news_subscriptions WHERE user_id = %s", (user_id,))
     row = cur.fetchone()
-    return {"subscribed": row["subscribed"], "rubrics": list(row["rubrics"])} if row else \
-        {"subscribed": False, "rubrics": []}
+    return (
+        {"subscribed": row["subscribed"], "rubrics": list(row["rubrics"])}
+        if row
+        else {"subscribed": False, "rubrics": []}
+    )
 
 
 def save_subscription(cur, user_id, choice):
-    cur.execute("INSERT INTO news_subscriptions (user_id, subscribed, rubrics) VALUES (%s, %s, %s) "
-                "ON CONFLICT (user_id) DO UPDATE SET subscribed = EXCLUDED.subscribed, rubrics = EXCLUDED.rubrics, "
-                "updated_at = now()", (user_id, choice["subscribed"], list(dict.fromkeys(choice["rubrics"]))))
+    cur.execute(
+        "INSERT INTO news_subscriptions (user_id, subscribed, rubrics) VALUES (%s, %s, %s) "
+        "ON CONFLICT (user_id) DO UPDATE SET subscribed = EXCLUDED.subscribed, rubrics = EXCLUDED.rubrics, "
+        "updated_at = now()",
+        (user_id, choice["subscribed"], list(dict.fromkeys(choice["rubrics"]))),
+    )
 
 
 def due_for_delivery(cur, limit=DELIVERY_BATCH):
     """Published, active items nobody was told of yet, locked for this round (another process skips them)."""
-    cur.execute("SELECT * FROM news_items WHERE status = 'active' AND notified_at IS NULL AND publish_at <= now() "
-                "ORDER BY publish_at, id LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+    cur.execute(
+        "SELECT * FROM news_items WHERE status = 'active' AND notified_at IS NULL AND publish_at <= now() "
+        "ORDER BY publish_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (limit,),
+    )
     return cur.fetchall()
 
 
@@ -237,7 +287,9 @@ def subscribers_for(cur, item):
 def deliver(cur, item):
     """Tell the item's subscribers (inbox and, by their preference, e-mail), once each, and mark it
     notified; returns how many entries were new."""
-    told = sum(inbox.deliver(cur, user_id, KIND, notification_text(item), item["id"], news_item_id=str(item["id"]))
-               for user_id in subscribers_for(cur, item))
+    told = sum(
+        inbox.deliver(cur, user_id, KIND, notification_text(item), item["id"], news_item_id=str(item["id"]))
+        for user_id in subscribers_for(cur, item)
+    )
     cur.execute("UPDATE news_items SET notified_at = now() WHERE id = %s", (item["id"],))
     return told

@@ -4,6 +4,7 @@ notifications is the communications service: the inbox, the e-mail outbox and pr
 direct messages between mentors, the events calendar and the news items live in its one database. E-mail
 addresses are never stored here: the sender asks identity for them at send time.
 """
+
 from services.common.schema import CONSUMER_TABLES
 
 INBOX = """
@@ -55,8 +56,9 @@ CREATE TABLE IF NOT EXISTS email_outbox (
     UNIQUE (source_event_id, recipient)
 )"""
 
-EMAIL_DUE_INDEX = ("CREATE INDEX IF NOT EXISTS email_outbox_due ON email_outbox (next_attempt_at) "
-                   "WHERE status = 'pending'")
+EMAIL_DUE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS email_outbox_due ON email_outbox (next_attempt_at) WHERE status = 'pending'"
+)
 
 PREFERENCES = """
 CREATE TABLE IF NOT EXISTS notification_preferences (
@@ -79,8 +81,7 @@ CREATE TABLE IF NOT EXISTS direct_messages (
 
 DIRECT_MESSAGES_INDEXES = (
     "CREATE INDEX IF NOT EXISTS direct_messages_sent ON direct_messages (sender_id, recipient_id, created_at DESC)",
-    "CREATE INDEX IF NOT EXISTS direct_messages_received ON direct_messages "
-    "(recipient_id, sender_id, created_at DESC)",
+    "CREATE INDEX IF NOT EXISTS direct_messages_received ON direct_messages (recipient_id, sender_id, created_at DESC)",
 )
 
 CALENDAR_EVENTS = """
@@ -168,9 +169,21 @@ CREATE TABLE IF NOT EXISTS news_subscriptions (
 )"""
 
 MIGRATIONS = CONSUMER_TABLES + (
-    INBOX, *INBOX_COLUMNS, INBOX_INDEX, INBOX_UNREAD_INDEX, INBOX_READS,
-    EMAIL_OUTBOX, EMAIL_DUE_INDEX, PREFERENCES,
-    DIRECT_MESSAGES, *DIRECT_MESSAGES_INDEXES,
-    CALENDAR_EVENTS, *CALENDAR_INDEXES, CALENDAR_ATTENDANCE,
-    NEWS_ITEMS, *NEWS_INDEXES, NEWS_VERSIONS, NEWS_SUBSCRIPTIONS,
+    INBOX,
+    *INBOX_COLUMNS,
+    INBOX_INDEX,
+    INBOX_UNREAD_INDEX,
+    INBOX_READS,
+    EMAIL_OUTBOX,
+    EMAIL_DUE_INDEX,
+    PREFERENCES,
+    DIRECT_MESSAGES,
+    *DIRECT_MESSAGES_INDEXES,
+    CALENDAR_EVENTS,
+    *CALENDAR_INDEXES,
+    CALENDAR_ATTENDANCE,
+    NEWS_ITEMS,
+    *NEWS_INDEXES,
+    NEWS_VERSIONS,
+    NEWS_SUBSCRIPTIONS,
 )

@@ -6,31 +6,46 @@ A thin shell: who is told what is messages.py, the inbox inbox.py, e-mail email.
 @timer below), preferences preferences.py, direct messages messaging.py, the calendar calendar.py, news news.py
 (delivered to subscribers by the second @timer).
 """
+
 import uuid
 from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
 
 from contracts.errors import Forbidden, NotFound, PlatformError, ServiceUnavailable
-from contracts.news import (NewsDeskQuerySchema, NewsItemFormSchema, NewsItemPatchSchema, NewsQuerySchema,
-                            NewsWithdrawalSchema)
+from contracts.news import (
+    NewsDeskQuerySchema,
+    NewsItemFormSchema,
+    NewsItemPatchSchema,
+    NewsQuerySchema,
+    NewsWithdrawalSchema,
+)
+from contracts.rpc import (
+    ActorSchema,
+    CalendarEventFormSchema,
+    CalendarEventPatchSchema,
+    CalendarQuerySchema,
+    DirectMessageSchema,
+    InboxQuerySchema,
+    MarkAllReadSchema,
+    MessageThreadQuerySchema,
+    PreferencesUpdateSchema,
+    ReasonSchema,
+)
 from contracts.surveys import AUDIENCE_ROLES
-from contracts.rpc import (ActorSchema, CalendarEventFormSchema, CalendarEventPatchSchema, CalendarQuerySchema,
-                           DirectMessageSchema, InboxQuerySchema, MarkAllReadSchema, MessageThreadQuerySchema,
-                           PreferencesUpdateSchema, ReasonSchema)
 from contracts.validation import load
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
+from services.common.metrics import Metrics
 from services.common.personal_data import records
 from services.common.rpc import RpcDeadline, rpc
+from services.common.timer import TimerWake, wakeable_timer
 from services.notifications import calendar, email, inbox, messaging, news, preferences
 from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
 from services.notifications.schema import MIGRATIONS
-from services.common.timer import TimerWake, wakeable_timer
-from services.common.metrics import Metrics
 
 log = get_logger()
 
@@ -88,23 +103,38 @@ class NotificationsService:
 
     def _notify(self, envelopes):
         with self.db.transaction() as cur:
-            created = [(envelope, self._notify_one(cur, envelope))
-                       for envelope in first_deliveries(cur, envelopes, self.name)]
+            created = [
+                (envelope, self._notify_one(cur, envelope)) for envelope in first_deliveries(cur, envelopes, self.name)
+            ]
         if any(entries for _, entries in created):
             self.wake_email_sender()  # committed: the sender finds the new rows now, not at its next tick
         for envelope, entries in created:  # after the commit: a failed batch, retried event by event, logs once
             with event_context(envelope):
                 for kind, to_moderators in entries:
-                    log.info("inbox_entry_created", kind=kind, case_id=envelope.payload.get("case_id"),
-                             to_moderators=to_moderators)
+                    log.info(
+                        "inbox_entry_created",
+                        kind=kind,
+                        case_id=envelope.payload.get("case_id"),
+                        to_moderators=to_moderators,
+                    )
 
     def _notify_one(self, cur, envelope):
         """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created."""
         p = envelope.payload
         entries = inbox_entries(envelope.type, p, self._survey_audience(p) if envelope.type == "SurveyOpened" else ())
-        return [(kind, recipient == MODERATORS) for recipient, kind, text in entries
-                if inbox.deliver(cur, recipient, kind, text, envelope.event_id,
-                                 case_id=p.get("case_id"), case_number=p.get("case_number"))]
+        return [
+            (kind, recipient == MODERATORS)
+            for recipient, kind, text in entries
+            if inbox.deliver(
+                cur,
+                recipient,
+                kind,
+                text,
+                envelope.event_id,
+                case_id=p.get("case_id"),
+                case_number=p.get("case_number"),
+            )
+        ]
 
     def _survey_audience(self, payload):
         """Who a survey asks, from identity (ids only); identity down: the event waits (an outage)."""
@@ -168,14 +198,20 @@ class NotificationsService:
             if body["news"] is not None:
                 news.save_subscription(cur, actor["user_id"], body["news"])
             view = self._preferences(cur, actor["user_id"])
-        log.info("notification_preferences_updated", user_id=actor["user_id"], kinds=sorted(body["email"]),
-                 news=body["news"] is not None)
+        log.info(
+            "notification_preferences_updated",
+            user_id=actor["user_id"],
+            kinds=sorted(body["email"]),
+            news=body["news"] is not None,
+        )
         return view
 
     @staticmethod
     def _preferences(cur, user_id):
-        return {**preferences.preferences_view(preferences.stored_preferences(cur, user_id)),
-                "news": news.subscription(cur, user_id)}
+        return {
+            **preferences.preferences_view(preferences.stored_preferences(cur, user_id)),
+            "news": news.subscription(cur, user_id),
+        }
 
     @wakeable_timer("EMAIL_POLL_INTERVAL", 2.0)
     def send_emails(self):
@@ -206,9 +242,10 @@ class NotificationsService:
                             # identity did not answer: the rest of the round would wait RPC_TIMEOUT each
                             # (and hold up a graceful stop); those rows go back, their attempt not counted
                             with self.db.transaction() as cur:
-                                email.release(cur, [r["id"] for r in rows[i + 1:]])
-                            log.warning("email_sender_paused", reason="identity did not answer",
-                                        put_back=len(rows) - i - 1)
+                                email.release(cur, [r["id"] for r in rows[i + 1 :]])
+                            log.warning(
+                                "email_sender_paused", reason="identity did not answer", put_back=len(rows) - i - 1
+                            )
                             return
                 finally:  # the batch's sent rows in one commit
                     with self.db.transaction() as cur:
@@ -245,8 +282,14 @@ class NotificationsService:
         if status == "failed":
             log.error("email_failed", kind=row["kind"], outbox_id=row["id"], attempts=row["attempts"], error=error)
         else:
-            log.warning("email_attempt_failed", kind=row["kind"], outbox_id=row["id"], attempt=row["attempts"],
-                        retry_in_s=policy.backoff(row["attempts"]), error=error)
+            log.warning(
+                "email_attempt_failed",
+                kind=row["kind"],
+                outbox_id=row["id"],
+                attempt=row["attempts"],
+                retry_in_s=policy.backoff(row["attempts"]),
+                error=error,
+            )
         return HANDLED if identity_answered else IDENTITY_DOWN
 
     # ---- direct messages between mentors (and moderators) ---------------------------------
@@ -263,11 +306,18 @@ class NotificationsService:
             recipient_role = None
         messaging.check_recipient(actor, recipient_id, recipient_role)
         with self.db.transaction() as cur:
-            row, new = messaging.insert(cur, messaging.message_id(actor["user_id"], request_key), actor["user_id"],
-                                        recipient_id, body["text"])
+            row, new = messaging.insert(
+                cur, messaging.message_id(actor["user_id"], request_key), actor["user_id"], recipient_id, body["text"]
+            )
             if new:
-                inbox.deliver(cur, recipient_id, "direct_message", messaging.NOTIFICATION_TEXT, row["id"],
-                              peer_id=actor["user_id"])
+                inbox.deliver(
+                    cur,
+                    recipient_id,
+                    "direct_message",
+                    messaging.NOTIFICATION_TEXT,
+                    row["id"],
+                    peer_id=actor["user_id"],
+                )
         if new:
             log.info("direct_message_sent", sender_id=actor["user_id"], recipient_id=recipient_id)
         return messaging.message_view(row)
@@ -310,8 +360,9 @@ class NotificationsService:
         query = load(CalendarQuerySchema, query, "query")
         start, end = calendar.time_range(query, _now())
         with self.db.transaction() as cur:
-            rows = calendar.listing(cur, actor["user_id"], start, end, query["rubric"], query["include_cancelled"],
-                                    query["limit"])
+            rows = calendar.listing(
+                cur, actor["user_id"], start, end, query["rubric"], query["include_cancelled"], query["limit"]
+            )
         return [calendar.event_view(r) for r in rows]
 
     @rpc
@@ -345,8 +396,9 @@ class NotificationsService:
             current = calendar.load(cur, event_uuid, actor["user_id"], lock=True)
             calendar.authorize_cancel(actor, current, _now())
             if calendar.cancel(cur, event_uuid, body["reason"].strip()):
-                self._tell_attendees(cur, event_uuid, actor, "calendar_event_cancelled",
-                                     calendar.cancellation_text(current))
+                self._tell_attendees(
+                    cur, event_uuid, actor, "calendar_event_cancelled", calendar.cancellation_text(current)
+                )
                 log.info("calendar_event_cancelled", event_id=str(event_uuid), by_role=actor["role"])
             row = calendar.load(cur, event_uuid, actor["user_id"])
         return calendar.event_view(row)
@@ -382,8 +434,7 @@ class NotificationsService:
         """The public list: published items, newest first (no actor: visitors read it too)."""
         query = load(NewsQuerySchema, query, "query")
         with self.db.transaction() as cur:
-            rows, next_cursor = news.page(cur, _now(), query["limit"], query["cursor"], query["rubric"],
-                                          news.PUBLISHED)
+            rows, next_cursor = news.page(cur, _now(), query["limit"], query["cursor"], query["rubric"], news.PUBLISHED)
         now = _now()
         return {"items": [news.item_view(r, now) for r in rows], "next_cursor": next_cursor}
 
@@ -414,7 +465,10 @@ class NotificationsService:
         with self.db.transaction() as cur:
             row = news.load(cur, item_uuid)
             versions = news.versions(cur, item_uuid)
-        return {"item": news.item_view(row, _now(), moderator=True), "versions": [news.version_view(v) for v in versions]}
+        return {
+            "item": news.item_view(row, _now(), moderator=True),
+            "versions": [news.version_view(v) for v in versions],
+        }
 
     @rpc
     def create_news(self, actor, form, request_key=None):

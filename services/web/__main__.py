@@ -1,4 +1,5 @@
 """``python -m services.web``: serve the browser client with waitress (threads; no eventlet here)."""
+
 import logging
 
 from waitress import serve
@@ -8,8 +9,9 @@ from services.web.app import create_app
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format='{"service": "web", "level": "%(levelname)s", '
-                                                   '"event": "%(message)s"}')
+    logging.basicConfig(
+        level=logging.INFO, format='{"service": "web", "level": "%(levelname)s", "event": "%(message)s"}'
+    )
     settings = web_settings.load()
     app = create_app(settings)
     logging.getLogger("web").info("web_listening address=%s gateway=%s", settings.address, settings.gateway_url)

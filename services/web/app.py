@@ -7,6 +7,7 @@ Security, as the platform promises it to people:
 - a Content-Security-Policy with no inline script or style at all, frames refused;
 - Jinja2 autoescapes every template: what a person wrote is shown as text, never as markup.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,9 +23,11 @@ from services.web.core import SignInRequired, current_user, language, render, t
 from services.web.gateway import ApiError
 from services.web.templating import register_template_helpers
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
 
 csrf = CSRFProtect()
 
@@ -66,8 +69,7 @@ def create_app(settings: web_settings.WebSettings | None = None) -> Flask:
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         if g.get("keep_lang"):
-            response.set_cookie("lang", g.keep_lang, max_age=365 * 86400, samesite="Lax",
-                                secure=settings.cookie_secure)
+            response.set_cookie("lang", g.keep_lang, max_age=365 * 86400, samesite="Lax", secure=settings.cookie_secure)
         return response
 
     return app
@@ -76,6 +78,7 @@ def create_app(settings: web_settings.WebSettings | None = None) -> Flask:
 def _register_pages(app: Flask) -> None:
     """Every area of the client is a blueprint of services/web/pages/ (see PAGES there)."""
     from services.web.pages import BLUEPRINTS
+
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
@@ -101,15 +104,16 @@ def _register_errors(app: Flask) -> None:
         if error.status == 404:
             return render("error.html", 404, title=t("error.not_found.title"), text=t("error.not_found"))
         if error.status == 503:
-            return render("error.html", 503, title=t("error.unavailable.title"), text=t("error.unavailable"),
-                          retry=True)
+            return render(
+                "error.html", 503, title=t("error.unavailable.title"), text=t("error.unavailable"), retry=True
+            )
         if error.status == 429:
-            text = (t("error.too_many", seconds=error.retry_after) if error.retry_after
-                    else t("error.too_many.later"))
+            text = t("error.too_many", seconds=error.retry_after) if error.retry_after else t("error.too_many.later")
             return render("error.html", 429, title=t("error.title"), text=text, retry=True)
         app.logger.warning("gateway_error status=%s code=%s", error.status, error.code)
-        return render("error.html", 502 if error.status >= 500 else error.status, title=t("error.title"),
-                      text=t("error.internal"))
+        return render(
+            "error.html", 502 if error.status >= 500 else error.status, title=t("error.title"), text=t("error.internal")
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(_: CSRFError) -> Any:

@@ -10,6 +10,7 @@ in one place:
   again is safe: the same Idempotency-Key is kept) and 429; a 401 stashes the form and goes to
   sign-in, which returns to the page with the form filled in again.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -39,9 +40,15 @@ def api() -> Gateway:
     """The gateway, acting for the person of this browser request."""
     if "api" not in g:
         settings = current_app.config["WEB"]
-        g.api = Gateway(settings.gateway_url, settings.gateway_timeout, token=session.get("token"),
-                        client_address=request.remote_addr, correlation_id=g.get("correlation_id"),
-                        language=language(), proxy_secret=settings.proxy_secret)
+        g.api = Gateway(
+            settings.gateway_url,
+            settings.gateway_timeout,
+            token=session.get("token"),
+            client_address=request.remote_addr,
+            correlation_id=g.get("correlation_id"),
+            language=language(),
+            proxy_secret=settings.proxy_secret,
+        )
     return g.api
 
 
@@ -62,8 +69,9 @@ def sign_in_session(token: str, user: dict[str, Any]) -> None:
 
 
 def remember_user(user: dict[str, Any]) -> None:
-    session["user"] = {k: user.get(k) for k in ("id", "role", "first_name", "last_name", "patronymic",
-                                                 "email_verified")}
+    session["user"] = {
+        k: user.get(k) for k in ("id", "role", "first_name", "last_name", "patronymic", "email_verified")
+    }
 
 
 def sign_out_session() -> None:
@@ -89,6 +97,7 @@ class SignInRequired(Exception):
 
 def signed_in(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Only for a signed-in person (of one of ``roles``, if given); else sign-in or "not allowed"."""
+
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -98,7 +107,9 @@ def signed_in(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
             if roles and user.get("role") not in roles:
                 raise ApiError(403, "forbidden")
             return view(*args, **kwargs)
+
         return wrapper
+
     return decorate
 
 
@@ -177,31 +188,51 @@ class FormState:
             self.errors = i18n.field_errors(lang, error.fields)
             self.banner = i18n.translate(lang, "error.form")
             if not self.errors:
-                self.banner = i18n.translate(lang, f"error.code.{error.code}") if i18n.has(
-                    f"error.code.{error.code}") else i18n.translate(lang, "error.field.invalid")
+                self.banner = (
+                    i18n.translate(lang, f"error.code.{error.code}")
+                    if i18n.has(f"error.code.{error.code}")
+                    else i18n.translate(lang, "error.field.invalid")
+                )
         elif error.status == 409:
             self.conflict = True
             self.banner = i18n.translate(lang, "error.conflict")
             self.errors = i18n.field_errors(lang, error.fields)
         elif error.status == 503:
-            self.banner = i18n.translate(lang, "error.unavailable.unknown" if error.outcome_unknown
-                                         else "error.unavailable")
+            self.banner = i18n.translate(
+                lang, "error.unavailable.unknown" if error.outcome_unknown else "error.unavailable"
+            )
         elif error.status == 429:
-            self.banner = (i18n.translate(lang, "error.too_many", seconds=error.retry_after)
-                           if error.retry_after else i18n.translate(lang, "error.too_many.later"))
+            self.banner = (
+                i18n.translate(lang, "error.too_many", seconds=error.retry_after)
+                if error.retry_after
+                else i18n.translate(lang, "error.too_many.later")
+            )
         else:
             code_key = f"error.code.{error.code}"
-            self.banner = i18n.translate(lang, code_key) if i18n.has(code_key) else i18n.translate(
-                lang, "error.forbidden" if error.status == 403 else "error.not_found" if error.status == 404
-                else "error.internal")
+            self.banner = (
+                i18n.translate(lang, code_key)
+                if i18n.has(code_key)
+                else i18n.translate(
+                    lang,
+                    "error.forbidden"
+                    if error.status == 403
+                    else "error.not_found"
+                    if error.status == 404
+                    else "error.internal",
+                )
+            )
             self.errors = i18n.field_errors(lang, error.fields)
         return self
 
     def stash(self) -> None:
         values = [(k, v) for k, v in self.values.items(multi=True) if k != "csrf_token"]
         if sum(len(k) + len(v.encode()) for k, v in values) <= STASH_LIMIT:
-            session["stash"] = {"path": request.path, "values": values, "key": self.key,
-                                "user_id": (session.get("user") or {}).get("id")}
+            session["stash"] = {
+                "path": request.path,
+                "values": values,
+                "key": self.key,
+                "user_id": (session.get("user") or {}).get("id"),
+            }
 
 
 def redirect_to(endpoint: str, **values: Any) -> Any:

@@ -8,6 +8,7 @@ request, the form's ``Idempotency-Key``: a person who resubmits after a 503 crea
 A non-2xx answer becomes ``ApiError`` carrying the gateway's structured error (``code``,
 ``fields``, ``details``): pages translate those, never the English ``message``.
 """
+
 from __future__ import annotations
 
 import threading
@@ -48,9 +49,16 @@ def _session() -> requests.Session:
 class Gateway:
     """Calls for one browser request: ``token`` and ``client_address`` are that person's."""
 
-    def __init__(self, base_url: str, timeout: float, token: str | None = None,
-                 client_address: str | None = None, correlation_id: str | None = None,
-                 language: str | None = None, proxy_secret: str | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        token: str | None = None,
+        client_address: str | None = None,
+        correlation_id: str | None = None,
+        language: str | None = None,
+        proxy_secret: str | None = None,
+    ):
         self.base_url = base_url
         self.timeout = timeout
         self.token = token
@@ -74,14 +82,29 @@ class Gateway:
         headers.update(extra or {})
         return headers
 
-    def raw(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
-            data: bytes | None = None, idempotency_key: str | None = None,
-            headers: dict[str, str] | None = None) -> requests.Response:
+    def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
         """The gateway's answer as it is (photos, CSV); ApiError only when it cannot be reached."""
         params = {k: v for k, v in (params or {}).items() if v not in (None, "", [])}
         try:
-            return _session().request(method, f"{self.base_url}{path}", params=params, json=json, data=data,
-                                      headers=self._headers(idempotency_key, headers), timeout=self.timeout)
+            return _session().request(
+                method,
+                f"{self.base_url}{path}",
+                params=params,
+                json=json,
+                data=data,
+                headers=self._headers(idempotency_key, headers),
+                timeout=self.timeout,
+            )
         except requests.Timeout:
             raise ApiError(503, "gateway_timeout", details={"outcome": "unknown"}) from None
         except requests.ConnectionError:

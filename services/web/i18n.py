@@ -9,6 +9,7 @@ The gateway's errors are translated from their ``code`` and ``fields``, never fr
 ``message``: a field's English marshmallow messages are recognised by pattern (FIELD_MESSAGES)
 and shown in the person's language; anything unknown is "this value is not accepted".
 """
+
 from __future__ import annotations
 
 import re
@@ -79,8 +80,10 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Shorter than minimum length (?P<min>\d+)"), "error.field.too_short"),
     (re.compile(r"^Length must be between (?P<min>\d+) and (?P<max>\d+)"), "error.field.length_between"),
     (re.compile(r"(?i)^Must be one of|not a known|unknown"), "error.field.choice"),
-    (re.compile(r"^Must be greater than or equal to (?P<min>-?\d+) and less than or equal to (?P<max>-?\d+)"),
-     "error.field.range"),
+    (
+        re.compile(r"^Must be greater than or equal to (?P<min>-?\d+) and less than or equal to (?P<max>-?\d+)"),
+        "error.field.range",
+    ),
     (re.compile(r"^Not a valid integer"), "error.field.integer"),
     (re.compile(r"^Not a valid (datetime|date)"), "error.field.date"),
     (re.compile(r"^Not a valid URL|^Must be an http\(s\) URL"), "error.field.url"),
@@ -106,8 +109,9 @@ def field_errors(language: str, fields: Any, prefix: str = "") -> dict[str, list
     if isinstance(fields, dict):
         for name, value in fields.items():
             path = f"{prefix}.{name}" if prefix else str(name)
-            if isinstance(value, (dict, list)) and not (isinstance(value, list) and all(
-                    isinstance(item, str) for item in value)):
+            if isinstance(value, (dict, list)) and not (
+                isinstance(value, list) and all(isinstance(item, str) for item in value)
+            ):
                 if isinstance(value, list):
                     for index, item in enumerate(value):
                         flat.update(field_errors(language, item, f"{path}.{index}"))

@@ -4,6 +4,7 @@
 tokens; in production it must pass the platform's secret rule (services/common/settings.py), as
 every service's secrets do.
 """
+
 import os
 import re
 from dataclasses import dataclass
@@ -47,9 +48,15 @@ def load(environ=None, enforce: bool = True) -> WebSettings:
     environ = os.environ if environ is None else environ
     values = {name: environ.get(name, default) for name, default in {**DEFAULTS, **TUNING}.items()}
     if enforce:
-        platform_settings.enforce({"WEB_SECRET_KEY": values["WEB_SECRET_KEY"],
-                                   "WEB_PROXY_SECRET": values["WEB_PROXY_SECRET"],
-                                   "PLATFORM_ENV": environ.get("PLATFORM_ENV", "")}, "web", environ)
+        platform_settings.enforce(
+            {
+                "WEB_SECRET_KEY": values["WEB_SECRET_KEY"],
+                "WEB_PROXY_SECRET": values["WEB_PROXY_SECRET"],
+                "PLATFORM_ENV": environ.get("PLATFORM_ENV", ""),
+            },
+            "web",
+            environ,
+        )
     return WebSettings(
         gateway_url=values["GATEWAY_URL"].rstrip("/"),
         address=values["WEB_ADDRESS"],

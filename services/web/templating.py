@@ -2,6 +2,7 @@
 
 Nothing here marks text as safe: every value a person wrote goes through Jinja2's autoescape.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,9 +13,20 @@ from flask import Flask, request, session
 from services.web import i18n
 from services.web.core import current_user, language, t
 
-RUBRICS = ("education-law", "professional-ethics", "class-management-motivation", "digital-technologies",
-           "individualization", "teaching-methods", "monitoring-evaluation", "urban-educational-projects",
-           "self-management", "interaction-with-parents", "personal-resources", "families-at-risk")
+RUBRICS = (
+    "education-law",
+    "professional-ethics",
+    "class-management-motivation",
+    "digital-technologies",
+    "individualization",
+    "teaching-methods",
+    "monitoring-evaluation",
+    "urban-educational-projects",
+    "self-management",
+    "interaction-with-parents",
+    "personal-resources",
+    "families-at-risk",
+)
 
 
 def label(kind: str, slug: str | None) -> str:
@@ -40,8 +52,11 @@ def when(value: str | None, with_time: bool = True) -> str:
     moment = parse_moment(value)
     if moment is None:
         return str(value or "")
-    pattern = ("%d.%m.%Y %H:%M" if language() == "ru" else "%Y-%m-%d %H:%M") if with_time else (
-        "%d.%m.%Y" if language() == "ru" else "%Y-%m-%d")
+    pattern = (
+        ("%d.%m.%Y %H:%M" if language() == "ru" else "%Y-%m-%d %H:%M")
+        if with_time
+        else ("%d.%m.%Y" if language() == "ru" else "%Y-%m-%d")
+    )
     return moment.strftime(pattern) + (" UTC" if with_time and moment.tzinfo else "")
 
 
@@ -63,6 +78,7 @@ def register_template_helpers(app: Flask) -> None:
             "person_name": person_name,
             "RUBRICS": RUBRICS,
             "request_path": request.full_path.rstrip("?") if request else "/",
-            "session_expired": session.pop("expired", False) if request.endpoint and request.endpoint.endswith(
-                "sign_in") else False,
+            "session_expired": session.pop("expired", False)
+            if request.endpoint and request.endpoint.endswith("sign_in")
+            else False,
         }

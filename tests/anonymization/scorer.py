@@ -9,6 +9,7 @@ phrase that carries the case's content. An item counts as removed when every let
 it lies inside a span the anonymizer replaces (so "ул. [place], д. 12, кв. 5" is not removed);
 punctuation and spaces between two replaced spans do not count.
 """
+
 import dataclasses
 import os
 import re
@@ -41,7 +42,7 @@ def parse(marked, language):
     """The plain text of a marked-up corpus text, with its planted items (by position) and phrases."""
     plain, items, phrases, at = [], [], [], 0
     for m in _MARKUP.finditer(marked):
-        plain.append(marked[at:m.start()])
+        plain.append(marked[at : m.start()])
         offset = sum(map(len, plain))
         if m.group("kind"):
             if m.group("kind") not in KINDS:
@@ -129,14 +130,19 @@ def table(result):
     lines = ["| kind | " + " | ".join(languages) + " | all |", "|---" * (len(languages) + 2) + "|"]
     for kind in KINDS:
         cells = [result.items.get((kind, language), [0, 0]) for language in languages]
-        lines.append(f"| {kind} | " + " | ".join(f"{r}/{t}" for r, t in cells)
-                     + f" | {sum(r for r, _ in cells)}/{sum(t for _, t in cells)} |")
+        lines.append(
+            f"| {kind} | "
+            + " | ".join(f"{r}/{t}" for r, t in cells)
+            + f" | {sum(r for r, _ in cells)}/{sum(t for _, t in cells)} |"
+        )
     done, total = result.items_removed
     lines.append(f"| **items removed** | | | {done}/{total} ({100 * done / max(total, 1):.1f}%) |")
     kept, total = result.phrases_kept
-    lines.append("| phrases kept | " + " | ".join(
-        "{}/{}".format(*result.phrases.get(language, [0, 0])) for language in languages)
-        + f" | {kept}/{total} ({100 * kept / max(total, 1):.1f}%) |")
+    lines.append(
+        "| phrases kept | "
+        + " | ".join("{}/{}".format(*result.phrases.get(language, [0, 0])) for language in languages)
+        + f" | {kept}/{total} ({100 * kept / max(total, 1):.1f}%) |"
+    )
     lines.append(f"| controls unchanged | | | {result.controls - len(result.controls_changed)}/{result.controls} |")
     return "\n".join(lines)
 
@@ -151,4 +157,5 @@ def report(result):
 
 if __name__ == "__main__":
     from services.common.anonymizer import find_spans, scrub
+
     print(report(score(find_spans, scrub)))

@@ -1,6 +1,7 @@
 """The anonymizer on the labelled corpus (tests/anonymization/corpus, scored by scorer.py), at the floors
 of issue 19: every planted item removed, at least 99 % of the content phrases kept, every control text
 unchanged. The per-kind table is printed (pytest -s, or on failure)."""
+
 import pytest
 
 from services.common.anonymizer import find_spans, scrub

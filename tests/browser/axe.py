@@ -4,6 +4,7 @@ axe-core is the npm package pinned in tests/browser/package.json (installed by .
 ``npm ci``); its script is injected through WebDriver, which the page's Content-Security-Policy
 does not govern, so the page is checked exactly as it is served (with its CSP and its own script).
 """
+
 import os
 
 AXE_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_modules", "axe-core", "axe.min.js")

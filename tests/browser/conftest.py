@@ -3,6 +3,7 @@ client as its own process (`python -m services.web`), and Debian's Chromium driv
 through Debian's chromedriver (both installed by .ci/run with apt-get). Nothing is skipped: without
 Chromium or the client, the tests fail.
 """
+
 import os
 import subprocess
 import sys
@@ -10,8 +11,8 @@ import sys
 import pytest
 import requests
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -31,11 +32,22 @@ class WebClient:
     def __init__(self, gateway_base, log_dir):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, GATEWAY_URL=gateway_base, WEB_ADDRESS=f"127.0.0.1:{self.port}", PLATFORM_ENV="test",
-                   WEB_SECRET_KEY="test-web-secret-0123456789abcdefghij")
+        env = dict(
+            os.environ,
+            GATEWAY_URL=gateway_base,
+            WEB_ADDRESS=f"127.0.0.1:{self.port}",
+            PLATFORM_ENV="test",
+            WEB_SECRET_KEY="test-web-secret-0123456789abcdefghij",
+        )
         self._log = open(os.path.join(log_dir, "web.log"), "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "services.web"], cwd=ROOT, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.web"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         eventually(self._up, timeout=30, message="the browser client answers")
 
     def _up(self):
@@ -82,17 +94,27 @@ class Browser:
     def __init__(self, width=1280, height=900, language="ru"):
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         # no calls home: this machine's closed network refuses them, many at a time
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run",
-                         f"--window-size={max(width, 500)},{height}", f"--lang={language}"):
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            # no calls home: this machine's closed network refuses them, many at a time
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--window-size={max(width, 500)},{height}",
+            f"--lang={language}",
+        ):
             options.add_argument(argument)
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         self.driver.implicitly_wait(0)
         if width < 500:  # headless windows are at least 500 px wide: emulate a phone's viewport
-            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+            self.driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+            )
 
     # -- navigation and reading ------------------------------------------------------------
     def go(self, url):

@@ -9,6 +9,7 @@ touching this file). A route that no role reached fails the test: give some role
 data behind it, tests/browser/world.py). With SCREENSHOTS_DIR set, every page checked is also saved
 there as a PNG (docs/screenshots comes from such a run).
 """
+
 import os
 import re
 from html.parser import HTMLParser
@@ -55,8 +56,11 @@ class _Links(HTMLParser):
 
 
 def _email(world, role):
-    return {"mentee": world["mentee"]["email"], "mentor": world["mentor"]["email"],
-            "moderator": world["moderator_email"]}[role]
+    return {
+        "mentee": world["mentee"]["email"],
+        "mentor": world["mentor"]["email"],
+        "moderator": world["moderator_email"],
+    }[role]
 
 
 def _signed_in_browser(new_browser, web, world, role, width):
@@ -98,8 +102,13 @@ class Crawl:
         while queue and fetched < MAX_FETCHES:
             path = queue.pop(0)
             endpoint = self.endpoint(path)
-            if (endpoint is None or endpoint == "static" or len(self.pages.get(endpoint, ())) >= FOLLOWED
-                    or endpoint in self.not_pages or path in self.seen):
+            if (
+                endpoint is None
+                or endpoint == "static"
+                or len(self.pages.get(endpoint, ())) >= FOLLOWED
+                or endpoint in self.not_pages
+                or path in self.seen
+            ):
                 continue
             self.seen.add(path)
             fetched += 1
@@ -131,10 +140,14 @@ class Crawl:
 def crawled(platform, web, world, _chromium_present):
     """Each role's pages (crawled over HTTP with the role's own session cookie, from a real sign-in)."""
     url_map = _url_map()
-    plain = [rule.rule for rule in url_map.iter_rules()
-             if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"]
+    plain = [
+        rule.rule
+        for rule in url_map.iter_rules()
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"
+    ]
     crawls = {}
     from tests.browser.conftest import Browser
+
     for role in ROLES:
         browser = Browser()
         try:
@@ -145,8 +158,9 @@ def crawled(platform, web, world, _chromium_present):
             browser.quit()
     every = {rule.endpoint for rule in url_map.iter_rules() if "GET" in rule.methods and rule.endpoint != "static"}
     reached = set().union(*(set(c.pages) | c.not_pages for c in crawls.values()))
-    assert not every - reached, (f"routes no role reached (add a link or data to tests/browser/world.py): "
-                                 f"{sorted(every - reached)}")
+    assert not every - reached, (
+        f"routes no role reached (add a link or data to tests/browser/world.py): {sorted(every - reached)}"
+    )
     return crawls
 
 
@@ -158,11 +172,17 @@ def _shot_name(role, endpoint, width, number):
 def _screenshot(browser, path):
     """The page from its top, up to 2000 CSS px tall (PNG)."""
     import base64
+
     height = min(2000, browser.script("return document.documentElement.scrollHeight;"))
     width = browser.script("return window.innerWidth;")
-    shot = browser.driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    shot = browser.driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        },
+    )
     with open(path, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
 
@@ -174,8 +194,12 @@ def _check_every_page(crawled, new_browser, web, world, width):
         crawl = crawled[role]
         browser = _signed_in_browser(new_browser, web, world, role, width)
         # the visitor's pages are the same for everyone but their header: signed in, only the home page
-        pages = [(e, p) for e, found in sorted(crawl.pages.items()) for p in found[:CHECKED]
-                 if role == "visitor" or not e.startswith("public.") or e == "public.home"]
+        pages = [
+            (e, p)
+            for e, found in sorted(crawl.pages.items())
+            for p in found[:CHECKED]
+            if role == "visitor" or not e.startswith("public.") or e == "public.home"
+        ]
         paths = pages + [(f"error-{status}", path) for status, path in sorted(crawl.refused.items())]
         if role == "visitor":
             paths.append(("error-404", "/no-such-page"))
@@ -248,8 +272,9 @@ def _tab_through(browser):
     reached = []
     for _ in range(count):
         _press(browser, Keys.TAB)
-        reached.append(browser.script("var a = document.activeElement; "
-                                      "return a ? a.getAttribute('data-tab-stop') : null;"))
+        reached.append(
+            browser.script("var a = document.activeElement; return a ? a.getAttribute('data-tab-stop') : null;")
+        )
     return count, reached
 
 

@@ -1,6 +1,7 @@
 """A person's own account in the browser: the password changed (a wrong current one first: the
 error next to that field), e-mail preferences, and a mentee's questionnaire offered on the account
 page and filled (a bad value first: the error next to it, nothing typed lost)."""
+
 from tests.browser.conftest import PASSWORD, sign_in
 
 
@@ -26,8 +27,7 @@ def test_a_person_changes_the_password_after_a_wrong_current_one(platform, web, 
 
     # the new password is the one that works now
     platform.call("POST", "/api/v1/auth/sign-in", json={"email": user["email"], "password": PASSWORD}, expect=401)
-    platform.call("POST", "/api/v1/auth/sign-in", json={"email": user["email"],
-                                                        "password": "a brand new secret 42"})
+    platform.call("POST", "/api/v1/auth/sign-in", json={"email": user["email"], "password": "a brand new secret 42"})
 
 
 def test_a_person_turns_off_an_email_notification_kind(platform, web, browser):
@@ -43,8 +43,9 @@ def test_a_person_turns_off_an_email_notification_kind(platform, web, browser):
     browser.wait_text("Сохранено.")
     assert not browser.find("#email-mentors_proposed").is_selected()
     assert browser.find("#email-solution_proposed").is_selected()
-    wanted = {p["kind"]: p["email"] for p in platform.call(
-        "GET", "/api/v1/me/notification-preferences", token=token)["items"]}
+    wanted = {
+        p["kind"]: p["email"] for p in platform.call("GET", "/api/v1/me/notification-preferences", token=token)["items"]
+    }
     assert wanted["mentors_proposed"] is False and wanted["solution_proposed"] is True
 
 

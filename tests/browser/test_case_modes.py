@@ -1,6 +1,7 @@
 """Personal and anonymous mode side by side, in the browser: the mentor of the anonymous case never sees
 its author's name, e-mail or school on any page they can open (the author card's URL is refused); the
 mentor of the personal one opens the author card. A mentee opening another's case gets "not allowed"."""
+
 import uuid
 
 from tests.browser.conftest import sign_in
@@ -12,9 +13,15 @@ def _choose_and_accept(platform, author_token, case_id, mentor, mentor_token):
     def proposed():
         case = platform.call("GET", f"/api/v1/cases/{case_id}", token=author_token)
         return mentor["id"] in {p["mentor_id"] for p in case["proposed_mentors"]}
+
     eventually(proposed, timeout=30, interval=0.5, message="the mentor is proposed")
-    platform.call("POST", f"/api/v1/cases/{case_id}/mentor", token=author_token, json={"mentor_id": mentor["id"]},
-                  headers={"Idempotency-Key": uuid.uuid4().hex})
+    platform.call(
+        "POST",
+        f"/api/v1/cases/{case_id}/mentor",
+        token=author_token,
+        json={"mentor_id": mentor["id"]},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
 
 
 def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, web, new_browser):
@@ -22,15 +29,27 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
     open_guide, open_token = platform.mentor("Gleb", "Otkrytov", ["personal-resources"])
     mentee, mentee_token = platform.person("mentee", "Taisia", "Anonimova")
     school = f"Школа № {uuid.uuid4().int % 9000 + 1000} Северного округа"
-    platform.call("PUT", "/api/v1/me/questionnaire", token=mentee_token, json={
-        "school": school, "subjects": ["History"], "forms_taught": [6, 7], "years_of_practice": 1,
-        "graduation_year": 2024, "graduation_institute": "MCU", "workload_hours_per_week": 20})
+    platform.call(
+        "PUT",
+        "/api/v1/me/questionnaire",
+        token=mentee_token,
+        json={
+            "school": school,
+            "subjects": ["History"],
+            "forms_taught": [6, 7],
+            "years_of_practice": 1,
+            "graduation_year": 2024,
+            "graduation_institute": "MCU",
+            "workload_hours_per_week": 20,
+        },
+    )
 
     author = sign_in(new_browser(), web, mentee["email"])
     author.go(web.url("/cases/new"))
     assert "Наставник не увидит ваше имя" in author.text("main form")
-    anonymous = file_case(author, web, "Planning my week never works.", "Where do I start?", "self-management",
-                          mode="anonymous")
+    anonymous = file_case(
+        author, web, "Planning my week never works.", "Where do I start?", "self-management", mode="anonymous"
+    )
     personal = file_case(author, web, "I am tired by Wednesday.", "How do I rest?", "personal-resources")
     _choose_and_accept(platform, mentee_token, anonymous, hidden_guide, hidden_token)
     _choose_and_accept(platform, mentee_token, personal, open_guide, open_token)
@@ -52,8 +71,14 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
     author.wait_text("сохраните запрос", css="#case-status")
 
     secrets = ("Anonimova", "Taisia", mentee["email"], school)
-    for path in ("/cases", f"/cases/{anonymous}", "/inbox", f"/cases/{anonymous}/author",
-                 f"/cases/{anonymous}/history", f"/cases/{personal}"):
+    for path in (
+        "/cases",
+        f"/cases/{anonymous}",
+        "/inbox",
+        f"/cases/{anonymous}/author",
+        f"/cases/{anonymous}/history",
+        f"/cases/{personal}",
+    ):
         guide.go(web.url(path))
         page = guide.html
         for secret in secrets:
@@ -74,9 +99,14 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
     other.go(web.url(f"/cases/{personal}"))
     other.fill("#written-0-text", "How many hours do you sleep?")
     other.check("input[name='written.0.kind'][value=clarifying]")
-    platform.call("POST", f"/api/v1/cases/{personal}/solutions", token=open_token,
-                  json={"text": "Rest on Sundays.", "materials": []}, headers={"Idempotency-Key": uuid.uuid4().hex},
-                  expect=201)
+    platform.call(
+        "POST",
+        f"/api/v1/cases/{personal}/solutions",
+        token=open_token,
+        json={"text": "Rest on Sundays.", "materials": []},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        expect=201,
+    )
     other.click_button("Задать вопросы")
     assert "Кто-то уже изменил этот кейс" in other.text("#form-banner")
     assert other.find("#written-0-text").get_attribute("value") == "How many hours do you sleep?"
@@ -111,9 +141,18 @@ def test_anonymous_author_stays_hidden_and_personal_author_card_shows(platform, 
 
 def test_an_unverified_mentee_is_told_to_confirm_the_address_and_keeps_the_form(platform, web, browser):
     email = f"mentee-{uuid.uuid4().hex[:8]}@example.org"
-    platform.call("POST", "/api/v1/auth/register", expect=202, json={
-        "email": email, "password": "correct horse battery", "role": "mentee", "first_name": "Nina",
-        "last_name": "Nepodtverzhdena"})
+    platform.call(
+        "POST",
+        "/api/v1/auth/register",
+        expect=202,
+        json={
+            "email": email,
+            "password": "correct horse battery",
+            "role": "mentee",
+            "first_name": "Nina",
+            "last_name": "Nepodtverzhdena",
+        },
+    )
     sign_in(browser, web, email)
     browser.go(web.url("/cases/new"))
     browser.fill("#essence", "My first case, before confirming my address.")
@@ -130,8 +169,9 @@ def test_the_mentor_asks_a_suggested_colleague_who_adds_an_opinion(platform, web
     colleague, _ = platform.mentor("Klara", "Kollegova", ["monitoring-evaluation"], position="Senior lecturer")
     mentee, mentee_token = platform.person("mentee", "Lev", "Sovetov")
     author = sign_in(new_browser(), web, mentee["email"])
-    case_id = file_case(author, web, "My grades differ from my colleague's.", "Who is right?",
-                        "monitoring-evaluation", consent=True)
+    case_id = file_case(
+        author, web, "My grades differ from my colleague's.", "Who is right?", "monitoring-evaluation", consent=True
+    )
     _choose_and_accept(platform, mentee_token, case_id, guide, guide_token)
     platform.call("POST", f"/api/v1/cases/{case_id}/accept", token=guide_token)
 
@@ -165,4 +205,5 @@ def test_the_mentor_asks_a_suggested_colleague_who_adds_an_opinion(platform, web
     def thread_open():
         author.go(thread_url)
         return "Two teachers, two grades" in author.text("main")
+
     eventually(thread_open, timeout=30, interval=0.5, message="the case's forum thread opens")

@@ -3,6 +3,7 @@ the proposed mentor, the mentor accepts and asks two questions (one from the hin
 answers and redefines the request (the timeline shows what changed), the mentor proposes a solution
 with a material, the mentee completes it with the reflection sheet; a moderator reads the history, a
 past version, and the author card only after giving a reason. And what a person wrote stays text."""
+
 import os
 
 import pytest
@@ -21,9 +22,11 @@ def shot(browser, name):
 
 def reload_until(browser, url, text, css="main", timeout=30):
     """Open ``url`` again until ``text`` shows in ``css`` (the platform's events take a moment)."""
+
     def there():
         browser.go(url)
         return text in browser.text(css)
+
     eventually(there, timeout=timeout, interval=0.5, message=f"{text!r} on {url}")
 
 
@@ -149,8 +152,14 @@ def test_a_case_from_filing_to_reflection_and_its_history(platform, web, new_bro
     moderator.go(case_url)
     moderator.click_link("Полная история и версии кейса")
     history = moderator.text("#timeline")
-    for step in ("Кейс подан", "Наставник выбран", "Наставник задал вопросы", "Запрос переформулирован",
-                 "Предложено решение", "Кейс завершён"):
+    for step in (
+        "Кейс подан",
+        "Наставник выбран",
+        "Наставник задал вопросы",
+        "Запрос переформулирован",
+        "Предложено решение",
+        "Кейс завершён",
+    ):
         assert step in history
     moderator.select("#version", "2")
     moderator.click_button("Показать")
@@ -170,7 +179,7 @@ def test_a_case_from_filing_to_reflection_and_its_history(platform, web, new_bro
 def _assert_inert(browser, text):
     assert browser.all("main img") == [], "no element was made of what a person wrote"
     with pytest.raises(NoAlertPresentException):
-        browser.driver.switch_to.alert.text
+        _ = browser.driver.switch_to.alert.text  # reading it is what raises when no alert is open
     assert text in browser.text("main")
 
 

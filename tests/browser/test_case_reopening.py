@@ -5,6 +5,7 @@ it waits for the answers again, where it stood.
 The platform runs as real processes, which take no injected clock: this module gives them a short
 schedule for expert-opinion cases (a reminder after 3 s, expiry after 20 s) on databases of its own.
 """
+
 import pytest
 
 from tests.browser.conftest import sign_in
@@ -31,16 +32,34 @@ def _state(platform, case_id, token, state):
 def test_the_mentee_reopens_a_case_closed_as_abandoned(platform, web, new_browser):
     mentor, t_mentor = platform.mentor("Vera", "Zhdanova", [RUBRIC])
     mentee, t_mentee = platform.person("mentee", "Oleg", "Pozdnov")
-    case_id = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
-        rubrics=[RUBRIC], urgency="want_expert_opinion", essence="I lose my voice by Thursday every week.",
-        question="How do I spare my voice in lessons?"))["id"]
+    case_id = platform.call(
+        "POST",
+        "/api/v1/cases",
+        token=t_mentee,
+        expect=201,
+        json=case_form(
+            rubrics=[RUBRIC],
+            urgency="want_expert_opinion",
+            essence="I lose my voice by Thursday every week.",
+            question="How do I spare my voice in lessons?",
+        ),
+    )["id"]
     eventually(lambda: _state(platform, case_id, t_mentee, "choosing_mentor"), timeout=30, message="proposed")
     platform.call("POST", f"/api/v1/cases/{case_id}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
     platform.call("POST", f"/api/v1/cases/{case_id}/accept", token=t_mentor)
-    platform.call("POST", f"/api/v1/cases/{case_id}/questions", token=t_mentor, expect=201, json={"questions": [
-        {"text": "How many lessons do you give a day?", "kind": "clarifying"}]})
-    eventually(lambda: _state(platform, case_id, t_mentee, "abandoned"), timeout=60, interval=0.5,
-               message="the unanswered case closed as abandoned")
+    platform.call(
+        "POST",
+        f"/api/v1/cases/{case_id}/questions",
+        token=t_mentor,
+        expect=201,
+        json={"questions": [{"text": "How many lessons do you give a day?", "kind": "clarifying"}]},
+    )
+    eventually(
+        lambda: _state(platform, case_id, t_mentee, "abandoned"),
+        timeout=60,
+        interval=0.5,
+        message="the unanswered case closed as abandoned",
+    )
 
     author = sign_in(new_browser(), web, mentee["email"])
     author.go(web.url("/inbox"))

@@ -1,6 +1,7 @@
 """The community pages in the browser, on a real platform: the inbox badge that updates without a
 reload and "mark all read"; messages between two mentors (a mentee is refused); a solved case found
 in the library; a forum post and a moderator hiding it; a calendar event created and attended."""
+
 import requests
 
 from tests.browser.conftest import sign_in
@@ -19,10 +20,19 @@ def test_messages_between_two_mentors_and_the_inbox_badge_without_a_reload(platf
     assert b_reader.find("#unread-badge").text == ""
 
     # a notification is created while the page is open: the badge shows it without a reload
-    platform.call("POST", "/api/v1/messages", token=t_writer, expect=201,
-                  json={"recipient_id": reader["id"], "text": "Shall we run the webinar <b>together</b>?"})
-    eventually(lambda: b_reader.find("#unread-badge").text == "1", timeout=50, interval=1,
-               message="the badge shows the unread notification without a reload")
+    platform.call(
+        "POST",
+        "/api/v1/messages",
+        token=t_writer,
+        expect=201,
+        json={"recipient_id": reader["id"], "text": "Shall we run the webinar <b>together</b>?"},
+    )
+    eventually(
+        lambda: b_reader.find("#unread-badge").text == "1",
+        timeout=50,
+        interval=1,
+        message="the badge shows the unread notification without a reload",
+    )
     assert b_reader.find("#unread-badge").get_attribute("aria-label") == "непрочитанных: 1"
     assert b_reader.url.endswith("/library")
 
@@ -66,21 +76,44 @@ def test_a_mentee_opening_messages_sees_not_allowed(platform, web, browser):
 def _solved_case(platform):
     mentee, t_mentee = platform.person("mentee", "Galina", "Resheva")
     mentor, t_mentor = platform.mentor("Pavel", "Gorodov", [RUBRIC])
-    case = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
-        rubrics=[RUBRIC], group_discussion_consent=True, publication_consent=True,
-        essence="Pupils never visit the planetarium <script>alert(1)</script> although it is next door.",
-        question="How do I bring my class to the planetarium?"))
+    case = platform.call(
+        "POST",
+        "/api/v1/cases",
+        token=t_mentee,
+        expect=201,
+        json=case_form(
+            rubrics=[RUBRIC],
+            group_discussion_consent=True,
+            publication_consent=True,
+            essence="Pupils never visit the planetarium <script>alert(1)</script> although it is next door.",
+            question="How do I bring my class to the planetarium?",
+        ),
+    )
     path = f"/api/v1/cases/{case['id']}"
-    eventually(lambda: platform.call("GET", path, token=t_mentee)["state"] == "choosing_mentor", timeout=30,
-               message="mentors proposed")
+    eventually(
+        lambda: platform.call("GET", path, token=t_mentee)["state"] == "choosing_mentor",
+        timeout=30,
+        message="mentors proposed",
+    )
     platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
     platform.call("POST", f"{path}/accept", token=t_mentor)
     platform.call("POST", f"{path}/forum", token=t_mentee, json={"title": "Planetarium next door"})
-    solved = platform.call("POST", f"{path}/solutions", token=t_mentor, expect=201, json={
-        "text": "Make the visit a project: pupils plan the trip and present the sky of their birthdays.",
-        "materials": [{"title": "Planetarium lessons", "reference": "https://example.org/planetarium"}]})
-    platform.call("POST", f"{path}/completion", token=t_mentee, json={
-        "problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}})
+    solved = platform.call(
+        "POST",
+        f"{path}/solutions",
+        token=t_mentor,
+        expect=201,
+        json={
+            "text": "Make the visit a project: pupils plan the trip and present the sky of their birthdays.",
+            "materials": [{"title": "Planetarium lessons", "reference": "https://example.org/planetarium"}],
+        },
+    )
+    platform.call(
+        "POST",
+        f"{path}/completion",
+        token=t_mentee,
+        json={"problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}},
+    )
     for kind in ("forum_post", "solved_case"):  # read by a moderator first (tests/browser/test_publication.py)
         platform.publish_draft(t_mentee, case["id"], kind)
     return (mentee, t_mentee), (mentor, t_mentor)
@@ -88,8 +121,11 @@ def _solved_case(platform):
 
 def test_library_search_finds_a_solved_case_and_a_moderator_hides_a_forum_post(platform, web, new_browser):
     (mentee, _), (mentor, t_mentor) = _solved_case(platform)
-    eventually(lambda: platform.call("GET", "/api/v1/library?q=planetarium&kind=solved_case",
-                                     token=t_mentor)["items"], timeout=30, message="the case is in the library")
+    eventually(
+        lambda: platform.call("GET", "/api/v1/library?q=planetarium&kind=solved_case", token=t_mentor)["items"],
+        timeout=30,
+        message="the case is in the library",
+    )
 
     reader, _ = platform.person("mentee", "Daria", "Chitatel")
     browser = sign_in(new_browser(), web, reader["email"])
@@ -157,8 +193,10 @@ def test_a_mentor_creates_an_event_and_a_mentee_will_attend(platform, web, new_b
     browser.wait_text("", css="#starts_at-error")
     assert browser.find("#title").get_attribute("value") == "Webinar: parents' meetings that work"
 
-    browser.script("document.getElementById('starts_at').value = '2031-03-15T15:00';"
-                   "document.getElementById('ends_at').value = '2031-03-15T16:30';")
+    browser.script(
+        "document.getElementById('starts_at').value = '2031-03-15T15:00';"
+        "document.getElementById('ends_at').value = '2031-03-15T16:30';"
+    )
     browser.fill("#link", "https://meet.example.org/parents")
     browser.check("#rubrics-10")  # interaction-with-parents
     browser.click_button("Добавить")

@@ -2,6 +2,7 @@
 column headings, aria-sort telling which), a mentor reads their own figures, the statistics page
 shows the new figures, and a case list pages with "next page" (its summaries carry the excerpt, with
 no request per case)."""
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -18,16 +19,31 @@ def _state(platform, path, token, state):
 
 def _completed_case(platform, t_mentee, mentor, t_mentor, essence, rating):
     """A case the mentor accepted and solved, completed with the solution rated ``rating``."""
-    case = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201,
-                         headers={"Idempotency-Key": essence[:30]}, json=case_form(rubrics=[RUBRIC], essence=essence))
+    case = platform.call(
+        "POST",
+        "/api/v1/cases",
+        token=t_mentee,
+        expect=201,
+        headers={"Idempotency-Key": essence[:30]},
+        json=case_form(rubrics=[RUBRIC], essence=essence),
+    )
     path = f"/api/v1/cases/{case['id']}"
     eventually(lambda: _state(platform, path, t_mentee, "choosing_mentor"), timeout=30, message="mentors proposed")
     platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
     platform.call("POST", f"{path}/accept", token=t_mentor)
-    solved = platform.call("POST", f"{path}/solutions", token=t_mentor, expect=201,
-                           json={"text": "Grade with a short rubric the class knows.", "materials": []})
-    platform.call("POST", f"{path}/completion", token=t_mentee, json={
-        "problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: rating}})
+    solved = platform.call(
+        "POST",
+        f"{path}/solutions",
+        token=t_mentor,
+        expect=201,
+        json={"text": "Grade with a short rubric the class knows.", "materials": []},
+    )
+    platform.call(
+        "POST",
+        f"{path}/completion",
+        token=t_mentee,
+        json={"problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: rating}},
+    )
     return case["id"]
 
 
@@ -59,11 +75,15 @@ def test_mentor_quality_sorted_by_keyboard_and_a_mentors_own_figures(platform, w
             return True
         moderator.driver.refresh()
         return False
+
     eventually(both_listed, timeout=30, message="both mentors in the quality table")
 
     def row_of(name):
-        return next(row for row in moderator.all("#mentor-quality tbody tr")
-                    if row.find_element(By.CSS_SELECTOR, "th").text == name)
+        return next(
+            row
+            for row in moderator.all("#mentor-quality tbody tr")
+            if row.find_element(By.CSS_SELECTOR, "th").text == name
+        )
 
     def sort_by_keyboard(column):
         link = moderator.find(f"#mentor-quality a.sort[data-column={column}]")
@@ -94,11 +114,20 @@ def test_mentor_quality_sorted_by_keyboard_and_a_mentors_own_figures(platform, w
 
 def test_a_case_list_pages_with_next_page(platform, web, new_browser):
     mentee, t_mentee = platform.person("mentee", "Olga", "Stranitsyna")
-    essences = ("The first of my three cases about marks.", "The second of my three cases about marks.",
-                "The third of my three cases about marks.")
+    essences = (
+        "The first of my three cases about marks.",
+        "The second of my three cases about marks.",
+        "The third of my three cases about marks.",
+    )
     for essence in essences:
-        platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, headers={"Idempotency-Key": essence[:30]},
-                      json=case_form(rubrics=[RUBRIC], essence=essence))
+        platform.call(
+            "POST",
+            "/api/v1/cases",
+            token=t_mentee,
+            expect=201,
+            headers={"Idempotency-Key": essence[:30]},
+            json=case_form(rubrics=[RUBRIC], essence=essence),
+        )
     author = sign_in(new_browser(), web, mentee["email"])
     author.go(web.url("/cases?limit=2"))
     author.find("#case-list")

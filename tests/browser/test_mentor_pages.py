@@ -1,5 +1,6 @@
 """A new mentor in the browser: the profile (a refused value first), the photo, availability, the
 accreditation application; a moderator approves it in the browser and the public profile shows it."""
+
 import struct
 import uuid
 import zlib
@@ -10,11 +11,17 @@ from tests.support import eventually
 
 def small_png(width=8, height=8, rgb=(11, 79, 138)):
     """A valid PNG made by hand: signature, IHDR, one IDAT of unfiltered rows, IEND."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def field_error(browser, field_id):
@@ -27,7 +34,8 @@ def set_date(browser, field_id, value):
 
 
 def test_a_new_mentor_fills_the_profile_uploads_a_photo_sets_availability_and_is_approved(
-        platform, web, new_browser, tmp_path):
+    platform, web, new_browser, tmp_path
+):
     user, token = platform.person("mentor", "Olga", "Fotova")
     mentor = new_browser()
     sign_in(mentor, web, user["email"])
@@ -76,8 +84,11 @@ def test_a_new_mentor_fills_the_profile_uploads_a_photo_sets_availability_and_is
     mentor.click("#photo-form button[type=submit]")
     mentor.wait_text("Фотография загружена.")
     image = mentor.find("main img.photo")
-    assert eventually(lambda: mentor.script("return arguments[0].complete && arguments[0].naturalWidth", image) == 8,
-                      timeout=10, message="the uploaded photo shows")
+    assert eventually(
+        lambda: mentor.script("return arguments[0].complete && arguments[0].naturalWidth", image) == 8,
+        timeout=10,
+        message="the uploaded photo shows",
+    )
 
     # availability: a capacity out of range and a period ending before it starts -> errors, kept
     mentor.go(web.url("/profile/availability"))
@@ -96,14 +107,19 @@ def test_a_new_mentor_fills_the_profile_uploads_a_photo_sets_availability_and_is
     mentor.click_button("Сохранить")
     mentor.wait_text("Сохранено.")
     assert platform.call("GET", "/api/v1/me/availability", token=token)["away_periods"] == [
-        {"starts_on": "2027-07-01", "ends_on": "2027-07-20"}, {"starts_on": "2027-12-29", "ends_on": "2028-01-08"}]
+        {"starts_on": "2027-07-01", "ends_on": "2027-07-20"},
+        {"starts_on": "2027-12-29", "ends_on": "2028-01-08"},
+    ]
     assert mentor.find("#away_periods-1-ends_on").get_attribute("value") == "2028-01-08"
     mentor.check("#away_periods-0-remove")  # remove the first period, without any script
     mentor.click_button("Сохранить")
     mentor.wait_text("Сохранено.")
     availability = platform.call("GET", "/api/v1/me/availability", token=token)
-    assert availability == {**availability, "capacity": 4,
-                            "away_periods": [{"starts_on": "2027-12-29", "ends_on": "2028-01-08"}]}
+    assert availability == {
+        **availability,
+        "capacity": 4,
+        "away_periods": [{"starts_on": "2027-12-29", "ends_on": "2028-01-08"}],
+    }
 
     # accreditation: an empty application is refused next to its fields; then applied
     mentor.go(web.url("/profile/accreditation"))
@@ -136,15 +152,28 @@ def test_a_new_mentor_fills_the_profile_uploads_a_photo_sets_availability_and_is
     page = visitor.wait_text("Fotova Olga")
     assert "<b>Teach</b> & listen" in page and "Работа с семьями группы риска" in page
     photo = visitor.find("main img.photo")
-    assert eventually(lambda: visitor.script("return arguments[0].complete && arguments[0].naturalWidth", photo) == 8,
-                      timeout=10, message="the public profile shows the photo")
+    assert eventually(
+        lambda: visitor.script("return arguments[0].complete && arguments[0].naturalWidth", photo) == 8,
+        timeout=10,
+        message="the public profile shows the photo",
+    )
     assert user["email"] not in visitor.html
 
 
 def test_an_unverified_mentor_is_told_to_confirm_the_address_before_applying(platform, web, browser):
     email = f"mentor-{uuid.uuid4().hex[:8]}@example.org"
-    platform.call("POST", "/api/v1/auth/register", expect=202, json={
-        "email": email, "password": PASSWORD, "role": "mentor", "first_name": "Nina", "last_name": "Nepodtverzhdena"})
+    platform.call(
+        "POST",
+        "/api/v1/auth/register",
+        expect=202,
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "role": "mentor",
+            "first_name": "Nina",
+            "last_name": "Nepodtverzhdena",
+        },
+    )
     token = platform.call("POST", "/api/v1/auth/sign-in", json={"email": email, "password": PASSWORD})["access_token"]
     platform.call("PUT", "/api/v1/me/mentor-profile", token=token, json={"rubrics": ["self-management"]})
     sign_in(browser, web, email)

@@ -1,6 +1,7 @@
 """A moderator in the browser: the accreditation queue (approve; reject, a reason required), suspend
 and reinstate a mentor, add a library material and withdraw it, the statistics charts; a mentee
 opening the moderators' pages is not allowed."""
+
 from datetime import datetime, timezone
 
 from selenium.webdriver.common.by import By
@@ -14,10 +15,19 @@ RUBRIC = "families-at-risk"  # the rubricator's 12th
 def applicant(platform, first, last):
     """A mentor with a profile and a pending application; returns (user, token, application id)."""
     user, token = platform.person("mentor", first, last)
-    platform.call("PUT", "/api/v1/me/mentor-profile", token=token,
-                  json={"rubrics": ["self-management"], "position": f"Lecturer {last}"})
-    applied = platform.call("POST", "/api/v1/me/accreditation", token=token, expect=201, json={
-        "experience": f"{first} {last}: ten years of teaching.", "motivation": "To help young teachers."})
+    platform.call(
+        "PUT",
+        "/api/v1/me/mentor-profile",
+        token=token,
+        json={"rubrics": ["self-management"], "position": f"Lecturer {last}"},
+    )
+    applied = platform.call(
+        "POST",
+        "/api/v1/me/accreditation",
+        token=token,
+        expect=201,
+        json={"experience": f"{first} {last}: ten years of teaching.", "motivation": "To help young teachers."},
+    )
     return user, token, applied["application"]["id"]
 
 
@@ -71,7 +81,8 @@ def test_a_moderator_adds_a_material_and_withdraws_it(platform, web, browser):
     browser.click_button("Добавить материал")
     browser.wait_text("Проверьте отмеченные поля.")
     assert browser.find("#rubrics-error").text and browser.find("#title").get_attribute("value") == (
-        "Families in crisis: where to turn")
+        "Families in crisis: where to turn"
+    )
     browser.fill("#url", "https://example.org/crisis")
     browser.check("#rubrics-12")
     browser.click_button("Добавить материал")
@@ -93,7 +104,8 @@ def test_a_moderator_adds_a_material_and_withdraws_it(platform, web, browser):
     browser.wait_text("Материал снят с публикации.")
     assert "The page is gone." in browser.text("#withdrawn")
     assert platform.call("GET", f"/api/v1/library/{item_id}", token=platform.moderator())["withdrawn_reason"] == (
-        "The page is gone.")
+        "The page is gone."
+    )
 
 
 def test_the_statistics_chart_and_the_refusals(platform, web, browser, new_browser):
@@ -106,9 +118,14 @@ def test_the_statistics_chart_and_the_refusals(platform, web, browser, new_brows
     before = rubric_count()
     mentee, mentee_token = platform.person("mentee", "Elena", "Statova")
     for essence in ("A pupil's family has stopped answering the school.", "A pupil comes to school hungry."):
-        platform.call("POST", "/api/v1/cases", token=mentee_token, expect=201,
-                      headers={"Idempotency-Key": essence[:20]},
-                      json=case_form(essence=essence, rubrics=[RUBRIC]))
+        platform.call(
+            "POST",
+            "/api/v1/cases",
+            token=mentee_token,
+            expect=201,
+            headers={"Idempotency-Key": essence[:20]},
+            json=case_form(essence=essence, rubrics=[RUBRIC]),
+        )
     expected = eventually(lambda: rubric_count() == before + 2 and before + 2, message="both cases counted")
     stats = platform.call("GET", "/api/v1/statistics", token=moderator_token)
 
@@ -130,10 +147,17 @@ def test_the_statistics_chart_and_the_refusals(platform, web, browser, new_brows
     # users per year: the table (and its chart) as the route gives them
     year = datetime.now(timezone.utc).year
     this_year = next(row for row in stats["registrations"] if row["year"] == year)
-    year_row = next(r.text for r in browser.driver.find_elements(By.CSS_SELECTOR, "#registrations tbody tr")
-                    if r.text.startswith(str(year)))
-    assert year_row.split() == [str(year), str(this_year["mentees"]), str(this_year["mentors"]),
-                                str(this_year["accredited_mentors"])]
+    year_row = next(
+        r.text
+        for r in browser.driver.find_elements(By.CSS_SELECTOR, "#registrations tbody tr")
+        if r.text.startswith(str(year))
+    )
+    assert year_row.split() == [
+        str(year),
+        str(this_year["mentees"]),
+        str(this_year["mentors"]),
+        str(this_year["accredited_mentors"]),
+    ]
     assert browser.driver.find_elements(By.CSS_SELECTOR, "#registrations svg[role=img] rect.bar")
 
     # a mentee is not allowed on the moderators' pages

@@ -2,6 +2,7 @@
 safely), edits it, reads its history and withdraws it; a visitor reads the list and the item, and no
 longer finds it once withdrawn; a mentee subscribes on the preferences page and finds the next item of
 their rubric in the inbox."""
+
 from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import sign_in
@@ -70,12 +71,18 @@ def test_a_subscriber_finds_an_item_of_their_rubric_in_the_inbox(platform, web, 
 
     email, password = platform.moderator_account()
     token = platform.call("POST", "/api/v1/auth/sign-in", json={"email": email, "password": password})["access_token"]
-    item = platform.call("POST", "/api/v1/news", token=token, expect=201, json={
-        "title": "Digital tools clinic", "text": "Open to all.", "rubrics": [RUBRIC]})
+    item = platform.call(
+        "POST",
+        "/api/v1/news",
+        token=token,
+        expect=201,
+        json={"title": "Digital tools clinic", "text": "Open to all.", "rubrics": [RUBRIC]},
+    )
 
     def announced():
         browser.go(web.url("/inbox"))
         return browser.driver.find_elements(By.CSS_SELECTOR, f"main a[href='/news/{item['id']}']")
+
     eventually(announced, timeout=30, message="the item reaches the inbox")
     browser.click_link("Открыть новость")
     assert "Open to all." in browser.wait_text("Open to all.")

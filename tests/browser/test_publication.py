@@ -2,6 +2,7 @@
 completed case; a moderator sees how many drafts wait, opens one beside the original with the replaced
 spans and suspicious tokens marked (markup the author typed shown as its characters), edits it, is told
 a rejection needs a reason, and publishes it; the author withdraws consent for another case's draft."""
+
 import requests
 from selenium.webdriver.common.by import By
 
@@ -12,30 +13,55 @@ RUBRIC = "teaching-methods"  # no other browser module files or advises in it
 
 
 def completed_case(platform, t_mentee, t_mentor, mentor, essence, question):
-    case = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
-        rubrics=[RUBRIC], publication_consent=True, essence=essence, question=question))
+    case = platform.call(
+        "POST",
+        "/api/v1/cases",
+        token=t_mentee,
+        expect=201,
+        json=case_form(rubrics=[RUBRIC], publication_consent=True, essence=essence, question=question),
+    )
     path = f"/api/v1/cases/{case['id']}"
-    eventually(lambda: platform.call("GET", path, token=t_mentee)["state"] == "choosing_mentor", timeout=30,
-               message="mentors proposed")
+    eventually(
+        lambda: platform.call("GET", path, token=t_mentee)["state"] == "choosing_mentor",
+        timeout=30,
+        message="mentors proposed",
+    )
     platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
     platform.call("POST", f"{path}/accept", token=t_mentor)
-    solved = platform.call("POST", f"{path}/solutions", token=t_mentor, expect=201,
-                           json={"text": "Keep one evening a week free of school work.", "materials": []})
-    platform.call("POST", f"{path}/completion", token=t_mentee, json={
-        "problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}})
-    return eventually(lambda: platform.call("GET", f"/api/v1/me/publications?case_id={case['id']}",
-                                            token=t_mentee)["items"], timeout=30, message="the draft")[0], case
+    solved = platform.call(
+        "POST",
+        f"{path}/solutions",
+        token=t_mentor,
+        expect=201,
+        json={"text": "Keep one evening a week free of school work.", "materials": []},
+    )
+    platform.call(
+        "POST",
+        f"{path}/completion",
+        token=t_mentee,
+        json={"problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}},
+    )
+    return eventually(
+        lambda: platform.call("GET", f"/api/v1/me/publications?case_id={case['id']}", token=t_mentee)["items"],
+        timeout=30,
+        message="the draft",
+    )[0], case
 
 
-def test_a_moderator_reviews_a_draft_beside_the_original_and_the_author_withdraws_another(platform, web,
-                                                                                            new_browser):
+def test_a_moderator_reviews_a_draft_beside_the_original_and_the_author_withdraws_another(platform, web, new_browser):
     mentee, t_mentee = platform.person("mentee", "Alla", "Ustalova")
     mentor, t_mentor = platform.mentor("Boris", "Resursov", [RUBRIC])
-    draft, case = completed_case(platform, t_mentee, t_mentor, mentor,
-                                 "Tatiana Morozova <b>bold</b> calls me at 8 916 555-12-12 every night.",
-                                 "How do I rest when a colleague calls at night?")
-    other, other_case = completed_case(platform, t_mentee, t_mentor, mentor, "I work at weekends too.",
-                                       "How do I keep my weekends?")
+    draft, case = completed_case(
+        platform,
+        t_mentee,
+        t_mentor,
+        mentor,
+        "Tatiana Morozova <b>bold</b> calls me at 8 916 555-12-12 every night.",
+        "How do I rest when a colleague calls at night?",
+    )
+    other, other_case = completed_case(
+        platform, t_mentee, t_mentor, mentor, "I work at weekends too.", "How do I keep my weekends?"
+    )
 
     # the author previews what would be published: impersonal, waiting for review
     author = sign_in(new_browser(), web, mentee["email"])
@@ -71,10 +97,14 @@ def test_a_moderator_reviews_a_draft_beside_the_original_and_the_author_withdraw
     moderator.click_button("Опубликовать")
     moderator.wait_text("Опубликовано.")
     assert platform.call("GET", f"/api/v1/library/drafts/{draft['id']}", token=t_mentee)["state"] == "published"
-    entry = eventually(lambda: [e for e in platform.call("GET", f"/api/v1/library?rubric={RUBRIC}&kind=solved_case",
-                                                         token=t_mentor)["items"]
-                                if e["question"] == "How do I rest when a colleague calls at night?"],
-                       message="published to the library")[0]
+    entry = eventually(
+        lambda: [
+            e
+            for e in platform.call("GET", f"/api/v1/library?rubric={RUBRIC}&kind=solved_case", token=t_mentor)["items"]
+            if e["question"] == "How do I rest when a colleague calls at night?"
+        ],
+        message="published to the library",
+    )[0]
     assert entry["essence"] == "A colleague calls me every night."
 
     # the author takes back consent for the other case: its draft is never published

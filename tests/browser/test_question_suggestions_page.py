@@ -2,6 +2,7 @@
 cases were solved, the mentor of a third sees the question they share first, with its provenance
 and before the bank; "use this question" fills the own-question field in place (with JS) or by a
 reload (without), and the question asked as is is recorded as asked from that suggestion."""
+
 from tests.browser.conftest import sign_in
 from tests.browser.world import _state
 from tests.support import case_form, eventually
@@ -13,8 +14,15 @@ LEARNED = "Which texts do the two weakest readers choose themselves at home?"
 
 
 def _accepted(platform, t_mentee, t_mentor, mentor):
-    case = platform.call("POST", "/api/v1/cases", token=t_mentee, expect=201, json=case_form(
-        rubrics=[RUBRIC], mode="anonymous", essence=ESSENCE, question=QUESTION, publication_consent=False))
+    case = platform.call(
+        "POST",
+        "/api/v1/cases",
+        token=t_mentee,
+        expect=201,
+        json=case_form(
+            rubrics=[RUBRIC], mode="anonymous", essence=ESSENCE, question=QUESTION, publication_consent=False
+        ),
+    )
     path = f"/api/v1/cases/{case['id']}"
     eventually(lambda: _state(platform, path, t_mentee, "choosing_mentor"), timeout=30, message="mentors proposed")
     platform.call("POST", f"{path}/mentor", token=t_mentee, json={"mentor_id": mentor["id"]})
@@ -25,15 +33,33 @@ def _accepted(platform, t_mentee, t_mentor, mentor):
 def _solved(platform, t_mentee, t_mentor, mentor):
     case_id = _accepted(platform, t_mentee, t_mentor, mentor)
     path = f"/api/v1/cases/{case_id}"
-    asked = platform.call("POST", f"{path}/questions", token=t_mentor, expect=201, json={"questions": [
-        {"text": LEARNED, "kind": "clarifying"}]})
-    platform.call("POST", f"{path}/answers", token=t_mentee, json={"answers": [
-        {"question_id": q["id"], "text": "Comics and football news."} for q in asked["questions"]]})
+    asked = platform.call(
+        "POST",
+        f"{path}/questions",
+        token=t_mentor,
+        expect=201,
+        json={"questions": [{"text": LEARNED, "kind": "clarifying"}]},
+    )
+    platform.call(
+        "POST",
+        f"{path}/answers",
+        token=t_mentee,
+        json={"answers": [{"question_id": q["id"], "text": "Comics and football news."} for q in asked["questions"]]},
+    )
     platform.call("POST", f"{path}/keep-request", token=t_mentee)
-    solutions = platform.call("POST", f"{path}/solutions", token=t_mentor, expect=201,
-                              json={"text": "Start each lesson from a text they chose."})["solutions"]
-    platform.call("POST", f"{path}/completion", token=t_mentee, json={
-        "problem_solved": "yes", "helpfulness": {s["id"]: 5 for s in solutions}})
+    solutions = platform.call(
+        "POST",
+        f"{path}/solutions",
+        token=t_mentor,
+        expect=201,
+        json={"text": "Start each lesson from a text they chose."},
+    )["solutions"]
+    platform.call(
+        "POST",
+        f"{path}/completion",
+        token=t_mentee,
+        json={"problem_solved": "yes", "helpfulness": {s["id"]: 5 for s in solutions}},
+    )
     eventually(lambda: _state(platform, path, t_mentee, "completed"), timeout=30, message="completed")
 
 

@@ -2,6 +2,7 @@
 device ends every other session) while they are typing a case; the next submission takes them to
 sign-in and, once signed in again, back to the same page with what they typed. And the language
 switch: Russian by default, English on request, kept across pages."""
+
 import os
 import signal
 import time
@@ -22,8 +23,9 @@ def test_an_ended_session_returns_to_sign_in_and_back_to_the_form_as_typed(platf
 
     # meanwhile, on another device, the password changes: every other session ends
     new_password = PASSWORD + " renewed"
-    platform.call("PUT", "/api/v1/me/password", token=token,
-                  json={"current_password": PASSWORD, "new_password": new_password})
+    platform.call(
+        "PUT", "/api/v1/me/password", token=token, json={"current_password": PASSWORD, "new_password": new_password}
+    )
 
     browser.click_button("Подать кейс")
     browser.find("#email")  # the sign-in page, not an error page
@@ -39,9 +41,16 @@ def test_an_ended_session_returns_to_sign_in_and_back_to_the_form_as_typed(platf
     assert browser.find("#question").get_attribute("value") == "Как вернуть интерес к домашней работе?"
     assert browser.find("input[name=rubrics][value=class-management-motivation]").is_selected()
     # nothing was filed by the refused submission
-    assert platform.call("GET", "/api/v1/cases", token=platform.call(
-        "POST", "/api/v1/auth/sign-in", json={"email": mentee["email"], "password": new_password})["access_token"]
-    )["items"] == []
+    assert (
+        platform.call(
+            "GET",
+            "/api/v1/cases",
+            token=platform.call(
+                "POST", "/api/v1/auth/sign-in", json={"email": mentee["email"], "password": new_password}
+            )["access_token"],
+        )["items"]
+        == []
+    )
 
 
 def test_russian_by_default_and_english_on_request(platform, web, browser):
@@ -82,8 +91,9 @@ def test_a_503_keeps_the_form_says_so_and_sending_again_files_the_case_once(plat
     browser.click_button("Подать кейс")
     browser.find("#case-essence")
     assert "Родители не приходят на собрания." in browser.text("#case-essence")
-    listed = eventually(lambda: platform.call("GET", "/api/v1/cases", token=token)["items"], timeout=20,
-                        message="the case is listed")
+    listed = eventually(
+        lambda: platform.call("GET", "/api/v1/cases", token=token)["items"], timeout=20, message="the case is listed"
+    )
     time.sleep(2)  # a late duplicate would show by now
     assert len(platform.call("GET", "/api/v1/cases", token=token)["items"]) == 1 == len(listed)
 
@@ -91,8 +101,11 @@ def test_a_503_keeps_the_form_says_so_and_sending_again_files_the_case_once(plat
 def test_right_after_filing_the_author_sees_similar_solved_cases(platform, web, browser):
     _solved_case(platform)  # a solved "planetarium" case in the library
     mentee, token = platform.person("mentee", "Vera", "Pokhozheva")
-    eventually(lambda: platform.call("GET", "/api/v1/library?q=planetarium&kind=solved_case", token=token)["items"],
-               timeout=30, message="the solved case is in the library")
+    eventually(
+        lambda: platform.call("GET", "/api/v1/library?q=planetarium&kind=solved_case", token=token)["items"],
+        timeout=30,
+        message="the solved case is in the library",
+    )
     sign_in(browser, web, mentee["email"])
     browser.go(web.url("/cases/new"))
     browser.fill("#essence", "My pupils find the planetarium boring; how do I make a visit worth it?")
@@ -128,8 +141,12 @@ def test_a_form_kept_across_sign_in_is_never_shown_to_another_person(platform, w
     browser.fill("#essence", "Личное: конфликт с завучем.")
     browser.fill("#question", "Как мне быть?")
     browser.check("input[name=rubrics][value=professional-ethics]")
-    platform.call("PUT", "/api/v1/me/password", token=token,
-                  json={"current_password": PASSWORD, "new_password": PASSWORD + " renewed"})
+    platform.call(
+        "PUT",
+        "/api/v1/me/password",
+        token=token,
+        json={"current_password": PASSWORD, "new_password": PASSWORD + " renewed"},
+    )
     browser.click_button("Подать кейс")
     browser.find("#email")
     browser.fill("#email", second["email"])

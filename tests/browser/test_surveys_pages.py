@@ -2,6 +2,7 @@
 block they name, also when a blank block came before); a mentee finds it from the inbox at 375 px,
 is told what a required question lacks, answers once; the moderator reads the results as bars with
 the same numbers in a table, and downloads the CSV."""
+
 import csv
 import io
 
@@ -26,8 +27,10 @@ def test_create_answer_once_and_read_the_results(platform, web, new_browser):
     moderator.click_link("Новый опрос")
     moderator.fill("#title", "Первый месяц в школе")
     moderator.click("#audience-3")  # mentees and mentors
-    moderator.script("document.getElementById('opens_at').value = '2020-01-01T08:00';"
-                     "document.getElementById('closes_at').value = '2040-01-01T08:00';")
+    moderator.script(
+        "document.getElementById('opens_at').value = '2020-01-01T08:00';"
+        "document.getElementById('closes_at').value = '2040-01-01T08:00';"
+    )
     # the first block left blank; the second a choice with one option: the error lands on the second
     moderator.select("#questions-1-kind", "single")
     moderator.fill("#questions-1-text", "Сколько у вас классов?")
@@ -54,6 +57,7 @@ def test_create_answer_once_and_read_the_results(platform, web, new_browser):
     def told():
         browser.go(web.url("/inbox"))
         return "Открыт опрос для вас" in browser.text()
+
     eventually(told, timeout=40, interval=1, message="the survey's inbox entry")
     browser.click_link("Открыть опросы")
     browser.click_link("Первый месяц в школе")

@@ -2,8 +2,14 @@
 
 
 def test_visitor_browses_the_mentors_by_rubric_and_opens_a_profile(platform, web, browser):
-    ethics, _ = platform.mentor("Vera", "Etikova", ["professional-ethics"], position="Docent",
-                                place_of_work="Moscow City University", motto="Ask, then listen")
+    ethics, _ = platform.mentor(
+        "Vera",
+        "Etikova",
+        ["professional-ethics"],
+        position="Docent",
+        place_of_work="Moscow City University",
+        motto="Ask, then listen",
+    )
     digital, _ = platform.mentor("Ivan", "Tsifrov", ["digital-technologies"])
 
     browser.go(web.url("/"))

@@ -5,6 +5,7 @@ A stack is one compose project of its own (its containers, network and volumes c
 name), with a generated .env of strong secrets kept outside the repository, its published ports bound
 to 127.0.0.1 only: the tests talk to 127.0.0.1 and to the project's own containers, nothing else.
 """
+
 import json
 import secrets
 import subprocess
@@ -59,8 +60,10 @@ def strong_env(images, ports):
         "TOKEN_SECRET": secrets.token_urlsafe(48),
         "WEB_SECRET_KEY": secrets.token_urlsafe(48),
         "WEB_PROXY_SECRET": secrets.token_urlsafe(48),
-        "ACTOR_SIGNING_KEY": actor_private, "ACTOR_VERIFY_KEY": actor_public,
-        "NOTIFICATIONS_SIGNING_KEY": notifications_private, "NOTIFICATIONS_VERIFY_KEY": notifications_public,
+        "ACTOR_SIGNING_KEY": actor_private,
+        "ACTOR_VERIFY_KEY": actor_public,
+        "NOTIFICATIONS_SIGNING_KEY": notifications_private,
+        "NOTIFICATIONS_VERIFY_KEY": notifications_public,
         # every test client is one address (the engine's bridge): no registration limit in the way
         "REGISTRATION_ADDRESS_LIMIT": "100000",
         # a shared 2-core machine hashing passwords (argon2) while it builds: an RPC may take past 10 s
@@ -73,8 +76,7 @@ def strong_env(images, ports):
     for name in BROKER_USERS:
         env[f"{name.upper()}_BROKER_PASSWORD"] = password()
     for name in DATABASES:
-        env[f"{name.upper()}_DATABASE_URL"] = (f"postgresql://mentor_{name}:{password()}"
-                                               f"@postgres:5432/mentor_{name}")
+        env[f"{name.upper()}_DATABASE_URL"] = f"postgresql://mentor_{name}:{password()}@postgres:5432/mentor_{name}"
     return env
 
 
@@ -90,15 +92,30 @@ class Stack:
     def admin_amqp_uri(self):
         """The broker's admin account (RABBITMQ_DEFAULT_USER), as operators' tools use it: a service's
         own user may call no other service (services/common/broker_users.py)."""
-        return (f"pyamqp://{self.env['RABBITMQ_DEFAULT_USER']}:{self.env['RABBITMQ_DEFAULT_PASS']}"
-                f"@rabbitmq:5672/")
+        return f"pyamqp://{self.env['RABBITMQ_DEFAULT_USER']}:{self.env['RABBITMQ_DEFAULT_PASS']}@rabbitmq:5672/"
 
     def compose(self, *args, check=True, timeout=900, input=None):
-        done = subprocess.run([compose_binary(), "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE),
-                               "--env-file", str(self.env_file), "-p", self.project, *args],
-                              capture_output=True, text=True, timeout=timeout, input=input)
-        assert not check or done.returncode == 0, \
+        done = subprocess.run(
+            [
+                compose_binary(),
+                "--project-directory",
+                str(ROOT),
+                "-f",
+                str(COMPOSE_FILE),
+                "--env-file",
+                str(self.env_file),
+                "-p",
+                self.project,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
+        assert not check or done.returncode == 0, (
             f"docker-compose {' '.join(args)}: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
         return done
 
     def containers(self):
@@ -110,10 +127,12 @@ class Stack:
     def unhealthy(self):
         """The services whose container is not running and healthy, and the one-shots that did not
         exit 0."""
+
         def fine(service, state):
             if service in ONE_SHOT:
                 return state.get("State") == "exited" and state.get("ExitCode") == 0
             return state.get("State") == "running" and state.get("Health") == "healthy"
+
         return sorted(service for service, state in self.containers().items() if not fine(service, state))
 
     def run_once(self, service, *options):
@@ -142,8 +161,10 @@ class Stack:
         127.0.0.1 (GET /api/v1/messages, newest first, and /api/v1/message/<ID>/raw)."""
         base = f"http://127.0.0.1:{self.ports['mailpit']}/api/v1"
         listed = requests.get(f"{base}/messages", params={"limit": 1000}, timeout=10).json()["messages"]
-        return [message_from_bytes(requests.get(f"{base}/message/{m['ID']}/raw", timeout=10).content,
-                                   policy=default) for m in reversed(listed)]
+        return [
+            message_from_bytes(requests.get(f"{base}/message/{m['ID']}/raw", timeout=10).content, policy=default)
+            for m in reversed(listed)
+        ]
 
 
 class ServiceLogs:
@@ -162,30 +183,47 @@ class ComposePlatform(Platform):
     inside their containers."""
 
     def __init__(self, stack):
-        super().__init__(f"http://127.0.0.1:{stack.ports['gateway']}",
-                         [], test_env=None, env=None)
+        super().__init__(f"http://127.0.0.1:{stack.ports['gateway']}", [], test_env=None, env=None)
         self.stack = stack
         self.processes = {service: ServiceLogs(stack, service) for service in SERVICES}
 
     def verification_token(self, email):
         def sent():
-            found = [m for m in self.stack.mail() if email in str(m.get("To", "")).lower()
-                     and m.get("X-Account-Email-Kind") == "email_verification"]
+            found = [
+                m
+                for m in self.stack.mail()
+                if email in str(m.get("To", "")).lower() and m.get("X-Account-Email-Kind") == "email_verification"
+            ]
             return found[0] if found else None
+
         return link_token(eventually(sent, timeout=60, interval=0.5, message=f"verification e-mail to {email}"))
 
     def wait_accredited(self, mentor_id):
         """matching's own RPC, asked inside its container (the broker is not published) as the admin."""
-        script = ("import os, sys, time\n"
-                  "from nameko.standalone.rpc import ClusterRpcProxy\n"
-                  "with ClusterRpcProxy({'AMQP_URI': os.environ['AMQP_URI']}, timeout=10) as rpc:\n"
-                  "    deadline = time.monotonic() + 60\n"
-                  "    while not rpc.matching.get_mentor(sys.argv[1])['accredited']:\n"
-                  "        assert time.monotonic() < deadline, 'matching never learnt the mentor accredited'\n"
-                  "        time.sleep(0.2)\n")
+        script = (
+            "import os, sys, time\n"
+            "from nameko.standalone.rpc import ClusterRpcProxy\n"
+            "with ClusterRpcProxy({'AMQP_URI': os.environ['AMQP_URI']}, timeout=10) as rpc:\n"
+            "    deadline = time.monotonic() + 60\n"
+            "    while not rpc.matching.get_mentor(sys.argv[1])['accredited']:\n"
+            "        assert time.monotonic() < deadline, 'matching never learnt the mentor accredited'\n"
+            "        time.sleep(0.2)\n"
+        )
         self.stack.exec("matching", "python", "-c", script, mentor_id, env={"AMQP_URI": self.stack.admin_amqp_uri()})
 
     def create_moderator(self, email, password, first_name, last_name):
-        self.stack.exec("identity", "python", "-m", "services.identity.admin", "create-moderator",
-                        "--email", email, "--password", password, "--first-name", first_name,
-                        "--last-name", last_name)
+        self.stack.exec(
+            "identity",
+            "python",
+            "-m",
+            "services.identity.admin",
+            "create-moderator",
+            "--email",
+            email,
+            "--password",
+            password,
+            "--first-name",
+            first_name,
+            "--last-name",
+            last_name,
+        )

@@ -6,6 +6,7 @@ with nothing lost and nothing doubled; the production settings refusing a weak s
 The third-party images are the local stand-ins of deploy/standins/build.sh (this machine cannot pull
 from Docker Hub), chosen through the compose file's image variables, as an operator would choose theirs.
 """
+
 import secrets
 import threading
 import time
@@ -14,8 +15,15 @@ import uuid
 import pytest
 import requests
 
-from tests.deploy.compose_stack import INFRASTRUCTURE, ONE_SHOT, SERVICES, ComposePlatform, Stack, \
-    build_standins, strong_env
+from tests.deploy.compose_stack import (
+    INFRASTRUCTURE,
+    ONE_SHOT,
+    SERVICES,
+    ComposePlatform,
+    Stack,
+    build_standins,
+    strong_env,
+)
 from tests.e2e.test_case_journey import test_a_case_goes_from_filing_to_the_library as case_journey
 from tests.support import case_form, eventually, free_port
 
@@ -83,12 +91,18 @@ def test_every_service_restarted_during_a_burst_loses_and_doubles_nothing(stack,
         """One case, its Idempotency-Key kept across retries: a gateway or cases restart answers
         503 or drops the connection, and the client sends the same request again."""
         key = uuid.uuid4().hex
-        form = case_form(essence=f"Кейс {n}: ученики 7-го класса срывают уроки.", rubrics=["class-management-motivation"])
+        form = case_form(
+            essence=f"Кейс {n}: ученики 7-го класса срывают уроки.", rubrics=["class-management-motivation"]
+        )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                answer = requests.post(f"{platform.base}/api/v1/cases", json=form, timeout=30, headers={
-                    "Authorization": f"Bearer {mentee_token}", "Idempotency-Key": key})
+                answer = requests.post(
+                    f"{platform.base}/api/v1/cases",
+                    json=form,
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {mentee_token}", "Idempotency-Key": key},
+                )
                 if answer.status_code == 201:
                     return answer.json()["id"]
                 assert answer.status_code in (502, 503, 504), f"case {n}: {answer.status_code} {answer.text}"
@@ -110,10 +124,15 @@ def test_every_service_restarted_during_a_burst_loses_and_doubles_nothing(stack,
         for service in ALL_SERVICES:
             before = len(filed)
             stack.compose("restart", service, timeout=300)
-            eventually(lambda: len(filed) > before or errors, timeout=180, interval=0.5,
-                       message=f"cases filed again after {service} restarted",
-                       explain=lambda: "\n".join(f"--- {name}:\n" + stack.log_text(name)[-3000:]
-                                                 for name in (service, "gateway")))
+            eventually(
+                lambda: len(filed) > before or errors,
+                timeout=180,
+                interval=0.5,
+                message=f"cases filed again after {service} restarted",
+                explain=lambda: "\n".join(
+                    f"--- {name}:\n" + stack.log_text(name)[-3000:] for name in (service, "gateway")
+                ),
+            )
     finally:
         restarts_done.set()
         filer.join(timeout=600)
@@ -124,8 +143,9 @@ def test_every_service_restarted_during_a_burst_loses_and_doubles_nothing(stack,
     # of proposals, and notifications told the author of each once
     listed, cursor = [], None
     while True:  # the list pages (issue #20): every page, by its cursor
-        page = platform.call("GET", "/api/v1/cases?limit=200" + (f"&cursor={cursor}" if cursor else ""),
-                             token=mentee_token)
+        page = platform.call(
+            "GET", "/api/v1/cases?limit=200" + (f"&cursor={cursor}" if cursor else ""), token=mentee_token
+        )
         listed += page["items"]
         cursor = page.get("next_cursor")
         if not cursor:
@@ -135,6 +155,7 @@ def test_every_service_restarted_during_a_burst_loses_and_doubles_nothing(stack,
     def proposed(case_id):
         case = platform.call("GET", f"/api/v1/cases/{case_id}", token=mentee_token)
         return case if case["state"] == "choosing_mentor" else None
+
     for case_id in filed:
         case = eventually(lambda: proposed(case_id), timeout=180, interval=0.5, message=f"{case_id} proposed")
         mentors = [p["mentor_id"] for p in case["proposed_mentors"]]
@@ -143,12 +164,14 @@ def test_every_service_restarted_during_a_burst_loses_and_doubles_nothing(stack,
     def told():
         entries, before = [], None
         while True:
-            page = platform.call("GET", "/api/v1/inbox?limit=100" + (f"&before={before}" if before else ""),
-                                 token=mentee_token)["items"]
+            page = platform.call(
+                "GET", "/api/v1/inbox?limit=100" + (f"&before={before}" if before else ""), token=mentee_token
+            )["items"]
             entries += page
             if len(page) < 100:
                 return entries
             before = page[-1]["id"]
+
     proposals_told = lambda: sorted(e["case_id"] for e in told() if e["kind"] == "mentors_proposed")  # noqa: E731
     eventually(lambda: len(proposals_told()) >= len(filed), timeout=180, interval=1, message="every author told")
     assert proposals_told() == sorted(filed)

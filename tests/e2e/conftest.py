@@ -1,5 +1,6 @@
 """A platform of real `nameko run` processes per end-to-end module (module scope: no stray
 consumer of theirs may outlive the module and take another test's messages)."""
+
 import subprocess
 import sys
 import uuid
@@ -40,8 +41,9 @@ def platform(test_env, tmp_path_factory, platform_databases, platform_settings):
             env[f"{service.upper()}_DATABASE_URL"] = test_env.database_url(f"{platform_databases}_{service}")
     env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
     # each service as its own broker user, with only the rights it needs (services/common/broker_users.py)
-    processes = [ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), log_dir).start()
-                 for name in SERVICES]
+    processes = [
+        ServiceProcess(name, dict(env, AMQP_URI=test_env.service_amqp_uri(name)), log_dir).start() for name in SERVICES
+    ]
     try:
         for process in processes[:-1]:
             process.wait_healthy(test_env.amqp_uri)
@@ -88,27 +90,57 @@ class Platform:
     def wait_accredited(self, mentor_id):
         """Returns once matching knows the mentor accredited (it learns it from identity's event)."""
         with ClusterRpcProxy({"AMQP_URI": self.test_env.amqp_uri}, timeout=10) as rpc:
-            eventually(lambda: rpc.matching.get_mentor(mentor_id)["accredited"],
-                       message="matching learns the accredited mentor")
+            eventually(
+                lambda: rpc.matching.get_mentor(mentor_id)["accredited"],
+                message="matching learns the accredited mentor",
+            )
 
     def create_moderator(self, email, password, first_name, last_name):
         """The operator's command that makes a moderator, run on the processes' identity database."""
-        subprocess.run([sys.executable, "-W", "ignore", "-m", "services.identity.admin", "create-moderator",
-                        "--email", email, "--password", password, "--first-name", first_name,
-                        "--last-name", last_name], cwd=ROOT, env=self.env, check=True, capture_output=True,
-                       timeout=60)
+        subprocess.run(
+            [
+                sys.executable,
+                "-W",
+                "ignore",
+                "-m",
+                "services.identity.admin",
+                "create-moderator",
+                "--email",
+                email,
+                "--password",
+                password,
+                "--first-name",
+                first_name,
+                "--last-name",
+                last_name,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def person(self, role, first_name, last_name):
         """A new account, its e-mail verified by the link e-mailed to it (the session's SMTP catcher)."""
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.org"
-        answer = self.call("POST", "/api/v1/auth/register", json={
-            "email": email, "password": "correct horse battery", "role": role,
-            "first_name": first_name, "last_name": last_name}, expect=202)
+        answer = self.call(
+            "POST",
+            "/api/v1/auth/register",
+            json={
+                "email": email,
+                "password": "correct horse battery",
+                "role": role,
+                "first_name": first_name,
+                "last_name": last_name,
+            },
+            expect=202,
+        )
         assert answer == accepted(email)
-        assert self.call("POST", "/api/v1/auth/email-verification",
-                         json={"token": self.verification_token(email)}) == {"verified": True}
-        token = self.call("POST", "/api/v1/auth/sign-in",
-                          json={"email": email, "password": "correct horse battery"})
+        assert self.call("POST", "/api/v1/auth/email-verification", json={"token": self.verification_token(email)}) == {
+            "verified": True
+        }
+        token = self.call("POST", "/api/v1/auth/sign-in", json={"email": email, "password": "correct horse battery"})
         user = token["user"]
         assert user["email"] == email and user["role"] == role and user["email_verified"] is True
         assert token["token_type"] == "bearer" and "password" not in user
@@ -121,12 +153,20 @@ class Platform:
         written = self.call("PUT", "/api/v1/me/mentor-profile", token=token, json={"rubrics": rubrics, **profile})
         assert written["mentor_id"] == user["id"] and "email" not in written and written["accredited"] is False
         self.call("PUT", "/api/v1/me/availability", token=token, json={"capacity": capacity})
-        applied = self.call("POST", "/api/v1/me/accreditation", token=token, expect=201, json={
-            "experience": f"{first_name} {last_name}: years of teaching and of supervising student teachers.",
-            "motivation": "To help novice teachers through their first years at school."})
+        applied = self.call(
+            "POST",
+            "/api/v1/me/accreditation",
+            token=token,
+            expect=201,
+            json={
+                "experience": f"{first_name} {last_name}: years of teaching and of supervising student teachers.",
+                "motivation": "To help novice teachers through their first years at school.",
+            },
+        )
         assert applied["state"] == "pending"
-        approved = self.call("POST", f"/api/v1/accreditation/applications/{applied['application']['id']}/approve",
-                             token=self.approver())
+        approved = self.call(
+            "POST", f"/api/v1/accreditation/applications/{applied['application']['id']}/approve", token=self.approver()
+        )
         assert approved["state"] == "approved" and approved["profile"]["accredited"] is True
         self.wait_accredited(user["id"])
         return user, token
@@ -134,12 +174,15 @@ class Platform:
     def publish_draft(self, author_token, case_id, kind, moderator_token=None):
         """Nothing is published before a moderator has read it: waits for the case's waiting draft of
         ``kind`` (solved_case, forum_post) as its author previews it; a moderator publishes it."""
+
         def waiting():
             drafts = self.call("GET", f"/api/v1/me/publications?case_id={case_id}", token=author_token)["items"]
             return [d for d in drafts if d["kind"] == kind and d["state"] == "pending"]
+
         [draft] = eventually(waiting, timeout=30, message=f"the case's {kind} draft waits for review")
-        published = self.call("POST", f"/api/v1/library/drafts/{draft['id']}/publication",
-                              token=moderator_token or self.approver())
+        published = self.call(
+            "POST", f"/api/v1/library/drafts/{draft['id']}/publication", token=moderator_token or self.approver()
+        )
         assert published["state"] == "published"
         return published
 

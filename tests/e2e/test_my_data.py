@@ -1,6 +1,7 @@
 """GET /api/v1/me/data over the real platform (issue 19, part 4): one document with every record about the
 signed-in person in every service - account, questionnaire, cases and their events, messages, inbox,
 access log, library drafts, a mentor's rows in matching - and nothing of another person's."""
+
 import json
 import random
 import string
@@ -25,9 +26,17 @@ def _state(platform, path, token, state):
 
 
 def file_case(platform, token, word):
-    case = platform.call("POST", "/api/v1/cases", token=token, expect=201, json=case_form(
-        rubrics=[RUBRIC], essence=f"A pupil with hearing loss is left out of group work ({word}).",
-        question=f"How do I include her ({word})?"))
+    case = platform.call(
+        "POST",
+        "/api/v1/cases",
+        token=token,
+        expect=201,
+        json=case_form(
+            rubrics=[RUBRIC],
+            essence=f"A pupil with hearing loss is left out of group work ({word}).",
+            question=f"How do I include her ({word})?",
+        ),
+    )
     return case, f"/api/v1/cases/{case['id']}"
 
 
@@ -37,10 +46,18 @@ def test_a_person_downloads_everything_the_platform_holds_about_them_and_nothing
     mentor, t_mentor = platform.mentor("Roman", "Belov", [RUBRIC])
     colleague, _ = platform.mentor("Gleb", "Sokolov", ["self-management"])
     mine_word, other_word = marker(), marker()
-    platform.call("PUT", "/api/v1/me/questionnaire", token=t_mentee, json={
-        "school": f"Lyceum {mine_word}", "subjects": ["Biology"], "years_of_practice": 1})
-    platform.call("PUT", "/api/v1/me/questionnaire", token=t_other, json={
-        "school": f"Gymnasium {other_word}", "subjects": ["History"], "years_of_practice": 2})
+    platform.call(
+        "PUT",
+        "/api/v1/me/questionnaire",
+        token=t_mentee,
+        json={"school": f"Lyceum {mine_word}", "subjects": ["Biology"], "years_of_practice": 1},
+    )
+    platform.call(
+        "PUT",
+        "/api/v1/me/questionnaire",
+        token=t_other,
+        json={"school": f"Gymnasium {other_word}", "subjects": ["History"], "years_of_practice": 2},
+    )
 
     # her case, worked on to completion: a message each way, the mentor reads her author card
     case, path = file_case(platform, t_mentee, mine_word)
@@ -50,19 +67,40 @@ def test_a_person_downloads_everything_the_platform_holds_about_them_and_nothing
     platform.call("POST", f"{path}/messages", token=t_mentee, expect=201, json={"text": f"Thank you {mine_word}"})
     platform.call("POST", f"{path}/messages", token=t_mentor, expect=201, json={"text": "You are welcome."})
     platform.call("GET", f"{path}/author", token=t_mentor)
-    solved = platform.call("POST", f"{path}/solutions", token=t_mentor, expect=201,
-                           json={"text": "Seat her where she sees faces; agree signals.", "materials": []})
-    platform.call("POST", f"{path}/completion", token=t_mentee, json={
-        "problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}})
+    solved = platform.call(
+        "POST",
+        f"{path}/solutions",
+        token=t_mentor,
+        expect=201,
+        json={"text": "Seat her where she sees faces; agree signals.", "materials": []},
+    )
+    platform.call(
+        "POST",
+        f"{path}/completion",
+        token=t_mentee,
+        json={"problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}},
+    )
     # the mentor writes to a colleague (direct messages are between mentors)
-    platform.call("POST", "/api/v1/messages", token=t_mentor, expect=201,
-                  json={"recipient_id": colleague["id"], "text": f"About a case {mine_word}"})
+    platform.call(
+        "POST",
+        "/api/v1/messages",
+        token=t_mentor,
+        expect=201,
+        json={"recipient_id": colleague["id"], "text": f"About a case {mine_word}"},
+    )
     # another person's own case, and the draft the library keeps of hers
     others_case, others_path = file_case(platform, t_other, other_word)
-    eventually(lambda: platform.call("GET", f"/api/v1/me/publications?case_id={case['id']}",
-                                     token=t_mentee)["items"], timeout=30, message="her draft in the library")
-    eventually(lambda: "solution_proposed" in [e["kind"] for e in platform.call(
-        "GET", "/api/v1/inbox", token=t_mentee)["items"]], message="her inbox")
+    eventually(
+        lambda: platform.call("GET", f"/api/v1/me/publications?case_id={case['id']}", token=t_mentee)["items"],
+        timeout=30,
+        message="her draft in the library",
+    )
+    eventually(
+        lambda: (
+            "solution_proposed" in [e["kind"] for e in platform.call("GET", "/api/v1/inbox", token=t_mentee)["items"]]
+        ),
+        message="her inbox",
+    )
 
     platform.call("GET", "/api/v1/me/data", expect=401)
     data = platform.call("GET", "/api/v1/me/data", token=t_mentee)
@@ -81,7 +119,8 @@ def test_a_person_downloads_everything_the_platform_holds_about_them_and_nothing
     assert types[0] == "Created" and types.count("MessageSent") == 2 and types[-1] == "Completed"
     assert mine_word in mine["events"][0]["data"]["form"]["essence"]
     assert {"mentors_proposed", "mentor_accepted", "solution_proposed"} <= {
-        e["kind"] for e in data["notifications"]["inbox"]}
+        e["kind"] for e in data["notifications"]["inbox"]
+    }
     [draft] = data["library"]["publication_drafts"]
     assert draft["case_id"] == case["id"] and draft["kind"] == "solved_case" and draft["state"] == "pending"
     assert data["matching"] == {"mentors": [], "assignments": [], "mentor_stats": []}

@@ -2,6 +2,7 @@
 scripts/platform.py (moderator first, mentors on the roll of mentors, one application waiting),
 loaded twice (it is idempotent); sign-out over the real gateway; the account e-mails' links never
 reach a log."""
+
 import importlib.util
 from urllib.parse import urlsplit
 
@@ -35,15 +36,18 @@ def test_the_demo_mentors_are_accredited_and_one_application_waits(platform, tes
     applicant = runner.DEMO_APPLICANT[0]
     assert applicant["last_name"] not in listed
 
-    moderator = platform.call("POST", "/api/v1/auth/sign-in", json={
-        "email": runner.DEMO_MODERATOR["email"], "password": runner.DEMO_PASSWORD})["access_token"]
+    moderator = platform.call(
+        "POST", "/api/v1/auth/sign-in", json={"email": runner.DEMO_MODERATOR["email"], "password": runner.DEMO_PASSWORD}
+    )["access_token"]
     waiting = platform.call("GET", "/api/v1/accreditation/applications", token=moderator)["items"]
     assert [a["profile"]["last_name"] for a in waiting] == [applicant["last_name"]]
 
     with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=10) as rpc:
         for name in demo:
-            eventually(lambda: rpc.matching.get_mentor(listed[name]["mentor_id"])["accredited"],
-                       message=f"matching knows {name} accredited")
+            eventually(
+                lambda: rpc.matching.get_mentor(listed[name]["mentor_id"])["accredited"],
+                message=f"matching knows {name} accredited",
+            )
 
 
 def test_sign_out_ends_the_session_at_once(platform):
@@ -57,8 +61,9 @@ def test_account_links_and_addresses_stay_out_of_every_log(platform):
     user, token = platform.person("mentee", "Inna", "Volkova")  # registered and verified by its link
     platform.call("POST", "/api/v1/auth/password-reset", json={"email": user["email"]}, expect=202)
     reset = reset_token(user["email"])
-    platform.call("POST", "/api/v1/auth/password-reset/confirm", json={"token": reset,
-                                                                      "new_password": "a new passphrase"})
+    platform.call(
+        "POST", "/api/v1/auth/password-reset/confirm", json={"token": reset, "new_password": "a new passphrase"}
+    )
     platform.call("GET", "/api/v1/me", token=token, expect=401)
     logs = {name: process.log_text() for name, process in platform.processes.items()}
     assert "password_reset" in logs["identity"] and "email_verified" in logs["identity"]  # the logs were read

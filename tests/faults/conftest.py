@@ -1,6 +1,7 @@
 """Fault tests: services run as real `nameko run` processes (tests/processes.py) on the session's
 vhost and databases; each test starts what it needs and kills it afterwards, and begins with empty
 consumer queues so that events left by an earlier test cannot leak into its counts."""
+
 import pytest
 
 from contracts.topology import SUBSCRIPTIONS

@@ -1,5 +1,6 @@
 """A private RabbitMQ node for the broker-outage test: the machine's shared broker serves other test
 runs and must never be stopped, so this node has its own name, ports, data directory and cookie."""
+
 import os
 import shutil
 import socket
@@ -7,6 +8,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+
 from tests.support import free_port
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")  # the scripts themselves, not /usr/sbin's user-switching wrappers
@@ -31,19 +33,31 @@ class PrivateBroker:
             conf += f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {management_port}\n"
             self.management_url = f"http://127.0.0.1:{management_port}"
         (self.base / "rabbitmq.conf").write_text(conf)
-        self.env = dict(os.environ, HOME=str(self.base / "home"), RABBITMQ_NODENAME=self.node,
-                        RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_DIST_PORT=str(free_port()),
-                        RABBITMQ_MNESIA_BASE=str(self.base / "mnesia"), RABBITMQ_LOG_BASE=str(self.base / "log"),
-                        RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "plugins"),
-                        RABBITMQ_CONFIG_FILE=str(self.base / "rabbitmq.conf"),
-                        RABBITMQ_PID_FILE=str(self.base / "pid"))
+        self.env = dict(
+            os.environ,
+            HOME=str(self.base / "home"),
+            RABBITMQ_NODENAME=self.node,
+            RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(free_port()),
+            RABBITMQ_MNESIA_BASE=str(self.base / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.base / "log"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "plugins"),
+            RABBITMQ_CONFIG_FILE=str(self.base / "rabbitmq.conf"),
+            RABBITMQ_PID_FILE=str(self.base / "pid"),
+        )
         self.uri = f"pyamqp://guest:guest@127.0.0.1:{self.port}/"
         self.process = None
 
     def start(self, timeout=90):
         self._log = open(self.base / "server.log", "ab")
-        self.process = subprocess.Popen([_bin("rabbitmq-server")], env=self.env, cwd=self.base, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            [_bin("rabbitmq-server")],
+            env=self.env,
+            cwd=self.base,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while True:  # await_startup fails at once until the node has registered with epmd
             assert self.process.poll() is None, (self.base / "server.log").read_text(errors="replace")[-2000:]
@@ -56,8 +70,9 @@ class PrivateBroker:
                 time.sleep(0.5)
 
     def ctl(self, *args, timeout=60):
-        done = subprocess.run([_bin("rabbitmqctl"), "-n", self.node, *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            [_bin("rabbitmqctl"), "-n", self.node, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, f"rabbitmqctl {' '.join(args)}: {done.stdout}{done.stderr}"
 
     def stop_app(self):

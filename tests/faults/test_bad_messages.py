@@ -2,6 +2,7 @@
 order, an unknown schema version, bodies that are not JSON at all. State stays right; the bad ones are
 logged and parked at once (never retried), and the consumer goes on. tests/integration/test_redelivery.py
 covers two copies and unreadable JSON bodies; this adds what only a raw publish can send."""
+
 import subprocess
 import sys
 import uuid
@@ -21,22 +22,46 @@ QUEUE = "matching.case-events"
 
 
 def _case_created(case_id, rubrics, position):
-    return envelope("CaseCreated", case_id, {"case_id": case_id, "case_number": "MC-0000-000001", "rubrics": rubrics,
-                                             "urgency": "urgent", "mode": "personal", "participants": []},
-                    position=position)
+    return envelope(
+        "CaseCreated",
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": "MC-0000-000001",
+            "rubrics": rubrics,
+            "urgency": "urgent",
+            "mode": "personal",
+            "participants": [],
+        },
+        position=position,
+    )
 
 
 def _case_redefined(case_id, rubrics, position):
-    return envelope("CaseRedefined", case_id, {"case_id": case_id, "case_number": "MC-0000-000001",
-                                               "mentor_id": str(uuid.uuid4()), "revision": 2, "rubrics": rubrics},
-                    position=position)
+    return envelope(
+        "CaseRedefined",
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": "MC-0000-000001",
+            "mentor_id": str(uuid.uuid4()),
+            "revision": 2,
+            "rubrics": rubrics,
+        },
+        position=position,
+    )
 
 
 def _publish_raw(amqp_uri, body, content_type):
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        Producer(conn.default_channel).publish(body, exchange=events_exchange("cases"), routing_key="CaseCreated",
-                                               content_type=content_type, content_encoding="utf-8",
-                                               delivery_mode=2)
+        Producer(conn.default_channel).publish(
+            body,
+            exchange=events_exchange("cases"),
+            routing_key="CaseCreated",
+            content_type=content_type,
+            content_encoding="utf-8",
+            delivery_mode=2,
+        )
 
 
 def test_duplicates_and_out_of_order_events_leave_the_right_state(test_env, services, db):
@@ -56,18 +81,19 @@ def test_duplicates_and_out_of_order_events_leave_the_right_state(test_env, serv
     rubrics = count(db, "matching", "SELECT rubrics FROM cases WHERE case_id = %s", case_id)
     assert rubrics == ["families-at-risk"]  # the later revision wins whatever the arrival order
     assert count(db, "matching", "SELECT count(*) FROM proposals WHERE case_id = %s", case_id) == 1
-    assert count(db, "matching", "SELECT count(*) FROM outbox WHERE envelope->'payload'->>'case_id' = %s",
-                 case_id) == 1
+    assert count(db, "matching", "SELECT count(*) FROM outbox WHERE envelope->'payload'->>'case_id' = %s", case_id) == 1
     assert queue_depth(test_env.amqp_uri, f"{QUEUE}.parked") == 0
 
 
-@pytest.mark.parametrize("body, content_type", [
-    (b"{not json at all", "application/json"),
-    (b"\xff\xfe\x00garbage", "application/octet-stream"),
-    (b"CaseCreated for case 42", "text/plain"),
-])
-def test_a_body_that_is_not_json_is_parked_at_once_and_the_consumer_goes_on(test_env, services, db,
-                                                                               body, content_type):
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"{not json at all", "application/json"),
+        (b"\xff\xfe\x00garbage", "application/octet-stream"),
+        (b"CaseCreated for case 42", "text/plain"),
+    ],
+)
+def test_a_body_that_is_not_json_is_parked_at_once_and_the_consumer_goes_on(test_env, services, db, body, content_type):
     process = services("matching")
     _publish_raw(test_env.amqp_uri, body, content_type)
     unknown_version = _case_created(str(uuid.uuid4()), ["education-law"], position=1)
@@ -87,9 +113,14 @@ def test_a_body_that_is_not_json_is_parked_at_once_and_the_consumer_goes_on(test
     assert not processed(db, "matching", unknown_version)
     log = process.log_text()
     assert log.count("envelope_rejected") == 2 and "event_handler_failed" not in log  # parked, not retried
-    listed = subprocess.run([sys.executable, "-W", "ignore", "-m", "services.common.parked", "list", "--queue",
-                             QUEUE], cwd=ROOT, env=test_env.process_env(), capture_output=True, text=True,
-                            timeout=60).stdout
+    listed = subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "services.common.parked", "list", "--queue", QUEUE],
+        cwd=ROOT,
+        env=test_env.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "unknown event type or schema version: CaseCreated v99" in listed
     assert "message body is not JSON" in listed  # the operator sees both, with why
 
@@ -101,11 +132,17 @@ def test_an_event_with_an_oversized_field_is_parked_at_once_and_has_no_effect(te
     process = services("notifications")
     mentor_id = str(uuid.uuid4())
     oversized_case, good_case = str(uuid.uuid4()), str(uuid.uuid4())
-    oversized = envelope("MentorChosen", oversized_case, {"case_id": oversized_case, "case_number": "MC-0000-000001",
-                                                          "round": 1, "mentor_id": mentor_id})
+    oversized = envelope(
+        "MentorChosen",
+        oversized_case,
+        {"case_id": oversized_case, "case_number": "MC-0000-000001", "round": 1, "mentor_id": mentor_id},
+    )
     oversized["payload"]["case_number"] = "9" * (30 << 20)  # as no producer of the platform can emit it
-    good = envelope("MentorChosen", good_case, {"case_id": good_case, "case_number": "MC-0000-000002", "round": 1,
-                                                "mentor_id": mentor_id})
+    good = envelope(
+        "MentorChosen",
+        good_case,
+        {"case_id": good_case, "case_number": "MC-0000-000002", "round": 1, "mentor_id": mentor_id},
+    )
     conn, broker = open_broker(test_env.amqp_uri)
     try:
         broker.publish(oversized)
@@ -118,11 +155,22 @@ def test_an_event_with_an_oversized_field_is_parked_at_once_and_has_no_effect(te
     eventually(lambda: queue_depth(test_env.amqp_uri, f"{queue}.parked") == 1, message="the oversized one parked")
     assert not processed(db, "notifications", oversized)
     for table in ("inbox", "email_outbox"):
-        assert count(db, "notifications", f"SELECT count(*) FROM {table} WHERE source_event_id = %s",
-                     oversized["event_id"]) == 0, table
+        assert (
+            count(
+                db, "notifications", f"SELECT count(*) FROM {table} WHERE source_event_id = %s", oversized["event_id"]
+            )
+            == 0
+        ), table
     assert count(db, "notifications", "SELECT count(*) FROM inbox WHERE user_id = %s", mentor_id) == 1
-    assert count(db, "notifications", "SELECT coalesce(max(length(text)), 0) FROM email_outbox WHERE recipient = %s",
-                 mentor_id) < 10_000
+    assert (
+        count(
+            db,
+            "notifications",
+            "SELECT coalesce(max(length(text)), 0) FROM email_outbox WHERE recipient = %s",
+            mentor_id,
+        )
+        < 10_000
+    )
     log = process.log_text()
     assert "envelope_rejected" in log and "event_handler_failed" not in log  # parked, not retried
     assert "9" * 1000 not in log  # the value is not logged either

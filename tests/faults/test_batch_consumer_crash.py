@@ -1,6 +1,7 @@
 """The batching consumer (services/common/batch_consumer.py, notifications' inbox) SIGKILLed while it
 consumes a burst in batches, then restarted: every event has its effect exactly once - the batches
 in flight and the messages waiting for the next one were unacked, so the broker delivered them again."""
+
 import json
 import signal
 
@@ -20,7 +21,7 @@ def batch_sizes(process):
     for line in process.log_text().splitlines():
         if "event_batch_handled" in line:
             try:
-                sizes.append(json.loads(line[line.index("{"):])["size"])
+                sizes.append(json.loads(line[line.index("{") :])["size"])
             except ValueError:
                 continue
     return sizes
@@ -28,8 +29,12 @@ def batch_sizes(process):
 
 def transactions(db, burst):
     """How many transactions recorded the burst's events (a batch's events share its now())."""
-    return count(db, "notifications", "SELECT count(DISTINCT processed_at) FROM processed_events "
-                 "WHERE event_id::text = ANY(%s)", [e["event_id"] for e in burst.events])
+    return count(
+        db,
+        "notifications",
+        "SELECT count(DISTINCT processed_at) FROM processed_events WHERE event_id::text = ANY(%s)",
+        [e["event_id"] for e in burst.events],
+    )
 
 
 def test_the_batching_consumer_killed_mid_burst_ends_with_every_effect_once(test_env, services, db):

@@ -1,6 +1,7 @@
 """RabbitMQ stopped and started while cases are being filed (on a private node, never the shared
 one): the gateway answers 503 with a clear error within its RPC timeout, every case accepted (201)
 before or as the outage began reaches its consumers after it, and every service reconnects by itself."""
+
 import uuid
 
 import eventlet
@@ -46,20 +47,31 @@ def outage_platform(test_env, tmp_path):
 def _mentee(base):
     """A verified mentee (the link from the session's SMTP catcher): its Authorization header."""
     email = f"mentee-{uuid.uuid4().hex[:8]}@example.org"
-    requests.post(f"{base}/api/v1/auth/register", timeout=30, json={
-        "email": email, "password": "correct horse battery", "role": "mentee", "first_name": "Anna",
-        "last_name": "Petrova"}).raise_for_status()
-    requests.post(f"{base}/api/v1/auth/email-verification", timeout=30,
-                  json={"token": verification_token(email)}).raise_for_status()
-    signed = requests.post(f"{base}/api/v1/auth/sign-in", timeout=30,
-                           json={"email": email, "password": "correct horse battery"})
+    requests.post(
+        f"{base}/api/v1/auth/register",
+        timeout=30,
+        json={
+            "email": email,
+            "password": "correct horse battery",
+            "role": "mentee",
+            "first_name": "Anna",
+            "last_name": "Petrova",
+        },
+    ).raise_for_status()
+    requests.post(
+        f"{base}/api/v1/auth/email-verification", timeout=30, json={"token": verification_token(email)}
+    ).raise_for_status()
+    signed = requests.post(
+        f"{base}/api/v1/auth/sign-in", timeout=30, json={"email": email, "password": "correct horse battery"}
+    )
     signed.raise_for_status()
     return {"Authorization": f"Bearer {signed.json()['access_token']}"}
 
 
 def _file(base, auth, timeout=30):
-    return requests.post(f"{base}/api/v1/cases", json=case_form(rubrics=["education-law"]), headers=auth,
-                         timeout=timeout)
+    return requests.post(
+        f"{base}/api/v1/cases", json=case_form(rubrics=["education-law"]), headers=auth, timeout=timeout
+    )
 
 
 def test_a_broker_outage_gives_503_loses_nothing_and_everyone_reconnects(outage_platform):
@@ -106,8 +118,12 @@ def test_a_broker_outage_gives_503_loses_nothing_and_everyone_reconnects(outage_
 
     # cases -> relay -> matching -> relay -> cases: both consumers and both relays reconnected
     for case_id in before + after:
-        eventually(lambda: state(case_id) == "no_mentor_found", timeout=90, interval=0.5,
-                   message=f"case {case_id} matched after the outage")
+        eventually(
+            lambda: state(case_id) == "no_mentor_found",
+            timeout=90,
+            interval=0.5,
+            message=f"case {case_id} matched after the outage",
+        )
     assert all(p.process.poll() is None for p in processes), "a service died instead of reconnecting"
     with ClusterRpcProxy({"AMQP_URI": broker.uri}, timeout=10) as rpc:
         for name in SERVICES[:-1]:

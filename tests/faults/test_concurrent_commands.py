@@ -31,8 +31,11 @@ def _all_at_once(method, n, *args):
 
 def _stream(db, case_id):
     with db("cases").cursor() as cur:
-        cur.execute("SELECT originator_version, topic FROM cases_events WHERE originator_id = %s::uuid "
-                    "ORDER BY originator_version", (case_id,))
+        cur.execute(
+            "SELECT originator_version, topic FROM cases_events WHERE originator_id = %s::uuid "
+            "ORDER BY originator_version",
+            (case_id,),
+        )
         return cur.fetchall()
 
 
@@ -42,8 +45,11 @@ def _case_awaiting(test_env, rpc, mentee, mentor):
     conn, broker = open_broker(test_env.amqp_uri)  # matching's answer, as matching would publish it
     try:
         proposal = {"mentor_id": mentor["user_id"], "matched_rubrics": ["interaction-with-parents"], "score": 1.0}
-        broker.publish(envelope("MentorsMatched", case_id, {"case_id": case_id, "round": 1, "proposals": [proposal]},
-                                source="matching"))
+        broker.publish(
+            envelope(
+                "MentorsMatched", case_id, {"case_id": case_id, "round": 1, "proposals": [proposal]}, source="matching"
+            )
+        )
     finally:
         conn.release()
     eventually(lambda: rpc.cases.get_case(mentee, case_id)["state"] == "choosing_mentor")
@@ -61,8 +67,9 @@ def test_concurrent_accepts_and_redefinitions_let_exactly_the_allowed_ones_win(t
     assert len(refused) == ACCEPTS - 1
     assert all(exc.details.get("state") == "in_progress" for exc in refused), {e.message for e in refused}
 
-    [question] = rpc.cases.ask_questions(mentor, case_id, {"questions": [
-        {"kind": "clarifying", "text": "How many pupils are in the class?"}]})["questions"]
+    [question] = rpc.cases.ask_questions(
+        mentor, case_id, {"questions": [{"kind": "clarifying", "text": "How many pupils are in the class?"}]}
+    )["questions"]
     rpc.cases.answer_questions(mentee, case_id, {"answers": [{"question_id": question["id"], "text": "Twenty."}]})
     form = case_form(essence="Pupils of my 7th form ignore homework; the head teacher does not help.")
     redefined, refused = _all_at_once(rpc.cases.redefine_case, REDEFINITIONS, mentee, case_id, form)

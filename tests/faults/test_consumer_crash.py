@@ -1,5 +1,6 @@
 """A consumer killed with SIGKILL in the middle of a burst, then restarted: every event has its effect
 exactly once (nothing lost with the unacked deliveries, nothing doubled by their redelivery)."""
+
 import signal
 
 import pytest

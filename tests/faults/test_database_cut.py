@@ -19,9 +19,11 @@ def _cut(test_env, service):
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE datname = %s AND application_name <> %s",
-                        (test_env.database_url(service).rsplit("/", 1)[-1], OBSERVER))
+            cur.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND application_name <> %s",
+                (test_env.database_url(service).rsplit("/", 1)[-1], OBSERVER),
+            )
             return cur.fetchone()[0]
     finally:
         conn.close()
@@ -82,8 +84,9 @@ def test_notifications_cut_mid_burst_answers_503_and_loses_no_event(test_env, se
         except ServiceUnavailable:
             outcomes.append("unavailable")  # anything else (an RPC timeout for a hang) fails the test
 
-    eventually(lambda: burst.processed(db) == len(burst.events), timeout=60,
-               message="every event handled despite the cuts")
+    eventually(
+        lambda: burst.processed(db) == len(burst.events), timeout=60, message="every event handled despite the cuts"
+    )
     assert burst.effects(db) == len(burst.events)
     assert _calls_after_cut(lambda: rpc.notifications.list_inbox(reader))[-5:] == ["ok"] * 5
     assert process.process.poll() is None

@@ -12,6 +12,7 @@ What must hold, with no operator action (the same process, nothing replayed by h
 - during the outage the gateway's ``/ready`` answers 503 naming the service whose database is down,
   and 200 for it again afterwards.
 """
+
 import time
 from contextlib import contextmanager
 
@@ -19,10 +20,10 @@ import psycopg2
 import pytest
 import requests
 
+from tests.actors import signed_rpc
 from tests.faults.helpers import OBSERVER, Burst, connection_killer, cure_connection_killer, queue_depth, service_env
 from tests.processes import ServiceProcess
 from tests.support import actor, case_form, eventually, free_port
-from tests.actors import signed_rpc
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -47,9 +48,11 @@ def database_outage(test_env, service):
         with conn.cursor() as cur:
             cur.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
             for _ in range(2):  # again after a moment: a connection being opened at the ALTER
-                cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            "WHERE datname = %s AND application_name <> %s AND pid <> pg_backend_pid()",
-                            (name, OBSERVER))
+                cur.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND application_name <> %s AND pid <> pg_backend_pid()",
+                    (name, OBSERVER),
+                )
                 time.sleep(0.3)
         yield
     finally:
@@ -91,15 +94,18 @@ def _create_cases(amqp_uri, n):
     ids = []
     with signed_rpc(amqp_uri, timeout=60) as rpc:
         while len(ids) < n:
-            replies = [rpc.cases.create_case.call_async(actor("mentee"), case_form(rubrics=["education-law"]))
-                       for _ in range(min(30, n - len(ids)))]
+            replies = [
+                rpc.cases.create_case.call_async(actor("mentee"), case_form(rubrics=["education-law"]))
+                for _ in range(min(30, n - len(ids)))
+            ]
             ids += [reply.result()["id"] for reply in replies]
     return ids
 
 
 @pytest.mark.parametrize("service", ["notifications", "matching", "library", "cases"])
 def test_a_15_s_database_outage_parks_nothing_and_every_event_has_its_effect_once(
-        test_env, services, db, gateway, service):
+    test_env, services, db, gateway, service
+):
     process = services(service, **FAST_RECOVERY)
     if service == "cases":
         burst = Burst("cases", case_ids=_create_cases(test_env.amqp_uri, BURST))
@@ -117,9 +123,12 @@ def test_a_15_s_database_outage_parks_nothing_and_every_event_has_its_effect_onc
         burst.publish(test_env.amqp_uri, burst.events[half:])  # the broker takes them; the database is down
         status, entry, body = eventually(
             lambda: (lambda r: r if r[0] == 503 and r[1] and r[1].get("database") == "unavailable" else None)(
-                _readiness_of(gateway, service)),
-            timeout=OUTAGE_SECONDS - 2, message=f"/ready names {service}'s database as unavailable",
-            explain=lambda: repr(_readiness_of(gateway, service)))
+                _readiness_of(gateway, service)
+            ),
+            timeout=OUTAGE_SECONDS - 2,
+            message=f"/ready names {service}'s database as unavailable",
+            explain=lambda: repr(_readiness_of(gateway, service)),
+        )
         assert f"{service}'s database is unavailable" in body["error"]["message"], body
         while time.monotonic() - started < OUTAGE_SECONDS:
             parked_during = max(parked_during, sum(queue_depth(test_env.amqp_uri, q) for q in parked_queues))
@@ -130,13 +139,17 @@ def test_a_15_s_database_outage_parks_nothing_and_every_event_has_its_effect_onc
     assert parked_during == 0
     assert [queue_depth(test_env.amqp_uri, q) for q in parked_queues] == [0] * len(parked_queues)
     assert process.process.poll() is None, "the service recovered by itself, without a restart"
-    eventually(lambda: _readiness_of(gateway, service)[1] == {"status": "ok", "database": "ok"}, timeout=15,
-               message=f"/ready says {service} is ok again")
+    eventually(
+        lambda: _readiness_of(gateway, service)[1] == {"status": "ok", "database": "ok"},
+        timeout=15,
+        message=f"/ready says {service} is ok again",
+    )
 
 
 @pytest.mark.parametrize("service", ["matching", "notifications"])
 def test_a_service_stopped_during_the_outage_gives_back_what_it_held_and_a_new_one_handles_it(
-        test_env, services, db, service):
+    test_env, services, db, service
+):
     """SIGTERM while the consumer holds events (an operator restarting it, compose's restart): it
     stops cleanly within its grace period and requeues what it held (one delivery each, far from the
     limit); the next process, once the database is back, handles every event once."""
@@ -145,8 +158,9 @@ def test_a_service_stopped_during_the_outage_gives_back_what_it_held_and_a_new_o
     assert burst.effects(db) == 0
     with database_outage(test_env, service):
         burst.publish(test_env.amqp_uri)
-        eventually(lambda: "dependency_unavailable" in first.log_text(), timeout=30,
-                   message="the consumer holds the events")
+        eventually(
+            lambda: "dependency_unavailable" in first.log_text(), timeout=30, message="the consumer holds the events"
+        )
         first.stop()
         assert first.process.returncode == 0, first.tail()
         assert "held_events_requeued" in first.log_text()
@@ -156,8 +170,7 @@ def test_a_service_stopped_during_the_outage_gives_back_what_it_held_and_a_new_o
     assert [queue_depth(test_env.amqp_uri, f"{q}.parked") for q in burst.queues()] == [0] * len(burst.queues())
 
 
-def test_an_event_that_breaks_its_own_database_connection_is_parked_and_the_queue_goes_on(
-        test_env, services, db):
+def test_an_event_that_breaks_its_own_database_connection_is_parked_and_the_queue_goes_on(test_env, services, db):
     """Not every lost connection is an outage: this event's handler ends its own database session each
     time, while the database answers everyone else. Held as an outage it would stop the queue for good;
     the consumer asks the database directly, blames the event after repeated trials, and it is counted
@@ -168,10 +181,17 @@ def test_an_event_that_breaks_its_own_database_connection_is_parked_and_the_queu
     connection_killer(db, "matching", culprit)
     try:
         burst.publish(test_env.amqp_uri)
-        eventually(lambda: burst.effects(db) == len(burst.events) - 1, timeout=90,
-                   message="every other event handled", explain=lambda: f"{burst.effects(db)} effects")
-        eventually(lambda: queue_depth(test_env.amqp_uri, "matching.case-events.parked") == 1, timeout=90,
-                   message="the culprit parked after DELIVERY_LIMIT deliveries")
+        eventually(
+            lambda: burst.effects(db) == len(burst.events) - 1,
+            timeout=90,
+            message="every other event handled",
+            explain=lambda: f"{burst.effects(db)} effects",
+        )
+        eventually(
+            lambda: queue_depth(test_env.amqp_uri, "matching.case-events.parked") == 1,
+            timeout=90,
+            message="the culprit parked after DELIVERY_LIMIT deliveries",
+        )
         assert burst.processed(db) == len(burst.events) - 1
     finally:
         cure_connection_killer(db, "matching")

@@ -2,6 +2,7 @@
 carried out later. Once cases was stopped (SIGSTOP) and once not running at all, each longer than the
 gateway's RPC_TIMEOUT: the case filed meanwhile answers 503 saying its outcome is unknown, and after
 cases comes back no such case exists - not in its database, not in the author's list."""
+
 import os
 import signal
 import time
@@ -52,16 +53,20 @@ def _mentee(test_env):
     may take longer than the gateway's short RPC_TIMEOUT, which is for the cases service here."""
     email = f"deadline-{uuid.uuid4().hex[:8]}@example.org"
     with signed_rpc(test_env.amqp_uri, timeout=60) as rpc:
-        user = register_over_rpc(rpc, {"email": email, "password": PASSWORD, "role": "mentee",
-                                       "first_name": "Anna", "last_name": "Petrova"}, verify=True)
+        user = register_over_rpc(
+            rpc,
+            {"email": email, "password": PASSWORD, "role": "mentee", "first_name": "Anna", "last_name": "Petrova"},
+            verify=True,
+        )
         token = rpc.identity.sign_in({"email": email, "password": PASSWORD})["access_token"]
     return user["id"], {"Authorization": f"Bearer {token}"}
 
 
 def _file_without_key(base, auth):
     started = time.monotonic()
-    response = requests.post(f"{base}/api/v1/cases", json=case_form(rubrics=["education-law"]), headers=auth,
-                             timeout=RPC_TIMEOUT + 30)
+    response = requests.post(
+        f"{base}/api/v1/cases", json=case_form(rubrics=["education-law"]), headers=auth, timeout=RPC_TIMEOUT + 30
+    )
     return response, time.monotonic() - started
 
 
@@ -87,8 +92,11 @@ def _assert_never_created(db, base, auth, author_id, cases_log):
     eventually(lambda: _listed(base, auth) is not None, timeout=60, message="cases answers the gateway again")
     time.sleep(5)  # a request carried out late would have been by now (each takes milliseconds)
     assert _cases_of(db, author_id) == 0, cases_log()
-    [items] = eventually(lambda: (lambda items: None if items is None else [items])(_listed(base, auth)),
-                         timeout=60, message="the author's list")
+    [items] = eventually(
+        lambda: (lambda items: None if items is None else [items])(_listed(base, auth)),
+        timeout=60,
+        message="the author's list",
+    )
     assert items == [], items
 
 
@@ -107,8 +115,12 @@ def test_a_case_filed_while_cases_is_frozen_is_never_created_after_the_503(test_
         os.kill(pid, signal.SIGCONT)
     _assert_never_created(db, base, auth, author_id, cases.tail)
     # the frozen process had already taken the requests: it refused them itself, unexecuted
-    eventually(lambda: "rpc_deadline_passed" in cases.log_text(), timeout=30,
-               message="cases refused the late requests", explain=cases.tail)
+    eventually(
+        lambda: "rpc_deadline_passed" in cases.log_text(),
+        timeout=30,
+        message="cases refused the late requests",
+        explain=cases.tail,
+    )
 
 
 def test_a_case_filed_while_cases_is_down_expires_in_the_broker(test_env, db, short_timeout_platform):
@@ -117,7 +129,10 @@ def test_a_case_filed_while_cases_is_down_expires_in_the_broker(test_env, db, sh
     cases.stop()  # its durable queue rpc-cases stays: a request waits there for it
     response, _ = _file_without_key(base, auth)
     _assert_unknown_outcome(response)
-    eventually(lambda: queue_depth(test_env.amqp_uri, "rpc-cases") == 0, timeout=30,
-               message="the broker dropped the expired request")
+    eventually(
+        lambda: queue_depth(test_env.amqp_uri, "rpc-cases") == 0,
+        timeout=30,
+        message="the broker dropped the expired request",
+    )
     start_cases()
     _assert_never_created(db, base, auth, author_id, cases.tail)

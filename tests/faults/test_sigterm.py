@@ -2,6 +2,7 @@
 within its grace period, and after a restart every event has its effect exactly once; an RPC or HTTP
 request it had accepted is answered (never a 5xx) and what it answered as done is stored.
 (notifications and cases are also covered in tests/integration/test_graceful_shutdown.py.)"""
+
 import concurrent.futures
 import signal
 import time
@@ -49,8 +50,12 @@ def test_a_consumer_stopped_mid_burst_finishes_its_work_and_loses_nothing(test_e
 
 
 def _register_all(rpc, emails):
-    replies = [rpc.identity.register.call_async({"email": email, "password": PASSWORD, "role": "mentee",
-                                                  "first_name": "Anna", "last_name": "Petrova"}) for email in emails]
+    replies = [
+        rpc.identity.register.call_async(
+            {"email": email, "password": PASSWORD, "role": "mentee", "first_name": "Anna", "last_name": "Petrova"}
+        )
+        for email in emails
+    ]
     return [reply.result() for reply in replies]
 
 
@@ -87,9 +92,17 @@ def test_the_gateway_stopped_under_load_answers_or_refuses_cleanly(test_env, ser
 
         def register(email):
             try:
-                response = requests.post(f"{base}/api/v1/auth/register", timeout=30, json={
-                    "email": email, "password": PASSWORD, "role": "mentee", "first_name": "Anna",
-                    "last_name": "Petrova"})
+                response = requests.post(
+                    f"{base}/api/v1/auth/register",
+                    timeout=30,
+                    json={
+                        "email": email,
+                        "password": PASSWORD,
+                        "role": "mentee",
+                        "first_name": "Anna",
+                        "last_name": "Petrova",
+                    },
+                )
             except requests.ConnectionError:
                 return email, None  # refused once the gateway stopped listening: never accepted
             return email, response.status_code

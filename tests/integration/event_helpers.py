@@ -4,6 +4,7 @@ Consumers under test run with ``max_workers=1``: a queue then hands out one mess
 time (prefetch = max_workers) and acks it only after its handler returned, so once a later
 "sentinel" event on the same queue is processed, every earlier copy has been handled too.
 """
+
 from contextlib import contextmanager
 
 import psycopg2
@@ -21,8 +22,13 @@ class Broker:
 
     def publish(self, body, times=1):
         for _ in range(times):
-            self.producer.publish(body, exchange=events_exchange(body["source"]), routing_key=body["type"],
-                                  serializer="json", delivery_mode=2)
+            self.producer.publish(
+                body,
+                exchange=events_exchange(body["source"]),
+                routing_key=body["type"],
+                serializer="json",
+                delivery_mode=2,
+            )
 
 
 def open_broker(amqp_uri):
@@ -47,8 +53,14 @@ def publish_all(amqp_uri, bodies):
 
 def envelope(event_type, aggregate_id, payload, source="cases", position=1):
     version, data = dump_payload(event_type, payload)
-    return Envelope(type=event_type, source=source, aggregate_id=str(aggregate_id), payload=data,
-                    schema_version=version, position=position).to_message()
+    return Envelope(
+        type=event_type,
+        source=source,
+        aggregate_id=str(aggregate_id),
+        payload=data,
+        schema_version=version,
+        position=position,
+    ).to_message()
 
 
 def count(db, service, query, *args):
@@ -68,9 +80,11 @@ def give_up_emails(test_env, recipient=None):
     conn = psycopg2.connect(test_env.database_url("notifications"))
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("UPDATE email_outbox SET status = 'failed', last_error = 'test burst' "
-                        "WHERE status = 'pending' AND (%(recipient)s::text IS NULL OR recipient = %(recipient)s)",
-                        {"recipient": recipient})
+            cur.execute(
+                "UPDATE email_outbox SET status = 'failed', last_error = 'test burst' "
+                "WHERE status = 'pending' AND (%(recipient)s::text IS NULL OR recipient = %(recipient)s)",
+                {"recipient": recipient},
+            )
     finally:
         conn.close()
 

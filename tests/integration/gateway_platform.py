@@ -5,6 +5,7 @@ the gateway (on a free port) as nameko containers on the session's broker and da
     def api(start_module_service):
         return start_platform(start_module_service)
 """
+
 import base64
 import json
 import uuid
@@ -41,8 +42,14 @@ class Api:
         """A new user of ``role``: ``(user, access token)``; its e-mail verified by the link e-mailed
         to it (through the session's SMTP catcher) unless ``verify`` is false."""
         email = f"{role}-{uuid.uuid4().hex[:12]}@example.org"
-        form = {"email": email, "password": PASSWORD, "role": role, "first_name": "Anna",
-                "last_name": "Petrova", "patronymic": ""}
+        form = {
+            "email": email,
+            "password": PASSWORD,
+            "role": role,
+            "first_name": "Anna",
+            "last_name": "Petrova",
+            "patronymic": "",
+        }
         form.update(fields)
         created = self("POST", "/api/v1/auth/register", json=form)
         assert created.status_code == 202, created.text
@@ -57,11 +64,13 @@ class Api:
     def moderator(self, test_env):
         """A moderator (never self-registered: made as the operator command does): its access token."""
         from services.identity.admin import create_moderator, open_store
+
         email = f"moderator-{uuid.uuid4().hex[:12]}@example.org"
         store = open_store(test_env.database_url("identity"))
         try:
-            create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria",
-                                     "last_name": "Moderova"})
+            create_moderator(
+                store, {"email": email, "password": PASSWORD, "first_name": "Maria", "last_name": "Moderova"}
+            )
         finally:
             store.close()
         return self.sign_in(email)

@@ -2,6 +2,7 @@
 the real ones, on the real broker. They return canned data, raise contracts errors, and record what
 they were called with and under which correlation id (``CALLS``), which the tests assert on.
 """
+
 import eventlet
 from nameko.rpc import rpc
 
@@ -27,21 +28,42 @@ def health(name):
     return {"service": name, "status": "ok", "database": "ok", "uptime": 12}
 
 
-PROFILE_M1 = {"mentor_id": "m1", "first_name": "Anna", "last_name": "Petrova", "patronymic": "Ivanovna",
-              "rubrics": ["class-management-motivation"], "place_of_work": "MCU", "institute": "IPPO",
-              "position": "Associate professor", "interests": "Classroom climate", "links": [],
-              "motto": "Ask, then listen", "accepting_cases": True, "email": "anna@example.org"}
+PROFILE_M1 = {
+    "mentor_id": "m1",
+    "first_name": "Anna",
+    "last_name": "Petrova",
+    "patronymic": "Ivanovna",
+    "rubrics": ["class-management-motivation"],
+    "place_of_work": "MCU",
+    "institute": "IPPO",
+    "position": "Associate professor",
+    "interests": "Classroom climate",
+    "links": [],
+    "motto": "Ask, then listen",
+    "accepting_cases": True,
+    "email": "anna@example.org",
+}
 
 
 def a_case(**overrides):
     case = {
-        "id": "c-1", "number": "2026-0001", "state": "awaiting_choice", "version": 3, "revision": 1,
-        "form": case_form(), "author_id": "u-mentee", "round": 1,
+        "id": "c-1",
+        "number": "2026-0001",
+        "state": "awaiting_choice",
+        "version": 3,
+        "revision": 1,
+        "form": case_form(),
+        "author_id": "u-mentee",
+        "round": 1,
         "proposed_mentors": [
             {"mentor_id": "m1", "matched_rubrics": ["class-management-motivation"], "score": 0.9},
-            {"mentor_id": "m2", "matched_rubrics": ["interaction-with-parents"], "score": 0.5}],
-        "mentor_id": None, "solutions": [], "reflection": None,
-        "created_at": "2026-01-01T10:00:00+00:00", "updated_at": "2026-01-01T10:00:00+00:00",
+            {"mentor_id": "m2", "matched_rubrics": ["interaction-with-parents"], "score": 0.5},
+        ],
+        "mentor_id": None,
+        "solutions": [],
+        "reflection": None,
+        "created_at": "2026-01-01T10:00:00+00:00",
+        "updated_at": "2026-01-01T10:00:00+00:00",
         "internal_note": "never leaves the gateway",
     }
     case.update(overrides)
@@ -58,8 +80,9 @@ def refuse(case_id):
 
 def acted(case_id, **overrides):
     """The CaseView after a journey command (no proposals left, so no profile lookup)."""
-    return a_case(**dict({"id": case_id, "state": "in_progress", "mentor_id": "u-m", "proposed_mentors": []},
-                         **overrides))
+    return a_case(
+        **dict({"id": case_id, "state": "in_progress", "mentor_id": "u-m", "proposed_mentors": []}, **overrides)
+    )
 
 
 class CasesStub:
@@ -78,8 +101,19 @@ class CasesStub:
     @rpc
     def list_cases(self, actor, filters=None):
         record(self, "list_cases", actor, filters)
-        return {"items": [{"id": "c-1", "number": "2026-0001", "state": "open", "rubrics": ["self-management"],
-                           "urgency": "urgent", "author_email": "leak@example.org"}], "next_cursor": None}
+        return {
+            "items": [
+                {
+                    "id": "c-1",
+                    "number": "2026-0001",
+                    "state": "open",
+                    "rubrics": ["self-management"],
+                    "urgency": "urgent",
+                    "author_email": "leak@example.org",
+                }
+            ],
+            "next_cursor": None,
+        }
 
     @rpc
     def get_case(self, actor, case_id):
@@ -87,8 +121,7 @@ class CasesStub:
         if case_id == "missing":
             raise NotFound("No case missing.")
         if case_id == "not-yours":
-            raise Forbidden("Only the author and the chosen mentor see this case.",
-                            details={"case_id": case_id})
+            raise Forbidden("Only the author and the chosen mentor see this case.", details={"case_id": case_id})
         if case_id == "slow":
             eventlet.sleep(RPC_TIMEOUT + 1)
         if case_id == "broken":
@@ -99,9 +132,11 @@ class CasesStub:
     def choose_mentor(self, actor, case_id, choice):
         record(self, "choose_mentor", actor, case_id, choice)
         if choice["mentor_id"] not in ("m1", "m2"):
-            raise Conflict("That mentor was not proposed for this case.",
-                           fields={"mentor_id": ["Not one of the proposed mentors."]},
-                           details={"state": "awaiting_choice"})
+            raise Conflict(
+                "That mentor was not proposed for this case.",
+                fields={"mentor_id": ["Not one of the proposed mentors."]},
+                details={"state": "awaiting_choice"},
+            )
         return a_case(id=case_id, state="awaiting_acceptance", mentor_id=choice["mentor_id"])
 
     @rpc
@@ -112,8 +147,11 @@ class CasesStub:
     @rpc
     def propose_solution(self, actor, case_id, solution, request_id=None):
         record(self, "propose_solution", actor, case_id, solution, request_id)
-        return a_case(id=case_id, proposed_mentors=[], solutions=[
-            dict(solution, id="s-1", mentor_id=actor["user_id"], created_at="2026-01-02T10:00:00+00:00")])
+        return a_case(
+            id=case_id,
+            proposed_mentors=[],
+            solutions=[dict(solution, id="s-1", mentor_id=actor["user_id"], created_at="2026-01-02T10:00:00+00:00")],
+        )
 
     @rpc
     def complete_case(self, actor, case_id, reflection):
@@ -123,20 +161,45 @@ class CasesStub:
     @rpc
     def get_history(self, actor, case_id):
         record(self, "get_history", actor, case_id)
-        return [{"version": 1, "type": "CaseCreated", "occurred_at": "2026-01-01T10:00:00+00:00",
-                 "data": {"rubrics": ["self-management"]}, "actor_ip": "10.0.0.1"},
-                {"version": 7, "type": "CaseRedefined", "occurred_at": "2026-01-03T10:00:00+00:00",
-                 "actor_role": "author", "revision": 2, "data": {"revision": 2},
-                 "changes": {"essence": {"before": "a", "after": "b"}}, "author_id": "u-mentee"}]
+        return [
+            {
+                "version": 1,
+                "type": "CaseCreated",
+                "occurred_at": "2026-01-01T10:00:00+00:00",
+                "data": {"rubrics": ["self-management"]},
+                "actor_ip": "10.0.0.1",
+            },
+            {
+                "version": 7,
+                "type": "CaseRedefined",
+                "occurred_at": "2026-01-03T10:00:00+00:00",
+                "actor_role": "author",
+                "revision": 2,
+                "data": {"revision": 2},
+                "changes": {"essence": {"before": "a", "after": "b"}},
+                "author_id": "u-mentee",
+            },
+        ]
 
     @rpc
     def decline_case(self, actor, case_id, reason):
         record(self, "decline_case", actor, case_id, reason)
         refuse(case_id)
         # back to the author's choice: a second round, with new proposals to show
-        return a_case(id=case_id, round=2, engagements=[
-            {"mentor_id": actor["user_id"], "round": 1, "opinion": 1, "outcome": "declined",
-             "reason": reason["reason"], "email": "must-not-leak"}])
+        return a_case(
+            id=case_id,
+            round=2,
+            engagements=[
+                {
+                    "mentor_id": actor["user_id"],
+                    "round": 1,
+                    "opinion": 1,
+                    "outcome": "declined",
+                    "reason": reason["reason"],
+                    "email": "must-not-leak",
+                }
+            ],
+        )
 
     @rpc
     def withdraw_case(self, actor, case_id, reason):
@@ -148,18 +211,43 @@ class CasesStub:
     def ask_questions(self, actor, case_id, questions, request_id=None):
         record(self, "ask_questions", actor, case_id, questions, request_id)
         refuse(case_id)
-        return acted(case_id, state="questions_asked", questions=[
-            dict(q, id=f"q-{i}", text=q["text"] or f"hint {q['bank_id']}", asked_by=actor["user_id"],
-                 asked_at="2026-01-02T10:00:00+00:00", answer=None, answered_at=None, internal=True)
-            for i, q in enumerate(questions["questions"], 1)])
+        return acted(
+            case_id,
+            state="questions_asked",
+            questions=[
+                dict(
+                    q,
+                    id=f"q-{i}",
+                    text=q["text"] or f"hint {q['bank_id']}",
+                    asked_by=actor["user_id"],
+                    asked_at="2026-01-02T10:00:00+00:00",
+                    answer=None,
+                    answered_at=None,
+                    internal=True,
+                )
+                for i, q in enumerate(questions["questions"], 1)
+            ],
+        )
 
     @rpc
     def answer_questions(self, actor, case_id, answers):
         record(self, "answer_questions", actor, case_id, answers)
         refuse(case_id)
-        return acted(case_id, state="questions_answered", questions=[
-            {"id": a["question_id"], "bank_id": None, "text": "Why?", "kind": "clarifying", "answer": a["text"],
-             "answered_at": "2026-01-02T11:00:00+00:00"} for a in answers["answers"]])
+        return acted(
+            case_id,
+            state="questions_answered",
+            questions=[
+                {
+                    "id": a["question_id"],
+                    "bank_id": None,
+                    "text": "Why?",
+                    "kind": "clarifying",
+                    "answer": a["text"],
+                    "answered_at": "2026-01-02T11:00:00+00:00",
+                }
+                for a in answers["answers"]
+            ],
+        )
 
     @rpc
     def keep_request(self, actor, case_id):
@@ -183,8 +271,12 @@ class CasesStub:
     def add_opinion(self, actor, case_id, opinion, request_id=None):
         record(self, "add_opinion", actor, case_id, opinion, request_id)
         refuse(case_id)
-        return acted(case_id, opinions=[{"colleague_id": actor["user_id"], "text": opinion["text"],
-                                         "created_at": "2026-01-02T12:00:00+00:00"}])
+        return acted(
+            case_id,
+            opinions=[
+                {"colleague_id": actor["user_id"], "text": opinion["text"], "created_at": "2026-01-02T12:00:00+00:00"}
+            ],
+        )
 
     @rpc
     def publish_to_forum(self, actor, case_id, publication):
@@ -196,8 +288,17 @@ class CasesStub:
     def send_message(self, actor, case_id, message, request_id=None):
         record(self, "send_message", actor, case_id, message, request_id)
         refuse(case_id)
-        return acted(case_id, messages=[{"sender_id": actor["user_id"], "text": message["text"],
-                                         "sent_at": "2026-01-02T13:00:00+00:00", "recipient_id": "u-m"}])
+        return acted(
+            case_id,
+            messages=[
+                {
+                    "sender_id": actor["user_id"],
+                    "text": message["text"],
+                    "sent_at": "2026-01-02T13:00:00+00:00",
+                    "recipient_id": "u-m",
+                }
+            ],
+        )
 
     @rpc
     def request_second_opinion(self, actor, case_id):
@@ -209,8 +310,10 @@ class CasesStub:
     def author_for(self, actor, case_id):
         record(self, "author_for", actor, case_id)
         if case_id == "anonymous":
-            raise Forbidden("The author's identity is shown only to the mentor of a personal-mode case.",
-                            details={"case_id": case_id})
+            raise Forbidden(
+                "The author's identity is shown only to the mentor of a personal-mode case.",
+                details={"case_id": case_id},
+            )
         refuse(case_id)
         return {"author_id": "u-mentee", "mode": "personal"}
 
@@ -221,9 +324,15 @@ class CasesStub:
         return a_case(id=case_id, version=as_of["version"] or 2, state="awaiting_mentors", proposed_mentors=[])
 
 
-QUESTIONNAIRE = {"school": "School No. 1234", "subjects": ["Mathematics"], "forms_taught": [5, 7],
-                 "years_of_practice": 2, "graduation_year": 2023, "graduation_institute": "MCU",
-                 "workload_hours_per_week": 24}
+QUESTIONNAIRE = {
+    "school": "School No. 1234",
+    "subjects": ["Mathematics"],
+    "forms_taught": [5, 7],
+    "years_of_practice": 2,
+    "graduation_year": 2023,
+    "graduation_institute": "MCU",
+    "workload_hours_per_week": 24,
+}
 QUESTIONNAIRE_VIEW = dict(QUESTIONNAIRE, updated_at="2026-01-02T10:00:00+00:00")
 
 
@@ -249,14 +358,25 @@ class IdentityStub:
     @rpc
     def sign_in(self, credentials, client=None):
         record(self, "sign_in", credentials)
-        return {"access_token": "tok", "token_type": "bearer", "expires_in": 3600,
-                "user": {"id": "u-1", "email": credentials["email"], "role": "mentee"}}
+        return {
+            "access_token": "tok",
+            "token_type": "bearer",
+            "expires_in": 3600,
+            "user": {"id": "u-1", "email": credentials["email"], "role": "mentee"},
+        }
 
     @rpc
     def get_user(self, actor, user_id):
         record(self, "get_user", actor, user_id)
-        return {"id": user_id, "email": "me@example.org", "role": actor["role"], "first_name": "Olga",
-                "last_name": "Smirnova", "patronymic": "", "created_at": "2026-01-01T10:00:00+00:00"}
+        return {
+            "id": user_id,
+            "email": "me@example.org",
+            "role": actor["role"],
+            "first_name": "Olga",
+            "last_name": "Smirnova",
+            "patronymic": "",
+            "created_at": "2026-01-01T10:00:00+00:00",
+        }
 
     @rpc
     def update_mentor_profile(self, actor, profile):
@@ -298,33 +418,67 @@ class IdentityStub:
     @rpc
     def questionnaire_reads(self, actor):
         record(self, "questionnaire_reads", actor)
-        return [{"reader_id": "u-m", "case_id": "c-1", "read_at": "2026-01-03T10:00:00+00:00", "id": 2,
-                 "author_id": actor["user_id"]},
-                {"reader_id": "u-mod", "case_id": "c-2", "read_at": "2026-01-02T10:00:00+00:00", "id": 1,
-                 "author_id": actor["user_id"]}]
+        return [
+            {
+                "reader_id": "u-m",
+                "case_id": "c-1",
+                "read_at": "2026-01-03T10:00:00+00:00",
+                "id": 2,
+                "author_id": actor["user_id"],
+            },
+            {
+                "reader_id": "u-mod",
+                "case_id": "c-2",
+                "read_at": "2026-01-02T10:00:00+00:00",
+                "id": 1,
+                "author_id": actor["user_id"],
+            },
+        ]
 
     @rpc
     def author_card(self, actor, token, case_id, form):
         """Identity itself asks cases (the real one does; here the refusals are canned)."""
         record(self, "author_card", actor, token, case_id, form)
         if case_id == "anonymous":
-            raise Forbidden("The author's identity is shown only to the mentor of a personal-mode case.",
-                            details={"case_id": case_id})
+            raise Forbidden(
+                "The author's identity is shown only to the mentor of a personal-mode case.",
+                details={"case_id": case_id},
+            )
         refuse(case_id)
         if actor["role"] == "moderator" and len(form.get("reason", "")) < 10:
-            raise InvalidInput("A moderator gives the reason for opening the author's identity.",
-                               {"reason": ["Required of a moderator."]})
-        return {"user_id": "u-mentee", "first_name": "Anna", "last_name": "Smirnova", "patronymic": "",
-                "email": "anna@example.org", "role": "mentee",
-                "questionnaire": dict(QUESTIONNAIRE_VIEW, user_id="u-mentee")}
+            raise InvalidInput(
+                "A moderator gives the reason for opening the author's identity.",
+                {"reason": ["Required of a moderator."]},
+            )
+        return {
+            "user_id": "u-mentee",
+            "first_name": "Anna",
+            "last_name": "Smirnova",
+            "patronymic": "",
+            "email": "anna@example.org",
+            "role": "mentee",
+            "questionnaire": dict(QUESTIONNAIRE_VIEW, user_id="u-mentee"),
+        }
 
     @rpc
     def access_log(self, actor, query):
         record(self, "access_log", actor, query)
-        return {"items": [{"id": "2", "reader_role": "moderator", "reader": "a moderator", "mentor_id": None,
-                           "disclosed": ["identity"], "case_id": "c-1", "reason": "A parent's complaint.",
-                           "read_at": "2026-01-03T10:00:00+00:00", "reader_id": "u-mod"}],
-                "next_before": "2"}
+        return {
+            "items": [
+                {
+                    "id": "2",
+                    "reader_role": "moderator",
+                    "reader": "a moderator",
+                    "mentor_id": None,
+                    "disclosed": ["identity"],
+                    "case_id": "c-1",
+                    "reason": "A parent's complaint.",
+                    "read_at": "2026-01-03T10:00:00+00:00",
+                    "reader_id": "u-mod",
+                }
+            ],
+            "next_before": "2",
+        }
 
 
 class NotificationsStub:
@@ -338,18 +492,37 @@ class NotificationsStub:
     @rpc
     def inbox_page(self, actor, query):
         record(self, "inbox_page", actor, query)
-        return {"items": [{"id": "n-1", "kind": "mentor_chosen", "case_id": "c-1", "case_number": "2026-0001",
-                           "text": "You were chosen.", "created_at": "2026-01-01T10:00:00+00:00", "read_at": None,
-                           "recipient_id": actor["user_id"]}], "unread_count": 1, "next_before": None}
+        return {
+            "items": [
+                {
+                    "id": "n-1",
+                    "kind": "mentor_chosen",
+                    "case_id": "c-1",
+                    "case_number": "2026-0001",
+                    "text": "You were chosen.",
+                    "created_at": "2026-01-01T10:00:00+00:00",
+                    "read_at": None,
+                    "recipient_id": actor["user_id"],
+                }
+            ],
+            "unread_count": 1,
+            "next_before": None,
+        }
 
     @rpc
     def mark_read(self, actor, entry_id):
         record(self, "mark_read", actor, entry_id)
         if entry_id != "n-1":
             raise NotFound("No such notification.")
-        return {"id": entry_id, "kind": "mentor_chosen", "case_id": "c-1", "case_number": "2026-0001",
-                "text": "You were chosen.", "created_at": "2026-01-01T10:00:00+00:00",
-                "read_at": "2026-01-01T11:00:00+00:00"}
+        return {
+            "id": entry_id,
+            "kind": "mentor_chosen",
+            "case_id": "c-1",
+            "case_number": "2026-0001",
+            "text": "You were chosen.",
+            "created_at": "2026-01-01T10:00:00+00:00",
+            "read_at": "2026-01-01T11:00:00+00:00",
+        }
 
 
 class LibraryStub:
@@ -363,23 +536,52 @@ class LibraryStub:
     @rpc
     def list_entries(self, actor, rubric=None):
         record(self, "list_entries", actor, rubric)
-        return [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e",
-                 "author_id": "must-not-leak"}]
+        return [
+            {
+                "id": "l-1",
+                "kind": "solved_case",
+                "rubrics": ["self-management"],
+                "essence": "e",
+                "author_id": "must-not-leak",
+            }
+        ]
 
     @rpc
     def search(self, actor, query):
         record(self, "search", actor, query)
-        return {"items": [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e",
-                           "author_id": "must-not-leak"}], "total": 1, "total_exact": True, "next_cursor": None}
+        return {
+            "items": [
+                {
+                    "id": "l-1",
+                    "kind": "solved_case",
+                    "rubrics": ["self-management"],
+                    "essence": "e",
+                    "author_id": "must-not-leak",
+                }
+            ],
+            "total": 1,
+            "total_exact": True,
+            "next_cursor": None,
+        }
 
     @rpc
     def similar(self, actor, request):
         record(self, "similar", actor, request)
         if "library-breaks" in request["text"]:
             raise RuntimeError("similar failed")
-        return [{"id": "l-1", "kind": "solved_case", "rubrics": ["self-management"], "essence": "e", "score": 0.8,
-                 "text_score": 1.0, "rubric_score": 0.333, "matched_rubrics": ["self-management"],
-                 "author_id": "must-not-leak"}]
+        return [
+            {
+                "id": "l-1",
+                "kind": "solved_case",
+                "rubrics": ["self-management"],
+                "essence": "e",
+                "score": 0.8,
+                "text_score": 1.0,
+                "rubric_score": 0.333,
+                "matched_rubrics": ["self-management"],
+                "author_id": "must-not-leak",
+            }
+        ]
 
     @rpc
     def add_material(self, actor, material):
@@ -391,9 +593,15 @@ class LibraryStub:
     @rpc
     def add_post(self, actor, thread_id, post, request_key=None):
         record(self, "add_post", actor, thread_id, post, request_key)
-        return {"id": "p-2", "kind": "message", "text": post["text"], "reply_to": post["reply_to"],
-                "author": {"role": actor["role"], "label": "Mentee 1", "own": True},
-                "author_id": "must-not-leak", "created_at": "2026-01-03T10:00:00+00:00"}
+        return {
+            "id": "p-2",
+            "kind": "message",
+            "text": post["text"],
+            "reply_to": post["reply_to"],
+            "author": {"role": actor["role"], "label": "Mentee 1", "own": True},
+            "author_id": "must-not-leak",
+            "created_at": "2026-01-03T10:00:00+00:00",
+        }
 
     @rpc
     def get_entry(self, actor, entry_id):
@@ -403,20 +611,42 @@ class LibraryStub:
     @rpc
     def list_threads(self, actor, rubric=None):
         record(self, "list_threads", actor, rubric)
-        return [{"id": "t-1", "title": "Homework strike", "rubrics": ["class-management-motivation"],
-                 "posts_count": 2, "created_at": "2026-01-01T10:00:00+00:00",
-                 "updated_at": "2026-01-02T10:00:00+00:00", "case_ids": ["must-not-leak"]}]
+        return [
+            {
+                "id": "t-1",
+                "title": "Homework strike",
+                "rubrics": ["class-management-motivation"],
+                "posts_count": 2,
+                "created_at": "2026-01-01T10:00:00+00:00",
+                "updated_at": "2026-01-02T10:00:00+00:00",
+                "case_ids": ["must-not-leak"],
+            }
+        ]
 
     @rpc
     def get_thread(self, actor, thread_id):
         record(self, "get_thread", actor, thread_id)
         if thread_id != "t-1":
             raise NotFound("No such thread.")
-        return {"id": thread_id, "title": "Homework strike", "rubrics": ["class-management-motivation"],
-                "created_at": "2026-01-01T10:00:00+00:00", "updated_at": "2026-01-02T10:00:00+00:00",
-                "posts": [{"id": "p-1", "essence": "Pupils ignore homework.", "question": "What now?",
-                           "rubrics": ["class-management-motivation"], "urgency": "urgent",
-                           "created_at": "2026-01-01T10:00:00+00:00", "case_id": "c-1", "author_id": "u-mentee"}]}
+        return {
+            "id": thread_id,
+            "title": "Homework strike",
+            "rubrics": ["class-management-motivation"],
+            "created_at": "2026-01-01T10:00:00+00:00",
+            "updated_at": "2026-01-02T10:00:00+00:00",
+            "posts": [
+                {
+                    "id": "p-1",
+                    "essence": "Pupils ignore homework.",
+                    "question": "What now?",
+                    "rubrics": ["class-management-motivation"],
+                    "urgency": "urgent",
+                    "created_at": "2026-01-01T10:00:00+00:00",
+                    "case_id": "c-1",
+                    "author_id": "u-mentee",
+                }
+            ],
+        }
 
 
 MATCHING_DATABASE = {"state": "unavailable"}

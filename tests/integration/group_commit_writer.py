@@ -7,6 +7,7 @@ threads of COMMANDS commands each (1 to 3 new events a command), then prints one
 ``{"results": [[originator_id, [version, ...], [notification_id, ...]], ...], "failures": [...],
 "batches": n, "commands": n}``, one result per command.
 """
+
 import json
 import sys
 import threading
@@ -21,8 +22,10 @@ from services.common.library_internals.eventsourcing_group_commit import Factory
 
 def command_events(seed):
     originator_id = uuid.uuid4()
-    return [StoredEvent(originator_id, version, "tests:Event", f"{seed}-{version}".encode())
-            for version in range(1, seed % 3 + 2)]
+    return [
+        StoredEvent(originator_id, version, "tests:Event", f"{seed}-{version}".encode())
+        for version in range(1, seed % 3 + 2)
+    ]
 
 
 def main(url, name, threads, commands):
@@ -47,8 +50,17 @@ def main(url, name, threads, commands):
     for worker in workers:
         worker.join()
     factory.close()
-    print(json.dumps({"results": results, "failures": failures,
-                      "batches": recorder.writer.batches, "commands": recorder.writer.commands}), flush=True)
+    print(
+        json.dumps(
+            {
+                "results": results,
+                "failures": failures,
+                "batches": recorder.writer.batches,
+                "commands": recorder.writer.commands,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

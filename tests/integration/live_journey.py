@@ -1,6 +1,7 @@
 """A live journey on real cases, matching and library services, each on databases of its own (so
 hand-made events of other modules' tests cannot be in its library): what the research rebuild and the
 backup tests read. A generator for a module-scoped fixture: ``yield from completed_journey(...)``."""
+
 import uuid
 
 import psycopg2
@@ -16,8 +17,8 @@ EDITED_QUESTION = "How do I restore discipline in a 7th form (edited by the mode
 def completed_journey(start_module_service, test_env, prefix):
     """A completed, consented case that was also published to the forum, reviewed by a moderator (the
     solved case's question edited) and published live."""
-    from tests.integration.relay_helpers import publish_via_outbox
     from tests.actors import signed_rpc
+    from tests.integration.relay_helpers import publish_via_outbox
 
     urls = {name: test_env.database_url(f"{prefix}_{name}") for name in ("cases", "matching", "library")}
     _purge_library_queue(test_env)  # events other modules left unconsumed would enter this live library
@@ -26,27 +27,47 @@ def completed_journey(start_module_service, test_env, prefix):
     start_module_service(LibraryService, DATABASE_URL=urls["library"])
     mentee, mentor_id = actor("mentee"), str(uuid.uuid4())
     mentor = {"user_id": mentor_id, "role": "mentor"}
-    publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
-                       mentor_snapshot(mentor_id, ["class-management-motivation"]))
+    publish_via_outbox(
+        test_env,
+        "identity",
+        "MentorProfileUpdated",
+        mentor_id,
+        mentor_snapshot(mentor_id, ["class-management-motivation"]),
+    )
     with signed_rpc(test_env.amqp_uri, timeout=15) as rpc:
         eventually(lambda: _call(lambda: rpc.matching.get_mentor(mentor_id)), message="matching knows mentor")
-        case_id = rpc.cases.create_case(mentee, case_form(
-            group_discussion_consent=True,
-            essence="Ivan Petrov from my 7th form disrupts lessons; his mother is at ivan@example.org."))["id"]
-        eventually(lambda: any(p["mentor_id"] == mentor_id for p in
-                               rpc.cases.get_case(mentee, case_id).get("proposed_mentors") or ()),
-                   message="proposals recorded")
+        case_id = rpc.cases.create_case(
+            mentee,
+            case_form(
+                group_discussion_consent=True,
+                essence="Ivan Petrov from my 7th form disrupts lessons; his mother is at ivan@example.org.",
+            ),
+        )["id"]
+        eventually(
+            lambda: any(
+                p["mentor_id"] == mentor_id for p in rpc.cases.get_case(mentee, case_id).get("proposed_mentors") or ()
+            ),
+            message="proposals recorded",
+        )
         rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": mentor_id})
         rpc.cases.accept_case(mentor, case_id)
         rpc.cases.publish_to_forum(mentee, case_id, {"title": "Disruptions in the 7th form"})
-        solved = rpc.cases.propose_solution(mentor, case_id, {
-            "text": "Agree three class rules together.",
-            "materials": [{"title": "Classroom basics", "reference": "https://example.org/cm"}]})
-        rpc.cases.complete_case(mentee, case_id, {"problem_solved": "yes",
-                                                  "helpfulness": {solved["solutions"][0]["id"]: 5}})
+        solved = rpc.cases.propose_solution(
+            mentor,
+            case_id,
+            {
+                "text": "Agree three class rules together.",
+                "materials": [{"title": "Classroom basics", "reference": "https://example.org/cm"}],
+            },
+        )
+        rpc.cases.complete_case(
+            mentee, case_id, {"problem_solved": "yes", "helpfulness": {solved["solutions"][0]["id"]: 5}}
+        )
         # nothing is published before review: the moderator edits the solved case, publishes both
-        drafts = eventually(lambda: len(rpc.library.my_drafts(mentee)["items"]) == 2 and
-                            rpc.library.my_drafts(mentee)["items"], message="two drafts wait for review")
+        drafts = eventually(
+            lambda: len(rpc.library.my_drafts(mentee)["items"]) == 2 and rpc.library.my_drafts(mentee)["items"],
+            message="two drafts wait for review",
+        )
         moderator = actor("moderator")
         for draft in drafts:
             if draft["kind"] == "solved_case":
@@ -67,6 +88,7 @@ def completed_journey(start_module_service, test_env, prefix):
 
 def _purge_library_queue(test_env):
     from tests.integration.event_helpers import open_broker
+
     conn, _ = open_broker(test_env.amqp_uri)  # declares the topology: the queue exists
     try:
         conn.default_channel.queue_purge("library.case-events")

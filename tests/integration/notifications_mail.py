@@ -1,4 +1,5 @@
 """identity and notifications sending e-mails to a real SMTP server, for the notification e-mail tests."""
+
 from contextlib import contextmanager
 
 from services.identity.service import IdentityService
@@ -16,8 +17,9 @@ def notifications_mailing_to(smtp, start_module_service, test_env, **notificatio
     notifications queues are purged first."""
     purge(test_env.amqp_uri, "notifications.case-events", "notifications.identity-events")
     start_module_service(IdentityService)
-    start_module_service(NotificationsService, SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, SMTP_FROM=SMTP_FROM,
-                         **notifications_settings)
+    start_module_service(
+        NotificationsService, SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, SMTP_FROM=SMTP_FROM, **notifications_settings
+    )
     conn, producer = open_broker(test_env.amqp_uri)
     try:
         yield producer

@@ -1,4 +1,5 @@
 """Put an event into a source service's outbox and relay it, as that service would."""
+
 import eventlet
 
 from services.common import outbox

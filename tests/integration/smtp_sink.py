@@ -5,6 +5,7 @@ A process rather than aiosmtpd's in-process Controller: the tests run under even
 monkey patching, which does not mix with an asyncio loop in a thread. Stopping and starting
 it again on the same port is a real SMTP outage for the sender.
 """
+
 import mailbox
 import re
 import signal
@@ -38,9 +39,22 @@ class SmtpSink:
 
     def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
-             "-c", "aiosmtpd.handlers.Mailbox", self.maildir],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{self.port}",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                self.maildir,
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 30
         while not _listening(self.port):
             if self.process.poll() is not None:
@@ -85,14 +99,21 @@ class SmtpSink:
     def account_emails(self, to, kind=None):
         """Identity's account e-mails to one address (oldest first), optionally of one kind
         (``email_verification``, ``password_reset``, ``registration_attempt``, ``failed_sign_ins``)."""
-        found = [m for m in self.messages(to) if m.get("X-Account-Email-Kind")
-                 and (kind is None or m["X-Account-Email-Kind"] == kind)]
+        found = [
+            m
+            for m in self.messages(to)
+            if m.get("X-Account-Email-Kind") and (kind is None or m["X-Account-Email-Kind"] == kind)
+        ]
         return found
 
     def wait_for_account_email(self, to, kind, count=1, timeout=30):
         """The ``count``-th account e-mail of ``kind`` to ``to`` once it has arrived."""
-        return eventually(lambda: (self.account_emails(to, kind) + [None] * count)[count - 1], timeout=timeout,
-                          interval=0.05, message=f"{kind} e-mail number {count} to {to}")
+        return eventually(
+            lambda: (self.account_emails(to, kind) + [None] * count)[count - 1],
+            timeout=timeout,
+            interval=0.05,
+            message=f"{kind} e-mail number {count} to {to}",
+        )
 
     def link_token(self, to, kind="email_verification", count=1, timeout=30):
         """The token of the link in the ``count``-th account e-mail of ``kind`` to ``to`` (waits for it)."""

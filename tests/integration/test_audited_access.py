@@ -4,6 +4,7 @@ identity.author_card trusts no caller: the reader is the user of a live token, w
 role; identity asks cases.author_for itself; a moderator must give a reason; every read by a
 mentor or a moderator is an access_audit row the author lists (access_log).
 """
+
 import json
 import uuid
 
@@ -41,8 +42,9 @@ def identity_db(broker, db):
 def _person(rpc, role, last_name="Smirnova"):
     """A registered account, signed in: (actor, token)."""
     email = f"{role}.{uuid.uuid4().hex[:10]}@school.example.org"
-    user = register_over_rpc(rpc, {"email": email, "password": PASSWORD, "role": role, "first_name": "Anna",
-                                   "last_name": last_name})
+    user = register_over_rpc(
+        rpc, {"email": email, "password": PASSWORD, "role": role, "first_name": "Anna", "last_name": last_name}
+    )
     return _signed_in(rpc, user, email)
 
 
@@ -55,8 +57,9 @@ def _moderator(rpc, test_env):
     email = f"moderator.{uuid.uuid4().hex[:10]}@school.example.org"
     store = PostgresStore(test_env.database_url("identity"), 1)
     try:
-        user = create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria",
-                                        "last_name": "Moderova"})
+        user = create_moderator(
+            store, {"email": email, "password": PASSWORD, "first_name": "Maria", "last_name": "Moderova"}
+        )
     finally:
         store.close()
     return _signed_in(rpc, user, email)
@@ -65,9 +68,20 @@ def _moderator(rpc, test_env):
 def _accepted_case(rpc, broker, mentee, mentor, mode):
     """A case filed by ``mentee``, proposed to, chosen and accepted by ``mentor`` (as matching would)."""
     case = rpc.cases.create_case(mentee, case_form(mode=mode))
-    broker.publish(envelope("MentorsMatched", case["id"], {"case_id": case["id"], "round": 1, "proposals": [
-        {"mentor_id": mentor["user_id"], "matched_rubrics": case["form"]["rubrics"][:1], "score": 1.0}]},
-        source="matching"))
+    broker.publish(
+        envelope(
+            "MentorsMatched",
+            case["id"],
+            {
+                "case_id": case["id"],
+                "round": 1,
+                "proposals": [
+                    {"mentor_id": mentor["user_id"], "matched_rubrics": case["form"]["rubrics"][:1], "score": 1.0}
+                ],
+            },
+            source="matching",
+        )
+    )
     eventually(lambda: rpc.cases.get_case(mentee, case["id"])["state"] == "choosing_mentor", message="proposals")
     rpc.cases.choose_mentor(mentee, case["id"], {"mentor_id": mentor["user_id"]})
     rpc.cases.accept_case(mentor, case["id"])
@@ -81,8 +95,9 @@ def _audit_rows(conn, author_id):
 
 
 def test_a_moderator_opens_an_anonymous_author_only_with_a_reason_and_the_author_sees_it(
-        rpc, broker, identity_db, test_env):
-    (mentee, t_mentee), (mentor, t_mentor) = _person(rpc, "mentee"), _person(rpc, "mentor", "Orlov")
+    rpc, broker, identity_db, test_env
+):
+    (mentee, _), (mentor, t_mentor) = _person(rpc, "mentee"), _person(rpc, "mentor", "Orlov")
     moderator, t_moderator = _moderator(rpc, test_env)
     rpc.identity.update_questionnaire(mentee, QUESTIONNAIRE)
     case_id = _accepted_case(rpc, broker, mentee, mentor, "anonymous")
@@ -97,19 +112,28 @@ def test_a_moderator_opens_an_anonymous_author_only_with_a_reason_and_the_author
 
     card = rpc.identity.author_card(moderator, t_moderator, case_id, REASON)
     assert (card["user_id"], card["last_name"], card["questionnaire"]["school"]) == (
-        mentee["user_id"], "Smirnova", "School No. 1541")
+        mentee["user_id"],
+        "Smirnova",
+        "School No. 1541",
+    )
     assert _audit_rows(identity_db, mentee["user_id"]) == 1
 
     page = rpc.identity.access_log(mentee, {})
     assert page["next_before"] is None
     [entry] = page["items"]
     assert {k: entry[k] for k in ("reader_role", "reader", "mentor_id", "disclosed", "case_id", "reason")} == {
-        "reader_role": "moderator", "reader": "a moderator", "mentor_id": None,
-        "disclosed": ["identity", "questionnaire"], "case_id": case_id, "reason": REASON["reason"]}
+        "reader_role": "moderator",
+        "reader": "a moderator",
+        "mentor_id": None,
+        "disclosed": ["identity", "questionnaire"],
+        "case_id": case_id,
+        "reason": REASON["reason"],
+    }
     assert entry["read_at"]
     assert moderator["user_id"] not in json.dumps(page) and "Moderova" not in json.dumps(page)
     assert rpc.identity.questionnaire_reads(mentee) == [  # the old listing: the same log, no moderator id
-        {"reader_id": None, "case_id": case_id, "read_at": entry["read_at"]}]
+        {"reader_id": None, "case_id": case_id, "read_at": entry["read_at"]}
+    ]
     assert rpc.identity.access_log(moderator, {})["items"] == []  # one's own log only
 
 
@@ -127,8 +151,14 @@ def test_the_personal_mode_mentor_reads_without_a_reason_and_strangers_are_refus
     assert _audit_rows(identity_db, mentee["user_id"]) == 1
 
     [entry] = rpc.identity.access_log(mentee, {})["items"]
-    assert (entry["reader_role"], entry["reader"], entry["mentor_id"], entry["disclosed"], entry["case_id"],
-            entry["reason"]) == ("mentor", "your mentor", mentor["user_id"], ["identity"], case_id, "")
+    assert (
+        entry["reader_role"],
+        entry["reader"],
+        entry["mentor_id"],
+        entry["disclosed"],
+        entry["case_id"],
+        entry["reason"],
+    ) == ("mentor", "your mentor", mentor["user_id"], ["identity"], case_id, "")
     assert [r["reader_id"] for r in rpc.identity.questionnaire_reads(mentee)] == [mentor["user_id"]]
 
 
@@ -160,7 +190,7 @@ def test_a_forged_actor_or_a_borrowed_token_is_refused_and_records_nothing(rpc, 
 
 
 def test_the_log_pages_newest_first_and_is_append_only(rpc, broker, identity_db, test_env):
-    (mentee, _), (mentor, t_mentor) = _person(rpc, "mentee"), _person(rpc, "mentor", "Orlov")
+    (mentee, _), (mentor, _) = _person(rpc, "mentee"), _person(rpc, "mentor", "Orlov")
     moderator, t_moderator = _moderator(rpc, test_env)
     case_id = _accepted_case(rpc, broker, mentee, mentor, "personal")
     for i in range(3):
@@ -174,8 +204,10 @@ def test_the_log_pages_newest_first_and_is_append_only(rpc, broker, identity_db,
     with pytest.raises(InvalidInput):
         rpc.identity.access_log(mentee, {"before": "not-an-id"})
 
-    for statement in ("UPDATE access_audit SET reason = 'nothing to see' WHERE author_id = %s",
-                      "DELETE FROM access_audit WHERE author_id = %s"):
+    for statement in (
+        "UPDATE access_audit SET reason = 'nothing to see' WHERE author_id = %s",
+        "DELETE FROM access_audit WHERE author_id = %s",
+    ):
         with pytest.raises(psycopg2.errors.RaiseException), identity_db.cursor() as cur:
             cur.execute(statement, (mentee["user_id"],))
     assert _audit_rows(identity_db, mentee["user_id"]) == 3

@@ -22,6 +22,7 @@ case, material, post, event, application or mentor: ``fresh``), or is a repeatab
 same profile, availability, preferences); ``/me/password`` and sign-out use a throwaway user or
 session of the role's kind, so the role's own token stays valid.
 """
+
 import uuid
 from collections import namedtuple
 from datetime import datetime, timedelta, timezone
@@ -35,8 +36,14 @@ from tests.integration.gateway_platform import PASSWORD, start_platform
 from tests.support import case_form, eventually
 
 ROLES = ("visitor", "author", "other_mentee", "mentor", "other_mentor", "colleague", "moderator")
-GLOBAL_ROLE = {"author": "mentee", "other_mentee": "mentee", "mentor": "mentor", "other_mentor": "mentor",
-               "colleague": "mentor", "moderator": "moderator"}
+GLOBAL_ROLE = {
+    "author": "mentee",
+    "other_mentee": "mentee",
+    "mentor": "mentor",
+    "other_mentor": "mentor",
+    "colleague": "mentor",
+    "moderator": "moderator",
+}
 RUBRICS = ["urban-educational-projects", "self-management"]  # all three of our mentors advise in both
 TAG = uuid.uuid4().hex[:8]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -67,6 +74,7 @@ def row(expect, call=None, note=""):
 
 # ---- how each route is called -----------------------------------------------------------------
 
+
 def get(path):
     return lambda w, role, allowed: {"path": path.format(**w.ids)}
 
@@ -74,22 +82,29 @@ def get(path):
 def send(path, body=None, method="POST"):
     def call(w, role, allowed):
         return {"method": method, "path": path.format(**w.ids), "json": body if body is not None else {}}
+
     return call
 
 
 def on_case(state, suffix, body=lambda w, case: {}, method="POST"):
     """The main case for a denied cell; a fresh case in ``state`` for an allowed one."""
+
     def call(w, role, allowed):
         case = w.fresh_case(state) if allowed else w.case
         return {"method": method, "path": f"/api/v1/cases/{case['id']}{suffix}", "json": body(w, case)}
+
     return call
 
 
 def password(w, role, allowed):
     """A throwaway user of the role's kind: the change signs out every other session."""
     token = w.throwaway(GLOBAL_ROLE.get(role)) if role != "visitor" else None
-    return {"method": "PUT", "path": "/api/v1/me/password", "token": token,
-            "json": {"current_password": PASSWORD, "new_password": "another long password"}}
+    return {
+        "method": "PUT",
+        "path": "/api/v1/me/password",
+        "token": token,
+        "json": {"current_password": PASSWORD, "new_password": "another long password"},
+    }
 
 
 def sign_out(w, role, allowed):
@@ -109,8 +124,13 @@ def message_thread(w, role, allowed):
 
 def calendar_form():
     starts = datetime.now(timezone.utc) + timedelta(days=30)
-    return {"title": f"Open seminar {TAG}", "format": "online", "starts_at": starts.isoformat(),
-            "link": "https://example.org/seminar", "rubrics": RUBRICS}
+    return {
+        "title": f"Open seminar {TAG}",
+        "format": "online",
+        "starts_at": starts.isoformat(),
+        "link": "https://example.org/seminar",
+        "rubrics": RUBRICS,
+    }
 
 
 def cancel_event(w, role, allowed):
@@ -125,10 +145,16 @@ def withdraw_news(w, role, allowed):
 
 def survey_form(**overrides):
     now = datetime.now(timezone.utc)
-    form = {"title": f"How is the term going {TAG}", "audience": "both", "opens_at": now.isoformat(),
-            "closes_at": (now + timedelta(days=7)).isoformat(),
-            "questions": [{"kind": "scale", "text": "How tired are you?"},
-                          {"kind": "single", "text": "Which form?", "options": ["5", "7"], "required": False}]}
+    form = {
+        "title": f"How is the term going {TAG}",
+        "audience": "both",
+        "opens_at": now.isoformat(),
+        "closes_at": (now + timedelta(days=7)).isoformat(),
+        "questions": [
+            {"kind": "scale", "text": "How tired are you?"},
+            {"kind": "single", "text": "Which form?", "options": ["5", "7"], "required": False},
+        ],
+    }
     return dict(form, **overrides)
 
 
@@ -145,9 +171,11 @@ def withdraw_material(w, role, allowed):
 
 def on_draft(suffix, body=None, method="POST"):
     """The main case's (published) forum draft for a denied cell; a fresh waiting draft for an allowed one."""
+
     def call(w, role, allowed):
         draft_id = w.fresh_draft() if allowed else w.ids["draft_id"]
         return {"method": method, "path": f"/api/v1/library/drafts/{draft_id}{suffix}", "json": body or {}}
+
     return call
 
 
@@ -159,8 +187,12 @@ def hide_post(w, role, allowed):
 def decide_application(decision, body):
     def call(w, role, allowed):
         application_id = w.fresh_application() if allowed else w.ids["application_id"]
-        return {"method": "POST", "path": f"/api/v1/accreditation/applications/{application_id}/{decision}",
-                "json": body}
+        return {
+            "method": "POST",
+            "path": f"/api/v1/accreditation/applications/{application_id}/{decision}",
+            "json": body,
+        }
+
     return call
 
 
@@ -175,39 +207,64 @@ def reinstate(w, role, allowed):
 
 
 def register(w, role, allowed):
-    return {"method": "POST", "path": "/api/v1/auth/register", "json": {
-        "email": f"new-{uuid.uuid4().hex[:12]}@example.org", "password": PASSWORD, "role": "mentee",
-        "first_name": "Nina", "last_name": "Novikova", "patronymic": ""}}
+    return {
+        "method": "POST",
+        "path": "/api/v1/auth/register",
+        "json": {
+            "email": f"new-{uuid.uuid4().hex[:12]}@example.org",
+            "password": PASSWORD,
+            "role": "mentee",
+            "first_name": "Nina",
+            "last_name": "Novikova",
+            "patronymic": "",
+        },
+    }
 
 
 def email_verification(w, role, allowed):
     """The link e-mailed to a fresh unverified account (through the SMTP catcher)."""
     user, _ = w.api.register("mentee", verify=False)
-    return {"method": "POST", "path": "/api/v1/auth/email-verification",
-            "json": {"token": verification_token(user["email"])}}
+    return {
+        "method": "POST",
+        "path": "/api/v1/auth/email-verification",
+        "json": {"token": verification_token(user["email"])},
+    }
 
 
 def password_reset(w, role, allowed):
-    return {"method": "POST", "path": "/api/v1/auth/password-reset",
-            "json": {"email": f"reset-{uuid.uuid4().hex[:12]}@example.org"}}
+    return {
+        "method": "POST",
+        "path": "/api/v1/auth/password-reset",
+        "json": {"email": f"reset-{uuid.uuid4().hex[:12]}@example.org"},
+    }
 
 
 def password_reset_confirm(w, role, allowed):
     """A throwaway account's reset link (the reset ends its sessions, not the role's)."""
     user, _ = w.api.register("mentee", verify=False)
     w.call("POST", "/api/v1/auth/password-reset", expect=202, json={"email": user["email"]})
-    return {"method": "POST", "path": "/api/v1/auth/password-reset/confirm",
-            "json": {"token": reset_token(user["email"]), "new_password": "another long password"}}
+    return {
+        "method": "POST",
+        "path": "/api/v1/auth/password-reset/confirm",
+        "json": {"token": reset_token(user["email"]), "new_password": "another long password"},
+    }
 
 
 def sign_in(w, role, allowed):
-    return {"method": "POST", "path": "/api/v1/auth/sign-in",
-            "json": {"email": w.users["other_mentee"]["email"], "password": PASSWORD}}
+    return {
+        "method": "POST",
+        "path": "/api/v1/auth/sign-in",
+        "json": {"email": w.users["other_mentee"]["email"], "password": PASSWORD},
+    }
 
 
 def photo(w, role, allowed):
-    return {"method": "PUT", "path": "/api/v1/me/mentor-profile/photo", "data": PNG,
-            "headers": {"Content-Type": "image/png"}}
+    return {
+        "method": "PUT",
+        "path": "/api/v1/me/mentor-profile/photo",
+        "data": PNG,
+        "headers": {"Content-Type": "image/png"},
+    }
 
 
 def questions_body(w, case):
@@ -215,13 +272,18 @@ def questions_body(w, case):
 
 
 def answers_body(w, case):
-    return {"answers": [{"question_id": q["id"], "text": "Calmly."} for q in case.get("questions") or []]
-            or [{"question_id": "no-such-question", "text": "Calmly."}]}
+    return {
+        "answers": [{"question_id": q["id"], "text": "Calmly."} for q in case.get("questions") or []]
+        or [{"question_id": "no-such-question", "text": "Calmly."}]
+    }
 
 
 def reflection_body(w, case):
-    return {"problem_solved": "yes", "learned": "Talk first.",
-            "helpfulness": {s["id"]: 5 for s in case.get("solutions") or []} or {"no-such-solution": 5}}
+    return {
+        "problem_solved": "yes",
+        "learned": "Talk first.",
+        "helpfulness": {s["id"]: 5 for s in case.get("solutions") or []} or {"no-such-solution": 5},
+    }
 
 
 # ---- THE table ---------------------------------------------------------------------------------
@@ -233,227 +295,346 @@ TABLE = {
     ("GET", "/openapi.json"): row("ok ok ok ok ok ok ok", get("/openapi.json")),
     ("GET", "/api/v1/reference"): row("ok ok ok ok ok ok ok", get("/api/v1/reference")),
     ("GET", "/api/v1/question-bank"): row("401 ok ok ok ok ok ok", get("/api/v1/question-bank")),
-
     # auth and sessions
     ("POST", "/api/v1/auth/register"): row("ok ok ok ok ok ok ok", register, "a new e-mail per call"),
     ("POST", "/api/v1/auth/sign-in"): row("ok ok ok ok ok ok ok", sign_in),
     ("POST", "/api/v1/auth/sign-out"): row("401 ok ok ok ok ok ok", sign_out, "a session of its own per call"),
-    ("PUT", "/api/v1/me/password"): row("401 ok ok ok ok ok ok", password,
-                                        "a throwaway user of the role's kind: the change ends other sessions"),
+    ("PUT", "/api/v1/me/password"): row(
+        "401 ok ok ok ok ok ok", password, "a throwaway user of the role's kind: the change ends other sessions"
+    ),
     ("GET", "/api/v1/me"): row("401 ok ok ok ok ok ok", get("/api/v1/me")),
-    ("POST", "/api/v1/auth/email-verification"): row("ok ok ok ok ok ok ok", email_verification,
-                                                     "the link of a fresh unverified account per call"),
-    ("POST", "/api/v1/auth/email-verification/resend"): row("401 ok ok ok ok ok ok",
-                                                            send("/api/v1/auth/email-verification/resend"),
-                                                            "nothing is sent to a verified account"),
+    ("POST", "/api/v1/auth/email-verification"): row(
+        "ok ok ok ok ok ok ok", email_verification, "the link of a fresh unverified account per call"
+    ),
+    ("POST", "/api/v1/auth/email-verification/resend"): row(
+        "401 ok ok ok ok ok ok", send("/api/v1/auth/email-verification/resend"), "nothing is sent to a verified account"
+    ),
     ("POST", "/api/v1/auth/password-reset"): row("ok ok ok ok ok ok ok", password_reset, "any address"),
-    ("POST", "/api/v1/auth/password-reset/confirm"): row("ok ok ok ok ok ok ok", password_reset_confirm,
-                                                         "a throwaway account's link per call"),
-
+    ("POST", "/api/v1/auth/password-reset/confirm"): row(
+        "ok ok ok ok ok ok ok", password_reset_confirm, "a throwaway account's link per call"
+    ),
     # questionnaire: the mentee's own
-    ("GET", "/api/v1/me/questionnaire"): row("401 ok ok 404 404 404 404", get("/api/v1/me/questionnaire"),
-                                             "one's own questionnaire: 404 for who has none"),
-    ("PUT", "/api/v1/me/questionnaire"): row("401 ok ok 403 403 403 403", lambda w, role, allowed: {
-        "method": "PUT", "path": "/api/v1/me/questionnaire",
-        "json": w.questionnaires.get(role, w.questionnaires["other_mentee"])},
-        "the role's own questionnaire written again"),
+    ("GET", "/api/v1/me/questionnaire"): row(
+        "401 ok ok 404 404 404 404", get("/api/v1/me/questionnaire"), "one's own questionnaire: 404 for who has none"
+    ),
+    ("PUT", "/api/v1/me/questionnaire"): row(
+        "401 ok ok 403 403 403 403",
+        lambda w, role, allowed: {
+            "method": "PUT",
+            "path": "/api/v1/me/questionnaire",
+            "json": w.questionnaires.get(role, w.questionnaires["other_mentee"]),
+        },
+        "the role's own questionnaire written again",
+    ),
     ("GET", "/api/v1/me/questionnaire/reads"): row("401 ok ok ok ok ok ok", get("/api/v1/me/questionnaire/reads")),
-
     # mentors: profiles, photo, availability
     ("GET", "/api/v1/mentors"): row("ok ok ok ok ok ok ok", get("/api/v1/mentors")),
     ("GET", "/api/v1/mentors/<mentor_id>"): row("ok ok ok ok ok ok ok", get("/api/v1/mentors/{mentor_id}")),
     ("GET", "/api/v1/mentors/<mentor_id>/photo"): row("ok ok ok ok ok ok ok", get("/api/v1/mentors/{mentor_id}/photo")),
-    ("GET", "/api/v1/me/mentor-profile"): row("401 404 404 ok ok ok 404", get("/api/v1/me/mentor-profile"),
-                                              "a user without a profile: 404 (as documented)"),
-    ("PUT", "/api/v1/me/mentor-profile"): row("401 403 403 ok ok ok 403", lambda w, role, allowed: {
-        "method": "PUT", "path": "/api/v1/me/mentor-profile", "json": w.profile}, "the same profile again"),
+    ("GET", "/api/v1/me/mentor-profile"): row(
+        "401 404 404 ok ok ok 404", get("/api/v1/me/mentor-profile"), "a user without a profile: 404 (as documented)"
+    ),
+    ("PUT", "/api/v1/me/mentor-profile"): row(
+        "401 403 403 ok ok ok 403",
+        lambda w, role, allowed: {"method": "PUT", "path": "/api/v1/me/mentor-profile", "json": w.profile},
+        "the same profile again",
+    ),
     ("PUT", "/api/v1/me/mentor-profile/photo"): row("401 403 403 ok ok ok 403", photo),
     ("GET", "/api/v1/me/availability"): row("401 403 403 ok ok ok 403", get("/api/v1/me/availability")),
-    ("PUT", "/api/v1/me/availability"): row("401 403 403 ok ok ok 403", send(
-        "/api/v1/me/availability", {"capacity": 50, "away_periods": []}, method="PUT"), "the same availability"),
-
+    ("PUT", "/api/v1/me/availability"): row(
+        "401 403 403 ok ok ok 403",
+        send("/api/v1/me/availability", {"capacity": 50, "away_periods": []}, method="PUT"),
+        "the same availability",
+    ),
     # the roll of mentors
     ("GET", "/api/v1/me/accreditation"): row("401 403 403 ok ok ok 403", get("/api/v1/me/accreditation")),
     ("POST", "/api/v1/me/accreditation"): row(
         "401 403 403 4xx-validation 4xx-validation 4xx-validation 403",
         send("/api/v1/me/accreditation", {"experience": "Years.", "motivation": "Help."}),
-        "our mentors are accredited already: 409 is the right answer to each"),
-    ("GET", "/api/v1/accreditation/applications"): row("401 403 403 403 403 403 ok",
-                                                      get("/api/v1/accreditation/applications?state=pending")),
+        "our mentors are accredited already: 409 is the right answer to each",
+    ),
+    ("GET", "/api/v1/accreditation/applications"): row(
+        "401 403 403 403 403 403 ok", get("/api/v1/accreditation/applications?state=pending")
+    ),
     ("POST", "/api/v1/accreditation/applications/<application_id>/approve"): row(
-        "401 403 403 403 403 403 ok", decide_application("approve", {}), "a fresh pending application"),
+        "401 403 403 403 403 403 ok", decide_application("approve", {}), "a fresh pending application"
+    ),
     ("POST", "/api/v1/accreditation/applications/<application_id>/reject"): row(
-        "401 403 403 403 403 403 ok", decide_application("reject", {"reason": "Not yet."}),
-        "a fresh pending application"),
-    ("POST", "/api/v1/mentors/<mentor_id>/suspend"): row("401 403 403 403 403 403 ok", suspend,
-                                                         "a fresh accredited mentor"),
-    ("POST", "/api/v1/mentors/<mentor_id>/reinstate"): row("401 403 403 403 403 403 ok", reinstate,
-                                                           "a fresh suspended mentor"),
-
+        "401 403 403 403 403 403 ok",
+        decide_application("reject", {"reason": "Not yet."}),
+        "a fresh pending application",
+    ),
+    ("POST", "/api/v1/mentors/<mentor_id>/suspend"): row(
+        "401 403 403 403 403 403 ok", suspend, "a fresh accredited mentor"
+    ),
+    ("POST", "/api/v1/mentors/<mentor_id>/reinstate"): row(
+        "401 403 403 403 403 403 ok", reinstate, "a fresh suspended mentor"
+    ),
     # cases
-    ("POST", "/api/v1/cases"): row("401 ok ok 403 403 403 403", lambda w, role, allowed: {
-        "method": "POST", "path": "/api/v1/cases", "json": case_form(rubrics=RUBRICS, essence="Another case.")},
-        "a new case per call"),
+    ("POST", "/api/v1/cases"): row(
+        "401 ok ok 403 403 403 403",
+        lambda w, role, allowed: {
+            "method": "POST",
+            "path": "/api/v1/cases",
+            "json": case_form(rubrics=RUBRICS, essence="Another case."),
+        },
+        "a new case per call",
+    ),
     ("GET", "/api/v1/cases"): row("401 ok ok ok ok ok ok", get("/api/v1/cases")),
     ("GET", "/api/v1/cases/<case_id>"): row("401 ok 403 ok 403 ok ok", get("/api/v1/cases/{case_id}")),
     ("GET", "/api/v1/cases/<case_id>/similar"): row("401 ok 403 ok 403 ok ok", get("/api/v1/cases/{case_id}/similar")),
     ("GET", "/api/v1/cases/<case_id>/colleague-suggestions"): row(
-        "401 403 403 ok 403 403 403", get("/api/v1/cases/{case_id}/colleague-suggestions")),
+        "401 403 403 ok 403 403 403", get("/api/v1/cases/{case_id}/colleague-suggestions")
+    ),
     ("GET", "/api/v1/cases/<case_id>/question-suggestions"): row(
-        "401 403 403 ok 403 403 ok", get("/api/v1/cases/{case_id}/question-suggestions"),
-        "the case's mentor, who asks its questions, and moderators (issue #22)"),
-    ("GET", "/api/v1/cases/<case_id>/history"): row("401 ok 403 403 403 403 ok",
-                                                    get("/api/v1/cases/{case_id}/history")),
-    ("GET", "/api/v1/cases/<case_id>/as-of"): row("401 ok 403 403 403 403 ok",
-                                                  get("/api/v1/cases/{case_id}/as-of?version=1")),
+        "401 403 403 ok 403 403 ok",
+        get("/api/v1/cases/{case_id}/question-suggestions"),
+        "the case's mentor, who asks its questions, and moderators (issue #22)",
+    ),
+    ("GET", "/api/v1/cases/<case_id>/history"): row(
+        "401 ok 403 403 403 403 ok", get("/api/v1/cases/{case_id}/history")
+    ),
+    ("GET", "/api/v1/cases/<case_id>/as-of"): row(
+        "401 ok 403 403 403 403 ok", get("/api/v1/cases/{case_id}/as-of?version=1")
+    ),
     ("GET", "/api/v1/cases/<case_id>/author"): row(
-        "401 ok 403 ok 403 403 4xx-validation", get("/api/v1/cases/{case_id}/author"),
-        "a moderator must give a reason: that is the POST; here a 400 names the missing reason"),
-    ("POST", "/api/v1/cases/<case_id>/author"): row("401 ok 403 ok 403 403 ok", send(
-        "/api/v1/cases/{case_id}/author", {"reason": "Checking a complaint about this case"}),
-        "the author card opened with a reason (audited)"),
+        "401 ok 403 ok 403 403 4xx-validation",
+        get("/api/v1/cases/{case_id}/author"),
+        "a moderator must give a reason: that is the POST; here a 400 names the missing reason",
+    ),
+    ("POST", "/api/v1/cases/<case_id>/author"): row(
+        "401 ok 403 ok 403 403 ok",
+        send("/api/v1/cases/{case_id}/author", {"reason": "Checking a complaint about this case"}),
+        "the author card opened with a reason (audited)",
+    ),
     ("GET", "/api/v1/me/access-log"): row("401 ok ok ok ok ok ok", get("/api/v1/me/access-log")),
     ("GET", "/api/v1/statistics"): row("401 403 403 403 403 403 ok", get("/api/v1/statistics")),
     ("GET", "/api/v1/statistics/question-suggestions"): row(
-        "401 403 403 403 403 403 ok", get("/api/v1/statistics/question-suggestions")),
-    ("GET", "/api/v1/statistics/mentors"): row("401 403 403 ok ok ok ok", get("/api/v1/statistics/mentors"),
-                                               "a mentor gets only their own row"),
-    ("GET", "/api/v1/me/mentor-quality"): row("401 403 403 ok ok ok ok", get("/api/v1/me/mentor-quality"),
-                                              "a moderator's own: no row"),
-    ("POST", "/api/v1/cases/<case_id>/mentor"): row("401 ok 403 403 403 403 403", on_case(
-        "choosing_mentor", "/mentor", lambda w, case: {"mentor_id": w.ids["mentor_id"]})),
-    ("POST", "/api/v1/cases/<case_id>/accept"): row("401 403 403 ok 403 403 403",
-                                                    on_case("awaiting_acceptance", "/accept")),
-    ("POST", "/api/v1/cases/<case_id>/decline"): row("401 403 403 ok 403 403 403", on_case(
-        "awaiting_acceptance", "/decline", lambda w, case: {"reason": "On leave."})),
-    ("POST", "/api/v1/cases/<case_id>/questions"): row("401 403 403 ok 403 403 403",
-                                                       on_case("in_progress", "/questions", questions_body)),
-    ("POST", "/api/v1/cases/<case_id>/answers"): row("401 ok 403 403 403 403 403",
-                                                     on_case("awaiting_answers", "/answers", answers_body)),
-    ("POST", "/api/v1/cases/<case_id>/keep-request"): row("401 ok 403 403 403 403 403",
-                                                          on_case("awaiting_decision", "/keep-request")),
-    ("POST", "/api/v1/cases/<case_id>/revisions"): row("401 ok 403 403 403 403 403", on_case(
-        "awaiting_decision", "/revisions", lambda w, case: case_form(rubrics=RUBRICS, mode="personal",
-                                                                     essence="Put more precisely."))),
-    ("POST", "/api/v1/cases/<case_id>/colleagues"): row("401 403 403 ok 403 403 403", on_case(
-        "in_progress", "/colleagues", lambda w, case: {"colleague_ids": [w.ids["colleague_id"]]})),
-    ("POST", "/api/v1/cases/<case_id>/opinions"): row("401 403 403 403 403 ok 403", on_case(
-        "shared", "/opinions", lambda w, case: {"text": "Give him a role."})),
-    ("POST", "/api/v1/cases/<case_id>/forum"): row("401 ok 403 403 403 403 403", on_case(
-        "in_progress", "/forum", lambda w, case: {"title": f"Thread {uuid.uuid4().hex[:6]}"})),
-    ("POST", "/api/v1/cases/<case_id>/messages"): row("401 ok 403 ok 403 403 403", on_case(
-        "in_progress", "/messages", lambda w, case: {"text": "Hello."})),
-    ("POST", "/api/v1/cases/<case_id>/solutions"): row("401 403 403 ok 403 403 403", on_case(
-        "in_progress", "/solutions", lambda w, case: {"text": "Talk to him after class."})),
-    ("POST", "/api/v1/cases/<case_id>/second-opinion"): row("401 ok 403 403 403 403 403",
-                                                            on_case("solution_proposed", "/second-opinion")),
-    ("POST", "/api/v1/cases/<case_id>/completion"): row("401 ok 403 403 403 403 403",
-                                                        on_case("solution_proposed", "/completion", reflection_body)),
-    ("POST", "/api/v1/cases/<case_id>/withdrawal"): row("401 ok 403 403 403 403 403", on_case(
-        "choosing_mentor", "/withdrawal", lambda w, case: {"reason": "Solved it myself."})),
+        "401 403 403 403 403 403 ok", get("/api/v1/statistics/question-suggestions")
+    ),
+    ("GET", "/api/v1/statistics/mentors"): row(
+        "401 403 403 ok ok ok ok", get("/api/v1/statistics/mentors"), "a mentor gets only their own row"
+    ),
+    ("GET", "/api/v1/me/mentor-quality"): row(
+        "401 403 403 ok ok ok ok", get("/api/v1/me/mentor-quality"), "a moderator's own: no row"
+    ),
+    ("POST", "/api/v1/cases/<case_id>/mentor"): row(
+        "401 ok 403 403 403 403 403",
+        on_case("choosing_mentor", "/mentor", lambda w, case: {"mentor_id": w.ids["mentor_id"]}),
+    ),
+    ("POST", "/api/v1/cases/<case_id>/accept"): row(
+        "401 403 403 ok 403 403 403", on_case("awaiting_acceptance", "/accept")
+    ),
+    ("POST", "/api/v1/cases/<case_id>/decline"): row(
+        "401 403 403 ok 403 403 403",
+        on_case("awaiting_acceptance", "/decline", lambda w, case: {"reason": "On leave."}),
+    ),
+    ("POST", "/api/v1/cases/<case_id>/questions"): row(
+        "401 403 403 ok 403 403 403", on_case("in_progress", "/questions", questions_body)
+    ),
+    ("POST", "/api/v1/cases/<case_id>/answers"): row(
+        "401 ok 403 403 403 403 403", on_case("awaiting_answers", "/answers", answers_body)
+    ),
+    ("POST", "/api/v1/cases/<case_id>/keep-request"): row(
+        "401 ok 403 403 403 403 403", on_case("awaiting_decision", "/keep-request")
+    ),
+    ("POST", "/api/v1/cases/<case_id>/revisions"): row(
+        "401 ok 403 403 403 403 403",
+        on_case(
+            "awaiting_decision",
+            "/revisions",
+            lambda w, case: case_form(rubrics=RUBRICS, mode="personal", essence="Put more precisely."),
+        ),
+    ),
+    ("POST", "/api/v1/cases/<case_id>/colleagues"): row(
+        "401 403 403 ok 403 403 403",
+        on_case("in_progress", "/colleagues", lambda w, case: {"colleague_ids": [w.ids["colleague_id"]]}),
+    ),
+    ("POST", "/api/v1/cases/<case_id>/opinions"): row(
+        "401 403 403 403 403 ok 403", on_case("shared", "/opinions", lambda w, case: {"text": "Give him a role."})
+    ),
+    ("POST", "/api/v1/cases/<case_id>/forum"): row(
+        "401 ok 403 403 403 403 403",
+        on_case("in_progress", "/forum", lambda w, case: {"title": f"Thread {uuid.uuid4().hex[:6]}"}),
+    ),
+    ("POST", "/api/v1/cases/<case_id>/messages"): row(
+        "401 ok 403 ok 403 403 403", on_case("in_progress", "/messages", lambda w, case: {"text": "Hello."})
+    ),
+    ("POST", "/api/v1/cases/<case_id>/solutions"): row(
+        "401 403 403 ok 403 403 403",
+        on_case("in_progress", "/solutions", lambda w, case: {"text": "Talk to him after class."}),
+    ),
+    ("POST", "/api/v1/cases/<case_id>/second-opinion"): row(
+        "401 ok 403 403 403 403 403", on_case("solution_proposed", "/second-opinion")
+    ),
+    ("POST", "/api/v1/cases/<case_id>/completion"): row(
+        "401 ok 403 403 403 403 403", on_case("solution_proposed", "/completion", reflection_body)
+    ),
+    ("POST", "/api/v1/cases/<case_id>/withdrawal"): row(
+        "401 ok 403 403 403 403 403",
+        on_case("choosing_mentor", "/withdrawal", lambda w, case: {"reason": "Solved it myself."}),
+    ),
     ("POST", "/api/v1/cases/<case_id>/reopening"): row(
-        "401 4xx-validation 403 403 403 403 403", on_case("in_progress", "/reopening"),
+        "401 4xx-validation 403 403 403 403 403",
+        on_case("in_progress", "/reopening"),
         "only an abandoned case reopens, and abandoning takes the schedule's days (an injected clock: "
-        "tests/integration/test_case_reminders.py reopens one): to the author of a case at work, 409"),
-
+        "tests/integration/test_case_reminders.py reopens one): to the author of a case at work, 409",
+    ),
     # library and forum
     ("GET", "/api/v1/library"): row("401 ok ok ok ok ok ok", get("/api/v1/library")),
     ("GET", "/api/v1/library/<entry_id>"): row("401 ok ok ok ok ok ok", get("/api/v1/library/{entry_id}")),
-    ("POST", "/api/v1/library/materials"): row("401 403 403 403 403 403 ok", send("/api/v1/library/materials", {
-        "material_type": "article", "title": "Another article", "url": "https://example.org/a",
-        "rubrics": RUBRICS}), "a new material per call"),
-    ("PATCH", "/api/v1/library/<entry_id>"): row("401 403 403 403 403 403 ok", send(
-        "/api/v1/library/{entry_id}", {"title": "Classroom climate, revised"}, method="PATCH"), "the same edit again"),
-    ("POST", "/api/v1/library/<entry_id>/withdrawal"): row("401 403 403 403 403 403 ok", withdraw_material,
-                                                           "a fresh material"),
+    ("POST", "/api/v1/library/materials"): row(
+        "401 403 403 403 403 403 ok",
+        send(
+            "/api/v1/library/materials",
+            {
+                "material_type": "article",
+                "title": "Another article",
+                "url": "https://example.org/a",
+                "rubrics": RUBRICS,
+            },
+        ),
+        "a new material per call",
+    ),
+    ("PATCH", "/api/v1/library/<entry_id>"): row(
+        "401 403 403 403 403 403 ok",
+        send("/api/v1/library/{entry_id}", {"title": "Classroom climate, revised"}, method="PATCH"),
+        "the same edit again",
+    ),
+    ("POST", "/api/v1/library/<entry_id>/withdrawal"): row(
+        "401 403 403 403 403 403 ok", withdraw_material, "a fresh material"
+    ),
     # review before publication: moderators decide; the author reads their own drafts
     ("GET", "/api/v1/library/drafts"): row("401 403 403 403 403 403 ok", get("/api/v1/library/drafts")),
-    ("GET", "/api/v1/library/drafts/<draft_id>"): row("401 ok 404 404 404 404 ok",
-                                                      get("/api/v1/library/drafts/{draft_id}"),
-                                                      "the author's draft: nobody else's (404, as if absent)"),
-    ("PATCH", "/api/v1/library/drafts/<draft_id>"): row("401 403 403 403 403 403 ok", on_draft(
-        "", {"texts": {"title": "A title a moderator wrote"}}, method="PATCH"), "a fresh draft"),
-    ("POST", "/api/v1/library/drafts/<draft_id>/publication"): row("401 403 403 403 403 403 ok",
-                                                                   on_draft("/publication"), "a fresh draft"),
-    ("POST", "/api/v1/library/drafts/<draft_id>/rejection"): row("401 403 403 403 403 403 ok", on_draft(
-        "/rejection", {"reason": "Recognisable."}), "a fresh draft"),
+    ("GET", "/api/v1/library/drafts/<draft_id>"): row(
+        "401 ok 404 404 404 404 ok",
+        get("/api/v1/library/drafts/{draft_id}"),
+        "the author's draft: nobody else's (404, as if absent)",
+    ),
+    ("PATCH", "/api/v1/library/drafts/<draft_id>"): row(
+        "401 403 403 403 403 403 ok",
+        on_draft("", {"texts": {"title": "A title a moderator wrote"}}, method="PATCH"),
+        "a fresh draft",
+    ),
+    ("POST", "/api/v1/library/drafts/<draft_id>/publication"): row(
+        "401 403 403 403 403 403 ok", on_draft("/publication"), "a fresh draft"
+    ),
+    ("POST", "/api/v1/library/drafts/<draft_id>/rejection"): row(
+        "401 403 403 403 403 403 ok", on_draft("/rejection", {"reason": "Recognisable."}), "a fresh draft"
+    ),
     ("GET", "/api/v1/me/publications"): row("401 ok ok ok ok ok ok", get("/api/v1/me/publications")),
-    ("DELETE", "/api/v1/cases/<case_id>/publication-consent"): row("401 ok 403 403 403 403 403", on_case(
-        "in_progress", "/publication-consent", method="DELETE")),
-    ("GET", "/api/v1/me/data"): row("401 ok ok ok ok ok ok", get("/api/v1/me/data"),
-                                    "one's own records only (UNKNOWN_TO holds for them too)"),
+    ("DELETE", "/api/v1/cases/<case_id>/publication-consent"): row(
+        "401 ok 403 403 403 403 403", on_case("in_progress", "/publication-consent", method="DELETE")
+    ),
+    ("GET", "/api/v1/me/data"): row(
+        "401 ok ok ok ok ok ok", get("/api/v1/me/data"), "one's own records only (UNKNOWN_TO holds for them too)"
+    ),
     ("GET", "/api/v1/forum/threads"): row("401 ok ok ok ok ok ok", get("/api/v1/forum/threads")),
-    ("GET", "/api/v1/forum/threads/<thread_id>"): row("401 ok ok ok ok ok ok",
-                                                      get("/api/v1/forum/threads/{thread_id}")),
-    ("POST", "/api/v1/forum/threads/<thread_id>/posts"): row("401 ok ok ok ok ok ok", send(
-        "/api/v1/forum/threads/{thread_id}/posts", {"text": "Same here."}), "a new post per call"),
+    ("GET", "/api/v1/forum/threads/<thread_id>"): row(
+        "401 ok ok ok ok ok ok", get("/api/v1/forum/threads/{thread_id}")
+    ),
+    ("POST", "/api/v1/forum/threads/<thread_id>/posts"): row(
+        "401 ok ok ok ok ok ok",
+        send("/api/v1/forum/threads/{thread_id}/posts", {"text": "Same here."}),
+        "a new post per call",
+    ),
     ("POST", "/api/v1/forum/posts/<post_id>/hide"): row("401 403 403 403 403 403 ok", hide_post, "a fresh post"),
-
     # surveys: moderators create (accredited mentors too when moderators allow it: not in this world);
     # the audience (here mentees and mentors) answers once; the author and moderators read the results
     ("GET", "/api/v1/surveys/settings"): row("401 ok ok ok ok ok ok", get("/api/v1/surveys/settings")),
-    ("PUT", "/api/v1/surveys/settings"): row("401 403 403 403 403 403 ok", send(
-        "/api/v1/surveys/settings", {"mentors_may_create": False}, method="PUT"), "the same setting again"),
-    ("POST", "/api/v1/surveys"): row("401 403 403 403 403 403 ok", lambda w, role, allowed: {
-        "method": "POST", "path": "/api/v1/surveys", "json": survey_form()}, "a new survey per call"),
+    ("PUT", "/api/v1/surveys/settings"): row(
+        "401 403 403 403 403 403 ok",
+        send("/api/v1/surveys/settings", {"mentors_may_create": False}, method="PUT"),
+        "the same setting again",
+    ),
+    ("POST", "/api/v1/surveys"): row(
+        "401 403 403 403 403 403 ok",
+        lambda w, role, allowed: {"method": "POST", "path": "/api/v1/surveys", "json": survey_form()},
+        "a new survey per call",
+    ),
     ("GET", "/api/v1/surveys"): row("401 ok ok ok ok ok ok", get("/api/v1/surveys")),
     ("GET", "/api/v1/surveys/<survey_id>"): row("401 ok ok ok ok ok ok", get("/api/v1/surveys/{survey_id}")),
     ("POST", "/api/v1/surveys/<survey_id>/answers"): row(
-        "401 ok ok ok ok ok 4xx-validation", answer_survey,
-        "a fresh survey per allowed cell; a moderator is in no survey's audience: 400 naming 'survey'"),
-    ("GET", "/api/v1/surveys/<survey_id>/results"): row("401 403 403 403 403 403 ok",
-                                                        get("/api/v1/surveys/{survey_id}/results"),
-                                                        "the author (the moderator) only; the asked: 403"),
-    ("GET", "/api/v1/surveys/<survey_id>/results.csv"): row("401 403 403 403 403 403 ok",
-                                                            get("/api/v1/surveys/{survey_id}/results.csv")),
-
+        "401 ok ok ok ok ok 4xx-validation",
+        answer_survey,
+        "a fresh survey per allowed cell; a moderator is in no survey's audience: 400 naming 'survey'",
+    ),
+    ("GET", "/api/v1/surveys/<survey_id>/results"): row(
+        "401 403 403 403 403 403 ok",
+        get("/api/v1/surveys/{survey_id}/results"),
+        "the author (the moderator) only; the asked: 403",
+    ),
+    ("GET", "/api/v1/surveys/<survey_id>/results.csv"): row(
+        "401 403 403 403 403 403 ok", get("/api/v1/surveys/{survey_id}/results.csv")
+    ),
     # inbox and preferences: the signed-in user's own
     ("GET", "/api/v1/inbox"): row("401 ok ok ok ok ok ok", get("/api/v1/inbox")),
     ("GET", "/api/v1/inbox/unread-count"): row("401 ok ok ok ok ok ok", get("/api/v1/inbox/unread-count")),
-    ("POST", "/api/v1/inbox/<entry_id>/read"): row("401 ok 404 404 404 404 404", send("/api/v1/inbox/{inbox_id}/read"),
-                                                   "the author's entry: nobody else's (404, as if absent)"),
+    ("POST", "/api/v1/inbox/<entry_id>/read"): row(
+        "401 ok 404 404 404 404 404",
+        send("/api/v1/inbox/{inbox_id}/read"),
+        "the author's entry: nobody else's (404, as if absent)",
+    ),
     ("POST", "/api/v1/inbox/read-all"): row("401 ok ok ok ok ok ok", send("/api/v1/inbox/read-all", {})),
-    ("GET", "/api/v1/me/notification-preferences"): row("401 ok ok ok ok ok ok",
-                                                        get("/api/v1/me/notification-preferences")),
-    ("PUT", "/api/v1/me/notification-preferences"): row("401 ok ok ok ok ok ok", send(
-        "/api/v1/me/notification-preferences", {"email": {}}, method="PUT"), "nothing changed"),
-
+    ("GET", "/api/v1/me/notification-preferences"): row(
+        "401 ok ok ok ok ok ok", get("/api/v1/me/notification-preferences")
+    ),
+    ("PUT", "/api/v1/me/notification-preferences"): row(
+        "401 ok ok ok ok ok ok",
+        send("/api/v1/me/notification-preferences", {"email": {}}, method="PUT"),
+        "nothing changed",
+    ),
     # direct messages: mentors and moderators
     ("POST", "/api/v1/messages"): row("401 403 403 ok ok ok ok", direct_message, "a new message per call"),
     ("GET", "/api/v1/messages"): row("401 403 403 ok ok ok ok", get("/api/v1/messages")),
-    ("GET", "/api/v1/messages/<user_id>"): row("401 403 403 ok ok ok ok", message_thread,
-                                               "mentor<->colleague hold the secret message; others see their own "
-                                               "(empty) conversation with the mentor"),
-
+    ("GET", "/api/v1/messages/<user_id>"): row(
+        "401 403 403 ok ok ok ok",
+        message_thread,
+        "mentor<->colleague hold the secret message; others see their own (empty) conversation with the mentor",
+    ),
     # the events calendar: the event is the chosen mentor's
-    ("POST", "/api/v1/calendar"): row("401 ok ok ok ok ok ok", lambda w, role, allowed: {
-        "method": "POST", "path": "/api/v1/calendar", "json": calendar_form()}, "a new event per call"),
+    ("POST", "/api/v1/calendar"): row(
+        "401 ok ok ok ok ok ok",
+        lambda w, role, allowed: {"method": "POST", "path": "/api/v1/calendar", "json": calendar_form()},
+        "a new event per call",
+    ),
     ("GET", "/api/v1/calendar"): row("401 ok ok ok ok ok ok", get("/api/v1/calendar")),
     ("GET", "/api/v1/calendar/<event_id>"): row("401 ok ok ok ok ok ok", get("/api/v1/calendar/{event_id}")),
-    ("PATCH", "/api/v1/calendar/<event_id>"): row("401 403 403 ok 403 403 403", send(
-        "/api/v1/calendar/{event_id}", {"title": f"Open seminar {TAG}"}, method="PATCH"), "the same title again"),
-    ("POST", "/api/v1/calendar/<event_id>/cancellation"): row("401 403 403 ok 403 403 ok", cancel_event,
-                                                              "a fresh event"),
+    ("PATCH", "/api/v1/calendar/<event_id>"): row(
+        "401 403 403 ok 403 403 403",
+        send("/api/v1/calendar/{event_id}", {"title": f"Open seminar {TAG}"}, method="PATCH"),
+        "the same title again",
+    ),
+    ("POST", "/api/v1/calendar/<event_id>/cancellation"): row(
+        "401 403 403 ok 403 403 ok", cancel_event, "a fresh event"
+    ),
     ("PUT", "/api/v1/calendar/<event_id>/attendance"): row(
-        "401 ok ok ok ok ok ok", send("/api/v1/calendar/{event_id}/attendance", method="PUT")),
+        "401 ok ok ok ok ok ok", send("/api/v1/calendar/{event_id}/attendance", method="PUT")
+    ),
     ("DELETE", "/api/v1/calendar/<event_id>/attendance"): row(
-        "401 ok ok ok ok ok ok", send("/api/v1/calendar/{event_id}/attendance", method="DELETE")),
-
+        "401 ok ok ok ok ok ok", send("/api/v1/calendar/{event_id}/attendance", method="DELETE")
+    ),
     # news: everyone reads published items; moderators write, see every state and the history
     ("GET", "/api/v1/news"): row("ok ok ok ok ok ok ok", get("/api/v1/news")),
     ("GET", "/api/v1/news/<item_id>"): row("ok ok ok ok ok ok ok", get("/api/v1/news/{news_id}")),
     ("GET", "/api/v1/news/all"): row("401 403 403 403 403 403 ok", get("/api/v1/news/all")),
-    ("GET", "/api/v1/news/<item_id>/history"): row("401 403 403 403 403 403 ok",
-                                                   get("/api/v1/news/{news_id}/history")),
-    ("POST", "/api/v1/news"): row("401 403 403 403 403 403 ok", send("/api/v1/news", {
-        "title": f"News {TAG}", "text": "A seminar next week.", "rubrics": RUBRICS}), "a new item per call"),
-    ("PATCH", "/api/v1/news/<item_id>"): row("401 403 403 403 403 403 ok", send(
-        "/api/v1/news/{news_id}", {"title": f"News {TAG}"}, method="PATCH"), "the same title again"),
+    ("GET", "/api/v1/news/<item_id>/history"): row("401 403 403 403 403 403 ok", get("/api/v1/news/{news_id}/history")),
+    ("POST", "/api/v1/news"): row(
+        "401 403 403 403 403 403 ok",
+        send("/api/v1/news", {"title": f"News {TAG}", "text": "A seminar next week.", "rubrics": RUBRICS}),
+        "a new item per call",
+    ),
+    ("PATCH", "/api/v1/news/<item_id>"): row(
+        "401 403 403 403 403 403 ok",
+        send("/api/v1/news/{news_id}", {"title": f"News {TAG}"}, method="PATCH"),
+        "the same title again",
+    ),
     ("POST", "/api/v1/news/<item_id>/withdrawal"): row("401 403 403 403 403 403 ok", withdraw_news, "a fresh item"),
 }
 
 
 # ---- the world ---------------------------------------------------------------------------------
+
 
 class World:
     """The people and resources every cell works on, made through the API."""
@@ -461,9 +642,16 @@ class World:
     def __init__(self, api, test_env):
         self.api, self.test_env = api, test_env
         self.users, self.tokens, self.ids, self.questionnaires = {}, {"visitor": None}, {}, {}
-        self.profile = {"rubrics": RUBRICS, "place_of_work": "Moscow City University",
-                        "institute": "Institute of Pedagogy", "position": "Teacher", "interests": "Projects",
-                        "links": [], "motto": "Listen.", "accepting_cases": True}
+        self.profile = {
+            "rubrics": RUBRICS,
+            "place_of_work": "Moscow City University",
+            "institute": "Institute of Pedagogy",
+            "position": "Teacher",
+            "interests": "Projects",
+            "links": [],
+            "motto": "Listen.",
+            "accepting_cases": True,
+        }
         # applicants and throwaway mentors advise elsewhere: never proposed instead of our mentor
         self.outsider_profile = dict(self.profile, rubrics=["education-law"])
         self.secrets = {}
@@ -482,10 +670,18 @@ class World:
         user, token = self.api.register("mentor", first_name="Pavel", last_name="Orlov")
         self.call("PUT", "/api/v1/me/mentor-profile", token, json=self.profile if key else self.outsider_profile)
         self.call("PUT", "/api/v1/me/availability", token, json={"capacity": 50, "away_periods": []})
-        applied = self.call("POST", "/api/v1/me/accreditation", token, expect=201,
-                            json={"experience": "Ten years.", "motivation": "To help."})
-        self.call("POST", f"/api/v1/accreditation/applications/{applied['application']['id']}/approve",
-                  self.tokens["moderator"])
+        applied = self.call(
+            "POST",
+            "/api/v1/me/accreditation",
+            token,
+            expect=201,
+            json={"experience": "Ten years.", "motivation": "To help."},
+        )
+        self.call(
+            "POST",
+            f"/api/v1/accreditation/applications/{applied['application']['id']}/approve",
+            self.tokens["moderator"],
+        )
         if key:
             self.users[key], self.tokens[key] = user, token
         return user, token
@@ -499,50 +695,88 @@ class World:
         author, t_author = self.person("mentee", "author", first_name="Zinaida", last_name=surname)
         self.person("mentee", "other_mentee", first_name="Olga", last_name="Ivanova")
         for key, school in (("author", f"School No. {TAG} of secrets"), ("other_mentee", "School No. 7")):
-            self.questionnaires[key] = {"school": school, "subjects": ["History"], "forms_taught": [7],
-                                        "years_of_practice": 1}
+            self.questionnaires[key] = {
+                "school": school,
+                "subjects": ["History"],
+                "forms_taught": [7],
+                "years_of_practice": 1,
+            }
             self.call("PUT", "/api/v1/me/questionnaire", self.tokens[key], json=self.questionnaires[key])
-        self.secrets = {"essence": f"My pupil {TAG} mocks me in front of the whole class.",
-                        "surname": surname, "email": author["email"], "school": f"School No. {TAG} of secrets",
-                        "message": f"Case message {TAG} only for my mentor.",
-                        "opinion": f"Colleague opinion {TAG}.", "direct": f"Direct message {TAG} between us.",
-                        "application": f"Application experience {TAG}."}
-        self.ids.update(mentor_id=self.users["mentor"]["id"], colleague_id=self.users["colleague"]["id"],
-                        other_mentor_id=self.users["other_mentor"]["id"])
+        self.secrets = {
+            "essence": f"My pupil {TAG} mocks me in front of the whole class.",
+            "surname": surname,
+            "email": author["email"],
+            "school": f"School No. {TAG} of secrets",
+            "message": f"Case message {TAG} only for my mentor.",
+            "opinion": f"Colleague opinion {TAG}.",
+            "direct": f"Direct message {TAG} between us.",
+            "application": f"Application experience {TAG}.",
+        }
+        self.ids.update(
+            mentor_id=self.users["mentor"]["id"],
+            colleague_id=self.users["colleague"]["id"],
+            other_mentor_id=self.users["other_mentor"]["id"],
+        )
 
         # the case: personal, consent to colleagues and the forum; mentor accepted, colleague invited
         self.case = self.fresh_case("shared", essence=self.secrets["essence"])
         case_path = f"/api/v1/cases/{self.case['id']}"
         self.call("POST", f"{case_path}/messages", t_author, expect=201, json={"text": self.secrets["message"]})
-        self.call("POST", f"{case_path}/opinions", self.tokens["colleague"], expect=201,
-                  json={"text": self.secrets["opinion"]})
+        self.call(
+            "POST",
+            f"{case_path}/opinions",
+            self.tokens["colleague"],
+            expect=201,
+            json={"text": self.secrets["opinion"]},
+        )
         title = f"Mocked {TAG}"
         self.call("POST", f"{case_path}/forum", t_author, json={"title": title})
         self.call("GET", f"{case_path}/author", self.tokens["mentor"])  # a questionnaire read for the author
         self.ids["case_id"] = self.case["id"]
 
-        photo_put = self.api("PUT", "/api/v1/me/mentor-profile/photo", token=self.tokens["mentor"], data=PNG,
-                             headers={"Content-Type": "image/png"})
+        photo_put = self.api(
+            "PUT",
+            "/api/v1/me/mentor-profile/photo",
+            token=self.tokens["mentor"],
+            data=PNG,
+            headers={"Content-Type": "image/png"},
+        )
         assert photo_put.status_code == 200, photo_put.text
-        self.call("POST", "/api/v1/messages", self.tokens["mentor"], expect=201,
-                  json={"recipient_id": self.ids["colleague_id"], "text": self.secrets["direct"]})
+        self.call(
+            "POST",
+            "/api/v1/messages",
+            self.tokens["mentor"],
+            expect=201,
+            json={"recipient_id": self.ids["colleague_id"], "text": self.secrets["direct"]},
+        )
         self.ids["event_id"] = self.fresh_event()
         self.ids["entry_id"] = self.fresh_material()
         self.ids["news_id"] = self.fresh_news()
         applicant, t_applicant = self.api.register("mentor")
         self.call("PUT", "/api/v1/me/mentor-profile", t_applicant, json=self.outsider_profile)
-        self.ids["application_id"] = self.call("POST", "/api/v1/me/accreditation", t_applicant, expect=201, json={
-            "experience": self.secrets["application"], "motivation": "To help."})["application"]["id"]
+        self.ids["application_id"] = self.call(
+            "POST",
+            "/api/v1/me/accreditation",
+            t_applicant,
+            expect=201,
+            json={"experience": self.secrets["application"], "motivation": "To help."},
+        )["application"]["id"]
         self.ids["suspended_id"] = self.fresh_mentor(suspended=True)
 
         self.ids["draft_id"] = self.publish_forum_draft(self.case["id"])  # read by a moderator first
-        thread = eventually(lambda: [t for t in self.call("GET", "/api/v1/forum/threads", t_author)["items"]
-                                     if t["title"] == title], timeout=30, message="the forum thread")[0]
+        thread = eventually(
+            lambda: [t for t in self.call("GET", "/api/v1/forum/threads", t_author)["items"] if t["title"] == title],
+            timeout=30,
+            message="the forum thread",
+        )[0]
         self.ids["thread_id"] = thread["id"]
         self.ids["post_id"] = self.fresh_post()
         self.ids["survey_id"] = self.fresh_survey()
-        entries = eventually(lambda: self.call("GET", "/api/v1/inbox", t_author)["items"], timeout=30,
-                             message="an inbox entry for the author")
+        entries = eventually(
+            lambda: self.call("GET", "/api/v1/inbox", t_author)["items"],
+            timeout=30,
+            message="an inbox entry for the author",
+        )
         self.ids["inbox_id"] = entries[0]["id"]
         return self
 
@@ -550,13 +784,21 @@ class World:
 
     def fresh_case(self, state, **form):
         author, mentor = self.tokens["author"], self.tokens["mentor"]
-        case = self.call("POST", "/api/v1/cases", author, expect=201, json=case_form(
-            rubrics=RUBRICS, mode="personal", group_discussion_consent=True, publication_consent=True, **form))
+        case = self.call(
+            "POST",
+            "/api/v1/cases",
+            author,
+            expect=201,
+            json=case_form(
+                rubrics=RUBRICS, mode="personal", group_discussion_consent=True, publication_consent=True, **form
+            ),
+        )
         path = f"/api/v1/cases/{case['id']}"
 
         def proposed():
             seen = self.call("GET", path, author)
             return seen if seen["state"] == "choosing_mentor" else None
+
         case = eventually(proposed, timeout=30, message="mentors proposed")
         assert self.ids["mentor_id"] in [p["mentor_id"] for p in case["proposed_mentors"]], case
         if state != "choosing_mentor":
@@ -576,9 +818,15 @@ class World:
 
     def forum_draft(self, case_id):
         """The waiting forum draft of the author's case, as the author previews it."""
-        return eventually(lambda: [d["id"] for d in self.call(
-            "GET", f"/api/v1/me/publications?case_id={case_id}", self.tokens["author"])["items"]
-            if d["kind"] == "forum_post" and d["state"] == "pending"], timeout=30, message="the forum draft")[0]
+        return eventually(
+            lambda: [
+                d["id"]
+                for d in self.call("GET", f"/api/v1/me/publications?case_id={case_id}", self.tokens["author"])["items"]
+                if d["kind"] == "forum_post" and d["state"] == "pending"
+            ],
+            timeout=30,
+            message="the forum draft",
+        )[0]
 
     def publish_forum_draft(self, case_id):
         draft_id = self.forum_draft(case_id)
@@ -587,46 +835,77 @@ class World:
 
     def fresh_draft(self):
         case = self.fresh_case("in_progress")
-        self.call("POST", f"/api/v1/cases/{case['id']}/forum", self.tokens["author"],
-                  json={"title": f"Thread {uuid.uuid4().hex[:6]}"})
+        self.call(
+            "POST",
+            f"/api/v1/cases/{case['id']}/forum",
+            self.tokens["author"],
+            json={"title": f"Thread {uuid.uuid4().hex[:6]}"},
+        )
         return self.forum_draft(case["id"])
 
     def fresh_event(self):
         return self.call("POST", "/api/v1/calendar", self.tokens["mentor"], expect=201, json=calendar_form())["id"]
 
     def fresh_news(self):
-        return self.call("POST", "/api/v1/news", self.tokens["moderator"], expect=201, json={
-            "title": f"News {TAG}", "text": "A seminar next week.", "rubrics": RUBRICS})["id"]
+        return self.call(
+            "POST",
+            "/api/v1/news",
+            self.tokens["moderator"],
+            expect=201,
+            json={"title": f"News {TAG}", "text": "A seminar next week.", "rubrics": RUBRICS},
+        )["id"]
 
     def fresh_material(self):
-        return self.call("POST", "/api/v1/library/materials", self.tokens["moderator"], expect=201, json={
-            "material_type": "article", "title": "Classroom climate", "url": "https://example.org/climate",
-            "rubrics": RUBRICS})["id"]
+        return self.call(
+            "POST",
+            "/api/v1/library/materials",
+            self.tokens["moderator"],
+            expect=201,
+            json={
+                "material_type": "article",
+                "title": "Classroom climate",
+                "url": "https://example.org/climate",
+                "rubrics": RUBRICS,
+            },
+        )["id"]
 
     def fresh_post(self):
-        return self.call("POST", f"/api/v1/forum/threads/{self.ids['thread_id']}/posts", self.tokens["other_mentee"],
-                         expect=201, json={"text": "Me too."})["id"]
+        return self.call(
+            "POST",
+            f"/api/v1/forum/threads/{self.ids['thread_id']}/posts",
+            self.tokens["other_mentee"],
+            expect=201,
+            json={"text": "Me too."},
+        )["id"]
 
     def fresh_survey(self):
         """An open survey for mentees and mentors, once every mentor of the world is in its audience (the
         library learns who is accredited from identity's events)."""
         survey_id = self.call("POST", "/api/v1/surveys", self.tokens["moderator"], expect=201, json=survey_form())["id"]
         for key in ("mentor", "colleague", "other_mentor"):
-            eventually(lambda: self.api("GET", f"/api/v1/surveys/{survey_id}", token=self.tokens[key]).status_code
-                       == 200, timeout=30, message=f"the survey visible to {key}")
+            eventually(
+                lambda: self.api("GET", f"/api/v1/surveys/{survey_id}", token=self.tokens[key]).status_code == 200,
+                timeout=30,
+                message=f"the survey visible to {key}",
+            )
         return survey_id
 
     def fresh_application(self):
         _, token = self.api.register("mentor")
         self.call("PUT", "/api/v1/me/mentor-profile", token, json=self.outsider_profile)
-        return self.call("POST", "/api/v1/me/accreditation", token, expect=201,
-                         json={"experience": "Years.", "motivation": "Help."})["application"]["id"]
+        return self.call(
+            "POST", "/api/v1/me/accreditation", token, expect=201, json={"experience": "Years.", "motivation": "Help."}
+        )["application"]["id"]
 
     def fresh_mentor(self, suspended=False):
         user, _ = self.accredited()
         if suspended:
-            self.call("POST", f"/api/v1/mentors/{user['id']}/suspend", self.tokens["moderator"],
-                      json={"reason": "Complaints."})
+            self.call(
+                "POST",
+                f"/api/v1/mentors/{user['id']}/suspend",
+                self.tokens["moderator"],
+                json={"reason": "Complaints."},
+            )
         return user["id"]
 
     def throwaway(self, global_role):
@@ -641,6 +920,7 @@ def world(start_module_service, test_env):
 
 
 # ---- the tests ---------------------------------------------------------------------------------
+
 
 def _route_keys():
     return {(route.method, route.url) for _, route in openapi.routes(GatewayService)}

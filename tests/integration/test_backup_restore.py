@@ -1,6 +1,7 @@
 """`mentor-backup dump` / `restore` (operations/backup.py) on a live journey: the restored databases
 run the services again, which publish their logs anew; nothing is handled twice, and the research
 rebuilds agree with what was restored."""
+
 import io
 import os
 import subprocess
@@ -73,8 +74,7 @@ def figures(url):
         if cur.fetchone()[0]:
             cur.execute("SELECT consumer, count(*) FROM processed_events GROUP BY consumer ORDER BY consumer")
             counts["processed"] = cur.fetchall()
-        for table in ("library_entries", "forum_posts", "publication_drafts", "proposals", "assignments",
-                      "outbox"):
+        for table in ("library_entries", "forum_posts", "publication_drafts", "proposals", "assignments", "outbox"):
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
             if cur.fetchone()[0]:
                 cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a name of the list above
@@ -85,8 +85,9 @@ def figures(url):
 
 def relay_positions(url):
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT relay, position FROM relay_position WHERE relay = ANY(%s) ORDER BY relay",
-                    (list(backup.SERVICES),))
+        cur.execute(
+            "SELECT relay, position FROM relay_position WHERE relay = ANY(%s) ORDER BY relay", (list(backup.SERVICES),)
+        )
         rows = cur.fetchall()
     conn.close()
     return rows
@@ -118,25 +119,49 @@ def test_restored_databases_run_again_and_nothing_is_handled_twice(journey, dump
 
     for service in ("matching", "library", "cases"):  # consumers first: their queues exist when cases publishes
         start_service(SERVICE_CLASSES[service], DATABASE_URL=restored[service], AMQP_URI=vhost)
-    eventually(lambda: {s: relay_positions(restored[s]) for s in SERVICES} == published,
-               timeout=60, message="every relay published its whole log again")
-    eventually(lambda: set(waiting_messages(vhost).values()) == {0}, timeout=60,
-               message="the consumers took every event published again")
+    eventually(
+        lambda: {s: relay_positions(restored[s]) for s in SERVICES} == published,
+        timeout=60,
+        message="every relay published its whole log again",
+    )
+    eventually(
+        lambda: set(waiting_messages(vhost).values()) == {0},
+        timeout=60,
+        message="the consumers took every event published again",
+    )
     assert {s: figures(restored[s]) for s in SERVICES} == before  # each skipped, nothing handled twice
 
-    code, out = research_run("verify", "library", "--live-url", journey["library"], "--rebuilt-url",
-                             restored["library"])
+    code, out = research_run(
+        "verify", "library", "--live-url", journey["library"], "--rebuilt-url", restored["library"]
+    )
     assert code == 0, out
     rebuilt = journey["test_env"].database_url("restored_rebuilt_library")
-    code, out = research_run("rebuild", "library", "--cases-url", restored["cases"], "--library-url",
-                             restored["library"], "--into-url", rebuilt)
+    code, out = research_run(
+        "rebuild",
+        "library",
+        "--cases-url",
+        restored["cases"],
+        "--library-url",
+        restored["library"],
+        "--into-url",
+        rebuilt,
+    )
     assert code == 0, out
     code, out = research_run("verify", "library", "--live-url", restored["library"], "--rebuilt-url", rebuilt)
     assert code == 0 and "live and rebuilt are equal" in out, out
     rebuilt = journey["test_env"].database_url("restored_rebuilt_matching")
-    code, out = research_run("rebuild", "matching", "--identity-url", journey["test_env"].database_url(
-        "identity_fixture"), "--cases-url", restored["cases"], "--matching-url", restored["matching"],
-        "--into-url", rebuilt)
+    code, out = research_run(
+        "rebuild",
+        "matching",
+        "--identity-url",
+        journey["test_env"].database_url("identity_fixture"),
+        "--cases-url",
+        restored["cases"],
+        "--matching-url",
+        restored["matching"],
+        "--into-url",
+        rebuilt,
+    )
     assert code == 0, out
     code, out = research_run("verify", "matching", "--live-url", restored["matching"], "--rebuilt-url", rebuilt)
     assert code == 0 and "live and rebuilt are equal" in out, out

@@ -5,6 +5,7 @@ Each test starts its own consumer with ``max_workers=1`` and a linger of 300 ms,
 that what was published together is handed to the handler as one batch: one transaction, whose
 ``processed_events.processed_at`` (the transaction's ``now()``) every event of the batch shares.
 """
+
 import uuid
 
 import pytest
@@ -26,15 +27,18 @@ BATCHING = {"max_workers": 1, "EVENT_BATCH_LINGER_MS": 300, "EVENT_BATCH_SIZE": 
 
 def chosen(mentor_id, number="MC-2026-000777"):
     case_id = str(uuid.uuid4())
-    return envelope("MentorChosen", case_id, {"case_id": case_id, "case_number": number, "round": 1,
-                                              "mentor_id": mentor_id})
+    return envelope(
+        "MentorChosen", case_id, {"case_id": case_id, "case_number": number, "round": 1, "mentor_id": mentor_id}
+    )
 
 
 def transactions(db, service, bodies):
     """processed_at of each event (one value per transaction that recorded them), None if not processed."""
     with db(service).cursor() as cur:
-        cur.execute("SELECT event_id::text, processed_at FROM processed_events WHERE event_id::text = ANY(%s)",
-                    ([b["event_id"] for b in bodies],))
+        cur.execute(
+            "SELECT event_id::text, processed_at FROM processed_events WHERE event_id::text = ANY(%s)",
+            ([b["event_id"] for b in bodies],),
+        )
         found = dict(cur.fetchall())
     return [found.get(b["event_id"]) for b in bodies]
 
@@ -51,6 +55,7 @@ def batching_notifications(start_service, test_env):
     def start(*bodies):
         publish_all(test_env.amqp_uri, bodies)
         return start_service(NotificationsService, **BATCHING)
+
     yield start
     purge(test_env.amqp_uri, QUEUE + ".parked")
 
@@ -82,21 +87,25 @@ def test_a_duplicate_inside_a_batch_and_across_batches_is_applied_once(batching_
     container.stop()
 
     assert inbox_count(db, twice["user_id"]) == 1 and inbox_count(db, once["user_id"]) == 1
-    assert count(db, "notifications", "SELECT count(*) FROM email_outbox WHERE source_event_id = %s",
-                 body["event_id"]) <= 1
+    assert (
+        count(db, "notifications", "SELECT count(*) FROM email_outbox WHERE source_event_id = %s", body["event_id"])
+        <= 1
+    )
     assert queue_depth(test_env.amqp_uri, QUEUE) == 0  # every copy was acked
 
 
-def test_a_poison_event_in_a_batch_is_parked_and_the_rest_of_the_batch_applied(
-        batching_notifications, test_env, db):
+def test_a_poison_event_in_a_batch_is_parked_and_the_rest_of_the_batch_applied(batching_notifications, test_env, db):
     mentors = [actor("mentor") for _ in range(6)]
     bodies = [chosen(m["user_id"]) for m in mentors]
     poisoned, rest = bodies[2], bodies[:2] + bodies[3:]
     poison(db, poisoned["event_id"])
     try:
         container = batching_notifications(*bodies)
-        eventually(lambda: queue_depth(test_env.amqp_uri, QUEUE + ".parked") == 1, timeout=60,
-                   message="the poisoned event is parked")
+        eventually(
+            lambda: queue_depth(test_env.amqp_uri, QUEUE + ".parked") == 1,
+            timeout=60,
+            message="the poisoned event is parked",
+        )
         eventually(lambda: all(transactions(db, "notifications", rest)), message="the rest is applied")
     finally:
         cure(db)
@@ -129,11 +138,20 @@ def test_mentor_profiles_in_one_batch_end_as_the_newest_of_each(start_service, t
     older snapshot delivered after a newer one does not win), in one transaction."""
     purge(test_env.amqp_uri, "matching.identity-events")
     mentor_id = str(uuid.uuid4())
-    bodies = [envelope("MentorProfileUpdated", mentor_id, mentor_snapshot(mentor_id, rubrics, capacity=capacity),
-                       source="identity", position=position)
-              for position, rubrics, capacity in ((10, ["education-law"], 1),
-                                                  (30, ["teaching-methods"], 3),
-                                                  (20, ["self-management"], 2))]
+    bodies = [
+        envelope(
+            "MentorProfileUpdated",
+            mentor_id,
+            mentor_snapshot(mentor_id, rubrics, capacity=capacity),
+            source="identity",
+            position=position,
+        )
+        for position, rubrics, capacity in (
+            (10, ["education-law"], 1),
+            (30, ["teaching-methods"], 3),
+            (20, ["self-management"], 2),
+        )
+    ]
     publish_all(test_env.amqp_uri, [*bodies, bodies[1]])
     container = start_service(MatchingService, RELAY_ENABLED="false", **BATCHING)
 

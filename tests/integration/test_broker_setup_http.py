@@ -2,6 +2,7 @@
 management API, as compose's ``rabbitmq:3.10-management`` has it: a private node (the shared broker has
 no management plugin and must not be reconfigured). After it, each service's user logs in with its
 password from the environment and has exactly its rights, and the event topology exists."""
+
 import uuid
 
 import amqp
@@ -26,8 +27,12 @@ def broker(tmp_path_factory):
 
 
 def environment(broker, **overrides):
-    environ = {"RABBITMQ_MANAGEMENT_URL": broker.management_url, "RABBITMQ_DEFAULT_USER": "guest",
-               "RABBITMQ_DEFAULT_PASS": "guest", "PLATFORM_ENV": "production"}
+    environ = {
+        "RABBITMQ_MANAGEMENT_URL": broker.management_url,
+        "RABBITMQ_DEFAULT_USER": "guest",
+        "RABBITMQ_DEFAULT_PASS": "guest",
+        "PLATFORM_ENV": "production",
+    }
     environ.update({broker_users.password_variable(s): f"{s}-{uuid.uuid4().hex}" for s in broker_users.SERVICES})
     environ.update(overrides)
     return environ

@@ -5,12 +5,12 @@ decline (the next round without the decliner).
 cases (two processes' worth: two containers on one database, both running the escalation timer)
 and matching run on databases of their own, with a short escalation deadline.
 """
+
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import kombu
 import pytest
-
 from eventsourcing.persistence import IntegrityError
 
 from contracts.errors import Forbidden
@@ -34,8 +34,12 @@ def platform(start_module_service, test_env):
     urls = {name: test_env.database_url(f"flags_{name}") for name in ("cases", "matching", "identity")}
     start_module_service(MatchingService, DATABASE_URL=urls["matching"])
     for _ in range(2):  # two cases processes: both look for overdue cases
-        start_module_service(CasesService, DATABASE_URL=urls["cases"], ESCALATION_AFTER_SECONDS=ESCALATION_AFTER,
-                             ESCALATION_CHECK_INTERVAL=0.5)
+        start_module_service(
+            CasesService,
+            DATABASE_URL=urls["cases"],
+            ESCALATION_AFTER_SECONDS=ESCALATION_AFTER,
+            ESCALATION_CHECK_INTERVAL=0.5,
+        )
     yield {"test_env": test_env, "identity_url": urls["identity"], "cases_url": urls["cases"]}
     conn, _ = open_broker(test_env.amqp_uri)  # nobody consumes these here: leave no case events behind
     try:
@@ -50,9 +54,12 @@ def published(platform):
     """CaseFlagged and CaseEscalated as cases publishes them, from a queue bound before the test."""
     connection = kombu.Connection(platform["test_env"].amqp_uri, connect_timeout=5)
     channel = connection.channel()
-    queue = kombu.Queue(f"test.flags.{uuid.uuid4().hex[:8]}", exchange=events_exchange("cases"), exclusive=True,
-                        bindings=[kombu.binding(events_exchange("cases"), routing_key=key)
-                                  for key in ("CaseFlagged", "CaseEscalated")])(channel)
+    queue = kombu.Queue(
+        f"test.flags.{uuid.uuid4().hex[:8]}",
+        exchange=events_exchange("cases"),
+        exclusive=True,
+        bindings=[kombu.binding(events_exchange("cases"), routing_key=key) for key in ("CaseFlagged", "CaseEscalated")],
+    )(channel)
     queue.declare()
     seen = []
 
@@ -62,6 +69,7 @@ def published(platform):
                 seen.append(message.decode())
             found = [(b["type"], b["payload"]) for b in seen if b["payload"]["case_id"] == case_id]
             return found if len(found) >= wanted else None
+
         return eventually(poll, message="case events published")
 
     yield of_case
@@ -71,8 +79,14 @@ def published(platform):
 def mentors(platform, rubrics, *prefixes, **overrides):
     ids = [f"{prefix}{uuid.uuid4()}" for prefix in prefixes]
     for mentor_id in ids:
-        publish_via_outbox(platform["test_env"], "identity", "MentorProfileUpdated", mentor_id,
-                           mentor_snapshot(mentor_id, rubrics, **overrides), url=platform["identity_url"])
+        publish_via_outbox(
+            platform["test_env"],
+            "identity",
+            "MentorProfileUpdated",
+            mentor_id,
+            mentor_snapshot(mentor_id, rubrics, **overrides),
+            url=platform["identity_url"],
+        )
     return ids
 
 
@@ -101,14 +115,18 @@ def test_nobody_fits_the_case_has_no_mentor_is_flagged_and_listed_for_moderators
 
     case = eventually(lambda: in_state(rpc, mentee, case_id, "no_mentor_found"), message="no mentor found")
     assert case["proposed_mentors"] == [] and case["flag"]["reason"] == "no_mentor_found"
-    assert published(case_id) == [("CaseFlagged", {"case_id": case_id, "case_number": case["number"],
-                                                   "reason": "no_mentor_found", "round": 1})]
+    assert published(case_id) == [
+        ("CaseFlagged", {"case_id": case_id, "case_number": case["number"], "reason": "no_mentor_found", "round": 1})
+    ]
     [summary] = eventually(lambda: listed(rpc, case_id, flagged=True), message="in the moderator's flagged list")
     assert summary["flag_reason"] == "no_mentor_found" and summary["state"] == "no_mentor_found"
     assert listed(rpc, case_id, flagged=False) == []
     history = rpc.cases.get_history(MODERATOR, case_id)
     assert [(h["type"], h["actor_role"]) for h in history] == [
-        ("Created", "author"), ("MentorsProposed", "system"), ("Flagged", "system")]
+        ("Created", "author"),
+        ("MentorsProposed", "system"),
+        ("Flagged", "system"),
+    ]
 
 
 def test_an_urgent_case_not_accepted_in_time_is_escalated_once_without_the_silent_mentor(platform, rpc, published):
@@ -123,17 +141,28 @@ def test_an_urgent_case_not_accepted_in_time_is_escalated_once_without_the_silen
         rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": silent})
 
     # nobody acts: the deadline passes, a timer escalates, matching proposes round 2 without the silent mentor
-    escalated = eventually(lambda: in_state(rpc, mentee, urgent, "choosing_mentor", round_=2),
-                           timeout=30, message="escalated and proposed again")
+    escalated = eventually(
+        lambda: in_state(rpc, mentee, urgent, "choosing_mentor", round_=2),
+        timeout=30,
+        message="escalated and proposed again",
+    )
     assert [p["mentor_id"] for p in escalated["proposed_mentors"]] == [other]
-    assert escalated["engagements"] == [{"mentor_id": silent, "round": 1, "opinion": 1, "outcome": "escalated",
-                                         "reason": None}]
+    assert escalated["engagements"] == [
+        {"mentor_id": silent, "round": 1, "opinion": 1, "outcome": "escalated", "reason": None}
+    ]
     assert escalated["flag"]["reason"] == "acceptance_overdue"
     events = published(urgent, wanted=2)
     assert [t for t, _ in events] == ["CaseEscalated", "CaseFlagged"]
-    assert events[0][1] == {"case_id": urgent, "case_number": escalated["number"], "author_id": mentee["user_id"],
-                            "next_round": 2, "rubrics": rubric, "excluded_mentor_ids": [silent],
-                            "mentor_id": silent, "urgency": "urgent"}
+    assert events[0][1] == {
+        "case_id": urgent,
+        "case_number": escalated["number"],
+        "author_id": mentee["user_id"],
+        "next_round": 2,
+        "rubrics": rubric,
+        "excluded_mentor_ids": [silent],
+        "mentor_id": silent,
+        "urgency": "urgent",
+    }
     assert events[1][1]["reason"] == "acceptance_overdue" and events[1][1]["round"] == 1
 
     history = rpc.cases.get_history(MODERATOR, urgent)
@@ -177,10 +206,14 @@ def test_a_decline_proposes_the_next_round_without_the_decliner(platform, rpc, p
     rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": second})
     rpc.cases.decline_case({"user_id": second, "role": "mentor"}, case_id, {})
     nobody = eventually(lambda: in_state(rpc, mentee, case_id, "no_mentor_found"), message="round 3: nobody")
-    assert nobody["round"] == 3 and nobody["flag"] == {"reason": "no_mentor_found", "round": 3,
-                                                       "at": nobody["flag"]["at"]}
-    assert published(case_id) == [("CaseFlagged", {"case_id": case_id, "case_number": nobody["number"],
-                                                   "reason": "no_mentor_found", "round": 3})]
+    assert nobody["round"] == 3 and nobody["flag"] == {
+        "reason": "no_mentor_found",
+        "round": 3,
+        "at": nobody["flag"]["at"],
+    }
+    assert published(case_id) == [
+        ("CaseFlagged", {"case_id": case_id, "case_number": nobody["number"], "reason": "no_mentor_found", "round": 3})
+    ]
 
 
 def test_two_processes_racing_to_escalate_the_same_case_append_it_once(test_env):

@@ -1,7 +1,9 @@
 """The case journey across cases, matching, notifications and library, over real RPC and events."""
+
 import uuid
 
 import pytest
+
 from contracts.errors import Conflict, Forbidden, InvalidInput
 from services.cases.service import CasesService
 from services.library.service import LibraryService
@@ -26,6 +28,7 @@ def platform(start_module_service, test_env):
 def publish_mentor(test_env, mentor_id, rubrics):
     """Announce a mentor to matching the way identity does: through an outbox and a relay."""
     from tests.integration.relay_helpers import publish_via_outbox
+
     publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id, mentor_snapshot(mentor_id, rubrics))
 
 
@@ -43,8 +46,14 @@ def test_whole_journey_over_rpc(platform, rpc):
     proposed = eventually(lambda: _state(rpc, mentee, case_id, "choosing_mentor"), message="proposals recorded")
     [ours] = [p for p in proposed["proposed_mentors"] if p["mentor_id"] == mentor_id]
     reasons = ours.pop("reasons")  # the reasons reach the mentee
-    assert ours == {"mentor_id": mentor_id, "matched_rubrics": ["class-management-motivation"], "load": 0,
-                    "capacity": 3, "score": score(0.5, 0, 3), "recent_assignments": 0}
+    assert ours == {
+        "mentor_id": mentor_id,
+        "matched_rubrics": ["class-management-motivation"],
+        "load": 0,
+        "capacity": 3,
+        "score": score(0.5, 0, 3),
+        "recent_assignments": 0,
+    }
     assert "new_to_roll" in reasons  # no answers yet (the other reasons depend on the mentors it tied with)
 
     mentor = {"user_id": mentor_id, "role": "mentor"}
@@ -54,13 +63,19 @@ def test_whole_journey_over_rpc(platform, rpc):
     assert rpc.cases.accept_case(mentor, case_id)["state"] == "in_progress"
     with pytest.raises(Conflict):
         rpc.cases.accept_case(mentor, case_id)
-    solved = rpc.cases.propose_solution(mentor, case_id, {
-        "text": "Agree three class rules together; call Mrs Brown at +7 916 123-45-67.",
-        "materials": [{"title": "Classroom management basics", "reference": "https://example.org/cm"}]})
+    solved = rpc.cases.propose_solution(
+        mentor,
+        case_id,
+        {
+            "text": "Agree three class rules together; call Mrs Brown at +7 916 123-45-67.",
+            "materials": [{"title": "Classroom management basics", "reference": "https://example.org/cm"}],
+        },
+    )
     assert solved["state"] == "solution_proposed" and len(solved["solutions"]) == 1
     rating = {solved["solutions"][0]["id"]: 4}
-    done = rpc.cases.complete_case(mentee, case_id, {"problem_solved": "partly", "helpfulness": rating,
-                                                     "actions": "Class meeting on Monday"})
+    done = rpc.cases.complete_case(
+        mentee, case_id, {"problem_solved": "partly", "helpfulness": rating, "actions": "Class meeting on Monday"}
+    )
     assert done["state"] == "completed" and done["reflection"]["helpfulness"] == rating
 
     # chosen, then told of the completion (issue #20 part 2)
@@ -70,8 +85,16 @@ def test_whole_journey_over_rpc(platform, rpc):
     assert mentee_kinds == ["mentors_proposed", "mentor_accepted", "solution_proposed"]
 
     def ours():  # other modules' solved cases share the library database and the form's question
-        return next((e for e in rpc.library.list_entries(mentee) if e["question"] == case_form()["question"]
-                     and e["solutions"] and e["solutions"][0]["text"].startswith("Agree three class rules")), None)
+        return next(
+            (
+                e
+                for e in rpc.library.list_entries(mentee)
+                if e["question"] == case_form()["question"]
+                and e["solutions"]
+                and e["solutions"][0]["text"].startswith("Agree three class rules")
+            ),
+            None,
+        )
 
     # nothing is published before a moderator has read it: a draft waits, the author sees it impersonal
     [draft] = eventually(lambda: rpc.library.my_drafts(mentee, case_id)["items"], message="the library's draft")
@@ -85,8 +108,14 @@ def test_whole_journey_over_rpc(platform, rpc):
     assert "[person]" in entry["solutions"][0]["text"] and "[phone]" in entry["solutions"][0]["text"]
 
     history = rpc.cases.get_history(actor("moderator"), case_id)
-    assert [h["type"] for h in history] == ["Created", "MentorsProposed", "MentorChosen", "MentorAccepted",
-                                            "SolutionProposed", "Completed"]
+    assert [h["type"] for h in history] == [
+        "Created",
+        "MentorsProposed",
+        "MentorChosen",
+        "MentorAccepted",
+        "SolutionProposed",
+        "Completed",
+    ]
     listed = rpc.cases.list_cases(mentee)["items"]
     assert [c["id"] for c in listed] == [case_id] and listed[0]["state"] == "completed"
 
@@ -109,8 +138,11 @@ def test_anonymous_case_hides_author_from_mentor(platform, rpc):
 
 def test_invalid_form_is_refused_and_nothing_is_stored(platform, rpc, db):
     mentee = actor("mentee")
-    for bad, field in ((case_form(essence="x" * 1001), "essence"), (case_form(rubrics=["astrology"]), "rubrics"),
-                       ({k: v for k, v in case_form().items() if k != "question"}, "question")):
+    for bad, field in (
+        (case_form(essence="x" * 1001), "essence"),
+        (case_form(rubrics=["astrology"]), "rubrics"),
+        ({k: v for k, v in case_form().items() if k != "question"}, "question"),
+    ):
         with pytest.raises(InvalidInput) as refused:
             rpc.cases.create_case(mentee, bad)
         assert field in refused.value.fields

@@ -7,8 +7,8 @@ database sweep (as two processes would): still one reminder per due one.
 
 No matching: MentorsMatched is published by hand, as matching would.
 """
+
 import threading
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -68,9 +68,20 @@ def clock(platform, module_clock):
 def matched(test_env, case_id, *mentor_ids, round_=1):
     conn, broker = open_broker(test_env.amqp_uri)
     try:
-        broker.publish(envelope("MentorsMatched", case_id, {"case_id": case_id, "round": round_, "proposals": [
-            {"mentor_id": m, "matched_rubrics": ["education-law"], "score": 1.0} for m in mentor_ids]},
-            source="matching"))
+        broker.publish(
+            envelope(
+                "MentorsMatched",
+                case_id,
+                {
+                    "case_id": case_id,
+                    "round": round_,
+                    "proposals": [
+                        {"mentor_id": m, "matched_rubrics": ["education-law"], "score": 1.0} for m in mentor_ids
+                    ],
+                },
+                source="matching",
+            )
+        )
     finally:
         conn.release()
 
@@ -122,8 +133,9 @@ def test_an_unaccepted_choice_is_reminded_once_then_goes_to_the_next_round(test_
     assert steps(rpc, case_id).count("Reminded") == 1  # both processes swept meanwhile
 
     clock.advance(6 * DAY)  # expiry after seven days
-    lapsed = eventually(lambda: case_in(rpc, mentee, case_id, "awaiting_proposals"), timeout=30,
-                        message="the choice lapsed")
+    lapsed = eventually(
+        lambda: case_in(rpc, mentee, case_id, "awaiting_proposals"), timeout=30, message="the choice lapsed"
+    )
     assert lapsed["engagements"][-1]["outcome"] == "escalated" and lapsed["mentor_id"] is None
     # not urgent: the next round, no moderator needed for the lapse itself (only the proposals watchdog,
     # on this clock a week ahead, may flag it before matching's next proposals arrive)
@@ -142,11 +154,18 @@ def test_a_mentors_overdue_work_is_reminded_then_flagged_for_the_moderators(test
     clock.advance(3 * DAY + timedelta(minutes=1))
     eventually(lambda: inbox(rpc, mentor, case_id, "reminder"), timeout=30, message="mentor reminded")
     clock.advance(4 * DAY)
-    [summary] = eventually(lambda: [c for c in rpc.cases.list_cases(MODERATOR, {"flagged": True, "limit": 200})["items"]
-                                    if c["id"] == case_id], timeout=30, message="in the flagged queue")
+    [summary] = eventually(
+        lambda: [
+            c for c in rpc.cases.list_cases(MODERATOR, {"flagged": True, "limit": 200})["items"] if c["id"] == case_id
+        ],
+        timeout=30,
+        message="in the flagged queue",
+    )
     assert summary["flag_reason"] == "mentor_overdue" and summary["state"] == "in_progress"
-    entries = eventually(lambda: [e for e in rpc.notifications.list_inbox(MODERATOR) if e["case_id"] == case_id],
-                         message="the moderators told")
+    entries = eventually(
+        lambda: [e for e in rpc.notifications.list_inbox(MODERATOR) if e["case_id"] == case_id],
+        message="the moderators told",
+    )
     assert "its mentor has not answered it in time" in entries[0]["text"]
 
     clock.advance(30 * DAY)  # flagged: no further follow-up until the mentor acts
@@ -158,8 +177,9 @@ def test_a_mentors_overdue_work_is_reminded_then_flagged_for_the_moderators(test
 def test_unanswered_questions_abandon_the_case_and_its_author_reopens_it(test_env, rpc, db, clock):
     mentee, mentor = actor("mentee"), actor("mentor")
     case_id = working_case(test_env, rpc, mentee, mentor)
-    rpc.cases.ask_questions(mentor, case_id, {"questions": [{"bank_id": None, "text": "Which form?",
-                                                             "kind": "clarifying"}]})
+    rpc.cases.ask_questions(
+        mentor, case_id, {"questions": [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}]}
+    )
 
     clock.advance(DAY + timedelta(minutes=1))
     [entry] = eventually(lambda: inbox(rpc, mentee, case_id, "reminder"), timeout=30, message="mentee reminded")
@@ -181,8 +201,9 @@ def test_unanswered_questions_abandon_the_case_and_its_author_reopens_it(test_en
     assert reopened["waiting"]["reminders"] == 0
     eventually(lambda: inbox(rpc, mentor, case_id, "case_reopened"), message="the mentor told of the reopening")
     assert steps(rpc, case_id).count("Abandoned") == 1
-    rpc.cases.answer_questions(mentee, case_id, {"answers": [{"question_id": reopened["questions"][0]["id"],
-                                                              "text": "The 7th."}]})
+    rpc.cases.answer_questions(
+        mentee, case_id, {"answers": [{"question_id": reopened["questions"][0]["id"], "text": "The 7th."}]}
+    )
 
 
 def test_an_unchosen_proposal_and_a_missing_reflection_are_abandoned_too(test_env, rpc, clock):

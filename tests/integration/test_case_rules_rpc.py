@@ -1,4 +1,5 @@
 """Case rules that need the real store: optimistic concurrency, filtered lists, the author card gate."""
+
 import uuid
 
 import pytest
@@ -20,9 +21,18 @@ def cases(start_module_service, test_env):
 def _case_with_mentor(broker, rpc, mentee, mentor_id, **form):
     """File a case and answer it with a proposal, as matching would."""
     case = rpc.cases.create_case(mentee, case_form(**form))
-    broker.publish(envelope("MentorsMatched", case["id"], {"case_id": case["id"], "round": 1, "proposals": [
-        {"mentor_id": mentor_id, "matched_rubrics": case["form"]["rubrics"][:1], "score": 1.0}]},
-        source="matching"))
+    broker.publish(
+        envelope(
+            "MentorsMatched",
+            case["id"],
+            {
+                "case_id": case["id"],
+                "round": 1,
+                "proposals": [{"mentor_id": mentor_id, "matched_rubrics": case["form"]["rubrics"][:1], "score": 1.0}],
+            },
+            source="matching",
+        )
+    )
     return case
 
 
@@ -46,8 +56,10 @@ def test_concurrent_commands_on_one_case_exactly_one_wins(cases, rpc, db):
     assert outcomes.count("in_progress") == 1
     assert all(o == "in_progress" or o[0] == "conflict" for o in outcomes)
     with db("cases").cursor() as cur:
-        cur.execute("SELECT originator_version FROM cases_events WHERE originator_id = %s "
-                    "ORDER BY originator_version", (case["id"],))
+        cur.execute(
+            "SELECT originator_version FROM cases_events WHERE originator_id = %s ORDER BY originator_version",
+            (case["id"],),
+        )
         versions = [row[0] for row in cur.fetchall()]
     assert versions == list(range(1, len(versions) + 1)) and len(versions) == 4  # no gap, no duplicate
 
@@ -90,6 +102,7 @@ def test_the_author_card_gate(cases, rpc, mode, mentor_may):
         rpc.cases.author_for(moderator, case["id"])
     assert list(refused.value.fields) == ["reason"]
     assert rpc.cases.author_for(moderator, case["id"], "A complaint about this case.") == {
-        "author_id": mentee["user_id"]}
+        "author_id": mentee["user_id"]
+    }
     assert rpc.cases.author_for(mentee, case["id"]) == {"author_id": mentee["user_id"]}  # the author: no reason
     assert uuid.UUID(case["id"])

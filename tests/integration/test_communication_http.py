@@ -1,5 +1,6 @@
 """Direct messages, the events calendar, inbox pages and e-mail preferences over real HTTP: the real
 gateway, notifications and identity services on the real broker and databases."""
+
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -48,8 +49,12 @@ def sign_in(api, email):
 def person(api, role):
     """(user id, token) of a new account of ``role`` (unverified: nothing here needs it)."""
     email = f"{role}.{uuid.uuid4().hex[:10]}@school.example.org"
-    api.call("POST", "/api/v1/auth/register", expect=202, json={
-        "email": email, "password": PASSWORD, "role": role, "first_name": "Olga", "last_name": "Ivanova"})
+    api.call(
+        "POST",
+        "/api/v1/auth/register",
+        expect=202,
+        json={"email": email, "password": PASSWORD, "role": role, "first_name": "Olga", "last_name": "Ivanova"},
+    )
     signed = api.call("POST", "/api/v1/auth/sign-in", json={"email": email, "password": PASSWORD})
     return signed["user"]["id"], signed["access_token"]
 
@@ -59,8 +64,9 @@ def moderator(api, test_env):
     store = open_store(test_env.database_url("identity"))
     email = f"moderator.{uuid.uuid4().hex[:10]}@platform.example.org"
     try:
-        user = create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria",
-                                        "last_name": "Moderova"})
+        user = create_moderator(
+            store, {"email": email, "password": PASSWORD, "first_name": "Maria", "last_name": "Moderova"}
+        )
     finally:
         store.close()
     return user["id"], sign_in(api, email)
@@ -72,13 +78,26 @@ def errors(response_body):
 
 # ---- direct messages ---------------------------------------------------------------------------
 
+
 def test_mentors_write_to_each_other_and_the_recipient_is_notified(api, moderator):
     (m1, t1), (m2, t2) = person(api, "mentor"), person(api, "mentor")
-    sent = api.call("POST", "/api/v1/messages", token=t1, expect=201, headers={"Idempotency-Key": "hello-1"},
-                    json={"recipient_id": m2, "text": "Could you look at my approach to case MC-1?"})
+    sent = api.call(
+        "POST",
+        "/api/v1/messages",
+        token=t1,
+        expect=201,
+        headers={"Idempotency-Key": "hello-1"},
+        json={"recipient_id": m2, "text": "Could you look at my approach to case MC-1?"},
+    )
     assert (sent["sender_id"], sent["recipient_id"], sent["read_at"]) == (m1, m2, None)
-    again = api.call("POST", "/api/v1/messages", token=t1, expect=201, headers={"Idempotency-Key": "hello-1"},
-                     json={"recipient_id": m2, "text": "Could you look at my approach to case MC-1?"})
+    again = api.call(
+        "POST",
+        "/api/v1/messages",
+        token=t1,
+        expect=201,
+        headers={"Idempotency-Key": "hello-1"},
+        json={"recipient_id": m2, "text": "Could you look at my approach to case MC-1?"},
+    )
     assert again["id"] == sent["id"]  # a retried request is one message
 
     inbox = api.call("GET", "/api/v1/inbox", token=t2)
@@ -108,28 +127,45 @@ def test_mentors_write_to_each_other_and_the_recipient_is_notified(api, moderato
 
 def test_a_mentee_has_no_direct_messages_and_nobody_writes_to_one(api):
     (mentee, t_mentee), (mentor, t_mentor) = person(api, "mentee"), person(api, "mentor")
-    refused = api.call("POST", "/api/v1/messages", token=t_mentee, expect=403,
-                       json={"recipient_id": mentor, "text": "Hello"})
+    refused = api.call(
+        "POST", "/api/v1/messages", token=t_mentee, expect=403, json={"recipient_id": mentor, "text": "Hello"}
+    )
     assert "personal-mode case" in refused["error"]["message"]
     api.call("GET", "/api/v1/messages", token=t_mentee, expect=403)
     api.call("GET", f"/api/v1/messages/{mentor}", token=t_mentee, expect=403)
 
-    to_mentee = api.call("POST", "/api/v1/messages", token=t_mentor, expect=403,
-                         json={"recipient_id": mentee, "text": "Hello"})
+    to_mentee = api.call(
+        "POST", "/api/v1/messages", token=t_mentor, expect=403, json={"recipient_id": mentee, "text": "Hello"}
+    )
     assert list(errors(to_mentee)) == ["recipient_id"]
-    assert list(errors(api.call("POST", "/api/v1/messages", token=t_mentor, expect=400,
-                                json={"recipient_id": str(uuid.uuid4()), "text": "Hello"}))) == ["recipient_id"]
+    assert list(
+        errors(
+            api.call(
+                "POST",
+                "/api/v1/messages",
+                token=t_mentor,
+                expect=400,
+                json={"recipient_id": str(uuid.uuid4()), "text": "Hello"},
+            )
+        )
+    ) == ["recipient_id"]
     api.call("POST", "/api/v1/messages", token=t_mentor, expect=400, json={"recipient_id": mentor, "text": "Me"})
-    assert list(errors(api.call("POST", "/api/v1/messages", token=t_mentor, expect=400,
-                                json={"recipient_id": mentor, "text": "   "}))) == ["text"]
+    assert list(
+        errors(
+            api.call(
+                "POST", "/api/v1/messages", token=t_mentor, expect=400, json={"recipient_id": mentor, "text": "   "}
+            )
+        )
+    ) == ["text"]
     assert api.call("GET", "/api/v1/messages", token=t_mentor)["items"] == []  # nothing was stored
     assert api.call("GET", "/api/v1/inbox", token=t_mentee)["items"] == []
 
 
 # ---- the inbox and preferences -------------------------------------------------------------------
 
+
 def test_the_inbox_pages_newest_first_and_marks_read_one_some_or_all(api):
-    (sender, t_sender), (reader, t_reader) = person(api, "mentor"), person(api, "mentor")
+    (_, t_sender), (reader, t_reader) = person(api, "mentor"), person(api, "mentor")
     for n in range(5):
         api.call("POST", "/api/v1/messages", token=t_sender, expect=201, json={"recipient_id": reader, "text": f"#{n}"})
     seen, before = [], None
@@ -147,13 +183,17 @@ def test_the_inbox_pages_newest_first_and_marks_read_one_some_or_all(api):
     assert api.call("POST", f"/api/v1/inbox/{newest['id']}/read", token=t_reader)["read_at"]
     assert api.call("GET", "/api/v1/inbox/unread-count", token=t_reader) == {"unread": 4}
     assert [e["id"] for e in api.call("GET", "/api/v1/inbox?unread_only=true", token=t_reader)["items"]] == [
-        e["id"] for e in seen[1:]]
+        e["id"] for e in seen[1:]
+    ]
     assert api.call("POST", "/api/v1/inbox/read-all", token=t_reader, json={"up_to": third["id"]}) == {
-        "marked": 3, "unread": 1}
+        "marked": 3,
+        "unread": 1,
+    }
     assert api.call("POST", "/api/v1/inbox/read-all", token=t_reader, json={}) == {"marked": 1, "unread": 0}
     api.call("POST", f"/api/v1/inbox/{newest['id']}/read", token=t_sender, expect=404)  # not the sender's
     assert list(errors(api.call("GET", f"/api/v1/inbox?before={uuid.uuid4()}", token=t_reader, expect=400))) == [
-        "before"]
+        "before"
+    ]
 
 
 def test_email_preferences_default_on_and_change_per_kind(api):
@@ -161,11 +201,20 @@ def test_email_preferences_default_on_and_change_per_kind(api):
     defaults = api.call("GET", "/api/v1/me/notification-preferences", token=token)["items"]
     assert defaults and all(item["email"] for item in defaults)
     assert {"mentor_chosen", "direct_message", "case_flagged"} <= {item["kind"] for item in defaults}
-    changed = api.call("PUT", "/api/v1/me/notification-preferences", token=token,
-                       json={"email": {"direct_message": False, "mentor_chosen": True}})["items"]
+    changed = api.call(
+        "PUT",
+        "/api/v1/me/notification-preferences",
+        token=token,
+        json={"email": {"direct_message": False, "mentor_chosen": True}},
+    )["items"]
     assert {item["kind"] for item in changed if not item["email"]} == {"direct_message"}
-    refused = api.call("PUT", "/api/v1/me/notification-preferences", token=token, expect=400,
-                       json={"email": {"horoscope": False, "mentor_chosen": "maybe"}})
+    refused = api.call(
+        "PUT",
+        "/api/v1/me/notification-preferences",
+        token=token,
+        expect=400,
+        json={"email": {"horoscope": False, "mentor_chosen": "maybe"}},
+    )
     assert "email" in errors(refused)
     after = api.call("GET", "/api/v1/me/notification-preferences", token=token)["items"]
     assert {item["kind"] for item in after if not item["email"]} == {"direct_message"}  # unchanged by the refusal
@@ -173,14 +222,21 @@ def test_email_preferences_default_on_and_change_per_kind(api):
 
 # ---- the events calendar -------------------------------------------------------------------------
 
+
 def iso(delta):
     return (datetime.now(timezone.utc) + delta).isoformat()
 
 
 def online(**overrides):
-    event = {"title": "Formative assessment in practice", "description": "An open seminar.", "format": "online",
-             "starts_at": iso(timedelta(days=2)), "ends_at": iso(timedelta(days=2, hours=2)),
-             "link": "https://meet.example.org/seminar", "rubrics": ["monitoring-evaluation"]}
+    event = {
+        "title": "Formative assessment in practice",
+        "description": "An open seminar.",
+        "format": "online",
+        "starts_at": iso(timedelta(days=2)),
+        "ends_at": iso(timedelta(days=2, hours=2)),
+        "link": "https://meet.example.org/seminar",
+        "rubrics": ["monitoring-evaluation"],
+    }
     event.update(overrides)
     return event
 
@@ -192,18 +248,34 @@ def listed(api, token, query=""):
 def test_anyone_adds_valid_events_and_lists_them_by_date_range_and_rubric(api):
     (_, t_mentee), (_, t_mentor) = person(api, "mentee"), person(api, "mentor")
     before = listed(api, t_mentee, "?include_cancelled=true&limit=200")
-    for bad, field in ((online(link=None), "link"), (online(link="ftp://files.example.org"), "link"),
-                       (online(starts_at=iso(-timedelta(hours=1)), ends_at=None), "starts_at"),
-                       (online(ends_at=iso(timedelta(days=1))), "ends_at"),
-                       (online(format="offline", link=None), "place"), (online(title=""), "title"),
-                       (online(starts_at="2030-01-01T10:00:00"), "starts_at")):
+    for bad, field in (
+        (online(link=None), "link"),
+        (online(link="ftp://files.example.org"), "link"),
+        (online(starts_at=iso(-timedelta(hours=1)), ends_at=None), "starts_at"),
+        (online(ends_at=iso(timedelta(days=1))), "ends_at"),
+        (online(format="offline", link=None), "place"),
+        (online(title=""), "title"),
+        (online(starts_at="2030-01-01T10:00:00"), "starts_at"),
+    ):
         assert field in errors(api.call("POST", "/api/v1/calendar", token=t_mentee, expect=400, json=bad)), field
     assert listed(api, t_mentee, "?include_cancelled=true&limit=200") == before  # nothing was added
 
     soon = api.call("POST", "/api/v1/calendar", token=t_mentee, expect=201, json=online())
-    later = api.call("POST", "/api/v1/calendar", token=t_mentor, expect=201, json=online(
-        title="Burnout prevention", format="offline", link=None, place="MCU, 2nd Selskokhozyaistvenny pr. 4",
-        starts_at=iso(timedelta(days=10)), ends_at=None, rubrics=["personal-resources", "self-management"]))
+    later = api.call(
+        "POST",
+        "/api/v1/calendar",
+        token=t_mentor,
+        expect=201,
+        json=online(
+            title="Burnout prevention",
+            format="offline",
+            link=None,
+            place="MCU, 2nd Selskokhozyaistvenny pr. 4",
+            starts_at=iso(timedelta(days=10)),
+            ends_at=None,
+            rubrics=["personal-resources", "self-management"],
+        ),
+    )
     assert (soon["status"], soon["attendees_count"], soon["attending"], soon["place"]) == ("scheduled", 0, False, None)
     assert later["format"] == "offline" and later["link"] is None and later["ends_at"] is None
 
@@ -224,8 +296,9 @@ def test_the_author_edits_and_cancels_attendees_mark_and_are_told(api, moderator
     path = f"/api/v1/calendar/{event['id']}"
 
     api.call("PATCH", path, token=t_other, expect=403, json={"title": "Mine now"})
-    assert "ends_at" in errors(api.call("PATCH", path, token=t_author, expect=400,
-                                        json={"ends_at": iso(timedelta(days=1))}))
+    assert "ends_at" in errors(
+        api.call("PATCH", path, token=t_author, expect=400, json={"ends_at": iso(timedelta(days=1))})
+    )
     renamed = api.call("PATCH", path, token=t_author, json={"title": "Assessment for learning"})
     assert renamed["title"] == "Assessment for learning" and renamed["link"] == event["link"]
 
@@ -237,8 +310,12 @@ def test_the_author_edits_and_cancels_attendees_mark_and_are_told(api, moderator
     assert api.call("DELETE", f"{path}/attendance", token=t_attendee)["attendees_count"] == 0
     api.call("PUT", f"{path}/attendance", token=t_attendee)
 
-    moved = api.call("PATCH", path, token=t_author, json={"format": "offline", "place": "Room 101",
-                                                          "starts_at": iso(timedelta(days=3)), "ends_at": None})
+    moved = api.call(
+        "PATCH",
+        path,
+        token=t_author,
+        json={"format": "offline", "place": "Room 101", "starts_at": iso(timedelta(days=3)), "ends_at": None},
+    )
     assert (moved["format"], moved["place"], moved["ends_at"]) == ("offline", "Room 101", None)
     [told] = api.call("GET", "/api/v1/inbox", token=t_attendee)["items"]
     assert (told["kind"], told["calendar_event_id"]) == ("calendar_event_changed", event["id"])
@@ -257,8 +334,12 @@ def test_the_author_edits_and_cancels_attendees_mark_and_are_told(api, moderator
     # a moderator may cancel anyone's event
     other_event = api.call("POST", "/api/v1/calendar", token=t_other, expect=201, json=online(title="Spam"))
     _, t_mod = moderator
-    assert api.call("POST", f"/api/v1/calendar/{other_event['id']}/cancellation", token=t_mod,
-                    json={"reason": "Off topic."})["status"] == "cancelled"
+    assert (
+        api.call(
+            "POST", f"/api/v1/calendar/{other_event['id']}/cancellation", token=t_mod, json={"reason": "Off topic."}
+        )["status"]
+        == "cancelled"
+    )
 
 
 def test_a_time_zone_offset_no_place_uses_is_a_400_naming_the_field(api):
@@ -272,17 +353,27 @@ def test_a_time_zone_offset_no_place_uses_is_a_400_naming_the_field(api):
             body = online(**{field: in_two_days + offset})
             if field == "ends_at":
                 body["starts_at"] = iso(timedelta(days=1))
-            assert field in errors(api.call("POST", "/api/v1/calendar", token=token, expect=400, json=body)), \
-                (field, offset)
+            assert field in errors(api.call("POST", "/api/v1/calendar", token=token, expect=400, json=body)), (
+                field,
+                offset,
+            )
         for param in ("from", "to"):
             query = f"?{param}={in_two_days}{offset}".replace("+", "%2B")
-            assert param in errors(api.call("GET", f"/api/v1/calendar{query}", token=token, expect=400)), \
-                (param, offset)
+            assert param in errors(api.call("GET", f"/api/v1/calendar{query}", token=token, expect=400)), (
+                param,
+                offset,
+            )
     for edge in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):  # no UTC instant in Python's range
-        assert "from" in errors(api.call("GET", "/api/v1/calendar?from=" + edge.replace("+", "%2B"), token=token,
-                                         expect=400)), edge
+        assert "from" in errors(
+            api.call("GET", "/api/v1/calendar?from=" + edge.replace("+", "%2B"), token=token, expect=400)
+        ), edge
     assert listed(api, token, "?include_cancelled=true&limit=200") == before
     # the extremes real places use are accepted
-    event = api.call("POST", "/api/v1/calendar", token=token, expect=201,
-                     json=online(starts_at=in_two_days + "+14:00", ends_at=in_two_days + "-12:00"))
+    event = api.call(
+        "POST",
+        "/api/v1/calendar",
+        token=token,
+        expect=201,
+        json=online(starts_at=in_two_days + "+14:00", ends_at=in_two_days + "-12:00"),
+    )
     assert event["starts_at"]

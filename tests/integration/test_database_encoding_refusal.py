@@ -1,6 +1,7 @@
 """Every service checks its database's encoding at start and refuses one that is not UTF-8, naming the
 setting: on a SQL_ASCII database (a cluster initialised under the C locale) every request carrying
 Cyrillic text answered 500, long after the service had started."""
+
 import psycopg2
 import pytest
 from psycopg2 import sql
@@ -14,8 +15,11 @@ def _create(test_env, name, encoding):
     conn = psycopg2.connect(f"{test_env.postgres_base}/postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {} ENCODING {} LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0").format(
-            sql.Identifier(url.rsplit("/", 1)[1]), sql.Literal(encoding)))
+        cur.execute(
+            sql.SQL("CREATE DATABASE {} ENCODING {} LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0").format(
+                sql.Identifier(url.rsplit("/", 1)[1]), sql.Literal(encoding)
+            )
+        )
     conn.close()
     return url
 

@@ -1,6 +1,7 @@
 """services.common.db.PostgresStore keeps its connections: psycopg2's pool with minconn=0 closed
 every connection given back, so every transaction paid a new one (issue #10, bench_gateway.py).
 A kept connection the server cut meanwhile is replaced, not handed to the next transaction."""
+
 import psycopg2
 import pytest
 
@@ -53,6 +54,7 @@ def test_concurrent_transactions_keep_at_most_the_pool_size(store):
         with store.transaction() as cur:
             cur.execute("SELECT pg_sleep(0.05), pg_backend_pid() AS pid")
             return cur.fetchone()["pid"]
+
     pids = set(eventlet.GreenPool(6).imap(hold, range(12)))
     assert 1 <= len(pids) <= 3
     assert {_backend_pid(store) for _ in range(6)} <= pids
@@ -62,6 +64,7 @@ def test_the_cases_event_store_replaces_a_cut_connection_without_pinging_each_ti
     """eventsourcing's pre-ping (SELECT 1 before every transaction) is off in the cases store; the
     pool's connections are checked like PostgresStore's, so a cut one is still never handed out."""
     from services.cases.application import open_application
+
     url = test_env.database_url("dbpool_cases")
     ensure_database(url)
     app = open_application(url, pool_size=2)
@@ -72,6 +75,7 @@ def test_the_cases_event_store_replaces_a_cut_connection_without_pinging_each_ti
         def pid():  # straight from the pool: no retry of eventsourcing's to hide a dead connection
             with datastore.get_connection() as conn:
                 return conn._pg_conn.get_backend_pid()
+
         first = pid()
         assert pid() == first
         _terminate(test_env, first)

@@ -1,4 +1,5 @@
 """Database waits must not block the eventlet hub: concurrent workers overlap their queries."""
+
 import time
 
 from nameko.rpc import rpc as rpc_entrypoint

@@ -7,6 +7,7 @@ The gateway, identity, cases and library run in this process on the real broker,
 their own, so every count here is this module's. Matching's answers are published on the broker
 as matching publishes them (as tests/integration/test_statistics_rpc.py does).
 """
+
 import uuid
 from datetime import datetime, timezone
 
@@ -54,15 +55,30 @@ def people(api, test_env):
     finally:
         store.close()
     as_actor = {"user_id": mentee["id"], "role": "mentee"}
-    return {"mentee": as_actor, "mentee_token": mentee_token,
-            "first": {"user_id": first["id"], "role": "mentor"}, "first_token": first_token,
-            "second": {"user_id": second["id"], "role": "mentor"}, "second_token": second_token,
-            "moderator_token": api.sign_in(email)}
+    return {
+        "mentee": as_actor,
+        "mentee_token": mentee_token,
+        "first": {"user_id": first["id"], "role": "mentor"},
+        "first_token": first_token,
+        "second": {"user_id": second["id"], "role": "mentor"},
+        "second_token": second_token,
+        "moderator_token": api.sign_in(email),
+    }
 
 
 def _propose(broker, rpc, mentee, case_id, round_, mentor_id):
-    broker.publish(envelope("MentorsMatched", case_id, {"case_id": case_id, "round": round_, "proposals": [
-        {"mentor_id": mentor_id, "matched_rubrics": ["digital-technologies"], "score": 1.0}]}, source="matching"))
+    broker.publish(
+        envelope(
+            "MentorsMatched",
+            case_id,
+            {
+                "case_id": case_id,
+                "round": round_,
+                "proposals": [{"mentor_id": mentor_id, "matched_rubrics": ["digital-technologies"], "score": 1.0}],
+            },
+            source="matching",
+        )
+    )
     eventually(lambda: rpc.cases.get_case(mentee, case_id)["round"] == round_, message="proposals recorded")
 
 
@@ -90,16 +106,29 @@ def journey(api, broker, people, rpc_module):
     the solutions rated 4 and 2. Published (personal): to the forum, waiting for its author's choice of
     mentor. Filed: waiting for proposals."""
     rpc, mentee, first, second = rpc_module, people["mentee"], people["first"], people["second"]
-    solved = rpc.cases.create_case(mentee, case_form(rubrics=["digital-technologies", "families-at-risk"],
-                                                     mode="anonymous", group_discussion_consent=True))
+    solved = rpc.cases.create_case(
+        mentee,
+        case_form(
+            rubrics=["digital-technologies", "families-at-risk"], mode="anonymous", group_discussion_consent=True
+        ),
+    )
     sid = solved["id"]
     _choose(broker, rpc, mentee, sid, 1, first)
     rpc.cases.accept_case(first, sid)
-    asked = rpc.cases.ask_questions(first, sid, {"questions": [
-        {"bank_id": "swot-1", "kind": "clarifying"}, {"bank_id": "goals-1", "kind": "developing"},
-        {"text": "What would change for the pupils?", "kind": "developing"}]})
-    rpc.cases.answer_questions(mentee, sid, {"answers": [{"question_id": q["id"], "text": "An answer."}
-                                                         for q in asked["questions"]]})
+    asked = rpc.cases.ask_questions(
+        first,
+        sid,
+        {
+            "questions": [
+                {"bank_id": "swot-1", "kind": "clarifying"},
+                {"bank_id": "goals-1", "kind": "developing"},
+                {"text": "What would change for the pupils?", "kind": "developing"},
+            ]
+        },
+    )
+    rpc.cases.answer_questions(
+        mentee, sid, {"answers": [{"question_id": q["id"], "text": "An answer."} for q in asked["questions"]]}
+    )
     rpc.cases.keep_request(mentee, sid)
     rpc.cases.share_with_colleagues(first, sid, {"colleague_ids": [second["user_id"]]})
     first_solution = rpc.cases.propose_solution(first, sid, {"text": "Try a class charter."})["solutions"][0]["id"]
@@ -111,21 +140,34 @@ def journey(api, broker, people, rpc_module):
     rpc.cases.accept_case(third, sid)
     case = rpc.cases.propose_solution(third, sid, {"text": "Meet the parents together."})
     second_solution = [s["id"] for s in case["solutions"] if s["id"] != first_solution][0]
-    rpc.cases.complete_case(mentee, sid, {"problem_solved": "partly",
-                                          "helpfulness": {first_solution: 4, second_solution: 2}})
+    rpc.cases.complete_case(
+        mentee, sid, {"problem_solved": "partly", "helpfulness": {first_solution: 4, second_solution: 2}}
+    )
 
-    published = rpc.cases.create_case(mentee, case_form(rubrics=["education-law"], group_discussion_consent=True,
-                                                        essence="The head teacher asks me to " + "rewrite " * 60))
+    published = rpc.cases.create_case(
+        mentee,
+        case_form(
+            rubrics=["education-law"],
+            group_discussion_consent=True,
+            essence="The head teacher asks me to " + "rewrite " * 60,
+        ),
+    )
     _propose(broker, rpc, mentee, published["id"], 1, first["user_id"])
     rpc.cases.publish_to_forum(mentee, published["id"], {})
     filed = rpc.cases.create_case(mentee, case_form(rubrics=["education-law"]))
-    return {"solved": sid, "published": published["id"], "filed": filed["id"], "third": third,
-            "accept_seconds": _history_seconds(rpc, sid, "MentorChosen", "MentorAccepted", first["user_id"])}
+    return {
+        "solved": sid,
+        "published": published["id"],
+        "filed": filed["id"],
+        "third": third,
+        "accept_seconds": _history_seconds(rpc, sid, "MentorChosen", "MentorAccepted", first["user_id"]),
+    }
 
 
 @pytest.fixture(scope="module")
 def rpc_module(test_env):
     from tests.actors import signed_rpc
+
     with signed_rpc(test_env.amqp_uri, timeout=15) as proxy:
         yield proxy
 
@@ -143,20 +185,31 @@ def test_statistics_add_months_modes_formats_declines_second_opinions_questions_
     assert cases["by_format"] == [{"key": "collective", "count": 1}, {"key": "public", "count": 1}]
     assert cases["declines"] == {"count": 1, "cases": 1} and cases["second_opinions"] == 1
     assert cases["questions_by_kind"] == [{"key": "clarifying", "count": 1}, {"key": "developing", "count": 2}]
-    assert cases["open_by_turn"] == [{"key": "author", "count": 1}, {"key": "mentor", "count": 0},
-                                     {"key": "system", "count": 1}, {"key": "moderator", "count": 0}]
+    assert cases["open_by_turn"] == [
+        {"key": "author", "count": 1},
+        {"key": "mentor", "count": 0},
+        {"key": "system", "count": 1},
+        {"key": "moderator", "count": 0},
+    ]
     before = api("GET", "/api/v1/statistics?to=2020-12-31", token=people["moderator_token"]).json()["cases"]
     assert before["by_month"] == [] and before["declines"] == {"count": 0, "cases": 0}
     assert sum(before["by_rubric"][i]["count"] for i in range(12)) == 0
 
 
 def test_statistics_count_library_items_by_rubric_in_rubricator_order(api, people, journey, rpc_module):
-    rpc_module.library.add_material({"user_id": "moderator-1", "role": "moderator"}, {
-        "material_type": "link", "title": "Class charters", "url": "https://example.org/charter",
-        "rubrics": ["families-at-risk", "class-management-motivation"]})
+    rpc_module.library.add_material(
+        {"user_id": "moderator-1", "role": "moderator"},
+        {
+            "material_type": "link",
+            "title": "Class charters",
+            "url": "https://example.org/charter",
+            "rubrics": ["families-at-risk", "class-management-motivation"],
+        },
+    )
 
     def library():
         return api("GET", "/api/v1/statistics", token=people["moderator_token"]).json()["library"]
+
     assert library()["total"] == 1  # a draft waiting for review is not in the library yet
     # the solved case (consented) arrives through the cases relay as a draft; a moderator publishes it
     moderator = people["moderator_token"]
@@ -166,21 +219,27 @@ def test_statistics_count_library_items_by_rubric_in_rubricator_order(api, peopl
         for draft in api("GET", "/api/v1/library/drafts?state=pending", token=moderator).json()["items"]:
             assert api("POST", f"/api/v1/library/drafts/{draft['id']}/publication", token=moderator).ok
         return library() if library()["total"] == 2 else None
+
     counts = eventually(published, timeout=30, interval=0.5, message="the solved case in the library")
     assert [r["number"] for r in counts["by_rubric"]] == list(range(1, 13))
     assert {r["slug"]: r["count"] for r in counts["by_rubric"] if r["count"]} == {
-        "digital-technologies": 1, "families-at-risk": 2, "class-management-motivation": 1}
+        "digital-technologies": 1,
+        "families-at-risk": 2,
+        "class-management-motivation": 1,
+    }
     assert counts["by_rubric"][3]["label"] == "Digital technologies"
 
 
 def test_moderators_see_every_mentor_sorted_and_nothing_of_a_mentee(api, people, journey):
     first, second, third = people["first"]["user_id"], people["second"]["user_id"], journey["third"]["user_id"]
-    response = api("GET", "/api/v1/statistics/mentors?sort=acceptance_rate&order=asc",
-                   token=people["moderator_token"])
+    response = api("GET", "/api/v1/statistics/mentors?sort=acceptance_rate&order=asc", token=people["moderator_token"])
     assert response.status_code == 200, response.text
     mentors = response.json()["items"]
-    assert [m["mentor_id"] for m in mentors] == [second, first, third] or \
-        [m["mentor_id"] for m in mentors] == [second, third, first]  # first and third tie at 1.0
+    assert [m["mentor_id"] for m in mentors] == [second, first, third] or [m["mentor_id"] for m in mentors] == [
+        second,
+        third,
+        first,
+    ]  # first and third tie at 1.0
     by_id = {m["mentor_id"]: m for m in mentors}
     assert (by_id[second]["declined"], by_id[second]["decline_rate"], by_id[second]["acceptance_rate"]) == (1, 1.0, 0.0)
     one = by_id[first]
@@ -204,15 +263,17 @@ def test_moderators_see_every_mentor_sorted_and_nothing_of_a_mentee(api, people,
 def test_a_mentor_sees_only_their_own_figures(api, people, journey):
     own = api("GET", "/api/v1/me/mentor-quality", token=people["first_token"])
     assert own.status_code == 200 and [m["mentor_id"] for m in own.json()["items"]] == [people["first"]["user_id"]]
-    theirs = api("GET", f"/api/v1/statistics/mentors?mentor_id={people['second']['user_id']}",
-                 token=people["first_token"]).json()
+    theirs = api(
+        "GET", f"/api/v1/statistics/mentors?mentor_id={people['second']['user_id']}", token=people["first_token"]
+    ).json()
     assert [m["mentor_id"] for m in theirs["items"]] == [people["first"]["user_id"]]
     assert api("GET", "/api/v1/me/mentor-quality", token=people["moderator_token"]).json() == {"items": []}
     for path in ("/api/v1/me/mentor-quality", "/api/v1/statistics/mentors"):
         assert_error(api("GET", path, token=people["mentee_token"]), 403, "forbidden")
         assert_error(api("GET", path), 401, "unauthorized")
-    error = assert_error(api("GET", "/api/v1/statistics/mentors?sort=charm", token=people["moderator_token"]),
-                         400, "invalid_input")
+    error = assert_error(
+        api("GET", "/api/v1/statistics/mentors?sort=charm", token=people["moderator_token"]), 400, "invalid_input"
+    )
     assert set(error["fields"]) == {"sort"}
 
 
@@ -222,8 +283,11 @@ def test_the_case_list_carries_summaries_and_pages_with_a_cursor(api, people, jo
     by_id = {c["id"]: c for c in mine["items"]}
     assert set(by_id) == {journey["solved"], journey["published"], journey["filed"]}
     published = by_id[journey["published"]]
-    assert published["excerpt"].startswith("The head teacher asks me to rewrite") and published["excerpt"].endswith(
-        "\u2026") and len(published["excerpt"]) <= 160
+    assert (
+        published["excerpt"].startswith("The head teacher asks me to rewrite")
+        and published["excerpt"].endswith("\u2026")
+        and len(published["excerpt"]) <= 160
+    )
     assert (published["mode"], published["state"], published["turn"]) == ("personal", "choosing_mentor", "author")
     assert published["rubrics"] == ["education-law"] and published["number"].startswith("MC-")
     assert published["turn_since"] <= published["updated_at"]
@@ -232,16 +296,21 @@ def test_the_case_list_carries_summaries_and_pages_with_a_cursor(api, people, jo
 
     pages, cursor = [], None
     while True:
-        page = api("GET", "/api/v1/cases", token=people["moderator_token"],
-                   params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        page = api(
+            "GET",
+            "/api/v1/cases",
+            token=people["moderator_token"],
+            params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+        ).json()
         pages.append([c["id"] for c in page["items"]])
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert [len(p) for p in pages] == [2, 1]
     assert [i for p in pages for i in p] == [c["id"] for c in mine["items"]]  # newest change first, no repeats
-    error = assert_error(api("GET", "/api/v1/cases?cursor=forged", token=people["moderator_token"]),
-                         400, "invalid_input")
+    error = assert_error(
+        api("GET", "/api/v1/cases?cursor=forged", token=people["moderator_token"]), 400, "invalid_input"
+    )
     assert set(error["fields"]) == {"cursor"}
     assert_error(api("GET", "/api/v1/cases?limit=500", token=people["moderator_token"]), 400, "invalid_input")
 
@@ -250,8 +319,10 @@ def test_the_reference_labels_participants_and_question_kinds_and_hints_say_thei
     reference = api("GET", "/api/v1/reference").json()
     assert [p["slug"] for p in reference["participant_labels"]] == reference["participants"]
     assert reference["participant_labels"][0] == {"slug": "parents", "label": "Parents"}
-    assert reference["question_kinds"] == [{"slug": "clarifying", "label": "Clarifying"},
-                                           {"slug": "developing", "label": "Developing"}]
+    assert reference["question_kinds"] == [
+        {"slug": "clarifying", "label": "Clarifying"},
+        {"slug": "developing", "label": "Developing"},
+    ]
     bank = api("GET", "/api/v1/question-bank", token=people["mentee_token"]).json()["items"]
     kinds = {hint["id"]: hint["kind"] for group in bank for hint in group["hints"]}
     assert kinds["swot-1"] == "clarifying" and kinds["goals-1"] == "developing"

@@ -13,13 +13,13 @@ Protected operations are called as a signed-in mentee, mentor or moderator in tu
 operations that end a session or change a password get a user of their own, so the others
 keep theirs.
 """
+
 import itertools
 import json
 import os
 import re
 
 import psycopg2
-
 import pytest
 import requests
 import schemathesis
@@ -46,25 +46,32 @@ CHECKS = [not_a_server_error, response_schema_conformance, positive_data_accepta
 # field or the clock.
 _ANY = r"[^.]+"
 STATEFUL_OR_CROSS_FIELD = {
-    ("PUT", "/api/v1/me/password"): {("current_password", "The current password is not correct."),
-                                     ("new_password", "The new password must differ from the current one.")},
+    ("PUT", "/api/v1/me/password"): {
+        ("current_password", "The current password is not correct."),
+        ("new_password", "The new password must differ from the current one."),
+    },
     ("PUT", "/api/v1/me/availability"): {(rf"away_periods\.{_ANY}\.ends_on", "Must not be before starts_on.")},
     ("POST", "/api/v1/messages"): {("recipient_id", "No such user."), ("recipient_id", "Choose another recipient.")},
     ("GET", "/api/v1/messages/{user_id}"): {("before", "No such message here.")},
     ("GET", "/api/v1/inbox"): {("before", "No such entry in your inbox.")},
     ("POST", "/api/v1/inbox/read-all"): {("up_to", "No such entry in your inbox.")},
-    ("POST", "/api/v1/calendar"): {("starts_at", "Must be in the future."), ("ends_at", "Must be after starts_at."),
-                                   ("link", "An online event needs a link."),
-                                   ("place", "An offline event needs a place.")},
+    ("POST", "/api/v1/calendar"): {
+        ("starts_at", "Must be in the future."),
+        ("ends_at", "Must be after starts_at."),
+        ("link", "An online event needs a link."),
+        ("place", "An offline event needs a place."),
+    },
     ("GET", "/api/v1/calendar"): {("to", "Must be after from.")},
     # a link's token must be one identity e-mailed and that is still unused and unexpired
     ("POST", "/api/v1/auth/email-verification"): {
-        ("token", "The link is not valid: it is wrong, already used or expired. Ask for a new one.")},
+        ("token", "The link is not valid: it is wrong, already used or expired. Ask for a new one.")
+    },
     ("POST", "/api/v1/auth/password-reset/confirm"): {
-        ("token", "The link is not valid: it is wrong, already used or expired. Ask for a new one.")},
+        ("token", "The link is not valid: it is wrong, already used or expired. Ask for a new one.")
+    },
     ("POST", "/api/v1/cases/{case_id}/questions"): {
-        (rf"questions\.{_ANY}\._schema",
-         'Give either bank_id (a hint of the bank) or text ("other"), not both.')},
+        (rf"questions\.{_ANY}\._schema", 'Give either bank_id (a hint of the bank) or text ("other"), not both.')
+    },
     ("POST", "/api/v1/cases/{case_id}/colleagues"): {(r"colleague_ids", r"Not a mentor: .*")},
     # an object's keys (solution ids here): OpenAPI 3.0 has no propertyNames to state the NUL rule on them
     ("POST", "/api/v1/cases/{case_id}/completion"): {(r"helpfulness\..*", r"Field name: Must not contain .*")},
@@ -75,21 +82,32 @@ STATEFUL_OR_CROSS_FIELD = {
     ("GET", "/api/v1/news/all"): {("cursor", "Pass back next_cursor of the previous page unchanged.")},
     # a publication time against the clock (and, once published, against the item's own)
     ("POST", "/api/v1/news"): {("publish_at", "Must be now or later.")},
-    ("PATCH", "/api/v1/news/{item_id}"): {("publish_at", "Must be now or later."),
-                                          ("publish_at", "The item is already published: its publication time stays.")},
+    ("PATCH", "/api/v1/news/{item_id}"): {
+        ("publish_at", "Must be now or later."),
+        ("publish_at", "The item is already published: its publication time stays."),
+    },
     ("POST", "/api/v1/library/materials"): {(r"url|reference", r"An? \w+ needs its .*")},
-    ("PATCH", "/api/v1/library/{entry_id}"): {(r"url|reference", r"An? \w+ needs its .*"),
-                                               (_ANY, r"Not editable on an? .*")},
+    ("PATCH", "/api/v1/library/{entry_id}"): {
+        (r"url|reference", r"An? \w+ needs its .*"),
+        (_ANY, r"Not editable on an? .*"),
+    },
     # a draft's texts are named by their paths in that draft (its own texts[].path), and keep its fields' limits
-    ("PATCH", "/api/v1/library/drafts/{draft_id}"): {(r"texts\..*", "Not a text of this draft."),
-                                                     (r"texts\..*", "Too long or not a text."),
-                                                     (r"texts\..*", r"Field name: Must not contain .*")},
-    ("POST", "/api/v1/forum/threads/{thread_id}/posts"): {("reply_to", "No such post in this thread."),
-                                                          ("Idempotency-Key", "Already used.")},
+    ("PATCH", "/api/v1/library/drafts/{draft_id}"): {
+        (r"texts\..*", "Not a text of this draft."),
+        (r"texts\..*", "Too long or not a text."),
+        (r"texts\..*", r"Field name: Must not contain .*"),
+    },
+    ("POST", "/api/v1/forum/threads/{thread_id}/posts"): {
+        ("reply_to", "No such post in this thread."),
+        ("Idempotency-Key", "Already used."),
+    },
     # a survey's period against the clock; a question's options against its kind
-    ("POST", "/api/v1/surveys"): {("closes_at", "Must be after opens_at."), ("closes_at", "Must be in the future."),
-                                  (rf"questions\.{_ANY}\.options", "A choice needs at least two options."),
-                                  (rf"questions\.{_ANY}\.options", "Only a choice has options.")},
+    ("POST", "/api/v1/surveys"): {
+        ("closes_at", "Must be after opens_at."),
+        ("closes_at", "Must be in the future."),
+        (rf"questions\.{_ANY}\.options", "A choice needs at least two options."),
+        (rf"questions\.{_ANY}\.options", "Only a choice has options."),
+    },
     ("POST", "/api/v1/surveys/{survey_id}/answers"): {(r"answers\..*", r"Field name: Must not contain .*")},
 }
 
@@ -111,9 +129,13 @@ def _a_rule_no_schema_states(case, response):
     if response.status_code != 400 or not allowed:
         return False
     errors = list(_field_errors(response.json()["error"]["fields"]))
-    return bool(errors) and all(any(re.fullmatch(field, path) and (text == message
-                                                                  or re.fullmatch(message, text, re.DOTALL))
-                                    for field, message in allowed) for path, text in errors)
+    return bool(errors) and all(
+        any(
+            re.fullmatch(field, path) and (text == message or re.fullmatch(message, text, re.DOTALL))
+            for field, message in allowed
+        )
+        for path, text in errors
+    )
 
 
 def _forget_sign_in_failures(test_env):
@@ -137,8 +159,11 @@ def fuzz_platform(start_module_service, test_env):
 # operations are known when pytest collects (a test below checks it is the one served)
 DOCUMENT = openapi.build(GatewayService)
 schema = schemathesis.openapi.from_dict(
-    DOCUMENT, config=SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": COVERAGE_PHASE}},
-                                         "generation": {"mode": "all"}}))
+    DOCUMENT,
+    config=SchemathesisConfig.from_dict(
+        {"phases": {"coverage": {"enabled": COVERAGE_PHASE}}, "generation": {"mode": "all"}}
+    ),
+)
 
 
 def test_the_checks_catch_a_server_error_and_a_broken_contract():
@@ -147,14 +172,20 @@ def test_the_checks_catch_a_server_error_and_a_broken_contract():
 
     def answer(status, body):
         request = requests.Request("GET", "http://127.0.0.1/health").prepare()
-        return schemathesis.Response(status, {"Content-Type": ["application/json"]}, json.dumps(body).encode(),
-                                     request, 0.0, True)
+        return schemathesis.Response(
+            status, {"Content-Type": ["application/json"]}, json.dumps(body).encode(), request, 0.0, True
+        )
 
     case.validate_response(answer(200, {"status": "ok"}), checks=CHECKS)
-    case.validate_response(answer(503, {"error": {"code": "service_unavailable", "message": "m", "fields": {}}}),
-                           checks=[response_schema_conformance])
-    for status, body in ((500, {"error": {"code": "internal_error", "message": "m", "fields": {}}}),
-                         (200, {"status": 5}), (404, {"detail": "Not Found"})):
+    case.validate_response(
+        answer(503, {"error": {"code": "service_unavailable", "message": "m", "fields": {}}}),
+        checks=[response_schema_conformance],
+    )
+    for status, body in (
+        (500, {"error": {"code": "internal_error", "message": "m", "fields": {}}}),
+        (200, {"status": 5}),
+        (404, {"detail": "Not Found"}),
+    ):
         with pytest.raises(FailureGroup):
             case.validate_response(answer(status, body), checks=CHECKS)
 
@@ -162,6 +193,7 @@ def test_the_checks_catch_a_server_error_and_a_broken_contract():
 def test_only_the_listed_rules_excuse_a_400_of_a_valid_request():
     """The exceptions to positive_data_acceptance are exactly STATEFUL_OR_CROSS_FIELD: every field
     error of the 400 must be one of its operation's."""
+
     class Answer:
         def __init__(self, status, fields):
             self.status_code, self._fields = status, fields
@@ -190,8 +222,9 @@ def test_the_fuzzed_document_is_the_served_one(fuzz_platform):
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_operation_fails_or_breaks_its_contract(case, fuzz_platform):
     api, tokens = fuzz_platform
     headers = {}

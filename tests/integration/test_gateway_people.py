@@ -6,6 +6,7 @@ and the roll of mentors with the events identity publishes.
 The gateway trusts one proxy (TRUST_FORWARDED_FOR=1): each test signs in from its own address in
 X-Forwarded-For, so the per-address window of one test never counts another's failures.
 """
+
 import time
 import uuid
 
@@ -22,12 +23,20 @@ from services.identity.service import IdentityService
 from tests.integration.gateway_platform import PASSWORD, assert_error, start_platform
 
 ADDRESS_LIMIT = 8
-PROFILE = {"rubrics": ["class-management-motivation", "professional-ethics"], "place_of_work": "Moscow City University",
-           "institute": "Institute of Pedagogy", "position": "Associate professor",
-           "interests": "Classroom climate", "links": ["https://example.org/works"], "motto": "Ask, then listen.",
-           "accepting_cases": True}
-APPLICATION = {"experience": "Fifteen years at school, eight supervising practicums.",
-               "motivation": "Novice teachers should not be alone with their first classes."}
+PROFILE = {
+    "rubrics": ["class-management-motivation", "professional-ethics"],
+    "place_of_work": "Moscow City University",
+    "institute": "Institute of Pedagogy",
+    "position": "Associate professor",
+    "interests": "Classroom climate",
+    "links": ["https://example.org/works"],
+    "motto": "Ask, then listen.",
+    "accepting_cases": True,
+}
+APPLICATION = {
+    "experience": "Fifteen years at school, eight supervising practicums.",
+    "motivation": "Novice teachers should not be alone with their first classes.",
+}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 JPEG = b"\xff\xd8\xff\xe0" + bytes(300)
 
@@ -44,8 +53,7 @@ def moderator(api, test_env):
     email = f"moderator-{uuid.uuid4().hex[:12]}@example.org"
     store = PostgresStore(test_env.database_url("identity"), 1)
     try:
-        create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria",
-                                 "last_name": "Moderova"})
+        create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria", "last_name": "Moderova"})
     finally:
         store.close()
     return api.sign_in(email)
@@ -63,8 +71,7 @@ def here():
 
 
 def sign_in(api, email, password=PASSWORD, headers=None):
-    return api("POST", "/api/v1/auth/sign-in", json={"email": email, "password": password},
-               headers=headers or here())
+    return api("POST", "/api/v1/auth/sign-in", json={"email": email, "password": password}, headers=headers or here())
 
 
 def mentor_with_profile(api):
@@ -78,13 +85,15 @@ def accredited_mentor(api, moderator):
     user, token = mentor_with_profile(api)
     applied = api("POST", "/api/v1/me/accreditation", token=token, json=APPLICATION)
     assert applied.status_code == 201, applied.text
-    approved = api("POST", f"/api/v1/accreditation/applications/{applied.json()['application']['id']}/approve",
-                   token=moderator)
+    approved = api(
+        "POST", f"/api/v1/accreditation/applications/{applied.json()['application']['id']}/approve", token=moderator
+    )
     assert approved.status_code == 200, approved.text
     return user, token
 
 
 # ---- sessions ------------------------------------------------------------------------------
+
 
 def test_after_sign_out_the_token_is_refused_at_once(api):
     user, token = api.register()
@@ -107,11 +116,15 @@ def test_forged_expired_foreign_and_unknown_session_tokens_are_401(api, secret):
             return int(time.time()) - 7200
 
     expired = URLSafeTimedSerializer(secret, salt=SALT, signer=PastSigner).dumps(
-        {"sub": user["id"], "role": "mentee", "sid": session_id})
+        {"sub": user["id"], "role": "mentee", "sid": session_id}
+    )
     # payload.timestamp.signature (the payload may itself start with "." when compressed)
     _, stamp, signature = token.rsplit(".", 2)
-    forged_payload = URLSafeTimedSerializer(secret, salt=SALT).dumps(
-        {"sub": user["id"], "role": "moderator", "sid": session_id}).rsplit(".", 2)[0]
+    forged_payload = (
+        URLSafeTimedSerializer(secret, salt=SALT)
+        .dumps({"sub": user["id"], "role": "moderator", "sid": session_id})
+        .rsplit(".", 2)[0]
+    )
     tampered = f"{forged_payload}.{stamp}.{signature}"  # moderator claims under the mentee's signature
     assert tampered != token
     bad = {
@@ -122,8 +135,11 @@ def test_forged_expired_foreign_and_unknown_session_tokens_are_401(api, secret):
         "truncated": token[:-4],
     }
     for what, forged in bad.items():
-        for method, path in (("GET", "/api/v1/me"), ("GET", "/api/v1/me/availability"),
-                             ("POST", "/api/v1/auth/sign-out")):
+        for method, path in (
+            ("GET", "/api/v1/me"),
+            ("GET", "/api/v1/me/availability"),
+            ("POST", "/api/v1/auth/sign-out"),
+        ):
             response = api(method, path, token=forged)
             assert response.status_code == 401, (what, path, response.text)
             assert_error(response, 401, "unauthorized")
@@ -134,8 +150,13 @@ def test_forged_expired_foreign_and_unknown_session_tokens_are_401(api, secret):
 def test_a_password_change_signs_out_every_other_session(api):
     user, token = api.register()
     others = [api.sign_in(user["email"]) for _ in range(2)]
-    changed = api("PUT", "/api/v1/me/password", token=token, headers=here(),
-                  json={"current_password": PASSWORD, "new_password": "a whole new password"})
+    changed = api(
+        "PUT",
+        "/api/v1/me/password",
+        token=token,
+        headers=here(),
+        json={"current_password": PASSWORD, "new_password": "a whole new password"},
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json() == {"revoked_sessions": 2}
     for other in others:
@@ -147,17 +168,27 @@ def test_a_password_change_signs_out_every_other_session(api):
 
 def test_a_wrong_current_password_is_a_field_error(api):
     user, token = api.register()
-    error = assert_error(api("PUT", "/api/v1/me/password", token=token, headers=here(),
-                             json={"current_password": "not it", "new_password": "a whole new password"}),
-                         400, "invalid_input")
+    error = assert_error(
+        api(
+            "PUT",
+            "/api/v1/me/password",
+            token=token,
+            headers=here(),
+            json={"current_password": "not it", "new_password": "a whole new password"},
+        ),
+        400,
+        "invalid_input",
+    )
     assert error["fields"] == {"current_password": ["The current password is not correct."]}
-    error = assert_error(api("PUT", "/api/v1/me/password", token=token, json={"current_password": PASSWORD}),
-                         400, "invalid_input")
+    error = assert_error(
+        api("PUT", "/api/v1/me/password", token=token, json={"current_password": PASSWORD}), 400, "invalid_input"
+    )
     assert list(error["fields"]) == ["new_password"]
     assert api("GET", "/api/v1/me", token=token).status_code == 200
 
 
 # ---- sign-in throttling --------------------------------------------------------------------
+
 
 def test_the_sixth_wrong_password_is_429_with_retry_after(api):
     user, _ = api.register()
@@ -189,8 +220,9 @@ def test_an_unknown_email_gets_the_same_answers_as_a_wrong_password(api):
             response = sign_in(api, email, "wrong password", address)
             body = response.json()["error"]
             body.get("details", {}).pop("retry_after", None)
-            seen.append((response.status_code, body, "Retry-After" in response.headers,
-                         response.headers["Content-Type"]))
+            seen.append(
+                (response.status_code, body, "Retry-After" in response.headers, response.headers["Content-Type"])
+            )
         answers[email] = seen
     known, unknown = answers.values()
     assert known == unknown
@@ -212,10 +244,12 @@ def test_too_many_failures_from_one_address_are_429_for_any_account(api):
 
 # ---- public profiles and the photo ---------------------------------------------------------
 
+
 def test_a_visitor_reads_a_profile_and_its_photo_but_never_an_email(api, moderator):
     user, token = accredited_mentor(api, moderator)
-    uploaded = api("PUT", "/api/v1/me/mentor-profile/photo", token=token, data=PNG,
-                   headers={"Content-Type": "image/png"})
+    uploaded = api(
+        "PUT", "/api/v1/me/mentor-profile/photo", token=token, data=PNG, headers={"Content-Type": "image/png"}
+    )
     assert uploaded.status_code == 200, uploaded.text
     photo_url = uploaded.json()["photo_url"]
     assert photo_url.startswith(f"/api/v1/mentors/{user['id']}/photo?v=")
@@ -236,8 +270,9 @@ def test_a_visitor_reads_a_profile_and_its_photo_but_never_an_email(api, moderat
     unchanged = api("GET", photo_url, headers={"If-None-Match": photo.headers["ETag"]})
     assert unchanged.status_code == 304 and unchanged.content == b""
 
-    replaced = api("PUT", "/api/v1/me/mentor-profile/photo", token=token, data=JPEG,
-                   headers={"Content-Type": "image/jpeg"})
+    replaced = api(
+        "PUT", "/api/v1/me/mentor-profile/photo", token=token, data=JPEG, headers={"Content-Type": "image/jpeg"}
+    )
     assert replaced.json()["photo_url"] != photo_url
     again = api("GET", f"/api/v1/mentors/{user['id']}/photo")
     assert again.content == JPEG and again.headers["Content-Type"] == "image/jpeg"
@@ -249,8 +284,13 @@ def test_photos_too_large_of_another_type_or_not_what_they_say_are_refused(api):
     user, token = mentor_with_profile(api)
 
     def put(data, content_type):
-        return api("PUT", "/api/v1/me/mentor-profile/photo", token=token, data=data,
-                   headers={"Content-Type": content_type} if content_type else {})
+        return api(
+            "PUT",
+            "/api/v1/me/mentor-profile/photo",
+            token=token,
+            data=data,
+            headers={"Content-Type": content_type} if content_type else {},
+        )
 
     error = assert_error(put(PNG + bytes(2 * 1024 * 1024), "image/png"), 413, "payload_too_large")
     assert error["details"] == {"max_bytes": 2 * 1024 * 1024}
@@ -261,10 +301,16 @@ def test_photos_too_large_of_another_type_or_not_what_they_say_are_refused(api):
     assert list(error["fields"]) == ["photo"]
     assert_error(put(b"", "image/png"), 400, "invalid_input")
     _, mentee = api.register()
-    assert_error(api("PUT", "/api/v1/me/mentor-profile/photo", token=mentee, data=PNG,
-                     headers={"Content-Type": "image/png"}), 403, "forbidden")
-    assert_error(api("PUT", "/api/v1/me/mentor-profile/photo", data=PNG, headers={"Content-Type": "image/png"}),
-                 401, "unauthorized")
+    assert_error(
+        api("PUT", "/api/v1/me/mentor-profile/photo", token=mentee, data=PNG, headers={"Content-Type": "image/png"}),
+        403,
+        "forbidden",
+    )
+    assert_error(
+        api("PUT", "/api/v1/me/mentor-profile/photo", data=PNG, headers={"Content-Type": "image/png"}),
+        401,
+        "unauthorized",
+    )
     assert api("GET", f"/api/v1/mentors/{user['id']}").json()["photo_url"] is None
     assert_error(api("GET", f"/api/v1/mentors/{user['id']}/photo"), 404, "not_found")
 
@@ -285,16 +331,32 @@ def test_an_unaccredited_mentor_is_not_in_the_public_list(api, moderator):
 
 # ---- availability --------------------------------------------------------------------------
 
+
 def test_a_mentor_keeps_an_availability_others_get_403(api):
     _, token = mentor_with_profile(api)
     assert api("GET", "/api/v1/me/availability", token=token).json() == {
-        "capacity": 3, "away_periods": [], "updated_at": None}
-    written = api("PUT", "/api/v1/me/availability", token=token,
-                  json={"capacity": 2, "away_periods": [{"starts_on": "2026-07-01", "ends_on": "2026-07-14"}]})
+        "capacity": 3,
+        "away_periods": [],
+        "updated_at": None,
+    }
+    written = api(
+        "PUT",
+        "/api/v1/me/availability",
+        token=token,
+        json={"capacity": 2, "away_periods": [{"starts_on": "2026-07-01", "ends_on": "2026-07-14"}]},
+    )
     assert written.status_code == 200, written.text
     assert written.json()["away_periods"] == [{"starts_on": "2026-07-01", "ends_on": "2026-07-14"}]
-    error = assert_error(api("PUT", "/api/v1/me/availability", token=token, json={
-        "capacity": 99, "away_periods": [{"starts_on": "2026-07-14", "ends_on": "2026-07-01"}]}), 400, "invalid_input")
+    error = assert_error(
+        api(
+            "PUT",
+            "/api/v1/me/availability",
+            token=token,
+            json={"capacity": 99, "away_periods": [{"starts_on": "2026-07-14", "ends_on": "2026-07-01"}]},
+        ),
+        400,
+        "invalid_input",
+    )
     assert set(error["fields"]) == {"capacity", "away_periods"}
     assert error["fields"]["away_periods"] == {"0": {"ends_on": ["Must not be before starts_on."]}}
     assert api("GET", "/api/v1/me/availability", token=token).json()["capacity"] == 2  # unchanged
@@ -305,6 +367,7 @@ def test_a_mentor_keeps_an_availability_others_get_403(api):
 
 # ---- the roll of mentors -------------------------------------------------------------------
 
+
 class IdentityEvents:
     """A test queue on identity's exchange, bound before anything happens."""
 
@@ -313,9 +376,12 @@ class IdentityEvents:
     def __init__(self, amqp_uri):
         self.connection = kombu.Connection(amqp_uri, connect_timeout=5)
         channel = self.connection.channel()
-        self.queue = kombu.Queue(f"test.people-events.{uuid.uuid4().hex[:8]}", exchange=events_exchange("identity"),
-                                 bindings=[kombu.binding(events_exchange("identity"), routing_key=t)
-                                           for t in self.TYPES], exclusive=True)(channel)
+        self.queue = kombu.Queue(
+            f"test.people-events.{uuid.uuid4().hex[:8]}",
+            exchange=events_exchange("identity"),
+            bindings=[kombu.binding(events_exchange("identity"), routing_key=t) for t in self.TYPES],
+            exclusive=True,
+        )(channel)
         self.queue.declare()
         self.seen = []
 
@@ -352,36 +418,57 @@ def test_moderators_approve_reject_suspend_and_reinstate_with_events(api, modera
         assert mine["profile"]["mentor_id"] == user["id"] and mine["experience"] == APPLICATION["experience"]
         assert user["email"] not in listed.text
 
-        rejected = api("POST", f"/api/v1/accreditation/applications/{application_id}/reject", token=moderator,
-                       json={"reason": "Please tell us about your mentoring practice."})
+        rejected = api(
+            "POST",
+            f"/api/v1/accreditation/applications/{application_id}/reject",
+            token=moderator,
+            json={"reason": "Please tell us about your mentoring practice."},
+        )
         assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
-        assert api("GET", "/api/v1/me/accreditation", token=token).json()["reason"] == \
-            "Please tell us about your mentoring practice."
+        assert (
+            api("GET", "/api/v1/me/accreditation", token=token).json()["reason"]
+            == "Please tell us about your mentoring practice."
+        )
         second = api("POST", "/api/v1/me/accreditation", token=token, json=APPLICATION).json()["application"]["id"]
         approved = api("POST", f"/api/v1/accreditation/applications/{second}/approve", token=moderator)
         assert approved.status_code == 200 and approved.json()["state"] == "approved"
         assert api("GET", "/api/v1/me/accreditation", token=token).json()["state"] == "accredited"
 
-        error = assert_error(api("POST", f"/api/v1/mentors/{user['id']}/suspend", token=moderator, json={}),
-                             400, "invalid_input")
+        error = assert_error(
+            api("POST", f"/api/v1/mentors/{user['id']}/suspend", token=moderator, json={}), 400, "invalid_input"
+        )
         assert list(error["fields"]) == ["reason"]
-        suspended = api("POST", f"/api/v1/mentors/{user['id']}/suspend", token=moderator,
-                        json={"reason": "Complaints under review."})
+        suspended = api(
+            "POST",
+            f"/api/v1/mentors/{user['id']}/suspend",
+            token=moderator,
+            json={"reason": "Complaints under review."},
+        )
         assert suspended.status_code == 200 and suspended.json()["state"] == "suspended"
         assert user["id"] not in [p["mentor_id"] for p in api("GET", "/api/v1/mentors").json()["items"]]
         reinstated = api("POST", f"/api/v1/mentors/{user['id']}/reinstate", token=moderator)
         assert reinstated.status_code == 200 and reinstated.json()["state"] == "accredited"
         assert_error(api("POST", f"/api/v1/mentors/{user['id']}/reinstate", token=moderator), 409, "conflict")
 
-        published = events.about(user["id"], lambda mine: len([e for e in mine if e["type"] == "AccreditationDecided"])
-                                 == 4 and mine[-1]["type"] == "MentorProfileUpdated")
+        published = events.about(
+            user["id"],
+            lambda mine: (
+                len([e for e in mine if e["type"] == "AccreditationDecided"]) == 4
+                and mine[-1]["type"] == "MentorProfileUpdated"
+            ),
+        )
     finally:
         events.close()
     requested = [e["payload"] for e in published if e["type"] == "AccreditationRequested"]
-    assert requested == [{"application_id": application_id, "mentor_id": user["id"]},
-                         {"application_id": second, "mentor_id": user["id"]}]
-    decided = [(e["payload"]["decision"], e["payload"]["application_id"]) for e in published
-               if e["type"] == "AccreditationDecided"]
+    assert requested == [
+        {"application_id": application_id, "mentor_id": user["id"]},
+        {"application_id": second, "mentor_id": user["id"]},
+    ]
+    decided = [
+        (e["payload"]["decision"], e["payload"]["application_id"])
+        for e in published
+        if e["type"] == "AccreditationDecided"
+    ]
     assert decided == [("rejected", application_id), ("approved", second), ("suspended", None), ("reinstated", None)]
     snapshots = [e for e in published if e["type"] == "MentorProfileUpdated"]
     assert all(e["schema_version"] == 2 for e in snapshots)
@@ -394,14 +481,15 @@ def test_moderators_approve_reject_suspend_and_reinstate_with_events(api, modera
 
 def test_non_moderators_get_403_and_visitors_401_on_the_roll(api, moderator):
     user, token = mentor_with_profile(api)
-    application_id = api("POST", "/api/v1/me/accreditation", token=token,
-                         json=APPLICATION).json()["application"]["id"]
+    application_id = api("POST", "/api/v1/me/accreditation", token=token, json=APPLICATION).json()["application"]["id"]
     _, mentee = api.register()
-    routes = [("GET", "/api/v1/accreditation/applications", None),
-              ("POST", f"/api/v1/accreditation/applications/{application_id}/approve", None),
-              ("POST", f"/api/v1/accreditation/applications/{application_id}/reject", {"reason": "No."}),
-              ("POST", f"/api/v1/mentors/{user['id']}/suspend", {"reason": "No."}),
-              ("POST", f"/api/v1/mentors/{user['id']}/reinstate", None)]
+    routes = [
+        ("GET", "/api/v1/accreditation/applications", None),
+        ("POST", f"/api/v1/accreditation/applications/{application_id}/approve", None),
+        ("POST", f"/api/v1/accreditation/applications/{application_id}/reject", {"reason": "No."}),
+        ("POST", f"/api/v1/mentors/{user['id']}/suspend", {"reason": "No."}),
+        ("POST", f"/api/v1/mentors/{user['id']}/reinstate", None),
+    ]
     for method, path, body in routes:
         kwargs = {"json": body} if body is not None else {}
         for who in (token, mentee):
@@ -409,5 +497,6 @@ def test_non_moderators_get_403_and_visitors_401_on_the_roll(api, moderator):
         assert_error(api(method, path, **kwargs), 401, "unauthorized")
     assert api("GET", "/api/v1/me/accreditation", token=token).json()["state"] == "pending"
     assert_error(api("POST", "/api/v1/me/accreditation", token=mentee, json=APPLICATION), 403, "forbidden")
-    assert_error(api("GET", "/api/v1/accreditation/applications?state=accredited", token=moderator),
-                 400, "invalid_input")
+    assert_error(
+        api("GET", "/api/v1/accreditation/applications?state=accredited", token=moderator), 400, "invalid_input"
+    )

@@ -6,6 +6,7 @@ gateway - reaches it as identity's events within 1 s (the issue's bound); an e-m
 token was issued counts too, and a gateway started later loads both with its one RPC. (That a seen
 session costs no RPC at all: test_gateway_without_identity.py.)
 """
+
 import subprocess
 import uuid
 from urllib.parse import urlsplit
@@ -28,8 +29,9 @@ def start_gateway(start, with_feed=False, **config):
     """A gateway process on a free port; ``(Api, its SessionView)`` once the view is loaded (and its
     SessionFeed third ``with_feed``)."""
     port = free_port()
-    container = start(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", CORS_ALLOW_ORIGIN="*",
-                      TRUST_FORWARDED_FOR=1, **config)
+    container = start(
+        GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", CORS_ALLOW_ORIGIN="*", TRUST_FORWARDED_FOR=1, **config
+    )
     feed = next(e for e in container.entrypoints if isinstance(e, SessionFeed))
     eventually(lambda: feed.view.live, timeout=30, message="the gateway loaded identity's session revocations")
     api = Api(f"http://127.0.0.1:{port}")
@@ -39,11 +41,20 @@ def start_gateway(start, with_feed=False, **config):
 def close_connection(test_env, connection_name):
     """What a broker restart or a network cut does to one connection (named in its client properties)."""
     vhost = urlsplit(test_env.amqp_uri).path.lstrip("/") or "/"
-    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", vhost, "pid", "client_properties"],
-                            capture_output=True, text=True, timeout=120, check=True).stdout
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "-p", vhost, "pid", "client_properties"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     [pid] = [line.split("\t")[0] for line in listed.splitlines() if connection_name in line]
-    subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "a test cuts the gateway's session feed"],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "close_connection", pid, "a test cuts the gateway's session feed"],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
 
 
 def here():
@@ -62,8 +73,12 @@ def works(api, token):
 
 
 def refused_within_the_bound(api, token):
-    eventually(lambda: api(*SEEN, token=token).status_code == 401, timeout=REVOCATION_BOUND, interval=0.02,
-               message="the other gateway refuses the ended session")
+    eventually(
+        lambda: api(*SEEN, token=token).status_code == 401,
+        timeout=REVOCATION_BOUND,
+        interval=0.02,
+        message="the other gateway refuses the ended session",
+    )
     assert_error(api(*SEEN, token=token), 401, "unauthorized")
 
 
@@ -83,8 +98,13 @@ def test_a_password_change_ends_every_other_session_at_every_gateway(gateways):
     user, token = a.register()
     others = [a.sign_in(user["email"]) for _ in range(2)]
     assert all(works(b, t) for t in [token, *others])
-    changed = a("PUT", "/api/v1/me/password", token=token, headers=here(),
-                json={"current_password": PASSWORD, "new_password": "a whole new password"})
+    changed = a(
+        "PUT",
+        "/api/v1/me/password",
+        token=token,
+        headers=here(),
+        json={"current_password": PASSWORD, "new_password": "a whole new password"},
+    )
     assert changed.status_code == 200 and changed.json() == {"revoked_sessions": 2}, changed.text
     for other in others:
         refused_within_the_bound(b, other)
@@ -97,8 +117,11 @@ def test_a_password_reset_ends_every_session_at_every_gateway(gateways):
     user, token = a.register()
     assert works(a, token) and works(b, token)
     assert a("POST", "/api/v1/auth/password-reset", json={"email": user["email"]}, headers=here()).status_code == 202
-    done = b("POST", "/api/v1/auth/password-reset/confirm",
-             json={"token": reset_token(user["email"]), "new_password": "a new passphrase"})
+    done = b(
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        json={"token": reset_token(user["email"]), "new_password": "a new passphrase"},
+    )
     assert done.status_code == 200 and done.json() == {"revoked_sessions": 1}, done.text
     refused_within_the_bound(a, token)
     refused_within_the_bound(b, token)
@@ -111,13 +134,26 @@ def test_a_stale_view_cannot_change_the_password(gateways, start_service):
     other = a.sign_in(user["email"])
     lagging, view = start_gateway(start_service)
     assert works(lagging, other)
-    assert a("PUT", "/api/v1/me/password", token=token, headers=here(),
-             json={"current_password": PASSWORD, "new_password": "a whole new password"}).status_code == 200
+    assert (
+        a(
+            "PUT",
+            "/api/v1/me/password",
+            token=token,
+            headers=here(),
+            json={"current_password": PASSWORD, "new_password": "a whole new password"},
+        ).status_code
+        == 200
+    )
     refused_within_the_bound(lagging, other)
     view._revoked.clear()  # as if its feed had not delivered the revocation yet
     assert works(lagging, other)  # the stale view lets a read through (that is the 1 s window)...
-    changed = lagging("PUT", "/api/v1/me/password", token=other, headers=here(),
-                      json={"current_password": "a whole new password", "new_password": "taken over at last"})
+    changed = lagging(
+        "PUT",
+        "/api/v1/me/password",
+        token=other,
+        headers=here(),
+        json={"current_password": "a whole new password", "new_password": "taken over at last"},
+    )
     assert_error(changed, 401, "unauthorized")  # ...but not the account
     assert a.sign_in(user["email"], "a whole new password")
 
@@ -126,19 +162,26 @@ def test_an_email_verified_after_sign_in_counts_at_every_gateway(gateways):
     a, b = gateways
     user, token = a.register(verify=False)
     assert_error(b("POST", "/api/v1/cases", token=token, json=case_form()), 403, "email_not_verified")
-    assert a("POST", "/api/v1/auth/email-verification",
-             json={"token": verification_token(user["email"])}).status_code == 200
+    assert (
+        a("POST", "/api/v1/auth/email-verification", json={"token": verification_token(user["email"])}).status_code
+        == 200
+    )
     # the token still says "not verified"; identity's AccountChanged overrides it at both gateways
     for api in (b, a):
-        eventually(lambda: api("POST", "/api/v1/cases", token=token, json=case_form()).status_code == 201,
-                   timeout=10, message="a case filed with the token issued before the verification")
+        eventually(
+            lambda: api("POST", "/api/v1/cases", token=token, json=case_form()).status_code == 201,
+            timeout=10,
+            message="a case filed with the token issued before the verification",
+        )
 
 
 def test_a_gateway_started_later_loads_what_it_missed(gateways, start_service):
     a, _ = gateways
     user, token = a.register(verify=False)
-    assert a("POST", "/api/v1/auth/email-verification",
-             json={"token": verification_token(user["email"])}).status_code == 200
+    assert (
+        a("POST", "/api/v1/auth/email-verification", json={"token": verification_token(user["email"])}).status_code
+        == 200
+    )
     signed_out = a.sign_in(user["email"])
     assert a("POST", "/api/v1/auth/sign-out", token=signed_out).status_code == 200
     late, view = start_gateway(start_service)  # its queue did not exist when those events were published
@@ -157,8 +200,11 @@ def test_after_its_connection_is_cut_a_gateway_reloads_and_follows_again(gateway
     close_connection(test_env, cut)
     # signed out while the gateway's queue may be gone: the snapshot after reconnecting has it
     assert a("POST", "/api/v1/auth/sign-out", token=token).status_code == 200
-    eventually(lambda: feed.queue_name != cut and view.live, timeout=30,
-               message="the gateway bound a new queue and loaded identity's state again")
+    eventually(
+        lambda: feed.queue_name != cut and view.live,
+        timeout=30,
+        message="the gateway bound a new queue and loaded identity's state again",
+    )
     assert_error(b(*SEEN, token=token), 401, "unauthorized")
     assert works(b, other)
     assert a("POST", "/api/v1/auth/sign-out", token=other).status_code == 200

@@ -2,6 +2,7 @@
 the real broker, on databases of their own (so the counts are this module's only). One document of
 the three services' figures for moderators; 403 for others, 401 for visitors. (The figures of issue
 #20 - months, formats, turns, library, mentors: tests/integration/test_gateway_figures.py.)"""
+
 import uuid
 from datetime import datetime, timezone
 
@@ -15,8 +16,11 @@ from tests.integration.event_helpers import purge
 from tests.integration.gateway_platform import PASSWORD, assert_error, start_platform
 from tests.support import case_form
 
-DATABASES = {"cases": "cases_statistics_http", "identity": "identity_statistics_http",
-             "library": "library_statistics_http"}
+DATABASES = {
+    "cases": "cases_statistics_http",
+    "identity": "identity_statistics_http",
+    "library": "library_statistics_http",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +43,15 @@ def people(api, test_env):
     email = f"moderator-{uuid.uuid4().hex[:12]}@example.org"
     store = open_store(test_env.database_url(DATABASES["identity"]))
     try:
-        create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria",
-                                 "last_name": "Moderova"})
+        create_moderator(store, {"email": email, "password": PASSWORD, "first_name": "Maria", "last_name": "Moderova"})
     finally:
         store.close()
-    return {"mentee": mentee, "mentee_token": mentee_token, "mentor_token": mentor_token,
-            "moderator_token": api.sign_in(email)}
+    return {
+        "mentee": mentee,
+        "mentee_token": mentee_token,
+        "mentor_token": mentor_token,
+        "moderator_token": api.sign_in(email),
+    }
 
 
 def test_moderators_get_cases_and_registrations_in_one_document(api, people, rpc):
@@ -61,10 +68,15 @@ def test_moderators_get_cases_and_registrations_in_one_document(api, people, rpc
     assert cases["total"] == 2 and cases["filed_from"] is None
     assert len(cases["by_rubric"]) == 12 and cases["by_rubric"][3]["slug"] == "digital-technologies"
     assert {r["slug"]: r["count"] for r in cases["by_rubric"] if r["count"]} == {
-        "digital-technologies": 2, "families-at-risk": 1}
+        "digital-technologies": 2,
+        "families-at-risk": 1,
+    }
     assert {s["key"]: s["count"] for s in cases["by_state"] if s["count"]} == {"awaiting_proposals": 2}
     assert {u["key"]: u["count"] for u in cases["by_urgency"]} == {
-        "urgent": 1, "need_advice": 1, "want_expert_opinion": 0}
+        "urgent": 1,
+        "need_advice": 1,
+        "want_expert_opinion": 0,
+    }
     assert cases["first_response"] == {"cases": 0, "median_seconds": None, "p90_seconds": None}
     year = datetime.now(timezone.utc).year
     assert cases["by_year"] == [{"year": year, "count": 2}]
@@ -79,11 +91,15 @@ def test_moderators_get_cases_and_registrations_in_one_document(api, people, rpc
 
 
 def test_a_bad_period_is_a_400_naming_the_field(api, people):
-    error = assert_error(api("GET", "/api/v1/statistics?from=2021-13-01", token=people["moderator_token"]),
-                         400, "invalid_input")
+    error = assert_error(
+        api("GET", "/api/v1/statistics?from=2021-13-01", token=people["moderator_token"]), 400, "invalid_input"
+    )
     assert set(error["fields"]) == {"from"}
-    error = assert_error(api("GET", "/api/v1/statistics?from=2021-02-01&to=2021-01-01",
-                             token=people["moderator_token"]), 400, "invalid_input")
+    error = assert_error(
+        api("GET", "/api/v1/statistics?from=2021-02-01&to=2021-01-01", token=people["moderator_token"]),
+        400,
+        "invalid_input",
+    )
     assert set(error["fields"]) == {"to"}
 
 

@@ -4,6 +4,7 @@ none``, or signed with the right secret in the wrong format) are all 401 in the 
 shape, with one message for every invalid token and nothing of the token, the claims, the key
 or the verifier in the answer. (Revoked sessions: test_gateway_people.py, and at every gateway
 process test_gateway_session_feed.py.)"""
+
 import hashlib
 import hmac
 import time
@@ -16,11 +17,29 @@ from services.gateway.service import GatewayService
 from tests.integration.gateway_platform import Api, assert_error, b64, start_platform
 from tests.support import eventually, free_port
 
-PROTECTED = (("GET", "/api/v1/me"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/inbox"),
-             ("POST", "/api/v1/cases/c-1/accept"))
+PROTECTED = (
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/inbox"),
+    ("POST", "/api/v1/cases/c-1/accept"),
+)
 SHORT_TTL = 2  # seconds: itsdangerous counts whole seconds, so a token lives 2 to 3 s
-LEAKS = ("BadSignature", "BadTimeSignature", "BadPayload", "itsdangerous", "Traceback", "signature does not match",
-         "Signature", "alg", "none", "HS256", "salt", "SALT", "mentor-platform", "sid")
+LEAKS = (
+    "BadSignature",
+    "BadTimeSignature",
+    "BadPayload",
+    "itsdangerous",
+    "Traceback",
+    "signature does not match",
+    "Signature",
+    "alg",
+    "none",
+    "HS256",
+    "salt",
+    "SALT",
+    "mentor-platform",
+    "sid",
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +170,11 @@ def test_an_expired_token_is_401_saying_so(start_service, api, signed_in, secret
     token = short.sign_in(user["email"])
     assert short("GET", "/api/v1/me", token=token).status_code == 200  # fresh: accepted
 
-    expired = eventually(lambda: _refused_as_expired(short, token), timeout=SHORT_TTL + 10,
-                         message="the token expires after TOKEN_TTL_SECONDS")
+    expired = eventually(
+        lambda: _refused_as_expired(short, token),
+        timeout=SHORT_TTL + 10,
+        message="the token expires after TOKEN_TTL_SECONDS",
+    )
     assert expired["message"] == tokens.EXPIRED
     assert refused(short, token, secret=secret, user=user, expired=True) == tokens.EXPIRED
     # an expired token with its signature tampered is simply not valid: no hint that it once was

@@ -2,6 +2,7 @@
 with identity stopped, its requests are still served. A session it has not seen is never believed
 unasked: identity must answer for it (503 while identity is away). Its own module: no other identity
 may be running on the session's broker meanwhile."""
+
 from services.identity.service import IdentityService
 from tests.integration.gateway_platform import assert_error
 from tests.integration.test_gateway_session_feed import SEEN, start_gateway, works

@@ -1,5 +1,6 @@
 """SIGTERM during a burst: in-flight work finishes and is acked, the rest waits in its queue,
 the service exits within its grace period, and after a restart nothing is lost or doubled."""
+
 import time
 import uuid
 
@@ -37,9 +38,19 @@ def test_a_consumer_stopped_mid_burst_loses_and_doubles_nothing(test_env, proces
     # the whole burst is queued before the consumer starts (publishing with confirms is slower than
     # consuming), and it is long: notifications consumes in batches, fast enough to finish 300 events
     mentor = actor("mentor")
-    events = [envelope("MentorChosen", str(uuid.uuid4()), {
-        "case_id": str(uuid.uuid4()), "case_number": f"MC-0000-{n:06d}", "round": 1,
-        "mentor_id": mentor["user_id"]}) for n in range(3000)]
+    events = [
+        envelope(
+            "MentorChosen",
+            str(uuid.uuid4()),
+            {
+                "case_id": str(uuid.uuid4()),
+                "case_number": f"MC-0000-{n:06d}",
+                "round": 1,
+                "mentor_id": mentor["user_id"],
+            },
+        )
+        for n in range(3000)
+    ]
     publish_all(test_env.amqp_uri, events)
     notifications = processes("notifications")
 
@@ -52,14 +63,19 @@ def test_a_consumer_stopped_mid_burst_loses_and_doubles_nothing(test_env, proces
 
     processes("notifications")
     try:
-        eventually(lambda: delivered() == len(events), timeout=60, message="every event delivered after the restart",
-                   explain=lambda: f"{delivered()} of {len(events)} delivered; {_parked(test_env)} parked")
+        eventually(
+            lambda: delivered() == len(events),
+            timeout=60,
+            message="every event delivered after the restart",
+            explain=lambda: f"{delivered()} of {len(events)} delivered; {_parked(test_env)} parked",
+        )
     finally:
         give_up_emails(test_env, mentor["user_id"])  # 3,000 e-mails to a mentor identity never knew
     time.sleep(0.5)
     assert delivered() == len(events)  # exactly once each
-    assert count(db, "notifications", "SELECT count(DISTINCT source_event_id) FROM inbox WHERE user_id = %s",
-                 mentor["user_id"]) == len(events)
+    assert count(
+        db, "notifications", "SELECT count(DISTINCT source_event_id) FROM inbox WHERE user_id = %s", mentor["user_id"]
+    ) == len(events)
 
 
 def _parked(test_env):

@@ -9,6 +9,7 @@ To put chosen commands into one batch, a test holds the table lock itself: the w
 current batch waits for it, the next commands queue up behind, and releasing the lock lets
 the queued ones go as one batch.
 """
+
 import json
 import os
 import subprocess
@@ -91,8 +92,10 @@ def events(count=1, originator_id=None, version=1, topic="tests:Event", state=No
 
 
 def stored(sql, table):
-    return {(row[0], row[1]): row[2] for row in
-            sql(f"SELECT originator_id::text, originator_version, notification_id FROM {table}")}
+    return {
+        (row[0], row[1]): row[2]
+        for row in sql(f"SELECT originator_id::text, originator_version, notification_id FROM {table}")
+    }
 
 
 def spawn(recorder, stored_events, **kwargs):
@@ -124,8 +127,7 @@ class TableLock:
 
     def waiters(self):
         with self.sql.connect().cursor() as cur:
-            cur.execute("SELECT l.pid FROM pg_locks l WHERE NOT l.granted AND l.relation = %s::regclass",
-                        (self.table,))
+            cur.execute("SELECT l.pid FROM pg_locks l WHERE NOT l.granted AND l.relation = %s::regclass", (self.table,))
             return [row[0] for row in cur.fetchall()]
 
     def __exit__(self, *exc):
@@ -135,12 +137,14 @@ class TableLock:
 def hold_batch(recorder, lock, first):
     """Start a batch of ``first`` that waits for the test's lock; returns its greenlet."""
     thread = spawn(recorder, first)
-    eventually(lambda: len(lock.waiters()) == 1 and recorder.writer.queued == 0,
-               message="the writer waits for the table lock")
+    eventually(
+        lambda: len(lock.waiters()) == 1 and recorder.writer.queued == 0, message="the writer waits for the table lock"
+    )
     return thread
 
 
 # ---- ordering across greenlets, threads and processes ------------------------------------
+
 
 def test_concurrent_writers_in_two_processes_get_gap_free_ids_visible_in_order(url, sql, recorders):
     name = new_name()
@@ -149,7 +153,11 @@ def test_concurrent_writers_in_two_processes_get_gap_free_ids_visible_in_order(u
     reader = recorders(name)
     other = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.group_commit_writer", url, name, "4", "40"],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     seen, gaps, done, results, failures = [], [], [], [], []
 
     def read_the_log():
@@ -218,6 +226,7 @@ def test_concurrent_writers_in_two_processes_get_gap_free_ids_visible_in_order(u
 
 # ---- conflicts -----------------------------------------------------------------------------
 
+
 def test_conflicting_commands_on_one_version_exactly_one_wins(sql, recorders):
     name = new_name()
     first, second = recorders(name), recorders(name)
@@ -235,8 +244,9 @@ def test_conflicting_commands_on_one_version_exactly_one_wins(sql, recorders):
     assert len(winners) == 1
     assert len(losers) == 11 and all(type(error) is IntegrityError for error in losers)
     [(winner, _)] = winners
-    [(state,)] = sql(f"SELECT state FROM {name}_events WHERE originator_id = %s AND originator_version = 2",
-                     (str(aggregate),))
+    [(state,)] = sql(
+        f"SELECT state FROM {name}_events WHERE originator_id = %s AND originator_version = 2", (str(aggregate),)
+    )
     assert bytes(state) == winner[0].state
 
     bystander_ids = [outcome(thread) for thread in others]
@@ -289,15 +299,20 @@ def test_a_duplicate_tracking_record_fails_its_command_alone(sql, recorders):
 
 # ---- batches that fail as a whole -----------------------------------------------------------
 
+
 def test_a_batch_whose_commit_fails_fails_only_its_own_commands(sql, recorders):
     name = new_name()
     table = f"{name}_events"
     recorder = recorders(name)
     recorder.insert_events(events())  # creates the writer's connection; id 1
-    sql("CREATE OR REPLACE FUNCTION reject_poison() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'poisoned event %', NEW.originator_id; END $$")
-    sql(f"CREATE CONSTRAINT TRIGGER reject_poison AFTER INSERT ON {table} DEFERRABLE INITIALLY DEFERRED "
-        f"FOR EACH ROW WHEN (NEW.topic = 'poison') EXECUTE FUNCTION reject_poison()")
+    sql(
+        "CREATE OR REPLACE FUNCTION reject_poison() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'poisoned event %', NEW.originator_id; END $$"
+    )
+    sql(
+        f"CREATE CONSTRAINT TRIGGER reject_poison AFTER INSERT ON {table} DEFERRABLE INITIALLY DEFERRED "
+        f"FOR EACH ROW WHEN (NEW.topic = 'poison') EXECUTE FUNCTION reject_poison()"
+    )
 
     with TableLock(sql, table) as lock:
         first = hold_batch(recorder, lock, events())
@@ -330,8 +345,10 @@ def test_a_killed_connection_fails_its_batch_and_the_next_batch_reconnects(sql, 
         survivor = spawn(recorder, survivor_events)
         eventually(lambda: recorder.writer.queued == 1, message="the next command queued")
         sql("SELECT pg_terminate_backend(%s)", (writer_pid,))
-        eventually(lambda: lock.waiters() not in ([], [writer_pid]),
-                   message="the writer reconnects (and its new connection waits for the lock)")
+        eventually(
+            lambda: lock.waiters() not in ([], [writer_pid]),
+            message="the writer reconnects (and its new connection waits for the lock)",
+        )
     error = outcome(victim)
     assert type(error) is GroupCommitFailed
     assert "nothing of it was written" in str(error)
@@ -371,14 +388,17 @@ def test_an_idle_connection_killed_between_batches_is_replaced_before_the_next(s
     recorder = recorders(name)
     assert recorder.insert_events(events()) == [1]
     recorder.writer.link.ping_after_idle = 0  # check before every batch (by default after a second idle)
-    [(pid,)] = sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                   "AND query LIKE 'BEGIN; SET LOCAL lock_timeout%%' AND pid <> pg_backend_pid()")
+    [(pid,)] = sql(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query LIKE 'BEGIN; SET LOCAL lock_timeout%%' AND pid <> pg_backend_pid()"
+    )
     sql("SELECT pg_terminate_backend(%s)", (pid,))
     eventually(lambda: not sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)))
     assert recorder.insert_events(events()) == [2]
 
 
 # ---- compatibility -------------------------------------------------------------------------
+
 
 def test_a_stock_recorder_on_the_same_table_continues_the_ids(url, recorders):
     """During a switch-over another process may still run eventsourcing's own recorder."""
@@ -411,8 +431,9 @@ def test_notifications_are_read_as_eventsourcings_own_recorder_reads_them(url, r
             assert all(type(n.state) is bytes and isinstance(n.originator_id, uuid.UUID) for n in ours)
         assert len(recorder.select_notifications(start=1, limit=100)) == 8
         # with a stop or topics: eventsourcing's own statement
-        assert recorder.select_notifications(start=2, limit=10, stop=5) == \
-            stock_recorder.select_notifications(start=2, limit=10, stop=5)
+        assert recorder.select_notifications(start=2, limit=10, stop=5) == stock_recorder.select_notifications(
+            start=2, limit=10, stop=5
+        )
     finally:
         stock.close()
 
@@ -434,6 +455,7 @@ def test_the_cases_application_turns_a_lost_race_into_a_conflict(url, monkeypatc
                     loaded.send()
                 loaded.wait()  # both load version 1 before either saves
                 case.withdraw(author, "changed my mind")
+
             return app.change(case.id, command)
 
         threads = [eventlet.spawn(withdraw) for _ in range(2)]
@@ -443,8 +465,11 @@ def test_the_cases_application_turns_a_lost_race_into_a_conflict(url, monkeypatc
         [(saved, _)] = [result for result in results if not isinstance(result, Exception)]
         assert saved.version == 2
         assert app.get_case(case.id).state == saved.state
-        assert [n.originator_version for n in app.recorder.select_notifications(start=1, limit=10)
-                if n.originator_id == case.id] == [1, 2]
+        assert [
+            n.originator_version
+            for n in app.recorder.select_notifications(start=1, limit=10)
+            if n.originator_id == case.id
+        ] == [1, 2]
     finally:
         app.close()
 

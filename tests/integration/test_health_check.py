@@ -7,6 +7,7 @@ whose database is down, on real processes); here the check itself, on the real P
 - a server that accepts the TCP connection and never answers makes the check give up at its
   deadline (not libpq's connect timeout, whole seconds, nor never).
 """
+
 import socket
 
 import psycopg2

@@ -1,4 +1,5 @@
 """The identity service through real RPC, on the real RabbitMQ and PostgreSQL (see conftest)."""
+
 import json
 import subprocess
 import sys
@@ -45,9 +46,14 @@ def _email(prefix="user"):
 
 
 def _register(rpc, role="mentee", email=None, password=PASSWORD, **names):
-    form = {"email": email or _email(role), "password": password, "role": role,
-            "first_name": names.get("first_name", "Anna"), "last_name": names.get("last_name", "Petrova"),
-            "patronymic": names.get("patronymic", "Sergeevna")}
+    form = {
+        "email": email or _email(role),
+        "password": password,
+        "role": role,
+        "first_name": names.get("first_name", "Anna"),
+        "last_name": names.get("last_name", "Petrova"),
+        "patronymic": names.get("patronymic", "Sergeevna"),
+    }
     return register_over_rpc(rpc, form, verify=role == "mentor")  # a mentor may apply for the roll
 
 
@@ -61,21 +67,31 @@ def _scalar(conn, query, *params):
         return cur.fetchone()[0]
 
 
-PROFILE = {"rubrics": ["digital-technologies", "monitoring-evaluation"], "place_of_work": "MSPU",
-           "institute": "Institute of System Projects", "position": "Junior Researcher",
-           "interests": "Measurements in psychology and education",
-           "links": ["https://example.org/works"], "motto": "We cannot control what we cannot measure.",
-           "accepting_cases": True}
+PROFILE = {
+    "rubrics": ["digital-technologies", "monitoring-evaluation"],
+    "place_of_work": "MSPU",
+    "institute": "Institute of System Projects",
+    "position": "Junior Researcher",
+    "interests": "Measurements in psychology and education",
+    "links": ["https://example.org/works"],
+    "motto": "We cannot control what we cannot measure.",
+    "accepting_cases": True,
+}
 
 
 # ---- accounts ------------------------------------------------------------------------
+
 
 def test_register_then_sign_in_issues_a_token_for_that_user(rpc, identity_db, test_env):
     email = _email("mentee")
     user = _register(rpc, email=email)
     assert user["email"] == email.lower()
-    assert (user["role"], user["first_name"], user["last_name"], user["patronymic"]) == \
-        ("mentee", "Anna", "Petrova", "Sergeevna")
+    assert (user["role"], user["first_name"], user["last_name"], user["patronymic"]) == (
+        "mentee",
+        "Anna",
+        "Petrova",
+        "Sergeevna",
+    )
     assert "password" not in user and "password_hash" not in user
     stored = _scalar(identity_db, "SELECT password_hash FROM users WHERE id = %s", user["id"])
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
@@ -103,8 +119,15 @@ def test_a_duplicate_email_is_answered_as_a_new_one_and_is_stored_once(rpc, iden
     # issue 18: registration never tells whether an address has an account (was: 409 "already exists")
     email = _email("twice")
     first = _register(rpc, email=email)
-    again = rpc.identity.register({"email": email.upper(), "password": "another-password", "role": "mentor",
-                                   "first_name": "Anna", "last_name": "Petrova"})
+    again = rpc.identity.register(
+        {
+            "email": email.upper(),
+            "password": "another-password",
+            "role": "mentor",
+            "first_name": "Anna",
+            "last_name": "Petrova",
+        }
+    )
     assert again == accepted(email)
     assert _scalar(identity_db, "SELECT count(*) FROM users WHERE email = %s", email.lower()) == 1
     # the first account is untouched: its password still works, the second one does not
@@ -116,8 +139,15 @@ def test_a_duplicate_email_is_answered_as_a_new_one_and_is_stored_once(rpc, iden
 def test_invalid_registration_names_each_field_and_stores_nothing(rpc, identity_db):
     before = _scalar(identity_db, "SELECT count(*) FROM users")
     with pytest.raises(InvalidInput) as info:
-        rpc.identity.register({"email": "not-an-email", "password": "short", "role": "moderator",
-                               "first_name": "   ", "last_name": "Petrova"})
+        rpc.identity.register(
+            {
+                "email": "not-an-email",
+                "password": "short",
+                "role": "moderator",
+                "first_name": "   ",
+                "last_name": "Petrova",
+            }
+        )
     assert info.value.status == 400
     assert set(info.value.fields) == {"email", "password", "role", "first_name"}
     email = _email("short")
@@ -139,13 +169,23 @@ def test_get_user_only_self_or_moderator(rpc, identity, test_env):
 
     # a moderator exists only through the operator command
     email = _email("moderator")
-    command = [sys.executable, "-m", "services.identity.admin", "create-moderator", "--email", email,
-               "--password", PASSWORD, "--first-name", "Olga", "--last-name", "Ivanova"]
-    created = subprocess.run(command, cwd=REPO, env=test_env.process_env(), capture_output=True,
-                             text=True, timeout=60)
+    command = [
+        sys.executable,
+        "-m",
+        "services.identity.admin",
+        "create-moderator",
+        "--email",
+        email,
+        "--password",
+        PASSWORD,
+        "--first-name",
+        "Olga",
+        "--last-name",
+        "Ivanova",
+    ]
+    created = subprocess.run(command, cwd=REPO, env=test_env.process_env(), capture_output=True, text=True, timeout=60)
     assert created.returncode == 0, created.stderr
-    again = subprocess.run(command, cwd=REPO, env=test_env.process_env(), capture_output=True,
-                           text=True, timeout=60)
+    again = subprocess.run(command, cwd=REPO, env=test_env.process_env(), capture_output=True, text=True, timeout=60)
     assert again.returncode == 1
     assert "already exists" in again.stderr
 
@@ -160,13 +200,18 @@ def test_get_user_only_self_or_moderator(rpc, identity, test_env):
 
 # ---- mentor profiles -----------------------------------------------------------------
 
+
 def test_profile_update_and_its_event_commit_in_one_transaction(rpc, identity_db):
     mentor = _register(rpc, role="mentor")
     count_events = lambda: _scalar(  # noqa: E731 (its verified e-mail's AccountChanged is not counted)
-        identity_db, "SELECT count(*) FROM outbox WHERE envelope->>'aggregate_id' = %s "
-        "AND envelope->>'type' = 'MentorProfileUpdated'", mentor["id"])
+        identity_db,
+        "SELECT count(*) FROM outbox WHERE envelope->>'aggregate_id' = %s "
+        "AND envelope->>'type' = 'MentorProfileUpdated'",
+        mentor["id"],
+    )
     count_profiles = lambda: _scalar(  # noqa: E731
-        identity_db, "SELECT count(*) FROM mentor_profiles WHERE mentor_id = %s", mentor["id"])
+        identity_db, "SELECT count(*) FROM mentor_profiles WHERE mentor_id = %s", mentor["id"]
+    )
 
     # Hold the lock outbox.append takes: the update blocks between writing the profile and the event.
     with identity_db.cursor() as cur:
@@ -174,9 +219,12 @@ def test_profile_update_and_its_event_commit_in_one_transaction(rpc, identity_db
     try:
         reply = rpc.identity.update_mentor_profile.call_async(_actor(mentor), PROFILE)
         deadline = time.monotonic() + 10
-        while not _scalar(identity_db, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                                       "WHERE l.locktype = 'advisory' AND NOT l.granted "
-                                       "AND a.datname = current_database() AND a.query LIKE '%%outbox%%'"):
+        while not _scalar(
+            identity_db,
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE l.locktype = 'advisory' AND NOT l.granted "
+            "AND a.datname = current_database() AND a.query LIKE '%%outbox%%'",
+        ):
             assert time.monotonic() < deadline, "the update never reached the outbox"
             eventlet.sleep(0.02)
         # the profile row is written but not committed: nobody sees it without its event
@@ -189,12 +237,21 @@ def test_profile_update_and_its_event_commit_in_one_transaction(rpc, identity_db
     assert view["rubrics"] == PROFILE["rubrics"]
     assert count_profiles() == 1
     assert count_events() == 1
-    envelope = _scalar(identity_db, "SELECT envelope FROM outbox WHERE envelope->>'aggregate_id' = %s "
-                       "AND envelope->>'type' = 'MentorProfileUpdated'", mentor["id"])
+    envelope = _scalar(
+        identity_db,
+        "SELECT envelope FROM outbox WHERE envelope->>'aggregate_id' = %s "
+        "AND envelope->>'type' = 'MentorProfileUpdated'",
+        mentor["id"],
+    )
     assert (envelope["type"], envelope["schema_version"]) == ("MentorProfileUpdated", 2)
-    assert envelope["payload"] == {"mentor_id": mentor["id"], "rubrics": PROFILE["rubrics"],
-                                   "accepting_cases": True, "accredited": False, "capacity": 3,
-                                   "away_periods": []}
+    assert envelope["payload"] == {
+        "mentor_id": mentor["id"],
+        "rubrics": PROFILE["rubrics"],
+        "accepting_cases": True,
+        "accredited": False,
+        "capacity": 3,
+        "away_periods": [],
+    }
 
     # every further update appends exactly one more event
     rpc.identity.update_mentor_profile(_actor(mentor), dict(PROFILE, accepting_cases=False))
@@ -213,11 +270,14 @@ def test_only_a_mentor_keeps_a_profile_and_a_refusal_writes_nothing(rpc, identit
         rpc.identity.update_mentor_profile({"user_id": mentee["id"], "role": "mentor"}, PROFILE)
     mentor = _register(rpc, role="mentor")
     with pytest.raises(InvalidInput) as info:
-        rpc.identity.update_mentor_profile(_actor(mentor), dict(PROFILE, rubrics=["astrology"],
-                                                                links=["not a url"]))
+        rpc.identity.update_mentor_profile(_actor(mentor), dict(PROFILE, rubrics=["astrology"], links=["not a url"]))
     assert set(info.value.fields) == {"rubrics", "links"}
-    assert _scalar(identity_db, "SELECT count(*) FROM mentor_profiles WHERE mentor_id IN (%s, %s)",
-                   mentee["id"], mentor["id"]) == 0
+    assert (
+        _scalar(
+            identity_db, "SELECT count(*) FROM mentor_profiles WHERE mentor_id IN (%s, %s)", mentee["id"], mentor["id"]
+        )
+        == 0
+    )
     assert _scalar(identity_db, profile_events) == events_before
 
 
@@ -225,12 +285,15 @@ def test_relay_publishes_mentor_profile_updated_to_rabbitmq(identity, test_env, 
     correlation_id = f"test-{uuid.uuid4().hex}"
     with kombu.Connection(test_env.amqp_uri, connect_timeout=5) as connection:
         channel = connection.channel()
-        queue = kombu.Queue(f"test.identity-events.{uuid.uuid4().hex[:8]}", exchange=events_exchange("identity"),
-                            routing_key="MentorProfileUpdated", exclusive=True)(channel)
+        queue = kombu.Queue(
+            f"test.identity-events.{uuid.uuid4().hex[:8]}",
+            exchange=events_exchange("identity"),
+            routing_key="MentorProfileUpdated",
+            exclusive=True,
+        )(channel)
         queue.declare()  # declares the exchange too, bound before the update
 
-        with signed_rpc(test_env.amqp_uri, timeout=15,
-                        context_data={"correlation_id": correlation_id}) as rpc:
+        with signed_rpc(test_env.amqp_uri, timeout=15, context_data={"correlation_id": correlation_id}) as rpc:
             mentor = _register(rpc, role="mentor")
             rpc.identity.update_mentor_profile(_actor(mentor), PROFILE)
 
@@ -243,23 +306,43 @@ def test_relay_publishes_mentor_profile_updated_to_rabbitmq(identity, test_env, 
                 assert time.monotonic() < deadline, "MentorProfileUpdated was not published"
                 eventlet.sleep(0.05)
 
-    assert set(body) == {"event_id", "type", "schema_version", "source", "aggregate_id", "position",
-                         "occurred_at", "correlation_id", "payload"}
+    assert set(body) == {
+        "event_id",
+        "type",
+        "schema_version",
+        "source",
+        "aggregate_id",
+        "position",
+        "occurred_at",
+        "correlation_id",
+        "payload",
+    }
     assert (body["type"], body["schema_version"], body["source"]) == ("MentorProfileUpdated", 2, "identity")
     assert body["correlation_id"] == correlation_id
-    assert body["payload"] == {"mentor_id": mentor["id"], "rubrics": PROFILE["rubrics"],
-                               "accepting_cases": True, "accredited": False, "capacity": 3, "away_periods": []}
-    position, event_id = _scalar(identity_db, "SELECT ARRAY[position::text, event_id::text] FROM outbox "
-                                              "WHERE envelope->>'aggregate_id' = %s "
-                                              "AND envelope->>'type' = 'MentorProfileUpdated'", mentor["id"])
+    assert body["payload"] == {
+        "mentor_id": mentor["id"],
+        "rubrics": PROFILE["rubrics"],
+        "accepting_cases": True,
+        "accredited": False,
+        "capacity": 3,
+        "away_periods": [],
+    }
+    position, event_id = _scalar(
+        identity_db,
+        "SELECT ARRAY[position::text, event_id::text] FROM outbox "
+        "WHERE envelope->>'aggregate_id' = %s "
+        "AND envelope->>'type' = 'MentorProfileUpdated'",
+        mentor["id"],
+    )
     assert (body["position"], body["event_id"]) == (int(position), event_id)
     envelope = read_envelope(body)  # what every consumer does: the envelope and payload contracts hold
     assert str(envelope.event_id) == event_id
 
 
 def _accredit(rpc, moderator, mentor):
-    applied = rpc.identity.apply_for_accreditation(_actor(mentor), {"experience": "Ten years of teaching.",
-                                                                    "motivation": "To help novices."})
+    applied = rpc.identity.apply_for_accreditation(
+        _actor(mentor), {"experience": "Ten years of teaching.", "motivation": "To help novices."}
+    )
     rpc.identity.approve_application(moderator, applied["application"]["id"])
 
 
@@ -273,8 +356,9 @@ def test_public_profiles_never_show_the_email(rpc, identity, test_env):
     rpc.identity.update_mentor_profile(_actor(unaccredited), PROFILE)
     store = PostgresStore(test_env.database_url("identity"), 1)
     try:
-        moderator = create_moderator(store, {"email": _email("moderator"), "password": PASSWORD,
-                                             "first_name": "Maria", "last_name": "Moderova"})
+        moderator = create_moderator(
+            store, {"email": _email("moderator"), "password": PASSWORD, "first_name": "Maria", "last_name": "Moderova"}
+        )
     finally:
         store.close()
     for accredited in (mentor, other):
@@ -282,8 +366,12 @@ def test_public_profiles_never_show_the_email(rpc, identity, test_env):
 
     profile = rpc.identity.get_mentor_profile(mentor["id"])
     assert "email" not in profile and mentor["email"] not in json.dumps(profile)
-    assert (profile["mentor_id"], profile["first_name"], profile["last_name"], profile["patronymic"]) == \
-        (mentor["id"], "Irina", "Sokolova", "Petrovna")
+    assert (profile["mentor_id"], profile["first_name"], profile["last_name"], profile["patronymic"]) == (
+        mentor["id"],
+        "Irina",
+        "Sokolova",
+        "Petrovna",
+    )
     assert {k: profile[k] for k in PROFILE} == PROFILE
     assert profile["accredited"] is True and profile["photo_url"] is None
     assert rpc.identity.get_mentor_profile(unaccredited["id"])["accredited"] is False  # readable by id
@@ -301,8 +389,9 @@ def test_public_profiles_never_show_the_email(rpc, identity, test_env):
         rpc.identity.list_mentor_profiles(rubric="astrology")
     assert list(info.value.fields) == ["rubric"]
 
-    shown = rpc.identity.get_public_profiles([other["id"], str(uuid.uuid4()), "junk", mentor["id"],
-                                              without_profile["id"]])
+    shown = rpc.identity.get_public_profiles(
+        [other["id"], str(uuid.uuid4()), "junk", mentor["id"], without_profile["id"]]
+    )
     assert [p["mentor_id"] for p in shown] == [other["id"], mentor["id"]]
     assert mentor["email"] not in json.dumps(shown) and other["email"] not in json.dumps(shown)
 
@@ -313,9 +402,15 @@ def test_public_profiles_never_show_the_email(rpc, identity, test_env):
 
 # ---- the mentee's questionnaire and the author card ------------------------------------
 
-QUESTIONNAIRE = {"school": "School No. 1234, Moscow", "subjects": ["Mathematics", "Informatics"],
-                 "forms_taught": [7, 5, 9], "years_of_practice": 2, "graduation_year": 2023,
-                 "graduation_institute": "Moscow City University", "workload_hours_per_week": 24}
+QUESTIONNAIRE = {
+    "school": "School No. 1234, Moscow",
+    "subjects": ["Mathematics", "Informatics"],
+    "forms_taught": [7, 5, 9],
+    "years_of_practice": 2,
+    "graduation_year": 2023,
+    "graduation_institute": "Moscow City University",
+    "workload_hours_per_week": 24,
+}
 
 
 def test_a_mentee_writes_and_rewrites_the_questionnaire(rpc, identity_db):
@@ -329,11 +424,18 @@ def test_a_mentee_writes_and_rewrites_the_questionnaire(rpc, identity_db):
     assert rpc.identity.get_questionnaire(_actor(mentee)) == view
 
     # an upsert: the second write replaces the first, optional fields fall back to their defaults
-    again = rpc.identity.update_questionnaire(_actor(mentee), {"school": "Lyceum 7", "subjects": ["Physics"],
-                                                               "years_of_practice": 3})
+    again = rpc.identity.update_questionnaire(
+        _actor(mentee), {"school": "Lyceum 7", "subjects": ["Physics"], "years_of_practice": 3}
+    )
     assert {k: again[k] for k in QUESTIONNAIRE} == {
-        "school": "Lyceum 7", "subjects": ["Physics"], "forms_taught": [], "years_of_practice": 3,
-        "graduation_year": None, "graduation_institute": "", "workload_hours_per_week": None}
+        "school": "Lyceum 7",
+        "subjects": ["Physics"],
+        "forms_taught": [],
+        "years_of_practice": 3,
+        "graduation_year": None,
+        "graduation_institute": "",
+        "workload_hours_per_week": None,
+    }
     assert again["updated_at"] >= view["updated_at"]
     assert rpc.identity.get_questionnaire(_actor(mentee)) == again
     assert _scalar(identity_db, "SELECT count(*) FROM questionnaires WHERE user_id = %s", mentee["id"]) == 1
@@ -342,12 +444,26 @@ def test_a_mentee_writes_and_rewrites_the_questionnaire(rpc, identity_db):
 def test_an_invalid_questionnaire_names_each_field_and_stores_nothing(rpc, identity_db):
     mentee = _register(rpc)
     with pytest.raises(InvalidInput) as info:
-        rpc.identity.update_questionnaire(_actor(mentee), {
-            "school": "s" * 201, "subjects": ["x" * 61], "forms_taught": [0, 5, 5], "years_of_practice": "2",
-            "graduation_year": 1900, "workload_hours_per_week": 81})
+        rpc.identity.update_questionnaire(
+            _actor(mentee),
+            {
+                "school": "s" * 201,
+                "subjects": ["x" * 61],
+                "forms_taught": [0, 5, 5],
+                "years_of_practice": "2",
+                "graduation_year": 1900,
+                "workload_hours_per_week": 81,
+            },
+        )
     assert info.value.status == 400
-    assert set(info.value.fields) == {"school", "subjects", "forms_taught", "years_of_practice",
-                                      "graduation_year", "workload_hours_per_week"}
+    assert set(info.value.fields) == {
+        "school",
+        "subjects",
+        "forms_taught",
+        "years_of_practice",
+        "graduation_year",
+        "workload_hours_per_week",
+    }
     with pytest.raises(InvalidInput) as info:
         rpc.identity.update_questionnaire(_actor(mentee), {"graduation_institute": "MCU"})
     assert set(info.value.fields) == {"school", "subjects", "years_of_practice"}

@@ -1,5 +1,6 @@
 """The library's forum ("What to do? Looking for a way out together") and clarifications in
 library entries, projected from hand-made case events on the real broker."""
+
 import uuid
 from datetime import datetime
 
@@ -22,12 +23,18 @@ def library(start_module_service, test_env):
 
 
 def forum_post(thread_id=None, title="Homework strike in the 7th form", **overrides):
-    payload = {"thread_id": thread_id, "title": title,
-               "essence": "Pupils of my 7th form refuse to do homework.",
-               "question": "How do I get them back to work without threats?",
-               "rubrics": ["class-management-motivation"], "urgency": "need_advice",
-               "case_id": str(uuid.uuid4()), "case_number": "MC-2026-000101", "author_id": str(uuid.uuid4()),
-               **overrides}
+    payload = {
+        "thread_id": thread_id,
+        "title": title,
+        "essence": "Pupils of my 7th form refuse to do homework.",
+        "question": "How do I get them back to work without threats?",
+        "rubrics": ["class-management-motivation"],
+        "urgency": "need_advice",
+        "case_id": str(uuid.uuid4()),
+        "case_number": "MC-2026-000101",
+        "author_id": str(uuid.uuid4()),
+        **overrides,
+    }
     # The library publishes neither the case nor its author (the draft keeps them for the author's preview).
     return envelope("CasePublishedToForum", uuid.uuid4(), payload)
 
@@ -62,19 +69,27 @@ def test_a_post_joins_the_thread_it_names_and_the_thread_gathers_rubrics(library
     library.publish(first)
     thread_id = thread_of(first)
     before = eventually(lambda: listed(rpc, thread_id), message="thread listed")
-    second = forum_post(thread_id=thread_id, title="Another title, ignored for an existing thread",
-                        essence="Parents write to me at night.", rubrics=["education-law", "interaction-with-parents"],
-                        urgency="urgent")
+    second = forum_post(
+        thread_id=thread_id,
+        title="Another title, ignored for an existing thread",
+        essence="Parents write to me at night.",
+        rubrics=["education-law", "interaction-with-parents"],
+        urgency="urgent",
+    )
     library.publish(second)
-    after = eventually(lambda: (listed(rpc, thread_id) or {}).get("posts_count") == 2 and listed(rpc, thread_id),
-                       message="second post counted")
+    after = eventually(
+        lambda: (listed(rpc, thread_id) or {}).get("posts_count") == 2 and listed(rpc, thread_id),
+        message="second post counted",
+    )
     assert after["title"] == before["title"]
     assert after["rubrics"] == ["education-law", "interaction-with-parents"]  # in the rubricator's order
     assert datetime.fromisoformat(after["updated_at"]) > datetime.fromisoformat(before["updated_at"])
     assert after["created_at"] == before["created_at"]
     posts = rpc.library.get_thread(READER, thread_id)["posts"]
-    assert [p["essence"] for p in posts] == ["Pupils of my 7th form refuse to do homework.",
-                                             "Parents write to me at night."]
+    assert [p["essence"] for p in posts] == [
+        "Pupils of my 7th form refuse to do homework.",
+        "Parents write to me at night.",
+    ]
     assert [p["urgency"] for p in posts] == ["need_advice", "urgent"]
     assert rpc.library.list_threads(READER)[0]["id"] == thread_id  # the most recently active first
     assert listed(rpc, thread_id, "education-law") is not None
@@ -92,9 +107,11 @@ def test_a_post_naming_an_unknown_thread_opens_a_new_one(library, rpc, unknown):
 
 
 def test_names_addresses_and_schools_are_scrubbed_from_title_and_post(library, rpc):
-    body = forum_post(title="Ivan Petrov from school No. 5",
-                      essence="My colleague Ivan Petrov from school No. 5 mocks me; write to ivan.petrov@mail.ru.",
-                      question="Should I tell the head about Ivan Petrov (ivan.petrov@mail.ru)?")
+    body = forum_post(
+        title="Ivan Petrov from school No. 5",
+        essence="My colleague Ivan Petrov from school No. 5 mocks me; write to ivan.petrov@mail.ru.",
+        question="Should I tell the head about Ivan Petrov (ivan.petrov@mail.ru)?",
+    )
     library.publish(body)
     thread = eventually(lambda: rpc.library.get_thread(READER, thread_of(body)), message="thread created")
     [post] = thread["posts"]
@@ -107,8 +124,10 @@ def test_names_addresses_and_schools_are_scrubbed_from_title_and_post(library, r
 
 
 def test_without_a_title_the_thread_is_named_by_the_scrubbed_question(library, rpc):
-    question = ("Ivan Petrov, the head of my department, keeps giving me the hardest classes; "
-                "how do I say no without ruining our relationship for years?")
+    question = (
+        "Ivan Petrov, the head of my department, keeps giving me the hardest classes; "
+        "how do I say no without ruining our relationship for years?"
+    )
     body = forum_post(title="", question=question)
     library.publish(body)
     thread = eventually(lambda: rpc.library.get_thread(READER, thread_of(body)), message="thread created")
@@ -131,7 +150,9 @@ def test_a_redelivered_post_is_counted_once(library, rpc, db):
 
     assert listed(rpc, thread_id)["posts_count"] == 2
     assert [p["essence"] for p in rpc.library.get_thread(READER, thread_id)["posts"]] == [
-        "Pupils of my 7th form refuse to do homework.", "A second post."]
+        "Pupils of my 7th form refuse to do homework.",
+        "A second post.",
+    ]
     titles = [t["title"] for t in rpc.library.list_threads(READER)]
     assert titles.count("Delivered twice") == 1
     with db("library").cursor() as cur:
@@ -152,15 +173,31 @@ def test_list_threads_refuses_an_unknown_rubric_and_get_thread_an_unknown_id(lib
 
 def completed(essence, clarifications=None):
     case_id = str(uuid.uuid4())
-    publication = {"essence": essence, "actions_taken": "", "difficulty": "", "question": "What now?",
-                   "participants": [], "rubrics": ["education-law"], "urgency": "urgent",
-                   "solutions": [{"text": "Read the law.", "materials": []}]}
+    publication = {
+        "essence": essence,
+        "actions_taken": "",
+        "difficulty": "",
+        "question": "What now?",
+        "participants": [],
+        "rubrics": ["education-law"],
+        "urgency": "urgent",
+        "solutions": [{"text": "Read the law.", "materials": []}],
+    }
     if clarifications is not None:
         publication["clarifications"] = clarifications
-    return envelope("CaseCompleted", case_id, {
-        "case_id": case_id, "case_number": "MC-2026-000777", "rubrics": ["education-law"],
-        "problem_solved": "yes", "publication_consent": True, "author_id": str(uuid.uuid4()),
-        "publication": publication})
+    return envelope(
+        "CaseCompleted",
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": "MC-2026-000777",
+            "rubrics": ["education-law"],
+            "problem_solved": "yes",
+            "publication_consent": True,
+            "author_id": str(uuid.uuid4()),
+            "publication": publication,
+        },
+    )
 
 
 def entry_with(rpc, essence):
@@ -169,11 +206,19 @@ def entry_with(rpc, essence):
 
 def test_a_library_entry_keeps_the_clarifications_scrubbed(library, rpc):
     essence = f"Clarified case {uuid.uuid4()}"
-    library.publish(completed(essence, [
-        {"question": "What is the goal behind solving it?", "kind": "developing",
-         "answer": "I want Ivan Petrov from school No. 5 to stop shouting; he reads ivan.petrov@mail.ru."},
-        {"question": "Who else knows about it?", "kind": "clarifying", "answer": None},
-    ]))
+    library.publish(
+        completed(
+            essence,
+            [
+                {
+                    "question": "What is the goal behind solving it?",
+                    "kind": "developing",
+                    "answer": "I want Ivan Petrov from school No. 5 to stop shouting; he reads ivan.petrov@mail.ru.",
+                },
+                {"question": "Who else knows about it?", "kind": "clarifying", "answer": None},
+            ],
+        )
+    )
     entry = eventually(lambda: entry_with(rpc, essence), message="library entry listed")
     first, second = entry["clarifications"]
     assert first["question"] == "What is the goal behind solving it?" and first["kind"] == "developing"

@@ -1,5 +1,6 @@
 """Moderators curate the library (add, edit, withdraw) and the forum (hide posts); signed-in people
 write in forum threads. Over RPC, on items projected from hand-made events on the real broker."""
+
 import random
 import string
 import uuid
@@ -30,12 +31,28 @@ def tag():
 
 def completed(essence, materials=()):
     case_id = str(uuid.uuid4())
-    return envelope("CaseCompleted", case_id, {
-        "case_id": case_id, "case_number": "MC-2026-000002", "rubrics": ["professional-ethics"],
-        "problem_solved": "partly", "publication_consent": True, "author_id": str(uuid.uuid4()), "publication": {
-            "essence": essence, "actions_taken": "", "difficulty": "", "question": "How do I answer?",
-            "participants": [], "rubrics": ["professional-ethics"], "urgency": "urgent",
-            "solutions": [{"text": "Talk in private first.", "materials": list(materials)}]}})
+    return envelope(
+        "CaseCompleted",
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": "MC-2026-000002",
+            "rubrics": ["professional-ethics"],
+            "problem_solved": "partly",
+            "publication_consent": True,
+            "author_id": str(uuid.uuid4()),
+            "publication": {
+                "essence": essence,
+                "actions_taken": "",
+                "difficulty": "",
+                "question": "How do I answer?",
+                "participants": [],
+                "rubrics": ["professional-ethics"],
+                "urgency": "urgent",
+                "solutions": [{"text": "Talk in private first.", "materials": list(materials)}],
+            },
+        },
+    )
 
 
 def publish_all(library, db, *bodies):
@@ -49,22 +66,35 @@ def found(rpc, q, who=MENTEE, **query):
 
 
 def similar_ids(rpc, text):
-    return [i["id"] for i in rpc.library.similar(MENTEE, {"text": text, "rubrics": ["professional-ethics"],
-                                                          "limit": 20})]
+    return [
+        i["id"] for i in rpc.library.similar(MENTEE, {"text": text, "rubrics": ["professional-ethics"], "limit": 20})
+    ]
 
 
 # ---- the library ------------------------------------------------------------------------------
 
+
 def test_a_moderator_adds_materials_others_may_not(library, rpc):
     word = tag()
-    link = {"material_type": "link", "title": f"Speech strategies {word}", "url": "https://example.org/speech",
-            "rubrics": ["professional-ethics", "education-law"], "description": "How to say no politely."}
+    link = {
+        "material_type": "link",
+        "title": f"Speech strategies {word}",
+        "url": "https://example.org/speech",
+        "rubrics": ["professional-ethics", "education-law"],
+        "description": "How to say no politely.",
+    }
     added = rpc.library.add_material(MODERATOR, link)
     assert added["kind"] == "material" and added["origin"] == "moderator" and added["entry_id"] is None
     assert added["rubrics"] == ["education-law", "professional-ethics"]  # the rubricator's order
-    book = rpc.library.add_material(MODERATOR, {"material_type": "book", "title": "Конфликтология",
-                                                "reference": f"Анцупов А. Я. Конфликтология {word}. СПб., 2013.",
-                                                "rubrics": ["professional-ethics"]})
+    book = rpc.library.add_material(
+        MODERATOR,
+        {
+            "material_type": "book",
+            "title": "Конфликтология",
+            "reference": f"Анцупов А. Я. Конфликтология {word}. СПб., 2013.",
+            "rubrics": ["professional-ethics"],
+        },
+    )
     assert found(rpc, f"speech {word}") == [added["id"]]
     assert found(rpc, f"конфликтологии {word}", kind="book") == [book["id"]]
     assert found(rpc, f"politely {word}") == [added["id"]]  # the description is searched too
@@ -72,8 +102,11 @@ def test_a_moderator_adds_materials_others_may_not(library, rpc):
     for who in (MENTEE, MENTOR):
         with pytest.raises(Forbidden):
             rpc.library.add_material(who, link)
-    for incomplete, field in (({**link, "url": None}, "url"), ({**link, "material_type": "book"}, "reference"),
-                              ({**link, "material_type": "article", "url": None}, "url")):
+    for incomplete, field in (
+        ({**link, "url": None}, "url"),
+        ({**link, "material_type": "book"}, "reference"),
+        ({**link, "material_type": "article", "url": None}, "url"),
+    ):
         with pytest.raises(InvalidInput) as refused:
             rpc.library.add_material(MODERATOR, incomplete)
         assert set(refused.value.fields) == {field}
@@ -89,8 +122,11 @@ def test_a_moderator_edits_an_item_and_a_redelivery_does_not_undo_it(library, rp
     publish_all(library, db, body)
     item_id = str(entry_id(body["event_id"]))
 
-    edited = rpc.library.edit_item(MODERATOR, item_id, {"essence": f"A colleague {new_word} mocks me.",
-                                                        "rubrics": ["personal-resources", "professional-ethics"]})
+    edited = rpc.library.edit_item(
+        MODERATOR,
+        item_id,
+        {"essence": f"A colleague {new_word} mocks me.", "rubrics": ["personal-resources", "professional-ethics"]},
+    )
     assert edited["essence"] == f"A colleague {new_word} mocks me." and edited["edited_at"]
     assert edited["rubrics"] == ["professional-ethics", "personal-resources"]
     assert found(rpc, new_word) == [item_id] and found(rpc, word) == []  # the search follows the edit
@@ -110,21 +146,26 @@ def test_a_moderator_edits_an_item_and_a_redelivery_does_not_undo_it(library, rp
     with pytest.raises(NotFound):
         rpc.library.edit_item(MODERATOR, str(uuid.uuid4()), {"essence": "Nobody's."})
     with db("library").cursor() as cur:
-        cur.execute("SELECT action, moderator_id, changes->'essence'->>'before' FROM library_moderation "
-                    "WHERE item_id = %s", (item_id,))
+        cur.execute(
+            "SELECT action, moderator_id, changes->'essence'->>'before' FROM library_moderation WHERE item_id = %s",
+            (item_id,),
+        )
         assert cur.fetchall() == [("edited", MODERATOR["user_id"], f"A colleague {word} mocks me in the staff room.")]
 
 
 def test_a_withdrawn_item_leaves_browse_search_and_similar_and_stays_withdrawn(library, rpc, db):
     word = tag()
-    body = completed(f"The head teacher {word} shouts at me at meetings.",
-                     materials=[{"title": f"Assertiveness {word}", "reference": "https://example.org/assert"}])
+    body = completed(
+        f"The head teacher {word} shouts at me at meetings.",
+        materials=[{"title": f"Assertiveness {word}", "reference": "https://example.org/assert"}],
+    )
     publish_all(library, db, body)
     item_id = str(entry_id(body["event_id"]))
     [material_id] = found(rpc, word, kind="material")
     assert item_id in found(rpc, word) and item_id in similar_ids(rpc, f"Head teacher {word} shouts")
-    assert item_id in [i["id"] for i in rpc.library.search(MENTEE, {"rubric": "professional-ethics",
-                                                                    "limit": 100})["items"]]
+    assert item_id in [
+        i["id"] for i in rpc.library.search(MENTEE, {"rubric": "professional-ethics", "limit": 100})["items"]
+    ]
 
     for who in (MENTEE, MENTOR):
         with pytest.raises(Forbidden):
@@ -140,8 +181,9 @@ def test_a_withdrawn_item_leaves_browse_search_and_similar_and_stays_withdrawn(l
 
     assert found(rpc, word) == [] and found(rpc, word, who=MODERATOR) == []  # the material went with it
     assert item_id not in similar_ids(rpc, f"Head teacher {word} shouts")
-    assert item_id not in [i["id"] for i in rpc.library.search(MENTEE, {"rubric": "professional-ethics",
-                                                                        "limit": 100})["items"]]
+    assert item_id not in [
+        i["id"] for i in rpc.library.search(MENTEE, {"rubric": "professional-ethics", "limit": 100})["items"]
+    ]
     assert item_id not in [e["id"] for e in rpc.library.list_entries(MENTEE)]
     for hidden in (item_id, material_id):
         with pytest.raises(NotFound):
@@ -158,11 +200,23 @@ def test_a_withdrawn_item_leaves_browse_search_and_similar_and_stays_withdrawn(l
 
 # ---- the forum --------------------------------------------------------------------------------
 
+
 def thread(library, rpc):
-    body = envelope("CasePublishedToForum", uuid.uuid4(), {
-        "thread_id": None, "title": "Marks and parents", "essence": "Parents dispute every mark.",
-        "question": "How do I explain my grading?", "rubrics": ["monitoring-evaluation"], "urgency": "need_advice",
-        "case_id": str(uuid.uuid4()), "case_number": "MC-2026-000102", "author_id": str(uuid.uuid4())})
+    body = envelope(
+        "CasePublishedToForum",
+        uuid.uuid4(),
+        {
+            "thread_id": None,
+            "title": "Marks and parents",
+            "essence": "Parents dispute every mark.",
+            "question": "How do I explain my grading?",
+            "rubrics": ["monitoring-evaluation"],
+            "urgency": "need_advice",
+            "case_id": str(uuid.uuid4()),
+            "case_number": "MC-2026-000102",
+            "author_id": str(uuid.uuid4()),
+        },
+    )
     library.publish(body)
     thread_id = str(uuid.uuid5(FORUM_NAMESPACE, f"thread:{body['event_id']}"))
     eventually(lambda: rpc.library.get_thread(MENTEE, thread_id), message="thread projected")
@@ -177,8 +231,10 @@ def test_people_write_and_reply_in_a_thread_as_pseudonyms(library, rpc):
     first = rpc.library.add_post(MENTEE, thread_id, {"text": "Same here: show the criteria first."}, "key-1")
     assert first["author"] == {"role": "mentee", "label": "Mentee 1", "own": True}
     assert first["kind"] == "message" and first["reply_to"] is None
-    assert rpc.library.add_post(MENTEE, thread_id, {"text": "Same here: show the criteria first."},
-                                "key-1")["id"] == first["id"]  # a retried request posts once
+    assert (
+        rpc.library.add_post(MENTEE, thread_id, {"text": "Same here: show the criteria first."}, "key-1")["id"]
+        == first["id"]
+    )  # a retried request posts once
     reply = rpc.library.add_post(MENTOR, thread_id, {"text": "Agreed; publish a rubric.", "reply_to": first["id"]})
     assert reply["reply_to"] == first["id"] and reply["author"]["label"] == "Mentor 1"
     other = rpc.library.add_post(mentee_two, thread_id, {"text": "I do it too.", "reply_to": case_post["id"]})
@@ -223,7 +279,9 @@ def test_a_moderator_hides_a_post_others_no_longer_see_it(library, rpc):
         assert "hidden" not in str(posts)
     moderated = rpc.library.get_thread(MODERATOR, thread_id)["posts"]
     assert [(p["id"], p.get("hidden", False)) for p in moderated if p["kind"] == "message"] == [
-        (rude["id"], True), (kind["id"], False)]
+        (rude["id"], True),
+        (kind["id"], False),
+    ]
     assert next(t for t in rpc.library.list_threads(MENTEE) if t["id"] == thread_id)["posts_count"] == 2
     with pytest.raises(InvalidInput):  # nobody but moderators can answer a post they cannot see
         rpc.library.add_post(MENTOR, thread_id, {"text": "Quoting it.", "reply_to": rude["id"]})

@@ -1,6 +1,7 @@
 """Nothing is published before a moderator has read it (issue 19, part 2): the library with its default
 LIBRARY_REVIEW=moderator, fed hand-made case events on the real broker, its decisions in its own log, the
 moderators' inbox entry made by the real notifications service from the library's event."""
+
 import random
 import string
 import uuid
@@ -32,29 +33,62 @@ def tag():
 
 def completed(author, essence, consent=True):
     case_id = str(uuid.uuid4())
-    publication = {"essence": essence, "actions_taken": "Talked to Mrs Brown at +7 916 123-45-67.",
-                   "difficulty": "", "question": "How do I answer Ivan's parents?", "participants": ["parents"],
-                   "rubrics": ["interaction-with-parents"], "urgency": "need_advice",
-                   "solutions": [{"text": "Meet them with the head teacher.",
-                                  "materials": [{"title": "Talking to parents", "reference": "https://example.org/p"}]}],
-                   "clarifications": [{"question": "Who else knows?", "kind": "clarifying", "answer": "Only Olga."}]}
-    return envelope("CaseCompleted", case_id, {
-        "case_id": case_id, "case_number": "MC-2026-000019", "rubrics": ["interaction-with-parents"],
-        "problem_solved": "yes", "publication_consent": consent, "author_id": author["user_id"],
-        "publication": publication if consent else None})
+    publication = {
+        "essence": essence,
+        "actions_taken": "Talked to Mrs Brown at +7 916 123-45-67.",
+        "difficulty": "",
+        "question": "How do I answer Ivan's parents?",
+        "participants": ["parents"],
+        "rubrics": ["interaction-with-parents"],
+        "urgency": "need_advice",
+        "solutions": [
+            {
+                "text": "Meet them with the head teacher.",
+                "materials": [{"title": "Talking to parents", "reference": "https://example.org/p"}],
+            }
+        ],
+        "clarifications": [{"question": "Who else knows?", "kind": "clarifying", "answer": "Only Olga."}],
+    }
+    return envelope(
+        "CaseCompleted",
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": "MC-2026-000019",
+            "rubrics": ["interaction-with-parents"],
+            "problem_solved": "yes",
+            "publication_consent": consent,
+            "author_id": author["user_id"],
+            "publication": publication if consent else None,
+        },
+    )
 
 
 def forum_post(author, title):
-    return envelope("CasePublishedToForum", uuid.uuid4(), {
-        "thread_id": None, "title": title, "essence": "Parents write to me at night on 8 916 555-12-12.",
-        "question": "How do I set limits?", "rubrics": ["interaction-with-parents"], "urgency": "need_advice",
-        "case_id": str(uuid.uuid4()), "case_number": "MC-2026-000103", "author_id": author["user_id"]})
+    return envelope(
+        "CasePublishedToForum",
+        uuid.uuid4(),
+        {
+            "thread_id": None,
+            "title": title,
+            "essence": "Parents write to me at night on 8 916 555-12-12.",
+            "question": "How do I set limits?",
+            "rubrics": ["interaction-with-parents"],
+            "urgency": "need_advice",
+            "case_id": str(uuid.uuid4()),
+            "case_number": "MC-2026-000103",
+            "author_id": author["user_id"],
+        },
+    )
 
 
 def withdrawal(body, author):
     case_id = body["payload"]["case_id"]
-    return envelope("PublicationConsentWithdrawn", case_id, {"case_id": case_id, "case_number": "MC-2026-000019",
-                                                             "author_id": author["user_id"]})
+    return envelope(
+        "PublicationConsentWithdrawn",
+        case_id,
+        {"case_id": case_id, "case_number": "MC-2026-000019", "author_id": author["user_id"]},
+    )
 
 
 def deliver(library, db, *bodies):
@@ -65,16 +99,24 @@ def deliver(library, db, *bodies):
 
 def found(rpc, word):
     """Everywhere a reader meets the library: search, the list, similar cases."""
-    return ([i["id"] for i in rpc.library.search(READER, {"q": word})["items"]],
-            [e["id"] for e in rpc.library.list_entries(READER) if word in e["essence"]],
-            [i["id"] for i in rpc.library.similar(READER, {"text": word, "rubrics": ["interaction-with-parents"],
-                                                           "limit": 20}) if word in str(i)])
+    return (
+        [i["id"] for i in rpc.library.search(READER, {"q": word})["items"]],
+        [e["id"] for e in rpc.library.list_entries(READER) if word in e["essence"]],
+        [
+            i["id"]
+            for i in rpc.library.similar(READER, {"text": word, "rubrics": ["interaction-with-parents"], "limit": 20})
+            if word in str(i)
+        ],
+    )
 
 
 def decisions(db, draft):
     with db("library").cursor() as cur:
-        cur.execute("SELECT envelope->>'type', envelope->'payload'->>'decision' FROM outbox "
-                    "WHERE envelope->'payload'->>'draft_id' = %s ORDER BY position", (draft,))
+        cur.execute(
+            "SELECT envelope->>'type', envelope->'payload'->>'decision' FROM outbox "
+            "WHERE envelope->'payload'->>'draft_id' = %s ORDER BY position",
+            (draft,),
+        )
         return cur.fetchall()
 
 
@@ -100,7 +142,7 @@ def test_a_consenting_completion_is_a_draft_until_a_moderator_publishes_it(libra
     essence = texts["essence"]
     assert word in essence["original"] and "Anna Petrova" in essence["original"]
     assert "Anna Petrova" not in essence["draft"] and "[person]" in essence["draft"]
-    replaced = [essence["original"][m["start"]:m["end"]] for m in essence["original_marks"]]
+    replaced = [essence["original"][m["start"] : m["end"]] for m in essence["original_marks"]]
     assert "Anna Petrova" in replaced and "Ivan Sokolov" in replaced
     assert {"replaced"} <= {m["kind"] for m in essence["draft_marks"]}
     assert "[phone]" in texts["actions_taken"]["draft"]
@@ -114,11 +156,25 @@ def test_a_consenting_completion_is_a_draft_until_a_moderator_publishes_it(libra
         rpc.library.get_draft(READER, draft)
 
     # the moderators were told (notifications consumed the library's PublicationDrafted)
-    [(drafted_id,)] = count_rows(db, "SELECT envelope->>'event_id' FROM outbox WHERE envelope->>'type' = "
-                                     "'PublicationDrafted' AND envelope->'payload'->>'draft_id' = %s", draft)
-    eventually(lambda: count(db, "notifications", "SELECT count(*) FROM inbox WHERE source_event_id = %s AND "
-                                                  "user_id = '@moderators' AND kind = 'publication_drafted'",
-                             drafted_id) == 1, message="the moderators' inbox entry")
+    [(drafted_id,)] = count_rows(
+        db,
+        "SELECT envelope->>'event_id' FROM outbox WHERE envelope->>'type' = "
+        "'PublicationDrafted' AND envelope->'payload'->>'draft_id' = %s",
+        draft,
+    )
+    eventually(
+        lambda: (
+            count(
+                db,
+                "notifications",
+                "SELECT count(*) FROM inbox WHERE source_event_id = %s AND "
+                "user_id = '@moderators' AND kind = 'publication_drafted'",
+                drafted_id,
+            )
+            == 1
+        ),
+        message="the moderators' inbox entry",
+    )
 
     # the moderator edits what the anonymizer missed, then publishes
     with pytest.raises(InvalidInput) as refused:
@@ -129,10 +185,15 @@ def test_a_consenting_completion_is_a_draft_until_a_moderator_publishes_it(libra
     assert set(refused.value.fields) == {"texts.question"}
     with pytest.raises(Forbidden):
         rpc.library.edit_draft(author, draft, {"texts": {"question": "Mine"}})
-    edited = rpc.library.edit_draft(MODERATOR, draft, {"texts": {"clarifications.0.answer": "Only a colleague.",
-                                                                 "question": f"How do I answer the parents {word}?"}})
-    assert edited["edited_at"] and {t["path"]: t["draft"] for t in edited["texts"]}["clarifications.0.answer"] == \
-        "Only a colleague."
+    edited = rpc.library.edit_draft(
+        MODERATOR,
+        draft,
+        {"texts": {"clarifications.0.answer": "Only a colleague.", "question": f"How do I answer the parents {word}?"}},
+    )
+    assert (
+        edited["edited_at"]
+        and {t["path"]: t["draft"] for t in edited["texts"]}["clarifications.0.answer"] == "Only a colleague."
+    )
     published = rpc.library.publish_draft(MODERATOR, draft)
     assert published["state"] == "published" and "original" not in str(published["texts"])
     with pytest.raises(Conflict):
@@ -214,7 +275,9 @@ def test_the_authors_withdrawal_drops_the_draft_and_unpublishes_what_was_publish
     assert rpc.library.get_draft(author, str(draft_id(published["event_id"])))["state"] == "withdrawn"
     with pytest.raises(NotFound):
         rpc.library.get_entry(READER, item_id)
-    assert rpc.library.get_entry(MODERATOR, item_id)["withdrawn_reason"] == "The author withdrew consent to publication."
+    assert (
+        rpc.library.get_entry(MODERATOR, item_id)["withdrawn_reason"] == "The author withdrew consent to publication."
+    )
     with pytest.raises(Conflict):
         rpc.library.publish_draft(MODERATOR, str(draft_id(waiting["event_id"])))
     assert found(rpc, word) == ([], [], [])
@@ -222,7 +285,10 @@ def test_the_authors_withdrawal_drops_the_draft_and_unpublishes_what_was_publish
     again = withdrawal(published, author)  # a redelivered withdrawal (a new event) decides nothing twice
     deliver(library, db, again)
     assert decisions(db, str(draft_id(published["event_id"]))) == [
-        ("PublicationDrafted", None), ("PublicationDecided", "published"), ("PublicationDecided", "withdrawn")]
+        ("PublicationDrafted", None),
+        ("PublicationDecided", "published"),
+        ("PublicationDecided", "withdrawn"),
+    ]
 
 
 def test_a_person_finds_their_drafts_and_forum_messages_in_their_records(library, rpc, db):
@@ -233,5 +299,9 @@ def test_a_person_finds_their_drafts_and_forum_messages_in_their_records(library
     [row] = records["publication_drafts"]
     assert row["id"] == str(draft_id(body["event_id"])) and word in row["original"]["essence"]
     assert records["forum_messages"] == []
-    assert rpc.library.records_of(actor("mentee")) == {"publication_drafts": [], "forum_messages": [], "surveys": [],
-                                                      "survey_respondents": []}
+    assert rpc.library.records_of(actor("mentee")) == {
+        "publication_drafts": [],
+        "forum_messages": [],
+        "surveys": [],
+        "survey_respondents": [],
+    }

@@ -4,6 +4,7 @@ hand-made CaseCompleted events on the real broker (and materials attached to the
 Other modules' tests share this library database: every test finds its own items by a made-up
 word of its own (``tag()``), or checks properties that hold whatever else is there.
 """
+
 import random
 import string
 import uuid
@@ -11,6 +12,7 @@ from datetime import datetime
 
 import psycopg2.extras
 import pytest
+from nameko.exceptions import RemoteError
 
 from contracts.errors import InvalidInput, NotFound
 from services.common.db import PostgresStore, statement_digest
@@ -37,17 +39,41 @@ def tag():
     return "zq" + "".join(random.choices(string.ascii_lowercase, k=10))
 
 
-def completed(essence, question="What now?", rubrics=("class-management-motivation",), consent=True,
-              solutions=None, problem_solved="yes", author_id=None, **publication):
+def completed(
+    essence,
+    question="What now?",
+    rubrics=("class-management-motivation",),
+    consent=True,
+    solutions=None,
+    problem_solved="yes",
+    author_id=None,
+    **publication,
+):
     case_id = str(uuid.uuid4())
-    pub = {"essence": essence, "actions_taken": "", "difficulty": "", "question": question, "participants": [],
-           "rubrics": list(rubrics), "urgency": "need_advice",
-           "solutions": solutions if solutions is not None else [{"text": "Agree class rules.", "materials": []}],
-           **publication}
-    return envelope("CaseCompleted", case_id, {
-        "case_id": case_id, "case_number": "MC-2026-000001", "rubrics": list(rubrics), "problem_solved": problem_solved,
-        "publication_consent": consent, "publication": pub if consent else None,
-        "author_id": author_id or str(uuid.uuid4())})
+    pub = {
+        "essence": essence,
+        "actions_taken": "",
+        "difficulty": "",
+        "question": question,
+        "participants": [],
+        "rubrics": list(rubrics),
+        "urgency": "need_advice",
+        "solutions": solutions if solutions is not None else [{"text": "Agree class rules.", "materials": []}],
+        **publication,
+    }
+    return envelope(
+        "CaseCompleted",
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": "MC-2026-000001",
+            "rubrics": list(rubrics),
+            "problem_solved": problem_solved,
+            "publication_consent": consent,
+            "publication": pub if consent else None,
+            "author_id": author_id or str(uuid.uuid4()),
+        },
+    )
 
 
 def publish_all(library, db, *bodies):
@@ -67,8 +93,11 @@ def ids(page):
 
 def test_a_consented_case_is_browsed_and_found_in_english_and_russian(library, rpc, db):
     word = tag()
-    body = completed(f"Pupils of my 7th form refuse homework, {word}. Ученики не слушаются учительницу.",
-                     question="How do I restore discipline?", rubrics=["class-management-motivation"])
+    body = completed(
+        f"Pupils of my 7th form refuse homework, {word}. Ученики не слушаются учительницу.",
+        question="How do I restore discipline?",
+        rubrics=["class-management-motivation"],
+    )
     publish_all(library, db, body)
     own = str(entry_id(body["event_id"]))
 
@@ -76,8 +105,14 @@ def test_a_consented_case_is_browsed_and_found_in_english_and_russian(library, r
     assert own in ids(browsed)
     assert search(rpc, rubric="families-at-risk", q=word)["items"] == []
 
-    for q in (word, f"homework {word}", f"disciplined {word}",  # English, stemmed: discipline
-              f"ученикам {word}", f"учительницей {word}", f'"не слушается" {word}'):  # Russian, other forms
+    for q in (
+        word,
+        f"homework {word}",
+        f"disciplined {word}",  # English, stemmed: discipline
+        f"ученикам {word}",
+        f"учительницей {word}",
+        f'"не слушается" {word}',
+    ):  # Russian, other forms
         found = search(rpc, q=q)
         assert ids(found) == [own], q
         assert found["total"] == 1 and found["total_exact"] and found["next_cursor"] is None
@@ -143,13 +178,22 @@ def test_a_cursor_belongs_to_its_query_and_limits_are_bounded(library, rpc, db):
     publish_all(library, db, *[completed(f"Bounded {word} {i}") for i in range(3)])
     cursor = search(rpc, q=word, limit=1)["next_cursor"]
     assert cursor
-    for query in ({"q": tag(), "cursor": cursor}, {"cursor": cursor}, {"q": word, "cursor": "garbage!"},
-                  {"q": word, "cursor": cursor[:-3]}):
+    for query in (
+        {"q": tag(), "cursor": cursor},
+        {"cursor": cursor},
+        {"q": word, "cursor": "garbage!"},
+        {"q": word, "cursor": cursor[:-3]},
+    ):
         with pytest.raises(InvalidInput) as refused:
             search(rpc, **query)
         assert set(refused.value.fields) == {"cursor"}
-    for query, field in (({"limit": 101}, "limit"), ({"limit": 0}, "limit"), ({"kind": "poster"}, "kind"),
-                         ({"rubric": "astrology"}, "rubric"), ({"q": "x" * 201}, "q")):
+    for query, field in (
+        ({"limit": 101}, "limit"),
+        ({"limit": 0}, "limit"),
+        ({"kind": "poster"}, "kind"),
+        ({"rubric": "astrology"}, "rubric"),
+        ({"q": "x" * 201}, "q"),
+    ):
         with pytest.raises(InvalidInput) as refused:
             search(rpc, **query)
         assert set(refused.value.fields) == {field}
@@ -157,12 +201,24 @@ def test_a_cursor_belongs_to_its_query_and_limits_are_bounded(library, rpc, db):
 
 def test_materials_attached_to_solutions_become_items_linked_to_the_case(library, rpc, db):
     word = tag()
-    body = completed(f"Homework strike {word}", rubrics=["class-management-motivation", "teaching-methods"],
-                     solutions=[{"text": "Rules first.", "materials": [
-                         {"title": f"Class rules {word}", "reference": "https://example.org/rules"},
-                         {"title": f"Motivation {word}", "reference": "Ivanov I. Motivation // School. 2020. No 3.",
-                          "rubrics": ["teaching-methods"]},
-                         {"title": f"Pedagogy {word}", "reference": "Anna Petrova. Pedagogy. Moscow, 2019."}]}])
+    body = completed(
+        f"Homework strike {word}",
+        rubrics=["class-management-motivation", "teaching-methods"],
+        solutions=[
+            {
+                "text": "Rules first.",
+                "materials": [
+                    {"title": f"Class rules {word}", "reference": "https://example.org/rules"},
+                    {
+                        "title": f"Motivation {word}",
+                        "reference": "Ivanov I. Motivation // School. 2020. No 3.",
+                        "rubrics": ["teaching-methods"],
+                    },
+                    {"title": f"Pedagogy {word}", "reference": "Anna Petrova. Pedagogy. Moscow, 2019."},
+                ],
+            }
+        ],
+    )
     publish_all(library, db, body)
     materials = search(rpc, q=word, kind="material")["items"]
     assert sorted(m["material_type"] for m in materials) == ["article", "book", "link"]
@@ -180,24 +236,34 @@ def test_materials_attached_to_solutions_become_items_linked_to_the_case(library
     for kind in ("solved_case", "material", "book"):  # browsing one table: its own capped count
         browsed = search(rpc, kind=kind, rubric="teaching-methods")
         assert browsed["items"] and {i["kind"] for i in browsed["items"]} == {
-            "solved_case" if kind == "solved_case" else "material"}
+            "solved_case" if kind == "solved_case" else "material"
+        }
 
 
 def test_a_new_case_on_the_same_topic_gets_the_solved_one_back_as_similar(library, rpc, db):
     word = tag()
-    chess = completed(f"My pupils lose interest in the {word} chess club; the tournament was cancelled.",
-                      question="How do I revive the chess club?", rubrics=["urban-educational-projects"])
-    russian = completed(f"Шахматный кружок {word} распался: ученики перестали приходить на занятия.",
-                        question="Как возродить шахматный кружок?", rubrics=["urban-educational-projects"])
-    parents = completed(f"Parents {word} phone me at night about grades.",
-                        rubrics=["interaction-with-parents"])
+    chess = completed(
+        f"My pupils lose interest in the {word} chess club; the tournament was cancelled.",
+        question="How do I revive the chess club?",
+        rubrics=["urban-educational-projects"],
+    )
+    russian = completed(
+        f"Шахматный кружок {word} распался: ученики перестали приходить на занятия.",
+        question="Как возродить шахматный кружок?",
+        rubrics=["urban-educational-projects"],
+    )
+    parents = completed(f"Parents {word} phone me at night about grades.", rubrics=["interaction-with-parents"])
     publish_all(library, db, chess, russian, parents)
     chess_id, russian_id, parents_id = (str(entry_id(b["event_id"])) for b in (chess, russian, parents))
 
-    found = rpc.library.similar(READER, {"text": f"Nobody comes to our {word} chess club any more; how do I "
-                                                 "revive it?",
-                                         "rubrics": ["urban-educational-projects", "self-management"],
-                                         "limit": 20})
+    found = rpc.library.similar(
+        READER,
+        {
+            "text": f"Nobody comes to our {word} chess club any more; how do I revive it?",
+            "rubrics": ["urban-educational-projects", "self-management"],
+            "limit": 20,
+        },
+    )
     assert found[0]["id"] == chess_id
     assert found[0]["matched_rubrics"] == ["urban-educational-projects"] and found[0]["text_score"] == 1.0
     assert found[0]["relevance"] == pytest.approx(0.6 + 0.4 * (similar.RUBRIC_AREA + (1 - similar.RUBRIC_AREA) / 2))
@@ -206,8 +272,9 @@ def test_a_new_case_on_the_same_topic_gets_the_solved_one_back_as_similar(librar
     assert all(f["relevance"] >= similar.MIN_RELEVANCE for f in found)
     assert [f["score"] for f in found] == sorted((f["score"] for f in found), reverse=True)
 
-    russian_found = rpc.library.similar(READER, {"text": "Ученики не приходят в шахматный кружок, что делать?",
-                                                 "rubrics": []})
+    russian_found = rpc.library.similar(
+        READER, {"text": "Ученики не приходят в шахматный кружок, что делать?", "rubrics": []}
+    )
     assert russian_found[0]["id"] == russian_id and russian_found[0]["matched_rubrics"] == []
     assert len(russian_found) <= 5  # the default limit
 
@@ -220,12 +287,28 @@ def test_no_similar_case_is_an_honest_answer_a_weak_best_match_is_not_shown(libr
     """Today's ranking scored the best of weak matches 1.0 and showed it: a shared rubric, or one
     word in common, is not a similar case."""
     word = tag()
-    publish_all(library, db, completed(f"The {word} parents phone me at night about grades.",
-                                       rubrics=["interaction-with-parents"]))
-    assert rpc.library.similar(READER, {"text": f"A colleague {word} criticises my lessons in front of pupils.",
-                                        "rubrics": ["professional-ethics"], "limit": 20}) == []
-    assert all(f["relevance"] >= similar.MIN_RELEVANCE for f in rpc.library.similar(
-        READER, {"text": f"My {word} lessons are dull.", "rubrics": ["interaction-with-parents"], "limit": 20}))
+    publish_all(
+        library,
+        db,
+        completed(f"The {word} parents phone me at night about grades.", rubrics=["interaction-with-parents"]),
+    )
+    assert (
+        rpc.library.similar(
+            READER,
+            {
+                "text": f"A colleague {word} criticises my lessons in front of pupils.",
+                "rubrics": ["professional-ethics"],
+                "limit": 20,
+            },
+        )
+        == []
+    )
+    assert all(
+        f["relevance"] >= similar.MIN_RELEVANCE
+        for f in rpc.library.similar(
+            READER, {"text": f"My {word} lessons are dull.", "rubrics": ["interaction-with-parents"], "limit": 20}
+        )
+    )
 
 
 def test_what_worked_comes_first_and_the_authors_own_case_is_never_suggested_nor_shown(library, rpc, db):
@@ -234,15 +317,28 @@ def test_what_worked_comes_first_and_the_authors_own_case_is_never_suggested_nor
     text = f"Pupils ignore the {word} rota for cleaning the classroom and argue about duties."
 
     def case(problem_solved, helpfulness, author_id=None):
-        return completed(text, question=f"How do I make the {word} rota work?", problem_solved=problem_solved,
-                         author_id=author_id, solutions=[{"text": "Let the pupils draw up the rota.", "materials": [
-                             {"title": f"Rota {word} templates", "reference": "https://example.org/rota"}],
-                             "helpfulness": helpfulness}])
+        return completed(
+            text,
+            question=f"How do I make the {word} rota work?",
+            problem_solved=problem_solved,
+            author_id=author_id,
+            solutions=[
+                {
+                    "text": "Let the pupils draw up the rota.",
+                    "materials": [{"title": f"Rota {word} templates", "reference": "https://example.org/rota"}],
+                    "helpfulness": helpfulness,
+                }
+            ],
+        )
+
     failed, worked, own = case("no", 1), case("yes", 5), case("yes", 5, author_id=author["user_id"])
     publish_all(library, db, failed, worked, own)
     failed_id, worked_id, own_id = (str(entry_id(b["event_id"])) for b in (failed, worked, own))
-    request = {"text": f"{text} What do I do with the {word} rota?", "rubrics": ["class-management-motivation"],
-               "limit": 20}
+    request = {
+        "text": f"{text} What do I do with the {word} rota?",
+        "rubrics": ["class-management-motivation"],
+        "limit": 20,
+    }
 
     ours = [f for f in rpc.library.similar(READER, request) if f["id"] in (failed_id, worked_id, own_id)]
     assert {f["id"] for f in ours} == {failed_id, worked_id, own_id}  # another reader sees all three
@@ -265,22 +361,34 @@ def expected_order(db, word, kind="solved_case"):
     """Every match best first, as one plain query ranks them (rank, then newest, then id)."""
     table = "library_entries" if kind == "solved_case" else "library_materials"
     with db("library").cursor() as cur:
-        cur.execute(f"SELECT id::text FROM {table}, websearch_to_tsquery('russian', %s) q WHERE search @@ q "
-                    "ORDER BY ts_rank(search, q) DESC, published_at DESC, id DESC", (word,))
+        cur.execute(
+            f"SELECT id::text FROM {table}, websearch_to_tsquery('russian', %s) q WHERE search @@ q "
+            "ORDER BY ts_rank(search, q) DESC, published_at DESC, id DESC",
+            (word,),
+        )
         return [r[0] for r in cur.fetchall()]
 
 
 def test_paging_a_search_returns_every_match_once_in_rank_order(library, rpc, db):
     """Ranks are computed on the recency-capped candidates only: still every match, once, best first."""
     word = tag()
-    texts = [f"{word} {word} {word} club.", f"My {word} club.", "Parents complain.", f"{word} and {word}.",
-             f"My {word} club.", "Parents complain.", f"Long essay about many things, then {word}.",
-             f"{word}.", "Pupils argue.", f"My {word} club."]
+    texts = [
+        f"{word} {word} {word} club.",
+        f"My {word} club.",
+        "Parents complain.",
+        f"{word} and {word}.",
+        f"My {word} club.",
+        "Parents complain.",
+        f"Long essay about many things, then {word}.",
+        f"{word}.",
+        "Pupils argue.",
+        f"My {word} club.",
+    ]
     bodies = [completed(text, solutions=[{"text": f"Try the {word} method.", "materials": []}]) for text in texts]
     publish_all(library, db, *bodies)
     expected = expected_order(db, word)
     assert len(expected) == len(bodies)
-    seen, ranks, cursor = [], [], None
+    seen, cursor = [], None
     while True:
         page = search(rpc, q=word, limit=3, cursor=cursor)
         assert page["total"] == len(bodies) and page["total_exact"]
@@ -298,8 +406,11 @@ def test_only_the_most_recent_matches_are_ranked_and_paged(library, rpc, db, mon
     bodies = [completed(f"{word} " * (1 + i % 3) + "case.") for i in range(7)]
     publish_all(library, db, *bodies)
     with db("library").cursor() as cur:
-        cur.execute("SELECT id::text FROM library_entries WHERE search @@ websearch_to_tsquery('russian', %s) "
-                    "ORDER BY published_at DESC, id DESC LIMIT 4", (word,))
+        cur.execute(
+            "SELECT id::text FROM library_entries WHERE search @@ websearch_to_tsquery('russian', %s) "
+            "ORDER BY published_at DESC, id DESC LIMIT 4",
+            (word,),
+        )
         recent = {r[0] for r in cur.fetchall()}
     seen, cursor = [], None
     while True:
@@ -318,15 +429,21 @@ def test_an_existing_library_database_migrates_to_inline_search_vectors(library,
 
     def storage():
         with conn.cursor() as cur:
-            cur.execute("SELECT attrelid::regclass::text, attstorage FROM pg_attribute WHERE attname = 'search' "
-                        "AND attrelid IN ('library_entries'::regclass, 'library_materials'::regclass) ORDER BY 1")
+            cur.execute(
+                "SELECT attrelid::regclass::text, attstorage FROM pg_attribute WHERE attname = 'search' "
+                "AND attrelid IN ('library_entries'::regclass, 'library_materials'::regclass) ORDER BY 1"
+            )
             return cur.fetchall()
 
     with conn.cursor() as cur:  # a library made before: vectors TOASTed like any other column, and
-        cur.execute("ALTER TABLE library_entries ALTER COLUMN search SET STORAGE EXTENDED; "  # no record
-                    "ALTER TABLE library_materials ALTER COLUMN search SET STORAGE EXTENDED")  # of SET STORAGE
-        cur.execute("DELETE FROM schema_statements WHERE digest = ANY(%s)",
-                    ([statement_digest(s) for s in SCHEMA if "SET STORAGE" in s],))
+        cur.execute(
+            "ALTER TABLE library_entries ALTER COLUMN search SET STORAGE EXTENDED; "  # no record
+            "ALTER TABLE library_materials ALTER COLUMN search SET STORAGE EXTENDED"
+        )  # of SET STORAGE
+        cur.execute(
+            "DELETE FROM schema_statements WHERE digest = ANY(%s)",
+            ([statement_digest(s) for s in SCHEMA if "SET STORAGE" in s],),
+        )
         assert cur.rowcount == 2
     assert storage() == [("library_entries", "x"), ("library_materials", "x")]
     store = PostgresStore(test_env.database_url("library"), 1)
@@ -341,10 +458,18 @@ def test_a_walk_of_the_newest_rows_or_the_planners_way_find_the_same_pages(libra
     """Words judged common are found by walking the newest rows (at most so many, then the planner's
     way again): every match once, best first, whichever way each table was read."""
     word = tag()
-    bodies = [completed(f"{word} " * (1 + i % 3) + "walk.",
-                        solutions=[{"text": "Agree class rules.", "materials": [{"title": f"Walk {word} {i}",
-                                                                                  "reference": "Book. M., 2020."}]}])
-              for i in range(6)]
+    bodies = [
+        completed(
+            f"{word} " * (1 + i % 3) + "walk.",
+            solutions=[
+                {
+                    "text": "Agree class rules.",
+                    "materials": [{"title": f"Walk {word} {i}", "reference": "Book. M., 2020."}],
+                }
+            ],
+        )
+        for i in range(6)
+    ]
     publish_all(library, db, *bodies)
     expected = expected_order(db, word) + expected_order(db, word, "material")
     monkeypatch.setattr(search_module, "SAMPLE_FROM_ITEMS", 0)  # sampled however small the library
@@ -384,8 +509,11 @@ def test_a_walk_of_the_newest_rows_or_the_planners_way_find_the_same_pages(libra
     monkeypatch.setattr(search_module, "TOTAL_CAP", 3)
     capped = pages(kind="solved_case")
     with db("library").cursor() as cur:
-        cur.execute("SELECT id::text FROM library_entries WHERE search @@ websearch_to_tsquery('russian', %s) "
-                    "ORDER BY published_at DESC, id DESC LIMIT 3", (word,))
+        cur.execute(
+            "SELECT id::text FROM library_entries WHERE search @@ websearch_to_tsquery('russian', %s) "
+            "ORDER BY published_at DESC, id DESC LIMIT 3",
+            (word,),
+        )
         recent = {r[0] for r in cur.fetchall()}
     assert capped == [i for i in expected_order(db, word) if i in recent]
 
@@ -401,5 +529,5 @@ def test_a_small_library_is_searched_without_a_sample(library, rpc, db, monkeypa
     assert search_module.SAMPLE_FROM_ITEMS > 1000  # the test library holds far fewer items
     assert len(search(rpc, q=f"small {word}")["items"]) == 1
     monkeypatch.setattr(search_module, "SAMPLE_FROM_ITEMS", 0)
-    with pytest.raises(Exception):
+    with pytest.raises(RemoteError):
         search(rpc, q=f"small {word}")  # the same query, sampled: the service reports the failure

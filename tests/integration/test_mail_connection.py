@@ -1,6 +1,7 @@
 """services/common/mail.py's Mailer against a real SMTP server (aiosmtpd in its own process): one
 connection for a round of messages, opened again once when the server closed it (a restart), and a
 server that is down is an error the caller retries (nothing is lost or sent twice by the Mailer)."""
+
 from datetime import datetime, timezone
 
 import pytest
@@ -17,8 +18,14 @@ def smtp(tmp_path):
 
 
 def _message(settings, n):
-    return plain_message(settings, f"reader{n}@school.example.org", f"Message {n}", f"Body {n}.\n",
-                         f"mailer-test-{n}", datetime.now(timezone.utc))
+    return plain_message(
+        settings,
+        f"reader{n}@school.example.org",
+        f"Message {n}",
+        f"Body {n}.\n",
+        f"mailer-test-{n}",
+        datetime.now(timezone.utc),
+    )
 
 
 def test_a_round_of_messages_goes_over_one_connection(smtp):
@@ -63,13 +70,25 @@ def test_a_server_that_is_down_is_an_error_for_the_caller_to_retry(smtp):
 
 def test_non_ascii_names_subjects_and_bodies_arrive_as_written(smtp):
     from email.utils import formataddr
+
     settings = SmtpSettings(host="127.0.0.1", port=smtp.port, sender="Платформа «Твой наставник» <noreply@mentor.test>")
-    send(plain_message(settings, formataddr(("Анна Смирнова", "anna@school.example.org")), "Кейс MC-2026-000001: ответ",
-                       "Здравствуйте, Анна.\n\nНаставник ответил.\n", "mailer-test-ru", datetime.now(timezone.utc),
-                       {"X-Notification-Kind": "mentor_accepted"}), settings)
+    send(
+        plain_message(
+            settings,
+            formataddr(("Анна Смирнова", "anna@school.example.org")),
+            "Кейс MC-2026-000001: ответ",
+            "Здравствуйте, Анна.\n\nНаставник ответил.\n",
+            "mailer-test-ru",
+            datetime.now(timezone.utc),
+            {"X-Notification-Kind": "mentor_accepted"},
+        ),
+        settings,
+    )
     [message] = smtp.messages(to="anna@school.example.org")
     assert message["To"].addresses[0].display_name == "Анна Смирнова"
     assert message["From"].addresses[0].display_name == "Платформа «Твой наставник»"
     assert message["Subject"] == "Кейс MC-2026-000001: ответ"
     assert message.get_content() == "Здравствуйте, Анна.\n\nНаставник ответил.\n"
-    assert message["Message-ID"] == "<mailer-test-ru@mentor.test>" and message["X-Notification-Kind"] == "mentor_accepted"
+    assert (
+        message["Message-ID"] == "<mailer-test-ru@mentor.test>" and message["X-Notification-Kind"] == "mentor_accepted"
+    )

@@ -7,6 +7,7 @@ its relay off (its MentorsMatched stay in its outbox: no cases service runs to t
 message at a time (max_workers=1: see event_helpers), fed hand-made events as cases and identity
 would publish them.
 """
+
 import json
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -53,9 +54,15 @@ class World:
 
     def publish(self, event_type, payload, source="cases", position=None, at=None, version=None, times=1):
         version, data = dump_payload(event_type, payload, version)
-        body = Envelope(type=event_type, source=source, aggregate_id=payload.get("case_id", payload.get("mentor_id")),
-                        payload=data, schema_version=version, position=position or self.next_position(),
-                        occurred_at=at or datetime.now(timezone.utc)).to_message()
+        body = Envelope(
+            type=event_type,
+            source=source,
+            aggregate_id=payload.get("case_id", payload.get("mentor_id")),
+            payload=data,
+            schema_version=version,
+            position=position or self.next_position(),
+            occurred_at=at or datetime.now(timezone.utc),
+        ).to_message()
         self.broker.publish(body, times=times)
         return body
 
@@ -69,12 +76,23 @@ class World:
 
     def settle(self):
         """Sentinels behind everything published so far, on both of matching's queues."""
-        sentinels = [self.publish("CaseRedefined", {"case_id": str(uuid.uuid4()), "case_number": "MC-2026-000900",
-                                                    "mentor_id": "nobody", "revision": 2,
-                                                    "rubrics": ["education-law"]}),
-                     self.publish("MentorProfileUpdated", mentor_snapshot(f"zz-sentinel-{uuid.uuid4()}",
-                                                                          ["education-law"], accredited=False),
-                                  source="identity")]
+        sentinels = [
+            self.publish(
+                "CaseRedefined",
+                {
+                    "case_id": str(uuid.uuid4()),
+                    "case_number": "MC-2026-000900",
+                    "mentor_id": "nobody",
+                    "revision": 2,
+                    "rubrics": ["education-law"],
+                },
+            ),
+            self.publish(
+                "MentorProfileUpdated",
+                mentor_snapshot(f"zz-sentinel-{uuid.uuid4()}", ["education-law"], accredited=False),
+                source="identity",
+            ),
+        ]
         eventually(lambda: all(self.processed(s) for s in sentinels), message="sentinels processed")
 
     def processed(self, body):
@@ -101,8 +119,17 @@ class World:
 
     def case_created(self, rubrics, urgency="need_advice"):
         case_id = str(uuid.uuid4())
-        self.publish("CaseCreated", {"case_id": case_id, "case_number": "MC-2026-000001", "rubrics": rubrics,
-                                     "urgency": urgency, "mode": "personal", "participants": []})
+        self.publish(
+            "CaseCreated",
+            {
+                "case_id": case_id,
+                "case_number": "MC-2026-000001",
+                "rubrics": rubrics,
+                "urgency": urgency,
+                "mode": "personal",
+                "participants": [],
+            },
+        )
         return case_id
 
     def decided(self, case_id, round_=1):
@@ -117,25 +144,48 @@ class World:
         return case_id, self.decided(case_id)
 
     def chosen(self, case_id, mentor_id, round_=1, **kw):
-        return self.publish("MentorChosen", {"case_id": case_id, "case_number": "MC-2026-000001", "round": round_,
-                                             "mentor_id": mentor_id}, **kw)
+        return self.publish(
+            "MentorChosen",
+            {"case_id": case_id, "case_number": "MC-2026-000001", "round": round_, "mentor_id": mentor_id},
+            **kw,
+        )
 
     def accepted(self, case_id, mentor_id, **kw):
-        return self.publish("MentorAccepted", {"case_id": case_id, "case_number": "MC-2026-000001",
-                                               "mentor_id": mentor_id, "author_id": "author-1"}, **kw)
+        return self.publish(
+            "MentorAccepted",
+            {"case_id": case_id, "case_number": "MC-2026-000001", "mentor_id": mentor_id, "author_id": "author-1"},
+            **kw,
+        )
 
     def next_round(self, event_type, case_id, rubrics, excluded, round_=2, at=None, times=1, **extra):
-        return self.publish(event_type, {"case_id": case_id, "case_number": "MC-2026-000001", "author_id": "author-1",
-                                         "next_round": round_, "rubrics": rubrics,
-                                         "excluded_mentor_ids": excluded, **extra}, at=at, times=times)
+        return self.publish(
+            event_type,
+            {
+                "case_id": case_id,
+                "case_number": "MC-2026-000001",
+                "author_id": "author-1",
+                "next_round": round_,
+                "rubrics": rubrics,
+                "excluded_mentor_ids": excluded,
+                **extra,
+            },
+            at=at,
+            times=times,
+        )
 
     def closed(self, event_type, case_id, rubrics=("education-law",), **kw):
         ref = {"case_id": case_id, "case_number": "MC-2026-000001"}
         if event_type == "CaseWithdrawn":
             payload = {**ref, "mentor_id": None}
         else:
-            payload = {**ref, "rubrics": list(rubrics), "problem_solved": "yes", "publication_consent": False,
-                       "publication": None, "author_id": "a-mentee"}
+            payload = {
+                **ref,
+                "rubrics": list(rubrics),
+                "problem_solved": "yes",
+                "publication_consent": False,
+                "publication": None,
+                "author_id": "a-mentee",
+            }
         return self.publish(event_type, payload, **kw)
 
 
@@ -145,14 +195,14 @@ def ids(proposals):
 
 # ---- who may be proposed ------------------------------------------------------------------
 
+
 def test_an_unaccredited_mentor_is_never_proposed_until_accredited(world, rpc):
     rubric = ["teaching-methods"]
     on_roll = world.mentor(rubric, prefix="b-")
     off_roll = world.mentor(rubric, prefix="a-", accredited=False)
     legacy = world.mentor(rubric, prefix="a-", version=1)  # a v1 snapshot: read as not accredited
     world.settle()
-    assert world.scalar("SELECT count(*) FROM mentors WHERE mentor_id IN (%s, %s, %s)", on_roll, off_roll,
-                        legacy) == 3
+    assert world.scalar("SELECT count(*) FROM mentors WHERE mentor_id IN (%s, %s, %s)", on_roll, off_roll, legacy) == 3
     _, proposals = world.proposed(rubric)
     assert ids(proposals) == [on_roll]
 
@@ -169,8 +219,12 @@ def test_an_older_profile_snapshot_never_overwrites_a_newer_one(world, rpc):
     mentor_id = world.mentor(["personal-resources"], capacity=5)
     world.settle()
     newest = world.scalar("SELECT source_position FROM mentors WHERE mentor_id = %s", mentor_id)
-    world.publish("MentorProfileUpdated", mentor_snapshot(mentor_id, ["personal-resources"], accredited=False,
-                                                          capacity=1), source="identity", position=newest - 1)
+    world.publish(
+        "MentorProfileUpdated",
+        mentor_snapshot(mentor_id, ["personal-resources"], accredited=False, capacity=1),
+        source="identity",
+        position=newest - 1,
+    )
     world.settle()
     view = rpc.matching.get_mentor(mentor_id)
     assert (view["accredited"], view["capacity"]) == (True, 5)
@@ -186,9 +240,17 @@ def test_a_mentor_at_capacity_is_not_proposed_until_a_case_of_theirs_closes(worl
     assert world.load(full) == 1
 
     _, proposals = world.proposed(rubric)
-    assert proposals == [{"mentor_id": roomy, "matched_rubrics": rubric, "score": score(1.0, 0, 2),
-                          "load": 0, "capacity": 2, "recent_assignments": 0,
-                          "reasons": ["new_to_roll"]}]  # the reasons travel with the proposal
+    assert proposals == [
+        {
+            "mentor_id": roomy,
+            "matched_rubrics": rubric,
+            "score": score(1.0, 0, 2),
+            "load": 0,
+            "capacity": 2,
+            "recent_assignments": 0,
+            "reasons": ["new_to_roll"],
+        }
+    ]  # the reasons travel with the proposal
 
     world.closed("CaseCompleted", earlier, rubric)
     world.settle()
@@ -211,8 +273,11 @@ def test_a_mentor_away_today_is_not_proposed_but_is_after_the_period(world):
     today = datetime.now(timezone.utc).date()
     days = lambda n: today + timedelta(days=n)  # noqa: E731
     away = world.mentor(rubric, prefix="a-", away_periods=[{"starts_on": days(-2), "ends_on": days(2)}])
-    was_away = world.mentor(rubric, prefix="b-", away_periods=[
-        {"starts_on": date(2020, 1, 1), "ends_on": days(-3)}, {"starts_on": days(3), "ends_on": days(9)}])
+    was_away = world.mentor(
+        rubric,
+        prefix="b-",
+        away_periods=[{"starts_on": date(2020, 1, 1), "ends_on": days(-3)}, {"starts_on": days(3), "ends_on": days(9)}],
+    )
     world.settle()
     _, proposals = world.proposed(rubric)
     assert ids(proposals) == [was_away]
@@ -224,6 +289,7 @@ def test_a_mentor_away_today_is_not_proposed_but_is_after_the_period(world):
 
 
 # ---- load, response history, rounds ---------------------------------------------------------
+
 
 def test_a_decline_ends_the_load_records_the_response_time_and_opens_a_round_without_the_decliner(world):
     rubric = ["interaction-with-parents", "urban-educational-projects"]
@@ -237,8 +303,9 @@ def test_a_decline_ends_the_load_records_the_response_time_and_opens_a_round_wit
     world.settle()
     assert ids(world.decided(case_id, 2)) == [b]
     assert world.load(a) == 0
-    assert world.rows("SELECT outcome, open, response_seconds FROM assignments WHERE case_id = %s",
-                      case_id) == [("declined", False, 3.0 * HOUR)]
+    assert world.rows("SELECT outcome, open, response_seconds FROM assignments WHERE case_id = %s", case_id) == [
+        ("declined", False, 3.0 * HOUR)
+    ]
     assert world.scalar("SELECT count(*) FROM outbox WHERE envelope->'payload'->>'case_id' = %s", case_id) == 2
 
 
@@ -248,11 +315,13 @@ def test_an_escalation_opens_a_round_without_the_silent_mentor_who_stays_eligibl
     case_id, proposals = world.proposed(rubric)
     assert ids(proposals) == [silent, other, never_chosen]
     world.chosen(case_id, silent, at=START)
-    world.next_round("CaseEscalated", case_id, rubric, [silent], mentor_id=silent, urgency="urgent",
-                     at=START + timedelta(hours=2))
+    world.next_round(
+        "CaseEscalated", case_id, rubric, [silent], mentor_id=silent, urgency="urgent", at=START + timedelta(hours=2)
+    )
     assert ids(world.decided(case_id, 2)) == [other, never_chosen]  # proposed before but never chosen: still asked
-    assert world.rows("SELECT outcome, open, response_seconds FROM assignments WHERE case_id = %s",
-                      case_id) == [("escalated", False, 2 * HOUR)]
+    assert world.rows("SELECT outcome, open, response_seconds FROM assignments WHERE case_id = %s", case_id) == [
+        ("escalated", False, 2 * HOUR)
+    ]
     assert world.load(silent) == 0
     _, elsewhere = world.proposed(rubric)
     assert silent in ids(elsewhere)
@@ -268,9 +337,12 @@ def test_response_history_puts_the_faster_mentor_first(world):
         world.accepted(case_id, mentor_id, at=START + timedelta(hours=hours))
         world.closed("CaseWithdrawn", case_id)
     world.settle()
-    assert world.rows("SELECT mentor_id, open_cases, responses, median_response_seconds FROM mentor_stats "
-                      "WHERE mentor_id IN (%s, %s) ORDER BY mentor_id", slow, fast) == [
-        (slow, 0, 1, 72.0 * HOUR), (fast, 0, 1, 1.0 * HOUR)]
+    assert world.rows(
+        "SELECT mentor_id, open_cases, responses, median_response_seconds FROM mentor_stats "
+        "WHERE mentor_id IN (%s, %s) ORDER BY mentor_id",
+        slow,
+        fast,
+    ) == [(slow, 0, 1, 72.0 * HOUR), (fast, 0, 1, 1.0 * HOUR)]
     _, proposals = world.proposed(rubric)
     assert ids(proposals) == [fast, newcomer, slow]
     assert [p["score"] for p in proposals] == [score(1.0, 0, 3, HOUR), score(1.0, 0, 3), score(1.0, 0, 3, 72 * HOUR)]
@@ -286,8 +358,10 @@ def test_duplicate_and_reordered_case_events_change_nothing(world):
     world.chosen(case_id, mentor_id, at=chosen_at, position=position, times=2)
     world.position += 1
     world.settle()
-    state = world.rows("SELECT outcome, open, response_seconds, chosen_position, outcome_position FROM assignments "
-                       "WHERE case_id = %s", case_id)
+    state = world.rows(
+        "SELECT outcome, open, response_seconds, chosen_position, outcome_position FROM assignments WHERE case_id = %s",
+        case_id,
+    )
     assert state == [("accepted", True, 1800.0, position, position + 1)]
     assert world.rows("SELECT open_cases, responses FROM mentor_stats WHERE mentor_id = %s", mentor_id) == [(1, 1)]
 
@@ -321,6 +395,7 @@ def test_a_redefinition_updates_the_cases_rubrics_unless_older(world):
 
 # ---- the fair order -------------------------------------------------------------------------
 
+
 def test_after_assignments_the_next_tie_goes_to_the_less_loaded_mentor(world):
     """Equally suited mentors (both rubrics, same capacity): once cases were given and completed
     (no open load left to tell them apart), the next tie goes to whoever was chosen least lately,
@@ -352,6 +427,7 @@ def test_after_assignments_the_next_tie_goes_to_the_less_loaded_mentor(world):
 
 # ---- colleague suggestions ----------------------------------------------------------------------
 
+
 def test_colleague_suggestions_rank_accredited_mentors_of_the_rubrics_without_the_cases_mentor(world, rpc):
     rubric = ["urban-educational-projects", "families-at-risk"]
     case_mentor = world.mentor(rubric, prefix="a-")
@@ -368,8 +444,15 @@ def test_colleague_suggestions_rank_accredited_mentors_of_the_rubrics_without_th
     found = rpc.matching.suggest_colleagues(case_id, rubric, [asked], 10)
     ours = [s for s in found if s["mentor_id"] in (case_mentor, busy, partial, unaccredited, asked)]
     assert ids(ours) == [busy, partial]
-    assert ours[0] == {"mentor_id": busy, "matched_rubrics": sorted(rubric), "score": score(1.0, 1, 1),
-                       "load": 1, "capacity": 1, "recent_assignments": 1, "reasons": ["new_to_roll"]}
+    assert ours[0] == {
+        "mentor_id": busy,
+        "matched_rubrics": sorted(rubric),
+        "score": score(1.0, 1, 1),
+        "load": 1,
+        "capacity": 1,
+        "recent_assignments": 1,
+        "reasons": ["new_to_roll"],
+    }
     assert len(rpc.matching.suggest_colleagues(case_id, rubric, [], 1)) == 1
 
     with pytest.raises(InvalidInput) as refused:
@@ -378,6 +461,7 @@ def test_colleague_suggestions_rank_accredited_mentors_of_the_rubrics_without_th
 
 
 # ---- the SQL cut ----------------------------------------------------------------------------
+
 
 def test_the_sql_cut_never_changes_a_ranking(test_env):
     """readmodel.candidates(k=...) returns only who could make the top k; ranking.rank over them must
@@ -402,24 +486,41 @@ def test_the_sql_cut_never_changes_a_ranking(test_env):
             for position in range(1, 401):
                 mentor_id = f"m-{position:04d}"
                 capacity = rng.choice((0, 1, 2, 3, 3, 3, 5))
-                readmodel.upsert_mentor(cur, mentor_snapshot(
-                    mentor_id, rng.sample(RUBRIC_SLUGS[:5], rng.randint(1, 3)), capacity=capacity,
-                    accredited=rng.random() < 0.9, accepting_cases=rng.random() < 0.9,
-                    away_periods=[{"starts_on": today, "ends_on": today}] if rng.random() < 0.1 else []), position)
+                readmodel.upsert_mentor(
+                    cur,
+                    mentor_snapshot(
+                        mentor_id,
+                        rng.sample(RUBRIC_SLUGS[:5], rng.randint(1, 3)),
+                        capacity=capacity,
+                        accredited=rng.random() < 0.9,
+                        accepting_cases=rng.random() < 0.9,
+                        away_periods=[{"starts_on": today, "ends_on": today}] if rng.random() < 0.1 else [],
+                    ),
+                    position,
+                )
                 median = rng.choice((None, None, 3600.0, 86400.0, rng.uniform(60, 400000)))
-                cur.execute("INSERT INTO mentor_stats (mentor_id, open_cases, responses, median_response_seconds) "
-                            "VALUES (%s, %s, %s, %s)", (mentor_id, rng.randint(0, capacity), rng.randint(1, 9),
-                                                        median))
+                cur.execute(
+                    "INSERT INTO mentor_stats (mentor_id, open_cases, responses, median_response_seconds) "
+                    "VALUES (%s, %s, %s, %s)",
+                    (mentor_id, rng.randint(0, capacity), rng.randint(1, 9), median),
+                )
                 # the fair order's history: cases chosen for (some long ago), rounds proposed in
                 for n in range(rng.choice((0, 0, 1, 2, 4))):
-                    cur.execute("INSERT INTO assignments (case_id, mentor_id, round, chosen_at, chosen_position) "
-                                "VALUES (%s, %s, 1, %s, %s)", (f"c-{position}-{n}", mentor_id,
-                                                               now - timedelta(days=rng.randint(0, 200)), n + 1))
+                    cur.execute(
+                        "INSERT INTO assignments (case_id, mentor_id, round, chosen_at, chosen_position) "
+                        "VALUES (%s, %s, 1, %s, %s)",
+                        (f"c-{position}-{n}", mentor_id, now - timedelta(days=rng.randint(0, 200)), n + 1),
+                    )
                 if rng.random() < 0.6:
-                    cur.execute("INSERT INTO proposals (case_id, round, rubrics, proposals, created_at) "
-                                "VALUES (%s, 1, '{}', %s, %s)",
-                                (f"p-{position}", json.dumps([{"mentor_id": mentor_id}]),
-                                 now - timedelta(hours=rng.randint(0, 50))))
+                    cur.execute(
+                        "INSERT INTO proposals (case_id, round, rubrics, proposals, created_at) "
+                        "VALUES (%s, 1, '{}', %s, %s)",
+                        (
+                            f"p-{position}",
+                            json.dumps([{"mentor_id": mentor_id}]),
+                            now - timedelta(hours=rng.randint(0, 50)),
+                        ),
+                    )
         smaller = fair = 0
         with store.transaction() as cur:
             for _ in range(150):
@@ -427,8 +528,9 @@ def test_the_sql_cut_never_changes_a_ranking(test_env):
                 k = rng.choice((1, 3, 5))
                 exclude = {f"m-{rng.randint(1, 400):04d}" for _ in range(3)}
                 relaxed = rng.random() < 0.3  # colleague suggestions
-                options = dict(exclude=exclude, today=today, require_free_capacity=not relaxed,
-                               require_accepting=not relaxed)
+                options = dict(
+                    exclude=exclude, today=today, require_free_capacity=not relaxed, require_accepting=not relaxed
+                )
                 cut = readmodel.candidates(cur, rubrics, k=k, recent_since=since, **options)
                 everyone = readmodel.candidates(cur, rubrics, recent_since=since, **options)
                 ranked = rank(rubrics, cut, k=k, **options)

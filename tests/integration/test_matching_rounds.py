@@ -1,4 +1,5 @@
 """matching's next rounds (a mentor declined, a second opinion) on the real broker."""
+
 import uuid
 
 import psycopg2
@@ -17,8 +18,9 @@ DATABASE = "matching_rounds"  # this module's own matching database
 def matching(start_module_service, test_env):
     # its own database and empty queues: other modules' mentors would compete in these rounds
     purge(test_env.amqp_uri, "matching.case-events", "matching.identity-events")
-    with consumer_under_test(start_module_service, test_env, MatchingService,
-                             DATABASE_URL=test_env.database_url(DATABASE)) as broker:
+    with consumer_under_test(
+        start_module_service, test_env, MatchingService, DATABASE_URL=test_env.database_url(DATABASE)
+    ) as broker:
         yield broker
 
 
@@ -28,10 +30,19 @@ def mentors(matching, db):
     (tests/integration/test_matching_fairness.py), so these tests compare who is proposed."""
     ids = [f"00-{letter}-{uuid.uuid4()}" for letter in "abcd"]
     for position, mentor_id in enumerate(ids, start=1):
-        matching.publish(envelope("MentorProfileUpdated", mentor_id, mentor_snapshot(mentor_id, [RUBRIC]),
-                                  source="identity", position=position))
-    eventually(lambda: count(db, "matching", "SELECT count(*) FROM mentors WHERE mentor_id = ANY(%s)", ids) == 4,
-               message="mentors known to matching")
+        matching.publish(
+            envelope(
+                "MentorProfileUpdated",
+                mentor_id,
+                mentor_snapshot(mentor_id, [RUBRIC]),
+                source="identity",
+                position=position,
+            )
+        )
+    eventually(
+        lambda: count(db, "matching", "SELECT count(*) FROM mentors WHERE mentor_id = ANY(%s)", ids) == 4,
+        message="mentors known to matching",
+    )
     return ids
 
 
@@ -42,8 +53,9 @@ def db(test_env):
 
     def connect(service):
         if service not in connections:
-            connections[service] = psycopg2.connect(test_env.database_url(DATABASE if service == "matching"
-                                                                          else service))
+            connections[service] = psycopg2.connect(
+                test_env.database_url(DATABASE if service == "matching" else service)
+            )
             connections[service].autocommit = True
         return connections[service]
 
@@ -53,9 +65,19 @@ def db(test_env):
 
 
 def next_round(event_type, case_id, excluded, **extra):
-    return envelope(event_type, case_id, {
-        "case_id": case_id, "case_number": "MC-2026-000101", "author_id": str(uuid.uuid4()),
-        "next_round": 2, "rubrics": [RUBRIC], "excluded_mentor_ids": excluded, **extra})
+    return envelope(
+        event_type,
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": "MC-2026-000101",
+            "author_id": str(uuid.uuid4()),
+            "next_round": 2,
+            "rubrics": [RUBRIC],
+            "excluded_mentor_ids": excluded,
+            **extra,
+        },
+    )
 
 
 def rounds(db, case_id):
@@ -66,8 +88,11 @@ def rounds(db, case_id):
 
 def matched_events(db, case_id):
     with db("matching").cursor() as cur:
-        cur.execute("SELECT envelope FROM outbox WHERE envelope->>'type' = 'MentorsMatched' "
-                    "AND envelope->'payload'->>'case_id' = %s ORDER BY position", (case_id,))
+        cur.execute(
+            "SELECT envelope FROM outbox WHERE envelope->>'type' = 'MentorsMatched' "
+            "AND envelope->'payload'->>'case_id' = %s ORDER BY position",
+            (case_id,),
+        )
         return [r[0] for r in cur.fetchall()]
 
 

@@ -1,5 +1,6 @@
 """Every service's Prometheus metrics (services/common/metrics.py), scraped over HTTP from the real
 platform while it works: the figures an operator alerts on move (deploy/prometheus/alerts.yml)."""
+
 import json
 import uuid
 
@@ -66,16 +67,20 @@ def test_gateway_requests_are_counted_per_route_never_per_path(platform, mentee,
     assert platform("GET", f"/api/v1/cases/{case_id}", token=token).status_code == 404
     assert platform("GET", f"/nowhere/{case_id}").status_code == 404
     after, text = scrape(metrics_port)
-    assert value(after, "mentor_http_requests_total", **route) == value(before, "mentor_http_requests_total", **route) + 1
+    assert (
+        value(after, "mentor_http_requests_total", **route) == value(before, "mentor_http_requests_total", **route) + 1
+    )
     unmatched = dict(method="-", route="unmatched", status="404")
     assert value(after, "mentor_http_requests_total", **unmatched) >= 1
-    assert value(after, "mentor_http_request_duration_seconds_count", method="GET",
-                 route="/api/v1/cases/<case_id>") >= 1
+    assert (
+        value(after, "mentor_http_request_duration_seconds_count", method="GET", route="/api/v1/cases/<case_id>") >= 1
+    )
     assert case_id not in text  # ids a client sent never make series
 
 
-def test_filing_a_case_moves_rpc_latency_consumer_deliveries_and_relay_figures(platform, mentee, metrics_port,
-                                                                              test_env):
+def test_filing_a_case_moves_rpc_latency_consumer_deliveries_and_relay_figures(
+    platform, mentee, metrics_port, test_env
+):
     _, token = mentee
     rpc = dict(service="cases", kind="rpc", entrypoint="create_case", outcome="ok")
     delivered = dict(queue="matching.case-events")
@@ -85,21 +90,31 @@ def test_filing_a_case_moves_rpc_latency_consumer_deliveries_and_relay_figures(p
 
     def moved():
         after, _ = scrape(metrics_port)
-        return (value(after, "mentor_worker_duration_seconds_count", **rpc) >
-                value(before, "mentor_worker_duration_seconds_count", **rpc) and
-                value(after, "mentor_consumer_deliveries_total", **delivered) >
-                value(before, "mentor_consumer_deliveries_total", **delivered)) and after
+        return (
+            value(after, "mentor_worker_duration_seconds_count", **rpc)
+            > value(before, "mentor_worker_duration_seconds_count", **rpc)
+            and value(after, "mentor_consumer_deliveries_total", **delivered)
+            > value(before, "mentor_consumer_deliveries_total", **delivered)
+        ) and after
 
     after = eventually(moved, timeout=30, message="the RPC and the event delivery counted")
     # no mentor fits (this platform has none): the case is flagged, the moderators' e-mail queued
-    eventually(lambda: value(scrape(metrics_port)[0], "mentor_emails_total", outcome="queued") >
-               value(before, "mentor_emails_total", outcome="queued"), timeout=30,
-               message="the moderators' e-mail counted as queued")
+    eventually(
+        lambda: (
+            value(scrape(metrics_port)[0], "mentor_emails_total", outcome="queued")
+            > value(before, "mentor_emails_total", outcome="queued")
+        ),
+        timeout=30,
+        message="the moderators' e-mail counted as queued",
+    )
     database = test_env.database_url("cases").rsplit("/", 1)[1]
     lag = dict(service="cases", source="cases", database=database)
     assert ("mentor_relay_lag_events", frozenset(lag.items())) in after  # the cases relay is watched
-    eventually(lambda: value(scrape(metrics_port)[0], "mentor_relay_lag_events", **lag) == 0, timeout=30,
-               message="the cases relay caught up")
+    eventually(
+        lambda: value(scrape(metrics_port)[0], "mentor_relay_lag_events", **lag) == 0,
+        timeout=30,
+        message="the cases relay caught up",
+    )
 
 
 def test_a_relay_that_does_not_publish_shows_its_lag_growing(start_service, metrics_port, test_env):
@@ -108,16 +123,24 @@ def test_a_relay_that_does_not_publish_shows_its_lag_growing(start_service, metr
     store = PostgresStore(url, 1)
     try:
         with store.transaction() as cur:
-            outbox.append(cur, "matching", "MentorsMatched", str(uuid.uuid4()), {
-                "case_id": str(uuid.uuid4()), "round": 1, "proposals": []})
+            outbox.append(
+                cur,
+                "matching",
+                "MentorsMatched",
+                str(uuid.uuid4()),
+                {"case_id": str(uuid.uuid4()), "round": 1, "proposals": []},
+            )
     finally:
         store.close()
     lag = dict(service="matching", source="matching", database=url.rsplit("/", 1)[1])
     first, _ = scrape(metrics_port)
     assert value(first, "mentor_relay_lag_events", **lag) == 1
     waited = value(first, "mentor_relay_lag_seconds", **lag)
-    eventually(lambda: value(scrape(metrics_port)[0], "mentor_relay_lag_seconds", **lag) > waited + 1,
-               timeout=10, message="the lag's age grows")
+    eventually(
+        lambda: value(scrape(metrics_port)[0], "mentor_relay_lag_seconds", **lag) > waited + 1,
+        timeout=10,
+        message="the lag's age grows",
+    )
 
 
 def test_unreadable_messages_are_counted_as_parked(metrics_port, test_env):
@@ -126,17 +149,27 @@ def test_unreadable_messages_are_counted_as_parked(metrics_port, test_env):
     with Connection(test_env.amqp_uri) as conn:
         producer = Producer(conn.channel())
         exchange = Exchange("cases.events", type="topic", durable=True)
-        producer.publish(b"{not json", exchange=exchange, routing_key="CaseCreated",
-                         content_type="application/json", content_encoding="utf-8")
-        producer.publish(json.dumps({"type": "CaseCreated", "schema_version": 99}), exchange=exchange,
-                         routing_key="CaseCreated", content_type="application/json")
+        producer.publish(
+            b"{not json",
+            exchange=exchange,
+            routing_key="CaseCreated",
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
+        producer.publish(
+            json.dumps({"type": "CaseCreated", "schema_version": 99}),
+            exchange=exchange,
+            routing_key="CaseCreated",
+            content_type="application/json",
+        )
 
     def counted():
         after, _ = scrape(metrics_port)
-        return (value(after, "mentor_consumer_parked_total", queue="(not JSON)", reason="unreadable") >
-                value(before, "mentor_consumer_parked_total", queue="(not JSON)", reason="unreadable") and
-                value(after, "mentor_consumer_parked_total", queue=queue, reason="unreadable") >
-                value(before, "mentor_consumer_parked_total", queue=queue, reason="unreadable"))
+        return value(after, "mentor_consumer_parked_total", queue="(not JSON)", reason="unreadable") > value(
+            before, "mentor_consumer_parked_total", queue="(not JSON)", reason="unreadable"
+        ) and value(after, "mentor_consumer_parked_total", queue=queue, reason="unreadable") > value(
+            before, "mentor_consumer_parked_total", queue=queue, reason="unreadable"
+        )
 
     try:
         eventually(counted, timeout=30, message="both parked messages counted")
@@ -153,25 +186,35 @@ def test_a_message_failing_at_its_last_delivery_is_counted_as_parked_once(metric
     purge(test_env.amqp_uri, queue + ".parked")
     before, _ = scrape(metrics_port)
     missing_case = str(uuid.uuid4())  # the cases service cannot record proposals for a case it lacks
-    poisoned = envelope("MentorsMatched", missing_case, {"case_id": missing_case, "round": 1, "proposals": []},
-                        source="matching")
+    poisoned = envelope(
+        "MentorsMatched", missing_case, {"case_id": missing_case, "round": 1, "proposals": []}, source="matching"
+    )
     with Connection(test_env.amqp_uri) as conn:
-        Producer(conn.channel()).publish(json.dumps(poisoned), exchange=Exchange("matching.events", type="topic",
-                                                                                 durable=True),
-                                         routing_key="MentorsMatched", content_type="application/json")
+        Producer(conn.channel()).publish(
+            json.dumps(poisoned),
+            exchange=Exchange("matching.events", type="topic", durable=True),
+            routing_key="MentorsMatched",
+            content_type="application/json",
+        )
     try:
-        eventually(lambda: poisoned["event_id"] in parked_event_ids(test_env.amqp_uri, queue + ".parked"),
-                   timeout=60, message="the poison parked by the broker")
+        eventually(
+            lambda: poisoned["event_id"] in parked_event_ids(test_env.amqp_uri, queue + ".parked"),
+            timeout=60,
+            message="the poison parked by the broker",
+        )
 
         def counted_once_each():
             after, _ = scrape(metrics_port)
             increase = value(after, "mentor_consumer_parked_total", **parked) - value(
-                before, "mentor_consumer_parked_total", **parked)
+                before, "mentor_consumer_parked_total", **parked
+            )
             return increase == queue_depth(test_env.amqp_uri, queue + ".parked") and after
 
         after = eventually(counted_once_each, timeout=30, message="each parked message counted once")
-        assert value(after, "mentor_consumer_redeliveries_total", queue=queue) >= value(
-            before, "mentor_consumer_redeliveries_total", queue=queue) + DELIVERY_LIMIT
+        assert (
+            value(after, "mentor_consumer_redeliveries_total", queue=queue)
+            >= value(before, "mentor_consumer_redeliveries_total", queue=queue) + DELIVERY_LIMIT
+        )
     finally:
         purge(test_env.amqp_uri, queue + ".parked")
 

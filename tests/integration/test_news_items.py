@@ -2,6 +2,7 @@
 broker and databases, and the session's SMTP catcher: moderators publish (now or later), edit and
 withdraw with every version kept; visitors read; subscribers of an item's rubrics are told once, in the
 inbox and by e-mail, only once it is published and never when it was withdrawn first."""
+
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -20,8 +21,13 @@ RUBRIC_A, RUBRIC_B = "class-management-motivation", "self-management"
 @pytest.fixture(scope="module")
 def api(start_module_service, test_env):
     # the session's SMTP catcher gets the notification e-mails too; delivery and sender poll fast
-    start_module_service(NotificationsService, SMTP_HOST="127.0.0.1", SMTP_PORT=test_env.mail.port,
-                         EMAIL_POLL_INTERVAL=0.2, NEWS_POLL_INTERVAL=0.2)
+    start_module_service(
+        NotificationsService,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=test_env.mail.port,
+        EMAIL_POLL_INTERVAL=0.2,
+        NEWS_POLL_INTERVAL=0.2,
+    )
     api = start_platform(start_module_service, backends=(IdentityService,))
     eventually(lambda: api("GET", "/health").status_code == 200, message="the gateway is up")
     return api
@@ -64,11 +70,15 @@ def news_entries(api, token, item_id):
 
 
 def news_emails(test_env, email, title):
-    return [m for m in test_env.mail.messages(to=email)
-            if m["X-Notification-Kind"] == "news_published" and title in m.get_content()]
+    return [
+        m
+        for m in test_env.mail.messages(to=email)
+        if m["X-Notification-Kind"] == "news_published" and title in m.get_content()
+    ]
 
 
 # ---- publishing and reading -------------------------------------------------------------------
+
 
 def test_a_published_item_is_read_by_visitors_and_its_link_kept(api, moderator):
     item = publish(api, moderator, rubrics=[RUBRIC_A], meeting_link="https://meet.example.org/room?id=1&x=<b>")
@@ -89,17 +99,20 @@ def test_a_repeated_create_with_the_same_key_is_one_item(api, moderator):
     assert first.json()["id"] == again.json()["id"]
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"title": "   "}, "title"),
-    ({"title": None}, "title"),
-    ({"text": "x" * (TEXT_MAX + 1)}, "text"),
-    ({"meeting_link": "javascript:alert(1)"}, "meeting_link"),
-    ({"meeting_link": "ftp://files.example.org/a"}, "meeting_link"),
-    ({"meeting_link": "https://"}, "meeting_link"),
-    ({"rubrics": ["no-such-rubric"]}, "rubrics.0"),
-    ({"publish_at": "2020-01-01T10:00:00Z"}, "publish_at"),
-    ({"publish_at": "tomorrow"}, "publish_at"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"title": "   "}, "title"),
+        ({"title": None}, "title"),
+        ({"text": "x" * (TEXT_MAX + 1)}, "text"),
+        ({"meeting_link": "javascript:alert(1)"}, "meeting_link"),
+        ({"meeting_link": "ftp://files.example.org/a"}, "meeting_link"),
+        ({"meeting_link": "https://"}, "meeting_link"),
+        ({"rubrics": ["no-such-rubric"]}, "rubrics.0"),
+        ({"publish_at": "2020-01-01T10:00:00Z"}, "publish_at"),
+        ({"publish_at": "tomorrow"}, "publish_at"),
+    ],
+)
 def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(api, moderator, fields, field):
     body = {"title": f"Bad {uuid.uuid4().hex[:6]}", "text": "Text.", **fields}
     body = {k: v for k, v in body.items() if v is not None}
@@ -141,6 +154,7 @@ def test_pages_go_newest_first_with_a_cursor(api, moderator):
 
 # ---- scheduling, editing, withdrawing -----------------------------------------------------------
 
+
 def test_a_scheduled_item_is_hidden_until_its_time(api, moderator):
     item = publish(api, moderator, publish_at=later(2))
     assert item["state"] == "scheduled"
@@ -169,22 +183,30 @@ def test_edits_and_the_withdrawal_keep_every_version(api, moderator):
     history = api("GET", f"{path}/history", token=moderator).json()
     assert history["item"]["withdraw_reason"] == "Wrong date"
     assert [(v["version"], v["change"], v["title"]) for v in history["versions"]] == [
-        (1, "created", "First title"), (2, "edited", "Second title"), (3, "withdrawn", "Second title")]
+        (1, "created", "First title"),
+        (2, "edited", "Second title"),
+        (3, "withdrawn", "Second title"),
+    ]
     assert history["versions"][2]["reason"] == "Wrong date"
 
 
 # ---- subscriptions: the inbox and e-mail, once, at publication, never when withdrawn --------------
 
+
 def test_subscribers_of_the_rubrics_are_told_once_in_the_inbox_and_by_email(api, moderator, test_env):
     (mentee, mentee_token), (mentor, mentor_token) = api.register("mentee"), api.register("mentor")
-    (everything, everything_token), (quiet, quiet_token) = api.register("mentee"), api.register("mentee")
-    for token, choice in ((mentee_token, {"subscribed": True, "rubrics": [RUBRIC_A]}),
-                          (mentor_token, {"subscribed": True, "rubrics": [RUBRIC_B]}),
-                          (everything_token, {"subscribed": True, "rubrics": []})):
+    (_, everything_token), (_, quiet_token) = api.register("mentee"), api.register("mentee")
+    for token, choice in (
+        (mentee_token, {"subscribed": True, "rubrics": [RUBRIC_A]}),
+        (mentor_token, {"subscribed": True, "rubrics": [RUBRIC_B]}),
+        (everything_token, {"subscribed": True, "rubrics": []}),
+    ):
         saved = api("PUT", "/api/v1/me/notification-preferences", token=token, json={"news": choice})
         assert saved.status_code == 200 and saved.json()["news"] == choice, saved.text
     assert api("GET", "/api/v1/me/notification-preferences", token=quiet_token).json()["news"] == {
-        "subscribed": False, "rubrics": []}
+        "subscribed": False,
+        "rubrics": [],
+    }
 
     now_item = publish(api, moderator, rubrics=[RUBRIC_A])
     scheduled = publish(api, moderator, rubrics=[RUBRIC_A], publish_at=later(3))
@@ -195,10 +217,16 @@ def test_subscribers_of_the_rubrics_are_told_once_in_the_inbox_and_by_email(api,
     assert news_entries(api, mentee_token, scheduled["id"]) == []  # not before its time
     eventually(lambda: news_entries(api, mentee_token, scheduled["id"]), timeout=15, message="told at its time")
     eventually(lambda: news_entries(api, everything_token, scheduled["id"]), message="every rubric: told too")
-    eventually(lambda: len(news_emails(test_env, mentee["email"], scheduled["title"])) == 1, timeout=20,
-               message="the e-mail arrived")
-    eventually(lambda: len(news_emails(test_env, mentee["email"], now_item["title"])) == 1, timeout=20,
-               message="the e-mail of the first item arrived")
+    eventually(
+        lambda: len(news_emails(test_env, mentee["email"], scheduled["title"])) == 1,
+        timeout=20,
+        message="the e-mail arrived",
+    )
+    eventually(
+        lambda: len(news_emails(test_env, mentee["email"], now_item["title"])) == 1,
+        timeout=20,
+        message="the e-mail of the first item arrived",
+    )
     for item in (now_item, scheduled):
         assert len(news_entries(api, mentee_token, item["id"])) == 1
         assert news_entries(api, mentor_token, item["id"]) == []  # another rubric
@@ -212,8 +240,12 @@ def test_subscribers_of_the_rubrics_are_told_once_in_the_inbox_and_by_email(api,
 
 def test_the_email_switch_of_the_kind_keeps_news_in_the_inbox_only(api, moderator, test_env):
     user, token = api.register("mentor")
-    saved = api("PUT", "/api/v1/me/notification-preferences", token=token, json={
-        "email": {"news_published": False}, "news": {"subscribed": True, "rubrics": [RUBRIC_B]}})
+    saved = api(
+        "PUT",
+        "/api/v1/me/notification-preferences",
+        token=token,
+        json={"email": {"news_published": False}, "news": {"subscribed": True, "rubrics": [RUBRIC_B]}},
+    )
     assert saved.status_code == 200, saved.text
     item = publish(api, moderator, rubrics=[RUBRIC_B, RUBRIC_A])
     eventually(lambda: news_entries(api, token, item["id"]), message="told in the inbox")
@@ -224,9 +256,20 @@ def test_the_email_switch_of_the_kind_keeps_news_in_the_inbox_only(api, moderato
 
 def test_bad_subscription_names_the_field(api):
     _, token = api.register("mentee", verify=False)
-    error = assert_error(api("PUT", "/api/v1/me/notification-preferences", token=token,
-                             json={"news": {"subscribed": True, "rubrics": ["nope"]}}), 400, "invalid_input")
+    error = assert_error(
+        api(
+            "PUT",
+            "/api/v1/me/notification-preferences",
+            token=token,
+            json={"news": {"subscribed": True, "rubrics": ["nope"]}},
+        ),
+        400,
+        "invalid_input",
+    )
     assert names(error["fields"], "news.rubrics.0"), error
-    error = assert_error(api("PUT", "/api/v1/me/notification-preferences", token=token,
-                             json={"news": {"rubrics": []}}), 400, "invalid_input")
+    error = assert_error(
+        api("PUT", "/api/v1/me/notification-preferences", token=token, json={"news": {"rubrics": []}}),
+        400,
+        "invalid_input",
+    )
     assert names(error["fields"], "news.subscribed"), error

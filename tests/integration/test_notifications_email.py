@@ -1,5 +1,6 @@
 """Notification e-mails end to end: events on the real broker, the real notifications and identity
 services, a real SMTP server (aiosmtpd) that the tests read, and the real databases."""
+
 import uuid
 
 import pytest
@@ -23,8 +24,15 @@ def smtp(tmp_path_factory):
 @pytest.fixture(scope="module")
 def broker(start_module_service, test_env, smtp):
     # one message at a time (see event_helpers); a fast sender and short backoff for the tests
-    with notifications_mailing_to(smtp, start_module_service, test_env, max_workers=1, EMAIL_POLL_INTERVAL=0.1,
-                                  EMAIL_RETRY_SECONDS=0.2, EMAIL_MAX_ATTEMPTS=MAX_ATTEMPTS) as producer:
+    with notifications_mailing_to(
+        smtp,
+        start_module_service,
+        test_env,
+        max_workers=1,
+        EMAIL_POLL_INTERVAL=0.1,
+        EMAIL_RETRY_SECONDS=0.2,
+        EMAIL_MAX_ATTEMPTS=MAX_ATTEMPTS,
+    ) as producer:
         yield producer
 
 
@@ -45,15 +53,25 @@ class Person(dict):
 
 def register(rpc, role, first_name="Elena", last_name="Petrova"):
     email = f"{role}.{uuid.uuid4().hex[:10]}@school.example.org"
-    user = register_over_rpc(rpc, {"email": email, "password": "correct horse battery", "role": role,
-                                   "first_name": first_name, "last_name": last_name})
+    user = register_over_rpc(
+        rpc,
+        {
+            "email": email,
+            "password": "correct horse battery",
+            "role": role,
+            "first_name": first_name,
+            "last_name": last_name,
+        },
+    )
     return Person(user["id"], role, email)
 
 
 def moderator(identity_store, first_name="Maria"):
     email = f"moderator.{uuid.uuid4().hex[:10]}@platform.example.org"
-    user = create_moderator(identity_store, {"email": email, "password": "correct horse battery",
-                                             "first_name": first_name, "last_name": "Moderova"})
+    user = create_moderator(
+        identity_store,
+        {"email": email, "password": "correct horse battery", "first_name": first_name, "last_name": "Moderova"},
+    )
     return Person(user["id"], "moderator", email)
 
 
@@ -76,8 +94,11 @@ class Tables:
 
     def outbox(self, body):
         """(recipient, status, attempts, last_error) of the e-mails of one event."""
-        return self.rows("SELECT recipient, status, attempts, last_error FROM email_outbox "
-                         "WHERE source_event_id = %s ORDER BY recipient", body["event_id"])
+        return self.rows(
+            "SELECT recipient, status, attempts, last_error FROM email_outbox "
+            "WHERE source_event_id = %s ORDER BY recipient",
+            body["event_id"],
+        )
 
     def processed(self, body):
         return self.rows("SELECT 1 FROM processed_events WHERE event_id = %s", body["event_id"])
@@ -122,8 +143,10 @@ def test_an_email_waits_out_an_smtp_outage_and_arrives_after_it(broker, rpc, tab
         broker.publish(body)
         # the inbox entry does not wait for the e-mail
         eventually(lambda: rpc.notifications.list_inbox(mentee), message="inbox entry during the outage")
-        failed = eventually(lambda: [r for r in tables.outbox(body) if r[2] >= 2 and r[1] == "pending"],
-                            message="retried during the outage")
+        failed = eventually(
+            lambda: [r for r in tables.outbox(body) if r[2] >= 2 and r[1] == "pending"],
+            message="retried during the outage",
+        )
         assert failed[0][3] and "Connection" in failed[0][3]  # last_error says why
         assert smtp.messages(to=mentee.email) == []
     finally:
@@ -144,8 +167,9 @@ def test_an_email_that_keeps_failing_is_given_up_and_kept_as_failed(broker, rpc,
         broker.publish(body)
         eventually(lambda: tables.outbox(body) and tables.outbox(body)[0][2] >= 1, message="a first failed attempt")
         with tables.conn.cursor() as cur:  # as if it had failed for a long time already
-            cur.execute("UPDATE email_outbox SET attempts = %s WHERE source_event_id = %s",
-                        (MAX_ATTEMPTS - 1, body["event_id"]))
+            cur.execute(
+                "UPDATE email_outbox SET attempts = %s WHERE source_event_id = %s", (MAX_ATTEMPTS - 1, body["event_id"])
+            )
         eventually(lambda: tables.outbox(body)[0][1] == "failed", message="given up")
     finally:
         smtp.start()
@@ -181,27 +205,37 @@ def test_a_kind_turned_off_sends_no_email_but_keeps_the_inbox_entry(broker, rpc,
 
 
 def test_moderators_are_alerted_of_flags_and_applications_each_with_their_own_read_state(
-        broker, rpc, tables, smtp, identity_store):
+    broker, rpc, tables, smtp, identity_store
+):
     first, second = moderator(identity_store, "Maria"), moderator(identity_store, "Irina")
     rpc.notifications.update_preferences(second, {"email": {"case_flagged": False}})
     mentor = register(rpc, "mentor")
     flagged = case_event("CaseFlagged", reason="no_mentor_found", round=2)
     number = flagged["payload"]["case_number"]
-    applied = envelope("AccreditationRequested", mentor["user_id"],
-                       {"application_id": str(uuid.uuid4()), "mentor_id": mentor["user_id"]}, source="identity")
+    applied = envelope(
+        "AccreditationRequested",
+        mentor["user_id"],
+        {"application_id": str(uuid.uuid4()), "mentor_id": mentor["user_id"]},
+        source="identity",
+    )
     broker.publish(flagged, times=2)
     broker.publish(applied)
 
     def listed(who):
-        return {e["kind"]: e for e in rpc.notifications.list_inbox(who)
-                if e["case_number"] == number or e["kind"] == "accreditation_requested"}
+        return {
+            e["kind"]: e
+            for e in rpc.notifications.list_inbox(who)
+            if e["case_number"] == number or e["kind"] == "accreditation_requested"
+        }
+
     for who in (first, second):
         entries = eventually(lambda: len(listed(who)) == 2 and listed(who), message="both alerts listed")
         assert entries["case_flagged"]["audience"] == "moderators"
         assert entries["case_flagged"]["text"] == f"Case {number} needs a moderator: no mentor fits it (round 2)."
         assert entries["accreditation_requested"]["case_id"] is None
-    assert len(tables.rows("SELECT id FROM inbox WHERE source_event_id = %s",
-                           flagged["event_id"])) == 1  # one entry for every moderator, once
+    assert (
+        len(tables.rows("SELECT id FROM inbox WHERE source_event_id = %s", flagged["event_id"])) == 1
+    )  # one entry for every moderator, once
     assert rpc.notifications.list_inbox({"user_id": mentor["user_id"], "role": "mentor"}) == []
 
     # one moderator reads the flag: the other's stays unread
@@ -215,11 +249,13 @@ def test_moderators_are_alerted_of_flags_and_applications_each_with_their_own_re
     assert listed(second)["case_flagged"]["read_at"] is not None
 
     # e-mails: each moderator gets each alert, unless they turned that kind off
-    eventually(lambda: all({r[0]: r[1] for r in tables.outbox(applied)}.get(m["user_id"]) == "sent"
-                           for m in (first, second)),
-               message="applications e-mailed to both")  # the fan-out sends them one by one
-    eventually(lambda: {r[0]: r[1] for r in tables.outbox(flagged)}.get(first["user_id"]) == "sent",
-               message="flag e-mailed")
+    eventually(
+        lambda: all({r[0]: r[1] for r in tables.outbox(applied)}.get(m["user_id"]) == "sent" for m in (first, second)),
+        message="applications e-mailed to both",
+    )  # the fan-out sends them one by one
+    eventually(
+        lambda: {r[0]: r[1] for r in tables.outbox(flagged)}.get(first["user_id"]) == "sent", message="flag e-mailed"
+    )
     to_first = sorted(m["X-Notification-Kind"] for m in smtp.messages(to=first.email))
     to_second = sorted(m["X-Notification-Kind"] for m in smtp.messages(to=second.email))
     assert to_first == ["accreditation_requested", "case_flagged"]
@@ -230,9 +266,17 @@ def test_moderators_are_alerted_of_flags_and_applications_each_with_their_own_re
 
 def test_the_mentor_reads_the_accreditation_decision_in_inbox_and_email(broker, rpc, smtp):
     mentor = register(rpc, "mentor")
-    decided = envelope("AccreditationDecided", mentor["user_id"],
-                       {"mentor_id": mentor["user_id"], "application_id": str(uuid.uuid4()), "decision": "rejected",
-                        "reason": "Add links to your works."}, source="identity")
+    decided = envelope(
+        "AccreditationDecided",
+        mentor["user_id"],
+        {
+            "mentor_id": mentor["user_id"],
+            "application_id": str(uuid.uuid4()),
+            "decision": "rejected",
+            "reason": "Add links to your works.",
+        },
+        source="identity",
+    )
     broker.publish(decided)
     [message] = eventually(lambda: smtp.messages(to=mentor.email), message="decision e-mailed")
     assert "Reason: Add links to your works." in message.get_content()

@@ -2,6 +2,7 @@
 queued e-mails, and one round sends every due row (batch after batch), so with a poll interval far
 longer than the test a burst of e-mails still arrives at once. Real broker, identity, notifications,
 SMTP server (aiosmtpd) and databases."""
+
 import uuid
 
 import pytest
@@ -30,13 +31,29 @@ def broker(start_module_service, test_env, smtp):
 
 def test_a_burst_of_emails_goes_out_as_it_is_queued(broker, rpc, smtp):
     email = f"mentor.{uuid.uuid4().hex[:10]}@school.example.org"
-    mentor = register_over_rpc(rpc, {"email": email, "password": "correct horse battery", "role": "mentor",
-                                     "first_name": "Elena", "last_name": "Petrova"})
+    mentor = register_over_rpc(
+        rpc,
+        {
+            "email": email,
+            "password": "correct horse battery",
+            "role": "mentor",
+            "first_name": "Elena",
+            "last_name": "Petrova",
+        },
+    )
     numbers = [f"MC-2026-{900000 + n:06d}" for n in range(BURST)]
     for number in numbers:
         case_id = str(uuid.uuid4())
-        broker.publish(envelope("MentorChosen", case_id, {"case_id": case_id, "case_number": number, "round": 1,
-                                                          "mentor_id": mentor["id"]}))
-    arrived = eventually(lambda: len(smtp.messages(to=email)) == BURST and smtp.messages(to=email), timeout=60,
-                         message="every e-mail of the burst, long before the sender's next tick")
+        broker.publish(
+            envelope(
+                "MentorChosen",
+                case_id,
+                {"case_id": case_id, "case_number": number, "round": 1, "mentor_id": mentor["id"]},
+            )
+        )
+    arrived = eventually(
+        lambda: len(smtp.messages(to=email)) == BURST and smtp.messages(to=email),
+        timeout=60,
+        message="every e-mail of the burst, long before the sender's next tick",
+    )
     assert sorted(m["Subject"].split("case ")[1].split(":")[0] for m in arrived) == numbers

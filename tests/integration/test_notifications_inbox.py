@@ -1,4 +1,5 @@
 """notifications on the real broker: a redelivered MessageSent reaches the recipient once."""
+
 import uuid
 
 import pytest
@@ -18,8 +19,16 @@ def notifications(start_module_service, test_env):
 
 def message_sent(sender, recipient, number="MC-2026-000314"):
     case_id = str(uuid.uuid4())
-    return envelope("MessageSent", case_id, {"case_id": case_id, "case_number": number,
-                                             "sender_id": sender["user_id"], "recipient_id": recipient["user_id"]})
+    return envelope(
+        "MessageSent",
+        case_id,
+        {
+            "case_id": case_id,
+            "case_number": number,
+            "sender_id": sender["user_id"],
+            "recipient_id": recipient["user_id"],
+        },
+    )
 
 
 def test_a_message_delivered_twice_lands_in_the_recipients_inbox_once(notifications, rpc, db):

@@ -2,6 +2,7 @@
 once the broker confirmed the copy: a replay the consumer's queue refuses leaves it parked.
 
 The refusal is a real broker's: a policy limits the queue to no message, rejecting publishes."""
+
 import json
 import subprocess
 import sys
@@ -31,8 +32,11 @@ def vhost(test_env):
     assert test_env._vhost, "this test sets a policy with rabbitmqctl on the session's own vhost"
     purge(test_env.amqp_uri, QUEUE, QUEUE + ".parked")
     yield test_env._vhost
-    subprocess.run(["rabbitmqctl", "-q", "clear_policy", "-p", test_env._vhost, POLICY],  # if the test failed early
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "clear_policy", "-p", test_env._vhost, POLICY],  # if the test failed early
+        capture_output=True,
+        timeout=60,
+    )
     purge(test_env.amqp_uri, QUEUE, QUEUE + ".parked")
 
 
@@ -50,8 +54,13 @@ def _fill_until_refused(conn):
     """Publish fillers until the full queue refuses one (a quorum queue may take one over its limit)."""
     for accepted in range(5):
         try:
-            conn.Producer().publish({"filler": accepted}, exchange=Exchange("", type="direct"), routing_key=QUEUE,
-                                    serializer="json", delivery_mode=2)
+            conn.Producer().publish(
+                {"filler": accepted},
+                exchange=Exchange("", type="direct"),
+                routing_key=QUEUE,
+                serializer="json",
+                delivery_mode=2,
+            )
         except MessageNacked:
             return accepted
     raise AssertionError("the queue's policy never refused a publish")
@@ -61,13 +70,26 @@ def test_a_refused_replay_stays_parked_and_a_confirmed_one_leaves_parking(test_e
     [body] = Burst("library", 1).events  # a CaseCompleted, as library.case-events takes them
     conn, _ = open_broker(test_env.amqp_uri)
     try:
-        conn.Producer().publish(json.dumps(body), exchange=Exchange("", type="direct"), routing_key=QUEUE + ".parked",
-                                content_type="application/json", content_encoding="utf-8", delivery_mode=2)
-        _rabbitmqctl("set_policy", "-p", vhost, "--apply-to", "queues", POLICY, f"^{QUEUE}$",
-                     json.dumps({"max-length": 0, "overflow": "reject-publish"}))
+        conn.Producer().publish(
+            json.dumps(body),
+            exchange=Exchange("", type="direct"),
+            routing_key=QUEUE + ".parked",
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+        )
+        _rabbitmqctl(
+            "set_policy",
+            "-p",
+            vhost,
+            "--apply-to",
+            "queues",
+            POLICY,
+            f"^{QUEUE}$",
+            json.dumps({"max-length": 0, "overflow": "reject-publish"}),
+        )
         eventually(lambda: _policy_applied(vhost), message="the policy applies to the queue")
         fillers = _fill_until_refused(conn)
-
 
         with pytest.raises(parked.ReplayRefused, match=body["event_id"]):
             parked.run("replay", [QUEUE], event_ids=[body["event_id"]], amqp_uri=test_env.amqp_uri)
@@ -86,8 +108,14 @@ DEPTH = 100_000
 
 def _parked_command(test_env, *args):
     """The operator's command as a real process: (exit code, JSON lines printed, stderr)."""
-    done = subprocess.run([sys.executable, "-W", "ignore", "-m", "services.common.parked", *args], cwd=ROOT,
-                          env=test_env.process_env(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "services.common.parked", *args],
+        cwd=ROOT,
+        env=test_env.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
@@ -101,8 +129,14 @@ def test_a_body_nested_too_deep_to_parse_is_listed_raw_and_dropped_by_index_besi
     conn, _ = open_broker(test_env.amqp_uri)
     try:
         for body in (deep, json.dumps(good).encode()):
-            conn.Producer().publish(body, exchange=Exchange("", type="direct"), routing_key=QUEUE + ".parked",
-                                    content_type="application/json", content_encoding="utf-8", delivery_mode=2)
+            conn.Producer().publish(
+                body,
+                exchange=Exchange("", type="direct"),
+                routing_key=QUEUE + ".parked",
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+            )
     finally:
         conn.release()
     try:

@@ -1,6 +1,7 @@
 """A service started in production with default, example or empty secrets refuses to start:
 one `insecure_settings` log line naming each problem (no value), a non-zero exit, nothing
 served. In development the same defaults start as ever."""
+
 import json
 import socket
 
@@ -64,13 +65,18 @@ def test_an_unknown_platform_env_refuses_too(test_env, tmp_path, processes):
     status, refused, text = refusal(library)
     assert status != 0, text[-2000:]
     assert refused and refused[0]["problems"] == [
-        "PLATFORM_ENV must be one of development, test, production, not 'prod'"]
+        "PLATFORM_ENV must be one of development, test, production, not 'prod'"
+    ]
 
 
 def test_the_gateway_container_refuses_before_it_listens(test_env):
     port = free_port()
-    config = test_env.config("gateway", PLATFORM_ENV="production", WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
-                             TOKEN_SECRET="change-me-to-a-long-random-secret")
+    config = test_env.config(
+        "gateway",
+        PLATFORM_ENV="production",
+        WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+        TOKEN_SECRET="change-me-to-a-long-random-secret",
+    )
     container = ServiceContainer(GatewayService, config)
     try:
         with pytest.raises(InsecureSettings) as caught:

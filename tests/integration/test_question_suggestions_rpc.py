@@ -6,6 +6,7 @@ counted for the moderators; the pool folded again from the start (a redelivered 
 
 cases runs on a database of its own here, so only this module's cases are in the pool.
 """
+
 import psycopg2
 import pytest
 
@@ -18,9 +19,12 @@ from tests.support import actor, case_form, eventually
 
 MODERATOR = actor("moderator")
 BANK_ORDER = [hint.id for group in QUESTION_BANK for hint in group.hints]
-BULLYING = dict(essence="A pupil of my 6th form is bullied by classmates during breaks; they hide his bag.",
-                difficulty="The pupils deny everything and I have no proof of the bullying.",
-                question="How do I stop the bullying in my class?", rubrics=["class-management-motivation"])
+BULLYING = dict(
+    essence="A pupil of my 6th form is bullied by classmates during breaks; they hide his bag.",
+    difficulty="The pupils deny everything and I have no proof of the bullying.",
+    question="How do I stop the bullying in my class?",
+    rubrics=["class-management-motivation"],
+)
 NAMED = "Did Ivan Petrov's mother tell you about the bullying?"
 SHARED = "Who else saw the bullying during the breaks?"
 
@@ -43,8 +47,18 @@ def _working(world, mentee, mentor, **form):
     """A case filed, proposed, chosen and accepted: its mentor may ask questions."""
     broker, rpc, _ = world
     case = rpc.cases.create_case(mentee, case_form(**form))
-    broker.publish(envelope("MentorsMatched", case["id"], {"case_id": case["id"], "round": 1, "proposals": [
-        {"mentor_id": mentor["user_id"], "matched_rubrics": [], "score": 1.0}]}, source="matching"))
+    broker.publish(
+        envelope(
+            "MentorsMatched",
+            case["id"],
+            {
+                "case_id": case["id"],
+                "round": 1,
+                "proposals": [{"mentor_id": mentor["user_id"], "matched_rubrics": [], "score": 1.0}],
+            },
+            source="matching",
+        )
+    )
     eventually(lambda: rpc.cases.get_case(mentee, case["id"])["state"] == "choosing_mentor", message="proposals")
     rpc.cases.choose_mentor(mentee, case["id"], {"mentor_id": mentor["user_id"]})
     rpc.cases.accept_case(mentor, case["id"])
@@ -57,15 +71,15 @@ def _solved(world, questions, solved="yes", redefine=False, **form):
     mentee, mentor = actor("mentee"), actor("mentor")
     case_id = _working(world, mentee, mentor, **form)
     asked = rpc.cases.ask_questions(mentor, case_id, {"questions": questions})
-    rpc.cases.answer_questions(mentee, case_id, {"answers": [{"question_id": q["id"], "text": "An answer."}
-                                                             for q in asked["questions"]]})
+    rpc.cases.answer_questions(
+        mentee, case_id, {"answers": [{"question_id": q["id"], "text": "An answer."} for q in asked["questions"]]}
+    )
     if redefine:
         rpc.cases.redefine_case(mentee, case_id, case_form(**{**form, "essence": form["essence"] + " Again."}))
     else:
         rpc.cases.keep_request(mentee, case_id)
     solution = rpc.cases.propose_solution(mentor, case_id, {"text": "Talk to the class together."})["solutions"]
-    rpc.cases.complete_case(mentee, case_id, {"problem_solved": solved,
-                                              "helpfulness": {s["id"]: 4 for s in solution}})
+    rpc.cases.complete_case(mentee, case_id, {"problem_solved": solved, "helpfulness": {s["id"]: 4 for s in solution}})
     return case_id
 
 
@@ -99,16 +113,38 @@ def solved_pool(world, open_case):
     """Three solved bullying cases (two solved, one not; one redefined after the questions) and one
     unrelated solved case, none consenting to publication but the last bullying one."""
     own = lambda text: {"text": text, "kind": "clarifying"}  # noqa: E731
-    _solved(world, [own(SHARED), own(NAMED), {"bank_id": "options-8", "kind": "developing"}], solved="yes",
-            redefine=True, publication_consent=False, **BULLYING)
-    _solved(world, [own(SHARED.upper()), own("Did Ivan Petrov's mother tell you about the bullying ?")],
-            solved="no", publication_consent=False, **BULLYING)
-    _solved(world, [own(SHARED + "!"), own("Has the bullied boy a friend in the class?")], solved="partly",
-            publication_consent=True, **BULLYING)
-    _solved(world, [own("Which textbook does the school use for algebra?")], solved="yes", publication_consent=False,
-            essence="My algebra lessons in the 9th form run out of time before the exam topics.",
-            difficulty="The textbook is long.", question="How do I plan the algebra course?",
-            rubrics=["digital-technologies"])
+    _solved(
+        world,
+        [own(SHARED), own(NAMED), {"bank_id": "options-8", "kind": "developing"}],
+        solved="yes",
+        redefine=True,
+        publication_consent=False,
+        **BULLYING,
+    )
+    _solved(
+        world,
+        [own(SHARED.upper()), own("Did Ivan Petrov's mother tell you about the bullying ?")],
+        solved="no",
+        publication_consent=False,
+        **BULLYING,
+    )
+    _solved(
+        world,
+        [own(SHARED + "!"), own("Has the bullied boy a friend in the class?")],
+        solved="partly",
+        publication_consent=True,
+        **BULLYING,
+    )
+    _solved(
+        world,
+        [own("Which textbook does the school use for algebra?")],
+        solved="yes",
+        publication_consent=False,
+        essence="My algebra lessons in the 9th form run out of time before the exam topics.",
+        difficulty="The textbook is long.",
+        question="How do I plan the algebra course?",
+        rubrics=["digital-technologies"],
+    )
     return open_case
 
 
@@ -122,8 +158,9 @@ def test_questions_of_similar_solved_cases_come_first_with_their_provenance(worl
     assert "Has the bullied boy a friend in the class?" in texts  # one case, but it consented to publication
     assert not any("algebra" in t for t in texts)  # not a similar case
     assert items.index(learned[-1]) < items.index([s for s in items if s["source"] == "bank"][0])
-    assert [s["bank_id"] for s in items if s["source"] == "bank"] == \
-        [b for b in BANK_ORDER if b != "options-8"][:len(items) - len(learned)]
+    assert [s["bank_id"] for s in items if s["source"] == "bank"] == [b for b in BANK_ORDER if b != "options-8"][
+        : len(items) - len(learned)
+    ]
 
 
 def test_suggestions_are_anonymized_and_grouped(world, solved_pool):
@@ -142,16 +179,27 @@ def test_the_suggestion_used_is_recorded_as_is_or_edited_and_counted(world, solv
     learned = [s for s in _suggest(world, mentor, case_id) if s["source"] == "learned"]
     bank = [s for s in _suggest(world, mentor, case_id, limit=20) if s["source"] == "bank"][0]
     before = rpc.cases.question_suggestion_usage(MODERATOR)
-    case = rpc.cases.ask_questions(mentor, case_id, {"questions": [
-        {"text": learned[0]["text"], "kind": "clarifying", "suggestion_id": learned[0]["id"]},
-        {"text": learned[1]["text"] + " And when?", "kind": "clarifying", "suggestion_id": learned[1]["id"]},
-        {"bank_id": bank["bank_id"], "kind": "developing", "suggestion_id": bank["id"]},
-        {"text": "My own question?", "kind": "clarifying"}]})
+    case = rpc.cases.ask_questions(
+        mentor,
+        case_id,
+        {
+            "questions": [
+                {"text": learned[0]["text"], "kind": "clarifying", "suggestion_id": learned[0]["id"]},
+                {"text": learned[1]["text"] + " And when?", "kind": "clarifying", "suggestion_id": learned[1]["id"]},
+                {"bank_id": bank["bank_id"], "kind": "developing", "suggestion_id": bank["id"]},
+                {"text": "My own question?", "kind": "clarifying"},
+            ]
+        },
+    )
     assert len(case["questions"]) == 4
     history = rpc.cases.get_history(MODERATOR, case_id)
     asked = [item for item in history if item["type"] == "QuestionsAsked"][-1]["data"]["questions"]
     assert [(q.get("suggestion_id"), q.get("suggestion_use")) for q in asked] == [
-        (learned[0]["id"], "as_is"), (learned[1]["id"], "edited"), (bank["id"], "as_is"), (None, None)]
+        (learned[0]["id"], "as_is"),
+        (learned[1]["id"], "edited"),
+        (bank["id"], "as_is"),
+        (None, None),
+    ]
     after = rpc.cases.question_suggestion_usage(MODERATOR)
     assert after["learned"]["as_is"] - before["learned"]["as_is"] == 1
     assert after["learned"]["edited"] - before["learned"]["edited"] == 1

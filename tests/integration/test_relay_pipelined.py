@@ -1,6 +1,7 @@
 """The pipelined relay: a batch goes out without waiting for each confirm, and only the confirmed
 prefix of the log is recorded; the cases reader maps each event with its case moved one event on,
 and publishes what was checked against its contract when it was saved as it is."""
+
 import json
 import uuid
 
@@ -41,8 +42,13 @@ def relay_source(test_env):
     channel = conn.channel()
     exchange = Exchange(f"{source}.events", type="topic", durable=True)(channel)
     exchange.declare()
-    queue = Queue(f"{source}.limited", exchange=exchange, routing_key="#", durable=True,
-                  queue_arguments={"x-max-length": LIMIT, "x-overflow": "reject-publish"})(channel)
+    queue = Queue(
+        f"{source}.limited",
+        exchange=exchange,
+        routing_key="#",
+        durable=True,
+        queue_arguments={"x-max-length": LIMIT, "x-overflow": "reject-publish"},
+    )(channel)
     queue.declare()
     relay = EventRelay(source, OutboxReader(source))
     relay.container = _Container({"AMQP_URI": test_env.amqp_uri, "DATABASE_URL": url})
@@ -63,9 +69,15 @@ def _append(store, source, n):
     positions = []
     with store.transaction() as cur:
         for i in range(n):
-            positions.append(outbox.append(cur, source, "CaseFlagged", uuid.uuid4(),
-                                           {"case_id": str(uuid.uuid4()), "case_number": f"C-{i}",
-                                            "reason": "no_mentor_found", "round": 1}))
+            positions.append(
+                outbox.append(
+                    cur,
+                    source,
+                    "CaseFlagged",
+                    uuid.uuid4(),
+                    {"case_id": str(uuid.uuid4()), "case_number": f"C-{i}", "reason": "no_mentor_found", "round": 1},
+                )
+            )
     return positions
 
 
@@ -110,15 +122,21 @@ def test_only_the_confirmed_prefix_is_recorded_and_the_rest_goes_out_again(relay
 def _journeys(app, n_cases):
     """Cases whose events interleave in the log, with a redefinition that changes the rubrics."""
     author, mentor = str(uuid.uuid4()), str(uuid.uuid4())
-    cases = [Case.file(uuid.uuid4(), f"PIPE-{i}", author, case_form(rubrics=["self-management"]))
-             for i in range(n_cases)]
+    cases = [
+        Case.file(uuid.uuid4(), f"PIPE-{i}", author, case_form(rubrics=["self-management"])) for i in range(n_cases)
+    ]
     app.save(*cases)
     steps = [
         lambda c: c.record_proposals(1, [{"mentor_id": mentor, "matched_rubrics": [], "score": 1.0}]),
         lambda c: c.choose_mentor(author, mentor),
         lambda c: c.accept(mentor),
-        lambda c: c.answer_questions(author, [{"question_id": q, "text": "An answer."} for q in c.ask_questions(
-            mentor, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}])]),
+        lambda c: c.answer_questions(
+            author,
+            [
+                {"question_id": q, "text": "An answer."}
+                for q in c.ask_questions(mentor, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}])
+            ],
+        ),
         lambda c: c.redefine(author, {**c.form, "rubrics": ["teaching-methods", "self-management"]}),
     ]
     for step in steps:
@@ -172,8 +190,9 @@ def test_events_checked_when_saved_go_out_exactly_as_the_contract_dumps_them(cas
     stored = list(app.recorder.select_notifications(1, 1000))
     assert stored and all(CONTRACT_STAMP in app.mapper.to_domain_event(n).__dict__ for n in stored)
     published = _read_all(_reader(container), 1000)  # stamped: not checked again
-    monkeypatch.setattr(integration, "wire_payload", lambda _event, event_type, payload: dump_payload(
-        event_type, payload))  # the relay as it was: every payload checked and dumped
+    monkeypatch.setattr(
+        integration, "wire_payload", lambda _event, event_type, payload: dump_payload(event_type, payload)
+    )  # the relay as it was: every payload checked and dumped
     assert _read_all(_reader(container), 1000) == published
 
 

@@ -1,5 +1,6 @@
 """Reliable publishing: an event committed but never published reaches its consumers after a
 restart, and an event published twice (crash before the position was recorded) counts once."""
+
 import uuid
 
 import pytest
@@ -28,12 +29,14 @@ def cases_process(test_env, tmp_path):
 
 
 def test_committed_events_survive_a_crash_before_publish_and_count_once(
-        test_env, start_service, cases_process, rpc, db):
+    test_env, start_service, cases_process, rpc, db
+):
     start_service(MatchingService)
     start_service(NotificationsService)
     mentor_id = str(uuid.uuid4())
-    publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
-                       mentor_snapshot(mentor_id, ["self-management"]))
+    publish_via_outbox(
+        test_env, "identity", "MentorProfileUpdated", mentor_id, mentor_snapshot(mentor_id, ["self-management"])
+    )
     eventually(lambda: rpc.matching.get_mentor(mentor_id))
 
     # 1. The case commits, but the relay never publishes: the process dies first.

@@ -2,6 +2,7 @@
 accepted once by all the processes of a service (they share the table), until it expires; expired rows
 are pruned; a database that cannot answer refuses the call (503, not done) rather than believing it.
 Two `nameko run` processes of one service: tests/security/test_replay_across_replicas.py."""
+
 import time
 import uuid
 

@@ -1,4 +1,5 @@
 """The researchers' CLI on a real event store: anonymized export, filters, and the timeline."""
+
 import csv
 import datetime
 import io
@@ -35,32 +36,56 @@ def store(test_env):
     def proposal(mentor_id, rubric="class-management-motivation"):
         return {"mentor_id": mentor_id, "matched_rubrics": [rubric], "score": 1.0}
 
-    a = _new_case(app, "MC-2026-000101", people["author_a"], case_form(
-        essence=f"{NAME} from 7B shouts at classmates; his mother wrote from {EMAIL}.",
-        question=f"How do I talk with {NAME}'s parents?", group_discussion_consent=True,
-        rubrics=["class-management-motivation"]))
+    a = _new_case(
+        app,
+        "MC-2026-000101",
+        people["author_a"],
+        case_form(
+            essence=f"{NAME} from 7B shouts at classmates; his mother wrote from {EMAIL}.",
+            question=f"How do I talk with {NAME}'s parents?",
+            group_discussion_consent=True,
+            rubrics=["class-management-motivation"],
+        ),
+    )
     a.record_proposals(1, [proposal(people["m1"]), proposal(people["m2"])])
     a.choose_mentor(people["author_a"], people["m1"])
     a.decline(people["m1"], f"I teach {NAME}'s sister.")
     a.record_proposals(2, [proposal(people["m2"])])
     a.choose_mentor(people["author_a"], people["m2"])
     a.accept(people["m2"])
-    qids = a.ask_questions(people["m2"], [{"bank_id": None, "text": f"Does {NAME} behave so in every lesson?",
-                                           "kind": "clarifying"}])
+    qids = a.ask_questions(
+        people["m2"], [{"bank_id": None, "text": f"Does {NAME} behave so in every lesson?", "kind": "clarifying"}]
+    )
     a.answer_questions(people["author_a"], [{"question_id": qids[0], "text": f"Only with me; write {EMAIL}."}])
-    a.redefine(people["author_a"], case_form(essence=f"{NAME} disrupts only my lessons.",
-                                             rubrics=["digital-technologies"], group_discussion_consent=True))
+    a.redefine(
+        people["author_a"],
+        case_form(
+            essence=f"{NAME} disrupts only my lessons.", rubrics=["digital-technologies"], group_discussion_consent=True
+        ),
+    )
     a.share_with_colleagues(people["m2"], [people["colleague"]])
     a.add_opinion(people["colleague"], f"Ask {NAME} to help you with the projector.")
     a.send_message(people["author_a"], f"Thank you! {NAME} was calmer today.")
-    sid = a.propose_solution(people["m2"], f"Give {NAME} a role in the lesson.",
-                             [{"title": "Class roles", "reference": "https://example.org/roles", "rubrics": []}])
-    a.complete(people["author_a"], {"problem_solved": "yes", "helpfulness": {sid: 5},
-                                    "actions": f"Talked to {NAME}.", "learned": "Roles help.", "comment": ""})
+    sid = a.propose_solution(
+        people["m2"],
+        f"Give {NAME} a role in the lesson.",
+        [{"title": "Class roles", "reference": "https://example.org/roles", "rubrics": []}],
+    )
+    a.complete(
+        people["author_a"],
+        {
+            "problem_solved": "yes",
+            "helpfulness": {sid: 5},
+            "actions": f"Talked to {NAME}.",
+            "learned": "Roles help.",
+            "comment": "",
+        },
+    )
     app.save(a)
 
-    b = _new_case(app, "MC-2026-000102", people["author_b"], case_form(
-        mode="anonymous", rubrics=["interaction-with-parents"]))
+    b = _new_case(
+        app, "MC-2026-000102", people["author_b"], case_form(mode="anonymous", rubrics=["interaction-with-parents"])
+    )
     b.record_proposals(1, [proposal(people["m3"], "interaction-with-parents")])
     b.choose_mentor(people["author_b"], people["m3"])
     b.accept(people["m3"])
@@ -70,13 +95,19 @@ def store(test_env):
     c = _new_case(app, "MC-2026-000103", people["author_c"], case_form(rubrics=["digital-technologies"]))
     app.save(c)
 
-    yield {"url": url, "app": app, "people": people, "cases": {"a": a, "b": b, "c": c},
-           "texts": [NAME, EMAIL, "Petrov", "example.org/roles"]}
+    yield {
+        "url": url,
+        "app": app,
+        "people": people,
+        "cases": {"a": a, "b": b, "c": c},
+        "texts": [NAME, EMAIL, "Petrov", "example.org/roles"],
+    }
     app.close()
 
 
 def _new_case(app, number, author_id, form):
     from services.cases.domain import Case
+
     return Case.file(uuid.uuid4(), number, author_id, form)
 
 
@@ -101,12 +132,22 @@ def all_events(store):
 def test_the_export_has_every_event_in_log_order(store, tmp_path):
     rows = rows_of(export(store, tmp_path))
     from services.cases.application import event_id
-    expected = sorted(all_events(store), key=lambda e: (e.timestamp))
+
+    expected = sorted(all_events(store), key=lambda e: e.timestamp)
     assert len(rows) == len(expected) == sum(c.version for c in store["cases"].values())
     assert [r["event_id"] for r in rows] == [str(event_id(e.originator_id, e.originator_version)) for e in expected]
-    assert {r["type"] for r in rows} >= {"Created", "MentorsProposed", "MentorDeclined", "QuestionsAsked",
-                                        "CaseRedefined", "ColleagueOpinionAdded", "MessageSent",
-                                        "SolutionProposed", "Completed", "Withdrawn"}
+    assert {r["type"] for r in rows} >= {
+        "Created",
+        "MentorsProposed",
+        "MentorDeclined",
+        "QuestionsAsked",
+        "CaseRedefined",
+        "ColleagueOpinionAdded",
+        "MessageSent",
+        "SolutionProposed",
+        "Completed",
+        "Withdrawn",
+    }
     assert set(rows[0]) == {"event_id", "case", "version", "type", "occurred_at", "data"}
     per_case = {}
     for r in rows:
@@ -144,8 +185,7 @@ def test_the_same_key_gives_the_same_pseudonyms_another_key_others(store, tmp_pa
 def test_filters_by_type_time_and_rubric(store, tmp_path):
     everything = rows_of(export(store, tmp_path))
     created = rows_of(export(store, tmp_path, "--type", "Created", "CaseRedefined", name="t.jsonl"))
-    assert [r["type"] for r in created] == [r["type"] for r in everything if r["type"] in ("Created",
-                                                                                          "CaseRedefined")]
+    assert [r["type"] for r in created] == [r["type"] for r in everything if r["type"] in ("Created", "CaseRedefined")]
     middle = everything[len(everything) // 2]["occurred_at"]
     later = rows_of(export(store, tmp_path, "--since", middle, name="s.jsonl"))
     earlier = rows_of(export(store, tmp_path, "--until", middle, name="u.jsonl"))
@@ -160,7 +200,8 @@ def test_filters_by_type_time_and_rubric(store, tmp_path):
     a_rows = [r for r in everything if r["case"] == digital[0]["case"]]
     redefined_at = next(r["version"] for r in a_rows if r["type"] == "CaseRedefined")
     assert [r["version"] for r in digital if r["case"] == a_rows[0]["case"]] == list(
-        range(redefined_at, store["cases"]["a"].version + 1))
+        range(redefined_at, store["cases"]["a"].version + 1)
+    )
     assert len({r["case"] for r in digital}) == 2
 
 
@@ -197,13 +238,22 @@ def test_the_installed_entry_point_exports_to_stdout(store):
     exe = shutil.which("mentor-research", path=os.path.dirname(sys.executable))
     assert exe, "pip install -e . installs the mentor-research script"
     env = {**os.environ, "RESEARCH_PSEUDONYM_KEY": KEY}
-    done = subprocess.run([exe, "export", "--database-url", store["url"], "--type", "Created"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [exe, "export", "--database-url", store["url"], "--type", "Created"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert len(rows_of(done.stdout)) == 3 and NAME not in done.stdout
-    refused = subprocess.run([exe, "export", "--database-url", store["url"]], capture_output=True, text=True,
-                             env={k: v for k, v in os.environ.items() if k != "RESEARCH_PSEUDONYM_KEY"},
-                             timeout=120)
+    refused = subprocess.run(
+        [exe, "export", "--database-url", store["url"]],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "RESEARCH_PSEUDONYM_KEY"},
+        timeout=120,
+    )
     assert refused.returncode == 2 and "pseudonym key" in refused.stderr
 
 

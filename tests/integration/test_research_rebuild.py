@@ -1,6 +1,7 @@
 """`mentor-research rebuild/verify library` and the parquet export, on a live journey: real cases,
 matching and library services over RPC and events, each on databases of its own (so hand-made
 events of other modules' tests cannot be in the live library)."""
+
 import csv
 import io
 import json
@@ -30,8 +31,9 @@ def run(*argv):
 
 def rebuild(journey, name):
     url = journey["test_env"].database_url(f"rebuilt_{name}")
-    code, out = run("rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"],
-                    "--into-url", url)
+    code, out = run(
+        "rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"], "--into-url", url
+    )
     assert code == 0, out
     assert "1 CaseCompleted and 1 CasePublishedToForum events and the library's decisions (2 published" in out
     return url
@@ -54,8 +56,9 @@ def test_rebuilt_library_equals_live(journey):
 
 def test_rebuild_refuses_a_database_already_used(journey):
     url = rebuild(journey, "used")
-    code, _ = run("rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"],
-                  "--into-url", url)
+    code, _ = run(
+        "rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"], "--into-url", url
+    )
     assert code == 2
 
 
@@ -65,6 +68,7 @@ def test_without_the_librarys_decisions_nothing_is_published(journey):
     empty = journey["test_env"].database_url("rebuild_no_decisions")
     from services.common.db import PostgresStore, ensure_database
     from services.library.service import SCHEMA
+
     ensure_database(empty)
     store = PostgresStore(empty, 1)
     store.migrate(SCHEMA)
@@ -72,8 +76,10 @@ def test_without_the_librarys_decisions_nothing_is_published(journey):
     code, out = run("rebuild", "library", "--cases-url", journey["cases"], "--library-url", empty, "--into-url", url)
     assert code == 0 and "(0 published, 0 rejected, 0 withdrawn)" in out, out
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM library_entries), (SELECT count(*) FROM forum_posts), "
-                    "(SELECT count(*) FROM publication_drafts WHERE state = 'pending')")
+        cur.execute(
+            "SELECT (SELECT count(*) FROM library_entries), (SELECT count(*) FROM forum_posts), "
+            "(SELECT count(*) FROM publication_drafts WHERE state = 'pending')"
+        )
         assert cur.fetchone() == (0, 0, 2)
     code, out = run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
     assert code == 1 and "library_entries: only in live" in out
@@ -106,10 +112,18 @@ def test_tampering_with_a_live_row_makes_verify_fail_naming_it(journey, capsys):
 def test_parquet_export_round_trips(journey, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     target, csv_target = tmp_path / "events.parquet", tmp_path / "events.csv"
-    assert main(["export", "--database-url", journey["cases"], "--key", KEY, "--format", "parquet",
-                 "--output", str(target)]) == 0
-    assert main(["export", "--database-url", journey["cases"], "--key", KEY, "--format", "csv",
-                 "--output", str(csv_target)]) == 0
+    assert (
+        main(
+            ["export", "--database-url", journey["cases"], "--key", KEY, "--format", "parquet", "--output", str(target)]
+        )
+        == 0
+    )
+    assert (
+        main(
+            ["export", "--database-url", journey["cases"], "--key", KEY, "--format", "csv", "--output", str(csv_target)]
+        )
+        == 0
+    )
     table = pq.read_table(target)
     assert table.column_names == ["event_id", "case", "version", "type", "occurred_at", "data"]
     rows = table.to_pylist()
@@ -126,8 +140,19 @@ def test_parquet_export_round_trips(journey, tmp_path):
 def test_parquet_without_pyarrow_exits_2(journey, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    code = main(["export", "--database-url", journey["cases"], "--key", KEY, "--format", "parquet",
-                 "--output", str(tmp_path / "x.parquet")])
+    code = main(
+        [
+            "export",
+            "--database-url",
+            journey["cases"],
+            "--key",
+            KEY,
+            "--format",
+            "parquet",
+            "--output",
+            str(tmp_path / "x.parquet"),
+        ]
+    )
     assert code == 2
     assert "pyarrow" in capsys.readouterr().err
 

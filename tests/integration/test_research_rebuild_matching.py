@@ -1,4 +1,5 @@
 """`mentor-research rebuild matching` equals the live read model; verify names a tampered row."""
+
 import io
 import uuid
 from datetime import date
@@ -9,10 +10,10 @@ import pytest
 from research.cli import main
 from services.cases.service import CasesService
 from services.matching.service import MatchingService
+from tests.actors import signed_rpc
 from tests.integration.event_helpers import open_broker
 from tests.integration.relay_helpers import publish_via_outbox
 from tests.support import actor, case_form, eventually, mentor_snapshot
-from tests.actors import signed_rpc
 
 RUBRIC = "digital-technologies"
 
@@ -28,12 +29,26 @@ def live(start_module_service, test_env):
     start_module_service(CasesService, DATABASE_URL=urls["cases"])
     mentors = [str(uuid.uuid4()) for _ in range(3)]
     for n, mentor_id in enumerate(mentors):
-        publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentor_id,
-                           mentor_snapshot(mentor_id, [RUBRIC] if n else [RUBRIC, "self-management"],
-                                           away_periods=[{"starts_on": date(2020, 1, 1), "ends_on": date(2020, 1, 31)}]),
-                           url=urls["identity"])
-    publish_via_outbox(test_env, "identity", "MentorProfileUpdated", mentors[2],  # a later change wins
-                       mentor_snapshot(mentors[2], [RUBRIC], accepting_cases=False), url=urls["identity"])
+        publish_via_outbox(
+            test_env,
+            "identity",
+            "MentorProfileUpdated",
+            mentor_id,
+            mentor_snapshot(
+                mentor_id,
+                [RUBRIC] if n else [RUBRIC, "self-management"],
+                away_periods=[{"starts_on": date(2020, 1, 1), "ends_on": date(2020, 1, 31)}],
+            ),
+            url=urls["identity"],
+        )
+    publish_via_outbox(
+        test_env,
+        "identity",
+        "MentorProfileUpdated",
+        mentors[2],  # a later change wins
+        mentor_snapshot(mentors[2], [RUBRIC], accepting_cases=False),
+        url=urls["identity"],
+    )
     mentee = actor("mentee")
     with signed_rpc(test_env.amqp_uri, timeout=15) as rpc:
         eventually(lambda: rpc.matching.get_mentor(mentors[2])["accepting_cases"] is False)
@@ -53,8 +68,18 @@ def run(*argv):
 
 def rebuild(live, test_env, name):
     url = test_env.database_url(f"rebuilt_m_{name}")
-    code, out = run("rebuild", "matching", "--identity-url", live["identity"], "--cases-url", live["cases"],
-                    "--matching-url", live["matching"], "--into-url", url)
+    code, out = run(
+        "rebuild",
+        "matching",
+        "--identity-url",
+        live["identity"],
+        "--cases-url",
+        live["cases"],
+        "--matching-url",
+        live["matching"],
+        "--into-url",
+        url,
+    )
     assert code == 0, out
     assert "4 MentorProfileUpdated and 2 MentorsMatched" in out
     return url

@@ -1,5 +1,6 @@
 """The report's fast replay (research/replay.py) folds a real log to the same statistics as the
 generic path (select_notifications pages, every event through the app's mapper)."""
+
 import datetime
 import random
 import uuid
@@ -25,8 +26,12 @@ def journey(rng, number):
     """One case through a random journey touching every kind of event the domain has."""
     author = str(uuid.uuid4())
     mentors = [str(uuid.uuid4()) for _ in range(8)]
-    form = case_form(rubrics=rng.sample(RUBRICS, rng.choice((1, 2))), urgency=rng.choice(("urgent", "need_advice")),
-                     mode=rng.choice(("personal", "anonymous")), group_discussion_consent=rng.random() < 0.5)
+    form = case_form(
+        rubrics=rng.sample(RUBRICS, rng.choice((1, 2))),
+        urgency=rng.choice(("urgent", "need_advice")),
+        mode=rng.choice(("personal", "anonymous")),
+        group_discussion_consent=rng.random() < 0.5,
+    )
     case = Case.file(uuid.uuid4(), f"MC-RP-{number:04d}", author, form)
     if rng.random() < 0.1:
         case.withdraw(author, "no longer needed")
@@ -76,8 +81,16 @@ def journey(rng, number):
         mentor = engage()
         solutions[case.propose_solution(mentor, "Another way.", [])] = rng.randint(1, 5)
     if rng.random() < 0.8:
-        case.complete(author, {"problem_solved": rng.choice(("yes", "partly", "no")), "helpfulness": solutions,
-                               "actions": "", "learned": "", "comment": ""})
+        case.complete(
+            author,
+            {
+                "problem_solved": rng.choice(("yes", "partly", "no")),
+                "helpfulness": solutions,
+                "actions": "",
+                "learned": "",
+                "comment": "",
+            },
+        )
         if case.form["group_discussion_consent"] and rng.random() < 0.5:
             case.publish_to_forum(author, title="A case")
     return case
@@ -85,9 +98,16 @@ def journey(rng, number):
 
 def figures(stats):
     """Everything the report shows, and each case's numbers under the same key in the same order."""
-    return (stats.events, stats.unknown_case_events, list(stats.cases),
-            [tuple(getattr(case, a) for a in case.__slots__) for case in stats.cases.values()],
-            stats.groups(), stats.by_month(), stats.acceptance_hours("urgency"), stats.acceptance_hours("rubric"))
+    return (
+        stats.events,
+        stats.unknown_case_events,
+        list(stats.cases),
+        [tuple(getattr(case, a) for a in case.__slots__) for case in stats.cases.values()],
+        stats.groups(),
+        stats.by_month(),
+        stats.acceptance_hours("urgency"),
+        stats.acceptance_hours("rubric"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +118,7 @@ def store(test_env):
     rng = random.Random(10)
     cases = [journey(rng, i) for i in range(150)]
     for start in range(0, len(cases), 20):
-        app.save(*cases[start:start + 20])
+        app.save(*cases[start : start + 20])
     app.close()
     reader = open_store(url)
     yield reader
@@ -109,8 +129,19 @@ def test_the_fast_path_folds_like_the_generic_mapper_path(store):
     generic = Statistics().add_all(iter_events(store))
     fast = replay.fold_statistics(store, itersize=100)  # several round trips of the cursor
     kinds = {type(e).__name__ for e in iter_events(store)}
-    assert {"Created", "Flagged", "Escalated", "MentorDeclined", "CaseRedefined", "ColleagueOpinionAdded",
-            "MessageSent", "SecondOpinionRequested", "Completed", "PublishedToForum", "Withdrawn"} <= kinds
+    assert {
+        "Created",
+        "Flagged",
+        "Escalated",
+        "MentorDeclined",
+        "CaseRedefined",
+        "ColleagueOpinionAdded",
+        "MessageSent",
+        "SecondOpinionRequested",
+        "Completed",
+        "PublishedToForum",
+        "Withdrawn",
+    } <= kinds
     assert generic.events > 1000 and len(generic.cases) >= 150
     assert all(isinstance(case_id, uuid.UUID) for case_id in fast.cases)
     assert figures(fast) == figures(generic)

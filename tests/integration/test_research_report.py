@@ -1,4 +1,5 @@
 """`mentor-research report` on a real event store: CSV figures, PNG plots, HTML with embedded images."""
+
 import base64
 import csv
 import io
@@ -40,9 +41,13 @@ def store(test_env):
     a.record_proposals(2, [_proposal(m2)])
     a.choose_mentor(author_a, m2)
     a.accept(m2)
-    qids = a.ask_questions(m2, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"},
-                                {"bank_id": None, "text": "What would the ideal lesson look like?",
-                                 "kind": "developing"}])
+    qids = a.ask_questions(
+        m2,
+        [
+            {"bank_id": None, "text": "Which form?", "kind": "clarifying"},
+            {"bank_id": None, "text": "What would the ideal lesson look like?", "kind": "developing"},
+        ],
+    )
     a.answer_questions(author_a, [{"question_id": q, "text": "7B."} for q in qids])
     a.redefine(author_a, case_form(rubrics=["teaching-methods"], urgency="urgent", essence="More precisely."))
     s1 = a.propose_solution(m2, "Try group work.", [])
@@ -51,19 +56,24 @@ def store(test_env):
     a.choose_mentor(author_a, m3)
     a.accept(m3)
     s2 = a.propose_solution(m3, "Try roles.", [])
-    a.complete(author_a, {"problem_solved": "partly", "helpfulness": {s1: 3, s2: 4}, "actions": "", "learned": "",
-                          "comment": ""})
+    a.complete(
+        author_a,
+        {"problem_solved": "partly", "helpfulness": {s1: 3, s2: 4}, "actions": "", "learned": "", "comment": ""},
+    )
     app.save(a)
 
     # b: accepted at once, one solution, completed "yes"
-    b = Case.file(uuid.uuid4(), "MC-R-2", author_b, case_form(rubrics=["teaching-methods", "digital-technologies"],
-                                                              urgency="need_advice"))
+    b = Case.file(
+        uuid.uuid4(),
+        "MC-R-2",
+        author_b,
+        case_form(rubrics=["teaching-methods", "digital-technologies"], urgency="need_advice"),
+    )
     b.record_proposals(1, [_proposal(m1)])
     b.choose_mentor(author_b, m1)
     b.accept(m1)
     sb = b.propose_solution(m1, "Use a quiz.", [])
-    b.complete(author_b, {"problem_solved": "yes", "helpfulness": {sb: 5}, "actions": "", "learned": "",
-                          "comment": ""})
+    b.complete(author_b, {"problem_solved": "yes", "helpfulness": {sb: 5}, "actions": "", "learned": "", "comment": ""})
     app.save(b)
 
     # c: withdrawn before any mentor
@@ -94,8 +104,16 @@ def _summary(out_dir):
 def test_prints_the_paths_of_every_file(report):
     out_dir, printed = report
     names = sorted(os.path.basename(p) for p in printed)
-    assert names == sorted(["report.csv", "report.html", "cases_by_rubric.png", "cases_by_rubric_over_time.png",
-                            "time_to_acceptance_by_urgency.png", "reflection_outcomes_by_rubric.png"])
+    assert names == sorted(
+        [
+            "report.csv",
+            "report.html",
+            "cases_by_rubric.png",
+            "cases_by_rubric_over_time.png",
+            "time_to_acceptance_by_urgency.png",
+            "reflection_outcomes_by_rubric.png",
+        ]
+    )
     assert all(os.path.exists(p) for p in printed)
 
 
@@ -122,8 +140,7 @@ def test_html_embeds_the_plots(report):
 
 def test_no_mentor_or_author_id_in_any_file(report, store):
     out_dir, _ = report
-    text = (out_dir / "report.html").read_text(encoding="utf-8") + (out_dir / "report.csv").read_text(
-        encoding="utf-8")
+    text = (out_dir / "report.html").read_text(encoding="utf-8") + (out_dir / "report.csv").read_text(encoding="utf-8")
     assert not [i for i in (*store["mentors"], *store["authors"]) if i in text]
 
 

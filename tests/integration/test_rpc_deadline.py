@@ -2,6 +2,7 @@
 request whose caller's deadline has passed is refused unexecuted, one within it is carried out, one
 without a deadline (an operator's ClusterRpcProxy) too; a service with @rpc methods cannot start
 without the worker-side check."""
+
 import time
 import uuid
 
@@ -11,9 +12,9 @@ from nameko.containers import ServiceContainer
 from contracts.errors import ServiceUnavailable
 from services.cases.service import CasesService
 from services.common.rpc import DEADLINE_KEY, rpc
+from tests.actors import signed_rpc
 from tests.integration.event_helpers import count
 from tests.support import actor, case_form
-from tests.actors import signed_rpc
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ commands, a restart during traffic). CI of 2026-12-06: the identity admin's migr
 ``ALTER TABLE users ADD COLUMN IF NOT EXISTS ...`` beside the running identity service, deadlocked with
 its transactions and failed a module's 658 tests; a cases container restarted during a burst hung at
 start behind the same kind of lock."""
+
 import threading
 import zlib
 
@@ -77,7 +78,8 @@ def test_a_start_with_nothing_new_to_run_takes_no_lock_beside_a_writing_transact
 
 
 def test_a_new_statement_waits_for_its_lock_a_bounded_time_then_gives_up_recording_nothing(
-        store, holder, url, monkeypatch):
+    store, holder, url, monkeypatch
+):
     store.migrate([TABLE, COLUMN])
     monkeypatch.setattr(db_module, "MIGRATION_LOCK_TIMEOUT", 1)
     monkeypatch.setattr(db_module, "MIGRATION_ATTEMPTS", 2)
@@ -90,13 +92,15 @@ def test_a_new_statement_waits_for_its_lock_a_bounded_time_then_gives_up_recordi
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM schema_statements WHERE digest = %s", (statement_digest(NEW_COLUMN),))
         assert cur.fetchone()[0] == 0
-        cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' "
-                    "AND column_name = 'read_at'")
+        cur.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'read_at'"
+        )
         assert cur.fetchone()[0] == 0
     assert _migrate_beside(store, [TABLE, COLUMN, NEW_COLUMN]) == {"done": True}  # the lock is free: it runs
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' "
-                    "AND column_name = 'read_at'")
+        cur.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'read_at'"
+        )
         assert cur.fetchone()[0] == 1
 
 

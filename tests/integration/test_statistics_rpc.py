@@ -4,6 +4,7 @@ against the cases' own histories), registrations per year (seed Table 1), and wh
 
 cases and identity run on databases of their own here, so no other module's cases or users count.
 """
+
 import statistics as py_statistics
 import time
 import uuid
@@ -19,9 +20,9 @@ from services.cases.service import CasesService
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
 from tests.accounts import register_over_rpc
+from tests.actors import signed_rpc
 from tests.integration.event_helpers import envelope, open_broker, purge
 from tests.support import actor, case_form, eventually
-from tests.actors import signed_rpc
 
 PASSWORD = "correct horse battery"
 MODERATOR = actor("moderator")
@@ -44,8 +45,18 @@ def world(start_module_service, test_env):
 
 def _propose(broker, rpc, mentee, case_id, round_, mentor_id):
     """Matching's answer for a round, as matching publishes it; wait until the case took it."""
-    broker.publish(envelope("MentorsMatched", case_id, {"case_id": case_id, "round": round_, "proposals": [
-        {"mentor_id": mentor_id, "matched_rubrics": ["education-law"], "score": 1.0}]}, source="matching"))
+    broker.publish(
+        envelope(
+            "MentorsMatched",
+            case_id,
+            {
+                "case_id": case_id,
+                "round": round_,
+                "proposals": [{"mentor_id": mentor_id, "matched_rubrics": ["education-law"], "score": 1.0}],
+            },
+            source="matching",
+        )
+    )
     eventually(lambda: rpc.cases.get_case(mentee, case_id)["state"] == "choosing_mentor", message="proposals")
 
 
@@ -99,8 +110,9 @@ def filed(world, test_env):
         rpc.cases.choose_mentor(mentee, declined["id"], {"mentor_id": second["user_id"]})
         rpc.cases.accept_case(second, declined["id"])  # a second answer: not the first response
 
-        waiting = _chosen(broker, rpc, mentee, first, rubrics=["interaction-with-parents"],
-                          urgency="want_expert_opinion")
+        waiting = _chosen(
+            broker, rpc, mentee, first, rubrics=["interaction-with-parents"], urgency="want_expert_opinion"
+        )
         withdrawn = rpc.cases.create_case(mentee, case_form(rubrics=["interaction-with-parents"]))
         rpc.cases.withdraw_case(mentee, withdrawn["id"], {"reason": "Solved it myself."})
 
@@ -117,10 +129,17 @@ def test_cases_by_rubric_state_urgency_year_and_first_response(world, filed, rpc
     assert stats["total"] == 5 and stats["filed_from"] is None and stats["filed_to"] is None
     assert [r["slug"] for r in stats["by_rubric"]] == list(RUBRIC_SLUGS)  # the rubricator, zeros included
     assert {r["slug"]: r["count"] for r in stats["by_rubric"] if r["count"]} == {
-        "education-law": 2, "self-management": 1, "interaction-with-parents": 2, "class-management-motivation": 1}
+        "education-law": 2,
+        "self-management": 1,
+        "interaction-with-parents": 2,
+        "class-management-motivation": 1,
+    }
     assert stats["by_rubric"][0]["label"] == "Education law"
     assert {k: n for k, n in _counts(stats["by_state"]).items() if n} == {
-        "in_progress": 3, "awaiting_acceptance": 1, "withdrawn": 1}
+        "in_progress": 3,
+        "awaiting_acceptance": 1,
+        "withdrawn": 1,
+    }
     assert _counts(stats["by_urgency"]) == {"urgent": 1, "need_advice": 3, "want_expert_opinion": 1}
     assert stats["by_year"] == [{"year": datetime.now(timezone.utc).year, "count": 5}]
 
@@ -174,10 +193,12 @@ def test_the_summaries_are_filled_from_the_log_for_an_index_made_before_them(wor
     db.autocommit = False  # one transaction: the catch-up timer never sees the table without the columns
     try:
         with db.cursor() as cur:
-            cur.execute("ALTER TABLE case_index DROP COLUMN excerpt, DROP COLUMN mode, DROP COLUMN turn, "
-                        "DROP COLUMN turn_since, DROP COLUMN collective, DROP COLUMN public, "
-                        "DROP COLUMN second_opinion, DROP COLUMN declines, DROP COLUMN clarifying_questions, "
-                        "DROP COLUMN developing_questions")
+            cur.execute(
+                "ALTER TABLE case_index DROP COLUMN excerpt, DROP COLUMN mode, DROP COLUMN turn, "
+                "DROP COLUMN turn_since, DROP COLUMN collective, DROP COLUMN public, "
+                "DROP COLUMN second_opinion, DROP COLUMN declines, DROP COLUMN clarifying_questions, "
+                "DROP COLUMN developing_questions"
+            )
             for statement in index.SCHEMA:
                 cur.execute(statement)
             cur.execute("SELECT count(*) FROM case_index WHERE mode IS NULL")
@@ -189,15 +210,18 @@ def test_the_summaries_are_filled_from_the_log_for_an_index_made_before_them(wor
     assert after == before and after["declines"] == {"count": 1, "cases": 1}
     relisted = rpc.cases.list_cases(MODERATOR, {"limit": 200})["items"]
     assert [{k: c[k] for k in ("id", "excerpt", "mode", "turn")} for c in relisted] == [
-        {k: c[k] for k in ("id", "excerpt", "mode", "turn")} for c in listed]
+        {k: c[k] for k in ("id", "excerpt", "mode", "turn")} for c in listed
+    ]
     assert all(c["excerpt"].startswith("Pupils of my 7th form") for c in relisted)
 
 
 def test_a_case_filed_in_another_year(world, filed, rpc):
     _, db, _ = world
     with db.cursor() as cur:  # as if filed in 2021 (the index keeps the first created_at it saw)
-        cur.execute("UPDATE case_index SET created_at = '2021-06-01T10:00:00Z' WHERE case_id = "
-                    "(SELECT case_id FROM case_index WHERE state = 'withdrawn')")
+        cur.execute(
+            "UPDATE case_index SET created_at = '2021-06-01T10:00:00Z' WHERE case_id = "
+            "(SELECT case_id FROM case_index WHERE state = 'withdrawn')"
+        )
     stats = rpc.cases.statistics(MODERATOR, {})
     assert stats["by_year"] == [{"year": 2021, "count": 1}, {"year": datetime.now(timezone.utc).year, "count": 4}]
     in_2021 = rpc.cases.statistics(MODERATOR, {"from": "2021-01-01", "to": "2021-12-31"})
@@ -214,19 +238,37 @@ def test_only_moderators_see_the_case_statistics(world, rpc, role):
 
 # ---- registrations per year (identity) -----------------------------------------------------
 
+
 def _register(rpc, role, identity_url):
     """A mentor verified through the SMTP catcher (to apply for the roll)."""
-    return register_over_rpc(rpc, {"email": f"{role}.{uuid.uuid4().hex[:10]}@example.org", "password": PASSWORD,
-                                   "role": role, "first_name": "Anna", "last_name": "Petrova", "patronymic": ""},
-                             verify=role == "mentor", database_url=identity_url)
+    return register_over_rpc(
+        rpc,
+        {
+            "email": f"{role}.{uuid.uuid4().hex[:10]}@example.org",
+            "password": PASSWORD,
+            "role": role,
+            "first_name": "Anna",
+            "last_name": "Petrova",
+            "patronymic": "",
+        },
+        verify=role == "mentor",
+        database_url=identity_url,
+    )
 
 
 def test_registrations_per_year_by_role_with_accredited_mentors(world, rpc):
     _, _, identity_url = world
     store = open_store(identity_url)
     try:
-        made = create_moderator(store, {"email": f"moderator.{uuid.uuid4().hex[:10]}@example.org",
-                                        "password": PASSWORD, "first_name": "Maria", "last_name": "Moderova"})
+        made = create_moderator(
+            store,
+            {
+                "email": f"moderator.{uuid.uuid4().hex[:10]}@example.org",
+                "password": PASSWORD,
+                "first_name": "Maria",
+                "last_name": "Moderova",
+            },
+        )
     finally:
         store.close()
     moderator = {"user_id": made["id"], "role": "moderator"}
@@ -234,13 +276,15 @@ def test_registrations_per_year_by_role_with_accredited_mentors(world, rpc):
     mentors = [_register(rpc, "mentor", identity_url) for _ in range(2)]
     mentor = {"user_id": mentors[0]["id"], "role": "mentor"}
     rpc.identity.update_mentor_profile(mentor, {"rubrics": ["education-law"], "accepting_cases": True})
-    applied = rpc.identity.apply_for_accreditation(mentor, {
-        "experience": "Twelve years of teaching mathematics.", "motivation": "To help novice teachers."})
+    applied = rpc.identity.apply_for_accreditation(
+        mentor, {"experience": "Twelve years of teaching mathematics.", "motivation": "To help novice teachers."}
+    )
     rpc.identity.approve_application(moderator, applied["application"]["id"])
 
     year = datetime.now(timezone.utc).year
-    assert rpc.identity.registrations_per_year(moderator) == {"items": [
-        {"year": year, "mentees": 3, "mentors": 2, "accredited_mentors": 1}]}  # the moderator is staff
+    assert rpc.identity.registrations_per_year(moderator) == {
+        "items": [{"year": year, "mentees": 3, "mentors": 2, "accredited_mentors": 1}]
+    }  # the moderator is staff
 
     conn = psycopg2.connect(identity_url)
     conn.autocommit = True
@@ -255,8 +299,11 @@ def test_registrations_per_year_by_role_with_accredited_mentors(world, rpc):
     assert all(i["mentees"] == i["mentors"] == 0 for i in items[1:-1])
     assert items[-1] == {"year": year, "mentees": 2, "mentors": 2, "accredited_mentors": 1}
 
-    for refused in ({"user_id": mentees[1]["id"], "role": "mentee"}, mentor,
-                    {"user_id": mentees[1]["id"], "role": "moderator"},  # a forged role
-                    {"user_id": str(uuid.uuid4()), "role": "moderator"}):
+    for refused in (
+        {"user_id": mentees[1]["id"], "role": "mentee"},
+        mentor,
+        {"user_id": mentees[1]["id"], "role": "moderator"},  # a forged role
+        {"user_id": str(uuid.uuid4()), "role": "moderator"},
+    ):
         with pytest.raises(Forbidden):
             rpc.identity.registrations_per_year(refused)

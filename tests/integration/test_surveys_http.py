@@ -3,9 +3,10 @@ real broker and databases. A moderator creates a survey; the people asked get an
 once, anonymously; bad answers are refused naming their field and change nothing; the author reads
 aggregates (free text anonymized) as JSON and CSV; the results rebuilt from each survey's stream of facts
 equal the running ones; nothing stored links an answer to a person."""
+
 import csv
-import json
 import io
+import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -22,8 +23,16 @@ from tests.integration.gateway_platform import assert_error, start_platform
 from tests.support import eventually
 
 BACKENDS = (IdentityService, NotificationsService)  # and the library, started with a quick announcing timer
-PROFILE = {"rubrics": ["self-management"], "place_of_work": "School", "institute": "Institute", "position": "Teacher",
-           "interests": "", "links": [], "motto": "", "accepting_cases": True}
+PROFILE = {
+    "rubrics": ["self-management"],
+    "place_of_work": "School",
+    "institute": "Institute",
+    "position": "Teacher",
+    "interests": "",
+    "links": [],
+    "motto": "",
+    "accepting_cases": True,
+}
 QUESTIONS = [
     {"kind": "single", "text": "Which form do you teach most?", "options": ["5", "7", "9"]},
     {"kind": "multiple", "text": "What helps you?", "options": ["Peers", "Mentor", "Library"], "required": False},
@@ -50,24 +59,34 @@ def accredited_mentor(api, moderator, rubrics=("self-management",)):
     assert api("PUT", "/api/v1/me/mentor-profile", token=token, json=dict(PROFILE, rubrics=list(rubrics))).ok
     applied = api("POST", "/api/v1/me/accreditation", token=token, json={"experience": "Years.", "motivation": "Help."})
     assert applied.status_code == 201, applied.text
-    approved = api("POST", f"/api/v1/accreditation/applications/{applied.json()['application']['id']}/approve",
-                   token=moderator)
+    approved = api(
+        "POST", f"/api/v1/accreditation/applications/{applied.json()['application']['id']}/approve", token=moderator
+    )
     assert approved.status_code == 200, approved.text
     return user, token
 
 
 def survey_form(**overrides):
     now = datetime.now(timezone.utc)
-    form = {"title": f"How is the term going? {uuid.uuid4().hex[:6]}", "audience": "both",
-            "opens_at": (now - timedelta(minutes=1)).isoformat(), "closes_at": (now + timedelta(days=7)).isoformat(),
-            "questions": QUESTIONS}
+    form = {
+        "title": f"How is the term going? {uuid.uuid4().hex[:6]}",
+        "audience": "both",
+        "opens_at": (now - timedelta(minutes=1)).isoformat(),
+        "closes_at": (now + timedelta(days=7)).isoformat(),
+        "questions": QUESTIONS,
+    }
     form.update(overrides)
     return form
 
 
 def create(api, token, expect=201, key=None, **overrides):
-    response = api("POST", "/api/v1/surveys", token=token, json=survey_form(**overrides),
-                   headers={"Idempotency-Key": key or uuid.uuid4().hex})
+    response = api(
+        "POST",
+        "/api/v1/surveys",
+        token=token,
+        json=survey_form(**overrides),
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
@@ -119,8 +138,17 @@ def test_the_audience_is_told_answers_once_and_the_author_reads_aggregates(api, 
     assert (seen["can_answer"], seen["answered"], seen["responses"]) == (True, False, None)
     assert [s["id"] for s in api("GET", "/api/v1/surveys", token=t_mentee).json()["items"]].count(survey["id"]) == 1
 
-    given = answer(api, t_mentee, survey["id"], {"q1": "7", "q2": ["Mentor", "Peers"], "q3": 4,
-                                                 "q4": "Мария Ивановна Петрова из школы № 57 мне очень помогла."})
+    given = answer(
+        api,
+        t_mentee,
+        survey["id"],
+        {
+            "q1": "7",
+            "q2": ["Mentor", "Peers"],
+            "q3": 4,
+            "q4": "Мария Ивановна Петрова из школы № 57 мне очень помогла.",
+        },
+    )
     assert given.status_code == 201 and given.json() == {"survey_id": survey["id"], "answered": True}
     assert answer(api, t_other_mentee, survey["id"], {"q1": "7", "q3": 2}).status_code == 201
     eventually(lambda: visible(api, t_mentor, survey["id"]), timeout=30, message="the mentor in the audience")
@@ -164,27 +192,34 @@ def test_the_audience_is_told_answers_once_and_the_author_reads_aggregates(api, 
         cur.execute("SELECT results FROM survey_results WHERE survey_id = %s", (survey["id"],))
         assert surveys.fold(questions, facts) == cur.fetchone()["results"]
         assert len(facts) == 3 and facts[0]["q1"] == "7"
-        cur.execute("SELECT table_name, column_name FROM information_schema.columns "
-                    "WHERE table_name IN ('survey_answers', 'survey_respondents')")
+        cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_name IN ('survey_answers', 'survey_respondents')"
+        )
         columns = {(r["table_name"], r["column_name"]) for r in cur.fetchall()}
-        assert columns == {("survey_answers", "survey_id"), ("survey_answers", "seq"),
-                           ("survey_answers", "answers"), ("survey_respondents", "survey_id"),
-                           ("survey_respondents", "user_id")}
+        assert columns == {
+            ("survey_answers", "survey_id"),
+            ("survey_answers", "seq"),
+            ("survey_answers", "answers"),
+            ("survey_respondents", "survey_id"),
+            ("survey_respondents", "user_id"),
+        }
     conn.close()
 
 
 def test_answers_that_do_not_fit_are_refused_naming_the_field_and_change_nothing(api, moderator):
     _, t_mentee = api.register("mentee")
     survey = create(api, moderator)
-    for answers, field in (({"q3": 3}, "answers.q1"),                     # a required question missing
-                           ({"q1": "8", "q3": 3}, "answers.q1"),          # a choice not offered
-                           ({"q1": "7", "q2": ["Coach"], "q3": 3}, "answers.q2"),
-                           ({"q1": "7", "q3": 6}, "answers.q3"),          # outside 1-5
-                           ({"q1": "7", "q3": 3, "q7": "x"}, "answers.q7")):
+    for answers, field in (
+        ({"q3": 3}, "answers.q1"),  # a required question missing
+        ({"q1": "8", "q3": 3}, "answers.q1"),  # a choice not offered
+        ({"q1": "7", "q2": ["Coach"], "q3": 3}, "answers.q2"),
+        ({"q1": "7", "q3": 6}, "answers.q3"),  # outside 1-5
+        ({"q1": "7", "q3": 3, "q7": "x"}, "answers.q7"),
+    ):
         error = assert_error(answer(api, t_mentee, survey["id"], answers), 400, "invalid_input")
         assert list(error["fields"]) == [field], error
-    assert_error(api("POST", f"/api/v1/surveys/{survey['id']}/answers", token=t_mentee, json={}), 400,
-                 "invalid_input")
+    assert_error(api("POST", f"/api/v1/surveys/{survey['id']}/answers", token=t_mentee, json={}), 400, "invalid_input")
     assert responses(api, moderator, survey["id"]) == 0
     assert answer(api, t_mentee, survey["id"], {"q1": "5", "q3": 3}).status_code == 201  # still free to answer
 
@@ -192,8 +227,9 @@ def test_answers_that_do_not_fit_are_refused_naming_the_field_and_change_nothing
 def test_answers_outside_the_period_are_refused(api, moderator):
     _, t_mentee = api.register("mentee")
     now = datetime.now(timezone.utc)
-    later = create(api, moderator, opens_at=(now + timedelta(days=1)).isoformat(),
-                   closes_at=(now + timedelta(days=2)).isoformat())
+    later = create(
+        api, moderator, opens_at=(now + timedelta(days=1)).isoformat(), closes_at=(now + timedelta(days=2)).isoformat()
+    )
     assert later["state"] == "scheduled"
     error = assert_error(answer(api, t_mentee, later["id"], {"q1": "5", "q3": 3}), 400, "invalid_input")
     assert error["fields"] == {"survey": ["The survey has not opened yet."]}
@@ -219,16 +255,19 @@ def test_a_survey_opening_later_is_announced_when_it_opens(api, moderator):
 
 def test_malformed_definitions_name_their_field(api, moderator):
     now = datetime.now(timezone.utc)
-    for overrides, field in (({"closes_at": (now - timedelta(days=8)).isoformat()}, "closes_at"),
-                             ({"questions": []}, "questions"),
-                             ({"audience": "parents"}, "audience"),
-                             ({"questions": [{"kind": "single", "text": "Which?", "options": ["one"]}]}, "questions"),
-                             ({"questions": [{"kind": "scale", "text": "How?", "options": ["a", "b"]}]}, "questions")):
+    for overrides, field in (
+        ({"closes_at": (now - timedelta(days=8)).isoformat()}, "closes_at"),
+        ({"questions": []}, "questions"),
+        ({"audience": "parents"}, "audience"),
+        ({"questions": [{"kind": "single", "text": "Which?", "options": ["one"]}]}, "questions"),
+        ({"questions": [{"kind": "scale", "text": "How?", "options": ["a", "b"]}]}, "questions"),
+    ):
         response = api("POST", "/api/v1/surveys", token=moderator, json=survey_form(**overrides))
         error = assert_error(response, 400, "invalid_input")
         assert field in error["fields"], error
-    closed_already = survey_form(opens_at=(now - timedelta(days=2)).isoformat(),
-                                 closes_at=(now - timedelta(days=1)).isoformat())
+    closed_already = survey_form(
+        opens_at=(now - timedelta(days=2)).isoformat(), closes_at=(now - timedelta(days=1)).isoformat()
+    )
     error = assert_error(api("POST", "/api/v1/surveys", token=moderator, json=closed_already), 400, "invalid_input")
     assert error["fields"] == {"closes_at": ["Must be in the future."]}
 
@@ -237,24 +276,31 @@ def test_accredited_mentors_create_surveys_only_when_moderators_allow_it(api, mo
     _, t_mentor = accredited_mentor(api, moderator)
     _, t_newcomer = api.register("mentor")
     _, t_mentee = api.register("mentee")
-    set_to = lambda allowed: api("PUT", "/api/v1/surveys/settings", token=moderator,  # noqa: E731
-                                 json={"mentors_may_create": allowed})
+
+    def set_to(allowed):
+        return api("PUT", "/api/v1/surveys/settings", token=moderator, json={"mentors_may_create": allowed})
+
     try:
         assert set_to(False).json() == {"mentors_may_create": False}
         assert_error(api("POST", "/api/v1/surveys", token=t_mentor, json=survey_form()), 403, "forbidden")
         assert set_to(True).json() == {"mentors_may_create": True}
         assert api("GET", "/api/v1/surveys/settings", token=t_mentee).json() == {"mentors_may_create": True}
-        own = eventually(lambda: (lambda r: r.json() if r.status_code == 201 else None)(
-            api("POST", "/api/v1/surveys", token=t_mentor, json=survey_form(audience="mentees"))),
-            timeout=30, message="the accredited mentor creates a survey")
+        own = eventually(
+            lambda: (lambda r: r.json() if r.status_code == 201 else None)(
+                api("POST", "/api/v1/surveys", token=t_mentor, json=survey_form(audience="mentees"))
+            ),
+            timeout=30,
+            message="the accredited mentor creates a survey",
+        )
         assert own["own"] is True
         assert_error(api("POST", "/api/v1/surveys", token=t_newcomer, json=survey_form()), 403, "forbidden")
         assert_error(api("POST", "/api/v1/surveys", token=t_mentee, json=survey_form()), 403, "forbidden")
         assert answer(api, t_mentee, own["id"], {"q1": "5", "q3": 3}).status_code == 201
         assert api("GET", f"/api/v1/surveys/{own['id']}/results", token=t_mentor).json()["responses"] == 1
         assert api("GET", f"/api/v1/surveys/{own['id']}/results", token=moderator).status_code == 200
-        assert_error(api("PUT", "/api/v1/surveys/settings", token=t_mentor, json={"mentors_may_create": False}),
-                     403, "forbidden")
+        assert_error(
+            api("PUT", "/api/v1/surveys/settings", token=t_mentor, json={"mentors_may_create": False}), 403, "forbidden"
+        )
     finally:
         set_to(False)
 
@@ -276,23 +322,66 @@ def test_the_researchers_export_has_every_answer_and_no_person(api, moderator, t
     _, t_mentee = api.register("mentee")
     me = api("GET", "/api/v1/me", token=moderator).json()
     survey = create(api, moderator)
-    given = answer(api, t_mentee, survey["id"], {"q1": "9", "q2": ["Peers"], "q3": 5,
-                                                 "q4": "Звоните мне: +7 916 123-45-67, Ольга Сергеевна."})
+    given = answer(
+        api,
+        t_mentee,
+        survey["id"],
+        {"q1": "9", "q2": ["Peers"], "q3": 5, "q4": "Звоните мне: +7 916 123-45-67, Ольга Сергеевна."},
+    )
     assert given.status_code == 201, given.text
     out = tmp_path / "surveys.csv"
-    assert main(["surveys", "--library-url", test_env.database_url("library"), "--key", "k-1", "--format", "csv",
-                 "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "surveys",
+                "--library-url",
+                test_env.database_url("library"),
+                "--key",
+                "k-1",
+                "--format",
+                "csv",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = [r for r in csv.DictReader(out.open(encoding="utf-8")) if r["survey"] == survey["id"]]
     assert [(r["question_id"], r["answer"]) for r in rows][:3] == [("q1", "9"), ("q2", '["Peers"]'), ("q3", "5")]
     assert {r["author"] for r in rows} == {Pseudonymizer("k-1")(me["id"])}
     text = rows[3]["answer"]
     assert "916" not in text and "Ольга" not in text and "[phone]" in text
-    assert set(rows[0]) == {"survey", "title", "audience", "rubrics", "opens_at", "closes_at", "author", "answer_seq",
-                            "question_id", "kind", "question", "answer"}  # no respondent, no time of answering
+    assert set(rows[0]) == {
+        "survey",
+        "title",
+        "audience",
+        "rubrics",
+        "opens_at",
+        "closes_at",
+        "author",
+        "answer_seq",
+        "question_id",
+        "kind",
+        "question",
+        "answer",
+    }  # no respondent, no time of answering
 
     dropped = tmp_path / "surveys.jsonl"
-    assert main(["surveys", "--library-url", test_env.database_url("library"), "--key", "k-1", "--drop-text",
-                 "--output", str(dropped)]) == 0
+    assert (
+        main(
+            [
+                "surveys",
+                "--library-url",
+                test_env.database_url("library"),
+                "--key",
+                "k-1",
+                "--drop-text",
+                "--output",
+                str(dropped),
+            ]
+        )
+        == 0
+    )
     kinds = {json.loads(line)["kind"] for line in dropped.open(encoding="utf-8")}
     assert "text" not in kinds and {"single", "multiple", "scale"} <= kinds
     assert main(["surveys", "--library-url", test_env.database_url("library")]) == 2  # no key: refused

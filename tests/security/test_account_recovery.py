@@ -7,6 +7,7 @@ its account e-mails to the session's aiosmtpd catcher (tests/conftest.py), which
 The gateway trusts one proxy (TRUST_FORWARDED_FOR=1): every test speaks from fresh addresses in
 X-Forwarded-For, so no test's failures or registrations count against another's.
 """
+
 import hashlib
 import time
 import uuid
@@ -25,8 +26,12 @@ MAX_DELAY = 5
 
 @pytest.fixture(scope="module")
 def api(start_module_service):
-    start_module_service(IdentityService, PUBLIC_WEB_URL=WEB, REGISTRATION_ADDRESS_LIMIT=REGISTRATIONS_PER_ADDRESS,
-                         SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS=MAX_DELAY)
+    start_module_service(
+        IdentityService,
+        PUBLIC_WEB_URL=WEB,
+        REGISTRATION_ADDRESS_LIMIT=REGISTRATIONS_PER_ADDRESS,
+        SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS=MAX_DELAY,
+    )
     return start_platform(start_module_service, backends=(), TRUST_FORWARDED_FOR=1)
 
 
@@ -46,8 +51,12 @@ def new_email(prefix="anna"):
 
 
 def register(api, email, password=PASSWORD, role="mentee", first_name="Anna", headers=None):
-    return api("POST", "/api/v1/auth/register", headers=headers or here(), json={
-        "email": email, "password": password, "role": role, "first_name": first_name, "last_name": "Petrova"})
+    return api(
+        "POST",
+        "/api/v1/auth/register",
+        headers=headers or here(),
+        json={"email": email, "password": password, "role": role, "first_name": first_name, "last_name": "Petrova"},
+    )
 
 
 def registered(api, role="mentee"):
@@ -83,6 +92,7 @@ def scalar(conn, query, *params):
 
 
 # ---- nobody but the owner can lock an account -------------------------------------------------
+
 
 def sign_in_patiently(api, email, password=PASSWORD, headers=None):
     """Sign in as the owner does: on a 429, wait its Retry-After (at most a few seconds) and retry.
@@ -157,6 +167,7 @@ def test_wrong_passwords_on_an_unknown_address_are_answered_alike_and_mail_nobod
 
 # ---- e-mail verification --------------------------------------------------------------------
 
+
 def test_a_new_account_confirms_its_email_by_a_one_time_link(api, identity_db):
     email = new_email()
     response = register(api, email)
@@ -171,8 +182,10 @@ def test_a_new_account_confirms_its_email_by_a_one_time_link(api, identity_db):
     assert scalar(identity_db, "SELECT count(*) FROM account_tokens WHERE token_hash = %s", token) == 0
     assert scalar(identity_db, "SELECT count(*) FROM account_tokens WHERE token_hash = %s", sha256(token)) == 1
     # the row is blanked once the catcher has confirmed the e-mail: a moment after it arrives
-    eventually(lambda: scalar(identity_db, "SELECT count(*) FROM account_email_outbox WHERE body LIKE %s",
-                              f"%{token}%") == 0, message="the sent e-mail's link blanked in the outbox")
+    eventually(
+        lambda: scalar(identity_db, "SELECT count(*) FROM account_email_outbox WHERE body LIKE %s", f"%{token}%") == 0,
+        message="the sent e-mail's link blanked in the outbox",
+    )
 
     access = token_of(api, email)
     me = api("GET", "/api/v1/me", token=access).json()
@@ -180,34 +193,46 @@ def test_a_new_account_confirms_its_email_by_a_one_time_link(api, identity_db):
     verified = api("POST", "/api/v1/auth/email-verification", json={"token": token})
     assert verified.status_code == 200 and verified.json() == {"verified": True}
     assert api("GET", "/api/v1/me", token=access).json()["email_verified"] is True
-    again = assert_error(api("POST", "/api/v1/auth/email-verification", json={"token": token}),
-                         400, "invalid_input")
+    again = assert_error(api("POST", "/api/v1/auth/email-verification", json={"token": token}), 400, "invalid_input")
     assert list(again["fields"]) == ["token"]
 
 
 def test_a_wrong_token_is_a_400_on_the_token_field(api):
     for token in ("x" * 43, "not even close"):
-        error = assert_error(api("POST", "/api/v1/auth/email-verification", json={"token": token}),
-                             400, "invalid_input")
+        error = assert_error(
+            api("POST", "/api/v1/auth/email-verification", json={"token": token}), 400, "invalid_input"
+        )
         assert list(error["fields"]) == ["token"]
-    assert list(assert_error(api("POST", "/api/v1/auth/email-verification", json={}),
-                             400, "invalid_input")["fields"]) == ["token"]
+    assert list(
+        assert_error(api("POST", "/api/v1/auth/email-verification", json={}), 400, "invalid_input")["fields"]
+    ) == ["token"]
 
 
 def test_an_expired_verification_link_is_refused_and_a_new_one_works(api, identity_db):
     email = registered(api)
     token = verification_token(email)
-    assert scalar(identity_db, "SELECT extract(epoch FROM expires_at - created_at)::int FROM account_tokens "
-                               "WHERE token_hash = %s", sha256(token)) == 7 * 24 * 3600  # the default lifetime
+    assert (
+        scalar(
+            identity_db,
+            "SELECT extract(epoch FROM expires_at - created_at)::int FROM account_tokens WHERE token_hash = %s",
+            sha256(token),
+        )
+        == 7 * 24 * 3600
+    )  # the default lifetime
     with identity_db.cursor() as cur:  # a week later (EMAIL_VERIFICATION_TTL_SECONDS)
-        cur.execute("UPDATE account_tokens SET created_at = created_at - interval '7 days', "
-                    "expires_at = expires_at - interval '7 days' WHERE token_hash = %s", (sha256(token),))
+        cur.execute(
+            "UPDATE account_tokens SET created_at = created_at - interval '7 days', "
+            "expires_at = expires_at - interval '7 days' WHERE token_hash = %s",
+            (sha256(token),),
+        )
     error = assert_error(api("POST", "/api/v1/auth/email-verification", json={"token": token}), 400, "invalid_input")
     assert list(error["fields"]) == ["token"]
     access = token_of(api, email)
     assert api("POST", "/api/v1/auth/email-verification/resend", token=access).status_code == 202
-    assert api("POST", "/api/v1/auth/email-verification",
-               json={"token": verification_token(email, count=2)}).status_code == 200
+    assert (
+        api("POST", "/api/v1/auth/email-verification", json={"token": verification_token(email, count=2)}).status_code
+        == 200
+    )
 
 
 def test_until_verified_no_case_is_filed_and_no_application_made(api):
@@ -215,10 +240,10 @@ def test_until_verified_no_case_is_filed_and_no_application_made(api):
     mentee_token, mentor_token = token_of(api, mentee), token_of(api, mentor)
     assert_error(api("POST", "/api/v1/cases", token=mentee_token, json=case_form()), 403, "email_not_verified")
     application = {"experience": "Fifteen years at school.", "motivation": "To help novice teachers."}
-    assert_error(api("POST", "/api/v1/me/accreditation", token=mentor_token, json=application),
-                 403, "email_not_verified")
-    assert api("POST", "/api/v1/auth/email-verification",
-               json={"token": verification_token(mentor)}).status_code == 200
+    assert_error(
+        api("POST", "/api/v1/me/accreditation", token=mentor_token, json=application), 403, "email_not_verified"
+    )
+    assert api("POST", "/api/v1/auth/email-verification", json={"token": verification_token(mentor)}).status_code == 200
     # verified: the application is judged on its merits now (no profile yet: not email_not_verified)
     response = api("POST", "/api/v1/me/accreditation", token=mentor_token, json=application)
     assert response.json()["error"]["code"] != "email_not_verified", response.text
@@ -239,6 +264,7 @@ def test_resend_sends_a_new_link_and_one_verification_voids_every_link(api):
 
 # ---- password reset ---------------------------------------------------------------------------
 
+
 def test_a_reset_link_works_once_and_ends_every_session(api, identity_db):
     email = registered(api)
     sessions = [token_of(api, email), token_of(api, email)]
@@ -247,11 +273,20 @@ def test_a_reset_link_works_once_and_ends_every_session(api, identity_db):
     message = api_mail().wait_for_account_email(email, "password_reset")
     token = reset_token(email)
     assert f"{WEB}/reset-password?token={token}" in message.get_body(("plain",)).get_content()
-    assert scalar(identity_db, "SELECT extract(epoch FROM expires_at - created_at)::int FROM account_tokens "
-                               "WHERE token_hash = %s", sha256(token)) == 3600  # PASSWORD_RESET_TTL_SECONDS
+    assert (
+        scalar(
+            identity_db,
+            "SELECT extract(epoch FROM expires_at - created_at)::int FROM account_tokens WHERE token_hash = %s",
+            sha256(token),
+        )
+        == 3600
+    )  # PASSWORD_RESET_TTL_SECONDS
 
-    weak = assert_error(api("POST", "/api/v1/auth/password-reset/confirm",
-                            json={"token": token, "new_password": "short"}), 400, "invalid_input")
+    weak = assert_error(
+        api("POST", "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "short"}),
+        400,
+        "invalid_input",
+    )
     assert list(weak["fields"]) == ["new_password"]
     done = api("POST", "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "a new passphrase"})
     assert done.status_code == 200, done.text
@@ -261,8 +296,11 @@ def test_a_reset_link_works_once_and_ends_every_session(api, identity_db):
     assert_error(sign_in(api, email), 401, "unauthorized")
     me = api("GET", "/api/v1/me", token=token_of(api, email, "a new passphrase")).json()
     assert me["email_verified"] is True  # the link came by e-mail: the address is proven
-    used = assert_error(api("POST", "/api/v1/auth/password-reset/confirm",
-                            json={"token": token, "new_password": "another passphrase"}), 400, "invalid_input")
+    used = assert_error(
+        api("POST", "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "another passphrase"}),
+        400,
+        "invalid_input",
+    )
     assert list(used["fields"]) == ["token"]
 
 
@@ -271,24 +309,32 @@ def test_an_expired_reset_link_is_refused(api, identity_db):
     assert api("POST", "/api/v1/auth/password-reset", json={"email": email}, headers=here()).status_code == 202
     token = reset_token(email)
     with identity_db.cursor() as cur:  # an hour later
-        cur.execute("UPDATE account_tokens SET created_at = created_at - interval '1 hour', "
-                    "expires_at = expires_at - interval '1 hour' WHERE token_hash = %s", (sha256(token),))
-    error = assert_error(api("POST", "/api/v1/auth/password-reset/confirm",
-                             json={"token": token, "new_password": "a new passphrase"}), 400, "invalid_input")
+        cur.execute(
+            "UPDATE account_tokens SET created_at = created_at - interval '1 hour', "
+            "expires_at = expires_at - interval '1 hour' WHERE token_hash = %s",
+            (sha256(token),),
+        )
+    error = assert_error(
+        api("POST", "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "a new passphrase"}),
+        400,
+        "invalid_input",
+    )
     assert list(error["fields"]) == ["token"]
     assert token_of(api, email)  # the password is unchanged
 
 
 def test_a_reset_for_an_unknown_address_answers_the_same_and_mails_nobody(api):
     known, unknown = registered(api), new_email("nobody")
-    answers = [api("POST", "/api/v1/auth/password-reset", json={"email": email}, headers=here())
-               for email in (known, unknown)]
+    answers = [
+        api("POST", "/api/v1/auth/password-reset", json={"email": email}, headers=here()) for email in (known, unknown)
+    ]
     assert [(a.status_code, a.json()) for a in answers] == [(202, {"status": "sent"})] * 2
     api_mail().wait_for_account_email(known, "password_reset")
     assert api_mail().account_emails(unknown) == []
 
 
 # ---- registration reveals nothing and is limited per address -----------------------------------
+
 
 def test_registering_an_existing_address_answers_the_same_and_tells_the_owner(api):
     email = registered(api)
@@ -337,6 +383,7 @@ def test_asking_for_more_links_does_not_flood_the_owners_mailbox(api):
 def test_an_operator_made_moderator_needs_no_verification(api, test_env):
     from services.common.db import PostgresStore
     from services.identity.admin import create_moderator
+
     email = new_email("moderator")
     store = PostgresStore(test_env.database_url("identity"), 1)
     try:

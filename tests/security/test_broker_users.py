@@ -16,6 +16,7 @@ Every refusal is asserted as the broker's, with the resource named: with one sha
 session's admin) each of these assertions fails - the request reaches identity or cases, the queue
 is consumed, the forged event is routed.
 """
+
 import uuid
 
 import amqp
@@ -39,8 +40,9 @@ REASON = {"reason": "I no longer need help with this case."}
 @pytest.fixture(scope="module")
 def platform(test_env, tmp_path_factory):
     """identity and cases, the services the issue's attacker reads and changes, each as its own user."""
-    assert test_env.service_amqp_uri("cases") != test_env.amqp_uri, \
+    assert test_env.service_amqp_uri("cases") != test_env.amqp_uri, (
         "this session has no vhost of its own (rabbitmqctl on the broker's host): no per-service users"
+    )
     with services_as_own_users(test_env, ("identity", "cases"), tmp_path_factory.mktemp("broker-users")) as processes:
         yield processes
 
@@ -49,8 +51,11 @@ def platform(test_env, tmp_path_factory):
 def victim(platform, test_env):
     """A verified mentee with a questionnaire and an anonymous case."""
     with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
-        return mentee_with_an_anonymous_case(gateway, "correct-horse-battery", {
-            "school": "School No. 1541", "subjects": ["History"], "forms_taught": [7], "years_of_practice": 1})
+        return mentee_with_an_anonymous_case(
+            gateway,
+            "correct-horse-battery",
+            {"school": "School No. 1541", "subjects": ["History"], "forms_taught": [7], "years_of_practice": 1},
+        )
 
 
 def issue_calls(author, case_id):
@@ -144,6 +149,7 @@ def test_it_cannot_listen_in_on_others_requests_or_events(platform, test_env, at
         def action(channel):
             channel.queue_declare(own, auto_delete=True, arguments={"x-expires": 60000})
             channel.queue_bind(own, exchange, key)
+
         return action
 
     for target in (s for s in broker_users.RPC_SERVERS if s != attacker):
@@ -163,12 +169,12 @@ def test_it_cannot_publish_as_another_service(platform, test_env, attacker):
         def action(channel):
             channel.confirm_select()
             channel.basic_publish(amqp.Message(b"forged", delivery_mode=2), exchange=exchange, routing_key=key)
+
         return action
 
     for subscription in (s for s in SUBSCRIPTIONS if s.source != attacker):
         exchange = f"{subscription.source}.events"
-        refused_by_broker(raw_refusal(uri, publish(exchange, subscription.event_types[0])),
-                          f"exchange '{exchange}'")
+        refused_by_broker(raw_refusal(uri, publish(exchange, subscription.event_types[0])), f"exchange '{exchange}'")
     for subscription in SUBSCRIPTIONS:
         refused_by_broker(raw_refusal(uri, publish("", subscription.queue)), "exchange 'amq.default'")
     refused_by_broker(raw_refusal(uri, publish("parking", SUBSCRIPTIONS[0].queue)), "exchange 'parking'")

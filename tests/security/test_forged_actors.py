@@ -9,6 +9,7 @@ in the service's log as ``actor_refused`` with its reason, never with the token.
 take no user (``identity.contact_for``, ``moderator_contacts``) answer only notifications, proving
 itself with its own key, and each such read is in the person's access log.
 """
+
 import uuid
 
 import pytest
@@ -34,8 +35,9 @@ def platform(test_env, tmp_path_factory):
     broker user (services/common/broker_users.py); the attacker below holds the admin's."""
     env = test_env.process_env()
     env.pop("PGAPPNAME", None)
-    with services_as_own_users(test_env, ("identity", "cases"), tmp_path_factory.mktemp("forged-actors"),
-                               env) as processes:
+    with services_as_own_users(
+        test_env, ("identity", "cases"), tmp_path_factory.mktemp("forged-actors"), env
+    ) as processes:
         yield processes
 
 
@@ -70,8 +72,9 @@ def _state(test_env, author, case_id):
 
 
 def _refusals(platform, reason):
-    return sum(line.count('"actor_refused"') for line in platform_log(platform).splitlines()
-               if f'"reason": "{reason}"' in line)
+    return sum(
+        line.count('"actor_refused"') for line in platform_log(platform).splitlines() if f'"reason": "{reason}"' in line
+    )
 
 
 def platform_log(platform):
@@ -93,8 +96,12 @@ def test_no_signature_reads_and_changes_nothing(platform, victim, test_env):
             with pytest.raises(Unauthorized):
                 getattr(getattr(rpc, service), method)(*args[1:], actor=author)
     assert _state(test_env, author, case_id) != "withdrawn"
-    eventually(lambda: _refusals(platform, "missing") >= before + 2 * len(calls(author, case_id)), timeout=30,
-               message="every refusal logged as actor_refused (reason missing)", explain=_explain(platform))
+    eventually(
+        lambda: _refusals(platform, "missing") >= before + 2 * len(calls(author, case_id)),
+        timeout=30,
+        message="every refusal logged as actor_refused (reason missing)",
+        explain=_explain(platform),
+    )
 
 
 def test_a_forged_signature_is_refused(platform, victim, test_env):
@@ -108,8 +115,12 @@ def test_a_forged_signature_is_refused(platform, victim, test_env):
             with pytest.raises(Unauthorized):
                 getattr(getattr(rpc, service), method)(*args)
     assert _state(test_env, author, case_id) != "withdrawn"
-    eventually(lambda: _refusals(platform, "forged") >= before + len(forged), timeout=30,
-               message="forgeries logged", explain=_explain(platform))
+    eventually(
+        lambda: _refusals(platform, "forged") >= before + len(forged),
+        timeout=30,
+        message="forgeries logged",
+        explain=_explain(platform),
+    )
     log = platform_log(platform)
     assert not any(t in log or t.split(".")[1] in log for t in forged), "a token reached the log"
 
@@ -128,19 +139,25 @@ def test_a_signature_for_another_call_is_refused(platform, victim, test_env):
         with pytest.raises(Forbidden):  # signed for somebody else than the actor claimed
             rpc.cases.withdraw_case(author, case_id, REASON)
     assert _state(test_env, author, case_id) != "withdrawn"
-    eventually(lambda: _refusals(platform, "wrong_audience") >= 2 and _refusals(platform, "actor_mismatch") >= 1,
-               timeout=30, message="refusals logged", explain=_explain(platform))
+    eventually(
+        lambda: _refusals(platform, "wrong_audience") >= 2 and _refusals(platform, "actor_mismatch") >= 1,
+        timeout=30,
+        message="refusals logged",
+        explain=_explain(platform),
+    )
 
 
 def test_an_expired_signature_is_refused(platform, victim, test_env):
     import time
+
     author, case_id = victim
     expired = token(author, "identity.get_questionnaire", expires_at=time.time() - 1, now=time.time() - 11)
     with attacker(test_env, expired) as rpc:
         with pytest.raises(Unauthorized):
             rpc.identity.get_questionnaire(author)
-    eventually(lambda: _refusals(platform, "expired") >= 1, timeout=30, message="refusal logged",
-               explain=_explain(platform))
+    eventually(
+        lambda: _refusals(platform, "expired") >= 1, timeout=30, message="refusal logged", explain=_explain(platform)
+    )
 
 
 def test_a_replayed_signature_is_refused(platform, victim, test_env):
@@ -150,8 +167,9 @@ def test_a_replayed_signature_is_refused(platform, victim, test_env):
         assert rpc.cases.get_case(author, case_id)["id"] == case_id  # the genuine call
         with pytest.raises(Unauthorized):
             rpc.cases.get_case(author, case_id)  # the same token again
-    eventually(lambda: _refusals(platform, "replayed") >= 1, timeout=30, message="refusal logged",
-               explain=_explain(platform))
+    eventually(
+        lambda: _refusals(platform, "replayed") >= 1, timeout=30, message="refusal logged", explain=_explain(platform)
+    )
 
 
 def test_the_gateways_signature_works(platform, victim, test_env):
@@ -172,11 +190,12 @@ def test_contacts_answer_only_notifications_and_every_read_is_logged(platform, v
         with pytest.raises(Unauthorized):
             rpc.identity.moderator_contacts()
     not_notifications = load_signing_key(generate()[0])
-    for forged in (service_token("notifications", "identity.contact_for", key=not_notifications),
-                   service_token("cases", "identity.contact_for"),  # signed, but not a contact reader
-                   service_token("notifications", "identity.moderator_contacts")):  # another call's
-        with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30,
-                             context_data={SERVICE_KEY: forged}) as rpc:
+    for forged in (
+        service_token("notifications", "identity.contact_for", key=not_notifications),
+        service_token("cases", "identity.contact_for"),  # signed, but not a contact reader
+        service_token("notifications", "identity.moderator_contacts"),
+    ):  # another call's
+        with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30, context_data={SERVICE_KEY: forged}) as rpc:
             with pytest.raises((Unauthorized, Forbidden)):
                 rpc.identity.contact_for(author["user_id"])
     with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
@@ -189,10 +208,18 @@ def test_contacts_answer_only_notifications_and_every_read_is_logged(platform, v
     with signed_rpc(test_env.amqp_uri, timeout=60) as gateway:
         log = gateway.identity.access_log(author)["items"]
     assert [(e["reader_role"], e["disclosed"]) for e in log] == [("service", ["contact"])]
-    eventually(lambda: _refusals(platform, "missing") >= before + 2 and _refusals(platform, "forged") >= 1
-               and _refusals(platform, "service_not_allowed") >= 1 and _refusals(platform, "wrong_audience") >= 1
-               and _refusals(platform, "replayed") >= 1,
-               timeout=30, message="refusals logged", explain=_explain(platform))
+    eventually(
+        lambda: (
+            _refusals(platform, "missing") >= before + 2
+            and _refusals(platform, "forged") >= 1
+            and _refusals(platform, "service_not_allowed") >= 1
+            and _refusals(platform, "wrong_audience") >= 1
+            and _refusals(platform, "replayed") >= 1
+        ),
+        timeout=30,
+        message="refusals logged",
+        explain=_explain(platform),
+    )
 
 
 def test_a_surveys_audience_answers_only_notifications(platform, victim, test_env):
@@ -201,10 +228,11 @@ def test_a_surveys_audience_answers_only_notifications(platform, victim, test_en
     with attacker(test_env) as rpc:
         with pytest.raises(Unauthorized):
             rpc.identity.survey_audience(["mentee"], [])
-    for forged in (service_token("cases", "identity.survey_audience"),  # signed, but not notifications
-                   service_token("notifications", "identity.contact_for")):  # another call's
-        with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30,
-                             context_data={SERVICE_KEY: forged}) as rpc:
+    for forged in (
+        service_token("cases", "identity.survey_audience"),  # signed, but not notifications
+        service_token("notifications", "identity.contact_for"),
+    ):  # another call's
+        with ClusterRpcProxy({"AMQP_URI": test_env.amqp_uri}, timeout=30, context_data={SERVICE_KEY: forged}) as rpc:
             with pytest.raises((Unauthorized, Forbidden)):
                 rpc.identity.survey_audience(["mentee"], [])
     genuine = service_token("notifications", "identity.survey_audience")

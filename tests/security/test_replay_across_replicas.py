@@ -3,6 +3,7 @@
 guard (services/common/actors.py ReplayGuard) keeps every accepted jti in the service's own database,
 so of one token sent again and again exactly one call is carried out, whichever process takes it, and
 both processes refuse it (``actor_refused``, reason ``replayed``)."""
+
 import uuid
 
 import kombu
@@ -33,8 +34,11 @@ def replicas(test_env, tmp_path_factory):
             processes.append(process.start())
             process.wait_healthy(test_env.amqp_uri, timeout=120)
         # the first answers health() for both: the second counts once it consumes the queue too
-        eventually(lambda: consumers(test_env.amqp_uri, "rpc-cases") == 2, timeout=120,
-                   message="both replicas consume rpc-cases")
+        eventually(
+            lambda: consumers(test_env.amqp_uri, "rpc-cases") == 2,
+            timeout=120,
+            message="both replicas consume rpc-cases",
+        )
         yield processes
     finally:
         for process in processes:
@@ -65,6 +69,9 @@ def test_a_token_accepted_by_one_replica_is_refused_by_the_other(replicas, test_
             except Unauthorized:
                 outcomes.append("refused")
     assert outcomes.count(case_id) == 1 and outcomes.count("refused") == ATTEMPTS - 1, outcomes
-    eventually(lambda: all(replayed(p) >= 1 for p in replicas), timeout=30,
-               message="each replica refused the replayed token",
-               explain=lambda: "\n".join(f"--- {p.log_path.name}\n{p.tail()}" for p in replicas))
+    eventually(
+        lambda: all(replayed(p) >= 1 for p in replicas),
+        timeout=30,
+        message="each replica refused the replayed token",
+        explain=lambda: "\n".join(f"--- {p.log_path.name}\n{p.tail()}" for p in replicas),
+    )

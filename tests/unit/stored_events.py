@@ -1,5 +1,6 @@
 """Domain events as a store holds them: written and read back through eventsourcing's own mapper,
 optionally in an older shape, so upcasting is tested the way the application loads events."""
+
 from dataclasses import replace
 
 from eventsourcing.application import Application

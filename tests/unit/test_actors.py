@@ -1,4 +1,5 @@
 """Signed actors, the pure part (services/common/actors.py): what a token proves and what it does not."""
+
 import time
 
 import pytest
@@ -26,14 +27,17 @@ def test_a_genuine_token_proves_its_actor_for_its_call():
     assert (claims["user_id"], claims["role"], claims["aud"]) == (AUTHOR["user_id"], "mentee", "cases.get_case")
 
 
-@pytest.mark.parametrize("token,reason,error", [
-    (None, "missing", Unauthorized),
-    ("", "missing", Unauthorized),
-    ("no-dot", "malformed", Unauthorized),
-    ("a.b.c", "malformed", Unauthorized),
-    ("!!!.???", "malformed", Unauthorized),
-    ("x" * 5000, "malformed", Unauthorized),
-])
+@pytest.mark.parametrize(
+    "token,reason,error",
+    [
+        (None, "missing", Unauthorized),
+        ("", "missing", Unauthorized),
+        ("no-dot", "malformed", Unauthorized),
+        ("a.b.c", "malformed", Unauthorized),
+        ("!!!.???", "malformed", Unauthorized),
+        ("x" * 5000, "malformed", Unauthorized),
+    ],
+)
 def test_a_missing_or_malformed_token_proves_nothing(token, reason, error):
     assert _reason(lambda: actors.verify(PUBLIC, token, {"cases.get_case"})) == (reason, error)
 
@@ -42,16 +46,25 @@ def test_another_key_a_changed_claim_an_expired_or_foreign_token_prove_nothing()
     other = actors.load_signing_key(actors.generate()[0])
     assert _reason(lambda: actors.verify(PUBLIC, _token(key=other), {"cases.get_case"})) == ("forged", Unauthorized)
     body, signature = _token().split(".")
-    mentor = actors.sign(KEY, {"user_id": AUTHOR["user_id"], "role": "moderator"}, "cases.get_case",
-                         time.time() + 10).split(".")[0]
-    assert _reason(lambda: actors.verify(PUBLIC, f"{mentor}.{signature}", {"cases.get_case"})) == \
-        ("forged", Unauthorized)
-    assert _reason(lambda: actors.verify(PUBLIC, _token(expires_in=-1), {"cases.get_case"})) == \
-        ("expired", Unauthorized)
-    assert _reason(lambda: actors.verify(PUBLIC, _token("cases.get_case"), {"cases.withdraw_case"})) == \
-        ("wrong_audience", Forbidden)
-    assert _reason(lambda: actors.verify(PUBLIC, _token(expires_in=actors.MAX_LIFETIME + 60), {"cases.get_case"})) == \
-        ("lifetime_too_long", Unauthorized)
+    mentor = actors.sign(
+        KEY, {"user_id": AUTHOR["user_id"], "role": "moderator"}, "cases.get_case", time.time() + 10
+    ).split(".")[0]
+    assert _reason(lambda: actors.verify(PUBLIC, f"{mentor}.{signature}", {"cases.get_case"})) == (
+        "forged",
+        Unauthorized,
+    )
+    assert _reason(lambda: actors.verify(PUBLIC, _token(expires_in=-1), {"cases.get_case"})) == (
+        "expired",
+        Unauthorized,
+    )
+    assert _reason(lambda: actors.verify(PUBLIC, _token("cases.get_case"), {"cases.withdraw_case"})) == (
+        "wrong_audience",
+        Forbidden,
+    )
+    assert _reason(lambda: actors.verify(PUBLIC, _token(expires_in=actors.MAX_LIFETIME + 60), {"cases.get_case"})) == (
+        "lifetime_too_long",
+        Unauthorized,
+    )
 
 
 def test_only_listed_delegations_accept_a_forwarded_token():
@@ -63,15 +76,21 @@ def test_a_service_token_proves_only_its_own_service_for_its_call():
     keys = {"notifications": PUBLIC}
     token = actors.sign_service(KEY, "notifications", "identity.contact_for", time.time() + 10)
     assert actors.verify_service(keys, token, "identity.contact_for", {"notifications"})["service"] == "notifications"
-    assert _reason(lambda: actors.verify_service(keys, token, "identity.moderator_contacts", {"notifications"})) == \
-        ("wrong_audience", Forbidden)
+    assert _reason(lambda: actors.verify_service(keys, token, "identity.moderator_contacts", {"notifications"})) == (
+        "wrong_audience",
+        Forbidden,
+    )
     as_cases = actors.sign_service(KEY, "cases", "identity.contact_for", time.time() + 10)
-    assert _reason(lambda: actors.verify_service(keys, as_cases, "identity.contact_for", {"notifications"})) == \
-        ("service_not_allowed", Forbidden)
+    assert _reason(lambda: actors.verify_service(keys, as_cases, "identity.contact_for", {"notifications"})) == (
+        "service_not_allowed",
+        Forbidden,
+    )
     other = actors.load_signing_key(actors.generate()[0])
     forged = actors.sign_service(other, "notifications", "identity.contact_for", time.time() + 10)
-    assert _reason(lambda: actors.verify_service(keys, forged, "identity.contact_for", {"notifications"})) == \
-        ("forged", Unauthorized)
+    assert _reason(lambda: actors.verify_service(keys, forged, "identity.contact_for", {"notifications"})) == (
+        "forged",
+        Unauthorized,
+    )
 
 
 def test_actor_position_counts_the_call_arguments():
@@ -102,17 +121,27 @@ def test_keys_load_from_base64_pem_and_labels():
 
 def test_production_refuses_the_development_pairs_and_takes_generated_ones():
     from services.common import settings
+
     production = {"PLATFORM_ENV": "production"}
-    dev = {"ACTOR_SIGNING_KEY": "dev-only:actors", "ACTOR_VERIFY_KEY": "dev-only:actors",
-           "SERVICE_SIGNING_KEY": "dev-only:notifications", "SERVICE_VERIFY_KEYS": "notifications=dev-only:notifications"}
+    dev = {
+        "ACTOR_SIGNING_KEY": "dev-only:actors",
+        "ACTOR_VERIFY_KEY": "dev-only:actors",
+        "SERVICE_SIGNING_KEY": "dev-only:notifications",
+        "SERVICE_VERIFY_KEYS": "notifications=dev-only:notifications",
+    }
     found = settings.problems(dict(dev, **production), environ={})
     assert sorted(problem.split()[0] for problem in found) == sorted(dev)
     assert not any("dev-only:actors" in p or "dev-only:notifications" in p for p in found)  # never a value
     private, public = actors.generate()
     service_private, service_public = actors.generate()
-    real = {"ACTOR_SIGNING_KEY": private, "ACTOR_VERIFY_KEY": public, "SERVICE_SIGNING_KEY": service_private,
-            "SERVICE_VERIFY_KEYS": f"notifications={service_public}"}
+    real = {
+        "ACTOR_SIGNING_KEY": private,
+        "ACTOR_VERIFY_KEY": public,
+        "SERVICE_SIGNING_KEY": service_private,
+        "SERVICE_VERIFY_KEYS": f"notifications={service_public}",
+    }
     assert settings.problems(dict(real, **production), environ={}) == []
     # the public key is no secret (shorter than a secret is fine), but it must be a key
     assert settings.problems(dict(real, ACTOR_VERIFY_KEY="0123456789abcdefghij", **production), environ={}) == [
-        "ACTOR_VERIFY_KEY is not an Ed25519 key (base64 of its 32 bytes, or PEM)"]
+        "ACTOR_VERIFY_KEY is not an Ed25519 key (base64 of its 32 bytes, or PEM)"
+    ]

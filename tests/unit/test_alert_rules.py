@@ -1,4 +1,5 @@
 """The shipped alerting rules (deploy/prometheus/alerts.yml) name only metrics the services export."""
+
 import os
 import re
 
@@ -12,8 +13,15 @@ SUFFIXES = ("_total", "_count", "_sum", "_bucket", "_created")
 
 def exported_names():
     names = set()
-    for collector in (metrics.WORKER_SECONDS, metrics.HTTP_REQUESTS, metrics.HTTP_SECONDS, metrics.DELIVERIES,
-                      metrics.REDELIVERIES, metrics.PARKED, metrics.EMAILS):
+    for collector in (
+        metrics.WORKER_SECONDS,
+        metrics.HTTP_REQUESTS,
+        metrics.HTTP_SECONDS,
+        metrics.DELIVERIES,
+        metrics.REDELIVERIES,
+        metrics.PARKED,
+        metrics.EMAILS,
+    ):
         for family in collector.describe():
             names.update(family.name + suffix for suffix in ("",) + SUFFIXES)
     names.update(family.name for family in metrics.SCRAPED.collect())

@@ -1,11 +1,12 @@
 """The corpus scorer itself: markup parsing and what counts as removed (a scorer that cannot fail is no floor)."""
+
 from tests.anonymization.scorer import parse, removed, score
 
 
 def test_markup_becomes_plain_text_with_item_positions_and_phrases():
     text = parse("Мама {{person:Анна Ли}} пишет [[каждый вечер]] на {{email:a@b.ru}}.", "ru")
     assert text.text == "Мама Анна Ли пишет каждый вечер на a@b.ru."
-    assert [(i.kind, text.text[i.start:i.stop]) for i in text.items] == [("person", "Анна Ли"), ("email", "a@b.ru")]
+    assert [(i.kind, text.text[i.start : i.stop]) for i in text.items] == [("person", "Анна Ли"), ("email", "a@b.ru")]
     assert text.phrases == ["каждый вечер"]
 
 

@@ -1,4 +1,5 @@
 """docs/architecture.md's diagram is what the code says (operations/architecture.py)."""
+
 from operations import architecture
 
 
@@ -6,7 +7,8 @@ def test_the_diagram_is_the_one_the_code_makes():
     with open(architecture.DOC, encoding="utf-8") as stream:
         text = stream.read()
     assert architecture.rewritten(text) == text, (
-        "docs/architecture.md is out of date: run `python -m operations.architecture` and review the diff")
+        "docs/architecture.md is out of date: run `python -m operations.architecture` and review the diff"
+    )
 
 
 def test_the_diagram_names_every_service_queue_and_table_source():

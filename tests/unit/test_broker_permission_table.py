@@ -1,6 +1,7 @@
 """The broker users' table (services/common/broker_users.py) against what the services really do, and
 the places that derive from it: docker-compose.yml, .env.example and the local runner. Pure: imports
 the service classes and reads files; the broker's own refusals are tests/security/test_broker_users.py."""
+
 import importlib
 import json
 import re
@@ -38,16 +39,19 @@ def extensions(cls):
 @pytest.mark.parametrize("service", broker_users.SERVICES)
 def test_the_table_is_what_the_service_does(service):
     dependencies, entrypoints = extensions(service_class(service))
-    assert (service in broker_users.RPC_SERVERS) == any(isinstance(e, Rpc) for e in entrypoints), \
+    assert (service in broker_users.RPC_SERVERS) == any(isinstance(e, Rpc) for e in entrypoints), (
         f"{service}: RPC_SERVERS must list exactly the services with @rpc methods"
+    )
     calls = sorted({d.target_service for d in dependencies if isinstance(d, RpcProxy)})
-    assert calls == sorted(broker_users.CALLS.get(service, ())), \
+    assert calls == sorted(broker_users.CALLS.get(service, ())), (
         f"{service} calls {calls} over RPC: services/common/broker_users.py CALLS must say so"
+    )
     relays = {d.source for d in dependencies if isinstance(d, EventRelay)}
     assert relays <= {service}, f"{service} relays another source's events: {relays}"
     subscribed = {e.subscription.queue for e in entrypoints if isinstance(e, EventSubscriber)}
-    assert subscribed == {s.queue for s in SUBSCRIPTIONS if s.queue.split(".")[0] == service}, \
+    assert subscribed == {s.queue for s in SUBSCRIPTIONS if s.queue.split(".")[0] == service}, (
         f"{service} consumes {subscribed}: a subscription queue is named <consumer>.<what>"
+    )
     if relays:
         assert any(s.source == service for s in SUBSCRIPTIONS), f"{service} publishes events nobody consumes"
 
@@ -100,8 +104,9 @@ def test_events_only_on_its_own_exchange(service):
     for source in {s.source for s in SUBSCRIPTIONS}:
         assert matches(g.write, f"{source}.events") == (source == service)
         read = topic(g, f"{source}.events")
-        subscribed = {t for s in SUBSCRIPTIONS if s.source == source and s.queue.startswith(f"{service}.")
-                      for t in s.event_types}
+        subscribed = {
+            t for s in SUBSCRIPTIONS if s.source == source and s.queue.startswith(f"{service}.") for t in s.event_types
+        }
         if source != service and read is not None:
             for event_type in {t for s in SUBSCRIPTIONS for t in s.event_types}:
                 assert matches(read.read, event_type) == (event_type in subscribed), (source, event_type)
@@ -115,8 +120,11 @@ def test_the_definitions_topology_is_the_services_topology():
     queues = {q["name"]: q for q in document["queues"]}
     for s in SUBSCRIPTIONS:
         assert queues[s.queue]["arguments"] == consumer_queue(s).queue_arguments
-        bound = {b["routing_key"] for b in document["bindings"]
-                 if b["destination"] == s.queue and b["source"] == f"{s.source}.events"}
+        bound = {
+            b["routing_key"]
+            for b in document["bindings"]
+            if b["destination"] == s.queue and b["source"] == f"{s.source}.events"
+        }
         assert bound == set(s.event_types)
         assert f"{s.queue}.parked" in queues
     [user] = document["users"]

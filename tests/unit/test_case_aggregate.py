@@ -1,4 +1,5 @@
 """The Case aggregate's rules, without I/O: every refusal leaves the case as it was."""
+
 import copy
 import uuid
 
@@ -29,10 +30,16 @@ def accepted_case(**form):
 
 def questioned_case(**form):
     case = accepted_case(**form)
-    ids = case.ask_questions(MENTOR, [{"bank_id": "goals-1", "text": "What exactly?", "kind": "clarifying"},
-                                      {"bank_id": None, "text": "Why now?", "kind": "developing"}])
-    case.answer_questions(AUTHOR, [{"question_id": ids[0], "text": "Calm lessons."},
-                                   {"question_id": ids[1], "text": "The term ends."}])
+    ids = case.ask_questions(
+        MENTOR,
+        [
+            {"bank_id": "goals-1", "text": "What exactly?", "kind": "clarifying"},
+            {"bank_id": None, "text": "Why now?", "kind": "developing"},
+        ],
+    )
+    case.answer_questions(
+        AUTHOR, [{"question_id": ids[0], "text": "Calm lessons."}, {"question_id": ids[1], "text": "The term ends."}]
+    )
     return case
 
 
@@ -53,10 +60,10 @@ def refused(case, error, command, *args):
 
 # ---- filing and proposals ---------------------------------------------------------------
 
+
 def test_a_new_case_awaits_proposals_with_its_first_revision():
     case = new_case()
-    assert (case.state, case.revision, case.version, case.number) == ("awaiting_proposals", 1, 1,
-                                                                      "MC-2026-000001")
+    assert (case.state, case.revision, case.version, case.number) == ("awaiting_proposals", 1, 1, "MC-2026-000001")
 
 
 def test_a_case_filed_with_an_id_keeps_it():
@@ -93,6 +100,7 @@ def test_choosing_before_proposals_is_a_conflict_naming_the_state():
 
 # ---- accept, decline, rounds ------------------------------------------------------------
 
+
 def test_only_the_chosen_mentor_accepts_once():
     case = new_case()
     case.record_proposals(1, [proposal(MENTOR)])
@@ -112,8 +120,13 @@ def test_a_decline_opens_the_next_round_without_the_decliner():
     assert (case.state, case.mentor_id) == ("awaiting_proposals", None)
     declined = case.collect_events()[-1]
     assert declined.next_round == 2 and declined.excluded_mentor_ids == [MENTOR]
-    assert case.engagements[-1] == {"mentor_id": MENTOR, "round": 1, "opinion": 1, "outcome": "declined",
-                                    "reason": "Too busy this month."}
+    assert case.engagements[-1] == {
+        "mentor_id": MENTOR,
+        "round": 1,
+        "opinion": 1,
+        "outcome": "declined",
+        "reason": "Too busy this month.",
+    }
     assert case.record_proposals(2, [proposal(MENTOR), proposal(SECOND)]) is True
     assert [p["mentor_id"] for p in case.proposals] == [SECOND]  # a decliner never comes back
 
@@ -144,11 +157,17 @@ def test_the_author_may_withdraw_until_completion():
 
 # ---- questions, answers, redefinitions --------------------------------------------------
 
+
 def test_questions_of_both_kinds_then_answers_then_a_decision():
     case = accepted_case()
     refused(case, Forbidden, case.ask_questions, AUTHOR, [{"bank_id": None, "text": "?", "kind": "clarifying"}])
-    ids = case.ask_questions(MENTOR, [{"bank_id": "swot-1", "text": "Strengths?", "kind": "clarifying"},
-                                      {"bank_id": None, "text": "What if...?", "kind": "developing"}])
+    ids = case.ask_questions(
+        MENTOR,
+        [
+            {"bank_id": "swot-1", "text": "Strengths?", "kind": "clarifying"},
+            {"bank_id": None, "text": "What if...?", "kind": "developing"},
+        ],
+    )
     assert case.state == "awaiting_answers" and [q["kind"] for q in case.questions] == ["clarifying", "developing"]
     assert case.questions[0]["bank_id"] == "swot-1" and case.questions[1]["bank_id"] is None
     refused(case, Forbidden, case.answer_questions, MENTOR, [{"question_id": ids[0], "text": "x"}])
@@ -190,6 +209,7 @@ def test_redefining_needs_answers_first_and_the_author():
 
 # ---- formats ----------------------------------------------------------------------------
 
+
 def test_colleagues_need_the_authors_consent():
     case = accepted_case(group_discussion_consent=False)
     refused(case, Forbidden, case.share_with_colleagues, MENTOR, [COLLEAGUE])
@@ -211,8 +231,10 @@ def test_the_author_publishes_to_the_forum_with_consent():
     refused(case, Forbidden, case.publish_to_forum, MENTOR, None, None)
     case.publish_to_forum(AUTHOR, None, "Discipline in form 7")
     case.publish_to_forum(AUTHOR, "thread-9", None)
-    assert case.forum_publications == [{"thread_id": None, "title": "Discipline in form 7", "version": 2},
-                                       {"thread_id": "thread-9", "title": None, "version": 3}]
+    assert case.forum_publications == [
+        {"thread_id": None, "title": "Discipline in form 7", "version": 2},
+        {"thread_id": "thread-9", "title": None, "version": 3},
+    ]
 
 
 def test_messages_only_in_personal_mode_between_author_and_mentor():
@@ -226,6 +248,7 @@ def test_messages_only_in_personal_mode_between_author_and_mentor():
 
 
 # ---- solutions, second opinion, completion ----------------------------------------------
+
 
 def test_no_solution_before_acceptance():
     case = new_case()
@@ -257,8 +280,12 @@ def test_a_second_opinion_once_then_the_reflection_rates_both_solutions():
     case.propose_solution(SECOND, "Another view.", [])
     assert refused(case, Conflict, case.request_second_opinion, AUTHOR).details["state"] == "solution_proposed"
     first, second = [s["id"] for s in case.solutions]
-    assert "helpfulness" in refused(case, InvalidInput, case.complete, AUTHOR,
-                                    {"problem_solved": "yes", "helpfulness": {first: 4}}).fields
+    assert (
+        "helpfulness"
+        in refused(
+            case, InvalidInput, case.complete, AUTHOR, {"problem_solved": "yes", "helpfulness": {first: 4}}
+        ).fields
+    )
     case.complete(AUTHOR, {"problem_solved": "yes", "helpfulness": {first: 4, second: 5}})
     assert case.state == "completed" and case.has_worked_on(MENTOR) and case.has_worked_on(SECOND)
 
@@ -286,6 +313,7 @@ def test_replaying_the_events_rebuilds_the_same_case():
 
 
 # ---- a suspended mentor released (Case.release_mentor) -------------------------------------
+
 
 def _released(case, mentor_id=MENTOR):
     round_before = case.round
@@ -330,6 +358,14 @@ def test_a_release_of_a_mentor_with_nothing_to_do_on_the_case_changes_nothing():
     assert case.release_mentor(MENTOR, "mentor_suspended") is False  # a redelivered suspension
     assert case.version == version + 1
     completed = solved_case()
-    completed.complete(AUTHOR, {"problem_solved": "yes", "helpfulness": {completed.solutions[0]["id"]: 5},
-                                "actions": "", "learned": "", "comment": ""})
+    completed.complete(
+        AUTHOR,
+        {
+            "problem_solved": "yes",
+            "helpfulness": {completed.solutions[0]["id"]: 5},
+            "actions": "",
+            "learned": "",
+            "comment": "",
+        },
+    )
     assert completed.release_mentor(MENTOR, "mentor_suspended") is False and completed.state == "completed"

@@ -2,6 +2,7 @@
 happened takes the time from its caller (``now``: the cases service passes its clock's, which tests
 move on), the sweeps included, so a case's recorded moments and the waits computed from them come
 from one clock."""
+
 from datetime import datetime, timedelta, timezone
 
 from services.cases.domain import Case

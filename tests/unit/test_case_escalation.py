@@ -1,4 +1,5 @@
 """The system's steps on a case: a flag when nobody fits, the urgency escalation. No I/O."""
+
 import copy
 from datetime import datetime, timedelta, timezone
 
@@ -17,8 +18,13 @@ HOURS_2 = 7200
 
 
 def proposal(mentor_id):
-    return {"mentor_id": mentor_id, "matched_rubrics": ["class-management-motivation"], "score": 0.9,
-            "load": 1, "capacity": 3}
+    return {
+        "mentor_id": mentor_id,
+        "matched_rubrics": ["class-management-motivation"],
+        "score": 0.9,
+        "load": 1,
+        "capacity": 3,
+    }
 
 
 def chosen_case(urgency="urgent"):
@@ -41,14 +47,17 @@ def mapped(case, domain_event):
 
 # ---- nobody fits --------------------------------------------------------------------------
 
+
 def test_no_proposal_flags_the_case_for_moderators():
     case = Case(number="MC-2026-000001", author_id=AUTHOR, form=case_form())
     assert case.record_proposals(1, []) is True
     assert case.state == "no_mentor_found"
     assert case.flag["reason"] == "no_mentor_found" and case.flag["round"] == 1
     proposed, flagged = case.collect_events()[-2:]
-    assert mapped(case, flagged) == ("CaseFlagged", {"case_id": str(case.id), "case_number": case.number,
-                                                     "reason": "no_mentor_found", "round": 1})
+    assert mapped(case, flagged) == (
+        "CaseFlagged",
+        {"case_id": str(case.id), "case_number": case.number, "reason": "no_mentor_found", "round": 1},
+    )
     assert mapped(case, proposed)[0] == "MentorsProposed"
     assert case.record_proposals(1, []) is False and case.version == 3  # redelivered: nothing more
 
@@ -69,6 +78,7 @@ def test_only_excluded_mentors_proposed_is_nobody_fits():
 
 # ---- urgency escalation -------------------------------------------------------------------
 
+
 def test_an_urgent_case_not_accepted_in_time_goes_to_the_next_round_without_the_silent_mentor():
     case = chosen_case()
     assert case.escalate(later(case, HOURS_2), HOURS_2) is True
@@ -78,9 +88,16 @@ def test_an_urgent_case_not_accepted_in_time_goes_to_the_next_round_without_the_
     escalated, flagged = case.collect_events()[-2:]
     event_type, payload = mapped(case, escalated)
     assert event_type == "CaseEscalated"
-    assert payload == {"case_id": str(case.id), "case_number": case.number, "author_id": AUTHOR,
-                       "next_round": 2, "rubrics": case.form["rubrics"], "excluded_mentor_ids": [MENTOR],
-                       "mentor_id": MENTOR, "urgency": "urgent"}
+    assert payload == {
+        "case_id": str(case.id),
+        "case_number": case.number,
+        "author_id": AUTHOR,
+        "next_round": 2,
+        "rubrics": case.form["rubrics"],
+        "excluded_mentor_ids": [MENTOR],
+        "mentor_id": MENTOR,
+        "urgency": "urgent",
+    }
     assert mapped(case, flagged)[1]["reason"] == "acceptance_overdue"
     assert case.record_proposals(2, [proposal(MENTOR), proposal(THIRD)]) is True
     assert [p["mentor_id"] for p in case.proposals] == [THIRD]  # the silent mentor never comes back
@@ -146,8 +163,9 @@ def test_a_replayed_case_is_the_same_and_old_choices_without_a_time_still_load()
     assert replayed.__dict__ == case.__dict__
 
     legacy = chosen_case()
-    events = [as_stored_in_version_1(e) if isinstance(e, Case.MentorChosen) else e
-              for e in legacy.collect_events()]  # as recorded before MentorChosen had a time
+    events = [
+        as_stored_in_version_1(e) if isinstance(e, Case.MentorChosen) else e for e in legacy.collect_events()
+    ]  # as recorded before MentorChosen had a time
     replayed = None
     for e in events:
         replayed = e.mutate(replayed)
@@ -157,6 +175,7 @@ def test_a_replayed_case_is_the_same_and_old_choices_without_a_time_still_load()
 
 
 # ---- the proposals watchdog: matching never answered ---------------------------------------
+
 
 def waiting_case():
     return Case(number="MC-2026-000001", author_id=AUTHOR, form=case_form())
@@ -171,8 +190,10 @@ def test_a_case_awaiting_proposals_too_long_is_flagged_once():
     assert case.state == "awaiting_proposals"
     assert case.flag["reason"] == "proposals_overdue" and case.flag["round"] == 1  # the round awaited
     flagged = case.collect_events()[-1]
-    assert mapped(case, flagged) == ("CaseFlagged", {"case_id": str(case.id), "case_number": case.number,
-                                                     "reason": "proposals_overdue", "round": 1})
+    assert mapped(case, flagged) == (
+        "CaseFlagged",
+        {"case_id": str(case.id), "case_number": case.number, "reason": "proposals_overdue", "round": 1},
+    )
     assert case.flag_proposals_overdue(filed + timedelta(hours=5), 900) is False  # once
     assert case.version == 2
 

@@ -1,6 +1,7 @@
 """Events stored in an older shape load into today's Case (eventsourcing's ``class_version`` and
 upcast methods, through the library's own mapper): the five events that record when (``at``) since
 their version 2 (services/cases/domain.py, TimedSinceV2)."""
+
 import pytest
 
 from services.cases.domain import Case
@@ -44,7 +45,11 @@ def test_a_version_1_event_without_a_time_loads_with_none(name):
     assert all(e.at is None for e in old if type(e).__name__ == name)
     replayed = replay(old)
     assert (replayed.state, replayed.revision, replayed.mentor_id, len(replayed.questions)) == (
-        case.state, case.revision, case.mentor_id, len(case.questions))
+        case.state,
+        case.revision,
+        case.mentor_id,
+        len(case.questions),
+    )
 
 
 def test_an_event_stored_with_its_time_before_it_had_a_version_keeps_its_time():

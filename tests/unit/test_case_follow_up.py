@@ -1,5 +1,6 @@
 """Nothing waits forever, without I/O: the schedule (services/cases/waiting.py) and Case.follow_up
 on an injected ``now``: reminders to whoever a step waits for, then expiry; once each."""
+
 from datetime import timedelta
 
 import pytest
@@ -15,8 +16,13 @@ from tests.support import case_form
 AUTHOR, MENTOR, OTHER = "author-1", "mentor-1", "mentor-2"
 HOUR = 3600
 # need_advice: reminders after 1 h and 3 h, expiry after 10 h; urgent: 1 h, expiry 5 h (acceptance: 2 h)
-SCHEDULE = parse_schedule({"WAITING_SCHEDULE_NEED_ADVICE": f"{HOUR} {3 * HOUR} / {10 * HOUR}",
-                           "WAITING_SCHEDULE_URGENT": f"{HOUR} / {5 * HOUR}"}, 2 * HOUR)
+SCHEDULE = parse_schedule(
+    {
+        "WAITING_SCHEDULE_NEED_ADVICE": f"{HOUR} {3 * HOUR} / {10 * HOUR}",
+        "WAITING_SCHEDULE_URGENT": f"{HOUR} / {5 * HOUR}",
+    },
+    2 * HOUR,
+)
 
 
 def proposal(mentor_id):
@@ -56,6 +62,7 @@ def published(case, count=1):
 
 # ---- the schedule -----------------------------------------------------------------------
 
+
 def test_a_plan_reminds_in_order_then_expires_and_sends_a_missed_reminder_once():
     plan = Plan((HOUR, 3 * HOUR), 10 * HOUR)
     assert plan.due(HOUR - 1, 0) is None
@@ -86,8 +93,11 @@ def test_the_defaults_cover_every_urgency_and_an_urgent_acceptance_lapses_at_the
 
 # ---- reminders --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, step, recipient", [
-    (proposed, "choice", AUTHOR), (chosen, "acceptance", MENTOR), (working, "solution", MENTOR)])
+
+@pytest.mark.parametrize(
+    "make, step, recipient",
+    [(proposed, "choice", AUTHOR), (chosen, "acceptance", MENTOR), (working, "solution", MENTOR)],
+)
 def test_whoever_the_step_waits_for_is_reminded_once_per_due_reminder(make, step, recipient):
     case = make()
     assert case.follow_up(after(case, 0.5), SCHEDULE) is False
@@ -95,7 +105,11 @@ def test_whoever_the_step_waits_for_is_reminded_once_per_due_reminder(make, step
     assert case.follow_up(after(case, 1.5), SCHEDULE) is False  # the sweep again: nothing more
     [(event_type, payload)] = published(case)
     assert (event_type, payload["step"], payload["recipient_id"], payload["number"]) == (
-        "CaseReminded", step, recipient, 1)
+        "CaseReminded",
+        step,
+        recipient,
+        1,
+    )
     assert case.follow_up(after(case, 3), SCHEDULE) is True and case.reminded == 2
     view = case_view(case, {"user_id": AUTHOR, "role": "mentee"})
     assert view["waiting"]["step"] == step and view["waiting"]["reminders"] == 2
@@ -124,6 +138,7 @@ def test_a_step_taken_starts_the_next_wait_afresh():
 
 # ---- expiry -----------------------------------------------------------------------------
 
+
 def test_an_unaccepted_choice_goes_to_the_next_round_without_that_mentor():
     case = chosen()
     assert case.follow_up(after(case, 10), SCHEDULE) is True
@@ -147,8 +162,9 @@ def test_a_mentors_overdue_work_is_flagged_once_and_cleared_when_they_act():
     case = working()
     assert case.follow_up(after(case, 10), SCHEDULE) is True
     assert case.state == "in_progress" and case.flag["reason"] == "mentor_overdue"
-    assert published(case) == [("CaseFlagged", {"case_id": str(case.id), "case_number": case.number,
-                                                "reason": "mentor_overdue", "round": 1})]
+    assert published(case) == [
+        ("CaseFlagged", {"case_id": str(case.id), "case_number": case.number, "reason": "mentor_overdue", "round": 1})
+    ]
     assert case.follow_up(after(case, 20), SCHEDULE) is False  # waits for the moderators now
     case.propose_solution(MENTOR, "Try this.", [])
     assert case.flag is None
@@ -204,7 +220,10 @@ def test_the_history_shows_reminders_and_expiry_as_system_steps_and_a_replay_is_
     for domain_event in events:
         replayed = domain_event.mutate(replayed)
     assert (replayed.state, replayed.reminded, replayed.waiting_since) == (
-        case.state, case.reminded, case.waiting_since)
+        case.state,
+        case.reminded,
+        case.waiting_since,
+    )
 
 
 def test_a_case_recorded_before_waits_were_timed_counts_from_its_last_change_pinned_by_the_reminder():
@@ -225,7 +244,15 @@ def test_the_mentor_is_told_of_completion_and_of_a_second_opinion():
     case.choose_mentor(AUTHOR, OTHER)
     case.accept(OTHER)
     solution = case.propose_solution(OTHER, "Another way.", [])
-    case.complete(AUTHOR, {"problem_solved": "yes", "helpfulness": {case.solutions[0]["id"]: 4, solution: 5},
-                           "actions": "", "learned": "", "comment": ""})
+    case.complete(
+        AUTHOR,
+        {
+            "problem_solved": "yes",
+            "helpfulness": {case.solutions[0]["id"]: 4, solution: 5},
+            "actions": "",
+            "learned": "",
+            "comment": "",
+        },
+    )
     [(event_type, payload)] = published(case)
     assert event_type == "CaseCompleted" and payload["mentor_ids"] == [MENTOR, OTHER]

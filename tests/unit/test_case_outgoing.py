@@ -1,11 +1,11 @@
 """The integration payloads checked when a case is saved, and published as they are by the relay."""
+
 import copy
 
 import pytest
 
 from services.cases.domain import Case
-from services.cases.outgoing import (CONTRACT_STAMP, ContractBroken, check_and_stamp, integration_payload,
-                                     wire_payload)
+from services.cases.outgoing import CONTRACT_STAMP, ContractBroken, check_and_stamp, integration_payload, wire_payload
 from tests.support import case_form
 
 AUTHOR, MENTOR = "author-1", "mentor-1"

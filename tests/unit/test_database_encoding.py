@@ -1,5 +1,6 @@
 """A service's database must be UTF-8 (services/common/db.py encoding_refusal): the refusal names the
 setting and the way out."""
+
 from services.common.db import encoding_refusal
 
 

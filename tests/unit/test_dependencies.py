@@ -1,6 +1,7 @@
 """One set of versions (issue #21.4): every pin of pyproject.toml is the version constraints.txt fixes,
 every package pyproject.toml names is fixed there, CI and the image install from it, and the image
 leaves out the research extra (matplotlib, pyarrow), which no service imports."""
+
 import re
 import sys
 import tomllib
@@ -58,7 +59,9 @@ def test_matplotlib_and_pyarrow_are_the_research_extra_and_not_the_services():
     assert {normalized(REQUIREMENT.match(r).group(1)) for r in extras["research"]} == {"matplotlib", "pyarrow"}
     runtime = {normalized(REQUIREMENT.match(r).group(1)) for r in PYPROJECT["project"]["dependencies"]}
     assert not runtime & {"matplotlib", "pyarrow"}
-    for source in [path for package in ("services", "contracts", "operations") for path in (ROOT / package).rglob("*.py")]:
+    for source in [
+        path for package in ("services", "contracts", "operations") for path in (ROOT / package).rglob("*.py")
+    ]:
         assert not re.search(r"^\s*(import|from) (matplotlib|pyarrow)", source.read_text(), re.M), source
 
 

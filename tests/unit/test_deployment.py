@@ -3,6 +3,7 @@
 Pure: reads files only. A service or a variable added in one place and not the others
 fails here, with the place to fix named in the message.
 """
+
 import importlib.util
 import re
 import shlex
@@ -15,7 +16,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = ROOT / "services"
 INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit")  # mailpit: the demo's mail catcher
-ONE_SHOT = ("broker-setup",)  # runs once per `up`: the services' broker users (tests/unit/test_broker_permission_table.py)
+ONE_SHOT = (
+    "broker-setup",
+)  # runs once per `up`: the services' broker users (tests/unit/test_broker_permission_table.py)
 # ${NAME} or ${NAME:default}, as nameko reads config.yaml (the default runs to the first "}")
 CONFIG_VAR = re.compile(r"\$\{([^}:\s]+)(?::([^}]*))?\}")
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, ... as compose interpolates
@@ -95,8 +98,11 @@ def test_every_service_is_in_the_runner_and_in_compose(compose):
 
 @pytest.mark.parametrize("service", service_names())
 def test_compose_command_is_the_runners(compose, service):
-    expected = ("python -m services.web" if service == "web"
-                else f"nameko run --config services/{service}/config.yaml services.{service}.service")
+    expected = (
+        "python -m services.web"
+        if service == "web"
+        else f"nameko run --config services/{service}/config.yaml services.{service}.service"
+    )
     assert runner.command(service) == expected
     assert _command_args(compose_service(compose, service)["command"]) == shlex.split(expected)
 
@@ -120,15 +126,17 @@ def test_runner_sets_every_config_variable_with_its_default(service):
     unused = set(env) - set(wanted)
     assert not unused, f"scripts/platform.py sets {sorted(unused)} for {service}, which its config.yaml never reads"
     for name, default in wanted.items():
-        assert env[name] == default, (f"{name}: the runner's default {env[name]!r} differs from "
-                                      f"services/{service}/config.yaml's {default!r}")
+        assert env[name] == default, (
+            f"{name}: the runner's default {env[name]!r} differs from services/{service}/config.yaml's {default!r}"
+        )
 
 
 def test_runner_env_defaults_are_all_used():
     used = {name for service in service_names() for name in config_vars(service)}
     assert set(runner.ENV_DEFAULTS) == used, (
         f"scripts/platform.py ENV_DEFAULTS lacks {sorted(used - set(runner.ENV_DEFAULTS))} "
-        f"and has unused {sorted(set(runner.ENV_DEFAULTS) - used)}")
+        f"and has unused {sorted(set(runner.ENV_DEFAULTS) - used)}"
+    )
 
 
 def test_runner_env_takes_the_callers_values():
@@ -157,8 +165,9 @@ def test_every_env_example_variable_has_a_comment():
             j = i - 1
             while j >= 0 and is_var(lines[j]):
                 j -= 1
-            assert j >= 0 and lines[j].lstrip().startswith("#"), \
+            assert j >= 0 and lines[j].lstrip().startswith("#"), (
                 f".env.example: {line.split('=')[0]} has no comment above it"
+            )
 
 
 def test_env_example_points_at_the_compose_hosts(compose):
@@ -199,8 +208,9 @@ def test_every_container_has_a_healthcheck_and_restart_policy(compose, service):
 def test_service_healthcheck_asks_that_service(compose, service):
     test = (compose_service(compose, service).get("healthcheck") or {}).get("test") or []
     args = shlex.split(test) if isinstance(test, str) else [a for a in test if a not in ("CMD", "CMD-SHELL")]
-    assert args and args[-1] == service and "services.common.healthcheck" in args, \
+    assert args and args[-1] == service and "services.common.healthcheck" in args, (
         f"{service}'s healthcheck must be `python -m services.common.healthcheck {service}`"
+    )
 
 
 @pytest.mark.parametrize("service", service_names())
@@ -247,7 +257,8 @@ def test_up_starts_each_service_with_its_command_and_variables(monkeypatch, tmp_
     runner.start_service(service)
     assert started["args"][1:] == shlex.split(runner.command(service))[1:]
     assert started["args"][0].endswith("python" if service == "web" else "nameko") or (
-        service == "web" and started["args"][0] == runner.sys.executable)
+        service == "web" and started["args"][0] == runner.sys.executable
+    )
     env = started["env"]
     for name, default in config_vars(service).items():
         assert env.get(name) == default, f"`up` starts {service} without {name}={default!r}"
@@ -272,8 +283,10 @@ def test_the_app_image_is_built_once_and_run_by_every_service(compose):
             assert compose_service(compose, name).get("pull_policy") == "never", name
 
 
-@pytest.mark.parametrize("service,default", [("postgres", "postgres:15"), ("rabbitmq", "rabbitmq:3.10-management"),
-                                             ("mailpit", "axllent/mailpit:v1.27")])
+@pytest.mark.parametrize(
+    "service,default",
+    [("postgres", "postgres:15"), ("rabbitmq", "rabbitmq:3.10-management"), ("mailpit", "axllent/mailpit:v1.27")],
+)
 def test_third_party_images_are_chosen_by_variables(compose, service, default):
     variable = f"{service.upper()}_IMAGE"
     assert compose_service(compose, service)["image"] == f"${{{variable}:-{default}}}"

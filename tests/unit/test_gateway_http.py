@@ -1,16 +1,26 @@
 """The gateway's HTTP plumbing as pure functions: error shape, body parsing, bearer header, CORS."""
+
 import json
 
 import eventlet
 import pytest
 from nameko.exceptions import UnknownService
-from werkzeug.exceptions import MethodNotAllowed, NotFound as WerkzeugNotFound, RequestEntityTooLarge
+from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
 
-from contracts.errors import (Conflict, Forbidden, InvalidInput, NotFound, PlatformError, ServiceUnavailable,
-                              TooManyRequests, Unauthorized)
+from contracts.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PlatformError,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
+from services.common.rpc import unavailable
 from services.common.tokens import TokenSigner
 from services.gateway import http as h
-from services.common.rpc import unavailable
 
 SECRET = "unit-test-secret-0123456789"
 
@@ -21,10 +31,18 @@ def body_of(response):
 
 # ---- error rendering ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("cls,status,code", [
-    (InvalidInput, 400, "invalid_input"), (Unauthorized, 401, "unauthorized"), (Forbidden, 403, "forbidden"),
-    (NotFound, 404, "not_found"), (Conflict, 409, "conflict"), (ServiceUnavailable, 503, "service_unavailable"),
-])
+
+@pytest.mark.parametrize(
+    "cls,status,code",
+    [
+        (InvalidInput, 400, "invalid_input"),
+        (Unauthorized, 401, "unauthorized"),
+        (Forbidden, 403, "forbidden"),
+        (NotFound, 404, "not_found"),
+        (Conflict, 409, "conflict"),
+        (ServiceUnavailable, 503, "service_unavailable"),
+    ],
+)
 def test_platform_errors_render_with_their_status_and_exact_shape(cls, status, code):
     response = h.error_response(cls("Nope.", {"essence": ["Too long."]}))
     assert response.status_code == status
@@ -34,8 +52,9 @@ def test_platform_errors_render_with_their_status_and_exact_shape(cls, status, c
 
 def test_details_are_included_only_when_present():
     body = h.error_body(Conflict("Not now.", details={"state": "completed"}))
-    assert body == {"error": {"code": "conflict", "message": "Not now.", "fields": {},
-                              "details": {"state": "completed"}}}
+    assert body == {
+        "error": {"code": "conflict", "message": "Not now.", "fields": {}, "details": {"state": "completed"}}
+    }
     assert set(h.error_body(Conflict("Not now."))["error"]) == {"code", "message", "fields"}
 
 
@@ -55,9 +74,14 @@ def test_unknown_route_and_wrong_method_use_the_error_shape():
     wrong = h.http_exception_response(MethodNotAllowed(valid_methods=["POST", "GET"]))
     assert wrong.status_code == 405
     assert wrong.headers["Allow"] == "GET, POST"
-    assert body_of(wrong) == {"error": {
-        "code": "method_not_allowed", "fields": {}, "details": {"allowed_methods": ["GET", "POST"]},
-        "message": "This route does not accept that method; it accepts GET, POST."}}
+    assert body_of(wrong) == {
+        "error": {
+            "code": "method_not_allowed",
+            "fields": {},
+            "details": {"allowed_methods": ["GET", "POST"]},
+            "message": "This route does not accept that method; it accepts GET, POST.",
+        }
+    }
 
     too_large = h.http_exception_response(RequestEntityTooLarge())
     assert too_large.status_code == 413
@@ -65,6 +89,7 @@ def test_unknown_route_and_wrong_method_use_the_error_shape():
 
 
 # ---- body parsing -------------------------------------------------------------------------
+
 
 def test_json_object_body_is_parsed():
     assert h.parse_json_body(b'{"essence": "\xd0\xbf"}') == {"essence": "\u043f"}
@@ -75,16 +100,19 @@ def test_empty_body_is_an_empty_object(raw):
     assert h.parse_json_body(raw) == {}
 
 
-@pytest.mark.parametrize("raw,reason", [
-    (b"{not json", "not valid JSON"),
-    (b'{"a": 1,}', "not valid JSON"),
-    (b"\xff\xfe", "UTF-8"),
-    (b'{"a": NaN}', "not valid JSON"),
-    (b"[1, 2]", "JSON object"),
-    (b'"text"', "JSON object"),
-    (b"null", "JSON object"),
-    (b"42", "JSON object"),
-])
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        (b"{not json", "not valid JSON"),
+        (b'{"a": 1,}', "not valid JSON"),
+        (b"\xff\xfe", "UTF-8"),
+        (b'{"a": NaN}', "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'"text"', "JSON object"),
+        (b"null", "JSON object"),
+        (b"42", "JSON object"),
+    ],
+)
 def test_bad_bodies_are_invalid_input_naming_body(raw, reason):
     with pytest.raises(InvalidInput) as caught:
         h.parse_json_body(raw)
@@ -95,15 +123,22 @@ def test_bad_bodies_are_invalid_input_naming_body(raw, reason):
 
 # ---- bearer header ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header,token", [
-    ("Bearer abc.def", "abc.def"), ("bearer abc", "abc"), ("  BEARER   abc  ", "abc"),
-])
+
+@pytest.mark.parametrize(
+    "header,token",
+    [
+        ("Bearer abc.def", "abc.def"),
+        ("bearer abc", "abc"),
+        ("  BEARER   abc  ", "abc"),
+    ],
+)
 def test_bearer_token_is_extracted(header, token):
     assert h.bearer_token(header) == token
 
 
-@pytest.mark.parametrize("header", [None, "", "   ", "Bearer", "Bearer   ", "Basic dXNlcjpwdw==", "abc",
-                                    "Bearer a b", "Token abc"])
+@pytest.mark.parametrize(
+    "header", [None, "", "   ", "Bearer", "Bearer   ", "Basic dXNlcjpwdw==", "abc", "Bearer a b", "Token abc"]
+)
 def test_malformed_authorization_is_unauthorized(header):
     with pytest.raises(Unauthorized) as caught:
         h.bearer_token(header)
@@ -122,24 +157,29 @@ def test_authenticate_refuses_a_token_of_another_secret():
         h.authenticate(TokenSigner(SECRET, 60), f"Bearer {token}")
 
 
-@pytest.mark.parametrize("trusted, peer, forwarded, expected", [
-    (0, "10.0.0.5", "203.0.113.7", "10.0.0.5"),  # the header is ignored unless proxies are trusted
-    (0, "10.0.0.5", None, "10.0.0.5"),
-    (1, "10.0.0.5", "203.0.113.7", "203.0.113.7"),
-    (1, "10.0.0.5", "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # the left entry is the client's own word
-    (2, "10.0.0.5", "198.51.100.1, 203.0.113.7, 10.0.0.9", "203.0.113.7"),
-    (3, "10.0.0.5", "203.0.113.7", "203.0.113.7"),  # fewer hops than proxies: the leftmost there is
-    (1, "10.0.0.5", "", "10.0.0.5"),
-    (1, "10.0.0.5", "not-an-ip", None),  # what is not an address is no address
-    (0, "2001:DB8:0:0::1", None, "2001:db8::1"),
-    (0, None, None, None),
-])
+@pytest.mark.parametrize(
+    "trusted, peer, forwarded, expected",
+    [
+        (0, "10.0.0.5", "203.0.113.7", "10.0.0.5"),  # the header is ignored unless proxies are trusted
+        (0, "10.0.0.5", None, "10.0.0.5"),
+        (1, "10.0.0.5", "203.0.113.7", "203.0.113.7"),
+        (1, "10.0.0.5", "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # the left entry is the client's own word
+        (2, "10.0.0.5", "198.51.100.1, 203.0.113.7, 10.0.0.9", "203.0.113.7"),
+        (3, "10.0.0.5", "203.0.113.7", "203.0.113.7"),  # fewer hops than proxies: the leftmost there is
+        (1, "10.0.0.5", "", "10.0.0.5"),
+        (1, "10.0.0.5", "not-an-ip", None),  # what is not an address is no address
+        (0, "2001:DB8:0:0::1", None, "2001:db8::1"),
+        (0, None, None, None),
+    ],
+)
 def test_client_address(trusted, peer, forwarded, expected):
     assert h.client_address(peer, forwarded, trusted) == expected
 
 
-@pytest.mark.parametrize("setting, count", [
-    (False, 0), (True, 1), (None, 0), ("", 0), ("false", 0), ("0", 0), ("true", 1), ("TRUE", 1), ("2", 2), (2, 2)])
+@pytest.mark.parametrize(
+    "setting, count",
+    [(False, 0), (True, 1), (None, 0), ("", 0), ("false", 0), ("0", 0), ("true", 1), ("TRUE", 1), ("2", 2), (2, 2)],
+)
 def test_trusted_proxy_count(setting, count):
     assert h.trusted_proxy_count(setting) == count
 
@@ -152,8 +192,12 @@ def test_trusted_proxy_count_refuses_nonsense():
 def test_too_many_requests_carries_retry_after():
     response = h.error_response(TooManyRequests("Too many failed attempts.", details={"retry_after": 42.2}))
     assert response.status_code == 429 and response.headers["Retry-After"] == "43"
-    assert body_of(response)["error"] == {"code": "too_many_requests", "message": "Too many failed attempts.",
-                                          "fields": {}, "details": {"retry_after": 43}}
+    assert body_of(response)["error"] == {
+        "code": "too_many_requests",
+        "message": "Too many failed attempts.",
+        "fields": {},
+        "details": {"retry_after": 43},
+    }
     # as it arrives across RPC: nameko carries the details as text
     assert TooManyRequests("Wait.", {}, {"retry_after": "899"}).details == {"retry_after": 899}
     assert TooManyRequests("Wait.", {}, {"retry_after": "soon"}).details == {}
@@ -161,6 +205,7 @@ def test_too_many_requests_carries_retry_after():
 
 
 # ---- correlation id and CORS --------------------------------------------------------------
+
 
 def test_client_correlation_id_is_kept_when_sane():
     assert h.correlation_id_from("req-42.abc") == "req-42.abc"
@@ -197,6 +242,7 @@ def test_preflight_lists_methods_and_headers():
 
 # ---- RPC failures -------------------------------------------------------------------------
 
+
 def test_rpc_failures_become_service_unavailable_naming_the_service():
     timeout = unavailable("cases", eventlet.Timeout(None), 2)
     assert isinstance(timeout, ServiceUnavailable) and isinstance(timeout, PlatformError)
@@ -209,6 +255,7 @@ def test_rpc_failures_become_service_unavailable_naming_the_service():
 
 def test_a_503_to_a_change_says_its_outcome_and_a_read_says_none():
     from services.gateway.http import with_outcome
+
     assert with_outcome(ServiceUnavailable("db down."), "POST").details == {"outcome": "unknown"}  # may have happened
     refused = ServiceUnavailable("x", details={"service": "cases", "outcome": "not_done"})
     assert with_outcome(refused, "PUT").details == {"service": "cases", "outcome": "not_done"}  # the layer knew
@@ -220,6 +267,7 @@ def test_a_503_to_a_change_says_its_outcome_and_a_read_says_none():
 
 def test_the_browser_clients_forwarded_address_counts_only_with_the_shared_secret():
     from services.gateway import http as h
+
     secret = "a-long-shared-web-proxy-secret-0123456789"
     hops = h.web_proxy_hops(secret, secret)
     assert hops == 1

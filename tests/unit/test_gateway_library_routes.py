@@ -1,5 +1,6 @@
 """The library routes' pure parts: what a case asks the library, and a filed case never fails
 for its similar items (the RPC proxy is a stand-in: no broker here)."""
+
 from contracts.errors import ServiceUnavailable
 from services.gateway import openapi
 from services.gateway.routes_library import LibraryRoutes, similar_request
@@ -8,8 +9,12 @@ from services.gateway.service import GatewayService
 
 def test_the_library_is_asked_with_the_essence_question_and_rubrics():
     form = {"essence": "Pupils shout.", "question": "What now?", "rubrics": ["education-law"], "mode": "personal"}
-    assert similar_request(form, 5, "u-author") == {"text": "Pupils shout.\nWhat now?", "rubrics": ["education-law"],
-                                                    "limit": 5, "author_id": "u-author"}
+    assert similar_request(form, 5, "u-author") == {
+        "text": "Pupils shout.\nWhat now?",
+        "rubrics": ["education-law"],
+        "limit": 5,
+        "author_id": "u-author",
+    }
     assert similar_request({}, 3) == {"text": "-", "rubrics": [], "limit": 3, "author_id": None}
 
 

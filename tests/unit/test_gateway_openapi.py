@@ -1,4 +1,5 @@
 """The OpenAPI document lists every route with its schemas, the bearer scheme and the error shape."""
+
 import json
 import re
 
@@ -8,61 +9,117 @@ from services.gateway import openapi
 from services.gateway.service import GatewayService
 
 EXPECTED = {
-    ("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
-    ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
-    ("GET", "/api/v1/me"), ("PUT", "/api/v1/me/mentor-profile"),
-    ("GET", "/api/v1/me/questionnaire"), ("PUT", "/api/v1/me/questionnaire"),
-    ("GET", "/api/v1/me/questionnaire/reads"), ("GET", "/api/v1/cases/{case_id}/author"),
-    ("POST", "/api/v1/cases/{case_id}/author"), ("GET", "/api/v1/me/access-log"),
-    ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
-    ("POST", "/api/v1/cases"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/{case_id}"),
-    ("POST", "/api/v1/cases/{case_id}/mentor"), ("POST", "/api/v1/cases/{case_id}/accept"),
-    ("POST", "/api/v1/cases/{case_id}/solutions"), ("POST", "/api/v1/cases/{case_id}/completion"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/openapi.json"),
+    ("GET", "/api/v1/reference"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/sign-in"),
+    ("GET", "/api/v1/me"),
+    ("PUT", "/api/v1/me/mentor-profile"),
+    ("GET", "/api/v1/me/questionnaire"),
+    ("PUT", "/api/v1/me/questionnaire"),
+    ("GET", "/api/v1/me/questionnaire/reads"),
+    ("GET", "/api/v1/cases/{case_id}/author"),
+    ("POST", "/api/v1/cases/{case_id}/author"),
+    ("GET", "/api/v1/me/access-log"),
+    ("GET", "/api/v1/mentors"),
+    ("GET", "/api/v1/mentors/{mentor_id}"),
+    ("POST", "/api/v1/cases"),
+    ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/cases/{case_id}"),
+    ("POST", "/api/v1/cases/{case_id}/mentor"),
+    ("POST", "/api/v1/cases/{case_id}/accept"),
+    ("POST", "/api/v1/cases/{case_id}/solutions"),
+    ("POST", "/api/v1/cases/{case_id}/completion"),
     ("GET", "/api/v1/cases/{case_id}/history"),
-    ("POST", "/api/v1/cases/{case_id}/decline"), ("POST", "/api/v1/cases/{case_id}/withdrawal"),
-    ("POST", "/api/v1/cases/{case_id}/questions"), ("POST", "/api/v1/cases/{case_id}/answers"),
-    ("POST", "/api/v1/cases/{case_id}/keep-request"), ("POST", "/api/v1/cases/{case_id}/revisions"),
-    ("POST", "/api/v1/cases/{case_id}/colleagues"), ("POST", "/api/v1/cases/{case_id}/opinions"),
-    ("POST", "/api/v1/cases/{case_id}/forum"), ("POST", "/api/v1/cases/{case_id}/messages"),
-    ("POST", "/api/v1/cases/{case_id}/second-opinion"), ("POST", "/api/v1/cases/{case_id}/reopening"),
+    ("POST", "/api/v1/cases/{case_id}/decline"),
+    ("POST", "/api/v1/cases/{case_id}/withdrawal"),
+    ("POST", "/api/v1/cases/{case_id}/questions"),
+    ("POST", "/api/v1/cases/{case_id}/answers"),
+    ("POST", "/api/v1/cases/{case_id}/keep-request"),
+    ("POST", "/api/v1/cases/{case_id}/revisions"),
+    ("POST", "/api/v1/cases/{case_id}/colleagues"),
+    ("POST", "/api/v1/cases/{case_id}/opinions"),
+    ("POST", "/api/v1/cases/{case_id}/forum"),
+    ("POST", "/api/v1/cases/{case_id}/messages"),
+    ("POST", "/api/v1/cases/{case_id}/second-opinion"),
+    ("POST", "/api/v1/cases/{case_id}/reopening"),
     ("GET", "/api/v1/cases/{case_id}/as-of"),
     ("GET", "/api/v1/question-bank"),
-    ("GET", "/api/v1/inbox"), ("POST", "/api/v1/inbox/{entry_id}/read"),
-    ("GET", "/api/v1/inbox/unread-count"), ("POST", "/api/v1/inbox/read-all"),
-    ("GET", "/api/v1/me/notification-preferences"), ("PUT", "/api/v1/me/notification-preferences"),
-    ("POST", "/api/v1/messages"), ("GET", "/api/v1/messages"), ("GET", "/api/v1/messages/{user_id}"),
-    ("POST", "/api/v1/calendar"), ("GET", "/api/v1/calendar"), ("GET", "/api/v1/calendar/{event_id}"),
-    ("PATCH", "/api/v1/calendar/{event_id}"), ("POST", "/api/v1/calendar/{event_id}/cancellation"),
-    ("PUT", "/api/v1/calendar/{event_id}/attendance"), ("DELETE", "/api/v1/calendar/{event_id}/attendance"),
-    ("GET", "/api/v1/library"), ("GET", "/api/v1/library/{entry_id}"),
-    ("POST", "/api/v1/library/materials"), ("PATCH", "/api/v1/library/{entry_id}"),
-    ("POST", "/api/v1/library/{entry_id}/withdrawal"), ("GET", "/api/v1/cases/{case_id}/similar"),
-    ("POST", "/api/v1/forum/threads/{thread_id}/posts"), ("POST", "/api/v1/forum/posts/{post_id}/hide"),
-    ("GET", "/api/v1/forum/threads"), ("GET", "/api/v1/forum/threads/{thread_id}"),
-    ("GET", "/api/v1/cases/{case_id}/colleague-suggestions"), ("GET", "/api/v1/cases/{case_id}/question-suggestions"),
-    ("POST", "/api/v1/auth/sign-out"), ("PUT", "/api/v1/me/password"),
-    ("GET", "/api/v1/me/mentor-profile"), ("PUT", "/api/v1/me/mentor-profile/photo"),
+    ("GET", "/api/v1/inbox"),
+    ("POST", "/api/v1/inbox/{entry_id}/read"),
+    ("GET", "/api/v1/inbox/unread-count"),
+    ("POST", "/api/v1/inbox/read-all"),
+    ("GET", "/api/v1/me/notification-preferences"),
+    ("PUT", "/api/v1/me/notification-preferences"),
+    ("POST", "/api/v1/messages"),
+    ("GET", "/api/v1/messages"),
+    ("GET", "/api/v1/messages/{user_id}"),
+    ("POST", "/api/v1/calendar"),
+    ("GET", "/api/v1/calendar"),
+    ("GET", "/api/v1/calendar/{event_id}"),
+    ("PATCH", "/api/v1/calendar/{event_id}"),
+    ("POST", "/api/v1/calendar/{event_id}/cancellation"),
+    ("PUT", "/api/v1/calendar/{event_id}/attendance"),
+    ("DELETE", "/api/v1/calendar/{event_id}/attendance"),
+    ("GET", "/api/v1/library"),
+    ("GET", "/api/v1/library/{entry_id}"),
+    ("POST", "/api/v1/library/materials"),
+    ("PATCH", "/api/v1/library/{entry_id}"),
+    ("POST", "/api/v1/library/{entry_id}/withdrawal"),
+    ("GET", "/api/v1/cases/{case_id}/similar"),
+    ("POST", "/api/v1/forum/threads/{thread_id}/posts"),
+    ("POST", "/api/v1/forum/posts/{post_id}/hide"),
+    ("GET", "/api/v1/forum/threads"),
+    ("GET", "/api/v1/forum/threads/{thread_id}"),
+    ("GET", "/api/v1/cases/{case_id}/colleague-suggestions"),
+    ("GET", "/api/v1/cases/{case_id}/question-suggestions"),
+    ("POST", "/api/v1/auth/sign-out"),
+    ("PUT", "/api/v1/me/password"),
+    ("GET", "/api/v1/me/mentor-profile"),
+    ("PUT", "/api/v1/me/mentor-profile/photo"),
     ("GET", "/api/v1/mentors/{mentor_id}/photo"),
-    ("GET", "/api/v1/me/availability"), ("PUT", "/api/v1/me/availability"),
-    ("GET", "/api/v1/me/accreditation"), ("POST", "/api/v1/me/accreditation"),
+    ("GET", "/api/v1/me/availability"),
+    ("PUT", "/api/v1/me/availability"),
+    ("GET", "/api/v1/me/accreditation"),
+    ("POST", "/api/v1/me/accreditation"),
     ("GET", "/api/v1/accreditation/applications"),
     ("POST", "/api/v1/accreditation/applications/{application_id}/approve"),
     ("POST", "/api/v1/accreditation/applications/{application_id}/reject"),
-    ("POST", "/api/v1/mentors/{mentor_id}/suspend"), ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
-    ("GET", "/api/v1/statistics"), ("GET", "/api/v1/statistics/mentors"),
-    ("GET", "/api/v1/statistics/question-suggestions"), ("GET", "/api/v1/me/mentor-quality"),
-    ("POST", "/api/v1/auth/email-verification"), ("POST", "/api/v1/auth/email-verification/resend"),
-    ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
-    ("GET", "/api/v1/library/drafts"), ("GET", "/api/v1/library/drafts/{draft_id}"),
-    ("PATCH", "/api/v1/library/drafts/{draft_id}"), ("POST", "/api/v1/library/drafts/{draft_id}/publication"),
-    ("POST", "/api/v1/library/drafts/{draft_id}/rejection"), ("GET", "/api/v1/me/publications"),
-    ("DELETE", "/api/v1/cases/{case_id}/publication-consent"), ("GET", "/api/v1/me/data"),
-    ("GET", "/api/v1/news"), ("GET", "/api/v1/news/all"), ("GET", "/api/v1/news/{item_id}"),
-    ("GET", "/api/v1/news/{item_id}/history"), ("POST", "/api/v1/news"), ("PATCH", "/api/v1/news/{item_id}"),
+    ("POST", "/api/v1/mentors/{mentor_id}/suspend"),
+    ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
+    ("GET", "/api/v1/statistics"),
+    ("GET", "/api/v1/statistics/mentors"),
+    ("GET", "/api/v1/statistics/question-suggestions"),
+    ("GET", "/api/v1/me/mentor-quality"),
+    ("POST", "/api/v1/auth/email-verification"),
+    ("POST", "/api/v1/auth/email-verification/resend"),
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("GET", "/api/v1/library/drafts"),
+    ("GET", "/api/v1/library/drafts/{draft_id}"),
+    ("PATCH", "/api/v1/library/drafts/{draft_id}"),
+    ("POST", "/api/v1/library/drafts/{draft_id}/publication"),
+    ("POST", "/api/v1/library/drafts/{draft_id}/rejection"),
+    ("GET", "/api/v1/me/publications"),
+    ("DELETE", "/api/v1/cases/{case_id}/publication-consent"),
+    ("GET", "/api/v1/me/data"),
+    ("GET", "/api/v1/news"),
+    ("GET", "/api/v1/news/all"),
+    ("GET", "/api/v1/news/{item_id}"),
+    ("GET", "/api/v1/news/{item_id}/history"),
+    ("POST", "/api/v1/news"),
+    ("PATCH", "/api/v1/news/{item_id}"),
     ("POST", "/api/v1/news/{item_id}/withdrawal"),
-    ("GET", "/api/v1/surveys/settings"), ("PUT", "/api/v1/surveys/settings"), ("POST", "/api/v1/surveys"),
-    ("GET", "/api/v1/surveys"), ("GET", "/api/v1/surveys/{survey_id}"), ("POST", "/api/v1/surveys/{survey_id}/answers"),
-    ("GET", "/api/v1/surveys/{survey_id}/results"), ("GET", "/api/v1/surveys/{survey_id}/results.csv"),
+    ("GET", "/api/v1/surveys/settings"),
+    ("PUT", "/api/v1/surveys/settings"),
+    ("POST", "/api/v1/surveys"),
+    ("GET", "/api/v1/surveys"),
+    ("GET", "/api/v1/surveys/{survey_id}"),
+    ("POST", "/api/v1/surveys/{survey_id}/answers"),
+    ("GET", "/api/v1/surveys/{survey_id}/results"),
+    ("GET", "/api/v1/surveys/{survey_id}/results.csv"),
 }
 
 BODIES = {
@@ -115,15 +172,27 @@ BODIES = {
 # raw bodies and results (not JSON): the mentor's photo
 IMAGES = ["image/jpeg", "image/png"]
 RAW_BODIES = {("PUT", "/api/v1/me/mentor-profile/photo"): IMAGES}
-RAW_RESULTS = {("GET", "/api/v1/mentors/{mentor_id}/photo"): IMAGES,
-               ("GET", "/api/v1/surveys/{survey_id}/results.csv"): ["text/csv"]}
+RAW_RESULTS = {
+    ("GET", "/api/v1/mentors/{mentor_id}/photo"): IMAGES,
+    ("GET", "/api/v1/surveys/{survey_id}/results.csv"): ["text/csv"],
+}
 
-PUBLIC = {("GET", "/health"), ("GET", "/ready"), ("GET", "/openapi.json"), ("GET", "/api/v1/reference"),
-          ("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/sign-in"),
-          ("GET", "/api/v1/mentors"), ("GET", "/api/v1/mentors/{mentor_id}"),
-          ("GET", "/api/v1/mentors/{mentor_id}/photo"), ("POST", "/api/v1/auth/email-verification"),
-          ("POST", "/api/v1/auth/password-reset"), ("POST", "/api/v1/auth/password-reset/confirm"),
-          ("GET", "/api/v1/news"), ("GET", "/api/v1/news/{item_id}")}
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/openapi.json"),
+    ("GET", "/api/v1/reference"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/sign-in"),
+    ("GET", "/api/v1/mentors"),
+    ("GET", "/api/v1/mentors/{mentor_id}"),
+    ("GET", "/api/v1/mentors/{mentor_id}/photo"),
+    ("POST", "/api/v1/auth/email-verification"),
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("GET", "/api/v1/news"),
+    ("GET", "/api/v1/news/{item_id}"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +244,8 @@ def test_every_operation_has_a_success_schema_and_error_responses(doc):
             assert "schema" in content["application/json"], key
         for code in ("503", "default"):
             assert op["responses"][code]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"}, key
+                "$ref": "#/components/schemas/Error"
+            }, key
         if key in BODIES:
             assert "400" in op["responses"], key
 
@@ -209,9 +279,12 @@ def test_results_reference_contract_views(doc):
     assert result(("POST", "/api/v1/cases/{case_id}/author")) == "AuthorCard"
     assert result(("GET", "/api/v1/me/access-log")) == "AccessLogPage"
     assert result(("GET", "/api/v1/library/drafts")) == "DraftList"
-    for key in [("GET", "/api/v1/library/drafts/{draft_id}"), ("PATCH", "/api/v1/library/drafts/{draft_id}"),
-                ("POST", "/api/v1/library/drafts/{draft_id}/publication"),
-                ("POST", "/api/v1/library/drafts/{draft_id}/rejection")]:
+    for key in [
+        ("GET", "/api/v1/library/drafts/{draft_id}"),
+        ("PATCH", "/api/v1/library/drafts/{draft_id}"),
+        ("POST", "/api/v1/library/drafts/{draft_id}/publication"),
+        ("POST", "/api/v1/library/drafts/{draft_id}/rejection"),
+    ]:
         assert result(key) == "DraftView", key
     assert result(("GET", "/api/v1/me/publications")) == "DraftViewList"
     assert result(("DELETE", "/api/v1/cases/{case_id}/publication-consent")) == "CaseView"
@@ -219,25 +292,41 @@ def test_results_reference_contract_views(doc):
     schemas = doc["components"]["schemas"]
     assert schemas["CaseSummaryPage"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/CaseSummary"}
     assert {"excerpt", "mode", "turn", "turn_since", "number", "rubrics", "state"} <= set(
-        schemas["CaseSummary"]["properties"])
+        schemas["CaseSummary"]["properties"]
+    )
     assert "next_cursor" in schemas["CaseSummaryPage"]["properties"]
     assert "profile" in schemas["ProposedMentor"]["properties"]
     assert {"questions", "revisions", "engagements", "opinions", "messages", "decision"} <= set(
-        schemas["CaseView"]["properties"])
+        schemas["CaseView"]["properties"]
+    )
     assert schemas["Reflection"]["properties"]["helpfulness"]["type"] == "object"
     assert schemas["ThreadView"]["properties"]["posts"]["items"] == {"$ref": "#/components/schemas/ForumPostView"}
-    assert set(schemas["ThreadSummary"]["properties"]) == {"id", "title", "rubrics", "posts_count",
-                                                          "created_at", "updated_at"}
+    assert set(schemas["ThreadSummary"]["properties"]) == {
+        "id",
+        "title",
+        "rubrics",
+        "posts_count",
+        "created_at",
+        "updated_at",
+    }
     assert schemas["HintGroup"]["properties"]["hints"]["items"] == {"$ref": "#/components/schemas/Hint"}
     assert schemas["AskQuestions"]["properties"]["questions"]["items"] == {"$ref": "#/components/schemas/Question"}
-    assert set(schemas["AuthorCard"]["properties"]) == {"user_id", "first_name", "last_name", "patronymic",
-                                                       "questionnaire"}
+    assert set(schemas["AuthorCard"]["properties"]) == {
+        "user_id",
+        "first_name",
+        "last_name",
+        "patronymic",
+        "questionnaire",
+    }
     assert {"school", "subjects", "years_of_practice"} <= set(schemas["Questionnaire"]["required"])
 
 
 def test_bearer_security_on_protected_routes_only(doc):
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "The access_token of POST /api/v1/auth/sign-in"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The access_token of POST /api/v1/auth/sign-in",
+    }
     for key, op in operations(doc).items():
         if key in PUBLIC:
             assert op["security"] == [], key
@@ -256,15 +345,22 @@ def test_error_schema_is_the_platform_shape(doc):
 def test_path_and_query_parameters(doc):
     ops = operations(doc)
     params = ops[("GET", "/api/v1/cases/{case_id}/history")]["parameters"]
-    assert {"name": "case_id", "in": "path", "required": True, "schema": {
-        "type": "string", "minLength": 1, "maxLength": 64, "pattern": openapi.NOT_BLANK_PATTERN}} in params
+    assert {
+        "name": "case_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": openapi.NOT_BLANK_PATTERN},
+    } in params
     rubric = [p for p in ops[("GET", "/api/v1/mentors")]["parameters"] if p["in"] == "query"]
     assert [p["name"] for p in rubric] == ["rubric"]
     assert "education-law" in rubric[0]["schema"]["enum"]
     filters = [p["name"] for p in ops[("GET", "/api/v1/cases")]["parameters"] if p["in"] == "query"]
     assert filters == ["state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged", "cursor", "limit"]
-    as_of = {p["name"]: p["schema"] for p in ops[("GET", "/api/v1/cases/{case_id}/as-of")]["parameters"]
-             if p["in"] == "query"}
+    as_of = {
+        p["name"]: p["schema"]
+        for p in ops[("GET", "/api/v1/cases/{case_id}/as-of")]["parameters"]
+        if p["in"] == "query"
+    }
     assert as_of["version"]["minimum"] == 1 and as_of["at"]["format"] == "date-time"
     assert "400" in ops[("GET", "/api/v1/cases")]["responses"]
     assert "409" in ops[("POST", "/api/v1/cases/{case_id}/keep-request")]["responses"]
@@ -295,8 +391,11 @@ def test_people_routes_document_their_results_and_refusals(doc):
     assert result(("POST", "/api/v1/mentors/{mentor_id}/suspend")) == "AccreditationView"
     for key in (("POST", "/api/v1/auth/sign-in"), ("PUT", "/api/v1/me/password")):
         assert "429" in ops[key]["responses"], key
-    for key in (("POST", "/api/v1/me/accreditation"), ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
-                ("POST", "/api/v1/accreditation/applications/{application_id}/approve")):
+    for key in (
+        ("POST", "/api/v1/me/accreditation"),
+        ("POST", "/api/v1/mentors/{mentor_id}/reinstate"),
+        ("POST", "/api/v1/accreditation/applications/{application_id}/approve"),
+    ):
         assert "409" in ops[key]["responses"], key
     schemas = doc["components"]["schemas"]
     profile = schemas["MentorProfileView"]["properties"]
@@ -306,8 +405,11 @@ def test_people_routes_document_their_results_and_refusals(doc):
     assert schemas["Availability"]["properties"]["capacity"]["maximum"] == 50
     assert set(schemas["AccreditationApplication"]["required"]) == {"experience", "motivation"}
     states = [p for p in ops[("GET", "/api/v1/accreditation/applications")]["parameters"] if p["in"] == "query"]
-    assert [p["name"] for p in states] == ["state"] and states[0]["schema"]["enum"] == ["pending", "approved",
-                                                                                     "rejected"]
+    assert [p["name"] for p in states] == ["state"] and states[0]["schema"]["enum"] == [
+        "pending",
+        "approved",
+        "rejected",
+    ]
 
 
 def test_statistics_route_documents_its_period_and_figures(doc):
@@ -318,9 +420,20 @@ def test_statistics_route_documents_its_period_and_figures(doc):
     assert [(p["name"], p["schema"].get("format")) for p in query] == [("from", "date"), ("to", "date")]
     schemas = doc["components"]["schemas"]
     assert set(schemas["Statistics"]["required"]) == {"cases", "registrations", "library"}
-    assert {"by_rubric", "by_state", "by_urgency", "by_year", "first_response", "by_month", "by_mode", "by_format",
-            "declines", "second_opinions", "questions_by_kind", "open_by_turn"} <= set(
-        schemas["CaseStatistics"]["properties"])
+    assert {
+        "by_rubric",
+        "by_state",
+        "by_urgency",
+        "by_year",
+        "first_response",
+        "by_month",
+        "by_mode",
+        "by_format",
+        "declines",
+        "second_opinions",
+        "questions_by_kind",
+        "open_by_turn",
+    } <= set(schemas["CaseStatistics"]["properties"])
     assert set(schemas["LibraryStatistics"]["properties"]) == {"total", "by_rubric"}
     assert set(schemas["RegistrationYear"]["properties"]) == {"year", "mentees", "mentors", "accredited_mentors"}
     assert set(schemas["ResponseTime"]["properties"]) == {"cases", "median_seconds", "p90_seconds"}
@@ -332,11 +445,21 @@ def test_mentor_quality_routes_document_their_sort_and_figures(doc):
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/MentorQualityList")
     query = {p["name"]: p["schema"] for p in op["parameters"] if p["in"] == "query"}
     assert set(query) == {"sort", "order", "mentor_id"} and "acceptance_rate" in query["sort"]["enum"]
-    assert ops[("GET", "/api/v1/me/mentor-quality")]["responses"]["200"]["content"]["application/json"][
-        "schema"]["$ref"].endswith("/MentorQualityList")
+    assert ops[("GET", "/api/v1/me/mentor-quality")]["responses"]["200"]["content"]["application/json"]["schema"][
+        "$ref"
+    ].endswith("/MentorQualityList")
     figures = doc["components"]["schemas"]["MentorQuality"]["properties"]
-    assert {"time_to_accept", "time_to_first_question", "time_to_first_solution", "acceptance_rate",
-            "decline_rate", "second_opinion_rate", "solved", "helpfulness_mean", "by_rubric"} <= set(figures)
+    assert {
+        "time_to_accept",
+        "time_to_first_question",
+        "time_to_first_solution",
+        "acceptance_rate",
+        "decline_rate",
+        "second_opinion_rate",
+        "solved",
+        "helpfulness_mean",
+        "by_rubric",
+    } <= set(figures)
     assert "author_id" not in figures
 
 
@@ -347,6 +470,7 @@ def test_reference_labels_participants_and_question_kinds(doc):
 
 
 # ---- the rules the server enforces, stated (issue 18: "OpenAPI drift") -----------------------------
+
 
 def _strings(node):
     if isinstance(node, dict):
@@ -362,8 +486,10 @@ def _strings(node):
 def test_every_free_string_states_the_nul_rule_and_not_blank_ones_say_so(doc):
     schemas = doc["components"]["schemas"]
     free = [s for s in _strings(doc) if "enum" not in s and "format" not in s]
-    assert free and all(s.get("pattern") in (openapi.NO_NUL_PATTERN, openapi.NOT_BLANK_PATTERN)
-                        or s.get("pattern", "").startswith("^[") for s in free)
+    assert free and all(
+        s.get("pattern") in (openapi.NO_NUL_PATTERN, openapi.NOT_BLANK_PATTERN) or s.get("pattern", "").startswith("^[")
+        for s in free
+    )
     assert schemas["CaseForm"]["properties"]["essence"]["pattern"] == openapi.NOT_BLANK_PATTERN
     assert schemas["CaseForm"]["properties"]["actions_taken"]["pattern"] == openapi.NO_NUL_PATTERN
     assert all(s["pattern"] == openapi.URL_PATTERN for s in _strings(doc) if s.get("format") == "url")
@@ -372,8 +498,9 @@ def test_every_free_string_states_the_nul_rule_and_not_blank_ones_say_so(doc):
 def test_the_not_blank_pattern_says_what_the_server_checks():
     """The document's pattern (a JSON Schema search) and the server's rules (not blank: NotBlank;
     no NUL: the gateway) agree, whitespace of Python's and of JavaScript's dialect alike."""
-    from contracts.validation import not_blank
     from marshmallow import ValidationError
+
+    from contracts.validation import not_blank
 
     def server_takes(text):
         try:
@@ -382,8 +509,23 @@ def test_the_not_blank_pattern_says_what_the_server_checks():
             return False
         return "\x00" not in text
 
-    for text in ["a", " a ", "\t\n\x1e", "\x1c\x1d\x1f", "\x85", "\ufeff", "\u3000 \u2028", "\u00a0x",
-                 "", " ", "a\x00", "\x00", "\u200b", "\n\n\f\n\t\t\x0b\xf5", "\U0001f600"]:
+    for text in [
+        "a",
+        " a ",
+        "\t\n\x1e",
+        "\x1c\x1d\x1f",
+        "\x85",
+        "\ufeff",
+        "\u3000 \u2028",
+        "\u00a0x",
+        "",
+        " ",
+        "a\x00",
+        "\x00",
+        "\u200b",
+        "\n\n\f\n\t\t\x0b\xf5",
+        "\U0001f600",
+    ]:
         assert bool(re.search(openapi.NOT_BLANK_PATTERN, text)) == server_takes(text), repr(text)
 
 
@@ -401,12 +543,18 @@ def test_unique_lists_at_least_one_field_and_dict_rules_are_stated(doc):
 
 def test_creating_routes_document_the_idempotency_key_and_times_their_offsets(doc):
     ops = operations(doc)
-    for key in [("POST", "/api/v1/cases"), ("POST", "/api/v1/cases/{case_id}/solutions"), ("POST", "/api/v1/messages"),
-                ("POST", "/api/v1/calendar"), ("POST", "/api/v1/forum/threads/{thread_id}/posts")]:
+    for key in [
+        ("POST", "/api/v1/cases"),
+        ("POST", "/api/v1/cases/{case_id}/solutions"),
+        ("POST", "/api/v1/messages"),
+        ("POST", "/api/v1/calendar"),
+        ("POST", "/api/v1/forum/threads/{thread_id}/posts"),
+    ]:
         [header] = [p for p in ops[key]["parameters"] if p["name"] == "Idempotency-Key"]
         assert header["in"] == "header" and header["schema"]["maxLength"] == openapi.IDEMPOTENCY_KEY_MAX
-    assert not [p for p in ops[("POST", "/api/v1/cases/{case_id}/accept")]["parameters"]
-                if p["name"] == "Idempotency-Key"]
+    assert not [
+        p for p in ops[("POST", "/api/v1/cases/{case_id}/accept")]["parameters"] if p["name"] == "Idempotency-Key"
+    ]
     starts_at = doc["components"]["schemas"]["CalendarEventForm"]["properties"]["starts_at"]
     assert starts_at["format"] == "date-time"
     assert re.search(starts_at["pattern"], "2030-01-01T10:00:00+14:00")

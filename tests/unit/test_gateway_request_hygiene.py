@@ -1,5 +1,6 @@
 """Request hygiene as pure functions: content type, size, nesting, item counts and text that
 cannot be stored (NUL, unpaired surrogates) - each refused with the platform's error shape."""
+
 import json
 
 import pytest
@@ -19,7 +20,7 @@ INERT = [
     "<img src=x onerror=alert(1)>",
     "\u202eRTL override\u202c and \u200f marks",
     "e\u0301\u0301 combining, Z\u0351\u0352\u0353algo",
-    "emoji \U0001F600\U0001F469\u200D\U0001F4BB",
+    "emoji \U0001f600\U0001f469\u200d\U0001f4bb",
     "tab\tnewline\nbell\x07 escape\x1b",
     "\ufeffbom inside",
     "{{7*7}} ${7*7} %s %n",
@@ -41,6 +42,7 @@ def refused(raw):
 
 # ---- nesting and size ---------------------------------------------------------------------
 
+
 def nested(depth):
     value = "leaf"
     for _ in range(depth - 1):
@@ -58,11 +60,14 @@ def test_deeper_nesting_is_refused_naming_the_body(depth):
     assert error.fields == {"_body": [f"Nested deeper than {h.MAX_JSON_DEPTH} levels."]}
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # deeper than the parser's own recursion
-    b'{"a": ' + b'{"b": ' * 50_000 + b"1" + b"}" * 50_001,
-    b'{"a": ' + b"[" * 100_000,  # and unterminated
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # deeper than the parser's own recursion
+        b'{"a": ' + b'{"b": ' * 50_000 + b"1" + b"}" * 50_001,
+        b'{"a": ' + b"[" * 100_000,  # and unterminated
+    ],
+)
 def test_pathological_nesting_is_a_400_not_a_recursion_error(raw):
     error = refused(raw)
     assert list(error.fields) == ["_body"]
@@ -79,8 +84,9 @@ def test_item_counts_are_bounded():
     assert list(error.fields) == ["_body"]
 
 
-@pytest.mark.parametrize("raw", [b'{"n": 1e999}', b'{"n": -1e400}', b'{"n": Infinity}', b'{"n": NaN}',
-                                 b'{"n": ' + b"9" * 5000 + b"}"])
+@pytest.mark.parametrize(
+    "raw", [b'{"n": 1e999}', b'{"n": -1e400}', b'{"n": Infinity}', b'{"n": NaN}', b'{"n": ' + b"9" * 5000 + b"}"]
+)
 def test_numbers_that_are_not_finite_or_too_long_are_invalid_json(raw):
     assert refused(raw).fields["_body"][0].startswith("Invalid JSON")
 
@@ -92,6 +98,7 @@ def test_payload_too_large_names_the_limit():
 
 
 # ---- text that cannot be stored -----------------------------------------------------------
+
 
 def test_nul_is_refused_naming_the_field():
     error = refused(b'{"essence": "a\\u0000b", "question": "fine"}')
@@ -108,14 +115,19 @@ def test_unpaired_surrogates_are_refused_naming_the_field(escape):
 
 def test_nested_and_multiple_fields_are_all_named():
     raw = b'{"questions": [{"text": "ok"}, {"text": "\\u0000"}], "answers": ["\\ud800"], "title": "\\u0000"}'
-    assert refused(raw).fields == {"questions": {"1": {"text": [h.NUL_MESSAGE]}},
-                                   "answers": {"0": [h.SURROGATE_MESSAGE]}, "title": [h.NUL_MESSAGE]}
+    assert refused(raw).fields == {
+        "questions": {"1": {"text": [h.NUL_MESSAGE]}},
+        "answers": {"0": [h.SURROGATE_MESSAGE]},
+        "title": [h.NUL_MESSAGE],
+    }
 
 
 def test_a_field_name_with_nul_is_named_escaped():
     error = refused(b'{"ess\\u0000ence": "x", "ok": {"\\ud800": 1}}')
-    assert error.fields == {"ess\\u0000ence": [f"Field name: {h.NUL_MESSAGE}"],
-                            "ok": {"\\ud800": [f"Field name: {h.SURROGATE_MESSAGE}"]}}
+    assert error.fields == {
+        "ess\\u0000ence": [f"Field name: {h.NUL_MESSAGE}"],
+        "ok": {"\\ud800": [f"Field name: {h.SURROGATE_MESSAGE}"]},
+    }
     # an escaped bad name equal to a real one does not break the error
     refused(b'{"\\\\u0000": {"x": "\\u0000"}, "\\u0000": 1}')
 
@@ -128,7 +140,7 @@ def test_other_text_passes_through_verbatim(text):
 
 
 def test_emoji_as_a_surrogate_pair_escape_is_fine():
-    assert h.parse_json_body(b'{"t": "\\ud83d\\ude00"}') == {"t": "\U0001F600"}
+    assert h.parse_json_body(b'{"t": "\\ud83d\\ude00"}') == {"t": "\U0001f600"}
 
 
 def test_path_and_query_values_are_checked_too():
@@ -140,9 +152,17 @@ def test_path_and_query_values_are_checked_too():
 
 # ---- content type -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content_type", [
-    "application/json", "application/json; charset=utf-8", "Application/JSON; charset=UTF-8",
-    'application/json;charset="utf-8"', "application/json; charset=utf8"])
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON; charset=UTF-8",
+        'application/json;charset="utf-8"',
+        "application/json; charset=utf8",
+    ],
+)
 def test_json_content_types_are_accepted(content_type):
     h.check_json_content_type(content_type, has_body=True)
 
@@ -154,19 +174,35 @@ def test_any_content_type_is_fine_for_an_empty_body_only():
         h.check_json_content_type(None, has_body=True)
 
 
-@pytest.mark.parametrize("content_type", [
-    "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-    "application/json; charset=latin-1", "application/jsonx", "text/json", "application/xml", "*/*"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+        "text/json",
+        "application/xml",
+        "*/*",
+    ],
+)
 def test_other_content_types_are_415(content_type):
     with pytest.raises(h.UnsupportedMediaType) as caught:
         h.check_json_content_type(content_type, has_body=True)
     error = caught.value
     assert (error.status, error.code) == (415, "unsupported_media_type")
-    assert h.error_body(error) == {"error": {"code": "unsupported_media_type", "message": error.message,
-                                             "fields": {"Content-Type": ["Expected application/json."]}}}
+    assert h.error_body(error) == {
+        "error": {
+            "code": "unsupported_media_type",
+            "message": error.message,
+            "fields": {"Content-Type": ["Expected application/json."]},
+        }
+    }
 
 
 # ---- the route option ---------------------------------------------------------------------
+
 
 def test_max_body_is_a_route_option_with_a_default():
     class Uploads:

@@ -1,4 +1,5 @@
 """Route declarations, handlers' signatures, response shaping and the profile enrichment (no I/O)."""
+
 import inspect
 import re
 from pathlib import Path
@@ -7,18 +8,33 @@ import yaml
 from nameko.cli.main import setup_yaml_parser
 
 from contracts.question_bank import HINTS_BY_ID
-from contracts.rpc import CaseViewSchema, QuestionSchema
+from contracts.rpc import CaseSummaryPageSchema, CaseViewSchema, QuestionSchema
 from contracts.rubrics import RUBRIC_SLUGS
 from services.gateway import openapi
-from contracts.rpc import CaseSummaryPageSchema
-from services.gateway.schemas import (ErrorSchema, QuestionBankSchema, ReferenceSchema,
-                                      RubricQuerySchema, ThreadSummaryListSchema, ThreadViewSchema)
-from services.gateway.service import (QUESTION_BANK, REFERENCE, GatewayService, attach_profiles,
-                                      proposed_mentor_ids)
+from services.gateway.schemas import (
+    ErrorSchema,
+    QuestionBankSchema,
+    ReferenceSchema,
+    RubricQuerySchema,
+    ThreadSummaryListSchema,
+    ThreadViewSchema,
+)
+from services.gateway.service import QUESTION_BANK, REFERENCE, GatewayService, attach_profiles, proposed_mentor_ids
 
 CONFIG = Path(__file__).resolve().parents[2] / "services" / "gateway" / "config.yaml"
-BODILESS_ACTIONS = ("accept", "read", "keep-request", "second-opinion", "attendance", "sign-out", "approve",
-                    "reinstate", "resend", "reopening", "publication")  # the action is all there is to say
+BODILESS_ACTIONS = (
+    "accept",
+    "read",
+    "keep-request",
+    "second-opinion",
+    "attendance",
+    "sign-out",
+    "approve",
+    "reinstate",
+    "resend",
+    "reopening",
+    "publication",
+)  # the action is all there is to say
 
 
 def test_handlers_take_exactly_what_their_route_provides():
@@ -50,19 +66,39 @@ def test_routes_are_unique_and_versioned():
 
 
 def test_config_yaml_has_the_gateway_keys(monkeypatch):
-    for key in ("AMQP_URI", "ACTOR_SIGNING_KEY", "GATEWAY_ADDRESS", "TOKEN_SECRET", "TOKEN_TTL_SECONDS", "RPC_TIMEOUT",
-                "GATEWAY_SESSION_CHECK", "CORS_ALLOW_ORIGIN", "TRUST_FORWARDED_FOR", "WEB_PROXY_SECRET", "LOG_LEVEL",
-                "METRICS_PORT"):
+    for key in (
+        "AMQP_URI",
+        "ACTOR_SIGNING_KEY",
+        "GATEWAY_ADDRESS",
+        "TOKEN_SECRET",
+        "TOKEN_TTL_SECONDS",
+        "RPC_TIMEOUT",
+        "GATEWAY_SESSION_CHECK",
+        "CORS_ALLOW_ORIGIN",
+        "TRUST_FORWARDED_FOR",
+        "WEB_PROXY_SECRET",
+        "LOG_LEVEL",
+        "METRICS_PORT",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RPC_TIMEOUT", "3")
     setup_yaml_parser()
     config = yaml.safe_load(CONFIG.read_text())
     assert config == {
-        "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/", "WEB_SERVER_ADDRESS": "0.0.0.0:8000",
-        "TOKEN_SECRET": "dev-only-token-secret-change-me", "ACTOR_SIGNING_KEY": "dev-only:actors",
-        "TOKEN_TTL_SECONDS": 3600, "GATEWAY_SESSION_CHECK": "local", "RPC_TIMEOUT": 3,
-        "CORS_ALLOW_ORIGIN": "*", "TRUST_FORWARDED_FOR": "false", "WEB_PROXY_SECRET": "dev-only-web-proxy-secret-change-me",
-        "LOG_LEVEL": "INFO", "METRICS_PORT": 0, "max_workers": 32}
+        "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
+        "WEB_SERVER_ADDRESS": "0.0.0.0:8000",
+        "TOKEN_SECRET": "dev-only-token-secret-change-me",
+        "ACTOR_SIGNING_KEY": "dev-only:actors",
+        "TOKEN_TTL_SECONDS": 3600,
+        "GATEWAY_SESSION_CHECK": "local",
+        "RPC_TIMEOUT": 3,
+        "CORS_ALLOW_ORIGIN": "*",
+        "TRUST_FORWARDED_FOR": "false",
+        "WEB_PROXY_SECRET": "dev-only-web-proxy-secret-change-me",
+        "LOG_LEVEL": "INFO",
+        "METRICS_PORT": 0,
+        "max_workers": 32,
+    }
 
 
 def test_config_yaml_keeps_strings_as_given(monkeypatch):
@@ -80,8 +116,11 @@ def test_reference_document():
     data = ReferenceSchema().dump(REFERENCE)
     assert [r["slug"] for r in data["rubrics"]] == list(RUBRIC_SLUGS)
     assert data["rubrics"][0] == {
-        "number": 1, "slug": "education-law", "label": "Education law",
-        "comment": data["rubrics"][0]["comment"]}
+        "number": 1,
+        "slug": "education-law",
+        "label": "Education law",
+        "comment": data["rubrics"][0]["comment"],
+    }
     assert len(data["rubrics"]) == 12 and all(r["comment"] for r in data["rubrics"])
     assert "pupils-form-11" in data["participants"] and len(data["participants"]) == 18
     assert data["urgencies"] == ["urgent", "need_advice", "want_expert_opinion"]
@@ -89,19 +128,32 @@ def test_reference_document():
 
 
 def test_views_drop_fields_the_contract_does_not_name():
-    case = {"id": "c1", "number": "C-1", "state": "open", "secret_column": "x",
-            "form": {"essence": "e", "author_email": "a@b.c"},
-            "proposed_mentors": [{"mentor_id": "m1", "score": 0.5, "email": "m@x",
-                                  "profile": {"mentor_id": "m1", "first_name": "A", "email": "m@x"}}]}
+    case = {
+        "id": "c1",
+        "number": "C-1",
+        "state": "open",
+        "secret_column": "x",
+        "form": {"essence": "e", "author_email": "a@b.c"},
+        "proposed_mentors": [
+            {
+                "mentor_id": "m1",
+                "score": 0.5,
+                "email": "m@x",
+                "profile": {"mentor_id": "m1", "first_name": "A", "email": "m@x"},
+            }
+        ],
+    }
     dumped = CaseViewSchema().dump(case)
     assert "secret_column" not in dumped
     assert dumped["form"] == {"essence": "e"}
-    assert dumped["proposed_mentors"] == [{"mentor_id": "m1", "score": 0.5,
-                                           "profile": {"mentor_id": "m1", "first_name": "A"}}]
+    assert dumped["proposed_mentors"] == [
+        {"mentor_id": "m1", "score": 0.5, "profile": {"mentor_id": "m1", "first_name": "A"}}
+    ]
     listed = CaseSummaryPageSchema().dump({"items": [{"id": "c1", "author_id": "u"}], "next_cursor": None})
     assert listed == {"items": [{"id": "c1"}], "next_cursor": None}
     assert ErrorSchema().dump({"error": {"code": "x", "message": "m", "fields": {}, "extra": 1}}) == {
-        "error": {"code": "x", "message": "m", "fields": {}}}
+        "error": {"code": "x", "message": "m", "fields": {}}
+    }
 
 
 def test_question_bank_is_what_questions_may_be_asked_from():
@@ -114,14 +166,36 @@ def test_question_bank_is_what_questions_may_be_asked_from():
 
 
 def test_forum_views_are_impersonal():
-    post = {"id": "p1", "essence": "e", "question": "q", "rubrics": ["self-management"], "urgency": "urgent",
-            "created_at": "t", "case_id": "c1", "case_number": "2026-0001", "author_id": "u", "mentor_id": "m"}
+    post = {
+        "id": "p1",
+        "essence": "e",
+        "question": "q",
+        "rubrics": ["self-management"],
+        "urgency": "urgent",
+        "created_at": "t",
+        "case_id": "c1",
+        "case_number": "2026-0001",
+        "author_id": "u",
+        "mentor_id": "m",
+    }
     thread = ThreadViewSchema().dump({"id": "t1", "title": "T", "posts": [post], "case_ids": ["c1"]})
-    assert thread == {"id": "t1", "title": "T", "posts": [
-        {"id": "p1", "essence": "e", "question": "q", "rubrics": ["self-management"], "urgency": "urgent",
-         "created_at": "t"}]}
+    assert thread == {
+        "id": "t1",
+        "title": "T",
+        "posts": [
+            {
+                "id": "p1",
+                "essence": "e",
+                "question": "q",
+                "rubrics": ["self-management"],
+                "urgency": "urgent",
+                "created_at": "t",
+            }
+        ],
+    }
     assert ThreadSummaryListSchema().dump({"items": [{"id": "t1", "posts_count": 3, "case_ids": ["c1"]}]}) == {
-        "items": [{"id": "t1", "posts_count": 3}]}
+        "items": [{"id": "t1", "posts_count": 3}]
+    }
 
 
 def test_rubric_query_is_checked_and_ignores_other_parameters():
@@ -131,13 +205,18 @@ def test_rubric_query_is_checked_and_ignores_other_parameters():
 
 
 def test_proposed_mentors_get_their_profiles():
-    case = {"id": "c1", "proposed_mentors": [{"mentor_id": "m1", "score": 1.0}, {"mentor_id": "m2"},
-                                             {"mentor_id": "m1", "score": 0.2}]}
+    case = {
+        "id": "c1",
+        "proposed_mentors": [{"mentor_id": "m1", "score": 1.0}, {"mentor_id": "m2"}, {"mentor_id": "m1", "score": 0.2}],
+    }
     assert proposed_mentor_ids(case) == ["m1", "m2"]
     assert proposed_mentor_ids({"id": "c"}) == [] and proposed_mentor_ids(None) == []
     as_list = attach_profiles(case, [{"mentor_id": "m1", "first_name": "Anna"}])
     assert [p["profile"] for p in as_list["proposed_mentors"]] == [
-        {"mentor_id": "m1", "first_name": "Anna"}, None, {"mentor_id": "m1", "first_name": "Anna"}]
+        {"mentor_id": "m1", "first_name": "Anna"},
+        None,
+        {"mentor_id": "m1", "first_name": "Anna"},
+    ]
     as_dict = attach_profiles(case, {"m2": {"mentor_id": "m2"}, "m1": None})
     assert [p["profile"] for p in as_dict["proposed_mentors"]] == [None, {"mentor_id": "m2"}, None]
     assert case["proposed_mentors"][0] == {"mentor_id": "m1", "score": 1.0}  # not mutated

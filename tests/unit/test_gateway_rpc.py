@@ -4,6 +4,7 @@ failure mapping and deadlines, with nameko's MethodProxy replaced by a fake (no 
 The real broker paths (timeout, unknown service) are covered in tests/integration/test_gateway.py;
 a broker connection error cannot be provoked there without stopping RabbitMQ, hence these.
 """
+
 import time
 
 import eventlet
@@ -53,7 +54,9 @@ def proxy(monkeypatch):
 def test_result_is_returned(proxy):
     service, listener = proxy(lambda *args, **kwargs: {"args": args, "kwargs": kwargs})
     assert service.get_case({"user_id": "u"}, "c-1", flag=True) == {
-        "args": ({"user_id": "u"}, "c-1"), "kwargs": {"flag": True}}
+        "args": ({"user_id": "u"}, "c-1"),
+        "kwargs": {"flag": True},
+    }
 
 
 def test_errors_the_service_raised_pass_through(proxy):
@@ -66,11 +69,14 @@ def test_errors_the_service_raised_pass_through(proxy):
     assert caught.value.details == {"case_id": "c-1"}
 
 
-@pytest.mark.parametrize("failure,words,outcome", [
-    (UnknownService("cases"), "not running", "not_done"),  # nothing consumes its queue
-    (ConnectionRefusedError(111, "Connection refused"), "broker", "not_done"),  # never reached the broker
-    (OSError("socket closed"), "broker", "unknown"),  # perhaps after the broker had it
-])
+@pytest.mark.parametrize(
+    "failure,words,outcome",
+    [
+        (UnknownService("cases"), "not running", "not_done"),  # nothing consumes its queue
+        (ConnectionRefusedError(111, "Connection refused"), "broker", "not_done"),  # never reached the broker
+        (OSError("socket closed"), "broker", "unknown"),  # perhaps after the broker had it
+    ],
+)
 def test_broker_failures_become_service_unavailable(proxy, failure, words, outcome):
     def fail(*args):
         raise failure
@@ -109,10 +115,11 @@ def test_an_outer_timeout_is_not_mistaken_for_the_call_timeout(proxy):
 def test_private_names_are_not_rpc_methods(proxy):
     service, _ = proxy(lambda *args: None)
     with pytest.raises(AttributeError):
-        service._secret
+        _ = service._secret
 
 
 # ---- deadlines (services/common/rpc.py) ---------------------------------------------------
+
 
 class FakeWorkerContext:
     def __init__(self, data):

@@ -1,5 +1,6 @@
 """The gateway's view of sessions (services/gateway/sessions.py): revoked sessions refused, changed
 accounts overriding their tokens' claims, entries forgotten after a token's lifetime. No I/O."""
+
 import pytest
 
 from contracts.envelope import Envelope
@@ -39,8 +40,11 @@ def test_until_loaded_the_view_answers_nothing_and_identity_is_asked():
 
 
 def test_a_live_token_is_believed_as_it_says():
-    assert live_view().session(claims(email_verified=True)) == {"user_id": "u-1", "role": "mentee",
-                                                                "email_verified": True}
+    assert live_view().session(claims(email_verified=True)) == {
+        "user_id": "u-1",
+        "role": "mentee",
+        "email_verified": True,
+    }
 
 
 def test_a_session_not_seen_yet_is_asked_of_identity_once():
@@ -61,8 +65,15 @@ def test_a_revocation_wins_over_a_confirmation_whatever_their_order():
 
 def test_a_revoked_session_is_refused_and_the_others_are_not():
     view = live_view()
-    view.apply(Envelope(type="SessionsRevoked", source="identity", aggregate_id="u-1", position=7,
-                        payload={"user_id": "u-1", "session_ids": ["s-1", "s-2"], "reason": "password_change"}))
+    view.apply(
+        Envelope(
+            type="SessionsRevoked",
+            source="identity",
+            aggregate_id="u-1",
+            position=7,
+            payload={"user_id": "u-1", "session_ids": ["s-1", "s-2"], "reason": "password_change"},
+        )
+    )
     for revoked in ("s-1", "s-2"):
         with pytest.raises(Unauthorized, match="session has ended"):
             view.session(claims(revoked))
@@ -74,8 +85,13 @@ def test_a_revoked_session_is_refused_and_the_others_are_not():
 
 def test_the_same_event_twice_changes_nothing():
     view = live_view()
-    event = Envelope(type="SessionsRevoked", source="identity", aggregate_id="u-1", position=7,
-                     payload={"user_id": "u-1", "session_ids": ["s-1"], "reason": "sign_out"})
+    event = Envelope(
+        type="SessionsRevoked",
+        source="identity",
+        aggregate_id="u-1",
+        position=7,
+        payload={"user_id": "u-1", "session_ids": ["s-1"], "reason": "sign_out"},
+    )
     view.apply(event)
     view.apply(event)
     assert len(view) == 4  # s-1 revoked; s-1, s-2, s-3 seen (s-1 refused all the same)
@@ -83,8 +99,15 @@ def test_the_same_event_twice_changes_nothing():
 
 def test_an_account_verified_since_the_token_was_issued_is_verified():
     view = live_view()
-    view.apply(Envelope(type="AccountChanged", source="identity", aggregate_id="u-1", position=9,
-                        payload={"user_id": "u-1", "role": "mentee", "email_verified": True}))
+    view.apply(
+        Envelope(
+            type="AccountChanged",
+            source="identity",
+            aggregate_id="u-1",
+            position=9,
+            payload={"user_id": "u-1", "role": "mentee", "email_verified": True},
+        )
+    )
     assert view.session(claims(email_verified=False))["email_verified"] is True
     view.seen(claims("s-7", user_id="u-2"))
     assert view.session(claims("s-7", user_id="u-2", email_verified=False))["email_verified"] is False
@@ -93,8 +116,13 @@ def test_an_account_verified_since_the_token_was_issued_is_verified():
 def test_an_older_account_state_does_not_override_a_newer_one():
     view = live_view()
     view.account("u-1", "mentee", True, position=9)
-    view.load({"position": 5, "revoked_sessions": [], "accounts": [
-        {"user_id": "u-1", "role": "mentee", "email_verified": False}]})  # a snapshot older than the event
+    view.load(
+        {
+            "position": 5,
+            "revoked_sessions": [],
+            "accounts": [{"user_id": "u-1", "role": "mentee", "email_verified": False}],
+        }
+    )  # a snapshot older than the event
     assert view.session(claims())["email_verified"] is True
 
 

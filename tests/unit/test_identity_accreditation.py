@@ -1,4 +1,5 @@
 """The roll of mentors: the accreditation state machine, who may decide, event payloads, views. No I/O."""
+
 import uuid
 from datetime import datetime, timezone
 
@@ -13,22 +14,45 @@ from services.identity import accreditation as a
 MENTOR = str(uuid.uuid4())
 
 
-@pytest.mark.parametrize("state, action, after", [
-    (None, "apply", "pending"), ("none", "apply", "pending"), ("rejected", "apply", "pending"),
-    ("pending", "approve", "accredited"), ("pending", "reject", "rejected"),
-    ("accredited", "suspend", "suspended"), ("suspended", "reinstate", "accredited"),
-])
+@pytest.mark.parametrize(
+    "state, action, after",
+    [
+        (None, "apply", "pending"),
+        ("none", "apply", "pending"),
+        ("rejected", "apply", "pending"),
+        ("pending", "approve", "accredited"),
+        ("pending", "reject", "rejected"),
+        ("accredited", "suspend", "suspended"),
+        ("suspended", "reinstate", "accredited"),
+    ],
+)
 def test_allowed_transitions(state, action, after):
     assert a.next_state(state, action) == after
 
 
-@pytest.mark.parametrize("state, action", [
-    ("pending", "apply"), ("accredited", "apply"), ("suspended", "apply"),
-    (None, "approve"), ("rejected", "approve"), ("accredited", "approve"), ("suspended", "approve"),
-    (None, "reject"), ("accredited", "reject"), ("rejected", "reject"),
-    (None, "suspend"), ("pending", "suspend"), ("rejected", "suspend"), ("suspended", "suspend"),
-    (None, "reinstate"), ("pending", "reinstate"), ("accredited", "reinstate"), ("rejected", "reinstate"),
-])
+@pytest.mark.parametrize(
+    "state, action",
+    [
+        ("pending", "apply"),
+        ("accredited", "apply"),
+        ("suspended", "apply"),
+        (None, "approve"),
+        ("rejected", "approve"),
+        ("accredited", "approve"),
+        ("suspended", "approve"),
+        (None, "reject"),
+        ("accredited", "reject"),
+        ("rejected", "reject"),
+        (None, "suspend"),
+        ("pending", "suspend"),
+        ("rejected", "suspend"),
+        ("suspended", "suspend"),
+        (None, "reinstate"),
+        ("pending", "reinstate"),
+        ("accredited", "reinstate"),
+        ("rejected", "reinstate"),
+    ],
+)
 def test_refused_transitions_are_conflicts_naming_the_state(state, action):
     with pytest.raises(Conflict) as caught:
         a.next_state(state, action)
@@ -38,6 +62,7 @@ def test_refused_transitions_are_conflicts_naming_the_state(state, action):
 
 def test_every_state_and_decision_is_of_the_vocabulary():
     from contracts import vocabulary as v
+
     for action, (decision, moves) in a.TRANSITIONS.items():
         assert decision is None or decision in v.ACCREDITATION_DECISIONS, action
         assert set(moves) | set(moves.values()) <= set(v.ACCREDITATION_STATES), action
@@ -46,7 +71,8 @@ def test_every_state_and_decision_is_of_the_vocabulary():
 
 def test_only_accredited_is_accredited():
     assert [s for s in ("none", "pending", "accredited", "rejected", "suspended", None) if a.is_accredited(s)] == [
-        "accredited"]
+        "accredited"
+    ]
 
 
 @pytest.mark.parametrize("role", ["mentee", "mentor"])
@@ -113,8 +139,12 @@ def test_event_payloads_keep_their_contracts_and_carry_no_statement():
     assert requested == {"application_id": str(app_id), "mentor_id": MENTOR}
     dump_payload("AccreditationRequested", requested)
     decided = a.decided_payload(MENTOR, app_id, "reject", "Please describe your mentoring experience.")
-    assert decided == {"mentor_id": MENTOR, "application_id": str(app_id), "decision": "rejected",
-                       "reason": "Please describe your mentoring experience."}
+    assert decided == {
+        "mentor_id": MENTOR,
+        "application_id": str(app_id),
+        "decision": "rejected",
+        "reason": "Please describe your mentoring experience.",
+    }
     dump_payload("AccreditationDecided", decided)
     suspended = a.decided_payload(MENTOR, None, "suspend", "Complaints")
     assert suspended["application_id"] is None and suspended["decision"] == "suspended"
@@ -124,15 +154,35 @@ def test_event_payloads_keep_their_contracts_and_carry_no_statement():
 
 def test_views():
     at = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
-    app = {"id": uuid.UUID(int=1), "mentor_id": uuid.UUID(MENTOR), "state": "rejected", "experience": "E",
-           "motivation": "M", "submitted_at": at, "decided_at": at, "decided_by": uuid.uuid4(), "reason": "Why"}
-    assert a.accreditation_view(MENTOR, None, None) == {"mentor_id": MENTOR, "state": "none", "reason": None,
-                                                        "updated_at": None, "application": None}
+    app = {
+        "id": uuid.UUID(int=1),
+        "mentor_id": uuid.UUID(MENTOR),
+        "state": "rejected",
+        "experience": "E",
+        "motivation": "M",
+        "submitted_at": at,
+        "decided_at": at,
+        "decided_by": uuid.uuid4(),
+        "reason": "Why",
+    }
+    assert a.accreditation_view(MENTOR, None, None) == {
+        "mentor_id": MENTOR,
+        "state": "none",
+        "reason": None,
+        "updated_at": None,
+        "application": None,
+    }
     view = a.accreditation_view(MENTOR, {"state": "rejected", "reason": "Why", "updated_at": at}, app)
     assert view["state"] == "rejected" and view["reason"] == "Why" and view["updated_at"] == at.isoformat()
-    assert view["application"] == {"id": str(uuid.UUID(int=1)), "state": "rejected", "experience": "E",
-                                   "motivation": "M", "submitted_at": at.isoformat(),
-                                   "decided_at": at.isoformat(), "reason": "Why"}  # never who decided
+    assert view["application"] == {
+        "id": str(uuid.UUID(int=1)),
+        "state": "rejected",
+        "experience": "E",
+        "motivation": "M",
+        "submitted_at": at.isoformat(),
+        "decided_at": at.isoformat(),
+        "reason": "Why",
+    }  # never who decided
     assert a.accreditation_view(MENTOR, {"state": "accredited", "reason": "", "updated_at": at}, app)["reason"] is None
     review = a.review_view(app, {"mentor_id": MENTOR, "first_name": "A"})
     assert review["mentor_id"] == MENTOR and review["profile"] == {"mentor_id": MENTOR, "first_name": "A"}

@@ -1,4 +1,5 @@
 """The access audit's rules and views (no I/O): what is recorded, what the author sees of a reader."""
+
 from datetime import datetime, timezone
 
 import pytest
@@ -12,9 +13,16 @@ AT = datetime(2026, 1, 2, 10, 0, tzinfo=timezone.utc)
 
 
 def row(role="moderator", **overrides):
-    return {"id": 7, "reader_id": READER, "reader_role": role, "case_id": "c-1",
-            "disclosed": ["identity", "questionnaire"], "reason": "A parent's complaint about the case.",
-            "read_at": AT, **overrides}
+    return {
+        "id": 7,
+        "reader_id": READER,
+        "reader_role": role,
+        "case_id": "c-1",
+        "disclosed": ["identity", "questionnaire"],
+        "reason": "A parent's complaint about the case.",
+        "read_at": AT,
+        **overrides,
+    }
 
 
 def test_what_a_card_discloses():
@@ -28,9 +36,16 @@ def test_the_authors_own_look_is_not_audited():
 
 def test_a_moderators_entry_names_the_role_only():
     entry = audit.entry_view(row())
-    assert entry == {"id": "7", "reader_role": "moderator", "reader": "a moderator", "mentor_id": None,
-                     "disclosed": ["identity", "questionnaire"], "case_id": "c-1",
-                     "reason": "A parent's complaint about the case.", "read_at": "2026-01-02T10:00:00+00:00"}
+    assert entry == {
+        "id": "7",
+        "reader_role": "moderator",
+        "reader": "a moderator",
+        "mentor_id": None,
+        "disclosed": ["identity", "questionnaire"],
+        "case_id": "c-1",
+        "reason": "A parent's complaint about the case.",
+        "read_at": "2026-01-02T10:00:00+00:00",
+    }
     assert READER not in str(entry)
 
 

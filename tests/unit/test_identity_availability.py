@@ -1,4 +1,5 @@
 """A mentor's availability: validation with field errors, canonical form, views. No I/O."""
+
 from datetime import date
 
 import pytest
@@ -42,8 +43,15 @@ def test_a_period_that_ends_before_it_starts_is_refused_on_its_end():
 
 def test_bad_dates_and_missing_days_are_named():
     with pytest.raises(InvalidInput) as caught:
-        _load({"away_periods": [period("2026-02-30", "2026-03-01"), {"starts_on": "2026-03-01"},
-                                period("tomorrow", "2026-03-01")]})
+        _load(
+            {
+                "away_periods": [
+                    period("2026-02-30", "2026-03-01"),
+                    {"starts_on": "2026-03-01"},
+                    period("tomorrow", "2026-03-01"),
+                ]
+            }
+        )
     fields = caught.value.fields["away_periods"]
     assert set(fields) == {"0", "1", "2"}
     assert set(fields["0"]) == {"starts_on"} and set(fields["1"]) == {"ends_on"} and set(fields["2"]) == {"starts_on"}
@@ -64,12 +72,23 @@ def test_unknown_fields_are_refused():
 
 
 def test_canonical_form_sorts_periods_and_drops_repeats():
-    loaded = _load({"capacity": 2, "away_periods": [period("2026-08-01", "2026-08-10"),
-                                                    period("2026-07-01", "2026-07-14"),
-                                                    period("2026-08-01", "2026-08-10")]})
-    assert availability.normalize_availability(loaded) == {"capacity": 2, "away_periods": [
-        {"starts_on": date(2026, 7, 1), "ends_on": date(2026, 7, 14)},
-        {"starts_on": date(2026, 8, 1), "ends_on": date(2026, 8, 10)}]}
+    loaded = _load(
+        {
+            "capacity": 2,
+            "away_periods": [
+                period("2026-08-01", "2026-08-10"),
+                period("2026-07-01", "2026-07-14"),
+                period("2026-08-01", "2026-08-10"),
+            ],
+        }
+    )
+    assert availability.normalize_availability(loaded) == {
+        "capacity": 2,
+        "away_periods": [
+            {"starts_on": date(2026, 7, 1), "ends_on": date(2026, 7, 14)},
+            {"starts_on": date(2026, 8, 1), "ends_on": date(2026, 8, 10)},
+        ],
+    }
 
 
 def test_views_of_stored_rows_and_of_the_defaults():

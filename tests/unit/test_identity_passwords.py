@@ -1,4 +1,5 @@
 """Password hashing and verification (argon2id), pure CPU: no database, no broker."""
+
 import pytest
 from argon2 import PasswordHasher
 

@@ -1,4 +1,5 @@
 """The mentor's photo: type by content type and magic bytes, size, base64 across RPC. No I/O."""
+
 import base64
 
 import pytest
@@ -15,16 +16,19 @@ def test_a_jpeg_and_a_png_are_accepted_for_what_they_are():
     assert photos.check_photo("IMAGE/JPEG; charset=binary", JPEG) == "image/jpeg"
 
 
-@pytest.mark.parametrize("content_type, data, field", [
-    ("image/png", JPEG, "photo"),  # the bytes are not what the type says
-    ("image/jpeg", b"GIF89a" + b"\x00" * 10, "photo"),
-    ("image/jpeg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "photo"),
-    ("image/gif", b"GIF89a", "content_type"),
-    ("text/html", PNG, "content_type"),
-    (None, PNG, "content_type"),
-    ("image/png", b"", "photo"),
-    ("image/png", PNG + b"\x00" * photos.MAX_BYTES, "photo"),
-])
+@pytest.mark.parametrize(
+    "content_type, data, field",
+    [
+        ("image/png", JPEG, "photo"),  # the bytes are not what the type says
+        ("image/jpeg", b"GIF89a" + b"\x00" * 10, "photo"),
+        ("image/jpeg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "photo"),
+        ("image/gif", b"GIF89a", "content_type"),
+        ("text/html", PNG, "content_type"),
+        (None, PNG, "content_type"),
+        ("image/png", b"", "photo"),
+        ("image/png", PNG + b"\x00" * photos.MAX_BYTES, "photo"),
+    ],
+)
 def test_anything_else_is_refused_naming_the_field(content_type, data, field):
     with pytest.raises(InvalidInput) as caught:
         photos.check_photo(content_type, data)
@@ -52,6 +56,9 @@ def test_the_url_names_the_version_and_the_views():
     assert photos.photo_url("m-1", tag) == f"/api/v1/mentors/m-1/photo?v={tag}"
     assert photos.photo_url("m-1", None) is None
     row = {"content_type": "image/png", "data": memoryview(PNG), "etag": tag}
-    assert photos.photo_view("m-1", row) == {"photo_url": f"/api/v1/mentors/m-1/photo?v={tag}",
-                                             "content_type": "image/png", "size": len(PNG)}
+    assert photos.photo_view("m-1", row) == {
+        "photo_url": f"/api/v1/mentors/m-1/photo?v={tag}",
+        "content_type": "image/png",
+        "size": len(PNG),
+    }
     assert photos.photo(row) == {"content_type": "image/png", "data": base64.b64encode(PNG).decode(), "etag": tag}

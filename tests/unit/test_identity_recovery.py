@@ -1,4 +1,5 @@
 """Account e-mails and one-time links without I/O: tokens and their hashes, the links, the texts."""
+
 import hashlib
 
 import pytest
@@ -18,10 +19,16 @@ def test_a_token_is_random_and_only_its_sha256_is_kept():
 
 
 def test_settings_come_from_config_with_the_browser_client_as_default():
-    assert Settings.from_config({}) == Settings(web_url="http://127.0.0.1:8080", reset_ttl=3600,
-                                                verification_ttl=604800)
-    configured = Settings.from_config({"PUBLIC_WEB_URL": "https://mentor.example.org/", "PASSWORD_RESET_TTL_SECONDS":
-                                       "600", "EMAIL_VERIFICATION_TTL_SECONDS": 60})
+    assert Settings.from_config({}) == Settings(
+        web_url="http://127.0.0.1:8080", reset_ttl=3600, verification_ttl=604800
+    )
+    configured = Settings.from_config(
+        {
+            "PUBLIC_WEB_URL": "https://mentor.example.org/",
+            "PASSWORD_RESET_TTL_SECONDS": "600",
+            "EMAIL_VERIFICATION_TTL_SECONDS": 60,
+        }
+    )
     assert configured == Settings(web_url="https://mentor.example.org", reset_ttl=600, verification_ttl=60)
     assert configured.ttl(recovery.RESET_PASSWORD) == 600 and configured.ttl(recovery.VERIFY_EMAIL) == 60
     with pytest.raises(ValueError):
@@ -33,8 +40,9 @@ def test_the_links_lead_to_the_browser_clients_pages():
     assert SETTINGS.link(recovery.RESET_PASSWORD, "abc") == "https://mentor.example.org/reset-password?token=abc"
 
 
-@pytest.mark.parametrize("compose, page", [(recovery.verification_email, "verify-email"),
-                                           (recovery.reset_email, "reset-password")])
+@pytest.mark.parametrize(
+    "compose, page", [(recovery.verification_email, "verify-email"), (recovery.reset_email, "reset-password")]
+)
 def test_link_emails_carry_the_link_in_russian_and_english(compose, page):
     kind, subject, body = compose(SETTINGS, "Анна", "TOKEN123")
     assert f"https://mentor.example.org/{page}?token=TOKEN123" in body

@@ -1,4 +1,5 @@
 """Sign-in throttling: the sliding window's arithmetic and the keys of an attempt. No I/O."""
+
 import pytest
 
 from contracts.errors import TooManyRequests
@@ -61,9 +62,18 @@ def test_the_account_key_hides_the_email_and_ignores_its_spelling():
     assert key != throttle.account_key("anna.petrova@school.example.com")
 
 
-@pytest.mark.parametrize("address, key", [
-    ("203.0.113.7", "address:203.0.113.7"), (" 203.0.113.7 ", "address:203.0.113.7"),
-    ("2001:DB8::0:1", "address:2001:db8::1"), (None, None), ("", None), ("localhost", None), (7, None)])
+@pytest.mark.parametrize(
+    "address, key",
+    [
+        ("203.0.113.7", "address:203.0.113.7"),
+        (" 203.0.113.7 ", "address:203.0.113.7"),
+        ("2001:DB8::0:1", "address:2001:db8::1"),
+        (None, None),
+        ("", None),
+        ("localhost", None),
+        (7, None),
+    ],
+)
 def test_address_keys(address, key):
     assert throttle.address_key(address) == key
 
@@ -110,7 +120,8 @@ def test_registrations_are_keyed_per_address_only():
 
 def test_limits_from_config_and_defaults():
     assert Limits.from_config({}) == Limits(account=5, address=20, window=900)
-    assert Limits.from_config({"SIGN_IN_ACCOUNT_LIMIT": "3", "SIGN_IN_ADDRESS_LIMIT": 7,
-                               "SIGN_IN_WINDOW_SECONDS": "60"}) == Limits(account=3, address=7, window=60)
+    assert Limits.from_config(
+        {"SIGN_IN_ACCOUNT_LIMIT": "3", "SIGN_IN_ADDRESS_LIMIT": 7, "SIGN_IN_WINDOW_SECONDS": "60"}
+    ) == Limits(account=3, address=7, window=60)
     with pytest.raises(ValueError):
         Limits.from_config({"SIGN_IN_ACCOUNT_LIMIT": 0})

@@ -1,4 +1,5 @@
 """Access tokens issued at sign-in: issue, verify, expiry, tampering, the session they name. No I/O."""
+
 import time
 
 import pytest
@@ -23,9 +24,11 @@ def test_issued_token_verifies_to_the_same_actor_and_names_its_session():
 
 def _token_issued_seconds_ago(seconds, claims=None):
     """A genuine token (right key, right salt) whose timestamp lies ``seconds`` in the past."""
+
     class PastSigner(TimestampSigner):
         def get_timestamp(self):
             return int(time.time()) - seconds
+
     claims = claims or {"sub": "u-1", "role": "mentee", "sid": SESSION, "ev": False}
     return URLSafeTimedSerializer(SECRET, salt=SALT, signer=PastSigner).dumps(claims)
 
@@ -43,7 +46,8 @@ def test_tampered_token_is_refused():
     signer = TokenSigner(SECRET, 3600)
     token = signer.issue("u-1", "mentee", SESSION)
     forged_claims = URLSafeTimedSerializer("some-other-secret-of-length", salt=SALT).dumps(
-        {"sub": "u-1", "role": "moderator", "sid": SESSION})
+        {"sub": "u-1", "role": "moderator", "sid": SESSION}
+    )
     _, stamp, signature = token.rsplit(".", 2)  # the payload may start with "." (compressed)
     tampered = f"{forged_claims.rsplit('.', 2)[0]}.{stamp}.{signature}"  # moderator claims, mentee signature
     assert tampered != token
@@ -58,15 +62,18 @@ def test_token_signed_with_another_secret_is_refused():
         TokenSigner(SECRET, 3600).verify(other)
 
 
-@pytest.mark.parametrize("claims", [
-    {"sub": "u-1", "role": "mentee"},  # a token of before sessions: no sid
-    {"sub": "u-1", "role": "mentee", "sid": SESSION},  # a v2 token: whether the e-mail is verified unsaid
-    {"sub": "u-1", "role": "mentee", "sid": SESSION, "ev": "yes"},
-    {"sub": "u-1", "role": "mentee", "sid": ""},
-    {"sub": "u-1", "role": "mentee", "sid": 7},
-    {"sub": None, "role": "mentee", "sid": SESSION},
-    ["u-1", "mentee", SESSION],
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "u-1", "role": "mentee"},  # a token of before sessions: no sid
+        {"sub": "u-1", "role": "mentee", "sid": SESSION},  # a v2 token: whether the e-mail is verified unsaid
+        {"sub": "u-1", "role": "mentee", "sid": SESSION, "ev": "yes"},
+        {"sub": "u-1", "role": "mentee", "sid": ""},
+        {"sub": "u-1", "role": "mentee", "sid": 7},
+        {"sub": None, "role": "mentee", "sid": SESSION},
+        ["u-1", "mentee", SESSION],
+    ],
+)
 def test_a_genuinely_signed_token_without_proper_claims_is_refused(claims):
     with pytest.raises(Unauthorized, match="not valid"):
         TokenSigner(SECRET, 3600).claims(_token_issued_seconds_ago(0, claims))

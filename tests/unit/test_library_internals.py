@@ -2,6 +2,7 @@
 every module there names the library version it was written against, and the installed one must be that
 version; when an upgrade changes it, this test fails naming what to re-check before the pin is moved.
 Its stock paths, one setting away, do what the fast paths do."""
+
 import importlib
 import importlib.metadata
 import pathlib
@@ -29,7 +30,8 @@ def test_the_installed_library_is_the_version_the_fenced_code_was_written_agains
     installed = importlib.metadata.version(distribution)
     assert installed == written_against, (
         f"services/common/library_internals/{name}.py was written against {distribution} {written_against}, "
-        f"but {installed} is installed. Re-check {module.RECHECK}; then move WRITTEN_AGAINST to {installed}.")
+        f"but {installed} is installed. Re-check {module.RECHECK}; then move WRITTEN_AGAINST to {installed}."
+    )
 
 
 def test_the_pins_agree_with_pyproject():

@@ -1,5 +1,6 @@
 """What a moderator is shown to look at in a draft (services/library/highlight.py) and how a draft's texts
 are named and edited (services/library/review.py): pure."""
+
 import pytest
 
 from contracts.errors import InvalidInput
@@ -8,12 +9,14 @@ from services.library.projection import anonymized_entry
 
 
 def marked(text):
-    return [(text[m["start"]:m["end"]], m["kind"]) for m in highlight.draft_marks(text)]
+    return [(text[m["start"] : m["end"]], m["kind"]) for m in highlight.draft_marks(text)]
 
 
 def test_placeholders_and_every_suspicious_token_are_marked_in_the_draft():
-    text = ("Ученица [person] из 7Б написала 12 марта на anna@mail.ru и в vk.com/anna_k, "
-            "Петров ответил. Школа была тихой; МЭШ не работала. Call https://example.org/x.")
+    text = (
+        "Ученица [person] из 7Б написала 12 марта на anna@mail.ru и в vk.com/anna_k, "
+        "Петров ответил. Школа была тихой; МЭШ не работала. Call https://example.org/x."
+    )
     found = marked(text)
     assert ("[person]", "replaced") in found
     assert ("12", "digits") in found and ("марта", "date") in found
@@ -36,29 +39,47 @@ def test_marks_never_overlap_and_cover_only_the_text():
     marks = highlight.draft_marks(text)
     assert all(a["end"] <= b["start"] for a, b in zip(marks, marks[1:]))
     assert all(0 <= m["start"] < m["end"] <= len(text) for m in marks)
-    assert (text[marks[0]["start"]:marks[0]["end"]], marks[0]["kind"]) == ("ivan.petrov@school57.ru", "at")
+    assert (text[marks[0]["start"] : marks[0]["end"]], marks[0]["kind"]) == ("ivan.petrov@school57.ru", "at")
 
 
 def test_the_original_marks_what_the_anonymizer_replaces():
     original = "Write to ivan@mail.ru about it."
     [mark] = highlight.replaced_marks(original)
-    assert original[mark["start"]:mark["end"]] == "ivan@mail.ru" and mark["kind"] == "replaced"
+    assert original[mark["start"] : mark["end"]] == "ivan@mail.ru" and mark["kind"] == "replaced"
     assert highlight.replaced_marks("") == []
 
 
 def entry():
-    return {**anonymized_entry({
-        "essence": "E", "actions_taken": "A", "difficulty": "D", "question": "Q", "participants": [],
-        "rubrics": ["education-law"], "urgency": "urgent",
-        "solutions": [{"text": "S", "materials": [{"title": "T", "reference": "R"}]}],
-        "clarifications": [{"question": "CQ", "kind": "clarifying", "answer": None}]}), "problem_solved": "yes"}
+    return {
+        **anonymized_entry(
+            {
+                "essence": "E",
+                "actions_taken": "A",
+                "difficulty": "D",
+                "question": "Q",
+                "participants": [],
+                "rubrics": ["education-law"],
+                "urgency": "urgent",
+                "solutions": [{"text": "S", "materials": [{"title": "T", "reference": "R"}]}],
+                "clarifications": [{"question": "CQ", "kind": "clarifying", "answer": None}],
+            }
+        ),
+        "problem_solved": "yes",
+    }
 
 
 def test_every_free_text_of_a_draft_has_a_path_and_only_those_are_edited():
     content = entry()
     assert [p for p, _ in review.text_paths("solved_case", content)] == [
-        "essence", "actions_taken", "difficulty", "question", "clarifications.0.question",
-        "solutions.0.text", "solutions.0.materials.0.title", "solutions.0.materials.0.reference"]
+        "essence",
+        "actions_taken",
+        "difficulty",
+        "question",
+        "clarifications.0.question",
+        "solutions.0.text",
+        "solutions.0.materials.0.title",
+        "solutions.0.materials.0.reference",
+    ]
     edited = review.with_texts("solved_case", content, {"solutions.0.text": "S2", "essence": "E2"})
     assert edited["solutions"][0]["text"] == "S2" and edited["essence"] == "E2"
     assert content["solutions"][0]["text"] == "S"  # the draft given is not changed

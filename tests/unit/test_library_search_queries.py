@@ -1,5 +1,6 @@
 """The library's pure search pieces: cursors, the statements' parameters, pages, and similar
 cases' terms and scores."""
+
 import math
 from datetime import datetime, timedelta, timezone
 
@@ -27,26 +28,35 @@ def row(rank=None, at=AT, id_="8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11"):
 
 # ---- cursors ----------------------------------------------------------------------------------
 
+
 def test_a_cursor_names_the_last_rows_place_and_its_query():
     key = search.fingerprint("homework", None, None)
     cursor = search.encode_cursor(row(rank="0.0607927"), key)
     assert "=" not in cursor and "/" not in cursor and "+" not in cursor  # URL-safe as it is
     assert search.decode_cursor(cursor, key, ranked=True) == {
-        "published_at": AT, "id": "8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11", "rank": "0.0607927"}
+        "published_at": AT,
+        "id": "8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11",
+        "rank": "0.0607927",
+    }
     browse_key = search.fingerprint(None, "education-law", None)
     browse = search.encode_cursor(row(), browse_key)
     assert search.decode_cursor(browse, browse_key, ranked=False) == {
-        "published_at": AT, "id": "8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11"}
+        "published_at": AT,
+        "id": "8f7b2f8e-2b8a-4a8e-9d59-6b3f7c9f0a11",
+    }
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda c, k: (c, search.fingerprint("other words", None, None), True),  # another query's cursor
-    lambda c, k: (c, k, False),  # a search cursor used to browse
-    lambda c, k: ("not base64 at all!", k, True),
-    lambda c, k: (c[:-4], k, True),  # truncated
-    lambda c, k: ("eyJmIjoiYWJjIn0", k, True),  # {"f":"abc"}: valid JSON, not ours
-    lambda c, k: (search.encode_cursor(row(rank="0.5", id_="not-a-uuid"), k), k, True),
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda c, k: (c, search.fingerprint("other words", None, None), True),  # another query's cursor
+        lambda c, k: (c, k, False),  # a search cursor used to browse
+        lambda c, k: ("not base64 at all!", k, True),
+        lambda c, k: (c[:-4], k, True),  # truncated
+        lambda c, k: ("eyJmIjoiYWJjIn0", k, True),  # {"f":"abc"}: valid JSON, not ours
+        lambda c, k: (search.encode_cursor(row(rank="0.5", id_="not-a-uuid"), k), k, True),
+    ],
+)
 def test_a_cursor_of_another_query_or_a_broken_one_is_refused(tamper):
     key = search.fingerprint("homework", None, None)
     cursor = search.encode_cursor(row(rank="0.5"), key)
@@ -62,13 +72,16 @@ def test_a_rank_that_is_not_a_number_is_refused():
 
 
 def test_the_fingerprint_covers_words_rubric_and_kind():
-    prints = {search.fingerprint(q, r, k) for q, r, k in [("a", None, None), ("b", None, None),
-                                                          ("a", "education-law", None), ("a", None, "book")]}
+    prints = {
+        search.fingerprint(q, r, k)
+        for q, r, k in [("a", None, None), ("b", None, None), ("a", "education-law", None), ("a", None, "book")]
+    }
     assert len(prints) == 4
     assert search.fingerprint(None, None, None) == search.fingerprint("", None, None)
 
 
 # ---- statements -------------------------------------------------------------------------------
+
 
 def test_kinds_select_tables_and_material_types():
     assert search.tables_for(None) == [("solved_case", None), ("material", None)]
@@ -99,6 +112,7 @@ def test_only_the_most_recent_candidates_are_ranked():
 
 # ---- pages ------------------------------------------------------------------------------------
 
+
 def test_a_page_has_a_cursor_only_when_more_rows_follow():
     key = search.fingerprint(None, None, None)
     rows = [row(at=AT - timedelta(minutes=i), id_=f"00000000-0000-0000-0000-00000000000{i}") for i in range(3)]
@@ -114,12 +128,17 @@ def test_a_page_has_a_cursor_only_when_more_rows_follow():
 
 # ---- similar cases ----------------------------------------------------------------------------
 
+
 def test_significant_terms_skip_short_numeric_and_common_words():
     counts = [("homework", 1), ("ученик", 3), ("7", 2), ("on", 5), ("chess", 2), ("2024", 1), ("club", 2)]
     assert similar.pick_terms(counts) == ["ученик", "chess", "club", "homework"]  # most repeated first
     assert similar.pick_terms(counts, common={"ученик", "homework"}) == ["chess", "club"]
     assert similar.pick_terms(counts, common={"ученик", "homework", "chess", "club"}) == [
-        "ученик", "chess", "club", "homework"]  # only common words: better than nothing
+        "ученик",
+        "chess",
+        "club",
+        "homework",
+    ]  # only common words: better than nothing
     assert similar.pick_terms(counts, max_terms=2) == ["ученик", "chess"]
     assert similar.pick_terms([]) == []
 
@@ -144,8 +163,9 @@ def test_the_text_score_is_absolute_not_relative_to_the_best_match():
 
 def test_common_words_weigh_less_repeated_ones_more():
     """ln(1/f) / ln(1/f_rare): a word in half the items says little; unlisted words are rare."""
-    weights = similar.term_weights(["урок", "травл", "чат"], {"урок": 0.5, "чат": 0.01, "other": 0.0001},
-                                   repeats={"травл": 3})
+    weights = similar.term_weights(
+        ["урок", "травл", "чат"], {"урок": 0.5, "чат": 0.01, "other": 0.0001}, repeats={"травл": 3}
+    )
     assert weights["травл"] == 2.0  # unlisted: rare, 1.0; said three times: counted twice at most
     assert weights["урок"] == pytest.approx(math.log(2) / math.log(10000))
     assert weights["чат"] == pytest.approx(0.5)
@@ -159,15 +179,25 @@ def test_the_outcome_is_what_the_author_reported():
 
 
 def item(item_id, rubrics, head=(), anywhere=(), solved="yes", helpfulness=None, published_at=AT):
-    return {"id": item_id, "kind": "solved_case", "rubrics": rubrics, "head_terms": list(head),
-            "terms": list(head) + list(anywhere), "problem_solved": solved, "helpfulness": helpfulness,
-            "published_at": published_at}
+    return {
+        "id": item_id,
+        "kind": "solved_case",
+        "rubrics": rubrics,
+        "head_terms": list(head),
+        "terms": list(head) + list(anywhere),
+        "problem_solved": solved,
+        "helpfulness": helpfulness,
+        "published_at": published_at,
+    }
 
 
 def test_relevance_weighs_text_and_shared_rubrics_and_says_why():
     weights = {f"t{n}": 1.0 for n in range(8)}
-    found = similar.assess(item("a", ["education-law", "self-management"], ["t0", "t1"], ["t2"], "yes", 4.5),
-                           weights, ["self-management", "families-at-risk"])
+    found = similar.assess(
+        item("a", ["education-law", "self-management"], ["t0", "t1"], ["t2"], "yes", 4.5),
+        weights,
+        ["self-management", "families-at-risk"],
+    )
     text = (2 + 0.5) / 4
     rubric = similar.RUBRIC_AREA + (1 - similar.RUBRIC_AREA) * 0.5
     assert found["text_score"] == round(text, 4) and found["rubric_score"] == round(rubric, 4)
@@ -199,8 +229,12 @@ def test_what_worked_comes_first_among_equally_relevant_then_the_newest():
     law = ["education-law"]
     older = AT - timedelta(days=1)
     words = ["t0", "t1", "t2"]
-    candidates = [item("failed", law, words, (), "no", 1), item("solved", law, words, (), "yes", 5, older),
-                  item("partly", law, words, (), "partly", 3), item("solved-new", law, words, (), "yes", 5)]
+    candidates = [
+        item("failed", law, words, (), "no", 1),
+        item("solved", law, words, (), "yes", 5, older),
+        item("partly", law, words, (), "partly", 3),
+        item("solved-new", law, words, (), "yes", 5),
+    ]
     ranked = similar.rank_candidates(candidates, {w: 1.0 for w in words + ["t3", "t4", "t5"]}, law, 3)
     assert [r["id"] for r in ranked] == ["solved-new", "solved", "partly"]
     assert all(r["relevance"] == 1.0 for r in ranked)  # the same relevance: the outcome orders them
@@ -224,6 +258,7 @@ def test_the_candidates_statement_excludes_the_authors_and_counts_the_terms():
 
 
 # ---- how each table is read -------------------------------------------------------------------
+
 
 def sample(kind, hits, sampled=search.SAMPLE_ROWS, size=1_000_000):
     return {"kind": kind, "sampled": sampled, "hits": hits, "size": size}

@@ -1,5 +1,6 @@
 """Surveys' pure rules (services/library/surveys.py, contracts/surveys.py): definitions, who is asked,
 which answers fit, and results folded from the stream of facts; the CSV the gateway writes."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,18 +12,24 @@ from services.gateway.routes_surveys import results_csv
 from services.library import surveys
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
-QUESTIONS = surveys.numbered([
-    {"kind": "single", "text": "Which form?", "required": True, "options": ["5", "7", "9"]},
-    {"kind": "multiple", "text": "What helps?", "required": False, "options": ["Peers", "Mentor", "Library"]},
-    {"kind": "scale", "text": "How tired?", "required": True, "options": []},
-    {"kind": "text", "text": "Anything else?", "required": False, "options": []},
-])
+QUESTIONS = surveys.numbered(
+    [
+        {"kind": "single", "text": "Which form?", "required": True, "options": ["5", "7", "9"]},
+        {"kind": "multiple", "text": "What helps?", "required": False, "options": ["Peers", "Mentor", "Library"]},
+        {"kind": "scale", "text": "How tired?", "required": True, "options": []},
+        {"kind": "text", "text": "Anything else?", "required": False, "options": []},
+    ]
+)
 
 
 def definition(**overrides):
-    form = {"title": "Term survey", "audience": "both", "opens_at": NOW.isoformat(),
-            "closes_at": (NOW + timedelta(days=3)).isoformat(),
-            "questions": [{"kind": "single", "text": "Which form?", "options": ["5", "7"]}]}
+    form = {
+        "title": "Term survey",
+        "audience": "both",
+        "opens_at": NOW.isoformat(),
+        "closes_at": (NOW + timedelta(days=3)).isoformat(),
+        "questions": [{"kind": "single", "text": "Which form?", "options": ["5", "7"]}],
+    }
     form.update(overrides)
     return form
 
@@ -40,25 +47,31 @@ def test_questions_are_numbered_and_required_by_default():
     assert [q["id"] for q in QUESTIONS] == ["q1", "q2", "q3", "q4"]
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"closes_at": NOW.isoformat()}, "closes_at"),
-    ({"audience": "parents"}, "audience"),
-    ({"rubrics": ["no-such-rubric"]}, "rubrics"),
-    ({"questions": []}, "questions"),
-    ({"title": "   "}, "title"),
-    ({"questions": [{"kind": "single", "text": "Which?", "options": ["only one"]}]}, "questions"),
-    ({"questions": [{"kind": "scale", "text": "How?", "options": ["1", "2"]}]}, "questions"),
-    ({"questions": [{"kind": "multiple", "text": "Which?", "options": ["a", "a"]}]}, "questions"),
-    ({"questions": [{"kind": "ranking", "text": "Rank"}]}, "questions"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"closes_at": NOW.isoformat()}, "closes_at"),
+        ({"audience": "parents"}, "audience"),
+        ({"rubrics": ["no-such-rubric"]}, "rubrics"),
+        ({"questions": []}, "questions"),
+        ({"title": "   "}, "title"),
+        ({"questions": [{"kind": "single", "text": "Which?", "options": ["only one"]}]}, "questions"),
+        ({"questions": [{"kind": "scale", "text": "How?", "options": ["1", "2"]}]}, "questions"),
+        ({"questions": [{"kind": "multiple", "text": "Which?", "options": ["a", "a"]}]}, "questions"),
+        ({"questions": [{"kind": "ranking", "text": "Rank"}]}, "questions"),
+    ],
+)
 def test_malformed_definitions_name_their_field(overrides, field):
     fields = field_errors(lambda: load(SurveyDefinitionSchema, definition(**overrides)))
     assert field in fields, fields
 
 
 def test_a_choice_question_error_names_its_options():
-    fields = field_errors(lambda: load(SurveyDefinitionSchema, definition(
-        questions=[{"kind": "single", "text": "Which?", "options": ["one"]}])))
+    fields = field_errors(
+        lambda: load(
+            SurveyDefinitionSchema, definition(questions=[{"kind": "single", "text": "Which?", "options": ["one"]}])
+        )
+    )
     assert fields["questions"]["0"] == {"options": ["A choice needs at least two options."]}
 
 
@@ -89,28 +102,30 @@ GOOD = {"q1": "7", "q2": ["Library", "Peers"], "q3": 4, "q4": "Fine."}
 
 
 def test_good_answers_are_stored_in_the_surveys_order():
-    assert surveys.checked_answers(QUESTIONS, GOOD) == {"q1": "7", "q2": ["Peers", "Library"], "q3": 4,
-                                                        "q4": "Fine."}
+    assert surveys.checked_answers(QUESTIONS, GOOD) == {"q1": "7", "q2": ["Peers", "Library"], "q3": 4, "q4": "Fine."}
     assert surveys.checked_answers(QUESTIONS, {"q1": "5", "q3": 1, "q2": [], "q4": ""}) == {"q1": "5", "q3": 1}
 
 
-@pytest.mark.parametrize("change, field, message", [
-    ({"q1": None}, "answers.q1", "This question needs an answer."),
-    ({"q3": ""}, "answers.q3", "This question needs an answer."),
-    ({"q1": "8"}, "answers.q1", "Not one of the options offered."),
-    ({"q1": ["7"]}, "answers.q1", "Not one of the options offered."),
-    ({"q2": ["Peers", "Coach"]}, "answers.q2", "Not one of the options offered."),
-    ({"q2": "Peers"}, "answers.q2", "A list of options is expected."),
-    ({"q2": ["Peers", "Peers"]}, "answers.q2", "An option is chosen twice."),
-    ({"q3": 6}, "answers.q3", "A whole number from 1 to 5 is expected."),
-    ({"q3": 0}, "answers.q3", "A whole number from 1 to 5 is expected."),
-    ({"q3": 2.5}, "answers.q3", "A whole number from 1 to 5 is expected."),
-    ({"q3": True}, "answers.q3", "A whole number from 1 to 5 is expected."),
-    ({"q3": "4"}, "answers.q3", "A whole number from 1 to 5 is expected."),
-    ({"q4": "   "}, "answers.q4", "Text is expected."),
-    ({"q4": "x" * 2001}, "answers.q4", "At most 2000 characters, and no NUL."),
-    ({"q9": "7"}, "answers.q9", "No such question in this survey."),
-])
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"q1": None}, "answers.q1", "This question needs an answer."),
+        ({"q3": ""}, "answers.q3", "This question needs an answer."),
+        ({"q1": "8"}, "answers.q1", "Not one of the options offered."),
+        ({"q1": ["7"]}, "answers.q1", "Not one of the options offered."),
+        ({"q2": ["Peers", "Coach"]}, "answers.q2", "Not one of the options offered."),
+        ({"q2": "Peers"}, "answers.q2", "A list of options is expected."),
+        ({"q2": ["Peers", "Peers"]}, "answers.q2", "An option is chosen twice."),
+        ({"q3": 6}, "answers.q3", "A whole number from 1 to 5 is expected."),
+        ({"q3": 0}, "answers.q3", "A whole number from 1 to 5 is expected."),
+        ({"q3": 2.5}, "answers.q3", "A whole number from 1 to 5 is expected."),
+        ({"q3": True}, "answers.q3", "A whole number from 1 to 5 is expected."),
+        ({"q3": "4"}, "answers.q3", "A whole number from 1 to 5 is expected."),
+        ({"q4": "   "}, "answers.q4", "Text is expected."),
+        ({"q4": "x" * 2001}, "answers.q4", "At most 2000 characters, and no NUL."),
+        ({"q9": "7"}, "answers.q9", "No such question in this survey."),
+    ],
+)
 def test_answers_that_do_not_fit_name_the_question(change, field, message):
     answers = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
     assert field_errors(lambda: surveys.checked_answers(QUESTIONS, answers)) == {field: [message]}
@@ -121,8 +136,10 @@ def mark(text):
 
 
 def test_results_fold_from_the_facts_as_they_were_counted_in():
-    facts = [surveys.checked_answers(QUESTIONS, a) for a in (
-        GOOD, {"q1": "5", "q3": 2}, {"q1": "7", "q2": ["Mentor"], "q3": 5, "q4": "Call Anna."})]
+    facts = [
+        surveys.checked_answers(QUESTIONS, a)
+        for a in (GOOD, {"q1": "5", "q3": 2}, {"q1": "7", "q2": ["Mentor"], "q3": 5, "q4": "Call Anna."})
+    ]
     running = surveys.empty_results(QUESTIONS)
     for answers in facts:
         running = surveys.apply(running, QUESTIONS, answers, anonymize=mark)
@@ -137,13 +154,16 @@ def test_results_fold_from_the_facts_as_they_were_counted_in():
     view = surveys.results_view({"id": "s"}, QUESTIONS, running)
     scale = view["questions"][2]
     assert (scale["mean"], scale["answered"]) == (3.67, 3)
-    assert view["questions"][0]["counts"] == [{"option": "5", "count": 1}, {"option": "7", "count": 2},
-                                              {"option": "9", "count": 0}]
+    assert view["questions"][0]["counts"] == [
+        {"option": "5", "count": 1},
+        {"option": "7", "count": 2},
+        {"option": "9", "count": 0},
+    ]
     assert view["questions"][0]["mean"] is None
 
 
 def test_the_csv_has_every_count_and_no_formula():
-    facts = [{"q1": "7", "q3": 4, "q4": "=HYPERLINK(\"http://evil.example\")"}]
+    facts = [{"q1": "7", "q3": 4, "q4": '=HYPERLINK("http://evil.example")'}]
     view = surveys.results_view({"id": "s"}, QUESTIONS, surveys.fold(QUESTIONS, facts, anonymize=str))
     text = results_csv(view)
     assert text.startswith("\ufeffquestion_id,kind,question,answer,count\r\n")
@@ -155,5 +175,8 @@ def test_the_csv_has_every_count_and_no_formula():
 
 def test_every_refusal_is_named_at_once():
     assert field_errors(lambda: surveys.checked_answers(QUESTIONS, {"q2": ["Coach"], "q5": 1})) == {
-        "answers.q5": ["No such question in this survey."], "answers.q1": ["This question needs an answer."],
-        "answers.q2": ["Not one of the options offered."], "answers.q3": ["This question needs an answer."]}
+        "answers.q5": ["No such question in this survey."],
+        "answers.q1": ["This question needs an answer."],
+        "answers.q2": ["Not one of the options offered."],
+        "answers.q3": ["This question needs an answer."],
+    }

@@ -1,5 +1,6 @@
 """Error logs keep the traceback but never the frames' local variables, which hold passwords,
 tokens and personal data (a failed register() would otherwise log the password it was given)."""
+
 import json
 import sys
 

@@ -1,13 +1,24 @@
 """matching's ranking: eligibility (accredited, accepting, capacity, away, excluded), the documented
 score (overlap, free capacity, response history shrunk towards neutral) and the fair order of close
 scores (fewest recent assignments, then least recently proposed, then score, then id)."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from services.matching.ranking import (FEWER_RECENT_CASES, LESS_RECENTLY_PROPOSED, NEUTRAL_SPEED, NEW_TO_ROLL,
-                                       PRIOR_RESPONSES, RESPONSE_REFERENCE_SECONDS, TIE_MARGIN, Candidate, rank, score,
-                                       speed)
+from services.matching.ranking import (
+    FEWER_RECENT_CASES,
+    LESS_RECENTLY_PROPOSED,
+    NEUTRAL_SPEED,
+    NEW_TO_ROLL,
+    PRIOR_RESPONSES,
+    RESPONSE_REFERENCE_SECONDS,
+    TIE_MARGIN,
+    Candidate,
+    rank,
+    score,
+    speed,
+)
 
 LAW, ETHICS, DIGITAL = "education-law", "professional-ethics", "digital-technologies"
 TODAY = date(2026, 3, 10)
@@ -34,6 +45,7 @@ CANDIDATES = [
 
 # ---- the score --------------------------------------------------------------------------
 
+
 def test_the_score_is_the_documented_weighted_sum():
     assert score(1.0, 0, 3) == round(0.6 + 0.25 + 0.15 * NEUTRAL_SPEED, 4) == 0.925
     assert score(0.5, 0, 3) == 0.625
@@ -44,7 +56,7 @@ def test_the_score_is_the_documented_weighted_sum():
 def test_speed_is_neutral_without_history_and_halves_at_a_day():
     assert speed(None) == NEUTRAL_SPEED == speed(RESPONSE_REFERENCE_SECONDS) == 0.5
     assert speed(RESPONSE_REFERENCE_SECONDS, responses=50) == 0.5
-    assert speed(3 * RESPONSE_REFERENCE_SECONDS, responses=10 ** 6) == pytest.approx(0.25, abs=1e-5)
+    assert speed(3 * RESPONSE_REFERENCE_SECONDS, responses=10**6) == pytest.approx(0.25, abs=1e-5)
     assert speed(HOUR) > speed(2 * HOUR) > speed(None) > speed(2 * RESPONSE_REFERENCE_SECONDS)
 
 
@@ -53,20 +65,40 @@ def test_speed_trusts_history_in_proportion_to_its_length():
     assert speed(0, responses=1) == (1.0 + PRIOR_RESPONSES * NEUTRAL_SPEED) / (1 + PRIOR_RESPONSES) == 0.625
     assert speed(0, responses=0) == speed(0, responses=1)  # a median means at least one answer
     assert speed(0, responses=1) < speed(0, responses=5) < speed(0, responses=100) < 1.0
-    assert speed(0, responses=10 ** 6) == pytest.approx(1.0, abs=1e-5)
+    assert speed(0, responses=10**6) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_a_proposal_carries_its_reasons():
-    [proposal] = rank([LAW, ETHICS], [mentor("m-a", {LAW, DIGITAL}, capacity=4, load=1, recent_assignments=2,
-                                             median_response_seconds=HOUR, responses=4)], today=TODAY)
-    assert proposal == {"mentor_id": "m-a", "matched_rubrics": [LAW],
-                        "score": score(0.5, 1, 4, HOUR, 4), "load": 1, "capacity": 4,
-                        "recent_assignments": 2, "reasons": []}
+    [proposal] = rank(
+        [LAW, ETHICS],
+        [
+            mentor(
+                "m-a",
+                {LAW, DIGITAL},
+                capacity=4,
+                load=1,
+                recent_assignments=2,
+                median_response_seconds=HOUR,
+                responses=4,
+            )
+        ],
+        today=TODAY,
+    )
+    assert proposal == {
+        "mentor_id": "m-a",
+        "matched_rubrics": [LAW],
+        "score": score(0.5, 1, 4, HOUR, 4),
+        "load": 1,
+        "capacity": 4,
+        "recent_assignments": 2,
+        "reasons": [],
+    }
     [newcomer] = rank([LAW], [mentor("m-b", {LAW})])
     assert newcomer["reasons"] == [NEW_TO_ROLL] and newcomer["recent_assignments"] == 0
 
 
 # ---- overlap ----------------------------------------------------------------------------
+
 
 def test_more_overlap_ranks_first_ties_on_id_unrelated_and_not_accepting_left_out():
     proposals = rank([LAW, ETHICS], CANDIDATES, k=5)
@@ -88,6 +120,7 @@ def test_equal_histories_break_on_mentor_id_whatever_the_input_order():
 
 
 # ---- eligibility --------------------------------------------------------------------------
+
 
 def test_an_unaccredited_mentor_is_never_proposed():
     assert rank([LAW], [mentor("m-a", {LAW}, accredited=False)]) == []
@@ -113,6 +146,7 @@ def test_free_capacity_can_outweigh_the_id_but_not_much_overlap():
 def test_a_mentor_away_today_is_never_proposed_inclusive_dates():
     def away(start, end):
         return mentor("m-a", {LAW}, away_periods=((start, end),))
+
     assert rank([LAW], [away(date(2026, 3, 1), date(2026, 3, 10))], today=TODAY) == []
     assert rank([LAW], [away(date(2026, 3, 10), date(2026, 3, 20))], today=TODAY) == []
     assert ids(rank([LAW], [away(date(2026, 3, 1), date(2026, 3, 9))], today=TODAY)) == ["m-a"]
@@ -133,13 +167,20 @@ def test_colleague_suggestions_relax_capacity_and_accepting_but_not_accreditatio
     closed = mentor("m-b", {LAW}, accepting_cases=False)
     away = mentor("m-c", {LAW}, away_periods=((TODAY, TODAY),))
     unaccredited = mentor("m-d", {LAW}, accredited=False)
-    found = rank([LAW], [full, closed, away, unaccredited], k=5, today=TODAY, require_free_capacity=False,
-                 require_accepting=False)
+    found = rank(
+        [LAW],
+        [full, closed, away, unaccredited],
+        k=5,
+        today=TODAY,
+        require_free_capacity=False,
+        require_accepting=False,
+    )
     assert ids(found) == ["m-b", "m-a"]
     assert found[1]["score"] == score(1.0, 1, 1)
 
 
 # ---- exclusion and k --------------------------------------------------------------------
+
 
 def test_excluded_mentors_are_never_proposed():
     assert ids(rank([LAW, ETHICS], CANDIDATES, k=5, exclude=["m-a", "m-b"])) == ["m-c"]
@@ -209,8 +250,15 @@ def test_the_tie_window_is_measured_from_the_best_mentor_left():
     m-c is not within the margin of it, though m-c would have tied with m-b."""
     top = mentor("m-a", {LAW}, recent_assignments=5)
     mid = mentor("m-b", {LAW}, capacity=10, load=1, recent_assignments=3)
-    low = mentor("m-c", {LAW}, capacity=5, load=1, recent_assignments=0,
-                 median_response_seconds=RESPONSE_REFERENCE_SECONDS * 3, responses=2)
+    low = mentor(
+        "m-c",
+        {LAW},
+        capacity=5,
+        load=1,
+        recent_assignments=0,
+        median_response_seconds=RESPONSE_REFERENCE_SECONDS * 3,
+        responses=2,
+    )
     proposals = rank([LAW], [top, mid, low], k=3)
     scores = {p["mentor_id"]: p["score"] for p in proposals}
     assert scores == {"m-a": 0.925, "m-b": 0.9, "m-c": 0.86}

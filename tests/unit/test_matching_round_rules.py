@@ -1,4 +1,5 @@
 """Which round a case event asks for, and who is excluded from it (services/matching/rounds.py)."""
+
 import pytest
 
 from contracts.topology import SUBSCRIPTIONS_BY_QUEUE
@@ -9,8 +10,15 @@ RUBRICS = ["education-law"]
 
 
 def next_round(excluded, **extra):
-    return {"case_id": "c-1", "case_number": "MC-2026-000001", "author_id": "a-1", "next_round": 3,
-            "rubrics": RUBRICS, "excluded_mentor_ids": excluded, **extra}
+    return {
+        "case_id": "c-1",
+        "case_number": "MC-2026-000001",
+        "author_id": "a-1",
+        "next_round": 3,
+        "rubrics": RUBRICS,
+        "excluded_mentor_ids": excluded,
+        **extra,
+    }
 
 
 def test_a_new_case_asks_for_round_one_excluding_nobody():
@@ -44,8 +52,9 @@ def test_a_mentor_only_proposed_and_never_chosen_stays_eligible():
     assert "m-3" not in request.exclude and request.exclude == {"m-1"}
 
 
-@pytest.mark.parametrize("event_type", ["MentorChosen", "MentorAccepted", "CaseCompleted", "CaseWithdrawn",
-                                        "CaseRedefined"])
+@pytest.mark.parametrize(
+    "event_type", ["MentorChosen", "MentorAccepted", "CaseCompleted", "CaseWithdrawn", "CaseRedefined"]
+)
 def test_other_case_events_ask_for_no_round(event_type):
     assert round_request(event_type, {"case_id": "c-1", "mentor_id": "m-1", "rubrics": RUBRICS}) is None
 

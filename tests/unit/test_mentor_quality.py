@@ -2,6 +2,7 @@
 a case's events, times from choice/acceptance, rates over answered engagements, second opinions,
 reflection outcomes and helpfulness by rubric in the rubricator's order; the sort; the case list's
 excerpt and cursor (services/cases/index.py)."""
+
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -9,7 +10,8 @@ import pytest
 
 from contracts.errors import Forbidden, InvalidInput
 from contracts.statistics import MENTOR_SORTS, MentorQualityListSchema
-from services.cases import index, mentor_quality as mq
+from services.cases import index
+from services.cases import mentor_quality as mq
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 CASE_A, CASE_B, CASE_C = "case-a", "case-b", "case-c"
@@ -29,27 +31,42 @@ def records():
     fold = mq.MentorFold()
     # A: m1 accepts after 10 min, asks after 30 more, solves after 90; a second opinion goes to m2, who
     # accepts after 20 and solves; completed "partly", m1's solution rated 2, m2's 5.
-    feed(fold, CASE_A,
-         ("Created", 0, {"form": {"rubrics": ["professional-ethics", "education-law"]}}),
-         ("MentorChosen", 0, {"mentor_id": "m1"}), ("MentorAccepted", 10, {"mentor_id": "m1"}),
-         ("QuestionsAsked", 40, {"mentor_id": "m1"}), ("QuestionsAsked", 50, {"mentor_id": "m1"}),
-         ("SolutionProposed", 100, {"mentor_id": "m1", "solution_id": "s1"}),
-         ("SecondOpinionRequested", 110, {}),
-         ("MentorChosen", 120, {"mentor_id": "m2"}), ("MentorAccepted", 140, {"mentor_id": "m2"}),
-         ("SolutionProposed", 200, {"mentor_id": "m2", "solution_id": "s2"}),
-         ("Completed", 300, {"reflection": {"problem_solved": "partly", "helpfulness": {"s1": 2, "s2": 5}}}))
+    feed(
+        fold,
+        CASE_A,
+        ("Created", 0, {"form": {"rubrics": ["professional-ethics", "education-law"]}}),
+        ("MentorChosen", 0, {"mentor_id": "m1"}),
+        ("MentorAccepted", 10, {"mentor_id": "m1"}),
+        ("QuestionsAsked", 40, {"mentor_id": "m1"}),
+        ("QuestionsAsked", 50, {"mentor_id": "m1"}),
+        ("SolutionProposed", 100, {"mentor_id": "m1", "solution_id": "s1"}),
+        ("SecondOpinionRequested", 110, {}),
+        ("MentorChosen", 120, {"mentor_id": "m2"}),
+        ("MentorAccepted", 140, {"mentor_id": "m2"}),
+        ("SolutionProposed", 200, {"mentor_id": "m2", "solution_id": "s2"}),
+        ("Completed", 300, {"reflection": {"problem_solved": "partly", "helpfulness": {"s1": 2, "s2": 5}}}),
+    )
     # B: m1 declines, m2 accepts after 30 min, solves; completed "yes", rated 4.
-    feed(fold, CASE_B,
-         ("Created", 0, {"form": {"rubrics": ["families-at-risk"]}}),
-         ("MentorChosen", 0, {"mentor_id": "m1"}), ("MentorDeclined", 5, {"mentor_id": "m1"}),
-         ("MentorChosen", 10, {"mentor_id": "m2"}), ("MentorAccepted", 40, {"mentor_id": "m2"}),
-         ("SolutionProposed", 60, {"mentor_id": "m2", "solution_id": "s3"}),
-         ("Completed", 70, {"reflection": {"problem_solved": "yes", "helpfulness": {"s3": 4}}}))
+    feed(
+        fold,
+        CASE_B,
+        ("Created", 0, {"form": {"rubrics": ["families-at-risk"]}}),
+        ("MentorChosen", 0, {"mentor_id": "m1"}),
+        ("MentorDeclined", 5, {"mentor_id": "m1"}),
+        ("MentorChosen", 10, {"mentor_id": "m2"}),
+        ("MentorAccepted", 40, {"mentor_id": "m2"}),
+        ("SolutionProposed", 60, {"mentor_id": "m2", "solution_id": "s3"}),
+        ("Completed", 70, {"reflection": {"problem_solved": "yes", "helpfulness": {"s3": 4}}}),
+    )
     # C: m3 lets an urgent case lapse; m1 is chosen and has not answered yet.
-    feed(fold, CASE_C,
-         ("Created", 0, {"form": {"rubrics": ["education-law"]}}),
-         ("MentorChosen", 0, {"mentor_id": "m3"}), ("Escalated", 120, {"mentor_id": "m3"}),
-         ("MentorChosen", 130, {"mentor_id": "m1"}))
+    feed(
+        fold,
+        CASE_C,
+        ("Created", 0, {"form": {"rubrics": ["education-law"]}}),
+        ("MentorChosen", 0, {"mentor_id": "m3"}),
+        ("Escalated", 120, {"mentor_id": "m3"}),
+        ("MentorChosen", 130, {"mentor_id": "m1"}),
+    )
     return fold.records()
 
 
@@ -59,9 +76,23 @@ def by_id(mentors):
 
 def test_engagements_carry_no_mentee(records):
     assert len(records) == 6
-    assert all(set(r) == {"mentor_id", "rubrics", "opinion", "outcome", "accept_seconds", "first_question_seconds",
-                          "first_solution_seconds", "solutions", "second_opinion", "problem_solved", "ratings"}
-               for r in records)
+    assert all(
+        set(r)
+        == {
+            "mentor_id",
+            "rubrics",
+            "opinion",
+            "outcome",
+            "accept_seconds",
+            "first_question_seconds",
+            "first_solution_seconds",
+            "solutions",
+            "second_opinion",
+            "problem_solved",
+            "ratings",
+        }
+        for r in records
+    )
 
 
 def test_times_rates_and_second_opinions(records):

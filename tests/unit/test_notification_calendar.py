@@ -1,4 +1,5 @@
 """The events calendar's rules: what a valid event is, who edits, cancels and attends, and when."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,9 +15,16 @@ MODERATOR = {"user_id": "u-mod", "role": "moderator"}
 
 
 def form(**overrides):
-    data = {"title": "Formative assessment in practice", "description": "An open seminar.", "format": "online",
-            "starts_at": NOW + timedelta(days=3), "ends_at": NOW + timedelta(days=3, hours=2),
-            "link": "https://meet.example.org/seminar", "place": None, "rubrics": ["monitoring-evaluation"]}
+    data = {
+        "title": "Formative assessment in practice",
+        "description": "An open seminar.",
+        "format": "online",
+        "starts_at": NOW + timedelta(days=3),
+        "ends_at": NOW + timedelta(days=3, hours=2),
+        "link": "https://meet.example.org/seminar",
+        "place": None,
+        "rubrics": ["monitoring-evaluation"],
+    }
     data.update(overrides)
     return calendar.normalize(data)
 
@@ -37,27 +45,29 @@ def test_a_valid_online_and_offline_event():
     assert errors(form(ends_at=None)) == {}  # ends_at is optional
 
 
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"link": None}, "link", "An online event needs a link."),
-    ({"link": "   "}, "link", "An online event needs a link."),
-    ({"link": "ftp://files.example.org/x"}, "link", "Must be an http(s) URL."),
-    ({"link": "javascript:alert(1)"}, "link", "Must be an http(s) URL."),
-    ({"link": "https://"}, "link", "Must be an http(s) URL."),
-    ({"format": "offline", "link": None, "place": ""}, "place", "An offline event needs a place."),
-    ({"starts_at": NOW - timedelta(minutes=1), "ends_at": None}, "starts_at", "Must be in the future."),
-    ({"starts_at": NOW, "ends_at": None}, "starts_at", "Must be in the future."),
-    ({"ends_at": NOW + timedelta(days=3)}, "ends_at", "Must be after starts_at."),
-    ({"ends_at": NOW + timedelta(days=2)}, "ends_at", "Must be after starts_at."),
-    ({"title": "   "}, "title", "Must not be blank."),
-])
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"link": None}, "link", "An online event needs a link."),
+        ({"link": "   "}, "link", "An online event needs a link."),
+        ({"link": "ftp://files.example.org/x"}, "link", "Must be an http(s) URL."),
+        ({"link": "javascript:alert(1)"}, "link", "Must be an http(s) URL."),
+        ({"link": "https://"}, "link", "Must be an http(s) URL."),
+        ({"format": "offline", "link": None, "place": ""}, "place", "An offline event needs a place."),
+        ({"starts_at": NOW - timedelta(minutes=1), "ends_at": None}, "starts_at", "Must be in the future."),
+        ({"starts_at": NOW, "ends_at": None}, "starts_at", "Must be in the future."),
+        ({"ends_at": NOW + timedelta(days=3)}, "ends_at", "Must be after starts_at."),
+        ({"ends_at": NOW + timedelta(days=2)}, "ends_at", "Must be after starts_at."),
+        ({"title": "   "}, "title", "Must not be blank."),
+    ],
+)
 def test_each_invalid_field_is_named(overrides, field, message):
     assert errors(form(**overrides)) == {field: [message]}
 
 
 def test_an_offline_event_may_carry_a_registration_link_but_it_must_be_a_web_link():
     assert errors(form(format="offline", place="Room 5", link="https://register.example.org")) == {}
-    assert errors(form(format="offline", place="Room 5", link="register here")) == {
-        "link": ["Must be an http(s) URL."]}
+    assert errors(form(format="offline", place="Room 5", link="register here")) == {"link": ["Must be an http(s) URL."]}
 
 
 def test_an_online_event_drops_a_place_and_blanks_are_dropped():
@@ -141,8 +151,9 @@ def test_attendees_texts_name_the_event_and_its_new_time():
 
 
 def test_the_schemas_take_the_query_names_and_a_partial_patch():
-    query = CalendarQuerySchema().load({"from": "2026-03-01T00:00:00+00:00", "to": "2026-04-01T00:00:00Z",
-                                        "rubric": "self-management"})
+    query = CalendarQuerySchema().load(
+        {"from": "2026-03-01T00:00:00+00:00", "to": "2026-04-01T00:00:00Z", "rubric": "self-management"}
+    )
     assert query["starts_from"].month == 3 and query["until"].month == 4
     assert CalendarQuerySchema().dump(query)["from"].startswith("2026-03-01")
     assert "rubric" in CalendarQuerySchema().validate({"rubric": "astrology"})
@@ -150,4 +161,5 @@ def test_the_schemas_take_the_query_names_and_a_partial_patch():
     missing = CalendarEventFormSchema().validate({})
     assert {"title", "format", "starts_at"} <= set(missing)
     assert "starts_at" in CalendarEventFormSchema().validate(
-        {"title": "t", "format": "online", "starts_at": "2026-03-05T15:00:00"})  # no time zone
+        {"title": "t", "format": "online", "starts_at": "2026-03-05T15:00:00"}
+    )  # no time zone

@@ -1,12 +1,13 @@
 """Who is told what for each case and identity event; texts name the case number and never a person."""
+
 import re
 import uuid
 
 import pytest
 
 from contracts.events import payload_schema
-from contracts.topology import SUBSCRIPTIONS_BY_QUEUE
 from contracts.notification_kinds import KINDS
+from contracts.topology import SUBSCRIPTIONS_BY_QUEUE
 from services.notifications.messages import MODERATORS, inbox_entries
 
 NUMBER = "MC-2026-000042"
@@ -25,51 +26,123 @@ NEXT_ROUND = {"author_id": AUTHOR, "next_round": 2, "rubrics": ["education-law"]
 
 # event type -> (payload, [(recipient, kind)], a phrase the text must carry)
 CASES = {
-    "MentorsProposed": (payload("MentorsProposed", round=1, author_id=AUTHOR, mentor_ids=[MENTOR]),
-                        [(AUTHOR, "mentors_proposed")], "choose one"),
-    "MentorChosen": (payload("MentorChosen", round=1, mentor_id=MENTOR), [(MENTOR, "mentor_chosen")],
-                     "accept or decline"),
-    "MentorAccepted": (payload("MentorAccepted", mentor_id=MENTOR, author_id=AUTHOR),
-                       [(AUTHOR, "mentor_accepted")], "accepted"),
-    "SolutionProposed": (payload("SolutionProposed", solution_id=str(uuid.uuid4()), mentor_id=MENTOR,
-                                 author_id=AUTHOR), [(AUTHOR, "solution_proposed")], "possible solution"),
-    "MentorDeclined": (payload("MentorDeclined", mentor_id=MENTOR, **NEXT_ROUND), [(AUTHOR, "mentor_declined")],
-                       "new mentors are being proposed"),
+    "MentorsProposed": (
+        payload("MentorsProposed", round=1, author_id=AUTHOR, mentor_ids=[MENTOR]),
+        [(AUTHOR, "mentors_proposed")],
+        "choose one",
+    ),
+    "MentorChosen": (
+        payload("MentorChosen", round=1, mentor_id=MENTOR),
+        [(MENTOR, "mentor_chosen")],
+        "accept or decline",
+    ),
+    "MentorAccepted": (
+        payload("MentorAccepted", mentor_id=MENTOR, author_id=AUTHOR),
+        [(AUTHOR, "mentor_accepted")],
+        "accepted",
+    ),
+    "SolutionProposed": (
+        payload("SolutionProposed", solution_id=str(uuid.uuid4()), mentor_id=MENTOR, author_id=AUTHOR),
+        [(AUTHOR, "solution_proposed")],
+        "possible solution",
+    ),
+    "MentorDeclined": (
+        payload("MentorDeclined", mentor_id=MENTOR, **NEXT_ROUND),
+        [(AUTHOR, "mentor_declined")],
+        "new mentors are being proposed",
+    ),
     "CaseWithdrawn": (payload("CaseWithdrawn", mentor_id=MENTOR), [(MENTOR, "case_withdrawn")], "withdrawn"),
-    "QuestionsAsked": (payload("QuestionsAsked", author_id=AUTHOR, mentor_id=MENTOR, count=3),
-                       [(AUTHOR, "questions_asked")], "3 questions"),
-    "QuestionsAnswered": (payload("QuestionsAnswered", mentor_id=MENTOR), [(MENTOR, "questions_answered")],
-                          "answered"),
+    "QuestionsAsked": (
+        payload("QuestionsAsked", author_id=AUTHOR, mentor_id=MENTOR, count=3),
+        [(AUTHOR, "questions_asked")],
+        "3 questions",
+    ),
+    "QuestionsAnswered": (payload("QuestionsAnswered", mentor_id=MENTOR), [(MENTOR, "questions_answered")], "answered"),
     "RequestKept": (payload("RequestKept", mentor_id=MENTOR), [(MENTOR, "request_kept")], "first version"),
-    "CaseRedefined": (payload("CaseRedefined", mentor_id=MENTOR, revision=2, rubrics=["education-law"]),
-                      [(MENTOR, "case_redefined")], "revision 2"),
-    "CaseSharedWithColleagues": (payload("CaseSharedWithColleagues", mentor_id=MENTOR, colleague_ids=COLLEAGUES),
-                                 [(c, "opinion_requested") for c in COLLEAGUES], "asks your opinion"),
-    "ColleagueOpinionAdded": (payload("ColleagueOpinionAdded", mentor_id=MENTOR, colleague_id=COLLEAGUES[0]),
-                              [(MENTOR, "colleague_opinion_added")], "opinion"),
-    "MessageSent": (payload("MessageSent", sender_id=SENDER, recipient_id=RECIPIENT),
-                    [(RECIPIENT, "message_received")], "message"),
-    "CaseEscalated": (payload("CaseEscalated", mentor_id=MENTOR, urgency="urgent", **NEXT_ROUND),
-                      [(AUTHOR, "case_escalated"), (MENTOR, "case_reassigned")], "in time"),
-    "CaseFlagged": (payload("CaseFlagged", reason="no_mentor_found", round=2), [(MODERATORS, "case_flagged")],
-                    "needs a moderator"),
-    "MentorReleased": (payload("MentorReleased", mentor_id=MENTOR, reason="mentor_suspended", **NEXT_ROUND),
-                       [(AUTHOR, "mentor_released")], "choose again"),
-    "CaseReminded": (payload("CaseReminded", step="decision", recipient_id=AUTHOR, number=1),
-                     [(AUTHOR, "reminder")], "keep or redefine"),
-    "CaseAbandoned": (payload("CaseAbandoned", author_id=AUTHOR, mentor_id=MENTOR, step="reflection"),
-                      [(AUTHOR, "case_abandoned"), (MENTOR, "case_left")], "abandoned"),
-    "CaseReopened": (payload("CaseReopened", author_id=AUTHOR, mentor_id=MENTOR), [(MENTOR, "case_reopened")],
-                     "reopened"),
-    "CaseCompleted": (payload("CaseCompleted", 2, rubrics=["education-law"], problem_solved="yes",
-                              publication_consent=False, publication=None, mentor_ids=COLLEAGUES),
-                      [(c, "case_completed") for c in COLLEAGUES], "completed"),
-    "CasePublishedToForum": (payload("CasePublishedToForum", 2, thread_id=None, title="Rules", essence="Pupils shout.",
-                                     question="How to calm them?", rubrics=["education-law"], urgency="need_advice",
-                                     author_id=AUTHOR, mentor_ids=[MENTOR]),
-                             [(MENTOR, "case_posted_to_forum")], "posted to the forum"),
-    "SecondOpinionRequested": (payload("SecondOpinionRequested", 2, mentor_id=MENTOR, **NEXT_ROUND),
-                               [(MENTOR, "second_opinion_requested")], "second opinion"),
+    "CaseRedefined": (
+        payload("CaseRedefined", mentor_id=MENTOR, revision=2, rubrics=["education-law"]),
+        [(MENTOR, "case_redefined")],
+        "revision 2",
+    ),
+    "CaseSharedWithColleagues": (
+        payload("CaseSharedWithColleagues", mentor_id=MENTOR, colleague_ids=COLLEAGUES),
+        [(c, "opinion_requested") for c in COLLEAGUES],
+        "asks your opinion",
+    ),
+    "ColleagueOpinionAdded": (
+        payload("ColleagueOpinionAdded", mentor_id=MENTOR, colleague_id=COLLEAGUES[0]),
+        [(MENTOR, "colleague_opinion_added")],
+        "opinion",
+    ),
+    "MessageSent": (
+        payload("MessageSent", sender_id=SENDER, recipient_id=RECIPIENT),
+        [(RECIPIENT, "message_received")],
+        "message",
+    ),
+    "CaseEscalated": (
+        payload("CaseEscalated", mentor_id=MENTOR, urgency="urgent", **NEXT_ROUND),
+        [(AUTHOR, "case_escalated"), (MENTOR, "case_reassigned")],
+        "in time",
+    ),
+    "CaseFlagged": (
+        payload("CaseFlagged", reason="no_mentor_found", round=2),
+        [(MODERATORS, "case_flagged")],
+        "needs a moderator",
+    ),
+    "MentorReleased": (
+        payload("MentorReleased", mentor_id=MENTOR, reason="mentor_suspended", **NEXT_ROUND),
+        [(AUTHOR, "mentor_released")],
+        "choose again",
+    ),
+    "CaseReminded": (
+        payload("CaseReminded", step="decision", recipient_id=AUTHOR, number=1),
+        [(AUTHOR, "reminder")],
+        "keep or redefine",
+    ),
+    "CaseAbandoned": (
+        payload("CaseAbandoned", author_id=AUTHOR, mentor_id=MENTOR, step="reflection"),
+        [(AUTHOR, "case_abandoned"), (MENTOR, "case_left")],
+        "abandoned",
+    ),
+    "CaseReopened": (
+        payload("CaseReopened", author_id=AUTHOR, mentor_id=MENTOR),
+        [(MENTOR, "case_reopened")],
+        "reopened",
+    ),
+    "CaseCompleted": (
+        payload(
+            "CaseCompleted",
+            2,
+            rubrics=["education-law"],
+            problem_solved="yes",
+            publication_consent=False,
+            publication=None,
+            mentor_ids=COLLEAGUES,
+        ),
+        [(c, "case_completed") for c in COLLEAGUES],
+        "completed",
+    ),
+    "CasePublishedToForum": (
+        payload(
+            "CasePublishedToForum",
+            2,
+            thread_id=None,
+            title="Rules",
+            essence="Pupils shout.",
+            question="How to calm them?",
+            rubrics=["education-law"],
+            urgency="need_advice",
+            author_id=AUTHOR,
+            mentor_ids=[MENTOR],
+        ),
+        [(MENTOR, "case_posted_to_forum")],
+        "posted to the forum",
+    ),
+    "SecondOpinionRequested": (
+        payload("SecondOpinionRequested", 2, mentor_id=MENTOR, **NEXT_ROUND),
+        [(MENTOR, "second_opinion_requested")],
+        "second opinion",
+    ),
 }
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -96,13 +169,15 @@ def test_the_right_person_is_told_naming_only_the_case_number(event_type):
 def test_the_mentor_declined_wording():
     data, _, _ = CASES["MentorDeclined"]
     assert inbox_entries("MentorDeclined", data)[0][2] == (
-        f"The mentor declined case {NUMBER}; new mentors are being proposed.")
+        f"The mentor declined case {NUMBER}; new mentors are being proposed."
+    )
 
 
 @pytest.mark.parametrize("step", ["choice", "acceptance", "solution", "answers", "decision", "reflection"])
 def test_every_waiting_step_has_its_reminder(step):
-    [(recipient, kind, text)] = inbox_entries("CaseReminded", payload("CaseReminded", step=step,
-                                                                      recipient_id=MENTOR, number=2))
+    [(recipient, kind, text)] = inbox_entries(
+        "CaseReminded", payload("CaseReminded", step=step, recipient_id=MENTOR, number=2)
+    )
     assert (recipient, kind) == (MENTOR, "reminder") and text.startswith("Reminder: ") and NUMBER in text
 
 
@@ -117,20 +192,25 @@ def test_a_case_withdrawn_before_any_mentor_tells_nobody():
 
 
 def test_a_single_question_reads_naturally():
-    [(_, _, text)] = inbox_entries("QuestionsAsked", payload("QuestionsAsked", author_id=AUTHOR,
-                                                             mentor_id=MENTOR, count=1))
+    [(_, _, text)] = inbox_entries(
+        "QuestionsAsked", payload("QuestionsAsked", author_id=AUTHOR, mentor_id=MENTOR, count=1)
+    )
     assert "a question" in text
 
 
 def test_a_case_redefined_names_the_revision():
-    [(_, _, text)] = inbox_entries("CaseRedefined", payload("CaseRedefined", mentor_id=MENTOR, revision=3,
-                                                            rubrics=["education-law"]))
+    [(_, _, text)] = inbox_entries(
+        "CaseRedefined", payload("CaseRedefined", mentor_id=MENTOR, revision=3, rubrics=["education-law"])
+    )
     assert "revision 3" in text and "redefined" in text
 
 
 def test_sharing_tells_each_colleague_once_and_not_the_sharing_mentor():
-    data = payload("CaseSharedWithColleagues", mentor_id=MENTOR,
-                   colleague_ids=[COLLEAGUES[0], MENTOR, COLLEAGUES[1], COLLEAGUES[0]])
+    data = payload(
+        "CaseSharedWithColleagues",
+        mentor_id=MENTOR,
+        colleague_ids=[COLLEAGUES[0], MENTOR, COLLEAGUES[1], COLLEAGUES[0]],
+    )
     entries = inbox_entries("CaseSharedWithColleagues", data)
     assert [e[0] for e in entries] == COLLEAGUES
     assert {e[2] for e in entries} == {f"A colleague asks your opinion on case {NUMBER}."}
@@ -169,7 +249,9 @@ def identity_payload(event_type, **fields):
 
 def test_every_event_of_the_identity_queue_is_covered():
     assert set(SUBSCRIPTIONS_BY_QUEUE["notifications.identity-events"].event_types) == {
-        "AccreditationRequested", "AccreditationDecided"}
+        "AccreditationRequested",
+        "AccreditationDecided",
+    }
 
 
 def test_an_accreditation_application_alerts_the_moderators_without_naming_the_mentor():
@@ -179,19 +261,27 @@ def test_an_accreditation_application_alerts_the_moderators_without_naming_the_m
     assert "applied for accreditation" in text and MENTOR not in text and not UUID.search(text)
 
 
-@pytest.mark.parametrize("decision, phrase", [("approved", "approved"), ("rejected", "rejected"),
-                                              ("suspended", "suspended"), ("reinstated", "reinstated")])
+@pytest.mark.parametrize(
+    "decision, phrase",
+    [("approved", "approved"), ("rejected", "rejected"), ("suspended", "suspended"), ("reinstated", "reinstated")],
+)
 def test_the_mentor_learns_the_decision_and_its_reason(decision, phrase):
-    data = identity_payload("AccreditationDecided", mentor_id=MENTOR, application_id=None, decision=decision,
-                            reason="  Please add links\n to your works. ")
+    data = identity_payload(
+        "AccreditationDecided",
+        mentor_id=MENTOR,
+        application_id=None,
+        decision=decision,
+        reason="  Please add links\n to your works. ",
+    )
     [(to, kind, text)] = inbox_entries("AccreditationDecided", data)
     assert (to, kind) == (MENTOR, "accreditation_decided")
     assert phrase in text and text.endswith("Reason: Please add links to your works.")
 
 
 def test_a_decision_without_a_reason_has_no_empty_reason():
-    data = identity_payload("AccreditationDecided", mentor_id=MENTOR, application_id=str(uuid.uuid4()),
-                            decision="approved", reason="")
+    data = identity_payload(
+        "AccreditationDecided", mentor_id=MENTOR, application_id=str(uuid.uuid4()), decision="approved", reason=""
+    )
     [(_, _, text)] = inbox_entries("AccreditationDecided", data)
     assert "Reason" not in text
 
@@ -199,6 +289,8 @@ def test_a_decision_without_a_reason_has_no_empty_reason():
 def test_a_survey_that_opened_tells_each_person_asked_once_naming_no_text():
     payload = {"survey_id": "s-1", "audience": "both", "rubrics": [], "closes_at": "2026-12-13T10:30:00+00:00"}
     entries = inbox_entries("SurveyOpened", payload, ["u1", "u2", "u1"])
-    assert entries == [(user, "survey_opened", "A survey is open for you until 2026-12-13 10:30 UTC: please "
-                                               "answer it (Surveys).") for user in ("u1", "u2")]
+    assert entries == [
+        (user, "survey_opened", "A survey is open for you until 2026-12-13 10:30 UTC: please answer it (Surveys).")
+        for user in ("u1", "u2")
+    ]
     assert inbox_entries("SurveyOpened", payload) == []  # nobody asked (yet)

@@ -1,4 +1,5 @@
 """Direct messages and preferences without a database: who may write to whom, one message per request."""
+
 import pathlib
 
 import pytest
@@ -22,8 +23,9 @@ def test_mentors_and_moderators_message_a_mentee_does_not():
     assert "personal-mode case" in caught.value.message
 
 
-@pytest.mark.parametrize("sender, role", [(MENTOR, "mentor"), (MENTOR, "moderator"), (MODERATOR, "mentor"),
-                                          (MODERATOR, "moderator")])
+@pytest.mark.parametrize(
+    "sender, role", [(MENTOR, "mentor"), (MENTOR, "moderator"), (MODERATOR, "mentor"), (MODERATOR, "moderator")]
+)
 def test_colleagues_may_be_written_to(sender, role):
     messaging.check_recipient(sender, "u-someone", role)
 

@@ -1,5 +1,6 @@
 """The pure rules of news items (services/notifications/news.py): the publication time, the meeting
 link, what a published item may still change, who of the subscribers gets an item, the list's cursor."""
+
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -17,8 +18,17 @@ def form(**fields):
 
 
 def stored(**fields):
-    return {"id": uuid.uuid4(), "status": "active", "version": 1, "title": "Title", "text": "Text", "rubrics": [],
-            "meeting_link": None, "publish_at": NOW - timedelta(hours=1), **fields}
+    return {
+        "id": uuid.uuid4(),
+        "status": "active",
+        "version": 1,
+        "title": "Title",
+        "text": "Text",
+        "rubrics": [],
+        "meeting_link": None,
+        "publish_at": NOW - timedelta(hours=1),
+        **fields,
+    }
 
 
 def test_no_time_or_a_moment_ago_is_now_and_a_later_time_is_kept():
@@ -28,12 +38,15 @@ def test_no_time_or_a_moment_ago_is_now_and_a_later_time_is_kept():
     assert news.validated(form(), NOW)["title"] == "Title"
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"publish_at": NOW - timedelta(minutes=5)}, "publish_at"),
-    ({"meeting_link": "javascript:alert(1)"}, "meeting_link"),
-    ({"meeting_link": "ftp://example.org/x"}, "meeting_link"),
-    ({"meeting_link": "https://exa mple.org"}, "meeting_link"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"publish_at": NOW - timedelta(minutes=5)}, "publish_at"),
+        ({"meeting_link": "javascript:alert(1)"}, "meeting_link"),
+        ({"meeting_link": "ftp://example.org/x"}, "meeting_link"),
+        ({"meeting_link": "https://exa mple.org"}, "meeting_link"),
+    ],
+)
 def test_a_past_time_or_a_link_that_is_not_http_names_its_field(fields, field):
     with pytest.raises(InvalidInput) as refused:
         news.validated(form(**fields), NOW)
@@ -42,8 +55,10 @@ def test_a_past_time_or_a_link_that_is_not_http_names_its_field(fields, field):
 
 def test_a_published_item_keeps_its_time_and_a_scheduled_one_may_move():
     published = stored()
-    assert news.validated(news.merge(published, {"title": "New"}), NOW, previous=published)["publish_at"] == \
-        published["publish_at"]
+    assert (
+        news.validated(news.merge(published, {"title": "New"}), NOW, previous=published)["publish_at"]
+        == published["publish_at"]
+    )
     with pytest.raises(InvalidInput) as refused:
         news.validated(news.merge(published, {"publish_at": NOW + timedelta(days=1)}), NOW, previous=published)
     assert set(refused.value.fields) == {"publish_at"}
@@ -62,20 +77,25 @@ def test_states_and_what_the_public_sees():
         news.authorize_change(stored(status="withdrawn"))
 
 
-@pytest.mark.parametrize("interests, item_rubrics, told", [
-    ([], ["self-management"], True),  # every rubric
-    (["self-management"], [], True),  # an item for everyone
-    (["self-management"], ["self-management", "education-law"], True),
-    (["professional-ethics"], ["self-management"], False),
-])
+@pytest.mark.parametrize(
+    "interests, item_rubrics, told",
+    [
+        ([], ["self-management"], True),  # every rubric
+        (["self-management"], [], True),  # an item for everyone
+        (["self-management"], ["self-management", "education-law"], True),
+        (["professional-ethics"], ["self-management"], False),
+    ],
+)
 def test_who_of_the_subscribers_gets_an_item(interests, item_rubrics, told):
     assert news.wants(interests, item_rubrics) is told
 
 
 def test_the_cursor_goes_round_and_a_foreign_one_names_the_field():
     row = stored()
-    assert paging.decode_cursor(paging.encode_cursor(row["publish_at"], row["id"])) == (row["publish_at"],
-                                                                                         str(row["id"]))
+    assert paging.decode_cursor(paging.encode_cursor(row["publish_at"], row["id"])) == (
+        row["publish_at"],
+        str(row["id"]),
+    )
     with pytest.raises(InvalidInput) as refused:
         paging.decode_cursor("bm90IGEgY3Vyc29y")
     assert set(refused.value.fields) == {"cursor"}

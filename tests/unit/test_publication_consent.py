@@ -1,5 +1,6 @@
 """The author withdraws consent to publication (issue 19, part 2): the aggregate's rule and what leaves
 the service (PublicationConsentWithdrawn; a completion after it carries no text)."""
+
 import pytest
 
 from contracts.errors import Conflict, Forbidden

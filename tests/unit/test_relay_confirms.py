@@ -1,4 +1,5 @@
 """The position a pipelined relay may record: the one before the first publish the broker did not ack."""
+
 from services.common.confirms import ConfirmTracker
 
 

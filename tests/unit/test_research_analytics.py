@@ -1,4 +1,5 @@
 """The statistics fold on hand-built event sequences (no database)."""
+
 import datetime
 import uuid
 
@@ -33,14 +34,18 @@ def stats():
     events = [
         created(a, 0, ["teaching-methods", "digital-technologies"], "urgent"),
         created(b, 1, ["teaching-methods"], "need_advice"),
-        ev("MentorChosen", a, 1), ev("MentorDeclined", a, 2),
-        ev("MentorChosen", a, 3), ev("MentorAccepted", a, 4),
-        ev("MentorChosen", b, 2), ev("MentorAccepted", b, 11),
+        ev("MentorChosen", a, 1),
+        ev("MentorDeclined", a, 2),
+        ev("MentorChosen", a, 3),
+        ev("MentorAccepted", a, 4),
+        ev("MentorChosen", b, 2),
+        ev("MentorAccepted", b, 11),
         ev("QuestionsAsked", a, 5, questions=[{"kind": "clarifying"}, {"kind": "developing"}]),
         ev("QuestionsAnswered", a, 6),
         ev("CaseRedefined", a, 7, form={"rubrics": ["self-management"], "urgency": "need_advice"}),
         ev("QuestionsAsked", a, 8, questions=[{"kind": "developing"}]),
-        ev("SolutionProposed", a, 10), ev("SolutionProposed", a, 12),
+        ev("SolutionProposed", a, 10),
+        ev("SolutionProposed", a, 12),
         ev("SecondOpinionRequested", a, 13),
         ev("SolutionProposed", b, 25),
         ev("Completed", a, 30, reflection={"problem_solved": "partly"}),
@@ -108,8 +113,11 @@ def test_outcomes_by_rubric_and_urgency(stats):
 
 
 def test_cases_by_rubric_over_time(stats):
-    assert stats.by_month() == {("digital-technologies", "2026-03"): 1, ("digital-technologies", "2026-05"): 1,
-                                ("teaching-methods", "2026-03"): 2}
+    assert stats.by_month() == {
+        ("digital-technologies", "2026-03"): 1,
+        ("digital-technologies", "2026-05"): 1,
+        ("teaching-methods", "2026-03"): 2,
+    }
     # the rubricator's order (4. digital technologies before 6. teaching methods), not the alphabet
     assert [k for k in stats.by_month()][0][0] == "digital-technologies"
 
@@ -117,8 +125,7 @@ def test_cases_by_rubric_over_time(stats):
 def test_rubric_groups_follow_the_rubricator_not_the_alphabet():
     a, b = uuid.uuid4(), uuid.uuid4()
     stats = fold([created(a, 0, ["families-at-risk", "education-law"]), created(b, 0, ["self-management"])])
-    assert [g for d, g in stats.groups() if d == "rubric"] == ["education-law", "self-management",
-                                                               "families-at-risk"]
+    assert [g for d, g in stats.groups() if d == "rubric"] == ["education-law", "self-management", "families-at-risk"]
 
 
 def test_mentor_quality_comes_from_the_same_fold_as_the_moderators_figures():
@@ -132,11 +139,15 @@ def test_mentor_quality_comes_from_the_same_fold_as_the_moderators_figures():
     case.choose_mentor(author, m2)
     case.accept(m2)
     sid = case.propose_solution(m2, "Try this.", [])
-    case.complete(author, {"problem_solved": "yes", "helpfulness": {sid: 4}, "actions": "", "learned": "",
-                           "comment": ""})
+    case.complete(
+        author, {"problem_solved": "yes", "helpfulness": {sid: 4}, "actions": "", "learned": "", "comment": ""}
+    )
     mentors = {m["mentor_id"]: m for m in fold(case.collect_events()).mentor_quality()}
     assert (mentors[m1]["decline_rate"], mentors[m2]["acceptance_rate"], mentors[m2]["helpfulness_mean"]) == (
-        1.0, 1.0, 4.0)
+        1.0,
+        1.0,
+        4.0,
+    )
     assert mentors[m2]["by_rubric"][0]["solved"] == {"yes": 1, "partly": 0, "no": 0}
 
 
@@ -161,12 +172,18 @@ def test_real_case_events():
     case.answer_questions(author, [{"question_id": qids[0], "text": "Because."}])
     case.keep_request(author)
     sid = case.propose_solution(m2, "Try this.", [])
-    case.complete(author, {"problem_solved": "no", "helpfulness": {sid: 2}, "actions": "", "learned": "",
-                           "comment": ""})
+    case.complete(
+        author, {"problem_solved": "no", "helpfulness": {sid: 2}, "actions": "", "learned": "", "comment": ""}
+    )
     stats = fold(case.collect_events())
     g = stats.groups()[("rubric", "families-at-risk")]
-    assert (g["cases"], g["declines"], g["decline_rate"], g["questions_asked_total"], g["solved_no"]) == \
-        (1, 1, 0.5, 1, 1)
+    assert (g["cases"], g["declines"], g["decline_rate"], g["questions_asked_total"], g["solved_no"]) == (
+        1,
+        1,
+        0.5,
+        1,
+        1,
+    )
     assert g["hours_to_acceptance_mean"] >= 0
     assert list(stats.acceptance_hours()) == ["urgent"]
 
@@ -176,20 +193,41 @@ def test_only_field_kinds_are_read_beyond_the_kind_and_the_case():
     gives the fold None for the others: the fold must read nothing else of them."""
     a, b, c = (uuid.uuid4() for _ in range(3))
     events = [
-        created(a, 0, ["teaching-methods"], "urgent"), created(b, 1), created(c, 2),
-        ev("MentorsProposed", a, 1), ev("MentorChosen", a, 1), ev("MentorDeclined", a, 2), ev("Escalated", a, 2),
-        ev("Flagged", a, 2), ev("MentorChosen", a, 3), ev("MentorAccepted", a, 4), ev("MentorAccepted", a, 9),
-        ev("QuestionsAsked", a, 5), ev("QuestionsAnswered", a, 6), ev("RequestKept", a, 6),
+        created(a, 0, ["teaching-methods"], "urgent"),
+        created(b, 1),
+        created(c, 2),
+        ev("MentorsProposed", a, 1),
+        ev("MentorChosen", a, 1),
+        ev("MentorDeclined", a, 2),
+        ev("Escalated", a, 2),
+        ev("Flagged", a, 2),
+        ev("MentorChosen", a, 3),
+        ev("MentorAccepted", a, 4),
+        ev("MentorAccepted", a, 9),
+        ev("QuestionsAsked", a, 5),
+        ev("QuestionsAnswered", a, 6),
+        ev("RequestKept", a, 6),
         ev("CaseRedefined", a, 7, form={"rubrics": ["self-management"], "urgency": "need_advice"}),
-        ev("SharedWithColleagues", a, 7), ev("ColleagueOpinionAdded", a, 7), ev("MessageSent", a, 8),
-        ev("SolutionProposed", a, 10), ev("SecondOpinionRequested", a, 11), ev("SolutionProposed", a, 12),
-        ev("Completed", a, 30, reflection={"problem_solved": "partly"}), ev("PublishedToForum", a, 31),
-        ev("Withdrawn", c, 3), ev("MentorChosen", uuid.uuid4(), 3),
+        ev("SharedWithColleagues", a, 7),
+        ev("ColleagueOpinionAdded", a, 7),
+        ev("MessageSent", a, 8),
+        ev("SolutionProposed", a, 10),
+        ev("SecondOpinionRequested", a, 11),
+        ev("SolutionProposed", a, 12),
+        ev("Completed", a, 30, reflection={"problem_solved": "partly"}),
+        ev("PublishedToForum", a, 31),
+        ev("Withdrawn", c, 3),
+        ev("MentorChosen", uuid.uuid4(), 3),
     ]
     full, lean = fold(events), Statistics()
     for e in events:
         kind = type(e).__name__
         lean.add_kind(kind, e.originator_id, e if kind in Statistics.FIELD_KINDS else None)
-    assert (lean.events, lean.unknown_case_events, lean.groups(), lean.by_month(), lean.acceptance_hours()) == \
-        (full.events, full.unknown_case_events, full.groups(), full.by_month(), full.acceptance_hours())
+    assert (lean.events, lean.unknown_case_events, lean.groups(), lean.by_month(), lean.acceptance_hours()) == (
+        full.events,
+        full.unknown_case_events,
+        full.groups(),
+        full.by_month(),
+        full.acceptance_hours(),
+    )
     assert full.groups()[("overall", "all")]["second_opinions"] == 1

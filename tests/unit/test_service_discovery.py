@@ -1,6 +1,7 @@
 """`nameko run services.<name>.service` (the runner's and compose's command) must find exactly one
 service in each module: nameko takes every class with entrypoints in the module's namespace, so a
 route mixin imported by class name would be started as a second, nameless service and fail."""
+
 import importlib
 
 import pytest

@@ -1,5 +1,6 @@
 """The production rule for secrets, on the services' real config.yaml files and .env.example:
 defaults, examples and empty secrets are refused in production, accepted in development."""
+
 import re
 import secrets
 from pathlib import Path
@@ -69,8 +70,11 @@ def strong_environment():
 
 
 def test_the_rule_applies_only_in_production():
-    weak = {"TOKEN_SECRET": "dev-only-token-secret-change-me", "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
-            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_cases"}
+    weak = {
+        "TOKEN_SECRET": "dev-only-token-secret-change-me",
+        "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/mentor_cases",
+    }
     assert settings.problems(weak, environ={}) == []  # development by default
     assert settings.problems(dict(weak, PLATFORM_ENV="test"), environ={}) == []
     assert settings.problems(weak, environ={"PLATFORM_ENV": "Development"}) == []
@@ -130,21 +134,29 @@ def test_a_service_connects_only_as_its_own_broker_user_in_production(service, m
     for user in ("mentor", broker_users.user_name("gateway" if service != "gateway" else "cases")):
         environ["AMQP_URI"] = f"pyamqp://{user}:{password}@rabbitmq:5672/"
         found = settings.problems(service_config(service, monkeypatch, environ), environ=environ, service=service)
-        assert found == [f"AMQP_URI (pyamqp://{user}:***@rabbitmq:5672): the user {user!r} is not {service}'s own "
-                         f"broker user {broker_users.user_name(service)!r} (services/common/broker_users.py)"]
+        assert found == [
+            f"AMQP_URI (pyamqp://{user}:***@rabbitmq:5672): the user {user!r} is not {service}'s own "
+            f"broker user {broker_users.user_name(service)!r} (services/common/broker_users.py)"
+        ]
         assert password not in "".join(found)
     assert settings.problems(service_config(service, monkeypatch, environ), environ=environ) == []  # no service
 
 
-@pytest.mark.parametrize("value,reason", [
-    ("", "is empty"), ("   ", "is empty"), (None, "is empty"),
-    ("secret", "is a well-known default"), ("Password", "is a well-known default"),
-    ("change-me-to-a-long-random-secret", "is a placeholder (it contains 'change-me')"),
-    ("dev-only-token-secret-0123456789abcdef", "is a placeholder (it contains 'dev-only')"),
-    ("an-example-secret-0123456789abcdefghij", "is a placeholder (it contains 'example')"),
-    ("Zx9-short", "is shorter than 32 characters"),
-    ("ab" * 30, "has fewer than 10 different characters"),
-])
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        ("", "is empty"),
+        ("   ", "is empty"),
+        (None, "is empty"),
+        ("secret", "is a well-known default"),
+        ("Password", "is a well-known default"),
+        ("change-me-to-a-long-random-secret", "is a placeholder (it contains 'change-me')"),
+        ("dev-only-token-secret-0123456789abcdef", "is a placeholder (it contains 'dev-only')"),
+        ("an-example-secret-0123456789abcdefghij", "is a placeholder (it contains 'example')"),
+        ("Zx9-short", "is shorter than 32 characters"),
+        ("ab" * 30, "has fewer than 10 different characters"),
+    ],
+)
 def test_weak_secrets(value, reason):
     assert settings.weakness(value, settings.SECRET_MIN_LENGTH) == reason
     found = settings.problems({"TOKEN_SECRET": value}, environ={"PLATFORM_ENV": "production"})
@@ -152,10 +164,21 @@ def test_weak_secrets(value, reason):
 
 
 def test_any_secret_key_or_password_name_is_checked():
-    config = {"SIGNING_KEY": "short", "API_KEY": "", "WEBHOOK_SECRET": strong(), "SMTP_USER": "mailer",
-              "SMTP_PASSWORD": "guest", "TOKEN_TTL_SECONDS": 3600, "MATCHING_K": 3, "PLATFORM_ENV": "production"}
+    config = {
+        "SIGNING_KEY": "short",
+        "API_KEY": "",
+        "WEBHOOK_SECRET": strong(),
+        "SMTP_USER": "mailer",
+        "SMTP_PASSWORD": "guest",
+        "TOKEN_TTL_SECONDS": 3600,
+        "MATCHING_K": 3,
+        "PLATFORM_ENV": "production",
+    }
     assert settings.problems(config) == [
-        "API_KEY is empty", "SIGNING_KEY is shorter than 32 characters", "SMTP_PASSWORD is a well-known default"]
+        "API_KEY is empty",
+        "SIGNING_KEY is shorter than 32 characters",
+        "SMTP_PASSWORD is a well-known default",
+    ]
 
 
 def test_an_empty_smtp_password_is_fine_only_without_a_user():
@@ -165,19 +188,24 @@ def test_an_empty_smtp_password_is_fine_only_without_a_user():
     assert settings.problems(dict(production, SMTP_PASSWORD="")) == ["SMTP_PASSWORD is empty"]
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("pyamqp://guest:guest@rabbitmq:5672/", ["the user 'guest' is a well-known default account",
-                                              "the password is a well-known default"]),
-    ("pyamqp://mentor@rabbitmq:5672/", ["it carries no password"]),
-    ("pyamqp://rabbitmq:5672/", ["it carries no password"]),
-    ("postgresql://postgres@db:5432/cases", ["it carries no password"]),
-    ("postgresql://postgres:postgres@db:5432/cases", ["the password is a well-known default"]),
-    ("postgresql://mentor_cases_role:MENTOR_CASES_ROLE@db/cases", ["the password is the user name"]),
-    ("postgresql://cases:change-me-cases@db/cases", ["the password is a placeholder (it contains 'change-me')"]),
-    ("postgresql://cases:Qx7z@db/cases", ["the password is shorter than 12 characters"]),
-    ("postgresql://cases@db/cases?password=guest", ["the password is a well-known default"]),
-    ("redis://:@cache:6379/0", ["it carries no password"]),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        (
+            "pyamqp://guest:guest@rabbitmq:5672/",
+            ["the user 'guest' is a well-known default account", "the password is a well-known default"],
+        ),
+        ("pyamqp://mentor@rabbitmq:5672/", ["it carries no password"]),
+        ("pyamqp://rabbitmq:5672/", ["it carries no password"]),
+        ("postgresql://postgres@db:5432/cases", ["it carries no password"]),
+        ("postgresql://postgres:postgres@db:5432/cases", ["the password is a well-known default"]),
+        ("postgresql://mentor_cases_role:MENTOR_CASES_ROLE@db/cases", ["the password is the user name"]),
+        ("postgresql://cases:change-me-cases@db/cases", ["the password is a placeholder (it contains 'change-me')"]),
+        ("postgresql://cases:Qx7z@db/cases", ["the password is shorter than 12 characters"]),
+        ("postgresql://cases@db/cases?password=guest", ["the password is a well-known default"]),
+        ("redis://:@cache:6379/0", ["it carries no password"]),
+    ],
+)
 def test_urls_with_weak_credentials_are_refused_without_showing_the_password(url, expected):
     found = settings.problems({"DATABASE_URL": url}, environ={"PLATFORM_ENV": "production"})
     assert [f.split(": ", 1)[1] for f in found] == expected
@@ -186,19 +214,25 @@ def test_urls_with_weak_credentials_are_refused_without_showing_the_password(url
         assert all(password not in f for f in found), found
 
 
-@pytest.mark.parametrize("url", [
-    f"postgresql://cases:{strong(18)}@db:5432/cases",
-    f"pyamqps://mentor:{strong(18)}@rabbitmq:5671/",
-    "postgresql:///mentor_cases?host=/var/run/postgresql",  # a Unix socket: peer authentication
-    "https://example.org/hook",  # names no account
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://cases:{strong(18)}@db:5432/cases",
+        f"pyamqps://mentor:{strong(18)}@rabbitmq:5671/",
+        "postgresql:///mentor_cases?host=/var/run/postgresql",  # a Unix socket: peer authentication
+        "https://example.org/hook",  # names no account
+    ],
+)
 def test_urls_with_real_credentials_or_none_needed_pass(url):
     assert settings.problems({"DATABASE_URL": url, "PLATFORM_ENV": "production"}) == []
 
 
 def test_enforce_logs_one_line_then_raises():
-    config = {"PLATFORM_ENV": "production", "TOKEN_SECRET": "dev-only-token-secret-change-me",
-              "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/"}
+    config = {
+        "PLATFORM_ENV": "production",
+        "TOKEN_SECRET": "dev-only-token-secret-change-me",
+        "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
+    }
     with capture_logs() as logs, pytest.raises(settings.InsecureSettings) as caught:
         settings.enforce(config, "gateway")
     [line] = logs

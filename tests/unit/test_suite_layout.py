@@ -1,6 +1,7 @@
 """The suite's own layout: pytest imports test modules by basename from the root (rootdir imports,
 no __init__ per folder), so two test files of one name in two folders stop the whole collection with
 one error: each name once (two helpers' branches once merged into such a pair)."""
+
 import collections
 import os
 

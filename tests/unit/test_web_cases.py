@@ -1,5 +1,6 @@
 """The case pages' pure helpers: whose turn a state is, errors named by list index put back on the
 form's own fields, the case form as the gateway takes it, and a mentor's timeline built from the case."""
+
 from werkzeug.datastructures import MultiDict
 
 from services.cases import domain
@@ -15,6 +16,7 @@ def test_every_notification_kind_flag_recorded_step_and_mentees_waiting_step_has
     from contracts.vocabulary import FLAG_REASONS
     from services.cases.views import ACTOR_ROLES
     from services.cases.waiting import STEPS
+
     keys = [f"notify.{kind}" for kind in KIND_NAMES] + [f"flag.{reason}" for reason in FLAG_REASONS]
     keys += [f"event.{event_type}" for event_type in ACTOR_ROLES]
     keys += [f"case.reopen.step.{step}" for step, waits_on in STEPS.values() if waits_on == "mentee"]
@@ -22,9 +24,22 @@ def test_every_notification_kind_flag_recorded_step_and_mentees_waiting_step_has
 
 
 def test_every_state_of_the_domain_has_a_turn_and_labels_in_both_languages():
-    states = {getattr(domain, name) for name in (
-        "AWAITING_PROPOSALS", "NO_MENTOR_FOUND", "CHOOSING_MENTOR", "AWAITING_ACCEPTANCE", "IN_PROGRESS",
-        "AWAITING_ANSWERS", "AWAITING_DECISION", "SOLUTION_PROPOSED", "COMPLETED", "WITHDRAWN", "ABANDONED")}
+    states = {
+        getattr(domain, name)
+        for name in (
+            "AWAITING_PROPOSALS",
+            "NO_MENTOR_FOUND",
+            "CHOOSING_MENTOR",
+            "AWAITING_ACCEPTANCE",
+            "IN_PROGRESS",
+            "AWAITING_ANSWERS",
+            "AWAITING_DECISION",
+            "SOLUTION_PROPOSED",
+            "COMPLETED",
+            "WITHDRAWN",
+            "ABANDONED",
+        )
+    }
     assert states == set(STATES) == set(TURN)
     for state in STATES:
         for key in (f"state.{state}", f"waits.{state}", f"waits.{state}.you"):
@@ -49,27 +64,61 @@ def test_errors_named_by_list_index_go_to_the_fields_that_were_typed():
 
 
 def test_the_case_form_is_sent_whole_with_checkboxes_as_booleans_and_lists():
-    form = FormState(MultiDict([("essence", "a\r\nb"), ("question", "q"), ("rubrics", "education-law"),
-                                ("rubrics", "professional-ethics"), ("mode", "anonymous"),
-                                ("group_discussion_consent", "on"), ("urgency", "urgent")]))
+    form = FormState(
+        MultiDict(
+            [
+                ("essence", "a\r\nb"),
+                ("question", "q"),
+                ("rubrics", "education-law"),
+                ("rubrics", "professional-ethics"),
+                ("mode", "anonymous"),
+                ("group_discussion_consent", "on"),
+                ("urgency", "urgent"),
+            ]
+        )
+    )
     assert form_payload(form) == {
-        "essence": "a\nb", "actions_taken": "", "difficulty": "", "question": "q", "participants": [],
-        "rubrics": ["education-law", "professional-ethics"], "mode": "anonymous", "group_discussion_consent": True,
-        "urgency": "urgent", "publication_consent": False}
+        "essence": "a\nb",
+        "actions_taken": "",
+        "difficulty": "",
+        "question": "q",
+        "participants": [],
+        "rubrics": ["education-law", "professional-ethics"],
+        "mode": "anonymous",
+        "group_discussion_consent": True,
+        "urgency": "urgent",
+        "publication_consent": False,
+    }
     assert form_payload(FormState(MultiDict()))["mode"] is None  # the gateway names the missing field
 
 
 def test_a_mentors_timeline_is_the_case_in_order_with_answers_under_their_questions():
-    case = {"created_at": "2026-01-01T10:00:00+00:00", "form": {"essence": "now"}, "revisions": [{"essence": "first"}],
-            "mentor_id": "m",
-            "questions": [{"id": "q1", "text": "Why?", "asked_at": "2026-01-02T10:00:00+00:00", "answer": "Because",
-                           "answered_at": "2026-01-03T10:00:00+00:00"},
-                          {"id": "q2", "text": "How?", "asked_at": "2026-01-02T10:00:00+00:00", "answer": None}],
-            "solutions": [{"id": "s1", "text": "Try", "materials": [], "created_at": "2026-01-04T10:00:00+00:00"}],
-            "messages": [{"sender_id": "m", "text": "hi", "sent_at": "2026-01-01T12:00:00+00:00"}]}
+    case = {
+        "created_at": "2026-01-01T10:00:00+00:00",
+        "form": {"essence": "now"},
+        "revisions": [{"essence": "first"}],
+        "mentor_id": "m",
+        "questions": [
+            {
+                "id": "q1",
+                "text": "Why?",
+                "asked_at": "2026-01-02T10:00:00+00:00",
+                "answer": "Because",
+                "answered_at": "2026-01-03T10:00:00+00:00",
+            },
+            {"id": "q2", "text": "How?", "asked_at": "2026-01-02T10:00:00+00:00", "answer": None},
+        ],
+        "solutions": [{"id": "s1", "text": "Try", "materials": [], "created_at": "2026-01-04T10:00:00+00:00"}],
+        "messages": [{"sender_id": "m", "text": "hi", "sent_at": "2026-01-01T12:00:00+00:00"}],
+    }
     items = timeline_from_case(case)
-    assert [i["type"] for i in items] == ["Created", "MessageSent", "QuestionsAsked", "QuestionsAnswered",
-                                          "SolutionProposed"]
+    assert [i["type"] for i in items] == [
+        "Created",
+        "MessageSent",
+        "QuestionsAsked",
+        "QuestionsAnswered",
+        "SolutionProposed",
+    ]
     assert items[0]["data"]["form"] == {"essence": "first"}
     assert items[1]["actor_role"] == "mentor"
     assert [q["id"] for q in items[2]["data"]["questions"]] == ["q1", "q2"]

@@ -1,5 +1,6 @@
 """The browser client's one catalogue: every key in Russian and English, and every key the pages
 and templates ask for exists (a missing one would show its key to a person)."""
+
 import re
 from pathlib import Path
 
@@ -33,23 +34,38 @@ def test_every_key_a_page_asks_for_exists(path):
 
 
 def test_every_vocabulary_value_has_a_label():
-    from contracts import rubrics, vocabulary as v
+    from contracts import rubrics
+    from contracts import vocabulary as v
+
     assert len(rubrics.RUBRIC_SLUGS) == 12
     for slug in rubrics.RUBRIC_SLUGS:
         assert i18n.has(f"rubric.{slug}") and i18n.has(f"rubric_comment.{slug}"), slug
-    for kind, values in (("urgency", v.URGENCIES), ("mode", v.MODES), ("problem_solved", v.PROBLEM_SOLVED),
-                         ("participant", v.PARTICIPANTS), ("case.choose.reason", v.PROPOSAL_REASONS),
-                         ("case.similar.reason", v.SIMILAR_REASONS)):
+    for kind, values in (
+        ("urgency", v.URGENCIES),
+        ("mode", v.MODES),
+        ("problem_solved", v.PROBLEM_SOLVED),
+        ("participant", v.PARTICIPANTS),
+        ("case.choose.reason", v.PROPOSAL_REASONS),
+        ("case.similar.reason", v.SIMILAR_REASONS),
+    ):
         for value in values:
             assert i18n.has(f"{kind}.{value}"), f"{kind}.{value}"
 
 
 def test_field_errors_translate_the_gateways_messages_and_flatten_nested_paths():
-    errors = i18n.field_errors("ru", {"email": ["Not a valid email address."],
-                                      "materials": {"0": {"title": ["Longer than maximum length 300."]}},
-                                      "essence": ["Something nobody foresaw."]})
-    assert errors == {"email": ["Введите адрес электронной почты, например name@school.ru."],
-                      "materials.0.title": ["Не более 300 символов."],
-                      "essence": ["Это значение не принято."]}
+    errors = i18n.field_errors(
+        "ru",
+        {
+            "email": ["Not a valid email address."],
+            "materials": {"0": {"title": ["Longer than maximum length 300."]}},
+            "essence": ["Something nobody foresaw."],
+        },
+    )
+    assert errors == {
+        "email": ["Введите адрес электронной почты, например name@school.ru."],
+        "materials.0.title": ["Не более 300 символов."],
+        "essence": ["Это значение не принято."],
+    }
     assert i18n.field_errors("en", {"rubrics": ["Missing data for required field."]}) == {
-        "rubrics": ["This field is required."]}
+        "rubrics": ["This field is required."]
+    }

@@ -1,5 +1,6 @@
 """Pure helpers of the account and community pages: lists as typed, list-item errors on the list's
 field, datetime-local values sent as UTC with their offset and shown back, day filters, blank fields."""
+
 from werkzeug.datastructures import MultiDict
 
 from services.web.core import FormState
@@ -14,11 +15,18 @@ def test_a_list_is_split_on_commas_and_lines_without_blanks():
 
 def test_an_error_on_a_list_item_is_shown_on_the_list_field():
     form = FormState(MultiDict())
-    form.errors = {"subjects.1": ["Не более 60 символов."], "subjects.3": ["Не более 60 символов."],
-                   "forms_taught.0": ["Число от 1 до 11."], "school": ["Заполните это поле."]}
+    form.errors = {
+        "subjects.1": ["Не более 60 символов."],
+        "subjects.3": ["Не более 60 символов."],
+        "forms_taught.0": ["Число от 1 до 11."],
+        "school": ["Заполните это поле."],
+    }
     merge_item_errors(form, "subjects", "forms_taught")
-    assert form.errors == {"subjects": ["Не более 60 символов."], "forms_taught": ["Число от 1 до 11."],
-                           "school": ["Заполните это поле."]}
+    assert form.errors == {
+        "subjects": ["Не более 60 символов."],
+        "forms_taught": ["Число от 1 до 11."],
+        "school": ["Заполните это поле."],
+    }
 
 
 def test_a_local_datetime_is_sent_as_utc_with_its_offset_and_shown_back():

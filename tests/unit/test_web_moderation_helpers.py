@@ -1,5 +1,6 @@
 """The browser client's pure helpers for the mentor and moderator pages: chart geometry, the
 rubricator's order, photo sniffing, the material payload."""
+
 from werkzeug.datastructures import MultiDict
 
 from services.web.core import FormState
@@ -26,8 +27,9 @@ def test_a_chart_of_nothing_draws_no_bar_and_does_not_divide_by_zero():
 
 
 def test_rubrics_come_in_the_rubricators_order_all_twelve():
-    rows = moderation.in_rubricator_order([{"slug": "families-at-risk", "count": 2},
-                                           {"slug": "education-law", "count": 5}])
+    rows = moderation.in_rubricator_order(
+        [{"slug": "families-at-risk", "count": 2}, {"slug": "education-law", "count": 5}]
+    )
     assert [row["slug"] for row in rows] == list(RUBRICS)
     assert [row["number"] for row in rows] == list(range(1, 13))
     assert rows[0]["count"] == 5 and rows[11]["count"] == 2 and rows[5]["count"] == 0
@@ -41,13 +43,31 @@ def test_a_photo_is_known_by_its_first_bytes_not_its_name():
 
 
 def test_a_new_material_omits_empty_optional_texts_an_edit_sends_emptied_ones_but_never_an_empty_url():
-    form = FormState(MultiDict([("material_type", "book"), ("title", " Title "), ("description", ""),
-                                ("url", ""), ("reference", "Ref"), ("rubrics", "education-law")]))
+    form = FormState(
+        MultiDict(
+            [
+                ("material_type", "book"),
+                ("title", " Title "),
+                ("description", ""),
+                ("url", ""),
+                ("reference", "Ref"),
+                ("rubrics", "education-law"),
+            ]
+        )
+    )
     assert moderation.material_payload(form, edit=False) == {
-        "material_type": "book", "title": "Title", "reference": "Ref", "rubrics": ["education-law"]}
+        "material_type": "book",
+        "title": "Title",
+        "reference": "Ref",
+        "rubrics": ["education-law"],
+    }
     assert moderation.material_payload(form, edit=True) == {
-        "material_type": "book", "title": "Title", "description": "", "reference": "Ref",
-        "rubrics": ["education-law"]}
+        "material_type": "book",
+        "title": "Title",
+        "description": "",
+        "reference": "Ref",
+        "rubrics": ["education-law"],
+    }
 
 
 def test_every_label_the_mentor_and_moderator_pages_use_is_in_the_catalogue_in_both_languages():
@@ -55,17 +75,33 @@ def test_every_label_the_mentor_and_moderator_pages_use_is_in_the_catalogue_in_b
     from pathlib import Path
 
     from services.web import i18n
+
     web = Path(moderation.__file__).resolve().parents[1]
-    sources = [*sorted((web / "templates" / "mentoring").glob("*.html")),
-               *sorted((web / "templates" / "moderation").glob("*.html")),
-               web / "pages" / "mentoring.py", web / "pages" / "moderation.py"]
+    sources = [
+        *sorted((web / "templates" / "mentoring").glob("*.html")),
+        *sorted((web / "templates" / "moderation").glob("*.html")),
+        web / "pages" / "mentoring.py",
+        web / "pages" / "moderation.py",
+    ]
     keys = {key for path in sources for key in re.findall(r"""\bt\(\s*["']([a-z_.0-9]+)["']""", path.read_text())}
     keys = {key for key in keys if not key.endswith(".")}  # a prefix joined to a value: listed below
     keys |= {f"accreditation.application_state.{s}" for s in moderation.APPLICATION_STATES}
     keys |= {f"moderation.queue.state.{s}" for s in moderation.APPLICATION_STATES}
-    keys |= {f"statistics.state.{state}" for state in (
-        "awaiting_proposals", "no_mentor_found", "choosing_mentor", "awaiting_acceptance", "in_progress",
-        "awaiting_answers", "awaiting_decision", "solution_proposed", "completed", "withdrawn")}
+    keys |= {
+        f"statistics.state.{state}"
+        for state in (
+            "awaiting_proposals",
+            "no_mentor_found",
+            "choosing_mentor",
+            "awaiting_acceptance",
+            "in_progress",
+            "awaiting_answers",
+            "awaiting_decision",
+            "solution_proposed",
+            "completed",
+            "withdrawn",
+        )
+    }
     keys |= {f"accreditation.state.{s}" for s in ("none", "pending", "accredited", "rejected", "suspended")}
     keys |= {f"accreditation.explain.{s}" for s in ("none", "pending", "accredited", "rejected", "suspended")}
     keys |= {f"moderation.material.type.{kind}" for kind in moderation.MATERIAL_TYPES}

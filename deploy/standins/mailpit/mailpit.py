@@ -7,6 +7,7 @@ keeps it in memory; on port 8025 answers the part of mailpit's HTTP API the proj
                                      newest first, as mailpit lists them
   GET /api/v1/message/<ID>/raw       the message's source
 """
+
 import json
 import signal
 import sys
@@ -29,9 +30,13 @@ class Catcher:
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         parsed = message_from_bytes(raw, policy=default)
-        summary = {"Subject": str(parsed.get("Subject", "")),
-                   "To": [{"Name": name, "Address": address}
-                          for name, address in getaddresses([str(v) for v in parsed.get_all("To", [])])]}
+        summary = {
+            "Subject": str(parsed.get("Subject", "")),
+            "To": [
+                {"Name": name, "Address": address}
+                for name, address in getaddresses([str(v) for v in parsed.get_all("To", [])])
+            ],
+        }
         with LOCK:
             message_id = uuid.uuid4().hex
             MESSAGES.append((message_id, raw, dict(summary, ID=message_id)))
@@ -49,7 +54,7 @@ class Api(BaseHTTPRequestHandler):
             body = {"total": len(messages), "messages": [summary for _, _, summary in reversed(messages)]}
             return self._send(200, json.dumps(body).encode(), "application/json")
         if path.startswith("/api/v1/message/") and path.endswith("/raw"):
-            wanted = path[len("/api/v1/message/"):-len("/raw")]
+            wanted = path[len("/api/v1/message/") : -len("/raw")]
             for message_id, raw, _ in messages:
                 if message_id == wanted:
                     return self._send(200, raw, "message/rfc822")

@@ -17,6 +17,7 @@ longest), so a part of an item never survives beside its placeholder. Platforms,
 exams in capitals (МЭШ, ФГОС, ОГЭ), holidays, months and ordinary words that are also names stay.
 What it cannot promise is in the README ("What the anonymizer does and cannot promise").
 """
+
 import re
 from typing import overload
 
@@ -91,11 +92,17 @@ def _address_parts(first: str, second: str) -> bool:
 
 def find_spans(text: str) -> list[Span]:
     """``[(start, stop, kind)]``: the personal data in ``text``, ordered and not overlapping."""
-    spans = (patterns.email_spans(text) + patterns.link_spans(text)
-             + patterns.handle_spans(text, english.is_english_word) + patterns.phone_spans(text)
-             + patterns.date_spans(text) + patterns.address_spans(text) + patterns.place_spans(text)
-             + patterns.school_spans(text)
-             + english.person_spans(text))
+    spans = (
+        patterns.email_spans(text)
+        + patterns.link_spans(text)
+        + patterns.handle_spans(text, english.is_english_word)
+        + patterns.phone_spans(text)
+        + patterns.date_spans(text)
+        + patterns.address_spans(text)
+        + patterns.place_spans(text)
+        + patterns.school_spans(text)
+        + english.person_spans(text)
+    )
     if _CYRILLIC.search(text):
         spans += russian.spans(text)
     spans += _same_person_elsewhere(text, spans)

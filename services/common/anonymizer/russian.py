@@ -8,6 +8,7 @@ and surnames in every case ("с Петей", "Ахмедовой"), so it both v
 and finds the names natasha missed. natasha's organisations count only as schools (with a number or
 a name); other organisations are no person's data. Both load once per process on first use.
 """
+
 import functools
 import re
 import threading
@@ -19,13 +20,16 @@ from services.common.anonymizer.text import Span, is_sentence_start
 _NAME_TAGS = ("Name", "Surn", "Patr")
 _CYRILLIC_WORD = re.compile(r"(?<![\w-])[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?![\w-])")
 _INITIALS = re.compile(
-    r"(?<!\w)(?:[А-ЯЁ]\.\s?){1,2}[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?|(?<!\w)[А-ЯЁ][а-яё]+\s(?:[А-ЯЁ]\.\s?){1,2}(?!\w)")
+    r"(?<!\w)(?:[А-ЯЁ]\.\s?){1,2}[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?|(?<!\w)[А-ЯЁ][а-яё]+\s(?:[А-ЯЁ]\.\s?){1,2}(?!\w)"
+)
 # Words after which a capitalised word names a person ("мама Тимура", "ученица Алина").
 _ROLE = re.compile(
     r"\b(?:ученик\w*|учениц\w*|мальчик\w*|девочк\w*|мам[аеыуой]|матер\w*|мать|от[е]?ц\w*|пап[аеыуой]|коллег\w*|"
     r"завуч\w*|директор\w*|учител\w*|учительниц\w*|руководител\w*|сын\w*|доч[ье]\w*|дочк\w*|бабушк\w*|"
     r"дедушк\w*|брат\w*|сестр\w*|наставни\w*|методист\w*|психолог\w*|логопед\w*|тьютор\w*|зовут|звали|"
-    r"по имени|по фамилии)[\s,:—–-]+$", re.IGNORECASE)
+    r"по имени|по фамилии)[\s,:—–-]+$",
+    re.IGNORECASE,
+)
 _SCHOOL_WORDS = re.compile(r"школ|гимнази|лице|колледж|СОШ|ООШ|ГБОУ|МБОУ|МАОУ|интернат|детск\w+ сад", re.IGNORECASE)
 
 
@@ -40,6 +44,7 @@ class _Models:
             if cls.ner is None:
                 import pymorphy3
                 from natasha import NewsEmbedding, NewsNERTagger, Segmenter
+
                 cls.morph = pymorphy3.MorphAnalyzer()
                 cls.ner = (Segmenter(), NewsNERTagger(NewsEmbedding()))
 
@@ -74,7 +79,7 @@ _FAMILIAR_ENDING = re.compile(r"^(?P<stem>[А-ЯЁ][а-яё]+?)(?:к[аиеуо�
 
 @functools.lru_cache(maxsize=65536)
 def _is_familiar_form(word: str) -> bool:
-    """"Серёжка", "Вовке", "Петькой": a first name's familiar form, which the dictionary lists as an
+    """ "Серёжка", "Вовке", "Петькой": a first name's familiar form, which the dictionary lists as an
     ordinary word or not at all; the name it comes from ("Серёжа", "Вова", "Петя") is a first name."""
     m = _FAMILIAR_ENDING.match(word)
     if not m:
@@ -116,6 +121,7 @@ def _verb_follows(text: str, end: int) -> bool:
 def _ner_spans(text: str) -> list[Span]:
     segmenter, tagger = _Models.ner
     from natasha import Doc
+
     doc = Doc(text)
     doc.segment(segmenter)
     doc.tag_ner(tagger)
@@ -136,8 +142,12 @@ def _keep_ner_span(text: str, start: int, stop: int, kind: str) -> str | None:
         named = [(at, w) for at, w in capitalised if _name_weight(w)[0] > 0 or not _name_weight(w)[1]]
         if not named:
             return None  # "Восстановленный", "Масленицей": dictionary words that are never names
-        if len(capitalised) == 1 and is_sentence_start(text, named[0][0]) and _name_weight(named[0][1])[0] <= 0.5 \
-                and _name_weight(named[0][1])[1]:
+        if (
+            len(capitalised) == 1
+            and is_sentence_start(text, named[0][0])
+            and _name_weight(named[0][1])[0] <= 0.5
+            and _name_weight(named[0][1])[1]
+        ):
             return None  # "Вера в себя", "Надежда есть": an ordinary word opening a sentence
         return "PER"
     if kind == "ORG":
@@ -146,13 +156,16 @@ def _keep_ner_span(text: str, start: int, stop: int, kind: str) -> str | None:
         if is_quoted_title(text, start + quote.end() if quote else start):
             return None
         return "SCHOOL" if _SCHOOL_WORDS.search(text[start:stop]) and numbered_or_named else None
-    if any(_is_place(w) for _, w in words) or _PLACE_BEFORE.search(text[max(0, start - 12):start]):
+    if any(_is_place(w) for _, w in words) or _PLACE_BEFORE.search(text[max(0, start - 12) : start]):
         return "LOC"
     return None  # "в Сферум": a word natasha took for a place that no dictionary knows as one
 
 
-_PLACE_BEFORE = re.compile(r"(?:\bг\.|\bгор\.|город[аеуом]*|городк\w*|городок|пос\.|посёлк\w*|пгт|сел[оаеу]|деревн\w*|"
-                           r"район\w*|област\w*|край|края|респ\.|республик\w*)\s*$", re.IGNORECASE)
+_PLACE_BEFORE = re.compile(
+    r"(?:\bг\.|\bгор\.|город[аеуом]*|городк\w*|городок|пос\.|посёлк\w*|пгт|сел[оаеу]|деревн\w*|"
+    r"район\w*|област\w*|край|края|респ\.|республик\w*)\s*$",
+    re.IGNORECASE,
+)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -170,7 +183,7 @@ def spans(text: str) -> list[Span]:
             assert person is not None  # "$" matches at ``stop`` if nothing before does
             start = person.start()  # not the class letter in "8 «В» Ю. В. ..."
         if kept == "LOC":
-            before = _PLACE_BEFORE.search(text[max(0, start - 12):start])
+            before = _PLACE_BEFORE.search(text[max(0, start - 12) : start])
             start = before.start() + max(0, start - 12) if before else start  # "г. Перми" whole
         if kept:
             found.append((start, stop, kept))
@@ -178,9 +191,12 @@ def spans(text: str) -> list[Span]:
         word = m.group()
         if _is_name_word(text, m.start(), word.split("-")[0]):
             found.append((m.start(), m.end(), "PER"))
-        elif _ROLE.search(text[max(0, m.start() - 40):m.start()]) and not _name_weight(word)[1]:
+        elif _ROLE.search(text[max(0, m.start() - 40) : m.start()]) and not _name_weight(word)[1]:
             found.append((m.start(), m.end(), "PER"))  # an unknown word named as a pupil or a parent
-    found += [(m.start(), m.end(), "PER") for m in _INITIALS.finditer(text)
-              if not _is_acronym(m.group().split()[0].rstrip("."))]
+    found += [
+        (m.start(), m.end(), "PER")
+        for m in _INITIALS.finditer(text)
+        if not _is_acronym(m.group().split()[0].rstrip("."))
+    ]
     festive = [m.span() for m in _FESTIVE.finditer(text)]
     return [s for s in found if not any(s[0] < stop and start < s[1] for start, stop in festive)]

@@ -22,5 +22,10 @@ The platform's own modules import the public names from their usual places (serv
 services/common/rpc.py, contracts/fast_load.py, services/cases/application.py).
 """
 
-MODULES = ("psycopg2_pool", "marshmallow_fast_load", "eventsourcing_group_commit", "eventsourcing_application",
-           "nameko_rpc")
+MODULES = (
+    "psycopg2_pool",
+    "marshmallow_fast_load",
+    "eventsourcing_group_commit",
+    "eventsourcing_application",
+    "nameko_rpc",
+)

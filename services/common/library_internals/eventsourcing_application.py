@@ -11,15 +11,18 @@ the aggregate classes named in ``fast_save_types``; ``Application._record``, wra
 Stock path: ``CASES_SAVE=stock`` in the environment (read when the application is constructed) saves
 through eventsourcing's own ``save``; ``before_record`` runs on both paths.
 """
+
 import os
 
 from eventsourcing.application import Application, ProcessingEvent
 
 WRITTEN_AGAINST = ("eventsourcing", "9.2.22")
-RECHECK = ("eventsourcing/application.py: Application.save still collects events with ProcessingEvent, then calls "
-           "_record, _take_snapshots, _notify and notify in that order; _record(processing_event) still stores "
-           "processing_event.events; domain events are still frozen dataclasses whose extra attributes the "
-           "mapper stores; then run tests/unit/test_library_internals.py and the cases integration tests")
+RECHECK = (
+    "eventsourcing/application.py: Application.save still collects events with ProcessingEvent, then calls "
+    "_record, _take_snapshots, _notify and notify in that order; _record(processing_event) still stores "
+    "processing_event.events; domain events are still frozen dataclasses whose extra attributes the "
+    "mapper stores; then run tests/unit/test_library_internals.py and the cases integration tests"
+)
 SAVE_SETTING = "CASES_SAVE"
 
 

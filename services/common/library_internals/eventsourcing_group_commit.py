@@ -57,6 +57,7 @@ at run time), and a pooled connection's ``_pg_conn``. tests/unit/test_library_in
 version. Stock path: ``CASES_RECORDER=stock`` (services/cases/application.py), eventsourcing's own
 recorder, tested beside this one in tests/integration/test_group_commit_recorder.py.
 """
+
 import contextlib
 import threading
 import time
@@ -66,18 +67,29 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 from eventsourcing import postgres
-from eventsourcing.persistence import (DatabaseError, DataError, IntegrityError, InterfaceError, InternalError,
-                                       Notification, NotSupportedError, OperationalError, PersistenceError,
-                                       ProgrammingError)
+from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    Notification,
+    NotSupportedError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+)
 from eventsourcing.utils import retry
 
 from services.common.library_internals.psycopg2_pool import idle_and_open
 
 WRITTEN_AGAINST = ("eventsourcing", "9.2.22")
-RECHECK = ("eventsourcing/postgres.py: PostgresApplicationRecorder/PostgresProcessRecorder's insert statements, "
-           "table lock and returned notification ids; PostgresDatastore.get_connection, pool.pre_ping and a "
-           "connection's _pg_conn; then run tests/integration/test_group_commit_recorder.py and "
-           "bench/bench_group_commit.py against CASES_RECORDER=stock")
+RECHECK = (
+    "eventsourcing/postgres.py: PostgresApplicationRecorder/PostgresProcessRecorder's insert statements, "
+    "table lock and returned notification ids; PostgresDatastore.get_connection, pool.pre_ping and a "
+    "connection's _pg_conn; then run tests/integration/test_group_commit_recorder.py and "
+    "bench/bench_group_commit.py against CASES_RECORDER=stock"
+)
 
 MAX_BATCH_EVENTS = 1000  # a batch's INSERT stays under a megabyte; a bigger command goes alone
 GATHER_TIMEOUT = 0.0005  # seconds a batch may wait for callers known to be coming back
@@ -245,8 +257,10 @@ class GroupCommitWriter:
             self.link.close()  # whatever the connection was doing, its transaction is over
             for command in batch:
                 if command.notification_ids is None and command.error is None:
-                    command.fail(GroupCommitFailed, f"The batch's writer was interrupted ({exc!r}); "
-                                                    "whether it was written is unknown.")
+                    command.fail(
+                        GroupCommitFailed,
+                        f"The batch's writer was interrupted ({exc!r}); whether it was written is unknown.",
+                    )
             raise
         finally:
             with self._cond:
@@ -306,13 +320,19 @@ class GroupCommitApplicationRecorder(postgres.PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(commit=False):
             with conn._pg_conn.cursor() as cur:  # a plain cursor: rows as tuples
                 cur.execute(self._select_from_statement, (start, limit))
-                return [Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
-                                     state=bytes(row[4])) for row in cur.fetchall()]
+                return [
+                    Notification(
+                        id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4])
+                    )
+                    for row in cur.fetchall()
+                ]
 
     @property
     def _select_from_statement(self):
-        return (f"SELECT notification_id, originator_id, originator_version, topic, state "
-                f"FROM {self.events_table_name} WHERE notification_id >= %s ORDER BY notification_id LIMIT %s")
+        return (
+            f"SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table_name} WHERE notification_id >= %s ORDER BY notification_id LIMIT %s"
+        )
 
     # ---- callers ----------------------------------------------------------------------
 
@@ -441,9 +461,11 @@ class GroupCommitApplicationRecorder(postgres.PostgresApplicationRecorder):
             for command in commands:
                 if command.stored_events:
                     first = command.stored_events[0]
-                    cur.execute(f"SELECT notification_id, state FROM {self.events_table_name} "
-                                "WHERE originator_id = %s AND originator_version = %s",
-                                (first.originator_id, first.originator_version))
+                    cur.execute(
+                        f"SELECT notification_id, state FROM {self.events_table_name} "
+                        "WHERE originator_id = %s AND originator_version = %s",
+                        (first.originator_id, first.originator_version),
+                    )
                     row = cur.fetchone()
                     if row is None or bytes(row[1]) != bytes(first.state):
                         return None
@@ -470,8 +492,10 @@ class GroupCommitApplicationRecorder(postgres.PostgresApplicationRecorder):
             outcome = "whether it was written is unknown (the connection was lost around COMMIT)"
         else:
             outcome = "nothing of it was written; retrying is safe"
-        message = (f"Group commit of a batch of {len(commands)} command(s) failed while {step}; {outcome}: "
-                   f"{str(exc).strip() or type(exc).__name__}")
+        message = (
+            f"Group commit of a batch of {len(commands)} command(s) failed while {step}; {outcome}: "
+            f"{str(exc).strip() or type(exc).__name__}"
+        )
         for command in commands:
             command.fail(GroupCommitFailed, message, exc)
 
@@ -492,8 +516,10 @@ class GroupCommitApplicationRecorder(postgres.PostgresApplicationRecorder):
             ids, versions, topics, states = commands[0].literals
         else:
             ids, versions, topics, states = (",".join(parts) for parts in zip(*(c.literals for c in commands)))
-        return (f"EXECUTE {INSERT_STATEMENT}(ARRAY[{ids}]::uuid[], ARRAY[{versions}]::bigint[], "
-                f"ARRAY[{topics}]::text[], ARRAY[{states}]::bytea[])")
+        return (
+            f"EXECUTE {INSERT_STATEMENT}(ARRAY[{ids}]::uuid[], ARRAY[{versions}]::bigint[], "
+            f"ARRAY[{topics}]::text[], ARRAY[{states}]::bytea[])"
+        )
 
     def _prepare_insert(self, cur):
         """Rows 1..n get notification ids max + 1..max + n: computed under the lock, so gap-free
@@ -511,10 +537,12 @@ class GroupCommitApplicationRecorder(postgres.PostgresApplicationRecorder):
             f"SELECT r.i, r.v, r.t, r.s, m.n + r.p FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS r(i, v, t, s, p) "
             f"CROSS JOIN (SELECT COALESCE(MAX(notification_id), 0) AS n FROM {table}) AS m "
             f"RETURNING notification_id) "
-            f"SELECT set_config('{LAST_ID_SETTING}', ({last})::text, false) FROM inserted")
+            f"SELECT set_config('{LAST_ID_SETTING}', ({last})::text, false) FROM inserted"
+        )
 
     def _insert_tracking_sql(self, cur, trackings):
         raise AssertionError("only a process recorder records tracking")  # pragma: no cover
+
 
 class _Link:
     """A writer's own connection: autocommit (each batch says BEGIN ... COMMIT itself), the
@@ -530,8 +558,13 @@ class _Link:
 
     def cursor(self, ping=True):
         conn = self.conn
-        if conn is not None and not conn.closed and ping and self.ping_after_idle is not None \
-                and time.monotonic() - self.last_used > self.ping_after_idle:
+        if (
+            conn is not None
+            and not conn.closed
+            and ping
+            and self.ping_after_idle is not None
+            and time.monotonic() - self.last_used > self.ping_after_idle
+        ):
             try:
                 with conn.cursor() as cur:
                     cur.execute("SELECT 1")
@@ -547,14 +580,22 @@ class _Link:
         _green_psycopg2()
         self.close()
         pool = self.recorder.datastore.pool
-        conn = psycopg2.connect(dbname=pool.dbname, host=pool.host, port=pool.port, user=pool.user,
-                                password=pool.password, connect_timeout=pool.connect_timeout)
+        conn = psycopg2.connect(
+            dbname=pool.dbname,
+            host=pool.host,
+            port=pool.port,
+            user=pool.user,
+            password=pool.password,
+            connect_timeout=pool.connect_timeout,
+        )
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
-                cur.execute(f"SET idle_in_transaction_session_timeout = '{pool.idle_in_transaction_session_timeout}s'; "
-                            "SET standard_conforming_strings = on; "
-                            "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+                cur.execute(
+                    f"SET idle_in_transaction_session_timeout = '{pool.idle_in_transaction_session_timeout}s'; "
+                    "SET standard_conforming_strings = on; "
+                    "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+                )
                 self.backend = cur.fetchone()
                 self.recorder._prepare_insert(cur)
         except BaseException:
@@ -566,8 +607,11 @@ class _Link:
 
     def in_failed_transaction(self):
         conn = self.conn
-        return conn is not None and not conn.closed and \
-            conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INERROR
+        return (
+            conn is not None
+            and not conn.closed
+            and conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INERROR
+        )
 
     def rollback(self):
         try:
@@ -580,12 +624,12 @@ class _Link:
         pid, started = backend
         with self.conn.cursor() as cur:
             wait = ", %s" if self.conn.server_version >= 140000 else ""
-            cur.execute(f"SELECT pg_terminate_backend(pid{wait}) FROM pg_stat_activity "
-                        "WHERE pid = %s AND backend_start = %s",
-                        ((TERMINATE_TIMEOUT_MS,) if wait else ()) + (pid, started))
+            cur.execute(
+                f"SELECT pg_terminate_backend(pid{wait}) FROM pg_stat_activity WHERE pid = %s AND backend_start = %s",
+                ((TERMINATE_TIMEOUT_MS,) if wait else ()) + (pid, started),
+            )
             cur.fetchall()
-            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND backend_start = %s",
-                        (pid, started))
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND backend_start = %s", (pid, started))
             if cur.fetchone()[0]:
                 raise LookupError(f"backend {pid} is still running")
 
@@ -605,13 +649,14 @@ class GroupCommitProcessRecorder(GroupCommitApplicationRecorder, postgres.Postgr
         return kwargs.get("tracking")
 
     def _insert_tracking_sql(self, cur, trackings):
-        values = ",".join(cur.mogrify("(%s,%s)", (t.application_name, t.notification_id)).decode()
-                          for t in trackings)
+        values = ",".join(cur.mogrify("(%s,%s)", (t.application_name, t.notification_id)).decode() for t in trackings)
         return f"INSERT INTO {self.tracking_table_name} VALUES {values}"
 
     def _probe_tracking(self, cur, tracking):
-        cur.execute(f"SELECT 1 FROM {self.tracking_table_name} WHERE application_name = %s AND notification_id = %s",
-                    (tracking.application_name, tracking.notification_id))
+        cur.execute(
+            f"SELECT 1 FROM {self.tracking_table_name} WHERE application_name = %s AND notification_id = %s",
+            (tracking.application_name, tracking.notification_id),
+        )
         return True if cur.fetchone() else None
 
 
@@ -646,8 +691,9 @@ class Factory(postgres.Factory):
             try:
                 recorder.writer.gather_timeout = float(gather_timeout)
             except ValueError:
-                raise EnvironmentError(f"{self.GROUP_COMMIT_GATHER_TIMEOUT} must be a number of seconds, "
-                                       f"not {gather_timeout!r}") from None
+                raise EnvironmentError(
+                    f"{self.GROUP_COMMIT_GATHER_TIMEOUT} must be a number of seconds, not {gather_timeout!r}"
+                ) from None
         self._recorders.append(recorder)
         return recorder
 

@@ -22,17 +22,20 @@ also the public but loosely specified field attributes ``data_key``, ``attribute
 pins the version. Stock path: ``PAYLOAD_FAST_LOAD=off`` in the environment (every payload loaded by
 marshmallow; read at import).
 """
+
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
-import os
 
 from marshmallow import Schema, ValidationError, fields, missing
 
 WRITTEN_AGAINST = ("marshmallow", "4.4.0")
-RECHECK = ("marshmallow/schema.py: Schema._hooks still maps hook kinds to the schema's hooks (empty when none), "
-           "and fields.String/Integer/Boolean/List/Nested still load the types the check accepts unchanged; "
-           "run tests/unit/test_fast_load.py (hypothesis against marshmallow itself)")
+RECHECK = (
+    "marshmallow/schema.py: Schema._hooks still maps hook kinds to the schema's hooks (empty when none), "
+    "and fields.String/Integer/Boolean/List/Nested still load the types the check accepts unchanged; "
+    "run tests/unit/test_fast_load.py (hypothesis against marshmallow itself)"
+)
 ENABLED = os.environ.get("PAYLOAD_FAST_LOAD", "on") != "off"
 
 # says whether one value (a payload, or a field's value) loads unchanged

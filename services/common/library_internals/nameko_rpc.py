@@ -35,6 +35,7 @@ had passed); ``unknown`` when it was sent and no answer came in time: it may hav
 (then only before its deadline), or not. Refusals (400/401/403/404/409/429) are answers, not
 failures: nameko logs them as a one-line warning instead of an error with a traceback.
 """
+
 import errno
 import functools
 import inspect
@@ -48,10 +49,26 @@ from nameko.exceptions import IncorrectSignature, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import MethodProxy, Rpc, RpcProxy
 
-from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, TooManyRequests, \
-    Unauthorized
-from services.common.actors import ACTOR_KEY, SERVICE_KEY, SYSTEM_CALLERS, ActorCheck, ActorRefused, ServiceCheck, \
-    ServiceSigner, actor_position, token_for
+from contracts.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
+from services.common.actors import (
+    ACTOR_KEY,
+    SERVICE_KEY,
+    SYSTEM_CALLERS,
+    ActorCheck,
+    ActorRefused,
+    ServiceCheck,
+    ServiceSigner,
+    actor_position,
+    token_for,
+)
 from services.common.logs import get_logger
 
 EXPECTED = (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, TooManyRequests)
@@ -62,14 +79,17 @@ OUTCOME_UNKNOWN = "unknown"
 OUTCOME_NOT_DONE = "not_done"
 
 WRITTEN_AGAINST = ("nameko", "2.14.1")
-RECHECK = ("nameko/rpc.py: Rpc.handle_message, MethodProxy.__init__ (its Publisher from the proxy's options), "
-           "MethodProxy._call (headers from get_message_headers(worker_ctx)), ReplyListener._reply_events and "
-           "get_reply_event; nameko/extensions.py Entrypoint.check_signature; then run tests/unit/test_gateway_rpc.py "
-           "and tests/integration/test_rpc_deadline.py")
+RECHECK = (
+    "nameko/rpc.py: Rpc.handle_message, MethodProxy.__init__ (its Publisher from the proxy's options), "
+    "MethodProxy._call (headers from get_message_headers(worker_ctx)), ReplyListener._reply_events and "
+    "get_reply_event; nameko/extensions.py Entrypoint.check_signature; then run tests/unit/test_gateway_rpc.py "
+    "and tests/integration/test_rpc_deadline.py"
+)
 log = get_logger()
 
 
 # ---- the receiving end --------------------------------------------------------------------
+
 
 def deadline_passed(deadline, now=None):
     """True when ``deadline`` (epoch seconds, as the header carries it) is over; a missing or unreadable
@@ -83,8 +103,10 @@ def too_late(service, method, deadline):
     """The refusal of a request that arrived (or got a worker) after its caller's deadline."""
     late_by = round(time.time() - float(deadline), 3)
     log.warning("rpc_deadline_passed", rpc=f"{service}.{method}", late_by_seconds=late_by)
-    return ServiceUnavailable(f"The request reached {service} after its caller had given up; it was not carried out.",
-                              details={"service": service, "outcome": OUTCOME_NOT_DONE})
+    return ServiceUnavailable(
+        f"The request reached {service} after its caller had given up; it was not carried out.",
+        details={"service": service, "outcome": OUTCOME_NOT_DONE},
+    )
 
 
 class RpcDeadline(DependencyProvider):
@@ -105,8 +127,10 @@ class DeadlineRpc(Rpc):
 
     def setup(self):
         if not any(isinstance(d, RpcDeadline) for d in self.container.dependencies):
-            raise RuntimeError(f"{self.container.service_name} has @rpc methods but no RpcDeadline dependency: "
-                               "declare rpc_deadline = RpcDeadline() (services/common/rpc.py)")
+            raise RuntimeError(
+                f"{self.container.service_name} has @rpc methods but no RpcDeadline dependency: "
+                "declare rpc_deadline = RpcDeadline() (services/common/rpc.py)"
+            )
         position = actor_position(getattr(self.container.service_cls, self.method_name))
         if position is not None:
             self.actor_check = ActorCheck(self.container, self.method_name, position)
@@ -142,7 +166,7 @@ class DeadlineRpc(Rpc):
         try:
             inspect.getcallargs(fn, None, *args, **kwargs)
         except TypeError as exc:
-            raise IncorrectSignature(str(exc))
+            raise IncorrectSignature(str(exc)) from exc
 
 
 def rpc(fn):
@@ -159,6 +183,7 @@ def rpc(fn):
 
 
 # ---- the calling end ----------------------------------------------------------------------
+
 
 def deadline_for(worker_ctx, timeout):
     """The deadline of a call made now with ``timeout``: the earlier of now + timeout and the deadline
@@ -179,8 +204,9 @@ class DeadlineMethodProxy(MethodProxy):
     """nameko's ``MethodProxy`` that publishes the request with its deadline, as a header and as the
     message's TTL."""
 
-    def __init__(self, worker_ctx, service_name, method_name, reply_listener, deadline=None, service_signer=None,
-                 **options):
+    def __init__(
+        self, worker_ctx, service_name, method_name, reply_listener, deadline=None, service_signer=None, **options
+    ):
         self.deadline = deadline
         self.service_signer = service_signer
         super().__init__(worker_ctx, service_name, method_name, reply_listener, **options)
@@ -240,8 +266,13 @@ class TimedRpcProxy(RpcProxy):
         self.service_signer = ServiceSigner.from_config(self.container)
 
     def get_dependency(self, worker_ctx):
-        return TimedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
-                                 self.timeout, dict(self.options, service_signer=self.service_signer))
+        return TimedServiceProxy(
+            worker_ctx,
+            self.target_service,
+            self.rpc_reply_listener,
+            self.timeout,
+            dict(self.options, service_signer=self.service_signer),
+        )
 
 
 class TimedServiceProxy:
@@ -261,8 +292,14 @@ class TimedServiceProxy:
         listener = _TrackingListener(self.reply_listener)
         timer = eventlet.Timeout(timeout)
         try:
-            proxy = DeadlineMethodProxy(self.worker_ctx, self.service_name, method_name, listener,
-                                        deadline=deadline_for(self.worker_ctx, timeout), **self.options)
+            proxy = DeadlineMethodProxy(
+                self.worker_ctx,
+                self.service_name,
+                method_name,
+                listener,
+                deadline=deadline_for(self.worker_ctx, timeout),
+                **self.options,
+            )
             return proxy(*args, **kwargs)
         except eventlet.Timeout as exc:
             if exc is not timer:
@@ -274,8 +311,9 @@ class TimedServiceProxy:
         except UnknownService as exc:  # the broker returned it: no queue is bound for the service
             raise unavailable(self.service_name, exc, outcome=OUTCOME_NOT_DONE) from None
         except BROKER_ERRORS as exc:
-            raise unavailable(self.service_name, exc, outcome=OUTCOME_NOT_DONE if refused_before_sending(exc)
-                              else OUTCOME_UNKNOWN) from None
+            raise unavailable(
+                self.service_name, exc, outcome=OUTCOME_NOT_DONE if refused_before_sending(exc) else OUTCOME_UNKNOWN
+            ) from None
         finally:
             timer.cancel()
             listener.forget()

@@ -9,14 +9,17 @@ connections handed out) in ``connections_in_use``. tests/unit/test_library_inter
 Stock path: ``DB_POOL=stock`` (services/common/db.py ``pool_class``) uses psycopg2's own
 ``ThreadedConnectionPool`` (``minconn=0``), which opens a new connection for every transaction.
 """
+
 import select
 
 import psycopg2.pool
 
 WRITTEN_AGAINST = ("psycopg2-binary", "2.9.13")
-RECHECK = ("psycopg2/pool.py: AbstractConnectionPool still keeps idle connections in _pool, handed-out ones "
-           "in _used (key -> connection), guards them with _lock in ThreadedConnectionPool, and _putconn "
-           "still keeps a returned connection while fewer than minconn are idle")
+RECHECK = (
+    "psycopg2/pool.py: AbstractConnectionPool still keeps idle connections in _pool, handed-out ones "
+    "in _used (key -> connection), guards them with _lock in ThreadedConnectionPool, and _putconn "
+    "still keeps a returned connection while fewer than minconn are idle"
+)
 
 
 class KeepingPool(psycopg2.pool.ThreadedConnectionPool):

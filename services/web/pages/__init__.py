@@ -14,6 +14,7 @@ URL map (the paths other areas link to):
   publication.py /moderation/drafts, /moderation/drafts/<id> (review), /account/publications[/<id>]
   surveys.py    /surveys, /surveys/new, /surveys/settings, /surveys/<id> (answer), /surveys/<id>/results[.csv]
 """
+
 import importlib
 import pkgutil
 

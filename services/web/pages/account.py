@@ -1,11 +1,11 @@
 """The signed-in person's own account: who they are, their e-mail's verification, their password,
 a mentee's onboarding questionnaire (and who read it), e-mail preferences, the access log, and the
 download of everything the platform holds about them (GET /api/v1/me/data)."""
+
 from __future__ import annotations
 
-from typing import Any
-
 import json
+from typing import Any
 
 from flask import Blueprint, Response, flash, request, url_for
 
@@ -19,8 +19,7 @@ FORMS = tuple(range(1, 12))  # the school forms a mentee may teach, 1 to 11
 
 def split_list(text: str) -> list[str]:
     """A comma- or line-separated list as typed, without blanks ("math, physics\\nart")."""
-    return [item.strip() for line in text.replace("\r\n", "\n").split("\n") for item in line.split(",")
-            if item.strip()]
+    return [item.strip() for line in text.replace("\r\n", "\n").split("\n") for item in line.split(",") if item.strip()]
 
 
 def merge_item_errors(form: FormState, *names: str) -> None:
@@ -49,8 +48,9 @@ def _account_page(password_form: FormState, status: int = 200) -> Any:
     if user is not None and user.get("email_verified") != me.get("email_verified"):
         remember_user(me)
     missing_questionnaire = me.get("role") == "mentee" and _questionnaire() is None
-    return render("account/account.html", status, me=me, form=password_form,
-                  missing_questionnaire=missing_questionnaire)
+    return render(
+        "account/account.html", status, me=me, form=password_form, missing_questionnaire=missing_questionnaire
+    )
 
 
 @bp.get("/account")
@@ -64,9 +64,11 @@ def account() -> Any:
 def my_data() -> Any:
     """The person's data as a JSON file to keep (the gateway's one document, as it is)."""
     document = api().get("/api/v1/me/data")
-    return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json",
-                    headers={"Content-Disposition": 'attachment; filename="my-data.json"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-data.json"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.post("/account/password")
@@ -74,8 +76,10 @@ def my_data() -> Any:
 def change_password() -> Any:
     form = FormState.from_request()
     try:
-        api().put("/api/v1/me/password", {"current_password": form.get("current_password"),
-                                          "new_password": form.get("new_password")})
+        api().put(
+            "/api/v1/me/password",
+            {"current_password": form.get("current_password"), "new_password": form.get("new_password")},
+        )
     except ApiError as error:
         form.fail(error)
         form.values.pop("current_password", None)
@@ -116,13 +120,18 @@ def questionnaire() -> Any:
         except ApiError as error:
             form.fail(error)
             merge_item_errors(form, "subjects", "forms_taught")
-            return render("account/questionnaire.html", form.status, form=form, forms=FORMS, reads=None,
-                          filled=True)
+            return render("account/questionnaire.html", form.status, form=form, forms=FORMS, reads=None, filled=True)
         flash("common.saved", "success")
         return redirect_to("account.questionnaire")
     reads = api().get("/api/v1/me/questionnaire/reads").get("items", []) if current else []
-    return render("account/questionnaire.html", form=form, forms=FORMS, reads=reads, filled=current is not None,
-                  updated_at=(current or {}).get("updated_at"))
+    return render(
+        "account/questionnaire.html",
+        form=form,
+        forms=FORMS,
+        reads=reads,
+        filled=current is not None,
+        updated_at=(current or {}).get("updated_at"),
+    )
 
 
 def _profile_rubrics() -> list[str]:
@@ -144,9 +153,13 @@ def notifications() -> Any:
     preferences = stored.get("items", [])
     news = stored.get("news") or {"subscribed": False, "rubrics": []}
     suggested = [] if news["subscribed"] or news["rubrics"] else _profile_rubrics()
-    form = FormState.from_request(prefill={**{f"email.{p['kind']}": bool(p.get("email")) for p in preferences},
-                                           "news.subscribed": news["subscribed"],
-                                           "news.rubrics": news["rubrics"] or suggested})
+    form = FormState.from_request(
+        prefill={
+            **{f"email.{p['kind']}": bool(p.get("email")) for p in preferences},
+            "news.subscribed": news["subscribed"],
+            "news.rubrics": news["rubrics"] or suggested,
+        }
+    )
     context = {"preferences": preferences, "suggested": bool(suggested)}
     if request.method == "POST":
         wanted = {p["kind"]: form.checked(f"email.{p['kind']}") for p in preferences}

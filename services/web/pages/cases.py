@@ -8,6 +8,7 @@ the errors next to their fields, the 409 banner with reload) in its slot; on suc
 actions the case's state and the person's part in it allow, and shows the gateway's refusal if it
 still refuses.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,19 +22,55 @@ from services.web.gateway import ApiError
 
 bp = Blueprint("cases", __name__)
 
-FORM_FIELDS = ("essence", "actions_taken", "difficulty", "question", "participants", "rubrics", "mode",
-               "group_discussion_consent", "urgency", "publication_consent")
-LIMITS = {"essence": v.ESSENCE_MAX, "actions_taken": v.ACTIONS_MAX, "difficulty": v.DIFFICULTY_MAX,
-          "question": v.QUESTION_MAX, "answer": v.ANSWER_MAX, "question_text": v.QUESTION_TEXT_MAX,
-          "solution": v.SOLUTION_MAX, "reflection": v.REFLECTION_TEXT_MAX, "material_title": v.MATERIAL_TITLE_MAX,
-          "reference": v.REFERENCE_MAX, "text": 2000, "reason": 1000, "forum_title": v.FORUM_TITLE_MAX}
-VOCABULARY = {"participants": v.PARTICIPANTS, "urgencies": v.URGENCIES, "modes": v.MODES,
-              "problem_solved": v.PROBLEM_SOLVED}
-MATERIAL_SLOTS = 3   # material rows offered with a solution (empty rows are left out)
-WRITTEN_SLOTS = 2    # own questions offered beside the hint bank
+FORM_FIELDS = (
+    "essence",
+    "actions_taken",
+    "difficulty",
+    "question",
+    "participants",
+    "rubrics",
+    "mode",
+    "group_discussion_consent",
+    "urgency",
+    "publication_consent",
+)
+LIMITS = {
+    "essence": v.ESSENCE_MAX,
+    "actions_taken": v.ACTIONS_MAX,
+    "difficulty": v.DIFFICULTY_MAX,
+    "question": v.QUESTION_MAX,
+    "answer": v.ANSWER_MAX,
+    "question_text": v.QUESTION_TEXT_MAX,
+    "solution": v.SOLUTION_MAX,
+    "reflection": v.REFLECTION_TEXT_MAX,
+    "material_title": v.MATERIAL_TITLE_MAX,
+    "reference": v.REFERENCE_MAX,
+    "text": 2000,
+    "reason": 1000,
+    "forum_title": v.FORUM_TITLE_MAX,
+}
+VOCABULARY = {
+    "participants": v.PARTICIPANTS,
+    "urgencies": v.URGENCIES,
+    "modes": v.MODES,
+    "problem_solved": v.PROBLEM_SOLVED,
+}
+MATERIAL_SLOTS = 3  # material rows offered with a solution (empty rows are left out)
+WRITTEN_SLOTS = 2  # own questions offered beside the hint bank
 FILTERS = ("state", "rubric", "urgency", "mentor_id", "waiting_hours", "flagged")
-STATES = ("awaiting_proposals", "no_mentor_found", "choosing_mentor", "awaiting_acceptance", "in_progress",
-          "awaiting_answers", "awaiting_decision", "solution_proposed", "completed", "withdrawn", "abandoned")
+STATES = (
+    "awaiting_proposals",
+    "no_mentor_found",
+    "choosing_mentor",
+    "awaiting_acceptance",
+    "in_progress",
+    "awaiting_answers",
+    "awaiting_decision",
+    "solution_proposed",
+    "completed",
+    "withdrawn",
+    "abandoned",
+)
 WORKING = ("in_progress", "awaiting_answers", "awaiting_decision", "solution_proposed")
 
 # Whose turn it is in each state: "author", "mentor", "system" (the platform), "moderator" or nobody.
@@ -46,19 +83,27 @@ def turn_of(state: str, role: str | None, is_author: bool = False, is_mentor: bo
     ``waits.<state>`` names the step; ``.you`` is appended when that step is the reader's own (the
     author's steps for the author, the mentor's for the case's mentor, a flag for a moderator)."""
     whose = TURN.get(state)
-    mine = ((whose == "author" and is_author) or (whose == "mentor" and is_mentor)
-            or (whose == "moderator" and role == "moderator"))
+    mine = (
+        (whose == "author" and is_author)
+        or (whose == "mentor" and is_mentor)
+        or (whose == "moderator" and role == "moderator")
+    )
     return f"waits.{state}.you" if mine else f"waits.{state}"
 
 
 def form_payload(form: FormState) -> dict[str, Any]:
     """The case form as the gateway takes it, from what was typed (nothing dropped: the gateway judges)."""
     return {
-        "essence": form.text("essence"), "actions_taken": form.text("actions_taken"),
-        "difficulty": form.text("difficulty"), "question": form.text("question"),
-        "participants": form.getlist("participants"), "rubrics": form.getlist("rubrics"),
-        "mode": form.get("mode") or None, "group_discussion_consent": form.checked("group_discussion_consent"),
-        "urgency": form.get("urgency") or None, "publication_consent": form.checked("publication_consent"),
+        "essence": form.text("essence"),
+        "actions_taken": form.text("actions_taken"),
+        "difficulty": form.text("difficulty"),
+        "question": form.text("question"),
+        "participants": form.getlist("participants"),
+        "rubrics": form.getlist("rubrics"),
+        "mode": form.get("mode") or None,
+        "group_discussion_consent": form.checked("group_discussion_consent"),
+        "urgency": form.get("urgency") or None,
+        "publication_consent": form.checked("publication_consent"),
     }
 
 
@@ -78,29 +123,64 @@ def remap_errors(form: FormState, names: dict[str, str]) -> None:
 def timeline_from_case(case: dict[str, Any]) -> list[dict[str, Any]]:
     """The steps a mentor or colleague may see, from the case itself (they get no history):
     the filing, questions and answers, solutions, opinions and messages, oldest first."""
-    items: list[dict[str, Any]] = [{"type": "Created", "occurred_at": case.get("created_at"), "actor_role": "author",
-                                    "data": {"form": case.get("revisions", [case.get("form")])[0]}}]
+    items: list[dict[str, Any]] = [
+        {
+            "type": "Created",
+            "occurred_at": case.get("created_at"),
+            "actor_role": "author",
+            "data": {"form": case.get("revisions", [case.get("form")])[0]},
+        }
+    ]
     if case.get("questions"):
         by_time: dict[str, list[dict[str, Any]]] = {}
         for question in case["questions"]:
             by_time.setdefault(question.get("asked_at") or "", []).append(question)
         for asked_at, questions in by_time.items():
-            items.append({"type": "QuestionsAsked", "occurred_at": asked_at, "actor_role": "mentor",
-                          "data": {"questions": questions}})
+            items.append(
+                {
+                    "type": "QuestionsAsked",
+                    "occurred_at": asked_at,
+                    "actor_role": "mentor",
+                    "data": {"questions": questions},
+                }
+            )
             answered = [q for q in questions if q.get("answer")]
             if answered:
-                items.append({"type": "QuestionsAnswered", "occurred_at": answered[0].get("answered_at"),
-                              "actor_role": "author",
-                              "data": {"answers": [{"question_id": q["id"], "text": q["answer"]} for q in answered]}})
+                items.append(
+                    {
+                        "type": "QuestionsAnswered",
+                        "occurred_at": answered[0].get("answered_at"),
+                        "actor_role": "author",
+                        "data": {"answers": [{"question_id": q["id"], "text": q["answer"]} for q in answered]},
+                    }
+                )
     for solution in case.get("solutions", []):
-        items.append({"type": "SolutionProposed", "occurred_at": solution.get("created_at"), "actor_role": "mentor",
-                      "data": {**solution, "solution_id": solution.get("id")}})
+        items.append(
+            {
+                "type": "SolutionProposed",
+                "occurred_at": solution.get("created_at"),
+                "actor_role": "mentor",
+                "data": {**solution, "solution_id": solution.get("id")},
+            }
+        )
     for opinion in case.get("opinions", []):
-        items.append({"type": "ColleagueOpinionAdded", "occurred_at": opinion.get("at") or opinion.get("created_at"),
-                      "actor_role": "colleague", "data": opinion})
+        items.append(
+            {
+                "type": "ColleagueOpinionAdded",
+                "occurred_at": opinion.get("at") or opinion.get("created_at"),
+                "actor_role": "colleague",
+                "data": opinion,
+            }
+        )
     for message in case.get("messages", []):
-        items.append({"type": "MessageSent", "occurred_at": message.get("sent_at"), "actor_role":
-                      "mentor" if message.get("sender_id") == case.get("mentor_id") else "author", "data": message})
+        items.append(
+            {
+                "type": "MessageSent",
+                "occurred_at": message.get("sent_at"),
+                "actor_role": "mentor" if message.get("sender_id") == case.get("mentor_id") else "author",
+                "data": message,
+            }
+        )
     return sorted(items, key=lambda item: item.get("occurred_at") or "")
 
 
@@ -115,6 +195,7 @@ def question_texts(case: dict[str, Any], history: list[dict[str, Any]] | None) -
 
 # ---- lists --------------------------------------------------------------------------------
 
+
 @bp.get("/cases")
 @signed_in()
 def my_cases() -> Any:
@@ -128,13 +209,22 @@ def my_cases() -> Any:
     next_cursor = listing.get("next_cursor")
     filter_form = FormState(MultiDict(params))
     params.update(paging)
-    return render("cases/list.html", cases=listing.get("items", []), filters=filter_form, states=STATES,
-                  turn_of=turn_of, vocabulary=VOCABULARY, flagged_view=filters["flagged"] == "true", me=user,
-                  next_page=url_for("cases.my_cases", **params, cursor=next_cursor) if next_cursor else None,
-                  first_page=url_for("cases.my_cases", **params) if cursor else None)
+    return render(
+        "cases/list.html",
+        cases=listing.get("items", []),
+        filters=filter_form,
+        states=STATES,
+        turn_of=turn_of,
+        vocabulary=VOCABULARY,
+        flagged_view=filters["flagged"] == "true",
+        me=user,
+        next_page=url_for("cases.my_cases", **params, cursor=next_cursor) if next_cursor else None,
+        first_page=url_for("cases.my_cases", **params) if cursor else None,
+    )
 
 
 # ---- filing -------------------------------------------------------------------------------
+
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 @signed_in("mentee")
@@ -148,21 +238,30 @@ def new_case() -> Any:
             not_verified = error.code == "email_not_verified"
             if not_verified:
                 form.banner = None  # the page's own banner says it, with the way to the account page
-            return render("cases/new.html", form.status, form=form, limits=LIMITS, vocabulary=VOCABULARY,
-                          not_verified=not_verified)
+            return render(
+                "cases/new.html",
+                form.status,
+                form=form,
+                limits=LIMITS,
+                vocabulary=VOCABULARY,
+                not_verified=not_verified,
+            )
         return redirect_to("cases.case", case_id=created["id"], filed=1)
     return render("cases/new.html", form=form, limits=LIMITS, vocabulary=VOCABULARY, not_verified=False)
 
 
 # ---- the case page ------------------------------------------------------------------------
 
+
 def _part(case: dict[str, Any]) -> dict[str, bool]:
     user = current_user() or {}
     me = user.get("id")
-    return {"author": bool(me) and case.get("author_id") == me,
-            "mentor": bool(me) and case.get("mentor_id") == me and user.get("role") == "mentor",
-            "colleague": bool(me) and me in (case.get("colleague_ids") or []),
-            "moderator": user.get("role") == "moderator"}
+    return {
+        "author": bool(me) and case.get("author_id") == me,
+        "mentor": bool(me) and case.get("mentor_id") == me and user.get("role") == "mentor",
+        "colleague": bool(me) and me in (case.get("colleague_ids") or []),
+        "moderator": user.get("role") == "moderator",
+    }
 
 
 def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: int = 200) -> Any:
@@ -195,18 +294,49 @@ def _case_page(case_id: str, forms: dict[str, FormState] | None = None, status: 
     forms = dict(forms or {})
     picked = next((s for s in learned if s["id"] == request.args.get("use")), None)
     if picked and "questions" not in forms:  # "use this question" without JS: the first own question, filled
-        forms["questions"] = FormState.from_request({"written.0.text": picked["text"], "written.0.kind": picked["kind"],
-                                                     "written.0.suggestion": picked["id"]})
-    for name in ("choose", "decline", "questions", "answers", "message", "withdraw", "solution", "colleagues",
-                 "opinion", "forum", "second_opinion", "keep", "accept", "reopen"):
+        forms["questions"] = FormState.from_request(
+            {"written.0.text": picked["text"], "written.0.kind": picked["kind"], "written.0.suggestion": picked["id"]}
+        )
+    for name in (
+        "choose",
+        "decline",
+        "questions",
+        "answers",
+        "message",
+        "withdraw",
+        "solution",
+        "colleagues",
+        "opinion",
+        "forum",
+        "second_opinion",
+        "keep",
+        "accept",
+        "reopen",
+    ):
         forms.setdefault(name, FormState())
     unanswered = [q for q in case.get("questions", []) if not q.get("answer")]
-    return render("cases/case.html", status, case=case, part=part, timeline=timeline, bank=bank,
-                  learned=learned, suggestions=suggestions, similar=similar, forms=forms, limits=LIMITS, unanswered=unanswered,
-                  question_texts=question_texts(case, history), filed=request.args.get("filed") == "1",
-                  material_slots=range(MATERIAL_SLOTS), written_slots=range(WRITTEN_SLOTS), turn_of=turn_of,
-                  working=WORKING, failed=failed,
-                  request_path=url_for("cases.case", case_id=case_id))  # reload: the case, not the action's URL
+    return render(
+        "cases/case.html",
+        status,
+        case=case,
+        part=part,
+        timeline=timeline,
+        bank=bank,
+        learned=learned,
+        suggestions=suggestions,
+        similar=similar,
+        forms=forms,
+        limits=LIMITS,
+        unanswered=unanswered,
+        question_texts=question_texts(case, history),
+        filed=request.args.get("filed") == "1",
+        material_slots=range(MATERIAL_SLOTS),
+        written_slots=range(WRITTEN_SLOTS),
+        turn_of=turn_of,
+        working=WORKING,
+        failed=failed,
+        request_path=url_for("cases.case", case_id=case_id),
+    )  # reload: the case, not the action's URL
 
 
 def learned_suggestions(gateway: Any, case_id: str) -> list[dict[str, Any]]:
@@ -227,14 +357,16 @@ def case(case_id: str) -> Any:
     return _case_page(case_id)
 
 
-def _act(case_id: str, name: str, path: str, payload: Any, remap: dict[str, str] | None = None,
-         then: str = "cases.case") -> Any:
+def _act(
+    case_id: str, name: str, path: str, payload: Any, remap: dict[str, str] | None = None, then: str = "cases.case"
+) -> Any:
     """POST one action of the case page with its form's Idempotency-Key (a resubmission after a 503
     creates nothing twice); then back to the case, or the page again with this form's errors."""
     form = FormState.from_request()
     try:
-        api().post(f"/api/v1/cases/{case_id}/{path}", payload(form) if callable(payload) else payload,
-                   idempotency_key=form.key)
+        api().post(
+            f"/api/v1/cases/{case_id}/{path}", payload(form) if callable(payload) else payload, idempotency_key=form.key
+        )
     except ApiError as error:
         if error.status in (404,):
             raise
@@ -281,8 +413,13 @@ def ask(case_id: str) -> Any:
             names[f"questions.{index}.text"] = f"written.{slot}.text"
             names[f"questions.{index}.kind"] = f"written.{slot}.kind"
             names[f"questions.{index}"] = f"written.{slot}.text"
-            questions.append({"text": text, "kind": form.get(f"written.{slot}.kind") or None,
-                              "suggestion_id": form.get(f"written.{slot}.suggestion") or None})
+            questions.append(
+                {
+                    "text": text,
+                    "kind": form.get(f"written.{slot}.kind") or None,
+                    "suggestion_id": form.get(f"written.{slot}.suggestion") or None,
+                }
+            )
     names["questions"] = "bank"
     return _act(case_id, "questions", "questions", {"questions": questions}, names)
 
@@ -295,7 +432,7 @@ def answer(case_id: str) -> Any:
     for key in form.values.keys():
         if key.startswith("answer.") and form.text(key).strip():
             names[f"answers.{len(answers)}"] = key
-            answers.append({"question_id": key[len("answer."):], "text": form.text(key)})
+            answers.append({"question_id": key[len("answer.") :], "text": form.text(key)})
     return _act(case_id, "answers", "answers", {"answers": answers}, names)
 
 
@@ -353,18 +490,25 @@ def solution(case_id: str) -> Any:
     form = FormState.from_request()
     materials, names = [], {}
     for slot in range(MATERIAL_SLOTS):
-        row = {"title": form.text(f"materials.{slot}.title"), "reference": form.text(f"materials.{slot}.reference"),
-               "rubrics": form.getlist(f"materials.{slot}.rubrics")}
+        row = {
+            "title": form.text(f"materials.{slot}.title"),
+            "reference": form.text(f"materials.{slot}.reference"),
+            "rubrics": form.getlist(f"materials.{slot}.rubrics"),
+        }
         if row["title"].strip() or row["reference"].strip():
             names[f"materials.{len(materials)}"] = f"materials.{slot}"
             materials.append(row)
-    remap = {f"{k}.{field}": f"{target}.{field}" for k, target in names.items()
-             for field in ("title", "reference", "rubrics")}
+    remap = {
+        f"{k}.{field}": f"{target}.{field}"
+        for k, target in names.items()
+        for field in ("title", "reference", "rubrics")
+    }
     remap["text"] = "solution"  # "text" is the message's too, on the same page
     return _act(case_id, "solution", "solutions", {"text": form.text("solution"), "materials": materials}, remap)
 
 
 # ---- redefinition, completion --------------------------------------------------------------
+
 
 @bp.route("/cases/<case_id>/revise", methods=["GET", "POST"])
 @signed_in("mentee")
@@ -378,8 +522,9 @@ def revise(case_id: str) -> Any:
             if error.status == 404:
                 raise
             form.fail(error)
-            return render("cases/revise.html", form.status, form=form, case=current, limits=LIMITS,
-                          vocabulary=VOCABULARY)
+            return render(
+                "cases/revise.html", form.status, form=form, case=current, limits=LIMITS, vocabulary=VOCABULARY
+            )
         return redirect_to("cases.case", case_id=case_id)
     return render("cases/revise.html", form=form, case=current, limits=LIMITS, vocabulary=VOCABULARY)
 
@@ -391,8 +536,13 @@ def complete(case_id: str) -> Any:
     form = FormState.from_request()
     if request.method == "POST":
         helpfulness = {s["id"]: form.integer(f"helpfulness.{s['id']}") for s in current.get("solutions", [])}
-        payload = {"problem_solved": form.get("problem_solved") or None, "helpfulness": helpfulness,
-                   "actions": form.text("actions"), "learned": form.text("learned"), "comment": form.text("comment")}
+        payload = {
+            "problem_solved": form.get("problem_solved") or None,
+            "helpfulness": helpfulness,
+            "actions": form.text("actions"),
+            "learned": form.text("learned"),
+            "comment": form.text("comment"),
+        }
         try:
             api().post(f"/api/v1/cases/{case_id}/completion", payload, idempotency_key=form.key)
         except ApiError as error:
@@ -400,13 +550,15 @@ def complete(case_id: str) -> Any:
                 raise
             form.fail(error)
             remap_errors(form, {f"helpfulness.{sid}": f"helpfulness.{sid}" for sid in helpfulness})
-            return render("cases/complete.html", form.status, form=form, case=current, limits=LIMITS,
-                          vocabulary=VOCABULARY)
+            return render(
+                "cases/complete.html", form.status, form=form, case=current, limits=LIMITS, vocabulary=VOCABULARY
+            )
         return redirect_to("cases.case", case_id=case_id)
     return render("cases/complete.html", form=form, case=current, limits=LIMITS, vocabulary=VOCABULARY)
 
 
 # ---- the author card, the history --------------------------------------------------------
+
 
 @bp.get("/cases/<case_id>/author")
 @signed_in("mentor")
@@ -440,6 +592,16 @@ def history(case_id: str) -> Any:
             if error.status == 404:
                 raise
             form.fail(error)
-    return render("cases/history.html", form.status, case=case, items=items, as_of=as_of, version=version,
-                  card=card, form=form, limits=LIMITS, question_texts=question_texts(case, items),
-                  history_url=url_for("cases.history", case_id=case_id))
+    return render(
+        "cases/history.html",
+        form.status,
+        case=case,
+        items=items,
+        as_of=as_of,
+        version=version,
+        card=card,
+        form=form,
+        limits=LIMITS,
+        question_texts=question_texts(case, items),
+        history_url=url_for("cases.history", case_id=case_id),
+    )

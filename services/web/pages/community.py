@@ -1,5 +1,6 @@
 """What people share beyond one case: the inbox, the library, the forum, the calendar and
 direct messages between colleagues (mentors and moderators)."""
+
 from __future__ import annotations
 
 import re
@@ -73,16 +74,23 @@ def day_end(value: str | None) -> str | None:
 
 # -- the inbox ---------------------------------------------------------------------------
 
+
 @bp.get("/inbox")
 @signed_in()
 def inbox() -> Any:
     before = request.args.get("before") or None
-    page = api().get("/api/v1/inbox", params={"limit": PAGE, "before": before if before and UUID.match(before)
-                                                                           else None})
+    page = api().get(
+        "/api/v1/inbox", params={"limit": PAGE, "before": before if before and UUID.match(before) else None}
+    )
     items = page.get("items", [])
     next_url = url_for("community.inbox", before=page["next_before"]) if page.get("next_before") else None
-    return render("community/inbox.html", items=items, unread=page.get("unread_count", 0), next_url=next_url,
-                  newest=items[0]["id"] if items and not before else None)
+    return render(
+        "community/inbox.html",
+        items=items,
+        unread=page.get("unread_count", 0),
+        next_url=next_url,
+        newest=items[0]["id"] if items and not before else None,
+    )
 
 
 @bp.get("/inbox/unread")
@@ -117,6 +125,7 @@ def inbox_read_all() -> Any:
 
 # -- the library -------------------------------------------------------------------------
 
+
 @bp.get("/library")
 @signed_in()
 def library() -> Any:
@@ -124,14 +133,29 @@ def library() -> Any:
     rubric = _choice(request.args.get("rubric"), RUBRICS)
     kind = _choice(request.args.get("kind"), LIBRARY_KINDS)
     cursor = request.args.get("cursor") or None
-    page = api().get("/api/v1/library", params={"q": q, "rubric": rubric, "kind": kind, "cursor": cursor,
-                                                "limit": PAGE})
-    next_url = (url_for("community.library", **{k: v for k, v in (("q", q), ("rubric", rubric), ("kind", kind))
-                                                 if v}, cursor=page["next_cursor"])
-                if page.get("next_cursor") else None)
-    return render("community/library.html", items=page.get("items", []), total=page.get("total"),
-                  total_exact=page.get("total_exact", True), q=q or "", rubric=rubric, kind=kind,
-                  kinds=LIBRARY_KINDS, next_url=next_url)
+    page = api().get(
+        "/api/v1/library", params={"q": q, "rubric": rubric, "kind": kind, "cursor": cursor, "limit": PAGE}
+    )
+    next_url = (
+        url_for(
+            "community.library",
+            **{k: v for k, v in (("q", q), ("rubric", rubric), ("kind", kind)) if v},
+            cursor=page["next_cursor"],
+        )
+        if page.get("next_cursor")
+        else None
+    )
+    return render(
+        "community/library.html",
+        items=page.get("items", []),
+        total=page.get("total"),
+        total_exact=page.get("total_exact", True),
+        q=q or "",
+        rubric=rubric,
+        kind=kind,
+        kinds=LIBRARY_KINDS,
+        next_url=next_url,
+    )
 
 
 @bp.get("/library/<uuid:entry_id>")
@@ -142,6 +166,7 @@ def library_item(entry_id: Any) -> Any:
 
 
 # -- the forum ---------------------------------------------------------------------------
+
 
 @bp.get("/forum")
 @signed_in()
@@ -154,16 +179,26 @@ def forum() -> Any:
 def _thread_page(thread_id: Any, form: FormState, hide_form: FormState | None = None, status: int = 200) -> Any:
     thread = api().get(f"/api/v1/forum/threads/{thread_id}")
     numbers = {post["id"]: index for index, post in enumerate(thread.get("posts", []), start=1)}
-    return render("community/thread.html", status, thread=thread, form=form, hide_form=hide_form,
-                  numbers=numbers, pseudonym=pseudonym)
+    return render(
+        "community/thread.html",
+        status,
+        thread=thread,
+        form=form,
+        hide_form=hide_form,
+        numbers=numbers,
+        pseudonym=pseudonym,
+    )
 
 
 def pseudonym(author: dict[str, Any] | None) -> str:
     """A forum author as "Mentee 2" in the reader's language: the role's label and the gateway's number."""
     author = author or {}
     number = str(author.get("label") or "").rsplit(" ", 1)[-1]
-    role = t(f"forum.author.{author.get('role')}") if author.get("role") in ("mentee", "mentor", "moderator") \
+    role = (
+        t(f"forum.author.{author.get('role')}")
+        if author.get("role") in ("mentee", "mentor", "moderator")
         else str(author.get("label") or "")
+    )
     return f"{role} {number}" if number.isdigit() else role
 
 
@@ -187,8 +222,7 @@ def thread(thread_id: Any) -> Any:
 def hide_post(thread_id: Any, post_id: Any) -> Any:
     hide_form = FormState.from_request()
     try:
-        api().post(f"/api/v1/forum/posts/{post_id}/hide",
-                   given(reason=hide_form.text(f"reason.{post_id}").strip()))
+        api().post(f"/api/v1/forum/posts/{post_id}/hide", given(reason=hide_form.text(f"reason.{post_id}").strip()))
     except ApiError as error:
         hide_form.fail(error)
         if "reason" in hide_form.errors:  # the field is named per post on the page (unique ids)
@@ -201,13 +235,17 @@ def hide_post(thread_id: Any, post_id: Any) -> Any:
 
 # -- the calendar ------------------------------------------------------------------------
 
+
 @bp.get("/calendar")
 @signed_in()
 def calendar() -> Any:
     rubric = _choice(request.args.get("rubric"), RUBRICS)
     date_from, date_to = request.args.get("from", ""), request.args.get("to", "")
-    events = api().get("/api/v1/calendar", params={"rubric": rubric, "from": day_start(date_from),
-                                                   "to": day_end(date_to)}).get("items", [])
+    events = (
+        api()
+        .get("/api/v1/calendar", params={"rubric": rubric, "from": day_start(date_from), "to": day_end(date_to)})
+        .get("items", [])
+    )
     return render("community/calendar.html", events=events, rubric=rubric, date_from=date_from, date_to=date_to)
 
 
@@ -251,9 +289,13 @@ def _may_edit(event: dict[str, Any]) -> bool:
 def event(event_id: Any) -> Any:
     item = api().get(f"/api/v1/calendar/{event_id}")
     user = current_user() or {}
-    return render("community/event.html", event=item, may_edit=_may_edit(item),
-                  may_cancel=item.get("status") != "cancelled" and (
-                      _may_edit(item) or user.get("role") == "moderator"), cancel_form=FormState())
+    return render(
+        "community/event.html",
+        event=item,
+        may_edit=_may_edit(item),
+        may_cancel=item.get("status") != "cancelled" and (_may_edit(item) or user.get("role") == "moderator"),
+        cancel_form=FormState(),
+    )
 
 
 @bp.route("/calendar/<uuid:event_id>/edit", methods=["GET", "POST"])
@@ -262,9 +304,13 @@ def edit_event(event_id: Any) -> Any:
     item = api().get(f"/api/v1/calendar/{event_id}")
     if not _may_edit(item):
         raise ApiError(403, "forbidden")
-    form = FormState.from_request(prefill={
-        **{k: item.get(k) for k in ("title", "description", "format", "link", "place", "rubrics")},
-        "starts_at": local_input(item.get("starts_at")), "ends_at": local_input(item.get("ends_at"))})
+    form = FormState.from_request(
+        prefill={
+            **{k: item.get(k) for k in ("title", "description", "format", "link", "place", "rubrics")},
+            "starts_at": local_input(item.get("starts_at")),
+            "ends_at": local_input(item.get("ends_at")),
+        }
+    )
     if request.method == "POST":
         try:
             api().patch(f"/api/v1/calendar/{event_id}", event_payload(form, partial=True))
@@ -287,8 +333,9 @@ def cancel_event(event_id: Any) -> Any:
             raise
         form.fail(error)
         item = api().get(f"/api/v1/calendar/{event_id}")
-        return render("community/event.html", form.status, event=item, may_edit=_may_edit(item), may_cancel=True,
-                      cancel_form=form)
+        return render(
+            "community/event.html", form.status, event=item, may_edit=_may_edit(item), may_cancel=True, cancel_form=form
+        )
     flash("calendar.cancelled.done", "success")
     return redirect_to("community.event", event_id=event_id)
 
@@ -296,7 +343,7 @@ def cancel_event(event_id: Any) -> Any:
 @bp.post("/calendar/<uuid:event_id>/attendance")
 @signed_in()
 def attend(event_id: Any) -> Any:
-    """"I'll attend" (attend=yes) or "I won't" (attend=no); back to the page the button was on."""
+    """ "I'll attend" (attend=yes) or "I won't" (attend=no); back to the page the button was on."""
     if request.form.get("attend") == "no":
         api().delete(f"/api/v1/calendar/{event_id}/attendance")
     else:
@@ -308,6 +355,7 @@ def attend(event_id: Any) -> Any:
 
 # -- direct messages ---------------------------------------------------------------------
 
+
 def colleague_names(ids: list[str]) -> dict[str, str]:
     """Names of colleagues from their public mentor profiles; a moderator has none (shown as a role)."""
     names: dict[str, str] = {}
@@ -318,8 +366,9 @@ def colleague_names(ids: list[str]) -> dict[str, str]:
             if error.status in (400, 404):
                 continue
             raise
-        names[peer_id] = " ".join(p for p in (profile.get("last_name"), profile.get("first_name"),
-                                               profile.get("patronymic")) if p)
+        names[peer_id] = " ".join(
+            p for p in (profile.get("last_name"), profile.get("first_name"), profile.get("patronymic")) if p
+        )
     return names
 
 
@@ -331,8 +380,12 @@ def messages() -> Any:
     me = (current_user() or {}).get("id")
     names = {m["mentor_id"]: " ".join(p for p in (m.get("last_name"), m.get("first_name")) if p) for m in mentors}
     names.update(colleague_names([c["peer_id"] for c in conversations if c["peer_id"] not in names]))
-    return render("community/messages.html", conversations=conversations, names=names,
-                  colleagues=[m for m in mentors if m["mentor_id"] != me])
+    return render(
+        "community/messages.html",
+        conversations=conversations,
+        names=names,
+        colleagues=[m for m in mentors if m["mentor_id"] != me],
+    )
 
 
 @bp.get("/messages/write")
@@ -351,8 +404,11 @@ def conversation(user_id: Any) -> Any:
     form = FormState.from_request()
     if request.method == "POST":
         try:
-            api().post("/api/v1/messages", given(recipient_id=str(user_id), text=form.text("text").strip()),
-                       idempotency_key=form.key)
+            api().post(
+                "/api/v1/messages",
+                given(recipient_id=str(user_id), text=form.text("text").strip()),
+                idempotency_key=form.key,
+            )
         except ApiError as error:
             form.fail(error)
             return _conversation_page(user_id, form, form.status)
@@ -362,11 +418,23 @@ def conversation(user_id: Any) -> Any:
 
 def _conversation_page(user_id: Any, form: FormState, status: int = 200) -> Any:
     before = request.args.get("before") or None
-    page = api().get(f"/api/v1/messages/{user_id}", params={"before": before if before and UUID.match(before)
-                                                                     else None})
+    page = api().get(
+        f"/api/v1/messages/{user_id}", params={"before": before if before and UUID.match(before) else None}
+    )
     items = list(reversed(page.get("items", [])))  # oldest first, as a conversation reads
-    older = url_for("community.conversation", user_id=user_id, before=page["next_before"]) \
-        if page.get("next_before") else None
+    older = (
+        url_for("community.conversation", user_id=user_id, before=page["next_before"])
+        if page.get("next_before")
+        else None
+    )
     name = colleague_names([str(user_id)]).get(str(user_id))
-    return render("community/conversation.html", status, items=items, peer_id=str(user_id), peer_name=name,
-                  form=form, older_url=older, me=(current_user() or {}).get("id"))
+    return render(
+        "community/conversation.html",
+        status,
+        items=items,
+        peer_id=str(user_id),
+        peer_name=name,
+        form=form,
+        older_url=older,
+        me=(current_user() or {}).get("id"),
+    )

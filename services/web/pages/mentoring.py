@@ -4,6 +4,7 @@ The photo is a form of its own (multipart to this client, then the raw image to 
 photo that fails never costs the person what they typed in the profile, and a too-big upload is
 answered next to the photo field even when it is refused before its form could be read.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.web import i18n
-from services.web.core import FormState, api, language, render, redirect_to, signed_in, t
+from services.web.core import FormState, api, language, redirect_to, render, signed_in, t
 from services.web.gateway import ApiError
 from services.web.templating import RUBRICS, label
 
@@ -75,6 +76,7 @@ def photo_type(data: bytes) -> str | None:
 
 # ---- the profile ----------------------------------------------------------------------------
 
+
 def _profile_or_none() -> dict[str, Any] | None:
     try:
         return api().get("/api/v1/me/mentor-profile")
@@ -87,16 +89,22 @@ def _profile_or_none() -> dict[str, Any] | None:
 def _profile_prefill(profile: dict[str, Any] | None) -> dict[str, Any]:
     if profile is None:
         return {"accepting_cases": True}
-    return {"rubrics": profile.get("rubrics") or [], "place_of_work": profile.get("place_of_work"),
-            "institute": profile.get("institute"), "position": profile.get("position"),
-            "interests": profile.get("interests"), "links": "\n".join(profile.get("links") or []),
-            "motto": profile.get("motto"), "accepting_cases": bool(profile.get("accepting_cases"))}
+    return {
+        "rubrics": profile.get("rubrics") or [],
+        "place_of_work": profile.get("place_of_work"),
+        "institute": profile.get("institute"),
+        "position": profile.get("position"),
+        "interests": profile.get("interests"),
+        "links": "\n".join(profile.get("links") or []),
+        "motto": profile.get("motto"),
+        "accepting_cases": bool(profile.get("accepting_cases")),
+    }
 
 
-def _profile_page(form: FormState, profile: dict[str, Any] | None, photo_form: FormState | None = None,
-                  status: int = 200) -> Any:
-    return render("mentoring/profile.html", status, form=form, profile=profile,
-                  photo_form=photo_form or FormState())
+def _profile_page(
+    form: FormState, profile: dict[str, Any] | None, photo_form: FormState | None = None, status: int = 200
+) -> Any:
+    return render("mentoring/profile.html", status, form=form, profile=profile, photo_form=photo_form or FormState())
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -105,9 +113,11 @@ def profile() -> Any:
     current = _profile_or_none()
     form = FormState.from_request(prefill=_profile_prefill(current))
     if request.method == "POST":
-        payload = {"rubrics": form.getlist("rubrics"),
-                   "links": [line.strip() for line in form.text("links").split("\n") if line.strip()],
-                   "accepting_cases": form.checked("accepting_cases")}
+        payload = {
+            "rubrics": form.getlist("rubrics"),
+            "links": [line.strip() for line in form.text("links").split("\n") if line.strip()],
+            "accepting_cases": form.checked("accepting_cases"),
+        }
         for name in ("place_of_work", "institute", "position", "interests", "motto"):
             payload[name] = form.text(name).strip()
         try:
@@ -136,7 +146,7 @@ def _prefill_values(profile: dict[str, Any] | None) -> MultiDict:
     """The stored profile as form values: the profile form beside a failed photo shows what is saved."""
     values = MultiDict()
     for name, value in _profile_prefill(profile).items():
-        for item in (value if isinstance(value, list) else [value]):
+        for item in value if isinstance(value, list) else [value]:
             values.add(name, "on" if item is True else "" if item in (False, None) else str(item))
     return values
 
@@ -148,8 +158,15 @@ def photo() -> Any:
     upload = request.files.get("photo")
     data = upload.read(PHOTO_MAX_BYTES + 1) if upload else b""
     media_type = photo_type(data)
-    problem = ("profile.photo.missing" if not data else "profile.photo.too_big" if len(data) > PHOTO_MAX_BYTES
-               else "profile.photo.wrong_type" if media_type is None else None)
+    problem = (
+        "profile.photo.missing"
+        if not data
+        else "profile.photo.too_big"
+        if len(data) > PHOTO_MAX_BYTES
+        else "profile.photo.wrong_type"
+        if media_type is None
+        else None
+    )
     if problem is None:
         try:
             _put_photo(data, media_type)
@@ -179,10 +196,14 @@ def _put_photo(data: bytes, media_type: str) -> Any:
 
 # ---- availability ---------------------------------------------------------------------------
 
+
 def _away_rows(form: FormState) -> list[int]:
     """Indexes of the away-period rows to show: every submitted or stored one, plus empty ones."""
-    indexes = {int(m.group(1)) for name in form.values.keys()
-               if (m := re.fullmatch(r"away_periods\.(\d+)\.(starts_on|ends_on)", name))}
+    indexes = {
+        int(m.group(1))
+        for name in form.values.keys()
+        if (m := re.fullmatch(r"away_periods\.(\d+)\.(starts_on|ends_on)", name))
+    }
     filled = max(indexes) + 1 if indexes else 0
     return list(range(filled + AWAY_ROWS_EMPTY))
 
@@ -217,9 +238,14 @@ def availability() -> Any:
             api().put("/api/v1/me/availability", payload)
         except ApiError as error:
             form.fail(error)
-            refine_errors(form, error, {r"away_periods\.\d+\.ends_on": (r"(?i)before", "availability.error.order"),
-                                        r"away_periods\.\d+\.(starts_on|ends_on)": (r"(?i)not a valid date",
-                                                                                    "availability.error.date")})
+            refine_errors(
+                form,
+                error,
+                {
+                    r"away_periods\.\d+\.ends_on": (r"(?i)before", "availability.error.order"),
+                    r"away_periods\.\d+\.(starts_on|ends_on)": (r"(?i)not a valid date", "availability.error.date"),
+                },
+            )
             renumbered: dict[str, list[str]] = {}
             for name, messages in form.errors.items():
                 match = re.fullmatch(r"away_periods\.(\d+)\.(.+)", name)
@@ -235,6 +261,7 @@ def availability() -> Any:
 
 # ---- the mentor's own figures -----------------------------------------------------------------
 
+
 @bp.get("/profile/quality")
 @signed_in("mentor")
 def quality() -> Any:
@@ -244,6 +271,7 @@ def quality() -> Any:
 
 
 # ---- the roll of mentors --------------------------------------------------------------------
+
 
 @bp.route("/profile/accreditation", methods=["GET", "POST"])
 @signed_in("mentor")
@@ -265,8 +293,7 @@ def accreditation() -> Any:
                 if error.status == 404 or (error.status == 400 and not form.errors):
                     form.banner = t("accreditation.profile_first")
             roll = api().get("/api/v1/me/accreditation")
-            return render("mentoring/accreditation.html", form.status, form=form, roll=roll,
-                          not_verified=not_verified)
+            return render("mentoring/accreditation.html", form.status, form=form, roll=roll, not_verified=not_verified)
         flash("accreditation.applied", "success")
         return redirect_to("mentoring.accreditation")
     roll = api().get("/api/v1/me/accreditation")

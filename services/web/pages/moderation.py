@@ -4,6 +4,7 @@ curation, and the statistics drawn as charts.
 The charts are server-rendered SVG built in the template from numbers computed here (``bar_chart``):
 no script, no library, the same numbers in a table beside each chart for screen readers.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from flask import Blueprint, flash, request
 
 from services.web import i18n
-from services.web.core import FormState, api, render, redirect_to, signed_in, t
+from services.web.core import FormState, api, redirect_to, render, signed_in, t
 from services.web.gateway import ApiError
 from services.web.pages.mentoring import refine_errors, rubric_options
 from services.web.templating import RUBRICS, label
@@ -33,8 +34,13 @@ def decision_failed(form: FormState, error: ApiError) -> FormState:
 @bp.app_context_processor
 def moderation_helpers() -> dict[str, Any]:
     """For every page: a mentor's own figures (services/web/pages/mentoring.py) draw the same table."""
-    return {"rubric_options": rubric_options, "state_label": state_label, "duration": duration, "percent": percent,
-            "quality_columns": MENTOR_COLUMNS}
+    return {
+        "rubric_options": rubric_options,
+        "state_label": state_label,
+        "duration": duration,
+        "percent": percent,
+        "quality_columns": MENTOR_COLUMNS,
+    }
 
 
 def state_label(key: str) -> str:
@@ -57,22 +63,34 @@ def duration(seconds: float | None) -> str:
 
 # ---- the dashboard ---------------------------------------------------------------------------
 
+
 @bp.get("/moderation")
 @signed_in("moderator")
 def dashboard() -> Any:
     flagged = api().get("/api/v1/cases", params={"flagged": "true", "limit": 200})
     pending = api().get("/api/v1/accreditation/applications", params={"state": "pending"})
     drafts = api().get("/api/v1/library/drafts", params={"state": "pending"})
-    return render("moderation/dashboard.html", flagged=len(flagged.get("items") or []),
-                  pending=len(pending.get("items") or []), drafts=drafts.get("waiting", 0))
+    return render(
+        "moderation/dashboard.html",
+        flagged=len(flagged.get("items") or []),
+        pending=len(pending.get("items") or []),
+        drafts=drafts.get("waiting", 0),
+    )
 
 
 # ---- the accreditation queue -----------------------------------------------------------------
 
+
 def _queue_page(state: str, failed: tuple[str, FormState] | None = None, status: int = 200) -> Any:
     listing = api().get("/api/v1/accreditation/applications", params={"state": state})
-    return render("moderation/accreditation.html", status, state=state, applications=listing.get("items") or [],
-                  failed_id=failed[0] if failed else None, failed_form=failed[1] if failed else None)
+    return render(
+        "moderation/accreditation.html",
+        status,
+        state=state,
+        applications=listing.get("items") or [],
+        failed_id=failed[0] if failed else None,
+        failed_form=failed[1] if failed else None,
+    )
 
 
 @bp.get("/moderation/accreditation")
@@ -100,8 +118,9 @@ def approve(application_id: Any) -> Any:
 def reject(application_id: Any) -> Any:
     form = FormState.from_request()
     try:
-        api().post(f"/api/v1/accreditation/applications/{application_id}/reject",
-                   {"reason": form.text("reason").strip()})
+        api().post(
+            f"/api/v1/accreditation/applications/{application_id}/reject", {"reason": form.text("reason").strip()}
+        )
     except ApiError as error:
         decision_failed(form, error)
         return _queue_page("pending", (str(application_id), form), form.status)
@@ -110,6 +129,7 @@ def reject(application_id: Any) -> Any:
 
 
 # ---- a mentor on the roll --------------------------------------------------------------------
+
 
 def _mentor_page(mentor_id: Any, form: FormState | None = None, status: int = 200) -> Any:
     profile = api().get(f"/api/v1/mentors/{mentor_id}")
@@ -150,12 +170,16 @@ def reinstate(mentor_id: Any) -> Any:
 
 # ---- library curation ------------------------------------------------------------------------
 
+
 def material_payload(form: FormState, edit: bool) -> dict[str, Any]:
     """The material as the gateway takes it. A new one omits empty optional texts; an edit also sends
     an emptied description or reference (clearing one is a change), but never an empty url, which
     the gateway refuses as not a URL."""
-    payload: dict[str, Any] = {"material_type": form.get("material_type"), "rubrics": form.getlist("rubrics"),
-                               "title": form.text("title").strip()}
+    payload: dict[str, Any] = {
+        "material_type": form.get("material_type"),
+        "rubrics": form.getlist("rubrics"),
+        "title": form.text("title").strip(),
+    }
     for name in ("description", "url", "reference"):
         value = form.text(name).strip()
         if value or (edit and name != "url"):
@@ -169,8 +193,9 @@ def library() -> Any:
     form = FormState.from_request(prefill={"material_type": "article"})
     if request.method == "POST":
         try:
-            created = api().post("/api/v1/library/materials", material_payload(form, edit=False),
-                                 idempotency_key=form.key)
+            created = api().post(
+                "/api/v1/library/materials", material_payload(form, edit=False), idempotency_key=form.key
+            )
         except ApiError as error:
             form.fail(error)
             return render("moderation/library.html", form.status, form=form, materials=_materials())
@@ -183,16 +208,24 @@ def _materials() -> list[dict[str, Any]]:
     return api().get("/api/v1/library", params={"kind": "material", "limit": 50}).get("items") or []
 
 
-def _item_page(entry_id: Any, form: FormState | None = None, withdraw_form: FormState | None = None,
-               status: int = 200) -> Any:
+def _item_page(
+    entry_id: Any, form: FormState | None = None, withdraw_form: FormState | None = None, status: int = 200
+) -> Any:
     item = api().get(f"/api/v1/library/{entry_id}")
     if form is None:
-        form = FormState.from_request(prefill={
-            "material_type": item.get("material_type"), "title": item.get("title"),
-            "description": item.get("description"), "url": item.get("url"), "reference": item.get("reference"),
-            "rubrics": item.get("rubrics") or []})
-    return render("moderation/library_item.html", status, item=item, form=form,
-                  withdraw_form=withdraw_form or FormState())
+        form = FormState.from_request(
+            prefill={
+                "material_type": item.get("material_type"),
+                "title": item.get("title"),
+                "description": item.get("description"),
+                "url": item.get("url"),
+                "reference": item.get("reference"),
+                "rubrics": item.get("rubrics") or [],
+            }
+        )
+    return render(
+        "moderation/library_item.html", status, item=item, form=form, withdraw_form=withdraw_form or FormState()
+    )
 
 
 @bp.route("/moderation/library/<uuid:entry_id>", methods=["GET", "POST"])
@@ -243,17 +276,31 @@ def bar_chart(rows: list[tuple[str, int]]) -> dict[str, Any]:
     for index, (name, value) in enumerate(rows):
         y = index * row_height
         width = round(PLOT_WIDTH * value / top) if top else 0
-        bars.append({"label": name, "value": value, "label_y": y + LABEL_HEIGHT - 4, "y": y + LABEL_HEIGHT,
-                     "width": width, "value_x": width + 6, "value_y": y + LABEL_HEIGHT + BAR_HEIGHT - 5})
-    return {"bars": bars, "width": PLOT_WIDTH + VALUE_WIDTH, "height": max(len(rows) * row_height - ROW_GAP, 1),
-            "bar_height": BAR_HEIGHT}
+        bars.append(
+            {
+                "label": name,
+                "value": value,
+                "label_y": y + LABEL_HEIGHT - 4,
+                "y": y + LABEL_HEIGHT,
+                "width": width,
+                "value_x": width + 6,
+                "value_y": y + LABEL_HEIGHT + BAR_HEIGHT - 5,
+            }
+        )
+    return {
+        "bars": bars,
+        "width": PLOT_WIDTH + VALUE_WIDTH,
+        "height": max(len(rows) * row_height - ROW_GAP, 1),
+        "bar_height": BAR_HEIGHT,
+    }
 
 
 def in_rubricator_order(by_rubric: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The statistics' rubric rows in the rubricator's order (seed Table 2), every rubric present."""
     counts = {row.get("slug"): int(row.get("count") or 0) for row in by_rubric}
-    return [{"number": index, "slug": slug, "count": counts.get(slug, 0)}
-            for index, slug in enumerate(RUBRICS, start=1)]
+    return [
+        {"number": index, "slug": slug, "count": counts.get(slug, 0)} for index, slug in enumerate(RUBRICS, start=1)
+    ]
 
 
 @bp.get("/statistics")
@@ -280,40 +327,62 @@ def statistics() -> Any:
         year_rows.append((t("statistics.year_mentors", year=row.get("year")), int(row.get("mentors") or 0)))
     month_chart = bar_chart([(row["month"], int(row.get("count") or 0)) for row in cases.get("by_month") or []])
     library_chart = bar_chart(figure_rows(cases, library_rubrics)["library_rows"])
-    return render("moderation/statistics.html", form.status if form.errors else 200, form=form, cases=cases,
-                  rubrics=rubrics, rubric_chart=rubric_chart, registrations=registrations,
-                  year_chart=bar_chart(year_rows), month_chart=month_chart, library=stats.get("library") or {},
-                  library_chart=library_chart, **figure_rows(cases, library_rubrics))
+    return render(
+        "moderation/statistics.html",
+        form.status if form.errors else 200,
+        form=form,
+        cases=cases,
+        rubrics=rubrics,
+        rubric_chart=rubric_chart,
+        registrations=registrations,
+        year_chart=bar_chart(year_rows),
+        month_chart=month_chart,
+        library=stats.get("library") or {},
+        library_chart=library_chart,
+        **figure_rows(cases, library_rubrics),
+    )
 
 
 def figure_rows(cases: dict[str, Any], library_rubrics: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
     """Each table of the statistics page as (label, count) rows, labelled in the person's language, in
     the API's order (which keeps every category, zeros included)."""
+
     def rows(items: list[dict[str, Any]] | None, name: Any) -> list[tuple[str, int]]:
         return [(name(row["key"]), int(row.get("count") or 0)) for row in items or []]
+
     declines = cases.get("declines") or {}
     return {
         "state_rows": rows(cases.get("by_state"), state_label),
         "turn_rows": rows(cases.get("open_by_turn"), lambda key: t(f"statistics.turn.{key}")),
         "urgency_rows": rows(cases.get("by_urgency"), lambda key: label("urgency", key)),
         "mode_rows": rows(cases.get("by_mode"), lambda key: label("mode", key)),
-        "work_rows": [(t("statistics.declines"), int(declines.get("count") or 0)),
-                      (t("statistics.declined_cases"), int(declines.get("cases") or 0)),
-                      (t("statistics.second_opinions"), int(cases.get("second_opinions") or 0)),
-                      *rows(cases.get("questions_by_kind"), lambda key: t(f"statistics.questions.{key}")),
-                      *rows(cases.get("by_format"), lambda key: t(f"statistics.format.{key}"))],
+        "work_rows": [
+            (t("statistics.declines"), int(declines.get("count") or 0)),
+            (t("statistics.declined_cases"), int(declines.get("cases") or 0)),
+            (t("statistics.second_opinions"), int(cases.get("second_opinions") or 0)),
+            *rows(cases.get("questions_by_kind"), lambda key: t(f"statistics.questions.{key}")),
+            *rows(cases.get("by_format"), lambda key: t(f"statistics.format.{key}")),
+        ],
         "month_rows": [(row["month"], int(row.get("count") or 0)) for row in cases.get("by_month") or []],
         "year_rows": [(str(row["year"]), int(row.get("count") or 0)) for row in cases.get("by_year") or []],
-        "library_rows": [(f"{row['number']}. {label('rubric', row['slug'])}", row["count"])
-                         for row in library_rubrics],
+        "library_rows": [(f"{row['number']}. {label('rubric', row['slug'])}", row["count"]) for row in library_rubrics],
     }
 
 
 # ---- mentor quality --------------------------------------------------------------------------
 
 # The columns of the mentors' table, each sortable by the API's figure of the same name.
-MENTOR_COLUMNS = ("chosen", "acceptance_rate", "decline_rate", "time_to_accept", "time_to_first_question",
-                  "time_to_first_solution", "second_opinion_rate", "completed", "helpfulness_mean")
+MENTOR_COLUMNS = (
+    "chosen",
+    "acceptance_rate",
+    "decline_rate",
+    "time_to_accept",
+    "time_to_first_question",
+    "time_to_first_solution",
+    "second_opinion_rate",
+    "completed",
+    "helpfulness_mean",
+)
 
 
 def sort_links(sort: str, order: str) -> dict[str, dict[str, str]]:
@@ -323,8 +392,10 @@ def sort_links(sort: str, order: str) -> dict[str, dict[str, str]]:
     for column in MENTOR_COLUMNS:
         current = column == sort
         next_order = ("asc" if order == "desc" else "desc") if current else "desc"
-        links[column] = {"href": f"?sort={column}&order={next_order}",
-                         "aria_sort": ("descending" if order == "desc" else "ascending") if current else "none"}
+        links[column] = {
+            "href": f"?sort={column}&order={next_order}",
+            "aria_sort": ("descending" if order == "desc" else "ascending") if current else "none",
+        }
     return links
 
 
@@ -334,8 +405,11 @@ def percent(value: float | None) -> str:
 
 def mentor_names() -> dict[str, str]:
     """Mentor id -> name, from the public roll (one request); a mentor not on it shows by id."""
-    return {m["mentor_id"]: " ".join(filter(None, (m.get("first_name"), m.get("last_name"))))
-            for m in api().get("/api/v1/mentors").get("items") or [] if m.get("mentor_id")}
+    return {
+        m["mentor_id"]: " ".join(filter(None, (m.get("first_name"), m.get("last_name"))))
+        for m in api().get("/api/v1/mentors").get("items") or []
+        if m.get("mentor_id")
+    }
 
 
 @bp.get("/statistics/mentors")
@@ -346,5 +420,11 @@ def mentor_quality() -> Any:
     if sort not in MENTOR_COLUMNS or order not in ("asc", "desc"):
         sort, order = "chosen", "desc"
     mentors = api().get("/api/v1/statistics/mentors", params={"sort": sort, "order": order}).get("items") or []
-    return render("moderation/mentor_quality.html", mentors=mentors, names=mentor_names(), sort=sort, order=order,
-                  links=sort_links(sort, order))
+    return render(
+        "moderation/mentor_quality.html",
+        mentors=mentors,
+        names=mentor_names(),
+        sort=sort,
+        order=order,
+        links=sort_links(sort, order),
+    )

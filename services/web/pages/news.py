@@ -3,6 +3,7 @@ moderators write, edit, withdraw and read every version (the editor's list is /n
 
 A moderator reading an item gets it through the history route, which shows scheduled and withdrawn
 items too (the public route answers 404 for them: the public never learns of a withdrawn item)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,9 +32,12 @@ def _filter(value: str | None, allowed: tuple[str, ...]) -> str | None:
 def news_payload(form: FormState, item: dict[str, Any] | None = None) -> dict[str, Any]:
     """The editor's form as the gateway takes it. A new item without a time is published now; an
     item already published keeps its time (the field is not shown, so not sent)."""
-    payload: dict[str, Any] = {"title": form.get("title").strip(), "text": form.text("text").strip(),
-                               "rubrics": form.getlist("rubrics"),
-                               "meeting_link": form.get("meeting_link").strip() or None}
+    payload: dict[str, Any] = {
+        "title": form.get("title").strip(),
+        "text": form.text("text").strip(),
+        "rubrics": form.getlist("rubrics"),
+        "meeting_link": form.get("meeting_link").strip() or None,
+    }
     if item is None or item.get("state") == "scheduled":
         payload["publish_at"] = utc_iso(form.get("publish_at"))
     if item is None:
@@ -44,19 +48,22 @@ def news_payload(form: FormState, item: dict[str, Any] | None = None) -> dict[st
 @bp.get("/news")
 def news() -> Any:
     rubric = _filter(request.args.get("rubric"), RUBRICS)
-    page = api().get("/api/v1/news", params={"limit": PAGE, "rubric": rubric,
-                                             "cursor": request.args.get("cursor") or None})
+    page = api().get(
+        "/api/v1/news", params={"limit": PAGE, "rubric": rubric, "cursor": request.args.get("cursor") or None}
+    )
     next_url = url_for("news.news", rubric=rubric, cursor=page["next_cursor"]) if page.get("next_cursor") else None
-    return render("news/list.html", items=page.get("items", []), rubric=rubric, next_url=next_url,
-                  moderator=_is_moderator())
+    return render(
+        "news/list.html", items=page.get("items", []), rubric=rubric, next_url=next_url, moderator=_is_moderator()
+    )
 
 
 @bp.get("/news/desk")
 @signed_in("moderator")
 def desk() -> Any:
     state = _filter(request.args.get("state"), STATES)
-    page = api().get("/api/v1/news/all", params={"limit": PAGE, "state": state,
-                                                 "cursor": request.args.get("cursor") or None})
+    page = api().get(
+        "/api/v1/news/all", params={"limit": PAGE, "state": state, "cursor": request.args.get("cursor") or None}
+    )
     next_url = url_for("news.desk", state=state, cursor=page["next_cursor"]) if page.get("next_cursor") else None
     return render("news/desk.html", items=page.get("items", []), state=state, states=STATES, next_url=next_url)
 
@@ -83,8 +90,7 @@ def _history(item_id: Any) -> dict[str, Any]:
 @bp.get("/news/<uuid:item_id>")
 def item(item_id: Any) -> Any:
     if _is_moderator():
-        return render("news/item.html", item=_history(item_id)["item"], moderator=True,
-                      withdraw_form=FormState())
+        return render("news/item.html", item=_history(item_id)["item"], moderator=True, withdraw_form=FormState())
     return render("news/item.html", item=api().get(f"/api/v1/news/{item_id}"), moderator=False)
 
 
@@ -94,9 +100,13 @@ def edit(item_id: Any) -> Any:
     current = _history(item_id)["item"]
     if current["state"] == "withdrawn":
         raise ApiError(409, "conflict")
-    form = FormState.from_request(prefill={**{k: current.get(k) for k in ("title", "text", "rubrics")},
-                                           "meeting_link": current.get("meeting_link") or "",
-                                           "publish_at": local_input(current.get("publish_at"))})
+    form = FormState.from_request(
+        prefill={
+            **{k: current.get(k) for k in ("title", "text", "rubrics")},
+            "meeting_link": current.get("meeting_link") or "",
+            "publish_at": local_input(current.get("publish_at")),
+        }
+    )
     if request.method == "POST":
         try:
             api().patch(f"/api/v1/news/{item_id}", news_payload(form, current))
@@ -118,8 +128,7 @@ def withdraw(item_id: Any) -> Any:
         if error.status != 400:
             raise
         form.fail(error)
-        return render("news/item.html", form.status, item=_history(item_id)["item"], moderator=True,
-                      withdraw_form=form)
+        return render("news/item.html", form.status, item=_history(item_id)["item"], moderator=True, withdraw_form=form)
     flash("news.withdrawn.done", "success")
     return redirect_to("news.item", item_id=item_id)
 

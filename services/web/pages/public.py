@@ -1,12 +1,22 @@
 """What a visitor sees: the home page, the roll of mentors, registration, sign-in and recovery."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 
-from services.web.core import (FormState, api, current_user, remember_user, render, safe_next, sign_in_session,
-                               sign_out_session, t)
+from services.web.core import (
+    FormState,
+    api,
+    current_user,
+    remember_user,
+    render,
+    safe_next,
+    sign_in_session,
+    sign_out_session,
+    t,
+)
 from services.web.gateway import ApiError
 
 bp = Blueprint("public", __name__)
@@ -54,8 +64,9 @@ def sign_in() -> Any:
     target = safe_next(request.values.get("next"))
     if request.method == "POST":
         try:
-            answer = api().post("/api/v1/auth/sign-in", {"email": form.get("email").strip(),
-                                                         "password": form.get("password")})
+            answer = api().post(
+                "/api/v1/auth/sign-in", {"email": form.get("email").strip(), "password": form.get("password")}
+            )
         except ApiError as error:
             if error.status == 401:  # wrong e-mail or password: a form error, not an expired session
                 form.status, form.banner = 400, t("sign_in.wrong")
@@ -103,8 +114,9 @@ def language() -> Any:
     lang = request.form.get("lang")
     response = redirect(safe_next(request.form.get("next")), code=303)
     if lang in ("ru", "en"):
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax",
-                            secure=current_app.config["WEB"].cookie_secure)
+        response.set_cookie(
+            "lang", lang, max_age=365 * 86400, samesite="Lax", secure=current_app.config["WEB"].cookie_secure
+        )
     return response
 
 
@@ -143,8 +155,10 @@ def reset_password() -> Any:
     form = FormState.from_request(prefill={"token": request.args.get("token", "")})
     if request.method == "POST":
         try:
-            api().post("/api/v1/auth/password-reset/confirm", {"token": form.get("token"),
-                                                              "new_password": form.get("new_password")})
+            api().post(
+                "/api/v1/auth/password-reset/confirm",
+                {"token": form.get("token"), "new_password": form.get("new_password")},
+            )
         except ApiError as error:
             form.fail(error)
             form.values.pop("new_password", None)
@@ -153,5 +167,3 @@ def reset_password() -> Any:
         flash("reset.done", "success")
         return redirect(url_for("public.sign_in"), code=303)
     return render("public/reset_password.html", form=form)
-
-

@@ -12,6 +12,7 @@ their drafts and may withdraw consent to publishing the case.
   /moderation/drafts/<id>         the review page: edit (POST), /publication, /rejection
   /account/publications[/<id>]    the author's drafts; /withdrawal takes back consent for the case
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -67,23 +68,32 @@ def publication_helpers() -> dict[str, Any]:
 
 # ---- the moderators' review ------------------------------------------------------------------
 
+
 @bp.get("/moderation/drafts")
 @signed_in("moderator")
 def drafts() -> Any:
     state = request.args.get("state", "pending")
     state = state if state in DRAFT_STATES else "pending"
     listing = api().get("/api/v1/library/drafts", params={"state": state})
-    return render("publication/drafts.html", state=state, drafts=listing.get("items") or [],
-                  waiting=listing.get("waiting", 0))
+    return render(
+        "publication/drafts.html", state=state, drafts=listing.get("items") or [], waiting=listing.get("waiting", 0)
+    )
 
 
-def _review_page(draft_id: Any, form: FormState | None = None, reject_form: FormState | None = None,
-                 status: int = 200) -> Any:
+def _review_page(
+    draft_id: Any, form: FormState | None = None, reject_form: FormState | None = None, status: int = 200
+) -> Any:
     draft = api().get(f"/api/v1/library/drafts/{draft_id}")
     if form is None:
         form = FormState.from_request(prefill={f"texts.{item['path']}": item["draft"] for item in draft["texts"]})
-    return render("publication/review.html", status, draft=draft, form=form, reject_form=reject_form or FormState(),
-                  text_limit=TEXT_LIMIT)
+    return render(
+        "publication/review.html",
+        status,
+        draft=draft,
+        form=form,
+        reject_form=reject_form or FormState(),
+        text_limit=TEXT_LIMIT,
+    )
 
 
 @bp.route("/moderation/drafts/<uuid:draft_id>", methods=["GET", "POST"])
@@ -92,8 +102,11 @@ def review(draft_id: Any) -> Any:
     if request.method == "POST":
         form = FormState.from_request()
         current = {item["path"]: item["draft"] for item in api().get(f"/api/v1/library/drafts/{draft_id}")["texts"]}
-        changed = {path: form.text(f"texts.{path}") for path in current
-                   if f"texts.{path}" in form.values and form.text(f"texts.{path}") != current[path]}
+        changed = {
+            path: form.text(f"texts.{path}")
+            for path in current
+            if f"texts.{path}" in form.values and form.text(f"texts.{path}") != current[path]
+        }
         if changed:
             try:
                 api().patch(f"/api/v1/library/drafts/{draft_id}", {"texts": changed})
@@ -132,6 +145,7 @@ def reject(draft_id: Any) -> Any:
 
 
 # ---- the author's preview ----------------------------------------------------------------------
+
 
 @bp.get("/account/publications")
 @signed_in()

@@ -6,6 +6,7 @@ The creating form works without script: it has QUESTION_SLOTS question blocks, a
 and the gateway's errors (``questions.<n>.<field>``, numbered among the questions sent) are put back
 next to the block they came from.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,9 +41,13 @@ def survey_payload(form: FormState) -> tuple[dict[str, Any], list[int]]:
             continue
         questions.append(given(kind=kind, text=text, options=options, required=form.checked(prefix + "required")))
         slots.append(slot)
-    payload = given(title=form.text("title").strip(), audience=form.get("audience"),
-                    opens_at=utc_iso(form.get("opens_at")), closes_at=utc_iso(form.get("closes_at")),
-                    rubrics=form.getlist("rubrics"))
+    payload = given(
+        title=form.text("title").strip(),
+        audience=form.get("audience"),
+        opens_at=utc_iso(form.get("opens_at")),
+        closes_at=utc_iso(form.get("closes_at")),
+        rubrics=form.getlist("rubrics"),
+    )
     payload["questions"] = questions
     return payload, slots
 
@@ -76,8 +81,10 @@ def answers_payload(form: FormState, questions: list[dict[str, Any]]) -> dict[st
 
 def result_charts(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each question's bars (choices and scales; a text question: its texts), for the template."""
-    return [{**q, "chart": bar_chart([(c["option"], c["count"]) for c in q["counts"]]) if q["counts"] else None}
-            for q in results["questions"]]
+    return [
+        {**q, "chart": bar_chart([(c["option"], c["count"]) for c in q["counts"]]) if q["counts"] else None}
+        for q in results["questions"]
+    ]
 
 
 def _may_create(settings: dict[str, Any]) -> bool:
@@ -147,7 +154,8 @@ def survey_results(survey_id: Any) -> Any:
 @signed_in()
 def survey_results_csv(survey_id: Any) -> Any:
     answer = api().download(f"/api/v1/surveys/{survey_id}/results.csv")
-    return Response(answer.content, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.csv"',
-                             "Cache-Control": "no-store"})
-
+    return Response(
+        answer.content,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.csv"', "Cache-Control": "no-store"},
+    )
