@@ -46,6 +46,7 @@ from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E40
 
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
+from services.common.clock import utc_now  # noqa: E402
 
 BENCH_DB = "mentor_bench_growth"
 SIZES = (10_000, 100_000, 1_000_000)
@@ -259,11 +260,11 @@ def long_case(length):
     """A case of ``length`` events: filed, proposed, chosen, accepted, then messages."""
     author, mentor = str(uuid.uuid4()), str(uuid.uuid4())
     case = Case.file(uuid.uuid4(), f"LONG-{length}", author, {**FORM, "mode": "personal"})
-    case.record_proposals(1, [{"mentor_id": mentor, "matched_rubrics": [], "score": 1.0}])
-    case.choose_mentor(author, mentor)
-    case.accept(mentor)
+    case.record_proposals(1, [{"mentor_id": mentor, "matched_rubrics": [], "score": 1.0}], now=utc_now())
+    case.choose_mentor(author, mentor, now=utc_now())
+    case.accept(mentor, now=utc_now())
     while case.version < length:
-        case.send_message(author if case.version % 2 else mentor, "A message of a long case, " * 8)
+        case.send_message(author if case.version % 2 else mentor, "A message of a long case, " * 8, now=utc_now())
     return case
 
 

@@ -45,6 +45,7 @@ from research.cli import PAGE_SIZE, iter_events, open_store  # noqa: E402
 from research.replay import _state_topics, fold_statistics  # noqa: E402
 from services.cases.application import CasesApplication, postgres_env  # noqa: E402
 from services.cases.domain import Case  # noqa: E402
+from services.common.clock import utc_now  # noqa: E402
 
 BENCH_DB = "mentor_bench_replay"
 TARGET_RATIO = 0.5  # issue #10: replay at >= 0.5x a raw cursor SELECT of the same rows
@@ -74,13 +75,15 @@ def journey(rng, i):
             round_ += 1
             excluded = set(case._excluded_from_next_round())
             mentors = rng.sample([m for m in MENTORS if m not in excluded], 3)
-            case.record_proposals(round_, [{"mentor_id": m, "matched_rubrics": [], "score": 1.0} for m in mentors])
+            case.record_proposals(
+                round_, [{"mentor_id": m, "matched_rubrics": [], "score": 1.0} for m in mentors], now=utc_now()
+            )
             mentor = case.proposals[0]["mentor_id"]
-            case.choose_mentor(author, mentor)
+            case.choose_mentor(author, mentor, now=utc_now())
             if round_ < 6 and rng.random() < 0.25:
                 case.decline(mentor, "busy")
                 continue
-            case.accept(mentor)
+            case.accept(mentor, now=utc_now())
             return mentor
 
     mentor = engage()
@@ -91,17 +94,18 @@ def journey(rng, i):
                 {"bank_id": None, "text": "Which form?", "kind": "clarifying"},
                 {"bank_id": None, "text": "Since when?", "kind": "developing"},
             ],
+            now=utc_now(),
         )
-        case.answer_questions(author, [{"question_id": q, "text": "An answer."} for q in qids])
+        case.answer_questions(author, [{"question_id": q, "text": "An answer."} for q in qids], now=utc_now())
         if case.revision < 3 and rng.random() < 0.4:
-            case.redefine(author, {**case.form, "essence": "More precisely: the problem is ..."})
+            case.redefine(author, {**case.form, "essence": "More precisely: the problem is ..."}, now=utc_now())
         else:
-            case.keep_request(author)
-    solutions = {case.propose_solution(mentor, "Try group work and roles.", []): rng.randint(1, 5)}
+            case.keep_request(author, now=utc_now())
+    solutions = {case.propose_solution(mentor, "Try group work and roles.", [], now=utc_now()): rng.randint(1, 5)}
     if rng.random() < 0.15:
         case.request_second_opinion(author)
         mentor = engage()
-        solutions[case.propose_solution(mentor, "Another way.", [])] = rng.randint(1, 5)
+        solutions[case.propose_solution(mentor, "Another way.", [], now=utc_now())] = rng.randint(1, 5)
     if rng.random() < 0.85:
         case.complete(
             author,

@@ -5,8 +5,9 @@ decorated event whose body only applies the fact (it runs again on every replay)
 No I/O here: identifiers, numbers, the acting user and the time come in as arguments: every
 command that records when something happened takes ``now`` (an aware datetime) from its caller, the
 service's clock (services/common/clock.py, which tests move on), and records it in the event so a
-replay yields the same case. A caller without a clock of its own (a script, a benchmark, a unit test)
-may leave ``now`` out: the event clock's time is taken then (``_at``).
+replay yields the same case. ``now`` is required (keyword-only where it follows optional arguments):
+a command never reads a clock itself, so every moment a case records comes from its caller's one
+clock, the same one the sweeps (``escalate``, ``follow_up``) measure waits with.
 
 The journey (seed 6.2): proposals -> the author chooses -> the mentor accepts or declines
 (a decline opens the next round) -> questions -> answers -> keep the request or redefine it
@@ -53,11 +54,6 @@ FLAG_MENTOR_OVERDUE = "mentor_overdue"  # the mentor's work (questions or a solu
 MAX_REVISIONS = 3  # the first version and at most two redefinitions
 WORKING = (IN_PROGRESS, AWAITING_ANSWERS, AWAITING_DECISION, SOLUTION_PROPOSED)
 CLOSED = (COMPLETED, WITHDRAWN)
-
-
-def _at(now: datetime | None) -> str:
-    """The moment an event records: the caller's ``now``, else the event clock's."""
-    return (now or Aggregate.Event.create_timestamp()).isoformat()
 
 
 class TimedSinceV2:
@@ -146,31 +142,31 @@ class Case(Aggregate):
 
     # ---- mentor selection -------------------------------------------------------------
 
-    def record_proposals(self, round: int, proposals: Iterable[Mapping[str, Any]], now: datetime | None = None) -> bool:
+    def record_proposals(self, round: int, proposals: Iterable[Mapping[str, Any]], *, now: datetime) -> bool:
         """Matching's answer for a round; a round already recorded is ignored (redelivery).
         Nobody to propose: the case has no mentor and is flagged for the moderators."""
         if round <= self.round or self.state not in (AWAITING_PROPOSALS, NO_MENTOR_FOUND):
             return False
         excluded = set(self._excluded_from_next_round())
         kept = [dict(p) for p in proposals if p["mentor_id"] not in excluded]
-        self._mentors_proposed(round=round, proposals=kept, at=_at(now))
+        self._mentors_proposed(round=round, proposals=kept, at=now.isoformat())
         if not kept:
-            self._flagged(reason=FLAG_NO_MENTOR, round=round, at=_at(now))
+            self._flagged(reason=FLAG_NO_MENTOR, round=round, at=now.isoformat())
         return True
 
-    def choose_mentor(self, actor_id: str, mentor_id: str, now: datetime | None = None) -> None:
+    def choose_mentor(self, actor_id: str, mentor_id: str, *, now: datetime) -> None:
         self._require(self.is_author(actor_id), "Only the case's author chooses its mentor.")
         self._require_state(CHOOSING_MENTOR)
         if mentor_id not in {p["mentor_id"] for p in self.proposals}:
             raise InvalidInput(
                 "Choose one of the proposed mentors.", {"mentor_id": ["Not among the mentors proposed for this case."]}
             )
-        self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=_at(now))
+        self._mentor_chosen(mentor_id=mentor_id, round=self.round, at=now.isoformat())
 
-    def accept(self, actor_id: str, now: datetime | None = None) -> None:
+    def accept(self, actor_id: str, *, now: datetime) -> None:
         self._require(self.is_chosen_mentor(actor_id), "Only the chosen mentor accepts the case.")
         self._require_state(AWAITING_ACCEPTANCE)
-        self._mentor_accepted(mentor_id=actor_id, at=_at(now))
+        self._mentor_accepted(mentor_id=actor_id, at=now.isoformat())
 
     def decline(self, actor_id: str, reason: str | None = "") -> None:
         """The chosen mentor declines: the next round proposes others."""
@@ -208,7 +204,7 @@ class Case(Aggregate):
             waited_seconds=int(waited),
         )
         if self.form["urgency"] == "urgent":
-            self._flagged(reason=FLAG_OVERDUE, round=self.round, at=_at(now))
+            self._flagged(reason=FLAG_OVERDUE, round=self.round, at=now.isoformat())
 
     def release_mentor(self, mentor_id: str, reason: str) -> bool:
         """The system, when a mentor may no longer work on cases (``reason``: mentor_suspended): the
@@ -241,7 +237,7 @@ class Case(Aggregate):
         waited = (now - self.modified_on).total_seconds()
         if waited < overdue_after:
             return False
-        self._flagged(reason=FLAG_PROPOSALS_OVERDUE, round=self.round + 1, at=_at(now))  # the round awaited
+        self._flagged(reason=FLAG_PROPOSALS_OVERDUE, round=self.round + 1, at=now.isoformat())  # the round awaited
         return True
 
     def waiting_step(self) -> tuple[str, str] | None:
@@ -272,21 +268,23 @@ class Case(Aggregate):
         action, number = due
         if action == "remind":
             recipient = self.mentor_id if waits_on == "mentor" else self.author_id
-            self._reminded(step=step, recipient_id=recipient, number=number, since=since.isoformat(), at=_at(now))
+            self._reminded(
+                step=step, recipient_id=recipient, number=number, since=since.isoformat(), at=now.isoformat()
+            )
         elif step == "acceptance":
             self._lapse_acceptance(waited, now)
         elif waits_on == "mentor":
-            self._flagged(reason=FLAG_MENTOR_OVERDUE, round=self.round, at=_at(now))
+            self._flagged(reason=FLAG_MENTOR_OVERDUE, round=self.round, at=now.isoformat())
         else:
-            self._abandoned(step=step, state=self.state, at=_at(now))
+            self._abandoned(step=step, state=self.state, at=now.isoformat())
         return True
 
-    def reopen(self, actor_id: str, now: datetime | None = None) -> None:
+    def reopen(self, actor_id: str, *, now: datetime) -> None:
         """The author takes an abandoned case up again, where it stood; its schedule starts anew."""
         self._require(self.is_author(actor_id), "Only the case's author reopens it.")
         self._require_state(ABANDONED)
         assert self.abandoned is not None  # recorded with the state ABANDONED
-        self._reopened(state=self.abandoned["state"], at=_at(now))
+        self._reopened(state=self.abandoned["state"], at=now.isoformat())
 
     def request_second_opinion(self, actor_id: str) -> None:
         """Once per case: another mentor goes the same way; the reflection then covers both."""
@@ -312,7 +310,8 @@ class Case(Aggregate):
         actor_id: str,
         questions: Sequence[Mapping[str, Any]],
         request_key: str | None = None,
-        now: datetime | None = None,
+        *,
+        now: datetime,
     ) -> list[str]:
         """Questions from the hint bank (``bank_text`` filled in) or "other"; clarifying or developing.
         A question asked from a suggestion (services/cases/question_suggestions.py) carries its
@@ -338,12 +337,10 @@ class Case(Aggregate):
             }
             for qid, q in zip(ids, questions)
         ]
-        self._questions_asked(mentor_id=actor_id, questions=asked, at=_at(now))
+        self._questions_asked(mentor_id=actor_id, questions=asked, at=now.isoformat())
         return ids
 
-    def answer_questions(
-        self, actor_id: str, answers: Sequence[Mapping[str, Any]], now: datetime | None = None
-    ) -> None:
+    def answer_questions(self, actor_id: str, answers: Sequence[Mapping[str, Any]], *, now: datetime) -> None:
         self._require(self.is_author(actor_id), "Only the case's author answers its questions.")
         self._require_state(AWAITING_ANSWERS)
         open_ids = {q["id"] for q in self.questions if q["answer"] is None}
@@ -354,16 +351,16 @@ class Case(Aggregate):
                 {"answers": [f"Not an open question: {', '.join(unknown)}."]},
             )
         self._questions_answered(
-            answers=[{"question_id": a["question_id"], "text": a["text"]} for a in answers], at=_at(now)
+            answers=[{"question_id": a["question_id"], "text": a["text"]} for a in answers], at=now.isoformat()
         )
 
-    def keep_request(self, actor_id: str, now: datetime | None = None) -> None:
+    def keep_request(self, actor_id: str, *, now: datetime) -> None:
         """ "No, I want to keep the first version of the request" (shown to the mentor)."""
         self._require(self.is_author(actor_id), "Only the case's author decides on the request.")
         self._require_state(AWAITING_DECISION)
-        self._request_kept(revision=self.revision, at=_at(now))
+        self._request_kept(revision=self.revision, at=now.isoformat())
 
-    def redefine(self, actor_id: str, form: Mapping[str, Any], now: datetime | None = None) -> None:
+    def redefine(self, actor_id: str, form: Mapping[str, Any], *, now: datetime) -> None:
         """ "Define the problem more precisely": the whole form again, as the next revision."""
         self._require(self.is_author(actor_id), "Only the case's author redefines it.")
         self._require_state(AWAITING_DECISION)
@@ -372,7 +369,7 @@ class Case(Aggregate):
                 f"The request was already redefined {MAX_REVISIONS - 1} times, the most allowed.",
                 details={"state": self.state, "revision": self.revision, "version": self.version},
             )
-        self._redefined(form=dict(form), at=_at(now))
+        self._redefined(form=dict(form), at=now.isoformat())
 
     # ---- formats ----------------------------------------------------------------------
 
@@ -390,13 +387,13 @@ class Case(Aggregate):
         if new:
             self._shared_with_colleagues(mentor_id=actor_id, colleague_ids=new)
 
-    def add_opinion(self, actor_id: str, text: str, request_key: str | None = None, now: datetime | None = None) -> str:
+    def add_opinion(self, actor_id: str, text: str, request_key: str | None = None, *, now: datetime) -> str:
         self._require(self.is_colleague(actor_id), "Only a colleague the mentor asked adds an opinion.")
         self._require_state(*WORKING)
         opinion_id = str(uuid.uuid5(self.id, f"opinion:{request_key or len(self.opinions) + 1}"))
         if any(o["id"] == opinion_id for o in self.opinions):
             return opinion_id
-        self._opinion_added(opinion_id=opinion_id, colleague_id=actor_id, text=text, at=_at(now))
+        self._opinion_added(opinion_id=opinion_id, colleague_id=actor_id, text=text, at=now.isoformat())
         return opinion_id
 
     def publish_to_forum(self, actor_id: str, thread_id: str | None = None, title: str | None = None) -> None:
@@ -407,9 +404,7 @@ class Case(Aggregate):
             self._refuse_state()
         self._published_to_forum(thread_id=thread_id, title=title)
 
-    def send_message(
-        self, actor_id: str, text: str, request_key: str | None = None, now: datetime | None = None
-    ) -> str:
+    def send_message(self, actor_id: str, text: str, request_key: str | None = None, *, now: datetime) -> str:
         """Personal format only: a message between the author and the mentor working on the case."""
         if self.form["mode"] != "personal":
             raise Forbidden("Messages are for personal-mode cases; in anonymous mode only solutions reach the author.")
@@ -422,7 +417,9 @@ class Case(Aggregate):
         if any(m["id"] == message_id for m in self.messages):
             return message_id
         recipient = self.mentor_id if self.is_author(actor_id) else self.author_id
-        self._message_sent(message_id=message_id, sender_id=actor_id, recipient_id=recipient, text=text, at=_at(now))
+        self._message_sent(
+            message_id=message_id, sender_id=actor_id, recipient_id=recipient, text=text, at=now.isoformat()
+        )
         return message_id
 
     def withdraw_publication_consent(self, actor_id: str) -> None:
@@ -454,7 +451,8 @@ class Case(Aggregate):
         text: str,
         materials: Iterable[Mapping[str, Any]],
         request_key: str | None = None,
-        now: datetime | None = None,
+        *,
+        now: datetime,
     ) -> str:
         """``request_key`` makes a retried request a no-op instead of a second solution."""
         self._require(self.is_chosen_mentor(actor_id), "Only the case's mentor proposes a solution.")
@@ -463,7 +461,11 @@ class Case(Aggregate):
             return solution_id
         self._require_state(IN_PROGRESS, SOLUTION_PROPOSED)
         self._solution_proposed(
-            solution_id=solution_id, mentor_id=actor_id, text=text, materials=[dict(m) for m in materials], at=_at(now)
+            solution_id=solution_id,
+            mentor_id=actor_id,
+            text=text,
+            materials=[dict(m) for m in materials],
+            at=now.isoformat(),
         )
         return solution_id
 

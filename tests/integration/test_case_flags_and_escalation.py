@@ -18,6 +18,7 @@ from contracts.topology import events_exchange
 from services.cases.application import open_application
 from services.cases.domain import Case
 from services.cases.service import CasesService
+from services.common.clock import utc_now
 from services.common.db import ensure_database
 from services.matching.service import MatchingService
 from tests.integration.event_helpers import open_broker
@@ -225,8 +226,8 @@ def test_two_processes_racing_to_escalate_the_same_case_append_it_once(test_env)
     apps = [open_application(url, pool_size=1) for _ in range(2)]
     try:
         case = Case.file(uuid.uuid4(), "MC-2026-000077", "author-1", case_form(urgency="urgent"))
-        case.record_proposals(1, [{"mentor_id": "m-1", "matched_rubrics": [], "score": 1.0}])
-        case.choose_mentor("author-1", "m-1")
+        case.record_proposals(1, [{"mentor_id": "m-1", "matched_rubrics": [], "score": 1.0}], now=utc_now())
+        case.choose_mentor("author-1", "m-1", now=utc_now())
         apps[0].save(case)
         later = datetime.now(timezone.utc) + timedelta(seconds=ESCALATION_AFTER)
         first, second = (app.get_case(case.id) for app in apps)

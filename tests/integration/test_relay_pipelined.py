@@ -17,6 +17,7 @@ from services.cases.domain import Case
 from services.cases.integration import CaseLogReader
 from services.cases.outgoing import CONTRACT_STAMP, ContractBroken
 from services.common import outbox
+from services.common.clock import utc_now
 from services.common.db import PostgresStore, ensure_database
 from services.common.outbox import OutboxReader
 from services.common.relay import BatchNotConfirmed, EventRelay
@@ -127,17 +128,20 @@ def _journeys(app, n_cases):
     ]
     app.save(*cases)
     steps = [
-        lambda c: c.record_proposals(1, [{"mentor_id": mentor, "matched_rubrics": [], "score": 1.0}]),
-        lambda c: c.choose_mentor(author, mentor),
-        lambda c: c.accept(mentor),
+        lambda c: c.record_proposals(1, [{"mentor_id": mentor, "matched_rubrics": [], "score": 1.0}], now=utc_now()),
+        lambda c: c.choose_mentor(author, mentor, now=utc_now()),
+        lambda c: c.accept(mentor, now=utc_now()),
         lambda c: c.answer_questions(
             author,
             [
                 {"question_id": q, "text": "An answer."}
-                for q in c.ask_questions(mentor, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}])
+                for q in c.ask_questions(
+                    mentor, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}], now=utc_now()
+                )
             ],
+            now=utc_now(),
         ),
-        lambda c: c.redefine(author, {**c.form, "rubrics": ["teaching-methods", "self-management"]}),
+        lambda c: c.redefine(author, {**c.form, "rubrics": ["teaching-methods", "self-management"]}, now=utc_now()),
     ]
     for step in steps:
         for case in cases:
@@ -204,7 +208,7 @@ def test_a_command_whose_event_breaks_its_contract_stores_nothing(cases_log):
     case = Case.file(uuid.uuid4(), "PIPE-0", str(uuid.uuid4()), case_form())
     app.save(case)
     with pytest.raises(ContractBroken, match="MentorsProposed"):
-        app.change(case.id, lambda c: c.record_proposals(1, BROKEN_PROPOSALS))
+        app.change(case.id, lambda c: c.record_proposals(1, BROKEN_PROPOSALS, now=utc_now()))
     assert app.recorder.max_notification_id() == 1
     assert app.get_case(case.id).version == 1 and app.get_case(case.id).state == case.state
 
@@ -237,6 +241,6 @@ def test_the_relay_still_checks_an_event_saved_without_a_stamp(cases_log, monkey
     app.save(case)
     with monkeypatch.context() as patched:  # as a version before the check at save stored it
         patched.setattr(application, "check_and_stamp", lambda *_: None)
-        app.change(case.id, lambda c: c.record_proposals(1, BROKEN_PROPOSALS))
+        app.change(case.id, lambda c: c.record_proposals(1, BROKEN_PROPOSALS, now=utc_now()))
     with pytest.raises(ValueError, match="breaks its contract"):  # never published as it is
         _reader(container).read(0, 10)

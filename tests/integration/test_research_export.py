@@ -14,6 +14,7 @@ import pytest
 
 from research.cli import main
 from services.cases.application import open_application
+from services.common.clock import utc_now
 from services.common.db import ensure_database
 from tests.support import case_form
 
@@ -47,29 +48,35 @@ def store(test_env):
             rubrics=["class-management-motivation"],
         ),
     )
-    a.record_proposals(1, [proposal(people["m1"]), proposal(people["m2"])])
-    a.choose_mentor(people["author_a"], people["m1"])
+    a.record_proposals(1, [proposal(people["m1"]), proposal(people["m2"])], now=utc_now())
+    a.choose_mentor(people["author_a"], people["m1"], now=utc_now())
     a.decline(people["m1"], f"I teach {NAME}'s sister.")
-    a.record_proposals(2, [proposal(people["m2"])])
-    a.choose_mentor(people["author_a"], people["m2"])
-    a.accept(people["m2"])
+    a.record_proposals(2, [proposal(people["m2"])], now=utc_now())
+    a.choose_mentor(people["author_a"], people["m2"], now=utc_now())
+    a.accept(people["m2"], now=utc_now())
     qids = a.ask_questions(
-        people["m2"], [{"bank_id": None, "text": f"Does {NAME} behave so in every lesson?", "kind": "clarifying"}]
+        people["m2"],
+        [{"bank_id": None, "text": f"Does {NAME} behave so in every lesson?", "kind": "clarifying"}],
+        now=utc_now(),
     )
-    a.answer_questions(people["author_a"], [{"question_id": qids[0], "text": f"Only with me; write {EMAIL}."}])
+    a.answer_questions(
+        people["author_a"], [{"question_id": qids[0], "text": f"Only with me; write {EMAIL}."}], now=utc_now()
+    )
     a.redefine(
         people["author_a"],
         case_form(
             essence=f"{NAME} disrupts only my lessons.", rubrics=["digital-technologies"], group_discussion_consent=True
         ),
+        now=utc_now(),
     )
     a.share_with_colleagues(people["m2"], [people["colleague"]])
-    a.add_opinion(people["colleague"], f"Ask {NAME} to help you with the projector.")
-    a.send_message(people["author_a"], f"Thank you! {NAME} was calmer today.")
+    a.add_opinion(people["colleague"], f"Ask {NAME} to help you with the projector.", now=utc_now())
+    a.send_message(people["author_a"], f"Thank you! {NAME} was calmer today.", now=utc_now())
     sid = a.propose_solution(
         people["m2"],
         f"Give {NAME} a role in the lesson.",
         [{"title": "Class roles", "reference": "https://example.org/roles", "rubrics": []}],
+        now=utc_now(),
     )
     a.complete(
         people["author_a"],
@@ -86,9 +93,9 @@ def store(test_env):
     b = _new_case(
         app, "MC-2026-000102", people["author_b"], case_form(mode="anonymous", rubrics=["interaction-with-parents"])
     )
-    b.record_proposals(1, [proposal(people["m3"], "interaction-with-parents")])
-    b.choose_mentor(people["author_b"], people["m3"])
-    b.accept(people["m3"])
+    b.record_proposals(1, [proposal(people["m3"], "interaction-with-parents")], now=utc_now())
+    b.choose_mentor(people["author_b"], people["m3"], now=utc_now())
+    b.accept(people["m3"], now=utc_now())
     b.withdraw(people["author_b"], "Solved it myself.")
     app.save(b)
 

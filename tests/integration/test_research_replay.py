@@ -12,6 +12,7 @@ from research.analytics import Statistics
 from research.cli import iter_events, open_store
 from services.cases.application import CasesApplication, open_application
 from services.cases.domain import Case
+from services.common.clock import utc_now
 from services.common.db import ensure_database
 from tests.support import case_form
 
@@ -39,23 +40,23 @@ def journey(rng, number):
     round_ = 0
     if rng.random() < 0.1:  # nobody fits: flagged for the moderators, then a later round
         round_ += 1
-        case.record_proposals(round_, [])
+        case.record_proposals(round_, [], now=utc_now())
 
     def engage():
         nonlocal round_
         while True:
             round_ += 1
             free = [m for m in mentors if m not in set(case._excluded_from_next_round())]
-            case.record_proposals(round_, _proposals(free[:3]))
+            case.record_proposals(round_, _proposals(free[:3]), now=utc_now())
             mentor = case.proposals[0]["mentor_id"]
-            case.choose_mentor(author, mentor)
+            case.choose_mentor(author, mentor, now=utc_now())
             if case.form["urgency"] == "urgent" and rng.random() < 0.2:
                 case.escalate(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1), 60)
                 continue
             if rng.random() < 0.25:
                 case.decline(mentor, "busy")
                 continue
-            case.accept(mentor)
+            case.accept(mentor, now=utc_now())
             return mentor
 
     mentor = engage()
@@ -63,23 +64,27 @@ def journey(rng, number):
         case.withdraw(author, "solved it myself")
         return case
     for _ in range(rng.choice((0, 1, 2))):
-        qids = case.ask_questions(mentor, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}])
-        case.answer_questions(author, [{"question_id": q, "text": "7B."} for q in qids])
+        qids = case.ask_questions(
+            mentor, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}], now=utc_now()
+        )
+        case.answer_questions(author, [{"question_id": q, "text": "7B."} for q in qids], now=utc_now())
         if case.revision < 3 and rng.random() < 0.4:
-            case.redefine(author, {**case.form, "essence": "More precisely.", "rubrics": rng.sample(RUBRICS, 1)})
+            case.redefine(
+                author, {**case.form, "essence": "More precisely.", "rubrics": rng.sample(RUBRICS, 1)}, now=utc_now()
+            )
         else:
-            case.keep_request(author)
+            case.keep_request(author, now=utc_now())
     if case.form["group_discussion_consent"] and rng.random() < 0.5:
         colleague = str(uuid.uuid4())
         case.share_with_colleagues(mentor, [colleague])
-        case.add_opinion(colleague, "Try roles.")
+        case.add_opinion(colleague, "Try roles.", now=utc_now())
     if case.form["mode"] == "personal" and rng.random() < 0.5:
-        case.send_message(author, "Thank you.")
-    solutions = {case.propose_solution(mentor, "Try group work.", []): rng.randint(1, 5)}
+        case.send_message(author, "Thank you.", now=utc_now())
+    solutions = {case.propose_solution(mentor, "Try group work.", [], now=utc_now()): rng.randint(1, 5)}
     if rng.random() < 0.3:
         case.request_second_opinion(author)
         mentor = engage()
-        solutions[case.propose_solution(mentor, "Another way.", [])] = rng.randint(1, 5)
+        solutions[case.propose_solution(mentor, "Another way.", [], now=utc_now())] = rng.randint(1, 5)
     if rng.random() < 0.8:
         case.complete(
             author,

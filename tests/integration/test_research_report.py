@@ -12,6 +12,7 @@ import pytest
 from research.cli import main
 from services.cases.application import open_application
 from services.cases.domain import Case
+from services.common.clock import utc_now
 from services.common.db import ensure_database
 from tests.support import case_form
 
@@ -35,27 +36,30 @@ def store(test_env):
 
     # a: declined once, accepted, questions, redefined, solution, second opinion, completed "partly"
     a = Case.file(uuid.uuid4(), "MC-R-1", author_a, case_form(rubrics=["teaching-methods"], urgency="urgent"))
-    a.record_proposals(1, [_proposal(m1), _proposal(m2)])
-    a.choose_mentor(author_a, m1)
+    a.record_proposals(1, [_proposal(m1), _proposal(m2)], now=utc_now())
+    a.choose_mentor(author_a, m1, now=utc_now())
     a.decline(m1, "busy")
-    a.record_proposals(2, [_proposal(m2)])
-    a.choose_mentor(author_a, m2)
-    a.accept(m2)
+    a.record_proposals(2, [_proposal(m2)], now=utc_now())
+    a.choose_mentor(author_a, m2, now=utc_now())
+    a.accept(m2, now=utc_now())
     qids = a.ask_questions(
         m2,
         [
             {"bank_id": None, "text": "Which form?", "kind": "clarifying"},
             {"bank_id": None, "text": "What would the ideal lesson look like?", "kind": "developing"},
         ],
+        now=utc_now(),
     )
-    a.answer_questions(author_a, [{"question_id": q, "text": "7B."} for q in qids])
-    a.redefine(author_a, case_form(rubrics=["teaching-methods"], urgency="urgent", essence="More precisely."))
-    s1 = a.propose_solution(m2, "Try group work.", [])
+    a.answer_questions(author_a, [{"question_id": q, "text": "7B."} for q in qids], now=utc_now())
+    a.redefine(
+        author_a, case_form(rubrics=["teaching-methods"], urgency="urgent", essence="More precisely."), now=utc_now()
+    )
+    s1 = a.propose_solution(m2, "Try group work.", [], now=utc_now())
     a.request_second_opinion(author_a)
-    a.record_proposals(3, [_proposal(m3)])
-    a.choose_mentor(author_a, m3)
-    a.accept(m3)
-    s2 = a.propose_solution(m3, "Try roles.", [])
+    a.record_proposals(3, [_proposal(m3)], now=utc_now())
+    a.choose_mentor(author_a, m3, now=utc_now())
+    a.accept(m3, now=utc_now())
+    s2 = a.propose_solution(m3, "Try roles.", [], now=utc_now())
     a.complete(
         author_a,
         {"problem_solved": "partly", "helpfulness": {s1: 3, s2: 4}, "actions": "", "learned": "", "comment": ""},
@@ -69,10 +73,10 @@ def store(test_env):
         author_b,
         case_form(rubrics=["teaching-methods", "digital-technologies"], urgency="need_advice"),
     )
-    b.record_proposals(1, [_proposal(m1)])
-    b.choose_mentor(author_b, m1)
-    b.accept(m1)
-    sb = b.propose_solution(m1, "Use a quiz.", [])
+    b.record_proposals(1, [_proposal(m1)], now=utc_now())
+    b.choose_mentor(author_b, m1, now=utc_now())
+    b.accept(m1, now=utc_now())
+    sb = b.propose_solution(m1, "Use a quiz.", [], now=utc_now())
     b.complete(author_b, {"problem_solved": "yes", "helpfulness": {sb: 5}, "actions": "", "learned": "", "comment": ""})
     app.save(b)
 

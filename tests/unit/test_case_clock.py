@@ -1,9 +1,12 @@
 """A consistent clock (issue #21.6): every command of the Case aggregate that records when something
 happened takes the time from its caller (``now``: the cases service passes its clock's, which tests
 move on), the sweeps included, so a case's recorded moments and the waits computed from them come
-from one clock."""
+from one clock. ``now`` has no default: the aggregate never reads a clock inside a command."""
 
+import inspect
 from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from services.cases.domain import Case
 from services.cases.waiting import parse_schedule
@@ -49,10 +52,38 @@ def test_the_sweeps_record_the_time_they_were_given_not_the_event_clocks():
     assert {stamp for stamp in recorded_at(case)[3:] if stamp is not None} == {later.isoformat()}
 
 
-def test_without_a_callers_time_the_event_clock_gives_it():
-    """A caller with no clock of its own (a script, a benchmark) may leave ``now`` out."""
-    before = datetime.now(timezone.utc)
+TIMED_COMMANDS = [
+    "record_proposals",
+    "choose_mentor",
+    "accept",
+    "reopen",
+    "ask_questions",
+    "answer_questions",
+    "keep_request",
+    "redefine",
+    "add_opinion",
+    "send_message",
+    "propose_solution",
+    "escalate",
+    "flag_proposals_overdue",
+    "follow_up",
+]
+
+
+def test_every_timed_command_requires_the_callers_time():
+    """No default: a command that forgot its caller's time must fail, not read a clock of its own
+    (every public method with a ``now``, so a command added later is held to it too)."""
+    timed = {
+        name: inspect.signature(member).parameters["now"]
+        for name, member in vars(Case).items()
+        if inspect.isfunction(member) and not name.startswith("_") and "now" in inspect.signature(member).parameters
+    }
+    assert set(TIMED_COMMANDS) <= set(timed)
+    assert {name for name, now in timed.items() if now.default is not inspect.Parameter.empty} == set()
+
+
+def test_a_command_without_the_callers_time_is_refused_and_records_nothing():
     case = Case(number="MC-2031-000003", author_id=AUTHOR, form=case_form())
-    case.record_proposals(1, [{"mentor_id": MENTOR, "matched_rubrics": [], "score": 1.0}])
-    [stamp] = [s for s in recorded_at(case) if s is not None]
-    assert before <= datetime.fromisoformat(stamp) <= datetime.now(timezone.utc)
+    with pytest.raises(TypeError, match="now"):
+        case.record_proposals(1, [{"mentor_id": MENTOR, "matched_rubrics": [], "score": 1.0}])
+    assert case.state == "awaiting_proposals" and len(case.pending_events) == 1  # Created only

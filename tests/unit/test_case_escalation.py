@@ -10,6 +10,7 @@ from contracts.events import dump_payload
 from services.cases.domain import Case
 from services.cases.outgoing import integration_payload
 from services.cases.views import case_view, history_view
+from services.common.clock import utc_now
 from tests.support import case_form
 from tests.unit.stored_events import as_stored_in_version_1
 
@@ -29,8 +30,8 @@ def proposal(mentor_id):
 
 def chosen_case(urgency="urgent"):
     case = Case(number="MC-2026-000001", author_id=AUTHOR, form=case_form(urgency=urgency))
-    case.record_proposals(1, [proposal(MENTOR), proposal(SECOND)])
-    case.choose_mentor(AUTHOR, MENTOR)
+    case.record_proposals(1, [proposal(MENTOR), proposal(SECOND)], now=utc_now())
+    case.choose_mentor(AUTHOR, MENTOR, now=utc_now())
     return case
 
 
@@ -50,7 +51,7 @@ def mapped(case, domain_event):
 
 def test_no_proposal_flags_the_case_for_moderators():
     case = Case(number="MC-2026-000001", author_id=AUTHOR, form=case_form())
-    assert case.record_proposals(1, []) is True
+    assert case.record_proposals(1, [], now=utc_now()) is True
     assert case.state == "no_mentor_found"
     assert case.flag["reason"] == "no_mentor_found" and case.flag["round"] == 1
     proposed, flagged = case.collect_events()[-2:]
@@ -59,7 +60,7 @@ def test_no_proposal_flags_the_case_for_moderators():
         {"case_id": str(case.id), "case_number": case.number, "reason": "no_mentor_found", "round": 1},
     )
     assert mapped(case, proposed)[0] == "MentorsProposed"
-    assert case.record_proposals(1, []) is False and case.version == 3  # redelivered: nothing more
+    assert case.record_proposals(1, [], now=utc_now()) is False and case.version == 3  # redelivered: nothing more
 
 
 def test_proposals_keep_their_reasons_for_the_mentee():
@@ -72,7 +73,7 @@ def test_proposals_keep_their_reasons_for_the_mentee():
 def test_only_excluded_mentors_proposed_is_nobody_fits():
     case = chosen_case()
     case.decline(MENTOR, "busy")
-    case.record_proposals(2, [proposal(MENTOR)])
+    case.record_proposals(2, [proposal(MENTOR)], now=utc_now())
     assert case.state == "no_mentor_found" and case.flag["reason"] == "no_mentor_found"
 
 
@@ -99,7 +100,7 @@ def test_an_urgent_case_not_accepted_in_time_goes_to_the_next_round_without_the_
         "urgency": "urgent",
     }
     assert mapped(case, flagged)[1]["reason"] == "acceptance_overdue"
-    assert case.record_proposals(2, [proposal(MENTOR), proposal(THIRD)]) is True
+    assert case.record_proposals(2, [proposal(MENTOR), proposal(THIRD)], now=utc_now()) is True
     assert [p["mentor_id"] for p in case.proposals] == [THIRD]  # the silent mentor never comes back
 
 
@@ -124,7 +125,7 @@ def test_nothing_escalates_before_the_deadline_after_acceptance_or_twice():
     assert case.escalate(later(case, HOURS_2 - 1), HOURS_2) is False
     assert case.state == "awaiting_acceptance"
     accepted = chosen_case()
-    accepted.accept(MENTOR)
+    accepted.accept(MENTOR, now=utc_now())
     assert accepted.escalate(datetime.now(timezone.utc) + timedelta(days=1), HOURS_2) is False
     case.escalate(later(case, HOURS_2), HOURS_2)
     version = case.version
@@ -136,19 +137,19 @@ def test_the_silent_mentor_can_no_longer_accept():
     case = chosen_case()
     case.escalate(later(case, HOURS_2), HOURS_2)
     with pytest.raises(Forbidden):
-        case.accept(MENTOR)
+        case.accept(MENTOR, now=utc_now())
 
 
 def test_acceptance_or_withdrawal_clears_the_flag():
     case = chosen_case()
     case.escalate(later(case, HOURS_2), HOURS_2)
-    case.record_proposals(2, [proposal(THIRD)])
+    case.record_proposals(2, [proposal(THIRD)], now=utc_now())
     assert case.flag["reason"] == "acceptance_overdue"  # still waiting for a mentor
-    case.choose_mentor(AUTHOR, THIRD)
-    case.accept(THIRD)
+    case.choose_mentor(AUTHOR, THIRD, now=utc_now())
+    case.accept(THIRD, now=utc_now())
     assert case.flag is None
     nobody = Case(number="MC-2026-000002", author_id=AUTHOR, form=case_form())
-    nobody.record_proposals(1, [])
+    nobody.record_proposals(1, [], now=utc_now())
     nobody.withdraw(AUTHOR, "solved it myself")
     assert nobody.flag is None
 
@@ -201,7 +202,7 @@ def test_a_case_awaiting_proposals_too_long_is_flagged_once():
 def test_late_proposals_clear_the_watchdogs_flag():
     case = waiting_case()
     case.flag_proposals_overdue(case.modified_on + timedelta(hours=1), 900)
-    assert case.record_proposals(1, [proposal(MENTOR)]) is True
+    assert case.record_proposals(1, [proposal(MENTOR)], now=utc_now()) is True
     assert case.state == "choosing_mentor" and case.flag is None
 
 

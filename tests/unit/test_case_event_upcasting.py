@@ -5,6 +5,7 @@ their version 2 (services/cases/domain.py, TimedSinceV2)."""
 import pytest
 
 from services.cases.domain import Case
+from services.common.clock import utc_now
 from tests.support import case_form
 from tests.unit.stored_events import as_stored, as_stored_in_version_1
 from tests.unit.test_case_aggregate import AUTHOR, MENTOR, questioned_case
@@ -15,10 +16,10 @@ TIMED = ("MentorsProposed", "MentorChosen", "MentorAccepted", "RequestKept", "Ca
 def journey_events():
     """A case that went through each of the five, redefined once and then kept."""
     case = questioned_case()
-    case.redefine(AUTHOR, case_form(essence="Second version."))
-    ids = case.ask_questions(MENTOR, [{"bank_id": None, "text": "And now?", "kind": "clarifying"}])
-    case.answer_questions(AUTHOR, [{"question_id": ids[0], "text": "Better."}])
-    case.keep_request(AUTHOR)
+    case.redefine(AUTHOR, case_form(essence="Second version."), now=utc_now())
+    ids = case.ask_questions(MENTOR, [{"bank_id": None, "text": "And now?", "kind": "clarifying"}], now=utc_now())
+    case.answer_questions(AUTHOR, [{"question_id": ids[0], "text": "Better."}], now=utc_now())
+    case.keep_request(AUTHOR, now=utc_now())
     return case, case.collect_events()
 
 

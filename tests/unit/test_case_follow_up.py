@@ -11,6 +11,7 @@ from services.cases.domain import Case
 from services.cases.outgoing import integration_payload
 from services.cases.views import case_view, history_view
 from services.cases.waiting import InvalidSchedule, Plan, parse_plan, parse_schedule
+from services.common.clock import utc_now
 from tests.support import case_form
 
 AUTHOR, MENTOR, OTHER = "author-1", "mentor-1", "mentor-2"
@@ -31,19 +32,19 @@ def proposal(mentor_id):
 
 def proposed(urgency="need_advice"):
     case = Case(number="MC-2026-000001", author_id=AUTHOR, form=case_form(urgency=urgency))
-    case.record_proposals(1, [proposal(MENTOR), proposal(OTHER)])
+    case.record_proposals(1, [proposal(MENTOR), proposal(OTHER)], now=utc_now())
     return case
 
 
 def chosen(urgency="need_advice"):
     case = proposed(urgency)
-    case.choose_mentor(AUTHOR, MENTOR)
+    case.choose_mentor(AUTHOR, MENTOR, now=utc_now())
     return case
 
 
 def working():
     case = chosen()
-    case.accept(MENTOR)
+    case.accept(MENTOR, now=utc_now())
     return case
 
 
@@ -117,14 +118,14 @@ def test_whoever_the_step_waits_for_is_reminded_once_per_due_reminder(make, step
 
 def test_the_mentees_steps_remind_the_author():
     case = working()
-    case.ask_questions(MENTOR, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}])
+    case.ask_questions(MENTOR, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}], now=utc_now())
     assert case.follow_up(after(case, 1), SCHEDULE) is True
     [(_, reminder)] = published(case)
     assert reminder["recipient_id"] == AUTHOR and reminder["step"] == "answers"
-    case.answer_questions(AUTHOR, [{"question_id": case.questions[0]["id"], "text": "7th."}])
+    case.answer_questions(AUTHOR, [{"question_id": case.questions[0]["id"], "text": "7th."}], now=utc_now())
     assert case.reminded == 0 and case.waiting_step() == ("decision", "mentee")  # a new wait
-    case.keep_request(AUTHOR)
-    case.propose_solution(MENTOR, "Try this.", [])
+    case.keep_request(AUTHOR, now=utc_now())
+    case.propose_solution(MENTOR, "Try this.", [], now=utc_now())
     assert case.waiting_step() == ("reflection", "mentee")
     assert case.follow_up(after(case, 1), SCHEDULE) is True and published(case)[0][1]["step"] == "reflection"
 
@@ -132,7 +133,7 @@ def test_the_mentees_steps_remind_the_author():
 def test_a_step_taken_starts_the_next_wait_afresh():
     case = chosen()
     case.follow_up(after(case, 1), SCHEDULE)
-    case.accept(MENTOR)
+    case.accept(MENTOR, now=utc_now())
     assert case.reminded == 0 and case.follow_up(after(case, 0.9), SCHEDULE) is False
 
 
@@ -147,7 +148,7 @@ def test_an_unaccepted_choice_goes_to_the_next_round_without_that_mentor():
     assert event_type == "CaseEscalated" and payload["excluded_mentor_ids"] == [MENTOR]
     assert payload["next_round"] == 2 and payload["urgency"] == "need_advice"
     with pytest.raises(Forbidden):
-        case.accept(MENTOR)
+        case.accept(MENTOR, now=utc_now())
 
 
 def test_an_urgent_unaccepted_choice_lapses_at_the_escalation_deadline_and_is_flagged():
@@ -166,7 +167,7 @@ def test_a_mentors_overdue_work_is_flagged_once_and_cleared_when_they_act():
         ("CaseFlagged", {"case_id": str(case.id), "case_number": case.number, "reason": "mentor_overdue", "round": 1})
     ]
     assert case.follow_up(after(case, 20), SCHEDULE) is False  # waits for the moderators now
-    case.propose_solution(MENTOR, "Try this.", [])
+    case.propose_solution(MENTOR, "Try this.", [], now=utc_now())
     assert case.flag is None
 
 
@@ -180,24 +181,24 @@ def test_a_mentees_overdue_step_closes_the_case_as_abandoned_and_the_author_reop
     assert event_type == "CaseAbandoned" and payload["author_id"] == AUTHOR and payload["step"] == step
     assert case.follow_up(after(case, 100), SCHEDULE) is False  # abandoned waits for nobody
     with pytest.raises(Forbidden):
-        case.reopen(MENTOR)
-    case.reopen(AUTHOR)
+        case.reopen(MENTOR, now=utc_now())
+    case.reopen(AUTHOR, now=utc_now())
     assert case.state == state and case.abandoned is None and case.reminded == 0
     assert published(case)[0][0] == "CaseReopened"
     assert case.follow_up(after(case, 0.5), SCHEDULE) is False  # its schedule starts anew
     with pytest.raises(Conflict):
-        case.reopen(AUTHOR)
+        case.reopen(AUTHOR, now=utc_now())
 
 
 def _awaiting_answers():
     case = working()
-    case.ask_questions(MENTOR, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}])
+    case.ask_questions(MENTOR, [{"bank_id": None, "text": "Which form?", "kind": "clarifying"}], now=utc_now())
     return case
 
 
 def _solution_proposed():
     case = working()
-    case.propose_solution(MENTOR, "Try this.", [])
+    case.propose_solution(MENTOR, "Try this.", [], now=utc_now())
     return case
 
 
@@ -212,7 +213,7 @@ def test_the_history_shows_reminders_and_expiry_as_system_steps_and_a_replay_is_
     case = _awaiting_answers()
     case.follow_up(after(case, 1), SCHEDULE)
     case.follow_up(after(case, 10), SCHEDULE)
-    case.reopen(AUTHOR)
+    case.reopen(AUTHOR, now=utc_now())
     events = case.collect_events()
     steps = [(h["type"], h["actor_role"]) for h in history_view(events)][-3:]
     assert steps == [("Reminded", "system"), ("Abandoned", "system"), ("Reopened", "author")]
@@ -240,10 +241,10 @@ def test_the_mentor_is_told_of_completion_and_of_a_second_opinion():
     case.request_second_opinion(AUTHOR)
     [(event_type, payload)] = published(case)
     assert event_type == "SecondOpinionRequested" and payload["mentor_id"] == MENTOR
-    case.record_proposals(2, [proposal(OTHER)])
-    case.choose_mentor(AUTHOR, OTHER)
-    case.accept(OTHER)
-    solution = case.propose_solution(OTHER, "Another way.", [])
+    case.record_proposals(2, [proposal(OTHER)], now=utc_now())
+    case.choose_mentor(AUTHOR, OTHER, now=utc_now())
+    case.accept(OTHER, now=utc_now())
+    solution = case.propose_solution(OTHER, "Another way.", [], now=utc_now())
     case.complete(
         AUTHOR,
         {

@@ -6,6 +6,7 @@ import pytest
 
 from services.cases.domain import Case
 from services.cases.outgoing import CONTRACT_STAMP, ContractBroken, check_and_stamp, integration_payload, wire_payload
+from services.common.clock import utc_now
 from tests.support import case_form
 
 AUTHOR, MENTOR = "author-1", "mentor-1"
@@ -25,11 +26,11 @@ def saved(case, load_at=None):
 def test_every_event_of_a_journey_is_stamped_with_its_current_contract_version():
     case = Case.file(None, "MC-2026-000001", AUTHOR, case_form())
     events = saved(case)
-    case.record_proposals(1, [proposal(MENTOR)])
+    case.record_proposals(1, [proposal(MENTOR)], now=utc_now())
     events += saved(case)
-    case.choose_mentor(AUTHOR, MENTOR)
+    case.choose_mentor(AUTHOR, MENTOR, now=utc_now())
     events += saved(case)
-    case.accept(MENTOR)
+    case.accept(MENTOR, now=utc_now())
     events += saved(case)
     assert [type(e).__name__ for e in events] == ["Created", "MentorsProposed", "MentorChosen", "MentorAccepted"]
     assert [getattr(e, CONTRACT_STAMP, None) for e in events] == [1, 1, 1, 1]
@@ -40,7 +41,7 @@ def test_several_events_of_one_save_are_each_checked_with_the_case_as_of_that_ev
     saved(case)
     before = copy.deepcopy(case)
     loads = []
-    case.record_proposals(1, [])  # nobody fits: MentorsProposed, then Flagged, in one save
+    case.record_proposals(1, [], now=utc_now())  # nobody fits: MentorsProposed, then Flagged, in one save
     events = saved(case, load_at=lambda case_id, version: loads.append(version) or copy.deepcopy(before))
     assert loads == [1]  # folded again from the version before the first new event
     assert [type(e).__name__ for e in events] == ["MentorsProposed", "Flagged"]
@@ -50,7 +51,7 @@ def test_several_events_of_one_save_are_each_checked_with_the_case_as_of_that_ev
 def test_an_event_that_breaks_its_contract_fails_the_save_and_is_not_stamped():
     case = Case.file(None, "MC-2026-000001", AUTHOR, case_form())
     saved(case)
-    case.record_proposals(1, [proposal(None)])  # a proposal without a mentor id: mentor_ids [None]
+    case.record_proposals(1, [proposal(None)], now=utc_now())  # a proposal without a mentor id: mentor_ids [None]
     events = case.collect_events()
     with pytest.raises(ContractBroken, match="MentorsProposed"):
         check_and_stamp(events, {case.id: case}, lambda *_: None)
@@ -60,7 +61,7 @@ def test_an_event_that_breaks_its_contract_fails_the_save_and_is_not_stamped():
 def test_the_relay_checks_what_was_not_stamped_with_the_current_version():
     case = Case.file(None, "MC-2026-000001", AUTHOR, case_form())
     saved(case)
-    case.record_proposals(1, [proposal(None)])
+    case.record_proposals(1, [proposal(None)], now=utc_now())
     (event,) = case.collect_events()
     event_type, payload = integration_payload(event, case)
     with pytest.raises(ValueError, match="breaks its contract"):  # stored before stamps existed

@@ -7,6 +7,7 @@ from contracts.errors import Conflict, Forbidden
 from contracts.events import dump_payload
 from services.cases.domain import Case
 from services.cases.outgoing import integration_payload
+from services.common.clock import utc_now
 from tests.support import case_form
 
 AUTHOR, MENTOR = "author-1", "mentor-1"
@@ -14,10 +15,12 @@ AUTHOR, MENTOR = "author-1", "mentor-1"
 
 def solved(**form):
     case = Case(number="MC-2026-000009", author_id=AUTHOR, form=case_form(**form))
-    case.record_proposals(1, [{"mentor_id": MENTOR, "matched_rubrics": ["self-management"], "score": 1.0}])
-    case.choose_mentor(AUTHOR, MENTOR)
-    case.accept(MENTOR)
-    case.propose_solution(MENTOR, "Agree class rules together.", [])
+    case.record_proposals(
+        1, [{"mentor_id": MENTOR, "matched_rubrics": ["self-management"], "score": 1.0}], now=utc_now()
+    )
+    case.choose_mentor(AUTHOR, MENTOR, now=utc_now())
+    case.accept(MENTOR, now=utc_now())
+    case.propose_solution(MENTOR, "Agree class rules together.", [], now=utc_now())
     return case
 
 

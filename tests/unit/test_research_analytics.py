@@ -7,6 +7,7 @@ import pytest
 
 from research.analytics import Statistics, fold
 from services.cases.domain import Case
+from services.common.clock import utc_now
 from tests.support import case_form
 
 T0 = datetime.datetime(2026, 3, 30, 12, 0, tzinfo=datetime.timezone.utc)
@@ -132,13 +133,13 @@ def test_mentor_quality_comes_from_the_same_fold_as_the_moderators_figures():
     author, m1, m2 = (str(uuid.uuid4()) for _ in range(3))
     case = Case.file(uuid.uuid4(), "MC-2", author, case_form(rubrics=["families-at-risk"]))
     proposals = [{"mentor_id": m, "matched_rubrics": [], "score": 1.0} for m in (m1, m2)]
-    case.record_proposals(1, proposals)
-    case.choose_mentor(author, m1)
+    case.record_proposals(1, proposals, now=utc_now())
+    case.choose_mentor(author, m1, now=utc_now())
     case.decline(m1, "busy")
-    case.record_proposals(2, proposals[1:])
-    case.choose_mentor(author, m2)
-    case.accept(m2)
-    sid = case.propose_solution(m2, "Try this.", [])
+    case.record_proposals(2, proposals[1:], now=utc_now())
+    case.choose_mentor(author, m2, now=utc_now())
+    case.accept(m2, now=utc_now())
+    sid = case.propose_solution(m2, "Try this.", [], now=utc_now())
     case.complete(
         author, {"problem_solved": "yes", "helpfulness": {sid: 4}, "actions": "", "learned": "", "comment": ""}
     )
@@ -162,16 +163,16 @@ def test_real_case_events():
     author, m1, m2 = (str(uuid.uuid4()) for _ in range(3))
     case = Case.file(uuid.uuid4(), "MC-1", author, case_form(rubrics=["families-at-risk"], urgency="urgent"))
     proposals = [{"mentor_id": m, "matched_rubrics": [], "score": 1.0} for m in (m1, m2)]
-    case.record_proposals(1, proposals)
-    case.choose_mentor(author, m1)
+    case.record_proposals(1, proposals, now=utc_now())
+    case.choose_mentor(author, m1, now=utc_now())
     case.decline(m1, "busy")
-    case.record_proposals(2, proposals)
-    case.choose_mentor(author, m2)
-    case.accept(m2)
-    qids = case.ask_questions(m2, [{"bank_id": None, "text": "Why?", "kind": "clarifying"}])
-    case.answer_questions(author, [{"question_id": qids[0], "text": "Because."}])
-    case.keep_request(author)
-    sid = case.propose_solution(m2, "Try this.", [])
+    case.record_proposals(2, proposals, now=utc_now())
+    case.choose_mentor(author, m2, now=utc_now())
+    case.accept(m2, now=utc_now())
+    qids = case.ask_questions(m2, [{"bank_id": None, "text": "Why?", "kind": "clarifying"}], now=utc_now())
+    case.answer_questions(author, [{"question_id": qids[0], "text": "Because."}], now=utc_now())
+    case.keep_request(author, now=utc_now())
+    sid = case.propose_solution(m2, "Try this.", [], now=utc_now())
     case.complete(
         author, {"problem_solved": "no", "helpfulness": {sid: 2}, "actions": "", "learned": "", "comment": ""}
     )
