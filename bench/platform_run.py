@@ -45,10 +45,12 @@ def _load_runner():
     return module
 
 
-runner = _load_runner()
+_load_runner()  # it puts scripts/ last on sys.path, where its parts (scripts/runner_*.py) are found
+runner = importlib.import_module("runner_table")
+processes = importlib.import_module("runner_processes")
 # identity, cases, matching, notifications, library, gateway: the nameko services (the runner also starts
 # the browser client, "web", which is no nameko service: bench/bench_web.py starts it itself)
-SERVICES = tuple(s for s in runner.SERVICES if s != getattr(runner, "WEB", "web"))
+SERVICES = tuple(s for s in runner.SERVICES if s != runner.WEB)
 BACKENDS = tuple(s for s in SERVICES if s != "gateway")
 DEFAULT_POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 DEFAULT_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
@@ -202,7 +204,7 @@ class BenchPlatform:
         )
         self.extra.append(catcher)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not runner._reachable("127.0.0.1", port, 0.5):
+        while time.monotonic() < deadline and not processes.reachable("127.0.0.1", port, 0.5):
             time.sleep(0.2)
         self.overrides.setdefault("SMTP_HOST", "127.0.0.1")
         self.overrides.setdefault("SMTP_PORT", str(port))

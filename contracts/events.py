@@ -18,7 +18,7 @@ from contracts.validation import schema_of
 # Every string of a payload has a maximum length, and so has every list: an event with a 30 MiB
 # field is unreadable (parked at once, like an unknown schema version), never an inbox entry or an
 # e-mail. The limits are those of the requests the fields come from (contracts/case_form.py,
-# contracts/rpc.py), so the cases service's save-time check (services/cases/outgoing.py) refuses a
+# contracts/rpc_<service>.py), so the cases service's save-time check (services/cases/outgoing.py) refuses a
 # command that would produce more; ids and slugs are short; a list holds at most what a request may
 # (the gateway takes at most 1000 items per array).
 LIST_MAX = 1000

@@ -83,7 +83,7 @@ DIFFICULTY_MAX = 1000
 QUESTION_MAX = 500
 SOLUTION_MAX = 5000
 REFLECTION_TEXT_MAX = 1000
-# Limits of the other texts that reach events, in characters (the request schemas of contracts/rpc.py).
+# Limits of the other texts that reach events, in characters (the request schemas of contracts/rpc_<service>.py).
 ID_MAX = 64  # any id (users, cases, solutions, threads, applications): path values are at most 64 too
 FORUM_TITLE_MAX = 200
 MATERIAL_TITLE_MAX = 300

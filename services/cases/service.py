@@ -25,9 +25,7 @@ from nameko.timer import timer
 from contracts.case_form import CaseFormSchema
 from contracts.errors import Conflict, Forbidden, MentorSuspended, PlatformError
 from contracts.question_bank import HINTS_BY_ID, bank_as_dict
-from contracts.rpc import (
-    AccessReasonSchema,
-    ActorSchema,
+from contracts.rpc_cases import (
     AnswerQuestionsSchema,
     AskQuestionsSchema,
     AsOfSchema,
@@ -37,12 +35,13 @@ from contracts.rpc import (
     QuestionSuggestionListSchema,
     QuestionSuggestionQuerySchema,
     QuestionSuggestionUsageSchema,
-    ReasonSchema,
     ReflectionSchema,
     ShareSchema,
     SolutionSchema,
     TextSchema,
 )
+from contracts.rpc_common import ActorSchema, ReasonSchema
+from contracts.rpc_identity import AccessReasonSchema
 from contracts.statistics import (
     CaseStatisticsSchema,
     MentorQualityListSchema,

@@ -3,7 +3,7 @@
 from contracts.errors import Forbidden, InvalidInput
 from contracts.forum import new_thread_id
 from contracts.question_bank import bank_as_dict
-from contracts.rpc import ACCESS_REASON_MIN
+from contracts.rpc_identity import ACCESS_REASON_MIN
 from services.cases.application import event_id
 from services.cases.domain import WORKING
 from services.cases.outgoing import CONTRACT_STAMP

@@ -10,7 +10,7 @@ itself, asks cases.author_for (which refuses anybody but the author, moderators 
 working on a personal-mode case, and a moderator without a reason), then reads and records.
 """
 
-from contracts.rpc import AccessLogPageSchema, AccessLogQuerySchema, AccessReasonSchema, AuthorCardSchema
+from contracts.rpc_identity import AccessLogPageSchema, AccessLogQuerySchema, AccessReasonSchema, AuthorCardSchema
 from services.gateway.entrypoints import http
 
 

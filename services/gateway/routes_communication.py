@@ -5,7 +5,8 @@ A mixin of GatewayService (it has the RPC proxies). Dates cross RPC as ISO strin
 and queries with dates are dumped back through their schema before the call.
 """
 
-from contracts.rpc import (
+from contracts.rpc_common import ReasonSchema
+from contracts.rpc_notifications import (
     CalendarEventFormSchema,
     CalendarEventPatchSchema,
     CalendarEventViewSchema,
@@ -21,7 +22,6 @@ from contracts.rpc import (
     MessageThreadSchema,
     PreferencesSchema,
     PreferencesUpdateSchema,
-    ReasonSchema,
     UnreadCountSchema,
 )
 from contracts.validation import schema_of

@@ -7,8 +7,8 @@ A mixin of GatewayService (it has the RPC proxies). Browsing and searching the l
 """
 
 from contracts.errors import PlatformError
-from contracts.rpc import (
-    CaseViewSchema,
+from contracts.rpc_cases import CaseViewSchema
+from contracts.rpc_library import (
     DraftEditSchema,
     DraftQuerySchema,
     DraftViewSchema,

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from contracts import vocabulary as v
 from contracts.errors import EmailNotVerified
-from contracts.rpc import (
+from contracts.rpc_identity import (
     AccreditationApplicationSchema,
     AccreditationViewSchema,
     ApplicationReviewSchema,

@@ -9,7 +9,7 @@ A mixin of GatewayService (it has the RPC proxies). The services refuse anyone b
 registrations cover every year, the library counts what is visible now.
 """
 
-from contracts.rpc import QuestionSuggestionUsageSchema
+from contracts.rpc_cases import QuestionSuggestionUsageSchema
 from contracts.statistics import MentorQualityListSchema, MentorQualityQuerySchema, StatisticsFilterSchema
 from contracts.validation import schema_of
 from services.gateway.entrypoints import http

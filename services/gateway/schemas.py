@@ -1,18 +1,15 @@
 """Gateway-only schemas: list envelopes, query strings, the error shape, reference data, health,
 and the forum's thread views (library.list_threads / get_thread).
 
-Request bodies and single results reuse contracts/rpc.py and contracts/case_form.py as they are.
+Request bodies and single results reuse the contracts (contracts/rpc_<service>.py, contracts/case_form.py) as they are.
 """
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from contracts.rpc import (
-    HistoryItemSchema,
-    InboxEntryViewSchema,
-    LibraryEntryViewSchema,
-    MentorProfileViewSchema,
-    QuestionnaireReadViewSchema,
-)
+from contracts.rpc_cases import HistoryItemSchema
+from contracts.rpc_identity import MentorProfileViewSchema, QuestionnaireReadViewSchema
+from contracts.rpc_library import LibraryEntryViewSchema
+from contracts.rpc_notifications import InboxEntryViewSchema
 from contracts.rubrics import RUBRIC_SLUGS
 
 # ---- errors -------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """Gateway-only schemas of the communication routes: list envelopes.
 
-Bodies, query strings and single results are contracts/rpc.py's (the notifications service
+Bodies, query strings and single results are contracts/rpc_notifications.py's (the notifications service
 loads them again).
 """
 
 from marshmallow import Schema, fields
 
-from contracts.rpc import CalendarEventViewSchema, ConversationViewSchema
+from contracts.rpc_notifications import CalendarEventViewSchema, ConversationViewSchema
 
 
 class ConversationListSchema(Schema):

@@ -1,12 +1,12 @@
 """Gateway-only schemas of the library and forum routes (routes_library.py).
 
-Bodies and single results are contracts/rpc.py's (the library service loads them again); the
+Bodies and single results are contracts/rpc_library.py's (the library service loads them again); the
 library's page and the forum's views are in schemas.py beside the routes that were there first.
 """
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from contracts.rpc import DraftSummarySchema, DraftViewSchema, SimilarItemViewSchema
+from contracts.rpc_library import DraftSummarySchema, DraftViewSchema, SimilarItemViewSchema
 
 
 class SimilarQuerySchema(Schema):

@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from contracts.rpc import ProposedMentorSchema
+from contracts.rpc_matching import ProposedMentorSchema
 
 
 class ColleagueQuerySchema(Schema):

@@ -1,10 +1,10 @@
 """Gateway schemas of the people routes (services/gateway/routes_people.py): list envelopes and
-query strings. Bodies and single results are the contracts' (contracts/rpc.py)."""
+query strings. Bodies and single results are the contracts' (contracts/rpc_identity.py)."""
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from contracts import vocabulary as v
-from contracts.rpc import ApplicationReviewSchema
+from contracts.rpc_identity import ApplicationReviewSchema
 
 
 class ApplicationStateQuerySchema(Schema):

@@ -12,35 +12,36 @@ from contracts import vocabulary as v
 from contracts.case_form import CaseFormSchema
 from contracts.errors import InvalidInput, PlatformError, ServiceUnavailable
 from contracts.question_bank import QUESTION_KIND_LABELS, QUESTION_KINDS, bank_as_dict
-from contracts.rpc import (
+from contracts.rpc_cases import (
     AnswerQuestionsSchema,
     AskQuestionsSchema,
     AsOfSchema,
-    AuthorCardSchema,
     CaseFilterSchema,
     CaseSummaryPageSchema,
     CaseViewSchema,
     ChooseMentorSchema,
     ForumPublishSchema,
-    LibraryEntryViewSchema,
-    LibrarySearchSchema,
+    QuestionSuggestionListSchema,
+    QuestionSuggestionQuerySchema,
+    ReflectionSchema,
+    ShareSchema,
+    SolutionSchema,
+    TextSchema,
+)
+from contracts.rpc_common import ReasonSchema
+from contracts.rpc_identity import (
+    AuthorCardSchema,
     MentorProfileSchema,
     MentorProfileViewSchema,
     QuestionnaireSchema,
     QuestionnaireViewSchema,
-    QuestionSuggestionListSchema,
-    QuestionSuggestionQuerySchema,
-    ReasonSchema,
-    ReflectionSchema,
     RegisterSchema,
     RegistrationAcceptedSchema,
-    ShareSchema,
     SignInSchema,
-    SolutionSchema,
-    TextSchema,
     TokenViewSchema,
     UserViewSchema,
 )
+from contracts.rpc_library import LibraryEntryViewSchema, LibrarySearchSchema
 from contracts.rubrics import RUBRICS
 from contracts.validation import schema_of
 from services.common.actors import ActingUser

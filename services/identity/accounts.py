@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timezone
 
 from contracts.errors import EmailNotVerified, Forbidden, InvalidInput
-from contracts.rpc import UserViewSchema
+from contracts.rpc_identity import UserViewSchema
 from contracts.validation import schema_of
 from services.common.tokens import SESSION_ENDED  # noqa: F401 - identity's refusals and the gateway's say the same
 

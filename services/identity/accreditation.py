@@ -8,7 +8,7 @@ proposed by matching. Pure: states, transitions and views; no I/O.
 
 from contracts import vocabulary as v
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound
-from contracts.rpc import AccreditationViewSchema, ApplicationReviewSchema, ApplicationViewSchema
+from contracts.rpc_identity import AccreditationViewSchema, ApplicationReviewSchema, ApplicationViewSchema
 from contracts.validation import schema_of
 from services.identity.accounts import parse_id
 

@@ -24,7 +24,7 @@ import sys
 import psycopg2
 
 from contracts.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
-from contracts.rpc import RegisterSchema
+from contracts.rpc_identity import RegisterSchema
 from contracts.validation import load
 from services.common.db import PostgresStore, ensure_database
 from services.common.schema import PUBLISHER_TABLES

@@ -10,7 +10,7 @@ No event is published: no other service consumes these reads (the author reads t
 import uuid
 
 from contracts.errors import InvalidInput
-from contracts.rpc import AccessLogEntrySchema, QuestionnaireReadViewSchema
+from contracts.rpc_identity import AccessLogEntrySchema, QuestionnaireReadViewSchema
 from contracts.validation import schema_of
 
 IDENTITY = "identity"

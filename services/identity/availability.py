@@ -4,7 +4,7 @@ public profile); matching reads it from the MentorProfileUpdated snapshot. No I/
 from datetime import date
 
 from contracts import vocabulary as v
-from contracts.rpc import AvailabilityViewSchema
+from contracts.rpc_identity import AvailabilityViewSchema
 from contracts.validation import schema_of
 
 DEFAULTS = {"capacity": v.DEFAULT_CAPACITY, "away_periods": [], "updated_at": None}

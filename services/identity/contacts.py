@@ -6,7 +6,7 @@ none; it asks for a role when a mentor writes a direct message.
 """
 
 from contracts.errors import NotFound
-from contracts.rpc import ContactSchema
+from contracts.rpc_identity import ContactSchema
 from contracts.validation import schema_of
 from services.identity.accounts import parse_id
 

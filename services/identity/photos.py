@@ -7,7 +7,7 @@ import hashlib
 
 from contracts import vocabulary as v
 from contracts.errors import InvalidInput
-from contracts.rpc import PhotoSchema, PhotoViewSchema
+from contracts.rpc_identity import PhotoSchema, PhotoViewSchema
 from contracts.validation import schema_of
 
 MAX_BYTES = v.PHOTO_MAX_BYTES

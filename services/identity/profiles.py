@@ -6,7 +6,7 @@ e-mail, the availability or the accreditation statement.
 
 from contracts.errors import InvalidInput
 from contracts.events import dump_payload
-from contracts.rpc import MentorProfileViewSchema
+from contracts.rpc_identity import MentorProfileViewSchema
 from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import schema_of
 from services.identity.accounts import parse_id, unique

@@ -7,7 +7,7 @@ personal-mode case they work on, a moderator only with a reason (the cases servi
 """
 
 from contracts.errors import Forbidden, InvalidInput
-from contracts.rpc import AuthorCardSchema, QuestionnaireViewSchema
+from contracts.rpc_identity import AuthorCardSchema, QuestionnaireViewSchema
 from contracts.validation import schema_of
 from services.identity.accounts import parse_id, unique
 

@@ -12,16 +12,15 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
 from contracts.errors import Forbidden, InvalidInput, NotFound, PlatformError, TooManyRequests, Unauthorized
-from contracts.rpc import (
+from contracts.rpc_common import ActorSchema, HealthSchema
+from contracts.rpc_identity import (
     AccessLogQuerySchema,
     AccessReasonSchema,
     AccreditationApplicationSchema,
-    ActorSchema,
     AvailabilitySchema,
     DecisionReasonSchema,
     EmailVerificationSchema,
     EmailVerifiedSchema,
-    HealthSchema,
     MentorProfileSchema,
     PasswordChangedSchema,
     PasswordChangeSchema,

@@ -16,7 +16,7 @@ Mentor suspension needs nothing here: the cases service refuses a suspended ment
 """
 
 from contracts.events import LIST_MAX
-from contracts.rpc import SessionRevocationsSchema
+from contracts.rpc_identity import SessionRevocationsSchema
 from contracts.validation import schema_of
 from services.common import outbox
 from services.identity import repository

@@ -12,8 +12,8 @@ tables.py.
 import uuid
 
 from contracts.errors import Forbidden, InvalidInput
-from contracts.rpc import (
-    ActorSchema,
+from contracts.rpc_common import ActorSchema
+from contracts.rpc_library import (
     DraftEditSchema,
     DraftQuerySchema,
     ForumMessageSchema,

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta, timezone
 from nameko.dependency_providers import Config
 
 from contracts.errors import NotFound
-from contracts.rpc import ActorSchema, SuggestColleaguesSchema
+from contracts.rpc_common import ActorSchema
+from contracts.rpc_matching import SuggestColleaguesSchema
 from contracts.validation import load
 from services.common import outbox
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch

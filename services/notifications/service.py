@@ -20,8 +20,8 @@ from contracts.news import (
     NewsQuerySchema,
     NewsWithdrawalSchema,
 )
-from contracts.rpc import (
-    ActorSchema,
+from contracts.rpc_common import ActorSchema, ReasonSchema
+from contracts.rpc_notifications import (
     CalendarEventFormSchema,
     CalendarEventPatchSchema,
     CalendarQuerySchema,
@@ -30,7 +30,6 @@ from contracts.rpc import (
     MarkAllReadSchema,
     MessageThreadQuerySchema,
     PreferencesUpdateSchema,
-    ReasonSchema,
 )
 from contracts.surveys import AUDIENCE_ROLES
 from contracts.validation import load

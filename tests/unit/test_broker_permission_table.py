@@ -18,7 +18,10 @@ from contracts.topology import SESSION_FEED, SUBSCRIPTIONS, consumer_queue
 from services.common import broker_users
 from services.common.consumer import EventSubscriber
 from services.common.relay import EventRelay
-from tests.unit.test_deployment import ROOT, env_example, runner
+from tests.unit.test_deployment import ROOT, env_example
+
+# importing test_deployment loaded scripts/platform.py, which put its parts (scripts/runner_*.py) on sys.path
+infrastructure = importlib.import_module("runner_infrastructure")
 
 UUID = "0f6c2d8e-1b7a-4c3e-9d2f-5a6b7c8d9e0f"
 
@@ -186,10 +189,10 @@ def test_the_runner_creates_the_users_and_keeps_their_passwords(monkeypatch, tmp
     def fake_rabbitmqctl(args, input=None, **kwargs):
         imported.append((args, json.loads(input)))
 
-    monkeypatch.setattr(runner, "BROKER_DIR", str(tmp_path / "broker"))
-    monkeypatch.setattr(runner.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(infrastructure, "BROKER_DIR", str(tmp_path / "broker"))
+    monkeypatch.setattr(infrastructure.shutil, "which", lambda name: f"/usr/sbin/{name}")
     monkeypatch.delenv("AMQP_URI", raising=False)
-    uris = runner.ensure_broker_users(run=fake_rabbitmqctl)
+    uris = infrastructure.ensure_broker_users(run=fake_rabbitmqctl)
     [(args, document)] = imported
     assert args[:3] == ["rabbitmqctl", "-q", "import_definitions"]
     passwords = {u["name"]: u["password"] for u in document["users"]}
@@ -201,7 +204,7 @@ def test_the_runner_creates_the_users_and_keeps_their_passwords(monkeypatch, tmp
         assert parts.password == passwords[parts.username] and len(parts.password) >= 24
         path = tmp_path / "broker" / f"{service}.password"
         assert path.read_text().strip() == parts.password and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert runner.ensure_broker_users(run=fake_rabbitmqctl) == uris  # the same passwords next time
+    assert infrastructure.ensure_broker_users(run=fake_rabbitmqctl) == uris  # the same passwords next time
 
 
 @pytest.mark.parametrize("service", broker_users.SERVICES)

@@ -26,14 +26,18 @@ COMPOSE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _load_runner():
-    # by path: the file is named platform.py, which must not shadow the standard library's module
+    # by path: the file is named platform.py, which must not shadow the standard library's module;
+    # loading it puts scripts/ last on sys.path, where its parts (scripts/runner_*.py) are found
     spec = importlib.util.spec_from_file_location("mentor_platform_runner", ROOT / "scripts" / "platform.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-runner = _load_runner()
+_load_runner()
+runner = importlib.import_module("runner_table")  # the services, their commands and variables
+supervisor = importlib.import_module("runner_supervisor")
+processes = importlib.import_module("runner_processes")
 
 
 def service_names():
@@ -89,7 +93,7 @@ def test_services_are_found():
 
 def test_every_service_is_in_the_runner_and_in_compose(compose):
     found = set(service_names())
-    assert set(runner.SERVICES) == found, "scripts/platform.py SERVICES must list exactly the services/ folders"
+    assert set(runner.SERVICES) == found, "scripts/runner_table.py SERVICES must list exactly the services/ folders"
     missing = found - set(compose["services"])
     assert not missing, f"docker-compose.yml has no service for {sorted(missing)}"
     extra = set(compose["services"]) - found - set(INFRASTRUCTURE) - set(ONE_SHOT)
@@ -119,12 +123,12 @@ def test_compose_sets_every_config_variable(compose, service):
 @pytest.mark.parametrize("service", service_names())
 def test_runner_sets_every_config_variable_with_its_default(service):
     wanted = config_vars(service)
-    assert service in runner.SERVICES, f"scripts/platform.py SERVICES has no {service!r}"
+    assert service in runner.SERVICES, f"scripts/runner_table.py SERVICES has no {service!r}"
     env = runner.service_env(service, environ={})
     missing = set(wanted) - set(env)
-    assert not missing, f"scripts/platform.py SERVICES[{service!r}] does not set {sorted(missing)}"
+    assert not missing, f"scripts/runner_table.py SERVICES[{service!r}] does not set {sorted(missing)}"
     unused = set(env) - set(wanted)
-    assert not unused, f"scripts/platform.py sets {sorted(unused)} for {service}, which its config.yaml never reads"
+    assert not unused, f"scripts/runner_table.py sets {sorted(unused)} for {service}, which its config.yaml never reads"
     for name, default in wanted.items():
         assert env[name] == default, (
             f"{name}: the runner's default {env[name]!r} differs from services/{service}/config.yaml's {default!r}"
@@ -134,7 +138,7 @@ def test_runner_sets_every_config_variable_with_its_default(service):
 def test_runner_env_defaults_are_all_used():
     used = {name for service in service_names() for name in config_vars(service)}
     assert set(runner.ENV_DEFAULTS) == used, (
-        f"scripts/platform.py ENV_DEFAULTS lacks {sorted(used - set(runner.ENV_DEFAULTS))} "
+        f"scripts/runner_table.py ENV_DEFAULTS lacks {sorted(used - set(runner.ENV_DEFAULTS))} "
         f"and has unused {sorted(set(runner.ENV_DEFAULTS) - used)}"
     )
 
@@ -249,15 +253,15 @@ def test_up_starts_each_service_with_its_command_and_variables(monkeypatch, tmp_
         def __init__(self, args, **kwargs):
             started.update(args=args, **kwargs)
 
-    monkeypatch.setattr(runner.subprocess, "Popen", FakePopen)
-    monkeypatch.setattr(runner, "LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setattr(runner, "PID_DIR", str(tmp_path / "pids"))
+    monkeypatch.setattr(supervisor.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(processes, "LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setattr(processes, "PID_DIR", str(tmp_path / "pids"))
     for name in runner.ENV_DEFAULTS:
         monkeypatch.delenv(name, raising=False)
-    runner.start_service(service)
+    supervisor.start_service(service)
     assert started["args"][1:] == shlex.split(runner.command(service))[1:]
     assert started["args"][0].endswith("python" if service == "web" else "nameko") or (
-        service == "web" and started["args"][0] == runner.sys.executable
+        service == "web" and started["args"][0] == supervisor.sys.executable
     )
     env = started["env"]
     for name, default in config_vars(service).items():

@@ -8,7 +8,7 @@ import yaml
 from nameko.cli.main import setup_yaml_parser
 
 from contracts.question_bank import HINTS_BY_ID
-from contracts.rpc import CaseSummaryPageSchema, CaseViewSchema, QuestionSchema
+from contracts.rpc_cases import CaseSummaryPageSchema, CaseViewSchema, QuestionSchema
 from contracts.rubrics import RUBRIC_SLUGS
 from services.gateway import openapi
 from services.gateway.schemas import (

@@ -7,7 +7,7 @@ import pytest
 
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from contracts.events import dump_payload
-from contracts.rpc import AccreditationApplicationSchema, DecisionReasonSchema
+from contracts.rpc_identity import AccreditationApplicationSchema, DecisionReasonSchema
 from contracts.validation import load
 from services.identity import accreditation as a
 

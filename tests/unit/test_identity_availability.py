@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from contracts.errors import InvalidInput
-from contracts.rpc import AvailabilitySchema
+from contracts.rpc_identity import AvailabilitySchema
 from contracts.validation import load
 from services.identity import availability
 

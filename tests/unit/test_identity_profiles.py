@@ -7,7 +7,7 @@ import pytest
 
 from contracts.errors import Forbidden, InvalidInput
 from contracts.events import dump_payload
-from contracts.rpc import MentorProfileSchema, RegisterSchema
+from contracts.rpc_identity import MentorProfileSchema, RegisterSchema
 from contracts.validation import load
 from services.identity import accounts, profiles
 

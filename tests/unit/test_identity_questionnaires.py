@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from contracts.errors import Forbidden, InvalidInput
-from contracts.rpc import QuestionnaireSchema
+from contracts.rpc_identity import QuestionnaireSchema
 from contracts.validation import load
 from services.identity import questionnaires
 

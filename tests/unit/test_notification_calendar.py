@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from contracts.errors import Conflict, Forbidden, InvalidInput
-from contracts.rpc import CalendarEventFormSchema, CalendarEventPatchSchema, CalendarQuerySchema
+from contracts.rpc_notifications import CalendarEventFormSchema, CalendarEventPatchSchema, CalendarQuerySchema
 from services.notifications import calendar
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
