@@ -194,14 +194,14 @@ class NotificationsService:
         body = load(PreferencesUpdateSchema, body, "preferences")
         with self.db.transaction() as cur:
             preferences.save_preferences(cur, actor["user_id"], body["email"])
-            if body["news"] is not None:
+            if "news" in body:  # omitted: the subscription is unchanged
                 news.save_subscription(cur, actor["user_id"], body["news"])
             view = self._preferences(cur, actor["user_id"])
         log.info(
             "notification_preferences_updated",
             user_id=actor["user_id"],
             kinds=sorted(body["email"]),
-            news=body["news"] is not None,
+            news="news" in body,
         )
         return view
 

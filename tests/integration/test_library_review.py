@@ -19,10 +19,17 @@ MODERATOR = actor("moderator")
 READER = actor("mentee")
 
 
+LIBRARY_DB = "review_library"
+
+
 @pytest.fixture(scope="module")
 def library(start_module_service, test_env):
     start_module_service(NotificationsService, EMAIL_POLL_INTERVAL=3600)  # the inbox; no e-mail is sent here
-    with consumer_under_test(start_module_service, test_env, LibraryService) as broker:  # the default: moderator
+    # a library database of this module's own: the moderators' list shows the oldest LIST_LIMIT pending
+    # drafts, and other modules leave more than that in the session's shared one
+    with consumer_under_test(
+        start_module_service, test_env, LibraryService, DATABASE_URL=test_env.database_url(LIBRARY_DB)
+    ) as broker:  # the default review: a moderator
         yield broker
     give_up_emails(test_env, "@moderators")
 
@@ -94,7 +101,7 @@ def withdrawal(body, author):
 def deliver(library, db, *bodies):
     for body in bodies:
         library.publish(body)
-    eventually(lambda: processed(db, "library", bodies[-1]), message="events processed")
+    eventually(lambda: processed(db, LIBRARY_DB, bodies[-1]), message="events processed")
 
 
 def found(rpc, word):
@@ -111,7 +118,7 @@ def found(rpc, word):
 
 
 def decisions(db, draft):
-    with db("library").cursor() as cur:
+    with db(LIBRARY_DB).cursor() as cur:
         cur.execute(
             "SELECT envelope->>'type', envelope->'payload'->>'decision' FROM outbox "
             "WHERE envelope->'payload'->>'draft_id' = %s ORDER BY position",
@@ -212,7 +219,7 @@ def test_a_consenting_completion_is_a_draft_until_a_moderator_publishes_it(libra
 
 
 def count_rows(db, query, *args):
-    with db("library").cursor() as cur:
+    with db(LIBRARY_DB).cursor() as cur:
         cur.execute(query, args)
         return cur.fetchall()
 
