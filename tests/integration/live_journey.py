@@ -20,7 +20,7 @@ def completed_journey(start_module_service, test_env, prefix):
     from tests.actors import signed_rpc
     from tests.integration.relay_helpers import publish_via_outbox
 
-    urls = {name: test_env.database_url(f"{prefix}_{name}") for name in ("cases", "matching", "library")}
+    urls = {name: test_env.database_url(f"{prefix}_{name}") for name in ("cases", "matching", "library", "identity")}
     _purge_library_queue(test_env)  # events other modules left unconsumed would enter this live library
     start_module_service(MatchingService, DATABASE_URL=urls["matching"])
     start_module_service(CasesService, DATABASE_URL=urls["cases"])
@@ -33,6 +33,7 @@ def completed_journey(start_module_service, test_env, prefix):
         "MentorProfileUpdated",
         mentor_id,
         mentor_snapshot(mentor_id, ["class-management-motivation"]),
+        url=urls["identity"],  # identity's log of this journey alone: a rebuild of matching reads it
     )
     with signed_rpc(test_env.amqp_uri, timeout=15) as rpc:
         eventually(lambda: _call(lambda: rpc.matching.get_mentor(mentor_id)), message="matching knows mentor")

@@ -13,12 +13,11 @@ from kombu import Connection
 
 from contracts.topology import SUBSCRIPTIONS_BY_QUEUE, consumer_queue, parking_queue
 from operations import backup
-from research.cli import main as research
 from services.cases.service import CasesService
 from services.library.service import LibraryService
 from services.matching.service import MatchingService
 from tests.integration.live_journey import completed_journey
-from tests.support import eventually
+from tests.support import eventually, run_research
 
 SERVICES = ("cases", "matching", "library")
 SERVICE_CLASSES = {"cases": CasesService, "matching": MatchingService, "library": LibraryService}
@@ -59,11 +58,6 @@ def run_backup(*argv):
     out, err = io.StringIO(), io.StringIO()
     code = backup.main(list(argv), stdout=out, environ={}, stderr=err)
     return code, out.getvalue(), err.getvalue()
-
-
-def research_run(*argv):
-    out = io.StringIO()
-    return research(list(argv), stdout=out), out.getvalue()
 
 
 def figures(url):
@@ -131,12 +125,12 @@ def test_restored_databases_run_again_and_nothing_is_handled_twice(journey, dump
     )
     assert {s: figures(restored[s]) for s in SERVICES} == before  # each skipped, nothing handled twice
 
-    code, out = research_run(
+    code, out = run_research(
         "verify", "library", "--live-url", journey["library"], "--rebuilt-url", restored["library"]
     )
     assert code == 0, out
     rebuilt = journey["test_env"].database_url("restored_rebuilt_library")
-    code, out = research_run(
+    code, out = run_research(
         "rebuild",
         "library",
         "--cases-url",
@@ -147,14 +141,14 @@ def test_restored_databases_run_again_and_nothing_is_handled_twice(journey, dump
         rebuilt,
     )
     assert code == 0, out
-    code, out = research_run("verify", "library", "--live-url", restored["library"], "--rebuilt-url", rebuilt)
+    code, out = run_research("verify", "library", "--live-url", restored["library"], "--rebuilt-url", rebuilt)
     assert code == 0 and "live and rebuilt are equal" in out, out
     rebuilt = journey["test_env"].database_url("restored_rebuilt_matching")
-    code, out = research_run(
+    code, out = run_research(
         "rebuild",
         "matching",
         "--identity-url",
-        journey["test_env"].database_url("identity_fixture"),
+        journey["identity"],
         "--cases-url",
         restored["cases"],
         "--matching-url",
@@ -163,7 +157,7 @@ def test_restored_databases_run_again_and_nothing_is_handled_twice(journey, dump
         rebuilt,
     )
     assert code == 0, out
-    code, out = research_run("verify", "matching", "--live-url", restored["matching"], "--rebuilt-url", rebuilt)
+    code, out = run_research("verify", "matching", "--live-url", restored["matching"], "--rebuilt-url", rebuilt)
     assert code == 0 and "live and rebuilt are equal" in out, out
 
 
