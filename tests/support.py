@@ -55,3 +55,13 @@ def mentor_snapshot(mentor_id, rubrics, **overrides):
     }
     payload.update(overrides)
     return payload
+
+
+def run_research(*argv):
+    """``mentor-research`` in this process: (exit code, what it printed)."""
+    import io
+
+    from research.cli import main
+
+    out = io.StringIO()
+    return main(list(argv), stdout=out), out.getvalue()

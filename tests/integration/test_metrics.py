@@ -15,8 +15,8 @@ from services.common.db import PostgresStore
 from services.matching.service import MatchingService
 from tests.faults.helpers import queue_depth
 from tests.integration.event_helpers import envelope, purge
-from tests.integration.gateway_platform import free_port, start_platform
-from tests.support import case_form, eventually
+from tests.integration.gateway_platform import start_platform
+from tests.support import case_form, eventually, free_port
 
 pytestmark = pytest.mark.usefixtures("platform")
 

@@ -3,7 +3,6 @@ matching and library services over RPC and events, each on databases of its own 
 events of other modules' tests cannot be in the live library)."""
 
 import csv
-import io
 import json
 import sys
 import uuid
@@ -14,6 +13,7 @@ import pytest
 from research.cli import main
 from services.library.projection import FORUM_NAMESPACE
 from tests.integration.live_journey import EDITED_QUESTION, completed_journey
+from tests.support import run_research
 
 KEY = "rebuild-key"
 
@@ -23,15 +23,9 @@ def journey(start_module_service, test_env):
     yield from completed_journey(start_module_service, test_env, "rebuild")
 
 
-def run(*argv):
-    out = io.StringIO()
-    code = main(list(argv), stdout=out)
-    return code, out.getvalue()
-
-
 def rebuild(journey, name):
     url = journey["test_env"].database_url(f"rebuilt_{name}")
-    code, out = run(
+    code, out = run_research(
         "rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"], "--into-url", url
     )
     assert code == 0, out
@@ -41,7 +35,7 @@ def rebuild(journey, name):
 
 def test_rebuilt_library_equals_live(journey):
     url = rebuild(journey, "equal")
-    code, out = run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
+    code, out = run_research("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
     assert code == 0, out
     assert "live and rebuilt are equal" in out
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
@@ -56,7 +50,7 @@ def test_rebuilt_library_equals_live(journey):
 
 def test_rebuild_refuses_a_database_already_used(journey):
     url = rebuild(journey, "used")
-    code, _ = run(
+    code, _ = run_research(
         "rebuild", "library", "--cases-url", journey["cases"], "--library-url", journey["library"], "--into-url", url
     )
     assert code == 2
@@ -73,7 +67,9 @@ def test_without_the_librarys_decisions_nothing_is_published(journey):
     store = PostgresStore(empty, 1)
     store.migrate(SCHEMA)
     store.close()
-    code, out = run("rebuild", "library", "--cases-url", journey["cases"], "--library-url", empty, "--into-url", url)
+    code, out = run_research(
+        "rebuild", "library", "--cases-url", journey["cases"], "--library-url", empty, "--into-url", url
+    )
     assert code == 0 and "(0 published, 0 rejected, 0 withdrawn)" in out, out
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute(
@@ -81,7 +77,7 @@ def test_without_the_librarys_decisions_nothing_is_published(journey):
             "(SELECT count(*) FROM publication_drafts WHERE state = 'pending')"
         )
         assert cur.fetchone() == (0, 0, 2)
-    code, out = run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
+    code, out = run_research("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
     assert code == 1 and "library_entries: only in live" in out
 
 
@@ -96,7 +92,7 @@ def test_tampering_with_a_live_row_makes_verify_fail_naming_it(journey, capsys):
         [(entry_id, question)] = cur.fetchall()
         cur.execute("UPDATE library_entries SET question = 'tampered too' WHERE id = %s", (entry_id,))
     try:
-        code, out = run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
+        code, out = run_research("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
     finally:
         with live.cursor() as cur:
             cur.execute("UPDATE forum_posts SET essence = %s WHERE id = %s", (essence, post_id))
@@ -106,7 +102,7 @@ def test_tampering_with_a_live_row_makes_verify_fail_naming_it(journey, capsys):
     assert f"library_entries: only in live: id={entry_id}" in out
     assert "library_entries: only in rebuilt:" in out
     assert "3 difference(s)" in out
-    assert run("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)[0] == 0
+    assert run_research("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)[0] == 0
 
 
 def test_parquet_export_round_trips(journey, tmp_path):

@@ -1,19 +1,17 @@
 """`mentor-research rebuild matching` equals the live read model; verify names a tampered row."""
 
-import io
 import uuid
 from datetime import date
 
 import psycopg2
 import pytest
 
-from research.cli import main
 from services.cases.service import CasesService
 from services.matching.service import MatchingService
 from tests.actors import signed_rpc
 from tests.integration.event_helpers import open_broker
 from tests.integration.relay_helpers import publish_via_outbox
-from tests.support import actor, case_form, eventually, mentor_snapshot
+from tests.support import actor, case_form, eventually, mentor_snapshot, run_research
 
 RUBRIC = "digital-technologies"
 
@@ -61,14 +59,9 @@ def live(start_module_service, test_env):
     return urls
 
 
-def run(*argv):
-    out = io.StringIO()
-    return main(list(argv), stdout=out), out.getvalue()
-
-
 def rebuild(live, test_env, name):
     url = test_env.database_url(f"rebuilt_m_{name}")
-    code, out = run(
+    code, out = run_research(
         "rebuild",
         "matching",
         "--identity-url",
@@ -87,7 +80,7 @@ def rebuild(live, test_env, name):
 
 def test_rebuilt_matching_equals_live_and_verify_names_a_tampered_row(live, test_env):
     url = rebuild(live, test_env, "equal")
-    code, out = run("verify", "matching", "--live-url", live["matching"], "--rebuilt-url", url)
+    code, out = run_research("verify", "matching", "--live-url", live["matching"], "--rebuilt-url", url)
     assert code == 0, out
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*), count(*) FILTER (WHERE NOT accepting_cases) FROM mentors")
@@ -105,7 +98,7 @@ def test_rebuilt_matching_equals_live_and_verify_names_a_tampered_row(live, test
         cur.execute("UPDATE proposals SET rubrics = '{education-law}' WHERE round = 2 RETURNING case_id")
         case_id = cur.fetchone()[0]
     try:
-        code, out = run("verify", "matching", "--live-url", live["matching"], "--rebuilt-url", url)
+        code, out = run_research("verify", "matching", "--live-url", live["matching"], "--rebuilt-url", url)
         assert code == 1
         assert f"proposals: case_id={case_id}, round=2: rubrics differs" in out
     finally:
