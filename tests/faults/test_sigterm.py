@@ -4,7 +4,9 @@ request it had accepted is answered (never a 5xx) and what it answered as done i
 (notifications and cases are also covered in tests/integration/test_graceful_shutdown.py.)"""
 
 import concurrent.futures
+import os
 import signal
+import subprocess
 import time
 import uuid
 
@@ -120,3 +122,24 @@ def test_the_gateway_stopped_under_load_answers_or_refuses_cleanly(test_env, ser
     created = [email for email, status in outcomes if status == 202]
     assert created and None in statuses, statuses  # the stop came in the middle of the load
     assert count(db, "identity", "SELECT count(*) FROM users WHERE email = ANY(%s)", created) == len(created)
+
+
+@pytest.mark.parametrize("name", ["identity", "matching"])
+def test_a_second_sigterm_while_stopping_does_not_stall_the_stop(services, name):
+    """An operator's second ``kill``, or a process group signalled twice: the second SIGTERM during the
+    graceful stop used to run the container's stop again beside the first (nameko's timer asserted on
+    its second stop) and the process hung until SIGKILL. It now waits for the stop under way
+    (services/common/container.py)."""
+    process = services(name)
+    started = time.monotonic()
+    os.killpg(process.process.pid, signal.SIGTERM)
+    time.sleep(0.2)  # inside the stop: an idle service takes seconds to stop
+    assert process.process.poll() is None, "stopped before the second signal: nothing was tested"
+    os.killpg(process.process.pid, signal.SIGTERM)
+    try:
+        process.process.wait(timeout=GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{name} still running {GRACE_SECONDS} s after two SIGTERMs:\n{process.tail()}")
+    assert process.process.returncode == 0, process.tail()
+    assert time.monotonic() - started < GRACE_SECONDS
+    assert "Traceback" not in process.log_text(), process.tail()

@@ -336,6 +336,18 @@ def test_services_run_under_an_init_that_hands_on_sigterm(compose, service):
     assert compose_service(compose, service).get("init") is True, f"{service} needs init: true"
 
 
+@pytest.mark.parametrize("service", nameko_service_names())
+def test_every_service_runs_in_the_container_whose_second_stop_waits_for_the_first(service):
+    """Without it, a second SIGTERM during a graceful stop hung the process until SIGKILL
+    (services/common/container.py; the processes themselves: tests/faults/test_sigterm.py)."""
+    from nameko.containers import get_container_cls
+
+    from services.common.container import GracefulContainer
+
+    config = yaml.safe_load(re.sub(r"!\w+", "", (SERVICES_DIR / service / "config.yaml").read_text()))
+    assert get_container_cls(config) is GracefulContainer, f"services/{service}/config.yaml: set SERVICE_CONTAINER_CLS"
+
+
 def test_mailpits_page_is_published_on_the_loopback_only(compose):
     for port in compose_service(compose, "mailpit").get("ports", []):
         assert str(port).startswith("127.0.0.1:"), f"mailpit's unauthenticated page published as {port!r}"
