@@ -1,27 +1,38 @@
 """A live journey on real cases, matching and library services, each on databases of its own (so
 hand-made events of other modules' tests cannot be in its library): what the research rebuild and the
-backup tests read. A generator for a module-scoped fixture: ``yield from completed_journey(...)``."""
+backup tests read; the backup test adds notifications, so all five services' databases hold the journey. A generator for a module-scoped fixture: ``yield from completed_journey(...)``."""
 
 import uuid
 
 import psycopg2
 
+from contracts.topology import SUBSCRIPTIONS_BY_QUEUE
 from services.cases.service import CasesService
 from services.library.service import LibraryService
 from services.matching.service import MatchingService
+from services.notifications.service import NotificationsService
 from tests.support import actor, case_form, eventually, mentor_snapshot
 
+NOTIFICATIONS_QUEUES = tuple(q for q in SUBSCRIPTIONS_BY_QUEUE if q.startswith("notifications."))
 EDITED_QUESTION = "How do I restore discipline in a 7th form (edited by the moderator)?"
 
 
-def completed_journey(start_module_service, test_env, prefix):
+def completed_journey(start_module_service, test_env, prefix, with_notifications=False):
     """A completed, consented case that was also published to the forum, reviewed by a moderator (the
-    solved case's question edited) and published live."""
+    solved case's question edited) and published live. ``with_notifications``: a notifications service
+    of the journey's own takes its events too (its inbox entries), e-mail rounds off (no identity
+    service runs to give contacts)."""
     from tests.actors import signed_rpc
     from tests.integration.relay_helpers import publish_via_outbox
 
-    urls = {name: test_env.database_url(f"{prefix}_{name}") for name in ("cases", "matching", "library", "identity")}
-    _purge_library_queue(test_env)  # events other modules left unconsumed would enter this live library
+    names = ("cases", "matching", "library", "identity") + (("notifications",) if with_notifications else ())
+    urls = {name: test_env.database_url(f"{prefix}_{name}") for name in names}
+    # events other modules left unconsumed would enter this journey's library (and inbox)
+    _purge_queues(
+        test_env, NOTIFICATIONS_QUEUES + ("library.case-events",) if with_notifications else ("library.case-events",)
+    )
+    if with_notifications:
+        start_module_service(NotificationsService, DATABASE_URL=urls["notifications"], EMAIL_POLL_INTERVAL=3600)
     start_module_service(MatchingService, DATABASE_URL=urls["matching"])
     start_module_service(CasesService, DATABASE_URL=urls["cases"])
     start_module_service(LibraryService, DATABASE_URL=urls["library"])
@@ -87,12 +98,13 @@ def completed_journey(start_module_service, test_env, prefix):
     live.close()
 
 
-def _purge_library_queue(test_env):
+def _purge_queues(test_env, queues):
     from tests.integration.event_helpers import open_broker
 
-    conn, _ = open_broker(test_env.amqp_uri)  # declares the topology: the queue exists
+    conn, _ = open_broker(test_env.amqp_uri)  # declares the topology: the queues exist
     try:
-        conn.default_channel.queue_purge("library.case-events")
+        for queue in queues:
+            conn.default_channel.queue_purge(queue)
     finally:
         conn.release()
 
