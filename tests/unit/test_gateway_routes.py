@@ -98,6 +98,7 @@ def test_config_yaml_has_the_gateway_keys(monkeypatch):
         "LOG_LEVEL": "INFO",
         "METRICS_PORT": 0,
         "max_workers": 32,
+        "SERVICE_CONTAINER_CLS": "services.common.container.GracefulContainer",
     }
 
 
