@@ -20,6 +20,7 @@ import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
+import hypothesis  # noqa: E402
 import psycopg2  # noqa: E402
 import pytest  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
@@ -63,8 +64,9 @@ def _docker_available():
 
 # ---- the quick local loop: `pytest -m "not slow"` (unit tests and the fast integration tests) ----------
 # CI runs everything. "slow" is every test of the folders that start whole platforms or break them, and
-# the integration modules that took most of that folder's time (measured with --junitxml on this
-# machine: together 85 % of it); the rest of tests/integration runs in the quick loop.
+# the integration modules that take seconds a test or tens of seconds in all (measured with --junitxml
+# on this machine, 2026-12-06 and 2026-12-07: over 10 s a module, or over 1.5 s a test); the rest of
+# tests/integration (about 20 modules, among them test_gateway's 61 requests) runs in the quick loop.
 SLOW_FOLDERS = {"e2e", "browser", "faults", "security", "deploy"}
 SLOW_INTEGRATION_MODULES = {
     "test_gateway_fuzz",
@@ -82,9 +84,48 @@ SLOW_INTEGRATION_MODULES = {
     "test_batch_consumer",
     "test_case_reminders",
     "test_broker_setup_http",
+    # 2026-12-07
+    "test_backup_restore",
+    "test_case_flags_and_escalation",
+    "test_case_flow_rpc",
+    "test_gateway_colleague_suggestions",
+    "test_gateway_figures",
+    "test_gateway_session_feed",
+    "test_gateway_statistics",
+    "test_gateway_without_identity",
+    "test_identity_account_email",
+    "test_library_review",
+    "test_matching_availability",
+    "test_metrics",
+    "test_news_items",
+    "test_notifications_email_pause",
+    "test_notifications_email_wake",
+    "test_notifications_inbox",
+    "test_parked_replay",
+    "test_production_settings",
+    "test_proposals_watchdog",
+    "test_redelivery",
+    "test_relay_recovery",
+    "test_research_rebuild",
+    "test_research_rebuild_matching",
+    "test_rpc_deadline",
+    "test_schema_migration",
+    "test_surveys_http",
 }
 FOLDER_MARKERS = {"e2e": "e2e", "browser": "browser"}
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+# Hypothesis' examples per property (tests/unit/test_fast_load.py): the full count in CI, a tenth in the
+# quick loop, which runs every property on fewer payloads; a property may still set its own count.
+EXAMPLES = {"full": 150, "quick": 15}
+
+
+def pytest_configure(config):
+    quick = config.getoption("markexpr", "").replace(" ", "") == "notslow"
+    for name, count in EXAMPLES.items():
+        hypothesis.settings.register_profile(name, max_examples=count)
+    hypothesis.settings.load_profile("quick" if quick else "full")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -197,16 +238,25 @@ class TestEnvironment:
         return env
 
     def cleanup(self):
+        # each rabbitmqctl call boots an Erlang VM (seconds on a busy machine): the vhost's and the session's
+        # users' deletions all run at once, beside the databases' drops
+        deletions = []
+
+        def start(args, **_):
+            deletions.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+        if self._vhost:
+            start(["rabbitmqctl", "-q", "delete_vhost", self._vhost])
+        if self._broker_passwords is not None:
+            broker_users.delete_with_rabbitmqctl(self._broker_passwords, self.broker_namespace, run=start)
         conn = psycopg2.connect(f"{self.postgres_base}/postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
             for name in self.databases:
                 cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.close()
-        if self._vhost:
-            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self._vhost], capture_output=True, timeout=60)
-        if self._broker_passwords is not None:
-            broker_users.delete_with_rabbitmqctl(self._broker_passwords, self.broker_namespace)
+        for deletion in deletions:
+            deletion.wait(timeout=60)
         self.mail.stop()
         shutil.rmtree(self._maildir, ignore_errors=True)
 

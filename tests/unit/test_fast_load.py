@@ -94,7 +94,7 @@ def test_the_schemas_on_the_hot_paths_are_checked_without_marshmallow():
 
 
 @pytest.mark.parametrize("key", SCHEMAS, ids=lambda k: f"{k[0]}-v{k[1]}")
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: tests/conftest.py
 @given(data=st.data())
 def test_what_the_check_accepts_marshmallow_loads_unchanged(key, data):
     schema = payload_schema(*key)
@@ -116,7 +116,7 @@ def test_what_the_check_accepts_marshmallow_loads_unchanged(key, data):
 
 
 @pytest.mark.parametrize("key", [k for k in SCHEMAS if supported(k)], ids=lambda k: f"{k[0]}-v{k[1]}")
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: tests/conftest.py
 @given(data=st.data())
 def test_valid_payloads_of_exact_json_types_pass_the_check(key, data):
     schema = payload_schema(*key)
