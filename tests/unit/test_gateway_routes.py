@@ -4,6 +4,7 @@ import inspect
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from nameko.cli.main import setup_yaml_parser
 
@@ -65,7 +66,19 @@ def test_routes_are_unique_and_versioned():
     # and 2 of question suggestions, 8 of surveys (issue 22)
 
 
-def test_config_yaml_has_the_gateway_keys(monkeypatch):
+@pytest.fixture
+def nameko_yaml():
+    """YAML read as `nameko run` reads config.yaml. nameko's parser setup registers ${...} on
+    yaml.SafeLoader itself, for the whole process: put back after the test, or every later safe_load
+    of the session (docker-compose.yml's ${POSTGRES_IMAGE:-...} in test_deployment) resolves variables."""
+    loader = yaml.SafeLoader
+    saved = dict(loader.yaml_constructors), {k: list(v) for k, v in loader.yaml_implicit_resolvers.items()}
+    setup_yaml_parser()
+    yield
+    loader.yaml_constructors, loader.yaml_implicit_resolvers = saved
+
+
+def test_config_yaml_has_the_gateway_keys(monkeypatch, nameko_yaml):
     for key in (
         "AMQP_URI",
         "ACTOR_SIGNING_KEY",
@@ -82,7 +95,6 @@ def test_config_yaml_has_the_gateway_keys(monkeypatch):
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RPC_TIMEOUT", "3")
-    setup_yaml_parser()
     config = yaml.safe_load(CONFIG.read_text())
     assert config == {
         "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/",
@@ -102,11 +114,10 @@ def test_config_yaml_has_the_gateway_keys(monkeypatch):
     }
 
 
-def test_config_yaml_keeps_strings_as_given(monkeypatch):
+def test_config_yaml_keeps_strings_as_given(monkeypatch, nameko_yaml):
     monkeypatch.setenv("TOKEN_SECRET", "12345678901234567890")
     monkeypatch.setenv("CORS_ALLOW_ORIGIN", "https://a.example, https://b.example")
     monkeypatch.setenv("GATEWAY_ADDRESS", "8000")
-    setup_yaml_parser()
     config = yaml.safe_load(CONFIG.read_text())
     assert config["TOKEN_SECRET"] == "12345678901234567890"
     assert config["CORS_ALLOW_ORIGIN"] == "https://a.example, https://b.example"
