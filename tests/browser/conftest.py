@@ -17,7 +17,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.conftest import platform, platform_settings  # noqa: F401  (the platform fixture, module scope, and its settings)
+from tests.e2e.conftest import (  # noqa: F401  (the platform fixture, its settings, and the hook that stops it)
+    platform,
+    platform_settings,
+    pytest_runtest_teardown,
+    running_platform,
+)
 from tests.processes import ROOT
 from tests.support import eventually, free_port
 

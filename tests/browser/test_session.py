@@ -141,11 +141,18 @@ def test_a_form_kept_across_sign_in_is_never_shown_to_another_person(platform, w
     browser.fill("#essence", "Личное: конфликт с завучем.")
     browser.fill("#question", "Как мне быть?")
     browser.check("input[name=rubrics][value=professional-ethics]")
+    # a third session of hers: ended by the same change as the browser's, it says when the gateway knows
+    other = platform.call("POST", "/api/v1/auth/sign-in", json={"email": first["email"], "password": PASSWORD})
     platform.call(
         "PUT",
         "/api/v1/me/password",
         token=token,
         json={"current_password": PASSWORD, "new_password": PASSWORD + " renewed"},
+    )
+    eventually(
+        lambda: platform.call("GET", "/api/v1/me", token=other["access_token"], expect=401) or True,
+        timeout=30,
+        message="the gateway refuses the sessions the password change ended",
     )
     browser.click_button("Подать кейс")
     browser.find("#email")

@@ -1,6 +1,7 @@
-"""A platform of real `nameko run` processes per end-to-end module (module scope: no stray
-consumer of theirs may outlive the module and take another test's messages)."""
+"""A platform of real `nameko run` processes for the end-to-end modules: shared by consecutive modules
+that want the same one, stopped after its folder's last test (``RunningPlatform``)."""
 
+import atexit
 import subprocess
 import sys
 import uuid
@@ -31,7 +32,61 @@ def platform_settings():
 
 
 @pytest.fixture(scope="module")
-def platform(test_env, tmp_path_factory, platform_databases, platform_settings):
+def platform(running_platform, test_env, tmp_path_factory, platform_databases, platform_settings):
+    """The platform of this module: the one already running when the module before it, in this folder,
+    wanted the same databases and settings (most modules do), else a new one (``RUNNING``)."""
+    key = (platform_databases, tuple(sorted(platform_settings.items())))
+    return running_platform.get(
+        key, lambda: _started(test_env, tmp_path_factory, platform_databases, platform_settings)
+    )
+
+
+@pytest.fixture(scope="session")
+def running_platform(test_env):
+    """``RUNNING``, stopped at the latest before the session's broker and databases go (a session fixture
+    set up after ``test_env`` is torn down before it): the last folder's platform stops here."""
+    yield RUNNING
+    RUNNING.stop()
+
+
+class RunningPlatform:
+    """The one platform running at a time. Consecutive modules of a folder that want the same one share
+    it: starting six processes costs seconds a module. Never two at once (they would share the session's
+    queues), and none outlives its folder (``pytest_runtest_teardown`` below): no stray consumer of
+    theirs may take a later test's messages."""
+
+    def __init__(self):
+        self.key = None
+        self.platform = None
+
+    def get(self, key, start):
+        if self.platform is None or key != self.key:
+            self.stop()
+            self.platform, self.key = start(), key
+        return self.platform
+
+    def stop(self):
+        platform, self.platform, self.key = self.platform, None, None
+        if platform is not None:
+            for process in platform.processes.values():
+                process.terminate()
+            for process in platform.processes.values():
+                process.wait()
+
+
+RUNNING = RunningPlatform()
+atexit.register(RUNNING.stop)  # an interrupted session
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the folder's last test (its module fixtures torn down), the platform stops. tests/browser's
+    conftest imports this hook too."""
+    if nextitem is None or nextitem.path.parent != item.path.parent:
+        RUNNING.stop()
+
+
+def _started(test_env, tmp_path_factory, platform_databases, platform_settings):
     log_dir = tmp_path_factory.mktemp("e2e-logs")
     port = free_port()
     env = test_env.process_env()
@@ -49,12 +104,13 @@ def platform(test_env, tmp_path_factory, platform_databases, platform_settings):
             process.wait_healthy(test_env.amqp_uri)
         base = f"http://127.0.0.1:{port}"
         eventually(lambda: _ok(f"{base}/health"), timeout=60, message="gateway up")
-        yield Platform(base, processes, test_env, env)
-    finally:
+    except BaseException:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait()
+        raise
+    return Platform(base, processes, test_env, env)
 
 
 def _ok(url):
