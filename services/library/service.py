@@ -61,6 +61,12 @@ PERSONAL_TABLES = {
 }
 
 
+# What the library keeps of identity's events (library.identity-events), for surveys' audiences.
+IDENTITY_FACTS = {
+    "MentorProfileUpdated": surveys.remember_mentor,
+    "MenteeInterestsUpdated": surveys.remember_mentee,
+}
+
 SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
 
 
@@ -346,12 +352,13 @@ class LibraryService:
 
     @subscribe("library.identity-events")
     def on_identity_event(self, envelope):
-        """Mentors' rubrics and accreditation, for surveys' audiences."""
-        if envelope.type != "MentorProfileUpdated":
+        """Mentors' rubrics and accreditation, and mentees' rubrics of interest, for surveys' audiences."""
+        remember = IDENTITY_FACTS.get(envelope.type)
+        if remember is None:
             raise ValueError(f"library.identity-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
             if first_delivery(cur, envelope, self.name):
-                surveys.remember_mentor(cur, envelope)
+                remember(cur, envelope)
 
     @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
     def announce_surveys(self):
