@@ -381,7 +381,7 @@ def test_an_unknown_rubric_of_interest_is_refused_naming_the_field_and_changes_n
     assert survey_mentee(test_env, mentee["id"])[0] == ["self-management"]
 
 
-def test_the_same_interests_event_twice_and_an_older_one_leave_the_newest_state(api, test_env, db):
+def test_the_same_interests_event_twice_and_an_older_one_leave_the_newest_state(api, test_env, db, rpc):
     """library.identity-events' MenteeInterestsUpdated handler: a duplicate delivery and an older snapshot
     arriving late change nothing (idempotent by event id, newest by identity's outbox position)."""
     mentee_id = str(uuid.uuid4())
@@ -413,6 +413,10 @@ def test_the_same_interests_event_twice_and_an_older_one_leave_the_newest_state(
     eventually(lambda: queue_depth(test_env.amqp_uri, QUEUE) == 0, timeout=30, message="the copies were taken")
     assert survey_mentee(test_env, mentee_id) == (["families-at-risk"], 10**9 + 2)
     assert queue_depth(test_env.amqp_uri, f"{QUEUE}.parked") == 0
+    # the mentee finds it among what the library holds about them (GET /api/v1/me/data)
+    assert rpc.library.records_of({"user_id": mentee_id, "role": "mentee"})["survey_mentees"] == [
+        {"mentee_id": mentee_id, "rubrics": ["families-at-risk"], "source_position": 10**9 + 2}
+    ]
 
 
 def test_the_researchers_export_has_every_answer_and_no_person(api, moderator, test_env, tmp_path):
