@@ -407,6 +407,15 @@ class AccountChangedV1(_Payload):
     email_verified = fields.Boolean(required=True)
 
 
+class MenteeInterestsUpdatedV1(_Payload):
+    """A mentee saved their questionnaire: its rubrics of interest (none declared: empty), a snapshot after
+    every save (consumers keep the latest by source position). Nothing else of the questionnaire travels:
+    the library needs the rubrics alone, to tell whom a survey narrowed to rubrics asks."""
+
+    mentee_id = Id(required=True)
+    rubrics = Rubrics(required=True)
+
+
 class SurveyOpenedV1(_Payload):
     """A survey's open period began (the library announces it once): notifications gives everyone in its
     audience an inbox entry. No title or question travels: the entry names no text anyone wrote."""
@@ -448,6 +457,7 @@ EVENTS = {
     ("AccreditationDecided", 1): ("identity", AccreditationDecidedV1),
     ("SessionsRevoked", 1): ("identity", SessionsRevokedV1),
     ("AccountChanged", 1): ("identity", AccountChangedV1),
+    ("MenteeInterestsUpdated", 1): ("identity", MenteeInterestsUpdatedV1),
     ("CaseEscalated", 1): ("cases", CaseEscalatedV1),
     ("CaseFlagged", 1): ("cases", CaseFlaggedV1),
     ("MentorReleased", 1): ("cases", MentorReleasedV1),

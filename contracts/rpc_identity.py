@@ -45,6 +45,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from contracts import vocabulary as v
 from contracts.rpc_common import ActorSchema, RubricList
+from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import not_blank, unique
 
 
@@ -220,6 +221,15 @@ class QuestionnaireSchema(Schema):
     graduation_year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1950, 2100))
     graduation_institute = fields.String(load_default="", validate=validate.Length(max=200))
     workload_hours_per_week = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 80))
+    rubrics = RubricList(
+        load_default=list,
+        validate=[validate.Length(max=len(RUBRIC_SLUGS)), unique],
+        metadata={
+            "description": "Rubrics of interest (any of the rubricator's, none by default): a survey narrowed to "
+            "rubrics asks the mentees with one of them; the only part of the questionnaire that leaves identity "
+            "(MenteeInterestsUpdated, to the library)"
+        },
+    )
 
 
 class UserViewSchema(Schema):
@@ -352,6 +362,7 @@ class QuestionnaireViewSchema(Schema):
     graduation_year = fields.Integer(allow_none=True)
     graduation_institute = fields.String()
     workload_hours_per_week = fields.Integer(allow_none=True)
+    rubrics = fields.List(fields.String(), metadata={"description": "Rubrics of interest, in the rubricator's order"})
     updated_at = fields.String()
 
 

@@ -1,6 +1,6 @@
 """The end-to-end rubricator (seed Table 2): one tag set for mentors, cases and library."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,3 +101,10 @@ def counts_by_rubric(counts: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         {"number": r.number, "slug": r.slug, "label": r.label, "count": int(counts.get(r.slug, 0))} for r in RUBRICS
     ]
+
+
+def ordered_rubrics(*rubric_lists: Iterable[str]) -> list[str]:
+    """The union of rubric lists, in the rubricator's order (the library's items, a mentee's rubrics of
+    interest)."""
+    union: set[str] = set().union(*rubric_lists)
+    return [slug for slug in RUBRIC_SLUGS if slug in union]

@@ -67,7 +67,10 @@ class SurveyDefinitionSchema(Schema):
         fields.String(validate=validate.OneOf(RUBRIC_SLUGS)),
         load_default=list,
         validate=[validate.Length(max=len(RUBRIC_SLUGS)), unique],
-        metadata={"description": "Only mentors advising in one of these rubrics (none: all)"},
+        metadata={
+            "description": "Only the mentors advising in one of these rubrics (their profile) and the mentees "
+            "interested in one of them (their questionnaire); none: everyone of the audience"
+        },
     )
     opens_at = Moment(required=True)
     closes_at = Moment(required=True, metadata={"description": "After opens_at, and in the future"})

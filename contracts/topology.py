@@ -79,8 +79,8 @@ SUBSCRIPTIONS = (
     ),
     Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
     Subscription("notifications.library-events", "library", ("PublicationDrafted", "SurveyOpened")),
-    # surveys' audiences: who is an accredited mentor, advising in which rubrics
-    Subscription("library.identity-events", "identity", ("MentorProfileUpdated",)),
+    # surveys' audiences: who is an accredited mentor, advising in which rubrics; a mentee's rubrics of interest
+    Subscription("library.identity-events", "identity", ("MentorProfileUpdated", "MenteeInterestsUpdated")),
     Subscription(
         "library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")
     ),

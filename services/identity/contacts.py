@@ -46,10 +46,16 @@ def moderators(cur):
 
 def survey_audience(cur, roles, rubrics):
     """The ids of everyone a survey asks (services/library/surveys.py ``in_audience``, the same rule):
-    mentees, and accredited mentors (advising in one of ``rubrics``, when given)."""
+    mentees and accredited mentors; when ``rubrics`` are given, only the mentees whose questionnaire
+    declares one of them as a rubric of interest (none declared, or no questionnaire: not asked) and the
+    mentors advising in one of them."""
     ids = []
     if "mentee" in roles:
-        cur.execute("SELECT id::text FROM users WHERE role = 'mentee' ORDER BY id")
+        cur.execute(
+            "SELECT u.id::text FROM users u LEFT JOIN questionnaires q ON q.user_id = u.id "
+            "WHERE u.role = 'mentee' AND (cardinality(%s::text[]) = 0 OR q.rubrics && %s::text[]) ORDER BY u.id",
+            (list(rubrics), list(rubrics)),
+        )
         ids += [row["id"] for row in cur.fetchall()]
     if "mentor" in roles:
         cur.execute(

@@ -8,12 +8,14 @@ personal-mode case they work on, a moderator only with a reason (the cases servi
 
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc_identity import AuthorCardSchema, QuestionnaireViewSchema
+from contracts.rubrics import ordered_rubrics
 from contracts.validation import schema_of
 from services.identity.accounts import parse_id, unique
 
 NOT_A_MENTEE = "Only a mentee fills the onboarding questionnaire."
 NO_QUESTIONNAIRE = "You have not filled the onboarding questionnaire yet."
 NO_AUTHOR = "No such author."
+INTERESTS_EVENT = "MenteeInterestsUpdated"
 MAX_CASE_ID = 64  # like every path value of the gateway
 FIELDS = (
     "school",
@@ -23,6 +25,7 @@ FIELDS = (
     "graduation_year",
     "graduation_institute",
     "workload_hours_per_week",
+    "rubrics",
 )
 
 
@@ -42,7 +45,8 @@ def require_mentee_account(user_row):
 
 def normalize_questionnaire(questionnaire):
     """A questionnaire loaded by QuestionnaireSchema, made canonical: free text without surrounding
-    blanks, subjects without repeats (in the mentee's order), forms in ascending order."""
+    blanks, subjects without repeats (in the mentee's order), forms in ascending order, rubrics of
+    interest in the rubricator's order."""
     return {
         "school": questionnaire["school"].strip(),
         "subjects": unique(subject.strip() for subject in questionnaire["subjects"]),
@@ -51,7 +55,14 @@ def normalize_questionnaire(questionnaire):
         "graduation_year": questionnaire.get("graduation_year"),
         "graduation_institute": (questionnaire.get("graduation_institute") or "").strip(),
         "workload_hours_per_week": questionnaire.get("workload_hours_per_week"),
+        "rubrics": ordered_rubrics(questionnaire.get("rubrics") or []),
     }
+
+
+def interests_payload(mentee_id, questionnaire_row):
+    """The MenteeInterestsUpdated payload: the mentee and their rubrics of interest, nothing else of the
+    questionnaire (the library needs no school, subject or name to know whom a survey asks)."""
+    return {"mentee_id": str(mentee_id), "rubrics": list(questionnaire_row["rubrics"] or [])}
 
 
 def _timestamp(value):
@@ -63,6 +74,7 @@ def questionnaire_view(row):
     data = {field: row.get(field) for field in FIELDS}
     data["subjects"] = list(data["subjects"] or [])
     data["forms_taught"] = list(data["forms_taught"] or [])
+    data["rubrics"] = list(data["rubrics"] or [])
     data["graduation_institute"] = data["graduation_institute"] or ""
     data["updated_at"] = _timestamp(row["updated_at"])
     return schema_of(QuestionnaireViewSchema).dump(data)

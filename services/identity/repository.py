@@ -329,20 +329,20 @@ def profiles_by_ids(cur, mentor_ids):
 
 _QUESTIONNAIRE_COLUMNS = (
     "school, subjects, forms_taught, years_of_practice, graduation_year, "
-    "graduation_institute, workload_hours_per_week, updated_at"
+    "graduation_institute, workload_hours_per_week, rubrics, updated_at"
 )
 
 
 def upsert_questionnaire(cur, user_id, questionnaire):
     cur.execute(
         "INSERT INTO questionnaires (user_id, school, subjects, forms_taught, years_of_practice, "
-        "graduation_year, graduation_institute, workload_hours_per_week, updated_at) VALUES (%(user_id)s, "
+        "graduation_year, graduation_institute, workload_hours_per_week, rubrics, updated_at) VALUES (%(user_id)s, "
         "%(school)s, %(subjects)s, %(forms_taught)s::integer[], %(years_of_practice)s, %(graduation_year)s, "
-        "%(graduation_institute)s, %(workload_hours_per_week)s, now()) "
+        "%(graduation_institute)s, %(workload_hours_per_week)s, %(rubrics)s::text[], now()) "
         "ON CONFLICT (user_id) DO UPDATE SET school = EXCLUDED.school, subjects = EXCLUDED.subjects, "
         "forms_taught = EXCLUDED.forms_taught, years_of_practice = EXCLUDED.years_of_practice, "
         "graduation_year = EXCLUDED.graduation_year, graduation_institute = EXCLUDED.graduation_institute, "
-        "workload_hours_per_week = EXCLUDED.workload_hours_per_week, updated_at = now() "
+        "workload_hours_per_week = EXCLUDED.workload_hours_per_week, rubrics = EXCLUDED.rubrics, updated_at = now() "
         f"RETURNING {_QUESTIONNAIRE_COLUMNS}",
         dict(questionnaire, user_id=user_id),
     )

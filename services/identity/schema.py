@@ -272,6 +272,11 @@ CREATE INDEX IF NOT EXISTS sessions_revoked_idx ON sessions (expires_at) WHERE r
 USERS_EMAIL_VERIFIED_INDEX = """
 CREATE INDEX IF NOT EXISTS users_email_verified_at_idx ON users (email_verified_at)"""
 
+# A mentee's rubrics of interest (issue #22: surveys narrowed to rubrics ask the mentees of them); none
+# for a questionnaire saved before, which is what such a mentee has declared.
+QUESTIONNAIRES_RUBRICS = """
+ALTER TABLE questionnaires ADD COLUMN IF NOT EXISTS rubrics text[] NOT NULL DEFAULT '{}'"""
+
 MIGRATIONS = (
     USERS,
     MENTOR_PROFILES,
@@ -308,4 +313,5 @@ MIGRATIONS = (
     ACCESS_AUDIT_SERVICE_READERS,
     SESSIONS_REVOKED_INDEX,
     USERS_EMAIL_VERIFIED_INDEX,
+    QUESTIONNAIRES_RUBRICS,
 )

@@ -786,7 +786,15 @@ class IdentityService:
         with self.db.transaction() as cur:
             questionnaires.require_mentee_account(repository.user_by_id(cur, mentee_id, lock=True))
             row = repository.upsert_questionnaire(cur, mentee_id, data)
-        logger.info("questionnaire_updated", user_id=mentee_id)
+            position = outbox.append(
+                cur,
+                SERVICE,
+                questionnaires.INTERESTS_EVENT,
+                mentee_id,
+                questionnaires.interests_payload(mentee_id, row),
+            )
+        self.relay.wake()
+        logger.info("questionnaire_updated", user_id=mentee_id, outbox_position=position)
         return questionnaires.questionnaire_view(row)
 
     @rpc
@@ -913,8 +921,9 @@ class IdentityService:
 
     @rpc
     def survey_audience(self, roles, rubrics=()):
-        """The ids of the people a survey asks (roles: mentee, mentor; mentors advising in one of
-        ``rubrics`` when given), for notifications alone (SYSTEM_CALLERS): ids only, no contact."""
+        """The ids of the people a survey asks (roles: mentee, mentor; when ``rubrics`` are given, mentors
+        advising in one of them and mentees interested in one of them), for notifications alone
+        (SYSTEM_CALLERS): ids only, no contact."""
         roles = [r for r in roles or () if r in ("mentee", "mentor")]
         with self.db.transaction() as cur:
             return contacts.survey_audience(cur, roles, [r for r in rubrics or () if isinstance(r, str)])

@@ -17,8 +17,8 @@ import uuid
 from psycopg2.extras import Json
 
 from contracts.errors import Conflict, InvalidInput
+from contracts.rubrics import ordered_rubrics
 from services.library import items
-from services.library.projection import ordered_rubrics
 from services.library.search import CASE, MATERIAL
 
 EDITABLE = {

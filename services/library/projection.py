@@ -13,7 +13,7 @@ moderator's edit or brings back a withdrawn item (services/library/curation.py).
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from psycopg2.extras import Json, RealDictCursor
@@ -21,7 +21,7 @@ from psycopg2.extras import Json, RealDictCursor
 from contracts.envelope import Envelope
 from contracts.forum import FORUM_NAMESPACE
 from contracts.forum import new_thread_id as forum_thread_id
-from contracts.rubrics import RUBRIC_SLUGS
+from contracts.rubrics import ordered_rubrics
 from services.common.anonymizer import scrub
 from services.common.consumer import first_delivery
 
@@ -134,12 +134,6 @@ def forum_post(payload: Mapping[str, Any]) -> JsonObject:
     if not post["title"]:
         post["title"] = post["question"].strip()[:THREAD_TITLE_FROM_QUESTION].rstrip()
     return post
-
-
-def ordered_rubrics(*rubric_lists: Iterable[str]) -> list[str]:
-    """The union of rubric lists, in the rubricator's order."""
-    union: set[str] = set().union(*rubric_lists)
-    return [slug for slug in RUBRIC_SLUGS if slug in union]
 
 
 def _as_uuid(value: object) -> uuid.UUID | None:

@@ -52,14 +52,22 @@ log = get_logger()
 
 THREAD_COLUMNS = forum.THREAD_COLUMNS
 # The person's tables for GET /api/v1/me/data: the drafts of their cases (the original while it waits)
-# and what they wrote in the forum, the surveys they created and which surveys they answered (never what).
+# and what they wrote in the forum, the surveys they created and which surveys they answered (never what),
+# and a mentee's rubrics of interest as the library learned them (for surveys' audiences).
 PERSONAL_TABLES = {
     "publication_drafts": (("author_id",), ()),
     "forum_messages": (("author_id",), ()),
     "surveys": (("author_id",), ()),
     "survey_respondents": (("user_id",), ()),
+    "survey_mentees": (("mentee_id",), ()),
 }
 
+
+# What the library keeps of identity's events (library.identity-events), for surveys' audiences.
+IDENTITY_FACTS = {
+    "MentorProfileUpdated": surveys.remember_mentor,
+    "MenteeInterestsUpdated": surveys.remember_mentee,
+}
 
 SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
 
@@ -346,12 +354,13 @@ class LibraryService:
 
     @subscribe("library.identity-events")
     def on_identity_event(self, envelope):
-        """Mentors' rubrics and accreditation, for surveys' audiences."""
-        if envelope.type != "MentorProfileUpdated":
+        """Mentors' rubrics and accreditation, and mentees' rubrics of interest, for surveys' audiences."""
+        remember = IDENTITY_FACTS.get(envelope.type)
+        if remember is None:
             raise ValueError(f"library.identity-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
             if first_delivery(cur, envelope, self.name):
-                surveys.remember_mentor(cur, envelope)
+                remember(cur, envelope)
 
     @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
     def announce_surveys(self):

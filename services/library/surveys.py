@@ -1,5 +1,5 @@
 """Surveys (issue #22 part 1): a moderator, or an accredited mentor when moderators allow it, asks the
-mentees, the mentors or both (mentors optionally only of some rubrics) a few questions for a period;
+mentees, the mentors or both (optionally only those of some rubrics) a few questions for a period;
 each person in the audience answers once; the author reads aggregates only.
 
 Why the library: it is the platform's shared portal (library, forum), so a survey sits beside the
@@ -17,9 +17,10 @@ How the data keeps answers anonymous:
 
 Audience: a person's role decides (``contracts.surveys.AUDIENCE_ROLES``); a mentor must be accredited,
 and for a survey restricted to rubrics, advise in one of them (both from identity's MentorProfileUpdated
-snapshots, kept in ``survey_mentors``). No service knows a mentee's rubrics of interest, so the rubrics
-never narrow the mentees. Inbox entries go out once per survey, when it opens (``SurveyOpened`` in the
-outbox; notifications resolves the same audience from identity).
+snapshots, kept in ``survey_mentors``); a mentee, for such a survey, must have declared one of them as a
+rubric of interest in the questionnaire (identity's MenteeInterestsUpdated, kept in ``survey_mentees``; a
+mentee who declared none is asked only by surveys without rubrics). Inbox entries go out once per survey,
+when it opens (``SurveyOpened`` in the outbox; notifications resolves the same audience from identity).
 """
 
 import uuid
@@ -67,15 +68,16 @@ def state_of(survey, now):
     return "open" if now < survey["closes_at"] else "closed"
 
 
-def in_audience(survey, role, mentor=None):
-    """Whether a person of ``role`` (a mentor: their ``survey_mentors`` row, or None) is asked."""
+def in_audience(survey, role, known=None):
+    """Whether a person of ``role`` is asked. ``known``: what the library knows of them, or None for
+    nothing yet (a mentor: their ``survey_mentors`` row; a mentee: their ``survey_mentees`` row)."""
     if role not in AUDIENCE_ROLES[survey["audience"]]:
         return False
-    if role != "mentor":
-        return True
-    if mentor is None or not mentor["accredited"]:
+    if role == "mentor" and (known is None or not known["accredited"]):
         return False
-    return not survey["rubrics"] or bool(set(survey["rubrics"]) & set(mentor["rubrics"]))
+    if not survey["rubrics"]:
+        return True
+    return known is not None and bool(set(survey["rubrics"]) & set(known["rubrics"]))
 
 
 class _Refusals:
@@ -216,9 +218,17 @@ def mentor_row(cur, user_id):
     return cur.fetchone()
 
 
+def mentee_row(cur, user_id):
+    cur.execute("SELECT rubrics FROM survey_mentees WHERE mentee_id = %s", (user_id,))
+    return cur.fetchone()
+
+
 def _reader(cur, actor):
-    """The actor with what the audience rule needs of them: a mentor's ``survey_mentors`` row (or None)."""
-    return {**actor, "mentor": mentor_row(cur, actor["user_id"]) if actor["role"] == "mentor" else None}
+    """The actor with what the audience rule needs of them (``known``): a mentor's ``survey_mentors`` row,
+    a mentee's ``survey_mentees`` row, or None."""
+    rows = {"mentor": mentor_row, "mentee": mentee_row}
+    known = rows[actor["role"]](cur, actor["user_id"]) if actor["role"] in rows else None
+    return {**actor, "known": known}
 
 
 def mentors_may_create(cur):
@@ -357,7 +367,7 @@ def _reads_results(actor, survey):
 def _visible(reader, survey, now):
     """The author and moderators see a survey always; its audience once it opened."""
     return _reads_results(reader, survey) or (
-        survey["opens_at"] <= now and in_audience(survey, reader["role"], reader["mentor"])
+        survey["opens_at"] <= now and in_audience(survey, reader["role"], reader["known"])
     )
 
 
@@ -366,7 +376,7 @@ def _view(cur, actor, survey, now):
     own = survey["author_id"] == actor["user_id"]
     answered = _answered(cur, survey["id"], actor["user_id"])
     state = state_of(survey, now)
-    mentor = actor["mentor"]  # a reader (_reader)
+    known = actor["known"]  # a reader (_reader)
     return {
         "id": survey["id"],
         "title": survey["title"],
@@ -379,7 +389,7 @@ def _view(cur, actor, survey, now):
         "created_at": survey["created_at"].isoformat(),
         "own": own,
         "answered": answered,
-        "can_answer": state == "open" and not answered and in_audience(survey, actor["role"], mentor),
+        "can_answer": state == "open" and not answered and in_audience(survey, actor["role"], known),
         "responses": _responses(cur, survey["id"]) if _reads_results(actor, survey) else None,
     }
 
@@ -403,8 +413,8 @@ def answer(cur, actor, survey_id_, answers):
     answered (without the answer). InvalidInput names ``survey`` (not open, not asked, answered before)
     or ``answers.<id>``."""
     survey, now = _survey(cur, survey_id_, lock=True), _now()  # one answer at a time per survey: seq, results
-    mentor = _reader(cur, actor)["mentor"]
-    if not _reads_results(actor, survey) and not in_audience(survey, actor["role"], mentor):
+    known = _reader(cur, actor)["known"]
+    if not _reads_results(actor, survey) and not in_audience(survey, actor["role"], known):
         raise NotFound(f"No survey {survey_id_}.")
     state = state_of(survey, now)
     if state != "open":
@@ -412,7 +422,7 @@ def answer(cur, actor, survey_id_, answers):
             "The survey is not open.",
             {"survey": ["The survey has not opened yet." if state == "scheduled" else "The survey is closed."]},
         )
-    if not in_audience(survey, actor["role"], mentor):
+    if not in_audience(survey, actor["role"], known):
         raise InvalidInput("The survey is not for you.", {"survey": ["You are not in this survey's audience."]})
     stored = checked_answers(survey["questions"], answers)
     cur.execute(
@@ -460,4 +470,16 @@ def remember_mentor(cur, envelope):
         "rubrics = EXCLUDED.rubrics, source_position = EXCLUDED.source_position "
         "WHERE survey_mentors.source_position < EXCLUDED.source_position",
         (p["mentor_id"], bool(p.get("accredited", False)), list(p.get("rubrics") or []), envelope.position),
+    )
+
+
+def remember_mentee(cur, envelope):
+    """Identity's MenteeInterestsUpdated (a snapshot after each save of the questionnaire): the mentee's
+    rubrics of interest, kept only when newer than what is stored (by identity's outbox position)."""
+    p = envelope.payload
+    cur.execute(
+        "INSERT INTO survey_mentees (mentee_id, rubrics, source_position) VALUES (%s, %s, %s) "
+        "ON CONFLICT (mentee_id) DO UPDATE SET rubrics = EXCLUDED.rubrics, source_position = EXCLUDED.source_position "
+        "WHERE survey_mentees.source_position < EXCLUDED.source_position",
+        (p["mentee_id"], list(p.get("rubrics") or []), envelope.position),
     )

@@ -174,7 +174,8 @@ SCHEMA = (
         "CREATE INDEX IF NOT EXISTS publication_drafts_case ON publication_drafts (case_id)",
         # Surveys (services/library/surveys.py): the definition; each survey's stream of answers (facts, no
         # person, no time); who answered (no answer); the running results; moderators' setting; mentors'
-        # rubrics and accreditation from identity's MentorProfileUpdated, for the audience.
+        # rubrics and accreditation from identity's MentorProfileUpdated, and mentees' rubrics of interest
+        # from its MenteeInterestsUpdated, for the audience.
         """CREATE TABLE IF NOT EXISTS surveys (
         id uuid PRIMARY KEY,
         author_id text NOT NULL,
@@ -212,6 +213,11 @@ SCHEMA = (
         """CREATE TABLE IF NOT EXISTS survey_mentors (
         mentor_id text PRIMARY KEY,
         accredited boolean NOT NULL,
+        rubrics text[] NOT NULL,
+        source_position bigint NOT NULL
+    )""",
+        """CREATE TABLE IF NOT EXISTS survey_mentees (
+        mentee_id text PRIMARY KEY,
         rubrics text[] NOT NULL,
         source_position bigint NOT NULL
     )""",

@@ -1,8 +1,10 @@
 """A person's own account in the browser: the password changed (a wrong current one first: the
 error next to that field), e-mail preferences, and a mentee's questionnaire offered on the account
-page and filled (a bad value first: the error next to it, nothing typed lost)."""
+page and filled, rubrics of interest too (a bad value first: the error next to it, nothing typed lost)."""
 
 from tests.browser.conftest import PASSWORD, sign_in
+
+RUBRIC_BOX = 'input[name="rubrics"][value="%s"]'  # a rubric of interest's checkbox on the questionnaire
 
 
 def test_a_person_changes_the_password_after_a_wrong_current_one(platform, web, browser):
@@ -61,6 +63,9 @@ def test_a_mentee_is_offered_the_questionnaire_and_fills_it_after_a_bad_value(pl
     browser.fill("#subjects", "математика, физика\nастрономия")
     browser.check("#forms_taught-5")
     browser.check("#forms_taught-6")
+    assert "Рубрики, которые вам интересны" in browser.text() and "Самоменеджмент" in browser.text()
+    browser.check(RUBRIC_BOX % "self-management")
+    browser.check(RUBRIC_BOX % "education-law")
     browser.fill("#years_of_practice", "two")
     browser.click_button("Сохранить")
     assert "Введите целое число." in browser.wait_text("Введите целое число.", css="#years_of_practice-error")
@@ -68,6 +73,8 @@ def test_a_mentee_is_offered_the_questionnaire_and_fills_it_after_a_bad_value(pl
     assert browser.find("#school").get_attribute("value") == "School No. 57"
     assert "астрономия" in browser.find("#subjects").get_attribute("value")
     assert browser.find("#forms_taught-5").is_selected() and browser.find("#forms_taught-6").is_selected()
+    assert browser.find(RUBRIC_BOX % "self-management").is_selected()
+    assert browser.find(RUBRIC_BOX % "education-law").is_selected()
     platform.call("GET", "/api/v1/me/questionnaire", token=token, expect=404)  # nothing saved
 
     browser.fill("#years_of_practice", "2")
@@ -76,7 +83,15 @@ def test_a_mentee_is_offered_the_questionnaire_and_fills_it_after_a_bad_value(pl
     saved = platform.call("GET", "/api/v1/me/questionnaire", token=token)
     assert saved["school"] == "School No. 57" and saved["subjects"] == ["математика", "физика", "астрономия"]
     assert saved["forms_taught"] == [5, 6] and saved["years_of_practice"] == 2
+    assert saved["rubrics"] == ["education-law", "self-management"]  # the rubricator's order
     assert "Анкету ещё никто не читал." in browser.text()
+    # the page shows what is saved, and a rubric unticked is saved so
+    assert browser.find(RUBRIC_BOX % "self-management").is_selected()
+    assert not browser.find(RUBRIC_BOX % "families-at-risk").is_selected()
+    browser.script("arguments[0].click()", browser.find(RUBRIC_BOX % "education-law"))
+    browser.click_button("Сохранить")
+    browser.wait_text("Сохранено.")
+    assert platform.call("GET", "/api/v1/me/questionnaire", token=token)["rubrics"] == ["self-management"]
     browser.go(web.url("/account"))
     assert "Заполните анкету" not in browser.text()
 

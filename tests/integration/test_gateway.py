@@ -520,6 +520,7 @@ def test_the_mentee_questionnaire(api):
             "graduation_year": None,
             "graduation_institute": "",
             "workload_hours_per_week": None,
+            "rubrics": [],
         },
     )  # defaults applied
     assert_error(
@@ -551,6 +552,7 @@ def test_the_questionnaire_is_validated_before_identity(api):
                 "graduation_year": 1900,
                 "graduation_institute": "i" * 201,
                 "workload_hours_per_week": 81,
+                "rubrics": ["no-such-rubric"],
             },
         ),
         400,
@@ -564,6 +566,7 @@ def test_the_questionnaire_is_validated_before_identity(api):
         "graduation_year",
         "graduation_institute",
         "workload_hours_per_week",
+        "rubrics",
     }
     error = assert_error(api("PUT", "/api/v1/me/questionnaire", token=token(), json={}), 400, "invalid_input")
     assert set(error["fields"]) == {"school", "subjects", "years_of_practice"}

@@ -410,7 +410,19 @@ QUESTIONNAIRE = {
     "graduation_year": 2023,
     "graduation_institute": "Moscow City University",
     "workload_hours_per_week": 24,
+    "rubrics": ["education-law", "self-management"],
 }
+INTERESTS_EVENTS = (
+    "SELECT envelope FROM outbox WHERE envelope->>'aggregate_id' = %s "
+    "AND envelope->>'type' = 'MenteeInterestsUpdated' ORDER BY position"
+)
+
+
+def _interests_events(conn, mentee_id):
+    """The MenteeInterestsUpdated envelopes identity's outbox holds for one mentee, oldest first."""
+    with conn.cursor() as cur:
+        cur.execute(INTERESTS_EVENTS, (mentee_id,))
+        return [row[0] for row in cur.fetchall()]
 
 
 def test_a_mentee_writes_and_rewrites_the_questionnaire(rpc, identity_db):
@@ -418,8 +430,11 @@ def test_a_mentee_writes_and_rewrites_the_questionnaire(rpc, identity_db):
     with pytest.raises(NotFound):
         rpc.identity.get_questionnaire(_actor(mentee))
 
-    view = rpc.identity.update_questionnaire(_actor(mentee), dict(QUESTIONNAIRE, school="  School No. 1234, Moscow "))
-    assert {k: view[k] for k in QUESTIONNAIRE} == dict(QUESTIONNAIRE, forms_taught=[5, 7, 9])
+    view = rpc.identity.update_questionnaire(
+        _actor(mentee),
+        dict(QUESTIONNAIRE, school="  School No. 1234, Moscow ", rubrics=["self-management", "education-law"]),
+    )
+    assert {k: view[k] for k in QUESTIONNAIRE} == dict(QUESTIONNAIRE, forms_taught=[5, 7, 9])  # rubricator's order
     assert view["updated_at"] and set(view) == set(QUESTIONNAIRE) | {"updated_at"}
     assert rpc.identity.get_questionnaire(_actor(mentee)) == view
 
@@ -435,10 +450,17 @@ def test_a_mentee_writes_and_rewrites_the_questionnaire(rpc, identity_db):
         "graduation_year": None,
         "graduation_institute": "",
         "workload_hours_per_week": None,
+        "rubrics": [],
     }
     assert again["updated_at"] >= view["updated_at"]
     assert rpc.identity.get_questionnaire(_actor(mentee)) == again
     assert _scalar(identity_db, "SELECT count(*) FROM questionnaires WHERE user_id = %s", mentee["id"]) == 1
+
+    # each save told the library the rubrics of interest, and nothing else of the questionnaire
+    first, second = _interests_events(identity_db, mentee["id"])
+    assert (first["source"], first["schema_version"]) == ("identity", 1)
+    assert first["payload"] == {"mentee_id": mentee["id"], "rubrics": ["education-law", "self-management"]}
+    assert second["payload"] == {"mentee_id": mentee["id"], "rubrics": []}
 
 
 def test_an_invalid_questionnaire_names_each_field_and_stores_nothing(rpc, identity_db):
@@ -453,6 +475,7 @@ def test_an_invalid_questionnaire_names_each_field_and_stores_nothing(rpc, ident
                 "years_of_practice": "2",
                 "graduation_year": 1900,
                 "workload_hours_per_week": 81,
+                "rubrics": ["self-management", "no-such-rubric"],
             },
         )
     assert info.value.status == 400
@@ -463,7 +486,11 @@ def test_an_invalid_questionnaire_names_each_field_and_stores_nothing(rpc, ident
         "years_of_practice",
         "graduation_year",
         "workload_hours_per_week",
+        "rubrics",
     }
+    with pytest.raises(InvalidInput) as info:
+        rpc.identity.update_questionnaire(_actor(mentee), dict(QUESTIONNAIRE, rubrics=["no-such-rubric"]))
+    assert list(info.value.fields) == ["rubrics"] and "Must be one of" in str(info.value.fields["rubrics"])
     with pytest.raises(InvalidInput) as info:
         rpc.identity.update_questionnaire(_actor(mentee), {"graduation_institute": "MCU"})
     assert set(info.value.fields) == {"school", "subjects", "years_of_practice"}
@@ -471,6 +498,7 @@ def test_an_invalid_questionnaire_names_each_field_and_stores_nothing(rpc, ident
         rpc.identity.update_questionnaire(_actor(mentee), dict(QUESTIONNAIRE, years_of_practice=61))
     assert set(info.value.fields) == {"years_of_practice"}
     assert _scalar(identity_db, "SELECT count(*) FROM questionnaires WHERE user_id = %s", mentee["id"]) == 0
+    assert _interests_events(identity_db, mentee["id"]) == []  # nor an event
     with pytest.raises(NotFound):
         rpc.identity.get_questionnaire(_actor(mentee))
 

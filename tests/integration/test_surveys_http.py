@@ -19,9 +19,12 @@ from services.identity.service import IdentityService
 from services.library import surveys
 from services.library.service import LibraryService
 from services.notifications.service import NotificationsService
+from tests.faults.helpers import queue_depth
+from tests.integration.event_helpers import envelope, open_broker, processed
 from tests.integration.gateway_platform import assert_error, start_platform
 from tests.support import eventually
 
+QUEUE = "library.identity-events"
 BACKENDS = (IdentityService, NotificationsService)  # and the library, started with a quick announcing timer
 PROFILE = {
     "rubrics": ["self-management"],
@@ -305,14 +308,115 @@ def test_accredited_mentors_create_surveys_only_when_moderators_allow_it(api, mo
         set_to(False)
 
 
-def test_a_survey_by_rubric_asks_only_the_mentors_of_those_rubrics(api, moderator):
+def fill_questionnaire(api, token, rubrics=None):
+    """The mentee's onboarding questionnaire, with these rubrics of interest (None: the field left out)."""
+    form = {"school": "School No. 57", "subjects": ["Mathematics"], "years_of_practice": 2}
+    if rubrics is not None:
+        form["rubrics"] = list(rubrics)
+    return api("PUT", "/api/v1/me/questionnaire", token=token, json=form)
+
+
+def survey_mentee(test_env, mentee_id):
+    """What the library knows of a mentee for surveys' audiences: (rubrics, source position), or None."""
+    with library_db(test_env) as conn, conn.cursor() as cur:
+        cur.execute("SELECT rubrics, source_position FROM survey_mentees WHERE mentee_id = %s", (mentee_id,))
+        row = cur.fetchone()
+    conn.close()
+    return (row["rubrics"], row["source_position"]) if row else None
+
+
+def test_a_survey_by_rubric_asks_only_the_mentees_and_mentors_of_those_rubrics(api, moderator, test_env):
     _, t_in = accredited_mentor(api, moderator, rubrics=("self-management",))
     _, t_out = accredited_mentor(api, moderator, rubrics=("education-law",))
-    survey = create(api, moderator, audience="mentors", rubrics=["self-management"])
-    eventually(lambda: survey_entries(api, t_in), timeout=30, message="the mentor of the rubric is told")
-    eventually(lambda: visible(api, t_in, survey["id"]), timeout=30, message="and sees it")
-    assert not visible(api, t_out, survey["id"]) and survey_entries(api, t_out) == []
-    assert_error(answer(api, t_out, survey["id"], {"q1": "5", "q3": 3}), 404, "not_found")
+    mentee_in, tm_in = api.register("mentee")
+    mentee_other, tm_other = api.register("mentee")
+    _, tm_none = api.register("mentee")
+    _, tm_no_questionnaire = api.register("mentee")
+    assert fill_questionnaire(api, tm_in, ["personal-resources", "self-management"]).json()["rubrics"] == [
+        "self-management",
+        "personal-resources",
+    ]
+    assert fill_questionnaire(api, tm_other, ["education-law"]).ok
+    assert fill_questionnaire(api, tm_none).json()["rubrics"] == []  # none declared
+    for mentee, rubrics in ((mentee_in, ["self-management", "personal-resources"]), (mentee_other, ["education-law"])):
+        eventually(
+            lambda m=mentee, r=rubrics: (survey_mentee(test_env, m["id"]) or (None,))[0] == r,
+            timeout=30,
+            message="the library learns the mentee's rubrics of interest",
+        )
+
+    survey = create(api, moderator, audience="both", rubrics=["self-management"])
+    for token in (t_in, tm_in):
+        eventually(lambda t=token: survey_entries(api, t), timeout=30, message="the people of the rubric are told")
+    eventually(lambda: visible(api, t_in, survey["id"]), timeout=30, message="the mentor sees it")
+    assert visible(api, tm_in, survey["id"])
+    # one event wrote all the survey's entries at once: the others have none, and do not see it
+    for token in (t_out, tm_other, tm_none, tm_no_questionnaire):
+        assert survey_entries(api, token) == []
+        assert not visible(api, token, survey["id"])
+        assert_error(answer(api, token, survey["id"], {"q1": "5", "q3": 3}), 404, "not_found")
+    assert answer(api, tm_in, survey["id"], {"q1": "5", "q3": 3}).status_code == 201
+
+    # a survey without rubrics asks every mentee, whatever they declared
+    unrestricted = create(api, moderator, audience="mentees")
+    for token in (tm_in, tm_other, tm_none, tm_no_questionnaire):
+        eventually(lambda t=token: survey_entries(api, t) and visible(api, t, unrestricted["id"]), timeout=30)
+    assert survey_entries(api, t_out) == []
+
+
+def test_an_unknown_rubric_of_interest_is_refused_naming_the_field_and_changes_nothing(api, test_env):
+    mentee, token = api.register("mentee")
+    assert fill_questionnaire(api, token, ["self-management"]).ok
+    eventually(lambda: survey_mentee(test_env, mentee["id"]), timeout=30, message="the library learns the rubrics")
+    before = api("GET", "/api/v1/me/questionnaire", token=token).json()
+    response = api(
+        "PUT",
+        "/api/v1/me/questionnaire",
+        token=token,
+        json={"school": "Lyceum 7", "subjects": ["Physics"], "years_of_practice": 3, "rubrics": ["astrology"]},
+    )
+    error = assert_error(response, 400, "invalid_input")
+    assert list(error["fields"]) == ["rubrics"], error
+    assert api("GET", "/api/v1/me/questionnaire", token=token).json() == before
+    assert survey_mentee(test_env, mentee["id"])[0] == ["self-management"]
+
+
+def test_the_same_interests_event_twice_and_an_older_one_leave_the_newest_state(api, test_env, db, rpc):
+    """library.identity-events' MenteeInterestsUpdated handler: a duplicate delivery and an older snapshot
+    arriving late change nothing (idempotent by event id, newest by identity's outbox position)."""
+    mentee_id = str(uuid.uuid4())
+    newer = envelope(
+        "MenteeInterestsUpdated",
+        mentee_id,
+        {"mentee_id": mentee_id, "rubrics": ["families-at-risk"]},
+        source="identity",
+        position=10**9 + 2,
+    )
+    older = envelope(
+        "MenteeInterestsUpdated",
+        mentee_id,
+        {"mentee_id": mentee_id, "rubrics": ["education-law"]},
+        source="identity",
+        position=10**9 + 1,
+    )
+    conn, broker = open_broker(test_env.amqp_uri)
+    try:
+        broker.publish(newer, times=2)
+        broker.publish(older)
+    finally:
+        conn.release()
+    eventually(
+        lambda: processed(db, "library", newer) and processed(db, "library", older),
+        timeout=30,
+        message="both events handled",
+    )
+    eventually(lambda: queue_depth(test_env.amqp_uri, QUEUE) == 0, timeout=30, message="the copies were taken")
+    assert survey_mentee(test_env, mentee_id) == (["families-at-risk"], 10**9 + 2)
+    assert queue_depth(test_env.amqp_uri, f"{QUEUE}.parked") == 0
+    # the mentee finds it among what the library holds about them (GET /api/v1/me/data)
+    assert rpc.library.records_of({"user_id": mentee_id, "role": "mentee"})["survey_mentees"] == [
+        {"mentee_id": mentee_id, "rubrics": ["families-at-risk"], "source_position": 10**9 + 2}
+    ]
 
 
 def test_the_researchers_export_has_every_answer_and_no_person(api, moderator, test_env, tmp_path):

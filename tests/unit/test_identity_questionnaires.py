@@ -5,7 +5,9 @@ from datetime import datetime, timezone
 import pytest
 
 from contracts.errors import Forbidden, InvalidInput
+from contracts.events import dump_payload
 from contracts.rpc_identity import QuestionnaireSchema
+from contracts.rubrics import RUBRIC_SLUGS
 from contracts.validation import load
 from services.identity import questionnaires
 
@@ -34,6 +36,7 @@ def test_the_least_questionnaire_gets_its_defaults():
         "graduation_year": None,
         "graduation_institute": "",
         "workload_hours_per_week": None,
+        "rubrics": [],
     }
 
 
@@ -48,9 +51,11 @@ def test_the_limits_are_accepted():
             graduation_year=2100,
             graduation_institute="i" * 200,
             workload_hours_per_week=80,
+            rubrics=list(RUBRIC_SLUGS),
         ),
     )
     assert data["forms_taught"] == list(range(1, 12)) and data["years_of_practice"] == 60
+    assert data["rubrics"] == list(RUBRIC_SLUGS)
     low = load(QuestionnaireSchema(), questionnaire(graduation_year=1950, workload_hours_per_week=0))
     assert (low["graduation_year"], low["workload_hours_per_week"]) == (1950, 0)
 
@@ -78,6 +83,10 @@ def test_the_limits_are_accepted():
         ("graduation_institute", "i" * 201),
         ("workload_hours_per_week", 81),
         ("workload_hours_per_week", -1),
+        ("rubrics", ["no-such-rubric"]),
+        ("rubrics", ["self-management", "self-management"]),
+        ("rubrics", "self-management"),
+        ("rubrics", None),
     ],
 )
 def test_a_bad_field_is_named(field, value):
@@ -104,6 +113,7 @@ def test_normalized_text_subjects_and_forms():
                 subjects=[" Maths", "Maths ", "Physics"],
                 forms_taught=[9, 5, 7],
                 graduation_institute="  MCU ",
+                rubrics=["families-at-risk", "education-law"],
             ),
         )
     )
@@ -115,7 +125,21 @@ def test_normalized_text_subjects_and_forms():
         "graduation_year": None,
         "graduation_institute": "MCU",
         "workload_hours_per_week": None,
+        "rubrics": ["education-law", "families-at-risk"],  # the rubricator's order
     }
+
+
+def test_the_interests_event_carries_the_mentee_and_rubrics_only():
+    row = dict(
+        questionnaires.normalize_questionnaire(
+            load(QuestionnaireSchema(), questionnaire(rubrics=["self-management", "education-law"]))
+        ),
+        updated_at=AT,
+    )
+    payload = questionnaires.interests_payload(MENTEE_ID, row)
+    assert payload == {"mentee_id": MENTEE_ID, "rubrics": ["education-law", "self-management"]}
+    assert dump_payload(questionnaires.INTERESTS_EVENT, payload) == (1, payload)  # within its contract
+    assert questionnaires.interests_payload(MENTEE_ID, dict(row, rubrics=None))["rubrics"] == []
 
 
 def test_only_a_mentee_fills_the_questionnaire():
@@ -163,6 +187,7 @@ def test_the_author_card_shows_names_and_questionnaire_only():
             "graduation_year": None,
             "graduation_institute": "",
             "workload_hours_per_week": None,
+            "rubrics": [],
             "updated_at": "2026-01-02T10:00:00+00:00",
         },
     }

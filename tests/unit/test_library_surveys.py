@@ -82,7 +82,7 @@ def test_state_follows_the_period():
     assert surveys.state_of(survey, NOW + timedelta(hours=1)) == "closed"
 
 
-def test_audience_by_role_accreditation_and_mentors_rubrics():
+def test_audience_by_role_accreditation_and_rubrics():
     both = {"audience": "both", "rubrics": []}
     by_rubric = {"audience": "mentors", "rubrics": ["self-management"]}
     accredited = {"accredited": True, "rubrics": ["self-management", "education-law"]}
@@ -94,8 +94,16 @@ def test_audience_by_role_accreditation_and_mentors_rubrics():
     assert not surveys.in_audience(both, "mentor", None)  # nothing known of the mentor yet
     assert surveys.in_audience(by_rubric, "mentor", accredited)
     assert not surveys.in_audience(by_rubric, "mentor", dict(accredited, rubrics=["education-law"]))
-    # no service knows a mentee's rubrics of interest: rubrics never narrow the mentees
-    assert surveys.in_audience({"audience": "mentees", "rubrics": ["self-management"]}, "mentee")
+    # a mentee: every one when the survey has no rubrics, else those whose rubrics of interest meet them
+    mentees_by_rubric = {"audience": "mentees", "rubrics": ["self-management", "personal-resources"]}
+    assert surveys.in_audience(both, "mentee", {"rubrics": []})
+    assert surveys.in_audience(both, "mentee", {"rubrics": ["education-law"]})
+    assert surveys.in_audience(mentees_by_rubric, "mentee", {"rubrics": ["personal-resources", "education-law"]})
+    assert not surveys.in_audience(mentees_by_rubric, "mentee", {"rubrics": ["education-law"]})
+    assert not surveys.in_audience(mentees_by_rubric, "mentee", {"rubrics": []})  # none declared
+    assert not surveys.in_audience(mentees_by_rubric, "mentee", None)  # nothing known of the mentee yet
+    assert not surveys.in_audience(dict(by_rubric, audience="both"), "mentee", {"rubrics": ["education-law"]})
+    assert surveys.in_audience(dict(by_rubric, audience="both"), "mentee", {"rubrics": ["self-management"]})
 
 
 GOOD = {"q1": "7", "q2": ["Library", "Peers"], "q3": 4, "q4": "Fine."}

@@ -114,12 +114,13 @@ def questionnaire() -> Any:
             "graduation_year": form.integer("graduation_year"),
             "graduation_institute": form.get("graduation_institute").strip(),
             "workload_hours_per_week": form.integer("workload_hours_per_week"),
+            "rubrics": form.getlist("rubrics"),
         }
         try:
             api().put("/api/v1/me/questionnaire", payload)
         except ApiError as error:
             form.fail(error)
-            merge_item_errors(form, "subjects", "forms_taught")
+            merge_item_errors(form, "subjects", "forms_taught", "rubrics")
             return render("account/questionnaire.html", form.status, form=form, forms=FORMS, reads=None, filled=True)
         flash("common.saved", "success")
         return redirect_to("account.questionnaire")
