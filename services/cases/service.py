@@ -56,6 +56,7 @@ from services.cases.domain import ABANDONED, AWAITING_PROPOSALS, FLAG_MENTOR_OVE
 from services.cases.integration import CaseLogReader
 from services.cases.views import case_view, history_view, require_reason, require_view, sees_author, steps_of
 from services.cases.waiting import parse_schedule
+from services.common.anonymizer_models import AnonymizerModels
 from services.common.clock import Clock
 from services.common.consumer import subscribe
 from services.common.db import Database, ensure_database
@@ -92,6 +93,7 @@ class CasesService:
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=index.SCHEMA + standing.SCHEMA + mentor_quality.SCHEMA + question_suggestions.SCHEMA)
     cases = Cases()
+    anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     relay = EventRelay("cases", CaseLogReader())
     clock = Clock()
 

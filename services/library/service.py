@@ -26,6 +26,7 @@ from contracts.rpc_library import (
 from contracts.rubrics import RUBRIC_SLUGS, counts_by_rubric
 from contracts.surveys import SurveyAnswerSchema, SurveyDefinitionSchema, SurveySettingsSchema
 from contracts.validation import load
+from services.common.anonymizer_models import AnonymizerModels
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
@@ -99,6 +100,7 @@ class LibraryService:
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     db = Database(migrations=SCHEMA)
+    anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     review_mode = review.ReviewMode()
     relay = EventRelay("library", OutboxReader("library"))  # the library's own log: drafts and decisions
 

@@ -121,3 +121,16 @@ def scrub(text: str | None) -> str | None:
     for start, stop, kind in reversed(find_spans(text)):
         out = out[:start] + PLACEHOLDERS[kind] + out[stop:]
     return out
+
+
+def load_models() -> None:
+    """Load the dictionaries and models the recognisers read (natasha's NER, pymorphy3, the English word
+    lists), once a process. The first text otherwise pays for it: seconds on a busy machine, inside the
+    RPC that asked (services/common/anonymizer_models.py loads them at a service's start)."""
+    russian._Models.load()
+    english._Lexicon.load()
+
+
+def models_loaded() -> bool:
+    """Whether ``load_models`` has run in this process (or a text has already loaded them)."""
+    return russian._Models.ner is not None and english._Lexicon._detector is not None
