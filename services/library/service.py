@@ -54,13 +54,15 @@ log = get_logger()
 THREAD_COLUMNS = forum.THREAD_COLUMNS
 # The person's tables for GET /api/v1/me/data: the drafts of their cases (the original while it waits)
 # and what they wrote in the forum, the surveys they created and which surveys they answered (never what),
-# and a mentee's rubrics of interest as the library learned them (for surveys' audiences).
+# and a mentee's rubrics of interest or a mentor's rubrics and accreditation as the library learned them
+# (for surveys' audiences).
 PERSONAL_TABLES = {
     "publication_drafts": (("author_id",), ()),
     "forum_messages": (("author_id",), ()),
     "surveys": (("author_id",), ()),
     "survey_respondents": (("user_id",), ()),
     "survey_mentees": (("mentee_id",), ()),
+    "survey_mentors": (("mentor_id",), ()),
 }
 
 

@@ -312,4 +312,5 @@ def test_a_person_finds_their_drafts_and_forum_messages_in_their_records(library
         "surveys": [],
         "survey_respondents": [],
         "survey_mentees": [],
+        "survey_mentors": [],
     }

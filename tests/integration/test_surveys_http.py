@@ -325,8 +325,8 @@ def survey_mentee(test_env, mentee_id):
     return (row["rubrics"], row["source_position"]) if row else None
 
 
-def test_a_survey_by_rubric_asks_only_the_mentees_and_mentors_of_those_rubrics(api, moderator, test_env):
-    _, t_in = accredited_mentor(api, moderator, rubrics=("self-management",))
+def test_a_survey_by_rubric_asks_only_the_mentees_and_mentors_of_those_rubrics(api, moderator, test_env, rpc):
+    mentor_in, t_in = accredited_mentor(api, moderator, rubrics=("self-management",))
     _, t_out = accredited_mentor(api, moderator, rubrics=("education-law",))
     mentee_in, tm_in = api.register("mentee")
     mentee_other, tm_other = api.register("mentee")
@@ -362,6 +362,9 @@ def test_a_survey_by_rubric_asks_only_the_mentees_and_mentors_of_those_rubrics(a
     for token in (tm_in, tm_other, tm_none, tm_no_questionnaire):
         eventually(lambda t=token: survey_entries(api, t) and visible(api, t, unrestricted["id"]), timeout=30)
     assert survey_entries(api, t_out) == []
+    # what the library keeps of a mentor for audiences is among what it holds about them (GET /me/data)
+    [kept] = rpc.library.records_of({"user_id": mentor_in["id"], "role": "mentor"})["survey_mentors"]
+    assert kept["accredited"] is True and kept["rubrics"] == ["self-management"]
 
 
 def test_an_unknown_rubric_of_interest_is_refused_naming_the_field_and_changes_nothing(api, test_env):
