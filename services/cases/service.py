@@ -90,7 +90,7 @@ class CasesService:
     log = CorrelationContext("cases")
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
-    db = Database(migrations=index.SCHEMA + standing.SCHEMA + mentor_quality.SCHEMA + question_suggestions.SCHEMA)
+    db = Database("cases")
     cases = Cases()
     relay = EventRelay("cases", CaseLogReader())
     clock = Clock()
