@@ -149,7 +149,7 @@ def _identity_made_by_the_code_before(url):
 def _person(name):
     return {
         "email": f"{name}.{uuid.uuid4().hex[:8]}@example.org",
-        "password": "upgrade-password-1",
+        "password": "test-password-1",
         "first_name": "Анна",
         "last_name": name.title(),
     }
