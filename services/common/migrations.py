@@ -55,6 +55,10 @@ class HistoryError(ValueError):
     """A history directory whose files are not a numbered sequence 0001, 0002, ..."""
 
 
+class MigrationRunning(RuntimeError):
+    """Another run held this database's migration lock for longer than RUN_LOCK_WAIT."""
+
+
 class DatabaseBehind(RuntimeError):
     """A service started with MIGRATE_ON_START false on a database that has not run its whole history."""
 
@@ -151,7 +155,13 @@ def _apply_once(url, directory):
             return []  # nothing new: no lock taken
         with conn.cursor() as cur:
             cur.execute("SET lock_timeout = %s", (f"{RUN_LOCK_WAIT}s",))
-            cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (RUN_LOCK_KEY,))
+            try:
+                cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (RUN_LOCK_KEY,))
+            except psycopg2.errors.LockNotAvailable:
+                raise MigrationRunning(
+                    f"another run has held the migration lock of this database for over {RUN_LOCK_WAIT} s "
+                    "(pg_locks: locktype 'advisory'); not tried again"
+                ) from None
         try:
             return yoyo_history.apply_pending(url, directory, LOCK_TIMEOUT)
         finally:

@@ -138,3 +138,19 @@ def test_a_second_run_waits_for_the_first_and_then_finds_nothing_to_do(url, tmp_
         thread.join(90)
     assert sorted(outcome.get("ran", outcome) for outcome in outcomes) == [[], ["0001_step"]]
     assert _recorded(url) == ["0001_step"]
+
+
+def test_a_run_behind_a_stuck_run_gives_up_once_and_says_so(url, tmp_path, monkeypatch):
+    """Another run holding the migration lock past RUN_LOCK_WAIT is not waited for again and again."""
+    history = write_history(tmp_path / "history", [TABLE])
+    monkeypatch.setattr(migrations, "RUN_LOCK_WAIT", 1)
+    stuck = psycopg2.connect(url)
+    try:
+        with stuck.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (migrations.RUN_LOCK_KEY,))
+        outcome = _apply_beside(url, history, bound=20)
+    finally:
+        stuck.close()
+    assert isinstance(outcome.get("error"), migrations.MigrationRunning), outcome
+    assert "over 1 s" in str(outcome["error"])
+    assert _apply_beside(url, history) == {"ran": ["0001_step"]}  # the stuck run's session ended: free
