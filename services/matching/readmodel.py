@@ -1,7 +1,7 @@
 """matching's read model, as plain functions on a cursor: used by the live handlers and by
 ``mentor-research rebuild matching`` alike, so a rebuild applies exactly the same rules.
 
-Tables (DDL in ``SCHEMA``):
+Tables (made by the schema history, services/matching/migrations):
 - ``mentors``: the latest MentorProfileUpdated snapshot of each mentor (by identity's position);
 - ``cases``: each case's current rubrics (by the cases log's position) and ``released_position``,
   the last point where every mentor engaged so far stopped working on it (completion,
