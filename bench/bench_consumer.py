@@ -186,7 +186,6 @@ def measure_nameko(amqp, url, sub, n, kind):
     from services.common.batch_consumer import first_deliveries, subscribe_batch
     from services.common.consumer import first_delivery, subscribe
     from services.common.db import Database
-    from services.common.schema import CONSUMER_TABLES
     from services.matching import readmodel
 
     SUBSCRIPTIONS_BY_QUEUE[sub.queue] = sub  # the bench's own queue, read by the entrypoints
@@ -213,7 +212,7 @@ def measure_nameko(amqp, url, sub, n, kind):
 
     class CurrentService:
         name = "bench_consumer"
-        db = Database(migrations=CONSUMER_TABLES + readmodel.SCHEMA)
+        db = Database("matching")
 
         @subscribe(sub.queue)
         def on_event(self, envelope):
@@ -225,7 +224,7 @@ def measure_nameko(amqp, url, sub, n, kind):
 
     class BatchedEachService:
         name = "bench_consumer"
-        db = Database(migrations=CONSUMER_TABLES + readmodel.SCHEMA)
+        db = Database("matching")
 
         @subscribe_batch(sub.queue)
         def on_events(self, envelopes):
@@ -238,7 +237,7 @@ def measure_nameko(amqp, url, sub, n, kind):
 
     class BatchedService:  # matching's profile handler as it would be batched (readmodel.upsert_mentors)
         name = "bench_consumer"
-        db = Database(migrations=CONSUMER_TABLES + readmodel.SCHEMA)
+        db = Database("matching")
 
         @subscribe_batch(sub.queue)
         def on_events(self, envelopes):

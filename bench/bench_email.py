@@ -34,10 +34,10 @@ from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from services.common import migrations  # noqa: E402
 from services.common.db import PostgresStore  # noqa: E402
 from services.common.mail import Mailer, SmtpSettings, send  # noqa: E402
 from services.notifications import email  # noqa: E402
-from services.notifications.schema import MIGRATIONS  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from results import append_result, machine  # noqa: E402
@@ -150,9 +150,9 @@ def main(argv=None):
     load_before = os.getloadavg()[0]
     admin, url = fresh_database(args.postgres, DBNAME, "the notifications outbox")
     catcher, port = start_catcher()
+    migrations.apply(url, migrations.history_directory("notifications"))
     store = PostgresStore(url, max_connections=2)
     try:
-        store.migrate(MIGRATIONS)
         settings = SmtpSettings(host="127.0.0.1", port=port, sender="noreply@mentor.test")
         paths = {
             "a": lambda: raw_loop(settings, args.emails),

@@ -50,9 +50,9 @@ import library_corpus  # noqa: E402  (bench/library_corpus.py, beside this scrip
 from results import append_result, machine  # noqa: E402  (bench/results.py)
 from scratch import add_postgres_argument, fresh_database, recreate, server_url  # noqa: E402
 
-from services.common.db import PostgresStore  # noqa: E402
+from services.common import migrations  # noqa: E402
 from services.library import items, search  # noqa: E402
-from services.library.tables import SCHEMA, TS_CONFIG  # noqa: E402
+from services.library.tables import TS_CONFIG  # noqa: E402
 
 BENCH_DB = "mentor_bench_library"
 TARGET_P95_MS = {100_000: 20.0, 1_000_000: 50.0}  # issue #10: p95 by library size
@@ -131,7 +131,7 @@ def _load(url, n, batch, started):
                 buffer.truncate()
 
     with conn, conn.cursor() as cur:
-        for statement in SCHEMA:
+        for statement in migrations.statements("library"):
             if not deferred(statement):
                 cur.execute(statement)
         pending = 0
@@ -183,7 +183,7 @@ def _load(url, n, batch, started):
     copied = time.perf_counter() - started
     with conn, conn.cursor() as cur:
         cur.execute("SET maintenance_work_mem = '512MB'")
-        for statement in SCHEMA:
+        for statement in migrations.statements("library"):
             cur.execute(statement)  # the deferred indexes now (the rest is idempotent)
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -358,9 +358,7 @@ def main(argv=None):
     try:
         if args.reuse:
             started = time.perf_counter()
-            store = PostgresStore(url, 1)
-            store.migrate(SCHEMA)  # what a library service start does to an existing database
-            store.close()
+            migrations.apply(url, migrations.history_directory("library"))  # what an upgrade runs
             print(f"migrations on the kept database: {time.perf_counter() - started:.1f} s", flush=True)
         else:
             elapsed = load(url, args.items)

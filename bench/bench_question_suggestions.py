@@ -42,7 +42,7 @@ from results import append_result, machine  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402
 
 from services.cases import question_suggestions as qs  # noqa: E402
-from services.common.schema import RELAY_POSITION  # noqa: E402
+from services.common import migrations  # noqa: E402
 
 BENCH_DB = "mentor_bench_questions"
 TOP = 5
@@ -54,8 +54,7 @@ def connect(url):
     conn = psycopg2.connect(url, cursor_factory=psycopg2.extras.RealDictCursor)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(RELAY_POSITION)
-        for statement in qs.SCHEMA:
+        for statement in migrations.statements("cases"):
             cur.execute(statement)
     return conn
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_ranking.py [--mentors 10000] [--runs 300]
                                             [--postgres postgresql://postgres@127.0.0.1:5432]
 
-Fills matching's own schema (services/matching/readmodel.py SCHEMA) in the scratch database
+Fills matching's own schema (services/matching/migrations) in the scratch database
 ``mentor_bench_ranking`` (created at the start, dropped at the end; an existing one is dropped first):
 N mentors through ``readmodel.upsert_mentor`` (seeded: 1-4 rubrics each, 90 % accredited, 90 %
 accepting cases, capacity 0-5, 10 % away today), and their ``mentor_stats`` (open cases 0-capacity,
@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402  (bench/scratch.py)
 
 from contracts.rubrics import RUBRIC_SLUGS  # noqa: E402
+from services.common import migrations  # noqa: E402
 from services.matching import readmodel  # noqa: E402
 from services.matching.ranking import rank  # noqa: E402
 
@@ -51,7 +52,7 @@ def fill(url, n_mentors, seed=1):
     conn = psycopg2.connect(url)
     started = time.perf_counter()
     with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        for statement in readmodel.SCHEMA:
+        for statement in migrations.statements("matching"):
             cur.execute(statement)
         stats = []
         for position in range(1, n_mentors + 1):

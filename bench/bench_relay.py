@@ -47,12 +47,11 @@ from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E40
 
 from contracts.topology import SUBSCRIPTIONS, consumer_queue, declare_topology, events_exchange  # noqa: E402
 from services.cases.integration import CaseLogReader  # noqa: E402
-from services.common import outbox  # noqa: E402
+from services.common import migrations, outbox  # noqa: E402
 from services.common.db import PostgresStore  # noqa: E402
 from services.common.logs import configure  # noqa: E402
 from services.common.outbox import OutboxReader  # noqa: E402
 from services.common.relay import EventRelay  # noqa: E402
-from services.common.schema import PUBLISHER_TABLES  # noqa: E402
 
 BENCH_DB = "mentor_bench_relay"
 VHOST = "mentor-bench-relay"
@@ -197,9 +196,9 @@ def main(argv=None):
     rabbitmqctl("add_vhost", VHOST)
     rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
     amqp_uri = f"{args.amqp.rstrip('/')}/{VHOST}"
+    migrations.apply(url, migrations.history_directory("matching"))  # an outbox and relay_position
     store = PostgresStore(url, 2)
     try:
-        store.migrate(PUBLISHER_TABLES)
         runs, bodies = [], []
         for run in range(args.runs):
             with store.transaction() as cur:

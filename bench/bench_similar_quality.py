@@ -53,9 +53,9 @@ import similar_labelled  # noqa: E402
 from results import append_result, machine  # noqa: E402
 from scratch import add_postgres_argument, fresh_database, recreate  # noqa: E402
 
+from services.common import migrations  # noqa: E402
 from services.common.db import PostgresStore  # noqa: E402
 from services.library import similar  # noqa: E402
-from services.library.tables import SCHEMA  # noqa: E402
 
 BENCH_DB = "mentor_bench_similar"
 LABELLED_DB = "mentor_bench_similar_labelled"
@@ -138,8 +138,8 @@ QUERIES = [
 
 
 def fill(url):
+    migrations.apply(url, migrations.history_directory("library"))
     store = PostgresStore(url, 1)
-    store.migrate(SCHEMA)
     topics = {}
     with store.transaction() as cur:
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -175,8 +175,8 @@ TARGET_PRECISION = 0.8
 
 def fill_labelled(url):
     """The labelled library in a fresh schema; ``{id: item}``."""
+    migrations.apply(url, migrations.history_directory("library"))
     store = PostgresStore(url, 1)
-    store.migrate(SCHEMA)
     items = {}
     with store.transaction() as cur:
         for n, item in enumerate(similar_labelled.library()):

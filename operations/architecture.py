@@ -4,8 +4,8 @@ and tests/unit/test_architecture_doc.py fails, naming that command, when the fil
 
 Where each fact comes from: the services and whom they call, ``services/common/broker_users.py``;
 exchanges, queues and broadcasts, ``contracts/topology.py``; each service's tables, the CREATE TABLE
-statements of its ``Database`` migrations, plus what its parts create themselves (a relay's position
-and outbox, the replay guard's ``accepted_jtis`` in every RPC server, cases' event store).
+statements of the numbered schema history its ``Database`` names (services/<service>/migrations), plus
+cases' event store, which eventsourcing creates itself.
 """
 
 import os
@@ -13,10 +13,9 @@ import re
 import sys
 
 from contracts.topology import BROADCASTS, SUBSCRIPTIONS
-from services.common.broker_users import CALLS, RPC_SERVERS
+from services.common import migrations
+from services.common.broker_users import CALLS
 from services.common.db import Database
-from services.common.outbox import OutboxReader
-from services.common.relay import EventRelay
 
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "architecture.md")
 BEGIN = "<!-- diagram: made by `python -m operations.architecture`, do not edit by hand -->"
@@ -36,18 +35,13 @@ def service_classes():
 
 
 def tables_of(service_cls):
-    """The tables a service's database holds (schema_statements, in every one, left out)."""
+    """The tables a service's database holds (yoyo's own, and schema_statements of the code before the
+    histories, left out)."""
     tables = set()
     for provider in vars(service_cls).values():
         if isinstance(provider, Database):
-            for statement in provider.migrations:
+            for statement in migrations.statements(provider.history):
                 tables.update(CREATE_TABLE.findall(statement))
-        if isinstance(provider, EventRelay):
-            tables.add("relay_position")
-            if isinstance(provider.reader, OutboxReader):
-                tables.add("outbox")
-    if service_cls.name in RPC_SERVERS:
-        tables.add("accepted_jtis")
     if service_cls.name == "cases":
         from services.cases.application import CasesApplication
 

@@ -110,16 +110,17 @@ def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
 # ---- rebuild --------------------------------------------------------------------------------
 
 
-def _open_target(url, schema, tables):
-    """A fresh database with the service's schema; refuses one that already holds rows."""
+def _open_target(url, service, tables):
+    """A fresh database brought to the head of ``service``'s schema history; refuses one that already
+    holds rows."""
     import psycopg2
 
-    from services.common.db import PostgresStore, ensure_database
+    from services.common import migrations
+    from services.common.db import PostgresStore
 
     try:
-        ensure_database(url)
+        migrations.apply(url, migrations.history_directory(service))
         store = PostgresStore(url, 1)
-        store.migrate(schema)
         used = []
         with store.transaction() as cur:
             for table in ("processed_events", *tables):
@@ -136,12 +137,11 @@ def _open_target(url, schema, tables):
 
 def rebuild_library(cases_url, library_url, into_url, out):
     from services.library import projection
-    from services.library.service import SCHEMA
 
     app = open_store(cases_url)
     store = None
     try:
-        store = _open_target(into_url, SCHEMA, (*LIBRARY_TABLES, "publication_drafts"))
+        store = _open_target(into_url, "library", (*LIBRARY_TABLES, "publication_drafts"))
         counts = Counter()
         for envelopes in case_envelopes(app, projection.HANDLED_TYPES):
             with store.transaction() as cur:  # one transaction per page of the log
@@ -188,13 +188,12 @@ def outbox_envelopes(url, event_type, page_size=PAGE_SIZE):
 
 def rebuild_matching(identity_url, cases_url, matching_url, into_url, out):
     from services.matching import readmodel
-    from services.matching.service import SCHEMA
 
     app = open_store(cases_url)
     store = None
     mentors = rounds = case_events = 0
     try:
-        store = _open_target(into_url, SCHEMA, MATCHING_TABLES)
+        store = _open_target(into_url, "matching", MATCHING_TABLES)
         rubrics = {}  # (case, round) -> the rubrics that round was ranked on
         for envelopes in case_envelopes(app, set(readmodel.CASE_EVENT_TYPES)):
             with store.transaction() as cur:  # one transaction per page of the log

@@ -1,5 +1,6 @@
 """What the services need before they start, locally: PostgreSQL and RabbitMQ (started when down and
-local), each service's own broker user (services/common/broker_users.py), and an SMTP catcher.
+local), each database at the head of its service's schema history (services/common/migrations.py), each
+service's own broker user (services/common/broker_users.py), and an SMTP catcher.
 """
 
 import os
@@ -55,6 +56,20 @@ def ensure_postgres():
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"], check=False)
         if not wait_tcp(host, port, 30):
             sys.exit(f"PostgreSQL did not come up on {host}:{port}")
+
+
+MIGRATE_COMMAND = ("-m", "services.common.migrations", "apply", "all")  # compose's migrate service runs the same
+
+
+def migrate_databases():
+    """Run every service's schema history on its database before any service starts (the services then
+    find nothing to apply), as compose's one-shot ``migrate`` service does; stops ``up`` when it fails."""
+    env = dict(os.environ)
+    env.update({name: setting(name) for name in ENV_DEFAULTS if name.endswith("_DATABASE_URL")})
+    say("migrations: bringing every database to the head of its service's history ...")
+    result = subprocess.run([sys.executable, "-W", "ignore", *MIGRATE_COMMAND], cwd=ROOT, env=env, check=False)
+    if result.returncode != 0:
+        sys.exit(f"the migrations failed (status {result.returncode}, above): no service was started")
 
 
 def ensure_rabbitmq():

@@ -19,6 +19,7 @@ from runner_infrastructure import (
     ensure_mail_catcher,
     ensure_postgres,
     ensure_rabbitmq,
+    migrate_databases,
     stop_mail_catcher,
 )
 from runner_processes import (
@@ -140,6 +141,7 @@ def cmd_up(args):
         say(f"(`{this_command()} status` for details, `{this_command()} down` to stop)")
         return 0 if ok else 1
     ensure_postgres()
+    migrate_databases()
     ensure_rabbitmq()
     service_uris = ensure_broker_users()
     ensure_mail_catcher()

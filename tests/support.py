@@ -65,3 +65,13 @@ def run_research(*argv):
 
     out = io.StringIO()
     return main(list(argv), stdout=out), out.getvalue()
+
+
+def write_history(directory, *steps):
+    """A schema history in ``directory`` (a pathlib.Path): one yoyo step file per item of ``steps``, each a
+    list of SQL statements, numbered 0001, 0002 ... (services/common/migrations.py reads it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for number, statements in enumerate(steps, start=1):
+        body = "".join(f"    step({statement!r}),\n" for statement in statements)
+        (directory / f"{number:04d}_step.py").write_text(f"from yoyo import step\n\nsteps = [\n{body}]\n")
+    return directory

@@ -17,77 +17,11 @@ import json
 from contracts.vocabulary import TURN_BY_STATE
 from services.cases.application import CasesApplication
 from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
-from services.cases.waiting import WAITING_STATES
 from services.common import paging
 from services.common.paging import decode_cursor  # the case list pages with the common cursor
-from services.common.schema import RELAY_POSITION
 
 EXCERPT_CHARS = 160  # of the essence, in a list
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS case_index (
-        case_id uuid PRIMARY KEY,
-        number text NOT NULL UNIQUE,
-        author_id text NOT NULL,
-        mentor_id text,
-        state text NOT NULL,
-        rubrics text[] NOT NULL,
-        urgency text NOT NULL,
-        version integer NOT NULL,
-        created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL
-    )""",
-    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS participant_ids text[] NOT NULL DEFAULT '{}'",
-    "CREATE INDEX IF NOT EXISTS case_index_author ON case_index (author_id)",
-    "CREATE INDEX IF NOT EXISTS case_index_participants ON case_index USING gin (participant_ids)",
-    "CREATE INDEX IF NOT EXISTS case_index_mentor ON case_index (mentor_id)",
-    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS flag_reason text",
-    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS chosen_at timestamptz",
-    "CREATE INDEX IF NOT EXISTS case_index_flagged ON case_index (updated_at) WHERE flag_reason IS NOT NULL",
-    "DROP INDEX IF EXISTS case_index_overdue",  # the urgent escalation's; due_follow_ups finds them now
-    "CREATE INDEX IF NOT EXISTS case_index_awaiting_proposals ON case_index (updated_at) "
-    "WHERE state = 'awaiting_proposals' AND flag_reason IS NULL",
-    "CREATE SEQUENCE IF NOT EXISTS case_number_seq",
-    RELAY_POSITION,
-    "INSERT INTO relay_position (relay) VALUES ('case-index') ON CONFLICT DO NOTHING",
-    # The first answer of a mentor (statistics): when it came, and when that mentor had been chosen.
-    # Folded from the events' own times by catch_up only; on adding them, the index is folded again
-    # from the start of the log (once: upserts are versioned, so only these columns change).
-    """DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                       WHERE table_schema = current_schema() AND table_name = 'case_index'
-                         AND column_name = 'first_response_at') THEN
-            ALTER TABLE case_index ADD COLUMN IF NOT EXISTS response_chosen_at timestamptz,
-                                   ADD COLUMN IF NOT EXISTS first_response_at timestamptz;
-            UPDATE relay_position SET position = 0 WHERE relay = 'case-index';
-        END IF;
-    END $$""",
-    "CREATE INDEX IF NOT EXISTS case_index_created ON case_index (created_at)",
-    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS waiting_since timestamptz",
-    "ALTER TABLE case_index ADD COLUMN IF NOT EXISTS reminders_sent integer NOT NULL DEFAULT 0",
-    f"CREATE INDEX IF NOT EXISTS case_index_waiting ON case_index (coalesce(waiting_since, updated_at)) "
-    f"WHERE state IN ({', '.join(repr(state) for state in WAITING_STATES)})",
-    # The summary and the statistics' counts (see the module's docstring). Rows indexed before them are
-    # filled by folding the log again from its start (once); upsert fills a row whose turn is still null.
-    """DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
-                       WHERE table_schema = current_schema() AND table_name = 'case_index'
-                         AND column_name = 'turn_since') THEN
-            ALTER TABLE case_index ADD COLUMN IF NOT EXISTS excerpt text NOT NULL DEFAULT '',
-                                   ADD COLUMN IF NOT EXISTS mode text,
-                                   ADD COLUMN IF NOT EXISTS turn text,
-                                   ADD COLUMN IF NOT EXISTS collective boolean NOT NULL DEFAULT false,
-                                   ADD COLUMN IF NOT EXISTS public boolean NOT NULL DEFAULT false,
-                                   ADD COLUMN IF NOT EXISTS second_opinion boolean NOT NULL DEFAULT false,
-                                   ADD COLUMN IF NOT EXISTS declines integer NOT NULL DEFAULT 0,
-                                   ADD COLUMN IF NOT EXISTS clarifying_questions integer NOT NULL DEFAULT 0,
-                                   ADD COLUMN IF NOT EXISTS developing_questions integer NOT NULL DEFAULT 0,
-                                   ADD COLUMN IF NOT EXISTS turn_since timestamptz;
-            UPDATE relay_position SET position = 0 WHERE relay = 'case-index';
-        END IF;
-    END $$""",
-    "CREATE INDEX IF NOT EXISTS case_index_page ON case_index (updated_at DESC, case_id DESC)",
-)
 
 # Domain events that time the first answer of a mentor (seed 6.2 step 2: the chosen mentor accepts or declines).
 CHOSEN = "MentorChosen"

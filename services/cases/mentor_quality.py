@@ -284,17 +284,6 @@ def summarize(records, sort=DEFAULT_SORT, descending=True):
 
 # ---- the projection (cases service) ------------------------------------------------------------
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS mentor_engagements (
-        case_id uuid NOT NULL,
-        seq integer NOT NULL,
-        mentor_id text NOT NULL,
-        record jsonb NOT NULL,
-        PRIMARY KEY (case_id, seq)
-    )""",
-    "CREATE INDEX IF NOT EXISTS mentor_engagements_mentor ON mentor_engagements (mentor_id)",
-    "INSERT INTO relay_position (relay) VALUES ('mentor-engagements') ON CONFLICT DO NOTHING",
-)
 RELAY = "mentor-engagements"
 
 

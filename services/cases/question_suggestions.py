@@ -254,40 +254,6 @@ def uses_of(case):
 
 # ---- the projection (cases service) ----------------------------------------------------------
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS question_pool_cases (
-        case_id uuid PRIMARY KEY,
-        rubrics text[] NOT NULL,
-        lexemes text[] NOT NULL,
-        problem_solved text NOT NULL,
-        publishes boolean NOT NULL,
-        completed_at timestamptz NOT NULL
-    )""",
-    # the words again as a vector: candidates are found (GIN) and pre-ranked (ts_rank) by it
-    "ALTER TABLE question_pool_cases ADD COLUMN IF NOT EXISTS search tsvector NOT NULL DEFAULT ''",
-    "CREATE INDEX IF NOT EXISTS question_pool_cases_search ON question_pool_cases USING gin (search)",
-    """CREATE TABLE IF NOT EXISTS question_pool_questions (
-        case_id uuid NOT NULL,
-        seq integer NOT NULL,
-        key text NOT NULL,
-        text text NOT NULL,
-        kind text NOT NULL,
-        bank_id text,
-        redefined boolean NOT NULL,
-        PRIMARY KEY (case_id, seq)
-    )""",
-    # how many pooled cases hold each word: the idf of a suggestion, without scanning the pool
-    "CREATE TABLE IF NOT EXISTS question_pool_lexemes (lexeme text PRIMARY KEY, cases integer NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS question_suggestion_uses (
-        question_id text PRIMARY KEY,
-        case_id uuid NOT NULL,
-        source text NOT NULL,
-        use text NOT NULL,
-        asked_at timestamptz
-    )""",
-    "CREATE INDEX IF NOT EXISTS question_suggestion_uses_case ON question_suggestion_uses (case_id)",
-    "INSERT INTO relay_position (relay) VALUES ('question-pool') ON CONFLICT DO NOTHING",
-)
 RELAY = "question-pool"
 
 

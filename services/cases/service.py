@@ -91,7 +91,7 @@ class CasesService:
     log = CorrelationContext("cases")
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
-    db = Database(migrations=index.SCHEMA + standing.SCHEMA + mentor_quality.SCHEMA + question_suggestions.SCHEMA)
+    db = Database("cases")
     cases = Cases()
     anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     relay = EventRelay("cases", CaseLogReader())

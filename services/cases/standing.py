@@ -9,15 +9,6 @@ good standing. The table is in the cases database, beside the index.
 
 from services.cases.domain import AWAITING_ACCEPTANCE, CHOOSING_MENTOR, WORKING
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS mentor_standing (
-        mentor_id text PRIMARY KEY,
-        suspended boolean NOT NULL,
-        source_position bigint NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now()
-    )""",
-)
-
 # decision -> suspended afterwards; a rejection changes no standing (a rejected mentor was never on the roll)
 SUSPENDS = {"suspended": True, "reinstated": False, "approved": False}
 RELEASE_REASON = "mentor_suspended"  # contracts.vocabulary.RELEASE_REASONS

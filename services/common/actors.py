@@ -291,15 +291,6 @@ def load_service_verify_keys(text):
     return keys
 
 
-ACCEPTED_JTIS = """
-CREATE TABLE IF NOT EXISTS accepted_jtis (
-    jti text PRIMARY KEY,
-    expires_at timestamptz NOT NULL
-)"""
-
-ACCEPTED_JTIS_EXPIRY_INDEX = """
-CREATE INDEX IF NOT EXISTS accepted_jtis_expiry_idx ON accepted_jtis (expires_at)"""
-
 PRUNE_EVERY = 10.0  # seconds between one process's sweeps of expired jtis
 
 
@@ -310,22 +301,14 @@ class ReplayGuard:
     of two concurrent uses exactly one inserts); expired rows are deleted by each process every
     PRUNE_EVERY seconds. psycopg2 with wait_select (services/common/db.py): the query yields to the
     eventlet hub. ``store`` is a PostgresStore, or a callable that returns it (the service's Database
-    is set up after its entrypoints); the table is created at the first use."""
+    is set up after its entrypoints); the table is in every RPC service's schema history (0001)."""
 
     def __init__(self, store):
         self._store = store
-        self._ready = False
-        self._lock = threading.Lock()
         self._next_prune = 0.0
 
     def store(self):
-        store = self._store() if callable(self._store) else self._store
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    store.migrate([ACCEPTED_JTIS, ACCEPTED_JTIS_EXPIRY_INDEX])
-                    self._ready = True
-        return store
+        return self._store() if callable(self._store) else self._store
 
     def accept(self, jti, expires_at, now=None):
         """Record ``jti``; ActorRefused("replayed") if any process of the service accepted it before and

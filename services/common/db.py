@@ -4,7 +4,6 @@ psycopg2 blocks in C unless a wait callback is installed; with ``wait_select`` e
 query yields to the eventlet hub, so one slow query never stalls the other workers.
 """
 
-import hashlib
 import os
 import threading
 from contextlib import contextmanager
@@ -32,25 +31,6 @@ psycopg2.extras.register_uuid()
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 PING_TIMEOUT = 2.0  # seconds: a health check must answer well within the gateway's /ready (2 s a service)
 DATABASE_ENCODING = "UTF8"  # people write Cyrillic: SQL_ASCII would take their bytes unchecked and LATIN1 refuse them
-
-
-# Schema statements a database has run, by digest (PostgresStore.migrate): a start that has nothing new
-# to run takes no lock.
-SCHEMA_STATEMENTS = """
-CREATE TABLE IF NOT EXISTS schema_statements (
-    digest text PRIMARY KEY,
-    applied_at timestamptz NOT NULL DEFAULT now()
-)"""
-MIGRATION_LOCK_TIMEOUT = 5  # seconds a new statement waits for its table's lock before the try is undone
-MIGRATION_ATTEMPTS = 12
-MIGRATION_RETRY_PAUSE = 0.5  # seconds, times the attempt's number: about 40 s of waiting in all
-LOCK_CONFLICTS = (psycopg2.errors.LockNotAvailable, psycopg2.errors.DeadlockDetected)
-
-
-def statement_digest(statement):
-    """What ``schema_statements`` records of a statement: its text's SHA-256, whitespace folded (a
-    re-indented statement is the same statement)."""
-    return hashlib.sha256(" ".join(statement.split()).encode()).hexdigest()
 
 
 class DatabaseEncodingError(RuntimeError):
@@ -167,50 +147,6 @@ class PostgresStore:
                 self._pool.putconn(conn, close=broken)
             self._slots.release()
 
-    def migrate(self, statements):
-        """Run the idempotent DDL ``statements`` this database has not run yet, serialized across
-        processes by an advisory lock; every service does at start, so this is also where one refuses a
-        database that is not UTF-8 (DatabaseEncodingError).
-
-        Each statement run is recorded by its digest (``schema_statements``), and a start whose every
-        statement is recorded takes no lock at all: even ``ALTER TABLE ... IF NOT EXISTS`` takes an
-        ACCESS EXCLUSIVE lock, and one run by a second process (a replica starting, an admin command)
-        beside a running service deadlocked with its transactions or waited behind them, holding every
-        later query of that table (CI of 2026-12-06). When statements are new, each waits at most
-        MIGRATION_LOCK_TIMEOUT for its lock, and the whole migration is tried again after a pause, so a
-        long transaction elsewhere delays a start instead of stalling the table's traffic behind it."""
-        pending = [(statement_digest(statement), statement) for statement in statements]
-        for attempt in range(1, MIGRATION_ATTEMPTS + 1):
-            try:
-                self._migrate_once(pending)
-                return
-            except ServiceUnavailable as exc:
-                if not isinstance(exc.__cause__, LOCK_CONFLICTS) or attempt == MIGRATION_ATTEMPTS:
-                    raise
-            eventlet.sleep(MIGRATION_RETRY_PAUSE * attempt)
-
-    def _migrate_once(self, pending):
-        with self.transaction() as cur:
-            require_utf8(cur)
-            if not self._unapplied(cur, pending):
-                return
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('schema-migration'))")
-            cur.execute(SCHEMA_STATEMENTS)
-            cur.execute("SET LOCAL lock_timeout = %s", (f"{MIGRATION_LOCK_TIMEOUT}s",))
-            for digest, statement in self._unapplied(cur, pending):
-                cur.execute(statement)
-                cur.execute("INSERT INTO schema_statements (digest) VALUES (%s) ON CONFLICT DO NOTHING", (digest,))
-
-    @staticmethod
-    def _unapplied(cur, pending):
-        """The (digest, statement) pairs of ``pending`` this database has no record of, in order."""
-        cur.execute("SELECT to_regclass('schema_statements') IS NOT NULL AS recorded")
-        if not cur.fetchone()["recorded"]:
-            return list(pending)
-        cur.execute("SELECT digest FROM schema_statements WHERE digest = ANY(%s)", ([d for d, _ in pending],))
-        applied = {row["digest"] for row in cur.fetchall()}
-        return [(digest, statement) for digest, statement in pending if digest not in applied]
-
     def ping(self, timeout=PING_TIMEOUT):
         """Whether the database takes a NEW connection and answers on it within ``timeout`` seconds.
 
@@ -254,18 +190,22 @@ class PostgresStore:
 
 
 class Database(DependencyProvider):
-    """Gives workers the service's PostgresStore; creates and migrates the database at start."""
+    """Gives workers the service's PostgresStore; at start creates the database if missing and brings it
+    to the head of ``history``'s numbered steps, or refuses to start when it is behind and
+    MIGRATE_ON_START is false (services/common/migrations.py ``prepare``)."""
 
-    def __init__(self, migrations=(), url_key="DATABASE_URL"):
-        self.migrations = tuple(migrations)
+    def __init__(self, history, url_key="DATABASE_URL"):
+        self.history = history
         self.url_key = url_key
         self.store = None
 
     def setup(self):
+        from services.common import migrations  # it imports this module
+
         url = self.container.config[self.url_key]
         ensure_database(url)
+        migrations.prepare(self.container, url, self.history)
         self.store = PostgresStore(url, int(self.container.config.get("DB_POOL_SIZE", 10)))
-        self.store.migrate(self.migrations)
 
     def stop(self):
         if self.store is not None:

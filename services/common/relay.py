@@ -20,11 +20,10 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 
 from contracts.topology import declare_topology, events_exchange
-from services.common import metrics
+from services.common import metrics, migrations
 from services.common.confirms import ConfirmTracker
 from services.common.db import PostgresStore, ensure_database
 from services.common.logs import configure, get_logger
-from services.common.schema import RELAY_POSITION
 
 log = get_logger()
 
@@ -46,10 +45,13 @@ class BatchNotConfirmed(Exception):
 
 
 class EventRelay(DependencyProvider):
-    """Runs the relay loop in a managed green thread; ``wake()`` shortens the wait after a commit."""
+    """Runs the relay loop in a managed green thread; ``wake()`` shortens the wait after a commit.
+    ``history``: the service whose numbered schema history holds the relay's tables (its ``relay_position``
+    and, for an outbox, ``outbox``), by default the source's own."""
 
-    def __init__(self, source, reader, poll_interval=0.5, batch_size=500, confirm_timeout=10.0):
+    def __init__(self, source, reader, poll_interval=0.5, batch_size=500, confirm_timeout=10.0, history=None):
         self.source = source
+        self.history = history or source
         self.reader = reader
         self.poll_interval = poll_interval
         self.batch_size = batch_size
@@ -69,8 +71,8 @@ class EventRelay(DependencyProvider):
         self.confirm_timeout = float(config.get("RELAY_CONFIRM_TIMEOUT", self.confirm_timeout))
         url = config["DATABASE_URL"]
         ensure_database(url)
+        migrations.prepare(self.container, url, self.history)  # its Database may be set up after it
         self.store = PostgresStore(url, 2)
-        self.store.migrate([RELAY_POSITION])
         with self.store.transaction() as cur:
             cur.execute("INSERT INTO relay_position (relay) VALUES (%s) ON CONFLICT DO NOTHING", (self.source,))
         self.reader.setup(self.container, self.store)

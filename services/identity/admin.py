@@ -26,12 +26,11 @@ import psycopg2
 from contracts.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from contracts.rpc_identity import RegisterSchema
 from contracts.validation import load
-from services.common.db import PostgresStore, ensure_database
-from services.common.schema import PUBLISHER_TABLES
+from services.common import migrations
+from services.common.db import PostgresStore
 from services.identity import repository, sessions
 from services.identity.accounts import EMAIL_TAKEN, new_user, normalize_email, user_view
 from services.identity.passwords import PasswordHashing
-from services.identity.schema import MIGRATIONS
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/mentor_identity"
 
@@ -42,10 +41,10 @@ def database_url(environ=None):
 
 
 def open_store(url):
-    ensure_database(url)
-    store = PostgresStore(url, 1)
-    store.migrate(list(MIGRATIONS) + list(PUBLISHER_TABLES))
-    return store
+    """The identity database, brought to the head of its history first (a no-op, taking no lock, when the
+    migrate step or the running service already did)."""
+    migrations.apply(url, migrations.history_directory("identity"))
+    return PostgresStore(url, 1)
 
 
 def create_moderator(store, form, hashing=None):

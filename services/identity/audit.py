@@ -1,5 +1,5 @@
 """The access audit: every confidential read of an author's identity or questionnaire, recorded in
-the read's own transaction and listed to the author (services/identity/schema.py ACCESS_AUDIT).
+the read's own transaction and listed to the author (services/identity/migrations/0001_schema_of_2026_12.py, ACCESS_AUDIT).
 
 Append-only: this module only inserts and selects (the table's trigger refuses UPDATE and DELETE).
 What the author sees of a reader is policy: the role; a mentor's id (the author chose that mentor,

@@ -46,7 +46,6 @@ from services.common.outbox import OutboxReader
 from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, TimedRpcProxy, rpc
-from services.common.schema import PUBLISHER_TABLES
 from services.common.timer import configured_timer
 from services.common.tokens import TokenSigner
 from services.identity import (
@@ -79,7 +78,6 @@ from services.identity.accounts import (
     user_view,
 )
 from services.identity.passwords import PasswordHashing
-from services.identity.schema import MIGRATIONS
 
 SERVICE = "identity"
 NOTIFICATIONS = "notifications"  # the one service that reads contacts as itself (services/common/actors.py)
@@ -180,7 +178,7 @@ class IdentityService:
 
     log = CorrelationContext(SERVICE)
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
-    db = Database(migrations=list(MIGRATIONS) + list(PUBLISHER_TABLES))
+    db = Database("identity")
     relay = EventRelay(SERVICE, OutboxReader(SERVICE))
     tokens = Tokens()
     passwords = Passwords()

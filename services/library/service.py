@@ -47,7 +47,6 @@ from services.library.projection import (  # noqa: F401
     forum_post,
     ordered_rubrics,
 )
-from services.library.tables import SCHEMA  # noqa: F401  (research/rebuild.py migrates with it)
 
 log = get_logger()
 
@@ -101,7 +100,7 @@ class LibraryService:
     log = CorrelationContext("library")
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
-    db = Database(migrations=SCHEMA)
+    db = Database("library")
     anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     review_mode = review.ReviewMode()
     relay = EventRelay("library", OutboxReader("library"))  # the library's own log: drafts and decisions

@@ -1,7 +1,7 @@
 """matching's read model, as plain functions on a cursor: used by the live handlers and by
 ``mentor-research rebuild matching`` alike, so a rebuild applies exactly the same rules.
 
-Tables (DDL in ``SCHEMA``):
+Tables (made by the schema history, services/matching/migrations):
 - ``mentors``: the latest MentorProfileUpdated snapshot of each mentor (by identity's position);
 - ``cases``: each case's current rubrics (by the cases log's position) and ``released_position``,
   the last point where every mentor engaged so far stopped working on it (completion,
@@ -35,56 +35,6 @@ from services.matching.ranking import (
 DEFAULT_CAPACITY = 3  # what a v1 profile (before capacities existed) is read as
 SCORE_CUT_MARGIN = 2e-4  # > twice ranking.score's rounding (0.5e-4) plus float noise
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS mentors (
-        mentor_id text PRIMARY KEY,
-        rubrics text[] NOT NULL,
-        accepting_cases boolean NOT NULL,
-        source_position bigint NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now()
-    )""",
-    "ALTER TABLE mentors ADD COLUMN IF NOT EXISTS accredited boolean NOT NULL DEFAULT false",
-    f"ALTER TABLE mentors ADD COLUMN IF NOT EXISTS capacity integer NOT NULL DEFAULT {DEFAULT_CAPACITY}",
-    "ALTER TABLE mentors ADD COLUMN IF NOT EXISTS away_periods jsonb NOT NULL DEFAULT '[]'",
-    "ALTER TABLE mentors ADD COLUMN IF NOT EXISTS away datemultirange NOT NULL DEFAULT '{}'",
-    "CREATE INDEX IF NOT EXISTS mentors_rubrics ON mentors USING gin (rubrics)",
-    """CREATE TABLE IF NOT EXISTS proposals (
-        case_id text NOT NULL,
-        round integer NOT NULL,
-        rubrics text[] NOT NULL,
-        proposals jsonb NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (case_id, round)
-    )""",
-    """CREATE TABLE IF NOT EXISTS cases (
-        case_id text PRIMARY KEY,
-        rubrics text[],
-        rubrics_position bigint NOT NULL DEFAULT 0,
-        released_position bigint NOT NULL DEFAULT 0
-    )""",
-    """CREATE TABLE IF NOT EXISTS assignments (
-        case_id text NOT NULL,
-        mentor_id text NOT NULL,
-        round integer,
-        chosen_at timestamptz,
-        chosen_position bigint,
-        outcome text,
-        outcome_at timestamptz,
-        outcome_position bigint,
-        response_seconds double precision,
-        open boolean NOT NULL DEFAULT false,
-        PRIMARY KEY (case_id, mentor_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS assignments_mentor ON assignments (mentor_id)",
-    # who was proposed when (the fair order's "least recently proposed"): rounds naming a mentor
-    "CREATE INDEX IF NOT EXISTS proposals_mentors ON proposals USING gin (proposals jsonb_path_ops)",
-    """CREATE TABLE IF NOT EXISTS mentor_stats (
-        mentor_id text PRIMARY KEY,
-        open_cases integer NOT NULL DEFAULT 0,
-        responses integer NOT NULL DEFAULT 0,
-        median_response_seconds double precision
-    )""",
-)
 
 # Outcomes that end a mentor's engagement with the case at once.
 ENDING_OUTCOMES = ("declined", "escalated")

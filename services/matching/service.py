@@ -32,14 +32,11 @@ from services.common.outbox import OutboxReader
 from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
-from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
 from services.matching import readmodel
 from services.matching.ranking import TIE_MARGIN, rank
 from services.matching.rounds import round_request
 
 log = get_logger()
-
-SCHEMA = CONSUMER_TABLES + PUBLISHER_TABLES + readmodel.SCHEMA
 
 
 def today():
@@ -62,7 +59,7 @@ class MatchingService:
     log = CorrelationContext("matching")
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
-    db = Database(migrations=SCHEMA)
+    db = Database("matching")
     relay = EventRelay("matching", OutboxReader("matching"))
 
     @subscribe_batch("matching.identity-events")

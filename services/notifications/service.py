@@ -44,7 +44,6 @@ from services.common.timer import TimerWake, wakeable_timer
 from services.notifications import calendar, email, inbox, messaging, news, preferences
 from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
-from services.notifications.schema import MIGRATIONS
 
 log = get_logger()
 
@@ -77,7 +76,7 @@ class NotificationsService:
     log = CorrelationContext(SERVICE)
     metrics = Metrics()  # /metrics on METRICS_PORT (services/common/metrics.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
-    db = Database(migrations=MIGRATIONS)
+    db = Database("notifications")
     identity = Directory()
     config = Config()
     wake_email_sender = TimerWake("send_emails")  # e-mails go out as they are queued

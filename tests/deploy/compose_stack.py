@@ -26,7 +26,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 STANDINS = ROOT / "deploy" / "standins" / "build.sh"
 SERVICES = ("identity", "cases", "matching", "notifications", "library", "gateway", "web")
 INFRASTRUCTURE = ("postgres", "rabbitmq", "mailpit")
-ONE_SHOT = ("broker-setup",)  # runs to completion at each `up`: the services' broker users
+ONE_SHOT = ("broker-setup", "migrate")  # run to completion at each `up`: the broker users, the schema histories
 DATABASES = ("cases", "matching", "notifications", "library", "identity")
 BROKER_USERS = ("identity", "cases", "matching", "notifications", "library", "gateway")  # mentor-<service>
 

@@ -2,11 +2,10 @@
 
 import eventlet
 
-from services.common import outbox
-from services.common.db import PostgresStore, ensure_database
+from services.common import migrations, outbox
+from services.common.db import PostgresStore
 from services.common.outbox import OutboxReader
 from services.common.relay import EventRelay
-from services.common.schema import PUBLISHER_TABLES
 
 
 class _Container:
@@ -16,10 +15,9 @@ class _Container:
 
 def publish_via_outbox(test_env, source, event_type, aggregate_id, payload, url=None):
     url = url or test_env.database_url(f"{source}_fixture")
-    ensure_database(url)
+    migrations.apply(url, migrations.history_directory(source))
     store = PostgresStore(url, 2)
     try:
-        store.migrate(PUBLISHER_TABLES)
         with store.transaction() as cur:
             outbox.append(cur, source, event_type, aggregate_id, payload)
         relay = EventRelay(source, OutboxReader(source))

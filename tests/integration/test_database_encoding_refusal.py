@@ -6,8 +6,10 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from services.common.db import DatabaseEncodingError, PostgresStore, ensure_database
+from services.common import migrations
+from services.common.db import DatabaseEncodingError, ensure_database
 from services.library.service import LibraryService
+from tests.support import write_history
 
 
 def _create(test_env, name, encoding):
@@ -38,26 +40,21 @@ def test_a_service_refuses_to_start_on_a_sql_ascii_database(test_env, start_serv
     assert _tables(url) == 0  # refused before any DDL
 
 
-def test_the_schema_check_refuses_before_any_ddl(test_env):
+def test_the_schema_check_refuses_before_any_ddl(test_env, tmp_path):
     url = _create(test_env, "latin1_store", "LATIN1")
-    store = PostgresStore(url, 1)
-    try:
-        with pytest.raises(DatabaseEncodingError, match="ENCODING 'LATIN1'"):
-            store.migrate(["CREATE TABLE never_made (id int)"])
-    finally:
-        store.close()
-    assert _tables(url) == 0
+    history = write_history(tmp_path / "history", ["CREATE TABLE never_made (id int)"])
+    with pytest.raises(DatabaseEncodingError, match="ENCODING 'LATIN1'"):
+        migrations.apply(url, history)
+    assert _tables(url) == 0  # not even the history's record
 
 
-def test_a_database_the_service_creates_is_utf8(test_env):
+def test_a_database_the_service_creates_is_utf8(test_env, tmp_path):
     url = test_env.database_url("created_utf8")
     ensure_database(url)
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
         assert cur.fetchone()[0] == "UTF8"
-    store = PostgresStore(url, 1)
-    try:
-        store.migrate(["CREATE TABLE IF NOT EXISTS made (name text)"])
-    finally:
-        store.close()
-    assert _tables(url) == 2  # made, and schema_statements: the record of what ran
+    migrations.apply(url, write_history(tmp_path / "history", ["CREATE TABLE IF NOT EXISTS made (name text)"]))
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT name FROM made")  # made, in the UTF-8 database
+        assert cur.fetchall() == []

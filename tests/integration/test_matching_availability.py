@@ -470,18 +470,18 @@ def test_the_sql_cut_never_changes_a_ranking(test_env):
     import random
 
     from contracts.rubrics import RUBRIC_SLUGS
-    from services.common.db import PostgresStore, ensure_database
+    from services.common import migrations
+    from services.common.db import PostgresStore
     from services.matching import readmodel
     from services.matching.ranking import rank
 
     url = test_env.database_url("matching_cut")
-    ensure_database(url)
+    migrations.apply(url, migrations.history_directory("matching"))
     store = PostgresStore(url, 1)
     rng = random.Random(7)
     now = datetime.now(timezone.utc)
     today, since = now.date(), now - timedelta(days=90)
     try:
-        store.migrate(readmodel.SCHEMA)
         with store.transaction() as cur:
             for position in range(1, 401):
                 mentor_id = f"m-{position:04d}"

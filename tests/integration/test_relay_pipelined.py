@@ -16,12 +16,11 @@ from services.cases.application import open_application
 from services.cases.domain import Case
 from services.cases.integration import CaseLogReader
 from services.cases.outgoing import CONTRACT_STAMP, ContractBroken
-from services.common import outbox
+from services.common import migrations, outbox
 from services.common.clock import utc_now
 from services.common.db import PostgresStore, ensure_database
 from services.common.outbox import OutboxReader
 from services.common.relay import BatchNotConfirmed, EventRelay
-from services.common.schema import PUBLISHER_TABLES
 from tests.support import case_form
 
 
@@ -36,9 +35,8 @@ def relay_source(test_env):
     at most LIMIT messages and makes the broker nack every publish beyond (reject-publish)."""
     source = f"relaytest{uuid.uuid4().hex[:8]}"
     url = test_env.database_url(source)
-    ensure_database(url)
+    migrations.apply(url, migrations.history_directory("matching"))  # an outbox and relay_position
     store = PostgresStore(url, 2)
-    store.migrate(PUBLISHER_TABLES)
     conn = Connection(test_env.amqp_uri)
     channel = conn.channel()
     exchange = Exchange(f"{source}.events", type="topic", durable=True)(channel)
@@ -51,7 +49,7 @@ def relay_source(test_env):
         queue_arguments={"x-max-length": LIMIT, "x-overflow": "reject-publish"},
     )(channel)
     queue.declare()
-    relay = EventRelay(source, OutboxReader(source))
+    relay = EventRelay(source, OutboxReader(source), history="matching")
     relay.container = _Container({"AMQP_URI": test_env.amqp_uri, "DATABASE_URL": url})
     relay.setup()
     yield source, store, relay, queue

@@ -10,13 +10,13 @@ import eventlet
 import pytest
 
 from contracts.errors import ServiceUnavailable, Unauthorized
-from services.common import actors
-from services.common.db import PostgresStore, ensure_database
+from services.common import actors, migrations
+from services.common.db import PostgresStore
 
 
 def open_store(test_env):
     url = test_env.database_url("replay_guard")
-    ensure_database(url)
+    migrations.apply(url, migrations.history_directory("notifications"))  # every RPC service's has the table
     return PostgresStore(url, 4)
 
 

@@ -60,13 +60,9 @@ def test_without_the_librarys_decisions_nothing_is_published(journey):
     """The cases log alone makes drafts: what reaches the library is only what the library's log decided."""
     url = journey["test_env"].database_url("rebuilt_undecided")
     empty = journey["test_env"].database_url("rebuild_no_decisions")
-    from services.common.db import PostgresStore, ensure_database
-    from services.library.service import SCHEMA
+    from services.common import migrations
 
-    ensure_database(empty)
-    store = PostgresStore(empty, 1)
-    store.migrate(SCHEMA)
-    store.close()
+    migrations.apply(empty, migrations.history_directory("library"))
     code, out = run_research(
         "rebuild", "library", "--cases-url", journey["cases"], "--library-url", empty, "--into-url", url
     )

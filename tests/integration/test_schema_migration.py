@@ -1,8 +1,9 @@
-"""A service's start migrates its database while other processes use it (replicas, the admin
-commands, a restart during traffic). CI of 2026-12-06: the identity admin's migration ran
-``ALTER TABLE users ADD COLUMN IF NOT EXISTS ...`` beside the running identity service, deadlocked with
-its transactions and failed a module's 658 tests; a cases container restarted during a burst hung at
-start behind the same kind of lock."""
+"""A schema history is applied while other processes use the database (replicas starting with
+MIGRATE_ON_START, the migrate service beside a service still running, the admin commands).
+CI of 2026-12-06: the identity admin's migration ran ``ALTER TABLE users ADD COLUMN IF NOT EXISTS ...``
+beside the running identity service, deadlocked with its transactions and failed a module's 658 tests; a
+cases container restarted during a burst hung at start behind the same kind of lock. These are the
+properties services/common/migrations.py keeps for that (first proved of PostgresStore.migrate)."""
 
 import threading
 import zlib
@@ -10,9 +11,9 @@ import zlib
 import psycopg2
 import pytest
 
-from contracts.errors import ServiceUnavailable
-from services.common import db as db_module
-from services.common.db import PostgresStore, ensure_database, statement_digest
+from services.common import migrations
+from services.common.db import ensure_database
+from tests.support import write_history
 
 TABLE = "CREATE TABLE IF NOT EXISTS notes (id int PRIMARY KEY, body text)"
 COLUMN = "ALTER TABLE notes ADD COLUMN IF NOT EXISTS written_at timestamptz"
@@ -24,13 +25,6 @@ def url(test_env, request):
     url = test_env.database_url(f"migration_{zlib.crc32(request.node.name.encode()):08x}")
     ensure_database(url)
     return url
-
-
-@pytest.fixture
-def store(url):
-    store = PostgresStore(url, 1)
-    yield store
-    store.close()
 
 
 @pytest.fixture
@@ -47,14 +41,13 @@ def _hold_a_row(holder):
         cur.execute("INSERT INTO notes (id, body) VALUES (1, 'held')")  # ROW EXCLUSIVE until rollback
 
 
-def _migrate_beside(store, statements, bound=60):
-    """Migrate in a thread, so a migration stuck behind the holder fails this test instead of hanging it."""
+def _apply_beside(url, history, bound=60):
+    """Apply in a thread, so a run stuck behind the holder fails this test instead of hanging it."""
     outcome = {}
 
     def run():
         try:
-            store.migrate(statements)
-            outcome["done"] = True
+            outcome["ran"] = migrations.apply(url, history)
         except Exception as exc:  # noqa: BLE001 - handed to the test
             outcome["error"] = exc
 
@@ -65,10 +58,26 @@ def _migrate_beside(store, statements, bound=60):
     return outcome
 
 
-def test_a_start_with_nothing_new_to_run_takes_no_lock_beside_a_writing_transaction(store, holder, url):
-    store.migrate([TABLE, COLUMN])
+def _recorded(url):
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT migration_id FROM _yoyo_migration ORDER BY migration_id")
+        return [row[0] for row in cur.fetchall()]
+
+
+def _has_column(url, column):
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' AND column_name = %s",
+            (column,),
+        )
+        return cur.fetchone()[0] == 1
+
+
+def test_a_run_with_nothing_new_takes_no_lock_beside_a_writing_transaction(url, holder, tmp_path):
+    history = write_history(tmp_path / "history", [TABLE, COLUMN])
+    assert migrations.apply(url, history) == ["0001_step"]
     _hold_a_row(holder)
-    assert _migrate_beside(store, [TABLE, COLUMN]) == {"done": True}
+    assert _apply_beside(url, history) == {"ran": []}
     with holder.cursor() as cur:  # the other transaction goes on and commits its row
         cur.execute("UPDATE notes SET body = 'still mine' WHERE id = 1")
     holder.commit()
@@ -77,49 +86,71 @@ def test_a_start_with_nothing_new_to_run_takes_no_lock_beside_a_writing_transact
         assert cur.fetchall() == [("still mine",)]
 
 
-def test_a_new_statement_waits_for_its_lock_a_bounded_time_then_gives_up_recording_nothing(
-    store, holder, url, monkeypatch
+def test_a_new_step_waits_for_its_lock_a_bounded_time_then_gives_up_recording_nothing(
+    url, holder, tmp_path, monkeypatch
 ):
-    store.migrate([TABLE, COLUMN])
-    monkeypatch.setattr(db_module, "MIGRATION_LOCK_TIMEOUT", 1)
-    monkeypatch.setattr(db_module, "MIGRATION_ATTEMPTS", 2)
-    monkeypatch.setattr(db_module, "MIGRATION_RETRY_PAUSE", 0.1)
+    history = write_history(tmp_path / "history", [TABLE, COLUMN])
+    migrations.apply(url, history)
+    write_history(history, [TABLE, COLUMN], [NEW_COLUMN])  # the next release's step
+    monkeypatch.setattr(migrations, "LOCK_TIMEOUT", 1)
+    monkeypatch.setattr(migrations, "ATTEMPTS", 2)
+    monkeypatch.setattr(migrations, "RETRY_PAUSE", 0.1)
     _hold_a_row(holder)
-    outcome = _migrate_beside(store, [TABLE, COLUMN, NEW_COLUMN])
-    assert isinstance(outcome.get("error"), ServiceUnavailable), outcome
-    assert isinstance(outcome["error"].__cause__, psycopg2.errors.LockNotAvailable)
+    outcome = _apply_beside(url, history)
+    assert isinstance(outcome.get("error"), psycopg2.errors.LockNotAvailable), outcome
     holder.rollback()
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM schema_statements WHERE digest = %s", (statement_digest(NEW_COLUMN),))
-        assert cur.fetchone()[0] == 0
-        cur.execute(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'read_at'"
-        )
-        assert cur.fetchone()[0] == 0
-    assert _migrate_beside(store, [TABLE, COLUMN, NEW_COLUMN]) == {"done": True}  # the lock is free: it runs
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'read_at'"
-        )
-        assert cur.fetchone()[0] == 1
+    assert _recorded(url) == ["0001_step"] and not _has_column(url, "read_at")
+    assert _apply_beside(url, history) == {"ran": ["0002_step"]}  # the lock is free: it runs
+    assert _recorded(url) == ["0001_step", "0002_step"] and _has_column(url, "read_at")
 
 
-def test_a_new_statement_runs_once_the_other_transaction_ends(store, holder, url, monkeypatch):
-    """The conflict outlasts one try: the migration tries again after a pause and then runs."""
-    store.migrate([TABLE])
-    monkeypatch.setattr(db_module, "MIGRATION_LOCK_TIMEOUT", 1)
+def test_a_new_step_runs_once_the_other_transaction_ends(url, holder, tmp_path, monkeypatch):
+    """The conflict outlasts one try: the run is tried again after a pause and then goes through."""
+    history = write_history(tmp_path / "history", [TABLE])
+    migrations.apply(url, history)
+    write_history(history, [TABLE], [COLUMN])
+    monkeypatch.setattr(migrations, "LOCK_TIMEOUT", 1)
     _hold_a_row(holder)
     threading.Timer(2.5, holder.rollback).start()
-    assert _migrate_beside(store, [TABLE, COLUMN]) == {"done": True}
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM schema_statements WHERE digest = %s", (statement_digest(COLUMN),))
-        assert cur.fetchone()[0] == 1
+    assert _apply_beside(url, history) == {"ran": ["0002_step"]}
+    assert _recorded(url) == ["0001_step", "0002_step"] and _has_column(url, "written_at")
 
 
-def test_each_statement_runs_once_however_often_it_is_listed(store, url):
+def test_each_step_runs_once_however_often_the_history_is_applied(url, tmp_path):
     insert = "INSERT INTO notes (id, body) SELECT coalesce(max(id), 0) + 1, 'run' FROM notes"
-    store.migrate([TABLE, insert])
-    store.migrate([TABLE, insert, "  ".join(insert.split(" "))])  # re-indented: the same statement
+    history = write_history(tmp_path / "history", [TABLE, insert])
+    assert migrations.apply(url, history) == ["0001_step"]
+    assert migrations.apply(url, history) == []
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM notes")
         assert cur.fetchone()[0] == 1
+
+
+def test_a_second_run_waits_for_the_first_and_then_finds_nothing_to_do(url, tmp_path):
+    """Two runs at once (two replicas starting with MIGRATE_ON_START): one applies, the other waits on
+    the advisory lock, then finds the step recorded and runs nothing."""
+    history = write_history(tmp_path / "history", [TABLE, "SELECT pg_sleep(1)"])
+    outcomes = []
+    threads = [threading.Thread(target=lambda: outcomes.append(_apply_beside(url, history))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert sorted(outcome.get("ran", outcome) for outcome in outcomes) == [[], ["0001_step"]]
+    assert _recorded(url) == ["0001_step"]
+
+
+def test_a_run_behind_a_stuck_run_gives_up_once_and_says_so(url, tmp_path, monkeypatch):
+    """Another run holding the migration lock past RUN_LOCK_WAIT is not waited for again and again."""
+    history = write_history(tmp_path / "history", [TABLE])
+    monkeypatch.setattr(migrations, "RUN_LOCK_WAIT", 1)
+    stuck = psycopg2.connect(url)
+    try:
+        with stuck.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (migrations.RUN_LOCK_KEY,))
+        outcome = _apply_beside(url, history, bound=20)
+    finally:
+        stuck.close()
+    assert isinstance(outcome.get("error"), migrations.MigrationRunning), outcome
+    assert "over 1 s" in str(outcome["error"])
+    assert _apply_beside(url, history) == {"ran": ["0001_step"]}  # the stuck run's session ended: free

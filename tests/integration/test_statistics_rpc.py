@@ -15,8 +15,8 @@ import pytest
 
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rubrics import RUBRIC_SLUGS
-from services.cases import index
 from services.cases.service import CasesService
+from services.common import migrations
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
 from tests.accounts import register_over_rpc
@@ -172,7 +172,7 @@ def test_the_response_times_are_rebuilt_from_the_log_for_an_index_made_before_th
     try:
         with db.cursor() as cur:
             cur.execute("ALTER TABLE case_index DROP COLUMN first_response_at, DROP COLUMN response_chosen_at")
-            for statement in index.SCHEMA:
+            for statement in migrations.statements("cases"):  # its history again, by hand
                 cur.execute(statement)
             cur.execute("SELECT position FROM relay_position WHERE relay = 'case-index'")
             assert cur.fetchone()[0] == 0
@@ -199,7 +199,7 @@ def test_the_summaries_are_filled_from_the_log_for_an_index_made_before_them(wor
                 "DROP COLUMN second_opinion, DROP COLUMN declines, DROP COLUMN clarifying_questions, "
                 "DROP COLUMN developing_questions"
             )
-            for statement in index.SCHEMA:
+            for statement in migrations.statements("cases"):  # its history again, by hand
                 cur.execute(statement)
             cur.execute("SELECT count(*) FROM case_index WHERE mode IS NULL")
             assert cur.fetchone()[0] == 5

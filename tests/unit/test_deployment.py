@@ -7,6 +7,7 @@ fails here, with the place to fix named in the message.
 import importlib.util
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,9 +17,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = ROOT / "services"
 INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit")  # mailpit: the demo's mail catcher
-ONE_SHOT = (
-    "broker-setup",
-)  # runs once per `up`: the services' broker users (tests/unit/test_broker_permission_table.py)
+# run once per `up`: the services' broker users (tests/unit/test_broker_permission_table.py), and every
+# database brought to the head of its service's schema history (services/common/migrations.py)
+ONE_SHOT = ("broker-setup", "migrate")
 # ${NAME} or ${NAME:default}, as nameko reads config.yaml (the default runs to the first "}")
 CONFIG_VAR = re.compile(r"\$\{([^}:\s]+)(?::([^}]*))?\}")
 # ${NAME}, ${NAME:-default}, ${NAME:?message}, ... as compose interpolates
@@ -38,6 +39,7 @@ _load_runner()
 runner = importlib.import_module("runner_table")  # the services, their commands and variables
 supervisor = importlib.import_module("runner_supervisor")
 processes = importlib.import_module("runner_processes")
+infrastructure = importlib.import_module("runner_infrastructure")
 
 
 def service_names():
@@ -358,3 +360,78 @@ def test_the_standins_script_chooses_exactly_the_compose_files_image_variables(c
     script = (ROOT / "deploy" / "standins" / "build.sh").read_text()
     printed = set(re.findall(r'^echo "([A-Z_]+_IMAGE)=', script, re.M))
     assert printed == {name for name in COMPOSE_VAR.findall(compose_text) if name.endswith("_IMAGE")}
+
+
+def database_services():
+    """The services with a database of their own (a ``<SERVICE>_DATABASE_URL`` in their config.yaml)."""
+    return [s for s in nameko_service_names() if any(v.endswith("_DATABASE_URL") for v in config_vars(s))]
+
+
+def test_the_services_with_a_database_are_the_ones_with_a_schema_history():
+    from services.common import migrations
+
+    assert sorted(migrations.SERVICES) == database_services()
+    for service in database_services():
+        assert migrations.history(migrations.history_directory(service)), f"{service} has no schema history"
+
+
+def test_the_migrate_one_shot_runs_every_history_on_each_services_own_database(compose):
+    migrate = compose_service(compose, "migrate")
+    assert _command_args(migrate["command"]) == ["python", *infrastructure.MIGRATE_COMMAND]  # what `up` runs
+    assert migrate.get("restart") == "no"
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for service in database_services():
+        variable = f"{service.upper()}_DATABASE_URL"
+        assert migrate["environment"].get(variable) == compose_service(compose, service)["environment"][variable], (
+            f"the migrate one-shot must run {service}'s history on {variable}, the database {service} uses"
+        )
+
+
+@pytest.mark.parametrize("service", database_services())
+def test_each_service_with_a_database_starts_after_the_migrations_and_only_checks_them(compose, service):
+    spec = compose_service(compose, service)
+    assert spec["depends_on"].get("migrate") == {"condition": "service_completed_successfully"}, (
+        f"docker-compose.yml: {service} must wait for the migrate one-shot to succeed"
+    )
+    assert str(spec["environment"].get("MIGRATE_ON_START")).lower() == "false", (
+        f'docker-compose.yml: {service} must not run its history itself (MIGRATE_ON_START: "false")'
+    )
+
+
+def test_up_runs_the_histories_before_any_service_starts(monkeypatch):
+    """`scripts/platform.py up` runs what compose's migrate runs, first, with the services' database URLs."""
+    steps = []
+    for name in ("ensure_postgres", "ensure_rabbitmq", "ensure_mail_catcher"):
+        monkeypatch.setattr(supervisor, name, lambda name=name: steps.append(name))
+    monkeypatch.setattr(supervisor, "ensure_broker_users", lambda: steps.append("ensure_broker_users") or {})
+    monkeypatch.setattr(supervisor, "running_pid", lambda service: None)
+    monkeypatch.setattr(supervisor, "reachable", lambda *args: False)
+
+    def start(service, amqp_uri=None):
+        steps.append(f"start {service}")
+        raise SystemExit(0)  # the order up to the first start is what this test looks at
+
+    monkeypatch.setattr(supervisor, "start_service", start)
+    ran = []
+
+    def run(args, **kwargs):
+        ran.append((args, kwargs["env"]))
+        steps.append("migrate")
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(infrastructure.subprocess, "run", run)
+    monkeypatch.setenv("LIBRARY_DATABASE_URL", "postgresql://someone@db:5432/library_elsewhere")
+    with pytest.raises(SystemExit):
+        supervisor.cmd_up(None)
+    assert steps.index("migrate") < steps.index(next(s for s in steps if s.startswith("start ")))
+    [(args, env)] = ran
+    assert args[-len(infrastructure.MIGRATE_COMMAND) :] == list(infrastructure.MIGRATE_COMMAND)
+    assert env["LIBRARY_DATABASE_URL"] == "postgresql://someone@db:5432/library_elsewhere"
+    for service in database_services():
+        assert f"{service.upper()}_DATABASE_URL" in env
+
+
+def test_up_stops_when_the_migrations_fail(monkeypatch):
+    monkeypatch.setattr(infrastructure.subprocess, "run", lambda args, **kwargs: subprocess.CompletedProcess(args, 1))
+    with pytest.raises(SystemExit, match="no service was started"):
+        infrastructure.migrate_databases()

@@ -16,7 +16,10 @@ setting away:
 - ``eventsourcing_application``: eventsourcing's ``Application.save``/``_record`` and frozen events;
   stock: ``CASES_SAVE=stock``;
 - ``nameko_rpc``: nameko's RPC entrypoint, method proxy and reply listener internals; no stock path
-  (the deadlines are correctness, not speed).
+  (the deadlines are correctness, not speed);
+- ``yoyo_history``: yoyo-migrations' record table, its lock-free ``apply_migrations``, the step
+  connections opened from the URL and its step collector (services/common/migrations.py); no stock path
+  (the bounded lock waits are correctness, not speed).
 
 The platform's own modules import the public names from their usual places (services/common/db.py,
 services/common/rpc.py, contracts/fast_load.py, services/cases/application.py).
@@ -28,4 +31,5 @@ MODULES = (
     "eventsourcing_group_commit",
     "eventsourcing_application",
     "nameko_rpc",
+    "yoyo_history",
 )

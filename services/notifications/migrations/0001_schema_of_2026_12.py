@@ -1,13 +1,27 @@
-"""The notifications service's tables (idempotent DDL, run at every start).
+"""Notifications' schema as the platform's code of December 2026 made it at every start (processed events, services/notifications/schema.py, the replay guard's accepted_jtis), every
+statement in the order that code ran it; the first step of the history (services/common/migrations.py).
 
-notifications is the communications service: the inbox, the e-mail outbox and preferences,
-direct messages between mentors, the events calendar and the news items live in its one database. E-mail
-addresses are never stored here: the sender asks identity for them at send time.
+Every statement is idempotent, so on a database that code made this step changes nothing, and on a new
+database it makes the same schema. Frozen: a change of the schema is a new numbered step, never an edit here.
+Each statement's comment names the constant that held it in that code (commit 2087f25; those modules no longer
+hold DDL).
 """
 
-from services.common.schema import CONSUMER_TABLES
+from yoyo import step
 
-INBOX = """
+__depends__: set[str] = set()
+
+steps = [
+    # services.common.schema.PROCESSED_EVENTS
+    step("""
+CREATE TABLE IF NOT EXISTS processed_events (
+    event_id uuid PRIMARY KEY,
+    consumer text NOT NULL,
+    processed_at timestamptz NOT NULL DEFAULT now()
+)
+"""),
+    # services.notifications.schema.INBOX
+    step("""
 CREATE TABLE IF NOT EXISTS inbox (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id text NOT NULL,  -- a user id, or '@moderators' for an entry every moderator sees
@@ -19,28 +33,39 @@ CREATE TABLE IF NOT EXISTS inbox (
     created_at timestamptz NOT NULL DEFAULT now(),
     read_at timestamptz,  -- personal entries; shared ones keep their read state in inbox_reads
     UNIQUE (source_event_id, user_id)
-)"""
-
-INBOX_COLUMNS = (
-    "ALTER TABLE inbox ADD COLUMN IF NOT EXISTS peer_id text",
-    "ALTER TABLE inbox ADD COLUMN IF NOT EXISTS calendar_event_id text",
-    "ALTER TABLE inbox ADD COLUMN IF NOT EXISTS news_item_id text",
 )
-
-INBOX_INDEX = "CREATE INDEX IF NOT EXISTS inbox_user ON inbox (user_id, created_at DESC)"
-INBOX_UNREAD_INDEX = "CREATE INDEX IF NOT EXISTS inbox_unread ON inbox (user_id) WHERE read_at IS NULL"
-
-# Each moderator's read state of the entries addressed to every moderator.
-INBOX_READS = """
+"""),
+    # services.notifications.schema.INBOX_COLUMNS
+    step("""
+ALTER TABLE inbox ADD COLUMN IF NOT EXISTS peer_id text
+"""),
+    step("""
+ALTER TABLE inbox ADD COLUMN IF NOT EXISTS calendar_event_id text
+"""),
+    step("""
+ALTER TABLE inbox ADD COLUMN IF NOT EXISTS news_item_id text
+"""),
+    # services.notifications.schema.INBOX_INDEX
+    step("""
+CREATE INDEX IF NOT EXISTS inbox_user ON inbox (user_id, created_at DESC)
+"""),
+    # services.notifications.schema.INBOX_UNREAD_INDEX
+    step("""
+CREATE INDEX IF NOT EXISTS inbox_unread ON inbox (user_id) WHERE read_at IS NULL
+"""),
+    # services.notifications.schema.INBOX_READS
+    # Each moderator's read state of the entries addressed to every moderator.
+    step("""
 CREATE TABLE IF NOT EXISTS inbox_reads (
     entry_id uuid NOT NULL REFERENCES inbox (id) ON DELETE CASCADE,
     user_id text NOT NULL,
     read_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (entry_id, user_id)
-)"""
-
-# One e-mail per (event, recipient), written with the inbox entry; the sender retries with backoff.
-EMAIL_OUTBOX = """
+)
+"""),
+    # services.notifications.schema.EMAIL_OUTBOX
+    # One e-mail per (event, recipient), written with the inbox entry; the sender retries with backoff.
+    step("""
 CREATE TABLE IF NOT EXISTS email_outbox (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     source_event_id uuid NOT NULL,
@@ -54,22 +79,24 @@ CREATE TABLE IF NOT EXISTS email_outbox (
     created_at timestamptz NOT NULL DEFAULT now(),
     sent_at timestamptz,
     UNIQUE (source_event_id, recipient)
-)"""
-
-EMAIL_DUE_INDEX = (
-    "CREATE INDEX IF NOT EXISTS email_outbox_due ON email_outbox (next_attempt_at) WHERE status = 'pending'"
 )
-
-PREFERENCES = """
+"""),
+    # services.notifications.schema.EMAIL_DUE_INDEX
+    step("""
+CREATE INDEX IF NOT EXISTS email_outbox_due ON email_outbox (next_attempt_at) WHERE status = 'pending'
+"""),
+    # services.notifications.schema.PREFERENCES
+    step("""
 CREATE TABLE IF NOT EXISTS notification_preferences (
     user_id text NOT NULL,
     kind text NOT NULL,
     email boolean NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, kind)
-)"""
-
-DIRECT_MESSAGES = """
+)
+"""),
+    # services.notifications.schema.DIRECT_MESSAGES
+    step("""
 CREATE TABLE IF NOT EXISTS direct_messages (
     id uuid PRIMARY KEY,
     sender_id text NOT NULL,
@@ -77,14 +104,17 @@ CREATE TABLE IF NOT EXISTS direct_messages (
     text text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     read_at timestamptz
-)"""
-
-DIRECT_MESSAGES_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS direct_messages_sent ON direct_messages (sender_id, recipient_id, created_at DESC)",
-    "CREATE INDEX IF NOT EXISTS direct_messages_received ON direct_messages (recipient_id, sender_id, created_at DESC)",
 )
-
-CALENDAR_EVENTS = """
+"""),
+    # services.notifications.schema.DIRECT_MESSAGES_INDEXES
+    step("""
+CREATE INDEX IF NOT EXISTS direct_messages_sent ON direct_messages (sender_id, recipient_id, created_at DESC)
+"""),
+    step("""
+CREATE INDEX IF NOT EXISTS direct_messages_received ON direct_messages (recipient_id, sender_id, created_at DESC)
+"""),
+    # services.notifications.schema.CALENDAR_EVENTS
+    step("""
 CREATE TABLE IF NOT EXISTS calendar_events (
     id uuid PRIMARY KEY,
     author_id text NOT NULL,
@@ -103,23 +133,27 @@ CREATE TABLE IF NOT EXISTS calendar_events (
     updated_at timestamptz NOT NULL DEFAULT now(),
     CHECK (format <> 'online' OR link IS NOT NULL),
     CHECK (format <> 'offline' OR place IS NOT NULL)
-)"""
-
-CALENDAR_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS calendar_events_starts ON calendar_events (starts_at)",
-    "CREATE INDEX IF NOT EXISTS calendar_events_rubrics ON calendar_events USING gin (rubrics)",
 )
-
-CALENDAR_ATTENDANCE = """
+"""),
+    # services.notifications.schema.CALENDAR_INDEXES
+    step("""
+CREATE INDEX IF NOT EXISTS calendar_events_starts ON calendar_events (starts_at)
+"""),
+    step("""
+CREATE INDEX IF NOT EXISTS calendar_events_rubrics ON calendar_events USING gin (rubrics)
+"""),
+    # services.notifications.schema.CALENDAR_ATTENDANCE
+    step("""
 CREATE TABLE IF NOT EXISTS calendar_attendance (
     event_id uuid NOT NULL REFERENCES calendar_events (id) ON DELETE CASCADE,
     user_id text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (event_id, user_id)
-)"""
-
-# News items (services/notifications/news.py): the current state, every version, who subscribed.
-NEWS_ITEMS = """
+)
+"""),
+    # services.notifications.schema.NEWS_ITEMS
+    # News items (services/notifications/news.py): the current state, every version, who subscribed.
+    step("""
 CREATE TABLE IF NOT EXISTS news_items (
     id uuid PRIMARY KEY,
     title text NOT NULL,
@@ -135,16 +169,18 @@ CREATE TABLE IF NOT EXISTS news_items (
     withdrawn_at timestamptz,
     withdraw_reason text,
     notified_at timestamptz  -- when its subscribers were told (once; never for a withdrawn item)
-)"""
-
-NEWS_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS news_items_newest ON news_items (publish_at DESC, id DESC)",
-    "CREATE INDEX IF NOT EXISTS news_items_undelivered ON news_items (publish_at) "
-    "WHERE status = 'active' AND notified_at IS NULL",
 )
-
-# Append-only: one row per create, edit and withdrawal, each a whole copy of the item as it then was.
-NEWS_VERSIONS = """
+"""),
+    # services.notifications.schema.NEWS_INDEXES
+    step("""
+CREATE INDEX IF NOT EXISTS news_items_newest ON news_items (publish_at DESC, id DESC)
+"""),
+    step("""
+CREATE INDEX IF NOT EXISTS news_items_undelivered ON news_items (publish_at) WHERE status = 'active' AND notified_at IS NULL
+"""),
+    # services.notifications.schema.NEWS_VERSIONS
+    # Append-only: one row per create, edit and withdrawal, each a whole copy of the item as it then was.
+    step("""
 CREATE TABLE IF NOT EXISTS news_versions (
     item_id uuid NOT NULL REFERENCES news_items (id),
     version integer NOT NULL,
@@ -158,32 +194,26 @@ CREATE TABLE IF NOT EXISTS news_versions (
     editor_id text NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (item_id, version)
-)"""
-
-NEWS_SUBSCRIPTIONS = """
+)
+"""),
+    # services.notifications.schema.NEWS_SUBSCRIPTIONS
+    step("""
 CREATE TABLE IF NOT EXISTS news_subscriptions (
     user_id text PRIMARY KEY,
     subscribed boolean NOT NULL,
     rubrics text[] NOT NULL DEFAULT '{}',  -- rubrics of interest; empty: every item
     updated_at timestamptz NOT NULL DEFAULT now()
-)"""
-
-MIGRATIONS = CONSUMER_TABLES + (
-    INBOX,
-    *INBOX_COLUMNS,
-    INBOX_INDEX,
-    INBOX_UNREAD_INDEX,
-    INBOX_READS,
-    EMAIL_OUTBOX,
-    EMAIL_DUE_INDEX,
-    PREFERENCES,
-    DIRECT_MESSAGES,
-    *DIRECT_MESSAGES_INDEXES,
-    CALENDAR_EVENTS,
-    *CALENDAR_INDEXES,
-    CALENDAR_ATTENDANCE,
-    NEWS_ITEMS,
-    *NEWS_INDEXES,
-    NEWS_VERSIONS,
-    NEWS_SUBSCRIPTIONS,
 )
+"""),
+    # services.common.actors.ACCEPTED_JTIS
+    step("""
+CREATE TABLE IF NOT EXISTS accepted_jtis (
+    jti text PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+)
+"""),
+    # services.common.actors.ACCEPTED_JTIS_EXPIRY_INDEX
+    step("""
+CREATE INDEX IF NOT EXISTS accepted_jtis_expiry_idx ON accepted_jtis (expires_at)
+"""),
+]
