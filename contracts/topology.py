@@ -46,9 +46,9 @@ SUBSCRIPTIONS = (
             "MentorReleased",
         ),
     ),
-    Subscription("matching.identity-events", "identity", ("MentorProfileUpdated",)),
+    Subscription("matching.identity-events", "identity", ("MentorProfileUpdated", "PersonErased")),
     Subscription("cases.matching-events", "matching", ("MentorsMatched",)),
-    Subscription("cases.identity-events", "identity", ("AccreditationDecided",)),  # suspensions
+    Subscription("cases.identity-events", "identity", ("AccreditationDecided", "PersonErased")),  # suspensions
     Subscription(
         "notifications.case-events",
         "cases",
@@ -77,10 +77,12 @@ SUBSCRIPTIONS = (
             "CasePublishedToForum",
         ),
     ),
-    Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
+    Subscription(
+        "notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided", "PersonErased")
+    ),
     Subscription("notifications.library-events", "library", ("PublicationDrafted", "SurveyOpened")),
     # surveys' audiences: who is an accredited mentor, advising in which rubrics
-    Subscription("library.identity-events", "identity", ("MentorProfileUpdated",)),
+    Subscription("library.identity-events", "identity", ("MentorProfileUpdated", "PersonErased")),
     Subscription(
         "library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")
     ),

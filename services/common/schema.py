@@ -1,5 +1,7 @@
 """DDL shared by every service that consumes or publishes integration events."""
 
+from services.common.shredding import PERSON_KEYS
+
 PROCESSED_EVENTS = """
 CREATE TABLE IF NOT EXISTS processed_events (
     event_id uuid PRIMARY KEY,
@@ -24,3 +26,7 @@ CREATE TABLE IF NOT EXISTS relay_position (
 
 CONSUMER_TABLES = (PROCESSED_EVENTS,)
 PUBLISHER_TABLES = (OUTBOX, RELAY_POSITION)
+
+# Each service's keys of the persons whose fields it seals (services/common/shredding.py): made on first
+# use, a tombstone once the person is erased (PersonErased).
+PERSON_KEYS_TABLES = (PERSON_KEYS,)

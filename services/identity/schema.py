@@ -1,5 +1,7 @@
 """The identity service's tables (idempotent DDL, run at every start)."""
 
+from services.common.shredding import PERSON_KEYS
+
 USERS = """
 CREATE TABLE IF NOT EXISTS users (
     id uuid PRIMARY KEY,
@@ -272,6 +274,39 @@ CREATE INDEX IF NOT EXISTS sessions_revoked_idx ON sessions (expires_at) WHERE r
 USERS_EMAIL_VERIFIED_INDEX = """
 CREATE INDEX IF NOT EXISTS users_email_verified_at_idx ON users (email_verified_at)"""
 
+# ---- crypto-shredding (services/common/shredding.py, services/identity/sealing.py) -----------------
+# The e-mail, names and other personal fields hold sealed text; sign-in and uniqueness go by the
+# e-mail's keyed blind index (NULL on rows written before sealing, until the data pass seals them, and on
+# erased accounts). Uniqueness moves from the e-mail to its index; a legacy row is found by its plain
+# e-mail meanwhile (the partial index).
+USERS_EMAIL_INDEX = """
+ALTER TABLE users ADD COLUMN IF NOT EXISTS email_index text"""
+
+USERS_EMAIL_INDEX_UNIQUE = """
+CREATE UNIQUE INDEX IF NOT EXISTS users_email_index_key ON users (email_index)"""
+
+USERS_EMAIL_NOT_UNIQUE = """
+ALTER TABLE users DROP CONSTRAINT IF EXISTS users_email_key"""
+
+USERS_LEGACY_EMAIL_INDEX = """
+CREATE INDEX IF NOT EXISTS users_legacy_email_idx ON users (email) WHERE email_index IS NULL"""
+
+# An erased account keeps its id (other services' references still resolve), its role and dates; its
+# sealed fields are unreadable (the key is gone) and it cannot sign in.
+USERS_ERASED = """
+ALTER TABLE users ADD COLUMN IF NOT EXISTS erased_at timestamptz"""
+
+# Who erased whom, when and why (a moderator's written reason: the person's written request, named by
+# its reference, never by the person's name). Ids and the reason only: no personal data of the person.
+PERSON_ERASURES = """
+CREATE TABLE IF NOT EXISTS person_erasures (
+    person_id uuid PRIMARY KEY,
+    requested_by text NOT NULL CHECK (requested_by IN ('self', 'moderator')),
+    moderator_id uuid,
+    reason text NOT NULL DEFAULT '',
+    erased_at timestamptz NOT NULL DEFAULT now()
+)"""
+
 MIGRATIONS = (
     USERS,
     MENTOR_PROFILES,
@@ -308,4 +343,11 @@ MIGRATIONS = (
     ACCESS_AUDIT_SERVICE_READERS,
     SESSIONS_REVOKED_INDEX,
     USERS_EMAIL_VERIFIED_INDEX,
+    PERSON_KEYS,
+    USERS_EMAIL_INDEX,
+    USERS_EMAIL_INDEX_UNIQUE,
+    USERS_EMAIL_NOT_UNIQUE,
+    USERS_LEGACY_EMAIL_INDEX,
+    USERS_ERASED,
+    PERSON_ERASURES,
 )

@@ -26,6 +26,7 @@ from contracts.rpc_library import (
 from contracts.rubrics import RUBRIC_SLUGS, counts_by_rubric
 from contracts.surveys import SurveyAnswerSchema, SurveyDefinitionSchema, SurveySettingsSchema
 from contracts.validation import load
+from services.common import shredding
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
 from services.common.health import health_report
@@ -346,12 +347,19 @@ class LibraryService:
 
     @subscribe("library.identity-events")
     def on_identity_event(self, envelope):
-        """Mentors' rubrics and accreditation, for surveys' audiences."""
-        if envelope.type != "MentorProfileUpdated":
+        """Mentors' rubrics and accreditation, for surveys' audiences; a PersonErased shreds the library's
+        key of the person (services/common/shredding.py)."""
+        if envelope.type not in ("MentorProfileUpdated", "PersonErased"):
             raise ValueError(f"library.identity-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
-            if first_delivery(cur, envelope, self.name):
+            if not first_delivery(cur, envelope, self.name):
+                return
+            if envelope.type == "PersonErased":
+                shredding.erase_key(cur, envelope.payload["person_id"])
+            else:
                 surveys.remember_mentor(cur, envelope)
+        if envelope.type == "PersonErased":
+            log.info("person_erased", person_id=envelope.payload["person_id"])
 
     @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
     def announce_surveys(self):

@@ -21,7 +21,7 @@ event: ``edited_*`` and ``withdrawn_*`` columns on the items, materials added by
 (``origin = 'moderator'``), hidden forum posts, and the journal ``library_moderation``.
 """
 
-from services.common.schema import CONSUMER_TABLES, PUBLISHER_TABLES
+from services.common.schema import CONSUMER_TABLES, PERSON_KEYS_TABLES, PUBLISHER_TABLES
 
 TS_CONFIG = "russian"
 
@@ -216,4 +216,5 @@ SCHEMA = (
         source_position bigint NOT NULL
     )""",
     )
+    + PERSON_KEYS_TABLES
 )

@@ -5,7 +5,7 @@ direct messages between mentors, the events calendar and the news items live in 
 addresses are never stored here: the sender asks identity for them at send time.
 """
 
-from services.common.schema import CONSUMER_TABLES
+from services.common.schema import CONSUMER_TABLES, PERSON_KEYS_TABLES
 
 INBOX = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -186,4 +186,5 @@ MIGRATIONS = CONSUMER_TABLES + (
     *NEWS_INDEXES,
     NEWS_VERSIONS,
     NEWS_SUBSCRIPTIONS,
+    *PERSON_KEYS_TABLES,
 )

@@ -33,6 +33,7 @@ from contracts.rpc_notifications import (
 )
 from contracts.surveys import AUDIENCE_ROLES
 from contracts.validation import load
+from services.common import shredding
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.db import Database
 from services.common.health import health_report
@@ -118,8 +119,11 @@ class NotificationsService:
                     )
 
     def _notify_one(self, cur, envelope):
-        """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created."""
+        """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created. A
+        PersonErased creates none: it shreds notifications' key of the person (services/common/shredding.py)."""
         p = envelope.payload
+        if envelope.type == "PersonErased":
+            shredding.erase_key(cur, p["person_id"])
         entries = inbox_entries(envelope.type, p, self._survey_audience(p) if envelope.type == "SurveyOpened" else ())
         return [
             (kind, recipient == MODERATORS)
