@@ -110,6 +110,8 @@ class NotificationsService:
             self.wake_email_sender()  # committed: the sender finds the new rows now, not at its next tick
         for envelope, entries in created:  # after the commit: a failed batch, retried event by event, logs once
             with event_context(envelope):
+                if envelope.type == "PersonErased":
+                    log.info("person_erased", person_id=envelope.payload["person_id"])
                 for kind, to_moderators in entries:
                     log.info(
                         "inbox_entry_created",
