@@ -416,6 +416,14 @@ class MenteeInterestsUpdatedV1(_Payload):
     rubrics = Rubrics(required=True)
 
 
+class PersonErasedV1(_Payload):
+    """A person's data was erased (by themselves, or by a moderator on their written request): identity
+    deleted their key and closed their account. Every service shreds its own key of the person and its
+    copies (services/common/shredding.py), idempotently. The id alone: nothing else of the person travels."""
+
+    person_id = Id(required=True)
+
+
 class SurveyOpenedV1(_Payload):
     """A survey's open period began (the library announces it once): notifications gives everyone in its
     audience an inbox entry. No title or question travels: the entry names no text anyone wrote."""
@@ -458,6 +466,7 @@ EVENTS = {
     ("SessionsRevoked", 1): ("identity", SessionsRevokedV1),
     ("AccountChanged", 1): ("identity", AccountChangedV1),
     ("MenteeInterestsUpdated", 1): ("identity", MenteeInterestsUpdatedV1),
+    ("PersonErased", 1): ("identity", PersonErasedV1),
     ("CaseEscalated", 1): ("cases", CaseEscalatedV1),
     ("CaseFlagged", 1): ("cases", CaseFlaggedV1),
     ("MentorReleased", 1): ("cases", MentorReleasedV1),

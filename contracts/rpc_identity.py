@@ -191,6 +191,37 @@ class DecisionReasonSchema(Schema):
     reason = fields.String(required=True, validate=[validate.Length(1, v.DECISION_REASON_MAX), not_blank])
 
 
+ERASURE_REASON_MIN = 10
+
+
+class ErasureConfirmationSchema(Schema):
+    """``DELETE /api/v1/me``: the person erases their own data, confirming with their password."""
+
+    password = fields.String(
+        required=True,
+        validate=validate.Length(1, 128),
+        load_only=True,
+        metadata={"description": "One's password now: a wrong one is a 400 on this field"},
+    )
+
+
+class ErasureReasonSchema(Schema):
+    """A moderator erases a person's data on their written request: the reason names the request (its
+    reference, never the person's name) and is kept in identity's record of erasures."""
+
+    reason = fields.String(
+        required=True,
+        validate=[validate.Length(ERASURE_REASON_MIN, v.DECISION_REASON_MAX), not_blank],
+        metadata={"description": f"The written request it answers, at least {ERASURE_REASON_MIN} characters"},
+    )
+
+
+class ErasedViewSchema(Schema):
+    person_id = fields.String(metadata={"description": "The erased person's id (it stays, for references)"})
+    erased = fields.Boolean()
+    revoked_sessions = fields.Integer(metadata={"description": "The sessions ended by the erasure"})
+
+
 class PhotoUploadSchema(Schema):
     content_type = fields.String(required=True, validate=validate.OneOf(v.PHOTO_TYPES))
     data = fields.String(required=True, metadata={"description": "The image, base64"})

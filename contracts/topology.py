@@ -46,9 +46,9 @@ SUBSCRIPTIONS = (
             "MentorReleased",
         ),
     ),
-    Subscription("matching.identity-events", "identity", ("MentorProfileUpdated",)),
+    Subscription("matching.identity-events", "identity", ("MentorProfileUpdated", "PersonErased")),
     Subscription("cases.matching-events", "matching", ("MentorsMatched",)),
-    Subscription("cases.identity-events", "identity", ("AccreditationDecided",)),  # suspensions
+    Subscription("cases.identity-events", "identity", ("AccreditationDecided", "PersonErased")),  # suspensions
     Subscription(
         "notifications.case-events",
         "cases",
@@ -77,10 +77,15 @@ SUBSCRIPTIONS = (
             "CasePublishedToForum",
         ),
     ),
-    Subscription("notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided")),
+    Subscription(
+        "notifications.identity-events", "identity", ("AccreditationRequested", "AccreditationDecided", "PersonErased")
+    ),
     Subscription("notifications.library-events", "library", ("PublicationDrafted", "SurveyOpened")),
-    # surveys' audiences: who is an accredited mentor, advising in which rubrics; a mentee's rubrics of interest
-    Subscription("library.identity-events", "identity", ("MentorProfileUpdated", "MenteeInterestsUpdated")),
+    # surveys' audiences: who is an accredited mentor, advising in which rubrics; a mentee's rubrics of
+    # interest; and erasures (the library shreds its key of the person)
+    Subscription(
+        "library.identity-events", "identity", ("MentorProfileUpdated", "MenteeInterestsUpdated", "PersonErased")
+    ),
     Subscription(
         "library.case-events", "cases", ("CaseCompleted", "CasePublishedToForum", "PublicationConsentWithdrawn")
     ),

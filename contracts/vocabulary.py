@@ -68,7 +68,7 @@ SIMILAR_REASONS = ("shared_rubrics", "similar_words", "problem_solved", "problem
 # Why the system takes a case from its mentor (MentorReleased): back to matching, the author chooses again.
 RELEASE_REASONS = ("mentor_suspended",)
 # Why identity ended sessions (SessionsRevoked): the gateway refuses their tokens from then on.
-SESSION_END_REASONS = ("sign_out", "password_change", "password_reset")
+SESSION_END_REASONS = ("sign_out", "password_change", "password_reset", "account_erased")
 # The events calendar: an online event has a link, an offline one a place.
 EVENT_FORMATS = ("online", "offline")
 

@@ -222,6 +222,8 @@ def create_moderator():
     m = DEMO_MODERATOR
     env = dict(os.environ)
     env["IDENTITY_DATABASE_URL"] = setting("IDENTITY_DATABASE_URL")
+    # the service's master key: the account's fields are sealed with keys the running identity opens
+    env["IDENTITY_PERSON_KEYS_MASTER_KEY"] = setting("IDENTITY_PERSON_KEYS_MASTER_KEY")
     result = subprocess.run(
         [
             sys.executable,
@@ -262,6 +264,8 @@ def verify_email(email):
     """The demo accounts are verified by the operator command (no mailbox reads the demo's links)."""
     env = dict(os.environ)
     env["IDENTITY_DATABASE_URL"] = setting("IDENTITY_DATABASE_URL")
+    # the service's master key: the account's fields are sealed with keys the running identity opens
+    env["IDENTITY_PERSON_KEYS_MASTER_KEY"] = setting("IDENTITY_PERSON_KEYS_MASTER_KEY")
     result = subprocess.run(
         [sys.executable, "-W", "ignore", "-m", "services.identity.admin", "verify-email", "--email", email],
         cwd=ROOT,

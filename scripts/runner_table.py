@@ -40,6 +40,7 @@ ENV_DEFAULTS = {
     "LIBRARY_REVIEW": "moderator",
     "SURVEY_CHECK_INTERVAL": "30",
     "TOKEN_SECRET": "dev-only-token-secret-change-me",
+    "IDENTITY_PERSON_KEYS_MASTER_KEY": "dev-only-person-keys-master-key-change-me",
     # signed actors (services/common/actors.py): development pairs, named by their labels
     "ACTOR_SIGNING_KEY": "dev-only:actors",
     "ACTOR_VERIFY_KEY": "dev-only:actors",
@@ -89,6 +90,7 @@ SERVICES = {
         "IDENTITY_DATABASE_URL",
         "MIGRATE_ON_START",
         "TOKEN_SECRET",
+        "IDENTITY_PERSON_KEYS_MASTER_KEY",
         "TOKEN_TTL_SECONDS",
         "LOG_LEVEL",
         "METRICS_PORT",

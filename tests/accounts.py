@@ -11,6 +11,7 @@ import uuid
 
 import psycopg2
 
+from services.identity.sealing import DEVELOPMENT_MASTER_KEY, Vault
 from tests.support import case_form, eventually
 
 _SESSION = {}  # the session's TestEnvironment (tests/conftest.py's test_env sets it)
@@ -39,13 +40,19 @@ def reset_token(email, count=1):
     return environment().mail.link_token(email, "password_reset", count)
 
 
+def email_index(email):
+    """The blind index of ``email`` in identity's ``users`` (the e-mail itself is sealed there), under the
+    development master key every test identity runs with (tests/conftest.py)."""
+    return Vault(DEVELOPMENT_MASTER_KEY).email_index(email)
+
+
 def account_id(email, database_url=None):
     """The id of the account of ``email`` from identity's database (the session's, or
     ``database_url``), None while there is none."""
     conn = psycopg2.connect(database_url or environment().database_url("identity"))
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("SELECT id::text FROM users WHERE email = %s", (email.strip().lower(),))
+            cur.execute("SELECT id::text FROM users WHERE email_index = %s", (email_index(email),))
             row = cur.fetchone()
     finally:
         conn.close()

@@ -56,6 +56,7 @@ from services.cases.domain import ABANDONED, AWAITING_PROPOSALS, FLAG_MENTOR_OVE
 from services.cases.integration import CaseLogReader
 from services.cases.views import case_view, history_view, require_reason, require_view, sees_author, steps_of
 from services.cases.waiting import parse_schedule
+from services.common import shredding
 from services.common.anonymizer_models import AnonymizerModels
 from services.common.clock import Clock
 from services.common.consumer import subscribe
@@ -378,6 +379,22 @@ class CasesService:
             self._after_change(case, None)
 
     @subscribe("cases.identity-events")
+    def on_identity_event(self, envelope):
+        """Identity's decisions on the roll (suspensions) and erasures."""
+        if envelope.type == "PersonErased":
+            self.on_person_erased(envelope)
+        else:
+            self.on_accreditation_decided(envelope)
+
+    def on_person_erased(self, envelope):
+        """Shred the cases service's key of the person (services/common/shredding.py). Idempotent without
+        processed_events (the cases service keeps none): a second delivery finds the tombstone and
+        changes nothing."""
+        person_id = envelope.payload["person_id"]
+        with self.db.transaction() as cur:
+            erased_now = shredding.erase_key(cur, person_id)
+        log.info("person_erased", person_id=person_id, first_delivery=erased_now)
+
     def on_accreditation_decided(self, envelope):
         """A suspension releases the mentor from every case they are chosen for, work on or are
         proposed for (a new round without them); a reinstatement lets them act again. Idempotent: the

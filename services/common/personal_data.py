@@ -32,15 +32,16 @@ def jsonable(value):
     return value
 
 
-def records(cur, tables, user_id):
+def records(cur, tables, user_id, open_rows=None):
     """``{table: [row, ...]}``: every row of each table in which one of its named columns holds the
-    person's id. ``tables``: ``{table: (id columns, secret columns)}``."""
+    person's id. ``tables``: ``{table: (id columns, secret columns)}``; ``open_rows(cur, rows)``: the
+    rows with their sealed fields opened (services/common/shredding.py), for a service that seals."""
     found = {}
     for table, (columns, secret) in tables.items():
         where = " OR ".join(f"{column}::text = %(user)s" for column in columns)
         cur.execute(f"SELECT * FROM {table} WHERE {where}", {"user": str(user_id)})
+        rows = cur.fetchall() if open_rows is None else open_rows(cur, cur.fetchall())
         found[table] = [
-            {k: jsonable(v) for k, v in row.items() if k not in secret and not SECRET_COLUMN.search(k)}
-            for row in cur.fetchall()
+            {k: jsonable(v) for k, v in row.items() if k not in secret and not SECRET_COLUMN.search(k)} for row in rows
         ]
     return found

@@ -21,6 +21,9 @@ from contracts.rpc_identity import (
     DecisionReasonSchema,
     EmailVerificationSchema,
     EmailVerifiedSchema,
+    ErasedViewSchema,
+    ErasureConfirmationSchema,
+    ErasureReasonSchema,
     MentorProfileViewSchema,
     PasswordChangedSchema,
     PasswordChangeSchema,
@@ -93,6 +96,36 @@ class PeopleRoutes:
     )
     def change_password(self, request, actor, body):
         return self.identity.change_password(actor, request.access_token, body, request.client_address)
+
+    # ---- erasure (crypto-shredding: identity deletes the person's key, every service its copies) ----
+
+    @http(
+        "DELETE",
+        "/api/v1/me",
+        body=ErasureConfirmationSchema,
+        returns=ErasedViewSchema,
+        tag="auth",
+        errors=(429,),
+        summary="Erase one's own data, confirming with the password (checked, throttled like a sign-in): the "
+        "account closes for good, every session ends, and every service shreds what it holds of the person",
+    )
+    def erase_own_account(self, request, actor, body):
+        erased = self.identity.erase_own_account(actor, request.access_token, body, request.client_address)
+        # refused here at once; the other gateway processes learn it from identity's SessionsRevoked
+        self.sessions.revoke([request.token_claims["session_id"]])
+        return erased
+
+    @http(
+        "POST",
+        "/api/v1/people/<person_id>/erasure",
+        body=ErasureReasonSchema,
+        returns=ErasedViewSchema,
+        tag="auth",
+        summary="Erase a mentee's or mentor's data on their written request, with a reason naming the request "
+        "(recorded with the moderator; moderators). Again for an erased person: the same answer, no change",
+    )
+    def erase_person(self, request, actor, person_id, body):
+        return self.identity.erase_person(actor, person_id, body)
 
     # ---- account recovery: e-mail verification and password reset ------------------------
 

@@ -7,7 +7,8 @@
 verify-email confirms an account's address by hand (a person who cannot receive the link; the demo
 accounts): the operator vouches for it as the link would.
 
-The database is IDENTITY_DATABASE_URL, else DATABASE_URL, else the local default; it is
+The database is IDENTITY_DATABASE_URL, else DATABASE_URL, else the local default (the master key of the
+persons' keys IDENTITY_PERSON_KEYS_MASTER_KEY, as the service's); it is
 created and migrated if needed. Without --password the password is read from the
 terminal (asked twice) or, when stdin is not a terminal, from its first line, which
 keeps it out of the shell history and the process list.
@@ -28,7 +29,7 @@ from contracts.rpc_identity import RegisterSchema
 from contracts.validation import load
 from services.common import migrations
 from services.common.db import PostgresStore
-from services.identity import repository, sessions
+from services.identity import repository, sealing, sessions
 from services.identity.accounts import EMAIL_TAKEN, new_user, normalize_email, user_view
 from services.identity.passwords import PasswordHashing
 
@@ -40,6 +41,12 @@ def database_url(environ=None):
     return environ.get("IDENTITY_DATABASE_URL") or environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
+def master_key(environ=None):
+    """The service's PERSON_KEYS_MASTER_KEY, as its config.yaml reads it (the development default without)."""
+    environ = os.environ if environ is None else environ
+    return environ.get("IDENTITY_PERSON_KEYS_MASTER_KEY") or sealing.DEVELOPMENT_MASTER_KEY
+
+
 def open_store(url):
     """The identity database, brought to the head of its history first (a no-op, taking no lock, when the
     migrate step or the running service already did)."""
@@ -47,26 +54,29 @@ def open_store(url):
     return PostgresStore(url, 1)
 
 
-def create_moderator(store, form, hashing=None):
-    """Validate ``form`` (the registration form without a role) and store a moderator account."""
+def create_moderator(store, form, hashing=None, vault=None):
+    """Validate ``form`` (the registration form without a role) and store a moderator account, sealed
+    with ``vault`` (else the one of the environment's master key)."""
     data = load(RegisterSchema(exclude=("role",)), form, what="moderator form")
     email = normalize_email(data["email"])
+    vault = vault or sealing.Vault(master_key())
     with store.transaction() as cur:
-        if repository.user_by_email(cur, email) is not None:
+        if repository.user_by_email(cur, vault, email) is not None:
             raise Conflict(EMAIL_TAKEN, {"email": [EMAIL_TAKEN]})
     # the operator vouches for the address: a moderator needs no verification link
     user = new_user(data, (hashing or PasswordHashing()).hash(data["password"]), role="moderator", verified=True)
     with store.transaction() as cur:
-        row = repository.insert_user(cur, user)
+        row = repository.insert_user(cur, vault, user)
         if row is None:
             raise Conflict(EMAIL_TAKEN, {"email": [EMAIL_TAKEN]})
     return user_view(row)
 
 
-def verify_email(store, email):
+def verify_email(store, email, vault=None):
     """Mark the account of ``email`` verified (already verified: unchanged); NotFound without one."""
+    vault = vault or sealing.Vault(master_key())
     with store.transaction() as cur:
-        user = repository.user_by_email(cur, normalize_email(email))
+        user = repository.user_by_email(cur, vault, normalize_email(email))
         if user is None:
             raise NotFound("No account has this e-mail.")
         # the running identity's relay publishes it: the gateways believe the account's tokens verified
@@ -116,7 +126,7 @@ def main(argv=None, environ=None, stdin=None, stdout=None, stderr=None):
             "patronymic": args.patronymic,
         }
         store = open_store(database_url(environ))
-        user = create_moderator(store, form)
+        user = create_moderator(store, form, vault=sealing.Vault(master_key(environ)))
     except Conflict:
         print(
             f"error: an account with the e-mail {args.email.strip().lower()} already exists; nothing was changed.",
@@ -144,7 +154,7 @@ def _verify(args, environ, stdout, stderr):
     store = None
     try:
         store = open_store(database_url(environ))
-        user_id = verify_email(store, args.email)
+        user_id = verify_email(store, args.email, vault=sealing.Vault(master_key(environ)))
     except NotFound:
         print(f"error: no account has the e-mail {args.email.strip().lower()}; nothing was changed.", file=stderr)
         return 1

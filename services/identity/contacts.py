@@ -1,4 +1,5 @@
-"""What other services may learn of an account to reach it or to check a role.
+"""What other services may learn of an account to reach it or to check a role (an erased account:
+nothing, as if it did not exist; its sealed e-mail and names are opened by the caller's vault).
 
 Service-to-service only: the gateway exposes none of these RPCs (a unit test checks it).
 notifications asks for an e-mail address when it sends a notification e-mail, and keeps
@@ -32,7 +33,9 @@ def contact_view(row):
 
 
 def contact(cur, user_id):
-    cur.execute("SELECT id, email, role, first_name, last_name FROM users WHERE id = %s", (user_id,))
+    cur.execute(
+        "SELECT id, email, role, first_name, last_name FROM users WHERE id = %s AND erased_at IS NULL", (user_id,)
+    )
     row = cur.fetchone()
     if row is None:
         raise NotFound(NO_SUCH_USER)
@@ -40,7 +43,10 @@ def contact(cur, user_id):
 
 
 def moderators(cur):
-    cur.execute("SELECT id, email, role, first_name, last_name FROM users WHERE role = 'moderator' ORDER BY id")
+    cur.execute(
+        "SELECT id, email, role, first_name, last_name FROM users WHERE role = 'moderator' AND erased_at IS NULL "
+        "ORDER BY id"
+    )
     return cur.fetchall()
 
 
@@ -53,7 +59,8 @@ def survey_audience(cur, roles, rubrics):
     if "mentee" in roles:
         cur.execute(
             "SELECT u.id::text FROM users u LEFT JOIN questionnaires q ON q.user_id = u.id "
-            "WHERE u.role = 'mentee' AND (cardinality(%s::text[]) = 0 OR q.rubrics && %s::text[]) ORDER BY u.id",
+            "WHERE u.role = 'mentee' AND u.erased_at IS NULL "
+            "AND (cardinality(%s::text[]) = 0 OR q.rubrics && %s::text[]) ORDER BY u.id",
             (list(rubrics), list(rubrics)),
         )
         ids += [row["id"] for row in cur.fetchall()]
@@ -61,7 +68,7 @@ def survey_audience(cur, roles, rubrics):
         cur.execute(
             "SELECT u.id::text FROM users u JOIN accreditations a ON a.mentor_id = u.id "
             "LEFT JOIN mentor_profiles p ON p.mentor_id = u.id "
-            "WHERE u.role = 'mentor' AND a.state = 'accredited' "
+            "WHERE u.role = 'mentor' AND a.state = 'accredited' AND u.erased_at IS NULL "
             "AND (cardinality(%s::text[]) = 0 OR p.rubrics && %s::text[]) ORDER BY u.id",
             (list(rubrics), list(rubrics)),
         )

@@ -1,8 +1,22 @@
-"""SQL of the identity service; every function runs in the caller's transaction (cursor)."""
+"""SQL of the identity service; every function runs in the caller's transaction (cursor).
+
+Functions given the ``vault`` (services/identity/sealing.py) seal the personal fields they write and
+open those they read: their callers see plaintext, the tables hold sealed text."""
 
 import json
 
 import psycopg2
+
+from services.identity.sealing import (
+    APPLICATION_TEXTS,
+    EMAIL_TEXTS,
+    PHOTO_BYTES,
+    PROFILE_LISTS,
+    PROFILE_TEXTS,
+    QUESTIONNAIRE_LISTS,
+    QUESTIONNAIRE_TEXTS,
+    USER_TEXTS,
+)
 
 _PROFILE_COLUMNS = (
     "u.first_name, u.last_name, u.patronymic, p.mentor_id, p.rubrics, p.place_of_work, "
@@ -14,19 +28,30 @@ _PROFILE_FROM = (
     "LEFT JOIN accreditations a ON a.mentor_id = p.mentor_id "
     "LEFT JOIN mentor_photos ph ON ph.mentor_id = p.mentor_id"
 )
-_PROFILE_ORDER = "ORDER BY u.last_name, u.first_name, p.mentor_id"
 
 
-def insert_user(cur, user):
-    """Insert a new account; returns its row, or None if the e-mail is taken."""
+def _by_name(rows):
+    """The public list's order (last name, first name, id): in Python, as the names are sealed."""
+    return sorted(rows, key=lambda r: (r["last_name"], r["first_name"], str(r["mentor_id"])))
+
+
+def insert_user(cur, vault, user):
+    """Insert a new account, its personal fields sealed; returns its row (opened), or None if the e-mail
+    is taken. Registrations of one address wait for each other (an advisory lock on its index), so a
+    row written before sealing, found by its plain e-mail, counts as taken too."""
+    index = vault.email_index(user["email"])
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("email:" + index,))
+    if user_by_email(cur, vault, user["email"]) is not None:
+        return None
+    sealed = vault.seal(cur, user["id"], user, texts=USER_TEXTS)
     cur.execute(
-        "INSERT INTO users (id, email, password_hash, role, first_name, last_name, patronymic, created_at, "
-        "email_verified_at) VALUES (%(id)s, %(email)s, %(password_hash)s, %(role)s, %(first_name)s, "
-        "%(last_name)s, %(patronymic)s, %(created_at)s, %(email_verified_at)s) "
-        "ON CONFLICT (email) DO NOTHING RETURNING *",
-        dict(user, email_verified_at=user.get("email_verified_at")),
+        "INSERT INTO users (id, email, email_index, password_hash, role, first_name, last_name, patronymic, "
+        "created_at, email_verified_at) VALUES (%(id)s, %(email)s, %(email_index)s, %(password_hash)s, %(role)s, "
+        "%(first_name)s, %(last_name)s, %(patronymic)s, %(created_at)s, %(email_verified_at)s) "
+        "ON CONFLICT (email_index) DO NOTHING RETURNING *",
+        dict(sealed, email_index=index, email_verified_at=user.get("email_verified_at")),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
 def mark_email_verified(cur, user_id):
@@ -34,14 +59,23 @@ def mark_email_verified(cur, user_id):
     return cur.rowcount
 
 
-def user_by_email(cur, email):
-    cur.execute("SELECT * FROM users WHERE email = %s", (email,))
-    return cur.fetchone()
+def user_by_email(cur, vault, email):
+    """The account of a (normalized) e-mail, opened: by its blind index, or by the plain e-mail of a row
+    written before sealing; never an erased account."""
+    cur.execute(
+        "SELECT * FROM users WHERE email_index = %s "
+        "OR (email_index IS NULL AND erased_at IS NULL AND email = %s) LIMIT 1",
+        (vault.email_index(email), email),
+    )
+    return vault.open_row(cur, cur.fetchone())
 
 
-def user_by_id(cur, user_id, lock=False):
+def user_by_id(cur, user_id, lock=False, vault=None):
+    """The account's row; its personal fields opened when given the ``vault`` (else as stored: enough
+    for its role and states)."""
     cur.execute("SELECT * FROM users WHERE id = %s" + (" FOR UPDATE" if lock else ""), (user_id,))
-    return cur.fetchone()
+    row = cur.fetchone()
+    return row if vault is None else vault.open_row(cur, row)
 
 
 def replace_password_hash(cur, user_id, old_hash, new_hash):
@@ -208,15 +242,15 @@ def live_tokens(cur, user_id, purpose):
     return cur.fetchone()["n"]
 
 
-def use_token(cur, token_hash, purpose):
-    """Mark an unused, unexpired token of ``purpose`` used; its user's row (locked), or None."""
+def use_token(cur, vault, token_hash, purpose):
+    """Mark an unused, unexpired token of ``purpose`` used; its user's row (locked, opened), or None."""
     cur.execute(
         "UPDATE account_tokens SET used_at = now() WHERE token_hash = %s AND purpose = %s "
         "AND used_at IS NULL AND expires_at > now() RETURNING user_id",
         (token_hash, purpose),
     )
     found = cur.fetchone()
-    return None if found is None else user_by_id(cur, found["user_id"], lock=True)
+    return None if found is None else user_by_id(cur, found["user_id"], lock=True, vault=vault)
 
 
 def use_all_tokens(cur, user_id, purpose):
@@ -230,11 +264,13 @@ def use_all_tokens(cur, user_id, purpose):
 # ---- identity's own e-mails about accounts (sent by IdentityService.send_account_emails) --------
 
 
-def enqueue_email(cur, user_id, recipient, kind, subject, body):
+def enqueue_email(cur, vault, user_id, recipient, kind, subject, body):
+    """An account e-mail, its recipient and body (which names the person) sealed with their key."""
+    sealed = vault.seal(cur, user_id, {"recipient": recipient, "body": body}, texts=EMAIL_TEXTS)
     cur.execute(
         "INSERT INTO account_email_outbox (user_id, recipient, kind, subject, body) "
         "VALUES (%s, %s, %s, %s, %s) RETURNING id::text AS id",
-        (user_id, recipient, kind, subject, body),
+        (user_id, sealed["recipient"], kind, subject, sealed["body"]),
     )
     return cur.fetchone()["id"]
 
@@ -249,7 +285,7 @@ def emailed_recently(cur, user_id, kind, seconds):
     return cur.fetchone()["found"]
 
 
-def claim_due_emails(cur, limit, lease_seconds):
+def claim_due_emails(cur, vault, limit, lease_seconds):
     """The due rows for one attempt: counted now, hidden from other senders for the lease."""
     cur.execute(
         """
@@ -260,7 +296,7 @@ def claim_due_emails(cur, limit, lease_seconds):
         RETURNING id::text AS id, user_id, recipient, kind, subject, body, attempts, created_at""",
         (lease_seconds, limit),
     )
-    return sorted(cur.fetchall(), key=lambda r: r["created_at"])
+    return sorted(vault.open_rows(cur, cur.fetchall()), key=lambda r: r["created_at"])
 
 
 def email_sent(cur, row_id):
@@ -286,7 +322,8 @@ def email_failed_attempt(cur, row_id, error, give_up, retry_seconds):
         )
 
 
-def upsert_profile(cur, mentor_id, profile):
+def upsert_profile(cur, vault, mentor_id, profile):
+    profile = vault.seal(cur, mentor_id, profile, texts=PROFILE_TEXTS, lists=PROFILE_LISTS)
     cur.execute(
         "INSERT INTO mentor_profiles (mentor_id, rubrics, place_of_work, institute, position, interests, "
         "links, motto, accepting_cases, updated_at) VALUES (%(mentor_id)s, %(rubrics)s, %(place_of_work)s, "
@@ -299,32 +336,31 @@ def upsert_profile(cur, mentor_id, profile):
     )
 
 
-def profile(cur, mentor_id):
+def profile(cur, vault, mentor_id):
     cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} WHERE p.mentor_id = %s", (mentor_id,))
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
-def accredited_profiles(cur, rubric=None):
-    """The public list: accredited mentors only (not pending, rejected or suspended)."""
+def accredited_profiles(cur, vault, rubric=None):
+    """The public list: accredited mentors only (not pending, rejected or suspended), by name."""
     where = "WHERE a.state = 'accredited'"
     if rubric is None:
-        cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} {_PROFILE_ORDER}")
+        cur.execute(f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where}")
     else:
         cur.execute(
-            f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} AND p.rubrics @> ARRAY[%s]::text[] "
-            f"{_PROFILE_ORDER}",
+            f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} {where} AND p.rubrics @> ARRAY[%s]::text[]",
             (rubric,),
         )
-    return cur.fetchall()
+    return _by_name(vault.open_rows(cur, cur.fetchall()))
 
 
-def profiles_by_ids(cur, mentor_ids):
+def profiles_by_ids(cur, vault, mentor_ids):
     if not mentor_ids:
         return []
     cur.execute(
         f"SELECT {_PROFILE_COLUMNS} FROM {_PROFILE_FROM} WHERE p.mentor_id = ANY(%s::uuid[])", (list(mentor_ids),)
     )
-    return cur.fetchall()
+    return vault.open_rows(cur, cur.fetchall())
 
 
 _QUESTIONNAIRE_COLUMNS = (
@@ -333,7 +369,8 @@ _QUESTIONNAIRE_COLUMNS = (
 )
 
 
-def upsert_questionnaire(cur, user_id, questionnaire):
+def upsert_questionnaire(cur, vault, user_id, questionnaire):
+    questionnaire = vault.seal(cur, user_id, questionnaire, texts=QUESTIONNAIRE_TEXTS, lists=QUESTIONNAIRE_LISTS)
     cur.execute(
         "INSERT INTO questionnaires (user_id, school, subjects, forms_taught, years_of_practice, "
         "graduation_year, graduation_institute, workload_hours_per_week, rubrics, updated_at) VALUES (%(user_id)s, "
@@ -346,28 +383,29 @@ def upsert_questionnaire(cur, user_id, questionnaire):
         f"RETURNING {_QUESTIONNAIRE_COLUMNS}",
         dict(questionnaire, user_id=user_id),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
-def questionnaire(cur, user_id):
+def questionnaire(cur, vault, user_id):
     cur.execute(f"SELECT {_QUESTIONNAIRE_COLUMNS} FROM questionnaires WHERE user_id = %s", (user_id,))
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
 # ---- photos --------------------------------------------------------------------------------
 
 
-def upsert_photo(cur, mentor_id, content_type, data, etag):
+def upsert_photo(cur, vault, mentor_id, content_type, data, etag):
+    data = vault.seal(cur, mentor_id, {"data": data}, blobs=PHOTO_BYTES)["data"]
     cur.execute(
         "INSERT INTO mentor_photos (mentor_id, content_type, data, etag, updated_at) VALUES (%s, %s, %s, %s, now()) "
         "ON CONFLICT (mentor_id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data, "
         "etag = EXCLUDED.etag, updated_at = now() RETURNING content_type, data, etag",
         (mentor_id, content_type, psycopg2.Binary(data), etag),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
-def photo(cur, mentor_id):
+def photo(cur, vault, mentor_id):
     """A mentor's photo; only of a mentor account with a profile (the photo is part of the profile)."""
     cur.execute(
         "SELECT ph.content_type, ph.data, ph.etag FROM mentor_photos ph "
@@ -375,7 +413,7 @@ def photo(cur, mentor_id):
         "JOIN users u ON u.id = ph.mentor_id AND u.role = 'mentor' WHERE ph.mentor_id = %s",
         (mentor_id,),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
 # ---- availability --------------------------------------------------------------------------
@@ -431,49 +469,50 @@ def set_accreditation(cur, mentor_id, state, reason=""):
     return cur.fetchone()
 
 
-def insert_application(cur, application_id, mentor_id, experience, motivation):
+def insert_application(cur, vault, application_id, mentor_id, experience, motivation):
+    texts = vault.seal(cur, mentor_id, {"experience": experience, "motivation": motivation}, texts=APPLICATION_TEXTS)
     cur.execute(
         f"INSERT INTO accreditation_applications (id, mentor_id, state, experience, motivation) "
         f"VALUES (%s, %s, 'pending', %s, %s) RETURNING {_APPLICATION_COLUMNS}",
-        (application_id, mentor_id, experience, motivation),
+        (application_id, mentor_id, texts["experience"], texts["motivation"]),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
-def application(cur, application_id, lock=False):
+def application(cur, vault, application_id, lock=False):
     cur.execute(
         f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE id = %s"
         + (" FOR UPDATE" if lock else ""),
         (application_id,),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
-def latest_application(cur, mentor_id):
+def latest_application(cur, vault, mentor_id):
     cur.execute(
         f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE mentor_id = %s "
         "ORDER BY submitted_at DESC, id DESC LIMIT 1",
         (mentor_id,),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
-def decide_application(cur, application_id, state, moderator_id, reason):
+def decide_application(cur, vault, application_id, state, moderator_id, reason):
     cur.execute(
         f"UPDATE accreditation_applications SET state = %s, decided_at = now(), decided_by = %s, "
         f"reason = %s WHERE id = %s RETURNING {_APPLICATION_COLUMNS}",
         (state, moderator_id, reason or None, application_id),
     )
-    return cur.fetchone()
+    return vault.open_row(cur, cur.fetchone())
 
 
-def applications(cur, state):
+def applications(cur, vault, state):
     """Applications in one state, the oldest first (as they wait for review)."""
     cur.execute(
         f"SELECT {_APPLICATION_COLUMNS} FROM accreditation_applications WHERE state = %s ORDER BY submitted_at, id",
         (state,),
     )
-    return cur.fetchall()
+    return vault.open_rows(cur, cur.fetchall())
 
 
 def record_history(cur, mentor_id, application_id, action, reason, actor_id):
@@ -491,3 +530,46 @@ def history(cur, mentor_id):
         (mentor_id,),
     )
     return cur.fetchall()
+
+
+# ---- erasure (services/identity/erasure.py decides) ------------------------------------------
+
+
+def _erased_unless_sealed(column):
+    """A column's value after erasure: sealed text stays (unreadable without the key); plaintext written
+    before sealing, not yet sealed by the data pass, is overwritten."""
+    return f"{column} = CASE WHEN starts_with({column}, 'shred:') OR {column} = '' THEN {column} ELSE '[erased]' END"
+
+
+def erase_account(cur, user_id, requested_by, moderator_id, reason):
+    """Close the account for good, in the caller's transaction (its row locked): what serves only the
+    person goes (one-time links, account e-mails, the sign-in alert, questionnaire, mentor profile, photo
+    and availability); the row stays for other services' references, without a password or an e-mail
+    index (no sign-in, the address free again), its sealed fields unreadable once the key goes
+    (``shredding.erase_key``, the caller's next step); the erasure is recorded with who asked and why."""
+    for table, column in (
+        ("account_tokens", "user_id"),
+        ("account_email_outbox", "user_id"),
+        ("sign_in_alerts", "user_id"),
+        ("questionnaires", "user_id"),
+        ("mentor_photos", "mentor_id"),
+        ("mentor_profiles", "mentor_id"),
+        ("mentor_availability", "mentor_id"),
+    ):
+        cur.execute(f"DELETE FROM {table} WHERE {column} = %s", (user_id,))
+    cur.execute(
+        "UPDATE users SET erased_at = now(), email_index = NULL, password_hash = '', "
+        + ", ".join(_erased_unless_sealed(c) for c in USER_TEXTS)
+        + " WHERE id = %s",
+        (user_id,),
+    )
+    cur.execute(
+        "UPDATE accreditation_applications SET "
+        + ", ".join(_erased_unless_sealed(c) for c in APPLICATION_TEXTS)
+        + " WHERE mentor_id = %s",
+        (user_id,),
+    )
+    cur.execute(
+        "INSERT INTO person_erasures (person_id, requested_by, moderator_id, reason) VALUES (%s, %s, %s, %s)",
+        (user_id, requested_by, moderator_id, reason),
+    )

@@ -21,6 +21,8 @@ from contracts.rpc_identity import (
     DecisionReasonSchema,
     EmailVerificationSchema,
     EmailVerifiedSchema,
+    ErasureConfirmationSchema,
+    ErasureReasonSchema,
     MentorProfileSchema,
     PasswordChangedSchema,
     PasswordChangeSchema,
@@ -37,7 +39,7 @@ from contracts.rpc_identity import (
 )
 from contracts.statistics import RegistrationsSchema
 from contracts.validation import load, schema_of
-from services.common import mail, outbox
+from services.common import mail, outbox, shredding
 from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
@@ -54,11 +56,13 @@ from services.identity import (
     availability,
     case_gate,
     contacts,
+    erasure,
     photos,
     profiles,
     questionnaires,
     recovery,
     repository,
+    sealing,
     sessions,
     throttle,
 )
@@ -144,6 +148,17 @@ class AccountMail(DependencyProvider):
         return self
 
 
+class PersonKeys(DependencyProvider):
+    """The vault of the persons' keys (services/identity/sealing.py) under PERSON_KEYS_MASTER_KEY, built
+    once at start (fails fast without the setting)."""
+
+    def setup(self):
+        self.vault = sealing.Vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
+
+    def get_dependency(self, worker_ctx):
+        return self.vault
+
+
 ACCOUNT_EMAIL_BATCH = 20
 ACCOUNT_EMAIL_LEASE_SECONDS = 120.0  # longer than one SMTP exchange may take (timeout included)
 
@@ -156,7 +171,7 @@ NOT_A_MENTOR_ACCREDITATION = "Only a mentor applies for the roll of mentors."
 # deciders' ids are other people's (a moderator's never shown to the author); the e-mail body may hold a
 # one-time link.
 PERSONAL_TABLES = {
-    "users": (("id",), ()),
+    "users": (("id",), ("email_index",)),
     "mentor_profiles": (("mentor_id",), ()),
     "mentor_photos": (("mentor_id",), ()),
     "mentor_availability": (("mentor_id",), ()),
@@ -184,6 +199,7 @@ class IdentityService:
     passwords = Passwords()
     limits = Throttle()
     account_mail = AccountMail()
+    vault = PersonKeys()
     cases = TimedRpcProxy("cases")  # who may see an author (services/identity/case_gate.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     config = Config()
@@ -202,9 +218,9 @@ class IdentityService:
         user = new_user(data, self.passwords.hash(data["password"]))
         links = self.account_mail.links
         with self.db.transaction() as cur:
-            row = repository.insert_user(cur, user)
+            row = repository.insert_user(cur, self.vault, user)
             if row is None:  # registered before: the owner is told, the caller learns nothing
-                existing = repository.user_by_email(cur, email)
+                existing = repository.user_by_email(cur, self.vault, email)
                 if existing is not None and not repository.emailed_recently(  # (the account may have gone)
                     cur, existing["id"], "registration_attempt", recovery.REGISTRATION_ATTEMPT_QUIET_SECONDS
                 ):
@@ -235,7 +251,7 @@ class IdentityService:
     def _enqueue(self, cur, user, email):
         """One account e-mail ``(kind, subject, body)`` to ``user``, sent by send_account_emails."""
         kind, subject, body = email
-        return repository.enqueue_email(cur, user["id"], user["email"], kind, subject, body)
+        return repository.enqueue_email(cur, self.vault, user["id"], user["email"], kind, subject, body)
 
     def _enqueue_link(self, cur, user, purpose):
         """A new one-time link of ``purpose`` (its hash stored) and the e-mail that carries it."""
@@ -250,7 +266,7 @@ class IdentityService:
         """The link's token confirms the address (once; expired, used or unknown: 400 on ``token``)."""
         data = load(EmailVerificationSchema, form, what="verification")
         with self.db.transaction() as cur:
-            user = repository.use_token(cur, recovery.token_hash(data["token"]), recovery.VERIFY_EMAIL)
+            user = repository.use_token(cur, self.vault, recovery.token_hash(data["token"]), recovery.VERIFY_EMAIL)
             if user is None:
                 raise recovery.invalid_link()
             sessions.email_verified(cur, user["id"], repository.mark_email_verified(cur, user["id"]))
@@ -266,7 +282,7 @@ class IdentityService:
         user_id = parse_id(actor["user_id"])
         sent = False
         with self.db.transaction() as cur:
-            user = repository.user_by_id(cur, user_id, lock=True) if user_id else None
+            user = repository.user_by_id(cur, user_id, lock=True, vault=self.vault) if user_id else None
             if user is None:
                 raise Unauthorized(SESSION_ENDED)
             if (
@@ -286,7 +302,7 @@ class IdentityService:
         email = normalize_email(data["email"])
         sent = False
         with self.db.transaction() as cur:
-            user = repository.user_by_email(cur, email)
+            user = repository.user_by_email(cur, self.vault, email)
             if user is not None:
                 repository.user_by_id(cur, user["id"], lock=True)  # concurrent requests count one by one
                 if repository.live_tokens(cur, user["id"], recovery.RESET_PASSWORD) < recovery.MAX_LIVE_LINKS:
@@ -302,7 +318,7 @@ class IdentityService:
         data = load(PasswordResetSchema, form, what="password reset")
         new_hash = self.passwords.hash(data["new_password"])
         with self.db.transaction() as cur:
-            user = repository.use_token(cur, recovery.token_hash(data["token"]), recovery.RESET_PASSWORD)
+            user = repository.use_token(cur, self.vault, recovery.token_hash(data["token"]), recovery.RESET_PASSWORD)
             if user is None:
                 raise recovery.invalid_link()
             user_id = str(user["id"])
@@ -321,7 +337,7 @@ class IdentityService:
         settings = self.account_mail
         try:
             with self.db.transaction() as cur:
-                rows = repository.claim_due_emails(cur, ACCOUNT_EMAIL_BATCH, ACCOUNT_EMAIL_LEASE_SECONDS)
+                rows = repository.claim_due_emails(cur, self.vault, ACCOUNT_EMAIL_BATCH, ACCOUNT_EMAIL_LEASE_SECONDS)
         except PlatformError as exc:  # the rows wait in the database; the next tick tries again
             logger.warning("account_email_sender_paused", reason=exc.message)
             return
@@ -371,7 +387,7 @@ class IdentityService:
         email = normalize_email(data["email"])
         failures, account_failures = self._begin_attempt(email, client)
         with self.db.transaction() as cur:
-            row = repository.user_by_email(cur, email)
+            row = repository.user_by_email(cur, self.vault, email)
         stored_hash = row["password_hash"] if row else None
         verification = self.passwords.verify(stored_hash, data["password"])
         if not verification.ok:
@@ -487,7 +503,7 @@ class IdentityService:
         if user_id is None or parse_id(claims["user_id"]) != user_id or session_id is None:
             raise Forbidden("You may only change your own password.")
         with self.db.transaction() as cur:
-            row = repository.user_by_id(cur, user_id)
+            row = repository.user_by_id(cur, user_id, vault=self.vault)
             live = repository.live_session(cur, session_id)
         # the gateway's view of sessions may lag its events by a moment: a password is changed only from
         # a session identity itself knows to be live
@@ -510,12 +526,97 @@ class IdentityService:
         logger.info("password_changed", user_id=user_id, revoked_sessions=revoked)
         return schema_of(PasswordChangedSchema).dump({"revoked_sessions": revoked})
 
+    # ---- erasure (crypto-shredding: services/common/shredding.py) --------------------------
+
+    @rpc
+    def erase_own_account(self, actor, token, form, client=None):
+        """The signed-in person erases their data (``DELETE /api/v1/me``), confirming with their password
+        (throttled like a sign-in; a wrong one is a 400 on ``password``), from a session identity knows
+        to be live, as a password change."""
+        actor = load(ActorSchema, actor, what="actor")
+        data = load(ErasureConfirmationSchema, form, what="erasure")
+        claims = self.tokens.claims(token if isinstance(token, str) else "")
+        user_id, session_id = parse_id(actor["user_id"]), parse_id(claims["session_id"])
+        if user_id is None or parse_id(claims["user_id"]) != user_id or session_id is None:
+            raise Forbidden("You may only erase your own account here.")
+        with self.db.transaction() as cur:
+            row = repository.user_by_id(cur, user_id, vault=self.vault)
+            live = repository.live_session(cur, session_id)
+        if row is None or row["erased_at"] is not None or live is None or str(live["user_id"]) != user_id:
+            raise Unauthorized(SESSION_ENDED)
+        failures, account_failures = self._begin_attempt(row["email"], client)
+        if not self.passwords.verify(row["password_hash"], data["password"]).ok:
+            logger.info("erasure_refused", user_id=user_id)
+            self._alert_burst(row, account_failures)
+            raise InvalidInput(WRONG_PASSWORD, {"password": [WRONG_PASSWORD]})
+        with self.db.transaction() as cur:
+            repository.forget_failures(cur, failures)
+        return self._erase(user_id, erasure.SELF, None, "")
+
+    @rpc
+    def erase_person(self, actor, person_id, form):
+        """A moderator erases a person's data on their written request (the reason, 10+ characters, is
+        recorded with the moderator's id). Mentees and mentors only; an erased person again: the same
+        answer, nothing changes."""
+        actor = load(ActorSchema, actor, what="actor")
+        moderator_id = accreditation.authorize_moderator(actor)
+        reason = load(ErasureReasonSchema, form, what="erasure")["reason"].strip()
+        person_id = erasure.person_id_argument(person_id)
+        with self.db.transaction() as cur:
+            accreditation.require_moderator_account(repository.user_by_id(cur, moderator_id))
+            erasure.require_erasable(repository.user_by_id(cur, person_id))
+        return self._erase(person_id, erasure.MODERATOR, moderator_id, reason)
+
+    def _erase(self, person_id, requested_by, moderator_id, reason):
+        """In one transaction: every session ends (SessionsRevoked), the account closes
+        (repository.erase_account), the person's key is deleted, a mentor's snapshot says they take no
+        case, and PersonErased goes out through the outbox for every service to shred its own copies."""
+        with self.db.transaction() as cur:
+            user = repository.user_by_id(cur, person_id, lock=True, vault=self.vault)
+            if user is None:
+                raise NotFound(erasure.NO_PERSON)
+            if user["erased_at"] is not None:
+                return erasure.erased_view(person_id, 0)
+            revoked = sessions.revoked(
+                cur, person_id, repository.revoke_all_sessions(cur, person_id), erasure.SESSION_END_REASON
+            )
+            repository.forget_failures(cur, (), [throttle.account_key(user["email"])])
+            repository.erase_account(cur, person_id, requested_by, moderator_id, reason)
+            shredding.erase_key(cur, person_id)
+            if user["role"] == "mentor":
+                self._emit_snapshot(cur, person_id)
+            outbox.append(cur, SERVICE, erasure.EVENT_TYPE, person_id, erasure.event_payload(person_id))
+        self.relay.wake()
+        logger.info(
+            "person_erased",
+            person_id=person_id,
+            requested_by=requested_by,
+            moderator_id=moderator_id,
+            revoked_sessions=revoked,
+        )
+        return erasure.erased_view(person_id, revoked)
+
+    @configured_timer("LEGACY_SEAL_INTERVAL", 30.0, eager=True)
+    def seal_legacy_rows(self):
+        """The data pass: rows written in plaintext before sealing are sealed, a batch per table each tick
+        (services/identity/sealing.py); once none is left each tick is one cheap query per table."""
+        try:
+            with self.db.transaction() as cur:
+                sealed = sealing.seal_legacy_rows(cur, self.vault)
+        except PlatformError as exc:  # the rows wait; the next tick tries again
+            logger.warning("legacy_sealing_paused", reason=exc.message)
+            return
+        if sealed:
+            logger.info("legacy_rows_sealed", rows=sealed)
+
     @rpc
     def get_user(self, actor, user_id):
         actor = load(ActorSchema, actor, what="actor")
         user_id_argument(user_id)
         authorize_view_user(actor, user_id)
-        row = self._one_by_id(user_id, repository.user_by_id, "No such user.")
+        row = self._one_by_id(
+            user_id, lambda cur, wanted: repository.user_by_id(cur, wanted, vault=self.vault), "No such user."
+        )
         if audit.audited(str(row["id"]), actor["user_id"]):  # a moderator reading somebody's account
             with self.db.transaction() as cur:
                 audit.record(cur, row["id"], actor["user_id"], actor["role"], "", [audit.ACCOUNT], "")
@@ -527,7 +628,7 @@ class IdentityService:
         and not who among the moderators read them (their access log names roles, as it does)."""
         actor = load(ActorSchema, actor, what="actor")
         with self.db.transaction() as cur:
-            return records(cur, PERSONAL_TABLES, actor["user_id"])
+            return records(cur, PERSONAL_TABLES, actor["user_id"], self.vault.open_rows)
 
     # ---- mentor profiles -----------------------------------------------------------
 
@@ -538,16 +639,18 @@ class IdentityService:
         data = profiles.normalize_profile(load(MentorProfileSchema, profile, what="profile"))
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True))
-            repository.upsert_profile(cur, mentor_id, data)
+            repository.upsert_profile(cur, self.vault, mentor_id, data)
             position = self._emit_snapshot(cur, mentor_id)
-            row = repository.profile(cur, mentor_id)
+            row = repository.profile(cur, self.vault, mentor_id)
         self.relay.wake()
         logger.info("mentor_profile_updated", mentor_id=mentor_id, outbox_position=position)
         return profiles.public_view(row)
 
     @rpc
     def get_mentor_profile(self, mentor_id):
-        row = self._one_by_id(mentor_id, repository.profile, "No such mentor profile.")
+        row = self._one_by_id(
+            mentor_id, lambda cur, wanted: repository.profile(cur, self.vault, wanted), "No such mentor profile."
+        )
         return profiles.public_view(row)
 
     @rpc
@@ -555,14 +658,14 @@ class IdentityService:
         """The public list: accredited mentors only."""
         rubric = profiles.rubric_filter(rubric)
         with self.db.transaction() as cur:
-            rows = repository.accredited_profiles(cur, rubric)
+            rows = repository.accredited_profiles(cur, self.vault, rubric)
         return [profiles.public_view(row) for row in rows]
 
     @rpc
     def get_public_profiles(self, mentor_ids):
         ids = profiles.profile_ids(mentor_ids)
         with self.db.transaction() as cur:
-            rows = repository.profiles_by_ids(cur, ids)
+            rows = repository.profiles_by_ids(cur, self.vault, ids)
         return profiles.in_requested_order([profiles.public_view(row) for row in rows], ids)
 
     def _one_by_id(self, raw_id, read, missing):
@@ -596,13 +699,15 @@ class IdentityService:
         kind = photos.check_photo(data["content_type"], raw)
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id, lock=True))
-            row = repository.upsert_photo(cur, mentor_id, kind, raw, photos.etag(raw))
+            row = repository.upsert_photo(cur, self.vault, mentor_id, kind, raw, photos.etag(raw))
         logger.info("mentor_photo_updated", mentor_id=mentor_id, content_type=kind, size=len(raw))
         return photos.photo_view(mentor_id, row)
 
     @rpc
     def get_mentor_photo(self, mentor_id):
-        row = self._one_by_id(mentor_id, repository.photo, "This mentor has no photo.")
+        row = self._one_by_id(
+            mentor_id, lambda cur, wanted: repository.photo(cur, self.vault, wanted), "This mentor has no photo."
+        )
         return photos.photo(row)
 
     # ---- availability ---------------------------------------------------------------
@@ -649,11 +754,11 @@ class IdentityService:
             account = repository.user_by_id(cur, mentor_id, lock=True)
             require_mentor_account(account, NOT_A_MENTOR_ACCREDITATION)
             require_verified_email(account)
-            accreditation.require_profile(repository.profile(cur, mentor_id))
+            accreditation.require_profile(repository.profile(cur, self.vault, mentor_id))
             roll = repository.accreditation(cur, mentor_id, lock=True)
             state = accreditation.next_state(roll["state"] if roll else None, "apply")
             application = repository.insert_application(
-                cur, application_id, mentor_id, data["experience"].strip(), data["motivation"].strip()
+                cur, self.vault, application_id, mentor_id, data["experience"].strip(), data["motivation"].strip()
             )
             roll = repository.set_accreditation(cur, mentor_id, state)
             repository.record_history(cur, mentor_id, application_id, "applied", "", mentor_id)
@@ -676,7 +781,7 @@ class IdentityService:
         with self.db.transaction() as cur:
             require_mentor_account(repository.user_by_id(cur, mentor_id), NOT_A_MENTOR_ACCREDITATION)
             roll = repository.accreditation(cur, mentor_id)
-            application = repository.latest_application(cur, mentor_id)
+            application = repository.latest_application(cur, self.vault, mentor_id)
         return accreditation.accreditation_view(mentor_id, roll, application)
 
     @rpc
@@ -686,8 +791,8 @@ class IdentityService:
         state = accreditation.state_filter(state)
         with self.db.transaction() as cur:
             accreditation.require_moderator_account(repository.user_by_id(cur, moderator_id))
-            rows = repository.applications(cur, state)
-            found = repository.profiles_by_ids(cur, list({str(row["mentor_id"]) for row in rows}))
+            rows = repository.applications(cur, self.vault, state)
+            found = repository.profiles_by_ids(cur, self.vault, list({str(row["mentor_id"]) for row in rows}))
         by_mentor = {str(row["mentor_id"]): profiles.public_view(row) for row in found}
         return [accreditation.review_view(row, by_mentor.get(str(row["mentor_id"]))) for row in rows]
 
@@ -719,18 +824,18 @@ class IdentityService:
         application_id = accreditation.application_id_argument(application_id)
         with self.db.transaction() as cur:
             accreditation.require_moderator_account(repository.user_by_id(cur, moderator_id))
-            found = repository.application(cur, application_id)
+            found = repository.application(cur, self.vault, application_id)
             if found is None:
                 raise NotFound(accreditation.NO_APPLICATION)
             mentor_id = str(found["mentor_id"])
             repository.user_by_id(cur, mentor_id, lock=True)  # the mentor's row first, as apply does
-            application = repository.application(cur, application_id, lock=True)
+            application = repository.application(cur, self.vault, application_id, lock=True)
             accreditation.require_pending_application(application)
             self._decide(cur, moderator_id, mentor_id, application_id, action, reason)
             application = repository.decide_application(
-                cur, application_id, accreditation.application_state_after(action), moderator_id, reason
+                cur, self.vault, application_id, accreditation.application_state_after(action), moderator_id, reason
             )
-            profile = repository.profile(cur, mentor_id)
+            profile = repository.profile(cur, self.vault, mentor_id)
         self.relay.wake()
         return accreditation.review_view(application, profiles.public_view(profile) if profile else None)
 
@@ -744,7 +849,7 @@ class IdentityService:
             if user is None or user["role"] != "mentor":
                 raise NotFound(accreditation.NO_MENTOR)
             roll = self._decide(cur, moderator_id, mentor_id, None, action, reason)
-            application = repository.latest_application(cur, mentor_id)
+            application = repository.latest_application(cur, self.vault, mentor_id)
         self.relay.wake()
         return accreditation.accreditation_view(mentor_id, roll, application)
 
@@ -783,7 +888,7 @@ class IdentityService:
         data = questionnaires.normalize_questionnaire(load(QuestionnaireSchema, questionnaire, what="questionnaire"))
         with self.db.transaction() as cur:
             questionnaires.require_mentee_account(repository.user_by_id(cur, mentee_id, lock=True))
-            row = repository.upsert_questionnaire(cur, mentee_id, data)
+            row = repository.upsert_questionnaire(cur, self.vault, mentee_id, data)
             position = outbox.append(
                 cur,
                 SERVICE,
@@ -802,7 +907,7 @@ class IdentityService:
         row = None
         if own is not None:
             with self.db.transaction() as cur:
-                row = repository.questionnaire(cur, own)
+                row = repository.questionnaire(cur, self.vault, own)
         if row is None:
             raise NotFound(questionnaires.NO_QUESTIONNAIRE)
         return questionnaires.questionnaire_view(row)
@@ -824,10 +929,10 @@ class IdentityService:
         if author_id is None:
             raise NotFound(questionnaires.NO_AUTHOR)
         with self.db.transaction() as cur:
-            user = repository.user_by_id(cur, author_id)
+            user = repository.user_by_id(cur, author_id, vault=self.vault)
             if user is None:
                 raise NotFound(questionnaires.NO_AUTHOR)
-            card = questionnaires.author_card(user, repository.questionnaire(cur, author_id))
+            card = questionnaires.author_card(user, repository.questionnaire(cur, self.vault, author_id))
             entry_id = None
             if audit.audited(author_id, reader["user_id"]):
                 entry_id = audit.record(
@@ -903,7 +1008,7 @@ class IdentityService:
         Only notifications, proving it with its own key, may ask (services/common/actors.py
         SYSTEM_CALLERS, checked before this runs); each read is in the person's access log."""
         with self.db.transaction() as cur:
-            row = contacts.contact(cur, contacts.wanted_id(user_id))
+            row = self.vault.open_row(cur, contacts.contact(cur, contacts.wanted_id(user_id)))
             audit.record_service_reads(cur, [row["id"]], NOTIFICATIONS, [audit.CONTACT], audit.EMAIL_REASON)
             return contacts.contact_view(row)
 
@@ -911,7 +1016,7 @@ class IdentityService:
     def moderator_contacts(self):
         """Every moderator's contact, for notifications alone (as contact_for), each read logged."""
         with self.db.transaction() as cur:
-            rows = contacts.moderators(cur)
+            rows = self.vault.open_rows(cur, contacts.moderators(cur))
             audit.record_service_reads(
                 cur, [row["id"] for row in rows], NOTIFICATIONS, [audit.CONTACT], audit.EMAIL_REASON
             )

@@ -26,6 +26,7 @@ from contracts.rpc_library import (
 from contracts.rubrics import RUBRIC_SLUGS, counts_by_rubric
 from contracts.surveys import SurveyAnswerSchema, SurveyDefinitionSchema, SurveySettingsSchema
 from contracts.validation import load
+from services.common import shredding
 from services.common.anonymizer_models import AnonymizerModels
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
@@ -66,9 +67,19 @@ PERSONAL_TABLES = {
 
 
 # What the library keeps of identity's events (library.identity-events), for surveys' audiences.
+def forget_person(cur, envelope):
+    """A PersonErased: the library's key of the person goes (services/common/shredding.py), and so do its
+    copies of them for surveys' audiences (their rubrics, their accreditation)."""
+    person_id = envelope.payload["person_id"]
+    shredding.erase_key(cur, person_id)
+    cur.execute("DELETE FROM survey_mentors WHERE mentor_id = %s", (person_id,))
+    cur.execute("DELETE FROM survey_mentees WHERE mentee_id = %s", (person_id,))
+
+
 IDENTITY_FACTS = {
     "MentorProfileUpdated": surveys.remember_mentor,
     "MenteeInterestsUpdated": surveys.remember_mentee,
+    "PersonErased": forget_person,
 }
 
 SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
@@ -357,13 +368,17 @@ class LibraryService:
 
     @subscribe("library.identity-events")
     def on_identity_event(self, envelope):
-        """Mentors' rubrics and accreditation, and mentees' rubrics of interest, for surveys' audiences."""
+        """Mentors' rubrics and accreditation, and mentees' rubrics of interest, for surveys' audiences; a
+        PersonErased shreds the library's key of the person and its copies of them (``forget_person``)."""
         remember = IDENTITY_FACTS.get(envelope.type)
         if remember is None:
             raise ValueError(f"library.identity-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
-            if first_delivery(cur, envelope, self.name):
-                remember(cur, envelope)
+            if not first_delivery(cur, envelope, self.name):
+                return
+            remember(cur, envelope)
+        if envelope.type == "PersonErased":
+            log.info("person_erased", person_id=envelope.payload["person_id"])
 
     @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
     def announce_surveys(self):

@@ -21,7 +21,7 @@ from contracts.errors import NotFound
 from contracts.rpc_common import ActorSchema
 from contracts.rpc_matching import SuggestColleaguesSchema
 from contracts.validation import load
-from services.common import outbox
+from services.common import outbox, shredding
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.consumer import first_delivery, subscribe
 from services.common.db import Database
@@ -65,15 +65,23 @@ class MatchingService:
     @subscribe_batch("matching.identity-events")
     def on_mentor_profile_updated(self, envelopes):
         """Batched (services/common/batch_consumer.py): one transaction and one processed_events
-        insert for the profile events delivered together, each applied as it would be alone."""
+        insert for the profile events delivered together, each applied as it would be alone. A
+        PersonErased shreds matching's key of the person (services/common/shredding.py)."""
         with self.db.transaction() as cur:
             applied = first_deliveries(cur, envelopes, self.name)
-            readmodel.upsert_mentors(cur, applied)  # upsert_mentor of each, in one round trip
+            profiles = [e for e in applied if e.type == "MentorProfileUpdated"]
+            readmodel.upsert_mentors(cur, profiles)  # upsert_mentor of each, in one round trip
+            erased = [e for e in applied if e.type == "PersonErased"]
+            for envelope in erased:
+                shredding.erase_key(cur, envelope.payload["person_id"])
         for envelope in applied:  # after the commit, as before
             with event_context(envelope):
-                log.info(
-                    "mentor_known", mentor_id=envelope.payload["mentor_id"], schema_version=envelope.schema_version
-                )
+                if envelope.type == "PersonErased":
+                    log.info("person_erased", person_id=envelope.payload["person_id"])
+                else:
+                    log.info(
+                        "mentor_known", mentor_id=envelope.payload["mentor_id"], schema_version=envelope.schema_version
+                    )
 
     @subscribe("matching.case-events")
     def on_case_event(self, envelope):

@@ -45,6 +45,8 @@ def inbox_entries(event_type, payload, audience=()):
             (user_id, "survey_opened", f"A survey is open for you until {closes} UTC: please answer it (Surveys).")
             for user_id in dict.fromkeys(audience)
         ]
+    if event_type == "PersonErased":  # nobody is told by the inbox; the service shreds its key
+        return []
     if event_type == "AccreditationRequested":
         return [
             (

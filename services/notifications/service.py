@@ -33,6 +33,7 @@ from contracts.rpc_notifications import (
 )
 from contracts.surveys import AUDIENCE_ROLES
 from contracts.validation import load
+from services.common import shredding
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.db import Database
 from services.common.health import health_report
@@ -108,6 +109,8 @@ class NotificationsService:
             self.wake_email_sender()  # committed: the sender finds the new rows now, not at its next tick
         for envelope, entries in created:  # after the commit: a failed batch, retried event by event, logs once
             with event_context(envelope):
+                if envelope.type == "PersonErased":
+                    log.info("person_erased", person_id=envelope.payload["person_id"])
                 for kind, to_moderators in entries:
                     log.info(
                         "inbox_entry_created",
@@ -117,8 +120,11 @@ class NotificationsService:
                     )
 
     def _notify_one(self, cur, envelope):
-        """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created."""
+        """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created. A
+        PersonErased creates none: it shreds notifications' key of the person (services/common/shredding.py)."""
         p = envelope.payload
+        if envelope.type == "PersonErased":
+            shredding.erase_key(cur, p["person_id"])
         entries = inbox_entries(envelope.type, p, self._survey_audience(p) if envelope.type == "SurveyOpened" else ())
         return [
             (kind, recipient == MODERATORS)

@@ -1,6 +1,7 @@
 """Log lines never carry personal data (issue 19, part 3): a whole journey over the real platform -
 registration, questionnaire, the roll of mentors, a case with texts, questions and answers, messages,
-a colleague's opinion, solutions, the reflection, the library and the forum, a direct message - then
+a colleague's opinion, solutions, the reflection, the library and the forum, a direct message, erasure
+of two of them - then
 every service's log output (the JSON lines of services/common/logs.py, and anything else a process
 printed) is read for any of the personal strings the journey used. Logs are kept by operators and
 shipped to log stores no erasure reaches, so a name, an address or a sentence someone wrote must never
@@ -193,6 +194,29 @@ def test_no_log_line_of_any_service_carries_the_personal_data_of_a_whole_journey
         message="the mentor is told of the mentee's message",
     )
     platform.call("GET", "/api/v1/me/data", token=t_mentee)
+
+    # erasure (crypto-shredding): the colleague erases their own account (a wrong password first), a
+    # moderator the mentee's on her written request; every other service shreds its key of them
+    platform.call("DELETE", "/api/v1/me", token=t_colleague, json={"password": "wrong password"}, expect=400)
+    platform.call("DELETE", "/api/v1/me", token=t_colleague, json={"password": "correct horse battery"})
+    platform.call(
+        "POST",
+        f"/api/v1/people/{mentee['id']}/erasure",
+        token=t_moderator,
+        json={"reason": "Written request no. 2026-41 of 1 December"},
+    )
+    for service in ("cases", "matching", "notifications", "library"):
+        eventually(
+            lambda service=service: all(
+                any(
+                    '"person_erased"' in line and person in line
+                    for line in platform.processes[service].log_text().splitlines()
+                )
+                for person in (mentee["id"], colleague["id"])
+            ),
+            timeout=30,
+            message=f"{service} shredded its keys of the erased",
+        )
 
     personal = [
         *MENTEE,

@@ -19,8 +19,8 @@ mentor invited (an accredited mentor the case was shared with) and a moderator.
 State: a cell never breaks another. Denied cells change nothing by definition. An allowed cell
 that changes state works on a resource of its own, made for it in the state it needs (a fresh
 case, material, post, event, application or mentor: ``fresh``), or is a repeatable write (the
-same profile, availability, preferences); ``/me/password`` and sign-out use a throwaway user or
-session of the role's kind, so the role's own token stays valid.
+same profile, availability, preferences); ``/me/password``, erasure (``DELETE /me``) and sign-out use a
+throwaway user or session of the role's kind, so the role's own token stays valid.
 """
 
 import uuid
@@ -104,6 +104,21 @@ def password(w, role, allowed):
         "path": "/api/v1/me/password",
         "token": token,
         "json": {"current_password": PASSWORD, "new_password": "another long password"},
+    }
+
+
+def erase_own(w, role, allowed):
+    """A throwaway user of the role's kind: erasure closes the account for good."""
+    token = w.throwaway(GLOBAL_ROLE.get(role)) if role != "visitor" else None
+    return {"method": "DELETE", "path": "/api/v1/me", "token": token, "json": {"password": PASSWORD}}
+
+
+def erase_person(w, role, allowed):
+    person_id = w.fresh_mentor() if allowed else w.ids["other_mentor_id"]
+    return {
+        "method": "POST",
+        "path": f"/api/v1/people/{person_id}/erasure",
+        "json": {"reason": "Written request no. 7"},
     }
 
 
@@ -303,6 +318,10 @@ TABLE = {
         "401 ok ok ok ok ok ok", password, "a throwaway user of the role's kind: the change ends other sessions"
     ),
     ("GET", "/api/v1/me"): row("401 ok ok ok ok ok ok", get("/api/v1/me")),
+    ("DELETE", "/api/v1/me"): row("401 ok ok ok ok ok ok", erase_own, "a throwaway user of the role's kind: erased"),
+    ("POST", "/api/v1/people/<person_id>/erasure"): row(
+        "401 403 403 403 403 403 ok", erase_person, "a fresh mentor, erased by the moderator"
+    ),
     ("POST", "/api/v1/auth/email-verification"): row(
         "ok ok ok ok ok ok ok", email_verification, "the link of a fresh unverified account per call"
     ),

@@ -10,8 +10,8 @@ description): a wrong current password, ids that must name something that exists
 against another or against the clock.
 
 Protected operations are called as a signed-in mentee, mentor or moderator in turn; the
-operations that end a session or change a password get a user of their own, so the others
-keep theirs.
+operations that end a session, change a password or erase the account get a user of their own, so the
+others keep theirs.
 """
 
 import itertools
@@ -38,7 +38,7 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 # schemathesis's coverage phase adds every boundary case the schema defines (about 4500 requests,
 # 3 minutes): FUZZ_COVERAGE=1 for a deeper run by hand
 COVERAGE_PHASE = os.environ.get("FUZZ_COVERAGE") == "1"
-SESSION_ENDING = {("POST", "/api/v1/auth/sign-out"), ("PUT", "/api/v1/me/password")}
+SESSION_ENDING = {("POST", "/api/v1/auth/sign-out"), ("PUT", "/api/v1/me/password"), ("DELETE", "/api/v1/me")}
 CHECKS = [not_a_server_error, response_schema_conformance, positive_data_acceptance]
 
 # (method, path) -> {(field path as a regular expression, the server's message, or a regular expression
@@ -50,6 +50,7 @@ STATEFUL_OR_CROSS_FIELD = {
         ("current_password", "The current password is not correct."),
         ("new_password", "The new password must differ from the current one."),
     },
+    ("DELETE", "/api/v1/me"): {("password", "The current password is not correct.")},
     ("PUT", "/api/v1/me/availability"): {(rf"away_periods\.{_ANY}\.ends_on", "Must not be before starts_on.")},
     ("POST", "/api/v1/messages"): {("recipient_id", "No such user."), ("recipient_id", "Choose another recipient.")},
     ("GET", "/api/v1/messages/{user_id}"): {("before", "No such message here.")},

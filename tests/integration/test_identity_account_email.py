@@ -6,8 +6,11 @@ own aiosmtpd (not the session's catcher), so stopping it disturbs no other test.
 import uuid
 
 import pytest
+from psycopg2.extras import RealDictCursor
 
+from services.identity.sealing import DEVELOPMENT_MASTER_KEY, Vault
 from services.identity.service import IdentityService
+from tests.accounts import email_index
 from tests.integration.smtp_sink import SmtpSink, link_token
 from tests.support import eventually
 
@@ -39,11 +42,15 @@ def identity_db(identity, db):
 
 
 def outbox(conn, email):
-    with conn.cursor() as cur:
+    """The account e-mails to ``email``, their bodies opened (sealed in the table: services/identity/sealing.py)."""
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(
-            "SELECT kind, status, attempts, last_error, body FROM account_email_outbox WHERE recipient = %s", (email,)
+            "SELECT kind, status, attempts, last_error, body FROM account_email_outbox "
+            "WHERE user_id = (SELECT id FROM users WHERE email_index = %s)",
+            (email_index(email),),
         )
-        return cur.fetchall()
+        rows = Vault(DEVELOPMENT_MASTER_KEY).open_rows(cur, cur.fetchall())
+    return [(r["kind"], r["status"], r["attempts"], r["last_error"], r["body"]) for r in rows]
 
 
 def test_an_account_email_waits_out_an_smtp_outage_and_is_sent_once(rpc, identity_db, smtp):

@@ -62,7 +62,9 @@ def test_routes_are_unique_and_versioned():
             assert route.body is not None or route.body_media, name
         assert route.returns is not None or route.returns_media or name == "openapi_document", name
         assert route.summary and route.tag, name
-    assert len(seen) == 111  # with the 8 of review and the right of access (issue 19), 2 of mentor quality, 7 of news
+    assert (
+        len(seen) == 113
+    )  # with the 8 of review, the right of access and the 2 of erasure (issue 19), 2 of mentor quality, 7 of news
     # and 2 of question suggestions, 8 of surveys (issue 22)
 
 

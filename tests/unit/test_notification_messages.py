@@ -251,7 +251,12 @@ def test_every_event_of_the_identity_queue_is_covered():
     assert set(SUBSCRIPTIONS_BY_QUEUE["notifications.identity-events"].event_types) == {
         "AccreditationRequested",
         "AccreditationDecided",
+        "PersonErased",
     }
+
+
+def test_an_erasure_makes_no_inbox_entry():
+    assert inbox_entries("PersonErased", identity_payload("PersonErased", person_id=MENTOR)) == []
 
 
 def test_an_accreditation_application_alerts_the_moderators_without_naming_the_mentor():

@@ -3,7 +3,7 @@ of them); a questionnaire saved before has none, which is what such a mentee dec
 
 from yoyo import step
 
-__depends__: set[str] = {"0001_schema_of_2026_12"}
+__depends__: set[str] = set()
 
 steps = [
     step("""

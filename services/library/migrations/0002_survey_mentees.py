@@ -3,7 +3,7 @@ audiences of surveys narrowed to rubrics (services/library/surveys.py)."""
 
 from yoyo import step
 
-__depends__: set[str] = {"0001_schema_of_2026_12"}
+__depends__: set[str] = set()
 
 steps = [
     step("""

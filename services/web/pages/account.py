@@ -1,6 +1,7 @@
 """The signed-in person's own account: who they are, their e-mail's verification, their password,
 a mentee's onboarding questionnaire (and who read it), e-mail preferences, the access log, and the
-download of everything the platform holds about them (GET /api/v1/me/data)."""
+download of everything the platform holds about them (GET /api/v1/me/data), and erasing it all (DELETE
+/api/v1/me)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, request, url_for
 
-from services.web.core import FormState, api, current_user, redirect_to, remember_user, render, signed_in
+from services.web.core import (
+    FormState,
+    api,
+    current_user,
+    redirect_to,
+    remember_user,
+    render,
+    sign_out_session,
+    signed_in,
+)
 from services.web.gateway import ApiError
 
 bp = Blueprint("account", __name__)
@@ -87,6 +97,25 @@ def change_password() -> Any:
         return _account_page(form, form.status)
     flash("account.password.changed", "success")
     return redirect_to("account.account")
+
+
+@bp.route("/account/erase", methods=["GET", "POST"])
+@signed_in()
+def erase_account() -> Any:
+    """Erase one's own data for good (DELETE /api/v1/me), confirmed with the password: a wrong one is shown
+    next to the field; once erased the session ends here too and the person lands on the home page."""
+    form = FormState.from_request()
+    if request.method == "POST":
+        try:
+            api().delete("/api/v1/me", json={"password": form.get("password")})
+        except ApiError as error:
+            form.fail(error)
+            form.values.pop("password", None)
+            return render("account/erase.html", form.status, form=form)
+        sign_out_session()
+        flash("account.erase.done", "success")
+        return redirect_to("public.home")
+    return render("account/erase.html", form=form)
 
 
 @bp.post("/account/verification")

@@ -1,0 +1,266 @@
+"""Crypto-shredding: every personal field is sealed with a key of the person it belongs to, and erasing
+the person deletes that key, which erases every copy of those fields at once: the service's tables,
+its event payloads, its backups and whatever another service copied of them (issue 19, part 3; the
+approach of Axon's data-protection module and Akka's GDPR shredding).
+
+The sealed-field format is one line of text::
+
+    shred:v1:<person id>:<base64url of nonce (12 bytes) + AES-256-GCM ciphertext and tag>
+
+Why text and not a JSON object: the same value then fits a TEXT column, an element of a TEXT[] column
+and a string of a JSON event payload, with no change of column type or payload schema; it names its
+format version (a reader knows what it opens, a later v2 can sit beside it) and its subject (the key to
+ask for, and what erasure made unreadable), and the whole header is the cipher's associated data, so a
+sealed value moved to another person or another version fails to open instead of opening wrongly. Bytes
+(a photo in a BYTEA column) are sealed the same way with the raw nonce and ciphertext after the header
+instead of base64 (``seal_bytes``): a third smaller.
+
+An empty text is stored empty: it tells nothing, and keeps optional fields cheap.
+
+Keys: one random 256-bit key per person, made on first use, kept in the service's own ``person_keys``
+table (services own their data) wrapped with AES-GCM under a key derived from the service's master key
+(a setting): a copy of the database alone, or of its backups, opens nothing without that setting, so
+operators keep the master key apart from the database backups and back it up too - losing it (or the
+table) erases everyone. Erasure replaces the wrapped key by nothing and records when (a tombstone): a
+late write for an erased person never makes them a new key, and a repeated erasure changes nothing.
+
+Everything here but ``KeyStore`` is pure.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+VERSION = "v1"
+PREFIX = "shred:"
+SEALED_PREFIX = f"{PREFIX}{VERSION}:"
+ERASED = "[erased]"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_ID_LENGTH = 36  # a UUID's canonical text
+
+# Every service database has this table (a step of each schema history: services/<service>/migrations).
+PERSON_KEYS = """
+CREATE TABLE IF NOT EXISTS person_keys (
+    person_id uuid PRIMARY KEY,
+    wrapped_key bytea,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    erased_at timestamptz,
+    CHECK ((wrapped_key IS NULL) = (erased_at IS NOT NULL))
+)"""
+
+
+class SealedFieldError(ValueError):
+    """A value that claims to be sealed but cannot be opened with its subject's key: tampered with,
+    truncated, of an unknown version, or sealed for somebody else."""
+
+
+def derive_key(master_key: str, purpose: str) -> bytes:
+    """A 256-bit key for one ``purpose`` from the service's master key (HKDF-SHA256): wrapping the
+    persons' keys and the e-mail blind index use different keys from one setting."""
+    if len(master_key) < 16:
+        raise ValueError("the master key must be at least 16 characters")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()).derive(
+        master_key.encode()
+    )
+
+
+def new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def _person(person_id: str | uuid.UUID) -> str:
+    return str(uuid.UUID(str(person_id)))
+
+
+def _header(person_id: str) -> bytes:
+    return f"{SEALED_PREFIX}{person_id}:".encode()
+
+
+def is_sealed(value: object) -> bool:
+    """Whether a stored value is in the sealed format (text or bytes); anything else is plaintext
+    written before sealing (read as it is: see the identity service's data pass)."""
+    if isinstance(value, str):
+        return value.startswith(PREFIX)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value[: len(PREFIX)]) == PREFIX.encode()
+    return False
+
+
+def subject_of(value: str | bytes) -> str:
+    """The person a sealed value belongs to (SealedFieldError when it is not one)."""
+    raw = value.encode() if isinstance(value, str) else bytes(value)
+    if not raw.startswith(SEALED_PREFIX.encode()):
+        raise SealedFieldError("not a sealed field of a known version")
+    person = raw[len(SEALED_PREFIX) : len(SEALED_PREFIX) + _ID_LENGTH].decode("ascii", "replace")
+    try:
+        return _person(person)
+    except ValueError:
+        raise SealedFieldError("a sealed field without a valid subject") from None
+
+
+def seal(key: bytes, person_id: str | uuid.UUID, plaintext: str) -> str:
+    """``plaintext`` sealed for ``person_id`` with their ``key``; an empty text stays empty."""
+    if plaintext == "":
+        return ""
+    person = _person(person_id)
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), _header(person))
+    return f"{SEALED_PREFIX}{person}:{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
+
+
+def seal_bytes(key: bytes, person_id: str | uuid.UUID, data: bytes) -> bytes:
+    """``data`` sealed for ``person_id``: the same header, then the raw nonce and ciphertext."""
+    person = _person(person_id)
+    nonce = os.urandom(NONCE_BYTES)
+    return _header(person) + nonce + AESGCM(key).encrypt(nonce, bytes(data), _header(person))
+
+
+def _split(raw: bytes) -> tuple[str, bytes]:
+    person = subject_of(raw)
+    start = len(_header(person))
+    if raw[start - 1 : start] != b":":
+        raise SealedFieldError("a sealed field without its separator")
+    return person, raw[start:]
+
+
+def _decrypt(key: bytes, person: str, body: bytes) -> bytes:
+    if len(body) < NONCE_BYTES + 16:
+        raise SealedFieldError("a sealed field too short to hold its tag")
+    try:
+        return AESGCM(key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], _header(person))
+    except InvalidTag:
+        raise SealedFieldError(f"a sealed field of {person} does not open with their key") from None
+
+
+KeyLookup = Callable[[str], bytes | None]
+
+
+def open_field(value: str | None, key_of: KeyLookup) -> str | None:
+    """The plaintext of a stored text: a sealed one opened with ``key_of(subject)``, ``ERASED`` when
+    that key is gone; plaintext (written before sealing), empty text and None as they are."""
+    if value is None or not is_sealed(value):
+        return value
+    person, encoded = _split(value.encode())
+    key = key_of(person)
+    if key is None:
+        return ERASED
+    try:
+        body = base64.urlsafe_b64decode(encoded + b"=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        raise SealedFieldError("a sealed field that is not base64") from None
+    return _decrypt(key, person, body).decode()
+
+
+def open_bytes(value: bytes | memoryview | None, key_of: KeyLookup) -> bytes | None:
+    """The bytes of a stored BYTEA value (``seal_bytes``); None when the key is gone (there is no
+    '[erased]' picture); plaintext bytes as they are."""
+    if value is None:
+        return None
+    raw = bytes(value)
+    if not is_sealed(raw):
+        return raw
+    person, body = _split(raw)
+    key = key_of(person)
+    return None if key is None else _decrypt(key, person, body)
+
+
+def subjects(values: Iterable[object]) -> set[str]:
+    """The persons whose keys opening ``values`` needs (lists looked into)."""
+    found: set[str] = set()
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            found |= subjects(value)
+        elif isinstance(value, str) and is_sealed(value):
+            found.add(subject_of(value))
+        elif isinstance(value, (bytes, bytearray, memoryview)) and is_sealed(value):
+            found.add(subject_of(bytes(value)))
+    return found
+
+
+def wrap(wrapping_key: bytes, person_id: str, key: bytes) -> bytes:
+    """A person's key as stored: AES-GCM under the service's wrapping key, bound to the person."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(wrapping_key).encrypt(nonce, key, f"person-key:{person_id}".encode())
+
+
+def unwrap(wrapping_key: bytes, person_id: str, wrapped: bytes) -> bytes:
+    try:
+        return AESGCM(wrapping_key).decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], f"person-key:{person_id}".encode()
+        )
+    except InvalidTag:
+        raise SealedFieldError(f"the key of {person_id} does not unwrap with this master key") from None
+
+
+def blind_index(index_key: bytes, normalized: str) -> str:
+    """A keyed digest (HMAC-SHA256, hex) of a normalized value: equal values find each other (sign-in by
+    e-mail, uniqueness) while the table holds no e-mail, and without the key no guess can be checked."""
+    return hmac.new(index_key, normalized.encode(), hashlib.sha256).hexdigest()
+
+
+class KeyStore:
+    """The persons' keys in one service's ``person_keys`` table, in the caller's transaction (cursor).
+
+    ``keys_for`` answers many persons in one query; ``key_for_sealing`` makes a person's key on first
+    use (concurrent first uses agree: the row that won is read back) and answers None for an erased
+    person, whose fields are then stored as ``ERASED``."""
+
+    def __init__(self, master_key: str) -> None:
+        self._wrapping = derive_key(master_key, "person-keys/wrap/v1")
+
+    def keys_for(self, cur: Any, person_ids: Iterable[str]) -> dict[str, bytes | None]:
+        wanted = sorted({_person(p) for p in person_ids})
+        if not wanted:
+            return {}
+        cur.execute(
+            "SELECT person_id::text AS person_id, wrapped_key FROM person_keys WHERE person_id = ANY(%s::uuid[])",
+            (wanted,),
+        )
+        found: dict[str, bytes | None] = dict.fromkeys(wanted)
+        for row in cur.fetchall():
+            person, wrapped = _row(row)
+            found[person] = None if wrapped is None else unwrap(self._wrapping, person, bytes(wrapped))
+        return found
+
+    def key_for_sealing(self, cur: Any, person_id: str | uuid.UUID) -> bytes | None:
+        person = _person(person_id)
+        cur.execute(
+            "INSERT INTO person_keys (person_id, wrapped_key) VALUES (%s, %s) ON CONFLICT (person_id) DO NOTHING",
+            (person, wrap(self._wrapping, person, new_key())),
+        )
+        return self.keys_for(cur, [person])[person]
+
+    def lookup(self, cur: Any, values: Iterable[object]) -> KeyLookup:
+        """``key_of`` for ``open_field``: the keys of every subject of ``values``, read at once."""
+        keys = self.keys_for(cur, subjects(values))
+        return lambda person: keys.get(person)
+
+
+def _row(row: Any) -> tuple[str, Any]:
+    if isinstance(row, Mapping):
+        return str(row["person_id"]), row["wrapped_key"]
+    return str(row[0]), row[1]
+
+
+def erase_key(cur: Any, person_id: str | uuid.UUID) -> bool:
+    """Delete the person's key, leaving the tombstone (idempotent); True when a key (or no row) was
+    there before, False when the person was erased already."""
+    person = _person(person_id)
+    cur.execute(
+        "INSERT INTO person_keys (person_id, wrapped_key, erased_at) VALUES (%s, NULL, now()) "
+        "ON CONFLICT (person_id) DO UPDATE SET wrapped_key = NULL, erased_at = now() "
+        "WHERE person_keys.erased_at IS NULL RETURNING person_id",
+        (person,),
+    )
+    return cur.fetchone() is not None
