@@ -6,6 +6,7 @@ started with MIGRATE_ON_START false refuses a database behind its history, namin
 starts on it once it is upgraded."""
 
 import hashlib
+import shutil
 import subprocess
 import uuid
 import zlib
@@ -14,9 +15,8 @@ import psycopg2
 import pytest
 
 from services.common import migrations
-from services.common.db import PostgresStore, ensure_database
+from services.common.db import ensure_database
 from services.common.library_internals.yoyo_history import statements_of
-from services.identity.admin import create_moderator
 from services.identity.service import IdentityService
 from services.library.service import LibraryService
 
@@ -87,6 +87,19 @@ class _Positions(dict):
         return self.keys() == other.keys() and all(self[k] >= other[k] for k in self)
 
 
+def _row_counts(url):
+    """{table: its number of rows} of the database's public tables, yoyo's own left out."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+        counts = {}
+        for (table,) in cur.fetchall():
+            if table not in YOYO_TABLES:
+                cur.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 - a name from the catalog
+                counts[table] = cur.fetchone()[0]
+    conn.close()
+    return counts
+
+
 def _without_old_record(schema_dump):
     """A schema dump without the ``schema_statements`` table (only a database the code before made has it)."""
     blocks = schema_dump.split("\n\n")
@@ -139,11 +152,16 @@ def _identity_made_by_the_code_before(url):
     finally:
         conn.close()
     _run_the_old_way(url, statements)
-    store = PostgresStore(url, 1)
+    conn = psycopg2.connect(url)
     try:
-        create_moderator(store, _person("moderator"))  # an account as today's code writes it
+        with conn, conn.cursor() as cur:  # a moderator as the last release before the history wrote one
+            cur.execute(
+                "INSERT INTO users (id, email, password_hash, role, first_name, last_name, email_verified_at) "
+                "VALUES (%s, %s, 'argon2-hash', 'moderator', 'Анна', 'Модератова', now())",
+                (uuid.uuid4(), f"moderator.{uuid.uuid4().hex[:8]}@example.org"),
+            )
     finally:
-        store.close()
+        conn.close()
 
 
 def _person(name):
@@ -173,19 +191,31 @@ def made_before(test_env, request):
     return make
 
 
-def test_a_database_made_by_the_code_before_upgrades_cleanly_keeping_its_data(made_before, test_env):
+def test_a_database_made_by_the_code_before_upgrades_cleanly_keeping_its_data(made_before, test_env, tmp_path):
     urls = {service: made_before(service) for service in migrations.SERVICES}
     for service, url in urls.items():
+        directory = migrations.history_directory(service)
+        steps = migrations.history(directory)
         schema, data = _dump(url, "schema"), _dump(url, "data")
-        assert migrations.status(url, migrations.history_directory(service)) == ([], [FIRST_STEP])
-        assert migrations.apply(url, migrations.history_directory(service)) == [FIRST_STEP], service
-        assert migrations.status(url, migrations.history_directory(service)) == ([FIRST_STEP], [])
-        assert _dump(url, "schema") == schema, f"{service}: the upgrade changed the schema of the code before"
-        assert _rows(_dump(url, "data")) == _rows(data), f"{service}: the upgrade changed the data"
+        assert migrations.status(url, directory) == ([], steps)
+        # the first step is the code before's statements: on its database it changes nothing
+        first_only = tmp_path / service
+        first_only.mkdir()
+        shutil.copy(directory / f"{FIRST_STEP}.py", first_only)
+        assert migrations.apply(url, first_only) == [FIRST_STEP], service
+        assert _dump(url, "schema") == schema, f"{service}: the first step changed the schema of the code before"
+        assert _rows(_dump(url, "data")) == _rows(data), f"{service}: the first step changed the data"
         assert _sequences(_dump(url, "data")) >= _sequences(data)  # never back: an id is never given twice
+        # the steps after it (new tables and columns) keep every row
+        counts = _row_counts(url)
+        assert migrations.apply(url, directory) == steps[1:], service
+        assert migrations.status(url, directory) == (steps, [])
+        after = _row_counts(url)
+        assert {t: n for t, n in after.items() if t in counts} == counts, f"{service}: the later steps lost rows"
+        assert not any(n for t, n in after.items() if t not in counts), f"{service}: rows in the new tables"
         fresh = test_env.database_url(f"upgrade_fresh_{service}")  # this test's alone
-        migrations.apply(fresh, migrations.history_directory(service))
-        assert _without_old_record(_dump(fresh, "schema")) == _without_old_record(schema), (
+        migrations.apply(fresh, directory)
+        assert _without_old_record(_dump(fresh, "schema")) == _without_old_record(_dump(url, "schema")), (
             f"{service}: a new database and an upgraded one differ"
         )
     with psycopg2.connect(urls["identity"]) as conn, conn.cursor() as cur:
@@ -244,4 +274,5 @@ def test_the_command_applies_and_reports_each_named_service(test_env, monkeypatc
     assert migrations.main(["apply", "matching"]) == 0
     out = capsys.readouterr().out
     assert f"matching: applied {FIRST_STEP}" in out and "matching: at the head, nothing to apply" in out
-    assert f"matching: applied {FIRST_STEP}; pending nothing" in out
+    every_step = ", ".join(migrations.history(migrations.history_directory("matching")))
+    assert f"matching: applied {every_step}; pending nothing" in out
