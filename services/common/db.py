@@ -192,9 +192,10 @@ class PostgresStore:
 class Database(DependencyProvider):
     """Gives workers the service's PostgresStore; at start creates the database if missing and brings it
     to the head of ``history``'s numbered steps, or refuses to start when it is behind and
-    MIGRATE_ON_START is false (services/common/migrations.py ``prepare``)."""
+    MIGRATE_ON_START is false (services/common/migrations.py ``prepare``). ``history`` None: no tables of
+    its own (a test's service that only runs queries)."""
 
-    def __init__(self, history, url_key="DATABASE_URL"):
+    def __init__(self, history=None, url_key="DATABASE_URL"):
         self.history = history
         self.url_key = url_key
         self.store = None
@@ -204,7 +205,8 @@ class Database(DependencyProvider):
 
         url = self.container.config[self.url_key]
         ensure_database(url)
-        migrations.prepare(self.container, url, self.history)
+        if self.history is not None:
+            migrations.prepare(self.container, url, self.history)
         self.store = PostgresStore(url, int(self.container.config.get("DB_POOL_SIZE", 10)))
 
     def stop(self):
