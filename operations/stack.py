@@ -44,7 +44,8 @@ STACK_VERSION = "3.8"  # the first with placement.max_replicas_per_node
 DEFAULT_REPLICAS = 2
 REPLICAS = {"matching": 3, "notifications": 3}  # the busiest consumers of case events
 DROPPED = ("build", "pull_policy", "restart", "container_name")  # compose-only: swarm refuses or ignores them
-ROLLING = {"parallelism": 1, "delay": "5s", "failure_action": "rollback", "monitor": "20s", "order": "start-first"}
+# one replica at a time; a new one counts as updated once healthy and still running 10 s later
+ROLLING = {"parallelism": 1, "delay": "2s", "failure_action": "rollback", "monitor": "10s", "order": "start-first"}
 RESTART_DELAY = "5s"
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 SHORT_PORT = re.compile(r"^(?:(?P<host>.+):)?(?P<target>\d+)(?:/(?P<protocol>tcp|udp))?$")
