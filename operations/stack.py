@@ -60,7 +60,7 @@ STACK_HEADER = (
 # The platform on Docker Swarm (README, Operators: "On Docker Swarm"). `docker stack deploy` does not
 # read .env; it interpolates its own environment:
 #   set -a; . ./.env; set +a
-#   docker stack deploy --resolve-image never -c deploy/stack.yml -c deploy/stack-ports.yml mentor
+#   docker stack deploy --with-registry-auth -c deploy/stack.yml -c deploy/stack-ports.yml mentor
 """
 )
 PORTS_HEADER = (
