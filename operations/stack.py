@@ -72,6 +72,20 @@ PORTS_HEADER = (
 )
 
 
+def load_yaml(text):
+    """YAML as written: ``${VAR:-default}`` stays text. nameko's config loader teaches PyYAML's SafeLoader,
+    process-wide, to replace ``${...}`` by the environment (with its own default syntax); a loader holding
+    YAML's own resolvers only is immune to that, whatever was imported before."""
+
+    class PlainLoader(yaml.SafeLoader):
+        yaml_implicit_resolvers = {
+            first: [(tag, pattern) for tag, pattern in resolvers if tag.startswith("tag:yaml.org,2002:")]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+
+    return yaml.load(text, Loader=PlainLoader)  # a SafeLoader: builds no objects
+
+
 def is_one_shot(service):
     """A job that runs to completion (compose's ``restart: "no"``), not a server."""
     return str(service.get("restart", "")).lower() in ("no", "false")
@@ -194,7 +208,7 @@ def render(header, document):
 
 def generated(compose_text=None):
     """{path: text} of both stack files, from docker-compose.yml (or ``compose_text``)."""
-    compose = yaml.safe_load(compose_text if compose_text is not None else COMPOSE_FILE.read_text())
+    compose = load_yaml(compose_text if compose_text is not None else COMPOSE_FILE.read_text())
     return {STACK_FILE: render(STACK_HEADER, stack(compose)), PORTS_FILE: render(PORTS_HEADER, ports(compose))}
 
 

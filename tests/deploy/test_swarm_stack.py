@@ -19,9 +19,8 @@ import uuid
 
 import pytest
 import requests
-import yaml
 
-from operations.stack import STACK_FILE
+from operations.stack import STACK_FILE, load_yaml
 from tests.deploy.compose_stack import (
     ComposePlatform,
     assert_each_case_proposed_and_told_once,
@@ -39,7 +38,7 @@ BURST = 500  # cases
 FILERS = 6  # clients filing at once
 KILL_RELAY_LEADER_AT = 120  # cases filed when the cases relay's leader is killed
 KILL_MATCHING_AT = 260  # and when one matching replica is
-STACK = yaml.safe_load(STACK_FILE.read_text())
+STACK = load_yaml(STACK_FILE.read_text())
 ONE_SHOTS = {
     name for name, service in STACK["services"].items() if service["deploy"]["restart_policy"]["condition"] != "any"
 }

@@ -5,16 +5,15 @@ fails here. Pure: reads files only (tests/deploy/test_swarm_stack.py deploys the
 import textwrap
 
 import pytest
-import yaml
 
 from operations import stack
 
-COMPOSE = yaml.safe_load(stack.COMPOSE_FILE.read_text())
+COMPOSE = stack.load_yaml(stack.COMPOSE_FILE.read_text())
 
 
 @pytest.fixture(scope="module")
 def generated():
-    return {path: yaml.safe_load(text) for path, text in stack.generated().items()}
+    return {path: stack.load_yaml(text) for path, text in stack.generated().items()}
 
 
 def test_the_stack_files_are_a_fresh_generation_of_the_compose_file():
@@ -121,12 +120,12 @@ def test_a_new_one_shot_job_is_converted_as_a_job():
                 condition: service_completed_successfully
         """
     )
-    document = yaml.safe_load(stack.generated(compose)[stack.STACK_FILE])
+    document = stack.load_yaml(stack.generated(compose)[stack.STACK_FILE])
     migrate, cases = document["services"]["migrate"], document["services"]["cases"]
     assert migrate["deploy"]["replicas"] == 1 and migrate["deploy"]["restart_policy"]["condition"] == "on-failure"
     assert migrate["depends_on"] == ["postgres"] and cases["depends_on"] == ["migrate"]
     assert cases["deploy"]["replicas"] == 2 and "restart" not in cases
-    ports = yaml.safe_load(stack.generated(compose)[stack.PORTS_FILE])["services"]
+    ports = stack.load_yaml(stack.generated(compose)[stack.PORTS_FILE])["services"]
     assert ports["cases"]["ports"] == [{"target": 9001, "published": "9001", "protocol": "udp", "mode": "host"}]
 
 
