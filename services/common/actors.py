@@ -310,9 +310,12 @@ class ReplayGuard:
     def store(self):
         return self._store() if callable(self._store) else self._store
 
-    def accept(self, jti, expires_at, now=None):
+    def accept(self, jti, expires_at, now=None, redelivered=False):
         """Record ``jti``; ActorRefused("replayed") if any process of the service accepted it before and
-        it has not expired, ("replay_guard_unavailable", 503) when the database cannot tell."""
+        it has not expired, ("replay_guard_unavailable", 503) when the database cannot tell. A request
+        the broker ``redelivered`` (the replica that took it first died before it acked) whose jti was
+        accepted is ("redelivered", 503, outcome unknown): that replica may have carried it out, and the
+        client, not the broker, may send it again (with its Idempotency-Key)."""
         now = time.time() if now is None else now
         try:
             with self.store().transaction() as cur:
@@ -336,6 +339,16 @@ class ReplayGuard:
                     details={"outcome": OUTCOME_NOT_DONE},
                 ),
             ) from exc
+        if not inserted and redelivered:
+            from services.common.rpc import OUTCOME_UNKNOWN  # rpc.py imports this module
+
+            raise ActorRefused(
+                "redelivered",
+                ServiceUnavailable(
+                    "The service was interrupted while handling this call; it may have been carried out.",
+                    details={"outcome": OUTCOME_UNKNOWN},
+                ),
+            )
         if not inserted:
             raise _unauthorized("replayed")
 
@@ -389,9 +402,10 @@ class ActorCheck:
         self.public_key = load_verify_key(setting)
         self.guard = replay_guard(container)
 
-    def verified_body(self, headers, body, header_name):
+    def verified_body(self, headers, body, header_name, redelivered=False):
         """``body`` with its ``actor`` argument replaced by the verified actor; ActorRefused (logged)
-        when the token does not hold. A body without args/kwargs passes unchanged (nameko refuses it)."""
+        when the token does not hold. A body without args/kwargs passes unchanged (nameko refuses it).
+        ``redelivered``: the broker's flag on the request (ReplayGuard.accept)."""
         args, kwargs = body.get("args"), body.get("kwargs")
         if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
             return body
@@ -404,7 +418,7 @@ class ActorCheck:
                 and claimed.get("role") == claims["role"]
             ):
                 raise _forbidden("actor_mismatch")
-            self.guard.accept(claims["jti"], float(claims["exp"]))
+            self.guard.accept(claims["jti"], float(claims["exp"]), redelivered=redelivered)
         except ActorRefused as refusal:
             log.warning(
                 "actor_refused",
@@ -432,11 +446,11 @@ class ServiceCheck:
         self.public_keys = load_service_verify_keys(container.config.get(SERVICE_VERIFY_KEYS_SETTING))
         self.guard = replay_guard(container)
 
-    def check(self, headers, header_name):
+    def check(self, headers, header_name, redelivered=False):
         """The calling service's name; ActorRefused (logged) when it cannot prove it."""
         try:
             claims = verify_service(self.public_keys, (headers or {}).get(header_name), self.rpc, self.callers)
-            self.guard.accept(claims["jti"], float(claims["exp"]))
+            self.guard.accept(claims["jti"], float(claims["exp"]), redelivered=redelivered)
         except ActorRefused as refusal:
             log.warning(
                 "actor_refused",

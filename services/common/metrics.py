@@ -9,6 +9,9 @@ deploy/prometheus/alerts.yml):
 - per consumer queue, deliveries, redeliveries, and messages parked (unreadable at once, or failed for
   the last allowed time);
 - each relay's lag: events stored but not yet confirmed by the broker, and the age of the oldest;
+- which replica's relay publishes (``mentor_relay_leading``: 1 in the one that held the relay's
+  position at its last attempt) and how many events each published: with several replicas of a
+  service, the relay publishes from one at a time (services/common/relay.py);
 - e-mails queued, sent and failed;
 - whether the service's database answers (``mentor_service_ready``).
 
@@ -69,6 +72,11 @@ EMAILS = Counter(
     "failed: given up after the last attempt; retried: an attempt failed)",
     ["outcome"],
 )
+RELAY_PUBLISHED = Counter(
+    "mentor_relay_published_events_total",
+    "Events this process's relay published and the broker confirmed, by source",
+    ["source"],
+)
 
 UNMATCHED_ROUTE = "unmatched"
 
@@ -126,6 +134,11 @@ def http_answered(method, route, status, seconds):
     HTTP_SECONDS.labels(method, route).observe(seconds)
 
 
+def relay_published(source, count):
+    if count:
+        RELAY_PUBLISHED.labels(source).inc(count)
+
+
 def email_outcome(outcome, count=1):
     if count:
         EMAILS.labels(outcome).inc(count)
@@ -170,6 +183,13 @@ class ScrapedFigures:
             events.add_metric(where, count)
             waited = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest is not None else 0.0
             age.add_metric(where, max(0.0, waited))
+        leading = GaugeMetricFamily(
+            "mentor_relay_leading",
+            "1 when this process held the relay's position at its last attempt (it publishes now), else 0",
+            labels=["service", "source"],
+        )
+        for service, relay in relays:
+            leading.add_metric([service, relay.source], 1.0 if relay.leading else 0.0)
         ready = GaugeMetricFamily(
             "mentor_service_ready", "1 when the service's database answers within 2 s", labels=["service", "database"]
         )
@@ -179,7 +199,7 @@ class ScrapedFigures:
             except Exception:
                 answered = 0.0
             ready.add_metric([service, database_name(store.url)], answered)
-        yield from (events, age, ready)
+        yield from (events, age, leading, ready)
 
 
 SCRAPED = ScrapedFigures()

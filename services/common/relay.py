@@ -61,6 +61,9 @@ class EventRelay(DependencyProvider):
         self._connection = None
         self._producer = None
         self._confirms = None
+        # whether this process held the position at its last attempt: with several replicas of a
+        # service, the one publishing now (the lock is taken per batch, so it may move between them)
+        self.leading = False
 
     def setup(self):
         config = self.container.config
@@ -140,7 +143,9 @@ class EventRelay(DependencyProvider):
             cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE SKIP LOCKED", (self.source,))
             row = cur.fetchone()
             if row is None:
+                self.leading = False
                 return 0  # another process of this service holds the relay
+            self.leading = True
             last, messages = self.reader.read(row["position"], self.batch_size)
             confirmed = messages
             if messages:
@@ -156,6 +161,7 @@ class EventRelay(DependencyProvider):
                     event_id=message.event_id,
                     correlation_id=message.correlation_id,
                 )
+            metrics.relay_published(self.source, len(confirmed))
             if last != row["position"]:
                 # Not waiting for the WAL flush: a position lost in a crash only publishes its events
                 # again, and consumers drop what they already handled (the event id).

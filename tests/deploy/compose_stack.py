@@ -10,6 +10,8 @@ import json
 import secrets
 import subprocess
 import sys
+import time
+import uuid
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -20,7 +22,7 @@ from services.common.actors import generate
 from tests.e2e.conftest import Platform
 from tests.integration.smtp_sink import link_token
 from tests.processes import ROOT
-from tests.support import eventually
+from tests.support import case_form, eventually
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 STANDINS = ROOT / "deploy" / "standins" / "build.sh"
@@ -81,19 +83,65 @@ def strong_env(images, ports):
     return env
 
 
-class Stack:
-    """One compose project: ``compose(...)`` runs docker-compose on it."""
+class PlatformStack:
+    """What the tests read of any deployment of the platform, compose or swarm: its settings (``env``),
+    the ports on 127.0.0.1 that reach its gateway and mail catcher, the broker's admin account, the
+    mail and its databases; ``exec`` and ``log_text`` are each deployment's own."""
 
-    def __init__(self, project, env_file, ports):
-        self.project = project
-        self.env_file = env_file
+    def __init__(self, env, ports):
+        self.env = env
         self.ports = ports
-        self.env = dict(line.split("=", 1) for line in Path(env_file).read_text().splitlines() if "=" in line)
 
     def admin_amqp_uri(self):
         """The broker's admin account (RABBITMQ_DEFAULT_USER), as operators' tools use it: a service's
         own user may call no other service (services/common/broker_users.py)."""
         return f"pyamqp://{self.env['RABBITMQ_DEFAULT_USER']}:{self.env['RABBITMQ_DEFAULT_PASS']}@rabbitmq:5672/"
+
+    def exec(self, service, *command, env=None, input=None, timeout=120):
+        raise NotImplementedError
+
+    def log_text(self, service):
+        raise NotImplementedError
+
+    def mail(self):
+        """Every message the mail catcher holds, parsed, oldest first: through mailpit's API on
+        127.0.0.1 (GET /api/v1/messages, newest first, and /api/v1/message/<ID>/raw)."""
+        base = f"http://127.0.0.1:{self.ports['mailpit']}/api/v1"
+        listed = requests.get(f"{base}/messages", params={"limit": 1000}, timeout=10).json()["messages"]
+        return [
+            message_from_bytes(requests.get(f"{base}/message/{m['ID']}/raw", timeout=10).content, policy=default)
+            for m in reversed(listed)
+        ]
+
+    def sql(self, database, query):
+        """The rows (lists of fields) of ``query``, run by psql as the superuser inside the postgres
+        container (the database is not published)."""
+        done = self.exec(
+            "postgres",
+            "psql",
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-AtX",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "-",
+            input=query,
+        )
+        return [line.split("|") for line in done.stdout.splitlines() if line]
+
+
+class Stack(PlatformStack):
+    """One compose project: ``compose(...)`` runs docker-compose on it."""
+
+    def __init__(self, project, env_file, ports):
+        super().__init__(
+            dict(line.split("=", 1) for line in Path(env_file).read_text().splitlines() if "=" in line), ports
+        )
+        self.project = project
+        self.env_file = env_file
 
     def compose(self, *args, check=True, timeout=900, input=None):
         done = subprocess.run(
@@ -157,16 +205,6 @@ class Stack:
         options = [f"--env={name}={value}" for name, value in (env or {}).items()]
         return self.compose("exec", "-T", *options, service, *command, input=input, timeout=timeout)
 
-    def mail(self):
-        """Every message the mail catcher holds, parsed, oldest first: through mailpit's API on
-        127.0.0.1 (GET /api/v1/messages, newest first, and /api/v1/message/<ID>/raw)."""
-        base = f"http://127.0.0.1:{self.ports['mailpit']}/api/v1"
-        listed = requests.get(f"{base}/messages", params={"limit": 1000}, timeout=10).json()["messages"]
-        return [
-            message_from_bytes(requests.get(f"{base}/message/{m['ID']}/raw", timeout=10).content, policy=default)
-            for m in reversed(listed)
-        ]
-
 
 class ServiceLogs:
     """A service's container as the e2e journeys read a process: its log text."""
@@ -179,9 +217,9 @@ class ServiceLogs:
 
 
 class ComposePlatform(Platform):
-    """The e2e journeys' client (tests/e2e/conftest.py) on a compose stack: the gateway through its
-    port on 127.0.0.1, the e-mailed links from the mail catcher, matching and identity's admin command
-    inside their containers."""
+    """The e2e journeys' client (tests/e2e/conftest.py) on a deployed stack (a PlatformStack: compose or
+    swarm): the gateway through its port on 127.0.0.1, the e-mailed links from the mail catcher,
+    matching and identity's admin command inside their containers."""
 
     def __init__(self, stack):
         super().__init__(f"http://127.0.0.1:{stack.ports['gateway']}", [], test_env=None, env=None)
@@ -228,3 +266,67 @@ class ComposePlatform(Platform):
             "--last-name",
             last_name,
         )
+
+
+def file_case_retrying(platform, token, n, retried=None, give_up_after=180):
+    """One case filed through the gateway, its Idempotency-Key kept across retries: a gateway or cases
+    replica restarting or killed answers 502/503/504 or drops the connection, and the client sends the
+    same request again, as the README tells clients to. Its id; each retry appended to ``retried``."""
+    key = uuid.uuid4().hex
+    form = case_form(essence=f"Кейс {n}: ученики 7-го класса срывают уроки.", rubrics=["class-management-motivation"])
+    deadline = time.monotonic() + give_up_after
+    while time.monotonic() < deadline:
+        try:
+            answer = requests.post(
+                f"{platform.base}/api/v1/cases",
+                json=form,
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+            )
+            if answer.status_code == 201:
+                return answer.json()["id"]
+            assert answer.status_code in (502, 503, 504), f"case {n}: {answer.status_code} {answer.text}"
+            outcome = answer.status_code
+        except requests.ConnectionError as exc:
+            outcome = type(exc).__name__
+        if retried is not None:
+            retried.append((n, outcome))
+        time.sleep(0.2)
+    raise AssertionError(f"case {n} never filed")
+
+
+def assert_each_case_proposed_and_told_once(platform, token, filed, mentor_id):
+    """Nothing doubled: the author has exactly the cases filed; nothing lost: each got its one round of
+    proposals (``mentor_id`` among them), and notifications told the author of each once."""
+    listed, cursor = [], None
+    while True:  # the list pages (issue #20): every page, by its cursor
+        page = platform.call("GET", "/api/v1/cases?limit=200" + (f"&cursor={cursor}" if cursor else ""), token=token)
+        listed += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert sorted(case["id"] for case in listed) == sorted(filed)
+
+    def proposed(case_id):
+        case = platform.call("GET", f"/api/v1/cases/{case_id}", token=token)
+        return case if case["state"] == "choosing_mentor" else None
+
+    for case_id in filed:
+        case = eventually(lambda: proposed(case_id), timeout=180, interval=0.5, message=f"{case_id} proposed")  # noqa: B023
+        mentors = [p["mentor_id"] for p in case["proposed_mentors"]]
+        assert case["round"] == 1 and len(mentors) == len(set(mentors)) and mentor_id in mentors
+
+    def told():
+        entries, before = [], None
+        while True:
+            page = platform.call(
+                "GET", "/api/v1/inbox?limit=100" + (f"&before={before}" if before else ""), token=token
+            )["items"]
+            entries += page
+            if len(page) < 100:
+                return entries
+            before = page[-1]["id"]
+
+    proposals_told = lambda: sorted(e["case_id"] for e in told() if e["kind"] == "mentors_proposed")  # noqa: E731
+    eventually(lambda: len(proposals_told()) >= len(filed), timeout=180, interval=1, message="every author told")
+    assert proposals_told() == sorted(filed)

@@ -10,7 +10,6 @@ from Docker Hub), chosen through the compose file's image variables, as an opera
 import secrets
 import threading
 import time
-import uuid
 
 import pytest
 import requests
@@ -21,11 +20,13 @@ from tests.deploy.compose_stack import (
     SERVICES,
     ComposePlatform,
     Stack,
+    assert_each_case_proposed_and_told_once,
     build_standins,
+    file_case_retrying,
     strong_env,
 )
 from tests.e2e.test_case_journey import test_a_case_goes_from_filing_to_the_library as case_journey
-from tests.support import case_form, eventually, free_port
+from tests.support import eventually, free_port
 
 pytestmark = pytest.mark.docker
 
@@ -90,34 +91,10 @@ def test_every_service_restarted_during_a_burst_loses_and_doubles_nothing(stack,
     mentor, _ = platform.mentor("Burst", "Mentor", ["class-management-motivation"], capacity=50)
     filed, errors, restarts_done = [], [], threading.Event()
 
-    def file_one(n):
-        """One case, its Idempotency-Key kept across retries: a gateway or cases restart answers
-        503 or drops the connection, and the client sends the same request again."""
-        key = uuid.uuid4().hex
-        form = case_form(
-            essence=f"Кейс {n}: ученики 7-го класса срывают уроки.", rubrics=["class-management-motivation"]
-        )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                answer = requests.post(
-                    f"{platform.base}/api/v1/cases",
-                    json=form,
-                    timeout=30,
-                    headers={"Authorization": f"Bearer {mentee_token}", "Idempotency-Key": key},
-                )
-                if answer.status_code == 201:
-                    return answer.json()["id"]
-                assert answer.status_code in (502, 503, 504), f"case {n}: {answer.status_code} {answer.text}"
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"case {n} never filed")
-
     def burst():
         try:
             while len(filed) < BURST_MAXIMUM and not (restarts_done.is_set() and len(filed) >= BURST_MINIMUM):
-                filed.append(file_one(len(filed)))
+                filed.append(file_case_retrying(platform, mentee_token, len(filed)))
                 time.sleep(BURST_PACE)
         except Exception as exc:  # reported by the test's thread
             errors.append(exc)
@@ -143,42 +120,7 @@ def test_every_service_restarted_during_a_burst_loses_and_doubles_nothing(stack,
     assert not errors, errors
     assert len(filed) >= BURST_MINIMUM
 
-    # nothing doubled: the author has exactly the cases filed; nothing lost: each got its one round
-    # of proposals, and notifications told the author of each once
-    listed, cursor = [], None
-    while True:  # the list pages (issue #20): every page, by its cursor
-        page = platform.call(
-            "GET", "/api/v1/cases?limit=200" + (f"&cursor={cursor}" if cursor else ""), token=mentee_token
-        )
-        listed += page["items"]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
-    assert sorted(case["id"] for case in listed) == sorted(filed)
-
-    def proposed(case_id):
-        case = platform.call("GET", f"/api/v1/cases/{case_id}", token=mentee_token)
-        return case if case["state"] == "choosing_mentor" else None
-
-    for case_id in filed:
-        case = eventually(lambda: proposed(case_id), timeout=180, interval=0.5, message=f"{case_id} proposed")
-        mentors = [p["mentor_id"] for p in case["proposed_mentors"]]
-        assert case["round"] == 1 and len(mentors) == len(set(mentors)) and mentor["id"] in mentors
-
-    def told():
-        entries, before = [], None
-        while True:
-            page = platform.call(
-                "GET", "/api/v1/inbox?limit=100" + (f"&before={before}" if before else ""), token=mentee_token
-            )["items"]
-            entries += page
-            if len(page) < 100:
-                return entries
-            before = page[-1]["id"]
-
-    proposals_told = lambda: sorted(e["case_id"] for e in told() if e["kind"] == "mentors_proposed")  # noqa: E731
-    eventually(lambda: len(proposals_told()) >= len(filed), timeout=180, interval=1, message="every author told")
-    assert proposals_told() == sorted(filed)
+    assert_each_case_proposed_and_told_once(platform, mentee_token, filed, mentor["id"])
     eventually(lambda: stack.unhealthy() == [], timeout=180, interval=2, message="every container healthy again")
 
 

@@ -16,7 +16,7 @@ from services.cases.application import open_application
 from services.cases.domain import Case
 from services.cases.integration import CaseLogReader
 from services.cases.outgoing import CONTRACT_STAMP, ContractBroken
-from services.common import migrations, outbox
+from services.common import metrics, migrations, outbox
 from services.common.clock import utc_now
 from services.common.db import PostgresStore, ensure_database
 from services.common.outbox import OutboxReader
@@ -116,6 +116,43 @@ def test_only_the_confirmed_prefix_is_recorded_and_the_rest_goes_out_again(relay
     assert delivered == positions  # every event exactly once, in order: nothing lost, nothing skipped
     assert _position(store, source) == positions[-1]
     assert relay.pump() == 0
+
+
+def _scraped_leading(source):
+    """{relay's position in SCRAPED: mentor_relay_leading} for ``source``, as a scrape reads it."""
+    family = next(f for f in metrics.SCRAPED.collect() if f.name == "mentor_relay_leading")
+    return [sample.value for sample in family.samples if sample.labels["source"] == source]
+
+
+def test_one_replica_publishes_at_a_time_and_says_so(relay_source):
+    """Two relays of one source (two replicas of a service): while one holds the position, the
+    other publishes nothing and its mentor_relay_leading is 0; once it gets the position it
+    publishes, leads, and counts what it published (mentor_relay_published_events_total)."""
+    source, store, relay, queue = relay_source
+    other = EventRelay(source, OutboxReader(source))
+    other.container = relay.container
+    other.setup()
+    published = lambda: metrics.RELAY_PUBLISHED.labels(source)._value.get()  # noqa: E731
+    try:
+        metrics.SCRAPED.add(metrics.SCRAPED.relays, id(relay), ("replica-1", relay))
+        metrics.SCRAPED.add(metrics.SCRAPED.relays, id(other), ("replica-2", other))
+        positions = _append(store, source, 2)
+        with store.transaction() as cur:  # the first replica in the middle of its batch
+            cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE", (source,))
+            relay.leading = True
+            assert other.pump() == 0
+            assert other.leading is False
+            assert sorted(_scraped_leading(source)) == [0.0, 1.0]
+        before = published()
+        assert other.pump() == 2
+        assert other.leading is True and published() == before + 2
+        assert _drain(queue) == positions
+        assert relay.pump() == 0 and relay.leading is True  # nothing left, but the position was its own
+    finally:
+        metrics.SCRAPED.remove(metrics.SCRAPED.relays, id(relay))
+        metrics.SCRAPED.remove(metrics.SCRAPED.relays, id(other))
+        other._disconnect()
+        other.store.close()
 
 
 def _journeys(app, n_cases):

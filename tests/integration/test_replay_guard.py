@@ -41,6 +41,24 @@ def test_a_jti_is_accepted_once_by_every_guard_of_the_database(store):
     assert refusal(lambda: one.accept(jti, expires_at)) == ("replayed", Unauthorized)
 
 
+def test_a_request_redelivered_after_its_replica_died_is_unknown_not_a_replay(store):
+    """A replica accepted the jti and was killed before it answered: the broker hands the same request
+    (redelivered) to another replica. It is no replay by anyone, but it may have been carried out: 503
+    with outcome unknown, so the client sends it again with its Idempotency-Key (a 401 told it to sign
+    in again; the swarm test saw one when it killed a cases replica). A new message with that jti is
+    still a replay."""
+    one, other = actors.ReplayGuard(store), actors.ReplayGuard(store)
+    jti, expires_at = uuid.uuid4().hex, time.time() + 60
+    one.accept(jti, expires_at)
+    with pytest.raises(actors.ActorRefused) as caught:
+        other.accept(jti, expires_at, redelivered=True)
+    assert caught.value.reason == "redelivered" and isinstance(caught.value.error, ServiceUnavailable)
+    assert caught.value.error.details == {"outcome": "unknown"}
+    assert refusal(lambda: other.accept(jti, expires_at)) == ("replayed", Unauthorized)
+    fresh = uuid.uuid4().hex  # a first delivery flagged redelivered (its replica died before the check)
+    other.accept(fresh, expires_at, redelivered=True)
+
+
 def test_of_concurrent_uses_exactly_one_is_accepted(store):
     guards = [actors.ReplayGuard(store) for _ in range(4)]
     jti, expires_at = uuid.uuid4().hex, time.time() + 60

@@ -307,6 +307,13 @@ def test_the_app_images_base_is_chosen_by_a_variable(compose):
     assert re.search(r"^ENV LANG=C\.UTF-8", dockerfile, re.M), "the image must set LANG=C.UTF-8"
 
 
+def test_the_image_resolves_names_with_the_systems_resolver():
+    """eventlet's own resolver caches a name that does not exist yet: a service started before the
+    broker's name existed (swarm orders nothing) kept failing to connect after it did (the swarm test)."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert re.search(r"^ENV EVENTLET_NO_GREENDNS=yes$", dockerfile, re.M)
+
+
 def test_postgres_is_healthy_only_once_it_listens_on_tcp(compose):
     """Without -h, pg_isready asks the Unix socket, which answers while the first start's init scripts
     still run on a server listening on nothing else: the services then found no databases."""

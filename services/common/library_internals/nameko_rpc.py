@@ -146,15 +146,18 @@ class DeadlineRpc(Rpc):
             # answered (nobody reads it: the caller is gone) and acked, so the broker forgets it
             self.rpc_consumer.handle_result(message, None, (type(refusal), refusal, None))
             return
+        redelivered = bool((message.delivery_info or {}).get("redelivered"))  # its first replica died unacked
         if self.actor_check is not None and isinstance(body, dict):
             try:
-                body = self.actor_check.verified_body(headers, body, f"{self.header_prefix}.{ACTOR_KEY}")
+                body = self.actor_check.verified_body(
+                    headers, body, f"{self.header_prefix}.{ACTOR_KEY}", redelivered=redelivered
+                )
             except ActorRefused as refused:
                 self.rpc_consumer.handle_result(message, None, (type(refused.error), refused.error, None))
                 return
         if self.service_check is not None:
             try:
-                self.service_check.check(headers, f"{self.header_prefix}.{SERVICE_KEY}")
+                self.service_check.check(headers, f"{self.header_prefix}.{SERVICE_KEY}", redelivered=redelivered)
             except ActorRefused as refused:
                 self.rpc_consumer.handle_result(message, None, (type(refused.error), refused.error, None))
                 return
