@@ -112,6 +112,11 @@ SLOW_INTEGRATION_MODULES = {
     "test_rpc_deadline",
     "test_schema_migration",
     "test_surveys_http",
+    # new modules of 2026-12-07 over 1.5 s a test
+    "test_anonymizer_models",
+    "test_identity_erasure",
+    "test_migration_upgrade",
+    "test_person_erased_consumers",
 }
 FOLDER_MARKERS = {"e2e": "e2e", "browser": "browser"}
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
