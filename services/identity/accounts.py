@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime, timezone
 
-from contracts.errors import EmailNotVerified, Forbidden, InvalidInput
+from contracts.errors import EmailNotVerified, Forbidden, InvalidInput, NotFound
 from contracts.rpc_identity import UserViewSchema
 from contracts.validation import schema_of
 from services.common.tokens import SESSION_ENDED  # noqa: F401 - identity's refusals and the gateway's say the same
@@ -27,6 +27,15 @@ def parse_id(value):
         return str(uuid.UUID(value.strip()))
     except ValueError:
         return None
+
+
+def existing_id(value, missing):
+    """``parse_id(value)``, or NotFound(``missing``): a value that is not an id names nothing, answered as
+    for an unknown id (404)."""
+    found = parse_id(value)
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 def new_user(form, password_hash, role=None, user_id=None, now=None, verified=False):

@@ -10,7 +10,7 @@ from contracts import vocabulary as v
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from contracts.rpc_identity import AccreditationViewSchema, ApplicationReviewSchema, ApplicationViewSchema
 from contracts.validation import schema_of
-from services.identity.accounts import parse_id
+from services.identity.accounts import existing_id, parse_id
 
 NONE, PENDING, ACCREDITED, REJECTED, SUSPENDED = v.ACCREDITATION_STATES
 NOT_A_MODERATOR = "Only a moderator keeps the roll of mentors."
@@ -73,17 +73,11 @@ def require_profile(profile_row):
 
 def application_id_argument(application_id):
     """An id that is not a UUID names no application (404, like an unknown one)."""
-    found = parse_id(application_id)
-    if found is None:
-        raise NotFound(NO_APPLICATION)
-    return found
+    return existing_id(application_id, NO_APPLICATION)
 
 
 def mentor_id_argument(mentor_id):
-    found = parse_id(mentor_id)
-    if found is None:
-        raise NotFound(NO_MENTOR)
-    return found
+    return existing_id(mentor_id, NO_MENTOR)
 
 
 def state_filter(state):

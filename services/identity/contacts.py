@@ -9,17 +9,14 @@ none; it asks for a role when a mentor writes a direct message.
 from contracts.errors import NotFound
 from contracts.rpc_identity import ContactSchema
 from contracts.validation import schema_of
-from services.identity.accounts import parse_id
+from services.identity.accounts import existing_id
 
 NO_SUCH_USER = "No such user."
 
 
 def wanted_id(user_id):
     """The account id asked for; NotFound when it cannot be one (no such user, as for any unknown id)."""
-    wanted = parse_id(user_id)
-    if wanted is None:
-        raise NotFound(NO_SUCH_USER)
-    return wanted
+    return existing_id(user_id, NO_SUCH_USER)
 
 
 def display_name(row):

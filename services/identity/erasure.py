@@ -9,7 +9,7 @@ included), and ``PersonErased`` (the id alone) tells every other service to shre
 from contracts.errors import Forbidden, NotFound
 from contracts.rpc_identity import ErasedViewSchema
 from contracts.validation import schema_of
-from services.identity.accounts import parse_id
+from services.identity.accounts import existing_id
 
 EVENT_TYPE = "PersonErased"
 SESSION_END_REASON = "account_erased"
@@ -21,10 +21,7 @@ NOT_ERASABLE = "A moderator's account is closed by the operator, not erased here
 
 def person_id_argument(person_id):
     """The person to erase: NotFound for anything that is not an id (no such person, as for any)."""
-    wanted = parse_id(person_id)
-    if wanted is None:
-        raise NotFound(NO_PERSON)
-    return wanted
+    return existing_id(person_id, NO_PERSON)
 
 
 def require_erasable(user_row):
