@@ -11,7 +11,7 @@ import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.accounts import accepted, verification_token
-from tests.processes import ROOT, ServiceProcess
+from tests.processes import ROOT, ServiceProcess, stop_together
 from tests.support import eventually, free_port
 
 SERVICES = ("identity", "matching", "cases", "notifications", "library", "gateway")
@@ -68,10 +68,7 @@ class RunningPlatform:
     def stop(self):
         platform, self.platform, self.key = self.platform, None, None
         if platform is not None:
-            for process in platform.processes.values():
-                process.terminate()
-            for process in platform.processes.values():
-                process.wait()
+            stop_together(platform.processes.values())
 
 
 RUNNING = RunningPlatform()
@@ -105,10 +102,7 @@ def _started(test_env, tmp_path_factory, platform_databases, platform_settings):
         base = f"http://127.0.0.1:{port}"
         eventually(lambda: _ok(f"{base}/health"), timeout=60, message="gateway up")
     except BaseException:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait()
+        stop_together(processes)
         raise
     return Platform(base, processes, test_env, env)
 

@@ -28,9 +28,7 @@ def completed_journey(start_module_service, test_env, prefix, with_notifications
     names = ("cases", "matching", "library", "identity") + (("notifications",) if with_notifications else ())
     urls = {name: test_env.database_url(f"{prefix}_{name}") for name in names}
     # events other modules left unconsumed would enter this journey's library (and inbox)
-    _purge_queues(
-        test_env, NOTIFICATIONS_QUEUES + ("library.case-events",) if with_notifications else ("library.case-events",)
-    )
+    _purge_queues(test_env, ("library.case-events",) + (NOTIFICATIONS_QUEUES if with_notifications else ()))
     if with_notifications:
         start_module_service(NotificationsService, DATABASE_URL=urls["notifications"], EMAIL_POLL_INTERVAL=3600)
     start_module_service(MatchingService, DATABASE_URL=urls["matching"])
