@@ -133,7 +133,10 @@ class Browser:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def text(self, css="main"):
-        return self.find(css).text
+        """The element's text once it is there; read again if the page was replaced meanwhile."""
+        self.find(css)
+        text = self._read_while_replaced(css, attempts=20)
+        return self.find(css).text if text is None else text
 
     def wait_text(self, text, css="main", timeout=15):
         """Wait until ``text`` shows inside ``css``; return the element's text."""

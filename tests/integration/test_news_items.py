@@ -6,6 +6,8 @@ inbox and by e-mail, only once it is published and never when it was withdrawn f
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import psycopg2
+import psycopg2.extras
 import pytest
 
 from contracts.errors import Forbidden, InvalidInput
@@ -20,12 +22,15 @@ RUBRIC_A, RUBRIC_B = "class-management-motivation", "self-management"
 
 @pytest.fixture(scope="module")
 def api(start_module_service, test_env):
-    # the session's SMTP catcher gets the notification e-mails too; delivery and sender poll fast
+    # the session's SMTP catcher gets the notification e-mails too; delivery and sender poll fast, and
+    # an attempt that failed on the loaded CI machine (identity's answer late) is tried again in 1 s,
+    # not the production 30 s that outlasts the test's wait
     start_module_service(
         NotificationsService,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=test_env.mail.port,
         EMAIL_POLL_INTERVAL=0.2,
+        EMAIL_RETRY_SECONDS=1,
         NEWS_POLL_INTERVAL=0.2,
     )
     api = start_platform(start_module_service, backends=(IdentityService,))
@@ -75,6 +80,25 @@ def news_emails(test_env, email, title):
         for m in test_env.mail.messages(to=email)
         if m["X-Notification-Kind"] == "news_published" and title in m.get_content()
     ]
+
+
+def outbox_of(test_env, user):
+    """What the e-mail outbox holds for ``user`` and how many rows wait for anyone: a failed wait for
+    an e-mail says whether it was never queued, retried (and why), or queued behind others."""
+    conn = psycopg2.connect(test_env.database_url("notifications"))
+    try:
+        with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(
+                "SELECT kind, status, attempts, last_error, created_at, sent_at FROM email_outbox "
+                "WHERE recipient = %s ORDER BY created_at",
+                (user["id"],),
+            )
+            rows = cur.fetchall()
+            cur.execute("SELECT count(*) AS n FROM email_outbox WHERE status = 'pending'")
+            pending = cur.fetchone()["n"]
+    finally:
+        conn.close()
+    return f"outbox rows of the recipient: {[dict(r) for r in rows]}; pending in all: {pending}"
 
 
 # ---- publishing and reading -------------------------------------------------------------------
@@ -221,11 +245,13 @@ def test_subscribers_of_the_rubrics_are_told_once_in_the_inbox_and_by_email(api,
         lambda: len(news_emails(test_env, mentee["email"], scheduled["title"])) == 1,
         timeout=20,
         message="the e-mail arrived",
+        explain=lambda: outbox_of(test_env, mentee),
     )
     eventually(
         lambda: len(news_emails(test_env, mentee["email"], now_item["title"])) == 1,
         timeout=20,
         message="the e-mail of the first item arrived",
+        explain=lambda: outbox_of(test_env, mentee),
     )
     for item in (now_item, scheduled):
         assert len(news_entries(api, mentee_token, item["id"])) == 1
