@@ -37,6 +37,12 @@ pip_ca() {
 
 log() { echo "standins: $*" >&2; }
 
+# One build at a time on this machine: two at once (two test workers, two operators) would each
+# debootstrap and import the same images; the second waits and finds them cached.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+flock 9
+
 if ! docker image inspect "$BASE" >/dev/null 2>&1; then
     rootfs_tar="$CACHE/bookworm-minbase.tar"
     if [ ! -s "$rootfs_tar" ]; then

@@ -212,6 +212,19 @@ def test_a_burst_of_500_cases_is_handled_exactly_once_while_replicas_are_killed(
     print(f"burst: {len(filed)} cases, {len(retried)} retried requests {retried[:10]}, spread {spread}")
 
 
+def explain_failures(stack, failures):
+    """The failed answers, and every log line of the gateway and cases that carries one's correlation id
+    (the gateway logs the error it answered with, cases the exception behind it)."""
+    ids = {failure[-1] for failure in failures if isinstance(failure[-1], str)}
+    lines = [
+        f"{service}: {line}"
+        for service in ("gateway", "cases")
+        for line in stack.log_text(service).splitlines()
+        if any(correlation in line for correlation in ids)
+    ]
+    return f"{failures}\n" + "\n".join(lines[-60:])
+
+
 def test_a_rolling_update_of_cases_loses_no_request(stack, platform):
     """cases rolls over to a new image tag, one replica at a time, each new one healthy before the old
     one stops, while clients file and read cases without retrying: not one request fails."""
@@ -234,7 +247,9 @@ def test_a_rolling_update_of_cases_loses_no_request(stack, platform):
                 if answer.status_code == 201:
                     filed.append(answer.json()["id"])
                 else:
-                    failures.append(("file", answer.status_code, answer.text[:300]))
+                    failures.append(
+                        ("file", answer.status_code, answer.text[:120], answer.headers.get("X-Correlation-ID"))
+                    )
             except requests.RequestException as exc:
                 failures.append(("file", repr(exc)))
             time.sleep(0.2)
@@ -246,7 +261,9 @@ def test_a_rolling_update_of_cases_loses_no_request(stack, platform):
                 if answer.status_code == 200:
                     reads.append(1)
                 else:
-                    failures.append(("read", answer.status_code, answer.text[:300]))
+                    failures.append(
+                        ("read", answer.status_code, answer.text[:120], answer.headers.get("X-Correlation-ID"))
+                    )
             except requests.RequestException as exc:
                 failures.append(("read", repr(exc)))
             time.sleep(0.1)
@@ -273,7 +290,7 @@ def test_a_rolling_update_of_cases_loses_no_request(stack, platform):
         done.set()
         for thread in threads:
             thread.join(timeout=120)
-    assert failures == [], failures
+    assert failures == [], explain_failures(stack, failures)
     state = docker("service", "inspect", "--format", "{{.UpdateStatus.State}}", f"{stack.name}_cases").stdout.strip()
     assert state == "completed"
     after = stack.containers("cases")
