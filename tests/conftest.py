@@ -42,10 +42,18 @@ LOCAL_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 SERVICES = ("cases", "matching", "notifications", "library", "identity", "gateway")
 TOKEN_SECRET = "test-token-secret-0123456789abcdef"
-# identity's account e-mails (verification and reset links) go to the session's catcher, polled fast;
-# registrations are limited per address, and every test client is 127.0.0.1 (the limit's own test
-# starts identity with a small one)
-ACCOUNT_SETTINGS = {"ACCOUNT_EMAIL_POLL_INTERVAL": 0.1, "REGISTRATION_ADDRESS_LIMIT": 1000000}
+# identity's settings in every test session: the account e-mails (verification and reset links) go to
+# the session's catcher, polled fast; registrations are limited per address, and every test client is
+# 127.0.0.1 (the limit's own test starts identity with a small one); a cheap argon2id (one pass over
+# 1 MiB: still the real hash, but the suite's thousands of registrations and sign-ins spent most of its
+# CPU at the production cost: two registration-heavy modules took 160 s instead of 77; passwords.py)
+ACCOUNT_SETTINGS = {
+    "ACCOUNT_EMAIL_POLL_INTERVAL": 0.1,
+    "REGISTRATION_ADDRESS_LIMIT": 1000000,
+    "PASSWORD_HASH_TIME_COST": 1,
+    "PASSWORD_HASH_MEMORY_KIB": 1024,
+    "PASSWORD_HASH_PARALLELISM": 1,
+}
 
 
 def _reachable(url, default_port):

@@ -22,7 +22,9 @@ In production every setting of the service's config is checked (never logging a 
   not the user name; the user is not RabbitMQ's ``guest``. A URL without a host (a Unix
   socket, peer authentication) needs none;
 - AMQP_URI names the service's own broker user (``mentor-<service>``, with the least permissions:
-  services/common/broker_users.py), never a shared or an admin one.
+  services/common/broker_users.py), never a shared or an admin one;
+- identity's password hashing cost (PASSWORD_HASH_*) is at least OWASP's floor for argon2id
+  (services/identity/passwords.py).
 
 ``enforce`` runs when a service starts (services/common/logs.py ``CorrelationContext.setup``:
 every service declares that dependency): one ``insecure_settings`` error log line naming each
@@ -134,7 +136,20 @@ def problems(config, environ=None, service=None):
         elif isinstance(value, str) and _URL.match(value.strip()):
             found.extend(f"{key} ({masked(value)}): {reason}" for reason in url_problems(value))
     found.extend(broker_user_problems(config, service))
+    found.extend(password_hash_problems(config))
     return found
+
+
+def password_hash_problems(config):
+    """identity's argon2id cost (PASSWORD_HASH_*): not below OWASP's floor in production."""
+    if not any(str(key).startswith("PASSWORD_HASH_") for key in config):
+        return []
+    from services.identity.passwords import HashParameters  # here: only identity's config has them
+
+    try:
+        return HashParameters.from_config(config).below_floor()
+    except ValueError as exc:
+        return [str(exc)]
 
 
 def broker_user_problems(config, service):

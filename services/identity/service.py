@@ -81,7 +81,7 @@ from services.identity.accounts import (
     user_id_argument,
     user_view,
 )
-from services.identity.passwords import PasswordHashing
+from services.identity.passwords import HashParameters, PasswordHashing
 
 SERVICE = "identity"
 NOTIFICATIONS = "notifications"  # the one service that reads contacts as itself (services/common/actors.py)
@@ -107,7 +107,8 @@ class Passwords(DependencyProvider):
     """
 
     def setup(self):
-        self.hashing = PasswordHashing()
+        # production's floor is checked with the other settings (services/common/settings.py)
+        self.hashing = PasswordHashing(HashParameters.from_config(self.container.config).hasher())
         self._slots = Semaphore(int(self.container.config.get("PASSWORD_HASH_CONCURRENCY", 4)))
         self.hashing.dummy_hash  # noqa: B018 - computed now, not on the first unknown e-mail
 

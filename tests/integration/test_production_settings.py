@@ -53,6 +53,9 @@ def test_services_refuse_to_start_in_production_with_default_secrets(test_env, t
         no_password = "DATABASE_URL (postgresql://127.0.0.1:5432): it carries no password"
         assert (no_password in problems) == (process.name != "gateway"), problems
         assert (placeholder in problems) == (process.name != "cases"), problems
+        # the test session's cheap argon2id (tests/conftest.py ACCOUNT_SETTINGS) is refused too
+        cheap = ["PASSWORD_HASH_TIME_COST is below 2", "PASSWORD_HASH_MEMORY_KIB is below 19456"]
+        assert all((p in problems) == (process.name == "identity") for p in cheap), problems
         for secret in ("dev-only-token-secret-change-me", "guest:guest"):
             assert secret not in text  # the log names settings, never their values
 

@@ -3,7 +3,7 @@
 import pytest
 from argon2 import PasswordHasher
 
-from services.identity.passwords import PasswordHashing
+from services.identity.passwords import HashParameters, PasswordHashing
 
 FAST = dict(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -52,3 +52,35 @@ def test_hash_made_with_weaker_parameters_asks_for_rehash(hashing):
     result = hashing.verify(stored, "s3cret-passw0rd")
     assert result.ok is True
     assert result.needs_rehash is True
+
+
+def test_the_hash_cost_is_a_setting_with_rfc_9106s_defaults():
+    assert HashParameters.from_config({}) == HashParameters(3, 65536, 4)
+    chosen = HashParameters.from_config(
+        {"PASSWORD_HASH_TIME_COST": "2", "PASSWORD_HASH_MEMORY_KIB": " 19456 ", "PASSWORD_HASH_PARALLELISM": 1}
+    )
+    assert chosen == HashParameters(2, 19456, 1) and chosen.below_floor() == []
+    hasher = chosen.hasher()
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (2, 19456, 1)
+    assert PasswordHashing(hasher).hash("x").startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("PASSWORD_HASH_TIME_COST", "three", "PASSWORD_HASH_TIME_COST must be a whole number, not 'three'"),
+        ("PASSWORD_HASH_TIME_COST", "0", "PASSWORD_HASH_TIME_COST must be at least 1"),
+        ("PASSWORD_HASH_PARALLELISM", "-1", "PASSWORD_HASH_PARALLELISM must be at least 1"),
+        ("PASSWORD_HASH_MEMORY_KIB", "16", "PASSWORD_HASH_MEMORY_KIB must be at least 8 KiB per lane"),
+    ],
+)
+def test_a_hash_cost_argon2_cannot_take_names_its_setting(setting, value, message):
+    with pytest.raises(ValueError, match=message):
+        HashParameters.from_config({setting: value})
+
+
+def test_a_hash_made_at_another_cost_verifies_and_asks_to_be_rehashed():
+    """The test sessions' cheap cost, then the production one: a sign-in moves the hash to the service's."""
+    cheap = PasswordHashing(HashParameters(1, 1024, 1).hasher()).hash("s3cret-passw0rd")
+    result = PasswordHashing(HashParameters(2, 19456, 1).hasher()).verify(cheap, "s3cret-passw0rd")
+    assert result.ok and result.needs_rehash

@@ -245,3 +245,21 @@ def test_enforce_logs_one_line_then_raises():
     with capture_logs() as logs:
         settings.enforce(dict(config, PLATFORM_ENV="development"), "gateway")
     assert logs == []
+
+
+def test_identity_refuses_a_password_hash_below_owasps_floor_in_production(monkeypatch):
+    environ = compose_environment("identity", strong_environment())
+    config = service_config("identity", monkeypatch, environ)
+    assert settings.problems(config, environ=environ, service="identity") == []  # the defaults: RFC 9106's
+    cheap = dict(config, PASSWORD_HASH_TIME_COST="1", PASSWORD_HASH_MEMORY_KIB="1024")
+    assert settings.problems(cheap, environ=environ, service="identity") == [
+        "PASSWORD_HASH_TIME_COST is below 2",
+        "PASSWORD_HASH_MEMORY_KIB is below 19456",
+    ]
+    floor = dict(config, PASSWORD_HASH_TIME_COST="2", PASSWORD_HASH_MEMORY_KIB="19456", PASSWORD_HASH_PARALLELISM="1")
+    assert settings.problems(floor, environ=environ, service="identity") == []
+    typo = dict(config, PASSWORD_HASH_MEMORY_KIB="64M")
+    assert settings.problems(typo, environ=environ, service="identity") == [
+        "PASSWORD_HASH_MEMORY_KIB must be a whole number, not '64M'"
+    ]
+    assert settings.problems(cheap, environ={"PLATFORM_ENV": "test"}) == []  # the test sessions' cost
