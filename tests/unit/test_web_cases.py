@@ -10,15 +10,17 @@ from services.web.pages.cases import STATES, TURN, form_payload, remap_errors, t
 
 
 def test_every_notification_kind_flag_recorded_step_and_mentees_waiting_step_has_a_label():
-    """The inbox and the preferences label each kind; the case page each flag and history step, and
-    an abandoned case the step that was not taken (a missing one would show its key)."""
+    """The inbox and the preferences label each kind; the case page each flag, history step and why a
+    mentor was released, and an abandoned case the step that was not taken (a missing one would show
+    its key)."""
     from contracts.notification_kinds import KIND_NAMES
-    from contracts.vocabulary import FLAG_REASONS
+    from contracts.vocabulary import FLAG_REASONS, RELEASE_REASONS
     from services.cases.views import ACTOR_ROLES
     from services.cases.waiting import STEPS
 
     keys = [f"notify.{kind}" for kind in KIND_NAMES] + [f"flag.{reason}" for reason in FLAG_REASONS]
     keys += [f"event.{event_type}" for event_type in ACTOR_ROLES]
+    keys += [f"release.{reason}" for reason in RELEASE_REASONS]
     keys += [f"case.reopen.step.{step}" for step, waits_on in STEPS.values() if waits_on == "mentee"]
     assert [key for key in keys if not i18n.has(key)] == []
 
