@@ -325,8 +325,8 @@ class CaseEscalatedV1(NextRoundV1):
 
 
 class MentorReleasedV1(NextRoundV1):
-    """A mentor may no longer work on the case (suspended from the roll): a new round without them;
-    the author chooses again."""
+    """A mentor may no longer work on the case (suspended from the roll, or erased: ``reason``): a new
+    round without them; the author chooses again."""
 
     mentor_id = Id(required=True)
     reason = fields.String(required=True, validate=validate.OneOf(v.RELEASE_REASONS))
@@ -355,6 +355,16 @@ class CaseAbandonedV1(CaseRef):
     author_id = Id(required=True)
     mentor_id = Id(required=True, allow_none=True)
     step = fields.String(required=True, validate=validate.OneOf(v.WAITING_STEPS))
+
+
+class CaseAuthorErasedV1(CaseRef):
+    """The case's author was erased (PersonErased) before the case was finished: it is closed (counted as
+    withdrawn). Who waited on it is told: ``mentor_id``, its mentor (chosen, working, or of an abandoned
+    case), if any, and ``proposed_mentor_ids``, the mentors of the round the author was choosing from.
+    Ids of the others only: nothing of the erased author travels but the case's id and number."""
+
+    mentor_id = Id(required=True, allow_none=True)
+    proposed_mentor_ids = Ids(required=True)
 
 
 class CaseReopenedV1(CaseRef):
@@ -473,6 +483,7 @@ EVENTS = {
     ("CaseReminded", 1): ("cases", CaseRemindedV1),
     ("CaseAbandoned", 1): ("cases", CaseAbandonedV1),
     ("CaseReopened", 1): ("cases", CaseReopenedV1),
+    ("CaseAuthorErased", 1): ("cases", CaseAuthorErasedV1),
     ("SecondOpinionRequested", 2): ("cases", SecondOpinionRequestedV2),
     ("CaseCompleted", 2): ("cases", CaseCompletedV2),
     ("CaseCompleted", 3): ("cases", CaseCompletedV3),

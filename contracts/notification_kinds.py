@@ -31,6 +31,7 @@ KINDS = {
     "second_opinion_requested": "The mentee of your case asked for a second opinion",
     "case_left": "The mentee left a case you work on (closed as abandoned)",
     "case_reopened": "The mentee reopened a case you work on",
+    "case_author_left": "The author of a case you work on or were proposed for left the platform: it is closed",
     # both: a step of a case waits for you (services/cases/waiting.py)
     "reminder": "A reminder: a case waits for your step",
     # accreditation

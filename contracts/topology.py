@@ -44,6 +44,7 @@ SUBSCRIPTIONS = (
             "CaseCompleted",
             "CaseWithdrawn",
             "MentorReleased",
+            "CaseAuthorErased",
         ),
     ),
     Subscription("matching.identity-events", "identity", ("MentorProfileUpdated", "PersonErased")),
@@ -75,6 +76,7 @@ SUBSCRIPTIONS = (
             "CaseCompleted",
             "SecondOpinionRequested",
             "CasePublishedToForum",
+            "CaseAuthorErased",
         ),
     ),
     Subscription(

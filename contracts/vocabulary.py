@@ -66,7 +66,8 @@ PROPOSAL_REASONS = ("fewer_recent_cases", "less_recently_proposed", "new_to_roll
 # Why a library item is suggested as similar to a case (services/library/similar.py).
 SIMILAR_REASONS = ("shared_rubrics", "similar_words", "problem_solved", "problem_partly_solved", "helpful_solution")
 # Why the system takes a case from its mentor (MentorReleased): back to matching, the author chooses again.
-RELEASE_REASONS = ("mentor_suspended",)
+# mentor_erased: the mentor left the platform (their data was erased: identity's PersonErased).
+RELEASE_REASONS = ("mentor_suspended", "mentor_erased")
 # Why identity ended sessions (SessionsRevoked): the gateway refuses their tokens from then on.
 SESSION_END_REASONS = ("sign_out", "password_change", "password_reset", "account_erased")
 # The events calendar: an online event has a link, an offline one a place.

@@ -154,7 +154,7 @@ class Statistics:
                 case.first_solution = event.timestamp
         elif kind == "Completed":
             case.solved = (event.reflection or {}).get("problem_solved")
-        elif kind == "Withdrawn":
+        elif kind in ("Withdrawn", "AuthorErased"):  # a case closed by its author's erasure counts as withdrawn
             case.withdrawn = True
 
     def add_all(self, events: Iterable[Event]) -> "Statistics":

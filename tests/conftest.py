@@ -125,6 +125,7 @@ SLOW_INTEGRATION_MODULES = {
     "test_identity_erasure",
     "test_migration_upgrade",
     "test_person_erased_consumers",
+    "test_cases_person_erased",  # four services, two erasures: about 45 s
 }
 FOLDER_MARKERS = {"e2e": "e2e", "browser": "browser"}
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))

@@ -15,6 +15,8 @@ The journey (seed 6.2): proposals -> the author chooses -> the mentor accepts or
 or once a second opinion from another mentor. The system flags a case for the moderators when
 no mentor fits it, and escalates an urgent case whose chosen mentor did not accept in time
 (the next round, without that mentor), and releases a suspended mentor's cases the same way.
+When a person is erased (identity's PersonErased), the cases they authored and had not finished
+close (``close_for_erased_author``); an erased mentor's cases are released as a suspended one's.
 Nothing waits forever (``follow_up``, on the schedule of services/cases/waiting.py): whoever a step
 waits for is reminded; then a lapsed acceptance goes to the next round, a mentor's overdue work is
 flagged for the moderators, and a case left by its mentee is closed as abandoned (the mentee may
@@ -207,7 +209,8 @@ class Case(Aggregate):
             self._flagged(reason=FLAG_OVERDUE, round=self.round, at=now.isoformat())
 
     def release_mentor(self, mentor_id: str, reason: str) -> bool:
-        """The system, when a mentor may no longer work on cases (``reason``: mentor_suspended): the
+        """The system, when a mentor may no longer work on cases (``reason``: contracts.vocabulary
+        RELEASE_REASONS: mentor_suspended, or mentor_erased when the mentor left the platform): the
         case goes back to matching for a new round without them, and its author chooses again.
         Releases the mentor the case waits for or who works on it (a possible solution already
         proposed stays in the case), and a round that proposed them (the author has not chosen yet).
@@ -302,6 +305,27 @@ class Case(Aggregate):
         if self.state in CLOSED:
             self._refuse_state()
         self._withdrawn(reason=reason or "")
+
+    def close_for_erased_author(self, *, now: datetime) -> bool:
+        """The system, when the case's author was erased (identity's PersonErased): a case not finished
+        (neither completed nor withdrawn; an abandoned one too, which nobody can reopen now) is closed for
+        good, and who waited on it is named in the event to be told: its mentor (chosen, working, or of
+        the abandoned case) and the mentors proposed in the round the author was choosing from. Returns
+        False, changing nothing, for a finished case: a redelivered erasure closes nothing twice, and a
+        completed case keeps its outcome.
+
+        Not ``withdraw``: only the author withdraws their case, with a reason of their own, and here the
+        author did not act; a system actor there would weaken that rule and put a code in the author's
+        free-text reason. The closure is its own event (AuthorErased), so the history, the research
+        export and the notifications tell it apart from a withdrawal, and it ends in the closed state
+        WITHDRAWN: every rule of a closed case holds as it is (nothing more is done on it), matching
+        frees the mentor, and the statistics count it among the withdrawn cases (no state of its own
+        for every reader of states to learn)."""
+        if self.state in CLOSED:
+            return False
+        proposed = [p["mentor_id"] for p in self.proposals] if self.state == CHOOSING_MENTOR else []
+        self._author_erased(mentor_id=self.mentor_id, proposed_mentor_ids=proposed, at=now.isoformat())
+        return True
 
     # ---- questions, answers, redefinition ---------------------------------------------
 
@@ -583,6 +607,14 @@ class Case(Aggregate):
         self.withdrawn_reason = reason or None
         self.chosen_at = None
         self.flag = None
+        self.state = WITHDRAWN
+
+    @event("AuthorErased")
+    def _author_erased(self, mentor_id: str | None, proposed_mentor_ids: list[str], at: str | None) -> None:
+        # the mentor stays named: they still open the case they worked on, as after a withdrawal
+        self.chosen_at = None
+        self.flag = None
+        self.abandoned = None
         self.state = WITHDRAWN
 
     @event("QuestionsAsked")

@@ -16,7 +16,7 @@ import json
 
 from contracts.vocabulary import TURN_BY_STATE
 from services.cases.application import CasesApplication
-from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, FLAG_MENTOR_OVERDUE
+from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, CLOSED, FLAG_MENTOR_OVERDUE
 from services.common import paging
 from services.common.paging import decode_cursor  # the case list pages with the common cursor
 
@@ -37,6 +37,13 @@ def participants(case):
     """Mentors who see the case in their list: the current one, those who worked on it, colleagues."""
     worked = [e["mentor_id"] for e in case.engagements if e["outcome"] == "accepted"]
     return sorted(set(worked + list(case.colleague_ids) + ([case.mentor_id] if case.mentor_id else [])))
+
+
+def unfinished_cases_of(cur, author_id):
+    """Ids of the cases ``author_id`` filed that are neither completed nor withdrawn (abandoned ones
+    included): what closes when the author is erased."""
+    cur.execute("SELECT case_id FROM case_index WHERE author_id = %s AND state <> ALL(%s)", (author_id, list(CLOSED)))
+    return [str(row["case_id"]) for row in cur.fetchall()]
 
 
 def excerpt(text):

@@ -194,6 +194,12 @@ def integration_payload(domain_event, case):
             "mentor_id": case.mentor_id,
             "step": domain_event.step,
         }
+    if isinstance(domain_event, Case.AuthorErased):
+        return "CaseAuthorErased", {
+            **_ref(case),
+            "mentor_id": domain_event.mentor_id,
+            "proposed_mentor_ids": domain_event.proposed_mentor_ids,
+        }
     if isinstance(domain_event, Case.Reopened):
         return "CaseReopened", {**_ref(case), "author_id": case.author_id, "mentor_id": case.mentor_id}
     return None

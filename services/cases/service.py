@@ -6,6 +6,8 @@ update the listing index, wake the relay. Rules live in domain.py.
 A suspended mentor (services/cases/standing.py, from identity's AccreditationDecided) may do
 nothing on cases: every RPC whose actor is that mentor is refused (403 mentor_suspended), and
 their open cases go back to matching (Case.release_mentor), the author choosing again.
+An erased person (identity's PersonErased) leaves the cases in progress cleanly: those they
+authored close for the others, and an erased mentor's go back to matching as a suspended one's do.
 
 Nothing waits forever: every ESCALATION_CHECK_INTERVAL seconds (default 60) a timer follows up
 every step that waits for someone on the schedule of its urgency (services/cases/waiting.py,
@@ -387,13 +389,37 @@ class CasesService:
             self.on_accreditation_decided(envelope)
 
     def on_person_erased(self, envelope):
-        """Shred the cases service's key of the person (services/common/shredding.py). Idempotent without
-        processed_events (the cases service keeps none): a second delivery finds the tombstone and
-        changes nothing."""
+        """An erased person (issue 19, part 3): shred the cases service's key of them
+        (services/common/shredding.py), then close their part in the cases still in progress, so that
+        whoever is left with one learns it and is not kept waiting:
+
+        - every case they authored and had not finished closes (Case.close_for_erased_author; its
+          mentor and the mentors proposed to them are told), the completed and withdrawn ones stay;
+        - every case they are chosen for, work on or are proposed for is released from them as on a
+          suspension (Case.release_mentor, reason mentor_erased): a new round, the author told.
+
+        The event names no role, so both rules run; each finds nothing of the other kind of person (only
+        mentees author cases, only mentors are chosen or proposed), the second at the cost of loading
+        the cases whose authors are choosing, as a suspension does.
+
+        Idempotent without processed_events (the cases service keeps none): a second delivery finds the
+        tombstone, and a case closed or released changes no more (the aggregate decides again). Both
+        rules run on every delivery, so a delivery stopped between the key and the cases is finished by
+        the next."""
         person_id = envelope.payload["person_id"]
         with self.db.transaction() as cur:
             erased_now = shredding.erase_key(cur, person_id)
-        log.info("person_erased", person_id=person_id, first_delivery=erased_now)
+            authored = index.unfinished_cases_of(cur, person_id)
+            candidates = standing.cases_to_release(cur, person_id)
+        closed = [case_id for case_id in authored if self._close_for_erased_author(case_id)]
+        released = [case_id for case_id in candidates if self._release(case_id, person_id, standing.ERASED_REASON)]
+        log.info(
+            "person_erased",
+            person_id=person_id,
+            first_delivery=erased_now,
+            closed_cases=len(closed),
+            released_cases=len(released),
+        )
 
     def on_accreditation_decided(self, envelope):
         """A suspension releases the mentor from every case they are chosen for, work on or are
@@ -404,7 +430,7 @@ class CasesService:
         with self.db.transaction() as cur:
             suspended = standing.record_decision(cur, mentor_id, p["decision"], envelope.position)
             candidates = standing.cases_to_release(cur, mentor_id) if suspended else []
-        released = [case_id for case_id in candidates if self._release(case_id, mentor_id)]
+        released = [case_id for case_id in candidates if self._release(case_id, mentor_id, standing.RELEASE_REASON)]
         log.info(
             "mentor_standing_recorded",
             mentor_id=mentor_id,
@@ -413,22 +439,37 @@ class CasesService:
             released_cases=len(released),
         )
 
-    def _release(self, case_id, mentor_id, attempts=5):
-        """Release one case (True if it changed); a concurrent change of the case is retried: the
-        command decides again on the case as the other change left it."""
-        for attempt in range(attempts):
+    def _release(self, case_id, mentor_id, reason):
+        """Release one case from the mentor (True if it changed)."""
+        case, changed = self._system_change(case_id, lambda c: c.release_mentor(mentor_id, reason))
+        if changed:
+            log.info("mentor_released", case_id=case_id, reason=reason, next_round=case.round + 1)
+        return changed
+
+    def _close_for_erased_author(self, case_id):
+        """Close one case of an erased author (True if it changed)."""
+        case, changed = self._system_change(case_id, lambda c: c.close_for_erased_author(now=self.clock()))
+        if changed:
+            log.info("case_closed_author_erased", case_id=case_id)
+        return changed
+
+    def _system_change(self, case_id, command, attempts=5):
+        """(case, changed): run the system's ``command`` on one case (it returns whether it changed the
+        case), and publish the change; a concurrent change of the case is retried: the command decides
+        again on the case as the other change left it. A conflict on the last attempt is raised: the
+        event is redelivered, and the changes done so far change nothing again."""
+        for _ in range(attempts - 1):
             try:
-                case, changed = self.cases.change(
-                    case_id, lambda c: c.release_mentor(mentor_id, standing.RELEASE_REASON)
-                )
+                return self._change_and_publish(case_id, command)
             except Conflict:
-                if attempt == attempts - 1:
-                    raise  # redelivered: the releases done so far change nothing again
                 continue
-            if changed:
-                log.info("mentor_released", case_id=case_id, reason=standing.RELEASE_REASON, next_round=case.round + 1)
-                self._after_change(case, None)
-            return changed
+        return self._change_and_publish(case_id, command)
+
+    def _change_and_publish(self, case_id, command):
+        case, changed = self.cases.change(case_id, command)
+        if changed:
+            self._after_change(case, None)
+        return case, changed
 
     @timer(interval=5)
     def catch_up_index(self):

@@ -12,6 +12,7 @@ from services.cases.domain import AWAITING_ACCEPTANCE, CHOOSING_MENTOR, WORKING
 # decision -> suspended afterwards; a rejection changes no standing (a rejected mentor was never on the roll)
 SUSPENDS = {"suspended": True, "reinstated": False, "approved": False}
 RELEASE_REASON = "mentor_suspended"  # contracts.vocabulary.RELEASE_REASONS
+ERASED_REASON = "mentor_erased"  # the mentor left the platform (PersonErased): released the same way
 
 
 def record_decision(cur, mentor_id, decision, position):

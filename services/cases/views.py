@@ -35,6 +35,7 @@ ACTOR_ROLES = {
     "Abandoned": "system",
     "Reopened": "author",
     "PublicationConsentWithdrawn": "author",
+    "AuthorErased": "system",
 }
 
 

@@ -50,6 +50,7 @@ CASE_EVENT_TYPES = (
     "CaseWithdrawn",
     "CaseRedefined",
     "MentorReleased",
+    "CaseAuthorErased",
 )
 
 
@@ -358,7 +359,13 @@ def apply_case_event(cur, envelope):
         mentor_answered(cur, case_id, p["mentor_id"], "declined", at, position)
     elif envelope.type == "CaseEscalated":
         mentor_answered(cur, case_id, p["mentor_id"], "escalated", at, position)
-    elif envelope.type in ("SecondOpinionRequested", "CaseCompleted", "CaseWithdrawn", "MentorReleased"):
+    elif envelope.type in (
+        "SecondOpinionRequested",
+        "CaseCompleted",
+        "CaseWithdrawn",
+        "MentorReleased",
+        "CaseAuthorErased",
+    ):
         case_released(cur, case_id, position)
     else:  # CaseCreated, CaseRedefined: rubrics only
         return

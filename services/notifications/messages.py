@@ -91,15 +91,36 @@ def inbox_entries(event_type, payload, audience=()):
                 f"The mentor declined case {number}; new mentors are being proposed.",
             )
         ]
-    if event_type == "MentorReleased":  # the mentor was suspended: no word about why, to the author
-        return [
-            (
-                payload["author_id"],
-                "mentor_released",
-                f"Your mentor can no longer work on case {number}; new mentors are being proposed: "
-                f"please choose again.",
+    if event_type == "MentorReleased":
+        if payload["reason"] == "mentor_erased":  # chosen or only proposed: the mentor is gone, not judged
+            text = f"A mentor of case {number} left the platform; new mentors are being proposed: please choose again."
+        else:  # suspended: no word about why, to the author
+            text = (
+                f"Your mentor can no longer work on case {number}; new mentors are being proposed: please choose again."
             )
+        return [(payload["author_id"], "mentor_released", text)]
+    if event_type == "CaseAuthorErased":  # the author's erasure closed it: who waited on it is told
+        entries = []
+        if payload["mentor_id"]:
+            entries.append(
+                (
+                    payload["mentor_id"],
+                    "case_author_left",
+                    f"The author of case {number} left the platform: the case is closed; "
+                    f"no further work on it is needed.",
+                )
+            )
+        proposed = dict.fromkeys(m for m in payload["proposed_mentor_ids"] if m != payload["mentor_id"])
+        entries += [
+            (
+                mentor_id,
+                "case_author_left",
+                f"The author of case {number}, for which you were proposed as a mentor, left the platform: "
+                f"the case is closed.",
+            )
+            for mentor_id in proposed
         ]
+        return entries
     if event_type == "CaseWithdrawn":
         if payload["mentor_id"] is None:
             return []  # nobody had taken the case up yet

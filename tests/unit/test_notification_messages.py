@@ -143,6 +143,11 @@ CASES = {
         [(MENTOR, "second_opinion_requested")],
         "second opinion",
     ),
+    "CaseAuthorErased": (
+        payload("CaseAuthorErased", mentor_id=MENTOR, proposed_mentor_ids=[]),
+        [(MENTOR, "case_author_left")],
+        "left the platform: the case is closed",
+    ),
 }
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -299,3 +304,26 @@ def test_a_survey_that_opened_tells_each_person_asked_once_naming_no_text():
         for user in ("u1", "u2")
     ]
     assert inbox_entries("SurveyOpened", payload) == []  # nobody asked (yet)
+
+
+def test_a_mentor_who_left_the_platform_is_named_as_gone_not_suspended():
+    erased = payload("MentorReleased", mentor_id=MENTOR, reason="mentor_erased", **NEXT_ROUND)
+    [(to, kind, text)] = inbox_entries("MentorReleased", erased)
+    assert (to, kind) == (AUTHOR, "mentor_released")
+    assert text == (
+        f"A mentor of case {NUMBER} left the platform; new mentors are being proposed: please choose again."
+    )
+    suspended, _, _ = CASES["MentorReleased"]
+    [(_, _, told_of_suspension)] = inbox_entries("MentorReleased", suspended)
+    assert "left the platform" not in told_of_suspension and "suspend" not in told_of_suspension
+
+
+def test_an_erased_authors_case_tells_its_proposed_mentors_once_each_and_nobody_else():
+    data = payload(
+        "CaseAuthorErased", mentor_id=None, proposed_mentor_ids=[COLLEAGUES[0], COLLEAGUES[1], COLLEAGUES[0]]
+    )
+    entries = inbox_entries("CaseAuthorErased", data)
+    assert [(to, kind) for to, kind, _ in entries] == [(c, "case_author_left") for c in COLLEAGUES]
+    assert all("you were proposed" in text and "the case is closed" in text for _, _, text in entries)
+    nobody = payload("CaseAuthorErased", mentor_id=None, proposed_mentor_ids=[])
+    assert inbox_entries("CaseAuthorErased", nobody) == []

@@ -232,3 +232,12 @@ def test_only_field_kinds_are_read_beyond_the_kind_and_the_case():
         full.acceptance_hours(),
     )
     assert full.groups()[("overall", "all")]["second_opinions"] == 1
+
+
+def test_a_case_closed_by_its_authors_erasure_counts_as_withdrawn():
+    """The moderators' statistics count it in the state withdrawn (services/cases/domain.py
+    close_for_erased_author): the research report counts it the same way."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    stats = fold([created(a), created(b), ev("MentorChosen", a, 1), ev("AuthorErased", a, 2)])
+    overall = stats.groups()[("overall", "all")]
+    assert (overall["cases"], overall["withdrawn"], overall["completed"]) == (2, 1, 0)

@@ -10,15 +10,17 @@ from services.web.pages.cases import STATES, TURN, form_payload, remap_errors, t
 
 
 def test_every_notification_kind_flag_recorded_step_and_mentees_waiting_step_has_a_label():
-    """The inbox and the preferences label each kind; the case page each flag and history step, and
-    an abandoned case the step that was not taken (a missing one would show its key)."""
+    """The inbox and the preferences label each kind; the case page each flag, history step and why a
+    mentor was released, and an abandoned case the step that was not taken (a missing one would show
+    its key)."""
     from contracts.notification_kinds import KIND_NAMES
-    from contracts.vocabulary import FLAG_REASONS
+    from contracts.vocabulary import FLAG_REASONS, RELEASE_REASONS
     from services.cases.views import ACTOR_ROLES
     from services.cases.waiting import STEPS
 
     keys = [f"notify.{kind}" for kind in KIND_NAMES] + [f"flag.{reason}" for reason in FLAG_REASONS]
     keys += [f"event.{event_type}" for event_type in ACTOR_ROLES]
+    keys += [f"release.{reason}" for reason in RELEASE_REASONS]
     keys += [f"case.reopen.step.{step}" for step, waits_on in STEPS.values() if waits_on == "mentee"]
     assert [key for key in keys if not i18n.has(key)] == []
 
@@ -124,3 +126,23 @@ def test_a_mentors_timeline_is_the_case_in_order_with_answers_under_their_questi
     assert [q["id"] for q in items[2]["data"]["questions"]] == ["q1", "q2"]
     assert items[3]["data"]["answers"] == [{"question_id": "q1", "text": "Because"}]
     assert items[4]["data"]["solution_id"] == "s1"
+
+
+def test_the_history_names_why_a_mentor_was_released_and_an_authors_erasure_in_words():
+    """A release's reason is a code of the platform (contracts.vocabulary.RELEASE_REASONS), shown by its
+    label, never as the code; the closure by the author's erasure has its own step."""
+    from flask import render_template_string
+
+    from services.web import settings as web_settings
+    from services.web.app import create_app
+
+    app = create_app(web_settings.load({"PLATFORM_ENV": "test"}, enforce=False))
+
+    def step(event_type, data):
+        item = {"type": event_type, "occurred_at": "2026-12-07T04:00:00+00:00", "actor_role": "system", "data": data}
+        with app.test_request_context("/"):
+            return render_template_string('{% include "cases/_event.html" %}', item=item)
+
+    released = step("MentorReleased", {"reason": "mentor_erased", "mentor_id": "m-1"})
+    assert i18n.catalogue()["release.mentor_erased"]["ru"] in released and "mentor_erased" not in released
+    assert i18n.catalogue()["event.AuthorErased"]["ru"] in step("AuthorErased", {"mentor_id": None})
