@@ -60,10 +60,19 @@ def when(value: str | None, with_time: bool = True) -> str:
     return moment.strftime(pattern) + (" UTC" if with_time and moment.tzinfo else "")
 
 
+# What a sealed field of an erased person reads (services/common/shredding.py ERASED; the client imports
+# nothing of the services, so a unit test keeps the two equal).
+ERASED = "[erased]"
+
+
 def person_name(user: dict[str, Any] | None) -> str:
+    """ "Last First Patronymic"; an erased person's names read as that, in the person's language."""
     if not user:
         return ""
-    return " ".join(p for p in (user.get("last_name"), user.get("first_name"), user.get("patronymic")) if p)
+    parts = [p for p in (user.get("last_name"), user.get("first_name"), user.get("patronymic")) if p]
+    if ERASED in parts:
+        return t("person.erased")
+    return " ".join(parts)
 
 
 def register_template_helpers(app: Flask) -> None:

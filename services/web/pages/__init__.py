@@ -9,8 +9,8 @@ URL map (the paths other areas link to):
                 /calendar, /calendar/<id>, /messages, /messages/<user_id>
   cases.py      /cases, /cases/new, /cases/<id> (+ its actions), /cases/<id>/history
   mentoring.py  /profile, /profile/availability, /profile/accreditation
-  moderation.py /moderation, /moderation/accreditation, /moderation/mentors/<id>, /moderation/library...,
-                /statistics
+  moderation.py /moderation, /moderation/accreditation, /moderation/mentors/<id>,
+                /moderation/people/<id>/erasure, /moderation/library..., /statistics
   publication.py /moderation/drafts, /moderation/drafts/<id> (review), /account/publications[/<id>]
   surveys.py    /surveys, /surveys/new, /surveys/settings, /surveys/<id> (answer), /surveys/<id>/results[.csv]
 """

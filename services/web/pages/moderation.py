@@ -1,5 +1,5 @@
-"""A moderator's pages: the dashboard, the accreditation queue, a mentor's place on the roll, library
-curation, and the statistics drawn as charts.
+"""A moderator's pages: the dashboard, the accreditation queue, a mentor's place on the roll, erasing a
+person on their written request, library curation, and the statistics drawn as charts.
 
 The charts are server-rendered SVG built in the template from numbers computed here (``bar_chart``):
 no script, no library, the same numbers in a table beside each chart for screen readers.
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, request
+from flask import Blueprint, flash, request, url_for
 
+from contracts import vocabulary as v
+from contracts.rpc_identity import ERASURE_REASON_MIN, ErasureReasonSchema
 from services.web import i18n
-from services.web.core import FormState, api, redirect_to, render, signed_in, t
+from services.web.core import FormState, api, language, redirect_to, render, signed_in, t
 from services.web.gateway import ApiError
 from services.web.pages.mentoring import refine_errors, rubric_options
 from services.web.templating import RUBRICS, label
@@ -139,7 +141,16 @@ def _mentor_page(mentor_id: Any, form: FormState | None = None, status: int = 20
 @bp.get("/moderation/mentors/<uuid:mentor_id>")
 @signed_in("moderator")
 def mentor(mentor_id: Any) -> Any:
-    return _mentor_page(mentor_id)
+    """A mentor's page; without a profile (erased: identity deletes it, or never written) the page says
+    so rather than the bare "not found", since an erased mentor's link stays on the roll's pages."""
+    try:
+        return _mentor_page(mentor_id)
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        return render(
+            "error.html", 404, title=t("moderation.mentor.missing.title"), text=t("moderation.mentor.missing")
+        )
 
 
 @bp.post("/moderation/mentors/<uuid:mentor_id>/suspend")
@@ -166,6 +177,90 @@ def reinstate(mentor_id: Any) -> Any:
         return _mentor_page(mentor_id, form, form.status)
     flash("moderation.mentor.reinstated", "success")
     return redirect_to("moderation.mentor", mentor_id=mentor_id)
+
+
+# ---- erasing a person on their written request -----------------------------------------------
+
+ERASURE_LIMITS = {"min": ERASURE_REASON_MIN, "max": v.DECISION_REASON_MAX}
+
+
+def erasure_subject(person_id: Any, case_id: str | None) -> dict[str, Any]:
+    """Whom the erasure page names, as the moderator came to them: the author of the case they came from
+    (``?case=``: its number only; a moderator reads the author's name only with a reason, on the case's
+    history), else a mentor by their public profile, else the account's id alone (an erased mentor's
+    profile is gone)."""
+    gateway = api()
+    if case_id:
+        try:
+            case = gateway.get(f"/api/v1/cases/{case_id}")
+        except ApiError as error:
+            if error.status not in (400, 404):
+                raise
+            case = None
+        if case and case.get("author_id") == str(person_id):
+            return {"case": case, "back": url_for("cases.history", case_id=case["id"])}
+    try:
+        profile = gateway.get(f"/api/v1/mentors/{person_id}")
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        profile = None
+    if profile:
+        return {"mentor": profile, "back": url_for("moderation.mentor", mentor_id=person_id)}
+    return {"back": url_for("moderation.dashboard")}
+
+
+def erasure_unconfirmed(form: FormState) -> FormState:
+    """Not confirmed: nothing is sent. The reason is checked meanwhile by the API's own schema (the same
+    messages the gateway would answer), so one answer names every field to put right."""
+    reason = {"reason": form.text("reason").strip()}
+    form.errors = i18n.field_errors(language(), ErasureReasonSchema().validate(reason))
+    form.errors["confirm"] = [t("moderation.erase.confirm.required")]
+    form.banner = t("error.form")
+    form.status = 400
+    return form
+
+
+def erasure_failed(form: FormState, error: ApiError) -> FormState:
+    """``form.fail``, with identity's refusals told as what they are here: a 403 is a moderator's account
+    (one's own included), which the operator closes; a 404 names no account."""
+    form.fail(error)
+    if error.status == 403:
+        form.banner = t("moderation.erase.refused")
+    elif error.status == 404:
+        form.banner = t("moderation.erase.no_person")
+    return form
+
+
+@bp.route("/moderation/people/<uuid:person_id>/erasure", methods=["GET", "POST"])
+@signed_in("moderator")
+def erasure(person_id: Any) -> Any:
+    """Erase a mentee's or mentor's data on their written request (POST /api/v1/people/<id>/erasure): the
+    reason names the request and is recorded with the moderator; a ticked confirmation first. Done: the
+    dashboard with a message (the person's pages now read "not found"). Again for an erased person:
+    identity answers the same and changes nothing."""
+    case_id = request.args.get("case") or None
+    form = FormState.from_request()
+    if request.method == "POST":
+        if not form.checked("confirm"):
+            erasure_unconfirmed(form)
+        else:
+            try:
+                api().post(f"/api/v1/people/{person_id}/erasure", {"reason": form.text("reason").strip()})
+            except ApiError as error:
+                erasure_failed(form, error)
+            else:
+                flash("moderation.erase.done", "success")
+                return redirect_to("moderation.dashboard")
+    return render(
+        "moderation/erasure.html",
+        form.status,
+        form=form,
+        person_id=str(person_id),
+        subject=erasure_subject(person_id, case_id),
+        action=url_for("moderation.erasure", person_id=person_id, case=case_id),
+        limits=ERASURE_LIMITS,
+    )
 
 
 # ---- library curation ------------------------------------------------------------------------
