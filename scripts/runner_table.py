@@ -41,6 +41,7 @@ ENV_DEFAULTS = {
     "SURVEY_CHECK_INTERVAL": "30",
     "TOKEN_SECRET": "dev-only-token-secret-change-me",
     "IDENTITY_PERSON_KEYS_MASTER_KEY": "dev-only-person-keys-master-key-change-me",
+    "NOTIFICATIONS_PERSON_KEYS_MASTER_KEY": "dev-only-notifications-person-keys-master-key-change-me",
     # signed actors (services/common/actors.py): development pairs, named by their labels
     "ACTOR_SIGNING_KEY": "dev-only:actors",
     "ACTOR_VERIFY_KEY": "dev-only:actors",
@@ -160,6 +161,7 @@ SERVICES = {
         "ACTOR_VERIFY_KEY",
         "NOTIFICATIONS_SIGNING_KEY",
         "NOTIFICATIONS_DATABASE_URL",
+        "NOTIFICATIONS_PERSON_KEYS_MASTER_KEY",
         "MIGRATE_ON_START",
         "LOG_LEVEL",
         "METRICS_PORT",

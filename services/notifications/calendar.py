@@ -3,6 +3,11 @@ offline one (with a place); others mark "I'll attend"; the author edits or cance
 
 The rules are pure functions of the event and ``now`` (unit-tested); storage is below them.
 A change of time, place or link, and a cancellation, tell the attendees (their inbox).
+
+The texts a person wrote (title, description, link, place; the cancellation's reason) are stored sealed
+with the writer's key (services/notifications/sealing.py): storage takes the vault, seals what it writes
+and opens what it reads, so the rules above see plain events; an erased author's read "[erased]". The
+attendees' inbox entries (and e-mails) name no such text: they say what happened and when.
 """
 
 import uuid
@@ -10,6 +15,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from contracts.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.notifications.sealing import CANCELLATION_TEXTS, EVENT_TEXTS
 
 NAMESPACE = uuid.UUID("0b7f8a52-3c1e-4f0e-9a0c-1d6e2b9f4a33")
 EDITABLE = ("title", "description", "format", "starts_at", "ends_at", "link", "place", "rubrics")
@@ -120,11 +126,12 @@ def when(event):
 
 
 def change_text(event):
-    return f'The event "{event["title"]}" you attend changed: it is now on {when(event)}; see the details.'
+    """No title: the inbox is not sealed, and the entry links to the event (calendar_event_id)."""
+    return f"An event you attend changed: it is now on {when(event)}; see the details."
 
 
 def cancellation_text(event):
-    return f'The event "{event["title"]}" on {when(event)} was cancelled.'
+    return f"An event you attend on {when(event)} was cancelled."
 
 
 def event_id(author_id, request_key):
@@ -170,18 +177,20 @@ FROM calendar_events e
 """
 
 
-def load(cur, event_uuid, viewer_id, lock=False):
+def load(cur, vault, event_uuid, viewer_id, lock=False):
+    """The event, its texts opened."""
     cur.execute(
         f"{_SELECT} WHERE e.id = %(id)s" + (" FOR UPDATE OF e" if lock else ""), {"id": event_uuid, "viewer": viewer_id}
     )
     row = cur.fetchone()
     if row is None:
         raise NotFound(f"No event {event_uuid}.")
-    return row
+    return vault.open_row(cur, row)
 
 
-def insert(cur, event_uuid, author_id, event):
-    """False when this id exists already (a repeated request)."""
+def insert(cur, vault, event_uuid, author_id, event):
+    """False when this id exists already (a repeated request). The texts are sealed with the author's key."""
+    event = vault.seal(cur, author_id, event, EVENT_TEXTS)
     cur.execute(
         "INSERT INTO calendar_events (id, author_id, title, description, format, starts_at, ends_at, "
         "link, place, rubrics) VALUES (%(id)s, %(author_id)s, %(title)s, %(description)s, %(format)s, "
@@ -191,7 +200,8 @@ def insert(cur, event_uuid, author_id, event):
     return cur.rowcount == 1
 
 
-def update(cur, event_uuid, event):
+def update(cur, vault, event_uuid, author_id, event):
+    event = vault.seal(cur, author_id, event, EVENT_TEXTS)
     cur.execute(
         "UPDATE calendar_events SET title = %(title)s, description = %(description)s, format = %(format)s, "
         "starts_at = %(starts_at)s, ends_at = %(ends_at)s, link = %(link)s, place = %(place)s, "
@@ -200,11 +210,13 @@ def update(cur, event_uuid, event):
     )
 
 
-def cancel(cur, event_uuid, reason):
+def cancel(cur, vault, event_uuid, canceller_id, reason):
+    """The reason is sealed with the key of whoever wrote it (the author, or a moderator)."""
+    sealed = vault.seal(cur, canceller_id, {"cancel_reason": reason or None}, CANCELLATION_TEXTS)
     cur.execute(
         "UPDATE calendar_events SET status = 'cancelled', cancel_reason = %s, cancelled_at = now(), "
         "updated_at = now() WHERE id = %s AND status = 'scheduled'",
-        (reason or None, event_uuid),
+        (sealed["cancel_reason"], event_uuid),
     )
     return cur.rowcount == 1
 
@@ -225,8 +237,8 @@ def unattend(cur, event_uuid, user_id):
     cur.execute("DELETE FROM calendar_attendance WHERE event_id = %s AND user_id = %s", (event_uuid, user_id))
 
 
-def listing(cur, viewer_id, start, end, rubric=None, include_cancelled=False, limit=100):
-    """Events overlapping [start, end), soonest first."""
+def listing(cur, vault, viewer_id, start, end, rubric=None, include_cancelled=False, limit=100):
+    """Events overlapping [start, end), soonest first, their texts opened (one lookup of keys a page)."""
     where = ["coalesce(e.ends_at, e.starts_at) >= %(start)s"]
     params = {"viewer": viewer_id, "start": start, "end": end, "rubric": rubric, "limit": limit}
     if end is not None:
@@ -236,4 +248,4 @@ def listing(cur, viewer_id, start, end, rubric=None, include_cancelled=False, li
     if not include_cancelled:
         where.append("e.status = 'scheduled'")
     cur.execute(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY e.starts_at, e.id LIMIT %(limit)s", params)
-    return cur.fetchall()
+    return vault.open_rows(cur, cur.fetchall())

@@ -4,6 +4,9 @@ A mentee has no direct messages: mentee and mentor talk on a personal-mode case
 (``POST /api/v1/cases/<id>/messages``, the cases service), where the case's mode decides
 whether the mentor may know who the author is. Here both ends must be mentors or moderators:
 the sender's role comes from the actor, the recipient's from identity.
+
+A message's text is stored sealed with the sender's key (services/notifications/sealing.py): the views
+open a page's texts at once, and the sender's erasure makes them read "[erased]" for the recipient too.
 """
 
 import uuid
@@ -63,21 +66,23 @@ def message_view(row):
 _COLUMNS = "id, sender_id, recipient_id, text, created_at, read_at"
 
 
-def insert(cur, message_uuid, sender_id, recipient_id, text):
-    """The stored message, and whether this call stored it (False for a repeated request)."""
+def insert(cur, vault, message_uuid, sender_id, recipient_id, text):
+    """The stored message (its text opened), and whether this call stored it (False for a repeated
+    request). The text is sealed with the sender's key."""
+    sealed = vault.seal(cur, sender_id, {"text": text}, ("text",))["text"]
     cur.execute(
         f"INSERT INTO direct_messages (id, sender_id, recipient_id, text) VALUES (%s, %s, %s, %s) "
         f"ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}",
-        (message_uuid, sender_id, recipient_id, text),
+        (message_uuid, sender_id, recipient_id, sealed),
     )
     row = cur.fetchone()
     if row is not None:
-        return row, True
+        return vault.open_row(cur, row), True
     cur.execute(f"SELECT {_COLUMNS} FROM direct_messages WHERE id = %s", (message_uuid,))
-    return cur.fetchone(), False
+    return vault.open_row(cur, cur.fetchone()), False
 
 
-def conversations(cur, user_id, limit=200):
+def conversations(cur, vault, user_id, limit=200):
     """One line per peer: the last message and how many of theirs are unread, newest first."""
     cur.execute(
         f"""
@@ -96,11 +101,11 @@ def conversations(cur, user_id, limit=200):
     )
     return [
         {"peer_id": row["peer_id"], "last_message": message_view(row), "unread_count": row["unread_count"]}
-        for row in cur.fetchall()
+        for row in vault.open_rows(cur, cur.fetchall())
     ]
 
 
-def thread(cur, user_id, peer_id, limit, before=None):
+def thread(cur, vault, user_id, peer_id, limit, before=None):
     """The messages between the two, newest first; opening it reads the peer's messages."""
     params = {"me": user_id, "peer": peer_id, "limit": limit + 1}
     bound = ""
@@ -132,5 +137,5 @@ def thread(cur, user_id, peer_id, limit, before=None):
         params,
     )
     rows = cur.fetchall()
-    items = [message_view(r) for r in rows[:limit]]
+    items = [message_view(r) for r in vault.open_rows(cur, rows[:limit])]
     return {"peer_id": peer_id, "items": items, "next_before": items[-1]["id"] if len(rows) > limit else None}

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 
 from contracts.errors import Forbidden, NotFound, PlatformError, ServiceUnavailable
 from contracts.news import (
@@ -42,7 +43,7 @@ from services.common.metrics import Metrics
 from services.common.personal_data import records
 from services.common.rpc import RpcDeadline, rpc
 from services.common.timer import TimerWake, wakeable_timer
-from services.notifications import calendar, email, inbox, messaging, news, preferences
+from services.notifications import calendar, email, inbox, messaging, news, preferences, sealing
 from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
 
@@ -71,6 +72,17 @@ PERSONAL_TABLES = {
 }
 
 
+class PersonKeys(DependencyProvider):
+    """The vault of the persons' keys (services/notifications/sealing.py) under PERSON_KEYS_MASTER_KEY,
+    built once at start (fails fast without the setting)."""
+
+    def setup(self):
+        self.vault = sealing.Vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
+
+    def get_dependency(self, worker_ctx):
+        return self.vault
+
+
 class NotificationsService:
     name = SERVICE
 
@@ -80,6 +92,7 @@ class NotificationsService:
     db = Database("notifications")
     identity = Directory()
     config = Config()
+    vault = PersonKeys()  # direct messages and calendar texts sealed with their writer's key
     wake_email_sender = TimerWake("send_emails")  # e-mails go out as they are queued
     wake_news_delivery = TimerWake("deliver_news")  # an item published now is sent now
 
@@ -183,7 +196,7 @@ class NotificationsService:
         """Everything notifications holds about the signed-in person (GET /api/v1/me/data)."""
         actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
-            return records(cur, PERSONAL_TABLES, actor["user_id"])
+            return records(cur, PERSONAL_TABLES, actor["user_id"], self.vault.open_rows)
 
     # ---- e-mail preferences and the sender ---------------------------------------------------
 
@@ -311,7 +324,12 @@ class NotificationsService:
         messaging.check_recipient(actor, recipient_id, recipient_role)
         with self.db.transaction() as cur:
             row, new = messaging.insert(
-                cur, messaging.message_id(actor["user_id"], request_key), actor["user_id"], recipient_id, body["text"]
+                cur,
+                self.vault,
+                messaging.message_id(actor["user_id"], request_key),
+                actor["user_id"],
+                recipient_id,
+                body["text"],
             )
             if new:
                 inbox.deliver(
@@ -331,7 +349,7 @@ class NotificationsService:
         actor = load(ActorSchema, actor, "actor")
         messaging.authorize(actor)
         with self.db.transaction() as cur:
-            return messaging.conversations(cur, actor["user_id"])
+            return messaging.conversations(cur, self.vault, actor["user_id"])
 
     @rpc
     def get_thread(self, actor, peer_id, query=None):
@@ -340,7 +358,7 @@ class NotificationsService:
         peer_id = messaging.peer_argument(peer_id)
         query = load(MessageThreadQuerySchema, query, "query")
         with self.db.transaction() as cur:
-            result = messaging.thread(cur, actor["user_id"], peer_id, query["limit"], query["before"])
+            result = messaging.thread(cur, self.vault, actor["user_id"], peer_id, query["limit"], query["before"])
             inbox.mark_peer_messages_read(cur, actor["user_id"], peer_id)
         return result
 
@@ -352,8 +370,8 @@ class NotificationsService:
         event = calendar.validated(calendar.normalize(load(CalendarEventFormSchema, form, "event")), _now())
         event_uuid = calendar.event_id(actor["user_id"], request_key)
         with self.db.transaction() as cur:
-            created = calendar.insert(cur, event_uuid, actor["user_id"], event)
-            row = calendar.load(cur, event_uuid, actor["user_id"])
+            created = calendar.insert(cur, self.vault, event_uuid, actor["user_id"], event)
+            row = calendar.load(cur, self.vault, event_uuid, actor["user_id"])
         if created:
             log.info("calendar_event_created", event_id=str(event_uuid), format=event["format"])
         return calendar.event_view(row)
@@ -365,7 +383,14 @@ class NotificationsService:
         start, end = calendar.time_range(query, _now())
         with self.db.transaction() as cur:
             rows = calendar.listing(
-                cur, actor["user_id"], start, end, query["rubric"], query["include_cancelled"], query["limit"]
+                cur,
+                self.vault,
+                actor["user_id"],
+                start,
+                end,
+                query["rubric"],
+                query["include_cancelled"],
+                query["limit"],
             )
         return [calendar.event_view(r) for r in rows]
 
@@ -373,7 +398,9 @@ class NotificationsService:
     def get_calendar_event(self, actor, event_id):
         actor = load(ActorSchema, actor, "actor")
         with self.db.transaction() as cur:
-            return calendar.event_view(calendar.load(cur, calendar.parse_event_id(event_id), actor["user_id"]))
+            return calendar.event_view(
+                calendar.load(cur, self.vault, calendar.parse_event_id(event_id), actor["user_id"])
+            )
 
     @rpc
     def update_calendar_event(self, actor, event_id, patch):
@@ -381,13 +408,13 @@ class NotificationsService:
         patch = load(CalendarEventPatchSchema, patch, "event")
         event_uuid, now = calendar.parse_event_id(event_id), _now()
         with self.db.transaction() as cur:
-            current = calendar.load(cur, event_uuid, actor["user_id"], lock=True)
+            current = calendar.load(cur, self.vault, event_uuid, actor["user_id"], lock=True)
             calendar.authorize_edit(actor, current, now)
             event = calendar.validated(calendar.merge(current, patch), now, previous=current)
-            calendar.update(cur, event_uuid, event)
+            calendar.update(cur, self.vault, event_uuid, current["author_id"], event)
             if calendar.changed_for_attendees(current, event):
                 self._tell_attendees(cur, event_uuid, actor, "calendar_event_changed", calendar.change_text(event))
-            row = calendar.load(cur, event_uuid, actor["user_id"])
+            row = calendar.load(cur, self.vault, event_uuid, actor["user_id"])
         log.info("calendar_event_updated", event_id=str(event_uuid), fields=sorted(patch))
         return calendar.event_view(row)
 
@@ -397,14 +424,14 @@ class NotificationsService:
         body = load(ReasonSchema, body)
         event_uuid = calendar.parse_event_id(event_id)
         with self.db.transaction() as cur:
-            current = calendar.load(cur, event_uuid, actor["user_id"], lock=True)
+            current = calendar.load(cur, self.vault, event_uuid, actor["user_id"], lock=True)
             calendar.authorize_cancel(actor, current, _now())
-            if calendar.cancel(cur, event_uuid, body["reason"].strip()):
+            if calendar.cancel(cur, self.vault, event_uuid, actor["user_id"], body["reason"].strip()):
                 self._tell_attendees(
                     cur, event_uuid, actor, "calendar_event_cancelled", calendar.cancellation_text(current)
                 )
                 log.info("calendar_event_cancelled", event_id=str(event_uuid), by_role=actor["role"])
-            row = calendar.load(cur, event_uuid, actor["user_id"])
+            row = calendar.load(cur, self.vault, event_uuid, actor["user_id"])
         return calendar.event_view(row)
 
     @rpc
@@ -412,18 +439,18 @@ class NotificationsService:
         actor = load(ActorSchema, actor, "actor")
         event_uuid = calendar.parse_event_id(event_id)
         with self.db.transaction() as cur:
-            calendar.authorize_attend(calendar.load(cur, event_uuid, actor["user_id"]), _now())
+            calendar.authorize_attend(calendar.load(cur, self.vault, event_uuid, actor["user_id"]), _now())
             calendar.attend(cur, event_uuid, actor["user_id"])
-            return calendar.event_view(calendar.load(cur, event_uuid, actor["user_id"]))
+            return calendar.event_view(calendar.load(cur, self.vault, event_uuid, actor["user_id"]))
 
     @rpc
     def unattend(self, actor, event_id):
         actor = load(ActorSchema, actor, "actor")
         event_uuid = calendar.parse_event_id(event_id)
         with self.db.transaction() as cur:
-            calendar.load(cur, event_uuid, actor["user_id"])
+            calendar.load(cur, self.vault, event_uuid, actor["user_id"])
             calendar.unattend(cur, event_uuid, actor["user_id"])
-            return calendar.event_view(calendar.load(cur, event_uuid, actor["user_id"]))
+            return calendar.event_view(calendar.load(cur, self.vault, event_uuid, actor["user_id"]))
 
     def _tell_attendees(self, cur, event_uuid, actor, kind, text):
         change_id = uuid.uuid4()  # one notification round: each attendee told once

@@ -144,9 +144,19 @@ def test_the_same_create_request_is_one_event():
     assert calendar.event_id("u1", "key-1") != calendar.event_id("u2", "key-1")
 
 
-def test_attendees_texts_name_the_event_and_its_new_time():
-    event = stored(starts_at=datetime(2026, 3, 5, 15, 0, tzinfo=timezone.utc))
-    assert "2026-03-05 15:00 UTC" in calendar.change_text(event) and event["title"] in calendar.change_text(event)
+def test_attendees_texts_name_the_new_time_and_none_of_the_authors_texts():
+    """The inbox and e-mail outbox are not sealed: the entry links to the event (calendar_event_id) instead
+    of copying its title, place or link there in plaintext."""
+    event = stored(
+        starts_at=datetime(2026, 3, 5, 15, 0, tzinfo=timezone.utc),
+        title="Petrov's fractions",
+        description="About the Petrov family",
+        place="School 57, room 12",
+        link="https://meet.example.org/petrov",
+    )
+    for text in (calendar.change_text(event), calendar.cancellation_text(event)):
+        assert "2026-03-05 15:00 UTC" in text
+        assert not [v for v in ("Petrov", "School 57", "meet.example.org") if v in text], text
     assert calendar.cancellation_text(event).endswith("was cancelled.")
 
 

@@ -1,0 +1,157 @@
+"""Direct messages and the calendar's texts are sealed at rest in notifications (issue 19, part 3, stage 2):
+the real gateway, identity and notifications on the real broker and databases. A mentor writes a message
+and announces events; every text or JSON column of every table of notifications' database is searched
+for those texts and holds none; the API reads them back; after the mentor's erasure (identity's
+PersonErased on the broker) the recipient reads "[erased]", their own reply stays readable, and the
+database still holds none of the texts."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from psycopg2 import sql
+
+from services.common.shredding import ERASED, SEALED_PREFIX
+from services.gateway.service import GatewayService
+from services.identity.service import IdentityService
+from services.notifications.service import NotificationsService
+from tests.integration.event_helpers import envelope, publish_all
+from tests.integration.test_communication_http import Api, iso, online, person
+from tests.support import eventually, free_port
+
+
+@pytest.fixture(scope="module")
+def api(start_module_service, test_env):
+    start_module_service(IdentityService)
+    # no SMTP server in this module: e-mails stay queued (their text is searched too); the sender looks rarely
+    start_module_service(NotificationsService, SMTP_PORT=free_port(), EMAIL_POLL_INTERVAL=3600)
+    port = free_port()
+    start_module_service(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
+    api = Api(f"http://127.0.0.1:{port}")
+    eventually(lambda: api.session.get(f"{api.base}/health", timeout=2).status_code == 200, message="gateway up")
+    return api
+
+
+def found_in_database(db, needles):
+    """{needle: ["table.column", ...]}: where any text, varchar, JSON or array column of any table of
+    notifications' database holds one of the texts (as a substring of the column's text)."""
+    with db("notifications").cursor() as cur:
+        cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_schema, table_name) "
+            "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' "
+            "AND c.data_type IN ('text', 'character varying', 'json', 'jsonb', 'ARRAY')"
+        )
+        columns = cur.fetchall()
+        assert ("direct_messages", "text") in columns and ("calendar_events", "title") in columns
+        found = {}
+        for needle in needles:
+            for table, column in columns:
+                cur.execute(
+                    sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE strpos({}::text, %s) > 0)").format(
+                        sql.Identifier(table), sql.Identifier(column)
+                    ),
+                    (needle,),
+                )
+                if cur.fetchone()[0]:
+                    found.setdefault(needle, []).append(f"{table}.{column}")
+        return found
+
+
+def erase(test_env, person_id):
+    """Identity's PersonErased, as its relay publishes it after a moderator's erasure."""
+    publish_all(test_env.amqp_uri, [envelope("PersonErased", person_id, {"person_id": person_id}, source="identity")])
+
+
+def test_messages_and_events_are_sealed_with_their_writers_key_and_read_erased_after_erasure(api, db, test_env):
+    (writer, t_writer), (reader, t_reader) = person(api, "mentor"), person(api, "mentor")
+    tag = uuid.uuid4().hex[:8]  # this test's texts, found nowhere else in the session's database
+    message = f"Pupil Petrov {tag} struggles with fractions; his mother asked me to call."
+    reply = f"Call her after the lesson {tag}, then tell me."
+    title, description = f"Seminar on fractions {tag}", f"We discuss the Petrov case {tag}."
+    place, moved_place = f"School 57 room 12 {tag}", f"School 57 hall {tag}"
+    link, reason = f"https://meet.example.org/{tag}", f"I fell ill {tag}."
+    texts = (message, reply, title, description, place, moved_place, link, reason)
+
+    sent = api.call(
+        "POST", "/api/v1/messages", token=t_writer, expect=201, json={"recipient_id": reader, "text": message}
+    )
+    assert sent["text"] == message
+    api.call("POST", "/api/v1/messages", token=t_reader, expect=201, json={"recipient_id": writer, "text": reply})
+
+    offline = api.call(
+        "POST",
+        "/api/v1/calendar",
+        token=t_writer,
+        expect=201,
+        json=online(title=title, description=description, format="offline", link=None, place=place),
+    )
+    assert (offline["title"], offline["description"], offline["place"]) == (title, description, place)
+    api.call("PUT", f"/api/v1/calendar/{offline['id']}/attendance", token=t_reader)
+    moved = api.call(
+        "PATCH",
+        f"/api/v1/calendar/{offline['id']}",
+        token=t_writer,
+        json={"place": moved_place, "starts_at": iso(timedelta(days=3)), "ends_at": None},
+    )
+    assert moved["place"] == moved_place
+    remote = api.call("POST", "/api/v1/calendar", token=t_writer, expect=201, json=online(title=title, link=link))
+    api.call("PUT", f"/api/v1/calendar/{remote['id']}/attendance", token=t_reader)
+    cancelled = api.call(
+        "POST", f"/api/v1/calendar/{remote['id']}/cancellation", token=t_writer, json={"reason": reason}
+    )
+    assert (cancelled["link"], cancelled["cancel_reason"]) == (link, reason)
+
+    # at rest: none of the texts anywhere, the message's text sealed for its sender
+    assert found_in_database(db, texts) == {}
+    with db("notifications").cursor() as cur:
+        cur.execute("SELECT text FROM direct_messages WHERE id = %s", (sent["id"],))
+        assert cur.fetchone()[0].startswith(f"{SEALED_PREFIX}{writer}:")
+
+    # the API opens them: the thread, the conversations, the events, the inbox names no text
+    thread = api.call("GET", f"/api/v1/messages/{writer}", token=t_reader)["items"]
+    assert [m["text"] for m in thread] == [reply, message]
+    [conversation] = api.call("GET", "/api/v1/messages", token=t_reader)["items"]
+    assert conversation["last_message"]["text"] == reply
+    shown = api.call("GET", f"/api/v1/calendar/{offline['id']}", token=t_reader)
+    assert (shown["title"], shown["description"], shown["place"]) == (title, description, moved_place)
+    inbox = api.call("GET", "/api/v1/inbox", token=t_reader)["items"]
+    assert {e["kind"] for e in inbox} == {"direct_message", "calendar_event_changed", "calendar_event_cancelled"}
+    assert not [e for e in inbox if any(t in e["text"] for t in texts)]
+
+    erase(test_env, writer)
+
+    def erased_thread():
+        items = api.call("GET", f"/api/v1/messages/{writer}", token=t_reader)["items"]
+        return items if items[-1]["text"] == ERASED else None
+
+    thread = eventually(erased_thread, message="the erased sender's message reads [erased]")
+    assert [m["text"] for m in thread] == [reply, ERASED]  # the reader's own reply is theirs: still readable
+    assert api.call("GET", "/api/v1/messages", token=t_reader)["items"][0]["last_message"]["text"] == reply
+    shown = api.call("GET", f"/api/v1/calendar/{offline['id']}", token=t_reader)
+    assert (shown["title"], shown["description"], shown["place"]) == (ERASED, ERASED, ERASED)
+    listed = {
+        e["id"]: e
+        for e in api.call("GET", "/api/v1/calendar?include_cancelled=true&limit=200", token=t_reader)["items"]
+    }
+    assert (listed[remote["id"]]["title"], listed[remote["id"]]["link"], listed[remote["id"]]["cancel_reason"]) == (
+        ERASED,
+        ERASED,
+        ERASED,
+    )
+    assert found_in_database(db, texts) == {}
+
+
+def test_the_records_of_a_recipient_open_the_messages_they_hold_and_an_erased_senders_read_erased(api, rpc, test_env):
+    (writer, t_writer), (reader, _) = person(api, "mentor"), person(api, "mentor")
+    message = f"About the Petrov family {uuid.uuid4().hex[:8]}"
+    api.call("POST", "/api/v1/messages", token=t_writer, expect=201, json={"recipient_id": reader, "text": message})
+    actor = {"user_id": reader, "role": "mentor"}
+    [record] = rpc.notifications.records_of(actor)["direct_messages"]
+    assert (record["sender_id"], record["text"]) == (writer, message)
+
+    erase(test_env, writer)
+    eventually(
+        lambda: rpc.notifications.records_of(actor)["direct_messages"][0]["text"] == ERASED,
+        message="the erased sender's message reads [erased] in the recipient's records",
+    )
