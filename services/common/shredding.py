@@ -24,7 +24,7 @@ operators keep the master key apart from the database backups and back it up too
 table) erases everyone. Erasure replaces the wrapped key by nothing and records when (a tombstone): a
 late write for an erased person never makes them a new key, and a repeated erasure changes nothing.
 
-Everything here but ``KeyStore`` is pure.
+Everything here but ``KeyStore`` and ``Vault`` (the persons' keys in the caller's transaction) is pure.
 """
 
 import base64
@@ -245,6 +245,69 @@ class KeyStore:
         """``key_of`` for ``open_field``: the keys of every subject of ``values``, read at once."""
         keys = self.keys_for(cur, subjects(values))
         return lambda person: keys.get(person)
+
+
+class Vault:
+    """Sealing and opening a service's rows in the caller's transaction, with the persons' keys of its
+    ``person_keys`` wrapped under its master key: the one copy of "seal a row's fields for its person"
+    and "open a page of rows with one query for all their keys". ``texts``, ``lists`` (TEXT[]) and
+    ``blobs`` (BYTEA) name every field the service's rows may hold sealed, for opening whatever a query
+    returned; each write names the fields it seals."""
+
+    def __init__(
+        self, master_key: str, texts: Iterable[str] = (), lists: Iterable[str] = (), blobs: Iterable[str] = ()
+    ) -> None:
+        self.keys = KeyStore(master_key)
+        self.texts, self.lists, self.blobs = tuple(texts), tuple(lists), tuple(blobs)
+
+    def seal(
+        self,
+        cur: Any,
+        person_id: str | uuid.UUID,
+        data: Mapping[str, Any],
+        texts: Iterable[str] = (),
+        lists: Iterable[str] = (),
+        blobs: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """A copy of ``data`` with the named fields sealed for ``person_id`` (None as it is; an erased
+        person's as ``ERASED``, a picture as no bytes: their key is never made again)."""
+        key = self.keys.key_for_sealing(cur, person_id)
+        sealed = dict(data)
+
+        def seal_text(text: str) -> str:
+            return ERASED if key is None else seal(key, person_id, text)
+
+        for name in texts:
+            if sealed.get(name) is not None:
+                sealed[name] = seal_text(sealed[name])
+        for name in lists:
+            if sealed.get(name) is not None:
+                sealed[name] = [seal_text(item) for item in sealed[name]]
+        for name in blobs:
+            if sealed.get(name) is not None:
+                sealed[name] = b"" if key is None else seal_bytes(key, person_id, sealed[name])
+        return sealed
+
+    def open_rows(self, cur: Any, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with every sealed field opened (one query for all their persons' keys: a page
+        asks once, not once a row); a field of an erased person reads ``[erased]`` (a picture: None)."""
+        opened = [dict(row) for row in rows]
+        names = (*self.texts, *self.lists, *self.blobs)
+        key_of = self.keys.lookup(cur, [row[name] for row in opened for name in names if name in row])
+        for row in opened:
+            for name in self.texts:
+                if name in row:
+                    row[name] = open_field(row[name], key_of)
+            for name in self.lists:
+                if row.get(name) is not None:
+                    row[name] = [open_field(item, key_of) for item in row[name]]
+            for name in self.blobs:
+                if row.get(name) is not None:
+                    row[name] = open_bytes(row[name], key_of)
+        return opened
+
+    def open_row(self, cur: Any, row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return None if row is None else self.open_rows(cur, [row])[0]
 
 
 def _row(row: Any) -> tuple[str, Any]:

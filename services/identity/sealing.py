@@ -35,57 +35,15 @@ _TEXTS = (*USER_TEXTS, *PROFILE_TEXTS, *QUESTIONNAIRE_TEXTS, *APPLICATION_TEXTS,
 _LISTS = (*PROFILE_LISTS, *QUESTIONNAIRE_LISTS)
 
 
-class Vault:
-    """Sealing and opening identity's rows in the caller's transaction, with the persons' keys of
-    ``person_keys`` wrapped under the master key (PERSON_KEYS_MASTER_KEY)."""
+class Vault(shredding.Vault):
+    """identity's rows (every field above), and the e-mail's blind index under the same master key."""
 
     def __init__(self, master_key):
-        self.keys = shredding.KeyStore(master_key)
+        super().__init__(master_key, texts=_TEXTS, lists=_LISTS, blobs=PHOTO_BYTES)
         self._index_key = shredding.derive_key(master_key, "identity/email-index/v1")
 
     def email_index(self, email):
         return shredding.blind_index(self._index_key, normalize_email(email))
-
-    def seal(self, cur, person_id, data, texts=(), lists=(), blobs=()):
-        """A copy of ``data`` with the named fields sealed for ``person_id`` (an erased person's as
-        ``ERASED``: their key is never made again)."""
-        key = self.keys.key_for_sealing(cur, person_id)
-        sealed = dict(data)
-        for name in texts:
-            if sealed.get(name) is not None:
-                sealed[name] = _seal_text(key, person_id, sealed[name])
-        for name in lists:
-            if sealed.get(name) is not None:
-                sealed[name] = [_seal_text(key, person_id, item) for item in sealed[name]]
-        for name in blobs:
-            if sealed.get(name) is not None:
-                sealed[name] = b"" if key is None else shredding.seal_bytes(key, person_id, sealed[name])
-        return sealed
-
-    def open_rows(self, cur, rows):
-        """Copies of ``rows`` with every sealed field opened (one query for all their persons' keys); a
-        field of an erased person reads ``[erased]`` (a photo: None)."""
-        rows = [dict(row) for row in rows]
-        values = [row[name] for row in rows for name in (*_TEXTS, *_LISTS, *PHOTO_BYTES) if name in row]
-        key_of = self.keys.lookup(cur, values)
-        for row in rows:
-            for name in _TEXTS:
-                if name in row:
-                    row[name] = shredding.open_field(row[name], key_of)
-            for name in _LISTS:
-                if row.get(name) is not None:
-                    row[name] = [shredding.open_field(item, key_of) for item in row[name]]
-            for name in PHOTO_BYTES:
-                if row.get(name) is not None:
-                    row[name] = shredding.open_bytes(row[name], key_of)
-        return rows
-
-    def open_row(self, cur, row):
-        return None if row is None else self.open_rows(cur, [row])[0]
-
-
-def _seal_text(key, person_id, text):
-    return shredding.ERASED if key is None else shredding.seal(key, person_id, text)
 
 
 # ---- the data pass: rows written in plaintext before sealing ---------------------------------

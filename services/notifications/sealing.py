@@ -25,34 +25,6 @@ CANCELLATION_TEXTS = ("cancel_reason",)
 SEALED_TEXTS = (*MESSAGE_TEXTS, *EVENT_TEXTS, *CANCELLATION_TEXTS)
 
 
-class Vault:
-    """Sealing and opening notifications' rows in the caller's transaction, with the persons' keys of
-    ``person_keys`` wrapped under the master key (PERSON_KEYS_MASTER_KEY)."""
-
-    def __init__(self, master_key):
-        self.keys = shredding.KeyStore(master_key)
-
-    def seal(self, cur, person_id, data, texts):
-        """A copy of ``data`` with the named texts sealed for ``person_id`` (None and empty texts as they
-        are; an erased person's as ``ERASED``: their key is never made again)."""
-        key = self.keys.key_for_sealing(cur, person_id)
-        sealed = dict(data)
-        for name in texts:
-            value = sealed.get(name)
-            if value:
-                sealed[name] = shredding.ERASED if key is None else shredding.seal(key, person_id, value)
-        return sealed
-
-    def open_rows(self, cur, rows):
-        """Copies of ``rows`` with every sealed text opened, one query for all their persons' keys (a
-        page of messages or events asks once, not once a row); an erased writer's read ``[erased]``."""
-        rows = [dict(row) for row in rows]
-        key_of = self.keys.lookup(cur, [row[name] for row in rows for name in SEALED_TEXTS if name in row])
-        for row in rows:
-            for name in SEALED_TEXTS:
-                if name in row:
-                    row[name] = shredding.open_field(row[name], key_of)
-        return rows
-
-    def open_row(self, cur, row):
-        return None if row is None else self.open_rows(cur, [row])[0]
+def vault(master_key):
+    """notifications' rows: their writers' texts (SEALED_TEXTS) sealed and opened."""
+    return shredding.Vault(master_key, texts=SEALED_TEXTS)

@@ -77,7 +77,7 @@ class PersonKeys(DependencyProvider):
     built once at start (fails fast without the setting)."""
 
     def setup(self):
-        self.vault = sealing.Vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
+        self.vault = sealing.vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
 
     def get_dependency(self, worker_ctx):
         return self.vault
