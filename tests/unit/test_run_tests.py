@@ -27,6 +27,14 @@ def test_every_folder_of_tests_is_in_exactly_one_lane():
     assert in_lanes == with_tests
 
 
+def test_folders_keep_pytests_own_order_within_a_lane():
+    """Modules of some folders assume the session's databases as pytest's order leaves them (tests/e2e
+    before tests/integration: its platform uses the session's databases)."""
+    for paths in run_tests.LANES.values():
+        shared = [path for path in paths if path in ("tests/e2e", "tests/faults", "tests/integration")]
+        assert shared == sorted(shared), paths
+
+
 def test_tests_at_the_root_of_tests_would_be_noticed():
     assert not list((ROOT / "tests").glob("test_*.py"))  # no lane runs them: put them in a folder
 
