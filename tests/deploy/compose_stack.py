@@ -269,6 +269,13 @@ class ComposePlatform(Platform):
         )
 
 
+# A client waits longer than the stack's RPC_TIMEOUT (30 s, strong_env): while the one cases container
+# restarts, a filing waits in its queue and the gateway answers it, or answers 503 itself at that
+# bound. A client that gave up at the same 30 s read a timeout where the gateway's answer was coming
+# (a CI run with the other lane beside it).
+CLIENT_TIMEOUT = 60
+
+
 def file_case_retrying(platform, token, n, retried=None, give_up_after=180):
     """One case filed through the gateway, its Idempotency-Key kept across retries: a gateway or cases
     replica restarting or killed answers 502/503/504 or drops the connection, and the client sends the
@@ -281,7 +288,7 @@ def file_case_retrying(platform, token, n, retried=None, give_up_after=180):
             answer = requests.post(
                 f"{platform.base}/api/v1/cases",
                 json=form,
-                timeout=30,
+                timeout=CLIENT_TIMEOUT,
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
             )
             if answer.status_code == 201:
