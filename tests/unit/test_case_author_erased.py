@@ -9,43 +9,17 @@ import pytest
 from contracts.errors import Conflict, Forbidden
 from contracts.events import dump_payload
 from services.cases import statistics
-from services.cases.domain import CLOSED, WITHDRAWN, Case
+from services.cases.domain import CLOSED, WITHDRAWN
 from services.cases.index import summary_figures
 from services.cases.outgoing import integration_payload
 from services.cases.views import history_view
 from services.cases.waiting import parse_schedule
 from services.common.clock import utc_now
-from tests.support import case_form
+from tests.unit.case_builders import AUTHOR, MENTOR, NUMBER, OTHER, chosen, filed, proposal, working
+from tests.unit.case_builders import proposed as choosing
 
-AUTHOR, MENTOR, OTHER = "author-1", "mentor-1", "mentor-2"
 SCHEDULE = parse_schedule({"WAITING_SCHEDULE_NEED_ADVICE": "3600 / 36000"}, 7200)  # need_advice: closed after 10 h
 REFLECTION = {"problem_solved": "yes", "actions": "", "learned": "", "comment": ""}
-
-
-def proposal(mentor_id):
-    return {"mentor_id": mentor_id, "matched_rubrics": ["class-management-motivation"], "score": 0.9}
-
-
-def filed():
-    return Case(number="MC-2026-000007", author_id=AUTHOR, form=case_form())
-
-
-def choosing():
-    case = filed()
-    case.record_proposals(1, [proposal(MENTOR), proposal(OTHER)], now=utc_now())
-    return case
-
-
-def chosen():
-    case = choosing()
-    case.choose_mentor(AUTHOR, MENTOR, now=utc_now())
-    return case
-
-
-def working():
-    case = chosen()
-    case.accept(MENTOR, now=utc_now())
-    return case
 
 
 def solved():
@@ -104,7 +78,7 @@ def test_an_unfinished_case_of_an_erased_author_closes_naming_who_waited_on_it(n
     assert event_type == "CaseAuthorErased"
     assert payload == {
         "case_id": str(case.id),
-        "case_number": "MC-2026-000007",
+        "case_number": NUMBER,
         "mentor_id": mentor,
         "proposed_mentor_ids": proposed,
     }

@@ -13,8 +13,8 @@ from services.cases.views import case_view, history_view
 from services.cases.waiting import InvalidSchedule, Plan, parse_plan, parse_schedule
 from services.common.clock import utc_now
 from tests.support import case_form
+from tests.unit.case_builders import AUTHOR, MENTOR, OTHER, chosen, proposal, proposed, working
 
-AUTHOR, MENTOR, OTHER = "author-1", "mentor-1", "mentor-2"
 HOUR = 3600
 # need_advice: reminders after 1 h and 3 h, expiry after 10 h; urgent: 1 h, expiry 5 h (acceptance: 2 h)
 SCHEDULE = parse_schedule(
@@ -24,28 +24,6 @@ SCHEDULE = parse_schedule(
     },
     2 * HOUR,
 )
-
-
-def proposal(mentor_id):
-    return {"mentor_id": mentor_id, "matched_rubrics": ["class-management-motivation"], "score": 0.9}
-
-
-def proposed(urgency="need_advice"):
-    case = Case(number="MC-2026-000001", author_id=AUTHOR, form=case_form(urgency=urgency))
-    case.record_proposals(1, [proposal(MENTOR), proposal(OTHER)], now=utc_now())
-    return case
-
-
-def chosen(urgency="need_advice"):
-    case = proposed(urgency)
-    case.choose_mentor(AUTHOR, MENTOR, now=utc_now())
-    return case
-
-
-def working():
-    case = chosen()
-    case.accept(MENTOR, now=utc_now())
-    return case
 
 
 def after(case, hours):
