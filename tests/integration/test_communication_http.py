@@ -30,16 +30,21 @@ class Api:
         return response.json() if response.content else None
 
 
-@pytest.fixture(scope="module")
-def api(start_module_service, test_env):
+def start_communication(start_module_service):
+    """identity, notifications and the gateway of a module: its Api. No SMTP server: e-mails stay queued
+    (a module may search their texts); the sender looks rarely."""
     start_module_service(IdentityService)
-    # no SMTP server in this module: e-mails stay queued; the sender looks rarely
     start_module_service(NotificationsService, SMTP_PORT=free_port(), EMAIL_POLL_INTERVAL=3600)
     port = free_port()
     start_module_service(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
     api = Api(f"http://127.0.0.1:{port}")
     eventually(lambda: api.session.get(f"{api.base}/health", timeout=2).status_code == 200, message="gateway up")
     return api
+
+
+@pytest.fixture(scope="module")
+def api(start_module_service, test_env):
+    return start_communication(start_module_service)
 
 
 def sign_in(api, email):

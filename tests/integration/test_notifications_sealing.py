@@ -12,24 +12,14 @@ import pytest
 from psycopg2 import sql
 
 from services.common.shredding import ERASED, SEALED_PREFIX
-from services.gateway.service import GatewayService
-from services.identity.service import IdentityService
-from services.notifications.service import NotificationsService
 from tests.integration.event_helpers import envelope, publish_all
-from tests.integration.test_communication_http import Api, iso, online, person
-from tests.support import eventually, free_port
+from tests.integration.test_communication_http import iso, online, person, start_communication
+from tests.support import eventually
 
 
 @pytest.fixture(scope="module")
 def api(start_module_service, test_env):
-    start_module_service(IdentityService)
-    # no SMTP server in this module: e-mails stay queued (their text is searched too); the sender looks rarely
-    start_module_service(NotificationsService, SMTP_PORT=free_port(), EMAIL_POLL_INTERVAL=3600)
-    port = free_port()
-    start_module_service(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
-    api = Api(f"http://127.0.0.1:{port}")
-    eventually(lambda: api.session.get(f"{api.base}/health", timeout=2).status_code == 200, message="gateway up")
-    return api
+    return start_communication(start_module_service)
 
 
 def found_in_database(db, needles):
