@@ -4,8 +4,15 @@ Ids are stable: cases record the id of a bank question they ask, so rewording a 
 later never changes what was asked. Each group says which of the seed's two kinds of question its
 hints are (clarifying: they make the situation precise; developing: they lead the pedagogue to
 reformulate the case), so a client preselects the kind of a hint the mentor picks.
+
+Each hint also carries its ``suggestion_id``: the id the cases service gives the hint as a suggestion
+(services/cases/question_suggestions.py), so a client that lets a mentor pick a hint from the whole
+bank (the browser's checkboxes) sends it with the question and the use of the hint is recorded, as a
+learned suggestion's is. The id is made here, its one home, because both the bank served by the
+gateway and the suggestions of the cases service carry it.
 """
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +88,23 @@ QUESTION_BANK = (
 
 HINTS_BY_ID = {hint.id: hint for group in QUESTION_BANK for hint in group.hints}
 
+SUGGESTION_PREFIXES = {"learned": "l-", "bank": "b-"}  # a suggestion id: its source's prefix, its group's digest
+
+
+def suggestion_digest(key: str) -> str:
+    """A suggestion group's key as the stable, opaque part of its id (no question text in an id)."""
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def bank_key(hint_id: str) -> str:
+    """The group key of questions asked from one bank hint (they count together, whatever the kind)."""
+    return f"bank:{hint_id}"
+
+
+def bank_suggestion_id(hint_id: str) -> str:
+    """The id of a bank hint as a suggestion: what a client sends as ``suggestion_id`` when asking it."""
+    return SUGGESTION_PREFIXES["bank"] + suggestion_digest(bank_key(hint_id))
+
 
 def bank_as_dict() -> list[dict[str, Any]]:
     return [
@@ -88,7 +112,9 @@ def bank_as_dict() -> list[dict[str, Any]]:
             "slug": g.slug,
             "title": g.title,
             "kind": g.kind,
-            "hints": [{"id": h.id, "text": h.text, "kind": g.kind} for h in g.hints],
+            "hints": [
+                {"id": h.id, "text": h.text, "kind": g.kind, "suggestion_id": bank_suggestion_id(h.id)} for h in g.hints
+            ],
         }
         for g in QUESTION_BANK
     ]

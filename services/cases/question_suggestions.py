@@ -49,12 +49,18 @@ domain event records both (``suggestion_id``, ``suggestion_use``). The ``questio
 table projects them for the moderators' figure (``usage``).
 """
 
-import hashlib
 import math
 import re
 
 from contracts.errors import Forbidden
-from contracts.question_bank import HINTS_BY_ID, QUESTION_BANK
+from contracts.question_bank import (
+    HINTS_BY_ID,
+    QUESTION_BANK,
+    SUGGESTION_PREFIXES,
+    bank_key,
+    bank_suggestion_id,
+    suggestion_digest,
+)
 from contracts.vocabulary import PROBLEM_SOLVED
 from services.cases import index
 from services.common.anonymizer import scrub
@@ -77,7 +83,7 @@ LEARNED, BANK = "learned", "bank"
 AS_IS, EDITED = "as_is", "edited"
 SUGGESTION_USES = (AS_IS, EDITED)
 SUGGESTION_SOURCES = (LEARNED, BANK)
-_PREFIX = {LEARNED: "l-", BANK: "b-"}
+_PREFIX = {source: SUGGESTION_PREFIXES[source] for source in SUGGESTION_SOURCES}
 _NOT_WORD = re.compile(r"[^\w\[\]]+")
 
 
@@ -92,24 +98,31 @@ def normalise(text):
 
 def question_key(bank_id, text):
     """The group of a question asked: its bank hint, or its (anonymized) text normalised."""
-    return f"bank:{bank_id}" if bank_id else normalise(text)
-
-
-def _digest(key):
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+    return bank_key(bank_id) if bank_id else normalise(text)
 
 
 def suggestion_id(source, key):
-    return _PREFIX[source] + _digest(key)
+    return _PREFIX[source] + suggestion_digest(key)
+
+
+def _keys_of(bank_id, text):
+    """Every group key a question asked is the same question as: its own, and a bank hint's text
+    typed out (a learned suggestion of a bank hint taken into a written field) is that hint, as a
+    bank hint is its own text."""
+    if bank_id:
+        hint = HINTS_BY_ID.get(bank_id)
+        return {bank_key(bank_id)} | ({normalise(hint.text)} if hint else set())
+    asked = normalise(text)
+    return {asked} | {bank_key(hint.id) for hint in HINTS_BY_ID.values() if normalise(hint.text) == asked}
 
 
 def use_of(suggestion, bank_id, text):
     """``as_is`` when the question asked is the suggestion's (its bank hint, or the same text once
-    normalised), else ``edited``; None when no suggestion was used. Decided by the service, not
-    the client, so a figure of usefulness cannot be claimed by a form."""
+    normalised: ``_keys_of``), else ``edited``; None when no suggestion was used. Decided by the
+    service, not the client, so a figure of usefulness cannot be claimed by a form."""
     if not suggestion:
         return None
-    return AS_IS if suggestion[2:] == _digest(question_key(bank_id, text)) else EDITED
+    return AS_IS if suggestion[2:] in {suggestion_digest(key) for key in _keys_of(bank_id, text)} else EDITED
 
 
 def source_of(suggestion):
@@ -193,7 +206,7 @@ def bank_suggestions():
     """The seed's hints in the bank's order: today's suggestions, and the fallback."""
     return [
         {
-            "id": suggestion_id(BANK, question_key(hint.id, None)),
+            "id": bank_suggestion_id(hint.id),
             "source": BANK,
             "text": hint.text,
             "kind": group.kind,

@@ -175,6 +175,12 @@ class HintSchema(Schema):
         required=True,
         metadata={"description": "clarifying or developing: the kind a question asked from this hint has"},
     )
+    suggestion_id = fields.String(
+        required=True,
+        metadata={
+            "description": "The hint as a suggestion: give it as suggestion_id when asking it, so its use is recorded"
+        },
+    )
 
 
 class HintGroupSchema(Schema):

@@ -1,8 +1,11 @@
 """A person's own account in the browser: the password changed (a wrong current one first: the
 error next to that field), e-mail preferences, and a mentee's questionnaire offered on the account
-page and filled, rubrics of interest too (a bad value first: the error next to it, nothing typed lost)."""
+page and filled, rubrics of interest too (a bad value first: the error next to it, nothing typed lost);
+a first questionnaire starts from the rubrics of the mentee's cases, ticked and said so, saved only by
+saving; a mentee who declared none is told them, unticked."""
 
 from tests.browser.conftest import PASSWORD, sign_in
+from tests.support import case_form, eventually
 
 RUBRIC_BOX = 'input[name="rubrics"][value="%s"]'  # a rubric of interest's checkbox on the questionnaire
 
@@ -94,6 +97,49 @@ def test_a_mentee_is_offered_the_questionnaire_and_fills_it_after_a_bad_value(pl
     assert platform.call("GET", "/api/v1/me/questionnaire", token=token)["rubrics"] == ["self-management"]
     browser.go(web.url("/account"))
     assert "Заполните анкету" not in browser.text()
+
+
+def test_a_first_questionnaire_offers_the_rubrics_of_the_mentees_cases(platform, web, browser):
+    user, token = platform.person("mentee", "Kira", "Kejsova")
+    rubrics = ["self-management", "education-law"]
+    case = platform.call("POST", "/api/v1/cases", token=token, expect=201, json=case_form(rubrics=rubrics))
+    eventually(
+        lambda: [c["id"] for c in platform.call("GET", "/api/v1/cases", token=token)["items"]] == [case["id"]],
+        timeout=30,
+        message="the case listed",
+    )
+    sign_in(browser, web, user["email"])
+    browser.go(web.url("/account/questionnaire"))
+    named = "(Образовательное право, Самоменеджмент)"  # the rubricator's order
+    assert f"Отмечены рубрики ваших кейсов {named}" in browser.wait_text("Рубрики, которые вам интересны")
+    assert browser.find(RUBRIC_BOX % "self-management").is_selected()
+    assert browser.find(RUBRIC_BOX % "education-law").is_selected()
+    assert not browser.find(RUBRIC_BOX % "families-at-risk").is_selected()
+    platform.call("GET", "/api/v1/me/questionnaire", token=token, expect=404)  # a suggestion saves nothing
+
+    browser.fill("#school", "School No. 12")
+    browser.fill("#subjects", "history")
+    browser.fill("#years_of_practice", "1")
+    browser.script("arguments[0].click()", browser.find(RUBRIC_BOX % "education-law"))
+    browser.click_button("Сохранить")
+    browser.wait_text("Сохранено.")
+    assert platform.call("GET", "/api/v1/me/questionnaire", token=token)["rubrics"] == ["self-management"]
+    assert "ваших кейсов" not in browser.text()  # declared: no suggestion any more
+
+    # declared none: the rubrics of the cases are named, not ticked, so saving keeps none
+    browser.script("arguments[0].click()", browser.find(RUBRIC_BOX % "self-management"))
+    browser.click_button("Сохранить")
+    browser.wait_text("Рубрики ваших кейсов: Образовательное право, Самоменеджмент.")
+    assert not browser.find(RUBRIC_BOX % "self-management").is_selected()
+    assert not browser.find(RUBRIC_BOX % "education-law").is_selected()
+    saved_at = platform.call("GET", "/api/v1/me/questionnaire", token=token)["updated_at"]
+    browser.click_button("Сохранить")
+    eventually(
+        lambda: platform.call("GET", "/api/v1/me/questionnaire", token=token)["updated_at"] != saved_at,
+        timeout=15,
+        message="saved again",
+    )
+    assert platform.call("GET", "/api/v1/me/questionnaire", token=token)["rubrics"] == []
 
 
 def test_the_access_log_page_opens_for_a_new_person(platform, web, browser):

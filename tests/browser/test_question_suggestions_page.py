@@ -1,8 +1,10 @@
 """Questions learned from solved cases on the mentor's case page (issue #22 part 3): after two similar
 cases were solved, the mentor of a third sees the question they share first, with its provenance
 and before the bank; "use this question" fills the own-question field in place (with JS) or by a
-reload (without), and the question asked as is is recorded as asked from that suggestion."""
+reload (without), and the question asked as is is recorded as asked from that suggestion; a hint of the bank ticked is
+recorded as that bank suggestion used as is."""
 
+from contracts.question_bank import bank_suggestion_id
 from tests.browser.conftest import sign_in
 from tests.browser.world import _state
 from tests.support import case_form, eventually
@@ -96,3 +98,22 @@ def test_a_mentor_picks_a_question_learned_from_solved_cases(platform, web, new_
     history = platform.call("GET", f"/api/v1/cases/{case_id}/history", token=t_mentee)["items"]
     asked = [item for item in history if item["type"] == "QuestionsAsked"][-1]["data"]["questions"]
     assert [(q["text"], q.get("suggestion_use")) for q in asked] == [(LEARNED, "as_is")]
+
+
+def test_a_bank_hint_ticked_records_its_use(platform, web, new_browser):
+    mentor, t_mentor = platform.mentor("Boris", "Bankov", [RUBRIC])
+    mentee, t_mentee = platform.person("mentee", "Olga", "Tikhonova")
+    case_id = _accepted(platform, t_mentee, t_mentor, mentor)
+
+    guide = sign_in(new_browser(), web, mentor["email"])
+    guide.go(web.url(f"/cases/{case_id}"))
+    guide.check("input[name='bank.swot'][value='swot-1']")
+    guide.check("input[name=bank_kind][value=clarifying]")
+    guide.click_button("Задать вопросы")
+    guide.wait_text("Автор отвечает на вопросы", css="#case-status")
+
+    history = platform.call("GET", f"/api/v1/cases/{case_id}/history", token=t_mentee)["items"]
+    asked = [item for item in history if item["type"] == "QuestionsAsked"][-1]["data"]["questions"]
+    assert [(q["bank_id"], q.get("suggestion_id"), q.get("suggestion_use")) for q in asked] == [
+        ("swot-1", bank_suggestion_id("swot-1"), "as_is")
+    ]

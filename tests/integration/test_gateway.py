@@ -14,6 +14,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from kombu import Connection
 from nameko.containers import ServiceContainer
 
+from contracts.question_bank import bank_suggestion_id
 from services.common.tokens import SALT, TokenSigner
 from services.gateway.service import GatewayService
 from tests.integration.gateway_stubs import (
@@ -964,6 +965,7 @@ def test_question_bank_is_served_by_the_gateway(api):
             "id": "planning-1",
             "text": "What three actions can you take to see your first result as early as this week?",
             "kind": "developing",
+            "suggestion_id": bank_suggestion_id("planning-1"),  # asked with it, its use is recorded
         }
     ]
     assert all(h["kind"] == g["kind"] for g in groups for h in g["hints"])

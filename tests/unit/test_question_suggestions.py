@@ -3,7 +3,7 @@ grouping, weighting by outcome and redefinition, provenance, privacy, fallback t
 
 from types import SimpleNamespace
 
-from contracts.question_bank import QUESTION_BANK
+from contracts.question_bank import HINTS_BY_ID, QUESTION_BANK, bank_as_dict
 from services.cases import question_suggestions as qs
 
 
@@ -144,6 +144,30 @@ def test_use_as_is_or_edited_is_decided_from_the_text():
     assert qs.use_of(bank, None, "What exactly do you want from us?") == qs.EDITED
     assert qs.use_of(None, None, "anything") is None
     assert qs.source_of(suggestion) == qs.LEARNED and qs.source_of(bank) == qs.BANK
+
+
+def test_the_bank_served_to_clients_carries_each_hints_suggestion_id():
+    """A client that shows the whole bank (the browser's checkboxes) sends the id the cases service
+    gives the hint as a suggestion: the served bank's ids are the suggestions' ids."""
+    served = {h["id"]: h["suggestion_id"] for g in bank_as_dict() for h in g["hints"]}
+    suggested = {s["bank_id"]: s["id"] for s in qs.bank_suggestions()}
+    assert served == suggested and len(set(served.values())) == len(served)
+    assert all(qs.use_of(served[hint_id], hint_id, None) == qs.AS_IS for hint_id in served)
+    assert qs.use_of(served["goals-1"], "goals-2", None) == qs.EDITED  # another hint ticked is not this one
+
+
+def test_a_bank_hint_typed_out_is_that_hint():
+    """A learned suggestion of a bank hint, taken into a written field as its text, is asked as is;
+    and a bank hint asked is its own text, for a learned suggestion grouped by that text."""
+    text = HINTS_BY_ID["goals-1"].text
+    learned_bank = qs.suggestion_id(qs.LEARNED, qs.question_key("goals-1", None))
+    assert qs.use_of(learned_bank, None, text) == qs.AS_IS
+    assert qs.use_of(learned_bank, None, text.upper() + "!!") == qs.AS_IS
+    assert qs.use_of(learned_bank, None, text + " And at home?") == qs.EDITED
+    assert qs.use_of(learned_bank, None, HINTS_BY_ID["goals-2"].text) == qs.EDITED
+    learned_text = qs.suggestion_id(qs.LEARNED, qs.normalise(text))
+    assert qs.use_of(learned_text, "goals-1", None) == qs.AS_IS
+    assert qs.use_of(learned_text, "goals-2", None) == qs.EDITED
 
 
 def _solved_case(questions, revisions=1, consent=False, state="completed"):

@@ -3,10 +3,19 @@ form's own fields, the case form as the gateway takes it, and a mentor's timelin
 
 from werkzeug.datastructures import MultiDict
 
+from contracts.question_bank import bank_as_dict, bank_suggestion_id
 from services.cases import domain
 from services.web import i18n
 from services.web.core import FormState
-from services.web.pages.cases import STATES, TURN, form_payload, remap_errors, timeline_from_case, turn_of
+from services.web.pages.cases import (
+    STATES,
+    TURN,
+    form_payload,
+    questions_payload,
+    remap_errors,
+    timeline_from_case,
+    turn_of,
+)
 
 
 def test_every_notification_kind_flag_recorded_step_and_mentees_waiting_step_has_a_label():
@@ -92,6 +101,31 @@ def test_the_case_form_is_sent_whole_with_checkboxes_as_booleans_and_lists():
         "publication_consent": False,
     }
     assert form_payload(FormState(MultiDict()))["mode"] is None  # the gateway names the missing field
+
+
+def test_a_ticked_bank_hint_is_sent_with_its_suggestion_id_so_its_use_is_recorded():
+    bank = bank_as_dict()  # as the gateway serves it
+    form = FormState(
+        MultiDict(
+            [
+                ("bank.goals-and-motives", "goals-2"),
+                ("bank.swot", "swot-1"),
+                ("bank_kind", "developing"),
+                ("written.0.text", "Who else knows?"),
+                ("written.0.kind", "clarifying"),
+                ("written.0.suggestion", "l-0123456789abcdef"),
+                ("written.1.text", "  "),
+            ]
+        )
+    )
+    questions, names = questions_payload(form, bank)
+    assert questions == [
+        {"bank_id": "goals-2", "kind": "developing", "suggestion_id": bank_suggestion_id("goals-2")},
+        {"bank_id": "swot-1", "kind": "developing", "suggestion_id": bank_suggestion_id("swot-1")},
+        {"text": "Who else knows?", "kind": "clarifying", "suggestion_id": "l-0123456789abcdef"},
+    ]
+    assert names["questions.1"] == "bank" and names["questions.2.text"] == "written.0.text"
+    assert questions_payload(FormState(MultiDict([("bank.swot", "swot-1")])), [])[0][0]["suggestion_id"] is None
 
 
 def test_a_mentors_timeline_is_the_case_in_order_with_answers_under_their_questions():

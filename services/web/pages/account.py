@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, request, url_for
 
+from contracts.rubrics import ordered_rubrics
 from services.web.core import (
     FormState,
     api,
@@ -130,9 +131,12 @@ def resend_verification() -> Any:
 @signed_in("mentee")
 def questionnaire() -> Any:
     current = _questionnaire() if request.method == "GET" else None
+    suggested = _own_case_rubrics() if request.method == "GET" and not (current or {}).get("rubrics") else []
     prefill = dict(current or {})
     if current:
         prefill["subjects"] = "\n".join(current.get("subjects") or [])
+    elif suggested:  # a first filling starts from the rubrics of the mentee's cases, ticked and said so
+        prefill["rubrics"] = suggested
     form = FormState.from_request(prefill=prefill)
     if request.method == "POST":
         payload = {
@@ -161,7 +165,22 @@ def questionnaire() -> Any:
         reads=reads,
         filled=current is not None,
         updated_at=(current or {}).get("updated_at"),
+        suggested=suggested,
     )
+
+
+def _own_case_rubrics() -> list[str]:
+    """The rubrics of the mentee's own cases (the latest 200), in the rubricator's order: offered as
+    rubrics of interest to a mentee who has declared none, ticked only on a first filling, never saved
+    before the mentee saves. None when the cases service cannot say: a suggestion is no reason to fail
+    the page."""
+    try:
+        items = api().get("/api/v1/cases", params={"limit": 200}).get("items", [])
+    except ApiError as error:
+        if error.status < 500:
+            raise
+        return []
+    return ordered_rubrics(*(item.get("rubrics") or [] for item in items))
 
 
 def _profile_rubrics() -> list[str]:

@@ -400,12 +400,26 @@ def decline(case_id: str) -> Any:
 @signed_in("mentor")
 def ask(case_id: str) -> Any:
     form = FormState.from_request()
+    bank = api().get("/api/v1/question-bank").get("items", [])
+    questions, names = questions_payload(form, bank)
+    return _act(case_id, "questions", "questions", {"questions": questions}, names)
+
+
+def questions_payload(form: FormState, bank: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The questions the asking form sends, and which field each error the gateway names goes to:
+    the bank hints ticked (one checkbox group per group of the bank, "bank.<group slug>"), each with
+    its suggestion id from the bank as served, so the cases service records the hint's use as it
+    does a learned suggestion's; then the own questions typed, with the learned suggestion they
+    were taken from (if one was)."""
+    suggestion_of = {hint["id"]: hint.get("suggestion_id") for group in bank for hint in group.get("hints", [])}
     questions: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     chosen = [bank_id for key in form.values.keys() if key.startswith("bank.") for bank_id in form.getlist(key)]
-    for bank_id in chosen:  # one checkbox group per group of the bank: "bank.<group slug>"
+    for bank_id in chosen:
         names[f"questions.{len(questions)}"] = "bank"
-        questions.append({"bank_id": bank_id, "kind": form.get("bank_kind") or None})
+        questions.append(
+            {"bank_id": bank_id, "kind": form.get("bank_kind") or None, "suggestion_id": suggestion_of.get(bank_id)}
+        )
     for slot in range(WRITTEN_SLOTS):
         text = form.text(f"written.{slot}.text")
         if text.strip():
@@ -421,7 +435,7 @@ def ask(case_id: str) -> Any:
                 }
             )
     names["questions"] = "bank"
-    return _act(case_id, "questions", "questions", {"questions": questions}, names)
+    return questions, names
 
 
 @bp.post("/cases/<case_id>/answers")
