@@ -34,6 +34,7 @@ import hmac
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -327,3 +328,69 @@ def erase_key(cur: Any, person_id: str | uuid.UUID) -> bool:
         (person,),
     )
     return cur.fetchone() is not None
+
+
+# ---- the data pass: rows a service wrote in plaintext before it sealed them ------------------------
+
+
+@dataclass(frozen=True)
+class PlainColumns:
+    """Columns of one table that rows written before sealing hold in plaintext: ``person`` names the
+    column whose person's key seals them, ``key`` the row's own key (to write it back)."""
+
+    table: str
+    person: str
+    key: str
+    texts: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()
+    blobs: tuple[str, ...] = ()
+
+
+def _plain(column: str) -> str:
+    return f"({column} <> '' AND NOT starts_with({column}, '{PREFIX}'))"
+
+
+def _plain_list(column: str) -> str:
+    return f"EXISTS (SELECT 1 FROM unnest({column}) v WHERE NOT starts_with(v, '{PREFIX}'))"
+
+
+def _plain_bytes(column: str) -> str:
+    return f"substring({column} FROM 1 FOR {len(PREFIX)}) <> '{PREFIX}'::bytea"
+
+
+def seal_plain_rows(
+    cur: Any, vault: Vault, columns: PlainColumns, limit: int | None, person_id: str | None = None
+) -> int:
+    """Seal up to ``limit`` rows of ``columns.table`` that still hold plaintext; how many were sealed (0:
+    none is left). Idempotent and safe beside the service's own writes: each row is locked as it is read
+    (others' locked rows wait for the next pass), and a value already sealed is left as it is.
+
+    With ``person_id``: that person's rows only, every one (``limit`` None), waiting for their locks -
+    what an erasure runs before it shreds the key, which alone could not erase a plaintext."""
+    where = (
+        [_plain(c) for c in columns.texts]
+        + [_plain_list(c) for c in columns.lists]
+        + [_plain_bytes(c) for c in columns.blobs]
+    )
+    whose = f"{columns.person} IS NOT NULL" if person_id is None else f"{columns.person} = %(person)s"
+    cur.execute(
+        f"SELECT * FROM {columns.table} WHERE {whose} AND ({' OR '.join(where)}) ORDER BY {columns.key} "
+        + ("LIMIT %(limit)s FOR UPDATE SKIP LOCKED" if person_id is None else "FOR UPDATE"),
+        {"limit": limit, "person": str(person_id)},
+    )
+    rows = cur.fetchall()
+    names = [*columns.texts, *columns.lists, *columns.blobs]
+    for row in rows:
+        data = vault.seal(
+            cur,
+            row[columns.person],
+            row,
+            texts=[c for c in columns.texts if not is_sealed(row[c])],
+            lists=[c for c in columns.lists if any(not is_sealed(v) for v in row[c] or ())],
+            blobs=[c for c in columns.blobs if not is_sealed(row[c])],
+        )
+        cur.execute(
+            f"UPDATE {columns.table} SET {', '.join(f'{c} = %s' for c in names)} WHERE {columns.key} = %s",
+            [data[c] for c in names] + [row[columns.key]],
+        )
+    return len(rows)

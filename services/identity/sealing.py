@@ -51,25 +51,12 @@ class Vault(shredding.Vault):
 LEGACY_BATCH = 100
 
 _LEGACY = (
-    # table, the person's column, texts, lists, bytes
-    ("mentor_profiles", "mentor_id", PROFILE_TEXTS, PROFILE_LISTS, ()),
-    ("questionnaires", "user_id", QUESTIONNAIRE_TEXTS, QUESTIONNAIRE_LISTS, ()),
-    ("mentor_photos", "mentor_id", (), (), PHOTO_BYTES),
-    ("accreditation_applications", "mentor_id", APPLICATION_TEXTS, (), ()),
-    ("account_email_outbox", "user_id", EMAIL_TEXTS, (), ()),
+    shredding.PlainColumns("mentor_profiles", "mentor_id", "mentor_id", PROFILE_TEXTS, PROFILE_LISTS),
+    shredding.PlainColumns("questionnaires", "user_id", "user_id", QUESTIONNAIRE_TEXTS, QUESTIONNAIRE_LISTS),
+    shredding.PlainColumns("mentor_photos", "mentor_id", "mentor_id", blobs=PHOTO_BYTES),
+    shredding.PlainColumns("accreditation_applications", "mentor_id", "id", APPLICATION_TEXTS),
+    shredding.PlainColumns("account_email_outbox", "user_id", "id", EMAIL_TEXTS),
 )
-
-
-def _plain(column):
-    return f"({column} <> '' AND NOT starts_with({column}, '{shredding.PREFIX}'))"
-
-
-def _plain_list(column):
-    return f"EXISTS (SELECT 1 FROM unnest({column}) v WHERE NOT starts_with(v, '{shredding.PREFIX}'))"
-
-
-def _plain_bytes(column):
-    return f"substring({column} FROM 1 FOR {len(shredding.PREFIX)}) <> '{shredding.PREFIX}'::bytea"
 
 
 def seal_legacy_rows(cur, vault, limit=LEGACY_BATCH):
@@ -96,28 +83,6 @@ def seal_legacy_rows(cur, vault, limit=LEGACY_BATCH):
             ),
         )
         sealed += 1
-    for table, person, texts, lists, blobs in _LEGACY:
-        plain = [_plain(c) for c in texts] + [_plain_list(c) for c in lists] + [_plain_bytes(c) for c in blobs]
-        key_column = "id" if table in ("accreditation_applications", "account_email_outbox") else person
-        cur.execute(
-            f"SELECT * FROM {table} WHERE {person} IS NOT NULL AND ({' OR '.join(plain)}) "
-            f"ORDER BY {key_column} LIMIT %s FOR UPDATE SKIP LOCKED",
-            (limit,),
-        )
-        for row in cur.fetchall():
-            data = vault.seal(
-                cur,
-                row[person],
-                row,
-                texts=[c for c in texts if not shredding.is_sealed(row[c])],
-                lists=[c for c in lists if any(not shredding.is_sealed(v) for v in row[c] or ())],
-                blobs=[c for c in blobs if not shredding.is_sealed(row[c])],
-            )
-            columns = [*texts, *lists, *blobs]
-            assignments = ", ".join(f"{c} = %s" for c in columns)
-            cur.execute(
-                f"UPDATE {table} SET {assignments} WHERE {key_column} = %s",
-                [data[c] for c in columns] + [row[key_column]],
-            )
-            sealed += 1
+    for columns in _LEGACY:
+        sealed += shredding.seal_plain_rows(cur, vault, columns, limit)
     return sealed

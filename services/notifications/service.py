@@ -34,7 +34,6 @@ from contracts.rpc_notifications import (
 )
 from contracts.surveys import AUDIENCE_ROLES
 from contracts.validation import load
-from services.common import shredding
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.db import Database
 from services.common.health import health_report
@@ -42,7 +41,7 @@ from services.common.logs import CorrelationContext, get_logger
 from services.common.metrics import Metrics
 from services.common.personal_data import records
 from services.common.rpc import RpcDeadline, rpc
-from services.common.timer import TimerWake, wakeable_timer
+from services.common.timer import TimerWake, configured_timer, wakeable_timer
 from services.notifications import calendar, email, inbox, messaging, news, preferences, sealing
 from services.notifications.directory import Directory
 from services.notifications.messages import MODERATORS, inbox_entries
@@ -134,10 +133,10 @@ class NotificationsService:
 
     def _notify_one(self, cur, envelope):
         """The event's inbox entries (and e-mails); returns (kind, to moderators) of each one created. A
-        PersonErased creates none: it shreds notifications' key of the person (services/common/shredding.py)."""
+        PersonErased creates none: it shreds notifications' key of the person (sealing.erase)."""
         p = envelope.payload
         if envelope.type == "PersonErased":
-            shredding.erase_key(cur, p["person_id"])
+            sealing.erase(cur, self.vault, p["person_id"])
         entries = inbox_entries(envelope.type, p, self._survey_audience(p) if envelope.type == "SurveyOpened" else ())
         return [
             (kind, recipient == MODERATORS)
@@ -571,6 +570,20 @@ class NotificationsService:
                 self.wake_email_sender()
             for item_uuid, count in told:
                 log.info("news_item_delivered", item_id=str(item_uuid), recipients=count)
+
+    @configured_timer("LEGACY_SEAL_INTERVAL", 30.0, eager=True)
+    def seal_legacy_rows(self):
+        """The data pass: direct messages and calendar events written in plaintext before sealing are
+        sealed, a batch per table each tick (services/notifications/sealing.py); once none is left each
+        tick is one cheap query per table."""
+        try:
+            with self.db.transaction() as cur:
+                sealed = sealing.seal_legacy_rows(cur, self.vault)
+        except PlatformError as exc:  # the rows wait; the next tick tries again
+            log.warning("legacy_sealing_paused", reason=exc.message)
+            return
+        if sealed:
+            log.info("legacy_rows_sealed", rows=sealed)
 
     # ---- operations ---------------------------------------------------------------------------
 

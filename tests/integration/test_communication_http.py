@@ -30,11 +30,11 @@ class Api:
         return response.json() if response.content else None
 
 
-def start_communication(start_module_service):
-    """identity, notifications and the gateway of a module: its Api. No SMTP server: e-mails stay queued
-    (a module may search their texts); the sender looks rarely."""
+def start_communication(start_module_service, **notifications):
+    """identity, notifications (``notifications``: its settings changed) and the gateway of a module: its
+    Api. No SMTP server: e-mails stay queued (a module may search their texts); the sender looks rarely."""
     start_module_service(IdentityService)
-    start_module_service(NotificationsService, SMTP_PORT=free_port(), EMAIL_POLL_INTERVAL=3600)
+    start_module_service(NotificationsService, SMTP_PORT=free_port(), EMAIL_POLL_INTERVAL=3600, **notifications)
     port = free_port()
     start_module_service(GatewayService, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}")
     api = Api(f"http://127.0.0.1:{port}")

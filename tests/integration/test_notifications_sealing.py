@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import pytest
 from psycopg2 import sql
+from psycopg2.extras import RealDictCursor
 
 from services.common.shredding import ERASED, SEALED_PREFIX
+from services.notifications import sealing
 from tests.integration.event_helpers import envelope, publish_all
 from tests.integration.test_communication_http import iso, online, person, start_communication
 from tests.support import eventually
@@ -19,7 +21,7 @@ from tests.support import eventually
 
 @pytest.fixture(scope="module")
 def api(start_module_service, test_env):
-    return start_communication(start_module_service)
+    return start_communication(start_module_service, LEGACY_SEAL_INTERVAL=0.5)
 
 
 def found_in_database(db, needles):
@@ -145,3 +147,55 @@ def test_the_records_of_a_recipient_open_the_messages_they_hold_and_an_erased_se
         lambda: rpc.notifications.records_of(actor)["direct_messages"][0]["text"] == ERASED,
         message="the erased sender's message reads [erased] in the recipient's records",
     )
+
+
+def _legacy_rows(db, writer, reader, tag):
+    """A direct message and a cancelled calendar event of ``writer`` stored in plaintext, as notifications
+    wrote them before sealing: (their texts, the message's id, the event's id)."""
+    message, title, reason = f"Legacy note on Sidorov {tag}", f"Legacy seminar {tag}", f"Legacy reason {tag}"
+    message_id, event_id = uuid.uuid4(), uuid.uuid4()
+    with db("notifications").cursor() as cur:
+        cur.execute(
+            "INSERT INTO direct_messages (id, sender_id, recipient_id, text) VALUES (%s, %s, %s, %s)",
+            (str(message_id), writer, reader, message),
+        )
+        cur.execute(
+            "INSERT INTO calendar_events (id, author_id, title, description, format, starts_at, place, status, "
+            "cancel_reason, cancelled_at) VALUES (%s, %s, %s, %s, 'offline', now() + interval '2 days', %s, "
+            "'cancelled', %s, now())",
+            (str(event_id), writer, title, f"Legacy description {tag}", f"Legacy room {tag}", reason),
+        )
+    return (message, title, f"Legacy description {tag}", f"Legacy room {tag}", reason), message_id, event_id
+
+
+def test_rows_written_before_sealing_are_sealed_by_the_data_pass_and_still_read(api, db):
+    (writer, _), (reader, t_reader) = person(api, "mentor"), person(api, "mentor")
+    texts, message_id, event_id = _legacy_rows(db, writer, reader, uuid.uuid4().hex[:8])
+    assert set(found_in_database(db, texts)) == set(texts)  # the control: plaintext is found where it is
+
+    eventually(lambda: found_in_database(db, texts) == {}, timeout=30, message="the data pass sealed the rows")
+    with db("notifications").cursor() as cur:
+        cur.execute("SELECT text FROM direct_messages WHERE id = %s", (str(message_id),))
+        assert cur.fetchone()[0].startswith(f"{SEALED_PREFIX}{writer}:")
+        cur.execute("SELECT title, cancel_reason FROM calendar_events WHERE id = %s", (str(event_id),))
+        assert all(value.startswith(f"{SEALED_PREFIX}{writer}:") for value in cur.fetchone())
+    thread = api.call("GET", f"/api/v1/messages/{writer}", token=t_reader)["items"]
+    assert [m["text"] for m in thread] == [texts[0]]
+    listed = {
+        e["id"]: e
+        for e in api.call("GET", "/api/v1/calendar?include_cancelled=true&limit=200", token=t_reader)["items"]
+    }
+    assert (listed[str(event_id)]["title"], listed[str(event_id)]["cancel_reason"]) == (texts[1], texts[4])
+
+
+def test_an_erasure_seals_and_shreds_what_the_data_pass_has_not_reached_yet(db):
+    """The key alone could not erase a plaintext: the erasure seals the person's rows first."""
+    writer, reader = str(uuid.uuid4()), str(uuid.uuid4())
+    texts, message_id, _ = _legacy_rows(db, writer, reader, uuid.uuid4().hex[:8])
+    vault = sealing.vault(sealing.DEVELOPMENT_MASTER_KEY)
+    with db("notifications").cursor(cursor_factory=RealDictCursor) as cur:
+        sealing.erase(cur, vault, writer)
+        sealing.erase(cur, vault, writer)  # a redelivered PersonErased: nothing more to do, no error
+        cur.execute("SELECT * FROM direct_messages WHERE id = %s", (str(message_id),))
+        assert vault.open_row(cur, cur.fetchone())["text"] == ERASED
+    assert found_in_database(db, texts) == {}
