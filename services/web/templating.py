@@ -75,7 +75,17 @@ def person_name(user: dict[str, Any] | None) -> str:
     return " ".join(parts)
 
 
+def shown(value: Any) -> Any:
+    """What a template prints of every expression (Jinja's ``finalize``): a text sealed for a person since
+    erased ("[erased]" from the services: a message, a question, an event's title...) reads as the
+    erased names do, in the reader's language, wherever a page prints it. Anything else is unchanged
+    (and still autoescaped)."""
+    return t("person.erased") if value == ERASED else value
+
+
 def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.finalize = shown
+
     @app.context_processor
     def helpers() -> dict[str, Any]:
         return {

@@ -55,3 +55,13 @@ def test_an_erased_persons_names_read_as_erased_and_the_marker_is_the_services_o
         assert person_name({"last_name": ERASED, "first_name": ERASED, "patronymic": ""}) == "Данные удалены"
         assert person_name({"last_name": "Orlov", "first_name": "Pavel"}) == "Orlov Pavel"
         assert person_name(None) == ""
+
+
+def test_an_erased_text_reads_as_erased_wherever_a_page_prints_it(app):
+    """The services answer "[erased]" for a sealed text of an erased writer; no page shows the marker."""
+    page = app.jinja_env.from_string(
+        '<p title="{{ text }}">{{ text }}</p><p>{{ other }}</p><i>{{ texts|join(", ") }}</i>'
+    )
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        html = page.render(text=ERASED, other="<b>[erased] in a sentence</b>", texts=["a", "b"])
+    assert html == ('<p title="Data erased">Data erased</p><p>&lt;b&gt;[erased] in a sentence&lt;/b&gt;</p><i>a, b</i>')
