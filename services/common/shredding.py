@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from contracts.errors import PlatformError
+
 VERSION = "v1"
 PREFIX = "shred:"
 SEALED_PREFIX = f"{PREFIX}{VERSION}:"
@@ -394,3 +396,17 @@ def seal_plain_rows(
             [data[c] for c in names] + [row[columns.key]],
         )
     return len(rows)
+
+
+def run_data_pass(db: Any, seal_rows: Callable[[Any], int], log: Any) -> int:
+    """One tick of a service's data pass (its timer): ``seal_rows(cursor)`` in one transaction; logged
+    when it sealed rows, paused (logged, tried again at the next tick) when the database is away."""
+    try:
+        with db.transaction() as cur:
+            sealed = seal_rows(cur)
+    except PlatformError as exc:  # the rows wait; the next tick tries again
+        log.warning("legacy_sealing_paused", reason=exc.message)
+        return 0
+    if sealed:
+        log.info("legacy_rows_sealed", rows=sealed)
+    return sealed

@@ -601,14 +601,7 @@ class IdentityService:
     def seal_legacy_rows(self):
         """The data pass: rows written in plaintext before sealing are sealed, a batch per table each tick
         (services/identity/sealing.py); once none is left each tick is one cheap query per table."""
-        try:
-            with self.db.transaction() as cur:
-                sealed = sealing.seal_legacy_rows(cur, self.vault)
-        except PlatformError as exc:  # the rows wait; the next tick tries again
-            logger.warning("legacy_sealing_paused", reason=exc.message)
-            return
-        if sealed:
-            logger.info("legacy_rows_sealed", rows=sealed)
+        shredding.run_data_pass(self.db, lambda cur: sealing.seal_legacy_rows(cur, self.vault), logger)
 
     @rpc
     def get_user(self, actor, user_id):

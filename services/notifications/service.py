@@ -34,6 +34,7 @@ from contracts.rpc_notifications import (
 )
 from contracts.surveys import AUDIENCE_ROLES
 from contracts.validation import load
+from services.common import shredding
 from services.common.batch_consumer import event_context, first_deliveries, subscribe_batch
 from services.common.db import Database
 from services.common.health import health_report
@@ -576,14 +577,7 @@ class NotificationsService:
         """The data pass: direct messages and calendar events written in plaintext before sealing are
         sealed, a batch per table each tick (services/notifications/sealing.py); once none is left each
         tick is one cheap query per table."""
-        try:
-            with self.db.transaction() as cur:
-                sealed = sealing.seal_legacy_rows(cur, self.vault)
-        except PlatformError as exc:  # the rows wait; the next tick tries again
-            log.warning("legacy_sealing_paused", reason=exc.message)
-            return
-        if sealed:
-            log.info("legacy_rows_sealed", rows=sealed)
+        shredding.run_data_pass(self.db, lambda cur: sealing.seal_legacy_rows(cur, self.vault), log)
 
     # ---- operations ---------------------------------------------------------------------------
 
