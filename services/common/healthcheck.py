@@ -5,7 +5,13 @@
     python -m services.common.healthcheck web              # the browser client's /health
 
 Backend services are asked over RabbitMQ (AMQP_URI, as the service itself reads it) with
-a timeout; healthy means ``health()["status"] == "ok"`` (its database answers too). The
+a timeout; healthy means ``health()["status"] == "ok"`` (its database answers too). That call
+reaches whichever replica of the service takes it, not necessarily the one in this container: so
+where the process serves its metrics (METRICS_PORT, as in compose and the stack), this container's
+own process must also say it is ready (``mentor_service_ready`` of each of its databases is 1 on
+127.0.0.1:METRICS_PORT). Else a replica that hangs or never came up would be called healthy
+because another one answered - and a rolling update would stop the old replica for a new one that
+is not serving yet. The
 gateway is asked over HTTP on the port of GATEWAY_ADDRESS: only whether it is up, not
 whether the others are (that is /ready), so one sick service never restarts the gateway.
 One line of JSON on stdout says what was found.
@@ -44,6 +50,28 @@ def check_rpc(service, amqp_uri, timeout):
     return healthy, report
 
 
+READY_METRIC = "mentor_service_ready"
+
+
+def readiness_of(metrics_text, service):
+    """{database: value} of the service's readiness lines in a /metrics page (Prometheus text format)."""
+    found = {}
+    for line in metrics_text.splitlines():
+        if not line.startswith(READY_METRIC + "{") or f'service="{service}"' not in line:
+            continue
+        labels, _, value = line.rpartition("} ")
+        database = labels.partition('database="')[2].partition('"')[0]
+        found[database] = float(value)
+    return found
+
+
+def check_own_process(service, port, timeout):
+    """Whether the service's process in this container is up and its databases answer (its metrics)."""
+    with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as response:
+        databases = readiness_of(response.read().decode(), service)
+    return bool(databases) and all(value == 1.0 for value in databases.values()), {"databases": databases}
+
+
 def check_http(address, timeout):
     port = address.rpartition(":")[2] or "8000"
     url = f"http://127.0.0.1:{port}/health"
@@ -59,7 +87,15 @@ def check(service, timeout, environ=None):
         return check_http(environ.get("WEB_ADDRESS", DEFAULT_WEB_ADDRESS), timeout)
     if service in HTTP_SERVICES:
         return check_http(environ.get("GATEWAY_ADDRESS", DEFAULT_GATEWAY_ADDRESS), timeout)
-    return check_rpc(service, environ.get("AMQP_URI", DEFAULT_AMQP_URI), timeout)
+    healthy, report = check_rpc(service, environ.get("AMQP_URI", DEFAULT_AMQP_URI), timeout)
+    port = environ.get("METRICS_PORT") or "0"
+    if port == "0":  # no metrics served: the service's answer is all there is to ask
+        return healthy, report
+    try:
+        own, own_report = check_own_process(service, port, timeout)
+    except (OSError, ValueError) as exc:  # nothing listens: this container's process is not up
+        own, own_report = False, {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return healthy and own, {"service": report, "this_process": own_report}
 
 
 def main(argv=None):

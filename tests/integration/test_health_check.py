@@ -14,8 +14,11 @@ import psycopg2
 import pytest
 
 from contracts.errors import ServiceUnavailable
+from services.common import healthcheck
 from services.common.db import PostgresStore, ensure_database
 from services.common.health import health_report
+from services.matching.service import MatchingService
+from tests.support import free_port
 
 
 @pytest.fixture
@@ -70,3 +73,23 @@ def test_a_database_that_never_answers_is_unavailable_at_the_checks_deadline():
             assert health_report("svc", store)["database"] == "unavailable"
         finally:
             store.close()
+
+
+def test_a_container_whose_own_process_is_not_serving_is_unhealthy_though_another_replica_answers(
+    start_module_service, test_env
+):
+    """The container check asks the service over RPC, which any replica may answer: where metrics are
+    served, this container's own process must also say it is ready, else a replica that never came up
+    (or hangs) is called healthy - and a rolling update stops the old one for it."""
+    port = free_port()
+    start_module_service(MatchingService, METRICS_PORT=port)
+    environ = {"AMQP_URI": test_env.amqp_uri, "METRICS_PORT": str(port)}
+    healthy, report = healthcheck.check("matching", 5, environ)
+    assert healthy, report
+    assert list(report["this_process"]["databases"].values()) == [1.0]
+    assert healthcheck.check("matching", 5, {"AMQP_URI": test_env.amqp_uri})[0]  # no metrics: RPC alone
+
+    # the same service answers over RPC, but nothing of it listens where this container's process would
+    healthy, report = healthcheck.check("matching", 5, dict(environ, METRICS_PORT=str(free_port())))
+    assert not healthy and report["service"]["status"] == "ok", report
+    assert "error" in report["this_process"]
