@@ -348,16 +348,24 @@ class PlainColumns:
     blobs: tuple[str, ...] = ()
 
 
+# A plaintext: neither sealed, nor empty, nor what a write for an already erased person stored (ERASED,
+# or no bytes) - those tell nothing, and counting them would seal them again at every pass.
 def _plain(column: str) -> str:
-    return f"({column} <> '' AND NOT starts_with({column}, '{PREFIX}'))"
+    return f"({column} NOT IN ('', '{ERASED}') AND NOT starts_with({column}, '{PREFIX}'))"
 
 
 def _plain_list(column: str) -> str:
-    return f"EXISTS (SELECT 1 FROM unnest({column}) v WHERE NOT starts_with(v, '{PREFIX}'))"
+    return (
+        f"EXISTS (SELECT 1 FROM unnest({column}) v WHERE v NOT IN ('', '{ERASED}') AND NOT starts_with(v, '{PREFIX}'))"
+    )
 
 
 def _plain_bytes(column: str) -> str:
-    return f"substring({column} FROM 1 FOR {len(PREFIX)}) <> '{PREFIX}'::bytea"
+    return f"(length({column}) > 0 AND substring({column} FROM 1 FOR {len(PREFIX)}) <> '{PREFIX}'::bytea)"
+
+
+def _is_plain(value: Any) -> bool:
+    return bool(value) and value != ERASED and not is_sealed(value)
 
 
 def seal_plain_rows(
@@ -387,9 +395,9 @@ def seal_plain_rows(
             cur,
             row[columns.person],
             row,
-            texts=[c for c in columns.texts if not is_sealed(row[c])],
-            lists=[c for c in columns.lists if any(not is_sealed(v) for v in row[c] or ())],
-            blobs=[c for c in columns.blobs if not is_sealed(row[c])],
+            texts=[c for c in columns.texts if _is_plain(row[c])],
+            lists=[c for c in columns.lists if any(_is_plain(v) for v in row[c] or ())],
+            blobs=[c for c in columns.blobs if _is_plain(row[c])],
         )
         cur.execute(
             f"UPDATE {columns.table} SET {', '.join(f'{c} = %s' for c in names)} WHERE {columns.key} = %s",

@@ -199,3 +199,15 @@ def test_an_erasure_seals_and_shreds_what_the_data_pass_has_not_reached_yet(db):
         cur.execute("SELECT * FROM direct_messages WHERE id = %s", (str(message_id),))
         assert vault.open_row(cur, cur.fetchone())["text"] == ERASED
     assert found_in_database(db, texts) == {}
+
+
+def test_the_data_pass_leaves_what_was_stored_for_an_erased_writer_and_has_nothing_left_to_do(db):
+    """A write for a person already erased stores ``[erased]`` (no key is made for them again): not a
+    plaintext, so the pass neither counts nor seals it, and does not find it again at every tick."""
+    writer = str(uuid.uuid4())
+    with db("notifications").cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(
+            "INSERT INTO direct_messages (id, sender_id, recipient_id, text) VALUES (%s, %s, %s, %s)",
+            (str(uuid.uuid4()), writer, str(uuid.uuid4()), ERASED),
+        )
+        assert sealing.seal_legacy_rows(cur, sealing.vault(sealing.DEVELOPMENT_MASTER_KEY), person_id=writer) == 0
