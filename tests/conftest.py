@@ -28,6 +28,7 @@ from psycopg2 import sql  # noqa: E402
 
 from services.common import broker_users  # noqa: E402
 from services.identity.sealing import DEVELOPMENT_MASTER_KEY  # noqa: E402
+from services.library.sealing import DEVELOPMENT_MASTER_KEY as LIBRARY_DEVELOPMENT_MASTER_KEY  # noqa: E402
 from services.notifications.sealing import DEVELOPMENT_MASTER_KEY as NOTIFICATIONS_DEVELOPMENT_MASTER_KEY  # noqa: E402
 from tests import accounts  # noqa: E402
 from tests.actors import (  # noqa: E402
@@ -231,6 +232,8 @@ class TestEnvironment:
             config["PERSON_KEYS_MASTER_KEY"] = DEVELOPMENT_MASTER_KEY
         if service == "notifications":  # its own config.yaml's development key, as `nameko run` reads it
             config["PERSON_KEYS_MASTER_KEY"] = NOTIFICATIONS_DEVELOPMENT_MASTER_KEY
+        if service == "library":  # its own config.yaml's development key, as `nameko run` reads it
+            config["PERSON_KEYS_MASTER_KEY"] = LIBRARY_DEVELOPMENT_MASTER_KEY
         config.update(overrides)
         return config
 

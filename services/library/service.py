@@ -11,7 +11,9 @@ tables.py.
 
 import uuid
 
-from contracts.errors import Forbidden, InvalidInput
+from nameko.extensions import DependencyProvider
+
+from contracts.errors import Forbidden, InvalidInput, PlatformError
 from contracts.rpc_common import ActorSchema
 from contracts.rpc_library import (
     DraftEditSchema,
@@ -38,7 +40,7 @@ from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
 from services.common.timer import configured_timer
-from services.library import curation, forum, items, projection, review, search, similar, surveys
+from services.library import curation, forum, items, projection, review, sealing, search, similar, surveys
 
 # re-exported: tests and older callers import these from here
 from services.library.projection import (  # noqa: F401
@@ -68,12 +70,16 @@ PERSONAL_TABLES = {
 
 # What the library keeps of identity's events (library.identity-events), for surveys' audiences.
 def forget_person(cur, envelope):
-    """A PersonErased: the library's key of the person goes (services/common/shredding.py), and so do its
-    copies of them for surveys' audiences (their rubrics, their accreditation)."""
+    """A PersonErased: the library's key of the person goes (services/common/shredding.py: their drafts'
+    texts and forum messages read "[erased]"), their drafts still waiting leave the review queue
+    (``review.withdraw_erased``), and its copies of them for surveys' audiences (their rubrics, their
+    accreditation) go too - in one transaction. Returns the withdrawn drafts' ids."""
     person_id = envelope.payload["person_id"]
     shredding.erase_key(cur, person_id)
+    withdrawn = review.withdraw_erased(cur, person_id)
     cur.execute("DELETE FROM survey_mentors WHERE mentor_id = %s", (person_id,))
     cur.execute("DELETE FROM survey_mentees WHERE mentee_id = %s", (person_id,))
+    return withdrawn
 
 
 IDENTITY_FACTS = {
@@ -105,6 +111,17 @@ def _moderator(actor, what):
     return actor
 
 
+class PersonKeys(DependencyProvider):
+    """The vault of the persons' keys (services/library/sealing.py) under PERSON_KEYS_MASTER_KEY, built once
+    at start (fails fast without the setting)."""
+
+    def setup(self):
+        self.vault = sealing.Vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
+
+    def get_dependency(self, worker_ctx):
+        return self.vault
+
+
 class LibraryService:
     name = "library"
 
@@ -115,6 +132,7 @@ class LibraryService:
     anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     review_mode = review.ReviewMode()
     relay = EventRelay("library", OutboxReader("library"))  # the library's own log: drafts and decisions
+    vault = PersonKeys()  # drafts and forum messages sealed with their writer's key (sealing.py)
 
     @subscribe("library.case-events")
     def on_case_event(self, envelope):
@@ -130,8 +148,8 @@ class LibraryService:
         """A consenting completion or a forum publication: a draft, reviewed before anything is published
         (published at once only with LIBRARY_REVIEW=automatic)."""
         with self.db.transaction() as cur:
-            draft = projection.apply(cur, envelope, self.name)
-            published = review.drafted(cur, draft, self.review_mode) if draft is not None else None
+            draft = projection.apply(cur, envelope, self.name, seal=self._draft_sealer(cur))
+            published = review.drafted(cur, self.vault, draft, self.review_mode) if draft is not None else None
         if draft is None:
             return
         self.relay.wake()
@@ -143,6 +161,16 @@ class LibraryService:
             review=self.review_mode,
             published=published is not None,
         )
+
+    def _draft_sealer(self, cur):
+        """A new draft's documents sealed with its author's key (ids that name no person: as they are)."""
+
+        def seal(author_id, documents):
+            if not sealing.is_person(author_id):
+                return documents
+            return self.vault.seal_documents(cur, author_id, documents)
+
+        return seal
 
     def _on_consent_withdrawn(self, envelope):
         with self.db.transaction() as cur:
@@ -258,7 +286,7 @@ class LibraryService:
         _moderator(actor, "review drafts")
         query = load(DraftQuerySchema, query or {}, "query")
         with self.db.transaction() as cur:
-            return review.listing(cur, query["state"])
+            return review.listing(cur, self.vault, query["state"])
 
     @rpc
     def waiting_drafts(self, actor):
@@ -271,21 +299,21 @@ class LibraryService:
         """A moderator: the draft beside the original, marked; its author: the impersonal text."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return review.readable(cur, actor, draft_id)
+            return review.readable(cur, self.vault, actor, draft_id)
 
     @rpc
     def my_drafts(self, actor, case_id=None):
         """The author's drafts (of one case), to preview what would be published."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return {"items": review.authored(cur, actor["user_id"], case_id)}
+            return {"items": review.authored(cur, self.vault, actor["user_id"], case_id)}
 
     @rpc
     def edit_draft(self, actor, draft_id, body):
         actor = _moderator(actor, "edit drafts")
         texts = load(DraftEditSchema, body, "draft")["texts"]
         with self.db.transaction() as cur:
-            view = review.edit(cur, actor["user_id"], draft_id, texts)
+            view = review.edit(cur, self.vault, actor["user_id"], draft_id, texts)
         log.info("draft_edited", draft_id=view["id"], texts=sorted(texts))
         return view
 
@@ -293,7 +321,7 @@ class LibraryService:
     def publish_draft(self, actor, draft_id):
         actor = _moderator(actor, "publish drafts")
         with self.db.transaction() as cur:
-            view = review.publish(cur, actor["user_id"], draft_id)
+            view = review.publish(cur, self.vault, actor["user_id"], draft_id)
         self.relay.wake()
         log.info("draft_published", draft_id=view["id"], kind=view["kind"])
         return view
@@ -303,7 +331,7 @@ class LibraryService:
         actor = _moderator(actor, "reject drafts")
         body = load(ModerationReasonSchema, body)
         with self.db.transaction() as cur:
-            view = review.reject(cur, actor["user_id"], draft_id, body["reason"])
+            view = review.reject(cur, self.vault, actor["user_id"], draft_id, body["reason"])
         self.relay.wake()
         log.info("draft_rejected", draft_id=view["id"], kind=view["kind"])
         return view
@@ -313,7 +341,7 @@ class LibraryService:
         """Everything the library holds about the signed-in person (GET /api/v1/me/data)."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return records(cur, PERSONAL_TABLES, actor["user_id"])
+            return records(cur, PERSONAL_TABLES, actor["user_id"], self.vault.open_rows)
 
     # ---- the forum ------------------------------------------------------------------------
 
@@ -341,7 +369,7 @@ class LibraryService:
         """A thread with its posts, oldest first: case posts and messages (forum.py)."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return forum.thread_view(cur, actor, thread_id)
+            return forum.thread_view(cur, self.vault, actor, thread_id)
 
     @rpc
     def add_post(self, actor, thread_id, post, request_key=None):
@@ -350,7 +378,7 @@ class LibraryService:
         post = load(ForumMessageSchema, post)
         with self.db.transaction() as cur:
             view = forum.add_message(
-                cur, actor, thread_id, post["text"], post["reply_to"], request_key or uuid.uuid4().hex
+                cur, self.vault, actor, thread_id, post["text"], post["reply_to"], request_key or uuid.uuid4().hex
             )
         log.info("forum_message_added", thread_id=str(thread_id), post_id=view["id"], reply=bool(post["reply_to"]))
         return view
@@ -360,7 +388,7 @@ class LibraryService:
         actor = _moderator(actor, "hide forum posts")
         body = load(ModerationReasonSchema, body)
         with self.db.transaction() as cur:
-            view = forum.hide_post(cur, actor, post_id, body["reason"])
+            view = forum.hide_post(cur, self.vault, actor, post_id, body["reason"])
         log.info("forum_post_hidden", post_id=view["id"], kind=view["kind"])
         return view
 
@@ -376,9 +404,24 @@ class LibraryService:
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            remember(cur, envelope)
+            withdrawn = remember(cur, envelope)
         if envelope.type == "PersonErased":
-            log.info("person_erased", person_id=envelope.payload["person_id"])
+            if withdrawn:
+                self.relay.wake()
+            log.info("person_erased", person_id=envelope.payload["person_id"], drafts_withdrawn=withdrawn)
+
+    @configured_timer("LEGACY_SEAL_INTERVAL", 30.0, eager=True)
+    def seal_legacy_rows(self):
+        """The data pass: drafts and forum messages written in plaintext before sealing are sealed, a batch
+        each tick (services/library/sealing.py); once none is left each tick is two cheap queries."""
+        try:
+            with self.db.transaction() as cur:
+                sealed = sealing.seal_legacy_rows(cur, self.vault)
+        except PlatformError as exc:  # the rows wait; the next tick tries again
+            log.warning("legacy_sealing_paused", reason=exc.message)
+            return
+        if sealed:
+            log.info("legacy_rows_sealed", rows=sealed)
 
     @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
     def announce_surveys(self):

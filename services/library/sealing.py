@@ -1,0 +1,183 @@
+"""The library's personal texts, sealed with their writer's key (services/common/shredding.py).
+
+What is sealed:
+
+- a publication draft's ``original`` and ``draft`` documents (jsonb) while they are the author's: every
+  free text in them (``DRAFT_TEXT_KEYS``, at any depth: the essence, the question, the solutions' texts,
+  the materials' titles and references, the clarifications...) with the case author's key - the
+  anonymizer's draft is still the author's text until a moderator has read it, and the original is
+  always theirs. Rubrics, urgency, participants' categories and the outcome stay plain (the listing and
+  the review need them; they name nobody). A published draft's ``draft`` becomes the published text,
+  plain like the library entry or forum post it made (impersonal by review, and it stays after erasure);
+  a rejected or withdrawn one stays sealed;
+- a forum message's ``text`` with its writer's key.
+
+What is not sealed, and why: published ``library_entries``, ``library_materials``, ``forum_threads``
+and ``forum_posts`` (and their search vectors) - a moderator read and published them as impersonal, the
+issue keeps them after erasure, and search and similar cases need their words; the moderators' own
+texts (reasons, edits of published items, materials they add); surveys' questions (addressed to an
+audience, like news items) and their answers (anonymous by design: stored with no person).
+
+An erased author's pending drafts leave the review queue (``review.withdraw_erased``): they can no
+longer be published. Rows written before sealing are read as they are (``open_field`` passes plaintext
+through) and sealed by ``seal_legacy_rows``, a data pass the service runs from a timer, as identity's.
+"""
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from psycopg2.extras import Json
+
+from services.common import shredding
+
+# config.yaml's default of PERSON_KEYS_MASTER_KEY (refused in production: services/common/settings.py)
+DEVELOPMENT_MASTER_KEY = "dev-only-library-person-keys-master-key-change-me"
+
+MESSAGE_TEXTS = ("text",)
+DRAFT_DOCUMENTS = ("original", "draft")
+# every key of a draft's documents that holds a person's free text (review.text_paths reads the same)
+DRAFT_TEXT_KEYS = frozenset(
+    {"title", "essence", "actions_taken", "difficulty", "question", "answer", "text", "reference"}
+)
+
+TextMap = Callable[[str], str]
+
+
+# ---- pure: a draft's documents -------------------------------------------------------------------
+
+
+def map_texts(document: Any, change: TextMap) -> Any:
+    """A copy of ``document`` with ``change`` applied to every string under a ``DRAFT_TEXT_KEYS`` key, at
+    any depth; everything else as it is."""
+    if isinstance(document, Mapping):
+        return {
+            k: change(v) if k in DRAFT_TEXT_KEYS and isinstance(v, str) else map_texts(v, change)
+            for k, v in document.items()
+        }
+    if isinstance(document, list):
+        return [map_texts(item, change) for item in document]
+    return document
+
+
+def sealed_strings(document: Any) -> list[str]:
+    """Every sealed string anywhere in ``document`` (for the keys that opening it needs)."""
+    if isinstance(document, Mapping):
+        return [s for v in document.values() for s in sealed_strings(v)]
+    if isinstance(document, list):
+        return [s for item in document for s in sealed_strings(item)]
+    return [document] if isinstance(document, str) and shredding.is_sealed(document) else []
+
+
+def open_document(document: Any, key_of: shredding.KeyLookup) -> Any:
+    """A copy of ``document`` with every sealed string opened (``[erased]`` when its key is gone)."""
+    if isinstance(document, Mapping):
+        return {k: open_document(v, key_of) for k, v in document.items()}
+    if isinstance(document, list):
+        return [open_document(item, key_of) for item in document]
+    if isinstance(document, str) and shredding.is_sealed(document):
+        return shredding.open_field(document, key_of)
+    return document
+
+
+# ---- the vault ----------------------------------------------------------------------------------
+
+
+class Vault(shredding.Vault):
+    """The library's rows: forum messages' texts (``MESSAGE_TEXTS``) and drafts' documents
+    (``DRAFT_DOCUMENTS``) sealed and opened in the caller's transaction."""
+
+    def __init__(self, master_key: str) -> None:
+        super().__init__(master_key, texts=MESSAGE_TEXTS)
+
+    def seal_documents(self, cur: Any, person_id: str, documents: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``documents`` (``{"original": ..., "draft": ...}``) with their free texts sealed for
+        ``person_id`` (already sealed ones as they are; an erased person's as ``[erased]``)."""
+        key = self.keys.key_for_sealing(cur, person_id)
+
+        def seal_text(text: str) -> str:
+            if text == "" or shredding.is_sealed(text):
+                return text
+            return shredding.ERASED if key is None else shredding.seal(key, person_id, text)
+
+        return {name: map_texts(document, seal_text) for name, document in documents.items()}
+
+    def is_erased(self, cur: Any, person_id: str) -> bool:
+        """Whether the person's key was erased here (their tombstone)."""
+        cur.execute("SELECT 1 FROM person_keys WHERE person_id = %s AND erased_at IS NOT NULL", (str(person_id),))
+        return cur.fetchone() is not None
+
+    def open_rows(self, cur: Any, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with every sealed field opened, the drafts' documents included (one query
+        for all their persons' keys)."""
+        opened = super().open_rows(cur, rows)
+        strings = [s for row in opened for name in DRAFT_DOCUMENTS if name in row for s in sealed_strings(row[name])]
+        if not strings:
+            return opened
+        key_of = self.keys.lookup(cur, strings)
+        for row in opened:
+            for name in DRAFT_DOCUMENTS:
+                if name in row:
+                    row[name] = open_document(row[name], key_of)
+        return opened
+
+
+def is_person(value: object) -> bool:
+    """Whether ``value`` names a person a key can be made for (a UUID): drafts of events without an
+    author stay as they are."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return value is not None
+
+
+# ---- the data pass: rows written in plaintext before sealing ------------------------------------
+
+LEGACY_BATCH = 100
+_UUID = "^[0-9a-fA-F-]{36}$"  # SQL: an author id a key can be made for (``is_person``)
+
+
+def _plain_text_in(column: str) -> str:
+    """SQL: the jsonb ``column`` holds a non-empty plain string under one of ``DRAFT_TEXT_KEYS``."""
+    tests = [
+        f'jsonb_path_exists({column}, \'lax $.**.{key} ? (@.type() == "string" && @ != "" '
+        f'&& @ != "{shredding.ERASED}" && !(@ starts with "{shredding.PREFIX}"))\')'
+        for key in sorted(DRAFT_TEXT_KEYS)
+    ]
+    return "(" + " OR ".join(tests) + ")"
+
+
+def seal_legacy_rows(cur: Any, vault: Vault, limit: int = LEGACY_BATCH) -> int:
+    """Seal up to ``limit`` forum messages and ``limit`` drafts that still hold plaintext (written before
+    sealing; a published draft's text is the published item's and stays plain); returns how many were
+    sealed (0: none is left). Idempotent and safe beside the service's own writes (rows locked)."""
+    sealed = 0
+    cur.execute(
+        f"SELECT id, author_id, text FROM forum_messages WHERE text <> '' AND NOT starts_with(text, "
+        f"'{shredding.PREFIX}') AND text <> %s AND author_id ~ '{_UUID}' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (shredding.ERASED, limit),
+    )
+    for row in cur.fetchall():
+        if not is_person(row["author_id"]):
+            continue
+        data = vault.seal(cur, row["author_id"], row, texts=MESSAGE_TEXTS)
+        cur.execute("UPDATE forum_messages SET text = %s WHERE id = %s", (data["text"], row["id"]))
+        sealed += 1
+    cur.execute(
+        f"SELECT id, author_id, original, draft FROM publication_drafts WHERE state <> 'published' "
+        f"AND author_id ~ '{_UUID}' "
+        f"AND ({_plain_text_in('original')} OR {_plain_text_in('draft')}) "
+        f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (limit,),
+    )
+    for row in cur.fetchall():
+        if not is_person(row["author_id"]):
+            continue
+        documents = vault.seal_documents(cur, row["author_id"], {n: row[n] for n in DRAFT_DOCUMENTS})
+        cur.execute(
+            "UPDATE publication_drafts SET original = %s, draft = %s WHERE id = %s",
+            (Json(documents["original"]), Json(documents["draft"]), row["id"]),
+        )
+        sealed += 1
+    return sealed
