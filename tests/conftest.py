@@ -80,6 +80,7 @@ def _docker_available():
 # tests/integration (about 20 modules, among them test_gateway's 61 requests) runs in the quick loop.
 SLOW_FOLDERS = {"e2e", "browser", "faults", "security", "deploy"}
 SLOW_INTEGRATION_MODULES = {
+    "test_library_sealing",
     "test_gateway_fuzz",
     "test_authorization_matrix",
     "test_identity_people",

@@ -9,6 +9,9 @@ reason. With ``automatic`` a draft is published as the anonymizer left it, at on
 their drafts and may withdraw consent (a ``PublicationConsentWithdrawn`` from cases) until - and after -
 publication.
 
+The author's texts are sealed at rest with their key (services/library/sealing.py): every reader here
+opens them; an erased author's waiting drafts are withdrawn (``withdraw_erased``) and read "[erased]".
+
 Every decision is a ``PublicationDecided`` event in the library's outbox, in the same transaction as
 its effect: the library's own log, published to ``library.events`` and replayed by ``mentor-research
 rebuild library`` after the cases log, so a rebuilt library has exactly what was published.
