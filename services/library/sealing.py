@@ -10,16 +10,19 @@ What is sealed:
   the review need them; they name nobody). A published draft's ``draft`` becomes the published text,
   plain like the library entry or forum post it made (impersonal by review, and it stays after erasure);
   a rejected or withdrawn one stays sealed;
-- a forum message's ``text`` with its writer's key.
+- a forum message's ``text`` with its writer's key;
+- a survey's ``title`` and its questions' texts with its author's key (a mentor may write one; the
+  options stay plain: the anonymous answers and the results count them by their text).
 
 What is not sealed, and why: published ``library_entries``, ``library_materials``, ``forum_threads``
 and ``forum_posts`` (and their search vectors) - a moderator read and published them as impersonal, the
-issue keeps them after erasure, and search and similar cases need their words; the moderators' own
-texts (reasons, edits of published items, materials they add); surveys' questions (addressed to an
-audience, like news items) and their answers (anonymous by design: stored with no person).
+issue keeps them after erasure, search and similar cases need their words, and sealed copies could not
+be compared by ``mentor-research verify library`` (a rebuilt database has no keys); the moderators' own
+texts (reasons, edits of published items, materials they add: a moderator's account cannot be erased);
+surveys' answers (anonymous by design: stored with no person, free text through the anonymizer).
 
 An erased author's pending drafts leave the review queue (``review.withdraw_erased``): they can no
-longer be published. Rows written before sealing are read as they are (``open_field`` passes plaintext
+longer be published; their surveys not yet over close (``surveys.close_erased``). Rows written before sealing are read as they are (``open_field`` passes plaintext
 through) and sealed by ``seal_legacy_rows``, a data pass the service runs from a timer, as identity's.
 """
 
@@ -35,7 +38,10 @@ from services.common import shredding
 DEVELOPMENT_MASTER_KEY = "dev-only-library-person-keys-master-key-change-me"
 
 MESSAGE_TEXTS = ("text",)
+SURVEY_TEXTS = ("title",)
 DRAFT_DOCUMENTS = ("original", "draft")
+# every jsonb column whose free texts (DRAFT_TEXT_KEYS) may be sealed: drafts' documents, surveys' questions
+DOCUMENTS = (*DRAFT_DOCUMENTS, "questions")
 # every key of a draft's documents that holds a person's free text (review.text_paths reads the same)
 DRAFT_TEXT_KEYS = frozenset(
     {"title", "essence", "actions_taken", "difficulty", "question", "answer", "text", "reference"}
@@ -88,7 +94,7 @@ class Vault(shredding.Vault):
     (``DRAFT_DOCUMENTS``) sealed and opened in the caller's transaction."""
 
     def __init__(self, master_key: str) -> None:
-        super().__init__(master_key, texts=MESSAGE_TEXTS)
+        super().__init__(master_key, texts=(*MESSAGE_TEXTS, *SURVEY_TEXTS))
 
     def seal_documents(self, cur: Any, person_id: str, documents: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``documents`` (``{"original": ..., "draft": ...}``) with their free texts sealed for
@@ -96,7 +102,7 @@ class Vault(shredding.Vault):
         key = self.keys.key_for_sealing(cur, person_id)
 
         def seal_text(text: str) -> str:
-            if text == "" or shredding.is_sealed(text):
+            if text in ("", shredding.ERASED) or shredding.is_sealed(text):
                 return text
             return shredding.ERASED if key is None else shredding.seal(key, person_id, text)
 
@@ -111,12 +117,12 @@ class Vault(shredding.Vault):
         """Copies of ``rows`` with every sealed field opened, the drafts' documents included (one query
         for all their persons' keys)."""
         opened = super().open_rows(cur, rows)
-        strings = [s for row in opened for name in DRAFT_DOCUMENTS if name in row for s in sealed_strings(row[name])]
+        strings = [s for row in opened for name in DOCUMENTS if name in row for s in sealed_strings(row[name])]
         if not strings:
             return opened
         key_of = self.keys.lookup(cur, strings)
         for row in opened:
-            for name in DRAFT_DOCUMENTS:
+            for name in DOCUMENTS:
                 if name in row:
                     row[name] = open_document(row[name], key_of)
         return opened
@@ -138,18 +144,18 @@ LEGACY_BATCH = 100
 _UUID = "^[0-9a-fA-F-]{36}$"  # SQL: an author id a key can be made for (``is_person``)
 
 
-def _plain_text_in(column: str) -> str:
-    """SQL: the jsonb ``column`` holds a non-empty plain string under one of ``DRAFT_TEXT_KEYS``."""
+def _plain_text_in(column: str, keys: Iterable[str] = DRAFT_TEXT_KEYS) -> str:
+    """SQL: the jsonb ``column`` holds a non-empty plain string under one of ``keys``."""
     tests = [
         f'jsonb_path_exists({column}, \'lax $.**.{key} ? (@.type() == "string" && @ != "" '
         f'&& @ != "{shredding.ERASED}" && !(@ starts with "{shredding.PREFIX}"))\')'
-        for key in sorted(DRAFT_TEXT_KEYS)
+        for key in sorted(keys)
     ]
     return "(" + " OR ".join(tests) + ")"
 
 
 def seal_legacy_rows(cur: Any, vault: Vault, limit: int = LEGACY_BATCH) -> int:
-    """Seal up to ``limit`` forum messages and ``limit`` drafts that still hold plaintext (written before
+    """Seal up to ``limit`` forum messages, drafts and surveys each that still hold plaintext (written before
     sealing; a published draft's text is the published item's and stays plain); returns how many were
     sealed (0: none is left). Idempotent and safe beside the service's own writes (rows locked)."""
     sealed = 0
@@ -178,6 +184,25 @@ def seal_legacy_rows(cur: Any, vault: Vault, limit: int = LEGACY_BATCH) -> int:
         cur.execute(
             "UPDATE publication_drafts SET original = %s, draft = %s WHERE id = %s",
             (Json(documents["original"]), Json(documents["draft"]), row["id"]),
+        )
+        sealed += 1
+    cur.execute(
+        f"SELECT id, author_id, title, questions FROM surveys WHERE author_id ~ '{_UUID}' AND ((title <> '' "
+        f"AND NOT starts_with(title, '{shredding.PREFIX}') AND title <> %s) OR {_plain_text_in('questions', ['text'])}) "
+        f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (shredding.ERASED, limit),
+    )
+    for row in cur.fetchall():
+        title = vault.seal(
+            cur,
+            row["author_id"],
+            row,
+            texts=[] if row["title"] == shredding.ERASED or shredding.is_sealed(row["title"]) else SURVEY_TEXTS,
+        )
+        questions = vault.seal_documents(cur, row["author_id"], {"questions": row["questions"]})["questions"]
+        cur.execute(
+            "UPDATE surveys SET title = %s, questions = %s WHERE id = %s",
+            (title["title"], Json(questions), row["id"]),
         )
         sealed += 1
     return sealed

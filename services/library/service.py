@@ -71,12 +71,13 @@ PERSONAL_TABLES = {
 # What the library keeps of identity's events (library.identity-events), for surveys' audiences.
 def forget_person(cur, envelope):
     """A PersonErased: the library's key of the person goes (services/common/shredding.py: their drafts'
-    texts and forum messages read "[erased]"), their drafts still waiting leave the review queue
-    (``review.withdraw_erased``), and its copies of them for surveys' audiences (their rubrics, their
+    texts, forum messages and surveys' texts read "[erased]"), their drafts still waiting leave the review
+    queue (``review.withdraw_erased``), their surveys not yet over close (``surveys.close_erased``), and its copies of them for surveys' audiences (their rubrics, their
     accreditation) go too - in one transaction. Returns the withdrawn drafts' ids."""
     person_id = envelope.payload["person_id"]
     shredding.erase_key(cur, person_id)
     withdrawn = review.withdraw_erased(cur, person_id)
+    surveys.close_erased(cur, person_id)
     cur.execute("DELETE FROM survey_mentors WHERE mentor_id = %s", (person_id,))
     cur.execute("DELETE FROM survey_mentees WHERE mentee_id = %s", (person_id,))
     return withdrawn
@@ -452,7 +453,7 @@ class LibraryService:
         actor = _actor(actor)
         definition = load(SurveyDefinitionSchema, definition, "survey")
         with self.db.transaction() as cur:
-            view, announced = surveys.create(cur, actor, definition, request_key or uuid.uuid4().hex)
+            view, announced = surveys.create(cur, self.vault, actor, definition, request_key or uuid.uuid4().hex)
         if announced:
             self.relay.wake()
         log.info(
@@ -468,20 +469,20 @@ class LibraryService:
     def list_surveys(self, actor):
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return {"items": surveys.listing(cur, actor)}
+            return {"items": surveys.listing(cur, self.vault, actor)}
 
     @rpc
     def get_survey(self, actor, survey_id):
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return surveys.readable(cur, actor, survey_id)
+            return surveys.readable(cur, self.vault, actor, survey_id)
 
     @rpc
     def answer_survey(self, actor, survey_id, body):
         actor = _actor(actor)
         body = load(SurveyAnswerSchema, body, "answer")
         with self.db.transaction() as cur:
-            accepted = surveys.answer(cur, actor, survey_id, body["answers"])
+            accepted = surveys.answer(cur, self.vault, actor, survey_id, body["answers"])
         log.info("survey_answered", survey_id=accepted["survey_id"])  # never who
         return accepted
 
@@ -489,7 +490,7 @@ class LibraryService:
     def survey_results(self, actor, survey_id):
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return surveys.results(cur, actor, survey_id)
+            return surveys.results(cur, self.vault, actor, survey_id)
 
     @rpc
     def health(self):

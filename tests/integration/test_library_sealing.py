@@ -9,6 +9,7 @@ English, raw and JSON-escaped) and holds none, while the API reads them back. Af
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from psycopg2 import sql
@@ -201,6 +202,15 @@ def test_rows_written_before_sealing_are_sealed_by_the_data_pass(journey, rpc, d
             "VALUES (%s, 'forum_post', %s, %s, %s, '{}', %s, %s)",
             (draft, str(uuid.uuid4()), str(uuid.uuid4()), author, json.dumps(document), json.dumps(document)),
         )
+        survey = str(uuid.uuid4())
+        questions = [
+            {"id": "q1", "kind": "text", "text": f"Вопрос до шифрования {tag}", "required": True, "options": []}
+        ]
+        cur.execute(
+            "INSERT INTO surveys (id, author_id, title, audience, rubrics, opens_at, closes_at, questions) "
+            "VALUES (%s, %s, %s, 'mentees', '{}', now(), now() + interval '1 day', %s)",
+            (survey, author, f"Опрос {tag}", json.dumps(questions)),
+        )
     assert found_in_database(db, [tag])  # the test's rows hold plaintext until the pass
 
     vault = sealing.Vault(sealing.DEVELOPMENT_MASTER_KEY)  # config.yaml's, as the running service's
@@ -214,6 +224,8 @@ def test_rows_written_before_sealing_are_sealed_by_the_data_pass(journey, rpc, d
         finally:
             conn.autocommit = True
     assert found_in_database(db, escaped([message, essence, tag, "Олег Иванов"])) == {}
+    shown = rpc.library.get_survey(MODERATOR, survey)
+    assert (shown["title"], shown["questions"][0]["text"]) == (f"Опрос {tag}", f"Вопрос до шифрования {tag}")
     [(urgency, rubrics)] = rows(
         db, "SELECT draft->>'urgency', draft->'rubrics' FROM publication_drafts WHERE id = %s", draft
     )
@@ -268,3 +280,45 @@ def test_a_case_of_an_author_erased_before_it_arrived_never_waits_for_review(jou
     assert draft["id"] not in [d["id"] for d in rpc.library.list_drafts(MODERATOR, {})["items"]]
     assert found_in_database(db, escaped([tag])) == {}
     assert rows(db, "SELECT wrapped_key FROM person_keys WHERE person_id = %s", author) == [(None,)]
+
+
+def test_a_mentors_survey_is_sealed_and_closes_when_its_author_is_erased(journey, rpc, db, test_env):
+    mentor, tag = journey["mentor"], uuid.uuid4().hex[:10]
+    eventually(
+        lambda: rows(db, "SELECT accredited FROM survey_mentors WHERE mentor_id = %s", mentor["user_id"]) == [(True,)],
+        message="the library knows the journey's mentor is accredited",
+    )
+    rpc.library.update_survey_settings(MODERATOR, {"mentors_may_create": True})
+    now = datetime.now(timezone.utc)
+    title, single, free = f"Как идёт четверть {tag}?", f'Which form "mostly" {tag}?', f"Что бы вы изменили {tag}?"
+    definition = {
+        "title": title,
+        "audience": "mentees",
+        "opens_at": (now - timedelta(minutes=1)).isoformat(),
+        "closes_at": (now + timedelta(days=7)).isoformat(),
+        "questions": [
+            {"kind": "single", "text": single, "options": ["5", "7"]},
+            {"kind": "text", "text": free, "required": False},
+        ],
+    }
+    survey = rpc.library.create_survey(mentor, definition, uuid.uuid4().hex)
+    assert (survey["title"], [q["text"] for q in survey["questions"]]) == (title, [single, free])
+    respondent = actor("mentee")
+    rpc.library.answer_survey(respondent, survey["id"], {"answers": {"q1": "7", "q2": "Всё хорошо"}})
+    assert found_in_database(db, escaped([title, single, free, tag])) == {}
+    assert rpc.library.get_survey(respondent, survey["id"])["title"] == title
+    assert [q["text"] for q in rpc.library.survey_results(mentor, survey["id"])["questions"]] == [single, free]
+    assert rpc.library.records_of(mentor)["surveys"][0]["title"] == title
+
+    erase(test_env, mentor["user_id"])
+    closed = eventually(
+        lambda: (s := rpc.library.get_survey(MODERATOR, survey["id"]))["title"] == ERASED and s,
+        message="the erased author's survey reads [erased]",
+    )
+    assert closed["state"] == "closed" and [q["text"] for q in closed["questions"]] == [ERASED, ERASED]
+    results = rpc.library.survey_results(MODERATOR, survey["id"])
+    assert results["responses"] == 1 and results["questions"][0]["counts"] == [
+        {"option": "5", "count": 0},
+        {"option": "7", "count": 1},
+    ]
+    assert found_in_database(db, escaped([title, single, free, tag])) == {}
