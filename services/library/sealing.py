@@ -154,51 +154,49 @@ def _plain_text_in(column: str, keys: Iterable[str] = DRAFT_TEXT_KEYS) -> str:
     return "(" + " OR ".join(tests) + ")"
 
 
-def seal_legacy_rows(cur: Any, vault: Vault, limit: int = LEGACY_BATCH) -> int:
+def _plain_rows(cur: Any, table: str, columns: str, plain: str, limit: int | None, person_id: str | None) -> list:
+    """Rows of ``table`` (by ``author_id``) for which the SQL ``plain`` holds: a batch of anybody's, each
+    locked as it is read (others' locked rows wait for the next pass), or with ``person_id`` every one of
+    theirs, waiting for their locks (an erasure)."""
+    whose = f"author_id ~ '{_UUID}'" if person_id is None else "author_id = %(person)s"
+    cur.execute(
+        f"SELECT id, author_id, {columns} FROM {table} WHERE {whose} AND ({plain}) ORDER BY id "
+        + ("LIMIT %(limit)s FOR UPDATE SKIP LOCKED" if person_id is None else "FOR UPDATE"),
+        {"limit": limit, "person": str(person_id), "erased": shredding.ERASED},
+    )
+    return list(cur.fetchall())
+
+
+def _plain_text(column: str) -> str:
+    """SQL: a text column holding plaintext (not empty, not sealed, not ``[erased]``)."""
+    return f"({column} <> '' AND NOT starts_with({column}, '{shredding.PREFIX}') AND {column} <> %(erased)s)"
+
+
+def seal_legacy_rows(cur: Any, vault: Vault, limit: int | None = LEGACY_BATCH, person_id: str | None = None) -> int:
     """Seal up to ``limit`` forum messages, drafts and surveys each that still hold plaintext (written before
     sealing; a published draft's text is the published item's and stays plain); returns how many were
-    sealed (0: none is left). Idempotent and safe beside the service's own writes (rows locked)."""
+    sealed (0: none is left). Idempotent and safe beside the service's own writes (rows locked). With
+    ``person_id``: every row of that person's (what an erasure runs before it shreds the key).
+
+    Not ``shredding.seal_plain_rows``: drafts and questions are jsonb documents, and a text of a person
+    erased before the pass reads ``[erased]``, which that loop would take for plaintext at every tick."""
     sealed = 0
-    cur.execute(
-        f"SELECT id, author_id, text FROM forum_messages WHERE text <> '' AND NOT starts_with(text, "
-        f"'{shredding.PREFIX}') AND text <> %s AND author_id ~ '{_UUID}' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-        (shredding.ERASED, limit),
-    )
-    for row in cur.fetchall():
-        if not is_person(row["author_id"]):
-            continue
+    for row in _plain_rows(cur, "forum_messages", "text", _plain_text("text"), limit, person_id):
         data = vault.seal(cur, row["author_id"], row, texts=MESSAGE_TEXTS)
         cur.execute("UPDATE forum_messages SET text = %s WHERE id = %s", (data["text"], row["id"]))
         sealed += 1
-    cur.execute(
-        f"SELECT id, author_id, original, draft FROM publication_drafts WHERE state <> 'published' "
-        f"AND author_id ~ '{_UUID}' "
-        f"AND ({_plain_text_in('original')} OR {_plain_text_in('draft')}) "
-        f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-        (limit,),
-    )
-    for row in cur.fetchall():
-        if not is_person(row["author_id"]):
-            continue
+    plain = f"state <> 'published' AND ({_plain_text_in('original')} OR {_plain_text_in('draft')})"
+    for row in _plain_rows(cur, "publication_drafts", "original, draft", plain, limit, person_id):
         documents = vault.seal_documents(cur, row["author_id"], {n: row[n] for n in DRAFT_DOCUMENTS})
         cur.execute(
             "UPDATE publication_drafts SET original = %s, draft = %s WHERE id = %s",
             (Json(documents["original"]), Json(documents["draft"]), row["id"]),
         )
         sealed += 1
-    cur.execute(
-        f"SELECT id, author_id, title, questions FROM surveys WHERE author_id ~ '{_UUID}' AND ((title <> '' "
-        f"AND NOT starts_with(title, '{shredding.PREFIX}') AND title <> %s) OR {_plain_text_in('questions', ['text'])}) "
-        f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-        (shredding.ERASED, limit),
-    )
-    for row in cur.fetchall():
-        title = vault.seal(
-            cur,
-            row["author_id"],
-            row,
-            texts=[] if row["title"] == shredding.ERASED or shredding.is_sealed(row["title"]) else SURVEY_TEXTS,
-        )
+    plain = f"{_plain_text('title')} OR {_plain_text_in('questions', ['text'])}"
+    for row in _plain_rows(cur, "surveys", "title, questions", plain, limit, person_id):
+        title_plain = not (row["title"] == shredding.ERASED or shredding.is_sealed(row["title"]))
+        title = vault.seal(cur, row["author_id"], row, texts=SURVEY_TEXTS if title_plain else ())
         questions = vault.seal_documents(cur, row["author_id"], {"questions": row["questions"]})["questions"]
         cur.execute(
             "UPDATE surveys SET title = %s, questions = %s WHERE id = %s",
@@ -206,3 +204,11 @@ def seal_legacy_rows(cur: Any, vault: Vault, limit: int = LEGACY_BATCH) -> int:
         )
         sealed += 1
     return sealed
+
+
+def erase(cur: Any, vault: Vault, person_id: str) -> bool:
+    """PersonErased: what of theirs is still plaintext is sealed first, then their key is shredded, so every
+    text they wrote here reads ``[erased]``; False when they were erased already (nothing to do)."""
+    if is_person(person_id):
+        seal_legacy_rows(cur, vault, limit=None, person_id=person_id)
+    return shredding.erase_key(cur, person_id)

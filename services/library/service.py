@@ -13,7 +13,7 @@ import uuid
 
 from nameko.extensions import DependencyProvider
 
-from contracts.errors import Forbidden, InvalidInput, PlatformError
+from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc_common import ActorSchema
 from contracts.rpc_library import (
     DraftEditSchema,
@@ -69,13 +69,15 @@ PERSONAL_TABLES = {
 
 
 # What the library keeps of identity's events (library.identity-events), for surveys' audiences.
-def forget_person(cur, envelope):
-    """A PersonErased: the library's key of the person goes (services/common/shredding.py: their drafts'
-    texts, forum messages and surveys' texts read "[erased]"), their drafts still waiting leave the review
-    queue (``review.withdraw_erased``), their surveys not yet over close (``surveys.close_erased``), and its copies of them for surveys' audiences (their rubrics, their
-    accreditation) go too - in one transaction. Returns the withdrawn drafts' ids."""
+def forget_person(cur, vault, envelope):
+    """A PersonErased: what of theirs is still plaintext (written before sealing) is sealed, then the
+    library's key of the person goes (services/library/sealing.py ``erase``: their drafts' texts, forum
+    messages and surveys' texts read "[erased]"), their drafts still waiting leave the review queue
+    (``review.withdraw_erased``), their surveys not yet over close (``surveys.close_erased``), and its
+    copies of them for surveys' audiences (their rubrics, their accreditation) go too - in one
+    transaction. Returns the withdrawn drafts' ids."""
     person_id = envelope.payload["person_id"]
-    shredding.erase_key(cur, person_id)
+    sealing.erase(cur, vault, person_id)
     withdrawn = review.withdraw_erased(cur, person_id)
     surveys.close_erased(cur, person_id)
     cur.execute("DELETE FROM survey_mentors WHERE mentor_id = %s", (person_id,))
@@ -86,8 +88,8 @@ def forget_person(cur, envelope):
 IDENTITY_FACTS = {
     "MentorProfileUpdated": surveys.remember_mentor,
     "MenteeInterestsUpdated": surveys.remember_mentee,
-    "PersonErased": forget_person,
 }
+IDENTITY_TYPES = (*IDENTITY_FACTS, "PersonErased")  # what library.identity-events brings
 
 SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
 
@@ -133,7 +135,7 @@ class LibraryService:
     anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     review_mode = review.ReviewMode()
     relay = EventRelay("library", OutboxReader("library"))  # the library's own log: drafts and decisions
-    vault = PersonKeys()  # drafts and forum messages sealed with their writer's key (sealing.py)
+    vault = PersonKeys()  # drafts, forum messages and surveys' texts sealed with their writer's key (sealing.py)
 
     @subscribe("library.case-events")
     def on_case_event(self, envelope):
@@ -399,13 +401,15 @@ class LibraryService:
     def on_identity_event(self, envelope):
         """Mentors' rubrics and accreditation, and mentees' rubrics of interest, for surveys' audiences; a
         PersonErased shreds the library's key of the person and its copies of them (``forget_person``)."""
-        remember = IDENTITY_FACTS.get(envelope.type)
-        if remember is None:
+        if envelope.type not in IDENTITY_TYPES:
             raise ValueError(f"library.identity-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            withdrawn = remember(cur, envelope)
+            if envelope.type == "PersonErased":
+                withdrawn = forget_person(cur, self.vault, envelope)
+            else:
+                IDENTITY_FACTS[envelope.type](cur, envelope)
         if envelope.type == "PersonErased":
             if withdrawn:
                 self.relay.wake()
@@ -413,16 +417,9 @@ class LibraryService:
 
     @configured_timer("LEGACY_SEAL_INTERVAL", 30.0, eager=True)
     def seal_legacy_rows(self):
-        """The data pass: drafts and forum messages written in plaintext before sealing are sealed, a batch
-        each tick (services/library/sealing.py); once none is left each tick is two cheap queries."""
-        try:
-            with self.db.transaction() as cur:
-                sealed = sealing.seal_legacy_rows(cur, self.vault)
-        except PlatformError as exc:  # the rows wait; the next tick tries again
-            log.warning("legacy_sealing_paused", reason=exc.message)
-            return
-        if sealed:
-            log.info("legacy_rows_sealed", rows=sealed)
+        """The data pass: drafts, forum messages and surveys written in plaintext before sealing are sealed,
+        a batch each tick (services/library/sealing.py); once none is left each tick is three cheap queries."""
+        shredding.run_data_pass(self.db, lambda cur: sealing.seal_legacy_rows(cur, self.vault), log)
 
     @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
     def announce_surveys(self):

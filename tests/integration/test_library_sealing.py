@@ -322,3 +322,22 @@ def test_a_mentors_survey_is_sealed_and_closes_when_its_author_is_erased(journey
         {"option": "7", "count": 1},
     ]
     assert found_in_database(db, escaped([title, single, free, tag])) == {}
+
+
+def test_an_erasure_seals_what_the_data_pass_has_not_reached_yet(journey, rpc, db, test_env):
+    """A plaintext forum message (written before sealing) of a person erased before the data pass sealed it
+    reads "[erased]" after their PersonErased, and its text is nowhere in the database."""
+    writer, tag = actor("mentor"), uuid.uuid4().hex[:10]
+    text = f"Старое сообщение {tag}"
+    [thread] = rpc.library.list_threads(MODERATOR)
+    message_id = str(uuid.uuid4())
+    with db(LIBRARY_DB).cursor() as cur:
+        cur.execute(
+            "INSERT INTO forum_messages (id, thread_id, author_id, author_role, text) VALUES (%s, %s, %s, 'mentor', %s)",
+            (message_id, thread["id"], writer["user_id"], text),
+        )
+    body = erase(test_env, writer["user_id"])
+    eventually(lambda: processed(db, LIBRARY_DB, body), message="the PersonErased handled")
+    posts = {p["id"]: p for p in rpc.library.get_thread(MODERATOR, thread["id"])["posts"]}
+    assert posts[message_id]["text"] == ERASED
+    assert found_in_database(db, escaped([text, tag])) == {}
