@@ -42,6 +42,7 @@ ENV_DEFAULTS = {
     "TOKEN_SECRET": "dev-only-token-secret-change-me",
     "IDENTITY_PERSON_KEYS_MASTER_KEY": "dev-only-person-keys-master-key-change-me",
     "NOTIFICATIONS_PERSON_KEYS_MASTER_KEY": "dev-only-notifications-person-keys-master-key-change-me",
+    "LIBRARY_PERSON_KEYS_MASTER_KEY": "dev-only-library-person-keys-master-key-change-me",
     # signed actors (services/common/actors.py): development pairs, named by their labels
     "ACTOR_SIGNING_KEY": "dev-only:actors",
     "ACTOR_VERIFY_KEY": "dev-only:actors",
@@ -184,6 +185,7 @@ SERVICES = {
         "AMQP_URI",
         "ACTOR_VERIFY_KEY",
         "LIBRARY_DATABASE_URL",
+        "LIBRARY_PERSON_KEYS_MASTER_KEY",
         "MIGRATE_ON_START",
         "LIBRARY_REVIEW",
         "LOG_LEVEL",

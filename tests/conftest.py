@@ -28,6 +28,7 @@ from psycopg2 import sql  # noqa: E402
 
 from services.common import broker_users  # noqa: E402
 from services.identity.sealing import DEVELOPMENT_MASTER_KEY  # noqa: E402
+from services.library.sealing import DEVELOPMENT_MASTER_KEY as LIBRARY_DEVELOPMENT_MASTER_KEY  # noqa: E402
 from services.notifications.sealing import DEVELOPMENT_MASTER_KEY as NOTIFICATIONS_DEVELOPMENT_MASTER_KEY  # noqa: E402
 from tests import accounts  # noqa: E402
 from tests.actors import (  # noqa: E402
@@ -79,6 +80,7 @@ def _docker_available():
 # tests/integration (about 20 modules, among them test_gateway's 61 requests) runs in the quick loop.
 SLOW_FOLDERS = {"e2e", "browser", "faults", "security", "deploy"}
 SLOW_INTEGRATION_MODULES = {
+    "test_library_sealing",
     "test_gateway_fuzz",
     "test_authorization_matrix",
     "test_identity_people",
@@ -231,6 +233,8 @@ class TestEnvironment:
             config["PERSON_KEYS_MASTER_KEY"] = DEVELOPMENT_MASTER_KEY
         if service == "notifications":  # its own config.yaml's development key, as `nameko run` reads it
             config["PERSON_KEYS_MASTER_KEY"] = NOTIFICATIONS_DEVELOPMENT_MASTER_KEY
+        if service == "library":  # its own config.yaml's development key, as `nameko run` reads it
+            config["PERSON_KEYS_MASTER_KEY"] = LIBRARY_DEVELOPMENT_MASTER_KEY
         config.update(overrides)
         return config
 

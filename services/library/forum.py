@@ -1,8 +1,9 @@
 """The forum's conversation: what signed-in people write in a thread, and moderators hiding posts.
 
 A thread opens with impersonal case posts (projected from CasePublishedToForum, scrubbed). What
-people then write is their own: stored as written (not scrubbed: the writer chose to say it),
-with the author's id kept for moderation only. Readers see the author as a role and a pseudonym
+people then write is their own: stored as written (not scrubbed: the writer chose to say it), sealed
+with the writer's key (services/library/sealing.py: "[erased]" once they are erased), with the
+author's id kept for moderation only. Readers see the author as a role and a pseudonym
 that holds within one thread ("Mentee 2": the second mentee to write there), never a name, an
 e-mail or an id - so a conversation can be followed, but a person cannot be traced across
 threads. Their own posts are marked ``own``.
@@ -14,6 +15,7 @@ else; moderators still see it, marked hidden, with the reason.
 import uuid
 
 from contracts.errors import Forbidden, InvalidInput, NotFound
+from services.library import sealing
 from services.library.projection import FORUM_NAMESPACE
 
 ROLE_LABELS = {"mentee": "Mentee", "mentor": "Mentor", "moderator": "Moderator"}
@@ -88,20 +90,20 @@ def _thread(cur, thread_id, lock=False):
     return thread
 
 
-def _posts(cur, thread_id):
+def _posts(cur, vault, thread_id):
     cur.execute(f"SELECT {CASE_POST_COLUMNS} FROM forum_posts WHERE thread_id = %s::uuid", (thread_id,))
     case_posts = cur.fetchall()
     cur.execute(f"SELECT {MESSAGE_COLUMNS} FROM forum_messages WHERE thread_id = %s::uuid", (thread_id,))
-    return timeline(case_posts, cur.fetchall())
+    return timeline(case_posts, vault.open_rows(cur, cur.fetchall()))
 
 
 def _labels(posts):
     return pseudonyms((p["author_id"], p["author_role"]) for p in posts if p["kind"] == "message")
 
 
-def thread_view(cur, actor, thread_id):
+def thread_view(cur, vault, actor, thread_id):
     thread = _thread(cur, thread_id)
-    posts = _posts(cur, thread["id"])
+    posts = _posts(cur, vault, thread["id"])
     labels, moderator = _labels(posts), actor["role"] == "moderator"
     views = [post_view(p, labels, actor, moderator) for p in posts]
     return {
@@ -112,10 +114,11 @@ def thread_view(cur, actor, thread_id):
     }
 
 
-def add_message(cur, actor, thread_id, text, reply_to, request_key):
-    """The new message (or the one this request already made) as its author sees it."""
+def add_message(cur, vault, actor, thread_id, text, reply_to, request_key):
+    """The new message (or the one this request already made) as its author sees it; its text is stored
+    sealed with the writer's key (services/library/sealing.py)."""
     thread = _thread(cur, thread_id, lock=True)  # one writer at a time: labels follow writing order
-    posts = _posts(cur, thread["id"])
+    posts = _posts(cur, vault, thread["id"])
     if reply_to is not None:
         reply_to = _uuid_text(reply_to)
         moderator = actor["role"] == "moderator"
@@ -125,19 +128,26 @@ def add_message(cur, actor, thread_id, text, reply_to, request_key):
     cur.execute(
         "INSERT INTO forum_messages (id, thread_id, author_id, author_role, text, reply_to) "
         "VALUES (%s, %s::uuid, %s, %s, %s, %s::uuid) ON CONFLICT (id) DO NOTHING RETURNING id",
-        (new_id, thread["id"], actor["user_id"], actor["role"], text, reply_to),
+        (new_id, thread["id"], actor["user_id"], actor["role"], _sealed(cur, vault, actor, text), reply_to),
     )
     if cur.fetchone() is not None:
         cur.execute("UPDATE forum_threads SET updated_at = now() WHERE id = %s::uuid", (thread["id"],))
     cur.execute(f"SELECT {MESSAGE_COLUMNS}, thread_id::text FROM forum_messages WHERE id = %s", (new_id,))
-    message = cur.fetchone()
+    message = vault.open_row(cur, cur.fetchone())
     if message["thread_id"] != thread["id"]:  # the same request key was used in another thread
         raise InvalidInput("This Idempotency-Key was used for another post.", {"Idempotency-Key": ["Already used."]})
     labels = _labels([*posts, message])
     return post_view({k: v for k, v in message.items() if k != "thread_id"}, labels, actor, True)
 
 
-def hide_post(cur, actor, post_id, reason):
+def _sealed(cur, vault, actor, text):
+    """The message's text as stored: sealed with its writer's key (an id that names no person: plain)."""
+    if not sealing.is_person(actor["user_id"]):
+        return text
+    return vault.seal(cur, actor["user_id"], {"text": text}, texts=sealing.MESSAGE_TEXTS)["text"]
+
+
+def hide_post(cur, vault, actor, post_id, reason):
     """Moderators only; idempotent (the first reason stays). Returns the post as moderators see it."""
     if actor["role"] != "moderator":
         raise Forbidden("Only moderators hide forum posts.")
@@ -148,8 +158,8 @@ def hide_post(cur, actor, post_id, reason):
             f"WHERE id::text = %s RETURNING {columns}, thread_id::text",
             (actor["user_id"], reason, str(post_id)),
         )
-        post = cur.fetchone()
+        post = vault.open_row(cur, cur.fetchone())
         if post is not None:
-            labels = _labels(_posts(cur, post["thread_id"]))
+            labels = _labels(_posts(cur, vault, post["thread_id"]))
             return post_view({k: v for k, v in post.items() if k != "thread_id"}, labels, actor, True)
     raise NotFound(f"No forum post {post_id}.")

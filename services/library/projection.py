@@ -13,7 +13,7 @@ moderator's edit or brings back a withdrawn item (services/library/curation.py).
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from psycopg2.extras import Json, RealDictCursor
@@ -38,6 +38,9 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 EventId = uuid.UUID | str
 # a JSON object of an event or a row: an entry, a post, a draft
 JsonObject = dict[str, Any]
+# seals a new draft's documents ({"original": ..., "draft": ...}) for its author (services/library/sealing.py);
+# the researchers' rebuild passes none: its drafts are a scratch copy that compares only what was published
+DraftSealer = Callable[[str, dict[str, JsonObject]], dict[str, JsonObject]]
 
 
 def entry_id(event_id: EventId) -> uuid.UUID:
@@ -147,21 +150,32 @@ def draft_id(event_id: EventId) -> uuid.UUID:
     return uuid.uuid5(LIBRARY_NAMESPACE, f"draft:{event_id}")
 
 
-def apply(cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER) -> JsonObject | None:
+def apply(
+    cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER, seal: DraftSealer | None = None
+) -> JsonObject | None:
     """A draft for one envelope (a consenting completion, a forum publication); returns the draft, or
-    None when nothing is to be reviewed (no consent, a repeated delivery)."""
+    None when nothing is to be reviewed (no consent, a repeated delivery). ``seal``: the author's texts
+    are stored sealed with it."""
     if envelope.type == "CaseCompleted":
-        return apply_case_completed(cur, envelope, consumer)
+        return apply_case_completed(cur, envelope, consumer, seal)
     if envelope.type == "CasePublishedToForum":
-        return apply_published_to_forum(cur, envelope, consumer)
+        return apply_published_to_forum(cur, envelope, consumer, seal)
     raise ValueError(f"library: no projection for {envelope.type}")
 
 
 def _insert_draft(
-    cur: RealDictCursor, kind: str, envelope: Envelope, rubrics: list[str], original: JsonObject, draft: JsonObject
+    cur: RealDictCursor,
+    kind: str,
+    envelope: Envelope,
+    rubrics: list[str],
+    documents: dict[str, JsonObject],
+    seal: DraftSealer | None,
 ) -> JsonObject:
     p = envelope.payload
     new_id = draft_id(envelope.event_id)
+    author = p.get("author_id")
+    if seal is not None and author:
+        documents = seal(author, documents)
     cur.execute(
         "INSERT INTO publication_drafts (id, kind, source_event_id, case_id, author_id, rubrics, original, "
         "draft) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
@@ -172,14 +186,22 @@ def _insert_draft(
             p.get("case_id"),
             p.get("author_id"),
             rubrics,
-            Json(original),
-            Json(draft),
+            Json(documents["original"]),
+            Json(documents["draft"]),
         ),
     )
-    return {"id": str(new_id), "kind": kind, "rubrics": rubrics, "source_event_id": str(envelope.event_id)}
+    return {
+        "id": str(new_id),
+        "kind": kind,
+        "rubrics": rubrics,
+        "source_event_id": str(envelope.event_id),
+        "author_id": author,
+    }
 
 
-def apply_case_completed(cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER) -> JsonObject | None:
+def apply_case_completed(
+    cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER, seal: DraftSealer | None = None
+) -> JsonObject | None:
     """A draft of the library entry when the author consented to publication; nothing of the case
     reaches the library's items before a decision publishes it (``apply_decision``)."""
     p = envelope.payload
@@ -193,22 +215,26 @@ def apply_case_completed(cur: RealDictCursor, envelope: Envelope, consumer: str 
         "clarifications": p["publication"].get("clarifications") or [],
         "problem_solved": p["problem_solved"],
     }
-    return _insert_draft(cur, "solved_case", envelope, ordered_rubrics(draft["rubrics"]), original, draft)
+    documents = {"original": original, "draft": draft}
+    return _insert_draft(cur, "solved_case", envelope, ordered_rubrics(draft["rubrics"]), documents, seal)
 
 
-def apply_published_to_forum(cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER) -> JsonObject | None:
+def apply_published_to_forum(
+    cur: RealDictCursor, envelope: Envelope, consumer: str = CONSUMER, seal: DraftSealer | None = None
+) -> JsonObject | None:
     """A draft of the forum post (the thread it names, or a new one, once published)."""
     p = envelope.payload
     draft = {**forum_post(p), "thread_id": p["thread_id"]}
     if not first_delivery(cur, envelope, consumer):
         return None
     original = {k: p[k] for k in ("thread_id", "title", "essence", "question", "rubrics", "urgency")}
-    return _insert_draft(cur, "forum_post", envelope, draft["rubrics"], original, draft)
+    return _insert_draft(cur, "forum_post", envelope, draft["rubrics"], {"original": original, "draft": draft}, seal)
 
 
 # ---- decisions (the library's own log: PublicationDecided) --------------------------------------
 
 WITHDRAWN_BY_AUTHOR = "The author withdrew consent to publication."
+AUTHOR_ERASED = "The author's data was erased: the draft can no longer be published."
 
 
 def apply_decision(cur: RealDictCursor, decision: Mapping[str, Any]) -> JsonObject | None:

@@ -9,6 +9,9 @@ reason. With ``automatic`` a draft is published as the anonymizer left it, at on
 their drafts and may withdraw consent (a ``PublicationConsentWithdrawn`` from cases) until - and after -
 publication.
 
+The author's texts are sealed at rest with their key (services/library/sealing.py): every reader here
+opens them; an erased author's waiting drafts are withdrawn (``withdraw_erased``) and read "[erased]".
+
 Every decision is a ``PublicationDecided`` event in the library's outbox, in the same transaction as
 its effect: the library's own log, published to ``library.events`` and replayed by ``mentor-research
 rebuild library`` after the cases log, so a rebuilt library has exactly what was published.
@@ -23,7 +26,7 @@ from contracts import vocabulary as v
 from contracts.errors import Conflict, InvalidInput, NotFound
 from contracts.events import PayloadBreaksContract, load_outgoing
 from services.common import outbox
-from services.library import highlight, projection
+from services.library import highlight, projection, sealing
 
 SOURCE = "library"
 MODERATOR, AUTOMATIC = v.LIBRARY_REVIEW_MODES
@@ -158,7 +161,8 @@ def view(row, moderator):
 # ---- reading ----------------------------------------------------------------------------------
 
 
-def locate(cur, draft_id, lock=False):
+def locate(cur, vault, draft_id, lock=False):
+    """The draft row, its author's texts opened (services/library/sealing.py: ``[erased]`` once erased)."""
     cur.execute(
         f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE id::text = %s{' FOR UPDATE' if lock else ''}",
         (str(draft_id),),
@@ -166,12 +170,12 @@ def locate(cur, draft_id, lock=False):
     row = cur.fetchone()
     if row is None:
         raise NotFound(f"No draft {draft_id}.")
-    return row
+    return vault.open_row(cur, row)
 
 
-def readable(cur, actor, draft_id):
+def readable(cur, vault, actor, draft_id):
     """A moderator reads any draft, its author their own; anyone else is told it does not exist."""
-    row = locate(cur, draft_id)
+    row = locate(cur, vault, draft_id)
     if actor["role"] != "moderator" and row["author_id"] != actor["user_id"]:
         raise NotFound(f"No draft {draft_id}.")
     return view(row, actor["role"] == "moderator")
@@ -182,17 +186,17 @@ def waiting(cur):
     return cur.fetchone()["n"]
 
 
-def listing(cur, state="pending"):
+def listing(cur, vault, state="pending"):
     """Drafts in one state, the oldest waiting first (decided ones: the latest decisions first)."""
     order = "created_at, id" if state == "pending" else "decided_at DESC, id"
     cur.execute(
         f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE state = %s ORDER BY {order} LIMIT %s",
         (state, LIST_LIMIT),
     )
-    return {"items": [summary(r) for r in cur.fetchall()], "waiting": waiting(cur)}
+    return {"items": [summary(r) for r in vault.open_rows(cur, cur.fetchall())], "waiting": waiting(cur)}
 
 
-def authored(cur, author_id, case_id=None):
+def authored(cur, vault, author_id, case_id=None):
     """The author's drafts, newest first (of one case when ``case_id`` is given)."""
     where, args = ("AND case_id = %s", (case_id,)) if case_id else ("", ())
     cur.execute(
@@ -200,7 +204,7 @@ def authored(cur, author_id, case_id=None):
         f"ORDER BY created_at DESC, id LIMIT %s",
         (author_id, *args, LIST_LIMIT),
     )
-    return [view(r, moderator=False) for r in cur.fetchall()]
+    return [view(r, moderator=False) for r in vault.open_rows(cur, cur.fetchall())]
 
 
 # ---- changing ---------------------------------------------------------------------------------
@@ -248,10 +252,14 @@ def decide(cur, row, decision, moderator_id, reason=""):
     return projection.apply_decision(cur, payload)
 
 
-def drafted(cur, draft, mode):
-    """A new draft: published at once when review is automatic, else announced to the moderators."""
+def drafted(cur, vault, draft, mode):
+    """A new draft: published at once when review is automatic, else announced to the moderators; a draft
+    of an author erased before their case's event arrived is withdrawn at once (its texts are "[erased]")."""
+    if sealing.is_person(draft["author_id"]) and vault.is_erased(cur, draft["author_id"]):
+        withdraw_erased(cur, draft["author_id"])
+        return None
     if mode == AUTOMATIC:
-        return decide(cur, locate(cur, draft["id"], lock=True), "published", None)
+        return decide(cur, locate(cur, vault, draft["id"], lock=True), "published", None)
     outbox.append(
         cur,
         SOURCE,
@@ -262,34 +270,54 @@ def drafted(cur, draft, mode):
     return None
 
 
-def _pending(cur, draft_id):
-    row = locate(cur, draft_id, lock=True)
+def _pending(cur, vault, draft_id):
+    row = locate(cur, vault, draft_id, lock=True)
     if row["state"] != "pending":
         raise Conflict(f"The draft was already {row['state']}.", details={"state": row["state"]})
     return row
 
 
-def edit(cur, moderator_id, draft_id, texts):
-    row = _pending(cur, draft_id)
+def edit(cur, vault, moderator_id, draft_id, texts):
+    """The moderator's edit of a waiting draft, stored sealed with the author's key like the draft it
+    replaces (it is still the author's text until published)."""
+    row = _pending(cur, vault, draft_id)
     edited = with_texts(row["kind"], row["draft"], texts)
     _checked(_decision(row, "published", moderator_id, "", edited))  # it must stay publishable
     if edited != row["draft"]:
+        if sealing.is_person(row["author_id"]):
+            edited = vault.seal_documents(cur, row["author_id"], {"draft": edited})["draft"]
         cur.execute(
             "UPDATE publication_drafts SET draft = %s, edited_at = now() WHERE id = %s", (Json(edited), row["id"])
         )
-    return view(locate(cur, row["id"]), moderator=True)
+    return view(locate(cur, vault, row["id"]), moderator=True)
 
 
-def publish(cur, moderator_id, draft_id):
-    row = _pending(cur, draft_id)
+def publish(cur, vault, moderator_id, draft_id):
+    row = _pending(cur, vault, draft_id)
     decide(cur, row, "published", moderator_id)
-    return view(locate(cur, row["id"]), moderator=True)
+    return view(locate(cur, vault, row["id"]), moderator=True)
 
 
-def reject(cur, moderator_id, draft_id, reason):
-    row = _pending(cur, draft_id)
+def reject(cur, vault, moderator_id, draft_id, reason):
+    row = _pending(cur, vault, draft_id)
     decide(cur, row, "rejected", moderator_id, reason)
-    return view(locate(cur, row["id"]), moderator=True)
+    return view(locate(cur, vault, row["id"]), moderator=True)
+
+
+def withdraw_erased(cur, author_id):
+    """The author was erased (identity's PersonErased): their drafts still waiting leave the review queue,
+    withdrawn - their texts read ``[erased]`` and can no longer be published - each by a decision in the
+    library's log that says why (ids and this reason only). Their published items stay: impersonal by
+    review (issue 19). Returns the ids; a second erasure finds none."""
+    cur.execute(
+        f"SELECT {DRAFT_COLUMNS} FROM publication_drafts WHERE author_id = %s AND state = 'pending' "
+        f"ORDER BY created_at, id FOR UPDATE",
+        (str(author_id),),
+    )
+    rows = cur.fetchall()
+    for row in rows:
+        decide(cur, row, "withdrawn", None, projection.AUTHOR_ERASED)
+    return [r["id"] for r in rows]
 
 
 def withdraw_consent(cur, case_id, author_id):

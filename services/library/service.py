@@ -11,6 +11,8 @@ tables.py.
 
 import uuid
 
+from nameko.extensions import DependencyProvider
+
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc_common import ActorSchema
 from contracts.rpc_library import (
@@ -38,7 +40,7 @@ from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
 from services.common.timer import configured_timer
-from services.library import curation, forum, items, projection, review, search, similar, surveys
+from services.library import curation, forum, items, projection, review, sealing, search, similar, surveys
 
 # re-exported: tests and older callers import these from here
 from services.library.projection import (  # noqa: F401
@@ -67,20 +69,27 @@ PERSONAL_TABLES = {
 
 
 # What the library keeps of identity's events (library.identity-events), for surveys' audiences.
-def forget_person(cur, envelope):
-    """A PersonErased: the library's key of the person goes (services/common/shredding.py), and so do its
-    copies of them for surveys' audiences (their rubrics, their accreditation)."""
+def forget_person(cur, vault, envelope):
+    """A PersonErased: what of theirs is still plaintext (written before sealing) is sealed, then the
+    library's key of the person goes (services/library/sealing.py ``erase``: their drafts' texts, forum
+    messages and surveys' texts read "[erased]"), their drafts still waiting leave the review queue
+    (``review.withdraw_erased``), their surveys not yet over close (``surveys.close_erased``), and its
+    copies of them for surveys' audiences (their rubrics, their accreditation) go too - in one
+    transaction. Returns the withdrawn drafts' ids."""
     person_id = envelope.payload["person_id"]
-    shredding.erase_key(cur, person_id)
+    sealing.erase(cur, vault, person_id)
+    withdrawn = review.withdraw_erased(cur, person_id)
+    surveys.close_erased(cur, person_id)
     cur.execute("DELETE FROM survey_mentors WHERE mentor_id = %s", (person_id,))
     cur.execute("DELETE FROM survey_mentees WHERE mentee_id = %s", (person_id,))
+    return withdrawn
 
 
 IDENTITY_FACTS = {
     "MentorProfileUpdated": surveys.remember_mentor,
     "MenteeInterestsUpdated": surveys.remember_mentee,
-    "PersonErased": forget_person,
 }
+IDENTITY_TYPES = (*IDENTITY_FACTS, "PersonErased")  # what library.identity-events brings
 
 SIMILAR_FIELDS = ("score", "relevance", "text_score", "rubric_score", "outcome_score", "matched_rubrics", "reasons")
 
@@ -105,6 +114,17 @@ def _moderator(actor, what):
     return actor
 
 
+class PersonKeys(DependencyProvider):
+    """The vault of the persons' keys (services/library/sealing.py) under PERSON_KEYS_MASTER_KEY, built once
+    at start (fails fast without the setting)."""
+
+    def setup(self):
+        self.vault = sealing.Vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
+
+    def get_dependency(self, worker_ctx):
+        return self.vault
+
+
 class LibraryService:
     name = "library"
 
@@ -115,6 +135,7 @@ class LibraryService:
     anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     review_mode = review.ReviewMode()
     relay = EventRelay("library", OutboxReader("library"))  # the library's own log: drafts and decisions
+    vault = PersonKeys()  # drafts, forum messages and surveys' texts sealed with their writer's key (sealing.py)
 
     @subscribe("library.case-events")
     def on_case_event(self, envelope):
@@ -130,8 +151,8 @@ class LibraryService:
         """A consenting completion or a forum publication: a draft, reviewed before anything is published
         (published at once only with LIBRARY_REVIEW=automatic)."""
         with self.db.transaction() as cur:
-            draft = projection.apply(cur, envelope, self.name)
-            published = review.drafted(cur, draft, self.review_mode) if draft is not None else None
+            draft = projection.apply(cur, envelope, self.name, seal=self._draft_sealer(cur))
+            published = review.drafted(cur, self.vault, draft, self.review_mode) if draft is not None else None
         if draft is None:
             return
         self.relay.wake()
@@ -143,6 +164,16 @@ class LibraryService:
             review=self.review_mode,
             published=published is not None,
         )
+
+    def _draft_sealer(self, cur):
+        """A new draft's documents sealed with its author's key (ids that name no person: as they are)."""
+
+        def seal(author_id, documents):
+            if not sealing.is_person(author_id):
+                return documents
+            return self.vault.seal_documents(cur, author_id, documents)
+
+        return seal
 
     def _on_consent_withdrawn(self, envelope):
         with self.db.transaction() as cur:
@@ -258,7 +289,7 @@ class LibraryService:
         _moderator(actor, "review drafts")
         query = load(DraftQuerySchema, query or {}, "query")
         with self.db.transaction() as cur:
-            return review.listing(cur, query["state"])
+            return review.listing(cur, self.vault, query["state"])
 
     @rpc
     def waiting_drafts(self, actor):
@@ -271,21 +302,21 @@ class LibraryService:
         """A moderator: the draft beside the original, marked; its author: the impersonal text."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return review.readable(cur, actor, draft_id)
+            return review.readable(cur, self.vault, actor, draft_id)
 
     @rpc
     def my_drafts(self, actor, case_id=None):
         """The author's drafts (of one case), to preview what would be published."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return {"items": review.authored(cur, actor["user_id"], case_id)}
+            return {"items": review.authored(cur, self.vault, actor["user_id"], case_id)}
 
     @rpc
     def edit_draft(self, actor, draft_id, body):
         actor = _moderator(actor, "edit drafts")
         texts = load(DraftEditSchema, body, "draft")["texts"]
         with self.db.transaction() as cur:
-            view = review.edit(cur, actor["user_id"], draft_id, texts)
+            view = review.edit(cur, self.vault, actor["user_id"], draft_id, texts)
         log.info("draft_edited", draft_id=view["id"], texts=sorted(texts))
         return view
 
@@ -293,7 +324,7 @@ class LibraryService:
     def publish_draft(self, actor, draft_id):
         actor = _moderator(actor, "publish drafts")
         with self.db.transaction() as cur:
-            view = review.publish(cur, actor["user_id"], draft_id)
+            view = review.publish(cur, self.vault, actor["user_id"], draft_id)
         self.relay.wake()
         log.info("draft_published", draft_id=view["id"], kind=view["kind"])
         return view
@@ -303,7 +334,7 @@ class LibraryService:
         actor = _moderator(actor, "reject drafts")
         body = load(ModerationReasonSchema, body)
         with self.db.transaction() as cur:
-            view = review.reject(cur, actor["user_id"], draft_id, body["reason"])
+            view = review.reject(cur, self.vault, actor["user_id"], draft_id, body["reason"])
         self.relay.wake()
         log.info("draft_rejected", draft_id=view["id"], kind=view["kind"])
         return view
@@ -313,7 +344,7 @@ class LibraryService:
         """Everything the library holds about the signed-in person (GET /api/v1/me/data)."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return records(cur, PERSONAL_TABLES, actor["user_id"])
+            return records(cur, PERSONAL_TABLES, actor["user_id"], self.vault.open_rows)
 
     # ---- the forum ------------------------------------------------------------------------
 
@@ -341,7 +372,7 @@ class LibraryService:
         """A thread with its posts, oldest first: case posts and messages (forum.py)."""
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return forum.thread_view(cur, actor, thread_id)
+            return forum.thread_view(cur, self.vault, actor, thread_id)
 
     @rpc
     def add_post(self, actor, thread_id, post, request_key=None):
@@ -350,7 +381,7 @@ class LibraryService:
         post = load(ForumMessageSchema, post)
         with self.db.transaction() as cur:
             view = forum.add_message(
-                cur, actor, thread_id, post["text"], post["reply_to"], request_key or uuid.uuid4().hex
+                cur, self.vault, actor, thread_id, post["text"], post["reply_to"], request_key or uuid.uuid4().hex
             )
         log.info("forum_message_added", thread_id=str(thread_id), post_id=view["id"], reply=bool(post["reply_to"]))
         return view
@@ -360,7 +391,7 @@ class LibraryService:
         actor = _moderator(actor, "hide forum posts")
         body = load(ModerationReasonSchema, body)
         with self.db.transaction() as cur:
-            view = forum.hide_post(cur, actor, post_id, body["reason"])
+            view = forum.hide_post(cur, self.vault, actor, post_id, body["reason"])
         log.info("forum_post_hidden", post_id=view["id"], kind=view["kind"])
         return view
 
@@ -370,15 +401,25 @@ class LibraryService:
     def on_identity_event(self, envelope):
         """Mentors' rubrics and accreditation, and mentees' rubrics of interest, for surveys' audiences; a
         PersonErased shreds the library's key of the person and its copies of them (``forget_person``)."""
-        remember = IDENTITY_FACTS.get(envelope.type)
-        if remember is None:
+        if envelope.type not in IDENTITY_TYPES:
             raise ValueError(f"library.identity-events: no handler for {envelope.type}")
         with self.db.transaction() as cur:
             if not first_delivery(cur, envelope, self.name):
                 return
-            remember(cur, envelope)
+            if envelope.type == "PersonErased":
+                withdrawn = forget_person(cur, self.vault, envelope)
+            else:
+                IDENTITY_FACTS[envelope.type](cur, envelope)
         if envelope.type == "PersonErased":
-            log.info("person_erased", person_id=envelope.payload["person_id"])
+            if withdrawn:
+                self.relay.wake()
+            log.info("person_erased", person_id=envelope.payload["person_id"], drafts_withdrawn=withdrawn)
+
+    @configured_timer("LEGACY_SEAL_INTERVAL", 30.0, eager=True)
+    def seal_legacy_rows(self):
+        """The data pass: drafts, forum messages and surveys written in plaintext before sealing are sealed,
+        a batch each tick (services/library/sealing.py); once none is left each tick is three cheap queries."""
+        shredding.run_data_pass(self.db, lambda cur: sealing.seal_legacy_rows(cur, self.vault), log)
 
     @configured_timer("SURVEY_CHECK_INTERVAL", default=30)
     def announce_surveys(self):
@@ -409,7 +450,7 @@ class LibraryService:
         actor = _actor(actor)
         definition = load(SurveyDefinitionSchema, definition, "survey")
         with self.db.transaction() as cur:
-            view, announced = surveys.create(cur, actor, definition, request_key or uuid.uuid4().hex)
+            view, announced = surveys.create(cur, self.vault, actor, definition, request_key or uuid.uuid4().hex)
         if announced:
             self.relay.wake()
         log.info(
@@ -425,20 +466,20 @@ class LibraryService:
     def list_surveys(self, actor):
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return {"items": surveys.listing(cur, actor)}
+            return {"items": surveys.listing(cur, self.vault, actor)}
 
     @rpc
     def get_survey(self, actor, survey_id):
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return surveys.readable(cur, actor, survey_id)
+            return surveys.readable(cur, self.vault, actor, survey_id)
 
     @rpc
     def answer_survey(self, actor, survey_id, body):
         actor = _actor(actor)
         body = load(SurveyAnswerSchema, body, "answer")
         with self.db.transaction() as cur:
-            accepted = surveys.answer(cur, actor, survey_id, body["answers"])
+            accepted = surveys.answer(cur, self.vault, actor, survey_id, body["answers"])
         log.info("survey_answered", survey_id=accepted["survey_id"])  # never who
         return accepted
 
@@ -446,7 +487,7 @@ class LibraryService:
     def survey_results(self, actor, survey_id):
         actor = _actor(actor)
         with self.db.transaction() as cur:
-            return surveys.results(cur, actor, survey_id)
+            return surveys.results(cur, self.vault, actor, survey_id)
 
     @rpc
     def health(self):

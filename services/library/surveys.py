@@ -32,6 +32,7 @@ from contracts.errors import Forbidden, InvalidInput, NotFound
 from contracts.surveys import AUDIENCE_ROLES, CHOICE_KINDS, SCALE, TEXT_ANSWER_MAX, question_id
 from services.common import outbox
 from services.common.anonymizer import scrub
+from services.library import sealing
 
 SURVEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:surveys")
 SETTING_MENTORS_MAY_CREATE = "mentors_may_create"
@@ -287,34 +288,36 @@ def _announce(cur, survey):
     return True
 
 
-def create(cur, actor, definition, request_key):
+def create(cur, vault, actor, definition, request_key):
     """The new survey (or the one this request already created) as its author sees it; True when the
-    SurveyOpened was written now (it opens at once)."""
+    SurveyOpened was written now (it opens at once). Its title and questions' texts are stored sealed with
+    the author's key (services/library/sealing.py); the options stay plain: answers and results count them."""
     _may_create(cur, actor)
     now = _now()
     if definition["closes_at"] <= now:
         raise InvalidInput("The survey would never be open.", {"closes_at": ["Must be in the future."]})
     new_id = survey_id(actor, request_key)
     questions = numbered(definition["questions"])
+    sealed = _sealed(cur, vault, actor["user_id"], definition["title"], questions)
     cur.execute(
         "INSERT INTO surveys (id, author_id, title, audience, rubrics, opens_at, closes_at, questions) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
         (
             new_id,
             actor["user_id"],
-            definition["title"],
+            sealed["title"],
             definition["audience"],
             definition["rubrics"],
             definition["opens_at"],
             definition["closes_at"],
-            Json(questions),
+            Json(sealed["questions"]),
         ),
     )
     if cur.fetchone() is not None:
         cur.execute(
             "INSERT INTO survey_results (survey_id, results) VALUES (%s, %s)", (new_id, Json(empty_results(questions)))
         )
-    survey = _survey(cur, new_id)
+    survey = _survey(cur, vault, new_id)
     announced = survey["opens_at"] <= now and _announce(cur, survey)
     return _view(cur, _reader(cur, actor), survey, now), announced
 
@@ -336,7 +339,18 @@ def _uuid_text(value):
         raise NotFound(f"No survey {value}.") from None
 
 
-def _survey(cur, survey_id_, lock=False):
+def _sealed(cur, vault, author_id, title, questions):
+    """``{"title", "questions"}`` as stored: sealed with the author's key (an id that names no person: plain)."""
+    if not sealing.is_person(author_id):
+        return {"title": title, "questions": questions}
+    return {
+        "title": vault.seal(cur, author_id, {"title": title}, texts=sealing.SURVEY_TEXTS)["title"],
+        "questions": vault.seal_documents(cur, author_id, {"questions": questions})["questions"],
+    }
+
+
+def _survey(cur, vault, survey_id_, lock=False):
+    """The survey, its author's texts opened (``[erased]`` once the author is erased)."""
     cur.execute(
         f"SELECT {SURVEY_COLUMNS} FROM surveys WHERE id = %s::uuid" + (" FOR UPDATE" if lock else ""),
         (_uuid_text(survey_id_),),
@@ -344,7 +358,7 @@ def _survey(cur, survey_id_, lock=False):
     survey = cur.fetchone()
     if survey is None:
         raise NotFound(f"No survey {survey_id_}.")
-    return survey
+    return vault.open_row(cur, survey)
 
 
 def _answered(cur, survey_id_, user_id):
@@ -394,25 +408,26 @@ def _view(cur, actor, survey, now):
     }
 
 
-def listing(cur, actor):
+def listing(cur, vault, actor):
     """Newest first: everything for a moderator; one's own and those open or closed for one's audience."""
     now, reader = _now(), _reader(cur, actor)
     cur.execute(f"SELECT {SURVEY_COLUMNS} FROM surveys ORDER BY created_at DESC, id LIMIT 500")
-    return [_view(cur, reader, s, now) for s in cur.fetchall() if _visible(reader, s, now)]
+    visible = [s for s in cur.fetchall() if _visible(reader, s, now)]
+    return [_view(cur, reader, s, now) for s in vault.open_rows(cur, visible)]
 
 
-def readable(cur, actor, survey_id_):
-    survey, now, reader = _survey(cur, survey_id_), _now(), _reader(cur, actor)
+def readable(cur, vault, actor, survey_id_):
+    survey, now, reader = _survey(cur, vault, survey_id_), _now(), _reader(cur, actor)
     if not _visible(reader, survey, now):
         raise NotFound(f"No survey {survey_id_}.")
     return _view(cur, reader, survey, now)
 
 
-def answer(cur, actor, survey_id_, answers):
+def answer(cur, vault, actor, survey_id_, answers):
     """Record one person's answer: a fact in the survey's stream, the running results, and that they
     answered (without the answer). InvalidInput names ``survey`` (not open, not asked, answered before)
     or ``answers.<id>``."""
-    survey, now = _survey(cur, survey_id_, lock=True), _now()  # one answer at a time per survey: seq, results
+    survey, now = _survey(cur, vault, survey_id_, lock=True), _now()  # one answer at a time per survey: seq, results
     known = _reader(cur, actor)["known"]
     if not _reads_results(actor, survey) and not in_audience(survey, actor["role"], known):
         raise NotFound(f"No survey {survey_id_}.")
@@ -442,9 +457,9 @@ def answer(cur, actor, survey_id_, answers):
     return {"survey_id": survey["id"], "answered": True}
 
 
-def results(cur, actor, survey_id_):
+def results(cur, vault, actor, survey_id_):
     """The aggregates, for the author and moderators only (anyone else: 404, as for a survey not theirs)."""
-    survey, now, reader = _survey(cur, survey_id_), _now(), _reader(cur, actor)
+    survey, now, reader = _survey(cur, vault, survey_id_), _now(), _reader(cur, actor)
     if not _reads_results(actor, survey):
         if _visible(reader, survey, now):
             raise Forbidden("Only the survey's author and moderators read its results.")
@@ -458,6 +473,17 @@ def facts(cur, survey_id_):
     """A survey's stream of facts: its answers in ``seq`` order."""
     cur.execute("SELECT answers FROM survey_answers WHERE survey_id = %s::uuid ORDER BY seq", (survey_id_,))
     return [row["answers"] for row in cur.fetchall()]
+
+
+def close_erased(cur, author_id):
+    """The author was erased: their surveys not yet over close now (their title and questions read
+    "[erased]": nobody could answer them meaningfully); the answers given stay, anonymous. Idempotent."""
+    cur.execute(
+        "UPDATE surveys SET closes_at = now(), opens_at = least(opens_at, now()) "
+        "WHERE author_id = %s AND closes_at > now() RETURNING id::text",
+        (str(author_id),),
+    )
+    return [row["id"] for row in cur.fetchall()]
 
 
 def remember_mentor(cur, envelope):

@@ -12,7 +12,8 @@ material's description), C the rest (actions taken, difficulty, clarifications; 
 Review (services/library/review.py): a consenting completion or a forum publication is first a row of
 ``publication_drafts`` (the original, while it waits, beside the impersonal draft a moderator edits);
 only a decision, written to the library's outbox as ``PublicationDecided`` (its own log, which the rebuild
-replays), puts it into the item and forum tables.
+replays), puts it into the item and forum tables. A draft's documents and a forum message's text are sealed
+with their writer's key (services/library/sealing.py); the published tables are impersonal and stay plain.
 
 The outcome columns (``problem_solved``, ``helpfulness``) and ``author_id`` serve similar cases
 (services/library/similar.py); ``author_id`` never leaves the service.

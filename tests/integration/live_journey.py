@@ -92,7 +92,7 @@ def completed_journey(start_module_service, test_env, prefix, with_notifications
             return cur.fetchone() == (1, 1)
 
     eventually(projected, message="library entry and forum post projected live")
-    yield {**urls, "live": live, "test_env": test_env}
+    yield {**urls, "live": live, "test_env": test_env, "mentee": mentee, "mentor": mentor}
     live.close()
 
 
