@@ -45,6 +45,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.metrics import Metrics
 from services.common.outbox import OutboxReader
+from services.common.person_keys import PersonKeys
 from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, TimedRpcProxy, rpc
@@ -149,17 +150,6 @@ class AccountMail(DependencyProvider):
         return self
 
 
-class PersonKeys(DependencyProvider):
-    """The vault of the persons' keys (services/identity/sealing.py) under PERSON_KEYS_MASTER_KEY, built
-    once at start (fails fast without the setting)."""
-
-    def setup(self):
-        self.vault = sealing.Vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
-
-    def get_dependency(self, worker_ctx):
-        return self.vault
-
-
 ACCOUNT_EMAIL_BATCH = 20
 ACCOUNT_EMAIL_LEASE_SECONDS = 120.0  # longer than one SMTP exchange may take (timeout included)
 
@@ -200,7 +190,7 @@ class IdentityService:
     passwords = Passwords()
     limits = Throttle()
     account_mail = AccountMail()
-    vault = PersonKeys()
+    vault = PersonKeys(sealing.Vault)
     cases = TimedRpcProxy("cases")  # who may see an author (services/identity/case_gate.py)
     rpc_deadline = RpcDeadline()  # the request's deadline, checked when its worker starts
     config = Config()

@@ -11,8 +11,6 @@ tables.py.
 
 import uuid
 
-from nameko.extensions import DependencyProvider
-
 from contracts.errors import Forbidden, InvalidInput
 from contracts.rpc_common import ActorSchema
 from contracts.rpc_library import (
@@ -36,6 +34,7 @@ from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.metrics import Metrics
 from services.common.outbox import OutboxReader
+from services.common.person_keys import PersonKeys
 from services.common.personal_data import records
 from services.common.relay import EventRelay
 from services.common.rpc import RpcDeadline, rpc
@@ -114,17 +113,6 @@ def _moderator(actor, what):
     return actor
 
 
-class PersonKeys(DependencyProvider):
-    """The vault of the persons' keys (services/library/sealing.py) under PERSON_KEYS_MASTER_KEY, built once
-    at start (fails fast without the setting)."""
-
-    def setup(self):
-        self.vault = sealing.Vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
-
-    def get_dependency(self, worker_ctx):
-        return self.vault
-
-
 class LibraryService:
     name = "library"
 
@@ -135,7 +123,8 @@ class LibraryService:
     anonymizer_models = AnonymizerModels()  # loaded at start, not by the first text it scrubs
     review_mode = review.ReviewMode()
     relay = EventRelay("library", OutboxReader("library"))  # the library's own log: drafts and decisions
-    vault = PersonKeys()  # drafts, forum messages and surveys' texts sealed with their writer's key (sealing.py)
+    # drafts, forum messages and surveys' texts sealed with their writer's key (sealing.py)
+    vault = PersonKeys(sealing.Vault)
 
     @subscribe("library.case-events")
     def on_case_event(self, envelope):

@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime, timezone
 
 from nameko.dependency_providers import Config
-from nameko.extensions import DependencyProvider
 
 from contracts.errors import Forbidden, NotFound, PlatformError, ServiceUnavailable
 from contracts.news import (
@@ -40,6 +39,7 @@ from services.common.db import Database
 from services.common.health import health_report
 from services.common.logs import CorrelationContext, get_logger
 from services.common.metrics import Metrics
+from services.common.person_keys import PersonKeys
 from services.common.personal_data import records
 from services.common.rpc import RpcDeadline, rpc
 from services.common.timer import TimerWake, configured_timer, wakeable_timer
@@ -72,17 +72,6 @@ PERSONAL_TABLES = {
 }
 
 
-class PersonKeys(DependencyProvider):
-    """The vault of the persons' keys (services/notifications/sealing.py) under PERSON_KEYS_MASTER_KEY,
-    built once at start (fails fast without the setting)."""
-
-    def setup(self):
-        self.vault = sealing.vault(self.container.config["PERSON_KEYS_MASTER_KEY"])
-
-    def get_dependency(self, worker_ctx):
-        return self.vault
-
-
 class NotificationsService:
     name = SERVICE
 
@@ -92,7 +81,7 @@ class NotificationsService:
     db = Database("notifications")
     identity = Directory()
     config = Config()
-    vault = PersonKeys()  # direct messages and calendar texts sealed with their writer's key
+    vault = PersonKeys(sealing.vault)  # direct messages and calendar texts sealed with their writer's key
     wake_email_sender = TimerWake("send_emails")  # e-mails go out as they are queued
     wake_news_delivery = TimerWake("deliver_news")  # an item published now is sent now
 

@@ -12,13 +12,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from psycopg2 import sql
 from psycopg2.extras import RealDictCursor
 
 from services.common import shredding
 from services.common.shredding import ERASED, SEALED_PREFIX
 from services.library import sealing
 from services.library.projection import AUTHOR_ERASED
+from tests.integration import at_rest
 from tests.integration.event_helpers import envelope, processed, publish_all
 from tests.integration.live_journey import completed_journey
 from tests.support import actor, case_form, eventually, run_research
@@ -42,29 +42,11 @@ def escaped(texts):
 
 
 def found_in_database(db, needles):
-    """{needle: ["table.column", ...]}: where any text, varchar, JSON or array column of any table of the
-    library's database holds one of the texts (as a substring of the column's text)."""
-    with db(LIBRARY_DB).cursor() as cur:
-        cur.execute(
-            "SELECT table_name, column_name FROM information_schema.columns c "
-            "JOIN information_schema.tables t USING (table_schema, table_name) "
-            "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' "
-            "AND c.data_type IN ('text', 'character varying', 'json', 'jsonb', 'ARRAY', 'tsvector')"
-        )
-        columns = cur.fetchall()
-        assert {("forum_messages", "text"), ("publication_drafts", "original"), ("outbox", "envelope")} <= set(columns)
-        found = {}
-        for needle in needles:
-            for table, column in columns:
-                cur.execute(
-                    sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE strpos({}::text, %s) > 0)").format(
-                        sql.Identifier(table), sql.Identifier(column)
-                    ),
-                    (needle,),
-                )
-                if cur.fetchone()[0]:
-                    found.setdefault(needle, []).append(f"{table}.{column}")
-        return found
+    return at_rest.found_in_database(
+        db(LIBRARY_DB),
+        needles,
+        {("forum_messages", "text"), ("publication_drafts", "original"), ("outbox", "envelope")},
+    )
 
 
 def rows(db, query, *args):

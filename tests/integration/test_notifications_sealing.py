@@ -9,11 +9,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from psycopg2 import sql
 from psycopg2.extras import RealDictCursor
 
 from services.common.shredding import ERASED, SEALED_PREFIX
 from services.notifications import sealing
+from tests.integration import at_rest
 from tests.integration.event_helpers import envelope, publish_all
 from tests.integration.test_communication_http import iso, online, person, start_communication
 from tests.support import eventually
@@ -25,29 +25,9 @@ def api(start_module_service, test_env):
 
 
 def found_in_database(db, needles):
-    """{needle: ["table.column", ...]}: where any text, varchar, JSON or array column of any table of
-    notifications' database holds one of the texts (as a substring of the column's text)."""
-    with db("notifications").cursor() as cur:
-        cur.execute(
-            "SELECT table_name, column_name FROM information_schema.columns c "
-            "JOIN information_schema.tables t USING (table_schema, table_name) "
-            "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' "
-            "AND c.data_type IN ('text', 'character varying', 'json', 'jsonb', 'ARRAY')"
-        )
-        columns = cur.fetchall()
-        assert ("direct_messages", "text") in columns and ("calendar_events", "title") in columns
-        found = {}
-        for needle in needles:
-            for table, column in columns:
-                cur.execute(
-                    sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE strpos({}::text, %s) > 0)").format(
-                        sql.Identifier(table), sql.Identifier(column)
-                    ),
-                    (needle,),
-                )
-                if cur.fetchone()[0]:
-                    found.setdefault(needle, []).append(f"{table}.{column}")
-        return found
+    return at_rest.found_in_database(
+        db("notifications"), needles, {("direct_messages", "text"), ("calendar_events", "title")}
+    )
 
 
 def erase(test_env, person_id):
