@@ -18,7 +18,7 @@ import json
 from contracts.vocabulary import TURN_BY_STATE
 from services.cases.application import CasesApplication
 from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, CLOSED, FLAG_MENTOR_OVERDUE
-from services.cases.sealing import EXCERPT_TEXTS
+from services.cases.sealing import EXCERPT_TEXTS, is_person
 from services.common import paging
 from services.common.paging import decode_cursor  # the case list pages with the common cursor
 from services.common.shredding import ERASED
@@ -81,7 +81,8 @@ def upsert(cur, case, vault):
     (``CasesApplication.vault``), which seals the excerpt with the author's key."""
     chosen_at = (case.chosen_at or case.modified_on) if case.mentor_id and case.state == AWAITING_ACCEPTANCE else None
     f = summary_figures(case)
-    f = vault.seal(cur, case.author_id, f, texts=EXCERPT_TEXTS)
+    if is_person(case.author_id):
+        f = vault.seal(cur, case.author_id, f, texts=EXCERPT_TEXTS)
     cur.execute(
         """INSERT INTO case_index (case_id, number, author_id, mentor_id, participant_ids, state, rubrics, urgency,
                                    version, created_at, updated_at, flag_reason, chosen_at, waiting_since,

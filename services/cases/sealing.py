@@ -22,6 +22,7 @@ Events stored before sealing are plaintext and stay so (an append-only log is no
 Everything here is pure.
 """
 
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -59,6 +60,17 @@ SEALED: dict[str, tuple[str, tuple[Path, ...]]] = {
     "MentorDeclined": ("mentor_id", (("reason",),)),
     "PublishedToForum": (AUTHOR, (("title",),)),
 }
+
+
+def is_person(writer: object) -> bool:
+    """Whether ``writer`` can have a key: persons are identity's accounts, whose ids are UUIDs (the
+    ``person_keys`` column's type). Any other id (the system; hand-made ids of some tests) names nobody
+    who could be erased, and its texts stay as written."""
+    try:
+        uuid.UUID(str(writer))
+    except ValueError:
+        return False
+    return writer is not None
 
 
 def kind_of(domain_event: object) -> str:

@@ -106,3 +106,8 @@ def test_sealing_twice_seals_once_and_plaintext_of_old_events_opens_as_it_is():
     assert sealing.opener(KEYS.get)("written before sealing") == "written before sealing"
     assert sealing.map_texts("MentorChosen", {"mentor_id": MENTOR}, seal) == {}
     assert sealing.writer_of("MentorChosen", {"mentor_id": MENTOR}, AUTHOR) is None
+
+
+def test_only_persons_ids_have_keys():
+    assert sealing.is_person(AUTHOR) and sealing.is_person(uuid.UUID(MENTOR))
+    assert not sealing.is_person("system") and not sealing.is_person(None) and not sealing.is_person("")
