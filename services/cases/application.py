@@ -213,12 +213,12 @@ class CasesApplication(FastSaveApplication):
         if not writers:
             return
         with self._key_cursor(commit=True) as cur:
-            keys = {w: self.person_keys.key_for_sealing(cur, w) for w in sorted(set(writers.values()))}
+            keys = self.person_keys.keys_for_sealing(cur, writers.values())
         for domain_event in domain_events:
             writer = writers.get(id(domain_event))
             if writer is None:
                 continue
-            seal_text = sealing.sealer(keys[writer], writer)
+            seal_text = sealing.sealer(keys[str(uuid.UUID(writer))], writer)
             for name, value in sealing.map_texts(
                 sealing.kind_of(domain_event), domain_event.__dict__, seal_text
             ).items():

@@ -23,7 +23,7 @@ import pytest
 
 from services.cases.application import open_application
 from services.cases.service import CasesService
-from services.common.shredding import ERASED
+from services.common.shredding import ERASED, KeyStore, erase_key
 from tests.actors import signed_rpc
 from tests.integration.event_helpers import envelope, open_broker
 from tests.support import actor, case_form, eventually
@@ -322,3 +322,21 @@ def test_an_erased_persons_texts_read_erased_and_nothing_of_them_remains(cases, 
         assert {app.get_case(i).state for i in ids} == {"completed", "withdrawn"}
     finally:
         app.close()
+
+
+def test_keys_for_sealing_are_made_once_read_in_one_query_and_never_again_after_erasure(cases):
+    """KeyStore.keys_for_sealing (services/common/shredding.py), which the cases application uses
+    for each batch of events: a key is made on first use only, read back the same, and an erased
+    person gets None, their tombstone never replaced by a new key."""
+    _, db, _ = cases
+    store = KeyStore("a test master key, thirty-two characters")
+    known, new, erased = (str(uuid.uuid4()) for _ in range(3))
+    with db.cursor() as cur:
+        first = store.keys_for_sealing(cur, [known, erased])
+        erase_key(cur, erased)
+        again = store.keys_for_sealing(cur, [known, new, erased, known.upper()])
+        assert again[known] == first[known] is not None and again[new] is not None
+        assert again[erased] is None and set(again) == {known, new, erased}
+        assert store.keys_for_sealing(cur, [new]) == {new: again[new]}
+        cur.execute("SELECT wrapped_key FROM person_keys WHERE person_id = %s", (erased,))
+        assert cur.fetchone()[0] is None
