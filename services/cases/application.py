@@ -207,7 +207,10 @@ class CasesApplication(FastSaveApplication):
         for domain_event in domain_events if self.seals else ():
             kind = sealing.kind_of(domain_event)
             if kind in sealing.SEALED:
-                writer = sealing.writer_of(kind, domain_event.__dict__, self._author_of(domain_event, aggregates))
+                author = (
+                    self._author_of(domain_event, aggregates) if sealing.SEALED[kind][0] == sealing.AUTHOR else None
+                )
+                writer = sealing.writer_of(kind, domain_event.__dict__, author)
                 if sealing.is_person(writer):
                     writers[id(domain_event)] = str(writer)
         if not writers:
