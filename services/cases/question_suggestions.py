@@ -344,7 +344,10 @@ def _refold(cur, app, notifications):
 
 def forget(cur, app, case_ids):
     """Refold the pool records of the cases an erased person wrote into (called after their key is
-    erased, so their texts load as ``[erased]`` and are left out); idempotent."""
+    erased, so their texts load as ``[erased]`` and are left out); idempotent. A fold of the log under
+    way (``catch_up``, which may have read the cases before the erasure) is waited for first: it holds
+    the projection's position row, which this takes too."""
+    cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE", (RELAY,))
     for case_id in case_ids:
         case = app.get_case(case_id)
         store(cur, case_id, pool_record(case), case.modified_on)
