@@ -1,7 +1,9 @@
 """``mentor-research``: the researchers' command line.
 
 export    the cases event log, one row per event, anonymized (pseudonymous ids, scrubbed text),
-          streamed page by page in constant memory.
+          streamed page by page in constant memory. Texts sealed for a person since erased read
+          "[erased]", and the row names them (``erased_fields``: dotted paths into ``data``); opening
+          the others needs the cases service's CASES_PERSON_KEYS_MASTER_KEY in the environment.
 timeline  one case's full history (and its state at a version): NOT anonymized, a moderator's
           or operator's tool.
 surveys   every survey answer from the library (research/surveys.py), anonymous as stored.
@@ -23,7 +25,7 @@ from research.anonymize import Pseudonymizer, anonymize_data  # noqa: E402
 
 KEY_ENV = "RESEARCH_PSEUDONYM_KEY"
 PAGE_SIZE = 1000
-COLUMNS = ("event_id", "case", "version", "type", "occurred_at", "data")
+COLUMNS = ("event_id", "case", "version", "type", "occurred_at", "data", "erased_fields")
 SKIPPED_FIELDS = (
     "originator_id",
     "originator_version",
@@ -64,8 +66,7 @@ def open_store(database_url):
 def iter_events(app, page_size=PAGE_SIZE):
     """Every domain event in log order, page by page, up to the last one when the export began."""
     for page in app.log_pages(page_size):
-        for notification in page:
-            yield app.mapper.to_domain_event(notification)
+        yield from app.mapper.to_domain_events(page)  # a page's sealed texts opened with one key query
 
 
 # ---- export --------------------------------------------------------------------------------
@@ -87,6 +88,7 @@ def event_fields(domain_event):
 
 def export_rows(app, pseudonym, since=None, until=None, rubric=None, types=None, drop_text=False):
     from services.cases.application import event_id
+    from services.cases.sealing import erased_fields
 
     rubrics_of = {}  # case id -> rubrics of its current form (only while --rubric is given)
     for e in iter_events(app):
@@ -108,6 +110,7 @@ def export_rows(app, pseudonym, since=None, until=None, rubric=None, types=None,
             "type": kind,
             "occurred_at": e.timestamp.isoformat(),
             "data": anonymize_data(event_fields(e), pseudonym, drop_text=drop_text),
+            "erased_fields": erased_fields(kind, e.__dict__),
         }
 
 
@@ -207,6 +210,7 @@ def _export_parquet(app, rows, output):
             ("type", pa.string()),
             ("occurred_at", pa.string()),
             ("data", pa.string()),
+            ("erased_fields", pa.string()),
         ]
     )
     count = 0
@@ -214,7 +218,13 @@ def _export_parquet(app, rows, output):
         with pq.ParquetWriter(output, schema) as writer:
             batch = []
             for row in rows:
-                batch.append({**row, "data": json.dumps(row["data"], ensure_ascii=False)})
+                batch.append(
+                    {
+                        **row,
+                        "data": json.dumps(row["data"], ensure_ascii=False),
+                        "erased_fields": json.dumps(row["erased_fields"]),
+                    }
+                )
                 if len(batch) >= PAGE_SIZE:
                     writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
                     count, batch = count + len(batch), []

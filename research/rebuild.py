@@ -94,8 +94,7 @@ def case_envelopes(app, wanted_types, page_size=PAGE_SIZE):
 
     for page in app.log_pages(page_size):
         envelopes = []
-        for notification in page:
-            domain_event = app.mapper.to_domain_event(notification)
+        for notification, domain_event in zip(page, app.mapper.to_domain_events(page)):
             case = app.get_case_at(domain_event.originator_id, domain_event.originator_version)
             mapped = integration_payload(domain_event, case)
             if mapped is None or mapped[0] not in wanted_types:

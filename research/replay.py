@@ -11,7 +11,8 @@ the kind of most of them. This path gives the fold the same events, in the same 
   turned into UUIDs once per case at the end, as the generic path has them);
 - the kind from the topic string (resolved once per distinct topic, the class name as
   ``type(event).__name__``): only events of ``Statistics.FIELD_KINDS`` are decoded, by the
-  application's own mapper (so cipher, compressor, transcodings and upcasters apply as always);
+  application's own mapper (so cipher, compressor, transcodings and upcasters apply as always;
+  the persons' sealed texts are left sealed: the fold reads none, and asks for no key);
   the others reach the fold as ``(kind, case)`` only;
 - the server sends ``state`` only for the topics known to carry those kinds (the Case's own event
   classes); a row whose kind needs its state but whose topic was not on that list (an alias, a
@@ -85,7 +86,8 @@ def _fold(app, conn, table, itersize):
     stats = Statistics()
     field_kinds = Statistics.FIELD_KINDS
     add_kind = stats.add_kind
-    to_domain_event = app.mapper.to_domain_event
+    # the fold reads no text: the events as stored, their sealed texts left sealed (no key query)
+    to_domain_event = getattr(app.mapper, "to_unfinished_domain_event", app.mapper.to_domain_event)
     kinds = {}  # topic -> kind (the event class's name)
 
     with conn.cursor() as cur:

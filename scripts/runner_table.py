@@ -43,6 +43,7 @@ ENV_DEFAULTS = {
     "IDENTITY_PERSON_KEYS_MASTER_KEY": "dev-only-person-keys-master-key-change-me",
     "NOTIFICATIONS_PERSON_KEYS_MASTER_KEY": "dev-only-notifications-person-keys-master-key-change-me",
     "LIBRARY_PERSON_KEYS_MASTER_KEY": "dev-only-library-person-keys-master-key-change-me",
+    "CASES_PERSON_KEYS_MASTER_KEY": "dev-only-cases-person-keys-master-key-change-me",
     # signed actors (services/common/actors.py): development pairs, named by their labels
     "ACTOR_SIGNING_KEY": "dev-only:actors",
     "ACTOR_VERIFY_KEY": "dev-only:actors",
@@ -128,6 +129,7 @@ SERVICES = {
         "AMQP_URI",
         "ACTOR_VERIFY_KEY",
         "CASES_DATABASE_URL",
+        "CASES_PERSON_KEYS_MASTER_KEY",
         "MIGRATE_ON_START",
         "LOG_LEVEL",
         "METRICS_PORT",

@@ -129,6 +129,7 @@ SLOW_INTEGRATION_MODULES = {
     "test_migration_upgrade",
     "test_person_erased_consumers",
     "test_cases_person_erased",  # four services, two erasures: about 45 s
+    "test_cases_sealing",  # a case through every step that writes text, two erasures: about 9 s, 3 tests
 }
 FOLDER_MARKERS = {"e2e": "e2e", "browser": "browser"}
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))

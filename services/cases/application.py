@@ -9,8 +9,10 @@ from eventsourcing.application import AggregateNotFound
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from contracts.errors import Conflict, NotFound, ServiceUnavailable
+from services.cases import sealing
 from services.cases.domain import Case
 from services.cases.outgoing import check_and_stamp
+from services.common import shredding
 from services.common.library_internals.eventsourcing_application import FastSaveApplication, stamp
 from services.common.logs import current_correlation_id
 
@@ -48,15 +50,20 @@ def postgres_env(database_url, pool_size=10, recorder=None):
     }
 
 
-def open_application(database_url, pool_size=10):
+def open_application(database_url, pool_size=10, master_key=None):
     """Construct the application (which creates its tables) under an advisory lock: several
-    in one process or in several processes must not create the same table at once."""
+    in one process or in several processes must not create the same table at once. ``master_key``:
+    the service's PERSON_KEYS_MASTER_KEY (None: CASES_PERSON_KEYS_MASTER_KEY from the environment, else
+    the development key)."""
     conn = psycopg2.connect(database_url, connect_timeout=5)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_lock(hashtext('cases-event-store'))")
-        return CasesApplication(env=postgres_env(database_url, pool_size))
+        env = postgres_env(database_url, pool_size)
+        if master_key:
+            env[f"CASES_{sealing.MASTER_KEY_SETTING}"] = master_key
+        return CasesApplication(env=env)
     finally:
         conn.close()  # closing the session releases the lock
 
@@ -75,10 +82,31 @@ def event_id(originator_id, version):
 
 class CasesApplication(FastSaveApplication):
     """Saves Cases without eventsourcing's run-time Protocol checks (services/common/library_internals/
-    eventsourcing_application.py; ``CASES_SAVE=stock`` saves the stock way)."""
+    eventsourcing_application.py; ``CASES_SAVE=stock`` saves the stock way).
+
+    The texts persons write are stored sealed with their writer's key (services/cases/sealing.py):
+    ``before_record`` seals the events about to be stored, ``after_read`` opens every page of events
+    read back (one query for the keys of a page's writers, on the event store's own pool; no cache of
+    keys outlives the page, so an erasure is seen by the next read of every replica). The keys live in
+    this database's ``person_keys`` under PERSON_KEYS_MASTER_KEY (``CASES_PERSON_KEYS_MASTER_KEY``)."""
 
     name = "cases"
     fast_save_types = (Case,)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        master_key = self.env.get(sealing.MASTER_KEY_SETTING) or sealing.DEVELOPMENT_MASTER_KEY
+        self.vault = sealing.vault(master_key)
+        self.person_keys = self.vault.keys
+        # an in-memory store (some tests) has no database for the persons' keys: its texts stay plain
+        self.seals = hasattr(self.recorder, "datastore")
+        if self.seals and self.env.get("CREATE_TABLE", "y").lower() not in ("n", "no", "f", "false", "off", "0"):
+            with self._key_cursor(commit=True) as cur:  # the migration's table, for a store made without one
+                cur.execute(shredding.PERSON_KEYS)
+
+    def _key_cursor(self, commit=False):
+        """A cursor on the event store's own pool, for the persons' keys (same database)."""
+        return self.recorder.datastore.transaction(commit=commit)
 
     def create_case(self, case_id, number, author_id, form):
         """File a case; the same request (same case_id) filed again returns the first case."""
@@ -168,6 +196,63 @@ class CasesApplication(FastSaveApplication):
         cid = current_correlation_id()
         for domain_event in processing_event.events:
             stamp(domain_event, "correlation_id", cid)
+        self.seal_texts(processing_event.events, processing_event.aggregates)
+
+    def seal_texts(self, domain_events, aggregates):
+        """Replace the persons' texts of events about to be stored by their sealed values (after the
+        contract check above, which reads the plaintext): one transaction for the keys of the batch's
+        writers (made on first use; an erased writer's texts are stored as ``[erased]``). The events'
+        attributes are replaced by new objects, so the aggregates keep their plaintext."""
+        writers = {}
+        for domain_event in domain_events if self.seals else ():
+            kind = sealing.kind_of(domain_event)
+            if kind in sealing.SEALED:
+                author = (
+                    self._author_of(domain_event, aggregates) if sealing.SEALED[kind][0] == sealing.AUTHOR else None
+                )
+                writer = sealing.writer_of(kind, domain_event.__dict__, author)
+                if sealing.is_person(writer):
+                    writers[id(domain_event)] = str(writer)
+        if not writers:
+            return
+        with self._key_cursor(commit=True) as cur:
+            keys = self.person_keys.keys_for_sealing(cur, writers.values())
+        for domain_event in domain_events:
+            writer = writers.get(id(domain_event))
+            if writer is None:
+                continue
+            seal_text = sealing.sealer(keys[str(uuid.UUID(writer))], writer)
+            for name, value in sealing.map_texts(
+                sealing.kind_of(domain_event), domain_event.__dict__, seal_text
+            ).items():
+                stamp(domain_event, name, value)
+
+    def _author_of(self, domain_event, aggregates):
+        case = aggregates.get(domain_event.originator_id)
+        if case is None:  # bare events, saved without their case
+            if isinstance(domain_event, Case.Created):
+                return domain_event.author_id
+            case = self.get_case(domain_event.originator_id)
+        return case.author_id
+
+    def after_read(self, domain_events):
+        """Open the sealed texts of a page of events read back: one query for all their writers' keys;
+        an erased writer's texts read ``[erased]``, plaintext (events stored before sealing) as it is."""
+        sealed = []
+        for domain_event in domain_events if self.seals else ():
+            kind = sealing.kind_of(domain_event)
+            if kind in sealing.SEALED:
+                texts = sealing.texts_of(kind, domain_event.__dict__)
+                if any(shredding.is_sealed(t) for t in texts):
+                    sealed.append((domain_event, kind, texts))
+        if not sealed:
+            return
+        with self._key_cursor() as cur:
+            key_of = self.person_keys.lookup(cur, [t for _, _, texts in sealed for t in texts])
+        open_text = sealing.opener(key_of)
+        for domain_event, kind, _ in sealed:
+            for name, value in sealing.map_texts(kind, domain_event.__dict__, open_text).items():
+                stamp(domain_event, name, value)
 
 
 def _as_uuid(value):

@@ -4,7 +4,8 @@ reminders of it were sent (the follow-up sweep looks there: ``due_follow_ups``);
 statistics, when the first answer of a mentor came and when that mentor had been chosen.
 
 Each row is also the case's summary in a list (no client needs one GET per case): an excerpt of the
-essence, the mode, whose turn it is and since when; and the counts the statistics need (declines,
+essence (sealed with the author's key, like the essence in the log: services/cases/sealing.py; opened
+for a page with one key query, ``[erased]`` once the author is erased), the mode, whose turn it is and since when; and the counts the statistics need (declines,
 questions by kind, whether colleagues were asked, whether it went to the forum, a second opinion).
 A list is read in pages, newest change first, with an opaque cursor (``list_for``).
 
@@ -17,8 +18,10 @@ import json
 from contracts.vocabulary import TURN_BY_STATE
 from services.cases.application import CasesApplication
 from services.cases.domain import AWAITING_ACCEPTANCE, AWAITING_PROPOSALS, CLOSED, FLAG_MENTOR_OVERDUE
+from services.cases.sealing import EXCERPT_TEXTS, is_person
 from services.common import paging
 from services.common.paging import decode_cursor  # the case list pages with the common cursor
+from services.common.shredding import ERASED
 
 EXCERPT_CHARS = 160  # of the essence, in a list
 
@@ -72,11 +75,14 @@ def summary_figures(case):
     }
 
 
-def upsert(cur, case):
+def upsert(cur, case, vault):
     """The case's row as the aggregate has it now; an older version never overwrites a newer one.
-    ``turn_since`` moves only when the turn passes to someone else."""
+    ``turn_since`` moves only when the turn passes to someone else. ``vault``: the application's
+    (``CasesApplication.vault``), which seals the excerpt with the author's key."""
     chosen_at = (case.chosen_at or case.modified_on) if case.mentor_id and case.state == AWAITING_ACCEPTANCE else None
     f = summary_figures(case)
+    if is_person(case.author_id):
+        f = vault.seal(cur, case.author_id, f, texts=EXCERPT_TEXTS)
     cur.execute(
         """INSERT INTO case_index (case_id, number, author_id, mentor_id, participant_ids, state, rubrics, urgency,
                                    version, created_at, updated_at, flag_reason, chosen_at, waiting_since,
@@ -162,7 +168,22 @@ def encode_cursor(row):
     return paging.encode_cursor(row["updated_at"], row["id"])
 
 
-def list_for(cur, actor, filters=None, limit=50):
+def cases_written_by(cur, person_id):
+    """Ids of the cases ``person_id`` authored or took part in (as a mentor or colleague): where their
+    texts may be."""
+    cur.execute(
+        "SELECT case_id FROM case_index WHERE author_id = %s OR participant_ids @> ARRAY[%s]", (person_id, person_id)
+    )
+    return [str(row["case_id"]) for row in cur.fetchall()]
+
+
+def forget_excerpts_of(cur, author_id):
+    """An erased author's excerpts read ``[erased]`` whatever they held (rows written before sealing
+    held plaintext; the sealed ones no longer open anyway)."""
+    cur.execute("UPDATE case_index SET excerpt = %s WHERE author_id = %s AND excerpt <> ''", (ERASED, author_id))
+
+
+def list_for(cur, actor, vault, filters=None, limit=50):
     """A page of a mentee's own cases, the cases a mentor works or worked on or was asked about as a
     colleague, or (moderators) all, filtered by state, rubric, urgency, mentor, waiting time (unchanged
     for at least ``waiting_hours``) and whether a moderator is needed (``flagged``); newest change
@@ -201,6 +222,7 @@ def list_for(cur, actor, filters=None, limit=50):
     )
     rows = cur.fetchall()
     page, more = rows[:limit], len(rows) > limit
+    page = vault.open_rows(cur, page)
     return {
         "items": [
             {**row, **{k: row[k].isoformat() for k in ("created_at", "updated_at", "turn_since")}} for row in page
@@ -229,10 +251,10 @@ def record_response_time(cur, domain_event):
 
 def _fold_into_index(cur, app, notifications):
     for case_id in {n.originator_id for n in notifications}:
-        upsert(cur, app.get_case(case_id))
-    for notification in notifications:
-        if notification.topic.rsplit(".", 1)[-1] in (CHOSEN, *ANSWERS):
-            record_response_time(cur, app.mapper.to_domain_event(notification))
+        upsert(cur, app.get_case(case_id), app.vault)
+    timed = [n for n in notifications if n.topic.rsplit(".", 1)[-1] in (CHOSEN, *ANSWERS)]
+    for domain_event in app.mapper.to_domain_events(timed):
+        record_response_time(cur, domain_event)
 
 
 def catch_up(store, app: CasesApplication, batch=500, wait=False):

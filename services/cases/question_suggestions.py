@@ -42,6 +42,11 @@ Privacy (``MIN_PRIVATE_CASES``): an own question asked only in cases whose autho
 to publication is suggested only once it was asked in at least that many similar solved cases,
 so a suggestion never carries one unpublished case's wording; bank hints are the seed's text.
 
+Erasure (issue 19, part 3): the pool holds words of the author's form and the mentors' (anonymized)
+questions, so when a person is erased the cases they wrote into are refolded (``forget``): their texts
+now read ``[erased]`` (services/cases/sealing.py), which ``pool_record`` leaves out, so none of their
+words, lexemes or questions remain; the rest of the case (rubrics, outcome, the others' questions) stays.
+
 Usage: a suggestion has a stable id (``suggestion_id``: ``l-`` learned or ``b-`` bank, and a
 digest of its group key). The asking command carries it per question; the service decides whether
 the question was asked as is (its normalised text is the group's) or edited, and the QuestionsAsked
@@ -64,6 +69,7 @@ from contracts.question_bank import (
 from contracts.vocabulary import PROBLEM_SOLVED
 from services.cases import index
 from services.common.anonymizer import scrub
+from services.common.shredding import ERASED
 from services.common.text_search import or_query
 
 TS_CONFIG = "russian"  # Russian words stemmed, Latin-script ones by the English stemmer (stop words dropped)
@@ -237,6 +243,8 @@ def pool_record(case):
     revisions = len(case.revisions)
     questions = []
     for q in case.questions:
+        if q.get("bank_id") not in HINTS_BY_ID and _erased(q.get("text")):
+            continue  # its writer was erased: nothing of it is kept
         text = HINTS_BY_ID[q["bank_id"]].text if q.get("bank_id") in HINTS_BY_ID else scrub(q["text"])
         questions.append(
             {
@@ -252,8 +260,12 @@ def pool_record(case):
         "problem_solved": case.reflection.get("problem_solved"),
         "publishes": bool(case.publishes),
         "questions": questions,
-        "text": " ".join(first.get(f) or "" for f in ("essence", "difficulty", "question")),
+        "text": case_text(first),
     }
+
+
+def _erased(text):
+    return text == ERASED
 
 
 def uses_of(case):
@@ -287,6 +299,8 @@ def store(cur, case_id, record, completed_at):
     old = cur.fetchone()
     if old is not None:
         cur.execute("UPDATE question_pool_lexemes SET cases = cases - 1 WHERE lexeme = ANY(%s)", (old["lexemes"],))
+        # a word no pooled case holds any more is no one's (an erased author's words leave with them)
+        cur.execute("DELETE FROM question_pool_lexemes WHERE cases <= 0 AND lexeme = ANY(%s)", (old["lexemes"],))
     cur.execute("DELETE FROM question_pool_questions WHERE case_id = %s", (case_id,))
     if record is None:
         return
@@ -326,6 +340,17 @@ def _refold(cur, app, notifications):
         case = app.get_case(case_id)
         store(cur, case_id, pool_record(case), case.modified_on)
         store_uses(cur, case_id, uses_of(case))
+
+
+def forget(cur, app, case_ids):
+    """Refold the pool records of the cases an erased person wrote into (called after their key is
+    erased, so their texts load as ``[erased]`` and are left out); idempotent. A fold of the log under
+    way (``catch_up``, which may have read the cases before the erasure) is waited for first: it holds
+    the projection's position row, which this takes too."""
+    cur.execute("SELECT position FROM relay_position WHERE relay = %s FOR UPDATE", (RELAY,))
+    for case_id in case_ids:
+        case = app.get_case(case_id)
+        store(cur, case_id, pool_record(case), case.modified_on)
 
 
 def catch_up(db, app, batch=500, wait=False):
@@ -394,7 +419,8 @@ def suggest(cur, text, rubrics, exclude_case_id=None, limit=DEFAULT_LIMIT):
 
 
 def case_text(form):
-    return " ".join(form.get(f) or "" for f in ("essence", "difficulty", "question"))
+    """The words of a form the pool and the suggestions compare (an erased author's: none)."""
+    return " ".join(form.get(f) or "" for f in ("essence", "difficulty", "question") if not _erased(form.get(f)))
 
 
 def usage(cur):

@@ -81,7 +81,9 @@ class Cases(DependencyProvider):
     def setup(self):
         url = self.container.config["DATABASE_URL"]
         ensure_database(url)
-        self.app = open_application(url, int(self.container.config.get("DB_POOL_SIZE", 10)))
+        self.app = open_application(
+            url, int(self.container.config.get("DB_POOL_SIZE", 10)), self.container.config.get("PERSON_KEYS_MASTER_KEY")
+        )
 
     def get_dependency(self, worker_ctx):
         return self.app
@@ -280,7 +282,7 @@ class CasesService:
         actor = self._actor(actor)
         filters = load(CaseFilterSchema, filters or {}, "filters")
         with self.db.transaction() as cur:
-            return index.list_for(cur, actor, filters)
+            return index.list_for(cur, actor, self.cases.vault, filters)
 
     @rpc
     def statistics(self, actor, filters=None):
@@ -390,7 +392,9 @@ class CasesService:
 
     def on_person_erased(self, envelope):
         """An erased person (issue 19, part 3): shred the cases service's key of them
-        (services/common/shredding.py), then close their part in the cases still in progress, so that
+        (services/common/shredding.py: every text they wrote into a case, sealed with it in the log,
+        reads ``[erased]`` from now on: services/cases/sealing.py), blank their excerpts in the index
+        and refold the question pool's records of the cases they wrote into, then close their part in the cases still in progress, so that
         whoever is left with one learns it and is not kept waiting:
 
         - every case they authored and had not finished closes (Case.close_for_erased_author; its
@@ -409,8 +413,12 @@ class CasesService:
         person_id = envelope.payload["person_id"]
         with self.db.transaction() as cur:
             erased_now = shredding.erase_key(cur, person_id)
+            index.forget_excerpts_of(cur, person_id)
             authored = index.unfinished_cases_of(cur, person_id)
             candidates = standing.cases_to_release(cur, person_id)
+            written = index.cases_written_by(cur, person_id)
+        with self.db.transaction() as cur:  # after the key's erasure is committed: their texts load as [erased]
+            question_suggestions.forget(cur, self.cases, written)
         closed = [case_id for case_id in authored if self._close_for_erased_author(case_id)]
         released = [case_id for case_id in candidates if self._release(case_id, person_id, standing.ERASED_REASON)]
         log.info(
@@ -515,7 +523,7 @@ class CasesService:
                 self._after_change(case, None)
             else:
                 with self.db.transaction() as cur:
-                    index.upsert(cur, case)
+                    index.upsert(cur, case, self.cases.vault)
 
     def _actor(self, actor):
         """The validated actor; a suspended mentor is refused here, before anything is read or done."""
@@ -554,7 +562,7 @@ class CasesService:
     def _after_change(self, case, actor):
         self.relay.wake()  # the events are committed: publishing them need not wait for the index
         with self.db.transaction() as cur:
-            index.upsert(cur, case)
+            index.upsert(cur, case, self.cases.vault)
         return case_view(case, actor) if actor else None
 
 

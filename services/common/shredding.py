@@ -244,6 +244,24 @@ class KeyStore:
         )
         return self.keys_for(cur, [person])[person]
 
+    def keys_for_sealing(self, cur: Any, person_ids: Iterable[str]) -> dict[str, bytes | None]:
+        """``key_for_sealing`` of many persons at once: one query when each has a key (or a tombstone),
+        the usual case; a key is made only for those with no row yet."""
+        wanted = sorted({_person(p) for p in person_ids})
+        if not wanted:
+            return {}
+        cur.execute(
+            "SELECT person_id::text AS person_id, wrapped_key FROM person_keys WHERE person_id = ANY(%s::uuid[])",
+            (wanted,),
+        )
+        stored = dict(_row(row) for row in cur.fetchall())
+        return {
+            person: self.key_for_sealing(cur, person)
+            if person not in stored
+            else (None if stored[person] is None else unwrap(self._wrapping, person, bytes(stored[person])))
+            for person in wanted
+        }
+
     def lookup(self, cur: Any, values: Iterable[object]) -> KeyLookup:
         """``key_of`` for ``open_field``: the keys of every subject of ``values``, read at once."""
         keys = self.keys_for(cur, subjects(values))

@@ -63,6 +63,7 @@ def strong_env(images, ports):
         "IDENTITY_PERSON_KEYS_MASTER_KEY": secrets.token_urlsafe(48),
         "NOTIFICATIONS_PERSON_KEYS_MASTER_KEY": secrets.token_urlsafe(48),
         "LIBRARY_PERSON_KEYS_MASTER_KEY": secrets.token_urlsafe(48),
+        "CASES_PERSON_KEYS_MASTER_KEY": secrets.token_urlsafe(48),
         "WEB_SECRET_KEY": secrets.token_urlsafe(48),
         "WEB_PROXY_SECRET": secrets.token_urlsafe(48),
         "ACTOR_SIGNING_KEY": actor_private,

@@ -20,7 +20,9 @@ import psycopg2
 import pytest
 
 from contracts.errors import NotFound
+from services.cases.sealing import FORM_TEXTS
 from services.cases.service import CasesService
+from services.common.shredding import ERASED
 from services.identity.admin import create_moderator, open_store
 from services.identity.service import IdentityService
 from services.matching.service import MatchingService
@@ -173,6 +175,11 @@ def by_state(rpc, platform):
     return {s["key"]: s["count"] for s in rpc.cases.statistics(platform.moderator)["by_state"]}
 
 
+def erased_form(form):
+    """A case form as it reads once its author is erased: its texts ``[erased]``, the rest as it was."""
+    return {k: ERASED if k in FORM_TEXTS and v else v for k, v in form.items()}
+
+
 def deliver_again(platform, person_id):
     """identity's PersonErased of ``person_id`` published again as it was (the same event id), then a
     later erasure of nobody in particular; returns once cases handled the later one."""
@@ -232,8 +239,15 @@ def test_an_erased_mentees_cases_in_progress_close_and_their_mentors_are_told_on
     history = rpc.cases.get_history(platform.moderator, working)
     assert [(s["type"], s["actor_role"]) for s in history[-1:]] == [("AuthorErased", "system")]
 
-    # the completed case is as it was, and so are the completed figures; the closed ones count as withdrawn
-    assert case_of(rpc, platform, done) == completed_before
+    # the completed case is as it was but for the author's texts, which read [erased] (sealed with their
+    # key: services/cases/sealing.py; the mentor's solution stays theirs), and so are the completed
+    # figures; the closed ones count as withdrawn
+    assert case_of(rpc, platform, done) == {
+        **completed_before,
+        "form": erased_form(completed_before["form"]),
+        "revisions": [erased_form(r) for r in completed_before["revisions"]],
+    }
+    assert case_of(rpc, platform, done)["solutions"][0]["text"] == "A class council."
     after = by_state(rpc, platform)
     assert after["completed"] == before["completed"] >= 1
     assert after["withdrawn"] == before["withdrawn"] + 2

@@ -155,7 +155,8 @@ def test_the_export_has_every_event_in_log_order(store, tmp_path):
         "Completed",
         "Withdrawn",
     }
-    assert set(rows[0]) == {"event_id", "case", "version", "type", "occurred_at", "data"}
+    assert set(rows[0]) == {"event_id", "case", "version", "type", "occurred_at", "data", "erased_fields"}
+    assert all(r["erased_fields"] == [] for r in rows)  # nobody erased yet
     per_case = {}
     for r in rows:
         per_case.setdefault(r["case"], []).append(r["version"])
@@ -215,8 +216,16 @@ def test_filters_by_type_time_and_rubric(store, tmp_path):
 def test_csv_parses_with_the_same_rows(store, tmp_path):
     jsonl = rows_of(export(store, tmp_path))
     table = list(csv.DictReader(io.StringIO(export(store, tmp_path, "--format", "csv", name="out.csv"))))
-    assert list(table[0]) == ["event_id", "case", "version", "type", "occurred_at", "data"]
-    assert [{**r, "version": int(r["version"]), "data": json.loads(r["data"])} for r in table] == jsonl
+    assert list(table[0]) == ["event_id", "case", "version", "type", "occurred_at", "data", "erased_fields"]
+    assert [
+        {
+            **r,
+            "version": int(r["version"]),
+            "data": json.loads(r["data"]),
+            "erased_fields": json.loads(r["erased_fields"]),
+        }
+        for r in table
+    ] == jsonl
 
 
 def test_drop_text_removes_free_text(store, tmp_path):
@@ -284,3 +293,32 @@ def test_the_timeline_prints_every_event_and_a_past_state(store):
 def test_the_timeline_of_an_unknown_case_fails_clearly(store, capsys):
     assert main(["timeline", "--database-url", store["url"], str(uuid.uuid4())]) == 1
     assert "No case" in capsys.readouterr().err
+
+
+def test_an_erased_persons_texts_are_exported_as_erased_and_named(store, tmp_path):
+    """Last in the module: it erases case b's author (their key, as the cases service does on
+    PersonErased). Their texts export as "[erased]" and each row names them; the others' rows do not
+    change, and the events are all still there."""
+    import psycopg2
+
+    from services.common import shredding
+
+    before = rows_of(export(store, tmp_path, name="before.jsonl"))
+    conn = psycopg2.connect(store["url"])
+    try:
+        with conn, conn.cursor() as cur:
+            shredding.erase_key(cur, store["people"]["author_b"])
+    finally:
+        conn.close()
+    after = rows_of(export(store, tmp_path, name="after.jsonl"))
+    assert [r["event_id"] for r in after] == [r["event_id"] for r in before]
+    b_case = next(r["case"] for r in after if r["type"] == "Withdrawn")
+    changed = {r["type"]: r for r in after if r["erased_fields"]}
+    assert set(changed) == {"Created", "Withdrawn"} and all(r["case"] == b_case for r in changed.values())
+    assert changed["Withdrawn"]["erased_fields"] == ["reason"]
+    assert changed["Withdrawn"]["data"]["reason"] == shredding.ERASED
+    assert set(changed["Created"]["erased_fields"]) >= {"form.essence", "form.question"}
+    assert changed["Created"]["data"]["form"]["essence"] == shredding.ERASED
+    assert changed["Created"]["data"]["form"]["rubrics"] == ["interaction-with-parents"]
+    unchanged = [r for r in before if r["case"] != b_case]
+    assert [r for r in after if r["case"] != b_case] == unchanged

@@ -117,7 +117,7 @@ def test_parquet_export_round_trips(journey, tmp_path):
         == 0
     )
     table = pq.read_table(target)
-    assert table.column_names == ["event_id", "case", "version", "type", "occurred_at", "data"]
+    assert table.column_names == ["event_id", "case", "version", "type", "occurred_at", "data", "erased_fields"]
     rows = table.to_pylist()
     with open(csv_target, encoding="utf-8", newline="") as f:
         expected = list(csv.DictReader(f))

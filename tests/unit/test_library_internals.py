@@ -73,3 +73,28 @@ def test_the_pool_setting_picks_the_kept_or_the_stock_pool(monkeypatch):
     monkeypatch.setenv("DB_POOL", "fast")
     with pytest.raises(ValueError, match="DB_POOL"):
         db.pool_class()
+
+
+def test_a_page_mapper_maps_like_the_stock_mapper_and_finishes_each_page_once():
+    """PageMapper (eventsourcing_application): the same domain events as eventsourcing's own Mapper, a
+    page at a time, each page handed once to ``finish_page`` before anyone sees it."""
+    import uuid
+
+    from eventsourcing.application import Application
+    from eventsourcing.persistence import Mapper
+
+    from services.cases.domain import Case
+    from services.common.library_internals.eventsourcing_application import PageMapper
+
+    stock = Application().mapper
+    assert type(stock) is Mapper
+    case = Case.file(uuid.uuid4(), "MC-1", "author", {"essence": "E", "rubrics": ["r"]})
+    case.withdraw("author", "R")
+    stored = [stock.to_stored_event(e) for e in case.collect_events()]
+    pages = []
+    mapper = PageMapper(transcoder=stock.transcoder)
+    mapper.finish_page = lambda events: pages.append([type(e).__name__ for e in events])
+    assert [e.__dict__ for e in mapper.to_domain_events(stored)] == [stock.to_domain_event(s).__dict__ for s in stored]
+    assert mapper.to_domain_event(stored[1]).__dict__ == stock.to_domain_event(stored[1]).__dict__
+    assert mapper.to_unfinished_domain_event(stored[0]).__dict__ == stock.to_domain_event(stored[0]).__dict__
+    assert pages == [["Created", "Withdrawn"], ["Withdrawn"]]
