@@ -222,19 +222,23 @@ class KeyStore:
     def __init__(self, master_key: str) -> None:
         self._wrapping = derive_key(master_key, "person-keys/wrap/v1")
 
-    def keys_for(self, cur: Any, person_ids: Iterable[str]) -> dict[str, bytes | None]:
-        wanted = sorted({_person(p) for p in person_ids})
-        if not wanted:
-            return {}
+    def _stored(self, cur: Any, wanted: list[str]) -> dict[str, Any]:
+        """{person: wrapped key, or None for a tombstone} of those of ``wanted`` with a row: one query."""
         cur.execute(
             "SELECT person_id::text AS person_id, wrapped_key FROM person_keys WHERE person_id = ANY(%s::uuid[])",
             (wanted,),
         )
-        found: dict[str, bytes | None] = dict.fromkeys(wanted)
-        for row in cur.fetchall():
-            person, wrapped = _row(row)
-            found[person] = None if wrapped is None else unwrap(self._wrapping, person, bytes(wrapped))
-        return found
+        return dict(_row(row) for row in cur.fetchall())
+
+    def _unwrapped(self, person: str, wrapped: Any) -> bytes | None:
+        return None if wrapped is None else unwrap(self._wrapping, person, bytes(wrapped))
+
+    def keys_for(self, cur: Any, person_ids: Iterable[str]) -> dict[str, bytes | None]:
+        wanted = sorted({_person(p) for p in person_ids})
+        if not wanted:
+            return {}
+        stored = self._stored(cur, wanted)
+        return {person: self._unwrapped(person, stored.get(person)) for person in wanted}
 
     def key_for_sealing(self, cur: Any, person_id: str | uuid.UUID) -> bytes | None:
         person = _person(person_id)
@@ -250,15 +254,9 @@ class KeyStore:
         wanted = sorted({_person(p) for p in person_ids})
         if not wanted:
             return {}
-        cur.execute(
-            "SELECT person_id::text AS person_id, wrapped_key FROM person_keys WHERE person_id = ANY(%s::uuid[])",
-            (wanted,),
-        )
-        stored = dict(_row(row) for row in cur.fetchall())
+        stored = self._stored(cur, wanted)
         return {
-            person: self.key_for_sealing(cur, person)
-            if person not in stored
-            else (None if stored[person] is None else unwrap(self._wrapping, person, bytes(stored[person])))
+            person: self._unwrapped(person, stored[person]) if person in stored else self.key_for_sealing(cur, person)
             for person in wanted
         }
 
