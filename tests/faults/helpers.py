@@ -192,12 +192,13 @@ class Burst:
                 "%:Case.MentorsProposed",
                 self.case_ids,
             )
-        # a consenting completion is a draft for review (services/library/review.py): one per event
+        # a consenting completion is a draft for review (services/library/review.py): one per event (found
+        # by its case: the draft's texts are sealed with the author's key, services/library/sealing.py)
         return count(
             db,
             "library",
-            "SELECT count(*) FROM publication_drafts WHERE original->>'essence' LIKE %s",
-            f"Essence {self.tag} %",
+            "SELECT count(*) FROM publication_drafts WHERE kind = 'solved_case' AND case_id = ANY(%s)",
+            self.case_ids,
         )
 
     def processed(self, db):
