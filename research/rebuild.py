@@ -6,7 +6,9 @@ rebuild library  replays the whole cases log (page by page), maps each event as 
                  (services/library/projection.py) in a fresh database: drafts, as live; then the
                  library's own log, its outbox's PublicationDecided events in order (a moderator's
                  publication with the text as published, rejections, withdrawals, automatic
-                 publications), through the same ``apply_decision``: only what was published is.
+                 publications), through the same ``apply_decision``: only what was published is;
+                 then the library's journal of curation (``library_moderation``, in order: a
+                 moderator's edits, added materials, withdrawals; services/library/curation.py).
 rebuild matching the mentors read model from identity's outbox (MentorProfileUpdated, in order, v1
                  upcast as the live consumer does), who works on which case (assignments, load,
                  response times, case rubrics) by feeding the cases log to matching's own
@@ -16,10 +18,10 @@ rebuild matching the mentors read model from identity's outbox (MentorProfileUpd
 verify library   compares a live library with a rebuilt one, ignoring what cannot match: times
                  (published_at, created_at, updated_at) and library entry ids (random uuid4 in
                  older live libraries), so entries are compared by content, as a multiset.
-                 Curation is the library's own data, not in the cases log: a rebuilt library is
-                 uncurated, so a moderator's edits and added materials show as differences;
-                 withdrawals and hidden posts are not compared, nor what people wrote in the
-                 forum (services/library/curation.py).
+                 Curation is replayed from the library's journal; a material added before the
+                 journal kept its content shows as only in the live library. Withdrawals and hidden
+                 posts are not compared, nor what people wrote in the forum
+                 (services/library/curation.py).
 """
 
 import json
@@ -135,7 +137,7 @@ def _open_target(url, service, tables):
 
 
 def rebuild_library(cases_url, library_url, into_url, out):
-    from services.library import projection
+    from services.library import curation, projection
 
     app = open_store(cases_url)
     store = None
@@ -151,6 +153,9 @@ def rebuild_library(cases_url, library_url, into_url, out):
             for envelope in outbox_envelopes(library_url, projection.DECISION_TYPE):
                 projection.apply_decision(cur, envelope.payload)
                 counts[envelope.payload["decision"]] += 1
+        with store.transaction() as cur:
+            for act in _rows_in_order(library_url, "SELECT * FROM library_moderation ORDER BY id", (), "curation"):
+                counts["curated" if curation.replay(cur, act) else "not replayed"] += 1
     finally:
         app.close()
         if store is not None:
@@ -158,29 +163,37 @@ def rebuild_library(cases_url, library_url, into_url, out):
     out.write(
         f"rebuilt library from {counts['CaseCompleted']} CaseCompleted and "
         f"{counts['CasePublishedToForum']} CasePublishedToForum events and the library's decisions "
-        f"({counts['published']} published, {counts['rejected']} rejected, {counts['withdrawn']} withdrawn)\n"
+        f"({counts['published']} published, {counts['rejected']} rejected, {counts['withdrawn']} withdrawn) "
+        f"and its curation ({counts['curated']} acts replayed"
+        + (f", {counts['not replayed']} not reproducible" if counts["not replayed"] else "")
+        + ")\n"
     )
     return 0
 
 
 def outbox_envelopes(url, event_type, page_size=PAGE_SIZE):
     """A service's outbox read in order with a server-side cursor: constant memory."""
-    import psycopg2
-
     from contracts.envelope import read_envelope
+
+    query = "SELECT position, envelope FROM outbox WHERE envelope->>'type' = %s ORDER BY position"
+    for row in _rows_in_order(url, query, (event_type,), f"{event_type}'s source", page_size):
+        yield read_envelope({**row["envelope"], "position": row["position"]})
+
+
+def _rows_in_order(url, query, params, what, page_size=PAGE_SIZE):
+    """The rows of ``query`` (dicts) read with a server-side cursor: constant memory."""
+    import psycopg2
+    from psycopg2.extras import RealDictCursor
 
     try:
         conn = psycopg2.connect(url, connect_timeout=5)
     except psycopg2.Error as error:
-        raise CliError(f"cannot connect to {event_type}'s source: {error}".strip(), code=1) from None
+        raise CliError(f"cannot connect to {what}: {error}".strip(), code=1) from None
     try:
-        with conn.cursor(name="outbox_reader") as cur:
+        with conn.cursor(name="ordered_reader", cursor_factory=RealDictCursor) as cur:
             cur.itersize = page_size
-            cur.execute(
-                "SELECT position, envelope FROM outbox WHERE envelope->>'type' = %s ORDER BY position", (event_type,)
-            )
-            for position, message in cur:
-                yield read_envelope({**message, "position": position})
+            cur.execute(query, params)
+            yield from cur
     finally:
         conn.close()
 

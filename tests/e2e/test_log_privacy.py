@@ -286,7 +286,7 @@ def test_nothing_the_erased_wrote_or_were_called_is_left_in_any_database_or_queu
         "the cases event store's rows were not read as their bytes; tables read: "
         + ", ".join(sorted({f"{service}.{table}" for service, table, _ in rows}))
     )
-    [entry] = journey["published"]  # the rubric is this module's alone
+    [entry] = [item for item in journey["published"] if "hides under the desk" in item["essence"]]  # the journey's
     assert any(entry["essence"].encode() in blob for service, table, blob in rows if table == "library_entries"), (
         "the published entry (impersonal, kept) is not where the scan looked"
     )

@@ -13,7 +13,7 @@ import pytest
 from research.cli import main
 from services.library.projection import FORUM_NAMESPACE
 from tests.integration.live_journey import EDITED_QUESTION, completed_journey
-from tests.support import run_research
+from tests.support import actor, run_research
 
 KEY = "rebuild-key"
 
@@ -151,3 +151,32 @@ def test_parquet_without_pyarrow_exits_2(journey, tmp_path, monkeypatch, capsys)
 
 def test_forum_ids_match_the_live_relay():
     assert FORUM_NAMESPACE == uuid.uuid5(uuid.NAMESPACE_URL, "urn:mentor-platform:library:forum")
+
+
+def test_a_moderators_curation_is_rebuilt_from_the_librarys_journal(journey, rpc):
+    """A moderator's edit of a published entry and a material they added are the library's own acts,
+    journaled in order (services/library/curation.py): a rebuild replays them after the decisions, so the
+    rebuilt library equals the live one. Before, both showed as differences."""
+    moderator = actor("moderator")
+    with journey["live"].cursor() as cur:
+        cur.execute("SELECT id::text FROM library_entries")
+        [(entry_id,)] = cur.fetchall()
+    edited = "How do I calm a pupil who disrupts lessons in form 7?"
+    rpc.library.edit_item(moderator, entry_id, {"question": edited})
+    material = rpc.library.add_material(
+        moderator,
+        {
+            "material_type": "link",
+            "title": "Classroom routines that hold",
+            "url": "https://example.org/routines",
+            "rubrics": ["class-management-motivation"],
+        },
+    )
+    url = rebuild(journey, "curated")
+    code, out = run_research("verify", "library", "--live-url", journey["library"], "--rebuilt-url", url)
+    assert code == 0 and "live and rebuilt are equal" in out, out
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT question FROM library_entries")
+        assert cur.fetchall() == [(edited,)]
+        cur.execute("SELECT title, origin FROM library_materials WHERE id = %s", (material["id"],))
+        assert cur.fetchall() == [("Classroom routines that hold", "moderator")]
