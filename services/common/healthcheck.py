@@ -51,6 +51,7 @@ def check_rpc(service, amqp_uri, timeout):
 
 
 READY_METRIC = "mentor_service_ready"
+OWN_PROCESS_TIMEOUT = 3.0  # seconds for this container's own /metrics (its database ping is bounded by 2 s)
 
 
 def readiness_of(metrics_text, service):
@@ -87,15 +88,18 @@ def check(service, timeout, environ=None):
         return check_http(environ.get("WEB_ADDRESS", DEFAULT_WEB_ADDRESS), timeout)
     if service in HTTP_SERVICES:
         return check_http(environ.get("GATEWAY_ADDRESS", DEFAULT_GATEWAY_ADDRESS), timeout)
-    healthy, report = check_rpc(service, environ.get("AMQP_URI", DEFAULT_AMQP_URI), timeout)
     port = environ.get("METRICS_PORT") or "0"
     if port == "0":  # no metrics served: the service's answer is all there is to ask
-        return healthy, report
+        return check_rpc(service, environ.get("AMQP_URI", DEFAULT_AMQP_URI), timeout)
+    # this process first, on the loopback (cheap, and a short wait: a busy machine leaves the RPC its time)
     try:
-        own, own_report = check_own_process(service, port, timeout)
+        own, own_report = check_own_process(service, port, min(timeout, OWN_PROCESS_TIMEOUT))
     except (OSError, ValueError) as exc:  # nothing listens: this container's process is not up
         own, own_report = False, {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    return healthy and own, {"service": report, "this_process": own_report}
+    if not own:
+        return False, {"this_process": own_report}
+    healthy, report = check_rpc(service, environ.get("AMQP_URI", DEFAULT_AMQP_URI), timeout)
+    return healthy, {"service": report, "this_process": own_report}
 
 
 def main(argv=None):

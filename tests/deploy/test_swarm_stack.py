@@ -225,6 +225,33 @@ def explain_failures(stack, failures):
     return f"{failures}\n" + "\n".join(lines[-60:])
 
 
+def explain_update(stack):
+    """Why swarm rolled the update back: its message, every cases task with its state and error, the
+    health check's last answers of each cases container, and the last log lines of cases."""
+    service = f"{stack.name}_cases"
+    parts = [
+        docker("service", "inspect", "--format", "{{json .UpdateStatus}}", service, check=False).stdout.strip(),
+        docker(
+            "service",
+            "ps",
+            "--no-trunc",
+            "--format",
+            "{{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}",
+            service,
+            check=False,
+        ).stdout.strip(),
+    ]
+    for container in docker(
+        "ps", "-aq", "--filter", f"label=com.docker.swarm.service.name={service}", check=False
+    ).stdout.split():
+        health = docker(
+            "inspect", "--format", "{{.State.Status}} {{json .State.Health}}", container, check=False
+        ).stdout
+        parts.append(f"{container}: {health.strip()[-1500:]}")
+    parts.append("\n".join(stack.log_text("cases").splitlines()[-40:]))
+    return "\n".join(parts)
+
+
 def test_a_rolling_update_of_cases_loses_no_request(stack, platform):
     """cases rolls over to a new image tag, one replica at a time, each new one healthy before the old
     one stops, while clients file and read cases without retrying: not one request fails."""
@@ -292,7 +319,7 @@ def test_a_rolling_update_of_cases_loses_no_request(stack, platform):
             thread.join(timeout=120)
     assert failures == [], explain_failures(stack, failures)
     state = docker("service", "inspect", "--format", "{{.UpdateStatus.State}}", f"{stack.name}_cases").stdout.strip()
-    assert state == "completed"
+    assert state == "completed", explain_update(stack)
     after = stack.containers("cases")
     assert len(after) == REPLICAS["cases"] and not set(after.values()) & before  # every replica replaced
     for container in after.values():
