@@ -171,10 +171,10 @@ def write_plots(stats, out_dir):
 
     hours = stats.acceptance_hours("urgency")
     fig, ax = plt.subplots(figsize=(7, 5))
-    labels = list(hours)
-    if labels:
-        ax.boxplot([hours[u] for u in labels])
-        ax.set_xticks(range(1, len(labels) + 1), labels)
+    urgencies = list(hours)  # not ``labels``: the rubrics' labels are used again below
+    if urgencies:
+        ax.boxplot([hours[u] for u in urgencies])
+        ax.set_xticks(range(1, len(urgencies) + 1), urgencies)
     ax.set_ylabel("hours to acceptance")
     ax.set_title(PLOTS[2][1])
     save(fig, PLOTS[2][0])

@@ -206,3 +206,23 @@ def test_unreachable_database_is_a_clear_error(tmp_path, capsys):
     code = main(["report", "--database-url", "postgresql://postgres@127.0.0.1:1/none", "--out", str(tmp_path)])
     assert code == 1
     assert "cannot read the cases event store" in capsys.readouterr().err
+
+
+def test_a_log_with_more_rubrics_than_urgencies_is_plotted(test_env, tmp_path):
+    """The plots by rubric label their bars with the rubrics, whatever the urgencies of the acceptance plot
+    (its labels once replaced the rubrics' and matplotlib refused three bars with one label)."""
+    url = test_env.database_url("report_one_urgency")
+    ensure_database(url)
+    app = open_application(url, pool_size=2)
+    try:
+        mentor = _id()
+        for number, rubrics in enumerate((["teaching-methods"], ["digital-technologies"], ["self-management"])):
+            author = _id()
+            case = Case.file(uuid.uuid4(), f"MC-U-{number}", author, case_form(rubrics=rubrics, urgency="urgent"))
+            case.record_proposals(1, [_proposal(mentor)], now=utc_now())
+            case.choose_mentor(author, mentor, now=utc_now())
+            case.accept(mentor, now=utc_now())
+            app.save(case)
+    finally:
+        app.close()
+    assert main(["report", "--database-url", url, "--out", str(tmp_path / "out")], stdout=io.StringIO()) == 0
