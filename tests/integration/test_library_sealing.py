@@ -173,6 +173,7 @@ def test_rows_written_before_sealing_are_sealed_by_the_data_pass(journey, rpc, d
     message, essence = f"Написано до шифрования {tag}", f"Written before sealing {tag}, by Олег Иванов."
     [thread] = rpc.library.list_threads(MODERATOR)
     message_id, draft = str(uuid.uuid4()), str(uuid.uuid4())
+    db(LIBRARY_DB).autocommit = False  # committed after the control: the service's own pass cannot see them before
     with db(LIBRARY_DB).cursor() as cur:  # as the library stored them before this change
         cur.execute(
             "INSERT INTO forum_messages (id, thread_id, author_id, author_role, text) VALUES (%s, %s, %s, 'mentee', %s)",
@@ -193,7 +194,12 @@ def test_rows_written_before_sealing_are_sealed_by_the_data_pass(journey, rpc, d
             "VALUES (%s, %s, %s, 'mentees', '{}', now(), now() + interval '1 day', %s)",
             (survey, author, f"Опрос {tag}", json.dumps(questions)),
         )
-    assert found_in_database(db, [tag])  # the test's rows hold plaintext until the pass
+    try:
+        assert found_in_database(db, [tag])  # the test's rows hold plaintext until the pass
+        db(LIBRARY_DB).commit()
+    finally:
+        db(LIBRARY_DB).rollback()  # nothing after the commit; the inserts if the control failed
+        db(LIBRARY_DB).autocommit = True
 
     vault = sealing.Vault(sealing.DEVELOPMENT_MASTER_KEY)  # config.yaml's, as the running service's
     conn = db(LIBRARY_DB)

@@ -8,6 +8,7 @@ database still holds none of the texts."""
 import uuid
 from datetime import timedelta
 
+import psycopg2
 import pytest
 from psycopg2.extras import RealDictCursor
 
@@ -129,12 +130,13 @@ def test_the_records_of_a_recipient_open_the_messages_they_hold_and_an_erased_se
     )
 
 
-def _legacy_rows(db, writer, reader, tag):
-    """A direct message and a cancelled calendar event of ``writer`` stored in plaintext, as notifications
-    wrote them before sealing: (their texts, the message's id, the event's id)."""
+def _legacy_rows(conn, writer, reader, tag):
+    """A direct message and a cancelled calendar event of ``writer`` stored in plaintext on ``conn`` (a
+    connection to notifications' database; committed by the caller unless it commits each statement), as
+    notifications wrote them before sealing: (their texts, the message's id, the event's id)."""
     message, title, reason = f"Legacy note on Sidorov {tag}", f"Legacy seminar {tag}", f"Legacy reason {tag}"
     message_id, event_id = uuid.uuid4(), uuid.uuid4()
-    with db("notifications").cursor() as cur:
+    with conn.cursor() as cur:
         cur.execute(
             "INSERT INTO direct_messages (id, sender_id, recipient_id, text) VALUES (%s, %s, %s, %s)",
             (str(message_id), writer, reader, message),
@@ -148,10 +150,17 @@ def _legacy_rows(db, writer, reader, tag):
     return (message, title, f"Legacy description {tag}", f"Legacy room {tag}", reason), message_id, event_id
 
 
-def test_rows_written_before_sealing_are_sealed_by_the_data_pass_and_still_read(api, db):
+def test_rows_written_before_sealing_are_sealed_by_the_data_pass_and_still_read(api, db, test_env):
     (writer, _), (reader, t_reader) = person(api, "mentor"), person(api, "mentor")
-    texts, message_id, event_id = _legacy_rows(db, writer, reader, uuid.uuid4().hex[:8])
-    assert set(found_in_database(db, texts)) == set(texts)  # the control: plaintext is found where it is
+    conn = psycopg2.connect(test_env.database_url("notifications"))
+    try:
+        texts, message_id, event_id = _legacy_rows(conn, writer, reader, uuid.uuid4().hex[:8])
+        # the control, before the rows are committed (the data pass, every 0.5 s, cannot see them yet): the
+        # search finds the plaintext where it is
+        assert set(at_rest.found_in_database(conn, texts)) == set(texts)
+        conn.commit()
+    finally:
+        conn.close()
 
     eventually(lambda: found_in_database(db, texts) == {}, timeout=30, message="the data pass sealed the rows")
     with db("notifications").cursor() as cur:
@@ -171,7 +180,7 @@ def test_rows_written_before_sealing_are_sealed_by_the_data_pass_and_still_read(
 def test_an_erasure_seals_and_shreds_what_the_data_pass_has_not_reached_yet(db):
     """The key alone could not erase a plaintext: the erasure seals the person's rows first."""
     writer, reader = str(uuid.uuid4()), str(uuid.uuid4())
-    texts, message_id, _ = _legacy_rows(db, writer, reader, uuid.uuid4().hex[:8])
+    texts, message_id, _ = _legacy_rows(db("notifications"), writer, reader, uuid.uuid4().hex[:8])
     vault = sealing.vault(sealing.DEVELOPMENT_MASTER_KEY)
     with db("notifications").cursor(cursor_factory=RealDictCursor) as cur:
         sealing.erase(cur, vault, writer)
