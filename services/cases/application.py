@@ -98,6 +98,7 @@ class CasesApplication(FastSaveApplication):
         master_key = self.env.get(sealing.MASTER_KEY_SETTING) or sealing.DEVELOPMENT_MASTER_KEY
         self.vault = sealing.vault(master_key)
         self.person_keys = self.vault.keys
+        self.sealing_keys = shredding.SealingKeys(self.person_keys)  # writers' keys kept once read (sealing only)
         # an in-memory store (some tests) has no database for the persons' keys: its texts stay plain
         self.seals = hasattr(self.recorder, "datastore")
         if self.seals and self.env.get("CREATE_TABLE", "y").lower() not in ("n", "no", "f", "false", "off", "0"):
@@ -200,8 +201,9 @@ class CasesApplication(FastSaveApplication):
 
     def seal_texts(self, domain_events, aggregates):
         """Replace the persons' texts of events about to be stored by their sealed values (after the
-        contract check above, which reads the plaintext): one transaction for the keys of the batch's
-        writers (made on first use; an erased writer's texts are stored as ``[erased]``). The events'
+        contract check above, which reads the plaintext): the keys of the batch's writers, read once per
+        process (``shredding.SealingKeys``; made on first use; an erased writer's texts are stored as
+        ``[erased]``). The events'
         attributes are replaced by new objects, so the aggregates keep their plaintext."""
         writers = {}
         for domain_event in domain_events if self.seals else ():
@@ -215,8 +217,7 @@ class CasesApplication(FastSaveApplication):
                     writers[id(domain_event)] = str(writer)
         if not writers:
             return
-        with self._key_cursor(commit=True) as cur:
-            keys = self.person_keys.keys_for_sealing(cur, writers.values())
+        keys = self.sealing_keys.for_writers(lambda: self._key_cursor(commit=True), writers.values())
         for domain_event in domain_events:
             writer = writers.get(id(domain_event))
             if writer is None:

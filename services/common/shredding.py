@@ -241,29 +241,59 @@ class KeyStore:
         return {person: self._unwrapped(person, stored.get(person)) for person in wanted}
 
     def key_for_sealing(self, cur: Any, person_id: str | uuid.UUID) -> bytes | None:
-        person = _person(person_id)
-        cur.execute(
-            "INSERT INTO person_keys (person_id, wrapped_key) VALUES (%s, %s) ON CONFLICT (person_id) DO NOTHING",
-            (person, wrap(self._wrapping, person, new_key())),
-        )
-        return self.keys_for(cur, [person])[person]
+        return self.keys_for_sealing(cur, [str(person_id)])[_person(person_id)]
 
     def keys_for_sealing(self, cur: Any, person_ids: Iterable[str]) -> dict[str, bytes | None]:
-        """``key_for_sealing`` of many persons at once: one query when each has a key (or a tombstone),
-        the usual case; a key is made only for those with no row yet."""
+        """``key_for_sealing`` of many persons at once: one statement when each is new (their keys made
+        and stored at once), one more to read those who had a key (or a tombstone) already."""
         wanted = sorted({_person(p) for p in person_ids})
         if not wanted:
             return {}
-        stored = self._stored(cur, wanted)
-        return {
-            person: self._unwrapped(person, stored[person]) if person in stored else self.key_for_sealing(cur, person)
-            for person in wanted
-        }
+        made = {person: new_key() for person in wanted}
+        cur.execute(
+            "INSERT INTO person_keys (person_id, wrapped_key) SELECT * FROM unnest(%s::uuid[], %s::bytea[]) "
+            "ON CONFLICT (person_id) DO NOTHING RETURNING person_id::text AS person_id",
+            (wanted, [wrap(self._wrapping, person, made[person]) for person in wanted]),
+        )
+        inserted = {str(row["person_id"] if isinstance(row, Mapping) else row[0]) for row in cur.fetchall()}
+        found: dict[str, bytes | None] = {person: made[person] for person in inserted}
+        others = [person for person in wanted if person not in inserted]
+        if others:
+            stored = self._stored(cur, others)
+            found.update({person: self._unwrapped(person, stored.get(person)) for person in others})
+        return found
 
     def lookup(self, cur: Any, values: Iterable[object]) -> KeyLookup:
         """``key_of`` for ``open_field``: the keys of every subject of ``values``, read at once."""
         keys = self.keys_for(cur, subjects(values))
         return lambda person: keys.get(person)
+
+
+class SealingKeys:
+    """The keys a process seals with, kept in memory once read (at most ``limit`` persons): what a writer
+    writes next is sealed without a query. Safe because a key never changes once made - erasure only
+    deletes it: a text sealed with a cached key after the person's erasure (in another replica, say) is
+    as unreadable as every other text of theirs, the stored key being gone. An erased person (None) stays
+    erased. Never used for opening: every read asks the table, so an erasure is seen at once."""
+
+    def __init__(self, keys: KeyStore, limit: int = 10_000) -> None:
+        self.keys, self.limit = keys, limit
+        self._known: dict[str, bytes | None] = {}
+
+    def for_writers(self, open_cursor: Callable[[], Any], person_ids: Iterable[str]) -> dict[str, bytes | None]:
+        """{person: key, or None if erased} of ``person_ids``; ``open_cursor()`` (a context manager giving a
+        cursor in a transaction that commits) is entered only when a person is not known yet."""
+        wanted = {_person(p) for p in person_ids}
+        found = {p: self._known[p] for p in wanted if p in self._known}
+        missing = wanted - found.keys()
+        if missing:
+            with open_cursor() as cur:
+                read = self.keys.keys_for_sealing(cur, missing)
+            if len(self._known) + len(read) > self.limit:
+                self._known.clear()  # rarely: the writers of the moment are read again
+            self._known.update(read)
+            found.update(read)
+        return found
 
 
 class Vault:

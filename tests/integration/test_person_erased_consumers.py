@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from contracts.topology import SUBSCRIPTIONS
 from services.cases.service import CasesService
 from services.common.shredding import KeyStore
 from services.library.service import LibraryService
@@ -31,7 +32,9 @@ def database(name):
 
 @pytest.fixture(scope="module")
 def broker(start_module_service, test_env):
-    purge(test_env.amqp_uri, *(queue for _, queue, _ in CONSUMERS.values()))
+    # every queue these services consume, not only identity's: an earlier module's events left in another
+    # (a SurveyOpened makes notifications ask identity, which is not running here) would hold the one worker
+    purge(test_env.amqp_uri, *(s.queue for s in SUBSCRIPTIONS if s.queue.split(".")[0] in CONSUMERS))
     for name, (service, _, settings) in CONSUMERS.items():
         start_module_service(service, max_workers=1, DATABASE_URL=test_env.database_url(database(name)), **settings)
     conn, broker = open_broker(test_env.amqp_uri)
