@@ -130,10 +130,12 @@ def sealer(key: bytes | None, writer: str) -> Callable[[str], str]:
     """Seals a text for ``writer`` with their ``key`` (None: the writer is erased, the text is stored
     as ``[erased]``); a text already sealed stays as it is (an event sealed twice is sealed once)."""
 
+    seal = None if key is None else shredding.sealer_for(key, writer)
+
     def seal_text(text: str) -> str:
         if shredding.is_sealed(text) or text == "":
             return text
-        return shredding.ERASED if key is None else shredding.seal(key, writer, text)
+        return shredding.ERASED if seal is None else seal(text)
 
     return seal_text
 

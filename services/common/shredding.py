@@ -114,12 +114,24 @@ def subject_of(value: str | bytes) -> str:
 
 def seal(key: bytes, person_id: str | uuid.UUID, plaintext: str) -> str:
     """``plaintext`` sealed for ``person_id`` with their ``key``; an empty text stays empty."""
-    if plaintext == "":
-        return ""
+    return sealer_for(key, person_id)(plaintext)
+
+
+def sealer_for(key: bytes, person_id: str | uuid.UUID) -> Callable[[str], str]:
+    """``seal`` of one person's texts, the person's id, header and cipher made once (a case's event seals
+    several fields of one writer: this is what a saved event pays for them)."""
     person = _person(person_id)
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), _header(person))
-    return f"{SEALED_PREFIX}{person}:{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
+    header, cipher = _header(person), AESGCM(key)
+    prefix = f"{SEALED_PREFIX}{person}:"
+
+    def seal_text(plaintext: str) -> str:
+        if plaintext == "":
+            return ""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = cipher.encrypt(nonce, plaintext.encode(), header)
+        return prefix + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+    return seal_text
 
 
 def seal_bytes(key: bytes, person_id: str | uuid.UUID, data: bytes) -> bytes:
@@ -322,9 +334,10 @@ class Vault:
         person's as ``ERASED``, a picture as no bytes: their key is never made again)."""
         key = self.keys.key_for_sealing(cur, person_id)
         sealed = dict(data)
+        sealer = None if key is None else sealer_for(key, person_id)
 
         def seal_text(text: str) -> str:
-            return ERASED if key is None else seal(key, person_id, text)
+            return ERASED if sealer is None else sealer(text)
 
         for name in texts:
             if sealed.get(name) is not None:
