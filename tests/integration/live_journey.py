@@ -27,8 +27,11 @@ def completed_journey(start_module_service, test_env, prefix, with_notifications
 
     names = ("cases", "matching", "library", "identity") + (("notifications",) if with_notifications else ())
     urls = {name: test_env.database_url(f"{prefix}_{name}") for name in names}
-    # events other modules left unconsumed would enter this journey's library (and inbox)
-    _purge_queues(test_env, ("library.case-events",) + (NOTIFICATIONS_QUEUES if with_notifications else ()))
+    # events other modules left unconsumed would enter this journey's library (and inbox), or wait before
+    # its own in matching's and cases' queues (CI once saw its proposals later than 15 s): every queue of
+    # the services it starts is emptied first
+    started = ("matching", "cases", "library") + (("notifications",) if with_notifications else ())
+    _purge_queues(test_env, tuple(q for q in SUBSCRIPTIONS_BY_QUEUE if q.split(".")[0] in started))
     if with_notifications:
         start_module_service(NotificationsService, DATABASE_URL=urls["notifications"], EMAIL_POLL_INTERVAL=3600)
     start_module_service(MatchingService, DATABASE_URL=urls["matching"])
@@ -58,6 +61,7 @@ def completed_journey(start_module_service, test_env, prefix, with_notifications
                 p["mentor_id"] == mentor_id for p in rpc.cases.get_case(mentee, case_id).get("proposed_mentors") or ()
             ),
             message="proposals recorded",
+            explain=lambda: _depths(test_env, ("matching.case-events", "cases.matching-events")),
         )
         rpc.cases.choose_mentor(mentee, case_id, {"mentor_id": mentor_id})
         rpc.cases.accept_case(mentor, case_id)
@@ -103,6 +107,17 @@ def _purge_queues(test_env, queues):
     try:
         for queue in queues:
             conn.default_channel.queue_purge(queue)
+    finally:
+        conn.release()
+
+
+def _depths(test_env, queues):
+    """How many messages wait in each queue (why a step of the journey is late)."""
+    from tests.integration.event_helpers import open_broker
+
+    conn, _ = open_broker(test_env.amqp_uri)
+    try:
+        return {q: conn.default_channel.queue_declare(q, passive=True).message_count for q in queues}
     finally:
         conn.release()
 
