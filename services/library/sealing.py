@@ -26,7 +26,6 @@ longer be published; their surveys not yet over close (``surveys.close_erased``)
 through) and sealed by ``seal_legacy_rows``, a data pass the service runs from a timer, as identity's.
 """
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -99,13 +98,7 @@ class Vault(shredding.Vault):
     def seal_documents(self, cur: Any, person_id: str, documents: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``documents`` (``{"original": ..., "draft": ...}``) with their free texts sealed for
         ``person_id`` (already sealed ones as they are; an erased person's as ``[erased]``)."""
-        key = self.keys.key_for_sealing(cur, person_id)
-
-        def seal_text(text: str) -> str:
-            if text in ("", shredding.ERASED) or shredding.is_sealed(text):
-                return text
-            return shredding.ERASED if key is None else shredding.seal(key, person_id, text)
-
+        seal_text = shredding.text_sealer(self.keys.key_for_sealing(cur, person_id), person_id)
         return {name: map_texts(document, seal_text) for name, document in documents.items()}
 
     def is_erased(self, cur: Any, person_id: str) -> bool:
@@ -128,14 +121,7 @@ class Vault(shredding.Vault):
         return opened
 
 
-def is_person(value: object) -> bool:
-    """Whether ``value`` names a person a key can be made for (a UUID): drafts of events without an
-    author stay as they are."""
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return value is not None
+is_person = shredding.is_person  # drafts of events without an author (no UUID) stay as they are
 
 
 # ---- the data pass: rows written in plaintext before sealing ------------------------------------
